@@ -1,0 +1,23 @@
+/**
+ * @file billing/billing.h
+ * @brief libbilling: multi-tenant subscription billing. Includes every
+ *        public header.
+ */
+#ifndef BILLING_H
+#define BILLING_H
+
+#include "common.h"
+#include "version.h"
+#include "errors.h"
+#include "money.h"
+#include "principal.h"
+#include "ctx.h"
+#include "list.h"
+#include "tenant.h"
+#include "customer.h"
+#include "product.h"
+#include "plan.h"
+#include "json.h"
+#include "sqlite.h"
+
+#endif

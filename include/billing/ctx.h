@@ -1,0 +1,102 @@
+/**
+ * @file billing/ctx.h
+ * @brief Opening a library context on a storage backend.
+ *
+ * A context is one database, a clock and a logger. It is thread-safe: any
+ * number of threads may make domain calls on one context at once.
+ *
+ * @code
+ * billing_ctx *ctx = NULL;
+ * if (billing_ctx_open_url(&ctx, "sqlite:billing.db", NULL) < 0 ||
+ *     billing_migrate(ctx) < 0)
+ *         fprintf(stderr, "%s\n", billing_error_last()->message);
+ * ...
+ * billing_ctx_close(ctx);
+ * @endcode
+ */
+#ifndef BILLING_CTX_H
+#define BILLING_CTX_H
+
+#include "common.h"
+
+BILLING_BEGIN_DECL
+
+typedef struct billing_storage billing_storage;
+
+/** Returns the current time as UTC seconds since the epoch. */
+typedef int64_t (*billing_clock_fn)(void *payload);
+
+typedef enum {
+	BILLING_LOG_ERROR = 1,
+	BILLING_LOG_WARN = 2,
+	BILLING_LOG_INFO = 3,
+	BILLING_LOG_DEBUG = 4
+} billing_log_level;
+
+/** Receives the library's log lines. Never passed secrets. May be called
+ *  from any thread that calls into the context. */
+typedef void (*billing_log_fn)(void *payload, billing_log_level level, const char *message);
+
+#define BILLING_CTX_OPTIONS_VERSION 1
+
+/** Options for billing_ctx_open(). Zero means default. */
+typedef struct {
+	unsigned int version;        /**< BILLING_CTX_OPTIONS_VERSION */
+	/** Required by billing_ctx_open(); the context owns it once the open
+	 *  succeeds (on failure it stays the caller's). Must be NULL for
+	 *  billing_ctx_open_url(), which makes its own. */
+	billing_storage *storage;
+	billing_clock_fn clock;      /**< NULL: the system's UTC clock */
+	void *clock_payload;
+	billing_log_fn logger;       /**< NULL: no logging */
+	void *logger_payload;
+	billing_log_level log_level; /**< 0: BILLING_LOG_INFO */
+	unsigned int default_page_size; /**< 0: 20 */
+	unsigned int max_page_size;     /**< 0: 100 (also the upper bound) */
+	/* later versions append fields here, never between */
+} billing_ctx_options;
+
+#define BILLING_CTX_OPTIONS_INIT { BILLING_CTX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * Opens a context on a storage backend. Does not change the schema: call
+ * billing_migrate() to bring the database up to date (domain calls on an
+ * outdated schema fail with BILLING_ESTORAGE, reason "schema_outdated").
+ * The checksums of already applied migrations are verified here.
+ *
+ * @param out  receives the new context (caller closes it)
+ * @return BILLING_OK; BILLING_EINVALID for a NULL/unknown options version
+ *         or missing storage; BILLING_ESTORAGE if the storage cannot be read
+ *         or an applied migration was changed (reason "migration_checksum")
+ */
+BILLING_EXTERN(int) billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts);
+
+/**
+ * Opens a context from a URL: "sqlite:PATH" (a file, created if missing) or
+ * "sqlite::memory:" (a private in-memory database).
+ *
+ * @param opts NULL for defaults, or options whose storage is NULL
+ * @return as billing_ctx_open(); BILLING_EINVALID for an unknown scheme
+ */
+BILLING_EXTERN(int) billing_ctx_open_url(billing_ctx **out, const char *url,
+	const billing_ctx_options *opts);
+
+/** Closes the context and its storage. Accepts NULL. No call may be in
+ *  progress on the context. */
+BILLING_EXTERN(void) billing_ctx_close(billing_ctx *ctx);
+
+/**
+ * Applies the embedded migrations the database has not seen yet, in order,
+ * in one transaction, under the backend's lock so that two processes
+ * starting together migrate once.
+ *
+ * @return BILLING_OK (also when nothing was pending); BILLING_ESTORAGE
+ */
+BILLING_EXTERN(int) billing_migrate(billing_ctx *ctx);
+
+/** The context's current time (its clock), UTC seconds. */
+BILLING_EXTERN(int64_t) billing_ctx_now(billing_ctx *ctx);
+
+BILLING_END_DECL
+
+#endif

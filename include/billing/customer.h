@@ -1,0 +1,114 @@
+/**
+ * @file billing/customer.h
+ * @brief Customers of a tenant.
+ *
+ * Rules: name 1..120 characters after trimming, no control characters;
+ * email a valid address of at most 190 characters, unique in the tenant
+ * ignoring case; metadata a string map (see billing_metadata_entry).
+ * A customer is deleted for good, and only while nothing references it.
+ */
+#ifndef BILLING_CUSTOMER_H
+#define BILLING_CUSTOMER_H
+
+#include "common.h"
+#include "list.h"
+#include "principal.h"
+
+BILLING_BEGIN_DECL
+
+typedef struct billing_customer billing_customer;
+
+/** Field bits for billing_customer_params.fields (updates). */
+enum {
+	BILLING_CUSTOMER_NAME = 1u << 0,
+	BILLING_CUSTOMER_EMAIL = 1u << 1,
+	BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD = 1u << 2,
+	BILLING_CUSTOMER_METADATA = 1u << 3
+};
+
+#define BILLING_CUSTOMER_PARAMS_VERSION 1
+
+/**
+ * Input of create and update. On create every member is used (NULL/0 means
+ * absent). On update only the members whose bit is set in fields change,
+ * so a bit with a NULL value clears an optional field.
+ */
+typedef struct {
+	unsigned int version;                  /**< BILLING_CUSTOMER_PARAMS_VERSION */
+	unsigned int fields;                   /**< update: BILLING_CUSTOMER_* bits */
+	const char *name;                      /**< required on create */
+	const char *email;                     /**< required on create */
+	const char *default_payment_method;    /**< optional, 1..255 printable ASCII */
+	const billing_metadata_entry *metadata;
+	size_t metadata_count;
+	int64_t expected_version;              /**< update: 0 = any; else must match */
+} billing_customer_params;
+
+#define BILLING_CUSTOMER_PARAMS_INIT { BILLING_CUSTOMER_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * Creates a customer.
+ * @param out receives the new customer (caller frees with billing_customer_free)
+ * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); BILLING_EINVALID with
+ *         field errors; BILLING_EEXISTS (field "email") when the address is
+ *         taken in the tenant; BILLING_ECONFLICT on an idempotency mismatch;
+ *         BILLING_ESTORAGE / BILLING_EBUSY
+ */
+BILLING_EXTERN(int) billing_customer_create(billing_customer **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_customer_params *params,
+	const billing_call_options *opts);
+
+/** Fetches a customer; BILLING_ENOTFOUND when the id names nothing in the
+ *  principal's tenant (another tenant's id included). */
+BILLING_EXTERN(int) billing_customer_get(billing_customer **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id);
+
+/**
+ * Changes the fields named in params->fields.
+ * @return as create, plus BILLING_ENOTFOUND; BILLING_ESTALE when
+ *         params->expected_version is set and differs; BILLING_EINVALID when
+ *         no field bit is set
+ */
+BILLING_EXTERN(int) billing_customer_update(billing_customer **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_customer_params *params,
+	const billing_call_options *opts);
+
+/**
+ * Deletes a customer for good.
+ * @param expected_version 0 = any
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ESTALE; BILLING_ECONFLICT
+ *         (reason "referenced") while subscriptions or invoices reference it
+ */
+BILLING_EXTERN(int) billing_customer_delete(billing_ctx *ctx, const billing_principal *who,
+	const char *id, int64_t expected_version);
+
+/** Lists customers. search matches name or email; sort_by "createdAt",
+ *  "name" or "email". Items via billing_page_customer(). */
+BILLING_EXTERN(int) billing_customer_list(billing_page **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_list_params *params);
+
+/** Item i of a customer page (borrowed); NULL when out of range or the page
+ *  holds something else. */
+BILLING_EXTERN(const billing_customer *) billing_page_customer(const billing_page *page, size_t i);
+
+BILLING_EXTERN(const char *) billing_customer_id(const billing_customer *c);
+BILLING_EXTERN(const char *) billing_customer_tenant_id(const billing_customer *c);
+BILLING_EXTERN(const char *) billing_customer_name(const billing_customer *c);
+BILLING_EXTERN(const char *) billing_customer_email(const billing_customer *c);
+/** NULL when none is set. */
+BILLING_EXTERN(const char *) billing_customer_default_payment_method(const billing_customer *c);
+BILLING_EXTERN(size_t) billing_customer_metadata_count(const billing_customer *c);
+/** Entry i, keys in byte order. Borrowed. */
+BILLING_EXTERN(const billing_metadata_entry *) billing_customer_metadata_at(const billing_customer *c, size_t i);
+/** The value for key, or NULL. Borrowed. */
+BILLING_EXTERN(const char *) billing_customer_metadata_get(const billing_customer *c, const char *key);
+BILLING_EXTERN(int64_t) billing_customer_created_at(const billing_customer *c);
+BILLING_EXTERN(int64_t) billing_customer_updated_at(const billing_customer *c);
+/** Starts at 1, +1 on every update. */
+BILLING_EXTERN(int64_t) billing_customer_version(const billing_customer *c);
+/** Accepts NULL. */
+BILLING_EXTERN(void) billing_customer_free(billing_customer *c);
+
+BILLING_END_DECL
+
+#endif

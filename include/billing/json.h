@@ -1,0 +1,58 @@
+/**
+ * @file billing/json.h
+ * @brief The JSON operation layer: every domain call by name, JSON in and out.
+ *
+ * This is how the HTTP server and the language bindings reach the library,
+ * so that each operation is mapped once. Field names are camelCase exactly
+ * as in the HTTP API; unknown fields and wrong types are BILLING_EINVALID.
+ *
+ * @code
+ * char *out = NULL;
+ * const char *in = "{\"name\":\"Ada\",\"email\":\"ada@example.com\"}";
+ * int rc = billing_call_json(&out, ctx, &who, "customers.create", in, strlen(in), NULL);
+ * puts(out);            // the customer, or {"error":{...}} when rc < 0
+ * billing_free(out);
+ * @endcode
+ */
+#ifndef BILLING_JSON_H
+#define BILLING_JSON_H
+
+#include "common.h"
+#include "principal.h"
+
+BILLING_BEGIN_DECL
+
+/**
+ * Runs one operation.
+ *
+ * @param out      receives a new NUL-terminated JSON text (free with
+ *                 billing_free()), also on failure: on success the result
+ *                 (a resource; a list envelope {"data":[...],"hasMore",
+ *                 "nextCursor",...}; or {"id","deleted":true}); on failure
+ *                 {"error":{"status","name","code","message","field",
+ *                 "errors":[{"field","message"}]}} with the same content as
+ *                 billing_error_last(). NULL only when out of memory.
+ * @param operation a name from the catalog, such as "customers.create"
+ * @param json     the input object (may be NULL or empty for "{}")
+ * @param len      its length in bytes
+ * @param opts     idempotency key for mutating operations, or NULL
+ * @return BILLING_OK or the operation's error code; BILLING_ENOTFOUND
+ *         (reason "unknown_operation") for an operation not in the catalog
+ */
+BILLING_EXTERN(int) billing_call_json(char **out, billing_ctx *ctx,
+	const billing_principal *who, const char *operation,
+	const char *json, size_t len, const billing_call_options *opts);
+
+/**
+ * The operation catalog as JSON: {"version", "operations":[{"name",
+ * "roles":[...], "mutating", "description", "input":[{"name","type",
+ * "required","description"}]}]}. Bindings generate their methods from it.
+ *
+ * @param out receives a new string (billing_free())
+ * @return BILLING_OK or BILLING_ENOMEM
+ */
+BILLING_EXTERN(int) billing_catalog_json(char **out);
+
+BILLING_END_DECL
+
+#endif

@@ -1,0 +1,52 @@
+/**
+ * @file billing/sqlite.h
+ * @brief The SQLite storage backend, for hosts that want its options.
+ *
+ * billing_ctx_open_url(&ctx, "sqlite:PATH", NULL) is the usual way in; this
+ * header is for setting the pool size or busy timeout.
+ *
+ * The backend keeps a pool of connections (one per concurrently calling
+ * thread, up to max_connections; callers beyond that wait). The database runs
+ * in WAL mode with synchronous=FULL (a committed call survives power loss),
+ * foreign keys on, and write transactions taken with BEGIN IMMEDIATE so
+ * concurrent writers queue on the busy timeout instead of deadlocking.
+ * An in-memory database uses one connection.
+ */
+#ifndef BILLING_SQLITE_H
+#define BILLING_SQLITE_H
+
+#include "common.h"
+#include "ctx.h"
+
+BILLING_BEGIN_DECL
+
+#define BILLING_SQLITE_OPTIONS_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_SQLITE_OPTIONS_VERSION */
+	unsigned int max_connections;  /**< 0: 8 */
+	unsigned int busy_timeout_ms;  /**< 0: 5000 */
+} billing_sqlite_options;
+
+#define BILLING_SQLITE_OPTIONS_INIT { BILLING_SQLITE_OPTIONS_VERSION, 0, 0 }
+
+/**
+ * Creates a SQLite storage for path (":memory:" for a private in-memory
+ * database). The file is created if missing; nothing is read until a
+ * context opens on it.
+ *
+ * @param out  receives the storage; hand it to billing_ctx_open() (which
+ *             then owns it) or free it with billing_storage_free()
+ * @param opts NULL for defaults
+ * @return BILLING_OK; BILLING_EINVALID; BILLING_ESTORAGE when the file cannot
+ *         be opened
+ */
+BILLING_EXTERN(int) billing_sqlite_storage_new(billing_storage **out, const char *path,
+	const billing_sqlite_options *opts);
+
+/** Frees a storage that no context owns. Accepts NULL. */
+BILLING_EXTERN(void) billing_storage_free(billing_storage *storage);
+
+BILLING_END_DECL
+
+#endif

@@ -1,0 +1,242 @@
+/**
+ * @file billing/sys/storage.h
+ * @brief The storage vtable, for authors of storage backends.
+ *
+ * A backend persists plain records; it knows no domain rule. The core opens
+ * one transaction per domain call, passes the tenant to every method, and
+ * commits or rolls back. Every key a backend writes starts with the tenant.
+ *
+ * Versioning: the vtable starts with its version and only grows at its end;
+ * the core checks the version before calling a method appended later.
+ *
+ * Records: strings are borrowed. On input, for the duration of the call.
+ * On output, a backend hands each row to a callback; the row's strings are
+ * valid only during that callback (the core copies what it keeps), so a
+ * backend can point straight into its driver's buffers.
+ *
+ * Failure contract: a method that fails sets the thread's error (through
+ * the helpers below) and returns a negative billing_status; the core then
+ * rolls the transaction back, so a backend never needs to undo a
+ * half-applied call itself. Unique violations are BILLING_EEXISTS naming
+ * the field; a row another row still references is BILLING_ECONFLICT with
+ * reason "referenced"; a lock or busy timeout is BILLING_EBUSY; anything
+ * else from the driver is BILLING_ESTORAGE with the driver's message (never
+ * a connection password).
+ */
+#ifndef BILLING_SYS_STORAGE_H
+#define BILLING_SYS_STORAGE_H
+
+#include "../common.h"
+#include "../ctx.h"
+
+BILLING_BEGIN_DECL
+
+#define BILLING_STORAGE_VERSION 1
+
+/** A backend's transaction handle (its own struct). */
+typedef struct billing_txn billing_txn;
+
+/** Transaction kinds for begin(). */
+#define BILLING_TXN_READ  0u
+#define BILLING_TXN_WRITE 1u
+
+/** Receives one row; return 0 to continue, negative to stop with that code. */
+typedef int (*billing_row_cb)(void *payload, const void *record);
+
+typedef struct {
+	const char *id;
+	const char *name;
+	const char *invoice_prefix;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_tenant_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *name;
+	const char *email;
+	const char *email_key;          /* lower-cased email: the unique key */
+	const char *default_payment_method; /* NULL: none */
+	const char *metadata_json;      /* canonical JSON object, "{}" when empty */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_customer_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *name;
+	const char *sku;
+	const char *description;        /* NULL: none */
+	int64_t price_cents;
+	const char *currency;
+	int32_t tax_rate_bp;
+	int is_active;
+	int64_t stock;
+	int64_t low_stock_threshold;
+	const char *metadata_json;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_product_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *product_id;
+	const char *code;
+	const char *name;
+	const char *description;        /* NULL: none */
+	int64_t amount;
+	const char *currency;
+	int interval;                   /* billing_interval */
+	int32_t interval_count;
+	int32_t trial_days;
+	int32_t term_count;             /* 0: none */
+	int active;
+	int64_t deleted_at;             /* 0: not deleted */
+	const char *metadata_json;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_plan_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *key;
+	const char *operation;
+	const char *request_hash;       /* hex SHA-256 of the normalized input */
+	const char *resource_id;
+	int64_t created_at;
+} billing_idempotency_record;
+
+/** Sort columns of list queries. */
+typedef enum {
+	BILLING_SORT_CREATED = 0,  /* created_at, then id */
+	BILLING_SORT_NAME,
+	BILLING_SORT_EMAIL,        /* customers: email_key */
+	BILLING_SORT_SKU,
+	BILLING_SORT_PRICE,        /* products: price_cents */
+	BILLING_SORT_CODE,
+	BILLING_SORT_AMOUNT        /* plans */
+} billing_sort_column;
+
+/**
+ * A list query, already validated by the core. Rows are ordered by the
+ * sort column, then by id, both ascending or both descending. In keyset
+ * mode (offset < 0) with has_after set, only rows strictly after
+ * (after_text or after_int, after_id) in that order are returned.
+ */
+typedef struct {
+	billing_sort_column sort;
+	int descending;
+	int has_after;
+	const char *after_text;     /* text sort columns */
+	int64_t after_int;          /* integer sort columns (created, price, amount) */
+	const char *after_id;
+	unsigned int limit;         /* return at most this many rows */
+	int64_t offset;             /* >= 0: page mode; -1: keyset mode */
+	int64_t *total;             /* non-NULL: receives the count of all matches */
+	const char *search;         /* ASCII case-insensitive substring, or NULL */
+	/* filters; which apply depends on the entity */
+	int active;                 /* 0 any, 1 active only, 2 inactive only */
+	int has_min_amount;
+	int64_t min_amount;
+	int has_max_amount;
+	int64_t max_amount;
+	const char *currency;
+	const char *product_id;
+} billing_list_query;
+
+/** The storage vtable. Embed it as the first member of the backend's struct. */
+struct billing_storage {
+	unsigned int version;        /* BILLING_STORAGE_VERSION the backend was built for */
+	const char *name;            /* "sqlite" */
+
+	/** Releases everything. Called by billing_ctx_close(). */
+	void (*free)(billing_storage *st);
+
+	/**
+	 * Reports how many embedded migrations are not applied yet, verifying
+	 * the checksum of every applied one (a mismatch is BILLING_ESTORAGE
+	 * with reason "migration_checksum").
+	 */
+	int (*schema_status)(billing_storage *st, int *pending);
+
+	/** Applies pending migrations in one transaction under a lock. */
+	int (*migrate)(billing_storage *st, int *applied, int64_t now);
+
+	/**
+	 * Starts a transaction for tenant_id (NULL for platform-level work).
+	 * A WRITE transaction takes the write lock up front, so reads in it see
+	 * the rows it will change (SQLite: BEGIN IMMEDIATE; PostgreSQL: rows
+	 * read with FOR UPDATE).
+	 */
+	int (*begin)(billing_storage *st, billing_txn **out, const char *tenant_id,
+		unsigned int kind);
+	/** Commits; on failure the transaction is rolled back and ended. */
+	int (*commit)(billing_txn *tx);
+	/** Rolls back and ends the transaction. Cannot fail. */
+	void (*rollback)(billing_txn *tx);
+
+	/** Platform metadata: a value for key, or BILLING_ENOTFOUND. */
+	int (*meta_get)(billing_txn *tx, const char *key, char *buf, size_t size);
+	/** Inserts key = value unless key exists (then leaves it). */
+	int (*meta_put)(billing_txn *tx, const char *key, const char *value);
+
+	int (*tenant_insert)(billing_txn *tx, const billing_tenant_record *rec);
+	int (*tenant_get)(billing_txn *tx, const char *tenant_id, billing_row_cb cb, void *payload);
+	int (*tenant_list)(billing_txn *tx, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
+
+	int (*customer_insert)(billing_txn *tx, const billing_customer_record *rec);
+	/** Replaces the row where (tenant, id, version = old_version);
+	 *  BILLING_ESTALE when no such row. */
+	int (*customer_update)(billing_txn *tx, const billing_customer_record *rec,
+		int64_t old_version);
+	int (*customer_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*customer_delete)(billing_txn *tx, const char *tenant_id, const char *id);
+	int (*customer_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
+
+	int (*product_insert)(billing_txn *tx, const billing_product_record *rec);
+	int (*product_update)(billing_txn *tx, const billing_product_record *rec,
+		int64_t old_version);
+	int (*product_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*product_delete)(billing_txn *tx, const char *tenant_id, const char *id);
+	int (*product_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
+	/** Number of plans, deleted or not, that reference the product. */
+	int (*product_plan_count)(billing_txn *tx, const char *tenant_id, const char *product_id,
+		int64_t *count);
+
+	int (*plan_insert)(billing_txn *tx, const billing_plan_record *rec);
+	int (*plan_update)(billing_txn *tx, const billing_plan_record *rec, int64_t old_version);
+	/** Returns soft-deleted plans too (deleted_at != 0): the core decides. */
+	int (*plan_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	/** Never returns soft-deleted plans. */
+	int (*plan_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
+
+	/** BILLING_ENOTFOUND when (tenant, key) is unused. */
+	int (*idempotency_get)(billing_txn *tx, const char *tenant_id, const char *key,
+		billing_row_cb cb, void *payload);
+	int (*idempotency_insert)(billing_txn *tx, const billing_idempotency_record *rec);
+
+	/* later versions append methods here */
+};
+
+/* Error helpers for backends: set the thread's error and return code. */
+BILLING_EXTERN(int) billing_storage_error(int code, const char *reason, const char *message);
+BILLING_EXTERN(int) billing_storage_error_field(int code, const char *reason,
+	const char *field, const char *message);
+
+BILLING_END_DECL
+
+#endif

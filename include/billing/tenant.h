@@ -1,0 +1,61 @@
+/**
+ * @file billing/tenant.h
+ * @brief Tenants: the accounts everything else belongs to.
+ *
+ * Tenants are created by the platform operator (a principal with
+ * BILLING_ROLE_PLATFORM). A tenant's own principals may read their tenant.
+ */
+#ifndef BILLING_TENANT_H
+#define BILLING_TENANT_H
+
+#include "common.h"
+#include "list.h"
+#include "principal.h"
+
+BILLING_BEGIN_DECL
+
+typedef struct billing_tenant billing_tenant;
+
+#define BILLING_TENANT_PARAMS_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_TENANT_PARAMS_VERSION */
+	const char *name;              /**< required, 1..120 characters, trimmed */
+	const char *invoice_prefix;    /**< NULL: "INV-"; 1..16 of [A-Za-z0-9._-] */
+} billing_tenant_params;
+
+#define BILLING_TENANT_PARAMS_INIT { BILLING_TENANT_PARAMS_VERSION, 0, 0 }
+
+/**
+ * Creates a tenant.
+ * @param out receives the new tenant (caller frees)
+ * @return BILLING_OK; BILLING_EFORBIDDEN unless the principal is PLATFORM;
+ *         BILLING_EINVALID with field errors; BILLING_ESTORAGE
+ */
+BILLING_EXTERN(int) billing_tenant_create(billing_tenant **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_tenant_params *params,
+	const billing_call_options *opts);
+
+/**
+ * Fetches a tenant. PLATFORM may read any tenant; USER and ADMIN only
+ * their own (another id is BILLING_ENOTFOUND).
+ */
+BILLING_EXTERN(int) billing_tenant_get(billing_tenant **out, billing_ctx *ctx,
+	const billing_principal *who, const char *tenant_id);
+
+/** Lists tenants (PLATFORM only); sort_by "createdAt" or "name". Items via
+ *  billing_page_tenant(). */
+BILLING_EXTERN(int) billing_tenant_list(billing_page **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_list_params *params);
+
+BILLING_EXTERN(const billing_tenant *) billing_page_tenant(const billing_page *page, size_t i);
+
+BILLING_EXTERN(const char *) billing_tenant_id(const billing_tenant *t);
+BILLING_EXTERN(const char *) billing_tenant_name(const billing_tenant *t);
+BILLING_EXTERN(const char *) billing_tenant_invoice_prefix(const billing_tenant *t);
+BILLING_EXTERN(int64_t) billing_tenant_created_at(const billing_tenant *t);
+BILLING_EXTERN(void) billing_tenant_free(billing_tenant *t);
+
+BILLING_END_DECL
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * The library's allocator. Every allocation in src/ goes through here so a
+ * test can make the Nth allocation fail and check that the caller unwinds
+ * cleanly (no leak, nothing half-written).
+ */
+#ifndef BILLING_CORE_ALLOC_H
+#define BILLING_CORE_ALLOC_H
+
+#include <stddef.h>
+
+void *billing__malloc(size_t size);
+void *billing__calloc(size_t n, size_t size);
+void *billing__realloc(void *ptr, size_t size);
+char *billing__strdup(const char *s);
+char *billing__strndup(const char *s, size_t n);
+void billing__free(void *ptr);
+
+/*
+ * Fault injection for tests: the nth allocation from now fails (1 = the
+ * next one); 0 turns injection off. Thread-local, so a test only affects
+ * the allocations of its own thread. Returns how many allocations were
+ * made since the last call (to size the loop N = 1, 2, ...).
+ */
+long billing__alloc_fail_at(long nth);
+
+#endif

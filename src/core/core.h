@@ -1,0 +1,244 @@
+/*
+ * What the core's modules share: the context, the permission table, the
+ * transaction helpers, field validation, metadata, pages and idempotency.
+ */
+#ifndef BILLING_CORE_CORE_H
+#define BILLING_CORE_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "billing/billing.h"
+#include "billing/sys/storage.h"
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "core/ids.h"
+
+/* ------------------------------------------------------------ context */
+
+struct billing_ctx {
+	billing_storage *st;
+	billing_clock_fn clock;
+	void *clock_payload;
+	billing_log_fn logger;
+	void *logger_payload;
+	billing_log_level log_level;
+	unsigned int default_page_size;
+	unsigned int max_page_size;
+	uint8_t cursor_key[32];     /* signs list cursors; kept in the database */
+	int schema_current;         /* no pending migrations */
+};
+
+int64_t billing__now(billing_ctx *ctx);
+void billing__log(billing_ctx *ctx, billing_log_level level, const char *fmt, ...)
+	BILLING__PRINTF(3, 4);
+
+/* BILLING_OK when the schema is current, else BILLING_ESTORAGE. */
+int billing__ready(billing_ctx *ctx);
+
+/* Starts a transaction; sets the error on failure. */
+int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, unsigned int kind);
+
+/* Ends tx: commits when rc >= 0, else rolls back. Returns rc or the commit's
+ * failure. */
+int billing__end(billing_ctx *ctx, billing_txn *tx, int rc);
+
+/* ------------------------------------------------------------ permissions */
+
+/* Every operation of the library. Its name, the roles that may run it and
+ * whether it writes come from one table in permissions.c. */
+typedef enum {
+	BILLING_OP_TENANTS_CREATE,
+	BILLING_OP_TENANTS_GET,
+	BILLING_OP_TENANTS_LIST,
+	BILLING_OP_CUSTOMERS_CREATE,
+	BILLING_OP_CUSTOMERS_GET,
+	BILLING_OP_CUSTOMERS_UPDATE,
+	BILLING_OP_CUSTOMERS_DELETE,
+	BILLING_OP_CUSTOMERS_LIST,
+	BILLING_OP_PRODUCTS_CREATE,
+	BILLING_OP_PRODUCTS_GET,
+	BILLING_OP_PRODUCTS_UPDATE,
+	BILLING_OP_PRODUCTS_DELETE,
+	BILLING_OP_PRODUCTS_LIST,
+	BILLING_OP_PLANS_CREATE,
+	BILLING_OP_PLANS_GET,
+	BILLING_OP_PLANS_UPDATE,
+	BILLING_OP_PLANS_DELETE,
+	BILLING_OP_PLANS_LIST,
+	BILLING_OP__COUNT
+} billing__op;
+
+#define BILLING__ROLE_BIT(r) (1u << (r))
+
+typedef struct {
+	billing__op op;
+	const char *name;        /* "customers.create" */
+	unsigned int roles;      /* BILLING__ROLE_BIT(...) of the roles allowed */
+	bool mutating;
+} billing__op_info;
+
+const billing__op_info *billing__op_get(billing__op op);
+
+/*
+ * Checks the principal (well-formed, a tenant id for tenant roles) and that
+ * its role may run op. Called first in every domain call, before any input
+ * is validated or storage touched. Returns BILLING_OK, BILLING_EINVALID or
+ * BILLING_EFORBIDDEN.
+ */
+int billing__authorize(billing_ctx *ctx, const billing_principal *who, billing__op op);
+
+/* ------------------------------------------------------------ validation */
+
+enum {
+	BILLING__TEXT_REQUIRED = 1 << 0, /* NULL is an error */
+	BILLING__TEXT_MULTILINE = 1 << 1 /* \n \r \t allowed (descriptions) */
+};
+
+/*
+ * Validates a text field: UTF-8, no control characters, trimmed, between
+ * min and max characters. On success *out is a new trimmed copy (NULL when
+ * value is NULL and not required). A failure is recorded in c. Returns
+ * BILLING_ENOMEM only when a copy cannot be made.
+ */
+int billing__check_text(billing__checks *c, const char *field, const char *value,
+	unsigned int flags, size_t min, size_t max, char **out);
+
+/* An id from the caller: well-formed for its prefix. Ill-formed ids are
+ * treated as naming nothing (the caller decides what that means). */
+bool billing__id_arg_ok(const char *id, const char *prefix);
+
+/* ------------------------------------------------------------ metadata */
+
+typedef struct {
+	size_t count;
+	billing_metadata_entry *entries; /* keys in byte order */
+	char *storage;                   /* the strings, one block */
+} billing__metadata;
+
+/* Validates entries (limits in common.h) into canonical JSON (keys sorted,
+ * duplicates an error). *json is new; "{}" when n == 0. */
+int billing__metadata_encode(billing__checks *c, const billing_metadata_entry *entries,
+	size_t n, char **json);
+
+/* Loads canonical JSON (from storage) for the getters. */
+int billing__metadata_decode(billing__metadata *m, const char *json);
+void billing__metadata_free(billing__metadata *m);
+const char *billing__metadata_get(const billing__metadata *m, const char *key);
+
+/* ------------------------------------------------------------ pages */
+
+typedef enum {
+	BILLING__PAGE_TENANT = 1,
+	BILLING__PAGE_CUSTOMER,
+	BILLING__PAGE_PRODUCT,
+	BILLING__PAGE_PLAN
+} billing__page_kind;
+
+struct billing_page {
+	billing__page_kind kind;
+	size_t count;
+	size_t cap;
+	void **items;
+	void (*free_item)(void *item);
+	int has_more;
+	char *next_cursor;
+	int64_t total;
+	unsigned int limit;
+	unsigned int number;
+};
+
+/* A sort the list allows: the public name and the storage column. */
+typedef struct {
+	const char *name;            /* "createdAt" */
+	billing_sort_column column;
+	bool is_text;
+} billing__sort_spec;
+
+/* The state of one list call between validation and the page. */
+typedef struct {
+	billing_ctx *ctx;
+	billing_page *page;
+	billing_list_query q;
+	const billing__sort_spec *sort;
+	const char *tenant_id;
+	char filter_sig[17];
+	char after_id[BILLING_ID_MAX];
+	char *after_text;
+	char *search;
+	unsigned int limit;
+	/* turn a record into an item, and read its sort key back */
+	void *(*from_record)(const void *record);
+	void (*sort_key)(const void *item, const char **text, int64_t *num, const char **id);
+} billing__list;
+
+/*
+ * Validates params and fills l->q. filters is a text that identifies the
+ * filters in force (a cursor only works with the same filters).
+ * sorts ends with a { NULL } entry; its first entry is the default.
+ */
+int billing__list_begin(billing__list *l, billing_ctx *ctx, const char *tenant_id,
+	const billing_list_params *params, const billing__sort_spec *sorts,
+	const char *filters, billing__page_kind kind, void (*free_item)(void *));
+
+/* The row callback that storage calls; appends to l->page. */
+int billing__list_row(void *payload, const void *record);
+
+/* Trims the extra row, sets has_more, the cursor and page numbers; on rc < 0
+ * frees everything. Hands the page to *out on success. */
+int billing__list_end(billing__list *l, int rc, billing_page **out);
+
+/* Checks a page item's kind for the typed accessors. */
+const void *billing__page_item(const billing_page *page, billing__page_kind kind, size_t i);
+
+/* ------------------------------------------------------------ idempotency */
+
+typedef struct {
+	const char *key;        /* NULL: none */
+	billing__op op;
+	char hash[65];          /* of the normalized input */
+	bool replay;            /* set by check: the key was used before */
+	char resource_id[BILLING_ID_MAX];
+} billing__idem;
+
+/* Validates opts and prepares i (input hash from the digest of text). */
+int billing__idem_init(billing__idem *i, const billing_call_options *opts, billing__op op,
+	const char *input_text, size_t input_len);
+
+/* Inside the transaction: looks the key up. A match sets i->replay and
+ * i->resource_id; a key used with other input is BILLING_ECONFLICT. */
+int billing__idem_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__idem *i);
+
+/* Inside the transaction, after the change: records the key. */
+int billing__idem_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__idem *i, const char *resource_id);
+
+/* A growable text that collects a call's normalized input for the hash. */
+typedef struct {
+	char *s;
+	size_t len, cap;
+	bool failed;
+} billing__buf;
+
+void billing__buf_add(billing__buf *b, const char *field, const char *value);
+void billing__buf_add_i64(billing__buf *b, const char *field, int64_t value);
+void billing__buf_free(billing__buf *b);
+
+/* ------------------------------------------------------------ copying */
+
+/* Captures the one row of a get as an item made by from_record. */
+typedef struct {
+	void *(*from_record)(const void *record);
+	void *item;
+} billing__capture;
+
+int billing__capture_row(void *payload, const void *record);
+
+/* "no such <what>" as BILLING_ENOTFOUND. */
+int billing__not_found(const char *what);
+
+/* Copies a string that may be NULL; sets *failed on allocation failure. */
+char *billing__dup_or_fail(const char *s, bool *failed);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * Opening and closing a context, migrations, logging and the transaction
+ * helpers every domain call goes through.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "core/encode.h"
+
+void billing__log(billing_ctx *ctx, billing_log_level level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	if (!ctx->logger || level > ctx->log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ctx->logger(ctx->logger_payload, level, line);
+}
+
+int billing__ready(billing_ctx *ctx)
+{
+	if (__atomic_load_n(&ctx->schema_current, __ATOMIC_ACQUIRE))
+		return BILLING_OK;
+	return billing__error_set(BILLING_ESTORAGE, "schema_outdated",
+		"the database schema is not current; call billing_migrate()");
+}
+
+int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, unsigned int kind)
+{
+	int rc = billing__ready(ctx);
+	if (rc < 0)
+		return rc;
+	return ctx->st->begin(ctx->st, tx, tenant_id, kind);
+}
+
+int billing__end(billing_ctx *ctx, billing_txn *tx, int rc)
+{
+	if (rc < 0) {
+		/* Keep the error the call failed with: rollback sets none. */
+		ctx->st->rollback(tx);
+		return rc;
+	}
+	return ctx->st->commit(tx);
+}
+
+/* The key that signs list cursors lives in the database, so cursors from
+ * one process work in another sharing it. Made once, by whoever is first. */
+static int load_cursor_key(billing_ctx *ctx)
+{
+	char hex[65];
+	uint8_t key[32];
+	billing_txn *tx;
+	int rc, i;
+
+	if ((rc = ctx->st->begin(ctx->st, &tx, NULL, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	rc = ctx->st->meta_get(tx, "cursor_key", hex, sizeof(hex));
+	if (rc == BILLING_ENOTFOUND) {
+		if (billing__random_bytes(key, sizeof(key)) < 0) {
+			ctx->st->rollback(tx);
+			return billing__error_set(BILLING_ERROR, NULL, "no randomness for the cursor key");
+		}
+		billing__hex_encode(hex, key, sizeof(key));
+		if ((rc = ctx->st->meta_put(tx, "cursor_key", hex)) == BILLING_OK)
+			rc = ctx->st->meta_get(tx, "cursor_key", hex, sizeof(hex));
+	}
+	if ((rc = billing__end(ctx, tx, rc)) < 0)
+		return rc;
+	if (strlen(hex) != 64)
+		return billing__error_set(BILLING_ESTORAGE, "storage", "malformed cursor key in database");
+	for (i = 0; i < 32; i++) {
+		unsigned int byte;
+		if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+			return billing__error_set(BILLING_ESTORAGE, "storage",
+				"malformed cursor key in database");
+		ctx->cursor_key[i] = (uint8_t)byte;
+	}
+	return BILLING_OK;
+}
+
+static int after_schema_current(billing_ctx *ctx)
+{
+	int rc = load_cursor_key(ctx);
+	if (rc == BILLING_OK)
+		__atomic_store_n(&ctx->schema_current, 1, __ATOMIC_RELEASE);
+	return rc;
+}
+
+int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
+{
+	billing_ctx *ctx;
+	int rc, pending = 0;
+
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(opts, "opts");
+	if (opts->version == 0 || opts->version > BILLING_CTX_OPTIONS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_ctx_options version %u", opts->version);
+	if (!opts->storage)
+		return billing__error_field(BILLING_EINVALID, "invalid", "storage",
+			"a storage backend is required");
+	if (opts->storage->version == 0 || opts->storage->version > BILLING_STORAGE_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "storage",
+			"storage vtable version %u is not supported", opts->storage->version);
+	if (opts->max_page_size > 100 || opts->default_page_size > 100 ||
+	    (opts->max_page_size && opts->default_page_size > opts->max_page_size))
+		return billing__error_field(BILLING_EINVALID, "invalid", "maxPageSize",
+			"page sizes must be at most 100 and default <= max");
+	if (opts->log_level > BILLING_LOG_DEBUG)
+		return billing__error_field(BILLING_EINVALID, "invalid", "logLevel",
+			"unknown log level %d", (int)opts->log_level);
+
+	if ((ctx = billing__calloc(1, sizeof(*ctx))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	ctx->st = opts->storage;
+	ctx->clock = opts->clock;
+	ctx->clock_payload = opts->clock_payload;
+	ctx->logger = opts->logger;
+	ctx->logger_payload = opts->logger_payload;
+	ctx->log_level = opts->log_level ? opts->log_level : BILLING_LOG_INFO;
+	ctx->max_page_size = opts->max_page_size ? opts->max_page_size : 100;
+	ctx->default_page_size = opts->default_page_size ? opts->default_page_size :
+		(ctx->max_page_size < 20 ? ctx->max_page_size : 20);
+
+	if ((rc = ctx->st->schema_status(ctx->st, &pending)) < 0)
+		goto fail;
+	if (pending == 0 && (rc = after_schema_current(ctx)) < 0)
+		goto fail;
+	if (pending)
+		billing__log(ctx, BILLING_LOG_INFO, "%d migration(s) pending; call billing_migrate()",
+			pending);
+	*out = ctx;
+	return BILLING_OK;
+fail:
+	/* Ownership moves only on success: the storage stays the caller's. */
+	billing__free(ctx);
+	return rc;
+}
+
+int billing_ctx_open_url(billing_ctx **out, const char *url, const billing_ctx_options *opts)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	billing_storage *st = NULL;
+	int rc;
+
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(url, "url");
+	if (opts) {
+		if (opts->storage)
+			return billing__error_field(BILLING_EINVALID, "invalid", "storage",
+				"billing_ctx_open_url makes its own storage; pass storage = NULL");
+		o = *opts;
+	}
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		const char *path = url + 7;
+		if (strncmp(path, "//", 2) == 0)
+			path += 2;
+		rc = billing_sqlite_storage_new(&st, path, NULL);
+	} else {
+		return billing__error_field(BILLING_EINVALID, "invalid", "url",
+			"unsupported database URL scheme (expected sqlite:PATH)");
+	}
+	if (rc < 0)
+		return rc;
+	o.storage = st;
+	if ((rc = billing_ctx_open(out, &o)) < 0)
+		billing_storage_free(st);
+	return rc;
+}
+
+void billing_ctx_close(billing_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	billing_storage_free(ctx->st);
+	billing__free(ctx);
+}
+
+int billing_migrate(billing_ctx *ctx)
+{
+	int rc, applied = 0;
+	BILLING__ASSERT_ARG(ctx, "ctx");
+	if ((rc = ctx->st->migrate(ctx->st, &applied, billing__now(ctx))) < 0)
+		return rc;
+	if (applied)
+		billing__log(ctx, BILLING_LOG_INFO, "applied %d migration(s)", applied);
+	billing_error_clear();
+	if (!ctx->schema_current && (rc = after_schema_current(ctx)) < 0)
+		return rc;
+	return BILLING_OK;
+}

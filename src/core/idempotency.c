@@ -1,0 +1,97 @@
+/*
+ * Idempotency keys: a mutating call made with a key records (key, operation,
+ * digest of its normalized input, resulting resource) in its own
+ * transaction, so a retry after a lost answer changes nothing and returns
+ * the same resource, and a key reused for something else is refused.
+ */
+#include <string.h>
+
+#include "core/core.h"
+#include "core/encode.h"
+
+int billing__idem_init(billing__idem *i, const billing_call_options *opts, billing__op op,
+	const char *input_text, size_t input_len)
+{
+	uint8_t digest[32];
+	size_t k, len;
+
+	memset(i, 0, sizeof(*i));
+	i->op = op;
+	if (!opts)
+		return BILLING_OK;
+	if (opts->version == 0 || opts->version > BILLING_CALL_OPTIONS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_call_options version %u", opts->version);
+	if (!opts->idempotency_key)
+		return BILLING_OK;
+	len = strlen(opts->idempotency_key);
+	if (len == 0 || len > 255)
+		return billing__error_field(BILLING_EINVALID, "invalid", "idempotencyKey",
+			"must be 1 to 255 characters");
+	for (k = 0; k < len; k++) {
+		unsigned char ch = (unsigned char)opts->idempotency_key[k];
+		if (ch < 0x21 || ch > 0x7e)
+			return billing__error_field(BILLING_EINVALID, "invalid", "idempotencyKey",
+				"must be printable ASCII without spaces");
+	}
+	i->key = opts->idempotency_key;
+	if (billing__sha256(digest, input_text ? input_text : "", input_text ? input_len : 0) < 0)
+		return billing__error_set(BILLING_ERROR, NULL, "cannot hash the request");
+	billing__hex_encode(i->hash, digest, sizeof(digest));
+	return BILLING_OK;
+}
+
+struct idem_found {
+	billing__idem *i;
+	int mismatch;
+};
+
+static int on_idem(void *payload, const void *record)
+{
+	struct idem_found *f = payload;
+	const billing_idempotency_record *r = record;
+	const billing__op_info *info = billing__op_get(f->i->op);
+
+	if (strcmp(r->operation, info->name) != 0 || strcmp(r->request_hash, f->i->hash) != 0) {
+		f->mismatch = 1;
+		return BILLING_OK;
+	}
+	if (strlen(r->resource_id) >= sizeof(f->i->resource_id))
+		return billing__error_set(BILLING_ESTORAGE, "storage", "stored resource id too long");
+	strcpy(f->i->resource_id, r->resource_id);
+	f->i->replay = true;
+	return BILLING_OK;
+}
+
+int billing__idem_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__idem *i)
+{
+	struct idem_found f = { i, 0 };
+	int rc;
+	if (!i->key)
+		return BILLING_OK;
+	rc = ctx->st->idempotency_get(tx, tenant_id, i->key, on_idem, &f);
+	if (rc == BILLING_ENOTFOUND)
+		return BILLING_OK;
+	if (rc < 0)
+		return rc;
+	if (f.mismatch)
+		return billing__error_field(BILLING_ECONFLICT, "idempotency_mismatch", "idempotencyKey",
+			"this idempotency key was used with a different request");
+	return BILLING_OK;
+}
+
+int billing__idem_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__idem *i, const char *resource_id)
+{
+	billing_idempotency_record r;
+	if (!i->key)
+		return BILLING_OK;
+	r.tenant_id = tenant_id;
+	r.key = i->key;
+	r.operation = billing__op_get(i->op)->name;
+	r.request_hash = i->hash;
+	r.resource_id = resource_id;
+	r.created_at = billing__now(ctx);
+	return ctx->st->idempotency_insert(tx, &r);
+}

@@ -1,0 +1,179 @@
+/*
+ * Resource ids, ULID-style: a 48-bit millisecond timestamp then 80 random
+ * bits, in lower-case Crockford base32 after a type prefix. The timestamp
+ * first makes ids roughly creation-ordered, so keyset paging by id follows
+ * creation order and B-tree inserts stay at the right edge.
+ *
+ * The last id's 128 bits are kept per process. Within one millisecond, or
+ * when the injected clock goes backwards (a test clock, an NTP step), the
+ * next id is the last one plus one instead of fresh randomness, so ids of
+ * one process never go backwards and never collide.
+ */
+
+#include "core/ids.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define TIME_MAX ((int64_t)0xFFFFFFFFFFFF) /* 48 bits */
+#define PREFIX_MAX (BILLING_ID_MAX - BILLING_ID_BODY_LEN - 2) /* '_' and NUL */
+
+static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static bool atfork_failed;
+
+/* Guarded by lock. */
+static bool seeded;
+static int64_t last_ms;
+static uint8_t last_rand[10];
+
+int billing__random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n > 0) {
+		/* getrandom returns at most 32 MiB per call, and may be interrupted
+		 * by a signal before returning anything. */
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+/*
+ * A forked child inherits the last id; without a reset, parent and child
+ * would both hand out "last + 1" within the same millisecond. The prepare
+ * and parent handlers also keep the child from inheriting a lock that some
+ * other thread of the parent held at fork time.
+ */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void atfork_child(void)
+{
+	seeded = false;
+	pthread_mutex_unlock(&lock);
+}
+
+static void atfork_register(void)
+{
+	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
+		atfork_failed = true;
+}
+
+/* Adds one to the 80-bit random part; returns true when it wraps. */
+static bool increment(uint8_t r[10])
+{
+	int i;
+
+	for (i = 9; i >= 0; i--)
+		if (++r[i] != 0)
+			return false;
+	return true;
+}
+
+/* Five bytes become eight base32 characters. */
+static void encode40(char *out, const uint8_t *in)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		v = (v << 8) | in[i];
+	for (i = 7; i >= 0; i--) {
+		out[i] = alphabet[v & 31];
+		v >>= 5;
+	}
+}
+
+static void encode(char out[BILLING_ID_BODY_LEN], int64_t ms, const uint8_t r[10])
+{
+	uint64_t t = (uint64_t)ms;
+	int i;
+
+	/* 48 bits in 10 characters: the first holds the top 3 bits (0-7). */
+	for (i = 9; i >= 0; i--) {
+		out[i] = alphabet[t & 31];
+		t >>= 5;
+	}
+	encode40(out + 10, r);
+	encode40(out + 18, r + 5);
+}
+
+int billing__id_new(char out[BILLING_ID_MAX], const char *prefix, int64_t now_ms)
+{
+	uint8_t r[10];
+	int64_t ms;
+	size_t plen;
+
+	if (prefix == NULL || (plen = strlen(prefix)) > PREFIX_MAX)
+		return -1;
+	if (now_ms < 0 || now_ms > TIME_MAX)
+		return -1;
+
+	pthread_once(&atfork_once, atfork_register);
+	if (atfork_failed)
+		return -1;
+
+	pthread_mutex_lock(&lock);
+	if (!seeded || now_ms > last_ms) {
+		if (billing__random_bytes(last_rand, sizeof(last_rand)) < 0) {
+			pthread_mutex_unlock(&lock);
+			return -1;
+		}
+		last_ms = now_ms;
+		seeded = true;
+	} else if (increment(last_rand)) {
+		/* 2^80 ids in one millisecond cannot happen, but a carry into the
+		 * timestamp keeps the order right if it did. */
+		if (last_ms == TIME_MAX) {
+			pthread_mutex_unlock(&lock);
+			return -1;
+		}
+		last_ms++;
+	}
+	ms = last_ms;
+	memcpy(r, last_rand, sizeof(r));
+	pthread_mutex_unlock(&lock);
+
+	memcpy(out, prefix, plen);
+	out[plen] = '_';
+	encode(out + plen + 1, ms, r);
+	out[plen + 1 + BILLING_ID_BODY_LEN] = '\0';
+	return 0;
+}
+
+bool billing__id_valid(const char *id, const char *prefix)
+{
+	size_t plen, i;
+
+	if (id == NULL || prefix == NULL)
+		return false;
+	plen = strlen(prefix);
+	if (strncmp(id, prefix, plen) != 0 || id[plen] != '_')
+		return false;
+	id += plen + 1;
+	for (i = 0; i < BILLING_ID_BODY_LEN; i++)
+		if (id[i] == '\0' || strchr(alphabet, id[i]) == NULL)
+			return false;
+	/* 26 characters hold 130 bits; a first character above '7' would
+	 * encode more than 128 and could not have come from billing__id_new. */
+	return id[0] <= '7' && id[BILLING_ID_BODY_LEN] == '\0';
+}

@@ -1,0 +1,83 @@
+/*
+ * The permission table: every operation, the roles that may run it, and
+ * whether it writes. The only place a role is compared.
+ */
+#include <string.h>
+
+#include "core/core.h"
+
+#define R_USER     BILLING__ROLE_BIT(BILLING_ROLE_USER)
+#define R_ADMIN    BILLING__ROLE_BIT(BILLING_ROLE_ADMIN)
+#define R_PLATFORM BILLING__ROLE_BIT(BILLING_ROLE_PLATFORM)
+#define R_READ     (R_USER | R_ADMIN)
+
+static const billing__op_info ops[BILLING_OP__COUNT] = {
+	{ BILLING_OP_TENANTS_CREATE,   "tenants.create",   R_PLATFORM, true },
+	{ BILLING_OP_TENANTS_GET,      "tenants.get",      R_PLATFORM | R_READ, false },
+	{ BILLING_OP_TENANTS_LIST,     "tenants.list",     R_PLATFORM, false },
+	{ BILLING_OP_CUSTOMERS_CREATE, "customers.create", R_ADMIN, true },
+	{ BILLING_OP_CUSTOMERS_GET,    "customers.get",    R_READ, false },
+	{ BILLING_OP_CUSTOMERS_UPDATE, "customers.update", R_ADMIN, true },
+	{ BILLING_OP_CUSTOMERS_DELETE, "customers.delete", R_ADMIN, true },
+	{ BILLING_OP_CUSTOMERS_LIST,   "customers.list",   R_READ, false },
+	{ BILLING_OP_PRODUCTS_CREATE,  "products.create",  R_ADMIN, true },
+	{ BILLING_OP_PRODUCTS_GET,     "products.get",     R_READ, false },
+	{ BILLING_OP_PRODUCTS_UPDATE,  "products.update",  R_ADMIN, true },
+	{ BILLING_OP_PRODUCTS_DELETE,  "products.delete",  R_ADMIN, true },
+	{ BILLING_OP_PRODUCTS_LIST,    "products.list",    R_READ, false },
+	{ BILLING_OP_PLANS_CREATE,     "plans.create",     R_ADMIN, true },
+	{ BILLING_OP_PLANS_GET,        "plans.get",        R_READ, false },
+	{ BILLING_OP_PLANS_UPDATE,     "plans.update",     R_ADMIN, true },
+	{ BILLING_OP_PLANS_DELETE,     "plans.delete",     R_ADMIN, true },
+	{ BILLING_OP_PLANS_LIST,       "plans.list",       R_READ, false },
+};
+
+const billing__op_info *billing__op_get(billing__op op)
+{
+	return op < BILLING_OP__COUNT ? &ops[op] : NULL;
+}
+
+const char *billing_role_name(billing_role role)
+{
+	switch (role) {
+	case BILLING_ROLE_USER: return "USER";
+	case BILLING_ROLE_ADMIN: return "ADMIN";
+	case BILLING_ROLE_PLATFORM: return "PLATFORM";
+	default: return NULL;
+	}
+}
+
+int billing_role_parse(billing_role *out, const char *name)
+{
+	BILLING__ASSERT_ARG(out, "out");
+	if (name && strcmp(name, "USER") == 0)
+		*out = BILLING_ROLE_USER;
+	else if (name && strcmp(name, "ADMIN") == 0)
+		*out = BILLING_ROLE_ADMIN;
+	else if (name && strcmp(name, "PLATFORM") == 0)
+		*out = BILLING_ROLE_PLATFORM;
+	else
+		return billing__error_field(BILLING_EINVALID, "invalid", "role",
+			"role must be ADMIN, USER or PLATFORM");
+	return BILLING_OK;
+}
+
+int billing__authorize(billing_ctx *ctx, const billing_principal *who, billing__op op)
+{
+	const billing__op_info *info = billing__op_get(op);
+	billing_error_clear();
+	BILLING__ASSERT_ARG(ctx, "ctx");
+	BILLING__ASSERT_ARG(who, "principal");
+	if (!billing_role_name(who->role))
+		return billing__error_field(BILLING_EINVALID, "invalid", "role",
+			"the principal has no valid role");
+	if (who->role != BILLING_ROLE_PLATFORM &&
+	    (!who->tenant_id || !billing__id_valid(who->tenant_id, "ten")))
+		return billing__error_field(BILLING_EINVALID, "invalid", "tenantId",
+			"the principal needs a well-formed tenant id");
+	if (!info || !(info->roles & BILLING__ROLE_BIT(who->role)))
+		return billing__error_set(BILLING_EFORBIDDEN, "forbidden",
+			"role %s may not run %s", billing_role_name(who->role),
+			info ? info->name : "this operation");
+	return BILLING_OK;
+}

@@ -1,0 +1,23 @@
+/*
+ * The schema, as numbered forward-only steps embedded in the library.
+ * Backends apply them in order and record each step with the SHA-256 of its
+ * text, so a step edited after it shipped is caught at open.
+ */
+#ifndef BILLING_STORAGE_MIGRATIONS_H
+#define BILLING_STORAGE_MIGRATIONS_H
+
+#include <stddef.h>
+
+typedef struct {
+	int version;
+	const char *name;
+	const char *sql;   /* written in the SQL that SQLite and PostgreSQL share */
+} billing__migration;
+
+/* The steps in order, versions 1..n. */
+const billing__migration *billing__migrations(size_t *count);
+
+/* Lower-case hex SHA-256 of the step's SQL; 0 or -1. */
+int billing__migration_checksum(char out[65], const billing__migration *m);
+
+#endif
