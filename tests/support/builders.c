@@ -1,0 +1,177 @@
+/*
+ * Test builders (see tb.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb.h"
+
+static int64_t world_clock(void *payload)
+{
+	return ((tb_world *)payload)->now;
+}
+
+void tb__assert_rc(int rc, int want, const char *file, int line)
+{
+	if (rc != want) {
+		const billing_error *e = billing_error_last();
+		print_error("%s:%d: got %s (%d), want %s (%d): %s [field %s]\n", file, line,
+			billing_error_name(rc), rc, billing_error_name(want), want, e->message,
+			e->field ? e->field : "-");
+		fail();
+	}
+}
+
+void tb_assert_field(const char *field)
+{
+	const billing_error *e = billing_error_last();
+	if (!e->field || strcmp(e->field, field) != 0) {
+		print_error("want field %s, error names %s (%s)\n", field,
+			e->field ? e->field : "none", e->message);
+		fail();
+	}
+}
+
+tb_world *tb_world_new(void)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	tb_world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	w->now = 1767225600; /* 2026-01-01T00:00:00Z */
+	tb_database_new(w->url, sizeof(w->url), w->dir, sizeof(w->dir));
+	o.clock = world_clock;
+	o.clock_payload = w;
+	tb_assert_rc(billing_ctx_open_url(&w->ctx, w->url, &o), BILLING_OK);
+	tb_assert_rc(billing_migrate(w->ctx), BILLING_OK);
+	return w;
+}
+
+billing_ctx *tb_world_open_again(tb_world *w)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	billing_ctx *ctx = NULL;
+	o.clock = world_clock;
+	o.clock_payload = w;
+	tb_assert_rc(billing_ctx_open_url(&ctx, w->url, &o), BILLING_OK);
+	return ctx;
+}
+
+void tb_world_free(tb_world *w)
+{
+	size_t i;
+	char cmd[300];
+	if (!w)
+		return;
+	billing_ctx_close(w->ctx);
+	for (i = 0; i < w->nstrings; i++)
+		free(w->strings[i]);
+	if (w->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", w->dir);
+	}
+	free(w);
+}
+
+billing_principal tb_admin(const char *tenant_id)
+{
+	billing_principal p = { tenant_id, "usr_test_admin", BILLING_ROLE_ADMIN };
+	return p;
+}
+
+billing_principal tb_user(const char *tenant_id)
+{
+	billing_principal p = { tenant_id, "usr_test_user", BILLING_ROLE_USER };
+	return p;
+}
+
+billing_principal tb_platform(void)
+{
+	billing_principal p = { NULL, "usr_operator", BILLING_ROLE_PLATFORM };
+	return p;
+}
+
+const char *tb_tenant(tb_world *w, const char *name)
+{
+	billing_tenant_params p = BILLING_TENANT_PARAMS_INIT;
+	billing_principal op = tb_platform();
+	billing_tenant *t = NULL;
+	char *id;
+
+	p.name = name ? name : "Tenant";
+	tb_assert_rc(billing_tenant_create(&t, w->ctx, &op, &p, NULL), BILLING_OK);
+	assert_true(w->nstrings < sizeof(w->strings) / sizeof(w->strings[0]));
+	id = strdup(billing_tenant_id(t));
+	assert_non_null(id);
+	w->strings[w->nstrings++] = id;
+	billing_tenant_free(t);
+	return id;
+}
+
+billing_customer *tb_customer(tb_world *w, const char *tenant, const tb_customer_spec *spec)
+{
+	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_principal who = tb_admin(tenant);
+	billing_customer *c = NULL;
+	char name[64], email[64];
+	unsigned int n = ++w->seq;
+
+	snprintf(name, sizeof(name), "Customer %u", n);
+	snprintf(email, sizeof(email), "customer%u@example.com", n);
+	p.name = spec && spec->name ? spec->name : name;
+	p.email = spec && spec->email ? spec->email : email;
+	p.default_payment_method = spec ? spec->default_payment_method : NULL;
+	tb_assert_rc(billing_customer_create(&c, w->ctx, &who, &p, NULL), BILLING_OK);
+	return c;
+}
+
+billing_product *tb_product(tb_world *w, const char *tenant, const tb_product_spec *spec)
+{
+	billing_product_params p = BILLING_PRODUCT_PARAMS_INIT;
+	billing_principal who = tb_admin(tenant);
+	billing_product *prod = NULL;
+	char name[64], sku[64];
+	unsigned int n = ++w->seq;
+
+	snprintf(name, sizeof(name), "Product %u", n);
+	snprintf(sku, sizeof(sku), "SKU-%u", n);
+	p.name = spec && spec->name ? spec->name : name;
+	p.sku = spec && spec->sku ? spec->sku : sku;
+	p.price_cents = spec && spec->price_cents ? spec->price_cents : 1000;
+	p.currency = spec ? spec->currency : NULL;
+	p.tax_rate_bp = spec ? spec->tax_rate_bp : 0;
+	p.is_active = spec ? spec->is_active : BILLING_UNSET;
+	tb_assert_rc(billing_product_create(&prod, w->ctx, &who, &p, NULL), BILLING_OK);
+	return prod;
+}
+
+billing_plan *tb_plan(tb_world *w, const char *tenant, const tb_plan_spec *spec)
+{
+	billing_plan_params p = BILLING_PLAN_PARAMS_INIT;
+	billing_principal who = tb_admin(tenant);
+	billing_product *prod = NULL;
+	billing_plan *plan = NULL;
+	char name[64], code[64];
+	unsigned int n;
+
+	if (!spec || !spec->product_id)
+		prod = tb_product(w, tenant, NULL);
+	n = ++w->seq;
+	snprintf(name, sizeof(name), "Plan %u", n);
+	snprintf(code, sizeof(code), "PLAN-%u", n);
+	p.product_id = prod ? billing_product_id(prod) : spec->product_id;
+	p.code = spec && spec->code ? spec->code : code;
+	p.name = spec && spec->name ? spec->name : name;
+	p.amount = spec && spec->amount ? spec->amount : 2900;
+	p.currency = spec ? spec->currency : NULL;
+	p.interval = spec && spec->interval ? spec->interval : BILLING_MONTH;
+	p.interval_count = spec ? spec->interval_count : 0;
+	p.trial_days = spec ? spec->trial_days : 0;
+	p.term_count = spec ? spec->term_count : 0;
+	p.active = spec ? spec->active : BILLING_UNSET;
+	tb_assert_rc(billing_plan_create(&plan, w->ctx, &who, &p, NULL), BILLING_OK);
+	billing_product_free(prod);
+	return plan;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages libbilling builds and tests with.
+# Idempotent: does nothing when everything is already installed.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential cmake pkg-config       # compilers, build
+	libsqlite3-dev                         # SQLite storage backend
+	libcjson-dev                           # JSON operation layer
+	libssl-dev                             # SHA-256/HMAC (cursors, checksums), randomness
+	libcmocka-dev                          # unit and e2e tests
+	g++                                    # headers compile as C++ (tests/headers)
+	valgrind                               # memcheck run of the unit suite
+)
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	$SUDO apt-get update -qq
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds libbilling and runs the quickstart program on ./billing.db.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+"$(pwd)/scripts/deps.sh"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/release -j"$(nproc)" --target quickstart
+./build/release/examples/quickstart "${1:-billing.db}"

@@ -1,0 +1,1114 @@
+/*
+ * The JSON operation layer: every operation mapped once, from its catalog
+ * entry (name, roles, input fields) to the typed call and back to JSON.
+ * The HTTP server and the bindings are thin wrappers over this file, so
+ * field names here are the wire names of API-HTTP.md.
+ *
+ * Input checking is driven by the catalog: a field the operation does not
+ * declare, or of the wrong JSON type, is BILLING_EINVALID naming it, before
+ * the typed call sees anything. Integers must be exact JSON integers within
+ * +-2^53 (what every JSON parser, JavaScript's included, holds exactly).
+ */
+#include <cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/core.h"
+
+/* ------------------------------------------------------------ catalog */
+
+typedef enum { T_STRING, T_INTEGER, T_BOOLEAN, T_OBJECT, T_RATE } field_type;
+
+typedef struct {
+	const char *name;
+	field_type type;
+	bool required;
+	bool nullable;
+	const char *description;
+} field_spec;
+
+typedef int (*op_fn)(cJSON **result, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts);
+
+typedef struct {
+	billing__op op;
+	op_fn run;
+	const char *description;
+	const field_spec *fields; /* ends with { NULL } */
+} op_entry;
+
+static const char *type_name(field_type t)
+{
+	switch (t) {
+	case T_STRING: return "string";
+	case T_INTEGER: return "integer";
+	case T_BOOLEAN: return "boolean";
+	case T_OBJECT: return "object";
+	case T_RATE: return "decimal";
+	}
+	return "?";
+}
+
+#define LIST_FIELDS \
+	{ "limit", T_INTEGER, false, false, "page size, 1-100 (default 20)" }, \
+	{ "pageSize", T_INTEGER, false, false, "alias of limit" }, \
+	{ "page", T_INTEGER, false, false, "page number from 1: page mode with a total" }, \
+	{ "startingAfter", T_STRING, false, false, "cursor: the nextCursor of the previous page" }, \
+	{ "search", T_STRING, false, false, "case-insensitive substring" }, \
+	{ "q", T_STRING, false, false, "alias of search" }, \
+	{ "sortBy", T_STRING, false, false, "field to sort by" }, \
+	{ "sort", T_STRING, false, false, "alias of sortBy" }, \
+	{ "order", T_STRING, false, false, "asc or desc" }
+
+static const field_spec f_id_only[] = {
+	{ "id", T_STRING, true, false, "the resource id" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_delete[] = {
+	{ "id", T_STRING, true, false, "the resource id" },
+	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_tenant_create[] = {
+	{ "name", T_STRING, true, false, "1-120 characters" },
+	{ "invoicePrefix", T_STRING, false, false, "invoice number prefix, default INV-" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_tenant_list[] = { LIST_FIELDS, { NULL, 0, false, false, NULL } };
+
+#define CUSTOMER_BODY \
+	{ "name", T_STRING, false, false, "1-120 characters, trimmed" }, \
+	{ "email", T_STRING, false, false, "valid address, unique in the tenant ignoring case" }, \
+	{ "defaultPaymentMethod", T_STRING, false, true, "payment method token" }, \
+	{ "metadata", T_OBJECT, false, true, "string map" }
+static const field_spec f_customer_create[] = {
+	CUSTOMER_BODY, { NULL, 0, false, false, NULL }
+};
+static const field_spec f_customer_update[] = {
+	{ "id", T_STRING, true, false, "the customer id" },
+	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
+	CUSTOMER_BODY, { NULL, 0, false, false, NULL }
+};
+static const field_spec f_customer_list[] = { LIST_FIELDS, { NULL, 0, false, false, NULL } };
+
+#define PRODUCT_BODY \
+	{ "name", T_STRING, false, false, "1-200 characters" }, \
+	{ "sku", T_STRING, false, false, "[A-Za-z0-9._-]{1,64}, unique in the tenant" }, \
+	{ "description", T_STRING, false, true, "at most 2000 characters" }, \
+	{ "priceCents", T_INTEGER, false, false, "price in minor units, >= 0" }, \
+	{ "currency", T_STRING, false, false, "ISO 4217 code, default EUR" }, \
+	{ "taxRate", T_RATE, false, false, "decimal 0 <= r < 1, at most 4 places" }, \
+	{ "isActive", T_BOOLEAN, false, false, "default true" }, \
+	{ "stock", T_INTEGER, false, false, ">= 0" }, \
+	{ "lowStockThreshold", T_INTEGER, false, false, ">= 0" }, \
+	{ "metadata", T_OBJECT, false, true, "string map" }
+static const field_spec f_product_create[] = {
+	PRODUCT_BODY, { NULL, 0, false, false, NULL }
+};
+static const field_spec f_product_update[] = {
+	{ "id", T_STRING, true, false, "the product id" },
+	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
+	PRODUCT_BODY, { NULL, 0, false, false, NULL }
+};
+static const field_spec f_product_list[] = {
+	LIST_FIELDS,
+	{ "minPriceCents", T_INTEGER, false, false, "lowest price" },
+	{ "maxPriceCents", T_INTEGER, false, false, "highest price" },
+	{ "isActive", T_BOOLEAN, false, false, "only active or inactive products" },
+	{ NULL, 0, false, false, NULL }
+};
+
+#define PLAN_BODY \
+	{ "productId", T_STRING, false, false, "product of the same tenant; fixed" }, \
+	{ "code", T_STRING, false, false, "^[A-Z0-9_-]{3,64}$, unique in the tenant; fixed" }, \
+	{ "name", T_STRING, false, false, "2-100 characters" }, \
+	{ "description", T_STRING, false, true, "at most 2000 characters" }, \
+	{ "amount", T_INTEGER, false, false, "minor units, > 0" }, \
+	{ "currency", T_STRING, false, false, "ISO 4217, default the product's; fixed" }, \
+	{ "interval", T_STRING, false, false, "DAY, WEEK, MONTH or YEAR; fixed" }, \
+	{ "intervalCount", T_INTEGER, false, false, ">= 1, default 1; fixed" }, \
+	{ "trialDays", T_INTEGER, false, false, "0-730" }, \
+	{ "termCount", T_INTEGER, false, true, "periods until expiry; fixed" }, \
+	{ "active", T_BOOLEAN, false, false, "default true" }, \
+	{ "metadata", T_OBJECT, false, true, "string map" }
+static const field_spec f_plan_create[] = { PLAN_BODY, { NULL, 0, false, false, NULL } };
+static const field_spec f_plan_update[] = {
+	{ "id", T_STRING, true, false, "the plan id" },
+	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
+	PLAN_BODY, { NULL, 0, false, false, NULL }
+};
+static const field_spec f_plan_list[] = {
+	LIST_FIELDS,
+	{ "active", T_BOOLEAN, false, false, "only active or inactive plans" },
+	{ "currency", T_STRING, false, false, "ISO 4217 code" },
+	{ "productId", T_STRING, false, false, "plans of this product" },
+	{ NULL, 0, false, false, NULL }
+};
+
+/* ------------------------------------------------------------ JSON input */
+
+#define JSON_INT_MAX INT64_C(9007199254740992) /* 2^53 */
+
+static int field_error(const char *field, const char *fmt, ...) BILLING__PRINTF(2, 3);
+
+static int field_error(const char *field, const char *fmt, ...)
+{
+	char message[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	return billing__error_field(BILLING_EINVALID, "invalid", field, "%s", message);
+}
+
+static int check_fields(const cJSON *in, const field_spec *spec)
+{
+	const cJSON *it;
+	const field_spec *f;
+
+	if (!cJSON_IsObject(in))
+		return billing__error_field(BILLING_EINVALID, "invalid", "body",
+			"the input must be a JSON object");
+	cJSON_ArrayForEach(it, in) {
+		for (f = spec; f->name && strcmp(f->name, it->string) != 0; f++)
+			;
+		if (!f->name)
+			return billing__error_field(BILLING_EINVALID, "unknown_field", it->string,
+				"%.60s is not a field of this operation", it->string);
+		if (cJSON_IsNull(it)) {
+			if (!f->nullable)
+				return field_error(f->name, "%s must not be null", f->name);
+			continue;
+		}
+		switch (f->type) {
+		case T_STRING:
+			if (!cJSON_IsString(it))
+				return field_error(f->name, "%s must be a string", f->name);
+			break;
+		case T_BOOLEAN:
+			if (!cJSON_IsBool(it))
+				return field_error(f->name, "%s must be true or false", f->name);
+			break;
+		case T_OBJECT:
+			if (!cJSON_IsObject(it))
+				return field_error(f->name, "%s must be an object", f->name);
+			break;
+		case T_RATE:
+			if (!cJSON_IsNumber(it) && !cJSON_IsString(it))
+				return field_error(f->name, "%s must be a decimal number", f->name);
+			break;
+		case T_INTEGER: {
+			double d = it->valuedouble;
+			/* cJSON reads numbers as doubles: accept only those that are
+			 * exact integers in the range a double holds exactly. */
+			if (!cJSON_IsNumber(it) || d != (double)(int64_t)d ||
+			    d > (double)JSON_INT_MAX || d < -(double)JSON_INT_MAX)
+				return field_error(f->name, "%s must be an integer within +-2^53",
+					f->name);
+			break;
+		}
+		}
+	}
+	for (f = spec; f->name; f++)
+		if (f->required && !cJSON_GetObjectItemCaseSensitive(in, f->name))
+			return field_error(f->name, "%s is required", f->name);
+	return BILLING_OK;
+}
+
+static const cJSON *get(const cJSON *in, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(in, name);
+}
+
+static bool has(const cJSON *in, const char *name)
+{
+	return get(in, name) != NULL;
+}
+
+static const char *str(const cJSON *in, const char *name)
+{
+	const cJSON *v = get(in, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int64_t i64(const cJSON *in, const char *name)
+{
+	const cJSON *v = get(in, name);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+/* An int32 field: out-of-range values become a value the typed call
+ * rejects with its own message, never a silent wrap. */
+static int32_t i32(const cJSON *in, const char *name)
+{
+	int64_t v = i64(in, name);
+	if (v > INT32_MAX)
+		return INT32_MAX;
+	if (v < INT32_MIN)
+		return INT32_MIN;
+	return (int32_t)v;
+}
+
+static billing_tristate tri(const cJSON *in, const char *name)
+{
+	const cJSON *v = get(in, name);
+	if (!cJSON_IsBool(v))
+		return BILLING_UNSET;
+	return cJSON_IsTrue(v) ? BILLING_TRUE : BILLING_FALSE;
+}
+
+/* Metadata entries borrowed from the JSON object. */
+typedef struct {
+	billing_metadata_entry items[BILLING_METADATA_MAX_KEYS + 1];
+	size_t count;
+} md_in;
+
+static int metadata_in(md_in *m, const cJSON *in)
+{
+	const cJSON *obj = get(in, "metadata"), *it;
+	m->count = 0;
+	if (!cJSON_IsObject(obj))
+		return BILLING_OK;
+	cJSON_ArrayForEach(it, obj) {
+		if (!cJSON_IsString(it))
+			return billing__error_field(BILLING_EINVALID, "invalid", "metadata",
+				"metadata values must be strings");
+		if (m->count == BILLING_METADATA_MAX_KEYS)
+			return billing__error_field(BILLING_EINVALID, "invalid", "metadata",
+				"metadata must have at most %d keys", BILLING_METADATA_MAX_KEYS);
+		m->items[m->count].key = it->string;
+		m->items[m->count].value = it->valuestring;
+		m->count++;
+	}
+	return BILLING_OK;
+}
+
+static int rate_in(int32_t *bp, const cJSON *in, const char *name)
+{
+	const cJSON *v = get(in, name);
+	int32_t k;
+	*bp = 0;
+	if (!v)
+		return BILLING_OK;
+	if (cJSON_IsString(v)) {
+		if (billing_rate_parse(bp, v->valuestring) < 0)
+			goto bad;
+		return BILLING_OK;
+	}
+	/* A JSON number: the decimal with at most 4 places that it denotes is
+	 * k / 10000 for the k nearest to it, and only if that quotient is the
+	 * very same double (IEEE division is correctly rounded, and so is the
+	 * parser's reading of the text). */
+	if (v->valuedouble < 0 || v->valuedouble >= 1)
+		goto bad;
+	k = (int32_t)(v->valuedouble * BILLING_RATE_SCALE + 0.5);
+	if ((double)k / BILLING_RATE_SCALE != v->valuedouble || k >= BILLING_RATE_SCALE)
+		goto bad;
+	*bp = k;
+	return BILLING_OK;
+bad:
+	return billing__error_field(BILLING_EINVALID, "invalid", name,
+		"%s must be a decimal 0 <= r < 1 with at most 4 places", name);
+}
+
+static int list_in(billing_list_params *p, const cJSON *in)
+{
+	const char *order = str(in, "order");
+	int64_t limit = has(in, "limit") ? i64(in, "limit") : i64(in, "pageSize");
+	int64_t page = i64(in, "page");
+
+	if (has(in, "limit") && has(in, "pageSize"))
+		return field_error("pageSize", "%s cannot be combined with limit", "pageSize");
+	if ((has(in, "limit") || has(in, "pageSize")) && (limit < 1 || limit > 100))
+		return field_error(has(in, "limit") ? "limit" : "pageSize",
+			"%s must be between 1 and 100", has(in, "limit") ? "limit" : "pageSize");
+	if (has(in, "page") && (page < 1 || page > 1000000000))
+		return field_error("page", "%s must be a positive integer", "page");
+	p->limit = (unsigned int)limit;
+	p->page = (unsigned int)page;
+	p->starting_after = str(in, "startingAfter");
+	p->search = has(in, "search") ? str(in, "search") : str(in, "q");
+	p->sort_by = has(in, "sortBy") ? str(in, "sortBy") : str(in, "sort");
+	if (!order)
+		p->order = BILLING_ORDER_DEFAULT;
+	else if (strcmp(order, "asc") == 0)
+		p->order = BILLING_ORDER_ASC;
+	else if (strcmp(order, "desc") == 0)
+		p->order = BILLING_ORDER_DESC;
+	else
+		return field_error("order", "%s must be asc or desc", "order");
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ JSON output */
+
+static cJSON *time_json(int64_t t)
+{
+	char buf[32];
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!gmtime_r(&tt, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return cJSON_CreateNull();
+	return cJSON_CreateString(buf);
+}
+
+static cJSON *str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* Builders add members and remember a failed allocation, checked once. */
+typedef struct {
+	cJSON *obj;
+	bool failed;
+} jb;
+
+static void jb_add(jb *b, const char *name, cJSON *v)
+{
+	if (!v || !b->obj || !cJSON_AddItemToObject(b->obj, name, v)) {
+		cJSON_Delete(v);
+		b->failed = true;
+	}
+}
+
+static void jb_num(jb *b, const char *name, int64_t v)
+{
+	jb_add(b, name, cJSON_CreateNumber((double)v));
+}
+
+static cJSON *jb_done(jb *b)
+{
+	if (b->failed) {
+		cJSON_Delete(b->obj);
+		return NULL;
+	}
+	return b->obj;
+}
+
+static cJSON *metadata_json(size_t n, const billing_metadata_entry *(*at)(const void *, size_t),
+	const void *item)
+{
+	cJSON *obj = cJSON_CreateObject();
+	size_t i;
+	for (i = 0; obj && i < n; i++) {
+		const billing_metadata_entry *e = at(item, i);
+		if (!cJSON_AddStringToObject(obj, e->key, e->value)) {
+			cJSON_Delete(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+static const billing_metadata_entry *cus_md(const void *c, size_t i)
+{
+	return billing_customer_metadata_at(c, i);
+}
+static const billing_metadata_entry *prod_md(const void *p, size_t i)
+{
+	return billing_product_metadata_at(p, i);
+}
+static const billing_metadata_entry *plan_md(const void *p, size_t i)
+{
+	return billing_plan_metadata_at(p, i);
+}
+
+static cJSON *tenant_json(const void *item)
+{
+	const billing_tenant *t = item;
+	jb b = { cJSON_CreateObject(), false };
+	jb_add(&b, "id", cJSON_CreateString(billing_tenant_id(t)));
+	jb_add(&b, "object", cJSON_CreateString("tenant"));
+	jb_add(&b, "name", cJSON_CreateString(billing_tenant_name(t)));
+	jb_add(&b, "invoicePrefix", cJSON_CreateString(billing_tenant_invoice_prefix(t)));
+	jb_add(&b, "createdAt", time_json(billing_tenant_created_at(t)));
+	return jb_done(&b);
+}
+
+static cJSON *customer_json(const void *item)
+{
+	const billing_customer *c = item;
+	jb b = { cJSON_CreateObject(), false };
+	jb_add(&b, "id", cJSON_CreateString(billing_customer_id(c)));
+	jb_add(&b, "object", cJSON_CreateString("customer"));
+	jb_add(&b, "name", cJSON_CreateString(billing_customer_name(c)));
+	jb_add(&b, "email", cJSON_CreateString(billing_customer_email(c)));
+	jb_add(&b, "defaultPaymentMethod", str_or_null(billing_customer_default_payment_method(c)));
+	jb_add(&b, "metadata", metadata_json(billing_customer_metadata_count(c), cus_md, c));
+	jb_add(&b, "createdAt", time_json(billing_customer_created_at(c)));
+	jb_add(&b, "updatedAt", time_json(billing_customer_updated_at(c)));
+	jb_num(&b, "version", billing_customer_version(c));
+	return jb_done(&b);
+}
+
+static cJSON *product_json(const void *item)
+{
+	const billing_product *p = item;
+	jb b = { cJSON_CreateObject(), false };
+	char rate[16];
+	if (billing_rate_format(rate, sizeof(rate), billing_product_tax_rate_bp(p)) < 0)
+		snprintf(rate, sizeof(rate), "0");
+	jb_add(&b, "id", cJSON_CreateString(billing_product_id(p)));
+	jb_add(&b, "object", cJSON_CreateString("product"));
+	jb_add(&b, "name", cJSON_CreateString(billing_product_name(p)));
+	jb_add(&b, "sku", cJSON_CreateString(billing_product_sku(p)));
+	jb_add(&b, "description", str_or_null(billing_product_description(p)));
+	jb_num(&b, "priceCents", billing_product_price_cents(p));
+	jb_add(&b, "currency", cJSON_CreateString(billing_product_currency(p)));
+	/* Raw: the exact decimal, never a binary fraction printed back. */
+	jb_add(&b, "taxRate", cJSON_CreateRaw(rate));
+	jb_add(&b, "isActive", cJSON_CreateBool(billing_product_is_active(p)));
+	jb_num(&b, "stock", billing_product_stock(p));
+	jb_num(&b, "lowStockThreshold", billing_product_low_stock_threshold(p));
+	jb_add(&b, "metadata", metadata_json(billing_product_metadata_count(p), prod_md, p));
+	jb_add(&b, "createdAt", time_json(billing_product_created_at(p)));
+	jb_add(&b, "updatedAt", time_json(billing_product_updated_at(p)));
+	jb_num(&b, "version", billing_product_version(p));
+	return jb_done(&b);
+}
+
+static cJSON *plan_json(const void *item)
+{
+	const billing_plan *p = item;
+	jb b = { cJSON_CreateObject(), false };
+	int32_t term = billing_plan_term_count(p);
+	jb_add(&b, "id", cJSON_CreateString(billing_plan_id(p)));
+	jb_add(&b, "object", cJSON_CreateString("plan"));
+	jb_add(&b, "productId", cJSON_CreateString(billing_plan_product_id(p)));
+	jb_add(&b, "code", cJSON_CreateString(billing_plan_code(p)));
+	jb_add(&b, "name", cJSON_CreateString(billing_plan_name(p)));
+	jb_add(&b, "description", str_or_null(billing_plan_description(p)));
+	jb_num(&b, "amount", billing_plan_amount(p));
+	jb_add(&b, "currency", cJSON_CreateString(billing_plan_currency(p)));
+	jb_add(&b, "interval", cJSON_CreateString(billing_interval_name(billing_plan_interval(p))));
+	jb_num(&b, "intervalCount", billing_plan_interval_count(p));
+	jb_num(&b, "trialDays", billing_plan_trial_days(p));
+	jb_add(&b, "termCount", term ? cJSON_CreateNumber(term) : cJSON_CreateNull());
+	jb_add(&b, "active", cJSON_CreateBool(billing_plan_active(p)));
+	jb_add(&b, "metadata", metadata_json(billing_plan_metadata_count(p), plan_md, p));
+	jb_add(&b, "createdAt", time_json(billing_plan_created_at(p)));
+	jb_add(&b, "updatedAt", time_json(billing_plan_updated_at(p)));
+	jb_num(&b, "version", billing_plan_version(p));
+	return jb_done(&b);
+}
+
+static int nomem(void)
+{
+	return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+}
+
+/* Wraps a typed result; frees the item. */
+static int item_out(cJSON **result, int rc, void *item, cJSON *(*to_json)(const void *),
+	void (*free_fn)(void *))
+{
+	if (rc < 0)
+		return rc;
+	*result = to_json(item);
+	free_fn(item);
+	return *result ? BILLING_OK : nomem();
+}
+
+static int page_out(cJSON **result, int rc, billing_page *page,
+	const void *(*at)(const billing_page *, size_t), cJSON *(*to_json)(const void *))
+{
+	jb b;
+	cJSON *data;
+	size_t i;
+
+	if (rc < 0)
+		return rc;
+	b.obj = cJSON_CreateObject();
+	b.failed = false;
+	data = cJSON_CreateArray();
+	for (i = 0; data && i < billing_page_count(page); i++) {
+		cJSON *item = to_json(at(page, i));
+		if (!item || !cJSON_AddItemToArray(data, item)) {
+			cJSON_Delete(item);
+			b.failed = true;
+			break;
+		}
+	}
+	jb_add(&b, "object", cJSON_CreateString("list"));
+	jb_add(&b, "data", data);
+	jb_add(&b, "hasMore", cJSON_CreateBool(billing_page_has_more(page)));
+	jb_add(&b, "nextCursor", str_or_null(billing_page_next_cursor(page)));
+	jb_num(&b, "pageSize", billing_page_limit(page));
+	if (billing_page_number(page) > 0) {
+		int64_t total = billing_page_total(page), size = billing_page_limit(page);
+		jb_num(&b, "total", total);
+		jb_num(&b, "page", billing_page_number(page));
+		jb_num(&b, "totalPages", (total + size - 1) / size);
+	}
+	billing_page_free(page);
+	*result = jb_done(&b);
+	return *result ? BILLING_OK : nomem();
+}
+
+static int deleted_out(cJSON **result, int rc, const char *id)
+{
+	jb b;
+	if (rc < 0)
+		return rc;
+	b.obj = cJSON_CreateObject();
+	b.failed = false;
+	jb_add(&b, "id", cJSON_CreateString(id));
+	jb_add(&b, "deleted", cJSON_CreateBool(1));
+	*result = jb_done(&b);
+	return *result ? BILLING_OK : nomem();
+}
+
+/* Typed page accessors with one signature. */
+static const void *at_tenant(const billing_page *p, size_t i) { return billing_page_tenant(p, i); }
+static const void *at_customer(const billing_page *p, size_t i) { return billing_page_customer(p, i); }
+static const void *at_product(const billing_page *p, size_t i) { return billing_page_product(p, i); }
+static const void *at_plan(const billing_page *p, size_t i) { return billing_page_plan(p, i); }
+
+static void free_tenant(void *p) { billing_tenant_free(p); }
+static void free_customer(void *p) { billing_customer_free(p); }
+static void free_product(void *p) { billing_product_free(p); }
+static void free_plan(void *p) { billing_plan_free(p); }
+
+/* ------------------------------------------------------------ tenants */
+
+static int op_tenant_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int rc;
+	billing_tenant_params p = BILLING_TENANT_PARAMS_INIT;
+	billing_tenant *t = NULL;
+	p.name = str(in, "name");
+	p.invoice_prefix = str(in, "invoicePrefix");
+	rc = billing_tenant_create(&t, ctx, who, &p, opts);
+	return item_out(res, rc, t, tenant_json,
+		free_tenant);
+}
+
+static int op_tenant_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int rc;
+	billing_tenant *t = NULL;
+	(void)opts;
+	rc = billing_tenant_get(&t, ctx, who, str(in, "id"));
+	return item_out(res, rc, t, tenant_json,
+		free_tenant);
+}
+
+static int op_tenant_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_list_params p = BILLING_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	rc = billing_tenant_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_tenant,
+		tenant_json);
+}
+
+/* ------------------------------------------------------------ customers */
+
+static int customer_in(billing_customer_params *p, md_in *md, const cJSON *in)
+{
+	if (has(in, "name")) { p->fields |= BILLING_CUSTOMER_NAME; p->name = str(in, "name"); }
+	if (has(in, "email")) { p->fields |= BILLING_CUSTOMER_EMAIL; p->email = str(in, "email"); }
+	if (has(in, "defaultPaymentMethod")) {
+		p->fields |= BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD;
+		p->default_payment_method = str(in, "defaultPaymentMethod");
+	}
+	if (has(in, "metadata")) {
+		int rc = metadata_in(md, in);
+		if (rc < 0)
+			return rc;
+		p->fields |= BILLING_CUSTOMER_METADATA;
+		p->metadata = md->items;
+		p->metadata_count = md->count;
+	}
+	p->expected_version = i64(in, "expectedVersion");
+	return BILLING_OK;
+}
+
+static int op_customer_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_customer *c = NULL;
+	md_in md;
+	int rc = customer_in(&p, &md, in);
+	if (rc < 0)
+		return rc;
+	rc = billing_customer_create(&c, ctx, who, &p, opts);
+	return item_out(res, rc, c, customer_json,
+		free_customer);
+}
+
+static int op_customer_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int rc;
+	billing_customer *c = NULL;
+	(void)opts;
+	rc = billing_customer_get(&c, ctx, who, str(in, "id"));
+	return item_out(res, rc, c, customer_json,
+		free_customer);
+}
+
+static int op_customer_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_customer *c = NULL;
+	md_in md;
+	int rc = customer_in(&p, &md, in);
+	if (rc < 0)
+		return rc;
+	rc = billing_customer_update(&c, ctx, who, str(in, "id"), &p, opts);
+	return item_out(res, rc, c,
+		customer_json, free_customer);
+}
+
+static int op_customer_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	(void)opts;
+	return deleted_out(res, billing_customer_delete(ctx, who, str(in, "id"),
+		i64(in, "expectedVersion")), str(in, "id"));
+}
+
+static int op_customer_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_list_params p = BILLING_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	rc = billing_customer_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_customer,
+		customer_json);
+}
+
+/* ------------------------------------------------------------ products */
+
+static int product_in(billing_product_params *p, md_in *md, const cJSON *in)
+{
+	int rc;
+	if (has(in, "name")) { p->fields |= BILLING_PRODUCT_NAME; p->name = str(in, "name"); }
+	if (has(in, "sku")) { p->fields |= BILLING_PRODUCT_SKU; p->sku = str(in, "sku"); }
+	if (has(in, "description")) {
+		p->fields |= BILLING_PRODUCT_DESCRIPTION;
+		p->description = str(in, "description");
+	}
+	if (has(in, "priceCents")) {
+		p->fields |= BILLING_PRODUCT_PRICE;
+		p->price_cents = i64(in, "priceCents");
+	}
+	if (has(in, "currency")) {
+		p->fields |= BILLING_PRODUCT_CURRENCY;
+		p->currency = str(in, "currency");
+	}
+	if (has(in, "taxRate")) {
+		if ((rc = rate_in(&p->tax_rate_bp, in, "taxRate")) < 0)
+			return rc;
+		p->fields |= BILLING_PRODUCT_TAX_RATE;
+	}
+	if (has(in, "isActive")) {
+		p->fields |= BILLING_PRODUCT_ACTIVE;
+		p->is_active = tri(in, "isActive");
+	}
+	if (has(in, "stock")) { p->fields |= BILLING_PRODUCT_STOCK; p->stock = i64(in, "stock"); }
+	if (has(in, "lowStockThreshold")) {
+		p->fields |= BILLING_PRODUCT_LOW_STOCK_THRESHOLD;
+		p->low_stock_threshold = i64(in, "lowStockThreshold");
+	}
+	if (has(in, "metadata")) {
+		if ((rc = metadata_in(md, in)) < 0)
+			return rc;
+		p->fields |= BILLING_PRODUCT_METADATA;
+		p->metadata = md->items;
+		p->metadata_count = md->count;
+	}
+	p->expected_version = i64(in, "expectedVersion");
+	return BILLING_OK;
+}
+
+static int op_product_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_product_params p = BILLING_PRODUCT_PARAMS_INIT;
+	billing_product *prod = NULL;
+	md_in md;
+	int rc = product_in(&p, &md, in);
+	if (rc < 0)
+		return rc;
+	rc = billing_product_create(&prod, ctx, who, &p, opts);
+	return item_out(res, rc, prod,
+		product_json, free_product);
+}
+
+static int op_product_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int rc;
+	billing_product *prod = NULL;
+	(void)opts;
+	rc = billing_product_get(&prod, ctx, who, str(in, "id"));
+	return item_out(res, rc, prod,
+		product_json, free_product);
+}
+
+static int op_product_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_product_params p = BILLING_PRODUCT_PARAMS_INIT;
+	billing_product *prod = NULL;
+	md_in md;
+	int rc = product_in(&p, &md, in);
+	if (rc < 0)
+		return rc;
+	return item_out(res, billing_product_update(&prod, ctx, who, str(in, "id"), &p, opts),
+		prod, product_json, free_product);
+}
+
+static int op_product_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	(void)opts;
+	return deleted_out(res, billing_product_delete(ctx, who, str(in, "id"),
+		i64(in, "expectedVersion")), str(in, "id"));
+}
+
+static int op_product_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_product_list_params p = BILLING_PRODUCT_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p.list, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	p.has_min_price = has(in, "minPriceCents");
+	p.min_price_cents = i64(in, "minPriceCents");
+	p.has_max_price = has(in, "maxPriceCents");
+	p.max_price_cents = i64(in, "maxPriceCents");
+	p.is_active = tri(in, "isActive");
+	rc = billing_product_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_product,
+		product_json);
+}
+
+/* ------------------------------------------------------------ plans */
+
+static int plan_in(billing_plan_params *p, md_in *md, const cJSON *in)
+{
+	int rc;
+	if (has(in, "productId")) {
+		p->fields |= BILLING_PLAN_PRODUCT;
+		p->product_id = str(in, "productId");
+	}
+	if (has(in, "code")) { p->fields |= BILLING_PLAN_CODE; p->code = str(in, "code"); }
+	if (has(in, "name")) { p->fields |= BILLING_PLAN_NAME; p->name = str(in, "name"); }
+	if (has(in, "description")) {
+		p->fields |= BILLING_PLAN_DESCRIPTION;
+		p->description = str(in, "description");
+	}
+	if (has(in, "amount")) { p->fields |= BILLING_PLAN_AMOUNT; p->amount = i64(in, "amount"); }
+	if (has(in, "currency")) {
+		p->fields |= BILLING_PLAN_CURRENCY;
+		p->currency = str(in, "currency");
+	}
+	if (has(in, "interval")) {
+		billing_interval iv;
+		if (billing_interval_parse(&iv, str(in, "interval")) < 0)
+			return field_error("interval", "%s must be DAY, WEEK, MONTH or YEAR", "interval");
+		p->fields |= BILLING_PLAN_INTERVAL;
+		p->interval = iv;
+	}
+	if (has(in, "intervalCount")) {
+		p->fields |= BILLING_PLAN_INTERVAL_COUNT;
+		p->interval_count = i32(in, "intervalCount");
+		if (p->interval_count == 0)
+			p->interval_count = -1; /* 0 means "default" in C; in JSON it is wrong */
+	}
+	if (has(in, "trialDays")) {
+		p->fields |= BILLING_PLAN_TRIAL_DAYS;
+		p->trial_days = i32(in, "trialDays");
+	}
+	if (has(in, "termCount")) {
+		p->fields |= BILLING_PLAN_TERM_COUNT;
+		p->term_count = cJSON_IsNull(get(in, "termCount")) ? 0 : i32(in, "termCount");
+		if (!cJSON_IsNull(get(in, "termCount")) && p->term_count == 0)
+			p->term_count = -1;
+	}
+	if (has(in, "active")) { p->fields |= BILLING_PLAN_ACTIVE; p->active = tri(in, "active"); }
+	if (has(in, "metadata")) {
+		if ((rc = metadata_in(md, in)) < 0)
+			return rc;
+		p->fields |= BILLING_PLAN_METADATA;
+		p->metadata = md->items;
+		p->metadata_count = md->count;
+	}
+	p->expected_version = i64(in, "expectedVersion");
+	return BILLING_OK;
+}
+
+static int op_plan_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_plan_params p = BILLING_PLAN_PARAMS_INIT;
+	billing_plan *plan = NULL;
+	md_in md;
+	int rc = plan_in(&p, &md, in);
+	if (rc < 0)
+		return rc;
+	rc = billing_plan_create(&plan, ctx, who, &p, opts);
+	return item_out(res, rc, plan, plan_json,
+		free_plan);
+}
+
+static int op_plan_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int rc;
+	billing_plan *plan = NULL;
+	(void)opts;
+	rc = billing_plan_get(&plan, ctx, who, str(in, "id"));
+	return item_out(res, rc, plan, plan_json,
+		free_plan);
+}
+
+static int op_plan_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_plan_params p = BILLING_PLAN_PARAMS_INIT;
+	billing_plan *plan = NULL;
+	md_in md;
+	int rc = plan_in(&p, &md, in);
+	if (rc < 0)
+		return rc;
+	rc = billing_plan_update(&plan, ctx, who, str(in, "id"), &p, opts);
+	return item_out(res, rc, plan,
+		plan_json, free_plan);
+}
+
+static int op_plan_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	(void)opts;
+	return deleted_out(res, billing_plan_delete(ctx, who, str(in, "id"),
+		i64(in, "expectedVersion")), str(in, "id"));
+}
+
+static int op_plan_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_plan_list_params p = BILLING_PLAN_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p.list, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	p.active = tri(in, "active");
+	p.currency = str(in, "currency");
+	p.product_id = str(in, "productId");
+	rc = billing_plan_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_plan, plan_json);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static const op_entry entries[] = {
+	{ BILLING_OP_TENANTS_CREATE, op_tenant_create, "Create a tenant (platform operator).",
+		f_tenant_create },
+	{ BILLING_OP_TENANTS_GET, op_tenant_get, "Fetch a tenant.", f_id_only },
+	{ BILLING_OP_TENANTS_LIST, op_tenant_list, "List tenants (platform operator).",
+		f_tenant_list },
+	{ BILLING_OP_CUSTOMERS_CREATE, op_customer_create, "Create a customer.",
+		f_customer_create },
+	{ BILLING_OP_CUSTOMERS_GET, op_customer_get, "Fetch a customer.", f_id_only },
+	{ BILLING_OP_CUSTOMERS_UPDATE, op_customer_update,
+		"Change the fields given; the others stay.", f_customer_update },
+	{ BILLING_OP_CUSTOMERS_DELETE, op_customer_delete,
+		"Delete a customer nothing references.", f_delete },
+	{ BILLING_OP_CUSTOMERS_LIST, op_customer_list,
+		"List customers; search on name or email; sortBy name, email, createdAt.",
+		f_customer_list },
+	{ BILLING_OP_PRODUCTS_CREATE, op_product_create, "Create a product.", f_product_create },
+	{ BILLING_OP_PRODUCTS_GET, op_product_get, "Fetch a product.", f_id_only },
+	{ BILLING_OP_PRODUCTS_UPDATE, op_product_update,
+		"Change the fields given; the others stay.", f_product_update },
+	{ BILLING_OP_PRODUCTS_DELETE, op_product_delete,
+		"Delete a product no plan (deleted or not) references.", f_delete },
+	{ BILLING_OP_PRODUCTS_LIST, op_product_list,
+		"List products; search on name or sku; sortBy name, sku, priceCents, createdAt.",
+		f_product_list },
+	{ BILLING_OP_PLANS_CREATE, op_plan_create, "Create a plan.", f_plan_create },
+	{ BILLING_OP_PLANS_GET, op_plan_get, "Fetch a plan (deleted plans are not found).",
+		f_id_only },
+	{ BILLING_OP_PLANS_UPDATE, op_plan_update,
+		"Change name, description, amount, trialDays, active or metadata.", f_plan_update },
+	{ BILLING_OP_PLANS_DELETE, op_plan_delete,
+		"Soft-delete a plan; its code stays reserved.", f_delete },
+	{ BILLING_OP_PLANS_LIST, op_plan_list,
+		"List plans; search on name or code; sortBy name, code, amount, createdAt.",
+		f_plan_list },
+};
+
+_Static_assert(sizeof(entries) / sizeof(entries[0]) == BILLING_OP__COUNT,
+	"every operation needs its JSON entry");
+
+static char *error_json(void)
+{
+	const billing_error *e = billing_error_last();
+	cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject(), *list;
+	char *text;
+	size_t i;
+
+	if (!root || !err || !cJSON_AddItemToObject(root, "error", err)) {
+		cJSON_Delete(root);
+		cJSON_Delete(err);
+		return NULL;
+	}
+	cJSON_AddNumberToObject(err, "status", e->code);
+	cJSON_AddStringToObject(err, "name", e->name);
+	cJSON_AddStringToObject(err, "code", e->reason);
+	cJSON_AddStringToObject(err, "message", e->message);
+	if (e->field)
+		cJSON_AddStringToObject(err, "field", e->field);
+	else
+		cJSON_AddNullToObject(err, "field");
+	if ((list = cJSON_AddArrayToObject(err, "errors")) != NULL) {
+		for (i = 0; i < e->field_error_count; i++) {
+			cJSON *fe = cJSON_CreateObject();
+			cJSON_AddStringToObject(fe, "field", e->field_errors[i].field);
+			cJSON_AddStringToObject(fe, "message", e->field_errors[i].message);
+			cJSON_AddItemToArray(list, fe);
+		}
+	}
+	if (e->provider_code)
+		cJSON_AddStringToObject(err, "providerCode", e->provider_code);
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+static char *dup_json(cJSON *v)
+{
+	char *text = cJSON_PrintUnformatted(v);
+	char *copy = text ? billing__strdup(text) : NULL;
+	cJSON_free(text);
+	return copy;
+}
+
+static char *dup_error_json(void)
+{
+	char *text = error_json();
+	char *copy = text ? billing__strdup(text) : NULL;
+	cJSON_free(text);
+	return copy;
+}
+
+int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who,
+	const char *operation, const char *json, size_t len, const billing_call_options *opts)
+{
+	const op_entry *e = NULL;
+	cJSON *in = NULL, *result = NULL;
+	size_t i;
+	int rc;
+
+	billing_error_clear();
+	if (!out)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "out",
+			"out must not be NULL");
+	*out = NULL;
+	for (i = 0; operation && i < sizeof(entries) / sizeof(entries[0]); i++)
+		if (strcmp(billing__op_get(entries[i].op)->name, operation) == 0)
+			e = &entries[i];
+	if (!e) {
+		rc = billing__error_set(BILLING_ENOTFOUND, "unknown_operation",
+			"no operation named \"%.60s\"", operation ? operation : "(null)");
+		goto done;
+	}
+	/* Roles first: a forbidden caller learns nothing about its input. */
+	if ((rc = billing__authorize(ctx, who, e->op)) < 0)
+		goto done;
+	if (json && len > 0) {
+		in = cJSON_ParseWithLength(json, len);
+		if (!in) {
+			rc = billing__error_field(BILLING_EINVALID, "malformed_json", "body",
+				"the input is not valid JSON");
+			goto done;
+		}
+	} else if ((in = cJSON_CreateObject()) == NULL) {
+		rc = nomem();
+		goto done;
+	}
+	if ((rc = check_fields(in, e->fields)) < 0)
+		goto done;
+	rc = e->run(&result, ctx, who, in, opts);
+done:
+	cJSON_Delete(in);
+	if (rc < 0) {
+		cJSON_Delete(result);
+		*out = dup_error_json();
+		return rc;
+	}
+	*out = dup_json(result);
+	cJSON_Delete(result);
+	if (!*out)
+		return nomem();
+	return BILLING_OK;
+}
+
+int billing_catalog_json(char **out)
+{
+	cJSON *root = cJSON_CreateObject(), *ops;
+	size_t i;
+	bool failed = root == NULL;
+
+	BILLING__ASSERT_ARG(out, "out");
+	ops = cJSON_AddArrayToObject(root, "operations");
+	failed |= !cJSON_AddNumberToObject(root, "version", 1) || !ops;
+	for (i = 0; !failed && i < sizeof(entries) / sizeof(entries[0]); i++) {
+		const billing__op_info *info = billing__op_get(entries[i].op);
+		cJSON *op = cJSON_CreateObject(), *roles, *input;
+		const field_spec *f;
+		billing_role r;
+
+		if (!op || !cJSON_AddItemToArray(ops, op)) {
+			cJSON_Delete(op);
+			failed = true;
+			break;
+		}
+		cJSON_AddStringToObject(op, "name", info->name);
+		cJSON_AddBoolToObject(op, "mutating", info->mutating);
+		cJSON_AddStringToObject(op, "description", entries[i].description);
+		roles = cJSON_AddArrayToObject(op, "roles");
+		for (r = BILLING_ROLE_USER; roles && r <= BILLING_ROLE_PLATFORM; r++)
+			if (info->roles & BILLING__ROLE_BIT(r))
+				cJSON_AddItemToArray(roles, cJSON_CreateString(billing_role_name(r)));
+		input = cJSON_AddArrayToObject(op, "input");
+		for (f = entries[i].fields; input && f->name; f++) {
+			cJSON *fo = cJSON_CreateObject();
+			if (!fo || !cJSON_AddItemToArray(input, fo)) {
+				cJSON_Delete(fo);
+				failed = true;
+				break;
+			}
+			cJSON_AddStringToObject(fo, "name", f->name);
+			cJSON_AddStringToObject(fo, "type", type_name(f->type));
+			cJSON_AddBoolToObject(fo, "required", f->required);
+			cJSON_AddBoolToObject(fo, "nullable", f->nullable);
+			cJSON_AddStringToObject(fo, "description", f->description);
+		}
+		failed |= !roles || !input;
+	}
+	*out = failed ? NULL : dup_json(root);
+	cJSON_Delete(root);
+	return *out ? BILLING_OK : nomem();
+}
