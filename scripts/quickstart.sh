@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "$(pwd)/scripts/deps.sh"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/release -j"$(nproc)" --target quickstart
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)" --target quickstart
 ./build/release/examples/quickstart "${1:-billing.db}"

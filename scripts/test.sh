@@ -10,18 +10,16 @@ root=$(pwd)
 jobs=$(nproc)
 
 echo "== release build"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/release -j"$jobs"
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$jobs"
 echo "== tests (release)"
-ctest --test-dir build/release --output-on-failure -j"$jobs"
+ctest --preset release -j"$jobs"
 
 echo "== sanitize build (ASan + UBSan)"
-cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DBILLING_SANITIZE=ON \
-	-DBILLING_BUILD_BENCH=OFF >/dev/null
-cmake --build build/sanitize -j"$jobs"
+cmake --preset sanitize >/dev/null
+cmake --build --preset sanitize -j"$jobs"
 echo "== tests (sanitize)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	ctest --test-dir build/sanitize --output-on-failure -j"$jobs" -LE install
+ctest --preset sanitize -j"$jobs"
 
 echo "== unit tests under valgrind memcheck"
 status=0
