@@ -203,8 +203,11 @@ static int check_fields(const cJSON *in, const field_spec *spec)
 			double d = it->valuedouble;
 			/* cJSON reads numbers as doubles: accept only those that are
 			 * exact integers in the range a double holds exactly. */
-			if (!cJSON_IsNumber(it) || d != (double)(int64_t)d ||
-			    d > (double)JSON_INT_MAX || d < -(double)JSON_INT_MAX)
+			/* Range first: converting a double outside int64_t's range
+			 * (1e300) to int64_t is undefined behaviour. */
+			if (!cJSON_IsNumber(it) ||
+			    d > (double)JSON_INT_MAX || d < -(double)JSON_INT_MAX ||
+			    d != (double)(int64_t)d)
 				return field_error(f->name, "%s must be an integer within +-2^53",
 					f->name);
 			break;
@@ -771,8 +774,10 @@ static int op_product_update(cJSON **res, billing_ctx *ctx, const billing_princi
 	int rc = product_in(&p, &md, in);
 	if (rc < 0)
 		return rc;
-	return item_out(res, billing_product_update(&prod, ctx, who, str(in, "id"), &p, opts),
-		prod, product_json, free_product);
+	/* The call first: the order in which arguments are evaluated is
+	 * unspecified, so prod must not be read in the same call. */
+	rc = billing_product_update(&prod, ctx, who, str(in, "id"), &p, opts);
+	return item_out(res, rc, prod, product_json, free_product);
 }
 
 static int op_product_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -1038,7 +1043,17 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 	if ((rc = billing__authorize(ctx, who, e->op)) < 0)
 		goto done;
 	if (json && len > 0) {
-		in = cJSON_ParseWithLength(json, len);
+		const char *end = NULL;
+		/* The whole input must be one JSON value: "{}}" or "{} x" is not
+		 * JSON, though a parser stops happily after the first value. */
+		in = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+		while (in && end && end < json + len &&
+		       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+			end++;
+		if (in && end != json + len) {
+			cJSON_Delete(in);
+			in = NULL;
+		}
 		if (!in) {
 			rc = billing__error_field(BILLING_EINVALID, "malformed_json", "body",
 				"the input is not valid JSON");
@@ -1067,11 +1082,14 @@ done:
 
 int billing_catalog_json(char **out)
 {
-	cJSON *root = cJSON_CreateObject(), *ops;
+	cJSON *root, *ops;
 	size_t i;
-	bool failed = root == NULL;
+	bool failed;
 
+	/* Before allocating: an early return must not leak root. */
 	BILLING__ASSERT_ARG(out, "out");
+	root = cJSON_CreateObject();
+	failed = root == NULL;
 	ops = cJSON_AddArrayToObject(root, "operations");
 	failed |= !cJSON_AddNumberToObject(root, "version", 1) || !ops;
 	for (i = 0; !failed && i < sizeof(entries) / sizeof(entries[0]); i++) {

@@ -229,6 +229,23 @@ static void conn_close(struct conn *c)
 	billing__free(c);
 }
 
+/* Switching a new file to WAL needs its exclusive lock, and SQLite returns
+ * SQLITE_BUSY for that without calling the busy handler, so two processes
+ * opening a new database at once would see "database is locked". The mode
+ * is persistent: retry, within the busy timeout, until one of them has
+ * switched the file (then the pragma only reads it). */
+static int set_wal(sqlite3 *db, unsigned int busy_ms)
+{
+	unsigned int waited = 0;
+	for (;;) {
+		int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= busy_ms)
+			return rc;
+		sqlite3_sleep(5);
+		waited += 5;
+	}
+}
+
 static int conn_open(struct conn **out, struct sqlite_storage *st)
 {
 	struct conn *c = billing__calloc(1, sizeof(*c));
@@ -248,9 +265,11 @@ static int conn_open(struct conn **out, struct sqlite_storage *st)
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, (int)st->busy_ms);
-	snprintf(pragmas, sizeof(pragmas),
-		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
-	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
+	rc = set_wal(c->db, st->busy_ms);
+	if (rc == SQLITE_OK) {
+		snprintf(pragmas, sizeof(pragmas), "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+		rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
+	}
 	if (rc != SQLITE_OK) {
 		rc = db_fail(c->db, rc, 0);
 		conn_close(c);

@@ -1,0 +1,330 @@
+/*
+ * The schema's life end to end: a new database refuses domain calls until
+ * migrated, data outlives the context, a reopened database needs nothing,
+ * and list cursors work across contexts because their key lives in the
+ * database.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "tb.h"
+#include "billing/sqlite.h"
+#include "core/ids.h"
+
+/* ------------------------------------------------------------ backends */
+
+static billing_storage *storage_open(const char *url)
+{
+	billing_storage *st = NULL;
+	if (strcmp(tb_backend(), "sqlite") == 0) {
+		tb_assert_rc(billing_sqlite_storage_new(&st, url + 7, NULL), BILLING_OK);
+		return st;
+	}
+	fail_msg("no storage factory for backend \"%s\"", tb_backend());
+	return NULL;
+}
+
+static void raw_exec(const char *url, const char *sql)
+{
+	if (strcmp(tb_backend(), "sqlite") == 0) {
+		sqlite3 *db = NULL;
+		char *err = NULL;
+		assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+			fail_msg("raw sql failed: %s", err ? err : "?");
+		sqlite3_close(db);
+		return;
+	}
+	fail_msg("no raw access for backend \"%s\"", tb_backend());
+}
+
+/* Migrations the database behind url still lacks. */
+static int pending(const char *url)
+{
+	billing_storage *st = storage_open(url);
+	int n = -1;
+	tb_assert_rc(st->schema_status(st, &n), BILLING_OK);
+	billing_storage_free(st);
+	return n;
+}
+
+/* ------------------------------------------------------------ fixture */
+
+typedef struct {
+	char url[512];
+	char dir[256];
+	billing_ctx *ctx;
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	tb_database_new(f->url, sizeof(f->url), f->dir, sizeof(f->dir));
+	tb_assert_rc(billing_ctx_open_url(&f->ctx, f->url, NULL), BILLING_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	char cmd[300];
+	billing_ctx_close(f->ctx);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void assert_schema_outdated(int rc)
+{
+	const billing_error *e = billing_error_last();
+	tb_assert_rc(rc, BILLING_ESTORAGE);
+	assert_non_null(e->reason);
+	assert_string_equal(e->reason, "schema_outdated");
+}
+
+static char *make_tenant(billing_ctx *ctx, const char *name)
+{
+	billing_principal op = tb_platform();
+	billing_tenant_params tp = BILLING_TENANT_PARAMS_INIT;
+	billing_tenant *t = NULL;
+	char *id;
+	tp.name = name;
+	tb_assert_rc(billing_tenant_create(&t, ctx, &op, &tp, NULL), BILLING_OK);
+	id = strdup(billing_tenant_id(t));
+	assert_non_null(id);
+	billing_tenant_free(t);
+	return id;
+}
+
+static char *make_customer(billing_ctx *ctx, const char *tenant, const char *email)
+{
+	billing_principal who = tb_admin(tenant);
+	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_customer *c = NULL;
+	char *id;
+	p.name = "Ada";
+	p.email = email;
+	tb_assert_rc(billing_customer_create(&c, ctx, &who, &p, NULL), BILLING_OK);
+	id = strdup(billing_customer_id(c));
+	assert_non_null(id);
+	billing_customer_free(c);
+	return id;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void domain_call__before_migrate_is_schema_outdated(void **state)
+{
+	fx *f = *state;
+	billing_principal op = tb_platform();
+	billing_tenant_params tp = BILLING_TENANT_PARAMS_INIT;
+	billing_tenant *t = NULL;
+	billing_page *page = NULL;
+	billing_customer *c = NULL;
+	char tenant[BILLING_ID_MAX], cus[BILLING_ID_MAX];
+	billing_principal who;
+
+	assert_true(pending(f->url) > 0);
+	tp.name = "Acme";
+	assert_schema_outdated(billing_tenant_create(&t, f->ctx, &op, &tp, NULL));
+	assert_null(t);
+	assert_schema_outdated(billing_tenant_list(&page, f->ctx, &op, NULL));
+	assert_null(page);
+
+	assert_int_equal(billing__id_new(tenant, "ten", 1767225600000), 0);
+	assert_int_equal(billing__id_new(cus, "cus", 1767225600000), 0);
+	who = tb_admin(tenant);
+	assert_schema_outdated(billing_customer_get(&c, f->ctx, &who, cus));
+	assert_schema_outdated(billing_customer_list(&page, f->ctx, &who, NULL));
+	assert_null(c);
+	assert_null(page);
+}
+
+static void migrate__makes_domain_calls_work(void **state)
+{
+	fx *f = *state;
+	char *t, *c;
+
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	assert_int_equal(pending(f->url), 0);
+	t = make_tenant(f->ctx, "Acme");
+	c = make_customer(f->ctx, t, "ada@example.com");
+	free(t);
+	free(c);
+}
+
+static void migrate__again_applies_nothing_and_keeps_data(void **state)
+{
+	fx *f = *state;
+	billing_customer *got = NULL;
+	billing_principal who;
+	char *t, *c;
+
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	t = make_tenant(f->ctx, "Acme");
+	c = make_customer(f->ctx, t, "ada@example.com");
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	assert_int_equal(pending(f->url), 0);
+	who = tb_admin(t);
+	tb_assert_rc(billing_customer_get(&got, f->ctx, &who, c), BILLING_OK);
+	billing_customer_free(got);
+	free(t);
+	free(c);
+}
+
+static void reopen__data_is_there_and_nothing_is_pending(void **state)
+{
+	fx *f = *state;
+	billing_list_params lp = BILLING_LIST_PARAMS_INIT;
+	billing_customer *got = NULL;
+	billing_page *page = NULL;
+	billing_principal who;
+	char *t, *c;
+
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	t = make_tenant(f->ctx, "Acme");
+	c = make_customer(f->ctx, t, "ada@example.com");
+	billing_ctx_close(f->ctx);
+	f->ctx = NULL;
+
+	assert_int_equal(pending(f->url), 0);
+	tb_assert_rc(billing_ctx_open_url(&f->ctx, f->url, NULL), BILLING_OK);
+	/* no billing_migrate(): a current database is usable at once */
+	who = tb_admin(t);
+	tb_assert_rc(billing_customer_get(&got, f->ctx, &who, c), BILLING_OK);
+	assert_string_equal(billing_customer_email(got), "ada@example.com");
+	assert_int_equal(billing_customer_version(got), 1);
+	lp.page = 1;
+	tb_assert_rc(billing_customer_list(&page, f->ctx, &who, &lp), BILLING_OK);
+	assert_int_equal(billing_page_total(page), 1);
+	billing_page_free(page);
+	billing_customer_free(got);
+	free(t);
+	free(c);
+}
+
+static void open__changed_migration_is_refused_and_storage_stays_callers(void **state)
+{
+	fx *f = *state;
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	billing_ctx *ctx = NULL;
+	billing_storage *st;
+	int n = -1;
+
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	raw_exec(f->url, "UPDATE billing_migrations SET checksum = 'tampered'");
+	st = storage_open(f->url);
+	o.storage = st;
+	tb_assert_rc(billing_ctx_open(&ctx, &o), BILLING_ESTORAGE);
+	assert_string_equal(billing_error_last()->reason, "migration_checksum");
+	assert_null(ctx);
+	/* still ours, still alive */
+	tb_assert_rc(st->schema_status(st, &n), BILLING_ESTORAGE);
+	billing_storage_free(st);
+	tb_assert_rc(billing_ctx_open_url(&ctx, f->url, NULL), BILLING_ESTORAGE);
+	assert_string_equal(billing_error_last()->reason, "migration_checksum");
+}
+
+/* Three customers of one tenant; a cursor made after the first. */
+static void cursor__made_in_one_context_works_in_another(void **state)
+{
+	fx *f = *state;
+	billing_list_params lp = BILLING_LIST_PARAMS_INIT;
+	billing_page *p1 = NULL, *p2 = NULL;
+	billing_principal who;
+	billing_ctx *other = NULL;
+	char *t, *c[3];
+	int i;
+
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	t = make_tenant(f->ctx, "Acme");
+	for (i = 0; i < 3; i++) {
+		char email[32];
+		snprintf(email, sizeof(email), "c%d@example.com", i);
+		c[i] = make_customer(f->ctx, t, email);
+	}
+	tb_assert_rc(billing_ctx_open_url(&other, f->url, NULL), BILLING_OK);
+	who = tb_admin(t);
+	lp.limit = 1;
+	lp.sort_by = "email";
+	tb_assert_rc(billing_customer_list(&p1, f->ctx, &who, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(p1), 1);
+	assert_string_equal(billing_customer_id(billing_page_customer(p1, 0)), c[0]);
+	assert_non_null(billing_page_next_cursor(p1));
+
+	lp.starting_after = billing_page_next_cursor(p1);
+	tb_assert_rc(billing_customer_list(&p2, other, &who, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(p2), 1);
+	assert_string_equal(billing_customer_id(billing_page_customer(p2, 0)), c[1]);
+	billing_page_free(p1);
+	p1 = NULL;
+
+	/* and back: the second context's cursor in the first */
+	lp.starting_after = billing_page_next_cursor(p2);
+	assert_non_null(lp.starting_after);
+	tb_assert_rc(billing_customer_list(&p1, f->ctx, &who, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(p1), 1);
+	assert_string_equal(billing_customer_id(billing_page_customer(p1, 0)), c[2]);
+	assert_int_equal(billing_page_has_more(p1), 0);
+
+	billing_page_free(p1);
+	billing_page_free(p2);
+	billing_ctx_close(other);
+	free(t);
+	for (i = 0; i < 3; i++)
+		free(c[i]);
+}
+
+static void cursor__from_another_database_is_invalid(void **state)
+{
+	fx *f = *state;
+	billing_list_params lp = BILLING_LIST_PARAMS_INIT;
+	billing_page *p1 = NULL, *p2 = NULL;
+	tb_world *w2 = tb_world_new();
+	billing_principal op = tb_platform();
+	char *t1, *t2;
+
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	t1 = make_tenant(f->ctx, "Acme");
+	t2 = make_tenant(f->ctx, "Bolt");
+	free(make_tenant(w2->ctx, "Acme"));
+	free(make_tenant(w2->ctx, "Bolt"));
+	lp.limit = 1;
+	tb_assert_rc(billing_tenant_list(&p1, f->ctx, &op, &lp), BILLING_OK);
+	assert_non_null(billing_page_next_cursor(p1));
+	lp.starting_after = billing_page_next_cursor(p1);
+	/* same query shape, another database: another key */
+	tb_assert_rc(billing_tenant_list(&p2, w2->ctx, &op, &lp), BILLING_EINVALID);
+	tb_assert_field("startingAfter");
+	assert_null(p2);
+	tb_assert_rc(billing_tenant_list(&p2, f->ctx, &op, &lp), BILLING_OK);
+	billing_page_free(p2);
+	billing_page_free(p1);
+	tb_world_free(w2);
+	free(t1);
+	free(t2);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(domain_call__before_migrate_is_schema_outdated),
+		T(migrate__makes_domain_calls_work),
+		T(migrate__again_applies_nothing_and_keeps_data),
+		T(reopen__data_is_there_and_nothing_is_pending),
+		T(open__changed_migration_is_refused_and_storage_stays_callers),
+		T(cursor__made_in_one_context_works_in_another),
+		T(cursor__from_another_database_is_invalid),
+	};
+	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
+}

@@ -1,0 +1,593 @@
+/*
+ * Unit tests for plan.c: validation (exact code and field), the currency
+ * default from the product, fixed fields on update, partial updates with
+ * versions, and soft delete (not found everywhere, code stays reserved).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tb.h"
+
+typedef struct {
+	tb_world *w;
+	const char *tenant;
+	billing_principal admin;
+	billing_product *product;   /* EUR */
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->w = tb_world_new();
+	f->tenant = tb_tenant(f->w, "Acme");
+	f->admin = tb_admin(f->tenant);
+	f->product = tb_product(f->w, f->tenant, NULL);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	billing_product_free(f->product);
+	tb_world_free(f->w);
+	free(f);
+	return 0;
+}
+
+static int64_t plan_count(fx *f)
+{
+	billing_plan_list_params lp = BILLING_PLAN_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int64_t total;
+	lp.list.page = 1;
+	tb_assert_rc(billing_plan_list(&page, f->w->ctx, &f->admin, &lp), BILLING_OK);
+	total = billing_page_total(page);
+	billing_page_free(page);
+	return total;
+}
+
+static billing_plan_params valid_params(fx *f)
+{
+	billing_plan_params p = BILLING_PLAN_PARAMS_INIT;
+	p.product_id = billing_product_id(f->product);
+	p.code = "PRO";
+	p.name = "Pro";
+	p.amount = 2900;
+	p.interval = BILLING_MONTH;
+	return p;
+}
+
+static void create_refused(fx *f, const billing_plan_params *p, int want, const char *field)
+{
+	billing_plan *plan = NULL;
+	int64_t before = plan_count(f);
+	tb_assert_rc(billing_plan_create(&plan, f->w->ctx, &f->admin, p, NULL), want);
+	if (field)
+		tb_assert_field(field);
+	assert_null(plan);
+	assert_int_equal(plan_count(f), before);
+}
+
+static billing_plan *create_ok(fx *f, const billing_plan_params *p)
+{
+	billing_plan *plan = NULL;
+	tb_assert_rc(billing_plan_create(&plan, f->w->ctx, &f->admin, p, NULL), BILLING_OK);
+	assert_non_null(plan);
+	return plan;
+}
+
+static billing_plan *get(fx *f, const char *id)
+{
+	billing_plan *p = NULL;
+	tb_assert_rc(billing_plan_get(&p, f->w->ctx, &f->admin, id), BILLING_OK);
+	return p;
+}
+
+static char *repeat(const char *unit, size_t n)
+{
+	size_t ul = strlen(unit), i;
+	char *s = malloc(ul * n + 1);
+	assert_non_null(s);
+	for (i = 0; i < n; i++)
+		memcpy(s + i * ul, unit, ul);
+	s[ul * n] = '\0';
+	return s;
+}
+
+/* ------------------------------------------------------------ create */
+
+static void plan_create__rejects_null_arguments_and_version_0(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = NULL;
+	tb_assert_rc(billing_plan_create(NULL, f->w->ctx, &f->admin, &p, NULL), BILLING_EINVALID);
+	tb_assert_field("out");
+	tb_assert_rc(billing_plan_create(&plan, NULL, &f->admin, &p, NULL), BILLING_EINVALID);
+	tb_assert_field("ctx");
+	tb_assert_rc(billing_plan_create(&plan, f->w->ctx, NULL, &p, NULL), BILLING_EINVALID);
+	tb_assert_field("principal");
+	tb_assert_rc(billing_plan_create(&plan, f->w->ctx, &f->admin, NULL, NULL), BILLING_EINVALID);
+	tb_assert_field("params");
+	p.version = 0;
+	create_refused(f, &p, BILLING_EINVALID, "version");
+	assert_int_equal(plan_count(f), 0);
+}
+
+static void plan_create__applies_defaults(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p), *got = get(f, billing_plan_id(plan));
+	assert_string_equal(billing_plan_code(got), "PRO");
+	assert_string_equal(billing_plan_product_id(got), billing_product_id(f->product));
+	assert_string_equal(billing_plan_currency(got), "EUR");
+	assert_int_equal(billing_plan_interval(got), BILLING_MONTH);
+	assert_int_equal(billing_plan_interval_count(got), 1);
+	assert_int_equal(billing_plan_trial_days(got), 0);
+	assert_int_equal(billing_plan_term_count(got), 0);
+	assert_int_equal(billing_plan_active(got), 1);
+	assert_null(billing_plan_description(got));
+	assert_int_equal(billing_plan_version(got), 1);
+	assert_int_equal(strncmp(billing_plan_id(got), "plan_", 5), 0);
+	billing_plan_free(plan);
+	billing_plan_free(got);
+}
+
+static void plan_create__currency_defaults_to_the_products(void **state)
+{
+	fx *f = *state;
+	billing_product *usd = tb_product(f->w, f->tenant, &(tb_product_spec){ .currency = "usd" });
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan, *got;
+	p.product_id = billing_product_id(usd);
+	plan = create_ok(f, &p);
+	assert_string_equal(billing_plan_currency(plan), "USD");
+	got = get(f, billing_plan_id(plan));
+	assert_string_equal(billing_plan_currency(got), "USD");
+	billing_plan_free(plan);
+	billing_plan_free(got);
+	/* an explicit one wins, upper-cased */
+	p.code = "PRO-GBP";
+	p.currency = "gbp";
+	plan = create_ok(f, &p);
+	assert_string_equal(billing_plan_currency(plan), "GBP");
+	billing_plan_free(plan);
+	p.code = "PRO-ABC";
+	p.currency = "ABC";
+	create_refused(f, &p, BILLING_EINVALID, "currency");
+	billing_product_free(usd);
+}
+
+static void plan_create__enforces_code_pattern(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	char *c64 = repeat("A", 64), *c65 = repeat("A", 65);
+	const char *bad[] = { NULL, "", "AB", "pro", "PRO PLAN", "PRO.1", "PRO\xc3\x89", "PR\t" };
+	billing_plan *plan;
+	size_t i;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p.code = bad[i];
+		create_refused(f, &p, BILLING_EINVALID, "code");
+	}
+	p.code = c65;
+	create_refused(f, &p, BILLING_EINVALID, "code");
+	p.code = c64;
+	plan = create_ok(f, &p);
+	billing_plan_free(plan);
+	p.code = "A_1";
+	plan = create_ok(f, &p);
+	billing_plan_free(plan);
+	free(c64);
+	free(c65);
+}
+
+static void plan_create__enforces_name_length(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	char *n100 = repeat("\xc3\xa9", 100), *n101 = repeat("n", 101);
+	billing_plan *plan;
+	p.name = NULL;
+	create_refused(f, &p, BILLING_EINVALID, "name");
+	p.name = "  ";
+	create_refused(f, &p, BILLING_EINVALID, "name");
+	p.name = " P "; /* one character after trimming */
+	create_refused(f, &p, BILLING_EINVALID, "name");
+	p.name = n101;
+	create_refused(f, &p, BILLING_EINVALID, "name");
+	p.name = "Pr\xc2\x85o";
+	create_refused(f, &p, BILLING_EINVALID, "name");
+	p.name = n100;
+	plan = create_ok(f, &p);
+	billing_plan_free(plan);
+	free(n100);
+	free(n101);
+}
+
+static void plan_create__enforces_amount_range(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan;
+	p.amount = 0;
+	create_refused(f, &p, BILLING_EINVALID, "amount");
+	p.amount = -100;
+	create_refused(f, &p, BILLING_EINVALID, "amount");
+	p.amount = BILLING_AMOUNT_MAX + 1;
+	create_refused(f, &p, BILLING_EINVALID, "amount");
+	p.amount = BILLING_AMOUNT_MAX;
+	plan = create_ok(f, &p);
+	billing_plan_free(plan);
+	p.code = "ONE";
+	p.amount = 1;
+	plan = create_ok(f, &p);
+	billing_plan_free(plan);
+}
+
+static void plan_create__enforces_interval_and_count(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	struct { billing_interval iv; int32_t max; } ok[] = {
+		{ BILLING_DAY, 1095 }, { BILLING_WEEK, 156 }, { BILLING_MONTH, 36 }, { BILLING_YEAR, 3 }
+	};
+	char code[16];
+	billing_plan *plan;
+	size_t i;
+
+	p.interval = BILLING_INTERVAL_NONE;
+	create_refused(f, &p, BILLING_EINVALID, "interval");
+	p.interval = (billing_interval)9;
+	create_refused(f, &p, BILLING_EINVALID, "interval");
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		p.interval = ok[i].iv;
+		p.interval_count = ok[i].max + 1;
+		create_refused(f, &p, BILLING_EINVALID, "intervalCount");
+		p.interval_count = -1;
+		create_refused(f, &p, BILLING_EINVALID, "intervalCount");
+		snprintf(code, sizeof(code), "MAX-%zu", i);
+		p.code = code;
+		p.interval_count = ok[i].max;
+		plan = create_ok(f, &p);
+		assert_int_equal(billing_plan_interval(plan), ok[i].iv);
+		assert_int_equal(billing_plan_interval_count(plan), ok[i].max);
+		billing_plan_free(plan);
+	}
+}
+
+static void plan_create__enforces_trial_days_and_term_count(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan;
+	p.trial_days = 731;
+	create_refused(f, &p, BILLING_EINVALID, "trialDays");
+	p.trial_days = -1;
+	create_refused(f, &p, BILLING_EINVALID, "trialDays");
+	p.trial_days = 730;
+	p.term_count = 1001;
+	create_refused(f, &p, BILLING_EINVALID, "termCount");
+	p.term_count = -1;
+	create_refused(f, &p, BILLING_EINVALID, "termCount");
+	p.term_count = 1000;
+	plan = create_ok(f, &p);
+	assert_int_equal(billing_plan_trial_days(plan), 730);
+	assert_int_equal(billing_plan_term_count(plan), 1000);
+	billing_plan_free(plan);
+}
+
+static void plan_create__rejects_product_missing_in_tenant(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_product *theirs = tb_product(f->w, tb_tenant(f->w, "Other"), NULL);
+	const char *bad[] = { "prod_nope", "not an id", "cus_01abc" };
+	size_t i;
+	p.product_id = NULL;
+	create_refused(f, &p, BILLING_EINVALID, "productId");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p.product_id = bad[i];
+		create_refused(f, &p, BILLING_EINVALID, "productId");
+	}
+	p.product_id = billing_product_id(theirs);
+	create_refused(f, &p, BILLING_EINVALID, "productId");
+	{
+		billing_plan *plan = NULL;
+		tb_assert_rc(billing_plan_create(&plan, f->w->ctx, &f->admin, &p, NULL),
+			BILLING_EINVALID);
+		tb_assert_field("productId");
+		assert_string_equal(billing_error_last()->reason, "resource_missing");
+		p.product_id = "prod_nope";
+		tb_assert_rc(billing_plan_create(&plan, f->w->ctx, &f->admin, &p, NULL),
+			BILLING_EINVALID);
+		assert_string_equal(billing_error_last()->reason, "resource_missing");
+		assert_null(plan);
+	}
+	billing_product_free(theirs);
+}
+
+static void plan_create__rejects_code_taken(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p);
+	p.name = "Pro again";
+	create_refused(f, &p, BILLING_EEXISTS, "code");
+	billing_plan_free(plan);
+}
+
+static void plan_create__keeps_null_description_null(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	char *d2001 = repeat("d", 2001);
+	billing_plan *a, *b, *ga, *gb;
+	a = create_ok(f, &p);
+	p.code = "PRO-2";
+	p.description = "";
+	b = create_ok(f, &p);
+	ga = get(f, billing_plan_id(a));
+	gb = get(f, billing_plan_id(b));
+	assert_null(billing_plan_description(ga));
+	assert_non_null(billing_plan_description(gb));
+	assert_string_equal(billing_plan_description(gb), "");
+	p.code = "PRO-3";
+	p.description = d2001;
+	create_refused(f, &p, BILLING_EINVALID, "description");
+	billing_plan_free(a);
+	billing_plan_free(b);
+	billing_plan_free(ga);
+	billing_plan_free(gb);
+	free(d2001);
+}
+
+/* ------------------------------------------------------------ update */
+
+static void plan_update__changes_only_fields_given_and_bumps_version(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan, *res = NULL, *got;
+	p.description = "Monthly";
+	p.trial_days = 14;
+	plan = create_ok(f, &p);
+	f->w->now += 10;
+	memset(&p, 0, sizeof(p));
+	p.version = BILLING_PLAN_PARAMS_VERSION;
+	p.fields = BILLING_PLAN_AMOUNT;
+	p.amount = 3900;
+	p.name = "ignored";
+	p.trial_days = 99;
+	tb_assert_rc(billing_plan_update(&res, f->w->ctx, &f->admin, billing_plan_id(plan), &p, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_plan_amount(res), 3900);
+	assert_int_equal(billing_plan_version(res), 2);
+	got = get(f, billing_plan_id(plan));
+	assert_int_equal(billing_plan_amount(got), 3900);
+	assert_string_equal(billing_plan_name(got), "Pro");
+	assert_string_equal(billing_plan_description(got), "Monthly");
+	assert_int_equal(billing_plan_trial_days(got), 14);
+	assert_int_equal(billing_plan_active(got), 1);
+	assert_int_equal(billing_plan_version(got), 2);
+	assert_int_equal(billing_plan_updated_at(got), f->w->now);
+	billing_plan_free(plan);
+	billing_plan_free(res);
+	billing_plan_free(got);
+}
+
+static void plan_update__changes_mutable_fields(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_metadata_entry md[1] = { { "tier", "2" } };
+	billing_plan *plan = create_ok(f, &p), *res = NULL;
+	memset(&p, 0, sizeof(p));
+	p.version = BILLING_PLAN_PARAMS_VERSION;
+	p.fields = BILLING_PLAN_NAME | BILLING_PLAN_DESCRIPTION | BILLING_PLAN_TRIAL_DAYS |
+		BILLING_PLAN_ACTIVE | BILLING_PLAN_METADATA;
+	p.name = "  Pro Plus ";
+	p.description = "New";
+	p.trial_days = 7;
+	p.active = BILLING_FALSE;
+	p.metadata = md;
+	p.metadata_count = 1;
+	tb_assert_rc(billing_plan_update(&res, f->w->ctx, &f->admin, billing_plan_id(plan), &p, NULL),
+		BILLING_OK);
+	assert_string_equal(billing_plan_name(res), "Pro Plus");
+	assert_string_equal(billing_plan_description(res), "New");
+	assert_int_equal(billing_plan_trial_days(res), 7);
+	assert_int_equal(billing_plan_active(res), 0);
+	assert_string_equal(billing_plan_metadata_get(res, "tier"), "2");
+	assert_string_equal(billing_plan_code(res), "PRO");
+	assert_int_equal(billing_plan_amount(res), 2900);
+	billing_plan_free(plan);
+	billing_plan_free(res);
+}
+
+static void plan_update__rejects_fixed_fields_naming_them(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p), *res = NULL, *got;
+	struct { unsigned int bit; const char *field; } fixed[] = {
+		{ BILLING_PLAN_PRODUCT, "productId" },
+		{ BILLING_PLAN_CODE, "code" },
+		{ BILLING_PLAN_CURRENCY, "currency" },
+		{ BILLING_PLAN_INTERVAL, "interval" },
+		{ BILLING_PLAN_INTERVAL_COUNT, "intervalCount" },
+		{ BILLING_PLAN_TERM_COUNT, "termCount" },
+	};
+	size_t i;
+	p.code = "OTHER";
+	p.currency = "USD";
+	p.interval = BILLING_YEAR;
+	p.interval_count = 2;
+	p.term_count = 3;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		p.fields = fixed[i].bit | BILLING_PLAN_AMOUNT;
+		p.amount = 5000;
+		tb_assert_rc(billing_plan_update(&res, f->w->ctx, &f->admin, billing_plan_id(plan), &p,
+			NULL), BILLING_EINVALID);
+		tb_assert_field(fixed[i].field);
+		assert_null(res);
+	}
+	got = get(f, billing_plan_id(plan));
+	assert_int_equal(billing_plan_version(got), 1);
+	assert_int_equal(billing_plan_amount(got), 2900);
+	assert_string_equal(billing_plan_code(got), "PRO");
+	assert_string_equal(billing_plan_currency(got), "EUR");
+	assert_int_equal(billing_plan_interval(got), BILLING_MONTH);
+	billing_plan_free(got);
+	billing_plan_free(plan);
+}
+
+static void plan_update__rejects_invalid_values_and_changes_nothing(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p), *res = NULL, *got;
+	struct { unsigned int bit; const char *field; } cases[] = {
+		{ BILLING_PLAN_NAME, "name" },
+		{ BILLING_PLAN_AMOUNT, "amount" },
+		{ BILLING_PLAN_TRIAL_DAYS, "trialDays" },
+		{ BILLING_PLAN_ACTIVE, "active" },
+		{ 0, "fields" },
+	};
+	size_t i;
+	memset(&p, 0, sizeof(p));
+	p.version = BILLING_PLAN_PARAMS_VERSION;
+	p.name = "X";
+	p.amount = 0;
+	p.trial_days = 731;
+	p.active = BILLING_UNSET;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p.fields = cases[i].bit;
+		tb_assert_rc(billing_plan_update(&res, f->w->ctx, &f->admin, billing_plan_id(plan), &p,
+			NULL), BILLING_EINVALID);
+		tb_assert_field(cases[i].field);
+		assert_null(res);
+	}
+	got = get(f, billing_plan_id(plan));
+	assert_int_equal(billing_plan_version(got), 1);
+	assert_string_equal(billing_plan_name(got), "Pro");
+	billing_plan_free(got);
+	billing_plan_free(plan);
+}
+
+static void plan_update__stale_expected_version_changes_nothing(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p), *res = NULL, *got;
+	memset(&p, 0, sizeof(p));
+	p.version = BILLING_PLAN_PARAMS_VERSION;
+	p.fields = BILLING_PLAN_AMOUNT;
+	p.amount = 1;
+	p.expected_version = 5;
+	tb_assert_rc(billing_plan_update(&res, f->w->ctx, &f->admin, billing_plan_id(plan), &p, NULL),
+		BILLING_ESTALE);
+	assert_null(res);
+	got = get(f, billing_plan_id(plan));
+	assert_int_equal(billing_plan_amount(got), 2900);
+	assert_int_equal(billing_plan_version(got), 1);
+	billing_plan_free(got);
+	tb_assert_rc(billing_plan_delete(f->w->ctx, &f->admin, billing_plan_id(plan), 5),
+		BILLING_ESTALE);
+	got = get(f, billing_plan_id(plan));
+	billing_plan_free(got);
+	billing_plan_free(plan);
+}
+
+/* ------------------------------------------------------------ delete */
+
+static void plan_delete__is_soft_and_keeps_the_code_reserved(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p), *other, *res = NULL, *got = NULL;
+	billing_plan_params up = BILLING_PLAN_PARAMS_INIT;
+	billing_plan_list_params lp = BILLING_PLAN_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	const char *id = billing_plan_id(plan);
+
+	p.code = "BASIC";
+	other = create_ok(f, &p);
+	assert_int_equal(plan_count(f), 2);
+	tb_assert_rc(billing_plan_delete(f->w->ctx, &f->admin, id, 1), BILLING_OK);
+
+	tb_assert_rc(billing_plan_get(&got, f->w->ctx, &f->admin, id), BILLING_ENOTFOUND);
+	assert_null(got);
+	assert_int_equal(plan_count(f), 1);
+	lp.active = BILLING_FALSE; /* not even among inactive plans */
+	tb_assert_rc(billing_plan_list(&page, f->w->ctx, &f->admin, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 0);
+	billing_page_free(page);
+
+	p.code = "PRO";
+	create_refused(f, &p, BILLING_EEXISTS, "code");
+
+	up.fields = BILLING_PLAN_NAME;
+	up.name = "Revived";
+	tb_assert_rc(billing_plan_update(&res, f->w->ctx, &f->admin, id, &up, NULL),
+		BILLING_ENOTFOUND);
+	assert_null(res);
+	tb_assert_rc(billing_plan_delete(f->w->ctx, &f->admin, id, 0), BILLING_ENOTFOUND);
+	got = get(f, billing_plan_id(other));
+	billing_plan_free(got);
+	billing_plan_free(other);
+	billing_plan_free(plan);
+}
+
+static void plan_delete__forbidden_for_user(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p), *got;
+	billing_principal user = tb_user(f->tenant);
+	tb_assert_rc(billing_plan_delete(f->w->ctx, &user, billing_plan_id(plan), 0),
+		BILLING_EFORBIDDEN);
+	got = get(f, billing_plan_id(plan));
+	billing_plan_free(got);
+	/* USER may read */
+	got = NULL;
+	tb_assert_rc(billing_plan_get(&got, f->w->ctx, &user, billing_plan_id(plan)), BILLING_OK);
+	billing_plan_free(got);
+	billing_plan_free(plan);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(plan_create__rejects_null_arguments_and_version_0),
+		T(plan_create__applies_defaults),
+		T(plan_create__currency_defaults_to_the_products),
+		T(plan_create__enforces_code_pattern),
+		T(plan_create__enforces_name_length),
+		T(plan_create__enforces_amount_range),
+		T(plan_create__enforces_interval_and_count),
+		T(plan_create__enforces_trial_days_and_term_count),
+		T(plan_create__rejects_product_missing_in_tenant),
+		T(plan_create__rejects_code_taken),
+		T(plan_create__keeps_null_description_null),
+		T(plan_update__changes_only_fields_given_and_bumps_version),
+		T(plan_update__changes_mutable_fields),
+		T(plan_update__rejects_fixed_fields_naming_them),
+		T(plan_update__rejects_invalid_values_and_changes_nothing),
+		T(plan_update__stale_expected_version_changes_nothing),
+		T(plan_delete__is_soft_and_keeps_the_code_reserved),
+		T(plan_delete__forbidden_for_user),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
