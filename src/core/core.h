@@ -25,7 +25,7 @@ struct billing_ctx {
 	billing_log_level log_level;
 	unsigned int default_page_size;
 	unsigned int max_page_size;
-	uint8_t cursor_key[32];     /* signs list cursors; kept in the database */
+	struct billing__hmac_key *cursor_mac; /* signs list cursors; key kept in the database */
 	int schema_current;         /* no pending migrations */
 };
 
@@ -238,7 +238,16 @@ int billing__capture_row(void *payload, const void *record);
 /* "no such <what>" as BILLING_ENOTFOUND. */
 int billing__not_found(const char *what);
 
-/* Copies a string that may be NULL; sets *failed on allocation failure. */
-char *billing__dup_or_fail(const char *s, bool *failed);
+/*
+ * An entity and its strings in one allocation: size the strings with
+ * billing__strsize, allocate sizeof(entity) + the sum, then copy each with
+ * billing__strpack_put into the space after the struct. NULL stays NULL.
+ */
+typedef struct {
+	char *next;
+} billing__strpack;
+
+size_t billing__strsize(const char *s);
+char *billing__strpack_put(billing__strpack *p, const char *s);
 
 #endif

@@ -55,6 +55,7 @@ static int load_cursor_key(billing_ctx *ctx)
 	uint8_t key[32];
 	billing_txn *tx;
 	int rc, i;
+	billing__hmac_key *mac;
 
 	if ((rc = ctx->st->begin(ctx->st, &tx, NULL, BILLING_TXN_WRITE)) < 0)
 		return rc;
@@ -77,8 +78,12 @@ static int load_cursor_key(billing_ctx *ctx)
 		if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
 			return billing__error_set(BILLING_ESTORAGE, "storage",
 				"malformed cursor key in database");
-		ctx->cursor_key[i] = (uint8_t)byte;
+		key[i] = (uint8_t)byte;
 	}
+	if ((mac = billing__hmac_key_new(key, sizeof(key))) == NULL)
+		return billing__error_set(BILLING_ERROR, NULL, "cannot prepare the cursor key");
+	billing__hmac_key_free(ctx->cursor_mac);
+	ctx->cursor_mac = mac;
 	return BILLING_OK;
 }
 
@@ -137,6 +142,7 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 	return BILLING_OK;
 fail:
 	/* Ownership moves only on success: the storage stays the caller's. */
+	billing__hmac_key_free(ctx->cursor_mac);
 	billing__free(ctx);
 	return rc;
 }
@@ -177,6 +183,7 @@ void billing_ctx_close(billing_ctx *ctx)
 	if (!ctx)
 		return;
 	billing_storage_free(ctx->st);
+	billing__hmac_key_free(ctx->cursor_mac);
 	billing__free(ctx);
 }
 

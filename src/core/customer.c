@@ -28,12 +28,6 @@ void billing_customer_free(billing_customer *c)
 {
 	if (!c)
 		return;
-	billing__free(c->tenant_id);
-	billing__free(c->id);
-	billing__free(c->name);
-	billing__free(c->email);
-	billing__free(c->default_payment_method);
-	billing__free(c->metadata_json);
 	billing__metadata_free(&c->metadata);
 	billing__free(c);
 }
@@ -46,21 +40,28 @@ static void free_item(void *item)
 static void *from_record(const void *record)
 {
 	const billing_customer_record *r = record;
-	billing_customer *c = billing__calloc(1, sizeof(*c));
-	bool failed = false;
+	billing_customer *c;
+	billing__strpack sp;
+	size_t strings = billing__strsize(r->tenant_id) +
+		billing__strsize(r->id) +
+		billing__strsize(r->name) +
+		billing__strsize(r->email) +
+		billing__strsize(r->default_payment_method) +
+		billing__strsize(r->metadata_json ? r->metadata_json : "{}");
 
-	if (!c)
+	if ((c = billing__calloc(1, sizeof(*c) + strings)) == NULL)
 		return NULL;
-	c->tenant_id = billing__dup_or_fail(r->tenant_id, &failed);
-	c->id = billing__dup_or_fail(r->id, &failed);
-	c->name = billing__dup_or_fail(r->name, &failed);
-	c->email = billing__dup_or_fail(r->email, &failed);
-	c->default_payment_method = billing__dup_or_fail(r->default_payment_method, &failed);
-	c->metadata_json = billing__dup_or_fail(r->metadata_json ? r->metadata_json : "{}", &failed);
+	sp.next = (char *)(c + 1);
+	c->tenant_id = billing__strpack_put(&sp, r->tenant_id);
+	c->id = billing__strpack_put(&sp, r->id);
+	c->name = billing__strpack_put(&sp, r->name);
+	c->email = billing__strpack_put(&sp, r->email);
+	c->default_payment_method = billing__strpack_put(&sp, r->default_payment_method);
+	c->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
 	c->created_at = r->created_at;
 	c->updated_at = r->updated_at;
 	c->version = r->version;
-	if (failed || billing__metadata_decode(&c->metadata, c->metadata_json) < 0) {
+	if (billing__metadata_decode(&c->metadata, c->metadata_json) < 0) {
 		billing_customer_free(c);
 		return NULL;
 	}

@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
 
 static const char b64url_alphabet[] =
@@ -165,6 +166,49 @@ int billing__hmac_sha256(uint8_t out[32], const void *key, size_t keylen,
 	if (HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len) == NULL || len != 32)
 		return -1;
 	return 0;
+}
+
+struct billing__hmac_key {
+	EVP_MAC_CTX *keyed;
+};
+
+billing__hmac_key *billing__hmac_key_new(const void *key, size_t keylen)
+{
+	char digest[] = "SHA256";
+	OSSL_PARAM params[2];
+	billing__hmac_key *k;
+	EVP_MAC *mac;
+
+	if ((k = malloc(sizeof(*k))) == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	k->keyed = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	if (!k->keyed || !EVP_MAC_init(k->keyed, key, keylen, params)) {
+		billing__hmac_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void billing__hmac_key_free(billing__hmac_key *k)
+{
+	if (!k)
+		return;
+	EVP_MAC_CTX_free(k->keyed);
+	free(k);
+}
+
+int billing__hmac_sha256_keyed(uint8_t out[32], const billing__hmac_key *k,
+	const void *data, size_t n)
+{
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->keyed);
+	size_t len = 0;
+	int ok = c && EVP_MAC_update(c, data, n) && EVP_MAC_final(c, out, &len, 32) && len == 32;
+	EVP_MAC_CTX_free(c);
+	return ok ? 0 : -1;
 }
 
 bool billing__ct_equal(const void *a, const void *b, size_t n)

@@ -34,6 +34,17 @@ int billing__sha256(uint8_t out[32], const void *data, size_t n);
 int billing__hmac_sha256(uint8_t out[32], const void *key, size_t keylen,
 	const void *data, size_t n);
 
+/* A key made ready for many HMAC-SHA256 computations: the keyed state is
+ * built once, and each computation copies it. Safe to use from several
+ * threads at once. */
+typedef struct billing__hmac_key billing__hmac_key;
+
+billing__hmac_key *billing__hmac_key_new(const void *key, size_t keylen);
+void billing__hmac_key_free(billing__hmac_key *k);
+/* out 32 bytes; 0 or -1. */
+int billing__hmac_sha256_keyed(uint8_t out[32], const billing__hmac_key *k,
+	const void *data, size_t n);
+
 /* Constant-time comparison of n bytes; true when equal. */
 bool billing__ct_equal(const void *a, const void *b, size_t n);
 

@@ -66,15 +66,27 @@ const void *billing__page_item(const billing_page *page, billing__page_kind kind
 	return page->items[i];
 }
 
+#define FNV_BASIS 1469598103934665603ull
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	h ^= 0xff; /* a separator, so ("ab","c") and ("a","bc") differ */
+	return h * 1099511628211ull;
+}
+
 static int cursor_invalid(void)
 {
 	return billing__error_field(BILLING_EINVALID, "invalid_cursor", "startingAfter",
 		"the cursor is not valid for this list");
 }
 
-static void cursor_tag(billing_ctx *ctx, uint8_t tag[32], const char *payload, size_t len)
+static int cursor_tag(billing_ctx *ctx, uint8_t tag[32], const char *payload, size_t len)
 {
-	billing__hmac_sha256(tag, ctx->cursor_key, sizeof(ctx->cursor_key), payload, len);
+	return billing__hmac_sha256_keyed(tag, ctx->cursor_mac, payload, len);
 }
 
 /* Splits payload at newlines into at most n fields (in place). */
@@ -109,8 +121,8 @@ static int cursor_decode(billing__list *l, const char *cursor)
 	tlen = billing__b64url_decode(tag, sizeof(tag), dot + 1, strlen(dot + 1));
 	if (plen <= 0 || tlen != CURSOR_TAG_LEN)
 		return cursor_invalid();
-	cursor_tag(l->ctx, want, payload, (size_t)plen);
-	if (!billing__ct_equal(want, tag, CURSOR_TAG_LEN))
+	if (cursor_tag(l->ctx, want, payload, (size_t)plen) < 0 ||
+	    !billing__ct_equal(want, tag, CURSOR_TAG_LEN))
 		return cursor_invalid();
 	payload[plen] = '\0';
 	if (memchr(payload, '\0', (size_t)plen))
@@ -159,7 +171,8 @@ static char *cursor_encode(billing__list *l, const void *item)
 		l->q.descending ? "desc" : "asc", l->filter_sig, text ? text : "", id);
 	if (len < 0 || len > CURSOR_PAYLOAD_MAX)
 		return NULL;
-	cursor_tag(l->ctx, tag, payload, (size_t)len);
+	if (cursor_tag(l->ctx, tag, payload, (size_t)len) < 0)
+		return NULL;
 	out = billing__malloc(billing__b64url_len((size_t)len) + 1 +
 		billing__b64url_len(CURSOR_TAG_LEN) + 1);
 	if (!out)
@@ -177,7 +190,6 @@ int billing__list_begin(billing__list *l, billing_ctx *ctx, const char *tenant_i
 	billing_list_params none = BILLING_LIST_PARAMS_INIT;
 	const billing_list_params *p = params ? params : &none;
 	billing__checks c = BILLING__CHECKS_INIT;
-	uint8_t digest[32];
 	int rc;
 
 	memset(l, 0, sizeof(*l));
@@ -223,14 +235,11 @@ int billing__list_begin(billing__list *l, billing_ctx *ctx, const char *tenant_i
 	if (p->page > 0)
 		l->q.offset = (int64_t)(p->page - 1) * l->limit;
 
-	/* The filters' digest binds a cursor to the query it came from. */
-	{
-		char sig[1024];
-		snprintf(sig, sizeof(sig), "%s|s=%s", filters ? filters : "",
-			l->q.search ? l->q.search : "");
-		billing__sha256(digest, sig, strlen(sig));
-		billing__hex_encode(l->filter_sig, digest, 8);
-	}
+	/* The filters' digest binds a cursor to the query it came from. The
+	 * cursor is signed, so the digest need only tell queries apart. */
+	snprintf(l->filter_sig, sizeof(l->filter_sig), "%016llx",
+		(unsigned long long)fnv1a(fnv1a(FNV_BASIS, filters ? filters : ""),
+			l->q.search ? l->q.search : ""));
 	if (p->starting_after && (rc = cursor_decode(l, p->starting_after)) < 0)
 		goto fail;
 
@@ -257,6 +266,11 @@ int billing__list_row(void *payload, const void *record)
 	billing_page *page = l->page;
 	void *item;
 
+	if (page->count == l->limit) {
+		/* The look-ahead row only says that more follow: no need to build it. */
+		page->has_more = 1;
+		return 1;
+	}
 	if (page->count == page->cap) {
 		size_t cap = page->cap ? page->cap * 2 : 16;
 		void **items = billing__realloc(page->items, cap * sizeof(*items));
@@ -281,10 +295,6 @@ int billing__list_end(billing__list *l, int rc, billing_page **out)
 	if (rc < 0) {
 		billing_page_free(page);
 		return rc;
-	}
-	if (page->count > l->limit) {
-		page->free_item(page->items[--page->count]);
-		page->has_more = 1;
 	}
 	if (l->q.offset >= 0) {
 		page->total = *l->q.total;

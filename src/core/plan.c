@@ -87,13 +87,6 @@ void billing_plan_free(billing_plan *p)
 {
 	if (!p)
 		return;
-	billing__free(p->tenant_id);
-	billing__free(p->id);
-	billing__free(p->product_id);
-	billing__free(p->code);
-	billing__free(p->name);
-	billing__free(p->description);
-	billing__free(p->metadata_json);
 	billing__metadata_free(&p->metadata);
 	billing__free(p);
 }
@@ -106,17 +99,25 @@ static void free_item(void *item)
 static void *from_record(const void *record)
 {
 	const billing_plan_record *r = record;
-	billing_plan *p = billing__calloc(1, sizeof(*p));
-	bool failed = false;
+	billing_plan *p;
+	billing__strpack sp;
+	size_t strings = billing__strsize(r->tenant_id) +
+		billing__strsize(r->id) +
+		billing__strsize(r->product_id) +
+		billing__strsize(r->code) +
+		billing__strsize(r->name) +
+		billing__strsize(r->description) +
+		billing__strsize(r->metadata_json ? r->metadata_json : "{}");
 
-	if (!p)
+	if ((p = billing__calloc(1, sizeof(*p) + strings)) == NULL)
 		return NULL;
-	p->tenant_id = billing__dup_or_fail(r->tenant_id, &failed);
-	p->id = billing__dup_or_fail(r->id, &failed);
-	p->product_id = billing__dup_or_fail(r->product_id, &failed);
-	p->code = billing__dup_or_fail(r->code, &failed);
-	p->name = billing__dup_or_fail(r->name, &failed);
-	p->description = billing__dup_or_fail(r->description, &failed);
+	sp.next = (char *)(p + 1);
+	p->tenant_id = billing__strpack_put(&sp, r->tenant_id);
+	p->id = billing__strpack_put(&sp, r->id);
+	p->product_id = billing__strpack_put(&sp, r->product_id);
+	p->code = billing__strpack_put(&sp, r->code);
+	p->name = billing__strpack_put(&sp, r->name);
+	p->description = billing__strpack_put(&sp, r->description);
 	p->amount = r->amount;
 	snprintf(p->currency, sizeof(p->currency), "%s", r->currency ? r->currency : "");
 	p->interval = (billing_interval)r->interval;
@@ -125,11 +126,11 @@ static void *from_record(const void *record)
 	p->term_count = r->term_count;
 	p->active = r->active ? 1 : 0;
 	p->deleted_at = r->deleted_at;
-	p->metadata_json = billing__dup_or_fail(r->metadata_json ? r->metadata_json : "{}", &failed);
+	p->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
 	p->created_at = r->created_at;
 	p->updated_at = r->updated_at;
 	p->version = r->version;
-	if (failed || billing__metadata_decode(&p->metadata, p->metadata_json) < 0) {
+	if (billing__metadata_decode(&p->metadata, p->metadata_json) < 0) {
 		billing_plan_free(p);
 		return NULL;
 	}

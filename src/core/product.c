@@ -38,12 +38,6 @@ void billing_product_free(billing_product *p)
 {
 	if (!p)
 		return;
-	billing__free(p->tenant_id);
-	billing__free(p->id);
-	billing__free(p->name);
-	billing__free(p->sku);
-	billing__free(p->description);
-	billing__free(p->metadata_json);
 	billing__metadata_free(&p->metadata);
 	billing__free(p);
 }
@@ -56,27 +50,34 @@ static void free_item(void *item)
 static void *from_record(const void *record)
 {
 	const billing_product_record *r = record;
-	billing_product *p = billing__calloc(1, sizeof(*p));
-	bool failed = false;
+	billing_product *p;
+	billing__strpack sp;
+	size_t strings = billing__strsize(r->tenant_id) +
+		billing__strsize(r->id) +
+		billing__strsize(r->name) +
+		billing__strsize(r->sku) +
+		billing__strsize(r->description) +
+		billing__strsize(r->metadata_json ? r->metadata_json : "{}");
 
-	if (!p)
+	if ((p = billing__calloc(1, sizeof(*p) + strings)) == NULL)
 		return NULL;
-	p->tenant_id = billing__dup_or_fail(r->tenant_id, &failed);
-	p->id = billing__dup_or_fail(r->id, &failed);
-	p->name = billing__dup_or_fail(r->name, &failed);
-	p->sku = billing__dup_or_fail(r->sku, &failed);
-	p->description = billing__dup_or_fail(r->description, &failed);
+	sp.next = (char *)(p + 1);
+	p->tenant_id = billing__strpack_put(&sp, r->tenant_id);
+	p->id = billing__strpack_put(&sp, r->id);
+	p->name = billing__strpack_put(&sp, r->name);
+	p->sku = billing__strpack_put(&sp, r->sku);
+	p->description = billing__strpack_put(&sp, r->description);
 	snprintf(p->currency, sizeof(p->currency), "%s", r->currency ? r->currency : "");
 	p->price_cents = r->price_cents;
 	p->tax_rate_bp = r->tax_rate_bp;
 	p->is_active = r->is_active ? 1 : 0;
 	p->stock = r->stock;
 	p->low_stock_threshold = r->low_stock_threshold;
-	p->metadata_json = billing__dup_or_fail(r->metadata_json ? r->metadata_json : "{}", &failed);
+	p->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
 	p->created_at = r->created_at;
 	p->updated_at = r->updated_at;
 	p->version = r->version;
-	if (failed || billing__metadata_decode(&p->metadata, p->metadata_json) < 0) {
+	if (billing__metadata_decode(&p->metadata, p->metadata_json) < 0) {
 		billing_product_free(p);
 		return NULL;
 	}

@@ -19,9 +19,6 @@ void billing_tenant_free(billing_tenant *t)
 {
 	if (!t)
 		return;
-	billing__free(t->id);
-	billing__free(t->name);
-	billing__free(t->invoice_prefix);
 	billing__free(t);
 }
 
@@ -33,20 +30,20 @@ static void free_item(void *item)
 static void *from_record(const void *record)
 {
 	const billing_tenant_record *r = record;
-	billing_tenant *t = billing__calloc(1, sizeof(*t));
-	bool failed = false;
-	if (!t)
+	billing_tenant *t;
+	billing__strpack sp;
+	size_t strings = billing__strsize(r->id) +
+		billing__strsize(r->name) +
+		billing__strsize(r->invoice_prefix);
+	if ((t = billing__calloc(1, sizeof(*t) + strings)) == NULL)
 		return NULL;
-	t->id = billing__dup_or_fail(r->id, &failed);
-	t->name = billing__dup_or_fail(r->name, &failed);
-	t->invoice_prefix = billing__dup_or_fail(r->invoice_prefix, &failed);
+	sp.next = (char *)(t + 1);
+	t->id = billing__strpack_put(&sp, r->id);
+	t->name = billing__strpack_put(&sp, r->name);
+	t->invoice_prefix = billing__strpack_put(&sp, r->invoice_prefix);
 	t->created_at = r->created_at;
 	t->updated_at = r->updated_at;
 	t->version = r->version;
-	if (failed) {
-		billing_tenant_free(t);
-		return NULL;
-	}
 	return t;
 }
 

@@ -65,14 +65,21 @@ bool billing__id_arg_ok(const char *id, const char *prefix)
 	return id && billing__id_valid(id, prefix);
 }
 
-char *billing__dup_or_fail(const char *s, bool *failed)
+size_t billing__strsize(const char *s)
 {
-	char *p;
+	return s ? strlen(s) + 1 : 0;
+}
+
+char *billing__strpack_put(billing__strpack *p, const char *s)
+{
+	char *copy = p->next;
+	size_t n;
 	if (!s)
 		return NULL;
-	if ((p = billing__strdup(s)) == NULL)
-		*failed = true;
-	return p;
+	n = strlen(s) + 1;
+	memcpy(copy, s, n);
+	p->next += n;
+	return copy;
 }
 
 void billing__buf_add(billing__buf *b, const char *field, const char *value)

@@ -40,7 +40,8 @@ typedef struct billing_txn billing_txn;
 #define BILLING_TXN_READ  0u
 #define BILLING_TXN_WRITE 1u
 
-/** Receives one row; return 0 to continue, negative to stop with that code. */
+/** Receives one row; return 0 for the next row, 1 to stop without error
+ *  (the method then returns BILLING_OK), negative to stop with that code. */
 typedef int (*billing_row_cb)(void *payload, const void *record);
 
 typedef struct {

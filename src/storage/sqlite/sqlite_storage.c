@@ -547,9 +547,9 @@ static int emit_rows(struct conn *c, sqlite3_stmt *s, row_reader reader, void *r
 		int cbrc;
 		reader(s, record);
 		rows++;
-		if ((cbrc = cb(payload, record)) < 0) {
+		if ((cbrc = cb(payload, record)) != 0) {
 			stmt_done(s);
-			return cbrc;
+			return cbrc < 0 ? cbrc : BILLING_OK;
 		}
 	}
 	if (rc != SQLITE_DONE) {
