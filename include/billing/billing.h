@@ -17,6 +17,7 @@
 #include "customer.h"
 #include "product.h"
 #include "plan.h"
+#include "user.h"
 #include "json.h"
 #include "sqlite.h"
 

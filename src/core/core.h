@@ -66,6 +66,11 @@ typedef enum {
 	BILLING_OP_PLANS_UPDATE,
 	BILLING_OP_PLANS_DELETE,
 	BILLING_OP_PLANS_LIST,
+	/* The operations above are in the JSON layer; those below are the
+	 * host's own (users carry password hashes). */
+	BILLING_OP__JSON_COUNT,
+	BILLING_OP_USERS_CREATE = BILLING_OP__JSON_COUNT,
+	BILLING_OP_USERS_FIND,
 	BILLING_OP__COUNT
 } billing__op;
 

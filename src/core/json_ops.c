@@ -964,7 +964,7 @@ static const op_entry entries[] = {
 		f_plan_list },
 };
 
-_Static_assert(sizeof(entries) / sizeof(entries[0]) == BILLING_OP__COUNT,
+_Static_assert(sizeof(entries) / sizeof(entries[0]) == BILLING_OP__JSON_COUNT,
 	"every operation needs its JSON entry");
 
 static char *error_json(void)

@@ -30,6 +30,8 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_PLANS_UPDATE,     "plans.update",     R_ADMIN, true },
 	{ BILLING_OP_PLANS_DELETE,     "plans.delete",     R_ADMIN, true },
 	{ BILLING_OP_PLANS_LIST,       "plans.list",       R_READ, false },
+	{ BILLING_OP_USERS_CREATE,     "users.create",     R_PLATFORM, true },
+	{ BILLING_OP_USERS_FIND,       "users.find",       R_PLATFORM, false },
 };
 
 const billing__op_info *billing__op_get(billing__op op)

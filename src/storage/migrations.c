@@ -104,8 +104,27 @@ static const char step1_catalog[] =
 	"  CONSTRAINT idempotency_keys_pkey PRIMARY KEY (tenant_id, idem_key)\n"
 	");\n";
 
+/* Users log in with an e-mail and no tenant, so the address identifies a
+ * login across the platform: the one unique constraint that is not per
+ * tenant. */
+static const char step2_users[] =
+	"CREATE TABLE users (\n"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT NOT NULL,\n"
+	"  email TEXT NOT NULL,\n"
+	"  email_key TEXT NOT NULL,\n"
+	"  role INTEGER NOT NULL CHECK (role IN (1, 2)),\n"
+	"  password_hash TEXT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT users_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT users_email_key UNIQUE (email_key)\n"
+	");\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys", step1_catalog },
+	{ 2, "users: login identities of hosts", step2_users },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -114,6 +114,18 @@ typedef struct {
 	int64_t created_at;
 } billing_idempotency_record;
 
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *email;
+	const char *email_key;          /* lower-cased: unique across the platform */
+	int role;                       /* billing_role */
+	const char *password_hash;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_user_record;
+
 /** Sort columns of list queries. */
 typedef enum {
 	BILLING_SORT_CREATED = 0,  /* created_at, then id */
@@ -229,6 +241,11 @@ struct billing_storage {
 	int (*idempotency_get)(billing_txn *tx, const char *tenant_id, const char *key,
 		billing_row_cb cb, void *payload);
 	int (*idempotency_insert)(billing_txn *tx, const billing_idempotency_record *rec);
+
+	int (*user_insert)(billing_txn *tx, const billing_user_record *rec);
+	/** By lower-cased e-mail, across tenants (a platform transaction). */
+	int (*user_get_by_email)(billing_txn *tx, const char *email_key,
+		billing_row_cb cb, void *payload);
 
 	/* later versions append methods here */
 };

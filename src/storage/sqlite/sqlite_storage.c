@@ -1207,6 +1207,56 @@ static int sq_idempotency_insert(billing_txn *tx, const billing_idempotency_reco
 	return exec_stmt(tx->conn, s, BILLING_EINVALID, NULL);
 }
 
+/* ------------------------------------------------------------ users */
+
+#define USER_COLS "tenant_id, id, email, email_key, role, password_hash, created_at, " \
+	"updated_at, version"
+
+static void read_user(sqlite3_stmt *s, void *record)
+{
+	billing_user_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->email = col_text(s, 2);
+	r->email_key = col_text(s, 3);
+	r->role = sqlite3_column_int(s, 4);
+	r->password_hash = col_text(s, 5);
+	r->created_at = sqlite3_column_int64(s, 6);
+	r->updated_at = sqlite3_column_int64(s, 7);
+	r->version = sqlite3_column_int64(s, 8);
+}
+
+static int sq_user_insert(billing_txn *tx, const billing_user_record *r)
+{
+	sqlite3_stmt *s;
+	int rc = stmt_get(&s, tx->conn, "INSERT INTO users (" USER_COLS ") "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->email);
+	bind_text(s, 4, r->email_key);
+	bind_i64(s, 5, r->role);
+	bind_text(s, 6, r->password_hash);
+	bind_i64(s, 7, r->created_at);
+	bind_i64(s, 8, r->updated_at);
+	bind_i64(s, 9, r->version);
+	return exec_stmt(tx->conn, s, BILLING_EINVALID, NULL);
+}
+
+static int sq_user_get_by_email(billing_txn *tx, const char *email_key,
+	billing_row_cb cb, void *payload)
+{
+	billing_user_record r;
+	sqlite3_stmt *s;
+	int rc = stmt_get(&s, tx->conn, "SELECT " USER_COLS " FROM users WHERE email_key = ?1");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, email_key);
+	return emit_rows(tx->conn, s, read_user, &r, cb, payload, 1);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 static void sq_free(billing_storage *base)
@@ -1291,6 +1341,8 @@ int billing_sqlite_storage_new(billing_storage **out, const char *path,
 	st->base.plan_list = sq_plan_list;
 	st->base.idempotency_get = sq_idempotency_get;
 	st->base.idempotency_insert = sq_idempotency_insert;
+	st->base.user_insert = sq_user_insert;
+	st->base.user_get_by_email = sq_user_get_by_email;
 
 	/* Open the first connection now, so a bad path fails here, clearly. */
 	if ((rc = conn_acquire(&c, st)) < 0) {
