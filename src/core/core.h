@@ -203,6 +203,7 @@ typedef struct {
 	billing__op op;
 	char hash[65];          /* of the normalized input */
 	bool replay;            /* set by check: the key was used before */
+	int *replayed_out;      /* the caller's billing_call_options.replayed */
 	char resource_id[BILLING_ID_MAX];
 } billing__idem;
 

@@ -35,6 +35,10 @@ int billing__idem_init(billing__idem *i, const billing_call_options *opts, billi
 				"must be printable ASCII without spaces");
 	}
 	i->key = opts->idempotency_key;
+	if (opts->version >= 2 && opts->replayed) {
+		i->replayed_out = opts->replayed;
+		*i->replayed_out = 0;
+	}
 	if (billing__sha256(digest, input_text ? input_text : "", input_text ? input_len : 0) < 0)
 		return billing__error_set(BILLING_ERROR, NULL, "cannot hash the request");
 	billing__hex_encode(i->hash, digest, sizeof(digest));
@@ -78,6 +82,8 @@ int billing__idem_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	if (f.mismatch)
 		return billing__error_field(BILLING_ECONFLICT, "idempotency_mismatch", "idempotencyKey",
 			"this idempotency key was used with a different request");
+	if (i->replay && i->replayed_out)
+		*i->replayed_out = 1;
 	return BILLING_OK;
 }
 

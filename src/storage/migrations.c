@@ -5,23 +5,26 @@
  *   never point into another tenant and the schema can be distributed by
  *   tenant without change;
  * - only types and syntax that SQLite and PostgreSQL read alike (TEXT,
- *   INTEGER, BIGINT, CHECK, named constraints);
+ *   INTEGER, BIGINT, CHECK, named constraints); text columns carry the
+ *   comment COLLATE_C, which the PostgreSQL driver turns into COLLATE "C"
+ *   so both backends sort text by bytes;
  * - a shipped step is never edited: add a new one.
  */
 #include "core/encode.h"
 #include "storage/migrations.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char step1_catalog[] =
 	"CREATE TABLE billing_meta (\n"
-	"  meta_key TEXT PRIMARY KEY,\n"
-	"  meta_value TEXT NOT NULL\n"
+	"  meta_key TEXT /*COLLATE_C*/ PRIMARY KEY,\n"
+	"  meta_value TEXT /*COLLATE_C*/ NOT NULL\n"
 	");\n"
 	"CREATE TABLE tenants (\n"
-	"  tenant_id TEXT PRIMARY KEY,\n"
-	"  name TEXT NOT NULL,\n"
-	"  invoice_prefix TEXT NOT NULL,\n"
+	"  tenant_id TEXT /*COLLATE_C*/ PRIMARY KEY,\n"
+	"  name TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  invoice_prefix TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  created_at BIGINT NOT NULL,\n"
 	"  updated_at BIGINT NOT NULL,\n"
 	"  version BIGINT NOT NULL\n"
@@ -29,13 +32,13 @@ static const char step1_catalog[] =
 	"CREATE INDEX tenants_created ON tenants (created_at, tenant_id);\n"
 	"CREATE INDEX tenants_name ON tenants (name, tenant_id);\n"
 	"CREATE TABLE customers (\n"
-	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
-	"  id TEXT NOT NULL,\n"
-	"  name TEXT NOT NULL,\n"
-	"  email TEXT NOT NULL,\n"
-	"  email_key TEXT NOT NULL,\n"
-	"  default_payment_method TEXT,\n"
-	"  metadata TEXT NOT NULL,\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  name TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  email TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  email_key TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  default_payment_method TEXT /*COLLATE_C*/,\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  created_at BIGINT NOT NULL,\n"
 	"  updated_at BIGINT NOT NULL,\n"
 	"  version BIGINT NOT NULL,\n"
@@ -45,18 +48,18 @@ static const char step1_catalog[] =
 	"CREATE INDEX customers_created ON customers (tenant_id, created_at, id);\n"
 	"CREATE INDEX customers_name ON customers (tenant_id, name, id);\n"
 	"CREATE TABLE products (\n"
-	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
-	"  id TEXT NOT NULL,\n"
-	"  name TEXT NOT NULL,\n"
-	"  sku TEXT NOT NULL,\n"
-	"  description TEXT,\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  name TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  sku TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  description TEXT /*COLLATE_C*/,\n"
 	"  price_cents BIGINT NOT NULL CHECK (price_cents >= 0),\n"
-	"  currency TEXT NOT NULL,\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  tax_rate_bp INTEGER NOT NULL CHECK (tax_rate_bp >= 0 AND tax_rate_bp < 10000),\n"
 	"  is_active INTEGER NOT NULL CHECK (is_active IN (0, 1)),\n"
 	"  stock BIGINT NOT NULL CHECK (stock >= 0),\n"
 	"  low_stock_threshold BIGINT NOT NULL CHECK (low_stock_threshold >= 0),\n"
-	"  metadata TEXT NOT NULL,\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  created_at BIGINT NOT NULL,\n"
 	"  updated_at BIGINT NOT NULL,\n"
 	"  version BIGINT NOT NULL,\n"
@@ -67,21 +70,21 @@ static const char step1_catalog[] =
 	"CREATE INDEX products_name ON products (tenant_id, name, id);\n"
 	"CREATE INDEX products_price ON products (tenant_id, price_cents, id);\n"
 	"CREATE TABLE plans (\n"
-	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
-	"  id TEXT NOT NULL,\n"
-	"  product_id TEXT NOT NULL,\n"
-	"  code TEXT NOT NULL,\n"
-	"  name TEXT NOT NULL,\n"
-	"  description TEXT,\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  product_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  code TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  name TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  description TEXT /*COLLATE_C*/,\n"
 	"  amount BIGINT NOT NULL CHECK (amount > 0),\n"
-	"  currency TEXT NOT NULL,\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  billing_interval INTEGER NOT NULL CHECK (billing_interval BETWEEN 1 AND 4),\n"
 	"  interval_count INTEGER NOT NULL CHECK (interval_count >= 1),\n"
 	"  trial_days INTEGER NOT NULL CHECK (trial_days >= 0),\n"
 	"  term_count INTEGER CHECK (term_count IS NULL OR term_count >= 1),\n"
 	"  active INTEGER NOT NULL CHECK (active IN (0, 1)),\n"
 	"  deleted_at BIGINT,\n"
-	"  metadata TEXT NOT NULL,\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  created_at BIGINT NOT NULL,\n"
 	"  updated_at BIGINT NOT NULL,\n"
 	"  version BIGINT NOT NULL,\n"
@@ -95,11 +98,11 @@ static const char step1_catalog[] =
 	"CREATE INDEX plans_name ON plans (tenant_id, name, id);\n"
 	"CREATE INDEX plans_amount ON plans (tenant_id, amount, id);\n"
 	"CREATE TABLE idempotency_keys (\n"
-	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
-	"  idem_key TEXT NOT NULL,\n"
-	"  operation TEXT NOT NULL,\n"
-	"  request_hash TEXT NOT NULL,\n"
-	"  resource_id TEXT NOT NULL,\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  idem_key TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  operation TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  request_hash TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  resource_id TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  created_at BIGINT NOT NULL,\n"
 	"  CONSTRAINT idempotency_keys_pkey PRIMARY KEY (tenant_id, idem_key)\n"
 	");\n";
@@ -109,12 +112,12 @@ static const char step1_catalog[] =
  * tenant. */
 static const char step2_users[] =
 	"CREATE TABLE users (\n"
-	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
-	"  id TEXT NOT NULL,\n"
-	"  email TEXT NOT NULL,\n"
-	"  email_key TEXT NOT NULL,\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  email TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  email_key TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  role INTEGER NOT NULL CHECK (role IN (1, 2)),\n"
-	"  password_hash TEXT NOT NULL,\n"
+	"  password_hash TEXT /*COLLATE_C*/ NOT NULL,\n"
 	"  created_at BIGINT NOT NULL,\n"
 	"  updated_at BIGINT NOT NULL,\n"
 	"  version BIGINT NOT NULL,\n"
@@ -122,9 +125,57 @@ static const char step2_users[] =
 	"  CONSTRAINT users_email_key UNIQUE (email_key)\n"
 	");\n";
 
+/*
+ * PostgreSQL only: row-level security as a second wall behind the tenant in
+ * every key. The library sets billing.tenant_id (or billing.platform for
+ * platform work) per transaction with set_config(..., true); a query that
+ * forgot its tenant filter still sees only the current tenant's rows.
+ * FORCE makes the policies bind the tables' owner too. Privileges go to the
+ * group role billing_runtime when it exists (the two-role setup in
+ * docs/postgres.md); without it the owner runs the library alone.
+ */
+#define TENANT_POLICY(t) \
+	"ALTER TABLE " t " ENABLE ROW LEVEL SECURITY;\n" \
+	"ALTER TABLE " t " FORCE ROW LEVEL SECURITY;\n" \
+	"CREATE POLICY " t "_tenant ON " t "\n" \
+	"  USING (tenant_id = current_setting('billing.tenant_id', true))\n" \
+	"  WITH CHECK (tenant_id = current_setting('billing.tenant_id', true));\n"
+
+#define PLATFORM_POLICY(t) \
+	"ALTER TABLE " t " ENABLE ROW LEVEL SECURITY;\n" \
+	"ALTER TABLE " t " FORCE ROW LEVEL SECURITY;\n" \
+	"CREATE POLICY " t "_access ON " t "\n" \
+	"  USING (current_setting('billing.platform', true) = 'on'\n" \
+	"         OR tenant_id = current_setting('billing.tenant_id', true))\n" \
+	"  WITH CHECK (current_setting('billing.platform', true) = 'on');\n"
+
+#define GRANT_RUNTIME(what) \
+	"DO $grant$ BEGIN\n" \
+	"  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'billing_runtime') THEN\n" \
+	"    EXECUTE format('GRANT USAGE ON SCHEMA %I TO billing_runtime', current_schema());\n" \
+	"    " what "\n" \
+	"  END IF;\n" \
+	"END $grant$;\n"
+
+static const char step1_postgres[] =
+	TENANT_POLICY("customers")
+	TENANT_POLICY("products")
+	TENANT_POLICY("plans")
+	TENANT_POLICY("idempotency_keys")
+	PLATFORM_POLICY("tenants")
+	GRANT_RUNTIME(
+		"GRANT SELECT ON billing_migrations, billing_meta TO billing_runtime;\n"
+		"    GRANT SELECT, INSERT, UPDATE, DELETE ON tenants, customers, products, plans,"
+		" idempotency_keys TO billing_runtime;");
+
+static const char step2_postgres[] =
+	PLATFORM_POLICY("users")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON users TO billing_runtime;");
+
 static const billing__migration steps[] = {
-	{ 1, "catalog: tenants, customers, products, plans, idempotency keys", step1_catalog },
-	{ 2, "users: login identities of hosts", step2_users },
+	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
+		step1_catalog, step1_postgres },
+	{ 2, "users: login identities of hosts", step2_users, step2_postgres },
 };
 
 const billing__migration *billing__migrations(size_t *count)
@@ -136,7 +187,20 @@ const billing__migration *billing__migrations(size_t *count)
 int billing__migration_checksum(char out[65], const billing__migration *m)
 {
 	uint8_t digest[32];
-	if (billing__sha256(digest, m->sql, strlen(m->sql)) < 0)
+	size_t a = strlen(m->sql), b = m->postgres_sql ? strlen(m->postgres_sql) : 0;
+	char *text = malloc(a + b + 2);
+	int rc;
+
+	if (!text)
+		return -1;
+	memcpy(text, m->sql, a);
+	text[a] = '\n';
+	if (b)
+		memcpy(text + a + 1, m->postgres_sql, b);
+	text[a + 1 + b] = '\0';
+	rc = billing__sha256(digest, text, a + 1 + b);
+	free(text);
+	if (rc < 0)
 		return -1;
 	billing__hex_encode(out, digest, sizeof(digest));
 	return 0;

@@ -12,12 +12,15 @@ typedef struct {
 	int version;
 	const char *name;
 	const char *sql;   /* written in the SQL that SQLite and PostgreSQL share */
+	const char *postgres_sql; /* then, on PostgreSQL only: row-level security,
+	                             grants (NULL: none) */
 } billing__migration;
 
 /* The steps in order, versions 1..n. */
 const billing__migration *billing__migrations(size_t *count);
 
-/* Lower-case hex SHA-256 of the step's SQL; 0 or -1. */
+/* Lower-case hex SHA-256 of the step's SQL (both parts); 0 or -1. The same
+ * on every backend. */
 int billing__migration_checksum(char out[65], const billing__migration *m);
 
 #endif

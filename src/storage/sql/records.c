@@ -1,0 +1,953 @@
+/*
+ * Every data method of the storage vtable, written once for the SQL that
+ * SQLite and PostgreSQL share (see sql.h), plus the list query builder and
+ * the migration runner.
+ *
+ * Statements are string literals with ?N placeholders; a list query is
+ * built from a fixed set of clauses, so the number of distinct texts is
+ * small and each is prepared once per connection.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "billing/errors.h"
+#include "core/errors.h"
+#include "storage/migrations.h"
+#include "storage/sql/sql.h"
+
+#define SQL_MAX 2048
+
+/* ------------------------------------------------------------ driver calls */
+
+static int prepare(sql_stmt **out, billing_txn *tx, const char *sql)
+{
+	return tx->drv->prepare(tx, sql, false, out);
+}
+
+static int prepare_dynamic(sql_stmt **out, billing_txn *tx, const char *sql)
+{
+	return tx->drv->prepare(tx, sql, true, out);
+}
+
+static int step(sql_stmt *s, int fk_code)
+{
+	return s->drv->step(s, fk_code);
+}
+
+static void bind_text(sql_stmt *s, int i, const char *v)
+{
+	s->drv->bind_text(s, i, v);
+}
+
+static void bind_int(sql_stmt *s, int i, int64_t v)
+{
+	s->drv->bind_int(s, i, v);
+}
+
+/* An integer column that is NULL for "none" (0 in records). */
+static void bind_int_or_null(sql_stmt *s, int i, int64_t v)
+{
+	if (v)
+		s->drv->bind_int(s, i, v);
+	else
+		s->drv->bind_null(s, i);
+}
+
+static const char *col_text(sql_stmt *s, int i)
+{
+	return s->drv->col_text(s, i);
+}
+
+static int64_t col_int(sql_stmt *s, int i)
+{
+	return s->drv->col_int(s, i);
+}
+
+/* Steps a statement that returns no rows. */
+static int exec_stmt(sql_stmt *s, int fk_code, int *changes)
+{
+	int rc = step(s, fk_code);
+	if (rc > 0)
+		rc = billing__error_set(BILLING_ESTORAGE, "storage", "statement returned rows");
+	if (rc == 0 && changes)
+		*changes = (int)s->drv->changes(s);
+	s->drv->reset(s);
+	return rc < 0 ? rc : BILLING_OK;
+}
+
+/* In a write transaction a get locks the row it reads, where the dialect
+ * can (PostgreSQL; SQLite's write transaction holds the database lock
+ * already), so an update's read-modify-write never interleaves with
+ * another's. */
+#define LOCKED(tx, sql) \
+	((tx)->kind == BILLING_TXN_WRITE && (tx)->drv->for_update ? sql " FOR UPDATE" : sql)
+
+/* ------------------------------------------------------------ migrations */
+
+static const char migrations_table[] =
+	"CREATE TABLE IF NOT EXISTS billing_migrations ("
+	" version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	" checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+/* Counts pending steps, checking the checksum of each applied one. */
+static int check_applied(billing_txn *tx, int *pending)
+{
+	size_t n, i;
+	const billing__migration *m = billing__migrations(&n);
+	sql_stmt *s;
+	int rc, applied = 0;
+
+	rc = prepare(&s, tx, "SELECT version, checksum FROM billing_migrations ORDER BY version");
+	if (rc < 0)
+		return rc;
+	while ((rc = step(s, 0)) == 1) {
+		int v = (int)col_int(s, 0);
+		const char *sum = col_text(s, 1);
+		char want[65];
+		for (i = 0; i < n && m[i].version != v; i++)
+			;
+		if (i == n) {
+			s->drv->reset(s);
+			return billing__error_set(BILLING_ESTORAGE, "schema_too_new",
+				"database has migration %d, which this library does not know; "
+				"upgrade the library", v);
+		}
+		if (billing__migration_checksum(want, &m[i]) < 0 || !sum || strcmp(want, sum) != 0) {
+			s->drv->reset(s);
+			return billing__error_set(BILLING_ESTORAGE, "migration_checksum",
+				"applied migration %d (%s) differs from the library's copy",
+				v, m[i].name);
+		}
+		applied++;
+	}
+	s->drv->reset(s);
+	if (rc < 0)
+		return rc;
+	*pending = (int)n - applied;
+	return BILLING_OK;
+}
+
+int billing__sql_schema_status(billing_txn *tx, int *pending)
+{
+	return check_applied(tx, pending);
+}
+
+int billing__sql_migrate(billing_txn *tx, int64_t now, int *applied_out)
+{
+	const billing__migration *m;
+	size_t n, i;
+	int rc, pending = 0, applied = 0;
+	bool postgres = strcmp(tx->drv->dialect, "postgres") == 0;
+
+	m = billing__migrations(&n);
+	if ((rc = tx->drv->exec_script(tx, migrations_table)) < 0 ||
+	    (rc = check_applied(tx, &pending)) < 0)
+		return rc;
+	for (i = n - (size_t)pending; i < n; i++) {
+		char sum[65];
+		sql_stmt *s;
+
+		if ((rc = tx->drv->exec_script(tx, m[i].sql)) < 0 ||
+		    (postgres && m[i].postgres_sql && (rc = tx->drv->exec_script(tx, m[i].postgres_sql)) < 0))
+			return billing__error_set(rc, "migration_failed", "migration %d failed: %s",
+				m[i].version, billing_error_last()->message);
+		if (billing__migration_checksum(sum, &m[i]) < 0)
+			return billing__error_set(BILLING_ERROR, NULL, "cannot checksum migration");
+		if ((rc = prepare(&s, tx, "INSERT INTO billing_migrations "
+				"(version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)")) < 0)
+			return rc;
+		bind_int(s, 1, m[i].version);
+		bind_text(s, 2, m[i].name);
+		bind_text(s, 3, sum);
+		bind_int(s, 4, now);
+		if ((rc = exec_stmt(s, 0, NULL)) < 0)
+			return rc;
+		applied++;
+	}
+	*applied_out = applied;
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ meta */
+
+static int rec_meta_get(billing_txn *tx, const char *key, char *buf, size_t size)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT meta_value FROM billing_meta WHERE meta_key = ?1");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, key);
+	rc = step(s, 0);
+	if (rc == 1) {
+		snprintf(buf, size, "%s", col_text(s, 0));
+		rc = BILLING_OK;
+	} else if (rc == 0) {
+		rc = BILLING_ENOTFOUND;
+	}
+	s->drv->reset(s);
+	return rc;
+}
+
+static int rec_meta_put(billing_txn *tx, const char *key, const char *value)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx,
+		"INSERT INTO billing_meta (meta_key, meta_value) VALUES (?1, ?2) "
+		"ON CONFLICT (meta_key) DO NOTHING");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, key);
+	bind_text(s, 2, value);
+	return exec_stmt(s, 0, NULL);
+}
+
+/* ------------------------------------------------------------ rows */
+
+/* Steps s and hands each row, read by reader into a record, to cb.
+ * want_one: ENOTFOUND when there is no row. */
+typedef void (*row_reader)(sql_stmt *s, void *record);
+
+static int emit_rows(sql_stmt *s, row_reader reader, void *record,
+	billing_row_cb cb, void *payload, int want_one)
+{
+	int rc, rows = 0;
+	while ((rc = step(s, 0)) == 1) {
+		int cbrc;
+		reader(s, record);
+		rows++;
+		if ((cbrc = cb(payload, record)) != 0) {
+			s->drv->reset(s);
+			return cbrc < 0 ? cbrc : BILLING_OK;
+		}
+	}
+	s->drv->reset(s);
+	if (rc < 0)
+		return rc;
+	if (want_one && rows == 0)
+		return BILLING_ENOTFOUND;
+	return BILLING_OK;
+}
+
+#define TENANT_COLS "tenant_id, name, invoice_prefix, created_at, updated_at, version"
+
+static void read_tenant(sql_stmt *s, void *record)
+{
+	billing_tenant_record *r = record;
+	r->id = col_text(s, 0);
+	r->name = col_text(s, 1);
+	r->invoice_prefix = col_text(s, 2);
+	r->created_at = col_int(s, 3);
+	r->updated_at = col_int(s, 4);
+	r->version = col_int(s, 5);
+}
+
+#define CUSTOMER_COLS "tenant_id, id, name, email, email_key, default_payment_method, " \
+	"metadata, created_at, updated_at, version"
+
+static void read_customer(sql_stmt *s, void *record)
+{
+	billing_customer_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->name = col_text(s, 2);
+	r->email = col_text(s, 3);
+	r->email_key = col_text(s, 4);
+	r->default_payment_method = col_text(s, 5);
+	r->metadata_json = col_text(s, 6);
+	r->created_at = col_int(s, 7);
+	r->updated_at = col_int(s, 8);
+	r->version = col_int(s, 9);
+}
+
+#define PRODUCT_COLS "tenant_id, id, name, sku, description, price_cents, currency, " \
+	"tax_rate_bp, is_active, stock, low_stock_threshold, metadata, created_at, " \
+	"updated_at, version"
+
+static void read_product(sql_stmt *s, void *record)
+{
+	billing_product_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->name = col_text(s, 2);
+	r->sku = col_text(s, 3);
+	r->description = col_text(s, 4);
+	r->price_cents = col_int(s, 5);
+	r->currency = col_text(s, 6);
+	r->tax_rate_bp = (int)col_int(s, 7);
+	r->is_active = (int)col_int(s, 8);
+	r->stock = col_int(s, 9);
+	r->low_stock_threshold = col_int(s, 10);
+	r->metadata_json = col_text(s, 11);
+	r->created_at = col_int(s, 12);
+	r->updated_at = col_int(s, 13);
+	r->version = col_int(s, 14);
+}
+
+#define PLAN_COLS "tenant_id, id, product_id, code, name, description, amount, currency, " \
+	"billing_interval, interval_count, trial_days, term_count, active, deleted_at, " \
+	"metadata, created_at, updated_at, version"
+
+static void read_plan(sql_stmt *s, void *record)
+{
+	billing_plan_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->product_id = col_text(s, 2);
+	r->code = col_text(s, 3);
+	r->name = col_text(s, 4);
+	r->description = col_text(s, 5);
+	r->amount = col_int(s, 6);
+	r->currency = col_text(s, 7);
+	r->interval = (int)col_int(s, 8);
+	r->interval_count = (int)col_int(s, 9);
+	r->trial_days = (int)col_int(s, 10);
+	r->term_count = (int)col_int(s, 11);
+	r->active = (int)col_int(s, 12);
+	r->deleted_at = col_int(s, 13);
+	r->metadata_json = col_text(s, 14);
+	r->created_at = col_int(s, 15);
+	r->updated_at = col_int(s, 16);
+	r->version = col_int(s, 17);
+}
+
+static void read_idempotency(sql_stmt *s, void *record)
+{
+	billing_idempotency_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->key = col_text(s, 1);
+	r->operation = col_text(s, 2);
+	r->request_hash = col_text(s, 3);
+	r->resource_id = col_text(s, 4);
+	r->created_at = col_int(s, 5);
+}
+
+/* ------------------------------------------------------------ lists */
+
+/* What differs between the entities' list queries. */
+struct list_shape {
+	const char *table;
+	const char *columns;
+	const char *id_col;          /* the id column (tenants: tenant_id) */
+	int tenant_scoped;
+	const char *search[2];       /* columns the search matches */
+	const char *extra_where;     /* always applied, or NULL */
+	row_reader reader;
+};
+
+static const char *sort_column(billing_sort_column sort, int *is_text)
+{
+	*is_text = 1;
+	switch (sort) {
+	case BILLING_SORT_NAME: return "name";
+	case BILLING_SORT_EMAIL: return "email_key";
+	case BILLING_SORT_SKU: return "sku";
+	case BILLING_SORT_CODE: return "code";
+	case BILLING_SORT_PRICE: *is_text = 0; return "price_cents";
+	case BILLING_SORT_AMOUNT: *is_text = 0; return "amount";
+	case BILLING_SORT_CREATED:
+	default: *is_text = 0; return "created_at";
+	}
+}
+
+/* Bound values of a dynamic query, numbered ?1.. in order of appending. */
+struct binds {
+	int n;
+	struct { int is_text; const char *text; int64_t i; } v[16];
+};
+
+static int bind_add_text(struct binds *b, const char *t)
+{
+	b->v[b->n].is_text = 1;
+	b->v[b->n].text = t;
+	return ++b->n;
+}
+
+static int bind_add_int(struct binds *b, int64_t i)
+{
+	b->v[b->n].is_text = 0;
+	b->v[b->n].i = i;
+	return ++b->n;
+}
+
+static void binds_apply(sql_stmt *s, const struct binds *b)
+{
+	int i;
+	for (i = 0; i < b->n; i++) {
+		if (b->v[i].is_text)
+			bind_text(s, i + 1, b->v[i].text);
+		else
+			bind_int(s, i + 1, b->v[i].i);
+	}
+}
+
+/* Appends to a fixed buffer; the query shapes are bounded, so overflow
+ * is a programming error reported as such. */
+struct sqlbuf {
+	char s[SQL_MAX];
+	size_t len;
+	int overflow;
+};
+
+static void sql_add(struct sqlbuf *q, const char *fmt, ...) BILLING__PRINTF(2, 3);
+
+static void sql_add(struct sqlbuf *q, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (q->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(q->s + q->len, sizeof(q->s) - q->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(q->s) - q->len)
+		q->overflow = 1;
+	else
+		q->len += (size_t)n;
+}
+
+/* The WHERE clause shared by the page query and the count query; returns
+ * whether it wrote one. */
+static int where_filters(struct sqlbuf *q, struct binds *b, const struct list_shape *sh,
+	const char *tenant_id, const billing_list_query *lq, char *pattern, size_t patsize,
+	const char *like)
+{
+	const char *sep = " WHERE ";
+	if (sh->tenant_scoped) {
+		sql_add(q, "%stenant_id = ?%d", sep, bind_add_text(b, tenant_id));
+		sep = " AND ";
+	}
+	if (sh->extra_where) {
+		sql_add(q, "%s%s", sep, sh->extra_where);
+		sep = " AND ";
+	}
+	if (lq->search && *lq->search) {
+		/* LIKE with the wildcards of the search text escaped, folding case:
+		 * SQLite's LIKE folds ASCII, PostgreSQL's ILIKE folds per locale. */
+		size_t j = 0;
+		const char *p;
+		int n;
+		pattern[j++] = '%';
+		for (p = lq->search; *p && j + 3 < patsize; p++) {
+			if (*p == '%' || *p == '_' || *p == '\\')
+				pattern[j++] = '\\';
+			pattern[j++] = *p;
+		}
+		pattern[j++] = '%';
+		pattern[j] = '\0';
+		n = bind_add_text(b, pattern);
+		if (sh->search[1])
+			sql_add(q, "%s(%s %s ?%d ESCAPE '\\' OR %s %s ?%d ESCAPE '\\')",
+				sep, sh->search[0], like, n, sh->search[1], like, n);
+		else
+			sql_add(q, "%s%s %s ?%d ESCAPE '\\'", sep, sh->search[0], like, n);
+		sep = " AND ";
+	}
+	if (lq->active == 1 || lq->active == 2) {
+		const char *col = strcmp(sh->table, "products") == 0 ? "is_active" : "active";
+		sql_add(q, "%s%s = %d", sep, col, lq->active == 1 ? 1 : 0);
+		sep = " AND ";
+	}
+	if (lq->has_min_amount || lq->has_max_amount) {
+		const char *col = strcmp(sh->table, "products") == 0 ? "price_cents" : "amount";
+		if (lq->has_min_amount) {
+			sql_add(q, "%s%s >= ?%d", sep, col, bind_add_int(b, lq->min_amount));
+			sep = " AND ";
+		}
+		if (lq->has_max_amount) {
+			sql_add(q, "%s%s <= ?%d", sep, col, bind_add_int(b, lq->max_amount));
+			sep = " AND ";
+		}
+	}
+	if (lq->currency) {
+		sql_add(q, "%scurrency = ?%d", sep, bind_add_text(b, lq->currency));
+		sep = " AND ";
+	}
+	if (lq->product_id) {
+		sql_add(q, "%sproduct_id = ?%d", sep, bind_add_text(b, lq->product_id));
+		sep = " AND ";
+	}
+	return sep[1] == 'A';
+}
+
+static int run_list(billing_txn *tx, const struct list_shape *sh, const char *tenant_id,
+	const billing_list_query *lq, billing_row_cb cb, void *payload)
+{
+	struct sqlbuf q = { .len = 0 };
+	struct binds b = { .n = 0 };
+	char pattern[512];
+	const char *col, *dir = lq->descending ? "DESC" : "ASC";
+	sql_stmt *s;
+	int is_text, rc, has_where;
+	union {
+		billing_tenant_record t;
+		billing_customer_record c;
+		billing_product_record p;
+		billing_plan_record pl;
+	} record;
+
+	col = sort_column(lq->sort, &is_text);
+
+	if (lq->total) {
+		struct sqlbuf cq = { .len = 0 };
+		struct binds cb_ = { .n = 0 };
+		sql_add(&cq, "SELECT count(*) FROM %s", sh->table);
+		where_filters(&cq, &cb_, sh, tenant_id, lq, pattern, sizeof(pattern),
+			tx->drv->like);
+		if (cq.overflow)
+			return billing__error_set(BILLING_ERROR, NULL, "list query too long");
+		if ((rc = prepare_dynamic(&s, tx, cq.s)) < 0)
+			return rc;
+		binds_apply(s, &cb_);
+		if ((rc = step(s, 0)) != 1) {
+			s->drv->reset(s);
+			return rc < 0 ? rc : billing__error_set(BILLING_ESTORAGE, "storage", "count returned no row");
+		}
+		*lq->total = col_int(s, 0);
+		s->drv->reset(s);
+	}
+
+	sql_add(&q, "SELECT %s FROM %s", sh->columns, sh->table);
+	has_where = where_filters(&q, &b, sh, tenant_id, lq, pattern, sizeof(pattern),
+		tx->drv->like);
+	if (lq->offset < 0 && lq->has_after) {
+		/* Keyset: strictly after the last row, in sort order. Row values
+		 * use the (tenant_id, col, id) indexes. */
+		int vi = is_text ? bind_add_text(&b, lq->after_text) : bind_add_int(&b, lq->after_int);
+		int ii = bind_add_text(&b, lq->after_id);
+		sql_add(&q, "%s(%s, %s) %s (?%d, ?%d)", has_where ? " AND " : " WHERE ",
+			col, sh->id_col, lq->descending ? "<" : ">", vi, ii);
+	}
+	sql_add(&q, " ORDER BY %s %s, %s %s LIMIT ?%d", col, dir, sh->id_col, dir,
+		bind_add_int(&b, lq->limit));
+	if (lq->offset >= 0)
+		sql_add(&q, " OFFSET ?%d", bind_add_int(&b, lq->offset));
+	if (q.overflow)
+		return billing__error_set(BILLING_ERROR, NULL, "list query too long");
+
+	if ((rc = prepare_dynamic(&s, tx, q.s)) < 0)
+		return rc;
+	binds_apply(s, &b);
+	memset(&record, 0, sizeof(record));
+	return emit_rows(s, sh->reader, &record, cb, payload, 0);
+}
+
+static const struct list_shape tenant_shape = {
+	"tenants", TENANT_COLS, "tenant_id", 0, { "name", NULL }, NULL,
+	read_tenant
+};
+static const struct list_shape customer_shape = {
+	"customers", CUSTOMER_COLS, "id", 1, { "name", "email" }, NULL,
+	read_customer
+};
+static const struct list_shape product_shape = {
+	"products", PRODUCT_COLS, "id", 1, { "name", "sku" }, NULL,
+	read_product
+};
+static const struct list_shape plan_shape = {
+	"plans", PLAN_COLS, "id", 1, { "name", "code" }, "deleted_at IS NULL",
+	read_plan
+};
+
+/* ------------------------------------------------------------ tenants */
+
+static int rec_tenant_insert(billing_txn *tx, const billing_tenant_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO tenants (" TENANT_COLS ") "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->id);
+	bind_text(s, 2, r->name);
+	bind_text(s, 3, r->invoice_prefix);
+	bind_int(s, 4, r->created_at);
+	bind_int(s, 5, r->updated_at);
+	bind_int(s, 6, r->version);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_tenant_get(billing_txn *tx, const char *tenant_id, billing_row_cb cb, void *payload)
+{
+	billing_tenant_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT " TENANT_COLS " FROM tenants WHERE tenant_id = ?1");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	return emit_rows(s, read_tenant, &r, cb, payload, 1);
+}
+
+static int rec_tenant_list(billing_txn *tx, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &tenant_shape, NULL, q, cb, payload);
+}
+
+/* ------------------------------------------------------------ customers */
+
+static void bind_customer(sql_stmt *s, const billing_customer_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->name);
+	bind_text(s, 4, r->email);
+	bind_text(s, 5, r->email_key);
+	bind_text(s, 6, r->default_payment_method);
+	bind_text(s, 7, r->metadata_json);
+	bind_int(s, 8, r->created_at);
+	bind_int(s, 9, r->updated_at);
+	bind_int(s, 10, r->version);
+}
+
+static int rec_customer_insert(billing_txn *tx, const billing_customer_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO customers (" CUSTOMER_COLS ") "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+	if (rc < 0)
+		return rc;
+	bind_customer(s, r);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_customer_update(billing_txn *tx, const billing_customer_record *r,
+	int64_t old_version)
+{
+	sql_stmt *s;
+	int rc, changes = 0;
+	rc = prepare(&s, tx, "UPDATE customers SET name = ?3, email = ?4, email_key = ?5, "
+		"default_payment_method = ?6, metadata = ?7, updated_at = ?9, version = ?10 "
+		"WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND created_at = ?8");
+	if (rc < 0)
+		return rc;
+	bind_customer(s, r);
+	bind_int(s, 11, old_version);
+	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
+		"the customer changed since it was read");
+}
+
+static int rec_customer_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_customer_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " CUSTOMER_COLS " FROM customers "
+		"WHERE tenant_id = ?1 AND id = ?2"));
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	return emit_rows(s, read_customer, &r, cb, payload, 1);
+}
+
+static int delete_row(billing_txn *tx, const char *sql, const char *tenant_id, const char *id)
+{
+	sql_stmt *s;
+	int rc, changes = 0;
+	if ((rc = prepare(&s, tx, sql)) < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	if ((rc = exec_stmt(s, BILLING_ECONFLICT, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : BILLING_ENOTFOUND;
+}
+
+static int rec_customer_delete(billing_txn *tx, const char *tenant_id, const char *id)
+{
+	return delete_row(tx, "DELETE FROM customers WHERE tenant_id = ?1 AND id = ?2",
+		tenant_id, id);
+}
+
+static int rec_customer_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &customer_shape, tenant_id, q, cb, payload);
+}
+
+/* ------------------------------------------------------------ products */
+
+static void bind_product(sql_stmt *s, const billing_product_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->name);
+	bind_text(s, 4, r->sku);
+	bind_text(s, 5, r->description);
+	bind_int(s, 6, r->price_cents);
+	bind_text(s, 7, r->currency);
+	bind_int(s, 8, r->tax_rate_bp);
+	bind_int(s, 9, r->is_active ? 1 : 0);
+	bind_int(s, 10, r->stock);
+	bind_int(s, 11, r->low_stock_threshold);
+	bind_text(s, 12, r->metadata_json);
+	bind_int(s, 13, r->created_at);
+	bind_int(s, 14, r->updated_at);
+	bind_int(s, 15, r->version);
+}
+
+static int rec_product_insert(billing_txn *tx, const billing_product_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO products (" PRODUCT_COLS ") VALUES "
+		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+	if (rc < 0)
+		return rc;
+	bind_product(s, r);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_product_update(billing_txn *tx, const billing_product_record *r,
+	int64_t old_version)
+{
+	sql_stmt *s;
+	int rc, changes = 0;
+	rc = prepare(&s, tx, "UPDATE products SET name = ?3, sku = ?4, description = ?5, "
+		"price_cents = ?6, currency = ?7, tax_rate_bp = ?8, is_active = ?9, stock = ?10, "
+		"low_stock_threshold = ?11, metadata = ?12, updated_at = ?14, version = ?15 "
+		"WHERE tenant_id = ?1 AND id = ?2 AND version = ?16 AND created_at = ?13");
+	if (rc < 0)
+		return rc;
+	bind_product(s, r);
+	bind_int(s, 16, old_version);
+	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
+		"the product changed since it was read");
+}
+
+static int rec_product_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_product_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " PRODUCT_COLS " FROM products "
+		"WHERE tenant_id = ?1 AND id = ?2"));
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	return emit_rows(s, read_product, &r, cb, payload, 1);
+}
+
+static int rec_product_delete(billing_txn *tx, const char *tenant_id, const char *id)
+{
+	return delete_row(tx, "DELETE FROM products WHERE tenant_id = ?1 AND id = ?2",
+		tenant_id, id);
+}
+
+static int rec_product_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &product_shape, tenant_id, q, cb, payload);
+}
+
+static int rec_product_plan_count(billing_txn *tx, const char *tenant_id, const char *product_id,
+	int64_t *count)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT count(*) FROM plans "
+		"WHERE tenant_id = ?1 AND product_id = ?2");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, product_id);
+	if ((rc = step(s, 0)) != 1) {
+		s->drv->reset(s);
+		return rc < 0 ? rc : billing__error_set(BILLING_ESTORAGE, "storage", "count returned no row");
+	}
+	*count = col_int(s, 0);
+	s->drv->reset(s);
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ plans */
+
+static void bind_plan(sql_stmt *s, const billing_plan_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->product_id);
+	bind_text(s, 4, r->code);
+	bind_text(s, 5, r->name);
+	bind_text(s, 6, r->description);
+	bind_int(s, 7, r->amount);
+	bind_text(s, 8, r->currency);
+	bind_int(s, 9, r->interval);
+	bind_int(s, 10, r->interval_count);
+	bind_int(s, 11, r->trial_days);
+	bind_int_or_null(s, 12, r->term_count);
+	bind_int(s, 13, r->active ? 1 : 0);
+	bind_int_or_null(s, 14, r->deleted_at);
+	bind_text(s, 15, r->metadata_json);
+	bind_int(s, 16, r->created_at);
+	bind_int(s, 17, r->updated_at);
+	bind_int(s, 18, r->version);
+}
+
+static int rec_plan_insert(billing_txn *tx, const billing_plan_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO plans (" PLAN_COLS ") VALUES (?1, ?2, ?3, "
+		"?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+	if (rc < 0)
+		return rc;
+	bind_plan(s, r);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_plan_update(billing_txn *tx, const billing_plan_record *r, int64_t old_version)
+{
+	sql_stmt *s;
+	int rc, changes = 0;
+	/* Product, code, currency, interval and term are fixed at creation:
+	 * the statement cannot change them. */
+	rc = prepare(&s, tx, "UPDATE plans SET name = ?5, description = ?6, amount = ?7, "
+		"trial_days = ?11, active = ?13, deleted_at = ?14, metadata = ?15, updated_at = ?17, "
+		"version = ?18 WHERE tenant_id = ?1 AND id = ?2 AND version = ?19 "
+		"AND product_id = ?3 AND code = ?4 AND currency = ?8 AND billing_interval = ?9 "
+		"AND interval_count = ?10 AND term_count IS NOT DISTINCT FROM ?12 AND created_at = ?16");
+	if (rc < 0)
+		return rc;
+	bind_plan(s, r);
+	bind_int(s, 19, old_version);
+	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
+		"the plan changed since it was read");
+}
+
+static int rec_plan_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_plan_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " PLAN_COLS " FROM plans "
+		"WHERE tenant_id = ?1 AND id = ?2"));
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	return emit_rows(s, read_plan, &r, cb, payload, 1);
+}
+
+static int rec_plan_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &plan_shape, tenant_id, q, cb, payload);
+}
+
+/* ------------------------------------------------------------ idempotency */
+
+static int rec_idempotency_get(billing_txn *tx, const char *tenant_id, const char *key,
+	billing_row_cb cb, void *payload)
+{
+	billing_idempotency_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT tenant_id, idem_key, operation, request_hash, "
+		"resource_id, created_at FROM idempotency_keys WHERE tenant_id = ?1 AND idem_key = ?2");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, key);
+	return emit_rows(s, read_idempotency, &r, cb, payload, 1);
+}
+
+static int rec_idempotency_insert(billing_txn *tx, const billing_idempotency_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO idempotency_keys (tenant_id, idem_key, "
+		"operation, request_hash, resource_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->key);
+	bind_text(s, 3, r->operation);
+	bind_text(s, 4, r->request_hash);
+	bind_text(s, 5, r->resource_id);
+	bind_int(s, 6, r->created_at);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+/* ------------------------------------------------------------ users */
+
+#define USER_COLS "tenant_id, id, email, email_key, role, password_hash, created_at, " \
+	"updated_at, version"
+
+static void read_user(sql_stmt *s, void *record)
+{
+	billing_user_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->email = col_text(s, 2);
+	r->email_key = col_text(s, 3);
+	r->role = (int)col_int(s, 4);
+	r->password_hash = col_text(s, 5);
+	r->created_at = col_int(s, 6);
+	r->updated_at = col_int(s, 7);
+	r->version = col_int(s, 8);
+}
+
+static int rec_user_insert(billing_txn *tx, const billing_user_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO users (" USER_COLS ") "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->email);
+	bind_text(s, 4, r->email_key);
+	bind_int(s, 5, r->role);
+	bind_text(s, 6, r->password_hash);
+	bind_int(s, 7, r->created_at);
+	bind_int(s, 8, r->updated_at);
+	bind_int(s, 9, r->version);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_user_get_by_email(billing_txn *tx, const char *email_key,
+	billing_row_cb cb, void *payload)
+{
+	billing_user_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT " USER_COLS " FROM users WHERE email_key = ?1");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, email_key);
+	return emit_rows(s, read_user, &r, cb, payload, 1);
+}
+
+
+void billing__sql_install(billing_storage *st)
+{
+	st->meta_get = rec_meta_get;
+	st->meta_put = rec_meta_put;
+	st->tenant_insert = rec_tenant_insert;
+	st->tenant_get = rec_tenant_get;
+	st->tenant_list = rec_tenant_list;
+	st->customer_insert = rec_customer_insert;
+	st->customer_update = rec_customer_update;
+	st->customer_get = rec_customer_get;
+	st->customer_delete = rec_customer_delete;
+	st->customer_list = rec_customer_list;
+	st->product_insert = rec_product_insert;
+	st->product_update = rec_product_update;
+	st->product_get = rec_product_get;
+	st->product_delete = rec_product_delete;
+	st->product_list = rec_product_list;
+	st->product_plan_count = rec_product_plan_count;
+	st->plan_insert = rec_plan_insert;
+	st->plan_update = rec_plan_update;
+	st->plan_get = rec_plan_get;
+	st->plan_list = rec_plan_list;
+	st->idempotency_get = rec_idempotency_get;
+	st->idempotency_insert = rec_idempotency_insert;
+	st->user_insert = rec_user_insert;
+	st->user_get_by_email = rec_user_get_by_email;
+}

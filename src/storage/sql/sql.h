@@ -1,0 +1,66 @@
+/*
+ * The SQL that the SQLite and PostgreSQL backends share.
+ *
+ * Both backends implement a small driver (prepare, bind, step, read a
+ * column) and a transaction; everything that talks in records — every data
+ * method of the storage vtable, the list query builder and the migration
+ * runner — is written once, in records.c, against that driver. Statements
+ * are written with ?N placeholders; the PostgreSQL driver rewrites them to
+ * $N when it prepares them.
+ */
+#ifndef BILLING_STORAGE_SQL_H
+#define BILLING_STORAGE_SQL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "billing/sys/storage.h"
+
+typedef struct sql_stmt sql_stmt;
+typedef struct sql_driver sql_driver;
+
+/* A backend's statement starts with this. */
+struct sql_stmt {
+	const sql_driver *drv;
+};
+
+/* A backend's transaction: both backends use this struct. */
+struct billing_txn {
+	const sql_driver *drv;
+	unsigned int kind;          /* BILLING_TXN_READ or BILLING_TXN_WRITE */
+	void *conn;                 /* the backend's connection */
+};
+
+struct sql_driver {
+	const char *dialect;        /* "sqlite" or "postgres" */
+	const char *like;           /* case-insensitive LIKE: "LIKE" or "ILIKE" */
+	bool for_update;            /* SELECT ... FOR UPDATE locks rows */
+
+	/* A reset, unbound statement for sql, from the connection's cache.
+	 * sql is a string literal (stable address) unless dynamic is set. */
+	int (*prepare)(billing_txn *tx, const char *sql, bool dynamic, sql_stmt **out);
+	void (*bind_text)(sql_stmt *s, int i, const char *v);  /* NULL binds NULL */
+	void (*bind_int)(sql_stmt *s, int i, int64_t v);
+	void (*bind_null)(sql_stmt *s, int i);
+	/* 1: a row is ready; 0: done; < 0: failed, with the error set.
+	 * fk_code: what a foreign-key violation means here (BILLING_ECONFLICT
+	 * on delete: still referenced; BILLING_EINVALID on insert: a
+	 * referenced row is missing). */
+	int (*step)(sql_stmt *s, int fk_code);
+	const char *(*col_text)(sql_stmt *s, int i);          /* NULL for SQL NULL */
+	int64_t (*col_int)(sql_stmt *s, int i);               /* 0 for SQL NULL */
+	int64_t (*changes)(sql_stmt *s);                      /* rows a write changed */
+	void (*reset)(sql_stmt *s);                           /* after every use */
+	/* Runs a script of several statements without parameters. */
+	int (*exec_script)(billing_txn *tx, const char *sql);
+};
+
+/* Fills every data method of st (meta, tenants, customers, products, plans,
+ * idempotency keys, users) with the shared implementations. */
+void billing__sql_install(billing_storage *st);
+
+/* Migrations, inside a transaction the backend opened (and locked). */
+int billing__sql_schema_status(billing_txn *tx, int *pending);
+int billing__sql_migrate(billing_txn *tx, int64_t now, int *applied);
+
+#endif
