@@ -6,11 +6,15 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake pkg-config       # compilers, build
 	libsqlite3-dev                         # SQLite storage backend
+	libpq-dev                              # PostgreSQL storage backend
 	libcjson-dev                           # JSON operation layer
 	libssl-dev                             # SHA-256/HMAC (cursors, checksums), randomness
 	libcmocka-dev                          # unit and e2e tests
 	g++                                    # headers compile as C++ (tests/headers)
 	valgrind                               # memcheck run of the unit suite
+	libmicrohttpd-dev                      # examples/billing-server: HTTP (thread pool)
+	libargon2-dev                          # examples/billing-server: argon2id password hashes
+	python3                                # tests/http: the server's HTTP suite (stdlib only)
 )
 
 SUDO=
@@ -20,6 +24,12 @@ missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The tests start their own PostgreSQL 15 server (scripts/with-postgres.sh):
+# the image may carry the server binaries already; else Debian's package.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	missing+=(postgresql-15)
+fi
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	$SUDO apt-get update -qq

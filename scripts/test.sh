@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs what it needs, then builds
-# and runs every test twice, plainly and under AddressSanitizer +
-# UndefinedBehaviorSanitizer, and the unit suite once more under valgrind.
+# The whole test suite, as CI runs it: installs what it needs, starts a
+# throwaway PostgreSQL (scripts/with-postgres.sh), then builds and runs every
+# test on SQLite and on PostgreSQL, plainly and under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and the unit suites once more under valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -12,17 +13,18 @@ jobs=$(nproc)
 echo "== release build"
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$jobs"
-echo "== tests (release)"
-ctest --preset release -j"$jobs"
+echo "== tests (release, SQLite and PostgreSQL)"
+"$root/scripts/with-postgres.sh" ctest --preset release -j"$jobs"
 
 echo "== sanitize build (ASan + UBSan)"
 cmake --preset sanitize >/dev/null
 cmake --build --preset sanitize -j"$jobs"
-echo "== tests (sanitize)"
-ctest --preset sanitize -j"$jobs"
+echo "== tests (sanitize, SQLite and PostgreSQL)"
+"$root/scripts/with-postgres.sh" ctest --preset sanitize -j"$jobs"
 
 echo "== unit tests under valgrind memcheck"
 status=0
+# SQLite only: valgrind's slowdown is in the library, not in the backend.
 for t in build/release/tests/unit_*; do
 	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		"$t" >/dev/null 2>"build/release/$(basename "$t").valgrind" || {

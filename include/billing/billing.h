@@ -20,5 +20,6 @@
 #include "user.h"
 #include "json.h"
 #include "sqlite.h"
+#include "postgres.h"
 
 #endif

@@ -72,8 +72,10 @@ typedef struct {
 BILLING_EXTERN(int) billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts);
 
 /**
- * Opens a context from a URL: "sqlite:PATH" (a file, created if missing) or
- * "sqlite::memory:" (a private in-memory database).
+ * Opens a context from a URL: "sqlite:PATH" (a file, created if missing),
+ * "sqlite::memory:" (a private in-memory database), "postgres://..." or
+ * "postgresql://..." (a libpq URI), or "postgres:" followed by a libpq
+ * key=value conninfo ("postgres:host=/run/pg dbname=billing").
  *
  * @param opts NULL for defaults, or options whose storage is NULL
  * @return as billing_ctx_open(); BILLING_EINVALID for an unknown scheme

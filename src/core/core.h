@@ -43,6 +43,21 @@ int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, un
  * failure. */
 int billing__end(billing_ctx *ctx, billing_txn *tx, int rc);
 
+/*
+ * A write that PostgreSQL aborted for a serialization failure or a deadlock
+ * did nothing and may simply run again: the public write calls run their
+ * body through BILLING__RETRY, up to BILLING__RETRIES times in all.
+ */
+#define BILLING__RETRIES 3
+bool billing__retryable(int rc);
+#define BILLING__RETRY(call) do { \
+		int rc_, n_ = 0; \
+		do \
+			rc_ = (call); \
+		while (billing__retryable(rc_) && ++n_ < BILLING__RETRIES); \
+		return rc_; \
+	} while (0)
+
 /* ------------------------------------------------------------ permissions */
 
 /* Every operation of the library. Its name, the roles that may run it and

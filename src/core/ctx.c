@@ -37,6 +37,15 @@ int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, un
 	return ctx->st->begin(ctx->st, tx, tenant_id, kind);
 }
 
+bool billing__retryable(int rc)
+{
+	const char *reason;
+	if (rc != BILLING_EBUSY)
+		return false;
+	reason = billing_error_last()->reason;
+	return strcmp(reason, "serialization_failure") == 0 || strcmp(reason, "deadlock") == 0;
+}
+
 int billing__end(billing_ctx *ctx, billing_txn *tx, int rc)
 {
 	if (rc < 0) {
@@ -166,9 +175,15 @@ int billing_ctx_open_url(billing_ctx **out, const char *url, const billing_ctx_o
 		if (strncmp(path, "//", 2) == 0)
 			path += 2;
 		rc = billing_sqlite_storage_new(&st, path, NULL);
+	} else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+		rc = billing_postgres_storage_new(&st, url, NULL);
+	} else if (strncmp(url, "postgres:", 9) == 0) {
+		rc = billing_postgres_storage_new(&st, url + 9, NULL); /* key=value conninfo */
 	} else {
+		/* Never echo the URL: it may carry a password. */
 		return billing__error_field(BILLING_EINVALID, "invalid", "url",
-			"unsupported database URL scheme (expected sqlite:PATH)");
+			"unsupported database URL scheme (expected sqlite:PATH, postgres://... "
+			"or postgres:key=value...)");
 	}
 	if (rc < 0)
 		return rc;

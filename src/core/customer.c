@@ -203,7 +203,7 @@ static int get_in(billing_customer **out, billing_ctx *ctx, billing_txn *tx,
 	return BILLING_OK;
 }
 
-int billing_customer_create(billing_customer **out, billing_ctx *ctx,
+static int customer_create_once(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_customer_params *p,
 	const billing_call_options *opts)
 {
@@ -269,6 +269,13 @@ out:
 	return rc;
 }
 
+int billing_customer_create(billing_customer **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_customer_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(customer_create_once(out, ctx, who, p, opts));
+}
+
 int billing_customer_get(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
@@ -285,7 +292,7 @@ int billing_customer_get(billing_customer **out, billing_ctx *ctx,
 	return billing__end(ctx, tx, get_in(out, ctx, tx, who->tenant_id, id));
 }
 
-int billing_customer_update(billing_customer **out, billing_ctx *ctx,
+static int customer_update_once(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_customer_params *p,
 	const billing_call_options *opts)
 {
@@ -372,7 +379,14 @@ out:
 	return rc;
 }
 
-int billing_customer_delete(billing_ctx *ctx, const billing_principal *who,
+int billing_customer_update(billing_customer **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_customer_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(customer_update_once(out, ctx, who, id, p, opts));
+}
+
+static int customer_delete_once(billing_ctx *ctx, const billing_principal *who,
 	const char *id, int64_t expected_version)
 {
 	billing_customer *cur = NULL;
@@ -400,6 +414,12 @@ int billing_customer_delete(billing_ctx *ctx, const billing_principal *who,
 	}
 	billing_customer_free(cur);
 	return billing__end(ctx, tx, rc);
+}
+
+int billing_customer_delete(billing_ctx *ctx, const billing_principal *who,
+	const char *id, int64_t expected_version)
+{
+	BILLING__RETRY(customer_delete_once(ctx, who, id, expected_version));
 }
 
 static const billing__sort_spec sorts[] = {

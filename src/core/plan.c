@@ -384,7 +384,7 @@ static void record_of(billing_plan_record *r, const billing_plan *cur)
 	r->version = cur->version;
 }
 
-int billing_plan_create(billing_plan **out, billing_ctx *ctx,
+static int plan_create_once(billing_plan **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_plan_params *p,
 	const billing_call_options *opts)
 {
@@ -467,6 +467,13 @@ out:
 	return rc;
 }
 
+int billing_plan_create(billing_plan **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_plan_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(plan_create_once(out, ctx, who, p, opts));
+}
+
 int billing_plan_get(billing_plan **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
@@ -483,7 +490,7 @@ int billing_plan_get(billing_plan **out, billing_ctx *ctx,
 	return billing__end(ctx, tx, get_in(out, ctx, tx, who->tenant_id, id));
 }
 
-int billing_plan_update(billing_plan **out, billing_ctx *ctx,
+static int plan_update_once(billing_plan **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_plan_params *p,
 	const billing_call_options *opts)
 {
@@ -566,7 +573,14 @@ out:
 	return rc;
 }
 
-int billing_plan_delete(billing_ctx *ctx, const billing_principal *who,
+int billing_plan_update(billing_plan **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_plan_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(plan_update_once(out, ctx, who, id, p, opts));
+}
+
+static int plan_delete_once(billing_ctx *ctx, const billing_principal *who,
 	const char *id, int64_t expected_version)
 {
 	billing_plan *cur = NULL;
@@ -607,6 +621,12 @@ int billing_plan_delete(billing_ctx *ctx, const billing_principal *who,
 end:
 	billing_plan_free(cur);
 	return billing__end(ctx, tx, rc);
+}
+
+int billing_plan_delete(billing_ctx *ctx, const billing_principal *who,
+	const char *id, int64_t expected_version)
+{
+	BILLING__RETRY(plan_delete_once(ctx, who, id, expected_version));
 }
 
 static const billing__sort_spec sorts[] = {

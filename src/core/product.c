@@ -252,7 +252,7 @@ static int stale(const billing_product *cur, int64_t expected_version)
 		(long long)expected_version);
 }
 
-int billing_product_create(billing_product **out, billing_ctx *ctx,
+static int product_create_once(billing_product **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_product_params *p,
 	const billing_call_options *opts)
 {
@@ -323,6 +323,13 @@ out:
 	return rc;
 }
 
+int billing_product_create(billing_product **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_product_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(product_create_once(out, ctx, who, p, opts));
+}
+
 int billing_product_get(billing_product **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
@@ -339,7 +346,7 @@ int billing_product_get(billing_product **out, billing_ctx *ctx,
 	return billing__end(ctx, tx, get_in(out, ctx, tx, who->tenant_id, id));
 }
 
-int billing_product_update(billing_product **out, billing_ctx *ctx,
+static int product_update_once(billing_product **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_product_params *p,
 	const billing_call_options *opts)
 {
@@ -424,7 +431,14 @@ out:
 	return rc;
 }
 
-int billing_product_delete(billing_ctx *ctx, const billing_principal *who,
+int billing_product_update(billing_product **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_product_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(product_update_once(out, ctx, who, id, p, opts));
+}
+
+static int product_delete_once(billing_ctx *ctx, const billing_principal *who,
 	const char *id, int64_t expected_version)
 {
 	billing_product *cur = NULL;
@@ -463,6 +477,12 @@ int billing_product_delete(billing_ctx *ctx, const billing_principal *who,
 end:
 	billing_product_free(cur);
 	return billing__end(ctx, tx, rc);
+}
+
+int billing_product_delete(billing_ctx *ctx, const billing_principal *who,
+	const char *id, int64_t expected_version)
+{
+	BILLING__RETRY(product_delete_once(ctx, who, id, expected_version));
 }
 
 static const billing__sort_spec sorts[] = {

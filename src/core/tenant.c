@@ -69,7 +69,7 @@ static bool prefix_ok(const char *s)
 	return true;
 }
 
-int billing_tenant_create(billing_tenant **out, billing_ctx *ctx,
+static int tenant_create_once(billing_tenant **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_tenant_params *p,
 	const billing_call_options *opts)
 {
@@ -119,6 +119,13 @@ int billing_tenant_create(billing_tenant **out, billing_ctx *ctx,
 out:
 	billing__free(name);
 	return rc;
+}
+
+int billing_tenant_create(billing_tenant **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_tenant_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(tenant_create_once(out, ctx, who, p, opts));
 }
 
 int billing_tenant_get(billing_tenant **out, billing_ctx *ctx,

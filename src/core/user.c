@@ -51,7 +51,7 @@ static bool hash_ok(const char *h)
 	return len > 0 && len <= 512;
 }
 
-int billing_user_create(billing_user **out, billing_ctx *ctx, const billing_principal *who,
+static int user_create_once(billing_user **out, billing_ctx *ctx, const billing_principal *who,
 	const billing_user_params *p)
 {
 	billing__checks c = BILLING__CHECKS_INIT;
@@ -114,6 +114,12 @@ out:
 	billing__free(email);
 	billing__free(key);
 	return rc;
+}
+
+int billing_user_create(billing_user **out, billing_ctx *ctx, const billing_principal *who,
+	const billing_user_params *p)
+{
+	BILLING__RETRY(user_create_once(out, ctx, who, p));
 }
 
 int billing_user_find_by_email(billing_user **out, billing_ctx *ctx,

@@ -9,32 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "tb.h"
 #include "storage/migrations.h"
 
 /* ------------------------------------------------------------ raw access */
-
-/* The result of a one-number query run behind the library's back. */
-static int64_t raw_count(const char *url, const char *sql)
-{
-	if (strcmp(tb_backend(), "sqlite") == 0) {
-		sqlite3 *db = NULL;
-		sqlite3_stmt *s = NULL;
-		int64_t n;
-		assert_int_equal(sqlite3_open_v2(url + 7, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-		sqlite3_busy_timeout(db, 5000);
-		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-		n = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-		sqlite3_close(db);
-		return n;
-	}
-	fail_msg("no raw access for backend \"%s\"", tb_backend());
-	return -1;
-}
 
 /* Customers of tenant, counted through the API. */
 static int64_t customer_total(billing_ctx *ctx, const char *tenant, const char *search)
@@ -123,7 +102,7 @@ static void customer_create__same_email_from_two_processes_makes_one_row(void **
 		assert_int_equal(customer_total(w->ctx, t, email), 1);
 	}
 	assert_int_equal(customer_total(other, t, NULL), 50);
-	assert_int_equal(raw_count(w->url, "SELECT count(*) FROM customers"), 50);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM customers"), 50);
 	pthread_barrier_destroy(&start);
 	billing_ctx_close(other);
 	tb_world_free(w);
@@ -196,7 +175,7 @@ static void customer_create__many_threads_on_one_context_all_succeed(void **stat
 		assert_int_equal(wr[i].ok, CREATES);
 	}
 	assert_int_equal(customer_total(w->ctx, t, NULL), WRITERS * CREATES);
-	assert_int_equal(raw_count(w->url, "SELECT count(DISTINCT id) FROM customers"),
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(DISTINCT id) FROM customers"),
 		WRITERS * CREATES);
 	pthread_barrier_destroy(&start);
 	tb_world_free(w);
@@ -254,11 +233,11 @@ static void migrate__two_processes_at_once_migrate_once(void **state)
 					billing_error_name(m[i].open_rc), billing_error_name(m[i].migrate_rc),
 					m[i].message);
 		}
-		assert_int_equal(raw_count(url, "SELECT count(*) FROM billing_migrations"),
+		assert_int_equal(tb_raw_count(url, "SELECT count(*) FROM billing_migrations"),
 			(int64_t)steps);
-		assert_int_equal(raw_count(url, "SELECT count(DISTINCT version) FROM billing_migrations"),
+		assert_int_equal(tb_raw_count(url, "SELECT count(DISTINCT version) FROM billing_migrations"),
 			(int64_t)steps);
-		assert_int_equal(raw_count(url, "SELECT count(*) FROM billing_meta "
+		assert_int_equal(tb_raw_count(url, "SELECT count(*) FROM billing_meta "
 			"WHERE meta_key = 'cursor_key'"), 1);
 		/* both contexts work on the migrated database */
 		for (i = 0; i < 2; i++) {

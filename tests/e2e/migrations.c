@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "tb.h"
 #include "billing/sqlite.h"
@@ -16,36 +15,10 @@
 
 /* ------------------------------------------------------------ backends */
 
-static billing_storage *storage_open(const char *url)
-{
-	billing_storage *st = NULL;
-	if (strcmp(tb_backend(), "sqlite") == 0) {
-		tb_assert_rc(billing_sqlite_storage_new(&st, url + 7, NULL), BILLING_OK);
-		return st;
-	}
-	fail_msg("no storage factory for backend \"%s\"", tb_backend());
-	return NULL;
-}
-
-static void raw_exec(const char *url, const char *sql)
-{
-	if (strcmp(tb_backend(), "sqlite") == 0) {
-		sqlite3 *db = NULL;
-		char *err = NULL;
-		assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
-		sqlite3_busy_timeout(db, 5000);
-		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-			fail_msg("raw sql failed: %s", err ? err : "?");
-		sqlite3_close(db);
-		return;
-	}
-	fail_msg("no raw access for backend \"%s\"", tb_backend());
-}
-
 /* Migrations the database behind url still lacks. */
 static int pending(const char *url)
 {
-	billing_storage *st = storage_open(url);
+	billing_storage *st = tb_storage_open(url, 0);
 	int n = -1;
 	tb_assert_rc(st->schema_status(st, &n), BILLING_OK);
 	billing_storage_free(st);
@@ -220,8 +193,8 @@ static void open__changed_migration_is_refused_and_storage_stays_callers(void **
 	int n = -1;
 
 	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
-	raw_exec(f->url, "UPDATE billing_migrations SET checksum = 'tampered'");
-	st = storage_open(f->url);
+	tb_raw_exec(f->url, "UPDATE billing_migrations SET checksum = 'tampered'");
+	st = tb_storage_open(f->url, 0);
 	o.storage = st;
 	tb_assert_rc(billing_ctx_open(&ctx, &o), BILLING_ESTORAGE);
 	assert_string_equal(billing_error_last()->reason, "migration_checksum");

@@ -1,7 +1,7 @@
 /*
  * Storage conformance: what every backend must do, checked only through the
  * billing_storage vtable (include/billing/sys/storage.h). The one place that
- * knows concrete backends is storage_open() and the raw_* helpers below,
+ * knows concrete backends is tb_storage_open() and the tb_raw_* helpers in tests/support,
  * which switch on tb_backend(); a new backend adds a case there and the
  * whole suite runs on it.
  */
@@ -9,44 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "tb.h"
 #include "billing/sqlite.h"
 
 /* ------------------------------------------------------------ backends */
-
-/* A storage on url for the backend under test. busy_ms 0: its default. */
-static billing_storage *storage_open(const char *url, unsigned int busy_ms)
-{
-	billing_storage *st = NULL;
-
-	if (strcmp(tb_backend(), "sqlite") == 0) {
-		billing_sqlite_options o = BILLING_SQLITE_OPTIONS_INIT;
-		o.busy_timeout_ms = busy_ms;
-		assert_int_equal(strncmp(url, "sqlite:", 7), 0);
-		tb_assert_rc(billing_sqlite_storage_new(&st, url + 7, &o), BILLING_OK);
-		return st;
-	}
-	fail_msg("no storage factory for backend \"%s\"", tb_backend());
-	return NULL;
-}
-
-/* Runs sql on the database behind the backend's back. */
-static void raw_exec(const char *url, const char *sql)
-{
-	if (strcmp(tb_backend(), "sqlite") == 0) {
-		sqlite3 *db = NULL;
-		char *err = NULL;
-		assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
-		sqlite3_busy_timeout(db, 5000);
-		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-			fail_msg("raw sql failed: %s", err ? err : "?");
-		sqlite3_close(db);
-		return;
-	}
-	fail_msg("no raw access for backend \"%s\"", tb_backend());
-}
 
 /* ------------------------------------------------------------ fixture */
 
@@ -94,7 +61,7 @@ static int setup_empty(void **state)
 	fx *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	tb_database_new(f->url, sizeof(f->url), f->dir, sizeof(f->dir));
-	f->st = storage_open(f->url, 0);
+	f->st = tb_storage_open(f->url, 0);
 	*state = f;
 	return 0;
 }
@@ -499,7 +466,7 @@ static void schema_status__changed_checksum_is_migration_checksum(void **state)
 	int applied = -1, pending = -1;
 
 	tb_assert_rc(f->st->migrate(f->st, &applied, 1000), BILLING_OK);
-	raw_exec(f->url, "UPDATE billing_migrations SET checksum = "
+	tb_raw_exec(f->url, "UPDATE billing_migrations SET checksum = "
 		"'0000000000000000000000000000000000000000000000000000000000000000' "
 		"WHERE version = 1");
 	billing_error_clear();
@@ -513,7 +480,7 @@ static void migrate__refuses_a_changed_checksum(void **state)
 	int applied = -1;
 
 	tb_assert_rc(f->st->migrate(f->st, &applied, 1000), BILLING_OK);
-	raw_exec(f->url, "UPDATE billing_migrations SET checksum = 'x' WHERE version = 1");
+	tb_raw_exec(f->url, "UPDATE billing_migrations SET checksum = 'x' WHERE version = 1");
 	tb_assert_rc(f->st->migrate(f->st, &applied, 2000), BILLING_ESTORAGE);
 	assert_error(BILLING_ESTORAGE, "migration_checksum", NULL);
 }
@@ -545,13 +512,29 @@ static void commit__insert_is_seen_by_the_next_transaction(void **state)
 	assert_int_equal(v.n, 1);
 }
 
+/* A writer waits for another writer of the same data, then reports busy
+ * (BILLING_EBUSY) when its timeout runs out. SQLite locks the database at
+ * BEGIN IMMEDIATE; PostgreSQL locks the row a write transaction reads. */
 static void begin__write_waits_then_reports_busy(void **state)
 {
 	fx *f = *state;
-	billing_storage *other = storage_open(f->url, 50);
-	billing_txn *held = begin(f, A, BILLING_TXN_WRITE), *tx = NULL;
+	billing_storage *other = tb_storage_open(f->url, 50);
+	billing_txn *held, *tx = NULL;
+	seen v;
 
-	assert_int_equal(other->begin(other, &tx, A, BILLING_TXN_WRITE), BILLING_EBUSY);
+	insert_customer(f, A, "cus_1", "Ada", "ada@example.com", 10);
+	held = begin(f, A, BILLING_TXN_WRITE);
+	memset(&v, 0, sizeof(v));
+	tb_assert_rc(f->st->customer_get(held, A, "cus_1", on_customer, &v), BILLING_OK);
+	if (strcmp(tb_backend(), "postgres") == 0) {
+		seen w;
+		memset(&w, 0, sizeof(w));
+		tb_assert_rc(other->begin(other, &tx, A, BILLING_TXN_WRITE), BILLING_OK);
+		assert_int_equal(other->customer_get(tx, A, "cus_1", on_customer, &w), BILLING_EBUSY);
+		other->rollback(tx);
+	} else {
+		assert_int_equal(other->begin(other, &tx, A, BILLING_TXN_WRITE), BILLING_EBUSY);
+	}
 	assert_error(BILLING_EBUSY, NULL, NULL);
 	f->st->rollback(held);
 	tb_assert_rc(other->begin(other, &tx, A, BILLING_TXN_WRITE), BILLING_OK);

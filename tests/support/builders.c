@@ -40,11 +40,18 @@ tb_world *tb_world_new(void)
 
 	assert_non_null(w);
 	w->now = 1767225600; /* 2026-01-01T00:00:00Z */
-	tb_database_new(w->url, sizeof(w->url), w->dir, sizeof(w->dir));
+	tb_database_new(w->owner_url, sizeof(w->owner_url), w->dir, sizeof(w->dir));
+	tb_runtime_url(w->url, sizeof(w->url), w->owner_url);
 	o.clock = world_clock;
 	o.clock_payload = w;
-	tb_assert_rc(billing_ctx_open_url(&w->ctx, w->url, &o), BILLING_OK);
+	/* The owner migrates; the world runs as the runtime role. */
+	tb_assert_rc(billing_ctx_open_url(&w->ctx, w->owner_url, &o), BILLING_OK);
 	tb_assert_rc(billing_migrate(w->ctx), BILLING_OK);
+	if (strcmp(w->url, w->owner_url) != 0) {
+		billing_ctx_close(w->ctx);
+		w->ctx = NULL;
+		tb_assert_rc(billing_ctx_open_url(&w->ctx, w->url, &o), BILLING_OK);
+	}
 	return w;
 }
 
@@ -65,6 +72,7 @@ void tb_world_free(tb_world *w)
 	if (!w)
 		return;
 	billing_ctx_close(w->ctx);
+	tb_database_drop(w->owner_url);
 	for (i = 0; i < w->nstrings; i++)
 		free(w->strings[i]);
 	if (w->dir[0]) {

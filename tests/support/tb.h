@@ -26,7 +26,8 @@ typedef struct {
 	billing_ctx *ctx;
 	int64_t now;          /* the context's clock: UTC seconds */
 	char dir[256];        /* scratch directory, removed by tb_world_free */
-	char url[512];        /* the database URL the context was opened on */
+	char url[512];        /* the URL the world runs on (runtime role) */
+	char owner_url[512];  /* the URL of the database's owner */
 	char *strings[256];   /* ids handed out by tb_tenant, freed with the world */
 	size_t nstrings;
 	unsigned int seq;     /* makes default names and e-mails unique */
@@ -44,8 +45,24 @@ billing_ctx *tb_world_open_again(tb_world *w);
 
 void tb_world_free(tb_world *w);
 
-/* Creates a database for tb_backend() and writes its URL (no context). */
+/* Creates an empty database for tb_backend() and writes the URL of its
+ * owner (who may migrate it). dir receives a scratch directory, if any. */
 void tb_database_new(char *url, size_t size, char *dir, size_t dirsize);
+
+/* The URL a host runs with after migrating: on PostgreSQL the runtime role
+ * (not the owner); on SQLite the same URL. */
+void tb_runtime_url(char *out, size_t size, const char *owner_url);
+
+/* Drops a database made by tb_database_new (PostgreSQL: its schema). */
+void tb_database_drop(const char *url);
+
+/* A storage on url for the backend under test. busy_ms 0: its default. */
+billing_storage *tb_storage_open(const char *url, unsigned int busy_ms);
+
+/* SQL run behind the library's back (PostgreSQL: as the superuser, which
+ * row-level security does not bind). */
+void tb_raw_exec(const char *url, const char *sql);
+int64_t tb_raw_count(const char *url, const char *sql);
 
 /* Principals (strings borrowed from the caller). */
 billing_principal tb_admin(const char *tenant_id);

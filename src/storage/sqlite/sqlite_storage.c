@@ -15,7 +15,6 @@
  * begin IMMEDIATE, so two writers queue on the busy timeout instead of one
  * failing when it upgrades its read lock.
  */
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "storage/migrations.h"
+#include "storage/pool.h"
 #include "storage/sql/sql.h"
 
 #define STMT_CACHE_SLOTS 64
@@ -42,22 +42,18 @@ struct sq_stmt {
 };
 
 struct conn {
+	billing__pool_item item;    /* first: the pool's link */
 	struct billing_txn tx;      /* the one transaction a connection runs */
 	sqlite3 *db;
 	struct sqlite_storage *st;
-	struct conn *next;
 	struct sq_stmt cache[STMT_CACHE_SLOTS];
 };
 
 struct sqlite_storage {
 	billing_storage base;
 	char *path;
-	unsigned int max_conns;
 	unsigned int busy_ms;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct conn *idle;
-	unsigned int open_conns;
+	billing__pool pool;
 };
 
 static const sql_driver sqlite_driver;
@@ -248,8 +244,9 @@ static int exec_sql(struct conn *c, const char *sql)
 
 /* ------------------------------------------------------------ pool */
 
-static void conn_close(struct conn *c)
+static void conn_close(billing__pool_item *item)
 {
+	struct conn *c = (struct conn *)item;
 	size_t i;
 	if (!c)
 		return;
@@ -277,8 +274,9 @@ static int set_wal(sqlite3 *db, unsigned int busy_ms)
 	}
 }
 
-static int conn_open(struct conn **out, struct sqlite_storage *st)
+static int conn_open(void *backend, billing__pool_item **out)
 {
+	struct sqlite_storage *st = backend;
 	struct conn *c = billing__calloc(1, sizeof(*c));
 	char pragmas[160];
 	int rc;
@@ -303,51 +301,27 @@ static int conn_open(struct conn **out, struct sqlite_storage *st)
 	}
 	if (rc != SQLITE_OK) {
 		rc = db_fail(c->db, rc, 0);
-		conn_close(c);
+		conn_close(&c->item);
 		return rc;
 	}
 	c->tx.drv = &sqlite_driver;
 	c->tx.conn = c;
 	c->st = st;
-	*out = c;
+	*out = &c->item;
 	return BILLING_OK;
 }
 
 static int conn_acquire(struct conn **out, struct sqlite_storage *st)
 {
-	int rc;
-	pthread_mutex_lock(&st->mu);
-	for (;;) {
-		if (st->idle) {
-			*out = st->idle;
-			st->idle = st->idle->next;
-			pthread_mutex_unlock(&st->mu);
-			return BILLING_OK;
-		}
-		if (st->open_conns < st->max_conns)
-			break;
-		pthread_cond_wait(&st->cv, &st->mu);
-	}
-	st->open_conns++;
-	pthread_mutex_unlock(&st->mu);
-
-	rc = conn_open(out, st);
-	if (rc < 0) {
-		pthread_mutex_lock(&st->mu);
-		st->open_conns--;
-		pthread_cond_signal(&st->cv);
-		pthread_mutex_unlock(&st->mu);
-	}
+	billing__pool_item *it = NULL;
+	int rc = billing__pool_acquire(&st->pool, &it);
+	*out = (struct conn *)it;
 	return rc;
 }
 
 static void conn_release(struct sqlite_storage *st, struct conn *c)
 {
-	pthread_mutex_lock(&st->mu);
-	c->next = st->idle;
-	st->idle = c;
-	pthread_cond_signal(&st->cv);
-	pthread_mutex_unlock(&st->mu);
+	billing__pool_release(&st->pool, &c->item, false);
 }
 
 /* ------------------------------------------------------------ transactions */
@@ -448,15 +422,9 @@ static int sq_migrate(billing_storage *base, int *applied, int64_t now)
 static void sq_free(billing_storage *base)
 {
 	struct sqlite_storage *st = (struct sqlite_storage *)base;
-	struct conn *c, *next;
 	if (!st)
 		return;
-	for (c = st->idle; c; c = next) {
-		next = c->next;
-		conn_close(c);
-	}
-	pthread_mutex_destroy(&st->mu);
-	pthread_cond_destroy(&st->cv);
+	billing__pool_destroy(&st->pool);
 	billing__free(st->path);
 	billing__free(st);
 }
@@ -489,13 +457,11 @@ int billing_sqlite_storage_new(billing_storage **out, const char *path,
 		billing__free(st);
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	}
-	st->max_conns = opts && opts->max_connections ? opts->max_connections : 8;
 	st->busy_ms = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
-	/* Every connection to ":memory:" is a database of its own. */
-	if (strcmp(path, ":memory:") == 0)
-		st->max_conns = 1;
-	pthread_mutex_init(&st->mu, NULL);
-	pthread_cond_init(&st->cv, NULL);
+	/* Every connection to ":memory:" is a database of its own: one only. */
+	billing__pool_init(&st->pool, strcmp(path, ":memory:") == 0 ? 1 :
+		opts && opts->max_connections ? opts->max_connections : 8,
+		conn_open, conn_close, st);
 
 	st->base.version = BILLING_STORAGE_VERSION;
 	st->base.name = "sqlite";

@@ -1,0 +1,567 @@
+/*
+ * The PostgreSQL storage backend: connections, transactions, error mapping
+ * and the driver the shared SQL (storage/sql/records.c) runs on.
+ *
+ * Statements are prepared once per connection (PQprepare) under a name of
+ * their cache slot and run with PQexecPrepared, parameters and results in
+ * text form. The shared SQL's ?N placeholders become $N here.
+ *
+ * Tenancy: every transaction starts with set_config('billing.tenant_id')
+ * (or 'billing.platform' for platform work), local to the transaction, in
+ * the same round trip as BEGIN; the schema's row-level security policies
+ * act on it.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "billing/errors.h"
+#include "billing/postgres.h"
+#include "billing/sys/storage.h"
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "storage/migrations.h"
+#include "storage/pool.h"
+#include "storage/sql/sql.h"
+
+#define STMT_CACHE_SLOTS 64
+#define PARAMS_MAX 24
+#define SQL_MAX 4096
+
+/* Key of the advisory lock migrations hold (with the schema's hash). */
+#define MIGRATION_LOCK_CLASS 0x62696c6c /* "bill" */
+
+struct pg_storage;
+struct conn;
+
+struct pg_stmt {
+	sql_stmt base;              /* first: the shared code's handle */
+	struct conn *conn;
+	const char *literal;        /* the SQL's address when it is a literal */
+	char *text;                 /* else a copy of its text */
+	uint64_t hash;
+	char name[16];
+	int nparams;
+	const char *values[PARAMS_MAX];
+	char ints[PARAMS_MAX][24];
+	PGresult *res;
+	int row;
+	int nrows;
+};
+
+struct conn {
+	billing__pool_item item;    /* first: the pool's link */
+	struct billing_txn tx;
+	PGconn *pg;
+	struct pg_storage *st;
+	unsigned int generation;    /* names prepared statements uniquely */
+	struct pg_stmt cache[STMT_CACHE_SLOTS];
+};
+
+struct pg_storage {
+	billing_storage base;
+	char *conninfo;             /* secret: never logged */
+	unsigned int statement_timeout_ms;
+	billing__pool pool;
+};
+
+static const sql_driver pg_driver;
+
+/* ------------------------------------------------------------ errors */
+
+/* Unique constraints name the field they protect. */
+static const char *constraint_field(const char *constraint)
+{
+	static const struct { const char *constraint, *field; } map[] = {
+		{ "customers_email_key", "email" },
+		{ "users_email_key", "email" },
+		{ "products_sku_key", "sku" },
+		{ "plans_code_key", "code" },
+		{ "idempotency_keys_pkey", "idempotencyKey" },
+	};
+	size_t i;
+	for (i = 0; constraint && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].constraint, constraint) == 0)
+			return map[i].field;
+	return "id";
+}
+
+/* Maps a failed result (or a lost connection) to a billing status. The
+ * message is the server's primary message only: details can quote row
+ * values, and nothing here may quote the connection string. */
+static int pg_fail(PGconn *pg, const PGresult *res, int fk_code)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (PQstatus(pg) != CONNECTION_OK)
+		return billing__error_set(BILLING_ESTORAGE, "connection_lost",
+			"postgres: the connection to the server was lost");
+	if (!msg)
+		msg = PQerrorMessage(pg);
+	if (!state)
+		return billing__error_set(BILLING_ESTORAGE, "storage", "postgres: %s", msg);
+	if (strcmp(state, "23505") == 0) {
+		const char *field = constraint_field(res ?
+			PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL);
+		return billing__error_field(BILLING_EEXISTS, "already_exists", field,
+			"%s is already taken in this tenant", field);
+	}
+	if (strcmp(state, "23503") == 0) {
+		if (fk_code == BILLING_ECONFLICT)
+			return billing__error_set(BILLING_ECONFLICT, "referenced",
+				"the resource is still referenced by other resources");
+		return billing__error_set(BILLING_EINVALID, "resource_missing",
+			"a referenced resource does not exist in this tenant");
+	}
+	if (strcmp(state, "40001") == 0)
+		return billing__error_set(BILLING_EBUSY, "serialization_failure",
+			"postgres: %s", msg);
+	if (strcmp(state, "40P01") == 0)
+		return billing__error_set(BILLING_EBUSY, "deadlock", "postgres: %s", msg);
+	if (strcmp(state, "57014") == 0)
+		return billing__error_set(BILLING_EBUSY, "statement_timeout", "postgres: %s", msg);
+	if (strcmp(state, "55P03") == 0)
+		return billing__error_set(BILLING_EBUSY, "busy", "postgres: %s", msg);
+	return billing__error_set(BILLING_ESTORAGE, "storage", "postgres: %s (SQLSTATE %s)",
+		msg, state);
+}
+
+/* ------------------------------------------------------------ driver */
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* ?N -> $N; returns the highest N, or -1 when it does not fit. */
+static int to_dollars(char *out, size_t size, const char *sql)
+{
+	size_t j = 0;
+	int max = 0;
+	for (; *sql; sql++) {
+		if (j + 1 >= size)
+			return -1;
+		if (*sql == '?' && sql[1] >= '0' && sql[1] <= '9') {
+			int n = atoi(sql + 1);
+			if (n > max)
+				max = n;
+			out[j++] = '$';
+		} else {
+			out[j++] = *sql;
+		}
+	}
+	out[j] = '\0';
+	return max;
+}
+
+static void stmt_forget(struct pg_stmt *q)
+{
+	char sql[48];
+	PGresult *r;
+	if (!q->name[0])
+		return;
+	if (q->conn->pg && PQstatus(q->conn->pg) == CONNECTION_OK) {
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", q->name);
+		r = PQexec(q->conn->pg, sql);
+		PQclear(r);
+	}
+	billing__free(q->text);
+	q->text = NULL;
+	q->literal = NULL;
+	q->name[0] = '\0';
+}
+
+static int drv_prepare(billing_txn *tx, const char *sql, bool dynamic, sql_stmt **out)
+{
+	struct conn *c = tx->conn;
+	uint64_t h = dynamic ? fnv1a(sql) : (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15ull;
+	struct pg_stmt *q = &c->cache[(h >> 32) % STMT_CACHE_SLOTS];
+	char text[SQL_MAX];
+	PGresult *r;
+	int n;
+
+	if (q->name[0] && (dynamic ? q->text && q->hash == h && strcmp(q->text, sql) == 0 :
+			q->literal == sql)) {
+		*out = &q->base;
+		return BILLING_OK;
+	}
+	stmt_forget(q);
+	if ((n = to_dollars(text, sizeof(text), sql)) < 0 || n > PARAMS_MAX)
+		return billing__error_set(BILLING_ERROR, NULL, "statement too long or too many parameters");
+	if (dynamic && (q->text = billing__strdup(sql)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	snprintf(q->name, sizeof(q->name), "b%u", ++c->generation);
+	r = PQprepare(c->pg, q->name, text, n, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		int rc = pg_fail(c->pg, r, 0);
+		PQclear(r);
+		billing__free(q->text);
+		q->text = NULL;
+		q->name[0] = '\0';
+		return rc;
+	}
+	PQclear(r);
+	q->base.drv = &pg_driver;
+	q->conn = c;
+	q->literal = dynamic ? NULL : sql;
+	q->hash = h;
+	q->nparams = n;
+	q->res = NULL;
+	memset(q->values, 0, sizeof(q->values));
+	*out = &q->base;
+	return BILLING_OK;
+}
+
+static void drv_bind_text(sql_stmt *s, int i, const char *v)
+{
+	struct pg_stmt *q = (struct pg_stmt *)s;
+	if (i >= 1 && i <= PARAMS_MAX)
+		q->values[i - 1] = v;
+}
+
+static void drv_bind_int(sql_stmt *s, int i, int64_t v)
+{
+	struct pg_stmt *q = (struct pg_stmt *)s;
+	if (i < 1 || i > PARAMS_MAX)
+		return;
+	snprintf(q->ints[i - 1], sizeof(q->ints[i - 1]), "%lld", (long long)v);
+	q->values[i - 1] = q->ints[i - 1];
+}
+
+static void drv_bind_null(sql_stmt *s, int i)
+{
+	drv_bind_text(s, i, NULL);
+}
+
+static int drv_step(sql_stmt *s, int fk_code)
+{
+	struct pg_stmt *q = (struct pg_stmt *)s;
+	if (!q->res) {
+		ExecStatusType st;
+		q->res = PQexecPrepared(q->conn->pg, q->name, q->nparams, q->values, NULL, NULL, 0);
+		st = PQresultStatus(q->res);
+		if (st == PGRES_TUPLES_OK) {
+			q->nrows = PQntuples(q->res);
+		} else if (st == PGRES_COMMAND_OK) {
+			q->nrows = 0;
+		} else {
+			int rc = pg_fail(q->conn->pg, q->res, fk_code);
+			PQclear(q->res);
+			q->res = NULL;
+			return rc;
+		}
+		q->row = -1;
+	}
+	return ++q->row < q->nrows ? 1 : 0;
+}
+
+static const char *drv_col_text(sql_stmt *s, int i)
+{
+	struct pg_stmt *q = (struct pg_stmt *)s;
+	if (PQgetisnull(q->res, q->row, i))
+		return NULL;
+	return PQgetvalue(q->res, q->row, i);
+}
+
+static int64_t drv_col_int(sql_stmt *s, int i)
+{
+	const char *v = drv_col_text(s, i);
+	return v ? (int64_t)strtoll(v, NULL, 10) : 0;
+}
+
+static int64_t drv_changes(sql_stmt *s)
+{
+	struct pg_stmt *q = (struct pg_stmt *)s;
+	return q->res ? (int64_t)strtoll(PQcmdTuples(q->res), NULL, 10) : 0;
+}
+
+static void drv_reset(sql_stmt *s)
+{
+	struct pg_stmt *q = (struct pg_stmt *)s;
+	PQclear(q->res);
+	q->res = NULL;
+	memset(q->values, 0, sizeof(q->values));
+}
+
+/* Runs a script; the migrations' COLLATE_C markers become COLLATE "C". */
+static int drv_exec_script(billing_txn *tx, const char *sql)
+{
+	static const char marker[] = "/*COLLATE_C*/";
+	struct conn *c = tx->conn;
+	size_t len = strlen(sql), j = 0;
+	const char *p;
+	char *text = billing__malloc(len * 2 + 1);
+	PGresult *r;
+	int rc = BILLING_OK;
+
+	if (!text)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (p = sql; *p;) {
+		if (strncmp(p, marker, sizeof(marker) - 1) == 0) {
+			memcpy(text + j, "COLLATE \"C\"", 11);
+			j += 11;
+			p += sizeof(marker) - 1;
+		} else {
+			text[j++] = *p++;
+		}
+	}
+	text[j] = '\0';
+	r = PQexec(c->pg, text);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = pg_fail(c->pg, r, 0);
+	PQclear(r);
+	billing__free(text);
+	return rc;
+}
+
+static const sql_driver pg_driver = {
+	"postgres", "ILIKE", true,
+	drv_prepare, drv_bind_text, drv_bind_int, drv_bind_null, drv_step,
+	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script
+};
+
+/* ------------------------------------------------------------ pool */
+
+static void conn_close(billing__pool_item *item)
+{
+	struct conn *c = (struct conn *)item;
+	size_t i;
+	if (!c)
+		return;
+	for (i = 0; i < STMT_CACHE_SLOTS; i++) {
+		PQclear(c->cache[i].res);
+		billing__free(c->cache[i].text);
+	}
+	PQfinish(c->pg);
+	billing__free(c);
+}
+
+static int conn_open(void *backend, billing__pool_item **out)
+{
+	struct pg_storage *st = backend;
+	struct conn *c = billing__calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	c->pg = PQconnectdb(st->conninfo);
+	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+		/* libpq's message names the server and user, never the password. */
+		rc = billing__error_set(BILLING_ESTORAGE, "connection_failed",
+			"postgres: cannot connect: %s", c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		conn_close(&c->item);
+		return rc;
+	}
+	if (st->statement_timeout_ms) {
+		char sql[64];
+		PGresult *r;
+		snprintf(sql, sizeof(sql), "SET statement_timeout = %u", st->statement_timeout_ms);
+		r = PQexec(c->pg, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			rc = pg_fail(c->pg, r, 0);
+			PQclear(r);
+			conn_close(&c->item);
+			return rc;
+		}
+		PQclear(r);
+	}
+	c->tx.drv = &pg_driver;
+	c->tx.conn = c;
+	c->st = st;
+	*out = &c->item;
+	return BILLING_OK;
+}
+
+/* A connection goes back to the pool only when it is healthy and idle. */
+static void conn_release(struct conn *c)
+{
+	bool broken = PQstatus(c->pg) != CONNECTION_OK ||
+		PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+	billing__pool_release(&c->st->pool, &c->item, broken);
+}
+
+/* ------------------------------------------------------------ transactions */
+
+static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant_id,
+	unsigned int kind)
+{
+	struct pg_storage *st = (struct pg_storage *)base;
+	billing__pool_item *it = NULL;
+	struct conn *c;
+	char *lit = NULL, sql[256];
+	PGresult *r;
+	int rc;
+
+	if ((rc = billing__pool_acquire(&st->pool, &it)) < 0)
+		return rc;
+	c = (struct conn *)it;
+	/* One round trip: BEGIN and the tenant the policies act on. Tenant ids
+	 * are checked by the core; the literal is escaped all the same. */
+	if (tenant_id && (lit = PQescapeLiteral(c->pg, tenant_id, strlen(tenant_id))) == NULL) {
+		rc = pg_fail(c->pg, NULL, 0);
+		conn_release(c);
+		return rc;
+	}
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT set_config('billing.tenant_id', %s, true), "
+		"set_config('billing.platform', '%s', true)", lit ? lit : "''", lit ? "off" : "on");
+	PQfreemem(lit);
+	r = PQexec(c->pg, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = pg_fail(c->pg, r, 0);
+		PQclear(r);
+		if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+			PQclear(PQexec(c->pg, "ROLLBACK"));
+		conn_release(c);
+		return rc;
+	}
+	PQclear(r);
+	c->tx.kind = kind;
+	*out = &c->tx;
+	return BILLING_OK;
+}
+
+static void pg_rollback(billing_txn *tx)
+{
+	struct conn *c = tx->conn;
+	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+	conn_release(c);
+}
+
+static int pg_commit(billing_txn *tx)
+{
+	struct conn *c = tx->conn;
+	PGresult *r = PQexec(c->pg, "COMMIT");
+	int rc = BILLING_OK;
+
+	/* A transaction that failed inside answers COMMIT with ROLLBACK. */
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = pg_fail(c->pg, r, 0);
+	else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+		rc = billing__error_set(BILLING_ESTORAGE, "storage",
+			"postgres: the transaction was rolled back");
+	PQclear(r);
+	if (rc < 0)
+		pg_rollback(tx);
+	else
+		conn_release(c);
+	return rc;
+}
+
+/* ------------------------------------------------------------ migrations */
+
+static int exec_one(struct conn *c, const char *sql, int *value)
+{
+	PGresult *r = PQexec(c->pg, sql);
+	int rc = BILLING_OK;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = pg_fail(c->pg, r, 0);
+	else if (value)
+		*value = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? atoi(PQgetvalue(r, 0, 0)) : 0;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_schema_status(billing_storage *base, int *pending)
+{
+	billing_txn *tx;
+	int rc, exists = 0;
+	size_t n;
+
+	billing__migrations(&n);
+	if ((rc = pg_begin(base, &tx, NULL, BILLING_TXN_READ)) < 0)
+		return rc;
+	rc = exec_one(tx->conn, "SELECT (to_regclass('billing_migrations') IS NOT NULL)::int",
+		&exists);
+	if (rc == BILLING_OK && !exists)
+		*pending = (int)n;
+	else if (rc == BILLING_OK)
+		rc = billing__sql_schema_status(tx, pending);
+	pg_rollback(tx);
+	return rc;
+}
+
+static int pg_migrate(billing_storage *base, int *applied, int64_t now)
+{
+	billing_txn *tx;
+	char sql[128];
+	int rc;
+
+	if ((rc = pg_begin(base, &tx, NULL, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	/* Two processes starting at once: the second waits here, then finds
+	 * every step applied. Keyed by schema, so schemas migrate apart. */
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))",
+		MIGRATION_LOCK_CLASS);
+	if ((rc = exec_one(tx->conn, sql, NULL)) < 0 ||
+	    (rc = billing__sql_migrate(tx, now, applied)) < 0) {
+		pg_rollback(tx);
+		return rc;
+	}
+	return pg_commit(tx);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void pg_free(billing_storage *base)
+{
+	struct pg_storage *st = (struct pg_storage *)base;
+	if (!st)
+		return;
+	billing__pool_destroy(&st->pool);
+	if (st->conninfo) {
+		/* It may hold a password: do not leave it in freed memory. */
+		memset(st->conninfo, 0, strlen(st->conninfo));
+		billing__free(st->conninfo);
+	}
+	billing__free(st);
+}
+
+int billing_postgres_storage_new(billing_storage **out, const char *conninfo,
+	const billing_postgres_options *opts)
+{
+	struct pg_storage *st;
+	billing__pool_item *it = NULL;
+	int rc;
+
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(conninfo, "conninfo");
+	if (opts && (opts->version == 0 || opts->version > BILLING_POSTGRES_OPTIONS_VERSION))
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_postgres_options version %u", opts->version);
+	if ((st = billing__calloc(1, sizeof(*st))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((st->conninfo = billing__strdup(conninfo)) == NULL) {
+		billing__free(st);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	st->statement_timeout_ms = opts ? opts->statement_timeout_ms : 0;
+	billing__pool_init(&st->pool, opts && opts->max_connections ? opts->max_connections : 8,
+		conn_open, conn_close, st);
+
+	st->base.version = BILLING_STORAGE_VERSION;
+	st->base.name = "postgres";
+	st->base.free = pg_free;
+	st->base.schema_status = pg_schema_status;
+	st->base.migrate = pg_migrate;
+	st->base.begin = pg_begin;
+	st->base.commit = pg_commit;
+	st->base.rollback = pg_rollback;
+	billing__sql_install(&st->base);
+
+	/* Connect now, so an unreachable server fails here, clearly. */
+	if ((rc = billing__pool_acquire(&st->pool, &it)) < 0) {
+		pg_free(&st->base);
+		return rc;
+	}
+	billing__pool_release(&st->pool, it, false);
+	*out = &st->base;
+	return BILLING_OK;
+}

@@ -1,0 +1,832 @@
+#!/usr/bin/env python3
+"""HTTP suite for examples/billing-server: the real binary over real HTTP.
+
+Standard library only. The binary comes from $BILLING_SERVER (ctest sets it);
+each server runs on a free loopback port (BILLING_LISTEN=127.0.0.1:0, the port
+read from its "listening" log line) against a temporary SQLite database.
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SERVER = os.environ.get("BILLING_SERVER")
+if SERVER:
+    SERVER = os.path.abspath(SERVER)
+SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+TIMEOUT_S = 2  # BILLING_HTTP_TIMEOUT for the servers started here
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_token(claims, alg="HS256", secret=SECRET, header=None, sign=True):
+    h = header if header is not None else {"alg": alg, "typ": "JWT"}
+    signing_input = b64url(json.dumps(h).encode()) + "." + b64url(json.dumps(claims).encode())
+    if not sign:
+        return signing_input + "."
+    mac = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(mac)
+
+
+def claims_for(tenant, role="ADMIN", sub="usr_test", **extra):
+    now = int(time.time())
+    c = {"sub": sub, "tenantId": tenant, "role": role, "iat": now, "exp": now + 600}
+    c.update(extra)
+    return c
+
+
+class Server:
+    """One billing-server process with its own temporary directory."""
+
+    def __init__(self, env_extra=None, secret=SECRET, db_name="billing.db"):
+        self.dir = tempfile.mkdtemp(prefix="billing-http-")
+        self.db = os.path.join(self.dir, db_name)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")
+                    or k == "BILLING_SERVER"}
+        self.env.update({
+            "BILLING_DATABASE_URL": "sqlite:" + self.db,
+            "BILLING_LISTEN": "127.0.0.1:0",
+            "BILLING_HTTP_TIMEOUT": str(TIMEOUT_S),
+            "BILLING_WORKERS": "4",
+        })
+        if secret:
+            self.env["BILLING_JWT_SECRET"] = secret
+        self.env.update(env_extra or {})
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(self.dir, "server.log")
+
+    def cli(self, *args, stdin=None, check=True):
+        p = subprocess.run([SERVER, *args], input=stdin, capture_output=True, env=self.env,
+                           cwd=self.dir, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError("%s failed (%d): %s" % (args, p.returncode, p.stderr.decode()))
+        return p
+
+    def start(self, wait=True):
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([SERVER, "serve"], env=self.env, cwd=self.dir,
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        if not wait:
+            return self
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            m = re.search(r'"msg":"listening".*"port":"(\d+)"', self.logs())
+            if m:
+                self.port = int(m.group(1))
+                return self
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited %d: %s" % (self.proc.returncode, self.logs()))
+            time.sleep(0.05)
+        raise AssertionError("server did not start: " + self.logs())
+
+    def logs(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self):
+        """Stops with SIGTERM; returns the exit status (sanitizer reports make it non-zero)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=TIMEOUT_S + 10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        status = self.proc.returncode if self.proc else None
+        if self.proc:
+            self.log.close()
+            if status != 0:
+                sys.stderr.write(self.logs()[-4000:])
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return status
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=h)
+        resp = conn.getresponse()
+        text = resp.read()
+        conn.close()
+        parsed = None
+        if text and (resp.getheader("Content-Type") or "").endswith("json"):
+            parsed = json.loads(text)
+        return Response(resp.status, resp, text, parsed)
+
+
+class Response:
+    def __init__(self, status, resp, text, body):
+        self.status = status
+        self.headers = resp
+        self.text = text
+        self.body = body
+
+    def header(self, name):
+        return self.headers.getheader(name)
+
+
+S = None          # the shared server
+T = {}            # tenants, users and tokens of the shared server
+
+
+def setUpModule():
+    global S
+    if not SERVER or not os.access(SERVER, os.X_OK):
+        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
+    S = Server().start()
+    T["a"] = S.cli("tenant", "create", "--name", "Tenant A").stdout.decode().strip()
+    T["b"] = S.cli("tenant", "create", "--name", "Tenant B").stdout.decode().strip()
+    T["admin_a_user"] = S.cli("user", "create", "--tenant", T["a"], "--email", "admin@a.test",
+                              "--role", "ADMIN", stdin=b"correct horse battery\n").stdout.decode().strip()
+    S.cli("user", "create", "--tenant", T["a"], "--email", "reader@a.test", "--role", "USER",
+          stdin=b"reader-password")
+    T["admin_a"] = make_token(claims_for(T["a"], "ADMIN"))
+    T["user_a"] = make_token(claims_for(T["a"], "USER"))
+    T["admin_b"] = make_token(claims_for(T["b"], "ADMIN"))
+
+
+def tearDownModule():
+    if S and S.stop() != 0:
+        raise AssertionError("the shared server did not exit cleanly on SIGTERM")
+
+
+def admin(method, path, body=None, **kw):
+    return S.request(method, path, body, token=T["admin_a"], **kw)
+
+
+class ProblemAssertions(unittest.TestCase):
+    def assertProblem(self, r, status, code=None, field=None):
+        self.assertEqual(r.status, status, r.text)
+        self.assertEqual(r.header("Content-Type"), "application/problem+json")
+        p = r.body
+        for member in ("type", "title", "status", "detail", "code", "errors", "requestId",
+                       "statusCode", "error", "message"):
+            self.assertIn(member, p)
+        self.assertEqual(p["status"], status)
+        self.assertEqual(p["statusCode"], status)
+        self.assertEqual(p["requestId"], r.header("X-Request-Id"))
+        if code:
+            self.assertEqual(p["code"], code, p)
+        if field:
+            self.assertIn(field, [e["field"] for e in p["errors"]], p)
+        return p
+
+
+def new_customer(token=None, **fields):
+    n = new_customer.counter = getattr(new_customer, "counter", 0) + 1
+    body = {"name": "Customer %d" % n, "email": "c%d@example.com" % n}
+    body.update(fields)
+    r = S.request("POST", "/v1/customers", body, token=token or T["admin_a"])
+    assert r.status == 201, r.text
+    return r.body
+
+
+def new_product(token=None, **fields):
+    n = new_product.counter = getattr(new_product, "counter", 0) + 1
+    body = {"name": "Product %d" % n, "sku": "SKU-%d" % n, "priceCents": 1000 + n}
+    body.update(fields)
+    r = S.request("POST", "/v1/products", body, token=token or T["admin_a"])
+    assert r.status == 201, r.text
+    return r.body
+
+
+def new_plan(product_id, token=None, **fields):
+    n = new_plan.counter = getattr(new_plan, "counter", 0) + 1
+    body = {"productId": product_id, "code": "PLAN_%d" % n, "name": "Plan %d" % n,
+            "amount": 900, "interval": "MONTH"}
+    body.update(fields)
+    r = S.request("POST", "/v1/plans", body, token=token or T["admin_a"])
+    assert r.status == 201, r.text
+    return r.body
+
+
+class Operations(ProblemAssertions):
+    def test_healthz_needs_no_token(self):
+        r = S.request("GET", "/healthz")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, {"status": "ok"})
+
+    def test_readyz_when_storage_is_ready(self):
+        r = S.request("GET", "/readyz")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body["status"], "ready")
+
+    def test_metrics_count_requests_by_route_template(self):
+        c = new_customer()
+        admin("GET", "/v1/customers/" + c["id"])
+        r = S.request("GET", "/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header("Content-Type").startswith("text/plain"))
+        text = r.text.decode()
+        self.assertRegex(text, r'billing_http_requests_total\{method="GET",'
+                               r'route="/v1/customers/\{id\}",status="200"\} \d+')
+        self.assertIn('billing_http_request_duration_seconds_bucket{method="POST",'
+                      'route="/v1/customers",status="201",le="+Inf"}', text)
+        self.assertRegex(text, r"process_start_time_seconds \d+")
+        self.assertNotIn(c["id"], text)  # templates, never ids
+
+    def test_openapi_document_lists_every_route(self):
+        r = S.request("GET", "/v1/openapi.json")
+        self.assertEqual(r.status, 200)
+        doc = r.body
+        self.assertTrue(doc["openapi"].startswith("3.1"))
+        self.assertIn("info", doc)
+        expected = {
+            "/v1/auth/login": {"post"},
+            "/v1/customers": {"post", "get"}, "/v1/customers/{id}": {"get", "patch", "delete"},
+            "/v1/products": {"post", "get"}, "/v1/products/{id}": {"get", "patch", "delete"},
+            "/v1/plans": {"post", "get"}, "/v1/plans/{id}": {"get", "patch", "delete"},
+            "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
+            "/v1/openapi.json": {"get"},
+        }
+        self.assertEqual(set(doc["paths"]), set(expected))
+        op_ids = set()
+        for path, methods in expected.items():
+            self.assertEqual(set(doc["paths"][path]), methods, path)
+            for m in methods:
+                op = doc["paths"][path][m]
+                self.assertIn("responses", op)
+                self.assertTrue(op["responses"])
+                self.assertNotIn(op["operationId"], op_ids)
+                op_ids.add(op["operationId"])
+                if "{id}" in path:
+                    names = [p.get("name") or p.get("$ref") for p in op["parameters"]]
+                    self.assertIn("#/components/parameters/Id", names)
+        # list operations declare their query parameters from the catalog
+        names = {p.get("name") for p in doc["paths"]["/v1/products"]["get"]["parameters"]}
+        self.assertTrue({"limit", "page", "startingAfter", "minPriceCents", "isActive"} <= names)
+        body = doc["paths"]["/v1/customers"]["post"]["requestBody"]["content"]["application/json"]
+        self.assertIn("email", body["schema"]["properties"])
+        self.assertEqual(doc["paths"]["/healthz"]["get"]["security"], [])
+        # every $ref resolves inside the document
+        refs = re.findall(r'"\$ref": ?"#/([^"]+)"', r.text.decode())
+        self.assertTrue(refs)
+        for ref in refs:
+            node = doc
+            for part in ref.split("/"):
+                self.assertIn(part, node, ref)
+                node = node[part]
+
+    def test_request_id_echoed_or_generated(self):
+        r = S.request("GET", "/healthz", headers={"X-Request-Id": "abc-123"})
+        self.assertEqual(r.header("X-Request-Id"), "abc-123")
+        for r in (S.request("GET", "/healthz"), S.request("GET", "/nope"),
+                  S.request("GET", "/v1/customers")):
+            self.assertRegex(r.header("X-Request-Id") or "", r"^req_[0-9a-f]{24}$")
+        r = S.request("GET", "/healthz", headers={"X-Request-Id": "bad id with spaces"})
+        self.assertRegex(r.header("X-Request-Id"), r"^req_")
+
+    def test_logs_are_json_lines_without_secrets(self):
+        admin("GET", "/v1/customers", headers={"X-Request-Id": "log-check-1"})
+        time.sleep(0.1)
+        lines = [json.loads(l) for l in S.logs().splitlines() if l.startswith("{")]
+        mine = [l for l in lines if l.get("requestId") == "log-check-1"]
+        self.assertEqual(len(mine), 1)
+        l = mine[0]
+        self.assertEqual((l["method"], l["route"], l["status"], l["tenantId"]),
+                         ("GET", "/v1/customers", 200, T["a"]))
+        self.assertIn("durationMs", l)
+        self.assertIn("time", l)
+        text = S.logs()
+        self.assertNotIn(SECRET, text)
+        self.assertNotIn(T["admin_a"], text)
+        self.assertNotIn("correct horse", text)
+
+
+class Auth(ProblemAssertions):
+    def check_401(self, token, code="invalid_token"):
+        r = S.request("GET", "/v1/customers", token=token)
+        self.assertProblem(r, 401, code)
+        self.assertTrue(r.header("WWW-Authenticate").startswith("Bearer"))
+
+    def test_missing_token(self):
+        self.check_401(None, "unauthenticated")
+
+    def test_not_a_bearer_scheme(self):
+        r = S.request("GET", "/v1/customers", headers={"Authorization": "Basic YTpi"})
+        self.assertProblem(r, 401, "invalid_token")
+
+    def test_malformed_tokens(self):
+        good = make_token(claims_for(T["a"]))
+        for bad in ("abc", "a.b", "a.b.c.d", good + "=", good.replace(".", "..", 1),
+                    "!!!." + good.split(".", 1)[1], good[:-1] + ("A" if good[-1] != "A" else "B")):
+            self.check_401(bad)
+
+    def test_expired_token(self):
+        now = int(time.time())
+        self.check_401(make_token(claims_for(T["a"], exp=now - 120, iat=now - 600)),
+                       "token_expired")
+
+    def test_expiry_leeway_of_60_seconds(self):
+        now = int(time.time())
+        r = S.request("GET", "/v1/customers", token=make_token(claims_for(T["a"], exp=now - 20)))
+        self.assertEqual(r.status, 200)
+
+    def test_not_yet_valid(self):
+        now = int(time.time())
+        self.check_401(make_token(claims_for(T["a"], nbf=now + 600)))
+        self.check_401(make_token(claims_for(T["a"], iat=now + 600)))
+
+    def test_bad_signature(self):
+        self.check_401(make_token(claims_for(T["a"]), secret="another-secret-another-secret-0000"))
+
+    def test_alg_none(self):
+        self.check_401(make_token(claims_for(T["a"]), header={"alg": "none"}, sign=False))
+        self.check_401(make_token(claims_for(T["a"]), header={"alg": "none", "typ": "JWT"}))
+
+    def test_wrong_alg(self):
+        # HS-signed with the secret but labelled RS256/HS512: never accepted.
+        for alg in ("RS256", "ES256", "HS512", "hs256"):
+            self.check_401(make_token(claims_for(T["a"]), header={"alg": alg, "typ": "JWT"}))
+
+    def test_missing_or_mistyped_claims(self):
+        now = int(time.time())
+        base = claims_for(T["a"])
+        for key in ("exp", "sub", "tenantId", "role"):
+            c = dict(base)
+            del c[key]
+            self.check_401(make_token(c))
+        for key, value in (("role", "PLATFORM"), ("role", "admin"), ("tenantId", 5),
+                           ("sub", ["x"]), ("exp", str(now + 100)), ("tenantId", "")):
+            c = dict(base)
+            c[key] = value
+            self.check_401(make_token(c))
+
+    def test_cli_token_is_accepted(self):
+        tok = S.cli("token", "--tenant", T["a"], "--user", "usr_x", "--role", "USER",
+                    "--ttl", "120").stdout.decode().strip()
+        self.assertEqual(S.request("GET", "/v1/customers", token=tok).status, 200)
+
+    def test_login_gives_a_working_token(self):
+        r = S.request("POST", "/v1/auth/login", {"email": "ADMIN@a.test",
+                                                 "password": "correct horse battery"})
+        self.assertEqual(r.status, 201, r.text)
+        self.assertEqual(r.body["tokenType"], "Bearer")
+        self.assertGreater(r.body["expiresIn"], 0)
+        tok = r.body["accessToken"]
+        claims = json.loads(base64.urlsafe_b64decode(tok.split(".")[1] + "=="))
+        self.assertEqual((claims["tenantId"], claims["role"], claims["sub"]),
+                         (T["a"], "ADMIN", T["admin_a_user"]))
+        c = S.request("POST", "/v1/customers", {"name": "Via login", "email": "vl@example.com"},
+                      token=tok)
+        self.assertEqual(c.status, 201)
+
+    def test_login_user_role_reads_only(self):
+        r = S.request("POST", "/v1/auth/login", {"email": "reader@a.test",
+                                                 "password": "reader-password"})
+        self.assertEqual(r.status, 201)
+        tok = r.body["accessToken"]
+        self.assertEqual(S.request("GET", "/v1/customers", token=tok).status, 200)
+        self.assertProblem(S.request("POST", "/v1/customers", {"name": "x"}, token=tok), 403)
+
+    def test_login_bad_credentials_are_401_alike(self):
+        wrong = S.request("POST", "/v1/auth/login", {"email": "admin@a.test",
+                                                     "password": "wrong password"})
+        unknown = S.request("POST", "/v1/auth/login", {"email": "nobody@a.test",
+                                                       "password": "wrong password"})
+        p1 = self.assertProblem(wrong, 401, "invalid_credentials")
+        p2 = self.assertProblem(unknown, 401, "invalid_credentials")
+        self.assertEqual(p1["detail"], p2["detail"])
+
+    def test_login_input_errors(self):
+        self.assertProblem(S.request("POST", "/v1/auth/login",
+                                     {"email": "not-an-email", "password": "long enough"}),
+                           400, field="email")
+        self.assertProblem(S.request("POST", "/v1/auth/login",
+                                     {"email": "a@b.test", "password": "short"}),
+                           400, field="password")
+        self.assertProblem(S.request("POST", "/v1/auth/login",
+                                     {"email": "a@b.test", "password": "long enough", "x": 1}),
+                           400, "unknown_field")
+        self.assertProblem(S.request("POST", "/v1/auth/login", raw=b"{nope",
+                                     headers={"Content-Type": "application/json"}),
+                           400, "malformed_json")
+        self.assertProblem(S.request("POST", "/v1/auth/login", raw=b"email=a",
+                                     headers={"Content-Type": "text/plain"}), 415)
+
+
+class Resources(ProblemAssertions):
+    def test_customer_lifecycle_with_etags(self):
+        r = admin("POST", "/v1/customers", {"name": "Ada", "email": "ada@lifecycle.test",
+                                            "metadata": {"k": "v"}})
+        self.assertEqual(r.status, 201, r.text)
+        c = r.body
+        self.assertTrue(c["id"].startswith("cus_"))
+        self.assertEqual(r.header("Location"), "/v1/customers/" + c["id"])
+        self.assertEqual(r.header("ETag"), 'W/"1"')
+        g = admin("GET", "/v1/customers/" + c["id"])
+        self.assertEqual((g.status, g.body["email"], g.header("ETag")), (200, "ada@lifecycle.test", 'W/"1"'))
+        u = admin("PATCH", "/v1/customers/" + c["id"], {"name": "Ada L."},
+                  headers={"If-Match": 'W/"1"'})
+        self.assertEqual(u.status, 200, u.text)
+        self.assertEqual((u.body["name"], u.body["email"], u.body["version"]),
+                         ("Ada L.", "ada@lifecycle.test", 2))
+        self.assertEqual(u.header("ETag"), 'W/"2"')
+        stale = admin("PATCH", "/v1/customers/" + c["id"], {"name": "Nope"},
+                      headers={"If-Match": 'W/"1"'})
+        self.assertProblem(stale, 412, "stale_version")
+        self.assertProblem(admin("DELETE", "/v1/customers/" + c["id"],
+                                 headers={"If-Match": '"1"'}), 412)
+        self.assertProblem(admin("PATCH", "/v1/customers/" + c["id"], {"name": "N"},
+                                 headers={"If-Match": "garbage"}), 412)
+        d = admin("DELETE", "/v1/customers/" + c["id"], headers={"If-Match": 'W/"2"'})
+        self.assertEqual(d.status, 204)
+        self.assertEqual(d.text, b"")
+        self.assertProblem(admin("GET", "/v1/customers/" + c["id"]), 404, "not_found")
+        self.assertProblem(admin("DELETE", "/v1/customers/" + c["id"]), 404)
+
+    def test_product_and_plan_routes(self):
+        p = new_product(description="desc", taxRate="0.19")
+        self.assertEqual(p["taxRate"], 0.19)
+        g = admin("GET", "/v1/products/" + p["id"])
+        self.assertEqual(g.status, 200)
+        u = admin("PATCH", "/v1/products/" + p["id"], {"description": None})
+        self.assertEqual((u.status, u.body["description"], u.body["sku"]), (200, None, p["sku"]))
+        plan = new_plan(p["id"])
+        self.assertEqual(admin("GET", "/v1/plans/" + plan["id"]).status, 200)
+        u = admin("PATCH", "/v1/plans/" + plan["id"], {"name": "Renamed"})
+        self.assertEqual((u.status, u.body["name"]), (200, "Renamed"))
+        # a product referenced by a plan cannot go
+        self.assertProblem(admin("DELETE", "/v1/products/" + p["id"]), 409)
+        self.assertEqual(admin("DELETE", "/v1/plans/" + plan["id"]).status, 204)
+        self.assertProblem(admin("GET", "/v1/plans/" + plan["id"]), 404)
+        lone = new_product()
+        self.assertEqual(admin("DELETE", "/v1/products/" + lone["id"]).status, 204)
+
+    def test_ids_in_bodies_naming_nothing_are_400_resource_missing(self):
+        other = new_product(token=T["admin_b"])
+        for pid in (other["id"], "prod_doesnotexist", "garbage"):
+            r = admin("POST", "/v1/plans", {"productId": pid, "code": "MISSING_1", "name": "xx",
+                                            "amount": 5, "interval": "MONTH"})
+            self.assertProblem(r, 400, "resource_missing", "productId")
+        r = admin("GET", "/v1/plans?productId=" + other["id"])
+        self.assertIn(r.status, (200, 400))
+        if r.status == 200:
+            self.assertEqual(r.body["data"], [])
+
+    def test_path_ids_naming_nothing_are_404(self):
+        for path in ("/v1/customers/cus_nothing", "/v1/products/prod_0", "/v1/plans/whatever"):
+            self.assertProblem(admin("GET", path), 404)
+            self.assertProblem(admin("PATCH", path, {"name": "Valid name"}), 404)
+            self.assertProblem(admin("DELETE", path), 404)
+
+    def test_validation_errors_are_400_with_fields(self):
+        p = self.assertProblem(admin("POST", "/v1/customers", {"name": "X", "email": "x@y.test",
+                                                               "bogus": 1}), 400, "unknown_field",
+                               "bogus")
+        self.assertIsInstance(p["message"], list)
+        self.assertProblem(admin("POST", "/v1/customers", {"name": "", "email": "bad"}), 400)
+        self.assertProblem(admin("POST", "/v1/customers", {"name": 5}), 400, field="name")
+        self.assertProblem(admin("POST", "/v1/customers", raw=b'{"name":',
+                                 headers={"Content-Type": "application/json"}), 400, "malformed_json")
+        self.assertProblem(admin("POST", "/v1/customers", raw=b"[1]",
+                                 headers={"Content-Type": "application/json"}), 400)
+        c = new_customer()
+        self.assertProblem(admin("PATCH", "/v1/customers/" + c["id"], {"id": "cus_other"}), 400,
+                           "unknown_field", "id")
+
+    def test_unsupported_media_type(self):
+        for ct in ("text/plain", "application/x-www-form-urlencoded", None):
+            h = {"Content-Type": ct} if ct else {}
+            self.assertProblem(admin("POST", "/v1/customers", raw=b'{"name":"A"}', headers=h), 415)
+        ok = admin("POST", "/v1/customers", raw=b'{"name":"Typed","email":"typed@x.test"}',
+                   headers={"Content-Type": "application/json; charset=utf-8"})
+        self.assertEqual(ok.status, 201)
+
+    def test_duplicate_email_is_409(self):
+        new_customer(email="dup@example.com")
+        r = admin("POST", "/v1/customers", {"name": "Again", "email": "DUP@example.com"})
+        self.assertProblem(r, 409, field="email")
+
+    def test_unknown_route_404_and_wrong_method_405(self):
+        self.assertProblem(admin("GET", "/v1/nothing"), 404, "route_not_found")
+        self.assertProblem(S.request("GET", "/v1/subscriptions"), 404)
+        self.assertProblem(admin("GET", "/v1/customers/a/b"), 404)
+        r = admin("PUT", "/v1/customers")
+        self.assertProblem(r, 405, "method_not_allowed")
+        self.assertEqual(set(r.header("Allow").split(", ")), {"GET", "POST"})
+        r = admin("POST", "/v1/customers/cus_x")
+        self.assertEqual(set(r.header("Allow").split(", ")), {"GET", "PATCH", "DELETE"})
+        r = S.request("POST", "/healthz")
+        self.assertProblem(r, 405)
+        self.assertEqual(r.header("Allow"), "GET")
+
+    def test_body_over_1_mib_is_413(self):
+        # Declared length: refused before the body is sent.
+        s = socket.create_connection(("127.0.0.1", S.port), timeout=10)
+        s.sendall(b"POST /v1/customers HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  b"Authorization: Bearer " + T["admin_a"].encode() +
+                  b"\r\nContent-Length: 2000000\r\n\r\n")
+        head = s.recv(65536).decode(errors="replace")
+        s.close()
+        self.assertTrue(head.startswith("HTTP/1.1 413"), head)
+        # Chunked: the limit applies to what arrives.
+        big = json.dumps({"name": "x" * (1024 * 1024 + 10)}).encode()
+        s = socket.create_connection(("127.0.0.1", S.port), timeout=10)
+        s.sendall(b"POST /v1/customers HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  b"Authorization: Bearer " + T["admin_a"].encode() +
+                  b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for i in range(0, len(big), 65536):
+            chunk = big[i:i + 65536]
+            s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        s.sendall(b"0\r\n\r\n")
+        head = s.recv(65536).decode(errors="replace")
+        s.close()
+        self.assertTrue(head.startswith("HTTP/1.1 413"), head[:200])
+        # Just under the limit is read (and judged by the library).
+        r = admin("POST", "/v1/customers", {"name": "y" * (1024 * 1000)})
+        self.assertProblem(r, 400)
+
+
+class Roles(ProblemAssertions):
+    def test_user_reads(self):
+        c = new_customer()
+        for path in ("/v1/customers", "/v1/customers/" + c["id"], "/v1/products", "/v1/plans"):
+            self.assertEqual(S.request("GET", path, token=T["user_a"]).status, 200, path)
+
+    def test_user_may_not_write_even_with_a_bad_body(self):
+        c = new_customer()
+        p = new_product()
+        plan = new_plan(p["id"])
+        cases = [("POST", "/v1/customers"), ("POST", "/v1/products"), ("POST", "/v1/plans"),
+                 ("PATCH", "/v1/customers/" + c["id"]), ("PATCH", "/v1/products/" + p["id"]),
+                 ("PATCH", "/v1/plans/" + plan["id"]), ("DELETE", "/v1/customers/" + c["id"]),
+                 ("DELETE", "/v1/products/" + p["id"]), ("DELETE", "/v1/plans/" + plan["id"])]
+        for method, path in cases:
+            for raw, ct in ((b'{"name":"ok"}', "application/json"), (b"{not json", "application/json"),
+                            (b"plain", "text/plain"), (b'{"bogus":1}', "application/json")):
+                r = S.request(method, path, token=T["user_a"], raw=raw,
+                              headers={"Content-Type": ct})
+                self.assertProblem(r, 403, "forbidden")
+        self.assertEqual(admin("GET", "/v1/customers/" + c["id"]).status, 200)
+
+
+class TenantIsolation(ProblemAssertions):
+    def test_tenant_a_cannot_touch_tenant_b(self):
+        theirs = {
+            "customers": new_customer(token=T["admin_b"]),
+            "products": new_product(token=T["admin_b"]),
+        }
+        theirs["plans"] = new_plan(theirs["products"]["id"], token=T["admin_b"])
+        for res, obj in theirs.items():
+            path = "/v1/%s/%s" % (res, obj["id"])
+            self.assertProblem(admin("GET", path), 404)
+            self.assertProblem(admin("PATCH", path, {"name": "Hijacked"}), 404)
+            self.assertProblem(admin("DELETE", path), 404)
+            listed = admin("GET", "/v1/%s?limit=100" % res)
+            self.assertNotIn(obj["id"], [x["id"] for x in listed.body["data"]])
+            self.assertEqual(S.request("GET", path, token=T["admin_b"]).body["name"], obj["name"])
+
+    def test_cursor_of_another_tenant_is_refused(self):
+        for _ in range(3):
+            new_customer(token=T["admin_b"])
+        page = S.request("GET", "/v1/customers?limit=1", token=T["admin_b"]).body
+        self.assertTrue(page["nextCursor"])
+        r = admin("GET", "/v1/customers?startingAfter=" + page["nextCursor"])
+        self.assertProblem(r, 400, field="startingAfter")
+
+
+class Lists(ProblemAssertions):
+    @classmethod
+    def setUpClass(cls):
+        cls.tok = make_token(claims_for(S.cli("tenant", "create", "--name", "Lists")
+                                        .stdout.decode().strip()))
+        cls.ids = []
+        for i in range(5):
+            p = new_product(token=cls.tok, priceCents=100 * (i + 1), isActive=(i % 2 == 0))
+            cls.ids.append(p["id"])
+
+    def get(self, query):
+        return S.request("GET", "/v1/products" + query, token=self.tok)
+
+    def test_cursor_mode_walks_every_row_once(self):
+        seen, cursor, pages = [], None, 0
+        while True:
+            r = self.get("?limit=2" + ("&startingAfter=" + cursor if cursor else ""))
+            self.assertEqual(r.status, 200, r.text)
+            env = r.body
+            self.assertEqual(set(env), {"data", "pageSize", "hasMore", "nextCursor"})
+            self.assertEqual(env["pageSize"], 2)
+            seen += [p["id"] for p in env["data"]]
+            pages += 1
+            if not env["hasMore"]:
+                self.assertIsNone(env["nextCursor"])
+                break
+            cursor = env["nextCursor"]
+        self.assertEqual(pages, 3)
+        self.assertEqual(sorted(seen), sorted(self.ids))
+
+    def test_page_mode_has_totals(self):
+        env = self.get("?page=2&pageSize=2").body
+        self.assertEqual(list(env), ["data", "total", "page", "pageSize", "totalPages", "hasMore",
+                                     "nextCursor"])
+        self.assertEqual((env["total"], env["page"], env["pageSize"], env["totalPages"]), (5, 2, 2, 3))
+        self.assertEqual(len(env["data"]), 2)
+
+    def test_filters_sort_and_typed_query_parameters(self):
+        env = self.get("?isActive=false").body
+        self.assertEqual(len(env["data"]), 2)
+        env = self.get("?minPriceCents=300&maxPriceCents=400").body
+        self.assertEqual(sorted(p["priceCents"] for p in env["data"]), [300, 400])
+        env = self.get("?sortBy=priceCents&order=desc&limit=1").body
+        self.assertEqual(env["data"][0]["priceCents"], 500)
+        self.assertEqual(self.get("?q=Product").status, 200)
+
+    def test_bad_query_parameters_are_400(self):
+        for q, field in (("?isActive=yes", "isActive"), ("?limit=abc", "limit"),
+                         ("?limit=101", "limit"), ("?page=0", "page"), ("?order=up", "order"),
+                         ("?color=red", "color"), ("?limit=1&limit=2", "limit")):
+            self.assertProblem(self.get(q), 400, field=field)
+        self.assertProblem(admin("GET", "/v1/customers/cus_x?expand=1"), 400, "unknown_parameter")
+
+
+class Idempotency(ProblemAssertions):
+    def test_replay_returns_the_first_response(self):
+        body = {"name": "Idem", "email": "idem@example.com"}
+        h = {"Idempotency-Key": "key-%d" % time.time_ns()}
+        first = admin("POST", "/v1/customers", body, headers=h)
+        self.assertEqual(first.status, 201)
+        self.assertIsNone(first.header("Idempotent-Replayed"))
+        again = admin("POST", "/v1/customers", body, headers=h)
+        self.assertEqual(again.status, 201)
+        self.assertEqual(again.header("Idempotent-Replayed"), "true")
+        self.assertEqual(again.body["id"], first.body["id"])
+        self.assertEqual(again.header("Location"), first.header("Location"))
+        other = admin("POST", "/v1/customers", {"name": "Other", "email": "o@example.com"},
+                      headers=h)
+        self.assertProblem(other, 409, "idempotency_mismatch")
+        # keys are per tenant
+        theirs = S.request("POST", "/v1/customers", body, token=T["admin_b"], headers=h)
+        self.assertEqual(theirs.status, 201)
+        self.assertIsNone(theirs.header("Idempotent-Replayed"))
+
+    def test_bad_key_is_400(self):
+        r = admin("POST", "/v1/customers", {"name": "K", "email": "k@example.com"},
+                  headers={"Idempotency-Key": "x" * 300})
+        self.assertProblem(r, 400, field="idempotencyKey")
+
+
+class SlowClient(unittest.TestCase):
+    def test_stalled_request_times_out_while_others_are_served(self):
+        stalled = socket.create_connection(("127.0.0.1", S.port), timeout=30)
+        stalled.sendall(b"POST /v1/customers HTTP/1.1\r\nHost: t\r\nContent-Type: application/json"
+                        b"\r\nContent-Length: 100\r\n\r\n{\"na")
+        started = time.time()
+        for _ in range(5):
+            self.assertEqual(S.request("GET", "/healthz").status, 200)
+        self.assertLess(time.time() - started, 2)
+        ready, _, _ = select.select([stalled], [], [], TIMEOUT_S + 8)
+        self.assertTrue(ready, "the stalled connection was not closed")
+        try:
+            data = stalled.recv(4096)
+        except ConnectionResetError:
+            data = b""
+        self.assertEqual(data, b"")
+        self.assertLess(time.time() - started, TIMEOUT_S + 8)
+        stalled.close()
+
+
+class Lifecycle(unittest.TestCase):
+    def test_sigterm_finishes_requests_in_flight(self):
+        s = Server().start()
+        try:
+            tenant = s.cli("tenant", "create", "--name", "Graceful").stdout.decode().strip()
+            tok = make_token(claims_for(tenant))
+            body = json.dumps({"name": "Late", "email": "late@example.com"}).encode()
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            c.sendall(b"POST /v1/customers HTTP/1.1\r\nHost: t\r\nContent-Type: application/json"
+                      b"\r\nAuthorization: Bearer " + tok.encode() +
+                      b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+            time.sleep(0.3)
+            s.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            self.assertIsNone(s.proc.poll(), "exited with a request in flight")
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", s.port), timeout=2).close()
+            c.sendall(body[10:])
+            head = c.recv(65536).decode(errors="replace")
+            c.close()
+            self.assertTrue(head.startswith("HTTP/1.1 201"), head)
+            self.assertEqual(s.proc.wait(timeout=TIMEOUT_S + 10), 0)
+            self.assertIn('"msg":"stopped"', s.logs())
+        finally:
+            s.stop()
+
+    def test_generated_secret_is_private_and_reused(self):
+        s = Server(secret=None).start()
+        try:
+            path = s.db + ".jwt-secret"
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+            with open(path) as f:
+                secret = f.read().strip()
+            self.assertRegex(secret, r"^[0-9a-f]{64}$")
+            self.assertIn("generated a random JWT signing secret", s.logs())
+            self.assertNotIn(secret, s.logs())
+            self.assertIn("SQLite file " + s.db + ", test payment provider", s.logs())
+            tenant = s.cli("tenant", "create", "--name", "Gen").stdout.decode().strip()
+            tok = s.cli("token", "--tenant", tenant, "--user", "u", "--role", "ADMIN").stdout.decode().strip()
+            self.assertEqual(s.request("GET", "/v1/customers", token=tok).status, 200)
+            self.assertEqual(s.request("GET", "/v1/customers",
+                                       token=make_token(claims_for(tenant))).status, 401)
+            self.assertEqual(s.request("GET", "/v1/customers",
+                                       token=make_token(claims_for(tenant), secret=secret)).status, 200)
+            s.proc.send_signal(signal.SIGTERM)
+            s.proc.wait(timeout=TIMEOUT_S + 10)
+            s.log.close()
+            s.start()
+            self.assertNotIn("generated a random", s.logs())
+            with open(path) as f:
+                self.assertEqual(f.read().strip(), secret)
+            self.assertEqual(s.request("GET", "/v1/customers", token=tok).status, 200)
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_invalid_configuration_stops_at_start_with_one_line_each(self):
+        s = Server(env_extra={"BILLING_PROVIDER": "stripe", "BILLING_TEST_CLOCK": "1",
+                              "BILLING_LISTEN": "nonsense", "BILLING_LOG_LEVEL": "loud",
+                              "BILLING_JWT_SECRET": "short"})
+        try:
+            s.start(wait=False)
+            self.assertEqual(s.proc.wait(timeout=20), 2)
+            text = s.logs()
+            for var in ("BILLING_PROVIDER", "BILLING_TEST_CLOCK", "BILLING_LISTEN",
+                        "BILLING_LOG_LEVEL", "BILLING_JWT_SECRET"):
+                self.assertEqual(len([l for l in text.splitlines() if ": " + var + ":" in l]), 1,
+                                 var + "\n" + text)
+            self.assertIn("not available yet", text)
+            self.assertNotIn("short", text)
+        finally:
+            s.stop()
+
+    def test_secret_file_variable(self):
+        d = tempfile.mkdtemp()
+        try:
+            path = os.path.join(d, "secret")
+            with open(path, "w") as f:
+                f.write("file-secret-0123456789abcdef0123456789\n")
+            s = Server(secret=None, env_extra={"BILLING_JWT_SECRET_FILE": path}).start()
+            try:
+                tenant = s.cli("tenant", "create", "--name", "F").stdout.decode().strip()
+                tok = make_token(claims_for(tenant), secret="file-secret-0123456789abcdef0123456789")
+                self.assertEqual(s.request("GET", "/v1/customers", token=tok).status, 200)
+                self.assertFalse(os.path.exists(s.db + ".jwt-secret"))
+            finally:
+                self.assertEqual(s.stop(), 0)
+        finally:
+            shutil.rmtree(d)
+
+
+class CommandLine(unittest.TestCase):
+    def test_help_for_every_command(self):
+        for args in (["--help"], ["serve", "--help"], ["migrate", "--help"],
+                     ["tenant", "create", "--help"], ["user", "create", "--help"],
+                     ["token", "--help"]):
+            p = S.cli(*args)
+            self.assertIn(b"usage: billing-server", p.stdout, args)
+
+    def test_scriptable_output(self):
+        p = S.cli("tenant", "create", "--name", "Json Co", "--json")
+        t = json.loads(p.stdout)
+        self.assertEqual((t["object"], t["name"]), ("tenant", "Json Co"))
+        p = S.cli("user", "create", "--tenant", t["id"], "--email", "json@co.test", "--role",
+                  "USER", "--json", stdin=b"password123")
+        u = json.loads(p.stdout)
+        self.assertEqual((u["email"], u["role"], u["tenantId"]), ("json@co.test", "USER", t["id"]))
+        self.assertNotIn("hash", p.stdout.decode().lower())
+        self.assertEqual(S.cli("migrate").returncode, 0)
+
+    def test_usage_errors(self):
+        tenant = T["a"]
+        self.assertEqual(S.cli("user", "create", "--tenant", tenant, "--email", "s@x.test",
+                               "--role", "ADMIN", stdin=b"short", check=False).returncode, 2)
+        self.assertEqual(S.cli("user", "create", "--tenant", tenant, "--email", "admin@a.test",
+                               "--role", "ADMIN", stdin=b"long enough", check=False).returncode, 2)
+        self.assertEqual(S.cli("user", "create", "--tenant", tenant, "--email", "r@x.test",
+                               "--role", "PLATFORM", stdin=b"long enough", check=False).returncode, 2)
+        self.assertEqual(S.cli("tenant", "create", check=False).returncode, 2)
+        self.assertEqual(S.cli("frobnicate", check=False).returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
