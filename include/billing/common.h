@@ -39,7 +39,7 @@ typedef struct {
 #define BILLING_METADATA_KEY_MAX 40
 #define BILLING_METADATA_VALUE_MAX 500
 
-#define BILLING_CALL_OPTIONS_VERSION 1
+#define BILLING_CALL_OPTIONS_VERSION 2
 
 /** Options of one mutating call. NULL means none. */
 typedef struct {
@@ -50,9 +50,14 @@ typedef struct {
 	 *  another operation is BILLING_ECONFLICT (reason "idempotency_mismatch").
 	 *  1..255 printable ASCII characters; scoped to the tenant. */
 	const char *idempotency_key;
+	/** Version 2. Optional out: when not NULL, a call that takes an
+	 *  idempotency key sets it to 1 if it was answered as a replay of an
+	 *  earlier call with the same key, else to 0 (so a host can say so, as
+	 *  HTTP's Idempotent-Replayed does). Calls without a key leave it alone. */
+	int *replayed;
 } billing_call_options;
 
-#define BILLING_CALL_OPTIONS_INIT { BILLING_CALL_OPTIONS_VERSION, 0 }
+#define BILLING_CALL_OPTIONS_INIT { BILLING_CALL_OPTIONS_VERSION, 0, 0 }
 
 /**
  * Frees memory the library handed to the caller as a plain buffer
