@@ -246,6 +246,10 @@ void billing__buf_add(billing__buf *b, const char *field, const char *value);
 void billing__buf_add_i64(billing__buf *b, const char *field, int64_t value);
 void billing__buf_free(billing__buf *b);
 
+/* As billing__idem_init, with the input gathered in b (freed here). */
+int billing__idem_init_buf(billing__idem *i, const billing_call_options *opts, billing__op op,
+	billing__buf *b);
+
 /* ------------------------------------------------------------ copying */
 
 /* Captures the one row of a get as an item made by from_record. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/entity.h"
 #include "core/text.h"
 
 struct billing_customer {
@@ -188,20 +189,44 @@ static void hash_input(billing__buf *b, unsigned int fields, const struct norm *
 	billing__buf_add_i64(b, "expectedVersion", expected_version);
 }
 
-static int get_in(billing_customer **out, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *id)
+static int64_t version_of(const void *item)
 {
-	billing__capture cap = { from_record, NULL };
-	int rc = ctx->st->customer_get(tx, tenant_id, id, billing__capture_row, &cap);
-	if (rc == BILLING_ENOTFOUND)
-		return billing__not_found("customer");
-	if (rc < 0) {
-		billing_customer_free(cap.item);
-		return rc;
-	}
-	*out = cap.item;
-	return BILLING_OK;
+	return ((const billing_customer *)item)->version;
 }
+
+static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	return st->customer_get(tx, tenant_id, id, cb, payload);
+}
+
+static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
+{
+	return st->customer_insert(tx, record);
+}
+
+static int st_update(billing_storage *st, billing_txn *tx, const void *record,
+	int64_t old_version)
+{
+	return st->customer_update(tx, record, old_version);
+}
+
+static int st_remove(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const char *id)
+{
+	return st->customer_delete(tx, tenant_id, id);
+}
+
+static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	return st->customer_list(tx, tenant_id, q, cb, payload);
+}
+
+static const billing__entity entity = {
+	"customer", from_record, free_item, version_of, NULL,
+	st_get, st_insert, st_update, st_remove, st_list
+};
 
 static int customer_create_once(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_customer_params *p,
@@ -212,7 +237,6 @@ static int customer_create_once(billing_customer **out, billing_ctx *ctx,
 	billing__idem idem;
 	struct norm n;
 	char id[BILLING_ID_MAX];
-	billing_txn *tx;
 	int64_t now;
 	int rc;
 
@@ -222,12 +246,8 @@ static int customer_create_once(billing_customer **out, billing_ctx *ctx,
 	if ((rc = check_params(p)) < 0 || (rc = validate(p, CUSTOMER_FIELDS, &n)) < 0)
 		return rc;
 	hash_input(&input, CUSTOMER_FIELDS, &n, NULL, 0);
-	rc = input.failed ? billing__error_set(BILLING_ENOMEM, NULL, NULL) :
-		billing__idem_init(&idem, opts, BILLING_OP_CUSTOMERS_CREATE, input.s, input.len);
-	billing__buf_free(&input);
-	if (rc < 0)
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_CUSTOMERS_CREATE, &input)) < 0)
 		goto out;
-
 	now = billing__now(ctx);
 	if (billing__id_new(id, "cus", now * 1000) < 0) {
 		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
@@ -243,27 +263,8 @@ static int customer_create_once(billing_customer **out, billing_ctx *ctx,
 	r.metadata_json = n.metadata_json ? n.metadata_json : "{}";
 	r.created_at = r.updated_at = now;
 	r.version = 1;
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		goto out;
-	rc = billing__idem_check(ctx, tx, who->tenant_id, &idem);
-	if (rc == BILLING_OK && idem.replay) {
-		billing_customer *first = NULL;
-		rc = billing__end(ctx, tx, get_in(&first, ctx, tx, who->tenant_id, idem.resource_id));
-		if (rc < 0)
-			billing_customer_free(first);
-		else
-			*out = first;
-		goto out;
-	}
-	if (rc == BILLING_OK)
-		rc = ctx->st->customer_insert(tx, &r);
-	if (rc == BILLING_OK)
-		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);
-	if ((rc = billing__end(ctx, tx, rc)) < 0)
-		goto out;
-	if ((*out = from_record(&r)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r, id,
+		NULL, NULL);
 out:
 	norm_free(&n);
 	return rc;
@@ -279,29 +280,58 @@ int billing_customer_create(billing_customer **out, billing_ctx *ctx,
 int billing_customer_get(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
-	billing_txn *tx;
-	int rc;
+	return billing__entity_get((void **)out, &entity, ctx, who, BILLING_OP_CUSTOMERS_GET,
+		"cus", id);
+}
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_GET)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	if (!billing__id_arg_ok(id, "cus"))
-		return billing__not_found("customer");
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
-		return rc;
-	return billing__end(ctx, tx, get_in(out, ctx, tx, who->tenant_id, id));
+/* What an update changes, for the step that builds its record. */
+struct change {
+	const billing_customer_params *p;
+	const struct norm *n;
+	char email_key[256];
+};
+
+static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
+	const void *current, void *record)
+{
+	const struct change *ch = payload;
+	const billing_customer *cur = current;
+	billing_customer_record *r = record;
+	unsigned int f = ch->p->fields;
+	(void)tx;
+
+	memset(r, 0, sizeof(*r));
+	r->tenant_id = cur->tenant_id;
+	r->id = cur->id;
+	r->created_at = cur->created_at;
+	r->updated_at = billing__now(ctx);
+	r->version = cur->version + 1;
+	r->name = (f & BILLING_CUSTOMER_NAME) ? ch->n->name : cur->name;
+	r->email = (f & BILLING_CUSTOMER_EMAIL) ? ch->n->email : cur->email;
+	if (f & BILLING_CUSTOMER_EMAIL) {
+		r->email_key = ch->n->email_key;
+	} else {
+		struct change *mut = payload;
+		snprintf(mut->email_key, sizeof(mut->email_key), "%s", cur->email);
+		billing__ascii_lower(mut->email_key);
+		r->email_key = mut->email_key;
+	}
+	r->default_payment_method = (f & BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD) ?
+		ch->n->payment_method : cur->default_payment_method;
+	r->metadata_json = (f & BILLING_CUSTOMER_METADATA) ?
+		(ch->n->metadata_json ? ch->n->metadata_json : "{}") : cur->metadata_json;
+	return BILLING_OK;
 }
 
 static int customer_update_once(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_customer_params *p,
 	const billing_call_options *opts)
 {
-	billing_customer *cur = NULL, *res = NULL;
 	billing_customer_record r;
 	billing__buf input = { 0 };
 	billing__idem idem;
+	struct change ch;
 	struct norm n;
-	billing_txn *tx;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_UPDATE)) < 0)
@@ -312,69 +342,21 @@ static int customer_update_once(billing_customer **out, billing_ctx *ctx,
 	if (p->fields == 0 || (p->fields & ~(unsigned int)CUSTOMER_FIELDS))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			p->fields ? "unknown field bits" : "no field to update");
-	if (p->expected_version < 0)
-		return billing__error_field(BILLING_EINVALID, "invalid", "expectedVersion",
-			"must be positive");
-	if ((rc = validate(p, p->fields, &n)) < 0)
+	if ((rc = billing__check_expected_version(p->expected_version)) < 0 ||
+	    (rc = validate(p, p->fields, &n)) < 0)
 		return rc;
 	if (!billing__id_arg_ok(id, "cus")) {
 		rc = billing__not_found("customer");
 		goto out;
 	}
 	hash_input(&input, p->fields, &n, id, p->expected_version);
-	rc = input.failed ? billing__error_set(BILLING_ENOMEM, NULL, NULL) :
-		billing__idem_init(&idem, opts, BILLING_OP_CUSTOMERS_UPDATE, input.s, input.len);
-	billing__buf_free(&input);
-	if (rc < 0)
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_CUSTOMERS_UPDATE, &input)) < 0)
 		goto out;
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		goto out;
-	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, &idem)) < 0 ||
-	    (rc = get_in(&cur, ctx, tx, who->tenant_id, id)) < 0)
-		goto end;
-	if (idem.replay) {
-		res = cur;
-		cur = NULL;
-		goto end;
-	}
-	if (p->expected_version && p->expected_version != cur->version) {
-		rc = billing__error_field(BILLING_ESTALE, "stale_version", "expectedVersion",
-			"the customer is at version %lld, not %lld", (long long)cur->version,
-			(long long)p->expected_version);
-		goto end;
-	}
-	memset(&r, 0, sizeof(r));
-	r.tenant_id = who->tenant_id;
-	r.id = cur->id;
-	r.created_at = cur->created_at;
-	r.updated_at = billing__now(ctx);
-	r.version = cur->version + 1;
-	r.name = (p->fields & BILLING_CUSTOMER_NAME) ? n.name : cur->name;
-	r.email = (p->fields & BILLING_CUSTOMER_EMAIL) ? n.email : cur->email;
-	if (p->fields & BILLING_CUSTOMER_EMAIL) {
-		r.email_key = n.email_key;
-	} else {
-		static _Thread_local char key[256];
-		snprintf(key, sizeof(key), "%s", cur->email);
-		billing__ascii_lower(key);
-		r.email_key = key;
-	}
-	r.default_payment_method = (p->fields & BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD) ?
-		n.payment_method : cur->default_payment_method;
-	r.metadata_json = (p->fields & BILLING_CUSTOMER_METADATA) ?
-		(n.metadata_json ? n.metadata_json : "{}") : cur->metadata_json;
-	if ((rc = ctx->st->customer_update(tx, &r, cur->version)) == BILLING_OK &&
-	    (rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, cur->id)) == BILLING_OK &&
-	    (res = from_record(&r)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-end:
-	if ((rc = billing__end(ctx, tx, rc)) < 0)
-		billing_customer_free(res);
-	else
-		*out = res;
+	ch.p = p;
+	ch.n = &n;
+	rc = billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem,
+		p->expected_version, &r, build_update, &ch);
 out:
-	billing_customer_free(cur);
 	norm_free(&n);
 	return rc;
 }
@@ -389,31 +371,17 @@ int billing_customer_update(billing_customer **out, billing_ctx *ctx,
 static int customer_delete_once(billing_ctx *ctx, const billing_principal *who,
 	const char *id, int64_t expected_version)
 {
-	billing_customer *cur = NULL;
-	billing_txn *tx;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_DELETE)) < 0)
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_DELETE)) < 0 ||
+	    (rc = billing__check_expected_version(expected_version)) < 0)
 		return rc;
-	if (expected_version < 0)
-		return billing__error_field(BILLING_EINVALID, "invalid", "expectedVersion",
-			"must be positive");
 	if (!billing__id_arg_ok(id, "cus"))
 		return billing__not_found("customer");
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		return rc;
-	if ((rc = get_in(&cur, ctx, tx, who->tenant_id, id)) == BILLING_OK) {
-		if (expected_version && expected_version != cur->version)
-			rc = billing__error_field(BILLING_ESTALE, "stale_version", "expectedVersion",
-				"the customer is at version %lld, not %lld", (long long)cur->version,
-				(long long)expected_version);
-		else
-			rc = ctx->st->customer_delete(tx, who->tenant_id, id);
-		if (rc == BILLING_ENOTFOUND)
-			rc = billing__not_found("customer");
-	}
-	billing_customer_free(cur);
-	return billing__end(ctx, tx, rc);
+	/* Rows that reference a customer hold a foreign key to it: the delete
+	 * then fails with BILLING_ECONFLICT "referenced" and changes nothing. */
+	return billing__entity_delete(&entity, ctx, who->tenant_id, id, expected_version, NULL,
+		NULL, NULL);
 }
 
 int billing_customer_delete(billing_ctx *ctx, const billing_principal *who,
@@ -433,8 +401,6 @@ int billing_customer_list(billing_page **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_list_params *params)
 {
 	billing__list l;
-	billing_txn *tx;
-	int64_t total = 0;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_LIST)) < 0)
@@ -445,13 +411,7 @@ int billing_customer_list(billing_page **out, billing_ctx *ctx,
 		return rc;
 	l.from_record = from_record;
 	l.sort_key = l.sort->column == BILLING_SORT_EMAIL ? sort_key_email : sort_key;
-	if (l.q.offset >= 0)
-		l.q.total = &total;
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) == BILLING_OK) {
-		rc = ctx->st->customer_list(tx, who->tenant_id, &l.q, billing__list_row, &l);
-		rc = billing__end(ctx, tx, rc);
-	}
-	return billing__list_end(&l, rc, out);
+	return billing__entity_list(out, &entity, &l, ctx, who->tenant_id);
 }
 
 const billing_customer *billing_page_customer(const billing_page *page, size_t i)

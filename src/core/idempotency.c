@@ -45,6 +45,15 @@ int billing__idem_init(billing__idem *i, const billing_call_options *opts, billi
 	return BILLING_OK;
 }
 
+int billing__idem_init_buf(billing__idem *i, const billing_call_options *opts, billing__op op,
+	billing__buf *b)
+{
+	int rc = b->failed ? billing__error_set(BILLING_ENOMEM, NULL, NULL) :
+		billing__idem_init(i, opts, op, b->s, b->len);
+	billing__buf_free(b);
+	return rc;
+}
+
 struct idem_found {
 	billing__idem *i;
 	int mismatch;

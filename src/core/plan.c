@@ -9,6 +9,7 @@
 
 #include "billing/money.h"
 #include "core/core.h"
+#include "core/entity.h"
 #include "core/text.h"
 
 struct billing_plan {
@@ -313,25 +314,45 @@ static void hash_input(billing__buf *b, unsigned int fields, const billing_plan_
 	billing__buf_add_i64(b, "expectedVersion", expected_version);
 }
 
-/* Reads a plan; a soft-deleted plan is not found, as everywhere. */
-static int get_in(billing_plan **out, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *id)
+static int64_t version_of(const void *item)
 {
-	billing__capture cap = { from_record, NULL };
-	int rc = ctx->st->plan_get(tx, tenant_id, id, billing__capture_row, &cap);
-	if (rc == BILLING_ENOTFOUND)
-		return billing__not_found("plan");
-	if (rc < 0) {
-		billing_plan_free(cap.item);
-		return rc;
-	}
-	if (((billing_plan *)cap.item)->deleted_at != 0) {
-		billing_plan_free(cap.item);
-		return billing__not_found("plan");
-	}
-	*out = cap.item;
-	return BILLING_OK;
+	return ((const billing_plan *)item)->version;
 }
+
+/* A soft-deleted plan is not found, as everywhere. */
+static bool visible(const void *item)
+{
+	return ((const billing_plan *)item)->deleted_at == 0;
+}
+
+static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	return st->plan_get(tx, tenant_id, id, cb, payload);
+}
+
+static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
+{
+	return st->plan_insert(tx, record);
+}
+
+static int st_update(billing_storage *st, billing_txn *tx, const void *record,
+	int64_t old_version)
+{
+	return st->plan_update(tx, record, old_version);
+}
+
+static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	return st->plan_list(tx, tenant_id, q, cb, payload);
+}
+
+/* Plans are never removed: delete marks them (remove is NULL). */
+static const billing__entity entity = {
+	"plan", from_record, free_item, version_of, visible,
+	st_get, st_insert, st_update, NULL, st_list
+};
 
 /* Receives the product row of a plan's product: its currency, or nothing
  * when only its existence matters. */
@@ -351,13 +372,6 @@ static int product_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 {
 	int rc = ctx->st->product_get(tx, tenant_id, product_id, product_row, currency);
 	return rc == BILLING_ENOTFOUND ? product_missing() : rc;
-}
-
-static int stale(const billing_plan *cur, int64_t expected_version)
-{
-	return billing__error_field(BILLING_ESTALE, "stale_version", "expectedVersion",
-		"the plan is at version %lld, not %lld", (long long)cur->version,
-		(long long)expected_version);
 }
 
 /* The record of an existing plan, for plan_update. */
@@ -384,6 +398,27 @@ static void record_of(billing_plan_record *r, const billing_plan *cur)
 	r->version = cur->version;
 }
 
+/* Create's step in the transaction: the product exists in the tenant, and
+ * its currency is the plan's unless the input named one. */
+struct creating {
+	char product_currency[4];
+};
+
+static int check_product(void *payload, billing_ctx *ctx, billing_txn *tx,
+	const void *current, void *record)
+{
+	struct creating *cr = payload;
+	billing_plan_record *r = record;
+	int rc;
+	(void)current;
+
+	if ((rc = product_in(ctx, tx, r->tenant_id, r->product_id, cr->product_currency)) < 0)
+		return rc;
+	if (!r->currency || !r->currency[0])
+		r->currency = cr->product_currency;
+	return BILLING_OK;
+}
+
 static int plan_create_once(billing_plan **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_plan_params *p,
 	const billing_call_options *opts)
@@ -391,13 +426,12 @@ static int plan_create_once(billing_plan **out, billing_ctx *ctx,
 	billing_plan_record r;
 	billing__buf input = { 0 };
 	billing__idem idem;
+	struct creating cr = { "" };
 	struct norm n;
-	char id[BILLING_ID_MAX], product_currency[4] = "";
-	billing_txn *tx;
+	char id[BILLING_ID_MAX];
 	int64_t now;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_CREATE)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
@@ -410,58 +444,33 @@ static int plan_create_once(billing_plan **out, billing_ctx *ctx,
 		goto out;
 	}
 	hash_input(&input, PLAN_FIELDS, p, &n, NULL, 0);
-	rc = input.failed ? billing__error_set(BILLING_ENOMEM, NULL, NULL) :
-		billing__idem_init(&idem, opts, BILLING_OP_PLANS_CREATE, input.s, input.len);
-	billing__buf_free(&input);
-	if (rc < 0)
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_PLANS_CREATE, &input)) < 0)
 		goto out;
-
 	now = billing__now(ctx);
 	if (billing__id_new(id, "plan", now * 1000) < 0) {
 		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
 		goto out;
 	}
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		goto out;
-	rc = billing__idem_check(ctx, tx, who->tenant_id, &idem);
-	if (rc == BILLING_OK && idem.replay) {
-		billing_plan *first = NULL;
-		rc = billing__end(ctx, tx, get_in(&first, ctx, tx, who->tenant_id, idem.resource_id));
-		if (rc < 0)
-			billing_plan_free(first);
-		else
-			*out = first;
-		goto out;
-	}
-	if (rc == BILLING_OK)
-		rc = product_in(ctx, tx, who->tenant_id, p->product_id, product_currency);
-	if (rc == BILLING_OK) {
-		r.tenant_id = who->tenant_id;
-		r.id = id;
-		r.product_id = p->product_id;
-		r.code = n.code;
-		r.name = n.name;
-		r.description = n.description;
-		r.amount = p->amount;
-		r.currency = n.currency[0] ? n.currency : product_currency;
-		r.interval = p->interval;
-		r.interval_count = n.interval_count;
-		r.trial_days = p->trial_days;
-		r.term_count = p->term_count;
-		r.active = n.active;
-		r.deleted_at = 0;
-		r.metadata_json = n.metadata_json ? n.metadata_json : "{}";
-		r.created_at = r.updated_at = now;
-		r.version = 1;
-		rc = ctx->st->plan_insert(tx, &r);
-	}
-	if (rc == BILLING_OK)
-		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);
-	if ((rc = billing__end(ctx, tx, rc)) < 0)
-		goto out;
-	if ((*out = from_record(&r)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = who->tenant_id;
+	r.id = id;
+	r.product_id = p->product_id;
+	r.code = n.code;
+	r.name = n.name;
+	r.description = n.description;
+	r.amount = p->amount;
+	r.currency = n.currency;      /* "" until check_product fills the default */
+	r.interval = p->interval;
+	r.interval_count = n.interval_count;
+	r.trial_days = p->trial_days;
+	r.term_count = p->term_count;
+	r.active = n.active;
+	r.deleted_at = 0;
+	r.metadata_json = n.metadata_json ? n.metadata_json : "{}";
+	r.created_at = r.updated_at = now;
+	r.version = 1;
+	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r, id,
+		check_product, &cr);
 out:
 	norm_free(&n);
 	return rc;
@@ -477,30 +486,52 @@ int billing_plan_create(billing_plan **out, billing_ctx *ctx,
 int billing_plan_get(billing_plan **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
-	billing_txn *tx;
-	int rc;
+	return billing__entity_get((void **)out, &entity, ctx, who, BILLING_OP_PLANS_GET,
+		"plan", id);
+}
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_GET)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	if (!billing__id_arg_ok(id, "plan"))
-		return billing__not_found("plan");
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
-		return rc;
-	return billing__end(ctx, tx, get_in(out, ctx, tx, who->tenant_id, id));
+/* What an update changes, for the step that builds its record. */
+struct change {
+	const billing_plan_params *p;
+	const struct norm *n;
+};
+
+static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
+	const void *current, void *record)
+{
+	const struct change *ch = payload;
+	const billing_plan_params *p = ch->p;
+	unsigned int f = p->fields;
+	billing_plan_record *r = record;
+	(void)tx;
+
+	record_of(r, current);
+	r->updated_at = billing__now(ctx);
+	r->version++;
+	if (f & BILLING_PLAN_NAME)
+		r->name = ch->n->name;
+	if (f & BILLING_PLAN_DESCRIPTION)
+		r->description = ch->n->description;
+	if (f & BILLING_PLAN_AMOUNT)
+		r->amount = p->amount;
+	if (f & BILLING_PLAN_TRIAL_DAYS)
+		r->trial_days = p->trial_days;
+	if (f & BILLING_PLAN_ACTIVE)
+		r->active = ch->n->active;
+	if (f & BILLING_PLAN_METADATA)
+		r->metadata_json = ch->n->metadata_json ? ch->n->metadata_json : "{}";
+	return BILLING_OK;
 }
 
 static int plan_update_once(billing_plan **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_plan_params *p,
 	const billing_call_options *opts)
 {
-	billing_plan *cur = NULL, *res = NULL;
 	billing_plan_record r;
 	billing__buf input = { 0 };
 	billing__idem idem;
+	struct change ch;
 	struct norm n;
-	billing_txn *tx;
-	unsigned int f;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_UPDATE)) < 0)
@@ -511,64 +542,21 @@ static int plan_update_once(billing_plan **out, billing_ctx *ctx,
 	if (p->fields == 0 || (p->fields & ~(unsigned int)PLAN_FIELDS))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			p->fields ? "unknown field bits" : "no field to update");
-	if (p->expected_version < 0)
-		return billing__error_field(BILLING_EINVALID, "invalid", "expectedVersion",
-			"must be positive");
-	f = p->fields;
-	if ((rc = validate(p, f, false, &n)) < 0)
+	if ((rc = billing__check_expected_version(p->expected_version)) < 0 ||
+	    (rc = validate(p, p->fields, false, &n)) < 0)
 		return rc;
 	if (!billing__id_arg_ok(id, "plan")) {
 		rc = billing__not_found("plan");
 		goto out;
 	}
-	hash_input(&input, f, p, &n, id, p->expected_version);
-	rc = input.failed ? billing__error_set(BILLING_ENOMEM, NULL, NULL) :
-		billing__idem_init(&idem, opts, BILLING_OP_PLANS_UPDATE, input.s, input.len);
-	billing__buf_free(&input);
-	if (rc < 0)
+	hash_input(&input, p->fields, p, &n, id, p->expected_version);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_PLANS_UPDATE, &input)) < 0)
 		goto out;
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		goto out;
-	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, &idem)) < 0 ||
-	    (rc = get_in(&cur, ctx, tx, who->tenant_id, id)) < 0)
-		goto end;
-	if (idem.replay) {
-		res = cur;
-		cur = NULL;
-		goto end;
-	}
-	if (p->expected_version && p->expected_version != cur->version) {
-		rc = stale(cur, p->expected_version);
-		goto end;
-	}
-	record_of(&r, cur);
-	r.tenant_id = who->tenant_id;
-	r.updated_at = billing__now(ctx);
-	r.version = cur->version + 1;
-	if (f & BILLING_PLAN_NAME)
-		r.name = n.name;
-	if (f & BILLING_PLAN_DESCRIPTION)
-		r.description = n.description;
-	if (f & BILLING_PLAN_AMOUNT)
-		r.amount = p->amount;
-	if (f & BILLING_PLAN_TRIAL_DAYS)
-		r.trial_days = p->trial_days;
-	if (f & BILLING_PLAN_ACTIVE)
-		r.active = n.active;
-	if (f & BILLING_PLAN_METADATA)
-		r.metadata_json = n.metadata_json ? n.metadata_json : "{}";
-	if ((rc = ctx->st->plan_update(tx, &r, cur->version)) == BILLING_OK &&
-	    (rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, cur->id)) == BILLING_OK &&
-	    (res = from_record(&r)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-end:
-	if ((rc = billing__end(ctx, tx, rc)) < 0)
-		billing_plan_free(res);
-	else
-		*out = res;
+	ch.p = p;
+	ch.n = &n;
+	rc = billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem,
+		p->expected_version, &r, build_update, &ch);
 out:
-	billing_plan_free(cur);
 	norm_free(&n);
 	return rc;
 }
@@ -580,47 +568,39 @@ int billing_plan_update(billing_plan **out, billing_ctx *ctx,
 	BILLING__RETRY(plan_update_once(out, ctx, who, id, p, opts));
 }
 
+/*
+ * Delete's step: mark the plan deleted and inactive; its code stays taken.
+ * The header promises BILLING_ECONFLICT (reason "referenced") while live
+ * subscriptions use the plan. Subscriptions do not exist yet: the
+ * subscription work adds that check here, in this transaction, before the
+ * plan is marked.
+ */
+static int mark_deleted(void *payload, billing_ctx *ctx, billing_txn *tx,
+	const void *current, void *record)
+{
+	billing_plan_record *r = record;
+	(void)payload;
+	(void)tx;
+	record_of(r, current);
+	r->active = 0;
+	r->deleted_at = r->updated_at = billing__now(ctx);
+	r->version++;
+	return BILLING_OK;
+}
+
 static int plan_delete_once(billing_ctx *ctx, const billing_principal *who,
 	const char *id, int64_t expected_version)
 {
-	billing_plan *cur = NULL;
 	billing_plan_record r;
-	billing_txn *tx;
-	int64_t now;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_DELETE)) < 0)
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_DELETE)) < 0 ||
+	    (rc = billing__check_expected_version(expected_version)) < 0)
 		return rc;
-	if (expected_version < 0)
-		return billing__error_field(BILLING_EINVALID, "invalid", "expectedVersion",
-			"must be positive");
 	if (!billing__id_arg_ok(id, "plan"))
 		return billing__not_found("plan");
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		return rc;
-	if ((rc = get_in(&cur, ctx, tx, who->tenant_id, id)) < 0)
-		goto end;
-	if (expected_version && expected_version != cur->version) {
-		rc = stale(cur, expected_version);
-		goto end;
-	}
-	/*
-	 * The header promises BILLING_ECONFLICT (reason "referenced") while live
-	 * subscriptions use the plan. Subscriptions do not exist yet: the
-	 * subscription work adds that check here, in this transaction, before
-	 * the plan is marked deleted.
-	 */
-	now = billing__now(ctx);
-	record_of(&r, cur);
-	r.tenant_id = who->tenant_id;
-	r.active = 0;
-	r.deleted_at = now;
-	r.updated_at = now;
-	r.version = cur->version + 1;
-	rc = ctx->st->plan_update(tx, &r, cur->version);
-end:
-	billing_plan_free(cur);
-	return billing__end(ctx, tx, rc);
+	return billing__entity_delete(&entity, ctx, who->tenant_id, id, expected_version, &r,
+		mark_deleted, NULL);
 }
 
 int billing_plan_delete(billing_ctx *ctx, const billing_principal *who,

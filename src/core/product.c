@@ -8,6 +8,7 @@
 
 #include "billing/money.h"
 #include "core/core.h"
+#include "core/entity.h"
 #include "core/text.h"
 
 struct billing_product {
@@ -230,27 +231,44 @@ static void hash_input(billing__buf *b, unsigned int fields, const billing_produ
 	billing__buf_add_i64(b, "expectedVersion", expected_version);
 }
 
-static int get_in(billing_product **out, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *id)
+static int64_t version_of(const void *item)
 {
-	billing__capture cap = { from_record, NULL };
-	int rc = ctx->st->product_get(tx, tenant_id, id, billing__capture_row, &cap);
-	if (rc == BILLING_ENOTFOUND)
-		return billing__not_found("product");
-	if (rc < 0) {
-		billing_product_free(cap.item);
-		return rc;
-	}
-	*out = cap.item;
-	return BILLING_OK;
+	return ((const billing_product *)item)->version;
 }
 
-static int stale(const billing_product *cur, int64_t expected_version)
+static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
 {
-	return billing__error_field(BILLING_ESTALE, "stale_version", "expectedVersion",
-		"the product is at version %lld, not %lld", (long long)cur->version,
-		(long long)expected_version);
+	return st->product_get(tx, tenant_id, id, cb, payload);
 }
+
+static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
+{
+	return st->product_insert(tx, record);
+}
+
+static int st_update(billing_storage *st, billing_txn *tx, const void *record,
+	int64_t old_version)
+{
+	return st->product_update(tx, record, old_version);
+}
+
+static int st_remove(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const char *id)
+{
+	return st->product_delete(tx, tenant_id, id);
+}
+
+static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	return st->product_list(tx, tenant_id, q, cb, payload);
+}
+
+static const billing__entity entity = {
+	"product", from_record, free_item, version_of, NULL,
+	st_get, st_insert, st_update, st_remove, st_list
+};
 
 static int product_create_once(billing_product **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_product_params *p,
@@ -261,7 +279,6 @@ static int product_create_once(billing_product **out, billing_ctx *ctx,
 	billing__idem idem;
 	struct norm n;
 	char id[BILLING_ID_MAX];
-	billing_txn *tx;
 	int64_t now;
 	int rc;
 
@@ -271,12 +288,8 @@ static int product_create_once(billing_product **out, billing_ctx *ctx,
 	if ((rc = check_params(p)) < 0 || (rc = validate(p, PRODUCT_FIELDS, true, &n)) < 0)
 		return rc;
 	hash_input(&input, PRODUCT_FIELDS, p, &n, NULL, 0);
-	rc = input.failed ? billing__error_set(BILLING_ENOMEM, NULL, NULL) :
-		billing__idem_init(&idem, opts, BILLING_OP_PRODUCTS_CREATE, input.s, input.len);
-	billing__buf_free(&input);
-	if (rc < 0)
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_PRODUCTS_CREATE, &input)) < 0)
 		goto out;
-
 	now = billing__now(ctx);
 	if (billing__id_new(id, "prod", now * 1000) < 0) {
 		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
@@ -297,27 +310,8 @@ static int product_create_once(billing_product **out, billing_ctx *ctx,
 	r.metadata_json = n.metadata_json ? n.metadata_json : "{}";
 	r.created_at = r.updated_at = now;
 	r.version = 1;
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		goto out;
-	rc = billing__idem_check(ctx, tx, who->tenant_id, &idem);
-	if (rc == BILLING_OK && idem.replay) {
-		billing_product *first = NULL;
-		rc = billing__end(ctx, tx, get_in(&first, ctx, tx, who->tenant_id, idem.resource_id));
-		if (rc < 0)
-			billing_product_free(first);
-		else
-			*out = first;
-		goto out;
-	}
-	if (rc == BILLING_OK)
-		rc = ctx->st->product_insert(tx, &r);
-	if (rc == BILLING_OK)
-		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);
-	if ((rc = billing__end(ctx, tx, rc)) < 0)
-		goto out;
-	if ((*out = from_record(&r)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r, id,
+		NULL, NULL);
 out:
 	norm_free(&n);
 	return rc;
@@ -333,30 +327,57 @@ int billing_product_create(billing_product **out, billing_ctx *ctx,
 int billing_product_get(billing_product **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
-	billing_txn *tx;
-	int rc;
+	return billing__entity_get((void **)out, &entity, ctx, who, BILLING_OP_PRODUCTS_GET,
+		"prod", id);
+}
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PRODUCTS_GET)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	if (!billing__id_arg_ok(id, "prod"))
-		return billing__not_found("product");
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
-		return rc;
-	return billing__end(ctx, tx, get_in(out, ctx, tx, who->tenant_id, id));
+/* What an update changes, for the step that builds its record. */
+struct change {
+	const billing_product_params *p;
+	const struct norm *n;
+};
+
+static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
+	const void *current, void *record)
+{
+	const struct change *ch = payload;
+	const billing_product_params *p = ch->p;
+	const struct norm *n = ch->n;
+	const billing_product *cur = current;
+	billing_product_record *r = record;
+	unsigned int f = p->fields;
+	(void)tx;
+
+	memset(r, 0, sizeof(*r));
+	r->tenant_id = cur->tenant_id;
+	r->id = cur->id;
+	r->created_at = cur->created_at;
+	r->updated_at = billing__now(ctx);
+	r->version = cur->version + 1;
+	r->name = (f & BILLING_PRODUCT_NAME) ? n->name : cur->name;
+	r->sku = (f & BILLING_PRODUCT_SKU) ? n->sku : cur->sku;
+	r->description = (f & BILLING_PRODUCT_DESCRIPTION) ? n->description : cur->description;
+	r->price_cents = (f & BILLING_PRODUCT_PRICE) ? p->price_cents : cur->price_cents;
+	r->currency = (f & BILLING_PRODUCT_CURRENCY) ? n->currency : cur->currency;
+	r->tax_rate_bp = (f & BILLING_PRODUCT_TAX_RATE) ? p->tax_rate_bp : cur->tax_rate_bp;
+	r->is_active = (f & BILLING_PRODUCT_ACTIVE) ? n->is_active : cur->is_active;
+	r->stock = (f & BILLING_PRODUCT_STOCK) ? p->stock : cur->stock;
+	r->low_stock_threshold = (f & BILLING_PRODUCT_LOW_STOCK_THRESHOLD) ?
+		p->low_stock_threshold : cur->low_stock_threshold;
+	r->metadata_json = (f & BILLING_PRODUCT_METADATA) ?
+		(n->metadata_json ? n->metadata_json : "{}") : cur->metadata_json;
+	return BILLING_OK;
 }
 
 static int product_update_once(billing_product **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_product_params *p,
 	const billing_call_options *opts)
 {
-	billing_product *cur = NULL, *res = NULL;
 	billing_product_record r;
 	billing__buf input = { 0 };
 	billing__idem idem;
+	struct change ch;
 	struct norm n;
-	billing_txn *tx;
-	unsigned int f;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_PRODUCTS_UPDATE)) < 0)
@@ -367,66 +388,21 @@ static int product_update_once(billing_product **out, billing_ctx *ctx,
 	if (p->fields == 0 || (p->fields & ~(unsigned int)PRODUCT_FIELDS))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			p->fields ? "unknown field bits" : "no field to update");
-	if (p->expected_version < 0)
-		return billing__error_field(BILLING_EINVALID, "invalid", "expectedVersion",
-			"must be positive");
-	f = p->fields;
-	if ((rc = validate(p, f, false, &n)) < 0)
+	if ((rc = billing__check_expected_version(p->expected_version)) < 0 ||
+	    (rc = validate(p, p->fields, false, &n)) < 0)
 		return rc;
 	if (!billing__id_arg_ok(id, "prod")) {
 		rc = billing__not_found("product");
 		goto out;
 	}
-	hash_input(&input, f, p, &n, id, p->expected_version);
-	rc = input.failed ? billing__error_set(BILLING_ENOMEM, NULL, NULL) :
-		billing__idem_init(&idem, opts, BILLING_OP_PRODUCTS_UPDATE, input.s, input.len);
-	billing__buf_free(&input);
-	if (rc < 0)
+	hash_input(&input, p->fields, p, &n, id, p->expected_version);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_PRODUCTS_UPDATE, &input)) < 0)
 		goto out;
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		goto out;
-	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, &idem)) < 0 ||
-	    (rc = get_in(&cur, ctx, tx, who->tenant_id, id)) < 0)
-		goto end;
-	if (idem.replay) {
-		res = cur;
-		cur = NULL;
-		goto end;
-	}
-	if (p->expected_version && p->expected_version != cur->version) {
-		rc = stale(cur, p->expected_version);
-		goto end;
-	}
-	memset(&r, 0, sizeof(r));
-	r.tenant_id = who->tenant_id;
-	r.id = cur->id;
-	r.created_at = cur->created_at;
-	r.updated_at = billing__now(ctx);
-	r.version = cur->version + 1;
-	r.name = (f & BILLING_PRODUCT_NAME) ? n.name : cur->name;
-	r.sku = (f & BILLING_PRODUCT_SKU) ? n.sku : cur->sku;
-	r.description = (f & BILLING_PRODUCT_DESCRIPTION) ? n.description : cur->description;
-	r.price_cents = (f & BILLING_PRODUCT_PRICE) ? p->price_cents : cur->price_cents;
-	r.currency = (f & BILLING_PRODUCT_CURRENCY) ? n.currency : cur->currency;
-	r.tax_rate_bp = (f & BILLING_PRODUCT_TAX_RATE) ? p->tax_rate_bp : cur->tax_rate_bp;
-	r.is_active = (f & BILLING_PRODUCT_ACTIVE) ? n.is_active : cur->is_active;
-	r.stock = (f & BILLING_PRODUCT_STOCK) ? p->stock : cur->stock;
-	r.low_stock_threshold = (f & BILLING_PRODUCT_LOW_STOCK_THRESHOLD) ?
-		p->low_stock_threshold : cur->low_stock_threshold;
-	r.metadata_json = (f & BILLING_PRODUCT_METADATA) ?
-		(n.metadata_json ? n.metadata_json : "{}") : cur->metadata_json;
-	if ((rc = ctx->st->product_update(tx, &r, cur->version)) == BILLING_OK &&
-	    (rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, cur->id)) == BILLING_OK &&
-	    (res = from_record(&r)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-end:
-	if ((rc = billing__end(ctx, tx, rc)) < 0)
-		billing_product_free(res);
-	else
-		*out = res;
+	ch.p = p;
+	ch.n = &n;
+	rc = billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem,
+		p->expected_version, &r, build_update, &ch);
 out:
-	billing_product_free(cur);
 	norm_free(&n);
 	return rc;
 }
@@ -438,45 +414,38 @@ int billing_product_update(billing_product **out, billing_ctx *ctx,
 	BILLING__RETRY(product_update_once(out, ctx, who, id, p, opts));
 }
 
+/* A product goes only when no plan names it. Deleted plans count too:
+ * they keep their product for the invoices that name them. */
+static int check_unreferenced(void *payload, billing_ctx *ctx, billing_txn *tx,
+	const void *current, void *record)
+{
+	const billing_product *cur = current;
+	int64_t plans = 0;
+	int rc;
+	(void)payload;
+	(void)record;
+
+	if ((rc = ctx->st->product_plan_count(tx, cur->tenant_id, cur->id, &plans)) < 0)
+		return rc;
+	if (plans > 0)
+		return billing__error_set(BILLING_ECONFLICT, "referenced",
+			"the product is referenced by %lld plan%s (deleted plans included)",
+			(long long)plans, plans == 1 ? "" : "s");
+	return BILLING_OK;
+}
+
 static int product_delete_once(billing_ctx *ctx, const billing_principal *who,
 	const char *id, int64_t expected_version)
 {
-	billing_product *cur = NULL;
-	billing_txn *tx;
-	int64_t plans = 0;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PRODUCTS_DELETE)) < 0)
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_PRODUCTS_DELETE)) < 0 ||
+	    (rc = billing__check_expected_version(expected_version)) < 0)
 		return rc;
-	if (expected_version < 0)
-		return billing__error_field(BILLING_EINVALID, "invalid", "expectedVersion",
-			"must be positive");
 	if (!billing__id_arg_ok(id, "prod"))
 		return billing__not_found("product");
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		return rc;
-	if ((rc = get_in(&cur, ctx, tx, who->tenant_id, id)) < 0)
-		goto end;
-	if (expected_version && expected_version != cur->version) {
-		rc = stale(cur, expected_version);
-		goto end;
-	}
-	/* Deleted plans count too: they keep their product for the invoices
-	 * that name them. */
-	if ((rc = ctx->st->product_plan_count(tx, who->tenant_id, id, &plans)) < 0)
-		goto end;
-	if (plans > 0) {
-		rc = billing__error_set(BILLING_ECONFLICT, "referenced",
-			"the product is referenced by %lld plan%s (deleted plans included)",
-			(long long)plans, plans == 1 ? "" : "s");
-		goto end;
-	}
-	rc = ctx->st->product_delete(tx, who->tenant_id, id);
-	if (rc == BILLING_ENOTFOUND)
-		rc = billing__not_found("product");
-end:
-	billing_product_free(cur);
-	return billing__end(ctx, tx, rc);
+	return billing__entity_delete(&entity, ctx, who->tenant_id, id, expected_version, NULL,
+		check_unreferenced, NULL);
 }
 
 int billing_product_delete(billing_ctx *ctx, const billing_principal *who,
@@ -520,8 +489,6 @@ int billing_product_list(billing_page **out, billing_ctx *ctx,
 	const billing_product_list_params *p = params ? params : &none;
 	char filters[128];
 	billing__list l;
-	billing_txn *tx;
-	int64_t total = 0;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_PRODUCTS_LIST)) < 0)
@@ -545,13 +512,7 @@ int billing_product_list(billing_page **out, billing_ctx *ctx,
 	l.q.min_amount = p->min_price_cents;
 	l.q.has_max_amount = p->has_max_price != 0;
 	l.q.max_amount = p->max_price_cents;
-	if (l.q.offset >= 0)
-		l.q.total = &total;
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) == BILLING_OK) {
-		rc = ctx->st->product_list(tx, who->tenant_id, &l.q, billing__list_row, &l);
-		rc = billing__end(ctx, tx, rc);
-	}
-	return billing__list_end(&l, rc, out);
+	return billing__entity_list(out, &entity, &l, ctx, who->tenant_id);
 }
 
 const billing_product *billing_page_product(const billing_page *page, size_t i)

@@ -1,0 +1,172 @@
+/*
+ * The shared get / create / update / delete / list flows (see entity.h).
+ */
+#include "core/entity.h"
+
+struct capture {
+	const billing__entity *e;
+	void *item;
+};
+
+static int capture_row(void *payload, const void *record)
+{
+	struct capture *c = payload;
+	if ((c->item = c->e->from_record(record)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	return BILLING_OK;
+}
+
+int billing__entity_get_in(void **out, const billing__entity *e, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *id)
+{
+	struct capture c = { e, NULL };
+	int rc = e->get(ctx->st, tx, tenant_id, id, capture_row, &c);
+	if (rc == BILLING_OK && e->visible && !e->visible(c.item))
+		rc = BILLING_ENOTFOUND;
+	if (rc < 0) {
+		e->free(c.item);
+		return rc == BILLING_ENOTFOUND ? billing__not_found(e->noun) : rc;
+	}
+	*out = c.item;
+	return BILLING_OK;
+}
+
+int billing__entity_get(void **out, const billing__entity *e, billing_ctx *ctx,
+	const billing_principal *who, billing__op op, const char *prefix, const char *id)
+{
+	billing_txn *tx;
+	void *item = NULL;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, op)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (!billing__id_arg_ok(id, prefix))
+		return billing__not_found(e->noun);
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+		return rc;
+	rc = billing__end(ctx, tx, billing__entity_get_in(&item, e, ctx, tx, who->tenant_id, id));
+	if (rc < 0) {
+		e->free(item);
+		return rc;
+	}
+	*out = item;
+	return BILLING_OK;
+}
+
+static int stale(const billing__entity *e, const void *cur, int64_t expected)
+{
+	return billing__error_field(BILLING_ESTALE, "stale_version", "expectedVersion",
+		"the %s is at version %lld, not %lld", e->noun, (long long)e->version(cur),
+		(long long)expected);
+}
+
+/* Ends tx and hands the result over only when the commit went through. */
+static int finish(void **out, const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
+	int rc, void *result)
+{
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		e->free(result);
+		return rc;
+	}
+	*out = result;
+	return BILLING_OK;
+}
+
+int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, billing__idem *idem, void *record, const char *id,
+	billing__step_fn step, void *payload)
+{
+	void *result = NULL;
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__idem_check(ctx, tx, tenant_id, idem)) < 0)
+		return finish(out, e, ctx, tx, rc, NULL);
+	if (idem->replay) {
+		rc = billing__entity_get_in(&result, e, ctx, tx, tenant_id, idem->resource_id);
+		return finish(out, e, ctx, tx, rc, result);
+	}
+	if ((!step || (rc = step(payload, ctx, tx, NULL, record)) == BILLING_OK) &&
+	    (rc = e->insert(ctx->st, tx, record)) == BILLING_OK &&
+	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK &&
+	    (result = e->from_record(record)) == NULL)
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	return finish(out, e, ctx, tx, rc, result);
+}
+
+int billing__entity_update(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, const char *id, billing__idem *idem, int64_t expected_version,
+	void *record, billing__step_fn step, void *payload)
+{
+	void *cur = NULL, *result = NULL;
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__idem_check(ctx, tx, tenant_id, idem)) < 0 ||
+	    (rc = billing__entity_get_in(&cur, e, ctx, tx, tenant_id, id)) < 0)
+		return finish(out, e, ctx, tx, rc, NULL);
+	if (idem->replay)
+		return finish(out, e, ctx, tx, BILLING_OK, cur);
+	if (expected_version && expected_version != e->version(cur))
+		rc = stale(e, cur, expected_version);
+	else if ((rc = step(payload, ctx, tx, cur, record)) == BILLING_OK &&
+	    (rc = e->update(ctx->st, tx, record, e->version(cur))) == BILLING_OK &&
+	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK &&
+	    (result = e->from_record(record)) == NULL)
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	/* record may point into cur: free it only after the write. */
+	e->free(cur);
+	return finish(out, e, ctx, tx, rc, result);
+}
+
+int billing__entity_delete(const billing__entity *e, billing_ctx *ctx, const char *tenant_id,
+	const char *id, int64_t expected_version, void *record, billing__step_fn step,
+	void *payload)
+{
+	void *cur = NULL;
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__entity_get_in(&cur, e, ctx, tx, tenant_id, id)) < 0)
+		return billing__end(ctx, tx, rc);
+	if (expected_version && expected_version != e->version(cur))
+		rc = stale(e, cur, expected_version);
+	else if (!step || (rc = step(payload, ctx, tx, cur, record)) == BILLING_OK)
+		rc = e->remove ? e->remove(ctx->st, tx, tenant_id, id) :
+			e->update(ctx->st, tx, record, e->version(cur));
+	if (rc == BILLING_ENOTFOUND)
+		rc = billing__not_found(e->noun);
+	e->free(cur);
+	return billing__end(ctx, tx, rc);
+}
+
+int billing__entity_list(billing_page **out, const billing__entity *e, billing__list *l,
+	billing_ctx *ctx, const char *tenant_id)
+{
+	billing_txn *tx;
+	int64_t total = 0;
+	int rc;
+
+	if (l->q.offset >= 0)
+		l->q.total = &total;
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ)) == BILLING_OK) {
+		rc = e->list(ctx->st, tx, tenant_id, &l->q, billing__list_row, l);
+		rc = billing__end(ctx, tx, rc);
+	}
+	return billing__list_end(l, rc, out);
+}
+
+int billing__check_expected_version(int64_t expected_version)
+{
+	if (expected_version < 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "expectedVersion",
+			"must be positive");
+	return BILLING_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * The flows every stored entity shares: get, create, update and delete
+ * inside one transaction, with idempotent replays, optimistic versions and
+ * the per-entity steps as hooks. An entity module describes itself once
+ * (billing__entity) and keeps only its own rules: validation, how a record
+ * is built, what must hold before a delete.
+ */
+#ifndef BILLING_CORE_ENTITY_H
+#define BILLING_CORE_ENTITY_H
+
+#include "core/core.h"
+
+typedef struct {
+	const char *noun;                /* "customer", for messages */
+	void *(*from_record)(const void *record);
+	void (*free)(void *item);
+	int64_t (*version)(const void *item);
+	/* NULL, or false for an item that no longer counts as existing (a
+	 * soft-deleted plan): it is then not found. */
+	bool (*visible)(const void *item);
+	int (*get)(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*insert)(billing_storage *st, billing_txn *tx, const void *record);
+	int (*update)(billing_storage *st, billing_txn *tx, const void *record, int64_t old_version);
+	/* NULL: delete goes through update (a soft delete built by the hook). */
+	int (*remove)(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id);
+	int (*list)(billing_storage *st, billing_txn *tx, const char *tenant_id,
+		const billing_list_query *q, billing_row_cb cb, void *payload);
+} billing__entity;
+
+/*
+ * A call's own step inside the shared transaction. For create it completes
+ * record (current is NULL); for update it builds record from current; for
+ * delete it checks that current may go and, for a soft delete, builds the
+ * record that marks it.
+ */
+typedef int (*billing__step_fn)(void *payload, billing_ctx *ctx, billing_txn *tx,
+	const void *current, void *record);
+
+/* The item id names in the tenant, inside tx. */
+int billing__entity_get_in(void **out, const billing__entity *e, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *id);
+
+/* A whole get call: authorize, check the id's form, read. */
+int billing__entity_get(void **out, const billing__entity *e, billing_ctx *ctx,
+	const billing_principal *who, billing__op op, const char *prefix, const char *id);
+
+/* Create: replays an idempotent retry, else runs step (may be NULL),
+ * inserts record and records the key named by id. */
+int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, billing__idem *idem, void *record, const char *id,
+	billing__step_fn step, void *payload);
+
+/* Update: replays an idempotent retry, else reads the item, checks the
+ * expected version (0: any), runs step to build record, and writes it. */
+int billing__entity_update(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, const char *id, billing__idem *idem, int64_t expected_version,
+	void *record, billing__step_fn step, void *payload);
+
+/* Delete: reads the item, checks the expected version, runs step (may be
+ * NULL), then removes it, or writes record when e->remove is NULL. */
+int billing__entity_delete(const billing__entity *e, billing_ctx *ctx, const char *tenant_id,
+	const char *id, int64_t expected_version, void *record, billing__step_fn step,
+	void *payload);
+
+/* Runs a prepared list (billing__list_begin done, hooks set). */
+int billing__entity_list(billing_page **out, const billing__entity *e, billing__list *l,
+	billing_ctx *ctx, const char *tenant_id);
+
+/* The update and delete preamble: the expected version is >= 0. */
+int billing__check_expected_version(int64_t expected_version);
+
+#endif
