@@ -1,0 +1,382 @@
+/*
+ * Environment configuration. Secrets are read from VAR or VAR_FILE, are
+ * never printed, and the generated JWT secret is written atomically (a
+ * temporary file linked into place) so that two servers starting together
+ * agree on one secret.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+
+#include "log.h"
+
+#define SECRET_MIN_BYTES 32
+#define SECRET_FILE_MAX 65536
+
+static int problem(const char *var, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line per problem; returns 1 so that callers can count them. */
+static int problem(const char *var, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "billing-server: configuration: %s: ", var);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+/* Reads a whole small file; strips one trailing newline. NULL on error
+ * (errno set). */
+static char *read_small_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(SECRET_FILE_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, SECRET_FILE_MAX + 1, f);
+	fclose(f);
+	if (n > SECRET_FILE_MAX) {
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* VAR or VAR_FILE. Returns problems found; *out NULL when neither set. */
+static int secret_var(const char *name, char **out, size_t *len)
+{
+	char file_var[96];
+	const char *direct = env(name), *file;
+
+	snprintf(file_var, sizeof(file_var), "%s_FILE", name);
+	file = env(file_var);
+	*out = NULL;
+	*len = 0;
+	if (direct && file)
+		return problem(name, "set either %s or its _FILE variant, not both", name);
+	if (direct) {
+		*len = strlen(direct);
+		*out = malloc(*len + 1);
+		if (*out)
+			memcpy(*out, direct, *len + 1);
+		return *out ? 0 : problem(name, "out of memory");
+	}
+	if (file) {
+		*out = read_small_file(file, len);
+		if (!*out)
+			return problem(file_var, "cannot read %s", file);
+	}
+	return 0;
+}
+
+static int parse_uint(const char *name, unsigned int *out, unsigned int def, unsigned int lo,
+	unsigned int hi)
+{
+	const char *v = env(name);
+	char *end;
+	unsigned long n;
+	char range[64];
+
+	*out = def;
+	if (!v)
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	snprintf(range, sizeof(range), "%u to %u", lo, hi);
+	if (errno || *end || v[0] == '-' || n < lo || n > hi)
+		return problem(name, "must be a whole number from %s", range);
+	*out = (unsigned int)n;
+	return 0;
+}
+
+static int parse_listen(config *c)
+{
+	char host[256];
+	const char *v = c->listen, *colon, *port;
+	struct addrinfo hints, *res = NULL;
+	char *end;
+	long p;
+	size_t hlen;
+	int rc;
+
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+		if (!close || close[1] != ':')
+			return problem("BILLING_LISTEN", "expected HOST:PORT or [IPv6]:PORT, got %s", v);
+		hlen = (size_t)(close - v - 1);
+		if (hlen >= sizeof(host))
+			return problem("BILLING_LISTEN", "host too long in %s", v);
+		memcpy(host, v + 1, hlen);
+		port = close + 2;
+	} else {
+		colon = strrchr(v, ':');
+		if (!colon || colon == v)
+			return problem("BILLING_LISTEN", "expected HOST:PORT, got %s", v);
+		hlen = (size_t)(colon - v);
+		if (hlen >= sizeof(host))
+			return problem("BILLING_LISTEN", "host too long in %s", v);
+		memcpy(host, v, hlen);
+		port = colon + 1;
+	}
+	host[hlen] = '\0';
+	errno = 0;
+	p = strtol(port, &end, 10);
+	if (!*port || *end || errno || p < 0 || p > 65535)
+		return problem("BILLING_LISTEN", "port must be 0 to 65535 in %s", v);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0 || !res)
+		return problem("BILLING_LISTEN", "cannot resolve the host of %s", v);
+	memcpy(&c->listen_addr, res->ai_addr, res->ai_addrlen);
+	c->listen_addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int load_keys(config *c)
+{
+	char *pem;
+	size_t len;
+	BIO *bio;
+	EVP_PKEY *k;
+	int bad = secret_var("BILLING_JWT_PUBLIC_KEY", &pem, &len);
+
+	if (bad || !pem)
+		return bad;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	while (bio && (k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) != NULL) {
+		int id = EVP_PKEY_get_base_id(k);
+		char group[64] = "";
+		size_t glen = 0;
+		jwt_alg alg = 0;
+
+		if (id == EVP_PKEY_RSA && EVP_PKEY_get_bits(k) >= 2048)
+			alg = JWT_RS256;
+		else if (id == EVP_PKEY_EC &&
+		         EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+				sizeof(group), &glen) == 1 &&
+		         (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0))
+			alg = JWT_ES256;
+		if (!alg || c->key_count == CONFIG_MAX_KEYS) {
+			EVP_PKEY_free(k);
+			bad += problem("BILLING_JWT_PUBLIC_KEY", "%s", !alg ?
+				"each key must be RSA of at least 2048 bits (RS256) or EC P-256 (ES256)" :
+				"at most 4 keys");
+			continue;
+		}
+		c->keys[c->key_count].key = k;
+		c->keys[c->key_count].alg = alg;
+		c->key_count++;
+	}
+	BIO_free(bio);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	if (!bad && c->key_count == 0)
+		bad += problem("BILLING_JWT_PUBLIC_KEY", "no PEM public key (-----BEGIN PUBLIC KEY-----) found");
+	return bad;
+}
+
+int config_load(config *c)
+{
+	const char *v;
+	char *secret = NULL;
+	size_t secret_len = 0;
+	int bad = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_INFO;
+	v = env("BILLING_DATABASE_URL");
+	c->database_url = strdup(v ? v : "sqlite:billing.db");
+	v = env("BILLING_LISTEN");
+	c->listen = strdup(v ? v : "127.0.0.1:8080");
+	if (!c->database_url || !c->listen)
+		return problem("environment", "out of memory");
+	bad += parse_listen(c);
+
+	bad += secret_var("BILLING_JWT_SECRET", &secret, &secret_len);
+	if (secret && secret_len < SECRET_MIN_BYTES) {
+		bad += problem("BILLING_JWT_SECRET",
+			"must be at least 32 bytes (for example: openssl rand -hex 32)");
+		OPENSSL_cleanse(secret, secret_len);
+		free(secret);
+		secret = NULL;
+	}
+	c->jwt_secret = (unsigned char *)secret;
+	c->jwt_secret_len = secret_len;
+	bad += load_keys(c);
+
+	v = env("BILLING_PROVIDER");
+	if (v && strcmp(v, "stripe") == 0)
+		bad += problem("BILLING_PROVIDER", "the stripe provider is not available yet in this "
+			"build; use \"test\" (or leave it unset)");
+	else if (v && strcmp(v, "test") != 0)
+		bad += problem("BILLING_PROVIDER", "must be test or stripe, got %s", v);
+
+	v = env("BILLING_LOG_LEVEL");
+	if (v && (c->log_level = log_level_parse(v)) < 0)
+		bad += problem("BILLING_LOG_LEVEL", "must be error, warn, info or debug, got %s", v);
+
+	v = env("BILLING_TEST_CLOCK");
+	if (v && strcmp(v, "0") != 0)
+		bad += problem("BILLING_TEST_CLOCK", "the test clock is not available yet (it comes "
+			"with subscriptions); unset it");
+
+	bad += parse_uint("BILLING_WORKERS", &c->workers, 4, 1, 256);
+	bad += parse_uint("BILLING_HTTP_TIMEOUT", &c->timeout_s, 30, 1, 3600);
+	bad += parse_uint("BILLING_TOKEN_TTL", &c->token_ttl_s, 3600, 60, 86400 * 7);
+	return bad;
+}
+
+static int secret_path(const config *c, char *buf, size_t size)
+{
+	const char *url = c->database_url;
+	if (strncmp(url, "sqlite:", 7) != 0 || strcmp(url + 7, ":memory:") == 0 || !url[7])
+		return -1;
+	return snprintf(buf, size, "%s.jwt-secret", url + 7) < (int)size ? 0 : -1;
+}
+
+static int use_stored(config *c, const char *path)
+{
+	struct stat st;
+	size_t len = 0;
+	char *text;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+		fprintf(stderr, "billing-server: %s is readable by other users; "
+			"chmod 600 it (or remove it to make a new secret)\n", path);
+		return -1;
+	}
+	text = read_small_file(path, &len);
+	if (!text) {
+		fprintf(stderr, "billing-server: cannot read the JWT secret in %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (len < SECRET_MIN_BYTES) {
+		fprintf(stderr, "billing-server: the JWT secret in %s is too short\n", path);
+		OPENSSL_cleanse(text, len);
+		free(text);
+		return -1;
+	}
+	c->jwt_secret = (unsigned char *)text;
+	c->jwt_secret_len = len;
+	return 0;
+}
+
+int config_ensure_secret(config *c)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[32];
+	char path[4096], tmp[4200], text[65];
+	size_t i;
+	int fd, ok;
+
+	if (c->jwt_secret || c->key_count > 0)
+		return 0;
+	if (secret_path(c, path, sizeof(path)) < 0) {
+		fprintf(stderr, "billing-server: configuration: BILLING_JWT_SECRET: required for a "
+			"database that is not a SQLite file (there is nowhere to keep a generated secret)\n");
+		return -1;
+	}
+	if (access(path, F_OK) == 0)
+		return use_stored(c, path);
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		fprintf(stderr, "billing-server: no randomness for a JWT secret\n");
+		return -1;
+	}
+	for (i = 0; i < sizeof(raw); i++) {
+		text[2 * i] = hex[raw[i] >> 4];
+		text[2 * i + 1] = hex[raw[i] & 15];
+	}
+	text[64] = '\0';
+	OPENSSL_cleanse(raw, sizeof(raw));
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "billing-server: cannot create %s: %s\n", tmp, strerror(errno));
+		return -1;
+	}
+	ok = fchmod(fd, 0600) == 0 && write(fd, text, 64) == 64 && write(fd, "\n", 1) == 1 &&
+		fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	OPENSSL_cleanse(text, sizeof(text));
+	/* link() fails with EEXIST when another process won the race: use its. */
+	if (ok && link(tmp, path) != 0 && errno != EEXIST)
+		ok = 0;
+	unlink(tmp);
+	if (!ok) {
+		fprintf(stderr, "billing-server: cannot store the JWT secret in %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (use_stored(c, path) < 0)
+		return -1;
+	log_msg(LOG_INFO, "generated a random JWT signing secret and stored it beside the database "
+		"(set BILLING_JWT_SECRET or BILLING_JWT_SECRET_FILE to choose your own)",
+		"file", path, "mode", "0600", NULL);
+	return 0;
+}
+
+void config_describe_database(const config *c, char *buf, size_t size)
+{
+	const char *url = c->database_url, *colon = strchr(url, ':');
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		if (strcmp(url + 7, ":memory:") == 0)
+			snprintf(buf, size, "SQLite in memory");
+		else
+			snprintf(buf, size, "SQLite file %s", url + 7);
+		return;
+	}
+	snprintf(buf, size, "database scheme %.*s", colon ? (int)(colon - url) : 0, url);
+}
+
+void config_free(config *c)
+{
+	size_t i;
+	if (c->jwt_secret) {
+		OPENSSL_cleanse(c->jwt_secret, c->jwt_secret_len);
+		free(c->jwt_secret);
+	}
+	for (i = 0; i < c->key_count; i++)
+		EVP_PKEY_free(c->keys[i].key);
+	free(c->database_url);
+	free(c->listen);
+	memset(c, 0, sizeof(*c));
+}

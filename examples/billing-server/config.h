@@ -1,0 +1,54 @@
+/*
+ * Configuration from the environment (API-HTTP.md "Configuration"),
+ * validated in one pass that reports every problem, one line each.
+ */
+#ifndef BS_CONFIG_H
+#define BS_CONFIG_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define CONFIG_MAX_KEYS 4
+
+typedef enum { JWT_HS256 = 1, JWT_RS256 = 2, JWT_ES256 = 3 } jwt_alg;
+
+typedef struct {
+	EVP_PKEY *key;
+	jwt_alg alg;    /* fixed by the key's type: the token never chooses */
+} config_public_key;
+
+typedef struct {
+	char *database_url;          /* BILLING_DATABASE_URL */
+	char *listen;                /* BILLING_LISTEN, as given */
+	struct sockaddr_storage listen_addr;
+	socklen_t listen_addr_len;
+	unsigned char *jwt_secret;   /* NULL until configured, loaded or generated */
+	size_t jwt_secret_len;
+	config_public_key keys[CONFIG_MAX_KEYS];
+	size_t key_count;
+	int log_level;
+	unsigned int workers;        /* BILLING_WORKERS, default 4 */
+	unsigned int timeout_s;      /* BILLING_HTTP_TIMEOUT, default 30 */
+	unsigned int token_ttl_s;    /* BILLING_TOKEN_TTL, default 3600 */
+} config;
+
+/* Reads and checks the environment. Prints one line per problem on stderr
+ * and returns their number (0: all good). */
+int config_load(config *c);
+
+/* Makes sure an HS256 secret exists when neither a secret nor a public
+ * key is configured: reads the one stored beside the SQLite database, or
+ * creates it (32 random bytes, hex, mode 0600) and logs that it did.
+ * With only public keys configured it does nothing. Returns 0 or -1
+ * after printing the problem. */
+int config_ensure_secret(config *c);
+
+/* "SQLite file billing.db", "SQLite in memory", or "database scheme X";
+ * never the URL itself, which may hold a password. */
+void config_describe_database(const config *c, char *buf, size_t size);
+
+void config_free(config *c);
+
+#endif

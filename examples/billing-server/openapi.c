@@ -1,0 +1,315 @@
+/*
+ * OpenAPI generation. Inputs (request bodies, query parameters) come from
+ * the catalog's field lists; responses are described by shape (resource,
+ * list envelope, problem) because the catalog does not describe outputs.
+ */
+#include "openapi.h"
+
+#include <billing/billing.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "router.h"
+
+static cJSON *ref(const char *target)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "$ref", target);
+	return o;
+}
+
+static cJSON *field_schema(const cJSON *f)
+{
+	const char *type = catalog_str(f, "type");
+	cJSON *s = cJSON_CreateObject(), *types = cJSON_CreateArray();
+	if (strcmp(type, "decimal") == 0) {
+		cJSON_AddItemToArray(types, cJSON_CreateString("number"));
+		cJSON_AddItemToArray(types, cJSON_CreateString("string"));
+	} else {
+		cJSON_AddItemToArray(types, cJSON_CreateString(type));
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "nullable")))
+		cJSON_AddItemToArray(types, cJSON_CreateString("null"));
+	if (cJSON_GetArraySize(types) == 1) {
+		cJSON_AddStringToObject(s, "type", cJSON_GetArrayItem(types, 0)->valuestring);
+		cJSON_Delete(types);
+	} else {
+		cJSON_AddItemToObject(s, "type", types);
+	}
+	if (strcmp(type, "object") == 0)
+		cJSON_AddItemToObject(s, "additionalProperties",
+			cJSON_CreateRaw("{\"type\":\"string\"}"));
+	cJSON_AddStringToObject(s, "description", catalog_str(f, "description"));
+	return s;
+}
+
+static cJSON *body_schema(const cJSON *op)
+{
+	cJSON *s = cJSON_CreateObject(), *props = cJSON_CreateObject(), *req = cJSON_CreateArray();
+	const cJSON *f;
+	cJSON_AddStringToObject(s, "type", "object");
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(op, "input")) {
+		const char *name = catalog_str(f, "name");
+		if (strcmp(name, "id") == 0 || strcmp(name, "expectedVersion") == 0)
+			continue;   /* from the path and If-Match */
+		cJSON_AddItemToObject(props, name, field_schema(f));
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required")))
+			cJSON_AddItemToArray(req, cJSON_CreateString(name));
+	}
+	cJSON_AddItemToObject(s, "properties", props);
+	if (cJSON_GetArraySize(req) > 0)
+		cJSON_AddItemToObject(s, "required", req);
+	else
+		cJSON_Delete(req);
+	cJSON_AddFalseToObject(s, "additionalProperties");
+	return s;
+}
+
+static cJSON *json_content(const char *type, cJSON *schema)
+{
+	cJSON *c = cJSON_CreateObject(), *m = cJSON_CreateObject();
+	cJSON_AddItemToObject(m, "schema", schema);
+	cJSON_AddItemToObject(c, type, m);
+	return c;
+}
+
+static void add_response(cJSON *responses, const char *code, const char *description,
+	cJSON *content)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "description", description);
+	if (content)
+		cJSON_AddItemToObject(r, "content", content);
+	cJSON_AddItemToObject(responses, code, r);
+}
+
+static void add_problem(cJSON *responses, const char *code)
+{
+	char target[64];
+	snprintf(target, sizeof(target), "#/components/responses/Problem%s", code);
+	cJSON_AddItemToObject(responses, code, ref(target));
+}
+
+static cJSON *query_param(const cJSON *f)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "name", catalog_str(f, "name"));
+	cJSON_AddStringToObject(p, "in", "query");
+	cJSON_AddFalseToObject(p, "required");
+	cJSON_AddItemToObject(p, "schema", field_schema(f));
+	return p;
+}
+
+static cJSON *operation(const route *rt)
+{
+	const cJSON *op = rt->operation ? catalog_op(rt->operation) : NULL;
+	cJSON *o = cJSON_CreateObject(), *params = cJSON_CreateArray(),
+		*responses = cJSON_CreateObject(), *tags = cJSON_CreateArray();
+	char opid[96];
+	const cJSON *f;
+	int authed = rt->kind <= H_OP_ACTION;
+
+	if (op) {
+		snprintf(opid, sizeof(opid), "%s", rt->operation);
+	} else {
+		const char *last = strrchr(rt->path, '/');
+		snprintf(opid, sizeof(opid), "%s.%s", rt->tag, last ? last + 1 : rt->path);
+	}
+	cJSON_AddStringToObject(o, "operationId", opid);
+	cJSON_AddStringToObject(o, "summary", op ? catalog_str(op, "description") : rt->summary);
+	cJSON_AddItemToArray(tags, cJSON_CreateString(rt->tag));
+	cJSON_AddItemToObject(o, "tags", tags);
+	if (op)
+		cJSON_AddItemToObject(o, "x-roles", cJSON_Duplicate(
+			cJSON_GetObjectItemCaseSensitive(op, "roles"), 1));
+	if (!authed)
+		cJSON_AddItemToObject(o, "security", cJSON_CreateArray());
+
+	if (strstr(rt->path, "{id}"))
+		cJSON_AddItemToArray(params, ref("#/components/parameters/Id"));
+	if (rt->kind == H_OP_LIST)
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(op, "input"))
+			cJSON_AddItemToArray(params, query_param(f));
+	if (rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE)
+		cJSON_AddItemToArray(params, ref("#/components/parameters/IfMatch"));
+	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION)
+		cJSON_AddItemToArray(params, ref("#/components/parameters/IdempotencyKey"));
+	cJSON_AddItemToArray(params, ref("#/components/parameters/RequestId"));
+	cJSON_AddItemToObject(o, "parameters", params);
+
+	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
+	    rt->kind == H_LOGIN) {
+		cJSON *body = cJSON_CreateObject();
+		cJSON_AddTrueToObject(body, "required");
+		cJSON_AddItemToObject(body, "content", json_content("application/json",
+			op ? body_schema(op) : ref("#/components/schemas/LoginRequest")));
+		cJSON_AddItemToObject(o, "requestBody", body);
+	}
+
+	switch (rt->kind) {
+	case H_OP_CREATE:
+		add_response(responses, "201", "Created; Location and ETag name the new resource.",
+			json_content("application/json", ref("#/components/schemas/Resource")));
+		break;
+	case H_OP_LIST:
+		add_response(responses, "200", "One page.",
+			json_content("application/json", ref("#/components/schemas/List")));
+		break;
+	case H_OP_DELETE:
+		add_response(responses, "204", "Deleted.", NULL);
+		break;
+	case H_OP_GET: case H_OP_UPDATE: case H_OP_ACTION:
+		add_response(responses, "200", "The resource; ETag carries its version.",
+			json_content("application/json", ref("#/components/schemas/Resource")));
+		break;
+	case H_LOGIN:
+		add_response(responses, "201", "A bearer token.",
+			json_content("application/json", ref("#/components/schemas/Token")));
+		break;
+	case H_METRICS:
+		add_response(responses, "200", "Prometheus text exposition format.",
+			json_content("text/plain", cJSON_CreateRaw("{\"type\":\"string\"}")));
+		break;
+	case H_OPENAPI:
+		add_response(responses, "200", "This document.",
+			json_content("application/json", cJSON_CreateRaw("{\"type\":\"object\"}")));
+		break;
+	case H_HEALTHZ: case H_READYZ:
+		add_response(responses, "200", "Up (ready).", json_content("application/json",
+			cJSON_CreateRaw("{\"type\":\"object\",\"properties\":{\"status\":"
+				"{\"type\":\"string\"}}}")));
+		break;
+	}
+	if (rt->kind == H_READYZ)
+		add_problem(responses, "503");
+	if (authed || rt->kind == H_LOGIN) {
+		add_problem(responses, "400");
+		add_problem(responses, "401");
+	}
+	if (authed) {
+		add_problem(responses, "403");
+		if (rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST)
+			add_problem(responses, "404");
+		if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE ||
+		    rt->kind == H_OP_ACTION)
+			add_problem(responses, "409");
+		if (rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE)
+			add_problem(responses, "412");
+	}
+	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
+	    rt->kind == H_LOGIN) {
+		add_problem(responses, "413");
+		add_problem(responses, "415");
+	}
+	cJSON_AddItemToObject(o, "responses", responses);
+	return o;
+}
+
+static const char components_json[] =
+"{"
+"\"securitySchemes\":{\"bearerAuth\":{\"type\":\"http\",\"scheme\":\"bearer\","
+	"\"bearerFormat\":\"JWT\"}},"
+"\"parameters\":{"
+	"\"Id\":{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"},"
+		"\"description\":\"The resource id; one that names nothing in your tenant is 404.\"},"
+	"\"IfMatch\":{\"name\":\"If-Match\",\"in\":\"header\",\"required\":false,"
+		"\"schema\":{\"type\":\"string\"},"
+		"\"description\":\"An ETag of this resource (W/\\\"3\\\"): 412 when it changed since.\"},"
+	"\"IdempotencyKey\":{\"name\":\"Idempotency-Key\",\"in\":\"header\",\"required\":false,"
+		"\"schema\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":255},"
+		"\"description\":\"A replay answers as the first call did, with Idempotent-Replayed: "
+		"true; the same key with another body is 409.\"},"
+	"\"RequestId\":{\"name\":\"X-Request-Id\",\"in\":\"header\",\"required\":false,"
+		"\"schema\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9._:-]{1,128}$\"},"
+		"\"description\":\"Echoed on the response; a new one is made when absent.\"}"
+"},"
+"\"schemas\":{"
+	"\"Resource\":{\"type\":\"object\",\"required\":[\"id\",\"object\",\"version\"],"
+		"\"properties\":{\"id\":{\"type\":\"string\"},\"object\":{\"type\":\"string\"},"
+		"\"version\":{\"type\":\"integer\"},\"createdAt\":{\"type\":\"string\","
+		"\"format\":\"date-time\"},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"}},"
+		"\"additionalProperties\":true},"
+	"\"List\":{\"type\":\"object\",\"required\":[\"data\",\"pageSize\",\"hasMore\",\"nextCursor\"],"
+		"\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Resource\"}},"
+		"\"total\":{\"type\":\"integer\",\"description\":\"page mode only\"},"
+		"\"page\":{\"type\":\"integer\",\"description\":\"page mode only\"},"
+		"\"pageSize\":{\"type\":\"integer\"},"
+		"\"totalPages\":{\"type\":\"integer\",\"description\":\"page mode only\"},"
+		"\"hasMore\":{\"type\":\"boolean\"},\"nextCursor\":{\"type\":[\"string\",\"null\"]}}},"
+	"\"LoginRequest\":{\"type\":\"object\",\"required\":[\"email\",\"password\"],"
+		"\"properties\":{\"email\":{\"type\":\"string\",\"format\":\"email\"},"
+		"\"password\":{\"type\":\"string\",\"minLength\":8}},\"additionalProperties\":false},"
+	"\"Token\":{\"type\":\"object\",\"required\":[\"accessToken\",\"tokenType\",\"expiresIn\"],"
+		"\"properties\":{\"accessToken\":{\"type\":\"string\"},\"tokenType\":{\"const\":\"Bearer\"},"
+		"\"expiresIn\":{\"type\":\"integer\"}}},"
+	"\"Problem\":{\"type\":\"object\",\"required\":[\"type\",\"title\",\"status\",\"detail\","
+		"\"code\",\"errors\",\"requestId\"],"
+		"\"properties\":{\"type\":{\"type\":\"string\"},\"title\":{\"type\":\"string\"},"
+		"\"status\":{\"type\":\"integer\"},\"detail\":{\"type\":\"string\"},"
+		"\"code\":{\"type\":\"string\"},\"errors\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+		"\"properties\":{\"field\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}}}},"
+		"\"requestId\":{\"type\":\"string\"},\"statusCode\":{\"type\":\"integer\"},"
+		"\"error\":{\"type\":\"string\"},\"message\":{\"type\":[\"string\",\"array\"]}}}"
+"}"
+"}";
+
+static const char *const problem_codes[] = {
+	"400", "401", "403", "404", "409", "412", "413", "415", "503"
+};
+
+char *openapi_build(void)
+{
+	cJSON *doc = cJSON_CreateObject(), *info = cJSON_CreateObject(), *paths,
+		*components = cJSON_Parse(components_json), *responses, *sec, *req;
+	char *text;
+	size_t i;
+
+	if (!components) {
+		cJSON_Delete(doc);
+		cJSON_Delete(info);
+		return NULL;
+	}
+	cJSON_AddStringToObject(doc, "openapi", "3.1.0");
+	cJSON_AddStringToObject(info, "title", "libbilling example server");
+	cJSON_AddStringToObject(info, "version", billing_version_string());
+	cJSON_AddStringToObject(info, "description", "REST over libbilling's JSON operation "
+		"layer; see API-HTTP.md. Errors are application/problem+json (RFC 9457).");
+	cJSON_AddItemToObject(doc, "info", info);
+	sec = cJSON_CreateArray();
+	req = cJSON_CreateObject();
+	cJSON_AddItemToObject(req, "bearerAuth", cJSON_CreateArray());
+	cJSON_AddItemToArray(sec, req);
+	cJSON_AddItemToObject(doc, "security", sec);
+
+	responses = cJSON_CreateObject();
+	for (i = 0; i < sizeof(problem_codes) / sizeof(problem_codes[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "Problem%s", problem_codes[i]);
+		add_response(responses, name, "A problem (RFC 9457).",
+			json_content("application/problem+json", ref("#/components/schemas/Problem")));
+	}
+	cJSON_AddItemToObject(components, "responses", responses);
+
+	paths = cJSON_CreateObject();
+	for (i = 0; i < route_count; i++) {
+		const route *rt = &routes[i];
+		cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, rt->path);
+		char method[8];
+		size_t k;
+		if (!item) {
+			item = cJSON_CreateObject();
+			cJSON_AddItemToObject(paths, rt->path, item);
+		}
+		for (k = 0; rt->method[k] && k + 1 < sizeof(method); k++)
+			method[k] = (char)(rt->method[k] | 0x20);   /* lower case */
+		method[k] = '\0';
+		cJSON_AddItemToObject(item, method, operation(rt));
+	}
+	cJSON_AddItemToObject(doc, "paths", paths);
+	cJSON_AddItemToObject(doc, "components", components);
+	text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return text;
+}

@@ -1,0 +1,612 @@
+/*
+ * Routing and the handlers. Resource routes hold no domain rules: they turn
+ * HTTP (path id, If-Match, query parameters, body, Idempotency-Key) into one
+ * billing_call_json input and turn its answer back into HTTP. The catalog
+ * tells which roles an operation allows and which types its inputs have.
+ */
+#include "router.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "metrics.h"
+#include "passwords.h"
+#include "problem.h"
+
+#define JSON_INT_MAX 9007199254740992LL /* 2^53, as the library accepts */
+
+/* Collection and item routes of a resource with the five standard verbs. */
+#define CRUD_ROUTES(res) \
+	{ "POST", "/v1/" res, H_OP_CREATE, res ".create", res, NULL }, \
+	{ "GET", "/v1/" res, H_OP_LIST, res ".list", res, NULL }, \
+	{ "GET", "/v1/" res "/{id}", H_OP_GET, res ".get", res, NULL }, \
+	{ "PATCH", "/v1/" res "/{id}", H_OP_UPDATE, res ".update", res, NULL }, \
+	{ "DELETE", "/v1/" res "/{id}", H_OP_DELETE, res ".delete", res, NULL }
+
+const route routes[] = {
+	{ "POST", "/v1/auth/login", H_LOGIN, NULL, "auth",
+		"Exchange e-mail and password for a bearer token." },
+	CRUD_ROUTES("customers"),
+	CRUD_ROUTES("products"),
+	CRUD_ROUTES("plans"),
+	/* When the library has them (API-HTTP.md "Resources"):
+	 *   CRUD-like rows for subscriptions (no PATCH/DELETE yet), invoices,
+	 *   payments, events and webhook-endpoints, and actions such as
+	 *   { "POST", "/v1/subscriptions/{id}/cancel", H_OP_ACTION,
+	 *     "subscriptions.cancel", "subscriptions", NULL }. */
+	{ "GET", "/healthz", H_HEALTHZ, NULL, "operations", "Liveness: always 200 while the process runs." },
+	{ "GET", "/readyz", H_READYZ, NULL, "operations",
+		"Readiness: 200 when storage answers and its schema is current, else 503." },
+	{ "GET", "/metrics", H_METRICS, NULL, "operations", "Prometheus metrics (text format)." },
+	{ "GET", "/v1/openapi.json", H_OPENAPI, NULL, "operations", "This OpenAPI 3.1 document." },
+};
+const size_t route_count = sizeof(routes) / sizeof(routes[0]);
+
+int router_check_catalog(void)
+{
+	size_t i;
+	int missing = 0;
+	for (i = 0; i < route_count; i++)
+		if (routes[i].operation && !catalog_op(routes[i].operation)) {
+			fprintf(stderr, "billing-server: route %s %s needs operation %s, which this "
+				"libbilling does not have\n", routes[i].method, routes[i].path,
+				routes[i].operation);
+			missing++;
+		}
+	return missing;
+}
+
+/* ------------------------------------------------------------ matching */
+
+/* Matches a template against a path (query already stripped by MHD);
+ * "{id}" takes one non-empty segment. */
+static int match_path(const char *tpl, const char *path, char *id, size_t id_size)
+{
+	while (*tpl && *path) {
+		if (strncmp(tpl, "{id}", 4) == 0) {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || n >= id_size)
+				return 0;
+			memcpy(id, path, n);
+			id[n] = '\0';
+			path += n;
+			tpl += 4;
+			continue;
+		}
+		if (*tpl != *path)
+			return 0;
+		tpl++;
+		path++;
+	}
+	return *tpl == '\0' && *path == '\0';
+}
+
+void router_match(request *r)
+{
+	char id[sizeof(r->id)];
+	size_t i;
+
+	r->rt = NULL;
+	r->out.allow[0] = '\0';
+	for (i = 0; i < route_count; i++) {
+		if (!match_path(routes[i].path, r->url, id, sizeof(id)))
+			continue;
+		if (strcmp(routes[i].method, r->method) == 0) {
+			r->rt = &routes[i];
+			memcpy(r->id, id, sizeof(id));
+			return;
+		}
+		if (r->out.allow[0])
+			strncat(r->out.allow, ", ", sizeof(r->out.allow) - strlen(r->out.allow) - 1);
+		strncat(r->out.allow, routes[i].method,
+			sizeof(r->out.allow) - strlen(r->out.allow) - 1);
+	}
+}
+
+/* ------------------------------------------------------------ replies */
+
+/* Reply bodies are released with free(); library strings with
+ * billing_free(), so they are copied. */
+static char *dup_text(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = malloc(n + 1);
+	if (d)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+
+static void reply_json(request *r, int status, char *body)
+{
+	r->out.status = status;
+	r->out.body = body;
+	r->out.content_type = "application/json";
+}
+
+static void reply_problem(request *r, int status, const char *code, const char *detail,
+	const char *field)
+{
+	r->out.status = status;
+	r->out.body = problem_make(status, code, detail, field, r->request_id);
+	r->out.content_type = PROBLEM_CONTENT_TYPE;
+}
+
+static void reply_library_error(request *r, const char *error_json)
+{
+	int status = 500;
+	r->out.body = problem_from_library(&status, error_json, r->request_id);
+	r->out.status = status;
+	r->out.content_type = PROBLEM_CONTENT_TYPE;
+	if (status >= 500)
+		log_msg(LOG_WARN, "library error", "requestId", r->request_id,
+			"error", error_json ? error_json : "(out of memory)", NULL);
+}
+
+static const char *header(const request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static int authenticate(request *r)
+{
+	const char *h = header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+	jwt_result res;
+
+	r->out.www_authenticate = "Bearer";
+	if (!h || !*h) {
+		reply_problem(r, 401, "unauthenticated", "this route needs an Authorization: Bearer "
+			"token (POST /v1/auth/login gives one)", NULL);
+		return -1;
+	}
+	if (strncasecmp(h, "Bearer ", 7) != 0) {
+		reply_problem(r, 401, "invalid_token", "the Authorization header must be "
+			"\"Bearer <token>\"", NULL);
+		return -1;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	res = jwt_verify(&r->claims, r->app->cfg, h, now_unix());
+	if (res != JWT_OK) {
+		r->out.www_authenticate = "Bearer error=\"invalid_token\"";
+		reply_problem(r, 401, res == JWT_EXPIRED ? "token_expired" : "invalid_token",
+			jwt_result_message(res), NULL);
+		return -1;
+	}
+	r->authenticated = 1;
+	r->out.www_authenticate = NULL;
+	return 0;
+}
+
+static int is_json_type(const char *ct)
+{
+	size_t n;
+	const char *semi;
+	if (!ct)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	semi = strchr(ct, ';');
+	n = semi ? (size_t)(semi - ct) : strlen(ct);
+	while (n > 0 && ct[n - 1] == ' ')
+		n--;
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return 1;
+	/* application/<anything>+json */
+	return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+		strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* Parses the body as one JSON object (an empty body is {}). */
+static cJSON *body_object(request *r)
+{
+	const char *end = NULL;
+	cJSON *in;
+
+	if (r->body_len == 0)
+		return cJSON_CreateObject();
+	if (!is_json_type(header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		reply_problem(r, 415, "unsupported_media_type",
+			"the body must be JSON (Content-Type: application/json)", NULL);
+		return NULL;
+	}
+	in = cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0);
+	while (in && end && end < r->body + r->body_len &&
+	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (!in || end != r->body + r->body_len) {
+		cJSON_Delete(in);
+		reply_problem(r, 400, "malformed_json", "the body is not valid JSON", "body");
+		return NULL;
+	}
+	if (!cJSON_IsObject(in)) {
+		cJSON_Delete(in);
+		reply_problem(r, 400, "invalid", "the body must be a JSON object", "body");
+		return NULL;
+	}
+	return in;
+}
+
+/* If-Match: W/"n" or "n" (our ETags), or "*" (any version). */
+static int if_match(request *r, cJSON *in)
+{
+	const char *h = header(r, MHD_HTTP_HEADER_IF_MATCH);
+	char *end;
+	long long v;
+
+	if (!h)
+		return 0;
+	while (*h == ' ')
+		h++;
+	if (strcmp(h, "*") == 0)
+		return 0;
+	if (strncmp(h, "W/", 2) == 0)
+		h += 2;
+	if (*h == '"' && h[1] >= '0' && h[1] <= '9') {
+		errno = 0;
+		v = strtoll(h + 1, &end, 10);
+		if (!errno && *end == '"' && (end[1] == '\0' || end[1] == ' ') && v >= 1 &&
+		    v < JSON_INT_MAX) {
+			cJSON_AddNumberToObject(in, "expectedVersion", (double)v);
+			return 0;
+		}
+	}
+	/* No representation has that tag (RFC 9110 13.1.1). */
+	reply_problem(r, 412, "stale_version", "If-Match does not name a version of this "
+		"resource (use the ETag of a response)", "If-Match");
+	return -1;
+}
+
+struct query_ctx {
+	request *r;
+	const cJSON *op;     /* NULL: the route takes no query parameters */
+	cJSON *in;
+	int failed;
+};
+
+static int parse_int(const char *s, double *out)
+{
+	char *end;
+	long long v;
+	if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v > JSON_INT_MAX || v < -JSON_INT_MAX)
+		return -1;
+	*out = (double)v;
+	return 0;
+}
+
+static enum MHD_Result on_query(void *cls, enum MHD_ValueKind kind, const char *key,
+	const char *value)
+{
+	struct query_ctx *q = cls;
+	const cJSON *f = q->op ? catalog_field(q->op, key) : NULL;
+	const char *type = catalog_str(f, "type");
+	char msg[200];
+	cJSON *v = NULL;
+	double d;
+
+	(void)kind;
+	if (!value)
+		value = "";
+	if (!f || strcmp(key, "id") == 0 || strcmp(key, "expectedVersion") == 0) {
+		snprintf(msg, sizeof(msg), "%.60s is not a query parameter of this route", key);
+		reply_problem(q->r, 400, "unknown_parameter", msg, key);
+	} else if (cJSON_GetObjectItemCaseSensitive(q->in, key)) {
+		snprintf(msg, sizeof(msg), "%.60s is given more than once", key);
+		reply_problem(q->r, 400, "invalid", msg, key);
+	} else if (strcmp(type, "integer") == 0) {
+		if (parse_int(value, &d) == 0)
+			v = cJSON_CreateNumber(d);
+		else {
+			snprintf(msg, sizeof(msg), "%.60s must be an integer", key);
+			reply_problem(q->r, 400, "invalid", msg, key);
+		}
+	} else if (strcmp(type, "boolean") == 0) {
+		if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+			v = cJSON_CreateBool(value[0] == 't');
+		else {
+			snprintf(msg, sizeof(msg), "%.60s must be true or false", key);
+			reply_problem(q->r, 400, "invalid", msg, key);
+		}
+	} else if (strcmp(type, "string") == 0 || strcmp(type, "decimal") == 0) {
+		v = cJSON_CreateString(value);
+	} else {
+		snprintf(msg, sizeof(msg), "%.60s cannot be given as a query parameter", key);
+		reply_problem(q->r, 400, "invalid", msg, key);
+	}
+	if (!v) {
+		q->failed = 1;
+		return MHD_NO;
+	}
+	cJSON_AddItemToObject(q->in, key, v);
+	return MHD_YES;
+}
+
+/* Query parameters into in, typed by the catalog; any parameter on a route
+ * whose operation declares none is 400. */
+static int query_params(request *r, const cJSON *op, cJSON *in)
+{
+	struct query_ctx q = { r, op, in, 0 };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, on_query, &q);
+	return q.failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ resources */
+
+/* Reshapes the library's list to API-HTTP.md's envelope:
+ * {"data","total","page","pageSize","totalPages","hasMore","nextCursor"};
+ * total, page and totalPages only in page mode. */
+static char *list_envelope(cJSON *lib)
+{
+	static const char *const order[] = {
+		"data", "total", "page", "pageSize", "totalPages", "hasMore", "nextCursor"
+	};
+	cJSON *env = cJSON_CreateObject();
+	char *text;
+	size_t i;
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(lib, order[i]);
+		if (v)
+			cJSON_AddItemToObject(env, order[i], v);
+	}
+	text = cJSON_PrintUnformatted(env);
+	cJSON_Delete(env);
+	return text;
+}
+
+static void set_etag(request *r, const cJSON *resource)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(resource, "version");
+	if (cJSON_IsNumber(v))
+		snprintf(r->out.etag, sizeof(r->out.etag), "W/\"%lld\"", (long long)v->valuedouble);
+}
+
+static void handle_op(request *r)
+{
+	const route *rt = r->rt;
+	const cJSON *op = catalog_op(rt->operation);
+	billing_principal who = { NULL, NULL, BILLING_ROLE_NONE };
+	billing_call_options opts = BILLING_CALL_OPTIONS_INIT;
+	const char *key = NULL;
+	int replayed = 0, rc, has_body, is_item;
+	cJSON *in = NULL, *result = NULL;
+	char *text = NULL, *out = NULL;
+
+	if (authenticate(r) < 0)
+		return;
+	/* Roles before anything about the input, the body included. */
+	if (!catalog_op_allows(op, r->claims.role)) {
+		reply_problem(r, 403, "forbidden", "your role may not do this", NULL);
+		return;
+	}
+	has_body = rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION;
+	is_item = rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST;
+	in = has_body ? body_object(r) : cJSON_CreateObject();
+	if (!in)
+		goto done;
+	if (has_body && is_item && (cJSON_GetObjectItemCaseSensitive(in, "id") ||
+	    cJSON_GetObjectItemCaseSensitive(in, "expectedVersion"))) {
+		const char *f = cJSON_GetObjectItemCaseSensitive(in, "id") ? "id" : "expectedVersion";
+		reply_problem(r, 400, "unknown_field", f[0] == 'i' ?
+			"id is not a field of the body (the id is in the path)" :
+			"expectedVersion is not a field of the body (send If-Match)", f);
+		goto done;
+	}
+	if (query_params(r, rt->kind == H_OP_LIST ? op : NULL, in) < 0)
+		goto done;
+	if (is_item)
+		cJSON_AddStringToObject(in, "id", r->id);
+	if ((rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE) && if_match(r, in) < 0)
+		goto done;
+	if (has_body) {
+		key = header(r, "Idempotency-Key");
+		opts.idempotency_key = key;
+		opts.replayed = &replayed;
+	}
+
+	text = cJSON_PrintUnformatted(in);
+	who.tenant_id = r->claims.tenant_id;
+	who.user_id = r->claims.sub;
+	who.role = r->claims.role;
+	rc = billing_call_json(&out, r->app->ctx, &who, rt->operation, text, text ? strlen(text) : 0,
+		key ? &opts : NULL);
+	if (rc < 0) {
+		reply_library_error(r, out);
+		goto done;
+	}
+	result = out ? cJSON_Parse(out) : NULL;
+	if (!result) {
+		reply_problem(r, 500, "internal", "the server failed to complete the request", NULL);
+		goto done;
+	}
+	r->out.replayed = key && replayed;
+	switch (rt->kind) {
+	case H_OP_LIST:
+		reply_json(r, 200, list_envelope(result));
+		break;
+	case H_OP_DELETE:
+		r->out.status = 204;
+		break;
+	case H_OP_CREATE: {
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "id"));
+		snprintf(r->out.location, sizeof(r->out.location), "%s/%s", rt->path, id ? id : "");
+		set_etag(r, result);
+		reply_json(r, 201, dup_text(out));
+		break;
+	}
+	default:
+		set_etag(r, result);
+		reply_json(r, 200, dup_text(out));
+		break;
+	}
+done:
+	cJSON_Delete(in);
+	cJSON_Delete(result);
+	cJSON_free(text);
+	billing_free(out);
+}
+
+/* ------------------------------------------------------------ login */
+
+static int email_ok(const char *e)
+{
+	const char *at = strchr(e, '@');
+	size_t n = strlen(e), i;
+	if (n < 3 || n > 190 || !at || at == e || !at[1] || strchr(at + 1, '@'))
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)e[i] <= ' ' || e[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void handle_login(request *r)
+{
+	const cJSON *it, *email, *password;
+	billing_principal platform = { NULL, NULL, BILLING_ROLE_PLATFORM };
+	billing_user *u = NULL;
+	const config *cfg = r->app->cfg;
+	cJSON *in = body_object(r), *res;
+	size_t plen;
+	int rc, ok;
+	char *tok;
+
+	if (!in)
+		return;
+	cJSON_ArrayForEach(it, in)
+		if (strcmp(it->string, "email") != 0 && strcmp(it->string, "password") != 0) {
+			char msg[120];
+			snprintf(msg, sizeof(msg), "%.60s is not a field of this operation", it->string);
+			reply_problem(r, 400, "unknown_field", msg, it->string);
+			goto done;
+		}
+	email = cJSON_GetObjectItemCaseSensitive(in, "email");
+	password = cJSON_GetObjectItemCaseSensitive(in, "password");
+	if (!cJSON_IsString(email) || !email_ok(email->valuestring)) {
+		reply_problem(r, 400, "invalid", "email must be a valid e-mail address", "email");
+		goto done;
+	}
+	if (!cJSON_IsString(password) || (plen = strlen(password->valuestring)) < PASSWORD_MIN ||
+	    plen > PASSWORD_MAX) {
+		reply_problem(r, 400, "invalid", "password must be 8 to 1024 characters", "password");
+		goto done;
+	}
+	if (!cfg->jwt_secret) {
+		reply_problem(r, 501, "login_unavailable", "this server only verifies tokens from "
+			"another issuer (BILLING_JWT_PUBLIC_KEY) and has no secret to sign its own", NULL);
+		goto done;
+	}
+	rc = billing_user_find_by_email(&u, r->app->ctx, &platform, email->valuestring);
+	if (rc == BILLING_ENOTFOUND) {
+		/* The same work as a wrong password: no timing oracle for e-mails. */
+		password_verify_dummy(password->valuestring, plen);
+		ok = 0;
+	} else if (rc < 0) {
+		const billing_error *e = billing_error_last();
+		int status = problem_http_status(rc);
+		log_msg(LOG_WARN, "user lookup failed", "requestId", r->request_id,
+			"error", e->message, NULL);
+		reply_problem(r, status, e->reason, status >= 500 && status != 503 ?
+			"the server failed to complete the request" : e->message, NULL);
+		goto done;
+	} else {
+		ok = password_verify(billing_user_password_hash(u), password->valuestring, plen);
+	}
+	if (!ok) {
+		reply_problem(r, 401, "invalid_credentials", "wrong e-mail or password", NULL);
+		goto done;
+	}
+	{
+		int64_t now = now_unix();
+		tok = jwt_sign_hs256(cfg, billing_user_id(u), billing_user_tenant_id(u),
+			billing_role_name(billing_user_role(u)), now, now + cfg->token_ttl_s);
+	}
+	if (!tok) {
+		reply_problem(r, 500, "internal", "cannot sign a token", NULL);
+		goto done;
+	}
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "accessToken", tok);
+	cJSON_AddStringToObject(res, "tokenType", "Bearer");
+	cJSON_AddNumberToObject(res, "expiresIn", cfg->token_ttl_s);
+	OPENSSL_cleanse(tok, strlen(tok));
+	free(tok);
+	reply_json(r, 201, cJSON_PrintUnformatted(res));
+	r->out.no_store = 1;
+	cJSON_Delete(res);
+done:
+	billing_user_free(u);
+	cJSON_Delete(in);
+}
+
+/* ------------------------------------------------------------ operations */
+
+static void handle_readyz(request *r)
+{
+	/* A one-row read: storage reachable and the schema current (an
+	 * outdated schema fails with reason "schema_outdated"). */
+	billing_principal platform = { NULL, NULL, BILLING_ROLE_PLATFORM };
+	const char *in = "{\"limit\":1}";
+	char *out = NULL;
+	int rc = billing_call_json(&out, r->app->ctx, &platform, "tenants.list", in, strlen(in),
+		NULL);
+	if (rc < 0) {
+		const billing_error *e = billing_error_last();
+		log_msg(LOG_WARN, "not ready", "requestId", r->request_id, "reason", e->reason, NULL);
+		reply_problem(r, 503, e->reason, "storage is not ready", NULL);
+	} else {
+		reply_json(r, 200, dup_text("{\"status\":\"ready\"}"));
+	}
+	billing_free(out);
+}
+
+void router_handle(request *r)
+{
+	if (!r->rt) {
+		if (r->out.allow[0]) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "%s is not allowed here; allowed: %s", r->method,
+				r->out.allow);
+			reply_problem(r, 405, "method_not_allowed", msg, NULL);
+		} else {
+			reply_problem(r, 404, "route_not_found", "no such route", NULL);
+		}
+		return;
+	}
+	switch (r->rt->kind) {
+	case H_HEALTHZ:
+		reply_json(r, 200, dup_text("{\"status\":\"ok\"}"));
+		break;
+	case H_READYZ:
+		handle_readyz(r);
+		break;
+	case H_METRICS:
+		r->out.status = 200;
+		r->out.body = metrics_render();
+		r->out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+		break;
+	case H_OPENAPI:
+		reply_json(r, 200, dup_text(r->app->openapi));
+		break;
+	case H_LOGIN:
+		handle_login(r);
+		break;
+	default:
+		handle_op(r);
+		break;
+	}
+}

@@ -1,0 +1,51 @@
+/*
+ * The routing table: every route the server answers, with the library
+ * operation behind it. New resources are new rows here (and nothing else
+ * when they follow the create/list/get/update/delete/action shapes).
+ */
+#ifndef BS_ROUTER_H
+#define BS_ROUTER_H
+
+#include <stddef.h>
+
+#include "server.h"
+
+typedef enum {
+	H_OP_CREATE,   /* POST collection: body -> op, 201 + Location + ETag */
+	H_OP_LIST,     /* GET collection: query -> op input, list envelope */
+	H_OP_GET,      /* GET item: {id} -> "id", 200 + ETag */
+	H_OP_UPDATE,   /* PATCH item: body + {id} + If-Match, 200 + ETag */
+	H_OP_DELETE,   /* DELETE item: {id} + If-Match, 204 */
+	H_OP_ACTION,   /* POST item/verb: body + {id}, 200 + ETag (subscriptions/{id}/cancel, ...) */
+	H_LOGIN,
+	H_HEALTHZ,
+	H_READYZ,
+	H_METRICS,
+	H_OPENAPI
+} handler_kind;
+
+typedef struct route {
+	const char *method;
+	const char *path;        /* template: "/v1/customers/{id}" */
+	handler_kind kind;
+	const char *operation;   /* catalog name for H_OP_*, else NULL */
+	const char *tag;         /* OpenAPI tag */
+	const char *summary;     /* for routes without an operation */
+} route;
+
+extern const route routes[];
+extern const size_t route_count;
+
+/* Checks at start that every operation in the table is in the catalog.
+ * Prints the missing ones; returns their number. */
+int router_check_catalog(void);
+
+/* Finds the route for method and path, fills r->rt and r->id, or leaves
+ * r->rt NULL and fills r->out.allow when the path exists under other
+ * methods. */
+void router_match(request *r);
+
+/* Answers the request into r->out. */
+void router_handle(request *r);
+
+#endif
