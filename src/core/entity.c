@@ -75,7 +75,7 @@ static int finish(void **out, const billing__entity *e, billing_ctx *ctx, billin
 
 int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ctx,
 	const char *tenant_id, billing__idem *idem, void *record, const char *id,
-	billing__step_fn step, void *payload)
+	billing__step_fn before, billing__step_fn after, void *payload)
 {
 	void *result = NULL;
 	billing_txn *tx;
@@ -89,8 +89,9 @@ int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ct
 		rc = billing__entity_get_in(&result, e, ctx, tx, tenant_id, idem->resource_id);
 		return finish(out, e, ctx, tx, rc, result);
 	}
-	if ((!step || (rc = step(payload, ctx, tx, NULL, record)) == BILLING_OK) &&
+	if ((!before || (rc = before(payload, ctx, tx, NULL, record)) == BILLING_OK) &&
 	    (rc = e->insert(ctx->st, tx, record)) == BILLING_OK &&
+	    (!after || (rc = after(payload, ctx, tx, NULL, record)) == BILLING_OK) &&
 	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK &&
 	    (result = e->from_record(record)) == NULL)
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);

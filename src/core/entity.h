@@ -45,11 +45,12 @@ int billing__entity_get_in(void **out, const billing__entity *e, billing_ctx *ct
 int billing__entity_get(void **out, const billing__entity *e, billing_ctx *ctx,
 	const billing_principal *who, billing__op op, const char *prefix, const char *id);
 
-/* Create: replays an idempotent retry, else runs step (may be NULL),
- * inserts record and records the key named by id. */
+/* Create: replays an idempotent retry, else runs before (may be NULL),
+ * inserts record, runs after (may be NULL: work that needs the row, such
+ * as rows referencing it) and records the key named by id. */
 int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ctx,
 	const char *tenant_id, billing__idem *idem, void *record, const char *id,
-	billing__step_fn step, void *payload);
+	billing__step_fn before, billing__step_fn after, void *payload);
 
 /* Update: replays an idempotent retry, else reads the item, checks the
  * expected version (0: any), runs step to build record, and writes it. */

@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "core/calendar.h"
+#include "core/json_out.h"
 
 /* ------------------------------------------------------------ catalog */
 
@@ -144,6 +146,47 @@ static const field_spec f_plan_list[] = {
 	{ "active", T_BOOLEAN, false, false, "only active or inactive plans" },
 	{ "currency", T_STRING, false, false, "ISO 4217 code" },
 	{ "productId", T_STRING, false, false, "plans of this product" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static const field_spec f_subscription_create[] = {
+	{ "customerId", T_STRING, true, false, "customer of the same tenant" },
+	{ "planId", T_STRING, true, false, "an active plan of the same tenant" },
+	{ "quantity", T_INTEGER, false, false, "1-10000, default 1" },
+	{ "trialDays", T_INTEGER, false, false, "0-730; overrides the plan's" },
+	{ "startAt", T_STRING, false, false, "RFC 3339 UTC, not in the future; default now" },
+	{ "metadata", T_OBJECT, false, true, "string map" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_subscription_list[] = {
+	LIST_FIELDS,
+	{ "customerId", T_STRING, false, false, "subscriptions of this customer" },
+	{ "planId", T_STRING, false, false, "subscriptions on this plan" },
+	{ "status", T_STRING, false, false, "trialing, active, past_due, paused, canceled, expired" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_subscription_cancel[] = {
+	{ "id", T_STRING, true, false, "the subscription id" },
+	{ "atPeriodEnd", T_BOOLEAN, false, false, "end when the period ends (default false: now)" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_subscription_update[] = {
+	{ "id", T_STRING, true, false, "the subscription id" },
+	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
+	{ "cancelAtPeriodEnd", T_BOOLEAN, false, false, "false undoes a scheduled cancellation" },
+	{ "quantity", T_INTEGER, false, false, "1-10000, from the next period" },
+	{ "metadata", T_OBJECT, false, true, "string map" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_invoice_list[] = {
+	LIST_FIELDS,
+	{ "customerId", T_STRING, false, false, "invoices of this customer" },
+	{ "subscriptionId", T_STRING, false, false, "invoices of this subscription" },
+	{ "status", T_STRING, false, false, "draft, pending, paid, failed or void" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_invoice_preview[] = {
+	{ "subscriptionId", T_STRING, true, false, "the subscription whose next invoice to show" },
 	{ NULL, 0, false, false, NULL }
 };
 
@@ -347,155 +390,7 @@ static int list_in(billing_list_params *p, const cJSON *in)
 
 /* ------------------------------------------------------------ JSON output */
 
-static cJSON *time_json(int64_t t)
-{
-	char buf[32];
-	struct tm tm;
-	time_t tt = (time_t)t;
-	if (!gmtime_r(&tt, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return cJSON_CreateNull();
-	return cJSON_CreateString(buf);
-}
-
-static cJSON *str_or_null(const char *s)
-{
-	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
-}
-
-/* Builders add members and remember a failed allocation, checked once. */
-typedef struct {
-	cJSON *obj;
-	bool failed;
-} jb;
-
-static void jb_add(jb *b, const char *name, cJSON *v)
-{
-	if (!v || !b->obj || !cJSON_AddItemToObject(b->obj, name, v)) {
-		cJSON_Delete(v);
-		b->failed = true;
-	}
-}
-
-static void jb_num(jb *b, const char *name, int64_t v)
-{
-	jb_add(b, name, cJSON_CreateNumber((double)v));
-}
-
-static cJSON *jb_done(jb *b)
-{
-	if (b->failed) {
-		cJSON_Delete(b->obj);
-		return NULL;
-	}
-	return b->obj;
-}
-
-static cJSON *metadata_json(size_t n, const billing_metadata_entry *(*at)(const void *, size_t),
-	const void *item)
-{
-	cJSON *obj = cJSON_CreateObject();
-	size_t i;
-	for (i = 0; obj && i < n; i++) {
-		const billing_metadata_entry *e = at(item, i);
-		if (!cJSON_AddStringToObject(obj, e->key, e->value)) {
-			cJSON_Delete(obj);
-			return NULL;
-		}
-	}
-	return obj;
-}
-
-static const billing_metadata_entry *cus_md(const void *c, size_t i)
-{
-	return billing_customer_metadata_at(c, i);
-}
-static const billing_metadata_entry *prod_md(const void *p, size_t i)
-{
-	return billing_product_metadata_at(p, i);
-}
-static const billing_metadata_entry *plan_md(const void *p, size_t i)
-{
-	return billing_plan_metadata_at(p, i);
-}
-
-static cJSON *tenant_json(const void *item)
-{
-	const billing_tenant *t = item;
-	jb b = { cJSON_CreateObject(), false };
-	jb_add(&b, "id", cJSON_CreateString(billing_tenant_id(t)));
-	jb_add(&b, "object", cJSON_CreateString("tenant"));
-	jb_add(&b, "name", cJSON_CreateString(billing_tenant_name(t)));
-	jb_add(&b, "invoicePrefix", cJSON_CreateString(billing_tenant_invoice_prefix(t)));
-	jb_add(&b, "createdAt", time_json(billing_tenant_created_at(t)));
-	return jb_done(&b);
-}
-
-static cJSON *customer_json(const void *item)
-{
-	const billing_customer *c = item;
-	jb b = { cJSON_CreateObject(), false };
-	jb_add(&b, "id", cJSON_CreateString(billing_customer_id(c)));
-	jb_add(&b, "object", cJSON_CreateString("customer"));
-	jb_add(&b, "name", cJSON_CreateString(billing_customer_name(c)));
-	jb_add(&b, "email", cJSON_CreateString(billing_customer_email(c)));
-	jb_add(&b, "defaultPaymentMethod", str_or_null(billing_customer_default_payment_method(c)));
-	jb_add(&b, "metadata", metadata_json(billing_customer_metadata_count(c), cus_md, c));
-	jb_add(&b, "createdAt", time_json(billing_customer_created_at(c)));
-	jb_add(&b, "updatedAt", time_json(billing_customer_updated_at(c)));
-	jb_num(&b, "version", billing_customer_version(c));
-	return jb_done(&b);
-}
-
-static cJSON *product_json(const void *item)
-{
-	const billing_product *p = item;
-	jb b = { cJSON_CreateObject(), false };
-	char rate[16];
-	if (billing_rate_format(rate, sizeof(rate), billing_product_tax_rate_bp(p)) < 0)
-		snprintf(rate, sizeof(rate), "0");
-	jb_add(&b, "id", cJSON_CreateString(billing_product_id(p)));
-	jb_add(&b, "object", cJSON_CreateString("product"));
-	jb_add(&b, "name", cJSON_CreateString(billing_product_name(p)));
-	jb_add(&b, "sku", cJSON_CreateString(billing_product_sku(p)));
-	jb_add(&b, "description", str_or_null(billing_product_description(p)));
-	jb_num(&b, "priceCents", billing_product_price_cents(p));
-	jb_add(&b, "currency", cJSON_CreateString(billing_product_currency(p)));
-	/* Raw: the exact decimal, never a binary fraction printed back. */
-	jb_add(&b, "taxRate", cJSON_CreateRaw(rate));
-	jb_add(&b, "isActive", cJSON_CreateBool(billing_product_is_active(p)));
-	jb_num(&b, "stock", billing_product_stock(p));
-	jb_num(&b, "lowStockThreshold", billing_product_low_stock_threshold(p));
-	jb_add(&b, "metadata", metadata_json(billing_product_metadata_count(p), prod_md, p));
-	jb_add(&b, "createdAt", time_json(billing_product_created_at(p)));
-	jb_add(&b, "updatedAt", time_json(billing_product_updated_at(p)));
-	jb_num(&b, "version", billing_product_version(p));
-	return jb_done(&b);
-}
-
-static cJSON *plan_json(const void *item)
-{
-	const billing_plan *p = item;
-	jb b = { cJSON_CreateObject(), false };
-	int32_t term = billing_plan_term_count(p);
-	jb_add(&b, "id", cJSON_CreateString(billing_plan_id(p)));
-	jb_add(&b, "object", cJSON_CreateString("plan"));
-	jb_add(&b, "productId", cJSON_CreateString(billing_plan_product_id(p)));
-	jb_add(&b, "code", cJSON_CreateString(billing_plan_code(p)));
-	jb_add(&b, "name", cJSON_CreateString(billing_plan_name(p)));
-	jb_add(&b, "description", str_or_null(billing_plan_description(p)));
-	jb_num(&b, "amount", billing_plan_amount(p));
-	jb_add(&b, "currency", cJSON_CreateString(billing_plan_currency(p)));
-	jb_add(&b, "interval", cJSON_CreateString(billing_interval_name(billing_plan_interval(p))));
-	jb_num(&b, "intervalCount", billing_plan_interval_count(p));
-	jb_num(&b, "trialDays", billing_plan_trial_days(p));
-	jb_add(&b, "termCount", term ? cJSON_CreateNumber(term) : cJSON_CreateNull());
-	jb_add(&b, "active", cJSON_CreateBool(billing_plan_active(p)));
-	jb_add(&b, "metadata", metadata_json(billing_plan_metadata_count(p), plan_md, p));
-	jb_add(&b, "createdAt", time_json(billing_plan_created_at(p)));
-	jb_add(&b, "updatedAt", time_json(billing_plan_updated_at(p)));
-	jb_num(&b, "version", billing_plan_version(p));
-	return jb_done(&b);
-}
+/* ------------------------------------------------------------ output */
 
 static int nomem(void)
 {
@@ -516,7 +411,7 @@ static int item_out(cJSON **result, int rc, void *item, cJSON *(*to_json)(const 
 static int page_out(cJSON **result, int rc, billing_page *page,
 	const void *(*at)(const billing_page *, size_t), cJSON *(*to_json)(const void *))
 {
-	jb b;
+	billing__jb b;
 	cJSON *data;
 	size_t i;
 
@@ -533,32 +428,32 @@ static int page_out(cJSON **result, int rc, billing_page *page,
 			break;
 		}
 	}
-	jb_add(&b, "object", cJSON_CreateString("list"));
-	jb_add(&b, "data", data);
-	jb_add(&b, "hasMore", cJSON_CreateBool(billing_page_has_more(page)));
-	jb_add(&b, "nextCursor", str_or_null(billing_page_next_cursor(page)));
-	jb_num(&b, "pageSize", billing_page_limit(page));
+	billing__jb_add(&b, "object", cJSON_CreateString("list"));
+	billing__jb_add(&b, "data", data);
+	billing__jb_add(&b, "hasMore", cJSON_CreateBool(billing_page_has_more(page)));
+	billing__jb_add(&b, "nextCursor", billing__json_str_or_null(billing_page_next_cursor(page)));
+	billing__jb_num(&b, "pageSize", billing_page_limit(page));
 	if (billing_page_number(page) > 0) {
 		int64_t total = billing_page_total(page), size = billing_page_limit(page);
-		jb_num(&b, "total", total);
-		jb_num(&b, "page", billing_page_number(page));
-		jb_num(&b, "totalPages", (total + size - 1) / size);
+		billing__jb_num(&b, "total", total);
+		billing__jb_num(&b, "page", billing_page_number(page));
+		billing__jb_num(&b, "totalPages", (total + size - 1) / size);
 	}
 	billing_page_free(page);
-	*result = jb_done(&b);
+	*result = billing__jb_done(&b);
 	return *result ? BILLING_OK : nomem();
 }
 
 static int deleted_out(cJSON **result, int rc, const char *id)
 {
-	jb b;
+	billing__jb b;
 	if (rc < 0)
 		return rc;
 	b.obj = cJSON_CreateObject();
 	b.failed = false;
-	jb_add(&b, "id", cJSON_CreateString(id));
-	jb_add(&b, "deleted", cJSON_CreateBool(1));
-	*result = jb_done(&b);
+	billing__jb_add(&b, "id", cJSON_CreateString(id));
+	billing__jb_add(&b, "deleted", cJSON_CreateBool(1));
+	*result = billing__jb_done(&b);
 	return *result ? BILLING_OK : nomem();
 }
 
@@ -567,11 +462,18 @@ static const void *at_tenant(const billing_page *p, size_t i) { return billing_p
 static const void *at_customer(const billing_page *p, size_t i) { return billing_page_customer(p, i); }
 static const void *at_product(const billing_page *p, size_t i) { return billing_page_product(p, i); }
 static const void *at_plan(const billing_page *p, size_t i) { return billing_page_plan(p, i); }
+static const void *at_subscription(const billing_page *p, size_t i)
+{
+	return billing_page_subscription(p, i);
+}
+static const void *at_invoice(const billing_page *p, size_t i) { return billing_page_invoice(p, i); }
 
 static void free_tenant(void *p) { billing_tenant_free(p); }
 static void free_customer(void *p) { billing_customer_free(p); }
 static void free_product(void *p) { billing_product_free(p); }
 static void free_plan(void *p) { billing_plan_free(p); }
+static void free_subscription(void *p) { billing_subscription_free(p); }
+static void free_invoice(void *p) { billing_invoice_free(p); }
 
 /* ------------------------------------------------------------ tenants */
 
@@ -584,7 +486,7 @@ static int op_tenant_create(cJSON **res, billing_ctx *ctx, const billing_princip
 	p.name = str(in, "name");
 	p.invoice_prefix = str(in, "invoicePrefix");
 	rc = billing_tenant_create(&t, ctx, who, &p, opts);
-	return item_out(res, rc, t, tenant_json,
+	return item_out(res, rc, t, billing__json_tenant,
 		free_tenant);
 }
 
@@ -595,7 +497,7 @@ static int op_tenant_get(cJSON **res, billing_ctx *ctx, const billing_principal 
 	billing_tenant *t = NULL;
 	(void)opts;
 	rc = billing_tenant_get(&t, ctx, who, str(in, "id"));
-	return item_out(res, rc, t, tenant_json,
+	return item_out(res, rc, t, billing__json_tenant,
 		free_tenant);
 }
 
@@ -610,7 +512,7 @@ static int op_tenant_list(cJSON **res, billing_ctx *ctx, const billing_principal
 		return rc;
 	rc = billing_tenant_list(&page, ctx, who, &p);
 	return page_out(res, rc, page, at_tenant,
-		tenant_json);
+		billing__json_tenant);
 }
 
 /* ------------------------------------------------------------ customers */
@@ -645,7 +547,7 @@ static int op_customer_create(cJSON **res, billing_ctx *ctx, const billing_princ
 	if (rc < 0)
 		return rc;
 	rc = billing_customer_create(&c, ctx, who, &p, opts);
-	return item_out(res, rc, c, customer_json,
+	return item_out(res, rc, c, billing__json_customer,
 		free_customer);
 }
 
@@ -656,7 +558,7 @@ static int op_customer_get(cJSON **res, billing_ctx *ctx, const billing_principa
 	billing_customer *c = NULL;
 	(void)opts;
 	rc = billing_customer_get(&c, ctx, who, str(in, "id"));
-	return item_out(res, rc, c, customer_json,
+	return item_out(res, rc, c, billing__json_customer,
 		free_customer);
 }
 
@@ -671,7 +573,7 @@ static int op_customer_update(cJSON **res, billing_ctx *ctx, const billing_princ
 		return rc;
 	rc = billing_customer_update(&c, ctx, who, str(in, "id"), &p, opts);
 	return item_out(res, rc, c,
-		customer_json, free_customer);
+		billing__json_customer, free_customer);
 }
 
 static int op_customer_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -693,7 +595,7 @@ static int op_customer_list(cJSON **res, billing_ctx *ctx, const billing_princip
 		return rc;
 	rc = billing_customer_list(&page, ctx, who, &p);
 	return page_out(res, rc, page, at_customer,
-		customer_json);
+		billing__json_customer);
 }
 
 /* ------------------------------------------------------------ products */
@@ -751,7 +653,7 @@ static int op_product_create(cJSON **res, billing_ctx *ctx, const billing_princi
 		return rc;
 	rc = billing_product_create(&prod, ctx, who, &p, opts);
 	return item_out(res, rc, prod,
-		product_json, free_product);
+		billing__json_product, free_product);
 }
 
 static int op_product_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -762,7 +664,7 @@ static int op_product_get(cJSON **res, billing_ctx *ctx, const billing_principal
 	(void)opts;
 	rc = billing_product_get(&prod, ctx, who, str(in, "id"));
 	return item_out(res, rc, prod,
-		product_json, free_product);
+		billing__json_product, free_product);
 }
 
 static int op_product_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -777,7 +679,7 @@ static int op_product_update(cJSON **res, billing_ctx *ctx, const billing_princi
 	/* The call first: the order in which arguments are evaluated is
 	 * unspecified, so prod must not be read in the same call. */
 	rc = billing_product_update(&prod, ctx, who, str(in, "id"), &p, opts);
-	return item_out(res, rc, prod, product_json, free_product);
+	return item_out(res, rc, prod, billing__json_product, free_product);
 }
 
 static int op_product_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -804,7 +706,7 @@ static int op_product_list(cJSON **res, billing_ctx *ctx, const billing_principa
 	p.is_active = tri(in, "isActive");
 	rc = billing_product_list(&page, ctx, who, &p);
 	return page_out(res, rc, page, at_product,
-		product_json);
+		billing__json_product);
 }
 
 /* ------------------------------------------------------------ plans */
@@ -872,7 +774,7 @@ static int op_plan_create(cJSON **res, billing_ctx *ctx, const billing_principal
 	if (rc < 0)
 		return rc;
 	rc = billing_plan_create(&plan, ctx, who, &p, opts);
-	return item_out(res, rc, plan, plan_json,
+	return item_out(res, rc, plan, billing__json_plan,
 		free_plan);
 }
 
@@ -883,7 +785,7 @@ static int op_plan_get(cJSON **res, billing_ctx *ctx, const billing_principal *w
 	billing_plan *plan = NULL;
 	(void)opts;
 	rc = billing_plan_get(&plan, ctx, who, str(in, "id"));
-	return item_out(res, rc, plan, plan_json,
+	return item_out(res, rc, plan, billing__json_plan,
 		free_plan);
 }
 
@@ -898,7 +800,7 @@ static int op_plan_update(cJSON **res, billing_ctx *ctx, const billing_principal
 		return rc;
 	rc = billing_plan_update(&plan, ctx, who, str(in, "id"), &p, opts);
 	return item_out(res, rc, plan,
-		plan_json, free_plan);
+		billing__json_plan, free_plan);
 }
 
 static int op_plan_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -922,7 +824,164 @@ static int op_plan_list(cJSON **res, billing_ctx *ctx, const billing_principal *
 	p.currency = str(in, "currency");
 	p.product_id = str(in, "productId");
 	rc = billing_plan_list(&page, ctx, who, &p);
-	return page_out(res, rc, page, at_plan, plan_json);
+	return page_out(res, rc, page, at_plan, billing__json_plan);
+}
+
+/* ------------------------------------------------------------ subscriptions */
+
+static int sub_status_in(billing_subscription_status *out, const cJSON *in)
+{
+	const char *name = str(in, "status");
+	int st;
+	*out = 0;
+	if (!name)
+		return BILLING_OK;
+	for (st = BILLING_SUB_INCOMPLETE; st <= BILLING_SUB_EXPIRED; st++) {
+		if (strcmp(billing_subscription_status_name((billing_subscription_status)st), name) == 0) {
+			*out = (billing_subscription_status)st;
+			return BILLING_OK;
+		}
+	}
+	return field_error("status", "status is not a subscription status");
+}
+
+static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription *sub = NULL;
+	md_in md;
+	int rc;
+	p.customer_id = str(in, "customerId");
+	p.plan_id = str(in, "planId");
+	p.quantity = has(in, "quantity") ? i32(in, "quantity") : 1;
+	if (p.quantity == 0)
+		p.quantity = -1; /* 0 means "default" in C; in JSON it is wrong */
+	p.has_trial_days = has(in, "trialDays");
+	p.trial_days = i32(in, "trialDays");
+	if (has(in, "startAt") && billing__time_parse(&p.start_at, str(in, "startAt")) < 0)
+		return field_error("startAt", "startAt must be an RFC 3339 UTC time");
+	if ((rc = metadata_in(&md, in)) < 0)
+		return rc;
+	p.metadata = md.items;
+	p.metadata_count = md.count;
+	rc = billing_subscription_create(&sub, ctx, who, &p, opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription *sub = NULL;
+	int rc;
+	(void)opts;
+	rc = billing_subscription_get(&sub, ctx, who, str(in, "id"));
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription_list_params p = BILLING_SUBSCRIPTION_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p.list, in);
+	(void)opts;
+	if (rc < 0 || (rc = sub_status_in(&p.status, in)) < 0)
+		return rc;
+	p.customer_id = str(in, "customerId");
+	p.plan_id = str(in, "planId");
+	rc = billing_subscription_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_subscription, billing__json_subscription);
+}
+
+static int op_subscription_cancel(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription *sub = NULL;
+	int rc = billing_subscription_cancel(&sub, ctx, who, str(in, "id"),
+		tri(in, "atPeriodEnd") == BILLING_TRUE, opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription_update_params p = BILLING_SUBSCRIPTION_UPDATE_INIT;
+	billing_subscription *sub = NULL;
+	md_in md;
+	int rc;
+	if (has(in, "cancelAtPeriodEnd")) {
+		p.fields |= BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END;
+		p.cancel_at_period_end = tri(in, "cancelAtPeriodEnd") == BILLING_TRUE;
+	}
+	if (has(in, "quantity")) {
+		p.fields |= BILLING_SUBSCRIPTION_QUANTITY;
+		p.quantity = i32(in, "quantity");
+	}
+	if (has(in, "metadata")) {
+		if ((rc = metadata_in(&md, in)) < 0)
+			return rc;
+		p.fields |= BILLING_SUBSCRIPTION_METADATA;
+		p.metadata = md.items;
+		p.metadata_count = md.count;
+	}
+	p.expected_version = i64(in, "expectedVersion");
+	rc = billing_subscription_update(&sub, ctx, who, str(in, "id"), &p, opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+/* ------------------------------------------------------------ invoices */
+
+static int op_invoice_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice *inv = NULL;
+	int rc;
+	(void)opts;
+	rc = billing_invoice_get(&inv, ctx, who, str(in, "id"));
+	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+}
+
+static int op_invoice_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice_list_params p = BILLING_INVOICE_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	const char *status = str(in, "status");
+	int rc = list_in(&p.list, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	if (status) {
+		int st;
+		for (st = BILLING_INVOICE_DRAFT; st <= BILLING_INVOICE_VOID; st++)
+			if (strcmp(billing_invoice_status_name((billing_invoice_status)st), status) == 0)
+				p.status = (billing_invoice_status)st;
+		if (!p.status)
+			return field_error("status", "status must be draft, pending, paid, failed or void");
+	}
+	p.customer_id = str(in, "customerId");
+	p.subscription_id = str(in, "subscriptionId");
+	rc = billing_invoice_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_invoice, billing__json_invoice);
+}
+
+static int op_invoice_void(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice *inv = NULL;
+	int rc = billing_invoice_void(&inv, ctx, who, str(in, "id"), opts);
+	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+}
+
+static int op_invoice_preview(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice *inv = NULL;
+	int rc;
+	(void)opts;
+	rc = billing_invoice_preview(&inv, ctx, who, str(in, "subscriptionId"));
+	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -962,6 +1021,22 @@ static const op_entry entries[] = {
 	{ BILLING_OP_PLANS_LIST, op_plan_list,
 		"List plans; search on name or code; sortBy name, code, amount, createdAt.",
 		f_plan_list },
+	{ BILLING_OP_SUBSCRIPTIONS_CREATE, op_subscription_create,
+		"Subscribe a customer to a plan; the first invoice is issued at once.",
+		f_subscription_create },
+	{ BILLING_OP_SUBSCRIPTIONS_GET, op_subscription_get, "Fetch a subscription.", f_id_only },
+	{ BILLING_OP_SUBSCRIPTIONS_LIST, op_subscription_list,
+		"List subscriptions; sortBy createdAt or currentPeriodEnd.", f_subscription_list },
+	{ BILLING_OP_SUBSCRIPTIONS_CANCEL, op_subscription_cancel,
+		"Cancel now, or at the end of the current period.", f_subscription_cancel },
+	{ BILLING_OP_SUBSCRIPTIONS_UPDATE, op_subscription_update,
+		"Undo a period-end cancellation, change quantity or metadata.", f_subscription_update },
+	{ BILLING_OP_INVOICES_GET, op_invoice_get, "Fetch an invoice with its lines.", f_id_only },
+	{ BILLING_OP_INVOICES_LIST, op_invoice_list, "List invoices, newest last by default.",
+		f_invoice_list },
+	{ BILLING_OP_INVOICES_VOID, op_invoice_void, "Void a draft or pending invoice.", f_id_only },
+	{ BILLING_OP_INVOICES_PREVIEW, op_invoice_preview,
+		"The next invoice of a subscription; nothing is written.", f_invoice_preview },
 };
 
 _Static_assert(sizeof(entries) / sizeof(entries[0]) == BILLING_OP__JSON_COUNT,

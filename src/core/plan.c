@@ -470,7 +470,7 @@ static int plan_create_once(billing_plan **out, billing_ctx *ctx,
 	r.created_at = r.updated_at = now;
 	r.version = 1;
 	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r, id,
-		check_product, &cr);
+		check_product, NULL, &cr);
 out:
 	norm_free(&n);
 	return rc;
@@ -568,19 +568,22 @@ int billing_plan_update(billing_plan **out, billing_ctx *ctx,
 	BILLING__RETRY(plan_update_once(out, ctx, who, id, p, opts));
 }
 
-/*
- * Delete's step: mark the plan deleted and inactive; its code stays taken.
- * The header promises BILLING_ECONFLICT (reason "referenced") while live
- * subscriptions use the plan. Subscriptions do not exist yet: the
- * subscription work adds that check here, in this transaction, before the
- * plan is marked.
- */
+/* Delete's step: refused while subscriptions that have not ended use the
+ * plan; else mark it deleted and inactive (its code stays taken). */
 static int mark_deleted(void *payload, billing_ctx *ctx, billing_txn *tx,
 	const void *current, void *record)
 {
+	const billing_plan *cur = current;
 	billing_plan_record *r = record;
+	int64_t live = 0;
+	int rc;
 	(void)payload;
-	(void)tx;
+
+	if ((rc = ctx->st->plan_live_subscription_count(tx, cur->tenant_id, cur->id, &live)) < 0)
+		return rc;
+	if (live > 0)
+		return billing__error_set(BILLING_ECONFLICT, "referenced",
+			"%lld live subscription%s use the plan", (long long)live, live == 1 ? "" : "s");
 	record_of(r, current);
 	r->active = 0;
 	r->deleted_at = r->updated_at = billing__now(ctx);

@@ -311,7 +311,7 @@ static int product_create_once(billing_product **out, billing_ctx *ctx,
 	r.created_at = r.updated_at = now;
 	r.version = 1;
 	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r, id,
-		NULL, NULL);
+		NULL, NULL, NULL);
 out:
 	norm_free(&n);
 	return rc;

@@ -172,10 +172,141 @@ static const char step2_postgres[] =
 	PLATFORM_POLICY("users")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON users TO billing_runtime;");
 
+
+/* Subscriptions, their invoices (numbered per tenant without gaps), the
+ * queue of time-driven work, and the domain events written with every
+ * change. Invoice sums are checked by the schema too. */
+static const char step3_billing[] =
+	"CREATE TABLE subscriptions (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  plan_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 7),\n"
+	"  quantity INTEGER NOT NULL CHECK (quantity >= 1),\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  anchor BIGINT NOT NULL,\n"
+	"  period_index BIGINT NOT NULL,\n"
+	"  current_period_start BIGINT NOT NULL,\n"
+	"  current_period_end BIGINT NOT NULL CHECK (current_period_end > current_period_start),\n"
+	"  trial_end BIGINT,\n"
+	"  cancel_at_period_end INTEGER NOT NULL CHECK (cancel_at_period_end IN (0, 1)),\n"
+	"  canceled_at BIGINT,\n"
+	"  ended_at BIGINT,\n"
+	"  latest_invoice_id TEXT /*COLLATE_C*/,\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT subscriptions_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT subscriptions_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT subscriptions_plan_fkey FOREIGN KEY (tenant_id, plan_id)\n"
+	"    REFERENCES plans (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX subscriptions_created ON subscriptions (tenant_id, created_at, id);\n"
+	"CREATE INDEX subscriptions_period_end ON subscriptions (tenant_id, current_period_end, id);\n"
+	"CREATE INDEX subscriptions_customer ON subscriptions (tenant_id, customer_id);\n"
+	"CREATE INDEX subscriptions_plan ON subscriptions (tenant_id, plan_id, status);\n"
+	"CREATE TABLE invoice_numbers (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  last_number BIGINT NOT NULL CHECK (last_number >= 1),\n"
+	"  CONSTRAINT invoice_numbers_pkey PRIMARY KEY (tenant_id)\n"
+	");\n"
+	"CREATE TABLE invoices (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subscription_id TEXT /*COLLATE_C*/,\n"
+	"  number TEXT /*COLLATE_C*/,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 5),\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subtotal BIGINT NOT NULL,\n"
+	"  tax BIGINT NOT NULL,\n"
+	"  total BIGINT NOT NULL,\n"
+	"  amount_paid BIGINT NOT NULL,\n"
+	"  amount_due BIGINT NOT NULL,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  period_end BIGINT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  finalized_at BIGINT,\n"
+	"  paid_at BIGINT,\n"
+	"  voided_at BIGINT,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT invoices_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT invoices_number_key UNIQUE (tenant_id, number),\n"
+	"  CONSTRAINT invoices_sums CHECK (total = subtotal + tax AND amount_due = total - amount_paid),\n"
+	"  CONSTRAINT invoices_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT invoices_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX invoices_created ON invoices (tenant_id, created_at, id);\n"
+	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
+	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n"
+	"CREATE TABLE invoice_lines (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  invoice_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  line_no INTEGER NOT NULL,\n"
+	"  description TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  plan_id TEXT /*COLLATE_C*/,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  period_end BIGINT NOT NULL,\n"
+	"  quantity INTEGER NOT NULL,\n"
+	"  unit_amount BIGINT NOT NULL,\n"
+	"  amount BIGINT NOT NULL,\n"
+	"  tax_rate_bp INTEGER NOT NULL CHECK (tax_rate_bp >= 0 AND tax_rate_bp < 10000),\n"
+	"  tax_amount BIGINT NOT NULL,\n"
+	"  proration INTEGER NOT NULL CHECK (proration IN (0, 1)),\n"
+	"  CONSTRAINT invoice_lines_pkey PRIMARY KEY (tenant_id, invoice_id, line_no),\n"
+	"  CONSTRAINT invoice_lines_invoice_fkey FOREIGN KEY (tenant_id, invoice_id)\n"
+	"    REFERENCES invoices (tenant_id, id)\n"
+	");\n"
+	"CREATE TABLE due_work (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  kind TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  resource_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  due_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT due_work_pkey PRIMARY KEY (tenant_id, kind, resource_id)\n"
+	");\n"
+	"CREATE INDEX due_work_due ON due_work (due_at, tenant_id, kind, resource_id);\n"
+	"CREATE TABLE events (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  type TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  resource_type TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  resource_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  data TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT events_pkey PRIMARY KEY (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX events_created ON events (tenant_id, created_at, id);\n";
+
+/* The billing run claims due work across tenants in platform mode, then
+ * switches the transaction to the item's tenant for everything else. */
+static const char step3_postgres[] =
+	TENANT_POLICY("subscriptions")
+	TENANT_POLICY("invoice_numbers")
+	TENANT_POLICY("invoices")
+	TENANT_POLICY("invoice_lines")
+	TENANT_POLICY("events")
+	"ALTER TABLE due_work ENABLE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE due_work FORCE ROW LEVEL SECURITY;\n"
+	"CREATE POLICY due_work_access ON due_work\n"
+	"  USING (current_setting('billing.platform', true) = 'on'\n"
+	"         OR tenant_id = current_setting('billing.tenant_id', true))\n"
+	"  WITH CHECK (current_setting('billing.platform', true) = 'on'\n"
+	"         OR tenant_id = current_setting('billing.tenant_id', true));\n"
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON subscriptions, invoice_numbers,"
+		" invoices, invoice_lines, due_work, events TO billing_runtime;\n"
+		"    GRANT INSERT, UPDATE ON billing_meta TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres },
 	{ 2, "users: login identities of hosts", step2_users, step2_postgres },
+	{ 3, "billing: subscriptions, invoices, due work, events", step3_billing, step3_postgres },
 };
 
 const billing__migration *billing__migrations(size_t *count)

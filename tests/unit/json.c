@@ -653,7 +653,10 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 	const char *names[] = { "tenants.create", "tenants.get", "tenants.list", "customers.create",
 		"customers.get", "customers.update", "customers.delete", "customers.list",
 		"products.create", "products.get", "products.update", "products.delete", "products.list",
-		"plans.create", "plans.get", "plans.update", "plans.delete", "plans.list" };
+		"plans.create", "plans.get", "plans.update", "plans.delete", "plans.list",
+		"subscriptions.create", "subscriptions.get", "subscriptions.list",
+		"subscriptions.cancel", "subscriptions.update", "invoices.get", "invoices.list",
+		"invoices.void", "invoices.preview" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

@@ -28,6 +28,7 @@
 
 #include "../common.h"
 #include "../ctx.h"
+#include "../invoice.h"
 
 BILLING_BEGIN_DECL
 
@@ -126,6 +127,74 @@ typedef struct {
 	int64_t version;
 } billing_user_record;
 
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *customer_id;
+	const char *plan_id;
+	int status;                     /* billing_subscription_status */
+	int32_t quantity;
+	const char *currency;
+	int64_t anchor;                 /* billing-cycle anchor */
+	int64_t period_index;           /* period n of the anchor; -1 in a trial */
+	int64_t current_period_start;
+	int64_t current_period_end;
+	int64_t trial_end;              /* 0: none */
+	int cancel_at_period_end;
+	int64_t canceled_at;            /* 0: none */
+	int64_t ended_at;               /* 0: none */
+	const char *latest_invoice_id;  /* NULL: none */
+	const char *metadata_json;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_subscription_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *customer_id;
+	const char *subscription_id;    /* NULL: none */
+	const char *number;             /* NULL until finalized */
+	int status;                     /* billing_invoice_status */
+	const char *currency;
+	int64_t subtotal;
+	int64_t tax;
+	int64_t total;
+	int64_t amount_paid;
+	int64_t amount_due;
+	int64_t period_start;
+	int64_t period_end;
+	int64_t created_at;
+	int64_t finalized_at;           /* 0: none */
+	int64_t paid_at;
+	int64_t voided_at;
+	int64_t updated_at;
+	int64_t version;
+	/* On insert: the lines, written with the invoice. On read: not set
+	 * (read them with invoice_lines). */
+	size_t line_count;
+	const billing_invoice_line *lines;
+} billing_invoice_record;
+
+/* Time-driven work: one row per (kind, resource), due at a time. */
+typedef struct {
+	const char *tenant_id;
+	const char *kind;               /* "subscription", ... */
+	const char *resource_id;
+	int64_t due_at;
+} billing_due_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *type;               /* "subscription.created" */
+	const char *resource_type;      /* "subscription" */
+	const char *resource_id;
+	const char *data_json;          /* the resource as the JSON layer shows it */
+	int64_t created_at;
+} billing_event_record;
+
 /** Sort columns of list queries. */
 typedef enum {
 	BILLING_SORT_CREATED = 0,  /* created_at, then id */
@@ -134,7 +203,8 @@ typedef enum {
 	BILLING_SORT_SKU,
 	BILLING_SORT_PRICE,        /* products: price_cents */
 	BILLING_SORT_CODE,
-	BILLING_SORT_AMOUNT        /* plans */
+	BILLING_SORT_AMOUNT,       /* plans */
+	BILLING_SORT_PERIOD_END    /* subscriptions: current_period_end */
 } billing_sort_column;
 
 /**
@@ -162,6 +232,10 @@ typedef struct {
 	int64_t max_amount;
 	const char *currency;
 	const char *product_id;
+	const char *customer_id;
+	const char *plan_id;
+	const char *subscription_id;
+	int status;                 /* 0: any */
 } billing_list_query;
 
 /** The storage vtable. Embed it as the first member of the backend's struct. */
@@ -246,6 +320,54 @@ struct billing_storage {
 	/** By lower-cased e-mail, across tenants (a platform transaction). */
 	int (*user_get_by_email)(billing_txn *tx, const char *email_key,
 		billing_row_cb cb, void *payload);
+
+	int (*subscription_insert)(billing_txn *tx, const billing_subscription_record *rec);
+	int (*subscription_update)(billing_txn *tx, const billing_subscription_record *rec,
+		int64_t old_version);
+	int (*subscription_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*subscription_list)(billing_txn *tx, const char *tenant_id,
+		const billing_list_query *q, billing_row_cb cb, void *payload);
+	/** Subscriptions on the plan that have not ended (not canceled or expired). */
+	int (*plan_live_subscription_count)(billing_txn *tx, const char *tenant_id,
+		const char *plan_id, int64_t *count);
+
+	/** Inserts the invoice and its lines. */
+	int (*invoice_insert)(billing_txn *tx, const billing_invoice_record *rec);
+	/** Changes status, number, amounts paid/due and timestamps (never lines). */
+	int (*invoice_update)(billing_txn *tx, const billing_invoice_record *rec,
+		int64_t old_version);
+	int (*invoice_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*invoice_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
+	/** The lines of an invoice in order, one billing_invoice_line per row. */
+	int (*invoice_lines)(billing_txn *tx, const char *tenant_id, const char *invoice_id,
+		billing_row_cb cb, void *payload);
+	/** The tenant's next invoice number (1, 2, ...), taken in tx: the counter
+	 *  row stays locked until tx ends, so numbers have no gaps. */
+	int (*invoice_number_next)(billing_txn *tx, const char *tenant_id, int64_t *number);
+
+	/** Sets (inserts or moves) the due time of a resource's work. */
+	int (*due_set)(billing_txn *tx, const billing_due_record *rec);
+	/** Removes it; no error when there is none. */
+	int (*due_clear)(billing_txn *tx, const char *tenant_id, const char *kind,
+		const char *resource_id);
+	/**
+	 * In a platform transaction: the earliest work due at or before now that
+	 * no other transaction holds, locked for this one (PostgreSQL: FOR UPDATE
+	 * SKIP LOCKED). BILLING_ENOTFOUND when there is none.
+	 */
+	int (*due_claim)(billing_txn *tx, int64_t now, billing_row_cb cb, void *payload);
+	/** How much work is due at or before now. */
+	int (*due_count)(billing_txn *tx, int64_t now, int64_t *count);
+	/** Moves the transaction to tenant_id (after a platform claim). */
+	int (*set_tenant)(billing_txn *tx, const char *tenant_id);
+
+	int (*event_insert)(billing_txn *tx, const billing_event_record *rec);
+
+	/** Platform metadata: sets key = value, replacing any value. */
+	int (*meta_set)(billing_txn *tx, const char *key, const char *value);
 
 	/* later versions append methods here */
 };

@@ -287,7 +287,7 @@ static void drv_reset(sql_stmt *s)
 	struct pg_stmt *q = (struct pg_stmt *)s;
 	PQclear(q->res);
 	q->res = NULL;
-	memset(q->values, 0, sizeof(q->values));
+	memset(q->values, 0, (size_t)q->nparams * sizeof(q->values[0]));
 }
 
 /* Runs a script; the migrations' COLLATE_C markers become COLLATE "C". */
@@ -321,10 +321,23 @@ static int drv_exec_script(billing_txn *tx, const char *sql)
 	return rc;
 }
 
+/* After a platform claim, the rest of the transaction acts for one tenant:
+ * the policies then bind it like any tenant call. */
+static int drv_set_tenant(billing_txn *tx, const char *tenant_id)
+{
+	struct conn *c = tx->conn;
+	const char *values[1] = { tenant_id };
+	PGresult *r = PQexecParams(c->pg, "SELECT set_config('billing.tenant_id', $1, true), "
+		"set_config('billing.platform', 'off', true)", 1, NULL, values, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? BILLING_OK : pg_fail(c->pg, r, 0);
+	PQclear(r);
+	return rc;
+}
+
 static const sql_driver pg_driver = {
 	"postgres", "ILIKE", true,
 	drv_prepare, drv_bind_text, drv_bind_int, drv_bind_null, drv_step,
-	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script
+	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script, drv_set_tenant
 };
 
 /* ------------------------------------------------------------ pool */

@@ -203,6 +203,19 @@ static int rec_meta_put(billing_txn *tx, const char *key, const char *value)
 	return exec_stmt(s, 0, NULL);
 }
 
+static int rec_meta_set(billing_txn *tx, const char *key, const char *value)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx,
+		"INSERT INTO billing_meta (meta_key, meta_value) VALUES (?1, ?2) "
+		"ON CONFLICT (meta_key) DO UPDATE SET meta_value = ?2");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, key);
+	bind_text(s, 2, value);
+	return exec_stmt(s, 0, NULL);
+}
+
 /* ------------------------------------------------------------ rows */
 
 /* Steps s and hands each row, read by reader into a record, to cb.
@@ -346,6 +359,7 @@ static const char *sort_column(billing_sort_column sort, int *is_text)
 	case BILLING_SORT_CODE: return "code";
 	case BILLING_SORT_PRICE: *is_text = 0; return "price_cents";
 	case BILLING_SORT_AMOUNT: *is_text = 0; return "amount";
+	case BILLING_SORT_PERIOD_END: *is_text = 0; return "current_period_end";
 	case BILLING_SORT_CREATED:
 	default: *is_text = 0; return "created_at";
 	}
@@ -468,6 +482,22 @@ static int where_filters(struct sqlbuf *q, struct binds *b, const struct list_sh
 		sql_add(q, "%sproduct_id = ?%d", sep, bind_add_text(b, lq->product_id));
 		sep = " AND ";
 	}
+	if (lq->customer_id) {
+		sql_add(q, "%scustomer_id = ?%d", sep, bind_add_text(b, lq->customer_id));
+		sep = " AND ";
+	}
+	if (lq->plan_id) {
+		sql_add(q, "%splan_id = ?%d", sep, bind_add_text(b, lq->plan_id));
+		sep = " AND ";
+	}
+	if (lq->subscription_id) {
+		sql_add(q, "%ssubscription_id = ?%d", sep, bind_add_text(b, lq->subscription_id));
+		sep = " AND ";
+	}
+	if (lq->status) {
+		sql_add(q, "%sstatus = ?%d", sep, bind_add_int(b, lq->status));
+		sep = " AND ";
+	}
 	return sep[1] == 'A';
 }
 
@@ -485,6 +515,8 @@ static int run_list(billing_txn *tx, const struct list_shape *sh, const char *te
 		billing_customer_record c;
 		billing_product_record p;
 		billing_plan_record pl;
+		billing_subscription_record sub;
+		billing_invoice_record inv;
 	} record;
 
 	col = sort_column(lq->sort, &is_text);
@@ -924,6 +956,441 @@ static int rec_user_get_by_email(billing_txn *tx, const char *email_key,
 }
 
 
+/* ------------------------------------------------------------ subscriptions */
+
+#define SUBSCRIPTION_COLS "tenant_id, id, customer_id, plan_id, status, quantity, currency, " \
+	"anchor, period_index, current_period_start, current_period_end, trial_end, " \
+	"cancel_at_period_end, canceled_at, ended_at, latest_invoice_id, metadata, created_at, " \
+	"updated_at, version"
+
+static void read_subscription(sql_stmt *s, void *record)
+{
+	billing_subscription_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->customer_id = col_text(s, 2);
+	r->plan_id = col_text(s, 3);
+	r->status = (int)col_int(s, 4);
+	r->quantity = (int32_t)col_int(s, 5);
+	r->currency = col_text(s, 6);
+	r->anchor = col_int(s, 7);
+	r->period_index = col_int(s, 8);
+	r->current_period_start = col_int(s, 9);
+	r->current_period_end = col_int(s, 10);
+	r->trial_end = col_int(s, 11);
+	r->cancel_at_period_end = (int)col_int(s, 12);
+	r->canceled_at = col_int(s, 13);
+	r->ended_at = col_int(s, 14);
+	r->latest_invoice_id = col_text(s, 15);
+	r->metadata_json = col_text(s, 16);
+	r->created_at = col_int(s, 17);
+	r->updated_at = col_int(s, 18);
+	r->version = col_int(s, 19);
+}
+
+static void bind_subscription(sql_stmt *s, const billing_subscription_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->customer_id);
+	bind_text(s, 4, r->plan_id);
+	bind_int(s, 5, r->status);
+	bind_int(s, 6, r->quantity);
+	bind_text(s, 7, r->currency);
+	bind_int(s, 8, r->anchor);
+	bind_int(s, 9, r->period_index);
+	bind_int(s, 10, r->current_period_start);
+	bind_int(s, 11, r->current_period_end);
+	bind_int_or_null(s, 12, r->trial_end);
+	bind_int(s, 13, r->cancel_at_period_end ? 1 : 0);
+	bind_int_or_null(s, 14, r->canceled_at);
+	bind_int_or_null(s, 15, r->ended_at);
+	bind_text(s, 16, r->latest_invoice_id);
+	bind_text(s, 17, r->metadata_json);
+	bind_int(s, 18, r->created_at);
+	bind_int(s, 19, r->updated_at);
+	bind_int(s, 20, r->version);
+}
+
+static int rec_subscription_insert(billing_txn *tx, const billing_subscription_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO subscriptions (" SUBSCRIPTION_COLS ") VALUES (?1, ?2, "
+		"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+	if (rc < 0)
+		return rc;
+	bind_subscription(s, r);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_subscription_update(billing_txn *tx, const billing_subscription_record *r,
+	int64_t old_version)
+{
+	sql_stmt *s;
+	int rc, changes = 0;
+	/* The customer and the start are fixed; everything that moves with the
+	 * calendar or a change of plan is written. */
+	rc = prepare(&s, tx, "UPDATE subscriptions SET plan_id = ?4, status = ?5, quantity = ?6, "
+		"currency = ?7, anchor = ?8, period_index = ?9, current_period_start = ?10, "
+		"current_period_end = ?11, trial_end = ?12, cancel_at_period_end = ?13, "
+		"canceled_at = ?14, ended_at = ?15, latest_invoice_id = ?16, metadata = ?17, "
+		"updated_at = ?19, version = ?20 WHERE tenant_id = ?1 AND id = ?2 AND "
+		"customer_id = ?3 AND created_at = ?18 AND version = ?21");
+	if (rc < 0)
+		return rc;
+	bind_subscription(s, r);
+	bind_int(s, 21, old_version);
+	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
+		"the subscription changed since it was read");
+}
+
+static int rec_subscription_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_subscription_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " SUBSCRIPTION_COLS " FROM subscriptions "
+		"WHERE tenant_id = ?1 AND id = ?2"));
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	return emit_rows(s, read_subscription, &r, cb, payload, 1);
+}
+
+static int count_one(billing_txn *tx, const char *sql, const char *a, const char *b,
+	int64_t *count)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, sql);
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, a);
+	bind_text(s, 2, b);
+	if ((rc = step(s, 0)) != 1) {
+		s->drv->reset(s);
+		return rc < 0 ? rc : billing__error_set(BILLING_ESTORAGE, "storage",
+			"count returned no row");
+	}
+	*count = col_int(s, 0);
+	s->drv->reset(s);
+	return BILLING_OK;
+}
+
+static const struct list_shape subscription_shape = {
+	"subscriptions", SUBSCRIPTION_COLS, "id", 1, { "id", NULL }, NULL,
+	read_subscription
+};
+
+static int rec_subscription_list(billing_txn *tx, const char *tenant_id,
+	const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &subscription_shape, tenant_id, q, cb, payload);
+}
+
+static int rec_plan_live_subscription_count(billing_txn *tx, const char *tenant_id,
+	const char *plan_id, int64_t *count)
+{
+	/* 6 and 7: canceled and expired (billing_subscription_status). */
+	return count_one(tx, "SELECT count(*) FROM subscriptions WHERE tenant_id = ?1 "
+		"AND plan_id = ?2 AND status NOT IN (6, 7)", tenant_id, plan_id, count);
+}
+
+/* ------------------------------------------------------------ invoices */
+
+#define INVOICE_COLS "tenant_id, id, customer_id, subscription_id, number, status, currency, " \
+	"subtotal, tax, total, amount_paid, amount_due, period_start, period_end, created_at, " \
+	"finalized_at, paid_at, voided_at, updated_at, version"
+
+static void read_invoice(sql_stmt *s, void *record)
+{
+	billing_invoice_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->customer_id = col_text(s, 2);
+	r->subscription_id = col_text(s, 3);
+	r->number = col_text(s, 4);
+	r->status = (int)col_int(s, 5);
+	r->currency = col_text(s, 6);
+	r->subtotal = col_int(s, 7);
+	r->tax = col_int(s, 8);
+	r->total = col_int(s, 9);
+	r->amount_paid = col_int(s, 10);
+	r->amount_due = col_int(s, 11);
+	r->period_start = col_int(s, 12);
+	r->period_end = col_int(s, 13);
+	r->created_at = col_int(s, 14);
+	r->finalized_at = col_int(s, 15);
+	r->paid_at = col_int(s, 16);
+	r->voided_at = col_int(s, 17);
+	r->updated_at = col_int(s, 18);
+	r->version = col_int(s, 19);
+	r->line_count = 0;
+	r->lines = NULL;
+}
+
+static void bind_invoice(sql_stmt *s, const billing_invoice_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->customer_id);
+	bind_text(s, 4, r->subscription_id);
+	bind_text(s, 5, r->number);
+	bind_int(s, 6, r->status);
+	bind_text(s, 7, r->currency);
+	bind_int(s, 8, r->subtotal);
+	bind_int(s, 9, r->tax);
+	bind_int(s, 10, r->total);
+	bind_int(s, 11, r->amount_paid);
+	bind_int(s, 12, r->amount_due);
+	bind_int(s, 13, r->period_start);
+	bind_int(s, 14, r->period_end);
+	bind_int(s, 15, r->created_at);
+	bind_int_or_null(s, 16, r->finalized_at);
+	bind_int_or_null(s, 17, r->paid_at);
+	bind_int_or_null(s, 18, r->voided_at);
+	bind_int(s, 19, r->updated_at);
+	bind_int(s, 20, r->version);
+}
+
+static int rec_invoice_insert(billing_txn *tx, const billing_invoice_record *r)
+{
+	sql_stmt *s;
+	size_t i;
+	int rc = prepare(&s, tx, "INSERT INTO invoices (" INVOICE_COLS ") VALUES (?1, ?2, ?3, ?4, "
+		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+	if (rc < 0)
+		return rc;
+	bind_invoice(s, r);
+	if ((rc = exec_stmt(s, BILLING_EINVALID, NULL)) < 0)
+		return rc;
+	for (i = 0; i < r->line_count; i++) {
+		const billing_invoice_line *l = &r->lines[i];
+		if ((rc = prepare(&s, tx, "INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, "
+				"description, plan_id, period_start, period_end, quantity, unit_amount, "
+				"amount, tax_rate_bp, tax_amount, proration) VALUES (?1, ?2, ?3, ?4, ?5, "
+				"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")) < 0)
+			return rc;
+		bind_text(s, 1, r->tenant_id);
+		bind_text(s, 2, r->id);
+		bind_int(s, 3, (int64_t)i + 1);
+		bind_text(s, 4, l->description);
+		bind_text(s, 5, l->plan_id);
+		bind_int(s, 6, l->period_start);
+		bind_int(s, 7, l->period_end);
+		bind_int(s, 8, l->quantity);
+		bind_int(s, 9, l->unit_amount);
+		bind_int(s, 10, l->amount);
+		bind_int(s, 11, l->tax_rate_bp);
+		bind_int(s, 12, l->tax_amount);
+		bind_int(s, 13, l->proration ? 1 : 0);
+		if ((rc = exec_stmt(s, BILLING_EINVALID, NULL)) < 0)
+			return rc;
+	}
+	return BILLING_OK;
+}
+
+static int rec_invoice_update(billing_txn *tx, const billing_invoice_record *r,
+	int64_t old_version)
+{
+	sql_stmt *s;
+	int rc, changes = 0;
+	/* Lines, amounts billed, currency and period never change after
+	 * creation: the statement cannot change them. */
+	rc = prepare(&s, tx, "UPDATE invoices SET number = ?5, status = ?6, amount_paid = ?11, "
+		"amount_due = ?12, finalized_at = ?16, paid_at = ?17, voided_at = ?18, "
+		"updated_at = ?19, version = ?20 WHERE tenant_id = ?1 AND id = ?2 AND "
+		"customer_id = ?3 AND subscription_id IS NOT DISTINCT FROM ?4 AND currency = ?7 AND "
+		"subtotal = ?8 AND tax = ?9 AND total = ?10 AND period_start = ?13 AND "
+		"period_end = ?14 AND created_at = ?15 AND version = ?21");
+	if (rc < 0)
+		return rc;
+	bind_invoice(s, r);
+	bind_int(s, 21, old_version);
+	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
+		"the invoice changed since it was read");
+}
+
+static const struct list_shape invoice_shape = {
+	"invoices", INVOICE_COLS, "id", 1, { "number", NULL }, NULL,
+	read_invoice
+};
+
+static int rec_invoice_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &invoice_shape, tenant_id, q, cb, payload);
+}
+
+static int rec_invoice_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_invoice_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " INVOICE_COLS " FROM invoices "
+		"WHERE tenant_id = ?1 AND id = ?2"));
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	return emit_rows(s, read_invoice, &r, cb, payload, 1);
+}
+
+static void read_line(sql_stmt *s, void *record)
+{
+	billing_invoice_line *l = record;
+	l->description = col_text(s, 0);
+	l->plan_id = col_text(s, 1);
+	l->period_start = col_int(s, 2);
+	l->period_end = col_int(s, 3);
+	l->quantity = (int32_t)col_int(s, 4);
+	l->unit_amount = col_int(s, 5);
+	l->amount = col_int(s, 6);
+	l->tax_rate_bp = (int32_t)col_int(s, 7);
+	l->tax_amount = col_int(s, 8);
+	l->proration = (int)col_int(s, 9);
+}
+
+static int rec_invoice_lines(billing_txn *tx, const char *tenant_id, const char *invoice_id,
+	billing_row_cb cb, void *payload)
+{
+	billing_invoice_line l;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT description, plan_id, period_start, period_end, quantity, "
+		"unit_amount, amount, tax_rate_bp, tax_amount, proration FROM invoice_lines "
+		"WHERE tenant_id = ?1 AND invoice_id = ?2 ORDER BY line_no");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, invoice_id);
+	return emit_rows(s, read_line, &l, cb, payload, 0);
+}
+
+static int rec_invoice_number_next(billing_txn *tx, const char *tenant_id, int64_t *number)
+{
+	sql_stmt *s;
+	int rc;
+	/* The upsert takes the counter row's lock until the transaction ends:
+	 * a concurrent finalization waits, so numbers come out 1, 2, 3 ... with
+	 * no gap (a rolled-back transaction gives its number back). */
+	rc = prepare(&s, tx, "INSERT INTO invoice_numbers (tenant_id, last_number) VALUES (?1, 1) "
+		"ON CONFLICT (tenant_id) DO UPDATE SET last_number = invoice_numbers.last_number + 1 "
+		"RETURNING last_number");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	if ((rc = step(s, 0)) != 1) {
+		s->drv->reset(s);
+		return rc < 0 ? rc : billing__error_set(BILLING_ESTORAGE, "storage",
+			"the invoice counter returned nothing");
+	}
+	*number = col_int(s, 0);
+	s->drv->reset(s);
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ due work */
+
+static int rec_due_set(billing_txn *tx, const billing_due_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO due_work (tenant_id, kind, resource_id, due_at) "
+		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, kind, resource_id) "
+		"DO UPDATE SET due_at = ?4");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->kind);
+	bind_text(s, 3, r->resource_id);
+	bind_int(s, 4, r->due_at);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_due_clear(billing_txn *tx, const char *tenant_id, const char *kind,
+	const char *resource_id)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "DELETE FROM due_work WHERE tenant_id = ?1 AND kind = ?2 "
+		"AND resource_id = ?3");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, kind);
+	bind_text(s, 3, resource_id);
+	return exec_stmt(s, 0, NULL);
+}
+
+static void read_due(sql_stmt *s, void *record)
+{
+	billing_due_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->kind = col_text(s, 1);
+	r->resource_id = col_text(s, 2);
+	r->due_at = col_int(s, 3);
+}
+
+#define DUE_CLAIM "SELECT tenant_id, kind, resource_id, due_at FROM due_work " \
+	"WHERE due_at <= ?1 ORDER BY due_at, tenant_id, kind, resource_id LIMIT 1"
+
+static int rec_due_claim(billing_txn *tx, int64_t now, billing_row_cb cb, void *payload)
+{
+	billing_due_record r;
+	sql_stmt *s;
+	/* PostgreSQL: skip what another worker holds, so workers never wait on
+	 * or repeat each other's items. SQLite: the write lock serializes runs. */
+	int rc = prepare(&s, tx, tx->drv->for_update ? DUE_CLAIM " FOR UPDATE SKIP LOCKED" :
+		DUE_CLAIM);
+	if (rc < 0)
+		return rc;
+	bind_int(s, 1, now);
+	return emit_rows(s, read_due, &r, cb, payload, 1);
+}
+
+static int rec_due_count(billing_txn *tx, int64_t now, int64_t *count)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT count(*) FROM due_work WHERE due_at <= ?1");
+	if (rc < 0)
+		return rc;
+	bind_int(s, 1, now);
+	if ((rc = step(s, 0)) != 1) {
+		s->drv->reset(s);
+		return rc < 0 ? rc : billing__error_set(BILLING_ESTORAGE, "storage",
+			"count returned no row");
+	}
+	*count = col_int(s, 0);
+	s->drv->reset(s);
+	return BILLING_OK;
+}
+
+static int rec_set_tenant(billing_txn *tx, const char *tenant_id)
+{
+	return tx->drv->set_tenant(tx, tenant_id);
+}
+
+/* ------------------------------------------------------------ events */
+
+static int rec_event_insert(billing_txn *tx, const billing_event_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO events (tenant_id, id, type, resource_type, "
+		"resource_id, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->type);
+	bind_text(s, 4, r->resource_type);
+	bind_text(s, 5, r->resource_id);
+	bind_text(s, 6, r->data_json);
+	bind_int(s, 7, r->created_at);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
 void billing__sql_install(billing_storage *st)
 {
 	st->meta_get = rec_meta_get;
@@ -950,4 +1417,22 @@ void billing__sql_install(billing_storage *st)
 	st->idempotency_insert = rec_idempotency_insert;
 	st->user_insert = rec_user_insert;
 	st->user_get_by_email = rec_user_get_by_email;
+	st->subscription_insert = rec_subscription_insert;
+	st->subscription_update = rec_subscription_update;
+	st->subscription_get = rec_subscription_get;
+	st->subscription_list = rec_subscription_list;
+	st->plan_live_subscription_count = rec_plan_live_subscription_count;
+	st->invoice_insert = rec_invoice_insert;
+	st->invoice_update = rec_invoice_update;
+	st->invoice_get = rec_invoice_get;
+	st->invoice_list = rec_invoice_list;
+	st->invoice_lines = rec_invoice_lines;
+	st->invoice_number_next = rec_invoice_number_next;
+	st->due_set = rec_due_set;
+	st->due_clear = rec_due_clear;
+	st->due_claim = rec_due_claim;
+	st->due_count = rec_due_count;
+	st->set_tenant = rec_set_tenant;
+	st->event_insert = rec_event_insert;
+	st->meta_set = rec_meta_set;
 }

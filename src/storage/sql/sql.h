@@ -53,6 +53,8 @@ struct sql_driver {
 	void (*reset)(sql_stmt *s);                           /* after every use */
 	/* Runs a script of several statements without parameters. */
 	int (*exec_script)(billing_txn *tx, const char *sql);
+	/* Moves the transaction to another tenant (row-level security). */
+	int (*set_tenant)(billing_txn *tx, const char *tenant_id);
 };
 
 /* Fills every data method of st (meta, tenants, customers, products, plans,

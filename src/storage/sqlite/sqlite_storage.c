@@ -224,10 +224,18 @@ static int drv_exec_script(billing_txn *tx, const char *sql)
 	return rc == SQLITE_OK ? BILLING_OK : db_fail(c->db, rc, 0);
 }
 
+/* SQLite has no row-level security: every key carries the tenant. */
+static int drv_set_tenant(billing_txn *tx, const char *tenant_id)
+{
+	(void)tx;
+	(void)tenant_id;
+	return BILLING_OK;
+}
+
 static const sql_driver sqlite_driver = {
 	"sqlite", "LIKE", false,
 	drv_prepare, drv_bind_text, drv_bind_int, drv_bind_null, drv_step,
-	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script
+	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script, drv_set_tenant
 };
 
 /* A literal statement that returns nothing (BEGIN, COMMIT). */

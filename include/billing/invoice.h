@@ -1,0 +1,133 @@
+/**
+ * @file billing/invoice.h
+ * @brief Invoices: what a period of a subscription costs, line by line.
+ *
+ * States: draft -> pending (finalized, awaiting payment) -> paid | failed,
+ * and void from draft or pending only (billing_invoice_transitions()). An
+ * invoice is finalized when its period begins; finalization gives it the
+ * tenant's next number, gapless: prefix (the tenant's, "INV-" by default)
+ * and a counter from 1 that never resets, zero-padded to 6 digits
+ * ("INV-000042"). A finalized invoice never changes: corrections are a void
+ * and a new invoice. A zero-total invoice (a trial's) is paid at once.
+ *
+ * Amounts are integer minor units. A line's amount excludes tax; its tax is
+ * amount x rate rounded half away from zero, line by line; subtotal is the
+ * sum of the lines' amounts, tax the sum of their taxes, total = subtotal
+ * + tax, amount due = total - amount paid. The storage checks these sums
+ * at every write.
+ */
+#ifndef BILLING_INVOICE_H
+#define BILLING_INVOICE_H
+
+#include "common.h"
+#include "list.h"
+#include "principal.h"
+
+BILLING_BEGIN_DECL
+
+typedef struct billing_invoice billing_invoice;
+
+typedef enum {
+	BILLING_INVOICE_DRAFT = 1,
+	BILLING_INVOICE_PENDING = 2,
+	BILLING_INVOICE_PAID = 3,
+	BILLING_INVOICE_FAILED = 4,
+	BILLING_INVOICE_VOID = 5
+} billing_invoice_status;
+
+/** "draft", "pending", "paid", "failed", "void"; NULL otherwise. */
+BILLING_EXTERN(const char *) billing_invoice_status_name(billing_invoice_status s);
+
+typedef struct {
+	billing_invoice_status from;
+	billing_invoice_status to;
+	const char *why;
+} billing_invoice_transition;
+
+/** The transition table (static storage); *count receives its length. */
+BILLING_EXTERN(const billing_invoice_transition *) billing_invoice_transitions(size_t *count);
+
+/** One line. Borrowed from its invoice. */
+typedef struct {
+	const char *description;
+	const char *plan_id;           /**< NULL when not from a plan */
+	int64_t period_start;
+	int64_t period_end;
+	int32_t quantity;
+	int64_t unit_amount;
+	int64_t amount;                /**< signed: a credit is negative */
+	int32_t tax_rate_bp;
+	int64_t tax_amount;
+	int proration;                 /**< 1 for a proration line */
+} billing_invoice_line;
+
+BILLING_EXTERN(int) billing_invoice_get(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id);
+
+#define BILLING_INVOICE_LIST_PARAMS_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_INVOICE_LIST_PARAMS_VERSION */
+	billing_list_params list;      /**< sort_by "createdAt" */
+	const char *customer_id;
+	const char *subscription_id;
+	billing_invoice_status status; /**< 0: any */
+} billing_invoice_list_params;
+
+#define BILLING_INVOICE_LIST_PARAMS_INIT { BILLING_INVOICE_LIST_PARAMS_VERSION, \
+	BILLING_LIST_PARAMS_INIT, 0, 0, 0 }
+
+/** Lists invoices; items via billing_page_invoice() (with their lines). */
+BILLING_EXTERN(int) billing_invoice_list(billing_page **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_invoice_list_params *params);
+
+BILLING_EXTERN(const billing_invoice *) billing_page_invoice(const billing_page *page, size_t i);
+
+/**
+ * Voids a draft or pending invoice.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
+ *         "invalid_transition") once it is paid, failed or void
+ */
+BILLING_EXTERN(int) billing_invoice_void(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts);
+
+/**
+ * The invoice the subscription's next period will get, computed from the
+ * current plan, quantity and tax rate; nothing is written. Status draft,
+ * no id and no number.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT when the
+ *         subscription will not be invoiced again (ended, or ending at
+ *         its period end, or at the end of its term)
+ */
+BILLING_EXTERN(int) billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *subscription_id);
+
+/** NULL for a preview. */
+BILLING_EXTERN(const char *) billing_invoice_id(const billing_invoice *inv);
+/** NULL until finalized. */
+BILLING_EXTERN(const char *) billing_invoice_number(const billing_invoice *inv);
+BILLING_EXTERN(billing_invoice_status) billing_invoice_status_of(const billing_invoice *inv);
+BILLING_EXTERN(const char *) billing_invoice_customer_id(const billing_invoice *inv);
+BILLING_EXTERN(const char *) billing_invoice_subscription_id(const billing_invoice *inv);
+BILLING_EXTERN(const char *) billing_invoice_currency(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_subtotal(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_tax(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_total(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_amount_paid(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_amount_due(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_period_start(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_period_end(const billing_invoice *inv);
+BILLING_EXTERN(size_t) billing_invoice_line_count(const billing_invoice *inv);
+BILLING_EXTERN(const billing_invoice_line *) billing_invoice_line_at(const billing_invoice *inv,
+	size_t i);
+BILLING_EXTERN(int64_t) billing_invoice_created_at(const billing_invoice *inv);
+/** 0 when not (yet) finalized / paid / voided. */
+BILLING_EXTERN(int64_t) billing_invoice_finalized_at(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_paid_at(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_voided_at(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_version(const billing_invoice *inv);
+BILLING_EXTERN(void) billing_invoice_free(billing_invoice *inv);
+
+BILLING_END_DECL
+
+#endif

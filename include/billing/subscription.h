@@ -1,0 +1,170 @@
+/**
+ * @file billing/subscription.h
+ * @brief Subscriptions: a customer on a plan, billed period after period.
+ *
+ * Periods come from the billing-cycle anchor: period n starts at anchor + n
+ * plan intervals, months clamped to their last day (Jan 31 -> Feb 29 ->
+ * Mar 31), never computed from the previous period, so they never drift.
+ * The anchor is the start, or the end of the trial when there is one.
+ *
+ * Invoicing is in advance: a period is invoiced, and its invoice finalized,
+ * when the period begins: the first at creation (a trial's zero-total
+ * invoice, finalized and paid at once), the next ones by billing_run_due().
+ * Work due at time t runs at the first billing run at or after t; ended_at
+ * records when an end took effect (the scheduled time), canceled_at when
+ * the cancellation was asked for.
+ *
+ * Status changes follow one table (billing_subscription_transitions()); a
+ * change the table does not allow is BILLING_ECONFLICT, reason
+ * "invalid_transition".
+ */
+#ifndef BILLING_SUBSCRIPTION_H
+#define BILLING_SUBSCRIPTION_H
+
+#include "common.h"
+#include "list.h"
+#include "principal.h"
+
+BILLING_BEGIN_DECL
+
+typedef struct billing_subscription billing_subscription;
+
+typedef enum {
+	BILLING_SUB_INCOMPLETE = 1,  /**< reserved: first payment must succeed first */
+	BILLING_SUB_TRIALING = 2,
+	BILLING_SUB_ACTIVE = 3,
+	BILLING_SUB_PAST_DUE = 4,
+	BILLING_SUB_PAUSED = 5,
+	BILLING_SUB_CANCELED = 6,
+	BILLING_SUB_EXPIRED = 7
+} billing_subscription_status;
+
+/** "trialing", "active", ...; NULL for other values. */
+BILLING_EXTERN(const char *) billing_subscription_status_name(billing_subscription_status s);
+
+/** One allowed status change. */
+typedef struct {
+	billing_subscription_status from;
+	billing_subscription_status to;
+	const char *why;       /**< what makes it: "trial ended", "canceled now", ... */
+} billing_subscription_transition;
+
+/** The transition table (static storage); *count receives its length. */
+BILLING_EXTERN(const billing_subscription_transition *) billing_subscription_transitions(size_t *count);
+
+#define BILLING_SUBSCRIPTION_PARAMS_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_SUBSCRIPTION_PARAMS_VERSION */
+	const char *customer_id;       /**< required, of the principal's tenant */
+	const char *plan_id;           /**< required: an active, not deleted plan */
+	int32_t quantity;              /**< 0: 1; at most 10000 */
+	int has_trial_days;            /**< nonzero: trial_days overrides the plan's */
+	int32_t trial_days;            /**< 0..730 */
+	int64_t start_at;              /**< 0: now; else not after now (backdating: the
+	                                    periods already over are invoiced by the
+	                                    next billing_run_due()) */
+	const billing_metadata_entry *metadata;
+	size_t metadata_count;
+} billing_subscription_params;
+
+#define BILLING_SUBSCRIPTION_PARAMS_INIT { BILLING_SUBSCRIPTION_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * Subscribes a customer to a plan and issues the first invoice (finalized).
+ * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID (a customer or
+ *         plan id naming nothing in the tenant, a deleted or inactive plan:
+ *         reason "resource_missing" or "plan_inactive", with the field);
+ *         BILLING_EOVERFLOW (a period beyond year 9999); BILLING_ESTORAGE
+ */
+BILLING_EXTERN(int) billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_params *params,
+	const billing_call_options *opts);
+
+BILLING_EXTERN(int) billing_subscription_get(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id);
+
+#define BILLING_SUBSCRIPTION_LIST_PARAMS_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_SUBSCRIPTION_LIST_PARAMS_VERSION */
+	billing_list_params list;      /**< sort_by "createdAt" or "currentPeriodEnd" */
+	const char *customer_id;       /**< NULL: any */
+	const char *plan_id;           /**< NULL: any */
+	billing_subscription_status status; /**< 0: any */
+} billing_subscription_list_params;
+
+#define BILLING_SUBSCRIPTION_LIST_PARAMS_INIT { BILLING_SUBSCRIPTION_LIST_PARAMS_VERSION, \
+	BILLING_LIST_PARAMS_INIT, 0, 0, 0 }
+
+BILLING_EXTERN(int) billing_subscription_list(billing_page **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_list_params *params);
+
+BILLING_EXTERN(const billing_subscription *) billing_page_subscription(const billing_page *page,
+	size_t i);
+
+/**
+ * Cancels. at_period_end != 0: the subscription stays active until its
+ * period ends, then the billing run ends it (undo with
+ * billing_subscription_update()). Else it ends now: status canceled,
+ * ended_at = now, no invoice and no credit.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
+ *         "invalid_transition") when it has ended already or a period-end
+ *         cancellation is asked twice
+ */
+BILLING_EXTERN(int) billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, int at_period_end,
+	const billing_call_options *opts);
+
+enum {
+	BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END = 1u << 0,
+	BILLING_SUBSCRIPTION_QUANTITY = 1u << 1,
+	BILLING_SUBSCRIPTION_METADATA = 1u << 2
+};
+
+#define BILLING_SUBSCRIPTION_UPDATE_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_SUBSCRIPTION_UPDATE_VERSION */
+	unsigned int fields;           /**< BILLING_SUBSCRIPTION_* bits */
+	int cancel_at_period_end;      /**< 0 undoes a scheduled cancellation */
+	int32_t quantity;              /**< from the next period on */
+	const billing_metadata_entry *metadata;
+	size_t metadata_count;
+	int64_t expected_version;      /**< 0: any */
+} billing_subscription_update_params;
+
+#define BILLING_SUBSCRIPTION_UPDATE_INIT { BILLING_SUBSCRIPTION_UPDATE_VERSION, 0, 0, 0, 0, 0, 0 }
+
+/** Changes the fields named; an ended subscription is BILLING_ECONFLICT. */
+BILLING_EXTERN(int) billing_subscription_update(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id,
+	const billing_subscription_update_params *params, const billing_call_options *opts);
+
+BILLING_EXTERN(const char *) billing_subscription_id(const billing_subscription *s);
+BILLING_EXTERN(const char *) billing_subscription_customer_id(const billing_subscription *s);
+BILLING_EXTERN(const char *) billing_subscription_plan_id(const billing_subscription *s);
+BILLING_EXTERN(billing_subscription_status) billing_subscription_status_of(const billing_subscription *s);
+BILLING_EXTERN(int32_t) billing_subscription_quantity(const billing_subscription *s);
+BILLING_EXTERN(const char *) billing_subscription_currency(const billing_subscription *s);
+/** The billing-cycle anchor. */
+BILLING_EXTERN(int64_t) billing_subscription_anchor(const billing_subscription *s);
+BILLING_EXTERN(int64_t) billing_subscription_current_period_start(const billing_subscription *s);
+BILLING_EXTERN(int64_t) billing_subscription_current_period_end(const billing_subscription *s);
+/** 0 when there is no trial. */
+BILLING_EXTERN(int64_t) billing_subscription_trial_end(const billing_subscription *s);
+BILLING_EXTERN(int) billing_subscription_cancel_at_period_end(const billing_subscription *s);
+/** 0 when not canceled / not ended. */
+BILLING_EXTERN(int64_t) billing_subscription_canceled_at(const billing_subscription *s);
+BILLING_EXTERN(int64_t) billing_subscription_ended_at(const billing_subscription *s);
+BILLING_EXTERN(const char *) billing_subscription_latest_invoice_id(const billing_subscription *s);
+BILLING_EXTERN(size_t) billing_subscription_metadata_count(const billing_subscription *s);
+BILLING_EXTERN(const billing_metadata_entry *) billing_subscription_metadata_at(
+	const billing_subscription *s, size_t i);
+BILLING_EXTERN(int64_t) billing_subscription_created_at(const billing_subscription *s);
+BILLING_EXTERN(int64_t) billing_subscription_version(const billing_subscription *s);
+BILLING_EXTERN(void) billing_subscription_free(billing_subscription *s);
+
+BILLING_END_DECL
+
+#endif

@@ -1,0 +1,604 @@
+/*
+ * Invoices: issuing (finalizing with a gapless number), reading, voiding,
+ * previewing. Lines are immutable once written; sums are integers checked
+ * for overflow here and by the schema.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/calendar.h"
+#include "core/core.h"
+#include "core/entity.h"
+#include "core/events.h"
+#include "core/invoice_internal.h"
+
+struct billing_invoice {
+	char *tenant_id;
+	char *id;
+	char *customer_id;
+	char *subscription_id;
+	char *number;
+	char *currency;
+	billing_invoice_status status;
+	int64_t subtotal, tax, total, amount_paid, amount_due;
+	int64_t period_start, period_end;
+	int64_t created_at, finalized_at, paid_at, voided_at, updated_at, version;
+	size_t line_count, line_cap;
+	billing_invoice_line *lines;
+	char **line_strings;            /* owned copies, 2 per line */
+};
+
+/* ------------------------------------------------------------ state table */
+
+static const billing_invoice_transition transitions[] = {
+	{ BILLING_INVOICE_DRAFT, BILLING_INVOICE_PENDING, "finalized" },
+	{ BILLING_INVOICE_DRAFT, BILLING_INVOICE_PAID, "finalized with nothing to pay" },
+	{ BILLING_INVOICE_DRAFT, BILLING_INVOICE_VOID, "voided" },
+	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_PAID, "paid" },
+	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_FAILED, "payment failed" },
+	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_VOID, "voided" },
+	{ BILLING_INVOICE_FAILED, BILLING_INVOICE_PAID, "paid on a retry" },
+};
+
+const billing_invoice_transition *billing_invoice_transitions(size_t *count)
+{
+	if (count)
+		*count = sizeof(transitions) / sizeof(transitions[0]);
+	return transitions;
+}
+
+const char *billing_invoice_status_name(billing_invoice_status s)
+{
+	switch (s) {
+	case BILLING_INVOICE_DRAFT: return "draft";
+	case BILLING_INVOICE_PENDING: return "pending";
+	case BILLING_INVOICE_PAID: return "paid";
+	case BILLING_INVOICE_FAILED: return "failed";
+	case BILLING_INVOICE_VOID: return "void";
+	default: return NULL;
+	}
+}
+
+static int transition(billing_invoice_status from, billing_invoice_status to)
+{
+	size_t i;
+	for (i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+		if (transitions[i].from == from && transitions[i].to == to)
+			return BILLING_OK;
+	return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+		"an invoice cannot go from %s to %s", billing_invoice_status_name(from),
+		billing_invoice_status_name(to));
+}
+
+/* ------------------------------------------------------------ objects */
+
+void billing_invoice_free(billing_invoice *inv)
+{
+	size_t i;
+	if (!inv)
+		return;
+	for (i = 0; i < inv->line_count * 2; i++)
+		billing__free(inv->line_strings[i]);
+	billing__free(inv->line_strings);
+	billing__free(inv->lines);
+	billing__free(inv);
+}
+
+static void free_item(void *item)
+{
+	billing_invoice_free(item);
+}
+
+static void *from_record(const void *record)
+{
+	const billing_invoice_record *r = record;
+	billing_invoice *inv;
+	billing__strpack sp;
+	size_t strings = billing__strsize(r->tenant_id) + billing__strsize(r->id) +
+		billing__strsize(r->customer_id) + billing__strsize(r->subscription_id) +
+		billing__strsize(r->number) + billing__strsize(r->currency);
+
+	if ((inv = billing__calloc(1, sizeof(*inv) + strings)) == NULL)
+		return NULL;
+	sp.next = (char *)(inv + 1);
+	inv->tenant_id = billing__strpack_put(&sp, r->tenant_id);
+	inv->id = billing__strpack_put(&sp, r->id);
+	inv->customer_id = billing__strpack_put(&sp, r->customer_id);
+	inv->subscription_id = billing__strpack_put(&sp, r->subscription_id);
+	inv->number = billing__strpack_put(&sp, r->number);
+	inv->currency = billing__strpack_put(&sp, r->currency);
+	inv->status = (billing_invoice_status)r->status;
+	inv->subtotal = r->subtotal;
+	inv->tax = r->tax;
+	inv->total = r->total;
+	inv->amount_paid = r->amount_paid;
+	inv->amount_due = r->amount_due;
+	inv->period_start = r->period_start;
+	inv->period_end = r->period_end;
+	inv->created_at = r->created_at;
+	inv->finalized_at = r->finalized_at;
+	inv->paid_at = r->paid_at;
+	inv->voided_at = r->voided_at;
+	inv->updated_at = r->updated_at;
+	inv->version = r->version;
+	return inv;
+}
+
+/* Appends a copy of line to inv. */
+static int add_line(billing_invoice *inv, const billing_invoice_line *line)
+{
+	billing_invoice_line *l;
+	if (inv->line_count == inv->line_cap) {
+		size_t cap = inv->line_cap ? inv->line_cap * 2 : 4;
+		billing_invoice_line *lines = billing__realloc(inv->lines, cap * sizeof(*lines));
+		char **strs;
+		if (!lines)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		inv->lines = lines;
+		if ((strs = billing__realloc(inv->line_strings, cap * 2 * sizeof(*strs))) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		inv->line_strings = strs;
+		inv->line_cap = cap;
+	}
+	l = &inv->lines[inv->line_count];
+	*l = *line;
+	inv->line_strings[inv->line_count * 2] = billing__strdup(line->description);
+	inv->line_strings[inv->line_count * 2 + 1] = billing__strdup(line->plan_id);
+	l->description = inv->line_strings[inv->line_count * 2];
+	l->plan_id = inv->line_strings[inv->line_count * 2 + 1];
+	inv->line_count++;
+	if (!l->description || (line->plan_id && !l->plan_id))
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	return BILLING_OK;
+}
+
+static int line_row(void *payload, const void *record)
+{
+	return add_line(payload, record);
+}
+
+static int load_lines(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv)
+{
+	return ctx->st->invoice_lines(tx, inv->tenant_id, inv->id, line_row, inv);
+}
+
+static int64_t version_of(const void *item)
+{
+	return ((const billing_invoice *)item)->version;
+}
+
+static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	return st->invoice_get(tx, tenant_id, id, cb, payload);
+}
+
+static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	return st->invoice_list(tx, tenant_id, q, cb, payload);
+}
+
+/* Invoices are written by billing__invoice_issue and by their own state
+ * changes (void here, payments later), never through the generic flows. */
+static const billing__entity entity = {
+	"invoice", from_record, free_item, version_of, NULL,
+	st_get, NULL, NULL, NULL, st_list
+};
+
+static void record_of(billing_invoice_record *r, const billing_invoice *inv)
+{
+	memset(r, 0, sizeof(*r));
+	r->tenant_id = inv->tenant_id;
+	r->id = inv->id;
+	r->customer_id = inv->customer_id;
+	r->subscription_id = inv->subscription_id;
+	r->number = inv->number;
+	r->status = inv->status;
+	r->currency = inv->currency;
+	r->subtotal = inv->subtotal;
+	r->tax = inv->tax;
+	r->total = inv->total;
+	r->amount_paid = inv->amount_paid;
+	r->amount_due = inv->amount_due;
+	r->period_start = inv->period_start;
+	r->period_end = inv->period_end;
+	r->created_at = inv->created_at;
+	r->finalized_at = inv->finalized_at;
+	r->paid_at = inv->paid_at;
+	r->voided_at = inv->voided_at;
+	r->updated_at = inv->updated_at;
+	r->version = inv->version;
+}
+
+/* ------------------------------------------------------------ issuing */
+
+struct plan_capture {
+	billing__plan_info *info;
+};
+
+static int plan_row(void *payload, const void *record)
+{
+	billing__plan_info *p = payload;
+	const billing_plan_record *r = record;
+	snprintf(p->id, sizeof(p->id), "%s", r->id);
+	snprintf(p->product_id, sizeof(p->product_id), "%s", r->product_id);
+	snprintf(p->name, sizeof(p->name), "%s", r->name);
+	snprintf(p->currency, sizeof(p->currency), "%s", r->currency);
+	p->amount = r->amount;
+	p->interval = r->interval;
+	p->interval_count = r->interval_count;
+	p->trial_days = r->trial_days;
+	p->term_count = r->term_count;
+	p->active = r->active;
+	p->deleted_at = r->deleted_at;
+	return BILLING_OK;
+}
+
+static int product_tax_row(void *payload, const void *record)
+{
+	*(int32_t *)payload = ((const billing_product_record *)record)->tax_rate_bp;
+	return BILLING_OK;
+}
+
+int billing__plan_info_get(billing__plan_info *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *plan_id)
+{
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = ctx->st->plan_get(tx, tenant_id, plan_id, plan_row, out)) < 0)
+		return rc;
+	return ctx->st->product_get(tx, tenant_id, out->product_id, product_tax_row,
+		&out->tax_rate_bp);
+}
+
+int billing__plan_line(billing_invoice_line *line, const billing__plan_info *plan,
+	int32_t quantity, int64_t start, int64_t end, char *desc, size_t desc_size,
+	const char *what)
+{
+	int64_t amount;
+	memset(line, 0, sizeof(*line));
+	if (__builtin_mul_overflow(plan->amount, (int64_t)quantity, &amount))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow",
+			"%d x %lld does not fit an amount", quantity, (long long)plan->amount);
+	if (quantity == 1)
+		snprintf(desc, desc_size, "%s%s", what ? what : "", plan->name);
+	else
+		snprintf(desc, desc_size, "%s%d x %s", what ? what : "", quantity, plan->name);
+	line->description = desc;
+	line->plan_id = plan->id;
+	line->period_start = start;
+	line->period_end = end;
+	line->quantity = quantity;
+	line->unit_amount = plan->amount;
+	line->amount = amount;
+	line->tax_rate_bp = plan->tax_rate_bp;
+	line->proration = 0;
+	return BILLING_OK;
+}
+
+/* Taxes per line (half away from zero) and the sums, overflow checked. */
+static int compute(billing_invoice_line *lines, size_t n, int64_t *subtotal, int64_t *tax)
+{
+	size_t i;
+	int rc;
+	*subtotal = *tax = 0;
+	for (i = 0; i < n; i++) {
+		if ((rc = billing__line_tax(&lines[i].tax_amount, lines[i].amount,
+			lines[i].tax_rate_bp)) < 0)
+			return rc;
+		if (__builtin_add_overflow(*subtotal, lines[i].amount, subtotal) ||
+		    __builtin_add_overflow(*tax, lines[i].tax_amount, tax))
+			return billing__error_set(BILLING_EOVERFLOW, "overflow",
+				"the invoice's sums do not fit an amount");
+	}
+	return BILLING_OK;
+}
+
+static int prefix_row(void *payload, const void *record)
+{
+	snprintf(payload, 32, "%s", ((const billing_tenant_record *)record)->invoice_prefix);
+	return BILLING_OK;
+}
+
+int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__invoice_draft *d,
+	char id[BILLING_ID_MAX])
+{
+	billing_invoice_record r;
+	billing_invoice *inv = NULL;
+	char prefix[32] = "", number[64];
+	int64_t subtotal, tax, total, seq, now = billing__now(ctx);
+	int rc;
+
+	if ((rc = compute(d->lines, d->line_count, &subtotal, &tax)) < 0)
+		return rc;
+	if (__builtin_add_overflow(subtotal, tax, &total))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
+	if (billing__id_new(id, "in", now * 1000) < 0)
+		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+	/* The number is taken inside this transaction: it is the tenant's next
+	 * one, and a rollback gives it back, so numbers have no gap. */
+	if ((rc = ctx->st->tenant_get(tx, d->tenant_id, prefix_row, prefix)) < 0 ||
+	    (rc = ctx->st->invoice_number_next(tx, d->tenant_id, &seq)) < 0)
+		return rc;
+	snprintf(number, sizeof(number), "%s%06lld", prefix, (long long)seq);
+
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = d->tenant_id;
+	r.id = id;
+	r.customer_id = d->customer_id;
+	r.subscription_id = d->subscription_id;
+	r.number = number;
+	r.currency = d->currency;
+	r.subtotal = subtotal;
+	r.tax = tax;
+	r.total = total;
+	r.period_start = d->period_start;
+	r.period_end = d->period_end;
+	r.created_at = r.updated_at = r.finalized_at = now;
+	r.version = 1;
+	r.line_count = d->line_count;
+	r.lines = d->lines;
+	/* Nothing to pay (a trial, a credit that covers the charge): paid now. */
+	if (total <= 0) {
+		r.status = BILLING_INVOICE_PAID;
+		r.paid_at = now;
+		r.amount_paid = 0;
+		r.amount_due = 0;
+		r.total = total;
+		if (total < 0) {
+			/* A credit larger than the charge: the schema's sums hold with
+			 * the negative total due back; nothing is collected. */
+			r.amount_due = total;
+		}
+	} else {
+		r.status = BILLING_INVOICE_PENDING;
+		r.amount_due = total;
+	}
+	if ((rc = ctx->st->invoice_insert(tx, &r)) < 0)
+		return rc;
+	if ((inv = from_record(&r)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (size_t i = 0; rc == BILLING_OK && i < d->line_count; i++)
+		rc = add_line(inv, &d->lines[i]);
+	if (rc == BILLING_OK)
+		rc = billing__event_emit(ctx, tx, d->tenant_id, "invoice.created", "invoice", id,
+			billing__json_invoice, inv);
+	if (rc == BILLING_OK)
+		rc = billing__event_emit(ctx, tx, d->tenant_id, "invoice.finalized", "invoice", id,
+			billing__json_invoice, inv);
+	if (rc == BILLING_OK && r.status == BILLING_INVOICE_PAID)
+		rc = billing__event_emit(ctx, tx, d->tenant_id, "invoice.paid", "invoice", id,
+			billing__json_invoice, inv);
+	billing_invoice_free(inv);
+	return rc;
+}
+
+int billing__invoice_preview_build(billing_invoice **out, const billing__invoice_draft *d)
+{
+	billing_invoice_record r;
+	billing_invoice *inv;
+	int64_t subtotal, tax, total;
+	size_t i;
+	int rc;
+
+	if ((rc = compute(d->lines, d->line_count, &subtotal, &tax)) < 0)
+		return rc;
+	if (__builtin_add_overflow(subtotal, tax, &total))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = d->tenant_id;
+	r.customer_id = d->customer_id;
+	r.subscription_id = d->subscription_id;
+	r.currency = d->currency;
+	r.status = BILLING_INVOICE_DRAFT;
+	r.subtotal = subtotal;
+	r.tax = tax;
+	r.total = total;
+	r.amount_due = total > 0 ? total : 0;
+	r.period_start = d->period_start;
+	r.period_end = d->period_end;
+	if ((inv = from_record(&r)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (i = 0; i < d->line_count; i++) {
+		if ((rc = add_line(inv, &d->lines[i])) < 0) {
+			billing_invoice_free(inv);
+			return rc;
+		}
+	}
+	*out = inv;
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ calls */
+
+int billing_invoice_get(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id)
+{
+	billing_invoice *inv = NULL;
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_GET)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (!billing__id_arg_ok(id, "in"))
+		return billing__not_found("invoice");
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+		return rc;
+	rc = billing__entity_get_in((void **)&inv, &entity, ctx, tx, who->tenant_id, id);
+	if (rc == BILLING_OK)
+		rc = load_lines(ctx, tx, inv);
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing_invoice_free(inv);
+		return rc;
+	}
+	*out = inv;
+	return BILLING_OK;
+}
+
+static void sort_key(const void *item, const char **text, int64_t *num, const char **id)
+{
+	const billing_invoice *inv = item;
+	*text = NULL;
+	*num = inv->created_at;
+	*id = inv->id;
+}
+
+static const billing__sort_spec sorts[] = {
+	{ "createdAt", BILLING_SORT_CREATED, false },
+	{ NULL, 0, false }
+};
+
+int billing_invoice_list(billing_page **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_invoice_list_params *params)
+{
+	billing_invoice_list_params none = BILLING_INVOICE_LIST_PARAMS_INIT;
+	const billing_invoice_list_params *p = params ? params : &none;
+	char filters[160];
+	billing__list l;
+	billing_page *page = NULL;
+	billing_txn *tx;
+	size_t i;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_LIST)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (p->version == 0 || p->version > BILLING_INVOICE_LIST_PARAMS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_invoice_list_params version %u", p->version);
+	if (p->status && !billing_invoice_status_name(p->status))
+		return billing__error_field(BILLING_EINVALID, "invalid", "status",
+			"status must be draft, pending, paid, failed or void");
+	/* An id in a filter that names nothing in the tenant: resource_missing. */
+	if (p->customer_id && !billing__id_arg_ok(p->customer_id, "cus"))
+		return billing__error_field(BILLING_EINVALID, "resource_missing", "customerId",
+			"no such customer in this tenant");
+	if (p->subscription_id && !billing__id_arg_ok(p->subscription_id, "sub"))
+		return billing__error_field(BILLING_EINVALID, "resource_missing", "subscriptionId",
+			"no such subscription in this tenant");
+	snprintf(filters, sizeof(filters), "invoices|c=%s|s=%s|st=%d",
+		p->customer_id ? p->customer_id : "-", p->subscription_id ? p->subscription_id : "-",
+		(int)p->status);
+	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, &p->list, sorts, filters,
+		BILLING__PAGE_INVOICE, free_item)) < 0)
+		return rc;
+	l.from_record = from_record;
+	l.sort_key = sort_key;
+	l.q.customer_id = p->customer_id;
+	l.q.subscription_id = p->subscription_id;
+	l.q.status = (int)p->status;
+	if ((rc = billing__entity_list(&page, &entity, &l, ctx, who->tenant_id)) < 0)
+		return rc;
+	/* The lines of the page's invoices, read in a second transaction: an
+	 * invoice's lines never change, so they cannot disagree with it. */
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) == BILLING_OK) {
+		for (i = 0; rc == BILLING_OK && i < page->count; i++)
+			rc = load_lines(ctx, tx, page->items[i]);
+		rc = billing__end(ctx, tx, rc);
+	}
+	if (rc < 0) {
+		billing_page_free(page);
+		return rc;
+	}
+	*out = page;
+	return BILLING_OK;
+}
+
+const billing_invoice *billing_page_invoice(const billing_page *page, size_t i)
+{
+	return billing__page_item(page, BILLING__PAGE_INVOICE, i);
+}
+
+static int invoice_void_once(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	billing_invoice_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	billing_invoice *inv = NULL;
+	billing_txn *tx;
+	int64_t old_version;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_VOID)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (!billing__id_arg_ok(id, "in"))
+		return billing__not_found("invoice");
+	billing__buf_add(&input, "id", id);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_INVOICES_VOID, &input)) < 0)
+		return rc;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, &idem)) < 0 ||
+	    (rc = billing__entity_get_in((void **)&inv, &entity, ctx, tx, who->tenant_id, id)) < 0 ||
+	    (rc = load_lines(ctx, tx, inv)) < 0 || idem.replay)
+		goto end;
+	if ((rc = transition(inv->status, BILLING_INVOICE_VOID)) < 0)
+		goto end;
+	old_version = inv->version;
+	inv->status = BILLING_INVOICE_VOID;
+	inv->voided_at = inv->updated_at = billing__now(ctx);
+	inv->version++;
+	record_of(&r, inv);
+	if ((rc = ctx->st->invoice_update(tx, &r, old_version)) == BILLING_OK &&
+	    (rc = billing__event_emit(ctx, tx, who->tenant_id, "invoice.voided", "invoice", id,
+		billing__json_invoice, inv)) == BILLING_OK)
+		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);
+end:
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing_invoice_free(inv);
+		return rc;
+	}
+	*out = inv;
+	return BILLING_OK;
+}
+
+int billing_invoice_void(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	BILLING__RETRY(invoice_void_once(out, ctx, who, id, opts));
+}
+
+/* ------------------------------------------------------------ getters */
+
+const char *billing_invoice_id(const billing_invoice *inv) { return inv ? inv->id : NULL; }
+const char *billing_invoice_number(const billing_invoice *inv) { return inv ? inv->number : NULL; }
+billing_invoice_status billing_invoice_status_of(const billing_invoice *inv)
+{
+	return inv ? inv->status : (billing_invoice_status)0;
+}
+const char *billing_invoice_customer_id(const billing_invoice *inv)
+{
+	return inv ? inv->customer_id : NULL;
+}
+const char *billing_invoice_subscription_id(const billing_invoice *inv)
+{
+	return inv ? inv->subscription_id : NULL;
+}
+const char *billing_invoice_currency(const billing_invoice *inv) { return inv ? inv->currency : NULL; }
+int64_t billing_invoice_subtotal(const billing_invoice *inv) { return inv ? inv->subtotal : 0; }
+int64_t billing_invoice_tax(const billing_invoice *inv) { return inv ? inv->tax : 0; }
+int64_t billing_invoice_total(const billing_invoice *inv) { return inv ? inv->total : 0; }
+int64_t billing_invoice_amount_paid(const billing_invoice *inv) { return inv ? inv->amount_paid : 0; }
+int64_t billing_invoice_amount_due(const billing_invoice *inv) { return inv ? inv->amount_due : 0; }
+int64_t billing_invoice_period_start(const billing_invoice *inv)
+{
+	return inv ? inv->period_start : 0;
+}
+int64_t billing_invoice_period_end(const billing_invoice *inv) { return inv ? inv->period_end : 0; }
+size_t billing_invoice_line_count(const billing_invoice *inv) { return inv ? inv->line_count : 0; }
+const billing_invoice_line *billing_invoice_line_at(const billing_invoice *inv, size_t i)
+{
+	return inv && i < inv->line_count ? &inv->lines[i] : NULL;
+}
+int64_t billing_invoice_created_at(const billing_invoice *inv) { return inv ? inv->created_at : 0; }
+int64_t billing_invoice_finalized_at(const billing_invoice *inv)
+{
+	return inv ? inv->finalized_at : 0;
+}
+int64_t billing_invoice_paid_at(const billing_invoice *inv) { return inv ? inv->paid_at : 0; }
+int64_t billing_invoice_voided_at(const billing_invoice *inv) { return inv ? inv->voided_at : 0; }
+int64_t billing_invoice_version(const billing_invoice *inv) { return inv ? inv->version : 0; }

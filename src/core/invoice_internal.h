@@ -1,0 +1,64 @@
+/*
+ * What subscriptions and the billing run need from invoices: building the
+ * lines of a plan's period, and issuing (finalizing) a new invoice inside
+ * their transaction.
+ */
+#ifndef BILLING_CORE_INVOICE_INTERNAL_H
+#define BILLING_CORE_INVOICE_INTERNAL_H
+
+#include "core/core.h"
+
+/* A plan as billing needs it, read inside the transaction. */
+typedef struct {
+	char id[BILLING_ID_MAX];
+	char product_id[BILLING_ID_MAX];
+	char name[512];
+	char currency[4];
+	int64_t amount;
+	int interval;
+	int32_t interval_count;
+	int32_t trial_days;
+	int32_t term_count;
+	int active;
+	int64_t deleted_at;
+	int32_t tax_rate_bp;            /* the product's */
+} billing__plan_info;
+
+/* Reads the plan and its product's tax rate; BILLING_ENOTFOUND if absent. */
+int billing__plan_info_get(billing__plan_info *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *plan_id);
+
+/* A new invoice before it is finalized: lines with amounts and tax rates
+ * (taxes and sums are computed by billing__invoice_issue). */
+typedef struct {
+	const char *tenant_id;
+	const char *customer_id;
+	const char *subscription_id;
+	const char *currency;
+	int64_t period_start;
+	int64_t period_end;
+	size_t line_count;
+	billing_invoice_line *lines;
+} billing__invoice_draft;
+
+/*
+ * One line for `quantity` of the plan over [start, end): amount = plan
+ * amount x quantity (overflow checked); description names the plan. The
+ * line's strings point into plan and desc (desc: caller's buffer).
+ */
+int billing__plan_line(billing_invoice_line *line, const billing__plan_info *plan,
+	int32_t quantity, int64_t start, int64_t end, char *desc, size_t desc_size,
+	const char *what);
+
+/*
+ * Computes each line's tax and the sums (checked), takes the tenant's next
+ * number, writes the invoice finalized (paid at once when its total is 0)
+ * with its events. id receives the new invoice's id.
+ */
+int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__invoice_draft *d,
+	char id[BILLING_ID_MAX]);
+
+/* Fills taxes and sums into an invoice made in memory (a preview). */
+int billing__invoice_preview_build(billing_invoice **out, const billing__invoice_draft *d);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * The JSON form of each resource (see json_out.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/calendar.h"
+#include "core/json_out.h"
+
+cJSON *billing__json_time(int64_t t)
+{
+	char buf[BILLING_TIME_FORMAT_SIZE];
+	if (billing__time_format(buf, sizeof(buf), t) < 0)
+		return cJSON_CreateNull();
+	return cJSON_CreateString(buf);
+}
+
+cJSON *billing__json_str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* Builders add members and remember a failed allocation, checked once. */
+
+void billing__jb_add(billing__jb *b, const char *name, cJSON *v)
+{
+	if (!v || !b->obj || !cJSON_AddItemToObject(b->obj, name, v)) {
+		cJSON_Delete(v);
+		b->failed = true;
+	}
+}
+
+void billing__jb_num(billing__jb *b, const char *name, int64_t v)
+{
+	billing__jb_add(b, name, cJSON_CreateNumber((double)v));
+}
+
+cJSON *billing__jb_done(billing__jb *b)
+{
+	if (b->failed) {
+		cJSON_Delete(b->obj);
+		return NULL;
+	}
+	return b->obj;
+}
+
+static cJSON *metadata_json(size_t n, const billing_metadata_entry *(*at)(const void *, size_t),
+	const void *item)
+{
+	cJSON *obj = cJSON_CreateObject();
+	size_t i;
+	for (i = 0; obj && i < n; i++) {
+		const billing_metadata_entry *e = at(item, i);
+		if (!cJSON_AddStringToObject(obj, e->key, e->value)) {
+			cJSON_Delete(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+static const billing_metadata_entry *cus_md(const void *c, size_t i)
+{
+	return billing_customer_metadata_at(c, i);
+}
+static const billing_metadata_entry *prod_md(const void *p, size_t i)
+{
+	return billing_product_metadata_at(p, i);
+}
+static const billing_metadata_entry *plan_md(const void *p, size_t i)
+{
+	return billing_plan_metadata_at(p, i);
+}
+
+cJSON *billing__json_tenant(const void *item)
+{
+	const billing_tenant *t = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_tenant_id(t)));
+	billing__jb_add(&b, "object", cJSON_CreateString("tenant"));
+	billing__jb_add(&b, "name", cJSON_CreateString(billing_tenant_name(t)));
+	billing__jb_add(&b, "invoicePrefix", cJSON_CreateString(billing_tenant_invoice_prefix(t)));
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_tenant_created_at(t)));
+	return billing__jb_done(&b);
+}
+
+cJSON *billing__json_customer(const void *item)
+{
+	const billing_customer *c = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_customer_id(c)));
+	billing__jb_add(&b, "object", cJSON_CreateString("customer"));
+	billing__jb_add(&b, "name", cJSON_CreateString(billing_customer_name(c)));
+	billing__jb_add(&b, "email", cJSON_CreateString(billing_customer_email(c)));
+	billing__jb_add(&b, "defaultPaymentMethod", billing__json_str_or_null(billing_customer_default_payment_method(c)));
+	billing__jb_add(&b, "metadata", metadata_json(billing_customer_metadata_count(c), cus_md, c));
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_customer_created_at(c)));
+	billing__jb_add(&b, "updatedAt", billing__json_time(billing_customer_updated_at(c)));
+	billing__jb_num(&b, "version", billing_customer_version(c));
+	return billing__jb_done(&b);
+}
+
+cJSON *billing__json_product(const void *item)
+{
+	const billing_product *p = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	char rate[16];
+	if (billing_rate_format(rate, sizeof(rate), billing_product_tax_rate_bp(p)) < 0)
+		snprintf(rate, sizeof(rate), "0");
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_product_id(p)));
+	billing__jb_add(&b, "object", cJSON_CreateString("product"));
+	billing__jb_add(&b, "name", cJSON_CreateString(billing_product_name(p)));
+	billing__jb_add(&b, "sku", cJSON_CreateString(billing_product_sku(p)));
+	billing__jb_add(&b, "description", billing__json_str_or_null(billing_product_description(p)));
+	billing__jb_num(&b, "priceCents", billing_product_price_cents(p));
+	billing__jb_add(&b, "currency", cJSON_CreateString(billing_product_currency(p)));
+	/* Raw: the exact decimal, never a binary fraction printed back. */
+	billing__jb_add(&b, "taxRate", cJSON_CreateRaw(rate));
+	billing__jb_add(&b, "isActive", cJSON_CreateBool(billing_product_is_active(p)));
+	billing__jb_num(&b, "stock", billing_product_stock(p));
+	billing__jb_num(&b, "lowStockThreshold", billing_product_low_stock_threshold(p));
+	billing__jb_add(&b, "metadata", metadata_json(billing_product_metadata_count(p), prod_md, p));
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_product_created_at(p)));
+	billing__jb_add(&b, "updatedAt", billing__json_time(billing_product_updated_at(p)));
+	billing__jb_num(&b, "version", billing_product_version(p));
+	return billing__jb_done(&b);
+}
+
+cJSON *billing__json_plan(const void *item)
+{
+	const billing_plan *p = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	int32_t term = billing_plan_term_count(p);
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_plan_id(p)));
+	billing__jb_add(&b, "object", cJSON_CreateString("plan"));
+	billing__jb_add(&b, "productId", cJSON_CreateString(billing_plan_product_id(p)));
+	billing__jb_add(&b, "code", cJSON_CreateString(billing_plan_code(p)));
+	billing__jb_add(&b, "name", cJSON_CreateString(billing_plan_name(p)));
+	billing__jb_add(&b, "description", billing__json_str_or_null(billing_plan_description(p)));
+	billing__jb_num(&b, "amount", billing_plan_amount(p));
+	billing__jb_add(&b, "currency", cJSON_CreateString(billing_plan_currency(p)));
+	billing__jb_add(&b, "interval", cJSON_CreateString(billing_interval_name(billing_plan_interval(p))));
+	billing__jb_num(&b, "intervalCount", billing_plan_interval_count(p));
+	billing__jb_num(&b, "trialDays", billing_plan_trial_days(p));
+	billing__jb_add(&b, "termCount", term ? cJSON_CreateNumber(term) : cJSON_CreateNull());
+	billing__jb_add(&b, "active", cJSON_CreateBool(billing_plan_active(p)));
+	billing__jb_add(&b, "metadata", metadata_json(billing_plan_metadata_count(p), plan_md, p));
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_plan_created_at(p)));
+	billing__jb_add(&b, "updatedAt", billing__json_time(billing_plan_updated_at(p)));
+	billing__jb_num(&b, "version", billing_plan_version(p));
+	return billing__jb_done(&b);
+}
+
+
+cJSON *billing__json_time_or_null(int64_t t)
+{
+	return t ? billing__json_time(t) : cJSON_CreateNull();
+}
+
+static const billing_metadata_entry *sub_md(const void *s, size_t i)
+{
+	return billing_subscription_metadata_at(s, i);
+}
+
+cJSON *billing__json_subscription(const void *item)
+{
+	const billing_subscription *s = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_subscription_id(s)));
+	billing__jb_add(&b, "object", cJSON_CreateString("subscription"));
+	billing__jb_add(&b, "customerId", cJSON_CreateString(billing_subscription_customer_id(s)));
+	billing__jb_add(&b, "planId", cJSON_CreateString(billing_subscription_plan_id(s)));
+	billing__jb_add(&b, "status", cJSON_CreateString(
+		billing_subscription_status_name(billing_subscription_status_of(s))));
+	billing__jb_num(&b, "quantity", billing_subscription_quantity(s));
+	billing__jb_add(&b, "currency", cJSON_CreateString(billing_subscription_currency(s)));
+	billing__jb_add(&b, "billingCycleAnchor", billing__json_time(billing_subscription_anchor(s)));
+	billing__jb_add(&b, "currentPeriodStart",
+		billing__json_time(billing_subscription_current_period_start(s)));
+	billing__jb_add(&b, "currentPeriodEnd",
+		billing__json_time(billing_subscription_current_period_end(s)));
+	billing__jb_add(&b, "trialEnd", billing__json_time_or_null(billing_subscription_trial_end(s)));
+	billing__jb_add(&b, "cancelAtPeriodEnd",
+		cJSON_CreateBool(billing_subscription_cancel_at_period_end(s)));
+	billing__jb_add(&b, "canceledAt",
+		billing__json_time_or_null(billing_subscription_canceled_at(s)));
+	billing__jb_add(&b, "endedAt", billing__json_time_or_null(billing_subscription_ended_at(s)));
+	billing__jb_add(&b, "latestInvoiceId",
+		billing__json_str_or_null(billing_subscription_latest_invoice_id(s)));
+	billing__jb_add(&b, "metadata", metadata_json(billing_subscription_metadata_count(s),
+		sub_md, s));
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_subscription_created_at(s)));
+	billing__jb_num(&b, "version", billing_subscription_version(s));
+	return billing__jb_done(&b);
+}
+
+static cJSON *rate_json(int32_t bp)
+{
+	char rate[16];
+	if (billing_rate_format(rate, sizeof(rate), bp) < 0)
+		snprintf(rate, sizeof(rate), "0");
+	return cJSON_CreateRaw(rate);
+}
+
+static cJSON *line_json(const billing_invoice_line *l)
+{
+	billing__jb b = { cJSON_CreateObject(), false };
+	billing__jb_add(&b, "description", cJSON_CreateString(l->description));
+	billing__jb_num(&b, "amount", l->amount);
+	billing__jb_num(&b, "quantity", l->quantity);
+	billing__jb_num(&b, "unitAmount", l->unit_amount);
+	billing__jb_add(&b, "periodStart", billing__json_time(l->period_start));
+	billing__jb_add(&b, "periodEnd", billing__json_time(l->period_end));
+	billing__jb_add(&b, "taxRate", rate_json(l->tax_rate_bp));
+	billing__jb_num(&b, "taxAmount", l->tax_amount);
+	billing__jb_add(&b, "proration", cJSON_CreateBool(l->proration));
+	billing__jb_add(&b, "planId", billing__json_str_or_null(l->plan_id));
+	return billing__jb_done(&b);
+}
+
+cJSON *billing__json_invoice(const void *item)
+{
+	const billing_invoice *inv = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	cJSON *lines = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; lines && i < billing_invoice_line_count(inv); i++) {
+		cJSON *l = line_json(billing_invoice_line_at(inv, i));
+		if (!l || !cJSON_AddItemToArray(lines, l)) {
+			cJSON_Delete(l);
+			b.failed = true;
+		}
+	}
+	billing__jb_add(&b, "id", billing__json_str_or_null(billing_invoice_id(inv)));
+	billing__jb_add(&b, "object", cJSON_CreateString("invoice"));
+	billing__jb_add(&b, "number", billing__json_str_or_null(billing_invoice_number(inv)));
+	billing__jb_add(&b, "status", cJSON_CreateString(
+		billing_invoice_status_name(billing_invoice_status_of(inv))));
+	billing__jb_add(&b, "customerId", cJSON_CreateString(billing_invoice_customer_id(inv)));
+	billing__jb_add(&b, "subscriptionId",
+		billing__json_str_or_null(billing_invoice_subscription_id(inv)));
+	billing__jb_add(&b, "currency", cJSON_CreateString(billing_invoice_currency(inv)));
+	billing__jb_num(&b, "subtotal", billing_invoice_subtotal(inv));
+	billing__jb_num(&b, "tax", billing_invoice_tax(inv));
+	billing__jb_num(&b, "total", billing_invoice_total(inv));
+	billing__jb_num(&b, "amountPaid", billing_invoice_amount_paid(inv));
+	billing__jb_num(&b, "amountDue", billing_invoice_amount_due(inv));
+	billing__jb_add(&b, "periodStart", billing__json_time(billing_invoice_period_start(inv)));
+	billing__jb_add(&b, "periodEnd", billing__json_time(billing_invoice_period_end(inv)));
+	billing__jb_add(&b, "lines", lines);
+	billing__jb_num(&b, "attemptCount", 0);
+	billing__jb_add(&b, "nextAttemptAt", cJSON_CreateNull());
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_invoice_created_at(inv)));
+	billing__jb_add(&b, "finalizedAt", billing__json_time_or_null(billing_invoice_finalized_at(inv)));
+	billing__jb_add(&b, "paidAt", billing__json_time_or_null(billing_invoice_paid_at(inv)));
+	billing__jb_add(&b, "voidedAt", billing__json_time_or_null(billing_invoice_voided_at(inv)));
+	billing__jb_num(&b, "version", billing_invoice_version(inv));
+	return billing__jb_done(&b);
+}
+
+char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item)
+{
+	cJSON *v = to_json(item);
+	char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+	char *copy = text ? billing__strdup(text) : NULL;
+	cJSON_free(text);
+	cJSON_Delete(v);
+	return copy;
+}

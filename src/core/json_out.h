@@ -1,0 +1,41 @@
+/*
+ * The JSON form of each resource, shared by the JSON operation layer (its
+ * answers) and domain events (their snapshots), so both show a resource
+ * the same way. Field names are API-HTTP.md's.
+ */
+#ifndef BILLING_CORE_JSON_OUT_H
+#define BILLING_CORE_JSON_OUT_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+
+#include "billing/billing.h"
+
+/* Builders add members and remember a failed allocation, checked once. */
+typedef struct {
+	cJSON *obj;
+	bool failed;
+} billing__jb;
+
+void billing__jb_add(billing__jb *b, const char *name, cJSON *v);
+void billing__jb_num(billing__jb *b, const char *name, int64_t v);
+/* The object, or NULL (freed) when anything failed. */
+cJSON *billing__jb_done(billing__jb *b);
+
+/* RFC 3339 UTC with whole seconds; JSON null for 0 when zero_is_null. */
+cJSON *billing__json_time(int64_t t);
+cJSON *billing__json_time_or_null(int64_t t);
+cJSON *billing__json_str_or_null(const char *s);
+
+/* Each returns a new object, or NULL when out of memory. */
+cJSON *billing__json_tenant(const void *tenant);
+cJSON *billing__json_customer(const void *customer);
+cJSON *billing__json_product(const void *product);
+cJSON *billing__json_plan(const void *plan);
+cJSON *billing__json_subscription(const void *subscription);
+cJSON *billing__json_invoice(const void *invoice);
+
+/* The resource as unformatted JSON text (billing__free), or NULL. */
+char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item);
+
+#endif

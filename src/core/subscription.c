@@ -1,0 +1,868 @@
+/*
+ * Subscriptions: a customer on a plan, and the calendar that bills it.
+ *
+ * Periods come from the anchor (billing__period_start): period n is
+ * [start(n), start(n + 1)). A trial is the span before the anchor, period
+ * index -1. Each subscription that will be billed again keeps one row of
+ * due work at the end of its current period; billing_run_due() takes it
+ * from there (billing__subscription_advance).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/calendar.h"
+#include "core/core.h"
+#include "core/entity.h"
+#include "core/events.h"
+#include "core/invoice_internal.h"
+#include "core/subscription_internal.h"
+
+#define QUANTITY_MAX 10000
+#define TRIAL_DAYS_MAX 730
+#define DUE_KIND "subscription"
+
+struct billing_subscription {
+	char *tenant_id;
+	char *id;
+	char *customer_id;
+	char *plan_id;
+	char *latest_invoice_id;
+	char *metadata_json;
+	char currency[4];
+	billing_subscription_status status;
+	int32_t quantity;
+	int64_t anchor, period_index, current_period_start, current_period_end;
+	int64_t trial_end, canceled_at, ended_at;
+	int cancel_at_period_end;
+	billing__metadata metadata;
+	int64_t created_at, updated_at, version;
+};
+
+/* ------------------------------------------------------------ state table */
+
+static const billing_subscription_transition transitions[] = {
+	{ BILLING_SUB_TRIALING, BILLING_SUB_ACTIVE, "trial ended" },
+	{ BILLING_SUB_TRIALING, BILLING_SUB_CANCELED, "canceled" },
+	{ BILLING_SUB_ACTIVE, BILLING_SUB_ACTIVE, "renewed or changed" },
+	{ BILLING_SUB_ACTIVE, BILLING_SUB_PAST_DUE, "payment failed" },
+	{ BILLING_SUB_ACTIVE, BILLING_SUB_PAUSED, "paused" },
+	{ BILLING_SUB_ACTIVE, BILLING_SUB_CANCELED, "canceled" },
+	{ BILLING_SUB_ACTIVE, BILLING_SUB_EXPIRED, "last period of its term ended" },
+	{ BILLING_SUB_TRIALING, BILLING_SUB_TRIALING, "changed during the trial" },
+	{ BILLING_SUB_PAST_DUE, BILLING_SUB_ACTIVE, "payment recovered" },
+	{ BILLING_SUB_PAST_DUE, BILLING_SUB_CANCELED, "canceled or retries exhausted" },
+	{ BILLING_SUB_PAST_DUE, BILLING_SUB_PAST_DUE, "renewed while past due" },
+	{ BILLING_SUB_PAST_DUE, BILLING_SUB_EXPIRED, "last period of its term ended" },
+	{ BILLING_SUB_PAUSED, BILLING_SUB_ACTIVE, "resumed" },
+	{ BILLING_SUB_PAUSED, BILLING_SUB_CANCELED, "canceled" },
+	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_ACTIVE, "first payment succeeded" },
+	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_EXPIRED, "first payment never came" },
+};
+
+const billing_subscription_transition *billing_subscription_transitions(size_t *count)
+{
+	if (count)
+		*count = sizeof(transitions) / sizeof(transitions[0]);
+	return transitions;
+}
+
+const char *billing_subscription_status_name(billing_subscription_status s)
+{
+	switch (s) {
+	case BILLING_SUB_INCOMPLETE: return "incomplete";
+	case BILLING_SUB_TRIALING: return "trialing";
+	case BILLING_SUB_ACTIVE: return "active";
+	case BILLING_SUB_PAST_DUE: return "past_due";
+	case BILLING_SUB_PAUSED: return "paused";
+	case BILLING_SUB_CANCELED: return "canceled";
+	case BILLING_SUB_EXPIRED: return "expired";
+	default: return NULL;
+	}
+}
+
+int billing__subscription_transition(int from, int to)
+{
+	size_t i;
+	for (i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+		if ((int)transitions[i].from == from && (int)transitions[i].to == to)
+			return BILLING_OK;
+	return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+		"a subscription cannot go from %s to %s",
+		billing_subscription_status_name((billing_subscription_status)from),
+		billing_subscription_status_name((billing_subscription_status)to));
+}
+
+static bool ended(int status)
+{
+	return status == BILLING_SUB_CANCELED || status == BILLING_SUB_EXPIRED;
+}
+
+/* ------------------------------------------------------------ objects */
+
+void billing_subscription_free(billing_subscription *s)
+{
+	if (!s)
+		return;
+	billing__metadata_free(&s->metadata);
+	billing__free(s);
+}
+
+static void free_item(void *item)
+{
+	billing_subscription_free(item);
+}
+
+static void *from_record(const void *record)
+{
+	const billing_subscription_record *r = record;
+	billing_subscription *s;
+	billing__strpack sp;
+	size_t strings = billing__strsize(r->tenant_id) + billing__strsize(r->id) +
+		billing__strsize(r->customer_id) + billing__strsize(r->plan_id) +
+		billing__strsize(r->latest_invoice_id) +
+		billing__strsize(r->metadata_json ? r->metadata_json : "{}");
+
+	if ((s = billing__calloc(1, sizeof(*s) + strings)) == NULL)
+		return NULL;
+	sp.next = (char *)(s + 1);
+	s->tenant_id = billing__strpack_put(&sp, r->tenant_id);
+	s->id = billing__strpack_put(&sp, r->id);
+	s->customer_id = billing__strpack_put(&sp, r->customer_id);
+	s->plan_id = billing__strpack_put(&sp, r->plan_id);
+	s->latest_invoice_id = billing__strpack_put(&sp, r->latest_invoice_id);
+	s->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
+	snprintf(s->currency, sizeof(s->currency), "%s", r->currency ? r->currency : "");
+	s->status = (billing_subscription_status)r->status;
+	s->quantity = r->quantity;
+	s->anchor = r->anchor;
+	s->period_index = r->period_index;
+	s->current_period_start = r->current_period_start;
+	s->current_period_end = r->current_period_end;
+	s->trial_end = r->trial_end;
+	s->cancel_at_period_end = r->cancel_at_period_end;
+	s->canceled_at = r->canceled_at;
+	s->ended_at = r->ended_at;
+	s->created_at = r->created_at;
+	s->updated_at = r->updated_at;
+	s->version = r->version;
+	if (billing__metadata_decode(&s->metadata, s->metadata_json) < 0) {
+		billing_subscription_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void record_of(billing_subscription_record *r, const billing_subscription *s)
+{
+	memset(r, 0, sizeof(*r));
+	r->tenant_id = s->tenant_id;
+	r->id = s->id;
+	r->customer_id = s->customer_id;
+	r->plan_id = s->plan_id;
+	r->status = s->status;
+	r->quantity = s->quantity;
+	r->currency = s->currency;
+	r->anchor = s->anchor;
+	r->period_index = s->period_index;
+	r->current_period_start = s->current_period_start;
+	r->current_period_end = s->current_period_end;
+	r->trial_end = s->trial_end;
+	r->cancel_at_period_end = s->cancel_at_period_end;
+	r->canceled_at = s->canceled_at;
+	r->ended_at = s->ended_at;
+	r->latest_invoice_id = s->latest_invoice_id;
+	r->metadata_json = s->metadata_json;
+	r->created_at = s->created_at;
+	r->updated_at = s->updated_at;
+	r->version = s->version;
+}
+
+static int64_t version_of(const void *item)
+{
+	return ((const billing_subscription *)item)->version;
+}
+
+static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	return st->subscription_get(tx, tenant_id, id, cb, payload);
+}
+
+static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
+{
+	return st->subscription_insert(tx, record);
+}
+
+static int st_update(billing_storage *st, billing_txn *tx, const void *record,
+	int64_t old_version)
+{
+	return st->subscription_update(tx, record, old_version);
+}
+
+static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	return st->subscription_list(tx, tenant_id, q, cb, payload);
+}
+
+static const billing__entity entity = {
+	"subscription", from_record, free_item, version_of, NULL,
+	st_get, st_insert, st_update, NULL, st_list
+};
+
+/* ------------------------------------------------------------ calendar */
+
+/* [start, end) of period n of the plan's schedule from anchor. */
+static int period_bounds(int64_t *start, int64_t *end, const billing__plan_info *plan,
+	int64_t anchor, int64_t n)
+{
+	int rc = billing__period_start(start, anchor, (billing_interval)plan->interval,
+		plan->interval_count, n);
+	if (rc == BILLING_OK)
+		rc = billing__period_start(end, anchor, (billing_interval)plan->interval,
+			plan->interval_count, n + 1);
+	if (rc == BILLING_EOVERFLOW)
+		return billing__error_set(BILLING_EOVERFLOW, "period_overflow",
+			"the subscription's periods would run past the year 9999");
+	return rc;
+}
+
+/* The due work of a subscription that will be billed again; none else. */
+static int schedule(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r)
+{
+	billing_due_record d;
+	if (ended(r->status) || r->status == BILLING_SUB_PAUSED)
+		return ctx->st->due_clear(tx, r->tenant_id, DUE_KIND, r->id);
+	d.tenant_id = r->tenant_id;
+	d.kind = DUE_KIND;
+	d.resource_id = r->id;
+	d.due_at = r->current_period_end;
+	return ctx->st->due_set(tx, &d);
+}
+
+/* Writes the event for a subscription in its new state r. */
+static int emit(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
+	const char *type)
+{
+	billing_subscription *s = from_record(r);
+	int rc;
+	if (!s)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	rc = billing__event_emit(ctx, tx, r->tenant_id, type, "subscription", r->id,
+		billing__json_subscription, s);
+	billing_subscription_free(s);
+	return rc;
+}
+
+/* Issues the invoice of period [start, end) (trial: a zero line). */
+static int invoice_period(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
+	const billing__plan_info *plan, int64_t start, int64_t end, bool trial,
+	char invoice_id[BILLING_ID_MAX])
+{
+	billing__invoice_draft d;
+	billing_invoice_line line;
+	billing__plan_info p = *plan;
+	char desc[600];
+	int rc;
+
+	if (trial)
+		p.amount = 0;
+	if ((rc = billing__plan_line(&line, &p, r->quantity, start, end, desc, sizeof(desc),
+		trial ? "Trial of " : NULL)) < 0)
+		return rc;
+	d.tenant_id = r->tenant_id;
+	d.customer_id = r->customer_id;
+	d.subscription_id = r->id;
+	d.currency = r->currency;
+	d.period_start = start;
+	d.period_end = end;
+	d.line_count = 1;
+	d.lines = &line;
+	return billing__invoice_issue(ctx, tx, &d, invoice_id);
+}
+
+/* ------------------------------------------------------------ create */
+
+struct creating {
+	const billing_subscription_params *p;
+	int64_t now;
+	bool trial;
+	billing__plan_info plan;
+	char currency[4];
+	char invoice_id[BILLING_ID_MAX];
+};
+
+static int customer_row(void *payload, const void *record)
+{
+	(void)payload;
+	(void)record;
+	return BILLING_OK;
+}
+
+static int missing(const char *field, const char *what)
+{
+	return billing__error_field(BILLING_EINVALID, "resource_missing", field,
+		"no such %s in this tenant", what);
+}
+
+/* Before the insert: the customer and the plan exist in the tenant, the
+ * plan is live, and the calendar: trial, anchor, first period. */
+static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct creating *cr = payload;
+	billing_subscription_record *r = record;
+	billing__plan_info *plan = &cr->plan;
+	int32_t trial_days;
+	int64_t start_at;
+	int rc;
+	(void)current;
+
+	rc = ctx->st->customer_get(tx, r->tenant_id, r->customer_id, customer_row, NULL);
+	if (rc == BILLING_ENOTFOUND)
+		return missing("customerId", "customer");
+	if (rc < 0)
+		return rc;
+	rc = billing__plan_info_get(plan, ctx, tx, r->tenant_id, r->plan_id);
+	if (rc == BILLING_ENOTFOUND || (rc == BILLING_OK && plan->deleted_at))
+		return missing("planId", "plan");
+	if (rc < 0)
+		return rc;
+	if (!plan->active)
+		return billing__error_field(BILLING_EINVALID, "plan_inactive", "planId",
+			"the plan is not active");
+
+	snprintf(cr->currency, sizeof(cr->currency), "%s", plan->currency);
+	r->currency = cr->currency;
+	start_at = cr->p->start_at ? cr->p->start_at : cr->now;
+	trial_days = cr->p->has_trial_days ? cr->p->trial_days : plan->trial_days;
+	cr->trial = trial_days > 0;
+	if (cr->trial) {
+		/* A trial is [start, trial end); the cycle is anchored at its end. */
+		int64_t trial_end = start_at + (int64_t)trial_days * 86400;
+		if (trial_end > BILLING_TIME_MAX)
+			return billing__error_set(BILLING_EOVERFLOW, "period_overflow",
+				"the trial would end past the year 9999");
+		r->status = BILLING_SUB_TRIALING;
+		r->anchor = trial_end;
+		r->period_index = -1;
+		r->current_period_start = start_at;
+		r->current_period_end = trial_end;
+		r->trial_end = trial_end;
+		return BILLING_OK;
+	}
+	r->status = BILLING_SUB_ACTIVE;
+	r->anchor = start_at;
+	r->period_index = 0;
+	return period_bounds(&r->current_period_start, &r->current_period_end, plan, start_at, 0);
+}
+
+/* After the insert (the invoice references the subscription): the first
+ * invoice, the due work, the event. */
+static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct creating *cr = payload;
+	billing_subscription_record *r = record;
+	int rc;
+	(void)current;
+
+	if ((rc = invoice_period(ctx, tx, r, &cr->plan, r->current_period_start,
+		r->current_period_end, cr->trial, cr->invoice_id)) < 0)
+		return rc;
+	r->latest_invoice_id = cr->invoice_id;
+	r->version++;
+	if ((rc = ctx->st->subscription_update(tx, r, r->version - 1)) < 0 ||
+	    (rc = schedule(ctx, tx, r)) < 0)
+		return rc;
+	return emit(ctx, tx, r, "subscription.created");
+}
+
+static int subscription_create_once(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_params *p,
+	const billing_call_options *opts)
+{
+	billing__checks c = BILLING__CHECKS_INIT;
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct creating cr;
+	char id[BILLING_ID_MAX], *metadata = NULL;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_CREATE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(p, "params");
+	if (p->version == 0 || p->version > BILLING_SUBSCRIPTION_PARAMS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_subscription_params version %u", p->version);
+	memset(&cr, 0, sizeof(cr));
+	cr.p = p;
+	cr.now = billing__now(ctx);
+	if (!p->customer_id)
+		billing__check_fail(&c, "customerId", "is required");
+	if (!p->plan_id)
+		billing__check_fail(&c, "planId", "is required");
+	if (p->quantity < 0 || p->quantity > QUANTITY_MAX)
+		billing__check_fail(&c, "quantity", "must be between 1 and %d", QUANTITY_MAX);
+	if (p->has_trial_days && (p->trial_days < 0 || p->trial_days > TRIAL_DAYS_MAX))
+		billing__check_fail(&c, "trialDays", "must be between 0 and %d", TRIAL_DAYS_MAX);
+	if (p->start_at < 0 || p->start_at > cr.now)
+		billing__check_fail(&c, "startAt", "must not be in the future");
+	if ((rc = billing__metadata_encode(&c, p->metadata, p->metadata_count, &metadata)) < 0)
+		return rc;
+	if ((rc = billing__checks_finish(&c, "subscription")) < 0)
+		goto out;
+	if (!billing__id_arg_ok(p->customer_id, "cus")) {
+		rc = missing("customerId", "customer");
+		goto out;
+	}
+	if (!billing__id_arg_ok(p->plan_id, "plan")) {
+		rc = missing("planId", "plan");
+		goto out;
+	}
+
+	billing__buf_add(&input, "customerId", p->customer_id);
+	billing__buf_add(&input, "planId", p->plan_id);
+	billing__buf_add_i64(&input, "quantity", p->quantity ? p->quantity : 1);
+	billing__buf_add_i64(&input, "trial", p->has_trial_days ? p->trial_days : -1);
+	billing__buf_add_i64(&input, "startAt", p->start_at);
+	billing__buf_add(&input, "metadata", metadata);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CREATE, &input)) < 0)
+		goto out;
+	if (billing__id_new(id, "sub", cr.now * 1000) < 0) {
+		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = who->tenant_id;
+	r.id = id;
+	r.customer_id = p->customer_id;
+	r.plan_id = p->plan_id;
+	r.quantity = p->quantity ? p->quantity : 1;
+	r.currency = "";
+	r.metadata_json = metadata ? metadata : "{}";
+	r.created_at = r.updated_at = cr.now;
+	r.version = 1;
+	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r,
+		id, start, started, &cr);
+out:
+	billing__free(metadata);
+	return rc;
+}
+
+int billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(subscription_create_once(out, ctx, who, p, opts));
+}
+
+int billing_subscription_get(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id)
+{
+	return billing__entity_get((void **)out, &entity, ctx, who, BILLING_OP_SUBSCRIPTIONS_GET,
+		"sub", id);
+}
+
+/* ------------------------------------------------------------ list */
+
+static void sort_key(const void *item, const char **text, int64_t *num, const char **id)
+{
+	const billing_subscription *s = item;
+	*text = NULL;
+	*num = s->created_at;
+	*id = s->id;
+}
+
+static void sort_key_end(const void *item, const char **text, int64_t *num, const char **id)
+{
+	const billing_subscription *s = item;
+	*text = NULL;
+	*num = s->current_period_end;
+	*id = s->id;
+}
+
+static const billing__sort_spec sorts[] = {
+	{ "createdAt", BILLING_SORT_CREATED, false },
+	{ "currentPeriodEnd", BILLING_SORT_PERIOD_END, false },
+	{ NULL, 0, false }
+};
+
+int billing_subscription_list(billing_page **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_list_params *params)
+{
+	billing_subscription_list_params none = BILLING_SUBSCRIPTION_LIST_PARAMS_INIT;
+	const billing_subscription_list_params *p = params ? params : &none;
+	char filters[160];
+	billing__list l;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_LIST)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (p->version == 0 || p->version > BILLING_SUBSCRIPTION_LIST_PARAMS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_subscription_list_params version %u", p->version);
+	if (p->status && !billing_subscription_status_name(p->status))
+		return billing__error_field(BILLING_EINVALID, "invalid", "status",
+			"unknown subscription status");
+	if (p->customer_id && !billing__id_arg_ok(p->customer_id, "cus"))
+		return missing("customerId", "customer");
+	if (p->plan_id && !billing__id_arg_ok(p->plan_id, "plan"))
+		return missing("planId", "plan");
+	snprintf(filters, sizeof(filters), "subscriptions|c=%s|p=%s|st=%d",
+		p->customer_id ? p->customer_id : "-", p->plan_id ? p->plan_id : "-", (int)p->status);
+	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, &p->list, sorts, filters,
+		BILLING__PAGE_SUBSCRIPTION, free_item)) < 0)
+		return rc;
+	l.from_record = from_record;
+	l.sort_key = l.sort->column == BILLING_SORT_PERIOD_END ? sort_key_end : sort_key;
+	l.q.customer_id = p->customer_id;
+	l.q.plan_id = p->plan_id;
+	l.q.status = (int)p->status;
+	return billing__entity_list(out, &entity, &l, ctx, who->tenant_id);
+}
+
+const billing_subscription *billing_page_subscription(const billing_page *page, size_t i)
+{
+	return billing__page_item(page, BILLING__PAGE_SUBSCRIPTION, i);
+}
+
+/* ------------------------------------------------------------ cancel, update */
+
+struct cancelling {
+	int at_period_end;
+};
+
+static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	const struct cancelling *cn = payload;
+	billing_subscription_record *r = record;
+	int64_t now = billing__now(ctx);
+	int rc;
+
+	record_of(r, current);
+	r->updated_at = now;
+	r->version++;
+	if (cn->at_period_end) {
+		if (ended(r->status) || r->cancel_at_period_end)
+			return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+				ended(r->status) ? "the subscription has ended" :
+				"the subscription is already set to cancel at its period end");
+		r->cancel_at_period_end = 1;
+		r->canceled_at = now;
+		if ((rc = schedule(ctx, tx, r)) < 0)
+			return rc;
+		return emit(ctx, tx, r, "subscription.updated");
+	}
+	if ((rc = billing__subscription_transition(r->status, BILLING_SUB_CANCELED)) < 0)
+		return rc;
+	r->status = BILLING_SUB_CANCELED;
+	r->cancel_at_period_end = 0;
+	r->canceled_at = now;
+	r->ended_at = now;
+	if ((rc = schedule(ctx, tx, r)) < 0)
+		return rc;
+	return emit(ctx, tx, r, "subscription.canceled");
+}
+
+static int subscription_cancel_once(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, int at_period_end,
+	const billing_call_options *opts)
+{
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct cancelling cn = { at_period_end != 0 };
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_CANCEL)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (!billing__id_arg_ok(id, "sub"))
+		return billing__not_found("subscription");
+	billing__buf_add(&input, "id", id);
+	billing__buf_add_i64(&input, "atPeriodEnd", cn.at_period_end);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CANCEL, &input)) < 0)
+		return rc;
+	return billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem, 0, &r,
+		cancel_step, &cn);
+}
+
+int billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, int at_period_end,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(subscription_cancel_once(out, ctx, who, id, at_period_end, opts));
+}
+
+#define UPDATE_FIELDS (BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END | \
+	BILLING_SUBSCRIPTION_QUANTITY | BILLING_SUBSCRIPTION_METADATA)
+
+struct changing {
+	const billing_subscription_update_params *p;
+	const char *metadata;
+};
+
+static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	const struct changing *ch = payload;
+	const billing_subscription_update_params *p = ch->p;
+	billing_subscription_record *r = record;
+	int rc;
+
+	record_of(r, current);
+	if (ended(r->status))
+		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+			"the subscription has ended");
+	r->updated_at = billing__now(ctx);
+	r->version++;
+	if (p->fields & BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END) {
+		r->cancel_at_period_end = p->cancel_at_period_end ? 1 : 0;
+		r->canceled_at = p->cancel_at_period_end ? r->updated_at : 0;
+	}
+	if (p->fields & BILLING_SUBSCRIPTION_QUANTITY)
+		r->quantity = p->quantity;
+	if (p->fields & BILLING_SUBSCRIPTION_METADATA)
+		r->metadata_json = ch->metadata ? ch->metadata : "{}";
+	if ((rc = schedule(ctx, tx, r)) < 0)
+		return rc;
+	return emit(ctx, tx, r, "subscription.updated");
+}
+
+static int subscription_update_once(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id,
+	const billing_subscription_update_params *p, const billing_call_options *opts)
+{
+	billing__checks c = BILLING__CHECKS_INIT;
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct changing ch = { p, NULL };
+	char *metadata = NULL;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_UPDATE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(p, "params");
+	if (p->version == 0 || p->version > BILLING_SUBSCRIPTION_UPDATE_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_subscription_update_params version %u", p->version);
+	if (p->fields == 0 || (p->fields & ~(unsigned int)UPDATE_FIELDS))
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			p->fields ? "unknown field bits" : "no field to update");
+	if ((rc = billing__check_expected_version(p->expected_version)) < 0)
+		return rc;
+	if ((p->fields & BILLING_SUBSCRIPTION_QUANTITY) &&
+	    (p->quantity < 1 || p->quantity > QUANTITY_MAX))
+		billing__check_fail(&c, "quantity", "must be between 1 and %d", QUANTITY_MAX);
+	if ((p->fields & BILLING_SUBSCRIPTION_METADATA) &&
+	    (rc = billing__metadata_encode(&c, p->metadata, p->metadata_count, &metadata)) < 0)
+		return rc;
+	if ((rc = billing__checks_finish(&c, "subscription")) < 0)
+		goto out;
+	if (!billing__id_arg_ok(id, "sub")) {
+		rc = billing__not_found("subscription");
+		goto out;
+	}
+	ch.metadata = metadata;
+	billing__buf_add(&input, "id", id);
+	billing__buf_add_i64(&input, "fields", p->fields);
+	billing__buf_add_i64(&input, "cancel", p->cancel_at_period_end);
+	billing__buf_add_i64(&input, "quantity", p->quantity);
+	billing__buf_add(&input, "metadata", metadata);
+	billing__buf_add_i64(&input, "expectedVersion", p->expected_version);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_UPDATE, &input)) < 0)
+		goto out;
+	rc = billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem,
+		p->expected_version, &r, update_step, &ch);
+out:
+	billing__free(metadata);
+	return rc;
+}
+
+int billing_subscription_update(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id,
+	const billing_subscription_update_params *p, const billing_call_options *opts)
+{
+	BILLING__RETRY(subscription_update_once(out, ctx, who, id, p, opts));
+}
+
+/* ------------------------------------------------------------ the run */
+
+int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, int64_t now, int *invoiced)
+{
+	billing_subscription *cur = NULL;
+	billing_subscription_record r;
+	billing__plan_info plan;
+	char invoice_id[BILLING_ID_MAX];
+	const char *event = "subscription.updated";
+	int64_t t, pstart, pend;
+	int rc;
+
+	*invoiced = 0;
+	rc = billing__entity_get_in((void **)&cur, &entity, ctx, tx, tenant_id, id);
+	if (rc == BILLING_ENOTFOUND)
+		return ctx->st->due_clear(tx, tenant_id, DUE_KIND, id);
+	if (rc < 0)
+		return rc;
+	record_of(&r, cur);
+	if (ended(r.status) || r.status == BILLING_SUB_PAUSED || r.current_period_end > now) {
+		/* Nothing due (any more): keep the schedule true to the row. */
+		rc = schedule(ctx, tx, &r);
+		goto out;
+	}
+	if ((rc = billing__plan_info_get(&plan, ctx, tx, tenant_id, r.plan_id)) < 0)
+		goto out;
+	t = r.current_period_end;
+	r.updated_at = now;
+	r.version++;
+	if (r.cancel_at_period_end) {
+		/* The end takes effect at the scheduled time, not the run's. */
+		r.status = BILLING_SUB_CANCELED;
+		r.ended_at = t;
+		r.cancel_at_period_end = 0;
+		event = "subscription.canceled";
+	} else if (plan.term_count && r.period_index + 1 >= plan.term_count) {
+		if ((rc = billing__subscription_transition(r.status, BILLING_SUB_EXPIRED)) < 0)
+			goto out;
+		r.status = BILLING_SUB_EXPIRED;
+		r.ended_at = t;
+		event = "subscription.expired";
+	} else {
+		int64_t n = r.period_index + 1;
+		bool trial_ends = r.status == BILLING_SUB_TRIALING;
+		if ((rc = period_bounds(&pstart, &pend, &plan, r.anchor, n)) < 0)
+			goto out;
+		if (trial_ends) {
+			r.status = BILLING_SUB_ACTIVE;
+			event = "subscription.trial_ended";
+		}
+		r.period_index = n;
+		r.current_period_start = pstart;
+		r.current_period_end = pend;
+		if ((rc = invoice_period(ctx, tx, &r, &plan, pstart, pend, false, invoice_id)) < 0)
+			goto out;
+		r.latest_invoice_id = invoice_id;
+		*invoiced = 1;
+	}
+	if ((rc = ctx->st->subscription_update(tx, &r, cur->version)) == BILLING_OK &&
+	    (rc = schedule(ctx, tx, &r)) == BILLING_OK)
+		rc = emit(ctx, tx, &r, event);
+out:
+	billing_subscription_free(cur);
+	return rc;
+}
+
+/* ------------------------------------------------------------ preview */
+
+int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *subscription_id)
+{
+	billing_subscription *cur = NULL;
+	billing__invoice_draft d;
+	billing__plan_info plan;
+	billing_invoice_line line;
+	billing_txn *tx;
+	char desc[600];
+	int64_t pstart, pend;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_PREVIEW)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (!billing__id_arg_ok(subscription_id, "sub"))
+		return billing__not_found("subscription");
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+		return rc;
+	if ((rc = billing__entity_get_in((void **)&cur, &entity, ctx, tx, who->tenant_id,
+		subscription_id)) < 0 ||
+	    (rc = billing__plan_info_get(&plan, ctx, tx, who->tenant_id, cur->plan_id)) < 0)
+		goto end;
+	if (ended(cur->status) || cur->cancel_at_period_end ||
+	    (plan.term_count && cur->period_index + 1 >= plan.term_count)) {
+		rc = billing__error_set(BILLING_ECONFLICT, "no_next_invoice",
+			"the subscription will not be invoiced again");
+		goto end;
+	}
+	if ((rc = period_bounds(&pstart, &pend, &plan, cur->anchor, cur->period_index + 1)) < 0 ||
+	    (rc = billing__plan_line(&line, &plan, cur->quantity, pstart, pend, desc, sizeof(desc),
+		NULL)) < 0)
+		goto end;
+	d.tenant_id = cur->tenant_id;
+	d.customer_id = cur->customer_id;
+	d.subscription_id = cur->id;
+	d.currency = cur->currency;
+	d.period_start = pstart;
+	d.period_end = pend;
+	d.line_count = 1;
+	d.lines = &line;
+	rc = billing__invoice_preview_build(out, &d);
+end:
+	billing_subscription_free(cur);
+	return billing__end(ctx, tx, rc);
+}
+
+/* ------------------------------------------------------------ getters */
+
+const char *billing_subscription_id(const billing_subscription *s) { return s ? s->id : NULL; }
+const char *billing_subscription_customer_id(const billing_subscription *s)
+{
+	return s ? s->customer_id : NULL;
+}
+const char *billing_subscription_plan_id(const billing_subscription *s)
+{
+	return s ? s->plan_id : NULL;
+}
+billing_subscription_status billing_subscription_status_of(const billing_subscription *s)
+{
+	return s ? s->status : (billing_subscription_status)0;
+}
+int32_t billing_subscription_quantity(const billing_subscription *s) { return s ? s->quantity : 0; }
+const char *billing_subscription_currency(const billing_subscription *s)
+{
+	return s ? s->currency : NULL;
+}
+int64_t billing_subscription_anchor(const billing_subscription *s) { return s ? s->anchor : 0; }
+int64_t billing_subscription_current_period_start(const billing_subscription *s)
+{
+	return s ? s->current_period_start : 0;
+}
+int64_t billing_subscription_current_period_end(const billing_subscription *s)
+{
+	return s ? s->current_period_end : 0;
+}
+int64_t billing_subscription_trial_end(const billing_subscription *s) { return s ? s->trial_end : 0; }
+int billing_subscription_cancel_at_period_end(const billing_subscription *s)
+{
+	return s ? s->cancel_at_period_end : 0;
+}
+int64_t billing_subscription_canceled_at(const billing_subscription *s)
+{
+	return s ? s->canceled_at : 0;
+}
+int64_t billing_subscription_ended_at(const billing_subscription *s) { return s ? s->ended_at : 0; }
+const char *billing_subscription_latest_invoice_id(const billing_subscription *s)
+{
+	return s ? s->latest_invoice_id : NULL;
+}
+size_t billing_subscription_metadata_count(const billing_subscription *s)
+{
+	return s ? s->metadata.count : 0;
+}
+const billing_metadata_entry *billing_subscription_metadata_at(const billing_subscription *s,
+	size_t i)
+{
+	return s && i < s->metadata.count ? &s->metadata.entries[i] : NULL;
+}
+int64_t billing_subscription_created_at(const billing_subscription *s)
+{
+	return s ? s->created_at : 0;
+}
+int64_t billing_subscription_version(const billing_subscription *s) { return s ? s->version : 0; }
