@@ -141,6 +141,64 @@ BILLING_EXTERN(int) billing_subscription_update(billing_subscription **out, bill
 	const billing_principal *who, const char *id,
 	const billing_subscription_update_params *params, const billing_call_options *opts);
 
+/** What a change of plan does with the time already paid for. */
+typedef enum {
+	/** Default: a credit for the unused time of the old plan and a charge for
+	 *  the rest of the period on the new one wait for the next invoice. */
+	BILLING_PRORATE_CREATE = 0,
+	/** The same two lines, on an invoice issued now. */
+	BILLING_PRORATE_ALWAYS_INVOICE = 1,
+	/** No proration: the new plan is billed from the next period. */
+	BILLING_PRORATE_NONE = 2
+} billing_proration_behavior;
+
+/** "create_prorations", "always_invoice", "none"; NULL otherwise. */
+BILLING_EXTERN(const char *) billing_proration_behavior_name(billing_proration_behavior b);
+
+#define BILLING_SUBSCRIPTION_CHANGE_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_SUBSCRIPTION_CHANGE_VERSION */
+	const char *plan_id;           /**< required: an active plan, same currency */
+	billing_proration_behavior proration;
+	int32_t quantity;              /**< 0: keep the current quantity */
+} billing_subscription_change_params;
+
+#define BILLING_SUBSCRIPTION_CHANGE_INIT { BILLING_SUBSCRIPTION_CHANGE_VERSION, 0, \
+	BILLING_PRORATE_CREATE, 0 }
+
+/**
+ * Moves the subscription to another plan now. Proration is to the second:
+ * the credit line is -(old amount x quantity) x unused / period seconds, the
+ * charge line (new amount x quantity) x remaining / period seconds, each
+ * rounded half away from zero on its own, both with period [now, period
+ * end). Between plans of the same interval the anchor stays; a change of
+ * interval restarts the cycle now: the new period is invoiced at once, with
+ * the credit for the old one on that invoice. During a trial the plan just
+ * changes (nothing was charged).
+ * @return BILLING_OK; BILLING_EINVALID (plan missing, inactive, the same plan,
+ *         or another currency: reason "currency_mismatch"); BILLING_ECONFLICT
+ *         when the subscription has ended or is paused
+ */
+BILLING_EXTERN(int) billing_subscription_change_plan(billing_subscription **out,
+	billing_ctx *ctx, const billing_principal *who, const char *id,
+	const billing_subscription_change_params *params, const billing_call_options *opts);
+
+/**
+ * Pauses billing now: no invoices until resumed (the unused rest of the
+ * current period is not credited). BILLING_ECONFLICT unless active.
+ */
+BILLING_EXTERN(int) billing_subscription_pause(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts);
+
+/**
+ * Resumes a paused subscription: a new cycle starts now (the anchor moves
+ * to now) and its first period is invoiced at once.
+ * BILLING_ECONFLICT unless paused.
+ */
+BILLING_EXTERN(int) billing_subscription_resume(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts);
+
 BILLING_EXTERN(const char *) billing_subscription_id(const billing_subscription *s);
 BILLING_EXTERN(const char *) billing_subscription_customer_id(const billing_subscription *s);
 BILLING_EXTERN(const char *) billing_subscription_plan_id(const billing_subscription *s);

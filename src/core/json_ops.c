@@ -178,6 +178,14 @@ static const field_spec f_subscription_update[] = {
 	{ "metadata", T_OBJECT, false, true, "string map" },
 	{ NULL, 0, false, false, NULL }
 };
+static const field_spec f_subscription_change[] = {
+	{ "id", T_STRING, true, false, "the subscription id" },
+	{ "planId", T_STRING, true, false, "an active plan in the same currency" },
+	{ "prorationBehavior", T_STRING, false, false,
+		"create_prorations (default), always_invoice or none" },
+	{ "quantity", T_INTEGER, false, false, "1-10000; default the current quantity" },
+	{ NULL, 0, false, false, NULL }
+};
 static const field_spec f_invoice_list[] = {
 	LIST_FIELDS,
 	{ "customerId", T_STRING, false, false, "invoices of this customer" },
@@ -930,6 +938,45 @@ static int op_subscription_update(cJSON **res, billing_ctx *ctx, const billing_p
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }
 
+static int op_subscription_change(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription_change_params p = BILLING_SUBSCRIPTION_CHANGE_INIT;
+	billing_subscription *sub = NULL;
+	const char *behavior = str(in, "prorationBehavior");
+	int rc;
+	p.plan_id = str(in, "planId");
+	if (behavior) {
+		int b;
+		p.proration = (billing_proration_behavior)-1;
+		for (b = BILLING_PRORATE_CREATE; b <= BILLING_PRORATE_NONE; b++)
+			if (strcmp(billing_proration_behavior_name((billing_proration_behavior)b),
+				behavior) == 0)
+				p.proration = (billing_proration_behavior)b;
+	}
+	p.quantity = i32(in, "quantity");
+	if (has(in, "quantity") && p.quantity == 0)
+		p.quantity = -1; /* 0 means "keep" in C; in JSON it is wrong */
+	rc = billing_subscription_change_plan(&sub, ctx, who, str(in, "id"), &p, opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_pause(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription *sub = NULL;
+	int rc = billing_subscription_pause(&sub, ctx, who, str(in, "id"), opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_resume(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription *sub = NULL;
+	int rc = billing_subscription_resume(&sub, ctx, who, str(in, "id"), opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
 /* ------------------------------------------------------------ invoices */
 
 static int op_invoice_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -1031,6 +1078,12 @@ static const op_entry entries[] = {
 		"Cancel now, or at the end of the current period.", f_subscription_cancel },
 	{ BILLING_OP_SUBSCRIPTIONS_UPDATE, op_subscription_update,
 		"Undo a period-end cancellation, change quantity or metadata.", f_subscription_update },
+	{ BILLING_OP_SUBSCRIPTIONS_CHANGE_PLAN, op_subscription_change,
+		"Move to another plan now, with proration.", f_subscription_change },
+	{ BILLING_OP_SUBSCRIPTIONS_PAUSE, op_subscription_pause,
+		"Pause billing until resumed.", f_id_only },
+	{ BILLING_OP_SUBSCRIPTIONS_RESUME, op_subscription_resume,
+		"Resume: a new cycle starts now and is invoiced at once.", f_id_only },
 	{ BILLING_OP_INVOICES_GET, op_invoice_get, "Fetch an invoice with its lines.", f_id_only },
 	{ BILLING_OP_INVOICES_LIST, op_invoice_list, "List invoices, newest last by default.",
 		f_invoice_list },

@@ -254,14 +254,68 @@ static int emit(billing_ctx *ctx, billing_txn *tx, const billing_subscription_re
 	return rc;
 }
 
-/* Issues the invoice of period [start, end) (trial: a zero line). */
+/* Lines gathered for one invoice; strings of pending lines are owned. */
+struct lines {
+	size_t n, cap;
+	billing_invoice_line *v;
+	char **owned;
+	size_t nowned;
+};
+
+static void lines_free(struct lines *l)
+{
+	size_t i;
+	for (i = 0; i < l->nowned; i++)
+		billing__free(l->owned[i]);
+	billing__free(l->owned);
+	billing__free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int lines_push(struct lines *l, const billing_invoice_line *line, bool copy)
+{
+	billing_invoice_line *x;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		billing_invoice_line *v = billing__realloc(l->v, cap * sizeof(*v));
+		char **owned;
+		if (!v)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		l->v = v;
+		if ((owned = billing__realloc(l->owned, cap * 2 * sizeof(*owned))) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		l->owned = owned;
+		l->cap = cap;
+	}
+	x = &l->v[l->n++];
+	*x = *line;
+	if (copy) {
+		x->description = l->owned[l->nowned++] = billing__strdup(line->description);
+		x->plan_id = l->owned[l->nowned++] = billing__strdup(line->plan_id);
+		if (!x->description || (line->plan_id && !x->plan_id))
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	return BILLING_OK;
+}
+
+static int pending_row(void *payload, const void *record)
+{
+	return lines_push(payload, record, true);
+}
+
+/*
+ * Issues the invoice of period [start, end): the plan's line (a zero one
+ * for a trial), then the lines waiting for this invoice (prorations), which
+ * are then gone.
+ */
 static int invoice_period(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
 	const billing__plan_info *plan, int64_t start, int64_t end, bool trial,
-	char invoice_id[BILLING_ID_MAX])
+	const billing_invoice_line *extra, char invoice_id[BILLING_ID_MAX])
 {
 	billing__invoice_draft d;
 	billing_invoice_line line;
 	billing__plan_info p = *plan;
+	struct lines l = { 0 };
 	char desc[600];
 	int rc;
 
@@ -270,15 +324,23 @@ static int invoice_period(billing_ctx *ctx, billing_txn *tx, const billing_subsc
 	if ((rc = billing__plan_line(&line, &p, r->quantity, start, end, desc, sizeof(desc),
 		trial ? "Trial of " : NULL)) < 0)
 		return rc;
+	if ((rc = lines_push(&l, &line, false)) < 0 ||
+	    (extra && (rc = lines_push(&l, extra, false)) < 0) ||
+	    (rc = ctx->st->pending_lines(tx, r->tenant_id, r->id, pending_row, &l)) < 0)
+		goto out;
 	d.tenant_id = r->tenant_id;
 	d.customer_id = r->customer_id;
 	d.subscription_id = r->id;
 	d.currency = r->currency;
 	d.period_start = start;
 	d.period_end = end;
-	d.line_count = 1;
-	d.lines = &line;
-	return billing__invoice_issue(ctx, tx, &d, invoice_id);
+	d.line_count = l.n;
+	d.lines = l.v;
+	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK)
+		rc = ctx->st->pending_lines_clear(tx, r->tenant_id, r->id);
+out:
+	lines_free(&l);
+	return rc;
 }
 
 /* ------------------------------------------------------------ create */
@@ -368,7 +430,7 @@ static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void 
 	(void)current;
 
 	if ((rc = invoice_period(ctx, tx, r, &cr->plan, r->current_period_start,
-		r->current_period_end, cr->trial, cr->invoice_id)) < 0)
+		r->current_period_end, cr->trial, NULL, cr->invoice_id)) < 0)
 		return rc;
 	r->latest_invoice_id = cr->invoice_id;
 	r->version++;
@@ -693,6 +755,278 @@ int billing_subscription_update(billing_subscription **out, billing_ctx *ctx,
 	BILLING__RETRY(subscription_update_once(out, ctx, who, id, p, opts));
 }
 
+/* ------------------------------------------------------------ change of plan */
+
+const char *billing_proration_behavior_name(billing_proration_behavior b)
+{
+	switch (b) {
+	case BILLING_PRORATE_CREATE: return "create_prorations";
+	case BILLING_PRORATE_ALWAYS_INVOICE: return "always_invoice";
+	case BILLING_PRORATE_NONE: return "none";
+	default: return NULL;
+	}
+}
+
+struct switching {
+	const billing_subscription_change_params *p;
+	billing__plan_info old_plan, new_plan;
+	char desc_credit[600], desc_charge[600];
+	char invoice_id[BILLING_ID_MAX];
+};
+
+/* A proration line: the full-period amount of quantity x plan, times part
+ * over whole seconds, half away from zero, negative for a credit. */
+static int proration_line(billing_invoice_line *line, const billing__plan_info *plan,
+	int32_t quantity, int64_t from, int64_t to, int64_t part, int64_t whole, bool credit,
+	char *desc, size_t desc_size)
+{
+	int64_t amount;
+	int rc;
+	if ((rc = billing__plan_line(line, plan, quantity, from, to, desc, desc_size,
+		credit ? "Unused time on " : "Remaining time on ")) < 0)
+		return rc;
+	if ((rc = billing__prorate(&amount, line->amount, part, whole)) < 0)
+		return rc;
+	line->amount = credit ? -amount : amount;
+	line->proration = 1;
+	return BILLING_OK;
+}
+
+static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct switching *sw = payload;
+	const billing_subscription *cur = current;
+	billing_subscription_record *r = record;
+	billing__plan_info *np = &sw->new_plan, *op = &sw->old_plan;
+	billing_invoice_line credit, charge;
+	int64_t now = billing__now(ctx), t, whole, unused;
+	int32_t qty = sw->p->quantity ? sw->p->quantity : cur->quantity;
+	bool same_cycle;
+	int rc;
+
+	if (ended(cur->status) || cur->status == BILLING_SUB_PAUSED)
+		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+			"a %s subscription cannot change plan",
+			billing_subscription_status_name(cur->status));
+	rc = billing__plan_info_get(np, ctx, tx, cur->tenant_id, sw->p->plan_id);
+	if (rc == BILLING_ENOTFOUND || (rc == BILLING_OK && np->deleted_at))
+		return missing("planId", "plan");
+	if (rc < 0)
+		return rc;
+	if (!np->active)
+		return billing__error_field(BILLING_EINVALID, "plan_inactive", "planId",
+			"the plan is not active");
+	if (strcmp(np->id, cur->plan_id) == 0)
+		return billing__error_field(BILLING_EINVALID, "same_plan", "planId",
+			"the subscription is on this plan already");
+	if (strcmp(np->currency, cur->currency) != 0)
+		return billing__error_field(BILLING_EINVALID, "currency_mismatch", "planId",
+			"the plan is in %s, the subscription in %s", np->currency, cur->currency);
+	if ((rc = billing__plan_info_get(op, ctx, tx, cur->tenant_id, cur->plan_id)) < 0)
+		return rc;
+
+	record_of(r, cur);
+	r->plan_id = np->id;
+	r->quantity = qty;
+	r->updated_at = now;
+	r->version++;
+	same_cycle = np->interval == op->interval && np->interval_count == op->interval_count;
+	t = now < r->current_period_start ? r->current_period_start : now;
+	whole = r->current_period_end - r->current_period_start;
+	unused = r->current_period_end > t ? r->current_period_end - t : 0;
+
+	if (r->status == BILLING_SUB_TRIALING) {
+		/* Nothing was charged for the trial: the new plan starts at its end. */
+	} else if (!same_cycle && sw->p->proration == BILLING_PRORATE_NONE) {
+		/* The new plan's cycle starts when the current period ends. */
+		r->anchor = r->current_period_end;
+		r->period_index = -1;
+	} else if (!same_cycle) {
+		/* A change of interval restarts the cycle now; the new period is
+		 * invoiced at once, with the credit for the old plan's unused time. */
+		if ((rc = proration_line(&credit, op, cur->quantity, t, r->current_period_end, unused,
+			whole, true, sw->desc_credit, sizeof(sw->desc_credit))) < 0)
+			return rc;
+		r->anchor = t;
+		r->period_index = 0;
+		if ((rc = period_bounds(&r->current_period_start, &r->current_period_end, np, t, 0)) < 0)
+			return rc;
+		if ((rc = invoice_period(ctx, tx, r, np, r->current_period_start,
+			r->current_period_end, false, &credit, sw->invoice_id)) < 0)
+			return rc;
+		r->latest_invoice_id = sw->invoice_id;
+	} else if (sw->p->proration != BILLING_PRORATE_NONE && unused > 0) {
+		if ((rc = proration_line(&credit, op, cur->quantity, t, r->current_period_end, unused,
+			whole, true, sw->desc_credit, sizeof(sw->desc_credit))) < 0 ||
+		    (rc = proration_line(&charge, np, qty, t, r->current_period_end, unused, whole,
+			false, sw->desc_charge, sizeof(sw->desc_charge))) < 0)
+			return rc;
+		if (sw->p->proration == BILLING_PRORATE_CREATE) {
+			if ((rc = ctx->st->pending_line_add(tx, r->tenant_id, r->id, &credit)) < 0 ||
+			    (rc = ctx->st->pending_line_add(tx, r->tenant_id, r->id, &charge)) < 0)
+				return rc;
+		} else {
+			billing__invoice_draft d;
+			billing_invoice_line both[2];
+			both[0] = credit;
+			both[1] = charge;
+			d.tenant_id = r->tenant_id;
+			d.customer_id = r->customer_id;
+			d.subscription_id = r->id;
+			d.currency = r->currency;
+			d.period_start = t;
+			d.period_end = r->current_period_end;
+			d.line_count = 2;
+			d.lines = both;
+			if ((rc = billing__invoice_issue(ctx, tx, &d, sw->invoice_id)) < 0)
+				return rc;
+			r->latest_invoice_id = sw->invoice_id;
+		}
+	}
+	if ((rc = schedule(ctx, tx, r)) < 0)
+		return rc;
+	return emit(ctx, tx, r, "subscription.updated");
+}
+
+static int subscription_change_once(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_subscription_change_params *p,
+	const billing_call_options *opts)
+{
+	billing__checks c = BILLING__CHECKS_INIT;
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct switching *sw;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_CHANGE_PLAN)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(p, "params");
+	if (p->version == 0 || p->version > BILLING_SUBSCRIPTION_CHANGE_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_subscription_change_params version %u", p->version);
+	if (!p->plan_id)
+		billing__check_fail(&c, "planId", "is required");
+	if (!billing_proration_behavior_name(p->proration))
+		billing__check_fail(&c, "prorationBehavior",
+			"must be create_prorations, always_invoice or none");
+	if (p->quantity < 0 || p->quantity > QUANTITY_MAX)
+		billing__check_fail(&c, "quantity", "must be between 1 and %d", QUANTITY_MAX);
+	if ((rc = billing__checks_finish(&c, "change of plan")) < 0)
+		return rc;
+	if (!billing__id_arg_ok(p->plan_id, "plan"))
+		return missing("planId", "plan");
+	if (!billing__id_arg_ok(id, "sub"))
+		return billing__not_found("subscription");
+	billing__buf_add(&input, "id", id);
+	billing__buf_add(&input, "planId", p->plan_id);
+	billing__buf_add_i64(&input, "proration", p->proration);
+	billing__buf_add_i64(&input, "quantity", p->quantity);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CHANGE_PLAN,
+		&input)) < 0)
+		return rc;
+	/* The step's scratch (two plans, descriptions) is too big for a stack
+	 * frame that also holds a record. */
+	if ((sw = billing__calloc(1, sizeof(*sw))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	sw->p = p;
+	rc = billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem, 0, &r,
+		switch_step, sw);
+	billing__free(sw);
+	return rc;
+}
+
+int billing_subscription_change_plan(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_subscription_change_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(subscription_change_once(out, ctx, who, id, p, opts));
+}
+
+/* ------------------------------------------------------------ pause, resume */
+
+struct pausing {
+	bool resume;
+	char invoice_id[BILLING_ID_MAX];
+};
+
+static int pause_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct pausing *ps = payload;
+	billing_subscription_record *r = record;
+	billing__plan_info plan;
+	int64_t now = billing__now(ctx);
+	int rc;
+
+	record_of(r, current);
+	if ((rc = billing__subscription_transition(r->status,
+		ps->resume ? BILLING_SUB_ACTIVE : BILLING_SUB_PAUSED)) < 0)
+		return rc;
+	if (ps->resume && r->status != BILLING_SUB_PAUSED)
+		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+			"only a paused subscription can be resumed");
+	r->updated_at = now;
+	r->version++;
+	if (!ps->resume) {
+		r->status = BILLING_SUB_PAUSED;
+	} else {
+		/* A new cycle from now, invoiced at once. */
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0)
+			return rc;
+		r->status = BILLING_SUB_ACTIVE;
+		r->anchor = now;
+		r->period_index = 0;
+		if ((rc = period_bounds(&r->current_period_start, &r->current_period_end, &plan, now,
+			0)) < 0 ||
+		    (rc = invoice_period(ctx, tx, r, &plan, r->current_period_start,
+			r->current_period_end, false, NULL, ps->invoice_id)) < 0)
+			return rc;
+		r->latest_invoice_id = ps->invoice_id;
+	}
+	if ((rc = schedule(ctx, tx, r)) < 0)
+		return rc;
+	return emit(ctx, tx, r, ps->resume ? "subscription.resumed" : "subscription.paused");
+}
+
+static int pause_once(billing_subscription **out, billing_ctx *ctx, const billing_principal *who,
+	const char *id, const billing_call_options *opts, bool resume)
+{
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct pausing ps;
+	billing__op op = resume ? BILLING_OP_SUBSCRIPTIONS_RESUME : BILLING_OP_SUBSCRIPTIONS_PAUSE;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, op)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (!billing__id_arg_ok(id, "sub"))
+		return billing__not_found("subscription");
+	billing__buf_add(&input, "id", id);
+	if ((rc = billing__idem_init_buf(&idem, opts, op, &input)) < 0)
+		return rc;
+	memset(&ps, 0, sizeof(ps));
+	ps.resume = resume;
+	return billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem, 0, &r,
+		pause_step, &ps);
+}
+
+int billing_subscription_pause(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	BILLING__RETRY(pause_once(out, ctx, who, id, opts, false));
+}
+
+int billing_subscription_resume(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	BILLING__RETRY(pause_once(out, ctx, who, id, opts, true));
+}
+
 /* ------------------------------------------------------------ the run */
 
 int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
@@ -747,7 +1081,8 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		r.period_index = n;
 		r.current_period_start = pstart;
 		r.current_period_end = pend;
-		if ((rc = invoice_period(ctx, tx, &r, &plan, pstart, pend, false, invoice_id)) < 0)
+		if ((rc = invoice_period(ctx, tx, &r, &plan, pstart, pend, false, NULL,
+			invoice_id)) < 0)
 			goto out;
 		r.latest_invoice_id = invoice_id;
 		*invoiced = 1;
@@ -769,6 +1104,7 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	billing__invoice_draft d;
 	billing__plan_info plan;
 	billing_invoice_line line;
+	struct lines l = { 0 };
 	billing_txn *tx;
 	char desc[600];
 	int64_t pstart, pend;
@@ -793,7 +1129,9 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	}
 	if ((rc = period_bounds(&pstart, &pend, &plan, cur->anchor, cur->period_index + 1)) < 0 ||
 	    (rc = billing__plan_line(&line, &plan, cur->quantity, pstart, pend, desc, sizeof(desc),
-		NULL)) < 0)
+		NULL)) < 0 ||
+	    (rc = lines_push(&l, &line, false)) < 0 ||
+	    (rc = ctx->st->pending_lines(tx, cur->tenant_id, cur->id, pending_row, &l)) < 0)
 		goto end;
 	d.tenant_id = cur->tenant_id;
 	d.customer_id = cur->customer_id;
@@ -801,10 +1139,11 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	d.currency = cur->currency;
 	d.period_start = pstart;
 	d.period_end = pend;
-	d.line_count = 1;
-	d.lines = &line;
+	d.line_count = l.n;
+	d.lines = l.v;
 	rc = billing__invoice_preview_build(out, &d);
 end:
+	lines_free(&l);
 	billing_subscription_free(cur);
 	return billing__end(ctx, tx, rc);
 }

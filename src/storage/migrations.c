@@ -174,8 +174,9 @@ static const char step2_postgres[] =
 
 
 /* Subscriptions, their invoices (numbered per tenant without gaps), the
- * queue of time-driven work, and the domain events written with every
- * change. Invoice sums are checked by the schema too. */
+ * lines waiting for a subscription's next invoice (prorations), the queue
+ * of time-driven work, and the domain events written with every change.
+ * Invoice sums are checked by the schema too. */
 static const char step3_billing[] =
 	"CREATE TABLE subscriptions (\n"
 	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
@@ -263,6 +264,23 @@ static const char step3_billing[] =
 	"  CONSTRAINT invoice_lines_invoice_fkey FOREIGN KEY (tenant_id, invoice_id)\n"
 	"    REFERENCES invoices (tenant_id, id)\n"
 	");\n"
+	"CREATE TABLE pending_lines (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subscription_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  line_no INTEGER NOT NULL,\n"
+	"  description TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  plan_id TEXT /*COLLATE_C*/,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  period_end BIGINT NOT NULL,\n"
+	"  quantity INTEGER NOT NULL,\n"
+	"  unit_amount BIGINT NOT NULL,\n"
+	"  amount BIGINT NOT NULL,\n"
+	"  tax_rate_bp INTEGER NOT NULL,\n"
+	"  proration INTEGER NOT NULL,\n"
+	"  CONSTRAINT pending_lines_pkey PRIMARY KEY (tenant_id, subscription_id, line_no),\n"
+	"  CONSTRAINT pending_lines_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id)\n"
+	");\n"
 	"CREATE TABLE due_work (\n"
 	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
 	"  kind TEXT /*COLLATE_C*/ NOT NULL,\n"
@@ -290,6 +308,7 @@ static const char step3_postgres[] =
 	TENANT_POLICY("invoice_numbers")
 	TENANT_POLICY("invoices")
 	TENANT_POLICY("invoice_lines")
+	TENANT_POLICY("pending_lines")
 	TENANT_POLICY("events")
 	"ALTER TABLE due_work ENABLE ROW LEVEL SECURITY;\n"
 	"ALTER TABLE due_work FORCE ROW LEVEL SECURITY;\n"
@@ -299,7 +318,7 @@ static const char step3_postgres[] =
 	"  WITH CHECK (current_setting('billing.platform', true) = 'on'\n"
 	"         OR tenant_id = current_setting('billing.tenant_id', true));\n"
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON subscriptions, invoice_numbers,"
-		" invoices, invoice_lines, due_work, events TO billing_runtime;\n"
+		" invoices, invoice_lines, pending_lines, due_work, events TO billing_runtime;\n"
 		"    GRANT INSERT, UPDATE ON billing_meta TO billing_runtime;");
 
 static const billing__migration steps[] = {

@@ -655,7 +655,8 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"products.create", "products.get", "products.update", "products.delete", "products.list",
 		"plans.create", "plans.get", "plans.update", "plans.delete", "plans.list",
 		"subscriptions.create", "subscriptions.get", "subscriptions.list",
-		"subscriptions.cancel", "subscriptions.update", "invoices.get", "invoices.list",
+		"subscriptions.cancel", "subscriptions.update", "subscriptions.change_plan",
+		"subscriptions.pause", "subscriptions.resume", "invoices.get", "invoices.list",
 		"invoices.void", "invoices.preview" };
 	char *text = NULL;
 	cJSON *root, *ops;

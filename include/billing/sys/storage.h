@@ -366,6 +366,16 @@ struct billing_storage {
 
 	int (*event_insert)(billing_txn *tx, const billing_event_record *rec);
 
+	/** Adds a line to the subscription's next invoice (tax_amount unused). */
+	int (*pending_line_add)(billing_txn *tx, const char *tenant_id,
+		const char *subscription_id, const billing_invoice_line *line);
+	/** The lines waiting for the subscription's next invoice, in order. */
+	int (*pending_lines)(billing_txn *tx, const char *tenant_id, const char *subscription_id,
+		billing_row_cb cb, void *payload);
+	/** Removes them (they went on an invoice). */
+	int (*pending_lines_clear)(billing_txn *tx, const char *tenant_id,
+		const char *subscription_id);
+
 	/** Platform metadata: sets key = value, replacing any value. */
 	int (*meta_set)(billing_txn *tx, const char *key, const char *value);
 

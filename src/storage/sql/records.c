@@ -1293,6 +1293,68 @@ static int rec_invoice_number_next(billing_txn *tx, const char *tenant_id, int64
 	return BILLING_OK;
 }
 
+/* ------------------------------------------------------------ pending lines */
+
+static int rec_pending_line_add(billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, const billing_invoice_line *l)
+{
+	sql_stmt *s;
+	/* Numbered after the lines already waiting, in the same statement. */
+	int rc = prepare(&s, tx, "INSERT INTO pending_lines (tenant_id, subscription_id, line_no, "
+		"description, plan_id, period_start, period_end, quantity, unit_amount, amount, "
+		"tax_rate_bp, proration) SELECT ?1, ?2, coalesce(max(line_no), 0) + 1, ?3, ?4, "
+		"CAST(?5 AS BIGINT), CAST(?6 AS BIGINT), CAST(?7 AS INTEGER), CAST(?8 AS BIGINT), "
+		"CAST(?9 AS BIGINT), CAST(?10 AS INTEGER), CAST(?11 AS INTEGER) FROM pending_lines "
+		"WHERE tenant_id = ?1 AND subscription_id = ?2");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, subscription_id);
+	bind_text(s, 3, l->description);
+	bind_text(s, 4, l->plan_id);
+	bind_int(s, 5, l->period_start);
+	bind_int(s, 6, l->period_end);
+	bind_int(s, 7, l->quantity);
+	bind_int(s, 8, l->unit_amount);
+	bind_int(s, 9, l->amount);
+	bind_int(s, 10, l->tax_rate_bp);
+	bind_int(s, 11, l->proration ? 1 : 0);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static void read_pending(sql_stmt *s, void *record)
+{
+	read_line(s, record);
+}
+
+static int rec_pending_lines(billing_txn *tx, const char *tenant_id, const char *subscription_id,
+	billing_row_cb cb, void *payload)
+{
+	billing_invoice_line l;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT description, plan_id, period_start, period_end, quantity, "
+		"unit_amount, amount, tax_rate_bp, 0, proration FROM pending_lines "
+		"WHERE tenant_id = ?1 AND subscription_id = ?2 ORDER BY line_no");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, subscription_id);
+	return emit_rows(s, read_pending, &l, cb, payload, 0);
+}
+
+static int rec_pending_lines_clear(billing_txn *tx, const char *tenant_id,
+	const char *subscription_id)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "DELETE FROM pending_lines WHERE tenant_id = ?1 "
+		"AND subscription_id = ?2");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, subscription_id);
+	return exec_stmt(s, 0, NULL);
+}
+
 /* ------------------------------------------------------------ due work */
 
 static int rec_due_set(billing_txn *tx, const billing_due_record *r)
@@ -1435,4 +1497,7 @@ void billing__sql_install(billing_storage *st)
 	st->set_tenant = rec_set_tenant;
 	st->event_insert = rec_event_insert;
 	st->meta_set = rec_meta_set;
+	st->pending_line_add = rec_pending_line_add;
+	st->pending_lines = rec_pending_lines;
+	st->pending_lines_clear = rec_pending_lines_clear;
 }
