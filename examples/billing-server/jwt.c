@@ -171,6 +171,23 @@ static int claim_time(const cJSON *claims, const char *name, int64_t *out, int *
 	return 0;
 }
 
+/* The library's tenant id form: "ten_" then 26 characters of lower-case
+ * Crockford base32, the first at most '7' (26 characters hold 130 bits;
+ * ids carry 128). A token whose tenantId is anything else cannot name a
+ * tenant, so it is not a valid principal: 401, never the library's 400. */
+int jwt_tenant_id_ok(const char *id)
+{
+	static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+	size_t i;
+	if (!id || strncmp(id, "ten_", 4) != 0)
+		return 0;
+	id += 4;
+	for (i = 0; i < 26; i++)
+		if (!id[i] || !strchr(alphabet, id[i]))
+			return 0;
+	return id[0] <= '7' && id[26] == '\0';
+}
+
 static int claim_string(char *out, size_t size, const cJSON *claims, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(claims, name);
@@ -268,7 +285,8 @@ jwt_result jwt_verify(jwt_claims *out, const config *c, const char *token, int64
 	}
 	if (claim_string(out->sub, sizeof(out->sub), claims, "sub") < 0 ||
 	    claim_string(out->tenant_id, sizeof(out->tenant_id), claims, "tenantId") < 0 ||
-	    claim_string(role, sizeof(role), claims, "role") < 0)
+	    claim_string(role, sizeof(role), claims, "role") < 0 ||
+	    !jwt_tenant_id_ok(out->tenant_id))
 		goto done;
 	if (strcmp(role, "ADMIN") == 0)
 		out->role = BILLING_ROLE_ADMIN;
@@ -294,7 +312,8 @@ const char *jwt_result_message(jwt_result r)
 	case JWT_BAD_SIGNATURE: return "the token's signature is invalid";
 	case JWT_EXPIRED: return "the token has expired";
 	case JWT_NOT_YET_VALID: return "the token is not valid yet";
-	case JWT_BAD_CLAIMS: return "the token lacks exp, sub, tenantId or a role of ADMIN or USER";
+	case JWT_BAD_CLAIMS: return "the token lacks exp, sub, a well-formed tenantId or a role of "
+		"ADMIN or USER";
 	}
 	return "invalid token";
 }

@@ -28,12 +28,16 @@ typedef enum {
 	JWT_BAD_SIGNATURE,
 	JWT_EXPIRED,
 	JWT_NOT_YET_VALID,   /* nbf or iat in the future, beyond the leeway */
-	JWT_BAD_CLAIMS       /* exp missing, or sub/tenantId/role missing or mistyped */
+	JWT_BAD_CLAIMS       /* exp missing, or sub/tenantId/role missing or mistyped, or
+	                      * tenantId not of the form of a tenant id */
 } jwt_result;
 
 /* Verifies token against the configured keys at time now (real time). */
 jwt_result jwt_verify(jwt_claims *out, const config *c, const char *token, int64_t now);
 const char *jwt_result_message(jwt_result r);
+
+/* 1 when id has the form of a libbilling tenant id ("ten_" + 26 base32). */
+int jwt_tenant_id_ok(const char *id);
 
 /* A new HS256 token (free()); NULL without a secret or memory. */
 char *jwt_sign_hs256(const config *c, const char *sub, const char *tenant_id, const char *role,

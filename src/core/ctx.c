@@ -204,9 +204,13 @@ void billing_ctx_close(billing_ctx *ctx)
 
 int billing_migrate(billing_ctx *ctx)
 {
-	int rc, applied = 0;
+	int rc, applied = 0, pending = 0;
 	BILLING__ASSERT_ARG(ctx, "ctx");
-	if ((rc = ctx->st->migrate(ctx->st, &applied, billing__now(ctx))) < 0)
+	/* Nothing pending: no DDL at all, so a runtime role that may not change
+	 * the schema can call this on a current database. */
+	if ((rc = ctx->st->schema_status(ctx->st, &pending)) < 0)
+		return rc;
+	if (pending > 0 && (rc = ctx->st->migrate(ctx->st, &applied, billing__now(ctx))) < 0)
 		return rc;
 	if (applied)
 		billing__log(ctx, BILLING_LOG_INFO, "applied %d migration(s)", applied);

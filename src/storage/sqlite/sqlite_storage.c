@@ -15,6 +15,7 @@
  * begin IMMEDIATE, so two writers queue on the busy timeout instead of one
  * failing when it upgrades its read lock.
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,10 @@ struct sqlite_storage {
 	char *path;
 	unsigned int busy_ms;
 	billing__pool pool;
+	/* Writers of this process queue here rather than in SQLite's busy
+	 * handler, whose sleeps grow to 100 ms and give long tail latencies;
+	 * other processes still meet the busy timeout. */
+	pthread_mutex_t write_mu;
 };
 
 static const sql_driver sqlite_driver;
@@ -346,8 +351,12 @@ static int sq_begin(billing_storage *base, billing_txn **out, const char *tenant
 
 	if ((rc = conn_acquire(&c, st)) < 0)
 		return rc;
+	if (kind == BILLING_TXN_WRITE)
+		pthread_mutex_lock(&st->write_mu);
 	rc = exec_sql(c, kind == BILLING_TXN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN");
 	if (rc < 0) {
+		if (kind == BILLING_TXN_WRITE)
+			pthread_mutex_unlock(&st->write_mu);
 		conn_release(st, c);
 		return rc;
 	}
@@ -356,12 +365,20 @@ static int sq_begin(billing_storage *base, billing_txn **out, const char *tenant
 	return BILLING_OK;
 }
 
+/* Ends the transaction's hold on the connection and the write lock. */
+static void txn_done(struct conn *c)
+{
+	if (c->tx.kind == BILLING_TXN_WRITE)
+		pthread_mutex_unlock(&c->st->write_mu);
+	conn_release(c->st, c);
+}
+
 static void sq_rollback(billing_txn *tx)
 {
 	struct conn *c = tx->conn;
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	conn_release(c->st, c);
+	txn_done(c);
 }
 
 static int sq_commit(billing_txn *tx)
@@ -372,7 +389,7 @@ static int sq_commit(billing_txn *tx)
 		sq_rollback(tx);
 		return rc;
 	}
-	conn_release(c->st, c);
+	txn_done(c);
 	return BILLING_OK;
 }
 
@@ -433,6 +450,7 @@ static void sq_free(billing_storage *base)
 	if (!st)
 		return;
 	billing__pool_destroy(&st->pool);
+	pthread_mutex_destroy(&st->write_mu);
 	billing__free(st->path);
 	billing__free(st);
 }
@@ -467,6 +485,7 @@ int billing_sqlite_storage_new(billing_storage **out, const char *path,
 	}
 	st->busy_ms = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
 	/* Every connection to ":memory:" is a database of its own: one only. */
+	pthread_mutex_init(&st->write_mu, NULL);
 	billing__pool_init(&st->pool, strcmp(path, ":memory:") == 0 ? 1 :
 		opts && opts->max_connections ? opts->max_connections : 8,
 		conn_open, conn_close, st);
