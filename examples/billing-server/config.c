@@ -253,13 +253,16 @@ int config_load(config *c)
 		bad += problem("BILLING_LOG_LEVEL", "must be error, warn, info or debug, got %s", v);
 
 	v = env("BILLING_TEST_CLOCK");
-	if (v && strcmp(v, "0") != 0)
-		bad += problem("BILLING_TEST_CLOCK", "the test clock is not available yet (it comes "
-			"with subscriptions); unset it");
+	if (v && strcmp(v, "1") == 0)
+		c->test_clock = 1;
+	else if (v && strcmp(v, "0") != 0)
+		bad += problem("BILLING_TEST_CLOCK", "must be 1 (development only: a clock that moves "
+			"only when advanced) or 0, got %s", v);
 
 	bad += parse_uint("BILLING_WORKERS", &c->workers, 4, 1, 256);
 	bad += parse_uint("BILLING_HTTP_TIMEOUT", &c->timeout_s, 30, 1, 3600);
 	bad += parse_uint("BILLING_TOKEN_TTL", &c->token_ttl_s, 3600, 60, 86400 * 7);
+	bad += parse_uint("BILLING_RUN_INTERVAL", &c->run_interval_s, 10, 1, 3600);
 	return bad;
 }
 

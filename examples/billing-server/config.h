@@ -32,6 +32,8 @@ typedef struct {
 	unsigned int workers;        /* BILLING_WORKERS, default 4 */
 	unsigned int timeout_s;      /* BILLING_HTTP_TIMEOUT, default 30 */
 	unsigned int token_ttl_s;    /* BILLING_TOKEN_TTL, default 3600 */
+	unsigned int run_interval_s; /* BILLING_RUN_INTERVAL, default 10 */
+	int test_clock;              /* BILLING_TEST_CLOCK=1: development test clock */
 } config;
 
 /* Reads and checks the environment. Prints one line per problem on stderr

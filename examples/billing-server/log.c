@@ -94,6 +94,29 @@ void log_msg(log_level level, const char *msg, ...)
 	line_emit(o);
 }
 
+void log_counts(log_level level, const char *msg, ...)
+{
+	va_list ap;
+	const char *name;
+	cJSON *o;
+
+	if (!log_enabled(level))
+		return;
+	o = line_start(level, msg);
+	va_start(ap, msg);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		const char *value = va_arg(ap, const char *);
+		cJSON_AddStringToObject(o, name, value ? value : "");
+	}
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		char num[32];
+		snprintf(num, sizeof(num), "%lld", va_arg(ap, long long));
+		cJSON_AddRawToObject(o, name, num);
+	}
+	va_end(ap);
+	line_emit(o);
+}
+
 void log_request_line(const log_request *r)
 {
 	char ms[32];

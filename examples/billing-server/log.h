@@ -19,6 +19,11 @@ int log_enabled(log_level level);
  * ending with NULL: log_msg(LOG_INFO, "started", "listen", addr, NULL). */
 void log_msg(log_level level, const char *msg, ...);
 
+/* Like log_msg, but after the string pairs come integer pairs: a name and a
+ * long long each, ending with NULL:
+ * log_counts(LOG_INFO, "billing run", "source", "worker", NULL, "processed", 3LL, NULL). */
+void log_counts(log_level level, const char *msg, ...);
+
 typedef struct {
 	const char *request_id;
 	const char *method;

@@ -24,6 +24,7 @@
 #include "openapi.h"
 #include "passwords.h"
 #include "router.h"
+#include "runner.h"
 #include "server.h"
 
 #define EXIT_USAGE 2
@@ -44,12 +45,15 @@ static const char usage_main[] =
 "or BILLING_JWT_SECRET_FILE, BILLING_JWT_PUBLIC_KEY or BILLING_JWT_PUBLIC_KEY_FILE,\n"
 "BILLING_PROVIDER (test), BILLING_LOG_LEVEL (error|warn|info|debug),\n"
 "BILLING_WORKERS (default 4), BILLING_HTTP_TIMEOUT (seconds, default 30),\n"
-"BILLING_TOKEN_TTL (seconds, default 3600). See examples/billing-server/README.md.\n";
+"BILLING_TOKEN_TTL (seconds, default 3600), BILLING_RUN_INTERVAL (seconds between\n"
+"billing runs, default 10), BILLING_TEST_CLOCK=1 (development: a clock moved by\n"
+"POST /v1/test-clock/advance). See examples/billing-server/README.md.\n";
 
 static const char usage_serve[] =
 "usage: billing-server serve\n"
 "Applies pending migrations, then serves HTTP on BILLING_LISTEN until SIGTERM or\n"
-"SIGINT (requests in flight finish first).\n";
+"SIGINT (requests in flight and a billing run in progress finish first). A worker\n"
+"thread runs the due billing work every BILLING_RUN_INTERVAL seconds.\n";
 
 static const char usage_migrate[] =
 "usage: billing-server migrate\n"
@@ -113,11 +117,15 @@ static int schema_current(billing_ctx *ctx)
  * current schema is left alone: billing_migrate() needs the right to create
  * tables (on PostgreSQL the owner's), which the runtime role that serves
  * (billing_app, docs/postgres.md) does not have. */
-static int open_ctx(billing_ctx **ctx, const config *c, int migrate)
+static int open_ctx(billing_ctx **ctx, const config *c, int migrate, runner *clock)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
 	int rc;
 
+	if (clock) {
+		o.clock = runner_clock;
+		o.clock_payload = clock;
+	}
 	o.logger = library_log;
 	o.log_level = (billing_log_level)c->log_level;
 	rc = billing_ctx_open_url(ctx, c->database_url, &o);
@@ -194,14 +202,19 @@ static int cmd_serve(void)
 		config_free(&c);
 		return EXIT_USAGE;
 	}
+	if (runner_init(&a.run, c.run_interval_s, c.test_clock) < 0) {
+		fprintf(stderr, "billing-server: cannot set up the billing-run worker\n");
+		config_free(&c);
+		return 1;
+	}
 	if (catalog_load() < 0 || router_check_catalog() > 0) {
 		fprintf(stderr, "billing-server: the routing table does not match the library\n");
 		goto out;
 	}
-	if ((rc = open_ctx(&a.ctx, &c, 1)) != 0)
+	if ((rc = open_ctx(&a.ctx, &c, 1, c.test_clock ? &a.run : NULL)) != 0)
 		goto out;
 	rc = 1;
-	if (password_init_dummy() < 0 || (openapi = openapi_build()) == NULL) {
+	if (password_init_dummy() < 0 || (openapi = openapi_build(c.test_clock)) == NULL) {
 		fprintf(stderr, "billing-server: out of memory at start\n");
 		goto out;
 	}
@@ -218,12 +231,22 @@ static int cmd_serve(void)
 	    getenv("STRIPE_API_BASE"))
 		log_msg(LOG_WARN, "STRIPE_* variables are ignored: the stripe provider is not "
 			"available yet", NULL);
+	if (c.test_clock)
+		log_msg(LOG_WARN, "BILLING_TEST_CLOCK=1: the library's clock starts at real time and "
+			"moves only with POST /v1/test-clock/advance (development only; tokens are still "
+			"checked against real time)", NULL);
+	{
+		char interval[16];
+		snprintf(interval, sizeof(interval), "%u", c.run_interval_s);
+		log_msg(LOG_INFO, "billing-run worker", "everySeconds", interval, NULL);
+	}
 	metrics_init(now_unix());
 	a.cfg = &c;
 	a.openapi = openapi;
 	rc = server_run(&a);
 out:
 	billing_ctx_close(a.ctx);
+	runner_destroy(&a.run);
 	free(openapi);
 	password_free_dummy();
 	catalog_free();
@@ -243,7 +266,7 @@ static int cmd_migrate(int argc, char **argv)
 		config_free(&c);
 		return EXIT_USAGE;
 	}
-	rc = open_ctx(&ctx, &c, 1);
+	rc = open_ctx(&ctx, &c, 1, NULL);
 	if (rc == 0) {
 		char db[512];
 		config_describe_database(&c, db, sizeof(db));
@@ -280,7 +303,7 @@ static int cmd_tenant(int argc, char **argv)
 		config_free(&c);
 		return EXIT_USAGE;
 	}
-	if ((rc = open_ctx(&ctx, &c, 1)) != 0)
+	if ((rc = open_ctx(&ctx, &c, 1, NULL)) != 0)
 		goto out;
 	in = cJSON_CreateObject();
 	cJSON_AddStringToObject(in, "name", name);
@@ -403,7 +426,7 @@ static int cmd_user(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if ((rc = open_ctx(&ctx, &c, 1)) != 0)
+	if ((rc = open_ctx(&ctx, &c, 1, NULL)) != 0)
 		goto out;
 	p.tenant_id = tenant;
 	p.email = email;

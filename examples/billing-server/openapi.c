@@ -97,7 +97,8 @@ static cJSON *query_param(const cJSON *f)
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "name", catalog_str(f, "name"));
 	cJSON_AddStringToObject(p, "in", "query");
-	cJSON_AddFalseToObject(p, "required");
+	cJSON_AddBoolToObject(p, "required",
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required")));
 	cJSON_AddItemToObject(p, "schema", field_schema(f));
 	return p;
 }
@@ -109,7 +110,8 @@ static cJSON *operation(const route *rt)
 		*responses = cJSON_CreateObject(), *tags = cJSON_CreateArray();
 	char opid[96];
 	const cJSON *f;
-	int authed = rt->kind <= H_OP_ACTION;
+	int authed = route_needs_token(rt->kind);
+	int is_op = rt->kind <= H_OP_ACTION;
 
 	if (op) {
 		snprintf(opid, sizeof(opid), "%s", rt->operation);
@@ -124,12 +126,14 @@ static cJSON *operation(const route *rt)
 	if (op)
 		cJSON_AddItemToObject(o, "x-roles", cJSON_Duplicate(
 			cJSON_GetObjectItemCaseSensitive(op, "roles"), 1));
+	else if (route_is_test_clock(rt->kind))
+		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\"]"));
 	if (!authed)
 		cJSON_AddItemToObject(o, "security", cJSON_CreateArray());
 
 	if (strstr(rt->path, "{id}"))
 		cJSON_AddItemToArray(params, ref("#/components/parameters/Id"));
-	if (rt->kind == H_OP_LIST)
+	if (rt->kind == H_OP_LIST || rt->kind == H_OP_QUERY)
 		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(op, "input"))
 			cJSON_AddItemToArray(params, query_param(f));
 	if (rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE)
@@ -140,11 +144,13 @@ static cJSON *operation(const route *rt)
 	cJSON_AddItemToObject(o, "parameters", params);
 
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
-	    rt->kind == H_LOGIN) {
+	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE) {
 		cJSON *body = cJSON_CreateObject();
-		cJSON_AddTrueToObject(body, "required");
+		cJSON_AddBoolToObject(body, "required", rt->kind != H_OP_ACTION);
 		cJSON_AddItemToObject(body, "content", json_content("application/json",
-			op ? body_schema(op) : ref("#/components/schemas/LoginRequest")));
+			op ? body_schema(op) : ref(rt->kind == H_LOGIN ?
+				"#/components/schemas/LoginRequest" :
+				"#/components/schemas/TestClockAdvance")));
 		cJSON_AddItemToObject(o, "requestBody", body);
 	}
 
@@ -163,6 +169,15 @@ static cJSON *operation(const route *rt)
 	case H_OP_GET: case H_OP_UPDATE: case H_OP_ACTION:
 		add_response(responses, "200", "The resource; ETag carries its version.",
 			json_content("application/json", ref("#/components/schemas/Resource")));
+		break;
+	case H_OP_QUERY:
+		add_response(responses, "200", "The object (computed; nothing is written).",
+			json_content("application/json", ref("#/components/schemas/Resource")));
+		break;
+	case H_CLOCK_GET: case H_CLOCK_ADVANCE:
+		add_response(responses, "200", rt->kind == H_CLOCK_GET ? "The test clock's time." :
+			"The new time, after all the work due up to it has run.",
+			json_content("application/json", ref("#/components/schemas/TestClock")));
 		break;
 	case H_LOGIN:
 		add_response(responses, "201", "A bearer token.",
@@ -190,7 +205,7 @@ static cJSON *operation(const route *rt)
 	}
 	if (authed) {
 		add_problem(responses, "403");
-		if (rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST)
+		if (is_op && rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST)
 			add_problem(responses, "404");
 		if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE ||
 		    rt->kind == H_OP_ACTION)
@@ -199,7 +214,7 @@ static cJSON *operation(const route *rt)
 			add_problem(responses, "412");
 	}
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
-	    rt->kind == H_LOGIN) {
+	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE) {
 		add_problem(responses, "413");
 		add_problem(responses, "415");
 	}
@@ -241,6 +256,15 @@ static const char components_json[] =
 	"\"LoginRequest\":{\"type\":\"object\",\"required\":[\"email\",\"password\"],"
 		"\"properties\":{\"email\":{\"type\":\"string\",\"format\":\"email\"},"
 		"\"password\":{\"type\":\"string\",\"minLength\":8}},\"additionalProperties\":false},"
+	"\"TestClockAdvance\":{\"type\":\"object\",\"description\":\"Exactly one of seconds "
+		"and to.\",\"properties\":{\"seconds\":{\"type\":\"integer\",\"minimum\":0,"
+		"\"description\":\"how far to move the clock\"},\"to\":{\"type\":\"string\","
+		"\"format\":\"date-time\",\"description\":\"RFC 3339 UTC, not before the clock's "
+		"time (else 400 clock_backwards)\"}},\"additionalProperties\":false},"
+	"\"TestClock\":{\"type\":\"object\",\"required\":[\"now\"],"
+		"\"properties\":{\"now\":{\"type\":\"string\",\"format\":\"date-time\"},"
+		"\"processed\":{\"type\":\"integer\",\"description\":\"items of due work run by "
+		"this advance\"},\"invoiced\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"}}},"
 	"\"Token\":{\"type\":\"object\",\"required\":[\"accessToken\",\"tokenType\",\"expiresIn\"],"
 		"\"properties\":{\"accessToken\":{\"type\":\"string\"},\"tokenType\":{\"const\":\"Bearer\"},"
 		"\"expiresIn\":{\"type\":\"integer\"}}},"
@@ -259,7 +283,7 @@ static const char *const problem_codes[] = {
 	"400", "401", "403", "404", "409", "412", "413", "415", "503"
 };
 
-char *openapi_build(void)
+char *openapi_build(int test_clock)
 {
 	cJSON *doc = cJSON_CreateObject(), *info = cJSON_CreateObject(), *paths,
 		*components = cJSON_Parse(components_json), *responses, *sec, *req;
@@ -298,6 +322,8 @@ char *openapi_build(void)
 		cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, rt->path);
 		char method[8];
 		size_t k;
+		if (route_is_test_clock(rt->kind) && !test_clock)
+			continue;
 		if (!item) {
 			item = cJSON_CreateObject();
 			cJSON_AddItemToObject(paths, rt->path, item);

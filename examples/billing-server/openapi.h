@@ -5,7 +5,8 @@
 #ifndef BS_OPENAPI_H
 #define BS_OPENAPI_H
 
-/* A new JSON text (free()), or NULL. */
-char *openapi_build(void);
+/* A new JSON text (free()), or NULL. The test-clock routes are in it only
+ * when test_clock is set (without BILLING_TEST_CLOCK=1 they are 404). */
+char *openapi_build(int test_clock);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "catalog.h"
 #include "log.h"
@@ -37,11 +38,33 @@ const route routes[] = {
 	CRUD_ROUTES("customers"),
 	CRUD_ROUTES("products"),
 	CRUD_ROUTES("plans"),
-	/* When the library has them (API-HTTP.md "Resources"):
-	 *   CRUD-like rows for subscriptions (no PATCH/DELETE yet), invoices,
-	 *   payments, events and webhook-endpoints, and actions such as
-	 *   { "POST", "/v1/subscriptions/{id}/cancel", H_OP_ACTION,
-	 *     "subscriptions.cancel", "subscriptions", NULL }. */
+	{ "POST", "/v1/subscriptions", H_OP_CREATE, "subscriptions.create", "subscriptions", NULL },
+	{ "GET", "/v1/subscriptions", H_OP_LIST, "subscriptions.list", "subscriptions", NULL },
+	{ "GET", "/v1/subscriptions/{id}", H_OP_GET, "subscriptions.get", "subscriptions", NULL },
+	{ "PATCH", "/v1/subscriptions/{id}", H_OP_UPDATE, "subscriptions.update", "subscriptions",
+		NULL },
+	{ "POST", "/v1/subscriptions/{id}/cancel", H_OP_ACTION, "subscriptions.cancel",
+		"subscriptions", NULL },
+	{ "POST", "/v1/subscriptions/{id}/change-plan", H_OP_ACTION, "subscriptions.change_plan",
+		"subscriptions", NULL },
+	{ "POST", "/v1/subscriptions/{id}/pause", H_OP_ACTION, "subscriptions.pause",
+		"subscriptions", NULL },
+	{ "POST", "/v1/subscriptions/{id}/resume", H_OP_ACTION, "subscriptions.resume",
+		"subscriptions", NULL },
+	/* No POST /v1/invoices/{id}/finalize or /pay: invoices are finalized when
+	 * issued, and payments are not in the library yet (README, "Not done yet").
+	 * The preview row comes before {id}, which would take "preview" as an id. */
+	{ "GET", "/v1/invoices", H_OP_LIST, "invoices.list", "invoices", NULL },
+	{ "GET", "/v1/invoices/preview", H_OP_QUERY, "invoices.preview", "invoices", NULL },
+	{ "GET", "/v1/invoices/{id}", H_OP_GET, "invoices.get", "invoices", NULL },
+	{ "POST", "/v1/invoices/{id}/void", H_OP_ACTION, "invoices.void", "invoices", NULL },
+	/* When the library has them (API-HTTP.md "Resources"): payments, events,
+	 * webhook-endpoints, and the inbound Stripe webhook. */
+	{ "GET", "/v1/test-clock", H_CLOCK_GET, NULL, "testClock",
+		"The test clock's time (only with BILLING_TEST_CLOCK=1; ADMIN)." },
+	{ "POST", "/v1/test-clock/advance", H_CLOCK_ADVANCE, NULL, "testClock",
+		"Move the test clock forward by seconds, or to a time, and run all the billing work "
+		"due up to it before answering (only with BILLING_TEST_CLOCK=1; ADMIN)." },
 	{ "GET", "/healthz", H_HEALTHZ, NULL, "operations", "Liveness: always 200 while the process runs." },
 	{ "GET", "/readyz", H_READYZ, NULL, "operations",
 		"Readiness: 200 when storage answers and its schema is current, else 503." },
@@ -49,6 +72,16 @@ const route routes[] = {
 	{ "GET", "/v1/openapi.json", H_OPENAPI, NULL, "operations", "This OpenAPI 3.1 document." },
 };
 const size_t route_count = sizeof(routes) / sizeof(routes[0]);
+
+int route_needs_token(handler_kind kind)
+{
+	return kind <= H_OP_ACTION || route_is_test_clock(kind);
+}
+
+int route_is_test_clock(handler_kind kind)
+{
+	return kind == H_CLOCK_GET || kind == H_CLOCK_ADVANCE;
+}
 
 int router_check_catalog(void)
 {
@@ -89,6 +122,18 @@ static int match_path(const char *tpl, const char *path, char *id, size_t id_siz
 	return *tpl == '\0' && *path == '\0';
 }
 
+static int method_listed(const char *allow, const char *method)
+{
+	size_t n = strlen(method);
+	const char *p = allow;
+	while ((p = strstr(p, method)) != NULL) {
+		if ((p == allow || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 void router_match(request *r)
 {
 	char id[sizeof(r->id)];
@@ -97,6 +142,8 @@ void router_match(request *r)
 	r->rt = NULL;
 	r->out.allow[0] = '\0';
 	for (i = 0; i < route_count; i++) {
+		if (route_is_test_clock(routes[i].kind) && !r->app->run.test_clock)
+			continue;   /* without BILLING_TEST_CLOCK=1 these routes do not exist */
 		if (!match_path(routes[i].path, r->url, id, sizeof(id)))
 			continue;
 		if (strcmp(routes[i].method, r->method) == 0) {
@@ -104,6 +151,8 @@ void router_match(request *r)
 			memcpy(r->id, id, sizeof(id));
 			return;
 		}
+		if (method_listed(r->out.allow, routes[i].method))
+			continue;   /* /v1/invoices/preview matches two GET rows */
 		if (r->out.allow[0])
 			strncat(r->out.allow, ", ", sizeof(r->out.allow) - strlen(r->out.allow) - 1);
 		strncat(r->out.allow, routes[i].method,
@@ -394,7 +443,7 @@ static void handle_op(request *r)
 		return;
 	}
 	has_body = rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION;
-	is_item = rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST;
+	is_item = rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST && rt->kind != H_OP_QUERY;
 	in = has_body ? body_object(r) : cJSON_CreateObject();
 	if (!in)
 		goto done;
@@ -406,7 +455,7 @@ static void handle_op(request *r)
 			"expectedVersion is not a field of the body (send If-Match)", f);
 		goto done;
 	}
-	if (query_params(r, rt->kind == H_OP_LIST ? op : NULL, in) < 0)
+	if (query_params(r, rt->kind == H_OP_LIST || rt->kind == H_OP_QUERY ? op : NULL, in) < 0)
 		goto done;
 	if (is_item)
 		cJSON_AddStringToObject(in, "id", r->id);
@@ -440,6 +489,10 @@ static void handle_op(request *r)
 		break;
 	case H_OP_DELETE:
 		r->out.status = 204;
+		break;
+	case H_OP_QUERY:
+		/* A computed object (a preview has no id and no version): no ETag. */
+		reply_json(r, 200, dup_text(out));
 		break;
 	case H_OP_CREATE: {
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "id"));
@@ -574,6 +627,164 @@ static void handle_readyz(request *r)
 	billing_free(out);
 }
 
+/* ------------------------------------------------------------ test clock */
+
+static void format_time(char *buf, size_t size, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* RFC 3339 in UTC with whole seconds, as everywhere on the wire:
+ * 2026-01-31T00:00:00Z (an offset of +00:00 is the same time). Years
+ * 1970-9999; an impossible date (Feb 30) is refused. */
+static int parse_time(const char *s, int64_t *out)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	struct tm tm, back;
+	time_t t;
+	size_t i;
+	int mday, mon;
+
+	if (strlen(s) < 20)
+		return -1;
+	for (i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return -1;
+	if (strcmp(s + 19, "Z") != 0 && strcmp(s + 19, "+00:00") != 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = atoi(s) - 1900;
+	tm.tm_mon = atoi(s + 5) - 1;
+	tm.tm_mday = atoi(s + 8);
+	tm.tm_hour = atoi(s + 11);
+	tm.tm_min = atoi(s + 14);
+	tm.tm_sec = atoi(s + 17);
+	if (tm.tm_year < 70 || tm.tm_mon > 11 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 59)
+		return -1;
+	mday = tm.tm_mday;
+	mon = tm.tm_mon;
+	t = timegm(&tm);   /* normalizes tm: Feb 30 becomes Mar 2 */
+	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != mday || back.tm_mon != mon)
+		return -1;
+	*out = (int64_t)t;
+	return 0;
+}
+
+/* An error of a typed library call (not billing_call_json). */
+static void reply_billing_error(request *r, int rc)
+{
+	const billing_error *e = billing_error_last();
+	int status = problem_http_status(rc);
+	if (status >= 500)
+		log_msg(LOG_WARN, "library error", "requestId", r->request_id,
+			"reason", e->reason ? e->reason : "", "error", e->message ? e->message : "", NULL);
+	reply_problem(r, status, e->reason && *e->reason ? e->reason : "internal",
+		status >= 500 && status != 503 ? "the server failed to complete the request" :
+		e->message, e->field);
+}
+
+static int require_admin(request *r)
+{
+	if (authenticate(r) < 0)
+		return -1;
+	if (r->claims.role != BILLING_ROLE_ADMIN) {
+		reply_problem(r, 403, "forbidden", "your role may not do this (the test clock is "
+			"ADMIN only)", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static void reply_clock(request *r, int64_t now, const runner_totals *t)
+{
+	cJSON *o = cJSON_CreateObject();
+	char when[32];
+	format_time(when, sizeof(when), now);
+	cJSON_AddStringToObject(o, "now", when);
+	if (t) {
+		cJSON_AddNumberToObject(o, "processed", (double)t->processed);
+		cJSON_AddNumberToObject(o, "invoiced", (double)t->invoiced);
+		cJSON_AddNumberToObject(o, "failed", (double)t->failed);
+	}
+	reply_json(r, 200, cJSON_PrintUnformatted(o));
+	cJSON_Delete(o);
+}
+
+static void handle_clock_get(request *r)
+{
+	cJSON *none;
+	if (require_admin(r) < 0)
+		return;
+	none = cJSON_CreateObject();
+	if (query_params(r, NULL, none) == 0)
+		reply_clock(r, runner_now(&r->app->run), NULL);
+	cJSON_Delete(none);
+}
+
+static void handle_clock_advance(request *r)
+{
+	runner *run = &r->app->run;
+	cJSON *in, *it;
+	const cJSON *seconds, *to;
+	int64_t now, target = 0;
+	runner_totals totals;
+	int rc;
+
+	if (require_admin(r) < 0)
+		return;
+	if ((in = body_object(r)) == NULL)
+		return;
+	if (query_params(r, NULL, in) < 0)
+		goto done;
+	cJSON_ArrayForEach(it, in)
+		if (strcmp(it->string, "seconds") != 0 && strcmp(it->string, "to") != 0) {
+			char msg[120];
+			snprintf(msg, sizeof(msg), "%.60s is not a field of this operation", it->string);
+			reply_problem(r, 400, "unknown_field", msg, it->string);
+			goto done;
+		}
+	seconds = cJSON_GetObjectItemCaseSensitive(in, "seconds");
+	to = cJSON_GetObjectItemCaseSensitive(in, "to");
+	if (!seconds == !to) {
+		reply_problem(r, 400, "invalid", "give exactly one of seconds and to", "body");
+		goto done;
+	}
+	now = runner_now(run);
+	if (seconds) {
+		double d = seconds->valuedouble;
+		if (!cJSON_IsNumber(seconds) || d < 0 || d > (double)(RUNNER_TIME_MAX - now) ||
+		    d != (double)(int64_t)d) {
+			reply_problem(r, 400, "invalid", "seconds must be a whole number >= 0 that keeps "
+				"the clock before the year 10000", "seconds");
+			goto done;
+		}
+		target = now + (int64_t)d;
+	} else if (!cJSON_IsString(to) || parse_time(to->valuestring, &target) < 0) {
+		reply_problem(r, 400, "invalid", "to must be an RFC 3339 UTC time with whole seconds "
+			"(2026-01-31T00:00:00Z)", "to");
+		goto done;
+	}
+	if (target < now) {
+		reply_problem(r, 400, "clock_backwards", "the test clock only moves forward: to is "
+			"before its time (GET /v1/test-clock)", "to");
+		goto done;
+	}
+	rc = runner_advance(run, target, &totals);
+	if (rc == 1)   /* another advance moved it further meanwhile */
+		reply_problem(r, 400, "clock_backwards", "the test clock only moves forward: to is "
+			"before its time (GET /v1/test-clock)", seconds ? "seconds" : "to");
+	else if (rc < 0)
+		reply_billing_error(r, rc);
+	else
+		reply_clock(r, target, &totals);
+done:
+	cJSON_Delete(in);
+}
+
 void router_handle(request *r)
 {
 	if (!r->rt) {
@@ -604,6 +815,12 @@ void router_handle(request *r)
 		break;
 	case H_LOGIN:
 		handle_login(r);
+		break;
+	case H_CLOCK_GET:
+		handle_clock_get(r);
+		break;
+	case H_CLOCK_ADVANCE:
+		handle_clock_advance(r);
 		break;
 	default:
 		handle_op(r);

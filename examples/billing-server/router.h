@@ -16,12 +16,15 @@ typedef enum {
 	H_OP_GET,      /* GET item: {id} -> "id", 200 + ETag */
 	H_OP_UPDATE,   /* PATCH item: body + {id} + If-Match, 200 + ETag */
 	H_OP_DELETE,   /* DELETE item: {id} + If-Match, 204 */
+	H_OP_QUERY,    /* GET: query -> op input, 200 with one object (invoices/preview) */
 	H_OP_ACTION,   /* POST item/verb: body + {id}, 200 + ETag (subscriptions/{id}/cancel, ...) */
 	H_LOGIN,
 	H_HEALTHZ,
 	H_READYZ,
 	H_METRICS,
-	H_OPENAPI
+	H_OPENAPI,
+	H_CLOCK_GET,     /* GET /v1/test-clock: only with BILLING_TEST_CLOCK=1, ADMIN */
+	H_CLOCK_ADVANCE  /* POST /v1/test-clock/advance: likewise */
 } handler_kind;
 
 typedef struct route {
@@ -32,6 +35,12 @@ typedef struct route {
 	const char *tag;         /* OpenAPI tag */
 	const char *summary;     /* for routes without an operation */
 } route;
+
+/* 1 for routes that need a bearer token. */
+int route_needs_token(handler_kind kind);
+
+/* 1 for the test-clock routes, which exist only with BILLING_TEST_CLOCK=1. */
+int route_is_test_clock(handler_kind kind);
 
 extern const route routes[];
 extern const size_t route_count;

@@ -4,7 +4,9 @@
  * limit, X-Request-Id on every response, one log line and one metrics
  * observation per answer, and the graceful stop: on SIGTERM or SIGINT the
  * listening socket closes, requests already begun finish, then the daemon
- * stops and the caller closes the library context.
+ * stops and the caller closes the library context. The billing-run worker
+ * (runner.c) starts with the daemon and stops at the signal, after the run
+ * in progress, if any.
  */
 #include "server.h"
 
@@ -261,6 +263,11 @@ int server_run(app *a)
 	snprintf(port, sizeof(port), "%u", info ? (unsigned int)info->port : 0u);
 	snprintf(workers, sizeof(workers), "%u", c->workers);
 	log_msg(LOG_INFO, "listening", "listen", c->listen, "port", port, "workers", workers, NULL);
+	if (runner_start(&a->run, a->ctx) < 0) {
+		log_msg(LOG_ERROR, "cannot start the billing-run worker thread", NULL);
+		MHD_stop_daemon(d);
+		return 1;
+	}
 
 	while (sigwait(&stop, &sig) != 0)
 		;
@@ -272,6 +279,8 @@ int server_run(app *a)
 		if (lsock != MHD_INVALID_SOCKET)
 			close(lsock);   /* quiesce hands the listening socket to us */
 	}
+	/* No new billing run starts; one in progress finishes first. */
+	runner_stop(&a->run);
 	/* Requests already begun finish; a stalled one is bounded by the
 	 * connection timeout. */
 	deadline = now_monotonic_us() + ((uint64_t)c->timeout_s + 2) * 1000000u;

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "jwt.h"
+#include "runner.h"
 
 #define BODY_LIMIT (1024u * 1024u)
 
@@ -23,6 +24,7 @@ typedef struct {
 	char *openapi;           /* the OpenAPI document, built at start */
 	atomic_int shutting_down;
 	atomic_int active;       /* requests begun and not completed */
+	runner run;              /* the billing-run worker and the test clock */
 } app;
 
 typedef struct {

@@ -72,12 +72,18 @@ typedef struct {
 	const char *customer_id;
 	const char *subscription_id;
 	billing_invoice_status status; /**< 0: any */
+	int has_period_from;           /**< only invoices whose period starts ... */
+	int64_t period_from;           /**< ... at or after this time */
+	int has_period_to;
+	int64_t period_to;             /**< ... and before this one */
 } billing_invoice_list_params;
 
 #define BILLING_INVOICE_LIST_PARAMS_INIT { BILLING_INVOICE_LIST_PARAMS_VERSION, \
-	BILLING_LIST_PARAMS_INIT, 0, 0, 0 }
+	BILLING_LIST_PARAMS_INIT, 0, 0, 0, 0, 0, 0, 0 }
 
-/** Lists invoices; items via billing_page_invoice() (with their lines). */
+/** Lists invoices; items via billing_page_invoice() (with their lines).
+ *  A customer or subscription id that names nothing in the tenant is
+ *  BILLING_EINVALID, reason "resource_missing", with the field. */
 BILLING_EXTERN(int) billing_invoice_list(billing_page **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_invoice_list_params *params);
 
@@ -95,9 +101,11 @@ BILLING_EXTERN(int) billing_invoice_void(billing_invoice **out, billing_ctx *ctx
  * The invoice the subscription's next period will get, computed from the
  * current plan, quantity and tax rate; nothing is written. Status draft,
  * no id and no number.
- * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT when the
- *         subscription will not be invoiced again (ended, or ending at
- *         its period end, or at the end of its term)
+ * @return BILLING_OK; BILLING_EINVALID (reason "resource_missing", field
+ *         "subscriptionId") when the id names no subscription of the
+ *         tenant; BILLING_ECONFLICT when the subscription will not be
+ *         invoiced again (ended, or ending at its period end, or at the end
+ *         of its term)
  */
 BILLING_EXTERN(int) billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	const billing_principal *who, const char *subscription_id);

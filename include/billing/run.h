@@ -31,8 +31,12 @@ typedef struct {
 typedef struct {
 	int64_t processed;             /**< items done (each period of a subscription is one) */
 	int64_t invoiced;              /**< invoices made */
-	int64_t failed;                /**< items that failed (left due, retried next run) */
-	int64_t remaining;             /**< items still due at now after this call */
+	int64_t failed;                /**< items that failed: nothing of them was kept;
+	                                    each is set aside for a minute, then a
+	                                    later run tries it again */
+	int64_t remaining;             /**< work items still due at now after this call
+	                                    (a subscription counts once, however many
+	                                    periods behind it is) */
 } billing_run_report;
 
 /**

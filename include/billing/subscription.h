@@ -97,6 +97,8 @@ typedef struct {
 #define BILLING_SUBSCRIPTION_LIST_PARAMS_INIT { BILLING_SUBSCRIPTION_LIST_PARAMS_VERSION, \
 	BILLING_LIST_PARAMS_INIT, 0, 0, 0 }
 
+/** Lists subscriptions. A customer or plan id that names nothing in the
+ *  tenant is BILLING_EINVALID, reason "resource_missing", with the field. */
 BILLING_EXTERN(int) billing_subscription_list(billing_page **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_subscription_list_params *params);
 

@@ -201,6 +201,10 @@ typedef struct {
 	char *after_text;
 	char *search;
 	unsigned int limit;
+	/* optional: runs first in the list's transaction (a filter's id must
+	 * name something in the tenant) */
+	int (*check)(const void *payload, billing_ctx *ctx, billing_txn *tx);
+	const void *check_payload;
 	/* turn a record into an item, and read its sort key back */
 	void *(*from_record)(const void *record);
 	void (*sort_key)(const void *item, const char **text, int64_t *num, const char **id);

@@ -158,7 +158,10 @@ int billing__entity_list(billing_page **out, const billing__entity *e, billing__
 	if (l->q.offset >= 0)
 		l->q.total = &total;
 	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ)) == BILLING_OK) {
-		rc = e->list(ctx->st, tx, tenant_id, &l->q, billing__list_row, l);
+		if (l->check)
+			rc = l->check(l->check_payload, ctx, tx);
+		if (rc == BILLING_OK)
+			rc = e->list(ctx->st, tx, tenant_id, &l->q, billing__list_row, l);
 		rc = billing__end(ctx, tx, rc);
 	}
 	return billing__list_end(l, rc, out);
@@ -170,4 +173,41 @@ int billing__check_expected_version(int64_t expected_version)
 		return billing__error_field(BILLING_EINVALID, "invalid", "expectedVersion",
 			"must be positive");
 	return BILLING_OK;
+}
+
+static int exists_row(void *payload, const void *record)
+{
+	(void)payload;
+	(void)record;
+	return BILLING_OK;
+}
+
+static int filter_missing(int rc, const char *field, const char *what)
+{
+	if (rc == BILLING_ENOTFOUND)
+		return billing__error_field(BILLING_EINVALID, "resource_missing", field,
+			"no such %s in this tenant", what);
+	return rc;
+}
+
+int billing__check_filter_ids(const billing__filter_ids *f, billing_ctx *ctx, billing_txn *tx)
+{
+	billing_storage *st = ctx->st;
+	int rc = BILLING_OK;
+
+	if (f->customer_id)
+		rc = filter_missing(st->customer_get(tx, f->tenant_id, f->customer_id, exists_row,
+			NULL), "customerId", "customer");
+	if (rc == BILLING_OK && f->plan_id)
+		rc = filter_missing(st->plan_get(tx, f->tenant_id, f->plan_id, exists_row, NULL),
+			"planId", "plan");
+	if (rc == BILLING_OK && f->subscription_id)
+		rc = filter_missing(st->subscription_get(tx, f->tenant_id, f->subscription_id,
+			exists_row, NULL), "subscriptionId", "subscription");
+	return rc;
+}
+
+int billing__check_filter_ids_cb(const void *payload, billing_ctx *ctx, billing_txn *tx)
+{
+	return billing__check_filter_ids(payload, ctx, tx);
 }

@@ -68,6 +68,19 @@ int billing__entity_delete(const billing__entity *e, billing_ctx *ctx, const cha
 int billing__entity_list(billing_page **out, const billing__entity *e, billing__list *l,
 	billing_ctx *ctx, const char *tenant_id);
 
+/* Ids a list filters on: each one given must name something in the
+ * tenant (API-HTTP.md: else 400 resource_missing naming the field). */
+typedef struct {
+	const char *tenant_id;
+	const char *customer_id;
+	const char *plan_id;
+	const char *subscription_id;
+} billing__filter_ids;
+
+int billing__check_filter_ids(const billing__filter_ids *f, billing_ctx *ctx, billing_txn *tx);
+/* The same, as a billing__list check. */
+int billing__check_filter_ids_cb(const void *payload, billing_ctx *ctx, billing_txn *tx);
+
 /* The update and delete preamble: the expected version is >= 0. */
 int billing__check_expected_version(int64_t expected_version);
 

@@ -455,7 +455,8 @@ int billing_invoice_list(billing_page **out, billing_ctx *ctx,
 {
 	billing_invoice_list_params none = BILLING_INVOICE_LIST_PARAMS_INIT;
 	const billing_invoice_list_params *p = params ? params : &none;
-	char filters[160];
+	char filters[200];
+	billing__filter_ids ids = { 0 };
 	billing__list l;
 	billing_page *page = NULL;
 	billing_txn *tx;
@@ -471,16 +472,18 @@ int billing_invoice_list(billing_page **out, billing_ctx *ctx,
 	if (p->status && !billing_invoice_status_name(p->status))
 		return billing__error_field(BILLING_EINVALID, "invalid", "status",
 			"status must be draft, pending, paid, failed or void");
-	/* An id in a filter that names nothing in the tenant: resource_missing. */
+	/* An id in a filter that names nothing in the tenant: resource_missing
+	 * (ill-formed here; well-formed but absent in the list's transaction). */
 	if (p->customer_id && !billing__id_arg_ok(p->customer_id, "cus"))
 		return billing__error_field(BILLING_EINVALID, "resource_missing", "customerId",
 			"no such customer in this tenant");
 	if (p->subscription_id && !billing__id_arg_ok(p->subscription_id, "sub"))
 		return billing__error_field(BILLING_EINVALID, "resource_missing", "subscriptionId",
 			"no such subscription in this tenant");
-	snprintf(filters, sizeof(filters), "invoices|c=%s|s=%s|st=%d",
+	snprintf(filters, sizeof(filters), "invoices|c=%s|s=%s|st=%d|f=%d:%lld|t=%d:%lld",
 		p->customer_id ? p->customer_id : "-", p->subscription_id ? p->subscription_id : "-",
-		(int)p->status);
+		(int)p->status, p->has_period_from != 0, (long long)p->period_from,
+		p->has_period_to != 0, (long long)p->period_to);
 	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, &p->list, sorts, filters,
 		BILLING__PAGE_INVOICE, free_item)) < 0)
 		return rc;
@@ -489,6 +492,15 @@ int billing_invoice_list(billing_page **out, billing_ctx *ctx,
 	l.q.customer_id = p->customer_id;
 	l.q.subscription_id = p->subscription_id;
 	l.q.status = (int)p->status;
+	l.q.has_period_from = p->has_period_from != 0;
+	l.q.period_from = p->period_from;
+	l.q.has_period_to = p->has_period_to != 0;
+	l.q.period_to = p->period_to;
+	ids.tenant_id = who->tenant_id;
+	ids.customer_id = p->customer_id;
+	ids.subscription_id = p->subscription_id;
+	l.check = billing__check_filter_ids_cb;
+	l.check_payload = &ids;
 	if ((rc = billing__entity_list(&page, &entity, &l, ctx, who->tenant_id)) < 0)
 		return rc;
 	/* The lines of the page's invoices, read in a second transaction: an

@@ -191,6 +191,8 @@ static const field_spec f_invoice_list[] = {
 	{ "customerId", T_STRING, false, false, "invoices of this customer" },
 	{ "subscriptionId", T_STRING, false, false, "invoices of this subscription" },
 	{ "status", T_STRING, false, false, "draft, pending, paid, failed or void" },
+	{ "periodFrom", T_STRING, false, false, "RFC 3339: invoices whose period starts then or later" },
+	{ "periodTo", T_STRING, false, false, "RFC 3339: invoices whose period starts before then" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_invoice_preview[] = {
@@ -1009,6 +1011,12 @@ static int op_invoice_list(cJSON **res, billing_ctx *ctx, const billing_principa
 	}
 	p.customer_id = str(in, "customerId");
 	p.subscription_id = str(in, "subscriptionId");
+	if ((p.has_period_from = has(in, "periodFrom")) &&
+	    billing__time_parse(&p.period_from, str(in, "periodFrom")) < 0)
+		return field_error("periodFrom", "periodFrom must be an RFC 3339 UTC time");
+	if ((p.has_period_to = has(in, "periodTo")) &&
+	    billing__time_parse(&p.period_to, str(in, "periodTo")) < 0)
+		return field_error("periodTo", "periodTo must be an RFC 3339 UTC time");
 	rc = billing_invoice_list(&page, ctx, who, &p);
 	return page_out(res, rc, page, at_invoice, billing__json_invoice);
 }

@@ -557,6 +557,7 @@ int billing_subscription_list(billing_page **out, billing_ctx *ctx,
 {
 	billing_subscription_list_params none = BILLING_SUBSCRIPTION_LIST_PARAMS_INIT;
 	const billing_subscription_list_params *p = params ? params : &none;
+	billing__filter_ids ids = { 0 };
 	char filters[160];
 	billing__list l;
 	int rc;
@@ -584,6 +585,11 @@ int billing_subscription_list(billing_page **out, billing_ctx *ctx,
 	l.q.customer_id = p->customer_id;
 	l.q.plan_id = p->plan_id;
 	l.q.status = (int)p->status;
+	ids.tenant_id = who->tenant_id;
+	ids.customer_id = p->customer_id;
+	ids.plan_id = p->plan_id;
+	l.check = billing__check_filter_ids_cb;
+	l.check_payload = &ids;
 	return billing__entity_list(out, &entity, &l, ctx, who->tenant_id);
 }
 
@@ -1113,12 +1119,16 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_PREVIEW)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
+	/* The id is a query's, not the resource's own: naming nothing is the
+	 * input's fault (API-HTTP.md: 400 resource_missing). */
 	if (!billing__id_arg_ok(subscription_id, "sub"))
-		return billing__not_found("subscription");
+		return missing("subscriptionId", "subscription");
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
 		return rc;
-	if ((rc = billing__entity_get_in((void **)&cur, &entity, ctx, tx, who->tenant_id,
-		subscription_id)) < 0 ||
+	rc = billing__entity_get_in((void **)&cur, &entity, ctx, tx, who->tenant_id, subscription_id);
+	if (rc == BILLING_ENOTFOUND)
+		rc = missing("subscriptionId", "subscription");
+	if (rc < 0 ||
 	    (rc = billing__plan_info_get(&plan, ctx, tx, who->tenant_id, cur->plan_id)) < 0)
 		goto end;
 	if (ended(cur->status) || cur->cancel_at_period_end ||

@@ -250,8 +250,11 @@ static void connection_lost__mid_transaction_leaves_nothing(void **state)
 	admin = raw_connect(w, "billing_admin");
 	raw_number(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
 		"WHERE usename = 'billing_app' AND state LIKE 'idle in transaction%'");
+	/* Termination is asynchronous: wait (bounded) until the backend is gone. */
+	for (int i = 0; i < 100 && raw_number(admin, "SELECT count(*) FROM pg_stat_activity "
+		"WHERE usename = 'billing_app' AND state LIKE 'idle in transaction%'") > 0; i++)
+		usleep(50 * 1000);
 	PQfinish(admin);
-	usleep(100 * 1000);
 	assert_int_equal(st->commit(tx), BILLING_ESTORAGE);
 	assert_string_equal(billing_error_last()->reason, "connection_lost");
 	assert_int_equal(tb_raw_count(w->url,

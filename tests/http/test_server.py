@@ -209,7 +209,8 @@ def setUpModule():
     global S
     if not SERVER or not os.access(SERVER, os.X_OK):
         raise RuntimeError("set BILLING_SERVER to the billing-server binary")
-    S = Server().start()
+    # A short billing-run interval, so that the worker's runs show within a test.
+    S = Server(env_extra={"BILLING_RUN_INTERVAL": "1"}).start()
     T["a"] = S.cli("tenant", "create", "--name", "Tenant A").stdout.decode().strip()
     T["b"] = S.cli("tenant", "create", "--name", "Tenant B").stdout.decode().strip()
     T["admin_a_user"] = S.cli("user", "create", "--tenant", T["a"], "--email", "admin@a.test",
@@ -312,9 +313,16 @@ class Operations(ProblemAssertions):
             "/v1/customers": {"post", "get"}, "/v1/customers/{id}": {"get", "patch", "delete"},
             "/v1/products": {"post", "get"}, "/v1/products/{id}": {"get", "patch", "delete"},
             "/v1/plans": {"post", "get"}, "/v1/plans/{id}": {"get", "patch", "delete"},
+            "/v1/subscriptions": {"post", "get"}, "/v1/subscriptions/{id}": {"get", "patch"},
+            "/v1/subscriptions/{id}/cancel": {"post"},
+            "/v1/subscriptions/{id}/change-plan": {"post"},
+            "/v1/subscriptions/{id}/pause": {"post"}, "/v1/subscriptions/{id}/resume": {"post"},
+            "/v1/invoices": {"get"}, "/v1/invoices/preview": {"get"},
+            "/v1/invoices/{id}": {"get"}, "/v1/invoices/{id}/void": {"post"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
             "/v1/openapi.json": {"get"},
         }
+        # The test-clock routes only exist with BILLING_TEST_CLOCK=1 (TestClock checks them).
         self.assertEqual(set(doc["paths"]), set(expected))
         op_ids = set()
         for path, methods in expected.items():
@@ -334,6 +342,28 @@ class Operations(ProblemAssertions):
         body = doc["paths"]["/v1/customers"]["post"]["requestBody"]["content"]["application/json"]
         self.assertIn("email", body["schema"]["properties"])
         self.assertEqual(doc["paths"]["/healthz"]["get"]["security"], [])
+        # subscriptions and invoices
+        body = doc["paths"]["/v1/subscriptions"]["post"]["requestBody"]["content"]
+        schema = body["application/json"]["schema"]
+        self.assertTrue({"customerId", "planId", "quantity", "trialDays", "startAt",
+                         "metadata"} <= set(schema["properties"]))
+        self.assertEqual(set(schema["required"]), {"customerId", "planId"})
+        change = doc["paths"]["/v1/subscriptions/{id}/change-plan"]["post"]
+        props = change["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        self.assertEqual(set(props), {"planId", "prorationBehavior", "quantity"})
+        self.assertIn("409", change["responses"])
+        self.assertEqual(change["x-roles"], ["ADMIN"])
+        patch = doc["paths"]["/v1/subscriptions/{id}"]["patch"]
+        self.assertIn("#/components/parameters/IfMatch", [p.get("$ref") for p in patch["parameters"]])
+        props = patch["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        self.assertEqual(set(props), {"cancelAtPeriodEnd", "quantity", "metadata"})
+        names = {p.get("name") for p in doc["paths"]["/v1/invoices"]["get"]["parameters"]}
+        self.assertTrue({"customerId", "subscriptionId", "status", "limit"} <= names)
+        preview = doc["paths"]["/v1/invoices/preview"]["get"]
+        params = [p for p in preview["parameters"] if p.get("name") == "subscriptionId"]
+        self.assertEqual((len(params), params[0]["in"], params[0]["required"]),
+                         (1, "query", True))
+        self.assertIn("USER", preview["x-roles"])
         # every $ref resolves inside the document
         refs = re.findall(r'"\$ref": ?"#/([^"]+)"', r.text.decode())
         self.assertTrue(refs)
@@ -616,7 +646,13 @@ class Resources(ProblemAssertions):
 
     def test_unknown_route_404_and_wrong_method_405(self):
         self.assertProblem(admin("GET", "/v1/nothing"), 404, "route_not_found")
-        self.assertProblem(S.request("GET", "/v1/subscriptions"), 404)
+        self.assertProblem(S.request("GET", "/v1/payments"), 404)
+        # Not routes: invoices are finalized when issued, payments are not there yet.
+        self.assertProblem(admin("POST", "/v1/invoices/in_x/finalize"), 404, "route_not_found")
+        self.assertProblem(admin("POST", "/v1/invoices/in_x/pay"), 404, "route_not_found")
+        r = admin("POST", "/v1/invoices/preview")
+        self.assertProblem(r, 405)
+        self.assertEqual(r.header("Allow"), "GET")
         self.assertProblem(admin("GET", "/v1/customers/a/b"), 404)
         r = admin("PUT", "/v1/customers")
         self.assertProblem(r, 405, "method_not_allowed")
@@ -657,7 +693,8 @@ class Resources(ProblemAssertions):
 class Roles(ProblemAssertions):
     def test_user_reads(self):
         c = new_customer()
-        for path in ("/v1/customers", "/v1/customers/" + c["id"], "/v1/products", "/v1/plans"):
+        for path in ("/v1/customers", "/v1/customers/" + c["id"], "/v1/products", "/v1/plans",
+                     "/v1/subscriptions", "/v1/invoices"):
             self.assertEqual(S.request("GET", path, token=T["user_a"]).status, 200, path)
 
     def test_user_may_not_write_even_with_a_bad_body(self):
@@ -862,15 +899,15 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(s.stop(), 0)
 
     def test_invalid_configuration_stops_at_start_with_one_line_each(self):
-        s = Server(env_extra={"BILLING_PROVIDER": "stripe", "BILLING_TEST_CLOCK": "1",
+        s = Server(env_extra={"BILLING_PROVIDER": "stripe", "BILLING_TEST_CLOCK": "yes",
                               "BILLING_LISTEN": "nonsense", "BILLING_LOG_LEVEL": "loud",
-                              "BILLING_JWT_SECRET": "short"})
+                              "BILLING_JWT_SECRET": "short", "BILLING_RUN_INTERVAL": "0"})
         try:
             s.start(wait=False)
             self.assertEqual(s.proc.wait(timeout=20), 2)
             text = s.logs()
             for var in ("BILLING_PROVIDER", "BILLING_TEST_CLOCK", "BILLING_LISTEN",
-                        "BILLING_LOG_LEVEL", "BILLING_JWT_SECRET"):
+                        "BILLING_LOG_LEVEL", "BILLING_JWT_SECRET", "BILLING_RUN_INTERVAL"):
                 self.assertEqual(len([l for l in text.splitlines() if ": " + var + ":" in l]), 1,
                                  var + "\n" + text)
             self.assertIn("not available yet", text)
@@ -909,6 +946,457 @@ class Lifecycle(unittest.TestCase):
                 self.assertEqual(s.stop(), 0)
         finally:
             shutil.rmtree(d)
+
+
+DAY = 86400
+
+
+def parse_time(text):
+    return int(time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone)
+
+
+def fmt_time(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def new_tenant_token(name, role="ADMIN"):
+    tenant = S.cli("tenant", "create", "--name", name).stdout.decode().strip()
+    return tenant, make_token(claims_for(tenant, role))
+
+
+class Billing:
+    """A tenant of its own with a taxed product, plans and a customer: invoice numbers and
+    lists do not depend on what other tests did."""
+
+    def __init__(self, server, token):
+        self.s, self.tok = server, token
+        self.product = self.ok("POST", "/v1/products", {"name": "Service", "sku": "SVC",
+                                                         "priceCents": 0, "taxRate": "0.19"})
+        self.monthly = self.plan("MONTHLY", 999)
+        self.premium = self.plan("PREMIUM", 1999)
+        self.customer = self.customer_new()
+
+    def req(self, method, path, body=None, **kw):
+        return self.s.request(method, path, body, token=self.tok, **kw)
+
+    def ok(self, method, path, body=None, status=None, **kw):
+        r = self.req(method, path, body, **kw)
+        want = status or (201 if method == "POST" and path.count("/") == 2 else 200)
+        assert r.status == want, "%s %s: %d %s" % (method, path, r.status, r.text)
+        return r.body
+
+    def plan(self, code, amount, **fields):
+        body = {"productId": self.product["id"], "code": code, "name": code.title(),
+                "amount": amount, "interval": "MONTH"}
+        body.update(fields)
+        return self.ok("POST", "/v1/plans", body)
+
+    def customer_new(self):
+        n = self.counter = getattr(self, "counter", 0) + 1
+        return self.ok("POST", "/v1/customers", {"name": "Cust %d" % n,
+                                                 "email": "cust%d@billing.test" % n})
+
+    def subscribe(self, plan=None, customer=None, **fields):
+        body = {"customerId": (customer or self.customer)["id"],
+                "planId": (plan or self.monthly)["id"]}
+        body.update(fields)
+        return self.ok("POST", "/v1/subscriptions", body)
+
+    def invoices(self, query=""):
+        return self.ok("GET", "/v1/invoices?limit=100" + query)["data"]
+
+
+class Subscriptions(ProblemAssertions):
+    @classmethod
+    def setUpClass(cls):
+        cls.tenant, tok = new_tenant_token("Subscriptions")
+        cls.b = Billing(S, tok)
+        cls.user = make_token(claims_for(cls.tenant, "USER"))
+
+    def test_subscribe_issues_the_first_invoice(self):
+        _, tok = new_tenant_token("First invoice")
+        b = Billing(S, tok)
+        r = b.req("POST", "/v1/subscriptions", {"customerId": b.customer["id"],
+                                                "planId": b.monthly["id"], "metadata": {"k": "v"}})
+        self.assertEqual(r.status, 201, r.text)
+        sub = r.body
+        self.assertTrue(sub["id"].startswith("sub_"))
+        self.assertEqual(r.header("Location"), "/v1/subscriptions/" + sub["id"])
+        self.assertEqual(r.header("ETag"), 'W/"%d"' % sub["version"])
+        self.assertEqual((sub["status"], sub["quantity"], sub["cancelAtPeriodEnd"], sub["metadata"]),
+                         ("active", 1, False, {"k": "v"}))
+        for member in ("currentPeriodStart", "currentPeriodEnd", "trialEnd", "canceledAt",
+                       "endedAt", "latestInvoiceId"):
+            self.assertIn(member, sub)
+        inv = b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        self.assertEqual((inv["number"], inv["status"], inv["customerId"], inv["subscriptionId"]),
+                         ("INV-000001", "pending", b.customer["id"], sub["id"]))
+        # 999 + 19 % tax (189.81, half away from zero) = 1189
+        self.assertEqual((inv["currency"], inv["subtotal"], inv["tax"], inv["total"],
+                          inv["amountDue"], inv["amountPaid"]), ("EUR", 999, 190, 1189, 1189, 0))
+        self.assertEqual((inv["periodStart"], inv["periodEnd"]),
+                         (sub["currentPeriodStart"], sub["currentPeriodEnd"]))
+        self.assertEqual(len(inv["lines"]), 1)
+        line = inv["lines"][0]
+        self.assertEqual((line["amount"], line["quantity"], line["unitAmount"], line["taxAmount"],
+                          line["proration"], line["planId"]),
+                         (999, 1, 999, 190, False, b.monthly["id"]))
+        self.assertEqual(b.invoices(), [inv])
+
+    def test_list_get_and_filters(self):
+        b = self.b
+        other = b.customer_new()
+        s1 = b.subscribe(customer=other)
+        s2 = b.subscribe(plan=b.premium, customer=other, quantity=2)
+        self.assertEqual(b.ok("GET", "/v1/subscriptions/" + s1["id"])["id"], s1["id"])
+        g = b.req("GET", "/v1/subscriptions/" + s2["id"])
+        self.assertEqual((g.body["quantity"], g.header("ETag")), (2, 'W/"%d"' % s2["version"]))
+        listed = b.ok("GET", "/v1/subscriptions?customerId=" + other["id"])
+        self.assertEqual(sorted(x["id"] for x in listed["data"]), sorted([s1["id"], s2["id"]]))
+        listed = b.ok("GET", "/v1/subscriptions?customerId=%s&planId=%s" % (other["id"],
+                                                                          b.premium["id"]))
+        self.assertEqual([x["id"] for x in listed["data"]], [s2["id"]])
+        self.assertEqual(b.ok("GET", "/v1/subscriptions?status=paused&customerId="
+                              + other["id"])["data"], [])
+        page = b.ok("GET", "/v1/subscriptions?page=1&pageSize=1&customerId=" + other["id"])
+        self.assertEqual((page["total"], page["totalPages"], len(page["data"])), (2, 2, 1))
+        invs = b.invoices("&subscriptionId=" + s2["id"])
+        self.assertEqual(len(invs), 1)
+        self.assertEqual((invs[0]["subtotal"], invs[0]["tax"], invs[0]["total"]),
+                         (3998, 760, 4758))  # 2 x 1999; 759.62 -> 760
+        self.assertEqual(b.ok("GET", "/v1/invoices/" + invs[0]["id"]), invs[0])
+        self.assertEqual(len(b.invoices("&customerId=" + other["id"])), 2)
+        self.assertEqual(len(b.invoices("&customerId=%s&status=pending" % other["id"])), 2)
+        self.assertEqual(b.invoices("&customerId=%s&status=void" % other["id"]), [])
+        for q, field in (("?status=bogus", "status"), ("?customerId=cus_nothing", "customerId"),
+                         ("?subscriptionId=sub_nothing", "subscriptionId"), ("?color=red", "color")):
+            self.assertProblem(b.req("GET", "/v1/invoices" + q), 400, field=field)
+        self.assertProblem(b.req("GET", "/v1/subscriptions?planId=plan_nothing"), 400,
+                           "resource_missing", "planId")
+
+    def test_cancel_now(self):
+        b = self.b
+        sub = b.subscribe()
+        c = b.ok("POST", "/v1/subscriptions/%s/cancel" % sub["id"], {})
+        self.assertEqual(c["status"], "canceled")
+        self.assertIsNotNone(c["endedAt"])
+        self.assertIsNotNone(c["canceledAt"])
+        self.assertProblem(b.req("POST", "/v1/subscriptions/%s/cancel" % sub["id"], {}), 409,
+                           "invalid_transition")
+        self.assertProblem(b.req("POST", "/v1/invoices/preview"), 405)
+        self.assertProblem(b.req("GET", "/v1/invoices/preview?subscriptionId=" + sub["id"]), 409)
+        # no credit, no new invoice
+        self.assertEqual(len(b.invoices("&subscriptionId=" + sub["id"])), 1)
+
+    def test_cancel_at_period_end_then_undo_with_if_match(self):
+        b = self.b
+        sub = b.subscribe()
+        r = b.req("POST", "/v1/subscriptions/%s/cancel" % sub["id"], {"atPeriodEnd": True})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual((r.body["status"], r.body["cancelAtPeriodEnd"], r.body["endedAt"]),
+                         ("active", True, None))
+        etag = r.header("ETag")
+        self.assertEqual(etag, 'W/"%d"' % r.body["version"])
+        self.assertProblem(b.req("POST", "/v1/subscriptions/%s/cancel" % sub["id"],
+                                 {"atPeriodEnd": True}), 409, "invalid_transition")
+        path = "/v1/subscriptions/" + sub["id"]
+        self.assertProblem(b.req("PATCH", path, {"cancelAtPeriodEnd": False},
+                                 headers={"If-Match": 'W/"%d"' % sub["version"]}), 412)
+        u = b.req("PATCH", path, {"cancelAtPeriodEnd": False}, headers={"If-Match": etag})
+        self.assertEqual(u.status, 200, u.text)
+        self.assertEqual((u.body["status"], u.body["cancelAtPeriodEnd"]), ("active", False))
+        self.assertNotEqual(u.header("ETag"), etag)
+        u = b.req("PATCH", path, {"quantity": 3, "metadata": {"seats": "3"}})
+        self.assertEqual((u.status, u.body["quantity"], u.body["metadata"]), (200, 3, {"seats": "3"}))
+        self.assertProblem(b.req("PATCH", path, {"quantity": 0}), 400, field="quantity")
+        self.assertProblem(b.req("PATCH", path, {"status": "canceled"}), 400, "unknown_field",
+                           "status")
+
+    def test_change_plan_with_prorations_then_preview(self):
+        b = self.b
+        sub = b.subscribe()
+        r = b.req("POST", "/v1/subscriptions/%s/change-plan" % sub["id"],
+                  {"planId": b.premium["id"], "prorationBehavior": "create_prorations"})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.body["planId"], b.premium["id"])
+        self.assertEqual(len(b.invoices("&subscriptionId=" + sub["id"])), 1)  # on the next one
+        r = b.req("GET", "/v1/invoices/preview?subscriptionId=" + sub["id"])
+        self.assertEqual(r.status, 200, r.text)
+        p = r.body
+        self.assertEqual((p["id"], p["number"], p["status"], p["subscriptionId"]),
+                         (None, None, "draft", sub["id"]))
+        prorations = [l for l in p["lines"] if l["proration"]]
+        self.assertEqual(len(prorations), 2, p["lines"])
+        credit = [l for l in prorations if l["amount"] < 0][0]
+        charge = [l for l in prorations if l["amount"] > 0][0]
+        self.assertEqual((credit["planId"], charge["planId"]), (b.monthly["id"], b.premium["id"]))
+        # changed seconds after the start: nearly the whole period either way
+        self.assertTrue(-999 <= credit["amount"] <= -990, credit)
+        self.assertTrue(1980 <= charge["amount"] <= 1999, charge)
+        for l in prorations:
+            self.assertEqual(l["periodEnd"], sub["currentPeriodEnd"])
+        regular = [l for l in p["lines"] if not l["proration"]]
+        self.assertEqual([(l["planId"], l["amount"], l["periodStart"]) for l in regular],
+                         [(b.premium["id"], 1999, sub["currentPeriodEnd"])])
+        self.assertEqual(p["subtotal"], sum(l["amount"] for l in p["lines"]))
+        self.assertEqual(p["tax"], sum(l["taxAmount"] for l in p["lines"]))
+        self.assertEqual(p["total"], p["subtotal"] + p["tax"])
+        self.assertIsNone(r.header("ETag"))
+        # the preview wrote nothing
+        self.assertEqual(len(b.invoices("&subscriptionId=" + sub["id"])), 1)
+        # the same plan again, a bad behaviour, a plan of another tenant
+        self.assertProblem(b.req("POST", "/v1/subscriptions/%s/change-plan" % sub["id"],
+                                 {"planId": b.premium["id"]}), 400)
+        self.assertProblem(b.req("POST", "/v1/subscriptions/%s/change-plan" % sub["id"],
+                                 {"planId": b.monthly["id"], "prorationBehavior": "sometimes"}),
+                           400)
+
+    def test_pause_and_resume(self):
+        b = self.b
+        sub = b.subscribe()
+        path = "/v1/subscriptions/" + sub["id"]
+        p = b.ok("POST", path + "/pause")
+        self.assertEqual(p["status"], "paused")
+        self.assertProblem(b.req("POST", path + "/pause"), 409, "invalid_transition")
+        self.assertProblem(b.req("POST", path + "/change-plan", {"planId": b.premium["id"]}), 409)
+        r = b.req("POST", path + "/resume", {})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.body["status"], "active")
+        self.assertNotEqual(r.body["latestInvoiceId"], sub["latestInvoiceId"])  # invoiced at once
+        self.assertEqual(r.header("ETag"), 'W/"%d"' % r.body["version"])
+        self.assertProblem(b.req("POST", path + "/resume"), 409, "invalid_transition")
+        self.assertEqual(len(b.invoices("&subscriptionId=" + sub["id"])), 2)
+
+    def test_void_a_pending_invoice_then_again(self):
+        b = self.b
+        sub = b.subscribe()
+        path = "/v1/invoices/%s/void" % sub["latestInvoiceId"]
+        h = {"Idempotency-Key": "void-%d" % time.time_ns()}
+        r = b.req("POST", path, headers=h)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.body["status"], "void")
+        self.assertIsNotNone(r.body["voidedAt"])
+        again = b.req("POST", path, headers=h)
+        self.assertEqual((again.status, again.header("Idempotent-Replayed")), (200, "true"))
+        self.assertProblem(b.req("POST", path), 409, "invalid_transition")
+        self.assertEqual([i["id"] for i in b.invoices("&status=void&subscriptionId=" + sub["id"])],
+                         [sub["latestInvoiceId"]])
+
+    def test_user_gets_403_on_every_write(self):
+        b = self.b
+        sub = b.subscribe()
+        inv = sub["latestInvoiceId"]
+        cases = [("POST", "/v1/subscriptions"), ("PATCH", "/v1/subscriptions/" + sub["id"])]
+        cases += [("POST", "/v1/subscriptions/%s/%s" % (sub["id"], verb))
+                  for verb in ("cancel", "change-plan", "pause", "resume")]
+        cases += [("POST", "/v1/invoices/%s/void" % inv)]
+        for method, path in cases:
+            for raw, ct in ((b"{}", "application/json"), (b"{not json", "application/json"),
+                            (b"plain", "text/plain"), (b'{"bogus":1}', "application/json")):
+                r = S.request(method, path, token=self.user, raw=raw, headers={"Content-Type": ct})
+                self.assertProblem(r, 403, "forbidden")
+        for path in ("/v1/subscriptions", "/v1/subscriptions/" + sub["id"], "/v1/invoices",
+                     "/v1/invoices/" + inv, "/v1/invoices/preview?subscriptionId=" + sub["id"]):
+            self.assertEqual(S.request("GET", path, token=self.user).status, 200, path)
+        self.assertEqual(b.ok("GET", "/v1/subscriptions/" + sub["id"])["status"], "active")
+        self.assertEqual(b.ok("GET", "/v1/invoices/" + inv)["status"], "pending")
+
+    def test_tenant_isolation(self):
+        b = self.b
+        sub = b.subscribe()
+        inv = sub["latestInvoiceId"]
+        theirs = T["admin_b"]
+        for method, path, body in (
+                ("GET", "/v1/subscriptions/" + sub["id"], None),
+                ("PATCH", "/v1/subscriptions/" + sub["id"], {"quantity": 2}),
+                ("POST", "/v1/subscriptions/%s/cancel" % sub["id"], {}),
+                ("POST", "/v1/subscriptions/%s/change-plan" % sub["id"], {"planId": b.premium["id"]}),
+                ("POST", "/v1/subscriptions/%s/pause" % sub["id"], {}),
+                ("POST", "/v1/subscriptions/%s/resume" % sub["id"], {}),
+                ("GET", "/v1/invoices/" + inv, None),
+                ("POST", "/v1/invoices/%s/void" % inv, {})):
+            self.assertProblem(S.request(method, path, body, token=theirs), 404)
+        # An id in a query names nothing in tenant B. (API-HTTP.md says 400
+        # resource_missing for ids in queries; the library answers 404 for the
+        # preview's subscriptionId: see the server README, "Not done yet".)
+        r = S.request("GET", "/v1/invoices/preview?subscriptionId=" + sub["id"], token=theirs)
+        self.assertIn(r.status, (400, 404), r.text)
+        # List filters naming A's ids: API-HTTP.md says 400 resource_missing; the library
+        # checks only the id's form there and lists nothing (README, "Not done yet"). Either
+        # way nothing of A's shows.
+        for path in ("/v1/invoices?subscriptionId=" + sub["id"],
+                     "/v1/invoices?customerId=" + b.customer["id"],
+                     "/v1/subscriptions?customerId=" + b.customer["id"],
+                     "/v1/subscriptions?planId=" + b.monthly["id"]):
+            r = S.request("GET", path, token=theirs)
+            if r.status == 200:
+                self.assertEqual(r.body["data"], [], path)
+            else:
+                self.assertProblem(r, 400, "resource_missing")
+        # B subscribing A's customer to A's plan: both ids name nothing there
+        r = S.request("POST", "/v1/subscriptions", {"customerId": b.customer["id"],
+                                                    "planId": b.monthly["id"]}, token=theirs)
+        self.assertProblem(r, 400, "resource_missing")
+        _, fresh = new_tenant_token("Empty")
+        for path in ("/v1/subscriptions", "/v1/invoices"):
+            r = S.request("GET", path, token=fresh)
+            self.assertEqual((r.status, r.body["data"]), (200, []))
+        self.assertEqual(b.ok("GET", "/v1/subscriptions/" + sub["id"])["status"], "active")
+
+    def test_bad_input(self):
+        b = self.b
+        other_plan = new_plan(new_product(token=T["admin_b"])["id"], token=T["admin_b"])
+        for pid in ("plan_doesnotexist", "garbage", other_plan["id"]):
+            r = b.req("POST", "/v1/subscriptions", {"customerId": b.customer["id"], "planId": pid})
+            self.assertProblem(r, 400, "resource_missing", "planId")
+            sub = b.subscribe()
+            r = b.req("POST", "/v1/subscriptions/%s/change-plan" % sub["id"], {"planId": pid})
+            self.assertProblem(r, 400, "resource_missing", "planId")
+        r = b.req("POST", "/v1/subscriptions", {"customerId": "cus_nothing",
+                                                "planId": b.monthly["id"]})
+        self.assertProblem(r, 400, "resource_missing", "customerId")
+        base = {"customerId": b.customer["id"], "planId": b.monthly["id"]}
+        for extra, field in (({"quantity": 0}, "quantity"), ({"quantity": 10001}, "quantity"),
+                             ({"quantity": "2"}, "quantity"), ({"trialDays": -1}, "trialDays"),
+                             ({"startAt": "yesterday"}, "startAt"), ({"bogus": 1}, "bogus")):
+            body = dict(base)
+            body.update(extra)
+            self.assertProblem(b.req("POST", "/v1/subscriptions", body), 400, field=field)
+        self.assertProblem(b.req("POST", "/v1/subscriptions", {"planId": b.monthly["id"]}), 400,
+                           field="customerId")
+        sub = b.subscribe()
+        self.assertProblem(b.req("POST", "/v1/subscriptions/%s/cancel" % sub["id"],
+                                 {"id": "sub_other"}), 400, "unknown_field", "id")
+        self.assertProblem(b.req("POST", "/v1/subscriptions/%s/cancel" % sub["id"],
+                                 {"atPeriodEnd": "yes"}), 400, field="atPeriodEnd")
+        self.assertProblem(b.req("POST", "/v1/subscriptions/%s/pause" % sub["id"], {"x": 1}), 400,
+                           "unknown_field", "x")
+        self.assertProblem(b.req("GET", "/v1/invoices/preview"), 400, field="subscriptionId")
+        self.assertProblem(b.req("GET", "/v1/invoices/preview?subscriptionId=%s&x=1" % sub["id"]),
+                           400, "unknown_parameter", "x")
+        for method, path in (("GET", "/v1/subscriptions/sub_nothing"),
+                             ("POST", "/v1/subscriptions/sub_nothing/cancel"),
+                             ("POST", "/v1/subscriptions/sub_nothing/pause"),
+                             ("GET", "/v1/invoices/in_nothing"),
+                             ("POST", "/v1/invoices/in_nothing/void")):
+            self.assertProblem(b.req(method, path, {} if method != "GET" else None), 404)
+        self.assertProblem(b.req("PATCH", "/v1/subscriptions/sub_nothing", {"quantity": 2}), 404)
+        # unchanged
+        self.assertEqual(b.ok("GET", "/v1/subscriptions/" + sub["id"])["version"], sub["version"])
+
+    def test_worker_invoices_missed_periods_and_logs_the_run(self):
+        # Backdated three months and a few days: the periods already over are
+        # the worker's (BILLING_RUN_INTERVAL=1 on the shared server).
+        b = self.b
+        start = int(time.time()) - 95 * DAY
+        sub = b.subscribe(startAt=fmt_time(start))
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            invs = b.invoices("&subscriptionId=" + sub["id"])
+            if len(invs) == 4:
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(invs), 4, invs)
+        for a, c in zip(invs, invs[1:]):
+            self.assertEqual(a["periodEnd"], c["periodStart"])
+        self.assertEqual(invs[0]["periodStart"], fmt_time(start))
+        time.sleep(0.2)
+        runs = [json.loads(l) for l in S.logs().splitlines()
+                if l.startswith("{") and '"msg":"billing run"' in l]
+        self.assertTrue(any(r["source"] == "worker" and r["invoiced"] >= 1 for r in runs), runs)
+        for r in runs:
+            self.assertTrue({"processed", "invoiced", "failed", "remaining"} <= set(r), r)
+            self.assertIsInstance(r["processed"], int)
+
+
+class TestClock(ProblemAssertions):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server(env_extra={"BILLING_TEST_CLOCK": "1", "BILLING_RUN_INTERVAL": "1"}).start()
+        cls.tenant = cls.s.cli("tenant", "create", "--name", "Clock").stdout.decode().strip()
+        cls.tok = make_token(claims_for(cls.tenant))
+        cls.user = make_token(claims_for(cls.tenant, "USER"))
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.s.stop() != 0:
+            raise AssertionError("the test-clock server did not exit cleanly")
+
+    def clock(self):
+        r = self.s.request("GET", "/v1/test-clock", token=self.tok)
+        self.assertEqual(r.status, 200, r.text)
+        return parse_time(r.body["now"])
+
+    def advance(self, body, token=None):
+        return self.s.request("POST", "/v1/test-clock/advance", body, token=token or self.tok)
+
+    def test_95_days_of_a_monthly_plan(self):
+        b = Billing(self.s, self.tok)
+        sub = b.subscribe()
+        start = parse_time(sub["currentPeriodStart"])
+        self.assertLessEqual(abs(start - self.clock()), 5)
+        r = self.advance({"seconds": 95 * DAY})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual((r.body["processed"], r.body["invoiced"]), (3, 3))
+        self.assertEqual(parse_time(r.body["now"]), start + 95 * DAY)
+        invs = b.invoices()
+        self.assertEqual([i["number"] for i in invs],
+                         ["INV-%06d" % n for n in range(1, 5)])
+        self.assertEqual(invs[0]["periodStart"], sub["currentPeriodStart"])
+        for a, c in zip(invs, invs[1:]):
+            self.assertEqual(a["periodEnd"], c["periodStart"])
+            self.assertEqual((c["total"], c["status"]), (1189, "pending"))
+        self.assertLess(parse_time(invs[3]["periodStart"]), start + 95 * DAY)
+        self.assertGreater(parse_time(invs[3]["periodEnd"]), start + 95 * DAY)
+        now = b.ok("GET", "/v1/subscriptions/" + sub["id"])
+        self.assertEqual((now["currentPeriodStart"], now["latestInvoiceId"]),
+                         (invs[3]["periodStart"], invs[3]["id"]))
+        # Nothing more is due; the token's exp is real time, not the clock's.
+        r = self.advance({"seconds": 0})
+        self.assertEqual((r.status, r.body["processed"]), (200, 0))
+
+    def test_advance_to_a_time_and_refusals(self):
+        now = self.clock()
+        r = self.advance({"to": fmt_time(now + DAY)})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.body["now"], fmt_time(now + DAY))
+        self.assertEqual(self.clock(), now + DAY)
+        self.assertProblem(self.advance({"to": fmt_time(now)}), 400, "clock_backwards", "to")
+        self.assertProblem(self.advance({"to": "2001-01-01T00:00:00Z"}), 400, "clock_backwards")
+        for body, field in (({"seconds": -1}, "seconds"), ({"seconds": 1.5}, "seconds"),
+                            ({"seconds": "60"}, "seconds"), ({"seconds": 10 ** 15}, "seconds"),
+                            ({"to": "tomorrow"}, "to"), ({"to": "2999-02-30T00:00:00Z"}, "to"),
+                            ({"to": 5}, "to"), ({}, "body"), ({"seconds": 1, "to": "x"}, "body"),
+                            ({"days": 1}, "days")):
+            self.assertProblem(self.advance(body), 400, field=field)
+        self.assertEqual(self.clock(), now + DAY)  # unchanged by the refusals
+
+    def test_admin_only_and_real_time_tokens(self):
+        for method, path, body in (("GET", "/v1/test-clock", None),
+                                   ("POST", "/v1/test-clock/advance", {"seconds": 1})):
+            self.assertProblem(self.s.request(method, path, body, token=self.user), 403, "forbidden")
+            self.assertProblem(self.s.request(method, path, body), 401)
+        # A year ahead, a token that expires in ten real minutes still works.
+        self.assertEqual(self.advance({"seconds": 366 * DAY}).status, 200)
+        self.assertEqual(self.s.request("GET", "/v1/customers", token=self.tok).status, 200)
+        now = int(time.time())
+        expired = make_token(claims_for(self.tenant, exp=now - 120, iat=now - 600))
+        self.assertProblem(self.s.request("GET", "/v1/test-clock", token=expired), 401,
+                           "token_expired")
+
+    def test_openapi_has_the_clock_routes(self):
+        doc = self.s.request("GET", "/v1/openapi.json").body
+        self.assertEqual(set(doc["paths"]["/v1/test-clock"]), {"get"})
+        adv = doc["paths"]["/v1/test-clock/advance"]["post"]
+        self.assertEqual(adv["x-roles"], ["ADMIN"])
+        self.assertIn("TestClockAdvance", adv["requestBody"]["content"]["application/json"]
+                      ["schema"]["$ref"])
+
+    def test_routes_are_404_without_the_test_clock(self):
+        self.assertProblem(admin("GET", "/v1/test-clock"), 404, "route_not_found")
+        self.assertProblem(admin("POST", "/v1/test-clock/advance", {"seconds": 1}), 404,
+                           "route_not_found")
+        self.assertNotIn("/v1/test-clock", S.request("GET", "/v1/openapi.json").body["paths"])
 
 
 class CommandLine(unittest.TestCase):

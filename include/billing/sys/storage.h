@@ -236,6 +236,10 @@ typedef struct {
 	const char *plan_id;
 	const char *subscription_id;
 	int status;                 /* 0: any */
+	int has_period_from;        /* invoices: period_start >= period_from */
+	int64_t period_from;
+	int has_period_to;          /* invoices: period_start < period_to */
+	int64_t period_to;
 } billing_list_query;
 
 /** The storage vtable. Embed it as the first member of the backend's struct. */

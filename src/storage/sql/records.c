@@ -498,6 +498,14 @@ static int where_filters(struct sqlbuf *q, struct binds *b, const struct list_sh
 		sql_add(q, "%sstatus = ?%d", sep, bind_add_int(b, lq->status));
 		sep = " AND ";
 	}
+	if (lq->has_period_from) {
+		sql_add(q, "%speriod_start >= ?%d", sep, bind_add_int(b, lq->period_from));
+		sep = " AND ";
+	}
+	if (lq->has_period_to) {
+		sql_add(q, "%speriod_start < ?%d", sep, bind_add_int(b, lq->period_to));
+		sep = " AND ";
+	}
 	return sep[1] == 'A';
 }
 
