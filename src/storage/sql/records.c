@@ -1263,19 +1263,28 @@ static void read_line(sql_stmt *s, void *record)
 	l->proration = (int)col_int(s, 9);
 }
 
-static int rec_invoice_lines(billing_txn *tx, const char *tenant_id, const char *invoice_id,
-	billing_row_cb cb, void *payload)
+/* Lines of an invoice or waiting for one: the same columns, owner_id
+ * names the invoice or the subscription. */
+static int select_lines(billing_txn *tx, const char *sql, const char *tenant_id,
+	const char *owner_id, billing_row_cb cb, void *payload)
 {
 	billing_invoice_line l;
 	sql_stmt *s;
-	int rc = prepare(&s, tx, "SELECT description, plan_id, period_start, period_end, quantity, "
-		"unit_amount, amount, tax_rate_bp, tax_amount, proration FROM invoice_lines "
-		"WHERE tenant_id = ?1 AND invoice_id = ?2 ORDER BY line_no");
+	int rc = prepare(&s, tx, sql);
 	if (rc < 0)
 		return rc;
 	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, invoice_id);
+	bind_text(s, 2, owner_id);
 	return emit_rows(s, read_line, &l, cb, payload, 0);
+}
+
+static int rec_invoice_lines(billing_txn *tx, const char *tenant_id, const char *invoice_id,
+	billing_row_cb cb, void *payload)
+{
+	return select_lines(tx, "SELECT description, plan_id, period_start, period_end, quantity, "
+		"unit_amount, amount, tax_rate_bp, tax_amount, proration FROM invoice_lines "
+		"WHERE tenant_id = ?1 AND invoice_id = ?2 ORDER BY line_no", tenant_id, invoice_id,
+		cb, payload);
 }
 
 static int rec_invoice_number_next(billing_txn *tx, const char *tenant_id, int64_t *number)
@@ -1330,24 +1339,14 @@ static int rec_pending_line_add(billing_txn *tx, const char *tenant_id,
 	return exec_stmt(s, BILLING_EINVALID, NULL);
 }
 
-static void read_pending(sql_stmt *s, void *record)
-{
-	read_line(s, record);
-}
-
 static int rec_pending_lines(billing_txn *tx, const char *tenant_id, const char *subscription_id,
 	billing_row_cb cb, void *payload)
 {
-	billing_invoice_line l;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "SELECT description, plan_id, period_start, period_end, quantity, "
+	/* Their tax is computed when they go on an invoice. */
+	return select_lines(tx, "SELECT description, plan_id, period_start, period_end, quantity, "
 		"unit_amount, amount, tax_rate_bp, 0, proration FROM pending_lines "
-		"WHERE tenant_id = ?1 AND subscription_id = ?2 ORDER BY line_no");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, subscription_id);
-	return emit_rows(s, read_pending, &l, cb, payload, 0);
+		"WHERE tenant_id = ?1 AND subscription_id = ?2 ORDER BY line_no", tenant_id,
+		subscription_id, cb, payload);
 }
 
 static int rec_pending_lines_clear(billing_txn *tx, const char *tenant_id,
