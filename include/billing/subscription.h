@@ -164,10 +164,13 @@ typedef struct {
 	const char *plan_id;           /**< required: an active plan, same currency */
 	billing_proration_behavior proration;
 	int32_t quantity;              /**< 0: keep the current quantity */
+	int at_period_end;             /**< nonzero: change when the current period ends
+	                                    (a downgrade keeps what was paid for); no
+	                                    proration; proration is ignored */
 } billing_subscription_change_params;
 
 #define BILLING_SUBSCRIPTION_CHANGE_INIT { BILLING_SUBSCRIPTION_CHANGE_VERSION, 0, \
-	BILLING_PRORATE_CREATE, 0 }
+	BILLING_PRORATE_CREATE, 0, 0 }
 
 /**
  * Moves the subscription to another plan now. Proration is to the second:
@@ -177,7 +180,9 @@ typedef struct {
  * end). Between plans of the same interval the anchor stays; a change of
  * interval restarts the cycle now: the new period is invoiced at once, with
  * the credit for the old one on that invoice. During a trial the plan just
- * changes (nothing was charged).
+ * changes (nothing was charged). With at_period_end the change waits for the
+ * end of the current period (pending_plan_id until then); an immediate
+ * change replaces a waiting one.
  * @return BILLING_OK; BILLING_EINVALID (plan missing, inactive, the same plan,
  *         or another currency: reason "currency_mismatch"); BILLING_ECONFLICT
  *         when the subscription has ended or is paused
@@ -218,6 +223,8 @@ BILLING_EXTERN(int) billing_subscription_cancel_at_period_end(const billing_subs
 BILLING_EXTERN(int64_t) billing_subscription_canceled_at(const billing_subscription *s);
 BILLING_EXTERN(int64_t) billing_subscription_ended_at(const billing_subscription *s);
 BILLING_EXTERN(const char *) billing_subscription_latest_invoice_id(const billing_subscription *s);
+/** The plan a change at the period end will move to; NULL when none. */
+BILLING_EXTERN(const char *) billing_subscription_pending_plan_id(const billing_subscription *s);
 BILLING_EXTERN(size_t) billing_subscription_metadata_count(const billing_subscription *s);
 BILLING_EXTERN(const billing_metadata_entry *) billing_subscription_metadata_at(
 	const billing_subscription *s, size_t i);

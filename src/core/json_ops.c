@@ -184,6 +184,7 @@ static const field_spec f_subscription_change[] = {
 	{ "prorationBehavior", T_STRING, false, false,
 		"create_prorations (default), always_invoice or none" },
 	{ "quantity", T_INTEGER, false, false, "1-10000; default the current quantity" },
+	{ "atPeriodEnd", T_BOOLEAN, false, false, "change when the current period ends" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_invoice_list[] = {
@@ -959,6 +960,7 @@ static int op_subscription_change(cJSON **res, billing_ctx *ctx, const billing_p
 	p.quantity = i32(in, "quantity");
 	if (has(in, "quantity") && p.quantity == 0)
 		p.quantity = -1; /* 0 means "keep" in C; in JSON it is wrong */
+	p.at_period_end = tri(in, "atPeriodEnd") == BILLING_TRUE;
 	rc = billing_subscription_change_plan(&sub, ctx, who, str(in, "id"), &p, opts);
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }

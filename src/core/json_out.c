@@ -188,6 +188,8 @@ cJSON *billing__json_subscription(const void *item)
 	billing__jb_add(&b, "endedAt", billing__json_time_or_null(billing_subscription_ended_at(s)));
 	billing__jb_add(&b, "latestInvoiceId",
 		billing__json_str_or_null(billing_subscription_latest_invoice_id(s)));
+	billing__jb_add(&b, "pendingPlanId",
+		billing__json_str_or_null(billing_subscription_pending_plan_id(s)));
 	billing__jb_add(&b, "metadata", metadata_json(billing_subscription_metadata_count(s),
 		sub_md, s));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_subscription_created_at(s)));

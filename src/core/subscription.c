@@ -27,6 +27,7 @@ struct billing_subscription {
 	char *customer_id;
 	char *plan_id;
 	char *latest_invoice_id;
+	char *pending_plan_id;
 	char *metadata_json;
 	char currency[4];
 	billing_subscription_status status;
@@ -119,7 +120,7 @@ static void *from_record(const void *record)
 	billing__strpack sp;
 	size_t strings = billing__strsize(r->tenant_id) + billing__strsize(r->id) +
 		billing__strsize(r->customer_id) + billing__strsize(r->plan_id) +
-		billing__strsize(r->latest_invoice_id) +
+		billing__strsize(r->latest_invoice_id) + billing__strsize(r->pending_plan_id) +
 		billing__strsize(r->metadata_json ? r->metadata_json : "{}");
 
 	if ((s = billing__calloc(1, sizeof(*s) + strings)) == NULL)
@@ -130,6 +131,7 @@ static void *from_record(const void *record)
 	s->customer_id = billing__strpack_put(&sp, r->customer_id);
 	s->plan_id = billing__strpack_put(&sp, r->plan_id);
 	s->latest_invoice_id = billing__strpack_put(&sp, r->latest_invoice_id);
+	s->pending_plan_id = billing__strpack_put(&sp, r->pending_plan_id);
 	s->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
 	snprintf(s->currency, sizeof(s->currency), "%s", r->currency ? r->currency : "");
 	s->status = (billing_subscription_status)r->status;
@@ -171,6 +173,7 @@ static void record_of(billing_subscription_record *r, const billing_subscription
 	r->canceled_at = s->canceled_at;
 	r->ended_at = s->ended_at;
 	r->latest_invoice_id = s->latest_invoice_id;
+	r->pending_plan_id = s->pending_plan_id;
 	r->metadata_json = s->metadata_json;
 	r->created_at = s->created_at;
 	r->updated_at = s->updated_at;
@@ -823,9 +826,17 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	if (!np->active)
 		return billing__error_field(BILLING_EINVALID, "plan_inactive", "planId",
 			"the plan is not active");
-	if (strcmp(np->id, cur->plan_id) == 0)
-		return billing__error_field(BILLING_EINVALID, "same_plan", "planId",
-			"the subscription is on this plan already");
+	if (strcmp(np->id, cur->plan_id) == 0) {
+		/* Back to the current plan now: that only drops a scheduled change. */
+		if (!cur->pending_plan_id || sw->p->at_period_end)
+			return billing__error_field(BILLING_EINVALID, "same_plan", "planId",
+				"the subscription is on this plan already");
+		record_of(r, cur);
+		r->pending_plan_id = NULL;
+		r->updated_at = now;
+		r->version++;
+		return emit(ctx, tx, r, "subscription.updated");
+	}
 	if (strcmp(np->currency, cur->currency) != 0)
 		return billing__error_field(BILLING_EINVALID, "currency_mismatch", "planId",
 			"the plan is in %s, the subscription in %s", np->currency, cur->currency);
@@ -833,10 +844,19 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 		return rc;
 
 	record_of(r, cur);
-	r->plan_id = np->id;
 	r->quantity = qty;
 	r->updated_at = now;
 	r->version++;
+	if (sw->p->at_period_end) {
+		/* A downgrade, typically: the customer keeps what was paid for
+		 * until the period ends, then the run moves it to the new plan. */
+		r->pending_plan_id = np->id;
+		if ((rc = schedule(ctx, tx, r)) < 0)
+			return rc;
+		return emit(ctx, tx, r, "subscription.updated");
+	}
+	r->plan_id = np->id;
+	r->pending_plan_id = NULL; /* an immediate change replaces a scheduled one */
 	same_cycle = np->interval == op->interval && np->interval_count == op->interval_count;
 	t = now < r->current_period_start ? r->current_period_start : now;
 	whole = r->current_period_end - r->current_period_start;
@@ -930,6 +950,7 @@ static int subscription_change_once(billing_subscription **out, billing_ctx *ctx
 	billing__buf_add(&input, "planId", p->plan_id);
 	billing__buf_add_i64(&input, "proration", p->proration);
 	billing__buf_add_i64(&input, "quantity", p->quantity);
+	billing__buf_add_i64(&input, "atPeriodEnd", p->at_period_end);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CHANGE_PLAN,
 		&input)) < 0)
 		return rc;
@@ -1078,6 +1099,21 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 	} else {
 		int64_t n = r.period_index + 1;
 		bool trial_ends = r.status == BILLING_SUB_TRIALING;
+		if (r.pending_plan_id) {
+			/* A change scheduled for this period end takes effect now; a
+			 * new interval starts its cycle here. */
+			billing__plan_info next;
+			if ((rc = billing__plan_info_get(&next, ctx, tx, tenant_id,
+				r.pending_plan_id)) < 0)
+				goto out;
+			if (next.interval != plan.interval || next.interval_count != plan.interval_count) {
+				r.anchor = t;
+				n = 0;
+			}
+			plan = next;
+			r.plan_id = cur->pending_plan_id;
+			r.pending_plan_id = NULL;
+		}
 		if ((rc = period_bounds(&pstart, &pend, &plan, r.anchor, n)) < 0)
 			goto out;
 		if (trial_ends) {
@@ -1137,7 +1173,22 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 			"the subscription will not be invoiced again");
 		goto end;
 	}
-	if ((rc = period_bounds(&pstart, &pend, &plan, cur->anchor, cur->period_index + 1)) < 0 ||
+	if (cur->pending_plan_id) {
+		billing__plan_info next;
+		int64_t anchor = cur->anchor, n = cur->period_index + 1;
+		if ((rc = billing__plan_info_get(&next, ctx, tx, cur->tenant_id,
+			cur->pending_plan_id)) < 0)
+			goto end;
+		if (next.interval != plan.interval || next.interval_count != plan.interval_count) {
+			anchor = cur->current_period_end;
+			n = 0;
+		}
+		plan = next;
+		rc = period_bounds(&pstart, &pend, &plan, anchor, n);
+	} else {
+		rc = period_bounds(&pstart, &pend, &plan, cur->anchor, cur->period_index + 1);
+	}
+	if (rc < 0 ||
 	    (rc = billing__plan_line(&line, &plan, cur->quantity, pstart, pend, desc, sizeof(desc),
 		NULL)) < 0 ||
 	    (rc = lines_push(&l, &line, false)) < 0 ||
@@ -1200,6 +1251,10 @@ int64_t billing_subscription_ended_at(const billing_subscription *s) { return s 
 const char *billing_subscription_latest_invoice_id(const billing_subscription *s)
 {
 	return s ? s->latest_invoice_id : NULL;
+}
+const char *billing_subscription_pending_plan_id(const billing_subscription *s)
+{
+	return s ? s->pending_plan_id : NULL;
 }
 size_t billing_subscription_metadata_count(const billing_subscription *s)
 {

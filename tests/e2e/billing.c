@@ -1048,6 +1048,70 @@ static void invoice_void__pending_once_never_paid(void **state)
 
 /* ------------------------------------------------------------ preview */
 
+/* A downgrade at the period end: nothing is prorated, the plan stays until
+ * the end (a plan that is about to be used cannot be deleted), the renewal
+ * bills the new plan, and going back to the current plan drops it. */
+static void change_plan_at_period_end__renews_on_the_new_plan(void **state)
+{
+	fx *f = *state;
+	billing_subscription_change_params ch = BILLING_SUBSCRIPTION_CHANGE_INIT;
+	billing_subscription *s, *u = NULL;
+	billing_invoice *pv = NULL;
+	billing_plan *pro, *basic;
+	tbb_invoice *inv = NULL;
+	size_t n;
+
+	begin(f, tbb_ts(2025, 1, 1, 0, 0, 0));
+	pro = plan(f, (tb_plan_spec){ .amount = 6200 });
+	basic = plan(f, (tb_plan_spec){ .amount = 3100 });
+	s = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(pro), 1);
+	f->w->now = tbb_ts(2025, 1, 11, 0, 0, 0);
+	ch.plan_id = billing_plan_id(basic);
+	ch.at_period_end = 1;
+	tb_assert_rc(billing_subscription_change_plan(&u, f->w->ctx, &f->admin,
+		billing_subscription_id(s), &ch, NULL), BILLING_OK);
+	assert_string_equal(billing_subscription_plan_id(u), billing_plan_id(pro));
+	assert_string_equal(billing_subscription_pending_plan_id(u), billing_plan_id(basic));
+	billing_subscription_free(u);
+	u = NULL;
+	assert_int_equal(invoice_rows(f), 1);
+	tb_assert_rc(billing_plan_delete(f->w->ctx, &f->admin, billing_plan_id(basic), 0),
+		BILLING_ECONFLICT);
+	tb_assert_rc(billing_invoice_preview(&pv, f->w->ctx, &f->admin, billing_subscription_id(s)),
+		BILLING_OK);
+	assert_int_equal(billing_invoice_total(pv), 3100);
+	billing_invoice_free(pv);
+
+	f->w->now = tbb_ts(2025, 2, 1, 0, 0, 0);
+	tbb_run(f->w);
+	n = tbb_invoices(f->w, f->t, billing_subscription_id(s), &inv);
+	assert_int_equal(n, 2);
+	assert_int_equal(inv[1].total, 3100);
+	tbb_assert_time(inv[1].period_start, tbb_ts(2025, 2, 1, 0, 0, 0));
+	tbb_assert_time(inv[1].period_end, tbb_ts(2025, 3, 1, 0, 0, 0));
+	free(inv);
+	u = tbb_sub_get(f->w, f->t, billing_subscription_id(s));
+	assert_string_equal(billing_subscription_plan_id(u), billing_plan_id(basic));
+	assert_null(billing_subscription_pending_plan_id(u));
+	billing_subscription_free(u);
+	u = NULL;
+
+	/* Schedule a move back to pro, then drop it by asking for basic now. */
+	ch.plan_id = billing_plan_id(pro);
+	tb_assert_rc(billing_subscription_change_plan(&u, f->w->ctx, &f->admin,
+		billing_subscription_id(s), &ch, NULL), BILLING_OK);
+	billing_subscription_free(u);
+	u = NULL;
+	ch.plan_id = billing_plan_id(basic);
+	ch.at_period_end = 0;
+	tb_assert_rc(billing_subscription_change_plan(&u, f->w->ctx, &f->admin,
+		billing_subscription_id(s), &ch, NULL), BILLING_OK);
+	assert_null(billing_subscription_pending_plan_id(u));
+	assert_string_equal(billing_subscription_plan_id(u), billing_plan_id(basic));
+	billing_subscription_free(u);
+	billing_subscription_free(s); /* the fixture frees the plans */
+}
+
 static void preview__shows_the_next_period_and_writes_nothing(void **state)
 {
 	fx *f = *state;
@@ -1391,6 +1455,7 @@ int main(void)
 		T(customer_delete__refused_once_it_has_a_subscription),
 		T(invoice_void__pending_once_never_paid),
 		T(preview__shows_the_next_period_and_writes_nothing),
+		T(change_plan_at_period_end__renews_on_the_new_plan),
 		T(tenant_isolation__another_tenant_cannot_see_or_touch_and_the_run_serves_both),
 		T(run__clock_going_backwards_is_refused_and_changes_nothing),
 		T(run__period_past_year_9999_fails_the_item_and_writes_nothing),

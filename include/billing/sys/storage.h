@@ -144,6 +144,7 @@ typedef struct {
 	int64_t canceled_at;            /* 0: none */
 	int64_t ended_at;               /* 0: none */
 	const char *latest_invoice_id;  /* NULL: none */
+	const char *pending_plan_id;    /* a plan change due at the period end; NULL: none */
 	const char *metadata_json;
 	int64_t created_at;
 	int64_t updated_at;
@@ -332,7 +333,8 @@ struct billing_storage {
 		billing_row_cb cb, void *payload);
 	int (*subscription_list)(billing_txn *tx, const char *tenant_id,
 		const billing_list_query *q, billing_row_cb cb, void *payload);
-	/** Subscriptions on the plan that have not ended (not canceled or expired). */
+	/** Subscriptions that have not ended (not canceled or expired) on the plan
+	 *  or about to move to it. */
 	int (*plan_live_subscription_count)(billing_txn *tx, const char *tenant_id,
 		const char *plan_id, int64_t *count);
 

@@ -969,7 +969,7 @@ static int rec_user_get_by_email(billing_txn *tx, const char *email_key,
 #define SUBSCRIPTION_COLS "tenant_id, id, customer_id, plan_id, status, quantity, currency, " \
 	"anchor, period_index, current_period_start, current_period_end, trial_end, " \
 	"cancel_at_period_end, canceled_at, ended_at, latest_invoice_id, metadata, created_at, " \
-	"updated_at, version"
+	"updated_at, version, pending_plan_id"
 
 static void read_subscription(sql_stmt *s, void *record)
 {
@@ -994,6 +994,7 @@ static void read_subscription(sql_stmt *s, void *record)
 	r->created_at = col_int(s, 17);
 	r->updated_at = col_int(s, 18);
 	r->version = col_int(s, 19);
+	r->pending_plan_id = col_text(s, 20);
 }
 
 static void bind_subscription(sql_stmt *s, const billing_subscription_record *r)
@@ -1018,13 +1019,14 @@ static void bind_subscription(sql_stmt *s, const billing_subscription_record *r)
 	bind_int(s, 18, r->created_at);
 	bind_int(s, 19, r->updated_at);
 	bind_int(s, 20, r->version);
+	bind_text(s, 21, r->pending_plan_id);
 }
 
 static int rec_subscription_insert(billing_txn *tx, const billing_subscription_record *r)
 {
 	sql_stmt *s;
 	int rc = prepare(&s, tx, "INSERT INTO subscriptions (" SUBSCRIPTION_COLS ") VALUES (?1, ?2, "
-		"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+		"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)");
 	if (rc < 0)
 		return rc;
 	bind_subscription(s, r);
@@ -1042,12 +1044,12 @@ static int rec_subscription_update(billing_txn *tx, const billing_subscription_r
 		"currency = ?7, anchor = ?8, period_index = ?9, current_period_start = ?10, "
 		"current_period_end = ?11, trial_end = ?12, cancel_at_period_end = ?13, "
 		"canceled_at = ?14, ended_at = ?15, latest_invoice_id = ?16, metadata = ?17, "
-		"updated_at = ?19, version = ?20 WHERE tenant_id = ?1 AND id = ?2 AND "
-		"customer_id = ?3 AND created_at = ?18 AND version = ?21");
+		"updated_at = ?19, version = ?20, pending_plan_id = ?21 WHERE tenant_id = ?1 AND "
+		"id = ?2 AND customer_id = ?3 AND created_at = ?18 AND version = ?22");
 	if (rc < 0)
 		return rc;
 	bind_subscription(s, r);
-	bind_int(s, 21, old_version);
+	bind_int(s, 22, old_version);
 	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
 		return rc;
 	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
@@ -1103,7 +1105,8 @@ static int rec_plan_live_subscription_count(billing_txn *tx, const char *tenant_
 {
 	/* 6 and 7: canceled and expired (billing_subscription_status). */
 	return count_one(tx, "SELECT count(*) FROM subscriptions WHERE tenant_id = ?1 "
-		"AND plan_id = ?2 AND status NOT IN (6, 7)", tenant_id, plan_id, count);
+		"AND (plan_id = ?2 OR pending_plan_id = ?2) AND status NOT IN (6, 7)",
+		tenant_id, plan_id, count);
 }
 
 /* ------------------------------------------------------------ invoices */
