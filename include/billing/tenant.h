@@ -21,7 +21,10 @@ typedef struct billing_tenant billing_tenant;
 typedef struct {
 	unsigned int version;          /**< BILLING_TENANT_PARAMS_VERSION */
 	const char *name;              /**< required, 1..120 characters, trimmed */
-	const char *invoice_prefix;    /**< NULL: "INV-"; 1..16 of [A-Za-z0-9._-] */
+	/** NULL: "INV-"; 1..16 of [A-Za-z0-9._-], and "{YYYY}", which becomes
+	 *  the year an invoice is finalized ("INV-{YYYY}-" gives INV-2026-000042;
+	 *  the counter itself never resets). */
+	const char *invoice_prefix;
 } billing_tenant_params;
 
 #define BILLING_TENANT_PARAMS_INIT { BILLING_TENANT_PARAMS_VERSION, 0, 0 }

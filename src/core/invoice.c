@@ -295,9 +295,36 @@ static int compute(billing_invoice_line *lines, size_t n, int64_t *subtotal, int
 	return BILLING_OK;
 }
 
+#define PREFIX_MAX 128  /* 16 characters, each possibly "{YYYY}" */
+
 static int prefix_row(void *payload, const void *record)
 {
-	snprintf(payload, 32, "%s", ((const billing_tenant_record *)record)->invoice_prefix);
+	snprintf(payload, PREFIX_MAX, "%s", ((const billing_tenant_record *)record)->invoice_prefix);
+	return BILLING_OK;
+}
+
+/* prefix + the counter zero-padded to 6 digits, "{YYYY}" in the prefix
+ * replaced by the year of at (UTC). */
+static int format_number(char *out, size_t size, const char *prefix, int64_t seq, int64_t at)
+{
+	char year[8] = "", date[BILLING_TIME_FORMAT_SIZE];
+	const char *p = prefix;
+	size_t j = 0;
+
+	if (billing__time_format(date, sizeof(date), at) == BILLING_OK)
+		snprintf(year, sizeof(year), "%.4s", date);
+	while (*p && j + 8 < size) {
+		if (strncmp(p, "{YYYY}", 6) == 0) {
+			memcpy(out + j, year, 4);
+			j += 4;
+			p += 6;
+		} else {
+			out[j++] = *p++;
+		}
+	}
+	out[j] = '\0';
+	if ((size_t)snprintf(out + j, size - j, "%06lld", (long long)seq) >= size - j)
+		return billing__error_set(BILLING_ERROR, NULL, "invoice number too long");
 	return BILLING_OK;
 }
 
@@ -306,7 +333,7 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 {
 	billing_invoice_record r;
 	billing_invoice *inv = NULL;
-	char prefix[32] = "", number[64];
+	char prefix[PREFIX_MAX] = "", number[PREFIX_MAX + 24];
 	int64_t subtotal, tax, total, seq, now = billing__now(ctx);
 	int rc;
 
@@ -321,7 +348,8 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	if ((rc = ctx->st->tenant_get(tx, d->tenant_id, prefix_row, prefix)) < 0 ||
 	    (rc = ctx->st->invoice_number_next(tx, d->tenant_id, &seq)) < 0)
 		return rc;
-	snprintf(number, sizeof(number), "%s%06lld", prefix, (long long)seq);
+	if ((rc = format_number(number, sizeof(number), prefix, seq, now)) < 0)
+		return rc;
 
 	memset(&r, 0, sizeof(r));
 	r.tenant_id = d->tenant_id;

@@ -55,18 +55,24 @@ static void sort_key(const void *item, const char **text, int64_t *num, const ch
 	*id = t->id;
 }
 
+/* 1..16 of [A-Za-z0-9._-], where "{YYYY}" (the finalization year) counts
+ * as one character. */
 static bool prefix_ok(const char *s)
 {
-	size_t len = strlen(s), i;
-	if (len == 0 || len > 16)
-		return false;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+	size_t len = 0;
+	while (*s) {
+		char ch = *s;
+		if (strncmp(s, "{YYYY}", 6) == 0) {
+			s += 6;
+		} else if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-') {
+			s++;
+		} else {
 			return false;
+		}
+		len++;
 	}
-	return true;
+	return len >= 1 && len <= 16;
 }
 
 static int tenant_create_once(billing_tenant **out, billing_ctx *ctx,
@@ -96,7 +102,8 @@ static int tenant_create_once(billing_tenant **out, billing_ctx *ctx,
 		&name)) < 0)
 		return rc;
 	if (p->invoice_prefix && !prefix_ok(p->invoice_prefix))
-		billing__check_fail(&c, "invoicePrefix", "must be 1 to 16 of A-Z a-z 0-9 . _ -");
+		billing__check_fail(&c, "invoicePrefix",
+			"must be 1 to 16 of A-Z a-z 0-9 . _ - and {YYYY}");
 	if ((rc = billing__checks_finish(&c, "tenant")) < 0)
 		goto out;
 

@@ -1112,6 +1112,42 @@ static void change_plan_at_period_end__renews_on_the_new_plan(void **state)
 	billing_subscription_free(s); /* the fixture frees the plans */
 }
 
+/* A tenant's prefix with {YYYY}: the finalization year in every number;
+ * the counter itself runs on across years. */
+static void invoice_number__prefix_with_the_year(void **state)
+{
+	fx *f = *state;
+	billing_tenant_params tp = BILLING_TENANT_PARAMS_INIT;
+	billing_principal op = tb_platform(), admin;
+	billing_tenant *t = NULL;
+	billing_customer *c;
+	billing_plan *p;
+	billing_subscription *s;
+	tbb_invoice *inv = NULL;
+	size_t n;
+
+	f->w->now = tbb_ts(2026, 12, 1, 0, 0, 0);
+	tp.name = "Yearly numbers";
+	tp.invoice_prefix = "INV-{YYYY}-";
+	tb_assert_rc(billing_tenant_create(&t, f->w->ctx, &op, &tp, NULL), BILLING_OK);
+	admin = tb_admin(billing_tenant_id(t));
+	c = tb_customer(f->w, billing_tenant_id(t), NULL);
+	p = tb_plan(f->w, billing_tenant_id(t), &(tb_plan_spec){ .amount = 1000 });
+	s = tbb_subscribe(f->w, billing_tenant_id(t), billing_customer_id(c), billing_plan_id(p), 1);
+	f->w->now = tbb_ts(2027, 1, 1, 0, 0, 0);
+	tbb_run(f->w);
+	n = tbb_invoices(f->w, billing_tenant_id(t), billing_subscription_id(s), &inv);
+	assert_int_equal(n, 2);
+	assert_string_equal(inv[0].number, "INV-2026-000001");
+	assert_string_equal(inv[1].number, "INV-2027-000002");
+	(void)admin;
+	free(inv);
+	billing_subscription_free(s);
+	billing_plan_free(p);
+	billing_customer_free(c);
+	billing_tenant_free(t);
+}
+
 static void preview__shows_the_next_period_and_writes_nothing(void **state)
 {
 	fx *f = *state;
@@ -1456,6 +1492,7 @@ int main(void)
 		T(invoice_void__pending_once_never_paid),
 		T(preview__shows_the_next_period_and_writes_nothing),
 		T(change_plan_at_period_end__renews_on_the_new_plan),
+		T(invoice_number__prefix_with_the_year),
 		T(tenant_isolation__another_tenant_cannot_see_or_touch_and_the_run_serves_both),
 		T(run__clock_going_backwards_is_refused_and_changes_nothing),
 		T(run__period_past_year_9999_fails_the_item_and_writes_nothing),

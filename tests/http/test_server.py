@@ -350,7 +350,7 @@ class Operations(ProblemAssertions):
         self.assertEqual(set(schema["required"]), {"customerId", "planId"})
         change = doc["paths"]["/v1/subscriptions/{id}/change-plan"]["post"]
         props = change["requestBody"]["content"]["application/json"]["schema"]["properties"]
-        self.assertEqual(set(props), {"planId", "prorationBehavior", "quantity"})
+        self.assertEqual(set(props), {"planId", "prorationBehavior", "quantity", "atPeriodEnd"})
         self.assertIn("409", change["responses"])
         self.assertEqual(change["x-roles"], ["ADMIN"])
         patch = doc["paths"]["/v1/subscriptions/{id}"]["patch"]

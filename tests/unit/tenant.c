@@ -123,7 +123,8 @@ static void tenant_create__validates_invoice_prefix(void **state)
 	tb_world *w = *state;
 	billing_principal op = tb_platform();
 	billing_tenant_params p = BILLING_TENANT_PARAMS_INIT;
-	const char *bad[] = { "", "INV 1", "INV/", "17-chars-prefix-x", "INV\xc3\xa9", "INV\t" };
+	const char *bad[] = { "", "INV 1", "INV/", "17-chars-prefix-x", "INV\xc3\xa9", "INV\t",
+		"INV-{YYY}-", "INV-{yyyy}", "{YYYY}1234567890123456" };
 	billing_tenant *t = NULL, *got = NULL;
 	size_t i;
 	p.name = "Acme";
@@ -138,6 +139,12 @@ static void tenant_create__validates_invoice_prefix(void **state)
 	assert_string_equal(billing_tenant_invoice_prefix(got), "16-chars.prefix_");
 	billing_tenant_free(t);
 	billing_tenant_free(got);
+	t = NULL;
+	/* "{YYYY}" counts as one character: 16 of them are allowed. */
+	p.invoice_prefix = "{YYYY}{YYYY}{YYYY}{YYYY}{YYYY}{YYYY}{YYYY}{YYYY}"
+		"{YYYY}{YYYY}{YYYY}{YYYY}{YYYY}{YYYY}{YYYY}{YYYY}";
+	tb_assert_rc(billing_tenant_create(&t, w->ctx, &op, &p, NULL), BILLING_OK);
+	billing_tenant_free(t);
 	t = NULL;
 	p.invoice_prefix = NULL;
 	tb_assert_rc(billing_tenant_create(&t, w->ctx, &op, &p, NULL), BILLING_OK);
