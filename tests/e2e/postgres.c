@@ -161,6 +161,66 @@ static void processes__same_email_at_once_one_wins(void **state)
 	tb_world_free(w);
 }
 
+/* Four processes issue invoices at once (each subscription's first
+ * invoice): the numbers are exactly 1..N, no gap, no duplicate. */
+static void processes__concurrent_finalizations_number_without_gaps(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *a = tb_tenant(w, "A");
+	billing_plan *plan = tb_plan(w, a, NULL);
+	billing_customer *c = tb_customer(w, a, NULL);
+	enum { PROCS = 4, EACH = 10 };
+	pid_t pids[PROCS];
+	int fds[2], i, status;
+	char sql[256];
+	(void)state;
+
+	assert_int_equal(pipe(fds), 0);
+	for (i = 0; i < PROCS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			billing_ctx *ctx = NULL;
+			billing_principal who = tb_admin(a);
+			char go;
+			int k;
+			close(fds[1]);
+			if (billing_ctx_open_url(&ctx, w->url, NULL) < 0)
+				_exit(100);
+			if (read(fds[0], &go, 1) != 0)
+				_exit(101);
+			for (k = 0; k < EACH; k++) {
+				billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+				billing_subscription *s = NULL;
+				p.customer_id = billing_customer_id(c);
+				p.plan_id = billing_plan_id(plan);
+				if (billing_subscription_create(&s, ctx, &who, &p, NULL) != BILLING_OK)
+					_exit(102);
+				billing_subscription_free(s);
+			}
+			billing_ctx_close(ctx);
+			_exit(0);
+		}
+		assert_true(pids[i] > 0);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	for (i = 0; i < PROCS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	snprintf(sql, sizeof(sql), "SELECT count(DISTINCT number) FROM invoices WHERE tenant_id = '%s'", a);
+	assert_int_equal(tb_raw_count(w->url, sql), PROCS * EACH);
+	snprintf(sql, sizeof(sql), "SELECT max(CAST(substr(number, 5) AS INTEGER)) FROM invoices "
+		"WHERE tenant_id = '%s'", a);
+	assert_int_equal(tb_raw_count(w->url, sql), PROCS * EACH);
+	snprintf(sql, sizeof(sql), "SELECT min(CAST(substr(number, 5) AS INTEGER)) FROM invoices "
+		"WHERE tenant_id = '%s'", a);
+	assert_int_equal(tb_raw_count(w->url, sql), 1);
+	billing_plan_free(plan);
+	billing_customer_free(c);
+	tb_world_free(w);
+}
+
 struct load {
 	tb_world *w;
 	const char *tenant;
@@ -272,6 +332,7 @@ int main(void)
 		cmocka_unit_test(rls__a_query_without_its_tenant_filter_sees_only_its_tenant),
 		cmocka_unit_test(runtime_role__owns_nothing_and_cannot_change_the_schema),
 		cmocka_unit_test(processes__same_email_at_once_one_wins),
+		cmocka_unit_test(processes__concurrent_finalizations_number_without_gaps),
 		cmocka_unit_test(pool__eight_threads_thousand_operations_each),
 		cmocka_unit_test(connection_lost__mid_transaction_leaves_nothing),
 	};
