@@ -105,17 +105,27 @@ BILLING_EXTERN(int) billing_subscription_list(billing_page **out, billing_ctx *c
 BILLING_EXTERN(const billing_subscription *) billing_page_subscription(const billing_page *page,
 	size_t i);
 
+/** Flags of billing_subscription_cancel(). */
+enum {
+	/** Stay active until the period ends, then end (undo with
+	 *  billing_subscription_update()). */
+	BILLING_CANCEL_AT_PERIOD_END = 1u << 0,
+	/** With a cancellation now: credit the unused rest of the period on an
+	 *  invoice of its own (a negative total, owed back to the customer). */
+	BILLING_CANCEL_PRORATE = 1u << 1
+};
+
 /**
- * Cancels. at_period_end != 0: the subscription stays active until its
- * period ends, then the billing run ends it (undo with
- * billing_subscription_update()). Else it ends now: status canceled,
- * ended_at = now, no invoice and no credit.
- * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
- *         "invalid_transition") when it has ended already or a period-end
- *         cancellation is asked twice
+ * Cancels. With BILLING_CANCEL_AT_PERIOD_END the subscription stays active
+ * until its period ends, then the billing run ends it. Else it ends now:
+ * status canceled, ended_at = now, and no invoice and no credit unless
+ * BILLING_CANCEL_PRORATE asks for the credit.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_EINVALID (unknown flags, or
+ *         both together); BILLING_ECONFLICT (reason "invalid_transition") when
+ *         it has ended already or a period-end cancellation is asked twice
  */
 BILLING_EXTERN(int) billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
-	const billing_principal *who, const char *id, int at_period_end,
+	const billing_principal *who, const char *id, unsigned int flags,
 	const billing_call_options *opts);
 
 enum {

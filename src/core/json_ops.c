@@ -168,6 +168,8 @@ static const field_spec f_subscription_list[] = {
 static const field_spec f_subscription_cancel[] = {
 	{ "id", T_STRING, true, false, "the subscription id" },
 	{ "atPeriodEnd", T_BOOLEAN, false, false, "end when the period ends (default false: now)" },
+	{ "prorate", T_BOOLEAN, false, false,
+		"with a cancellation now: credit the unused rest of the period" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_update[] = {
@@ -909,8 +911,9 @@ static int op_subscription_cancel(cJSON **res, billing_ctx *ctx, const billing_p
 	const cJSON *in, const billing_call_options *opts)
 {
 	billing_subscription *sub = NULL;
-	int rc = billing_subscription_cancel(&sub, ctx, who, str(in, "id"),
-		tri(in, "atPeriodEnd") == BILLING_TRUE, opts);
+	unsigned int flags = (tri(in, "atPeriodEnd") == BILLING_TRUE ? BILLING_CANCEL_AT_PERIOD_END : 0) |
+		(tri(in, "prorate") == BILLING_TRUE ? BILLING_CANCEL_PRORATE : 0);
+	int rc = billing_subscription_cancel(&sub, ctx, who, str(in, "id"), flags, opts);
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }
 

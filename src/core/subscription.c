@@ -603,8 +603,28 @@ const billing_subscription *billing_page_subscription(const billing_page *page, 
 
 /* ------------------------------------------------------------ cancel, update */
 
+/* A proration line: the full-period amount of quantity x plan, times part
+ * over whole seconds, half away from zero, negative for a credit. */
+static int proration_line(billing_invoice_line *line, const billing__plan_info *plan,
+	int32_t quantity, int64_t from, int64_t to, int64_t part, int64_t whole, bool credit,
+	char *desc, size_t desc_size)
+{
+	int64_t amount;
+	int rc;
+	if ((rc = billing__plan_line(line, plan, quantity, from, to, desc, desc_size,
+		credit ? "Unused time on " : "Remaining time on ")) < 0)
+		return rc;
+	if ((rc = billing__prorate(&amount, line->amount, part, whole)) < 0)
+		return rc;
+	line->amount = credit ? -amount : amount;
+	line->proration = 1;
+	return BILLING_OK;
+}
+
 struct cancelling {
-	int at_period_end;
+	unsigned int flags;
+	char invoice_id[BILLING_ID_MAX];
+	char desc[600];
 };
 
 static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
@@ -618,7 +638,7 @@ static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	record_of(r, current);
 	r->updated_at = now;
 	r->version++;
-	if (cn->at_period_end) {
+	if (cn->flags & BILLING_CANCEL_AT_PERIOD_END) {
 		if (ended(r->status) || r->cancel_at_period_end)
 			return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
 				ended(r->status) ? "the subscription has ended" :
@@ -631,6 +651,32 @@ static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	}
 	if ((rc = billing__subscription_transition(r->status, BILLING_SUB_CANCELED)) < 0)
 		return rc;
+	if ((cn->flags & BILLING_CANCEL_PRORATE) && r->status != BILLING_SUB_TRIALING &&
+	    now < r->current_period_end) {
+		/* A credit for the unused rest of the period, on an invoice of its
+		 * own (its total is negative: owed back to the customer). */
+		struct cancelling *mut = payload;
+		billing__plan_info plan;
+		billing_invoice_line credit;
+		billing__invoice_draft d;
+		int64_t from = now < r->current_period_start ? r->current_period_start : now;
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0 ||
+		    (rc = proration_line(&credit, &plan, r->quantity, from, r->current_period_end,
+			r->current_period_end - from, r->current_period_end - r->current_period_start,
+			true, mut->desc, sizeof(mut->desc))) < 0)
+			return rc;
+		d.tenant_id = r->tenant_id;
+		d.customer_id = r->customer_id;
+		d.subscription_id = r->id;
+		d.currency = r->currency;
+		d.period_start = from;
+		d.period_end = r->current_period_end;
+		d.line_count = 1;
+		d.lines = &credit;
+		if ((rc = billing__invoice_issue(ctx, tx, &d, mut->invoice_id)) < 0)
+			return rc;
+		r->latest_invoice_id = mut->invoice_id;
+	}
 	r->status = BILLING_SUB_CANCELED;
 	r->cancel_at_period_end = 0;
 	r->canceled_at = now;
@@ -641,22 +687,30 @@ static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 }
 
 static int subscription_cancel_once(billing_subscription **out, billing_ctx *ctx,
-	const billing_principal *who, const char *id, int at_period_end,
+	const billing_principal *who, const char *id, unsigned int flags,
 	const billing_call_options *opts)
 {
 	billing_subscription_record r;
 	billing__buf input = { 0 };
 	billing__idem idem;
-	struct cancelling cn = { at_period_end != 0 };
+	struct cancelling cn;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_CANCEL)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
+	if (flags & ~(unsigned int)(BILLING_CANCEL_AT_PERIOD_END | BILLING_CANCEL_PRORATE))
+		return billing__error_field(BILLING_EINVALID, "invalid", "flags",
+			"unknown cancel flags");
+	if ((flags & BILLING_CANCEL_AT_PERIOD_END) && (flags & BILLING_CANCEL_PRORATE))
+		return billing__error_field(BILLING_EINVALID, "invalid", "prorate",
+			"a cancellation at the period end leaves nothing to credit");
+	memset(&cn, 0, sizeof(cn));
+	cn.flags = flags;
 	if (!billing__id_arg_ok(id, "sub"))
 		return billing__not_found("subscription");
 	billing__buf_add(&input, "id", id);
-	billing__buf_add_i64(&input, "atPeriodEnd", cn.at_period_end);
+	billing__buf_add_i64(&input, "flags", flags);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CANCEL, &input)) < 0)
 		return rc;
 	return billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem, 0, &r,
@@ -664,10 +718,10 @@ static int subscription_cancel_once(billing_subscription **out, billing_ctx *ctx
 }
 
 int billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
-	const billing_principal *who, const char *id, int at_period_end,
+	const billing_principal *who, const char *id, unsigned int flags,
 	const billing_call_options *opts)
 {
-	BILLING__RETRY(subscription_cancel_once(out, ctx, who, id, at_period_end, opts));
+	BILLING__RETRY(subscription_cancel_once(out, ctx, who, id, flags, opts));
 }
 
 #define UPDATE_FIELDS (BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END | \
@@ -782,24 +836,6 @@ struct switching {
 	char desc_credit[600], desc_charge[600];
 	char invoice_id[BILLING_ID_MAX];
 };
-
-/* A proration line: the full-period amount of quantity x plan, times part
- * over whole seconds, half away from zero, negative for a credit. */
-static int proration_line(billing_invoice_line *line, const billing__plan_info *plan,
-	int32_t quantity, int64_t from, int64_t to, int64_t part, int64_t whole, bool credit,
-	char *desc, size_t desc_size)
-{
-	int64_t amount;
-	int rc;
-	if ((rc = billing__plan_line(line, plan, quantity, from, to, desc, desc_size,
-		credit ? "Unused time on " : "Remaining time on ")) < 0)
-		return rc;
-	if ((rc = billing__prorate(&amount, line->amount, part, whole)) < 0)
-		return rc;
-	line->amount = credit ? -amount : amount;
-	line->proration = 1;
-	return BILLING_OK;
-}
 
 static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
 	void *record)

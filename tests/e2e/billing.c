@@ -1148,6 +1148,40 @@ static void invoice_number__prefix_with_the_year(void **state)
 	billing_tenant_free(t);
 }
 
+/* Cancel now with a prorated credit: an invoice of its own crediting the
+ * unused rest of the period; without the flag, none (API-HTTP.md). */
+static void cancel_now_with_prorate__credits_the_unused_time(void **state)
+{
+	fx *f = *state;
+	billing_subscription *s, *c = NULL;
+	billing_plan *p;
+	tbb_invoice *inv = NULL;
+	size_t n;
+
+	begin(f, tbb_ts(2025, 1, 1, 0, 0, 0));
+	p = plan(f, (tb_plan_spec){ .amount = 3100 });
+	s = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(p), 1);
+	f->w->now = tbb_ts(2025, 1, 11, 0, 0, 0);          /* 21 of 31 days unused */
+	tb_assert_rc(billing_subscription_cancel(&c, f->w->ctx, &f->admin,
+		billing_subscription_id(s), BILLING_CANCEL_AT_PERIOD_END | BILLING_CANCEL_PRORATE,
+		NULL), BILLING_EINVALID);
+	tb_assert_rc(billing_subscription_cancel(&c, f->w->ctx, &f->admin,
+		billing_subscription_id(s), BILLING_CANCEL_PRORATE, NULL), BILLING_OK);
+	assert_int_equal(billing_subscription_status_of(c), BILLING_SUB_CANCELED);
+	tbb_assert_time(billing_subscription_ended_at(c), f->w->now);
+	n = tbb_invoices(f->w, f->t, billing_subscription_id(s), &inv);
+	assert_int_equal(n, 2);
+	assert_int_equal(inv[1].total, -2100);
+	assert_int_equal(inv[1].amount_due, -2100);
+	assert_int_equal(inv[1].status, BILLING_INVOICE_PAID);
+	tbb_assert_time(inv[1].period_start, tbb_ts(2025, 1, 11, 0, 0, 0));
+	tbb_assert_time(inv[1].period_end, tbb_ts(2025, 2, 1, 0, 0, 0));
+	assert_string_equal(billing_subscription_latest_invoice_id(c), inv[1].id);
+	free(inv);
+	billing_subscription_free(c);
+	billing_subscription_free(s);
+}
+
 static void preview__shows_the_next_period_and_writes_nothing(void **state)
 {
 	fx *f = *state;
@@ -1493,6 +1527,7 @@ int main(void)
 		T(preview__shows_the_next_period_and_writes_nothing),
 		T(change_plan_at_period_end__renews_on_the_new_plan),
 		T(invoice_number__prefix_with_the_year),
+		T(cancel_now_with_prorate__credits_the_unused_time),
 		T(tenant_isolation__another_tenant_cannot_see_or_touch_and_the_run_serves_both),
 		T(run__clock_going_backwards_is_refused_and_changes_nothing),
 		T(run__period_past_year_9999_fails_the_item_and_writes_nothing),
