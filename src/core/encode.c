@@ -6,14 +6,20 @@
  * refuse. Digests go to OpenSSL: hashing is not something to hand-roll.
  */
 
+/* SHA256_Init/Update/Final are marked deprecated in OpenSSL 3 (in favour of
+ * EVP) but remain supported; the keyed HMAC below needs their copyable
+ * state. Defined before any OpenSSL header. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "core/encode.h"
 
 #include <limits.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 static const char b64url_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -168,28 +174,43 @@ int billing__hmac_sha256(uint8_t out[32], const void *key, size_t keylen,
 	return 0;
 }
 
+/*
+ * Keyed HMAC for hot paths (list cursors: two per page). The inner and
+ * outer SHA-256 states after the padded key are computed once; each MAC
+ * copies them (plain structs: no allocation, safe from many threads) and
+ * hashes only the message. This is RFC 2104's HMAC on OpenSSL's SHA-256
+ * block functions; the EVP MAC interface costs three context copies with
+ * allocations per call, which was 15 % of a page. Checked against RFC 4231
+ * and the one-shot HMAC() in tests/unit/encode.c.
+ */
 struct billing__hmac_key {
-	EVP_MAC_CTX *keyed;
+	SHA256_CTX inner;
+	SHA256_CTX outer;
 };
 
 billing__hmac_key *billing__hmac_key_new(const void *key, size_t keylen)
 {
-	char digest[] = "SHA256";
-	OSSL_PARAM params[2];
+	unsigned char block[SHA256_CBLOCK], pad[SHA256_CBLOCK];
 	billing__hmac_key *k;
-	EVP_MAC *mac;
+	size_t i;
 
 	if ((k = malloc(sizeof(*k))) == NULL)
 		return NULL;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	k->keyed = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	EVP_MAC_free(mac); /* the context holds its own reference */
-	if (!k->keyed || !EVP_MAC_init(k->keyed, key, keylen, params)) {
-		billing__hmac_key_free(k);
-		return NULL;
-	}
+	memset(block, 0, sizeof(block));
+	if (keylen > sizeof(block))
+		SHA256(key, keylen, block); /* a long key is replaced by its hash */
+	else if (keylen)
+		memcpy(block, key, keylen);
+	for (i = 0; i < sizeof(block); i++)
+		pad[i] = block[i] ^ 0x36;
+	SHA256_Init(&k->inner);
+	SHA256_Update(&k->inner, pad, sizeof(pad));
+	for (i = 0; i < sizeof(block); i++)
+		pad[i] = block[i] ^ 0x5c;
+	SHA256_Init(&k->outer);
+	SHA256_Update(&k->outer, pad, sizeof(pad));
+	OPENSSL_cleanse(block, sizeof(block));
+	OPENSSL_cleanse(pad, sizeof(pad));
 	return k;
 }
 
@@ -197,18 +218,21 @@ void billing__hmac_key_free(billing__hmac_key *k)
 {
 	if (!k)
 		return;
-	EVP_MAC_CTX_free(k->keyed);
+	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
 }
 
 int billing__hmac_sha256_keyed(uint8_t out[32], const billing__hmac_key *k,
 	const void *data, size_t n)
 {
-	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->keyed);
-	size_t len = 0;
-	int ok = c && EVP_MAC_update(c, data, n) && EVP_MAC_final(c, out, &len, 32) && len == 32;
-	EVP_MAC_CTX_free(c);
-	return ok ? 0 : -1;
+	unsigned char inner[SHA256_DIGEST_LENGTH];
+	SHA256_CTX c = k->inner;
+	SHA256_Update(&c, data, n);
+	SHA256_Final(inner, &c);
+	c = k->outer;
+	SHA256_Update(&c, inner, sizeof(inner));
+	SHA256_Final(out, &c);
+	return 0;
 }
 
 bool billing__ct_equal(const void *a, const void *b, size_t n)

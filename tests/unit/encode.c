@@ -327,6 +327,31 @@ static void hmac_sha256__matches_rfc4231_test_case_6_key_longer_than_block(void 
 	assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+/* The prepared key gives the one-shot HMAC's answer, for keys shorter than,
+ * equal to and longer than the block, and messages of every length to 200. */
+static void hmac_sha256_keyed__matches_the_one_shot_hmac(void **state)
+{
+	static const size_t keylens[] = { 0, 4, 32, 64, 65, 131 };
+	uint8_t key[131], msg[200], want[32], got[32];
+	size_t i, k, n;
+	(void)state;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 3);
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 13 + 1);
+	for (k = 0; k < sizeof(keylens) / sizeof(keylens[0]); k++) {
+		billing__hmac_key *hk = billing__hmac_key_new(key, keylens[k]);
+		assert_non_null(hk);
+		for (n = 0; n <= sizeof(msg); n++) {
+			assert_int_equal(billing__hmac_sha256(want, key, keylens[k], msg, n), 0);
+			assert_int_equal(billing__hmac_sha256_keyed(got, hk, msg, n), 0);
+			assert_memory_equal(got, want, sizeof(want));
+		}
+		billing__hmac_key_free(hk);
+	}
+}
+
 static void hmac_sha256__accepts_an_empty_key_and_message(void **state)
 {
 	uint8_t mac[32];
@@ -385,6 +410,7 @@ int main(void)
 		cmocka_unit_test(hmac_sha256__matches_rfc4231_test_case_2),
 		cmocka_unit_test(hmac_sha256__matches_rfc4231_test_case_6_key_longer_than_block),
 		cmocka_unit_test(hmac_sha256__accepts_an_empty_key_and_message),
+		cmocka_unit_test(hmac_sha256_keyed__matches_the_one_shot_hmac),
 		cmocka_unit_test(ct_equal__compares_all_n_bytes),
 	};
 
