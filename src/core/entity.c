@@ -167,6 +167,14 @@ int billing__entity_list(billing_page **out, const billing__entity *e, billing__
 	return billing__list_end(l, rc, out);
 }
 
+int billing__check_update(unsigned int fields, unsigned int known, int64_t expected_version)
+{
+	if (fields == 0 || (fields & ~known))
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			fields ? "unknown field bits" : "no field to update");
+	return billing__check_expected_version(expected_version);
+}
+
 int billing__check_expected_version(int64_t expected_version)
 {
 	if (expected_version < 0)

@@ -84,4 +84,8 @@ int billing__check_filter_ids_cb(const void *payload, billing_ctx *ctx, billing_
 /* The update and delete preamble: the expected version is >= 0. */
 int billing__check_expected_version(int64_t expected_version);
 
+/* The update preamble: some field bits, only known ones, and a valid
+ * expected version. */
+int billing__check_update(unsigned int fields, unsigned int known, int64_t expected_version);
+
 #endif

@@ -539,10 +539,7 @@ static int plan_update_once(billing_plan **out, billing_ctx *ctx,
 	BILLING__ASSERT_ARG(out, "out");
 	if ((rc = check_params(p)) < 0)
 		return rc;
-	if (p->fields == 0 || (p->fields & ~(unsigned int)PLAN_FIELDS))
-		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
-			p->fields ? "unknown field bits" : "no field to update");
-	if ((rc = billing__check_expected_version(p->expected_version)) < 0 ||
+	if ((rc = billing__check_update(p->fields, PLAN_FIELDS, p->expected_version)) < 0 ||
 	    (rc = validate(p, p->fields, false, &n)) < 0)
 		return rc;
 	if (!billing__id_arg_ok(id, "plan")) {

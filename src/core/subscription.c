@@ -778,10 +778,7 @@ static int subscription_update_once(billing_subscription **out, billing_ctx *ctx
 	if (p->version == 0 || p->version > BILLING_SUBSCRIPTION_UPDATE_VERSION)
 		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
 			"unknown billing_subscription_update_params version %u", p->version);
-	if (p->fields == 0 || (p->fields & ~(unsigned int)UPDATE_FIELDS))
-		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
-			p->fields ? "unknown field bits" : "no field to update");
-	if ((rc = billing__check_expected_version(p->expected_version)) < 0)
+	if ((rc = billing__check_update(p->fields, UPDATE_FIELDS, p->expected_version)) < 0)
 		return rc;
 	if ((p->fields & BILLING_SUBSCRIPTION_QUANTITY) &&
 	    (p->quantity < 1 || p->quantity > QUANTITY_MAX))
