@@ -58,8 +58,10 @@ const route routes[] = {
 	{ "GET", "/v1/invoices/preview", H_OP_QUERY, "invoices.preview", "invoices", NULL },
 	{ "GET", "/v1/invoices/{id}", H_OP_GET, "invoices.get", "invoices", NULL },
 	{ "POST", "/v1/invoices/{id}/void", H_OP_ACTION, "invoices.void", "invoices", NULL },
-	/* When the library has them (API-HTTP.md "Resources"): payments, events,
-	 * webhook-endpoints, and the inbound Stripe webhook. */
+	{ "GET", "/v1/events", H_OP_LIST, "events.list", "events", NULL },
+	{ "GET", "/v1/events/{id}", H_OP_GET, "events.get", "events", NULL },
+	/* When the library has them (API-HTTP.md "Resources"): payments,
+	 * webhook-endpoints, redelivery, and the inbound Stripe webhook. */
 	{ "GET", "/v1/test-clock", H_CLOCK_GET, NULL, "testClock",
 		"The test clock's time (only with BILLING_TEST_CLOCK=1; ADMIN)." },
 	{ "POST", "/v1/test-clock/advance", H_CLOCK_ADVANCE, NULL, "testClock",

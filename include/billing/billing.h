@@ -21,6 +21,7 @@
 #include "subscription.h"
 #include "invoice.h"
 #include "run.h"
+#include "event.h"
 #include "json.h"
 #include "sqlite.h"
 #include "postgres.h"

@@ -93,6 +93,8 @@ typedef enum {
 	BILLING_OP_INVOICES_LIST,
 	BILLING_OP_INVOICES_VOID,
 	BILLING_OP_INVOICES_PREVIEW,
+	BILLING_OP_EVENTS_GET,
+	BILLING_OP_EVENTS_LIST,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,
@@ -166,7 +168,8 @@ typedef enum {
 	BILLING__PAGE_PRODUCT,
 	BILLING__PAGE_PLAN,
 	BILLING__PAGE_SUBSCRIPTION,
-	BILLING__PAGE_INVOICE
+	BILLING__PAGE_INVOICE,
+	BILLING__PAGE_EVENT
 } billing__page_kind;
 
 struct billing_page {

@@ -198,6 +198,12 @@ static const field_spec f_invoice_list[] = {
 	{ "periodTo", T_STRING, false, false, "RFC 3339: invoices whose period starts before then" },
 	{ NULL, 0, false, false, NULL }
 };
+static const field_spec f_event_list[] = {
+	LIST_FIELDS,
+	{ "type", T_STRING, false, false, "only events of this type, e.g. invoice.finalized" },
+	{ "createdAfter", T_STRING, false, false, "RFC 3339: only events created after it" },
+	{ NULL, 0, false, false, NULL }
+};
 static const field_spec f_invoice_preview[] = {
 	{ "subscriptionId", T_STRING, true, false, "the subscription whose next invoice to show" },
 	{ NULL, 0, false, false, NULL }
@@ -1044,6 +1050,38 @@ static int op_invoice_preview(cJSON **res, billing_ctx *ctx, const billing_princ
 	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
 }
 
+/* ------------------------------------------------------------ events */
+
+static void free_event(void *p) { billing_event_free(p); }
+static const void *at_event(const billing_page *p, size_t i) { return billing_page_event(p, i); }
+
+static int op_event_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_event *e = NULL;
+	int rc;
+	(void)opts;
+	rc = billing_event_get(&e, ctx, who, str(in, "id"));
+	return item_out(res, rc, e, billing__json_event, free_event);
+}
+
+static int op_event_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_event_list_params p = BILLING_EVENT_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p.list, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	p.type = str(in, "type");
+	if ((p.has_created_after = has(in, "createdAfter")) &&
+	    billing__time_parse(&p.created_after, str(in, "createdAfter")) < 0)
+		return field_error("createdAfter", "createdAfter must be an RFC 3339 UTC time");
+	rc = billing_event_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_event, billing__json_event);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static const op_entry entries[] = {
@@ -1103,6 +1141,9 @@ static const op_entry entries[] = {
 	{ BILLING_OP_INVOICES_VOID, op_invoice_void, "Void a draft or pending invoice.", f_id_only },
 	{ BILLING_OP_INVOICES_PREVIEW, op_invoice_preview,
 		"The next invoice of a subscription; nothing is written.", f_invoice_preview },
+	{ BILLING_OP_EVENTS_GET, op_event_get, "Fetch a domain event.", f_id_only },
+	{ BILLING_OP_EVENTS_LIST, op_event_list,
+		"The domain-event log, oldest first; filter by type and createdAfter.", f_event_list },
 };
 
 _Static_assert(sizeof(entries) / sizeof(entries[0]) == BILLING_OP__JSON_COUNT,

@@ -262,6 +262,21 @@ cJSON *billing__json_invoice(const void *item)
 	return billing__jb_done(&b);
 }
 
+cJSON *billing__json_event(const void *item)
+{
+	const billing_event *e = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	cJSON *data = cJSON_Parse(billing_event_data_json(e));
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_event_id(e)));
+	billing__jb_add(&b, "object", cJSON_CreateString("event"));
+	billing__jb_add(&b, "type", cJSON_CreateString(billing_event_type(e)));
+	billing__jb_add(&b, "resourceType", cJSON_CreateString(billing_event_resource_type(e)));
+	billing__jb_add(&b, "resourceId", cJSON_CreateString(billing_event_resource_id(e)));
+	billing__jb_add(&b, "data", data ? data : cJSON_CreateNull());
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_event_created_at(e)));
+	return billing__jb_done(&b);
+}
+
 char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item)
 {
 	cJSON *v = to_json(item);

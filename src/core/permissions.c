@@ -42,6 +42,8 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_INVOICES_LIST,    "invoices.list",    R_READ, false },
 	{ BILLING_OP_INVOICES_VOID,    "invoices.void",    R_ADMIN, true },
 	{ BILLING_OP_INVOICES_PREVIEW, "invoices.preview", R_READ, false },
+	{ BILLING_OP_EVENTS_GET,       "events.get",       R_READ, false },
+	{ BILLING_OP_EVENTS_LIST,      "events.list",      R_READ, false },
 	{ BILLING_OP_USERS_CREATE,     "users.create",     R_PLATFORM, true },
 	{ BILLING_OP_USERS_FIND,       "users.find",       R_PLATFORM, false },
 };

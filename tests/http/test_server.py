@@ -319,6 +319,7 @@ class Operations(ProblemAssertions):
             "/v1/subscriptions/{id}/pause": {"post"}, "/v1/subscriptions/{id}/resume": {"post"},
             "/v1/invoices": {"get"}, "/v1/invoices/preview": {"get"},
             "/v1/invoices/{id}": {"get"}, "/v1/invoices/{id}/void": {"post"},
+            "/v1/events": {"get"}, "/v1/events/{id}": {"get"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
             "/v1/openapi.json": {"get"},
         }
@@ -1042,6 +1043,31 @@ class Subscriptions(ProblemAssertions):
                           line["proration"], line["planId"]),
                          (999, 1, 999, 190, False, b.monthly["id"]))
         self.assertEqual(b.invoices(), [inv])
+
+    def test_events_log_the_changes_per_tenant(self):
+        tenant, tok = new_tenant_token("Events")
+        b = Billing(S, tok)
+        sub = b.subscribe()
+        listed = b.ok("GET", "/v1/events?type=subscription.created")
+        self.assertEqual(len(listed["data"]), 1)
+        ev = listed["data"][0]
+        self.assertTrue(ev["id"].startswith("evt_"))
+        self.assertEqual((ev["type"], ev["resourceType"], ev["resourceId"], ev["data"]["id"]),
+                         ("subscription.created", "subscription", sub["id"], sub["id"]))
+        got = b.ok("GET", "/v1/events/" + ev["id"])
+        self.assertEqual(got["id"], ev["id"])
+        types = {e["type"] for e in b.ok("GET", "/v1/events?limit=100")["data"]}
+        self.assertTrue({"subscription.created", "invoice.created", "invoice.finalized"} <= types)
+        # USER reads; another tenant sees nothing of it
+        u = S.request("GET", "/v1/events/" + ev["id"], token=make_token(claims_for(tenant, "USER")))
+        self.assertEqual((u.status, u.body["id"]), (200, ev["id"]))
+        _, other = new_tenant_token("Events other")
+        o = S.request("GET", "/v1/events/" + ev["id"], token=other)
+        self.assertEqual(o.status, 404)
+        o = S.request("GET", "/v1/events", token=other)
+        self.assertEqual((o.status, o.body["data"]), (200, []))
+        self.assertProblem(S.request("GET", "/v1/events?createdAfter=yesterday", token=tok), 400,
+                           field="createdAfter")
 
     def test_list_get_and_filters(self):
         b = self.b

@@ -657,7 +657,7 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"subscriptions.create", "subscriptions.get", "subscriptions.list",
 		"subscriptions.cancel", "subscriptions.update", "subscriptions.change_plan",
 		"subscriptions.pause", "subscriptions.resume", "invoices.get", "invoices.list",
-		"invoices.void", "invoices.preview" };
+		"invoices.void", "invoices.preview", "events.get", "events.list" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

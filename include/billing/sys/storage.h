@@ -241,6 +241,9 @@ typedef struct {
 	int64_t period_from;
 	int has_period_to;          /* invoices: period_start < period_to */
 	int64_t period_to;
+	const char *type;           /* events: exact type, or NULL */
+	int has_created_after;      /* events: created_at > created_after */
+	int64_t created_after;
 } billing_list_query;
 
 /** The storage vtable. Embed it as the first member of the backend's struct. */
@@ -381,6 +384,11 @@ struct billing_storage {
 	/** Removes them (they went on an invoice). */
 	int (*pending_lines_clear)(billing_txn *tx, const char *tenant_id,
 		const char *subscription_id);
+
+	int (*event_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*event_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
 
 	/** Platform metadata: sets key = value, replacing any value. */
 	int (*meta_set)(billing_txn *tx, const char *key, const char *value);

@@ -506,6 +506,14 @@ static int where_filters(struct sqlbuf *q, struct binds *b, const struct list_sh
 		sql_add(q, "%speriod_start < ?%d", sep, bind_add_int(b, lq->period_to));
 		sep = " AND ";
 	}
+	if (lq->type) {
+		sql_add(q, "%stype = ?%d", sep, bind_add_text(b, lq->type));
+		sep = " AND ";
+	}
+	if (lq->has_created_after) {
+		sql_add(q, "%screated_at > ?%d", sep, bind_add_int(b, lq->created_after));
+		sep = " AND ";
+	}
 	return sep[1] == 'A';
 }
 
@@ -525,6 +533,7 @@ static int run_list(billing_txn *tx, const struct list_shape *sh, const char *te
 		billing_plan_record pl;
 		billing_subscription_record sub;
 		billing_invoice_record inv;
+		billing_event_record ev;
 	} record;
 
 	col = sort_column(lq->sort, &is_text);
@@ -1446,6 +1455,44 @@ static int rec_set_tenant(billing_txn *tx, const char *tenant_id)
 
 /* ------------------------------------------------------------ events */
 
+#define EVENT_COLS "tenant_id, id, type, resource_type, resource_id, data, created_at"
+
+static void read_event(sql_stmt *s, void *record)
+{
+	billing_event_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->type = col_text(s, 2);
+	r->resource_type = col_text(s, 3);
+	r->resource_id = col_text(s, 4);
+	r->data_json = col_text(s, 5);
+	r->created_at = col_int(s, 6);
+}
+
+static int rec_event_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_event_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT " EVENT_COLS " FROM events WHERE tenant_id = ?1 AND id = ?2");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	return emit_rows(s, read_event, &r, cb, payload, 1);
+}
+
+static const struct list_shape event_shape = {
+	"events", EVENT_COLS, "id", 1, { "type", NULL }, NULL,
+	read_event
+};
+
+static int rec_event_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &event_shape, tenant_id, q, cb, payload);
+}
+
 static int rec_event_insert(billing_txn *tx, const billing_event_record *r)
 {
 	sql_stmt *s;
@@ -1510,4 +1557,6 @@ void billing__sql_install(billing_storage *st)
 	st->pending_line_add = rec_pending_line_add;
 	st->pending_lines = rec_pending_lines;
 	st->pending_lines_clear = rec_pending_lines_clear;
+	st->event_get = rec_event_get;
+	st->event_list = rec_event_list;
 }

@@ -1,0 +1,56 @@
+/**
+ * @file billing/event.h
+ * @brief Domain events: the log of every change, written with the change.
+ *
+ * Each state change writes one event in the same transaction (a rolled-back
+ * change leaves none): "subscription.created", "invoice.finalized", ... The
+ * event carries the resource as the JSON layer showed it right after the
+ * change. Events are read here; delivering them to webhook endpoints is
+ * a later part of the library.
+ */
+#ifndef BILLING_EVENT_H
+#define BILLING_EVENT_H
+
+#include "common.h"
+#include "list.h"
+#include "principal.h"
+
+BILLING_BEGIN_DECL
+
+typedef struct billing_event billing_event;
+
+/** BILLING_ENOTFOUND when the id names no event of the principal's tenant. */
+BILLING_EXTERN(int) billing_event_get(billing_event **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id);
+
+#define BILLING_EVENT_LIST_PARAMS_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_EVENT_LIST_PARAMS_VERSION */
+	billing_list_params list;      /**< sort_by "createdAt" (the default) */
+	const char *type;              /**< NULL: any; else an exact type */
+	int has_created_after;
+	int64_t created_after;         /**< only events created after this time */
+} billing_event_list_params;
+
+#define BILLING_EVENT_LIST_PARAMS_INIT { BILLING_EVENT_LIST_PARAMS_VERSION, \
+	BILLING_LIST_PARAMS_INIT, 0, 0, 0 }
+
+/** Lists events, oldest first by default; items via billing_page_event(). */
+BILLING_EXTERN(int) billing_event_list(billing_page **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_event_list_params *params);
+
+BILLING_EXTERN(const billing_event *) billing_page_event(const billing_page *page, size_t i);
+
+BILLING_EXTERN(const char *) billing_event_id(const billing_event *e);
+BILLING_EXTERN(const char *) billing_event_type(const billing_event *e);
+BILLING_EXTERN(const char *) billing_event_resource_type(const billing_event *e);
+BILLING_EXTERN(const char *) billing_event_resource_id(const billing_event *e);
+/** The resource as JSON text. Borrowed. */
+BILLING_EXTERN(const char *) billing_event_data_json(const billing_event *e);
+BILLING_EXTERN(int64_t) billing_event_created_at(const billing_event *e);
+BILLING_EXTERN(void) billing_event_free(billing_event *e);
+
+BILLING_END_DECL
+
+#endif
