@@ -7,6 +7,7 @@
 
 #include "core/core.h"
 #include "core/entity.h"
+#include "core/json_out.h"
 #include "core/text.h"
 
 struct billing_customer {
@@ -223,9 +224,15 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	return st->customer_list(tx, tenant_id, q, cb, payload);
 }
 
+static const char *id_of(const void *item)
+{
+	return billing_customer_id(item);
+}
+
 static const billing__entity entity = {
 	"customer", from_record, free_item, version_of, NULL,
-	st_get, st_insert, st_update, st_remove, st_list
+	st_get, st_insert, st_update, st_remove, st_list,
+	billing__json_customer, id_of
 };
 
 static int customer_create_once(billing_customer **out, billing_ctx *ctx,

@@ -1,7 +1,10 @@
 /*
  * The shared get / create / update / delete / list flows (see entity.h).
  */
+#include <stdio.h>
+
 #include "core/entity.h"
+#include "core/events.h"
 
 struct capture {
 	const billing__entity *e;
@@ -54,6 +57,18 @@ int billing__entity_get(void **out, const billing__entity *e, billing_ctx *ctx,
 	return BILLING_OK;
 }
 
+/* "<noun>.<what>" for item, in tx, when the entity has events here. */
+static int emit(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *what, const void *item)
+{
+	char type[64];
+	if (!e->to_json)
+		return BILLING_OK;
+	snprintf(type, sizeof(type), "%s.%s", e->noun, what);
+	return billing__event_emit(ctx, tx, tenant_id, type, e->noun, e->id_of(item), e->to_json,
+		item);
+}
+
 static int stale(const billing__entity *e, const void *cur, int64_t expected)
 {
 	return billing__error_field(BILLING_ESTALE, "stale_version", "expectedVersion",
@@ -92,9 +107,12 @@ int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ct
 	if ((!before || (rc = before(payload, ctx, tx, NULL, record)) == BILLING_OK) &&
 	    (rc = e->insert(ctx->st, tx, record)) == BILLING_OK &&
 	    (!after || (rc = after(payload, ctx, tx, NULL, record)) == BILLING_OK) &&
-	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK &&
-	    (result = e->from_record(record)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK) {
+		if ((result = e->from_record(record)) == NULL)
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		else
+			rc = emit(e, ctx, tx, tenant_id, "created", result);
+	}
 	return finish(out, e, ctx, tx, rc, result);
 }
 
@@ -117,9 +135,12 @@ int billing__entity_update(void **out, const billing__entity *e, billing_ctx *ct
 		rc = stale(e, cur, expected_version);
 	else if ((rc = step(payload, ctx, tx, cur, record)) == BILLING_OK &&
 	    (rc = e->update(ctx->st, tx, record, e->version(cur))) == BILLING_OK &&
-	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK &&
-	    (result = e->from_record(record)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK) {
+		if ((result = e->from_record(record)) == NULL)
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		else
+			rc = emit(e, ctx, tx, tenant_id, "updated", result);
+	}
 	/* record may point into cur: free it only after the write. */
 	e->free(cur);
 	return finish(out, e, ctx, tx, rc, result);
@@ -144,6 +165,9 @@ int billing__entity_delete(const billing__entity *e, billing_ctx *ctx, const cha
 			e->update(ctx->st, tx, record, e->version(cur));
 	if (rc == BILLING_ENOTFOUND)
 		rc = billing__not_found(e->noun);
+	/* The event shows the resource as it was when deleted. */
+	if (rc == BILLING_OK)
+		rc = emit(e, ctx, tx, tenant_id, "deleted", cur);
 	e->free(cur);
 	return billing__end(ctx, tx, rc);
 }

@@ -8,6 +8,8 @@
 #ifndef BILLING_CORE_ENTITY_H
 #define BILLING_CORE_ENTITY_H
 
+#include <cJSON.h>
+
 #include "core/core.h"
 
 typedef struct {
@@ -26,6 +28,11 @@ typedef struct {
 	int (*remove)(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id);
 	int (*list)(billing_storage *st, billing_txn *tx, const char *tenant_id,
 		const billing_list_query *q, billing_row_cb cb, void *payload);
+	/* The JSON form for the "<noun>.created/.updated/.deleted" events the
+	 * shared flows write with each change; NULL when the entity's own
+	 * steps write its events (subscriptions) or it has none. */
+	cJSON *(*to_json)(const void *item);
+	const char *(*id_of)(const void *item);
 } billing__entity;
 
 /*

@@ -99,7 +99,8 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 /* Events are written by billing__event_emit only, and never change. */
 static const billing__entity entity = {
 	"event", from_record, free_item, version_of, NULL,
-	st_get, NULL, NULL, NULL, st_list
+	st_get, NULL, NULL, NULL, st_list,
+	NULL, NULL
 };
 
 int billing_event_get(billing_event **out, billing_ctx *ctx, const billing_principal *who,

@@ -183,7 +183,8 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
  * changes (void here, payments later), never through the generic flows. */
 static const billing__entity entity = {
 	"invoice", from_record, free_item, version_of, NULL,
-	st_get, NULL, NULL, NULL, st_list
+	st_get, NULL, NULL, NULL, st_list,
+	NULL, NULL
 };
 
 static void record_of(billing_invoice_record *r, const billing_invoice *inv)

@@ -10,6 +10,7 @@
 #include "billing/money.h"
 #include "core/core.h"
 #include "core/entity.h"
+#include "core/json_out.h"
 #include "core/text.h"
 
 struct billing_plan {
@@ -349,9 +350,15 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 }
 
 /* Plans are never removed: delete marks them (remove is NULL). */
+static const char *id_of(const void *item)
+{
+	return billing_plan_id(item);
+}
+
 static const billing__entity entity = {
 	"plan", from_record, free_item, version_of, visible,
-	st_get, st_insert, st_update, NULL, st_list
+	st_get, st_insert, st_update, NULL, st_list,
+	billing__json_plan, id_of
 };
 
 /* Receives the product row of a plan's product: its currency, or nothing

@@ -9,6 +9,7 @@
 #include "billing/money.h"
 #include "core/core.h"
 #include "core/entity.h"
+#include "core/json_out.h"
 #include "core/text.h"
 
 struct billing_product {
@@ -265,9 +266,15 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	return st->product_list(tx, tenant_id, q, cb, payload);
 }
 
+static const char *id_of(const void *item)
+{
+	return billing_product_id(item);
+}
+
 static const billing__entity entity = {
 	"product", from_record, free_item, version_of, NULL,
-	st_get, st_insert, st_update, st_remove, st_list
+	st_get, st_insert, st_update, st_remove, st_list,
+	billing__json_product, id_of
 };
 
 static int product_create_once(billing_product **out, billing_ctx *ctx,

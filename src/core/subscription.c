@@ -210,7 +210,8 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 
 static const billing__entity entity = {
 	"subscription", from_record, free_item, version_of, NULL,
-	st_get, st_insert, st_update, NULL, st_list
+	st_get, st_insert, st_update, NULL, st_list,
+	NULL, NULL
 };
 
 /* ------------------------------------------------------------ calendar */

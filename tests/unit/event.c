@@ -122,10 +122,12 @@ static void events__created_after_and_pages_in_order(void **state)
 	p.has_created_after = 1;
 	p.created_after = first;
 	tb_assert_rc(billing_event_list(&page, w->ctx, &user, &p), BILLING_OK);
-	assert_int_equal(billing_page_count(page), 3);   /* s2's three events only */
+	/* s2's six only: its customer, product and plan created, then the
+	 * subscription, its invoice created and finalized */
+	assert_int_equal(billing_page_count(page), 6);
 	billing_page_free(page);
 
-	/* pages of 2 visit all 6 events once, oldest first */
+	/* pages of 2 visit all 12 events once, oldest first */
 	memset(&p, 0, sizeof(p));
 	p.version = BILLING_EVENT_LIST_PARAMS_VERSION;
 	p.list.version = BILLING_LIST_PARAMS_VERSION;
@@ -137,15 +139,44 @@ static void events__created_after_and_pages_in_order(void **state)
 		tb_assert_rc(billing_event_list(&page, w->ctx, &user, &p), BILLING_OK);
 		for (i = 0; i < billing_page_count(page); i++)
 			assert_true(billing_event_created_at(billing_page_event(page, i)) >=
-				(seen < 3 ? first : first + 3600));
+				(seen < 6 ? first : first + 3600));
 		seen += billing_page_count(page);
 		cursor = billing_page_next_cursor(page);
 		snprintf(after, sizeof(after), "%s", cursor ? cursor : "");
 		billing_page_free(page);
 	} while (after[0]);
-	assert_int_equal(seen, 6);
+	assert_int_equal(seen, 12);
 	billing_subscription_free(s1);
 	billing_subscription_free(s2);
+	tb_world_free(w);
+}
+
+static void events__catalog_changes_write_theirs_and_failures_write_none(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *a = tb_tenant(w, "A");
+	billing_principal admin = tb_admin(a);
+	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_customer *c = tb_customer(w, a, &(tb_customer_spec){ .email = "ada@example.com" });
+	billing_customer *u = NULL, *dup = NULL;
+	(void)state;
+
+	assert_int_equal(count_type(w, a, "customer.created"), 1);
+	p.fields = BILLING_CUSTOMER_NAME;
+	p.name = "Ada King";
+	tb_assert_rc(billing_customer_update(&u, w->ctx, &admin, billing_customer_id(c), &p, NULL),
+		BILLING_OK);
+	assert_int_equal(count_type(w, a, "customer.updated"), 1);
+	/* a refused change (e-mail taken) rolls back and leaves no event */
+	p = (billing_customer_params)BILLING_CUSTOMER_PARAMS_INIT;
+	p.name = "Other";
+	p.email = "ADA@example.com";
+	tb_assert_rc(billing_customer_create(&dup, w->ctx, &admin, &p, NULL), BILLING_EEXISTS);
+	assert_int_equal(count_type(w, a, "customer.created"), 1);
+	tb_assert_rc(billing_customer_delete(w->ctx, &admin, billing_customer_id(c), 0), BILLING_OK);
+	assert_int_equal(count_type(w, a, "customer.deleted"), 1);
+	billing_customer_free(u);
+	billing_customer_free(c);
 	tb_world_free(w);
 }
 
@@ -155,6 +186,7 @@ int main(void)
 		cmocka_unit_test(events__a_subscription_writes_its_events_with_the_resource),
 		cmocka_unit_test(events__are_tenant_scoped),
 		cmocka_unit_test(events__created_after_and_pages_in_order),
+		cmocka_unit_test(events__catalog_changes_write_theirs_and_failures_write_none),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
 }
