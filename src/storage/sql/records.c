@@ -243,6 +243,30 @@ static int emit_rows(sql_stmt *s, row_reader reader, void *record,
 	return BILLING_OK;
 }
 
+/* Steps an update guarded by "version = old": no row changed means the
+ * row moved on since it was read (or is gone): BILLING_ESTALE. */
+static int exec_versioned(sql_stmt *s, const char *noun)
+{
+	int changes = 0, rc = exec_stmt(s, BILLING_EINVALID, &changes);
+	if (rc < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
+		"the %s changed since it was read", noun);
+}
+
+/* Reads the one row of a get by (tenant, id) into record for cb. */
+static int get_by_id(billing_txn *tx, const char *sql, row_reader reader, void *record,
+	const char *tenant_id, const char *id, billing_row_cb cb, void *payload)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, sql);
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	return emit_rows(s, reader, record, cb, payload, 1);
+}
+
 #define TENANT_COLS "tenant_id, name, invoice_prefix, created_at, updated_at, version"
 
 static void read_tenant(sql_stmt *s, void *record)
@@ -665,7 +689,7 @@ static int rec_customer_update(billing_txn *tx, const billing_customer_record *r
 	int64_t old_version)
 {
 	sql_stmt *s;
-	int rc, changes = 0;
+	int rc;
 	rc = prepare(&s, tx, "UPDATE customers SET name = ?3, email = ?4, email_key = ?5, "
 		"default_payment_method = ?6, metadata = ?7, updated_at = ?9, version = ?10 "
 		"WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND created_at = ?8");
@@ -673,24 +697,15 @@ static int rec_customer_update(billing_txn *tx, const billing_customer_record *r
 		return rc;
 	bind_customer(s, r);
 	bind_int(s, 11, old_version);
-	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
-		"the customer changed since it was read");
+	return exec_versioned(s, "customer");
 }
 
 static int rec_customer_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
 	billing_customer_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " CUSTOMER_COLS " FROM customers "
-		"WHERE tenant_id = ?1 AND id = ?2"));
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	return emit_rows(s, read_customer, &r, cb, payload, 1);
+	return get_by_id(tx, LOCKED(tx, "SELECT " CUSTOMER_COLS " FROM customers "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_customer, &r, tenant_id, id, cb, payload);
 }
 
 static int delete_row(billing_txn *tx, const char *sql, const char *tenant_id, const char *id)
@@ -754,7 +769,7 @@ static int rec_product_update(billing_txn *tx, const billing_product_record *r,
 	int64_t old_version)
 {
 	sql_stmt *s;
-	int rc, changes = 0;
+	int rc;
 	rc = prepare(&s, tx, "UPDATE products SET name = ?3, sku = ?4, description = ?5, "
 		"price_cents = ?6, currency = ?7, tax_rate_bp = ?8, is_active = ?9, stock = ?10, "
 		"low_stock_threshold = ?11, metadata = ?12, updated_at = ?14, version = ?15 "
@@ -763,24 +778,15 @@ static int rec_product_update(billing_txn *tx, const billing_product_record *r,
 		return rc;
 	bind_product(s, r);
 	bind_int(s, 16, old_version);
-	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
-		"the product changed since it was read");
+	return exec_versioned(s, "product");
 }
 
 static int rec_product_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
 	billing_product_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " PRODUCT_COLS " FROM products "
-		"WHERE tenant_id = ?1 AND id = ?2"));
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	return emit_rows(s, read_product, &r, cb, payload, 1);
+	return get_by_id(tx, LOCKED(tx, "SELECT " PRODUCT_COLS " FROM products "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_product, &r, tenant_id, id, cb, payload);
 }
 
 static int rec_product_delete(billing_txn *tx, const char *tenant_id, const char *id)
@@ -852,7 +858,7 @@ static int rec_plan_insert(billing_txn *tx, const billing_plan_record *r)
 static int rec_plan_update(billing_txn *tx, const billing_plan_record *r, int64_t old_version)
 {
 	sql_stmt *s;
-	int rc, changes = 0;
+	int rc;
 	/* Product, code, currency, interval and term are fixed at creation:
 	 * the statement cannot change them. */
 	rc = prepare(&s, tx, "UPDATE plans SET name = ?5, description = ?6, amount = ?7, "
@@ -864,24 +870,15 @@ static int rec_plan_update(billing_txn *tx, const billing_plan_record *r, int64_
 		return rc;
 	bind_plan(s, r);
 	bind_int(s, 19, old_version);
-	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
-		"the plan changed since it was read");
+	return exec_versioned(s, "plan");
 }
 
 static int rec_plan_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
 	billing_plan_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " PLAN_COLS " FROM plans "
-		"WHERE tenant_id = ?1 AND id = ?2"));
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	return emit_rows(s, read_plan, &r, cb, payload, 1);
+	return get_by_id(tx, LOCKED(tx, "SELECT " PLAN_COLS " FROM plans "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_plan, &r, tenant_id, id, cb, payload);
 }
 
 static int rec_plan_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -1046,7 +1043,7 @@ static int rec_subscription_update(billing_txn *tx, const billing_subscription_r
 	int64_t old_version)
 {
 	sql_stmt *s;
-	int rc, changes = 0;
+	int rc;
 	/* The customer and the start are fixed; everything that moves with the
 	 * calendar or a change of plan is written. */
 	rc = prepare(&s, tx, "UPDATE subscriptions SET plan_id = ?4, status = ?5, quantity = ?6, "
@@ -1059,24 +1056,15 @@ static int rec_subscription_update(billing_txn *tx, const billing_subscription_r
 		return rc;
 	bind_subscription(s, r);
 	bind_int(s, 22, old_version);
-	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
-		"the subscription changed since it was read");
+	return exec_versioned(s, "subscription");
 }
 
 static int rec_subscription_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
 	billing_subscription_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " SUBSCRIPTION_COLS " FROM subscriptions "
-		"WHERE tenant_id = ?1 AND id = ?2"));
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	return emit_rows(s, read_subscription, &r, cb, payload, 1);
+	return get_by_id(tx, LOCKED(tx, "SELECT " SUBSCRIPTION_COLS " FROM subscriptions "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_subscription, &r, tenant_id, id, cb, payload);
 }
 
 static int count_one(billing_txn *tx, const char *sql, const char *a, const char *b,
@@ -1216,7 +1204,7 @@ static int rec_invoice_update(billing_txn *tx, const billing_invoice_record *r,
 	int64_t old_version)
 {
 	sql_stmt *s;
-	int rc, changes = 0;
+	int rc;
 	/* Lines, amounts billed, currency and period never change after
 	 * creation: the statement cannot change them. */
 	rc = prepare(&s, tx, "UPDATE invoices SET number = ?5, status = ?6, amount_paid = ?11, "
@@ -1229,10 +1217,7 @@ static int rec_invoice_update(billing_txn *tx, const billing_invoice_record *r,
 		return rc;
 	bind_invoice(s, r);
 	bind_int(s, 21, old_version);
-	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
-		"the invoice changed since it was read");
+	return exec_versioned(s, "invoice");
 }
 
 static const struct list_shape invoice_shape = {
@@ -1250,14 +1235,8 @@ static int rec_invoice_get(billing_txn *tx, const char *tenant_id, const char *i
 	billing_row_cb cb, void *payload)
 {
 	billing_invoice_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " INVOICE_COLS " FROM invoices "
-		"WHERE tenant_id = ?1 AND id = ?2"));
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	return emit_rows(s, read_invoice, &r, cb, payload, 1);
+	return get_by_id(tx, LOCKED(tx, "SELECT " INVOICE_COLS " FROM invoices "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_invoice, &r, tenant_id, id, cb, payload);
 }
 
 static void read_line(sql_stmt *s, void *record)
@@ -1473,13 +1452,8 @@ static int rec_event_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
 	billing_event_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "SELECT " EVENT_COLS " FROM events WHERE tenant_id = ?1 AND id = ?2");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	return emit_rows(s, read_event, &r, cb, payload, 1);
+	return get_by_id(tx, "SELECT " EVENT_COLS " FROM events WHERE tenant_id = ?1 AND id = ?2",
+		read_event, &r, tenant_id, id, cb, payload);
 }
 
 static const struct list_shape event_shape = {
