@@ -9,6 +9,7 @@ PACKAGES=(
 	libpq-dev                              # PostgreSQL storage backend
 	libcjson-dev                           # JSON operation layer
 	libssl-dev                             # SHA-256/HMAC (cursors, checksums), randomness
+	libcurl4-openssl-dev                   # Stripe provider and webhook delivery: HTTPS client
 	libcmocka-dev                          # unit and e2e tests
 	g++                                    # headers compile as C++ (tests/headers)
 	valgrind                               # memcheck run of the unit suite
