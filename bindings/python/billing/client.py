@@ -1,0 +1,454 @@
+"""Billing contexts, principals and the operations generated from the catalog.
+
+Nothing here names an operation: every method of a principal is made from
+billing_catalog_json() when the Billing is opened ("customers.create"
+becomes principal.customers.create(name=..., email=...)), and every call goes
+through billing_call_json. An operation the library adds later appears here
+without a change to this file.
+
+Threads: the library context is thread-safe and ctypes releases the GIL
+during the C call, so any number of threads may call at once. close() waits
+for calls in flight (a counter under a condition variable) and refuses new
+ones, so a context is never closed under a running call.
+"""
+import ctypes
+import datetime
+import decimal
+import inspect
+import json
+import keyword
+import re
+import threading
+
+from . import _lib, errors
+
+CATALOG_VERSION = 1  # the catalog format this binding understands
+
+
+class _Unset:
+    """Default of an optional argument: the field is left out of the input
+    (None is sent as JSON null, which clears a nullable field)."""
+
+    def __repr__(self):
+        return "<unset>"
+
+
+UNSET = _Unset()
+
+
+def snake_case(name):
+    """The Python name of a catalog name: "invoicePrefix" -> "invoice_prefix"."""
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return s + "_" if keyword.iskeyword(s) else s
+
+
+class Result(dict):
+    """A decoded JSON object returned by an operation (a resource, a list
+    page, or {"id", "deleted": True}). Keys are the camelCase wire names.
+    `replayed` is True when a call with an idempotency key was answered as a
+    replay of an earlier call, False when it was not, None without a key."""
+    replayed = None
+
+
+# ------------------------------------------------------------ the catalog
+
+
+class Operation:
+    """One catalog entry, with what the generated method needs."""
+
+    def __init__(self, entry):
+        self.name = entry["name"]
+        self.name_bytes = self.name.encode("ascii")
+        self.path = [snake_case(p) for p in self.name.split(".")]
+        self.mutating = bool(entry.get("mutating"))
+        self.roles = list(entry.get("roles", []))
+        self.description = entry.get("description", "")
+        self.fields = list(entry.get("input", []))
+        self.by_kwarg = {}
+        for f in self.fields:
+            py = snake_case(f["name"])
+            if py in self.by_kwarg or (self.mutating and py == "idempotency_key"):
+                raise RuntimeError("catalog: %s has two inputs named %s in Python"
+                                   % (self.name, py))
+            self.by_kwarg[py] = f["name"]
+        self.required = [snake_case(f["name"]) for f in self.fields if f.get("required")]
+        self.takes_id = "id" in self.by_kwarg
+        # Keyset-pageable: the list takes a cursor. Known from the input, not
+        # from the name, so a new list operation is paged like the others.
+        self.pageable = "startingAfter" in (f["name"] for f in self.fields)
+        self.signature = self._signature()
+        self.doc = self._doc()
+
+    def _signature(self):
+        P = inspect.Parameter
+        params = []
+        for f in self.fields:
+            py = snake_case(f["name"])
+            kind = P.POSITIONAL_OR_KEYWORD if py == "id" else P.KEYWORD_ONLY
+            default = P.empty if f.get("required") else UNSET
+            params.append(P(py, kind, default=default))
+        if self.mutating:
+            params.append(P("idempotency_key", P.KEYWORD_ONLY, default=None))
+        # id (positional) first, then the keyword-only ones in catalog order.
+        params.sort(key=lambda p: p.kind)
+        return inspect.Signature(params)
+
+    def _doc(self):
+        lines = [self.description, "",
+                 "Operation %s; roles: %s." % (self.name, ", ".join(self.roles) or "none")]
+        if self.pageable:
+            lines.append("Returns an iterator over every item of every page; "
+                         ".page(...) returns one page.")
+        if self.fields:
+            lines += ["", "Arguments:"]
+        for f in self.fields:
+            lines.append("  %s (%s%s%s): %s" % (
+                snake_case(f["name"]), f.get("type", "?"),
+                ", required" if f.get("required") else "",
+                ", nullable" if f.get("nullable") else "", f.get("description", "")))
+        if self.mutating:
+            lines.append("  idempotency_key (string): makes the call safe to retry")
+        return "\n".join(lines)
+
+    def bind(self, args, kwargs):
+        """The JSON input object and the idempotency key of one call."""
+        data = {}
+        if args:
+            if len(args) > 1 or not self.takes_id:
+                raise TypeError("%s() takes %s positional argument%s" % (
+                    self.name, "only the id as" if self.takes_id else "no",
+                    "" if self.takes_id else "s"))
+            data["id"] = args[0]
+        key = kwargs.pop("idempotency_key", None) if self.mutating else None
+        for k, v in kwargs.items():
+            wire = self.by_kwarg.get(k)
+            if wire is None:
+                raise TypeError("%s() got an unexpected keyword argument %r" % (self.name, k))
+            if wire in data:
+                raise TypeError("%s() got multiple values for argument %r" % (self.name, k))
+            if v is not UNSET:
+                data[wire] = v
+        for r in self.required:
+            if self.by_kwarg[r] not in data:
+                raise TypeError("%s() missing required argument %r" % (self.name, r))
+        return data, key
+
+
+_catalogs = {}
+_catalogs_lock = threading.Lock()
+
+
+def _load_catalog(lib):
+    """(raw catalog, {name: Operation}, namespace tree) for a library handle."""
+    with _catalogs_lock:
+        if id(lib) in _catalogs:
+            return _catalogs[id(lib)]
+        out = ctypes.c_void_p()
+        rc = lib.billing_catalog_json(ctypes.byref(out))
+        text = _lib.take_string(lib, out)
+        if rc < 0 or text is None:
+            raise errors.OutOfMemory(rc, "BILLING_ENOMEM", "out_of_memory",
+                                     "cannot read the operation catalog")
+        raw = json.loads(text)
+        if raw.get("version") != CATALOG_VERSION:
+            raise RuntimeError("the library's operation catalog has version %r; this "
+                               "binding reads version %d" % (raw.get("version"), CATALOG_VERSION))
+        ops, tree = {}, {}
+        for entry in raw["operations"]:
+            op = Operation(entry)
+            ops[op.name] = op
+            node = tree
+            for part in op.path[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise RuntimeError("catalog: %s is both an operation and a group" % part)
+            if op.path[-1] in node:
+                raise RuntimeError("catalog: %s clashes with another operation" % op.name)
+            node[op.path[-1]] = op
+        _catalogs[id(lib)] = (raw, ops, tree)
+        return _catalogs[id(lib)]
+
+
+def _json_default(v):
+    if isinstance(v, decimal.Decimal):
+        return str(v)  # exact: the library reads decimals from strings too
+    raise TypeError("%s is not JSON serializable" % type(v).__name__)
+
+
+# Made once: json.dumps/loads with options build a new coder per call.
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+_decoder = json.JSONDecoder(parse_float=decimal.Decimal)  # taxRate stays exact
+
+
+def _encode(data):
+    return _encoder.encode(data).encode("utf-8")
+
+
+# ------------------------------------------------------- the context
+
+
+class Billing:
+    """An open libbilling context on one database.
+
+        b = Billing("sqlite:billing.db")        # or "postgres://..."
+        platform = b.as_principal(role="PLATFORM")
+        tenant = platform.tenants.create(name="Acme")
+        acme = b.as_principal(tenant=tenant["id"], role="ADMIN")
+
+    The URL is what billing_ctx_open_url takes. migrate=True (the default)
+    applies pending migrations; pass False where another role migrates
+    (PostgreSQL with the two-role setup of docs/postgres.md).
+    """
+
+    def __init__(self, url, *, migrate=True, library=None):
+        self._lib = lib = _lib.load(library)
+        self._raw_catalog, self._ops, self._tree = _load_catalog(lib)
+        self._cond = threading.Condition()
+        self._inflight = 0
+        self._closing = False
+        self._ctx = None
+        ctx = ctypes.c_void_p()
+        rc = lib.billing_ctx_open_url(ctypes.byref(ctx), url.encode("utf-8"), None)
+        if rc < 0:
+            raise errors.from_last(lib, rc)
+        if migrate:
+            rc = lib.billing_migrate(ctx)
+            if rc < 0:
+                exc = errors.from_last(lib, rc)
+                lib.billing_ctx_close(ctx)
+                raise exc
+        self._ctx = ctx
+
+    # -- lifetime
+
+    def close(self):
+        """Waits for calls in flight, then closes the context. New calls fail
+        with ValueError from the moment close() starts. Idempotent."""
+        with self._cond:
+            if self._closing:
+                return
+            self._closing = True
+            self._cond.wait_for(lambda: self._inflight == 0)
+            ctx, self._ctx = self._ctx, None
+        if ctx is not None:
+            self._lib.billing_ctx_close(ctx)
+
+    @property
+    def closed(self):
+        return self._closing
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        # Nothing can be in flight: every call holds a reference to self.
+        try:
+            if getattr(self, "_ctx", None) is not None and not self._closing:
+                self._closing = True
+                self._lib.billing_ctx_close(self._ctx)
+                self._ctx = None
+        except Exception:  # interpreter shutdown: modules may be gone
+            pass
+
+    def _acquire(self):
+        with self._cond:
+            if self._closing:
+                raise ValueError("operation on a closed Billing")
+            self._inflight += 1
+            return self._ctx
+
+    def _release(self):
+        with self._cond:
+            self._inflight -= 1
+            if self._inflight == 0 and self._closing:
+                self._cond.notify_all()
+
+    # -- what the context offers
+
+    @property
+    def catalog(self):
+        """The operation catalog as the library exports it (parsed JSON)."""
+        return self._raw_catalog
+
+    @property
+    def operations(self):
+        """The names of every operation, in catalog order."""
+        return list(self._ops)
+
+    @property
+    def library_version(self):
+        return self._lib.billing_version_string().decode()
+
+    def as_principal(self, *, role, tenant=None, user=None):
+        """A caller bound to this context: tenant id, role ("USER", "ADMIN" or
+        "PLATFORM") and optional user id (recorded with changes). The library
+        trusts it: authenticating the caller is the host's job."""
+        return Principal(self, tenant, role, user)
+
+    def run_due(self, now=None, max_items=None):
+        """billing_run_due: runs the work due at or before `now` (a datetime,
+        UTC seconds, or None for the context's clock), across every tenant.
+        Returns {"processed", "invoiced", "failed", "remaining"}."""
+        if now is None:
+            when = 0
+        elif isinstance(now, datetime.datetime):
+            if now.tzinfo is None:
+                raise ValueError("now must be an aware datetime (UTC)")
+            when = int(now.timestamp())
+        else:
+            when = int(now)
+        limits = _lib.RunLimits(_lib.RUN_LIMITS_VERSION, max_items or 0)
+        report = _lib.RunReport()
+        ctx = self._acquire()
+        try:
+            rc = self._lib.billing_run_due(ctx, when, ctypes.byref(limits), ctypes.byref(report))
+            if rc < 0:
+                raise errors.from_last(self._lib, rc)
+        finally:
+            self._release()
+        return {"processed": report.processed, "invoiced": report.invoiced,
+                "failed": report.failed, "remaining": report.remaining}
+
+
+# ------------------------------------------------------------ principals
+
+
+class Principal:
+    """A caller bound to a Billing. Its attributes are generated from the
+    catalog: principal.customers.create(...), principal.invoices.list(...).
+    call(name, input) runs any operation by name."""
+
+    def __init__(self, billing, tenant, role, user):
+        if role not in _lib.ROLES:
+            raise ValueError("role must be one of %s, not %r" % (", ".join(_lib.ROLES), role))
+        self.billing = billing
+        self.tenant = tenant
+        self.role = role
+        self.user = user
+        # ctypes keeps the encoded strings alive as long as the struct.
+        self._struct = _lib.Principal(tenant.encode() if tenant else None,
+                                      user.encode() if user else None, _lib.ROLES[role])
+        for name, node in billing._tree.items():
+            if name in self.__dict__ or hasattr(type(self), name):
+                raise RuntimeError("catalog: %r clashes with a Principal attribute" % name)
+            setattr(self, name, _member(self, name, node))
+
+    def __repr__(self):
+        return "<billing.Principal %s tenant=%s user=%s>" % (self.role, self.tenant, self.user)
+
+    def call(self, operation, input=None, *, idempotency_key=None):
+        """Runs one operation by name with a JSON-ready dict of camelCase
+        fields; returns the decoded result or raises a BillingError."""
+        if isinstance(operation, str):
+            operation = operation.encode("ascii")
+        return self._invoke(operation, input or {}, idempotency_key)
+
+    def _invoke(self, op_name, data, key):
+        payload = _encode(data)
+        billing = self.billing
+        lib = billing._lib
+        opts = None
+        replayed = None
+        if key is not None:
+            replayed = ctypes.c_int(0)
+            opts = ctypes.byref(_lib.CallOptions(_lib.CALL_OPTIONS_VERSION, key.encode("utf-8"),
+                                                 ctypes.pointer(replayed)))
+        out = ctypes.c_void_p()
+        ctx = billing._acquire()
+        try:
+            rc = lib.billing_call_json(ctypes.byref(out), ctx, ctypes.byref(self._struct),
+                                       op_name, payload, len(payload), opts)
+        finally:
+            billing._release()
+        text = _lib.take_string(lib, out)
+        if text is None:
+            raise errors.OutOfMemory(rc, "BILLING_ENOMEM", "out_of_memory", "out of memory")
+        value = _decoder.decode(text.decode("utf-8"))
+        if rc < 0:
+            raise errors.from_json(value.get("error", {}) if isinstance(value, dict) else {}, rc)
+        if isinstance(value, dict):
+            value = Result(value)
+            if replayed is not None:
+                value.replayed = bool(replayed.value)
+        return value
+
+
+def _member(principal, name, node):
+    if isinstance(node, Operation):
+        return BoundOperation(principal, node)
+    return Namespace(principal, name, node)
+
+
+class Namespace:
+    """A group of operations: principal.customers."""
+
+    def __init__(self, principal, name, tree):
+        self._name = name
+        for k, node in tree.items():
+            setattr(self, k, _member(principal, k, node))
+
+    def __repr__(self):
+        ops = sorted(k for k in vars(self) if not k.startswith("_"))
+        return "<billing operations %s: %s>" % (self._name, ", ".join(ops))
+
+
+class BoundOperation:
+    """One generated method. Calling it runs the operation; for a keyset
+    list it returns a Pager that walks every page as it is iterated."""
+
+    def __init__(self, principal, op):
+        self._principal = principal
+        self._op = op
+        self.__signature__ = op.signature
+        self.__doc__ = op.doc
+        self.__name__ = op.path[-1]
+
+    def __repr__(self):
+        return "<billing operation %s%s>" % (self._op.name, self._op.signature)
+
+    def __call__(self, *args, **kwargs):
+        data, key = self._op.bind(args, kwargs)
+        if self._op.pageable:
+            return Pager(self._principal, self._op, data)
+        return self._principal._invoke(self._op.name_bytes, data, key)
+
+    def page(self, *args, **kwargs):
+        """One page of a list: {"data": [...], "hasMore", "nextCursor", ...}.
+        Pass starting_after=page["nextCursor"] for the next one."""
+        if not self._op.pageable:
+            raise TypeError("%s is not a list" % self._op.name)
+        data, _ = self._op.bind(args, kwargs)
+        return self._principal._invoke(self._op.name_bytes, data, None)
+
+
+class Pager:
+    """Iterates every item of a list, fetching pages as it goes: by cursor
+    (nextCursor -> startingAfter), or page after page when `page` was given.
+    Lazy: nothing is called until iteration starts."""
+
+    def __init__(self, principal, op, data):
+        self._principal = principal
+        self._op = op
+        self._data = data
+
+    def __iter__(self):
+        for page in self.pages():
+            yield from page["data"]
+
+    def pages(self):
+        """Iterates the pages themselves."""
+        data = dict(self._data)
+        while True:
+            page = self._principal._invoke(self._op.name_bytes, data, None)
+            yield page
+            if not page.get("hasMore"):
+                return
+            if "page" in data:
+                data["page"] += 1
+            elif page.get("nextCursor"):
+                data["startingAfter"] = page["nextCursor"]
+            else:
+                return
