@@ -20,6 +20,8 @@
 #include "user.h"
 #include "subscription.h"
 #include "invoice.h"
+#include "payment.h"
+#include "providers.h"
 #include "run.h"
 #include "event.h"
 #include "json.h"

@@ -37,7 +37,9 @@ typedef enum {
  *  from any thread that calls into the context. */
 typedef void (*billing_log_fn)(void *payload, billing_log_level level, const char *message);
 
-#define BILLING_CTX_OPTIONS_VERSION 1
+typedef struct billing_provider billing_provider;
+
+#define BILLING_CTX_OPTIONS_VERSION 2
 
 /** Options for billing_ctx_open(). Zero means default. */
 typedef struct {
@@ -53,10 +55,15 @@ typedef struct {
 	billing_log_level log_level; /**< 0: BILLING_LOG_INFO */
 	unsigned int default_page_size; /**< 0: 20 */
 	unsigned int max_page_size;     /**< 0: 100 (also the upper bound) */
+	/** Version 2. The payment provider (billing/providers.h), or NULL: then
+	 *  invoices are not collected and billing_invoice_pay() is
+	 *  BILLING_ECONFLICT "no_provider". The context owns it once the open
+	 *  succeeds (on failure it stays the caller's). */
+	billing_provider *provider;
 	/* later versions append fields here, never between */
 } billing_ctx_options;
 
-#define BILLING_CTX_OPTIONS_INIT { BILLING_CTX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define BILLING_CTX_OPTIONS_INIT { BILLING_CTX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Opens a context on a storage backend. Does not change the schema: call

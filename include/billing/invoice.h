@@ -3,7 +3,8 @@
  * @brief Invoices: what a period of a subscription costs, line by line.
  *
  * States: draft -> pending (finalized, awaiting payment) -> paid | failed,
- * and void from draft or pending only (billing_invoice_transitions()). An
+ * failed -> paid (a retry), and void from draft, pending or failed
+ * (billing_invoice_transitions()). Collection: see billing/payment.h. An
  * invoice is finalized when its period begins; finalization gives it the
  * tenant's next number, gapless: prefix (the tenant's, "INV-" by default)
  * and a counter from 1 that never resets, zero-padded to 6 digits
@@ -134,6 +135,10 @@ BILLING_EXTERN(int64_t) billing_invoice_finalized_at(const billing_invoice *inv)
 BILLING_EXTERN(int64_t) billing_invoice_paid_at(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_voided_at(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_version(const billing_invoice *inv);
+/** Payment attempts made for the invoice. */
+BILLING_EXTERN(int32_t) billing_invoice_attempt_count(const billing_invoice *inv);
+/** When the next automatic attempt is due (dunning); 0 when none is. */
+BILLING_EXTERN(int64_t) billing_invoice_next_attempt_at(const billing_invoice *inv);
 BILLING_EXTERN(void) billing_invoice_free(billing_invoice *inv);
 
 BILLING_END_DECL

@@ -27,6 +27,7 @@ struct billing_ctx {
 	unsigned int max_page_size;
 	struct billing__hmac_key *cursor_mac; /* signs list cursors; key kept in the database */
 	int schema_current;         /* no pending migrations */
+	billing_provider *provider; /* NULL: no collection */
 };
 
 int64_t billing__now(billing_ctx *ctx);
@@ -95,6 +96,12 @@ typedef enum {
 	BILLING_OP_INVOICES_PREVIEW,
 	BILLING_OP_EVENTS_GET,
 	BILLING_OP_EVENTS_LIST,
+	BILLING_OP_INVOICES_PAY,
+	BILLING_OP_PAYMENTS_GET,
+	BILLING_OP_PAYMENTS_LIST,
+	BILLING_OP_PAYMENTS_REFUND,
+	BILLING_OP_DUNNING_GET,
+	BILLING_OP_DUNNING_SET,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,
@@ -169,7 +176,8 @@ typedef enum {
 	BILLING__PAGE_PLAN,
 	BILLING__PAGE_SUBSCRIPTION,
 	BILLING__PAGE_INVOICE,
-	BILLING__PAGE_EVENT
+	BILLING__PAGE_EVENT,
+	BILLING__PAGE_PAYMENT
 } billing__page_kind;
 
 struct billing_page {

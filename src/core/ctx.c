@@ -4,9 +4,11 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/core.h"
+#include "billing/sys/provider.h"
 #include "core/encode.h"
 
 void billing__log(billing_ctx *ctx, billing_log_level level, const char *fmt, ...)
@@ -139,6 +141,7 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 	ctx->max_page_size = opts->max_page_size ? opts->max_page_size : 100;
 	ctx->default_page_size = opts->default_page_size ? opts->default_page_size :
 		(ctx->max_page_size < 20 ? ctx->max_page_size : 20);
+	ctx->provider = opts->version >= 2 ? opts->provider : NULL;
 
 	if ((rc = ctx->st->schema_status(ctx->st, &pending)) < 0)
 		goto fail;
@@ -165,10 +168,15 @@ int billing_ctx_open_url(billing_ctx **out, const char *url, const billing_ctx_o
 	BILLING__ASSERT_ARG(out, "out");
 	BILLING__ASSERT_ARG(url, "url");
 	if (opts) {
+		if (opts->version == 0 || opts->version > BILLING_CTX_OPTIONS_VERSION)
+			return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+				"unknown billing_ctx_options version %u", opts->version);
 		if (opts->storage)
 			return billing__error_field(BILLING_EINVALID, "invalid", "storage",
 				"billing_ctx_open_url makes its own storage; pass storage = NULL");
-		o = *opts;
+		/* Only as much as the caller's version has. */
+		memcpy(&o, opts, opts->version >= 2 ? sizeof(o) :
+			offsetof(billing_ctx_options, provider));
 	}
 	if (strncmp(url, "sqlite:", 7) == 0) {
 		const char *path = url + 7;
@@ -198,6 +206,8 @@ void billing_ctx_close(billing_ctx *ctx)
 	if (!ctx)
 		return;
 	billing_storage_free(ctx->st);
+	if (ctx->provider)
+		ctx->provider->free(ctx->provider);
 	billing__hmac_key_free(ctx->cursor_mac);
 	billing__free(ctx);
 }

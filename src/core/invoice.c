@@ -11,22 +11,8 @@
 #include "core/entity.h"
 #include "core/events.h"
 #include "core/invoice_internal.h"
+#include "core/payment_internal.h"
 
-struct billing_invoice {
-	char *tenant_id;
-	char *id;
-	char *customer_id;
-	char *subscription_id;
-	char *number;
-	char *currency;
-	billing_invoice_status status;
-	int64_t subtotal, tax, total, amount_paid, amount_due;
-	int64_t period_start, period_end;
-	int64_t created_at, finalized_at, paid_at, voided_at, updated_at, version;
-	size_t line_count, line_cap;
-	billing_invoice_line *lines;
-	char **line_strings;            /* owned copies, 2 per line */
-};
 
 /* ------------------------------------------------------------ state table */
 
@@ -38,6 +24,7 @@ static const billing_invoice_transition transitions[] = {
 	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_FAILED, "payment failed" },
 	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_VOID, "voided" },
 	{ BILLING_INVOICE_FAILED, BILLING_INVOICE_PAID, "paid on a retry" },
+	{ BILLING_INVOICE_FAILED, BILLING_INVOICE_VOID, "voided after failed collection" },
 };
 
 const billing_invoice_transition *billing_invoice_transitions(size_t *count)
@@ -121,6 +108,8 @@ static void *from_record(const void *record)
 	inv->voided_at = r->voided_at;
 	inv->updated_at = r->updated_at;
 	inv->version = r->version;
+	inv->attempt_count = r->attempt_count;
+	inv->next_attempt_at = r->next_attempt_at;
 	return inv;
 }
 
@@ -210,6 +199,42 @@ static void record_of(billing_invoice_record *r, const billing_invoice *inv)
 	r->voided_at = inv->voided_at;
 	r->updated_at = inv->updated_at;
 	r->version = inv->version;
+	r->attempt_count = inv->attempt_count;
+	r->next_attempt_at = inv->next_attempt_at;
+}
+
+int billing__invoice_load(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id)
+{
+	billing_invoice *inv = NULL;
+	int rc = billing__entity_get_in((void **)&inv, &entity, ctx, tx, tenant_id, id);
+	if (rc == BILLING_OK && (rc = load_lines(ctx, tx, inv)) < 0) {
+		billing_invoice_free(inv);
+		inv = NULL;
+	}
+	*out = inv;
+	return rc;
+}
+
+int billing__invoice_save(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const char *event)
+{
+	billing_invoice_record r;
+	int64_t old_version = inv->version;
+	int rc;
+
+	inv->updated_at = billing__now(ctx);
+	inv->version++;
+	record_of(&r, inv);
+	if ((rc = ctx->st->invoice_update(tx, &r, old_version)) < 0 || !event)
+		return rc;
+	return billing__event_emit(ctx, tx, inv->tenant_id, event, "invoice", inv->id,
+		billing__json_invoice, inv);
+}
+
+int billing__invoice_transition(billing_invoice_status from, billing_invoice_status to)
+{
+	return transition(from, to);
 }
 
 /* ------------------------------------------------------------ issuing */
@@ -383,6 +408,12 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	} else {
 		r.status = BILLING_INVOICE_PENDING;
 		r.amount_due = total;
+		/* Collected from the customer's default payment method right after
+		 * the issuing call commits, or by the billing run should that not
+		 * happen (the due work is the promise). */
+		if ((rc = billing__collection_plan(ctx, tx, d->tenant_id, d->customer_id, id, now,
+			&r.next_attempt_at)) < 0)
+			return rc;
 	}
 	if ((rc = ctx->st->invoice_insert(tx, &r)) < 0)
 		return rc;
@@ -577,8 +608,10 @@ static int invoice_void_once(billing_invoice **out, billing_ctx *ctx,
 	    (rc = billing__entity_get_in((void **)&inv, &entity, ctx, tx, who->tenant_id, id)) < 0 ||
 	    (rc = load_lines(ctx, tx, inv)) < 0 || idem.replay)
 		goto end;
-	if ((rc = transition(inv->status, BILLING_INVOICE_VOID)) < 0)
+	if ((rc = transition(inv->status, BILLING_INVOICE_VOID)) < 0 ||
+	    (rc = billing__invoice_payments_settled(ctx, tx, who->tenant_id, id)) < 0)
 		goto end;
+	inv->next_attempt_at = 0;
 	old_version = inv->version;
 	inv->status = BILLING_INVOICE_VOID;
 	inv->voided_at = inv->updated_at = billing__now(ctx);
@@ -643,3 +676,11 @@ int64_t billing_invoice_finalized_at(const billing_invoice *inv)
 int64_t billing_invoice_paid_at(const billing_invoice *inv) { return inv ? inv->paid_at : 0; }
 int64_t billing_invoice_voided_at(const billing_invoice *inv) { return inv ? inv->voided_at : 0; }
 int64_t billing_invoice_version(const billing_invoice *inv) { return inv ? inv->version : 0; }
+int32_t billing_invoice_attempt_count(const billing_invoice *inv)
+{
+	return inv ? inv->attempt_count : 0;
+}
+int64_t billing_invoice_next_attempt_at(const billing_invoice *inv)
+{
+	return inv ? inv->next_attempt_at : 0;
+}

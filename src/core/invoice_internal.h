@@ -8,6 +8,43 @@
 
 #include "core/core.h"
 
+struct billing_invoice {
+	char *tenant_id;
+	char *id;
+	char *customer_id;
+	char *subscription_id;
+	char *number;
+	char *currency;
+	billing_invoice_status status;
+	int64_t subtotal, tax, total, amount_paid, amount_due;
+	int64_t period_start, period_end;
+	int64_t created_at, finalized_at, paid_at, voided_at, updated_at, version;
+	int32_t attempt_count;
+	int64_t next_attempt_at;
+	size_t line_count, line_cap;
+	billing_invoice_line *lines;
+	char **line_strings;            /* owned copies, 2 per line */
+};
+
+/* The invoice with its lines, read in tx (locked in a write transaction). */
+int billing__invoice_load(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id);
+
+/* Writes inv's status, amounts and collection fields (version + 1) and, when
+ * event is not NULL, the event of that type. */
+int billing__invoice_save(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const char *event);
+
+/* Inside the issuing transaction of a pending invoice: when the context has
+ * a provider and the customer a default payment method, schedules the
+ * invoice's collection now (due work "collect") and sets *next_attempt_at;
+ * else leaves it 0 (the invoice waits to be paid by hand). Payments. */
+int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, const char *invoice_id, int64_t now, int64_t *next_attempt_at);
+
+/* BILLING_OK when the invoice table allows from -> to. */
+int billing__invoice_transition(billing_invoice_status from, billing_invoice_status to);
+
 /* A plan as billing needs it, read inside the transaction. */
 typedef struct {
 	char id[BILLING_ID_MAX];

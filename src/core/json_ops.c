@@ -21,7 +21,7 @@
 
 /* ------------------------------------------------------------ catalog */
 
-typedef enum { T_STRING, T_INTEGER, T_BOOLEAN, T_OBJECT, T_RATE } field_type;
+typedef enum { T_STRING, T_INTEGER, T_BOOLEAN, T_OBJECT, T_RATE, T_INT_ARRAY } field_type;
 
 typedef struct {
 	const char *name;
@@ -49,6 +49,7 @@ static const char *type_name(field_type t)
 	case T_BOOLEAN: return "boolean";
 	case T_OBJECT: return "object";
 	case T_RATE: return "decimal";
+	case T_INT_ARRAY: return "integer[]";
 	}
 	return "?";
 }
@@ -204,6 +205,35 @@ static const field_spec f_event_list[] = {
 	{ "createdAfter", T_STRING, false, false, "RFC 3339: only events created after it" },
 	{ NULL, 0, false, false, NULL }
 };
+static const field_spec f_invoice_pay[] = {
+	{ "id", T_STRING, true, false, "the invoice id" },
+	{ "paymentMethod", T_STRING, false, false, "payment method token; default the customer's" },
+	{ "amount", T_INTEGER, false, false, "must equal the amount due when given" },
+	{ "currency", T_STRING, false, false, "must equal the invoice's when given" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_payment_list[] = {
+	LIST_FIELDS,
+	{ "invoiceId", T_STRING, false, false, "payments of this invoice" },
+	{ "status", T_STRING, false, false,
+		"pending, requires_action, succeeded, failed, refunded, partially_refunded, unknown" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_payment_refund[] = {
+	{ "id", T_STRING, true, false, "the payment id" },
+	{ "amount", T_INTEGER, false, false, "minor units; default all that is left" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_none[] = {
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_dunning_set[] = {
+	{ "retryDays", T_INT_ARRAY, true, false,
+		"days after finalization of each retry, increasing, 1-365, at most 12" },
+	{ "finalAction", T_STRING, false, false,
+		"cancel (default) or keep_past_due, when the retries are exhausted" },
+	{ NULL, 0, false, false, NULL }
+};
 static const field_spec f_invoice_preview[] = {
 	{ "subscriptionId", T_STRING, true, false, "the subscription whose next invoice to show" },
 	{ NULL, 0, false, false, NULL }
@@ -261,6 +291,17 @@ static int check_fields(const cJSON *in, const field_spec *spec)
 			if (!cJSON_IsNumber(it) && !cJSON_IsString(it))
 				return field_error(f->name, "%s must be a decimal number", f->name);
 			break;
+		case T_INT_ARRAY: {
+			const cJSON *e;
+			if (!cJSON_IsArray(it))
+				return field_error(f->name, "%s must be an array of integers", f->name);
+			cJSON_ArrayForEach(e, it)
+				if (!cJSON_IsNumber(e) || e->valuedouble > 1e9 || e->valuedouble < -1e9 ||
+				    e->valuedouble != (double)(int64_t)e->valuedouble)
+					return field_error(f->name, "%s must be an array of integers",
+						f->name);
+			break;
+		}
 		case T_INTEGER: {
 			double d = it->valuedouble;
 			/* cJSON reads numbers as doubles: accept only those that are
@@ -1050,6 +1091,138 @@ static int op_invoice_preview(cJSON **res, billing_ctx *ctx, const billing_princ
 	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
 }
 
+/* ------------------------------------------------------------ payments */
+
+static void free_payment(void *p) { billing_payment_free(p); }
+static const void *at_payment(const billing_page *p, size_t i)
+{
+	return billing_page_payment(p, i);
+}
+
+static int op_invoice_pay(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_pay_params p = BILLING_PAY_PARAMS_INIT;
+	billing_payment *pay = NULL;
+	int rc;
+	p.payment_method = str(in, "paymentMethod");
+	p.amount = i64(in, "amount");
+	if (has(in, "amount") && p.amount <= 0)
+		return field_error("amount", "amount must be > 0");
+	p.currency = str(in, "currency");
+	rc = billing_invoice_pay(&pay, ctx, who, str(in, "id"), &p, opts);
+	if (rc < 0) {
+		/* A decline or a lost answer still made an attempt: the error
+		 * says so, and the attempt is listed under the invoice. */
+		billing_payment_free(pay);
+		return rc;
+	}
+	return item_out(res, rc, pay, billing__json_payment, free_payment);
+}
+
+static int op_payment_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_payment *pay = NULL;
+	int rc;
+	(void)opts;
+	rc = billing_payment_get(&pay, ctx, who, str(in, "id"));
+	return item_out(res, rc, pay, billing__json_payment, free_payment);
+}
+
+static int op_payment_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_payment_list_params p = BILLING_PAYMENT_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	const char *status = str(in, "status");
+	int rc = list_in(&p.list, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	if (status) {
+		int st;
+		for (st = BILLING_PAYMENT_PENDING; st <= BILLING_PAYMENT_UNKNOWN; st++)
+			if (strcmp(billing_payment_status_name((billing_payment_status)st), status) == 0)
+				p.status = (billing_payment_status)st;
+		if (!p.status)
+			return field_error("status", "status is not a payment status");
+	}
+	p.invoice_id = str(in, "invoiceId");
+	rc = billing_payment_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_payment, billing__json_payment);
+}
+
+static int op_payment_refund(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_payment *pay = NULL;
+	int64_t amount = i64(in, "amount");
+	int rc;
+	if (has(in, "amount") && amount <= 0)
+		return field_error("amount", "amount must be > 0");
+	rc = billing_payment_refund(&pay, ctx, who, str(in, "id"), amount, opts);
+	if (rc < 0) {
+		billing_payment_free(pay);
+		return rc;
+	}
+	return item_out(res, rc, pay, billing__json_payment, free_payment);
+}
+
+static cJSON *dunning_json(const billing_dunning_policy *pol)
+{
+	billing__jb b = { cJSON_CreateObject(), false };
+	cJSON *days = cJSON_CreateArray();
+	size_t i;
+	for (i = 0; days && i < pol->retry_count; i++)
+		if (!cJSON_AddItemToArray(days, cJSON_CreateNumber(pol->retry_days[i])))
+			b.failed = true;
+	billing__jb_add(&b, "object", cJSON_CreateString("dunning_policy"));
+	billing__jb_add(&b, "retryDays", days);
+	billing__jb_add(&b, "finalAction", cJSON_CreateString(
+		pol->final_action == BILLING_DUNNING_KEEP_PAST_DUE ? "keep_past_due" : "cancel"));
+	return billing__jb_done(&b);
+}
+
+static int op_dunning_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_dunning_policy pol;
+	int rc;
+	(void)in;
+	(void)opts;
+	if ((rc = billing_dunning_get(&pol, ctx, who)) < 0)
+		return rc;
+	return (*res = dunning_json(&pol)) ? BILLING_OK : nomem();
+}
+
+static int op_dunning_set(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_dunning_policy pol;
+	const char *action = str(in, "finalAction");
+	const cJSON *e;
+	int rc;
+	(void)opts;
+	memset(&pol, 0, sizeof(pol));
+	cJSON_ArrayForEach(e, get(in, "retryDays")) {
+		if (pol.retry_count == BILLING_DUNNING_MAX_RETRIES)
+			return field_error("retryDays", "at most %d retries",
+				BILLING_DUNNING_MAX_RETRIES);
+		pol.retry_days[pol.retry_count++] = (int32_t)e->valuedouble;
+	}
+	if (!action || strcmp(action, "cancel") == 0)
+		pol.final_action = BILLING_DUNNING_CANCEL;
+	else if (strcmp(action, "keep_past_due") == 0)
+		pol.final_action = BILLING_DUNNING_KEEP_PAST_DUE;
+	else
+		return field_error("finalAction", "finalAction must be cancel or keep_past_due");
+	if ((rc = billing_dunning_set(ctx, who, &pol)) < 0 ||
+	    (rc = billing_dunning_get(&pol, ctx, who)) < 0)
+		return rc;
+	return (*res = dunning_json(&pol)) ? BILLING_OK : nomem();
+}
+
 /* ------------------------------------------------------------ events */
 
 static void free_event(void *p) { billing_event_free(p); }
@@ -1144,6 +1317,18 @@ static const op_entry entries[] = {
 	{ BILLING_OP_EVENTS_GET, op_event_get, "Fetch a domain event.", f_id_only },
 	{ BILLING_OP_EVENTS_LIST, op_event_list,
 		"The domain-event log, oldest first; filter by type and createdAfter.", f_event_list },
+	{ BILLING_OP_INVOICES_PAY, op_invoice_pay,
+		"Charge a pending or failed invoice now; a decline is BILLING_EDECLINED.",
+		f_invoice_pay },
+	{ BILLING_OP_PAYMENTS_GET, op_payment_get, "Fetch a payment attempt.", f_id_only },
+	{ BILLING_OP_PAYMENTS_LIST, op_payment_list,
+		"List payment attempts; filter by invoiceId and status.", f_payment_list },
+	{ BILLING_OP_PAYMENTS_REFUND, op_payment_refund,
+		"Refund all or part of a succeeded payment.", f_payment_refund },
+	{ BILLING_OP_DUNNING_GET, op_dunning_get, "The tenant's retry policy for failed renewals.",
+		f_none },
+	{ BILLING_OP_DUNNING_SET, op_dunning_set, "Set the tenant's retry policy.",
+		f_dunning_set },
 };
 
 _Static_assert(sizeof(entries) / sizeof(entries[0]) == BILLING_OP__JSON_COUNT,

@@ -252,13 +252,40 @@ cJSON *billing__json_invoice(const void *item)
 	billing__jb_add(&b, "periodStart", billing__json_time(billing_invoice_period_start(inv)));
 	billing__jb_add(&b, "periodEnd", billing__json_time(billing_invoice_period_end(inv)));
 	billing__jb_add(&b, "lines", lines);
-	billing__jb_num(&b, "attemptCount", 0);
-	billing__jb_add(&b, "nextAttemptAt", cJSON_CreateNull());
+	billing__jb_num(&b, "attemptCount", billing_invoice_attempt_count(inv));
+	billing__jb_add(&b, "nextAttemptAt",
+		billing__json_time_or_null(billing_invoice_next_attempt_at(inv)));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_invoice_created_at(inv)));
 	billing__jb_add(&b, "finalizedAt", billing__json_time_or_null(billing_invoice_finalized_at(inv)));
 	billing__jb_add(&b, "paidAt", billing__json_time_or_null(billing_invoice_paid_at(inv)));
 	billing__jb_add(&b, "voidedAt", billing__json_time_or_null(billing_invoice_voided_at(inv)));
 	billing__jb_num(&b, "version", billing_invoice_version(inv));
+	return billing__jb_done(&b);
+}
+
+cJSON *billing__json_payment(const void *item)
+{
+	const billing_payment *p = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_payment_id(p)));
+	billing__jb_add(&b, "object", cJSON_CreateString("payment"));
+	billing__jb_add(&b, "invoiceId", cJSON_CreateString(billing_payment_invoice_id(p)));
+	billing__jb_add(&b, "customerId", cJSON_CreateString(billing_payment_customer_id(p)));
+	billing__jb_add(&b, "status", cJSON_CreateString(
+		billing_payment_status_name(billing_payment_status_of(p))));
+	billing__jb_num(&b, "amount", billing_payment_amount(p));
+	billing__jb_add(&b, "currency", cJSON_CreateString(billing_payment_currency(p)));
+	billing__jb_num(&b, "refundedAmount", billing_payment_refunded_amount(p));
+	billing__jb_add(&b, "provider", cJSON_CreateString(billing_payment_provider(p)));
+	billing__jb_add(&b, "providerRef", billing__json_str_or_null(billing_payment_provider_ref(p)));
+	billing__jb_add(&b, "paymentMethod", billing__json_str_or_null(billing_payment_method(p)));
+	billing__jb_add(&b, "failureCode", billing__json_str_or_null(billing_payment_failure_code(p)));
+	billing__jb_add(&b, "failureMessage",
+		billing__json_str_or_null(billing_payment_failure_message(p)));
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_payment_created_at(p)));
+	billing__jb_add(&b, "updatedAt", billing__json_time(billing_payment_updated_at(p)));
+	billing__jb_num(&b, "version", billing_payment_version(p));
 	return billing__jb_done(&b);
 }
 

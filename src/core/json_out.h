@@ -35,6 +35,7 @@ cJSON *billing__json_plan(const void *plan);
 cJSON *billing__json_subscription(const void *subscription);
 cJSON *billing__json_invoice(const void *invoice);
 cJSON *billing__json_event(const void *event);
+cJSON *billing__json_payment(const void *payment);
 
 /* The resource as unformatted JSON text (billing__free), or NULL. */
 char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item);

@@ -44,6 +44,12 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_INVOICES_PREVIEW, "invoices.preview", R_READ, false },
 	{ BILLING_OP_EVENTS_GET,       "events.get",       R_READ, false },
 	{ BILLING_OP_EVENTS_LIST,      "events.list",      R_READ, false },
+	{ BILLING_OP_INVOICES_PAY,     "invoices.pay",     R_ADMIN, true },
+	{ BILLING_OP_PAYMENTS_GET,     "payments.get",     R_READ, false },
+	{ BILLING_OP_PAYMENTS_LIST,    "payments.list",    R_READ, false },
+	{ BILLING_OP_PAYMENTS_REFUND,  "payments.refund",  R_ADMIN, true },
+	{ BILLING_OP_DUNNING_GET,      "dunning.get",      R_READ, false },
+	{ BILLING_OP_DUNNING_SET,      "dunning.set",      R_ADMIN, true },
 	{ BILLING_OP_USERS_CREATE,     "users.create",     R_PLATFORM, true },
 	{ BILLING_OP_USERS_FIND,       "users.find",       R_PLATFORM, false },
 };

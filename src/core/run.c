@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/payment_internal.h"
 #include "core/subscription_internal.h"
 
 #define RETRY_AFTER 60   /* seconds before a failed item is tried again */
@@ -34,13 +35,19 @@ static int claim_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
-/* One item, in its own transaction. BILLING_ENOTFOUND: nothing is due. */
+/*
+ * One item, in its own transaction. BILLING_ENOTFOUND: nothing is due.
+ * Work that asks the payment provider commits what it is about to ask (and
+ * a lease on the item) first, then asks outside any transaction.
+ */
 static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoiced)
 {
+	billing__attempt a;
 	billing_txn *tx;
 	int rc;
 
 	*invoiced = 0;
+	memset(&a, 0, sizeof(a));
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_WRITE)) < 0)
 		return rc;
 	if ((rc = ctx->st->due_claim(tx, now, claim_row, c)) < 0 ||
@@ -51,13 +58,25 @@ static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoic
 	if (strcmp(c->kind, "subscription") == 0) {
 		rc = billing__subscription_advance(ctx, tx, c->tenant_id, c->resource_id, now,
 			invoiced);
+	} else if (strcmp(c->kind, BILLING__DUE_COLLECT) == 0) {
+		rc = billing__collect_begin(ctx, tx, c->tenant_id, c->resource_id, now, &a);
+	} else if (strcmp(c->kind, BILLING__DUE_PAYMENT) == 0) {
+		rc = billing__payment_resolve_begin(ctx, tx, c->tenant_id, c->resource_id, now, &a);
+	} else if (strcmp(c->kind, BILLING__DUE_REFUND) == 0) {
+		rc = billing__refund_resolve_begin(ctx, tx, c->tenant_id, c->resource_id, now, &a);
 	} else {
 		/* Work of a kind this library does not know (a newer library
 		 * wrote it): leave it for that library. */
 		rc = billing__error_set(BILLING_ERROR, "unknown_work", "unknown due work kind %s",
 			c->kind);
 	}
-	return billing__end(ctx, tx, rc);
+	if ((rc = billing__end(ctx, tx, rc)) < 0)
+		return rc;
+	/* A failure to record the answer leaves the lease: asked again later. */
+	if (a.what != BILLING__ATTEMPT_NONE && billing__attempt_run(ctx, &a, NULL) < 0)
+		billing__log(ctx, BILLING_LOG_WARN, "due work %s %s: %s", c->kind, c->resource_id,
+			billing_error_last()->message);
+	return BILLING_OK;
 }
 
 /* A failed item is set aside for a while, so the run goes on with the rest

@@ -15,6 +15,7 @@
 #include "core/entity.h"
 #include "core/events.h"
 #include "core/invoice_internal.h"
+#include "core/payment_internal.h"
 #include "core/subscription_internal.h"
 
 #define QUANTITY_MAX 10000
@@ -518,11 +519,39 @@ out:
 	return rc;
 }
 
-int billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
+/*
+ * After a call that may have issued an invoice committed: collects it now
+ * (billing/payment.h), and answers with the subscription as it stands after
+ * that (past_due when the charge failed). A failure here is not the call's:
+ * the due work stays for the billing run.
+ */
+static int collected(billing_subscription **out, billing_ctx *ctx, const billing_principal *who,
+	int rc)
+{
+	billing_subscription *now = NULL;
+	if (rc < 0 || !ctx->provider || !*out || !(*out)->latest_invoice_id)
+		return rc;
+	billing__collect_now(ctx, who->tenant_id, (*out)->latest_invoice_id);
+	if (billing_subscription_get(&now, ctx, who, (*out)->id) == BILLING_OK) {
+		billing_subscription_free(*out);
+		*out = now;
+	}
+	billing_error_clear();
+	return rc;
+}
+
+static int subscription_create_retry(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_subscription_params *p,
 	const billing_call_options *opts)
 {
 	BILLING__RETRY(subscription_create_once(out, ctx, who, p, opts));
+}
+
+int billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_params *p,
+	const billing_call_options *opts)
+{
+	return collected(out, ctx, who, subscription_create_retry(out, ctx, who, p, opts));
 }
 
 int billing_subscription_get(billing_subscription **out, billing_ctx *ctx,
@@ -999,11 +1028,18 @@ static int subscription_change_once(billing_subscription **out, billing_ctx *ctx
 	return rc;
 }
 
-int billing_subscription_change_plan(billing_subscription **out, billing_ctx *ctx,
+static int subscription_change_retry(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_subscription_change_params *p,
 	const billing_call_options *opts)
 {
 	BILLING__RETRY(subscription_change_once(out, ctx, who, id, p, opts));
+}
+
+int billing_subscription_change_plan(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_subscription_change_params *p,
+	const billing_call_options *opts)
+{
+	return collected(out, ctx, who, subscription_change_retry(out, ctx, who, id, p, opts));
 }
 
 /* ------------------------------------------------------------ pause, resume */
@@ -1082,10 +1118,16 @@ int billing_subscription_pause(billing_subscription **out, billing_ctx *ctx,
 	BILLING__RETRY(pause_once(out, ctx, who, id, opts, false));
 }
 
-int billing_subscription_resume(billing_subscription **out, billing_ctx *ctx,
+static int resume_retry(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_call_options *opts)
 {
 	BILLING__RETRY(pause_once(out, ctx, who, id, opts, true));
+}
+
+int billing_subscription_resume(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	return collected(out, ctx, who, resume_retry(out, ctx, who, id, opts));
 }
 
 /* ------------------------------------------------------------ the run */
@@ -1166,6 +1208,43 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 	if ((rc = ctx->st->subscription_update(tx, &r, cur->version)) == BILLING_OK &&
 	    (rc = schedule(ctx, tx, &r)) == BILLING_OK)
 		rc = emit(ctx, tx, &r, event);
+out:
+	billing_subscription_free(cur);
+	return rc;
+}
+
+int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, billing__sub_payment what, int64_t now)
+{
+	billing_subscription *cur = NULL;
+	billing_subscription_record r;
+	const char *event = NULL;
+	int rc;
+
+	if ((rc = billing__entity_get_in((void **)&cur, &entity, ctx, tx, tenant_id, id)) < 0)
+		return rc;
+	record_of(&r, cur);
+	if (what == BILLING__SUB_PAYMENT_FAILED && r.status == BILLING_SUB_ACTIVE) {
+		r.status = BILLING_SUB_PAST_DUE;
+		event = "subscription.past_due";
+	} else if (what == BILLING__SUB_PAYMENT_RECOVERED && r.status == BILLING_SUB_PAST_DUE) {
+		r.status = BILLING_SUB_ACTIVE;
+		event = "subscription.recovered";
+	} else if (what == BILLING__SUB_RETRIES_EXHAUSTED && !ended(r.status)) {
+		if ((rc = billing__subscription_transition(r.status, BILLING_SUB_CANCELED)) < 0)
+			goto out;
+		r.status = BILLING_SUB_CANCELED;
+		r.canceled_at = r.ended_at = now;
+		r.cancel_at_period_end = 0;
+		event = "subscription.canceled";
+	}
+	if (event) {
+		r.updated_at = now;
+		r.version++;
+		if ((rc = ctx->st->subscription_update(tx, &r, cur->version)) == BILLING_OK &&
+		    (rc = schedule(ctx, tx, &r)) == BILLING_OK)
+			rc = emit(ctx, tx, &r, event);
+	}
 out:
 	billing_subscription_free(cur);
 	return rc;

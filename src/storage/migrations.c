@@ -324,11 +324,91 @@ static const char step3_postgres[] =
 		" invoices, invoice_lines, pending_lines, due_work, events TO billing_runtime;\n"
 		"    GRANT INSERT, UPDATE ON billing_meta TO billing_runtime;");
 
+
+/* Payments: one row per attempt; at most one attempt in flight (pending,
+ * requires_action, unknown: statuses 1, 2, 7) per invoice, by a partial
+ * unique index; refunds never exceed what was captured, by checks. */
+static const char step4_payments[] =
+	"ALTER TABLE invoices ADD COLUMN attempt_count INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE invoices ADD COLUMN next_attempt_at BIGINT;\n"
+	"CREATE TABLE payments (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  invoice_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 7),\n"
+	"  amount BIGINT NOT NULL CHECK (amount > 0),\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  amount_refunded BIGINT NOT NULL CHECK (amount_refunded >= 0),\n"
+	"  amount_refunding BIGINT NOT NULL CHECK (amount_refunding >= 0),\n"
+	"  provider TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  provider_ref TEXT /*COLLATE_C*/,\n"
+	"  payment_method TEXT /*COLLATE_C*/,\n"
+	"  off_session INTEGER NOT NULL CHECK (off_session IN (0, 1)),\n"
+	"  failure_code TEXT /*COLLATE_C*/,\n"
+	"  failure_message TEXT /*COLLATE_C*/,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT payments_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT payments_refunds CHECK (amount_refunded + amount_refunding <= amount),\n"
+	"  CONSTRAINT payments_invoice_fkey FOREIGN KEY (tenant_id, invoice_id)\n"
+	"    REFERENCES invoices (tenant_id, id),\n"
+	"  CONSTRAINT payments_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX payments_created ON payments (tenant_id, created_at, id);\n"
+	"CREATE INDEX payments_invoice ON payments (tenant_id, invoice_id);\n"
+	"CREATE INDEX payments_ref ON payments (tenant_id, provider, provider_ref);\n"
+	"CREATE UNIQUE INDEX payments_in_flight ON payments (tenant_id, invoice_id)\n"
+	"  WHERE status IN (1, 2, 7);\n"
+	"CREATE TABLE refunds (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  payment_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  amount BIGINT NOT NULL CHECK (amount > 0),\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 7),\n"
+	"  provider_ref TEXT /*COLLATE_C*/,\n"
+	"  failure_code TEXT /*COLLATE_C*/,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT refunds_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT refunds_payment_fkey FOREIGN KEY (tenant_id, payment_id)\n"
+	"    REFERENCES payments (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX refunds_payment ON refunds (tenant_id, payment_id);\n"
+	"CREATE TABLE provider_events (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  provider TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  event_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  type TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  received_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT provider_events_pkey PRIMARY KEY (tenant_id, provider, event_id)\n"
+	");\n"
+	"CREATE TABLE dunning_policies (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  retry_days TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  final_action INTEGER NOT NULL CHECK (final_action IN (1, 2)),\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT dunning_policies_pkey PRIMARY KEY (tenant_id)\n"
+	");\n";
+
+static const char step4_postgres[] =
+	TENANT_POLICY("payments")
+	TENANT_POLICY("refunds")
+	TENANT_POLICY("provider_events")
+	TENANT_POLICY("dunning_policies")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON payments, refunds, provider_events,"
+		" dunning_policies TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres },
 	{ 2, "users: login identities of hosts", step2_users, step2_postgres },
 	{ 3, "billing: subscriptions, invoices, due work, events", step3_billing, step3_postgres },
+	{ 4, "payments: attempts, refunds, provider events, dunning policies", step4_payments,
+		step4_postgres },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -657,7 +657,8 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"subscriptions.create", "subscriptions.get", "subscriptions.list",
 		"subscriptions.cancel", "subscriptions.update", "subscriptions.change_plan",
 		"subscriptions.pause", "subscriptions.resume", "invoices.get", "invoices.list",
-		"invoices.void", "invoices.preview", "events.get", "events.list" };
+		"invoices.void", "invoices.preview", "events.get", "events.list", "invoices.pay",
+		"payments.get", "payments.list", "payments.refund", "dunning.get", "dunning.set" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

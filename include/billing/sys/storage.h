@@ -29,10 +29,11 @@
 #include "../common.h"
 #include "../ctx.h"
 #include "../invoice.h"
+#include "../payment.h"
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 1
+#define BILLING_STORAGE_VERSION 2
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -176,7 +177,51 @@ typedef struct {
 	 * (read them with invoice_lines). */
 	size_t line_count;
 	const billing_invoice_line *lines;
+	/* Storage version 2: collection. */
+	int32_t attempt_count;          /* payment attempts made */
+	int64_t next_attempt_at;        /* 0: none scheduled */
 } billing_invoice_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *invoice_id;
+	const char *customer_id;
+	int status;                     /* billing_payment_status */
+	int64_t amount;
+	const char *currency;
+	int64_t amount_refunded;        /* refunds that succeeded */
+	int64_t amount_refunding;       /* refunds in flight */
+	const char *provider;
+	const char *provider_ref;       /* NULL until the provider gave one */
+	const char *payment_method;
+	int off_session;
+	const char *failure_code;       /* NULL unless failed */
+	const char *failure_message;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_payment_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *payment_id;
+	int64_t amount;
+	int status;                     /* billing_payment_status: pending, succeeded, failed, unknown */
+	const char *provider_ref;
+	const char *failure_code;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_refund_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *retry_days;         /* "1,3,5,7" */
+	int final_action;               /* billing_dunning_action */
+	int64_t updated_at;
+} billing_dunning_record;
 
 /* Time-driven work: one row per (kind, resource), due at a time. */
 typedef struct {
@@ -244,6 +289,7 @@ typedef struct {
 	const char *type;           /* events: exact type, or NULL */
 	int has_created_after;      /* events: created_at > created_after */
 	int64_t created_after;
+	const char *invoice_id;     /* payments: of this invoice, or NULL (version 2) */
 } billing_list_query;
 
 /** The storage vtable. Embed it as the first member of the backend's struct. */
@@ -392,6 +438,34 @@ struct billing_storage {
 
 	/** Platform metadata: sets key = value, replacing any value. */
 	int (*meta_set)(billing_txn *tx, const char *key, const char *value);
+
+	/* ---- version 2: payments */
+
+	int (*payment_insert)(billing_txn *tx, const billing_payment_record *rec);
+	int (*payment_update)(billing_txn *tx, const billing_payment_record *rec,
+		int64_t old_version);
+	int (*payment_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*payment_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
+	/** The payment the provider knows as ref; BILLING_ENOTFOUND if none. */
+	int (*payment_get_by_ref)(billing_txn *tx, const char *tenant_id, const char *provider,
+		const char *ref, billing_row_cb cb, void *payload);
+
+	int (*refund_insert)(billing_txn *tx, const billing_refund_record *rec);
+	int (*refund_update)(billing_txn *tx, const billing_refund_record *rec,
+		int64_t old_version);
+	int (*refund_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+
+	/** Records an inbound provider event; BILLING_EEXISTS when it was seen. */
+	int (*provider_event_insert)(billing_txn *tx, const char *tenant_id, const char *provider,
+		const char *event_id, const char *type, int64_t received_at);
+
+	/** The tenant's dunning policy; BILLING_ENOTFOUND when none was set. */
+	int (*dunning_get)(billing_txn *tx, const char *tenant_id, billing_row_cb cb,
+		void *payload);
+	int (*dunning_set)(billing_txn *tx, const billing_dunning_record *rec);
 
 	/* later versions append methods here */
 };

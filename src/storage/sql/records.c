@@ -538,6 +538,10 @@ static int where_filters(struct sqlbuf *q, struct binds *b, const struct list_sh
 		sql_add(q, "%screated_at > ?%d", sep, bind_add_int(b, lq->created_after));
 		sep = " AND ";
 	}
+	if (lq->invoice_id) {
+		sql_add(q, "%sinvoice_id = ?%d", sep, bind_add_text(b, lq->invoice_id));
+		sep = " AND ";
+	}
 	return sep[1] == 'A';
 }
 
@@ -1110,7 +1114,7 @@ static int rec_plan_live_subscription_count(billing_txn *tx, const char *tenant_
 
 #define INVOICE_COLS "tenant_id, id, customer_id, subscription_id, number, status, currency, " \
 	"subtotal, tax, total, amount_paid, amount_due, period_start, period_end, created_at, " \
-	"finalized_at, paid_at, voided_at, updated_at, version"
+	"finalized_at, paid_at, voided_at, updated_at, version, attempt_count, next_attempt_at"
 
 static void read_invoice(sql_stmt *s, void *record)
 {
@@ -1137,6 +1141,8 @@ static void read_invoice(sql_stmt *s, void *record)
 	r->version = col_int(s, 19);
 	r->line_count = 0;
 	r->lines = NULL;
+	r->attempt_count = (int32_t)col_int(s, 20);
+	r->next_attempt_at = col_int(s, 21);
 }
 
 static void bind_invoice(sql_stmt *s, const billing_invoice_record *r)
@@ -1161,6 +1167,8 @@ static void bind_invoice(sql_stmt *s, const billing_invoice_record *r)
 	bind_int_or_null(s, 18, r->voided_at);
 	bind_int(s, 19, r->updated_at);
 	bind_int(s, 20, r->version);
+	bind_int(s, 21, r->attempt_count);
+	bind_int_or_null(s, 22, r->next_attempt_at);
 }
 
 static int rec_invoice_insert(billing_txn *tx, const billing_invoice_record *r)
@@ -1168,7 +1176,7 @@ static int rec_invoice_insert(billing_txn *tx, const billing_invoice_record *r)
 	sql_stmt *s;
 	size_t i;
 	int rc = prepare(&s, tx, "INSERT INTO invoices (" INVOICE_COLS ") VALUES (?1, ?2, ?3, ?4, "
-		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
 	if (rc < 0)
 		return rc;
 	bind_invoice(s, r);
@@ -1209,14 +1217,15 @@ static int rec_invoice_update(billing_txn *tx, const billing_invoice_record *r,
 	 * creation: the statement cannot change them. */
 	rc = prepare(&s, tx, "UPDATE invoices SET number = ?5, status = ?6, amount_paid = ?11, "
 		"amount_due = ?12, finalized_at = ?16, paid_at = ?17, voided_at = ?18, "
-		"updated_at = ?19, version = ?20 WHERE tenant_id = ?1 AND id = ?2 AND "
+		"updated_at = ?19, version = ?20, attempt_count = ?21, next_attempt_at = ?22 "
+		"WHERE tenant_id = ?1 AND id = ?2 AND "
 		"customer_id = ?3 AND subscription_id IS NOT DISTINCT FROM ?4 AND currency = ?7 AND "
 		"subtotal = ?8 AND tax = ?9 AND total = ?10 AND period_start = ?13 AND "
-		"period_end = ?14 AND created_at = ?15 AND version = ?21");
+		"period_end = ?14 AND created_at = ?15 AND version = ?23");
 	if (rc < 0)
 		return rc;
 	bind_invoice(s, r);
-	bind_int(s, 21, old_version);
+	bind_int(s, 23, old_version);
 	return exec_versioned(s, "invoice");
 }
 
@@ -1484,6 +1493,245 @@ static int rec_event_insert(billing_txn *tx, const billing_event_record *r)
 	return exec_stmt(s, BILLING_EINVALID, NULL);
 }
 
+/* ------------------------------------------------------------ payments */
+
+#define PAYMENT_COLS "tenant_id, id, invoice_id, customer_id, status, amount, currency, " \
+	"amount_refunded, amount_refunding, provider, provider_ref, payment_method, off_session, " \
+	"failure_code, failure_message, created_at, updated_at, version"
+
+static void read_payment(sql_stmt *s, void *record)
+{
+	billing_payment_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->invoice_id = col_text(s, 2);
+	r->customer_id = col_text(s, 3);
+	r->status = (int)col_int(s, 4);
+	r->amount = col_int(s, 5);
+	r->currency = col_text(s, 6);
+	r->amount_refunded = col_int(s, 7);
+	r->amount_refunding = col_int(s, 8);
+	r->provider = col_text(s, 9);
+	r->provider_ref = col_text(s, 10);
+	r->payment_method = col_text(s, 11);
+	r->off_session = (int)col_int(s, 12);
+	r->failure_code = col_text(s, 13);
+	r->failure_message = col_text(s, 14);
+	r->created_at = col_int(s, 15);
+	r->updated_at = col_int(s, 16);
+	r->version = col_int(s, 17);
+}
+
+static void bind_payment(sql_stmt *s, const billing_payment_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->invoice_id);
+	bind_text(s, 4, r->customer_id);
+	bind_int(s, 5, r->status);
+	bind_int(s, 6, r->amount);
+	bind_text(s, 7, r->currency);
+	bind_int(s, 8, r->amount_refunded);
+	bind_int(s, 9, r->amount_refunding);
+	bind_text(s, 10, r->provider);
+	bind_text(s, 11, r->provider_ref);
+	bind_text(s, 12, r->payment_method);
+	bind_int(s, 13, r->off_session ? 1 : 0);
+	bind_text(s, 14, r->failure_code);
+	bind_text(s, 15, r->failure_message);
+	bind_int(s, 16, r->created_at);
+	bind_int(s, 17, r->updated_at);
+	bind_int(s, 18, r->version);
+}
+
+static int rec_payment_insert(billing_txn *tx, const billing_payment_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO payments (" PAYMENT_COLS ") VALUES (?1, ?2, ?3, "
+		"?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+	if (rc < 0)
+		return rc;
+	bind_payment(s, r);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_payment_update(billing_txn *tx, const billing_payment_record *r,
+	int64_t old_version)
+{
+	sql_stmt *s;
+	/* What was asked for (invoice, customer, amount, currency, provider)
+	 * never changes: the statement cannot change it. */
+	int rc = prepare(&s, tx, "UPDATE payments SET status = ?5, amount_refunded = ?8, "
+		"amount_refunding = ?9, provider_ref = ?11, payment_method = ?12, "
+		"failure_code = ?14, failure_message = ?15, updated_at = ?17, version = ?18 "
+		"WHERE tenant_id = ?1 AND id = ?2 AND invoice_id = ?3 AND customer_id = ?4 AND "
+		"amount = ?6 AND currency = ?7 AND provider = ?10 AND off_session = ?13 AND "
+		"created_at = ?16 AND version = ?19");
+	if (rc < 0)
+		return rc;
+	bind_payment(s, r);
+	bind_int(s, 19, old_version);
+	return exec_versioned(s, "payment");
+}
+
+static int rec_payment_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_payment_record r;
+	return get_by_id(tx, LOCKED(tx, "SELECT " PAYMENT_COLS " FROM payments "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_payment, &r, tenant_id, id, cb, payload);
+}
+
+static int rec_payment_get_by_ref(billing_txn *tx, const char *tenant_id, const char *provider,
+	const char *ref, billing_row_cb cb, void *payload)
+{
+	billing_payment_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " PAYMENT_COLS " FROM payments "
+		"WHERE tenant_id = ?1 AND provider = ?2 AND provider_ref = ?3"));
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, provider);
+	bind_text(s, 3, ref);
+	return emit_rows(s, read_payment, &r, cb, payload, 1);
+}
+
+static const struct list_shape payment_shape = {
+	"payments", PAYMENT_COLS, "id", 1, { "provider_ref", NULL }, NULL,
+	read_payment
+};
+
+static int rec_payment_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &payment_shape, tenant_id, q, cb, payload);
+}
+
+#define REFUND_COLS "tenant_id, id, payment_id, amount, status, provider_ref, failure_code, " \
+	"created_at, updated_at, version"
+
+static void read_refund(sql_stmt *s, void *record)
+{
+	billing_refund_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->payment_id = col_text(s, 2);
+	r->amount = col_int(s, 3);
+	r->status = (int)col_int(s, 4);
+	r->provider_ref = col_text(s, 5);
+	r->failure_code = col_text(s, 6);
+	r->created_at = col_int(s, 7);
+	r->updated_at = col_int(s, 8);
+	r->version = col_int(s, 9);
+}
+
+static void bind_refund(sql_stmt *s, const billing_refund_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->payment_id);
+	bind_int(s, 4, r->amount);
+	bind_int(s, 5, r->status);
+	bind_text(s, 6, r->provider_ref);
+	bind_text(s, 7, r->failure_code);
+	bind_int(s, 8, r->created_at);
+	bind_int(s, 9, r->updated_at);
+	bind_int(s, 10, r->version);
+}
+
+static int rec_refund_insert(billing_txn *tx, const billing_refund_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO refunds (" REFUND_COLS ") VALUES (?1, ?2, ?3, ?4, "
+		"?5, ?6, ?7, ?8, ?9, ?10)");
+	if (rc < 0)
+		return rc;
+	bind_refund(s, r);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_refund_update(billing_txn *tx, const billing_refund_record *r,
+	int64_t old_version)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "UPDATE refunds SET status = ?5, provider_ref = ?6, "
+		"failure_code = ?7, updated_at = ?9, version = ?10 WHERE tenant_id = ?1 AND id = ?2 "
+		"AND payment_id = ?3 AND amount = ?4 AND version = ?11");
+	if (rc < 0)
+		return rc;
+	bind_refund(s, r);
+	bind_int(s, 11, old_version);
+	return exec_versioned(s, "refund");
+}
+
+static int rec_refund_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_refund_record r;
+	return get_by_id(tx, LOCKED(tx, "SELECT " REFUND_COLS " FROM refunds "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_refund, &r, tenant_id, id, cb, payload);
+}
+
+static int rec_provider_event_insert(billing_txn *tx, const char *tenant_id,
+	const char *provider, const char *event_id, const char *type, int64_t received_at)
+{
+	sql_stmt *s;
+	int changes = 0, rc;
+	/* DO NOTHING rather than a unique violation: on PostgreSQL a violation
+	 * would abort the whole transaction, and a duplicate is not an error
+	 * of the transaction, only of this event. */
+	rc = prepare(&s, tx, "INSERT INTO provider_events (tenant_id, provider, event_id, type, "
+		"received_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, provider);
+	bind_text(s, 3, event_id);
+	bind_text(s, 4, type);
+	bind_int(s, 5, received_at);
+	if ((rc = exec_stmt(s, BILLING_EINVALID, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : BILLING_EEXISTS;
+}
+
+static void read_dunning(sql_stmt *s, void *record)
+{
+	billing_dunning_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->retry_days = col_text(s, 1);
+	r->final_action = (int)col_int(s, 2);
+	r->updated_at = col_int(s, 3);
+}
+
+static int rec_dunning_get(billing_txn *tx, const char *tenant_id, billing_row_cb cb,
+	void *payload)
+{
+	billing_dunning_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT tenant_id, retry_days, final_action, updated_at "
+		"FROM dunning_policies WHERE tenant_id = ?1");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	return emit_rows(s, read_dunning, &r, cb, payload, 1);
+}
+
+static int rec_dunning_set(billing_txn *tx, const billing_dunning_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO dunning_policies (tenant_id, retry_days, "
+		"final_action, updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id) "
+		"DO UPDATE SET retry_days = ?2, final_action = ?3, updated_at = ?4");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->retry_days);
+	bind_int(s, 3, r->final_action);
+	bind_int(s, 4, r->updated_at);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
 void billing__sql_install(billing_storage *st)
 {
 	st->meta_get = rec_meta_get;
@@ -1533,4 +1781,15 @@ void billing__sql_install(billing_storage *st)
 	st->pending_lines_clear = rec_pending_lines_clear;
 	st->event_get = rec_event_get;
 	st->event_list = rec_event_list;
+	st->payment_insert = rec_payment_insert;
+	st->payment_update = rec_payment_update;
+	st->payment_get = rec_payment_get;
+	st->payment_list = rec_payment_list;
+	st->payment_get_by_ref = rec_payment_get_by_ref;
+	st->refund_insert = rec_refund_insert;
+	st->refund_update = rec_refund_update;
+	st->refund_get = rec_refund_get;
+	st->provider_event_insert = rec_provider_event_insert;
+	st->dunning_get = rec_dunning_get;
+	st->dunning_set = rec_dunning_set;
 }

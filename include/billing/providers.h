@@ -1,0 +1,97 @@
+/**
+ * @file billing/providers.h
+ * @brief The payment providers that come with the library.
+ *
+ * A provider is handed to billing_ctx_open() in billing_ctx_options.provider
+ * and the context owns it from then on.
+ *
+ * @code
+ * billing_provider *pay = NULL;
+ * billing_stripe_options so = BILLING_STRIPE_OPTIONS_INIT;
+ * so.api_key = getenv("STRIPE_API_KEY");
+ * so.webhook_secrets = (const char *[]){ getenv("STRIPE_WEBHOOK_SECRET") };
+ * so.webhook_secret_count = 1;
+ * if (billing_stripe_provider_new(&pay, &so) < 0) ...
+ * opts.provider = pay;
+ * @endcode
+ */
+#ifndef BILLING_PROVIDERS_H
+#define BILLING_PROVIDERS_H
+
+#include "common.h"
+#include "ctx.h"
+
+BILLING_BEGIN_DECL
+
+
+
+/* ------------------------------------------------------------ test provider */
+
+#define BILLING_TEST_PROVIDER_OPTIONS_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_TEST_PROVIDER_OPTIONS_VERSION */
+	/** Secret for its inbound webhooks (the Stripe-Signature scheme), or NULL. */
+	const char *webhook_secret;
+} billing_test_provider_options;
+
+#define BILLING_TEST_PROVIDER_OPTIONS_INIT { BILLING_TEST_PROVIDER_OPTIONS_VERSION, 0 }
+
+/**
+ * The deterministic in-process provider, for development and tests. Its
+ * outcome depends on the payment method token:
+ *
+ * | token                             | outcome                                   |
+ * |-----------------------------------|-------------------------------------------|
+ * | pm_card_visa (and any other pm_)  | succeeded                                 |
+ * | pm_card_chargeDeclined            | failed, code card_declined                |
+ * | pm_card_insufficientFunds         | failed, code insufficient_funds           |
+ * | pm_card_authenticationRequired    | requires_action until completed           |
+ * | pm_card_processing                | pending; succeeded one hour (clock) later |
+ * | pm_card_timeout                   | the answer is lost (the payment succeeds  |
+ * |                                   | at the provider: asking again says so)    |
+ *
+ * Tokens not starting with "pm_" fail with code invalid_payment_method.
+ * Charges are remembered by idempotency key, so a repeated charge returns
+ * the first outcome and no second payment exists. Refunds succeed.
+ */
+BILLING_EXTERN(int) billing_test_provider_new(billing_provider **out,
+	const billing_test_provider_options *opts);
+
+/** Completes a requires_action payment of the test provider (the customer
+ *  authenticated, or failed to): it becomes succeeded or failed. */
+BILLING_EXTERN(int) billing_test_provider_complete_action(billing_provider *p, const char *ref,
+	int succeed);
+
+/** How many payments the test provider holds (money moved), for tests. */
+BILLING_EXTERN(size_t) billing_test_provider_charge_count(billing_provider *p);
+
+/* ------------------------------------------------------------ Stripe */
+
+#define BILLING_STRIPE_OPTIONS_VERSION 1
+
+typedef struct {
+	unsigned int version;          /**< BILLING_STRIPE_OPTIONS_VERSION */
+	const char *api_key;           /**< required: sk_live_... or sk_test_... (copied) */
+	/** Webhook signing secrets (whsec_...); several while rotating. */
+	const char *const *webhook_secrets;
+	size_t webhook_secret_count;
+	const char *api_base;          /**< NULL: https://api.stripe.com */
+	const char *stripe_version;    /**< NULL: the version the library is written for */
+	long connect_timeout_ms;       /**< 0: 5000 */
+	long timeout_ms;               /**< 0: 30000, the whole request */
+	unsigned int max_retries;      /**< 0: 3 (network errors, 409 lock, 429, 5xx) */
+	long retry_base_ms;            /**< 0: 500; doubled each retry, with jitter */
+	long webhook_tolerance;        /**< seconds; 0: 300 */
+} billing_stripe_options;
+
+#define BILLING_STRIPE_OPTIONS_INIT { BILLING_STRIPE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/** A provider for Stripe's PaymentIntents API.
+ *  @return BILLING_OK; BILLING_EINVALID (field "apiKey", "apiBase") */
+BILLING_EXTERN(int) billing_stripe_provider_new(billing_provider **out,
+	const billing_stripe_options *opts);
+
+BILLING_END_DECL
+
+#endif

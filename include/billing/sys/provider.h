@@ -1,0 +1,152 @@
+/**
+ * @file billing/sys/provider.h
+ * @brief The payment provider vtable, for authors of payment providers.
+ *
+ * A provider moves money; it knows no billing rule. The core calls it
+ * outside any storage transaction: it writes the payment attempt first
+ * (committed), then asks the provider, then records the answer in a second
+ * transaction. Every call that can move money carries an idempotency key
+ * derived from the attempt, and a provider must make a repeated call with
+ * the same key return the first call's outcome without moving money again
+ * (Stripe's Idempotency-Key; the test provider keeps its own table). That
+ * is what lets the core resolve a lost answer by asking again.
+ *
+ * Outcomes, not errors: charge() and refund() return BILLING_OK whenever the
+ * provider reached a decision or may have reached one, and put it in the
+ * result: SUCCEEDED, FAILED (a decline or a refused request, with the
+ * provider's code), PENDING (processing; retrieve() later),
+ * REQUIRES_ACTION (the customer must authenticate), or UNKNOWN (the answer
+ * was lost after the request may have arrived: a timeout, a dropped
+ * connection, retries exhausted). A negative return means the request was
+ * certainly not made (out of memory, a request the provider cannot
+ * express); the core then records the attempt as failed with the error's
+ * reason as its code.
+ *
+ * Versioning: the vtable starts with its version and only grows at its end.
+ * A provider never logs or returns its secret keys.
+ */
+#ifndef BILLING_SYS_PROVIDER_H
+#define BILLING_SYS_PROVIDER_H
+
+#include "../common.h"
+#include "../ctx.h"
+#include "../payment.h"
+
+BILLING_BEGIN_DECL
+
+#define BILLING_PROVIDER_VERSION 1
+
+/** Sizes of the fixed buffers of results and events. */
+#define BILLING_PROVIDER_REF_MAX 128
+#define BILLING_PROVIDER_CODE_MAX 64
+#define BILLING_PROVIDER_MESSAGE_MAX 256
+
+/** One payment to make. Strings are borrowed for the call. */
+typedef struct {
+	const char *tenant_id;
+	const char *payment_id;        /**< our attempt id: metadata[payment_id] */
+	const char *invoice_id;        /**< metadata[invoice_id] */
+	const char *customer_id;       /**< our customer id */
+	const char *customer_ref;      /**< the provider's customer id, or NULL */
+	const char *payment_method;    /**< the payment method token */
+	int64_t amount;                /**< minor units, > 0 */
+	const char *currency;          /**< ISO 4217, upper case */
+	const char *idempotency_key;   /**< the same for every try of this attempt */
+	int off_session;               /**< 1 when the customer is not present (renewals) */
+	const char *description;       /**< "Invoice INV-000042", or NULL */
+} billing_provider_charge;
+
+/** One refund to make of a succeeded payment. */
+typedef struct {
+	const char *tenant_id;
+	const char *payment_id;
+	const char *refund_id;         /**< our refund id */
+	const char *payment_ref;       /**< the provider's payment id */
+	int64_t amount;                /**< minor units, > 0 */
+	const char *currency;
+	const char *idempotency_key;
+} billing_provider_refund;
+
+/** What the provider said. */
+typedef struct {
+	billing_payment_status status; /**< PENDING, REQUIRES_ACTION, SUCCEEDED, FAILED, UNKNOWN */
+	char ref[BILLING_PROVIDER_REF_MAX];               /**< its id ("pi_..."), "" if none */
+	char failure_code[BILLING_PROVIDER_CODE_MAX];     /**< decline code or error type */
+	char failure_message[BILLING_PROVIDER_MESSAGE_MAX]; /**< for humans, no secrets */
+	int64_t amount;                /**< the amount it reports, 0 when it said none */
+	char currency[4];              /**< upper case, "" when it said none */
+} billing_provider_result;
+
+/** The provider-neutral kinds of inbound events. */
+typedef enum {
+	BILLING_PROVIDER_EVENT_IGNORED = 0,    /**< a type the library does not act on */
+	BILLING_PROVIDER_EVENT_PAYMENT_SUCCEEDED,
+	BILLING_PROVIDER_EVENT_PAYMENT_FAILED,
+	BILLING_PROVIDER_EVENT_PAYMENT_PROCESSING,
+	BILLING_PROVIDER_EVENT_PAYMENT_REQUIRES_ACTION,
+	BILLING_PROVIDER_EVENT_PAYMENT_CANCELED,
+	BILLING_PROVIDER_EVENT_CHARGE_REFUNDED,
+	BILLING_PROVIDER_EVENT_DISPUTE_CREATED
+} billing_provider_event_type;
+
+/** An inbound event, verified and parsed. Fixed buffers: no allocation. */
+typedef struct {
+	char id[BILLING_PROVIDER_REF_MAX];          /**< the provider's event id: the dedup key */
+	char type_name[BILLING_PROVIDER_CODE_MAX];  /**< "payment_intent.succeeded" */
+	billing_provider_event_type type;
+	int64_t created;                            /**< when the provider made it */
+	char ref[BILLING_PROVIDER_REF_MAX];         /**< the payment's id at the provider */
+	/* Our metadata on the payment, "" when absent. */
+	char tenant_id[64];
+	char payment_id[64];
+	char invoice_id[64];
+	int64_t amount;                             /**< the payment's amount */
+	char currency[4];                           /**< upper case */
+	int64_t amount_refunded;                    /**< charge.refunded: all refunded so far */
+	char failure_code[BILLING_PROVIDER_CODE_MAX];
+	char failure_message[BILLING_PROVIDER_MESSAGE_MAX];
+	char dispute_id[BILLING_PROVIDER_REF_MAX];  /**< charge.dispute.created */
+	char dispute_reason[BILLING_PROVIDER_CODE_MAX];
+	int64_t dispute_amount;
+} billing_provider_event;
+
+
+
+/** The provider vtable. Embed it as the first member of the provider's struct.
+ *  Every method may be called from several threads at once. `now` is the
+ *  context's clock (UTC seconds). */
+struct billing_provider {
+	unsigned int version;          /**< BILLING_PROVIDER_VERSION it was built for */
+	const char *name;              /**< "test", "stripe": stored on each payment */
+
+	/** Releases everything. Called by billing_ctx_close(). */
+	void (*free)(billing_provider *p);
+
+	/** Creates and confirms a payment (idempotent by req->idempotency_key). */
+	int (*charge)(billing_provider *p, const billing_provider_charge *req, int64_t now,
+		billing_provider_result *out);
+
+	/** The current state of a payment by the provider's id. */
+	int (*retrieve)(billing_provider *p, const char *ref, int64_t now,
+		billing_provider_result *out);
+
+	/** Refunds part or all of a payment (idempotent by the key). out->ref is
+	 *  the refund's id at the provider. */
+	int (*refund)(billing_provider *p, const billing_provider_refund *req, int64_t now,
+		billing_provider_result *out);
+
+	/**
+	 * Verifies an inbound webhook request against the provider's secrets and
+	 * parses it. BILLING_EINVALID with reason "signature" when the signature
+	 * is missing, wrong or outside the tolerance of now; reason "malformed"
+	 * when the body is not an event. The body is the raw request body.
+	 */
+	int (*webhook_parse)(billing_provider *p, const billing_header *headers, size_t nheaders,
+		const char *body, size_t len, int64_t now, billing_provider_event *out);
+
+	/* later versions append methods here */
+};
+
+BILLING_END_DECL
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * The test provider: in-process, deterministic, driven by the context's
+ * clock. Payments are remembered by idempotency key, as a real provider
+ * does, so that asking again never moves money twice; the payment method
+ * token scripts the outcome (billing/providers.h has the table). Inbound
+ * webhooks use Stripe's signature scheme and event format.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "billing/providers.h"
+#include "billing/sys/provider.h"
+#include "core/core.h"
+#include "providers/stripe/stripe_webhook.h"
+
+#define PROCESSING_SECONDS 3600
+
+typedef struct {
+	char key[BILLING_ID_MAX];       /* the idempotency key it was made with */
+	char ref[BILLING_PROVIDER_REF_MAX];
+	char method[64];
+	int64_t amount;
+	char currency[4];
+	billing_payment_status status;
+	char failure_code[BILLING_PROVIDER_CODE_MAX];
+	int64_t created;
+	int64_t refunded;
+	int is_refund;                  /* a refund of ref_of */
+	char ref_of[BILLING_PROVIDER_REF_MAX];
+} test_payment;
+
+typedef struct {
+	billing_provider base;
+	pthread_mutex_t lock;
+	char *webhook_secret;
+	test_payment *items;
+	size_t count, cap;
+	size_t seq;
+} test_provider;
+
+static void result_of(billing_provider_result *out, const test_payment *t)
+{
+	memset(out, 0, sizeof(*out));
+	out->status = t->status;
+	snprintf(out->ref, sizeof(out->ref), "%s", t->ref);
+	snprintf(out->failure_code, sizeof(out->failure_code), "%s", t->failure_code);
+	if (t->failure_code[0])
+		snprintf(out->failure_message, sizeof(out->failure_message),
+			"the test provider declined it (%s)", t->failure_code);
+	out->amount = t->amount;
+	snprintf(out->currency, sizeof(out->currency), "%s", t->currency);
+}
+
+/* Under the lock. */
+static test_payment *find(test_provider *tp, const char *key, const char *ref)
+{
+	size_t i;
+	for (i = 0; i < tp->count; i++)
+		if ((key && strcmp(tp->items[i].key, key) == 0) ||
+		    (ref && strcmp(tp->items[i].ref, ref) == 0))
+			return &tp->items[i];
+	return NULL;
+}
+
+static test_payment *add(test_provider *tp)
+{
+	if (tp->count == tp->cap) {
+		size_t cap = tp->cap ? tp->cap * 2 : 16;
+		test_payment *items = billing__realloc(tp->items, cap * sizeof(*items));
+		if (!items)
+			return NULL;
+		tp->items = items;
+		tp->cap = cap;
+	}
+	memset(&tp->items[tp->count], 0, sizeof(tp->items[0]));
+	return &tp->items[tp->count++];
+}
+
+/* Processing payments settle an hour (of the clock) after they began. */
+static void settle(test_payment *t, int64_t now)
+{
+	if (t->status == BILLING_PAYMENT_PENDING && !t->is_refund &&
+	    now >= t->created + PROCESSING_SECONDS)
+		t->status = BILLING_PAYMENT_SUCCEEDED;
+}
+
+static int tp_charge(billing_provider *p, const billing_provider_charge *req, int64_t now,
+	billing_provider_result *out)
+{
+	test_provider *tp = (test_provider *)p;
+	const char *m = req->payment_method ? req->payment_method : "";
+	test_payment *t;
+	int lost = 0;
+
+	if (!req->idempotency_key || !*req->idempotency_key || req->amount <= 0 || !req->currency)
+		return billing__error_set(BILLING_EINVALID, "invalid_request",
+			"a charge needs a key, an amount and a currency");
+	pthread_mutex_lock(&tp->lock);
+	if ((t = find(tp, req->idempotency_key, NULL)) != NULL) {
+		/* The same question again: the first answer, as it stands now. */
+		settle(t, now);
+		result_of(out, t);
+		pthread_mutex_unlock(&tp->lock);
+		return BILLING_OK;
+	}
+	if ((t = add(tp)) == NULL) {
+		pthread_mutex_unlock(&tp->lock);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	snprintf(t->key, sizeof(t->key), "%s", req->idempotency_key);
+	snprintf(t->ref, sizeof(t->ref), "pi_test_%06zu", ++tp->seq);
+	snprintf(t->method, sizeof(t->method), "%s", m);
+	snprintf(t->currency, sizeof(t->currency), "%s", req->currency);
+	t->amount = req->amount;
+	t->created = now;
+	if (strncmp(m, "pm_", 3) != 0) {
+		t->status = BILLING_PAYMENT_FAILED;
+		snprintf(t->failure_code, sizeof(t->failure_code), "invalid_payment_method");
+	} else if (strcmp(m, "pm_card_chargeDeclined") == 0) {
+		t->status = BILLING_PAYMENT_FAILED;
+		snprintf(t->failure_code, sizeof(t->failure_code), "card_declined");
+	} else if (strcmp(m, "pm_card_insufficientFunds") == 0) {
+		t->status = BILLING_PAYMENT_FAILED;
+		snprintf(t->failure_code, sizeof(t->failure_code), "insufficient_funds");
+	} else if (strcmp(m, "pm_card_authenticationRequired") == 0) {
+		t->status = BILLING_PAYMENT_REQUIRES_ACTION;
+	} else if (strcmp(m, "pm_card_processing") == 0) {
+		t->status = BILLING_PAYMENT_PENDING;
+	} else {
+		/* pm_card_timeout: the payment is made, but the answer is lost. */
+		lost = strcmp(m, "pm_card_timeout") == 0;
+		t->status = BILLING_PAYMENT_SUCCEEDED;
+	}
+	if (lost) {
+		memset(out, 0, sizeof(*out));
+		out->status = BILLING_PAYMENT_UNKNOWN;
+		snprintf(out->failure_code, sizeof(out->failure_code), "timeout");
+	} else {
+		result_of(out, t);
+	}
+	pthread_mutex_unlock(&tp->lock);
+	return BILLING_OK;
+}
+
+static int tp_retrieve(billing_provider *p, const char *ref, int64_t now,
+	billing_provider_result *out)
+{
+	test_provider *tp = (test_provider *)p;
+	test_payment *t;
+	int rc = BILLING_OK;
+
+	pthread_mutex_lock(&tp->lock);
+	if ((t = find(tp, NULL, ref ? ref : "")) == NULL || t->is_refund) {
+		rc = billing__error_set(BILLING_ENOTFOUND, "resource_missing",
+			"the test provider has no such payment");
+	} else {
+		settle(t, now);
+		result_of(out, t);
+	}
+	pthread_mutex_unlock(&tp->lock);
+	return rc;
+}
+
+static int tp_refund(billing_provider *p, const billing_provider_refund *req, int64_t now,
+	billing_provider_result *out)
+{
+	test_provider *tp = (test_provider *)p;
+	test_payment *t, *r;
+	int rc = BILLING_OK;
+
+	pthread_mutex_lock(&tp->lock);
+	if ((r = find(tp, req->idempotency_key, NULL)) != NULL) {
+		result_of(out, r);
+		goto out;
+	}
+	t = find(tp, NULL, req->payment_ref ? req->payment_ref : "");
+	memset(out, 0, sizeof(*out));
+	if (!t || t->is_refund || t->status != BILLING_PAYMENT_SUCCEEDED) {
+		out->status = BILLING_PAYMENT_FAILED;
+		snprintf(out->failure_code, sizeof(out->failure_code), "charge_not_refundable");
+		goto out;
+	}
+	if (req->amount <= 0 || req->amount > t->amount - t->refunded) {
+		out->status = BILLING_PAYMENT_FAILED;
+		snprintf(out->failure_code, sizeof(out->failure_code), "amount_too_large");
+		goto out;
+	}
+	if ((r = add(tp)) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+	t = find(tp, NULL, req->payment_ref);    /* add() may have moved it */
+	t->refunded += req->amount;
+	r->is_refund = 1;
+	snprintf(r->key, sizeof(r->key), "%s", req->idempotency_key);
+	snprintf(r->ref, sizeof(r->ref), "re_test_%06zu", ++tp->seq);
+	snprintf(r->ref_of, sizeof(r->ref_of), "%s", t->ref);
+	snprintf(r->currency, sizeof(r->currency), "%s", t->currency);
+	r->amount = req->amount;
+	r->created = now;
+	r->status = BILLING_PAYMENT_SUCCEEDED;
+	result_of(out, r);
+out:
+	pthread_mutex_unlock(&tp->lock);
+	return rc;
+}
+
+static int tp_webhook_parse(billing_provider *p, const billing_header *headers, size_t nheaders,
+	const char *body, size_t len, int64_t now, billing_provider_event *out)
+{
+	test_provider *tp = (test_provider *)p;
+	const char *secrets[1];
+	if (!tp->webhook_secret)
+		return billing__error_set(BILLING_EINVALID, "signature",
+			"the test provider has no webhook secret");
+	secrets[0] = tp->webhook_secret;
+	return billing__stripe_webhook_parse(secrets, 1, 300, headers, nheaders, body, len, now,
+		out);
+}
+
+static void tp_free(billing_provider *p)
+{
+	test_provider *tp = (test_provider *)p;
+	if (!tp)
+		return;
+	if (tp->webhook_secret) {
+		OPENSSL_cleanse(tp->webhook_secret, strlen(tp->webhook_secret));
+		billing__free(tp->webhook_secret);
+	}
+	pthread_mutex_destroy(&tp->lock);
+	billing__free(tp->items);
+	billing__free(tp);
+}
+
+int billing_test_provider_new(billing_provider **out, const billing_test_provider_options *opts)
+{
+	test_provider *tp;
+
+	BILLING__ASSERT_ARG(out, "out");
+	if (opts && (opts->version == 0 || opts->version > BILLING_TEST_PROVIDER_OPTIONS_VERSION))
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_test_provider_options version %u", opts->version);
+	if ((tp = billing__calloc(1, sizeof(*tp))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if (opts && opts->webhook_secret &&
+	    (tp->webhook_secret = billing__strdup(opts->webhook_secret)) == NULL) {
+		billing__free(tp);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	pthread_mutex_init(&tp->lock, NULL);
+	tp->base.version = BILLING_PROVIDER_VERSION;
+	tp->base.name = "test";
+	tp->base.free = tp_free;
+	tp->base.charge = tp_charge;
+	tp->base.retrieve = tp_retrieve;
+	tp->base.refund = tp_refund;
+	tp->base.webhook_parse = tp_webhook_parse;
+	*out = &tp->base;
+	return BILLING_OK;
+}
+
+int billing_test_provider_complete_action(billing_provider *p, const char *ref, int succeed)
+{
+	test_provider *tp = (test_provider *)p;
+	test_payment *t;
+	int rc = BILLING_OK;
+
+	BILLING__ASSERT_ARG(p && strcmp(p->name, "test") == 0, "provider");
+	pthread_mutex_lock(&tp->lock);
+	if ((t = find(tp, NULL, ref ? ref : "")) == NULL ||
+	    t->status != BILLING_PAYMENT_REQUIRES_ACTION) {
+		rc = billing__error_set(BILLING_ENOTFOUND, "resource_missing",
+			"no payment awaiting action with that reference");
+	} else if (succeed) {
+		t->status = BILLING_PAYMENT_SUCCEEDED;
+	} else {
+		t->status = BILLING_PAYMENT_FAILED;
+		snprintf(t->failure_code, sizeof(t->failure_code), "authentication_failed");
+	}
+	pthread_mutex_unlock(&tp->lock);
+	return rc;
+}
+
+size_t billing_test_provider_charge_count(billing_provider *p)
+{
+	test_provider *tp = (test_provider *)p;
+	size_t i, n = 0;
+	if (!p || strcmp(p->name, "test") != 0)
+		return 0;
+	pthread_mutex_lock(&tp->lock);
+	for (i = 0; i < tp->count; i++)
+		n += !tp->items[i].is_refund;
+	pthread_mutex_unlock(&tp->lock);
+	return n;
+}
