@@ -119,7 +119,7 @@ static const struct currency *currency_find(const char *code)
  */
 static const struct currency *money_currency(const billing_money *m)
 {
-	const struct currency *c;
+	const struct currency *c = NULL;
 
 	if (m->currency[3] != '\0')
 		return NULL;
@@ -143,7 +143,7 @@ static int overflow(const char *what)
 
 int billing_currency_normalize(char out[4], const char *code)
 {
-	const struct currency *c;
+	const struct currency *c = NULL;
 
 	BILLING__ASSERT_ARG(out, "out");
 	if ((c = currency_find(code)) == NULL)
@@ -182,7 +182,7 @@ static int check_pair(const struct currency **cur, const billing_money *out,
 int billing_money_add(billing_money *out,
 	const billing_money *a, const billing_money *b)
 {
-	const struct currency *c;
+	const struct currency *c = NULL;
 	int64_t sum;
 	int rc;
 
@@ -198,7 +198,7 @@ int billing_money_add(billing_money *out,
 int billing_money_sub(billing_money *out,
 	const billing_money *a, const billing_money *b)
 {
-	const struct currency *c;
+	const struct currency *c = NULL;
 	int64_t diff;
 	int rc;
 
@@ -214,7 +214,7 @@ int billing_money_sub(billing_money *out,
 int billing_money_mul(billing_money *out,
 	const billing_money *a, int64_t factor)
 {
-	const struct currency *c;
+	const struct currency *c = NULL;
 	int64_t product;
 
 	BILLING__ASSERT_ARG(out, "out");
@@ -376,7 +376,7 @@ static uint64_t pow10u(unsigned int e)
 
 int billing_money_format(char *buf, size_t size, const billing_money *m)
 {
-	const struct currency *c;
+	const struct currency *c = NULL;
 	uint64_t mag, unit;
 	const char *sign;
 	int len;
