@@ -1,0 +1,1219 @@
+/*
+ * The fake Stripe API (see fake_stripe.h). libmicrohttpd calls the access
+ * handler several times per request: once with the headers, once per body
+ * chunk, once at the end; the request is handled at the end, under the
+ * fake's mutex. Faults are taken from a queue when a request arrives.
+ */
+#include "fake_stripe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "billing/errors.h"
+#include "providers/stripe/stripe_webhook.h"
+
+#define MAX_BODY (64 * 1024)
+#define MAX_FIELDS 64
+#define MAX_HEADERS 64
+
+typedef struct {
+	char *name;
+	char *value;
+} pair;
+
+typedef struct {
+	size_t n;
+	pair items[MAX_FIELDS];
+} pairs;
+
+typedef struct {
+	char id[40];
+	int64_t amount;
+	int64_t refunded;
+	char currency[4];
+	char status[40];
+	char *customer;
+	char *payment_method;
+	char *description;
+	pairs metadata;
+	char fail_code[64];
+	char decline_code[64];
+	char fail_message[128];
+	int64_t created;
+} payment_intent;
+
+typedef struct {
+	char *key;
+	char *fingerprint;
+	int status;
+	char *body;
+} idem_entry;
+
+typedef struct {
+	fake_stripe_fault fault;
+	char *body;
+} queued_fault;
+
+struct fake_stripe {
+	struct MHD_Daemon *daemon;
+	char url[64];
+	char *api_key;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+
+	size_t requests;
+	char **keys;                   /* each request's Idempotency-Key ("" if none) */
+	size_t cap_keys;
+	size_t refunds;
+	size_t events;
+
+	payment_intent *pis;
+	size_t npis, cap_pis;
+	idem_entry *idem;
+	size_t nidem, cap_idem;
+	queued_fault *faults;
+	size_t nfaults, cap_faults, fault_head;
+
+	/* the last request */
+	char *last_method;
+	char *last_path;
+	char *last_body;
+	pairs last_headers;
+	pairs last_form;
+};
+
+/* One request in flight. */
+typedef struct {
+	bool has_fault;
+	queued_fault fault;
+	char *body;
+	size_t len;
+	bool too_big;
+	pairs headers;
+} request;
+
+/* ------------------------------------------------------------ small helpers */
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (d == NULL)
+		abort();
+	return d;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+static void pairs_clear(pairs *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->items[i].name);
+		free(p->items[i].value);
+	}
+	p->n = 0;
+}
+
+static void pairs_add(pairs *p, const char *name, const char *value)
+{
+	if (p->n == MAX_FIELDS)
+		return;
+	p->items[p->n].name = xstrdup(name);
+	p->items[p->n].value = xstrdup(value);
+	p->n++;
+}
+
+static void pairs_copy(pairs *dst, const pairs *src)
+{
+	size_t i;
+
+	pairs_clear(dst);
+	for (i = 0; i < src->n; i++)
+		pairs_add(dst, src->items[i].name, src->items[i].value);
+}
+
+static const char *pairs_get(const pairs *p, const char *name, bool nocase)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (nocase ? strcasecmp(p->items[i].name, name) == 0
+			: strcmp(p->items[i].name, name) == 0)
+			return p->items[i].value;
+	return NULL;
+}
+
+static int copy_out(char *out, size_t size, const char *s)
+{
+	if (s == NULL) {
+		if (size)
+			out[0] = '\0';
+		return 0;
+	}
+	snprintf(out, size, "%s", s);
+	return 1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes [s, s + n) ('+' is a space). NULL when ill-formed. */
+static char *url_decode(const char *s, size_t n)
+{
+	char *out = xrealloc(NULL, n + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '+') {
+			*o++ = ' ';
+		} else if (s[i] == '%') {
+			int hi, lo;
+			if (i + 2 >= n) {
+				free(out);
+				return NULL;
+			}
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Parses an x-www-form-urlencoded body. -1 when ill-formed. */
+static int form_parse(pairs *out, const char *body, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start = i, eq;
+		char *k, *v;
+
+		while (i < len && body[i] != '&')
+			i++;
+		for (eq = start; eq < i && body[eq] != '='; eq++)
+			;
+		if (eq == i || eq == start)
+			return -1;
+		k = url_decode(body + start, eq - start);
+		v = url_decode(body + eq + 1, i - eq - 1);
+		if (k == NULL || v == NULL) {
+			free(k);
+			free(v);
+			return -1;
+		}
+		pairs_add(out, k, v);
+		free(k);
+		free(v);
+		i++;
+	}
+	return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const pair *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : strcmp(x->value, y->value);
+}
+
+/* method, path and the parameters in a canonical order */
+static char *fingerprint(const char *method, const char *path, const pairs *form)
+{
+	pair sorted[MAX_FIELDS];
+	size_t i, n = strlen(method) + strlen(path) + 2;
+	char *fp;
+
+	memcpy(sorted, form->items, form->n * sizeof(pair));
+	qsort(sorted, form->n, sizeof(pair), cmp_pair);
+	for (i = 0; i < form->n; i++)
+		n += strlen(sorted[i].name) + strlen(sorted[i].value) + 2;
+	fp = xrealloc(NULL, n + 1);
+	snprintf(fp, n + 1, "%s %s\n", method, path);
+	for (i = 0; i < form->n; i++) {
+		strcat(fp, sorted[i].name);
+		strcat(fp, "=");
+		strcat(fp, sorted[i].value);
+		strcat(fp, "\n");
+	}
+	return fp;
+}
+
+static bool all_digits(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > 15)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------ answers */
+
+typedef struct {
+	int status;
+	char *body;                    /* new */
+	bool replayed;
+} answer;
+
+static void answer_json(answer *a, int status, cJSON *json)
+{
+	a->status = status;
+	a->body = cJSON_PrintUnformatted(json);
+	if (a->body == NULL)
+		abort();
+	cJSON_Delete(json);
+}
+
+static void answer_error(answer *a, int status, const char *type, const char *code,
+	const char *param, const char *message)
+{
+	cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
+
+	cJSON_AddStringToObject(err, "type", type);
+	if (code)
+		cJSON_AddStringToObject(err, "code", code);
+	if (param)
+		cJSON_AddStringToObject(err, "param", param);
+	cJSON_AddStringToObject(err, "message", message);
+	answer_json(a, status, root);
+}
+
+static cJSON *pi_json(const fake_stripe *fs, const payment_intent *pi)
+{
+	cJSON *o = cJSON_CreateObject(), *md;
+	size_t i;
+
+	(void)fs;
+	cJSON_AddStringToObject(o, "id", pi->id);
+	cJSON_AddStringToObject(o, "object", "payment_intent");
+	cJSON_AddNumberToObject(o, "amount", (double)pi->amount);
+	cJSON_AddNumberToObject(o, "amount_received",
+		strcmp(pi->status, "succeeded") == 0 ? (double)pi->amount : 0);
+	cJSON_AddStringToObject(o, "currency", pi->currency);
+	cJSON_AddStringToObject(o, "status", pi->status);
+	cJSON_AddNumberToObject(o, "created", (double)pi->created);
+	cJSON_AddBoolToObject(o, "livemode", 0);
+	if (pi->customer)
+		cJSON_AddStringToObject(o, "customer", pi->customer);
+	else
+		cJSON_AddNullToObject(o, "customer");
+	cJSON_AddStringToObject(o, "payment_method", pi->payment_method);
+	if (pi->description)
+		cJSON_AddStringToObject(o, "description", pi->description);
+	else
+		cJSON_AddNullToObject(o, "description");
+	md = cJSON_AddObjectToObject(o, "metadata");
+	for (i = 0; i < pi->metadata.n; i++)
+		cJSON_AddStringToObject(md, pi->metadata.items[i].name,
+			pi->metadata.items[i].value);
+	if (pi->fail_code[0]) {
+		cJSON *e = cJSON_AddObjectToObject(o, "last_payment_error");
+		cJSON_AddStringToObject(e, "type", "card_error");
+		cJSON_AddStringToObject(e, "code", pi->fail_code);
+		if (pi->decline_code[0])
+			cJSON_AddStringToObject(e, "decline_code", pi->decline_code);
+		cJSON_AddStringToObject(e, "message", pi->fail_message);
+	} else {
+		cJSON_AddNullToObject(o, "last_payment_error");
+	}
+	if (strcmp(pi->status, "requires_action") == 0) {
+		cJSON *na = cJSON_AddObjectToObject(o, "next_action");
+		cJSON_AddStringToObject(na, "type", "use_stripe_sdk");
+	} else {
+		cJSON_AddNullToObject(o, "next_action");
+	}
+	return o;
+}
+
+static payment_intent *pi_find(fake_stripe *fs, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < fs->npis; i++)
+		if (strcmp(fs->pis[i].id, id) == 0)
+			return &fs->pis[i];
+	return NULL;
+}
+
+static bool lower3(const char *c)
+{
+	return c && strlen(c) == 3 && c[0] >= 'a' && c[0] <= 'z' && c[1] >= 'a' && c[1] <= 'z' &&
+		c[2] >= 'a' && c[2] <= 'z';
+}
+
+static void create_payment_intent(fake_stripe *fs, const pairs *form, answer *a)
+{
+	static const char *const allowed[] = { "amount", "currency", "customer",
+		"payment_method", "confirm", "off_session", "description", NULL };
+	const char *amount = pairs_get(form, "amount", false);
+	const char *currency = pairs_get(form, "currency", false);
+	const char *pm = pairs_get(form, "payment_method", false);
+	const char *confirm = pairs_get(form, "confirm", false);
+	const char *off = pairs_get(form, "off_session", false);
+	payment_intent *pi;
+	size_t i, j;
+
+	for (i = 0; i < form->n; i++) {
+		const char *k = form->items[i].name;
+		bool ok = strncmp(k, "metadata[", 9) == 0 && k[strlen(k) - 1] == ']';
+		for (j = 0; !ok && allowed[j]; j++)
+			ok = strcmp(k, allowed[j]) == 0;
+		if (!ok) {
+			answer_error(a, 400, "invalid_request_error", "parameter_unknown", k,
+				"Received unknown parameter");
+			return;
+		}
+	}
+	if (!all_digits(amount) || atoll(amount) <= 0) {
+		answer_error(a, 400, "invalid_request_error", "parameter_invalid_integer",
+			"amount", "Invalid integer");
+		return;
+	}
+	if (!lower3(currency)) {
+		answer_error(a, 400, "invalid_request_error", "parameter_invalid_string",
+			"currency", "Invalid currency (the fake wants three lower-case letters)");
+		return;
+	}
+	if (pm == NULL || confirm == NULL || strcmp(confirm, "true") != 0) {
+		answer_error(a, 400, "invalid_request_error", "parameter_missing",
+			pm ? "confirm" : "payment_method", "Missing required param");
+		return;
+	}
+	if (off && strcmp(off, "true") != 0) {
+		answer_error(a, 400, "invalid_request_error", "parameter_invalid_string",
+			"off_session", "off_session must be true when given");
+		return;
+	}
+	if (strncmp(pm, "pm_", 3) != 0) {
+		answer_error(a, 400, "invalid_request_error", "resource_missing",
+			"payment_method", "No such PaymentMethod");
+		return;
+	}
+
+	if (fs->npis == fs->cap_pis) {
+		fs->cap_pis = fs->cap_pis ? 2 * fs->cap_pis : 8;
+		fs->pis = xrealloc(fs->pis, fs->cap_pis * sizeof(*fs->pis));
+	}
+	pi = &fs->pis[fs->npis++];
+	memset(pi, 0, sizeof(*pi));
+	snprintf(pi->id, sizeof(pi->id), "pi_fake_%06zu", fs->npis);
+	pi->amount = atoll(amount);
+	memcpy(pi->currency, currency, 4);
+	pi->customer = pairs_get(form, "customer", false)
+		? xstrdup(pairs_get(form, "customer", false)) : NULL;
+	pi->payment_method = xstrdup(pm);
+	pi->description = pairs_get(form, "description", false)
+		? xstrdup(pairs_get(form, "description", false)) : NULL;
+	for (i = 0; i < form->n; i++)
+		if (strncmp(form->items[i].name, "metadata[", 9) == 0) {
+			char key[128];
+			size_t n = strlen(form->items[i].name) - 10;
+			snprintf(key, sizeof(key), "%.*s", (int)n, form->items[i].name + 9);
+			pairs_add(&pi->metadata, key, form->items[i].value);
+		}
+	pi->created = (int64_t)time(NULL);
+
+	if (strcmp(pm, "pm_card_chargeDeclined") == 0 ||
+	    strcmp(pm, "pm_card_insufficientFunds") == 0) {
+		cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
+		bool funds = strcmp(pm, "pm_card_insufficientFunds") == 0;
+		snprintf(pi->status, sizeof(pi->status), "requires_payment_method");
+		snprintf(pi->fail_code, sizeof(pi->fail_code), "card_declined");
+		snprintf(pi->decline_code, sizeof(pi->decline_code), "%s",
+			funds ? "insufficient_funds" : "card_declined");
+		snprintf(pi->fail_message, sizeof(pi->fail_message), "%s",
+			funds ? "Your card has insufficient funds." : "Your card was declined.");
+		cJSON_AddStringToObject(err, "type", "card_error");
+		cJSON_AddStringToObject(err, "code", pi->fail_code);
+		cJSON_AddStringToObject(err, "decline_code", pi->decline_code);
+		cJSON_AddStringToObject(err, "message", pi->fail_message);
+		cJSON_AddItemToObject(err, "payment_intent", pi_json(fs, pi));
+		answer_json(a, 402, root);
+		return;
+	}
+	if (strcmp(pm, "pm_card_authenticationRequired") == 0)
+		snprintf(pi->status, sizeof(pi->status), "requires_action");
+	else if (strcmp(pm, "pm_card_processing") == 0)
+		snprintf(pi->status, sizeof(pi->status), "processing");
+	else
+		snprintf(pi->status, sizeof(pi->status), "succeeded");
+	answer_json(a, 200, pi_json(fs, pi));
+}
+
+static void create_refund(fake_stripe *fs, const pairs *form, answer *a)
+{
+	const char *pi_id = pairs_get(form, "payment_intent", false);
+	const char *amount = pairs_get(form, "amount", false);
+	payment_intent *pi;
+	int64_t amt, left;
+	cJSON *o, *md;
+	size_t i;
+
+	for (i = 0; i < form->n; i++) {
+		const char *k = form->items[i].name;
+		if (strcmp(k, "payment_intent") != 0 && strcmp(k, "amount") != 0 &&
+		    !(strncmp(k, "metadata[", 9) == 0 && k[strlen(k) - 1] == ']')) {
+			answer_error(a, 400, "invalid_request_error", "parameter_unknown", k,
+				"Received unknown parameter");
+			return;
+		}
+	}
+	if (pi_id == NULL) {
+		answer_error(a, 400, "invalid_request_error", "parameter_missing",
+			"payment_intent", "Missing required param");
+		return;
+	}
+	pi = pi_find(fs, pi_id);
+	if (pi == NULL) {
+		answer_error(a, 400, "invalid_request_error", "resource_missing",
+			"payment_intent", "No such payment_intent");
+		return;
+	}
+	if (strcmp(pi->status, "succeeded") != 0) {
+		answer_error(a, 400, "invalid_request_error", "charge_not_refundable",
+			"payment_intent", "This PaymentIntent has no successful charge to refund");
+		return;
+	}
+	left = pi->amount - pi->refunded;
+	if (amount && !all_digits(amount)) {
+		answer_error(a, 400, "invalid_request_error", "parameter_invalid_integer",
+			"amount", "Invalid integer");
+		return;
+	}
+	amt = amount ? atoll(amount) : left;
+	if (left == 0) {
+		answer_error(a, 400, "invalid_request_error", "charge_already_refunded",
+			"payment_intent", "Charge has already been refunded.");
+		return;
+	}
+	if (amt <= 0 || amt > left) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "Refund amount (%lld) is greater than unrefunded "
+			"amount on charge (%lld)", (long long)amt, (long long)left);
+		answer_error(a, 400, "invalid_request_error", NULL, "amount", msg);
+		return;
+	}
+	pi->refunded += amt;
+	fs->refunds++;
+	o = cJSON_CreateObject();
+	{
+		char id[40];
+		snprintf(id, sizeof(id), "re_fake_%06zu", fs->refunds);
+		cJSON_AddStringToObject(o, "id", id);
+	}
+	cJSON_AddStringToObject(o, "object", "refund");
+	cJSON_AddNumberToObject(o, "amount", (double)amt);
+	cJSON_AddStringToObject(o, "currency", pi->currency);
+	cJSON_AddStringToObject(o, "payment_intent", pi->id);
+	cJSON_AddStringToObject(o, "status", "succeeded");
+	md = cJSON_AddObjectToObject(o, "metadata");
+	for (i = 0; i < form->n; i++)
+		if (strncmp(form->items[i].name, "metadata[", 9) == 0) {
+			char key[128];
+			size_t n = strlen(form->items[i].name) - 10;
+			snprintf(key, sizeof(key), "%.*s", (int)n, form->items[i].name + 9);
+			cJSON_AddStringToObject(md, key, form->items[i].value);
+		}
+	answer_json(a, 200, o);
+}
+
+/* Handles a complete request under the lock. */
+static void handle(fake_stripe *fs, const char *method, const char *path,
+	const request *rq, const pairs *form, bool form_ok, answer *a)
+{
+	const char *auth = pairs_get(&rq->headers, "Authorization", true);
+	const char *version = pairs_get(&rq->headers, "Stripe-Version", true);
+	const char *key = pairs_get(&rq->headers, "Idempotency-Key", true);
+	const char *ctype = pairs_get(&rq->headers, "Content-Type", true);
+	bool post = strcmp(method, "POST") == 0;
+	char *fp;
+	size_t i;
+
+	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || strcmp(auth + 7, fs->api_key) != 0) {
+		/* Stripe's message masks all but the last four characters. */
+		char msg[160];
+		const char *given = auth && strlen(auth) > 7 ? auth + 7 : "";
+		size_t n = strlen(given);
+		snprintf(msg, sizeof(msg), "Invalid API Key provided: %.8s****%s", given,
+			n > 4 ? given + n - 4 : "");
+		answer_error(a, 401, "invalid_request_error", NULL, NULL, msg);
+		return;
+	}
+	if (version == NULL || version[0] == '\0') {
+		answer_error(a, 400, "invalid_request_error", NULL, NULL,
+			"the fake wants a Stripe-Version header");
+		return;
+	}
+	if (post && (key == NULL || key[0] == '\0')) {
+		answer_error(a, 400, "invalid_request_error", NULL, NULL,
+			"the fake wants an Idempotency-Key on every POST");
+		return;
+	}
+	if (post && (ctype == NULL ||
+	    strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0)) {
+		answer_error(a, 400, "invalid_request_error", NULL, NULL,
+			"the body must be application/x-www-form-urlencoded");
+		return;
+	}
+	if (!form_ok || rq->too_big) {
+		answer_error(a, 400, "invalid_request_error", NULL, NULL,
+			"the body is not well-formed x-www-form-urlencoded");
+		return;
+	}
+
+	if (strcmp(method, "GET") == 0 && strncmp(path, "/v1/payment_intents/", 20) == 0) {
+		payment_intent *pi = pi_find(fs, path + 20);
+		if (pi == NULL)
+			answer_error(a, 404, "invalid_request_error", "resource_missing", "intent",
+				"No such payment_intent");
+		else
+			answer_json(a, 200, pi_json(fs, pi));
+		return;
+	}
+	if (!post || (strcmp(path, "/v1/payment_intents") != 0 && strcmp(path, "/v1/refunds") != 0)) {
+		answer_error(a, 404, "invalid_request_error", NULL, NULL, "Unrecognized request URL");
+		return;
+	}
+
+	fp = fingerprint(method, path, form);
+	for (i = 0; i < fs->nidem; i++)
+		if (strcmp(fs->idem[i].key, key) == 0) {
+			if (strcmp(fs->idem[i].fingerprint, fp) == 0) {
+				a->status = fs->idem[i].status;
+				a->body = xstrdup(fs->idem[i].body);
+				a->replayed = true;
+			} else {
+				answer_error(a, 400, "idempotency_error", NULL, NULL,
+					"Keys for idempotent requests can only be used with the same "
+					"parameters they were first used with.");
+			}
+			free(fp);
+			return;
+		}
+	if (strcmp(path, "/v1/payment_intents") == 0)
+		create_payment_intent(fs, form, a);
+	else
+		create_refund(fs, form, a);
+	/* Stripe saves the result once the endpoint ran: successes and declines */
+	if ((a->status >= 200 && a->status < 300) || a->status == 402) {
+		if (fs->nidem == fs->cap_idem) {
+			fs->cap_idem = fs->cap_idem ? 2 * fs->cap_idem : 8;
+			fs->idem = xrealloc(fs->idem, fs->cap_idem * sizeof(*fs->idem));
+		}
+		fs->idem[fs->nidem].key = xstrdup(key);
+		fs->idem[fs->nidem].fingerprint = fp;
+		fs->idem[fs->nidem].status = a->status;
+		fs->idem[fs->nidem].body = xstrdup(a->body);
+		fs->nidem++;
+	} else {
+		free(fp);
+	}
+}
+
+/* ------------------------------------------------------------ the server */
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+	const char *value)
+{
+	request *rq = cls;
+
+	(void)kind;
+	if (rq->headers.n < MAX_HEADERS)
+		pairs_add(&rq->headers, key, value ? value : "");
+	return MHD_YES;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, const answer *a,
+	const char *should_retry)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(a->body), a->body,
+		MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Request-Id", "req_fake");
+	MHD_add_response_header(r, "Connection", "close");
+	if (a->replayed)
+		MHD_add_response_header(r, "Idempotent-Replayed", "true");
+	if (should_retry)
+		MHD_add_response_header(r, "Stripe-Should-Retry", should_retry);
+	rc = MHD_queue_response(conn, (unsigned int)a->status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static const char *retry_header(fake_stripe_should_retry s)
+{
+	return s == FAKE_STRIPE_RETRY_TRUE ? "true" : s == FAKE_STRIPE_RETRY_FALSE ? "false" : NULL;
+}
+
+/* Waits ms, or until the server stops. Called with the lock held. */
+static void wait_ms(fake_stripe *fs, long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!fs->stopping &&
+	       pthread_cond_timedwait(&fs->wake, &fs->lock, &until) != ETIMEDOUT)
+		;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+	const char *method, const char *version, const char *upload_data,
+	size_t *upload_data_size, void **con_cls)
+{
+	fake_stripe *fs = cls;
+	request *rq = *con_cls;
+	pairs form = { 0 };
+	answer a = { 0 };
+	bool form_ok;
+	enum MHD_Result rc;
+	fake_stripe_fault_kind kind;
+
+	(void)version;
+	if (rq == NULL) {
+		rq = calloc(1, sizeof(*rq));
+		if (rq == NULL)
+			return MHD_NO;
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, rq);
+		pthread_mutex_lock(&fs->lock);
+		if (fs->requests == fs->cap_keys) {
+			fs->cap_keys = fs->cap_keys ? 2 * fs->cap_keys : 16;
+			fs->keys = xrealloc(fs->keys, fs->cap_keys * sizeof(*fs->keys));
+		}
+		fs->keys[fs->requests] = xstrdup(pairs_get(&rq->headers, "Idempotency-Key", true));
+		fs->requests++;
+		if (fs->fault_head < fs->nfaults) {
+			rq->has_fault = true;
+			rq->fault = fs->faults[fs->fault_head++];
+			rq->fault.body = rq->fault.body ? xstrdup(rq->fault.body) : NULL;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		*con_cls = rq;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (rq->len + *upload_data_size > MAX_BODY) {
+			rq->too_big = true;
+		} else {
+			rq->body = xrealloc(rq->body, rq->len + *upload_data_size + 1);
+			memcpy(rq->body + rq->len, upload_data, *upload_data_size);
+			rq->len += *upload_data_size;
+			rq->body[rq->len] = '\0';
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	form_ok = form_parse(&form, rq->body ? rq->body : "", rq->len) == 0;
+	kind = rq->has_fault ? rq->fault.fault.kind : 0;
+	pthread_mutex_lock(&fs->lock);
+	free(fs->last_method);
+	free(fs->last_path);
+	free(fs->last_body);
+	fs->last_method = xstrdup(method);
+	fs->last_path = xstrdup(url);
+	fs->last_body = xstrdup(rq->body ? rq->body : "");
+	pairs_copy(&fs->last_headers, &rq->headers);
+	pairs_copy(&fs->last_form, &form);
+
+	switch (kind) {
+	case FAKE_STRIPE_DROP_BEFORE:
+		pthread_mutex_unlock(&fs->lock);
+		pairs_clear(&form);
+		return MHD_NO;
+	case FAKE_STRIPE_RATE_LIMIT:
+		answer_error(&a, 429, "rate_limit_error", "rate_limit", NULL,
+			"Too many requests hit the API too quickly.");
+		break;
+	case FAKE_STRIPE_SERVER_ERROR:
+		answer_error(&a, 500, "api_error", NULL, NULL, "An unknown error occurred");
+		break;
+	case FAKE_STRIPE_LOCK_TIMEOUT:
+		answer_error(&a, 409, "invalid_request_error", "lock_timeout", NULL,
+			"This object cannot be accessed right now because another API request "
+			"or Stripe process is currently accessing it.");
+		break;
+	case FAKE_STRIPE_RAW:
+		a.status = rq->fault.fault.status;
+		a.body = xstrdup(rq->fault.body ? rq->fault.body : "{}");
+		break;
+	default:
+		handle(fs, method, url, rq, &form, form_ok, &a);
+		break;
+	}
+	if (kind == FAKE_STRIPE_SLOW)
+		wait_ms(fs, rq->fault.fault.delay_ms);
+	pthread_mutex_unlock(&fs->lock);
+	pairs_clear(&form);
+
+	if (kind == FAKE_STRIPE_DROP_AFTER) {
+		free(a.body);
+		return MHD_NO;
+	}
+	rc = respond(conn, &a, rq->has_fault ? retry_header(rq->fault.fault.should_retry) : NULL);
+	free(a.body);
+	return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	enum MHD_RequestTerminationCode toe)
+{
+	request *rq = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	free(rq->body);
+	free(rq->fault.body);
+	pairs_clear(&rq->headers);
+	free(rq);
+	*con_cls = NULL;
+}
+
+fake_stripe *fake_stripe_start(const char *api_key)
+{
+	fake_stripe *fs = calloc(1, sizeof(*fs));
+	struct sockaddr_in addr;
+	const union MHD_DaemonInfo *info;
+
+	if (fs == NULL)
+		return NULL;
+	fs->api_key = xstrdup(api_key);
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->wake, NULL);
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = 0;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fs->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, on_request, fs,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, fs,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		MHD_OPTION_END);
+	if (fs->daemon == NULL)
+		goto fail;
+	info = MHD_get_daemon_info(fs->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	if (info == NULL || info->port == 0)
+		goto fail;
+	snprintf(fs->url, sizeof(fs->url), "http://127.0.0.1:%u", (unsigned int)info->port);
+	return fs;
+fail:
+	fake_stripe_stop(fs);
+	return NULL;
+}
+
+void fake_stripe_stop(fake_stripe *fs)
+{
+	size_t i;
+
+	if (fs == NULL)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	fs->stopping = true;
+	pthread_cond_broadcast(&fs->wake);
+	pthread_mutex_unlock(&fs->lock);
+	if (fs->daemon)
+		MHD_stop_daemon(fs->daemon);
+	for (i = 0; i < fs->npis; i++) {
+		free(fs->pis[i].customer);
+		free(fs->pis[i].payment_method);
+		free(fs->pis[i].description);
+		pairs_clear(&fs->pis[i].metadata);
+	}
+	free(fs->pis);
+	for (i = 0; i < fs->nidem; i++) {
+		free(fs->idem[i].key);
+		free(fs->idem[i].fingerprint);
+		free(fs->idem[i].body);
+	}
+	free(fs->idem);
+	for (i = 0; i < fs->nfaults; i++)
+		free(fs->faults[i].body);
+	free(fs->faults);
+	for (i = 0; i < fs->requests; i++)
+		free(fs->keys[i]);
+	free(fs->keys);
+	free(fs->last_method);
+	free(fs->last_path);
+	free(fs->last_body);
+	pairs_clear(&fs->last_headers);
+	pairs_clear(&fs->last_form);
+	free(fs->api_key);
+	pthread_cond_destroy(&fs->wake);
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+}
+
+const char *fake_stripe_url(const fake_stripe *fs)
+{
+	return fs->url;
+}
+
+/* ------------------------------------------------------------ faults */
+
+void fake_stripe_fail_next(fake_stripe *fs, unsigned int n, const fake_stripe_fault *fault)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < n; i++) {
+		if (fs->nfaults == fs->cap_faults) {
+			fs->cap_faults = fs->cap_faults ? 2 * fs->cap_faults : 8;
+			fs->faults = xrealloc(fs->faults, fs->cap_faults * sizeof(*fs->faults));
+		}
+		fs->faults[fs->nfaults].fault = *fault;
+		fs->faults[fs->nfaults].body = fault->body ? xstrdup(fault->body) : NULL;
+		fs->faults[fs->nfaults].fault.body = NULL;
+		fs->nfaults++;
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void fake_stripe_clear_faults(fake_stripe *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->fault_head = fs->nfaults;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+size_t fake_stripe_request_count(fake_stripe *fs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs->requests;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+size_t fake_stripe_payment_intent_count(fake_stripe *fs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs->npis;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+size_t fake_stripe_refund_count(fake_stripe *fs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs->refunds;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+int fake_stripe_request_idempotency_key(fake_stripe *fs, size_t n, char *out, size_t size)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n < fs->requests)
+		rc = copy_out(out, size, fs->keys[n]);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int fake_stripe_last_method(fake_stripe *fs, char *out, size_t size)
+{
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	rc = copy_out(out, size, fs->last_method);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int fake_stripe_last_path(fake_stripe *fs, char *out, size_t size)
+{
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	rc = copy_out(out, size, fs->last_path);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int fake_stripe_last_body(fake_stripe *fs, char *out, size_t size)
+{
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	rc = copy_out(out, size, fs->last_body);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int fake_stripe_last_header(fake_stripe *fs, const char *name, char *out, size_t size)
+{
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	rc = copy_out(out, size, pairs_get(&fs->last_headers, name, true));
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int fake_stripe_last_form(fake_stripe *fs, const char *name, char *out, size_t size)
+{
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	rc = copy_out(out, size, pairs_get(&fs->last_form, name, false));
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+size_t fake_stripe_last_form_count(fake_stripe *fs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs->last_form.n;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+int fake_stripe_set_status(fake_stripe *fs, const char *pi_id, const char *status,
+	const char *failure_code)
+{
+	payment_intent *pi;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	pi = pi_find(fs, pi_id);
+	if (pi) {
+		snprintf(pi->status, sizeof(pi->status), "%s", status);
+		if (failure_code) {
+			snprintf(pi->fail_code, sizeof(pi->fail_code), "%s", failure_code);
+			snprintf(pi->decline_code, sizeof(pi->decline_code), "%s", failure_code);
+			snprintf(pi->fail_message, sizeof(pi->fail_message), "The payment failed.");
+		}
+		rc = 1;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int fake_stripe_payment_intent(fake_stripe *fs, const char *pi_id, char *status,
+	size_t size, int64_t *amount, int64_t *amount_refunded)
+{
+	payment_intent *pi;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	pi = pi_find(fs, pi_id);
+	if (pi) {
+		if (status)
+			copy_out(status, size, pi->status);
+		if (amount)
+			*amount = pi->amount;
+		if (amount_refunded)
+			*amount_refunded = pi->refunded;
+		rc = 1;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int fake_stripe_payment_intent_id(fake_stripe *fs, size_t n, char *out, size_t size)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n < fs->npis)
+		rc = copy_out(out, size, fs->pis[n].id);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------ webhooks */
+
+static void add_metadata(cJSON *obj, const fake_stripe_event *ev, const payment_intent *pi)
+{
+	cJSON *md = cJSON_AddObjectToObject(obj, "metadata");
+	const char *tenant = ev->tenant_id, *payment = ev->payment_id, *invoice = ev->invoice_id;
+	size_t i;
+
+	if (pi)
+		for (i = 0; i < pi->metadata.n; i++) {
+			const char *k = pi->metadata.items[i].name;
+			if ((strcmp(k, "tenant_id") == 0 && tenant) ||
+			    (strcmp(k, "payment_id") == 0 && payment) ||
+			    (strcmp(k, "invoice_id") == 0 && invoice))
+				continue;
+			cJSON_AddStringToObject(md, k, pi->metadata.items[i].value);
+		}
+	if (tenant)
+		cJSON_AddStringToObject(md, "tenant_id", tenant);
+	if (payment)
+		cJSON_AddStringToObject(md, "payment_id", payment);
+	if (invoice)
+		cJSON_AddStringToObject(md, "invoice_id", invoice);
+}
+
+char *fake_stripe_event_json(fake_stripe *fs, const fake_stripe_event *ev)
+{
+	static pthread_mutex_t counter_lock = PTHREAD_MUTEX_INITIALIZER;
+	static size_t counter;
+	const payment_intent *pi = NULL;
+	cJSON *root, *obj;
+	char id[64], cur[4] = "usd";
+	int64_t amount = ev->amount, refunded = ev->amount_refunded;
+	const char *status = NULL;
+	char *out;
+	size_t i;
+
+	if (fs)
+		pthread_mutex_lock(&fs->lock);
+	if (fs && ev->payment_intent)
+		pi = pi_find(fs, ev->payment_intent);
+	if (pi) {
+		if (amount == 0)
+			amount = pi->amount;
+		if (refunded == 0)
+			refunded = pi->refunded;
+		memcpy(cur, pi->currency, 4);
+	}
+	if (ev->currency && strlen(ev->currency) == 3)
+		for (i = 0; i < 4; i++)
+			cur[i] = (char)((ev->currency[i] >= 'A' && ev->currency[i] <= 'Z')
+				? ev->currency[i] - 'A' + 'a' : ev->currency[i]);
+
+	root = cJSON_CreateObject();
+	if (ev->event_id) {
+		snprintf(id, sizeof(id), "%s", ev->event_id);
+	} else {
+		pthread_mutex_lock(&counter_lock);
+		snprintf(id, sizeof(id), "evt_fake_%06zu", ++counter);
+		pthread_mutex_unlock(&counter_lock);
+	}
+	cJSON_AddStringToObject(root, "id", id);
+	cJSON_AddStringToObject(root, "object", "event");
+	cJSON_AddStringToObject(root, "api_version", "2024-06-20");
+	cJSON_AddNumberToObject(root, "created", (double)ev->created);
+	cJSON_AddBoolToObject(root, "livemode", 0);
+	cJSON_AddStringToObject(root, "type", ev->type);
+	obj = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "data"), "object");
+
+	if (strcmp(ev->type, "charge.refunded") == 0) {
+		snprintf(id, sizeof(id), "ch_%s", ev->payment_intent ? ev->payment_intent + 3 : "x");
+		cJSON_AddStringToObject(obj, "id", id);
+		cJSON_AddStringToObject(obj, "object", "charge");
+		cJSON_AddStringToObject(obj, "payment_intent", ev->payment_intent);
+		cJSON_AddNumberToObject(obj, "amount", (double)amount);
+		cJSON_AddNumberToObject(obj, "amount_refunded", (double)refunded);
+		cJSON_AddBoolToObject(obj, "refunded", refunded == amount);
+		cJSON_AddStringToObject(obj, "currency", cur);
+		add_metadata(obj, ev, pi);
+	} else if (strcmp(ev->type, "charge.dispute.created") == 0) {
+		snprintf(id, sizeof(id), "dp_%s", ev->payment_intent ? ev->payment_intent + 3 : "x");
+		cJSON_AddStringToObject(obj, "id", id);
+		cJSON_AddStringToObject(obj, "object", "dispute");
+		snprintf(id, sizeof(id), "ch_%s", ev->payment_intent ? ev->payment_intent + 3 : "x");
+		cJSON_AddStringToObject(obj, "charge", id);
+		cJSON_AddStringToObject(obj, "payment_intent", ev->payment_intent);
+		cJSON_AddNumberToObject(obj, "amount", (double)amount);
+		cJSON_AddStringToObject(obj, "currency", cur);
+		cJSON_AddStringToObject(obj, "reason",
+			ev->dispute_reason ? ev->dispute_reason : "fraudulent");
+		cJSON_AddStringToObject(obj, "status", "needs_response");
+		cJSON_AddObjectToObject(obj, "metadata");
+	} else {
+		if (strcmp(ev->type, "payment_intent.succeeded") == 0)
+			status = "succeeded";
+		else if (strcmp(ev->type, "payment_intent.payment_failed") == 0)
+			status = "requires_payment_method";
+		else if (strcmp(ev->type, "payment_intent.processing") == 0)
+			status = "processing";
+		else if (strcmp(ev->type, "payment_intent.requires_action") == 0)
+			status = "requires_action";
+		else if (strcmp(ev->type, "payment_intent.canceled") == 0)
+			status = "canceled";
+		else
+			status = pi ? pi->status : "succeeded";
+		cJSON_AddStringToObject(obj, "id", ev->payment_intent ? ev->payment_intent : "pi_x");
+		cJSON_AddStringToObject(obj, "object", "payment_intent");
+		cJSON_AddNumberToObject(obj, "amount", (double)amount);
+		cJSON_AddStringToObject(obj, "currency", cur);
+		cJSON_AddStringToObject(obj, "status", status);
+		add_metadata(obj, ev, pi);
+		if (strcmp(status, "requires_payment_method") == 0 || ev->failure_code) {
+			cJSON *e = cJSON_AddObjectToObject(obj, "last_payment_error");
+			const char *code = ev->failure_code ? ev->failure_code
+				: pi && pi->decline_code[0] ? pi->decline_code : "card_declined";
+			cJSON_AddStringToObject(e, "type", "card_error");
+			cJSON_AddStringToObject(e, "code", "card_declined");
+			cJSON_AddStringToObject(e, "decline_code", code);
+			cJSON_AddStringToObject(e, "message", ev->failure_message
+				? ev->failure_message : "Your card was declined.");
+		}
+	}
+	if (fs)
+		pthread_mutex_unlock(&fs->lock);
+	out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return out;
+}
+
+int fake_stripe_event_sign(char *out, size_t size, const char *secret, int64_t t,
+	const char *body)
+{
+	return billing__stripe_webhook_sign(out, size, secret, t, body, strlen(body)) == BILLING_OK
+		? 0 : -1;
+}
