@@ -786,6 +786,7 @@ static int refund_row(void *payload, const void *record)
 	snprintf(c->payment_id, sizeof(c->payment_id), "%s", c->r.payment_id);
 	c->r.id = c->id;
 	c->r.payment_id = c->payment_id;
+	c->r.tenant_id = NULL;        /* the caller's: the row's strings die here */
 	c->r.provider_ref = NULL;     /* not kept: set again when written */
 	c->r.failure_code = NULL;
 	return BILLING_OK;
@@ -894,6 +895,7 @@ static int refund_apply(billing_ctx *ctx, billing_txn *tx, const billing__attemp
 		return BILLING_OK;
 	if ((rc = load(&p, ctx, tx, a->tenant_id, c.payment_id)) < 0)
 		return rc;
+	c.r.tenant_id = a->tenant_id;
 	old_version = c.r.version;
 	c.r.status = res->status;
 	c.r.provider_ref = res->ref[0] ? res->ref : NULL;

@@ -33,7 +33,14 @@ void tb_assert_field(const char *field)
 	}
 }
 
-tb_world *tb_world_new(void)
+/* BILLING_TEST_LOG=1 prints the library's log lines, for debugging. */
+static void stderr_log(void *payload, billing_log_level level, const char *message)
+{
+	(void)payload;
+	fprintf(stderr, "billing[%d]: %s\n", (int)level, message);
+}
+
+tb_world *tb_world_new_with_provider(billing_provider *provider)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
 	tb_world *w = calloc(1, sizeof(*w));
@@ -44,15 +51,26 @@ tb_world *tb_world_new(void)
 	tb_runtime_url(w->url, sizeof(w->url), w->owner_url);
 	o.clock = world_clock;
 	o.clock_payload = w;
+	if (getenv("BILLING_TEST_LOG")) {
+		o.logger = stderr_log;
+		o.log_level = BILLING_LOG_DEBUG;
+	}
 	/* The owner migrates; the world runs as the runtime role. */
 	tb_assert_rc(billing_ctx_open_url(&w->ctx, w->owner_url, &o), BILLING_OK);
 	tb_assert_rc(billing_migrate(w->ctx), BILLING_OK);
-	if (strcmp(w->url, w->owner_url) != 0) {
+	if (strcmp(w->url, w->owner_url) != 0 || provider) {
 		billing_ctx_close(w->ctx);
 		w->ctx = NULL;
+		o.provider = provider;
 		tb_assert_rc(billing_ctx_open_url(&w->ctx, w->url, &o), BILLING_OK);
+		w->provider = provider;
 	}
 	return w;
+}
+
+tb_world *tb_world_new(void)
+{
+	return tb_world_new_with_provider(NULL);
 }
 
 billing_ctx *tb_world_open_again(tb_world *w)

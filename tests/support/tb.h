@@ -31,6 +31,7 @@ typedef struct {
 	char *strings[256];   /* ids handed out by tb_tenant, freed with the world */
 	size_t nstrings;
 	unsigned int seq;     /* makes default names and e-mails unique */
+	billing_provider *provider; /* the context's, or NULL */
 } tb_world;
 
 /* The backend under test: $BILLING_TEST_BACKEND ("sqlite" by default). */
@@ -39,6 +40,10 @@ const char *tb_backend(void);
 /* A migrated context on a new, empty database of tb_backend(), clock at
  * 2026-01-01T00:00:00Z. */
 tb_world *tb_world_new(void);
+
+/* As tb_world_new, with a payment provider the world's context owns
+ * (w->provider borrows it). */
+tb_world *tb_world_new_with_provider(billing_provider *provider);
 
 /* Opens another context on the same database (another "process"). */
 billing_ctx *tb_world_open_again(tb_world *w);

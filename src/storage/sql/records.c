@@ -1657,7 +1657,7 @@ static int rec_refund_update(billing_txn *tx, const billing_refund_record *r,
 	sql_stmt *s;
 	int rc = prepare(&s, tx, "UPDATE refunds SET status = ?5, provider_ref = ?6, "
 		"failure_code = ?7, updated_at = ?9, version = ?10 WHERE tenant_id = ?1 AND id = ?2 "
-		"AND payment_id = ?3 AND amount = ?4 AND version = ?11");
+		"AND payment_id = ?3 AND amount = ?4 AND created_at = ?8 AND version = ?11");
 	if (rc < 0)
 		return rc;
 	bind_refund(s, r);
