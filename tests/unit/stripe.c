@@ -391,6 +391,25 @@ static void charge__a_wrong_key_is_failed_and_never_shown(void **state)
 	fake_stripe_stop(other);
 }
 
+static void charge__a_key_without_permission_is_failed(void **state)
+{
+	fixture *f = *state;
+	fake_stripe_fault raw = fault_of(FAKE_STRIPE_RAW);
+	billing_provider_charge c = a_charge("pm_card_visa", "k_403");
+	billing_provider_result r;
+
+	raw.status = 403;
+	raw.body = "{\"error\":{\"type\":\"invalid_request_error\",\"message\":"
+		"\"The provided key 'rk_test_*****" KEY_TAIL "' does not have the required "
+		"permissions for this endpoint\"}}";
+	fake_stripe_fail_next(f->fs, 1, &raw);
+	assert_int_equal(f->p->charge(f->p, &c, NOW, &r), BILLING_OK);
+	assert_int_equal(r.status, BILLING_PAYMENT_FAILED);
+	assert_string_equal(r.failure_code, "permission_error");
+	assert_no_key_leak(&r);
+	assert_int_equal(fake_stripe_request_count(f->fs), 1);
+}
+
 static void charge__messages_that_echo_a_key_are_replaced(void **state)
 {
 	fixture *f = *state;
@@ -1026,6 +1045,7 @@ int main(void)
 		T(charge__declines_carry_their_codes),
 		T(charge__refused_requests_are_failed),
 		T(charge__a_wrong_key_is_failed_and_never_shown),
+		T(charge__a_key_without_permission_is_failed),
 		T(charge__messages_that_echo_a_key_are_replaced),
 		T(charge__retries_429_500_409_with_the_same_key),
 		T(charge__should_retry_false_stops_retrying),

@@ -467,6 +467,19 @@ static const char *error_code(const cJSON *err, long status)
 	return c;
 }
 
+/* The code of a refused request. Key errors get a fixed code: Stripe
+ * sends them with type invalid_request_error, which would hide them. */
+static const char *refusal_code(const cJSON *err, long status)
+{
+	const char *c = member_str(err, "code");
+
+	if (status == 401)
+		return "authentication_error";
+	if (status == 403)
+		return c && c[0] ? c : "permission_error";
+	return error_code(err, status);
+}
+
 /* Stripe's message, unless it could hold key material. */
 static void set_message(stripe_provider *sp, billing_provider_result *out, long status,
 	const char *msg)
@@ -600,7 +613,7 @@ static int outcome(stripe_provider *sp, const exchange *x, bool exhausted,
 		}
 		out->status = BILLING_PAYMENT_FAILED;
 		copy_text(out->failure_code, sizeof(out->failure_code),
-			x->status == 401 ? "authentication_error" : error_code(err, x->status));
+			refusal_code(err, x->status));
 		set_message(sp, out, x->status, member_str(err, "message"));
 	}
 	cJSON_Delete(root);
@@ -809,8 +822,7 @@ static int stripe_retrieve(billing_provider *p, const char *ref, int64_t now,
 		rc = billing__error_set(x.status == 404 ? BILLING_ENOTFOUND : BILLING_ERROR,
 			x.status == 404 ? "resource_missing" : "provider_error",
 			"Stripe: %s", tmp.failure_message[0] ? tmp.failure_message : "refused");
-		billing__error_provider_code(x.status == 401 ? "authentication_error"
-			: error_code(err, x.status));
+		billing__error_provider_code(refusal_code(err, x.status));
 	}
 done:
 	cJSON_Delete(root);
