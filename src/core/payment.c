@@ -739,11 +739,19 @@ int billing__collect_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant
 	return charge_begin(ctx, tx, tenant_id, invoice_id, NULL, now, a);
 }
 
+static int number_row(void *payload, const void *record)
+{
+	const billing_invoice_record *r = record;
+	snprintf(payload, 64, "%s", r->number ? r->number : "");
+	return BILLING_OK;
+}
+
 int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *payment_id, int64_t now, billing__attempt *a)
 {
 	billing_payment *p = NULL;
 	struct customer_pm c;
+	char number[64] = "";
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -760,12 +768,16 @@ int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char
 		rc = due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT, payment_id, now + 3600);
 	} else if ((rc = ctx->st->customer_get(tx, tenant_id, p->customer_id, customer_pm_row,
 		&c)) == BILLING_OK &&
+	    (rc = ctx->st->invoice_get(tx, tenant_id, p->invoice_id, number_row,
+		number)) == BILLING_OK &&
 	    (rc = due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT, payment_id, now + LEASE)) == 0) {
-		/* Never answered: ask the same question again (same key: the
-		 * provider answers with the first outcome). Answered pending or
-		 * needing action: ask for its state. */
+		/* Never answered: ask the same question again, word for word
+		 * (same key and parameters: the provider answers with the first
+		 * outcome; other parameters under the same key are refused).
+		 * Answered pending or needing action: ask for its state. */
 		attempt_fill(a, p->status == BILLING_PAYMENT_UNKNOWN || !p->provider_ref ?
-			BILLING__ATTEMPT_CHARGE : BILLING__ATTEMPT_RETRIEVE, p, c.ref, NULL);
+			BILLING__ATTEMPT_CHARGE : BILLING__ATTEMPT_RETRIEVE, p, c.ref,
+			number[0] ? number : NULL);
 	}
 	billing_payment_free(p);
 	return rc;
@@ -971,6 +983,10 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 	memset(&res, 0, sizeof(res));
 	if (a->what == BILLING__ATTEMPT_NONE)
 		return BILLING_OK;
+	billing__log(ctx, BILLING_LOG_DEBUG, "%s: asking the provider (%s)", a->what ==
+		BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
+		a->what == BILLING__ATTEMPT_CHARGE ? "charge" :
+		a->what == BILLING__ATTEMPT_RETRIEVE ? "retrieve" : "refund");
 	if (a->what == BILLING__ATTEMPT_REFUND) {
 		billing_provider_refund req;
 		req.tenant_id = a->tenant_id;
@@ -1015,6 +1031,9 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 	}
 	if (res_out)
 		*res_out = res;
+	billing__log(ctx, BILLING_LOG_DEBUG, "%s: the provider says %s",
+		a->what == BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
+		billing_payment_status_name(res.status));
 	if (res.status == BILLING_PAYMENT_FAILED)
 		billing__log(ctx, BILLING_LOG_INFO, "%s %s failed: %s",
 			a->what == BILLING__ATTEMPT_REFUND ? "refund" : "payment",

@@ -1,0 +1,333 @@
+/*
+ * The collection cycle through the Stripe provider against the fake Stripe
+ * (tests/support/fake_stripe.c), on the backend under test: collect at
+ * creation, decline -> past_due -> recovery, retries exhausted ->
+ * canceled, a lost answer resolved by the run with ONE PaymentIntent,
+ * processing settled by retrieval and by a signed webhook, refunds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb.h"
+#include "tb_billing.h"
+#include "fake_stripe.h"
+
+#define KEY "sk_test_e2e_fake_key"
+#define SECRET "whsec_e2e_fake_secret"
+#define AMOUNT 2900
+
+typedef struct {
+	fake_stripe *fs;
+	tb_world *w;
+	const char *t;
+	billing_principal admin;
+	char plan_id[64];
+	char customer_id[64];
+	char sub_id[64];
+	char invoice_id[64];
+} fx;
+
+static void fx_init(fx *f)
+{
+	billing_stripe_options o = BILLING_STRIPE_OPTIONS_INIT;
+	const char *secrets[1] = { SECRET };
+	billing_provider *p = NULL;
+	billing_plan *plan;
+
+	memset(f, 0, sizeof(*f));
+	assert_non_null(f->fs = fake_stripe_start(KEY));
+	o.api_key = KEY;
+	o.api_base = fake_stripe_url(f->fs);
+	o.webhook_secrets = secrets;
+	o.webhook_secret_count = 1;
+	o.timeout_ms = 2000;
+	o.max_retries = 2;
+	o.retry_base_ms = 1;
+	tb_assert_rc(billing_stripe_provider_new(&p, &o), BILLING_OK);
+	f->w = tb_world_new_with_provider(p);
+	f->t = tb_tenant(f->w, "Acme");
+	f->admin = tb_admin(f->t);
+	plan = tb_plan(f->w, f->t, &(tb_plan_spec){ .amount = AMOUNT });
+	snprintf(f->plan_id, sizeof(f->plan_id), "%s", billing_plan_id(plan));
+	billing_plan_free(plan);
+}
+
+static billing_subscription_status subscribe(fx *f, const char *method)
+{
+	billing_subscription_params sp = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription *s = NULL;
+	billing_customer *c;
+	billing_subscription_status st;
+
+	c = tb_customer(f->w, f->t, &(tb_customer_spec){ .default_payment_method = method });
+	snprintf(f->customer_id, sizeof(f->customer_id), "%s", billing_customer_id(c));
+	billing_customer_free(c);
+	sp.customer_id = f->customer_id;
+	sp.plan_id = f->plan_id;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &sp, NULL), BILLING_OK);
+	snprintf(f->sub_id, sizeof(f->sub_id), "%s", billing_subscription_id(s));
+	snprintf(f->invoice_id, sizeof(f->invoice_id), "%s", billing_subscription_latest_invoice_id(s));
+	st = billing_subscription_status_of(s);
+	billing_subscription_free(s);
+	return st;
+}
+
+static void fx_free(fx *f)
+{
+	tb_world_free(f->w);
+	fake_stripe_stop(f->fs);
+}
+
+static billing_invoice_status inv_status(fx *f, int32_t *attempts, int64_t *next)
+{
+	billing_invoice *inv = NULL;
+	billing_invoice_status st;
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin, f->invoice_id), BILLING_OK);
+	st = billing_invoice_status_of(inv);
+	if (attempts)
+		*attempts = billing_invoice_attempt_count(inv);
+	if (next)
+		*next = billing_invoice_next_attempt_at(inv);
+	billing_invoice_free(inv);
+	return st;
+}
+
+static billing_subscription_status sub_status(fx *f)
+{
+	billing_subscription *s = NULL;
+	billing_subscription_status st;
+	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, f->sub_id), BILLING_OK);
+	st = billing_subscription_status_of(s);
+	billing_subscription_free(s);
+	return st;
+}
+
+/* The invoice's latest attempt: its status, id and provider ref. */
+static billing_payment_status last_payment(fx *f, char *id, char *ref)
+{
+	billing_payment_list_params lp = BILLING_PAYMENT_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	const billing_payment *p;
+	billing_payment_status st;
+	size_t n;
+	lp.invoice_id = f->invoice_id;
+	tb_assert_rc(billing_payment_list(&page, f->w->ctx, &f->admin, &lp), BILLING_OK);
+	assert_true((n = billing_page_count(page)) > 0);
+	p = billing_page_payment(page, n - 1);
+	st = billing_payment_status_of(p);
+	if (id)
+		snprintf(id, 64, "%s", billing_payment_id(p));
+	if (ref)
+		snprintf(ref, 128, "%s", billing_payment_provider_ref(p) ?
+			billing_payment_provider_ref(p) : "");
+	billing_page_free(page);
+	return st;
+}
+
+static void run_at(fx *f, int64_t t)
+{
+	billing_run_report rep;
+	f->w->now = t;
+	tb_assert_rc(billing_run_due(f->w->ctx, t, NULL, &rep), BILLING_OK);
+	assert_int_equal(rep.failed, 0);
+}
+
+static void set_method(fx *f, const char *method)
+{
+	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_customer *c = NULL;
+	p.fields = BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD;
+	p.default_payment_method = method;
+	tb_assert_rc(billing_customer_update(&c, f->w->ctx, &f->admin, f->customer_id, &p, NULL),
+		BILLING_OK);
+	billing_customer_free(c);
+}
+
+static void stripe__collects_at_creation_with_our_metadata_and_key(void **state)
+{
+	char id[64], ref[128], got[128];
+	fx f;
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(subscribe(&f, "pm_card_visa"), BILLING_SUB_ACTIVE);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PAID);
+	assert_int_equal(last_payment(&f, id, ref), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(fake_stripe_payment_intent_count(f.fs), 1);
+	assert_true(fake_stripe_last_form(f.fs, "metadata[tenant_id]", got, sizeof(got)));
+	assert_string_equal(got, f.t);
+	assert_true(fake_stripe_last_form(f.fs, "metadata[payment_id]", got, sizeof(got)));
+	assert_string_equal(got, id);
+	assert_true(fake_stripe_last_form(f.fs, "metadata[invoice_id]", got, sizeof(got)));
+	assert_string_equal(got, f.invoice_id);
+	assert_true(fake_stripe_last_form(f.fs, "off_session", got, sizeof(got)));
+	assert_string_equal(got, "true");
+	assert_true(fake_stripe_last_form(f.fs, "amount", got, sizeof(got)));
+	assert_string_equal(got, "2900");
+	assert_true(fake_stripe_last_header(f.fs, "Idempotency-Key", got, sizeof(got)));
+	assert_string_equal(got, id);
+	assert_int_equal(strncmp(ref, "pi_", 3), 0);
+	fx_free(&f);
+}
+
+static void stripe__decline_then_recovery(void **state)
+{
+	int32_t attempts;
+	int64_t next;
+	fx f;
+	(void)state;
+	fx_init(&f);
+	assert_int_equal(subscribe(&f, "pm_card_chargeDeclined"), BILLING_SUB_PAST_DUE);
+	assert_int_equal(inv_status(&f, &attempts, &next), BILLING_INVOICE_FAILED);
+	assert_int_equal(next, f.w->now + TBB_DAY);
+	{
+		billing_payment_list_params lp = BILLING_PAYMENT_LIST_PARAMS_INIT;
+		billing_page *page = NULL;
+		lp.invoice_id = f.invoice_id;
+		tb_assert_rc(billing_payment_list(&page, f.w->ctx, &f.admin, &lp), BILLING_OK);
+		assert_string_equal(billing_payment_failure_code(billing_page_payment(page, 0)),
+			"card_declined");
+		billing_page_free(page);
+	}
+	set_method(&f, "pm_card_visa");
+	run_at(&f, next);
+	assert_int_equal(inv_status(&f, &attempts, NULL), BILLING_INVOICE_PAID);
+	assert_int_equal(attempts, 2);
+	assert_int_equal(sub_status(&f), BILLING_SUB_ACTIVE);
+	assert_int_equal(fake_stripe_payment_intent_count(f.fs), 2);
+	fx_free(&f);
+}
+
+static void stripe__retries_exhausted_cancel(void **state)
+{
+	int32_t attempts;
+	int64_t next;
+	fx f;
+	int i;
+	(void)state;
+	fx_init(&f);
+	subscribe(&f, "pm_card_insufficientFunds");
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(inv_status(&f, NULL, &next), BILLING_INVOICE_FAILED);
+		assert_true(next > 0);
+		run_at(&f, next);
+	}
+	assert_int_equal(inv_status(&f, &attempts, &next), BILLING_INVOICE_FAILED);
+	assert_int_equal(attempts, 5);
+	assert_int_equal(next, 0);
+	assert_int_equal(sub_status(&f), BILLING_SUB_CANCELED);
+	assert_int_equal(fake_stripe_payment_intent_count(f.fs), 5);
+	fx_free(&f);
+}
+
+static void stripe__a_lost_answer_never_charges_twice(void **state)
+{
+	fake_stripe_fault drop = { FAKE_STRIPE_DROP_AFTER, FAKE_STRIPE_NO_HEADER, 0, 0, NULL };
+	char id[64], key[128];
+	size_t i, n;
+	fx f;
+	(void)state;
+	fx_init(&f);
+	/* Every try of the first attempt is processed and its answer lost. */
+	fake_stripe_fail_next(f.fs, 3, &drop);
+	subscribe(&f, "pm_card_visa");
+	assert_int_equal(last_payment(&f, id, NULL), BILLING_PAYMENT_UNKNOWN);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PENDING);
+	assert_int_equal(fake_stripe_payment_intent_count(f.fs), 1);
+	/* The run asks again with the same key: Stripe replays the answer. */
+	run_at(&f, f.w->now + 60);
+	assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PAID);
+	assert_int_equal(fake_stripe_payment_intent_count(f.fs), 1);
+	n = fake_stripe_request_count(f.fs);
+	assert_true(n >= 4);
+	for (i = 0; i < n; i++) {
+		assert_true(fake_stripe_request_idempotency_key(f.fs, i, key, sizeof(key)));
+		assert_string_equal(key, id);
+	}
+	fx_free(&f);
+}
+
+static void stripe__processing_settled_by_retrieval(void **state)
+{
+	char ref[128];
+	fx f;
+	(void)state;
+	fx_init(&f);
+	subscribe(&f, "pm_card_processing");
+	assert_int_equal(last_payment(&f, NULL, ref), BILLING_PAYMENT_PENDING);
+	run_at(&f, f.w->now + 600);
+	assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_PENDING);
+	assert_true(fake_stripe_set_status(f.fs, ref, "succeeded", NULL));
+	run_at(&f, f.w->now + 6 * 3600);
+	assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PAID);
+	fx_free(&f);
+}
+
+static void stripe__processing_settled_by_a_signed_webhook(void **state)
+{
+	fake_stripe_event ev;
+	billing_webhook_result res;
+	char ref[128], sig[256];
+	billing_header h[1] = { { "Stripe-Signature", sig } };
+	char *body;
+	fx f;
+	(void)state;
+	fx_init(&f);
+	subscribe(&f, "pm_card_processing");
+	assert_int_equal(last_payment(&f, NULL, ref), BILLING_PAYMENT_PENDING);
+	assert_true(fake_stripe_set_status(f.fs, ref, "succeeded", NULL));
+	memset(&ev, 0, sizeof(ev));
+	ev.type = "payment_intent.succeeded";
+	ev.payment_intent = ref;
+	ev.created = f.w->now;
+	assert_non_null(body = fake_stripe_event_json(f.fs, &ev));
+	assert_int_equal(fake_stripe_event_sign(sig, sizeof(sig), SECRET, f.w->now, body), 0);
+	tb_assert_rc(billing_provider_webhook_handle(f.w->ctx, h, 1, body, strlen(body), &res),
+		BILLING_OK);
+	assert_int_equal(res.outcome, BILLING_WEBHOOK_APPLIED);
+	tb_assert_rc(billing_provider_webhook_handle(f.w->ctx, h, 1, body, strlen(body), &res),
+		BILLING_OK);
+	assert_int_equal(res.outcome, BILLING_WEBHOOK_DUPLICATE);
+	free(body);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PAID);
+	fx_free(&f);
+}
+
+static void stripe__refunds_through_the_refunds_api(void **state)
+{
+	billing_payment *p = NULL;
+	char id[64], ref[128], status[32];
+	int64_t amount, refunded;
+	fx f;
+	(void)state;
+	fx_init(&f);
+	subscribe(&f, "pm_card_visa");
+	last_payment(&f, id, ref);
+	tb_assert_rc(billing_payment_refund(&p, f.w->ctx, &f.admin, id, 1000, NULL), BILLING_OK);
+	assert_int_equal(billing_payment_status_of(p), BILLING_PAYMENT_PARTIALLY_REFUNDED);
+	billing_payment_free(p);
+	tb_assert_rc(billing_payment_refund(&p, f.w->ctx, &f.admin, id, 0, NULL), BILLING_OK);
+	assert_int_equal(billing_payment_status_of(p), BILLING_PAYMENT_REFUNDED);
+	billing_payment_free(p);
+	assert_int_equal(fake_stripe_refund_count(f.fs), 2);
+	assert_true(fake_stripe_payment_intent(f.fs, ref, status, sizeof(status), &amount,
+		&refunded));
+	assert_int_equal(refunded, AMOUNT);
+	fx_free(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stripe__collects_at_creation_with_our_metadata_and_key),
+		cmocka_unit_test(stripe__decline_then_recovery),
+		cmocka_unit_test(stripe__retries_exhausted_cancel),
+		cmocka_unit_test(stripe__a_lost_answer_never_charges_twice),
+		cmocka_unit_test(stripe__processing_settled_by_retrieval),
+		cmocka_unit_test(stripe__processing_settled_by_a_signed_webhook),
+		cmocka_unit_test(stripe__refunds_through_the_refunds_api),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
