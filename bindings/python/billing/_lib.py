@@ -74,6 +74,43 @@ class RunReport(ctypes.Structure):
     ]
 
 
+CTX_OPTIONS_VERSION = 2  # the first with `provider`
+
+
+class CtxOptions(ctypes.Structure):
+    """billing_ctx_options (ctx.h), version 2. Only `provider` is set here."""
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("storage", ctypes.c_void_p),
+        ("clock", ctypes.c_void_p),
+        ("clock_payload", ctypes.c_void_p),
+        ("logger", ctypes.c_void_p),
+        ("logger_payload", ctypes.c_void_p),
+        ("log_level", ctypes.c_int),
+        ("default_page_size", ctypes.c_uint),
+        ("max_page_size", ctypes.c_uint),
+        ("provider", ctypes.c_void_p),
+    ]
+
+
+TEST_PROVIDER_OPTIONS_VERSION = 1
+
+
+class TestProviderOptions(ctypes.Structure):
+    """billing_test_provider_options (providers.h), version 1."""
+    _fields_ = [("version", ctypes.c_uint), ("webhook_secret", ctypes.c_char_p)]
+
+
+class ProviderHead(ctypes.Structure):
+    """The start of struct billing_provider (sys/provider.h): enough to free a
+    provider that no context took (a failed open leaves it with us)."""
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("name", ctypes.c_char_p),
+        ("free", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    ]
+
+
 # billing_role values (principal.h)
 ROLES = {"USER": 1, "ADMIN": 2, "PLATFORM": 3}
 
@@ -111,8 +148,12 @@ def _declare(lib):
     lib.billing_catalog_json.restype = c.c_int
     lib.billing_free.argtypes = [c.c_void_p]
     lib.billing_free.restype = None
-    lib.billing_ctx_open_url.argtypes = [c.POINTER(c.c_void_p), c.c_char_p, c.c_void_p]
+    lib.billing_ctx_open_url.argtypes = [c.POINTER(c.c_void_p), c.c_char_p,
+                                         c.POINTER(CtxOptions)]
     lib.billing_ctx_open_url.restype = c.c_int
+    lib.billing_test_provider_new.argtypes = [c.POINTER(c.c_void_p),
+                                              c.POINTER(TestProviderOptions)]
+    lib.billing_test_provider_new.restype = c.c_int
     lib.billing_migrate.argtypes = [c.c_void_p]
     lib.billing_migrate.restype = c.c_int
     lib.billing_ctx_close.argtypes = [c.c_void_p]

@@ -198,9 +198,14 @@ class Billing:
     The URL is what billing_ctx_open_url takes. migrate=True (the default)
     applies pending migrations; pass False where another role migrates
     (PostgreSQL with the two-role setup of docs/postgres.md).
+    provider="test" collects invoices with the library's deterministic test
+    provider (payment method tokens such as "pm_card_visa" succeed and
+    "pm_card_chargeDeclined" is declined; see billing/providers.h); None
+    (the default) configures no provider, and paying an invoice is then a
+    Conflict ("no_provider").
     """
 
-    def __init__(self, url, *, migrate=True, library=None):
+    def __init__(self, url, *, migrate=True, library=None, provider=None):
         self._lib = lib = _lib.load(library)
         self._raw_catalog, self._ops, self._tree = _load_catalog(lib)
         self._cond = threading.Condition()
@@ -208,9 +213,15 @@ class Billing:
         self._closing = False
         self._ctx = None
         ctx = ctypes.c_void_p()
-        rc = lib.billing_ctx_open_url(ctypes.byref(ctx), url.encode("utf-8"), None)
+        opts = self._provider_options(provider)
+        rc = lib.billing_ctx_open_url(ctypes.byref(ctx), url.encode("utf-8"),
+                                      ctypes.byref(opts) if opts else None)
         if rc < 0:
-            raise errors.from_last(lib, rc)
+            exc = errors.from_last(lib, rc)
+            if opts:  # the context did not take it
+                ctypes.cast(opts.provider, ctypes.POINTER(_lib.ProviderHead)).contents.free(
+                    opts.provider)
+            raise exc
         if migrate:
             rc = lib.billing_migrate(ctx)
             if rc < 0:
@@ -218,6 +229,18 @@ class Billing:
                 lib.billing_ctx_close(ctx)
                 raise exc
         self._ctx = ctx
+
+    def _provider_options(self, provider):
+        if provider is None:
+            return None
+        if provider != "test":
+            raise ValueError("provider must be None or \"test\", not %r" % (provider,))
+        p = ctypes.c_void_p()
+        topts = _lib.TestProviderOptions(_lib.TEST_PROVIDER_OPTIONS_VERSION, None)
+        rc = self._lib.billing_test_provider_new(ctypes.byref(p), ctypes.byref(topts))
+        if rc < 0:
+            raise errors.from_last(self._lib, rc)
+        return _lib.CtxOptions(version=_lib.CTX_OPTIONS_VERSION, provider=p)
 
     # -- lifetime
 

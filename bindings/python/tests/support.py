@@ -54,8 +54,8 @@ class Database:
         with billing.Billing(self.owner_url):  # migrates
             pass
 
-    def open(self):
-        return billing.Billing(self.url, migrate=self.backend == "sqlite")
+    def open(self, **options):
+        return billing.Billing(self.url, migrate=self.backend == "sqlite", **options)
 
     def drop(self):
         if self.dir:
@@ -68,11 +68,12 @@ class BackendCase(unittest.TestCase):
     """A test class with its own database and an open Billing on it.
     Subclasses are instantiated per backend by for_each_backend()."""
     backend = "sqlite"
+    open_options = {}
 
     @classmethod
     def setUpClass(cls):
         cls.db = Database(cls.backend)
-        cls.b = cls.db.open()
+        cls.b = cls.db.open(**cls.open_options)
         cls.platform = cls.b.as_principal(role="PLATFORM")
 
     @classmethod

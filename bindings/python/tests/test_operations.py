@@ -45,14 +45,17 @@ class GeneratedMethods(support.BackendCase):
         # later), each generated method reaches the library and comes back
         # with a result or a BillingError, never a binding error.
         _, acme = self.new_tenant("Reach")
-        dummy = {"string": "x_none", "integer": 1, "boolean": False, "object": {},
-                 "decimal": "0"}
+        scalars = {"string": "x_none", "integer": 1, "boolean": False, "object": {},
+                   "decimal": "0"}
+
+        def dummy(t):  # "integer[]" and any later array type: an empty array
+            return [] if t.endswith("[]") else scalars.get(t, "x")
         for entry in self.b.catalog["operations"]:
             who = acme if "ADMIN" in entry["roles"] else self.platform
             method = who
             for part in entry["name"].split("."):
                 method = getattr(method, billing_client.snake_case(part))
-            args = {billing_client.snake_case(f["name"]): dummy[f["type"]]
+            args = {billing_client.snake_case(f["name"]): dummy(f["type"])
                     for f in entry["input"] if f["required"]}
             try:
                 result = method(**args)
@@ -262,6 +265,77 @@ class SubscriptionsInvoicesEvents(support.BackendCase):
         self.assertEqual(len(list(a.invoices.list(subscription_id=s["id"]))), 2)
         with self.assertRaises(B.InvalidArgument):  # the clock may not go back
             self.b.run_due(now=end - datetime.timedelta(days=1))
+
+
+class PaymentsAndDunning(support.BackendCase):
+    open_options = {"provider": "test"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _, cls.acme = cls.new_tenant()
+        prod = cls.acme.products.create(name="Pro", sku="pro")
+        cls.plan = cls.acme.plans.create(product_id=prod["id"], code="PRO_M", name="Pro monthly",
+                                         amount=2900, currency="EUR", interval="MONTH")
+
+    def subscribe(self, email, card):
+        c = self.acme.customers.create(name="C", email=email, default_payment_method=card)
+        return self.acme.subscriptions.create(customer_id=c["id"], plan_id=self.plan["id"])
+
+    def test_invoices_are_collected_paid_and_refunded(self):
+        a = self.acme
+        s = self.subscribe("ada@example.com", "pm_card_visa")
+        inv = a.invoices.get(s["latestInvoiceId"])
+        self.assertEqual((inv["status"], inv["amountPaid"]), ("paid", 2900))
+        [pay] = list(a.payments.list(invoice_id=inv["id"]))
+        self.assertEqual((pay["status"], pay["provider"], pay["amount"]), ("succeeded", "test", 2900))
+        self.assertEqual(a.payments.get(pay["id"])["id"], pay["id"])
+        refunded = a.payments.refund(pay["id"], amount=900, idempotency_key="refund-1")
+        self.assertEqual((refunded["status"], refunded["refundedAmount"]),
+                         ("partially_refunded", 900))
+        again = a.payments.refund(pay["id"], amount=900, idempotency_key="refund-1")
+        self.assertTrue(again.replayed)
+        self.assertEqual(a.payments.get(pay["id"])["refundedAmount"], 900)
+
+    def test_a_declined_card_is_a_typed_error_with_the_provider_code(self):
+        a = self.acme
+        s = self.subscribe("dee@example.com", "pm_card_chargeDeclined")
+        self.assertEqual(s["status"], "past_due")
+        inv = a.invoices.get(s["latestInvoiceId"])
+        with self.assertRaises(B.Declined) as cm:
+            a.invoices.pay(inv["id"])
+        self.assertEqual(cm.exception.provider_code, "card_declined")
+        paid = a.invoices.pay(inv["id"], payment_method="pm_card_visa")
+        self.assertEqual(paid["status"], "succeeded")
+        self.assertEqual(a.invoices.get(inv["id"])["status"], "paid")
+        failed = [p["status"] for p in a.payments.list(invoice_id=inv["id"], status="failed")]
+        self.assertEqual(failed, ["failed", "failed"])
+
+    def test_the_dunning_policy(self):
+        a = self.acme
+        self.assertEqual(a.dunning.get()["finalAction"], "cancel")
+        d = a.dunning.set(retry_days=[1, 3, 7], final_action="keep_past_due")
+        self.assertEqual((d["retryDays"], d["finalAction"]), ([1, 3, 7], "keep_past_due"))
+        self.assertEqual(a.dunning.get(), d)
+        with self.assertRaises(B.InvalidArgument) as cm:
+            a.dunning.set(retry_days=[3, 1])
+        self.assertEqual(cm.exception.field, "retryDays")
+
+    def test_without_a_provider_paying_is_a_conflict(self):
+        with self.db.open() as b:
+            t = b.as_principal(role="PLATFORM").tenants.create(name="NoPay")
+            acme = b.as_principal(tenant=t["id"], role="ADMIN")
+            prod = acme.products.create(name="P", sku="p")
+            plan = acme.plans.create(product_id=prod["id"], code="P_M", name="Plan P", amount=100,
+                                     currency="EUR", interval="MONTH")
+            c = acme.customers.create(name="C", email="c@example.com",
+                                      default_payment_method="pm_card_visa")
+            s = acme.subscriptions.create(customer_id=c["id"], plan_id=plan["id"])
+            with self.assertRaises(B.Conflict) as cm:
+                acme.invoices.pay(s["latestInvoiceId"])
+            self.assertEqual(cm.exception.code, "no_provider")
+        with self.assertRaises(ValueError):
+            self.db.open(provider="stripe")
 
 
 # ---------------------------------------------------------- behaviours
@@ -490,7 +564,7 @@ class Lifetime(support.BackendCase):
 
 
 support.for_each_backend(globals(), GeneratedMethods, Tenants, Customers, Products, Plans,
-                         SubscriptionsInvoicesEvents, Errors, Pagination, Idempotency,
+                         SubscriptionsInvoicesEvents, PaymentsAndDunning, Errors, Pagination, Idempotency,
                          TenantIsolation, Lifetime)
 
 if __name__ == "__main__":
