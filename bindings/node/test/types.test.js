@@ -1,0 +1,26 @@
+'use strict';
+// index.d.ts is generated from the catalog (scripts/generate-types.js) and
+// committed: it must be what the generator makes from the library under test.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { it } = require('node:test');
+const { Billing } = require('..');
+const { render } = require('../scripts/generate-types');
+
+it('index.d.ts is up to date with the catalog (npm run generate-types)', async () => {
+  const b = new Billing('sqlite::memory:');
+  const want = render(b.catalog);
+  await b.close();
+  const have = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8');
+  assert.ok(have === want, 'index.d.ts is stale: run `BILLING_LIBRARY=<build>/libbilling.so ' +
+    'npm run generate-types` in bindings/node and commit the result');
+});
+
+it('index.d.ts declares every operation of the catalog', async () => {
+  const b = new Billing('sqlite::memory:');
+  const have = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8');
+  for (const entry of b.catalog.operations) assert.ok(have.includes(`(${entry.name}; roles:`), entry.name);
+  await b.close();
+});
