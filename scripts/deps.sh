@@ -37,3 +37,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >/dev/null
 fi
+
+# bindings/node: koffi from the npm registry, pinned by package-lock.json
+# (prebuilt for each platform: no compiler at install time). Node and npm
+# from Debian when the machine has none.
+node_dir="$(cd "$(dirname "$0")/.." && pwd)/bindings/node"
+if [ ! -d "$node_dir/node_modules/koffi" ]; then
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "deps: installing nodejs npm"
+		$SUDO apt-get update -qq
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			nodejs npm >/dev/null
+	fi
+	echo "deps: npm ci in bindings/node"
+	npm ci --no-audit --no-fund --prefix "$node_dir"
+fi
