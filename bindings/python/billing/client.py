@@ -208,7 +208,7 @@ class Billing:
     def __init__(self, url, *, migrate=True, library=None, provider=None):
         self._lib = lib = _lib.load(library)
         self._raw_catalog, self._ops, self._tree = _load_catalog(lib)
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())  # not reentrant: cheaper
         self._inflight = 0
         self._closing = False
         self._ctx = None
@@ -354,6 +354,7 @@ class Principal:
         # ctypes keeps the encoded strings alive as long as the struct.
         self._struct = _lib.Principal(tenant.encode() if tenant else None,
                                       user.encode() if user else None, _lib.ROLES[role])
+        self._who = ctypes.byref(self._struct)  # made once: read-only for the library
         for name, node in billing._tree.items():
             if name in self.__dict__ or hasattr(type(self), name):
                 raise RuntimeError("catalog: %r clashes with a Principal attribute" % name)
@@ -382,7 +383,7 @@ class Principal:
         out = ctypes.c_void_p()
         ctx = billing._acquire()
         try:
-            rc = lib.billing_call_json(ctypes.byref(out), ctx, ctypes.byref(self._struct),
+            rc = lib.billing_call_json(ctypes.byref(out), ctx, self._who,
                                        op_name, payload, len(payload), opts)
         finally:
             billing._release()
