@@ -2,9 +2,14 @@
  * Environment configuration. Secrets are read from VAR or VAR_FILE, are
  * never printed, and the generated JWT secret is written atomically (a
  * temporary file linked into place) so that two servers starting together
- * agree on one secret.
+ * agree on one secret. The payment provider is built here too, so that its
+ * settings are checked in the same pass as the others.
  */
 #include "config.h"
+
+#include <billing/billing.h>
+#include <billing/providers.h>
+#include <billing/sys/provider.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -212,6 +217,140 @@ static int load_keys(config *c)
 	return bad;
 }
 
+/* STRIPE_WEBHOOK_SECRET: one secret, or several separated by commas (or
+ * newlines, in a _FILE) while rotating. Splits text in place. */
+static int split_secrets(char *text, char **secrets, size_t *count)
+{
+	char *p = text;
+
+	*count = 0;
+	for (;;) {
+		size_t n = strcspn(p, ",\n");
+		int last = p[n] == '\0';
+		char *s = p, *e = p + n;
+
+		*e = '\0';
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			*--e = '\0';
+		if (!*s)
+			return problem("STRIPE_WEBHOOK_SECRET", "holds an empty entry (separate "
+				"secrets with single commas)");
+		if (*count == CONFIG_MAX_WEBHOOK_SECRETS)
+			return problem("STRIPE_WEBHOOK_SECRET", "at most %d secrets",
+				CONFIG_MAX_WEBHOOK_SECRETS);
+		secrets[(*count)++] = s;
+		if (last)
+			return 0;
+		p += n + 1;
+	}
+}
+
+/* The environment variable behind a field of billing_stripe_options. */
+static const char *stripe_var(const char *field)
+{
+	if (field && strcmp(field, "apiKey") == 0)
+		return "STRIPE_API_KEY";
+	if (field && strcmp(field, "apiBase") == 0)
+		return "STRIPE_API_BASE";
+	if (field && strcmp(field, "webhookSecrets") == 0)
+		return "STRIPE_WEBHOOK_SECRET";
+	return "BILLING_PROVIDER";
+}
+
+/* One line per field the provider refused; the library's messages never
+ * hold the values. */
+static int provider_problems(void)
+{
+	const billing_error *e = billing_error_last();
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < e->field_error_count; i++)
+		bad += problem(stripe_var(e->field_errors[i].field), "%s",
+			e->field_errors[i].message);
+	return bad ? bad : problem("BILLING_PROVIDER", "%s", e->message);
+}
+
+/* "test-mode key" from the key's prefix, never more of it. */
+static const char *key_mode(const char *key)
+{
+	if (strncmp(key, "sk_live_", 8) == 0 || strncmp(key, "rk_live_", 8) == 0)
+		return "live-mode key";
+	if (strncmp(key, "sk_test_", 8) == 0 || strncmp(key, "rk_test_", 8) == 0)
+		return "test-mode key";
+	return "key";
+}
+
+static void wipe(char *s, size_t len)
+{
+	if (s) {
+		OPENSSL_cleanse(s, len);
+		free(s);
+	}
+}
+
+/* BILLING_PROVIDER and the STRIPE_* variables: builds c->provider. */
+static int load_provider(config *c)
+{
+	const char *kind = env("BILLING_PROVIDER"), *base = env("STRIPE_API_BASE");
+	char *key = NULL, *hooks = NULL, *secrets[CONFIG_MAX_WEBHOOK_SECRETS];
+	size_t key_len = 0, hooks_len = 0, nsecrets = 0;
+	int key_bad, hooks_bad, bad = 0;
+
+	if (!kind || strcmp(kind, "test") == 0)
+		c->provider_kind = PROVIDER_TEST;
+	else if (strcmp(kind, "stripe") == 0)
+		c->provider_kind = PROVIDER_STRIPE;
+	else
+		return problem("BILLING_PROVIDER", "must be test or stripe, got %s", kind);
+
+	key_bad = secret_var("STRIPE_API_KEY", &key, &key_len);
+	hooks_bad = secret_var("STRIPE_WEBHOOK_SECRET", &hooks, &hooks_len);
+	if (hooks && !hooks_bad)
+		hooks_bad = split_secrets(hooks, secrets, &nsecrets);
+	bad = key_bad + hooks_bad;
+	if (c->provider_kind == PROVIDER_TEST) {
+		/* Development: webhooks can be exercised with the test provider,
+		 * which checks one secret (the first of a list; main warns). */
+		billing_test_provider_options to = BILLING_TEST_PROVIDER_OPTIONS_INIT;
+		to.webhook_secret = nsecrets > 0 ? secrets[0] : NULL;
+		if (!bad && billing_test_provider_new(&c->provider, &to) < 0)
+			bad += problem("BILLING_PROVIDER", "%s", billing_error_last()->message);
+		snprintf(c->provider_desc, sizeof(c->provider_desc), "test payment provider");
+	} else {
+		billing_stripe_options so = BILLING_STRIPE_OPTIONS_INIT;
+		if (!key && !key_bad)
+			bad += problem("STRIPE_API_KEY", "required with BILLING_PROVIDER=stripe (a "
+				"secret key sk_... or a restricted key rk_...; or STRIPE_API_KEY_FILE)");
+		if (!hooks && !hooks_bad)
+			bad += problem("STRIPE_WEBHOOK_SECRET", "required with BILLING_PROVIDER=stripe "
+				"(the endpoint's signing secret whsec_..., several separated by commas "
+				"while rotating; or STRIPE_WEBHOOK_SECRET_FILE)");
+		so.api_key = key;
+		so.webhook_secrets = (const char *const *)secrets;
+		so.webhook_secret_count = nsecrets;
+		so.api_base = base;
+		/* Built even when something else is missing, so that a bad key
+		 * or base is reported in the same pass. */
+		if (key && billing_stripe_provider_new(&c->provider, &so) < 0)
+			bad += provider_problems();
+		if (bad && c->provider) {
+			c->provider->free(c->provider);
+			c->provider = NULL;
+		}
+		if (!bad)
+			snprintf(c->provider_desc, sizeof(c->provider_desc),
+				"Stripe payment provider (%s) at %.100s", key_mode(key),
+				base ? base : "https://api.stripe.com");
+	}
+	c->webhook_secret_count = nsecrets;
+	wipe(key, key_len);
+	wipe(hooks, hooks_len);
+	return bad;
+}
+
 int config_load(config *c)
 {
 	const char *v;
@@ -241,12 +380,7 @@ int config_load(config *c)
 	c->jwt_secret_len = secret_len;
 	bad += load_keys(c);
 
-	v = env("BILLING_PROVIDER");
-	if (v && strcmp(v, "stripe") == 0)
-		bad += problem("BILLING_PROVIDER", "the stripe provider is not available yet in this "
-			"build; use \"test\" (or leave it unset)");
-	else if (v && strcmp(v, "test") != 0)
-		bad += problem("BILLING_PROVIDER", "must be test or stripe, got %s", v);
+	bad += load_provider(c);
 
 	v = env("BILLING_LOG_LEVEL");
 	if (v && (c->log_level = log_level_parse(v)) < 0)
@@ -370,9 +504,18 @@ void config_describe_database(const config *c, char *buf, size_t size)
 	snprintf(buf, size, "database scheme %.*s", colon ? (int)(colon - url) : 0, url);
 }
 
+struct billing_provider *config_take_provider(config *c)
+{
+	billing_provider *p = c->provider;
+	c->provider = NULL;
+	return p;
+}
+
 void config_free(config *c)
 {
 	size_t i;
+	if (c->provider)
+		c->provider->free(c->provider);
 	if (c->jwt_secret) {
 		OPENSSL_cleanse(c->jwt_secret, c->jwt_secret_len);
 		free(c->jwt_secret);

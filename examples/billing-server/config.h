@@ -11,8 +11,13 @@
 #include <sys/socket.h>
 
 #define CONFIG_MAX_KEYS 4
+#define CONFIG_MAX_WEBHOOK_SECRETS 8
+
+struct billing_provider;
 
 typedef enum { JWT_HS256 = 1, JWT_RS256 = 2, JWT_ES256 = 3 } jwt_alg;
+
+typedef enum { PROVIDER_TEST = 1, PROVIDER_STRIPE = 2 } provider_kind;
 
 typedef struct {
 	EVP_PKEY *key;
@@ -34,6 +39,12 @@ typedef struct {
 	unsigned int token_ttl_s;    /* BILLING_TOKEN_TTL, default 3600 */
 	unsigned int run_interval_s; /* BILLING_RUN_INTERVAL, default 10 */
 	int test_clock;              /* BILLING_TEST_CLOCK=1: development test clock */
+	provider_kind provider_kind; /* BILLING_PROVIDER, default test */
+	/* The payment provider built from BILLING_PROVIDER and STRIPE_*: the
+	 * configuration owns it until config_take_provider() hands it over. */
+	struct billing_provider *provider;
+	size_t webhook_secret_count; /* STRIPE_WEBHOOK_SECRET entries (0: webhooks refused) */
+	char provider_desc[160];     /* "test payment provider", never a key */
 } config;
 
 /* Reads and checks the environment. Prints one line per problem on stderr
@@ -50,6 +61,10 @@ int config_ensure_secret(config *c);
 /* "SQLite file billing.db", "SQLite in memory", or "database scheme X";
  * never the URL itself, which may hold a password. */
 void config_describe_database(const config *c, char *buf, size_t size);
+
+/* Hands the payment provider over (for billing_ctx_options.provider): the
+ * configuration no longer frees it. NULL once taken. */
+struct billing_provider *config_take_provider(config *c);
 
 void config_free(config *c);
 

@@ -43,7 +43,8 @@ static const char usage_main[] =
 "Configuration comes from the environment: BILLING_DATABASE_URL (default\n"
 "sqlite:billing.db), BILLING_LISTEN (default 127.0.0.1:8080), BILLING_JWT_SECRET\n"
 "or BILLING_JWT_SECRET_FILE, BILLING_JWT_PUBLIC_KEY or BILLING_JWT_PUBLIC_KEY_FILE,\n"
-"BILLING_PROVIDER (test), BILLING_LOG_LEVEL (error|warn|info|debug),\n"
+"BILLING_PROVIDER (test|stripe; stripe needs STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET,\n"
+"each also as _FILE, and takes STRIPE_API_BASE), BILLING_LOG_LEVEL (error|warn|info|debug),\n"
 "BILLING_WORKERS (default 4), BILLING_HTTP_TIMEOUT (seconds, default 30),\n"
 "BILLING_TOKEN_TTL (seconds, default 3600), BILLING_RUN_INTERVAL (seconds between\n"
 "billing runs, default 10), BILLING_TEST_CLOCK=1 (development: a clock moved by\n"
@@ -113,11 +114,13 @@ static int schema_current(billing_ctx *ctx)
 	return rc >= 0;
 }
 
-/* Opens the context; with migrate, applies pending migrations first. A
+/* Opens the context (with the configured payment provider when
+ * with_provider is set: the server; the commands move no money); with
+ * migrate, applies pending migrations first. A
  * current schema is left alone: billing_migrate() needs the right to create
  * tables (on PostgreSQL the owner's), which the runtime role that serves
  * (billing_app, docs/postgres.md) does not have. */
-static int open_ctx(billing_ctx **ctx, const config *c, int migrate, runner *clock)
+static int open_ctx(billing_ctx **ctx, config *c, int migrate, runner *clock, int with_provider)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
 	int rc;
@@ -128,12 +131,18 @@ static int open_ctx(billing_ctx **ctx, const config *c, int migrate, runner *clo
 	}
 	o.logger = library_log;
 	o.log_level = (billing_log_level)c->log_level;
+	/* The context owns the provider once the open succeeds; after a
+	 * failed open it is still the configuration's, which frees it. */
+	if (with_provider)
+		o.provider = c->provider;
 	rc = billing_ctx_open_url(ctx, c->database_url, &o);
 	if (rc < 0) {
 		fprintf(stderr, "billing-server: BILLING_DATABASE_URL: %s\n",
 			billing_error_last()->message);
 		return rc == BILLING_EINVALID ? EXIT_USAGE : 1;
 	}
+	if (with_provider)
+		config_take_provider(c);
 	if (migrate && !schema_current(*ctx) && (rc = billing_migrate(*ctx)) < 0) {
 		fprintf(stderr, "billing-server: migration failed: %s\n", billing_error_last()->message);
 		billing_ctx_close(*ctx);
@@ -211,7 +220,7 @@ static int cmd_serve(void)
 		fprintf(stderr, "billing-server: the routing table does not match the library\n");
 		goto out;
 	}
-	if ((rc = open_ctx(&a.ctx, &c, 1, c.test_clock ? &a.run : NULL)) != 0)
+	if ((rc = open_ctx(&a.ctx, &c, 1, c.test_clock ? &a.run : NULL, 1)) != 0)
 		goto out;
 	rc = 1;
 	if (password_init_dummy() < 0 || (openapi = openapi_build(c.test_clock)) == NULL) {
@@ -220,17 +229,24 @@ static int cmd_serve(void)
 	}
 	config_describe_database(&c, db, sizeof(db));
 	{
-		char what[600];
-		snprintf(what, sizeof(what), "%s, test payment provider", db);
+		char what[800], hooks[64];
+		snprintf(what, sizeof(what), "%s, %s", db, c.provider_desc);
+		if (c.webhook_secret_count > 0)
+			snprintf(hooks, sizeof(hooks), "signed (%zu secret%s)", c.webhook_secret_count,
+				c.webhook_secret_count == 1 ? "" : "s");
+		else
+			snprintf(hooks, sizeof(hooks), "refused (no STRIPE_WEBHOOK_SECRET)");
 		log_msg(LOG_INFO, "starting", "using", what, "version", billing_version_string(),
 			"auth", c.jwt_secret ? (c.key_count ? "HS256 secret and public keys" :
-			"HS256 secret") : "public keys", NULL);
+			"HS256 secret") : "public keys", "webhooks", hooks, NULL);
 	}
-	if (getenv("STRIPE_API_KEY") || getenv("STRIPE_API_KEY_FILE") ||
-	    getenv("STRIPE_WEBHOOK_SECRET") || getenv("STRIPE_WEBHOOK_SECRET_FILE") ||
-	    getenv("STRIPE_API_BASE"))
-		log_msg(LOG_WARN, "STRIPE_* variables are ignored: the stripe provider is not "
-			"available yet", NULL);
+	if (c.provider_kind == PROVIDER_TEST && (getenv("STRIPE_API_KEY") ||
+	    getenv("STRIPE_API_KEY_FILE") || getenv("STRIPE_API_BASE")))
+		log_msg(LOG_WARN, "STRIPE_API_KEY and STRIPE_API_BASE are ignored with the test "
+			"payment provider (BILLING_PROVIDER=stripe uses them)", NULL);
+	if (c.provider_kind == PROVIDER_TEST && c.webhook_secret_count > 1)
+		log_msg(LOG_WARN, "the test payment provider verifies webhooks with the first secret "
+			"of STRIPE_WEBHOOK_SECRET only", NULL);
 	if (c.test_clock)
 		log_msg(LOG_WARN, "BILLING_TEST_CLOCK=1: the library's clock starts at real time and "
 			"moves only with POST /v1/test-clock/advance (development only; tokens are still "
@@ -266,7 +282,7 @@ static int cmd_migrate(int argc, char **argv)
 		config_free(&c);
 		return EXIT_USAGE;
 	}
-	rc = open_ctx(&ctx, &c, 1, NULL);
+	rc = open_ctx(&ctx, &c, 1, NULL, 0);
 	if (rc == 0) {
 		char db[512];
 		config_describe_database(&c, db, sizeof(db));
@@ -303,7 +319,7 @@ static int cmd_tenant(int argc, char **argv)
 		config_free(&c);
 		return EXIT_USAGE;
 	}
-	if ((rc = open_ctx(&ctx, &c, 1, NULL)) != 0)
+	if ((rc = open_ctx(&ctx, &c, 1, NULL, 0)) != 0)
 		goto out;
 	in = cJSON_CreateObject();
 	cJSON_AddStringToObject(in, "name", name);
@@ -426,7 +442,7 @@ static int cmd_user(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if ((rc = open_ctx(&ctx, &c, 1, NULL)) != 0)
+	if ((rc = open_ctx(&ctx, &c, 1, NULL, 0)) != 0)
 		goto out;
 	p.tenant_id = tenant;
 	p.email = email;

@@ -900,21 +900,55 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(s.stop(), 0)
 
     def test_invalid_configuration_stops_at_start_with_one_line_each(self):
-        s = Server(env_extra={"BILLING_PROVIDER": "stripe", "BILLING_TEST_CLOCK": "yes",
+        key = "pk_test_" + os.urandom(8).hex()  # a publishable key: refused, never printed
+        s = Server(env_extra={"BILLING_PROVIDER": "stripe", "STRIPE_API_KEY": key,
+                              "STRIPE_API_BASE": "http://example.com", "BILLING_TEST_CLOCK": "yes",
                               "BILLING_LISTEN": "nonsense", "BILLING_LOG_LEVEL": "loud",
                               "BILLING_JWT_SECRET": "short", "BILLING_RUN_INTERVAL": "0"})
         try:
             s.start(wait=False)
             self.assertEqual(s.proc.wait(timeout=20), 2)
             text = s.logs()
-            for var in ("BILLING_PROVIDER", "BILLING_TEST_CLOCK", "BILLING_LISTEN",
-                        "BILLING_LOG_LEVEL", "BILLING_JWT_SECRET", "BILLING_RUN_INTERVAL"):
+            for var in ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET",
+                        "BILLING_TEST_CLOCK", "BILLING_LISTEN", "BILLING_LOG_LEVEL",
+                        "BILLING_JWT_SECRET", "BILLING_RUN_INTERVAL"):
                 self.assertEqual(len([l for l in text.splitlines() if ": " + var + ":" in l]), 1,
                                  var + "\n" + text)
-            self.assertIn("not available yet", text)
+            self.assertIn("8 configuration problems", text)
+            self.assertIn("publishable key", text)
             self.assertNotIn("short", text)
+            self.assertNotIn(key, text)
         finally:
             s.stop()
+
+    def test_provider_settings_are_checked(self):
+        d = tempfile.mkdtemp()
+        try:
+            key_file = os.path.join(d, "key")
+            with open(key_file, "w") as f:
+                f.write("sk_test_from_file\n")
+            for env, lines in (
+                    ({"BILLING_PROVIDER": "paypal"}, {"BILLING_PROVIDER": "must be test or stripe"}),
+                    ({"BILLING_PROVIDER": "stripe"}, {"STRIPE_API_KEY": "required",
+                                                      "STRIPE_WEBHOOK_SECRET": "required"}),
+                    ({"BILLING_PROVIDER": "stripe", "STRIPE_API_KEY": "sk_test_x",
+                      "STRIPE_API_KEY_FILE": key_file, "STRIPE_WEBHOOK_SECRET": "whsec_a,,whsec_b"},
+                     {"STRIPE_API_KEY": "not both", "STRIPE_WEBHOOK_SECRET": "empty entry"})):
+                s = Server(env_extra=env)
+                try:
+                    s.start(wait=False)
+                    self.assertEqual(s.proc.wait(timeout=20), 2)
+                    text = s.logs()
+                    for var, words in lines.items():
+                        found = [l for l in text.splitlines() if ": " + var + ":" in l]
+                        self.assertEqual(len(found), 1, text)
+                        self.assertIn(words, found[0])
+                    self.assertIn("%d configuration problem" % len(lines), text)
+                    self.assertNotIn("sk_test_", text)
+                finally:
+                    s.stop()
+        finally:
+            shutil.rmtree(d)
 
     @unittest.skipUnless(BACKEND == "postgres", "PostgreSQL only")
     def test_postgres_needs_a_secret(self):
