@@ -103,6 +103,14 @@ static cJSON *query_param(const cJSON *f)
 	return p;
 }
 
+/* Operations that ask the payment provider: a refusal is 402 (with
+ * providerCode), a lost answer 502. */
+static int asks_provider(const char *operation)
+{
+	return operation && (strcmp(operation, "invoices.pay") == 0 ||
+		strcmp(operation, "payments.refund") == 0);
+}
+
 static cJSON *operation(const route *rt)
 {
 	const cJSON *op = rt->operation ? catalog_op(rt->operation) : NULL;
@@ -138,18 +146,24 @@ static cJSON *operation(const route *rt)
 			cJSON_AddItemToArray(params, query_param(f));
 	if (rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/IfMatch"));
-	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION)
+	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
+	    rt->kind == H_OP_ACTION_NEW)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/IdempotencyKey"));
+	if (rt->kind == H_WEBHOOK_STRIPE)
+		cJSON_AddItemToArray(params, ref("#/components/parameters/StripeSignature"));
 	cJSON_AddItemToArray(params, ref("#/components/parameters/RequestId"));
 	cJSON_AddItemToObject(o, "parameters", params);
 
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
-	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE) {
+	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_LOGIN ||
+	    rt->kind == H_CLOCK_ADVANCE || rt->kind == H_WEBHOOK_STRIPE) {
 		cJSON *body = cJSON_CreateObject();
-		cJSON_AddBoolToObject(body, "required", rt->kind != H_OP_ACTION);
+		cJSON_AddBoolToObject(body, "required", rt->kind != H_OP_ACTION &&
+			rt->kind != H_OP_ACTION_NEW);
 		cJSON_AddItemToObject(body, "content", json_content("application/json",
 			op ? body_schema(op) : ref(rt->kind == H_LOGIN ?
-				"#/components/schemas/LoginRequest" :
+				"#/components/schemas/LoginRequest" : rt->kind == H_WEBHOOK_STRIPE ?
+				"#/components/schemas/StripeEvent" :
 				"#/components/schemas/TestClockAdvance")));
 		cJSON_AddItemToObject(o, "requestBody", body);
 	}
@@ -169,6 +183,22 @@ static cJSON *operation(const route *rt)
 	case H_OP_GET: case H_OP_UPDATE: case H_OP_ACTION:
 		add_response(responses, "200", "The resource; ETag carries its version.",
 			json_content("application/json", ref("#/components/schemas/Resource")));
+		break;
+	case H_OP_ACTION_NEW:
+		add_response(responses, "201", "Created: the resource the action made (a payment); "
+			"Location names it, ETag carries its version.",
+			json_content("application/json", ref("#/components/schemas/Resource")));
+		break;
+	case H_OP_REPLACE:
+		add_response(responses, "200", "The object as it now is.",
+			json_content("application/json", cJSON_CreateRaw("{\"type\":\"object\"}")));
+		break;
+	case H_WEBHOOK_STRIPE:
+		add_response(responses, "200", "Accepted: applied, a duplicate, or of no interest.",
+			json_content("application/json", ref("#/components/schemas/WebhookReceived")));
+		add_problem(responses, "400");
+		add_problem(responses, "413");
+		add_problem(responses, "503");
 		break;
 	case H_OP_QUERY:
 		add_response(responses, "200", "The object (computed; nothing is written).",
@@ -205,16 +235,22 @@ static cJSON *operation(const route *rt)
 	}
 	if (authed) {
 		add_problem(responses, "403");
-		if (is_op && rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST)
+		if (is_op && rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST &&
+		    rt->kind != H_OP_REPLACE)
 			add_problem(responses, "404");
 		if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE ||
-		    rt->kind == H_OP_ACTION)
+		    rt->kind == H_OP_ACTION || rt->kind == H_OP_ACTION_NEW)
 			add_problem(responses, "409");
+		if (asks_provider(rt->operation)) {
+			add_problem(responses, "402");
+			add_problem(responses, "502");
+		}
 		if (rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE)
 			add_problem(responses, "412");
 	}
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
-	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE) {
+	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_LOGIN ||
+	    rt->kind == H_CLOCK_ADVANCE) {
 		add_problem(responses, "413");
 		add_problem(responses, "415");
 	}
@@ -238,7 +274,11 @@ static const char components_json[] =
 		"true; the same key with another body is 409.\"},"
 	"\"RequestId\":{\"name\":\"X-Request-Id\",\"in\":\"header\",\"required\":false,"
 		"\"schema\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9._:-]{1,128}$\"},"
-		"\"description\":\"Echoed on the response; a new one is made when absent.\"}"
+		"\"description\":\"Echoed on the response; a new one is made when absent.\"},"
+	"\"StripeSignature\":{\"name\":\"Stripe-Signature\",\"in\":\"header\",\"required\":true,"
+		"\"schema\":{\"type\":\"string\"},"
+		"\"description\":\"t=<unix time>,v1=<hex HMAC-SHA256 of \\\"<t>.<raw body>\\\" with "
+		"STRIPE_WEBHOOK_SECRET>; t within 300 s of the server's clock.\"}"
 "},"
 "\"schemas\":{"
 	"\"Resource\":{\"type\":\"object\",\"required\":[\"id\",\"object\",\"version\"],"
@@ -265,6 +305,14 @@ static const char components_json[] =
 		"\"properties\":{\"now\":{\"type\":\"string\",\"format\":\"date-time\"},"
 		"\"processed\":{\"type\":\"integer\",\"description\":\"items of due work run by "
 		"this advance\"},\"invoiced\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"}}},"
+	"\"WebhookReceived\":{\"type\":\"object\",\"required\":[\"received\",\"outcome\"],"
+		"\"properties\":{\"received\":{\"const\":true},\"outcome\":{\"enum\":"
+		"[\"applied\",\"duplicate\",\"ignored\"]}}},"
+	"\"StripeEvent\":{\"type\":\"object\",\"description\":\"A Stripe event as Stripe "
+		"sends it (read raw: the signature covers the exact bytes).\","
+		"\"required\":[\"id\",\"type\",\"created\"],\"properties\":{\"id\":"
+		"{\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"created\":"
+		"{\"type\":\"integer\"},\"data\":{\"type\":\"object\"}}},"
 	"\"Token\":{\"type\":\"object\",\"required\":[\"accessToken\",\"tokenType\",\"expiresIn\"],"
 		"\"properties\":{\"accessToken\":{\"type\":\"string\"},\"tokenType\":{\"const\":\"Bearer\"},"
 		"\"expiresIn\":{\"type\":\"integer\"}}},"
@@ -280,7 +328,7 @@ static const char components_json[] =
 "}";
 
 static const char *const problem_codes[] = {
-	"400", "401", "403", "404", "409", "412", "413", "415", "503"
+	"400", "401", "402", "403", "404", "409", "412", "413", "415", "502", "503"
 };
 
 char *openapi_build(int test_clock)

@@ -1,7 +1,8 @@
 /*
  * Problem details. Members: type, title, status, detail, code, errors,
- * requestId (RFC 9457 plus our stable code), and statusCode, error and
- * message that clients of the earlier service read.
+ * requestId (RFC 9457 plus our stable code), providerCode on a payment the
+ * provider refused, and statusCode, error and message that clients of the
+ * earlier service read.
  */
 #include "problem.h"
 
@@ -22,7 +23,11 @@ static const struct {
 	{ BILLING_EINVALID, 400 },   /* includes resource_missing: ids in bodies/queries */
 	{ BILLING_EFORBIDDEN, 403 },
 	{ BILLING_ECONFLICT, 409 },
-	{ BILLING_EDECLINED, 402 },
+	{ BILLING_EDECLINED, 402 },  /* the provider refused: providerCode says why */
+	/* The provider's answer was lost: the attempt is recorded and the
+	 * billing run asks again. 502, not 504: nothing of ours timed out in
+	 * front of the client, an upstream gave no usable answer (a timeout
+	 * among other causes), and a 504 reads as a proxy's timeout. */
 	{ BILLING_EUNKNOWN_OUTCOME, 502 },
 	{ BILLING_ESTORAGE, 503 },   /* the database failed or is not migrated: retry later */
 	{ BILLING_EBUSY, 503 },
@@ -65,7 +70,7 @@ const char *http_reason(int status)
 }
 
 static char *finish(cJSON *p, int status, const char *code, const char *detail, cJSON *errors,
-	const char *request_id)
+	const char *provider_code, const char *request_id)
 {
 	char type[128], *text;
 	cJSON *message;
@@ -77,6 +82,10 @@ static char *finish(cJSON *p, int status, const char *code, const char *detail, 
 	cJSON_AddNumberToObject(p, "status", status);
 	cJSON_AddStringToObject(p, "detail", detail);
 	cJSON_AddStringToObject(p, "code", code);
+	/* A decline: the provider's own code (card_declined, ...) for clients
+	 * that show it or act on it. */
+	if (provider_code && *provider_code)
+		cJSON_AddStringToObject(p, "providerCode", provider_code);
 	cJSON_AddItemToObject(p, "errors", errors);
 	cJSON_AddStringToObject(p, "requestId", request_id);
 	cJSON_AddNumberToObject(p, "statusCode", status);
@@ -115,7 +124,7 @@ static cJSON *field_errors(const char *field, const char *message)
 char *problem_make(int status, const char *code, const char *detail, const char *field,
 	const char *request_id)
 {
-	return finish(cJSON_CreateObject(), status, code, detail, field_errors(field, detail),
+	return finish(cJSON_CreateObject(), status, code, detail, field_errors(field, detail), NULL,
 		request_id);
 }
 
@@ -127,6 +136,8 @@ char *problem_from_library(int *status, const char *error_json, const char *requ
 	const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "code"));
 	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "message"));
 	const char *field = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "field"));
+	const char *provider_code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err,
+		"providerCode"));
 	cJSON *errors = cJSON_DetachItemFromObjectCaseSensitive((cJSON *)err, "errors");
 	char *text;
 
@@ -140,10 +151,11 @@ char *problem_from_library(int *status, const char *error_json, const char *requ
 		errors = field_errors(field, msg);
 	}
 	/* 5xx details may describe internals (a storage message); keep them
-	 * in the log, not in the answer. */
-	if (*status >= 500 && *status != 503)
+	 * in the log, not in the answer. A lost provider answer (502) and an
+	 * unavailable database (503) say what the client should do. */
+	if (*status >= 500 && *status != 503 && *status != 502)
 		msg = "the server failed to complete the request";
-	text = finish(cJSON_CreateObject(), *status, code, msg, errors, request_id);
+	text = finish(cJSON_CreateObject(), *status, code, msg, errors, provider_code, request_id);
 	cJSON_Delete(root);
 	return text;
 }

@@ -51,17 +51,26 @@ const route routes[] = {
 		"subscriptions", NULL },
 	{ "POST", "/v1/subscriptions/{id}/resume", H_OP_ACTION, "subscriptions.resume",
 		"subscriptions", NULL },
-	/* No POST /v1/invoices/{id}/finalize or /pay: invoices are finalized when
-	 * issued, and payments are not in the library yet (README, "Not done yet").
+	/* No POST /v1/invoices/{id}/finalize: invoices are finalized when issued.
 	 * The preview row comes before {id}, which would take "preview" as an id. */
 	{ "GET", "/v1/invoices", H_OP_LIST, "invoices.list", "invoices", NULL },
 	{ "GET", "/v1/invoices/preview", H_OP_QUERY, "invoices.preview", "invoices", NULL },
 	{ "GET", "/v1/invoices/{id}", H_OP_GET, "invoices.get", "invoices", NULL },
 	{ "POST", "/v1/invoices/{id}/void", H_OP_ACTION, "invoices.void", "invoices", NULL },
+	{ "POST", "/v1/invoices/{id}/pay", H_OP_ACTION_NEW, "invoices.pay", "invoices", NULL },
+	{ "GET", "/v1/payments", H_OP_LIST, "payments.list", "payments", NULL },
+	{ "GET", "/v1/payments/{id}", H_OP_GET, "payments.get", "payments", NULL },
+	{ "POST", "/v1/payments/{id}/refund", H_OP_ACTION, "payments.refund", "payments", NULL },
+	{ "GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL },
+	{ "PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL },
 	{ "GET", "/v1/events", H_OP_LIST, "events.list", "events", NULL },
 	{ "GET", "/v1/events/{id}", H_OP_GET, "events.get", "events", NULL },
-	/* When the library has them (API-HTTP.md "Resources"): payments,
-	 * webhook-endpoints, redelivery, and the inbound Stripe webhook. */
+	/* Verified by the provider's signature, not a token; the tenant is the
+	 * one the library finds in the event, never the request's. */
+	{ "POST", "/v1/webhooks/stripe", H_WEBHOOK_STRIPE, NULL, "webhooks",
+		"Inbound Stripe events (Stripe-Signature over the raw body); no bearer token." },
+	/* When the library has them (API-HTTP.md "Resources"): webhook
+	 * endpoints and redelivery. */
 	{ "GET", "/v1/test-clock", H_CLOCK_GET, NULL, "testClock",
 		"The test clock's time (only with BILLING_TEST_CLOCK=1; ADMIN)." },
 	{ "POST", "/v1/test-clock/advance", H_CLOCK_ADVANCE, NULL, "testClock",
@@ -83,6 +92,11 @@ int route_needs_token(handler_kind kind)
 int route_is_test_clock(handler_kind kind)
 {
 	return kind == H_CLOCK_GET || kind == H_CLOCK_ADVANCE;
+}
+
+size_t router_body_limit(const request *r)
+{
+	return r->rt && r->rt->kind == H_WEBHOOK_STRIPE ? WEBHOOK_BODY_LIMIT : BODY_LIMIT;
 }
 
 int router_check_catalog(void)
@@ -426,6 +440,29 @@ static void set_etag(request *r, const cJSON *resource)
 		snprintf(r->out.etag, sizeof(r->out.etag), "W/\"%lld\"", (long long)v->valuedouble);
 }
 
+/* Location of a resource made by an action (a payment made by paying an
+ * invoice): the GET route of its kind, found by its "object" ("payment" ->
+ * payments.get -> /v1/payments/{id}). */
+static void set_location(request *r, const cJSON *resource)
+{
+	const char *object = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resource,
+		"object"));
+	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resource, "id"));
+	char op[64];
+	size_t i, n;
+
+	if (!object || !id)
+		return;
+	snprintf(op, sizeof(op), "%ss.get", object);
+	for (i = 0; i < route_count; i++)
+		if (routes[i].kind == H_OP_GET && strcmp(routes[i].operation, op) == 0) {
+			n = strlen(routes[i].path) - strlen("{id}");
+			snprintf(r->out.location, sizeof(r->out.location), "%.*s%s", (int)n,
+				routes[i].path, id);
+			return;
+		}
+}
+
 static void handle_op(request *r)
 {
 	const route *rt = r->rt;
@@ -444,8 +481,10 @@ static void handle_op(request *r)
 		reply_problem(r, 403, "forbidden", "your role may not do this", NULL);
 		return;
 	}
-	has_body = rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION;
-	is_item = rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST && rt->kind != H_OP_QUERY;
+	has_body = rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
+		rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE;
+	is_item = rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST && rt->kind != H_OP_QUERY &&
+		rt->kind != H_OP_REPLACE;
 	in = has_body ? body_object(r) : cJSON_CreateObject();
 	if (!in)
 		goto done;
@@ -463,7 +502,8 @@ static void handle_op(request *r)
 		cJSON_AddStringToObject(in, "id", r->id);
 	if ((rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE) && if_match(r, in) < 0)
 		goto done;
-	if (has_body) {
+	/* PUT replaces the whole object: repeating it is harmless by itself. */
+	if (has_body && rt->kind != H_OP_REPLACE) {
 		key = header(r, "Idempotency-Key");
 		opts.idempotency_key = key;
 		opts.replayed = &replayed;
@@ -503,6 +543,15 @@ static void handle_op(request *r)
 		reply_json(r, 201, dup_text(out));
 		break;
 	}
+	case H_OP_ACTION_NEW:
+		set_location(r, result);
+		set_etag(r, result);
+		reply_json(r, 201, dup_text(out));
+		break;
+	case H_OP_REPLACE:
+		set_etag(r, result);
+		reply_json(r, 200, dup_text(out));
+		break;
 	default:
 		set_etag(r, result);
 		reply_json(r, 200, dup_text(out));
@@ -787,6 +836,105 @@ done:
 	cJSON_Delete(in);
 }
 
+/* ------------------------------------------------------------ inbound webhooks */
+
+#define WEBHOOK_MAX_HEADERS 16
+
+struct webhook_headers {
+	billing_header h[WEBHOOK_MAX_HEADERS];
+	size_t n;
+	int too_many;
+};
+
+/* Only what a provider verifies with goes to the library: Stripe's own
+ * headers (Stripe-Signature) and Content-Type; never Authorization or
+ * cookies. Values are MHD's, valid for the request. */
+static enum MHD_Result on_webhook_header(void *cls, enum MHD_ValueKind kind, const char *key,
+	const char *value)
+{
+	struct webhook_headers *w = cls;
+	(void)kind;
+	if (!key || !value || (strncasecmp(key, "Stripe-", 7) != 0 &&
+	    strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) != 0))
+		return MHD_YES;
+	if (w->n == WEBHOOK_MAX_HEADERS) {
+		w->too_many = 1;
+		return MHD_NO;
+	}
+	w->h[w->n].name = key;
+	w->h[w->n].value = value;
+	w->n++;
+	return MHD_YES;
+}
+
+static const char *webhook_outcome_name(billing_webhook_outcome o)
+{
+	switch (o) {
+	case BILLING_WEBHOOK_APPLIED: return "applied";
+	case BILLING_WEBHOOK_DUPLICATE: return "duplicate";
+	case BILLING_WEBHOOK_IGNORED: return "ignored";
+	}
+	return "ignored";
+}
+
+/*
+ * POST /v1/webhooks/stripe. The raw body and the provider's headers go to
+ * billing_provider_webhook_handle(), which verifies the signature before it
+ * reads anything. Statuses (docs/api.md): 200 for an event accepted,
+ * already seen or of no interest; 400 for everything that is the sender's
+ * fault (signature, malformed, an event that does not match its payment, a
+ * payment that is not ours), so nothing is applied; 5xx only when our
+ * storage failed, which Stripe retries.
+ */
+static void handle_webhook(request *r)
+{
+	struct webhook_headers w;
+	billing_webhook_result res;
+	const billing_error *e;
+	cJSON *none, *o;
+	int rc, status;
+
+	none = cJSON_CreateObject();
+	rc = none ? query_params(r, NULL, none) : -1;
+	cJSON_Delete(none);
+	if (rc < 0) {
+		if (!r->out.body)
+			reply_problem(r, 500, "internal", "out of memory", NULL);
+		return;
+	}
+	memset(&w, 0, sizeof(w));
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, on_webhook_header, &w);
+	if (w.too_many) {
+		reply_problem(r, 400, "malformed", "too many Stripe-* headers", NULL);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	rc = billing_provider_webhook_handle(r->app->ctx, w.h, w.n, r->body ? r->body : "",
+		r->body_len, &res);
+	if (rc == BILLING_OK) {
+		snprintf(r->webhook_tenant, sizeof(r->webhook_tenant), "%s", res.tenant_id);
+		log_msg(LOG_INFO, "provider webhook", "requestId", r->request_id,
+			"eventId", res.event_id, "outcome", webhook_outcome_name(res.outcome),
+			"tenantId", res.tenant_id, "paymentId", res.payment_id, NULL);
+		o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "received", 1);
+		cJSON_AddStringToObject(o, "outcome", webhook_outcome_name(res.outcome));
+		reply_json(r, 200, cJSON_PrintUnformatted(o));
+		cJSON_Delete(o);
+		return;
+	}
+	e = billing_error_last();
+	/* A payment that is not that tenant's is the sender's problem too:
+	 * the event is not about anything we hold. */
+	status = rc == BILLING_EINVALID || rc == BILLING_ENOTFOUND ? 400 : problem_http_status(rc);
+	log_msg(status >= 500 ? LOG_WARN : LOG_INFO, "provider webhook refused",
+		"requestId", r->request_id, "reason", e->reason ? e->reason : "",
+		"error", e->message ? e->message : "", "eventId", res.event_id, NULL);
+	reply_problem(r, status, e->reason && *e->reason ? e->reason : "internal",
+		status >= 500 && status != 503 ? "the server failed to complete the request" :
+		e->message, e->field);
+}
+
 void router_handle(request *r)
 {
 	if (!r->rt) {
@@ -823,6 +971,9 @@ void router_handle(request *r)
 		break;
 	case H_CLOCK_ADVANCE:
 		handle_clock_advance(r);
+		break;
+	case H_WEBHOOK_STRIPE:
+		handle_webhook(r);
 		break;
 	default:
 		handle_op(r);

@@ -17,15 +17,24 @@ typedef enum {
 	H_OP_UPDATE,   /* PATCH item: body + {id} + If-Match, 200 + ETag */
 	H_OP_DELETE,   /* DELETE item: {id} + If-Match, 204 */
 	H_OP_QUERY,    /* GET: query -> op input, 200 with one object (invoices/preview) */
+	H_OP_REPLACE,  /* PUT singleton: body -> op input, 200 with the object (dunning-policy) */
+	H_OP_ACTION_NEW, /* POST item/verb that makes another resource: body + {id}, 201 +
+	                  * Location of what it made (invoices/{id}/pay -> a payment) */
 	H_OP_ACTION,   /* POST item/verb: body + {id}, 200 + ETag (subscriptions/{id}/cancel, ...) */
+	/* the kinds above are library operations with a bearer token; keep
+	 * H_OP_ACTION last of them (route_needs_token, openapi.c) */
 	H_LOGIN,
 	H_HEALTHZ,
 	H_READYZ,
 	H_METRICS,
 	H_OPENAPI,
 	H_CLOCK_GET,     /* GET /v1/test-clock: only with BILLING_TEST_CLOCK=1, ADMIN */
-	H_CLOCK_ADVANCE  /* POST /v1/test-clock/advance: likewise */
+	H_CLOCK_ADVANCE, /* POST /v1/test-clock/advance: likewise */
+	H_WEBHOOK_STRIPE /* POST /v1/webhooks/stripe: no token; raw body to the provider */
 } handler_kind;
+
+/* Inbound provider webhooks are small (Stripe's events are a few KiB). */
+#define WEBHOOK_BODY_LIMIT (256u * 1024u)
 
 typedef struct route {
 	const char *method;
@@ -48,6 +57,10 @@ extern const size_t route_count;
 /* Checks at start that every operation in the table is in the catalog.
  * Prints the missing ones; returns their number. */
 int router_check_catalog(void);
+
+/* The largest body the matched route accepts (BODY_LIMIT, or
+ * WEBHOOK_BODY_LIMIT for the inbound webhook). */
+size_t router_body_limit(const request *r);
 
 /* Finds the route for method and path, fills r->rt and r->id, or leaves
  * r->rt NULL and fills r->out.allow when the path exists under other

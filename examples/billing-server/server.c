@@ -1,12 +1,12 @@
 /*
  * libmicrohttpd glue: a thread pool of BILLING_WORKERS threads, per-request
- * state from the first callback to the completion notice, the 1 MiB body
- * limit, X-Request-Id on every response, one log line and one metrics
- * observation per answer, and the graceful stop: on SIGTERM or SIGINT the
- * listening socket closes, requests already begun finish, then the daemon
- * stops and the caller closes the library context. The billing-run worker
- * (runner.c) starts with the daemon and stops at the signal, after the run
- * in progress, if any.
+ * state from the first callback to the completion notice, the body limit
+ * (1 MiB; 256 KiB for the inbound webhook), X-Request-Id on every response,
+ * one log line and one metrics observation per answer, and the graceful
+ * stop: on SIGTERM or SIGINT the listening socket closes, requests already
+ * begun finish, then the daemon stops and the caller closes the library
+ * context. The billing-run worker (runner.c) starts with the daemon and
+ * stops at the signal, after the run in progress, if any.
  */
 #include "server.h"
 
@@ -105,7 +105,8 @@ static enum MHD_Result send_reply(request *r)
 	line.route = r->rt ? r->rt->path : "unmatched";
 	line.status = o->status;
 	line.duration_us = now_monotonic_us() - r->start_us;
-	line.tenant_id = r->authenticated ? r->claims.tenant_id : NULL;
+	line.tenant_id = r->authenticated ? r->claims.tenant_id :
+		(r->webhook_tenant[0] ? r->webhook_tenant : NULL);
 	line.note = NULL;
 	log_request_line(&line);
 	metrics_observe(r->method, line.route, o->status, line.duration_us);
@@ -114,10 +115,15 @@ static enum MHD_Result send_reply(request *r)
 
 static void reply_too_large(request *r)
 {
+	char detail[64];
+	size_t limit = router_body_limit(r);
+	if (limit % (1024u * 1024u) == 0)
+		snprintf(detail, sizeof(detail), "the body is over %zu MiB", limit / (1024u * 1024u));
+	else
+		snprintf(detail, sizeof(detail), "the body is over %zu KiB", limit / 1024u);
 	r->out.status = 413;
 	r->out.content_type = PROBLEM_CONTENT_TYPE;
-	r->out.body = problem_make(413, "body_too_large", "the body is over 1 MiB", NULL,
-		r->request_id);
+	r->out.body = problem_make(413, "body_too_large", detail, NULL, r->request_id);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -149,7 +155,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		router_match(r);
 		/* A declared length over the limit is refused before it is sent. */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > BODY_LIMIT) {
+		if (cl && strtoull(cl, NULL, 10) > router_body_limit(r)) {
 			r->too_large = 1;
 			reply_too_large(r);
 			return send_reply(r);
@@ -158,7 +164,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (*upload_size) {
 		/* Past the limit (chunked bodies): keep reading, keep nothing. */
-		if (!r->too_large && r->body_len + *upload_size > BODY_LIMIT) {
+		if (!r->too_large && r->body_len + *upload_size > router_body_limit(r)) {
 			r->too_large = 1;
 			free(r->body);
 			r->body = NULL;

@@ -54,6 +54,7 @@ typedef struct {
 	char request_id[136];
 	jwt_claims claims;
 	int authenticated;
+	char webhook_tenant[64]; /* for the log line: the tenant a webhook event applied to */
 	reply out;
 } request;
 

@@ -319,6 +319,11 @@ class Operations(ProblemAssertions):
             "/v1/subscriptions/{id}/pause": {"post"}, "/v1/subscriptions/{id}/resume": {"post"},
             "/v1/invoices": {"get"}, "/v1/invoices/preview": {"get"},
             "/v1/invoices/{id}": {"get"}, "/v1/invoices/{id}/void": {"post"},
+            "/v1/invoices/{id}/pay": {"post"},
+            "/v1/payments": {"get"}, "/v1/payments/{id}": {"get"},
+            "/v1/payments/{id}/refund": {"post"},
+            "/v1/dunning-policy": {"get", "put"},
+            "/v1/webhooks/stripe": {"post"},
             "/v1/events": {"get"}, "/v1/events/{id}": {"get"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
             "/v1/openapi.json": {"get"},
@@ -647,10 +652,16 @@ class Resources(ProblemAssertions):
 
     def test_unknown_route_404_and_wrong_method_405(self):
         self.assertProblem(admin("GET", "/v1/nothing"), 404, "route_not_found")
-        self.assertProblem(S.request("GET", "/v1/payments"), 404)
-        # Not routes: invoices are finalized when issued, payments are not there yet.
+        self.assertProblem(S.request("GET", "/v1/webhook-endpoints"), 404, "route_not_found")
+        # Not a route: invoices are finalized when issued.
         self.assertProblem(admin("POST", "/v1/invoices/in_x/finalize"), 404, "route_not_found")
-        self.assertProblem(admin("POST", "/v1/invoices/in_x/pay"), 404, "route_not_found")
+        r = admin("POST", "/v1/invoices/in_x/pay")
+        self.assertNotEqual(self.assertProblem(r, 404)["code"], "route_not_found")
+        r = admin("POST", "/v1/webhooks/stripe/x")
+        self.assertProblem(r, 404, "route_not_found")
+        r = admin("GET", "/v1/webhooks/stripe")
+        self.assertProblem(r, 405)
+        self.assertEqual(r.header("Allow"), "POST")
         r = admin("POST", "/v1/invoices/preview")
         self.assertProblem(r, 405)
         self.assertEqual(r.header("Allow"), "GET")
@@ -1026,10 +1037,11 @@ class Billing:
         body.update(fields)
         return self.ok("POST", "/v1/plans", body)
 
-    def customer_new(self):
+    def customer_new(self, **fields):
         n = self.counter = getattr(self, "counter", 0) + 1
-        return self.ok("POST", "/v1/customers", {"name": "Cust %d" % n,
-                                                 "email": "cust%d@billing.test" % n})
+        body = {"name": "Cust %d" % n, "email": "cust%d@billing.test" % n}
+        body.update(fields)
+        return self.ok("POST", "/v1/customers", body)
 
     def subscribe(self, plan=None, customer=None, **fields):
         body = {"customerId": (customer or self.customer)["id"],
@@ -1457,6 +1469,394 @@ class TestClock(ProblemAssertions):
         self.assertProblem(admin("POST", "/v1/test-clock/advance", {"seconds": 1}), 404,
                            "route_not_found")
         self.assertNotIn("/v1/test-clock", S.request("GET", "/v1/openapi.json").body["paths"])
+
+
+WEBHOOK_SECRET = "whsec_http_suite_0123456789"
+
+
+def stripe_signature(body, t, secret=WEBHOOK_SECRET):
+    mac = hmac.new(secret.encode(), b"%d." % t + body, hashlib.sha256).hexdigest()
+    return "t=%d,v1=%s" % (t, mac)
+
+
+def stripe_event(event_type, obj, t):
+    return json.dumps({"id": "evt_" + os.urandom(8).hex(), "object": "event",
+                       "type": event_type, "created": t, "livemode": False,
+                       "data": {"object": obj}}).encode()
+
+
+def payment_intent(payment, tenant, amount=None, status="succeeded"):
+    return {"id": payment["providerRef"], "object": "payment_intent",
+            "amount": payment["amount"] if amount is None else amount,
+            "currency": payment["currency"].lower(), "status": status,
+            "metadata": {"tenant_id": tenant, "payment_id": payment["id"],
+                         "invoice_id": payment["invoiceId"]}}
+
+
+class Payments(ProblemAssertions):
+    """Collection, dunning, paying by hand, refunds, the dunning policy and inbound webhooks,
+    on a server of their own: the test clock (retries are due work) and the test provider
+    with a webhook secret. Each test has a tenant of its own."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server(env_extra={"BILLING_TEST_CLOCK": "1",
+                                  "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.s.stop() != 0:
+            raise AssertionError("the payments server did not exit cleanly")
+
+    def tenant(self, name):
+        tenant = self.s.cli("tenant", "create", "--name", name).stdout.decode().strip()
+        return tenant, Billing(self.s, make_token(claims_for(tenant)))
+
+    def payments(self, b, invoice_id):
+        return b.ok("GET", "/v1/payments?invoiceId=" + invoice_id)["data"]
+
+    def clock(self, b):
+        return parse_time(b.ok("GET", "/v1/test-clock")["now"])
+
+    def webhook(self, body, signature=None, headers=None):
+        h = {"Content-Type": "application/json"}
+        if signature:
+            h["Stripe-Signature"] = signature
+        h.update(headers or {})
+        return self.s.request("POST", "/v1/webhooks/stripe", raw=body, headers=h)
+
+    def test_a_card_that_works_pays_the_first_invoice(self):
+        _, b = self.tenant("Collect")
+        c = b.customer_new(defaultPaymentMethod="pm_card_visa")
+        sub = b.subscribe(customer=c)
+        self.assertEqual(sub["status"], "active")
+        inv = b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        self.assertEqual((inv["status"], inv["amountPaid"], inv["amountDue"]), ("paid", 1189, 0))
+        pays = self.payments(b, inv["id"])
+        self.assertEqual(len(pays), 1)
+        p = pays[0]
+        self.assertEqual((p["status"], p["amount"], p["currency"], p["provider"],
+                          p["paymentMethod"], p["invoiceId"], p["refundedAmount"]),
+                         ("succeeded", 1189, "EUR", "test", "pm_card_visa", inv["id"], 0))
+        self.assertTrue(p["id"].startswith("pay_") and p["providerRef"].startswith("pi_"), p)
+        r = b.req("GET", "/v1/payments/" + p["id"])
+        self.assertEqual((r.status, r.body["id"]), (200, p["id"]))
+        self.assertEqual(r.header("ETag"), 'W/"%d"' % p["version"])
+        self.assertEqual([x["id"] for x in b.ok("GET", "/v1/payments?status=succeeded")["data"]],
+                         [p["id"]])
+        self.assertProblem(b.req("GET", "/v1/payments?status=paid"), 400, field="status")
+        self.assertProblem(b.req("GET", "/v1/payments?bogus=1"), 400, "unknown_parameter", "bogus")
+        self.assertProblem(b.req("GET", "/v1/payments/pay_nothing"), 404)
+
+    def test_a_declined_card_then_a_retry_with_a_new_card(self):
+        _, b = self.tenant("Dunning")
+        c = b.customer_new(defaultPaymentMethod="pm_card_chargeDeclined")
+        sub = b.subscribe(customer=c)
+        inv = b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        self.assertEqual(inv["status"], "failed")
+        self.assertEqual(b.ok("GET", "/v1/subscriptions/" + sub["id"])["status"], "past_due")
+        self.assertEqual(parse_time(inv["nextAttemptAt"]), parse_time(inv["finalizedAt"]) + DAY)
+        pays = self.payments(b, inv["id"])
+        self.assertEqual([(p["status"], p["failureCode"]) for p in pays],
+                         [("failed", "card_declined")])
+        b.ok("PATCH", "/v1/customers/" + c["id"], {"defaultPaymentMethod": "pm_card_visa"})
+        r = b.req("POST", "/v1/test-clock/advance", {"to": inv["nextAttemptAt"]})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertGreaterEqual(r.body["processed"], 1)
+        inv = b.ok("GET", "/v1/invoices/" + inv["id"])
+        self.assertEqual((inv["status"], inv["amountDue"], inv["nextAttemptAt"]), ("paid", 0, None))
+        self.assertEqual(b.ok("GET", "/v1/subscriptions/" + sub["id"])["status"], "active")
+        self.assertEqual(sorted(p["status"] for p in self.payments(b, inv["id"])),
+                         ["failed", "succeeded"])
+
+    def test_paying_an_invoice_by_hand(self):
+        _, b = self.tenant("Pay")
+        sub = b.subscribe()  # the customer has no payment method: the invoice waits
+        inv = sub["latestInvoiceId"]
+        path = "/v1/invoices/%s/pay" % inv
+        self.assertEqual(b.ok("GET", "/v1/invoices/" + inv)["status"], "pending")
+        self.assertEqual(self.payments(b, inv), [])
+        self.assertProblem(b.req("POST", path, {}), 400, field="paymentMethod")
+        self.assertProblem(b.req("POST", path, {"paymentMethod": "pm_card_visa", "amount": 1}),
+                           400, field="amount")
+        self.assertProblem(b.req("POST", path, {"paymentMethod": "pm_card_visa",
+                                                "currency": "USD"}), 400, field="currency")
+        self.assertProblem(b.req("POST", path, {"paymentMethod": 5}), 400, field="paymentMethod")
+        self.assertProblem(b.req("POST", path, {"bogus": 1}), 400, field="bogus")
+        self.assertProblem(b.req("POST", path, raw=b"{", headers={"Content-Type": "application/json"}),
+                           400, "malformed_json")
+        self.assertProblem(b.req("POST", "/v1/invoices/in_nothing/pay", {}), 404)
+        r = b.req("POST", path, {"paymentMethod": "pm_card_chargeDeclined"})
+        p = self.assertProblem(r, 402, "declined")
+        self.assertEqual(p["providerCode"], "card_declined")
+        self.assertEqual(b.ok("GET", "/v1/invoices/" + inv)["status"], "failed")
+        key = {"Idempotency-Key": "pay-%d" % time.time_ns()}
+        body = {"paymentMethod": "pm_card_visa", "amount": 1189, "currency": "EUR"}
+        r = b.req("POST", path, body, headers=key)
+        self.assertEqual(r.status, 201, r.text)
+        self.assertEqual((r.body["status"], r.body["invoiceId"], r.body["amount"]),
+                         ("succeeded", inv, 1189))
+        self.assertEqual(r.header("Location"), "/v1/payments/" + r.body["id"])
+        self.assertEqual(r.header("ETag"), 'W/"%d"' % r.body["version"])
+        self.assertEqual(b.ok("GET", "/v1/invoices/" + inv)["status"], "paid")
+        again = b.req("POST", path, body, headers=key)
+        self.assertEqual((again.status, again.header("Idempotent-Replayed"), again.body["id"]),
+                         (201, "true", r.body["id"]))
+        self.assertProblem(b.req("POST", path, {"paymentMethod": "pm_card_visa"}), 409,
+                           "invalid_transition")
+        self.assertEqual(sorted(p["status"] for p in self.payments(b, inv)),
+                         ["failed", "succeeded"])
+
+    def test_refunds_partial_too_much_then_the_rest(self):
+        _, b = self.tenant("Refund")
+        sub = b.subscribe(customer=b.customer_new(defaultPaymentMethod="pm_card_visa"))
+        pay = self.payments(b, sub["latestInvoiceId"])[0]
+        path = "/v1/payments/%s/refund" % pay["id"]
+        r = b.req("POST", path, {"amount": 189})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual((r.body["status"], r.body["refundedAmount"]), ("partially_refunded", 189))
+        self.assertProblem(b.req("POST", path, {"amount": 1001}), 400, field="amount")
+        self.assertProblem(b.req("POST", path, {"amount": 0}), 400, field="amount")
+        self.assertProblem(b.req("POST", path, {"amount": "5"}), 400, field="amount")
+        r = b.req("POST", path, {})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual((r.body["status"], r.body["refundedAmount"]), ("refunded", 1189))
+        self.assertProblem(b.req("POST", path, {}), 409)
+        self.assertProblem(b.req("POST", "/v1/payments/pay_nothing/refund", {}), 404)
+        self.assertEqual(b.ok("GET", "/v1/payments/" + pay["id"])["refundedAmount"], 1189)
+
+    def test_roles_and_tenants(self):
+        tenant, b = self.tenant("Roles")
+        sub = b.subscribe(customer=b.customer_new(defaultPaymentMethod="pm_card_visa"))
+        inv = sub["latestInvoiceId"]
+        pay = self.payments(b, inv)[0]
+        user = make_token(claims_for(tenant, "USER"))
+        for method, path in (("POST", "/v1/invoices/%s/pay" % inv),
+                             ("POST", "/v1/payments/%s/refund" % pay["id"]),
+                             ("PUT", "/v1/dunning-policy")):
+            for raw, ct in ((b"{}", "application/json"), (b"{not json", "application/json"),
+                            (b"plain", "text/plain")):
+                r = self.s.request(method, path, token=user, raw=raw, headers={"Content-Type": ct})
+                self.assertProblem(r, 403, "forbidden")
+            self.assertProblem(self.s.request(method, path, {}), 401, "unauthenticated")
+        for path in ("/v1/payments", "/v1/payments?invoiceId=" + inv, "/v1/payments/" + pay["id"],
+                     "/v1/dunning-policy"):
+            self.assertEqual(self.s.request("GET", path, token=user).status, 200, path)
+        _, other = self.tenant("Other")
+        self.assertProblem(other.req("GET", "/v1/payments/" + pay["id"]), 404)
+        self.assertProblem(other.req("POST", "/v1/payments/%s/refund" % pay["id"], {}), 404)
+        self.assertProblem(other.req("POST", "/v1/invoices/%s/pay" % inv,
+                                     {"paymentMethod": "pm_card_visa"}), 404)
+        self.assertEqual(other.ok("GET", "/v1/payments")["data"], [])
+        self.assertEqual(b.ok("GET", "/v1/payments/" + pay["id"])["refundedAmount"], 0)
+
+    def test_dunning_policy_default_set_and_validation(self):
+        _, b = self.tenant("Policy")
+        self.assertEqual(b.ok("GET", "/v1/dunning-policy"),
+                         {"object": "dunning_policy", "retryDays": [1, 3, 5, 7],
+                          "finalAction": "cancel"})
+        r = b.req("PUT", "/v1/dunning-policy", {"retryDays": [2, 4, 9], "finalAction": "keep_past_due"})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual((r.body["retryDays"], r.body["finalAction"]), ([2, 4, 9], "keep_past_due"))
+        self.assertEqual(b.ok("GET", "/v1/dunning-policy")["retryDays"], [2, 4, 9])
+        for body, field in (({"retryDays": [3, 1]}, "retryDays"), ({}, "retryDays"),
+                            ({"retryDays": [0]}, "retryDays"), ({"retryDays": [400]}, "retryDays"),
+                            ({"retryDays": list(range(1, 14))}, "retryDays"),
+                            ({"retryDays": "1,3"}, "retryDays"),
+                            ({"retryDays": [1], "finalAction": "explode"}, "finalAction"),
+                            ({"retryDays": [1], "bogus": True}, "bogus")):
+            self.assertProblem(b.req("PUT", "/v1/dunning-policy", body), 400, field=field)
+        self.assertEqual(b.ok("GET", "/v1/dunning-policy")["retryDays"], [2, 4, 9])
+        self.assertProblem(b.req("GET", "/v1/dunning-policy?retryDays=1"), 400, "unknown_parameter")
+        self.assertProblem(b.req("POST", "/v1/dunning-policy", {}), 405)
+        # Another tenant still has the default.
+        _, other = self.tenant("Policy 2")
+        self.assertEqual(other.ok("GET", "/v1/dunning-policy")["retryDays"], [1, 3, 5, 7])
+
+    def test_webhooks_signed_with_the_test_clock(self):
+        tenant, b = self.tenant("Webhooks")
+        sub = b.subscribe(customer=b.customer_new(defaultPaymentMethod="pm_card_processing"))
+        inv = sub["latestInvoiceId"]
+        pay = self.payments(b, inv)[0]
+        self.assertEqual(pay["status"], "pending")
+        self.assertEqual(b.ok("GET", "/v1/invoices/" + inv)["status"], "pending")
+        now = self.clock(b)  # the library checks t against its clock: the test clock
+        body = stripe_event("payment_intent.succeeded", payment_intent(pay, tenant), now)
+        # No bearer token: the signature is the authentication.
+        r = self.webhook(body, stripe_signature(body, now))
+        self.assertEqual((r.status, r.body), (200, {"received": True, "outcome": "applied"}), r.text)
+        self.assertEqual(b.ok("GET", "/v1/invoices/" + inv)["status"], "paid")
+        self.assertEqual(b.ok("GET", "/v1/payments/" + pay["id"])["status"], "succeeded")
+        r = self.webhook(body, stripe_signature(body, now))
+        self.assertEqual((r.status, r.body["outcome"]), (200, "duplicate"))
+        # Refused, and nothing applied: tampered, too old, unsigned, wrong secret.
+        tampered = body.replace(b'"amount": %d' % pay["amount"], b'"amount": 1')
+        self.assertNotEqual(tampered, body)
+        self.assertProblem(self.webhook(tampered, stripe_signature(body, now)), 400, "signature")
+        old = stripe_event("payment_intent.succeeded", payment_intent(pay, tenant), now - 600)
+        self.assertProblem(self.webhook(old, stripe_signature(old, now - 600)), 400, "signature")
+        self.assertProblem(self.webhook(body), 400, "signature")
+        self.assertProblem(self.webhook(body, stripe_signature(body, now, "whsec_other")), 400,
+                           "signature")
+        self.assertProblem(self.webhook(b"not json", stripe_signature(b"not json", now)), 400,
+                           "malformed")
+        # An event that does not match its payment changes nothing.
+        sub2 = b.subscribe(customer=b.customer_new(defaultPaymentMethod="pm_card_processing"))
+        pay2 = self.payments(b, sub2["latestInvoiceId"])[0]
+        for obj, code in ((payment_intent(pay2, tenant, amount=1), "amount_mismatch"),
+                          (dict(payment_intent(pay2, tenant), currency="usd"), "currency_mismatch")):
+            ev = stripe_event("payment_intent.succeeded", obj, now)
+            self.assertProblem(self.webhook(ev, stripe_signature(ev, now)), 400, code)
+        # A payment that is not the tenant's named in the event: 400, never another tenant's.
+        other, _ = self.tenant("Webhooks 2")
+        ev = stripe_event("payment_intent.succeeded", payment_intent(pay2, other), now)
+        self.assertProblem(self.webhook(ev, stripe_signature(ev, now)), 400)
+        self.assertEqual(b.ok("GET", "/v1/payments/" + pay2["id"])["status"], "pending")
+        # Types the library does not act on are acknowledged.
+        ev = stripe_event("customer.created", {"id": "cus_stripe", "object": "customer"}, now)
+        r = self.webhook(ev, stripe_signature(ev, now))
+        self.assertEqual((r.status, r.body["outcome"]), (200, "ignored"))
+        # Not JSON-typed, a query, too big.
+        self.assertProblem(self.s.request("POST", "/v1/webhooks/stripe?x=1", raw=body, headers={
+            "Stripe-Signature": stripe_signature(body, now)}), 400, "unknown_parameter")
+        big = b"{" + b" " * (256 * 1024) + b"}"
+        self.assertProblem(self.webhook(big, stripe_signature(big, now)), 413, "body_too_large")
+        logs = self.s.logs()
+        self.assertNotIn(WEBHOOK_SECRET, logs)
+        lines = [json.loads(l) for l in logs.splitlines()
+                 if l.startswith("{") and '"route":"/v1/webhooks/stripe"' in l]
+        self.assertIn(tenant, [l.get("tenantId") for l in lines if l["status"] == 200])
+
+    def test_webhooks_without_a_secret_are_refused(self):
+        body = b'{"id":"evt_1","type":"payment_intent.succeeded","created":1}'
+        r = S.request("POST", "/v1/webhooks/stripe", raw=body,
+                      headers={"Stripe-Signature": stripe_signature(body, int(time.time()))})
+        self.assertProblem(r, 400, "signature")
+
+    def test_openapi_has_the_payment_routes(self):
+        doc = self.s.request("GET", "/v1/openapi.json").body
+        pay = doc["paths"]["/v1/invoices/{id}/pay"]["post"]
+        self.assertTrue({"201", "400", "402", "403", "404", "409", "502"} <= set(pay["responses"]))
+        props = pay["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        self.assertEqual(set(props), {"paymentMethod", "amount", "currency"})
+        self.assertEqual(pay["x-roles"], ["ADMIN"])
+        names = {p.get("name") for p in doc["paths"]["/v1/payments"]["get"]["parameters"]}
+        self.assertTrue({"invoiceId", "status", "limit", "startingAfter"} <= names)
+        put = doc["paths"]["/v1/dunning-policy"]["put"]
+        props = put["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        self.assertEqual(set(props), {"retryDays", "finalAction"})
+        hook = doc["paths"]["/v1/webhooks/stripe"]["post"]
+        self.assertEqual(hook["security"], [])
+        self.assertIn("#/components/parameters/StripeSignature",
+                      [p.get("$ref") for p in hook["parameters"]])
+
+
+class FakeStripe:
+    """Just enough of Stripe's PaymentIntents API for the stripe provider, on loopback
+    (STRIPE_API_BASE=http://127.0.0.1:PORT): pm_card_chargeDeclined is declined (402 with
+    decline_code generic_decline), any other method succeeds. Records every request."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        import urllib.parse
+        fake = self
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(n).decode()).items()}
+                fake.requests.append({"path": self.path, "form": form,
+                                      "authorization": self.headers.get("Authorization"),
+                                      "idempotencyKey": self.headers.get("Idempotency-Key")})
+                status, body = 404, {"error": {"type": "invalid_request_error",
+                                               "message": "no such route"}}
+                if self.path == "/v1/payment_intents":
+                    pi = {"id": "pi_fake_%d" % len(fake.requests), "object": "payment_intent",
+                          "amount": int(form["amount"]), "currency": form["currency"],
+                          "status": "succeeded",
+                          "metadata": {k[9:-1]: v for k, v in form.items()
+                                       if k.startswith("metadata[")}}
+                    status, body = 200, pi
+                    if form.get("payment_method") == "pm_card_chargeDeclined":
+                        pi["status"] = "requires_payment_method"
+                        status, body = 402, {"error": {
+                            "type": "card_error", "code": "card_declined",
+                            "decline_code": "generic_decline", "message": "Your card was declined.",
+                            "payment_intent": pi}}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class StripeProvider(ProblemAssertions):
+    def test_payments_through_stripe_and_rotated_webhook_secrets(self):
+        fake = FakeStripe()
+        key = "sk_test_" + os.urandom(12).hex()
+        old_secret, new_secret = "whsec_old_" + os.urandom(6).hex(), "whsec_new_" + os.urandom(6).hex()
+        s = Server(env_extra={"BILLING_PROVIDER": "stripe", "STRIPE_API_KEY": key,
+                              "STRIPE_WEBHOOK_SECRET": old_secret + ", " + new_secret,
+                              "STRIPE_API_BASE": fake.url})
+        try:
+            s.start()
+            start = [json.loads(l) for l in s.logs().splitlines() if '"msg":"starting"' in l][0]
+            self.assertTrue(start["using"].endswith(
+                "Stripe payment provider (test-mode key) at " + fake.url), start)
+            self.assertEqual(start["webhooks"], "signed (2 secrets)")
+            tenant = s.cli("tenant", "create", "--name", "Stripe").stdout.decode().strip()
+            b = Billing(s, make_token(claims_for(tenant)))
+            sub = b.subscribe(customer=b.customer_new(defaultPaymentMethod="pm_card_visa"))
+            inv = b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+            self.assertEqual(inv["status"], "paid")
+            pay = b.ok("GET", "/v1/payments?invoiceId=" + inv["id"])["data"][0]
+            self.assertEqual((pay["provider"], pay["providerRef"], pay["status"]),
+                             ("stripe", "pi_fake_1", "succeeded"))
+            req = fake.requests[0]
+            self.assertEqual((req["path"], req["authorization"]),
+                             ("/v1/payment_intents", "Bearer " + key))
+            self.assertTrue(req["idempotencyKey"])
+            self.assertEqual((req["form"]["amount"], req["form"]["currency"],
+                              req["form"]["metadata[tenant_id]"], req["form"]["metadata[payment_id]"],
+                              req["form"]["metadata[invoice_id]"]),
+                             ("1189", "eur", tenant, pay["id"], inv["id"]))
+            # A decline by hand: 402 with Stripe's decline code.
+            inv2 = b.subscribe()["latestInvoiceId"]
+            r = b.req("POST", "/v1/invoices/%s/pay" % inv2, {"paymentMethod": "pm_card_chargeDeclined"})
+            self.assertEqual(self.assertProblem(r, 402, "declined")["providerCode"], "generic_decline")
+            # Either secret verifies while rotating.
+            now = int(time.time())
+            for secret in (old_secret, new_secret):
+                ev = stripe_event("customer.created", {"id": "cus_x", "object": "customer"}, now)
+                r = s.request("POST", "/v1/webhooks/stripe", raw=ev, headers={
+                    "Content-Type": "application/json",
+                    "Stripe-Signature": stripe_signature(ev, now, secret)})
+                self.assertEqual((r.status, r.body), (200, {"received": True, "outcome": "ignored"}))
+            r = s.request("POST", "/v1/webhooks/stripe", raw=ev, headers={
+                "Stripe-Signature": stripe_signature(ev, now, "whsec_unknown")})
+            self.assertProblem(r, 400, "signature")
+            for secret in (key, old_secret, new_secret):
+                self.assertNotIn(secret, s.logs())
+        finally:
+            self.assertEqual(s.stop(), 0)
+            fake.stop()
 
 
 class CommandLine(unittest.TestCase):
