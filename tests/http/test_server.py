@@ -1607,6 +1607,20 @@ class Payments(ProblemAssertions):
         self.assertEqual(sorted(p["status"] for p in self.payments(b, inv)),
                          ["failed", "succeeded"])
 
+    def test_a_lost_answer_is_502_and_the_run_asks_again(self):
+        _, b = self.tenant("Timeout")
+        inv = b.subscribe()["latestInvoiceId"]
+        r = b.req("POST", "/v1/invoices/%s/pay" % inv, {"paymentMethod": "pm_card_timeout"})
+        self.assertProblem(r, 502, "unknown_outcome")
+        self.assertIn("asks again", r.body["detail"])
+        self.assertEqual([p["status"] for p in self.payments(b, inv)], ["unknown"])
+        self.assertProblem(b.req("POST", "/v1/invoices/%s/pay" % inv,
+                                 {"paymentMethod": "pm_card_visa"}), 409)
+        r = b.req("POST", "/v1/test-clock/advance", {"seconds": 3600})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual([p["status"] for p in self.payments(b, inv)], ["succeeded"])
+        self.assertEqual(b.ok("GET", "/v1/invoices/" + inv)["status"], "paid")
+
     def test_refunds_partial_too_much_then_the_rest(self):
         _, b = self.tenant("Refund")
         sub = b.subscribe(customer=b.customer_new(defaultPaymentMethod="pm_card_visa"))
@@ -1710,7 +1724,7 @@ class Payments(ProblemAssertions):
         # A payment that is not the tenant's named in the event: 400, never another tenant's.
         other, _ = self.tenant("Webhooks 2")
         ev = stripe_event("payment_intent.succeeded", payment_intent(pay2, other), now)
-        self.assertProblem(self.webhook(ev, stripe_signature(ev, now)), 400)
+        self.assertProblem(self.webhook(ev, stripe_signature(ev, now)), 400, "not_found")
         self.assertEqual(b.ok("GET", "/v1/payments/" + pay2["id"])["status"], "pending")
         # Types the library does not act on are acknowledged.
         ev = stripe_event("customer.created", {"id": "cus_stripe", "object": "customer"}, now)
