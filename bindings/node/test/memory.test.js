@@ -9,11 +9,14 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { describe, it, before, after } = require('node:test');
-const { backends, Database } = require('./support');
+const { Database } = require('./support');
 
 const TOLERANCE_KIB = 4096;
 
-for (const backend of backends()) {
+// SQLite only: what is measured is the binding (the strings it is handed and
+// frees are the same on every backend), and 100 000 PostgreSQL round trips
+// would add half a minute.
+for (const backend of ['sqlite']) {
   describe(`memory (${backend})`, () => {
     let db;
     before(() => { db = new Database(backend); });
