@@ -483,7 +483,7 @@ export interface SubscriptionsListInput {
   customerId?: string;
   /** subscriptions on this plan */
   planId?: string;
-  /** trialing, active, past_due, paused, canceled, expired */
+  /** trialing, active, past_due, unpaid, paused, canceled, expired */
   status?: string;
 }
 
@@ -679,7 +679,7 @@ export interface DunningGetInput {
 export interface DunningSetInput {
   /** days after finalization of each retry, increasing, 1-365, at most 12 */
   retryDays: number[];
-  /** cancel (default) or keep_past_due, when the retries are exhausted */
+  /** cancel (default), unpaid or keep_past_due, when the retries are exhausted */
   finalAction?: string;
 }
 

@@ -21,7 +21,8 @@
  * should that fail to happen. A failed renewal puts the subscription
  * past_due and the invoice on the tenant's dunning schedule
  * (billing_dunning_policy); a later success makes it active again; the last
- * failed retry cancels it, or leaves it past_due, as the policy says.
+ * failed retry cancels it, marks it unpaid or leaves it past_due, as the
+ * policy says.
  */
 #ifndef BILLING_PAYMENT_H
 #define BILLING_PAYMENT_H
@@ -148,9 +149,12 @@ BILLING_EXTERN(void) billing_payment_free(billing_payment *p);
 
 typedef enum {
 	BILLING_DUNNING_CANCEL = 1,        /**< cancel the subscription (default) */
-	BILLING_DUNNING_KEEP_PAST_DUE = 2  /**< leave it past_due: no more automatic
-	                                        tries of the invoice; it can still be
-	                                        paid by hand, and renewals go on */
+	BILLING_DUNNING_UNPAID = 2,        /**< mark it unpaid: renewals go on, their
+	                                        invoices are not collected automatically;
+	                                        paying an invoice makes it active */
+	BILLING_DUNNING_KEEP_PAST_DUE = 3  /**< leave it past_due: no more automatic
+	                                        tries of this invoice; it can still be
+	                                        paid by hand, and renewals are collected */
 } billing_dunning_action;
 
 /** A tenant's retry policy for failed renewals. */

@@ -36,7 +36,10 @@ typedef enum {
 	BILLING_SUB_PAST_DUE = 4,
 	BILLING_SUB_PAUSED = 5,
 	BILLING_SUB_CANCELED = 6,
-	BILLING_SUB_EXPIRED = 7
+	BILLING_SUB_EXPIRED = 7,
+	BILLING_SUB_UNPAID = 8       /**< retries exhausted (dunning policy "unpaid"):
+	                                  renewals go on, but nothing is collected
+	                                  automatically until an invoice is paid */
 } billing_subscription_status;
 
 /** "trialing", "active", ...; NULL for other values. */

@@ -236,6 +236,9 @@ int billing__check_filter_ids(const billing__filter_ids *f, billing_ctx *ctx, bi
 	if (rc == BILLING_OK && f->subscription_id)
 		rc = filter_missing(st->subscription_get(tx, f->tenant_id, f->subscription_id,
 			exists_row, NULL), "subscriptionId", "subscription");
+	if (rc == BILLING_OK && f->invoice_id)
+		rc = filter_missing(st->invoice_get(tx, f->tenant_id, f->invoice_id, exists_row,
+			NULL), "invoiceId", "invoice");
 	return rc;
 }
 

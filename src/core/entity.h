@@ -82,6 +82,7 @@ typedef struct {
 	const char *customer_id;
 	const char *plan_id;
 	const char *subscription_id;
+	const char *invoice_id;
 } billing__filter_ids;
 
 int billing__check_filter_ids(const billing__filter_ids *f, billing_ctx *ctx, billing_txn *tx);

@@ -411,8 +411,8 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 		/* Collected from the customer's default payment method right after
 		 * the issuing call commits, or by the billing run should that not
 		 * happen (the due work is the promise). */
-		if ((rc = billing__collection_plan(ctx, tx, d->tenant_id, d->customer_id, id, now,
-			&r.next_attempt_at)) < 0)
+		if ((rc = billing__collection_plan(ctx, tx, d->tenant_id, d->customer_id,
+			d->subscription_id, id, now, &r.next_attempt_at)) < 0)
 			return rc;
 	}
 	if ((rc = ctx->st->invoice_insert(tx, &r)) < 0)

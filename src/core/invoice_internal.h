@@ -38,9 +38,11 @@ int billing__invoice_save(billing_ctx *ctx, billing_txn *tx, billing_invoice *in
 /* Inside the issuing transaction of a pending invoice: when the context has
  * a provider and the customer a default payment method, schedules the
  * invoice's collection now (due work "collect") and sets *next_attempt_at;
- * else leaves it 0 (the invoice waits to be paid by hand). Payments. */
+ * else (or when its subscription is unpaid) leaves it 0: the invoice waits
+ * to be paid by hand. Payments. */
 int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *customer_id, const char *invoice_id, int64_t now, int64_t *next_attempt_at);
+	const char *customer_id, const char *subscription_id, const char *invoice_id, int64_t now,
+	int64_t *next_attempt_at);
 
 /* BILLING_OK when the invoice table allows from -> to. */
 int billing__invoice_transition(billing_invoice_status from, billing_invoice_status to);

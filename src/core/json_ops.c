@@ -163,7 +163,8 @@ static const field_spec f_subscription_list[] = {
 	LIST_FIELDS,
 	{ "customerId", T_STRING, false, false, "subscriptions of this customer" },
 	{ "planId", T_STRING, false, false, "subscriptions on this plan" },
-	{ "status", T_STRING, false, false, "trialing, active, past_due, paused, canceled, expired" },
+	{ "status", T_STRING, false, false,
+		"trialing, active, past_due, unpaid, paused, canceled, expired" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_cancel[] = {
@@ -231,7 +232,7 @@ static const field_spec f_dunning_set[] = {
 	{ "retryDays", T_INT_ARRAY, true, false,
 		"days after finalization of each retry, increasing, 1-365, at most 12" },
 	{ "finalAction", T_STRING, false, false,
-		"cancel (default) or keep_past_due, when the retries are exhausted" },
+		"cancel (default), unpaid or keep_past_due, when the retries are exhausted" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_invoice_preview[] = {
@@ -896,7 +897,7 @@ static int sub_status_in(billing_subscription_status *out, const cJSON *in)
 	*out = 0;
 	if (!name)
 		return BILLING_OK;
-	for (st = BILLING_SUB_INCOMPLETE; st <= BILLING_SUB_EXPIRED; st++) {
+	for (st = BILLING_SUB_INCOMPLETE; st <= BILLING_SUB_UNPAID; st++) {
 		if (strcmp(billing_subscription_status_name((billing_subscription_status)st), name) == 0) {
 			*out = (billing_subscription_status)st;
 			return BILLING_OK;
@@ -1180,7 +1181,8 @@ static cJSON *dunning_json(const billing_dunning_policy *pol)
 	billing__jb_add(&b, "object", cJSON_CreateString("dunning_policy"));
 	billing__jb_add(&b, "retryDays", days);
 	billing__jb_add(&b, "finalAction", cJSON_CreateString(
-		pol->final_action == BILLING_DUNNING_KEEP_PAST_DUE ? "keep_past_due" : "cancel"));
+		pol->final_action == BILLING_DUNNING_KEEP_PAST_DUE ? "keep_past_due" :
+		pol->final_action == BILLING_DUNNING_UNPAID ? "unpaid" : "cancel"));
 	return billing__jb_done(&b);
 }
 
@@ -1213,10 +1215,13 @@ static int op_dunning_set(cJSON **res, billing_ctx *ctx, const billing_principal
 	}
 	if (!action || strcmp(action, "cancel") == 0)
 		pol.final_action = BILLING_DUNNING_CANCEL;
+	else if (strcmp(action, "unpaid") == 0)
+		pol.final_action = BILLING_DUNNING_UNPAID;
 	else if (strcmp(action, "keep_past_due") == 0)
 		pol.final_action = BILLING_DUNNING_KEEP_PAST_DUE;
 	else
-		return field_error("finalAction", "finalAction must be cancel or keep_past_due");
+		return field_error("finalAction",
+			"finalAction must be cancel, unpaid or keep_past_due");
 	if ((rc = billing_dunning_set(ctx, who, &pol)) < 0 ||
 	    (rc = billing_dunning_get(&pol, ctx, who)) < 0)
 		return rc;

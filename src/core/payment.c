@@ -343,8 +343,9 @@ static int dunning_set_once(billing_ctx *ctx, const billing_principal *who,
 			j += (size_t)snprintf(days + j, sizeof(days) - j, "%s%d", i ? "," : "", (int)d);
 		}
 	if (policy->final_action != BILLING_DUNNING_CANCEL &&
+	    policy->final_action != BILLING_DUNNING_UNPAID &&
 	    policy->final_action != BILLING_DUNNING_KEEP_PAST_DUE)
-		billing__check_fail(&c, "finalAction", "must be cancel or keep_past_due");
+		billing__check_fail(&c, "finalAction", "must be cancel, unpaid or keep_past_due");
 	if ((rc = billing__checks_finish(&c, "dunning policy")) < 0 ||
 	    (rc = storage_ready(ctx)) < 0)
 		return rc;
@@ -386,10 +387,11 @@ static int dunning_next(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
 	if ((rc = ctx->st->due_clear(tx, inv->tenant_id, BILLING__DUE_COLLECT, inv->id)) < 0)
 		return rc;
 	billing__log(ctx, BILLING_LOG_INFO, "invoice %s: retries exhausted", inv->id);
-	if (pol.final_action == BILLING_DUNNING_CANCEL && inv->subscription_id)
-		return billing__subscription_payment(ctx, tx, inv->tenant_id, inv->subscription_id,
-			BILLING__SUB_RETRIES_EXHAUSTED, now);
-	return BILLING_OK;
+	if (!inv->subscription_id || pol.final_action == BILLING_DUNNING_KEEP_PAST_DUE)
+		return BILLING_OK;
+	return billing__subscription_payment(ctx, tx, inv->tenant_id, inv->subscription_id,
+		pol.final_action == BILLING_DUNNING_UNPAID ? BILLING__SUB_RETRIES_EXHAUSTED_UNPAID :
+		BILLING__SUB_RETRIES_EXHAUSTED, now);
 }
 
 /* ------------------------------------------------------------ outcomes */
@@ -561,14 +563,19 @@ static int customer_pm_row(void *payload, const void *record)
 }
 
 int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *customer_id, const char *invoice_id, int64_t now, int64_t *next_attempt_at)
+	const char *customer_id, const char *subscription_id, const char *invoice_id, int64_t now,
+	int64_t *next_attempt_at)
 {
 	struct customer_pm c;
-	int rc;
+	int rc, status = 0;
 
 	*next_attempt_at = 0;
 	if (!ctx->provider || ctx->st->version < 2)
 		return BILLING_OK;
+	/* An unpaid subscription's invoices wait to be paid by hand. */
+	if (subscription_id && ((rc = billing__subscription_status_in(ctx, tx, tenant_id,
+		subscription_id, &status)) < 0 || status == BILLING_SUB_UNPAID))
+		return rc;
 	if ((rc = ctx->st->customer_get(tx, tenant_id, customer_id, customer_pm_row, &c)) < 0)
 		return rc;
 	if (!c.method[0])
@@ -1198,6 +1205,7 @@ int billing_payment_list(billing_page **out, billing_ctx *ctx,
 {
 	billing_payment_list_params none = BILLING_PAYMENT_LIST_PARAMS_INIT;
 	const billing_payment_list_params *p = params ? params : &none;
+	billing__filter_ids ids = { 0 };
 	char filters[120];
 	billing__list l;
 	int rc;
@@ -1225,6 +1233,12 @@ int billing_payment_list(billing_page **out, billing_ctx *ctx,
 	l.sort_key = sort_key;
 	l.q.invoice_id = p->invoice_id;
 	l.q.status = (int)p->status;
+	/* An invoice id of another tenant is resource_missing, as for the other
+	 * lists' filters. */
+	ids.tenant_id = who->tenant_id;
+	ids.invoice_id = p->invoice_id;
+	l.check = billing__check_filter_ids_cb;
+	l.check_payload = &ids;
 	return billing__entity_list(out, &entity, &l, ctx, who->tenant_id);
 }
 

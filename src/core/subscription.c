@@ -59,6 +59,11 @@ static const billing_subscription_transition transitions[] = {
 	{ BILLING_SUB_PAUSED, BILLING_SUB_CANCELED, "canceled" },
 	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_ACTIVE, "first payment succeeded" },
 	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_EXPIRED, "first payment never came" },
+	{ BILLING_SUB_PAST_DUE, BILLING_SUB_UNPAID, "retries exhausted (policy: unpaid)" },
+	{ BILLING_SUB_UNPAID, BILLING_SUB_ACTIVE, "an invoice was paid" },
+	{ BILLING_SUB_UNPAID, BILLING_SUB_UNPAID, "renewed while unpaid" },
+	{ BILLING_SUB_UNPAID, BILLING_SUB_CANCELED, "canceled" },
+	{ BILLING_SUB_UNPAID, BILLING_SUB_EXPIRED, "last period of its term ended" },
 };
 
 const billing_subscription_transition *billing_subscription_transitions(size_t *count)
@@ -78,6 +83,7 @@ const char *billing_subscription_status_name(billing_subscription_status s)
 	case BILLING_SUB_PAUSED: return "paused";
 	case BILLING_SUB_CANCELED: return "canceled";
 	case BILLING_SUB_EXPIRED: return "expired";
+	case BILLING_SUB_UNPAID: return "unpaid";
 	default: return NULL;
 	}
 }
@@ -1227,9 +1233,14 @@ int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char 
 	if (what == BILLING__SUB_PAYMENT_FAILED && r.status == BILLING_SUB_ACTIVE) {
 		r.status = BILLING_SUB_PAST_DUE;
 		event = "subscription.past_due";
-	} else if (what == BILLING__SUB_PAYMENT_RECOVERED && r.status == BILLING_SUB_PAST_DUE) {
+	} else if (what == BILLING__SUB_PAYMENT_RECOVERED &&
+		   (r.status == BILLING_SUB_PAST_DUE || r.status == BILLING_SUB_UNPAID)) {
 		r.status = BILLING_SUB_ACTIVE;
 		event = "subscription.recovered";
+	} else if (what == BILLING__SUB_RETRIES_EXHAUSTED_UNPAID &&
+		   r.status == BILLING_SUB_PAST_DUE) {
+		r.status = BILLING_SUB_UNPAID;
+		event = "subscription.unpaid";
 	} else if (what == BILLING__SUB_RETRIES_EXHAUSTED && !ended(r.status)) {
 		if ((rc = billing__subscription_transition(r.status, BILLING_SUB_CANCELED)) < 0)
 			goto out;
@@ -1248,6 +1259,21 @@ int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char 
 out:
 	billing_subscription_free(cur);
 	return rc;
+}
+
+static int status_row(void *payload, const void *record)
+{
+	*(int *)payload = ((const billing_subscription_record *)record)->status;
+	return BILLING_OK;
+}
+
+int billing__subscription_status_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, int *status)
+{
+	int rc;
+	*status = 0;
+	rc = ctx->st->subscription_get(tx, tenant_id, id, status_row, status);
+	return rc == BILLING_ENOTFOUND ? BILLING_OK : rc;
 }
 
 /* ------------------------------------------------------------ preview */

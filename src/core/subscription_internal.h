@@ -22,13 +22,18 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 /* What a payment of one of its invoices means for a subscription. */
 typedef enum {
 	BILLING__SUB_PAYMENT_FAILED = 1,  /* active -> past_due */
-	BILLING__SUB_PAYMENT_RECOVERED,   /* past_due -> active */
-	BILLING__SUB_RETRIES_EXHAUSTED    /* -> canceled now (the dunning policy's cancel) */
+	BILLING__SUB_PAYMENT_RECOVERED,   /* past_due or unpaid -> active */
+	BILLING__SUB_RETRIES_EXHAUSTED,   /* -> canceled now (the dunning policy's cancel) */
+	BILLING__SUB_RETRIES_EXHAUSTED_UNPAID /* past_due -> unpaid (the policy's unpaid) */
 } billing__sub_payment;
 
 /* Inside the payment's transaction: applies what to the subscription (no
  * change when its status does not take it) with its event. */
 int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *id, billing__sub_payment what, int64_t now);
+
+/* The subscription's status, read in tx; 0 when it does not exist. */
+int billing__subscription_status_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, int *status);
 
 #endif

@@ -389,7 +389,7 @@ static const char step4_payments[] =
 	"CREATE TABLE dunning_policies (\n"
 	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
 	"  retry_days TEXT /*COLLATE_C*/ NOT NULL,\n"
-	"  final_action INTEGER NOT NULL CHECK (final_action IN (1, 2)),\n"
+	"  final_action INTEGER NOT NULL CHECK (final_action IN (1, 2, 3)),\n"
 	"  updated_at BIGINT NOT NULL,\n"
 	"  CONSTRAINT dunning_policies_pkey PRIMARY KEY (tenant_id)\n"
 	");\n";
@@ -402,13 +402,69 @@ static const char step4_postgres[] =
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON payments, refunds, provider_events,"
 		" dunning_policies TO billing_runtime;");
 
+/* Subscriptions gain the status unpaid (8): the CHECK of step 3 widens.
+ * PostgreSQL changes the constraint in place; SQLite cannot, so the table
+ * is rebuilt as SQLite's documented procedure says (foreign keys off for
+ * the migration's transaction, checked before it commits). */
+static const char step5_postgres[] =
+	"ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_status_check;\n"
+	"ALTER TABLE subscriptions ADD CONSTRAINT subscriptions_status_check\n"
+	"  CHECK (status BETWEEN 1 AND 8);\n";
+
+#define SUBSCRIPTION_COLUMNS "tenant_id, id, customer_id, plan_id, status, quantity, " \
+	"currency, anchor, period_index, current_period_start, current_period_end, trial_end, " \
+	"cancel_at_period_end, canceled_at, ended_at, latest_invoice_id, pending_plan_id, " \
+	"metadata, created_at, updated_at, version"
+
+static const char step5_sqlite[] =
+	"CREATE TABLE subscriptions_v5 (\n"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT NOT NULL,\n"
+	"  customer_id TEXT NOT NULL,\n"
+	"  plan_id TEXT NOT NULL,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 8),\n"
+	"  quantity INTEGER NOT NULL CHECK (quantity >= 1),\n"
+	"  currency TEXT NOT NULL,\n"
+	"  anchor BIGINT NOT NULL,\n"
+	"  period_index BIGINT NOT NULL,\n"
+	"  current_period_start BIGINT NOT NULL,\n"
+	"  current_period_end BIGINT NOT NULL CHECK (current_period_end > current_period_start),\n"
+	"  trial_end BIGINT,\n"
+	"  cancel_at_period_end INTEGER NOT NULL CHECK (cancel_at_period_end IN (0, 1)),\n"
+	"  canceled_at BIGINT,\n"
+	"  ended_at BIGINT,\n"
+	"  latest_invoice_id TEXT,\n"
+	"  pending_plan_id TEXT,\n"
+	"  metadata TEXT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT subscriptions_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT subscriptions_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT subscriptions_plan_fkey FOREIGN KEY (tenant_id, plan_id)\n"
+	"    REFERENCES plans (tenant_id, id),\n"
+	"  CONSTRAINT subscriptions_pending_plan_fkey FOREIGN KEY (tenant_id, pending_plan_id)\n"
+	"    REFERENCES plans (tenant_id, id)\n"
+	");\n"
+	"INSERT INTO subscriptions_v5 (" SUBSCRIPTION_COLUMNS ")\n"
+	"  SELECT " SUBSCRIPTION_COLUMNS " FROM subscriptions;\n"
+	"DROP TABLE subscriptions;\n"
+	"ALTER TABLE subscriptions_v5 RENAME TO subscriptions;\n"
+	"CREATE INDEX subscriptions_created ON subscriptions (tenant_id, created_at, id);\n"
+	"CREATE INDEX subscriptions_period_end ON subscriptions (tenant_id, current_period_end, id);\n"
+	"CREATE INDEX subscriptions_customer ON subscriptions (tenant_id, customer_id);\n"
+	"CREATE INDEX subscriptions_plan ON subscriptions (tenant_id, plan_id, status);\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
-		step1_catalog, step1_postgres },
-	{ 2, "users: login identities of hosts", step2_users, step2_postgres },
-	{ 3, "billing: subscriptions, invoices, due work, events", step3_billing, step3_postgres },
+		step1_catalog, step1_postgres, NULL },
+	{ 2, "users: login identities of hosts", step2_users, step2_postgres, NULL },
+	{ 3, "billing: subscriptions, invoices, due work, events", step3_billing, step3_postgres,
+		NULL },
 	{ 4, "payments: attempts, refunds, provider events, dunning policies", step4_payments,
-		step4_postgres },
+		step4_postgres, NULL },
+	{ 5, "subscriptions: the status unpaid", "", step5_postgres, step5_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)
@@ -421,7 +477,9 @@ int billing__migration_checksum(char out[65], const billing__migration *m)
 {
 	uint8_t digest[32];
 	size_t a = strlen(m->sql), b = m->postgres_sql ? strlen(m->postgres_sql) : 0;
-	char *text = malloc(a + b + 2);
+	size_t c = m->sqlite_sql ? strlen(m->sqlite_sql) : 0;
+	char *text = malloc(a + b + c + 3);
+	size_t len;
 	int rc;
 
 	if (!text)
@@ -430,8 +488,15 @@ int billing__migration_checksum(char out[65], const billing__migration *m)
 	text[a] = '\n';
 	if (b)
 		memcpy(text + a + 1, m->postgres_sql, b);
-	text[a + 1 + b] = '\0';
-	rc = billing__sha256(digest, text, a + 1 + b);
+	len = a + 1 + b;
+	/* Steps without a SQLite part keep the checksum they shipped with. */
+	if (c) {
+		text[len++] = '\n';
+		memcpy(text + len, m->sqlite_sql, c);
+		len += c;
+	}
+	text[len] = '\0';
+	rc = billing__sha256(digest, text, len);
 	free(text);
 	if (rc < 0)
 		return -1;

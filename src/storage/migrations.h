@@ -14,6 +14,10 @@ typedef struct {
 	const char *sql;   /* written in the SQL that SQLite and PostgreSQL share */
 	const char *postgres_sql; /* then, on PostgreSQL only: row-level security,
 	                             grants (NULL: none) */
+	const char *sqlite_sql;   /* then, on SQLite only: what SQLite cannot say
+	                             in shared SQL, such as a table rebuilt to change
+	                             a constraint (NULL: none). Runs with foreign
+	                             keys off, checked before the commit. */
 } billing__migration;
 
 /* The steps in order, versions 1..n. */

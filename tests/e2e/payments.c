@@ -299,6 +299,64 @@ static void dunning__a_tenant_policy_that_keeps_past_due(void **state)
 	fx_free(&f);
 }
 
+static void dunning__an_unpaid_policy_stops_collection_until_paid(void **state)
+{
+	billing_dunning_policy pol;
+	billing_pay_params pp = BILLING_PAY_PARAMS_INIT;
+	billing_subscription *s = NULL;
+	billing_payment *p = NULL;
+	char first[64];
+	int64_t next, end;
+	int32_t attempts;
+	size_t n;
+	fx f;
+	(void)state;
+	memset(&pol, 0, sizeof(pol));
+	fx_init(&f, NULL);
+	pol.retry_count = 1;
+	pol.retry_days[0] = 1;
+	pol.final_action = BILLING_DUNNING_UNPAID;
+	tb_assert_rc(billing_dunning_set(f.w->ctx, &f.admin, &pol), BILLING_OK);
+	set_method(&f, "pm_card_chargeDeclined");
+	{
+		billing_subscription_params sp = BILLING_SUBSCRIPTION_PARAMS_INIT;
+		sp.customer_id = f.customer_id;
+		sp.plan_id = f.plan_id;
+		tb_assert_rc(billing_subscription_create(&s, f.w->ctx, &f.admin, &sp, NULL),
+			BILLING_OK);
+		snprintf(f.sub_id, sizeof(f.sub_id), "%s", billing_subscription_id(s));
+		snprintf(f.invoice_id, sizeof(f.invoice_id), "%s",
+			billing_subscription_latest_invoice_id(s));
+		end = billing_subscription_current_period_end(s);
+		billing_subscription_free(s);
+	}
+	snprintf(first, sizeof(first), "%s", f.invoice_id);
+	inv_status(&f, NULL, &next);
+	run_at(&f, next);
+	assert_int_equal(sub_status(&f), BILLING_SUB_UNPAID);
+	assert_int_equal(events_of(&f, "subscription.unpaid"), 1);
+
+	/* It renews, but the new invoice is not collected. */
+	run_at(&f, end);
+	tb_assert_rc(billing_subscription_get(&s, f.w->ctx, &f.admin, f.sub_id), BILLING_OK);
+	assert_int_equal(billing_subscription_status_of(s), BILLING_SUB_UNPAID);
+	snprintf(f.invoice_id, sizeof(f.invoice_id), "%s", billing_subscription_latest_invoice_id(s));
+	billing_subscription_free(s);
+	assert_string_not_equal(f.invoice_id, first);
+	assert_int_equal(inv_status(&f, &attempts, &next), BILLING_INVOICE_PENDING);
+	assert_int_equal(attempts, 0);
+	assert_int_equal(next, 0);
+	billing_page_free(payments(&f, &n));
+	assert_int_equal(n, 0);
+
+	/* Paying the failed invoice by hand makes it active. */
+	pp.payment_method = "pm_card_visa";
+	tb_assert_rc(billing_invoice_pay(&p, f.w->ctx, &f.admin, first, &pp, NULL), BILLING_OK);
+	billing_payment_free(p);
+	assert_int_equal(sub_status(&f), BILLING_SUB_ACTIVE);
+	fx_free(&f);
+}
+
 static void dunning__a_renewal_that_fails_puts_an_active_subscription_past_due(void **state)
 {
 	fx f;
@@ -636,9 +694,9 @@ static void isolation__another_tenant_sees_no_payment(void **state)
 	assert_int_equal(billing_page_count(page), 0);
 	billing_page_free(page);
 	lp.invoice_id = f.invoice_id;
-	tb_assert_rc(billing_payment_list(&page, f.w->ctx, &other, &lp), BILLING_OK);
-	assert_int_equal(billing_page_count(page), 0);
-	billing_page_free(page);
+	tb_assert_rc(billing_payment_list(&page, f.w->ctx, &other, &lp), BILLING_EINVALID);
+	tb_assert_field("invoiceId");
+	assert_string_equal(billing_error_last()->reason, "resource_missing");
 	{
 		billing_pay_params pp = BILLING_PAY_PARAMS_INIT;
 		pp.payment_method = "pm_card_visa";
@@ -783,6 +841,7 @@ int main(void)
 		cmocka_unit_test(dunning__decline_then_recovery_on_the_first_retry),
 		cmocka_unit_test(dunning__every_retry_on_schedule_then_cancel),
 		cmocka_unit_test(dunning__a_tenant_policy_that_keeps_past_due),
+		cmocka_unit_test(dunning__an_unpaid_policy_stops_collection_until_paid),
 		cmocka_unit_test(dunning__a_renewal_that_fails_puts_an_active_subscription_past_due),
 		cmocka_unit_test(pay__by_hand_and_only_once),
 		cmocka_unit_test(pay__a_decline_is_recorded_and_reported),

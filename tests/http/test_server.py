@@ -1662,6 +1662,8 @@ class Payments(ProblemAssertions):
         self.assertProblem(other.req("POST", "/v1/invoices/%s/pay" % inv,
                                      {"paymentMethod": "pm_card_visa"}), 404)
         self.assertEqual(other.ok("GET", "/v1/payments")["data"], [])
+        self.assertProblem(other.req("GET", "/v1/payments?invoiceId=" + inv), 400,
+                           "resource_missing")
         self.assertEqual(b.ok("GET", "/v1/payments/" + pay["id"])["refundedAmount"], 0)
 
     def test_dunning_policy_default_set_and_validation(self):

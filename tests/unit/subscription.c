@@ -567,9 +567,13 @@ static void subscription_transitions__table_is_well_formed(void **state)
 	assert_false(allowed(BILLING_SUB_TRIALING, BILLING_SUB_EXPIRED));
 	assert_false(allowed(BILLING_SUB_CANCELED, BILLING_SUB_ACTIVE));
 	assert_false(allowed(BILLING_SUB_EXPIRED, BILLING_SUB_ACTIVE));
+	assert_true(allowed(BILLING_SUB_PAST_DUE, BILLING_SUB_UNPAID));
+	assert_true(allowed(BILLING_SUB_UNPAID, BILLING_SUB_ACTIVE));
+	assert_false(allowed(BILLING_SUB_ACTIVE, BILLING_SUB_UNPAID));
 	assert_string_equal(billing_subscription_status_name(BILLING_SUB_PAST_DUE), "past_due");
+	assert_string_equal(billing_subscription_status_name(BILLING_SUB_UNPAID), "unpaid");
 	assert_null(billing_subscription_status_name((billing_subscription_status)0));
-	assert_null(billing_subscription_status_name((billing_subscription_status)8));
+	assert_null(billing_subscription_status_name((billing_subscription_status)9));
 }
 
 /* A subscription in each status the public calls can reach. */

@@ -149,8 +149,9 @@ int billing__sql_migrate(billing_txn *tx, int64_t now, int *applied_out)
 		char sum[65];
 		sql_stmt *s;
 
-		if ((rc = tx->drv->exec_script(tx, m[i].sql)) < 0 ||
-		    (postgres && m[i].postgres_sql && (rc = tx->drv->exec_script(tx, m[i].postgres_sql)) < 0))
+		if ((m[i].sql[0] && (rc = tx->drv->exec_script(tx, m[i].sql)) < 0) ||
+		    (postgres && m[i].postgres_sql && (rc = tx->drv->exec_script(tx, m[i].postgres_sql)) < 0) ||
+		    (!postgres && m[i].sqlite_sql && (rc = tx->drv->exec_script(tx, m[i].sqlite_sql)) < 0))
 			return billing__error_set(rc, "migration_failed", "migration %d failed: %s",
 				m[i].version, billing_error_last()->message);
 		if (billing__migration_checksum(sum, &m[i]) < 0)

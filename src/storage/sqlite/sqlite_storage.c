@@ -246,7 +246,7 @@ static const sql_driver sqlite_driver = {
 /* A literal statement that returns nothing (BEGIN, COMMIT). */
 static int exec_sql(struct conn *c, const char *sql)
 {
-	sql_stmt *s;
+	sql_stmt *s = NULL;
 	int rc = drv_prepare(&c->tx, sql, false, &s);
 	if (rc < 0)
 		return rc;
@@ -426,20 +426,49 @@ static int sq_schema_status(billing_storage *base, int *pending)
 	return rc < 0 ? rc : BILLING_OK;
 }
 
+/* PRAGMA foreign_key_check: BILLING_OK when it reports nothing. */
+static int foreign_keys_hold(billing_txn *tx)
+{
+	sql_stmt *s;
+	int rc = drv_prepare(tx, "PRAGMA foreign_key_check", false, &s);
+	if (rc < 0)
+		return rc;
+	rc = drv_step(s, 0);
+	drv_reset(s);
+	if (rc == 1)
+		return billing__error_set(BILLING_ESTORAGE, "migration_failed",
+			"a migration left rows whose references do not hold");
+	return rc;
+}
+
 static int sq_migrate(billing_storage *base, int *applied, int64_t now)
 {
-	billing_txn *tx;
+	struct sqlite_storage *st = (struct sqlite_storage *)base;
+	struct conn *c;
 	int rc;
-	/* BEGIN IMMEDIATE takes the database's write lock: a second process
-	 * migrating at the same time waits, then finds nothing pending. */
-	if ((rc = sq_begin(base, &tx, NULL, BILLING_TXN_WRITE)) < 0)
+
+	/* A step may rebuild a table (SQLite changes no constraint in place):
+	 * foreign keys are off for the migration's transaction, as SQLite's
+	 * documented procedure says, and checked before it commits. The pragma
+	 * only takes effect outside a transaction. BEGIN IMMEDIATE takes the
+	 * database's write lock: a second process migrating at the same time
+	 * waits, then finds nothing pending. */
+	if ((rc = conn_acquire(&c, st)) < 0)
 		return rc;
-	rc = billing__sql_migrate(tx, now, applied);
-	if (rc < 0) {
-		sq_rollback(tx);
-		return rc;
+	pthread_mutex_lock(&st->write_mu);
+	c->tx.kind = BILLING_TXN_WRITE;
+	if ((rc = exec_sql(c, "PRAGMA foreign_keys=OFF")) == BILLING_OK &&
+	    (rc = exec_sql(c, "BEGIN IMMEDIATE")) == BILLING_OK) {
+		if ((rc = billing__sql_migrate(&c->tx, now, applied)) == BILLING_OK &&
+		    (rc = foreign_keys_hold(&c->tx)) == BILLING_OK)
+			rc = exec_sql(c, "COMMIT");
+		if (rc < 0 && !sqlite3_get_autocommit(c->db))
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
-	return sq_commit(tx);
+	if (exec_sql(c, "PRAGMA foreign_keys=ON") < 0 && rc == BILLING_OK)
+		rc = billing__error_set(BILLING_ESTORAGE, "storage", "cannot turn foreign keys on");
+	txn_done(c);
+	return rc;
 }
 
 /* ------------------------------------------------------------ lifecycle */
