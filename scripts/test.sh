@@ -34,4 +34,5 @@ for t in build/release/tests/unit_*; do
 done
 [ $status = 0 ] || exit $status
 echo "valgrind: clean"
+"$root/scripts/fuzz.sh" 20   # each libFuzzer target for 20 s (docs/testing.md)
 echo "== all tests passed"
