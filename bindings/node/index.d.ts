@@ -683,6 +683,136 @@ export interface DunningSetInput {
   finalAction?: string;
 }
 
+/** Input of webhook_endpoints.create. */
+export interface WebhookEndpointsCreateInput {
+  /** https URL (at most 2048 characters) */
+  url?: string;
+  /** event types wanted: invoice.paid, invoice.* or *; default all */
+  events?: string[];
+  /** default true */
+  enabled?: boolean;
+  /** at most 500 characters */
+  description?: string | null;
+}
+
+/** Input of webhook_endpoints.get. */
+export interface WebhookEndpointsGetInput {
+  /** the resource id */
+  id: string;
+}
+
+/** Input of webhook_endpoints.update. */
+export interface WebhookEndpointsUpdateInput {
+  /** the webhook endpoint id */
+  id: string;
+  /** refuse (stale) unless at this version */
+  expectedVersion?: number;
+  /** https URL (at most 2048 characters) */
+  url?: string;
+  /** event types wanted: invoice.paid, invoice.* or *; default all */
+  events?: string[];
+  /** default true */
+  enabled?: boolean;
+  /** at most 500 characters */
+  description?: string | null;
+}
+
+/** Input of webhook_endpoints.delete. */
+export interface WebhookEndpointsDeleteInput {
+  /** the resource id */
+  id: string;
+  /** refuse (stale) unless at this version */
+  expectedVersion?: number;
+}
+
+/** Input of webhook_endpoints.list. */
+export interface WebhookEndpointsListInput {
+  /** page size, 1-100 (default 20) */
+  limit?: number;
+  /** alias of limit */
+  pageSize?: number;
+  /** page number from 1: page mode with a total */
+  page?: number;
+  /** cursor: the nextCursor of the previous page */
+  startingAfter?: string;
+  /** case-insensitive substring */
+  search?: string;
+  /** alias of search */
+  q?: string;
+  /** field to sort by */
+  sortBy?: string;
+  /** alias of sortBy */
+  sort?: string;
+  /** asc or desc */
+  order?: string;
+}
+
+/** Input of webhook_endpoints.rotate_secret. */
+export interface WebhookEndpointsRotateSecretInput {
+  /** the webhook endpoint id */
+  id: string;
+  /** how long the old secret still signs; default 86400, at most 604800 */
+  overlapSeconds?: number;
+}
+
+/** Input of webhook_deliveries.list. */
+export interface WebhookDeliveriesListInput {
+  /** page size, 1-100 (default 20) */
+  limit?: number;
+  /** alias of limit */
+  pageSize?: number;
+  /** page number from 1: page mode with a total */
+  page?: number;
+  /** cursor: the nextCursor of the previous page */
+  startingAfter?: string;
+  /** case-insensitive substring */
+  search?: string;
+  /** alias of search */
+  q?: string;
+  /** field to sort by */
+  sortBy?: string;
+  /** alias of sortBy */
+  sort?: string;
+  /** asc or desc */
+  order?: string;
+  /** deliveries to this endpoint */
+  endpointId?: string;
+  /** deliveries of this event */
+  eventId?: string;
+  /** pending, succeeded or dead */
+  status?: string;
+}
+
+/** Input of events.redeliver. */
+export interface EventsRedeliverInput {
+  /** deliver this event again to every endpoint that wants it */
+  id?: string;
+  /** RFC 3339: without id, every dead delivery created since then again */
+  since?: string;
+}
+
+/** Input of audit.list. */
+export interface AuditListInput {
+  /** page size, 1-100 (default 20) */
+  limit?: number;
+  /** alias of limit */
+  pageSize?: number;
+  /** page number from 1: page mode with a total */
+  page?: number;
+  /** cursor: the nextCursor of the previous page */
+  startingAfter?: string;
+  /** case-insensitive substring */
+  search?: string;
+  /** alias of search */
+  q?: string;
+  /** field to sort by */
+  sortBy?: string;
+  /** alias of sortBy */
+  sort?: string;
+  /** asc or desc */
+  order?: string;
+}
+
 // ---------------------------------------------------------- operations
 
 export interface TenantsOperations {
@@ -770,6 +900,8 @@ export interface EventsOperations {
   get(input: EventsGetInput): Promise<Resource>;
   /** The domain-event log, oldest first; filter by type and createdAfter. (events.list; roles: USER, ADMIN) */
   list: ListOperation<EventsListInput>;
+  /** Deliver an event again, or every dead delivery since a time. (events.redeliver; roles: ADMIN) */
+  redeliver(input?: EventsRedeliverInput, options?: CallOptions): Promise<Resource>;
 }
 
 export interface PaymentsOperations {
@@ -786,6 +918,31 @@ export interface DunningOperations {
   get(input?: DunningGetInput): Promise<Resource>;
   /** Set the tenant's retry policy. (dunning.set; roles: ADMIN) */
   set(input: DunningSetInput, options?: CallOptions): Promise<Resource>;
+}
+
+export interface WebhookEndpointsOperations {
+  /** Register a webhook endpoint; its signing secret is in this answer only. (webhook_endpoints.create; roles: ADMIN) */
+  create(input?: WebhookEndpointsCreateInput, options?: CallOptions): Promise<Resource>;
+  /** Fetch a webhook endpoint. (webhook_endpoints.get; roles: USER, ADMIN) */
+  get(input: WebhookEndpointsGetInput): Promise<Resource>;
+  /** Change url, events, enabled or description. (webhook_endpoints.update; roles: ADMIN) */
+  update(input: WebhookEndpointsUpdateInput, options?: CallOptions): Promise<Resource>;
+  /** Delete a webhook endpoint; its queued deliveries die. (webhook_endpoints.delete; roles: ADMIN) */
+  delete(input: WebhookEndpointsDeleteInput, options?: CallOptions): Promise<Resource>;
+  /** List webhook endpoints. (webhook_endpoints.list; roles: USER, ADMIN) */
+  list: ListOperation<WebhookEndpointsListInput>;
+  /** A new signing secret; the old one still signs for overlapSeconds. (webhook_endpoints.rotate_secret; roles: ADMIN) */
+  rotateSecret(input: WebhookEndpointsRotateSecretInput, options?: CallOptions): Promise<Resource>;
+}
+
+export interface WebhookDeliveriesOperations {
+  /** Deliveries with every attempt; filter by endpointId, eventId, status. (webhook_deliveries.list; roles: USER, ADMIN) */
+  list: ListOperation<WebhookDeliveriesListInput>;
+}
+
+export interface AuditOperations {
+  /** The audit log: who changed what, when, in which request. (audit.list; roles: ADMIN) */
+  list: ListOperation<AuditListInput>;
 }
 
 /** A caller bound to a Billing; its members are the catalog's operations. */
@@ -805,4 +962,7 @@ export declare class Principal {
   readonly events: EventsOperations;
   readonly payments: PaymentsOperations;
   readonly dunning: DunningOperations;
+  readonly webhookEndpoints: WebhookEndpointsOperations;
+  readonly webhookDeliveries: WebhookDeliveriesOperations;
+  readonly audit: AuditOperations;
 }

@@ -24,6 +24,8 @@
 #include "providers.h"
 #include "run.h"
 #include "event.h"
+#include "webhook.h"
+#include "audit.h"
 #include "json.h"
 #include "sqlite.h"
 #include "postgres.h"

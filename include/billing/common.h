@@ -39,7 +39,7 @@ typedef struct {
 #define BILLING_METADATA_KEY_MAX 40
 #define BILLING_METADATA_VALUE_MAX 500
 
-#define BILLING_CALL_OPTIONS_VERSION 2
+#define BILLING_CALL_OPTIONS_VERSION 3
 
 /** Options of one mutating call. NULL means none. */
 typedef struct {
@@ -55,9 +55,13 @@ typedef struct {
 	 *  earlier call with the same key, else to 0 (so a host can say so, as
 	 *  HTTP's Idempotent-Replayed does). Calls without a key leave it alone. */
 	int *replayed;
+	/** Version 3. The host's id of the request (HTTP X-Request-Id), at most
+	 *  128 printable ASCII characters: kept on the events and the audit-log
+	 *  row the call writes. NULL: none. */
+	const char *request_id;
 } billing_call_options;
 
-#define BILLING_CALL_OPTIONS_INIT { BILLING_CALL_OPTIONS_VERSION, 0, 0 }
+#define BILLING_CALL_OPTIONS_INIT { BILLING_CALL_OPTIONS_VERSION, 0, 0, 0 }
 
 /**
  * Frees memory the library handed to the caller as a plain buffer

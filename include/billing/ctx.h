@@ -38,8 +38,12 @@ typedef enum {
 typedef void (*billing_log_fn)(void *payload, billing_log_level level, const char *message);
 
 typedef struct billing_provider billing_provider;
+typedef struct billing_event billing_event;
 
-#define BILLING_CTX_OPTIONS_VERSION 2
+/** An in-process event subscriber (billing_ctx_subscribe in billing/event.h). */
+typedef void (*billing_event_fn)(void *user_data, const billing_event *event);
+
+#define BILLING_CTX_OPTIONS_VERSION 3
 
 /** Options for billing_ctx_open(). Zero means default. */
 typedef struct {
@@ -60,10 +64,21 @@ typedef struct {
 	 *  BILLING_ECONFLICT "no_provider". The context owns it once the open
 	 *  succeeds (on failure it stays the caller's). */
 	billing_provider *provider;
+	/** Version 3. Webhook endpoints may use http:// URLs (development). */
+	int webhook_allow_http;
+	/** Version 3. Webhook deliveries may go to loopback, private, link-local
+	 *  and metadata addresses (tests, private networks). */
+	int webhook_allow_private;
+	/** Version 3. A delivery's whole time limit; 0: 15000 (connect: 5000). */
+	long webhook_timeout_ms;
+	/** Version 3. Seconds events are kept; 0: for ever. Older ones are pruned
+	 *  by billing_run_due(), with their deliveries. */
+	int64_t event_retention;
 	/* later versions append fields here, never between */
 } billing_ctx_options;
 
-#define BILLING_CTX_OPTIONS_INIT { BILLING_CTX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define BILLING_CTX_OPTIONS_INIT { BILLING_CTX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+	0, 0, 0, 0 }
 
 /**
  * Opens a context on a storage backend. Does not change the schema: call

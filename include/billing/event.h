@@ -5,19 +5,23 @@
  * Each state change writes one event in the same transaction (a rolled-back
  * change leaves none): "subscription.created", "invoice.finalized", ... The
  * event carries the resource as the JSON layer showed it right after the
- * change. Events are read here; delivering them to webhook endpoints is
- * a later part of the library.
+ * change, and the request id and idempotency key of the call that made it.
+ * Events are read here, handed to in-process subscribers after their
+ * transaction commits (billing_ctx_subscribe), and delivered to webhook
+ * endpoints (billing/webhook.h). With billing_ctx_options.event_retention
+ * set, events older than that are pruned by billing_run_due().
  */
 #ifndef BILLING_EVENT_H
 #define BILLING_EVENT_H
 
 #include "common.h"
+#include "ctx.h"
 #include "list.h"
 #include "principal.h"
 
 BILLING_BEGIN_DECL
 
-typedef struct billing_event billing_event;
+
 
 /** BILLING_ENOTFOUND when the id names no event of the principal's tenant. */
 BILLING_EXTERN(int) billing_event_get(billing_event **out, billing_ctx *ctx,
@@ -49,7 +53,23 @@ BILLING_EXTERN(const char *) billing_event_resource_id(const billing_event *e);
 /** The resource as JSON text. Borrowed. */
 BILLING_EXTERN(const char *) billing_event_data_json(const billing_event *e);
 BILLING_EXTERN(int64_t) billing_event_created_at(const billing_event *e);
+BILLING_EXTERN(const char *) billing_event_tenant_id(const billing_event *e);
+/** The request id (billing_call_options.request_id) of the call that made
+ *  it; NULL when none (the billing run, or none given). */
+BILLING_EXTERN(const char *) billing_event_request_id(const billing_event *e);
+BILLING_EXTERN(const char *) billing_event_idempotency_key(const billing_event *e);
 BILLING_EXTERN(void) billing_event_free(billing_event *e);
+
+/**
+ * Registers an in-process subscriber: fn is called with every event of
+ * every tenant after the transaction that wrote it commits — never inside
+ * a transaction, never for a change that was rolled back — on the thread
+ * that made the change, in the order written. The event is borrowed for
+ * the call. fn may call the library. At most 16 subscribers; register them
+ * before the context is shared between threads.
+ * @return BILLING_OK; BILLING_EINVALID; BILLING_ECONFLICT when full
+ */
+BILLING_EXTERN(int) billing_ctx_subscribe(billing_ctx *ctx, billing_event_fn fn, void *user_data);
 
 BILLING_END_DECL
 

@@ -16,6 +16,15 @@
 
 /* ------------------------------------------------------------ context */
 
+#include <pthread.h>
+
+#define BILLING__MAX_SUBSCRIBERS 16
+
+typedef struct {
+	billing_event_fn fn;
+	void *user_data;
+} billing__subscriber;
+
 struct billing_ctx {
 	billing_storage *st;
 	billing_clock_fn clock;
@@ -28,6 +37,14 @@ struct billing_ctx {
 	struct billing__hmac_key *cursor_mac; /* signs list cursors; key kept in the database */
 	int schema_current;         /* no pending migrations */
 	billing_provider *provider; /* NULL: no collection */
+	/* version 3 options */
+	int webhook_allow_http;
+	int webhook_allow_private;
+	long webhook_timeout_ms;
+	int64_t event_retention;    /* seconds; 0: kept for ever */
+	pthread_mutex_t subscribers_mu;
+	billing__subscriber subscribers[BILLING__MAX_SUBSCRIBERS];
+	size_t subscriber_count;    /* read without the lock: it only grows */
 };
 
 int64_t billing__now(billing_ctx *ctx);
@@ -102,6 +119,15 @@ typedef enum {
 	BILLING_OP_PAYMENTS_REFUND,
 	BILLING_OP_DUNNING_GET,
 	BILLING_OP_DUNNING_SET,
+	BILLING_OP_WEBHOOK_ENDPOINTS_CREATE,
+	BILLING_OP_WEBHOOK_ENDPOINTS_GET,
+	BILLING_OP_WEBHOOK_ENDPOINTS_UPDATE,
+	BILLING_OP_WEBHOOK_ENDPOINTS_DELETE,
+	BILLING_OP_WEBHOOK_ENDPOINTS_LIST,
+	BILLING_OP_WEBHOOK_ENDPOINTS_ROTATE,
+	BILLING_OP_WEBHOOK_DELIVERIES_LIST,
+	BILLING_OP_EVENTS_REDELIVER,
+	BILLING_OP_AUDIT_LIST,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,
@@ -177,7 +203,10 @@ typedef enum {
 	BILLING__PAGE_SUBSCRIPTION,
 	BILLING__PAGE_INVOICE,
 	BILLING__PAGE_EVENT,
-	BILLING__PAGE_PAYMENT
+	BILLING__PAGE_PAYMENT,
+	BILLING__PAGE_WEBHOOK_ENDPOINT,
+	BILLING__PAGE_WEBHOOK_DELIVERY,
+	BILLING__PAGE_AUDIT
 } billing__page_kind;
 
 struct billing_page {

@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "billing/sys/provider.h"
 #include "core/encode.h"
+#include "core/events.h"
 
 void billing__log(billing_ctx *ctx, billing_log_level level, const char *fmt, ...)
 {
@@ -36,6 +37,7 @@ int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, un
 	int rc = billing__ready(ctx);
 	if (rc < 0)
 		return rc;
+	billing__events_txn_begin();   /* nothing of an earlier transaction is left */
 	return ctx->st->begin(ctx->st, tx, tenant_id, kind);
 }
 
@@ -53,9 +55,12 @@ int billing__end(billing_ctx *ctx, billing_txn *tx, int rc)
 	if (rc < 0) {
 		/* Keep the error the call failed with: rollback sets none. */
 		ctx->st->rollback(tx);
+		billing__events_txn_end(ctx, 0);
 		return rc;
 	}
-	return ctx->st->commit(tx);
+	rc = ctx->st->commit(tx);
+	billing__events_txn_end(ctx, rc == BILLING_OK);
+	return rc;
 }
 
 /* The key that signs list cursors lives in the database, so cursors from
@@ -142,6 +147,19 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 	ctx->default_page_size = opts->default_page_size ? opts->default_page_size :
 		(ctx->max_page_size < 20 ? ctx->max_page_size : 20);
 	ctx->provider = opts->version >= 2 ? opts->provider : NULL;
+	if (opts->version >= 3) {
+		if (opts->webhook_timeout_ms < 0 || opts->event_retention < 0) {
+			billing__free(ctx);
+			return billing__error_field(BILLING_EINVALID, "invalid",
+				opts->event_retention < 0 ? "eventRetention" : "webhookTimeoutMs",
+				"must not be negative");
+		}
+		ctx->webhook_allow_http = opts->webhook_allow_http != 0;
+		ctx->webhook_allow_private = opts->webhook_allow_private != 0;
+		ctx->webhook_timeout_ms = opts->webhook_timeout_ms;
+		ctx->event_retention = opts->event_retention;
+	}
+	pthread_mutex_init(&ctx->subscribers_mu, NULL);
 
 	if ((rc = ctx->st->schema_status(ctx->st, &pending)) < 0)
 		goto fail;
@@ -175,7 +193,8 @@ int billing_ctx_open_url(billing_ctx **out, const char *url, const billing_ctx_o
 			return billing__error_field(BILLING_EINVALID, "invalid", "storage",
 				"billing_ctx_open_url makes its own storage; pass storage = NULL");
 		/* Only as much as the caller's version has. */
-		memcpy(&o, opts, opts->version >= 2 ? sizeof(o) :
+		memcpy(&o, opts, opts->version >= 3 ? sizeof(o) : opts->version == 2 ?
+			offsetof(billing_ctx_options, webhook_allow_http) :
 			offsetof(billing_ctx_options, provider));
 	}
 	if (strncmp(url, "sqlite:", 7) == 0) {
@@ -209,7 +228,28 @@ void billing_ctx_close(billing_ctx *ctx)
 	if (ctx->provider)
 		ctx->provider->free(ctx->provider);
 	billing__hmac_key_free(ctx->cursor_mac);
+	pthread_mutex_destroy(&ctx->subscribers_mu);
 	billing__free(ctx);
+}
+
+int billing_ctx_subscribe(billing_ctx *ctx, billing_event_fn fn, void *user_data)
+{
+	int rc = BILLING_OK;
+	billing_error_clear();
+	BILLING__ASSERT_ARG(ctx, "ctx");
+	BILLING__ASSERT_ARG(fn, "fn");
+	pthread_mutex_lock(&ctx->subscribers_mu);
+	if (ctx->subscriber_count == BILLING__MAX_SUBSCRIBERS) {
+		rc = billing__error_set(BILLING_ECONFLICT, "full", "at most %d subscribers",
+			BILLING__MAX_SUBSCRIBERS);
+	} else {
+		ctx->subscribers[ctx->subscriber_count].fn = fn;
+		ctx->subscribers[ctx->subscriber_count].user_data = user_data;
+		__atomic_store_n(&ctx->subscriber_count, ctx->subscriber_count + 1,
+			__ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&ctx->subscribers_mu);
+	return rc;
 }
 
 int billing_migrate(billing_ctx *ctx)

@@ -168,6 +168,8 @@ int billing__entity_delete(const billing__entity *e, billing_ctx *ctx, const cha
 	/* The event shows the resource as it was when deleted. */
 	if (rc == BILLING_OK)
 		rc = emit(e, ctx, tx, tenant_id, "deleted", cur);
+	if (rc == BILLING_OK)
+		rc = billing__audit_record(ctx, tx, tenant_id, id);
 	e->free(cur);
 	return billing__end(ctx, tx, rc);
 }

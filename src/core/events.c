@@ -1,11 +1,133 @@
 /*
  * Writing domain events with the change that causes them (see events.h).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/entity.h"
 #include "core/events.h"
+#include "core/webhook_internal.h"
+
+/* ------------------------------------------------------------ the call's scope */
+
+static _Thread_local struct {
+	const billing_principal *who;
+	billing__op op;
+	bool has_op;
+	const char *idempotency_key;
+	const char *request_id;
+} scope;
+
+void billing__scope_call(const billing_principal *who, billing__op op)
+{
+	memset(&scope, 0, sizeof(scope));
+	scope.who = who;
+	scope.op = op;
+	scope.has_op = true;
+}
+
+void billing__scope_options(const char *idempotency_key, const char *request_id)
+{
+	scope.idempotency_key = idempotency_key;
+	scope.request_id = request_id;
+}
+
+void billing__scope_clear(void)
+{
+	memset(&scope, 0, sizeof(scope));
+}
+
+int billing__audit_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *resource_id)
+{
+	const billing__op_info *info;
+	billing_audit_record r;
+	char id[BILLING_ID_MAX];
+
+	if (!scope.has_op || !scope.who || !tenant_id || ctx->st->version < 3)
+		return BILLING_OK;
+	info = billing__op_get(scope.op);
+	if (!info || !info->mutating)
+		return BILLING_OK;
+	r.at = billing__now(ctx);
+	if (billing__id_new(id, "aud", r.at * 1000) < 0)
+		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+	r.tenant_id = tenant_id;
+	r.id = id;
+	r.user_id = scope.who->user_id;
+	r.role = (int)scope.who->role;
+	r.operation = info->name;
+	r.resource_id = resource_id;
+	r.request_id = scope.request_id;
+	r.idempotency_key = scope.idempotency_key;
+	return ctx->st->audit_insert(tx, &r);
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* Events of the transaction in progress on this thread, for the
+ * subscribers after its commit. */
+static _Thread_local struct {
+	billing_event **items;
+	size_t count, cap;
+} pending;
+
+static void *from_record(const void *record);
+
+static void pending_drop(void)
+{
+	size_t i;
+	for (i = 0; i < pending.count; i++)
+		billing_event_free(pending.items[i]);
+	billing__free(pending.items);
+	memset(&pending, 0, sizeof(pending));
+}
+
+static bool pending_grow(void)
+{
+	size_t cap = pending.cap ? pending.cap * 2 : 8;
+	billing_event **items = billing__realloc(pending.items, cap * sizeof(*items));
+	if (!items)
+		return false;
+	pending.items = items;
+	pending.cap = cap;
+	return true;
+}
+
+void billing__events_txn_begin(void)
+{
+	pending_drop();
+}
+
+void billing__events_txn_end(billing_ctx *ctx, int committed)
+{
+	size_t i, j, n;
+	billing__subscriber subs[BILLING__MAX_SUBSCRIBERS];
+
+	if (!pending.count)
+		return;
+	if (committed) {
+		pthread_mutex_lock(&ctx->subscribers_mu);
+		n = __atomic_load_n(&ctx->subscriber_count, __ATOMIC_ACQUIRE);
+		memcpy(subs, ctx->subscribers, n * sizeof(subs[0]));
+		pthread_mutex_unlock(&ctx->subscribers_mu);
+		/* Taken off the list first: a subscriber may call the library. */
+		{
+			billing_event **items = pending.items;
+			size_t count = pending.count;
+			memset(&pending, 0, sizeof(pending));
+			for (i = 0; i < count; i++) {
+				for (j = 0; j < n; j++)
+					subs[j].fn(subs[j].user_data, items[i]);
+				billing_event_free(items[i]);
+			}
+			billing__free(items);
+		}
+		return;
+	}
+	pending_drop();
+}
 
 int billing__event_emit(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *type, const char *resource_type, const char *resource_id,
@@ -29,7 +151,22 @@ int billing__event_emit(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	r.resource_type = resource_type;
 	r.resource_id = resource_id;
 	r.data_json = data;
+	r.request_id = scope.request_id;
+	r.idempotency_key = scope.idempotency_key;
 	rc = ctx->st->event_insert(tx, &r);
+	/* The outbox: a delivery per endpoint that wants it, in this transaction. */
+	if (rc == BILLING_OK && ctx->st->version >= 3)
+		rc = billing__webhook_fanout(ctx, tx, tenant_id, id, type, resource_id,
+			r.created_at);
+	if (rc == BILLING_OK && __atomic_load_n(&ctx->subscriber_count, __ATOMIC_ACQUIRE)) {
+		billing_event *e = from_record(&r);
+		if (!e || (pending.count == pending.cap && !pending_grow())) {
+			billing_event_free(e);
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		} else {
+			pending.items[pending.count++] = e;
+		}
+	}
 	billing__free(data);
 	return rc;
 }
@@ -43,6 +180,8 @@ struct billing_event {
 	char *resource_type;
 	char *resource_id;
 	char *data_json;
+	char *request_id;
+	char *idempotency_key;
 	int64_t created_at;
 };
 
@@ -63,7 +202,8 @@ static void *from_record(const void *record)
 	billing__strpack sp;
 	size_t strings = billing__strsize(r->tenant_id) + billing__strsize(r->id) +
 		billing__strsize(r->type) + billing__strsize(r->resource_type) +
-		billing__strsize(r->resource_id) + billing__strsize(r->data_json);
+		billing__strsize(r->resource_id) + billing__strsize(r->data_json) +
+		billing__strsize(r->request_id) + billing__strsize(r->idempotency_key);
 
 	if ((e = billing__calloc(1, sizeof(*e) + strings)) == NULL)
 		return NULL;
@@ -74,6 +214,8 @@ static void *from_record(const void *record)
 	e->resource_type = billing__strpack_put(&sp, r->resource_type);
 	e->resource_id = billing__strpack_put(&sp, r->resource_id);
 	e->data_json = billing__strpack_put(&sp, r->data_json);
+	e->request_id = billing__strpack_put(&sp, r->request_id);
+	e->idempotency_key = billing__strpack_put(&sp, r->idempotency_key);
 	e->created_at = r->created_at;
 	return e;
 }
@@ -167,3 +309,9 @@ const char *billing_event_resource_type(const billing_event *e)
 const char *billing_event_resource_id(const billing_event *e) { return e ? e->resource_id : NULL; }
 const char *billing_event_data_json(const billing_event *e) { return e ? e->data_json : NULL; }
 int64_t billing_event_created_at(const billing_event *e) { return e ? e->created_at : 0; }
+const char *billing_event_request_id(const billing_event *e) { return e ? e->request_id : NULL; }
+const char *billing_event_idempotency_key(const billing_event *e)
+{
+	return e ? e->idempotency_key : NULL;
+}
+const char *billing_event_tenant_id(const billing_event *e) { return e ? e->tenant_id : NULL; }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/events.h"
 #include "core/encode.h"
 
 int billing__idem_init(billing__idem *i, const billing_call_options *opts, billing__op op,
@@ -22,6 +23,19 @@ int billing__idem_init(billing__idem *i, const billing_call_options *opts, billi
 	if (opts->version == 0 || opts->version > BILLING_CALL_OPTIONS_VERSION)
 		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
 			"unknown billing_call_options version %u", opts->version);
+	if (opts->version >= 3 && opts->request_id) {
+		const char *p;
+		size_t n = strlen(opts->request_id);
+		if (n == 0 || n > 128)
+			return billing__error_field(BILLING_EINVALID, "invalid", "requestId",
+				"must be 1 to 128 characters");
+		for (p = opts->request_id; *p; p++)
+			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+				return billing__error_field(BILLING_EINVALID, "invalid", "requestId",
+					"must be printable ASCII without spaces");
+	}
+	billing__scope_options(opts->idempotency_key,
+		opts->version >= 3 ? opts->request_id : NULL);
 	if (!opts->idempotency_key)
 		return BILLING_OK;
 	len = strlen(opts->idempotency_key);
@@ -100,8 +114,10 @@ int billing__idem_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_i
 	billing__idem *i, const char *resource_id)
 {
 	billing_idempotency_record r;
-	if (!i->key)
-		return BILLING_OK;
+	int rc;
+	/* Every mutating call records itself here, in its transaction. */
+	if ((rc = billing__audit_record(ctx, tx, tenant_id, resource_id)) < 0 || !i->key)
+		return rc;
 	r.tenant_id = tenant_id;
 	r.key = i->key;
 	r.operation = billing__op_get(i->op)->name;

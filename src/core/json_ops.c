@@ -21,7 +21,7 @@
 
 /* ------------------------------------------------------------ catalog */
 
-typedef enum { T_STRING, T_INTEGER, T_BOOLEAN, T_OBJECT, T_RATE, T_INT_ARRAY } field_type;
+typedef enum { T_STRING, T_INTEGER, T_BOOLEAN, T_OBJECT, T_RATE, T_INT_ARRAY, T_STR_ARRAY } field_type;
 
 typedef struct {
 	const char *name;
@@ -50,6 +50,7 @@ static const char *type_name(field_type t)
 	case T_OBJECT: return "object";
 	case T_RATE: return "decimal";
 	case T_INT_ARRAY: return "integer[]";
+	case T_STR_ARRAY: return "string[]";
 	}
 	return "?";
 }
@@ -235,6 +236,45 @@ static const field_spec f_dunning_set[] = {
 		"cancel (default), unpaid or keep_past_due, when the retries are exhausted" },
 	{ NULL, 0, false, false, NULL }
 };
+#define ENDPOINT_FIELDS \
+	{ "url", T_STRING, false, false, "https URL (at most 2048 characters)" }, \
+	{ "events", T_STR_ARRAY, false, false, \
+		"event types wanted: invoice.paid, invoice.* or *; default all" }, \
+	{ "enabled", T_BOOLEAN, false, false, "default true" }, \
+	{ "description", T_STRING, false, true, "at most 500 characters" }
+static const field_spec f_endpoint_create[] = {
+	ENDPOINT_FIELDS,
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_endpoint_update[] = {
+	{ "id", T_STRING, true, false, "the webhook endpoint id" },
+	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
+	ENDPOINT_FIELDS,
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_endpoint_rotate[] = {
+	{ "id", T_STRING, true, false, "the webhook endpoint id" },
+	{ "overlapSeconds", T_INTEGER, false, false,
+		"how long the old secret still signs; default 86400, at most 604800" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_list_only[] = {
+	LIST_FIELDS,
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_delivery_list[] = {
+	LIST_FIELDS,
+	{ "endpointId", T_STRING, false, false, "deliveries to this endpoint" },
+	{ "eventId", T_STRING, false, false, "deliveries of this event" },
+	{ "status", T_STRING, false, false, "pending, succeeded or dead" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_redeliver[] = {
+	{ "id", T_STRING, false, false, "deliver this event again to every endpoint that wants it" },
+	{ "since", T_STRING, false, false,
+		"RFC 3339: without id, every dead delivery created since then again" },
+	{ NULL, 0, false, false, NULL }
+};
 static const field_spec f_invoice_preview[] = {
 	{ "subscriptionId", T_STRING, true, false, "the subscription whose next invoice to show" },
 	{ NULL, 0, false, false, NULL }
@@ -292,6 +332,16 @@ static int check_fields(const cJSON *in, const field_spec *spec)
 			if (!cJSON_IsNumber(it) && !cJSON_IsString(it))
 				return field_error(f->name, "%s must be a decimal number", f->name);
 			break;
+		case T_STR_ARRAY: {
+			const cJSON *e;
+			if (!cJSON_IsArray(it))
+				return field_error(f->name, "%s must be an array of strings", f->name);
+			cJSON_ArrayForEach(e, it)
+				if (!cJSON_IsString(e))
+					return field_error(f->name, "%s must be an array of strings",
+						f->name);
+			break;
+		}
 		case T_INT_ARRAY: {
 			const cJSON *e;
 			if (!cJSON_IsArray(it))
@@ -1228,6 +1278,190 @@ static int op_dunning_set(cJSON **res, billing_ctx *ctx, const billing_principal
 	return (*res = dunning_json(&pol)) ? BILLING_OK : nomem();
 }
 
+
+/* ------------------------------------------------------------ webhooks */
+
+static const void *at_endpoint(const billing_page *p, size_t i)
+{
+	return billing_page_webhook_endpoint(p, i);
+}
+static const void *at_delivery(const billing_page *p, size_t i)
+{
+	return billing_page_webhook_delivery(p, i);
+}
+static const void *at_audit(const billing_page *p, size_t i)
+{
+	return billing_page_audit_entry(p, i);
+}
+
+/* The endpoint, with its secret when this call made one (create, rotate). */
+static int endpoint_out(cJSON **res, int rc, billing_webhook_endpoint *e)
+{
+	cJSON *o;
+	if (rc < 0)
+		return rc;
+	o = billing__json_webhook_endpoint(e);
+	if (o && billing_webhook_endpoint_secret(e) &&
+	    !cJSON_AddStringToObject(o, "secret", billing_webhook_endpoint_secret(e))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	billing_webhook_endpoint_free(e);
+	return (*res = o) ? BILLING_OK : nomem();
+}
+
+/* Input of create and update; types borrowed from in. */
+static int endpoint_in(billing_webhook_endpoint_params *p, const cJSON *in, const char **types)
+{
+	const cJSON *e, *list = get(in, "events");
+	if (has(in, "url")) { p->fields |= BILLING_WEBHOOK_URL; p->url = str(in, "url"); }
+	if (list) {
+		p->fields |= BILLING_WEBHOOK_EVENT_TYPES;
+		cJSON_ArrayForEach(e, list) {
+			if (p->event_type_count == BILLING_WEBHOOK_MAX_EVENT_TYPES)
+				return field_error("events", "at most %d event types",
+					BILLING_WEBHOOK_MAX_EVENT_TYPES);
+			types[p->event_type_count++] = e->valuestring;
+		}
+		p->event_types = types;
+	}
+	if (has(in, "enabled")) {
+		p->fields |= BILLING_WEBHOOK_ENABLED;
+		p->enabled = cJSON_IsTrue(get(in, "enabled")) ? BILLING_TRUE : BILLING_FALSE;
+	}
+	if (has(in, "description")) {
+		p->fields |= BILLING_WEBHOOK_DESCRIPTION;
+		p->description = str(in, "description");
+	}
+	return BILLING_OK;
+}
+
+static int op_endpoint_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_webhook_endpoint_params p = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
+	const char *types[BILLING_WEBHOOK_MAX_EVENT_TYPES];
+	billing_webhook_endpoint *e = NULL;
+	int rc = endpoint_in(&p, in, types);
+	if (rc < 0)
+		return rc;
+	if (!has(in, "url"))
+		return field_error("url", "url is required");
+	rc = billing_webhook_endpoint_create(&e, ctx, who, &p, opts);
+	return endpoint_out(res, rc, e);
+}
+
+static int op_endpoint_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_webhook_endpoint *e = NULL;
+	(void)opts;
+	return endpoint_out(res, billing_webhook_endpoint_get(&e, ctx, who, str(in, "id")), e);
+}
+
+static int op_endpoint_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_webhook_endpoint_params p = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
+	const char *types[BILLING_WEBHOOK_MAX_EVENT_TYPES];
+	billing_webhook_endpoint *e = NULL;
+	int rc = endpoint_in(&p, in, types);
+	if (rc < 0)
+		return rc;
+	p.expected_version = i64(in, "expectedVersion");
+	rc = billing_webhook_endpoint_update(&e, ctx, who, str(in, "id"), &p, opts);
+	return endpoint_out(res, rc, e);
+}
+
+static int op_endpoint_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	(void)opts;
+	return deleted_out(res, billing_webhook_endpoint_delete(ctx, who, str(in, "id"),
+		i64(in, "expectedVersion")), str(in, "id"));
+}
+
+static int op_endpoint_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_list_params p = BILLING_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	rc = billing_webhook_endpoint_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_endpoint, billing__json_webhook_endpoint);
+}
+
+static int op_endpoint_rotate(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_webhook_endpoint *e = NULL;
+	int rc = billing_webhook_endpoint_rotate_secret(&e, ctx, who, str(in, "id"),
+		i64(in, "overlapSeconds"), opts);
+	return endpoint_out(res, rc, e);
+}
+
+static int op_delivery_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_delivery_list_params p = BILLING_DELIVERY_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	const char *status = str(in, "status");
+	int rc = list_in(&p.list, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	if (status) {
+		int st;
+		for (st = BILLING_DELIVERY_PENDING; st <= BILLING_DELIVERY_DEAD; st++)
+			if (strcmp(billing_delivery_status_name((billing_delivery_status)st), status) == 0)
+				p.status = (billing_delivery_status)st;
+		if (!p.status)
+			return field_error("status", "status must be pending, succeeded or dead");
+	}
+	p.endpoint_id = str(in, "endpointId");
+	p.event_id = str(in, "eventId");
+	rc = billing_webhook_delivery_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_delivery, billing__json_webhook_delivery);
+}
+
+static int op_redeliver(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing__jb b;
+	int64_t since = 0, count = 0;
+	int rc;
+	(void)opts;
+	if (!has(in, "id") && !has(in, "since"))
+		return field_error("id", "give the event's id, or since");
+	if (has(in, "id") && has(in, "since"))
+		return field_error("since", "give the event's id or since, not both");
+	if (has(in, "since") && billing__time_parse(&since, str(in, "since")) < 0)
+		return field_error("since", "since must be an RFC 3339 UTC time");
+	if ((rc = billing_webhook_redeliver(ctx, who, str(in, "id"), since, &count)) < 0)
+		return rc;
+	b.obj = cJSON_CreateObject();
+	b.failed = false;
+	billing__jb_add(&b, "object", cJSON_CreateString("redelivery"));
+	billing__jb_num(&b, "deliveries", count);
+	return (*res = billing__jb_done(&b)) ? BILLING_OK : nomem();
+}
+
+static int op_audit_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_list_params p = BILLING_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p, in);
+	(void)opts;
+	if (rc < 0)
+		return rc;
+	rc = billing_audit_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_audit, billing__json_audit_entry);
+}
+
 /* ------------------------------------------------------------ events */
 
 static void free_event(void *p) { billing_event_free(p); }
@@ -1334,6 +1568,27 @@ static const op_entry entries[] = {
 		f_none },
 	{ BILLING_OP_DUNNING_SET, op_dunning_set, "Set the tenant's retry policy.",
 		f_dunning_set },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_CREATE, op_endpoint_create,
+		"Register a webhook endpoint; its signing secret is in this answer only.",
+		f_endpoint_create },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_GET, op_endpoint_get, "Fetch a webhook endpoint.",
+		f_id_only },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_UPDATE, op_endpoint_update,
+		"Change url, events, enabled or description.", f_endpoint_update },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_DELETE, op_endpoint_delete,
+		"Delete a webhook endpoint; its queued deliveries die.", f_delete },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_LIST, op_endpoint_list, "List webhook endpoints.",
+		f_list_only },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_ROTATE, op_endpoint_rotate,
+		"A new signing secret; the old one still signs for overlapSeconds.",
+		f_endpoint_rotate },
+	{ BILLING_OP_WEBHOOK_DELIVERIES_LIST, op_delivery_list,
+		"Deliveries with every attempt; filter by endpointId, eventId, status.",
+		f_delivery_list },
+	{ BILLING_OP_EVENTS_REDELIVER, op_redeliver,
+		"Deliver an event again, or every dead delivery since a time.", f_redeliver },
+	{ BILLING_OP_AUDIT_LIST, op_audit_list,
+		"The audit log: who changed what, when, in which request.", f_list_only },
 };
 
 _Static_assert(sizeof(entries) / sizeof(entries[0]) == BILLING_OP__JSON_COUNT,

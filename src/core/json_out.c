@@ -289,6 +289,88 @@ cJSON *billing__json_payment(const void *item)
 	return billing__jb_done(&b);
 }
 
+cJSON *billing__json_webhook_endpoint(const void *item)
+{
+	const billing_webhook_endpoint *e = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	cJSON *types = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; types && i < billing_webhook_endpoint_event_type_count(e); i++)
+		if (!cJSON_AddItemToArray(types,
+			cJSON_CreateString(billing_webhook_endpoint_event_type_at(e, i))))
+			b.failed = true;
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_webhook_endpoint_id(e)));
+	billing__jb_add(&b, "object", cJSON_CreateString("webhook_endpoint"));
+	billing__jb_add(&b, "url", cJSON_CreateString(billing_webhook_endpoint_url(e)));
+	billing__jb_add(&b, "events", types);
+	billing__jb_add(&b, "enabled", cJSON_CreateBool(billing_webhook_endpoint_enabled(e)));
+	billing__jb_add(&b, "description",
+		billing__json_str_or_null(billing_webhook_endpoint_description(e)));
+	billing__jb_add(&b, "disabledReason",
+		billing__json_str_or_null(billing_webhook_endpoint_disabled_reason(e)));
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_webhook_endpoint_created_at(e)));
+	billing__jb_add(&b, "updatedAt", billing__json_time(billing_webhook_endpoint_updated_at(e)));
+	billing__jb_num(&b, "version", billing_webhook_endpoint_version(e));
+	return billing__jb_done(&b);
+}
+
+cJSON *billing__json_webhook_delivery(const void *item)
+{
+	const billing_webhook_delivery *d = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	cJSON *attempts = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; attempts && i < billing_webhook_delivery_attempts(d); i++) {
+		const billing_delivery_attempt *a = billing_webhook_delivery_attempt_at(d, i);
+		billing__jb ab = { cJSON_CreateObject(), false };
+		cJSON *o;
+		billing__jb_add(&ab, "at", billing__json_time(a->at));
+		if (a->status_code)
+			billing__jb_num(&ab, "statusCode", a->status_code);
+		else
+			billing__jb_add(&ab, "statusCode", cJSON_CreateNull());
+		billing__jb_add(&ab, "error", billing__json_str_or_null(a->error));
+		billing__jb_add(&ab, "response", billing__json_str_or_null(a->response));
+		billing__jb_num(&ab, "durationMs", a->duration_ms);
+		o = billing__jb_done(&ab);
+		if (!o || !cJSON_AddItemToArray(attempts, o)) {
+			cJSON_Delete(o);
+			b.failed = true;
+		}
+	}
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_webhook_delivery_id(d)));
+	billing__jb_add(&b, "object", cJSON_CreateString("webhook_delivery"));
+	billing__jb_add(&b, "endpointId", cJSON_CreateString(billing_webhook_delivery_endpoint_id(d)));
+	billing__jb_add(&b, "eventId", cJSON_CreateString(billing_webhook_delivery_event_id(d)));
+	billing__jb_add(&b, "status", cJSON_CreateString(
+		billing_delivery_status_name(billing_webhook_delivery_status_of(d))));
+	billing__jb_num(&b, "attemptCount", billing_webhook_delivery_attempt_count(d));
+	billing__jb_add(&b, "nextAttemptAt",
+		billing__json_time_or_null(billing_webhook_delivery_next_attempt_at(d)));
+	billing__jb_add(&b, "attempts", attempts);
+	billing__jb_add(&b, "createdAt", billing__json_time(billing_webhook_delivery_created_at(d)));
+	return billing__jb_done(&b);
+}
+
+cJSON *billing__json_audit_entry(const void *item)
+{
+	const billing_audit_entry *a = item;
+	billing__jb b = { cJSON_CreateObject(), false };
+	billing__jb_add(&b, "id", cJSON_CreateString(billing_audit_entry_id(a)));
+	billing__jb_add(&b, "object", cJSON_CreateString("audit_entry"));
+	billing__jb_add(&b, "at", billing__json_time(billing_audit_entry_at(a)));
+	billing__jb_add(&b, "userId", billing__json_str_or_null(billing_audit_entry_user_id(a)));
+	billing__jb_add(&b, "role", cJSON_CreateString(billing_role_name(billing_audit_entry_role(a))));
+	billing__jb_add(&b, "operation", cJSON_CreateString(billing_audit_entry_operation(a)));
+	billing__jb_add(&b, "resourceId", billing__json_str_or_null(billing_audit_entry_resource_id(a)));
+	billing__jb_add(&b, "requestId", billing__json_str_or_null(billing_audit_entry_request_id(a)));
+	billing__jb_add(&b, "idempotencyKey",
+		billing__json_str_or_null(billing_audit_entry_idempotency_key(a)));
+	return billing__jb_done(&b);
+}
+
 cJSON *billing__json_event(const void *item)
 {
 	const billing_event *e = item;
@@ -300,6 +382,9 @@ cJSON *billing__json_event(const void *item)
 	billing__jb_add(&b, "resourceType", cJSON_CreateString(billing_event_resource_type(e)));
 	billing__jb_add(&b, "resourceId", cJSON_CreateString(billing_event_resource_id(e)));
 	billing__jb_add(&b, "data", data ? data : cJSON_CreateNull());
+	billing__jb_add(&b, "requestId", billing__json_str_or_null(billing_event_request_id(e)));
+	billing__jb_add(&b, "idempotencyKey",
+		billing__json_str_or_null(billing_event_idempotency_key(e)));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_event_created_at(e)));
 	return billing__jb_done(&b);
 }

@@ -36,6 +36,10 @@ cJSON *billing__json_subscription(const void *subscription);
 cJSON *billing__json_invoice(const void *invoice);
 cJSON *billing__json_event(const void *event);
 cJSON *billing__json_payment(const void *payment);
+/* Never the secret: see billing_webhook_endpoint_secret(). */
+cJSON *billing__json_webhook_endpoint(const void *endpoint);
+cJSON *billing__json_webhook_delivery(const void *delivery);
+cJSON *billing__json_audit_entry(const void *entry);
 
 /* The resource as unformatted JSON text (billing__free), or NULL. */
 char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item);

@@ -355,7 +355,9 @@ static int dunning_set_once(billing_ctx *ctx, const billing_principal *who,
 	r.updated_at = billing__now(ctx);
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
 		return rc;
-	return billing__end(ctx, tx, ctx->st->dunning_set(tx, &r));
+	if ((rc = ctx->st->dunning_set(tx, &r)) == BILLING_OK)
+		rc = billing__audit_record(ctx, tx, who->tenant_id, NULL);
+	return billing__end(ctx, tx, rc);
 }
 
 int billing_dunning_set(billing_ctx *ctx, const billing_principal *who,
@@ -1476,6 +1478,7 @@ int billing_provider_webhook_handle(billing_ctx *ctx, const billing_header *head
 	int rc, n = 0;
 
 	billing_error_clear();
+	billing__scope_clear();       /* acts for the provider, not for a principal */
 	BILLING__ASSERT_ARG(ctx, "ctx");
 	BILLING__ASSERT_ARG(result, "result");
 	BILLING__ASSERT_ARG(body || len == 0, "body");

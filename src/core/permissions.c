@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/events.h"
 
 #define R_USER     BILLING__ROLE_BIT(BILLING_ROLE_USER)
 #define R_ADMIN    BILLING__ROLE_BIT(BILLING_ROLE_ADMIN)
@@ -50,6 +51,15 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_PAYMENTS_REFUND,  "payments.refund",  R_ADMIN, true },
 	{ BILLING_OP_DUNNING_GET,      "dunning.get",      R_READ, false },
 	{ BILLING_OP_DUNNING_SET,      "dunning.set",      R_ADMIN, true },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_CREATE, "webhook_endpoints.create", R_ADMIN, true },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_GET, "webhook_endpoints.get", R_READ, false },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_UPDATE, "webhook_endpoints.update", R_ADMIN, true },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_DELETE, "webhook_endpoints.delete", R_ADMIN, true },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_LIST, "webhook_endpoints.list", R_READ, false },
+	{ BILLING_OP_WEBHOOK_ENDPOINTS_ROTATE, "webhook_endpoints.rotate_secret", R_ADMIN, true },
+	{ BILLING_OP_WEBHOOK_DELIVERIES_LIST, "webhook_deliveries.list", R_READ, false },
+	{ BILLING_OP_EVENTS_REDELIVER, "events.redeliver", R_ADMIN, true },
+	{ BILLING_OP_AUDIT_LIST,       "audit.list",       R_ADMIN, false },
 	{ BILLING_OP_USERS_CREATE,     "users.create",     R_PLATFORM, true },
 	{ BILLING_OP_USERS_FIND,       "users.find",       R_PLATFORM, false },
 };
@@ -88,6 +98,7 @@ int billing__authorize(billing_ctx *ctx, const billing_principal *who, billing__
 {
 	const billing__op_info *info = billing__op_get(op);
 	billing_error_clear();
+	billing__scope_call(who, op);
 	BILLING__ASSERT_ARG(ctx, "ctx");
 	BILLING__ASSERT_ARG(who, "principal");
 	if (!billing_role_name(who->role))

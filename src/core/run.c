@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/events.h"
 #include "core/payment_internal.h"
 #include "core/subscription_internal.h"
+#include "core/webhook_internal.h"
 
 #define RETRY_AFTER 60   /* seconds before a failed item is tried again */
 
@@ -42,6 +44,7 @@ static int claim_row(void *payload, const void *record)
  */
 static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoiced)
 {
+	billing__delivery_job *job = NULL;
 	billing__attempt a;
 	billing_txn *tx;
 	int rc;
@@ -64,15 +67,22 @@ static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoic
 		rc = billing__payment_resolve_begin(ctx, tx, c->tenant_id, c->resource_id, now, &a);
 	} else if (strcmp(c->kind, BILLING__DUE_REFUND) == 0) {
 		rc = billing__refund_resolve_begin(ctx, tx, c->tenant_id, c->resource_id, now, &a);
+	} else if (strcmp(c->kind, BILLING__DUE_DELIVERY) == 0) {
+		rc = billing__delivery_begin(ctx, tx, c->tenant_id, c->resource_id, now, &job);
 	} else {
 		/* Work of a kind this library does not know (a newer library
 		 * wrote it): leave it for that library. */
 		rc = billing__error_set(BILLING_ERROR, "unknown_work", "unknown due work kind %s",
 			c->kind);
 	}
-	if ((rc = billing__end(ctx, tx, rc)) < 0)
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing__delivery_job_free(job);
 		return rc;
-	/* A failure to record the answer leaves the lease: asked again later. */
+	}
+	/* A failure to record the outcome leaves the lease: done again later. */
+	if (job && billing__delivery_run(ctx, job) < 0)
+		billing__log(ctx, BILLING_LOG_WARN, "due work %s %s: %s", c->kind, c->resource_id,
+			billing_error_last()->message);
 	if (a.what != BILLING__ATTEMPT_NONE && billing__attempt_run(ctx, &a, NULL) < 0)
 		billing__log(ctx, BILLING_LOG_WARN, "due work %s %s: %s", c->kind, c->resource_id,
 			billing_error_last()->message);
@@ -130,6 +140,7 @@ int billing_run_due(billing_ctx *ctx, int64_t now, const billing_run_limits *lim
 	int rc;
 
 	billing_error_clear();
+	billing__scope_clear();       /* the run acts for nobody */
 	BILLING__ASSERT_ARG(ctx, "ctx");
 	if (limits && (limits->version == 0 || limits->version > BILLING_RUN_LIMITS_VERSION))
 		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
@@ -161,6 +172,9 @@ int billing_run_due(billing_ctx *ctx, int64_t now, const billing_run_limits *lim
 		rep.processed++;
 		rep.invoiced += invoiced;
 	}
+	if ((rc = billing__prune_all(ctx, now)) < 0)
+		billing__log(ctx, BILLING_LOG_WARN, "pruning old events failed: %s",
+			billing_error_last()->message);
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0)
 		return rc;
 	if ((rc = billing__end(ctx, tx, ctx->st->due_count(tx, now, &rep.remaining))) < 0)

@@ -456,6 +456,82 @@ static const char step5_sqlite[] =
 	"CREATE INDEX subscriptions_customer ON subscriptions (tenant_id, customer_id);\n"
 	"CREATE INDEX subscriptions_plan ON subscriptions (tenant_id, plan_id, status);\n";
 
+/* Outbound webhooks (endpoints, the delivery outbox and its attempts), the
+ * audit log, and the call's request id and idempotency key on events. */
+static const char step6_webhooks[] =
+	"ALTER TABLE events ADD COLUMN request_id TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE events ADD COLUMN idempotency_key TEXT /*COLLATE_C*/;\n"
+	"CREATE TABLE webhook_endpoints (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  url TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  event_types TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),\n"
+	"  description TEXT /*COLLATE_C*/,\n"
+	"  secret TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  previous_secret TEXT /*COLLATE_C*/,\n"
+	"  previous_secret_until BIGINT,\n"
+	"  dead_in_row INTEGER NOT NULL CHECK (dead_in_row >= 0),\n"
+	"  disabled_reason TEXT /*COLLATE_C*/,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX webhook_endpoints_created ON webhook_endpoints (tenant_id, created_at, id);\n"
+	"CREATE TABLE webhook_deliveries (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  endpoint_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  event_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 3),\n"
+	"  attempt_count INTEGER NOT NULL CHECK (attempt_count >= 0),\n"
+	"  next_attempt_at BIGINT,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT webhook_deliveries_event_fkey FOREIGN KEY (tenant_id, event_id)\n"
+	"    REFERENCES events (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX webhook_deliveries_created ON webhook_deliveries (tenant_id, created_at, id);\n"
+	"CREATE INDEX webhook_deliveries_event ON webhook_deliveries (tenant_id, event_id);\n"
+	"CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (tenant_id, endpoint_id);\n"
+	"CREATE TABLE webhook_attempts (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  delivery_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  attempt_no INTEGER NOT NULL,\n"
+	"  attempted_at BIGINT NOT NULL,\n"
+	"  status_code INTEGER NOT NULL,\n"
+	"  error TEXT /*COLLATE_C*/,\n"
+	"  response TEXT /*COLLATE_C*/,\n"
+	"  duration_ms BIGINT NOT NULL,\n"
+	"  CONSTRAINT webhook_attempts_pkey PRIMARY KEY (tenant_id, delivery_id, attempt_no),\n"
+	"  CONSTRAINT webhook_attempts_delivery_fkey FOREIGN KEY (tenant_id, delivery_id)\n"
+	"    REFERENCES webhook_deliveries (tenant_id, id)\n"
+	");\n"
+	"CREATE TABLE audit_log (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  user_id TEXT /*COLLATE_C*/,\n"
+	"  role INTEGER NOT NULL,\n"
+	"  operation TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  resource_id TEXT /*COLLATE_C*/,\n"
+	"  request_id TEXT /*COLLATE_C*/,\n"
+	"  idempotency_key TEXT /*COLLATE_C*/,\n"
+	"  CONSTRAINT audit_log_pkey PRIMARY KEY (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX audit_log_created ON audit_log (tenant_id, created_at, id);\n";
+
+static const char step6_postgres[] =
+	TENANT_POLICY("webhook_endpoints")
+	TENANT_POLICY("webhook_deliveries")
+	TENANT_POLICY("webhook_attempts")
+	TENANT_POLICY("audit_log")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_endpoints,"
+		" webhook_deliveries, webhook_attempts, audit_log TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -465,6 +541,8 @@ static const billing__migration steps[] = {
 	{ 4, "payments: attempts, refunds, provider events, dunning policies", step4_payments,
 		step4_postgres, NULL },
 	{ 5, "subscriptions: the status unpaid", "", step5_postgres, step5_sqlite },
+	{ 6, "webhooks: endpoints, the delivery outbox, attempts; the audit log",
+		step6_webhooks, step6_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -43,6 +43,14 @@ static void stderr_log(void *payload, billing_log_level level, const char *messa
 tb_world *tb_world_new_with_provider(billing_provider *provider)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	o.provider = provider;
+	return tb_world_new_with(&o);
+}
+
+tb_world *tb_world_new_with(const billing_ctx_options *opts)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	billing_provider *provider = opts ? opts->provider : NULL;
 	tb_world *w = calloc(1, sizeof(*w));
 
 	assert_non_null(w);
@@ -58,10 +66,18 @@ tb_world *tb_world_new_with_provider(billing_provider *provider)
 	/* The owner migrates; the world runs as the runtime role. */
 	tb_assert_rc(billing_ctx_open_url(&w->ctx, w->owner_url, &o), BILLING_OK);
 	tb_assert_rc(billing_migrate(w->ctx), BILLING_OK);
-	if (strcmp(w->url, w->owner_url) != 0 || provider) {
+	if (strcmp(w->url, w->owner_url) != 0 || opts) {
 		billing_ctx_close(w->ctx);
 		w->ctx = NULL;
-		o.provider = provider;
+		if (opts) {
+			billing_log_fn logger = o.logger;
+			billing_log_level level = o.log_level;
+			o = *opts;
+			o.clock = world_clock;
+			o.clock_payload = w;
+			o.logger = logger;
+			o.log_level = level;
+		}
 		tb_assert_rc(billing_ctx_open_url(&w->ctx, w->url, &o), BILLING_OK);
 		w->provider = provider;
 	}
@@ -70,7 +86,7 @@ tb_world *tb_world_new_with_provider(billing_provider *provider)
 
 tb_world *tb_world_new(void)
 {
-	return tb_world_new_with_provider(NULL);
+	return tb_world_new_with(NULL);
 }
 
 billing_ctx *tb_world_open_again(tb_world *w)

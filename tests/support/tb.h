@@ -45,6 +45,10 @@ tb_world *tb_world_new(void);
  * (w->provider borrows it). */
 tb_world *tb_world_new_with_provider(billing_provider *provider);
 
+/* As tb_world_new, with these options for the world's context (its clock
+ * and logger are the world's; opts->provider, if any, is owned by it). */
+tb_world *tb_world_new_with(const billing_ctx_options *opts);
+
 /* Opens another context on the same database (another "process"). */
 billing_ctx *tb_world_open_again(tb_world *w);
 

@@ -658,7 +658,10 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"subscriptions.cancel", "subscriptions.update", "subscriptions.change_plan",
 		"subscriptions.pause", "subscriptions.resume", "invoices.get", "invoices.list",
 		"invoices.void", "invoices.preview", "events.get", "events.list", "invoices.pay",
-		"payments.get", "payments.list", "payments.refund", "dunning.get", "dunning.set" };
+		"payments.get", "payments.list", "payments.refund", "dunning.get", "dunning.set",
+		"webhook_endpoints.create", "webhook_endpoints.get", "webhook_endpoints.update",
+		"webhook_endpoints.delete", "webhook_endpoints.list", "webhook_endpoints.rotate_secret",
+		"webhook_deliveries.list", "events.redeliver", "audit.list" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

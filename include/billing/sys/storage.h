@@ -33,7 +33,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 2
+#define BILLING_STORAGE_VERSION 3
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -239,7 +239,63 @@ typedef struct {
 	const char *resource_id;
 	const char *data_json;          /* the resource as the JSON layer shows it */
 	int64_t created_at;
+	/* Storage version 3: the call that made it, when known (else NULL). */
+	const char *request_id;
+	const char *idempotency_key;
 } billing_event_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *url;
+	const char *event_types;        /* ",type,type," ("*" for all, "prefix.*") */
+	int enabled;
+	const char *description;        /* NULL: none */
+	const char *secret;
+	const char *previous_secret;    /* NULL: none */
+	int64_t previous_secret_until;  /* 0: none */
+	int32_t dead_in_row;            /* deliveries dead since the last success */
+	const char *disabled_reason;    /* NULL unless the library disabled it */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_webhook_endpoint_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	const char *endpoint_id;
+	const char *event_id;
+	int status;                     /* billing_delivery_status */
+	int32_t attempt_count;
+	int64_t next_attempt_at;        /* 0: none */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+} billing_delivery_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *delivery_id;
+	int32_t attempt_no;
+	int64_t attempted_at;
+	int32_t status_code;            /* 0: no answer */
+	const char *error;
+	const char *response;
+	int64_t duration_ms;
+} billing_delivery_attempt_record;
+
+typedef struct {
+	const char *tenant_id;
+	const char *id;
+	int64_t at;
+	const char *user_id;
+	int role;
+	const char *operation;
+	const char *resource_id;
+	const char *request_id;
+	const char *idempotency_key;
+} billing_audit_record;
 
 /** Sort columns of list queries. */
 typedef enum {
@@ -290,6 +346,8 @@ typedef struct {
 	int has_created_after;      /* events: created_at > created_after */
 	int64_t created_after;
 	const char *invoice_id;     /* payments: of this invoice, or NULL (version 2) */
+	const char *endpoint_id;    /* deliveries (version 3) */
+	const char *event_id;       /* deliveries (version 3) */
 } billing_list_query;
 
 /** The storage vtable. Embed it as the first member of the backend's struct. */
@@ -466,6 +524,41 @@ struct billing_storage {
 	int (*dunning_get)(billing_txn *tx, const char *tenant_id, billing_row_cb cb,
 		void *payload);
 	int (*dunning_set)(billing_txn *tx, const billing_dunning_record *rec);
+
+	/* ---- version 3: outbound webhooks, audit log, retention */
+
+	int (*webhook_endpoint_insert)(billing_txn *tx, const billing_webhook_endpoint_record *rec);
+	int (*webhook_endpoint_update)(billing_txn *tx, const billing_webhook_endpoint_record *rec,
+		int64_t old_version);
+	int (*webhook_endpoint_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*webhook_endpoint_delete)(billing_txn *tx, const char *tenant_id, const char *id);
+	int (*webhook_endpoint_list)(billing_txn *tx, const char *tenant_id,
+		const billing_list_query *q, billing_row_cb cb, void *payload);
+	/** Every enabled endpoint of the tenant, in no particular order. */
+	int (*webhook_endpoints_enabled)(billing_txn *tx, const char *tenant_id, billing_row_cb cb,
+		void *payload);
+
+	int (*delivery_insert)(billing_txn *tx, const billing_delivery_record *rec);
+	int (*delivery_update)(billing_txn *tx, const billing_delivery_record *rec,
+		int64_t old_version);
+	int (*delivery_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	int (*delivery_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
+	int (*delivery_attempt_insert)(billing_txn *tx, const billing_delivery_attempt_record *rec);
+	/** A delivery's attempts in order. */
+	int (*delivery_attempts)(billing_txn *tx, const char *tenant_id, const char *delivery_id,
+		billing_row_cb cb, void *payload);
+
+	int (*audit_insert)(billing_txn *tx, const billing_audit_record *rec);
+	int (*audit_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+		billing_row_cb cb, void *payload);
+
+	/** Deletes up to limit of the tenant's events created before before, with
+	 *  their deliveries and attempts; *deleted receives how many events. */
+	int (*events_prune)(billing_txn *tx, const char *tenant_id, int64_t before,
+		unsigned int limit, int64_t *deleted);
 
 	/* later versions append methods here */
 };

@@ -543,6 +543,14 @@ static int where_filters(struct sqlbuf *q, struct binds *b, const struct list_sh
 		sql_add(q, "%sinvoice_id = ?%d", sep, bind_add_text(b, lq->invoice_id));
 		sep = " AND ";
 	}
+	if (lq->endpoint_id) {
+		sql_add(q, "%sendpoint_id = ?%d", sep, bind_add_text(b, lq->endpoint_id));
+		sep = " AND ";
+	}
+	if (lq->event_id) {
+		sql_add(q, "%sevent_id = ?%d", sep, bind_add_text(b, lq->event_id));
+		sep = " AND ";
+	}
 	return sep[1] == 'A';
 }
 
@@ -1444,7 +1452,8 @@ static int rec_set_tenant(billing_txn *tx, const char *tenant_id)
 
 /* ------------------------------------------------------------ events */
 
-#define EVENT_COLS "tenant_id, id, type, resource_type, resource_id, data, created_at"
+#define EVENT_COLS "tenant_id, id, type, resource_type, resource_id, data, created_at, " \
+	"request_id, idempotency_key"
 
 static void read_event(sql_stmt *s, void *record)
 {
@@ -1456,6 +1465,8 @@ static void read_event(sql_stmt *s, void *record)
 	r->resource_id = col_text(s, 4);
 	r->data_json = col_text(s, 5);
 	r->created_at = col_int(s, 6);
+	r->request_id = col_text(s, 7);
+	r->idempotency_key = col_text(s, 8);
 }
 
 static int rec_event_get(billing_txn *tx, const char *tenant_id, const char *id,
@@ -1480,8 +1491,8 @@ static int rec_event_list(billing_txn *tx, const char *tenant_id, const billing_
 static int rec_event_insert(billing_txn *tx, const billing_event_record *r)
 {
 	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO events (tenant_id, id, type, resource_type, "
-		"resource_id, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	int rc = prepare(&s, tx, "INSERT INTO events (" EVENT_COLS ") VALUES (?1, ?2, ?3, ?4, "
+		"?5, ?6, ?7, ?8, ?9)");
 	if (rc < 0)
 		return rc;
 	bind_text(s, 1, r->tenant_id);
@@ -1491,6 +1502,8 @@ static int rec_event_insert(billing_txn *tx, const billing_event_record *r)
 	bind_text(s, 5, r->resource_id);
 	bind_text(s, 6, r->data_json);
 	bind_int(s, 7, r->created_at);
+	bind_text(s, 8, r->request_id);
+	bind_text(s, 9, r->idempotency_key);
 	return exec_stmt(s, BILLING_EINVALID, NULL);
 }
 
@@ -1733,6 +1746,315 @@ static int rec_dunning_set(billing_txn *tx, const billing_dunning_record *r)
 	return exec_stmt(s, BILLING_EINVALID, NULL);
 }
 
+/* ------------------------------------------------------------ webhooks */
+
+#define ENDPOINT_COLS "tenant_id, id, url, event_types, enabled, description, secret, " \
+	"previous_secret, previous_secret_until, dead_in_row, disabled_reason, created_at, " \
+	"updated_at, version"
+
+static void read_endpoint(sql_stmt *s, void *record)
+{
+	billing_webhook_endpoint_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->url = col_text(s, 2);
+	r->event_types = col_text(s, 3);
+	r->enabled = (int)col_int(s, 4);
+	r->description = col_text(s, 5);
+	r->secret = col_text(s, 6);
+	r->previous_secret = col_text(s, 7);
+	r->previous_secret_until = col_int(s, 8);
+	r->dead_in_row = (int32_t)col_int(s, 9);
+	r->disabled_reason = col_text(s, 10);
+	r->created_at = col_int(s, 11);
+	r->updated_at = col_int(s, 12);
+	r->version = col_int(s, 13);
+}
+
+static void bind_endpoint(sql_stmt *s, const billing_webhook_endpoint_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->url);
+	bind_text(s, 4, r->event_types);
+	bind_int(s, 5, r->enabled ? 1 : 0);
+	bind_text(s, 6, r->description);
+	bind_text(s, 7, r->secret);
+	bind_text(s, 8, r->previous_secret);
+	bind_int_or_null(s, 9, r->previous_secret_until);
+	bind_int(s, 10, r->dead_in_row);
+	bind_text(s, 11, r->disabled_reason);
+	bind_int(s, 12, r->created_at);
+	bind_int(s, 13, r->updated_at);
+	bind_int(s, 14, r->version);
+}
+
+static int rec_endpoint_insert(billing_txn *tx, const billing_webhook_endpoint_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO webhook_endpoints (" ENDPOINT_COLS ") VALUES (?1, ?2, "
+		"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+	if (rc < 0)
+		return rc;
+	bind_endpoint(s, r);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_endpoint_update(billing_txn *tx, const billing_webhook_endpoint_record *r,
+	int64_t old_version)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "UPDATE webhook_endpoints SET url = ?3, event_types = ?4, "
+		"enabled = ?5, description = ?6, secret = ?7, previous_secret = ?8, "
+		"previous_secret_until = ?9, dead_in_row = ?10, disabled_reason = ?11, "
+		"updated_at = ?13, version = ?14 WHERE tenant_id = ?1 AND id = ?2 AND "
+		"created_at = ?12 AND version = ?15");
+	if (rc < 0)
+		return rc;
+	bind_endpoint(s, r);
+	bind_int(s, 15, old_version);
+	return exec_versioned(s, "webhook endpoint");
+}
+
+static int rec_endpoint_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_webhook_endpoint_record r;
+	return get_by_id(tx, LOCKED(tx, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_endpoint, &r, tenant_id, id, cb, payload);
+}
+
+static int rec_endpoint_delete(billing_txn *tx, const char *tenant_id, const char *id)
+{
+	return delete_row(tx, "DELETE FROM webhook_endpoints WHERE tenant_id = ?1 AND id = ?2",
+		tenant_id, id);
+}
+
+static const struct list_shape endpoint_shape = {
+	"webhook_endpoints", ENDPOINT_COLS, "id", 1, { "url", NULL }, NULL,
+	read_endpoint
+};
+
+static int rec_endpoint_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &endpoint_shape, tenant_id, q, cb, payload);
+}
+
+static int rec_endpoints_enabled(billing_txn *tx, const char *tenant_id, billing_row_cb cb,
+	void *payload)
+{
+	billing_webhook_endpoint_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints "
+		"WHERE tenant_id = ?1 AND enabled = 1");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	return emit_rows(s, read_endpoint, &r, cb, payload, 0);
+}
+
+#define DELIVERY_COLS "tenant_id, id, endpoint_id, event_id, status, attempt_count, " \
+	"next_attempt_at, created_at, updated_at, version"
+
+static void read_delivery(sql_stmt *s, void *record)
+{
+	billing_delivery_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->endpoint_id = col_text(s, 2);
+	r->event_id = col_text(s, 3);
+	r->status = (int)col_int(s, 4);
+	r->attempt_count = (int32_t)col_int(s, 5);
+	r->next_attempt_at = col_int(s, 6);
+	r->created_at = col_int(s, 7);
+	r->updated_at = col_int(s, 8);
+	r->version = col_int(s, 9);
+}
+
+static void bind_delivery(sql_stmt *s, const billing_delivery_record *r)
+{
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->endpoint_id);
+	bind_text(s, 4, r->event_id);
+	bind_int(s, 5, r->status);
+	bind_int(s, 6, r->attempt_count);
+	bind_int_or_null(s, 7, r->next_attempt_at);
+	bind_int(s, 8, r->created_at);
+	bind_int(s, 9, r->updated_at);
+	bind_int(s, 10, r->version);
+}
+
+static int rec_delivery_insert(billing_txn *tx, const billing_delivery_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO webhook_deliveries (" DELIVERY_COLS ") VALUES (?1, "
+		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+	if (rc < 0)
+		return rc;
+	bind_delivery(s, r);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static int rec_delivery_update(billing_txn *tx, const billing_delivery_record *r,
+	int64_t old_version)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "UPDATE webhook_deliveries SET status = ?5, attempt_count = ?6, "
+		"next_attempt_at = ?7, updated_at = ?9, version = ?10 WHERE tenant_id = ?1 AND "
+		"id = ?2 AND endpoint_id = ?3 AND event_id = ?4 AND created_at = ?8 AND "
+		"version = ?11");
+	if (rc < 0)
+		return rc;
+	bind_delivery(s, r);
+	bind_int(s, 11, old_version);
+	return exec_versioned(s, "delivery");
+}
+
+static int rec_delivery_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_delivery_record r;
+	return get_by_id(tx, LOCKED(tx, "SELECT " DELIVERY_COLS " FROM webhook_deliveries "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_delivery, &r, tenant_id, id, cb, payload);
+}
+
+static const struct list_shape delivery_shape = {
+	"webhook_deliveries", DELIVERY_COLS, "id", 1, { "event_id", NULL }, NULL,
+	read_delivery
+};
+
+static int rec_delivery_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &delivery_shape, tenant_id, q, cb, payload);
+}
+
+static int rec_attempt_insert(billing_txn *tx, const billing_delivery_attempt_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO webhook_attempts (tenant_id, delivery_id, attempt_no, "
+		"attempted_at, status_code, error, response, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, "
+		"?6, ?7, ?8)");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->delivery_id);
+	bind_int(s, 3, r->attempt_no);
+	bind_int(s, 4, r->attempted_at);
+	bind_int(s, 5, r->status_code);
+	bind_text(s, 6, r->error);
+	bind_text(s, 7, r->response);
+	bind_int(s, 8, r->duration_ms);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static void read_attempt(sql_stmt *s, void *record)
+{
+	billing_delivery_attempt_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->delivery_id = col_text(s, 1);
+	r->attempt_no = (int32_t)col_int(s, 2);
+	r->attempted_at = col_int(s, 3);
+	r->status_code = (int32_t)col_int(s, 4);
+	r->error = col_text(s, 5);
+	r->response = col_text(s, 6);
+	r->duration_ms = col_int(s, 7);
+}
+
+static int rec_attempts(billing_txn *tx, const char *tenant_id, const char *delivery_id,
+	billing_row_cb cb, void *payload)
+{
+	billing_delivery_attempt_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT tenant_id, delivery_id, attempt_no, attempted_at, "
+		"status_code, error, response, duration_ms FROM webhook_attempts "
+		"WHERE tenant_id = ?1 AND delivery_id = ?2 ORDER BY attempt_no");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, delivery_id);
+	return emit_rows(s, read_attempt, &r, cb, payload, 0);
+}
+
+#define AUDIT_COLS "tenant_id, id, created_at, user_id, role, operation, resource_id, " \
+	"request_id, idempotency_key"
+
+static void read_audit(sql_stmt *s, void *record)
+{
+	billing_audit_record *r = record;
+	r->tenant_id = col_text(s, 0);
+	r->id = col_text(s, 1);
+	r->at = col_int(s, 2);
+	r->user_id = col_text(s, 3);
+	r->role = (int)col_int(s, 4);
+	r->operation = col_text(s, 5);
+	r->resource_id = col_text(s, 6);
+	r->request_id = col_text(s, 7);
+	r->idempotency_key = col_text(s, 8);
+}
+
+static int rec_audit_insert(billing_txn *tx, const billing_audit_record *r)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "INSERT INTO audit_log (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, "
+		"?5, ?6, ?7, ?8, ?9)");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, r->tenant_id);
+	bind_text(s, 2, r->id);
+	bind_int(s, 3, r->at);
+	bind_text(s, 4, r->user_id);
+	bind_int(s, 5, r->role);
+	bind_text(s, 6, r->operation);
+	bind_text(s, 7, r->resource_id);
+	bind_text(s, 8, r->request_id);
+	bind_text(s, 9, r->idempotency_key);
+	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+static const struct list_shape audit_shape = {
+	"audit_log", AUDIT_COLS, "id", 1, { "operation", NULL }, NULL,
+	read_audit
+};
+
+static int rec_audit_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
+	billing_row_cb cb, void *payload)
+{
+	return run_list(tx, &audit_shape, tenant_id, q, cb, payload);
+}
+
+static int rec_events_prune(billing_txn *tx, const char *tenant_id, int64_t before,
+	unsigned int limit, int64_t *deleted)
+{
+	static const char *const steps[] = {
+		"DELETE FROM webhook_attempts WHERE tenant_id = ?1 AND delivery_id IN "
+		"(SELECT id FROM webhook_deliveries WHERE tenant_id = ?1 AND event_id IN "
+		"(SELECT id FROM events WHERE tenant_id = ?1 AND created_at < ?2 "
+		"ORDER BY created_at, id LIMIT ?3))",
+		"DELETE FROM webhook_deliveries WHERE tenant_id = ?1 AND event_id IN "
+		"(SELECT id FROM events WHERE tenant_id = ?1 AND created_at < ?2 "
+		"ORDER BY created_at, id LIMIT ?3)",
+		"DELETE FROM events WHERE tenant_id = ?1 AND id IN (SELECT id FROM events "
+		"WHERE tenant_id = ?1 AND created_at < ?2 ORDER BY created_at, id LIMIT ?3)",
+	};
+	size_t i;
+	int changes = 0, rc = BILLING_OK;
+
+	for (i = 0; rc == BILLING_OK && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		sql_stmt *s;
+		if ((rc = prepare(&s, tx, steps[i])) < 0)
+			break;
+		bind_text(s, 1, tenant_id);
+		bind_int(s, 2, before);
+		bind_int(s, 3, limit);
+		rc = exec_stmt(s, BILLING_ECONFLICT, &changes);
+	}
+	*deleted = changes;
+	return rc;
+}
+
 void billing__sql_install(billing_storage *st)
 {
 	st->meta_get = rec_meta_get;
@@ -1793,4 +2115,19 @@ void billing__sql_install(billing_storage *st)
 	st->provider_event_insert = rec_provider_event_insert;
 	st->dunning_get = rec_dunning_get;
 	st->dunning_set = rec_dunning_set;
+	st->webhook_endpoint_insert = rec_endpoint_insert;
+	st->webhook_endpoint_update = rec_endpoint_update;
+	st->webhook_endpoint_get = rec_endpoint_get;
+	st->webhook_endpoint_delete = rec_endpoint_delete;
+	st->webhook_endpoint_list = rec_endpoint_list;
+	st->webhook_endpoints_enabled = rec_endpoints_enabled;
+	st->delivery_insert = rec_delivery_insert;
+	st->delivery_update = rec_delivery_update;
+	st->delivery_get = rec_delivery_get;
+	st->delivery_list = rec_delivery_list;
+	st->delivery_attempt_insert = rec_attempt_insert;
+	st->delivery_attempts = rec_attempts;
+	st->audit_insert = rec_audit_insert;
+	st->audit_list = rec_audit_list;
+	st->events_prune = rec_events_prune;
 }
