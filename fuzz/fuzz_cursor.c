@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const lists[] = {
 	"tenants.list", "customers.list", "products.list", "plans.list", "subscriptions.list",
-	"invoices.list", "events.list", "payments.list",
+	"invoices.list", "events.list", "payments.list", "webhook_endpoints.list",
+	"webhook_deliveries.list", "audit.list",
 };
 #define NLISTS (sizeof(lists) / sizeof(lists[0]))
 static const char *const sorts[] = {

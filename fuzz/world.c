@@ -82,6 +82,9 @@ static void build(world *w)
 		sizeof(w->subscription));
 	call_for_id(w, &w->admin, "invoices.list", "{}", w->invoice, sizeof(w->invoice));
 	call_for_id(w, &w->admin, "payments.list", "{}", w->payment, sizeof(w->payment));
+	call_for_id(w, &w->admin, "webhook_endpoints.create",
+		"{\"url\":\"https://hooks.example.com/billing\"}", w->endpoint, sizeof(w->endpoint));
+	call_for_id(w, &w->admin, "events.list", "{}", w->event, sizeof(w->event));
 
 	/* A second of everything, so that every list has a next page and a
 	 * real cursor to start from (fuzz_cursor). */
@@ -101,6 +104,9 @@ static void build(world *w)
 	call_for_id(w, &w->admin, "invoices.list", in, other, sizeof(other));
 	snprintf(in, sizeof(in), "{\"id\":\"%s\",\"paymentMethod\":\"pm_card_visa\"}", other);
 	call_for_id(w, &w->admin, "invoices.pay", in, other, sizeof(other));
+	call_for_id(w, &w->admin, "webhook_endpoints.create",
+		"{\"url\":\"https://hooks.example.com/other\",\"events\":[\"invoice.*\"]}", other,
+		sizeof(other));
 }
 
 world *world_get(void)
@@ -128,7 +134,8 @@ char *world_expand(const world *w, const char *data, size_t size, size_t *len)
 	} subst[] = {
 		{ "$ten", w->tenant }, { "$cus", w->customer }, { "$prd", w->product },
 		{ "$pln", w->plan }, { "$sub", w->subscription }, { "$inv", w->invoice },
-		{ "$pay", w->payment },
+		{ "$pay", w->payment }, { "$whe", w->endpoint },
+		{ "$evt", w->event },
 	};
 	/* Every placeholder is 4 bytes and every id shorter than 64. */
 	char *out = malloc(size / 4 * 64 + size % 4 + 1);

@@ -2,10 +2,11 @@
  * The small world the library's fuzz targets run in: an in-memory SQLite
  * context with the test provider, one tenant, its ADMIN principal, and one
  * of each resource (customer, product, plan, subscription, invoice,
- * payment) so that operations taking an id can reach past the lookup.
+ * payment, webhook endpoint, event) so that operations taking an id can reach
+ * past the lookup.
  *
  * Inputs may name those resources with placeholders that are replaced
- * before the call: $ten $cus $prd $pln $sub $inv $pay. The world is rebuilt
+ * before the call: $ten $cus $prd $pln $sub $inv $pay $whe $evt. The world is rebuilt
  * every WORLD_CALLS calls so that state a long run piles up (customers,
  * idempotency keys) stays small and an input's effect stays close to what
  * a fresh world would do with it.
@@ -23,7 +24,7 @@ typedef struct {
 	billing_ctx *ctx;
 	billing_principal admin;
 	char tenant[64], customer[64], product[64], plan[64], subscription[64], invoice[64],
-		payment[64];
+		payment[64], endpoint[64], event[64];
 	unsigned long calls;
 	unsigned long generation;    /* counts rebuilds, for caches of ids and cursors */
 } world;
