@@ -128,6 +128,20 @@ static int parse_uint(const char *name, unsigned int *out, unsigned int def, uns
 	return 0;
 }
 
+/* A development switch: 1 on, 0 or unset off, anything else a problem. */
+static int parse_flag(const char *name, int *out, const char *what)
+{
+	const char *v = env(name);
+	*out = 0;
+	if (!v || strcmp(v, "0") == 0)
+		return 0;
+	if (strcmp(v, "1") == 0) {
+		*out = 1;
+		return 0;
+	}
+	return problem(name, "must be 1 (development and tests: %s) or 0, got %s", what, v);
+}
+
 static int parse_listen(config *c)
 {
 	char host[256];
@@ -392,6 +406,13 @@ int config_load(config *c)
 	else if (v && strcmp(v, "0") != 0)
 		bad += problem("BILLING_TEST_CLOCK", "must be 1 (development only: a clock that moves "
 			"only when advanced) or 0, got %s", v);
+
+	bad += parse_flag("BILLING_WEBHOOK_ALLOW_HTTP", &c->webhook_allow_http,
+		"webhook endpoints may use http:// URLs");
+	bad += parse_flag("BILLING_WEBHOOK_ALLOW_PRIVATE", &c->webhook_allow_private,
+		"webhook deliveries may go to loopback and private addresses");
+	bad += parse_uint("BILLING_WEBHOOK_TIMEOUT_MS", &c->webhook_timeout_ms, 15000, 100, 60000);
+	bad += parse_uint("BILLING_EVENT_RETENTION_DAYS", &c->event_retention_days, 0, 0, 36500);
 
 	bad += parse_uint("BILLING_WORKERS", &c->workers, 4, 1, 256);
 	bad += parse_uint("BILLING_HTTP_TIMEOUT", &c->timeout_s, 30, 1, 3600);

@@ -44,6 +44,11 @@ typedef struct {
 	 * configuration owns it until config_take_provider() hands it over. */
 	struct billing_provider *provider;
 	size_t webhook_secret_count; /* STRIPE_WEBHOOK_SECRET entries (0: webhooks refused) */
+	/* Outbound webhooks and events (billing_ctx_options version 3). */
+	int webhook_allow_http;      /* BILLING_WEBHOOK_ALLOW_HTTP=1: http:// endpoints */
+	int webhook_allow_private;   /* BILLING_WEBHOOK_ALLOW_PRIVATE=1: loopback, private... */
+	unsigned int webhook_timeout_ms; /* BILLING_WEBHOOK_TIMEOUT_MS, default 15000 */
+	unsigned int event_retention_days; /* BILLING_EVENT_RETENTION_DAYS, 0: for ever */
 	char provider_desc[160];     /* "test payment provider", never a key */
 } config;
 

@@ -48,7 +48,10 @@ static const char usage_main[] =
 "BILLING_WORKERS (default 4), BILLING_HTTP_TIMEOUT (seconds, default 30),\n"
 "BILLING_TOKEN_TTL (seconds, default 3600), BILLING_RUN_INTERVAL (seconds between\n"
 "billing runs, default 10), BILLING_TEST_CLOCK=1 (development: a clock moved by\n"
-"POST /v1/test-clock/advance). See examples/billing-server/README.md.\n";
+"POST /v1/test-clock/advance), BILLING_WEBHOOK_TIMEOUT_MS (default 15000),\n"
+"BILLING_EVENT_RETENTION_DAYS (default 0: keep events for ever), and for development\n"
+"BILLING_WEBHOOK_ALLOW_HTTP=1 and BILLING_WEBHOOK_ALLOW_PRIVATE=1 (webhook endpoints\n"
+"on http:// and on loopback or private addresses). See examples/billing-server/README.md.\n";
 
 static const char usage_serve[] =
 "usage: billing-server serve\n"
@@ -131,6 +134,12 @@ static int open_ctx(billing_ctx **ctx, config *c, int migrate, runner *clock, in
 	}
 	o.logger = library_log;
 	o.log_level = (billing_log_level)c->log_level;
+	/* Version 3: outbound webhooks (delivered by the billing run) and how
+	 * long events are kept (pruned by the billing run). */
+	o.webhook_allow_http = c->webhook_allow_http;
+	o.webhook_allow_private = c->webhook_allow_private;
+	o.webhook_timeout_ms = (long)c->webhook_timeout_ms;
+	o.event_retention = (int64_t)c->event_retention_days * 86400;
 	/* The context owns the provider once the open succeeds; after a
 	 * failed open it is still the configuration's, which frees it. */
 	if (with_provider)
@@ -252,10 +261,25 @@ static int cmd_serve(void)
 			"moves only with POST /v1/test-clock/advance (development only; tokens are still "
 			"checked against real time)", NULL);
 	{
-		char interval[16];
+		char interval[16], timeout[16], keep[32];
 		snprintf(interval, sizeof(interval), "%u", c.run_interval_s);
 		log_msg(LOG_INFO, "billing-run worker", "everySeconds", interval, NULL);
+		snprintf(timeout, sizeof(timeout), "%u", c.webhook_timeout_ms);
+		if (c.event_retention_days)
+			snprintf(keep, sizeof(keep), "%u days", c.event_retention_days);
+		else
+			snprintf(keep, sizeof(keep), "for ever");
+		log_msg(LOG_INFO, "outbound webhooks are delivered by the billing run",
+			"timeoutMs", timeout, "eventRetention", keep, NULL);
 	}
+	if (c.webhook_allow_http)
+		log_msg(LOG_WARN, "BILLING_WEBHOOK_ALLOW_HTTP=1: webhook endpoints may use http:// "
+			"URLs, so deliveries and their signatures travel unencrypted (development and "
+			"tests only)", NULL);
+	if (c.webhook_allow_private)
+		log_msg(LOG_WARN, "BILLING_WEBHOOK_ALLOW_PRIVATE=1: webhook deliveries may go to "
+			"loopback, private, link-local and cloud metadata addresses (development and "
+			"tests only)", NULL);
 	metrics_init(now_unix());
 	a.cfg = &c;
 	a.openapi = openapi;

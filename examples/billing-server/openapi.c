@@ -45,7 +45,7 @@ static cJSON *field_schema(const cJSON *f)
 	return s;
 }
 
-static cJSON *body_schema(const cJSON *op)
+static cJSON *body_schema(const cJSON *op, const char *required_input)
 {
 	cJSON *s = cJSON_CreateObject(), *props = cJSON_CreateObject(), *req = cJSON_CreateArray();
 	const cJSON *f;
@@ -55,7 +55,8 @@ static cJSON *body_schema(const cJSON *op)
 		if (strcmp(name, "id") == 0 || strcmp(name, "expectedVersion") == 0)
 			continue;   /* from the path and If-Match */
 		cJSON_AddItemToObject(props, name, field_schema(f));
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required")))
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required")) ||
+		    (required_input && strcmp(name, required_input) == 0))
 			cJSON_AddItemToArray(req, cJSON_CreateString(name));
 	}
 	cJSON_AddItemToObject(s, "properties", props);
@@ -111,6 +112,25 @@ static int asks_provider(const char *operation)
 		strcmp(operation, "payments.refund") == 0);
 }
 
+/* An operation behind two routes (events.redeliver: one event by path id,
+ * or every dead delivery since a time) needs a second operationId. */
+static void operation_id(char *out, size_t size, const route *rt)
+{
+	size_t i;
+	for (i = 0; &routes[i] != rt; i++)
+		if (routes[i].operation && strcmp(routes[i].operation, rt->operation) == 0) {
+			snprintf(out, size, "%s_%s", rt->operation,
+				rt->required_input ? rt->required_input : rt->method);
+			return;
+		}
+	snprintf(out, size, "%s", rt->operation);
+}
+
+static int is_redelivery(const route *rt)
+{
+	return rt->operation && strcmp(rt->operation, "events.redeliver") == 0;
+}
+
 static cJSON *operation(const route *rt)
 {
 	const cJSON *op = rt->operation ? catalog_op(rt->operation) : NULL;
@@ -122,7 +142,7 @@ static cJSON *operation(const route *rt)
 	int is_op = rt->kind <= H_OP_ACTION;
 
 	if (op) {
-		snprintf(opid, sizeof(opid), "%s", rt->operation);
+		operation_id(opid, sizeof(opid), rt);
 	} else {
 		const char *last = strrchr(rt->path, '/');
 		snprintf(opid, sizeof(opid), "%s.%s", rt->tag, last ? last + 1 : rt->path);
@@ -143,11 +163,12 @@ static cJSON *operation(const route *rt)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/Id"));
 	if (rt->kind == H_OP_LIST || rt->kind == H_OP_QUERY)
 		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(op, "input"))
-			cJSON_AddItemToArray(params, query_param(f));
+			if (!rt->path_input || strcmp(catalog_str(f, "name"), rt->path_input) != 0)
+				cJSON_AddItemToArray(params, query_param(f));
 	if (rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/IfMatch"));
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
-	    rt->kind == H_OP_ACTION_NEW)
+	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_POST)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/IdempotencyKey"));
 	if (rt->kind == H_WEBHOOK_STRIPE)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/StripeSignature"));
@@ -155,13 +176,13 @@ static cJSON *operation(const route *rt)
 	cJSON_AddItemToObject(o, "parameters", params);
 
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
-	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_LOGIN ||
-	    rt->kind == H_CLOCK_ADVANCE || rt->kind == H_WEBHOOK_STRIPE) {
+	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_OP_POST ||
+	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE || rt->kind == H_WEBHOOK_STRIPE) {
 		cJSON *body = cJSON_CreateObject();
 		cJSON_AddBoolToObject(body, "required", rt->kind != H_OP_ACTION &&
 			rt->kind != H_OP_ACTION_NEW);
 		cJSON_AddItemToObject(body, "content", json_content("application/json",
-			op ? body_schema(op) : ref(rt->kind == H_LOGIN ?
+			op ? body_schema(op, rt->required_input) : ref(rt->kind == H_LOGIN ?
 				"#/components/schemas/LoginRequest" : rt->kind == H_WEBHOOK_STRIPE ?
 				"#/components/schemas/StripeEvent" :
 				"#/components/schemas/TestClockAdvance")));
@@ -181,8 +202,19 @@ static cJSON *operation(const route *rt)
 		add_response(responses, "204", "Deleted.", NULL);
 		break;
 	case H_OP_GET: case H_OP_UPDATE: case H_OP_ACTION:
-		add_response(responses, "200", "The resource; ETag carries its version.",
-			json_content("application/json", ref("#/components/schemas/Resource")));
+		if (is_redelivery(rt))
+			add_response(responses, "200", "How many deliveries were queued (due now).",
+				json_content("application/json", ref("#/components/schemas/Redelivery")));
+		else
+			add_response(responses, "200", "The resource; ETag carries its version.",
+				json_content("application/json", ref("#/components/schemas/Resource")));
+		break;
+	case H_OP_POST:
+		add_response(responses, "200", is_redelivery(rt) ?
+			"How many deliveries were queued (due now)." : "The operation's answer.",
+			json_content("application/json", is_redelivery(rt) ?
+				ref("#/components/schemas/Redelivery") :
+				cJSON_CreateRaw("{\"type\":\"object\"}")));
 		break;
 	case H_OP_ACTION_NEW:
 		add_response(responses, "201", "Created: the resource the action made (a payment); "
@@ -235,11 +267,11 @@ static cJSON *operation(const route *rt)
 	}
 	if (authed) {
 		add_problem(responses, "403");
-		if (is_op && rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST &&
-		    rt->kind != H_OP_REPLACE)
+		if (is_op && ((rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST &&
+		    rt->kind != H_OP_REPLACE && rt->kind != H_OP_POST) || rt->path_input))
 			add_problem(responses, "404");
 		if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE ||
-		    rt->kind == H_OP_ACTION || rt->kind == H_OP_ACTION_NEW)
+		    rt->kind == H_OP_ACTION || rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_POST)
 			add_problem(responses, "409");
 		if (asks_provider(rt->operation)) {
 			add_problem(responses, "402");
@@ -249,8 +281,8 @@ static cJSON *operation(const route *rt)
 			add_problem(responses, "412");
 	}
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
-	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_LOGIN ||
-	    rt->kind == H_CLOCK_ADVANCE) {
+	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_OP_POST ||
+	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE) {
 		add_problem(responses, "413");
 		add_problem(responses, "415");
 	}
@@ -305,6 +337,9 @@ static const char components_json[] =
 		"\"properties\":{\"now\":{\"type\":\"string\",\"format\":\"date-time\"},"
 		"\"processed\":{\"type\":\"integer\",\"description\":\"items of due work run by "
 		"this advance\"},\"invoiced\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"}}},"
+	"\"Redelivery\":{\"type\":\"object\",\"required\":[\"object\",\"deliveries\"],"
+		"\"properties\":{\"object\":{\"const\":\"redelivery\"},\"deliveries\":"
+		"{\"type\":\"integer\",\"description\":\"new deliveries queued, due now\"}}},"
 	"\"WebhookReceived\":{\"type\":\"object\",\"required\":[\"received\",\"outcome\"],"
 		"\"properties\":{\"received\":{\"const\":true},\"outcome\":{\"enum\":"
 		"[\"applied\",\"duplicate\",\"ignored\"]}}},"

@@ -24,63 +24,97 @@
 
 #define JSON_INT_MAX 9007199254740992LL /* 2^53, as the library accepts */
 
+/* One row of a route with none of the optional fields (router.h). */
+#define ROUTE(method, path, kind, operation, tag, summary) \
+	{ method, path, kind, operation, tag, summary, NULL, NULL, NULL }
+
 /* Collection and item routes of a resource with the five standard verbs. */
 #define CRUD_ROUTES(res) \
-	{ "POST", "/v1/" res, H_OP_CREATE, res ".create", res, NULL }, \
-	{ "GET", "/v1/" res, H_OP_LIST, res ".list", res, NULL }, \
-	{ "GET", "/v1/" res "/{id}", H_OP_GET, res ".get", res, NULL }, \
-	{ "PATCH", "/v1/" res "/{id}", H_OP_UPDATE, res ".update", res, NULL }, \
-	{ "DELETE", "/v1/" res "/{id}", H_OP_DELETE, res ".delete", res, NULL }
+	ROUTE("POST", "/v1/" res, H_OP_CREATE, res ".create", res, NULL), \
+	ROUTE("GET", "/v1/" res, H_OP_LIST, res ".list", res, NULL), \
+	ROUTE("GET", "/v1/" res "/{id}", H_OP_GET, res ".get", res, NULL), \
+	ROUTE("PATCH", "/v1/" res "/{id}", H_OP_UPDATE, res ".update", res, NULL), \
+	ROUTE("DELETE", "/v1/" res "/{id}", H_OP_DELETE, res ".delete", res, NULL)
+
+/* The item checks of lists below an item (route.item_exists). A typed read:
+ * nothing of the item is needed but whether the tenant has it. */
+static int webhook_endpoint_exists(billing_ctx *ctx, const billing_principal *who,
+	const char *id)
+{
+	billing_webhook_endpoint *e = NULL;
+	int rc = billing_webhook_endpoint_get(&e, ctx, who, id);
+	billing_webhook_endpoint_free(e);
+	return rc;
+}
 
 const route routes[] = {
-	{ "POST", "/v1/auth/login", H_LOGIN, NULL, "auth",
-		"Exchange e-mail and password for a bearer token." },
+	ROUTE("POST", "/v1/auth/login", H_LOGIN, NULL, "auth",
+		"Exchange e-mail and password for a bearer token."),
 	CRUD_ROUTES("customers"),
 	CRUD_ROUTES("products"),
 	CRUD_ROUTES("plans"),
-	{ "POST", "/v1/subscriptions", H_OP_CREATE, "subscriptions.create", "subscriptions", NULL },
-	{ "GET", "/v1/subscriptions", H_OP_LIST, "subscriptions.list", "subscriptions", NULL },
-	{ "GET", "/v1/subscriptions/{id}", H_OP_GET, "subscriptions.get", "subscriptions", NULL },
-	{ "PATCH", "/v1/subscriptions/{id}", H_OP_UPDATE, "subscriptions.update", "subscriptions",
-		NULL },
-	{ "POST", "/v1/subscriptions/{id}/cancel", H_OP_ACTION, "subscriptions.cancel",
-		"subscriptions", NULL },
-	{ "POST", "/v1/subscriptions/{id}/change-plan", H_OP_ACTION, "subscriptions.change_plan",
-		"subscriptions", NULL },
-	{ "POST", "/v1/subscriptions/{id}/pause", H_OP_ACTION, "subscriptions.pause",
-		"subscriptions", NULL },
-	{ "POST", "/v1/subscriptions/{id}/resume", H_OP_ACTION, "subscriptions.resume",
-		"subscriptions", NULL },
+	ROUTE("POST", "/v1/subscriptions", H_OP_CREATE, "subscriptions.create", "subscriptions", NULL),
+	ROUTE("GET", "/v1/subscriptions", H_OP_LIST, "subscriptions.list", "subscriptions", NULL),
+	ROUTE("GET", "/v1/subscriptions/{id}", H_OP_GET, "subscriptions.get", "subscriptions", NULL),
+	ROUTE("PATCH", "/v1/subscriptions/{id}", H_OP_UPDATE, "subscriptions.update", "subscriptions",
+		NULL),
+	ROUTE("POST", "/v1/subscriptions/{id}/cancel", H_OP_ACTION, "subscriptions.cancel",
+		"subscriptions", NULL),
+	ROUTE("POST", "/v1/subscriptions/{id}/change-plan", H_OP_ACTION, "subscriptions.change_plan",
+		"subscriptions", NULL),
+	ROUTE("POST", "/v1/subscriptions/{id}/pause", H_OP_ACTION, "subscriptions.pause",
+		"subscriptions", NULL),
+	ROUTE("POST", "/v1/subscriptions/{id}/resume", H_OP_ACTION, "subscriptions.resume",
+		"subscriptions", NULL),
 	/* No POST /v1/invoices/{id}/finalize: invoices are finalized when issued.
 	 * The preview row comes before {id}, which would take "preview" as an id. */
-	{ "GET", "/v1/invoices", H_OP_LIST, "invoices.list", "invoices", NULL },
-	{ "GET", "/v1/invoices/preview", H_OP_QUERY, "invoices.preview", "invoices", NULL },
-	{ "GET", "/v1/invoices/{id}", H_OP_GET, "invoices.get", "invoices", NULL },
-	{ "POST", "/v1/invoices/{id}/void", H_OP_ACTION, "invoices.void", "invoices", NULL },
-	{ "POST", "/v1/invoices/{id}/pay", H_OP_ACTION_NEW, "invoices.pay", "invoices", NULL },
-	{ "GET", "/v1/payments", H_OP_LIST, "payments.list", "payments", NULL },
-	{ "GET", "/v1/payments/{id}", H_OP_GET, "payments.get", "payments", NULL },
-	{ "POST", "/v1/payments/{id}/refund", H_OP_ACTION, "payments.refund", "payments", NULL },
-	{ "GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL },
-	{ "PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL },
-	{ "GET", "/v1/events", H_OP_LIST, "events.list", "events", NULL },
-	{ "GET", "/v1/events/{id}", H_OP_GET, "events.get", "events", NULL },
+	ROUTE("GET", "/v1/invoices", H_OP_LIST, "invoices.list", "invoices", NULL),
+	ROUTE("GET", "/v1/invoices/preview", H_OP_QUERY, "invoices.preview", "invoices", NULL),
+	ROUTE("GET", "/v1/invoices/{id}", H_OP_GET, "invoices.get", "invoices", NULL),
+	ROUTE("POST", "/v1/invoices/{id}/void", H_OP_ACTION, "invoices.void", "invoices", NULL),
+	ROUTE("POST", "/v1/invoices/{id}/pay", H_OP_ACTION_NEW, "invoices.pay", "invoices", NULL),
+	ROUTE("GET", "/v1/payments", H_OP_LIST, "payments.list", "payments", NULL),
+	ROUTE("GET", "/v1/payments/{id}", H_OP_GET, "payments.get", "payments", NULL),
+	ROUTE("POST", "/v1/payments/{id}/refund", H_OP_ACTION, "payments.refund", "payments", NULL),
+	ROUTE("GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL),
+	ROUTE("PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL),
+	ROUTE("GET", "/v1/events", H_OP_LIST, "events.list", "events", NULL),
+	ROUTE("GET", "/v1/events/{id}", H_OP_GET, "events.get", "events", NULL),
+	/* Outbound webhooks (docs/webhooks.md). Redelivery: one event to every
+	 * endpoint that wants it, or every dead delivery since a time. */
+	ROUTE("POST", "/v1/events/{id}/redeliver", H_OP_ACTION, "events.redeliver", "events", NULL),
+	{ "POST", "/v1/events/redeliver", H_OP_POST, "events.redeliver", "events", NULL,
+		NULL, NULL, "since" },
+	ROUTE("POST", "/v1/webhook-endpoints", H_OP_CREATE, "webhook_endpoints.create",
+		"webhookEndpoints", NULL),
+	ROUTE("GET", "/v1/webhook-endpoints", H_OP_LIST, "webhook_endpoints.list", "webhookEndpoints",
+		NULL),
+	ROUTE("GET", "/v1/webhook-endpoints/{id}", H_OP_GET, "webhook_endpoints.get",
+		"webhookEndpoints", NULL),
+	ROUTE("PATCH", "/v1/webhook-endpoints/{id}", H_OP_UPDATE, "webhook_endpoints.update",
+		"webhookEndpoints", NULL),
+	ROUTE("DELETE", "/v1/webhook-endpoints/{id}", H_OP_DELETE, "webhook_endpoints.delete",
+		"webhookEndpoints", NULL),
+	ROUTE("POST", "/v1/webhook-endpoints/{id}/rotate-secret", H_OP_ACTION,
+		"webhook_endpoints.rotate_secret", "webhookEndpoints", NULL),
+	{ "GET", "/v1/webhook-endpoints/{id}/deliveries", H_OP_LIST, "webhook_deliveries.list",
+		"webhookEndpoints", NULL, "endpointId", webhook_endpoint_exists, NULL },
+	ROUTE("GET", "/v1/audit-log", H_OP_LIST, "audit.list", "audit", NULL),
 	/* Verified by the provider's signature, not a token; the tenant is the
 	 * one the library finds in the event, never the request's. */
-	{ "POST", "/v1/webhooks/stripe", H_WEBHOOK_STRIPE, NULL, "webhooks",
-		"Inbound Stripe events (Stripe-Signature over the raw body); no bearer token." },
-	/* When the library has them (API-HTTP.md "Resources"): webhook
-	 * endpoints and redelivery. */
-	{ "GET", "/v1/test-clock", H_CLOCK_GET, NULL, "testClock",
-		"The test clock's time (only with BILLING_TEST_CLOCK=1; ADMIN)." },
-	{ "POST", "/v1/test-clock/advance", H_CLOCK_ADVANCE, NULL, "testClock",
+	ROUTE("POST", "/v1/webhooks/stripe", H_WEBHOOK_STRIPE, NULL, "webhooks",
+		"Inbound Stripe events (Stripe-Signature over the raw body); no bearer token."),
+	ROUTE("GET", "/v1/test-clock", H_CLOCK_GET, NULL, "testClock",
+		"The test clock's time (only with BILLING_TEST_CLOCK=1; ADMIN)."),
+	ROUTE("POST", "/v1/test-clock/advance", H_CLOCK_ADVANCE, NULL, "testClock",
 		"Move the test clock forward by seconds, or to a time, and run all the billing work "
-		"due up to it before answering (only with BILLING_TEST_CLOCK=1; ADMIN)." },
-	{ "GET", "/healthz", H_HEALTHZ, NULL, "operations", "Liveness: always 200 while the process runs." },
-	{ "GET", "/readyz", H_READYZ, NULL, "operations",
-		"Readiness: 200 when storage answers and its schema is current, else 503." },
-	{ "GET", "/metrics", H_METRICS, NULL, "operations", "Prometheus metrics (text format)." },
-	{ "GET", "/v1/openapi.json", H_OPENAPI, NULL, "operations", "This OpenAPI 3.1 document." },
+		"due up to it before answering (only with BILLING_TEST_CLOCK=1; ADMIN)."),
+	ROUTE("GET", "/healthz", H_HEALTHZ, NULL, "operations",
+		"Liveness: always 200 while the process runs."),
+	ROUTE("GET", "/readyz", H_READYZ, NULL, "operations",
+		"Readiness: 200 when storage answers and its schema is current, else 503."),
+	ROUTE("GET", "/metrics", H_METRICS, NULL, "operations", "Prometheus metrics (text format)."),
+	ROUTE("GET", "/v1/openapi.json", H_OPENAPI, NULL, "operations", "This OpenAPI 3.1 document."),
 };
 const size_t route_count = sizeof(routes) / sizeof(routes[0]);
 
@@ -367,7 +401,8 @@ static enum MHD_Result on_query(void *cls, enum MHD_ValueKind kind, const char *
 	(void)kind;
 	if (!value)
 		value = "";
-	if (!f || strcmp(key, "id") == 0 || strcmp(key, "expectedVersion") == 0) {
+	if (!f || strcmp(key, "id") == 0 || strcmp(key, "expectedVersion") == 0 ||
+	    (q->r->rt->path_input && strcmp(key, q->r->rt->path_input) == 0)) {
 		snprintf(msg, sizeof(msg), "%.60s is not a query parameter of this route", key);
 		reply_problem(q->r, 400, "unknown_parameter", msg, key);
 	} else if (cJSON_GetObjectItemCaseSensitive(q->in, key)) {
@@ -463,6 +498,30 @@ static void set_location(request *r, const cJSON *resource)
 		}
 }
 
+static void principal_of(const request *r, billing_principal *who)
+{
+	who->tenant_id = r->claims.tenant_id;
+	who->user_id = r->claims.sub;
+	who->role = r->claims.role;
+}
+
+static void reply_billing_error(request *r, int rc);
+
+/* For a list below an item: 0 when the tenant has the path's item, else
+ * -1 with the reply made (404 for an id that names nothing). */
+static int item_exists(request *r)
+{
+	billing_principal who = { NULL, NULL, BILLING_ROLE_NONE };
+	int rc;
+	principal_of(r, &who);
+	rc = r->rt->item_exists(r->app->ctx, &who, r->id);
+	if (rc < 0) {
+		reply_billing_error(r, rc);
+		return -1;
+	}
+	return 0;
+}
+
 static void handle_op(request *r)
 {
 	const route *rt = r->rt;
@@ -482,9 +541,9 @@ static void handle_op(request *r)
 		return;
 	}
 	has_body = rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
-		rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE;
+		rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_OP_POST;
 	is_item = rt->kind != H_OP_CREATE && rt->kind != H_OP_LIST && rt->kind != H_OP_QUERY &&
-		rt->kind != H_OP_REPLACE;
+		rt->kind != H_OP_REPLACE && rt->kind != H_OP_POST;
 	in = has_body ? body_object(r) : cJSON_CreateObject();
 	if (!in)
 		goto done;
@@ -496,10 +555,27 @@ static void handle_op(request *r)
 			"expectedVersion is not a field of the body (send If-Match)", f);
 		goto done;
 	}
+	/* A collection verb is not about one item: an id there belongs in the
+	 * path of the item's route (POST /v1/events/{id}/redeliver). */
+	if (rt->kind == H_OP_POST && cJSON_GetObjectItemCaseSensitive(in, "id")) {
+		reply_problem(r, 400, "unknown_field", "id is not a field of this route's body",
+			"id");
+		goto done;
+	}
+	if (rt->required_input && !cJSON_GetObjectItemCaseSensitive(in, rt->required_input)) {
+		char msg[120];
+		snprintf(msg, sizeof(msg), "%.60s is required", rt->required_input);
+		reply_problem(r, 400, "invalid", msg, rt->required_input);
+		goto done;
+	}
 	if (query_params(r, rt->kind == H_OP_LIST || rt->kind == H_OP_QUERY ? op : NULL, in) < 0)
 		goto done;
 	if (is_item)
 		cJSON_AddStringToObject(in, "id", r->id);
+	if (rt->path_input && item_exists(r) < 0)
+		goto done;
+	if (rt->path_input)
+		cJSON_AddStringToObject(in, rt->path_input, r->id);
 	if ((rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE) && if_match(r, in) < 0)
 		goto done;
 	/* PUT replaces the whole object: repeating it is harmless by itself. */
@@ -508,13 +584,14 @@ static void handle_op(request *r)
 		opts.idempotency_key = key;
 		opts.replayed = &replayed;
 	}
+	/* Version 3: the library keeps it on the events and the audit-log row
+	 * the call writes, so a delivery can be traced to its request. */
+	opts.request_id = r->request_id;
 
 	text = cJSON_PrintUnformatted(in);
-	who.tenant_id = r->claims.tenant_id;
-	who.user_id = r->claims.sub;
-	who.role = r->claims.role;
+	principal_of(r, &who);
 	rc = billing_call_json(&out, r->app->ctx, &who, rt->operation, text, text ? strlen(text) : 0,
-		key ? &opts : NULL);
+		&opts);
 	if (rc < 0) {
 		reply_library_error(r, out);
 		goto done;
@@ -525,6 +602,10 @@ static void handle_op(request *r)
 		goto done;
 	}
 	r->out.replayed = key && replayed;
+	/* A signing secret (webhook endpoint create, rotate-secret) is shown
+	 * this once: no cache may keep it. */
+	if (cJSON_GetObjectItemCaseSensitive(result, "secret"))
+		r->out.no_store = 1;
 	switch (rt->kind) {
 	case H_OP_LIST:
 		reply_json(r, 200, list_envelope(result));
@@ -533,7 +614,9 @@ static void handle_op(request *r)
 		r->out.status = 204;
 		break;
 	case H_OP_QUERY:
-		/* A computed object (a preview has no id and no version): no ETag. */
+	case H_OP_POST:
+		/* A computed object (a preview, a redelivery count): no id, no
+		 * version, no ETag. */
 		reply_json(r, 200, dup_text(out));
 		break;
 	case H_OP_CREATE: {

@@ -20,6 +20,8 @@ typedef enum {
 	H_OP_REPLACE,  /* PUT singleton: body -> op input, 200 with the object (dunning-policy) */
 	H_OP_ACTION_NEW, /* POST item/verb that makes another resource: body + {id}, 201 +
 	                  * Location of what it made (invoices/{id}/pay -> a payment) */
+	H_OP_POST,     /* POST collection/verb: body -> op input, 200 with the op's answer
+	                * (events/redeliver {since}) */
 	H_OP_ACTION,   /* POST item/verb: body + {id}, 200 + ETag (subscriptions/{id}/cancel, ...) */
 	/* the kinds above are library operations with a bearer token; keep
 	 * H_OP_ACTION last of them (route_needs_token, openapi.c) */
@@ -43,6 +45,16 @@ typedef struct route {
 	const char *operation;   /* catalog name for H_OP_*, else NULL */
 	const char *tag;         /* OpenAPI tag */
 	const char *summary;     /* for routes without an operation */
+	/* H_OP_LIST below an item (/v1/webhook-endpoints/{id}/deliveries): the
+	 * operation input the path {id} fills ("endpointId"), and a check that
+	 * the item exists in the caller's tenant (BILLING_OK or the library's
+	 * error), so that an id naming nothing is 404 as for every path id (the
+	 * list alone would be empty, or 400 for a query filter). NULL for other
+	 * routes. */
+	const char *path_input;
+	int (*item_exists)(billing_ctx *ctx, const billing_principal *who, const char *id);
+	/* H_OP_POST: the body field the route requires ("since"); NULL: none. */
+	const char *required_input;
 } route;
 
 /* 1 for routes that need a bearer token. */
