@@ -13,7 +13,7 @@
  * (one signature per secret while a rotated secret overlaps). A 2xx answer
  * is delivered; anything else, a timeout or a connection error is tried
  * again 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h and 10 h later (with up to
- * 10% jitter), then the delivery is dead. An endpoint whose deliveries die
+ * 10% jitter; 37.6 hours in all), then the delivery is dead. An endpoint whose deliveries die
  * five times in a row, with none delivered in between, is disabled, with
  * the event "webhook_endpoint.disabled".
  *
@@ -68,7 +68,7 @@ typedef struct {
  * Registers an endpoint (ADMIN). The library makes its signing secret
  * ("whsec_" + base64 of 32 random bytes): billing_webhook_endpoint_secret()
  * on the object this call returns is the only time it is shown.
- * @return BILLING_OK; BILLING_EINVALID (field "url", "eventTypes")
+ * @return BILLING_OK; BILLING_EINVALID (field "url", "events")
  */
 BILLING_EXTERN(int) billing_webhook_endpoint_create(billing_webhook_endpoint **out,
 	billing_ctx *ctx, const billing_principal *who,

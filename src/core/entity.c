@@ -241,6 +241,12 @@ int billing__check_filter_ids(const billing__filter_ids *f, billing_ctx *ctx, bi
 	if (rc == BILLING_OK && f->invoice_id)
 		rc = filter_missing(st->invoice_get(tx, f->tenant_id, f->invoice_id, exists_row,
 			NULL), "invoiceId", "invoice");
+	if (rc == BILLING_OK && f->endpoint_id)
+		rc = filter_missing(st->webhook_endpoint_get(tx, f->tenant_id, f->endpoint_id,
+			exists_row, NULL), "endpointId", "webhook endpoint");
+	if (rc == BILLING_OK && f->event_id)
+		rc = filter_missing(st->event_get(tx, f->tenant_id, f->event_id, exists_row, NULL),
+			"eventId", "event");
 	return rc;
 }
 

@@ -83,6 +83,8 @@ typedef struct {
 	const char *plan_id;
 	const char *subscription_id;
 	const char *invoice_id;
+	const char *endpoint_id;
+	const char *event_id;
 } billing__filter_ids;
 
 int billing__check_filter_ids(const billing__filter_ids *f, billing_ctx *ctx, billing_txn *tx);

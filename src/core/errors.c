@@ -95,6 +95,8 @@ void billing_error_clear(void)
 	state_reset(BILLING_OK, NULL);
 }
 
+static void format_message(const char *fmt, va_list ap, int code) BILLING__PRINTF(1, 0);
+
 static void format_message(const char *fmt, va_list ap, int code)
 {
 	if (fmt)

@@ -17,23 +17,46 @@ static _Thread_local struct {
 	bool has_op;
 	const char *idempotency_key;
 	const char *request_id;
+	bool pinned;
+	const char *pinned_key;
+	const char *pinned_request_id;
 } scope;
 
 void billing__scope_call(const billing_principal *who, billing__op op)
 {
-	memset(&scope, 0, sizeof(scope));
 	scope.who = who;
 	scope.op = op;
 	scope.has_op = true;
+	scope.idempotency_key = scope.pinned ? scope.pinned_key : NULL;
+	scope.request_id = scope.pinned ? scope.pinned_request_id : NULL;
 }
 
 void billing__scope_options(const char *idempotency_key, const char *request_id)
 {
+	if (scope.pinned)
+		return;
 	scope.idempotency_key = idempotency_key;
 	scope.request_id = request_id;
 }
 
 void billing__scope_clear(void)
+{
+	bool pinned = scope.pinned;
+	const char *k = scope.pinned_key, *r = scope.pinned_request_id;
+	memset(&scope, 0, sizeof(scope));
+	scope.pinned = pinned;
+	scope.pinned_key = k;
+	scope.pinned_request_id = r;
+}
+
+void billing__scope_pin(const char *idempotency_key, const char *request_id)
+{
+	scope.pinned = true;
+	scope.pinned_key = idempotency_key;
+	scope.pinned_request_id = request_id;
+}
+
+void billing__scope_unpin(void)
 {
 	memset(&scope, 0, sizeof(scope));
 }

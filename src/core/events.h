@@ -25,6 +25,10 @@ int billing__event_emit(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 void billing__scope_call(const billing_principal *who, billing__op op);
 void billing__scope_options(const char *idempotency_key, const char *request_id);
 void billing__scope_clear(void);
+/* The JSON layer pins its call's options for everything the call does;
+ * unpin when it returns. */
+void billing__scope_pin(const char *idempotency_key, const char *request_id);
+void billing__scope_unpin(void);
 
 /* Inside tx, after a mutating call's change: its audit-log row (tenant
  * calls only; the principal and operation come from the scope). */

@@ -18,6 +18,7 @@
 #include "core/core.h"
 #include "core/calendar.h"
 #include "core/json_out.h"
+#include "core/events.h"
 
 /* ------------------------------------------------------------ catalog */
 
@@ -1355,8 +1356,11 @@ static int op_endpoint_get(cJSON **res, billing_ctx *ctx, const billing_principa
 	const cJSON *in, const billing_call_options *opts)
 {
 	billing_webhook_endpoint *e = NULL;
+	int rc;
 	(void)opts;
-	return endpoint_out(res, billing_webhook_endpoint_get(&e, ctx, who, str(in, "id")), e);
+	/* rc first: the arguments of one call are evaluated in no set order. */
+	rc = billing_webhook_endpoint_get(&e, ctx, who, str(in, "id"));
+	return endpoint_out(res, rc, e);
 }
 
 static int op_endpoint_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -1666,6 +1670,11 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 			"no operation named \"%.60s\"", operation ? operation : "(null)");
 		goto done;
 	}
+	/* The call's request id and key reach every write it makes, also those
+	 * of C calls that take no options (deletes, dunning.set, redelivery). */
+	if (opts && opts->version >= 1 && opts->version <= BILLING_CALL_OPTIONS_VERSION)
+		billing__scope_pin(opts->idempotency_key,
+			opts->version >= 3 ? opts->request_id : NULL);
 	/* Roles first: a forbidden caller learns nothing about its input. */
 	if ((rc = billing__authorize(ctx, who, e->op)) < 0)
 		goto done;
@@ -1694,6 +1703,7 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 		goto done;
 	rc = e->run(&result, ctx, who, in, opts);
 done:
+	billing__scope_unpin();
 	cJSON_Delete(in);
 	if (rc < 0) {
 		cJSON_Delete(result);

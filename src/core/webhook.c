@@ -36,7 +36,7 @@
 #define DEAD_TO_DISABLE 5          /* dead deliveries in a row that disable */
 #define PRUNE_BATCH 1000
 
-/* Waits before each retry: about three days in all. */
+/* Waits before each retry: 37.6 hours in all (the example schedule). */
 static const int64_t retry_waits[] = { 5, 300, 1800, 7200, 18000, 36000, 36000, 36000 };
 #define RETRIES ((int32_t)(sizeof(retry_waits) / sizeof(retry_waits[0])))
 
@@ -181,7 +181,8 @@ static const char *endpoint_id_of(const void *item)
 }
 
 static const billing__entity entity = {
-	"webhook endpoint", endpoint_from_record, free_endpoint, endpoint_version, NULL,
+	/* The noun names the events too: webhook_endpoint.created, ... */
+	"webhook_endpoint", endpoint_from_record, free_endpoint, endpoint_version, NULL,
 	st_get, st_insert, st_update, st_remove, st_list,
 	billing__json_webhook_endpoint, endpoint_id_of
 };
@@ -283,7 +284,7 @@ static void check_types(billing__checks *c, const char *const *types, size_t n, 
 {
 	size_t i, j = 0;
 	if (n > BILLING_WEBHOOK_MAX_EVENT_TYPES) {
-		billing__check_fail(c, "eventTypes", "at most %d event types",
+		billing__check_fail(c, "events", "at most %d event types",
 			BILLING_WEBHOOK_MAX_EVENT_TYPES);
 		return;
 	}
@@ -294,7 +295,7 @@ static void check_types(billing__checks *c, const char *const *types, size_t n, 
 	out[j++] = ',';
 	for (i = 0; i < n; i++) {
 		if (!types[i] || !type_ok(types[i])) {
-			billing__check_fail(c, "eventTypes",
+			billing__check_fail(c, "events",
 				"event types are like invoice.paid, invoice.* or *");
 			return;
 		}
@@ -1052,7 +1053,18 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 	a.error = error;
 	a.response = response;
 	a.duration_ms = duration_ms;
-	if ((rc = ctx->st->delivery_attempt_insert(tx, &a)) < 0)
+	/* The delivery's own due row first, the endpoint after: a claim in
+	 * another transaction may hold that due row (PostgreSQL keeps the lock
+	 * of a row SKIP LOCKED found and then saw leased) while it waits for the
+	 * endpoint; taking the endpoint first would close the cycle. */
+	if (ok || c.d.attempt_count > RETRIES) {
+		rc = ctx->st->due_clear(tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id);
+	} else {
+		c.d.next_attempt_at = now + jittered(retry_waits[c.d.attempt_count - 1]);
+		rc = due_at(ctx, tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id,
+			c.d.next_attempt_at);
+	}
+	if (rc < 0 || (rc = ctx->st->delivery_attempt_insert(tx, &a)) < 0)
 		goto out;
 	rc = ctx->st->webhook_endpoint_get(tx, job->tenant_id, job->endpoint_id, endpoint_row, &ec);
 	if (rc == BILLING_ENOTFOUND)
@@ -1064,8 +1076,7 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 	if (ok) {
 		c.d.status = BILLING_DELIVERY_SUCCEEDED;
 		c.d.next_attempt_at = 0;
-		rc = ctx->st->due_clear(tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id);
-		if (rc == BILLING_OK && e && e->dead_in_row) {
+		if (e && e->dead_in_row) {
 			billing_webhook_endpoint_record r;
 			endpoint_record(&r, e);
 			r.dead_in_row = 0;
@@ -1074,14 +1085,11 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 			rc = ctx->st->webhook_endpoint_update(tx, &r, e->version);
 		}
 	} else if (c.d.attempt_count <= RETRIES) {
-		c.d.next_attempt_at = now + jittered(retry_waits[c.d.attempt_count - 1]);
-		rc = due_at(ctx, tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id,
-			c.d.next_attempt_at);
+		/* next_attempt_at and its due work are set above */
 	} else {
 		c.d.status = BILLING_DELIVERY_DEAD;
 		c.d.next_attempt_at = 0;
-		rc = ctx->st->due_clear(tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id);
-		if (rc == BILLING_OK && e) {
+		if (e) {
 			billing_webhook_endpoint_record r;
 			endpoint_record(&r, e);
 			r.dead_in_row = e->dead_in_row + 1;
@@ -1309,6 +1317,7 @@ int billing_webhook_delivery_list(billing_page **out, billing_ctx *ctx,
 {
 	billing_delivery_list_params none = BILLING_DELIVERY_LIST_PARAMS_INIT;
 	const billing_delivery_list_params *p = params ? params : &none;
+	billing__filter_ids ids = { 0 };
 	billing_page *page = NULL;
 	billing_txn *tx;
 	char filters[160];
@@ -1344,6 +1353,11 @@ int billing_webhook_delivery_list(billing_page **out, billing_ctx *ctx,
 	l.q.endpoint_id = p->endpoint_id;
 	l.q.event_id = p->event_id;
 	l.q.status = (int)p->status;
+	ids.tenant_id = who->tenant_id;
+	ids.endpoint_id = p->endpoint_id;
+	ids.event_id = p->event_id;
+	l.check = billing__check_filter_ids_cb;
+	l.check_payload = &ids;
 	if ((rc = billing__entity_list(&page, &delivery_entity, &l, ctx, who->tenant_id)) < 0)
 		return rc;
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) == BILLING_OK) {

@@ -502,7 +502,7 @@ static void safety__private_addresses_and_plain_http_are_refused(void **state)
 	p.event_type_count = 1;
 	tb_assert_rc(billing_webhook_endpoint_create(&e, f.w->ctx, &f.admin, &p, NULL),
 		BILLING_EINVALID);
-	tb_assert_field("eventTypes");
+	tb_assert_field("events");
 	fx_close(&f);
 	/* Without webhook_allow_http, http is refused at registration. */
 	{
