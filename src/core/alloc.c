@@ -61,3 +61,22 @@ void billing__free(void *ptr)
 {
 	free(ptr);
 }
+
+static _Thread_local long storage_countdown; /* 0: off */
+static _Thread_local long storage_count;
+
+long billing__storage_fail_at(long nth)
+{
+	long n = storage_count;
+	storage_count = 0;
+	storage_countdown = nth > 0 ? nth : 0;
+	return n;
+}
+
+int billing__storage_fault(void)
+{
+	storage_count++;
+	if (storage_countdown == 0)
+		return 0;
+	return --storage_countdown == 0;
+}

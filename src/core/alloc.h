@@ -23,4 +23,13 @@ void billing__free(void *ptr);
  */
 long billing__alloc_fail_at(long nth);
 
+/*
+ * The same for storage: the nth storage statement from now (a prepare in
+ * the shared SQL layer, or a commit) fails with BILLING_ESTORAGE, reason
+ * "injected". Thread-local; returns how many were counted since the last
+ * call. billing__storage_fault() counts one and says whether it fails.
+ */
+long billing__storage_fail_at(long nth);
+int billing__storage_fault(void);
+
 #endif

@@ -48,6 +48,10 @@ struct billing_ctx {
 };
 
 int64_t billing__now(billing_ctx *ctx);
+
+/* billing_check() of one tenant (the fault-injection tests). */
+int billing__check_tenant(billing_ctx *ctx, const char *tenant_id, billing_check_fn fn,
+	void *user_data, int64_t *problems);
 void billing__log(billing_ctx *ctx, billing_log_level level, const char *fmt, ...)
 	BILLING__PRINTF(3, 4);
 

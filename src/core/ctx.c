@@ -58,6 +58,12 @@ int billing__end(billing_ctx *ctx, billing_txn *tx, int rc)
 		billing__events_txn_end(ctx, 0);
 		return rc;
 	}
+	if (billing__storage_fault()) {
+		/* An injected commit failure: the backend's own failure path. */
+		ctx->st->rollback(tx);
+		billing__events_txn_end(ctx, 0);
+		return billing__error_set(BILLING_ESTORAGE, "injected", "injected commit failure");
+	}
 	rc = ctx->st->commit(tx);
 	billing__events_txn_end(ctx, rc == BILLING_OK);
 	return rc;

@@ -28,7 +28,7 @@ typedef struct {
 	char dir[256];        /* scratch directory, removed by tb_world_free */
 	char url[512];        /* the URL the world runs on (runtime role) */
 	char owner_url[512];  /* the URL of the database's owner */
-	char *strings[256];   /* ids handed out by tb_tenant, freed with the world */
+	char *strings[4096];  /* ids handed out by tb_tenant, freed with the world */
 	size_t nstrings;
 	unsigned int seq;     /* makes default names and e-mails unique */
 	billing_provider *provider; /* the context's, or NULL */

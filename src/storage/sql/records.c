@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "billing/errors.h"
+#include "core/alloc.h"
 #include "core/errors.h"
 #include "storage/migrations.h"
 #include "storage/sql/sql.h"
@@ -21,13 +22,18 @@
 
 /* ------------------------------------------------------------ driver calls */
 
+/* Every statement starts here: the place a test injects a storage failure. */
 static int prepare(sql_stmt **out, billing_txn *tx, const char *sql)
 {
+	if (billing__storage_fault())
+		return billing__error_set(BILLING_ESTORAGE, "injected", "injected storage failure");
 	return tx->drv->prepare(tx, sql, false, out);
 }
 
 static int prepare_dynamic(sql_stmt **out, billing_txn *tx, const char *sql)
 {
+	if (billing__storage_fault())
+		return billing__error_set(BILLING_ESTORAGE, "injected", "injected storage failure");
 	return tx->drv->prepare(tx, sql, true, out);
 }
 
