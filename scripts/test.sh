@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what it needs, starts a
 # throwaway PostgreSQL (scripts/with-postgres.sh), then builds and runs every
 # test on SQLite and on PostgreSQL, plainly and under AddressSanitizer +
-# UndefinedBehaviorSanitizer, and the unit suites once more under valgrind.
+# UndefinedBehaviorSanitizer, the unit suites once more under valgrind, the
+# concurrency suites under ThreadSanitizer, and each fuzzer for 20 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,5 +35,11 @@ for t in build/release/tests/unit_*; do
 done
 [ $status = 0 ] || exit $status
 echo "valgrind: clean"
+
+echo "== ThreadSanitizer (the concurrency suites, SQLite and PostgreSQL)"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j"$jobs"
+"$root/scripts/with-postgres.sh" ctest --preset tsan -j"$jobs"
+
 "$root/scripts/fuzz.sh" 20   # each libFuzzer target for 20 s (docs/testing.md)
 echo "== all tests passed"

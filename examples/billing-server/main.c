@@ -35,6 +35,7 @@ static const char usage_main[] =
 "commands:\n"
 "  serve                 run the HTTP server (the default)\n"
 "  migrate               bring the database schema up to date\n"
+"  check                 look for half-written state (billing_check); exit 1 if any\n"
 "  tenant create         create a tenant; prints its id\n"
 "  user create           create a login user; reads the password from stdin\n"
 "  token                 mint a development bearer token (HS256)\n"
@@ -62,6 +63,12 @@ static const char usage_serve[] =
 static const char usage_migrate[] =
 "usage: billing-server migrate\n"
 "Applies the pending migrations to BILLING_DATABASE_URL and exits.\n";
+
+static const char usage_check[] =
+"usage: billing-server check\n"
+"Reads every tenant and prints each problem billing_check() finds, one per\n"
+"line: tenant, kind, resource, detail. Exits 0 when there is none, 1 when\n"
+"there are, 2 when the database cannot be read.\n";
 
 static const char usage_tenant[] =
 "usage: billing-server tenant create --name NAME [--json]\n"
@@ -311,6 +318,39 @@ static int cmd_migrate(int argc, char **argv)
 		char db[512];
 		config_describe_database(&c, db, sizeof(db));
 		log_msg(LOG_INFO, "database schema is up to date", "using", db, NULL);
+	}
+	billing_ctx_close(ctx);
+	config_free(&c);
+	return rc;
+}
+
+static void print_problem(void *user_data, const billing_check_problem *p)
+{
+	(void)user_data;
+	printf("%s\t%s\t%s\t%s\n", p->tenant_id ? p->tenant_id : "-", p->kind,
+		p->resource_id ? p->resource_id : "-", p->detail);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	config c;
+	billing_ctx *ctx = NULL;
+	int64_t problems = 0;
+	int help, rc = parse_opts(argc, argv, (const opt[]){ { NULL, NULL, NULL } }, usage_check,
+		&help);
+	if (rc || help)
+		return rc;
+	if (load_config(&c, 0) < 0) {
+		config_free(&c);
+		return EXIT_USAGE;
+	}
+	rc = open_ctx(&ctx, &c, 0, NULL, 0);
+	if (rc == 0 && billing_check(ctx, print_problem, NULL, &problems) < 0) {
+		fprintf(stderr, "billing-server: check failed: %s\n", billing_error_last()->message);
+		rc = 2;
+	} else if (rc == 0) {
+		fprintf(stderr, "billing-server: %lld problem(s)\n", (long long)problems);
+		rc = problems ? 1 : 0;
 	}
 	billing_ctx_close(ctx);
 	config_free(&c);
@@ -592,6 +632,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(argc - 2, argv + 2);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(cmd, "tenant") == 0)
 		return cmd_tenant(argc - 2, argv + 2);
 	if (strcmp(cmd, "user") == 0)

@@ -278,8 +278,12 @@ static void pool__eight_threads_thousand_operations_each(void **state)
 	}
 	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM customers"), 4000);
 	pg = raw_connect(w, "billing_admin");
-	assert_true(raw_number(pg, "SELECT count(*) FROM pg_stat_activity "
-		"WHERE usename = 'billing_app'") <= 8);
+	{
+		char sql[200];
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity "
+			"WHERE usename = 'billing_app' AND application_name = 'bt%ld'", (long)getpid());
+		assert_true(raw_number(pg, sql) <= 8);
+	}
 	PQfinish(pg);
 	tb_world_free(w);
 }
@@ -308,12 +312,20 @@ static void connection_lost__mid_transaction_leaves_nothing(void **state)
 	tb_assert_rc(st->begin(st, &tx, a, BILLING_TXN_WRITE), BILLING_OK);
 	tb_assert_rc(st->customer_insert(tx, &r), BILLING_OK);
 	admin = raw_connect(w, "billing_admin");
-	raw_number(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-		"WHERE usename = 'billing_app' AND state LIKE 'idle in transaction%'");
-	/* Termination is asynchronous: wait (bounded) until the backend is gone. */
-	for (int i = 0; i < 100 && raw_number(admin, "SELECT count(*) FROM pg_stat_activity "
-		"WHERE usename = 'billing_app' AND state LIKE 'idle in transaction%'") > 0; i++)
-		usleep(50 * 1000);
+	{
+		/* Only this process's sessions: other suites run beside it. */
+		char kill_sql[300], wait_sql[300];
+		snprintf(kill_sql, sizeof(kill_sql), "SELECT count(pg_terminate_backend(pid)) FROM "
+			"pg_stat_activity WHERE usename = 'billing_app' AND application_name = 'bt%ld' "
+			"AND state LIKE 'idle in transaction%%'", (long)getpid());
+		snprintf(wait_sql, sizeof(wait_sql), "SELECT count(*) FROM pg_stat_activity "
+			"WHERE usename = 'billing_app' AND application_name = 'bt%ld' "
+			"AND state LIKE 'idle in transaction%%'", (long)getpid());
+		raw_number(admin, kill_sql);
+		/* Termination is asynchronous: wait (bounded) until the backend is gone. */
+		for (int i = 0; i < 100 && raw_number(admin, wait_sql) > 0; i++)
+			usleep(50 * 1000);
+	}
 	PQfinish(admin);
 	assert_int_equal(st->commit(tx), BILLING_ESTORAGE);
 	assert_string_equal(billing_error_last()->reason, "connection_lost");

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,8 +97,11 @@ void tb_database_new(char *url, size_t size, char *dir, size_t dirsize)
 		pg_exec(pg, sql);
 		PQfinish(pg);
 		dir[0] = '\0';
+		/* application_name: this test process's sessions, so checks on
+		 * pg_stat_activity see only their own when suites run in parallel. */
 		snprintf(url, size, "postgres:host=%s dbname=billing user=billing_owner "
-			"options='-c search_path=%s'", pg_host(), schema);
+			"application_name=bt%ld options='-c search_path=%s'", pg_host(),
+			(long)getpid(), schema);
 		return;
 	}
 	print_error("unknown BILLING_TEST_BACKEND \"%s\"\n", backend);
