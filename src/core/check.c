@@ -226,7 +226,8 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
 					"paid %lld with no captured payment", (long long)r->amount_paid);
 		}
 	}
-	qsort(counters, k, sizeof(*counters), cmp_counter);
+	if (k)
+		qsort(counters, k, sizeof(*counters), cmp_counter);
 	for (i = 0; i < k; i++)
 		if (counters[i] != (long long)i + 1) {
 			problem(c, "invoice_number_gap", NULL, "the %zu-th number's counter is %lld",
@@ -259,7 +260,7 @@ static void check_events(checker *c, vec *events, vec *resources, const char *wh
 		id_row *r = (id_row *)resources->v + i;
 		if (r->created_at < horizon)
 			continue;
-		if (!bsearch(r, events->v, events->n, sizeof(id_row), cmp_id))
+		if (!events->n || !bsearch(r, events->v, events->n, sizeof(id_row), cmp_id))
 			problem(c, "missing_event", r->id, "the %s has no event", what);
 	}
 }
@@ -286,7 +287,8 @@ static int check_tenant(checker *c, const char *tenant_id)
 	if (rc == BILLING_OK)
 		rc = read_all(tx, tenant_id, st->event_list, event_resource_row, &ev);
 	if (rc == BILLING_OK) {
-		qsort(ev.v, ev.n, sizeof(id_row), cmp_id);
+		if (ev.n)       /* qsort and bsearch take no NULL base, even for 0 items */
+			qsort(ev.v, ev.n, sizeof(id_row), cmp_id);
 		check_invoices(c, &inv, &pay);
 	}
 #define RESOURCES(fn, row, what) \
