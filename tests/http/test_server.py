@@ -1915,33 +1915,6 @@ class StripeProvider(ProblemAssertions):
 
 HOOK_TIMEOUT_MS = 1000  # BILLING_WEBHOOK_TIMEOUT_MS of the webhook server: "slow" sleeps past it
 
-# A library bug (reported, not ours to fix here): src/core/json_ops.c op_endpoint_get calls
-# endpoint_out(res, billing_webhook_endpoint_get(&e, ...), e), reading e in the same call that
-# sets it; the order is unspecified and GCC reads it first (NULL), so webhook_endpoints.get
-# answers BILLING_ENOMEM: GET /v1/webhook-endpoints/{id} is 500 out_of_memory for an endpoint
-# that exists. While it lasts, tests read one endpoint from the list, and
-# test_get_one_endpoint skips saying so.
-ENDPOINT_GET_BUG = ("library bug: webhook_endpoints.get answers out_of_memory for an existing "
-                    "endpoint (src/core/json_ops.c, op_endpoint_get: argument evaluation order)")
-
-
-def endpoint_get_bug(r):
-    return r.status == 500 and (r.body or {}).get("code") == "out_of_memory"
-
-
-# Two more library bugs (reported), each detected where it shows and skipped with its name:
-# the events of endpoint changes are typed from the entity's noun, "webhook endpoint.created"
-# (a space; src/core/entity.c emit() with webhook.c's entity noun), which no endpoint
-# filter can name, beside "webhook_endpoint.disabled"; and the request id is dropped by the
-# operations whose typed call takes no billing_call_options (deletes, dunning.set,
-# events.redeliver: src/core/json_ops.c never hands opts on, and only
-# billing__idem_init sets the call's scope), so their audit rows and events have none.
-ENDPOINT_EVENT_TYPE_BUG = ("library bug: endpoint changes are events of type "
-                           "'webhook endpoint.created' (a space), not 'webhook_endpoint.created'")
-REQUEST_ID_BUG = ("library bug: deletes, dunning.set and events.redeliver drop the request id "
-                  "(their typed calls take no billing_call_options)")
-
-
 class Delivery:
     """One POST the receiver got: the Standard Webhooks headers and the raw body."""
 
@@ -2074,12 +2047,8 @@ class Hooks:
         return e
 
     def get_endpoint(self, endpoint_id, token=None):
-        """GET /v1/webhook-endpoints/{id}, or the same object from the list while the library
-        bug above lasts."""
+        """GET /v1/webhook-endpoints/{id}."""
         r = self.req("GET", "/v1/webhook-endpoints/" + endpoint_id, token=token)
-        if endpoint_get_bug(r):
-            listed = self.ok("GET", "/v1/webhook-endpoints?limit=100", token=token)["data"]
-            return [e for e in listed if e["id"] == endpoint_id][0]
         assert r.status == 200, "GET endpoint: %d %s" % (r.status, r.text)
         return r.body
 
@@ -2453,8 +2422,7 @@ class Webhooks(ProblemAssertions):
         h = Hooks(self.s, "Endpoint events")
         e = h.endpoint(self.rx, "endpoint-events")
         types = [ev["type"] for ev in h.ok("GET", "/v1/events?limit=100")["data"]]
-        if "webhook endpoint.created" in types:
-            self.skipTest(ENDPOINT_EVENT_TYPE_BUG)
+        self.assertNotIn("webhook endpoint.created", types)
         [ev] = h.ok("GET", "/v1/events?type=webhook_endpoint.created")["data"]
         self.assertEqual(ev["resourceId"], e["id"])
         self.assertNotIn("secret", ev["data"])
@@ -2467,8 +2435,6 @@ class Webhooks(ProblemAssertions):
         [row] = [a for a in h.ok("GET", "/v1/audit-log?limit=100")["data"]
                  if a["operation"] == "customers.delete"]
         self.assertEqual((row["resourceId"], row["userId"]), (c["id"], "usr_hooks_admin"))
-        if row["requestId"] is None:
-            self.skipTest(REQUEST_ID_BUG)
         self.assertEqual(row["requestId"], "hooks-del-1")
         [ev] = h.ok("GET", "/v1/events?type=customer.deleted")["data"]
         self.assertEqual(ev["requestId"], "hooks-del-1")
@@ -2494,8 +2460,6 @@ class Webhooks(ProblemAssertions):
         h = Hooks(self.s, "Get one")
         e = h.endpoint(self.rx, "get-one", events=["invoice.paid"])
         r = h.req("GET", "/v1/webhook-endpoints/" + e["id"], token=h.user)
-        if endpoint_get_bug(r):
-            self.skipTest(ENDPOINT_GET_BUG)
         self.assertEqual(r.status, 200, r.text)
         self.assertEqual(r.header("ETag"), 'W/"1"')
         self.assertEqual((r.body["id"], r.body["events"], r.body["enabled"]),
