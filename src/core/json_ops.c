@@ -1083,6 +1083,36 @@ static int op_subscription_resume(cJSON **res, billing_ctx *ctx, const billing_p
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }
 
+/* A status filter given by name: *out receives its value (0 when absent). */
+static int status_in(const cJSON *in, int first, int last, const char *(*name)(int), int *out,
+	const char *choices)
+{
+	const char *given = str(in, "status");
+	int st;
+	*out = 0;
+	if (!given)
+		return BILLING_OK;
+	for (st = first; st <= last; st++)
+		if (strcmp(name(st), given) == 0) {
+			*out = st;
+			return BILLING_OK;
+		}
+	return field_error("status", "status must be %s", choices);
+}
+
+static const char *invoice_status(int s)
+{
+	return billing_invoice_status_name((billing_invoice_status)s);
+}
+static const char *payment_status(int s)
+{
+	return billing_payment_status_name((billing_payment_status)s);
+}
+static const char *delivery_status(int s)
+{
+	return billing_delivery_status_name((billing_delivery_status)s);
+}
+
 /* ------------------------------------------------------------ invoices */
 
 static int op_invoice_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -1100,19 +1130,12 @@ static int op_invoice_list(cJSON **res, billing_ctx *ctx, const billing_principa
 {
 	billing_invoice_list_params p = BILLING_INVOICE_LIST_PARAMS_INIT;
 	billing_page *page = NULL;
-	const char *status = str(in, "status");
-	int rc = list_in(&p.list, in);
+	int st, rc = list_in(&p.list, in);
 	(void)opts;
-	if (rc < 0)
+	if (rc < 0 || (rc = status_in(in, BILLING_INVOICE_DRAFT, BILLING_INVOICE_VOID,
+		invoice_status, &st, "draft, pending, paid, failed or void")) < 0)
 		return rc;
-	if (status) {
-		int st;
-		for (st = BILLING_INVOICE_DRAFT; st <= BILLING_INVOICE_VOID; st++)
-			if (strcmp(billing_invoice_status_name((billing_invoice_status)st), status) == 0)
-				p.status = (billing_invoice_status)st;
-		if (!p.status)
-			return field_error("status", "status must be draft, pending, paid, failed or void");
-	}
+	p.status = (billing_invoice_status)st;
 	p.customer_id = str(in, "customerId");
 	p.subscription_id = str(in, "subscriptionId");
 	if ((p.has_period_from = has(in, "periodFrom")) &&
@@ -1187,19 +1210,12 @@ static int op_payment_list(cJSON **res, billing_ctx *ctx, const billing_principa
 {
 	billing_payment_list_params p = BILLING_PAYMENT_LIST_PARAMS_INIT;
 	billing_page *page = NULL;
-	const char *status = str(in, "status");
-	int rc = list_in(&p.list, in);
+	int st, rc = list_in(&p.list, in);
 	(void)opts;
-	if (rc < 0)
+	if (rc < 0 || (rc = status_in(in, BILLING_PAYMENT_PENDING, BILLING_PAYMENT_UNKNOWN,
+		payment_status, &st, "a payment status")) < 0)
 		return rc;
-	if (status) {
-		int st;
-		for (st = BILLING_PAYMENT_PENDING; st <= BILLING_PAYMENT_UNKNOWN; st++)
-			if (strcmp(billing_payment_status_name((billing_payment_status)st), status) == 0)
-				p.status = (billing_payment_status)st;
-		if (!p.status)
-			return field_error("status", "status is not a payment status");
-	}
+	p.status = (billing_payment_status)st;
 	p.invoice_id = str(in, "invoiceId");
 	rc = billing_payment_list(&page, ctx, who, &p);
 	return page_out(res, rc, page, at_payment, billing__json_payment);
@@ -1412,19 +1428,12 @@ static int op_delivery_list(cJSON **res, billing_ctx *ctx, const billing_princip
 {
 	billing_delivery_list_params p = BILLING_DELIVERY_LIST_PARAMS_INIT;
 	billing_page *page = NULL;
-	const char *status = str(in, "status");
-	int rc = list_in(&p.list, in);
+	int st, rc = list_in(&p.list, in);
 	(void)opts;
-	if (rc < 0)
+	if (rc < 0 || (rc = status_in(in, BILLING_DELIVERY_PENDING, BILLING_DELIVERY_DEAD,
+		delivery_status, &st, "pending, succeeded or dead")) < 0)
 		return rc;
-	if (status) {
-		int st;
-		for (st = BILLING_DELIVERY_PENDING; st <= BILLING_DELIVERY_DEAD; st++)
-			if (strcmp(billing_delivery_status_name((billing_delivery_status)st), status) == 0)
-				p.status = (billing_delivery_status)st;
-		if (!p.status)
-			return field_error("status", "status must be pending, succeeded or dead");
-	}
+	p.status = (billing_delivery_status)st;
 	p.endpoint_id = str(in, "endpointId");
 	p.event_id = str(in, "eventId");
 	rc = billing_webhook_delivery_list(&page, ctx, who, &p);
