@@ -1,0 +1,286 @@
+/*
+ * billing_check() as check.h describes it: a database the library wrote
+ * has no problem; each kind of damage made behind the library's back is
+ * reported through the callback, once, with its kind, its tenant and the
+ * resource it is about; the count matches what the callback saw; and a
+ * tenant's damage is never reported against another tenant. (faults.c
+ * runs the checker after injected failures; this suite checks the
+ * checker.)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb.h"
+#include "tb_billing.h"
+
+#define MAX_SEEN 32
+
+typedef struct {
+	char tenant[64], kind[64], resource[64];
+} seen_problem;
+
+typedef struct {
+	seen_problem v[MAX_SEEN];
+	size_t n;
+} seen;
+
+static void record(void *user_data, const billing_check_problem *p)
+{
+	seen *s = user_data;
+	assert_non_null(p->tenant_id);
+	assert_non_null(p->kind);
+	assert_non_null(p->detail);
+	assert_true(s->n < MAX_SEEN);
+	snprintf(s->v[s->n].tenant, sizeof(s->v[s->n].tenant), "%s", p->tenant_id);
+	snprintf(s->v[s->n].kind, sizeof(s->v[s->n].kind), "%s", p->kind);
+	snprintf(s->v[s->n].resource, sizeof(s->v[s->n].resource), "%s",
+		p->resource_id ? p->resource_id : "");
+	s->n++;
+}
+
+/* Runs the check; asserts the count equals the callback's. */
+static void check(tb_world *w, seen *s)
+{
+	int64_t problems = -1;
+	memset(s, 0, sizeof(*s));
+	tb_assert_rc(billing_check(w->ctx, record, s, &problems), BILLING_OK);
+	assert_int_equal(problems, (int64_t)s->n);
+}
+
+/* Asserts exactly one problem of kind about resource ("" for none) in
+ * tenant. */
+static void assert_one(const seen *s, const char *tenant, const char *kind, const char *resource)
+{
+	size_t i, n = 0;
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].kind, kind) == 0 && strcmp(s->v[i].resource, resource) == 0) {
+			assert_string_equal(s->v[i].tenant, tenant);
+			n++;
+		}
+	if (n != 1) {
+		print_error("want one %s about \"%s\" in %s, found %zu among %zu problems\n", kind,
+			resource, tenant, n, s->n);
+		for (i = 0; i < s->n; i++)
+			print_error("  %s %s %s\n", s->v[i].tenant, s->v[i].kind, s->v[i].resource);
+		fail();
+	}
+}
+
+typedef struct {
+	const char *t;
+	char customer[64], product[64], plan[64], sub[64], invoice[64], payment[64];
+} shop;
+
+/* A tenant whose customer pays by card: one subscription, its first
+ * invoice paid by one captured payment. */
+static void shop_new(tb_world *w, shop *s, const char *name)
+{
+	billing_payment_list_params lp = BILLING_PAYMENT_LIST_PARAMS_INIT;
+	billing_principal admin;
+	billing_product *prod;
+	billing_plan *plan;
+	billing_customer *c;
+	billing_subscription *sub;
+	billing_page *page = NULL;
+
+	memset(s, 0, sizeof(*s));
+	s->t = tb_tenant(w, name);
+	admin = tb_admin(s->t);
+	prod = tb_product(w, s->t, NULL);
+	plan = tb_plan(w, s->t, &(tb_plan_spec){ .product_id = billing_product_id(prod) });
+	c = tb_customer(w, s->t, &(tb_customer_spec){ .default_payment_method = "pm_card_visa" });
+	sub = tbb_subscribe(w, s->t, billing_customer_id(c), billing_plan_id(plan), 1);
+	snprintf(s->customer, sizeof(s->customer), "%s", billing_customer_id(c));
+	snprintf(s->product, sizeof(s->product), "%s", billing_product_id(prod));
+	snprintf(s->plan, sizeof(s->plan), "%s", billing_plan_id(plan));
+	snprintf(s->sub, sizeof(s->sub), "%s", billing_subscription_id(sub));
+	snprintf(s->invoice, sizeof(s->invoice), "%s", billing_subscription_latest_invoice_id(sub));
+	lp.invoice_id = s->invoice;
+	tb_assert_rc(billing_payment_list(&page, w->ctx, &admin, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 1);
+	assert_int_equal(billing_payment_status_of(billing_page_payment(page, 0)),
+		BILLING_PAYMENT_SUCCEEDED);
+	snprintf(s->payment, sizeof(s->payment), "%s", billing_payment_id(billing_page_payment(page, 0)));
+	billing_page_free(page);
+	billing_subscription_free(sub);
+	billing_customer_free(c);
+	billing_plan_free(plan);
+	billing_product_free(prod);
+}
+
+static tb_world *world(void)
+{
+	billing_provider *p = NULL;
+	tb_assert_rc(billing_test_provider_new(&p, NULL), BILLING_OK);
+	return tb_world_new_with_provider(p);
+}
+
+/* SQL behind the library's back. */
+#define EXEC(w, ...) do { \
+	char sql_[512]; \
+	snprintf(sql_, sizeof(sql_), __VA_ARGS__); \
+	tb_raw_exec((w)->url, sql_); \
+} while (0)
+
+/* ------------------------------------------------------------ tests */
+
+static void check__what_the_library_wrote_has_no_problem(void **state)
+{
+	tb_world *w = world();
+	billing_principal admin;
+	billing_payment *p = NULL;
+	shop a, b;
+	seen s;
+	(void)state;
+
+	check(w, &s);                 /* an empty database */
+	assert_int_equal(s.n, 0);
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+	admin = tb_admin(a.t);
+	/* a refund, a renewal that stays pending, a void */
+	tb_assert_rc(billing_payment_refund(&p, w->ctx, &admin, a.payment, 100, NULL), BILLING_OK);
+	billing_payment_free(p);
+	{
+		billing_customer *c = tb_customer(w, a.t, NULL);
+		billing_subscription *sub = tbb_subscribe(w, a.t, billing_customer_id(c), a.plan, 2);
+		billing_invoice *inv = NULL;
+		tb_assert_rc(billing_invoice_void(&inv, w->ctx, &admin,
+			billing_subscription_latest_invoice_id(sub), NULL), BILLING_OK);
+		billing_invoice_free(inv);
+		billing_subscription_free(sub);
+		billing_customer_free(c);
+	}
+	w->now += 40 * TBB_DAY;
+	tbb_run(w);
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+	/* NULL callback and NULL count are allowed. */
+	tb_assert_rc(billing_check(w->ctx, NULL, NULL, NULL), BILLING_OK);
+	tb_world_free(w);
+}
+
+static void check__invoice_sums_and_number_gaps_are_reported_in_their_tenant(void **state)
+{
+	tb_world *w = world();
+	shop a, b;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+
+	/* its lines no longer sum to its subtotal (the invoice row's own sums
+	 * are a CHECK constraint) */
+	EXEC(w, "UPDATE invoice_lines SET amount = amount + 1 WHERE invoice_id = '%s'", a.invoice);
+	/* Bolt's only number is no longer 1 */
+	EXEC(w, "UPDATE invoices SET number = 'INV-000002' WHERE id = '%s'", b.invoice);
+	check(w, &s);
+	assert_int_equal(s.n, 2);
+	assert_one(&s, a.t, "invoice_sums", a.invoice);
+	assert_one(&s, b.t, "invoice_number_gap", "");
+	tb_world_free(w);
+}
+
+static void check__payments_and_invoices_that_disagree_are_reported(void **state)
+{
+	tb_world *w = world();
+	shop a, b;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+
+	/* Acme: the invoice says paid, its only payment failed */
+	EXEC(w, "UPDATE payments SET status = %d WHERE id = '%s'", BILLING_PAYMENT_FAILED,
+		a.payment);
+	/* Bolt: the payment was captured, its invoice says pending */
+	EXEC(w, "UPDATE invoices SET status = %d WHERE id = '%s'", BILLING_INVOICE_PENDING,
+		b.invoice);
+	check(w, &s);
+	assert_int_equal(s.n, 2);
+	assert_one(&s, a.t, "paid_without_payment", a.invoice);
+	assert_one(&s, b.t, "payment_invoice_unpaid", b.payment);
+	tb_world_free(w);
+}
+
+static void check__a_refunded_payment_still_counts_as_captured(void **state)
+{
+	tb_world *w = world();
+	billing_principal admin;
+	billing_payment *p = NULL;
+	shop a;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	admin = tb_admin(a.t);
+	tb_assert_rc(billing_payment_refund(&p, w->ctx, &admin, a.payment, 0, NULL), BILLING_OK);
+	assert_int_equal(billing_payment_status_of(p), BILLING_PAYMENT_REFUNDED);
+	billing_payment_free(p);
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+	tb_world_free(w);
+}
+
+static void check__every_resource_without_its_creation_event_is_reported(void **state)
+{
+	tb_world *w = world();
+	shop a, b;
+	seen s;
+	const char *ids[6];
+	size_t i;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+	ids[0] = a.customer;
+	ids[1] = a.product;
+	ids[2] = a.plan;
+	ids[3] = a.sub;
+	ids[4] = a.invoice;
+	ids[5] = a.payment;
+	for (i = 0; i < 6; i++)
+		EXEC(w, "DELETE FROM events WHERE resource_id = '%s'", ids[i]);
+	check(w, &s);
+	assert_int_equal(s.n, 6);
+	for (i = 0; i < 6; i++)
+		assert_one(&s, a.t, "missing_event", ids[i]);
+	tb_world_free(w);
+}
+
+static void check__events_older_than_the_retention_may_be_gone(void **state)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	billing_provider *p = NULL;
+	tb_world *w;
+	shop a;
+	seen s;
+	(void)state;
+	tb_assert_rc(billing_test_provider_new(&p, NULL), BILLING_OK);
+	o.provider = p;
+	o.event_retention = 30 * TBB_DAY;
+	w = tb_world_new_with(&o);
+	shop_new(w, &a, "Acme");
+	EXEC(w, "DELETE FROM events WHERE resource_id = '%s'", a.customer);
+	check(w, &s);
+	assert_int_equal(s.n, 1);
+	assert_one(&s, a.t, "missing_event", a.customer);
+	/* Past the retention, a pruned event is no problem. */
+	w->now += 31 * TBB_DAY;
+	EXEC(w, "DELETE FROM events WHERE resource_id = '%s'", a.product);
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+	tb_world_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(check__what_the_library_wrote_has_no_problem),
+		cmocka_unit_test(check__invoice_sums_and_number_gaps_are_reported_in_their_tenant),
+		cmocka_unit_test(check__payments_and_invoices_that_disagree_are_reported),
+		cmocka_unit_test(check__a_refunded_payment_still_counts_as_captured),
+		cmocka_unit_test(check__every_resource_without_its_creation_event_is_reported),
+		cmocka_unit_test(check__events_older_than_the_retention_may_be_gone),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
