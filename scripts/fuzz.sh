@@ -19,7 +19,7 @@ root=$(pwd)
 seconds=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_call_json fuzz_cursor fuzz_stripe_webhook fuzz_jwt)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_call_json fuzz_cursor fuzz_stripe_webhook fuzz_webhook_sign fuzz_jwt)
 case $seconds in ''|*[!0-9]*) echo "fuzz: seconds must be a number, got $seconds" >&2; exit 2;; esac
 
 "$root/scripts/deps.sh"

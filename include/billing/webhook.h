@@ -179,6 +179,40 @@ BILLING_EXTERN(size_t) billing_webhook_delivery_attempts(const billing_webhook_d
 BILLING_EXTERN(const billing_delivery_attempt *) billing_webhook_delivery_attempt_at(
 	const billing_webhook_delivery *d, size_t i);
 
+/* ------------------------------------------------------------ signatures */
+
+/** Bytes a signature needs: "v1," + base64 of 32 bytes + NUL. */
+#define BILLING_WEBHOOK_SIGNATURE_SIZE 48
+
+/**
+ * Signs as deliveries are signed (Standard Webhooks): writes "v1," and the
+ * base64 of HMAC-SHA256(key, msg_id "." timestamp "." body) to out, the key
+ * being the base64 after "whsec_" (a secret without that prefix is read as
+ * base64 whole). For receivers' tests and for hosts that relay.
+ * @return BILLING_OK; BILLING_EINVALID: field "secret" (not standard base64
+ *   of 24 to 64 bytes), "msgId" (empty or over 255 bytes), "timestamp"
+ *   (negative), "size" (out smaller than BILLING_WEBHOOK_SIGNATURE_SIZE).
+ *   Errors never quote the secret.
+ */
+BILLING_EXTERN(int) billing_webhook_sign(char *out, size_t size, const char *secret,
+	const char *msg_id, int64_t timestamp, const void *body, size_t body_len);
+
+/**
+ * Verifies a delivery on the receiving side: the values of the headers
+ * webhook-id, webhook-timestamp and webhook-signature, and the raw body as
+ * received. Accepts when one "v1,..." signature of the space-separated signature
+ * list matches (compared in constant time; other versions are skipped) and
+ * the timestamp is within tolerance_s seconds of now either way (a replay
+ * window: 300 is the usual choice).
+ * @return BILLING_OK; BILLING_EINVALID with reason "signature" and field
+ *   "webhook-signature" (no signature matches), "webhook-timestamp" (not
+ *   decimal seconds, or outside the window), "webhook-id" (empty or over 255
+ *   bytes), "secret" (malformed, as for billing_webhook_sign).
+ */
+BILLING_EXTERN(int) billing_webhook_verify(const char *secret, const char *msg_id,
+	const char *timestamp, const char *signature, const void *body, size_t body_len,
+	int64_t now, int64_t tolerance_s);
+
 BILLING_END_DECL
 
 #endif

@@ -15,7 +15,6 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "core/calendar.h"
@@ -900,45 +899,22 @@ int billing__delivery_begin(billing_ctx *ctx, billing_txn *tx, const char *tenan
 	return BILLING_OK;
 }
 
-/* Standard Webhooks: the key is the base64 after "whsec_"; the signature
- * base64(HMAC-SHA256(key, "id.timestamp.body")). Appends "v1,<sig>". */
+/* Appends the signature of job under secret ("v1,<sig>", space-separated)
+ * to out. */
 static int sign(char *out, size_t size, const char *secret, const billing__delivery_job *job)
 {
-	uint8_t key[64], mac[32];
-	char b64[48], prefix[200];
-	const char *k = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
-	int keylen = EVP_DecodeBlock(key, (const unsigned char *)k, (int)strlen(k));
-	size_t plen, used = strlen(out);
-	EVP_MAC *m = NULL;
-	EVP_MAC_CTX *mc = NULL;
-	OSSL_PARAM params[2];
-	size_t maclen = 0;
-	int ok;
+	char one[BILLING_WEBHOOK_SIGNATURE_SIZE];
+	size_t used = strlen(out);
+	int rc = billing_webhook_sign(one, sizeof(one), secret, job->event_id, job->timestamp,
+		job->body, job->body_len);
 
-	if (keylen < 0)
-		return billing__error_set(BILLING_ESTORAGE, "storage", "a webhook secret is malformed");
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	if (strlen(k) >= 1 && k[strlen(k) - 1] == '=')
-		keylen--;
-	if (strlen(k) >= 2 && k[strlen(k) - 2] == '=')
-		keylen--;
-	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s.%lld.", job->event_id,
-		(long long)job->timestamp);
-	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	ok = (m = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL &&
-		(mc = EVP_MAC_CTX_new(m)) != NULL &&
-		EVP_MAC_init(mc, key, (size_t)keylen, params) == 1 &&
-		EVP_MAC_update(mc, (const unsigned char *)prefix, plen) == 1 &&
-		EVP_MAC_update(mc, (const unsigned char *)job->body, job->body_len) == 1 &&
-		EVP_MAC_final(mc, mac, &maclen, sizeof(mac)) == 1;
-	EVP_MAC_CTX_free(mc);
-	EVP_MAC_free(m);
-	OPENSSL_cleanse(key, sizeof(key));
-	if (!ok || maclen != sizeof(mac))
-		return billing__error_set(BILLING_ERROR, NULL, "cannot sign a delivery");
-	billing__b64_encode(b64, mac, sizeof(mac));
-	snprintf(out + used, size - used, "%sv1,%s", used ? " " : "", b64);
+	if (rc < 0) {
+		/* The secret was made here: malformed, it was changed in storage. */
+		return billing__error_set(rc == BILLING_EINVALID ? BILLING_ESTORAGE : rc,
+			rc == BILLING_EINVALID ? "storage" : NULL, "cannot sign a delivery");
+	}
+	snprintf(out + used, size - used, "%s%s", used ? " " : "", one);
+	OPENSSL_cleanse(one, sizeof(one));
 	return BILLING_OK;
 }
 
