@@ -17,6 +17,8 @@ PACKAGES=(
 	libargon2-dev                          # examples/billing-server: argon2id password hashes
 	python3                                # tests/http: the server's HTTP suite (stdlib only)
 	clang libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer, ASan, UBSan (clang 14)
+	clang-tidy cppcheck                    # scripts/lint.sh: static analysis, no findings allowed
+	gcovr                                  # scripts/coverage.sh: line and branch figures, the floor
 )
 
 SUDO=

@@ -3,7 +3,9 @@
 # throwaway PostgreSQL (scripts/with-postgres.sh), then builds and runs every
 # test on SQLite and on PostgreSQL, plainly and under AddressSanitizer +
 # UndefinedBehaviorSanitizer, the unit suites once more under valgrind, the
-# concurrency suites under ThreadSanitizer, and each fuzzer for 20 seconds.
+# concurrency suites under ThreadSanitizer, the static analysers (no
+# findings allowed), and each fuzzer for 20 seconds. docs/testing.md says
+# what each part proves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,6 +18,9 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j"$jobs"
 echo "== tests (release, SQLite and PostgreSQL)"
 "$root/scripts/with-postgres.sh" ctest --preset release -j"$jobs"
+
+echo "== static analysis (clang-tidy, cppcheck: no findings)"
+"$root/scripts/lint.sh"
 
 echo "== sanitize build (ASan + UBSan)"
 cmake --preset sanitize >/dev/null

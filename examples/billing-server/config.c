@@ -150,7 +150,6 @@ static int parse_listen(config *c)
 	char *end;
 	long p;
 	size_t hlen;
-	int rc;
 
 	if (v[0] == '[') {
 		const char *close = strchr(v, ']');
@@ -180,7 +179,7 @@ static int parse_listen(config *c)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0 || !res)
+	if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
 		return problem("BILLING_LISTEN", "cannot resolve the host of %s", v);
 	memcpy(&c->listen_addr, res->ai_addr, res->ai_addrlen);
 	c->listen_addr_len = res->ai_addrlen;
@@ -354,7 +353,7 @@ static int load_provider(config *c)
 			c->provider->free(c->provider);
 			c->provider = NULL;
 		}
-		if (!bad)
+		if (!bad && key)
 			snprintf(c->provider_desc, sizeof(c->provider_desc),
 				"Stripe payment provider (%s) at %.100s", key_mode(key),
 				base ? base : "https://api.stripe.com");
@@ -508,7 +507,7 @@ int config_ensure_secret(config *c)
 		return -1;
 	log_msg(LOG_INFO, "generated a random JWT signing secret and stored it beside the database "
 		"(set BILLING_JWT_SECRET or BILLING_JWT_SECRET_FILE to choose your own)",
-		"file", path, "mode", "0600", NULL);
+		"file", path, "mode", "0600", LOG_END);
 	return 0;
 }
 

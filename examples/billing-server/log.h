@@ -15,13 +15,17 @@ int log_level_parse(const char *s);
 void log_set_level(log_level level);
 int log_enabled(log_level level);
 
+/* The end of a list of fields: a null pointer of the type read (a bare NULL
+ * may be an int 0, which va_arg(ap, const char *) must not read). */
+#define LOG_END ((const char *)NULL)
+
 /* A message with optional string fields given as name/value pairs,
- * ending with NULL: log_msg(LOG_INFO, "started", "listen", addr, NULL). */
+ * ending with LOG_END: log_msg(LOG_INFO, "started", "listen", addr, LOG_END). */
 void log_msg(log_level level, const char *msg, ...);
 
 /* Like log_msg, but after the string pairs come integer pairs: a name and a
- * long long each, ending with NULL:
- * log_counts(LOG_INFO, "billing run", "source", "worker", NULL, "processed", 3LL, NULL). */
+ * long long each, ending with LOG_END:
+ * log_counts(LOG_INFO, "billing run", "source", "worker", LOG_END, "processed", 3LL, LOG_END). */
 void log_counts(log_level level, const char *msg, ...);
 
 typedef struct {

@@ -94,7 +94,7 @@ static void usage(const char *text)
 static void library_log(void *payload, billing_log_level level, const char *message)
 {
 	(void)payload;
-	log_msg((log_level)level, message, "source", "libbilling", NULL);
+	log_msg((log_level)level, message, "source", "libbilling", LOG_END);
 }
 
 /* Loads configuration; on problems prints them and returns -1. */
@@ -159,7 +159,7 @@ static int open_ctx(billing_ctx **ctx, config *c, int migrate, runner *clock, in
 	}
 	if (with_provider)
 		config_take_provider(c);
-	if (migrate && !schema_current(*ctx) && (rc = billing_migrate(*ctx)) < 0) {
+	if (migrate && !schema_current(*ctx) && billing_migrate(*ctx) < 0) {
 		fprintf(stderr, "billing-server: migration failed: %s\n", billing_error_last()->message);
 		billing_ctx_close(*ctx);
 		*ctx = NULL;
@@ -254,39 +254,39 @@ static int cmd_serve(void)
 			snprintf(hooks, sizeof(hooks), "refused (no STRIPE_WEBHOOK_SECRET)");
 		log_msg(LOG_INFO, "starting", "using", what, "version", billing_version_string(),
 			"auth", c.jwt_secret ? (c.key_count ? "HS256 secret and public keys" :
-			"HS256 secret") : "public keys", "webhooks", hooks, NULL);
+			"HS256 secret") : "public keys", "webhooks", hooks, LOG_END);
 	}
 	if (c.provider_kind == PROVIDER_TEST && (getenv("STRIPE_API_KEY") ||
 	    getenv("STRIPE_API_KEY_FILE") || getenv("STRIPE_API_BASE")))
 		log_msg(LOG_WARN, "STRIPE_API_KEY and STRIPE_API_BASE are ignored with the test "
-			"payment provider (BILLING_PROVIDER=stripe uses them)", NULL);
+			"payment provider (BILLING_PROVIDER=stripe uses them)", LOG_END);
 	if (c.provider_kind == PROVIDER_TEST && c.webhook_secret_count > 1)
 		log_msg(LOG_WARN, "the test payment provider verifies webhooks with the first secret "
-			"of STRIPE_WEBHOOK_SECRET only", NULL);
+			"of STRIPE_WEBHOOK_SECRET only", LOG_END);
 	if (c.test_clock)
 		log_msg(LOG_WARN, "BILLING_TEST_CLOCK=1: the library's clock starts at real time and "
 			"moves only with POST /v1/test-clock/advance (development only; tokens are still "
-			"checked against real time)", NULL);
+			"checked against real time)", LOG_END);
 	{
 		char interval[16], timeout[16], keep[32];
 		snprintf(interval, sizeof(interval), "%u", c.run_interval_s);
-		log_msg(LOG_INFO, "billing-run worker", "everySeconds", interval, NULL);
+		log_msg(LOG_INFO, "billing-run worker", "everySeconds", interval, LOG_END);
 		snprintf(timeout, sizeof(timeout), "%u", c.webhook_timeout_ms);
 		if (c.event_retention_days)
 			snprintf(keep, sizeof(keep), "%u days", c.event_retention_days);
 		else
 			snprintf(keep, sizeof(keep), "for ever");
 		log_msg(LOG_INFO, "outbound webhooks are delivered by the billing run",
-			"timeoutMs", timeout, "eventRetention", keep, NULL);
+			"timeoutMs", timeout, "eventRetention", keep, LOG_END);
 	}
 	if (c.webhook_allow_http)
 		log_msg(LOG_WARN, "BILLING_WEBHOOK_ALLOW_HTTP=1: webhook endpoints may use http:// "
 			"URLs, so deliveries and their signatures travel unencrypted (development and "
-			"tests only)", NULL);
+			"tests only)", LOG_END);
 	if (c.webhook_allow_private)
 		log_msg(LOG_WARN, "BILLING_WEBHOOK_ALLOW_PRIVATE=1: webhook deliveries may go to "
 			"loopback, private, link-local and cloud metadata addresses (development and "
-			"tests only)", NULL);
+			"tests only)", LOG_END);
 	metrics_init(now_unix());
 	a.cfg = &c;
 	a.openapi = openapi;
@@ -317,7 +317,7 @@ static int cmd_migrate(int argc, char **argv)
 	if (rc == 0) {
 		char db[512];
 		config_describe_database(&c, db, sizeof(db));
-		log_msg(LOG_INFO, "database schema is up to date", "using", db, NULL);
+		log_msg(LOG_INFO, "database schema is up to date", "using", db, LOG_END);
 	}
 	billing_ctx_close(ctx);
 	config_free(&c);

@@ -247,7 +247,7 @@ static void reply_library_error(request *r, const char *error_json)
 	r->out.content_type = PROBLEM_CONTENT_TYPE;
 	if (status >= 500)
 		log_msg(LOG_WARN, "library error", "requestId", r->request_id,
-			"error", error_json ? error_json : "(out of memory)", NULL);
+			"error", error_json ? error_json : "(out of memory)", LOG_END);
 }
 
 static const char *header(const request *r, const char *name)
@@ -631,11 +631,7 @@ static void handle_op(request *r)
 		set_etag(r, result);
 		reply_json(r, 201, dup_text(out));
 		break;
-	case H_OP_REPLACE:
-		set_etag(r, result);
-		reply_json(r, 200, dup_text(out));
-		break;
-	default:
+	default:                        /* H_OP_REPLACE and the other updates */
 		set_etag(r, result);
 		reply_json(r, 200, dup_text(out));
 		break;
@@ -706,7 +702,7 @@ static void handle_login(request *r)
 		const billing_error *e = billing_error_last();
 		int status = problem_http_status(rc);
 		log_msg(LOG_WARN, "user lookup failed", "requestId", r->request_id,
-			"error", e->message, NULL);
+			"error", e->message, LOG_END);
 		reply_problem(r, status, e->reason, status >= 500 && status != 503 ?
 			"the server failed to complete the request" : e->message, NULL);
 		goto done;
@@ -753,7 +749,7 @@ static void handle_readyz(request *r)
 		NULL);
 	if (rc < 0) {
 		const billing_error *e = billing_error_last();
-		log_msg(LOG_WARN, "not ready", "requestId", r->request_id, "reason", e->reason, NULL);
+		log_msg(LOG_WARN, "not ready", "requestId", r->request_id, "reason", e->reason, LOG_END);
 		reply_problem(r, 503, e->reason, "storage is not ready", NULL);
 	} else {
 		reply_json(r, 200, dup_text("{\"status\":\"ready\"}"));
@@ -769,6 +765,15 @@ static void format_time(char *buf, size_t size, int64_t t)
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The value of n decimal digits (already checked to be digits). */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
 }
 
 /* RFC 3339 in UTC with whole seconds, as everywhere on the wire:
@@ -790,12 +795,12 @@ static int parse_time(const char *s, int64_t *out)
 	if (strcmp(s + 19, "Z") != 0 && strcmp(s + 19, "+00:00") != 0)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = atoi(s) - 1900;
-	tm.tm_mon = atoi(s + 5) - 1;
-	tm.tm_mday = atoi(s + 8);
-	tm.tm_hour = atoi(s + 11);
-	tm.tm_min = atoi(s + 14);
-	tm.tm_sec = atoi(s + 17);
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	tm.tm_sec = digits(s + 17, 2);
 	if (tm.tm_year < 70 || tm.tm_mon > 11 || tm.tm_hour > 23 || tm.tm_min > 59 ||
 	    tm.tm_sec > 59)
 		return -1;
@@ -815,7 +820,7 @@ static void reply_billing_error(request *r, int rc)
 	int status = problem_http_status(rc);
 	if (status >= 500)
 		log_msg(LOG_WARN, "library error", "requestId", r->request_id,
-			"reason", e->reason ? e->reason : "", "error", e->message ? e->message : "", NULL);
+			"reason", e->reason ? e->reason : "", "error", e->message ? e->message : "", LOG_END);
 	reply_problem(r, status, e->reason && *e->reason ? e->reason : "internal",
 		status >= 500 && status != 503 ? "the server failed to complete the request" :
 		e->message, e->field);
@@ -998,7 +1003,7 @@ static void handle_webhook(request *r)
 		snprintf(r->webhook_tenant, sizeof(r->webhook_tenant), "%s", res.tenant_id);
 		log_msg(LOG_INFO, "provider webhook", "requestId", r->request_id,
 			"eventId", res.event_id, "outcome", webhook_outcome_name(res.outcome),
-			"tenantId", res.tenant_id, "paymentId", res.payment_id, NULL);
+			"tenantId", res.tenant_id, "paymentId", res.payment_id, LOG_END);
 		o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "received", 1);
 		cJSON_AddStringToObject(o, "outcome", webhook_outcome_name(res.outcome));
@@ -1012,7 +1017,7 @@ static void handle_webhook(request *r)
 	status = rc == BILLING_EINVALID || rc == BILLING_ENOTFOUND ? 400 : problem_http_status(rc);
 	log_msg(status >= 500 ? LOG_WARN : LOG_INFO, "provider webhook refused",
 		"requestId", r->request_id, "reason", e->reason ? e->reason : "",
-		"error", e->message ? e->message : "", "eventId", res.event_id, NULL);
+		"error", e->message ? e->message : "", "eventId", res.event_id, LOG_END);
 	reply_problem(r, status, e->reason && *e->reason ? e->reason : "internal",
 		status >= 500 && status != 503 ? "the server failed to complete the request" :
 		e->message, e->field);

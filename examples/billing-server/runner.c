@@ -65,7 +65,7 @@ static void log_failure(const char *what)
 {
 	const billing_error *e = billing_error_last();
 	log_msg(LOG_WARN, what, "reason", e->reason ? e->reason : "", "error",
-		e->message ? e->message : "", NULL);
+		e->message ? e->message : "", LOG_END);
 }
 
 static void log_report(const char *source, int64_t now, const billing_run_report *rep)
@@ -75,9 +75,9 @@ static void log_report(const char *source, int64_t now, const billing_run_report
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	log_counts(rep->failed ? LOG_WARN : LOG_INFO, "billing run", "source", source, "at", when, NULL,
-		"processed", (long long)rep->processed, "invoiced", (long long)rep->invoiced,
-		"failed", (long long)rep->failed, "remaining", (long long)rep->remaining, NULL);
+	log_counts(rep->failed ? LOG_WARN : LOG_INFO, "billing run", "source", source, "at", when,
+		LOG_END, "processed", (long long)rep->processed, "invoiced", (long long)rep->invoiced,
+		"failed", (long long)rep->failed, "remaining", (long long)rep->remaining, LOG_END);
 }
 
 /* One batch (at most the library's default item count) under the run lock. */
@@ -114,7 +114,7 @@ static void *worker(void *arg)
 				break;
 			}
 			if (failing)
-				log_msg(LOG_INFO, "billing run works again", NULL);
+				log_msg(LOG_INFO, "billing run works again", LOG_END);
 			failing = 0;
 			if (rep.remaining == 0 || (rep.processed == 0 && rep.failed == 0))
 				break;

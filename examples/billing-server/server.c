@@ -231,7 +231,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	log_msg(LOG_DEBUG, "libmicrohttpd", "detail", msg, NULL);
+	log_msg(LOG_DEBUG, "libmicrohttpd", "detail", msg, LOG_END);
 }
 
 int server_run(app *a)
@@ -262,15 +262,15 @@ int server_run(app *a)
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_END);
 	if (!d) {
-		log_msg(LOG_ERROR, "cannot listen", "listen", c->listen, NULL);
+		log_msg(LOG_ERROR, "cannot listen", "listen", c->listen, LOG_END);
 		return 1;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	snprintf(port, sizeof(port), "%u", info ? (unsigned int)info->port : 0u);
 	snprintf(workers, sizeof(workers), "%u", c->workers);
-	log_msg(LOG_INFO, "listening", "listen", c->listen, "port", port, "workers", workers, NULL);
+	log_msg(LOG_INFO, "listening", "listen", c->listen, "port", port, "workers", workers, LOG_END);
 	if (runner_start(&a->run, a->ctx) < 0) {
-		log_msg(LOG_ERROR, "cannot start the billing-run worker thread", NULL);
+		log_msg(LOG_ERROR, "cannot start the billing-run worker thread", LOG_END);
 		MHD_stop_daemon(d);
 		return 1;
 	}
@@ -278,7 +278,7 @@ int server_run(app *a)
 	while (sigwait(&stop, &sig) != 0)
 		;
 	log_msg(LOG_INFO, "stopping: no new connections; finishing requests in flight",
-		"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+		"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", LOG_END);
 	atomic_store(&a->shutting_down, 1);
 	{
 		MHD_socket lsock = MHD_quiesce_daemon(d);
@@ -295,6 +295,6 @@ int server_run(app *a)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
-	log_msg(LOG_INFO, "stopped", NULL);
+	log_msg(LOG_INFO, "stopped", LOG_END);
 	return 0;
 }

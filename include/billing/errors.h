@@ -37,6 +37,7 @@ BILLING_BEGIN_DECL
 /** Status codes. BILLING_ESTALE is split from BILLING_ECONFLICT because a
  *  host maps codes to transport statuses one to one (HTTP 412 vs 409). */
 typedef enum {
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): code is the name being declared */
 #define BILLING__STATUS_ENUM(code, value, name, msg) code = value,
 	BILLING_STATUS_MAP(BILLING__STATUS_ENUM)
 #undef BILLING__STATUS_ENUM

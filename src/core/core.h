@@ -62,8 +62,14 @@ int billing__ready(billing_ctx *ctx);
 int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, unsigned int kind);
 
 /* Ends tx: commits when rc >= 0, else rolls back. Returns rc or the commit's
- * failure. */
-int billing__end(billing_ctx *ctx, billing_txn *tx, int rc);
+ * failure. Inline, so that "a failure stays a failure" is visible to static
+ * analysis of the calling file (see billing__error_set). */
+int billing__end_txn(billing_ctx *ctx, billing_txn *tx, int rc);
+static inline int billing__end(billing_ctx *ctx, billing_txn *tx, int rc)
+{
+	int ended = billing__end_txn(ctx, tx, rc);
+	return rc < 0 ? rc : ended;
+}
 
 /*
  * A write that PostgreSQL aborted for a serialization failure or a deadlock
@@ -322,8 +328,10 @@ typedef struct {
 
 int billing__capture_row(void *payload, const void *record);
 
-/* "no such <what>" as BILLING_ENOTFOUND. */
-int billing__not_found(const char *what);
+/* "no such <what>" as BILLING_ENOTFOUND (a macro for the reason given at
+ * billing__error_set). */
+#define billing__not_found(what) \
+	billing__error_set(BILLING_ENOTFOUND, "not_found", "no such %s in this tenant", (what))
 
 /*
  * An entity and its strings in one allocation: size the strings with

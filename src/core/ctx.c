@@ -50,7 +50,7 @@ bool billing__retryable(int rc)
 	return strcmp(reason, "serialization_failure") == 0 || strcmp(reason, "deadlock") == 0;
 }
 
-int billing__end(billing_ctx *ctx, billing_txn *tx, int rc)
+int billing__end_txn(billing_ctx *ctx, billing_txn *tx, int rc)
 {
 	if (rc < 0) {
 		/* Keep the error the call failed with: rollback sets none. */
@@ -69,8 +69,19 @@ int billing__end(billing_ctx *ctx, billing_txn *tx, int rc)
 	return rc;
 }
 
+/* 0 to 15 for a lower-case hex digit (as billing__hex_encode writes), else -1. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 /* The key that signs list cursors lives in the database, so cursors from
  * one process work in another sharing it. Made once, by whoever is first. */
+
 static int load_cursor_key(billing_ctx *ctx)
 {
 	char hex[65];
@@ -96,11 +107,11 @@ static int load_cursor_key(billing_ctx *ctx)
 	if (strlen(hex) != 64)
 		return billing__error_set(BILLING_ESTORAGE, "storage", "malformed cursor key in database");
 	for (i = 0; i < 32; i++) {
-		unsigned int byte;
-		if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
 			return billing__error_set(BILLING_ESTORAGE, "storage",
 				"malformed cursor key in database");
-		key[i] = (uint8_t)byte;
+		key[i] = (uint8_t)(hi << 4 | lo);
 	}
 	if ((mac = billing__hmac_key_new(key, sizeof(key))) == NULL)
 		return billing__error_set(BILLING_ERROR, NULL, "cannot prepare the cursor key");

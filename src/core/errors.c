@@ -119,17 +119,16 @@ static void add_field(const char *field, const char *message)
 		tls.pub.field = tls.field_names[0];
 }
 
-int billing__error_set(int code, const char *reason, const char *fmt, ...)
+void billing__error_record(int code, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 	state_reset(code, reason);
 	va_start(ap, fmt);
 	format_message(fmt, ap, code);
 	va_end(ap);
-	return code;
 }
 
-int billing__error_field(int code, const char *reason, const char *field,
+void billing__error_record_field(int code, const char *reason, const char *field,
 	const char *fmt, ...)
 {
 	va_list ap;
@@ -139,7 +138,6 @@ int billing__error_field(int code, const char *reason, const char *field,
 	va_end(ap);
 	if (field)
 		add_field(field, tls.message);
-	return code;
 }
 
 void billing__error_provider_code(const char *code)

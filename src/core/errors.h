@@ -19,12 +19,21 @@
 /* Sets the calling thread's error and returns code (so callers can
  * `return billing__error_set(...)`). reason is a static string: the
  * stable machine code ("invalid", "referenced", ...); NULL means the
- * code's own name. fmt may be NULL for the code's default message. */
-int billing__error_set(int code, const char *reason, const char *fmt, ...)
-	BILLING__PRINTF(3, 4);
+ * code's own name. fmt may be NULL for the code's default message.
+ *
+ * Macros, so that the value returned is code itself where the call is
+ * written: a static analyser looking at one file at a time (clang-tidy)
+ * then sees `return billing__error_set(BILLING_E..., ...)` as a failure
+ * instead of guessing what a function in errors.c returns. code must be
+ * free of side effects (a constant or a variable), as it is everywhere. */
+#define billing__error_set(code, ...) \
+	(billing__error_record((code), __VA_ARGS__), (code))
+#define billing__error_field(code, ...) \
+	(billing__error_record_field((code), __VA_ARGS__), (code))
 
-/* As billing__error_set, naming one field. */
-int billing__error_field(int code, const char *reason, const char *field,
+void billing__error_record(int code, const char *reason, const char *fmt, ...)
+	BILLING__PRINTF(3, 4);
+void billing__error_record_field(int code, const char *reason, const char *field,
 	const char *fmt, ...) BILLING__PRINTF(4, 5);
 
 /* Records the provider's own error code on the current error. */

@@ -110,6 +110,7 @@ static void pending_drop(void)
 static bool pending_grow(void)
 {
 	size_t cap = pending.cap ? pending.cap * 2 : 8;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	billing_event **items = billing__realloc(pending.items, cap * sizeof(*items));
 	if (!items)
 		return false;

@@ -1053,7 +1053,7 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 
 void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *invoice_id)
 {
-	billing__attempt a;
+	billing__attempt a = { 0 };
 	billing_txn *tx;
 	int rc;
 
@@ -1133,7 +1133,7 @@ int billing_invoice_pay(billing_payment **out, billing_ctx *ctx,
 	const billing_pay_params *p = params ? params : &none;
 	billing__buf input = { 0 };
 	billing__idem idem;
-	billing__attempt a;
+	billing__attempt a = { 0 };
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_PAY)) < 0)
@@ -1170,7 +1170,7 @@ int billing_invoice_pay(billing_payment **out, billing_ctx *ctx,
 	}
 	/* The attempt is committed: from here on an error to record the answer
 	 * leaves it to the billing run, and the caller sees it as it stands. */
-	if ((rc = billing__attempt_run(ctx, &a, NULL)) < 0)
+	if (billing__attempt_run(ctx, &a, NULL) < 0)
 		billing__log(ctx, BILLING_LOG_WARN, "payment %s: the answer is left to the billing "
 			"run: %s", a.payment_id, billing_error_last()->message);
 	if ((rc = read_payment(out, ctx, who->tenant_id, a.payment_id)) < 0)
@@ -1278,7 +1278,7 @@ int billing_payment_refund(billing_payment **out, billing_ctx *ctx,
 	billing__buf input = { 0 };
 	billing_provider_result res;
 	billing__idem idem;
-	billing__attempt a;
+	billing__attempt a = { 0 };
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_PAYMENTS_REFUND)) < 0)
@@ -1302,7 +1302,7 @@ int billing_payment_refund(billing_payment **out, billing_ctx *ctx,
 		return rc;
 	memset(&res, 0, sizeof(res));
 	res.status = BILLING_PAYMENT_SUCCEEDED;
-	if (!idem.replay && (rc = billing__attempt_run(ctx, &a, &res)) < 0)
+	if (!idem.replay && billing__attempt_run(ctx, &a, &res) < 0)
 		billing__log(ctx, BILLING_LOG_WARN, "refund %s: the answer is left to the billing "
 			"run: %s", a.refund_id, billing_error_last()->message);
 	if ((rc = read_payment(out, ctx, who->tenant_id, id)) < 0)

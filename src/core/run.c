@@ -172,7 +172,7 @@ int billing_run_due(billing_ctx *ctx, int64_t now, const billing_run_limits *lim
 		rep.processed++;
 		rep.invoiced += invoiced;
 	}
-	if ((rc = billing__prune_all(ctx, now)) < 0)
+	if (billing__prune_all(ctx, now) < 0)
 		billing__log(ctx, BILLING_LOG_WARN, "pruning old events failed: %s",
 			billing_error_last()->message);
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0)

@@ -227,15 +227,18 @@ static const billing__entity entity = {
 static int period_bounds(int64_t *start, int64_t *end, const billing__plan_info *plan,
 	int64_t anchor, int64_t n)
 {
-	int rc = billing__period_start(start, anchor, (billing_interval)plan->interval,
-		plan->interval_count, n);
-	if (rc == BILLING_OK)
-		rc = billing__period_start(end, anchor, (billing_interval)plan->interval,
-			plan->interval_count, n + 1);
-	if (rc == BILLING_EOVERFLOW)
-		return billing__error_set(BILLING_EOVERFLOW, "period_overflow",
-			"the subscription's periods would run past the year 9999");
-	return rc;
+	int rc;
+
+	if ((rc = billing__period_start(start, anchor, (billing_interval)plan->interval,
+		plan->interval_count, n)) < 0 ||
+	    (rc = billing__period_start(end, anchor, (billing_interval)plan->interval,
+		plan->interval_count, n + 1)) < 0) {
+		if (rc == BILLING_EOVERFLOW)
+			return billing__error_set(BILLING_EOVERFLOW, "period_overflow",
+				"the subscription's periods would run past the year 9999");
+		return rc;
+	}
+	return BILLING_OK;
 }
 
 /* The due work of a subscription that will be billed again; none else. */

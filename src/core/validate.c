@@ -127,7 +127,3 @@ int billing__capture_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
-int billing__not_found(const char *what)
-{
-	return billing__error_set(BILLING_ENOTFOUND, "not_found", "no such %s in this tenant", what);
-}

@@ -201,7 +201,7 @@ static int new_secret(char out[SECRET_MAX])
 	uint8_t raw[SECRET_BYTES];
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return billing__error_set(BILLING_ERROR, NULL, "no randomness for a secret");
-	memcpy(out, "whsec_", 6);
+	strcpy(out, "whsec_");
 	billing__b64_encode(out + 6, raw, sizeof(raw));
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return BILLING_OK;

@@ -149,7 +149,7 @@ static int to_dollars(char *out, size_t size, const char *sql)
 		if (j + 1 >= size)
 			return -1;
 		if (*sql == '?' && sql[1] >= '0' && sql[1] <= '9') {
-			int n = atoi(sql + 1);
+			int n = (int)strtol(sql + 1, NULL, 10);
 			if (n > max)
 				max = n;
 			out[j++] = '$';
@@ -477,7 +477,8 @@ static int exec_one(struct conn *c, const char *sql, int *value)
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		rc = pg_fail(c->pg, r, 0);
 	else if (value)
-		*value = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? atoi(PQgetvalue(r, 0, 0)) : 0;
+		*value = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ?
+			(int)strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
 	PQclear(r);
 	return rc;
 }

@@ -23,18 +23,30 @@
 /* ------------------------------------------------------------ driver calls */
 
 /* Every statement starts here: the place a test injects a storage failure. */
-static int prepare(sql_stmt **out, billing_txn *tx, const char *sql)
+/* On success *out is a statement; on failure NULL. */
+static int prepare_as(sql_stmt **out, billing_txn *tx, const char *sql, bool dynamic)
 {
+	int rc;
+
+	*out = NULL;
 	if (billing__storage_fault())
 		return billing__error_set(BILLING_ESTORAGE, "injected", "injected storage failure");
-	return tx->drv->prepare(tx, sql, false, out);
+	rc = tx->drv->prepare(tx, sql, dynamic, out);
+	if (rc < 0)
+		return rc;
+	if (*out == NULL)
+		return billing__error_set(BILLING_ESTORAGE, "storage", "the driver made no statement");
+	return BILLING_OK;
+}
+
+static int prepare(sql_stmt **out, billing_txn *tx, const char *sql)
+{
+	return prepare_as(out, tx, sql, false);
 }
 
 static int prepare_dynamic(sql_stmt **out, billing_txn *tx, const char *sql)
 {
-	if (billing__storage_fault())
-		return billing__error_set(BILLING_ESTORAGE, "injected", "injected storage failure");
-	return tx->drv->prepare(tx, sql, true, out);
+	return prepare_as(out, tx, sql, true);
 }
 
 static int step(sql_stmt *s, int fk_code)
@@ -88,7 +100,7 @@ static int exec_stmt(sql_stmt *s, int fk_code, int *changes)
  * already), so an update's read-modify-write never interleaves with
  * another's. */
 #define LOCKED(tx, sql) \
-	((tx)->kind == BILLING_TXN_WRITE && (tx)->drv->for_update ? sql " FOR UPDATE" : sql)
+	((tx)->kind == BILLING_TXN_WRITE && (tx)->drv->for_update ? sql " FOR UPDATE" : sql) /* NOLINT(bugprone-macro-parentheses): a literal */
 
 /* ------------------------------------------------------------ migrations */
 
@@ -2034,16 +2046,17 @@ static int rec_audit_list(billing_txn *tx, const char *tenant_id, const billing_
 static int rec_events_prune(billing_txn *tx, const char *tenant_id, int64_t before,
 	unsigned int limit, int64_t *deleted)
 {
+	/* Each statement in parentheses: one element each, written on lines. */
 	static const char *const steps[] = {
-		"DELETE FROM webhook_attempts WHERE tenant_id = ?1 AND delivery_id IN "
+		("DELETE FROM webhook_attempts WHERE tenant_id = ?1 AND delivery_id IN "
 		"(SELECT id FROM webhook_deliveries WHERE tenant_id = ?1 AND event_id IN "
 		"(SELECT id FROM events WHERE tenant_id = ?1 AND created_at < ?2 "
-		"ORDER BY created_at, id LIMIT ?3))",
-		"DELETE FROM webhook_deliveries WHERE tenant_id = ?1 AND event_id IN "
+		"ORDER BY created_at, id LIMIT ?3))"),
+		("DELETE FROM webhook_deliveries WHERE tenant_id = ?1 AND event_id IN "
 		"(SELECT id FROM events WHERE tenant_id = ?1 AND created_at < ?2 "
-		"ORDER BY created_at, id LIMIT ?3)",
-		"DELETE FROM events WHERE tenant_id = ?1 AND id IN (SELECT id FROM events "
-		"WHERE tenant_id = ?1 AND created_at < ?2 ORDER BY created_at, id LIMIT ?3)",
+		"ORDER BY created_at, id LIMIT ?3)"),
+		("DELETE FROM events WHERE tenant_id = ?1 AND id IN (SELECT id FROM events "
+		"WHERE tenant_id = ?1 AND created_at < ?2 ORDER BY created_at, id LIMIT ?3)"),
 	};
 	size_t i;
 	int changes = 0, rc = BILLING_OK;

@@ -243,13 +243,22 @@ static const sql_driver sqlite_driver = {
 	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script, drv_set_tenant
 };
 
+/* A literal statement, prepared (cached) by the driver; NULL when it
+ * cannot be, with the error set. */
+static sql_stmt *literal_stmt(billing_txn *tx, const char *sql)
+{
+	sql_stmt *s = NULL;
+	return drv_prepare(tx, sql, false, &s) < 0 ? NULL : s;
+}
+
 /* A literal statement that returns nothing (BEGIN, COMMIT). */
 static int exec_sql(struct conn *c, const char *sql)
 {
-	sql_stmt *s = NULL;
-	int rc = drv_prepare(&c->tx, sql, false, &s);
-	if (rc < 0)
-		return rc;
+	sql_stmt *s = literal_stmt(&c->tx, sql);
+	int rc;
+
+	if (s == NULL)
+		return billing_error_last()->code;
 	rc = drv_step(s, 0);
 	drv_reset(s);
 	return rc < 0 ? rc : BILLING_OK;
@@ -429,10 +438,11 @@ static int sq_schema_status(billing_storage *base, int *pending)
 /* PRAGMA foreign_key_check: BILLING_OK when it reports nothing. */
 static int foreign_keys_hold(billing_txn *tx)
 {
-	sql_stmt *s;
-	int rc = drv_prepare(tx, "PRAGMA foreign_key_check", false, &s);
-	if (rc < 0)
-		return rc;
+	sql_stmt *s = literal_stmt(tx, "PRAGMA foreign_key_check");
+	int rc;
+
+	if (s == NULL)
+		return billing_error_last()->code;
 	rc = drv_step(s, 0);
 	drv_reset(s);
 	if (rc == 1)
