@@ -4,8 +4,8 @@
 # test on SQLite and on PostgreSQL, plainly and under AddressSanitizer +
 # UndefinedBehaviorSanitizer, the unit suites once more under valgrind, the
 # concurrency suites under ThreadSanitizer, the static analysers (no
-# findings allowed), and each fuzzer for 20 seconds. docs/testing.md says
-# what each part proves.
+# findings allowed), the coverage build with its floor, and each fuzzer for
+# 20 seconds. docs/testing.md says what each part proves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -45,6 +45,9 @@ echo "== ThreadSanitizer (the concurrency suites, SQLite and PostgreSQL)"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j"$jobs"
 "$root/scripts/with-postgres.sh" ctest --preset tsan -j"$jobs"
+
+echo "== coverage (gcc --coverage, SQLite and PostgreSQL, gcovr; fails under the floor)"
+"$root/scripts/coverage.sh"
 
 "$root/scripts/fuzz.sh" 20   # each libFuzzer target for 20 s (docs/testing.md)
 echo "== all tests passed"
