@@ -1,6 +1,23 @@
 /**
  * @file billing/common.h
  * @brief Export macros and the few types every other header uses.
+ *
+ * NULL objects: every getter and accessor of the API accepts NULL and
+ * never crashes on it, as every _free function does, so a host may call
+ * one on the out-parameter of a call that failed:
+ * - a getter of a string or object (billing_customer_email) returns NULL;
+ * - a getter of an integer, time, amount, count, flag or enum returns 0;
+ *   for an enum 0 is its "none" value (billing_invoice_status_of gives 0,
+ *   billing_plan_interval BILLING_INTERVAL_NONE, billing_user_role
+ *   BILLING_ROLE_NONE), never a real state. The one exception is
+ *   billing_page_total(NULL), which is -1 ("no total", as in cursor mode);
+ * - an item accessor (billing_page_customer(page, i),
+ *   billing_customer_metadata_at(c, i), billing_invoice_line_at(inv, i))
+ *   returns NULL for a NULL object, for i at or past its count (SIZE_MAX
+ *   included), and for a page that holds another kind of item;
+ *   _metadata_get returns NULL for a NULL object or key.
+ * A 0 from a getter does not tell a NULL object from a field that is 0:
+ * check the object. See docs/api.md.
  */
 #ifndef BILLING_COMMON_H
 #define BILLING_COMMON_H

@@ -56,7 +56,7 @@ BILLING_EXTERN(int) billing_page_has_more(const billing_page *page);
 /** Cursor for the next page; NULL when there is none. Borrowed. */
 BILLING_EXTERN(const char *) billing_page_next_cursor(const billing_page *page);
 
-/** Total matching rows in page mode; -1 in cursor mode. */
+/** Total matching rows in page mode; -1 in cursor mode (and for NULL). */
 BILLING_EXTERN(int64_t) billing_page_total(const billing_page *page);
 
 /** The page size that was applied. */
