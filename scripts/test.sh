@@ -32,7 +32,7 @@ echo "== unit tests under valgrind memcheck"
 status=0
 # SQLite only: valgrind's slowdown is in the library, not in the backend.
 for t in build/release/tests/unit_*; do
-	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
 		"$t" >/dev/null 2>"build/release/$(basename "$t").valgrind" || {
 		echo "valgrind: $(basename "$t") failed:"; cat "build/release/$(basename "$t").valgrind"
 		status=1
