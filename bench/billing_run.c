@@ -1143,7 +1143,8 @@ static void pg_migrate(const char *schema)
 static const char *const copied_tables[] = {
 	"tenants", "customers", "products", "plans", "idempotency_keys", "users",
 	"subscriptions", "invoice_numbers", "invoices", "invoice_lines", "pending_lines",
-	"due_work", "events"
+	"due_work", "events", "payments", "refunds", "provider_events", "dunning_policies",
+	"webhook_endpoints", "webhook_deliveries", "webhook_attempts", "audit_log"
 };
 
 /* Copies every row of the seed schema into dst, as the owner (RLS binds the
