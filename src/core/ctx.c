@@ -50,12 +50,24 @@ bool billing__retryable(int rc)
 	return strcmp(reason, "serialization_failure") == 0 || strcmp(reason, "deadlock") == 0;
 }
 
+/* A deadlock or a serialization failure is logged even when a retry then
+ * succeeds: it means two paths took the same rows in different orders
+ * (see the lock order in core.h), which costs the database's deadlock
+ * timeout each time. */
+static void log_retryable(billing_ctx *ctx, int rc)
+{
+	if (billing__retryable(rc))
+		billing__log(ctx, BILLING_LOG_WARN, "transaction rolled back (%s): %s",
+			billing_error_last()->reason, billing_error_last()->message);
+}
+
 int billing__end_txn(billing_ctx *ctx, billing_txn *tx, int rc)
 {
 	if (rc < 0) {
 		/* Keep the error the call failed with: rollback sets none. */
 		ctx->st->rollback(tx);
 		billing__events_txn_end(ctx, 0);
+		log_retryable(ctx, rc);
 		return rc;
 	}
 	if (billing__storage_fault()) {
@@ -66,6 +78,7 @@ int billing__end_txn(billing_ctx *ctx, billing_txn *tx, int rc)
 	}
 	rc = ctx->st->commit(tx);
 	billing__events_txn_end(ctx, rc == BILLING_OK);
+	log_retryable(ctx, rc);
 	return rc;
 }
 

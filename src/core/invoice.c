@@ -156,9 +156,14 @@ static int64_t version_of(const void *item)
 	return ((const billing_invoice *)item)->version;
 }
 
+/* In a write transaction the invoice's collection work is locked first,
+ * as the billing run holds it when it reads the invoice (core.h). */
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
+	int rc = billing__due_lock(st, tx, tenant_id, BILLING__DUE_COLLECT, id, 0);
+	if (rc < 0)
+		return rc;
 	return st->invoice_get(tx, tenant_id, id, cb, payload);
 }
 
@@ -272,10 +277,12 @@ int billing__plan_info_get(billing__plan_info *out, billing_ctx *ctx, billing_tx
 {
 	int rc;
 	memset(out, 0, sizeof(*out));
-	if ((rc = ctx->st->plan_get(tx, tenant_id, plan_id, plan_row, out)) < 0)
+	/* Shared, not for update: see the lock order in core.h. */
+	if ((rc = billing__plan_read(ctx->st, tx, tenant_id, plan_id, BILLING_LOCK_SHARE, plan_row,
+		out)) < 0)
 		return rc;
-	return ctx->st->product_get(tx, tenant_id, out->product_id, product_tax_row,
-		&out->tax_rate_bp);
+	return billing__product_read(ctx->st, tx, tenant_id, out->product_id, BILLING_LOCK_NONE,
+		product_tax_row, &out->tax_rate_bp);
 }
 
 int billing__plan_line(billing_invoice_line *line, const billing__plan_info *plan,

@@ -578,7 +578,8 @@ int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tena
 	if (subscription_id && ((rc = billing__subscription_status_in(ctx, tx, tenant_id,
 		subscription_id, &status)) < 0 || status == BILLING_SUB_UNPAID))
 		return rc;
-	if ((rc = ctx->st->customer_get(tx, tenant_id, customer_id, customer_pm_row, &c)) < 0)
+	if ((rc = billing__customer_read(ctx->st, tx, tenant_id, customer_id, BILLING_LOCK_NONE,
+		customer_pm_row, &c)) < 0)
 		return rc;
 	if (!c.method[0])
 		return BILLING_OK;
@@ -671,7 +672,8 @@ static int charge_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 			ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id);
 		goto out;
 	}
-	if ((rc = ctx->st->customer_get(tx, tenant_id, inv->customer_id, customer_pm_row, &c)) < 0)
+	if ((rc = billing__customer_read(ctx->st, tx, tenant_id, inv->customer_id,
+		BILLING_LOCK_NONE, customer_pm_row, &c)) < 0)
 		goto out;
 	method = manual && manual->payment_method ? manual->payment_method : c.method;
 	if (!*method) {
@@ -1061,7 +1063,15 @@ void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *i
 		return;
 	if (billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE) < 0)
 		return;
-	rc = billing__collect_begin(ctx, tx, tenant_id, invoice_id, billing__now(ctx), &a);
+	/* The collection work first, as the run takes it (core.h); a run that
+	 * holds it is collecting the invoice: nothing is left to do here. */
+	rc = billing__due_lock(ctx->st, tx, tenant_id, BILLING__DUE_COLLECT, invoice_id, 1);
+	if (rc == BILLING_ENOTFOUND) {
+		(void)billing__end(ctx, tx, BILLING_OK);
+		return;
+	}
+	if (rc == BILLING_OK)
+		rc = billing__collect_begin(ctx, tx, tenant_id, invoice_id, billing__now(ctx), &a);
 	if (billing__end(ctx, tx, rc) < 0) {
 		/* The due work stays: the billing run collects it. */
 		billing__log(ctx, BILLING_LOG_WARN, "invoice %s: collection left to the billing "

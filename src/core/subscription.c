@@ -192,9 +192,14 @@ static int64_t version_of(const void *item)
 	return ((const billing_subscription *)item)->version;
 }
 
+/* In a write transaction the subscription's due work is locked first, as
+ * the billing run holds it when it reads the subscription (core.h). */
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
+	int rc = billing__due_lock(st, tx, tenant_id, DUE_KIND, id, 0);
+	if (rc < 0)
+		return rc;
 	return st->subscription_get(tx, tenant_id, id, cb, payload);
 }
 
@@ -394,7 +399,10 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 	int rc;
 	(void)current;
 
-	rc = ctx->st->customer_get(tx, r->tenant_id, r->customer_id, customer_row, NULL);
+	/* Not locked: the subscription's foreign key refuses a customer deleted
+	 * meanwhile (core.h). */
+	rc = billing__customer_read(ctx->st, tx, r->tenant_id, r->customer_id, BILLING_LOCK_NONE,
+		customer_row, NULL);
 	if (rc == BILLING_ENOTFOUND)
 		return missing("customerId", "customer");
 	if (rc < 0)

@@ -357,6 +357,13 @@ static int get_plan(fx *f, const char *tenant, const char *id, seen *v)
 	return rc;
 }
 
+static int on_due_count(void *payload, const void *record)
+{
+	(void)record;
+	(*(int64_t *)payload)++;
+	return BILLING_OK;
+}
+
 static void assert_ids(const seen *v, size_t n, const char *const *ids)
 {
 	size_t i;
@@ -1175,6 +1182,84 @@ static void plan_get__returns_a_soft_deleted_plan(void **state)
 	assert_string_equal(v.s4[0], "gone");
 }
 
+/* ------------------------------------------------------------ version 4 */
+
+static void reads__return_the_row_under_every_lock_and_transaction(void **state)
+{
+	static const unsigned int locks[] = { BILLING_LOCK_NONE, BILLING_LOCK_SHARE,
+		BILLING_LOCK_UPDATE };
+	fx *f = *state;
+	billing_plan_record p = plan_rec(A, "plan_1", "prod_1", "GOLD", 100, 10);
+	unsigned int kind;
+	size_t i;
+
+	insert_customer(f, A, "cus_1", "Ada", "ada@example.com", 10);
+	insert_product(f, A, "prod_1", "SKU-1", 1500, 10);
+	insert_plan(f, &p);
+	assert_true(f->st->version >= 4);
+	for (kind = BILLING_TXN_READ; kind <= BILLING_TXN_WRITE; kind++) {
+		for (i = 0; i < sizeof(locks) / sizeof(locks[0]); i++) {
+			billing_txn *tx = begin(f, A, kind);
+			seen c, d, e;
+			memset(&c, 0, sizeof(c));
+			memset(&d, 0, sizeof(d));
+			memset(&e, 0, sizeof(e));
+			tb_assert_rc(f->st->customer_read(tx, A, "cus_1", locks[i], on_customer, &c),
+				BILLING_OK);
+			tb_assert_rc(f->st->product_read(tx, A, "prod_1", locks[i], on_product, &d),
+				BILLING_OK);
+			tb_assert_rc(f->st->plan_read(tx, A, "plan_1", locks[i], on_plan, &e),
+				BILLING_OK);
+			assert_int_equal(c.n, 1);
+			assert_string_equal(c.id[0], "cus_1");
+			assert_int_equal(d.n, 1);
+			assert_string_equal(d.id[0], "prod_1");
+			assert_int_equal(e.n, 1);
+			assert_string_equal(e.id[0], "plan_1");
+			assert_int_equal(f->st->plan_read(tx, A, "plan_2", locks[i], on_plan, &e),
+				BILLING_ENOTFOUND);
+			assert_int_equal(f->st->plan_read(tx, B, "plan_1", locks[i], on_plan, &e),
+				BILLING_ENOTFOUND);
+			f->st->rollback(tx);
+		}
+	}
+}
+
+static void due_lock__finds_the_row_and_skips_one_another_holds(void **state)
+{
+	fx *f = *state;
+	billing_due_record d = { A, "collect", "in_1", 100 };
+	billing_txn *tx, *other;
+
+	tx = begin(f, A, BILLING_TXN_WRITE);
+	tb_assert_rc(f->st->due_set(tx, &d), BILLING_OK);
+	commit(f, tx);
+
+	tx = begin(f, A, BILLING_TXN_WRITE);
+	tb_assert_rc(f->st->due_lock(tx, A, "collect", "in_1", 0), BILLING_OK);
+	tb_assert_rc(f->st->due_lock(tx, A, "collect", "in_1", 1), BILLING_OK); /* its own */
+	assert_int_equal(f->st->due_lock(tx, A, "collect", "in_2", 0), BILLING_ENOTFOUND);
+	assert_int_equal(f->st->due_lock(tx, A, "subscription", "in_1", 1), BILLING_ENOTFOUND);
+	assert_int_equal(f->st->due_lock(tx, B, "collect", "in_1", 0), BILLING_ENOTFOUND);
+	if (strcmp(tb_backend(), "postgres") == 0) {
+		/* Another transaction skips the held row; the claim does too. */
+		int64_t claimed = 0;
+		other = begin(f, A, BILLING_TXN_WRITE);
+		assert_int_equal(f->st->due_lock(other, A, "collect", "in_1", 1), BILLING_ENOTFOUND);
+		assert_int_equal(f->st->due_claim(other, 1000, on_due_count, &claimed),
+			BILLING_ENOTFOUND);
+		assert_int_equal(claimed, 0);
+		f->st->rollback(other);
+	}
+	f->st->rollback(tx);
+
+	/* A read transaction locks nothing and answers OK. */
+	tx = begin(f, A, BILLING_TXN_READ);
+	tb_assert_rc(f->st->due_lock(tx, A, "collect", "in_1", 0), BILLING_OK);
+	tb_assert_rc(f->st->due_lock(tx, A, "collect", "in_9", 1), BILLING_OK);
+	f->st->rollback(tx);
+}
+
 static void plan_list__never_returns_soft_deleted_plans(void **state)
 {
 	fx *f = *state;
@@ -1474,6 +1559,8 @@ int main(void)
 		T(plan_insert__product_of_another_tenant_is_resource_missing),
 		T(plan_get__returns_a_soft_deleted_plan),
 		T(plan_list__never_returns_soft_deleted_plans),
+		T(reads__return_the_row_under_every_lock_and_transaction),
+		T(due_lock__finds_the_row_and_skips_one_another_holds),
 		T(plan_update__soft_delete_hides_it_from_lists),
 		T(plan_list__filters_by_product_currency_and_amount),
 		T(idempotency_get__returns_the_inserted_key),

@@ -33,7 +33,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 3
+#define BILLING_STORAGE_VERSION 4
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -41,6 +41,15 @@ typedef struct billing_txn billing_txn;
 /** Transaction kinds for begin(). */
 #define BILLING_TXN_READ  0u
 #define BILLING_TXN_WRITE 1u
+
+/** How a *_read method (version 4) holds the row it reads in a WRITE
+ *  transaction (in a READ transaction nothing is ever locked). */
+#define BILLING_LOCK_NONE   0u /* read as of the statement; nothing held */
+#define BILLING_LOCK_SHARE  1u /* nobody may change or delete the row until the
+                                  transaction ends; other transactions may share
+                                  it (PostgreSQL: FOR SHARE) */
+#define BILLING_LOCK_UPDATE 2u /* as the *_get methods: the row is the
+                                  transaction's to change (PostgreSQL: FOR UPDATE) */
 
 /** Receives one row; return 0 for the next row, 1 to stop without error
  *  (the method then returns BILLING_OK), negative to stop with that code. */
@@ -559,6 +568,29 @@ struct billing_storage {
 	 *  their deliveries and attempts; *deleted receives how many events. */
 	int (*events_prune)(billing_txn *tx, const char *tenant_id, int64_t before,
 		unsigned int limit, int64_t *deleted);
+
+	/* ---- version 4: rows read without locking them for update */
+
+	/** As customer_get, product_get and plan_get, holding the row as lock
+	 *  says (BILLING_LOCK_*): a row a write depends on but does not change
+	 *  need not keep every other writer of it waiting. */
+	int (*customer_read)(billing_txn *tx, const char *tenant_id, const char *id,
+		unsigned int lock, billing_row_cb cb, void *payload);
+	int (*product_read)(billing_txn *tx, const char *tenant_id, const char *id,
+		unsigned int lock, billing_row_cb cb, void *payload);
+	int (*plan_read)(billing_txn *tx, const char *tenant_id, const char *id,
+		unsigned int lock, billing_row_cb cb, void *payload);
+	/**
+	 * In a WRITE transaction, locks the row of due work (tenant, kind,
+	 * resource) until the transaction ends, waiting for a transaction that
+	 * holds it (due_claim holds the row it claims): BILLING_OK, or
+	 * BILLING_ENOTFOUND when there is no such row. With skip_locked, a row
+	 * another transaction holds counts as none, without waiting (PostgreSQL:
+	 * FOR UPDATE SKIP LOCKED). In a READ transaction: BILLING_OK, nothing
+	 * read or locked.
+	 */
+	int (*due_lock)(billing_txn *tx, const char *tenant_id, const char *kind,
+		const char *resource_id, int skip_locked);
 
 	/* later versions append methods here */
 };

@@ -102,6 +102,11 @@ static int exec_stmt(sql_stmt *s, int fk_code, int *changes)
 #define LOCKED(tx, sql) \
 	((tx)->kind == BILLING_TXN_WRITE && (tx)->drv->for_update ? sql " FOR UPDATE" : sql) /* NOLINT(bugprone-macro-parentheses): a literal */
 
+/* The same, as a BILLING_LOCK_* says (the *_read methods). */
+#define LOCKED_AS(tx, lock, sql) \
+	((tx)->kind != BILLING_TXN_WRITE || !(tx)->drv->for_update || (lock) == BILLING_LOCK_NONE ? \
+	sql : (lock) == BILLING_LOCK_SHARE ? sql " FOR SHARE" : sql " FOR UPDATE") /* NOLINT(bugprone-macro-parentheses): a literal */
+
 /* ------------------------------------------------------------ migrations */
 
 static const char migrations_table[] =
@@ -739,6 +744,14 @@ static int rec_customer_get(billing_txn *tx, const char *tenant_id, const char *
 		"WHERE tenant_id = ?1 AND id = ?2"), read_customer, &r, tenant_id, id, cb, payload);
 }
 
+static int rec_customer_read(billing_txn *tx, const char *tenant_id, const char *id,
+	unsigned int lock, billing_row_cb cb, void *payload)
+{
+	billing_customer_record r;
+	return get_by_id(tx, LOCKED_AS(tx, lock, "SELECT " CUSTOMER_COLS " FROM customers "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_customer, &r, tenant_id, id, cb, payload);
+}
+
 static int delete_row(billing_txn *tx, const char *sql, const char *tenant_id, const char *id)
 {
 	sql_stmt *s;
@@ -817,6 +830,14 @@ static int rec_product_get(billing_txn *tx, const char *tenant_id, const char *i
 {
 	billing_product_record r;
 	return get_by_id(tx, LOCKED(tx, "SELECT " PRODUCT_COLS " FROM products "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_product, &r, tenant_id, id, cb, payload);
+}
+
+static int rec_product_read(billing_txn *tx, const char *tenant_id, const char *id,
+	unsigned int lock, billing_row_cb cb, void *payload)
+{
+	billing_product_record r;
+	return get_by_id(tx, LOCKED_AS(tx, lock, "SELECT " PRODUCT_COLS " FROM products "
 		"WHERE tenant_id = ?1 AND id = ?2"), read_product, &r, tenant_id, id, cb, payload);
 }
 
@@ -909,6 +930,14 @@ static int rec_plan_get(billing_txn *tx, const char *tenant_id, const char *id,
 {
 	billing_plan_record r;
 	return get_by_id(tx, LOCKED(tx, "SELECT " PLAN_COLS " FROM plans "
+		"WHERE tenant_id = ?1 AND id = ?2"), read_plan, &r, tenant_id, id, cb, payload);
+}
+
+static int rec_plan_read(billing_txn *tx, const char *tenant_id, const char *id,
+	unsigned int lock, billing_row_cb cb, void *payload)
+{
+	billing_plan_record r;
+	return get_by_id(tx, LOCKED_AS(tx, lock, "SELECT " PLAN_COLS " FROM plans "
 		"WHERE tenant_id = ?1 AND id = ?2"), read_plan, &r, tenant_id, id, cb, payload);
 }
 
@@ -1418,6 +1447,32 @@ static int rec_due_clear(billing_txn *tx, const char *tenant_id, const char *kin
 	bind_text(s, 2, kind);
 	bind_text(s, 3, resource_id);
 	return exec_stmt(s, 0, NULL);
+}
+
+#define DUE_LOCK "SELECT due_at FROM due_work WHERE tenant_id = ?1 AND kind = ?2 " \
+	"AND resource_id = ?3"
+
+static int rec_due_lock(billing_txn *tx, const char *tenant_id, const char *kind,
+	const char *resource_id, int skip_locked)
+{
+	sql_stmt *s;
+	int rc;
+	/* SQLite: the write transaction holds the database's write lock, so
+	 * the row is this transaction's already; a read locks nothing. */
+	if (tx->kind != BILLING_TXN_WRITE)
+		return BILLING_OK;
+	rc = prepare(&s, tx, !tx->drv->for_update ? DUE_LOCK : skip_locked ?
+		DUE_LOCK " FOR UPDATE SKIP LOCKED" : DUE_LOCK " FOR UPDATE");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, kind);
+	bind_text(s, 3, resource_id);
+	rc = step(s, 0);
+	s->drv->reset(s);
+	if (rc < 0)
+		return rc;
+	return rc == 1 ? BILLING_OK : BILLING_ENOTFOUND;
 }
 
 static void read_due(sql_stmt *s, void *record)
@@ -2149,4 +2204,8 @@ void billing__sql_install(billing_storage *st)
 	st->audit_insert = rec_audit_insert;
 	st->audit_list = rec_audit_list;
 	st->events_prune = rec_events_prune;
+	st->customer_read = rec_customer_read;
+	st->product_read = rec_product_read;
+	st->plan_read = rec_plan_read;
+	st->due_lock = rec_due_lock;
 }
