@@ -116,6 +116,24 @@ int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ct
 	return finish(out, e, ctx, tx, rc, result);
 }
 
+/* The entity's due work up to now (see billing__entity.catch_up), after
+ * the caller's expected version was checked against what it saw; *cur is
+ * read again when that wrote. */
+static int catch_up(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id, void **cur)
+{
+	bool changed = false;
+	int rc;
+
+	if (!e->catch_up)
+		return BILLING_OK;
+	if ((rc = e->catch_up(ctx, tx, tenant_id, id, &changed)) < 0 || !changed)
+		return rc;
+	e->free(*cur);
+	*cur = NULL;
+	return billing__entity_get_in(cur, e, ctx, tx, tenant_id, id);
+}
+
 int billing__entity_update(void **out, const billing__entity *e, billing_ctx *ctx,
 	const char *tenant_id, const char *id, billing__idem *idem, int64_t expected_version,
 	void *record, billing__step_fn step, void *payload)
@@ -133,6 +151,8 @@ int billing__entity_update(void **out, const billing__entity *e, billing_ctx *ct
 		return finish(out, e, ctx, tx, BILLING_OK, cur);
 	if (expected_version && expected_version != e->version(cur))
 		rc = stale(e, cur, expected_version);
+	else if ((rc = catch_up(e, ctx, tx, tenant_id, id, &cur)) < 0)
+		;
 	else if ((rc = step(payload, ctx, tx, cur, record)) == BILLING_OK &&
 	    (rc = e->update(ctx->st, tx, record, e->version(cur))) == BILLING_OK &&
 	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK) {

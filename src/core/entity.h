@@ -33,6 +33,13 @@ typedef struct {
 	 * steps write its events (subscriptions) or it has none. */
 	cJSON *(*to_json)(const void *item);
 	const char *(*id_of)(const void *item);
+	/* NULL, or what applies the item's own work due at or before the
+	 * context's now (a subscription's renewals), inside an update's
+	 * transaction before its step reads the item, so that a call acts on
+	 * the item as it stands now even when the billing run is late. Sets
+	 * *changed when it wrote. */
+	int (*catch_up)(billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id,
+		bool *changed);
 } billing__entity;
 
 /*

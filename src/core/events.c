@@ -266,7 +266,7 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 static const billing__entity entity = {
 	"event", from_record, free_item, version_of, NULL,
 	st_get, NULL, NULL, NULL, st_list,
-	NULL, NULL
+	NULL, NULL, NULL
 };
 
 int billing_event_get(billing_event **out, billing_ctx *ctx, const billing_principal *who,

@@ -220,10 +220,14 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	return st->subscription_list(tx, tenant_id, q, cb, payload);
 }
 
+static int catch_up(billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id,
+	bool *changed);
+
 static const billing__entity entity = {
 	"subscription", from_record, free_item, version_of, NULL,
 	st_get, st_insert, st_update, NULL, st_list,
-	NULL, NULL
+	NULL, NULL,
+	catch_up
 };
 
 /* ------------------------------------------------------------ calendar */
@@ -1228,6 +1232,35 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 out:
 	billing_subscription_free(cur);
 	return rc;
+}
+
+/* Every renewal, trial end, term end and period-end change due at or before
+ * now, applied as the billing run applies them (its due work then finds
+ * nothing left): a cancel, change, update, pause or resume made while the
+ * run is late acts on the period the customer is in, and that period is
+ * billed — not skipped. */
+static int catch_up(billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id,
+	bool *changed)
+{
+	int64_t now = billing__now(ctx);
+
+	for (;;) {
+		billing_subscription *cur = NULL;
+		int invoiced, rc = billing__entity_get_in((void **)&cur, &entity, ctx, tx, tenant_id,
+			id);
+		bool due;
+
+		if (rc < 0)
+			return rc;
+		due = !ended(cur->status) && cur->status != BILLING_SUB_PAUSED &&
+			cur->current_period_end <= now;
+		billing_subscription_free(cur);
+		if (!due)
+			return BILLING_OK;
+		if ((rc = billing__subscription_advance(ctx, tx, tenant_id, id, now, &invoiced)) < 0)
+			return rc;
+		*changed = true;
+	}
 }
 
 int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,

@@ -183,7 +183,7 @@ static const billing__entity entity = {
 	/* The noun names the events too: webhook_endpoint.created, ... */
 	"webhook_endpoint", endpoint_from_record, free_endpoint, endpoint_version, NULL,
 	st_get, st_insert, st_update, st_remove, st_list,
-	billing__json_webhook_endpoint, endpoint_id_of
+	billing__json_webhook_endpoint, endpoint_id_of, NULL
 };
 
 static int ready(billing_ctx *ctx)
@@ -1277,7 +1277,7 @@ static int st_delivery_list(billing_storage *st, billing_txn *tx, const char *te
 static const billing__entity delivery_entity = {
 	"delivery", delivery_from_record, free_delivery, delivery_version, NULL,
 	NULL, NULL, NULL, NULL, st_delivery_list,
-	NULL, NULL
+	NULL, NULL, NULL
 };
 
 static void delivery_sort_key(const void *item, const char **text, int64_t *num, const char **id)

@@ -1182,6 +1182,114 @@ static void cancel_now_with_prorate__credits_the_unused_time(void **state)
 	billing_subscription_free(s);
 }
 
+/* A renewal due before the call, with no billing run since (the server was
+ * down): the call acts on the subscription as it stands now, so the period
+ * that began at the renewal is billed first — the customer had it. */
+static void cancel_now_while_a_renewal_is_due__bills_that_period_first(void **state)
+{
+	fx *f = *state;
+	billing_subscription *s, *c;
+	billing_run_report rep;
+	tbb_invoice *inv = NULL;
+	billing_plan *p;
+	size_t n;
+
+	begin(f, tbb_ts(2025, 1, 1, 0, 0, 0));
+	p = plan(f, (tb_plan_spec){ .amount = 3100 });
+	s = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(p), 1);
+	f->w->now = tbb_ts(2025, 2, 11, 0, 0, 0);          /* renewal due Feb 1, not run */
+	c = cancel(f, s, 0);
+	assert_int_equal(billing_subscription_status_of(c), BILLING_SUB_CANCELED);
+	tbb_assert_time(billing_subscription_ended_at(c), tbb_ts(2025, 2, 11, 0, 0, 0));
+	tbb_assert_time(billing_subscription_current_period_start(c), tbb_ts(2025, 2, 1, 0, 0, 0));
+	n = tbb_invoices(f->w, f->t, billing_subscription_id(s), &inv);
+	assert_int_equal(n, 2);
+	assert_int_equal(inv[1].total, 3100);
+	tbb_assert_time(inv[1].period_start, tbb_ts(2025, 2, 1, 0, 0, 0));
+	tbb_assert_time(inv[1].period_end, tbb_ts(2025, 3, 1, 0, 0, 0));
+	free(inv);
+	inv = NULL;
+
+	/* Nothing is left for the run, then or later. */
+	rep = tbb_run(f->w);
+	tbb_assert_report(rep, 0, 0, 0, 0);
+	f->w->now = tbb_ts(2025, 6, 1, 0, 0, 0);
+	rep = tbb_run(f->w);
+	tbb_assert_report(rep, 0, 0, 0, 0);
+	assert_int_equal(tbb_invoices(f->w, f->t, billing_subscription_id(s), &inv), 2);
+	free(inv);
+	billing_subscription_free(c);
+	billing_subscription_free(s);
+}
+
+static void cancel_now_with_prorate_while_renewals_are_due__bills_them_then_credits(
+	void **state)
+{
+	fx *f = *state;
+	billing_subscription *s, *c = NULL;
+	tbb_invoice *inv = NULL;
+	billing_plan *p;
+	size_t n;
+
+	begin(f, tbb_ts(2025, 1, 1, 0, 0, 0));
+	p = plan(f, (tb_plan_spec){ .amount = 2800 });
+	s = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(p), 1);
+	f->w->now = tbb_ts(2025, 3, 8, 0, 0, 0);          /* Feb 1 and Mar 1 due, not run */
+	tb_assert_rc(billing_subscription_cancel(&c, f->w->ctx, &f->admin,
+		billing_subscription_id(s), BILLING_CANCEL_PRORATE, NULL), BILLING_OK);
+	tbb_assert_time(billing_subscription_ended_at(c), tbb_ts(2025, 3, 8, 0, 0, 0));
+	n = tbb_invoices(f->w, f->t, billing_subscription_id(s), &inv);
+	assert_int_equal(n, 4);
+	tbb_assert_time(inv[1].period_start, tbb_ts(2025, 2, 1, 0, 0, 0));
+	assert_int_equal(inv[1].total, 2800);
+	tbb_assert_time(inv[2].period_start, tbb_ts(2025, 3, 1, 0, 0, 0));
+	assert_int_equal(inv[2].total, 2800);
+	/* 24 of March's 31 days unused: 2800 * 24 / 31 = 2167.74 */
+	tbb_assert_time(inv[3].period_start, tbb_ts(2025, 3, 8, 0, 0, 0));
+	tbb_assert_time(inv[3].period_end, tbb_ts(2025, 4, 1, 0, 0, 0));
+	assert_int_equal(inv[3].total, -2168);
+	tbb_assert_numbers_gapless(inv, n);
+	free(inv);
+	billing_subscription_free(c);
+	billing_subscription_free(s);
+}
+
+/* The same for a change of plan: the due renewal first, on the old plan,
+ * then the proration within the period the customer is in. */
+static void change_plan_while_a_renewal_is_due__renews_then_prorates_that_period(
+	void **state)
+{
+	fx *f = *state;
+	billing_subscription_change_params ch = BILLING_SUBSCRIPTION_CHANGE_INIT;
+	billing_subscription *s, *u = NULL;
+	tbb_invoice *inv = NULL;
+	billing_plan *basic, *pro;
+	size_t n;
+
+	begin(f, tbb_ts(2025, 1, 1, 0, 0, 0));
+	basic = plan(f, (tb_plan_spec){ .amount = 2800 });
+	pro = plan(f, (tb_plan_spec){ .amount = 5600 });
+	s = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(basic), 1);
+	f->w->now = tbb_ts(2025, 2, 15, 0, 0, 0);         /* Feb 1 due, not run */
+	ch.plan_id = billing_plan_id(pro);
+	ch.proration = BILLING_PRORATE_ALWAYS_INVOICE;
+	tb_assert_rc(billing_subscription_change_plan(&u, f->w->ctx, &f->admin,
+		billing_subscription_id(s), &ch, NULL), BILLING_OK);
+	assert_string_equal(billing_subscription_plan_id(u), billing_plan_id(pro));
+	tbb_assert_time(billing_subscription_current_period_start(u), tbb_ts(2025, 2, 1, 0, 0, 0));
+	tbb_assert_time(billing_subscription_current_period_end(u), tbb_ts(2025, 3, 1, 0, 0, 0));
+	n = tbb_invoices(f->w, f->t, billing_subscription_id(s), &inv);
+	assert_int_equal(n, 3);
+	tbb_assert_time(inv[1].period_start, tbb_ts(2025, 2, 1, 0, 0, 0));
+	assert_int_equal(inv[1].total, 2800);
+	/* 14 of February's 28 days: -1400 on basic, +2800 on pro. */
+	assert_int_equal(inv[2].total, 1400);
+	tbb_assert_numbers_gapless(inv, n);
+	free(inv);
+	billing_subscription_free(u);
+	billing_subscription_free(s);
+}
+
 static void preview__shows_the_next_period_and_writes_nothing(void **state)
 {
 	fx *f = *state;
@@ -1528,6 +1636,9 @@ int main(void)
 		T(change_plan_at_period_end__renews_on_the_new_plan),
 		T(invoice_number__prefix_with_the_year),
 		T(cancel_now_with_prorate__credits_the_unused_time),
+		T(cancel_now_while_a_renewal_is_due__bills_that_period_first),
+		T(cancel_now_with_prorate_while_renewals_are_due__bills_them_then_credits),
+		T(change_plan_while_a_renewal_is_due__renews_then_prorates_that_period),
 		T(tenant_isolation__another_tenant_cannot_see_or_touch_and_the_run_serves_both),
 		T(run__clock_going_backwards_is_refused_and_changes_nothing),
 		T(run__period_past_year_9999_fails_the_item_and_writes_nothing),

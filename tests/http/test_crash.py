@@ -608,11 +608,14 @@ class CrashTest(unittest.TestCase):
             elif s["status"] == "canceled":
                 ended = parse_time(s["endedAt"])
                 if sid in ended_by_writer and ended > last_end:
-                    # Canceled now, at the advance's time, while its renewal was still due
-                    # (the run had not come to it): the periods from the last one invoiced
-                    # to the cancellation are not billed, as with a cancellation between
-                    # two real runs. Not the crash's doing; counted.
+                    # Canceled now while its renewal was still due (the run had not come
+                    # to it): the call applies the due renewals first, so the period the
+                    # cancellation falls in is billed (src/core/subscription.c, catch_up).
                     t.canceled_while_due += 1
+                    problems.append("%s: canceled at %s, after its last invoiced period "
+                                    "[%s, %s): the periods between were not billed"
+                                    % (sid, s["endedAt"], fmt_time(last_start),
+                                       fmt_time(last_end)))
                 elif self.kinds.get(s["customerId"]) == "declines" and ended > last_end:
                     # Canceled by the last failed retry, which ends it at the run's time
                     # (the advance's "to"), not at the retry's due time: a renewal due
