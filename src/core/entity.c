@@ -127,7 +127,7 @@ static int catch_up(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
 
 	if (!e->catch_up)
 		return BILLING_OK;
-	if ((rc = e->catch_up(ctx, tx, tenant_id, id, &changed)) < 0 || !changed)
+	if ((rc = e->catch_up(ctx, tx, *cur, &changed)) < 0 || !changed)
 		return rc;
 	e->free(*cur);
 	*cur = NULL;

@@ -36,10 +36,10 @@ typedef struct {
 	/* NULL, or what applies the item's own work due at or before the
 	 * context's now (a subscription's renewals), inside an update's
 	 * transaction before its step reads the item, so that a call acts on
-	 * the item as it stands now even when the billing run is late. Sets
+	 * the item as it stands now even when the billing run is late. current
+	 * is the item as just read (nothing due: no statement at all). Sets
 	 * *changed when it wrote. */
-	int (*catch_up)(billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id,
-		bool *changed);
+	int (*catch_up)(billing_ctx *ctx, billing_txn *tx, const void *current, bool *changed);
 } billing__entity;
 
 /*

@@ -220,8 +220,7 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	return st->subscription_list(tx, tenant_id, q, cb, payload);
 }
 
-static int catch_up(billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id,
-	bool *changed);
+static int catch_up(billing_ctx *ctx, billing_txn *tx, const void *current, bool *changed);
 
 static const billing__entity entity = {
 	"subscription", from_record, free_item, version_of, NULL,
@@ -1239,28 +1238,31 @@ out:
  * nothing left): a cancel, change, update, pause or resume made while the
  * run is late acts on the period the customer is in, and that period is
  * billed — not skipped. */
-static int catch_up(billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id,
-	bool *changed)
+static bool due_by(const billing_subscription *s, int64_t now)
 {
+	return !ended(s->status) && s->status != BILLING_SUB_PAUSED && s->current_period_end <= now;
+}
+
+static int catch_up(billing_ctx *ctx, billing_txn *tx, const void *current, bool *changed)
+{
+	const billing_subscription *s = current;
 	int64_t now = billing__now(ctx);
+	bool due = due_by(s, now);
 
-	for (;;) {
+	while (due) {
 		billing_subscription *cur = NULL;
-		int invoiced, rc = billing__entity_get_in((void **)&cur, &entity, ctx, tx, tenant_id,
-			id);
-		bool due;
+		int invoiced, rc;
 
-		if (rc < 0)
-			return rc;
-		due = !ended(cur->status) && cur->status != BILLING_SUB_PAUSED &&
-			cur->current_period_end <= now;
-		billing_subscription_free(cur);
-		if (!due)
-			return BILLING_OK;
-		if ((rc = billing__subscription_advance(ctx, tx, tenant_id, id, now, &invoiced)) < 0)
+		if ((rc = billing__subscription_advance(ctx, tx, s->tenant_id, s->id, now,
+			&invoiced)) < 0 ||
+		    (rc = billing__entity_get_in((void **)&cur, &entity, ctx, tx, s->tenant_id,
+			s->id)) < 0)
 			return rc;
 		*changed = true;
+		due = due_by(cur, now);
+		billing_subscription_free(cur);
 	}
+	return BILLING_OK;
 }
 
 int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
