@@ -376,12 +376,22 @@ static int dunning_next(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
 	billing_dunning_policy pol;
 	int rc;
 	size_t k = inv->attempt_count > 0 ? (size_t)inv->attempt_count - 1 : 0;
+	int64_t due_then;
 
 	if ((rc = policy_get(&pol, ctx, tx, inv->tenant_id)) < 0)
 		return rc;
+	/* When the attempt that just failed was due, by the same schedule (a
+	 * late run made it later): what its failure decides took effect then. */
+	due_then = k == 0 || k - 1 >= pol.retry_count ? now :
+		inv->finalized_at + (int64_t)pol.retry_days[k - 1] * DAY;
+	if (due_then > now || due_then < inv->finalized_at)
+		due_then = now;
 	if (k < pol.retry_count) {
-		int64_t at = inv->finalized_at + (int64_t)pol.retry_days[k] * DAY;
-		inv->next_attempt_at = at > now ? at : now;
+		/* Due at its own time even when that has passed (a late run): the
+		 * run takes it at once, in time order with the tenant's other due
+		 * work, so a final retry due before a renewal ends the
+		 * subscription before that renewal is billed. */
+		inv->next_attempt_at = inv->finalized_at + (int64_t)pol.retry_days[k] * DAY;
 		return due(ctx, tx, inv->tenant_id, BILLING__DUE_COLLECT, inv->id,
 			inv->next_attempt_at);
 	}
@@ -393,7 +403,7 @@ static int dunning_next(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
 		return BILLING_OK;
 	return billing__subscription_payment(ctx, tx, inv->tenant_id, inv->subscription_id,
 		pol.final_action == BILLING_DUNNING_UNPAID ? BILLING__SUB_RETRIES_EXHAUSTED_UNPAID :
-		BILLING__SUB_RETRIES_EXHAUSTED, now);
+		BILLING__SUB_RETRIES_EXHAUSTED, due_then, now);
 }
 
 /* ------------------------------------------------------------ outcomes */
@@ -431,7 +441,7 @@ static int invoice_effects(billing_ctx *ctx, billing_txn *tx, const billing_paym
 			break;
 		if (inv->subscription_id)
 			rc = billing__subscription_payment(ctx, tx, inv->tenant_id, inv->subscription_id,
-				BILLING__SUB_PAYMENT_RECOVERED, now);
+				BILLING__SUB_PAYMENT_RECOVERED, now, now);
 		break;
 	case BILLING_PAYMENT_FAILED:
 		if (inv->status != BILLING_INVOICE_PENDING && inv->status != BILLING_INVOICE_FAILED)
@@ -441,7 +451,7 @@ static int invoice_effects(billing_ctx *ctx, billing_txn *tx, const billing_paym
 		 * attempt by hand leaves the schedule as it was. */
 		if (p->off_session && inv->subscription_id) {
 			if ((rc = billing__subscription_payment(ctx, tx, inv->tenant_id,
-				inv->subscription_id, BILLING__SUB_PAYMENT_FAILED, now)) < 0 ||
+				inv->subscription_id, BILLING__SUB_PAYMENT_FAILED, now, now)) < 0 ||
 			    (rc = dunning_next(ctx, tx, inv, now)) < 0)
 				break;
 		}

@@ -1266,7 +1266,7 @@ static int catch_up(billing_ctx *ctx, billing_txn *tx, const void *current, bool
 }
 
 int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *id, billing__sub_payment what, int64_t now)
+	const char *id, billing__sub_payment what, int64_t at, int64_t now)
 {
 	billing_subscription *cur = NULL;
 	billing_subscription_record r;
@@ -1291,7 +1291,11 @@ int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char 
 		if ((rc = billing__subscription_transition(r.status, BILLING_SUB_CANCELED)) < 0)
 			goto out;
 		r.status = BILLING_SUB_CANCELED;
-		r.canceled_at = r.ended_at = now;
+		/* When the decisive retry was due; but never before the period the
+		 * subscription is in (a renewal billed while that retry's answer
+		 * was still unknown, after a crash): then at that period's start. */
+		r.canceled_at = r.ended_at = at >= r.current_period_start ? at :
+			r.current_period_start;
 		r.cancel_at_period_end = 0;
 		event = "subscription.canceled";
 	}

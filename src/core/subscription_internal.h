@@ -28,9 +28,12 @@ typedef enum {
 } billing__sub_payment;
 
 /* Inside the payment's transaction: applies what to the subscription (no
- * change when its status does not take it) with its event. */
+ * change when its status does not take it) with its event. at is when it
+ * took effect: the scheduled time of the attempt that decided it (a late
+ * run applies it later); a cancellation ends the subscription then, or at
+ * the start of its current period when it was renewed after that time. */
 int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *id, billing__sub_payment what, int64_t now);
+	const char *id, billing__sub_payment what, int64_t at, int64_t now);
 
 /* The subscription's status, read in tx; 0 when it does not exist. */
 int billing__subscription_status_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,

@@ -242,6 +242,43 @@ static void dunning__every_retry_on_schedule_then_cancel(void **state)
 	fx_free(&f);
 }
 
+/* The run comes late: the last retry was due on day 7, the run only comes
+ * on day 40, after the period end (day 31). The cancellation took effect
+ * when the retry was due, so the subscription ended inside its invoiced
+ * period and the renewal after it is not billed — nor was it served. */
+static void dunning__a_late_run_ends_the_subscription_when_the_last_retry_was_due(
+	void **state)
+{
+	fx f;
+	billing_subscription *s = NULL;
+	billing_invoice_list_params lp = BILLING_INVOICE_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int64_t start, next;
+	int32_t attempts;
+	int i;
+	(void)state;
+	fx_init(&f, "pm_card_insufficientFunds");
+	start = f.w->now;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(inv_status(&f, &attempts, &next), BILLING_INVOICE_FAILED);
+		run_at(&f, next);
+	}
+	assert_int_equal(inv_status(&f, &attempts, &next), BILLING_INVOICE_FAILED);
+	assert_int_equal(next, start + 7 * TBB_DAY);
+	run_at(&f, start + 40 * TBB_DAY);
+	tb_assert_rc(billing_subscription_get(&s, f.w->ctx, &f.admin, f.sub_id), BILLING_OK);
+	assert_int_equal(billing_subscription_status_of(s), BILLING_SUB_CANCELED);
+	assert_int_equal(billing_subscription_ended_at(s), start + 7 * TBB_DAY);
+	assert_int_equal(billing_subscription_canceled_at(s), start + 7 * TBB_DAY);
+	assert_true(billing_subscription_ended_at(s) < billing_subscription_current_period_end(s));
+	billing_subscription_free(s);
+	lp.subscription_id = f.sub_id;
+	tb_assert_rc(billing_invoice_list(&page, f.w->ctx, &f.admin, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 1);
+	billing_page_free(page);
+	fx_free(&f);
+}
+
 static void dunning__a_tenant_policy_that_keeps_past_due(void **state)
 {
 	billing_dunning_policy pol, got;
@@ -840,6 +877,7 @@ int main(void)
 		cmocka_unit_test(collect__without_a_payment_method_the_invoice_waits),
 		cmocka_unit_test(dunning__decline_then_recovery_on_the_first_retry),
 		cmocka_unit_test(dunning__every_retry_on_schedule_then_cancel),
+		cmocka_unit_test(dunning__a_late_run_ends_the_subscription_when_the_last_retry_was_due),
 		cmocka_unit_test(dunning__a_tenant_policy_that_keeps_past_due),
 		cmocka_unit_test(dunning__an_unpaid_policy_stops_collection_until_paid),
 		cmocka_unit_test(dunning__a_renewal_that_fails_puts_an_active_subscription_past_due),

@@ -617,11 +617,13 @@ class CrashTest(unittest.TestCase):
                                     % (sid, s["endedAt"], fmt_time(last_start),
                                        fmt_time(last_end)))
                 elif self.kinds.get(s["customerId"]) == "declines" and ended > last_end:
-                    # Canceled by the last failed retry, which ends it at the run's time
-                    # (the advance's "to"), not at the retry's due time: a renewal due
-                    # before that but not yet done (set aside for a minute after a
-                    # failure, e.g. a PostgreSQL deadlock) is then never invoiced. Counted.
+                    # Canceled by the last failed retry, which ends it when that retry was
+                    # due (docs/payments.md): never after its last invoiced period.
                     t.dunning_after_due.append(sid)
+                    problems.append("%s: ended by dunning at %s, after its last invoiced "
+                                    "period [%s, %s)" % (sid, s["endedAt"],
+                                                         fmt_time(last_start),
+                                                         fmt_time(last_end)))
                 elif not last_start <= ended <= last_end:
                     problems.append("%s: ended %s outside its last period [%s, %s)"
                                     % (sid, s["endedAt"], fmt_time(last_start),
