@@ -217,3 +217,22 @@ billing_plan *tb_plan(tb_world *w, const char *tenant, const tb_plan_spec *spec)
 	billing_product_free(prod);
 	return plan;
 }
+
+int tb_fx_setup(void **state)
+{
+	tb_fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->w = tb_world_new();
+	f->tenant = tb_tenant(f->w, "Acme");
+	f->admin = tb_admin(f->tenant);
+	*state = f;
+	return 0;
+}
+
+int tb_fx_teardown(void **state)
+{
+	tb_fx *f = *state;
+	tb_world_free(f->w);
+	free(f);
+	return 0;
+}

@@ -81,6 +81,17 @@ billing_principal tb_platform(void);
 /* A new tenant; the id lives as long as the world. */
 const char *tb_tenant(tb_world *w, const char *name);
 
+/* The one-tenant fixture many suites share: a world, tenant "Acme" and its
+ * ADMIN. cmocka setup and teardown: *state is the tb_fx. */
+typedef struct {
+	tb_world *w;
+	const char *tenant;
+	billing_principal admin;
+} tb_fx;
+
+int tb_fx_setup(void **state);
+int tb_fx_teardown(void **state);
+
 typedef struct {
 	const char *name;               /* default "Customer N" */
 	const char *email;              /* default "customerN@example.com" */

@@ -17,30 +17,7 @@
 
 /* ------------------------------------------------------------ helpers */
 
-typedef struct {
-	tb_world *w;
-	const char *tenant;
-	billing_principal admin;
-} fx;
-
-static int setup(void **state)
-{
-	fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->w = tb_world_new();
-	f->tenant = tb_tenant(f->w, "Acme");
-	f->admin = tb_admin(f->tenant);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx *f = *state;
-	tb_world_free(f->w);
-	free(f);
-	return 0;
-}
+typedef tb_fx fx;   /* a world with tenant "Acme" and its ADMIN (tb.h) */
 
 static int64_t customer_count(fx *f)
 {
@@ -659,7 +636,7 @@ static void customer_delete__stale_version_keeps_the_customer(void **state)
 	billing_customer_free(c);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tb_fx_setup, tb_fx_teardown)
 
 int main(void)
 {

@@ -291,30 +291,7 @@ static void getters__null_object_gives_null_or_the_none_value(void **state)
 
 /* ------------------------------------------------------------ real objects */
 
-typedef struct {
-	tb_world *w;
-	const char *tenant;
-	billing_principal admin;
-} fx;
-
-static int setup(void **state)
-{
-	fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->w = tb_world_new();
-	f->tenant = tb_tenant(f->w, "Acme");
-	f->admin = tb_admin(f->tenant);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx *f = *state;
-	tb_world_free(f->w);
-	free(f);
-	return 0;
-}
+typedef tb_fx fx;   /* a world with tenant "Acme" and its ADMIN (tb.h) */
 
 /* A customer with two metadata entries. */
 static billing_customer *customer_with_metadata(fx *f, const char *email)
@@ -433,12 +410,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(getters__null_object_gives_null_or_the_none_value),
 		cmocka_unit_test_setup_teardown(page_accessors__out_of_range_or_other_kind_give_null,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(metadata_at__out_of_range_gives_null, setup, teardown),
-		cmocka_unit_test_setup_teardown(event_type_at__out_of_range_gives_null, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(invoice_line_at__out_of_range_gives_null, setup,
-			teardown),
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(metadata_at__out_of_range_gives_null, tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(event_type_at__out_of_range_gives_null, tb_fx_setup,
+			tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(invoice_line_at__out_of_range_gives_null, tb_fx_setup,
+			tb_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
