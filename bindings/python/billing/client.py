@@ -42,12 +42,116 @@ def snake_case(name):
     return s + "_" if keyword.iskeyword(s) else s
 
 
+def camel_case(name):
+    """The wire name of a Python name: "amount_due" -> "amountDue"."""
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+_camel = {}  # snake -> camel, filled as names are looked up (a few dozen)
+
+
+def _wire(name):
+    c = _camel.get(name)
+    if c is None:
+        c = _camel[name] = camel_case(name.rstrip("_") if keyword.iskeyword(name[:-1])
+                                      else name)
+    return c
+
+
 class Result(dict):
-    """A decoded JSON object returned by an operation (a resource, a list
-    page, or {"id", "deleted": True}). Keys are the camelCase wire names.
+    """A decoded JSON object returned by an operation: a resource, a list
+    page, a nested object (an invoice line), or {"id", "deleted": True}.
+
+    It is the wire's dict (camelCase keys, what json.dumps and iteration
+    see) that also reads like an object with snake_case names:
+
+        inv.amount_due == inv["amountDue"] == inv["amount_due"]
+        inv.lines[0].unit_amount           # nested objects and lists too
+
+    A name that is neither is an AttributeError (KeyError for []). Equality
+    is the content's (a Result equals the dict of the same JSON); metadata
+    stays a plain dict of the caller's own keys. to_dict() is plain JSON
+    data (decimals as exact strings): json.dumps(r.to_dict()).
+
     `replayed` is True when a call with an idempotency key was answered as a
     replay of an earlier call, False when it was not, None without a key."""
     replayed = None
+
+    def __getattr__(self, name):
+        # Only reached when normal lookup failed: dict methods win over fields.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return dict.__getitem__(self, name)
+        except KeyError:
+            pass
+        try:
+            return dict.__getitem__(self, _wire(name))
+        except KeyError:
+            raise AttributeError("%s has no field %r (fields: %s)" % (
+                self._kind(), name, ", ".join(snake_case(k) for k in self))) from None
+
+    def __getitem__(self, key):
+        try:
+            return dict.__getitem__(self, key)
+        except KeyError:
+            if isinstance(key, str) and "_" in key:
+                wire = _wire(key)
+                if wire != key and dict.__contains__(self, wire):
+                    return dict.__getitem__(self, wire)
+            raise
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or (
+            isinstance(key, str) and "_" in key and dict.__contains__(self, _wire(key)))
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __dir__(self):
+        return sorted(set(dir(type(self))) | {snake_case(k) for k in self
+                                               if isinstance(k, str)})
+
+    def _kind(self):
+        obj = dict.get(self, "object")
+        if isinstance(obj, str) and obj:
+            return "Page" if obj == "list" else "".join(p.capitalize() for p in obj.split("_"))
+        return "Result"
+
+    def __repr__(self):
+        kind = self._kind()
+        fields = ", ".join("%s=%r" % (snake_case(k), v) for k, v in self.items()
+                           if not (k == "object" and kind != "Result"))
+        return "%s(%s)" % (kind, fields)
+
+    def to_dict(self):
+        """A deep copy as plain JSON data: dicts with the wire's camelCase
+        keys, lists, str, int, bool, None; decimals (taxRate) as exact
+        strings, which the library also accepts as input."""
+        return _plain(self)
+
+
+def _plain(v):
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, decimal.Decimal):
+        return str(v)
+    return v
+
+
+def _wrap(v):
+    """Results all the way down, except metadata (the caller's own keys)."""
+    if isinstance(v, dict):
+        return Result((k, x if k == "metadata" else _wrap(x)) for k, x in v.items())
+    if isinstance(v, list):
+        return [_wrap(x) for x in v]
+    return v
 
 
 # ------------------------------------------------------------ the catalog
@@ -332,8 +436,8 @@ class Billing:
                 raise errors.from_last(self._lib, rc)
         finally:
             self._release()
-        return {"processed": report.processed, "invoiced": report.invoiced,
-                "failed": report.failed, "remaining": report.remaining}
+        return Result(processed=report.processed, invoiced=report.invoiced,
+                      failed=report.failed, remaining=report.remaining)
 
 
 # ------------------------------------------------------------ principals
@@ -394,7 +498,7 @@ class Principal:
         if rc < 0:
             raise errors.from_json(value.get("error", {}) if isinstance(value, dict) else {}, rc)
         if isinstance(value, dict):
-            value = Result(value)
+            value = _wrap(value)
             if replayed is not None:
                 value.replayed = bool(replayed.value)
         return value
