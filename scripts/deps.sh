@@ -16,6 +16,7 @@ PACKAGES=(
 	libmicrohttpd-dev                      # examples/billing-server: HTTP (thread pool)
 	libargon2-dev                          # examples/billing-server: argon2id password hashes
 	python3                                # tests/http: the server's HTTP suite (stdlib only)
+	python3-venv                           # bindings/python: pip install into a venv (PEP 668)
 	clang libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer, ASan, UBSan (clang 14)
 	clang-tidy cppcheck                    # scripts/lint.sh: static analysis, no findings allowed
 	gcovr                                  # scripts/coverage.sh: line and branch figures, the floor
