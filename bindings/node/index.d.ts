@@ -180,9 +180,9 @@ export interface TenantsListInput {
 /** Input of customers.create. */
 export interface CustomersCreateInput {
   /** 1-120 characters, trimmed */
-  name?: string;
+  name: string;
   /** valid address, unique in the tenant ignoring case */
-  email?: string;
+  email: string;
   /** payment method token */
   defaultPaymentMethod?: string | null;
   /** string map */
@@ -244,9 +244,9 @@ export interface CustomersListInput {
 /** Input of products.create. */
 export interface ProductsCreateInput {
   /** 1-200 characters */
-  name?: string;
+  name: string;
   /** [A-Za-z0-9._-]{1,64}, unique in the tenant */
-  sku?: string;
+  sku: string;
   /** at most 2000 characters */
   description?: string | null;
   /** price in minor units, >= 0 */
@@ -338,19 +338,19 @@ export interface ProductsListInput {
 /** Input of plans.create. */
 export interface PlansCreateInput {
   /** product of the same tenant; fixed */
-  productId?: string;
+  productId: string;
   /** ^[A-Z0-9_-]{3,64}$, unique in the tenant; fixed */
-  code?: string;
+  code: string;
   /** 2-100 characters */
-  name?: string;
+  name: string;
   /** at most 2000 characters */
   description?: string | null;
   /** minor units, > 0 */
-  amount?: number;
+  amount: number;
   /** ISO 4217, default the product's; fixed */
   currency?: string;
   /** DAY, WEEK, MONTH or YEAR; fixed */
-  interval?: string;
+  interval: string;
   /** >= 1, default 1; fixed */
   intervalCount?: number;
   /** 0-730 */
@@ -686,7 +686,7 @@ export interface DunningSetInput {
 /** Input of webhook_endpoints.create. */
 export interface WebhookEndpointsCreateInput {
   /** https URL (at most 2048 characters) */
-  url?: string;
+  url: string;
   /** event types wanted: invoice.paid, invoice.* or *; default all */
   events?: string[];
   /** default true */
@@ -826,7 +826,7 @@ export interface TenantsOperations {
 
 export interface CustomersOperations {
   /** Create a customer. (customers.create; roles: ADMIN) */
-  create(input?: CustomersCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: CustomersCreateInput, options?: CallOptions): Promise<Resource>;
   /** Fetch a customer. (customers.get; roles: USER, ADMIN) */
   get(input: CustomersGetInput): Promise<Resource>;
   /** Change the fields given; the others stay. (customers.update; roles: ADMIN) */
@@ -839,7 +839,7 @@ export interface CustomersOperations {
 
 export interface ProductsOperations {
   /** Create a product. (products.create; roles: ADMIN) */
-  create(input?: ProductsCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: ProductsCreateInput, options?: CallOptions): Promise<Resource>;
   /** Fetch a product. (products.get; roles: USER, ADMIN) */
   get(input: ProductsGetInput): Promise<Resource>;
   /** Change the fields given; the others stay. (products.update; roles: ADMIN) */
@@ -852,7 +852,7 @@ export interface ProductsOperations {
 
 export interface PlansOperations {
   /** Create a plan. (plans.create; roles: ADMIN) */
-  create(input?: PlansCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: PlansCreateInput, options?: CallOptions): Promise<Resource>;
   /** Fetch a plan (deleted plans are not found). (plans.get; roles: USER, ADMIN) */
   get(input: PlansGetInput): Promise<Resource>;
   /** Change name, description, amount, trialDays, active or metadata. (plans.update; roles: ADMIN) */
@@ -922,7 +922,7 @@ export interface DunningOperations {
 
 export interface WebhookEndpointsOperations {
   /** Register a webhook endpoint; its signing secret is in this answer only. (webhook_endpoints.create; roles: ADMIN) */
-  create(input?: WebhookEndpointsCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: WebhookEndpointsCreateInput, options?: CallOptions): Promise<Resource>;
   /** Fetch a webhook endpoint. (webhook_endpoints.get; roles: USER, ADMIN) */
   get(input: WebhookEndpointsGetInput): Promise<Resource>;
   /** Change url, events, enabled or description. (webhook_endpoints.update; roles: ADMIN) */

@@ -83,24 +83,25 @@ static const field_spec f_tenant_create[] = {
 };
 static const field_spec f_tenant_list[] = { LIST_FIELDS, { NULL, 0, false, false, NULL } };
 
-#define CUSTOMER_BODY \
-	{ "name", T_STRING, false, false, "1-120 characters, trimmed" }, \
-	{ "email", T_STRING, false, false, "valid address, unique in the tenant ignoring case" }, \
+/* req: whether the fields a create needs are required (false in a PATCH). */
+#define CUSTOMER_BODY(req) \
+	{ "name", T_STRING, req, false, "1-120 characters, trimmed" }, \
+	{ "email", T_STRING, req, false, "valid address, unique in the tenant ignoring case" }, \
 	{ "defaultPaymentMethod", T_STRING, false, true, "payment method token" }, \
 	{ "metadata", T_OBJECT, false, true, "string map" }
 static const field_spec f_customer_create[] = {
-	CUSTOMER_BODY, { NULL, 0, false, false, NULL }
+	CUSTOMER_BODY(true), { NULL, 0, false, false, NULL }
 };
 static const field_spec f_customer_update[] = {
 	{ "id", T_STRING, true, false, "the customer id" },
 	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
-	CUSTOMER_BODY, { NULL, 0, false, false, NULL }
+	CUSTOMER_BODY(false), { NULL, 0, false, false, NULL }
 };
 static const field_spec f_customer_list[] = { LIST_FIELDS, { NULL, 0, false, false, NULL } };
 
-#define PRODUCT_BODY \
-	{ "name", T_STRING, false, false, "1-200 characters" }, \
-	{ "sku", T_STRING, false, false, "[A-Za-z0-9._-]{1,64}, unique in the tenant" }, \
+#define PRODUCT_BODY(req) \
+	{ "name", T_STRING, req, false, "1-200 characters" }, \
+	{ "sku", T_STRING, req, false, "[A-Za-z0-9._-]{1,64}, unique in the tenant" }, \
 	{ "description", T_STRING, false, true, "at most 2000 characters" }, \
 	{ "priceCents", T_INTEGER, false, false, "price in minor units, >= 0" }, \
 	{ "currency", T_STRING, false, false, "ISO 4217 code, default EUR" }, \
@@ -110,12 +111,12 @@ static const field_spec f_customer_list[] = { LIST_FIELDS, { NULL, 0, false, fal
 	{ "lowStockThreshold", T_INTEGER, false, false, ">= 0" }, \
 	{ "metadata", T_OBJECT, false, true, "string map" }
 static const field_spec f_product_create[] = {
-	PRODUCT_BODY, { NULL, 0, false, false, NULL }
+	PRODUCT_BODY(true), { NULL, 0, false, false, NULL }
 };
 static const field_spec f_product_update[] = {
 	{ "id", T_STRING, true, false, "the product id" },
 	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
-	PRODUCT_BODY, { NULL, 0, false, false, NULL }
+	PRODUCT_BODY(false), { NULL, 0, false, false, NULL }
 };
 static const field_spec f_product_list[] = {
 	LIST_FIELDS,
@@ -125,24 +126,24 @@ static const field_spec f_product_list[] = {
 	{ NULL, 0, false, false, NULL }
 };
 
-#define PLAN_BODY \
-	{ "productId", T_STRING, false, false, "product of the same tenant; fixed" }, \
-	{ "code", T_STRING, false, false, "^[A-Z0-9_-]{3,64}$, unique in the tenant; fixed" }, \
-	{ "name", T_STRING, false, false, "2-100 characters" }, \
+#define PLAN_BODY(req) \
+	{ "productId", T_STRING, req, false, "product of the same tenant; fixed" }, \
+	{ "code", T_STRING, req, false, "^[A-Z0-9_-]{3,64}$, unique in the tenant; fixed" }, \
+	{ "name", T_STRING, req, false, "2-100 characters" }, \
 	{ "description", T_STRING, false, true, "at most 2000 characters" }, \
-	{ "amount", T_INTEGER, false, false, "minor units, > 0" }, \
+	{ "amount", T_INTEGER, req, false, "minor units, > 0" }, \
 	{ "currency", T_STRING, false, false, "ISO 4217, default the product's; fixed" }, \
-	{ "interval", T_STRING, false, false, "DAY, WEEK, MONTH or YEAR; fixed" }, \
+	{ "interval", T_STRING, req, false, "DAY, WEEK, MONTH or YEAR; fixed" }, \
 	{ "intervalCount", T_INTEGER, false, false, ">= 1, default 1; fixed" }, \
 	{ "trialDays", T_INTEGER, false, false, "0-730" }, \
 	{ "termCount", T_INTEGER, false, true, "periods until expiry; fixed" }, \
 	{ "active", T_BOOLEAN, false, false, "default true" }, \
 	{ "metadata", T_OBJECT, false, true, "string map" }
-static const field_spec f_plan_create[] = { PLAN_BODY, { NULL, 0, false, false, NULL } };
+static const field_spec f_plan_create[] = { PLAN_BODY(true), { NULL, 0, false, false, NULL } };
 static const field_spec f_plan_update[] = {
 	{ "id", T_STRING, true, false, "the plan id" },
 	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
-	PLAN_BODY, { NULL, 0, false, false, NULL }
+	PLAN_BODY(false), { NULL, 0, false, false, NULL }
 };
 static const field_spec f_plan_list[] = {
 	LIST_FIELDS,
@@ -237,20 +238,20 @@ static const field_spec f_dunning_set[] = {
 		"cancel (default), unpaid or keep_past_due, when the retries are exhausted" },
 	{ NULL, 0, false, false, NULL }
 };
-#define ENDPOINT_FIELDS \
-	{ "url", T_STRING, false, false, "https URL (at most 2048 characters)" }, \
+#define ENDPOINT_FIELDS(req) \
+	{ "url", T_STRING, req, false, "https URL (at most 2048 characters)" }, \
 	{ "events", T_STR_ARRAY, false, false, \
 		"event types wanted: invoice.paid, invoice.* or *; default all" }, \
 	{ "enabled", T_BOOLEAN, false, false, "default true" }, \
 	{ "description", T_STRING, false, true, "at most 500 characters" }
 static const field_spec f_endpoint_create[] = {
-	ENDPOINT_FIELDS,
+	ENDPOINT_FIELDS(true),
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_endpoint_update[] = {
 	{ "id", T_STRING, true, false, "the webhook endpoint id" },
 	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
-	ENDPOINT_FIELDS,
+	ENDPOINT_FIELDS(false),
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_endpoint_rotate[] = {
@@ -299,6 +300,7 @@ static int field_error(const char *field, const char *fmt, ...)
 
 static int check_fields(const cJSON *in, const field_spec *spec)
 {
+	billing__checks missing = BILLING__CHECKS_INIT;
 	const cJSON *it;
 	const field_spec *f;
 
@@ -369,10 +371,12 @@ static int check_fields(const cJSON *in, const field_spec *spec)
 		}
 		}
 	}
+	/* Every missing required field in one answer, as the typed calls'
+	 * validation names every invalid field. */
 	for (f = spec; f->name; f++)
 		if (f->required && !cJSON_GetObjectItemCaseSensitive(in, f->name))
-			return field_error(f->name, "%s is required", f->name);
-	return BILLING_OK;
+			billing__check_fail(&missing, f->name, "is required");
+	return billing__checks_finish(&missing, "input");
 }
 
 static const cJSON *get(const cJSON *in, const char *name)

@@ -719,6 +719,57 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 	tb_assert_rc(billing_catalog_json(NULL), BILLING_EINVALID);
 }
 
+/* The catalog's required flags are what the bindings' signatures, the Node
+ * types and the OpenAPI document say: every field the library refuses as
+ * missing when an operation is called with no input must be flagged
+ * required, and every required field missing is named in one answer.
+ * events.redeliver takes id or since, so neither is required. */
+static void json_catalog__required_flags_are_what_the_library_requires(void **state)
+{
+	fx *f = *state;
+	char *text = NULL;
+	cJSON *root;
+	const cJSON *op, *in;
+
+	tb_assert_rc(billing_catalog_json(&text), BILLING_OK);
+	root = cJSON_Parse(text);
+	assert_non_null(root);
+	cJSON_ArrayForEach(op, member(root, "operations")) {
+		const char *name = s_of(op, "name");
+		const billing_principal *who = has_string(member(op, "roles"), "PLATFORM") ? &f->op :
+			has_string(member(op, "roles"), "ADMIN") ? &f->admin : &f->user;
+		const billing_error *e;
+		size_t i, required = 0;
+		int rc;
+
+		if (strcmp(name, "events.redeliver") == 0)
+			continue;
+		rc = call(f, who, name, "{}");
+		e = billing_error_last();
+		cJSON_ArrayForEach(in, member(op, "input"))
+			required += cJSON_IsTrue(member(in, "required"));
+		if (rc != BILLING_EINVALID) {
+			if (required > 0)
+				fail_msg("%s: {} is %d though it has required fields", name, rc);
+			continue;
+		}
+		for (i = 0; i < e->field_error_count; i++) {
+			in = find_input(op, e->field_errors[i].field);
+			if (!in || !cJSON_IsTrue(member(in, "required")))
+				fail_msg("%s: %s is refused when missing (%s) but not flagged required",
+					name, e->field_errors[i].field, e->field_errors[i].message);
+		}
+		if (e->field_error_count != required)
+			fail_msg("%s: %zu field errors for %zu required fields", name,
+				e->field_error_count, required);
+	}
+	op = find_op(member(root, "operations"), "customers.update");
+	assert_bool_member(find_input(op, "name"), "required", 0);
+	assert_bool_member(find_input(op, "email"), "required", 0);
+	cJSON_Delete(root);
+	billing_free(text);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -741,6 +792,7 @@ int main(void)
 		T(json_call__null_out_is_invalid),
 		T(json_list__envelope_in_cursor_and_page_mode),
 		T(json_catalog__lists_every_operation_with_roles_and_inputs),
+		T(json_catalog__required_flags_are_what_the_library_requires),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
