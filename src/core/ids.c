@@ -4,10 +4,19 @@
  * first makes ids roughly creation-ordered, so keyset paging by id follows
  * creation order and B-tree inserts stay at the right edge.
  *
+ * The time part: the core's clock (billing_ctx_options.clock) has whole
+ * seconds, so when the caller's time is a whole second the milliseconds
+ * within it come from the system's clock. The id's second stays the
+ * injected clock's (its created_at), and ids a second holds are ordered by
+ * when they were made.
+ *
  * The last id's 128 bits are kept per process. Within one millisecond, or
- * when the injected clock goes backwards (a test clock, an NTP step), the
- * next id is the last one plus one instead of fresh randomness, so ids of
- * one process never go backwards and never collide.
+ * when the time goes backwards (a test clock that stands still or is set
+ * back, an NTP step), the next id keeps the last timestamp and adds a fresh
+ * random increment of 1 to 2^48 to the random part, so ids of one process
+ * never go backwards and never collide, and the distance between two ids
+ * does not count the ids made in between (as +1 would: any tenant could
+ * count every other tenant's writes).
  */
 
 #include "core/ids.h"
@@ -16,8 +25,10 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #define TIME_MAX ((int64_t)0xFFFFFFFFFFFF) /* 48 bits */
+#define STEP_BYTES 6 /* the random increment: 48 bits, plus one */
 #define PREFIX_MAX (BILLING_ID_MAX - BILLING_ID_BODY_LEN - 2) /* '_' and NUL */
 
 static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
@@ -52,7 +63,7 @@ int billing__random_bytes(void *buf, size_t n)
 
 /*
  * A forked child inherits the last id; without a reset, parent and child
- * would both hand out "last + 1" within the same millisecond. The prepare
+ * would both step from it within the same millisecond. The prepare
  * and parent handlers also keep the child from inheriting a lock that some
  * other thread of the parent held at fork time.
  */
@@ -78,15 +89,32 @@ static void atfork_register(void)
 		atfork_failed = true;
 }
 
-/* Adds one to the 80-bit random part; returns true when it wraps. */
-static bool increment(uint8_t r[10])
+/* Adds 1 + a fresh 48-bit random number to the 80-bit random part.
+ * Returns 1 when it wraps, 0, or -1 when the random source failed. */
+static int step(uint8_t r[10])
 {
-	int i;
+	uint8_t inc[STEP_BYTES];
+	unsigned int carry = 1;
+	int i, j;
 
-	for (i = 9; i >= 0; i--)
-		if (++r[i] != 0)
-			return false;
-	return true;
+	if (billing__random_bytes(inc, sizeof(inc)) < 0)
+		return -1;
+	for (i = 9, j = STEP_BYTES - 1; i >= 0; i--, j--) {
+		unsigned int sum = r[i] + carry + (j >= 0 ? inc[j] : 0u);
+		r[i] = (uint8_t)sum;
+		carry = sum >> 8;
+	}
+	return (int)carry;
+}
+
+/* The milliseconds past the second of the system's clock. */
+static int64_t system_subsecond_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (int64_t)(ts.tv_nsec / 1000000);
 }
 
 /* Five bytes become eight base32 characters. */
@@ -122,6 +150,7 @@ int billing__id_new(char out[BILLING_ID_MAX], const char *prefix, int64_t now_ms
 	uint8_t r[10];
 	int64_t ms;
 	size_t plen;
+	int wrapped;
 
 	if (prefix == NULL || (plen = strlen(prefix)) > PREFIX_MAX)
 		return -1;
@@ -132,18 +161,25 @@ int billing__id_new(char out[BILLING_ID_MAX], const char *prefix, int64_t now_ms
 	if (atfork_failed)
 		return -1;
 
+	ms = now_ms;
+	if (ms % 1000 == 0) {
+		ms += system_subsecond_ms();
+		if (ms > TIME_MAX)
+			ms = TIME_MAX;
+	}
+
 	pthread_mutex_lock(&lock);
-	if (!seeded || now_ms > last_ms) {
+	if (!seeded || ms > last_ms) {
 		if (billing__random_bytes(last_rand, sizeof(last_rand)) < 0) {
 			pthread_mutex_unlock(&lock);
 			return -1;
 		}
-		last_ms = now_ms;
+		last_ms = ms;
 		seeded = true;
-	} else if (increment(last_rand)) {
-		/* 2^80 ids in one millisecond cannot happen, but a carry into the
-		 * timestamp keeps the order right if it did. */
-		if (last_ms == TIME_MAX) {
+	} else if ((wrapped = step(last_rand)) != 0) {
+		/* Rare (n ids in one millisecond wrap with a chance of about
+		 * n * 2^-33); a carry into the timestamp keeps the order. */
+		if (wrapped < 0 || last_ms == TIME_MAX) {
 			pthread_mutex_unlock(&lock);
 			return -1;
 		}

@@ -5,7 +5,8 @@
  * The generator keeps its last id per process, so the tests share that
  * state: each test takes a fresh, larger millisecond from fresh_ms(), and
  * the tests that need a particular time run first (or last, for the
- * largest time).
+ * largest time). fresh_ms() is never a whole second: a whole second gets
+ * the system clock's milliseconds (fresh_second() is for those tests).
  */
 
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include <pthread.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/ids.h"
@@ -26,11 +28,38 @@
 #define TIME_MAX ((int64_t)0xFFFFFFFFFFFF)
 #define MANY 10000
 
-static int64_t fresh_ms(void)
+static int64_t fresh_second(void)
 {
 	static int64_t next = 1700000000000; /* 2023-11-14, after the fixed vectors */
 	next += 10000000000; /* about 116 days: more than any test adds to it */
 	return next;
+}
+
+static int64_t fresh_ms(void)
+{
+	return fresh_second() + 123;
+}
+
+/* The system clock in milliseconds. */
+static int64_t system_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef unsigned __int128 u128;
+
+/* The 128 bits of an id body (26 characters, 130 bits, the top 2 zero). */
+static u128 body_bits(const char *body)
+{
+	u128 v = 0;
+	int i;
+
+	for (i = 0; i < BILLING_ID_BODY_LEN; i++)
+		v = v * 32 + (u128)(strchr(ALPHABET, body[i]) - ALPHABET);
+	return v;
 }
 
 /* Decodes the 10 timestamp characters of an id body. */
@@ -56,8 +85,8 @@ static void id_new__encodes_time_in_the_first_ten_characters(void **state)
 	char id[BILLING_ID_MAX];
 
 	(void)state;
-	assert_int_equal(billing__id_new(id, "cus", 0), 0);
-	assert_memory_equal(id, "cus_0000000000", 14);
+	assert_int_equal(billing__id_new(id, "cus", 7), 0);
+	assert_memory_equal(id, "cus_0000000007", 14);
 
 	/* The example timestamp of the ULID specification, lower-cased. */
 	assert_int_equal(billing__id_new(id, "cus", 1469918176385), 0);
@@ -174,7 +203,7 @@ static void id_new__keeps_order_when_the_clock_goes_backwards(void **state)
 	(void)state;
 	assert_int_equal(billing__id_new(a, "cus", now), 0);
 	assert_int_equal(billing__id_new(b, "cus", now - 5000), 0);
-	assert_int_equal(billing__id_new(c, "cus", 0), 0);
+	assert_int_equal(billing__id_new(c, "cus", 8), 0);
 	assert_true(strcmp(a, b) < 0);
 	assert_true(strcmp(b, c) < 0);
 	/* The last timestamp is kept rather than the earlier one. */
@@ -263,7 +292,7 @@ static void id_new__forked_child_does_not_repeat_the_parents_ids(void **state)
 		_exit(write(fds[1], id, sizeof(id)) == (ssize_t)sizeof(id) ? 0 : 1);
 	}
 	close(fds[1]);
-	/* Without a reset both would now be "the first id plus one". */
+	/* Without a reset both would now step from the same first id. */
 	assert_int_equal(billing__id_new(parent_id, "cus", now), 0);
 	assert_int_equal(read(fds[0], child_id, sizeof(child_id)), (ssize_t)sizeof(child_id));
 	close(fds[0]);
@@ -366,6 +395,135 @@ static void random_bytes__fills_the_buffer(void **state)
 	assert_memory_not_equal(big + sizeof(big) - 64, zero, 64);
 }
 
+/* ---- unpredictability (issue #16) ---- */
+
+#define SMALL ((u128)1 << 32)
+
+/*
+ * 10 000 ids in one millisecond: each step of the 128-bit value is a fresh
+ * random number of up to 2^48 (a counter would step by one). A step below
+ * 2^32 has a chance of 2^-16, so more than five in 10 000 (expected 0.15)
+ * has a chance below 10^-8; equal neighbouring steps, below 10^-9.
+ */
+static void id_new__steps_within_one_millisecond_are_large_and_random(void **state)
+{
+	char (*ids)[BILLING_ID_MAX] = calloc(MANY, BILLING_ID_MAX);
+	int64_t now = fresh_ms();
+	u128 prev_step = 0;
+	int i, small = 0, repeated = 0;
+
+	(void)state;
+	assert_non_null(ids);
+	for (i = 0; i < MANY; i++)
+		assert_int_equal(billing__id_new(ids[i], "evt", now), 0);
+	for (i = 1; i < MANY; i++) {
+		u128 a = body_bits(ids[i - 1] + 4), b = body_bits(ids[i] + 4);
+		assert_true(a < b);
+		if (b - a < SMALL)
+			small++;
+		if (b - a == prev_step)
+			repeated++;
+		prev_step = b - a;
+	}
+	assert_true(small <= 5);
+	assert_int_equal(repeated, 0);
+	free(ids);
+}
+
+/*
+ * Two tenants share the generator: tenant A makes an id, tenant B makes k
+ * = i % 4 ids, and so on, all in one millisecond. With a counter A's step
+ * would be k + 1: A could count B's writes. Here A's step never is k + 1,
+ * and a step over one of B's ids is often smaller than a step over none
+ * (for uniform steps, 1 in 6 of such pairs; asserted: 1 in 50), so the
+ * size of a step does not even rank how many ids lie between.
+ */
+static void id_new__interleaved_tenants_cannot_count_each_others_ids(void **state)
+{
+	enum { ROUNDS = 4000 };
+	u128 *steps = calloc(ROUNDS, sizeof(*steps));
+	char a[BILLING_ID_MAX], prev[BILLING_ID_MAX], b[BILLING_ID_MAX];
+	int64_t now = fresh_ms();
+	int i, j, exact = 0, inversions = 0, pairs = 0;
+
+	(void)state;
+	assert_non_null(steps);
+	assert_int_equal(billing__id_new(prev, "cus", now), 0);
+	for (i = 0; i < ROUNDS; i++) {
+		for (j = 0; j < i % 4; j++)
+			assert_int_equal(billing__id_new(b, "cus", now), 0);
+		assert_int_equal(billing__id_new(a, "cus", now), 0);
+		steps[i] = body_bits(a + 4) - body_bits(prev + 4);
+		assert_true(steps[i] > 0);
+		if (steps[i] == (u128)(i % 4 + 1))
+			exact++;
+		memcpy(prev, a, sizeof(prev));
+	}
+	/* Rounds 4m (no id of B between) against rounds 4m + 1 (one id). */
+	for (i = 0; i + 1 < ROUNDS; i += 4) {
+		pairs++;
+		if (steps[i + 1] < steps[i])
+			inversions++;
+	}
+	assert_int_equal(exact, 0);
+	assert_true(inversions * 50 >= pairs);
+	free(steps);
+}
+
+/* The core's clock has whole seconds: the id's milliseconds within that
+ * second are the system clock's, read while the id was made. */
+static void id_new__a_whole_second_gets_the_system_clocks_milliseconds(void **state)
+{
+	char id[BILLING_ID_MAX];
+	int64_t before, after, got;
+	int tries;
+
+	(void)state;
+	for (tries = 0; tries < 100; tries++) {
+		int64_t now = fresh_second();
+		before = system_ms();
+		assert_int_equal(billing__id_new(id, "cus", now), 0);
+		after = system_ms();
+		got = body_time(id + 4) - now;
+		assert_true(got >= 0 && got < 1000);
+		if (before / 1000 == after / 1000)      /* not across a second */
+			break;
+	}
+	assert_true(before / 1000 == after / 1000);
+	assert_true(got >= before % 1000 && got <= after % 1000);
+}
+
+/*
+ * A test clock that stands still on one second: ids made over a few real
+ * milliseconds carry several milliseconds of that second, in order; set
+ * back a second, the clock cannot make ids go backwards.
+ */
+static void id_new__a_clock_standing_still_gives_ordered_ids_within_its_second(void **state)
+{
+	char a[BILLING_ID_MAX], b[BILLING_ID_MAX];
+	int64_t now = fresh_second(), start, t, first, last;
+
+	(void)state;
+	while (system_ms() % 1000 >= 900)               /* room for 20 ms in this second */
+		usleep(1000);
+	start = system_ms();
+	assert_int_equal(billing__id_new(a, "cus", now), 0);
+	first = body_time(a + 4);
+	do {
+		assert_int_equal(billing__id_new(b, "cus", now), 0);
+		assert_true(strcmp(a, b) < 0);
+		t = body_time(b + 4);
+		assert_true(t >= now && t < now + 1000);
+		memcpy(a, b, sizeof(a));
+	} while (system_ms() - start < 20);
+	last = body_time(a + 4);
+	assert_true(last > first);                      /* real millisecond resolution */
+
+	assert_int_equal(billing__id_new(b, "cus", now - 1000), 0);
+	assert_true(strcmp(a, b) < 0);
+	assert_int_equal(body_time(b + 4), last);
+}
+
 /* Runs last: after it, the generator's timestamp is pinned at the maximum. */
 static void id_new__accepts_the_largest_48_bit_time(void **state)
 {
@@ -394,6 +552,10 @@ int main(void)
 		cmocka_unit_test(id_new__ids_of_different_prefixes_share_one_sequence),
 		cmocka_unit_test(id_new__two_threads_produce_no_duplicates),
 		cmocka_unit_test(id_new__forked_child_does_not_repeat_the_parents_ids),
+		cmocka_unit_test(id_new__steps_within_one_millisecond_are_large_and_random),
+		cmocka_unit_test(id_new__interleaved_tenants_cannot_count_each_others_ids),
+		cmocka_unit_test(id_new__a_whole_second_gets_the_system_clocks_milliseconds),
+		cmocka_unit_test(id_new__a_clock_standing_still_gives_ordered_ids_within_its_second),
 		cmocka_unit_test(id_valid__accepts_generated_ids),
 		cmocka_unit_test(id_valid__rejects_a_wrong_prefix),
 		cmocka_unit_test(id_valid__rejects_a_wrong_length),
