@@ -43,6 +43,7 @@ class Operation {
     // Keyset-pageable: the list takes a cursor. Known from the input, not
     // from the name, so a new list operation is paged like the others.
     this.pageable = this.input.some((f) => f.name === 'startingAfter');
+    this.takesId = this.input.some((f) => f.name === 'id');
   }
 }
 
@@ -311,15 +312,35 @@ function member(principal, node) {
   return Object.freeze(group);
 }
 
+// An operation that takes an id also takes it alone, as a string:
+// get('cus_...'), delete('cus_...', { expectedVersion: 2 }, options) (the
+// other fields, then the options); else one input object, then the options.
+function args(op, first, second, third) {
+  if (typeof first !== 'string') return [first === undefined ? {} : first, second];
+  if (!op.takesId) {
+    return [null, null, new TypeError(`${op.name} takes no id: pass an input object`)];
+  }
+  if (second !== undefined && second !== null &&
+      (typeof second !== 'object' || Array.isArray(second))) {
+    return [null, null, new TypeError(`${op.name}: the fields after the id must be an object`)];
+  }
+  if (second && Object.hasOwn(second, 'id')) {
+    return [null, null, new TypeError(`${op.name}: the id is given twice`)];
+  }
+  return [{ ...second, id: first }, third];
+}
+
 function method(principal, op) {
   let fn;
   if (op.pageable) {
     fn = (input = {}) => new Pager(principal, op, input);
     fn.page = (input = {}) => principal[kInvoke](op.name, input, null);
-  } else if (op.mutating) {
-    fn = (input = {}, options = {}) => principal[kInvoke](op.name, input, options);
   } else {
-    fn = (input = {}) => principal[kInvoke](op.name, input, null);
+    fn = (first, second, third) => {
+      const [input, options, error] = args(op, first, second, third);
+      if (error) return Promise.reject(error);
+      return principal[kInvoke](op.name, input, op.mutating ? options : null);
+    };
   }
   Object.defineProperty(fn, 'name', { value: op.path[op.path.length - 1] });
   fn.operation = op;
