@@ -2,14 +2,20 @@
 // libbilling (catalog version 1). Do not edit: run
 // `npm run generate-types` after the catalog changes.
 
-/** A decoded JSON object: a resource, or {id, deleted: true}. Keys are the
- *  camelCase wire names of the HTTP API. */
+/** Any decoded JSON object (what Principal.call resolves to). The
+ *  operations' own methods resolve to the interfaces below instead. Keys are
+ *  the camelCase wire names of the HTTP API. */
 export interface Resource {
   /** Set when the call had an idempotency key: true when it was answered as
    *  a replay of an earlier call with the same key. Not enumerable. */
   readonly replayed?: boolean;
   [field: string]: any;
 }
+
+/** The answer of a mutating call: `replayed` is set when the call had an
+ *  idempotency key (true: answered as a replay of an earlier call with the
+ *  same key). Not enumerable. */
+export type Replayable<T> = T & { readonly replayed?: boolean };
 
 /** One page of a list. */
 export interface Page<T = Resource> {
@@ -137,6 +143,245 @@ export declare class Billing {
   runDue(options?: { now?: Date | number; maxItems?: number }): Promise<RunReport>;
   /** Waits for calls in flight, then closes. Later calls reject. */
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------- results
+
+/** A tenant: one business billing its own customers. */
+export interface Tenant {
+  id: string;
+  object: 'tenant';
+  name: string;
+  invoicePrefix: string;
+  createdAt: string;
+}
+
+/** A customer of a tenant. */
+export interface Customer {
+  id: string;
+  object: 'customer';
+  name: string;
+  email: string;
+  defaultPaymentMethod: string | null;
+  metadata: { [key: string]: string };
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** A product; prices in minor units of its currency. */
+export interface Product {
+  id: string;
+  object: 'product';
+  name: string;
+  sku: string;
+  description: string | null;
+  priceCents: number;
+  currency: string;
+  taxRate: number;
+  isActive: boolean;
+  stock: number;
+  lowStockThreshold: number;
+  metadata: { [key: string]: string };
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** A price of a product per interval; amount in minor units. */
+export interface Plan {
+  id: string;
+  object: 'plan';
+  productId: string;
+  code: string;
+  name: string;
+  description: string | null;
+  amount: number;
+  currency: string;
+  interval: 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';
+  intervalCount: number;
+  trialDays: number;
+  termCount: number | null;
+  active: boolean;
+  metadata: { [key: string]: string };
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** A customer's subscription to a plan. */
+export interface Subscription {
+  id: string;
+  object: 'subscription';
+  customerId: string;
+  planId: string;
+  status: 'incomplete' | 'trialing' | 'active' | 'past_due' | 'paused' | 'canceled' | 'expired' | 'unpaid';
+  quantity: number;
+  currency: string;
+  billingCycleAnchor: string;
+  currentPeriodStart: string;
+  currentPeriodEnd: string;
+  trialEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  canceledAt: string | null;
+  endedAt: string | null;
+  latestInvoiceId: string | null;
+  pendingPlanId: string | null;
+  metadata: { [key: string]: string };
+  createdAt: string;
+  version: number;
+}
+
+/** One line of an invoice; amounts in minor units. */
+export interface InvoiceLine {
+  description: string;
+  amount: number;
+  quantity: number;
+  unitAmount: number;
+  periodStart: string;
+  periodEnd: string;
+  taxRate: number;
+  taxAmount: number;
+  proration: boolean;
+  planId: string | null;
+}
+
+/** An invoice; amounts in minor units of its currency. number is null until it is finalized. */
+export interface Invoice {
+  id: string;
+  object: 'invoice';
+  number: string | null;
+  status: 'draft' | 'pending' | 'paid' | 'failed' | 'void';
+  customerId: string;
+  subscriptionId: string | null;
+  currency: string;
+  subtotal: number;
+  tax: number;
+  total: number;
+  amountPaid: number;
+  amountDue: number;
+  periodStart: string;
+  periodEnd: string;
+  lines: InvoiceLine[];
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  finalizedAt: string | null;
+  paidAt: string | null;
+  voidedAt: string | null;
+  version: number;
+}
+
+/** The invoice a subscription's next renewal would issue: never stored, so no id and no number. */
+export interface InvoicePreview extends Omit<Invoice, 'id' | 'number'> {
+  id: null;
+  number: null;
+}
+
+/** A domain event; data is the resource as it was after the change. */
+export interface Event {
+  id: string;
+  object: 'event';
+  type: string;
+  resourceType: string;
+  resourceId: string;
+  data: { [key: string]: unknown } | null;
+  requestId: string | null;
+  idempotencyKey: string | null;
+  createdAt: string;
+}
+
+/** An attempt to collect an invoice; amounts in minor units. */
+export interface Payment {
+  id: string;
+  object: 'payment';
+  invoiceId: string;
+  customerId: string;
+  status: 'pending' | 'requires_action' | 'succeeded' | 'failed' | 'refunded' | 'partially_refunded' | 'unknown';
+  amount: number;
+  currency: string;
+  refundedAmount: number;
+  provider: string;
+  providerRef: string | null;
+  paymentMethod: string | null;
+  failureCode: string | null;
+  failureMessage: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** The tenant's retry schedule for failed payments. */
+export interface DunningPolicy {
+  object: 'dunning_policy';
+  retryDays: number[];
+  finalAction: 'cancel' | 'unpaid' | 'keep_past_due';
+}
+
+/** A URL the tenant's events are delivered to. The signing secret is shown once, by create and rotateSecret (WebhookEndpointWithSecret). */
+export interface WebhookEndpoint {
+  id: string;
+  object: 'webhook_endpoint';
+  url: string;
+  events: string[];
+  enabled: boolean;
+  description: string | null;
+  disabledReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** An endpoint as create and rotateSecret answer: with the new signing secret. */
+export interface WebhookEndpointWithSecret extends WebhookEndpoint {
+  secret: string;
+}
+
+/** One try of a delivery; statusCode is null when no answer came. */
+export interface WebhookAttempt {
+  at: string;
+  statusCode: number | null;
+  error: string | null;
+  response: string | null;
+  durationMs: number;
+}
+
+/** One event on its way to one endpoint. */
+export interface WebhookDelivery {
+  id: string;
+  object: 'webhook_delivery';
+  endpointId: string;
+  eventId: string;
+  status: 'pending' | 'succeeded' | 'dead';
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  attempts: WebhookAttempt[];
+  createdAt: string;
+}
+
+/** How many deliveries a redelivery queued. */
+export interface Redelivery {
+  object: 'redelivery';
+  deliveries: number;
+}
+
+/** One change, who made it and through which operation. */
+export interface AuditEntry {
+  id: string;
+  object: 'audit_entry';
+  at: string;
+  userId: string | null;
+  role: 'USER' | 'ADMIN' | 'PLATFORM';
+  operation: string;
+  resourceId: string | null;
+  requestId: string | null;
+  idempotencyKey: string | null;
+}
+
+/** The answer of a delete. */
+export interface Deleted {
+  id: string;
+  deleted: true;
 }
 
 // ---------------------------------------------------------- inputs
@@ -817,132 +1062,186 @@ export interface AuditListInput {
 
 export interface TenantsOperations {
   /** Create a tenant (platform operator). (tenants.create; roles: PLATFORM) */
-  create(input: TenantsCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: TenantsCreateInput, options?: CallOptions): Promise<Replayable<Tenant>>;
   /** Fetch a tenant. (tenants.get; roles: USER, ADMIN, PLATFORM) */
-  get(input: TenantsGetInput): Promise<Resource>;
+  get(id: string): Promise<Tenant>;
+  /** Fetch a tenant. (tenants.get; roles: USER, ADMIN, PLATFORM) */
+  get(input: TenantsGetInput): Promise<Tenant>;
   /** List tenants (platform operator). (tenants.list; roles: PLATFORM) */
-  list: ListOperation<TenantsListInput>;
+  list: ListOperation<TenantsListInput, Tenant>;
 }
 
 export interface CustomersOperations {
   /** Create a customer. (customers.create; roles: ADMIN) */
-  create(input: CustomersCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: CustomersCreateInput, options?: CallOptions): Promise<Replayable<Customer>>;
   /** Fetch a customer. (customers.get; roles: USER, ADMIN) */
-  get(input: CustomersGetInput): Promise<Resource>;
+  get(id: string): Promise<Customer>;
+  /** Fetch a customer. (customers.get; roles: USER, ADMIN) */
+  get(input: CustomersGetInput): Promise<Customer>;
   /** Change the fields given; the others stay. (customers.update; roles: ADMIN) */
-  update(input: CustomersUpdateInput, options?: CallOptions): Promise<Resource>;
+  update(id: string, input?: Omit<CustomersUpdateInput, 'id'>, options?: CallOptions): Promise<Replayable<Customer>>;
+  /** Change the fields given; the others stay. (customers.update; roles: ADMIN) */
+  update(input: CustomersUpdateInput, options?: CallOptions): Promise<Replayable<Customer>>;
   /** Delete a customer nothing references. (customers.delete; roles: ADMIN) */
-  delete(input: CustomersDeleteInput, options?: CallOptions): Promise<Resource>;
+  delete(id: string, input?: Omit<CustomersDeleteInput, 'id'>, options?: CallOptions): Promise<Replayable<Deleted>>;
+  /** Delete a customer nothing references. (customers.delete; roles: ADMIN) */
+  delete(input: CustomersDeleteInput, options?: CallOptions): Promise<Replayable<Deleted>>;
   /** List customers; search on name or email; sortBy name, email, createdAt. (customers.list; roles: USER, ADMIN) */
-  list: ListOperation<CustomersListInput>;
+  list: ListOperation<CustomersListInput, Customer>;
 }
 
 export interface ProductsOperations {
   /** Create a product. (products.create; roles: ADMIN) */
-  create(input: ProductsCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: ProductsCreateInput, options?: CallOptions): Promise<Replayable<Product>>;
   /** Fetch a product. (products.get; roles: USER, ADMIN) */
-  get(input: ProductsGetInput): Promise<Resource>;
+  get(id: string): Promise<Product>;
+  /** Fetch a product. (products.get; roles: USER, ADMIN) */
+  get(input: ProductsGetInput): Promise<Product>;
   /** Change the fields given; the others stay. (products.update; roles: ADMIN) */
-  update(input: ProductsUpdateInput, options?: CallOptions): Promise<Resource>;
+  update(id: string, input?: Omit<ProductsUpdateInput, 'id'>, options?: CallOptions): Promise<Replayable<Product>>;
+  /** Change the fields given; the others stay. (products.update; roles: ADMIN) */
+  update(input: ProductsUpdateInput, options?: CallOptions): Promise<Replayable<Product>>;
   /** Delete a product no plan (deleted or not) references. (products.delete; roles: ADMIN) */
-  delete(input: ProductsDeleteInput, options?: CallOptions): Promise<Resource>;
+  delete(id: string, input?: Omit<ProductsDeleteInput, 'id'>, options?: CallOptions): Promise<Replayable<Deleted>>;
+  /** Delete a product no plan (deleted or not) references. (products.delete; roles: ADMIN) */
+  delete(input: ProductsDeleteInput, options?: CallOptions): Promise<Replayable<Deleted>>;
   /** List products; search on name or sku; sortBy name, sku, priceCents, createdAt. (products.list; roles: USER, ADMIN) */
-  list: ListOperation<ProductsListInput>;
+  list: ListOperation<ProductsListInput, Product>;
 }
 
 export interface PlansOperations {
   /** Create a plan. (plans.create; roles: ADMIN) */
-  create(input: PlansCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: PlansCreateInput, options?: CallOptions): Promise<Replayable<Plan>>;
   /** Fetch a plan (deleted plans are not found). (plans.get; roles: USER, ADMIN) */
-  get(input: PlansGetInput): Promise<Resource>;
+  get(id: string): Promise<Plan>;
+  /** Fetch a plan (deleted plans are not found). (plans.get; roles: USER, ADMIN) */
+  get(input: PlansGetInput): Promise<Plan>;
   /** Change name, description, amount, trialDays, active or metadata. (plans.update; roles: ADMIN) */
-  update(input: PlansUpdateInput, options?: CallOptions): Promise<Resource>;
+  update(id: string, input?: Omit<PlansUpdateInput, 'id'>, options?: CallOptions): Promise<Replayable<Plan>>;
+  /** Change name, description, amount, trialDays, active or metadata. (plans.update; roles: ADMIN) */
+  update(input: PlansUpdateInput, options?: CallOptions): Promise<Replayable<Plan>>;
   /** Soft-delete a plan; its code stays reserved. (plans.delete; roles: ADMIN) */
-  delete(input: PlansDeleteInput, options?: CallOptions): Promise<Resource>;
+  delete(id: string, input?: Omit<PlansDeleteInput, 'id'>, options?: CallOptions): Promise<Replayable<Deleted>>;
+  /** Soft-delete a plan; its code stays reserved. (plans.delete; roles: ADMIN) */
+  delete(input: PlansDeleteInput, options?: CallOptions): Promise<Replayable<Deleted>>;
   /** List plans; search on name or code; sortBy name, code, amount, createdAt. (plans.list; roles: USER, ADMIN) */
-  list: ListOperation<PlansListInput>;
+  list: ListOperation<PlansListInput, Plan>;
 }
 
 export interface SubscriptionsOperations {
   /** Subscribe a customer to a plan; the first invoice is issued at once. (subscriptions.create; roles: ADMIN) */
-  create(input: SubscriptionsCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: SubscriptionsCreateInput, options?: CallOptions): Promise<Replayable<Subscription>>;
   /** Fetch a subscription. (subscriptions.get; roles: USER, ADMIN) */
-  get(input: SubscriptionsGetInput): Promise<Resource>;
+  get(id: string): Promise<Subscription>;
+  /** Fetch a subscription. (subscriptions.get; roles: USER, ADMIN) */
+  get(input: SubscriptionsGetInput): Promise<Subscription>;
   /** List subscriptions; sortBy createdAt or currentPeriodEnd. (subscriptions.list; roles: USER, ADMIN) */
-  list: ListOperation<SubscriptionsListInput>;
+  list: ListOperation<SubscriptionsListInput, Subscription>;
   /** Cancel now, or at the end of the current period. (subscriptions.cancel; roles: ADMIN) */
-  cancel(input: SubscriptionsCancelInput, options?: CallOptions): Promise<Resource>;
+  cancel(id: string, input?: Omit<SubscriptionsCancelInput, 'id'>, options?: CallOptions): Promise<Replayable<Subscription>>;
+  /** Cancel now, or at the end of the current period. (subscriptions.cancel; roles: ADMIN) */
+  cancel(input: SubscriptionsCancelInput, options?: CallOptions): Promise<Replayable<Subscription>>;
   /** Undo a period-end cancellation, change quantity or metadata. (subscriptions.update; roles: ADMIN) */
-  update(input: SubscriptionsUpdateInput, options?: CallOptions): Promise<Resource>;
+  update(id: string, input?: Omit<SubscriptionsUpdateInput, 'id'>, options?: CallOptions): Promise<Replayable<Subscription>>;
+  /** Undo a period-end cancellation, change quantity or metadata. (subscriptions.update; roles: ADMIN) */
+  update(input: SubscriptionsUpdateInput, options?: CallOptions): Promise<Replayable<Subscription>>;
   /** Move to another plan now, with proration. (subscriptions.change_plan; roles: ADMIN) */
-  changePlan(input: SubscriptionsChangePlanInput, options?: CallOptions): Promise<Resource>;
+  changePlan(id: string, input: Omit<SubscriptionsChangePlanInput, 'id'>, options?: CallOptions): Promise<Replayable<Subscription>>;
+  /** Move to another plan now, with proration. (subscriptions.change_plan; roles: ADMIN) */
+  changePlan(input: SubscriptionsChangePlanInput, options?: CallOptions): Promise<Replayable<Subscription>>;
   /** Pause billing until resumed. (subscriptions.pause; roles: ADMIN) */
-  pause(input: SubscriptionsPauseInput, options?: CallOptions): Promise<Resource>;
+  pause(id: string, input?: Record<string, never>, options?: CallOptions): Promise<Replayable<Subscription>>;
+  /** Pause billing until resumed. (subscriptions.pause; roles: ADMIN) */
+  pause(input: SubscriptionsPauseInput, options?: CallOptions): Promise<Replayable<Subscription>>;
   /** Resume: a new cycle starts now and is invoiced at once. (subscriptions.resume; roles: ADMIN) */
-  resume(input: SubscriptionsResumeInput, options?: CallOptions): Promise<Resource>;
+  resume(id: string, input?: Record<string, never>, options?: CallOptions): Promise<Replayable<Subscription>>;
+  /** Resume: a new cycle starts now and is invoiced at once. (subscriptions.resume; roles: ADMIN) */
+  resume(input: SubscriptionsResumeInput, options?: CallOptions): Promise<Replayable<Subscription>>;
 }
 
 export interface InvoicesOperations {
   /** Fetch an invoice with its lines. (invoices.get; roles: USER, ADMIN) */
-  get(input: InvoicesGetInput): Promise<Resource>;
+  get(id: string): Promise<Invoice>;
+  /** Fetch an invoice with its lines. (invoices.get; roles: USER, ADMIN) */
+  get(input: InvoicesGetInput): Promise<Invoice>;
   /** List invoices, newest last by default. (invoices.list; roles: USER, ADMIN) */
-  list: ListOperation<InvoicesListInput>;
+  list: ListOperation<InvoicesListInput, Invoice>;
   /** Void a draft or pending invoice. (invoices.void; roles: ADMIN) */
-  void(input: InvoicesVoidInput, options?: CallOptions): Promise<Resource>;
+  void(id: string, input?: Record<string, never>, options?: CallOptions): Promise<Replayable<Invoice>>;
+  /** Void a draft or pending invoice. (invoices.void; roles: ADMIN) */
+  void(input: InvoicesVoidInput, options?: CallOptions): Promise<Replayable<Invoice>>;
   /** The next invoice of a subscription; nothing is written. (invoices.preview; roles: USER, ADMIN) */
-  preview(input: InvoicesPreviewInput): Promise<Resource>;
+  preview(input: InvoicesPreviewInput): Promise<InvoicePreview>;
   /** Charge a pending or failed invoice now; a decline is BILLING_EDECLINED. (invoices.pay; roles: ADMIN) */
-  pay(input: InvoicesPayInput, options?: CallOptions): Promise<Resource>;
+  pay(id: string, input?: Omit<InvoicesPayInput, 'id'>, options?: CallOptions): Promise<Replayable<Payment>>;
+  /** Charge a pending or failed invoice now; a decline is BILLING_EDECLINED. (invoices.pay; roles: ADMIN) */
+  pay(input: InvoicesPayInput, options?: CallOptions): Promise<Replayable<Payment>>;
 }
 
 export interface EventsOperations {
   /** Fetch a domain event. (events.get; roles: USER, ADMIN) */
-  get(input: EventsGetInput): Promise<Resource>;
+  get(id: string): Promise<Event>;
+  /** Fetch a domain event. (events.get; roles: USER, ADMIN) */
+  get(input: EventsGetInput): Promise<Event>;
   /** The domain-event log, oldest first; filter by type and createdAfter. (events.list; roles: USER, ADMIN) */
-  list: ListOperation<EventsListInput>;
+  list: ListOperation<EventsListInput, Event>;
   /** Deliver an event again, or every dead delivery since a time. (events.redeliver; roles: ADMIN) */
-  redeliver(input?: EventsRedeliverInput, options?: CallOptions): Promise<Resource>;
+  redeliver(id: string, input?: Omit<EventsRedeliverInput, 'id'>, options?: CallOptions): Promise<Replayable<Redelivery>>;
+  /** Deliver an event again, or every dead delivery since a time. (events.redeliver; roles: ADMIN) */
+  redeliver(input?: EventsRedeliverInput, options?: CallOptions): Promise<Replayable<Redelivery>>;
 }
 
 export interface PaymentsOperations {
   /** Fetch a payment attempt. (payments.get; roles: USER, ADMIN) */
-  get(input: PaymentsGetInput): Promise<Resource>;
+  get(id: string): Promise<Payment>;
+  /** Fetch a payment attempt. (payments.get; roles: USER, ADMIN) */
+  get(input: PaymentsGetInput): Promise<Payment>;
   /** List payment attempts; filter by invoiceId and status. (payments.list; roles: USER, ADMIN) */
-  list: ListOperation<PaymentsListInput>;
+  list: ListOperation<PaymentsListInput, Payment>;
   /** Refund all or part of a succeeded payment. (payments.refund; roles: ADMIN) */
-  refund(input: PaymentsRefundInput, options?: CallOptions): Promise<Resource>;
+  refund(id: string, input?: Omit<PaymentsRefundInput, 'id'>, options?: CallOptions): Promise<Replayable<Payment>>;
+  /** Refund all or part of a succeeded payment. (payments.refund; roles: ADMIN) */
+  refund(input: PaymentsRefundInput, options?: CallOptions): Promise<Replayable<Payment>>;
 }
 
 export interface DunningOperations {
   /** The tenant's retry policy for failed renewals. (dunning.get; roles: USER, ADMIN) */
-  get(input?: DunningGetInput): Promise<Resource>;
+  get(input?: DunningGetInput): Promise<DunningPolicy>;
   /** Set the tenant's retry policy. (dunning.set; roles: ADMIN) */
-  set(input: DunningSetInput, options?: CallOptions): Promise<Resource>;
+  set(input: DunningSetInput, options?: CallOptions): Promise<Replayable<DunningPolicy>>;
 }
 
 export interface WebhookEndpointsOperations {
   /** Register a webhook endpoint; its signing secret is in this answer only. (webhook_endpoints.create; roles: ADMIN) */
-  create(input: WebhookEndpointsCreateInput, options?: CallOptions): Promise<Resource>;
+  create(input: WebhookEndpointsCreateInput, options?: CallOptions): Promise<Replayable<WebhookEndpointWithSecret>>;
   /** Fetch a webhook endpoint. (webhook_endpoints.get; roles: USER, ADMIN) */
-  get(input: WebhookEndpointsGetInput): Promise<Resource>;
+  get(id: string): Promise<WebhookEndpoint>;
+  /** Fetch a webhook endpoint. (webhook_endpoints.get; roles: USER, ADMIN) */
+  get(input: WebhookEndpointsGetInput): Promise<WebhookEndpoint>;
   /** Change url, events, enabled or description. (webhook_endpoints.update; roles: ADMIN) */
-  update(input: WebhookEndpointsUpdateInput, options?: CallOptions): Promise<Resource>;
+  update(id: string, input?: Omit<WebhookEndpointsUpdateInput, 'id'>, options?: CallOptions): Promise<Replayable<WebhookEndpoint>>;
+  /** Change url, events, enabled or description. (webhook_endpoints.update; roles: ADMIN) */
+  update(input: WebhookEndpointsUpdateInput, options?: CallOptions): Promise<Replayable<WebhookEndpoint>>;
   /** Delete a webhook endpoint; its queued deliveries die. (webhook_endpoints.delete; roles: ADMIN) */
-  delete(input: WebhookEndpointsDeleteInput, options?: CallOptions): Promise<Resource>;
+  delete(id: string, input?: Omit<WebhookEndpointsDeleteInput, 'id'>, options?: CallOptions): Promise<Replayable<Deleted>>;
+  /** Delete a webhook endpoint; its queued deliveries die. (webhook_endpoints.delete; roles: ADMIN) */
+  delete(input: WebhookEndpointsDeleteInput, options?: CallOptions): Promise<Replayable<Deleted>>;
   /** List webhook endpoints. (webhook_endpoints.list; roles: USER, ADMIN) */
-  list: ListOperation<WebhookEndpointsListInput>;
+  list: ListOperation<WebhookEndpointsListInput, WebhookEndpoint>;
   /** A new signing secret; the old one still signs for overlapSeconds. (webhook_endpoints.rotate_secret; roles: ADMIN) */
-  rotateSecret(input: WebhookEndpointsRotateSecretInput, options?: CallOptions): Promise<Resource>;
+  rotateSecret(id: string, input?: Omit<WebhookEndpointsRotateSecretInput, 'id'>, options?: CallOptions): Promise<Replayable<WebhookEndpointWithSecret>>;
+  /** A new signing secret; the old one still signs for overlapSeconds. (webhook_endpoints.rotate_secret; roles: ADMIN) */
+  rotateSecret(input: WebhookEndpointsRotateSecretInput, options?: CallOptions): Promise<Replayable<WebhookEndpointWithSecret>>;
 }
 
 export interface WebhookDeliveriesOperations {
   /** Deliveries with every attempt; filter by endpointId, eventId, status. (webhook_deliveries.list; roles: USER, ADMIN) */
-  list: ListOperation<WebhookDeliveriesListInput>;
+  list: ListOperation<WebhookDeliveriesListInput, WebhookDelivery>;
 }
 
 export interface AuditOperations {
   /** The audit log: who changed what, when, in which request. (audit.list; roles: ADMIN) */
-  list: ListOperation<AuditListInput>;
+  list: ListOperation<AuditListInput, AuditEntry>;
 }
 
 /** A caller bound to a Billing; its members are the catalog's operations. */
