@@ -42,11 +42,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 		"${missing[@]}" >/dev/null
 fi
 
-# bindings/node: koffi from the npm registry, pinned by package-lock.json
-# (prebuilt for each platform: no compiler at install time). Node and npm
-# from Debian when the machine has none.
+# bindings/node: koffi (prebuilt for each platform: no compiler at install
+# time) and, for the type test, typescript, from the npm registry, pinned by
+# package-lock.json. Node and npm from Debian when the machine has none.
 node_dir="$(cd "$(dirname "$0")/.." && pwd)/bindings/node"
-if [ ! -d "$node_dir/node_modules/koffi" ]; then
+if [ ! -d "$node_dir/node_modules/koffi" ] || [ ! -d "$node_dir/node_modules/typescript" ]; then
 	if ! command -v npm >/dev/null 2>&1; then
 		echo "deps: installing nodejs npm"
 		$SUDO apt-get update -qq
