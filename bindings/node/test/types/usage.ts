@@ -71,6 +71,16 @@ async function app(): Promise<void> {
   await acme.customers.get();
   // @ts-expect-error: get needs its id
   await acme.customers.get({});
+  // @ts-expect-error: a customer needs a name and an email (the catalog's required flags)
+  await acme.customers.create({});
+  // @ts-expect-error: and an email
+  await acme.customers.create({ name: 'Ada' });
+  // @ts-expect-error: create needs its input
+  await acme.customers.create();
+  // @ts-expect-error: a plan needs a product, code, name, amount, currency and interval
+  await acme.plans.create({ productId: 'prod_1', name: 'Pro' });
+  // @ts-expect-error: an endpoint needs its url
+  await acme.webhookEndpoints.create({ events: ['invoice.paid'] });
   // @ts-expect-error: name is required to create a tenant
   await b.asPrincipal({ role: 'PLATFORM' }).tenants.create({});
   // @ts-expect-error: planId is required to subscribe
