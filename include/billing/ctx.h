@@ -109,6 +109,12 @@ BILLING_EXTERN(int) billing_ctx_open_url(billing_ctx **out, const char *url,
  *  progress on the context. */
 BILLING_EXTERN(void) billing_ctx_close(billing_ctx *ctx);
 
+/** Frees a storage that no context owns: one made by a backend's
+ *  constructor (billing_sqlite_storage_new() in billing/sqlite.h,
+ *  billing_postgres_storage_new() in billing/postgres.h) that was never
+ *  handed to billing_ctx_open(), or whose open failed. Accepts NULL. */
+BILLING_EXTERN(void) billing_storage_free(billing_storage *storage);
+
 /**
  * Applies the embedded migrations the database has not seen yet, in order,
  * in one transaction, under the backend's lock so that two processes

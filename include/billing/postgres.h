@@ -44,6 +44,7 @@ typedef struct {
  *
  * @param out      receives the storage; hand it to billing_ctx_open() (which
  *                 then owns it) or free it with billing_storage_free()
+ *                 (billing/ctx.h)
  * @param conninfo a libpq connection URI or key=value string
  * @param opts     NULL for defaults
  * @return BILLING_OK; BILLING_EINVALID; BILLING_ESTORAGE when the server

@@ -37,15 +37,13 @@ typedef struct {
  *
  * @param out  receives the storage; hand it to billing_ctx_open() (which
  *             then owns it) or free it with billing_storage_free()
+ *             (billing/ctx.h)
  * @param opts NULL for defaults
  * @return BILLING_OK; BILLING_EINVALID; BILLING_ESTORAGE when the file cannot
  *         be opened
  */
 BILLING_EXTERN(int) billing_sqlite_storage_new(billing_storage **out, const char *path,
 	const billing_sqlite_options *opts);
-
-/** Frees a storage that no context owns. Accepts NULL. */
-BILLING_EXTERN(void) billing_storage_free(billing_storage *storage);
 
 BILLING_END_DECL
 
