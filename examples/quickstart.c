@@ -2,10 +2,15 @@
  * quickstart: the smallest complete use of libbilling.
  *
  * Opens (or creates) a SQLite file, brings its schema up to date, creates a
- * tenant, a product, a monthly plan and a customer, then lists what the
- * tenant has. Run it twice: the second run finds the first run's rows too.
+ * tenant, a product, a monthly plan and a customer, then lists the tenant's
+ * customers. Every run makes a new tenant: run it twice on one file and the
+ * second run migrates nothing and lists only its own customer (the first
+ * run's tenant and its rows stay in the file, in a tenant of their own).
  *
- *   ./build/examples/quickstart [billing.db]
+ *   scripts/quickstart.sh [FILE]                       builds it, then runs it
+ *   build/release/examples/quickstart [FILE]           after a release build
+ *
+ * FILE defaults to billing.db in the current directory.
  */
 #include <stdio.h>
 
