@@ -382,7 +382,7 @@ char *openapi_build(int test_clock)
 	cJSON_AddStringToObject(info, "title", "libbilling example server");
 	cJSON_AddStringToObject(info, "version", billing_version_string());
 	cJSON_AddStringToObject(info, "description", "REST over libbilling's JSON operation "
-		"layer; see API-HTTP.md. Errors are application/problem+json (RFC 9457).");
+		"layer; see docs/http-api.md. Errors are application/problem+json (RFC 9457).");
 	cJSON_AddItemToObject(doc, "info", info);
 	sec = cJSON_CreateArray();
 	req = cJSON_CreateObject();
