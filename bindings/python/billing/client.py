@@ -92,6 +92,14 @@ class Result(dict):
             raise AttributeError("%s has no field %r (fields: %s)" % (
                 self._kind(), name, ", ".join(snake_case(k) for k in self))) from None
 
+    def __setattr__(self, name, value):
+        # r.email = ... would hide the field behind an attribute the dict
+        # (and json) never sees: fields change through [] only.
+        if name != "replayed":
+            raise AttributeError("results are read through attributes; set %s[%r] "
+                                 "to change the dict" % (self._kind(), name))
+        object.__setattr__(self, name, value)
+
     def __getitem__(self, key):
         try:
             return dict.__getitem__(self, key)
@@ -145,13 +153,25 @@ def _plain(v):
     return v
 
 
-def _wrap(v):
-    """Results all the way down, except metadata (the caller's own keys)."""
-    if isinstance(v, dict):
-        return Result((k, x if k == "metadata" else _wrap(x)) for k, x in v.items())
-    if isinstance(v, list):
-        return [_wrap(x) for x in v]
-    return v
+def _wrap(obj):
+    """A decoded object as Results all the way down, except metadata (the
+    caller's own keys). Most fields are scalars: copied at C speed by
+    Result(obj), only objects and lists are visited (this runs on every
+    call)."""
+    r = Result(obj)
+    for k, v in obj.items():
+        t = type(v)
+        if t is dict:
+            if k != "metadata":
+                r[k] = _wrap(v)
+        elif t is list:
+            r[k] = _wrap_list(v)
+    return r
+
+
+def _wrap_list(items):
+    return [_wrap(v) if type(v) is dict else _wrap_list(v) if type(v) is list else v
+            for v in items]
 
 
 # ------------------------------------------------------------ the catalog

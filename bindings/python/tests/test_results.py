@@ -97,6 +97,13 @@ class Results(support.BackendCase):
         with self.assertRaises(KeyError):
             self.ada["emial"]
 
+    def test_attributes_are_read_only_the_dict_is_not(self):
+        c = copy.deepcopy(self.ada)
+        with self.assertRaises(AttributeError):
+            c.email = "bo@example.com"
+        c["email"] = "bo@example.com"
+        self.assertEqual((c.email, self.ada.email), ("bo@example.com", "ada@example.com"))
+
     def test_equality_is_by_content(self):
         again = self.acme.customers.get(self.ada.id)
         self.assertIsNot(again, self.ada)
