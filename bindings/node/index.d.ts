@@ -406,9 +406,9 @@ export interface TenantsListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -470,9 +470,9 @@ export interface CustomersListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -558,9 +558,9 @@ export interface ProductsListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -660,9 +660,9 @@ export interface PlansListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -710,9 +710,9 @@ export interface SubscriptionsListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -794,9 +794,9 @@ export interface InvoicesListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -844,9 +844,9 @@ export interface EventsListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -888,9 +888,9 @@ export interface PaymentsListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -976,9 +976,9 @@ export interface WebhookEndpointsListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -1006,9 +1006,9 @@ export interface WebhookDeliveriesListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;
@@ -1042,9 +1042,9 @@ export interface AuditListInput {
   limit?: number;
   /** alias of limit */
   pageSize?: number;
-  /** page number from 1: page mode with a total */
+  /** page number from 1 (default 1 without startingAfter): page mode, with totals */
   page?: number;
-  /** cursor: the nextCursor of the previous page */
+  /** cursor: the nextCursor of the previous page; keyset mode, without totals */
   startingAfter?: string;
   /** case-insensitive substring */
   search?: string;

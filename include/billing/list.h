@@ -8,7 +8,13 @@
  * another query or altered is BILLING_EINVALID (field "startingAfter").
  *
  * Page mode (page >= 1): OFFSET paging with a total count, for clients that
- * show page numbers. It costs O(offset).
+ * show page numbers. It costs O(offset) and a count. Its page also carries a
+ * next cursor, which goes on in cursor mode right after it.
+ *
+ * page == 0 with no starting_after is cursor mode here (no count); the JSON
+ * layer (billing_call_json) reads a list without startingAfter as page 1,
+ * so its first page has the totals. page with starting_after is
+ * BILLING_EINVALID (field "startingAfter") in both.
  */
 #ifndef BILLING_LIST_H
 #define BILLING_LIST_H
@@ -53,7 +59,8 @@ BILLING_EXTERN(size_t) billing_page_count(const billing_page *page);
 /** 1 when more rows follow this page, else 0. */
 BILLING_EXTERN(int) billing_page_has_more(const billing_page *page);
 
-/** Cursor for the next page; NULL when there is none. Borrowed. */
+/** Cursor for the next page (in either mode); NULL when there is none.
+ *  Borrowed. */
 BILLING_EXTERN(const char *) billing_page_next_cursor(const billing_page *page);
 
 /** Total matching rows in page mode; -1 in cursor mode (and for NULL). */

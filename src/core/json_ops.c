@@ -59,8 +59,10 @@ static const char *type_name(field_type t)
 #define LIST_FIELDS \
 	{ "limit", T_INTEGER, false, false, "page size, 1-100 (default 20)" }, \
 	{ "pageSize", T_INTEGER, false, false, "alias of limit" }, \
-	{ "page", T_INTEGER, false, false, "page number from 1: page mode with a total" }, \
-	{ "startingAfter", T_STRING, false, false, "cursor: the nextCursor of the previous page" }, \
+	{ "page", T_INTEGER, false, false, \
+		"page number from 1 (default 1 without startingAfter): page mode, with totals" }, \
+	{ "startingAfter", T_STRING, false, false, \
+		"cursor: the nextCursor of the previous page; keyset mode, without totals" }, \
 	{ "search", T_STRING, false, false, "case-insensitive substring" }, \
 	{ "q", T_STRING, false, false, "alias of search" }, \
 	{ "sortBy", T_STRING, false, false, "field to sort by" }, \
@@ -489,8 +491,10 @@ static int list_in(billing_list_params *p, const cJSON *in)
 	if (has(in, "page") && (page < 1 || page > 1000000000))
 		return field_error("page", "%s must be a positive integer", "page");
 	p->limit = (unsigned int)limit;
-	p->page = (unsigned int)page;
 	p->starting_after = str(in, "startingAfter");
+	/* API-HTTP.md: without a cursor a list is in page mode, with totals;
+	 * startingAfter switches to keyset mode (the typed API's page 0). */
+	p->page = has(in, "page") ? (unsigned int)page : p->starting_after ? 0 : 1;
 	p->search = has(in, "search") ? str(in, "search") : str(in, "q");
 	p->sort_by = has(in, "sortBy") ? str(in, "sortBy") : str(in, "sort");
 	if (!order)

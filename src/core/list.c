@@ -296,9 +296,12 @@ int billing__list_end(billing__list *l, int rc, billing_page **out)
 		billing_page_free(page);
 		return rc;
 	}
-	if (l->q.offset >= 0) {
+	if (l->q.offset >= 0)
 		page->total = *l->q.total;
-	} else if (page->has_more) {
+	/* Page mode too: its cursor goes on in cursor mode right after the
+	 * page, so a client can show a total on the first page and then walk
+	 * the rest by keyset (what the JSON layer's lists do by default). */
+	if (page->has_more) {
 		if ((page->next_cursor = cursor_encode(l, page->items[page->count - 1])) == NULL) {
 			billing_page_free(page);
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);

@@ -795,12 +795,19 @@ class Lists(ProblemAssertions):
         return S.request("GET", "/v1/products" + query, token=self.tok)
 
     def test_cursor_mode_walks_every_row_once(self):
+        # The first page (no startingAfter) is in page mode, with totals;
+        # its nextCursor switches to keyset mode, without them.
         seen, cursor, pages = [], None, 0
         while True:
             r = self.get("?limit=2" + ("&startingAfter=" + cursor if cursor else ""))
             self.assertEqual(r.status, 200, r.text)
             env = r.body
-            self.assertEqual(set(env), {"data", "pageSize", "hasMore", "nextCursor"})
+            if cursor:
+                self.assertEqual(set(env), {"data", "pageSize", "hasMore", "nextCursor"})
+            else:
+                self.assertEqual(list(env), ["data", "total", "page", "pageSize", "totalPages",
+                                             "hasMore", "nextCursor"])
+                self.assertEqual((env["total"], env["page"], env["totalPages"]), (5, 1, 3))
             self.assertEqual(env["pageSize"], 2)
             seen += [p["id"] for p in env["data"]]
             pages += 1
@@ -817,6 +824,21 @@ class Lists(ProblemAssertions):
                                      "nextCursor"])
         self.assertEqual((env["total"], env["page"], env["pageSize"], env["totalPages"]), (5, 2, 2, 3))
         self.assertEqual(len(env["data"]), 2)
+
+    def test_without_a_cursor_a_list_is_in_page_mode(self):
+        env = self.get("").body
+        self.assertEqual((env["total"], env["page"], env["pageSize"], env["totalPages"],
+                          env["hasMore"], env["nextCursor"]), (5, 1, 20, 1, False, None))
+        env = self.get("?isActive=true&limit=2").body
+        self.assertEqual((env["total"], env["page"], env["totalPages"], env["hasMore"]),
+                         (3, 1, 2, True))
+        # page mode's nextCursor continues where its page ends
+        rest = self.get("?isActive=true&limit=2&startingAfter=" + env["nextCursor"]).body
+        self.assertNotIn("total", rest)
+        self.assertEqual(len(rest["data"]), 1)
+        self.assertNotIn(rest["data"][0]["id"], [p["id"] for p in env["data"]])
+        self.assertProblem(self.get("?page=1&startingAfter=" + env["nextCursor"]), 400,
+                           field="startingAfter")
 
     def test_filters_sort_and_typed_query_parameters(self):
         env = self.get("?isActive=false").body

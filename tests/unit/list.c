@@ -218,6 +218,7 @@ static void list__page_mode_reports_total_and_page_numbers(void **state)
 	fx *f = *state;
 	billing_list_params lp = BILLING_LIST_PARAMS_INIT;
 	billing_page *page;
+	char *cursor;
 	size_t i;
 	populate(f);
 	lp.limit = 10;
@@ -228,15 +229,26 @@ static void list__page_mode_reports_total_and_page_numbers(void **state)
 	assert_int_equal(billing_page_limit(page), 10);
 	assert_int_equal(billing_page_count(page), 10);
 	assert_true(billing_page_has_more(page));
-	assert_null(billing_page_next_cursor(page));
 	for (i = 0; i < 10; i++)
 		assert_string_equal(billing_customer_id(billing_page_customer(page, i)), f->ids[10 + i]);
+	/* a page's cursor goes on, in cursor mode, right after it */
+	cursor = strdup(billing_page_next_cursor(page));
 	billing_page_free(page);
+	lp.page = 0;
+	lp.starting_after = cursor;
+	page = list_ok(f, &lp);
+	assert_int_equal(billing_page_total(page), -1);
+	assert_int_equal(billing_page_number(page), 0);
+	assert_string_equal(billing_customer_id(billing_page_customer(page, 0)), f->ids[20]);
+	billing_page_free(page);
+	free(cursor);
+	lp.starting_after = NULL;
 
 	lp.page = 6;
 	page = list_ok(f, &lp);
 	assert_int_equal(billing_page_count(page), 7);
 	assert_false(billing_page_has_more(page));
+	assert_null(billing_page_next_cursor(page));
 	assert_string_equal(billing_customer_id(billing_page_customer(page, 6)), f->ids[56]);
 	billing_page_free(page);
 
