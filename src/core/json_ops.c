@@ -6,8 +6,11 @@
  *
  * Input checking is driven by the catalog: a field the operation does not
  * declare, or of the wrong JSON type, is BILLING_EINVALID naming it, before
- * the typed call sees anything. Integers must be exact JSON integers within
- * +-2^53 (what every JSON parser, JavaScript's included, holds exactly).
+ * the typed call sees anything. The input is parsed by json_exact.c: a NUL
+ * or raw control character in any string or key, or a key given twice, is
+ * BILLING_EINVALID naming the field. Integers are read from their literal,
+ * exactly, over the whole int64_t range (out of it: BILLING_EINVALID); the
+ * output prints them exactly too.
  */
 #include <cJSON.h>
 #include <stdarg.h>
@@ -17,6 +20,7 @@
 
 #include "core/core.h"
 #include "core/calendar.h"
+#include "core/json_exact.h"
 #include "core/json_out.h"
 #include "core/events.h"
 
@@ -286,8 +290,6 @@ static const field_spec f_invoice_preview[] = {
 
 /* ------------------------------------------------------------ JSON input */
 
-#define JSON_INT_MAX INT64_C(9007199254740992) /* 2^53 */
-
 static int field_error(const char *field, const char *fmt, ...) BILLING__PRINTF(2, 3);
 
 static int field_error(const char *field, const char *fmt, ...)
@@ -349,26 +351,29 @@ static int check_fields(const cJSON *in, const field_spec *spec)
 		}
 		case T_INT_ARRAY: {
 			const cJSON *e;
+			int64_t v;
 			if (!cJSON_IsArray(it))
 				return field_error(f->name, "%s must be an array of integers", f->name);
 			cJSON_ArrayForEach(e, it)
-				if (!cJSON_IsNumber(e) || e->valuedouble > 1e9 || e->valuedouble < -1e9 ||
-				    e->valuedouble != (double)(int64_t)e->valuedouble)
+				if (billing__jx_int(e, &v) != BILLING__JX_INT_OK ||
+				    v > 1000000000 || v < -1000000000)
 					return field_error(f->name, "%s must be an array of integers",
 						f->name);
 			break;
 		}
 		case T_INTEGER: {
-			double d = it->valuedouble;
-			/* cJSON reads numbers as doubles: accept only those that are
-			 * exact integers in the range a double holds exactly. */
-			/* Range first: converting a double outside int64_t's range
-			 * (1e300) to int64_t is undefined behaviour. */
-			if (!cJSON_IsNumber(it) ||
-			    d > (double)JSON_INT_MAX || d < -(double)JSON_INT_MAX ||
-			    d != (double)(int64_t)d)
-				return field_error(f->name, "%s must be an integer within +-2^53",
-					f->name);
+			int64_t v;
+			/* Read from the literal: 1.5, 1e3 and 1.0 are not integers,
+			 * and nothing passes through a double. */
+			switch (billing__jx_int(it, &v)) {
+			case BILLING__JX_INT_OK:
+				break;
+			case BILLING__JX_INT_RANGE:
+				return field_error(f->name, "%s is out of range (a 64-bit signed "
+					"integer)", f->name);
+			default:
+				return field_error(f->name, "%s must be an integer", f->name);
+			}
 			break;
 		}
 		}
@@ -397,10 +402,13 @@ static const char *str(const cJSON *in, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* check_fields has made sure an integer field holds an exact int64. */
 static int64_t i64(const cJSON *in, const char *name)
 {
-	const cJSON *v = get(in, name);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+	int64_t v = 0;
+	if (billing__jx_int(get(in, name), &v) != BILLING__JX_INT_OK)
+		return 0;
+	return v;
 }
 
 /* An int32 field: out-of-range values become a value the typed call
@@ -1251,7 +1259,7 @@ static cJSON *dunning_json(const billing_dunning_policy *pol)
 	cJSON *days = cJSON_CreateArray();
 	size_t i;
 	for (i = 0; days && i < pol->retry_count; i++)
-		if (!cJSON_AddItemToArray(days, cJSON_CreateNumber(pol->retry_days[i])))
+		if (!cJSON_AddItemToArray(days, billing__jx_int_new(pol->retry_days[i])))
 			b.failed = true;
 	billing__jb_add(&b, "object", cJSON_CreateString("dunning_policy"));
 	billing__jb_add(&b, "retryDays", days);
@@ -1286,7 +1294,9 @@ static int op_dunning_set(cJSON **res, billing_ctx *ctx, const billing_principal
 		if (pol.retry_count == BILLING_DUNNING_MAX_RETRIES)
 			return field_error("retryDays", "at most %d retries",
 				BILLING_DUNNING_MAX_RETRIES);
-		pol.retry_days[pol.retry_count++] = (int32_t)e->valuedouble;
+		int64_t d = 0;
+		(void)billing__jx_int(e, &d);   /* checked: within +-1e9 */
+		pol.retry_days[pol.retry_count++] = (int32_t)d;
 	}
 	if (!action || strcmp(action, "cancel") == 0)
 		pol.final_action = BILLING_DUNNING_CANCEL;
@@ -1652,7 +1662,7 @@ static char *error_json(void)
 
 static char *dup_json(cJSON *v)
 {
-	char *text = cJSON_PrintUnformatted(v);
+	char *text = billing__jx_print(v);
 	char *copy = text ? billing__strdup(text) : NULL;
 	cJSON_free(text);
 	return copy;
@@ -1696,20 +1706,13 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 	if ((rc = billing__authorize(ctx, who, e->op)) < 0)
 		goto done;
 	if (json && len > 0) {
-		const char *end = NULL;
-		/* The whole input must be one JSON value: "{}}" or "{} x" is not
-		 * JSON, though a parser stops happily after the first value. */
-		in = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-		while (in && end && end < json + len &&
-		       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-			end++;
-		if (in && end != json + len) {
-			cJSON_Delete(in);
-			in = NULL;
-		}
-		if (!in) {
-			rc = billing__error_field(BILLING_EINVALID, "malformed_json", "body",
-				"the input is not valid JSON");
+		billing__jx_error jerr;
+		if ((in = billing__jx_parse(json, len, &jerr)) == NULL) {
+			if (strcmp(jerr.reason, "out_of_memory") == 0)
+				rc = nomem();
+			else
+				rc = billing__error_field(BILLING_EINVALID, jerr.reason,
+					jerr.field[0] ? jerr.field : "body", "%s", jerr.message);
 			goto done;
 		}
 	} else if ((in = cJSON_CreateObject()) == NULL) {

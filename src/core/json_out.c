@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/calendar.h"
+#include "core/json_exact.h"
 #include "core/json_out.h"
 
 cJSON *billing__json_time(int64_t t)
@@ -31,9 +32,11 @@ void billing__jb_add(billing__jb *b, const char *name, cJSON *v)
 	}
 }
 
+/* Exact: printed from its int64 literal, never through a double (money
+ * above 2^53 must come out as it went in). */
 void billing__jb_num(billing__jb *b, const char *name, int64_t v)
 {
-	billing__jb_add(b, name, cJSON_CreateNumber((double)v));
+	billing__jb_add(b, name, billing__jx_int_new(v));
 }
 
 cJSON *billing__jb_done(billing__jb *b)
@@ -143,7 +146,7 @@ cJSON *billing__json_plan(const void *item)
 	billing__jb_add(&b, "interval", cJSON_CreateString(billing_interval_name(billing_plan_interval(p))));
 	billing__jb_num(&b, "intervalCount", billing_plan_interval_count(p));
 	billing__jb_num(&b, "trialDays", billing_plan_trial_days(p));
-	billing__jb_add(&b, "termCount", term ? cJSON_CreateNumber(term) : cJSON_CreateNull());
+	billing__jb_add(&b, "termCount", term ? billing__jx_int_new(term) : cJSON_CreateNull());
 	billing__jb_add(&b, "active", cJSON_CreateBool(billing_plan_active(p)));
 	billing__jb_add(&b, "metadata", metadata_json(billing_plan_metadata_count(p), plan_md, p));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_plan_created_at(p)));
@@ -375,7 +378,9 @@ cJSON *billing__json_event(const void *item)
 {
 	const billing_event *e = item;
 	billing__jb b = { cJSON_CreateObject(), false };
-	cJSON *data = cJSON_Parse(billing_event_data_json(e));
+	const char *json = billing_event_data_json(e);
+	/* Exact: the snapshot's amounts are printed back as they were stored. */
+	cJSON *data = json ? billing__jx_parse(json, strlen(json), NULL) : NULL;
 	billing__jb_add(&b, "id", cJSON_CreateString(billing_event_id(e)));
 	billing__jb_add(&b, "object", cJSON_CreateString("event"));
 	billing__jb_add(&b, "type", cJSON_CreateString(billing_event_type(e)));
@@ -392,7 +397,7 @@ cJSON *billing__json_event(const void *item)
 char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item)
 {
 	cJSON *v = to_json(item);
-	char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+	char *text = v ? billing__jx_print(v) : NULL;
 	char *copy = text ? billing__strdup(text) : NULL;
 	cJSON_free(text);
 	cJSON_Delete(v);

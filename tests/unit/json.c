@@ -361,7 +361,7 @@ static void json_products__rejects_wrong_types(void **state)
 		{ "{\"name\":\"W\",\"sku\":\"S\",\"priceCents\":1.5}", "priceCents" },
 		{ "{\"name\":\"W\",\"sku\":\"S\",\"priceCents\":1e300}", "priceCents" },
 		{ "{\"name\":\"W\",\"sku\":\"S\",\"priceCents\":-1e400}", "priceCents" },
-		{ "{\"name\":\"W\",\"sku\":\"S\",\"priceCents\":9007199254740993}", "priceCents" },
+		{ "{\"name\":\"W\",\"sku\":\"S\",\"priceCents\":9223372036854775808}", "priceCents" },
 		{ "{\"name\":\"W\",\"sku\":\"S\",\"priceCents\":-1}", "priceCents" },
 		{ "{\"name\":\"W\",\"sku\":\"S\",\"isActive\":\"true\"}", "isActive" },
 		{ "{\"name\":\"W\",\"sku\":\"S\",\"isActive\":1}", "isActive" },
