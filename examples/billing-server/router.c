@@ -17,12 +17,12 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "core/json_exact.h"
 #include "log.h"
 #include "metrics.h"
 #include "passwords.h"
 #include "problem.h"
 
-#define JSON_INT_MAX 9007199254740992LL /* 2^53, as the library accepts */
 
 /* One row of a route with none of the optional fields (router.h). */
 #define ROUTE(method, path, kind, operation, tag, summary) \
@@ -149,14 +149,19 @@ int router_check_catalog(void)
 
 /* ------------------------------------------------------------ matching */
 
+#define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
 /* Matches a template against a path (query already stripped by MHD);
- * "{id}" takes one non-empty segment. */
+ * "{id}" takes one non-empty segment that could be an id: a segment with
+ * anything else (%00 - see router_unescape -, "%20", ";x") names no
+ * resource, so the path matches no route (404), rather than the id's
+ * prefix reaching the resource. */
 static int match_path(const char *tpl, const char *path, char *id, size_t id_size)
 {
 	while (*tpl && *path) {
 		if (strncmp(tpl, "{id}", 4) == 0) {
 			size_t n = strcspn(path, "/");
-			if (n == 0 || n >= id_size)
+			if (n == 0 || n >= id_size || strspn(path, ID_CHARS) != n)
 				return 0;
 			memcpy(id, path, n);
 			id[n] = '\0';
@@ -170,6 +175,43 @@ static int match_path(const char *tpl, const char *path, char *id, size_t id_siz
 		path++;
 	}
 	return *tpl == '\0' && *path == '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t router_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *r = s, *w = s;
+	(void)cls;
+	(void)conn;
+	while (*r) {
+		int hi = r[0] == '%' ? hex_digit(r[1]) : -1, lo = hi >= 0 ? hex_digit(r[2]) : -1;
+		if (lo < 0) {
+			*w++ = *r++;
+			continue;
+		}
+		if (hi == 0 && lo == 0) {
+			/* Two bytes in place of three: the overlong form of NUL,
+			 * never valid UTF-8, so nothing downstream takes it for text
+			 * and nothing after it is cut off. */
+			*w++ = (char)0xC0;
+			*w++ = (char)0x80;
+		} else {
+			*w++ = (char)(hi * 16 + lo);
+		}
+		r += 3;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 static int method_listed(const char *allow, const char *method)
@@ -307,10 +349,12 @@ static int is_json_type(const char *ct)
 		strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
-/* Parses the body as one JSON object (an empty body is {}). */
+/* Parses the body as one JSON object (an empty body is {}), as strictly as
+ * the library does (json_exact.c): a NUL or raw control character in any
+ * string or key, or a key given twice, is 400 naming the field. */
 static cJSON *body_object(request *r)
 {
-	const char *end = NULL;
+	billing__jx_error err;
 	cJSON *in;
 
 	if (r->body_len == 0)
@@ -320,13 +364,15 @@ static cJSON *body_object(request *r)
 			"the body must be JSON (Content-Type: application/json)", NULL);
 		return NULL;
 	}
-	in = cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0);
-	while (in && end && end < r->body + r->body_len &&
-	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-		end++;
-	if (!in || end != r->body + r->body_len) {
-		cJSON_Delete(in);
-		reply_problem(r, 400, "malformed_json", "the body is not valid JSON", "body");
+	if ((in = billing__jx_parse(r->body, r->body_len, &err)) == NULL) {
+		if (strcmp(err.reason, "out_of_memory") == 0)
+			reply_problem(r, 500, "internal", "the server failed to complete the request",
+				NULL);
+		else if (strcmp(err.reason, "malformed_json") == 0)
+			reply_problem(r, 400, "malformed_json", "the body is not valid JSON", "body");
+		else
+			reply_problem(r, 400, err.reason, err.message,
+				err.field[0] ? err.field : "body");
 		return NULL;
 	}
 	if (!cJSON_IsObject(in)) {
@@ -355,10 +401,14 @@ static int if_match(request *r, cJSON *in)
 	if (*h == '"' && h[1] >= '0' && h[1] <= '9') {
 		errno = 0;
 		v = strtoll(h + 1, &end, 10);
-		if (!errno && *end == '"' && (end[1] == '\0' || end[1] == ' ') && v >= 1 &&
-		    v < JSON_INT_MAX) {
-			cJSON_AddNumberToObject(in, "expectedVersion", (double)v);
-			return 0;
+		if (!errno && *end == '"' && (end[1] == '\0' || end[1] == ' ') && v >= 1) {
+			cJSON *n = billing__jx_int_new(v);
+			if (n && cJSON_AddItemToObject(in, "expectedVersion", n))
+				return 0;
+			cJSON_Delete(n);
+			reply_problem(r, 500, "internal", "the server failed to complete the request",
+				NULL);
+			return -1;
 		}
 	}
 	/* No representation has that tag (RFC 9110 13.1.1). */
@@ -374,7 +424,8 @@ struct query_ctx {
 	int failed;
 };
 
-static int parse_int(const char *s, double *out)
+/* An integer query parameter, exactly, over the int64 range. */
+static int parse_int(const char *s, int64_t *out)
 {
 	char *end;
 	long long v;
@@ -382,9 +433,9 @@ static int parse_int(const char *s, double *out)
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || *end || v > JSON_INT_MAX || v < -JSON_INT_MAX)
+	if (errno || *end)
 		return -1;
-	*out = (double)v;
+	*out = v;
 	return 0;
 }
 
@@ -396,7 +447,7 @@ static enum MHD_Result on_query(void *cls, enum MHD_ValueKind kind, const char *
 	const char *type = catalog_str(f, "type");
 	char msg[200];
 	cJSON *v = NULL;
-	double d;
+	int64_t d;
 
 	(void)kind;
 	if (!value)
@@ -405,12 +456,17 @@ static enum MHD_Result on_query(void *cls, enum MHD_ValueKind kind, const char *
 	    (q->r->rt->path_input && strcmp(key, q->r->rt->path_input) == 0)) {
 		snprintf(msg, sizeof(msg), "%.60s is not a query parameter of this route", key);
 		reply_problem(q->r, 400, "unknown_parameter", msg, key);
+	} else if (strstr(key, "\xC0\x80") || strstr(value, "\xC0\x80")) {
+		/* %00 (router_unescape): a value cut short there would be a
+		 * different value. */
+		snprintf(msg, sizeof(msg), "%.60s must not contain a NUL character (%%00)", key);
+		reply_problem(q->r, 400, "nul_character", msg, key);
 	} else if (cJSON_GetObjectItemCaseSensitive(q->in, key)) {
 		snprintf(msg, sizeof(msg), "%.60s is given more than once", key);
 		reply_problem(q->r, 400, "invalid", msg, key);
 	} else if (strcmp(type, "integer") == 0) {
 		if (parse_int(value, &d) == 0)
-			v = cJSON_CreateNumber(d);
+			v = billing__jx_int_new(d);
 		else {
 			snprintf(msg, sizeof(msg), "%.60s must be an integer", key);
 			reply_problem(q->r, 400, "invalid", msg, key);
@@ -463,16 +519,17 @@ static char *list_envelope(cJSON *lib)
 		if (v)
 			cJSON_AddItemToObject(env, order[i], v);
 	}
-	text = cJSON_PrintUnformatted(env);
+	text = billing__jx_print(env);
 	cJSON_Delete(env);
 	return text;
 }
 
 static void set_etag(request *r, const cJSON *resource)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(resource, "version");
-	if (cJSON_IsNumber(v))
-		snprintf(r->out.etag, sizeof(r->out.etag), "W/\"%lld\"", (long long)v->valuedouble);
+	int64_t v;
+	if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(resource, "version"), &v) ==
+	    BILLING__JX_INT_OK)
+		snprintf(r->out.etag, sizeof(r->out.etag), "W/\"%lld\"", (long long)v);
 }
 
 /* Location of a resource made by an action (a payment made by paying an
@@ -588,7 +645,8 @@ static void handle_op(request *r)
 	 * the call writes, so a delivery can be traced to its request. */
 	opts.request_id = r->request_id;
 
-	text = cJSON_PrintUnformatted(in);
+	/* Exact: integers go on as they came (json_exact.c). */
+	text = billing__jx_print(in);
 	principal_of(r, &who);
 	rc = billing_call_json(&out, r->app->ctx, &who, rt->operation, text, text ? strlen(text) : 0,
 		&opts);
@@ -596,7 +654,7 @@ static void handle_op(request *r)
 		reply_library_error(r, out);
 		goto done;
 	}
-	result = out ? cJSON_Parse(out) : NULL;
+	result = out ? billing__jx_parse(out, strlen(out), NULL) : NULL;
 	if (!result) {
 		reply_problem(r, 500, "internal", "the server failed to complete the request", NULL);
 		goto done;

@@ -82,4 +82,12 @@ void router_match(request *r);
 /* Answers the request into r->out. */
 void router_handle(request *r);
 
+/* MHD_OPTION_UNESCAPE_CALLBACK: percent-decoding of the path and of query
+ * arguments, as MHD's own except that %00 becomes the bytes C0 80 (an
+ * overlong NUL, never valid UTF-8) instead of a terminator that would cut
+ * "cus_1%00x" down to the id "cus_1". Path segments holding it match no
+ * route; query values holding it are 400. */
+struct MHD_Connection;
+size_t router_unescape(void *cls, struct MHD_Connection *conn, char *s);
+
 #endif

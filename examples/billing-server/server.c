@@ -260,6 +260,7 @@ int server_run(app *a)
 		MHD_OPTION_CONNECTION_TIMEOUT, c->timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, NULL,
 		MHD_OPTION_END);
 	if (!d) {
 		log_msg(LOG_ERROR, "cannot listen", "listen", c->listen, LOG_END);

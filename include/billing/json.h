@@ -5,6 +5,10 @@
  * This is how the HTTP server and the language bindings reach the library,
  * so that each operation is mapped once. Field names are camelCase exactly
  * as in the HTTP API; unknown fields and wrong types are BILLING_EINVALID.
+ * So are a NUL or raw control character in any string or key and a key
+ * given twice (the error names the field: "name", "metadata.foo").
+ * Integers are exact int64 in both directions, never rounded through a
+ * double.
  *
  * @code
  * char *out = NULL;
