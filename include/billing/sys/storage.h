@@ -33,7 +33,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 4
+#define BILLING_STORAGE_VERSION 5
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -41,6 +41,13 @@ typedef struct billing_txn billing_txn;
 /** Transaction kinds for begin(). */
 #define BILLING_TXN_READ  0u
 #define BILLING_TXN_WRITE 1u
+/** Version 5: a READ transaction whose statements all see one snapshot of
+ *  the database, taken at its first statement, so rows read by different
+ *  statements agree (PostgreSQL: REPEATABLE READ READ ONLY; plain READ is
+ *  READ COMMITTED there, a snapshot per statement; SQLite's READ is one
+ *  snapshot already). The core asks for it only from a backend of version
+ *  5 or later; an older backend is given BILLING_TXN_READ. */
+#define BILLING_TXN_SNAPSHOT 2u
 
 /** How a *_read method (version 4) holds the row it reads in a WRITE
  *  transaction (in a READ transaction nothing is ever locked). */
@@ -379,6 +386,8 @@ struct billing_storage {
 
 	/**
 	 * Starts a transaction for tenant_id (NULL for platform-level work).
+	 * kind is BILLING_TXN_READ, BILLING_TXN_WRITE or (version 5)
+	 * BILLING_TXN_SNAPSHOT, a READ transaction that sees one snapshot.
 	 * A WRITE transaction takes the write lock up front, so reads in it see
 	 * the rows it will change (SQLite: BEGIN IMMEDIATE; PostgreSQL: rows
 	 * read with FOR UPDATE).

@@ -408,7 +408,7 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 	struct pg_storage *st = (struct pg_storage *)base;
 	billing__pool_item *it = NULL;
 	struct conn *c;
-	char *lit = NULL, sql[256];
+	char *lit = NULL, sql[320];
 	PGresult *r;
 	int rc;
 
@@ -422,8 +422,13 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 		conn_release(c);
 		return rc;
 	}
-	snprintf(sql, sizeof(sql), "BEGIN; SELECT set_config('billing.tenant_id', %s, true), "
-		"set_config('billing.platform', '%s', true)", lit ? lit : "''", lit ? "off" : "on");
+	/* READ and WRITE are READ COMMITTED (each statement its own snapshot;
+	 * writes lock what they read). A SNAPSHOT reads everything as of its
+	 * first statement, and as READ ONLY never fails to serialize. */
+	snprintf(sql, sizeof(sql), "%s; SELECT set_config('billing.tenant_id', %s, true), "
+		"set_config('billing.platform', '%s', true)", kind == BILLING_TXN_SNAPSHOT ?
+		"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", lit ? lit : "''",
+		lit ? "off" : "on");
 	PQfreemem(lit);
 	r = PQexec(c->pg, sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {

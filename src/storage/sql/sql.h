@@ -27,7 +27,7 @@ struct sql_stmt {
 /* A backend's transaction: both backends use this struct. */
 struct billing_txn {
 	const sql_driver *drv;
-	unsigned int kind;          /* BILLING_TXN_READ or BILLING_TXN_WRITE */
+	unsigned int kind;          /* BILLING_TXN_READ, _WRITE or _SNAPSHOT (a READ) */
 	void *conn;                 /* the backend's connection */
 };
 

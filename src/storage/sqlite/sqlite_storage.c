@@ -362,6 +362,8 @@ static int sq_begin(billing_storage *base, billing_txn **out, const char *tenant
 		return rc;
 	if (kind == BILLING_TXN_WRITE)
 		pthread_mutex_lock(&st->write_mu);
+	/* A deferred BEGIN reads one snapshot (WAL) from its first statement
+	 * to its end: BILLING_TXN_READ and BILLING_TXN_SNAPSHOT alike. */
 	rc = exec_sql(c, kind == BILLING_TXN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN");
 	if (rc < 0) {
 		if (kind == BILLING_TXN_WRITE)
