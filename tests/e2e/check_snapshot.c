@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tb.h"
+#include "tb_billing.h"
 
 #define INVOICES 300
 #define SEEN_MAX 4096
@@ -85,7 +86,6 @@ static void check__while_invoices_are_paid_reports_only_what_stays(void **state)
 	billing_plan *plan;
 	char (*invoice_ids)[64] = calloc(INVOICES, 64);
 	seen_list *during = calloc(1, sizeof(*during)), *after = calloc(1, sizeof(*after));
-	billing_principal admin;
 	payer p;
 	pthread_t th;
 	int64_t problems;
@@ -102,14 +102,10 @@ static void check__while_invoices_are_paid_reports_only_what_stays(void **state)
 	plan = tb_plan(w, t, &(tb_plan_spec){ .amount = 2900 });
 
 	/* Unpaid invoices: customers without a payment method. */
-	admin = tb_admin(t);
 	for (i = 0; i < INVOICES; i++) {
-		billing_subscription_params sp = BILLING_SUBSCRIPTION_PARAMS_INIT;
-		billing_subscription *s = NULL;
 		billing_customer *c = tb_customer(w, t, &(tb_customer_spec){ .name = "Live" });
-		sp.customer_id = billing_customer_id(c);
-		sp.plan_id = billing_plan_id(plan);
-		tb_assert_rc(billing_subscription_create(&s, w->ctx, &admin, &sp, NULL), BILLING_OK);
+		billing_subscription *s = tbb_subscribe(w, t, billing_customer_id(c),
+			billing_plan_id(plan), 1);
 		snprintf(invoice_ids[i], 64, "%s", billing_subscription_latest_invoice_id(s));
 		billing_subscription_free(s);
 		billing_customer_free(c);
@@ -122,7 +118,7 @@ static void check__while_invoices_are_paid_reports_only_what_stays(void **state)
 
 	memset(&p, 0, sizeof(p));
 	p.ctx = w->ctx;
-	p.admin = admin;
+	p.admin = tb_admin(t);
 	p.invoice_ids = invoice_ids;
 	p.n = INVOICES;
 	assert_int_equal(pthread_create(&th, NULL, pay_all, &p), 0);
@@ -214,11 +210,8 @@ static void check__asks_for_a_snapshot_only_from_a_backend_that_has_it(void **st
 {
 	billing_test_provider_options o = BILLING_TEST_PROVIDER_OPTIONS_INIT;
 	billing_provider *pv = NULL;
-	billing_subscription_params sp = BILLING_SUBSCRIPTION_PARAMS_INIT;
-	billing_subscription *s = NULL;
 	billing_customer *c;
 	billing_plan *plan;
-	billing_principal admin;
 	billing_ctx *ctx;
 	versioned *v;
 	tb_world *w;
@@ -229,13 +222,10 @@ static void check__asks_for_a_snapshot_only_from_a_backend_that_has_it(void **st
 	tb_assert_rc(billing_test_provider_new(&pv, &o), BILLING_OK);
 	w = tb_world_new_with_provider(pv);
 	t = tb_tenant(w, "Versions");
-	admin = tb_admin(t);
 	plan = tb_plan(w, t, &(tb_plan_spec){ .amount = 2900 });
 	c = tb_customer(w, t, &(tb_customer_spec){ .default_payment_method = "pm_card_visa" });
-	sp.customer_id = billing_customer_id(c);
-	sp.plan_id = billing_plan_id(plan);
-	tb_assert_rc(billing_subscription_create(&s, w->ctx, &admin, &sp, NULL), BILLING_OK);
-	billing_subscription_free(s);
+	billing_subscription_free(tbb_subscribe(w, t, billing_customer_id(c),
+		billing_plan_id(plan), 1));
 	billing_customer_free(c);
 	billing_plan_free(plan);
 
