@@ -56,3 +56,11 @@ if [ ! -d "$node_dir/node_modules/koffi" ] || [ ! -d "$node_dir/node_modules/typ
 	echo "deps: npm ci in bindings/node"
 	npm ci --no-audit --no-fund --prefix "$node_dir"
 fi
+
+# tests/openapi: @redocly/cli, the OpenAPI linter of ctest openapi_lint, from
+# the npm registry, pinned by its package-lock.json (docs/dependencies.md).
+lint_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/openapi"
+if [ ! -x "$lint_dir/node_modules/.bin/redocly" ]; then
+	echo "deps: npm ci in tests/openapi"
+	npm ci --no-audit --no-fund --prefix "$lint_dir"
+fi

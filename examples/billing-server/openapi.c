@@ -24,7 +24,16 @@ static cJSON *field_schema(const cJSON *f)
 {
 	const char *type = catalog_str(f, "type");
 	cJSON *s = cJSON_CreateObject(), *types = cJSON_CreateArray();
-	if (strcmp(type, "decimal") == 0) {
+	size_t len = strlen(type);
+	if (len > 2 && strcmp(type + len - 2, "[]") == 0) {
+		/* "integer[]": an array of integers */
+		cJSON *items = cJSON_CreateObject();
+		char item[32];
+		snprintf(item, sizeof(item), "%.*s", (int)(len - 2), type);
+		cJSON_AddStringToObject(items, "type", item);
+		cJSON_AddItemToArray(types, cJSON_CreateString("array"));
+		cJSON_AddItemToObject(s, "items", items);
+	} else if (strcmp(type, "decimal") == 0) {
 		cJSON_AddItemToArray(types, cJSON_CreateString("number"));
 		cJSON_AddItemToArray(types, cJSON_CreateString("string"));
 	} else {
@@ -131,6 +140,25 @@ static int is_redelivery(const route *rt)
 	return rt->operation && strcmp(rt->operation, "events.redeliver") == 0;
 }
 
+static int op_is(const route *rt, const char *name)
+{
+	return rt->operation && strcmp(rt->operation, name) == 0;
+}
+
+/* The schema of what an operation answers: a versioned resource (ETag,
+ * If-Match), or one of the answers that are not one. */
+static cJSON *result_schema(const route *rt, int list)
+{
+	if (strncmp(rt->operation ? rt->operation : "", "dunning.", 8) == 0)
+		return ref("#/components/schemas/DunningPolicy");
+	if (op_is(rt, "invoices.preview"))
+		return ref("#/components/schemas/InvoicePreview");
+	if (op_is(rt, "events.get") || op_is(rt, "events.list") || op_is(rt, "audit.list") ||
+	    op_is(rt, "webhook_deliveries.list"))
+		return ref(list ? "#/components/schemas/RecordList" : "#/components/schemas/Record");
+	return ref(list ? "#/components/schemas/List" : "#/components/schemas/Resource");
+}
+
 static cJSON *operation(const route *rt)
 {
 	const cJSON *op = rt->operation ? catalog_op(rt->operation) : NULL;
@@ -196,7 +224,7 @@ static cJSON *operation(const route *rt)
 		break;
 	case H_OP_LIST:
 		add_response(responses, "200", "One page.",
-			json_content("application/json", ref("#/components/schemas/List")));
+			json_content("application/json", result_schema(rt, 1)));
 		break;
 	case H_OP_DELETE:
 		add_response(responses, "204", "Deleted.", NULL);
@@ -206,8 +234,9 @@ static cJSON *operation(const route *rt)
 			add_response(responses, "200", "How many deliveries were queued (due now).",
 				json_content("application/json", ref("#/components/schemas/Redelivery")));
 		else
-			add_response(responses, "200", "The resource; ETag carries its version.",
-				json_content("application/json", ref("#/components/schemas/Resource")));
+			add_response(responses, "200", op_is(rt, "events.get") ? "The event." :
+				"The resource; ETag carries its version.",
+				json_content("application/json", result_schema(rt, 0)));
 		break;
 	case H_OP_POST:
 		add_response(responses, "200", is_redelivery(rt) ?
@@ -223,7 +252,7 @@ static cJSON *operation(const route *rt)
 		break;
 	case H_OP_REPLACE:
 		add_response(responses, "200", "The object as it now is.",
-			json_content("application/json", cJSON_CreateRaw("{\"type\":\"object\"}")));
+			json_content("application/json", result_schema(rt, 0)));
 		break;
 	case H_WEBHOOK_STRIPE:
 		add_response(responses, "200", "Accepted: applied, a duplicate, or of no interest.",
@@ -234,7 +263,7 @@ static cJSON *operation(const route *rt)
 		break;
 	case H_OP_QUERY:
 		add_response(responses, "200", "The object (computed; nothing is written).",
-			json_content("application/json", ref("#/components/schemas/Resource")));
+			json_content("application/json", result_schema(rt, 0)));
 		break;
 	case H_CLOCK_GET: case H_CLOCK_ADVANCE:
 		add_response(responses, "200", rt->kind == H_CLOCK_GET ? "The test clock's time." :
@@ -271,7 +300,8 @@ static cJSON *operation(const route *rt)
 		    rt->kind != H_OP_REPLACE && rt->kind != H_OP_POST) || rt->path_input))
 			add_problem(responses, "404");
 		if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE ||
-		    rt->kind == H_OP_ACTION || rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_POST)
+		    rt->kind == H_OP_ACTION || rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_POST ||
+		    op_is(rt, "invoices.preview"))  /* a subscription with no next invoice */
 			add_problem(responses, "409");
 		if (asks_provider(rt->operation)) {
 			add_problem(responses, "402");
@@ -280,15 +310,25 @@ static cJSON *operation(const route *rt)
 		if (rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE)
 			add_problem(responses, "412");
 	}
+	/* A body over the limit is refused before routing, on every route
+	 * (server.c), a GET's included. */
+	if (rt->kind != H_WEBHOOK_STRIPE)
+		add_problem(responses, "413");
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
 	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_OP_POST ||
-	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE) {
-		add_problem(responses, "413");
+	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE)
 		add_problem(responses, "415");
-	}
 	cJSON_AddItemToObject(o, "responses", responses);
 	return o;
 }
+
+/* The list envelope's members after data (API-HTTP.md, Lists). */
+#define LIST_PAGING \
+	"\"total\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
+	"\"page\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
+	"\"pageSize\":{\"type\":\"integer\"}," \
+	"\"totalPages\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
+	"\"hasMore\":{\"type\":\"boolean\"},\"nextCursor\":{\"type\":[\"string\",\"null\"]}"
 
 static const char components_json[] =
 "{"
@@ -320,11 +360,26 @@ static const char components_json[] =
 		"\"additionalProperties\":true},"
 	"\"List\":{\"type\":\"object\",\"required\":[\"data\",\"pageSize\",\"hasMore\",\"nextCursor\"],"
 		"\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Resource\"}},"
-		"\"total\":{\"type\":\"integer\",\"description\":\"page mode only\"},"
-		"\"page\":{\"type\":\"integer\",\"description\":\"page mode only\"},"
-		"\"pageSize\":{\"type\":\"integer\"},"
-		"\"totalPages\":{\"type\":\"integer\",\"description\":\"page mode only\"},"
-		"\"hasMore\":{\"type\":\"boolean\"},\"nextCursor\":{\"type\":[\"string\",\"null\"]}}},"
+		LIST_PAGING "}},"
+	"\"Record\":{\"type\":\"object\",\"description\":\"An immutable record (an event, an "
+		"audit entry, a delivery): no version, no ETag.\",\"required\":[\"id\",\"object\"],"
+		"\"properties\":{\"id\":{\"type\":\"string\"},\"object\":{\"type\":\"string\"},"
+		"\"createdAt\":{\"type\":\"string\",\"format\":\"date-time\"}},"
+		"\"additionalProperties\":true},"
+	"\"RecordList\":{\"type\":\"object\",\"required\":[\"data\",\"pageSize\",\"hasMore\","
+		"\"nextCursor\"],"
+		"\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Record\"}},"
+		LIST_PAGING "}},"
+	"\"DunningPolicy\":{\"type\":\"object\",\"description\":\"The tenant's retry policy "
+		"(one per tenant: no id, no version).\",\"required\":[\"object\",\"retryDays\","
+		"\"finalAction\"],\"properties\":{\"object\":{\"const\":\"dunning_policy\"},"
+		"\"retryDays\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
+		"\"finalAction\":{\"enum\":[\"cancel\",\"unpaid\",\"keep_past_due\"]}},"
+		"\"additionalProperties\":false},"
+	"\"InvoicePreview\":{\"type\":\"object\",\"description\":\"The next invoice, computed: "
+		"nothing is written, so it has no id.\",\"required\":[\"id\",\"object\"],"
+		"\"properties\":{\"id\":{\"type\":\"null\"},\"object\":{\"type\":\"string\"}},"
+		"\"additionalProperties\":true},"
 	"\"LoginRequest\":{\"type\":\"object\",\"required\":[\"email\",\"password\"],"
 		"\"properties\":{\"email\":{\"type\":\"string\",\"format\":\"email\"},"
 		"\"password\":{\"type\":\"string\",\"minLength\":8}},\"additionalProperties\":false},"
@@ -384,6 +439,9 @@ char *openapi_build(int test_clock)
 	cJSON_AddStringToObject(info, "description", "REST over libbilling's JSON operation "
 		"layer; see docs/http-api.md. Errors are application/problem+json (RFC 9457).");
 	cJSON_AddItemToObject(doc, "info", info);
+	/* Relative: the document describes the server that serves it. */
+	cJSON_AddItemToObject(doc, "servers", cJSON_CreateRaw("[{\"url\":\"/\","
+		"\"description\":\"the server that serves this document\"}]"));
 	sec = cJSON_CreateArray();
 	req = cJSON_CreateObject();
 	cJSON_AddItemToObject(req, "bearerAuth", cJSON_CreateArray());

@@ -33,6 +33,9 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import schema  # noqa: E402  (tests/http/schema.py: the responses' check)
+
 SERVER = os.environ.get("BILLING_SERVER")
 if SERVER:
     SERVER = os.path.abspath(SERVER)
@@ -118,6 +121,7 @@ class Server:
         self.env.update(env_extra or {})
         self.proc = None
         self.port = None
+        self._document = None
         self.log_path = os.path.join(self.dir, "server.log")
 
     def cli(self, *args, stdin=None, check=True):
@@ -172,7 +176,16 @@ class Server:
             psql_as_owner("DROP SCHEMA %s CASCADE" % self.schema)
             self.schema = None
 
-    def request(self, method, path, body=None, token=None, headers=None, raw=None):
+    def document(self):
+        """This server's OpenAPI document (fetched once)."""
+        if self._document is None:
+            self._document = self.request("GET", "/v1/openapi.json", check=False).body
+        return self._document
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None, check=True):
+        """One request. check: the response must conform to the route's
+        documented response (status, content type, schema; tests/http/schema.py),
+        else AssertionError."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         h = dict(headers or {})
         if token:
@@ -188,6 +201,12 @@ class Server:
         parsed = None
         if text and (resp.getheader("Content-Type") or "").endswith("json"):
             parsed = json.loads(text)
+        if check:
+            problems = schema.response_problems(self.document(), method, path, resp.status,
+                                                resp.getheader("Content-Type"), parsed, text)
+            if problems:
+                raise AssertionError("the response does not conform to the OpenAPI "
+                                     "document:\n  " + "\n  ".join(problems[:10]))
         return Response(resp.status, resp, text, parsed)
 
 
@@ -283,6 +302,31 @@ class Operations(ProblemAssertions):
         r = S.request("GET", "/healthz")
         self.assertEqual(r.status, 200)
         self.assertEqual(r.body, {"status": "ok"})
+
+    def test_every_response_is_checked_against_the_document(self):
+        # Server.request checks each answer with tests/http/schema.py; this
+        # shows that the check finds what is wrong.
+        doc = S.document()
+        ok = admin("GET", "/v1/dunning-policy")
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/dunning-policy", 200,
+                                                  "application/json", ok.body, ok.text), [])
+        wrong = dict(ok.body, finalAction="retry", extra=1)
+        del wrong["retryDays"]
+        problems = schema.response_problems(doc, "GET", "/v1/dunning-policy", 200,
+                                            "application/json", wrong, b"{}")
+        self.assertEqual(len(problems), 3, problems)
+        self.assertTrue(any("retryDays is required" in p for p in problems), problems)
+        c = new_customer()
+        self.assertIn("version is required", " ".join(schema.response_problems(
+            doc, "GET", "/v1/customers/" + c["id"], 200, "application/json",
+            {"id": c["id"], "object": "customer"}, b"{}")))
+        self.assertIn("status 418 is not documented", " ".join(schema.response_problems(
+            doc, "GET", "/v1/customers", 418, "application/json", {}, b"{}")))
+        self.assertIn("not of type integer", " ".join(schema.response_problems(
+            doc, "GET", "/v1/customers", 400, "application/problem+json",
+            dict(admin("GET", "/v1/customers?limit=0").body, status="400"), b"{}")))
+        self.assertIn("content type 'text/html'", " ".join(schema.response_problems(
+            doc, "GET", "/v1/customers", 200, "text/html", None, b"<p>")))
 
     def test_readyz_when_storage_is_ready(self):
         r = S.request("GET", "/readyz")
