@@ -15,11 +15,14 @@ each block's key outputs are checked.
 
 The C snippet is wrapped in main() (its #include lines first), compiled
 against the library installed into a scratch prefix with pkg-config, and run
-twice: a new customer, then the e-mail taken.
+twice: a new customer, then the e-mail taken. And docs/http-api.md must name
+every route, query parameter and body field of the OpenAPI document the
+server serves (with the test clock on).
 
 Environment: BILLING_SOURCE_DIR (the checkout), BILLING_BINARY_DIR (the
 build tree holding examples/billing-server/billing-server).
 """
+import json
 import os
 import re
 import shutil
@@ -30,6 +33,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 SRC = os.environ.get("BILLING_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("BILLING_BINARY_DIR", os.path.join(SRC, "build", "release"))
@@ -211,6 +215,51 @@ class DocsExamples(unittest.TestCase):
         self.assertRegex(first.stdout, r"^cus_[0-9a-z]{26}\n$")
         again = subprocess.run(["./app"], cwd=self.dir, env=env, capture_output=True, text=True)
         self.assertEqual((again.returncode, again.stdout, again.stderr), (0, "taken: email\n", ""))
+
+    def test_http_api_names_every_route(self):
+        """docs/http-api.md names every route of the server's OpenAPI document
+        (test clock included), and every input field of the operations."""
+        with open(os.path.join(SRC, "docs", "http-api.md"), encoding="utf-8") as f:
+            doc = f.read()
+        self.assertNotIn("../shared", doc)
+        env = clean_env()
+        env["BILLING_TEST_CLOCK"] = "1"
+        port = free_port()
+        env["BILLING_LISTEN"] = "127.0.0.1:%d" % port
+        with open(os.path.join(self.dir, "server.log"), "w") as log:
+            proc = subprocess.Popen([SERVER], cwd=self.dir, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT)
+        self.addCleanup(proc.wait, 30)
+        self.addCleanup(proc.terminate)
+        deadline, spec = time.time() + 30, None
+        while spec is None:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/v1/openapi.json" % port) as r:
+                    spec = json.load(r)
+            except OSError:
+                self.assertLess(time.time(), deadline, "the server did not start")
+                time.sleep(0.1)
+        missing = []
+        self.assertGreater(len(spec["paths"]), 30)
+        self.assertIn("/v1/test-clock/advance", spec["paths"])
+        for path, item in spec["paths"].items():
+            for method, op in item.items():
+                if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                    continue
+                if "%s %s" % (method.upper(), path) not in doc:
+                    missing.append("%s %s" % (method.upper(), path))
+                for prm in op.get("parameters", []):
+                    name = prm.get("name")
+                    if name and prm.get("in") == "query" and "`%s`" % name not in doc:
+                        missing.append("%s %s: query %s" % (method.upper(), path, name))
+                body = (op.get("requestBody", {}).get("content", {})
+                        .get("application/json", {}).get("schema", {}))
+                if "$ref" in body:
+                    body = spec["components"]["schemas"][body["$ref"].split("/")[-1]]
+                for name in body.get("properties", {}):
+                    if "`%s" % name not in doc:
+                        missing.append("%s %s: field %s" % (method.upper(), path, name))
+        self.assertEqual(missing, [], "docs/http-api.md does not name these")
 
     def test_server_readme(self):
         path = os.path.join(SRC, "examples", "billing-server", "README.md")
