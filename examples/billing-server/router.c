@@ -177,38 +177,27 @@ static int match_path(const char *tpl, const char *path, char *id, size_t id_siz
 	return *tpl == '\0' && *path == '\0';
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t router_unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
 	char *r = s, *w = s;
 	(void)cls;
 	(void)conn;
-	while (*r) {
-		int hi = r[0] == '%' ? hex_digit(r[1]) : -1, lo = hi >= 0 ? hex_digit(r[2]) : -1;
-		if (lo < 0) {
-			*w++ = *r++;
-			continue;
-		}
-		if (hi == 0 && lo == 0) {
-			/* Two bytes in place of three: the overlong form of NUL,
-			 * never valid UTF-8, so nothing downstream takes it for text
-			 * and nothing after it is cut off. */
-			*w++ = (char)0xC0;
-			*w++ = (char)0x80;
-		} else {
-			*w++ = (char)(hi * 16 + lo);
-		}
-		r += 3;
+	/* MHD's own decoding between the %00s; each %00 becomes two bytes in
+	 * place of three (the overlong form of NUL, never valid UTF-8), so
+	 * nothing downstream takes it for text and nothing after it is cut. */
+	for (;;) {
+		char *nul = strstr(r, "%00");
+		size_t n;
+		if (nul)
+			*nul = '\0';
+		n = MHD_http_unescape(r);
+		memmove(w, r, n);
+		w += n;
+		if (!nul)
+			break;
+		*w++ = (char)0xC0;
+		*w++ = (char)0x80;
+		r = nul + 3;
 	}
 	*w = '\0';
 	return (size_t)(w - s);
