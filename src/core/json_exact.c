@@ -168,9 +168,9 @@ static cJSON *bad_char(parser *ps, size_t n, bool is_key, bool nul)
 		ps->buf[n] = '\0';
 		path_push_key(ps, ps->buf);
 	}
-	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): ps->buf is not lost here,
-	 * billing__jx_parse frees it on every path (the analyzer loses it
-	 * across the variadic fail()). */
+	/* ps->buf is not lost here: billing__jx_parse frees it on every path
+	 * (the analyzer loses it across the variadic fail()). */
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 	if (nul)
 		return fail(ps, "nul_character",
 			"%.100s must not contain a NUL character (\\u0000)", field_name(ps));
