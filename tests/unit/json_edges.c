@@ -105,6 +105,20 @@ static void json_exact__nesting_is_bounded(void **state)
 	free(deep);
 }
 
+/* A path longer than the error's field is cut, never overrun. */
+static void json_exact__long_paths_are_truncated(void **state)
+{
+	char text[400], want[128];
+	billing__jx_error err;
+	(void)state;
+	memset(want, 'k', sizeof(want) - 1);
+	want[sizeof(want) - 1] = '\0';
+	snprintf(text, sizeof(text), "{\"%s%s\":{\"x\":\"\\u0000\"}}", want, want);
+	assert_null(parse(text, strlen(text), &err));
+	assert_string_equal(err.reason, "nul_character");
+	assert_string_equal(err.field, want);
+}
+
 static void json_exact__duplicate_keys_are_refused_at_any_depth(void **state)
 {
 	(void)state;
@@ -405,6 +419,17 @@ static void json_edges__integer_fields_are_exact_over_the_int64_range(void **sta
 	assert_invalid(f, call(f, "products.list", "{\"minPriceCents\":-9223372036854775809}"),
 		"minPriceCents");
 	tb_assert_rc(call(f, "products.list", "{\"maxPriceCents\":9223372036854775807}"), BILLING_OK);
+	/* int32 fields: int64 extremes reach the typed call's own range check. */
+	snprintf(body, sizeof(body), "{\"id\":\"%s\",\"trialDays\":9223372036854775807}", plan);
+	assert_invalid(f, call(f, "plans.update", body), "trialDays");
+	snprintf(body, sizeof(body), "{\"id\":\"%s\",\"trialDays\":-9223372036854775808}", plan);
+	assert_invalid(f, call(f, "plans.update", body), "trialDays");
+	snprintf(body, sizeof(body), "{\"id\":\"%s\",\"name\":\"Nn\",\"expectedVersion\":"
+		"9223372036854775807}", plan);
+	tb_assert_rc(call(f, "plans.update", body), BILLING_ESTALE);
+	assert_non_null(strstr(billing_error_last()->message, "9223372036854775807"));
+	assert_invalid(f, call(f, "products.create", "{\"name\":\"W\",\"sku\":\"LOW\","
+		"\"lowStockThreshold\":-9223372036854775808}"), "lowStockThreshold");
 	assert_invalid(f, call(f, "dunning.set", "{\"retryDays\":[1,9223372036854775808]}"),
 		"retryDays");
 	tb_assert_rc(call(f, "dunning.set", "{\"retryDays\":[1,3,7]}"), BILLING_OK);
@@ -446,6 +471,28 @@ static void json_edges__invoice_above_2_53_shows_and_takes_its_exact_total(void 
 	assert_true(i_of(f->out, "amount") == INT64_C(10999999999999989));
 	assert_non_null(strstr(f->text, "\"amount\":10999999999999989,"));
 
+	/* Refunds: beyond int64 is the JSON layer's refusal, INT64_MAX the
+	 * typed call's (more than was captured), and the exact whole amount
+	 * comes back exactly. */
+	{
+		char *pay = strdup(s_of(f->out, "id"));
+		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"amount\":9223372036854775808}", pay);
+		assert_invalid(f, call(f, "payments.refund", body), "amount");
+		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"amount\":-9223372036854775808}", pay);
+		assert_invalid(f, call(f, "payments.refund", body), "amount");
+		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"amount\":9223372036854775807}", pay);
+		assert_true(call(f, "payments.refund", body) < 0);
+		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"amount\":10999999999999988}", pay);
+		tb_assert_rc(call(f, "payments.refund", body), BILLING_OK);
+		assert_non_null(strstr(f->text, "\"refundedAmount\":10999999999999988,"));
+		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"amount\":2}", pay);
+		assert_true(call(f, "payments.refund", body) < 0);
+		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"amount\":1}", pay);
+		tb_assert_rc(call(f, "payments.refund", body), BILLING_OK);
+		assert_non_null(strstr(f->text, "\"refundedAmount\":10999999999999989,"));
+		free(pay);
+	}
+
 	/* The event snapshot (what webhooks carry) is exact too. */
 	tb_assert_rc(call(f, "events.list", "{\"type\":\"invoice.paid\"}"), BILLING_OK);
 	assert_non_null(strstr(f->text, "\"total\":10999999999999989,"));
@@ -464,6 +511,7 @@ int main(void)
 		cmocka_unit_test(json_exact__escapes_decode_to_utf8),
 		cmocka_unit_test(json_exact__malformed_input_is_refused),
 		cmocka_unit_test(json_exact__nesting_is_bounded),
+		cmocka_unit_test(json_exact__long_paths_are_truncated),
 		cmocka_unit_test(json_exact__duplicate_keys_are_refused_at_any_depth),
 		cmocka_unit_test(json_exact__many_keys_are_checked_in_n_log_n),
 		cmocka_unit_test(json_exact__integers_are_read_exactly_over_int64),
