@@ -286,7 +286,8 @@ class DocsExamples(unittest.TestCase):
             preamble="B=%s" % SERVER)  # what the "Run" block sets
         self.check(results, runnable, "first-customer", [201, 201, 201, 200, 200, 204],
                    r"HTTP/1.1 201 Created", r"(?i)location: /v1/customers/cus_", r'(?i)etag: W/"1"',
-                   r'"name":"Ada King"', r"HTTP/1.1 204 No Content", log=log)
+                   r'"name":"Ada King"', r"HTTP/1.1 204 No Content",
+                   r'"total":1,"page":1,"pageSize":10,"totalPages":1', log=log)
         self.assertEqual(results[[b for b in runnable if "first-customer" in b[1]][0][0]][0]
                          .count('"email":"ada@example.com"'), 3, "the replay made no second customer")
         self.check(results, runnable, "change-plan", [201, 201, 201, 201, 201, 200, 200, 200],
