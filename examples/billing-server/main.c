@@ -513,6 +513,13 @@ static int cmd_user(int argc, char **argv)
 	p.role = role;
 	p.password_hash = hash;
 	rc = billing_user_create(&u, ctx, &platform, &p);
+	if (rc == BILLING_EEXISTS) {
+		/* Log-in e-mails identify a user across the whole platform. */
+		fprintf(stderr, "billing-server: user create: email: %s is already taken by a user "
+			"(e-mails of login users are unique across all tenants, ignoring case)\n", email);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if (rc < 0) {
 		const billing_error *e = billing_error_last();
 		fprintf(stderr, "billing-server: user create: %s%s%s\n", e->field ? e->field : "",
