@@ -415,6 +415,14 @@ int config_load(config *c)
 
 	bad += parse_uint("BILLING_WORKERS", &c->workers, 4, 1, 256);
 	bad += parse_uint("BILLING_HTTP_TIMEOUT", &c->timeout_s, 30, 1, 3600);
+	bad += parse_uint("BILLING_REQUEST_READ_TIMEOUT", &c->read_timeout_s, 30, 1, 3600);
+	bad += parse_uint("BILLING_MAX_CONNECTIONS_PER_IP", &c->per_ip_limit, 32, 1, 100000);
+	bad += parse_uint("BILLING_LOGIN_WORKERS", &c->login_workers, 2, 1, 64);
+	bad += parse_uint("BILLING_LOGIN_QUEUE", &c->login_queue, 32, 1, 100000);
+	bad += parse_uint("BILLING_LOGIN_MAX_FAILURES", &c->login_max_failures, 5, 1, 1000000);
+	bad += parse_uint("BILLING_LOGIN_MAX_FAILURES_PER_IP", &c->login_max_failures_ip, 50, 1,
+		1000000);
+	bad += parse_uint("BILLING_LOGIN_WINDOW", &c->login_window_s, 300, 1, 86400);
 	bad += parse_uint("BILLING_TOKEN_TTL", &c->token_ttl_s, 3600, 60, 86400 * 7);
 	bad += parse_uint("BILLING_RUN_INTERVAL", &c->run_interval_s, 10, 1, 3600);
 	return bad;

@@ -36,6 +36,14 @@ typedef struct {
 	int log_level;
 	unsigned int workers;        /* BILLING_WORKERS, default 4 */
 	unsigned int timeout_s;      /* BILLING_HTTP_TIMEOUT, default 30 */
+	unsigned int read_timeout_s; /* BILLING_REQUEST_READ_TIMEOUT, default 30: a whole
+	                              * request (line, headers, body) arrives within it */
+	unsigned int per_ip_limit;   /* BILLING_MAX_CONNECTIONS_PER_IP, default 32 */
+	unsigned int login_workers;  /* BILLING_LOGIN_WORKERS, default 2: password hashing */
+	unsigned int login_queue;    /* BILLING_LOGIN_QUEUE, default 32: logins waiting */
+	unsigned int login_max_failures;       /* BILLING_LOGIN_MAX_FAILURES, default 5 */
+	unsigned int login_max_failures_ip;    /* BILLING_LOGIN_MAX_FAILURES_PER_IP, default 50 */
+	unsigned int login_window_s; /* BILLING_LOGIN_WINDOW, default 300 */
 	unsigned int token_ttl_s;    /* BILLING_TOKEN_TTL, default 3600 */
 	unsigned int run_interval_s; /* BILLING_RUN_INTERVAL, default 10 */
 	int test_clock;              /* BILLING_TEST_CLOCK=1: development test clock */

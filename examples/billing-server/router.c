@@ -707,13 +707,9 @@ static int email_ok(const char *e)
 static void handle_login(request *r)
 {
 	const cJSON *it, *email, *password;
-	billing_principal platform = { NULL, NULL, BILLING_ROLE_PLATFORM };
-	billing_user *u = NULL;
 	const config *cfg = r->app->cfg;
-	cJSON *in = body_object(r), *res;
+	cJSON *in = body_object(r);
 	size_t plen;
-	int rc, ok;
-	char *tok;
 
 	if (!in)
 		return;
@@ -740,46 +736,8 @@ static void handle_login(request *r)
 			"another issuer (BILLING_JWT_PUBLIC_KEY) and has no secret to sign its own", NULL);
 		goto done;
 	}
-	rc = billing_user_find_by_email(&u, r->app->ctx, &platform, email->valuestring);
-	if (rc == BILLING_ENOTFOUND) {
-		/* The same work as a wrong password: no timing oracle for e-mails. */
-		password_verify_dummy(password->valuestring, plen);
-		ok = 0;
-	} else if (rc < 0) {
-		const billing_error *e = billing_error_last();
-		int status = problem_http_status(rc);
-		log_msg(LOG_WARN, "user lookup failed", "requestId", r->request_id,
-			"error", e->message, LOG_END);
-		reply_problem(r, status, e->reason, status >= 500 && status != 503 ?
-			"the server failed to complete the request" : e->message, NULL);
-		goto done;
-	} else {
-		ok = password_verify(billing_user_password_hash(u), password->valuestring, plen);
-	}
-	if (!ok) {
-		reply_problem(r, 401, "invalid_credentials", "wrong e-mail or password", NULL);
-		goto done;
-	}
-	{
-		int64_t now = now_unix();
-		tok = jwt_sign_hs256(cfg, billing_user_id(u), billing_user_tenant_id(u),
-			billing_role_name(billing_user_role(u)), now, now + cfg->token_ttl_s);
-	}
-	if (!tok) {
-		reply_problem(r, 500, "internal", "cannot sign a token", NULL);
-		goto done;
-	}
-	res = cJSON_CreateObject();
-	cJSON_AddStringToObject(res, "accessToken", tok);
-	cJSON_AddStringToObject(res, "tokenType", "Bearer");
-	cJSON_AddNumberToObject(res, "expiresIn", cfg->token_ttl_s);
-	OPENSSL_cleanse(tok, strlen(tok));
-	free(tok);
-	reply_json(r, 201, cJSON_PrintUnformatted(res));
-	r->out.no_store = 1;
-	cJSON_Delete(res);
+	login_begin(r, email->valuestring, password->valuestring, plen);
 done:
-	billing_user_free(u);
 	cJSON_Delete(in);
 }
 

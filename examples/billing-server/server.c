@@ -7,9 +7,18 @@
  * begun finish, then the daemon stops and the caller closes the library
  * context. The billing-run worker (runner.c) starts with the daemon and
  * stops at the signal, after the run in progress, if any.
+ *
+ * Slow clients: MHD's timeout (BILLING_HTTP_TIMEOUT) counts inactivity, so
+ * a client sending one byte a second would hold a connection for ever. The
+ * watchdog below bounds the whole time a request takes to arrive
+ * (BILLING_REQUEST_READ_TIMEOUT, from the connection's start or the end of
+ * its previous answer to the last byte of the body) and
+ * BILLING_MAX_CONNECTIONS_PER_IP bounds connections per client address.
  */
 #include "server.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -18,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +104,11 @@ static enum MHD_Result send_reply(request *r)
 	add(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, o->www_authenticate);
 	if (o->no_store)
 		add(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (o->retry_after) {
+		char s[16];
+		snprintf(s, sizeof(s), "%u", o->retry_after);
+		add(resp, MHD_HTTP_HEADER_RETRY_AFTER, s);
+	}
 	if (atomic_load(&r->app->shutting_down) || r->too_large)
 		add(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(r->conn, (unsigned int)o->status, resp);
@@ -101,7 +116,7 @@ static enum MHD_Result send_reply(request *r)
 	r->responded = 1;
 
 	line.request_id = r->request_id;
-	line.method = r->method;
+	line.method = r->head ? MHD_HTTP_METHOD_HEAD : r->method;
 	line.route = r->rt ? r->rt->path : "unmatched";
 	line.status = o->status;
 	line.duration_us = now_monotonic_us() - r->start_us;
@@ -109,7 +124,7 @@ static enum MHD_Result send_reply(request *r)
 		(r->webhook_tenant[0] ? r->webhook_tenant : NULL);
 	line.note = NULL;
 	log_request_line(&line);
-	metrics_observe(r->method, line.route, o->status, line.duration_us);
+	metrics_observe(line.method, line.route, o->status, line.duration_us);
 	return ret;
 }
 
@@ -126,6 +141,143 @@ static void reply_too_large(request *r)
 	r->out.body = problem_make(413, "body_too_large", detail, NULL, r->request_id);
 }
 
+/* ------------------------------------------------------------ slow clients */
+
+struct conn_track {
+	struct conn_track *prev, *next;
+	MHD_socket fd;
+	uint64_t since_us;       /* when the request being read began to arrive */
+	int reading;             /* 1 until the request is whole and handed over */
+	int cut;                 /* the watchdog shut the socket down */
+};
+
+static struct {
+	pthread_t thread;
+	pthread_cond_t wake;
+	int stop;
+	int started;
+} watchdog;
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+	enum MHD_ConnectionNotificationCode toe)
+{
+	app *a = cls;
+	struct conn_track *t = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+			MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci || (t = calloc(1, sizeof(*t))) == NULL)
+			return;   /* untracked: only MHD's inactivity timeout applies */
+		t->fd = ci->connect_fd;
+		t->since_us = now_monotonic_us();
+		t->reading = 1;
+		pthread_mutex_lock(&a->conns_lock);
+		t->next = a->conns;
+		if (a->conns)
+			a->conns->prev = t;
+		a->conns = t;
+		pthread_mutex_unlock(&a->conns_lock);
+		*socket_context = t;
+		return;
+	}
+	if (!t)
+		return;
+	/* Unlinked before MHD closes the socket: the watchdog never shuts
+	 * down a descriptor number that has been reused. */
+	pthread_mutex_lock(&a->conns_lock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		a->conns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&a->conns_lock);
+	free(t);
+	*socket_context = NULL;
+}
+
+static void *watchdog_main(void *arg)
+{
+	app *a = arg;
+	uint64_t limit = (uint64_t)a->cfg->read_timeout_s * 1000000u;
+
+	pthread_mutex_lock(&a->conns_lock);
+	while (!watchdog.stop) {
+		struct timespec until;
+		struct conn_track *t;
+		uint64_t now = now_monotonic_us();
+
+		for (t = a->conns; t; t = t->next)
+			if (t->reading && !t->cut && now - t->since_us > limit) {
+				/* MHD sees the end of the stream and closes it. */
+				shutdown(t->fd, SHUT_RDWR);
+				t->cut = 1;
+			}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&watchdog.wake, &a->conns_lock, &until);
+	}
+	pthread_mutex_unlock(&a->conns_lock);
+	return NULL;
+}
+
+/* 1 when the request has taken longer to arrive than the deadline. */
+static int read_too_slow(request *r)
+{
+	int late;
+	if (!r->track)
+		return 0;
+	pthread_mutex_lock(&r->app->conns_lock);
+	late = now_monotonic_us() - r->track->since_us >
+		(uint64_t)r->app->cfg->read_timeout_s * 1000000u;
+	pthread_mutex_unlock(&r->app->conns_lock);
+	return late;
+}
+
+/* The request is whole: its handling and answer are not the client's
+ * reading time. */
+static void track_reading(request *r, int reading)
+{
+	if (!r->track)
+		return;
+	pthread_mutex_lock(&r->app->conns_lock);
+	r->track->reading = reading;
+	if (reading)
+		r->track->since_us = now_monotonic_us();
+	pthread_mutex_unlock(&r->app->conns_lock);
+}
+
+static void reply_too_slow(request *r)
+{
+	char detail[96];
+	snprintf(detail, sizeof(detail), "the request took over %u s to arrive "
+		"(BILLING_REQUEST_READ_TIMEOUT)", r->app->cfg->read_timeout_s);
+	r->too_large = 1;   /* close the connection after the answer */
+	r->out.status = 408;
+	r->out.content_type = PROBLEM_CONTENT_TYPE;
+	r->out.body = problem_make(408, "request_timeout", detail, NULL, r->request_id);
+}
+
+struct header_size {
+	size_t total;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+	const char *value)
+{
+	struct header_size *hs = cls;
+	(void)kind;
+	hs->total += strlen(key) + (value ? strlen(value) : 0) + 4;   /* ": " and CRLF */
+	return MHD_YES;
+}
+
+/* ------------------------------------------------------------ requests */
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	const char *method, const char *version, const char *upload_data, size_t *upload_size,
 	void **con_cls)
@@ -136,14 +288,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	if (!r) {
 		const char *id, *cl;
+		const union MHD_ConnectionInfo *ci;
+		struct header_size hs = { 0 };
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return MHD_NO;
 		r->app = a;
 		r->conn = conn;
-		r->method = method;
+		/* HEAD answers as GET does; MHD leaves the body out. */
+		r->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+		r->method = r->head ? MHD_HTTP_METHOD_GET : method;
 		r->url = url;
 		r->start_us = now_monotonic_us();
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		r->track = ci ? ci->socket_context : NULL;
 		id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
 		if (id && request_id_ok(id))
 			snprintf(r->request_id, sizeof(r->request_id), "%s", id);
@@ -153,6 +311,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&a->active, 1);
 		metrics_in_flight(1);
 		router_match(r);
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hs);
+		if (strlen(url) + strlen(method) + hs.total > HEADERS_LIMIT) {
+			char detail[96];
+			snprintf(detail, sizeof(detail), "the request line and headers are over %u KiB",
+				HEADERS_LIMIT / 1024u);
+			r->too_large = 1;
+			r->out.status = 431;
+			r->out.content_type = PROBLEM_CONTENT_TYPE;
+			r->out.body = problem_make(431, "headers_too_large", detail, NULL, r->request_id);
+			return send_reply(r);
+		}
 		/* A declared length over the limit is refused before it is sent. */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > router_body_limit(r)) {
@@ -162,7 +331,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		return MHD_YES;
 	}
+	if (r->resume) {
+		/* Resumed: the suspended handler's work is done. */
+		void (*resume)(request *) = r->resume;
+		r->resume = NULL;
+		resume(r);
+		return send_reply(r);
+	}
 	if (*upload_size) {
+		if (!r->responded && read_too_slow(r)) {
+			reply_too_slow(r);
+			*upload_size = 0;
+			return send_reply(r);
+		}
+		if (r->responded) {
+			*upload_size = 0;
+			return MHD_YES;
+		}
 		/* Past the limit (chunked bodies): keep reading, keep nothing. */
 		if (!r->too_large && r->body_len + *upload_size > router_body_limit(r)) {
 			r->too_large = 1;
@@ -190,10 +375,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->responded)
 		return MHD_YES;
-	if (r->too_large)
+	track_reading(r, 0);
+	if (r->too_large) {
 		reply_too_large(r);
-	else
+	} else {
 		router_handle(r);
+		if (r->resume)
+			return MHD_YES;   /* suspended until its work is done */
+	}
 	return send_reply(r);
 }
 
@@ -212,12 +401,54 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			"connection closed before a response" };
 		log_request_line(&line);
 	}
+	/* A keep-alive connection's next request starts arriving now. */
+	track_reading(r, 1);
+	if (r->pending && r->pending_free)
+		r->pending_free(r->pending);
 	free(r->body);
 	free(r->out.body);
 	free(r);
 	*con_cls = NULL;
 	metrics_in_flight(-1);
 	atomic_fetch_sub(&a->active, 1);
+}
+
+/* The listening socket, made here rather than by MHD so that a failure
+ * names its cause (MHD only says it failed). Returns the socket, or -1
+ * after logging why. */
+static int listen_socket(const config *c)
+{
+	int fd, one = 1, err;
+	const char *step;
+
+	fd = socket(c->listen_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		step = "socket";
+		goto fail;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+		step = "setsockopt";
+		goto fail;
+	}
+	if (bind(fd, (const struct sockaddr *)&c->listen_addr, c->listen_addr_len) < 0) {
+		step = "bind";
+		goto fail;
+	}
+	if (listen(fd, 128) < 0) {
+		step = "listen";
+		goto fail;
+	}
+	return fd;
+fail:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	log_msg(LOG_ERROR, "cannot listen on BILLING_LISTEN", "listen", c->listen, "step", step,
+		"error", strerror(err), "hint", err == EADDRINUSE ?
+		"another process listens on that address: stop it or set BILLING_LISTEN to a free "
+		"host:port" : "set BILLING_LISTEN to a host:port this process may listen on",
+		LOG_END);
+	return -1;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -240,8 +471,9 @@ int server_run(app *a)
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	sigset_t stop;
-	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	int sig = 0;
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+		MHD_ALLOW_SUSPEND_RESUME;
+	int sig = 0, lfd, rc = 1;
 	uint64_t deadline;
 	char port[16], workers[16];
 
@@ -254,17 +486,43 @@ int server_run(app *a)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if ((lfd = listen_socket(c)) < 0)
+		return 1;
+	if (throttle_init(&a->failures) < 0) {
+		log_msg(LOG_ERROR, "cannot seed the login throttle", LOG_END);
+		close(lfd);
+		return 1;
+	}
+	if (login_pool_start(&a->logins, c->login_workers, c->login_queue) < 0) {
+		log_msg(LOG_ERROR, "cannot start the password-hashing threads", LOG_END);
+		throttle_free(&a->failures);
+		close(lfd);
+		return 1;
+	}
+	pthread_mutex_init(&a->conns_lock, NULL);
+	pthread_cond_init(&watchdog.wake, NULL);
+	watchdog.stop = 0;
+	watchdog.started = pthread_create(&watchdog.thread, NULL, watchdog_main, a) == 0;
 	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
-		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&c->listen_addr,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 		MHD_OPTION_THREAD_POOL_SIZE, c->workers,
 		MHD_OPTION_CONNECTION_TIMEOUT, c->timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip_limit,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, NULL,
 		MHD_OPTION_END);
 	if (!d) {
-		log_msg(LOG_ERROR, "cannot listen", "listen", c->listen, LOG_END);
-		return 1;
+		log_msg(LOG_ERROR, "cannot start the HTTP server", "listen", c->listen, LOG_END);
+		close(lfd);
+		goto out;
+	}
+	if (!watchdog.started) {
+		log_msg(LOG_ERROR, "cannot start the request-deadline thread", LOG_END);
+		MHD_stop_daemon(d);
+		goto out;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	snprintf(port, sizeof(port), "%u", info ? (unsigned int)info->port : 0u);
@@ -273,7 +531,7 @@ int server_run(app *a)
 	if (runner_start(&a->run, a->ctx) < 0) {
 		log_msg(LOG_ERROR, "cannot start the billing-run worker thread", LOG_END);
 		MHD_stop_daemon(d);
-		return 1;
+		goto out;
 	}
 
 	while (sigwait(&stop, &sig) != 0)
@@ -295,7 +553,23 @@ int server_run(app *a)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
+	/* Logins waiting for their password check are answered before the
+	 * daemon, which owns their connections, stops. */
+	login_pool_stop(&a->logins);
 	MHD_stop_daemon(d);
 	log_msg(LOG_INFO, "stopped", LOG_END);
-	return 0;
+	rc = 0;
+out:
+	if (watchdog.started) {
+		pthread_mutex_lock(&a->conns_lock);
+		watchdog.stop = 1;
+		pthread_cond_signal(&watchdog.wake);
+		pthread_mutex_unlock(&a->conns_lock);
+		pthread_join(watchdog.thread, NULL);
+	}
+	pthread_cond_destroy(&watchdog.wake);
+	login_pool_free(&a->logins);
+	throttle_free(&a->failures);
+	pthread_mutex_destroy(&a->conns_lock);
+	return rc;
 }

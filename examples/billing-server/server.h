@@ -6,14 +6,24 @@
 #define BS_SERVER_H
 
 #include <billing/billing.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "jwt.h"
+#include "login.h"
 #include "runner.h"
 
 #define BODY_LIMIT (1024u * 1024u)
+/* The request line and headers together; over it: 431 problem+json. MHD's
+ * own limit (its per-connection memory, HEADER_MEMORY below) is above it,
+ * so the server's answer comes first; past MHD's limit MHD answers 431
+ * itself, in HTML (README.md, "Errors libmicrohttpd answers itself"). */
+#define HEADERS_LIMIT (16u * 1024u)
+#define HEADER_MEMORY (96u * 1024u)
+
+struct conn_track;
 
 struct MHD_Connection;
 struct route;
@@ -25,6 +35,11 @@ typedef struct {
 	atomic_int shutting_down;
 	atomic_int active;       /* requests begun and not completed */
 	runner run;              /* the billing-run worker and the test clock */
+	login_pool logins;       /* password hashing off the HTTP workers */
+	throttle failures;       /* failed logins per e-mail and per address */
+	/* Connections, for the total request-read deadline (server.c). */
+	pthread_mutex_t conns_lock;
+	struct conn_track *conns;
 } app;
 
 typedef struct {
@@ -37,9 +52,10 @@ typedef struct {
 	int replayed;            /* Idempotent-Replayed: true */
 	const char *www_authenticate;
 	int no_store;            /* Cache-Control: no-store */
+	unsigned int retry_after; /* Retry-After: seconds, 0 for none */
 } reply;
 
-typedef struct {
+typedef struct request {
 	app *app;
 	struct MHD_Connection *conn;
 	const char *method;
@@ -55,6 +71,15 @@ typedef struct {
 	jwt_claims claims;
 	int authenticated;
 	char webhook_tenant[64]; /* for the log line: the tenant a webhook event applied to */
+	int head;                /* a HEAD request, routed as GET; MHD sends no body */
+	struct conn_track *track;
+	/* A handler that suspended the connection (a login waiting for its
+	 * password check) sets resume: the next callback calls it to make the
+	 * answer. pending is its state, freed by it (or by pending_free when
+	 * the connection ends first). */
+	void (*resume)(struct request *r);
+	void *pending;
+	void (*pending_free)(void *pending);
 	reply out;
 } request;
 
