@@ -54,6 +54,26 @@ BILLING_EXTERN(int) billing_user_create(billing_user **out, billing_ctx *ctx,
 BILLING_EXTERN(int) billing_user_find_by_email(billing_user **out, billing_ctx *ctx,
 	const billing_principal *who, const char *email);
 
+/**
+ * Finds a user by tenant and id: a host that issued a token to a user checks
+ * with it that the user still exists (one primary-key read).
+ * @param out receives the user (caller frees)
+ * @return BILLING_OK; BILLING_ENOTFOUND (also for ids of the wrong form);
+ *         BILLING_EFORBIDDEN unless PLATFORM; BILLING_ESTORAGE (also from a
+ *         backend older than storage version 5)
+ */
+BILLING_EXTERN(int) billing_user_get(billing_user **out, billing_ctx *ctx,
+	const billing_principal *who, const char *tenant_id, const char *id);
+
+/**
+ * Deletes a user. Its e-mail is free again; tokens naming it stop working
+ * at a host that checks billing_user_get on each request (the server does).
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_EFORBIDDEN unless PLATFORM;
+ *         BILLING_ESTORAGE
+ */
+BILLING_EXTERN(int) billing_user_delete(billing_ctx *ctx, const billing_principal *who,
+	const char *tenant_id, const char *id);
+
 BILLING_EXTERN(const char *) billing_user_id(const billing_user *u);
 BILLING_EXTERN(const char *) billing_user_tenant_id(const billing_user *u);
 BILLING_EXTERN(const char *) billing_user_email(const billing_user *u);

@@ -62,6 +62,8 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_AUDIT_LIST,       "audit.list",       R_ADMIN, false },
 	{ BILLING_OP_USERS_CREATE,     "users.create",     R_PLATFORM, true },
 	{ BILLING_OP_USERS_FIND,       "users.find",       R_PLATFORM, false },
+	{ BILLING_OP_USERS_GET,        "users.get",        R_PLATFORM, false },
+	{ BILLING_OP_USERS_DELETE,     "users.delete",     R_PLATFORM, true },
 };
 
 const billing__op_info *billing__op_get(billing__op op)

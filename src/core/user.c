@@ -150,6 +150,68 @@ int billing_user_find_by_email(billing_user **out, billing_ctx *ctx,
 	return BILLING_OK;
 }
 
+/* Users by id came with storage version 5. */
+static int by_id_supported(billing_ctx *ctx)
+{
+	if (ctx->st->version < 5)
+		return billing__error_set(BILLING_ESTORAGE, "storage_version",
+			"the storage backend cannot find or delete users by id");
+	return BILLING_OK;
+}
+
+int billing_user_get(billing_user **out, billing_ctx *ctx, const billing_principal *who,
+	const char *tenant_id, const char *id)
+{
+	billing__capture cap = { from_record, NULL };
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_USERS_GET)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if ((rc = by_id_supported(ctx)) < 0)
+		return rc;
+	if (!billing__id_arg_ok(tenant_id, "ten") || !billing__id_arg_ok(id, "usr"))
+		return billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
+	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0)
+		return rc;
+	rc = ctx->st->user_get(tx, tenant_id, id, billing__capture_row, &cap);
+	if (rc == BILLING_ENOTFOUND)
+		rc = billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing_user_free(cap.item);
+		return rc;
+	}
+	*out = cap.item;
+	return BILLING_OK;
+}
+
+static int user_delete_once(billing_ctx *ctx, const billing_principal *who,
+	const char *tenant_id, const char *id)
+{
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_USERS_DELETE)) < 0)
+		return rc;
+	if ((rc = by_id_supported(ctx)) < 0)
+		return rc;
+	if (!billing__id_arg_ok(tenant_id, "ten") || !billing__id_arg_ok(id, "usr"))
+		return billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
+	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	rc = ctx->st->user_delete(tx, tenant_id, id);
+	if (rc == BILLING_ENOTFOUND)
+		rc = billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
+	return billing__end(ctx, tx, rc);
+}
+
+int billing_user_delete(billing_ctx *ctx, const billing_principal *who, const char *tenant_id,
+	const char *id)
+{
+	BILLING__RETRY(user_delete_once(ctx, who, tenant_id, id));
+}
+
 const char *billing_user_id(const billing_user *u) { return u ? u->id : NULL; }
 const char *billing_user_tenant_id(const billing_user *u) { return u ? u->tenant_id : NULL; }
 const char *billing_user_email(const billing_user *u) { return u ? u->email : NULL; }

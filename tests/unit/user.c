@@ -1,6 +1,7 @@
 /*
  * Users: stored for the host, found by e-mail across tenants.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "tb.h"
@@ -104,6 +105,51 @@ static void user_create__rejects_bad_input(void **state)
 	tb_world_free(w);
 }
 
+static void user_get_and_delete__by_tenant_and_id(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *a = tb_tenant(w, "A"), *b = tb_tenant(w, "B");
+	billing_principal op = tb_platform(), admin = tb_admin(a);
+	billing_user_params p = user_params(a, "ada@example.com");
+	billing_user *u = NULL, *got = NULL;
+	char id[64];
+	(void)state;
+
+	tb_assert_rc(billing_user_create(&u, w->ctx, &op, &p), BILLING_OK);
+	snprintf(id, sizeof(id), "%s", billing_user_id(u));
+	billing_user_free(u);
+
+	tb_assert_rc(billing_user_get(&got, w->ctx, &op, a, id), BILLING_OK);
+	assert_string_equal(billing_user_id(got), id);
+	assert_string_equal(billing_user_email(got), "ada@example.com");
+	billing_user_free(got);
+	got = NULL;
+	/* Another tenant's id, malformed ids: not found. */
+	tb_assert_rc(billing_user_get(&got, w->ctx, &op, b, id), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_user_get(&got, w->ctx, &op, a, "usr_nope"), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_user_get(&got, w->ctx, &op, NULL, id), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_user_delete(w->ctx, &op, b, id), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_user_delete(w->ctx, &op, a, "cus_nope"), BILLING_ENOTFOUND);
+	/* Only the platform. */
+	tb_assert_rc(billing_user_get(&got, w->ctx, &admin, a, id), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_user_delete(w->ctx, &admin, a, id), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_user_get(&got, w->ctx, &op, a, id), BILLING_OK);
+	billing_user_free(got);
+	got = NULL;
+
+	tb_assert_rc(billing_user_delete(w->ctx, &op, a, id), BILLING_OK);
+	tb_assert_rc(billing_user_get(&got, w->ctx, &op, a, id), BILLING_ENOTFOUND);
+	assert_null(got);
+	tb_assert_rc(billing_user_find_by_email(&got, w->ctx, &op, "ada@example.com"),
+		BILLING_ENOTFOUND);
+	tb_assert_rc(billing_user_delete(w->ctx, &op, a, id), BILLING_ENOTFOUND);
+	/* The e-mail is free again. */
+	p = user_params(b, "ADA@example.com");
+	tb_assert_rc(billing_user_create(&u, w->ctx, &op, &p), BILLING_OK);
+	billing_user_free(u);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +157,7 @@ int main(void)
 		cmocka_unit_test(user_create__email_is_unique_across_tenants),
 		cmocka_unit_test(user_create__only_the_platform_may),
 		cmocka_unit_test(user_create__rejects_bad_input),
+		cmocka_unit_test(user_get_and_delete__by_tenant_and_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

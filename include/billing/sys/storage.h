@@ -601,6 +601,14 @@ struct billing_storage {
 	int (*due_lock)(billing_txn *tx, const char *tenant_id, const char *kind,
 		const char *resource_id, int skip_locked);
 
+	/* ---- version 5: users by id */
+
+	/** The user (tenant, id), or BILLING_ENOTFOUND (a platform transaction). */
+	int (*user_get)(billing_txn *tx, const char *tenant_id, const char *id,
+		billing_row_cb cb, void *payload);
+	/** Deletes the user (tenant, id); BILLING_ENOTFOUND when there is none. */
+	int (*user_delete)(billing_txn *tx, const char *tenant_id, const char *id);
+
 	/* later versions append methods here */
 };
 

@@ -1029,6 +1029,24 @@ static int rec_user_get_by_email(billing_txn *tx, const char *email_key,
 	return emit_rows(s, read_user, &r, cb, payload, 1);
 }
 
+static int rec_user_get(billing_txn *tx, const char *tenant_id, const char *id,
+	billing_row_cb cb, void *payload)
+{
+	billing_user_record r;
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 AND id = ?2");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, id);
+	return emit_rows(s, read_user, &r, cb, payload, 1);
+}
+
+static int rec_user_delete(billing_txn *tx, const char *tenant_id, const char *id)
+{
+	return delete_row(tx, "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2", tenant_id, id);
+}
+
 
 /* ------------------------------------------------------------ subscriptions */
 
@@ -2155,6 +2173,8 @@ void billing__sql_install(billing_storage *st)
 	st->idempotency_insert = rec_idempotency_insert;
 	st->user_insert = rec_user_insert;
 	st->user_get_by_email = rec_user_get_by_email;
+	st->user_get = rec_user_get;
+	st->user_delete = rec_user_delete;
 	st->subscription_insert = rec_subscription_insert;
 	st->subscription_update = rec_subscription_update;
 	st->subscription_get = rec_subscription_get;
