@@ -180,11 +180,16 @@ static int claim_time(const cJSON *claims, const char *name, int64_t *out, int *
  * tenant, so it is not a valid principal: 401, never the library's 400. */
 int jwt_tenant_id_ok(const char *id)
 {
+	return jwt_id_ok(id, "ten_");
+}
+
+int jwt_id_ok(const char *id, const char *prefix)
+{
 	static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
-	size_t i;
-	if (!id || strncmp(id, "ten_", 4) != 0)
+	size_t i, n = strlen(prefix);
+	if (!id || strncmp(id, prefix, n) != 0)
 		return 0;
-	id += 4;
+	id += n;
 	for (i = 0; i < 26; i++)
 		if (!id[i] || !strchr(alphabet, id[i]))
 			return 0;

@@ -39,6 +39,9 @@ const char *jwt_result_message(jwt_result r);
 /* 1 when id has the form of a libbilling tenant id ("ten_" + 26 base32). */
 int jwt_tenant_id_ok(const char *id);
 
+/* 1 when id has the form of a libbilling id with prefix ("usr_", ...). */
+int jwt_id_ok(const char *id, const char *prefix);
+
 /* A new HS256 token (free()); NULL without a secret or memory. */
 char *jwt_sign_hs256(const config *c, const char *sub, const char *tenant_id, const char *role,
 	int64_t iat, int64_t exp);

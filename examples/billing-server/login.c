@@ -394,3 +394,31 @@ oom:
 fail:
 	state_free(st);
 }
+
+int login_user_exists(struct request *r)
+{
+	billing_principal platform = { NULL, NULL, BILLING_ROLE_PLATFORM };
+	billing_user *u = NULL;
+	int rc;
+
+	if (!jwt_id_ok(r->claims.sub, "usr_"))
+		return 0;
+	rc = billing_user_get(&u, r->app->ctx, &platform, r->claims.tenant_id, r->claims.sub);
+	billing_user_free(u);
+	if (rc == BILLING_OK)
+		return 0;
+	if (rc == BILLING_ENOTFOUND) {
+		r->out.www_authenticate = "Bearer error=\"invalid_token\"";
+		answer(r, 401, "invalid_token", "the token's user no longer exists");
+	} else {
+		const billing_error *e = billing_error_last();
+		int status = problem_http_status(rc);
+		r->out.www_authenticate = NULL;
+		log_msg(LOG_WARN, "user check failed", "requestId", r->request_id,
+			"error", e->message, LOG_END);
+		answer(r, status, e->reason && *e->reason ? e->reason : "internal",
+			status >= 500 && status != 503 ? "the server failed to complete the request" :
+			e->message);
+	}
+	return -1;
+}

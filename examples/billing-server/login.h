@@ -95,4 +95,13 @@ struct request;
  * failure. A full queue is 503 + Retry-After. */
 void login_begin(struct request *r, const char *email, const char *password, size_t plen);
 
+/* For a verified token whose sub has the form of a user id (tokens from
+ * login, or `billing-server token` for a stored user): 0 while that user
+ * exists in the token's tenant; else -1 with the answer made (401
+ * invalid_token for a deleted user, 503 when storage fails). Tokens of
+ * other subjects (another issuer's, development tokens for made-up users)
+ * are not checked. One primary-key read per request, no cache: a deleted
+ * user's token stops working at once. */
+int login_user_exists(struct request *r);
+
 #endif

@@ -38,6 +38,7 @@ static const char usage_main[] =
 "  check                 look for half-written state (billing_check); exit 1 if any\n"
 "  tenant create         create a tenant; prints its id\n"
 "  user create           create a login user; reads the password from stdin\n"
+"  user delete           delete a login user; its tokens stop working at once\n"
 "  token                 mint a development bearer token (HS256)\n"
 "\n"
 "Run 'billing-server COMMAND --help' for a command's options.\n"
@@ -79,7 +80,11 @@ static const char usage_user[] =
 "Creates a login user in tenant ID. The password (8 to 1024 characters) is read\n"
 "from standard input, never from the command line:\n"
 "  printf '%%s' \"$PASSWORD\" | billing-server user create --tenant ten_... --email a@b.c --role ADMIN\n"
-"Prints the user's id (--json: the user object, without the hash).\n";
+"Prints the user's id (--json: the user object, without the hash).\n"
+"E-mails of login users are unique across all tenants, ignoring case.\n"
+"\n"
+"usage: billing-server user delete --tenant ID --user ID\n"
+"Deletes the user; the tokens it holds are refused from the next request on.\n";
 
 static const char usage_token[] =
 "usage: billing-server token --tenant ID --user ID --role ADMIN|USER [--ttl SECONDS]\n"
@@ -456,6 +461,41 @@ static int read_password(char *buf, size_t size, size_t *len)
 	return 0;
 }
 
+static int cmd_user_delete(int argc, char **argv)
+{
+	const char *tenant = NULL, *user = NULL;
+	int help, rc;
+	config c;
+	billing_ctx *ctx = NULL;
+	billing_principal platform = { NULL, NULL, BILLING_ROLE_PLATFORM };
+
+	rc = parse_opts(argc, argv, (const opt[]){ { "--tenant", &tenant, NULL },
+		{ "--user", &user, NULL }, { NULL, NULL, NULL } }, usage_user, &help);
+	if (rc || help)
+		return rc;
+	if ((rc = require(tenant, "--tenant", usage_user)) != 0 ||
+	    (rc = require(user, "--user", usage_user)) != 0)
+		return rc;
+	if (load_config(&c, 0) < 0) {
+		config_free(&c);
+		return EXIT_USAGE;
+	}
+	if ((rc = open_ctx(&ctx, &c, 1, NULL, 0)) != 0)
+		goto out;
+	rc = billing_user_delete(ctx, &platform, tenant, user);
+	if (rc < 0) {
+		fprintf(stderr, "billing-server: user delete: %s\n", rc == BILLING_ENOTFOUND ?
+			"no such user in that tenant" : billing_error_last()->message);
+		rc = rc == BILLING_ENOTFOUND ? EXIT_USAGE : 1;
+		goto out;
+	}
+	rc = 0;
+out:
+	billing_ctx_close(ctx);
+	config_free(&c);
+	return rc;
+}
+
 static int cmd_user(int argc, char **argv)
 {
 	const char *tenant = NULL, *email = NULL, *role_name = NULL;
@@ -470,6 +510,8 @@ static int cmd_user(int argc, char **argv)
 	billing_user *u = NULL;
 	char *hash = NULL;
 
+	if (argc >= 1 && strcmp(argv[0], "delete") == 0)
+		return cmd_user_delete(argc - 1, argv + 1);
 	if (argc < 1 || strcmp(argv[0], "create") != 0) {
 		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
 			usage(usage_user);

@@ -314,6 +314,8 @@ static int authenticate(request *r)
 			jwt_result_message(res), NULL);
 		return -1;
 	}
+	if (login_user_exists(r) < 0)
+		return -1;
 	r->authenticated = 1;
 	r->out.www_authenticate = NULL;
 	return 0;

@@ -383,6 +383,36 @@ class LoginLoad(ServerCase):
                         "(median %.3f s)" % (p95, times[len(times) // 2]))
 
 
+class DeletedUser(ServerCase):
+    def test_a_deleted_users_tokens_stop_working_at_once(self):
+        tenant, user = new_tenant_with_user(self.S, "leaver@t.test")
+        r = login(self.S, "leaver@t.test", PASSWORD)
+        self.assertEqual(r.status, 201, r.text)
+        from_login = r.body["accessToken"]
+        from_cli = self.S.cli("token", "--tenant", tenant, "--user", user, "--role", "ADMIN"
+                              ).stdout.decode().strip()
+        made_up = self.S.cli("token", "--tenant", tenant, "--user", "dev-user", "--role",
+                             "USER").stdout.decode().strip()
+        for tok in (from_login, from_cli, made_up):
+            self.assertEqual(self.S.request("GET", "/v1/customers", token=tok).status, 200)
+
+        self.S.cli("user", "delete", "--tenant", tenant, "--user", user)
+        for tok in (from_login, from_cli):
+            r = self.S.request("GET", "/v1/customers", token=tok)
+            p = self.assertProblem(r, 401, "invalid_token")
+            self.assertIn("no longer exists", p["detail"])
+            self.assertIn("invalid_token", r.header("WWW-Authenticate"))
+            self.assertProblem(self.S.request("POST", "/v1/customers", {"name": "x"},
+                                              token=tok), 401, "invalid_token")
+        # A development token for a subject that is no stored user is not checked.
+        self.assertEqual(self.S.request("GET", "/v1/customers", token=made_up).status, 200)
+        self.assertProblem(login(self.S, "leaver@t.test", PASSWORD), 401, "invalid_credentials")
+        # Deleting again, or in another tenant: refused, nothing changed.
+        p = self.S.cli("user", "delete", "--tenant", tenant, "--user", user, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no such user", p.stderr.decode())
+
+
 class Messages(ServerCase):
     def test_cannot_listen_says_why_and_names_billing_listen(self):
         other = ts.Server(env_extra={"BILLING_LISTEN": "127.0.0.1:%d" % self.S.port})
