@@ -60,7 +60,7 @@ BILLING_EXTERN(int) billing_user_find_by_email(billing_user **out, billing_ctx *
  * @param out receives the user (caller frees)
  * @return BILLING_OK; BILLING_ENOTFOUND (also for ids of the wrong form);
  *         BILLING_EFORBIDDEN unless PLATFORM; BILLING_ESTORAGE (also from a
- *         backend older than storage version 5)
+ *         backend older than storage version 6)
  */
 BILLING_EXTERN(int) billing_user_get(billing_user **out, billing_ctx *ctx,
 	const billing_principal *who, const char *tenant_id, const char *id);

@@ -150,10 +150,10 @@ int billing_user_find_by_email(billing_user **out, billing_ctx *ctx,
 	return BILLING_OK;
 }
 
-/* Users by id came with storage version 5. */
+/* Users by id came with storage version 6. */
 static int by_id_supported(billing_ctx *ctx)
 {
-	if (ctx->st->version < 5)
+	if (ctx->st->version < 6)
 		return billing__error_set(BILLING_ESTORAGE, "storage_version",
 			"the storage backend cannot find or delete users by id");
 	return BILLING_OK;

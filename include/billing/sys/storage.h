@@ -33,7 +33,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 5
+#define BILLING_STORAGE_VERSION 6
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -601,7 +601,7 @@ struct billing_storage {
 	int (*due_lock)(billing_txn *tx, const char *tenant_id, const char *kind,
 		const char *resource_id, int skip_locked);
 
-	/* ---- version 5: users by id */
+	/* ---- version 6: users by id */
 
 	/** The user (tenant, id), or BILLING_ENOTFOUND (a platform transaction). */
 	int (*user_get)(billing_txn *tx, const char *tenant_id, const char *id,
