@@ -273,6 +273,10 @@ static cJSON *operation(const route *rt)
 	case H_LOGIN:
 		add_response(responses, "201", "A bearer token.",
 			json_content("application/json", ref("#/components/schemas/Token")));
+		/* Too many failures for the e-mail or address; the password-check
+		 * queue full (login.c). Both with Retry-After. */
+		add_problem(responses, "429");
+		add_problem(responses, "503");
 		break;
 	case H_METRICS:
 		add_response(responses, "200", "Prometheus text exposition format.",
@@ -311,9 +315,12 @@ static cJSON *operation(const route *rt)
 			add_problem(responses, "412");
 	}
 	/* A body over the limit is refused before routing, on every route
-	 * (server.c), a GET's included. */
+	 * (server.c), a GET's included; so are headers over 16 KiB and a
+	 * request slower to arrive than BILLING_REQUEST_READ_TIMEOUT. */
 	if (rt->kind != H_WEBHOOK_STRIPE)
 		add_problem(responses, "413");
+	add_problem(responses, "408");
+	add_problem(responses, "431");
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
 	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_REPLACE || rt->kind == H_OP_POST ||
 	    rt->kind == H_LOGIN || rt->kind == H_CLOCK_ADVANCE)
@@ -418,7 +425,8 @@ static const char components_json[] =
 "}";
 
 static const char *const problem_codes[] = {
-	"400", "401", "402", "403", "404", "409", "412", "413", "415", "502", "503"
+	"400", "401", "402", "403", "404", "408", "409", "412", "413", "415", "429", "431", "502",
+	"503"
 };
 
 char *openapi_build(int test_clock)
