@@ -122,6 +122,21 @@ int billing_user_create(billing_user **out, billing_ctx *ctx, const billing_prin
 	BILLING__RETRY(user_create_once(out, ctx, who, p));
 }
 
+/* Ends the read transaction of a lookup of one user: *out receives it, or
+ * rc (BILLING_ENOTFOUND "no such user" when no row matched). */
+static int read_end(billing_user **out, billing_ctx *ctx, billing_txn *tx, int rc,
+	billing__capture *cap)
+{
+	if (rc == BILLING_ENOTFOUND)
+		rc = billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing_user_free(cap->item);
+		return rc;
+	}
+	*out = cap->item;
+	return BILLING_OK;
+}
+
 int billing_user_find_by_email(billing_user **out, billing_ctx *ctx,
 	const billing_principal *who, const char *email)
 {
@@ -140,14 +155,7 @@ int billing_user_find_by_email(billing_user **out, billing_ctx *ctx,
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0)
 		return rc;
 	rc = ctx->st->user_get_by_email(tx, key, billing__capture_row, &cap);
-	if (rc == BILLING_ENOTFOUND)
-		rc = billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
-	if ((rc = billing__end(ctx, tx, rc)) < 0) {
-		billing_user_free(cap.item);
-		return rc;
-	}
-	*out = cap.item;
-	return BILLING_OK;
+	return read_end(out, ctx, tx, rc, &cap);
 }
 
 /* Users by id came with storage version 6. */
@@ -176,14 +184,7 @@ int billing_user_get(billing_user **out, billing_ctx *ctx, const billing_princip
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0)
 		return rc;
 	rc = ctx->st->user_get(tx, tenant_id, id, billing__capture_row, &cap);
-	if (rc == BILLING_ENOTFOUND)
-		rc = billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
-	if ((rc = billing__end(ctx, tx, rc)) < 0) {
-		billing_user_free(cap.item);
-		return rc;
-	}
-	*out = cap.item;
-	return BILLING_OK;
+	return read_end(out, ctx, tx, rc, &cap);
 }
 
 static int user_delete_once(billing_ctx *ctx, const billing_principal *who,
