@@ -197,7 +197,10 @@ static cJSON *operation(const route *rt)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/IfMatch"));
 	if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_ACTION ||
 	    rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_POST)
-		cJSON_AddItemToArray(params, ref("#/components/parameters/IdempotencyKey"));
+		/* Redelivery queues anew on every call: it takes no key and
+		 * promises no replay (docs/http-api.md, Idempotency). */
+		if (!is_redelivery(rt))
+			cJSON_AddItemToArray(params, ref("#/components/parameters/IdempotencyKey"));
 	if (rt->kind == H_WEBHOOK_STRIPE)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/StripeSignature"));
 	cJSON_AddItemToArray(params, ref("#/components/parameters/RequestId"));

@@ -398,6 +398,14 @@ class Operations(ProblemAssertions):
         self.assertTrue({"limit", "page", "startingAfter", "minPriceCents", "isActive"} <= names)
         body = doc["paths"]["/v1/customers"]["post"]["requestBody"]["content"]["application/json"]
         self.assertIn("email", body["schema"]["properties"])
+        # Idempotency-Key is offered where a replay is promised, and not on
+        # redelivery, which queues anew on every call (docs/http-api.md).
+        def refs(path, method):
+            return {p.get("$ref") for p in doc["paths"][path][method]["parameters"]}
+        key = "#/components/parameters/IdempotencyKey"
+        self.assertIn(key, refs("/v1/customers", "post"))
+        self.assertNotIn(key, refs("/v1/events/{id}/redeliver", "post"))
+        self.assertNotIn(key, refs("/v1/events/redeliver", "post"))
         self.assertEqual(doc["paths"]["/healthz"]["get"]["security"], [])
         # subscriptions and invoices
         body = doc["paths"]["/v1/subscriptions"]["post"]["requestBody"]["content"]
