@@ -7,6 +7,7 @@
 #include "billing/common.h"
 #include "billing/version.h"
 #include "core/alloc.h"
+#include "core/assert.h"
 
 int billing_version(void)
 {
@@ -21,4 +22,9 @@ const char *billing_version_string(void)
 void billing_free(void *ptr)
 {
 	billing__free(ptr);
+}
+
+int billing__asserts_enabled(void)
+{
+	return BILLING_ASSERTS_ENABLED;
 }

@@ -2,6 +2,7 @@
  * The connection pool of the storage backends (see pool.h).
  */
 #include "billing/errors.h"
+#include "core/assert.h"
 #include "storage/pool.h"
 
 void billing__pool_init(billing__pool *p, unsigned int max,
@@ -23,6 +24,7 @@ int billing__pool_acquire(billing__pool *p, billing__pool_item **out)
 	int rc;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
+		BILLING_ASSERT(p->open <= p->max);
 		if (p->idle) {
 			*out = p->idle;
 			p->idle = p->idle->next;
@@ -39,6 +41,7 @@ int billing__pool_acquire(billing__pool *p, billing__pool_item **out)
 	/* Connect outside the lock: it may take a network round trip. */
 	if ((rc = p->connect(p->backend, out)) < 0) {
 		pthread_mutex_lock(&p->mu);
+		BILLING_ASSERT(p->open > 0);
 		p->open--;
 		pthread_cond_signal(&p->cv);
 		pthread_mutex_unlock(&p->mu);
@@ -48,9 +51,12 @@ int billing__pool_acquire(billing__pool *p, billing__pool_item **out)
 
 void billing__pool_release(billing__pool *p, billing__pool_item *item, bool broken)
 {
+	BILLING_ASSERT(item != NULL);
 	if (broken)
 		p->close(item);
 	pthread_mutex_lock(&p->mu);
+	/* Every connection handed back was handed out: counted in open. */
+	BILLING_ASSERT(p->open > 0);
 	if (broken) {
 		p->open--;
 	} else {
@@ -64,10 +70,15 @@ void billing__pool_release(billing__pool *p, billing__pool_item *item, bool brok
 void billing__pool_destroy(billing__pool *p)
 {
 	billing__pool_item *it, *next;
+	unsigned int idle = 0;
 	for (it = p->idle; it; it = next) {
 		next = it->next;
 		p->close(it);
+		idle++;
 	}
+	/* None in use: every open connection was idle. */
+	BILLING_ASSERT(idle == p->open);
+	(void)idle;
 	p->idle = NULL;
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
