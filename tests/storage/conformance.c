@@ -972,6 +972,53 @@ static void customer_list__callback_failure_stops_with_its_code(void **state)
 	assert_int_equal(v.n, 2);
 }
 
+/* Every filter of billing_list_query at once, keyset and total too: more
+ * bound values than any one entity's list uses. The backend answers with an
+ * error (the filters name columns customers lack), never by writing past its
+ * list of bound values, and stays usable. */
+static void customer_list__every_filter_at_once_fails_cleanly(void **state)
+{
+	fx *f = *state;
+	billing_list_query q = keyset(10);
+	int64_t total = -1;
+	billing_txn *tx;
+	seen v;
+	int rc;
+	five_customers(f);
+	q.has_after = 1;
+	q.after_int = 0;
+	q.after_id = "cus_0";
+	q.total = &total;
+	q.search = "a";
+	q.active = 1;
+	q.has_min_amount = q.has_max_amount = 1;
+	q.max_amount = 100;
+	q.currency = "USD";
+	q.product_id = "prod_1";
+	q.customer_id = "cus_1";
+	q.plan_id = "plan_1";
+	q.subscription_id = "sub_1";
+	q.status = 1;
+	q.has_period_from = q.has_period_to = 1;
+	q.period_to = 100;
+	q.type = "t";
+	q.has_created_after = 1;
+	q.invoice_id = "in_1";
+	q.endpoint_id = "we_1";
+	q.event_id = "evt_1";
+	tx = begin(f, A, BILLING_TXN_READ);
+	memset(&v, 0, sizeof(v));
+	rc = f->st->customer_list(tx, A, &q, on_customer, &v);
+	f->st->rollback(tx);
+	assert_true(rc < 0);
+	assert_int_equal(billing_error_last()->code, rc);
+	assert_int_equal((int)v.n, 0);
+
+	q = keyset(10);
+	list_customers(f, A, &q, &v);
+	assert_int_equal((int)v.n, 5);
+}
+
 static void customer_list__limit_caps_the_rows(void **state)
 {
 	fx *f = *state;
@@ -1548,6 +1595,7 @@ int main(void)
 		T(customer_list__search_folds_ascii_case_in_name_and_email),
 		T(customer_list__callback_failure_stops_with_its_code),
 		T(customer_list__limit_caps_the_rows),
+		T(customer_list__every_filter_at_once_fails_cleanly),
 		T(product_get__returns_the_inserted_row),
 		T(product_update__at_old_version_and_stale_otherwise),
 		T(product_insert__taken_sku_is_exists_naming_sku),

@@ -14,6 +14,7 @@
 
 #include "billing/errors.h"
 #include "core/alloc.h"
+#include "core/assert.h"
 #include "core/errors.h"
 #include "storage/migrations.h"
 #include "storage/sql/sql.h"
@@ -413,29 +414,48 @@ static const char *sort_column(billing_sort_column sort, int *is_text)
 	}
 }
 
-/* Bound values of a dynamic query, numbered ?1.. in order of appending. */
+/*
+ * Bound values of a dynamic query, numbered ?1.. in order of appending. A
+ * list query binds at most 17 values in where_filters (the tenant, the
+ * search and 15 filters) and 3 more in run_list (the keyset's two, or the
+ * offset, and the limit): 20. BINDS_MAX leaves room for a filter or two
+ * more; one beyond it is refused, never written past the array: the value
+ * is dropped, the list fails with "list query too long".
+ */
+#define BINDS_MAX 24
+
 struct binds {
 	int n;
-	struct { int is_text; const char *text; int64_t i; } v[16];
+	int overflow;
+	struct { int is_text; const char *text; int64_t i; } v[BINDS_MAX];
 };
+
+static int bind_add(struct binds *b, int is_text, const char *t, int64_t i)
+{
+	if (b->n >= BINDS_MAX) {
+		b->overflow = 1;
+		return BINDS_MAX;
+	}
+	b->v[b->n].is_text = is_text;
+	b->v[b->n].text = t;
+	b->v[b->n].i = i;
+	return ++b->n;
+}
 
 static int bind_add_text(struct binds *b, const char *t)
 {
-	b->v[b->n].is_text = 1;
-	b->v[b->n].text = t;
-	return ++b->n;
+	return bind_add(b, 1, t, 0);
 }
 
 static int bind_add_int(struct binds *b, int64_t i)
 {
-	b->v[b->n].is_text = 0;
-	b->v[b->n].i = i;
-	return ++b->n;
+	return bind_add(b, 0, NULL, i);
 }
 
 static void binds_apply(sql_stmt *s, const struct binds *b)
 {
 	int i;
+	BILLING_ASSERT(!b->overflow && b->n >= 0 && b->n <= BINDS_MAX);
 	for (i = 0; i < b->n; i++) {
 		if (b->v[i].is_text)
 			bind_text(s, i + 1, b->v[i].text);
@@ -604,7 +624,7 @@ static int run_list(billing_txn *tx, const struct list_shape *sh, const char *te
 		sql_add(&cq, "SELECT count(*) FROM %s", sh->table);
 		where_filters(&cq, &cb_, sh, tenant_id, lq, pattern, sizeof(pattern),
 			tx->drv->like);
-		if (cq.overflow)
+		if (cq.overflow || cb_.overflow)
 			return billing__error_set(BILLING_ERROR, NULL, "list query too long");
 		if ((rc = prepare_dynamic(&s, tx, cq.s)) < 0)
 			return rc;
@@ -632,7 +652,7 @@ static int run_list(billing_txn *tx, const struct list_shape *sh, const char *te
 		bind_add_int(&b, lq->limit));
 	if (lq->offset >= 0)
 		sql_add(&q, " OFFSET ?%d", bind_add_int(&b, lq->offset));
-	if (q.overflow)
+	if (q.overflow || b.overflow)
 		return billing__error_set(BILLING_ERROR, NULL, "list query too long");
 
 	if ((rc = prepare_dynamic(&s, tx, q.s)) < 0)
