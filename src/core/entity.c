@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 
+#include "core/assert.h"
 #include "core/entity.h"
 #include "core/events.h"
 
@@ -62,9 +63,13 @@ static int emit(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const char *what, const void *item)
 {
 	char type[64];
+	int n;
 	if (!e->to_json)
 		return BILLING_OK;
-	snprintf(type, sizeof(type), "%s.%s", e->noun, what);
+	n = snprintf(type, sizeof(type), "%s.%s", e->noun, what);
+	/* Nouns and whats are the library's own short literals: never cut. */
+	BILLING_ASSERT(n > 0 && (size_t)n < sizeof(type));
+	(void)n;
 	return billing__event_emit(ctx, tx, tenant_id, type, e->noun, e->id_of(item), e->to_json,
 		item);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/assert.h"
 #include "core/calendar.h"
 #include "core/core.h"
 #include "core/entity.h"
@@ -88,12 +89,19 @@ const char *billing_subscription_status_name(billing_subscription_status s)
 	}
 }
 
-int billing__subscription_transition(int from, int to)
+static bool allowed(int from, int to)
 {
 	size_t i;
 	for (i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
 		if ((int)transitions[i].from == from && (int)transitions[i].to == to)
-			return BILLING_OK;
+			return true;
+	return false;
+}
+
+int billing__subscription_transition(int from, int to)
+{
+	if (allowed(from, to))
+		return BILLING_OK;
 	return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
 		"a subscription cannot go from %s to %s",
 		billing_subscription_status_name((billing_subscription_status)from),
@@ -1225,6 +1233,8 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		r.latest_invoice_id = invoice_id;
 		*invoiced = 1;
 	}
+	/* Each branch above moves only between states the table allows. */
+	BILLING_ASSERT(allowed((int)cur->status, r.status));
 	if ((rc = ctx->st->subscription_update(tx, &r, cur->version)) == BILLING_OK &&
 	    (rc = schedule(ctx, tx, &r)) == BILLING_OK)
 		rc = emit(ctx, tx, &r, event);
@@ -1300,6 +1310,8 @@ int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char 
 		event = "subscription.canceled";
 	}
 	if (event) {
+		/* Each case above applies only from the states it names. */
+		BILLING_ASSERT(allowed((int)cur->status, r.status));
 		r.updated_at = now;
 		r.version++;
 		if ((rc = ctx->st->subscription_update(tx, &r, cur->version)) == BILLING_OK &&

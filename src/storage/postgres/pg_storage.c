@@ -20,6 +20,7 @@
 #include "billing/postgres.h"
 #include "billing/sys/storage.h"
 #include "core/alloc.h"
+#include "core/assert.h"
 #include "core/errors.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
@@ -222,6 +223,8 @@ static int drv_prepare(billing_txn *tx, const char *sql, bool dynamic, sql_stmt 
 static void drv_bind_text(sql_stmt *s, int i, const char *v)
 {
 	struct pg_stmt *q = (struct pg_stmt *)s;
+	/* The shared code binds only the placeholders its statement has. */
+	BILLING_ASSERT(i >= 1 && i <= q->nparams);
 	if (i >= 1 && i <= PARAMS_MAX)
 		q->values[i - 1] = v;
 }
@@ -229,6 +232,7 @@ static void drv_bind_text(sql_stmt *s, int i, const char *v)
 static void drv_bind_int(sql_stmt *s, int i, int64_t v)
 {
 	struct pg_stmt *q = (struct pg_stmt *)s;
+	BILLING_ASSERT(i >= 1 && i <= q->nparams);
 	if (i < 1 || i > PARAMS_MAX)
 		return;
 	snprintf(q->ints[i - 1], sizeof(q->ints[i - 1]), "%lld", (long long)v);
