@@ -6,12 +6,32 @@
 # concurrency suites under ThreadSanitizer, the static analysers (no
 # findings allowed), the coverage build with its floor, and each fuzzer for
 # 20 seconds. docs/testing.md says what each part proves.
+#
+# scripts/test.sh --quick is the developer's loop: the release build, then
+# the unit, storage, e2e and HTTP suites on SQLite only (no PostgreSQL, no
+# sanitizers, no crash test), in a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+quick=0
+case "${1:-}" in
+	--quick) quick=1 ;;
+	"") ;;
+	*) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
+esac
+
 "$root/scripts/deps.sh"
 jobs=$(nproc)
+
+if [ $quick = 1 ]; then
+	echo "== release build"
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j"$jobs"
+	echo "== quick: the SQLite suites (scripts/test.sh without --quick runs everything)"
+	ctest --preset release -j"$jobs" -L sqlite -LE crash
+	exit 0
+fi
 
 echo "== release build"
 cmake --preset release >/dev/null
