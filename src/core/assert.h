@@ -10,7 +10,7 @@
  *
  * On (BILLING_ASSERTS_ENABLED == 1) in Debug builds (the sanitize preset),
  * in the tsan and fuzz presets, and with -DBILLING_ASSERTS=ON; CMake defines
- * the macro. Off otherwise: the condition is not evaluated (sizeof keeps it
+ * the macro. Off otherwise: the condition is not evaluated (a short-circuited && keeps it
  * type-checked and its variables used), so it must have no side effect the
  * code relies on. Where a violation would corrupt memory in a build without
  * asserts (a bound of a fixed array), check it with a real error instead.
@@ -36,7 +36,7 @@ __attribute__((noreturn)) static inline void billing__assert_fail(const char *co
 # define BILLING_ASSERT(cond) \
 	((cond) ? (void)0 : billing__assert_fail(#cond, __FILE__, __LINE__))
 #else
-# define BILLING_ASSERT(cond) ((void)sizeof(!(cond)))
+# define BILLING_ASSERT(cond) ((void)(0 && (cond)))
 #endif
 
 /* 1 when the library itself was built with assertions on. */
