@@ -30,6 +30,7 @@
 #include "../ctx.h"
 #include "../invoice.h"
 #include "../payment.h"
+#include "resource.h"
 
 BILLING_BEGIN_DECL
 
@@ -325,6 +326,26 @@ typedef enum {
 	BILLING_SORT_PERIOD_END    /* subscriptions: current_period_end */
 } billing_sort_column;
 
+/** Comparisons of a generic list filter (billing_filter.op). */
+typedef enum {
+	BILLING_FILTER_EQ = 1,      /* field = value */
+	BILLING_FILTER_GE,          /* field >= value (integers) */
+	BILLING_FILTER_LE,
+	BILLING_FILTER_GT,
+	BILLING_FILTER_LT,
+	BILLING_FILTER_IN_SET,      /* status field in the set (billing_filter.set) */
+	BILLING_FILTER_NOT_IN_SET
+} billing_filter_op;
+
+/** One condition of a generic list (version 7): field op value. */
+typedef struct {
+	const billing_field *field;    /* a field of the resource listed */
+	billing_filter_op op;
+	const char *text;              /* text fields */
+	int64_t num;                   /* integer fields */
+	const billing_status_set *set; /* IN_SET / NOT_IN_SET */
+} billing_filter;
+
 /**
  * A list query, already validated by the core. Rows are ordered by the
  * sort column, then by id, both ascending or both descending. In keyset
@@ -364,6 +385,12 @@ typedef struct {
 	const char *invoice_id;     /* payments: of this invoice, or NULL (version 2) */
 	const char *endpoint_id;    /* deliveries (version 3) */
 	const char *event_id;       /* deliveries (version 3) */
+	/* Version 7, for record_list: the conditions (all must hold) and the
+	 * sort field (NULL: created_at); sort above is then unused, and so
+	 * are the named filters. */
+	const billing_filter *filters;
+	size_t filter_count;
+	const billing_field *sort_field;
 } billing_list_query;
 
 /** The storage vtable. Embed it as the first member of the backend's struct. */
@@ -608,6 +635,29 @@ struct billing_storage {
 		billing_row_cb cb, void *payload);
 	/** Deletes the user (tenant, id); BILLING_ENOTFOUND when there is none. */
 	int (*user_delete)(billing_txn *tx, const char *tenant_id, const char *id);
+
+	/* ---- version 7: generic records over a resource descriptor
+	 * (billing/sys/resource.h). rec points to the resource's record
+	 * struct; rows reach cb as that struct, filled at the fields' offsets. */
+
+	/** Inserts rec. A unique field taken: BILLING_EEXISTS naming it. */
+	int (*record_insert)(billing_txn *tx, const billing_resource *res, const void *rec);
+	/** Replaces the row (tenant, id) whose version is old_version and whose
+	 *  FIXED fields match; BILLING_ESTALE when there is no such row. */
+	int (*record_update)(billing_txn *tx, const billing_resource *res, const void *rec,
+		int64_t old_version);
+	/** The row (tenant, id), held as lock says (BILLING_LOCK_*);
+	 *  BILLING_ENOTFOUND when there is none. */
+	int (*record_read)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+		const char *id, unsigned int lock, billing_row_cb cb, void *payload);
+	/** Deletes the row (tenant, id); BILLING_ENOTFOUND when there is none;
+	 *  BILLING_ECONFLICT "referenced" when another row still points at it. */
+	int (*record_delete)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+		const char *id);
+	/** The rows of the tenant that meet q (filters, search, sort, keyset
+	 *  or page), never soft-deleted ones; *q->total receives the count. */
+	int (*record_list)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+		const billing_list_query *q, billing_row_cb cb, void *payload);
 
 	/* later versions append methods here */
 };

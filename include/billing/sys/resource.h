@@ -1,0 +1,159 @@
+/**
+ * @file billing/sys/resource.h
+ * @brief Resource descriptors: a billing object described once, as data.
+ *
+ * Every stored billing object (customer, plan, tax rate, ...) is described
+ * by one billing_resource: its table and id prefix, and per field its
+ * column, C type and place in the record struct, its role in keys, lists
+ * (filter, range, sort, search) and updates, and how the JSON layer shows
+ * it. Storage backends build their SQL from the descriptor (one builder
+ * serves SQLite and PostgreSQL); the JSON layer, the operation catalog and,
+ * through the catalog, the HTTP router, the OpenAPI document and the
+ * bindings read it too, so a new object is one descriptor and one rules
+ * file rather than an edit in every layer.
+ *
+ * Records stay plain C structs (billing_customer_record, ...): a field's
+ * offset says where its value lives. Strings are borrowed as everywhere
+ * in storage (see billing/sys/storage.h).
+ *
+ * Descriptors are static data of the library: a backend reads them and
+ * may cache what it builds from one by its address.
+ */
+#ifndef BILLING_SYS_RESOURCE_H
+#define BILLING_SYS_RESOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common.h"
+
+BILLING_BEGIN_DECL
+
+/** The C type of a field's value in the record struct. */
+typedef enum {
+	BILLING_FIELD_TEXT = 1, /**< const char *; NULL is SQL NULL */
+	BILLING_FIELD_INT64,    /**< int64_t */
+	BILLING_FIELD_INT32,    /**< int32_t */
+	BILLING_FIELD_INT       /**< int: enums, statuses and booleans */
+} billing_field_type;
+
+/* ---- a field's roles in storage (billing_field.flags) */
+
+/** The tenant column: the first key column of every tenant-owned table. */
+#define BILLING_FIELD_TENANT   (1u << 0)
+/** The id column: with the tenant, the primary key. */
+#define BILLING_FIELD_ID       (1u << 1)
+/** The optimistic version: an update writes the record's version where
+ *  the stored row still has the caller's old version (else BILLING_ESTALE). */
+#define BILLING_FIELD_VERSION  (1u << 2)
+/** Written on insert, never changed by an update (created_at, owner ids). */
+#define BILLING_FIELD_FIXED    (1u << 3)
+/** An integer 0 is stored as SQL NULL and read back as 0 ("none"). */
+#define BILLING_FIELD_ZERO_NULL (1u << 4)
+/** Lists may filter on equality with this field. */
+#define BILLING_FIELD_FILTER   (1u << 5)
+/** Lists may filter on a range (>=, <=, <, >) of this integer field. */
+#define BILLING_FIELD_RANGE    (1u << 6)
+/** Lists may sort by this field (then by id). */
+#define BILLING_FIELD_SORT     (1u << 7)
+/** Lists' search matches a case-insensitive substring of this field. */
+#define BILLING_FIELD_SEARCH   (1u << 8)
+/** Unique in the tenant: a duplicate is BILLING_EEXISTS naming the field. */
+#define BILLING_FIELD_UNIQUE   (1u << 9)
+/** A soft delete: a row where this integer is not 0 is deleted; lists
+ *  never return it, reads do (the core decides). */
+#define BILLING_FIELD_DELETED  (1u << 10)
+
+/** How the JSON layer shows a field (and reads it in create / update). */
+typedef enum {
+	BILLING_JSON_NONE = 0,  /**< not shown (keys, secrets, lookup columns) */
+	BILLING_JSON_STRING,
+	BILLING_JSON_INTEGER,
+	BILLING_JSON_BOOLEAN,   /**< an int 0 / 1 */
+	BILLING_JSON_TIME,      /**< int64 UTC seconds, shown as RFC 3339 text; 0 with
+	                             ZERO_NULL shows as null */
+	BILLING_JSON_ENUM,      /**< an int shown by name (billing_field.names) */
+	BILLING_JSON_DECIMAL,   /**< an integer scaled by 10^scale, shown as an exact
+	                             decimal ("7.25" for 72500 at scale 4) */
+	BILLING_JSON_OBJECT,    /**< canonical JSON object text */
+	BILLING_JSON_METADATA   /**< canonical JSON object text of string values */
+} billing_json_kind;
+
+/* ---- a field's roles in the API (billing_field.api) */
+
+/** A create may set it. */
+#define BILLING_API_CREATE     (1u << 0)
+/** A create must set it. */
+#define BILLING_API_REQUIRED   (1u << 1)
+/** An update may change it. */
+#define BILLING_API_UPDATE     (1u << 2)
+/** The value may be null (cleared). */
+#define BILLING_API_NULLABLE   (1u << 3)
+
+/** One field of a resource. */
+typedef struct {
+	const char *column;          /**< SQL column name */
+	billing_field_type type;     /**< C type at offset */
+	size_t offset;               /**< offsetof(record struct, member) */
+	unsigned int flags;          /**< BILLING_FIELD_* */
+	const char *json;            /**< API name ("displayName"); NULL: not shown */
+	billing_json_kind json_kind;
+	unsigned int api;            /**< BILLING_API_* */
+	const char *const *names;    /**< BILLING_JSON_ENUM: name of value i, NULL-ended */
+	int scale;                   /**< BILLING_JSON_DECIMAL: decimal places */
+	const char *description;     /**< one line for the catalog and OpenAPI */
+} billing_field;
+
+/**
+ * A named set of values of the status field, for rules storage must apply
+ * (a list of "live" subscriptions): the SQL builder turns it into
+ * `status IN (...)` from the same table the core's rules use.
+ */
+typedef struct {
+	const char *name;            /**< "ended" */
+	uint64_t values;             /**< bit v set: status value v is in the set */
+} billing_status_set;
+
+/** A billing object. */
+typedef struct billing_resource {
+	const char *name;            /**< singular: "tax_rate" (the JSON "object", events
+	                                  "tax_rate.created") */
+	const char *plural;          /**< operations: "tax_rates.create" */
+	const char *path;            /**< HTTP collection: "tax-rates" (/v1/tax-rates) */
+	const char *title;           /**< type name in docs and bindings: "TaxRate" */
+	const char *description;     /**< one sentence for docs and OpenAPI */
+	const char *table;           /**< SQL table */
+	const char *prefix;          /**< id prefix without "_": "txr" */
+	size_t record_size;          /**< sizeof the record struct */
+	const billing_field *fields;
+	size_t field_count;
+	/* The status field and its sets and transitions; NULL / 0 if none.
+	 * next[s] has bit t set when status s may move to status t. */
+	const billing_field *status;
+	const billing_status_set *status_sets;
+	size_t status_set_count;
+	const uint64_t *next;
+	size_t status_count;
+	/* The API: which generic operations the JSON layer offers for it
+	 * (BILLING_RESOURCE_OP_*; 0 for objects with hand-written operations)
+	 * and who may run them, as bits (1u << billing_role). */
+	unsigned int ops;
+	unsigned int read_roles;     /**< get, list */
+	unsigned int write_roles;    /**< create, update, delete */
+} billing_resource;
+
+/* Generic operations (billing_resource.ops). */
+#define BILLING_RESOURCE_OP_CREATE (1u << 0)
+#define BILLING_RESOURCE_OP_GET    (1u << 1)
+#define BILLING_RESOURCE_OP_UPDATE (1u << 2)
+#define BILLING_RESOURCE_OP_DELETE (1u << 3)
+#define BILLING_RESOURCE_OP_LIST   (1u << 4)
+#define BILLING_RESOURCE_OP_CRUD   0x1fu
+
+/** The field named column, or NULL. */
+BILLING_EXTERN(const billing_field *) billing_resource_field(const billing_resource *res,
+	const char *column);
+
+BILLING_END_DECL
+
+#endif
