@@ -74,7 +74,9 @@ typedef enum {
 	                             ZERO_NULL shows as null */
 	BILLING_JSON_ENUM,      /**< an int shown by name (billing_field.names) */
 	BILLING_JSON_DECIMAL,   /**< an integer scaled by 10^scale, shown as an exact
-	                             decimal ("7.25" for 72500 at scale 4) */
+	                             decimal string ("7.25" for 72500 at scale 4), read
+	                             from such a string or a JSON number, at most scale
+	                             places */
 	BILLING_JSON_OBJECT,    /**< canonical JSON object text */
 	BILLING_JSON_METADATA   /**< canonical JSON object text of string values */
 } billing_json_kind;
