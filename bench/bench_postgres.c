@@ -202,8 +202,15 @@ static void exec_ok(PGconn *pg, const char *sql, const char *what)
 	PGresult *r = PQexec(pg, sql);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		char msg[1024];
 		PQclear(r);
-		die_pg(pg, what);
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg));
+		/* A transaction left open here would hold its locks while atexit
+		 * drops the schemas from another connection: that drop would wait
+		 * for ever. */
+		if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+			PQclear(PQexec(pg, "ROLLBACK"));
+		die(what, msg);
 	}
 	PQclear(r);
 }
@@ -215,9 +222,13 @@ static void exec_script(PGconn *pg, const char *sql)
 	static const char marker[] = "/*COLLATE_C*/";
 	size_t len = strlen(sql), j = 0;
 	const char *p;
-	char *text = malloc(len * 2 + 1);
+	char *text;
 
-	if (!text)
+	/* A step with no shared part (5) has "" there; billing__sql_migrate
+	 * skips it, and PQexec("") is PGRES_EMPTY_QUERY, not success. */
+	if (!sql[0])
+		return;
+	if ((text = malloc(len * 2 + 1)) == NULL)
 		die("malloc", "out of memory");
 	for (p = sql; *p;) {
 		if (strncmp(p, marker, sizeof(marker) - 1) == 0) {
