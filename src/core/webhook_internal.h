@@ -10,6 +10,43 @@
 
 #define BILLING__DUE_DELIVERY "delivery"
 
+#define BILLING__WEBHOOK_URL_MAX 2048
+#define BILLING__WEBHOOK_SECRET_MAX 64   /* "whsec_" + base64 of 32 bytes + NUL */
+
+/* An endpoint as the library holds it (opaque in billing/webhook.h). */
+struct billing_webhook_endpoint {
+	char *tenant_id;
+	char *id;
+	char *url;
+	char *event_types;           /* ",a,b," */
+	char *description;
+	char *disabled_reason;
+	char *secret_stored;         /* never shown through the getters */
+	char *previous_secret;
+	int64_t previous_secret_until;
+	int32_t dead_in_row;
+	int enabled;
+	int64_t created_at, updated_at, version;
+	char **types;                /* split event_types */
+	size_t type_count;
+	char *shown_secret;          /* owned: set by create and rotate only */
+};
+
+/* What webhook_endpoint.c, webhook_outbox.c and webhook_delivery.c share.
+ * A new endpoint (billing_webhook_endpoint_free) made from a
+ * billing_webhook_endpoint_record, or NULL (out of memory): */
+void *billing__webhook_endpoint_from_record(const void *record);
+/* The record of e, borrowing e's strings. */
+void billing__webhook_endpoint_record(billing_webhook_endpoint_record *r,
+	const billing_webhook_endpoint *e);
+/* BILLING_ESTORAGE when the backend is older than the webhook methods. */
+int billing__webhook_ready(billing_ctx *ctx);
+/* Endpoints and deliveries sort by creation only. */
+extern const billing__sort_spec billing__webhook_sorts[];
+/* Due work of kind for id at when (replacing any). */
+int billing__webhook_due_at(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *kind, const char *id, int64_t when);
+
 /* Inside the event's transaction: one delivery, due now, per enabled
  * endpoint of the tenant that wants type — except to the endpoint the event
  * is about (its own creation or change). */
