@@ -64,7 +64,7 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 static const billing__entity entity = {
 	"audit entry", from_record, free_item, version_of, NULL,
 	NULL, NULL, NULL, NULL, st_list,
-	NULL, NULL, NULL
+	NULL, NULL, NULL, NULL
 };
 
 static void sort_key(const void *item, const char **text, int64_t *num, const char **id)

@@ -242,6 +242,12 @@ const billing__op_info *billing__op_get(billing__op op);
  */
 int billing__authorize(billing_ctx *ctx, const billing_principal *who, billing__op op);
 
+/* The same for a generic operation of a descriptor object (op: one
+ * BILLING_RESOURCE_OP_* bit): it must be in res->ops, and the role in
+ * res->read_roles (get, list) or res->write_roles (the others). */
+int billing__authorize_resource(billing_ctx *ctx, const billing_principal *who,
+	const billing_resource *res, unsigned int op);
+
 /* ------------------------------------------------------------ validation */
 
 enum {
@@ -293,7 +299,8 @@ typedef enum {
 	BILLING__PAGE_PAYMENT,
 	BILLING__PAGE_WEBHOOK_ENDPOINT,
 	BILLING__PAGE_WEBHOOK_DELIVERY,
-	BILLING__PAGE_AUDIT
+	BILLING__PAGE_AUDIT,
+	BILLING__PAGE_RECORD         /* owned records of page->res */
 } billing__page_kind;
 
 struct billing_page {
@@ -307,6 +314,7 @@ struct billing_page {
 	int64_t total;
 	unsigned int limit;
 	unsigned int number;
+	const billing_resource *res; /* BILLING__PAGE_RECORD: whose records */
 };
 
 /* A sort the list allows: the public name and the storage column. */
@@ -335,6 +343,9 @@ typedef struct {
 	/* turn a record into an item, and read its sort key back */
 	void *(*from_record)(const void *record);
 	void (*sort_key)(const void *item, const char **text, int64_t *num, const char **id);
+	/* Instead of the two above, for a descriptor object: items are owned
+	 * records of res (billing__record_dup), sorted by q.sort_field. */
+	const billing_resource *res;
 } billing__list;
 
 /*
@@ -362,6 +373,7 @@ typedef struct {
 	const char *key;        /* NULL: none */
 	billing__op op;
 	char hash[65];          /* of the normalized input */
+	char op_name[64];       /* the operation's name, stored with the key */
 	bool replay;            /* set by check: the key was used before */
 	int *replayed_out;      /* the caller's billing_call_options.replayed */
 	char resource_id[BILLING_ID_MAX];
@@ -394,6 +406,11 @@ void billing__buf_free(billing__buf *b);
 /* As billing__idem_init, with the input gathered in b (freed here). */
 int billing__idem_init_buf(billing__idem *i, const billing_call_options *opts, billing__op op,
 	billing__buf *b);
+
+/* As billing__idem_init_buf, for an operation outside the billing__op
+ * table (a descriptor's "tax_rates.create"): name is its name. */
+int billing__idem_init_named(billing__idem *i, const billing_call_options *opts,
+	const char *name, billing__buf *b);
 
 /* ------------------------------------------------------------ copying */
 

@@ -232,7 +232,7 @@ static const char *id_of(const void *item)
 static const billing__entity entity = {
 	"customer", from_record, free_item, version_of, NULL,
 	st_get, st_insert, st_update, st_remove, st_list,
-	billing__json_customer, id_of, NULL
+	billing__json_customer, id_of, NULL, NULL
 };
 
 static int customer_create_once(billing_customer **out, billing_ctx *ctx,

@@ -6,6 +6,103 @@
 #include "core/assert.h"
 #include "core/entity.h"
 #include "core/events.h"
+#include "core/resource.h"
+
+/* ---- an entity's items and storage: its hooks, or its descriptor's */
+
+static void *item_new(const billing__entity *e, const void *record)
+{
+	return e->res ? billing__record_dup(e->res, record) : e->from_record(record);
+}
+
+/* Accepts NULL, as every entity's free does. */
+static void item_free(const billing__entity *e, void *item)
+{
+	if (e->res)
+		billing__free(item);
+	else
+		e->free(item);
+}
+
+static int64_t item_version(const billing__entity *e, const void *item)
+{
+	if (e->res)
+		return billing__record_int(billing__field_with(e->res, BILLING_FIELD_VERSION), item);
+	return e->version(item);
+}
+
+static bool item_visible(const billing__entity *e, const void *item)
+{
+	const billing_field *del;
+	if (e->res)
+		return !(del = billing__field_with(e->res, BILLING_FIELD_DELETED)) ||
+			billing__record_int(del, item) == 0;
+	return !e->visible || e->visible(item);
+}
+
+static const char *item_id(const billing__entity *e, const void *item)
+{
+	if (e->res)
+		return billing__record_text(billing__field_with(e->res, BILLING_FIELD_ID), item);
+	return e->id_of(item);
+}
+
+/* A descriptor object's JSON through the one-argument to_json of events. */
+struct res_item {
+	const billing_resource *res;
+	const void *rec;
+};
+
+static cJSON *res_item_json(const void *p)
+{
+	const struct res_item *ri = p;
+	return billing__record_json(ri->res, ri->rec);
+}
+
+static int st_get(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id, billing_row_cb cb, void *payload)
+{
+	/* In a READ transaction nothing is locked; in a WRITE one the row is
+	 * the call's to change, as with the entities' *_get methods. */
+	if (e->res)
+		return ctx->st->record_read(tx, e->res, tenant_id, id, BILLING_LOCK_UPDATE, cb,
+			payload);
+	return e->get(ctx->st, tx, tenant_id, id, cb, payload);
+}
+
+static int st_insert(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
+	const void *record)
+{
+	return e->res ? ctx->st->record_insert(tx, e->res, record) :
+		e->insert(ctx->st, tx, record);
+}
+
+static int st_update(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
+	const void *record, int64_t old_version)
+{
+	return e->res ? ctx->st->record_update(tx, e->res, record, old_version) :
+		e->update(ctx->st, tx, record, old_version);
+}
+
+/* A soft delete writes record; a hard one removes the row. */
+static int st_remove(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id, const void *record, int64_t old_version)
+{
+	if (e->res) {
+		if (billing__field_with(e->res, BILLING_FIELD_DELETED))
+			return ctx->st->record_update(tx, e->res, record, old_version);
+		return ctx->st->record_delete(tx, e->res, tenant_id, id);
+	}
+	return e->remove ? e->remove(ctx->st, tx, tenant_id, id) :
+		e->update(ctx->st, tx, record, old_version);
+}
+
+static int st_list(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	return e->res ? ctx->st->record_list(tx, e->res, tenant_id, q, cb, payload) :
+		e->list(ctx->st, tx, tenant_id, q, cb, payload);
+}
 
 struct capture {
 	const billing__entity *e;
@@ -15,7 +112,7 @@ struct capture {
 static int capture_row(void *payload, const void *record)
 {
 	struct capture *c = payload;
-	if ((c->item = c->e->from_record(record)) == NULL)
+	if ((c->item = item_new(c->e, record)) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	return BILLING_OK;
 }
@@ -24,11 +121,11 @@ int billing__entity_get_in(void **out, const billing__entity *e, billing_ctx *ct
 	billing_txn *tx, const char *tenant_id, const char *id)
 {
 	struct capture c = { e, NULL };
-	int rc = e->get(ctx->st, tx, tenant_id, id, capture_row, &c);
-	if (rc == BILLING_OK && e->visible && !e->visible(c.item))
+	int rc = st_get(e, ctx, tx, tenant_id, id, capture_row, &c);
+	if (rc == BILLING_OK && !item_visible(e, c.item))
 		rc = BILLING_ENOTFOUND;
 	if (rc < 0) {
-		e->free(c.item);
+		item_free(e, c.item);
 		return rc == BILLING_ENOTFOUND ? billing__not_found(e->noun) : rc;
 	}
 	*out = c.item;
@@ -38,20 +135,28 @@ int billing__entity_get_in(void **out, const billing__entity *e, billing_ctx *ct
 int billing__entity_get(void **out, const billing__entity *e, billing_ctx *ctx,
 	const billing_principal *who, billing__op op, const char *prefix, const char *id)
 {
-	billing_txn *tx;
-	void *item = NULL;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, op)) < 0)
 		return rc;
+	return billing__entity_read(out, e, ctx, who->tenant_id, prefix, id);
+}
+
+int billing__entity_read(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, const char *prefix, const char *id)
+{
+	billing_txn *tx;
+	void *item = NULL;
+	int rc;
+
 	BILLING__ASSERT_ARG(out, "out");
 	if (!billing__id_arg_ok(id, prefix))
 		return billing__not_found(e->noun);
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ)) < 0)
 		return rc;
-	rc = billing__end(ctx, tx, billing__entity_get_in(&item, e, ctx, tx, who->tenant_id, id));
+	rc = billing__end(ctx, tx, billing__entity_get_in(&item, e, ctx, tx, tenant_id, id));
 	if (rc < 0) {
-		e->free(item);
+		item_free(e, item);
 		return rc;
 	}
 	*out = item;
@@ -64,6 +169,14 @@ static int emit(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
 {
 	char type[64];
 	int n;
+	if (e->res) {
+		/* A descriptor object's events are named and typed by its name. */
+		struct res_item ri = { e->res, item };
+		n = snprintf(type, sizeof(type), "%s.%s", e->res->name, what);
+		BILLING_ASSERT(n > 0 && (size_t)n < sizeof(type));
+		return billing__event_emit(ctx, tx, tenant_id, type, e->res->name, item_id(e, item),
+			res_item_json, &ri);
+	}
 	if (!e->to_json)
 		return BILLING_OK;
 	n = snprintf(type, sizeof(type), "%s.%s", e->noun, what);
@@ -77,7 +190,7 @@ static int emit(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
 static int stale(const billing__entity *e, const void *cur, int64_t expected)
 {
 	return billing__error_field(BILLING_ESTALE, "stale_version", "expectedVersion",
-		"the %s is at version %lld, not %lld", e->noun, (long long)e->version(cur),
+		"the %s is at version %lld, not %lld", e->noun, (long long)item_version(e, cur),
 		(long long)expected);
 }
 
@@ -86,7 +199,7 @@ static int finish(void **out, const billing__entity *e, billing_ctx *ctx, billin
 	int rc, void *result)
 {
 	if ((rc = billing__end(ctx, tx, rc)) < 0) {
-		e->free(result);
+		item_free(e, result);
 		return rc;
 	}
 	*out = result;
@@ -110,10 +223,10 @@ int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ct
 		return finish(out, e, ctx, tx, rc, result);
 	}
 	if ((!before || (rc = before(payload, ctx, tx, NULL, record)) == BILLING_OK) &&
-	    (rc = e->insert(ctx->st, tx, record)) == BILLING_OK &&
+	    (rc = st_insert(e, ctx, tx, record)) == BILLING_OK &&
 	    (!after || (rc = after(payload, ctx, tx, NULL, record)) == BILLING_OK) &&
 	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK) {
-		if ((result = e->from_record(record)) == NULL)
+		if ((result = item_new(e, record)) == NULL)
 			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		else
 			rc = emit(e, ctx, tx, tenant_id, "created", result);
@@ -134,7 +247,7 @@ static int catch_up(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
 		return BILLING_OK;
 	if ((rc = e->catch_up(ctx, tx, *cur, &changed)) < 0 || !changed)
 		return rc;
-	e->free(*cur);
+	item_free(e, *cur);
 	*cur = NULL;
 	return billing__entity_get_in(cur, e, ctx, tx, tenant_id, id);
 }
@@ -154,20 +267,20 @@ int billing__entity_update(void **out, const billing__entity *e, billing_ctx *ct
 		return finish(out, e, ctx, tx, rc, NULL);
 	if (idem->replay)
 		return finish(out, e, ctx, tx, BILLING_OK, cur);
-	if (expected_version && expected_version != e->version(cur))
+	if (expected_version && expected_version != item_version(e, cur))
 		rc = stale(e, cur, expected_version);
 	else if ((rc = catch_up(e, ctx, tx, tenant_id, id, &cur)) < 0)
 		;
 	else if ((rc = step(payload, ctx, tx, cur, record)) == BILLING_OK &&
-	    (rc = e->update(ctx->st, tx, record, e->version(cur))) == BILLING_OK &&
+	    (rc = st_update(e, ctx, tx, record, item_version(e, cur))) == BILLING_OK &&
 	    (rc = billing__idem_record(ctx, tx, tenant_id, idem, id)) == BILLING_OK) {
-		if ((result = e->from_record(record)) == NULL)
+		if ((result = item_new(e, record)) == NULL)
 			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		else
 			rc = emit(e, ctx, tx, tenant_id, "updated", result);
 	}
 	/* record may point into cur: free it only after the write. */
-	e->free(cur);
+	item_free(e, cur);
 	return finish(out, e, ctx, tx, rc, result);
 }
 
@@ -183,11 +296,10 @@ int billing__entity_delete(const billing__entity *e, billing_ctx *ctx, const cha
 		return rc;
 	if ((rc = billing__entity_get_in(&cur, e, ctx, tx, tenant_id, id)) < 0)
 		return billing__end(ctx, tx, rc);
-	if (expected_version && expected_version != e->version(cur))
+	if (expected_version && expected_version != item_version(e, cur))
 		rc = stale(e, cur, expected_version);
 	else if (!step || (rc = step(payload, ctx, tx, cur, record)) == BILLING_OK)
-		rc = e->remove ? e->remove(ctx->st, tx, tenant_id, id) :
-			e->update(ctx->st, tx, record, e->version(cur));
+		rc = st_remove(e, ctx, tx, tenant_id, id, record, item_version(e, cur));
 	if (rc == BILLING_ENOTFOUND)
 		rc = billing__not_found(e->noun);
 	/* The event shows the resource as it was when deleted. */
@@ -195,7 +307,7 @@ int billing__entity_delete(const billing__entity *e, billing_ctx *ctx, const cha
 		rc = emit(e, ctx, tx, tenant_id, "deleted", cur);
 	if (rc == BILLING_OK)
 		rc = billing__audit_record(ctx, tx, tenant_id, id);
-	e->free(cur);
+	item_free(e, cur);
 	return billing__end(ctx, tx, rc);
 }
 
@@ -212,7 +324,7 @@ int billing__entity_list(billing_page **out, const billing__entity *e, billing__
 		if (l->check)
 			rc = l->check(l->check_payload, ctx, tx);
 		if (rc == BILLING_OK)
-			rc = e->list(ctx->st, tx, tenant_id, &l->q, billing__list_row, l);
+			rc = st_list(e, ctx, tx, tenant_id, &l->q, billing__list_row, l);
 		rc = billing__end(ctx, tx, rc);
 	}
 	return billing__list_end(l, rc, out);

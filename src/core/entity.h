@@ -40,6 +40,12 @@ typedef struct {
 	 * is the item as just read (nothing due: no statement at all). Sets
 	 * *changed when it wrote. */
 	int (*catch_up)(billing_ctx *ctx, billing_txn *tx, const void *current, bool *changed);
+	/* A descriptor object (core/resource.h): when set, get / insert /
+	 * update / remove / list go through storage's record_* methods with
+	 * it, and the item functions above come from the descriptor (items
+	 * are owned records; to_json is billing__record_json; visible is
+	 * "its DELETED field is 0"; remove is a soft delete when it has one). */
+	const billing_resource *res;
 } billing__entity;
 
 /*
@@ -58,6 +64,10 @@ int billing__entity_get_in(void **out, const billing__entity *e, billing_ctx *ct
 /* A whole get call: authorize, check the id's form, read. */
 int billing__entity_get(void **out, const billing__entity *e, billing_ctx *ctx,
 	const billing_principal *who, billing__op op, const char *prefix, const char *id);
+
+/* The same, authorized already: check the id's form, read. */
+int billing__entity_read(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, const char *prefix, const char *id);
 
 /* Create: replays an idempotent retry, else runs before (may be NULL),
  * inserts record, runs after (may be NULL: work that needs the row, such

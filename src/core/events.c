@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/assert.h"
 #include "core/entity.h"
 #include "core/events.h"
 #include "core/webhook_internal.h"
@@ -13,7 +14,8 @@
 
 static _Thread_local struct {
 	const billing_principal *who;
-	billing__op op;
+	char op_name[64];           /* "customers.create", "tax_rates.update" */
+	bool mutating;
 	bool has_op;
 	const char *idempotency_key;
 	const char *request_id;
@@ -22,13 +24,27 @@ static _Thread_local struct {
 	const char *pinned_request_id;
 } scope;
 
-void billing__scope_call(const billing_principal *who, billing__op op)
+void billing__scope_call_named(const billing_principal *who, const char *name, bool mutating)
 {
 	scope.who = who;
-	scope.op = op;
+	/* Names are the library's own: the op table's and "<plural>.<verb>". */
+	BILLING_ASSERT(strlen(name) < sizeof(scope.op_name));
+	snprintf(scope.op_name, sizeof(scope.op_name), "%s", name);
+	scope.mutating = mutating;
 	scope.has_op = true;
 	scope.idempotency_key = scope.pinned ? scope.pinned_key : NULL;
 	scope.request_id = scope.pinned ? scope.pinned_request_id : NULL;
+}
+
+void billing__scope_call(const billing_principal *who, billing__op op)
+{
+	const billing__op_info *info = billing__op_get(op);
+	if (!info) {
+		/* An unknown op is refused by billing__authorize: audit nothing. */
+		scope.has_op = false;
+		return;
+	}
+	billing__scope_call_named(who, info->name, info->mutating);
 }
 
 void billing__scope_options(const char *idempotency_key, const char *request_id)
@@ -64,14 +80,11 @@ void billing__scope_unpin(void)
 int billing__audit_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *resource_id)
 {
-	const billing__op_info *info;
 	billing_audit_record r;
 	char id[BILLING_ID_MAX];
 
-	if (!scope.has_op || !scope.who || !tenant_id || ctx->st->version < 3)
-		return BILLING_OK;
-	info = billing__op_get(scope.op);
-	if (!info || !info->mutating)
+	if (!scope.has_op || !scope.mutating || !scope.who || !tenant_id ||
+	    ctx->st->version < 3)
 		return BILLING_OK;
 	r.at = billing__now(ctx);
 	if (billing__id_new(id, "aud", r.at * 1000) < 0)
@@ -80,7 +93,7 @@ int billing__audit_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_
 	r.id = id;
 	r.user_id = scope.who->user_id;
 	r.role = (int)scope.who->role;
-	r.operation = info->name;
+	r.operation = scope.op_name;
 	r.resource_id = resource_id;
 	r.request_id = scope.request_id;
 	r.idempotency_key = scope.idempotency_key;
@@ -266,7 +279,7 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 static const billing__entity entity = {
 	"event", from_record, free_item, version_of, NULL,
 	st_get, NULL, NULL, NULL, st_list,
-	NULL, NULL, NULL
+	NULL, NULL, NULL, NULL
 };
 
 int billing_event_get(billing_event **out, billing_ctx *ctx, const billing_principal *who,

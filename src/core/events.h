@@ -23,6 +23,8 @@ int billing__event_emit(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
  * inbound provider webhooks).
  */
 void billing__scope_call(const billing_principal *who, billing__op op);
+/* The same for an operation outside the op table (a descriptor's). */
+void billing__scope_call_named(const billing_principal *who, const char *name, bool mutating);
 void billing__scope_options(const char *idempotency_key, const char *request_id);
 void billing__scope_clear(void);
 /* The JSON layer pins its call's options for everything the call does;

@@ -4,8 +4,10 @@
  * transaction, so a retry after a lost answer changes nothing and returns
  * the same resource, and a key reused for something else is refused.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "core/assert.h"
 #include "core/core.h"
 #include "core/events.h"
 #include "core/encode.h"
@@ -18,6 +20,7 @@ int billing__idem_init(billing__idem *i, const billing_call_options *opts, billi
 
 	memset(i, 0, sizeof(*i));
 	i->op = op;
+	snprintf(i->op_name, sizeof(i->op_name), "%s", billing__op_get(op)->name);
 	if (!opts)
 		return BILLING_OK;
 	if (opts->version == 0 || opts->version > BILLING_CALL_OPTIONS_VERSION)
@@ -68,6 +71,16 @@ int billing__idem_init_buf(billing__idem *i, const billing_call_options *opts, b
 	return rc;
 }
 
+int billing__idem_init_named(billing__idem *i, const billing_call_options *opts,
+	const char *name, billing__buf *b)
+{
+	int rc = billing__idem_init_buf(i, opts, BILLING_OP__JSON_COUNT, b);
+	/* Names are "<plural>.<verb>" of the library's own descriptors. */
+	BILLING_ASSERT(strlen(name) < sizeof(i->op_name));
+	snprintf(i->op_name, sizeof(i->op_name), "%s", name);
+	return rc;
+}
+
 struct idem_found {
 	billing__idem *i;
 	int mismatch;
@@ -77,9 +90,7 @@ static int on_idem(void *payload, const void *record)
 {
 	struct idem_found *f = payload;
 	const billing_idempotency_record *r = record;
-	const billing__op_info *info = billing__op_get(f->i->op);
-
-	if (strcmp(r->operation, info->name) != 0 || strcmp(r->request_hash, f->i->hash) != 0) {
+	if (strcmp(r->operation, f->i->op_name) != 0 || strcmp(r->request_hash, f->i->hash) != 0) {
 		f->mismatch = 1;
 		return BILLING_OK;
 	}
@@ -120,7 +131,7 @@ int billing__idem_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_i
 		return rc;
 	r.tenant_id = tenant_id;
 	r.key = i->key;
-	r.operation = billing__op_get(i->op)->name;
+	r.operation = i->op_name;
 	r.request_hash = i->hash;
 	r.resource_id = resource_id;
 	r.created_at = billing__now(ctx);

@@ -178,7 +178,7 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 static const billing__entity entity = {
 	"invoice", from_record, free_item, version_of, NULL,
 	st_get, NULL, NULL, NULL, st_list,
-	NULL, NULL, NULL
+	NULL, NULL, NULL, NULL
 };
 
 static void record_of(billing_invoice_record *r, const billing_invoice *inv)

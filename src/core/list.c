@@ -13,6 +13,7 @@
 
 #include "core/core.h"
 #include "core/encode.h"
+#include "core/resource.h"
 
 #define CURSOR_TAG_LEN 16
 #define CURSOR_PAYLOAD_MAX 1024
@@ -152,6 +153,21 @@ static int cursor_decode(billing__list *l, const char *cursor)
 	return BILLING_OK;
 }
 
+/* The sort key of an owned record of l->res. */
+static void record_key(const billing__list *l, const void *item, const char **text,
+	int64_t *num, const char **id)
+{
+	const billing_field *f = l->q.sort_field;
+	size_t i;
+	for (i = 0; i < l->res->field_count; i++)
+		if (l->res->fields[i].flags & BILLING_FIELD_ID)
+			*id = billing__record_text(&l->res->fields[i], item);
+	if (f->type == BILLING_FIELD_TEXT)
+		*text = billing__record_text(f, item);
+	else
+		*num = billing__record_int(f, item);
+}
+
 static char *cursor_encode(billing__list *l, const void *item)
 {
 	char payload[CURSOR_PAYLOAD_MAX + 1], num[24];
@@ -161,7 +177,10 @@ static char *cursor_encode(billing__list *l, const void *item)
 	char *out;
 	int len;
 
-	l->sort_key(item, &text, &n, &id);
+	if (l->res)
+		record_key(l, item, &text, &n, &id);
+	else
+		l->sort_key(item, &text, &n, &id);
 	if (!l->sort->is_text) {
 		snprintf(num, sizeof(num), "%lld", (long long)n);
 		text = num;
@@ -279,7 +298,8 @@ int billing__list_row(void *payload, const void *record)
 		page->items = items;
 		page->cap = cap;
 	}
-	if ((item = l->from_record(record)) == NULL)
+	item = l->res ? billing__record_dup(l->res, record) : l->from_record(record);
+	if (item == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	page->items[page->count++] = item;
 	return BILLING_OK;

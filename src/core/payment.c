@@ -188,7 +188,7 @@ static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 static const billing__entity entity = {
 	"payment", from_record, free_item, version_of, NULL,
 	st_get, NULL, NULL, NULL, st_list,
-	NULL, NULL, NULL
+	NULL, NULL, NULL, NULL
 };
 
 /* The payments part of the storage vtable is there (version 2). */

@@ -2,6 +2,7 @@
  * The permission table: every operation, the roles that may run it, and
  * whether it writes. The only place a role is compared.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -96,11 +97,10 @@ int billing_role_parse(billing_role *out, const char *name)
 	return BILLING_OK;
 }
 
-int billing__authorize(billing_ctx *ctx, const billing_principal *who, billing__op op)
+/* The principal is well-formed and its role is in roles. */
+static int check_role(billing_ctx *ctx, const billing_principal *who, unsigned int roles,
+	const char *name)
 {
-	const billing__op_info *info = billing__op_get(op);
-	billing_error_clear();
-	billing__scope_call(who, op);
 	BILLING__ASSERT_ARG(ctx, "ctx");
 	BILLING__ASSERT_ARG(who, "principal");
 	if (!billing_role_name(who->role))
@@ -110,9 +110,41 @@ int billing__authorize(billing_ctx *ctx, const billing_principal *who, billing__
 	    (!who->tenant_id || !billing__id_valid(who->tenant_id, "ten")))
 		return billing__error_field(BILLING_EINVALID, "invalid", "tenantId",
 			"the principal needs a well-formed tenant id");
-	if (!info || !(info->roles & BILLING__ROLE_BIT(who->role)))
+	if (!(roles & BILLING__ROLE_BIT(who->role)))
 		return billing__error_set(BILLING_EFORBIDDEN, "forbidden",
 			"role %s may not run %s", billing_role_name(who->role),
-			info ? info->name : "this operation");
+			name ? name : "this operation");
 	return BILLING_OK;
+}
+
+int billing__authorize(billing_ctx *ctx, const billing_principal *who, billing__op op)
+{
+	const billing__op_info *info = billing__op_get(op);
+	billing_error_clear();
+	billing__scope_call(who, op);
+	return check_role(ctx, who, info ? info->roles : 0, info ? info->name : NULL);
+}
+
+int billing__authorize_resource(billing_ctx *ctx, const billing_principal *who,
+	const billing_resource *res, unsigned int op)
+{
+	const char *verb;
+	bool write = true;
+	char name[64];
+
+	billing_error_clear();
+	switch (op) {
+	case BILLING_RESOURCE_OP_CREATE: verb = "create"; break;
+	case BILLING_RESOURCE_OP_GET: verb = "get"; write = false; break;
+	case BILLING_RESOURCE_OP_UPDATE: verb = "update"; break;
+	case BILLING_RESOURCE_OP_DELETE: verb = "delete"; break;
+	case BILLING_RESOURCE_OP_LIST: verb = "list"; write = false; break;
+	default: verb = "?"; break;
+	}
+	snprintf(name, sizeof(name), "%s.%s", res->plural, verb);
+	billing__scope_call_named(who, name, write);
+	/* An operation the descriptor does not offer (a tax rate has no
+	 * delete) is refused to every role, as an operation nobody may run. */
+	return check_role(ctx, who, (res->ops & op) ?
+		(write ? res->write_roles : res->read_roles) : 0, name);
 }

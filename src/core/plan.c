@@ -358,7 +358,7 @@ static const char *id_of(const void *item)
 static const billing__entity entity = {
 	"plan", from_record, free_item, version_of, visible,
 	st_get, st_insert, st_update, NULL, st_list,
-	billing__json_plan, id_of, NULL
+	billing__json_plan, id_of, NULL, NULL
 };
 
 /* Receives the product row of a plan's product: its currency, or nothing

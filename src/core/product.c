@@ -274,7 +274,7 @@ static const char *id_of(const void *item)
 static const billing__entity entity = {
 	"product", from_record, free_item, version_of, NULL,
 	st_get, st_insert, st_update, st_remove, st_list,
-	billing__json_product, id_of, NULL
+	billing__json_product, id_of, NULL, NULL
 };
 
 static int product_create_once(billing_product **out, billing_ctx *ctx,

@@ -169,8 +169,19 @@ void *billing__record_dup(const billing_resource *res, const void *rec);
  */
 cJSON *billing__record_json(const billing_resource *res, const void *rec);
 
-/* The field's value in rec (no type check: the caller knows the type). */
+/* The field's value in rec: a TEXT field's string, an integer field's
+ * value (0 for a TEXT field and for NULL f). */
 const char *billing__record_text(const billing_field *f, const void *rec);
 int64_t billing__record_int(const billing_field *f, const void *rec);
+
+/* Sets the field's value in rec (a TEXT field borrows s). */
+void billing__record_set_text(const billing_field *f, void *rec, const char *s);
+void billing__record_set_int(const billing_field *f, void *rec, int64_t v);
+
+/* The first field of res with flag (BILLING_FIELD_*), or NULL. */
+const billing_field *billing__field_with(const billing_resource *res, unsigned int flag);
+
+/* The field of res whose JSON name is json, or NULL. */
+const billing_field *billing__field_by_json(const billing_resource *res, const char *json);
 
 #endif

@@ -234,7 +234,7 @@ static const billing__entity entity = {
 	"subscription", from_record, free_item, version_of, NULL,
 	st_get, st_insert, st_update, NULL, st_list,
 	NULL, NULL,
-	catch_up
+	catch_up, NULL
 };
 
 /* ------------------------------------------------------------ calendar */

@@ -575,7 +575,7 @@ static int st_delivery_list(billing_storage *st, billing_txn *tx, const char *te
 static const billing__entity delivery_entity = {
 	"delivery", delivery_from_record, free_delivery, delivery_version, NULL,
 	NULL, NULL, NULL, NULL, st_delivery_list,
-	NULL, NULL, NULL
+	NULL, NULL, NULL, NULL
 };
 
 static void delivery_sort_key(const void *item, const char **text, int64_t *num, const char **id)

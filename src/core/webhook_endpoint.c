@@ -148,7 +148,7 @@ static const billing__entity entity = {
 	/* The noun names the events too: webhook_endpoint.created, ... */
 	"webhook_endpoint", billing__webhook_endpoint_from_record, free_endpoint, endpoint_version, NULL,
 	st_get, st_insert, st_update, st_remove, st_list,
-	billing__json_webhook_endpoint, endpoint_id_of, NULL
+	billing__json_webhook_endpoint, endpoint_id_of, NULL, NULL
 };
 
 int billing__webhook_ready(billing_ctx *ctx)

@@ -1,0 +1,719 @@
+/*
+ * The generic flow of a descriptor object (see resource.h): the checks a
+ * descriptor can state (which fields an operation takes, required, null,
+ * booleans, enums, metadata), the record the call writes (ids, tenant,
+ * timestamps, versions), and the shared entity flows (entity.c) over the
+ * storage's record_* methods. An object's own rules come from its
+ * billing__rules.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "core/entity.h"
+#include "core/json_exact.h"
+#include "core/resource.h"
+
+/* ------------------------------------------------------------ registry */
+
+/* The objects on the generic flow: a new one adds its rules here. */
+
+static const billing__rules *const all_rules[] = {
+	NULL
+};
+
+#define RULES_COUNT (sizeof(all_rules) / sizeof(all_rules[0]) - 1)
+
+const billing__rules *const *billing__rules_all(size_t *count)
+{
+	*count = RULES_COUNT;
+	return all_rules;
+}
+
+const billing__rules *billing__rules_find(const char *name)
+{
+	size_t i;
+	for (i = 0; name && all_rules[i]; i++)
+		if (strcmp(all_rules[i]->res->plural, name) == 0 ||
+		    strcmp(all_rules[i]->res->path, name) == 0)
+			return all_rules[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------ records */
+
+static const char **text_at(const billing_field *f, const void *rec)
+{
+	return (const char **)(void *)((char *)(uintptr_t)rec + f->offset);
+}
+
+const char *billing__record_text(const billing_field *f, const void *rec)
+{
+	return f && f->type == BILLING_FIELD_TEXT ? *text_at(f, rec) : NULL;
+}
+
+int64_t billing__record_int(const billing_field *f, const void *rec)
+{
+	const char *p = (const char *)rec + (f ? f->offset : 0);
+	int32_t i32;
+	int64_t i64;
+	int i;
+
+	switch (f ? f->type : BILLING_FIELD_TEXT) {
+	case BILLING_FIELD_INT64:
+		memcpy(&i64, p, sizeof(i64));
+		return i64;
+	case BILLING_FIELD_INT32:
+		memcpy(&i32, p, sizeof(i32));
+		return i32;
+	case BILLING_FIELD_INT:
+		memcpy(&i, p, sizeof(i));
+		return i;
+	default:
+		return 0;
+	}
+}
+
+void billing__record_set_text(const billing_field *f, void *rec, const char *s)
+{
+	BILLING_ASSERT(f->type == BILLING_FIELD_TEXT);
+	*text_at(f, rec) = s;
+}
+
+void billing__record_set_int(const billing_field *f, void *rec, int64_t v)
+{
+	char *p = (char *)rec + f->offset;
+	int32_t i32 = (int32_t)v;
+	int i = (int)v;
+
+	BILLING_ASSERT(f->type != BILLING_FIELD_TEXT);
+	if (f->type == BILLING_FIELD_INT64)
+		memcpy(p, &v, sizeof(v));
+	else if (f->type == BILLING_FIELD_INT32)
+		memcpy(p, &i32, sizeof(i32));
+	else
+		memcpy(p, &i, sizeof(i));
+}
+
+const billing_field *billing__field_with(const billing_resource *res, unsigned int flag)
+{
+	size_t i;
+	for (i = 0; i < res->field_count; i++)
+		if (res->fields[i].flags & flag)
+			return &res->fields[i];
+	return NULL;
+}
+
+const billing_field *billing__field_by_json(const billing_resource *res, const char *json)
+{
+	size_t i;
+	for (i = 0; json && i < res->field_count; i++)
+		if (res->fields[i].json && strcmp(res->fields[i].json, json) == 0)
+			return &res->fields[i];
+	return NULL;
+}
+
+static const billing_field *field_by_column(const billing_resource *res, const char *column)
+{
+	size_t i;
+	for (i = 0; i < res->field_count; i++)
+		if (strcmp(res->fields[i].column, column) == 0)
+			return &res->fields[i];
+	return NULL;
+}
+
+void *billing__record_dup(const billing_resource *res, const void *rec)
+{
+	billing__strpack sp;
+	size_t strings = 0, i;
+	char *copy;
+
+	for (i = 0; i < res->field_count; i++)
+		if (res->fields[i].type == BILLING_FIELD_TEXT)
+			strings += billing__strsize(*text_at(&res->fields[i], rec));
+	if ((copy = billing__malloc(res->record_size + strings)) == NULL)
+		return NULL;
+	memcpy(copy, rec, res->record_size);
+	sp.next = copy + res->record_size;
+	for (i = 0; i < res->field_count; i++)
+		if (res->fields[i].type == BILLING_FIELD_TEXT)
+			*text_at(&res->fields[i], copy) =
+				billing__strpack_put(&sp, *text_at(&res->fields[i], rec));
+	return copy;
+}
+
+/* ------------------------------------------------------------ a call */
+
+#define MAX_FIELDS 64
+
+struct call {
+	const billing__rules *rules;
+	const billing_resource *res;
+	billing__entity e;
+	char noun[64];            /* "tax rate", for messages */
+	uint64_t given;
+	void *work;               /* the given fields, checked (strings borrowed) */
+	char *canon[MAX_FIELDS];  /* canonical METADATA / OBJECT text of field i */
+	void *merged;             /* the record the rules check (owned) */
+	void *out_rec;            /* the buffer the entity flow writes */
+	int64_t now;
+};
+
+static void call_init(struct call *c, const billing__rules *rules, billing_ctx *ctx)
+{
+	char *p;
+	memset(c, 0, sizeof(*c));
+	c->rules = rules;
+	c->res = rules->res;
+	BILLING_ASSERT(c->res->field_count <= MAX_FIELDS);
+	snprintf(c->noun, sizeof(c->noun), "%s", c->res->name);
+	for (p = c->noun; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	c->e.noun = c->noun;
+	c->e.res = c->res;
+	c->now = billing__now(ctx);
+}
+
+static void call_free(struct call *c)
+{
+	size_t i;
+	for (i = 0; i < MAX_FIELDS; i++)
+		billing__free(c->canon[i]);
+	billing__free(c->work);
+	billing__free(c->merged);
+	billing__free(c->out_rec);
+}
+
+static const char *field_name(const billing_field *f)
+{
+	return f->json ? f->json : f->column;
+}
+
+/* Storage older than version 7 has no record_* methods. */
+static int storage_ok(billing_ctx *ctx)
+{
+	if (ctx->st->version < 7 || !ctx->st->record_read)
+		return billing__error_set(BILLING_ESTORAGE, "storage_version",
+			"the storage backend has no generic records (version 7)");
+	return BILLING_OK;
+}
+
+static size_t name_count(const char *const *names)
+{
+	size_t n = 0;
+	while (names && names[n])
+		n++;
+	return n;
+}
+
+/* A METADATA field's text: a JSON object of strings, within the limits
+ * of metadata everywhere (billing__metadata_encode), made canonical. */
+static int check_metadata(billing__checks *ck, const billing_field *f, const char *text,
+	char **out)
+{
+	billing_metadata_entry *entries = NULL;
+	cJSON *obj = cJSON_Parse(text), *it;
+	size_t n = 0;
+	int rc = BILLING_OK;
+
+	if (!obj || !cJSON_IsObject(obj)) {
+		billing__check_fail(ck, field_name(f), "must be an object of strings");
+		goto out;
+	}
+	if ((entries = billing__calloc((size_t)cJSON_GetArraySize(obj) + 1,
+		sizeof(*entries))) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+	cJSON_ArrayForEach(it, obj) {
+		if (!cJSON_IsString(it)) {
+			billing__check_fail(ck, field_name(f), "must be an object of strings");
+			goto out;
+		}
+		entries[n].key = it->string;
+		entries[n++].value = it->valuestring;
+	}
+	rc = billing__metadata_encode(ck, entries, n, out);
+out:
+	billing__free(entries);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+/* An OBJECT field's text: one JSON object, printed canonically. */
+static int check_object(billing__checks *ck, const billing_field *f, const char *text,
+	char **out)
+{
+	cJSON *obj = billing__jx_parse(text, strlen(text), NULL);
+	char *printed;
+
+	if (!obj || !cJSON_IsObject(obj)) {
+		cJSON_Delete(obj);
+		billing__check_fail(ck, field_name(f), "must be a JSON object");
+		return BILLING_OK;
+	}
+	printed = billing__jx_print(obj);
+	cJSON_Delete(obj);
+	if (!printed || (*out = billing__strdup(printed)) == NULL) {
+		cJSON_free(printed);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	cJSON_free(printed);
+	return BILLING_OK;
+}
+
+/* One given field's value, as the descriptor can check it. */
+static int check_value(struct call *c, billing__checks *ck, size_t i, const void *rec)
+{
+	const billing_field *f = &c->res->fields[i];
+	const char *s;
+	int64_t v;
+
+	if (f->type == BILLING_FIELD_TEXT) {
+		if ((s = billing__record_text(f, rec)) == NULL) {
+			if (!(f->api & BILLING_API_NULLABLE))
+				billing__check_fail(ck, field_name(f), "must not be null");
+			return BILLING_OK;
+		}
+		if (f->json_kind == BILLING_JSON_METADATA)
+			return check_metadata(ck, f, s, &c->canon[i]);
+		if (f->json_kind == BILLING_JSON_OBJECT)
+			return check_object(ck, f, s, &c->canon[i]);
+		return BILLING_OK;
+	}
+	v = billing__record_int(f, rec);
+	if (f->json_kind == BILLING_JSON_BOOLEAN && v != 0 && v != 1)
+		billing__check_fail(ck, field_name(f), "must be true or false");
+	else if (f->json_kind == BILLING_JSON_ENUM &&
+	    (v < 0 || (size_t)v >= name_count(f->names) || !*f->names[v]))
+		billing__check_fail(ck, field_name(f), "is not one of the allowed values");
+	return BILLING_OK;
+}
+
+static void copy_field(const billing_field *f, void *dst, const void *src)
+{
+	if (f->type == BILLING_FIELD_TEXT)
+		billing__record_set_text(f, dst, billing__record_text(f, src));
+	else
+		billing__record_set_int(f, dst, billing__record_int(f, src));
+}
+
+/*
+ * Step 1 of resource.h's validation: the given fields, into c->work
+ * (create: with the defaults of the fields not given).
+ */
+static int check_given(struct call *c, const void *rec, uint64_t given, bool create)
+{
+	const billing_resource *res = c->res;
+	billing__checks ck = BILLING__CHECKS_INIT;
+	unsigned int takes = create ? BILLING_API_CREATE : BILLING_API_UPDATE;
+	size_t i;
+	int rc;
+
+	c->given = given;
+	if (res->field_count < MAX_FIELDS && given >> res->field_count)
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			"unknown field bits");
+	if (!create && given == 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			"no field to update");
+	if (given && !rec)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "record",
+			"record must not be NULL");
+	if ((c->work = billing__calloc(1, res->record_size)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (i = 0; i < res->field_count; i++) {
+		const billing_field *f = &res->fields[i];
+		if (!(given & (UINT64_C(1) << i))) {
+			if (create && (f->api & BILLING_API_REQUIRED))
+				billing__check_fail(&ck, field_name(f), "is required");
+			else if (create && (f->json_kind == BILLING_JSON_METADATA ||
+			    f->json_kind == BILLING_JSON_OBJECT))
+				billing__record_set_text(f, c->work, "{}");
+			continue;
+		}
+		if (!(f->api & takes)) {
+			billing__check_fail(&ck, field_name(f),
+				create ? "cannot be set" : "cannot be changed");
+			continue;
+		}
+		if ((rc = check_value(c, &ck, i, rec)) < 0)
+			return rc;
+		copy_field(f, c->work, rec);
+		if (c->canon[i])
+			billing__record_set_text(f, c->work, c->canon[i]);
+	}
+	return billing__checks_finish(&ck, c->noun);
+}
+
+/* The digest input of an idempotent call: its given fields, checked. */
+static int idem_init(struct call *c, billing__idem *idem, const billing_call_options *opts,
+	const char *verb, const char *id, int64_t expected_version)
+{
+	billing__buf b = { 0 };
+	char name[64];
+	size_t i;
+
+	billing__buf_add(&b, "id", id);
+	for (i = 0; i < c->res->field_count; i++) {
+		const billing_field *f = &c->res->fields[i];
+		if (!(c->given & (UINT64_C(1) << i)))
+			continue;
+		if (f->type == BILLING_FIELD_TEXT)
+			billing__buf_add(&b, f->column, billing__record_text(f, c->work));
+		else
+			billing__buf_add_i64(&b, f->column, billing__record_int(f, c->work));
+	}
+	billing__buf_add_i64(&b, "expectedVersion", expected_version);
+	snprintf(name, sizeof(name), "%s.%s", c->res->plural, verb);
+	return billing__idem_init_named(idem, opts, name, &b);
+}
+
+static int run_check(struct call *c, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *rec)
+{
+	return c->rules->check ? c->rules->check(ctx, tx, current, rec, c->given) : BILLING_OK;
+}
+
+/* ------------------------------------------------------------ create */
+
+static int create_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	return run_check(payload, ctx, tx, current, record);
+}
+
+static int create_once(void **out, const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const void *rec, uint64_t given,
+	const billing_call_options *opts)
+{
+	const billing_resource *res = rules->res;
+	char id[BILLING_ID_MAX];
+	billing__idem idem;
+	struct call c;
+	int rc;
+
+	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_CREATE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if ((rc = storage_ok(ctx)) < 0)
+		return rc;
+	call_init(&c, rules, ctx);
+	if ((rc = check_given(&c, rec, given, true)) < 0 ||
+	    (rc = idem_init(&c, &idem, opts, "create", NULL, 0)) < 0)
+		goto out;
+	if (billing__id_new(id, res->prefix, c.now * 1000) < 0) {
+		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto out;
+	}
+	billing__record_set_text(billing__field_with(res, BILLING_FIELD_TENANT), c.work,
+		who->tenant_id);
+	billing__record_set_text(billing__field_with(res, BILLING_FIELD_ID), c.work, id);
+	billing__record_set_int(billing__field_with(res, BILLING_FIELD_VERSION), c.work, 1);
+	billing__record_set_int(field_by_column(res, "created_at"), c.work, c.now);
+	billing__record_set_int(field_by_column(res, "updated_at"), c.work, c.now);
+	/* The rules may rewrite the strings of their record: the flow's copy. */
+	if ((c.merged = billing__record_dup(res, c.work)) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+	rc = billing__entity_create(out, &c.e, ctx, who->tenant_id, &idem, c.merged, id,
+		create_step, NULL, &c);
+out:
+	call_free(&c);
+	return rc;
+}
+
+int billing__resource_create(void **out, const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const void *rec, uint64_t given,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(create_once(out, rules, ctx, who, rec, given, opts));
+}
+
+/* ------------------------------------------------------------ get */
+
+int billing__resource_get(void **out, const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const char *id)
+{
+	struct call c;
+	int rc;
+
+	if ((rc = billing__authorize_resource(ctx, who, rules->res, BILLING_RESOURCE_OP_GET)) < 0 ||
+	    (rc = storage_ok(ctx)) < 0)
+		return rc;
+	call_init(&c, rules, ctx);
+	return billing__entity_read(out, &c.e, ctx, who->tenant_id, rules->res->prefix, id);
+}
+
+/* ------------------------------------------------------------ update */
+
+/* The record an update writes: current with the given fields replaced. */
+static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct call *c = payload;
+	const billing_resource *res = c->res;
+	const billing_field *ver = billing__field_with(res, BILLING_FIELD_VERSION);
+	size_t i;
+	int rc;
+
+	memcpy(record, current, res->record_size);
+	for (i = 0; i < res->field_count; i++)
+		if (c->given & (UINT64_C(1) << i))
+			copy_field(&res->fields[i], record, c->work);
+	billing__record_set_int(field_by_column(res, "updated_at"), record, c->now);
+	billing__record_set_int(ver, record, billing__record_int(ver, current) + 1);
+	if ((c->merged = billing__record_dup(res, record)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((rc = run_check(c, ctx, tx, current, c->merged)) < 0)
+		return rc;
+	memcpy(record, c->merged, res->record_size);
+	return BILLING_OK;
+}
+
+static int update_once(void **out, const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const void *rec, uint64_t given,
+	int64_t expected_version, const billing_call_options *opts)
+{
+	const billing_resource *res = rules->res;
+	billing__idem idem;
+	struct call c;
+	int rc;
+
+	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_UPDATE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if ((rc = storage_ok(ctx)) < 0 ||
+	    (rc = billing__check_expected_version(expected_version)) < 0)
+		return rc;
+	call_init(&c, rules, ctx);
+	if ((rc = check_given(&c, rec, given, false)) < 0)
+		goto out;
+	if (!billing__id_arg_ok(id, res->prefix)) {
+		rc = billing__not_found(c.noun);
+		goto out;
+	}
+	if ((rc = idem_init(&c, &idem, opts, "update", id, expected_version)) < 0)
+		goto out;
+	if ((c.out_rec = billing__calloc(1, res->record_size)) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+	rc = billing__entity_update(out, &c.e, ctx, who->tenant_id, id, &idem, expected_version,
+		c.out_rec, update_step, &c);
+out:
+	call_free(&c);
+	return rc;
+}
+
+int billing__resource_update(void **out, const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const void *rec, uint64_t given,
+	int64_t expected_version, const billing_call_options *opts)
+{
+	BILLING__RETRY(update_once(out, rules, ctx, who, id, rec, given, expected_version, opts));
+}
+
+/* ------------------------------------------------------------ delete */
+
+static int delete_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct call *c = payload;
+	const billing_resource *res = c->res;
+	const billing_field *del = billing__field_with(res, BILLING_FIELD_DELETED);
+	const billing_field *ver = billing__field_with(res, BILLING_FIELD_VERSION);
+	int rc;
+
+	if (c->rules->before_delete && (rc = c->rules->before_delete(ctx, tx, current)) < 0)
+		return rc;
+	if (!del)
+		return BILLING_OK;
+	/* A soft delete: the row stays, marked, and is then found nowhere. */
+	memcpy(record, current, res->record_size);
+	billing__record_set_int(del, record, c->now);
+	billing__record_set_int(field_by_column(res, "updated_at"), record, c->now);
+	billing__record_set_int(ver, record, billing__record_int(ver, current) + 1);
+	return BILLING_OK;
+}
+
+static int delete_once(const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const char *id, int64_t expected_version)
+{
+	const billing_resource *res = rules->res;
+	struct call c;
+	int rc;
+
+	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_DELETE)) < 0 ||
+	    (rc = storage_ok(ctx)) < 0 ||
+	    (rc = billing__check_expected_version(expected_version)) < 0)
+		return rc;
+	call_init(&c, rules, ctx);
+	if (!billing__id_arg_ok(id, res->prefix))
+		rc = billing__not_found(c.noun);
+	else if ((c.out_rec = billing__calloc(1, res->record_size)) == NULL)
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	else
+		rc = billing__entity_delete(&c.e, ctx, who->tenant_id, id, expected_version,
+			c.out_rec, delete_step, &c);
+	call_free(&c);
+	return rc;
+}
+
+int billing__resource_delete(const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const char *id, int64_t expected_version)
+{
+	BILLING__RETRY(delete_once(rules, ctx, who, id, expected_version));
+}
+
+/* ------------------------------------------------------------ list */
+
+static bool is_field_of(const billing_resource *res, const billing_field *f)
+{
+	size_t i;
+	for (i = 0; i < res->field_count; i++)
+		if (f == &res->fields[i])
+			return true;
+	return false;
+}
+
+static bool is_set_of(const billing_resource *res, const billing_status_set *set)
+{
+	size_t i;
+	for (i = 0; i < res->status_set_count; i++)
+		if (set == &res->status_sets[i])
+			return true;
+	return false;
+}
+
+/* One filter: a condition the descriptor allows, with a value of its
+ * field's kind. Adds it to the filters' signature b. */
+static void check_filter(billing__checks *ck, const billing_resource *res,
+	const billing_filter *flt, billing__buf *b)
+{
+	const billing_field *f = flt->field;
+	char key[80];
+
+	if (!f || !is_field_of(res, f)) {
+		billing__check_fail(ck, "filters", "a filter names a field of another object");
+		return;
+	}
+	snprintf(key, sizeof(key), "%s/%d", f->column, (int)flt->op);
+	switch (flt->op) {
+	case BILLING_FILTER_EQ:
+		if (!(f->flags & BILLING_FIELD_FILTER))
+			billing__check_fail(ck, field_name(f), "is not a filter of this list");
+		else if (f->type == BILLING_FIELD_TEXT && !flt->text)
+			billing__check_fail(ck, field_name(f), "must not be null");
+		else if (f->json_kind == BILLING_JSON_BOOLEAN && flt->num != 0 && flt->num != 1)
+			billing__check_fail(ck, field_name(f), "must be true or false");
+		else if (f->json_kind == BILLING_JSON_ENUM &&
+		    (flt->num < 0 || (size_t)flt->num >= name_count(f->names)))
+			billing__check_fail(ck, field_name(f), "is not one of the allowed values");
+		break;
+	case BILLING_FILTER_GE:
+	case BILLING_FILTER_LE:
+	case BILLING_FILTER_GT:
+	case BILLING_FILTER_LT:
+		if (!(f->flags & BILLING_FIELD_RANGE) || f->type == BILLING_FIELD_TEXT)
+			billing__check_fail(ck, field_name(f), "is not a range filter of this list");
+		break;
+	case BILLING_FILTER_IN_SET:
+	case BILLING_FILTER_NOT_IN_SET:
+		if (f != res->status || !flt->set || !is_set_of(res, flt->set))
+			billing__check_fail(ck, field_name(f), "is not a status set of this list");
+		else
+			billing__buf_add(b, key, flt->set->name);
+		return;
+	default:
+		billing__check_fail(ck, field_name(f), "unknown comparison");
+		return;
+	}
+	if (f->type == BILLING_FIELD_TEXT)
+		billing__buf_add(b, key, flt->text);
+	else
+		billing__buf_add_i64(b, key, flt->num);
+}
+
+int billing__resource_list(billing_page **out, const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const billing_list_params *params,
+	const billing_filter *filters, size_t filter_count)
+{
+	const billing_resource *res = rules->res;
+	billing__checks ck = BILLING__CHECKS_INIT;
+	billing__sort_spec *sorts = NULL;
+	const billing_field **sort_fields = NULL;
+	const billing_field *created;
+	billing__buf sig = { 0 };
+	billing__list l;
+	struct call c;
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_LIST)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if ((rc = storage_ok(ctx)) < 0)
+		return rc;
+	if (filter_count)
+		BILLING__ASSERT_ARG(filters, "filters");
+	billing__buf_add(&sig, "list", res->plural);
+	for (i = 0; i < filter_count; i++)
+		check_filter(&ck, res, &filters[i], &sig);
+	if (params && params->search && *params->search &&
+	    !billing__field_with(res, BILLING_FIELD_SEARCH))
+		billing__check_fail(&ck, "search", "this list has no searchable field");
+	if ((rc = billing__checks_finish(&ck, "list")) < 0)
+		goto out;
+	if (sig.failed) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+
+	/* The sorts: createdAt first (the default), then the other SORT
+	 * fields, each by its JSON name. */
+	sorts = billing__calloc(res->field_count + 1, sizeof(*sorts));
+	sort_fields = billing__calloc(res->field_count + 1, sizeof(*sort_fields));
+	if (!sorts || !sort_fields) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+	created = field_by_column(res, "created_at");
+	if (created && (created->flags & BILLING_FIELD_SORT))
+		sort_fields[n++] = created;
+	for (i = 0; i < res->field_count; i++)
+		if ((res->fields[i].flags & BILLING_FIELD_SORT) && &res->fields[i] != created &&
+		    res->fields[i].json)
+			sort_fields[n++] = &res->fields[i];
+	BILLING_ASSERT(n > 0);
+	for (i = 0; i < n; i++) {
+		sorts[i].name = sort_fields[i]->json;
+		sorts[i].is_text = sort_fields[i]->type == BILLING_FIELD_TEXT;
+	}
+
+	call_init(&c, rules, ctx);
+	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, params, sorts, sig.s,
+		BILLING__PAGE_RECORD, billing__free)) < 0)
+		goto out;
+	l.res = res;
+	l.page->res = res;
+	l.q.filters = filters;
+	l.q.filter_count = filter_count;
+	l.q.sort_field = sort_fields[l.sort - sorts];
+	rc = billing__entity_list(out, &c.e, &l, ctx, who->tenant_id);
+out:
+	billing__buf_free(&sig);
+	billing__free(sorts);
+	billing__free(sort_fields);
+	return rc;
+}
+
+const void *billing__resource_page_item(const billing_page *page, const billing_resource *res,
+	size_t i)
+{
+	if (!page || page->res != res)
+		return NULL;
+	return billing__page_item(page, BILLING__PAGE_RECORD, i);
+}
