@@ -34,7 +34,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 6
+#define BILLING_STORAGE_VERSION 7
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -638,7 +638,13 @@ struct billing_storage {
 
 	/* ---- version 7: generic records over a resource descriptor
 	 * (billing/sys/resource.h). rec points to the resource's record
-	 * struct; rows reach cb as that struct, filled at the fields' offsets. */
+	 * struct; rows reach cb as that struct, filled at the fields' offsets.
+	 * The built-in backends make every statement from the descriptor
+	 * (src/storage/sql/builder.c): an integer ZERO_NULL field of 0 is
+	 * stored as NULL; a malformed descriptor is BILLING_ERROR
+	 * "invalid_resource"; a filter or sort on a field the descriptor does
+	 * not flag for it (FILTER, RANGE, SORT; IN_SET needs FILTER) is
+	 * BILLING_EINVALID "invalid_filter" / "invalid_sort". */
 
 	/** Inserts rec. A unique field taken: BILLING_EEXISTS naming it. */
 	int (*record_insert)(billing_txn *tx, const billing_resource *res, const void *rec);

@@ -71,7 +71,9 @@ static const sql_driver pg_driver;
 
 /* ------------------------------------------------------------ errors */
 
-/* Unique constraints name the field they protect. */
+/* Unique constraints name the field they protect. A constraint the map
+ * does not know is reported by its name (the generic record methods find
+ * the field in it: "<table>_<column>_key"), a primary key as "id". */
 static const char *constraint_field(const char *constraint)
 {
 	static const struct { const char *constraint, *field; } map[] = {
@@ -79,13 +81,17 @@ static const char *constraint_field(const char *constraint)
 		{ "users_email_key", "email" },
 		{ "products_sku_key", "sku" },
 		{ "plans_code_key", "code" },
+		{ "invoices_number_key", "number" },
 		{ "idempotency_keys_pkey", "idempotencyKey" },
 	};
 	size_t i;
 	for (i = 0; constraint && i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(map[i].constraint, constraint) == 0)
 			return map[i].field;
-	return "id";
+	if (!constraint || (strlen(constraint) > 5 &&
+			strcmp(constraint + strlen(constraint) - 5, "_pkey") == 0))
+		return "id";
+	return constraint;
 }
 
 /* Maps a failed result (or a lost connection) to a billing status. The

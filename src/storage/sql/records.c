@@ -8,6 +8,7 @@
  * small and each is prepared once per connection.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "core/assert.h"
 #include "core/errors.h"
 #include "storage/migrations.h"
+#include "storage/sql/builder.h"
 #include "storage/sql/sql.h"
 
 #define SQL_MAX 2048
@@ -2167,6 +2169,189 @@ static int rec_events_prune(billing_txn *tx, const char *tenant_id, int64_t befo
 	return rc;
 }
 
+/* ------------------------------------------------------------ generic records (version 7) */
+
+/* The builder's statements for one resource: texts built once per
+ * (resource, driver) and cached, so they are prepared as literals (by
+ * address); only a list's text is built per call. */
+
+static int record_shape(const sqlb_shape **sh, billing_txn *tx, const billing_resource *res,
+	const void *rec)
+{
+	int rc = billing__sqlb_shape(sh, res, tx->drv);
+	if (rc < 0)
+		return rc;
+	if (!rec)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "rec",
+			"rec must not be NULL");
+	return BILLING_OK;
+}
+
+static int key_ok(const sqlb_shape *sh, const char *tenant_id, const char *id)
+{
+	if (sh->tenant && !tenant_id)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "tenant_id",
+			"tenant_id must not be NULL");
+	if (!id)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "id",
+			"id must not be NULL");
+	return BILLING_OK;
+}
+
+static int rec_record_insert(billing_txn *tx, const billing_resource *res, const void *rec)
+{
+	const sqlb_shape *sh;
+	sql_stmt *s;
+	int rc;
+
+	if ((rc = record_shape(&sh, tx, res, rec)) < 0 ||
+	    (rc = prepare(&s, tx, sh->text[SQLB_INSERT])) < 0)
+		return rc;
+	billing__sqlb_bind_record(s, sh, rec);
+	rc = exec_stmt(s, BILLING_EINVALID, NULL);
+	return rc == BILLING_EEXISTS ? billing__sqlb_unique_error(sh) : rc;
+}
+
+static int rec_record_update(billing_txn *tx, const billing_resource *res, const void *rec,
+	int64_t old_version)
+{
+	const sqlb_shape *sh;
+	sql_stmt *s;
+	int rc, changes = 0;
+
+	if ((rc = record_shape(&sh, tx, res, rec)) < 0)
+		return rc;
+	if (!sh->text[SQLB_UPDATE])
+		return billing__error_set(BILLING_EINVALID, "not_updatable",
+			"%s has no field an update could change", res->name ? res->name : res->table);
+	if ((rc = prepare(&s, tx, sh->text[SQLB_UPDATE])) < 0)
+		return rc;
+	billing__sqlb_bind_record(s, sh, rec);
+	if (sh->version)
+		bind_int(s, (int)res->field_count + 1, old_version);
+	rc = exec_stmt(s, BILLING_EINVALID, &changes);
+	if (rc == BILLING_EEXISTS)
+		return billing__sqlb_unique_error(sh);
+	if (rc < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
+		"the %s changed since it was read", res->name ? res->name : res->table);
+}
+
+static int rec_record_read(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+	const char *id, unsigned int lock, billing_row_cb cb, void *payload)
+{
+	union { max_align_t align; unsigned char bytes[512]; } local;
+	const sqlb_shape *sh;
+	void *rec = &local;
+	sql_stmt *s;
+	int rc;
+
+	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0 || (rc = key_ok(sh, tenant_id, id)) < 0)
+		return rc;
+	if (lock > BILLING_LOCK_UPDATE)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "lock",
+			"unknown lock %u", lock);
+	if (res->record_size > sizeof(local) && (rec = billing__malloc(res->record_size)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((rc = prepare(&s, tx, billing__sqlb_select(sh, tx->kind, lock))) >= 0) {
+		int rows = 0;
+		billing__sqlb_bind_key(s, sh, tenant_id, id);
+		while ((rc = step(s, 0)) == 1) {
+			billing__sqlb_read(s, sh, rec);
+			rows++;
+			if ((rc = cb(payload, rec)) != 0)
+				break;
+		}
+		s->drv->reset(s);
+		if (rc > 0)
+			rc = BILLING_OK;
+		else if (rc == 0 && rows == 0)
+			rc = billing__error_set(BILLING_ENOTFOUND, NULL, "no %s %s",
+				res->name ? res->name : res->table, id);
+	}
+	if (rec != (void *)&local)
+		billing__free(rec);
+	return rc;
+}
+
+static int rec_record_delete(billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id)
+{
+	const sqlb_shape *sh;
+	sql_stmt *s;
+	int rc, changes = 0;
+
+	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0 ||
+	    (rc = key_ok(sh, tenant_id, id)) < 0 ||
+	    (rc = prepare(&s, tx, sh->text[SQLB_DELETE])) < 0)
+		return rc;
+	billing__sqlb_bind_key(s, sh, tenant_id, id);
+	if ((rc = exec_stmt(s, BILLING_ECONFLICT, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ENOTFOUND, NULL,
+		"no %s %s", res->name ? res->name : res->table, id);
+}
+
+/* Runs a built list query: the count into *q->total, or the rows to cb. */
+static int run_record_list(billing_txn *tx, const sqlb_shape *sh, const char *tenant_id,
+	const billing_list_query *q, int count, billing_row_cb cb, void *payload, void *rec)
+{
+	sqlb_list l;
+	sql_stmt *s;
+	int rc;
+
+	if ((rc = billing__sqlb_list(&l, sh, tenant_id, q, count)) < 0 ||
+	    (rc = prepare_dynamic(&s, tx, l.sql.s)) < 0) {
+		billing__sqlb_list_free(&l);
+		return rc;
+	}
+	billing__sqlb_list_bind(s, &l);
+	if (count) {
+		if ((rc = step(s, 0)) == 1) {
+			*q->total = col_int(s, 0);
+			rc = BILLING_OK;
+		} else if (rc == 0) {
+			rc = billing__error_set(BILLING_ESTORAGE, "storage", "count returned no row");
+		}
+	} else {
+		while ((rc = step(s, 0)) == 1) {
+			billing__sqlb_read(s, sh, rec);
+			if ((rc = cb(payload, rec)) != 0)
+				break;
+		}
+		if (rc > 0)
+			rc = BILLING_OK;
+	}
+	s->drv->reset(s);
+	billing__sqlb_list_free(&l);
+	return rc;
+}
+
+static int rec_record_list(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+	const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	union { max_align_t align; unsigned char bytes[512]; } local;
+	const sqlb_shape *sh;
+	void *rec = &local;
+	int rc;
+
+	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0)
+		return rc;
+	if (!q)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "q",
+			"q must not be NULL");
+	if (res->record_size > sizeof(local) && (rec = billing__malloc(res->record_size)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if (q->total)
+		rc = run_record_list(tx, sh, tenant_id, q, 1, cb, payload, rec);
+	if (rc >= 0)
+		rc = run_record_list(tx, sh, tenant_id, q, 0, cb, payload, rec);
+	if (rec != (void *)&local)
+		billing__free(rec);
+	return rc;
+}
+
 void billing__sql_install(billing_storage *st)
 {
 	st->meta_get = rec_meta_get;
@@ -2248,4 +2433,9 @@ void billing__sql_install(billing_storage *st)
 	st->product_read = rec_product_read;
 	st->plan_read = rec_plan_read;
 	st->due_lock = rec_due_lock;
+	st->record_insert = rec_record_insert;
+	st->record_update = rec_record_update;
+	st->record_read = rec_record_read;
+	st->record_delete = rec_record_delete;
+	st->record_list = rec_record_list;
 }
