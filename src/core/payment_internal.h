@@ -1,12 +1,16 @@
 /*
- * What the billing run needs from payments: the three kinds of due work
+ * What the billing run needs from payments, and what the files of payments
+ * share (payment.c, payment_attempt.c, payment_refund.c, payment_events.c,
+ * dunning.c).
+ *
+ * The run's part: the three kinds of due work
  * that talk to the provider ("collect" an invoice, resolve a "payment"
  * whose answer is pending or lost, resolve a "refund"), each split in two
  * around the provider call, which never runs inside a transaction.
  *
  * begin: inside the run's transaction (already claimed and moved to the
  * tenant): writes what is about to be asked (the attempt, and a lease: the
- * item's due time moved LEASE seconds ahead, so that a crash before the
+ * item's due time moved BILLING__PAYMENT_LEASE seconds ahead, so that a crash before the
  * answer is recorded leaves work that asks again with the same key) and
  * fills the attempt. attempt->what is BILLING__ATTEMPT_NONE when there is
  * nothing to ask. After the commit, billing__attempt_run asks and records.
@@ -20,6 +24,8 @@
 #define BILLING__DUE_COLLECT "collect"
 #define BILLING__DUE_PAYMENT "payment"
 #define BILLING__DUE_REFUND "refund"
+
+#define BILLING__PAYMENT_LEASE 300  /* seconds an attempt being asked is held */
 
 typedef enum {
 	BILLING__ATTEMPT_NONE = 0,
@@ -65,5 +71,60 @@ void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *i
  * attempt of the invoice is in flight (a void must wait for it). */
 int billing__invoice_payments_settled(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *invoice_id);
+
+/* ------------------------------------------------------------ shared by payments */
+
+struct billing_payment {
+	char *tenant_id;
+	char *id;
+	char *invoice_id;
+	char *customer_id;
+	char *currency;
+	char *provider;
+	char *provider_ref;
+	char *payment_method;
+	char *failure_code;
+	char *failure_message;
+	billing_payment_status status;
+	int64_t amount, amount_refunded, amount_refunding;
+	int off_session;
+	int64_t created_at, updated_at, version;
+};
+
+/* payment.c: the record. */
+
+/* Pending, requiring action or unknown: an answer is still to come. */
+bool billing__payment_in_flight(int status);
+/* A new billing_payment (one block) from a billing_payment_record; NULL
+ * when out of memory. */
+void *billing__payment_from_record(const void *record);
+/* BILLING_ESTORAGE when the storage does not store payments. */
+int billing__payment_storage_ready(billing_ctx *ctx);
+/* BILLING_ECONFLICT "no_provider". */
+int billing__payment_no_provider(void);
+int billing__payment_save(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
+	const char *event);
+int billing__payment_load(billing_payment **out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id);
+/* In its own read transaction. */
+int billing__payment_read(billing_payment **out, billing_ctx *ctx, const char *tenant_id,
+	const char *id);
+int billing__payment_due(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *kind, const char *id, int64_t when);
+int64_t billing__payment_ask_again_at(int64_t created, int64_t now);
+int billing__payment_move(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
+	const billing_provider_result *res, int64_t now);
+
+/* dunning.c: after a failed automatic attempt of inv, the policy's next
+ * retry or its final action. */
+int billing__dunning_next(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv, int64_t now);
+
+/* payment_attempt.c: what a charge (or refund) of p asks, into a. */
+void billing__attempt_fill(billing__attempt *a, billing__attempt_what what,
+	const billing_payment *p, const char *customer_ref, const char *number);
+
+/* payment_refund.c: records what the provider said of a->refund_id. */
+int billing__refund_apply(billing_ctx *ctx, billing_txn *tx, const billing__attempt *a,
+	const billing_provider_result *res, int64_t now);
 
 #endif

@@ -1,0 +1,539 @@
+/*
+ * Payment attempts: charging an invoice, by hand (billing_invoice_pay) or as
+ * the billing run's due work (collection, resolving an attempt whose answer
+ * is pending or lost), and asking the provider.
+ *
+ * The provider is never called inside a transaction. An attempt is written
+ * (pending) and committed first, with a lease in the due-work queue; the
+ * provider is asked; the answer is recorded in a second transaction. Every
+ * question that can move money carries the attempt's (or the refund's) id
+ * as its idempotency key, so asking again after a crash or a lost answer
+ * returns the first outcome instead of moving money twice.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "core/events.h"
+#include "core/invoice_internal.h"
+#include "core/payment_internal.h"
+#include "core/subscription_internal.h"
+
+/* ------------------------------------------------------------ attempts */
+
+static int in_flight_row(void *payload, const void *record)
+{
+	const billing_payment_record *r = record;
+	if (billing__payment_in_flight(r->status))
+		(*(int *)payload)++;
+	return BILLING_OK;
+}
+
+static int count_in_flight(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id, int *count)
+{
+	billing_list_query q;
+	memset(&q, 0, sizeof(q));
+	q.offset = -1;
+	q.limit = 1000;
+	q.invoice_id = invoice_id;
+	*count = 0;
+	return ctx->st->payment_list(tx, tenant_id, &q, in_flight_row, count);
+}
+
+int billing__invoice_payments_settled(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id)
+{
+	int n = 0, rc;
+	if (ctx->st->version < 2)
+		return BILLING_OK;
+	if ((rc = count_in_flight(ctx, tx, tenant_id, invoice_id, &n)) < 0)
+		return rc;
+	if (n)
+		return billing__error_set(BILLING_ECONFLICT, "payment_in_progress",
+			"a payment of the invoice is in progress");
+	return ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id);
+}
+
+struct customer_pm {
+	char method[256];
+	char ref[256];
+};
+
+static int customer_pm_row(void *payload, const void *record)
+{
+	const billing_customer_record *r = record;
+	struct customer_pm *c = payload;
+	billing__metadata m;
+	const char *ref;
+
+	snprintf(c->method, sizeof(c->method), "%s",
+		r->default_payment_method ? r->default_payment_method : "");
+	if (billing__metadata_decode(&m, r->metadata_json) < 0)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	ref = billing__metadata_get(&m, "provider_customer_id");
+	snprintf(c->ref, sizeof(c->ref), "%s", ref ? ref : "");
+	billing__metadata_free(&m);
+	return BILLING_OK;
+}
+
+int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, const char *subscription_id, const char *invoice_id, int64_t now,
+	int64_t *next_attempt_at)
+{
+	struct customer_pm c;
+	int rc, status = 0;
+
+	*next_attempt_at = 0;
+	if (!ctx->provider || ctx->st->version < 2)
+		return BILLING_OK;
+	/* An unpaid subscription's invoices wait to be paid by hand. */
+	if (subscription_id && ((rc = billing__subscription_status_in(ctx, tx, tenant_id,
+		subscription_id, &status)) < 0 || status == BILLING_SUB_UNPAID))
+		return rc;
+	if ((rc = billing__customer_read(ctx->st, tx, tenant_id, customer_id, BILLING_LOCK_NONE,
+		customer_pm_row, &c)) < 0)
+		return rc;
+	if (!c.method[0])
+		return BILLING_OK;
+	*next_attempt_at = now;
+	return billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_COLLECT, invoice_id, now);
+}
+
+/* What a charge of p asks, into a. */
+void billing__attempt_fill(billing__attempt *a, billing__attempt_what what,
+	const billing_payment *p, const char *customer_ref, const char *number)
+{
+	memset(a, 0, sizeof(*a));
+	a->what = what;
+	snprintf(a->tenant_id, sizeof(a->tenant_id), "%s", p->tenant_id);
+	snprintf(a->payment_id, sizeof(a->payment_id), "%s", p->id);
+	snprintf(a->invoice_id, sizeof(a->invoice_id), "%s", p->invoice_id);
+	snprintf(a->customer_id, sizeof(a->customer_id), "%s", p->customer_id);
+	snprintf(a->currency, sizeof(a->currency), "%s", p->currency);
+	snprintf(a->payment_method, sizeof(a->payment_method), "%s",
+		p->payment_method ? p->payment_method : "");
+	snprintf(a->customer_ref, sizeof(a->customer_ref), "%s", customer_ref ? customer_ref : "");
+	snprintf(a->ref, sizeof(a->ref), "%s", p->provider_ref ? p->provider_ref : "");
+	/* The key is the attempt's id: every try of this attempt sends it. */
+	snprintf(a->key, sizeof(a->key), "%s", p->id);
+	if (number)
+		snprintf(a->description, sizeof(a->description), "Invoice %s", number);
+	a->amount = p->amount;
+	a->off_session = p->off_session;
+}
+
+/*
+ * Writes a new attempt for the invoice. Automatic (manual == false): only
+ * when the invoice's next attempt is due, else a->what stays NONE. By hand:
+ * every reason not to is an error.
+ */
+static int charge_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id, const billing_pay_params *manual, int64_t now, billing__attempt *a)
+{
+	billing_invoice *inv = NULL;
+	billing_payment_record r;
+	billing_payment *p = NULL;
+	struct customer_pm c;
+	char id[BILLING_ID_MAX];
+	const char *method;
+	int n = 0, rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = billing__invoice_load(&inv, ctx, tx, tenant_id, invoice_id)) < 0)
+		return rc;
+	if (inv->status != BILLING_INVOICE_PENDING && inv->status != BILLING_INVOICE_FAILED) {
+		if (manual)
+			rc = billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+				"the invoice is %s: only pending or failed invoices are paid",
+				billing_invoice_status_name(inv->status));
+		else
+			rc = ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id);
+		goto out;
+	}
+	if (!manual && (inv->next_attempt_at == 0 || inv->next_attempt_at > now)) {
+		/* Not due (paid by hand meanwhile, or rescheduled): keep the
+		 * queue true to the invoice. */
+		rc = inv->next_attempt_at ? billing__payment_due(ctx, tx, tenant_id,
+			BILLING__DUE_COLLECT, invoice_id, inv->next_attempt_at) :
+			ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id);
+		goto out;
+	}
+	if (manual) {
+		if (manual->amount && manual->amount != inv->amount_due) {
+			rc = billing__error_field(BILLING_EINVALID, "amount_mismatch", "amount",
+				"the amount due is %lld", (long long)inv->amount_due);
+			goto out;
+		}
+		if (manual->currency && strcmp(manual->currency, inv->currency) != 0) {
+			rc = billing__error_field(BILLING_EINVALID, "currency_mismatch", "currency",
+				"the invoice is in %s", inv->currency);
+			goto out;
+		}
+	}
+	if (inv->amount_due <= 0) {
+		rc = manual ? billing__error_set(BILLING_ECONFLICT, "nothing_due",
+			"the invoice has nothing to pay") : BILLING_OK;
+		goto out;
+	}
+	if ((rc = count_in_flight(ctx, tx, tenant_id, invoice_id, &n)) < 0)
+		goto out;
+	if (n) {
+		/* The attempt in flight settles it; its resolution is due work. */
+		rc = manual ? billing__error_set(BILLING_ECONFLICT, "payment_in_progress",
+			"a payment of the invoice is in progress") :
+			ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id);
+		goto out;
+	}
+	if ((rc = billing__customer_read(ctx->st, tx, tenant_id, inv->customer_id,
+		BILLING_LOCK_NONE, customer_pm_row, &c)) < 0)
+		goto out;
+	method = manual && manual->payment_method ? manual->payment_method : c.method;
+	if (!*method) {
+		if (manual) {
+			rc = billing__error_field(BILLING_EINVALID, "required", "paymentMethod",
+				"the customer has no default payment method; give one");
+		} else {
+			/* The method was removed since: the invoice waits to be paid by hand. */
+			inv->next_attempt_at = 0;
+			if ((rc = ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id)) == 0)
+				rc = billing__invoice_save(ctx, tx, inv, NULL);
+		}
+		goto out;
+	}
+
+	if (billing__id_new(id, "pay", now * 1000) < 0) {
+		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = tenant_id;
+	r.id = id;
+	r.invoice_id = invoice_id;
+	r.customer_id = inv->customer_id;
+	r.status = BILLING_PAYMENT_PENDING;
+	r.amount = inv->amount_due;
+	r.currency = inv->currency;
+	r.provider = ctx->provider->name;
+	r.payment_method = method;
+	r.off_session = manual ? 0 : 1;
+	r.created_at = r.updated_at = now;
+	r.version = 1;
+	if ((rc = ctx->st->payment_insert(tx, &r)) < 0) {
+		if (rc == BILLING_EEXISTS)   /* the in-flight index: a race lost */
+			rc = billing__error_set(BILLING_ECONFLICT, "payment_in_progress",
+				"a payment of the invoice is in progress");
+		goto out;
+	}
+	inv->attempt_count++;
+	if (!manual) {
+		/* This attempt is the one that was due. */
+		inv->next_attempt_at = 0;
+		if ((rc = ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id)) < 0)
+			goto out;
+	}
+	if ((rc = billing__invoice_save(ctx, tx, inv, NULL)) < 0 ||
+	    (rc = billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT, id,
+		now + BILLING__PAYMENT_LEASE)) < 0)
+		goto out;
+	if ((p = billing__payment_from_record(&r)) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+	if ((rc = billing__event_emit(ctx, tx, tenant_id, "payment.created", "payment", id,
+		billing__json_payment, p)) < 0)
+		goto out;
+	billing__attempt_fill(a, BILLING__ATTEMPT_CHARGE, p, c.ref, inv->number);
+out:
+	billing_payment_free(p);
+	billing_invoice_free(inv);
+	return rc;
+}
+
+int billing__collect_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id, int64_t now, billing__attempt *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!ctx->provider) {
+		/* Collection needs a provider: leave the work for a context
+		 * that has one, a while from now. */
+		billing__log(ctx, BILLING_LOG_WARN, "invoice %s is due for collection but no "
+			"payment provider is configured", invoice_id);
+		return billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_COLLECT, invoice_id, now + 3600);
+	}
+	return charge_begin(ctx, tx, tenant_id, invoice_id, NULL, now, a);
+}
+
+static int number_row(void *payload, const void *record)
+{
+	const billing_invoice_record *r = record;
+	snprintf(payload, 64, "%s", r->number ? r->number : "");
+	return BILLING_OK;
+}
+
+int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *payment_id, int64_t now, billing__attempt *a)
+{
+	billing_payment *p = NULL;
+	struct customer_pm c;
+	char number[64] = "";
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	rc = billing__payment_load(&p, ctx, tx, tenant_id, payment_id);
+	if (rc == BILLING_ENOTFOUND)
+		return ctx->st->due_clear(tx, tenant_id, BILLING__DUE_PAYMENT, payment_id);
+	if (rc < 0)
+		return rc;
+	if (!billing__payment_in_flight(p->status)) {
+		rc = ctx->st->due_clear(tx, tenant_id, BILLING__DUE_PAYMENT, payment_id);
+	} else if (!ctx->provider || strcmp(ctx->provider->name, p->provider) != 0) {
+		billing__log(ctx, BILLING_LOG_WARN, "payment %s needs provider %s to be resolved",
+			p->id, p->provider);
+		rc = billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT, payment_id, now + 3600);
+	} else if ((rc = ctx->st->customer_get(tx, tenant_id, p->customer_id, customer_pm_row,
+		&c)) == BILLING_OK &&
+	    (rc = ctx->st->invoice_get(tx, tenant_id, p->invoice_id, number_row,
+		number)) == BILLING_OK &&
+	    (rc = billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT, payment_id,
+		now + BILLING__PAYMENT_LEASE)) == 0) {
+		/* Never answered: ask the same question again, word for word
+		 * (same key and parameters: the provider answers with the first
+		 * outcome; other parameters under the same key are refused).
+		 * Answered pending or needing action: ask for its state. */
+		billing__attempt_fill(a, p->status == BILLING_PAYMENT_UNKNOWN || !p->provider_ref ?
+			BILLING__ATTEMPT_CHARGE : BILLING__ATTEMPT_RETRIEVE, p, c.ref,
+			number[0] ? number : NULL);
+	}
+	billing_payment_free(p);
+	return rc;
+}
+
+/* ------------------------------------------------------------ asking */
+
+/* Records res for the attempt; an answer the payment has moved past (a
+ * webhook came first) changes nothing. */
+static int apply_once(billing_ctx *ctx, const billing__attempt *a,
+	const billing_provider_result *res)
+{
+	billing_payment *p = NULL;
+	billing_txn *tx;
+	int64_t now = billing__now(ctx);
+	int rc;
+
+	if ((rc = billing__begin(&tx, ctx, a->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if (a->what == BILLING__ATTEMPT_REFUND) {
+		rc = billing__refund_apply(ctx, tx, a, res, now);
+	} else if ((rc = billing__payment_load(&p, ctx, tx, a->tenant_id, a->payment_id)) == BILLING_OK) {
+		rc = billing__payment_move(ctx, tx, p, res, now);
+		if (rc == BILLING_ECONFLICT) {
+			billing__log(ctx, BILLING_LOG_INFO, "payment %s is %s already; the answer %s "
+				"changes nothing", p->id, billing_payment_status_name(p->status),
+				billing_payment_status_name(res->status));
+			rc = BILLING_OK;
+			billing_error_clear();
+		}
+	}
+	billing_payment_free(p);
+	return billing__end(ctx, tx, rc);
+}
+
+static int apply(billing_ctx *ctx, const billing__attempt *a, const billing_provider_result *res)
+{
+	BILLING__RETRY(apply_once(ctx, a, res));
+}
+
+int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
+	billing_provider_result *res_out)
+{
+	billing_provider *pv = ctx->provider;
+	billing_provider_result res;
+	int64_t now = billing__now(ctx);
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	if (a->what == BILLING__ATTEMPT_NONE)
+		return BILLING_OK;
+	billing__log(ctx, BILLING_LOG_DEBUG, "%s: asking the provider (%s)", a->what ==
+		BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
+		a->what == BILLING__ATTEMPT_CHARGE ? "charge" :
+		a->what == BILLING__ATTEMPT_RETRIEVE ? "retrieve" : "refund");
+	if (a->what == BILLING__ATTEMPT_REFUND) {
+		billing_provider_refund req;
+		req.tenant_id = a->tenant_id;
+		req.payment_id = a->payment_id;
+		req.refund_id = a->refund_id;
+		req.payment_ref = a->ref;
+		req.amount = a->amount;
+		req.currency = a->currency;
+		req.idempotency_key = a->key;
+		rc = pv->refund(pv, &req, now, &res);
+	} else if (a->what == BILLING__ATTEMPT_RETRIEVE) {
+		rc = pv->retrieve(pv, a->ref, now, &res);
+		if (rc < 0) {
+			/* Asking moved nothing: the lease brings the question back. */
+			billing__log(ctx, BILLING_LOG_WARN, "payment %s: the provider could not be "
+				"asked: %s", a->payment_id, billing_error_last()->message);
+			return rc;
+		}
+	} else {
+		billing_provider_charge req;
+		req.tenant_id = a->tenant_id;
+		req.payment_id = a->payment_id;
+		req.invoice_id = a->invoice_id;
+		req.customer_id = a->customer_id;
+		req.customer_ref = a->customer_ref[0] ? a->customer_ref : NULL;
+		req.payment_method = a->payment_method;
+		req.amount = a->amount;
+		req.currency = a->currency;
+		req.idempotency_key = a->key;
+		req.off_session = a->off_session;
+		req.description = a->description[0] ? a->description : NULL;
+		rc = pv->charge(pv, &req, now, &res);
+	}
+	if (rc < 0) {
+		/* Certainly not made: a failure of this attempt. */
+		const billing_error *e = billing_error_last();
+		memset(&res, 0, sizeof(res));
+		res.status = BILLING_PAYMENT_FAILED;
+		snprintf(res.failure_code, sizeof(res.failure_code), "%s",
+			e->reason ? e->reason : "provider_error");
+		snprintf(res.failure_message, sizeof(res.failure_message), "%s", e->message);
+	}
+	if (res_out)
+		*res_out = res;
+	billing__log(ctx, BILLING_LOG_DEBUG, "%s: the provider says %s",
+		a->what == BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
+		billing_payment_status_name(res.status));
+	if (res.status == BILLING_PAYMENT_FAILED)
+		billing__log(ctx, BILLING_LOG_INFO, "%s %s failed: %s",
+			a->what == BILLING__ATTEMPT_REFUND ? "refund" : "payment",
+			a->what == BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
+			res.failure_code);
+	return apply(ctx, a, &res);
+}
+
+void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *invoice_id)
+{
+	billing__attempt a = { 0 };
+	billing_txn *tx;
+	int rc;
+
+	if (!ctx->provider || !invoice_id || ctx->st->version < 2)
+		return;
+	if (billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE) < 0)
+		return;
+	/* The collection work first, as the run takes it (core.h); a run that
+	 * holds it is collecting the invoice: nothing is left to do here. */
+	rc = billing__due_lock(ctx->st, tx, tenant_id, BILLING__DUE_COLLECT, invoice_id, 1);
+	if (rc == BILLING_ENOTFOUND) {
+		(void)billing__end(ctx, tx, BILLING_OK);
+		return;
+	}
+	if (rc == BILLING_OK)
+		rc = billing__collect_begin(ctx, tx, tenant_id, invoice_id, billing__now(ctx), &a);
+	if (billing__end(ctx, tx, rc) < 0) {
+		/* The due work stays: the billing run collects it. */
+		billing__log(ctx, BILLING_LOG_WARN, "invoice %s: collection left to the billing "
+			"run: %s", invoice_id, billing_error_last()->message);
+		return;
+	}
+	if (billing__attempt_run(ctx, &a, NULL) < 0)
+		billing__log(ctx, BILLING_LOG_WARN, "invoice %s: the payment's outcome is left to "
+			"the billing run: %s", invoice_id, billing_error_last()->message);
+}
+
+/* ------------------------------------------------------------ calls */
+
+/* The code a finished attempt answers with, and its error. */
+static int outcome_code(const billing_payment *p)
+{
+	if (p->status == BILLING_PAYMENT_FAILED) {
+		int rc = billing__error_set(BILLING_EDECLINED, "declined", "the payment failed: %s",
+			p->failure_message && *p->failure_message ? p->failure_message :
+			(p->failure_code ? p->failure_code : "declined"));
+		billing__error_provider_code(p->failure_code);
+		return rc;
+	}
+	if (p->status == BILLING_PAYMENT_UNKNOWN)
+		return billing__error_set(BILLING_EUNKNOWN_OUTCOME, "unknown_outcome",
+			"the provider's answer was lost; the billing run asks again");
+	billing_error_clear();
+	return BILLING_OK;
+}
+
+static int pay_begin_once(billing__attempt *a, billing_ctx *ctx, const billing_principal *who,
+	const char *invoice_id, const billing_pay_params *p, billing__idem *idem)
+{
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, idem)) == BILLING_OK &&
+	    !idem->replay &&
+	    (rc = charge_begin(ctx, tx, who->tenant_id, invoice_id, p, billing__now(ctx),
+		a)) == BILLING_OK)
+		rc = billing__idem_record(ctx, tx, who->tenant_id, idem, a->payment_id);
+	return billing__end(ctx, tx, rc);
+}
+
+static int pay_begin(billing__attempt *a, billing_ctx *ctx, const billing_principal *who,
+	const char *invoice_id, const billing_pay_params *p, billing__idem *idem)
+{
+	BILLING__RETRY(pay_begin_once(a, ctx, who, invoice_id, p, idem));
+}
+
+int billing_invoice_pay(billing_payment **out, billing_ctx *ctx,
+	const billing_principal *who, const char *invoice_id, const billing_pay_params *params,
+	const billing_call_options *opts)
+{
+	billing_pay_params none = BILLING_PAY_PARAMS_INIT;
+	const billing_pay_params *p = params ? params : &none;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	billing__attempt a = { 0 };
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_PAY)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	*out = NULL;
+	if (p->version == 0 || p->version > BILLING_PAY_PARAMS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_pay_params version %u", p->version);
+	if (!billing__id_arg_ok(invoice_id, "in"))
+		return billing__not_found("invoice");
+	if (p->payment_method && (!*p->payment_method || strlen(p->payment_method) > 255))
+		return billing__error_field(BILLING_EINVALID, "invalid", "paymentMethod",
+			"1-255 characters");
+	if (p->amount < 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "amount", "must be > 0");
+	if ((rc = billing__payment_storage_ready(ctx)) < 0)
+		return rc;
+	if (!ctx->provider)
+		return billing__payment_no_provider();
+	billing__buf_add(&input, "id", invoice_id);
+	billing__buf_add(&input, "paymentMethod", p->payment_method);
+	billing__buf_add_i64(&input, "amount", p->amount);
+	billing__buf_add(&input, "currency", p->currency);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_INVOICES_PAY, &input)) < 0)
+		return rc;
+	if ((rc = pay_begin(&a, ctx, who, invoice_id, p, &idem)) < 0)
+		return rc;
+	if (idem.replay) {
+		/* The first call's attempt, as it is now. */
+		if ((rc = billing__payment_read(out, ctx, who->tenant_id, idem.resource_id)) < 0)
+			return rc;
+		return outcome_code(*out);
+	}
+	/* The attempt is committed: from here on an error to record the answer
+	 * leaves it to the billing run, and the caller sees it as it stands. */
+	if (billing__attempt_run(ctx, &a, NULL) < 0)
+		billing__log(ctx, BILLING_LOG_WARN, "payment %s: the answer is left to the billing "
+			"run: %s", a.payment_id, billing_error_last()->message);
+	if ((rc = billing__payment_read(out, ctx, who->tenant_id, a.payment_id)) < 0)
+		return rc;
+	return outcome_code(*out);
+}

@@ -1,0 +1,202 @@
+/*
+ * Inbound provider events: billing_provider_webhook_handle verifies and
+ * parses a provider's webhook, deduplicates it by event id and applies it
+ * to the payment it names (a late answer, a refund made at the provider, a
+ * dispute), in one transaction.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "core/events.h"
+#include "core/payment_internal.h"
+
+/* ------------------------------------------------------------ webhooks */
+
+static int payment_for_event(billing_payment **out, billing_ctx *ctx, billing_txn *tx,
+	const billing_provider_event *ev)
+{
+	billing__capture cap = { billing__payment_from_record, NULL };
+	int rc;
+
+	*out = NULL;
+	if (ev->payment_id[0]) {
+		if (!billing__id_arg_ok(ev->payment_id, "pay"))
+			return billing__not_found("payment");
+		rc = billing__payment_load(out, ctx, tx, ev->tenant_id, ev->payment_id);
+	} else if (ev->ref[0]) {
+		rc = ctx->st->payment_get_by_ref(tx, ev->tenant_id, ctx->provider->name, ev->ref,
+			billing__capture_row, &cap);
+		*out = cap.item;
+		if (rc == BILLING_OK && !*out)
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	} else {
+		rc = BILLING_ENOTFOUND;
+	}
+	if (rc == BILLING_ENOTFOUND)
+		return billing__not_found("payment");
+	return rc;
+}
+
+/* The event must be about this payment as we asked for it. */
+static int event_matches(const billing_payment *p, const billing_provider_event *ev)
+{
+	if (ev->invoice_id[0] && strcmp(ev->invoice_id, p->invoice_id) != 0)
+		return billing__error_set(BILLING_EINVALID, "invoice_mismatch",
+			"the event names another invoice than its payment's");
+	if (ev->ref[0] && p->provider_ref && strcmp(ev->ref, p->provider_ref) != 0)
+		return billing__error_set(BILLING_EINVALID, "payment_mismatch",
+			"the event names another provider payment than ours");
+	if (ev->type == BILLING_PROVIDER_EVENT_DISPUTE_CREATED)
+		return BILLING_OK;
+	if (ev->amount != p->amount)
+		return billing__error_set(BILLING_EINVALID, "amount_mismatch",
+			"the event's amount %lld is not the payment's %lld", (long long)ev->amount,
+			(long long)p->amount);
+	if (ev->currency[0] && strcmp(ev->currency, p->currency) != 0)
+		return billing__error_set(BILLING_EINVALID, "currency_mismatch",
+			"the event's currency %s is not the payment's %s", ev->currency, p->currency);
+	return BILLING_OK;
+}
+
+/* A refund made at the provider (its dashboard): what it says was
+ * refunded beyond what we know of. */
+static int external_refund(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
+	const billing_provider_event *ev, int *applied)
+{
+	int64_t known = p->amount_refunded + p->amount_refunding;
+	if (ev->amount_refunded <= known || ev->amount_refunded > p->amount ||
+	    (p->status != BILLING_PAYMENT_SUCCEEDED &&
+	     p->status != BILLING_PAYMENT_PARTIALLY_REFUNDED))
+		return BILLING_OK;
+	p->amount_refunded = ev->amount_refunded - p->amount_refunding;
+	p->status = ev->amount_refunded == p->amount ? BILLING_PAYMENT_REFUNDED :
+		BILLING_PAYMENT_PARTIALLY_REFUNDED;
+	*applied = 1;
+	return billing__payment_save(ctx, tx, p, "payment.refunded");
+}
+
+static int webhook_apply(billing_ctx *ctx, billing_txn *tx, const billing_provider_event *ev,
+	billing_webhook_result *result)
+{
+	billing_provider_result res;
+	billing_payment *p = NULL;
+	int64_t now = billing__now(ctx);
+	int applied = 0, rc;
+
+	rc = ctx->st->provider_event_insert(tx, ev->tenant_id, ctx->provider->name, ev->id,
+		ev->type_name, now);
+	if (rc == BILLING_EEXISTS) {
+		result->outcome = BILLING_WEBHOOK_DUPLICATE;
+		return BILLING_OK;
+	}
+	if (rc < 0 || (rc = payment_for_event(&p, ctx, tx, ev)) < 0 ||
+	    (rc = event_matches(p, ev)) < 0)
+		goto out;
+	snprintf(result->payment_id, sizeof(result->payment_id), "%s", p->id);
+	memset(&res, 0, sizeof(res));
+	snprintf(res.ref, sizeof(res.ref), "%s", ev->ref);
+	switch (ev->type) {
+	case BILLING_PROVIDER_EVENT_PAYMENT_SUCCEEDED:
+		res.status = BILLING_PAYMENT_SUCCEEDED;
+		break;
+	case BILLING_PROVIDER_EVENT_PAYMENT_FAILED:
+	case BILLING_PROVIDER_EVENT_PAYMENT_CANCELED:
+		res.status = BILLING_PAYMENT_FAILED;
+		snprintf(res.failure_code, sizeof(res.failure_code), "%s", ev->failure_code[0] ?
+			ev->failure_code : (ev->type == BILLING_PROVIDER_EVENT_PAYMENT_CANCELED ?
+			"canceled" : "failed"));
+		snprintf(res.failure_message, sizeof(res.failure_message), "%s",
+			ev->failure_message);
+		break;
+	case BILLING_PROVIDER_EVENT_PAYMENT_PROCESSING:
+		res.status = BILLING_PAYMENT_PENDING;
+		break;
+	case BILLING_PROVIDER_EVENT_PAYMENT_REQUIRES_ACTION:
+		res.status = BILLING_PAYMENT_REQUIRES_ACTION;
+		break;
+	case BILLING_PROVIDER_EVENT_CHARGE_REFUNDED:
+		rc = external_refund(ctx, tx, p, ev, &applied);
+		goto out;
+	case BILLING_PROVIDER_EVENT_DISPUTE_CREATED:
+		billing__log(ctx, BILLING_LOG_WARN, "payment %s is disputed (%s)", p->id,
+			ev->dispute_reason);
+		rc = billing__event_emit(ctx, tx, p->tenant_id, "payment.disputed", "payment", p->id,
+			billing__json_payment, p);
+		applied = 1;
+		goto out;
+	default:
+		goto out;
+	}
+	if (p->status == res.status) {
+		rc = BILLING_OK;                 /* already known: nothing to do */
+		goto out;
+	}
+	rc = billing__payment_move(ctx, tx, p, &res, now);
+	if (rc == BILLING_ECONFLICT) {
+		/* Older than what we know (out of order): acknowledged, ignored. */
+		billing_error_clear();
+		rc = BILLING_OK;
+	} else if (rc == BILLING_OK) {
+		applied = 1;
+	}
+out:
+	if (rc == BILLING_OK)
+		result->outcome = applied ? BILLING_WEBHOOK_APPLIED : BILLING_WEBHOOK_IGNORED;
+	billing_payment_free(p);
+	return rc;
+}
+
+static int webhook_once(billing_ctx *ctx, const billing_provider_event *ev,
+	billing_webhook_result *result)
+{
+	billing_txn *tx;
+	int rc;
+	if ((rc = billing__begin(&tx, ctx, ev->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	rc = webhook_apply(ctx, tx, ev, result);
+	if (result->outcome == BILLING_WEBHOOK_DUPLICATE) {
+		ctx->st->rollback(tx);
+		return BILLING_OK;
+	}
+	return billing__end(ctx, tx, rc);
+}
+
+int billing_provider_webhook_handle(billing_ctx *ctx, const billing_header *headers,
+	size_t nheaders, const char *body, size_t len, billing_webhook_result *result)
+{
+	billing_provider_event ev;
+	int rc, n = 0;
+
+	billing_error_clear();
+	billing__scope_clear();       /* acts for the provider, not for a principal */
+	BILLING__ASSERT_ARG(ctx, "ctx");
+	BILLING__ASSERT_ARG(result, "result");
+	BILLING__ASSERT_ARG(body || len == 0, "body");
+	memset(result, 0, sizeof(*result));
+	if ((rc = billing__payment_storage_ready(ctx)) < 0)
+		return rc;
+	if (!ctx->provider)
+		return billing__payment_no_provider();
+	memset(&ev, 0, sizeof(ev));
+	if ((rc = ctx->provider->webhook_parse(ctx->provider, headers, nheaders, body ? body : "",
+		len, billing__now(ctx), &ev)) < 0)
+		return rc;
+	snprintf(result->event_id, sizeof(result->event_id), "%s", ev.id);
+	snprintf(result->tenant_id, sizeof(result->tenant_id), "%s", ev.tenant_id);
+	if (ev.type == BILLING_PROVIDER_EVENT_IGNORED) {
+		result->outcome = BILLING_WEBHOOK_IGNORED;
+		return BILLING_OK;
+	}
+	if (!ev.tenant_id[0] || !billing__id_arg_ok(ev.tenant_id, "ten")) {
+		/* Not one of ours (no metadata): nothing to apply it to. */
+		billing__log(ctx, BILLING_LOG_INFO, "provider event %s (%s) names no tenant: ignored",
+			ev.id, ev.type_name);
+		result->outcome = BILLING_WEBHOOK_IGNORED;
+		return BILLING_OK;
+	}
+	do
+		rc = webhook_once(ctx, &ev, result);
+	while (billing__retryable(rc) && ++n < BILLING__RETRIES);
+	return rc;
+}
