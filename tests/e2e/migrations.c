@@ -12,6 +12,7 @@
 #include "tb.h"
 #include "billing/sqlite.h"
 #include "core/ids.h"
+#include "storage/migrations.h"
 
 /* ------------------------------------------------------------ backends */
 
@@ -286,6 +287,45 @@ static void cursor__from_another_database_is_invalid(void **state)
 	free(t2);
 }
 
+/* The fixture every world starts from (tests/support/backends.c): a copy of
+ * a template migrated once must be what migrating gives, and the copies
+ * must not share rows or the cursor key. */
+static void template_copy__is_current_and_independent_of_other_copies(void **state)
+{
+	char url[2][512], dir[2][256];
+	size_t steps;
+	billing_ctx *ctx = NULL;
+	char *t;
+	int i;
+	(void)state;
+
+	billing__migrations(&steps);
+	for (i = 0; i < 2; i++) {
+		tb_database_new_migrated(url[i], sizeof(url[i]), dir[i], sizeof(dir[i]));
+		assert_int_equal(pending(url[i]), 0);
+		assert_int_equal(tb_raw_count(url[i], "SELECT count(*) FROM billing_migrations"),
+			(int64_t)steps);
+		/* each database makes its own cursor key at its first open */
+		assert_int_equal(tb_raw_count(url[i], "SELECT count(*) FROM billing_meta "
+			"WHERE meta_key = 'cursor_key'"), 0);
+	}
+	tb_assert_rc(billing_ctx_open_url(&ctx, url[0], NULL), BILLING_OK);
+	tb_assert_rc(billing_migrate(ctx), BILLING_OK);
+	t = make_tenant(ctx, "Acme");
+	free(make_customer(ctx, t, "ada@example.com"));
+	billing_ctx_close(ctx);
+	assert_int_equal(tb_raw_count(url[0], "SELECT count(*) FROM customers"), 1);
+	assert_int_equal(tb_raw_count(url[1], "SELECT count(*) FROM customers"), 0);
+	assert_int_equal(tb_raw_count(url[1], "SELECT count(*) FROM tenants"), 0);
+	assert_int_equal(tb_raw_count(url[1], "SELECT count(*) FROM billing_meta "
+		"WHERE meta_key = 'cursor_key'"), 0);
+	free(t);
+	for (i = 0; i < 2; i++) {
+		tb_database_drop(url[i]);
+		tb_remove_dir(dir[i]);
+	}
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -298,6 +338,7 @@ int main(void)
 		T(open__changed_migration_is_refused_and_storage_stays_callers),
 		T(cursor__made_in_one_context_works_in_another),
 		T(cursor__from_another_database_is_invalid),
+		cmocka_unit_test(template_copy__is_current_and_independent_of_other_copies),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
 }

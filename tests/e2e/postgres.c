@@ -14,14 +14,12 @@
 
 #include "tb.h"
 
-/* A raw libpq connection to the world's schema as user. */
+/* A raw libpq connection to the world's database as user. */
 static PGconn *raw_connect(tb_world *w, const char *user)
 {
-	const char *opt = strstr(w->url, "options=");
 	char conninfo[600];
 	PGconn *pg;
-	snprintf(conninfo, sizeof(conninfo), "host=%s dbname=billing user=%s %s",
-		getenv("BILLING_TEST_PG_HOST"), user, opt ? opt : "");
+	tb_pg_conninfo(conninfo, sizeof(conninfo), w->url, user);
 	pg = PQconnectdb(conninfo);
 	assert_int_equal(PQstatus(pg), CONNECTION_OK);
 	return pg;

@@ -66,14 +66,18 @@ static int setup_empty(void **state)
 	return 0;
 }
 
-/* A migrated database with tenants A and B. */
+/* A migrated database (a copy of the template: the migration tests use
+ * setup_empty) with tenants A and B. */
 static int setup(void **state)
 {
-	fx *f;
-	int applied = -1;
-	setup_empty(state);
-	f = *state;
-	tb_assert_rc(f->st->migrate(f->st, &applied, 1000), BILLING_OK);
+	fx *f = calloc(1, sizeof(*f));
+	int pending = -1;
+	assert_non_null(f);
+	tb_database_new_migrated(f->url, sizeof(f->url), f->dir, sizeof(f->dir));
+	f->st = tb_storage_open(f->url, 0);
+	*state = f;
+	tb_assert_rc(f->st->schema_status(f->st, &pending), BILLING_OK);
+	assert_int_equal(pending, 0);
 	insert_tenant(f, A, "Acme", 1000);
 	insert_tenant(f, B, "Bolt", 1001);
 	return 0;
@@ -83,6 +87,7 @@ static int teardown(void **state)
 {
 	fx *f = *state;
 	f->st->free(f->st);
+	tb_database_drop(f->url);
 	remove_dir(f->dir);
 	free(f);
 	return 0;

@@ -55,7 +55,7 @@ tb_world *tb_world_new_with(const billing_ctx_options *opts)
 
 	assert_non_null(w);
 	w->now = 1767225600; /* 2026-01-01T00:00:00Z */
-	tb_database_new(w->owner_url, sizeof(w->owner_url), w->dir, sizeof(w->dir));
+	tb_database_new_migrated(w->owner_url, sizeof(w->owner_url), w->dir, sizeof(w->dir));
 	tb_runtime_url(w->url, sizeof(w->url), w->owner_url);
 	o.clock = world_clock;
 	o.clock_payload = w;
@@ -63,7 +63,9 @@ tb_world *tb_world_new_with(const billing_ctx_options *opts)
 		o.logger = stderr_log;
 		o.log_level = BILLING_LOG_DEBUG;
 	}
-	/* The owner migrates; the world runs as the runtime role. */
+	/* The owner opens first (the database is a migrated copy: billing_migrate
+	 * finds nothing to do, and the first open makes the cursor key); the
+	 * world runs as the runtime role. */
 	tb_assert_rc(billing_ctx_open_url(&w->ctx, w->owner_url, &o), BILLING_OK);
 	tb_assert_rc(billing_migrate(w->ctx), BILLING_OK);
 	if (strcmp(w->url, w->owner_url) != 0 || opts) {
@@ -102,18 +104,13 @@ billing_ctx *tb_world_open_again(tb_world *w)
 void tb_world_free(tb_world *w)
 {
 	size_t i;
-	char cmd[300];
 	if (!w)
 		return;
 	billing_ctx_close(w->ctx);
 	tb_database_drop(w->owner_url);
 	for (i = 0; i < w->nstrings; i++)
 		free(w->strings[i]);
-	if (w->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", w->dir);
-	}
+	tb_remove_dir(w->dir);
 	free(w);
 }
 

@@ -58,11 +58,30 @@ void tb_world_free(tb_world *w);
  * owner (who may migrate it). dir receives a scratch directory, if any. */
 void tb_database_new(char *url, size_t size, char *dir, size_t dirsize);
 
+/* As tb_database_new, but the database is already migrated to the
+ * library's schema: a copy of a template migrated once (SQLite: once per
+ * test process; PostgreSQL: once per server and schema version, and the
+ * copy is a database of its own rather than a schema). Migrations
+ * recorded at 2026-01-01T00:00:00Z; no cursor key yet. Tests of migrations
+ * themselves use tb_database_new(). BILLING_TEST_TEMPLATE=0: migrates this
+ * database for real instead. */
+void tb_database_new_migrated(char *url, size_t size, char *dir, size_t dirsize);
+
+/* Removes a scratch directory made by tb_database_new* and the files in it
+ * (it has no subdirectories), without a shell: a world is made and freed
+ * hundreds of times per suite. */
+void tb_remove_dir(const char *dir);
+
+/* PostgreSQL: the libpq conninfo of user on the database (and schema) of
+ * a URL made by tb_database_new*(); the database "billing" if url is NULL. */
+void tb_pg_conninfo(char *out, size_t size, const char *url, const char *user);
+
 /* The URL a host runs with after migrating: on PostgreSQL the runtime role
  * (not the owner); on SQLite the same URL. */
 void tb_runtime_url(char *out, size_t size, const char *owner_url);
 
-/* Drops a database made by tb_database_new (PostgreSQL: its schema). */
+/* Drops a database made by tb_database_new* (PostgreSQL: its schema or
+ * its database). */
 void tb_database_drop(const char *url);
 
 /* A storage on url for the backend under test. busy_ms 0: its default. */
