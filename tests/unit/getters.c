@@ -168,6 +168,8 @@
 	INT(billing_subscription_created_at, 0) \
 	INT(billing_subscription_version, 0) \
 	\
+	KEY(billing_resource_field) \
+	\
 	PAGE(billing_page_tenant) \
 	PTR(billing_tenant_id) \
 	PTR(billing_tenant_name) \
