@@ -26,6 +26,7 @@
 #include "event.h"
 #include "webhook.h"
 #include "audit.h"
+#include "tax_rate.h"
 #include "check.h"
 #include "json.h"
 #include "sqlite.h"

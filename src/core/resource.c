@@ -18,8 +18,10 @@
 /* ------------------------------------------------------------ registry */
 
 /* The objects on the generic flow: a new one adds its rules here. */
+extern const billing__rules billing__tax_rate_rules;
 
 static const billing__rules *const all_rules[] = {
+	&billing__tax_rate_rules,
 	NULL
 };
 

@@ -532,6 +532,36 @@ static const char step6_postgres[] =
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_endpoints,"
 		" webhook_deliveries, webhook_attempts, audit_log TO billing_runtime;");
 
+/* Tax rates, the first object on the generic flow (src/core/tax_rate.c:
+ * its descriptor names these columns). A tax rate is never deleted
+ * (invoices keep pointing at it; it is archived with active = 0), so the
+ * runtime role gets no DELETE on it. percentage is in 10^-4 percent. */
+static const char step7_tax_rates[] =
+	"CREATE TABLE tax_rates (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  display_name TEXT /*COLLATE_C*/ NOT NULL CHECK (length(display_name) >= 1),\n"
+	"  description TEXT /*COLLATE_C*/,\n"
+	"  percentage BIGINT NOT NULL CHECK (percentage BETWEEN 0 AND 1000000),\n"
+	"  inclusive INTEGER NOT NULL CHECK (inclusive IN (0, 1)),\n"
+	"  country TEXT /*COLLATE_C*/ CHECK (country IS NULL OR length(country) = 2),\n"
+	"  region TEXT /*COLLATE_C*/,\n"
+	"  active INTEGER NOT NULL CHECK (active IN (0, 1)),\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT tax_rates_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT tax_rates_region_country CHECK (region IS NULL OR country IS NOT NULL)\n"
+	");\n"
+	"CREATE INDEX tax_rates_created ON tax_rates (tenant_id, created_at, id);\n"
+	"CREATE INDEX tax_rates_display_name ON tax_rates (tenant_id, display_name, id);\n"
+	"CREATE INDEX tax_rates_percentage ON tax_rates (tenant_id, percentage, id);\n";
+
+static const char step7_postgres[] =
+	TENANT_POLICY("tax_rates")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON tax_rates TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -543,6 +573,7 @@ static const billing__migration steps[] = {
 	{ 5, "subscriptions: the status unpaid", "", step5_postgres, step5_sqlite },
 	{ 6, "webhooks: endpoints, the delivery outbox, attempts; the audit log",
 		step6_webhooks, step6_postgres, NULL },
+	{ 7, "tax rates", step7_tax_rates, step7_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

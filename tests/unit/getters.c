@@ -170,6 +170,21 @@
 	\
 	KEY(billing_resource_field) \
 	\
+	PAGE(billing_page_tax_rate) \
+	PTR(billing_tax_rate_id) \
+	PTR(billing_tax_rate_tenant_id) \
+	PTR(billing_tax_rate_display_name) \
+	PTR(billing_tax_rate_description) \
+	INT(billing_tax_rate_percentage, 0) \
+	INT(billing_tax_rate_inclusive, 0) \
+	PTR(billing_tax_rate_country) \
+	PTR(billing_tax_rate_region) \
+	INT(billing_tax_rate_active, 0) \
+	PTR(billing_tax_rate_metadata_json) \
+	INT(billing_tax_rate_created_at, 0) \
+	INT(billing_tax_rate_updated_at, 0) \
+	INT(billing_tax_rate_version, 0) \
+	\
 	PAGE(billing_page_tenant) \
 	PTR(billing_tenant_id) \
 	PTR(billing_tenant_name) \
