@@ -174,6 +174,7 @@ static int emit(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
 		struct res_item ri = { e->res, item };
 		n = snprintf(type, sizeof(type), "%s.%s", e->res->name, what);
 		BILLING_ASSERT(n > 0 && (size_t)n < sizeof(type));
+		(void)n;
 		return billing__event_emit(ctx, tx, tenant_id, type, e->res->name, item_id(e, item),
 			res_item_json, &ri);
 	}
