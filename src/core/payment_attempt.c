@@ -259,7 +259,8 @@ int billing__collect_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant
 		 * that has one, a while from now. */
 		billing__log(ctx, BILLING_LOG_WARN, "invoice %s is due for collection but no "
 			"payment provider is configured", invoice_id);
-		return billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_COLLECT, invoice_id, now + 3600);
+		return billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_COLLECT, invoice_id,
+			now + 3600);
 	}
 	return charge_begin(ctx, tx, tenant_id, invoice_id, NULL, now, a);
 }
@@ -325,7 +326,8 @@ static int apply_once(billing_ctx *ctx, const billing__attempt *a,
 		return rc;
 	if (a->what == BILLING__ATTEMPT_REFUND) {
 		rc = billing__refund_apply(ctx, tx, a, res, now);
-	} else if ((rc = billing__payment_load(&p, ctx, tx, a->tenant_id, a->payment_id)) == BILLING_OK) {
+	} else if ((rc = billing__payment_load(&p, ctx, tx, a->tenant_id,
+		a->payment_id)) == BILLING_OK) {
 		rc = billing__payment_move(ctx, tx, p, res, now);
 		if (rc == BILLING_ECONFLICT) {
 			billing__log(ctx, BILLING_LOG_INFO, "payment %s is %s already; the answer %s "
