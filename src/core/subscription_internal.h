@@ -1,10 +1,16 @@
 /*
- * What the billing run and plans need from subscriptions.
+ * What the billing run and plans need from subscriptions, and what the files
+ * of subscriptions share (subscription.c, subscription_lifecycle.c,
+ * subscription_calendar.c, subscription_plan_change.c).
  */
 #ifndef BILLING_CORE_SUBSCRIPTION_INTERNAL_H
 #define BILLING_CORE_SUBSCRIPTION_INTERNAL_H
 
 #include "core/core.h"
+#include "core/entity.h"
+#include "core/invoice_internal.h"
+
+#define BILLING__DUE_SUBSCRIPTION "subscription"
 
 /* BILLING_OK when the transition table allows from -> to, else
  * BILLING_ECONFLICT "invalid_transition". */
@@ -38,5 +44,65 @@ int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char 
 /* The subscription's status, read in tx; 0 when it does not exist. */
 int billing__subscription_status_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *id, int *status);
+
+/* ------------------------------------------------------------ shared by subscriptions */
+
+#define BILLING__SUBSCRIPTION_QUANTITY_MAX 10000
+
+struct billing_subscription {
+	char *tenant_id;
+	char *id;
+	char *customer_id;
+	char *plan_id;
+	char *latest_invoice_id;
+	char *pending_plan_id;
+	char *metadata_json;
+	char currency[4];
+	billing_subscription_status status;
+	int32_t quantity;
+	int64_t anchor, period_index, current_period_start, current_period_end;
+	int64_t trial_end, canceled_at, ended_at;
+	int cancel_at_period_end;
+	billing__metadata metadata;
+	int64_t created_at, updated_at, version;
+};
+
+/* subscription.c: the record. */
+
+extern const billing__entity billing__subscription_entity;
+/* The transition table allows from -> to. */
+bool billing__subscription_allowed(int from, int to);
+/* Canceled or expired. */
+bool billing__subscription_ended(int status);
+/* r borrows s's strings. */
+void billing__subscription_record_of(billing_subscription_record *r,
+	const billing_subscription *s);
+int billing__subscription_schedule(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r);
+int billing__subscription_emit(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const char *type);
+/* BILLING_EINVALID "resource_missing" on field: "no such <what> in this tenant". */
+int billing__subscription_missing(const char *field, const char *what);
+
+/* subscription_lifecycle.c: collects the invoice a call that returned rc
+ * may have issued, and refreshes *out. */
+int billing__subscription_collected(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, int rc);
+
+/* subscription_calendar.c: periods, the invoice of a period, the catch-up
+ * (the entity's hook). */
+int billing__subscription_period_bounds(int64_t *start, int64_t *end,
+	const billing__plan_info *plan, int64_t anchor, int64_t n);
+int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
+	int64_t end, bool trial, const billing_invoice_line *extra,
+	char invoice_id[BILLING_ID_MAX]);
+int billing__subscription_catch_up(billing_ctx *ctx, billing_txn *tx, const void *current,
+	bool *changed);
+
+/* subscription_plan_change.c: a proration line (a credit when credit). */
+int billing__subscription_proration_line(billing_invoice_line *line,
+	const billing__plan_info *plan, int32_t quantity, int64_t from, int64_t to, int64_t part,
+	int64_t whole, bool credit, char *desc, size_t desc_size);
 
 #endif

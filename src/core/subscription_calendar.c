@@ -1,0 +1,324 @@
+/*
+ * The subscription's calendar. Periods come from the anchor
+ * (billing__period_start): period n is [start(n), start(n + 1)). A trial is
+ * the span before the anchor, period index -1. Each subscription that will
+ * be billed again keeps one row of due work at the end of its current
+ * period; billing_run_due() takes it from there
+ * (billing__subscription_advance: a renewal, the end of a trial or of the
+ * term, a cancellation or plan change at the period end), and a call on a
+ * subscription the run is late for catches up first. The invoice of a
+ * period, and the preview of the next one, are made here.
+ */
+#include <string.h>
+
+#include "core/assert.h"
+#include "core/calendar.h"
+#include "core/core.h"
+#include "core/entity.h"
+#include "core/invoice_internal.h"
+#include "core/subscription_internal.h"
+
+/* ------------------------------------------------------------ periods */
+
+/* [start, end) of period n of the plan's schedule from anchor. */
+int billing__subscription_period_bounds(int64_t *start, int64_t *end,
+	const billing__plan_info *plan, int64_t anchor, int64_t n)
+{
+	int rc;
+
+	if ((rc = billing__period_start(start, anchor, (billing_interval)plan->interval,
+		plan->interval_count, n)) < 0 ||
+	    (rc = billing__period_start(end, anchor, (billing_interval)plan->interval,
+		plan->interval_count, n + 1)) < 0) {
+		if (rc == BILLING_EOVERFLOW)
+			return billing__error_set(BILLING_EOVERFLOW, "period_overflow",
+				"the subscription's periods would run past the year 9999");
+		return rc;
+	}
+	return BILLING_OK;
+}
+
+/* Lines gathered for one invoice; strings of pending lines are owned. */
+struct lines {
+	size_t n, cap;
+	billing_invoice_line *v;
+	char **owned;
+	size_t nowned;
+};
+
+static void lines_free(struct lines *l)
+{
+	size_t i;
+	for (i = 0; i < l->nowned; i++)
+		billing__free(l->owned[i]);
+	billing__free(l->owned);
+	billing__free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int lines_push(struct lines *l, const billing_invoice_line *line, bool copy)
+{
+	billing_invoice_line *x;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		billing_invoice_line *v = billing__realloc(l->v, cap * sizeof(*v));
+		char **owned;
+		if (!v)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		l->v = v;
+		if ((owned = billing__realloc(l->owned, cap * 2 * sizeof(*owned))) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		l->owned = owned;
+		l->cap = cap;
+	}
+	x = &l->v[l->n++];
+	*x = *line;
+	if (copy) {
+		x->description = l->owned[l->nowned++] = billing__strdup(line->description);
+		x->plan_id = l->owned[l->nowned++] = billing__strdup(line->plan_id);
+		if (!x->description || (line->plan_id && !x->plan_id))
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	return BILLING_OK;
+}
+
+static int pending_row(void *payload, const void *record)
+{
+	return lines_push(payload, record, true);
+}
+
+/*
+ * Issues the invoice of period [start, end): the plan's line (a zero one
+ * for a trial), then the lines waiting for this invoice (prorations), which
+ * are then gone.
+ */
+int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
+	int64_t end, bool trial,
+	const billing_invoice_line *extra, char invoice_id[BILLING_ID_MAX])
+{
+	billing__invoice_draft d;
+	billing_invoice_line line;
+	billing__plan_info p = *plan;
+	struct lines l = { 0 };
+	char desc[600];
+	int rc;
+
+	if (trial)
+		p.amount = 0;
+	if ((rc = billing__plan_line(&line, &p, r->quantity, start, end, desc, sizeof(desc),
+		trial ? "Trial of " : NULL)) < 0)
+		return rc;
+	if ((rc = lines_push(&l, &line, false)) < 0 ||
+	    (extra && (rc = lines_push(&l, extra, false)) < 0) ||
+	    (rc = ctx->st->pending_lines(tx, r->tenant_id, r->id, pending_row, &l)) < 0)
+		goto out;
+	d.tenant_id = r->tenant_id;
+	d.customer_id = r->customer_id;
+	d.subscription_id = r->id;
+	d.currency = r->currency;
+	d.period_start = start;
+	d.period_end = end;
+	d.line_count = l.n;
+	d.lines = l.v;
+	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK)
+		rc = ctx->st->pending_lines_clear(tx, r->tenant_id, r->id);
+out:
+	lines_free(&l);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the run */
+
+int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, int64_t now, int *invoiced)
+{
+	billing_subscription *cur = NULL;
+	billing_subscription_record r;
+	billing__plan_info plan;
+	char invoice_id[BILLING_ID_MAX];
+	const char *event = "subscription.updated";
+	int64_t t, pstart, pend;
+	int rc;
+
+	*invoiced = 0;
+	rc = billing__entity_get_in((void **)&cur, &billing__subscription_entity, ctx, tx, tenant_id,
+		id);
+	if (rc == BILLING_ENOTFOUND)
+		return ctx->st->due_clear(tx, tenant_id, BILLING__DUE_SUBSCRIPTION, id);
+	if (rc < 0)
+		return rc;
+	billing__subscription_record_of(&r, cur);
+	if (billing__subscription_ended(r.status) || r.status == BILLING_SUB_PAUSED ||
+	    r.current_period_end > now) {
+		/* Nothing due (any more): keep the schedule true to the row. */
+		rc = billing__subscription_schedule(ctx, tx, &r);
+		goto out;
+	}
+	if ((rc = billing__plan_info_get(&plan, ctx, tx, tenant_id, r.plan_id)) < 0)
+		goto out;
+	t = r.current_period_end;
+	r.updated_at = now;
+	r.version++;
+	if (r.cancel_at_period_end) {
+		/* The end takes effect at the scheduled time, not the run's. */
+		r.status = BILLING_SUB_CANCELED;
+		r.ended_at = t;
+		r.cancel_at_period_end = 0;
+		event = "subscription.canceled";
+	} else if (plan.term_count && r.period_index + 1 >= plan.term_count) {
+		if ((rc = billing__subscription_transition(r.status, BILLING_SUB_EXPIRED)) < 0)
+			goto out;
+		r.status = BILLING_SUB_EXPIRED;
+		r.ended_at = t;
+		event = "subscription.expired";
+	} else {
+		int64_t n = r.period_index + 1;
+		bool trial_ends = r.status == BILLING_SUB_TRIALING;
+		if (r.pending_plan_id) {
+			/* A change scheduled for this period end takes effect now; a
+			 * new interval starts its cycle here. */
+			billing__plan_info next;
+			if ((rc = billing__plan_info_get(&next, ctx, tx, tenant_id,
+				r.pending_plan_id)) < 0)
+				goto out;
+			if (next.interval != plan.interval || next.interval_count != plan.interval_count) {
+				r.anchor = t;
+				n = 0;
+			}
+			plan = next;
+			r.plan_id = cur->pending_plan_id;
+			r.pending_plan_id = NULL;
+		}
+		if ((rc = billing__subscription_period_bounds(&pstart, &pend, &plan, r.anchor, n)) < 0)
+			goto out;
+		if (trial_ends) {
+			r.status = BILLING_SUB_ACTIVE;
+			event = "subscription.trial_ended";
+		}
+		r.period_index = n;
+		r.current_period_start = pstart;
+		r.current_period_end = pend;
+		if ((rc = billing__subscription_invoice_period(ctx, tx, &r, &plan, pstart, pend, false,
+			NULL, invoice_id)) < 0)
+			goto out;
+		r.latest_invoice_id = invoice_id;
+		*invoiced = 1;
+	}
+	/* Each branch above moves only between states the table allows. */
+	BILLING_ASSERT(billing__subscription_allowed((int)cur->status, r.status));
+	if ((rc = ctx->st->subscription_update(tx, &r, cur->version)) == BILLING_OK &&
+	    (rc = billing__subscription_schedule(ctx, tx, &r)) == BILLING_OK)
+		rc = billing__subscription_emit(ctx, tx, &r, event);
+out:
+	billing_subscription_free(cur);
+	return rc;
+}
+
+/* Every renewal, trial end, term end and period-end change due at or before
+ * now, applied as the billing run applies them (its due work then finds
+ * nothing left): a cancel, change, update, pause or resume made while the
+ * run is late acts on the period the customer is in, and that period is
+ * billed — not skipped. */
+static bool due_by(const billing_subscription *s, int64_t now)
+{
+	return !billing__subscription_ended(s->status) && s->status != BILLING_SUB_PAUSED &&
+		s->current_period_end <= now;
+}
+
+int billing__subscription_catch_up(billing_ctx *ctx, billing_txn *tx, const void *current,
+	bool *changed)
+{
+	const billing_subscription *s = current;
+	int64_t now = billing__now(ctx);
+	bool due = due_by(s, now);
+
+	while (due) {
+		billing_subscription *cur = NULL;
+		int invoiced, rc;
+
+		if ((rc = billing__subscription_advance(ctx, tx, s->tenant_id, s->id, now,
+			&invoiced)) < 0 ||
+		    (rc = billing__entity_get_in((void **)&cur, &billing__subscription_entity, ctx, tx,
+			s->tenant_id, s->id)) < 0)
+			return rc;
+		*changed = true;
+		due = due_by(cur, now);
+		billing_subscription_free(cur);
+	}
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ preview */
+
+int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *subscription_id)
+{
+	billing_subscription *cur = NULL;
+	billing__invoice_draft d;
+	billing__plan_info plan;
+	billing_invoice_line line;
+	struct lines l = { 0 };
+	billing_txn *tx;
+	char desc[600];
+	int64_t pstart, pend;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_PREVIEW)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	/* The id is a query's, not the resource's own: naming nothing is the
+	 * input's fault (API-HTTP.md: 400 resource_missing). */
+	if (!billing__id_arg_ok(subscription_id, "sub"))
+		return billing__subscription_missing("subscriptionId", "subscription");
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+		return rc;
+	rc = billing__entity_get_in((void **)&cur, &billing__subscription_entity, ctx, tx,
+		who->tenant_id, subscription_id);
+	if (rc == BILLING_ENOTFOUND)
+		rc = billing__subscription_missing("subscriptionId", "subscription");
+	if (rc < 0 ||
+	    (rc = billing__plan_info_get(&plan, ctx, tx, who->tenant_id, cur->plan_id)) < 0)
+		goto end;
+	if (billing__subscription_ended(cur->status) || cur->cancel_at_period_end ||
+	    (plan.term_count && cur->period_index + 1 >= plan.term_count)) {
+		rc = billing__error_set(BILLING_ECONFLICT, "no_next_invoice",
+			"the subscription will not be invoiced again");
+		goto end;
+	}
+	if (cur->pending_plan_id) {
+		billing__plan_info next;
+		int64_t anchor = cur->anchor, n = cur->period_index + 1;
+		if ((rc = billing__plan_info_get(&next, ctx, tx, cur->tenant_id,
+			cur->pending_plan_id)) < 0)
+			goto end;
+		if (next.interval != plan.interval || next.interval_count != plan.interval_count) {
+			anchor = cur->current_period_end;
+			n = 0;
+		}
+		plan = next;
+		rc = billing__subscription_period_bounds(&pstart, &pend, &plan, anchor, n);
+	} else {
+		rc = billing__subscription_period_bounds(&pstart, &pend, &plan, cur->anchor,
+			cur->period_index + 1);
+	}
+	if (rc < 0 ||
+	    (rc = billing__plan_line(&line, &plan, cur->quantity, pstart, pend, desc, sizeof(desc),
+		NULL)) < 0 ||
+	    (rc = lines_push(&l, &line, false)) < 0 ||
+	    (rc = ctx->st->pending_lines(tx, cur->tenant_id, cur->id, pending_row, &l)) < 0)
+		goto end;
+	d.tenant_id = cur->tenant_id;
+	d.customer_id = cur->customer_id;
+	d.subscription_id = cur->id;
+	d.currency = cur->currency;
+	d.period_start = pstart;
+	d.period_end = pend;
+	d.line_count = l.n;
+	d.lines = l.v;
+	rc = billing__invoice_preview_build(out, &d);
+end:
+	lines_free(&l);
+	billing_subscription_free(cur);
+	return billing__end(ctx, tx, rc);
+}

@@ -1,0 +1,511 @@
+/*
+ * The life of a subscription as its callers drive it: create (the first
+ * invoice, collected at once), cancel (now, with an optional credit, or at
+ * the period end), update (quantity, metadata, cancel at period end), pause
+ * and resume (a new cycle, invoiced at once).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "core/calendar.h"
+#include "core/core.h"
+#include "core/entity.h"
+#include "core/invoice_internal.h"
+#include "core/payment_internal.h"
+#include "core/subscription_internal.h"
+
+#define TRIAL_DAYS_MAX 730
+
+/* ------------------------------------------------------------ create */
+
+struct creating {
+	const billing_subscription_params *p;
+	int64_t now;
+	bool trial;
+	billing__plan_info plan;
+	char currency[4];
+	char invoice_id[BILLING_ID_MAX];
+};
+
+static int customer_row(void *payload, const void *record)
+{
+	(void)payload;
+	(void)record;
+	return BILLING_OK;
+}
+
+/* Before the insert: the customer and the plan exist in the tenant, the
+ * plan is live, and the calendar: trial, anchor, first period. */
+static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct creating *cr = payload;
+	billing_subscription_record *r = record;
+	billing__plan_info *plan = &cr->plan;
+	int32_t trial_days;
+	int64_t start_at;
+	int rc;
+	(void)current;
+
+	/* Not locked: the subscription's foreign key refuses a customer deleted
+	 * meanwhile (core.h). */
+	rc = billing__customer_read(ctx->st, tx, r->tenant_id, r->customer_id, BILLING_LOCK_NONE,
+		customer_row, NULL);
+	if (rc == BILLING_ENOTFOUND)
+		return billing__subscription_missing("customerId", "customer");
+	if (rc < 0)
+		return rc;
+	rc = billing__plan_info_get(plan, ctx, tx, r->tenant_id, r->plan_id);
+	if (rc == BILLING_ENOTFOUND || (rc == BILLING_OK && plan->deleted_at))
+		return billing__subscription_missing("planId", "plan");
+	if (rc < 0)
+		return rc;
+	if (!plan->active)
+		return billing__error_field(BILLING_EINVALID, "plan_inactive", "planId",
+			"the plan is not active");
+
+	snprintf(cr->currency, sizeof(cr->currency), "%s", plan->currency);
+	r->currency = cr->currency;
+	start_at = cr->p->start_at ? cr->p->start_at : cr->now;
+	trial_days = cr->p->has_trial_days ? cr->p->trial_days : plan->trial_days;
+	cr->trial = trial_days > 0;
+	if (cr->trial) {
+		/* A trial is [start, trial end); the cycle is anchored at its end. */
+		int64_t trial_end = start_at + (int64_t)trial_days * 86400;
+		if (trial_end > BILLING_TIME_MAX)
+			return billing__error_set(BILLING_EOVERFLOW, "period_overflow",
+				"the trial would end past the year 9999");
+		r->status = BILLING_SUB_TRIALING;
+		r->anchor = trial_end;
+		r->period_index = -1;
+		r->current_period_start = start_at;
+		r->current_period_end = trial_end;
+		r->trial_end = trial_end;
+		return BILLING_OK;
+	}
+	r->status = BILLING_SUB_ACTIVE;
+	r->anchor = start_at;
+	r->period_index = 0;
+	return billing__subscription_period_bounds(&r->current_period_start, &r->current_period_end,
+		plan, start_at, 0);
+}
+
+/* After the insert (the invoice references the subscription): the first
+ * invoice, the due work, the event. */
+static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct creating *cr = payload;
+	billing_subscription_record *r = record;
+	int rc;
+	(void)current;
+
+	if ((rc = billing__subscription_invoice_period(ctx, tx, r, &cr->plan, r->current_period_start,
+		r->current_period_end, cr->trial, NULL, cr->invoice_id)) < 0)
+		return rc;
+	r->latest_invoice_id = cr->invoice_id;
+	r->version++;
+	if ((rc = ctx->st->subscription_update(tx, r, r->version - 1)) < 0 ||
+	    (rc = billing__subscription_schedule(ctx, tx, r)) < 0)
+		return rc;
+	return billing__subscription_emit(ctx, tx, r, "subscription.created");
+}
+
+static int subscription_create_once(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_params *p,
+	const billing_call_options *opts)
+{
+	billing__checks c = BILLING__CHECKS_INIT;
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct creating cr;
+	char id[BILLING_ID_MAX], *metadata = NULL;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_CREATE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(p, "params");
+	if (p->version == 0 || p->version > BILLING_SUBSCRIPTION_PARAMS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_subscription_params version %u", p->version);
+	memset(&cr, 0, sizeof(cr));
+	cr.p = p;
+	cr.now = billing__now(ctx);
+	if (!p->customer_id)
+		billing__check_fail(&c, "customerId", "is required");
+	if (!p->plan_id)
+		billing__check_fail(&c, "planId", "is required");
+	if (p->quantity < 0 || p->quantity > BILLING__SUBSCRIPTION_QUANTITY_MAX)
+		billing__check_fail(&c, "quantity", "must be between 1 and %d",
+			BILLING__SUBSCRIPTION_QUANTITY_MAX);
+	if (p->has_trial_days && (p->trial_days < 0 || p->trial_days > TRIAL_DAYS_MAX))
+		billing__check_fail(&c, "trialDays", "must be between 0 and %d", TRIAL_DAYS_MAX);
+	if (p->start_at < 0 || p->start_at > cr.now)
+		billing__check_fail(&c, "startAt", "must not be in the future");
+	if ((rc = billing__metadata_encode(&c, p->metadata, p->metadata_count, &metadata)) < 0)
+		return rc;
+	if ((rc = billing__checks_finish(&c, "subscription")) < 0)
+		goto out;
+	if (!billing__id_arg_ok(p->customer_id, "cus")) {
+		rc = billing__subscription_missing("customerId", "customer");
+		goto out;
+	}
+	if (!billing__id_arg_ok(p->plan_id, "plan")) {
+		rc = billing__subscription_missing("planId", "plan");
+		goto out;
+	}
+
+	billing__buf_add(&input, "customerId", p->customer_id);
+	billing__buf_add(&input, "planId", p->plan_id);
+	billing__buf_add_i64(&input, "quantity", p->quantity ? p->quantity : 1);
+	billing__buf_add_i64(&input, "trial", p->has_trial_days ? p->trial_days : -1);
+	billing__buf_add_i64(&input, "startAt", p->start_at);
+	billing__buf_add(&input, "metadata", metadata);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CREATE, &input)) < 0)
+		goto out;
+	if (billing__id_new(id, "sub", cr.now * 1000) < 0) {
+		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = who->tenant_id;
+	r.id = id;
+	r.customer_id = p->customer_id;
+	r.plan_id = p->plan_id;
+	r.quantity = p->quantity ? p->quantity : 1;
+	r.currency = "";
+	r.metadata_json = metadata ? metadata : "{}";
+	r.created_at = r.updated_at = cr.now;
+	r.version = 1;
+	rc = billing__entity_create((void **)out, &billing__subscription_entity, ctx, who->tenant_id,
+		&idem, &r, id, start, started, &cr);
+out:
+	billing__free(metadata);
+	return rc;
+}
+
+/*
+ * After a call that may have issued an invoice committed: collects it now
+ * (billing/payment.h), and answers with the subscription as it stands after
+ * that (past_due when the charge failed). A failure here is not the call's:
+ * the due work stays for the billing run.
+ */
+int billing__subscription_collected(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, int rc)
+{
+	billing_subscription *now = NULL;
+	if (rc < 0 || !ctx->provider || !*out || !(*out)->latest_invoice_id)
+		return rc;
+	billing__collect_now(ctx, who->tenant_id, (*out)->latest_invoice_id);
+	if (billing_subscription_get(&now, ctx, who, (*out)->id) == BILLING_OK) {
+		billing_subscription_free(*out);
+		*out = now;
+	}
+	billing_error_clear();
+	return rc;
+}
+
+static int subscription_create_retry(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(subscription_create_once(out, ctx, who, p, opts));
+}
+
+int billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_params *p,
+	const billing_call_options *opts)
+{
+	return billing__subscription_collected(out, ctx, who,
+		subscription_create_retry(out, ctx, who, p, opts));
+}
+
+/* ------------------------------------------------------------ cancel, update */
+
+struct cancelling {
+	unsigned int flags;
+	char invoice_id[BILLING_ID_MAX];
+	char desc[600];
+};
+
+static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	const struct cancelling *cn = payload;
+	billing_subscription_record *r = record;
+	int64_t now = billing__now(ctx);
+	int rc;
+
+	billing__subscription_record_of(r, current);
+	r->updated_at = now;
+	r->version++;
+	if (cn->flags & BILLING_CANCEL_AT_PERIOD_END) {
+		if (billing__subscription_ended(r->status) || r->cancel_at_period_end)
+			return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+				billing__subscription_ended(r->status) ? "the subscription has ended" :
+				"the subscription is already set to cancel at its period end");
+		r->cancel_at_period_end = 1;
+		r->canceled_at = now;
+		if ((rc = billing__subscription_schedule(ctx, tx, r)) < 0)
+			return rc;
+		return billing__subscription_emit(ctx, tx, r, "subscription.updated");
+	}
+	if ((rc = billing__subscription_transition(r->status, BILLING_SUB_CANCELED)) < 0)
+		return rc;
+	if ((cn->flags & BILLING_CANCEL_PRORATE) && r->status != BILLING_SUB_TRIALING &&
+	    now < r->current_period_end) {
+		/* A credit for the unused rest of the period, on an invoice of its
+		 * own (its total is negative: owed back to the customer). */
+		struct cancelling *mut = payload;
+		billing__plan_info plan;
+		billing_invoice_line credit;
+		billing__invoice_draft d;
+		int64_t from = now < r->current_period_start ? r->current_period_start : now;
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0 ||
+		    (rc = billing__subscription_proration_line(&credit, &plan, r->quantity, from,
+			r->current_period_end, r->current_period_end - from,
+			r->current_period_end - r->current_period_start, true, mut->desc,
+			sizeof(mut->desc))) < 0)
+			return rc;
+		d.tenant_id = r->tenant_id;
+		d.customer_id = r->customer_id;
+		d.subscription_id = r->id;
+		d.currency = r->currency;
+		d.period_start = from;
+		d.period_end = r->current_period_end;
+		d.line_count = 1;
+		d.lines = &credit;
+		if ((rc = billing__invoice_issue(ctx, tx, &d, mut->invoice_id)) < 0)
+			return rc;
+		r->latest_invoice_id = mut->invoice_id;
+	}
+	r->status = BILLING_SUB_CANCELED;
+	r->cancel_at_period_end = 0;
+	r->canceled_at = now;
+	r->ended_at = now;
+	if ((rc = billing__subscription_schedule(ctx, tx, r)) < 0)
+		return rc;
+	return billing__subscription_emit(ctx, tx, r, "subscription.canceled");
+}
+
+static int subscription_cancel_once(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, unsigned int flags,
+	const billing_call_options *opts)
+{
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct cancelling cn;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_CANCEL)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (flags & ~(unsigned int)(BILLING_CANCEL_AT_PERIOD_END | BILLING_CANCEL_PRORATE))
+		return billing__error_field(BILLING_EINVALID, "invalid", "flags",
+			"unknown cancel flags");
+	if ((flags & BILLING_CANCEL_AT_PERIOD_END) && (flags & BILLING_CANCEL_PRORATE))
+		return billing__error_field(BILLING_EINVALID, "invalid", "prorate",
+			"a cancellation at the period end leaves nothing to credit");
+	memset(&cn, 0, sizeof(cn));
+	cn.flags = flags;
+	if (!billing__id_arg_ok(id, "sub"))
+		return billing__not_found("subscription");
+	billing__buf_add(&input, "id", id);
+	billing__buf_add_i64(&input, "flags", flags);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CANCEL, &input)) < 0)
+		return rc;
+	return billing__entity_update((void **)out, &billing__subscription_entity, ctx, who->tenant_id,
+		id, &idem, 0, &r, cancel_step, &cn);
+}
+
+int billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, unsigned int flags,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(subscription_cancel_once(out, ctx, who, id, flags, opts));
+}
+
+#define UPDATE_FIELDS (BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END | \
+	BILLING_SUBSCRIPTION_QUANTITY | BILLING_SUBSCRIPTION_METADATA)
+
+struct changing {
+	const billing_subscription_update_params *p;
+	const char *metadata;
+};
+
+static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	const struct changing *ch = payload;
+	const billing_subscription_update_params *p = ch->p;
+	billing_subscription_record *r = record;
+	int rc;
+
+	billing__subscription_record_of(r, current);
+	if (billing__subscription_ended(r->status))
+		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+			"the subscription has ended");
+	r->updated_at = billing__now(ctx);
+	r->version++;
+	if (p->fields & BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END) {
+		r->cancel_at_period_end = p->cancel_at_period_end ? 1 : 0;
+		r->canceled_at = p->cancel_at_period_end ? r->updated_at : 0;
+	}
+	if (p->fields & BILLING_SUBSCRIPTION_QUANTITY)
+		r->quantity = p->quantity;
+	if (p->fields & BILLING_SUBSCRIPTION_METADATA)
+		r->metadata_json = ch->metadata ? ch->metadata : "{}";
+	if ((rc = billing__subscription_schedule(ctx, tx, r)) < 0)
+		return rc;
+	return billing__subscription_emit(ctx, tx, r, "subscription.updated");
+}
+
+static int subscription_update_once(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id,
+	const billing_subscription_update_params *p, const billing_call_options *opts)
+{
+	billing__checks c = BILLING__CHECKS_INIT;
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct changing ch = { p, NULL };
+	char *metadata = NULL;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_UPDATE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(p, "params");
+	if (p->version == 0 || p->version > BILLING_SUBSCRIPTION_UPDATE_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_subscription_update_params version %u", p->version);
+	if ((rc = billing__check_update(p->fields, UPDATE_FIELDS, p->expected_version)) < 0)
+		return rc;
+	if ((p->fields & BILLING_SUBSCRIPTION_QUANTITY) &&
+	    (p->quantity < 1 || p->quantity > BILLING__SUBSCRIPTION_QUANTITY_MAX))
+		billing__check_fail(&c, "quantity", "must be between 1 and %d",
+			BILLING__SUBSCRIPTION_QUANTITY_MAX);
+	if ((p->fields & BILLING_SUBSCRIPTION_METADATA) &&
+	    (rc = billing__metadata_encode(&c, p->metadata, p->metadata_count, &metadata)) < 0)
+		return rc;
+	if ((rc = billing__checks_finish(&c, "subscription")) < 0)
+		goto out;
+	if (!billing__id_arg_ok(id, "sub")) {
+		rc = billing__not_found("subscription");
+		goto out;
+	}
+	ch.metadata = metadata;
+	billing__buf_add(&input, "id", id);
+	billing__buf_add_i64(&input, "fields", p->fields);
+	billing__buf_add_i64(&input, "cancel", p->cancel_at_period_end);
+	billing__buf_add_i64(&input, "quantity", p->quantity);
+	billing__buf_add(&input, "metadata", metadata);
+	billing__buf_add_i64(&input, "expectedVersion", p->expected_version);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_UPDATE, &input)) < 0)
+		goto out;
+	rc = billing__entity_update((void **)out, &billing__subscription_entity, ctx, who->tenant_id,
+		id, &idem, p->expected_version, &r, update_step, &ch);
+out:
+	billing__free(metadata);
+	return rc;
+}
+
+int billing_subscription_update(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id,
+	const billing_subscription_update_params *p, const billing_call_options *opts)
+{
+	BILLING__RETRY(subscription_update_once(out, ctx, who, id, p, opts));
+}
+
+/* ------------------------------------------------------------ pause, resume */
+
+struct pausing {
+	bool resume;
+	char invoice_id[BILLING_ID_MAX];
+};
+
+static int pause_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
+	void *record)
+{
+	struct pausing *ps = payload;
+	billing_subscription_record *r = record;
+	billing__plan_info plan;
+	int64_t now = billing__now(ctx);
+	int rc;
+
+	billing__subscription_record_of(r, current);
+	if ((rc = billing__subscription_transition(r->status,
+		ps->resume ? BILLING_SUB_ACTIVE : BILLING_SUB_PAUSED)) < 0)
+		return rc;
+	if (ps->resume && r->status != BILLING_SUB_PAUSED)
+		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+			"only a paused subscription can be resumed");
+	r->updated_at = now;
+	r->version++;
+	if (!ps->resume) {
+		r->status = BILLING_SUB_PAUSED;
+	} else {
+		/* A new cycle from now, invoiced at once. */
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0)
+			return rc;
+		r->status = BILLING_SUB_ACTIVE;
+		r->anchor = now;
+		r->period_index = 0;
+		if ((rc = billing__subscription_period_bounds(&r->current_period_start,
+			&r->current_period_end, &plan, now, 0)) < 0 ||
+		    (rc = billing__subscription_invoice_period(ctx, tx, r, &plan, r->current_period_start,
+			r->current_period_end, false, NULL, ps->invoice_id)) < 0)
+			return rc;
+		r->latest_invoice_id = ps->invoice_id;
+	}
+	if ((rc = billing__subscription_schedule(ctx, tx, r)) < 0)
+		return rc;
+	return billing__subscription_emit(ctx, tx, r,
+		ps->resume ? "subscription.resumed" : "subscription.paused");
+}
+
+static int pause_once(billing_subscription **out, billing_ctx *ctx, const billing_principal *who,
+	const char *id, const billing_call_options *opts, bool resume)
+{
+	billing_subscription_record r;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	struct pausing ps;
+	billing__op op = resume ? BILLING_OP_SUBSCRIPTIONS_RESUME : BILLING_OP_SUBSCRIPTIONS_PAUSE;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, op)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (!billing__id_arg_ok(id, "sub"))
+		return billing__not_found("subscription");
+	billing__buf_add(&input, "id", id);
+	if ((rc = billing__idem_init_buf(&idem, opts, op, &input)) < 0)
+		return rc;
+	memset(&ps, 0, sizeof(ps));
+	ps.resume = resume;
+	return billing__entity_update((void **)out, &billing__subscription_entity, ctx, who->tenant_id,
+		id, &idem, 0, &r, pause_step, &ps);
+}
+
+int billing_subscription_pause(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	BILLING__RETRY(pause_once(out, ctx, who, id, opts, false));
+}
+
+static int resume_retry(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	BILLING__RETRY(pause_once(out, ctx, who, id, opts, true));
+}
+
+int billing_subscription_resume(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	return billing__subscription_collected(out, ctx, who, resume_retry(out, ctx, who, id, opts));
+}
