@@ -610,7 +610,7 @@ class CrashTest(unittest.TestCase):
                 if sid in ended_by_writer and ended > last_end:
                     # Canceled now while its renewal was still due (the run had not come
                     # to it): the call applies the due renewals first, so the period the
-                    # cancellation falls in is billed (src/core/subscription.c, catch_up).
+                    # cancellation falls in is billed (src/core/subscription_calendar.c, catch_up).
                     t.canceled_while_due += 1
                     problems.append("%s: canceled at %s, after its last invoiced period "
                                     "[%s, %s): the periods between were not billed"
