@@ -373,6 +373,8 @@ static void bind_field(sql_stmt *s, int i, const billing_field *f, const void *r
 		break;
 	}
 	}
+	if (f->json_kind == BILLING_JSON_BOOLEAN)
+		v = v != 0; /* a flag is stored as 0 / 1, whatever true the caller used */
 	if (v == 0 && (f->flags & BILLING_FIELD_ZERO_NULL))
 		s->drv->bind_null(s, i);
 	else

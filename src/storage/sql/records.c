@@ -7,6 +7,7 @@
  * built from a fixed set of clauses, so the number of distinct texts is
  * small and each is prepared once per connection.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "core/alloc.h"
 #include "core/assert.h"
 #include "core/errors.h"
+#include "core/resources.h"
 #include "storage/migrations.h"
 #include "storage/sql/builder.h"
 #include "storage/sql/sql.h"
@@ -65,15 +67,6 @@ static void bind_text(sql_stmt *s, int i, const char *v)
 static void bind_int(sql_stmt *s, int i, int64_t v)
 {
 	s->drv->bind_int(s, i, v);
-}
-
-/* An integer column that is NULL for "none" (0 in records). */
-static void bind_int_or_null(sql_stmt *s, int i, int64_t v)
-{
-	if (v)
-		s->drv->bind_int(s, i, v);
-	else
-		s->drv->bind_null(s, i);
 }
 
 static const char *col_text(sql_stmt *s, int i)
@@ -270,112 +263,7 @@ static int emit_rows(sql_stmt *s, row_reader reader, void *record,
 	return BILLING_OK;
 }
 
-/* Steps an update guarded by "version = old": no row changed means the
- * row moved on since it was read (or is gone): BILLING_ESTALE. */
-static int exec_versioned(sql_stmt *s, const char *noun)
-{
-	int changes = 0, rc = exec_stmt(s, BILLING_EINVALID, &changes);
-	if (rc < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
-		"the %s changed since it was read", noun);
-}
-
 /* Reads the one row of a get by (tenant, id) into record for cb. */
-static int get_by_id(billing_txn *tx, const char *sql, row_reader reader, void *record,
-	const char *tenant_id, const char *id, billing_row_cb cb, void *payload)
-{
-	sql_stmt *s;
-	int rc = prepare(&s, tx, sql);
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	return emit_rows(s, reader, record, cb, payload, 1);
-}
-
-#define TENANT_COLS "tenant_id, name, invoice_prefix, created_at, updated_at, version"
-
-static void read_tenant(sql_stmt *s, void *record)
-{
-	billing_tenant_record *r = record;
-	r->id = col_text(s, 0);
-	r->name = col_text(s, 1);
-	r->invoice_prefix = col_text(s, 2);
-	r->created_at = col_int(s, 3);
-	r->updated_at = col_int(s, 4);
-	r->version = col_int(s, 5);
-}
-
-#define CUSTOMER_COLS "tenant_id, id, name, email, email_key, default_payment_method, " \
-	"metadata, created_at, updated_at, version"
-
-static void read_customer(sql_stmt *s, void *record)
-{
-	billing_customer_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->name = col_text(s, 2);
-	r->email = col_text(s, 3);
-	r->email_key = col_text(s, 4);
-	r->default_payment_method = col_text(s, 5);
-	r->metadata_json = col_text(s, 6);
-	r->created_at = col_int(s, 7);
-	r->updated_at = col_int(s, 8);
-	r->version = col_int(s, 9);
-}
-
-#define PRODUCT_COLS "tenant_id, id, name, sku, description, price_cents, currency, " \
-	"tax_rate_bp, is_active, stock, low_stock_threshold, metadata, created_at, " \
-	"updated_at, version"
-
-static void read_product(sql_stmt *s, void *record)
-{
-	billing_product_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->name = col_text(s, 2);
-	r->sku = col_text(s, 3);
-	r->description = col_text(s, 4);
-	r->price_cents = col_int(s, 5);
-	r->currency = col_text(s, 6);
-	r->tax_rate_bp = (int)col_int(s, 7);
-	r->is_active = (int)col_int(s, 8);
-	r->stock = col_int(s, 9);
-	r->low_stock_threshold = col_int(s, 10);
-	r->metadata_json = col_text(s, 11);
-	r->created_at = col_int(s, 12);
-	r->updated_at = col_int(s, 13);
-	r->version = col_int(s, 14);
-}
-
-#define PLAN_COLS "tenant_id, id, product_id, code, name, description, amount, currency, " \
-	"billing_interval, interval_count, trial_days, term_count, active, deleted_at, " \
-	"metadata, created_at, updated_at, version"
-
-static void read_plan(sql_stmt *s, void *record)
-{
-	billing_plan_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->product_id = col_text(s, 2);
-	r->code = col_text(s, 3);
-	r->name = col_text(s, 4);
-	r->description = col_text(s, 5);
-	r->amount = col_int(s, 6);
-	r->currency = col_text(s, 7);
-	r->interval = (int)col_int(s, 8);
-	r->interval_count = (int)col_int(s, 9);
-	r->trial_days = (int)col_int(s, 10);
-	r->term_count = (int)col_int(s, 11);
-	r->active = (int)col_int(s, 12);
-	r->deleted_at = col_int(s, 13);
-	r->metadata_json = col_text(s, 14);
-	r->created_at = col_int(s, 15);
-	r->updated_at = col_int(s, 16);
-	r->version = col_int(s, 17);
-}
-
 static void read_idempotency(sql_stmt *s, void *record)
 {
 	billing_idempotency_record *r = record;
@@ -387,17 +275,256 @@ static void read_idempotency(sql_stmt *s, void *record)
 	r->created_at = col_int(s, 5);
 }
 
+/* ------------------------------------------------------------ generic records (version 7) */
+
+/* The builder's statements for one resource: texts built once per
+ * (resource, driver) and cached, so they are prepared as literals (by
+ * address); only a list's text is built per call. */
+
+static int record_shape(const sqlb_shape **sh, billing_txn *tx, const billing_resource *res,
+	const void *rec)
+{
+	int rc = billing__sqlb_shape(sh, res, tx->drv);
+	if (rc < 0)
+		return rc;
+	if (!rec)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "rec",
+			"rec must not be NULL");
+	return BILLING_OK;
+}
+
+static int key_ok(const sqlb_shape *sh, const char *tenant_id, const char *id)
+{
+	if (sh->tenant && !tenant_id)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "tenant_id",
+			"tenant_id must not be NULL");
+	if (!id)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "id",
+			"id must not be NULL");
+	return BILLING_OK;
+}
+
+static int rec_record_insert(billing_txn *tx, const billing_resource *res, const void *rec)
+{
+	const sqlb_shape *sh;
+	sql_stmt *s;
+	int rc;
+
+	if ((rc = record_shape(&sh, tx, res, rec)) < 0 ||
+	    (rc = prepare(&s, tx, sh->text[SQLB_INSERT])) < 0)
+		return rc;
+	billing__sqlb_bind_record(s, sh, rec);
+	rc = exec_stmt(s, BILLING_EINVALID, NULL);
+	return rc == BILLING_EEXISTS ? billing__sqlb_unique_error(sh) : rc;
+}
+
+static int rec_record_update(billing_txn *tx, const billing_resource *res, const void *rec,
+	int64_t old_version)
+{
+	const sqlb_shape *sh;
+	sql_stmt *s;
+	int rc, changes = 0;
+
+	if ((rc = record_shape(&sh, tx, res, rec)) < 0)
+		return rc;
+	if (!sh->text[SQLB_UPDATE])
+		return billing__error_set(BILLING_EINVALID, "not_updatable",
+			"%s has no field an update could change", res->name ? res->name : res->table);
+	if ((rc = prepare(&s, tx, sh->text[SQLB_UPDATE])) < 0)
+		return rc;
+	billing__sqlb_bind_record(s, sh, rec);
+	if (sh->version)
+		bind_int(s, (int)res->field_count + 1, old_version);
+	rc = exec_stmt(s, BILLING_EINVALID, &changes);
+	if (rc == BILLING_EEXISTS)
+		return billing__sqlb_unique_error(sh);
+	if (rc < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
+		"the %s changed since it was read", res->name ? res->name : res->table);
+}
+
+/* Steps s and hands each row, read by the builder into rec, to cb.
+ * want_one: BILLING_ENOTFOUND when there is no row. */
+static int emit_records(sql_stmt *s, const sqlb_shape *sh, void *rec, billing_row_cb cb,
+	void *payload, int want_one)
+{
+	int rc, rows = 0;
+	while ((rc = step(s, 0)) == 1) {
+		billing__sqlb_read(s, sh, rec);
+		rows++;
+		if ((rc = cb(payload, rec)) != 0)
+			break;
+	}
+	s->drv->reset(s);
+	if (rc > 0)
+		return BILLING_OK;
+	if (rc == 0 && want_one && rows == 0)
+		return billing__error_set(BILLING_ENOTFOUND, NULL, "no such %s",
+			sh->res->name ? sh->res->name : sh->res->table);
+	return rc;
+}
+
+/* A record buffer: on the stack when the record fits, else the heap. */
+union record_buf { max_align_t align; unsigned char bytes[512]; };
+
+static void *record_buf(union record_buf *local, const billing_resource *res)
+{
+	return res->record_size <= sizeof(*local) ? (void *)local : billing__malloc(res->record_size);
+}
+
+static void record_buf_free(union record_buf *local, void *rec)
+{
+	if (rec != (void *)local)
+		billing__free(rec);
+}
+
+/* The rows of res that meet where (?1..?nargs: args), locked for update
+ * in a write transaction when lock is set: the few reads by something
+ * other than the key. */
+static int select_where(billing_txn *tx, const billing_resource *res, const char *where,
+	int lock, const char *const *args, int nargs, billing_row_cb cb, void *payload,
+	int want_one)
+{
+	union record_buf local;
+	const sqlb_shape *sh;
+	char sql[SQL_MAX];
+	sql_stmt *s;
+	void *rec;
+	int rc, i, n;
+
+	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0)
+		return rc;
+	n = snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s%s", sh->columns, res->table,
+		where, lock && tx->kind == BILLING_TXN_WRITE && tx->drv->for_update ?
+		" FOR UPDATE" : "");
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return billing__error_set(BILLING_ERROR, "statement_too_long",
+			"the %s query is too long", res->table);
+	if ((rc = prepare_dynamic(&s, tx, sql)) < 0)
+		return rc;
+	if ((rec = record_buf(&local, res)) == NULL) {
+		s->drv->reset(s);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	for (i = 0; i < nargs; i++)
+		bind_text(s, i + 1, args[i]);
+	rc = emit_records(s, sh, rec, cb, payload, want_one);
+	record_buf_free(&local, rec);
+	return rc;
+}
+
+static int rec_record_read(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+	const char *id, unsigned int lock, billing_row_cb cb, void *payload)
+{
+	union record_buf local;
+	const sqlb_shape *sh;
+	sql_stmt *s;
+	void *rec;
+	int rc;
+
+	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0 || (rc = key_ok(sh, tenant_id, id)) < 0)
+		return rc;
+	if (lock > BILLING_LOCK_UPDATE)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "lock",
+			"unknown lock %u", lock);
+	if ((rc = prepare(&s, tx, billing__sqlb_select(sh, tx->kind, lock))) < 0)
+		return rc;
+	if ((rec = record_buf(&local, res)) == NULL) {
+		s->drv->reset(s);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	billing__sqlb_bind_key(s, sh, tenant_id, id);
+	rc = emit_records(s, sh, rec, cb, payload, 1);
+	record_buf_free(&local, rec);
+	return rc;
+}
+
+static int rec_record_delete(billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id)
+{
+	const sqlb_shape *sh;
+	sql_stmt *s;
+	int rc, changes = 0;
+
+	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0 ||
+	    (rc = key_ok(sh, tenant_id, id)) < 0 ||
+	    (rc = prepare(&s, tx, sh->text[SQLB_DELETE])) < 0)
+		return rc;
+	billing__sqlb_bind_key(s, sh, tenant_id, id);
+	if ((rc = exec_stmt(s, BILLING_ECONFLICT, &changes)) < 0)
+		return rc;
+	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ENOTFOUND, NULL,
+		"no %s %s", res->name ? res->name : res->table, id);
+}
+
+/* Runs a built list query: the count into *q->total, or the rows to cb. */
+static int run_record_list(billing_txn *tx, const sqlb_shape *sh, const char *tenant_id,
+	const billing_list_query *q, int count, billing_row_cb cb, void *payload, void *rec)
+{
+	sqlb_list l;
+	sql_stmt *s;
+	int rc;
+
+	if ((rc = billing__sqlb_list(&l, sh, tenant_id, q, count)) < 0 ||
+	    (rc = prepare_dynamic(&s, tx, l.sql.s)) < 0) {
+		billing__sqlb_list_free(&l);
+		return rc;
+	}
+	billing__sqlb_list_bind(s, &l);
+	if (count) {
+		if ((rc = step(s, 0)) == 1) {
+			*q->total = col_int(s, 0);
+			rc = BILLING_OK;
+		} else if (rc == 0) {
+			rc = billing__error_set(BILLING_ESTORAGE, "storage", "count returned no row");
+		}
+	} else {
+		while ((rc = step(s, 0)) == 1) {
+			billing__sqlb_read(s, sh, rec);
+			if ((rc = cb(payload, rec)) != 0)
+				break;
+		}
+		if (rc > 0)
+			rc = BILLING_OK;
+	}
+	s->drv->reset(s);
+	billing__sqlb_list_free(&l);
+	return rc;
+}
+
+static int rec_record_list(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+	const billing_list_query *q, billing_row_cb cb, void *payload)
+{
+	union record_buf local;
+	const sqlb_shape *sh;
+	void *rec;
+	int rc;
+
+	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0)
+		return rc;
+	if (!q)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "q",
+			"q must not be NULL");
+	if ((rec = record_buf(&local, res)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if (q->total)
+		rc = run_record_list(tx, sh, tenant_id, q, 1, cb, payload, rec);
+	if (rc >= 0)
+		rc = run_record_list(tx, sh, tenant_id, q, 0, cb, payload, rec);
+	record_buf_free(&local, rec);
+	return rc;
+}
+
 /* ------------------------------------------------------------ lists */
 
 /* What differs between the entities' list queries. */
 struct list_shape {
-	const char *table;
-	const char *columns;
+	const billing_resource *res; /* the table, its columns and how a row reads */
 	const char *id_col;          /* the id column (tenants: tenant_id) */
 	int tenant_scoped;
 	const char *search[2];       /* columns the search matches */
 	const char *extra_where;     /* always applied, or NULL */
-	row_reader reader;
 };
 
 static const char *sort_column(billing_sort_column sort, int *is_text)
@@ -529,12 +656,12 @@ static int where_filters(struct sqlbuf *q, struct binds *b, const struct list_sh
 		sep = " AND ";
 	}
 	if (lq->active == 1 || lq->active == 2) {
-		const char *col = strcmp(sh->table, "products") == 0 ? "is_active" : "active";
+		const char *col = strcmp(sh->res->table, "products") == 0 ? "is_active" : "active";
 		sql_add(q, "%s%s = %d", sep, col, lq->active == 1 ? 1 : 0);
 		sep = " AND ";
 	}
 	if (lq->has_min_amount || lq->has_max_amount) {
-		const char *col = strcmp(sh->table, "products") == 0 ? "price_cents" : "amount";
+		const char *col = strcmp(sh->res->table, "products") == 0 ? "price_cents" : "amount";
 		if (lq->has_min_amount) {
 			sql_add(q, "%s%s >= ?%d", sep, col, bind_add_int(b, lq->min_amount));
 			sep = " AND ";
@@ -606,24 +733,20 @@ static int run_list(billing_txn *tx, const struct list_shape *sh, const char *te
 	struct binds b = { .n = 0 };
 	char pattern[512];
 	const char *col, *dir = lq->descending ? "DESC" : "ASC";
+	const sqlb_shape *bsh;
+	union record_buf local;
 	sql_stmt *s;
+	void *rec;
 	int is_text, rc, has_where;
-	union {
-		billing_tenant_record t;
-		billing_customer_record c;
-		billing_product_record p;
-		billing_plan_record pl;
-		billing_subscription_record sub;
-		billing_invoice_record inv;
-		billing_event_record ev;
-	} record;
 
+	if ((rc = billing__sqlb_shape(&bsh, sh->res, tx->drv)) < 0)
+		return rc;
 	col = sort_column(lq->sort, &is_text);
 
 	if (lq->total) {
 		struct sqlbuf cq = { .len = 0 };
 		struct binds cb_ = { .n = 0 };
-		sql_add(&cq, "SELECT count(*) FROM %s", sh->table);
+		sql_add(&cq, "SELECT count(*) FROM %s", sh->res->table);
 		where_filters(&cq, &cb_, sh, tenant_id, lq, pattern, sizeof(pattern),
 			tx->drv->like);
 		if (cq.overflow || cb_.overflow)
@@ -639,7 +762,7 @@ static int run_list(billing_txn *tx, const struct list_shape *sh, const char *te
 		s->drv->reset(s);
 	}
 
-	sql_add(&q, "SELECT %s FROM %s", sh->columns, sh->table);
+	sql_add(&q, "SELECT %s FROM %s", bsh->columns, sh->res->table);
 	has_where = where_filters(&q, &b, sh, tenant_id, lq, pattern, sizeof(pattern),
 		tx->drv->like);
 	if (lq->offset < 0 && lq->has_after) {
@@ -659,55 +782,40 @@ static int run_list(billing_txn *tx, const struct list_shape *sh, const char *te
 
 	if ((rc = prepare_dynamic(&s, tx, q.s)) < 0)
 		return rc;
+	if ((rec = record_buf(&local, sh->res)) == NULL) {
+		s->drv->reset(s);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
 	binds_apply(s, &b);
-	memset(&record, 0, sizeof(record));
-	return emit_rows(s, sh->reader, &record, cb, payload, 0);
+	rc = emit_records(s, bsh, rec, cb, payload, 0);
+	record_buf_free(&local, rec);
+	return rc;
 }
 
 static const struct list_shape tenant_shape = {
-	"tenants", TENANT_COLS, "tenant_id", 0, { "name", NULL }, NULL,
-	read_tenant
+	&billing__res_tenant, "tenant_id", 0, { "name", NULL }, NULL
 };
 static const struct list_shape customer_shape = {
-	"customers", CUSTOMER_COLS, "id", 1, { "name", "email" }, NULL,
-	read_customer
+	&billing__res_customer, "id", 1, { "name", "email" }, NULL
 };
 static const struct list_shape product_shape = {
-	"products", PRODUCT_COLS, "id", 1, { "name", "sku" }, NULL,
-	read_product
+	&billing__res_product, "id", 1, { "name", "sku" }, NULL
 };
 static const struct list_shape plan_shape = {
-	"plans", PLAN_COLS, "id", 1, { "name", "code" }, "deleted_at IS NULL",
-	read_plan
+	&billing__res_plan, "id", 1, { "name", "code" }, "deleted_at IS NULL"
 };
 
 /* ------------------------------------------------------------ tenants */
 
 static int rec_tenant_insert(billing_txn *tx, const billing_tenant_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO tenants (" TENANT_COLS ") "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, r->id);
-	bind_text(s, 2, r->name);
-	bind_text(s, 3, r->invoice_prefix);
-	bind_int(s, 4, r->created_at);
-	bind_int(s, 5, r->updated_at);
-	bind_int(s, 6, r->version);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_tenant, r);
 }
 
 static int rec_tenant_get(billing_txn *tx, const char *tenant_id, billing_row_cb cb, void *payload)
 {
-	billing_tenant_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "SELECT " TENANT_COLS " FROM tenants WHERE tenant_id = ?1");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	return emit_rows(s, read_tenant, &r, cb, payload, 1);
+	return rec_record_read(tx, &billing__res_tenant, NULL, tenant_id, BILLING_LOCK_NONE, cb,
+		payload);
 }
 
 static int rec_tenant_list(billing_txn *tx, const billing_list_query *q,
@@ -718,79 +826,32 @@ static int rec_tenant_list(billing_txn *tx, const billing_list_query *q,
 
 /* ------------------------------------------------------------ customers */
 
-static void bind_customer(sql_stmt *s, const billing_customer_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->name);
-	bind_text(s, 4, r->email);
-	bind_text(s, 5, r->email_key);
-	bind_text(s, 6, r->default_payment_method);
-	bind_text(s, 7, r->metadata_json);
-	bind_int(s, 8, r->created_at);
-	bind_int(s, 9, r->updated_at);
-	bind_int(s, 10, r->version);
-}
-
 static int rec_customer_insert(billing_txn *tx, const billing_customer_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO customers (" CUSTOMER_COLS ") "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-	if (rc < 0)
-		return rc;
-	bind_customer(s, r);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_customer, r);
 }
 
 static int rec_customer_update(billing_txn *tx, const billing_customer_record *r,
 	int64_t old_version)
 {
-	sql_stmt *s;
-	int rc;
-	rc = prepare(&s, tx, "UPDATE customers SET name = ?3, email = ?4, email_key = ?5, "
-		"default_payment_method = ?6, metadata = ?7, updated_at = ?9, version = ?10 "
-		"WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND created_at = ?8");
-	if (rc < 0)
-		return rc;
-	bind_customer(s, r);
-	bind_int(s, 11, old_version);
-	return exec_versioned(s, "customer");
+	return rec_record_update(tx, &billing__res_customer, r, old_version);
 }
 
 static int rec_customer_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_customer_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " CUSTOMER_COLS " FROM customers "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_customer, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_customer, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int rec_customer_read(billing_txn *tx, const char *tenant_id, const char *id,
 	unsigned int lock, billing_row_cb cb, void *payload)
 {
-	billing_customer_record r;
-	return get_by_id(tx, LOCKED_AS(tx, lock, "SELECT " CUSTOMER_COLS " FROM customers "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_customer, &r, tenant_id, id, cb, payload);
-}
-
-static int delete_row(billing_txn *tx, const char *sql, const char *tenant_id, const char *id)
-{
-	sql_stmt *s;
-	int rc, changes = 0;
-	if ((rc = prepare(&s, tx, sql)) < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	if ((rc = exec_stmt(s, BILLING_ECONFLICT, &changes)) < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : BILLING_ENOTFOUND;
+	return rec_record_read(tx, &billing__res_customer, tenant_id, id, lock, cb, payload);
 }
 
 static int rec_customer_delete(billing_txn *tx, const char *tenant_id, const char *id)
 {
-	return delete_row(tx, "DELETE FROM customers WHERE tenant_id = ?1 AND id = ?2",
-		tenant_id, id);
+	return rec_record_delete(tx, &billing__res_customer, tenant_id, id);
 }
 
 static int rec_customer_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -801,72 +862,32 @@ static int rec_customer_list(billing_txn *tx, const char *tenant_id, const billi
 
 /* ------------------------------------------------------------ products */
 
-static void bind_product(sql_stmt *s, const billing_product_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->name);
-	bind_text(s, 4, r->sku);
-	bind_text(s, 5, r->description);
-	bind_int(s, 6, r->price_cents);
-	bind_text(s, 7, r->currency);
-	bind_int(s, 8, r->tax_rate_bp);
-	bind_int(s, 9, r->is_active ? 1 : 0);
-	bind_int(s, 10, r->stock);
-	bind_int(s, 11, r->low_stock_threshold);
-	bind_text(s, 12, r->metadata_json);
-	bind_int(s, 13, r->created_at);
-	bind_int(s, 14, r->updated_at);
-	bind_int(s, 15, r->version);
-}
-
 static int rec_product_insert(billing_txn *tx, const billing_product_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO products (" PRODUCT_COLS ") VALUES "
-		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
-	if (rc < 0)
-		return rc;
-	bind_product(s, r);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_product, r);
 }
 
 static int rec_product_update(billing_txn *tx, const billing_product_record *r,
 	int64_t old_version)
 {
-	sql_stmt *s;
-	int rc;
-	rc = prepare(&s, tx, "UPDATE products SET name = ?3, sku = ?4, description = ?5, "
-		"price_cents = ?6, currency = ?7, tax_rate_bp = ?8, is_active = ?9, stock = ?10, "
-		"low_stock_threshold = ?11, metadata = ?12, updated_at = ?14, version = ?15 "
-		"WHERE tenant_id = ?1 AND id = ?2 AND version = ?16 AND created_at = ?13");
-	if (rc < 0)
-		return rc;
-	bind_product(s, r);
-	bind_int(s, 16, old_version);
-	return exec_versioned(s, "product");
+	return rec_record_update(tx, &billing__res_product, r, old_version);
 }
 
 static int rec_product_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_product_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " PRODUCT_COLS " FROM products "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_product, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_product, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int rec_product_read(billing_txn *tx, const char *tenant_id, const char *id,
 	unsigned int lock, billing_row_cb cb, void *payload)
 {
-	billing_product_record r;
-	return get_by_id(tx, LOCKED_AS(tx, lock, "SELECT " PRODUCT_COLS " FROM products "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_product, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_product, tenant_id, id, lock, cb, payload);
 }
 
 static int rec_product_delete(billing_txn *tx, const char *tenant_id, const char *id)
 {
-	return delete_row(tx, "DELETE FROM products WHERE tenant_id = ?1 AND id = ?2",
-		tenant_id, id);
+	return rec_record_delete(tx, &billing__res_product, tenant_id, id);
 }
 
 static int rec_product_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -896,71 +917,27 @@ static int rec_product_plan_count(billing_txn *tx, const char *tenant_id, const 
 
 /* ------------------------------------------------------------ plans */
 
-static void bind_plan(sql_stmt *s, const billing_plan_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->product_id);
-	bind_text(s, 4, r->code);
-	bind_text(s, 5, r->name);
-	bind_text(s, 6, r->description);
-	bind_int(s, 7, r->amount);
-	bind_text(s, 8, r->currency);
-	bind_int(s, 9, r->interval);
-	bind_int(s, 10, r->interval_count);
-	bind_int(s, 11, r->trial_days);
-	bind_int_or_null(s, 12, r->term_count);
-	bind_int(s, 13, r->active ? 1 : 0);
-	bind_int_or_null(s, 14, r->deleted_at);
-	bind_text(s, 15, r->metadata_json);
-	bind_int(s, 16, r->created_at);
-	bind_int(s, 17, r->updated_at);
-	bind_int(s, 18, r->version);
-}
-
 static int rec_plan_insert(billing_txn *tx, const billing_plan_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO plans (" PLAN_COLS ") VALUES (?1, ?2, ?3, "
-		"?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
-	if (rc < 0)
-		return rc;
-	bind_plan(s, r);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_plan, r);
 }
 
-static int rec_plan_update(billing_txn *tx, const billing_plan_record *r, int64_t old_version)
+static int rec_plan_update(billing_txn *tx, const billing_plan_record *r,
+	int64_t old_version)
 {
-	sql_stmt *s;
-	int rc;
-	/* Product, code, currency, interval and term are fixed at creation:
-	 * the statement cannot change them. */
-	rc = prepare(&s, tx, "UPDATE plans SET name = ?5, description = ?6, amount = ?7, "
-		"trial_days = ?11, active = ?13, deleted_at = ?14, metadata = ?15, updated_at = ?17, "
-		"version = ?18 WHERE tenant_id = ?1 AND id = ?2 AND version = ?19 "
-		"AND product_id = ?3 AND code = ?4 AND currency = ?8 AND billing_interval = ?9 "
-		"AND interval_count = ?10 AND term_count IS NOT DISTINCT FROM ?12 AND created_at = ?16");
-	if (rc < 0)
-		return rc;
-	bind_plan(s, r);
-	bind_int(s, 19, old_version);
-	return exec_versioned(s, "plan");
+	return rec_record_update(tx, &billing__res_plan, r, old_version);
 }
 
 static int rec_plan_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_plan_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " PLAN_COLS " FROM plans "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_plan, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_plan, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int rec_plan_read(billing_txn *tx, const char *tenant_id, const char *id,
 	unsigned int lock, billing_row_cb cb, void *payload)
 {
-	billing_plan_record r;
-	return get_by_id(tx, LOCKED_AS(tx, lock, "SELECT " PLAN_COLS " FROM plans "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_plan, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_plan, tenant_id, id, lock, cb, payload);
 }
 
 static int rec_plan_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -1003,168 +980,47 @@ static int rec_idempotency_insert(billing_txn *tx, const billing_idempotency_rec
 
 /* ------------------------------------------------------------ users */
 
-#define USER_COLS "tenant_id, id, email, email_key, role, password_hash, created_at, " \
-	"updated_at, version"
-
-static void read_user(sql_stmt *s, void *record)
-{
-	billing_user_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->email = col_text(s, 2);
-	r->email_key = col_text(s, 3);
-	r->role = (int)col_int(s, 4);
-	r->password_hash = col_text(s, 5);
-	r->created_at = col_int(s, 6);
-	r->updated_at = col_int(s, 7);
-	r->version = col_int(s, 8);
-}
-
 static int rec_user_insert(billing_txn *tx, const billing_user_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO users (" USER_COLS ") "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->email);
-	bind_text(s, 4, r->email_key);
-	bind_int(s, 5, r->role);
-	bind_text(s, 6, r->password_hash);
-	bind_int(s, 7, r->created_at);
-	bind_int(s, 8, r->updated_at);
-	bind_int(s, 9, r->version);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_user, r);
 }
 
 static int rec_user_get_by_email(billing_txn *tx, const char *email_key,
 	billing_row_cb cb, void *payload)
 {
-	billing_user_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "SELECT " USER_COLS " FROM users WHERE email_key = ?1");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, email_key);
-	return emit_rows(s, read_user, &r, cb, payload, 1);
+	const char *args[] = { email_key };
+	return select_where(tx, &billing__res_user, "email_key = ?1", 0, args, 1, cb, payload, 1);
 }
 
 static int rec_user_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_user_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 AND id = ?2");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, id);
-	return emit_rows(s, read_user, &r, cb, payload, 1);
+	return rec_record_read(tx, &billing__res_user, tenant_id, id, BILLING_LOCK_NONE, cb, payload);
 }
 
 static int rec_user_delete(billing_txn *tx, const char *tenant_id, const char *id)
 {
-	return delete_row(tx, "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2", tenant_id, id);
+	return rec_record_delete(tx, &billing__res_user, tenant_id, id);
 }
 
 
 /* ------------------------------------------------------------ subscriptions */
 
-#define SUBSCRIPTION_COLS "tenant_id, id, customer_id, plan_id, status, quantity, currency, " \
-	"anchor, period_index, current_period_start, current_period_end, trial_end, " \
-	"cancel_at_period_end, canceled_at, ended_at, latest_invoice_id, metadata, created_at, " \
-	"updated_at, version, pending_plan_id"
-
-static void read_subscription(sql_stmt *s, void *record)
-{
-	billing_subscription_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->customer_id = col_text(s, 2);
-	r->plan_id = col_text(s, 3);
-	r->status = (int)col_int(s, 4);
-	r->quantity = (int32_t)col_int(s, 5);
-	r->currency = col_text(s, 6);
-	r->anchor = col_int(s, 7);
-	r->period_index = col_int(s, 8);
-	r->current_period_start = col_int(s, 9);
-	r->current_period_end = col_int(s, 10);
-	r->trial_end = col_int(s, 11);
-	r->cancel_at_period_end = (int)col_int(s, 12);
-	r->canceled_at = col_int(s, 13);
-	r->ended_at = col_int(s, 14);
-	r->latest_invoice_id = col_text(s, 15);
-	r->metadata_json = col_text(s, 16);
-	r->created_at = col_int(s, 17);
-	r->updated_at = col_int(s, 18);
-	r->version = col_int(s, 19);
-	r->pending_plan_id = col_text(s, 20);
-}
-
-static void bind_subscription(sql_stmt *s, const billing_subscription_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->customer_id);
-	bind_text(s, 4, r->plan_id);
-	bind_int(s, 5, r->status);
-	bind_int(s, 6, r->quantity);
-	bind_text(s, 7, r->currency);
-	bind_int(s, 8, r->anchor);
-	bind_int(s, 9, r->period_index);
-	bind_int(s, 10, r->current_period_start);
-	bind_int(s, 11, r->current_period_end);
-	bind_int_or_null(s, 12, r->trial_end);
-	bind_int(s, 13, r->cancel_at_period_end ? 1 : 0);
-	bind_int_or_null(s, 14, r->canceled_at);
-	bind_int_or_null(s, 15, r->ended_at);
-	bind_text(s, 16, r->latest_invoice_id);
-	bind_text(s, 17, r->metadata_json);
-	bind_int(s, 18, r->created_at);
-	bind_int(s, 19, r->updated_at);
-	bind_int(s, 20, r->version);
-	bind_text(s, 21, r->pending_plan_id);
-}
-
 static int rec_subscription_insert(billing_txn *tx, const billing_subscription_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO subscriptions (" SUBSCRIPTION_COLS ") VALUES (?1, ?2, "
-		"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)");
-	if (rc < 0)
-		return rc;
-	bind_subscription(s, r);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_subscription, r);
 }
 
 static int rec_subscription_update(billing_txn *tx, const billing_subscription_record *r,
 	int64_t old_version)
 {
-	sql_stmt *s;
-	int rc;
-	/* The customer and the start are fixed; everything that moves with the
-	 * calendar or a change of plan is written. */
-	rc = prepare(&s, tx, "UPDATE subscriptions SET plan_id = ?4, status = ?5, quantity = ?6, "
-		"currency = ?7, anchor = ?8, period_index = ?9, current_period_start = ?10, "
-		"current_period_end = ?11, trial_end = ?12, cancel_at_period_end = ?13, "
-		"canceled_at = ?14, ended_at = ?15, latest_invoice_id = ?16, metadata = ?17, "
-		"updated_at = ?19, version = ?20, pending_plan_id = ?21 WHERE tenant_id = ?1 AND "
-		"id = ?2 AND customer_id = ?3 AND created_at = ?18 AND version = ?22");
-	if (rc < 0)
-		return rc;
-	bind_subscription(s, r);
-	bind_int(s, 22, old_version);
-	return exec_versioned(s, "subscription");
+	return rec_record_update(tx, &billing__res_subscription, r, old_version);
 }
 
 static int rec_subscription_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_subscription_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " SUBSCRIPTION_COLS " FROM subscriptions "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_subscription, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_subscription, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int count_one(billing_txn *tx, const char *sql, const char *a, const char *b,
@@ -1187,8 +1043,7 @@ static int count_one(billing_txn *tx, const char *sql, const char *a, const char
 }
 
 static const struct list_shape subscription_shape = {
-	"subscriptions", SUBSCRIPTION_COLS, "id", 1, { "id", NULL }, NULL,
-	read_subscription
+	&billing__res_subscription, "id", 1, { "id", NULL }, NULL
 };
 
 static int rec_subscription_list(billing_txn *tx, const char *tenant_id,
@@ -1197,86 +1052,50 @@ static int rec_subscription_list(billing_txn *tx, const char *tenant_id,
 	return run_list(tx, &subscription_shape, tenant_id, q, cb, payload);
 }
 
+static char sql_live_count[256];
+
+static void live_count_sql_init(void)
+{
+	char set[192];
+	size_t n = 0;
+	int v, w;
+
+	set[0] = '\0';
+	for (v = 0; v < 64; v++) {
+		if (!billing__status_in(&billing__sub_ended, v))
+			continue;
+		w = snprintf(set + n, sizeof(set) - n, "%s%d", n ? ", " : "", v);
+		if (w < 0 || (size_t)w >= sizeof(set) - n)
+			return; /* left empty: the count reports the error */
+		n += (size_t)w;
+	}
+	w = snprintf(sql_live_count, sizeof(sql_live_count), "SELECT count(*) FROM subscriptions "
+		"WHERE tenant_id = ?1 AND (plan_id = ?2 OR pending_plan_id = ?2)%s%s%s",
+		n ? " AND status NOT IN (" : "", set, n ? ")" : "");
+	if (w < 0 || (size_t)w >= sizeof(sql_live_count))
+		sql_live_count[0] = '\0';
+}
+
 static int rec_plan_live_subscription_count(billing_txn *tx, const char *tenant_id,
 	const char *plan_id, int64_t *count)
 {
-	/* 6 and 7: canceled and expired (billing_subscription_status). */
-	return count_one(tx, "SELECT count(*) FROM subscriptions WHERE tenant_id = ?1 "
-		"AND (plan_id = ?2 OR pending_plan_id = ?2) AND status NOT IN (6, 7)",
-		tenant_id, plan_id, count);
+	/* Not ended: the set the core's rules use (core/resources.c), written
+	 * into the text once. */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, live_count_sql_init);
+	if (!sql_live_count[0])
+		return billing__error_set(BILLING_ERROR, NULL, "live subscription count query too long");
+	return count_one(tx, sql_live_count, tenant_id, plan_id, count);
 }
 
 /* ------------------------------------------------------------ invoices */
-
-#define INVOICE_COLS "tenant_id, id, customer_id, subscription_id, number, status, currency, " \
-	"subtotal, tax, total, amount_paid, amount_due, period_start, period_end, created_at, " \
-	"finalized_at, paid_at, voided_at, updated_at, version, attempt_count, next_attempt_at"
-
-static void read_invoice(sql_stmt *s, void *record)
-{
-	billing_invoice_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->customer_id = col_text(s, 2);
-	r->subscription_id = col_text(s, 3);
-	r->number = col_text(s, 4);
-	r->status = (int)col_int(s, 5);
-	r->currency = col_text(s, 6);
-	r->subtotal = col_int(s, 7);
-	r->tax = col_int(s, 8);
-	r->total = col_int(s, 9);
-	r->amount_paid = col_int(s, 10);
-	r->amount_due = col_int(s, 11);
-	r->period_start = col_int(s, 12);
-	r->period_end = col_int(s, 13);
-	r->created_at = col_int(s, 14);
-	r->finalized_at = col_int(s, 15);
-	r->paid_at = col_int(s, 16);
-	r->voided_at = col_int(s, 17);
-	r->updated_at = col_int(s, 18);
-	r->version = col_int(s, 19);
-	r->line_count = 0;
-	r->lines = NULL;
-	r->attempt_count = (int32_t)col_int(s, 20);
-	r->next_attempt_at = col_int(s, 21);
-}
-
-static void bind_invoice(sql_stmt *s, const billing_invoice_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->customer_id);
-	bind_text(s, 4, r->subscription_id);
-	bind_text(s, 5, r->number);
-	bind_int(s, 6, r->status);
-	bind_text(s, 7, r->currency);
-	bind_int(s, 8, r->subtotal);
-	bind_int(s, 9, r->tax);
-	bind_int(s, 10, r->total);
-	bind_int(s, 11, r->amount_paid);
-	bind_int(s, 12, r->amount_due);
-	bind_int(s, 13, r->period_start);
-	bind_int(s, 14, r->period_end);
-	bind_int(s, 15, r->created_at);
-	bind_int_or_null(s, 16, r->finalized_at);
-	bind_int_or_null(s, 17, r->paid_at);
-	bind_int_or_null(s, 18, r->voided_at);
-	bind_int(s, 19, r->updated_at);
-	bind_int(s, 20, r->version);
-	bind_int(s, 21, r->attempt_count);
-	bind_int_or_null(s, 22, r->next_attempt_at);
-}
 
 static int rec_invoice_insert(billing_txn *tx, const billing_invoice_record *r)
 {
 	sql_stmt *s;
 	size_t i;
-	int rc = prepare(&s, tx, "INSERT INTO invoices (" INVOICE_COLS ") VALUES (?1, ?2, ?3, ?4, "
-		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
+	int rc = rec_record_insert(tx, &billing__res_invoice, r);
 	if (rc < 0)
-		return rc;
-	bind_invoice(s, r);
-	if ((rc = exec_stmt(s, BILLING_EINVALID, NULL)) < 0)
 		return rc;
 	for (i = 0; i < r->line_count; i++) {
 		const billing_invoice_line *l = &r->lines[i];
@@ -1307,27 +1126,11 @@ static int rec_invoice_insert(billing_txn *tx, const billing_invoice_record *r)
 static int rec_invoice_update(billing_txn *tx, const billing_invoice_record *r,
 	int64_t old_version)
 {
-	sql_stmt *s;
-	int rc;
-	/* Lines, amounts billed, currency and period never change after
-	 * creation: the statement cannot change them. */
-	rc = prepare(&s, tx, "UPDATE invoices SET number = ?5, status = ?6, amount_paid = ?11, "
-		"amount_due = ?12, finalized_at = ?16, paid_at = ?17, voided_at = ?18, "
-		"updated_at = ?19, version = ?20, attempt_count = ?21, next_attempt_at = ?22 "
-		"WHERE tenant_id = ?1 AND id = ?2 AND "
-		"customer_id = ?3 AND subscription_id IS NOT DISTINCT FROM ?4 AND currency = ?7 AND "
-		"subtotal = ?8 AND tax = ?9 AND total = ?10 AND period_start = ?13 AND "
-		"period_end = ?14 AND created_at = ?15 AND version = ?23");
-	if (rc < 0)
-		return rc;
-	bind_invoice(s, r);
-	bind_int(s, 23, old_version);
-	return exec_versioned(s, "invoice");
+	return rec_record_update(tx, &billing__res_invoice, r, old_version);
 }
 
 static const struct list_shape invoice_shape = {
-	"invoices", INVOICE_COLS, "id", 1, { "number", NULL }, NULL,
-	read_invoice
+	&billing__res_invoice, "id", 1, { "number", NULL }, NULL
 };
 
 static int rec_invoice_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -1339,9 +1142,7 @@ static int rec_invoice_list(billing_txn *tx, const char *tenant_id, const billin
 static int rec_invoice_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_invoice_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " INVOICE_COLS " FROM invoices "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_invoice, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_invoice, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static void read_line(sql_stmt *s, void *record)
@@ -1565,34 +1366,14 @@ static int rec_set_tenant(billing_txn *tx, const char *tenant_id)
 
 /* ------------------------------------------------------------ events */
 
-#define EVENT_COLS "tenant_id, id, type, resource_type, resource_id, data, created_at, " \
-	"request_id, idempotency_key"
-
-static void read_event(sql_stmt *s, void *record)
-{
-	billing_event_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->type = col_text(s, 2);
-	r->resource_type = col_text(s, 3);
-	r->resource_id = col_text(s, 4);
-	r->data_json = col_text(s, 5);
-	r->created_at = col_int(s, 6);
-	r->request_id = col_text(s, 7);
-	r->idempotency_key = col_text(s, 8);
-}
-
 static int rec_event_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_event_record r;
-	return get_by_id(tx, "SELECT " EVENT_COLS " FROM events WHERE tenant_id = ?1 AND id = ?2",
-		read_event, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_event, tenant_id, id, BILLING_LOCK_NONE, cb, payload);
 }
 
 static const struct list_shape event_shape = {
-	"events", EVENT_COLS, "id", 1, { "type", NULL }, NULL,
-	read_event
+	&billing__res_event, "id", 1, { "type", NULL }, NULL
 };
 
 static int rec_event_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -1603,130 +1384,38 @@ static int rec_event_list(billing_txn *tx, const char *tenant_id, const billing_
 
 static int rec_event_insert(billing_txn *tx, const billing_event_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO events (" EVENT_COLS ") VALUES (?1, ?2, ?3, ?4, "
-		"?5, ?6, ?7, ?8, ?9)");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->type);
-	bind_text(s, 4, r->resource_type);
-	bind_text(s, 5, r->resource_id);
-	bind_text(s, 6, r->data_json);
-	bind_int(s, 7, r->created_at);
-	bind_text(s, 8, r->request_id);
-	bind_text(s, 9, r->idempotency_key);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_event, r);
 }
 
 /* ------------------------------------------------------------ payments */
 
-#define PAYMENT_COLS "tenant_id, id, invoice_id, customer_id, status, amount, currency, " \
-	"amount_refunded, amount_refunding, provider, provider_ref, payment_method, off_session, " \
-	"failure_code, failure_message, created_at, updated_at, version"
-
-static void read_payment(sql_stmt *s, void *record)
-{
-	billing_payment_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->invoice_id = col_text(s, 2);
-	r->customer_id = col_text(s, 3);
-	r->status = (int)col_int(s, 4);
-	r->amount = col_int(s, 5);
-	r->currency = col_text(s, 6);
-	r->amount_refunded = col_int(s, 7);
-	r->amount_refunding = col_int(s, 8);
-	r->provider = col_text(s, 9);
-	r->provider_ref = col_text(s, 10);
-	r->payment_method = col_text(s, 11);
-	r->off_session = (int)col_int(s, 12);
-	r->failure_code = col_text(s, 13);
-	r->failure_message = col_text(s, 14);
-	r->created_at = col_int(s, 15);
-	r->updated_at = col_int(s, 16);
-	r->version = col_int(s, 17);
-}
-
-static void bind_payment(sql_stmt *s, const billing_payment_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->invoice_id);
-	bind_text(s, 4, r->customer_id);
-	bind_int(s, 5, r->status);
-	bind_int(s, 6, r->amount);
-	bind_text(s, 7, r->currency);
-	bind_int(s, 8, r->amount_refunded);
-	bind_int(s, 9, r->amount_refunding);
-	bind_text(s, 10, r->provider);
-	bind_text(s, 11, r->provider_ref);
-	bind_text(s, 12, r->payment_method);
-	bind_int(s, 13, r->off_session ? 1 : 0);
-	bind_text(s, 14, r->failure_code);
-	bind_text(s, 15, r->failure_message);
-	bind_int(s, 16, r->created_at);
-	bind_int(s, 17, r->updated_at);
-	bind_int(s, 18, r->version);
-}
-
 static int rec_payment_insert(billing_txn *tx, const billing_payment_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO payments (" PAYMENT_COLS ") VALUES (?1, ?2, ?3, "
-		"?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
-	if (rc < 0)
-		return rc;
-	bind_payment(s, r);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_payment, r);
 }
 
 static int rec_payment_update(billing_txn *tx, const billing_payment_record *r,
 	int64_t old_version)
 {
-	sql_stmt *s;
-	/* What was asked for (invoice, customer, amount, currency, provider)
-	 * never changes: the statement cannot change it. */
-	int rc = prepare(&s, tx, "UPDATE payments SET status = ?5, amount_refunded = ?8, "
-		"amount_refunding = ?9, provider_ref = ?11, payment_method = ?12, "
-		"failure_code = ?14, failure_message = ?15, updated_at = ?17, version = ?18 "
-		"WHERE tenant_id = ?1 AND id = ?2 AND invoice_id = ?3 AND customer_id = ?4 AND "
-		"amount = ?6 AND currency = ?7 AND provider = ?10 AND off_session = ?13 AND "
-		"created_at = ?16 AND version = ?19");
-	if (rc < 0)
-		return rc;
-	bind_payment(s, r);
-	bind_int(s, 19, old_version);
-	return exec_versioned(s, "payment");
+	return rec_record_update(tx, &billing__res_payment, r, old_version);
 }
 
 static int rec_payment_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_payment_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " PAYMENT_COLS " FROM payments "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_payment, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_payment, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int rec_payment_get_by_ref(billing_txn *tx, const char *tenant_id, const char *provider,
 	const char *ref, billing_row_cb cb, void *payload)
 {
-	billing_payment_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, LOCKED(tx, "SELECT " PAYMENT_COLS " FROM payments "
-		"WHERE tenant_id = ?1 AND provider = ?2 AND provider_ref = ?3"));
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	bind_text(s, 2, provider);
-	bind_text(s, 3, ref);
-	return emit_rows(s, read_payment, &r, cb, payload, 1);
+	const char *args[] = { tenant_id, provider, ref };
+	return select_where(tx, &billing__res_payment,
+		"tenant_id = ?1 AND provider = ?2 AND provider_ref = ?3", 1, args, 3, cb, payload, 1);
 }
 
 static const struct list_shape payment_shape = {
-	"payments", PAYMENT_COLS, "id", 1, { "provider_ref", NULL }, NULL,
-	read_payment
+	&billing__res_payment, "id", 1, { "provider_ref", NULL }, NULL
 };
 
 static int rec_payment_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -1735,69 +1424,21 @@ static int rec_payment_list(billing_txn *tx, const char *tenant_id, const billin
 	return run_list(tx, &payment_shape, tenant_id, q, cb, payload);
 }
 
-#define REFUND_COLS "tenant_id, id, payment_id, amount, status, provider_ref, failure_code, " \
-	"created_at, updated_at, version"
-
-static void read_refund(sql_stmt *s, void *record)
-{
-	billing_refund_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->payment_id = col_text(s, 2);
-	r->amount = col_int(s, 3);
-	r->status = (int)col_int(s, 4);
-	r->provider_ref = col_text(s, 5);
-	r->failure_code = col_text(s, 6);
-	r->created_at = col_int(s, 7);
-	r->updated_at = col_int(s, 8);
-	r->version = col_int(s, 9);
-}
-
-static void bind_refund(sql_stmt *s, const billing_refund_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->payment_id);
-	bind_int(s, 4, r->amount);
-	bind_int(s, 5, r->status);
-	bind_text(s, 6, r->provider_ref);
-	bind_text(s, 7, r->failure_code);
-	bind_int(s, 8, r->created_at);
-	bind_int(s, 9, r->updated_at);
-	bind_int(s, 10, r->version);
-}
-
 static int rec_refund_insert(billing_txn *tx, const billing_refund_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO refunds (" REFUND_COLS ") VALUES (?1, ?2, ?3, ?4, "
-		"?5, ?6, ?7, ?8, ?9, ?10)");
-	if (rc < 0)
-		return rc;
-	bind_refund(s, r);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_refund, r);
 }
 
 static int rec_refund_update(billing_txn *tx, const billing_refund_record *r,
 	int64_t old_version)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "UPDATE refunds SET status = ?5, provider_ref = ?6, "
-		"failure_code = ?7, updated_at = ?9, version = ?10 WHERE tenant_id = ?1 AND id = ?2 "
-		"AND payment_id = ?3 AND amount = ?4 AND created_at = ?8 AND version = ?11");
-	if (rc < 0)
-		return rc;
-	bind_refund(s, r);
-	bind_int(s, 11, old_version);
-	return exec_versioned(s, "refund");
+	return rec_record_update(tx, &billing__res_refund, r, old_version);
 }
 
 static int rec_refund_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_refund_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " REFUND_COLS " FROM refunds "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_refund, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_refund, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int rec_provider_event_insert(billing_txn *tx, const char *tenant_id,
@@ -1861,91 +1502,30 @@ static int rec_dunning_set(billing_txn *tx, const billing_dunning_record *r)
 
 /* ------------------------------------------------------------ webhooks */
 
-#define ENDPOINT_COLS "tenant_id, id, url, event_types, enabled, description, secret, " \
-	"previous_secret, previous_secret_until, dead_in_row, disabled_reason, created_at, " \
-	"updated_at, version"
-
-static void read_endpoint(sql_stmt *s, void *record)
-{
-	billing_webhook_endpoint_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->url = col_text(s, 2);
-	r->event_types = col_text(s, 3);
-	r->enabled = (int)col_int(s, 4);
-	r->description = col_text(s, 5);
-	r->secret = col_text(s, 6);
-	r->previous_secret = col_text(s, 7);
-	r->previous_secret_until = col_int(s, 8);
-	r->dead_in_row = (int32_t)col_int(s, 9);
-	r->disabled_reason = col_text(s, 10);
-	r->created_at = col_int(s, 11);
-	r->updated_at = col_int(s, 12);
-	r->version = col_int(s, 13);
-}
-
-static void bind_endpoint(sql_stmt *s, const billing_webhook_endpoint_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->url);
-	bind_text(s, 4, r->event_types);
-	bind_int(s, 5, r->enabled ? 1 : 0);
-	bind_text(s, 6, r->description);
-	bind_text(s, 7, r->secret);
-	bind_text(s, 8, r->previous_secret);
-	bind_int_or_null(s, 9, r->previous_secret_until);
-	bind_int(s, 10, r->dead_in_row);
-	bind_text(s, 11, r->disabled_reason);
-	bind_int(s, 12, r->created_at);
-	bind_int(s, 13, r->updated_at);
-	bind_int(s, 14, r->version);
-}
-
 static int rec_endpoint_insert(billing_txn *tx, const billing_webhook_endpoint_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO webhook_endpoints (" ENDPOINT_COLS ") VALUES (?1, ?2, "
-		"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-	if (rc < 0)
-		return rc;
-	bind_endpoint(s, r);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_webhook_endpoint, r);
 }
 
 static int rec_endpoint_update(billing_txn *tx, const billing_webhook_endpoint_record *r,
 	int64_t old_version)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "UPDATE webhook_endpoints SET url = ?3, event_types = ?4, "
-		"enabled = ?5, description = ?6, secret = ?7, previous_secret = ?8, "
-		"previous_secret_until = ?9, dead_in_row = ?10, disabled_reason = ?11, "
-		"updated_at = ?13, version = ?14 WHERE tenant_id = ?1 AND id = ?2 AND "
-		"created_at = ?12 AND version = ?15");
-	if (rc < 0)
-		return rc;
-	bind_endpoint(s, r);
-	bind_int(s, 15, old_version);
-	return exec_versioned(s, "webhook endpoint");
+	return rec_record_update(tx, &billing__res_webhook_endpoint, r, old_version);
 }
 
 static int rec_endpoint_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_webhook_endpoint_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_endpoint, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_webhook_endpoint, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int rec_endpoint_delete(billing_txn *tx, const char *tenant_id, const char *id)
 {
-	return delete_row(tx, "DELETE FROM webhook_endpoints WHERE tenant_id = ?1 AND id = ?2",
-		tenant_id, id);
+	return rec_record_delete(tx, &billing__res_webhook_endpoint, tenant_id, id);
 }
 
 static const struct list_shape endpoint_shape = {
-	"webhook_endpoints", ENDPOINT_COLS, "id", 1, { "url", NULL }, NULL,
-	read_endpoint
+	&billing__res_webhook_endpoint, "id", 1, { "url", NULL }, NULL
 };
 
 static int rec_endpoint_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -1957,85 +1537,30 @@ static int rec_endpoint_list(billing_txn *tx, const char *tenant_id, const billi
 static int rec_endpoints_enabled(billing_txn *tx, const char *tenant_id, billing_row_cb cb,
 	void *payload)
 {
-	billing_webhook_endpoint_record r;
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints "
-		"WHERE tenant_id = ?1 AND enabled = 1");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, tenant_id);
-	return emit_rows(s, read_endpoint, &r, cb, payload, 0);
-}
-
-#define DELIVERY_COLS "tenant_id, id, endpoint_id, event_id, status, attempt_count, " \
-	"next_attempt_at, created_at, updated_at, version"
-
-static void read_delivery(sql_stmt *s, void *record)
-{
-	billing_delivery_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->endpoint_id = col_text(s, 2);
-	r->event_id = col_text(s, 3);
-	r->status = (int)col_int(s, 4);
-	r->attempt_count = (int32_t)col_int(s, 5);
-	r->next_attempt_at = col_int(s, 6);
-	r->created_at = col_int(s, 7);
-	r->updated_at = col_int(s, 8);
-	r->version = col_int(s, 9);
-}
-
-static void bind_delivery(sql_stmt *s, const billing_delivery_record *r)
-{
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_text(s, 3, r->endpoint_id);
-	bind_text(s, 4, r->event_id);
-	bind_int(s, 5, r->status);
-	bind_int(s, 6, r->attempt_count);
-	bind_int_or_null(s, 7, r->next_attempt_at);
-	bind_int(s, 8, r->created_at);
-	bind_int(s, 9, r->updated_at);
-	bind_int(s, 10, r->version);
+	const char *args[] = { tenant_id };
+	return select_where(tx, &billing__res_webhook_endpoint, "tenant_id = ?1 AND enabled = 1",
+		0, args, 1, cb, payload, 0);
 }
 
 static int rec_delivery_insert(billing_txn *tx, const billing_delivery_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO webhook_deliveries (" DELIVERY_COLS ") VALUES (?1, "
-		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-	if (rc < 0)
-		return rc;
-	bind_delivery(s, r);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_delivery, r);
 }
 
 static int rec_delivery_update(billing_txn *tx, const billing_delivery_record *r,
 	int64_t old_version)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "UPDATE webhook_deliveries SET status = ?5, attempt_count = ?6, "
-		"next_attempt_at = ?7, updated_at = ?9, version = ?10 WHERE tenant_id = ?1 AND "
-		"id = ?2 AND endpoint_id = ?3 AND event_id = ?4 AND created_at = ?8 AND "
-		"version = ?11");
-	if (rc < 0)
-		return rc;
-	bind_delivery(s, r);
-	bind_int(s, 11, old_version);
-	return exec_versioned(s, "delivery");
+	return rec_record_update(tx, &billing__res_delivery, r, old_version);
 }
 
 static int rec_delivery_get(billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	billing_delivery_record r;
-	return get_by_id(tx, LOCKED(tx, "SELECT " DELIVERY_COLS " FROM webhook_deliveries "
-		"WHERE tenant_id = ?1 AND id = ?2"), read_delivery, &r, tenant_id, id, cb, payload);
+	return rec_record_read(tx, &billing__res_delivery, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static const struct list_shape delivery_shape = {
-	"webhook_deliveries", DELIVERY_COLS, "id", 1, { "event_id", NULL }, NULL,
-	read_delivery
+	&billing__res_delivery, "id", 1, { "event_id", NULL }, NULL
 };
 
 static int rec_delivery_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -2091,45 +1616,13 @@ static int rec_attempts(billing_txn *tx, const char *tenant_id, const char *deli
 	return emit_rows(s, read_attempt, &r, cb, payload, 0);
 }
 
-#define AUDIT_COLS "tenant_id, id, created_at, user_id, role, operation, resource_id, " \
-	"request_id, idempotency_key"
-
-static void read_audit(sql_stmt *s, void *record)
-{
-	billing_audit_record *r = record;
-	r->tenant_id = col_text(s, 0);
-	r->id = col_text(s, 1);
-	r->at = col_int(s, 2);
-	r->user_id = col_text(s, 3);
-	r->role = (int)col_int(s, 4);
-	r->operation = col_text(s, 5);
-	r->resource_id = col_text(s, 6);
-	r->request_id = col_text(s, 7);
-	r->idempotency_key = col_text(s, 8);
-}
-
 static int rec_audit_insert(billing_txn *tx, const billing_audit_record *r)
 {
-	sql_stmt *s;
-	int rc = prepare(&s, tx, "INSERT INTO audit_log (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, "
-		"?5, ?6, ?7, ?8, ?9)");
-	if (rc < 0)
-		return rc;
-	bind_text(s, 1, r->tenant_id);
-	bind_text(s, 2, r->id);
-	bind_int(s, 3, r->at);
-	bind_text(s, 4, r->user_id);
-	bind_int(s, 5, r->role);
-	bind_text(s, 6, r->operation);
-	bind_text(s, 7, r->resource_id);
-	bind_text(s, 8, r->request_id);
-	bind_text(s, 9, r->idempotency_key);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	return rec_record_insert(tx, &billing__res_audit, r);
 }
 
 static const struct list_shape audit_shape = {
-	"audit_log", AUDIT_COLS, "id", 1, { "operation", NULL }, NULL,
-	read_audit
+	&billing__res_audit, "id", 1, { "operation", NULL }, NULL
 };
 
 static int rec_audit_list(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
@@ -2169,188 +1662,6 @@ static int rec_events_prune(billing_txn *tx, const char *tenant_id, int64_t befo
 	return rc;
 }
 
-/* ------------------------------------------------------------ generic records (version 7) */
-
-/* The builder's statements for one resource: texts built once per
- * (resource, driver) and cached, so they are prepared as literals (by
- * address); only a list's text is built per call. */
-
-static int record_shape(const sqlb_shape **sh, billing_txn *tx, const billing_resource *res,
-	const void *rec)
-{
-	int rc = billing__sqlb_shape(sh, res, tx->drv);
-	if (rc < 0)
-		return rc;
-	if (!rec)
-		return billing__error_field(BILLING_EINVALID, "invalid_argument", "rec",
-			"rec must not be NULL");
-	return BILLING_OK;
-}
-
-static int key_ok(const sqlb_shape *sh, const char *tenant_id, const char *id)
-{
-	if (sh->tenant && !tenant_id)
-		return billing__error_field(BILLING_EINVALID, "invalid_argument", "tenant_id",
-			"tenant_id must not be NULL");
-	if (!id)
-		return billing__error_field(BILLING_EINVALID, "invalid_argument", "id",
-			"id must not be NULL");
-	return BILLING_OK;
-}
-
-static int rec_record_insert(billing_txn *tx, const billing_resource *res, const void *rec)
-{
-	const sqlb_shape *sh;
-	sql_stmt *s;
-	int rc;
-
-	if ((rc = record_shape(&sh, tx, res, rec)) < 0 ||
-	    (rc = prepare(&s, tx, sh->text[SQLB_INSERT])) < 0)
-		return rc;
-	billing__sqlb_bind_record(s, sh, rec);
-	rc = exec_stmt(s, BILLING_EINVALID, NULL);
-	return rc == BILLING_EEXISTS ? billing__sqlb_unique_error(sh) : rc;
-}
-
-static int rec_record_update(billing_txn *tx, const billing_resource *res, const void *rec,
-	int64_t old_version)
-{
-	const sqlb_shape *sh;
-	sql_stmt *s;
-	int rc, changes = 0;
-
-	if ((rc = record_shape(&sh, tx, res, rec)) < 0)
-		return rc;
-	if (!sh->text[SQLB_UPDATE])
-		return billing__error_set(BILLING_EINVALID, "not_updatable",
-			"%s has no field an update could change", res->name ? res->name : res->table);
-	if ((rc = prepare(&s, tx, sh->text[SQLB_UPDATE])) < 0)
-		return rc;
-	billing__sqlb_bind_record(s, sh, rec);
-	if (sh->version)
-		bind_int(s, (int)res->field_count + 1, old_version);
-	rc = exec_stmt(s, BILLING_EINVALID, &changes);
-	if (rc == BILLING_EEXISTS)
-		return billing__sqlb_unique_error(sh);
-	if (rc < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ESTALE, "stale_version",
-		"the %s changed since it was read", res->name ? res->name : res->table);
-}
-
-static int rec_record_read(billing_txn *tx, const billing_resource *res, const char *tenant_id,
-	const char *id, unsigned int lock, billing_row_cb cb, void *payload)
-{
-	union { max_align_t align; unsigned char bytes[512]; } local;
-	const sqlb_shape *sh;
-	void *rec = &local;
-	sql_stmt *s;
-	int rc;
-
-	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0 || (rc = key_ok(sh, tenant_id, id)) < 0)
-		return rc;
-	if (lock > BILLING_LOCK_UPDATE)
-		return billing__error_field(BILLING_EINVALID, "invalid_argument", "lock",
-			"unknown lock %u", lock);
-	if (res->record_size > sizeof(local) && (rec = billing__malloc(res->record_size)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	if ((rc = prepare(&s, tx, billing__sqlb_select(sh, tx->kind, lock))) >= 0) {
-		int rows = 0;
-		billing__sqlb_bind_key(s, sh, tenant_id, id);
-		while ((rc = step(s, 0)) == 1) {
-			billing__sqlb_read(s, sh, rec);
-			rows++;
-			if ((rc = cb(payload, rec)) != 0)
-				break;
-		}
-		s->drv->reset(s);
-		if (rc > 0)
-			rc = BILLING_OK;
-		else if (rc == 0 && rows == 0)
-			rc = billing__error_set(BILLING_ENOTFOUND, NULL, "no %s %s",
-				res->name ? res->name : res->table, id);
-	}
-	if (rec != (void *)&local)
-		billing__free(rec);
-	return rc;
-}
-
-static int rec_record_delete(billing_txn *tx, const billing_resource *res,
-	const char *tenant_id, const char *id)
-{
-	const sqlb_shape *sh;
-	sql_stmt *s;
-	int rc, changes = 0;
-
-	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0 ||
-	    (rc = key_ok(sh, tenant_id, id)) < 0 ||
-	    (rc = prepare(&s, tx, sh->text[SQLB_DELETE])) < 0)
-		return rc;
-	billing__sqlb_bind_key(s, sh, tenant_id, id);
-	if ((rc = exec_stmt(s, BILLING_ECONFLICT, &changes)) < 0)
-		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ENOTFOUND, NULL,
-		"no %s %s", res->name ? res->name : res->table, id);
-}
-
-/* Runs a built list query: the count into *q->total, or the rows to cb. */
-static int run_record_list(billing_txn *tx, const sqlb_shape *sh, const char *tenant_id,
-	const billing_list_query *q, int count, billing_row_cb cb, void *payload, void *rec)
-{
-	sqlb_list l;
-	sql_stmt *s;
-	int rc;
-
-	if ((rc = billing__sqlb_list(&l, sh, tenant_id, q, count)) < 0 ||
-	    (rc = prepare_dynamic(&s, tx, l.sql.s)) < 0) {
-		billing__sqlb_list_free(&l);
-		return rc;
-	}
-	billing__sqlb_list_bind(s, &l);
-	if (count) {
-		if ((rc = step(s, 0)) == 1) {
-			*q->total = col_int(s, 0);
-			rc = BILLING_OK;
-		} else if (rc == 0) {
-			rc = billing__error_set(BILLING_ESTORAGE, "storage", "count returned no row");
-		}
-	} else {
-		while ((rc = step(s, 0)) == 1) {
-			billing__sqlb_read(s, sh, rec);
-			if ((rc = cb(payload, rec)) != 0)
-				break;
-		}
-		if (rc > 0)
-			rc = BILLING_OK;
-	}
-	s->drv->reset(s);
-	billing__sqlb_list_free(&l);
-	return rc;
-}
-
-static int rec_record_list(billing_txn *tx, const billing_resource *res, const char *tenant_id,
-	const billing_list_query *q, billing_row_cb cb, void *payload)
-{
-	union { max_align_t align; unsigned char bytes[512]; } local;
-	const sqlb_shape *sh;
-	void *rec = &local;
-	int rc;
-
-	if ((rc = billing__sqlb_shape(&sh, res, tx->drv)) < 0)
-		return rc;
-	if (!q)
-		return billing__error_field(BILLING_EINVALID, "invalid_argument", "q",
-			"q must not be NULL");
-	if (res->record_size > sizeof(local) && (rec = billing__malloc(res->record_size)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	if (q->total)
-		rc = run_record_list(tx, sh, tenant_id, q, 1, cb, payload, rec);
-	if (rc >= 0)
-		rc = run_record_list(tx, sh, tenant_id, q, 0, cb, payload, rec);
-	if (rec != (void *)&local)
-		billing__free(rec);
-	return rc;
-}
 
 void billing__sql_install(billing_storage *st)
 {

@@ -1,0 +1,319 @@
+/*
+ * The descriptors of the stored objects (see resources.h): one table per
+ * object, in the order of its record struct. Flags say what storage does
+ * with a column (key, FIXED after insert, ZERO_NULL, lists' FILTER / RANGE
+ * / SORT / SEARCH as the lists filter today); json is the wire name that
+ * json_out.c shows (NULL: not shown). These objects keep hand-written
+ * operations (ops 0); the generic JSON flow serves objects that set ops.
+ */
+#include <stddef.h>
+
+#include "billing/subscription.h"
+#include "billing/sys/storage.h"
+#include "core/resources.h"
+
+#define TENANT BILLING_FIELD_TENANT
+#define ID BILLING_FIELD_ID
+#define VERSION BILLING_FIELD_VERSION
+#define FIXED BILLING_FIELD_FIXED
+#define ZNULL BILLING_FIELD_ZERO_NULL
+#define FILTER BILLING_FIELD_FILTER
+#define RANGE BILLING_FIELD_RANGE
+#define SORT BILLING_FIELD_SORT
+#define SEARCH BILLING_FIELD_SEARCH
+#define UNIQUE BILLING_FIELD_UNIQUE
+#define DELETED BILLING_FIELD_DELETED
+
+/* One field of record struct S: column, C type, member, flags, JSON name
+ * and kind. */
+#define F(S, col, type, member, flags, json, kind) \
+	{ col, BILLING_FIELD_##type, offsetof(S, member), (flags), json, BILLING_JSON_##kind, \
+	  0, NULL, 0, NULL }
+
+#define RESOURCE(var, nm, pl, tbl, pfx, S, list) \
+	const billing_resource var = { \
+		.name = nm, .plural = pl, .table = tbl, .prefix = pfx, .record_size = sizeof(S), \
+		.fields = list, .field_count = sizeof(list) / sizeof(list[0]) }
+
+/* The common tail of versioned records. */
+#define STAMPS(S) \
+	F(S, "created_at", INT64, created_at, FIXED | SORT | RANGE, "createdAt", TIME), \
+	F(S, "updated_at", INT64, updated_at, 0, "updatedAt", TIME), \
+	F(S, "version", INT64, version, VERSION, "version", INTEGER)
+
+/* ------------------------------------------------------------ status sets */
+
+const billing_status_set billing__sub_ended = {
+	"ended", (1u << BILLING_SUB_CANCELED) | (1u << BILLING_SUB_EXPIRED)
+};
+
+const billing_status_set billing__payment_in_flight = {
+	"in_flight", (1u << BILLING_PAYMENT_PENDING) | (1u << BILLING_PAYMENT_REQUIRES_ACTION) |
+		(1u << BILLING_PAYMENT_UNKNOWN)
+};
+
+/* ------------------------------------------------------------ tenants */
+
+#define T billing_tenant_record
+static const billing_field tenant_fields[] = {
+	F(T, "tenant_id", TEXT, id, ID | TENANT, "id", STRING),
+	F(T, "name", TEXT, name, SORT | SEARCH, "name", STRING),
+	F(T, "invoice_prefix", TEXT, invoice_prefix, 0, "invoicePrefix", STRING),
+	STAMPS(T),
+};
+RESOURCE(billing__res_tenant, "tenant", "tenants", "tenants", "ten", T, tenant_fields);
+#undef T
+
+/* ------------------------------------------------------------ customers */
+
+#define C billing_customer_record
+static const billing_field customer_fields[] = {
+	F(C, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(C, "id", TEXT, id, ID, "id", STRING),
+	F(C, "name", TEXT, name, SORT | SEARCH, "name", STRING),
+	F(C, "email", TEXT, email, SEARCH, "email", STRING),
+	/* the unique key: the lower-cased e-mail (a taken one names "email") */
+	F(C, "email_key", TEXT, email_key, UNIQUE | SORT, NULL, NONE),
+	F(C, "default_payment_method", TEXT, default_payment_method, 0, "defaultPaymentMethod",
+		STRING),
+	F(C, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
+	STAMPS(C),
+};
+RESOURCE(billing__res_customer, "customer", "customers", "customers", "cus", C,
+	customer_fields);
+#undef C
+
+/* ------------------------------------------------------------ products */
+
+#define P billing_product_record
+static const billing_field product_fields[] = {
+	F(P, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(P, "id", TEXT, id, ID, "id", STRING),
+	F(P, "name", TEXT, name, SORT | SEARCH, "name", STRING),
+	F(P, "sku", TEXT, sku, UNIQUE | SORT | SEARCH, "sku", STRING),
+	F(P, "description", TEXT, description, 0, "description", STRING),
+	F(P, "price_cents", INT64, price_cents, RANGE | SORT, "priceCents", INTEGER),
+	F(P, "currency", TEXT, currency, FILTER, "currency", STRING),
+	F(P, "tax_rate_bp", INT32, tax_rate_bp, 0, NULL, NONE), /* shown as "taxRate" text */
+	F(P, "is_active", INT, is_active, FILTER, "isActive", BOOLEAN),
+	F(P, "stock", INT64, stock, 0, "stock", INTEGER),
+	F(P, "low_stock_threshold", INT64, low_stock_threshold, 0, "lowStockThreshold", INTEGER),
+	F(P, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
+	STAMPS(P),
+};
+RESOURCE(billing__res_product, "product", "products", "products", "prod", P, product_fields);
+#undef P
+
+/* ------------------------------------------------------------ plans */
+
+/* Product, code, currency, interval and term are fixed at creation. */
+#define L billing_plan_record
+static const billing_field plan_fields[] = {
+	F(L, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(L, "id", TEXT, id, ID, "id", STRING),
+	F(L, "product_id", TEXT, product_id, FIXED | FILTER, "productId", STRING),
+	F(L, "code", TEXT, code, FIXED | UNIQUE | SORT | SEARCH, "code", STRING),
+	F(L, "name", TEXT, name, SORT | SEARCH, "name", STRING),
+	F(L, "description", TEXT, description, 0, "description", STRING),
+	F(L, "amount", INT64, amount, RANGE | SORT, "amount", INTEGER),
+	F(L, "currency", TEXT, currency, FIXED | FILTER, "currency", STRING),
+	F(L, "billing_interval", INT, interval, FIXED | FILTER, "interval", ENUM),
+	F(L, "interval_count", INT32, interval_count, FIXED, "intervalCount", INTEGER),
+	F(L, "trial_days", INT32, trial_days, 0, "trialDays", INTEGER),
+	F(L, "term_count", INT32, term_count, FIXED | ZNULL, "termCount", INTEGER),
+	F(L, "active", INT, active, FILTER, "active", BOOLEAN),
+	F(L, "deleted_at", INT64, deleted_at, ZNULL | DELETED, NULL, NONE),
+	F(L, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
+	STAMPS(L),
+};
+RESOURCE(billing__res_plan, "plan", "plans", "plans", "plan", L, plan_fields);
+#undef L
+
+/* ------------------------------------------------------------ users */
+
+#define U billing_user_record
+static const billing_field user_fields[] = {
+	F(U, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(U, "id", TEXT, id, ID, "id", STRING),
+	F(U, "email", TEXT, email, 0, "email", STRING),
+	F(U, "email_key", TEXT, email_key, UNIQUE, NULL, NONE),
+	F(U, "role", INT, role, FIXED, "role", ENUM),
+	F(U, "password_hash", TEXT, password_hash, 0, NULL, NONE), /* never shown */
+	STAMPS(U),
+};
+RESOURCE(billing__res_user, "user", "users", "users", "usr", U, user_fields);
+#undef U
+
+/* ------------------------------------------------------------ subscriptions */
+
+/* The customer and the start are fixed; everything that moves with the
+ * calendar or a change of plan is written. */
+#define S billing_subscription_record
+static const billing_field subscription_fields[] = {
+	F(S, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(S, "id", TEXT, id, ID | SEARCH, "id", STRING),
+	F(S, "customer_id", TEXT, customer_id, FIXED | FILTER, "customerId", STRING),
+	F(S, "plan_id", TEXT, plan_id, FILTER, "planId", STRING),
+	F(S, "status", INT, status, FILTER, "status", ENUM),
+	F(S, "quantity", INT32, quantity, 0, "quantity", INTEGER),
+	F(S, "currency", TEXT, currency, 0, "currency", STRING),
+	F(S, "anchor", INT64, anchor, 0, "billingCycleAnchor", TIME),
+	F(S, "period_index", INT64, period_index, 0, NULL, NONE),
+	F(S, "current_period_start", INT64, current_period_start, 0, "currentPeriodStart", TIME),
+	F(S, "current_period_end", INT64, current_period_end, SORT, "currentPeriodEnd", TIME),
+	F(S, "trial_end", INT64, trial_end, ZNULL, "trialEnd", TIME),
+	F(S, "cancel_at_period_end", INT, cancel_at_period_end, 0, "cancelAtPeriodEnd", BOOLEAN),
+	F(S, "canceled_at", INT64, canceled_at, ZNULL, "canceledAt", TIME),
+	F(S, "ended_at", INT64, ended_at, ZNULL, "endedAt", TIME),
+	F(S, "latest_invoice_id", TEXT, latest_invoice_id, 0, "latestInvoiceId", STRING),
+	F(S, "pending_plan_id", TEXT, pending_plan_id, 0, "pendingPlanId", STRING),
+	F(S, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
+	STAMPS(S),
+};
+RESOURCE(billing__res_subscription, "subscription", "subscriptions", "subscriptions", "sub", S,
+	subscription_fields);
+#undef S
+
+/* ------------------------------------------------------------ invoices */
+
+/* Amounts billed, currency and period never change after creation (nor
+ * lines, which storage keeps apart). */
+#define I billing_invoice_record
+static const billing_field invoice_fields[] = {
+	F(I, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(I, "id", TEXT, id, ID, "id", STRING),
+	F(I, "customer_id", TEXT, customer_id, FIXED | FILTER, "customerId", STRING),
+	F(I, "subscription_id", TEXT, subscription_id, FIXED | FILTER, "subscriptionId", STRING),
+	F(I, "number", TEXT, number, SEARCH, "number", STRING),
+	F(I, "status", INT, status, FILTER, "status", ENUM),
+	F(I, "currency", TEXT, currency, FIXED, "currency", STRING),
+	F(I, "subtotal", INT64, subtotal, FIXED, "subtotal", INTEGER),
+	F(I, "tax", INT64, tax, FIXED, "tax", INTEGER),
+	F(I, "total", INT64, total, FIXED, "total", INTEGER),
+	F(I, "amount_paid", INT64, amount_paid, 0, "amountPaid", INTEGER),
+	F(I, "amount_due", INT64, amount_due, 0, "amountDue", INTEGER),
+	F(I, "period_start", INT64, period_start, FIXED | RANGE, "periodStart", TIME),
+	F(I, "period_end", INT64, period_end, FIXED, "periodEnd", TIME),
+	F(I, "finalized_at", INT64, finalized_at, ZNULL, "finalizedAt", TIME),
+	F(I, "paid_at", INT64, paid_at, ZNULL, "paidAt", TIME),
+	F(I, "voided_at", INT64, voided_at, ZNULL, "voidedAt", TIME),
+	F(I, "attempt_count", INT32, attempt_count, 0, "attemptCount", INTEGER),
+	F(I, "next_attempt_at", INT64, next_attempt_at, ZNULL, "nextAttemptAt", TIME),
+	STAMPS(I),
+};
+RESOURCE(billing__res_invoice, "invoice", "invoices", "invoices", "in", I, invoice_fields);
+#undef I
+
+/* ------------------------------------------------------------ payments */
+
+/* What was asked for (invoice, customer, amount, currency, provider,
+ * off-session) never changes. */
+#define Y billing_payment_record
+static const billing_field payment_fields[] = {
+	F(Y, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(Y, "id", TEXT, id, ID, "id", STRING),
+	F(Y, "invoice_id", TEXT, invoice_id, FIXED | FILTER, "invoiceId", STRING),
+	F(Y, "customer_id", TEXT, customer_id, FIXED | FILTER, "customerId", STRING),
+	F(Y, "status", INT, status, FILTER, "status", ENUM),
+	F(Y, "amount", INT64, amount, FIXED, "amount", INTEGER),
+	F(Y, "currency", TEXT, currency, FIXED, "currency", STRING),
+	F(Y, "amount_refunded", INT64, amount_refunded, 0, "refundedAmount", INTEGER),
+	F(Y, "amount_refunding", INT64, amount_refunding, 0, NULL, NONE),
+	F(Y, "provider", TEXT, provider, FIXED, "provider", STRING),
+	F(Y, "provider_ref", TEXT, provider_ref, SEARCH, "providerRef", STRING),
+	F(Y, "payment_method", TEXT, payment_method, 0, "paymentMethod", STRING),
+	F(Y, "off_session", INT, off_session, FIXED, NULL, BOOLEAN),
+	F(Y, "failure_code", TEXT, failure_code, 0, "failureCode", STRING),
+	F(Y, "failure_message", TEXT, failure_message, 0, "failureMessage", STRING),
+	STAMPS(Y),
+};
+RESOURCE(billing__res_payment, "payment", "payments", "payments", "pay", Y, payment_fields);
+#undef Y
+
+/* ------------------------------------------------------------ refunds */
+
+#define R billing_refund_record
+static const billing_field refund_fields[] = {
+	F(R, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(R, "id", TEXT, id, ID, "id", STRING),
+	F(R, "payment_id", TEXT, payment_id, FIXED | FILTER, "paymentId", STRING),
+	F(R, "amount", INT64, amount, FIXED, "amount", INTEGER),
+	F(R, "status", INT, status, FILTER, "status", ENUM),
+	F(R, "provider_ref", TEXT, provider_ref, 0, "providerRef", STRING),
+	F(R, "failure_code", TEXT, failure_code, 0, "failureCode", STRING),
+	STAMPS(R),
+};
+RESOURCE(billing__res_refund, "refund", "refunds", "refunds", "re", R, refund_fields);
+#undef R
+
+/* ------------------------------------------------------------ webhook endpoints */
+
+#define E billing_webhook_endpoint_record
+static const billing_field endpoint_fields[] = {
+	F(E, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(E, "id", TEXT, id, ID, "id", STRING),
+	F(E, "url", TEXT, url, SEARCH, "url", STRING),
+	F(E, "event_types", TEXT, event_types, 0, NULL, NONE), /* shown as "events", a list */
+	F(E, "enabled", INT, enabled, FILTER, "enabled", BOOLEAN),
+	F(E, "description", TEXT, description, 0, "description", STRING),
+	F(E, "secret", TEXT, secret, 0, NULL, NONE),              /* never shown */
+	F(E, "previous_secret", TEXT, previous_secret, 0, NULL, NONE),
+	F(E, "previous_secret_until", INT64, previous_secret_until, ZNULL, NULL, NONE),
+	F(E, "dead_in_row", INT32, dead_in_row, 0, NULL, NONE),
+	F(E, "disabled_reason", TEXT, disabled_reason, 0, "disabledReason", STRING),
+	STAMPS(E),
+};
+RESOURCE(billing__res_webhook_endpoint, "webhook_endpoint", "webhook_endpoints",
+	"webhook_endpoints", "we", E, endpoint_fields);
+#undef E
+
+/* ------------------------------------------------------------ deliveries */
+
+#define D billing_delivery_record
+static const billing_field delivery_fields[] = {
+	F(D, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(D, "id", TEXT, id, ID, "id", STRING),
+	F(D, "endpoint_id", TEXT, endpoint_id, FIXED | FILTER, "endpointId", STRING),
+	F(D, "event_id", TEXT, event_id, FIXED | FILTER | SEARCH, "eventId", STRING),
+	F(D, "status", INT, status, FILTER, "status", ENUM),
+	F(D, "attempt_count", INT32, attempt_count, 0, "attemptCount", INTEGER),
+	F(D, "next_attempt_at", INT64, next_attempt_at, ZNULL, "nextAttemptAt", TIME),
+	STAMPS(D),
+};
+RESOURCE(billing__res_delivery, "webhook_delivery", "webhook_deliveries",
+	"webhook_deliveries", "whd", D, delivery_fields);
+#undef D
+
+/* ------------------------------------------------------------ events, audit */
+
+/* Written once, never updated (no VERSION field). */
+#define V billing_event_record
+static const billing_field event_fields[] = {
+	F(V, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(V, "id", TEXT, id, ID, "id", STRING),
+	F(V, "type", TEXT, type, FILTER | SEARCH, "type", STRING),
+	F(V, "resource_type", TEXT, resource_type, 0, NULL, NONE),
+	F(V, "resource_id", TEXT, resource_id, 0, NULL, NONE),
+	F(V, "data", TEXT, data_json, 0, "data", OBJECT),
+	F(V, "created_at", INT64, created_at, FIXED | SORT | RANGE, "createdAt", TIME),
+	F(V, "request_id", TEXT, request_id, 0, "requestId", STRING),
+	F(V, "idempotency_key", TEXT, idempotency_key, 0, "idempotencyKey", STRING),
+};
+RESOURCE(billing__res_event, "event", "events", "events", "evt", V, event_fields);
+#undef V
+
+#define A billing_audit_record
+static const billing_field audit_fields[] = {
+	F(A, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(A, "id", TEXT, id, ID, "id", STRING),
+	F(A, "created_at", INT64, at, FIXED | SORT | RANGE, "at", TIME),
+	F(A, "user_id", TEXT, user_id, 0, "userId", STRING),
+	F(A, "role", INT, role, 0, "role", ENUM),
+	F(A, "operation", TEXT, operation, SEARCH, "operation", STRING),
+	F(A, "resource_id", TEXT, resource_id, 0, "resourceId", STRING),
+	F(A, "request_id", TEXT, request_id, 0, "requestId", STRING),
+	F(A, "idempotency_key", TEXT, idempotency_key, 0, "idempotencyKey", STRING),
+};
+RESOURCE(billing__res_audit, "audit_entry", "audit_entries", "audit_log", "aud", A,
+	audit_fields);
+#undef A
