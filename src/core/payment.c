@@ -16,6 +16,7 @@
 #include "core/events.h"
 #include "core/invoice_internal.h"
 #include "core/payment_internal.h"
+#include "core/resources.h"
 #include "core/subscription_internal.h"
 
 /* ------------------------------------------------------------ state table */
@@ -71,8 +72,8 @@ static bool allowed(billing_payment_status from, billing_payment_status to)
 
 bool billing__payment_in_flight(int status)
 {
-	return status == BILLING_PAYMENT_PENDING || status == BILLING_PAYMENT_REQUIRES_ACTION ||
-		status == BILLING_PAYMENT_UNKNOWN;
+	/* The set storage's payments_in_flight index enforces (core/resources.c). */
+	return billing__status_in(&billing__payment_in_flight_set, status);
 }
 
 /* ------------------------------------------------------------ objects */

@@ -47,7 +47,7 @@ const billing_status_set billing__sub_ended = {
 	"ended", (1u << BILLING_SUB_CANCELED) | (1u << BILLING_SUB_EXPIRED)
 };
 
-const billing_status_set billing__payment_in_flight = {
+const billing_status_set billing__payment_in_flight_set = {
 	"in_flight", (1u << BILLING_PAYMENT_PENDING) | (1u << BILLING_PAYMENT_REQUIRES_ACTION) |
 		(1u << BILLING_PAYMENT_UNKNOWN)
 };

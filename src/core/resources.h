@@ -36,7 +36,7 @@ extern const billing_resource billing__res_audit;
 extern const billing_status_set billing__sub_ended;
 /* Payments whose outcome is not known yet: pending, requires action,
  * unknown. An invoice has at most one (the payments_in_flight index). */
-extern const billing_status_set billing__payment_in_flight;
+extern const billing_status_set billing__payment_in_flight_set;
 
 /* Whether status is in set. */
 static inline bool billing__status_in(const billing_status_set *set, int status)

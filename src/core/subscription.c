@@ -16,6 +16,7 @@
 #include "core/assert.h"
 #include "core/core.h"
 #include "core/entity.h"
+#include "core/resources.h"
 #include "core/events.h"
 #include "core/subscription_internal.h"
 
@@ -88,7 +89,8 @@ int billing__subscription_transition(int from, int to)
 
 bool billing__subscription_ended(int status)
 {
-	return status == BILLING_SUB_CANCELED || status == BILLING_SUB_EXPIRED;
+	/* The set storage counts live subscriptions by (core/resources.c). */
+	return billing__status_in(&billing__sub_ended, status);
 }
 
 /* ------------------------------------------------------------ objects */

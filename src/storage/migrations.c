@@ -360,7 +360,7 @@ static const char step4_payments[] =
 	"CREATE INDEX payments_created ON payments (tenant_id, created_at, id);\n"
 	"CREATE INDEX payments_invoice ON payments (tenant_id, invoice_id);\n"
 	"CREATE INDEX payments_ref ON payments (tenant_id, provider, provider_ref);\n"
-	/* (1, 2, 7) is the payments' "in flight" set, billing__payment_in_flight
+	/* (1, 2, 7) is the payments' "in flight" set, billing__payment_in_flight_set
 	 * in core/resources.c. This script is checksummed history: its text
 	 * never changes; a new constraint is generated from the set. */
 	"CREATE UNIQUE INDEX payments_in_flight ON payments (tenant_id, invoice_id)\n"
