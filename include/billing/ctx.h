@@ -43,7 +43,7 @@ typedef struct billing_event billing_event;
 /** An in-process event subscriber (billing_ctx_subscribe in billing/event.h). */
 typedef void (*billing_event_fn)(void *user_data, const billing_event *event);
 
-#define BILLING_CTX_OPTIONS_VERSION 3
+#define BILLING_CTX_OPTIONS_VERSION 4
 
 /** Options for billing_ctx_open(). Zero means default. */
 typedef struct {
@@ -74,11 +74,16 @@ typedef struct {
 	/** Version 3. Seconds events are kept; 0: for ever. Older ones are pruned
 	 *  by billing_run_due(), with their deliveries. */
 	int64_t event_retention;
+	/** Version 4. How webhook deliveries are sent (billing/sys/transport.h),
+	 *  or NULL: libcurl, billing_transport_default(). Borrowed: it must
+	 *  outlive the context. The Stripe provider takes its own
+	 *  (billing_stripe_options.transport). */
+	struct billing_transport *transport;
 	/* later versions append fields here, never between */
 } billing_ctx_options;
 
 #define BILLING_CTX_OPTIONS_INIT { BILLING_CTX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-	0, 0, 0, 0 }
+	0, 0, 0, 0, 0 }
 
 /**
  * Opens a context on a storage backend. Does not change the schema: call

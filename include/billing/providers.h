@@ -68,7 +68,7 @@ BILLING_EXTERN(size_t) billing_test_provider_charge_count(billing_provider *p);
 
 /* ------------------------------------------------------------ Stripe */
 
-#define BILLING_STRIPE_OPTIONS_VERSION 1
+#define BILLING_STRIPE_OPTIONS_VERSION 2
 
 typedef struct {
 	unsigned int version;          /**< BILLING_STRIPE_OPTIONS_VERSION */
@@ -83,12 +83,17 @@ typedef struct {
 	unsigned int max_retries;      /**< 0: 3 (network errors, 409 lock, 429, 5xx) */
 	long retry_base_ms;            /**< 0: 500; doubled each retry, with jitter */
 	long webhook_tolerance;        /**< seconds; 0: 300 */
+	/** Version 2. How requests are sent (billing/sys/transport.h), or NULL:
+	 *  libcurl, billing_transport_default(). Borrowed: it must outlive the
+	 *  provider (and the context that owns it). */
+	struct billing_transport *transport;
 } billing_stripe_options;
 
-#define BILLING_STRIPE_OPTIONS_INIT { BILLING_STRIPE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define BILLING_STRIPE_OPTIONS_INIT { BILLING_STRIPE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /** A provider for Stripe's PaymentIntents API.
- *  @return BILLING_OK; BILLING_EINVALID (field "apiKey", "apiBase") */
+ *  @return BILLING_OK; BILLING_EINVALID (field "apiKey", "apiBase",
+ *          "transport": a vtable version this library does not know) */
 BILLING_EXTERN(int) billing_stripe_provider_new(billing_provider **out,
 	const billing_stripe_options *opts);
 

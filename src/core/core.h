@@ -10,6 +10,7 @@
 
 #include "billing/billing.h"
 #include "billing/sys/storage.h"
+#include "billing/sys/transport.h"
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "core/ids.h"
@@ -42,6 +43,7 @@ struct billing_ctx {
 	int webhook_allow_private;
 	long webhook_timeout_ms;
 	int64_t event_retention;    /* seconds; 0: kept for ever */
+	billing_transport *transport; /* version 4; NULL: billing_transport_default() */
 	pthread_mutex_t subscribers_mu;
 	billing__subscriber subscribers[BILLING__MAX_SUBSCRIBERS];
 	size_t subscriber_count;    /* read without the lock: it only grows */

@@ -189,6 +189,15 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 		ctx->webhook_timeout_ms = opts->webhook_timeout_ms;
 		ctx->event_retention = opts->event_retention;
 	}
+	if (opts->version >= 4 && opts->transport &&
+	    (opts->transport->version == 0 || opts->transport->version > BILLING_TRANSPORT_VERSION ||
+	     !opts->transport->send || !opts->transport->release)) {
+		billing__free(ctx);
+		return billing__error_field(BILLING_EINVALID, "invalid", "transport",
+			"transport vtable version %u is not supported, or a method is missing",
+			opts->transport->version);
+	}
+	ctx->transport = opts->version >= 4 ? opts->transport : NULL;
 	pthread_mutex_init(&ctx->subscribers_mu, NULL);
 
 	if ((rc = ctx->st->schema_status(ctx->st, &pending)) < 0)
@@ -223,7 +232,8 @@ int billing_ctx_open_url(billing_ctx **out, const char *url, const billing_ctx_o
 			return billing__error_field(BILLING_EINVALID, "invalid", "storage",
 				"billing_ctx_open_url makes its own storage; pass storage = NULL");
 		/* Only as much as the caller's version has. */
-		memcpy(&o, opts, opts->version >= 3 ? sizeof(o) : opts->version == 2 ?
+		memcpy(&o, opts, opts->version >= 4 ? sizeof(o) : opts->version == 3 ?
+			offsetof(billing_ctx_options, transport) : opts->version == 2 ?
 			offsetof(billing_ctx_options, webhook_allow_http) :
 			offsetof(billing_ctx_options, provider));
 	}

@@ -1,23 +1,21 @@
 /*
  * Webhook delivery: the due work of the billing run sends each pending
- * delivery (Standard Webhooks signatures over libcurl, with a check of
- * every address connected to), records the attempt, retries with backoff
+ * delivery (Standard Webhooks signatures, sent through the context's
+ * transport, billing/sys/transport.h: libcurl unless the host supplies
+ * one; private addresses refused unless allowed), records the attempt, retries with backoff
  * and jitter, lets a delivery die after the last retry and disables an
  * endpoint whose deliveries keep dying. Also the deliveries' list with
  * their attempts.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "billing/sys/transport.h"
 #include "core/calendar.h"
 #include "core/entity.h"
 #include "core/events.h"
@@ -216,82 +214,6 @@ static int sign(char *out, size_t size, const char *secret, const billing__deliv
 	return BILLING_OK;
 }
 
-struct answer {
-	char kept[KEEP_RESPONSE + 1];
-	size_t kept_len, read;
-	int refused;                  /* an address the context does not allow */
-	const billing_ctx *ctx;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *payload)
-{
-	struct answer *a = payload;
-	size_t len = size * n, take;
-	if (a->read + len > READ_RESPONSE)
-		return 0;               /* enough: the transfer stops here */
-	take = KEEP_RESPONSE - a->kept_len;
-	if (take > len)
-		take = len;
-	memcpy(a->kept + a->kept_len, data, take);
-	a->kept_len += take;
-	a->read += len;
-	return len;
-}
-
-static bool v4_forbidden(uint32_t ip)
-{
-	uint8_t a = (uint8_t)(ip >> 24), b = (uint8_t)(ip >> 16);
-	return a == 0 || a == 10 || a == 127 || (a == 100 && (b & 0xc0) == 64) ||
-		(a == 169 && b == 254) || (a == 172 && (b & 0xf0) == 16) ||
-		(a == 192 && b == 168) || (a == 192 && b == 0 && (uint8_t)(ip >> 8) == 0) ||
-		(a == 198 && (b & 0xfe) == 18) || a >= 224;
-}
-
-/* Loopback, private, link-local, multicast, metadata and other
- * non-public addresses. */
-static bool address_forbidden(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		return v4_forbidden(ntohl(in->sin_addr.s_addr));
-	}
-	if (sa->sa_family == AF_INET6) {
-		const uint8_t *x = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		static const uint8_t zero[16];
-		uint32_t v4;
-		if (memcmp(x, zero, 15) == 0 && (x[15] == 0 || x[15] == 1))
-			return true;                           /* :: and ::1 */
-		if (memcmp(x, zero, 10) == 0 && x[10] == 0xff && x[11] == 0xff) {
-			memcpy(&v4, x + 12, 4);                /* ::ffff:a.b.c.d */
-			return v4_forbidden(ntohl(v4));
-		}
-		return (x[0] & 0xfe) == 0xfc ||                /* fc00::/7 unique local */
-			(x[0] == 0xfe && (x[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
-			x[0] == 0xff;                              /* multicast */
-	}
-	return true;
-}
-
-static curl_socket_t open_socket(void *payload, curlsocktype purpose,
-	struct curl_sockaddr *address)
-{
-	struct answer *a = payload;
-	(void)purpose;
-	/* The address actually connected to is the one checked, so a name
-	 * that resolves differently later (DNS rebinding) changes nothing. */
-	if (!a->ctx->webhook_allow_private && address_forbidden(&address->addr)) {
-		a->refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(address->family, address->socktype, address->protocol);
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static int64_t jittered(int64_t wait)
 {
 	uint32_t r = 0;
@@ -399,16 +321,38 @@ static int record(billing_ctx *ctx, const billing__delivery_job *job, int32_t st
 	BILLING__RETRY(record_once(ctx, job, status, error, response, duration_ms));
 }
 
+/* What an attempt records of the exchange: the error ("timeout",
+ * "connect", "connection", "refused_address"), or NULL for an answer (one
+ * cut at READ_RESPONSE bytes or broken after its status line too). */
+static const char *attempt_error(const billing_transport_response *res)
+{
+	switch (res->error) {
+	case BILLING_TRANSPORT_OK:
+		return NULL;
+	case BILLING_TRANSPORT_TIMEOUT:
+		return "timeout";
+	case BILLING_TRANSPORT_CONNECT:
+		return "connect";
+	case BILLING_TRANSPORT_REFUSED_ADDRESS:
+		return "refused_address";
+	default:
+		/* cut short after the status line came: an answer */
+		return res->status ? NULL : "connection";
+	}
+}
+
 int billing__delivery_run(billing_ctx *ctx, billing__delivery_job *job)
 {
-	char sig[256] = "", h_id[128], h_ts[64], h_sig[300];
-	struct curl_slist *headers = NULL;
-	struct answer ans;
+	char sig[256] = "", id[BILLING_ID_MAX], ts[32], kept[KEEP_RESPONSE + 1];
+	billing_header h[5];
+	billing_transport_request req;
+	billing_transport_response res;
+	billing_transport *t = ctx->transport ? ctx->transport : billing_transport_default();
 	struct timespec t0, t1;
-	long status = 0, timeout = ctx->webhook_timeout_ms > 0 ? ctx->webhook_timeout_ms : 15000;
-	const char *error = NULL;
-	CURLcode cc;
-	CURL *curl;
+	long timeout = ctx->webhook_timeout_ms > 0 ? ctx->webhook_timeout_ms : 15000;
+	const char *error;
+	int32_t status = 0;
+	size_t kept_len = 0;
 	int rc;
 
 	if ((rc = sign(sig, sizeof(sig), job->secret, job)) < 0 ||
@@ -417,57 +361,50 @@ int billing__delivery_run(billing_ctx *ctx, billing__delivery_job *job)
 		billing__delivery_job_free(job);
 		return rc;
 	}
-	pthread_once(&curl_once, curl_init);
-	memset(&ans, 0, sizeof(ans));
-	ans.ctx = ctx;
-	snprintf(h_id, sizeof(h_id), "webhook-id: %s", job->event_id);
-	snprintf(h_ts, sizeof(h_ts), "webhook-timestamp: %lld", (long long)job->timestamp);
-	snprintf(h_sig, sizeof(h_sig), "webhook-signature: %s", sig);
-	OPENSSL_cleanse(sig, sizeof(sig));
-	headers = curl_slist_append(headers, "Content-Type: application/json");
-	headers = curl_slist_append(headers, "User-Agent: libbilling-webhooks/1");
-	headers = curl_slist_append(headers, h_id);
-	headers = curl_slist_append(headers, h_ts);
-	headers = curl_slist_append(headers, h_sig);
+	snprintf(id, sizeof(id), "%s", job->event_id);
+	snprintf(ts, sizeof(ts), "%lld", (long long)job->timestamp);
+	h[0].name = "Content-Type";
+	h[0].value = "application/json";
+	h[1].name = "User-Agent";
+	h[1].value = "libbilling-webhooks/1";
+	h[2].name = "webhook-id";
+	h[2].value = id;
+	h[3].name = "webhook-timestamp";
+	h[3].value = ts;
+	h[4].name = "webhook-signature";
+	h[4].value = sig;
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = job->url;
+	req.headers = h;
+	req.nheaders = 5;
+	req.body = job->body;
+	req.body_len = job->body_len;
+	req.connect_timeout_ms = timeout < 5000 ? timeout : 5000L;
+	req.timeout_ms = timeout;
+	req.max_response = READ_RESPONSE;
+	req.flags = (ctx->webhook_allow_http ? BILLING_TRANSPORT_ALLOW_HTTP : 0) |
+		(ctx->webhook_allow_private ? 0 : BILLING_TRANSPORT_PUBLIC_ONLY);
+	memset(&res, 0, sizeof(res));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!headers || (curl = curl_easy_init()) == NULL) {
-		error = "out_of_memory";
-	} else {
-		curl_easy_setopt(curl, CURLOPT_URL, job->url);
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR,
-			ctx->webhook_allow_http ? "http,https" : "https");
-		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout < 5000 ? timeout : 5000L);
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, job->body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)job->body_len);
-		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ans);
-		curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-		curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &ans);
-		cc = curl_easy_perform(curl);
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-		if (ans.refused)
-			error = "refused_address";
-		else if (cc == CURLE_OPERATION_TIMEDOUT)
-			error = "timeout";
-		else if (cc == CURLE_WRITE_ERROR && status)
-			error = NULL;         /* answered; we stopped reading a long body */
-		else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
-			error = "connect";
-		else if (cc != CURLE_OK)
-			error = status ? NULL : "connection";
-		curl_easy_cleanup(curl);
-	}
+	rc = t->send(t, &req, &res);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	curl_slist_free_all(headers);
-	OPENSSL_cleanse(h_sig, sizeof(h_sig));
-	ans.kept[ans.kept_len] = '\0';
-	if (error)
-		status = 0;
-	rc = record(ctx, job, (int32_t)status, error, ans.kept_len ? ans.kept : NULL,
+	OPENSSL_cleanse(sig, sizeof(sig));
+	if (rc < 0) {
+		/* Not sent (out of memory, a request the transport refused):
+		 * an attempt like a dropped connection, tried again. */
+		error = rc == BILLING_ENOMEM ? "out_of_memory" : "connection";
+	} else {
+		if ((error = attempt_error(&res)) == NULL)
+			status = (int32_t)res.status;
+		if (!error && res.body) {
+			kept_len = res.body_len < KEEP_RESPONSE ? res.body_len : KEEP_RESPONSE;
+			memcpy(kept, res.body, kept_len);
+		}
+		t->release(t, &res);
+	}
+	kept[kept_len] = '\0';
+	rc = record(ctx, job, status, error, kept_len ? kept : NULL,
 		(int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	billing__delivery_job_free(job);
 	return rc;

@@ -1,5 +1,6 @@
 /*
- * The Stripe provider: PaymentIntents and Refunds over libcurl, answers
+ * The Stripe provider: PaymentIntents and Refunds through a transport
+ * (billing/sys/transport.h: libcurl unless the host gives its own), answers
  * read with cJSON, webhooks through stripe_webhook.c.
  *
  * Money moves only through requests that carry the caller's idempotency
@@ -16,11 +17,12 @@
  * on free, and never formatted into a message: Stripe's own messages for
  * key errors echo part of the key, so those are replaced by ours.
  *
- * Each call uses its own easy handle (handles are not shared across
- * threads); curl_global_init runs once.
+ * libcurl is also used here to escape form values and to parse the base
+ * URL; curl_global_init runs once.
  */
 #include "billing/providers.h"
 #include "billing/sys/provider.h"
+#include "billing/sys/transport.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -58,8 +60,9 @@
 typedef struct {
 	billing_provider base;         /* first: the core sees a billing_provider */
 	char *api_key;
-	char *auth_header;             /* "Authorization: Bearer <key>" */
-	char *version_header;          /* "Stripe-Version: ..." */
+	char *auth_value;              /* "Bearer <key>" */
+	char *stripe_version;          /* the Stripe-Version header */
+	billing_transport *transport;  /* borrowed */
 	char *api_base;                /* no trailing slash */
 	bool loopback_http;            /* http:// to this machine: tests only */
 	char **secrets;
@@ -227,132 +230,82 @@ static void form_add_int(form *f, const char *key, int64_t v)
 /* ------------------------------------------------------------ one HTTP exchange */
 
 typedef struct {
-	char *body;
-	size_t len, cap;
-	bool too_big;
+	billing_transport_response res;
+	bool sent;                     /* res holds an answer to release */
 	int should_retry;              /* Stripe-Should-Retry: -1 absent, 0, 1 */
-} response;
-
-static size_t on_body(char *data, size_t size, size_t n, void *payload)
-{
-	response *r = payload;
-	size_t add = size * n;
-
-	if (add > MAX_RESPONSE - r->len) {
-		r->too_big = true;
-		return 0;              /* curl stops with CURLE_WRITE_ERROR */
-	}
-	if (r->len + add + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		char *p;
-		while (cap < r->len + add + 1)
-			cap *= 2;
-		p = billing__realloc(r->body, cap);
-		if (p == NULL)
-			return 0;
-		r->body = p;
-		r->cap = cap;
-	}
-	memcpy(r->body + r->len, data, add);
-	r->len += add;
-	r->body[r->len] = '\0';
-	return add;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *payload)
-{
-	static const char name[] = "Stripe-Should-Retry:";
-	response *r = payload;
-	size_t len = size * n, k = sizeof(name) - 1;
-
-	if (len > k && strncasecmp(data, name, k) == 0) {
-		const char *v = data + k, *end = data + len;
-		while (v < end && (*v == ' ' || *v == '\t'))
-			v++;
-		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-			end--;
-		if ((size_t)(end - v) == 4 && strncasecmp(v, "true", 4) == 0)
-			r->should_retry = 1;
-		else if ((size_t)(end - v) == 5 && strncasecmp(v, "false", 5) == 0)
-			r->should_retry = 0;
-	}
-	return len;
-}
-
-typedef struct {
-	CURLcode rc;                   /* CURLE_OK when an HTTP answer came */
-	long status;
-	response resp;
 } exchange;
 
-static void exchange_reset(exchange *x)
+static void exchange_reset(stripe_provider *sp, exchange *x)
 {
-	billing__free(x->resp.body);
+	if (x->sent)
+		sp->transport->release(sp->transport, &x->res);
 	memset(x, 0, sizeof(*x));
-	x->resp.should_retry = -1;
+	x->should_retry = -1;
+}
+
+/* The exchange ended with a whole HTTP answer. */
+static bool answered(const exchange *x)
+{
+	return x->res.error == BILLING_TRANSPORT_OK;
 }
 
 /*
- * One request. Headers are curl_slist nodes on the stack that point at the
- * provider's own strings, so the Authorization line is not copied into
- * lists that curl would free without wiping.
+ * One request through the provider's transport. The headers point at the
+ * provider's own strings, so the key is not copied here.
  */
-static int perform(stripe_provider *sp, CURL *curl, const char *url, const char *post,
+static int perform(stripe_provider *sp, const char *url, const char *post,
 	const char *idempotency_key, exchange *x)
 {
-	char idem[sizeof("Idempotency-Key: ") + MAX_HEADER_VALUE];
-	struct curl_slist h[7];
+	static const char *const want[] = { "Stripe-Should-Retry" };
+	billing_transport_request req;
+	billing_header h[6];
 	size_t nh = 0, i;
+	int rc;
 
-	h[nh++].data = sp->auth_header;
-	h[nh++].data = sp->version_header;
-	h[nh++].data = (char *)"Accept: application/json";
-	h[nh++].data = (char *)"Expect:";
+	h[nh].name = "Authorization";
+	h[nh++].value = sp->auth_value;
+	h[nh].name = "Stripe-Version";
+	h[nh++].value = sp->stripe_version;
+	h[nh].name = "Accept";
+	h[nh++].value = "application/json";
 	if (post) {
-		h[nh++].data = (char *)"Content-Type: application/x-www-form-urlencoded";
+		h[nh].name = "Content-Type";
+		h[nh++].value = "application/x-www-form-urlencoded";
 		if (idempotency_key) {
-			snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idempotency_key);
-			h[nh++].data = idem;
+			h[nh].name = "Idempotency-Key";
+			h[nh++].value = idempotency_key;
 		}
 	}
-	for (i = 0; i < nh; i++)
-		h[i].next = i + 1 < nh ? &h[i + 1] : NULL;
-
-	curl_easy_reset(curl);
-	exchange_reset(x);
-	if (curl_easy_setopt(curl, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-#if LIBCURL_VERSION_NUM >= 0x075500
-	    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR,
-		sp->loopback_http ? "http" : "https") != CURLE_OK ||
-#else
-	    curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
-		sp->loopback_http ? (long)CURLPROTO_HTTP : (long)CURLPROTO_HTTPS) != CURLE_OK ||
-#endif
-	    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, sp->connect_timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, sp->timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_USERAGENT, "libbilling/" BILLING_VERSION_STRING)
-		!= CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x->resp) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x->resp) != CURLE_OK)
-		return billing__error_set(BILLING_ERROR, NULL, "Stripe: cannot set up the request");
-	/* A proxy from the environment must not see a loopback test server. */
-	if (sp->loopback_http && curl_easy_setopt(curl, CURLOPT_NOPROXY, "*") != CURLE_OK)
-		return billing__error_set(BILLING_ERROR, NULL, "Stripe: cannot set up the request");
-	if (post && (curl_easy_setopt(curl, CURLOPT_POST, 1L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(post)) != CURLE_OK))
-		return billing__error_set(BILLING_ERROR, NULL, "Stripe: cannot set up the request");
-
-	x->rc = curl_easy_perform(curl);
-	if (x->rc == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &x->status);
+	memset(&req, 0, sizeof(req));
+	req.method = post ? "POST" : "GET";
+	req.url = url;
+	req.headers = h;
+	req.nheaders = nh;
+	req.body = post;
+	req.body_len = post ? strlen(post) : 0;
+	req.connect_timeout_ms = sp->connect_timeout_ms;
+	req.timeout_ms = sp->timeout_ms;
+	req.max_response = MAX_RESPONSE;
+	/* http:// only to this machine (tests), never through a proxy */
+	req.flags = sp->loopback_http ? BILLING_TRANSPORT_ALLOW_HTTP | BILLING_TRANSPORT_NO_PROXY
+		: 0;
+	req.want_headers = want;
+	req.nwant_headers = 1;
+	exchange_reset(sp, x);
+	if ((rc = sp->transport->send(sp->transport, &req, &x->res)) < 0) {
+		memset(&x->res, 0, sizeof(x->res));
+		return rc;
+	}
+	x->sent = true;
+	for (i = 0; i < x->res.nheaders; i++) {
+		const billing_header *r = &x->res.headers[i];
+		if (!r->name || !r->value || strcasecmp(r->name, want[0]) != 0)
+			continue;
+		if (strcasecmp(r->value, "true") == 0)
+			x->should_retry = 1;
+		else if (strcasecmp(r->value, "false") == 0)
+			x->should_retry = 0;
+	}
 	return BILLING_OK;
 }
 
@@ -389,11 +342,11 @@ static bool status_retryable(long status)
 
 static bool should_retry(const exchange *x)
 {
-	if (x->rc != CURLE_OK)
+	if (!answered(x))
 		return true;   /* may have arrived or not: the same key makes it safe */
-	if (x->resp.should_retry >= 0)
-		return x->resp.should_retry == 1;
-	return status_retryable(x->status);
+	if (x->should_retry >= 0)
+		return x->should_retry == 1;
+	return status_retryable(x->res.status);
 }
 
 /*
@@ -404,19 +357,12 @@ static bool should_retry(const exchange *x)
 static int send_request(stripe_provider *sp, const char *url, const char *post,
 	const char *idempotency_key, exchange *x, bool *retries_exhausted)
 {
-	CURL *curl;
 	unsigned int attempt = 0;
 	int rc;
 
 	*retries_exhausted = false;
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return billing__error_set(BILLING_ERROR, NULL, "Stripe: libcurl failed to initialize");
-	curl = curl_easy_init();
-	if (curl == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, "Stripe: no memory for a request");
 	for (;;) {
-		rc = perform(sp, curl, url, post, idempotency_key, x);
+		rc = perform(sp, url, post, idempotency_key, x);
 		if (rc < 0 || !should_retry(x))
 			break;
 		if (attempt == sp->max_retries) {
@@ -426,7 +372,6 @@ static int send_request(stripe_provider *sp, const char *url, const char *post,
 		attempt++;
 		sleep_ms(backoff_ms(sp, attempt));
 	}
-	curl_easy_cleanup(curl);
 	return rc;
 }
 
@@ -506,15 +451,17 @@ static void unknown_from(const exchange *x, const cJSON *root, billing_provider_
 {
 	char msg[BILLING_PROVIDER_MESSAGE_MAX];
 
-	if (x->rc == CURLE_OPERATION_TIMEDOUT) {
+	if (x->res.error == BILLING_TRANSPORT_TIMEOUT) {
 		result_unknown(out, "timeout", "Stripe did not answer in time");
-	} else if (x->rc != CURLE_OK) {
-		snprintf(msg, sizeof(msg), "no answer from Stripe (%s)", curl_easy_strerror(x->rc));
-		result_unknown(out, x->resp.too_big ? "bad_response" : "network_error", msg);
+	} else if (!answered(x)) {
+		snprintf(msg, sizeof(msg), "no answer from Stripe (%s)",
+			billing_transport_error_name(x->res.error));
+		result_unknown(out, x->res.error == BILLING_TRANSPORT_TOO_LARGE ? "bad_response" :
+			"network_error", msg);
 	} else {
 		snprintf(msg, sizeof(msg), "Stripe answered HTTP %ld; the outcome is not known",
-			x->status);
-		result_unknown(out, error_code(error_object(root), x->status), msg);
+			x->res.status);
+		result_unknown(out, error_code(error_object(root), x->res.status), msg);
 	}
 }
 
@@ -585,19 +532,19 @@ static int outcome(stripe_provider *sp, const exchange *x, bool exhausted,
 	cJSON *root = NULL;
 	const cJSON *err;
 
-	if (x->rc == CURLE_OK && x->resp.body)
-		root = cJSON_ParseWithLength(x->resp.body, x->resp.len);
+	if (answered(x) && x->res.body)
+		root = cJSON_ParseWithLength(x->res.body, x->res.body_len);
 	err = error_object(root);
-	if (x->rc != CURLE_OK || exhausted || status_retryable(x->status) ||
-	    x->status < 200 || (x->status >= 300 && x->status < 400)) {
+	if (!answered(x) || exhausted || status_retryable(x->res.status) ||
+	    x->res.status < 200 || (x->res.status >= 300 && x->res.status < 400)) {
 		unknown_from(x, root, out);
-	} else if (x->status < 300) {
+	} else if (x->res.status < 300) {
 		if (cJSON_IsObject(root) && member_str(root, "id"))
 			read(root, out);
 		else
 			result_unknown(out, "bad_response",
 				"Stripe's answer could not be read; the outcome is not known");
-	} else if (x->status == 400 && strcmp(error_code(err, 400), "idempotency_error") == 0) {
+	} else if (x->res.status == 400 && strcmp(error_code(err, 400), "idempotency_error") == 0) {
 		/* The key was used before with other parameters: what that
 		 * request did is not known from here. */
 		result_unknown(out, "idempotency_error",
@@ -613,8 +560,8 @@ static int outcome(stripe_provider *sp, const exchange *x, bool exhausted,
 		}
 		out->status = BILLING_PAYMENT_FAILED;
 		copy_text(out->failure_code, sizeof(out->failure_code),
-			refusal_code(err, x->status));
-		set_message(sp, out, x->status, member_str(err, "message"));
+			refusal_code(err, x->res.status));
+		set_message(sp, out, x->res.status, member_str(err, "message"));
 	}
 	cJSON_Delete(root);
 	return BILLING_OK;
@@ -670,7 +617,7 @@ static int post_form(stripe_provider *sp, const char *path, form *f, const char 
 	rc = send_request(sp, url, f->buf ? f->buf : "", key, &x, &exhausted);
 	if (rc == BILLING_OK)
 		rc = outcome(sp, &x, exhausted, read, out);
-	billing__free(x.resp.body);
+	exchange_reset(sp, &x);
 	billing__free(url);
 	return rc;
 }
@@ -794,11 +741,11 @@ static int stripe_retrieve(billing_provider *p, const char *ref, int64_t now,
 	billing__free(url);
 	if (rc < 0)
 		goto done;
-	if (x.rc == CURLE_OK && x.resp.body)
-		root = cJSON_ParseWithLength(x.resp.body, x.resp.len);
+	if (answered(&x) && x.res.body)
+		root = cJSON_ParseWithLength(x.res.body, x.res.body_len);
 	err = error_object(root);
-	if (x.rc != CURLE_OK || exhausted || status_retryable(x.status) || x.status < 200 ||
-	    (x.status >= 300 && x.status < 400)) {
+	if (!answered(&x) || exhausted || status_retryable(x.res.status) || x.res.status < 200 ||
+	    (x.res.status >= 300 && x.res.status < 400)) {
 		/* retrieving moves no money: no answer is an error, not an outcome */
 		billing_provider_result tmp;
 		memset(&tmp, 0, sizeof(tmp));
@@ -806,7 +753,7 @@ static int stripe_retrieve(billing_provider *p, const char *ref, int64_t now,
 		rc = billing__error_set(BILLING_EUNKNOWN_OUTCOME, NULL, "Stripe: %s",
 			tmp.failure_message);
 		billing__error_provider_code(tmp.failure_code);
-	} else if (x.status < 300) {
+	} else if (x.res.status < 300) {
 		if (cJSON_IsObject(root) && member_str(root, "id")) {
 			payment_intent_result(root, out);
 			rc = BILLING_OK;
@@ -818,15 +765,15 @@ static int stripe_retrieve(billing_provider *p, const char *ref, int64_t now,
 		/* an answer: the request was refused */
 		billing_provider_result tmp;
 		memset(&tmp, 0, sizeof(tmp));
-		set_message(sp, &tmp, x.status, member_str(err, "message"));
-		rc = billing__error_set(x.status == 404 ? BILLING_ENOTFOUND : BILLING_ERROR,
-			x.status == 404 ? "resource_missing" : "provider_error",
+		set_message(sp, &tmp, x.res.status, member_str(err, "message"));
+		rc = billing__error_set(x.res.status == 404 ? BILLING_ENOTFOUND : BILLING_ERROR,
+			x.res.status == 404 ? "resource_missing" : "provider_error",
 			"Stripe: %s", tmp.failure_message[0] ? tmp.failure_message : "refused");
-		billing__error_provider_code(refusal_code(err, x.status));
+		billing__error_provider_code(refusal_code(err, x.res.status));
 	}
 done:
 	cJSON_Delete(root);
-	billing__free(x.resp.body);
+	exchange_reset(sp, &x);
 	return rc;
 }
 
@@ -847,8 +794,8 @@ static void stripe_free(billing_provider *p)
 	if (sp == NULL)
 		return;
 	wipe_free(sp->api_key);
-	wipe_free(sp->auth_header);
-	billing__free(sp->version_header);
+	wipe_free(sp->auth_value);
+	billing__free(sp->stripe_version);
 	billing__free(sp->api_base);
 	for (i = 0; i < sp->nsecrets; i++)
 		wipe_free(sp->secrets[i]);
@@ -922,6 +869,7 @@ int billing_stripe_provider_new(billing_provider **out, const billing_stripe_opt
 	stripe_provider *sp;
 	const char *base, *version;
 	bool loopback_http = false;
+	billing_transport *transport;
 	size_t i, n;
 	int rc;
 
@@ -955,6 +903,12 @@ int billing_stripe_provider_new(billing_provider **out, const billing_stripe_opt
 		billing__check_fail(&c, "retryBaseMs", "must not be negative");
 	if (opts->webhook_tolerance < 0)
 		billing__check_fail(&c, "webhookTolerance", "must not be negative");
+	transport = opts->version >= 2 && opts->transport ? opts->transport
+		: billing_transport_default();
+	if (transport->version == 0 || transport->version > BILLING_TRANSPORT_VERSION ||
+	    !transport->send || !transport->release)
+		billing__check_fail(&c, "transport",
+			"a transport vtable version this library does not know, or no methods");
 	if (opts->webhook_secret_count > 0 && opts->webhook_secrets == NULL)
 		billing__check_fail(&c, "webhookSecrets", "is NULL with a count");
 	for (i = 0; opts->webhook_secrets && i < opts->webhook_secret_count; i++)
@@ -989,13 +943,14 @@ int billing_stripe_provider_new(billing_provider **out, const billing_stripe_opt
 	sp->tolerance = opts->webhook_tolerance;
 
 	sp->api_key = billing__strdup(opts->api_key);
-	sp->auth_header = concat("Authorization: Bearer ", opts->api_key);
-	sp->version_header = concat("Stripe-Version: ", version);
+	sp->auth_value = concat("Bearer ", opts->api_key);
+	sp->stripe_version = billing__strdup(version);
+	sp->transport = transport;
 	sp->api_base = billing__strdup(base);
 	n = opts->webhook_secrets ? opts->webhook_secret_count : 0;
 	if (n > 0)
 		sp->secrets = billing__calloc(n, sizeof(char *));
-	if (!sp->api_key || !sp->auth_header || !sp->version_header || !sp->api_base ||
+	if (!sp->api_key || !sp->auth_value || !sp->stripe_version || !sp->api_base ||
 	    (n > 0 && !sp->secrets))
 		goto oom;
 	for (i = 0; i < n; i++) {

@@ -1,0 +1,358 @@
+/*
+ * The default outbound HTTP transport (billing/sys/transport.h): libcurl,
+ * configured here and nowhere else. One easy handle per exchange (handles
+ * are not shared across threads); curl_global_init runs once. No redirects,
+ * http and https only (http only with BILLING_TRANSPORT_ALLOW_HTTP), the
+ * request's timeouts, the body read up to the request's cap, and with
+ * BILLING_TRANSPORT_PUBLIC_ONLY every address connected to checked.
+ */
+#include "billing/sys/transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "billing/version.h"
+#include "core/alloc.h"
+#include "core/errors.h"
+
+#define MAX_HEADER_LINE 8192
+
+typedef struct {
+	const billing_transport_request *req;
+	billing_transport_response *res;
+	size_t cap;
+	bool too_large;
+	bool refused;                  /* an address PUBLIC_ONLY does not allow */
+	bool no_memory;
+} exchange;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *payload)
+{
+	exchange *x = payload;
+	billing_transport_response *res = x->res;
+	size_t len = size * n, take = len;
+
+	if (res->body_len + take > x->req->max_response) {
+		take = x->req->max_response - res->body_len;
+		x->too_large = true;
+	}
+	if (res->body_len + take + 1 > x->cap) {
+		size_t cap = x->cap ? x->cap : 4096;
+		char *p;
+		while (cap < res->body_len + take + 1)
+			cap *= 2;
+		if ((p = billing__realloc(res->body, cap)) == NULL) {
+			x->no_memory = true;
+			return 0;
+		}
+		res->body = p;
+		x->cap = cap;
+	}
+	memcpy(res->body + res->body_len, data, take);
+	res->body_len += take;
+	res->body[res->body_len] = '\0';
+	return x->too_large ? 0 : len;   /* 0: curl stops with CURLE_WRITE_ERROR */
+}
+
+/* Keeps the first of each wanted header (of the last answer: a 100
+ * Continue's headers are dropped when the next status line comes). */
+static size_t on_header(char *data, size_t size, size_t n, void *payload)
+{
+	exchange *x = payload;
+	billing_transport_response *res = x->res;
+	size_t len = size * n, i, k;
+	const char *v, *end = data + len;
+
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		for (i = 0; i < res->nheaders; i++)
+			billing__free((void *)res->headers[i].value);
+		res->nheaders = 0;
+		return len;
+	}
+	for (i = 0; i < x->req->nwant_headers; i++) {
+		const char *name = x->req->want_headers[i];
+		size_t j;
+		k = strlen(name);
+		if (len <= k || data[k] != ':' || strncasecmp(data, name, k) != 0)
+			continue;
+		for (j = 0; j < res->nheaders; j++)
+			if (strcasecmp(res->headers[j].name, name) == 0)
+				return len;
+		v = data + k + 1;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
+		       end[-1] == '\t'))
+			end--;
+		if ((size_t)(end - v) > MAX_HEADER_LINE)
+			return len;
+		if (!res->headers &&
+		    !(res->headers = billing__calloc(x->req->nwant_headers, sizeof(billing_header)))) {
+			x->no_memory = true;
+			return 0;
+		}
+		res->headers[res->nheaders].name = name;
+		if ((res->headers[res->nheaders].value = billing__strndup(v, (size_t)(end - v)))
+		    == NULL) {
+			x->no_memory = true;
+			return 0;
+		}
+		res->nheaders++;
+		return len;
+	}
+	return len;
+}
+
+static bool v4_forbidden(uint32_t ip)
+{
+	uint8_t a = (uint8_t)(ip >> 24), b = (uint8_t)(ip >> 16);
+	return a == 0 || a == 10 || a == 127 || (a == 100 && (b & 0xc0) == 64) ||
+		(a == 169 && b == 254) || (a == 172 && (b & 0xf0) == 16) ||
+		(a == 192 && b == 168) || (a == 192 && b == 0 && (uint8_t)(ip >> 8) == 0) ||
+		(a == 198 && (b & 0xfe) == 18) || a >= 224;
+}
+
+/* Loopback, private, link-local, multicast, metadata and other
+ * non-public addresses. */
+static bool address_forbidden(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		return v4_forbidden(ntohl(in->sin_addr.s_addr));
+	}
+	if (sa->sa_family == AF_INET6) {
+		const uint8_t *x = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const uint8_t zero[16];
+		uint32_t v4;
+		if (memcmp(x, zero, 15) == 0 && (x[15] == 0 || x[15] == 1))
+			return true;                           /* :: and ::1 */
+		if (memcmp(x, zero, 10) == 0 && x[10] == 0xff && x[11] == 0xff) {
+			memcpy(&v4, x + 12, 4);                /* ::ffff:a.b.c.d */
+			return v4_forbidden(ntohl(v4));
+		}
+		return (x[0] & 0xfe) == 0xfc ||                /* fc00::/7 unique local */
+			(x[0] == 0xfe && (x[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+			x[0] == 0xff;                              /* multicast */
+	}
+	return true;
+}
+
+static curl_socket_t open_socket(void *payload, curlsocktype purpose,
+	struct curl_sockaddr *address)
+{
+	exchange *x = payload;
+	(void)purpose;
+	/* The address actually connected to is the one checked, so a name
+	 * that resolves differently later (DNS rebinding) changes nothing. */
+	if ((x->req->flags & BILLING_TRANSPORT_PUBLIC_ONLY) && address_forbidden(&address->addr)) {
+		x->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype, address->protocol);
+}
+
+static billing_transport_error error_of(CURLcode cc, const exchange *x)
+{
+	if (x->refused)
+		return BILLING_TRANSPORT_REFUSED_ADDRESS;
+	if (x->too_large)
+		return BILLING_TRANSPORT_TOO_LARGE;
+	switch (cc) {
+	case CURLE_OK:
+		return BILLING_TRANSPORT_OK;
+	case CURLE_OPERATION_TIMEDOUT:
+		return BILLING_TRANSPORT_TIMEOUT;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return BILLING_TRANSPORT_CONNECT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return BILLING_TRANSPORT_TLS;
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+		return BILLING_TRANSPORT_RESET;
+	default:
+		return BILLING_TRANSPORT_FAILED;
+	}
+}
+
+static void curl_release(billing_transport *t, billing_transport_response *res)
+{
+	size_t i;
+	(void)t;
+	for (i = 0; i < res->nheaders; i++)
+		billing__free((void *)res->headers[i].value);
+	billing__free(res->headers);
+	billing__free(res->body);
+	memset(res, 0, sizeof(*res));
+}
+
+/* The request's headers as curl_slist nodes on the heap, each line wiped
+ * when freed: they carry API keys and signatures. */
+static void lines_free(struct curl_slist *h, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		if (h[i].data) {
+			OPENSSL_cleanse(h[i].data, strlen(h[i].data));
+			billing__free(h[i].data);
+		}
+	}
+	billing__free(h);
+}
+
+static struct curl_slist *lines_new(const billing_transport_request *req, size_t *n)
+{
+	struct curl_slist *h;
+	size_t i, len;
+
+	/* + "Expect:" (no 100-continue round trip) + "Accept-Encoding" none */
+	*n = req->nheaders + 1;
+	if ((h = billing__calloc(*n, sizeof(*h))) == NULL)
+		return NULL;
+	for (i = 0; i < req->nheaders; i++) {
+		len = strlen(req->headers[i].name) + strlen(req->headers[i].value) + 3;
+		if ((h[i].data = billing__malloc(len)) == NULL) {
+			lines_free(h, *n);
+			return NULL;
+		}
+		snprintf(h[i].data, len, "%s: %s", req->headers[i].name, req->headers[i].value);
+	}
+	if ((h[i].data = billing__strdup("Expect:")) == NULL) {
+		lines_free(h, *n);
+		return NULL;
+	}
+	for (i = 0; i < *n; i++)
+		h[i].next = i + 1 < *n ? &h[i + 1] : NULL;
+	return h;
+}
+
+static int curl_send(billing_transport *t, const billing_transport_request *req,
+	billing_transport_response *res)
+{
+	struct curl_slist *lines;
+	exchange x;
+	CURLcode cc;
+	CURL *curl;
+	size_t nlines;
+	bool ok;
+
+	(void)t;
+	if (!req || !res || !req->method || !req->url || req->max_response == 0 ||
+	    req->timeout_ms <= 0 || req->connect_timeout_ms <= 0 ||
+	    (req->nheaders && !req->headers) || (req->nwant_headers && !req->want_headers))
+		return billing__error_set(BILLING_EINVALID, "invalid_argument",
+			"transport: an incomplete request");
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return billing__error_set(BILLING_ERROR, NULL, "libcurl failed to initialize");
+	memset(res, 0, sizeof(*res));
+	memset(&x, 0, sizeof(x));
+	x.req = req;
+	x.res = res;
+	if ((lines = lines_new(req, &nlines)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, "no memory for a request");
+	if ((curl = curl_easy_init()) == NULL) {
+		lines_free(lines, nlines);
+		return billing__error_set(BILLING_ENOMEM, NULL, "no memory for a request");
+	}
+	ok = curl_easy_setopt(curl, CURLOPT_URL, req->url) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, lines) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+#if LIBCURL_VERSION_NUM >= 0x075500
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR,
+			req->flags & BILLING_TRANSPORT_ALLOW_HTTP ? "http,https" : "https") == CURLE_OK &&
+#else
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
+			req->flags & BILLING_TRANSPORT_ALLOW_HTTP ?
+			(long)(CURLPROTO_HTTP | CURLPROTO_HTTPS) : (long)CURLPROTO_HTTPS) == CURLE_OK &&
+#endif
+		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms)
+			== CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_USERAGENT, "libbilling/" BILLING_VERSION_STRING)
+			== CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &x) == CURLE_OK;
+	/* A proxy from the environment must not see a loopback test server. */
+	if (ok && (req->flags & BILLING_TRANSPORT_NO_PROXY))
+		ok = curl_easy_setopt(curl, CURLOPT_NOPROXY, "*") == CURLE_OK;
+	if (ok && (req->body || strcmp(req->method, "POST") == 0))
+		ok = curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "")
+			== CURLE_OK && curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+			(curl_off_t)(req->body ? req->body_len : 0)) == CURLE_OK;
+	if (ok && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+		ok = curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method) == CURLE_OK;
+	if (!ok) {
+		curl_easy_cleanup(curl);
+		lines_free(lines, nlines);
+		return billing__error_set(BILLING_ERROR, NULL, "transport: cannot set up the request");
+	}
+	cc = curl_easy_perform(curl);
+	lines_free(lines, nlines);
+	/* Out of memory reading the answer: the request may have arrived, so
+	 * it is an outcome (failed), not an error. */
+	res->error = x.no_memory ? BILLING_TRANSPORT_FAILED : error_of(cc, &x);
+	if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK)
+		res->status = 0;
+	curl_easy_cleanup(curl);
+	return BILLING_OK;
+}
+
+static billing_transport curl_transport = {
+	BILLING_TRANSPORT_VERSION, curl_send, curl_release
+};
+
+billing_transport *billing_transport_default(void)
+{
+	return &curl_transport;
+}
+
+const char *billing_transport_error_name(billing_transport_error e)
+{
+	switch (e) {
+	case BILLING_TRANSPORT_OK: return "ok";
+	case BILLING_TRANSPORT_TIMEOUT: return "timeout";
+	case BILLING_TRANSPORT_CONNECT: return "connect";
+	case BILLING_TRANSPORT_RESET: return "reset";
+	case BILLING_TRANSPORT_TLS: return "tls";
+	case BILLING_TRANSPORT_TOO_LARGE: return "too_large";
+	case BILLING_TRANSPORT_REFUSED_ADDRESS: return "refused_address";
+	case BILLING_TRANSPORT_FAILED: return "failed";
+	default: return NULL;
+	}
+}
