@@ -1,0 +1,309 @@
+/*
+ * Webhook delivery through a host-supplied transport
+ * (billing_ctx_options.transport), on the backend under test, with the
+ * scripted transport of tests/support: no sockets. What the library hands
+ * the transport (method, URL, headers and their signature, body, limits,
+ * flags), and what it makes of each fault: a hang, a reset, a refused
+ * connection, a TLS failure, a refused address, an oversized answer, a
+ * send() that fails, and the retry schedule to the dead state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb.h"
+#include "tb_billing.h"
+#include "scripted_transport.h"
+
+typedef struct {
+	tb_world *w;
+	scripted_transport *st;
+	const char *t;
+	billing_principal admin;
+	char endpoint_id[64];
+	char secret[128];
+} fx;
+
+#define URL "https://hooks.example.com/billing"
+
+static void fx_open_with(fx *f, int allow_http, int allow_private, long timeout_ms)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	memset(f, 0, sizeof(*f));
+	f->st = st_new();
+	o.transport = &f->st->base;
+	o.webhook_allow_http = allow_http;
+	o.webhook_allow_private = allow_private;
+	o.webhook_timeout_ms = timeout_ms;
+	f->w = tb_world_new_with(&o);
+	f->t = tb_tenant(f->w, "Acme");
+	f->admin = tb_admin(f->t);
+}
+
+static void fx_open(fx *f)
+{
+	fx_open_with(f, 0, 0, 0);
+}
+
+static void endpoint(fx *f, const char *url)
+{
+	billing_webhook_endpoint_params p = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
+	billing_webhook_endpoint *e = NULL;
+	p.url = url;
+	tb_assert_rc(billing_webhook_endpoint_create(&e, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	snprintf(f->endpoint_id, sizeof(f->endpoint_id), "%s", billing_webhook_endpoint_id(e));
+	snprintf(f->secret, sizeof(f->secret), "%s", billing_webhook_endpoint_secret(e));
+	billing_webhook_endpoint_free(e);
+}
+
+static void fx_close(fx *f)
+{
+	tb_world_free(f->w);
+	/* every answer handed over was handed back */
+	st_free(f->st);
+}
+
+static void event(fx *f)
+{
+	billing_customer *c = tb_customer(f->w, f->t, NULL);
+	billing_customer_free(c);
+}
+
+static void run_at(fx *f, int64_t t)
+{
+	billing_run_report rep;
+	f->w->now = t;
+	tb_assert_rc(billing_run_due(f->w->ctx, t, NULL, &rep), BILLING_OK);
+	assert_int_equal(rep.failed, 0);
+}
+
+/* The tenant's deliveries, newest first, as a page the caller frees. */
+static billing_page *deliveries(fx *f, size_t *n)
+{
+	billing_delivery_list_params p = BILLING_DELIVERY_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	p.list.limit = 100;
+	tb_assert_rc(billing_webhook_delivery_list(&page, f->w->ctx, &f->admin, &p), BILLING_OK);
+	*n = billing_page_count(page);
+	return page;
+}
+
+static billing_webhook_endpoint *endpoint_now(fx *f)
+{
+	billing_webhook_endpoint *e = NULL;
+	tb_assert_rc(billing_webhook_endpoint_get(&e, f->w->ctx, &f->admin, f->endpoint_id),
+		BILLING_OK);
+	return e;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void send__what_the_library_hands_the_transport(void **state)
+{
+	const st_request *r;
+	billing_page *page;
+	const billing_webhook_delivery *d;
+	char sig[BILLING_WEBHOOK_SIGNATURE_SIZE], ts[32];
+	size_t n;
+	fx f;
+	(void)state;
+	fx_open(&f);
+	endpoint(&f, URL);
+	event(&f);
+	run_at(&f, f.w->now);
+	assert_int_equal(st_count(f.st), 1);
+	r = st_seen(f.st, 0);
+	assert_string_equal(r->method, "POST");
+	assert_string_equal(r->url, URL);
+	assert_string_equal(st_header(r, "Content-Type"), "application/json");
+	page = deliveries(&f, &n);
+	assert_int_equal(n, 1);
+	d = billing_page_webhook_delivery(page, 0);
+	assert_string_equal(st_header(r, "webhook-id"), billing_webhook_delivery_event_id(d));
+	snprintf(ts, sizeof(ts), "%lld", (long long)f.w->now);
+	assert_string_equal(st_header(r, "webhook-timestamp"), ts);
+	/* the signature is the body's under the endpoint's secret */
+	tb_assert_rc(billing_webhook_sign(sig, sizeof(sig), f.secret,
+		billing_webhook_delivery_event_id(d), f.w->now, r->body, r->body_len), BILLING_OK);
+	assert_string_equal(st_header(r, "webhook-signature"), sig);
+	tb_assert_rc(billing_webhook_verify(f.secret, st_header(r, "webhook-id"),
+		st_header(r, "webhook-timestamp"), st_header(r, "webhook-signature"), r->body,
+		r->body_len, f.w->now, 300), BILLING_OK);
+	assert_non_null(strstr(r->body, "\"type\":\"customer.created\""));
+	/* the context's limits and safety flags: https only, public only */
+	assert_int_equal(r->timeout_ms, 15000);
+	assert_int_equal(r->connect_timeout_ms, 5000);
+	assert_int_equal(r->max_response, 65536);
+	assert_int_equal(r->flags, BILLING_TRANSPORT_PUBLIC_ONLY);
+	assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_SUCCEEDED);
+	assert_int_equal(billing_webhook_delivery_attempt_at(d, 0)->status_code, 200);
+	assert_string_equal(billing_webhook_delivery_attempt_at(d, 0)->response, "ok");
+	billing_page_free(page);
+	assert_int_equal(f.st->released, 1);
+	fx_close(&f);
+}
+
+static void send__the_contexts_options_become_flags_and_limits(void **state)
+{
+	const st_request *r;
+	fx f;
+	(void)state;
+	fx_open_with(&f, 1, 1, 800);
+	endpoint(&f, "http://10.0.0.7/hook");
+	event(&f);
+	run_at(&f, f.w->now);
+	r = st_seen(f.st, 0);
+	assert_non_null(r);
+	assert_string_equal(r->url, "http://10.0.0.7/hook");
+	assert_int_equal(r->flags, BILLING_TRANSPORT_ALLOW_HTTP);
+	assert_int_equal(r->timeout_ms, 800);
+	assert_int_equal(r->connect_timeout_ms, 800);
+	fx_close(&f);
+}
+
+static void faults__each_is_an_attempt_tried_again_until_an_answer(void **state)
+{
+	static const struct { st_kind kind; const char *error; } faults[] = {
+		{ ST_HANG, "timeout" },
+		{ ST_RESET, "connection" },
+		{ ST_CONNECT, "connect" },
+		{ ST_TLS, "connection" },
+		{ ST_REFUSED_ADDRESS, "refused_address" },
+		{ ST_SEND_FAILS, "out_of_memory" },
+	};
+	const size_t nf = sizeof(faults) / sizeof(faults[0]);
+	const billing_webhook_delivery *d;
+	billing_page *page;
+	size_t i, n;
+	fx f;
+	(void)state;
+	fx_open(&f);
+	endpoint(&f, URL);
+	for (i = 0; i < nf; i++)
+		st_push(f.st, (st_answer){ .kind = faults[i].kind });
+	event(&f);
+	for (i = 0; i <= nf; i++) {
+		page = deliveries(&f, &n);
+		d = billing_page_webhook_delivery(page, 0);
+		run_at(&f, i ? billing_webhook_delivery_next_attempt_at(d) : f.w->now);
+		billing_page_free(page);
+	}
+	assert_int_equal(st_count(f.st), nf + 1);
+	page = deliveries(&f, &n);
+	d = billing_page_webhook_delivery(page, 0);
+	assert_int_equal(billing_webhook_delivery_attempts(d), nf + 1);
+	for (i = 0; i < nf; i++) {
+		const billing_delivery_attempt *a = billing_webhook_delivery_attempt_at(d, i);
+		assert_string_equal(a->error, faults[i].error);
+		assert_int_equal(a->status_code, 0);
+		assert_null(a->response);
+	}
+	assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_SUCCEEDED);
+	billing_page_free(page);
+	/* the same signed request each time */
+	for (i = 1; i <= nf; i++) {
+		assert_string_equal(st_seen(f.st, i)->body, st_seen(f.st, 0)->body);
+		assert_string_equal(st_header(st_seen(f.st, i), "webhook-id"),
+			st_header(st_seen(f.st, 0), "webhook-id"));
+	}
+	/* released: every send that returned an outcome */
+	assert_int_equal(f.st->released, nf);
+	fx_close(&f);
+}
+
+static void faults__an_oversized_answer_is_an_answer_kept_in_part(void **state)
+{
+	const billing_webhook_delivery *d;
+	const billing_delivery_attempt *a;
+	billing_page *page;
+	size_t n;
+	fx f;
+	(void)state;
+	fx_open(&f);
+	endpoint(&f, URL);
+	st_push(f.st, (st_answer){ .kind = ST_TOO_LARGE, .status = 200 });
+	event(&f);
+	run_at(&f, f.w->now);
+	page = deliveries(&f, &n);
+	d = billing_page_webhook_delivery(page, 0);
+	a = billing_webhook_delivery_attempt_at(d, 0);
+	assert_null(a->error);
+	assert_int_equal(a->status_code, 200);
+	assert_int_equal(strlen(a->response), 1024);
+	assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_SUCCEEDED);
+	billing_page_free(page);
+	fx_close(&f);
+}
+
+static void retry__errors_to_the_last_try_then_dead(void **state)
+{
+	const billing_webhook_delivery *d;
+	billing_webhook_endpoint *e;
+	billing_page *page;
+	size_t i, n;
+	fx f;
+	(void)state;
+	fx_open(&f);
+	endpoint(&f, URL);
+	st_otherwise(f.st, (st_answer){ .kind = ST_ANSWER, .status = 503, .body = "busy" });
+	event(&f);
+	for (i = 0; i < 9; i++) {
+		page = deliveries(&f, &n);
+		d = billing_page_webhook_delivery(page, 0);
+		assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_PENDING);
+		run_at(&f, i ? billing_webhook_delivery_next_attempt_at(d) : f.w->now);
+		billing_page_free(page);
+	}
+	page = deliveries(&f, &n);
+	d = billing_page_webhook_delivery(page, 0);
+	assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_DEAD);
+	assert_int_equal(billing_webhook_delivery_attempts(d), 9);
+	assert_int_equal(billing_webhook_delivery_attempt_at(d, 8)->status_code, 503);
+	assert_string_equal(billing_webhook_delivery_attempt_at(d, 8)->response, "busy");
+	billing_page_free(page);
+	run_at(&f, f.w->now + 30 * 86400);
+	assert_int_equal(st_count(f.st), 9);
+	/* one dead delivery does not disable */
+	e = endpoint_now(&f);
+	assert_true(billing_webhook_endpoint_enabled(e));
+	billing_webhook_endpoint_free(e);
+	fx_close(&f);
+}
+
+static void ctx__a_transport_it_does_not_know_is_refused(void **state)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	billing_transport bad = BILLING_TRANSPORT_INIT;
+	scripted_transport *st = st_new();
+	tb_world *w = tb_world_new();
+	billing_ctx *ctx = NULL;
+	(void)state;
+	/* no methods */
+	o.transport = &bad;
+	assert_int_equal(billing_ctx_open_url(&ctx, w->url, &o), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "transport");
+	assert_null(ctx);
+	/* a newer version */
+	st->base.version = BILLING_TRANSPORT_VERSION + 1;
+	o.transport = &st->base;
+	assert_int_equal(billing_ctx_open_url(&ctx, w->url, &o), BILLING_EINVALID);
+	assert_null(ctx);
+	st->base.version = BILLING_TRANSPORT_VERSION;
+	tb_assert_rc(billing_ctx_open_url(&ctx, w->url, &o), BILLING_OK);
+	billing_ctx_close(ctx);
+	tb_world_free(w);
+	st_free(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(send__what_the_library_hands_the_transport),
+		cmocka_unit_test(send__the_contexts_options_become_flags_and_limits),
+		cmocka_unit_test(faults__each_is_an_attempt_tried_again_until_an_answer),
+		cmocka_unit_test(faults__an_oversized_answer_is_an_answer_kept_in_part),
+		cmocka_unit_test(retry__errors_to_the_last_try_then_dead),
+		cmocka_unit_test(ctx__a_transport_it_does_not_know_is_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
