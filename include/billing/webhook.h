@@ -111,7 +111,8 @@ BILLING_EXTERN(const char *) billing_webhook_endpoint_description(const billing_
 /** The signing secret: only on the object returned by create and rotate;
  *  NULL on every other read. */
 BILLING_EXTERN(const char *) billing_webhook_endpoint_secret(const billing_webhook_endpoint *e);
-/** Why it was disabled by the library ("failing"), or NULL. */
+/** Why it was disabled by the library ("failing": deliveries kept dying;
+ *  "gone": the receiver answered 410), or NULL. */
 BILLING_EXTERN(const char *) billing_webhook_endpoint_disabled_reason(const billing_webhook_endpoint *e);
 BILLING_EXTERN(int64_t) billing_webhook_endpoint_created_at(const billing_webhook_endpoint *e);
 BILLING_EXTERN(int64_t) billing_webhook_endpoint_updated_at(const billing_webhook_endpoint *e);

@@ -4,7 +4,7 @@
  * transport, billing/sys/transport.h: libcurl unless the host supplies
  * one; private addresses refused unless allowed), records the attempt, retries with backoff
  * and jitter, lets a delivery die after the last retry and disables an
- * endpoint whose deliveries keep dying. Also the deliveries' list with
+ * endpoint whose deliveries keep dying, or at once when it answers 410. Also the deliveries' list with
  * their attempts.
  */
 #include <stdio.h>
@@ -233,6 +233,9 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 	billing_txn *tx;
 	int64_t now = billing__now(ctx);
 	bool ok = status >= 200 && status < 300;
+	/* 410 Gone: the receiver says the endpoint is no more (Standard
+	 * Webhooks): no retry, and the endpoint is disabled at once. */
+	bool gone = status == 410;
 	int rc;
 
 	if ((rc = billing__begin(&tx, ctx, job->tenant_id, BILLING_TXN_WRITE)) < 0)
@@ -253,7 +256,7 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 	 * another transaction may hold that due row (PostgreSQL keeps the lock
 	 * of a row SKIP LOCKED found and then saw leased) while it waits for the
 	 * endpoint; taking the endpoint first would close the cycle. */
-	if (ok || c.d.attempt_count > RETRIES) {
+	if (ok || gone || c.d.attempt_count > RETRIES) {
 		rc = ctx->st->due_clear(tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id);
 	} else {
 		c.d.next_attempt_at = now + jittered(retry_waits[c.d.attempt_count - 1]);
@@ -280,7 +283,7 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 			r.version++;
 			rc = ctx->st->webhook_endpoint_update(tx, &r, e->version);
 		}
-	} else if (c.d.attempt_count <= RETRIES) {
+	} else if (!gone && c.d.attempt_count <= RETRIES) {
 		/* next_attempt_at and its due work are set above */
 	} else {
 		c.d.status = BILLING_DELIVERY_DEAD;
@@ -291,15 +294,20 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 			r.dead_in_row = e->dead_in_row + 1;
 			r.updated_at = now;
 			r.version++;
-			if (r.dead_in_row >= DEAD_TO_DISABLE && r.enabled) {
+			if ((gone || r.dead_in_row >= DEAD_TO_DISABLE) && r.enabled) {
 				r.enabled = 0;
-				r.disabled_reason = "failing";
+				r.disabled_reason = gone ? "gone" : "failing";
 			}
 			if ((rc = ctx->st->webhook_endpoint_update(tx, &r, e->version)) == BILLING_OK &&
 			    !r.enabled && e->enabled) {
 				billing_webhook_endpoint *now_e = billing__webhook_endpoint_from_record(&r);
-				billing__log(ctx, BILLING_LOG_WARN, "webhook endpoint %s disabled: %d "
-					"deliveries died in a row", e->id, r.dead_in_row);
+				if (gone)
+					billing__log(ctx, BILLING_LOG_WARN, "webhook endpoint %s "
+						"disabled: it answered 410 Gone", e->id);
+				else
+					billing__log(ctx, BILLING_LOG_WARN, "webhook endpoint %s "
+						"disabled: %d deliveries died in a row", e->id,
+						r.dead_in_row);
 				rc = now_e ? billing__event_emit(ctx, tx, job->tenant_id,
 					"webhook_endpoint.disabled", "webhook_endpoint", e->id,
 					billing__json_webhook_endpoint, now_e) :

@@ -5,7 +5,8 @@
  * the transport (method, URL, headers and their signature, body, limits,
  * flags), and what it makes of each fault: a hang, a reset, a refused
  * connection, a TLS failure, a refused address, an oversized answer, a
- * send() that fails, and the retry schedule to the dead state.
+ * send() that fails, the retry schedule to the dead state, and a 410 Gone
+ * that disables the endpoint at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +271,44 @@ static void retry__errors_to_the_last_try_then_dead(void **state)
 	fx_close(&f);
 }
 
+static void gone__a_410_disables_the_endpoint_at_once(void **state)
+{
+	billing_event_list_params ep = BILLING_EVENT_LIST_PARAMS_INIT;
+	const billing_webhook_delivery *d;
+	billing_webhook_endpoint *e;
+	billing_page *page;
+	size_t i, n;
+	fx f;
+	(void)state;
+	fx_open(&f);
+	endpoint(&f, URL);
+	st_otherwise(f.st, (st_answer){ .kind = ST_ANSWER, .status = 410, .body = "gone" });
+	event(&f);
+	event(&f);
+	/* the first answer is 410: no retry of it, and the other queued
+	 * delivery dies without being sent */
+	run_at(&f, f.w->now);
+	run_at(&f, f.w->now + 86400);
+	assert_int_equal(st_count(f.st), 1);
+	e = endpoint_now(&f);
+	assert_false(billing_webhook_endpoint_enabled(e));
+	assert_string_equal(billing_webhook_endpoint_disabled_reason(e), "gone");
+	billing_webhook_endpoint_free(e);
+	page = deliveries(&f, &n);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		d = billing_page_webhook_delivery(page, i);
+		assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_DEAD);
+		assert_int_equal(billing_webhook_delivery_next_attempt_at(d), 0);
+	}
+	billing_page_free(page);
+	ep.type = "webhook_endpoint.disabled";
+	tb_assert_rc(billing_event_list(&page, f.w->ctx, &f.admin, &ep), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 1);
+	billing_page_free(page);
+	fx_close(&f);
+}
+
 static void ctx__a_transport_it_does_not_know_is_refused(void **state)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
@@ -303,6 +342,7 @@ int main(void)
 		cmocka_unit_test(faults__each_is_an_attempt_tried_again_until_an_answer),
 		cmocka_unit_test(faults__an_oversized_answer_is_an_answer_kept_in_part),
 		cmocka_unit_test(retry__errors_to_the_last_try_then_dead),
+		cmocka_unit_test(gone__a_410_disables_the_endpoint_at_once),
 		cmocka_unit_test(ctx__a_transport_it_does_not_know_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
