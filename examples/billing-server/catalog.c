@@ -36,6 +36,20 @@ const cJSON *catalog_op(const char *name)
 	return NULL;
 }
 
+const cJSON *catalog_resources(void)
+{
+	return cJSON_GetObjectItemCaseSensitive(root, "resources");
+}
+
+const cJSON *catalog_shape(const char *name)
+{
+	const cJSON *sh;
+	cJSON_ArrayForEach(sh, cJSON_GetObjectItemCaseSensitive(root, "shapes"))
+		if (strcmp(catalog_str(sh, "name"), name) == 0)
+			return sh;
+	return NULL;
+}
+
 int catalog_op_allows(const cJSON *op, billing_role role)
 {
 	const char *want = billing_role_name(role);

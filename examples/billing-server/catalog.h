@@ -22,6 +22,14 @@ int catalog_op_allows(const cJSON *op, billing_role role);
 /* The input field object {"name","type","required","nullable","description"}, or NULL. */
 const cJSON *catalog_field(const cJSON *op, const char *name);
 
+/* The shape {"name","doc","extends","fields":[{"name","type"}]} of that
+ * name (what an operation's "output" names), or NULL. */
+const cJSON *catalog_shape(const char *name);
+
+/* The "resources" array: objects with the standard operations
+ * {"name","plural","path","title","description","operations":[verbs]}. */
+const cJSON *catalog_resources(void);
+
 /* Shorthand for a string member of a catalog object ("" when absent). */
 const char *catalog_str(const cJSON *obj, const char *member);
 

@@ -1,7 +1,9 @@
 /*
  * OpenAPI generation. Inputs (request bodies, query parameters) come from
- * the catalog's field lists; responses are described by shape (resource,
- * list envelope, problem) because the catalog does not describe outputs.
+ * the catalog's field lists; each operation's answer from its catalog
+ * output: components.schemas holds the shapes the library declares
+ * (billing_catalog_json "shapes"), field by field, and a list answers with
+ * the HTTP list envelope around its shape.
  */
 #include "openapi.h"
 
@@ -145,18 +147,167 @@ static int op_is(const route *rt, const char *name)
 	return rt->operation && strcmp(rt->operation, name) == 0;
 }
 
-/* The schema of what an operation answers: a versioned resource (ETag,
- * If-Match), or one of the answers that are not one. */
-static cJSON *result_schema(const route *rt, int list)
+/* ------------------------------------------------------------ answers */
+
+/* The shapes the document's answers name, filled while the paths are
+ * made and written to components.schemas at the end: only shapes some
+ * answer uses (redocly's no-unused-components), and with them the shapes
+ * theirs name (InvoiceLine in Invoice). */
+#define MAX_SHAPES 64
+static const char *used[MAX_SHAPES];
+static size_t used_count;
+
+static cJSON *shape_ref(const char *name)
 {
-	if (strncmp(rt->operation ? rt->operation : "", "dunning.", 8) == 0)
-		return ref("#/components/schemas/DunningPolicy");
-	if (op_is(rt, "invoices.preview"))
-		return ref("#/components/schemas/InvoicePreview");
-	if (op_is(rt, "events.get") || op_is(rt, "events.list") || op_is(rt, "audit.list") ||
-	    op_is(rt, "webhook_deliveries.list"))
-		return ref(list ? "#/components/schemas/RecordList" : "#/components/schemas/Record");
-	return ref(list ? "#/components/schemas/List" : "#/components/schemas/Resource");
+	char target[128];
+	size_t i;
+	for (i = 0; i < used_count && strcmp(used[i], name) != 0; i++)
+		;
+	/* The catalog's own copy of the name: name may be the caller's buffer. */
+	if (i == used_count && used_count < MAX_SHAPES && catalog_shape(name))
+		used[used_count++] = catalog_str(catalog_shape(name), "name");
+	snprintf(target, sizeof(target), "#/components/schemas/%s", name);
+	return ref(target);
+}
+
+/* The JSON schema of a catalog field type (billing/json.h: string, time,
+ * 'a' | 'b', Shape[], integer?, ...). */
+static cJSON *type_schema(const char *type)
+{
+	char base[256];
+	size_t n = strlen(type);
+	int nullable = 0, array = 0;
+	cJSON *s;
+
+	while (n > 0 && type[n - 1] == ' ')
+		n--;
+	if (n > 0 && type[n - 1] == '?')
+		n--, nullable = 1;
+	if (n > 2 && strncmp(type + n - 2, "[]", 2) == 0)
+		n -= 2, array = 1;
+	snprintf(base, sizeof(base), "%.*s", (int)n, type);
+	if (array) {
+		s = cJSON_CreateObject();
+		cJSON_AddItemToObject(s, "type", nullable ? cJSON_CreateRaw("[\"array\",\"null\"]") :
+			cJSON_CreateString("array"));
+		cJSON_AddItemToObject(s, "items", type_schema(base));
+		return s;
+	}
+	if (base[0] == '\'') {
+		/* 'a' | 'b': the strings between the quotes */
+		cJSON *e = cJSON_CreateArray();
+		const char *p = base;
+		s = cJSON_CreateObject();
+		while ((p = strchr(p, '\'')) != NULL) {
+			const char *q = strchr(p + 1, '\'');
+			char lit[128];
+			if (!q)
+				break;
+			snprintf(lit, sizeof(lit), "%.*s", (int)(q - p - 1), p + 1);
+			cJSON_AddItemToArray(e, cJSON_CreateString(lit));
+			p = q + 1;
+		}
+		if (nullable)
+			cJSON_AddItemToArray(e, cJSON_CreateNull());
+		cJSON_AddItemToObject(s, "enum", e);
+		return s;
+	}
+	s = cJSON_CreateObject();
+	if (strcmp(base, "time") == 0) {
+		cJSON_AddItemToObject(s, "type", nullable ? cJSON_CreateRaw("[\"string\",\"null\"]") :
+			cJSON_CreateString("string"));
+		cJSON_AddStringToObject(s, "format", "date-time");
+	} else if (strcmp(base, "true") == 0) {
+		cJSON_AddTrueToObject(s, "const");
+	} else if (strcmp(base, "metadata") == 0 || strcmp(base, "object") == 0) {
+		cJSON_AddItemToObject(s, "type", nullable ? cJSON_CreateRaw("[\"object\",\"null\"]") :
+			cJSON_CreateString("object"));
+		if (base[0] == 'm')
+			cJSON_AddItemToObject(s, "additionalProperties",
+				cJSON_CreateRaw("{\"type\":\"string\"}"));
+	} else if (strcmp(base, "string") == 0 || strcmp(base, "integer") == 0 ||
+	    strcmp(base, "number") == 0 || strcmp(base, "boolean") == 0 ||
+	    strcmp(base, "null") == 0) {
+		if (nullable && strcmp(base, "null") != 0) {
+			cJSON *t = cJSON_CreateArray();
+			cJSON_AddItemToArray(t, cJSON_CreateString(base));
+			cJSON_AddItemToArray(t, cJSON_CreateString("null"));
+			cJSON_AddItemToObject(s, "type", t);
+		} else {
+			cJSON_AddStringToObject(s, "type", base);
+		}
+	} else {
+		/* another shape */
+		cJSON_Delete(s);
+		if (!nullable)
+			return shape_ref(base);
+		s = cJSON_CreateObject();
+		cJSON *any = cJSON_AddArrayToObject(s, "anyOf");
+		cJSON_AddItemToArray(any, shape_ref(base));
+		cJSON_AddItemToArray(any, cJSON_CreateRaw("{\"type\":\"null\"}"));
+	}
+	return s;
+}
+
+/* Adds the fields of the shape named name (its parent's first) to props
+ * and req; a field of the same name replaces the parent's. */
+static void shape_fields(cJSON *props, cJSON *req, const char *name)
+{
+	const cJSON *sh = catalog_shape(name), *f;
+	const char *parent = catalog_str(sh, "extends");
+	if (*parent)
+		shape_fields(props, req, parent);
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(sh, "fields")) {
+		const char *field = catalog_str(f, "name");
+		if (cJSON_GetObjectItemCaseSensitive(props, field)) {
+			cJSON_ReplaceItemInObjectCaseSensitive(props, field,
+				type_schema(catalog_str(f, "type")));
+			continue;
+		}
+		cJSON_AddItemToObject(props, field, type_schema(catalog_str(f, "type")));
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "optional")))
+			cJSON_AddItemToArray(req, cJSON_CreateString(field));
+	}
+}
+
+/* components.schemas.<name>: every field but the optional ones required, no
+ * other allowed. */
+static cJSON *shape_schema(const char *name)
+{
+	cJSON *s = cJSON_CreateObject(), *props = cJSON_CreateObject(), *req = cJSON_CreateArray();
+	cJSON_AddStringToObject(s, "type", "object");
+	cJSON_AddStringToObject(s, "description", catalog_str(catalog_shape(name), "doc"));
+	shape_fields(props, req, name);
+	cJSON_AddItemToObject(s, "required", req);
+	cJSON_AddItemToObject(s, "properties", props);
+	cJSON_AddFalseToObject(s, "additionalProperties");
+	return s;
+}
+
+/* The list envelope's members after data (API-HTTP.md, Lists). */
+#define LIST_PAGING \
+	"\"total\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
+	"\"page\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
+	"\"pageSize\":{\"type\":\"integer\"}," \
+	"\"totalPages\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
+	"\"hasMore\":{\"type\":\"boolean\"},\"nextCursor\":{\"type\":[\"string\",\"null\"]}"
+
+/* The schema of what an operation answers, from its catalog "output": its
+ * shape, or a page of it in the HTTP list envelope (router.c). */
+static cJSON *result_schema(const cJSON *op)
+{
+	const cJSON *out = cJSON_GetObjectItemCaseSensitive(op, "output");
+	cJSON *s, *props, *data;
+	if (strcmp(catalog_str(out, "kind"), "page") != 0)
+		return shape_ref(catalog_str(out, "shape"));
+	s = cJSON_Parse("{\"type\":\"object\",\"required\":[\"data\",\"pageSize\",\"hasMore\","
+		"\"nextCursor\"],\"properties\":{" LIST_PAGING "},\"additionalProperties\":false}");
+	props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+	data = cJSON_CreateObject();
+	cJSON_AddStringToObject(data, "type", "array");
+	cJSON_AddItemToObject(data, "items", shape_ref(catalog_str(out, "shape")));
+	cJSON_AddItemToObject(props, "data", data);
+	return s;
 }
 
 static cJSON *operation(const route *rt)
@@ -223,39 +374,34 @@ static cJSON *operation(const route *rt)
 	switch (rt->kind) {
 	case H_OP_CREATE:
 		add_response(responses, "201", "Created; Location and ETag name the new resource.",
-			json_content("application/json", ref("#/components/schemas/Resource")));
+			json_content("application/json", result_schema(op)));
 		break;
 	case H_OP_LIST:
 		add_response(responses, "200", "One page.",
-			json_content("application/json", result_schema(rt, 1)));
+			json_content("application/json", result_schema(op)));
 		break;
 	case H_OP_DELETE:
 		add_response(responses, "204", "Deleted.", NULL);
 		break;
 	case H_OP_GET: case H_OP_UPDATE: case H_OP_ACTION:
-		if (is_redelivery(rt))
-			add_response(responses, "200", "How many deliveries were queued (due now).",
-				json_content("application/json", ref("#/components/schemas/Redelivery")));
-		else
-			add_response(responses, "200", op_is(rt, "events.get") ? "The event." :
-				"The resource; ETag carries its version.",
-				json_content("application/json", result_schema(rt, 0)));
+		add_response(responses, "200", is_redelivery(rt) ?
+			"How many deliveries were queued (due now)." : op_is(rt, "events.get") ?
+			"The event." : "The resource; ETag carries its version.",
+			json_content("application/json", result_schema(op)));
 		break;
 	case H_OP_POST:
 		add_response(responses, "200", is_redelivery(rt) ?
 			"How many deliveries were queued (due now)." : "The operation's answer.",
-			json_content("application/json", is_redelivery(rt) ?
-				ref("#/components/schemas/Redelivery") :
-				cJSON_CreateRaw("{\"type\":\"object\"}")));
+			json_content("application/json", result_schema(op)));
 		break;
 	case H_OP_ACTION_NEW:
 		add_response(responses, "201", "Created: the resource the action made (a payment); "
 			"Location names it, ETag carries its version.",
-			json_content("application/json", ref("#/components/schemas/Resource")));
+			json_content("application/json", result_schema(op)));
 		break;
 	case H_OP_REPLACE:
 		add_response(responses, "200", "The object as it now is.",
-			json_content("application/json", result_schema(rt, 0)));
+			json_content("application/json", result_schema(op)));
 		break;
 	case H_WEBHOOK_STRIPE:
 		add_response(responses, "200", "Accepted: applied, a duplicate, or of no interest.",
@@ -266,7 +412,7 @@ static cJSON *operation(const route *rt)
 		break;
 	case H_OP_QUERY:
 		add_response(responses, "200", "The object (computed; nothing is written).",
-			json_content("application/json", result_schema(rt, 0)));
+			json_content("application/json", result_schema(op)));
 		break;
 	case H_CLOCK_GET: case H_CLOCK_ADVANCE:
 		add_response(responses, "200", rt->kind == H_CLOCK_GET ? "The test clock's time." :
@@ -332,14 +478,6 @@ static cJSON *operation(const route *rt)
 	return o;
 }
 
-/* The list envelope's members after data (API-HTTP.md, Lists). */
-#define LIST_PAGING \
-	"\"total\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
-	"\"page\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
-	"\"pageSize\":{\"type\":\"integer\"}," \
-	"\"totalPages\":{\"type\":\"integer\",\"description\":\"page mode (no startingAfter) only\"}," \
-	"\"hasMore\":{\"type\":\"boolean\"},\"nextCursor\":{\"type\":[\"string\",\"null\"]}"
-
 static const char components_json[] =
 "{"
 "\"securitySchemes\":{\"bearerAuth\":{\"type\":\"http\",\"scheme\":\"bearer\","
@@ -363,33 +501,6 @@ static const char components_json[] =
 		"STRIPE_WEBHOOK_SECRET>; t within 300 s of the server's clock.\"}"
 "},"
 "\"schemas\":{"
-	"\"Resource\":{\"type\":\"object\",\"required\":[\"id\",\"object\",\"version\"],"
-		"\"properties\":{\"id\":{\"type\":\"string\"},\"object\":{\"type\":\"string\"},"
-		"\"version\":{\"type\":\"integer\"},\"createdAt\":{\"type\":\"string\","
-		"\"format\":\"date-time\"},\"updatedAt\":{\"type\":\"string\",\"format\":\"date-time\"}},"
-		"\"additionalProperties\":true},"
-	"\"List\":{\"type\":\"object\",\"required\":[\"data\",\"pageSize\",\"hasMore\",\"nextCursor\"],"
-		"\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Resource\"}},"
-		LIST_PAGING "}},"
-	"\"Record\":{\"type\":\"object\",\"description\":\"An immutable record (an event, an "
-		"audit entry, a delivery): no version, no ETag.\",\"required\":[\"id\",\"object\"],"
-		"\"properties\":{\"id\":{\"type\":\"string\"},\"object\":{\"type\":\"string\"},"
-		"\"createdAt\":{\"type\":\"string\",\"format\":\"date-time\"}},"
-		"\"additionalProperties\":true},"
-	"\"RecordList\":{\"type\":\"object\",\"required\":[\"data\",\"pageSize\",\"hasMore\","
-		"\"nextCursor\"],"
-		"\"properties\":{\"data\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Record\"}},"
-		LIST_PAGING "}},"
-	"\"DunningPolicy\":{\"type\":\"object\",\"description\":\"The tenant's retry policy "
-		"(one per tenant: no id, no version).\",\"required\":[\"object\",\"retryDays\","
-		"\"finalAction\"],\"properties\":{\"object\":{\"const\":\"dunning_policy\"},"
-		"\"retryDays\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
-		"\"finalAction\":{\"enum\":[\"cancel\",\"unpaid\",\"keep_past_due\"]}},"
-		"\"additionalProperties\":false},"
-	"\"InvoicePreview\":{\"type\":\"object\",\"description\":\"The next invoice, computed: "
-		"nothing is written, so it has no id.\",\"required\":[\"id\",\"object\"],"
-		"\"properties\":{\"id\":{\"type\":\"null\"},\"object\":{\"type\":\"string\"}},"
-		"\"additionalProperties\":true},"
 	"\"LoginRequest\":{\"type\":\"object\",\"required\":[\"email\",\"password\"],"
 		"\"properties\":{\"email\":{\"type\":\"string\",\"format\":\"email\"},"
 		"\"password\":{\"type\":\"string\",\"minLength\":8}},\"additionalProperties\":false},"
@@ -402,9 +513,6 @@ static const char components_json[] =
 		"\"properties\":{\"now\":{\"type\":\"string\",\"format\":\"date-time\"},"
 		"\"processed\":{\"type\":\"integer\",\"description\":\"items of due work run by "
 		"this advance\"},\"invoiced\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"}}},"
-	"\"Redelivery\":{\"type\":\"object\",\"required\":[\"object\",\"deliveries\"],"
-		"\"properties\":{\"object\":{\"const\":\"redelivery\"},\"deliveries\":"
-		"{\"type\":\"integer\",\"description\":\"new deliveries queued, due now\"}}},"
 	"\"WebhookReceived\":{\"type\":\"object\",\"required\":[\"received\",\"outcome\"],"
 		"\"properties\":{\"received\":{\"const\":true},\"outcome\":{\"enum\":"
 		"[\"applied\",\"duplicate\",\"ignored\"]}}},"
@@ -435,7 +543,7 @@ static const char *const problem_codes[] = {
 char *openapi_build(int test_clock)
 {
 	cJSON *doc = cJSON_CreateObject(), *info = cJSON_CreateObject(), *paths,
-		*components = cJSON_Parse(components_json), *responses, *sec, *req;
+		*components = cJSON_Parse(components_json), *responses, *sec, *req, *schemas;
 	char *text;
 	size_t i;
 
@@ -444,6 +552,7 @@ char *openapi_build(int test_clock)
 		cJSON_Delete(info);
 		return NULL;
 	}
+	used_count = 0;
 	cJSON_AddStringToObject(doc, "openapi", "3.1.0");
 	cJSON_AddStringToObject(info, "title", "libbilling example server");
 	cJSON_AddStringToObject(info, "version", billing_version_string());
@@ -486,6 +595,11 @@ char *openapi_build(int test_clock)
 		cJSON_AddItemToObject(item, method, operation(rt));
 	}
 	cJSON_AddItemToObject(doc, "paths", paths);
+	/* The shapes the answers named; a shape's own fields may name more,
+	 * which join the end of the list as it is walked. */
+	schemas = cJSON_GetObjectItemCaseSensitive(components, "schemas");
+	for (i = 0; i < used_count; i++)
+		cJSON_AddItemToObject(schemas, used[i], shape_schema(used[i]));
 	cJSON_AddItemToObject(doc, "components", components);
 	text = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);

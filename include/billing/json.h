@@ -50,7 +50,26 @@ BILLING_EXTERN(int) billing_call_json(char **out, billing_ctx *ctx,
 /**
  * The operation catalog as JSON: {"version", "operations":[{"name",
  * "roles":[...], "mutating", "description", "input":[{"name","type",
- * "required","description"}]}]}. Bindings generate their methods from it.
+ * "required","nullable","description"}], "output":{"kind","shape"}}],
+ * "shapes":[{"name","doc","extends","fields":[{"name","type","optional"}]}],
+ * "resources":[{"name","plural","path","title","description",
+ * "operations":["create","get","update","delete","list"]}]}.
+ * An output's kind is "object" (one object of the shape) or "page" (a
+ * list envelope whose data are of the shape). A shape's fields are in the
+ * order the answers write them; "extends" (absent for most) names a shape
+ * whose fields come first, a field of the same name replaced. A field's
+ * type is one of string, integer, number, boolean, time (RFC 3339 UTC),
+ * metadata (an object of strings), object, true, null, 'a' | 'b' (one of
+ * these strings) or a shape's name, followed by [] for an array of it and
+ * ? when it may be null. A field with "optional": true may be left out of
+ * an answer (a webhook endpoint's secret in an idempotent replay); the
+ * others are always there. A resource's operations are the standard ones
+ * it offers, named "<plural>.<verb>" in "operations" and answering with
+ * the shape named by its title; its path is its HTTP collection
+ * ("tax-rates": /v1/tax-rates). Members may be added in later versions of the
+ * library; the version changes only when a member changes meaning.
+ * Bindings generate their methods and types from it, the example server
+ * its routes and OpenAPI document.
  *
  * @param out receives a new string (billing_free())
  * @return BILLING_OK or BILLING_ENOMEM

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "billing/sys/resource.h"
 #include "core/core.h"
 #include "core/calendar.h"
 #include "core/json_exact.h"
@@ -39,11 +40,17 @@ typedef struct {
 typedef int (*op_fn)(cJSON **result, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts);
 
+/* What an operation answers with: one object of a shape (json_out.h), or
+ * a page of them. */
+typedef enum { OUT_OBJECT, OUT_PAGE } out_kind;
+
 typedef struct {
 	billing__op op;
 	op_fn run;
 	const char *description;
 	const field_spec *fields; /* ends with { NULL } */
+	out_kind out;
+	const char *shape;        /* billing__json_shapes() name */
 } op_entry;
 
 static const char *type_name(field_type t)
@@ -1529,97 +1536,144 @@ static int op_event_list(cJSON **res, billing_ctx *ctx, const billing_principal 
 
 static const op_entry entries[] = {
 	{ BILLING_OP_TENANTS_CREATE, op_tenant_create, "Create a tenant (platform operator).",
-		f_tenant_create },
-	{ BILLING_OP_TENANTS_GET, op_tenant_get, "Fetch a tenant.", f_id_only },
+		f_tenant_create,
+		OUT_OBJECT, "Tenant" },
+	{ BILLING_OP_TENANTS_GET, op_tenant_get, "Fetch a tenant.", f_id_only,
+		OUT_OBJECT, "Tenant" },
 	{ BILLING_OP_TENANTS_LIST, op_tenant_list, "List tenants (platform operator).",
-		f_tenant_list },
+		f_tenant_list,
+		OUT_PAGE, "Tenant" },
 	{ BILLING_OP_CUSTOMERS_CREATE, op_customer_create, "Create a customer.",
-		f_customer_create },
-	{ BILLING_OP_CUSTOMERS_GET, op_customer_get, "Fetch a customer.", f_id_only },
+		f_customer_create,
+		OUT_OBJECT, "Customer" },
+	{ BILLING_OP_CUSTOMERS_GET, op_customer_get, "Fetch a customer.", f_id_only,
+		OUT_OBJECT, "Customer" },
 	{ BILLING_OP_CUSTOMERS_UPDATE, op_customer_update,
-		"Change the fields given; the others stay.", f_customer_update },
+		"Change the fields given; the others stay.", f_customer_update,
+		OUT_OBJECT, "Customer" },
 	{ BILLING_OP_CUSTOMERS_DELETE, op_customer_delete,
-		"Delete a customer nothing references.", f_delete },
+		"Delete a customer nothing references.", f_delete,
+		OUT_OBJECT, "Deleted" },
 	{ BILLING_OP_CUSTOMERS_LIST, op_customer_list,
 		"List customers; search on name or email; sortBy name, email, createdAt.",
-		f_customer_list },
-	{ BILLING_OP_PRODUCTS_CREATE, op_product_create, "Create a product.", f_product_create },
-	{ BILLING_OP_PRODUCTS_GET, op_product_get, "Fetch a product.", f_id_only },
+		f_customer_list,
+		OUT_PAGE, "Customer" },
+	{ BILLING_OP_PRODUCTS_CREATE, op_product_create, "Create a product.", f_product_create,
+		OUT_OBJECT, "Product" },
+	{ BILLING_OP_PRODUCTS_GET, op_product_get, "Fetch a product.", f_id_only,
+		OUT_OBJECT, "Product" },
 	{ BILLING_OP_PRODUCTS_UPDATE, op_product_update,
-		"Change the fields given; the others stay.", f_product_update },
+		"Change the fields given; the others stay.", f_product_update,
+		OUT_OBJECT, "Product" },
 	{ BILLING_OP_PRODUCTS_DELETE, op_product_delete,
-		"Delete a product no plan (deleted or not) references.", f_delete },
+		"Delete a product no plan (deleted or not) references.", f_delete,
+		OUT_OBJECT, "Deleted" },
 	{ BILLING_OP_PRODUCTS_LIST, op_product_list,
 		"List products; search on name or sku; sortBy name, sku, priceCents, createdAt.",
-		f_product_list },
-	{ BILLING_OP_PLANS_CREATE, op_plan_create, "Create a plan.", f_plan_create },
+		f_product_list,
+		OUT_PAGE, "Product" },
+	{ BILLING_OP_PLANS_CREATE, op_plan_create, "Create a plan.", f_plan_create,
+		OUT_OBJECT, "Plan" },
 	{ BILLING_OP_PLANS_GET, op_plan_get, "Fetch a plan (deleted plans are not found).",
-		f_id_only },
+		f_id_only,
+		OUT_OBJECT, "Plan" },
 	{ BILLING_OP_PLANS_UPDATE, op_plan_update,
-		"Change name, description, amount, trialDays, active or metadata.", f_plan_update },
+		"Change name, description, amount, trialDays, active or metadata.", f_plan_update,
+		OUT_OBJECT, "Plan" },
 	{ BILLING_OP_PLANS_DELETE, op_plan_delete,
-		"Soft-delete a plan; its code stays reserved.", f_delete },
+		"Soft-delete a plan; its code stays reserved.", f_delete,
+		OUT_OBJECT, "Deleted" },
 	{ BILLING_OP_PLANS_LIST, op_plan_list,
 		"List plans; search on name or code; sortBy name, code, amount, createdAt.",
-		f_plan_list },
+		f_plan_list,
+		OUT_PAGE, "Plan" },
 	{ BILLING_OP_SUBSCRIPTIONS_CREATE, op_subscription_create,
 		"Subscribe a customer to a plan; the first invoice is issued at once.",
-		f_subscription_create },
-	{ BILLING_OP_SUBSCRIPTIONS_GET, op_subscription_get, "Fetch a subscription.", f_id_only },
+		f_subscription_create,
+		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_GET, op_subscription_get, "Fetch a subscription.", f_id_only,
+		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_LIST, op_subscription_list,
-		"List subscriptions; sortBy createdAt or currentPeriodEnd.", f_subscription_list },
+		"List subscriptions; sortBy createdAt or currentPeriodEnd.", f_subscription_list,
+		OUT_PAGE, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_CANCEL, op_subscription_cancel,
-		"Cancel now, or at the end of the current period.", f_subscription_cancel },
+		"Cancel now, or at the end of the current period.", f_subscription_cancel,
+		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_UPDATE, op_subscription_update,
-		"Undo a period-end cancellation, change quantity or metadata.", f_subscription_update },
+		"Undo a period-end cancellation, change quantity or metadata.", f_subscription_update,
+		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_CHANGE_PLAN, op_subscription_change,
-		"Move to another plan now, with proration.", f_subscription_change },
+		"Move to another plan now, with proration.", f_subscription_change,
+		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_PAUSE, op_subscription_pause,
-		"Pause billing until resumed.", f_id_only },
+		"Pause billing until resumed.", f_id_only,
+		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_RESUME, op_subscription_resume,
-		"Resume: a new cycle starts now and is invoiced at once.", f_id_only },
-	{ BILLING_OP_INVOICES_GET, op_invoice_get, "Fetch an invoice with its lines.", f_id_only },
+		"Resume: a new cycle starts now and is invoiced at once.", f_id_only,
+		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_INVOICES_GET, op_invoice_get, "Fetch an invoice with its lines.", f_id_only,
+		OUT_OBJECT, "Invoice" },
 	{ BILLING_OP_INVOICES_LIST, op_invoice_list, "List invoices, newest last by default.",
-		f_invoice_list },
-	{ BILLING_OP_INVOICES_VOID, op_invoice_void, "Void a draft or pending invoice.", f_id_only },
+		f_invoice_list,
+		OUT_PAGE, "Invoice" },
+	{ BILLING_OP_INVOICES_VOID, op_invoice_void, "Void a draft or pending invoice.", f_id_only,
+		OUT_OBJECT, "Invoice" },
 	{ BILLING_OP_INVOICES_PREVIEW, op_invoice_preview,
-		"The next invoice of a subscription; nothing is written.", f_invoice_preview },
-	{ BILLING_OP_EVENTS_GET, op_event_get, "Fetch a domain event.", f_id_only },
+		"The next invoice of a subscription; nothing is written.", f_invoice_preview,
+		OUT_OBJECT, "InvoicePreview" },
+	{ BILLING_OP_EVENTS_GET, op_event_get, "Fetch a domain event.", f_id_only,
+		OUT_OBJECT, "Event" },
 	{ BILLING_OP_EVENTS_LIST, op_event_list,
-		"The domain-event log, oldest first; filter by type and createdAfter.", f_event_list },
+		"The domain-event log, oldest first; filter by type and createdAfter.", f_event_list,
+		OUT_PAGE, "Event" },
 	{ BILLING_OP_INVOICES_PAY, op_invoice_pay,
 		"Charge a pending or failed invoice now; a decline is BILLING_EDECLINED.",
-		f_invoice_pay },
-	{ BILLING_OP_PAYMENTS_GET, op_payment_get, "Fetch a payment attempt.", f_id_only },
+		f_invoice_pay,
+		OUT_OBJECT, "Payment" },
+	{ BILLING_OP_PAYMENTS_GET, op_payment_get, "Fetch a payment attempt.", f_id_only,
+		OUT_OBJECT, "Payment" },
 	{ BILLING_OP_PAYMENTS_LIST, op_payment_list,
-		"List payment attempts; filter by invoiceId and status.", f_payment_list },
+		"List payment attempts; filter by invoiceId and status.", f_payment_list,
+		OUT_PAGE, "Payment" },
 	{ BILLING_OP_PAYMENTS_REFUND, op_payment_refund,
-		"Refund all or part of a succeeded payment.", f_payment_refund },
+		"Refund all or part of a succeeded payment.", f_payment_refund,
+		OUT_OBJECT, "Payment" },
 	{ BILLING_OP_DUNNING_GET, op_dunning_get, "The tenant's retry policy for failed renewals.",
-		f_none },
+		f_none,
+		OUT_OBJECT, "DunningPolicy" },
 	{ BILLING_OP_DUNNING_SET, op_dunning_set, "Set the tenant's retry policy.",
-		f_dunning_set },
+		f_dunning_set,
+		OUT_OBJECT, "DunningPolicy" },
 	{ BILLING_OP_WEBHOOK_ENDPOINTS_CREATE, op_endpoint_create,
 		"Register a webhook endpoint; its signing secret is in this answer only.",
-		f_endpoint_create },
+		f_endpoint_create,
+		OUT_OBJECT, "WebhookEndpointWithSecret" },
 	{ BILLING_OP_WEBHOOK_ENDPOINTS_GET, op_endpoint_get, "Fetch a webhook endpoint.",
-		f_id_only },
+		f_id_only,
+		OUT_OBJECT, "WebhookEndpoint" },
 	{ BILLING_OP_WEBHOOK_ENDPOINTS_UPDATE, op_endpoint_update,
-		"Change url, events, enabled or description.", f_endpoint_update },
+		"Change url, events, enabled or description.", f_endpoint_update,
+		OUT_OBJECT, "WebhookEndpoint" },
 	{ BILLING_OP_WEBHOOK_ENDPOINTS_DELETE, op_endpoint_delete,
-		"Delete a webhook endpoint; its queued deliveries die.", f_delete },
+		"Delete a webhook endpoint; its queued deliveries die.", f_delete,
+		OUT_OBJECT, "Deleted" },
 	{ BILLING_OP_WEBHOOK_ENDPOINTS_LIST, op_endpoint_list, "List webhook endpoints.",
-		f_list_only },
+		f_list_only,
+		OUT_PAGE, "WebhookEndpoint" },
 	{ BILLING_OP_WEBHOOK_ENDPOINTS_ROTATE, op_endpoint_rotate,
 		"A new signing secret; the old one still signs for overlapSeconds.",
-		f_endpoint_rotate },
+		f_endpoint_rotate,
+		OUT_OBJECT, "WebhookEndpointWithSecret" },
 	{ BILLING_OP_WEBHOOK_DELIVERIES_LIST, op_delivery_list,
 		"Deliveries with every attempt; filter by endpointId, eventId, status.",
-		f_delivery_list },
+		f_delivery_list,
+		OUT_PAGE, "WebhookDelivery" },
 	{ BILLING_OP_EVENTS_REDELIVER, op_redeliver,
-		"Deliver an event again, or every dead delivery since a time.", f_redeliver },
+		"Deliver an event again, or every dead delivery since a time.", f_redeliver,
+		OUT_OBJECT, "Redelivery" },
 	{ BILLING_OP_AUDIT_LIST, op_audit_list,
-		"The audit log: who changed what, when, in which request.", f_list_only },
+		"The audit log: who changed what, when, in which request.", f_list_only,
+		OUT_PAGE, "AuditEntry" },
 };
 
 _Static_assert(sizeof(entries) / sizeof(entries[0]) == BILLING_OP__JSON_COUNT,
@@ -1737,6 +1791,115 @@ done:
 	return BILLING_OK;
 }
 
+/* op's "output": {"kind": "object" | "page", "shape": name}. */
+static bool output_json(cJSON *op, const char *kind, const char *shape)
+{
+	cJSON *o = cJSON_AddObjectToObject(op, "output");
+	return o && cJSON_AddStringToObject(o, "kind", kind) &&
+		cJSON_AddStringToObject(o, "shape", shape);
+}
+
+static bool shape_json(cJSON *list, const billing__shape *sh)
+{
+	cJSON *o = cJSON_CreateObject(), *fields;
+	const billing__shape_field *f;
+
+	if (!o || !cJSON_AddItemToArray(list, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	if (!cJSON_AddStringToObject(o, "name", sh->name) ||
+	    !cJSON_AddStringToObject(o, "doc", sh->doc) ||
+	    (sh->extends && !cJSON_AddStringToObject(o, "extends", sh->extends)) ||
+	    (fields = cJSON_AddArrayToObject(o, "fields")) == NULL)
+		return false;
+	for (f = sh->fields; f->name; f++) {
+		cJSON *fo = cJSON_CreateObject();
+		if (!fo || !cJSON_AddItemToArray(fields, fo)) {
+			cJSON_Delete(fo);
+			return false;
+		}
+		if (!cJSON_AddStringToObject(fo, "name", f->name) ||
+		    !cJSON_AddStringToObject(fo, "type", f->type) ||
+		    (f->optional && !cJSON_AddTrueToObject(fo, "optional")))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The objects whose operations follow the standard shapes (create, get,
+ * update, delete and list under one plural), for the catalog's
+ * "resources": the HTTP server adds their routes from it. These three
+ * have hand-written operations above; the objects on the generic flow
+ * come from their descriptors.
+ */
+static const struct {
+	const char *name, *plural, *path, *title, *description;
+	unsigned int ops;
+} crud_objects[] = {
+	{ "customer", "customers", "customers", "Customer", "A customer of a tenant.",
+		BILLING_RESOURCE_OP_CRUD },
+	{ "product", "products", "products", "Product",
+		"A product; prices in minor units of its currency.", BILLING_RESOURCE_OP_CRUD },
+	{ "plan", "plans", "plans", "Plan",
+		"A price of a product per interval; amount in minor units.", BILLING_RESOURCE_OP_CRUD },
+};
+
+static const char *const op_verbs[] = { "create", "get", "update", "delete", "list" };
+
+/* One entry of "resources": {"name","plural","path","title","description",
+ * "operations":["create",...]} (the verbs in ops, BILLING_RESOURCE_OP_*). */
+static bool resource_json(cJSON *list, const char *name, const char *plural, const char *path,
+	const char *title, const char *description, unsigned int ops)
+{
+	cJSON *o = cJSON_CreateObject(), *verbs;
+	size_t i;
+
+	if (!o || !cJSON_AddItemToArray(list, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	if (!cJSON_AddStringToObject(o, "name", name) ||
+	    !cJSON_AddStringToObject(o, "plural", plural) ||
+	    !cJSON_AddStringToObject(o, "path", path) ||
+	    !cJSON_AddStringToObject(o, "title", title) ||
+	    !cJSON_AddStringToObject(o, "description", description) ||
+	    (verbs = cJSON_AddArrayToObject(o, "operations")) == NULL)
+		return false;
+	for (i = 0; i < sizeof(op_verbs) / sizeof(op_verbs[0]); i++)
+		if ((ops & (1u << i)) && !cJSON_AddItemToArray(verbs, cJSON_CreateString(op_verbs[i])))
+			return false;
+	return true;
+}
+
+/* root's "resources": the objects whose operations are the standard ones. */
+static bool resources_json(cJSON *root)
+{
+	cJSON *list = cJSON_AddArrayToObject(root, "resources");
+	size_t i;
+
+	for (i = 0; list && i < sizeof(crud_objects) / sizeof(crud_objects[0]); i++)
+		if (!resource_json(list, crud_objects[i].name, crud_objects[i].plural,
+			crud_objects[i].path, crud_objects[i].title, crud_objects[i].description,
+			crud_objects[i].ops))
+			return false;
+	return list != NULL;
+}
+
+/* root's "shapes": every object an operation answers with (json_out.h). */
+static bool shapes_json(cJSON *root)
+{
+	cJSON *list = cJSON_AddArrayToObject(root, "shapes");
+	size_t i, n;
+	const billing__shape *sh = billing__json_shapes(&n);
+
+	for (i = 0; list && i < n; i++)
+		if (!shape_json(list, &sh[i]))
+			return false;
+	return list != NULL;
+}
+
 int billing_catalog_json(char **out)
 {
 	cJSON *root, *ops;
@@ -1781,8 +1944,11 @@ int billing_catalog_json(char **out)
 			cJSON_AddBoolToObject(fo, "nullable", f->nullable);
 			cJSON_AddStringToObject(fo, "description", f->description);
 		}
-		failed |= !roles || !input;
+		failed |= !roles || !input ||
+			!output_json(op, entries[i].out == OUT_PAGE ? "page" : "object",
+				entries[i].shape);
 	}
+	failed |= !failed && (!shapes_json(root) || !resources_json(root));
 	*out = failed ? NULL : dup_json(root);
 	cJSON_Delete(root);
 	return *out ? BILLING_OK : nomem();

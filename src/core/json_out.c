@@ -403,3 +403,162 @@ char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item)
 	cJSON_Delete(v);
 	return copy;
 }
+
+/* ------------------------------------------------------------ shapes */
+
+/* What the writers above answer with, field by field, in their order (see
+ * json_out.h for the type strings). Kept beside the writers: a field a
+ * writer adds, drops or retypes is changed here in the same edit, and the
+ * suites that check answers against these shapes (the Node binding's
+ * shapes test, the HTTP suites through the OpenAPI document) fail until
+ * it is. */
+
+#define END { NULL, NULL, false }
+
+static const billing__shape_field tenant_fields[] = {
+	{ "id", "string", false }, { "object", "'tenant'", false }, { "name", "string", false },
+	{ "invoicePrefix", "string", false }, { "createdAt", "time", false }, END
+};
+static const billing__shape_field customer_fields[] = {
+	{ "id", "string", false }, { "object", "'customer'", false }, { "name", "string", false },
+	{ "email", "string", false }, { "defaultPaymentMethod", "string?", false }, { "metadata", "metadata", false },
+	{ "createdAt", "time", false }, { "updatedAt", "time", false }, { "version", "integer", false }, END
+};
+static const billing__shape_field product_fields[] = {
+	{ "id", "string", false }, { "object", "'product'", false }, { "name", "string", false }, { "sku", "string", false },
+	{ "description", "string?", false }, { "priceCents", "integer", false }, { "currency", "string", false },
+	{ "taxRate", "number", false }, { "isActive", "boolean", false }, { "stock", "integer", false },
+	{ "lowStockThreshold", "integer", false }, { "metadata", "metadata", false }, { "createdAt", "time", false },
+	{ "updatedAt", "time", false }, { "version", "integer", false }, END
+};
+static const billing__shape_field plan_fields[] = {
+	{ "id", "string", false }, { "object", "'plan'", false }, { "productId", "string", false },
+	{ "code", "string", false }, { "name", "string", false }, { "description", "string?", false },
+	{ "amount", "integer", false }, { "currency", "string", false },
+	{ "interval", "'DAY' | 'WEEK' | 'MONTH' | 'YEAR'", false }, { "intervalCount", "integer", false },
+	{ "trialDays", "integer", false }, { "termCount", "integer?", false }, { "active", "boolean", false },
+	{ "metadata", "metadata", false }, { "createdAt", "time", false }, { "updatedAt", "time", false },
+	{ "version", "integer", false }, END
+};
+static const billing__shape_field subscription_fields[] = {
+	{ "id", "string", false }, { "object", "'subscription'", false }, { "customerId", "string", false },
+	{ "planId", "string", false },
+	{ "status", "'incomplete' | 'trialing' | 'active' | 'past_due' | 'paused' | 'canceled' | "
+		"'expired' | 'unpaid'", false },
+	{ "quantity", "integer", false }, { "currency", "string", false }, { "billingCycleAnchor", "time", false },
+	{ "currentPeriodStart", "time", false }, { "currentPeriodEnd", "time", false }, { "trialEnd", "time?", false },
+	{ "cancelAtPeriodEnd", "boolean", false }, { "canceledAt", "time?", false }, { "endedAt", "time?", false },
+	{ "latestInvoiceId", "string?", false }, { "pendingPlanId", "string?", false },
+	{ "metadata", "metadata", false }, { "createdAt", "time", false }, { "version", "integer", false }, END
+};
+static const billing__shape_field invoice_line_fields[] = {
+	{ "description", "string", false }, { "amount", "integer", false }, { "quantity", "integer", false },
+	{ "unitAmount", "integer", false }, { "periodStart", "time", false }, { "periodEnd", "time", false },
+	{ "taxRate", "number", false }, { "taxAmount", "integer", false }, { "proration", "boolean", false },
+	{ "planId", "string?", false }, END
+};
+static const billing__shape_field invoice_fields[] = {
+	{ "id", "string", false }, { "object", "'invoice'", false }, { "number", "string?", false },
+	{ "status", "'draft' | 'pending' | 'paid' | 'failed' | 'void'", false },
+	{ "customerId", "string", false }, { "subscriptionId", "string?", false }, { "currency", "string", false },
+	{ "subtotal", "integer", false }, { "tax", "integer", false }, { "total", "integer", false },
+	{ "amountPaid", "integer", false }, { "amountDue", "integer", false }, { "periodStart", "time", false },
+	{ "periodEnd", "time", false }, { "lines", "InvoiceLine[]", false }, { "attemptCount", "integer", false },
+	{ "nextAttemptAt", "time?", false }, { "createdAt", "time", false }, { "finalizedAt", "time?", false },
+	{ "paidAt", "time?", false }, { "voidedAt", "time?", false }, { "version", "integer", false }, END
+};
+static const billing__shape_field invoice_preview_fields[] = {
+	{ "id", "null", false }, { "number", "null", false }, END
+};
+static const billing__shape_field event_fields[] = {
+	{ "id", "string", false }, { "object", "'event'", false }, { "type", "string", false },
+	{ "resourceType", "string", false }, { "resourceId", "string", false }, { "data", "object?", false },
+	{ "requestId", "string?", false }, { "idempotencyKey", "string?", false }, { "createdAt", "time", false }, END
+};
+static const billing__shape_field payment_fields[] = {
+	{ "id", "string", false }, { "object", "'payment'", false }, { "invoiceId", "string", false },
+	{ "customerId", "string", false },
+	{ "status", "'pending' | 'requires_action' | 'succeeded' | 'failed' | 'refunded' | "
+		"'partially_refunded' | 'unknown'", false },
+	{ "amount", "integer", false }, { "currency", "string", false }, { "refundedAmount", "integer", false },
+	{ "provider", "string", false }, { "providerRef", "string?", false }, { "paymentMethod", "string?", false },
+	{ "failureCode", "string?", false }, { "failureMessage", "string?", false }, { "createdAt", "time", false },
+	{ "updatedAt", "time", false }, { "version", "integer", false }, END
+};
+static const billing__shape_field dunning_fields[] = {
+	{ "object", "'dunning_policy'", false }, { "retryDays", "integer[]", false },
+	{ "finalAction", "'cancel' | 'unpaid' | 'keep_past_due'", false }, END
+};
+static const billing__shape_field endpoint_fields[] = {
+	{ "id", "string", false }, { "object", "'webhook_endpoint'", false }, { "url", "string", false },
+	{ "events", "string[]", false }, { "enabled", "boolean", false }, { "description", "string?", false },
+	{ "disabledReason", "string?", false }, { "createdAt", "time", false }, { "updatedAt", "time", false },
+	{ "version", "integer", false }, END
+};
+/* An idempotent replay of the create does not show the secret again. */
+static const billing__shape_field endpoint_secret_fields[] = {
+	{ "secret", "string", true }, END
+};
+static const billing__shape_field attempt_fields[] = {
+	{ "at", "time", false }, { "statusCode", "integer?", false }, { "error", "string?", false },
+	{ "response", "string?", false }, { "durationMs", "integer", false }, END
+};
+static const billing__shape_field delivery_fields[] = {
+	{ "id", "string", false }, { "object", "'webhook_delivery'", false }, { "endpointId", "string", false },
+	{ "eventId", "string", false }, { "status", "'pending' | 'succeeded' | 'dead'", false },
+	{ "attemptCount", "integer", false }, { "nextAttemptAt", "time?", false },
+	{ "attempts", "WebhookAttempt[]", false }, { "createdAt", "time", false }, END
+};
+static const billing__shape_field redelivery_fields[] = {
+	{ "object", "'redelivery'", false }, { "deliveries", "integer", false }, END
+};
+static const billing__shape_field audit_fields[] = {
+	{ "id", "string", false }, { "object", "'audit_entry'", false }, { "at", "time", false },
+	{ "userId", "string?", false }, { "role", "'USER' | 'ADMIN' | 'PLATFORM'", false },
+	{ "operation", "string", false }, { "resourceId", "string?", false }, { "requestId", "string?", false },
+	{ "idempotencyKey", "string?", false }, END
+};
+static const billing__shape_field deleted_fields[] = {
+	{ "id", "string", false }, { "deleted", "true", false }, END
+};
+
+#undef END
+
+static const billing__shape shapes[] = {
+	{ "Tenant", "A tenant: one business billing its own customers.", NULL, tenant_fields },
+	{ "Customer", "A customer of a tenant.", NULL, customer_fields },
+	{ "Product", "A product; prices in minor units of its currency.", NULL, product_fields },
+	{ "Plan", "A price of a product per interval; amount in minor units.", NULL, plan_fields },
+	{ "Subscription", "A customer's subscription to a plan.", NULL, subscription_fields },
+	{ "InvoiceLine", "One line of an invoice; amounts in minor units.", NULL,
+		invoice_line_fields },
+	{ "Invoice", "An invoice; amounts in minor units of its currency. number is null until "
+		"it is finalized.", NULL, invoice_fields },
+	{ "InvoicePreview", "The invoice a subscription's next renewal would issue: never "
+		"stored, so no id and no number.", "Invoice", invoice_preview_fields },
+	{ "Event", "A domain event; data is the resource as it was after the change.", NULL,
+		event_fields },
+	{ "Payment", "An attempt to collect an invoice; amounts in minor units.", NULL,
+		payment_fields },
+	{ "DunningPolicy", "The tenant's retry schedule for failed payments.", NULL,
+		dunning_fields },
+	{ "WebhookEndpoint", "A URL the tenant's events are delivered to. The signing secret is "
+		"shown once, by create and rotateSecret (WebhookEndpointWithSecret).", NULL,
+		endpoint_fields },
+	{ "WebhookEndpointWithSecret", "An endpoint as create and rotateSecret answer: with the "
+		"new signing secret (not shown again by an idempotent replay).", "WebhookEndpoint",
+		endpoint_secret_fields },
+	{ "WebhookAttempt", "One try of a delivery; statusCode is null when no answer came.",
+		NULL, attempt_fields },
+	{ "WebhookDelivery", "One event on its way to one endpoint.", NULL, delivery_fields },
+	{ "Redelivery", "How many deliveries a redelivery queued.", NULL, redelivery_fields },
+	{ "AuditEntry", "One change, who made it and through which operation.", NULL,
+		audit_fields },
+	{ "Deleted", "The answer of a delete.", NULL, deleted_fields },
+};
+
+const billing__shape *billing__json_shapes(size_t *count)
+{
+	*count = sizeof(shapes) / sizeof(shapes[0]);
+	return shapes;
+}

@@ -41,6 +41,34 @@ cJSON *billing__json_webhook_endpoint(const void *endpoint);
 cJSON *billing__json_webhook_delivery(const void *delivery);
 cJSON *billing__json_audit_entry(const void *entry);
 
+/*
+ * The shapes of the objects the writers above answer with, for the
+ * catalog (billing_catalog_json "shapes"), the OpenAPI document and the
+ * bindings' types. A field's type is a string:
+ *   string, integer, number (a decimal such as taxRate), boolean,
+ *   time (RFC 3339 UTC text), metadata (string values by the caller's
+ *   keys), object (any JSON object), 'a' | 'b' (one of these strings),
+ *   true, null, or the name of another shape; a trailing [] makes an
+ *   array of it, a trailing ? adds null.
+ * A shape with extends has its parent's fields, then its own (which
+ * replace a parent's field of the same name).
+ */
+typedef struct {
+	const char *name;
+	const char *type;
+	bool optional;               /* some answers leave it out */
+} billing__shape_field;
+
+typedef struct {
+	const char *name;            /* "Customer" */
+	const char *doc;             /* one sentence */
+	const char *extends;         /* NULL, or the parent shape */
+	const billing__shape_field *fields; /* ends with { NULL, NULL } */
+} billing__shape;
+
+/* Every shape, in a fixed order; *count receives how many. */
+const billing__shape *billing__json_shapes(size_t *count);
+
 /* The resource as unformatted JSON text (billing__free), or NULL. */
 char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item);
 

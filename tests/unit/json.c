@@ -776,6 +776,252 @@ static void json_catalog__required_flags_are_what_the_library_requires(void **st
 	billing_free(text);
 }
 
+/* The catalog's shape of that name, or NULL. */
+static const cJSON *find_shape(const cJSON *root, const char *name)
+{
+	const cJSON *sh;
+	cJSON_ArrayForEach(sh, member(root, "shapes"))
+		if (strcmp(s_of(sh, "name"), name) == 0)
+			return sh;
+	return NULL;
+}
+
+/* The type string of a shape's field (its parent's included), or NULL. */
+static const char *shape_field_type(const cJSON *root, const cJSON *sh, const char *field)
+{
+	const cJSON *f;
+	cJSON_ArrayForEach(f, member(sh, "fields"))
+		if (strcmp(s_of(f, "name"), field) == 0)
+			return s_of(f, "type");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sh, "extends")))
+		return shape_field_type(root, find_shape(root, s_of(sh, "extends")), field);
+	return NULL;
+}
+
+static int shape_problems(const cJSON *root, const cJSON *v, const char *shape, const char *where);
+
+/* 0 when v fits the type string t (json.h), else 1 with a message. */
+static int type_problems(const cJSON *root, const cJSON *v, const char *t, const char *where)
+{
+	char base[200];
+	size_t n = strlen(t);
+	int nullable = 0, array = 0;
+
+	assert_true(n > 0 && n < sizeof(base));
+	memcpy(base, t, n + 1);
+	if (base[n - 1] == '?')
+		base[--n] = '\0', nullable = 1;
+	if (n > 2 && strcmp(base + n - 2, "[]") == 0)
+		base[n -= 2] = '\0', array = 1;
+	if (cJSON_IsNull(v))
+		return nullable || strcmp(base, "null") == 0 ? 0 :
+			(print_message("%s: null is not %s\n", where, t), 1);
+	if (array) {
+		const cJSON *e;
+		int bad = 0;
+		if (!cJSON_IsArray(v))
+			return print_message("%s: not an array\n", where), 1;
+		cJSON_ArrayForEach(e, v)
+			bad += type_problems(root, e, base, where);
+		return bad;
+	}
+	if (strcmp(base, "string") == 0 || strcmp(base, "time") == 0)
+		return cJSON_IsString(v) ? 0 : (print_message("%s: not %s\n", where, base), 1);
+	if (strcmp(base, "integer") == 0 || strcmp(base, "number") == 0)
+		return cJSON_IsNumber(v) || cJSON_IsRaw(v) ? 0 :
+			(print_message("%s: not a number\n", where), 1);
+	if (strcmp(base, "boolean") == 0)
+		return cJSON_IsBool(v) ? 0 : (print_message("%s: not a boolean\n", where), 1);
+	if (strcmp(base, "true") == 0)
+		return cJSON_IsTrue(v) ? 0 : (print_message("%s: not true\n", where), 1);
+	if (strcmp(base, "metadata") == 0 || strcmp(base, "object") == 0)
+		return cJSON_IsObject(v) ? 0 : (print_message("%s: not an object\n", where), 1);
+	if (base[0] == '\'') {
+		char lit[80];
+		if (!cJSON_IsString(v) || snprintf(lit, sizeof(lit), "'%s'", v->valuestring) >=
+		    (int)sizeof(lit) || !strstr(base, lit))
+			return print_message("%s: not one of %s\n", where, base), 1;
+		return 0;
+	}
+	return shape_problems(root, v, base, where);
+}
+
+/* Every way an answer v differs from the catalog's shape: a field missing,
+ * undeclared or of another type. */
+static int shape_problems(const cJSON *root, const cJSON *v, const char *shape, const char *where)
+{
+	const cJSON *sh = find_shape(root, shape), *f;
+	int bad = 0;
+
+	if (!sh)
+		return print_message("%s: the catalog has no shape %s\n", where, shape), 1;
+	if (!cJSON_IsObject(v))
+		return print_message("%s: not an object\n", where), 1;
+	for (; sh; sh = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sh, "extends")) ?
+	    find_shape(root, s_of(sh, "extends")) : NULL)
+		cJSON_ArrayForEach(f, member(sh, "fields"))
+			if (!cJSON_GetObjectItemCaseSensitive(v, s_of(f, "name")) &&
+			    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "optional")))
+				bad += (print_message("%s.%s: missing\n", where, s_of(f, "name")), 1);
+	cJSON_ArrayForEach(f, v) {
+		const char *t = shape_field_type(root, find_shape(root, shape), f->string);
+		if (!t)
+			bad += (print_message("%s.%s: not in the shape\n", where, f->string), 1);
+		else
+			bad += type_problems(root, f, t, f->string);
+	}
+	return bad;
+}
+
+/* Every operation names its output, a shape the catalog declares, and
+ * every shape's field types name only types and shapes that exist. */
+static void json_catalog__outputs_name_declared_shapes(void **state)
+{
+	char *text = NULL;
+	cJSON *root;
+	const cJSON *op, *sh, *fl;
+	(void)state;
+
+	tb_assert_rc(billing_catalog_json(&text), BILLING_OK);
+	root = cJSON_Parse(text);
+	assert_non_null(root);
+	assert_true(cJSON_GetArraySize(member(root, "shapes")) >= 18);
+	cJSON_ArrayForEach(op, member(root, "operations")) {
+		const cJSON *o = member(op, "output");
+		const char *kind = s_of(o, "kind");
+		if (!find_shape(root, s_of(o, "shape")))
+			fail_msg("%s: output shape %s is not declared", s_of(op, "name"),
+				s_of(o, "shape"));
+		assert_true(strcmp(kind, "object") == 0 || strcmp(kind, "page") == 0);
+		assert_int_equal(strcmp(kind, "page") == 0, find_input(op, "startingAfter") != NULL);
+	}
+	op = find_op(member(root, "operations"), "customers.delete");
+	assert_string_equal(s_of(member(op, "output"), "shape"), "Deleted");
+	op = find_op(member(root, "operations"), "invoices.pay");
+	assert_string_equal(s_of(member(op, "output"), "shape"), "Payment");
+	op = find_op(member(root, "operations"), "plans.list");
+	assert_string_equal(s_of(member(op, "output"), "kind"), "page");
+	assert_string_equal(s_of(member(op, "output"), "shape"), "Plan");
+	cJSON_ArrayForEach(sh, member(root, "shapes")) {
+		assert_true(strlen(s_of(sh, "doc")) > 0);
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sh, "extends")))
+			assert_non_null(find_shape(root, s_of(sh, "extends")));
+		cJSON_ArrayForEach(fl, member(sh, "fields")) {
+			const char *t = s_of(fl, "type");
+			char base[200];
+			size_t n = strcspn(t, "[?");
+			snprintf(base, sizeof(base), "%.*s", (int)n, t);
+			if (base[0] != '\'' && !strstr(" string integer number boolean time metadata "
+			    "object true null ", base) && !find_shape(root, base))
+				fail_msg("%s.%s: type %s names nothing", s_of(sh, "name"),
+					s_of(fl, "name"), t);
+		}
+	}
+	cJSON_Delete(root);
+	billing_free(text);
+}
+
+/* The catalog's resources: each names its plural, HTTP path and the
+ * standard operations it offers, every one an operation of the catalog
+ * answering with the resource's shape (the server makes their routes). */
+static void json_catalog__resources_name_their_operations_and_path(void **state)
+{
+	char *text = NULL, name[96];
+	cJSON *root;
+	const cJSON *res, *verb, *op;
+	int customers = 0;
+	(void)state;
+
+	tb_assert_rc(billing_catalog_json(&text), BILLING_OK);
+	root = cJSON_Parse(text);
+	assert_non_null(root);
+	cJSON_ArrayForEach(res, member(root, "resources")) {
+		assert_true(strlen(s_of(res, "name")) > 0 && strlen(s_of(res, "path")) > 0);
+		assert_non_null(find_shape(root, s_of(res, "title")));
+		assert_true(cJSON_GetArraySize(member(res, "operations")) >= 1);
+		cJSON_ArrayForEach(verb, member(res, "operations")) {
+			snprintf(name, sizeof(name), "%s.%s", s_of(res, "plural"), verb->valuestring);
+			op = find_op(member(root, "operations"), name);
+			assert_string_equal(s_of(member(op, "output"), "shape"),
+				strcmp(verb->valuestring, "delete") == 0 ? "Deleted" : s_of(res, "title"));
+		}
+		if (strcmp(s_of(res, "plural"), "customers") == 0) {
+			customers++;
+			assert_string_equal(s_of(res, "path"), "customers");
+			assert_int_equal(cJSON_GetArraySize(member(res, "operations")), 5);
+		}
+	}
+	assert_int_equal(customers, 1);
+	cJSON_Delete(root);
+	billing_free(text);
+}
+
+/* What the operations answer fits the shapes the catalog declares, field
+ * by field (the Node binding's shapes test and the HTTP suites check every
+ * operation; this checks the library alone). */
+static void json_catalog__answers_fit_their_shapes(void **state)
+{
+	fx *f = *state;
+	char *text = NULL, body[300];
+	cJSON *root, *cus, *prod, *plan;
+	const cJSON *it;
+
+	tb_assert_rc(billing_catalog_json(&text), BILLING_OK);
+	root = cJSON_Parse(text);
+	assert_non_null(root);
+
+	snprintf(body, sizeof(body), "{\"id\":\"%s\"}", f->tenant);
+	tb_assert_rc(call(f, &f->op, "tenants.get", body), BILLING_OK);
+	assert_int_equal(shape_problems(root, f->out, "Tenant", "tenant"), 0);
+	tb_assert_rc(call(f, &f->admin, "customers.create",
+		"{\"name\":\"Ada\",\"email\":\"ada@example.com\",\"metadata\":{\"a\":\"b\"}}"),
+		BILLING_OK);
+	assert_int_equal(shape_problems(root, f->out, "Customer", "customer"), 0);
+	cus = cJSON_Duplicate(f->out, 1);
+	tb_assert_rc(call(f, &f->admin, "products.create",
+		"{\"name\":\"Pro\",\"sku\":\"pro\",\"taxRate\":\"0.2\"}"), BILLING_OK);
+	assert_int_equal(shape_problems(root, f->out, "Product", "product"), 0);
+	prod = cJSON_Duplicate(f->out, 1);
+	snprintf(body, sizeof(body), "{\"productId\":\"%s\",\"code\":\"PRO\",\"name\":\"Pro\","
+		"\"amount\":900,\"interval\":\"MONTH\",\"termCount\":3}", s_of(prod, "id"));
+	tb_assert_rc(call(f, &f->admin, "plans.create", body), BILLING_OK);
+	assert_int_equal(shape_problems(root, f->out, "Plan", "plan"), 0);
+	plan = cJSON_Duplicate(f->out, 1);
+	tb_assert_rc(call(f, &f->user, "plans.list", "{}"), BILLING_OK);
+	cJSON_ArrayForEach(it, member(f->out, "data"))
+		assert_int_equal(shape_problems(root, it, "Plan", "plans[]"), 0);
+	tb_assert_rc(call(f, &f->admin, "dunning.get", NULL), BILLING_OK);
+	assert_int_equal(shape_problems(root, f->out, "DunningPolicy", "dunning"), 0);
+	snprintf(body, sizeof(body), "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		s_of(cus, "id"), s_of(plan, "id"));
+	tb_assert_rc(call(f, &f->admin, "subscriptions.create", body), BILLING_OK);
+	assert_int_equal(shape_problems(root, f->out, "Subscription", "subscription"), 0);
+	snprintf(body, sizeof(body), "{\"subscriptionId\":\"%s\"}", s_of(f->out, "id"));
+	tb_assert_rc(call(f, &f->user, "invoices.preview", body), BILLING_OK);
+	assert_int_equal(shape_problems(root, f->out, "InvoicePreview", "preview"), 0);
+	tb_assert_rc(call(f, &f->user, "invoices.list", "{}"), BILLING_OK);
+	cJSON_ArrayForEach(it, member(f->out, "data"))
+		assert_int_equal(shape_problems(root, it, "Invoice", "invoices[]"), 0);
+	tb_assert_rc(call(f, &f->admin, "customers.create",
+		"{\"name\":\"Bo\",\"email\":\"bo@example.com\"}"), BILLING_OK);
+	snprintf(body, sizeof(body), "{\"id\":\"%s\"}", s_of(f->out, "id"));
+	tb_assert_rc(call(f, &f->admin, "customers.delete", body), BILLING_OK);
+	assert_int_equal(shape_problems(root, f->out, "Deleted", "deleted"), 0);
+
+	/* and the check finds what does not fit */
+	cJSON_AddNumberToObject(cus, "extra", 1);
+	cJSON_ReplaceItemInObjectCaseSensitive(cus, "email", cJSON_CreateNumber(1));
+	cJSON_DeleteItemFromObjectCaseSensitive(cus, "version");
+	assert_int_equal(shape_problems(root, cus, "Customer", "customer"), 3);
+	cJSON_ReplaceItemInObjectCaseSensitive(plan, "interval", cJSON_CreateString("HOUR"));
+	assert_int_equal(shape_problems(root, plan, "Plan", "plan"), 1);
+	cJSON_Delete(cus);
+	cJSON_Delete(prod);
+	cJSON_Delete(plan);
+	cJSON_Delete(root);
+	billing_free(text);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -799,6 +1045,9 @@ int main(void)
 		T(json_list__envelope_in_cursor_and_page_mode),
 		T(json_catalog__lists_every_operation_with_roles_and_inputs),
 		T(json_catalog__required_flags_are_what_the_library_requires),
+		T(json_catalog__outputs_name_declared_shapes),
+		T(json_catalog__answers_fit_their_shapes),
+		T(json_catalog__resources_name_their_operations_and_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

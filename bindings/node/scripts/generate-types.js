@@ -5,18 +5,18 @@
 //
 //   BILLING_LIBRARY=build/release/libbilling.so npm run generate-types
 //
-// The fixed part (Billing, errors, pages) is the template below; the
-// operation part is made from the catalog, so a new operation gets its
-// input type and method by running this again: a field the catalog flags
-// `required` is required in its input type (and the input itself then is).
-// The catalog has no outputs: the interface of each answer (Customer,
-// Invoice, ...) comes from scripts/resources.js, which test/shapes.test.js
-// checks against what the library answers. test/types.test.js fails when
-// the committed index.d.ts differs from what this prints.
+// The fixed part (Billing, errors, pages) is the template below; the rest
+// is made from the catalog: an input type and a method per operation (a
+// field the catalog flags `required` is required in its input type), and
+// an interface per shape the catalog declares (Customer, Invoice, ...),
+// which types each method's result by the operation's `output`. So a new
+// operation or object needs no edit here: index.d.ts is not kept in git
+// but made by `npm pack` (prepack) and by the test run (ctest fixture
+// bindings_node_dts), from the library being packed or tested.
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { SHAPES, resultShape, tsOf } = require('./resources');
+const { shapesOf, resultShape, tsOf } = require('./resources');
 
 const TS_TYPES = {
   string: 'string',
@@ -135,11 +135,22 @@ export interface CatalogOperation {
   description: string;
   roles: Role[];
   input: CatalogField[];
+  /** What it answers: one object of the shape, or a page of them. */
+  output: { kind: 'object' | 'page'; shape: string };
+}
+
+export interface CatalogShape {
+  name: string;
+  doc: string;
+  extends?: string;
+  /** Types as strings: 'string', 'time', 'integer?', 'InvoiceLine[]', "'a' | 'b'", ... */
+  fields: Array<{ name: string; type: string }>;
 }
 
 export interface Catalog {
   version: number;
   operations: CatalogOperation[];
+  shapes: CatalogShape[];
 }
 
 export interface FieldError {
@@ -202,7 +213,7 @@ function fieldLines(op, indent) {
   return s;
 }
 
-function shapeLines() {
+function shapeLines(SHAPES) {
   let out = '\n// ---------------------------------------------------------- results\n';
   for (const [name, shape] of Object.entries(SHAPES)) {
     let head = '';
@@ -214,7 +225,9 @@ function shapeLines() {
         ` extends ${shape.extends}`;
     }
     out += `\n${comment(shape.doc, '')}export interface ${name}${head} {\n`;
-    for (const [field, t] of Object.entries(shape.fields)) out += `  ${field}: ${tsOf(t)};\n`;
+    for (const [field, t] of Object.entries(shape.fields)) {
+      out += `  ${field}${t.endsWith('=') ? '?' : ''}: ${tsOf(t)};\n`;
+    }
     out += '}\n';
   }
   return out;
@@ -225,7 +238,7 @@ function render(catalog) {
   const ops = catalog.operations.map((e) => new Operation(e));
   let out = HEADER.replace('@VERSION@', String(catalog.version));
 
-  out += shapeLines();
+  out += shapeLines(shapesOf(catalog));
   out += '\n// ---------------------------------------------------------- inputs\n';
   for (const op of ops) {
     out += `\n${comment(`Input of ${op.name}.`, '')}export interface ${pascal(op.path)}Input {\n`;
@@ -249,7 +262,7 @@ function render(catalog) {
         const op = child;
         const input = `${pascal(op.path)}Input`;
         const optional = op.input.some((f) => f.required) ? '' : '?';
-        const shape = resultShape(op.name);
+        const shape = resultShape(catalog, op.name);
         const doc = comment(`${op.description} (${op.name}; roles: ${op.roles.join(', ') || 'none'})`,
           '  ');
         if (op.pageable) {
@@ -297,11 +310,28 @@ function render(catalog) {
 module.exports = { render };
 
 if (require.main === module) {
+  const file = path.join(__dirname, '..', 'index.d.ts');
+  let koffi = true;
+  try {
+    require.resolve('koffi', { paths: [path.join(__dirname, '..')] });
+  } catch (e) {
+    koffi = false;
+  }
+  if (!koffi) {
+    // A copy of the package without its dependencies (npm pack of a folder
+    // nobody ran npm ci in): the types made from the library earlier stay.
+    if (!fs.existsSync(file)) {
+      console.error('generate-types: koffi is not installed here (npm ci) and there is no ' +
+        'index.d.ts to keep: run it where the binding can load libbilling');
+      process.exit(1);
+    }
+    console.log(`generate-types: koffi is not installed here; ${path.basename(file)} stays as made`);
+    process.exit(0);
+  }
   const { Billing } = require('..');
   const b = new Billing('sqlite::memory:');
   const text = render(b.catalog);
   b.close();
-  const file = path.join(__dirname, '..', 'index.d.ts');
   fs.writeFileSync(file, text);
   console.log(`wrote ${path.relative(process.cwd(), file)} (${b.operations.length} operations)`);
 }

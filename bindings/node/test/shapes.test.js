@@ -1,13 +1,14 @@
 'use strict';
-// The result interfaces of index.d.ts are declared in scripts/resources.js
-// (the catalog has no outputs). Here every catalog operation is run against
-// the library and each answer (each item of a list) is checked against the
-// shape declared for it: no field missing, none undeclared, each value of
-// its type. A field the library adds, drops or retypes fails here.
+// The result interfaces of index.d.ts are the shapes the catalog declares
+// (billing_catalog_json "shapes" and each operation's "output"). Here every
+// catalog operation is run against the library and each answer (each item
+// of a list) is checked against the shape the catalog names for it: no
+// field missing, none undeclared, each value of its type. A field a writer
+// adds, drops or retypes without its shape fails here.
 
 const assert = require('node:assert/strict');
 const { after, before, describe, it } = require('node:test');
-const { resultShape, checkShape, fieldsOf, SHAPES } = require('../scripts/resources');
+const { shapesOf, resultShape, checkShape, fieldsOf } = require('../scripts/resources');
 const { backends, world } = require('./support');
 
 const PAGE = ['object', 'data', 'hasMore', 'nextCursor', 'pageSize'];
@@ -17,13 +18,14 @@ for (const backend of backends()) {
     const w = world(backend, { provider: 'test' });
     const seen = new Map(); // operation -> answers checked
     let acme;
+    let SHAPES;
 
     // Runs one operation through its generated method and checks the answer.
     const run = async (who, name, ...args) => {
       const [group, verb] = name.split('.');
       const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
       const fn = who[camel(group)][camel(verb)];
-      const shape = resultShape(name);
+      const shape = resultShape(w.b.catalog, name);
       let items;
       let answer;
       if (fn.operation.pageable) {
@@ -36,13 +38,14 @@ for (const backend of backends()) {
         answer = await fn(...args);
         items = [answer];
       }
-      for (const item of items) assert.deepEqual(checkShape(item, shape, name), [], name);
+      for (const item of items) assert.deepEqual(checkShape(SHAPES, item, shape, name), [], name);
       seen.set(name, (seen.get(name) || 0) + items.length);
       return answer;
     };
 
     before(async () => {
       w.setUp();
+      SHAPES = shapesOf(w.b.catalog);
       const t = await run(w.platform, 'tenants.create', { name: 'Shapes' });
       acme = w.b.asPrincipal({ tenant: t.id, role: 'ADMIN', user: 'usr_shapes' });
       await run(w.platform, 'tenants.get', t.id);
@@ -124,7 +127,7 @@ for (const backend of backends()) {
     });
 
     it('declares no shape that no operation answers with', () => {
-      const used = new Set(w.b.catalog.operations.map((o) => resultShape(o.name)));
+      const used = new Set(w.b.catalog.operations.map((o) => resultShape(w.b.catalog, o.name)));
       for (const s of Object.values(SHAPES)) if (s.extends) used.add(s.extends);
       used.add('InvoiceLine').add('WebhookAttempt'); // nested in Invoice and WebhookDelivery
       assert.deepEqual(Object.keys(SHAPES).filter((n) => !used.has(n)), []);
@@ -132,12 +135,15 @@ for (const backend of backends()) {
 
     it('finds what does not fit a shape', () => {
       const ok = { id: 'x', deleted: true };
-      assert.deepEqual(checkShape(ok, 'Deleted'), []);
-      assert.match(checkShape({ id: 'x' }, 'Deleted').join(), /deleted: missing/);
-      assert.match(checkShape({ ...ok, extra: 1 }, 'Deleted').join(), /extra: not declared/);
-      assert.match(checkShape({ id: 1, deleted: true }, 'Deleted').join(), /id: 1 is not string/);
-      const line = Object.fromEntries(Object.keys(fieldsOf('InvoiceLine')).map((k) => [k, null]));
-      assert.ok(checkShape(line, 'InvoiceLine').length > 0);
+      assert.deepEqual(checkShape(SHAPES, ok, 'Deleted'), []);
+      assert.match(checkShape(SHAPES, { id: 'x' }, 'Deleted').join(), /deleted: missing/);
+      assert.match(checkShape(SHAPES, { ...ok, extra: 1 }, 'Deleted').join(),
+        /extra: not in the catalog's shape/);
+      assert.match(checkShape(SHAPES, { id: 1, deleted: true }, 'Deleted').join(),
+        /id: 1 is not string/);
+      const line = Object.fromEntries(Object.keys(fieldsOf(SHAPES, 'InvoiceLine'))
+        .map((k) => [k, null]));
+      assert.ok(checkShape(SHAPES, line, 'InvoiceLine').length > 0);
     });
   });
 }
