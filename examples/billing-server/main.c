@@ -237,7 +237,7 @@ static int cmd_serve(void)
 		config_free(&c);
 		return 1;
 	}
-	if (catalog_load() < 0 || router_check_catalog() > 0) {
+	if (catalog_load() < 0 || router_init() < 0 || router_check_catalog() > 0) {
 		fprintf(stderr, "billing-server: the routing table does not match the library\n");
 		goto out;
 	}
@@ -301,6 +301,7 @@ out:
 	runner_destroy(&a.run);
 	free(openapi);
 	password_free_dummy();
+	router_free();
 	catalog_free();
 	config_free(&c);
 	return rc;

@@ -2,7 +2,12 @@
  * Routing and the handlers. Resource routes hold no domain rules: they turn
  * HTTP (path id, If-Match, query parameters, body, Idempotency-Key) into one
  * billing_call_json input and turn its answer back into HTTP. The catalog
- * tells which roles an operation allows and which types its inputs have.
+ * tells which roles an operation allows and which types its inputs have,
+ * and which objects have the standard routes (its "resources": POST and GET
+ * /v1/<path>, GET, PATCH and DELETE /v1/<path>/{id}, each where the object
+ * offers the operation), so a new object needs no edit here; the special
+ * routes (actions, singletons, lists below an item, the server's own) are
+ * the table below.
  */
 #include "router.h"
 
@@ -28,14 +33,6 @@
 #define ROUTE(method, path, kind, operation, tag, summary) \
 	{ method, path, kind, operation, tag, summary, NULL, NULL, NULL }
 
-/* Collection and item routes of a resource with the five standard verbs. */
-#define CRUD_ROUTES(res) \
-	ROUTE("POST", "/v1/" res, H_OP_CREATE, res ".create", res, NULL), \
-	ROUTE("GET", "/v1/" res, H_OP_LIST, res ".list", res, NULL), \
-	ROUTE("GET", "/v1/" res "/{id}", H_OP_GET, res ".get", res, NULL), \
-	ROUTE("PATCH", "/v1/" res "/{id}", H_OP_UPDATE, res ".update", res, NULL), \
-	ROUTE("DELETE", "/v1/" res "/{id}", H_OP_DELETE, res ".delete", res, NULL)
-
 /* The item checks of lists below an item (route.item_exists). A typed read:
  * nothing of the item is needed but whether the tenant has it. */
 static int webhook_endpoint_exists(billing_ctx *ctx, const billing_principal *who,
@@ -47,12 +44,11 @@ static int webhook_endpoint_exists(billing_ctx *ctx, const billing_principal *wh
 	return rc;
 }
 
-const route routes[] = {
+/* The hand-written routes; router_init puts the catalog resources' standard
+ * routes after the first (login). */
+static const route special[] = {
 	ROUTE("POST", "/v1/auth/login", H_LOGIN, NULL, "auth",
 		"Exchange e-mail and password for a bearer token."),
-	CRUD_ROUTES("customers"),
-	CRUD_ROUTES("products"),
-	CRUD_ROUTES("plans"),
 	ROUTE("POST", "/v1/subscriptions", H_OP_CREATE, "subscriptions.create", "subscriptions", NULL),
 	ROUTE("GET", "/v1/subscriptions", H_OP_LIST, "subscriptions.list", "subscriptions", NULL),
 	ROUTE("GET", "/v1/subscriptions/{id}", H_OP_GET, "subscriptions.get", "subscriptions", NULL),
@@ -116,7 +112,121 @@ const route routes[] = {
 	ROUTE("GET", "/metrics", H_METRICS, NULL, "operations", "Prometheus metrics (text format)."),
 	ROUTE("GET", "/v1/openapi.json", H_OPENAPI, NULL, "operations", "This OpenAPI 3.1 document."),
 };
-const size_t route_count = sizeof(routes) / sizeof(routes[0]);
+
+const route *routes = special;
+size_t route_count = sizeof(special) / sizeof(special[0]);
+
+/* The table router_init builds, and the strings its rows point to. */
+static route *built;
+static char **texts;
+static size_t text_count;
+
+/* a, b and c joined, kept until router_free; NULL when out of memory. */
+static const char *keep(const char *a, const char *b, const char *c)
+{
+	char buf[256], **grown;
+	char *copy;
+	int n = snprintf(buf, sizeof(buf), "%s%s%s", a, b, c);
+	if (n < 0 || (size_t)n >= sizeof(buf) || (copy = strdup(buf)) == NULL)
+		return NULL;
+	if ((grown = realloc(texts, (text_count + 1) * sizeof(*texts))) == NULL) {
+		free(copy);
+		return NULL;
+	}
+	texts = grown;
+	texts[text_count++] = copy;
+	return copy;
+}
+
+/* "tax_rates" -> "taxRates": the OpenAPI tag, as webhookEndpoints. */
+static const char *tag_of(const char *plural)
+{
+	char buf[128];
+	size_t i, k = 0;
+	for (i = 0; plural[i] && k + 1 < sizeof(buf); i++) {
+		if (plural[i] == '_' && plural[i + 1]) {
+			buf[k++] = (char)(plural[++i] & ~0x20);
+			continue;
+		}
+		buf[k++] = plural[i];
+	}
+	buf[k] = '\0';
+	return keep(buf, "", "");
+}
+
+/* The standard routes of the verbs a catalog resource offers. */
+static const struct {
+	const char *verb, *method;
+	int item;
+	handler_kind kind;
+} standard[] = {
+	{ "create", "POST", 0, H_OP_CREATE },
+	{ "list", "GET", 0, H_OP_LIST },
+	{ "get", "GET", 1, H_OP_GET },
+	{ "update", "PATCH", 1, H_OP_UPDATE },
+	{ "delete", "DELETE", 1, H_OP_DELETE },
+};
+
+static int offers(const cJSON *res, const char *verb)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(res, "operations"))
+		if (cJSON_IsString(v) && strcmp(v->valuestring, verb) == 0)
+			return 1;
+	return 0;
+}
+
+int router_init(void)
+{
+	const cJSON *res, *list = catalog_resources();
+	size_t n = sizeof(special) / sizeof(special[0]), k = 0, i;
+
+	built = calloc(n + (size_t)cJSON_GetArraySize(list) *
+		(sizeof(standard) / sizeof(standard[0])), sizeof(*built));
+	if (!built)
+		return -1;
+	built[k++] = special[0];
+	cJSON_ArrayForEach(res, list) {
+		const char *plural = catalog_str(res, "plural"), *path = catalog_str(res, "path");
+		const char *tag = tag_of(plural), *collection = keep("/v1/", path, ""),
+			*item = keep("/v1/", path, "/{id}");
+		if (!tag || !collection || !item)
+			return -1;
+		for (i = 0; i < sizeof(standard) / sizeof(standard[0]); i++) {
+			route *rt = &built[k];
+			if (!offers(res, standard[i].verb))
+				continue;
+			memset(rt, 0, sizeof(*rt));
+			rt->method = standard[i].method;
+			rt->path = standard[i].item ? item : collection;
+			rt->kind = standard[i].kind;
+			rt->operation = keep(plural, ".", standard[i].verb);
+			rt->tag = tag;
+			if (!rt->operation)
+				return -1;
+			k++;
+		}
+	}
+	for (i = 1; i < n; i++)
+		built[k++] = special[i];
+	routes = built;
+	route_count = k;
+	return 0;
+}
+
+void router_free(void)
+{
+	size_t i;
+	routes = special;
+	route_count = sizeof(special) / sizeof(special[0]);
+	free(built);
+	built = NULL;
+	for (i = 0; i < text_count; i++)
+		free(texts[i]);
+	free(texts);
+	texts = NULL;
+	text_count = 0;
+}
 
 int route_needs_token(handler_kind kind)
 {

@@ -1,7 +1,7 @@
 /*
  * The routing table: every route the server answers, with the library
- * operation behind it. New resources are new rows here (and nothing else
- * when they follow the create/list/get/update/delete/action shapes).
+ * operation behind it. The standard routes of the catalog's resources are
+ * made at start (router_init); the others are rows in router.c.
  */
 #ifndef BS_ROUTER_H
 #define BS_ROUTER_H
@@ -63,8 +63,15 @@ int route_needs_token(handler_kind kind);
 /* 1 for the test-clock routes, which exist only with BILLING_TEST_CLOCK=1. */
 int route_is_test_clock(handler_kind kind);
 
-extern const route routes[];
-extern const size_t route_count;
+/* The table: the hand-written rows until router_init, then with the
+ * catalog resources' standard routes; read-only once the server runs. */
+extern const route *routes;
+extern size_t route_count;
+
+/* Builds the table from the catalog (catalog_load first): 0, or -1 when
+ * out of memory. router_free releases it. */
+int router_init(void);
+void router_free(void);
 
 /* Checks at start that every operation in the table is in the catalog.
  * Prints the missing ones; returns their number. */
