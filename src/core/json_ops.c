@@ -22,20 +22,14 @@
 #include "core/core.h"
 #include "core/calendar.h"
 #include "core/json_exact.h"
+#include "core/json_ops.h"
 #include "core/json_out.h"
 #include "core/events.h"
 
 /* ------------------------------------------------------------ catalog */
 
-typedef enum { T_STRING, T_INTEGER, T_BOOLEAN, T_OBJECT, T_RATE, T_INT_ARRAY, T_STR_ARRAY } field_type;
-
-typedef struct {
-	const char *name;
-	field_type type;
-	bool required;
-	bool nullable;
-	const char *description;
-} field_spec;
+/* The generic operations' verbs, bit i of BILLING_RESOURCE_OP_* each. */
+static const char *const op_verbs[] = { "create", "get", "update", "delete", "list" };
 
 typedef int (*op_fn)(cJSON **result, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts);
@@ -66,19 +60,6 @@ static const char *type_name(field_type t)
 	}
 	return "?";
 }
-
-#define LIST_FIELDS \
-	{ "limit", T_INTEGER, false, false, "page size, 1-100 (default 20)" }, \
-	{ "pageSize", T_INTEGER, false, false, "alias of limit" }, \
-	{ "page", T_INTEGER, false, false, \
-		"page number from 1 (default 1 without startingAfter): page mode, with totals" }, \
-	{ "startingAfter", T_STRING, false, false, \
-		"cursor: the nextCursor of the previous page; keyset mode, without totals" }, \
-	{ "search", T_STRING, false, false, "case-insensitive substring" }, \
-	{ "q", T_STRING, false, false, "alias of search" }, \
-	{ "sortBy", T_STRING, false, false, "field to sort by" }, \
-	{ "sort", T_STRING, false, false, "alias of sortBy" }, \
-	{ "order", T_STRING, false, false, "asc or desc" }
 
 static const field_spec f_id_only[] = {
 	{ "id", T_STRING, true, false, "the resource id" },
@@ -297,9 +278,13 @@ static const field_spec f_invoice_preview[] = {
 
 /* ------------------------------------------------------------ JSON input */
 
-static int field_error(const char *field, const char *fmt, ...) BILLING__PRINTF(2, 3);
+/* Short names inside this file for the parts json_record.c shares. */
+#define field_error billing__json_field_error
+#define check_fields billing__json_check_fields
+#define list_in billing__json_list_in
+#define nomem billing__json_nomem
 
-static int field_error(const char *field, const char *fmt, ...)
+int billing__json_field_error(const char *field, const char *fmt, ...)
 {
 	char message[200];
 	va_list ap;
@@ -309,7 +294,7 @@ static int field_error(const char *field, const char *fmt, ...)
 	return billing__error_field(BILLING_EINVALID, "invalid", field, "%s", message);
 }
 
-static int check_fields(const cJSON *in, const field_spec *spec)
+int billing__json_check_fields(const cJSON *in, const field_spec *spec)
 {
 	billing__checks missing = BILLING__CHECKS_INIT;
 	const cJSON *it;
@@ -492,7 +477,7 @@ bad:
 		"%s must be a decimal 0 <= r < 1 with at most 4 places", name);
 }
 
-static int list_in(billing_list_params *p, const cJSON *in)
+int billing__json_list_in(billing_list_params *p, const cJSON *in)
 {
 	const char *order = str(in, "order");
 	int64_t limit = has(in, "limit") ? i64(in, "limit") : i64(in, "pageSize");
@@ -527,7 +512,7 @@ static int list_in(billing_list_params *p, const cJSON *in)
 
 /* ------------------------------------------------------------ output */
 
-static int nomem(void)
+int billing__json_nomem(void)
 {
 	return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 }
@@ -563,6 +548,20 @@ static int page_out(cJSON **result, int rc, billing_page *page,
 			break;
 		}
 	}
+	if (b.failed) {
+		cJSON_Delete(b.obj);
+		cJSON_Delete(data);
+		billing_page_free(page);
+		return nomem();
+	}
+	cJSON_Delete(b.obj);
+	return billing__json_page_wrap(result, page, data);
+}
+
+int billing__json_page_wrap(cJSON **result, billing_page *page, cJSON *data)
+{
+	billing__jb b = { cJSON_CreateObject(), false };
+
 	billing__jb_add(&b, "object", cJSON_CreateString("list"));
 	billing__jb_add(&b, "data", data);
 	billing__jb_add(&b, "hasMore", cJSON_CreateBool(billing_page_has_more(page)));
@@ -581,9 +580,14 @@ static int page_out(cJSON **result, int rc, billing_page *page,
 
 static int deleted_out(cJSON **result, int rc, const char *id)
 {
-	billing__jb b;
 	if (rc < 0)
 		return rc;
+	return billing__json_deleted(result, id);
+}
+
+int billing__json_deleted(cJSON **result, const char *id)
+{
+	billing__jb b;
 	b.obj = cJSON_CreateObject();
 	b.failed = false;
 	billing__jb_add(&b, "id", cJSON_CreateString(id));
@@ -1730,10 +1734,36 @@ static char *dup_error_json(void)
 	return copy;
 }
 
+/* The object on the generic flow and the operation (BILLING_RESOURCE_OP_*)
+ * a name "<plural>.<verb>" stands for, where the object offers it; NULL
+ * for any other name. */
+static const billing__rules *generic_find(const char *operation, unsigned int *op)
+{
+	const char *dot = strrchr(operation, '.');
+	const billing__rules *rules;
+	char plural[64];
+	size_t i;
+
+	if (!dot || (size_t)(dot - operation) >= sizeof(plural))
+		return NULL;
+	snprintf(plural, sizeof(plural), "%.*s", (int)(dot - operation), operation);
+	if ((rules = billing__rules_find(plural)) == NULL || strcmp(rules->res->plural, plural) != 0)
+		return NULL;
+	for (i = 0; i < sizeof(op_verbs) / sizeof(op_verbs[0]); i++)
+		if (strcmp(dot + 1, op_verbs[i]) == 0 && (rules->res->ops & (1u << i))) {
+			*op = 1u << i;
+			return rules;
+		}
+	return NULL;
+}
+
 int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who,
 	const char *operation, const char *json, size_t len, const billing_call_options *opts)
 {
 	const op_entry *e = NULL;
+	const billing__rules *rules = NULL;
+	field_spec *spec = NULL;
+	unsigned int gop = 0;
 	cJSON *in = NULL, *result = NULL;
 	size_t i;
 	int rc;
@@ -1746,7 +1776,9 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 	for (i = 0; operation && i < sizeof(entries) / sizeof(entries[0]); i++)
 		if (strcmp(billing__op_get(entries[i].op)->name, operation) == 0)
 			e = &entries[i];
-	if (!e) {
+	if (!e && operation)
+		rules = generic_find(operation, &gop);
+	if (!e && !rules) {
 		rc = billing__error_set(BILLING_ENOTFOUND, "unknown_operation",
 			"no operation named \"%.60s\"", operation ? operation : "(null)");
 		goto done;
@@ -1757,7 +1789,8 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 		billing__scope_pin(opts->idempotency_key,
 			opts->version >= 3 ? opts->request_id : NULL);
 	/* Roles first: a forbidden caller learns nothing about its input. */
-	if ((rc = billing__authorize(ctx, who, e->op)) < 0)
+	if ((rc = e ? billing__authorize(ctx, who, e->op) :
+	    billing__authorize_resource(ctx, who, rules->res, gop)) < 0)
 		goto done;
 	if (json && len > 0) {
 		billing__jx_error jerr;
@@ -1773,10 +1806,16 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 		rc = nomem();
 		goto done;
 	}
-	if ((rc = check_fields(in, e->fields)) < 0)
+	if (!e && (spec = billing__json_record_spec(rules->res, gop)) == NULL) {
+		rc = nomem();
 		goto done;
-	rc = e->run(&result, ctx, who, in, opts);
+	}
+	if ((rc = check_fields(in, e ? e->fields : spec)) < 0)
+		goto done;
+	rc = e ? e->run(&result, ctx, who, in, opts) :
+		billing__json_record_call(&result, rules, gop, ctx, who, in, opts);
 done:
+	billing__free(spec);
 	billing__scope_unpin();
 	cJSON_Delete(in);
 	if (rc < 0) {
@@ -1832,7 +1871,7 @@ static bool shape_json(cJSON *list, const billing__shape *sh)
  * update, delete and list under one plural), for the catalog's
  * "resources": the HTTP server adds their routes from it. These three
  * have hand-written operations above; the objects on the generic flow
- * come from their descriptors.
+ * (billing__rules_all) follow them, from their descriptors.
  */
 static const struct {
 	const char *name, *plural, *path, *title, *description;
@@ -1846,7 +1885,6 @@ static const struct {
 		"A price of a product per interval; amount in minor units.", BILLING_RESOURCE_OP_CRUD },
 };
 
-static const char *const op_verbs[] = { "create", "get", "update", "delete", "list" };
 
 /* One entry of "resources": {"name","plural","path","title","description",
  * "operations":["create",...]} (the verbs in ops, BILLING_RESOURCE_OP_*). */
@@ -1879,10 +1917,18 @@ static bool resources_json(cJSON *root)
 	cJSON *list = cJSON_AddArrayToObject(root, "resources");
 	size_t i;
 
+	const billing__rules *const *all;
+	size_t n;
+
 	for (i = 0; list && i < sizeof(crud_objects) / sizeof(crud_objects[0]); i++)
 		if (!resource_json(list, crud_objects[i].name, crud_objects[i].plural,
 			crud_objects[i].path, crud_objects[i].title, crud_objects[i].description,
 			crud_objects[i].ops))
+			return false;
+	all = billing__rules_all(&n);
+	for (i = 0; list && i < n; i++)
+		if (!resource_json(list, all[i]->res->name, all[i]->res->plural, all[i]->res->path,
+			all[i]->res->title, all[i]->res->description, all[i]->res->ops))
 			return false;
 	return list != NULL;
 }
@@ -1894,16 +1940,97 @@ static bool shapes_json(cJSON *root)
 	size_t i, n;
 	const billing__shape *sh = billing__json_shapes(&n);
 
+	const billing__rules *const *all;
+
 	for (i = 0; list && i < n; i++)
 		if (!shape_json(list, &sh[i]))
+			return false;
+	all = billing__rules_all(&n);
+	for (i = 0; list && i < n; i++)
+		if (!billing__json_record_shape(list, all[i]->res))
 			return false;
 	return list != NULL;
 }
 
+/* One operation of the catalog into ops. */
+static bool op_json(cJSON *ops, const char *name, bool mutating, const char *description,
+	unsigned int role_bits, const field_spec *fields, const char *kind, const char *shape)
+{
+	cJSON *op = cJSON_CreateObject(), *roles, *input;
+	const field_spec *f;
+	billing_role r;
+
+	if (!op || !cJSON_AddItemToArray(ops, op)) {
+		cJSON_Delete(op);
+		return false;
+	}
+	if (!cJSON_AddStringToObject(op, "name", name) ||
+	    !cJSON_AddBoolToObject(op, "mutating", mutating) ||
+	    !cJSON_AddStringToObject(op, "description", description) ||
+	    (roles = cJSON_AddArrayToObject(op, "roles")) == NULL)
+		return false;
+	for (r = BILLING_ROLE_USER; r <= BILLING_ROLE_PLATFORM; r++)
+		if ((role_bits & BILLING__ROLE_BIT(r)) &&
+		    !cJSON_AddItemToArray(roles, cJSON_CreateString(billing_role_name(r))))
+			return false;
+	if ((input = cJSON_AddArrayToObject(op, "input")) == NULL)
+		return false;
+	for (f = fields; f->name; f++) {
+		cJSON *fo = cJSON_CreateObject();
+		if (!fo || !cJSON_AddItemToArray(input, fo)) {
+			cJSON_Delete(fo);
+			return false;
+		}
+		if (!cJSON_AddStringToObject(fo, "name", f->name) ||
+		    !cJSON_AddStringToObject(fo, "type", type_name(f->type)) ||
+		    !cJSON_AddBoolToObject(fo, "required", f->required) ||
+		    !cJSON_AddBoolToObject(fo, "nullable", f->nullable) ||
+		    !cJSON_AddStringToObject(fo, "description", f->description))
+			return false;
+	}
+	return output_json(op, kind, shape);
+}
+
+/* The generic operations of a descriptor object (json_record.c). */
+static bool generic_ops_json(cJSON *ops, const billing_resource *res)
+{
+	static const char *const what[][2] = {
+		{ "Create a ", "." }, { "Fetch a ", "." },
+		{ "Change the fields given of a ", "; the others stay." }, { "Delete a ", "." },
+		{ "List the ", "; search, filters and sortBy as its fields say." }
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(op_verbs) / sizeof(op_verbs[0]); i++) {
+		unsigned int bit = 1u << i;
+		bool reads = bit == BILLING_RESOURCE_OP_GET || bit == BILLING_RESOURCE_OP_LIST;
+		char name[96], description[300];
+		field_spec *spec;
+		bool ok;
+
+		if (!(res->ops & bit))
+			continue;
+		snprintf(name, sizeof(name), "%s.%s", res->plural, op_verbs[i]);
+		snprintf(description, sizeof(description), "%s%s%s", what[i][0],
+			bit == BILLING_RESOURCE_OP_LIST ? res->plural : res->name, what[i][1]);
+		if ((spec = billing__json_record_spec(res, bit)) == NULL)
+			return false;
+		ok = op_json(ops, name, !reads, description,
+			reads ? res->read_roles : res->write_roles, spec,
+			bit == BILLING_RESOURCE_OP_LIST ? "page" : "object",
+			bit == BILLING_RESOURCE_OP_DELETE ? "Deleted" : res->title);
+		billing__free(spec);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 int billing_catalog_json(char **out)
 {
+	const billing__rules *const *all;
 	cJSON *root, *ops;
-	size_t i;
+	size_t i, n;
 	bool failed;
 
 	/* Before allocating: an early return must not leak root. */
@@ -1914,40 +2041,13 @@ int billing_catalog_json(char **out)
 	failed |= !cJSON_AddNumberToObject(root, "version", 1) || !ops;
 	for (i = 0; !failed && i < sizeof(entries) / sizeof(entries[0]); i++) {
 		const billing__op_info *info = billing__op_get(entries[i].op);
-		cJSON *op = cJSON_CreateObject(), *roles, *input;
-		const field_spec *f;
-		billing_role r;
-
-		if (!op || !cJSON_AddItemToArray(ops, op)) {
-			cJSON_Delete(op);
-			failed = true;
-			break;
-		}
-		cJSON_AddStringToObject(op, "name", info->name);
-		cJSON_AddBoolToObject(op, "mutating", info->mutating);
-		cJSON_AddStringToObject(op, "description", entries[i].description);
-		roles = cJSON_AddArrayToObject(op, "roles");
-		for (r = BILLING_ROLE_USER; roles && r <= BILLING_ROLE_PLATFORM; r++)
-			if (info->roles & BILLING__ROLE_BIT(r))
-				cJSON_AddItemToArray(roles, cJSON_CreateString(billing_role_name(r)));
-		input = cJSON_AddArrayToObject(op, "input");
-		for (f = entries[i].fields; input && f->name; f++) {
-			cJSON *fo = cJSON_CreateObject();
-			if (!fo || !cJSON_AddItemToArray(input, fo)) {
-				cJSON_Delete(fo);
-				failed = true;
-				break;
-			}
-			cJSON_AddStringToObject(fo, "name", f->name);
-			cJSON_AddStringToObject(fo, "type", type_name(f->type));
-			cJSON_AddBoolToObject(fo, "required", f->required);
-			cJSON_AddBoolToObject(fo, "nullable", f->nullable);
-			cJSON_AddStringToObject(fo, "description", f->description);
-		}
-		failed |= !roles || !input ||
-			!output_json(op, entries[i].out == OUT_PAGE ? "page" : "object",
-				entries[i].shape);
+		failed = !op_json(ops, info->name, info->mutating, entries[i].description,
+			info->roles, entries[i].fields, entries[i].out == OUT_PAGE ? "page" : "object",
+			entries[i].shape);
 	}
+	all = billing__rules_all(&n);
+	for (i = 0; !failed && i < n; i++)
+		failed = !generic_ops_json(ops, all[i]->res);
 	failed |= !failed && (!shapes_json(root) || !resources_json(root));
 	*out = failed ? NULL : dup_json(root);
 	cJSON_Delete(root);
