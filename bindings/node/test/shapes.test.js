@@ -122,7 +122,13 @@ for (const backend of backends()) {
       await run(acme, 'audit.list', {});
       await run(acme, 'webhook_endpoints.delete', hook.id);
 
-      const missed = w.b.catalog.operations.map((o) => o.name).filter((n) => !seen.has(n));
+      // Objects on the generic flow (tax rates, ...) have no scenario here: their
+      // operations come from a descriptor, and tests/http/test_resources.py
+      // (http_resources) runs them through this binding against their shapes.
+      const generic = new Set(w.b.catalog.resources.map((r) => r.plural)
+        .filter((p) => !['customers', 'products', 'plans'].includes(p)));
+      const missed = w.b.catalog.operations.map((o) => o.name)
+        .filter((n) => !seen.has(n) && !generic.has(n.split('.')[0]));
       assert.deepEqual(missed, [], 'operations this test does not run yet: add them above');
     });
 
