@@ -31,9 +31,10 @@
 	  0, NULL, 0, NULL }
 
 #define RESOURCE(var, nm, pl, tbl, pfx, S, list) \
-	const billing_resource var = { \
-		.name = nm, .plural = pl, .table = tbl, .prefix = pfx, .record_size = sizeof(S), \
-		.fields = list, .field_count = sizeof(list) / sizeof(list[0]) }
+	const billing_resource var = { /* NOLINT(bugprone-macro-parentheses): a declarator */ \
+		.name = (nm), .plural = (pl), .table = (tbl), .prefix = (pfx), \
+		.record_size = sizeof(S), .fields = (list), \
+		.field_count = sizeof(list) / sizeof((list)[0]) }
 
 /* The common tail of versioned records. */
 #define STAMPS(S) \
