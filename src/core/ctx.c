@@ -52,7 +52,7 @@ bool billing__retryable(int rc)
 
 /* A deadlock or a serialization failure is logged even when a retry then
  * succeeds: it means two paths took the same rows in different orders
- * (see the lock order in core.h), which costs the database's deadlock
+ * (see the lock order in txn.h), which costs the database's deadlock
  * timeout each time. */
 static void log_retryable(billing_ctx *ctx, int rc)
 {

@@ -157,7 +157,7 @@ static int64_t version_of(const void *item)
 }
 
 /* In a write transaction the invoice's collection work is locked first,
- * as the billing run holds it when it reads the invoice (core.h). */
+ * as the billing run holds it when it reads the invoice (txn.h). */
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
@@ -277,7 +277,7 @@ int billing__plan_info_get(billing__plan_info *out, billing_ctx *ctx, billing_tx
 {
 	int rc;
 	memset(out, 0, sizeof(*out));
-	/* Shared, not for update: see the lock order in core.h. */
+	/* Shared, not for update: see the lock order in txn.h. */
 	if ((rc = billing__plan_read(ctx->st, tx, tenant_id, plan_id, BILLING_LOCK_SHARE, plan_row,
 		out)) < 0)
 		return rc;

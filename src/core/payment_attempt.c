@@ -426,7 +426,7 @@ void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *i
 		return;
 	if (billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE) < 0)
 		return;
-	/* The collection work first, as the run takes it (core.h); a run that
+	/* The collection work first, as the run takes it (txn.h); a run that
 	 * holds it is collecting the invoice: nothing is left to do here. */
 	rc = billing__due_lock(ctx->st, tx, tenant_id, BILLING__DUE_COLLECT, invoice_id, 1);
 	if (rc == BILLING_ENOTFOUND) {

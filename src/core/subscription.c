@@ -182,7 +182,7 @@ static int64_t version_of(const void *item)
 }
 
 /* In a write transaction the subscription's due work is locked first, as
- * the billing run holds it when it reads the subscription (core.h). */
+ * the billing run holds it when it reads the subscription (txn.h). */
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {

@@ -49,7 +49,7 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 	(void)current;
 
 	/* Not locked: the subscription's foreign key refuses a customer deleted
-	 * meanwhile (core.h). */
+	 * meanwhile (txn.h). */
 	rc = billing__customer_read(ctx->st, tx, r->tenant_id, r->customer_id, BILLING_LOCK_NONE,
 		customer_row, NULL);
 	if (rc == BILLING_ENOTFOUND)

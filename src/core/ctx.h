@@ -1,0 +1,57 @@
+/*
+ * The context (struct billing_ctx) as the core's modules see it, its clock,
+ * its logger, and whether its schema is current.
+ */
+#ifndef BILLING_CORE_CTX_H
+#define BILLING_CORE_CTX_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "billing/billing.h"
+#include "billing/sys/storage.h"
+#include "billing/sys/transport.h"
+#include "core/errors.h"
+
+#define BILLING__MAX_SUBSCRIBERS 16
+
+typedef struct {
+	billing_event_fn fn;
+	void *user_data;
+} billing__subscriber;
+
+struct billing_ctx {
+	billing_storage *st;
+	billing_clock_fn clock;
+	void *clock_payload;
+	billing_log_fn logger;
+	void *logger_payload;
+	billing_log_level log_level;
+	unsigned int default_page_size;
+	unsigned int max_page_size;
+	struct billing__hmac_key *cursor_mac; /* signs list cursors; key kept in the database */
+	int schema_current;         /* no pending migrations */
+	billing_provider *provider; /* NULL: no collection */
+	/* version 3 options */
+	int webhook_allow_http;
+	int webhook_allow_private;
+	long webhook_timeout_ms;
+	int64_t event_retention;    /* seconds; 0: kept for ever */
+	billing_transport *transport; /* version 4; NULL: billing_transport_default() */
+	pthread_mutex_t subscribers_mu;
+	billing__subscriber subscribers[BILLING__MAX_SUBSCRIBERS];
+	size_t subscriber_count;    /* read without the lock: it only grows */
+};
+
+int64_t billing__now(billing_ctx *ctx);
+
+/* billing_check() of one tenant (the fault-injection tests). */
+int billing__check_tenant(billing_ctx *ctx, const char *tenant_id, billing_check_fn fn,
+	void *user_data, int64_t *problems);
+void billing__log(billing_ctx *ctx, billing_log_level level, const char *fmt, ...)
+	BILLING__PRINTF(3, 4);
+
+/* BILLING_OK when the schema is current, else BILLING_ESTORAGE. */
+int billing__ready(billing_ctx *ctx);
+
+#endif
