@@ -36,6 +36,15 @@ sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
 import billing  # noqa: E402  (bindings/python)
 
 
+# The sanitize preset's library is built with ASan, which cannot be loaded
+# into an uninstrumented python or node (the bindings' own suites are not
+# registered there for the same reason): under it, the classes that load the
+# library through a binding are skipped, and the release preset runs them.
+SANITIZED = os.environ.get("BILLING_TEST_SANITIZED") == "1"
+NEEDS_LIBRARY = unittest.skipIf(
+    SANITIZED, "the ASan library cannot be loaded into python/node; the release preset runs this")
+
+
 def setUpModule():
     ts.setUpModule()
 
@@ -52,6 +61,7 @@ def user(method, path, body=None, **kw):
     return ts.S.request(method, path, body, token=ts.T["user_a"], **kw)
 
 
+@NEEDS_LIBRARY
 class Catalog(unittest.TestCase):
     """The catalog and the OpenAPI document describe tax rates."""
 
@@ -168,6 +178,7 @@ class Http(ts.ProblemAssertions):
         self.assertEqual(gone.header("Allow"), "GET, PATCH")
 
 
+@NEEDS_LIBRARY
 class Bindings(unittest.TestCase):
     """Both bindings call the operations with typed results, from the catalog alone."""
 
