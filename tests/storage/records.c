@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/sql/sql.h"
 #include "tb.h"
 
 typedef struct {
@@ -1159,12 +1160,48 @@ static void record_read__share_and_update_locks_hold_as_they_say(void **state)
 	f->st->rollback(tx);
 }
 
+/*
+ * A row callback that runs other statements (the webhook fan-out inserts a
+ * delivery for each endpoint it reads) must not take the statement cache
+ * slot of the statement whose rows it is in: the outer statement was then
+ * evicted, and its next step ran the inner statement again, unbound (on
+ * PostgreSQL: "new row violates row-level security policy for table
+ * webhook_deliveries", the crash suite's intermittent failure). A thousand
+ * distinct inner statements cover every slot of the cache.
+ */
+static void statement_cache__a_statement_being_read_is_never_evicted(void **state)
+{
+	fx *f = *state;
+	billing_txn *tx = begin(f, A, BILLING_TXN_READ);
+	sql_stmt *outer, *inner;
+	char sql[64];
+	int k, rows = 0;
+
+	tb_assert_rc(tx->drv->prepare(tx, "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3", true,
+		&outer), BILLING_OK);
+	while (tx->drv->step(outer, 0) == 1) {
+		assert_int_equal(tx->drv->col_int(outer, 0), ++rows);
+		for (k = 0; k < 1000; k++) {
+			snprintf(sql, sizeof(sql), "SELECT %d AS inner_value", rows * 1000 + k);
+			tb_assert_rc(tx->drv->prepare(tx, sql, true, &inner), BILLING_OK);
+			assert_ptr_not_equal(inner, outer);
+			assert_int_equal(tx->drv->step(inner, 0), 1);
+			assert_int_equal(tx->drv->col_int(inner, 0), rows * 1000 + k);
+			tx->drv->reset(inner);
+		}
+	}
+	tx->drv->reset(outer);
+	assert_int_equal(rows, 3);
+	f->st->rollback(tx);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(storage__is_version_7_with_the_record_methods),
+		T(statement_cache__a_statement_being_read_is_never_evicted),
 		T(resource_field__finds_by_column_and_null_otherwise),
 		T(record_read__returns_every_field_inserted),
 		T(record_read__unknown_is_not_found),

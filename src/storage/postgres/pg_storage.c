@@ -189,16 +189,29 @@ static int drv_prepare(billing_txn *tx, const char *sql, bool dynamic, sql_stmt 
 {
 	struct conn *c = tx->conn;
 	uint64_t h = dynamic ? fnv1a(sql) : (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15ull;
-	struct pg_stmt *q = &c->cache[(h >> 32) % STMT_CACHE_SLOTS];
+	size_t home = (size_t)(h >> 32) % STMT_CACHE_SLOTS, i;
+	struct pg_stmt *q = NULL;
 	char text[SQL_MAX];
 	PGresult *r;
 	int n;
 
-	if (q->name[0] && (dynamic ? q->text && q->hash == h && strcmp(q->text, sql) == 0 :
-			q->literal == sql)) {
-		*out = &q->base;
-		return BILLING_OK;
+	/* Open addressing over the whole cache. A statement whose rows are
+	 * still being read (res set: a row callback runs another statement,
+	 * as the webhook fan-out inserts a delivery per endpoint it reads) is
+	 * never the one evicted: reusing its slot would run the new statement
+	 * again, unbound, on the outer one's next step. */
+	for (i = 0; i < STMT_CACHE_SLOTS; i++) {
+		struct pg_stmt *p = &c->cache[(home + i) % STMT_CACHE_SLOTS];
+		if (p->name[0] && (dynamic ? p->text && p->hash == h && strcmp(p->text, sql) == 0 :
+				p->literal == sql)) {
+			*out = &p->base;
+			return BILLING_OK;
+		}
+		if (!p->res && (!q || (q->name[0] && !p->name[0])))
+			q = p;  /* the first free slot, else the first idle one */
 	}
+	if (!q)
+		return billing__error_set(BILLING_ERROR, NULL, "every cached statement is in use");
 	stmt_forget(q);
 	if ((n = to_dollars(text, sizeof(text), sql)) < 0 || n > PARAMS_MAX)
 		return billing__error_set(BILLING_ERROR, NULL, "statement too long or too many parameters");

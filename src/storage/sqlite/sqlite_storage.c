@@ -147,14 +147,25 @@ static int drv_prepare(billing_txn *tx, const char *sql, bool dynamic, sql_stmt 
 {
 	struct conn *c = tx->conn;
 	uint64_t h = dynamic ? fnv1a(sql) : (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15ull;
-	struct sq_stmt *slot = &c->cache[(h >> 32) % STMT_CACHE_SLOTS];
+	size_t home = (size_t)(h >> 32) % STMT_CACHE_SLOTS, i;
+	struct sq_stmt *slot = NULL;
 	int rc;
 
-	if (slot->st && (dynamic ? !slot->literal && slot->hash == h &&
-			strcmp(sqlite3_sql(slot->st), sql) == 0 : slot->literal == sql)) {
-		*out = &slot->base;
-		return BILLING_OK;
+	/* Open addressing over the whole cache. A statement still being
+	 * stepped (a row callback runs another statement) is never the one
+	 * finalized to make room: its caller steps it again afterwards. */
+	for (i = 0; i < STMT_CACHE_SLOTS; i++) {
+		struct sq_stmt *p = &c->cache[(home + i) % STMT_CACHE_SLOTS];
+		if (p->st && (dynamic ? !p->literal && p->hash == h &&
+				strcmp(sqlite3_sql(p->st), sql) == 0 : p->literal == sql)) {
+			*out = &p->base;
+			return BILLING_OK;
+		}
+		if ((!p->st || !sqlite3_stmt_busy(p->st)) && (!slot || (slot->st && !p->st)))
+			slot = p;  /* the first free slot, else the first idle one */
 	}
+	if (!slot)
+		return billing__error_set(BILLING_ERROR, NULL, "every cached statement is in use");
 	if (slot->st) {
 		sqlite3_finalize(slot->st);
 		slot->st = NULL;
