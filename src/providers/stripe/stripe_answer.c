@@ -1,0 +1,253 @@
+/*
+ * Stripe answers: reading PaymentIntents, Refunds and error objects into a
+ * billing_provider_result, and deciding what an exchange's outcome is (see
+ * the rules at the top of stripe.c: FAILED only from an answer about this
+ * request, UNKNOWN when the answer was lost or retries ran out). Split out
+ * of stripe.c.
+ */
+#include "providers/stripe/stripe_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/errors.h"
+
+/* ------------------------------------------------------------ JSON members */
+
+const cJSON *billing__stripe_member(const cJSON *obj, const char *name)
+{
+	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+}
+
+const char *billing__stripe_member_str(const cJSON *obj, const char *name)
+{
+	const cJSON *v = billing__stripe_member(obj, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int64_t billing__stripe_member_amount(const cJSON *obj, const char *name)
+{
+	const cJSON *v = billing__stripe_member(obj, name);
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return 0;
+	d = v->valuedouble;
+	if (d < 0 || d > JSON_INT_MAX || d != (double)(int64_t)d)
+		return 0;
+	return (int64_t)d;
+}
+
+void billing__stripe_currency_upper(char out[4], const char *s)
+{
+	int i;
+
+	out[0] = '\0';
+	if (s == NULL || strlen(s) != 3)
+		return;
+	for (i = 0; i < 3; i++) {
+		char c = s[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (c < 'A' || c > 'Z') {
+			out[0] = '\0';
+			return;
+		}
+		out[i] = c;
+	}
+	out[3] = '\0';
+}
+
+/* ------------------------------------------------------------ answers */
+
+/* The error object of a non-2xx answer (NULL when the body is not one). */
+const cJSON *billing__stripe_error_object(const cJSON *root)
+{
+	const cJSON *e = billing__stripe_member(root, "error");
+	return cJSON_IsObject(e) ? e : NULL;
+}
+
+static const char *default_type(long status)
+{
+	switch (status) {
+	case 400: return "invalid_request_error";
+	case 401: return "authentication_error";
+	case 402: return "card_error";
+	case 403: return "permission_error";
+	case 404: return "resource_missing";
+	case 409: return "idempotency_error";
+	case 429: return "rate_limit_error";
+	default: return "api_error";
+	}
+}
+
+/* The code to report for an error answer: decline_code, code, then type. */
+const char *billing__stripe_error_code(const cJSON *err, long status)
+{
+	const char *c = billing__stripe_member_str(err, "decline_code");
+
+	if (c == NULL || c[0] == '\0')
+		c = billing__stripe_member_str(err, "code");
+	if (c == NULL || c[0] == '\0')
+		c = billing__stripe_member_str(err, "type");
+	if (c == NULL || c[0] == '\0')
+		c = default_type(status);
+	return c;
+}
+
+/* The code of a refused request. Key errors get a fixed code: Stripe
+ * sends them with type invalid_request_error, which would hide them. */
+const char *billing__stripe_refusal_code(const cJSON *err, long status)
+{
+	const char *c = billing__stripe_member_str(err, "code");
+
+	if (status == 401)
+		return "authentication_error";
+	if (status == 403)
+		return c && c[0] ? c : "permission_error";
+	return billing__stripe_error_code(err, status);
+}
+
+/* Stripe's message, unless it could hold key material. */
+void billing__stripe_set_message(stripe_provider *sp, billing_provider_result *out, long status,
+	const char *msg)
+{
+	if (status == 401 || status == 403)
+		msg = status == 401 ? "Stripe refused the API key"
+			: "the API key is not allowed to do this";
+	else if (msg && (strstr(msg, sp->api_key) || strstr(msg, "sk_live") ||
+		 strstr(msg, "sk_test") || strstr(msg, "rk_live") || strstr(msg, "rk_test")))
+		msg = "Stripe refused the request";
+	billing__stripe_copy_text(out->failure_message, sizeof(out->failure_message), msg);
+}
+
+void billing__stripe_result_unknown(billing_provider_result *out, const char *code,
+	const char *msg)
+{
+	out->status = BILLING_PAYMENT_UNKNOWN;
+	billing__stripe_copy_text(out->failure_code, sizeof(out->failure_code), code);
+	billing__stripe_copy_text(out->failure_message, sizeof(out->failure_message), msg);
+}
+
+/* The outcome of an exchange that did not end with an answer about the
+ * object: a transport failure or a retryable status. */
+void billing__stripe_unknown_from(const exchange *x, const cJSON *root,
+	billing_provider_result *out)
+{
+	char msg[BILLING_PROVIDER_MESSAGE_MAX];
+
+	if (x->res.error == BILLING_TRANSPORT_TIMEOUT) {
+		billing__stripe_result_unknown(out, "timeout", "Stripe did not answer in time");
+	} else if (!billing__stripe_answered(x)) {
+		snprintf(msg, sizeof(msg), "no answer from Stripe (%s)",
+			billing_transport_error_name(x->res.error));
+		billing__stripe_result_unknown(out, x->res.error == BILLING_TRANSPORT_TOO_LARGE ? "bad_response" :
+			"network_error", msg);
+	} else {
+		snprintf(msg, sizeof(msg), "Stripe answered HTTP %ld; the outcome is not known",
+			x->res.status);
+		billing__stripe_result_unknown(out, billing__stripe_error_code(
+			billing__stripe_error_object(root), x->res.status), msg);
+	}
+}
+
+void billing__stripe_payment_intent_result(const cJSON *pi, billing_provider_result *out)
+{
+	const char *status = billing__stripe_member_str(pi, "status");
+	const cJSON *err = billing__stripe_member(pi, "last_payment_error");
+
+	billing__stripe_copy_text(out->ref, sizeof(out->ref), billing__stripe_member_str(pi, "id"));
+	out->amount = billing__stripe_member_amount(pi, "amount");
+	billing__stripe_currency_upper(out->currency, billing__stripe_member_str(pi, "currency"));
+	if (status == NULL)
+		status = "";
+	if (strcmp(status, "succeeded") == 0) {
+		out->status = BILLING_PAYMENT_SUCCEEDED;
+	} else if (strcmp(status, "requires_action") == 0 ||
+		   strcmp(status, "requires_confirmation") == 0) {
+		out->status = BILLING_PAYMENT_REQUIRES_ACTION;
+	} else if (strcmp(status, "requires_payment_method") == 0 ||
+		   strcmp(status, "canceled") == 0) {
+		const char *code = NULL;
+		out->status = BILLING_PAYMENT_FAILED;
+		if (err)
+			code = billing__stripe_error_code(err, 402);
+		else if (strcmp(status, "canceled") == 0)
+			code = billing__stripe_member_str(pi, "cancellation_reason");
+		if (code == NULL)
+			code = status;
+		billing__stripe_copy_text(out->failure_code, sizeof(out->failure_code), code);
+		billing__stripe_copy_text(out->failure_message, sizeof(out->failure_message),
+			billing__stripe_member_str(err, "message"));
+	} else {
+		/* processing, requires_capture, or a status newer than this
+		 * file: Stripe holds it and retrieve() will tell. */
+		out->status = BILLING_PAYMENT_PENDING;
+	}
+}
+
+void billing__stripe_refund_result(const cJSON *re, billing_provider_result *out)
+{
+	const char *status = billing__stripe_member_str(re, "status");
+
+	billing__stripe_copy_text(out->ref, sizeof(out->ref), billing__stripe_member_str(re, "id"));
+	out->amount = billing__stripe_member_amount(re, "amount");
+	billing__stripe_currency_upper(out->currency, billing__stripe_member_str(re, "currency"));
+	if (status == NULL)
+		status = "";
+	if (strcmp(status, "succeeded") == 0) {
+		out->status = BILLING_PAYMENT_SUCCEEDED;
+	} else if (strcmp(status, "failed") == 0 || strcmp(status, "canceled") == 0) {
+		const char *code = billing__stripe_member_str(re, "failure_reason");
+		out->status = BILLING_PAYMENT_FAILED;
+		billing__stripe_copy_text(out->failure_code, sizeof(out->failure_code), code ? code : status);
+	} else {
+		out->status = BILLING_PAYMENT_PENDING;   /* pending, requires_action */
+	}
+}
+
+/*
+ * Turns the last exchange of a money-moving call into a result. Returns
+ * BILLING_OK always: every branch is an outcome (see provider.h).
+ */
+int billing__stripe_outcome(stripe_provider *sp, const exchange *x, bool exhausted,
+	object_reader read, billing_provider_result *out)
+{
+	cJSON *root = NULL;
+	const cJSON *err;
+
+	if (billing__stripe_answered(x) && x->res.body)
+		root = cJSON_ParseWithLength(x->res.body, x->res.body_len);
+	err = billing__stripe_error_object(root);
+	if (!billing__stripe_answered(x) || exhausted || billing__stripe_status_retryable(x->res.status) ||
+	    x->res.status < 200 || (x->res.status >= 300 && x->res.status < 400)) {
+		billing__stripe_unknown_from(x, root, out);
+	} else if (x->res.status < 300) {
+		if (cJSON_IsObject(root) && billing__stripe_member_str(root, "id"))
+			read(root, out);
+		else
+			billing__stripe_result_unknown(out, "bad_response",
+				"Stripe's answer could not be read; the outcome is not known");
+	} else if (x->res.status == 400 &&
+		   strcmp(billing__stripe_error_code(err, 400), "idempotency_error") == 0) {
+		/* The key was used before with other parameters: what that
+		 * request did is not known from here. */
+		billing__stripe_result_unknown(out, "idempotency_error",
+			"the idempotency key was used with other parameters");
+	} else {
+		/* 400, 401, 402, 403, 404...: an answer about this request. A
+		 * decline carries the PaymentIntent it left behind. */
+		const cJSON *pi = billing__stripe_member(err, "payment_intent");
+		if (cJSON_IsObject(pi) && read == billing__stripe_payment_intent_result) {
+			billing__stripe_copy_text(out->ref, sizeof(out->ref), billing__stripe_member_str(pi, "id"));
+			out->amount = billing__stripe_member_amount(pi, "amount");
+			billing__stripe_currency_upper(out->currency, billing__stripe_member_str(pi, "currency"));
+		}
+		out->status = BILLING_PAYMENT_FAILED;
+		billing__stripe_copy_text(out->failure_code, sizeof(out->failure_code),
+			billing__stripe_refusal_code(err, x->res.status));
+		billing__stripe_set_message(sp, out, x->res.status, billing__stripe_member_str(err, "message"));
+	}
+	cJSON_Delete(root);
+	return BILLING_OK;
+}
