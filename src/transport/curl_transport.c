@@ -24,6 +24,7 @@
 #include "billing/version.h"
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "transport/curl_transport.h"
 
 #define MAX_HEADER_LINE 8192
 
@@ -42,6 +43,15 @@ static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 static void curl_init(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* The library's one curl_global_init (curl_transport.h). */
+int billing__curl_init(void)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return billing__error_set(BILLING_ERROR, NULL, "libcurl failed to initialize");
+	return BILLING_OK;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *payload)
@@ -270,9 +280,8 @@ static int curl_send(billing_transport *t, const billing_transport_request *req,
 	    (req->nheaders && !req->headers) || (req->nwant_headers && !req->want_headers))
 		return billing__error_set(BILLING_EINVALID, "invalid_argument",
 			"transport: an incomplete request");
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return billing__error_set(BILLING_ERROR, NULL, "libcurl failed to initialize");
+	if (billing__curl_init() < 0)
+		return BILLING_ERROR;
 	memset(res, 0, sizeof(*res));
 	memset(&x, 0, sizeof(x));
 	x.req = req;

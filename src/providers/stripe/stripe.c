@@ -18,13 +18,13 @@
  * key errors echo part of the key, so those are replaced by ours.
  *
  * libcurl is also used here to escape form values and to parse the base
- * URL; curl_global_init runs once.
+ * URL; curl_global_init runs once, in curl_transport.c (billing__curl_init),
+ * before any easy handle is made: the constructor calls it.
  */
 #include "providers/stripe/stripe_internal.h"
 
 #include "billing/providers.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +36,7 @@
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "providers/stripe/stripe_webhook.h"
+#include "transport/curl_transport.h"
 
 #define DEFAULT_API_BASE "https://api.stripe.com"
 /* The API version this file is written against: the shapes it reads (the
@@ -45,14 +46,6 @@
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX_RETRIES 3u
 #define DEFAULT_RETRY_BASE_MS 500L
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void wipe_free(char *s)
 {
@@ -112,7 +105,6 @@ static int stripe_charge(billing_provider *p, const billing_provider_charge *req
 	if (rc < 0)
 		return rc;
 
-	pthread_once(&curl_once, curl_init);
 	f.curl = curl_easy_init();
 	if (f.curl == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, "Stripe: no memory for a request");
@@ -161,7 +153,6 @@ static int stripe_refund(billing_provider *p, const billing_provider_refund *req
 	if (rc < 0)
 		return rc;
 
-	pthread_once(&curl_once, curl_init);
 	f.curl = curl_easy_init();
 	if (f.curl == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, "Stripe: no memory for a request");
@@ -385,8 +376,7 @@ int billing_stripe_provider_new(billing_provider **out, const billing_stripe_opt
 	if (rc < 0)
 		return rc;
 
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
+	if (billing__curl_init() < 0)
 		return billing__error_set(BILLING_ERROR, NULL, "Stripe: libcurl failed to initialize");
 
 	sp = billing__calloc(1, sizeof(*sp));
