@@ -98,7 +98,7 @@ static const billing_resource tax_rate = {
 	NULL, NULL, 0, NULL, 0,
 	BILLING_RESOURCE_OP_CREATE | BILLING_RESOURCE_OP_GET | BILLING_RESOURCE_OP_UPDATE |
 		BILLING_RESOURCE_OP_LIST,
-	R_READ, R_WRITE
+	R_READ, R_WRITE, 0, NULL, 0
 };
 
 #define BIT(i) (UINT64_C(1) << (i))

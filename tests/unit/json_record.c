@@ -71,7 +71,7 @@ static const billing_field gadget_fields[] = {
 static const billing_resource gadgets = {
 	"gadget", "gadgets", "gadgets", "Gadget", "A test object.", "test_gadgets", "gad",
 	sizeof(gadget), gadget_fields, sizeof(gadget_fields) / sizeof(gadget_fields[0]),
-	NULL, NULL, 0, NULL, 0, BILLING_RESOURCE_OP_CRUD, R_ALL, R_ADMIN
+	NULL, NULL, 0, NULL, 0, BILLING_RESOURCE_OP_CRUD, R_ALL, R_ADMIN, 0, NULL, 0
 };
 
 static const billing__rules rules = { &gadgets, NULL, NULL };

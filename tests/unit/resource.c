@@ -93,7 +93,7 @@ static const billing_resource widgets = {
 	"widget", "widgets", "widgets", "Widget", "A test object.", "test_widgets", "wid",
 	sizeof(widget), widget_fields, W_COUNT,
 	&widget_fields[W_STATUS], widget_sets, 1, NULL, 3,
-	BILLING_RESOURCE_OP_CRUD, R_ALL, R_ADMIN
+	BILLING_RESOURCE_OP_CRUD, R_ALL, R_ADMIN, 0, NULL, 0
 };
 
 /* The same table, deleted_at marking a soft delete. */

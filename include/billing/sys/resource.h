@@ -9,7 +9,10 @@
  * it. Storage backends build their SQL from the descriptor (one builder
  * serves SQLite and PostgreSQL); the JSON layer, the operation catalog and,
  * through the catalog, the HTTP router, the OpenAPI document and the
- * bindings read it too, so a new object is one descriptor and one rules
+ * bindings read it too, and so does billing_check (billing/check.h: ids,
+ * versions, enums, booleans, JSON fields, non-negative integers,
+ * references and creation events, from the flags, kinds, traits and
+ * references below), so a new object is one descriptor and one rules
  * file rather than an edit in every layer.
  *
  * Records stay plain C structs (billing_customer_record, ...): a field's
@@ -63,6 +66,9 @@ typedef enum {
 /** A soft delete: a row where this integer is not 0 is deleted; lists
  *  never return it, reads do (the core decides). */
 #define BILLING_FIELD_DELETED  (1u << 10)
+/** An integer that is never negative (amounts in minor units, counts):
+ *  billing_check reports a stored negative value. */
+#define BILLING_FIELD_NONNEGATIVE (1u << 11)
 
 /** How the JSON layer shows a field (and reads it in create / update). */
 typedef enum {
@@ -116,6 +122,23 @@ typedef struct {
 	uint64_t values;             /**< bit v set: status value v is in the set */
 } billing_status_set;
 
+/**
+ * A field that holds the id of another object of the same tenant: a
+ * value that is not NULL names a row of target (soft-deleted rows count).
+ * billing_check reports one that names nothing ("dangling_reference").
+ */
+typedef struct {
+	const char *column;          /**< the TEXT field of this resource */
+	const struct billing_resource *target;
+} billing_reference;
+
+/* Traits of a resource (billing_resource.traits). */
+/** Creating one writes an event about it (its resource_id is the new id):
+ *  billing_check reports one without ("missing_event") unless event
+ *  retention may have pruned it. Objects on the generic flow (ops with
+ *  BILLING_RESOURCE_OP_CREATE) always do, with or without this bit. */
+#define BILLING_RESOURCE_CREATE_EVENT (1u << 0)
+
 /** A billing object. */
 typedef struct billing_resource {
 	const char *name;            /**< singular: "tax_rate" (the JSON "object", events
@@ -142,6 +165,10 @@ typedef struct billing_resource {
 	unsigned int ops;
 	unsigned int read_roles;     /**< get, list */
 	unsigned int write_roles;    /**< create, update, delete */
+	/* What billing_check verifies beyond each field's own flags and kind. */
+	unsigned int traits;         /**< BILLING_RESOURCE_CREATE_EVENT */
+	const billing_reference *references;
+	size_t reference_count;
 } billing_resource;
 
 /* Generic operations (billing_resource.ops). */
