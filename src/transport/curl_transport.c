@@ -140,8 +140,16 @@ static bool v4_forbidden(uint32_t ip)
 		(a == 198 && (b & 0xfe) == 18) || a >= 224;
 }
 
+static uint32_t v4_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Loopback, private, link-local, multicast, metadata and other
- * non-public addresses. */
+ * non-public addresses. An IPv6 address that carries an IPv4 one (mapped,
+ * the old "compatible" form, NAT64, 6to4) is judged by the address it
+ * carries: ::ffff:127.0.0.1 and 64:ff9b::a9fe:a9fe reach what their IPv4
+ * address reaches. */
 static bool address_forbidden(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
@@ -151,16 +159,22 @@ static bool address_forbidden(const struct sockaddr *sa)
 	if (sa->sa_family == AF_INET6) {
 		const uint8_t *x = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
 		static const uint8_t zero[16];
-		uint32_t v4;
-		if (memcmp(x, zero, 15) == 0 && (x[15] == 0 || x[15] == 1))
-			return true;                           /* :: and ::1 */
-		if (memcmp(x, zero, 10) == 0 && x[10] == 0xff && x[11] == 0xff) {
-			memcpy(&v4, x + 12, 4);                /* ::ffff:a.b.c.d */
-			return v4_forbidden(ntohl(v4));
-		}
-		return (x[0] & 0xfe) == 0xfc ||                /* fc00::/7 unique local */
+		static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+		if (memcmp(x, zero, 12) == 0)                  /* ::, ::1, ::a.b.c.d */
+			return true;
+		if (memcmp(x, zero, 10) == 0 && x[10] == 0xff && x[11] == 0xff)
+			return v4_forbidden(v4_at(x + 12));    /* ::ffff:a.b.c.d */
+		if (memcmp(x, nat64, 12) == 0)                 /* 64:ff9b::a.b.c.d */
+			return v4_forbidden(v4_at(x + 12));
+		if (x[0] == 0x20 && x[1] == 0x02)              /* 2002:AABB:CCDD::/48 6to4 */
+			return v4_forbidden(v4_at(x + 2));
+		return (x[0] == 0x00 && x[1] == 0x64 && x[2] == 0xff && x[3] == 0x9b &&
+			x[4] == 0x00 && x[5] == 0x01) ||       /* 64:ff9b:1::/48 local NAT64 */
+			(x[0] == 0x20 && x[1] == 0x01 && x[2] == 0 && x[3] == 0) || /* Teredo */
+			(x[0] & 0xfe) == 0xfc ||               /* fc00::/7 unique local */
 			(x[0] == 0xfe && (x[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
-			x[0] == 0xff;                              /* multicast */
+			(x[0] == 0xfe && (x[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local */
+			x[0] == 0xff;                          /* multicast */
 	}
 	return true;
 }
@@ -317,9 +331,11 @@ static int curl_send(billing_transport *t, const billing_transport_request *req,
 		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x) == CURLE_OK &&
 		curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket) == CURLE_OK &&
 		curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &x) == CURLE_OK;
-	/* A proxy from the environment must not see a loopback test server. */
-	if (ok && (req->flags & BILLING_TRANSPORT_NO_PROXY))
-		ok = curl_easy_setopt(curl, CURLOPT_NOPROXY, "*") == CURLE_OK;
+	/* Always direct: libcurl would otherwise take a proxy from the
+	 * environment (http_proxy, https_proxy, ALL_PROXY), and the address
+	 * check would then see only the proxy's address. "" turns them off. */
+	if (ok)
+		ok = curl_easy_setopt(curl, CURLOPT_PROXY, "") == CURLE_OK;
 	if (ok && (req->body || strcmp(req->method, "POST") == 0))
 		ok = curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "")
 			== CURLE_OK && curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,

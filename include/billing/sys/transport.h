@@ -6,9 +6,10 @@
  * vtable: webhook deliveries (billing_ctx_options.transport) and the Stripe
  * provider's requests (billing_stripe_options.transport). The default,
  * billing_transport_default(), is libcurl configured in one place: no
- * redirects, http and https only, the request's timeouts and size cap, and
- * the address check of BILLING_TRANSPORT_PUBLIC_ONLY on every address it
- * connects to. A host supplies its own to use its HTTP client, proxy,
+ * redirects, http and https only, the request's timeouts and size cap, the
+ * address check of BILLING_TRANSPORT_PUBLIC_ONLY on every address it
+ * connects to, and never a proxy from the environment (http_proxy,
+ * https_proxy, ALL_PROXY: the address check would see only the proxy). A host supplies its own to use its HTTP client, proxy,
  * tracing or connection pool, or a test double that fails on cue.
  *
  * One exchange, no retries: the library decides whether to try again
@@ -42,10 +43,14 @@ typedef struct billing_transport billing_transport;
 #define BILLING_TRANSPORT_ALLOW_HTTP  (1u << 0) /**< http:// as well as https:// */
 /** Connect only to public addresses: loopback, private, link-local,
  *  multicast, metadata and other non-public ones are refused
- *  (BILLING_TRANSPORT_REFUSED_ADDRESS). Checked on the address actually
- *  connected to, so a name that resolves differently later changes nothing. */
+ *  (BILLING_TRANSPORT_REFUSED_ADDRESS), and so are IPv6 addresses carrying
+ *  such an IPv4 one (::ffff:a.b.c.d, ::a.b.c.d, NAT64 64:ff9b::/96, 6to4
+ *  2002::/16). Checked on the address actually connected to, so a name
+ *  that resolves differently later changes nothing. */
 #define BILLING_TRANSPORT_PUBLIC_ONLY (1u << 1)
-/** Connect directly, ignoring proxy settings (loopback test servers). */
+/** Connect directly, ignoring proxy settings (loopback test servers).
+ *  The default transport always connects directly; a host transport that
+ *  uses a proxy must not use it for such a request. */
 #define BILLING_TRANSPORT_NO_PROXY    (1u << 2)
 
 /** What became of an exchange. */
