@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -26,8 +28,15 @@
 #define READ_RESPONSE 65536        /* bytes read before the answer is cut off */
 #define DEAD_TO_DISABLE 5          /* dead deliveries in a row that disable */
 
-/* Waits before each retry: 37.6 hours in all (the example schedule). */
-static const int64_t retry_waits[] = { 5, 300, 1800, 7200, 18000, 36000, 36000, 36000 };
+#define RETRY_AFTER_MAX 86400      /* the longest a receiver's Retry-After delays */
+
+/* Waits before each retry: the Standard Webhooks example schedule (5 s,
+ * 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 10 h), continued with three waits of
+ * 12 h so that retries cover about three days (73.6 h before jitter), as
+ * Stripe's do: a receiver down over a weekend still gets its events. */
+static const int64_t retry_waits[] = {
+	5, 300, 1800, 7200, 18000, 36000, 36000, 36000, 43200, 43200, 43200
+};
 #define RETRIES ((int32_t)(sizeof(retry_waits) / sizeof(retry_waits[0])))
 
 /* ------------------------------------------------------------ delivering */
@@ -224,7 +233,7 @@ static int64_t jittered(int64_t wait)
 
 /* Records the attempt's outcome in a transaction of its own. */
 static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32_t status,
-	const char *error, const char *response, int64_t duration_ms)
+	const char *error, const char *response, int64_t duration_ms, int64_t retry_after)
 {
 	billing__capture ec = { billing__webhook_endpoint_from_record, NULL };
 	billing_delivery_attempt_record a;
@@ -259,7 +268,11 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 	if (ok || gone || c.d.attempt_count > RETRIES) {
 		rc = ctx->st->due_clear(tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id);
 	} else {
-		c.d.next_attempt_at = now + jittered(retry_waits[c.d.attempt_count - 1]);
+		int64_t wait = jittered(retry_waits[c.d.attempt_count - 1]);
+		/* A receiver that said when to come back (429, 503 with
+		 * Retry-After) is not asked sooner; the schedule's own wait
+		 * stands when it is the longer. */
+		c.d.next_attempt_at = now + (retry_after > wait ? retry_after : wait);
 		rc = billing__webhook_due_at(ctx, tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id,
 			c.d.next_attempt_at);
 	}
@@ -324,9 +337,39 @@ out:
 }
 
 static int record(billing_ctx *ctx, const billing__delivery_job *job, int32_t status,
-	const char *error, const char *response, int64_t duration_ms)
+	const char *error, const char *response, int64_t duration_ms, int64_t retry_after)
 {
-	BILLING__RETRY(record_once(ctx, job, status, error, response, duration_ms));
+	BILLING__RETRY(record_once(ctx, job, status, error, response, duration_ms, retry_after));
+}
+
+/* Seconds a 429 or 503 answer's Retry-After asks to wait (RFC 9110: a
+ * number of seconds or an HTTP date), at most RETRY_AFTER_MAX; 0 for any
+ * other answer, no header, or one that cannot be read. */
+static int64_t retry_after_of(const billing_transport_response *res, int64_t now)
+{
+	const char *v = NULL;
+	int64_t wait = 0;
+	size_t i;
+
+	if (res->status != 429 && res->status != 503)
+		return 0;
+	for (i = 0; i < res->nheaders; i++)
+		if (strcasecmp(res->headers[i].name, "Retry-After") == 0)
+			v = res->headers[i].value;
+	if (!v || !*v)
+		return 0;
+	if (strspn(v, "0123456789") == strlen(v)) {
+		/* more than 10 digits is past any cap: no overflow */
+		wait = strlen(v) > 10 ? RETRY_AFTER_MAX : (int64_t)strtoll(v, NULL, 10);
+	} else {
+		time_t at = curl_getdate(v, NULL);
+		if (at == (time_t)-1)
+			return 0;
+		wait = (int64_t)at - now;
+	}
+	if (wait < 0)
+		return 0;
+	return wait > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : wait;
 }
 
 /* What an attempt records of the exchange: the error ("timeout",
@@ -358,8 +401,10 @@ int billing__delivery_run(billing_ctx *ctx, billing__delivery_job *job)
 	billing_transport *t = ctx->transport ? ctx->transport : billing_transport_default();
 	struct timespec t0, t1;
 	long timeout = ctx->webhook_timeout_ms > 0 ? ctx->webhook_timeout_ms : 15000;
+	static const char *const want[] = { "Retry-After" };
 	const char *error;
 	int32_t status = 0;
+	int64_t wait = 0;
 	size_t kept_len = 0;
 	int rc;
 
@@ -391,6 +436,8 @@ int billing__delivery_run(billing_ctx *ctx, billing__delivery_job *job)
 	req.connect_timeout_ms = timeout < 5000 ? timeout : 5000L;
 	req.timeout_ms = timeout;
 	req.max_response = READ_RESPONSE;
+	req.want_headers = want;
+	req.nwant_headers = 1;
 	req.flags = (ctx->webhook_allow_http ? BILLING_TRANSPORT_ALLOW_HTTP : 0) |
 		(ctx->webhook_allow_private ? 0 : BILLING_TRANSPORT_PUBLIC_ONLY);
 	memset(&res, 0, sizeof(res));
@@ -403,8 +450,10 @@ int billing__delivery_run(billing_ctx *ctx, billing__delivery_job *job)
 		 * an attempt like a dropped connection, tried again. */
 		error = rc == BILLING_ENOMEM ? "out_of_memory" : "connection";
 	} else {
-		if ((error = attempt_error(&res)) == NULL)
+		if ((error = attempt_error(&res)) == NULL) {
 			status = (int32_t)res.status;
+			wait = retry_after_of(&res, billing__now(ctx));
+		}
 		if (!error && res.body) {
 			kept_len = res.body_len < KEEP_RESPONSE ? res.body_len : KEEP_RESPONSE;
 			memcpy(kept, res.body, kept_len);
@@ -413,7 +462,7 @@ int billing__delivery_run(billing_ctx *ctx, billing__delivery_job *job)
 	}
 	kept[kept_len] = '\0';
 	rc = record(ctx, job, status, error, kept_len ? kept : NULL,
-		(int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		(int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, wait);
 	billing__delivery_job_free(job);
 	return rc;
 }

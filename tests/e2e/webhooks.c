@@ -324,7 +324,12 @@ static void deliver__only_the_tenants_events_of_wanted_types(void **state)
 
 static void retry__the_whole_schedule_then_dead(void **state)
 {
-	static const int64_t waits[] = { 5, 300, 1800, 7200, 18000, 36000, 36000, 36000 };
+	/* the Standard Webhooks example schedule, continued to about three days */
+	static const int64_t waits[] = {
+		5, 300, 1800, 7200, 18000, 36000, 36000, 36000, 43200, 43200, 43200
+	};
+	const size_t nwaits = sizeof(waits) / sizeof(waits[0]);
+	int64_t first;
 	const billing_webhook_delivery *d;
 	billing_customer *c;
 	billing_page *page;
@@ -337,13 +342,13 @@ static void retry__the_whole_schedule_then_dead(void **state)
 	script(f.r, ANSWER_OK, 0, ANSWER_500);
 	c = tb_customer(f.w, f.t, NULL);
 	billing_customer_free(c);
-	at = f.w->now;
-	for (i = 0; i < 9; i++) {
+	at = first = f.w->now;
+	for (i = 0; i <= nwaits; i++) {
 		run_at(&f, at);
 		page = deliveries(&f, f.t, &n);
 		d = billing_page_webhook_delivery(page, 0);
 		assert_int_equal(billing_webhook_delivery_attempt_count(d), (int32_t)i + 1);
-		if (i < 8) {
+		if (i < nwaits) {
 			int64_t next = billing_webhook_delivery_next_attempt_at(d);
 			assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_PENDING);
 			/* the wait, plus at most 10% jitter */
@@ -357,15 +362,18 @@ static void retry__the_whole_schedule_then_dead(void **state)
 		} else {
 			assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_DEAD);
 			assert_int_equal(billing_webhook_delivery_next_attempt_at(d), 0);
-			assert_int_equal(billing_webhook_delivery_attempts(d), 9);
-			assert_int_equal(billing_webhook_delivery_attempt_at(d, 8)->status_code, 500);
-			assert_string_equal(billing_webhook_delivery_attempt_at(d, 8)->response,
+			assert_int_equal(billing_webhook_delivery_attempts(d), nwaits + 1);
+			assert_int_equal(billing_webhook_delivery_attempt_at(d, nwaits)->status_code,
+				500);
+			assert_string_equal(billing_webhook_delivery_attempt_at(d, nwaits)->response,
 				"receiver error");
 			billing_page_free(page);
 		}
 	}
+	/* the last try comes about three days after the first */
+	assert_true(at - first >= 72 * 3600);
 	run_at(&f, at + 30 * 86400);
-	assert_int_equal(received(f.r), 9);
+	assert_int_equal(received(f.r), (int)nwaits + 1);
 	fx_close(&f);
 }
 
@@ -385,11 +393,12 @@ static void retry__a_failing_endpoint_is_disabled(void **state)
 		billing_customer *c = tb_customer(f.w, f.t, NULL);
 		billing_customer_free(c);
 	}
-	/* 9 tries each, all due by the end of three days and a bit. */
+	/* 12 tries each, all due by the end of three and a half days (no wait
+	 * is longer than 12 h plus its jitter). */
 	at = f.w->now;
-	for (j = 0; j < 12; j++) {
+	for (j = 0; j < 14; j++) {
 		run_at(&f, at);
-		at += 40000;
+		at += 48000;
 	}
 	tb_assert_rc(billing_webhook_endpoint_get(&e, f.w->ctx, &f.admin, f.endpoint_id),
 		BILLING_OK);
@@ -578,7 +587,8 @@ static void redeliver__one_event_or_every_dead_delivery(void **state)
 	{
 		int64_t at = f.w->now;
 		int i;
-		for (i = 0; i < 12; i++, at += 40000)
+		/* to dead: 12 tries over about three days */
+		for (i = 0; i < 14; i++, at += 48000)
 			run_at(&f, at);
 	}
 	script(f.r, ANSWER_OK, 0, ANSWER_OK);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tb.h"
 #include "tb_billing.h"
@@ -246,24 +247,30 @@ static void retry__errors_to_the_last_try_then_dead(void **state)
 	(void)state;
 	fx_open(&f);
 	endpoint(&f, URL);
+	int64_t first;
 	st_otherwise(f.st, (st_answer){ .kind = ST_ANSWER, .status = 503, .body = "busy" });
 	event(&f);
-	for (i = 0; i < 9; i++) {
+	first = f.w->now;
+	/* 12 tries (the Standard Webhooks example schedule, continued) over
+	 * about three days, then dead */
+	for (i = 0; i < 12; i++) {
 		page = deliveries(&f, &n);
 		d = billing_page_webhook_delivery(page, 0);
 		assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_PENDING);
 		run_at(&f, i ? billing_webhook_delivery_next_attempt_at(d) : f.w->now);
 		billing_page_free(page);
 	}
+	assert_true(f.w->now - first >= 72 * 3600);
+	assert_true(f.w->now - first <= 82 * 3600);
 	page = deliveries(&f, &n);
 	d = billing_page_webhook_delivery(page, 0);
 	assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_DEAD);
-	assert_int_equal(billing_webhook_delivery_attempts(d), 9);
-	assert_int_equal(billing_webhook_delivery_attempt_at(d, 8)->status_code, 503);
-	assert_string_equal(billing_webhook_delivery_attempt_at(d, 8)->response, "busy");
+	assert_int_equal(billing_webhook_delivery_attempts(d), 12);
+	assert_int_equal(billing_webhook_delivery_attempt_at(d, 11)->status_code, 503);
+	assert_string_equal(billing_webhook_delivery_attempt_at(d, 11)->response, "busy");
 	billing_page_free(page);
 	run_at(&f, f.w->now + 30 * 86400);
-	assert_int_equal(st_count(f.st), 9);
+	assert_int_equal(st_count(f.st), 12);
 	/* one dead delivery does not disable */
 	e = endpoint_now(&f);
 	assert_true(billing_webhook_endpoint_enabled(e));
@@ -309,6 +316,74 @@ static void gone__a_410_disables_the_endpoint_at_once(void **state)
 	fx_close(&f);
 }
 
+/* The delivery's next attempt, in seconds after the world's now. */
+static int64_t next_in(fx *f)
+{
+	const billing_webhook_delivery *d;
+	billing_page *page;
+	int64_t at;
+	size_t n;
+	page = deliveries(f, &n);
+	d = billing_page_webhook_delivery(page, 0);
+	at = billing_webhook_delivery_next_attempt_at(d);
+	billing_page_free(page);
+	return at - f->w->now;
+}
+
+static void signals__retry_after_on_429_and_503_delays_the_next_attempt(void **state)
+{
+	char date[64];
+	time_t at;
+	struct tm tm;
+	int64_t wait;
+	fx f;
+	(void)state;
+	fx_open(&f);
+	endpoint(&f, URL);
+	/* seconds, on a 429 */
+	st_push(f.st, (st_answer){ .status = 429, .body = "slow down",
+		.header_name = "Retry-After", .header_value = "3600" });
+	event(&f);
+	run_at(&f, f.w->now);
+	assert_int_equal(next_in(&f), 3600);
+	/* an HTTP date, on a 503 */
+	at = (time_t)(f.w->now + 3600 + 7200);
+	gmtime_r(&at, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	st_push(f.st, (st_answer){ .status = 503, .body = "maintenance",
+		.header_name = "Retry-After", .header_value = date });
+	run_at(&f, f.w->now + 3600);
+	assert_int_equal(next_in(&f), 7200);
+	/* capped at a day */
+	st_push(f.st, (st_answer){ .status = 429, .header_name = "Retry-After",
+		.header_value = "9999999999999" });
+	run_at(&f, f.w->now + 7200);
+	assert_int_equal(next_in(&f), 86400);
+	/* shorter than the schedule's wait (2 h after the fourth try): the
+	 * schedule's */
+	st_push(f.st, (st_answer){ .status = 503, .header_name = "Retry-After",
+		.header_value = "10" });
+	run_at(&f, f.w->now + 86400);
+	wait = next_in(&f);
+	assert_true(wait >= 7200 && wait <= 7200 + 721);
+	/* on another status, and an unreadable one: the schedule's */
+	st_push(f.st, (st_answer){ .status = 500, .header_name = "Retry-After",
+		.header_value = "40000" });
+	run_at(&f, f.w->now + wait);
+	wait = next_in(&f);
+	assert_true(wait >= 18000 && wait <= 18000 + 1801);
+	st_push(f.st, (st_answer){ .status = 429, .header_name = "Retry-After",
+		.header_value = "soon" });
+	run_at(&f, f.w->now + wait);
+	wait = next_in(&f);
+	assert_true(wait >= 36000 && wait <= 36000 + 3601);
+	/* then delivered */
+	run_at(&f, f.w->now + wait);
+	assert_int_equal(next_in(&f), -f.w->now);
+	assert_int_equal(st_count(f.st), 7);
+	fx_close(&f);
+}
+
 static void ctx__a_transport_it_does_not_know_is_refused(void **state)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
@@ -343,6 +418,7 @@ int main(void)
 		cmocka_unit_test(faults__an_oversized_answer_is_an_answer_kept_in_part),
 		cmocka_unit_test(retry__errors_to_the_last_try_then_dead),
 		cmocka_unit_test(gone__a_410_disables_the_endpoint_at_once),
+		cmocka_unit_test(signals__retry_after_on_429_and_503_delays_the_next_attempt),
 		cmocka_unit_test(ctx__a_transport_it_does_not_know_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
