@@ -539,6 +539,46 @@ static void webhook__dispute_created_is_parsed(void **state)
 	assert_int_equal(ev.created, 1700000004);
 }
 
+/* Disputes change after they open: .updated and .closed carry Stripe's
+ * status and the evidence due date (issue #18 item 6). */
+static void webhook__dispute_updated_and_closed_are_parsed(void **state)
+{
+	static const char updated[] =
+		"{\"id\":\"evt_du\",\"type\":\"charge.dispute.updated\",\"created\":1700000010,"
+		"\"data\":{\"object\":{\"id\":\"dp_1\",\"object\":\"dispute\","
+		"\"payment_intent\":{\"id\":\"pi_123\"},\"amount\":2900,\"currency\":\"usd\","
+		"\"reason\":\"fraudulent\",\"status\":\"under_review\","
+		"\"evidence_details\":{\"due_by\":1700864000,\"has_evidence\":true}}}}";
+	static const char closed[] =
+		"{\"id\":\"evt_dc\",\"type\":\"charge.dispute.closed\",\"created\":1700000020,"
+		"\"data\":{\"object\":{\"id\":\"dp_1\",\"payment_intent\":\"pi_123\","
+		"\"amount\":2900,\"currency\":\"usd\",\"reason\":\"fraudulent\","
+		"\"status\":\"lost\",\"evidence_details\":{\"due_by\":null}}}}";
+	static const char bad_due[] =
+		"{\"id\":\"evt_db\",\"type\":\"charge.dispute.updated\",\"created\":1700000030,"
+		"\"data\":{\"object\":{\"id\":\"dp_1\",\"payment_intent\":\"pi_123\","
+		"\"amount\":2900,\"currency\":\"usd\",\"status\":\"won\","
+		"\"evidence_details\":{\"due_by\":\"tomorrow\"}}}}";
+	billing_provider_event ev;
+
+	(void)state;
+	assert_int_equal(parse_signed(&ev, one_secret, 1, SECRET, T0, updated, T0), BILLING_OK);
+	assert_int_equal(ev.type, BILLING_PROVIDER_EVENT_DISPUTE_UPDATED);
+	assert_string_equal(ev.dispute_id, "dp_1");
+	assert_string_equal(ev.ref, "pi_123");
+	assert_string_equal(ev.dispute_status, "under_review");
+	assert_int_equal(ev.dispute_evidence_due_by, 1700864000);
+	assert_int_equal(ev.dispute_amount, 2900);
+	assert_int_equal(parse_signed(&ev, one_secret, 1, SECRET, T0, closed, T0), BILLING_OK);
+	assert_int_equal(ev.type, BILLING_PROVIDER_EVENT_DISPUTE_CLOSED);
+	assert_string_equal(ev.dispute_status, "lost");
+	assert_int_equal(ev.dispute_evidence_due_by, 0);
+	assert_int_equal(parse_signed(&ev, one_secret, 1, SECRET, T0, bad_due, T0),
+		BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->reason, "malformed");
+	assert_non_null(strstr(billing_error_last()->message, "due_by"));
+}
+
 static void webhook__events_on_charges_without_a_payment_intent_are_ignored(void **state)
 {
 	static const char refund[] =
@@ -630,6 +670,7 @@ int main(void)
 		cmocka_unit_test(webhook__other_payment_intent_events_are_parsed),
 		cmocka_unit_test(webhook__charge_refunded_is_parsed),
 		cmocka_unit_test(webhook__dispute_created_is_parsed),
+		cmocka_unit_test(webhook__dispute_updated_and_closed_are_parsed),
 		cmocka_unit_test(webhook__events_on_charges_without_a_payment_intent_are_ignored),
 		cmocka_unit_test(webhook__other_types_are_ignored),
 		cmocka_unit_test(webhook__long_messages_are_cut_at_a_character),

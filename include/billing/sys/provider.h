@@ -86,7 +86,9 @@ typedef enum {
 	BILLING_PROVIDER_EVENT_PAYMENT_REQUIRES_ACTION,
 	BILLING_PROVIDER_EVENT_PAYMENT_CANCELED,
 	BILLING_PROVIDER_EVENT_CHARGE_REFUNDED,
-	BILLING_PROVIDER_EVENT_DISPUTE_CREATED
+	BILLING_PROVIDER_EVENT_DISPUTE_CREATED,
+	BILLING_PROVIDER_EVENT_DISPUTE_UPDATED, /**< charge.dispute.updated */
+	BILLING_PROVIDER_EVENT_DISPUTE_CLOSED   /**< charge.dispute.closed: won or lost */
 } billing_provider_event_type;
 
 /** An inbound event, verified and parsed. Fixed buffers: no allocation. */
@@ -105,9 +107,14 @@ typedef struct {
 	int64_t amount_refunded;                    /**< charge.refunded: all refunded so far */
 	char failure_code[BILLING_PROVIDER_CODE_MAX];
 	char failure_message[BILLING_PROVIDER_MESSAGE_MAX];
-	char dispute_id[BILLING_PROVIDER_REF_MAX];  /**< charge.dispute.created */
+	char dispute_id[BILLING_PROVIDER_REF_MAX];  /**< charge.dispute.* */
 	char dispute_reason[BILLING_PROVIDER_CODE_MAX];
 	int64_t dispute_amount;
+	/* charge.dispute.* (appended): Stripe's dispute status
+	 * ("needs_response", "won", ...; "" when absent) and
+	 * evidence_details.due_by (UTC seconds; 0 when none). */
+	char dispute_status[BILLING_PROVIDER_CODE_MAX];
+	int64_t dispute_evidence_due_by;
 } billing_provider_event;
 
 

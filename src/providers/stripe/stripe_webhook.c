@@ -448,6 +448,10 @@ static int parse_dispute(billing_provider_event *ev, const cJSON *dp)
 	    get_metadata(ev, dp) < 0)
 		return -1;
 	copy_text(ev->dispute_reason, sizeof(ev->dispute_reason), member_str(dp, "reason"));
+	copy_text(ev->dispute_status, sizeof(ev->dispute_status), member_str(dp, "status"));
+	if (get_int(&ev->dispute_evidence_due_by, member(dp, "evidence_details"), "due_by",
+		false) < 0)
+		return -1;
 	return 0;
 }
 
@@ -476,6 +480,10 @@ static int parse_event(billing_provider_event *ev, const cJSON *root)
 		ev->type = BILLING_PROVIDER_EVENT_CHARGE_REFUNDED;
 	else if (strcmp(ev->type_name, "charge.dispute.created") == 0)
 		ev->type = BILLING_PROVIDER_EVENT_DISPUTE_CREATED;
+	else if (strcmp(ev->type_name, "charge.dispute.updated") == 0)
+		ev->type = BILLING_PROVIDER_EVENT_DISPUTE_UPDATED;
+	else if (strcmp(ev->type_name, "charge.dispute.closed") == 0)
+		ev->type = BILLING_PROVIDER_EVENT_DISPUTE_CLOSED;
 	if (ev->type == BILLING_PROVIDER_EVENT_IGNORED)
 		return 0;
 
@@ -486,6 +494,8 @@ static int parse_event(billing_provider_event *ev, const cJSON *root)
 	case BILLING_PROVIDER_EVENT_CHARGE_REFUNDED:
 		return parse_charge_refunded(ev, object);
 	case BILLING_PROVIDER_EVENT_DISPUTE_CREATED:
+	case BILLING_PROVIDER_EVENT_DISPUTE_UPDATED:
+	case BILLING_PROVIDER_EVENT_DISPUTE_CLOSED:
 		return parse_dispute(ev, object);
 	default:
 		return parse_payment_intent(ev, object);

@@ -16,7 +16,8 @@
 /*
  * Verifies the Stripe-Signature header of headers over body, then parses
  * the event (payment_intent.* with our metadata tenant_id / payment_id /
- * invoice_id, charge.refunded, charge.dispute.created; any other type is
+ * invoice_id, charge.refunded, charge.dispute.created / .updated / .closed
+ * (with status and evidence_details.due_by); any other type is
  * BILLING_PROVIDER_EVENT_IGNORED with id, type_name and created set).
  * Returns BILLING_OK; BILLING_EINVALID with reason "signature" (missing or
  * malformed header, no matching candidate, outside the tolerance) or
