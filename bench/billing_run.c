@@ -1144,7 +1144,8 @@ static const char *const copied_tables[] = {
 	"tenants", "customers", "products", "plans", "idempotency_keys", "users",
 	"subscriptions", "invoice_numbers", "invoices", "invoice_lines", "pending_lines",
 	"due_work", "events", "payments", "refunds", "provider_events", "dunning_policies",
-	"webhook_endpoints", "webhook_deliveries", "webhook_attempts", "audit_log", "tax_rates"
+	"webhook_endpoints", "webhook_deliveries", "webhook_attempts", "audit_log", "tax_rates",
+	"disputes"
 };
 
 /* Copies every row of the seed schema into dst, as the owner (RLS binds the

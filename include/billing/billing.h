@@ -27,6 +27,7 @@
 #include "webhook.h"
 #include "audit.h"
 #include "tax_rate.h"
+#include "dispute.h"
 #include "check.h"
 #include "json.h"
 #include "sqlite.h"

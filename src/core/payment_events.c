@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/dispute.h"
 #include "core/events.h"
 #include "core/payment_internal.h"
 
@@ -47,8 +48,10 @@ static int event_matches(const billing_payment *p, const billing_provider_event 
 	if (ev->ref[0] && p->provider_ref && strcmp(ev->ref, p->provider_ref) != 0)
 		return billing__error_set(BILLING_EINVALID, "payment_mismatch",
 			"the event names another provider payment than ours");
-	if (ev->type == BILLING_PROVIDER_EVENT_DISPUTE_CREATED)
-		return BILLING_OK;
+	if (ev->type == BILLING_PROVIDER_EVENT_DISPUTE_CREATED ||
+	    ev->type == BILLING_PROVIDER_EVENT_DISPUTE_UPDATED ||
+	    ev->type == BILLING_PROVIDER_EVENT_DISPUTE_CLOSED)
+		return BILLING_OK;      /* a dispute's amount may be part of the payment's */
 	if (ev->amount != p->amount)
 		return billing__error_set(BILLING_EINVALID, "amount_mismatch",
 			"the event's amount %lld is not the payment's %lld", (long long)ev->amount,
@@ -119,11 +122,9 @@ static int webhook_apply(billing_ctx *ctx, billing_txn *tx, const billing_provid
 		rc = external_refund(ctx, tx, p, ev, &applied);
 		goto out;
 	case BILLING_PROVIDER_EVENT_DISPUTE_CREATED:
-		billing__log(ctx, BILLING_LOG_WARN, "payment %s is disputed (%s)", p->id,
-			ev->dispute_reason);
-		rc = billing__event_emit(ctx, tx, p->tenant_id, "payment.disputed", "payment", p->id,
-			billing__json_payment, p);
-		applied = 1;
+	case BILLING_PROVIDER_EVENT_DISPUTE_UPDATED:
+	case BILLING_PROVIDER_EVENT_DISPUTE_CLOSED:
+		rc = billing__dispute_apply(ctx, tx, p, ev, &applied);   /* dispute.c */
 		goto out;
 	default:
 		goto out;

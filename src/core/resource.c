@@ -19,9 +19,11 @@
 
 /* The objects on the generic flow: a new one adds its rules here. */
 extern const billing__rules billing__tax_rate_rules;
+extern const billing__rules billing__dispute_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
+	&billing__dispute_rules,
 	NULL
 };
 

@@ -565,6 +565,44 @@ static const char step7_postgres[] =
 	TENANT_POLICY("tax_rates")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON tax_rates TO billing_runtime;");
 
+/* Disputes of payments (src/core/dispute.c: its descriptor names these
+ * columns), written only from the provider's events: one row per provider
+ * dispute id in a tenant. Never deleted: the runtime role gets no DELETE.
+ * status is billing_dispute_status (1..7); provider_event_at is the
+ * created time of the last provider event applied (order-safety). */
+static const char step8_disputes[] =
+	"CREATE TABLE disputes (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  payment_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  invoice_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  provider TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  provider_ref TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  amount BIGINT NOT NULL CHECK (amount >= 0),\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL CHECK (length(currency) = 3),\n"
+	"  reason TEXT /*COLLATE_C*/,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 7),\n"
+	"  evidence_due_by BIGINT,\n"
+	"  closed_at BIGINT,\n"
+	"  provider_event_at BIGINT NOT NULL,\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT disputes_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT disputes_provider_ref UNIQUE (tenant_id, provider_ref),\n"
+	"  CONSTRAINT disputes_payment_fkey FOREIGN KEY (tenant_id, payment_id)\n"
+	"    REFERENCES payments (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX disputes_created ON disputes (tenant_id, created_at, id);\n"
+	"CREATE INDEX disputes_payment ON disputes (tenant_id, payment_id, created_at, id);\n"
+	"CREATE INDEX disputes_customer ON disputes (tenant_id, customer_id, created_at, id);\n";
+
+static const char step8_postgres[] =
+	TENANT_POLICY("disputes")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON disputes TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -577,6 +615,7 @@ static const billing__migration steps[] = {
 	{ 6, "webhooks: endpoints, the delivery outbox, attempts; the audit log",
 		step6_webhooks, step6_postgres, NULL },
 	{ 7, "tax rates", step7_tax_rates, step7_postgres, NULL },
+	{ 8, "disputes", step8_disputes, step8_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

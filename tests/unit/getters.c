@@ -185,6 +185,25 @@
 	INT(billing_tax_rate_updated_at, 0) \
 	INT(billing_tax_rate_version, 0) \
 	\
+	PAGE(billing_page_dispute) \
+	PTR(billing_dispute_id) \
+	PTR(billing_dispute_tenant_id) \
+	PTR(billing_dispute_payment_id) \
+	PTR(billing_dispute_invoice_id) \
+	PTR(billing_dispute_customer_id) \
+	PTR(billing_dispute_provider) \
+	PTR(billing_dispute_provider_ref) \
+	INT(billing_dispute_amount, 0) \
+	PTR(billing_dispute_currency) \
+	PTR(billing_dispute_reason) \
+	INT(billing_dispute_status_of, 0) \
+	INT(billing_dispute_evidence_due_by, 0) \
+	INT(billing_dispute_closed_at, 0) \
+	PTR(billing_dispute_metadata_json) \
+	INT(billing_dispute_created_at, 0) \
+	INT(billing_dispute_updated_at, 0) \
+	INT(billing_dispute_version, 0) \
+	\
 	PAGE(billing_page_tenant) \
 	PTR(billing_tenant_id) \
 	PTR(billing_tenant_name) \

@@ -669,7 +669,9 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"webhook_endpoints.delete", "webhook_endpoints.list", "webhook_endpoints.rotate_secret",
 		"webhook_deliveries.list", "events.redeliver", "audit.list",
 		/* tax rates: the generic adapter (json_record.c), from their descriptor */
-		"tax_rates.create", "tax_rates.get", "tax_rates.update", "tax_rates.list" };
+		"tax_rates.create", "tax_rates.get", "tax_rates.update", "tax_rates.list",
+		/* disputes: read-only, from their descriptor */
+		"disputes.get", "disputes.list" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;
