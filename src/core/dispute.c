@@ -15,6 +15,7 @@
 #include "core/events.h"
 #include "core/payment_internal.h"
 #include "core/resource.h"
+#include "core/resources.h"
 
 struct billing_dispute {
 	const char *tenant_id;
@@ -79,7 +80,7 @@ static const billing_field fields[FIELD_COUNT] = {
 		BILLING_FIELD_FIXED | BILLING_FIELD_UNIQUE | BILLING_FIELD_FILTER, "providerRef", BILLING_JSON_STRING, 0,
 		NULL, 0, "The provider's id of the dispute (dp_... at Stripe)." },
 	[AMOUNT] = { "amount", BILLING_FIELD_INT64, F(amount),
-		BILLING_FIELD_SORT | BILLING_FIELD_RANGE, "amount", BILLING_JSON_INTEGER, 0, NULL, 0,
+		BILLING_FIELD_SORT | BILLING_FIELD_RANGE | BILLING_FIELD_NONNEGATIVE, "amount", BILLING_JSON_INTEGER, 0, NULL, 0,
 		"Minor units of currency disputed; once lost, taken back by the bank." },
 	[CURRENCY] = { "currency", BILLING_FIELD_TEXT, F(currency), 0, "currency",
 		BILLING_JSON_STRING, 0, NULL, 0, "ISO 4217, upper case." },
@@ -108,6 +109,13 @@ static const billing_field fields[FIELD_COUNT] = {
 		"version", BILLING_JSON_INTEGER, 0, NULL, 0, "1 at creation, +1 on every change." },
 };
 
+/* What billing_check verifies: the ids name rows of the tenant. */
+static const billing_reference references[] = {
+	{ "payment_id", &billing__res_payment },
+	{ "invoice_id", &billing__res_invoice },
+	{ "customer_id", &billing__res_customer },
+};
+
 /* Read as payments are. */
 #define R_READ ((1u << BILLING_ROLE_USER) | (1u << BILLING_ROLE_ADMIN))
 
@@ -117,7 +125,8 @@ static const billing_resource dispute = {
 	"disputes", "dp", sizeof(struct billing_dispute), fields, FIELD_COUNT,
 	NULL, NULL, 0, NULL, 0,
 	BILLING_RESOURCE_OP_GET | BILLING_RESOURCE_OP_LIST,
-	R_READ, 0
+	R_READ, 0, BILLING_RESOURCE_CREATE_EVENT, references,
+	sizeof(references) / sizeof(references[0])
 };
 
 const billing__rules billing__dispute_rules = { &dispute, NULL, NULL };
