@@ -1112,7 +1112,7 @@ char *fake_stripe_event_json(fake_stripe *fs, const fake_stripe_event *ev)
 	static pthread_mutex_t counter_lock = PTHREAD_MUTEX_INITIALIZER;
 	static size_t counter;
 	const payment_intent *pi = NULL;
-	cJSON *root, *obj;
+	cJSON *root, *obj, *due;
 	char id[64], cur[4] = "usd";
 	int64_t amount = ev->amount, refunded = ev->amount_refunded;
 	const char *status = NULL;
@@ -1161,7 +1161,7 @@ char *fake_stripe_event_json(fake_stripe *fs, const fake_stripe_event *ev)
 		cJSON_AddBoolToObject(obj, "refunded", refunded == amount);
 		cJSON_AddStringToObject(obj, "currency", cur);
 		add_metadata(obj, ev, pi);
-	} else if (strcmp(ev->type, "charge.dispute.created") == 0) {
+	} else if (strncmp(ev->type, "charge.dispute.", 15) == 0) {
 		snprintf(id, sizeof(id), "dp_%s", ev->payment_intent ? ev->payment_intent + 3 : "x");
 		cJSON_AddStringToObject(obj, "id", id);
 		cJSON_AddStringToObject(obj, "object", "dispute");
@@ -1172,7 +1172,14 @@ char *fake_stripe_event_json(fake_stripe *fs, const fake_stripe_event *ev)
 		cJSON_AddStringToObject(obj, "currency", cur);
 		cJSON_AddStringToObject(obj, "reason",
 			ev->dispute_reason ? ev->dispute_reason : "fraudulent");
-		cJSON_AddStringToObject(obj, "status", "needs_response");
+		cJSON_AddStringToObject(obj, "status",
+			ev->dispute_status ? ev->dispute_status : "needs_response");
+		due = cJSON_AddObjectToObject(obj, "evidence_details");
+		if (ev->dispute_due_by)
+			cJSON_AddNumberToObject(due, "due_by", (double)ev->dispute_due_by);
+		else
+			cJSON_AddNullToObject(due, "due_by");
+		/* Stripe's own metadata of the dispute: not the PaymentIntent's. */
 		cJSON_AddObjectToObject(obj, "metadata");
 	} else {
 		if (strcmp(ev->type, "payment_intent.succeeded") == 0)

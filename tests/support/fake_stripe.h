@@ -147,7 +147,8 @@ int fake_stripe_payment_intent_id(fake_stripe *fs, size_t n, char *out, size_t s
  * the test provider, or an invented one: then give every field). */
 typedef struct {
 	const char *type;              /* "payment_intent.succeeded", "charge.refunded",
-	                                  "charge.dispute.created", or any other */
+	                                  "charge.dispute.created" / ".updated" / ".closed",
+	                                  or any other */
 	const char *payment_intent;    /* "pi_..." the event is about */
 	const char *event_id;          /* NULL: "evt_fake_<n>" */
 	int64_t created;               /* the event's time: the test clock */
@@ -159,7 +160,9 @@ typedef struct {
 	int64_t amount_refunded;       /* charge.refunded; 0: the fake's refunds so far */
 	const char *failure_code;      /* payment_failed: last_payment_error.decline_code */
 	const char *failure_message;
-	const char *dispute_reason;    /* charge.dispute.created; NULL: "fraudulent" */
+	const char *dispute_reason;    /* charge.dispute.*; NULL: "fraudulent" */
+	const char *dispute_status;    /* charge.dispute.*; NULL: "needs_response" */
+	int64_t dispute_due_by;        /* evidence_details.due_by; 0: null */
 } fake_stripe_event;
 
 /* The event's JSON body (new: free() it), or NULL when out of memory. */

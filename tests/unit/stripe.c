@@ -846,6 +846,32 @@ static void webhook__fake_events_parse_for_every_type(void **state)
 	assert_string_equal(ev.ref, pi);
 	assert_int_equal(ev.dispute_amount, 2900);
 	assert_string_equal(ev.dispute_reason, "fraudulent");
+	assert_string_equal(ev.dispute_status, "needs_response");
+	assert_int_equal(ev.dispute_evidence_due_by, 0);
+	/* Stripe's dispute carries its own metadata, not the PaymentIntent's:
+	 * no tenant (docs/payments.md, Disputes: such events are ignored). */
+	assert_string_equal(ev.tenant_id, "");
+	free(body);
+
+	/* Its later life: status and evidence due date. */
+	spec.type = "charge.dispute.updated";
+	spec.dispute_status = "under_review";
+	spec.dispute_due_by = NOW + 86400;
+	body = fake_stripe_event_json(f->fs, &spec);
+	assert_int_equal(fake_stripe_event_sign(sig, sizeof(sig), WHSEC, NOW, body), 0);
+	assert_int_equal(f->p->webhook_parse(f->p, &h, 1, body, strlen(body), NOW, &ev), BILLING_OK);
+	assert_int_equal(ev.type, BILLING_PROVIDER_EVENT_DISPUTE_UPDATED);
+	assert_string_equal(ev.dispute_status, "under_review");
+	assert_int_equal(ev.dispute_evidence_due_by, NOW + 86400);
+	free(body);
+	spec.type = "charge.dispute.closed";
+	spec.dispute_status = "lost";
+	body = fake_stripe_event_json(f->fs, &spec);
+	assert_int_equal(fake_stripe_event_sign(sig, sizeof(sig), WHSEC, NOW, body), 0);
+	assert_int_equal(f->p->webhook_parse(f->p, &h, 1, body, strlen(body), NOW, &ev), BILLING_OK);
+	assert_int_equal(ev.type, BILLING_PROVIDER_EVENT_DISPUTE_CLOSED);
+	assert_string_equal(ev.dispute_status, "lost");
+	assert_true(strncmp(ev.dispute_id, "dp_", 3) == 0);
 	free(body);
 
 	/* overrides, for the mismatch tests of the core; no fake needed */
