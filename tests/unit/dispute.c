@@ -15,6 +15,7 @@
  * - reads: get, list with filters, USER reads, other tenants see nothing,
  *   no write operation exists.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -420,6 +421,77 @@ static void mismatch__a_dispute_of_another_payment_is_refused(void **state)
 	tb_world_free(f.w);
 }
 
+/* ------------------------------------------------------------ concurrency */
+
+struct racer {
+	fx *f;
+	pthread_barrier_t *start;
+	char body[2048];
+	char sig[256];
+	billing_webhook_result res;
+	int rc;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	billing_header h = { "Stripe-Signature", r->sig };
+	pthread_barrier_wait(r->start);
+	r->rc = billing_provider_webhook_handle(r->f->w->ctx, &h, 1, r->body, strlen(r->body),
+		&r->res);
+	return NULL;
+}
+
+/* Stripe sends a new dispute's events at once, to two workers. Each event
+ * reads its payment for update first, so the two run one after the other
+ * and the second finds the dispute the first created: both are applied,
+ * neither fails on the unique provider dispute id (PostgreSQL: READ
+ * COMMITTED; SQLite serializes writers anyway). */
+static void concurrent__first_events_of_one_dispute_both_apply(void **state)
+{
+	static const char *const kinds[2] = { "updated", "closed" };
+	static const char *const statuses[2] = { "under_review", "lost" };
+	pthread_barrier_t start;
+	struct racer r[2];
+	pthread_t t[2];
+	char where[128];
+	int round, i;
+	fx f;
+	(void)state;
+	fx_init(&f);
+	for (round = 0; round < 8; round++) {
+		assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+		for (i = 0; i < 2; i++) {
+			memset(&r[i], 0, sizeof(r[i]));
+			r[i].f = &f;
+			r[i].start = &start;
+			snprintf(r[i].body, sizeof(r[i].body), "{\"id\":\"evt_race_%d_%d\","
+				"\"object\":\"event\",\"type\":\"charge.dispute.%s\",\"created\":%lld,"
+				"\"data\":{\"object\":{\"id\":\"dp_race_%d\",\"object\":\"dispute\","
+				"\"payment_intent\":\"%s\",\"amount\":100,\"currency\":\"eur\","
+				"\"status\":\"%s\",\"metadata\":{\"tenant_id\":\"%s\","
+				"\"payment_id\":\"%s\"}}}}", round, i, kinds[i],
+				(long long)f.w->now + i, round, f.ref, statuses[i], f.t, f.payment_id);
+			tb_assert_rc(billing__stripe_webhook_sign(r[i].sig, sizeof(r[i].sig), SECRET,
+				f.w->now, r[i].body, strlen(r[i].body)), BILLING_OK);
+		}
+		for (i = 0; i < 2; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+		for (i = 0; i < 2; i++)
+			assert_int_equal(pthread_join(t[i], NULL), 0);
+		pthread_barrier_destroy(&start);
+		for (i = 0; i < 2; i++)
+			tb_assert_rc(r[i].rc, BILLING_OK);
+		/* Whatever the order, one dispute, closed as lost. */
+		snprintf(where, sizeof(where), "disputes WHERE provider_ref = 'dp_race_%d'", round);
+		assert_int_equal(count(&f, where), 1);
+		snprintf(where, sizeof(where), "disputes WHERE provider_ref = 'dp_race_%d' AND "
+			"status = %d", round, (int)BILLING_DISPUTE_LOST);
+		assert_int_equal(count(&f, where), 1);
+	}
+	tb_world_free(f.w);
+}
+
 /* ------------------------------------------------------------ reads */
 
 static void reads__filters_roles_tenants_and_no_writes(void **state)
@@ -505,6 +577,7 @@ int main(void)
 		cmocka_unit_test(closed__won_first_heard_of_is_created_closed),
 		cmocka_unit_test(updated__reason_amount_due_date_and_unknown_status),
 		cmocka_unit_test(mismatch__a_dispute_of_another_payment_is_refused),
+		cmocka_unit_test(concurrent__first_events_of_one_dispute_both_apply),
 		cmocka_unit_test(reads__filters_roles_tenants_and_no_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
