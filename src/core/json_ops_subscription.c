@@ -1,0 +1,233 @@
+/*
+ * The JSON operations of subscriptions (json_ops.h): create, get, list,
+ * cancel, update, change of plan, pause and resume, and their entries of
+ * the catalog.
+ */
+#include <cJSON.h>
+#include <string.h>
+
+#include "core/calendar.h"
+#include "core/core.h"
+#include "core/json_ops.h"
+#include "core/json_out.h"
+
+static const field_spec f_subscription_create[] = {
+	{ "customerId", T_STRING, true, false, "customer of the same tenant" },
+	{ "planId", T_STRING, true, false, "an active plan of the same tenant" },
+	{ "quantity", T_INTEGER, false, false, "1-10000, default 1" },
+	{ "trialDays", T_INTEGER, false, false, "0-730; overrides the plan's" },
+	{ "startAt", T_STRING, false, false, "RFC 3339 UTC, not in the future; default now" },
+	{ "metadata", T_OBJECT, false, true, "string map" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_subscription_list[] = {
+	LIST_FIELDS,
+	{ "customerId", T_STRING, false, false, "subscriptions of this customer" },
+	{ "planId", T_STRING, false, false, "subscriptions on this plan" },
+	{ "status", T_STRING, false, false,
+		"trialing, active, past_due, unpaid, paused, canceled, expired" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_subscription_cancel[] = {
+	{ "id", T_STRING, true, false, "the subscription id" },
+	{ "atPeriodEnd", T_BOOLEAN, false, false, "end when the period ends (default false: now)" },
+	{ "prorate", T_BOOLEAN, false, false,
+		"with a cancellation now: credit the unused rest of the period" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_subscription_update[] = {
+	{ "id", T_STRING, true, false, "the subscription id" },
+	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
+	{ "cancelAtPeriodEnd", T_BOOLEAN, false, false, "false undoes a scheduled cancellation" },
+	{ "quantity", T_INTEGER, false, false, "1-10000, from the next period" },
+	{ "metadata", T_OBJECT, false, true, "string map" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_subscription_change[] = {
+	{ "id", T_STRING, true, false, "the subscription id" },
+	{ "planId", T_STRING, true, false, "an active plan in the same currency" },
+	{ "prorationBehavior", T_STRING, false, false,
+		"create_prorations (default), always_invoice or none" },
+	{ "quantity", T_INTEGER, false, false, "1-10000; default the current quantity" },
+	{ "atPeriodEnd", T_BOOLEAN, false, false, "change when the current period ends" },
+	{ NULL, 0, false, false, NULL }
+};
+
+/* Typed page accessors and destructors with one signature. */
+static const void *at_subscription(const billing_page *p, size_t i)
+{
+	return billing_page_subscription(p, i);
+}
+
+static void free_subscription(void *p) { billing_subscription_free(p); }
+
+static int sub_status_in(billing_subscription_status *out, const cJSON *in)
+{
+	const char *name = jstr(in, "status");
+	int st;
+	*out = 0;
+	if (!name)
+		return BILLING_OK;
+	for (st = BILLING_SUB_INCOMPLETE; st <= BILLING_SUB_UNPAID; st++) {
+		if (strcmp(billing_subscription_status_name((billing_subscription_status)st), name) == 0) {
+			*out = (billing_subscription_status)st;
+			return BILLING_OK;
+		}
+	}
+	return field_error("status", "status is not a subscription status");
+}
+
+static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription *sub = NULL;
+	md_in md;
+	int rc;
+	p.customer_id = jstr(in, "customerId");
+	p.plan_id = jstr(in, "planId");
+	p.quantity = jhas(in, "quantity") ? ji32(in, "quantity") : 1;
+	if (p.quantity == 0)
+		p.quantity = -1; /* 0 means "default" in C; in JSON it is wrong */
+	p.has_trial_days = jhas(in, "trialDays");
+	p.trial_days = ji32(in, "trialDays");
+	if (jhas(in, "startAt") && billing__time_parse(&p.start_at, jstr(in, "startAt")) < 0)
+		return field_error("startAt", "startAt must be an RFC 3339 UTC time");
+	if ((rc = metadata_in(&md, in)) < 0)
+		return rc;
+	p.metadata = md.items;
+	p.metadata_count = md.count;
+	rc = billing_subscription_create(&sub, ctx, who, &p, opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription *sub = NULL;
+	int rc;
+	(void)opts;
+	rc = billing_subscription_get(&sub, ctx, who, jstr(in, "id"));
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription_list_params p = BILLING_SUBSCRIPTION_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int rc = list_in(&p.list, in);
+	(void)opts;
+	if (rc < 0 || (rc = sub_status_in(&p.status, in)) < 0)
+		return rc;
+	p.customer_id = jstr(in, "customerId");
+	p.plan_id = jstr(in, "planId");
+	rc = billing_subscription_list(&page, ctx, who, &p);
+	return page_out(res, rc, page, at_subscription, billing__json_subscription);
+}
+
+static int op_subscription_cancel(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription *sub = NULL;
+	unsigned int flags =
+		(jtri(in, "atPeriodEnd") == BILLING_TRUE ? BILLING_CANCEL_AT_PERIOD_END : 0) |
+		(jtri(in, "prorate") == BILLING_TRUE ? BILLING_CANCEL_PRORATE : 0);
+	int rc = billing_subscription_cancel(&sub, ctx, who, jstr(in, "id"), flags, opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription_update_params p = BILLING_SUBSCRIPTION_UPDATE_INIT;
+	billing_subscription *sub = NULL;
+	md_in md;
+	int rc;
+	if (jhas(in, "cancelAtPeriodEnd")) {
+		p.fields |= BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END;
+		p.cancel_at_period_end = jtri(in, "cancelAtPeriodEnd") == BILLING_TRUE;
+	}
+	if (jhas(in, "quantity")) {
+		p.fields |= BILLING_SUBSCRIPTION_QUANTITY;
+		p.quantity = ji32(in, "quantity");
+	}
+	if (jhas(in, "metadata")) {
+		if ((rc = metadata_in(&md, in)) < 0)
+			return rc;
+		p.fields |= BILLING_SUBSCRIPTION_METADATA;
+		p.metadata = md.items;
+		p.metadata_count = md.count;
+	}
+	p.expected_version = ji64(in, "expectedVersion");
+	rc = billing_subscription_update(&sub, ctx, who, jstr(in, "id"), &p, opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_change(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription_change_params p = BILLING_SUBSCRIPTION_CHANGE_INIT;
+	billing_subscription *sub = NULL;
+	const char *behavior = jstr(in, "prorationBehavior");
+	int rc;
+	p.plan_id = jstr(in, "planId");
+	if (behavior) {
+		int b;
+		p.proration = (billing_proration_behavior)-1;
+		for (b = BILLING_PRORATE_CREATE; b <= BILLING_PRORATE_NONE; b++)
+			if (strcmp(billing_proration_behavior_name((billing_proration_behavior)b),
+				behavior) == 0)
+				p.proration = (billing_proration_behavior)b;
+	}
+	p.quantity = ji32(in, "quantity");
+	if (jhas(in, "quantity") && p.quantity == 0)
+		p.quantity = -1; /* 0 means "keep" in C; in JSON it is wrong */
+	p.at_period_end = jtri(in, "atPeriodEnd") == BILLING_TRUE;
+	rc = billing_subscription_change_plan(&sub, ctx, who, jstr(in, "id"), &p, opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_pause(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription *sub = NULL;
+	int rc = billing_subscription_pause(&sub, ctx, who, jstr(in, "id"), opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+static int op_subscription_resume(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_subscription *sub = NULL;
+	int rc = billing_subscription_resume(&sub, ctx, who, jstr(in, "id"), opts);
+	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
+}
+
+const op_entry billing__json_ops_subscription[] = {
+	{ BILLING_OP_SUBSCRIPTIONS_CREATE, op_subscription_create,
+		"Subscribe a customer to a plan; the first invoice is issued at once.",
+		f_subscription_create,
+		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_GET, op_subscription_get, "Fetch a subscription.", f_id_only,
+		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_LIST, op_subscription_list,
+		"List subscriptions; sortBy createdAt or currentPeriodEnd.", f_subscription_list,
+		OUT_PAGE, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_CANCEL, op_subscription_cancel,
+		"Cancel now, or at the end of the current period.", f_subscription_cancel,
+		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_UPDATE, op_subscription_update,
+		"Undo a period-end cancellation, change quantity or metadata.", f_subscription_update,
+		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_CHANGE_PLAN, op_subscription_change,
+		"Move to another plan now, with proration.", f_subscription_change,
+		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_PAUSE, op_subscription_pause,
+		"Pause billing until resumed.", f_id_only,
+		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_RESUME, op_subscription_resume,
+		"Resume: a new cycle starts now and is invoiced at once.", f_id_only,
+		OUT_OBJECT, "Subscription" },
+};
+BILLING__JSON_AREA_END(subscription);
