@@ -58,7 +58,7 @@ static int64_t version_of(const void *item)
 static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->audit_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_audit, tenant_id, q, cb, payload);
 }
 
 static const billing__entity entity = {

@@ -154,12 +154,9 @@ ID_ROW(product_id_row, billing_product_record)
 ID_ROW(plan_id_row, billing_plan_record)
 ID_ROW(subscription_id_row, billing_subscription_record)
 
-typedef int (*list_fn)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-	billing_row_cb cb, void *payload);
-
 /* Every row of a list, a page at a time. */
-static int read_all(billing_txn *tx, const char *tenant_id, list_fn list, billing_row_cb cb,
-	vec *out)
+static int read_all(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const billing_resource *res, billing_row_cb cb, vec *out)
 {
 	billing_list_query q;
 	int64_t page = 0;
@@ -169,7 +166,7 @@ static int read_all(billing_txn *tx, const char *tenant_id, list_fn list, billin
 	for (;;) {
 		size_t before = out->n;
 		q.offset = page * PAGE;
-		if ((rc = list(tx, tenant_id, &q, cb, out)) < 0)
+		if ((rc = billing__list_records(st, tx, res, tenant_id, &q, cb, out)) < 0)
 			return rc;
 		if (out->n - before < PAGE)
 			return BILLING_OK;
@@ -285,30 +282,31 @@ static int check_tenant(checker *c, const char *tenant_id)
 	if ((rc = billing__begin(&tx, c->ctx, tenant_id, st->version >= 5 ?
 		BILLING_TXN_SNAPSHOT : BILLING_TXN_READ)) < 0)
 		return rc;
-	rc = read_all(tx, tenant_id, st->invoice_list, invoice_row, &inv);
+	rc = read_all(st, tx, tenant_id, &billing__res_invoice, invoice_row, &inv);
 	for (i = 0; rc == BILLING_OK && i < inv.n; i++) {
 		inv_row *r = (inv_row *)inv.v + i;
-		rc = st->invoice_lines(tx, tenant_id, r->id, line_row, r);
+		rc = billing__list_owned(st, tx, &billing__res_invoice_line, tenant_id, r->id,
+			line_row, r);
 	}
 	if (rc == BILLING_OK && st->version >= 2)
-		rc = read_all(tx, tenant_id, st->payment_list, payment_row, &pay);
+		rc = read_all(st, tx, tenant_id, &billing__res_payment, payment_row, &pay);
 	if (rc == BILLING_OK)
-		rc = read_all(tx, tenant_id, st->event_list, event_resource_row, &ev);
+		rc = read_all(st, tx, tenant_id, &billing__res_event, event_resource_row, &ev);
 	if (rc == BILLING_OK) {
 		if (ev.n)       /* qsort and bsearch take no NULL base, even for 0 items */
 			qsort(ev.v, ev.n, sizeof(id_row), cmp_id);
 		check_invoices(c, &inv, &pay);
 	}
-#define RESOURCES(fn, row, what) \
+#define RESOURCES(res, row, what) \
 	if (rc == BILLING_OK) { \
 		ids.n = 0; \
-		if ((rc = read_all(tx, tenant_id, st->fn, row, &ids)) == BILLING_OK) \
+		if ((rc = read_all(st, tx, tenant_id, &billing__res_##res, row, &ids)) == BILLING_OK) \
 			check_events(c, &ev, &ids, what); \
 	}
-	RESOURCES(customer_list, customer_id_row, "customer")
-	RESOURCES(product_list, product_id_row, "product")
-	RESOURCES(plan_list, plan_id_row, "plan")
-	RESOURCES(subscription_list, subscription_id_row, "subscription")
+	RESOURCES(customer, customer_id_row, "customer")
+	RESOURCES(product, product_id_row, "product")
+	RESOURCES(plan, plan_id_row, "plan")
+	RESOURCES(subscription, subscription_id_row, "subscription")
 #undef RESOURCES
 	if (rc == BILLING_OK) {
 		ids.n = 0;
@@ -387,7 +385,7 @@ int billing_check(billing_ctx *ctx, billing_check_fn fn, void *user_data, int64_
 		size_t before = tenants.n;
 		q.offset = page++ * PAGE;
 		if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0 ||
-		    (rc = billing__end(ctx, tx, ctx->st->tenant_list(tx, &q, tenant_id_row,
+		    (rc = billing__end(ctx, tx, billing__list_records(ctx->st, tx, &billing__res_tenant, NULL, &q, tenant_id_row,
 			&tenants))) < 0 || tenants.n - before < PAGE)
 			break;
 	}

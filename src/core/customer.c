@@ -198,30 +198,30 @@ static int64_t version_of(const void *item)
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	return st->customer_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, &billing__res_customer, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
 {
-	return st->customer_insert(tx, record);
+	return st->record_insert(tx, &billing__res_customer, record);
 }
 
 static int st_update(billing_storage *st, billing_txn *tx, const void *record,
 	int64_t old_version)
 {
-	return st->customer_update(tx, record, old_version);
+	return st->record_update(tx, &billing__res_customer, record, old_version);
 }
 
 static int st_remove(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const char *id)
 {
-	return st->customer_delete(tx, tenant_id, id);
+	return st->record_delete(tx, &billing__res_customer, tenant_id, id);
 }
 
 static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->customer_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_customer, tenant_id, q, cb, payload);
 }
 
 static const char *id_of(const void *item)

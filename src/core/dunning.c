@@ -41,7 +41,8 @@ static int dunning_row(void *payload, const void *record)
 static int policy_get(billing_dunning_policy *out, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id)
 {
-	int rc = ctx->st->dunning_get(tx, tenant_id, dunning_row, out);
+	int rc = ctx->st->record_read(tx, &billing__res_dunning, NULL, tenant_id, BILLING_LOCK_NONE,
+		dunning_row, out);
 	if (rc == BILLING_ENOTFOUND) {
 		*out = default_policy;
 		rc = BILLING_OK;
@@ -103,7 +104,7 @@ static int dunning_set_once(billing_ctx *ctx, const billing_principal *who,
 	r.updated_at = billing__now(ctx);
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
 		return rc;
-	if ((rc = ctx->st->dunning_set(tx, &r)) == BILLING_OK)
+	if ((rc = billing__record_put(ctx->st, tx, &billing__res_dunning, &r)) == BILLING_OK)
 		rc = billing__audit_record(ctx, tx, who->tenant_id, NULL);
 	return billing__end(ctx, tx, rc);
 }

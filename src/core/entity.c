@@ -100,7 +100,7 @@ static int st_remove(const billing__entity *e, billing_ctx *ctx, billing_txn *tx
 static int st_list(const billing__entity *e, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return e->res ? ctx->st->record_list(tx, e->res, tenant_id, q, cb, payload) :
+	return e->res ? billing__list_records(ctx->st, tx, e->res, tenant_id, q, cb, payload) :
 		e->list(ctx->st, tx, tenant_id, q, cb, payload);
 }
 
@@ -368,22 +368,24 @@ int billing__check_filter_ids(const billing__filter_ids *f, billing_ctx *ctx, bi
 	int rc = BILLING_OK;
 
 	if (f->customer_id)
-		rc = filter_missing(st->customer_get(tx, f->tenant_id, f->customer_id, exists_row,
-			NULL), "customerId", "customer");
+		rc = filter_missing(st->record_read(tx, &billing__res_customer, f->tenant_id,
+			f->customer_id, BILLING_LOCK_UPDATE, exists_row, NULL), "customerId", "customer");
 	if (rc == BILLING_OK && f->plan_id)
-		rc = filter_missing(st->plan_get(tx, f->tenant_id, f->plan_id, exists_row, NULL),
+		rc = filter_missing(st->record_read(tx, &billing__res_plan, f->tenant_id, f->plan_id,
+			BILLING_LOCK_UPDATE, exists_row, NULL),
 			"planId", "plan");
 	if (rc == BILLING_OK && f->subscription_id)
-		rc = filter_missing(st->subscription_get(tx, f->tenant_id, f->subscription_id,
-			exists_row, NULL), "subscriptionId", "subscription");
+		rc = filter_missing(st->record_read(tx, &billing__res_subscription, f->tenant_id,
+			f->subscription_id, BILLING_LOCK_UPDATE, exists_row, NULL), "subscriptionId", "subscription");
 	if (rc == BILLING_OK && f->invoice_id)
-		rc = filter_missing(st->invoice_get(tx, f->tenant_id, f->invoice_id, exists_row,
-			NULL), "invoiceId", "invoice");
+		rc = filter_missing(st->record_read(tx, &billing__res_invoice, f->tenant_id,
+			f->invoice_id, BILLING_LOCK_UPDATE, exists_row, NULL), "invoiceId", "invoice");
 	if (rc == BILLING_OK && f->endpoint_id)
-		rc = filter_missing(st->webhook_endpoint_get(tx, f->tenant_id, f->endpoint_id,
-			exists_row, NULL), "endpointId", "webhook endpoint");
+		rc = filter_missing(st->record_read(tx, &billing__res_webhook_endpoint, f->tenant_id,
+			f->endpoint_id, BILLING_LOCK_UPDATE, exists_row, NULL), "endpointId", "webhook endpoint");
 	if (rc == BILLING_OK && f->event_id)
-		rc = filter_missing(st->event_get(tx, f->tenant_id, f->event_id, exists_row, NULL),
+		rc = filter_missing(st->record_read(tx, &billing__res_event, f->tenant_id, f->event_id,
+			BILLING_LOCK_NONE, exists_row, NULL),
 			"eventId", "event");
 	return rc;
 }

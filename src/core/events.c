@@ -97,7 +97,7 @@ int billing__audit_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_
 	r.resource_id = resource_id;
 	r.request_id = scope.request_id;
 	r.idempotency_key = scope.idempotency_key;
-	return ctx->st->audit_insert(tx, &r);
+	return ctx->st->record_insert(tx, &billing__res_audit, &r);
 }
 
 /* ------------------------------------------------------------ writing */
@@ -190,7 +190,7 @@ int billing__event_emit(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	r.data_json = data;
 	r.request_id = scope.request_id;
 	r.idempotency_key = scope.idempotency_key;
-	rc = ctx->st->event_insert(tx, &r);
+	rc = ctx->st->record_insert(tx, &billing__res_event, &r);
 	/* The outbox: a delivery per endpoint that wants it, in this transaction. */
 	if (rc == BILLING_OK && ctx->st->version >= 3)
 		rc = billing__webhook_fanout(ctx, tx, tenant_id, id, type, resource_id,
@@ -266,13 +266,13 @@ static int64_t version_of(const void *item)
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	return st->event_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, &billing__res_event, tenant_id, id, BILLING_LOCK_NONE, cb, payload);
 }
 
 static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->event_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_event, tenant_id, q, cb, payload);
 }
 
 /* Events are written by billing__event_emit only, and never change. */

@@ -148,7 +148,8 @@ static int line_row(void *payload, const void *record)
 
 static int load_lines(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv)
 {
-	return ctx->st->invoice_lines(tx, inv->tenant_id, inv->id, line_row, inv);
+	return billing__list_owned(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
+		inv->id, line_row, inv);
 }
 
 static int64_t version_of(const void *item)
@@ -164,13 +165,13 @@ static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, c
 	int rc = billing__due_lock(st, tx, tenant_id, BILLING__DUE_COLLECT, id, 0);
 	if (rc < 0)
 		return rc;
-	return st->invoice_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, &billing__res_invoice, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->invoice_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_invoice, tenant_id, q, cb, payload);
 }
 
 /* Invoices are written by billing__invoice_issue and by their own state
@@ -231,7 +232,7 @@ int billing__invoice_save(billing_ctx *ctx, billing_txn *tx, billing_invoice *in
 	inv->updated_at = billing__now(ctx);
 	inv->version++;
 	record_of(&r, inv);
-	if ((rc = ctx->st->invoice_update(tx, &r, old_version)) < 0 || !event)
+	if ((rc = ctx->st->record_update(tx, &billing__res_invoice, &r, old_version)) < 0 || !event)
 		return rc;
 	return billing__event_emit(ctx, tx, inv->tenant_id, event, "invoice", inv->id,
 		billing__json_invoice, inv);
@@ -278,10 +279,10 @@ int billing__plan_info_get(billing__plan_info *out, billing_ctx *ctx, billing_tx
 	int rc;
 	memset(out, 0, sizeof(*out));
 	/* Shared, not for update: see the lock order in txn.h. */
-	if ((rc = billing__plan_read(ctx->st, tx, tenant_id, plan_id, BILLING_LOCK_SHARE, plan_row,
+	if ((rc = billing__read(ctx->st, tx, &billing__res_plan, tenant_id, plan_id, BILLING_LOCK_SHARE, plan_row,
 		out)) < 0)
 		return rc;
-	return billing__product_read(ctx->st, tx, tenant_id, out->product_id, BILLING_LOCK_NONE,
+	return billing__read(ctx->st, tx, &billing__res_product, tenant_id, out->product_id, BILLING_LOCK_NONE,
 		product_tax_row, &out->tax_rate_bp);
 }
 
@@ -378,7 +379,7 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
 	/* The number is taken inside this transaction: it is the tenant's next
 	 * one, and a rollback gives it back, so numbers have no gap. */
-	if ((rc = ctx->st->tenant_get(tx, d->tenant_id, prefix_row, prefix)) < 0 ||
+	if ((rc = ctx->st->record_read(tx, &billing__res_tenant, NULL, d->tenant_id, BILLING_LOCK_NONE, prefix_row, prefix)) < 0 ||
 	    (rc = ctx->st->invoice_number_next(tx, d->tenant_id, &seq)) < 0)
 		return rc;
 	if ((rc = format_number(number, sizeof(number), prefix, seq, now)) < 0)
@@ -422,7 +423,9 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 			d->subscription_id, id, now, &r.next_attempt_at)) < 0)
 			return rc;
 	}
-	if ((rc = ctx->st->invoice_insert(tx, &r)) < 0)
+	if ((rc = ctx->st->record_insert(tx, &billing__res_invoice, &r)) < 0 ||
+	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, d->tenant_id, id,
+		d->lines, d->line_count, 1)) < 0)
 		return rc;
 	if ((inv = from_record(&r)) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
@@ -624,7 +627,7 @@ static int invoice_void_once(billing_invoice **out, billing_ctx *ctx,
 	inv->voided_at = inv->updated_at = billing__now(ctx);
 	inv->version++;
 	record_of(&r, inv);
-	if ((rc = ctx->st->invoice_update(tx, &r, old_version)) == BILLING_OK &&
+	if ((rc = ctx->st->record_update(tx, &billing__res_invoice, &r, old_version)) == BILLING_OK &&
 	    (rc = billing__event_emit(ctx, tx, who->tenant_id, "invoice.voided", "invoice", id,
 		billing__json_invoice, inv)) == BILLING_OK)
 		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);

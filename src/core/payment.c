@@ -154,13 +154,13 @@ static int64_t version_of(const void *item)
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	return st->payment_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, &billing__res_payment, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->payment_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_payment, tenant_id, q, cb, payload);
 }
 
 /* Payments are written by their own steps here, never by the shared flows. */
@@ -196,7 +196,7 @@ int billing__payment_save(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
 	p->updated_at = billing__now(ctx);
 	p->version++;
 	record_of(&r, p);
-	if ((rc = ctx->st->payment_update(tx, &r, old_version)) < 0 || !event)
+	if ((rc = ctx->st->record_update(tx, &billing__res_payment, &r, old_version)) < 0 || !event)
 		return rc;
 	return billing__event_emit(ctx, tx, p->tenant_id, event, "payment", p->id,
 		billing__json_payment, p);

@@ -38,7 +38,7 @@ static int count_in_flight(billing_ctx *ctx, billing_txn *tx, const char *tenant
 	q.limit = 1000;
 	q.invoice_id = invoice_id;
 	*count = 0;
-	return ctx->st->payment_list(tx, tenant_id, &q, in_flight_row, count);
+	return billing__list_records(ctx->st, tx, &billing__res_payment, tenant_id, &q, in_flight_row, count);
 }
 
 int billing__invoice_payments_settled(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
@@ -91,7 +91,7 @@ int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tena
 	if (subscription_id && ((rc = billing__subscription_status_in(ctx, tx, tenant_id,
 		subscription_id, &status)) < 0 || status == BILLING_SUB_UNPAID))
 		return rc;
-	if ((rc = billing__customer_read(ctx->st, tx, tenant_id, customer_id, BILLING_LOCK_NONE,
+	if ((rc = billing__read(ctx->st, tx, &billing__res_customer, tenant_id, customer_id, BILLING_LOCK_NONE,
 		customer_pm_row, &c)) < 0)
 		return rc;
 	if (!c.method[0])
@@ -185,7 +185,7 @@ static int charge_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 			ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id);
 		goto out;
 	}
-	if ((rc = billing__customer_read(ctx->st, tx, tenant_id, inv->customer_id,
+	if ((rc = billing__read(ctx->st, tx, &billing__res_customer, tenant_id, inv->customer_id,
 		BILLING_LOCK_NONE, customer_pm_row, &c)) < 0)
 		goto out;
 	method = manual && manual->payment_method ? manual->payment_method : c.method;
@@ -219,7 +219,7 @@ static int charge_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	r.off_session = manual ? 0 : 1;
 	r.created_at = r.updated_at = now;
 	r.version = 1;
-	if ((rc = ctx->st->payment_insert(tx, &r)) < 0) {
+	if ((rc = ctx->st->record_insert(tx, &billing__res_payment, &r)) < 0) {
 		if (rc == BILLING_EEXISTS)   /* the in-flight index: a race lost */
 			rc = billing__error_set(BILLING_ECONFLICT, "payment_in_progress",
 				"a payment of the invoice is in progress");
@@ -292,9 +292,9 @@ int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char
 		billing__log(ctx, BILLING_LOG_WARN, "payment %s needs provider %s to be resolved",
 			p->id, p->provider);
 		rc = billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT, payment_id, now + 3600);
-	} else if ((rc = ctx->st->customer_get(tx, tenant_id, p->customer_id, customer_pm_row,
+	} else if ((rc = ctx->st->record_read(tx, &billing__res_customer, tenant_id, p->customer_id, BILLING_LOCK_UPDATE, customer_pm_row,
 		&c)) == BILLING_OK &&
-	    (rc = ctx->st->invoice_get(tx, tenant_id, p->invoice_id, number_row,
+	    (rc = ctx->st->record_read(tx, &billing__res_invoice, tenant_id, p->invoice_id, BILLING_LOCK_UPDATE, number_row,
 		number)) == BILLING_OK &&
 	    (rc = billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT, payment_id,
 		now + BILLING__PAYMENT_LEASE)) == 0) {

@@ -26,8 +26,14 @@ static int payment_for_event(billing_payment **out, billing_ctx *ctx, billing_tx
 			return billing__not_found("payment");
 		rc = billing__payment_load(out, ctx, tx, ev->tenant_id, ev->payment_id);
 	} else if (ev->ref[0]) {
-		rc = ctx->st->payment_get_by_ref(tx, ev->tenant_id, ctx->provider->name, ev->ref,
-			billing__capture_row, &cap);
+		const billing_filter by_ref[] = {
+			{ billing_resource_field(&billing__res_payment, "provider"), BILLING_FILTER_EQ,
+			  ctx->provider->name, 0, NULL },
+			{ billing_resource_field(&billing__res_payment, "provider_ref"), BILLING_FILTER_EQ,
+			  ev->ref, 0, NULL },
+		};
+		rc = billing__find(ctx->st, tx, &billing__res_payment, ev->tenant_id, by_ref, 2,
+			BILLING_LOCK_UPDATE, billing__capture_row, &cap);
 		*out = cap.item;
 		if (rc == BILLING_OK && !*out)
 			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);

@@ -81,7 +81,7 @@ static int refund_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	r.created_at = r.updated_at = now;
 	r.version = 1;
 	p->amount_refunding = amount;
-	if ((rc = ctx->st->refund_insert(tx, &r)) < 0 ||
+	if ((rc = ctx->st->record_insert(tx, &billing__res_refund, &r)) < 0 ||
 	    (rc = billing__payment_save(ctx, tx, p, NULL)) < 0 ||
 	    (rc = billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_REFUND, id,
 		now + BILLING__PAYMENT_LEASE)) < 0)
@@ -103,7 +103,7 @@ int billing__refund_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char 
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	rc = ctx->st->refund_get(tx, tenant_id, refund_id, refund_row, &c);
+	rc = ctx->st->record_read(tx, &billing__res_refund, tenant_id, refund_id, BILLING_LOCK_UPDATE, refund_row, &c);
 	if (rc == BILLING_ENOTFOUND || (rc == BILLING_OK && !billing__payment_in_flight(c.r.status)))
 		return ctx->st->due_clear(tx, tenant_id, BILLING__DUE_REFUND, refund_id);
 	if (rc < 0 || (rc = billing__payment_load(&p, ctx, tx, tenant_id, c.payment_id)) < 0)
@@ -130,7 +130,7 @@ int billing__refund_apply(billing_ctx *ctx, billing_txn *tx, const billing__atte
 	int64_t old_version;
 	int rc;
 
-	if ((rc = ctx->st->refund_get(tx, a->tenant_id, a->refund_id, refund_row, &c)) < 0)
+	if ((rc = ctx->st->record_read(tx, &billing__res_refund, a->tenant_id, a->refund_id, BILLING_LOCK_UPDATE, refund_row, &c)) < 0)
 		return rc;
 	if (!billing__payment_in_flight(c.r.status) || (int)res->status == c.r.status)
 		return BILLING_OK;
@@ -144,7 +144,7 @@ int billing__refund_apply(billing_ctx *ctx, billing_txn *tx, const billing__atte
 		(res->failure_code[0] ? res->failure_code : "failed") : NULL;
 	c.r.updated_at = now;
 	c.r.version++;
-	if ((rc = ctx->st->refund_update(tx, &c.r, old_version)) < 0)
+	if ((rc = ctx->st->record_update(tx, &billing__res_refund, &c.r, old_version)) < 0)
 		goto out;
 	if (res->status == BILLING_PAYMENT_SUCCEEDED || res->status == BILLING_PAYMENT_FAILED) {
 		const char *event = "payment.refund_failed";

@@ -329,24 +329,24 @@ static bool visible(const void *item)
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	return st->plan_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, &billing__res_plan, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
 {
-	return st->plan_insert(tx, record);
+	return st->record_insert(tx, &billing__res_plan, record);
 }
 
 static int st_update(billing_storage *st, billing_txn *tx, const void *record,
 	int64_t old_version)
 {
-	return st->plan_update(tx, record, old_version);
+	return st->record_update(tx, &billing__res_plan, record, old_version);
 }
 
 static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->plan_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_plan, tenant_id, q, cb, payload);
 }
 
 /* Plans are never removed: delete marks them (remove is NULL). */
@@ -377,7 +377,7 @@ static int product_row(void *payload, const void *record)
 static int product_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *product_id, char currency[4])
 {
-	int rc = ctx->st->product_get(tx, tenant_id, product_id, product_row, currency);
+	int rc = ctx->st->record_read(tx, &billing__res_product, tenant_id, product_id, BILLING_LOCK_UPDATE, product_row, currency);
 	return rc == BILLING_ENOTFOUND ? product_missing() : rc;
 }
 
@@ -572,6 +572,29 @@ int billing_plan_update(billing_plan **out, billing_ctx *ctx,
 	BILLING__RETRY(plan_update_once(out, ctx, who, id, p, opts));
 }
 
+/* Subscriptions that have not ended on the plan or about to move to it (a
+ * pending change never names the plan a subscription is on already). */
+static int live_subscriptions(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *plan_id, int64_t *live)
+{
+	static const char *const columns[] = { "plan_id", "pending_plan_id" };
+	const billing_resource *res = &billing__res_subscription;
+	int64_t n = 0;
+	size_t i;
+	int rc = BILLING_OK;
+
+	*live = 0;
+	for (i = 0; rc == BILLING_OK && i < 2; i++) {
+		const billing_filter f[] = {
+			{ billing_resource_field(res, columns[i]), BILLING_FILTER_EQ, plan_id, 0, NULL },
+			{ billing_resource_field(res, "status"), BILLING_FILTER_NOT_IN_SET, NULL, 0, &billing__sub_ended },
+		};
+		if ((rc = billing__count_records(ctx->st, tx, res, tenant_id, f, 2, 0, &n)) == BILLING_OK)
+			*live += n;
+	}
+	return rc;
+}
+
 /* Delete's step: refused while subscriptions that have not ended use the
  * plan; else mark it deleted and inactive (its code stays taken). */
 static int mark_deleted(void *payload, billing_ctx *ctx, billing_txn *tx,
@@ -583,7 +606,7 @@ static int mark_deleted(void *payload, billing_ctx *ctx, billing_txn *tx,
 	int rc;
 	(void)payload;
 
-	if ((rc = ctx->st->plan_live_subscription_count(tx, cur->tenant_id, cur->id, &live)) < 0)
+	if ((rc = live_subscriptions(ctx, tx, cur->tenant_id, cur->id, &live)) < 0)
 		return rc;
 	if (live > 0)
 		return billing__error_set(BILLING_ECONFLICT, "referenced",
@@ -670,7 +693,7 @@ int billing_plan_list(billing_page **out, billing_ctx *ctx,
 		if (p->product_id)
 			rc = product_in(ctx, tx, who->tenant_id, p->product_id, NULL);
 		if (rc == BILLING_OK)
-			rc = ctx->st->plan_list(tx, who->tenant_id, &l.q, billing__list_row, &l);
+			rc = billing__list_records(ctx->st, tx, &billing__res_plan, who->tenant_id, &l.q, billing__list_row, &l);
 		rc = billing__end(ctx, tx, rc);
 	}
 	return billing__list_end(&l, rc, out);

@@ -240,30 +240,30 @@ static int64_t version_of(const void *item)
 static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
 	billing_row_cb cb, void *payload)
 {
-	return st->product_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, &billing__res_product, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
 {
-	return st->product_insert(tx, record);
+	return st->record_insert(tx, &billing__res_product, record);
 }
 
 static int st_update(billing_storage *st, billing_txn *tx, const void *record,
 	int64_t old_version)
 {
-	return st->product_update(tx, record, old_version);
+	return st->record_update(tx, &billing__res_product, record, old_version);
 }
 
 static int st_remove(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const char *id)
 {
-	return st->product_delete(tx, tenant_id, id);
+	return st->record_delete(tx, &billing__res_product, tenant_id, id);
 }
 
 static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->product_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_product, tenant_id, q, cb, payload);
 }
 
 static const char *id_of(const void *item)
@@ -424,12 +424,15 @@ static int check_unreferenced(void *payload, billing_ctx *ctx, billing_txn *tx,
 	const void *current, void *record)
 {
 	const billing_product *cur = current;
+	const billing_filter of_product = { billing_resource_field(&billing__res_plan, "product_id"),
+		BILLING_FILTER_EQ, cur->id, 0, NULL };
 	int64_t plans = 0;
 	int rc;
 	(void)payload;
 	(void)record;
 
-	if ((rc = ctx->st->product_plan_count(tx, cur->tenant_id, cur->id, &plans)) < 0)
+	if ((rc = billing__count_records(ctx->st, tx, &billing__res_plan, cur->tenant_id,
+			&of_product, 1, 1, &plans)) < 0)
 		return rc;
 	if (plans > 0)
 		return billing__error_set(BILLING_ECONFLICT, "referenced",

@@ -137,7 +137,7 @@ static const billing_field user_fields[] = {
 	F(U, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
 	F(U, "id", TEXT, id, ID, "id", STRING),
 	F(U, "email", TEXT, email, 0, "email", STRING),
-	F(U, "email_key", TEXT, email_key, UNIQUE, NULL, NONE),
+	F(U, "email_key", TEXT, email_key, UNIQUE | FILTER, NULL, NONE), /* sign-in: by e-mail */
 	F(U, "role", INT, role, FIXED, "role", ENUM),
 	F(U, "password_hash", TEXT, password_hash, 0, NULL, NONE), /* never shown */
 	STAMPS(U),
@@ -167,7 +167,7 @@ static const billing_field subscription_fields[] = {
 	F(S, "canceled_at", INT64, canceled_at, ZNULL, "canceledAt", TIME),
 	F(S, "ended_at", INT64, ended_at, ZNULL, "endedAt", TIME),
 	F(S, "latest_invoice_id", TEXT, latest_invoice_id, 0, "latestInvoiceId", STRING),
-	F(S, "pending_plan_id", TEXT, pending_plan_id, 0, "pendingPlanId", STRING),
+	F(S, "pending_plan_id", TEXT, pending_plan_id, FILTER, "pendingPlanId", STRING),
 	F(S, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
 	STAMPS(S),
 };
@@ -220,8 +220,8 @@ static const billing_field payment_fields[] = {
 	F(Y, "currency", TEXT, currency, FIXED, "currency", STRING),
 	F(Y, "amount_refunded", INT64, amount_refunded, 0, "refundedAmount", INTEGER),
 	F(Y, "amount_refunding", INT64, amount_refunding, 0, NULL, NONE),
-	F(Y, "provider", TEXT, provider, FIXED, "provider", STRING),
-	F(Y, "provider_ref", TEXT, provider_ref, SEARCH, "providerRef", STRING),
+	F(Y, "provider", TEXT, provider, FIXED | FILTER, "provider", STRING),
+	F(Y, "provider_ref", TEXT, provider_ref, SEARCH | FILTER, "providerRef", STRING),
 	F(Y, "payment_method", TEXT, payment_method, 0, "paymentMethod", STRING),
 	F(Y, "off_session", INT, off_session, FIXED, NULL, BOOLEAN),
 	F(Y, "failure_code", TEXT, failure_code, 0, "failureCode", STRING),
@@ -284,6 +284,78 @@ static const billing_field delivery_fields[] = {
 RESOURCE(billing__res_delivery, "webhook_delivery", "webhook_deliveries",
 	"webhook_deliveries", "whd", D, delivery_fields);
 #undef D
+
+/* ------------------------------------------------------------ lines */
+
+/*
+ * Invoice lines and pending lines have no id of their own: their owner's id
+ * (the invoice, the subscription) is the ID field, shared by all of the
+ * owner's lines, so a list filtered by it reads them in line_no order and a
+ * delete by it removes them all. Written once, never updated.
+ */
+#define N billing_line_record
+#define LINE_FIELDS \
+	F(N, "description", TEXT, line.description, 0, "description", STRING), \
+	F(N, "plan_id", TEXT, line.plan_id, 0, "planId", STRING), \
+	F(N, "period_start", INT64, line.period_start, 0, "periodStart", TIME), \
+	F(N, "period_end", INT64, line.period_end, 0, "periodEnd", TIME), \
+	F(N, "quantity", INT32, line.quantity, 0, "quantity", INTEGER), \
+	F(N, "unit_amount", INT64, line.unit_amount, 0, "unitAmount", INTEGER), \
+	F(N, "amount", INT64, line.amount, 0, "amount", INTEGER), \
+	F(N, "tax_rate_bp", INT32, line.tax_rate_bp, 0, NULL, NONE)
+static const billing_field invoice_line_fields[] = {
+	F(N, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(N, "invoice_id", TEXT, owner_id, ID | FILTER, "invoiceId", STRING),
+	F(N, "line_no", INT32, line_no, FIXED | SORT, NULL, NONE),
+	LINE_FIELDS,
+	F(N, "tax_amount", INT64, line.tax_amount, 0, "taxAmount", INTEGER),
+	F(N, "proration", INT, line.proration, 0, "proration", BOOLEAN),
+};
+RESOURCE(billing__res_invoice_line, "invoice_line", "invoice_lines", "invoice_lines", NULL, N,
+	invoice_line_fields);
+
+static const billing_field pending_line_fields[] = {
+	F(N, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(N, "subscription_id", TEXT, owner_id, ID | FILTER, "subscriptionId", STRING),
+	F(N, "line_no", INT32, line_no, FIXED | SORT, NULL, NONE),
+	LINE_FIELDS,
+	F(N, "proration", INT, line.proration, 0, "proration", BOOLEAN),
+};
+RESOURCE(billing__res_pending_line, "pending_line", "pending_lines", "pending_lines", NULL, N,
+	pending_line_fields);
+#undef LINE_FIELDS
+#undef N
+
+/* A delivery's attempts: keyed by the delivery, as lines by their owner. */
+#define W billing_delivery_attempt_record
+static const billing_field attempt_fields[] = {
+	F(W, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
+	F(W, "delivery_id", TEXT, delivery_id, ID | FILTER, "deliveryId", STRING),
+	F(W, "attempt_no", INT32, attempt_no, FIXED | SORT, "attemptNo", INTEGER),
+	F(W, "attempted_at", INT64, attempted_at, 0, "attemptedAt", TIME),
+	F(W, "status_code", INT32, status_code, 0, "statusCode", INTEGER),
+	F(W, "error", TEXT, error, 0, "error", STRING),
+	F(W, "response", TEXT, response, 0, "response", STRING),
+	F(W, "duration_ms", INT64, duration_ms, 0, "durationMs", INTEGER),
+};
+RESOURCE(billing__res_delivery_attempt, "webhook_attempt", "webhook_attempts",
+	"webhook_attempts", NULL, W, attempt_fields);
+#undef W
+
+/* ------------------------------------------------------------ dunning */
+
+/* One row per tenant: the tenant is the key (as for tenants). No version:
+ * the last write wins. */
+#define G billing_dunning_record
+static const billing_field dunning_fields[] = {
+	F(G, "tenant_id", TEXT, tenant_id, ID | TENANT, NULL, NONE),
+	F(G, "retry_days", TEXT, retry_days, 0, "retryDays", STRING),
+	F(G, "final_action", INT, final_action, 0, "finalAction", INTEGER),
+	F(G, "updated_at", INT64, updated_at, 0, "updatedAt", TIME),
+};
+RESOURCE(billing__res_dunning, "dunning_policy", "dunning_policies", "dunning_policies", NULL,
+	G, dunning_fields);
+#undef G
 
 /* ------------------------------------------------------------ events, audit */
 

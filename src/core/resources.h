@@ -30,6 +30,11 @@ extern const billing_resource billing__res_webhook_endpoint;
 extern const billing_resource billing__res_delivery;
 extern const billing_resource billing__res_event;
 extern const billing_resource billing__res_audit;
+/* Rows without an id of their own, keyed by their owner's (see resources.c). */
+extern const billing_resource billing__res_invoice_line;
+extern const billing_resource billing__res_pending_line;
+extern const billing_resource billing__res_delivery_attempt;
+extern const billing_resource billing__res_dunning;
 
 /* Subscriptions that have ended: canceled or expired. Nothing moves them
  * again; a plan they are on may be deleted. */

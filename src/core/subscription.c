@@ -189,24 +189,24 @@ static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, c
 	int rc = billing__due_lock(st, tx, tenant_id, BILLING__DUE_SUBSCRIPTION, id, 0);
 	if (rc < 0)
 		return rc;
-	return st->subscription_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, &billing__res_subscription, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
 static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
 {
-	return st->subscription_insert(tx, record);
+	return st->record_insert(tx, &billing__res_subscription, record);
 }
 
 static int st_update(billing_storage *st, billing_txn *tx, const void *record,
 	int64_t old_version)
 {
-	return st->subscription_update(tx, record, old_version);
+	return st->record_update(tx, &billing__res_subscription, record, old_version);
 }
 
 static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->subscription_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_subscription, tenant_id, q, cb, payload);
 }
 
 const billing__entity billing__subscription_entity = {
@@ -372,7 +372,7 @@ int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char 
 		BILLING_ASSERT(billing__subscription_allowed((int)cur->status, r.status));
 		r.updated_at = now;
 		r.version++;
-		if ((rc = ctx->st->subscription_update(tx, &r, cur->version)) == BILLING_OK &&
+		if ((rc = ctx->st->record_update(tx, &billing__res_subscription, &r, cur->version)) == BILLING_OK &&
 		    (rc = billing__subscription_schedule(ctx, tx, &r)) == BILLING_OK)
 			rc = billing__subscription_emit(ctx, tx, &r, event);
 	}
@@ -392,7 +392,7 @@ int billing__subscription_status_in(billing_ctx *ctx, billing_txn *tx, const cha
 {
 	int rc;
 	*status = 0;
-	rc = ctx->st->subscription_get(tx, tenant_id, id, status_row, status);
+	rc = ctx->st->record_read(tx, &billing__res_subscription, tenant_id, id, BILLING_LOCK_UPDATE, status_row, status);
 	return rc == BILLING_ENOTFOUND ? BILLING_OK : rc;
 }
 

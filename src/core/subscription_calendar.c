@@ -111,7 +111,8 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 		return rc;
 	if ((rc = lines_push(&l, &line, false)) < 0 ||
 	    (extra && (rc = lines_push(&l, extra, false)) < 0) ||
-	    (rc = ctx->st->pending_lines(tx, r->tenant_id, r->id, pending_row, &l)) < 0)
+	    (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line, r->tenant_id,
+		r->id, pending_row, &l)) < 0)
 		goto out;
 	d.tenant_id = r->tenant_id;
 	d.customer_id = r->customer_id;
@@ -122,7 +123,8 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	d.line_count = l.n;
 	d.lines = l.v;
 	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK)
-		rc = ctx->st->pending_lines_clear(tx, r->tenant_id, r->id);
+		rc = billing__owned_delete(ctx->st, tx, &billing__res_pending_line, r->tenant_id,
+			r->id);
 out:
 	lines_free(&l);
 	return rc;
@@ -207,7 +209,7 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 	}
 	/* Each branch above moves only between states the table allows. */
 	BILLING_ASSERT(billing__subscription_allowed((int)cur->status, r.status));
-	if ((rc = ctx->st->subscription_update(tx, &r, cur->version)) == BILLING_OK &&
+	if ((rc = ctx->st->record_update(tx, &billing__res_subscription, &r, cur->version)) == BILLING_OK &&
 	    (rc = billing__subscription_schedule(ctx, tx, &r)) == BILLING_OK)
 		rc = billing__subscription_emit(ctx, tx, &r, event);
 out:
@@ -306,7 +308,8 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	    (rc = billing__plan_line(&line, &plan, cur->quantity, pstart, pend, desc, sizeof(desc),
 		NULL)) < 0 ||
 	    (rc = lines_push(&l, &line, false)) < 0 ||
-	    (rc = ctx->st->pending_lines(tx, cur->tenant_id, cur->id, pending_row, &l)) < 0)
+	    (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line, cur->tenant_id,
+		cur->id, pending_row, &l)) < 0)
 		goto end;
 	d.tenant_id = cur->tenant_id;
 	d.customer_id = cur->customer_id;

@@ -50,7 +50,7 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 
 	/* Not locked: the subscription's foreign key refuses a customer deleted
 	 * meanwhile (txn.h). */
-	rc = billing__customer_read(ctx->st, tx, r->tenant_id, r->customer_id, BILLING_LOCK_NONE,
+	rc = billing__read(ctx->st, tx, &billing__res_customer, r->tenant_id, r->customer_id, BILLING_LOCK_NONE,
 		customer_row, NULL);
 	if (rc == BILLING_ENOTFOUND)
 		return billing__subscription_missing("customerId", "customer");
@@ -106,7 +106,7 @@ static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void 
 		return rc;
 	r->latest_invoice_id = cr->invoice_id;
 	r->version++;
-	if ((rc = ctx->st->subscription_update(tx, r, r->version - 1)) < 0 ||
+	if ((rc = ctx->st->record_update(tx, &billing__res_subscription, r, r->version - 1)) < 0 ||
 	    (rc = billing__subscription_schedule(ctx, tx, r)) < 0)
 		return rc;
 	return billing__subscription_emit(ctx, tx, r, "subscription.created");

@@ -141,8 +141,10 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 			sizeof(sw->desc_charge))) < 0)
 			return rc;
 		if (sw->p->proration == BILLING_PRORATE_CREATE) {
-			if ((rc = ctx->st->pending_line_add(tx, r->tenant_id, r->id, &credit)) < 0 ||
-			    (rc = ctx->st->pending_line_add(tx, r->tenant_id, r->id, &charge)) < 0)
+			if ((rc = billing__pending_line_add(ctx->st, tx, r->tenant_id, r->id,
+				&credit)) < 0 ||
+			    (rc = billing__pending_line_add(ctx->st, tx, r->tenant_id, r->id,
+				&charge)) < 0)
 				return rc;
 		} else {
 			billing__invoice_draft d;

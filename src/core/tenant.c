@@ -119,7 +119,7 @@ static int tenant_create_once(billing_tenant **out, billing_ctx *ctx,
 	r.version = 1;
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_WRITE)) < 0)
 		goto out;
-	if ((rc = billing__end(ctx, tx, ctx->st->tenant_insert(tx, &r))) < 0)
+	if ((rc = billing__end(ctx, tx, ctx->st->record_insert(tx, &billing__res_tenant, &r))) < 0)
 		goto out;
 	if ((*out = from_record(&r)) == NULL)
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
@@ -150,7 +150,7 @@ int billing_tenant_get(billing_tenant **out, billing_ctx *ctx,
 		return billing__not_found("tenant");
 	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ)) < 0)
 		return rc;
-	rc = ctx->st->tenant_get(tx, tenant_id, billing__capture_row, &cap);
+	rc = ctx->st->record_read(tx, &billing__res_tenant, NULL, tenant_id, BILLING_LOCK_NONE, billing__capture_row, &cap);
 	if (rc == BILLING_ENOTFOUND)
 		rc = billing__not_found("tenant");
 	if ((rc = billing__end(ctx, tx, rc)) < 0) {
@@ -186,7 +186,7 @@ int billing_tenant_list(billing_page **out, billing_ctx *ctx,
 	if (l.q.offset >= 0)
 		l.q.total = &total;
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) == BILLING_OK) {
-		rc = ctx->st->tenant_list(tx, &l.q, billing__list_row, &l);
+		rc = billing__list_records(ctx->st, tx, &billing__res_tenant, NULL, &l.q, billing__list_row, &l);
 		rc = billing__end(ctx, tx, rc);
 	}
 	return billing__list_end(&l, rc, out);

@@ -10,6 +10,11 @@
 
 #include "billing/billing.h"
 #include "billing/sys/storage.h"
+#include "core/resources.h"
+
+/* The oldest storage vtable the core calls: every stored object goes
+ * through the record methods of version 7. */
+#define BILLING__STORAGE_VERSION_MIN 7u
 
 /* Starts a transaction; sets the error on failure. */
 int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, unsigned int kind);
@@ -79,27 +84,72 @@ bool billing__retryable(int rc);
  * concurrent update.
  */
 
-/* Storage before version 4 has no *_read methods: its gets lock for update. */
-static inline int billing__customer_read(billing_storage *st, billing_txn *tx,
+/* ------------------------------------------------------------ records */
+
+/* The row (tenant, id) of res, held as lock says (BILLING_LOCK_*):
+ * BILLING_LOCK_UPDATE for a row the write changes, a weaker lock for rows
+ * it only depends on (above). */
+static inline int billing__read(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb, void *payload)
 {
-	return st->version >= 4 ? st->customer_read(tx, tenant_id, id, lock, cb, payload) :
-		st->customer_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, res, tenant_id, id, lock, cb, payload);
 }
 
-static inline int billing__product_read(billing_storage *st, billing_txn *tx,
-	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb, void *payload)
+/* As billing__read, the row locked for update in a write transaction. */
+static inline int billing__get(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id, billing_row_cb cb, void *payload)
 {
-	return st->version >= 4 ? st->product_read(tx, tenant_id, id, lock, cb, payload) :
-		st->product_get(tx, tenant_id, id, cb, payload);
+	return st->record_read(tx, res, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
 }
 
-static inline int billing__plan_read(billing_storage *st, billing_txn *tx,
-	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb, void *payload)
-{
-	return st->version >= 4 ? st->plan_read(tx, tenant_id, id, lock, cb, payload) :
-		st->plan_get(tx, tenant_id, id, cb, payload);
-}
+/*
+ * Lists (list_filters.c): every list reaches storage's record_list through
+ * these. billing__list_records turns q's named filters (active, amounts,
+ * currency, owner ids, status, period, type, created_after) and its sort
+ * column into billing_filters and a sort field of res, after any filters q
+ * has already; a named filter res cannot serve is BILLING_EINVALID
+ * "invalid_filter". billing__list_query_resolve does only that, into out
+ * (filters: room for cap of them).
+ */
+int billing__list_query_resolve(billing_list_query *out, billing_filter *filters,
+	size_t cap, const billing_resource *res, const billing_list_query *q);
+int billing__list_records(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const billing_list_query *q, billing_row_cb cb, void *payload);
+/* Every row of the tenant (tenant_id NULL: of every tenant, in a platform
+ * transaction) that meets the filters, in creation order. */
+int billing__list_all(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const billing_filter *filters, size_t filter_count,
+	billing_row_cb cb, void *payload);
+/* How many rows meet the filters (with_deleted: soft-deleted ones too). */
+int billing__count_records(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const billing_filter *filters, size_t filter_count,
+	int with_deleted, int64_t *count);
+/* The one row that meets the filters, read again by its id as lock says:
+ * BILLING_ENOTFOUND when there is none (a lookup by a unique pair of
+ * fields, such as a payment by its provider's reference). */
+int billing__find(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const billing_filter *filters, size_t filter_count,
+	unsigned int lock, billing_row_cb cb, void *payload);
+/*
+ * Rows keyed by their owner (store.c): invoice lines and pending lines
+ * (billing_line_record), a delivery's attempts. list_owned hands the
+ * owner's rows to cb in their order (line_no, attempt_no);
+ * owned_delete removes them all (none is no error); lines_insert writes
+ * count lines numbered from first_no; pending_line_add numbers the line
+ * after those waiting. record_put writes a row that has no version (the
+ * dunning policy): the update, or the insert when there is no row yet.
+ */
+int billing__list_owned(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *owner_id, billing_row_cb cb, void *payload);
+int billing__owned_delete(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *owner_id);
+int billing__lines_insert(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *owner_id, const billing_invoice_line *lines,
+	size_t count, int32_t first_no);
+int billing__pending_line_add(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, const billing_invoice_line *line);
+int billing__record_put(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const void *rec);
 
 /* Locks the due work (kind, resource) of the transaction's tenant, step 2
  * above: BILLING_OK also when there is none. With skip_locked,

@@ -102,7 +102,7 @@ static int user_create_once(billing_user **out, billing_ctx *ctx, const billing_
 	r.version = 1;
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_WRITE)) < 0)
 		goto out;
-	rc = ctx->st->user_insert(tx, &r);
+	rc = ctx->st->record_insert(tx, &billing__res_user, &r);
 	if (rc == BILLING_EINVALID && strcmp(billing_error_last()->reason, "resource_missing") == 0)
 		rc = billing__error_field(BILLING_EINVALID, "resource_missing", "tenantId",
 			"no such tenant");
@@ -154,7 +154,12 @@ int billing_user_find_by_email(billing_user **out, billing_ctx *ctx,
 	billing__ascii_lower(key);
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0)
 		return rc;
-	rc = ctx->st->user_get_by_email(tx, key, billing__capture_row, &cap);
+	{
+		const billing_filter by_email = { billing_resource_field(&billing__res_user,
+			"email_key"), BILLING_FILTER_EQ, key, 0, NULL };
+		rc = billing__find(ctx->st, tx, &billing__res_user, NULL, &by_email, 1,
+			BILLING_LOCK_NONE, billing__capture_row, &cap);
+	}
 	return read_end(out, ctx, tx, rc, &cap);
 }
 
@@ -183,7 +188,7 @@ int billing_user_get(billing_user **out, billing_ctx *ctx, const billing_princip
 		return billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0)
 		return rc;
-	rc = ctx->st->user_get(tx, tenant_id, id, billing__capture_row, &cap);
+	rc = ctx->st->record_read(tx, &billing__res_user, tenant_id, id, BILLING_LOCK_NONE, billing__capture_row, &cap);
 	return read_end(out, ctx, tx, rc, &cap);
 }
 
@@ -201,7 +206,7 @@ static int user_delete_once(billing_ctx *ctx, const billing_principal *who,
 		return billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_WRITE)) < 0)
 		return rc;
-	rc = ctx->st->user_delete(tx, tenant_id, id);
+	rc = ctx->st->record_delete(tx, &billing__res_user, tenant_id, id);
 	if (rc == BILLING_ENOTFOUND)
 		rc = billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
 	return billing__end(ctx, tx, rc);

@@ -117,7 +117,7 @@ static int save_delivery(billing_ctx *ctx, billing_txn *tx, billing_delivery_rec
 	int64_t old = d->version;
 	d->updated_at = now;
 	d->version++;
-	return ctx->st->delivery_update(tx, d, old);
+	return ctx->st->record_update(tx, &billing__res_delivery, d, old);
 }
 
 /* A delivery that dies without being sent: recorded as an attempt. */
@@ -134,7 +134,7 @@ static int die(billing_ctx *ctx, billing_txn *tx, billing_delivery_record *d, co
 	a.error = why;
 	d->status = BILLING_DELIVERY_DEAD;
 	d->next_attempt_at = 0;
-	if ((rc = ctx->st->delivery_attempt_insert(tx, &a)) < 0 ||
+	if ((rc = ctx->st->record_insert(tx, &billing__res_delivery_attempt, &a)) < 0 ||
 	    (rc = save_delivery(ctx, tx, d, now)) < 0)
 		return rc;
 	return ctx->st->due_clear(tx, d->tenant_id, BILLING__DUE_DELIVERY, d->id);
@@ -151,14 +151,14 @@ int billing__delivery_begin(billing_ctx *ctx, billing_txn *tx, const char *tenan
 	int rc;
 
 	*out = NULL;
-	rc = ctx->st->delivery_get(tx, tenant_id, delivery_id, delivery_row, &c);
+	rc = ctx->st->record_read(tx, &billing__res_delivery, tenant_id, delivery_id, BILLING_LOCK_UPDATE, delivery_row, &c);
 	if (rc == BILLING_ENOTFOUND)
 		return ctx->st->due_clear(tx, tenant_id, BILLING__DUE_DELIVERY, delivery_id);
 	if (rc < 0)
 		return rc;
 	if (c.d.status != BILLING_DELIVERY_PENDING)
 		return ctx->st->due_clear(tx, tenant_id, BILLING__DUE_DELIVERY, delivery_id);
-	rc = ctx->st->webhook_endpoint_get(tx, tenant_id, c.d.endpoint_id, billing__capture_row, &ec);
+	rc = ctx->st->record_read(tx, &billing__res_webhook_endpoint, tenant_id, c.d.endpoint_id, BILLING_LOCK_UPDATE, billing__capture_row, &ec);
 	if (rc == BILLING_ENOTFOUND)
 		return die(ctx, tx, &c.d, "endpoint_deleted", now);
 	if (rc < 0)
@@ -187,7 +187,7 @@ int billing__delivery_begin(billing_ctx *ctx, billing_txn *tx, const char *tenan
 	billing_webhook_endpoint_free(e);
 	evc.job = job;
 	evc.rc = 0;
-	rc = ctx->st->event_get(tx, tenant_id, c.d.event_id, event_row, &evc);
+	rc = ctx->st->record_read(tx, &billing__res_event, tenant_id, c.d.event_id, BILLING_LOCK_NONE, event_row, &evc);
 	if (rc == BILLING_ENOTFOUND) {
 		billing__delivery_job_free(job);
 		return die(ctx, tx, &c.d, "event_pruned", now);
@@ -249,7 +249,7 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 
 	if ((rc = billing__begin(&tx, ctx, job->tenant_id, BILLING_TXN_WRITE)) < 0)
 		return rc;
-	if ((rc = ctx->st->delivery_get(tx, job->tenant_id, job->delivery_id, delivery_row,
+	if ((rc = ctx->st->record_read(tx, &billing__res_delivery, job->tenant_id, job->delivery_id, BILLING_LOCK_UPDATE, delivery_row,
 		&c)) < 0)
 		goto out;
 	memset(&a, 0, sizeof(a));
@@ -276,9 +276,9 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 		rc = billing__webhook_due_at(ctx, tx, job->tenant_id, BILLING__DUE_DELIVERY, job->delivery_id,
 			c.d.next_attempt_at);
 	}
-	if (rc < 0 || (rc = ctx->st->delivery_attempt_insert(tx, &a)) < 0)
+	if (rc < 0 || (rc = ctx->st->record_insert(tx, &billing__res_delivery_attempt, &a)) < 0)
 		goto out;
-	rc = ctx->st->webhook_endpoint_get(tx, job->tenant_id, job->endpoint_id, billing__capture_row, &ec);
+	rc = ctx->st->record_read(tx, &billing__res_webhook_endpoint, job->tenant_id, job->endpoint_id, BILLING_LOCK_UPDATE, billing__capture_row, &ec);
 	if (rc == BILLING_ENOTFOUND)
 		rc = BILLING_OK;
 	else if (rc == BILLING_OK && !(e = ec.item))
@@ -294,7 +294,7 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 			r.dead_in_row = 0;
 			r.updated_at = now;
 			r.version++;
-			rc = ctx->st->webhook_endpoint_update(tx, &r, e->version);
+			rc = ctx->st->record_update(tx, &billing__res_webhook_endpoint, &r, e->version);
 		}
 	} else if (!gone && c.d.attempt_count <= RETRIES) {
 		/* next_attempt_at and its due work are set above */
@@ -311,7 +311,7 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 				r.enabled = 0;
 				r.disabled_reason = gone ? "gone" : "failing";
 			}
-			if ((rc = ctx->st->webhook_endpoint_update(tx, &r, e->version)) == BILLING_OK &&
+			if ((rc = ctx->st->record_update(tx, &billing__res_webhook_endpoint, &r, e->version)) == BILLING_OK &&
 			    !r.enabled && e->enabled) {
 				billing_webhook_endpoint *now_e = billing__webhook_endpoint_from_record(&r);
 				if (gone)
@@ -563,7 +563,7 @@ static int64_t delivery_version(const void *item)
 static int st_delivery_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const billing_list_query *q, billing_row_cb cb, void *payload)
 {
-	return st->delivery_list(tx, tenant_id, q, cb, payload);
+	return billing__list_records(st, tx, &billing__res_delivery, tenant_id, q, cb, payload);
 }
 
 static const billing__entity delivery_entity = {
@@ -631,7 +631,8 @@ int billing_webhook_delivery_list(billing_page **out, billing_ctx *ctx,
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) == BILLING_OK) {
 		for (i = 0; rc == BILLING_OK && i < page->count; i++) {
 			billing_webhook_delivery *d = page->items[i];
-			rc = ctx->st->delivery_attempts(tx, who->tenant_id, d->id, attempt_row, d);
+			rc = billing__list_owned(ctx->st, tx, &billing__res_delivery_attempt,
+				who->tenant_id, d->id, attempt_row, d);
 		}
 		rc = billing__end(ctx, tx, rc);
 	}

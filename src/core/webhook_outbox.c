@@ -70,7 +70,7 @@ static int new_delivery(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	d.next_attempt_at = now;
 	d.created_at = d.updated_at = now;
 	d.version = 1;
-	if ((rc = ctx->st->delivery_insert(tx, &d)) < 0)
+	if ((rc = ctx->st->record_insert(tx, &billing__res_delivery, &d)) < 0)
 		return rc;
 	return billing__webhook_due_at(ctx, tx, tenant_id, BILLING__DUE_DELIVERY, id, now);
 }
@@ -84,11 +84,21 @@ static int fanout_row(void *payload, const void *record)
 	return new_delivery(f->ctx, f->tx, r->tenant_id, r->id, f->event_id, f->now);
 }
 
+/* Every enabled endpoint of the tenant. */
+static int enabled_endpoints(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing_row_cb cb, void *payload)
+{
+	const billing_filter enabled = { billing_resource_field(&billing__res_webhook_endpoint,
+		"enabled"), BILLING_FILTER_EQ, NULL, 1, NULL };
+	return billing__list_all(ctx->st, tx, &billing__res_webhook_endpoint, tenant_id, &enabled,
+		1, cb, payload);
+}
+
 int billing__webhook_fanout(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *event_id, const char *type, const char *resource_id, int64_t now)
 {
 	struct fanout f = { ctx, tx, event_id, type, resource_id, now };
-	return ctx->st->webhook_endpoints_enabled(tx, tenant_id, fanout_row, &f);
+	return enabled_endpoints(ctx, tx, tenant_id, fanout_row, &f);
 }
 
 /* ------------------------------------------------------------ redelivery */
@@ -161,14 +171,13 @@ static int redeliver_once(billing_ctx *ctx, const billing_principal *who, const 
 	r.tx = tx;
 	r.now = billing__now(ctx);
 	if (event_id) {
-		rc = ctx->st->event_get(tx, who->tenant_id, event_id, event_type_row, type);
+		rc = ctx->st->record_read(tx, &billing__res_event, who->tenant_id, event_id, BILLING_LOCK_NONE, event_type_row, type);
 		if (rc == BILLING_ENOTFOUND)
 			rc = billing__not_found("event");
 		r.type = type;
 		r.event_id = event_id;
 		if (rc == BILLING_OK)
-			rc = ctx->st->webhook_endpoints_enabled(tx, who->tenant_id, redeliver_endpoint,
-				&r);
+			rc = enabled_endpoints(ctx, tx, who->tenant_id, redeliver_endpoint, &r);
 	} else {
 		struct dead_list l = { 0, 0, NULL, since };
 		billing_list_query q;
@@ -179,11 +188,11 @@ static int redeliver_once(billing_ctx *ctx, const billing_principal *who, const 
 		q.status = BILLING_DELIVERY_DEAD;
 		q.has_created_after = 1;
 		q.created_after = since - 1;
-		rc = ctx->st->delivery_list(tx, who->tenant_id, &q, dead_row, &l);
+		rc = billing__list_records(ctx->st, tx, &billing__res_delivery, who->tenant_id, &q, dead_row, &l);
 		for (i = 0; rc == BILLING_OK && i < l.n; i++) {
 			billing__capture ec = { billing__webhook_endpoint_from_record, NULL };
-			int erc = ctx->st->webhook_endpoint_get(tx, who->tenant_id, l.v[i].endpoint_id,
-				billing__capture_row, &ec);
+			int erc = billing__get(ctx->st, tx, &billing__res_webhook_endpoint,
+				who->tenant_id, l.v[i].endpoint_id, billing__capture_row, &ec);
 			billing_webhook_endpoint *e = ec.item;
 			if (erc == BILLING_ENOTFOUND)
 				continue;
@@ -278,7 +287,7 @@ int billing__prune_all(billing_ctx *ctx, int64_t now)
 		size_t before = t.n;
 		q.offset = page * 1000;
 		if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0 ||
-		    (rc = billing__end(ctx, tx, ctx->st->tenant_list(tx, &q, tenant_row, &t))) < 0)
+		    (rc = billing__end(ctx, tx, billing__list_records(ctx->st, tx, &billing__res_tenant, NULL, &q, tenant_row, &t))) < 0)
 			break;
 		if (t.n - before < 1000)
 			break;

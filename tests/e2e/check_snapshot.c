@@ -229,13 +229,8 @@ static void check__asks_for_a_snapshot_only_from_a_backend_that_has_it(void **st
 	billing_customer_free(c);
 	billing_plan_free(plan);
 
-	/* Version 4 knows no BILLING_TXN_SNAPSHOT: it is checked in a READ. */
-	ctx = open_versioned(w, 4, &v);
-	tb_assert_rc(billing_check(ctx, NULL, NULL, &problems), BILLING_OK);
-	assert_int_equal(problems, 0);
-	assert_int_equal(v->tenant_kinds, 1u << BILLING_TXN_READ);
-	billing_ctx_close(ctx);
-
+	/* (A backend before version 5 knew no BILLING_TXN_SNAPSHOT; the ctx
+	 * no longer opens on one older than 7, see unit/ctx_options.) */
 	ctx = open_versioned(w, BILLING_STORAGE_VERSION, &v);
 	problems = -1;
 	tb_assert_rc(billing_check(ctx, NULL, NULL, &problems), BILLING_OK);

@@ -18,15 +18,17 @@ struct flaky {
 /* Row methods get only the transaction: the test's one flaky storage. */
 static struct flaky *current;
 
-static int flaky_insert(billing_txn *tx, const billing_customer_record *rec)
+static int flaky_insert(billing_txn *tx, const billing_resource *res, const void *rec)
 {
 	struct flaky *f = current;
+	if (strcmp(res->name, "customer") != 0)
+		return f->inner->record_insert(tx, res, rec);
 	f->inserts++;
 	if (f->failures_left > 0) {
 		f->failures_left--;
 		return billing_storage_error(BILLING_EBUSY, f->reason, "injected");
 	}
-	return f->inner->customer_insert(tx, rec);
+	return f->inner->record_insert(tx, res, rec);
 }
 
 /* Methods that take the storage itself go to the real one. */
@@ -61,7 +63,7 @@ static billing_ctx *open_flaky(struct flaky *f, tb_world *w)
 	billing_ctx *ctx = NULL;
 	f->inner = tb_storage_open(w->url, 0);
 	memcpy(&f->base, f->inner, sizeof(f->base));
-	f->base.customer_insert = flaky_insert;
+	f->base.record_insert = flaky_insert;
 	f->base.free = flaky_free;
 	f->base.begin = flaky_begin;
 	f->base.schema_status = flaky_schema_status;

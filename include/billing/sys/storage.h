@@ -314,6 +314,27 @@ typedef struct {
 	const char *idempotency_key;
 } billing_audit_record;
 
+/** Version 8: a line of an invoice (table invoice_lines) or one waiting
+ *  for a subscription's next invoice (pending_lines, which keep no tax
+ *  amount: it is computed when they go on an invoice). The line comes
+ *  first, so a row callback may read the record as a billing_invoice_line. */
+typedef struct {
+	billing_invoice_line line;
+	const char *tenant_id;
+	const char *owner_id;           /* the invoice, or the subscription */
+	int32_t line_no;                /* 1, 2, ... within the owner */
+} billing_line_record;
+
+/** Version 8: provider_events, the inbound provider events seen (see
+ *  provider_event_insert). */
+typedef struct {
+	const char *tenant_id;
+	const char *provider;
+	const char *event_id;
+	const char *type;
+	int64_t received_at;
+} billing_provider_event_record;
+
 /** Sort columns of list queries. */
 typedef enum {
 	BILLING_SORT_CREATED = 0,  /* created_at, then id */
@@ -391,6 +412,12 @@ typedef struct {
 	const billing_filter *filters;
 	size_t filter_count;
 	const billing_field *sort_field;
+	/* Version 8, for record_list. with_deleted: soft-deleted rows count and
+	 * come back too (a count of every row that still refers to something).
+	 * all_tenants: with tenant_id NULL, the rows of every tenant (a platform
+	 * transaction: users by e-mail); else tenant_id NULL is refused. */
+	int with_deleted;
+	int all_tenants;
 } billing_list_query;
 
 /** The storage vtable. Embed it as the first member of the backend's struct. */

@@ -531,14 +531,14 @@ static int add_where(sqlb_list *l, const sqlb_shape *sh, const char *tenant_id,
 	int rc;
 
 	*sep = " WHERE ";
-	if (sh->tenant) {
+	if (sh->tenant && tenant_id) {
 		buf_add(&l->sql, "%s%s = ?%d", *sep, sh->tenant->column,
 			bind_add(l, 1, tenant_id, 0));
 		*sep = " AND ";
 	}
 	for (i = 0; i < res->field_count; i++) {
 		const billing_field *f = &res->fields[i];
-		if (!(f->flags & BILLING_FIELD_DELETED))
+		if (!(f->flags & BILLING_FIELD_DELETED) || q->with_deleted)
 			continue;
 		buf_add(&l->sql, (f->flags & BILLING_FIELD_ZERO_NULL) ? "%s%s IS NULL" : "%s%s = 0",
 			*sep, f->column);
@@ -596,9 +596,12 @@ int billing__sqlb_list(sqlb_list *l, const sqlb_shape *sh, const char *tenant_id
 	if (q->filter_count && !q->filters)
 		return billing__error_field(BILLING_EINVALID, "invalid_filter", "filters",
 			"filter_count is set without filters");
-	if (sh->tenant && !tenant_id)
+	if (sh->tenant && !tenant_id && !q->all_tenants)
 		return billing__error_field(BILLING_EINVALID, "invalid_argument", "tenant_id",
 			"tenant_id must not be NULL");
+	if (tenant_id && q->all_tenants)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "tenant_id",
+			"a list of every tenant takes no tenant_id");
 	/* The tenant, the search, one per filter, the keyset's two, the limit
 	 * and the offset. */
 	if (q->filter_count > 1024)

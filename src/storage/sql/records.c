@@ -454,7 +454,8 @@ static int rec_record_delete(billing_txn *tx, const billing_resource *res,
 	billing__sqlb_bind_key(s, sh, tenant_id, id);
 	if ((rc = exec_stmt(s, BILLING_ECONFLICT, &changes)) < 0)
 		return rc;
-	return changes == 1 ? BILLING_OK : billing__error_set(BILLING_ENOTFOUND, NULL,
+	/* Rows keyed by their owner (invoice lines) share the id: all go. */
+	return changes >= 1 ? BILLING_OK : billing__error_set(BILLING_ENOTFOUND, NULL,
 		"no %s %s", res->name ? res->name : res->table, id);
 }
 
@@ -510,7 +511,8 @@ static int rec_record_list(billing_txn *tx, const billing_resource *res, const c
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	if (q->total)
 		rc = run_record_list(tx, sh, tenant_id, q, 1, cb, payload, rec);
-	if (rc >= 0)
+	/* limit 0 with a total: a count, no rows to read */
+	if (rc >= 0 && (q->limit > 0 || !q->total))
 		rc = run_record_list(tx, sh, tenant_id, q, 0, cb, payload, rec);
 	record_buf_free(&local, rec);
 	return rc;
