@@ -6,10 +6,18 @@
  * never leaves behind: an invoice whose totals are not the sums of its
  * lines; finalized invoice numbers of a tenant that are not 1, 2, 3, ...
  * without a gap; a paid invoice with an amount paid but no captured
- * payment, or a captured payment whose invoice is not paid; a customer,
- * product, plan, subscription, invoice or payment without the event of its
- * creation (unless retention pruned it). The fault-injection tests run it
- * after every injected failure; hosts can run it (billing-server check).
+ * payment, or a captured payment whose invoice is not paid. Every stored
+ * object (customers, plans, tax rates, ...) is also checked as its
+ * descriptor describes it (billing/sys/resource.h), so a new object is
+ * checked without code here: its tenant and id prefix, a version of at
+ * least 1, booleans 0 or 1, enums and statuses among their values,
+ * BILLING_FIELD_NONNEGATIVE integers not below 0, metadata and other JSON
+ * fields that are JSON objects ("invalid_field"); each billing_reference
+ * naming an existing object of the tenant ("dangling_reference"); and an
+ * object whose creation writes an event (BILLING_RESOURCE_CREATE_EVENT,
+ * the generic flow) having it, unless retention pruned it
+ * ("missing_event"). The fault-injection tests run it after every injected
+ * failure; hosts can run it (billing-server check).
  *
  * It reads each tenant in one transaction; run it on a quiet database
  * (PostgreSQL's READ COMMITTED may show a change in flight as a problem).
@@ -26,7 +34,8 @@ typedef struct {
 	const char *tenant_id;
 	const char *kind;        /**< "invoice_sums", "invoice_number_gap",
 	                              "paid_without_payment", "payment_invoice_unpaid",
-	                              "missing_event" */
+	                              "missing_event", "invalid_field",
+	                              "dangling_reference" */
 	const char *resource_id; /**< the resource it is about, or NULL */
 	const char *detail;      /**< for humans */
 } billing_check_problem;

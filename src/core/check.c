@@ -7,13 +7,26 @@
  * payments), so the transaction must see one snapshot: on PostgreSQL's
  * READ COMMITTED a payment captured between the two reads would look like
  * a captured payment on an unpaid invoice on a live database.
+ *
+ * Two halves. What one object's row must satisfy on its own, what its
+ * references must name, and that its creation left an event, come from
+ * the descriptors (billing/sys/resource.h): every stored object and every
+ * object on the generic flow (billing__rules_all) is listed through
+ * record_list and checked field by field, so a new object is checked
+ * without an edit here. What holds across objects (an invoice's totals
+ * and its lines, gapless numbers, payments against invoices) is written
+ * out below.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "core/core.h"
+#include "core/resource.h"
+#include "core/resources.h"
 
 #define PAGE 500
 
@@ -21,7 +34,7 @@ typedef struct {
 	char id[BILLING_ID_MAX];
 	char number[160];
 	int status;
-	int64_t subtotal, tax, total, amount_paid, amount_due, created_at;
+	int64_t subtotal, tax, total, amount_paid, amount_due;
 	int64_t line_sum, line_tax;
 } inv_row;
 
@@ -29,7 +42,6 @@ typedef struct {
 	char id[BILLING_ID_MAX];
 	char invoice_id[BILLING_ID_MAX];
 	int status;
-	int64_t created_at;
 } pay_row;
 
 /* Growable arrays of fixed-size rows. */
@@ -96,7 +108,6 @@ static int invoice_row(void *payload, const void *record)
 	i->total = r->total;
 	i->amount_paid = r->amount_paid;
 	i->amount_due = r->amount_due;
-	i->created_at = r->created_at;
 	return BILLING_OK;
 }
 
@@ -118,7 +129,6 @@ static int payment_row(void *payload, const void *record)
 	snprintf(p->id, sizeof(p->id), "%s", r->id);
 	snprintf(p->invoice_id, sizeof(p->invoice_id), "%s", r->invoice_id);
 	p->status = r->status;
-	p->created_at = r->created_at;
 	return BILLING_OK;
 }
 
@@ -127,32 +137,6 @@ typedef struct {
 	int64_t created_at;
 } id_row;
 
-static int event_resource_row(void *payload, const void *record)
-{
-	id_row *e = vec_push(payload);
-	if (!e)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	snprintf(e->id, sizeof(e->id), "%s", ((const billing_event_record *)record)->resource_id);
-	e->created_at = 0;
-	return BILLING_OK;
-}
-
-#define ID_ROW(name, type) \
-	static int name(void *payload, const void *record) \
-	{ \
-		const type *r = record; \
-		id_row *e = vec_push(payload); \
-		if (!e) \
-			return billing__error_set(BILLING_ENOMEM, NULL, NULL); \
-		snprintf(e->id, sizeof(e->id), "%s", r->id); \
-		e->created_at = r->created_at; \
-		return BILLING_OK; \
-	}
-
-ID_ROW(customer_id_row, billing_customer_record)
-ID_ROW(product_id_row, billing_product_record)
-ID_ROW(plan_id_row, billing_plan_record)
-ID_ROW(subscription_id_row, billing_subscription_record)
 
 /* Every row of a list, a page at a time. */
 static int read_all(billing_storage *st, billing_txn *tx, const char *tenant_id,
@@ -267,11 +251,244 @@ static void check_events(checker *c, vec *events, vec *resources, const char *wh
 	}
 }
 
+/* ------------------------------------------------------------ from the descriptors */
+
+/* The objects stored before the generic flow existed; those on it come
+ * from billing__rules_all(). Tenants are the unit of the check, not rows
+ * in it. */
+static const billing_resource *const stored[] = {
+	&billing__res_customer, &billing__res_product, &billing__res_plan, &billing__res_user,
+	&billing__res_subscription, &billing__res_invoice, &billing__res_payment,
+	&billing__res_refund, &billing__res_webhook_endpoint, &billing__res_delivery,
+	&billing__res_event, &billing__res_audit,
+};
+#define STORED_COUNT (sizeof(stored) / sizeof(stored[0]))
+
+/* One object's rows: ids (sorted once read) and creation times. */
+typedef struct {
+	const billing_resource *res;
+	vec ids;                     /* id_row */
+} listed;
+
+/* A reference to resolve once every list is read. */
+typedef struct {
+	char id[BILLING_ID_MAX];     /* the row that holds it */
+	char value[BILLING_ID_MAX];  /* the id it names */
+	const billing_resource *res;
+	const billing_reference *ref;
+} ref_row;
+
+typedef struct {
+	checker *c;
+	listed *l;
+	vec *refs;
+	vec *events;                 /* id_row: the resource ids events name */
+} lister;
+
+static bool wants_event(const billing_resource *res)
+{
+	return (res->traits & BILLING_RESOURCE_CREATE_EVENT) ||
+		(res->ops & BILLING_RESOURCE_OP_CREATE);
+}
+
+/* Whether text is a JSON object (of strings only, when strings). */
+static bool json_object(const char *text, bool strings)
+{
+	cJSON *j = cJSON_Parse(text), *e;
+	bool ok = cJSON_IsObject(j);
+	if (ok && strings)
+		cJSON_ArrayForEach(e, j)
+			ok = ok && cJSON_IsString(e);
+	cJSON_Delete(j);
+	return ok;
+}
+
+/* Field f of rec, row id, on its own. Values are never shown: a field
+ * may hold a secret. */
+static void check_field(checker *c, const billing_resource *res, const billing_field *f,
+	const void *rec, const char *id)
+{
+	const char *name = f->json ? f->json : f->column, *text = billing__record_text(f, rec);
+	int64_t v = billing__record_int(f, rec);
+	size_t n = 0;
+
+	if ((f->flags & BILLING_FIELD_TENANT) && (!text || strcmp(text, c->tenant_id) != 0))
+		problem(c, "invalid_field", id, "%s %s: not the tenant it is stored under",
+			res->name, name);
+	if ((f->flags & BILLING_FIELD_ID) && res->prefix && !billing__id_valid(text, res->prefix))
+		problem(c, "invalid_field", id, "%s %s: not a %s_ id", res->name, name,
+			res->prefix);
+	if ((f->flags & BILLING_FIELD_VERSION) && v < 1)
+		problem(c, "invalid_field", id, "%s %s: %lld, below 1", res->name, name,
+			(long long)v);
+	if ((f->flags & BILLING_FIELD_NONNEGATIVE) && v < 0)
+		problem(c, "invalid_field", id, "%s %s: %lld, negative", res->name, name,
+			(long long)v);
+	if (f->json_kind == BILLING_JSON_BOOLEAN && v != 0 && v != 1)
+		problem(c, "invalid_field", id, "%s %s: %lld, not 0 or 1", res->name, name,
+			(long long)v);
+	if (f->json_kind == BILLING_JSON_ENUM && f->names) {
+		while (f->names[n])
+			n++;
+		if (v < 0 || (size_t)v >= n || !*f->names[v])
+			problem(c, "invalid_field", id, "%s %s: %lld, not one of its values",
+				res->name, name, (long long)v);
+	} else if (f == res->status && res->status_count &&
+		   (v < 0 || (uint64_t)v >= res->status_count))
+		problem(c, "invalid_field", id, "%s %s: %lld, not one of its statuses",
+			res->name, name, (long long)v);
+	if ((f->json_kind == BILLING_JSON_METADATA || f->json_kind == BILLING_JSON_OBJECT) &&
+	    text && !json_object(text, f->json_kind == BILLING_JSON_METADATA))
+		problem(c, "invalid_field", id, "%s %s: not a JSON object%s", res->name, name,
+			f->json_kind == BILLING_JSON_METADATA ? " of strings" : "");
+}
+
+static int listed_row(void *payload, const void *rec)
+{
+	lister *ls = payload;
+	const billing_resource *res = ls->l->res;
+	const billing_field *idf = billing__field_with(res, BILLING_FIELD_ID);
+	const billing_field *created = billing_resource_field(res, "created_at");
+	const char *id = idf ? billing__record_text(idf, rec) : NULL;
+	id_row *r;
+	size_t i;
+
+	if (!id)
+		id = "";
+	for (i = 0; i < res->field_count; i++)
+		check_field(ls->c, res, &res->fields[i], rec, id);
+	for (i = 0; i < res->reference_count; i++) {
+		const billing_reference *ref = &res->references[i];
+		const char *value = billing__record_text(billing_resource_field(res, ref->column),
+			rec);
+		ref_row *x;
+		if (!value)
+			continue;
+		if ((x = vec_push(ls->refs)) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		snprintf(x->id, sizeof(x->id), "%s", id);
+		/* Longer than any id: it names nothing (and stays so truncated). */
+		snprintf(x->value, sizeof(x->value), "%s", strlen(value) < sizeof(x->value) ?
+			value : "");
+		x->res = res;
+		x->ref = ref;
+	}
+	if ((r = vec_push(&ls->l->ids)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	r->created_at = billing__record_int(created, rec);
+	if (res == &billing__res_event) {
+		const char *about = ((const billing_event_record *)rec)->resource_id;
+		if ((r = vec_push(ls->events)) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		snprintf(r->id, sizeof(r->id), "%s", about ? about : "");
+		r->created_at = 0;
+	}
+	return BILLING_OK;
+}
+
+/* Every row of res through record_list, a page at a time. */
+static int list_records(billing_txn *tx, const char *tenant_id, lister *ls)
+{
+	billing_storage *st = ls->c->ctx->st;
+	billing_list_query q;
+	int64_t page = 0;
+	int rc;
+	memset(&q, 0, sizeof(q));
+	q.limit = PAGE;
+	for (;;) {
+		size_t before = ls->l->ids.n;
+		q.offset = page * PAGE;
+		if ((rc = billing__list_records(st, tx, ls->l->res, tenant_id, &q, listed_row,
+			ls)) < 0)
+			return rc;
+		if (ls->l->ids.n - before < PAGE)
+			return BILLING_OK;
+		page++;
+	}
+}
+
+static int found_row(void *payload, const void *rec)
+{
+	(void)rec;
+	*(bool *)payload = true;
+	return BILLING_OK;
+}
+
+/* Whether id names a row of res: among those listed, else read (a list
+ * leaves soft-deleted rows out). */
+static int exists(checker *c, billing_txn *tx, const char *tenant_id, listed *all, size_t n,
+	const billing_resource *res, const char *id, bool *found)
+{
+	billing_storage *st = c->ctx->st;
+	id_row key;
+	size_t i;
+	int rc;
+	*found = false;
+	if (!*id)
+		return BILLING_OK;
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	for (i = 0; i < n; i++)
+		if (all[i].res == res && all[i].ids.n &&
+		    bsearch(&key, all[i].ids.v, all[i].ids.n, sizeof(id_row), cmp_id)) {
+			*found = true;
+			return BILLING_OK;
+		}
+	rc = billing__read(st, tx, res, tenant_id, id, BILLING_LOCK_NONE, found_row, found);
+	if (rc == BILLING_ENOTFOUND) {
+		billing_error_clear();
+		rc = BILLING_OK;
+	}
+	return rc;
+}
+
+/* Each object of the tenant as its descriptor says. events receives the
+ * ids the tenant's events are about (sorted). */
+static int check_records(checker *c, billing_txn *tx, const char *tenant_id, vec *events)
+{
+	size_t nrules, n, i;
+	const billing__rules *const *rules = billing__rules_all(&nrules);
+	vec refs = { NULL, 0, 0, sizeof(ref_row) };
+	listed *all;
+	int rc = BILLING_OK;
+
+	n = STORED_COUNT + nrules;
+	if ((all = billing__calloc(n, sizeof(*all))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (i = 0; i < n; i++) {
+		all[i].res = i < STORED_COUNT ? stored[i] : rules[i - STORED_COUNT]->res;
+		all[i].ids.size = sizeof(id_row);
+	}
+	for (i = 0; i < n && rc == BILLING_OK; i++) {
+		lister ls = { c, &all[i], &refs, events };
+		if ((rc = list_records(tx, tenant_id, &ls)) == BILLING_OK && all[i].ids.n)
+			qsort(all[i].ids.v, all[i].ids.n, sizeof(id_row), cmp_id);
+	}
+	if (rc == BILLING_OK && events->n)  /* qsort and bsearch take no NULL base */
+		qsort(events->v, events->n, sizeof(id_row), cmp_id);
+	for (i = 0; i < n && rc == BILLING_OK; i++)
+		if (wants_event(all[i].res))
+			check_events(c, events, &all[i].ids, all[i].res->name);
+	for (i = 0; i < refs.n && rc == BILLING_OK; i++) {
+		ref_row *x = (ref_row *)refs.v + i;
+		bool found;
+		if ((rc = exists(c, tx, tenant_id, all, n, x->ref->target, x->value, &found)) ==
+		    BILLING_OK && !found)
+			problem(c, "dangling_reference", x->id, "%s %s: names no %s", x->res->name,
+				x->ref->column, x->ref->target->name);
+	}
+	for (i = 0; i < n; i++)
+		billing__free(all[i].ids.v);
+	billing__free(all);
+	billing__free(refs.v);
+	return rc;
+}
+
 static int check_tenant(checker *c, const char *tenant_id)
 {
 	billing_storage *st = c->ctx->st;
 	vec inv = { NULL, 0, 0, sizeof(inv_row) }, pay = { NULL, 0, 0, sizeof(pay_row) };
-	vec ev = { NULL, 0, 0, sizeof(id_row) }, ids = { NULL, 0, 0, sizeof(id_row) };
+	vec ev = { NULL, 0, 0, sizeof(id_row) };
 	billing_txn *tx;
 	size_t i;
 	int rc;
@@ -291,51 +508,13 @@ static int check_tenant(checker *c, const char *tenant_id)
 	if (rc == BILLING_OK && st->version >= 2)
 		rc = read_all(st, tx, tenant_id, &billing__res_payment, payment_row, &pay);
 	if (rc == BILLING_OK)
-		rc = read_all(st, tx, tenant_id, &billing__res_event, event_resource_row, &ev);
-	if (rc == BILLING_OK) {
-		if (ev.n)       /* qsort and bsearch take no NULL base, even for 0 items */
-			qsort(ev.v, ev.n, sizeof(id_row), cmp_id);
 		check_invoices(c, &inv, &pay);
-	}
-#define RESOURCES(res, row, what) \
-	if (rc == BILLING_OK) { \
-		ids.n = 0; \
-		if ((rc = read_all(st, tx, tenant_id, &billing__res_##res, row, &ids)) == BILLING_OK) \
-			check_events(c, &ev, &ids, what); \
-	}
-	RESOURCES(customer, customer_id_row, "customer")
-	RESOURCES(product, product_id_row, "product")
-	RESOURCES(plan, plan_id_row, "plan")
-	RESOURCES(subscription, subscription_id_row, "subscription")
-#undef RESOURCES
-	if (rc == BILLING_OK) {
-		ids.n = 0;
-		for (i = 0; i < inv.n && rc == BILLING_OK; i++) {
-			id_row *r = vec_push(&ids);
-			if (!r)
-				rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-			else {
-				snprintf(r->id, sizeof(r->id), "%s", ((inv_row *)inv.v)[i].id);
-				r->created_at = ((inv_row *)inv.v)[i].created_at;
-			}
-		}
-		for (i = 0; i < pay.n && rc == BILLING_OK; i++) {
-			id_row *r = vec_push(&ids);
-			if (!r)
-				rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-			else {
-				snprintf(r->id, sizeof(r->id), "%s", ((pay_row *)pay.v)[i].id);
-				r->created_at = ((pay_row *)pay.v)[i].created_at;
-			}
-		}
-		if (rc == BILLING_OK)
-			check_events(c, &ev, &ids, "invoice or payment");
-	}
+	if (rc == BILLING_OK)
+		rc = check_records(c, tx, tenant_id, &ev);
 	rc = billing__end(c->ctx, tx, rc);
 	billing__free(inv.v);
 	billing__free(pay.v);
 	billing__free(ev.v);
-	billing__free(ids.v);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #define SEARCH BILLING_FIELD_SEARCH
 #define UNIQUE BILLING_FIELD_UNIQUE
 #define DELETED BILLING_FIELD_DELETED
+#define NONNEG BILLING_FIELD_NONNEGATIVE
 
 /* One field of record struct S: column, C type, member, flags, JSON name
  * and kind. */
@@ -35,6 +36,16 @@
 		.name = (nm), .plural = (pl), .table = (tbl), .prefix = (pfx), \
 		.record_size = sizeof(S), .fields = (list), \
 		.field_count = sizeof(list) / sizeof((list)[0]) }
+
+/* The same with billing_check's traits and the fields that name other
+ * objects (billing_reference). */
+#define RESOURCE_REFS(var, nm, pl, tbl, pfx, S, list, trt, refs, nrefs) \
+	const billing_resource var = { /* NOLINT(bugprone-macro-parentheses): a declarator */ \
+		.name = (nm), .plural = (pl), .table = (tbl), .prefix = (pfx), \
+		.record_size = sizeof(S), .fields = (list), \
+		.field_count = sizeof(list) / sizeof((list)[0]), .traits = (trt), \
+		.references = (refs), .reference_count = (nrefs) }
+#define EVENT BILLING_RESOURCE_CREATE_EVENT
 
 /* The common tail of versioned records. */
 #define STAMPS(S) \
@@ -80,8 +91,8 @@ static const billing_field customer_fields[] = {
 	F(C, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
 	STAMPS(C),
 };
-RESOURCE(billing__res_customer, "customer", "customers", "customers", "cus", C,
-	customer_fields);
+RESOURCE_REFS(billing__res_customer, "customer", "customers", "customers", "cus", C,
+	customer_fields, EVENT, NULL, 0);
 #undef C
 
 /* ------------------------------------------------------------ products */
@@ -93,16 +104,18 @@ static const billing_field product_fields[] = {
 	F(P, "name", TEXT, name, SORT | SEARCH, "name", STRING),
 	F(P, "sku", TEXT, sku, UNIQUE | SORT | SEARCH, "sku", STRING),
 	F(P, "description", TEXT, description, 0, "description", STRING),
-	F(P, "price_cents", INT64, price_cents, RANGE | SORT, "priceCents", INTEGER),
+	F(P, "price_cents", INT64, price_cents, RANGE | SORT | NONNEG, "priceCents", INTEGER),
 	F(P, "currency", TEXT, currency, FILTER, "currency", STRING),
 	F(P, "tax_rate_bp", INT32, tax_rate_bp, 0, NULL, NONE), /* shown as "taxRate" text */
 	F(P, "is_active", INT, is_active, FILTER, "isActive", BOOLEAN),
-	F(P, "stock", INT64, stock, 0, "stock", INTEGER),
-	F(P, "low_stock_threshold", INT64, low_stock_threshold, 0, "lowStockThreshold", INTEGER),
+	F(P, "stock", INT64, stock, NONNEG, "stock", INTEGER),
+	F(P, "low_stock_threshold", INT64, low_stock_threshold, NONNEG, "lowStockThreshold",
+		INTEGER),
 	F(P, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
 	STAMPS(P),
 };
-RESOURCE(billing__res_product, "product", "products", "products", "prod", P, product_fields);
+RESOURCE_REFS(billing__res_product, "product", "products", "products", "prod", P, product_fields,
+	EVENT, NULL, 0);
 #undef P
 
 /* ------------------------------------------------------------ plans */
@@ -116,18 +129,22 @@ static const billing_field plan_fields[] = {
 	F(L, "code", TEXT, code, FIXED | UNIQUE | SORT | SEARCH, "code", STRING),
 	F(L, "name", TEXT, name, SORT | SEARCH, "name", STRING),
 	F(L, "description", TEXT, description, 0, "description", STRING),
-	F(L, "amount", INT64, amount, RANGE | SORT, "amount", INTEGER),
+	F(L, "amount", INT64, amount, RANGE | SORT | NONNEG, "amount", INTEGER),
 	F(L, "currency", TEXT, currency, FIXED | FILTER, "currency", STRING),
 	F(L, "billing_interval", INT, interval, FIXED | FILTER, "interval", ENUM),
 	F(L, "interval_count", INT32, interval_count, FIXED, "intervalCount", INTEGER),
-	F(L, "trial_days", INT32, trial_days, 0, "trialDays", INTEGER),
+	F(L, "trial_days", INT32, trial_days, NONNEG, "trialDays", INTEGER),
 	F(L, "term_count", INT32, term_count, FIXED | ZNULL, "termCount", INTEGER),
 	F(L, "active", INT, active, FILTER, "active", BOOLEAN),
 	F(L, "deleted_at", INT64, deleted_at, ZNULL | DELETED, NULL, NONE),
 	F(L, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
 	STAMPS(L),
 };
-RESOURCE(billing__res_plan, "plan", "plans", "plans", "plan", L, plan_fields);
+static const billing_reference plan_refs[] = {
+	{ "product_id", &billing__res_product },
+};
+RESOURCE_REFS(billing__res_plan, "plan", "plans", "plans", "plan", L, plan_fields, EVENT,
+	plan_refs, 1);
 #undef L
 
 /* ------------------------------------------------------------ users */
@@ -171,8 +188,14 @@ static const billing_field subscription_fields[] = {
 	F(S, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
 	STAMPS(S),
 };
-RESOURCE(billing__res_subscription, "subscription", "subscriptions", "subscriptions", "sub", S,
-	subscription_fields);
+static const billing_reference subscription_refs[] = {
+	{ "customer_id", &billing__res_customer },
+	{ "plan_id", &billing__res_plan },
+	{ "latest_invoice_id", &billing__res_invoice },
+	{ "pending_plan_id", &billing__res_plan },
+};
+RESOURCE_REFS(billing__res_subscription, "subscription", "subscriptions", "subscriptions", "sub",
+	S, subscription_fields, EVENT, subscription_refs, 4);
 #undef S
 
 /* ------------------------------------------------------------ invoices */
@@ -191,18 +214,23 @@ static const billing_field invoice_fields[] = {
 	F(I, "subtotal", INT64, subtotal, FIXED, "subtotal", INTEGER),
 	F(I, "tax", INT64, tax, FIXED, "tax", INTEGER),
 	F(I, "total", INT64, total, FIXED, "total", INTEGER),
-	F(I, "amount_paid", INT64, amount_paid, 0, "amountPaid", INTEGER),
+	F(I, "amount_paid", INT64, amount_paid, NONNEG, "amountPaid", INTEGER),
 	F(I, "amount_due", INT64, amount_due, 0, "amountDue", INTEGER),
 	F(I, "period_start", INT64, period_start, FIXED | RANGE, "periodStart", TIME),
 	F(I, "period_end", INT64, period_end, FIXED, "periodEnd", TIME),
 	F(I, "finalized_at", INT64, finalized_at, ZNULL, "finalizedAt", TIME),
 	F(I, "paid_at", INT64, paid_at, ZNULL, "paidAt", TIME),
 	F(I, "voided_at", INT64, voided_at, ZNULL, "voidedAt", TIME),
-	F(I, "attempt_count", INT32, attempt_count, 0, "attemptCount", INTEGER),
+	F(I, "attempt_count", INT32, attempt_count, NONNEG, "attemptCount", INTEGER),
 	F(I, "next_attempt_at", INT64, next_attempt_at, ZNULL, "nextAttemptAt", TIME),
 	STAMPS(I),
 };
-RESOURCE(billing__res_invoice, "invoice", "invoices", "invoices", "in", I, invoice_fields);
+static const billing_reference invoice_refs[] = {
+	{ "customer_id", &billing__res_customer },
+	{ "subscription_id", &billing__res_subscription },
+};
+RESOURCE_REFS(billing__res_invoice, "invoice", "invoices", "invoices", "in", I, invoice_fields,
+	EVENT, invoice_refs, 2);
 #undef I
 
 /* ------------------------------------------------------------ payments */
@@ -216,10 +244,10 @@ static const billing_field payment_fields[] = {
 	F(Y, "invoice_id", TEXT, invoice_id, FIXED | FILTER, "invoiceId", STRING),
 	F(Y, "customer_id", TEXT, customer_id, FIXED | FILTER, "customerId", STRING),
 	F(Y, "status", INT, status, FILTER, "status", ENUM),
-	F(Y, "amount", INT64, amount, FIXED, "amount", INTEGER),
+	F(Y, "amount", INT64, amount, FIXED | NONNEG, "amount", INTEGER),
 	F(Y, "currency", TEXT, currency, FIXED, "currency", STRING),
-	F(Y, "amount_refunded", INT64, amount_refunded, 0, "refundedAmount", INTEGER),
-	F(Y, "amount_refunding", INT64, amount_refunding, 0, NULL, NONE),
+	F(Y, "amount_refunded", INT64, amount_refunded, NONNEG, "refundedAmount", INTEGER),
+	F(Y, "amount_refunding", INT64, amount_refunding, NONNEG, NULL, NONE),
 	F(Y, "provider", TEXT, provider, FIXED | FILTER, "provider", STRING),
 	F(Y, "provider_ref", TEXT, provider_ref, SEARCH | FILTER, "providerRef", STRING),
 	F(Y, "payment_method", TEXT, payment_method, 0, "paymentMethod", STRING),
@@ -228,7 +256,12 @@ static const billing_field payment_fields[] = {
 	F(Y, "failure_message", TEXT, failure_message, 0, "failureMessage", STRING),
 	STAMPS(Y),
 };
-RESOURCE(billing__res_payment, "payment", "payments", "payments", "pay", Y, payment_fields);
+static const billing_reference payment_refs[] = {
+	{ "invoice_id", &billing__res_invoice },
+	{ "customer_id", &billing__res_customer },
+};
+RESOURCE_REFS(billing__res_payment, "payment", "payments", "payments", "pay", Y, payment_fields,
+	EVENT, payment_refs, 2);
 #undef Y
 
 /* ------------------------------------------------------------ refunds */
@@ -238,13 +271,17 @@ static const billing_field refund_fields[] = {
 	F(R, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
 	F(R, "id", TEXT, id, ID, "id", STRING),
 	F(R, "payment_id", TEXT, payment_id, FIXED | FILTER, "paymentId", STRING),
-	F(R, "amount", INT64, amount, FIXED, "amount", INTEGER),
+	F(R, "amount", INT64, amount, FIXED | NONNEG, "amount", INTEGER),
 	F(R, "status", INT, status, FILTER, "status", ENUM),
 	F(R, "provider_ref", TEXT, provider_ref, 0, "providerRef", STRING),
 	F(R, "failure_code", TEXT, failure_code, 0, "failureCode", STRING),
 	STAMPS(R),
 };
-RESOURCE(billing__res_refund, "refund", "refunds", "refunds", "re", R, refund_fields);
+static const billing_reference refund_refs[] = {
+	{ "payment_id", &billing__res_payment },
+};
+RESOURCE_REFS(billing__res_refund, "refund", "refunds", "refunds", "re", R, refund_fields, 0,
+	refund_refs, 1);
 #undef R
 
 /* ------------------------------------------------------------ webhook endpoints */
@@ -260,7 +297,7 @@ static const billing_field endpoint_fields[] = {
 	F(E, "secret", TEXT, secret, 0, NULL, NONE),              /* never shown */
 	F(E, "previous_secret", TEXT, previous_secret, 0, NULL, NONE),
 	F(E, "previous_secret_until", INT64, previous_secret_until, ZNULL, NULL, NONE),
-	F(E, "dead_in_row", INT32, dead_in_row, 0, NULL, NONE),
+	F(E, "dead_in_row", INT32, dead_in_row, NONNEG, NULL, NONE),
 	F(E, "disabled_reason", TEXT, disabled_reason, 0, "disabledReason", STRING),
 	STAMPS(E),
 };
@@ -277,12 +314,16 @@ static const billing_field delivery_fields[] = {
 	F(D, "endpoint_id", TEXT, endpoint_id, FIXED | FILTER, "endpointId", STRING),
 	F(D, "event_id", TEXT, event_id, FIXED | FILTER | SEARCH, "eventId", STRING),
 	F(D, "status", INT, status, FILTER, "status", ENUM),
-	F(D, "attempt_count", INT32, attempt_count, 0, "attemptCount", INTEGER),
+	F(D, "attempt_count", INT32, attempt_count, NONNEG, "attemptCount", INTEGER),
 	F(D, "next_attempt_at", INT64, next_attempt_at, ZNULL, "nextAttemptAt", TIME),
 	STAMPS(D),
 };
-RESOURCE(billing__res_delivery, "webhook_delivery", "webhook_deliveries",
-	"webhook_deliveries", "whd", D, delivery_fields);
+/* Its event may be pruned by retention before it: not a reference. */
+static const billing_reference delivery_refs[] = {
+	{ "endpoint_id", &billing__res_webhook_endpoint },
+};
+RESOURCE_REFS(billing__res_delivery, "webhook_delivery", "webhook_deliveries",
+	"webhook_deliveries", "whd", D, delivery_fields, 0, delivery_refs, 1);
 #undef D
 
 /* ------------------------------------------------------------ lines */

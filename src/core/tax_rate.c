@@ -56,7 +56,8 @@ static const billing_field fields[FIELD_COUNT] = {
 		BILLING_API_CREATE | BILLING_API_UPDATE | BILLING_API_NULLABLE, NULL, 0,
 		"An internal note, up to 500 characters." },
 	[PERCENTAGE] = { "percentage", BILLING_FIELD_INT64, F(percentage),
-		BILLING_FIELD_FIXED | BILLING_FIELD_SORT | BILLING_FIELD_RANGE, "percentage",
+		BILLING_FIELD_FIXED | BILLING_FIELD_SORT | BILLING_FIELD_RANGE |
+		BILLING_FIELD_NONNEGATIVE, "percentage",
 		BILLING_JSON_DECIMAL, BILLING_API_CREATE | BILLING_API_REQUIRED, NULL,
 		PERCENT_SCALE,
 		"The rate in percent, 0 to 100 with at most 4 decimal places; fixed at creation." },

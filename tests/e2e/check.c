@@ -272,6 +272,73 @@ static void check__events_older_than_the_retention_may_be_gone(void **state)
 	tb_world_free(w);
 }
 
+/* A tax rate of the tenant, made through the library (its descriptor is
+ * all billing_check knows of it). */
+static void tax_rate_new(tb_world *w, const char *t, char id[64])
+{
+	billing_tax_rate_params p = BILLING_TAX_RATE_PARAMS_INIT;
+	billing_principal admin = tb_admin(t);
+	billing_tax_rate *r = NULL;
+	p.display_name = "VAT";
+	p.percentage = 190000;
+	p.inclusive = BILLING_FALSE;
+	p.country = "DE";
+	tb_assert_rc(billing_tax_rate_create(&r, w->ctx, &admin, &p, NULL), BILLING_OK);
+	snprintf(id, 64, "%s", billing_tax_rate_id(r));
+	billing_tax_rate_free(r);
+}
+
+static void check__a_damaged_tax_rate_is_reported_from_its_descriptor(void **state)
+{
+	tb_world *w = world();
+	char rate_a[64], rate_a2[64], rate_b[64];
+	shop a, b;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+	tax_rate_new(w, a.t, rate_a);
+	tax_rate_new(w, a.t, rate_a2);
+	tax_rate_new(w, b.t, rate_b);
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+
+	/* Acme's first: metadata that is not a JSON object of strings; its
+	 * second: the event of its creation gone. Bolt's: metadata that is an
+	 * object, but not of strings. */
+	EXEC(w, "UPDATE tax_rates SET metadata = '[1, 2]' WHERE id = '%s'", rate_a);
+	EXEC(w, "DELETE FROM events WHERE resource_id = '%s'", rate_a2);
+	EXEC(w, "UPDATE tax_rates SET metadata = '{\"k\": 1}' WHERE id = '%s'", rate_b);
+	check(w, &s);
+	assert_int_equal(s.n, 3);
+	assert_one(&s, a.t, "invalid_field", rate_a);
+	assert_one(&s, a.t, "missing_event", rate_a2);
+	assert_one(&s, b.t, "invalid_field", rate_b);
+	tb_world_free(w);
+}
+
+static void check__ids_versions_and_references_are_checked_on_every_object(void **state)
+{
+	tb_world *w = world();
+	shop a, b;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+
+	/* Acme's subscription names an invoice that does not exist (no
+	 * foreign key stops it); its customer's version is 0. Bolt stays
+	 * clean. */
+	EXEC(w, "UPDATE subscriptions SET latest_invoice_id = 'in_00000000000000000000000000' "
+		"WHERE id = '%s'", a.sub);
+	EXEC(w, "UPDATE customers SET version = 0 WHERE id = '%s'", a.customer);
+	check(w, &s);
+	assert_int_equal(s.n, 2);
+	assert_one(&s, a.t, "dangling_reference", a.sub);
+	assert_one(&s, a.t, "invalid_field", a.customer);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +348,8 @@ int main(void)
 		cmocka_unit_test(check__a_refunded_payment_still_counts_as_captured),
 		cmocka_unit_test(check__every_resource_without_its_creation_event_is_reported),
 		cmocka_unit_test(check__events_older_than_the_retention_may_be_gone),
+		cmocka_unit_test(check__a_damaged_tax_rate_is_reported_from_its_descriptor),
+		cmocka_unit_test(check__ids_versions_and_references_are_checked_on_every_object),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
