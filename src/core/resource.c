@@ -14,6 +14,7 @@
 #include "core/entity.h"
 #include "core/json_exact.h"
 #include "core/resource.h"
+#include "core/text.h"
 
 /* ------------------------------------------------------------ registry */
 
@@ -149,7 +150,8 @@ struct call {
 	char noun[64];            /* "tax rate", for messages */
 	uint64_t given;
 	void *work;               /* the given fields, checked (strings borrowed) */
-	char *canon[MAX_FIELDS];  /* canonical METADATA / OBJECT text of field i */
+	char *canon[MAX_FIELDS];  /* field i's text in canonical form (a trimmed STRING,
+	                             METADATA / OBJECT text) when it differs */
 	void *merged;             /* the record the rules check (owned) */
 	void *out_rec;            /* the buffer the entity flow writes */
 	int64_t now;
@@ -259,6 +261,21 @@ static int check_object(billing__checks *ck, const billing_field *f, const char 
 	return BILLING_OK;
 }
 
+/* A STRING's text without surrounding white space, as the library stores
+ * every text (validate.h): the idempotency hash and the rules see that
+ * form, so a retry that differs only there is the same request. */
+static int trim_value(struct call *c, size_t i, const char *s)
+{
+	const char *t = s;
+	size_t n = strlen(s), len = n;
+	billing__trim(&t, &len);
+	if (len == n)
+		return BILLING_OK;
+	if ((c->canon[i] = billing__strndup(t, len)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	return BILLING_OK;
+}
+
 /* One given field's value, as the descriptor can check it. */
 static int check_value(struct call *c, billing__checks *ck, size_t i, const void *rec)
 {
@@ -276,6 +293,8 @@ static int check_value(struct call *c, billing__checks *ck, size_t i, const void
 			return check_metadata(ck, f, s, &c->canon[i]);
 		if (f->json_kind == BILLING_JSON_OBJECT)
 			return check_object(ck, f, s, &c->canon[i]);
+		if (f->json_kind == BILLING_JSON_STRING)
+			return trim_value(c, i, s);
 		return BILLING_OK;
 	}
 	v = billing__record_int(f, rec);

@@ -28,7 +28,9 @@
  *     create is "is required"; NULL for a TEXT field without
  *     BILLING_API_NULLABLE is "must not be null"; a BOOLEAN other than 0 / 1,
  *     an ENUM outside its names, METADATA or OBJECT text that is not a JSON
- *     object (of strings, for METADATA) are refused. Fields not given take
+ *     object (of strings, for METADATA) are refused. A STRING's text loses
+ *     its surrounding white space here, before the idempotency hash and
+ *     the rules (a retry differing only there is a replay). Fields not given take
  *     0 / NULL on create (METADATA and OBJECT: "{}"), and keep the current
  *     value on update. An update with no bit set is refused (field
  *     "fields").

@@ -630,6 +630,55 @@ static void idempotency__a_retry_returns_the_first_result(void **state)
 	billing_tax_rate_free(a);
 }
 
+/* The hash covers what is stored: a retry whose text differs only in the
+ * white space the rules trim away is the same request. */
+static void idempotency__a_retry_differing_in_surrounding_spaces_is_a_replay(void **state)
+{
+	fx *f = *state;
+	billing_call_options o = BILLING_CALL_OPTIONS_INIT;
+	billing_tax_rate_params p = vat(), q = vat(), u = BILLING_TAX_RATE_PARAMS_INIT;
+	billing_tax_rate *a = NULL, *b = NULL, *c = NULL;
+	int replayed = -1;
+
+	p.description = "Germany";
+	p.region = "BY";
+	q.display_name = "  VAT\t";
+	q.description = " Germany  ";
+	q.region = "BY ";
+	o.idempotency_key = "txr-create-spaces";
+	o.replayed = &replayed;
+	tb_assert_rc(billing_tax_rate_create(&a, f->w->ctx, &f->admin, &p, &o), BILLING_OK);
+	assert_int_equal(replayed, 0);
+	tb_assert_rc(billing_tax_rate_create(&b, f->w->ctx, &f->admin, &q, &o), BILLING_OK);
+	assert_int_equal(replayed, 1);
+	assert_string_equal(billing_tax_rate_id(a), billing_tax_rate_id(b));
+	assert_string_equal(billing_tax_rate_display_name(b), "VAT");
+	assert_int_equal(count_in(f->w, f->tenant), 1);
+
+	/* The same for an update; and another value is still another request. */
+	u.fields = BILLING_TAX_RATE_DISPLAY_NAME;
+	u.display_name = "Umsatzsteuer";
+	o.idempotency_key = "txr-update-spaces";
+	tb_assert_rc(billing_tax_rate_update(&c, f->w->ctx, &f->admin, billing_tax_rate_id(a), &u,
+		&o), BILLING_OK);
+	billing_tax_rate_free(c);
+	c = NULL;
+	u.display_name = " Umsatzsteuer ";
+	tb_assert_rc(billing_tax_rate_update(&c, f->w->ctx, &f->admin, billing_tax_rate_id(a), &u,
+		&o), BILLING_OK);
+	assert_int_equal(replayed, 1);
+	assert_int_equal(billing_tax_rate_version(c), 2);
+	billing_tax_rate_free(c);
+	c = NULL;
+	u.display_name = "USt";
+	tb_assert_rc(billing_tax_rate_update(&c, f->w->ctx, &f->admin, billing_tax_rate_id(a), &u,
+		&o), BILLING_ECONFLICT);
+	tb_assert_field("idempotencyKey");
+	assert_null(c);
+	billing_tax_rate_free(b);
+	billing_tax_rate_free(a);
+}
+
 /* ------------------------------------------------------------ events, audit */
 
 static void events__every_change_writes_its_event_and_audit_row(void **state)
@@ -757,6 +806,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(list__bad_parameters_are_refused,
 			tb_fx_setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(idempotency__a_retry_returns_the_first_result,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(
+			idempotency__a_retry_differing_in_surrounding_spaces_is_a_replay,
 			tb_fx_setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(events__every_change_writes_its_event_and_audit_row,
 			tb_fx_setup, tb_fx_teardown),
