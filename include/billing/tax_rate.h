@@ -140,6 +140,11 @@ BILLING_EXTERN(int) billing_tax_rate_active(const billing_tax_rate *t);
 /** The metadata as a canonical JSON object of strings, keys in byte order
  *  ("{}" when empty). Borrowed. */
 BILLING_EXTERN(const char *) billing_tax_rate_metadata_json(const billing_tax_rate *t);
+BILLING_EXTERN(size_t) billing_tax_rate_metadata_count(const billing_tax_rate *t);
+/** Entry i, keys in byte order. Borrowed. */
+BILLING_EXTERN(const billing_metadata_entry *) billing_tax_rate_metadata_at(const billing_tax_rate *t, size_t i);
+/** The value for key, or NULL. Borrowed. */
+BILLING_EXTERN(const char *) billing_tax_rate_metadata_get(const billing_tax_rate *t, const char *key);
 BILLING_EXTERN(int64_t) billing_tax_rate_created_at(const billing_tax_rate *t);
 BILLING_EXTERN(int64_t) billing_tax_rate_updated_at(const billing_tax_rate *t);
 /** Starts at 1, +1 on every update. */

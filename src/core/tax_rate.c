@@ -25,6 +25,9 @@ struct billing_tax_rate {
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
+	/* Not in the descriptor: metadata_json decoded for the getters, in
+	 * every tax rate this file hands out (see publish). */
+	billing__metadata metadata;
 };
 
 #define PERCENT_SCALE 4
@@ -188,6 +191,31 @@ const billing__rules billing__tax_rate_rules = { &tax_rate, check, NULL };
 
 /* ------------------------------------------------------------ the C API */
 
+/* The record's metadata decoded into m. */
+static int decode(billing__metadata *m, const struct billing_tax_rate *t)
+{
+	return billing__metadata_decode(m, t->metadata_json ? t->metadata_json : "{}");
+}
+
+/* A tax rate the flow returned (rc), made public: its metadata decoded.
+ * Storage never fills the member, so it is set before anything reads it. */
+static int publish(billing_tax_rate **out, int rc)
+{
+	if (rc < 0)
+		return rc;
+	memset(&(*out)->metadata, 0, sizeof((*out)->metadata));
+	if ((rc = decode(&(*out)->metadata, *out)) < 0) {
+		billing_tax_rate_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static void item_free(void *item)
+{
+	billing_tax_rate_free(item);
+}
+
 static int check_params(const billing_tax_rate_params *p)
 {
 	BILLING__ASSERT_ARG(p, "params");
@@ -288,8 +316,8 @@ int billing_tax_rate_create(billing_tax_rate **out, billing_ctx *ctx,
 		bits |= BILLING_TAX_RATE_METADATA;
 	if ((rc = to_record(p, bits, &r, &given, &metadata)) < 0)
 		return rc;
-	rc = billing__resource_create((void **)out, &billing__tax_rate_rules, ctx, who, &r, given,
-		opts);
+	rc = publish(out, billing__resource_create((void **)out, &billing__tax_rate_rules, ctx,
+		who, &r, given, opts));
 	billing__free(metadata);
 	return rc;
 }
@@ -297,7 +325,8 @@ int billing_tax_rate_create(billing_tax_rate **out, billing_ctx *ctx,
 int billing_tax_rate_get(billing_tax_rate **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
-	return billing__resource_get((void **)out, &billing__tax_rate_rules, ctx, who, id);
+	return publish(out, billing__resource_get((void **)out, &billing__tax_rate_rules, ctx, who,
+		id));
 }
 
 int billing_tax_rate_update(billing_tax_rate **out, billing_ctx *ctx,
@@ -313,8 +342,8 @@ int billing_tax_rate_update(billing_tax_rate **out, billing_ctx *ctx,
 	    (rc = check_params(p)) < 0 ||
 	    (rc = to_record(p, p->fields, &r, &given, &metadata)) < 0)
 		return rc;
-	rc = billing__resource_update((void **)out, &billing__tax_rate_rules, ctx, who, id, &r,
-		given, p->expected_version, opts);
+	rc = publish(out, billing__resource_update((void **)out, &billing__tax_rate_rules, ctx,
+		who, id, &r, given, p->expected_version, opts));
 	billing__free(metadata);
 	return rc;
 }
@@ -326,7 +355,7 @@ int billing_tax_rate_list(billing_page **out, billing_ctx *ctx, const billing_pr
 	const billing_tax_rate_list_params *p = params ? params : &none;
 	billing__checks ck = BILLING__CHECKS_INIT;
 	billing_filter filters[3];
-	size_t n = 0;
+	size_t n = 0, i;
 	int v, rc;
 
 	if ((rc = billing__authorize_resource(ctx, who, &tax_rate, BILLING_RESOURCE_OP_LIST)) < 0)
@@ -352,8 +381,23 @@ int billing_tax_rate_list(billing_page **out, billing_ctx *ctx, const billing_pr
 	}
 	if ((rc = billing__checks_finish(&ck, "list")) < 0)
 		return rc;
-	return billing__resource_list(out, &billing__tax_rate_rules, ctx, who, &p->list, filters,
-		n);
+	if ((rc = billing__resource_list(out, &billing__tax_rate_rules, ctx, who, &p->list,
+		filters, n)) < 0)
+		return rc;
+	/* The items are the page's own records: decoded in place, freed with
+	 * their metadata. */
+	for (i = 0; i < (*out)->count; i++)
+		memset(&((struct billing_tax_rate *)(*out)->items[i])->metadata, 0,
+			sizeof(billing__metadata));
+	(*out)->free_item = item_free;
+	for (i = 0; i < (*out)->count; i++)
+		if ((rc = decode(&((struct billing_tax_rate *)(*out)->items[i])->metadata,
+			(*out)->items[i])) < 0) {
+			billing_page_free(*out);
+			*out = NULL;
+			return rc;
+		}
+	return BILLING_OK;
 }
 
 const billing_tax_rate *billing_page_tax_rate(const billing_page *page, size_t i)
@@ -363,7 +407,24 @@ const billing_tax_rate *billing_page_tax_rate(const billing_page *page, size_t i
 
 void billing_tax_rate_free(billing_tax_rate *t)
 {
+	if (t)
+		billing__metadata_free(&t->metadata);
 	billing__free(t);
+}
+
+size_t billing_tax_rate_metadata_count(const billing_tax_rate *t)
+{
+	return t ? t->metadata.count : 0;
+}
+
+const billing_metadata_entry *billing_tax_rate_metadata_at(const billing_tax_rate *t, size_t i)
+{
+	return t && i < t->metadata.count ? &t->metadata.entries[i] : NULL;
+}
+
+const char *billing_tax_rate_metadata_get(const billing_tax_rate *t, const char *key)
+{
+	return t ? billing__metadata_get(&t->metadata, key) : NULL;
 }
 
 const char *billing_tax_rate_id(const billing_tax_rate *t) { return t ? t->id : NULL; }

@@ -181,6 +181,9 @@
 	PTR(billing_tax_rate_region) \
 	INT(billing_tax_rate_active, 0) \
 	PTR(billing_tax_rate_metadata_json) \
+	INT(billing_tax_rate_metadata_count, 0) \
+	AT(billing_tax_rate_metadata_at) \
+	KEY(billing_tax_rate_metadata_get) \
 	INT(billing_tax_rate_created_at, 0) \
 	INT(billing_tax_rate_updated_at, 0) \
 	INT(billing_tax_rate_version, 0) \

@@ -679,6 +679,56 @@ static void idempotency__a_retry_differing_in_surrounding_spaces_is_a_replay(voi
 	billing_tax_rate_free(a);
 }
 
+/* The metadata as entries, like a customer's: on the created, the read,
+ * the updated tax rate and on a page's items. */
+static void metadata__read_by_index_and_by_key(void **state)
+{
+	fx *f = *state;
+	billing_metadata_entry md[] = { { "zone", "eu" }, { "code", "S" } };
+	billing_tax_rate_list_params lp = BILLING_TAX_RATE_LIST_PARAMS_INIT;
+	billing_tax_rate_params p = vat(), u = BILLING_TAX_RATE_PARAMS_INIT;
+	billing_tax_rate *t, *again, *changed = NULL;
+	billing_page *page = NULL;
+	const billing_tax_rate *item;
+	const billing_tax_rate *each[3];
+	size_t i;
+
+	p.metadata = md;
+	p.metadata_count = 2;
+	t = create_ok(f, &p);
+	again = reread(f, billing_tax_rate_id(t));
+	u.fields = BILLING_TAX_RATE_METADATA;
+	u.metadata = md;
+	u.metadata_count = 1;
+	tb_assert_rc(billing_tax_rate_update(&changed, f->w->ctx, &f->admin, billing_tax_rate_id(t),
+		&u, NULL), BILLING_OK);
+	tb_assert_rc(billing_tax_rate_list(&page, f->w->ctx, &f->admin, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 1);
+	item = billing_page_tax_rate(page, 0);
+	each[0] = t;
+	each[1] = again;
+	each[2] = item;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(billing_tax_rate_metadata_count(each[i]), i == 2 ? 1 : 2);
+		assert_null(billing_tax_rate_metadata_at(each[i], 2));
+		assert_null(billing_tax_rate_metadata_get(each[i], "nope"));
+		assert_null(billing_tax_rate_metadata_get(each[i], NULL));
+		assert_string_equal(billing_tax_rate_metadata_get(each[i], "zone"), "eu");
+	}
+	/* keys in byte order */
+	assert_string_equal(billing_tax_rate_metadata_at(t, 0)->key, "code");
+	assert_string_equal(billing_tax_rate_metadata_at(t, 0)->value, "S");
+	assert_string_equal(billing_tax_rate_metadata_at(again, 1)->key, "zone");
+	assert_string_equal(billing_tax_rate_metadata_get(t, "code"), "S");
+	assert_int_equal(billing_tax_rate_metadata_count(changed), 1);
+	assert_string_equal(billing_tax_rate_metadata_at(changed, 0)->key, "zone");
+	assert_null(billing_tax_rate_metadata_get(changed, "code"));
+	billing_page_free(page);
+	billing_tax_rate_free(changed);
+	billing_tax_rate_free(again);
+	billing_tax_rate_free(t);
+}
+
 /* ------------------------------------------------------------ events, audit */
 
 static void events__every_change_writes_its_event_and_audit_row(void **state)
@@ -809,6 +859,8 @@ int main(void)
 			tb_fx_setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			idempotency__a_retry_differing_in_surrounding_spaces_is_a_replay,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(metadata__read_by_index_and_by_key,
 			tb_fx_setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(events__every_change_writes_its_event_and_audit_row,
 			tb_fx_setup, tb_fx_teardown),
