@@ -538,11 +538,12 @@ static void raw_prepare_all(struct raw *r)
 	rst_prepare(d, &r->sub, pg ?
 		"SELECT customer_id, plan_id, status, quantity, currency, anchor, period_index, "
 		"current_period_end, trial_end, cancel_at_period_end, canceled_at, ended_at, "
-		"metadata, created_at, version FROM subscriptions WHERE tenant_id = ?1 AND id = ?2 "
-		"FOR UPDATE" :
+		"metadata, created_at, version, pending_plan_id FROM subscriptions "
+		"WHERE tenant_id = ?1 AND id = ?2 FOR UPDATE" :
 		"SELECT customer_id, plan_id, status, quantity, currency, anchor, period_index, "
 		"current_period_end, trial_end, cancel_at_period_end, canceled_at, ended_at, "
-		"metadata, created_at, version FROM subscriptions WHERE tenant_id = ?1 AND id = ?2");
+		"metadata, created_at, version, pending_plan_id FROM subscriptions "
+		"WHERE tenant_id = ?1 AND id = ?2");
 	rst_prepare(d, &r->plan, "SELECT p.name, p.amount, p.billing_interval, p.interval_count, "
 		"p.term_count, pr.tax_rate_bp, t.invoice_prefix FROM plans p "
 		"JOIN products pr ON pr.tenant_id = p.tenant_id AND pr.id = p.product_id "
@@ -682,7 +683,7 @@ static int raw_item(struct raw *r, int64_t now)
 	char inv_id[ID_LEN], rate[16];
 	int64_t anchor, index, period_end, trial_end, canceled_at, ended_at, created_at, version;
 	int64_t amount, unit, tax, total, seq, pstart, pend, term;
-	int status, quantity, cancel_at_end, interval, count;
+	int status, quantity, cancel_at_end, interval, count, pending;
 	int32_t bp;
 	struct buf b;
 
@@ -723,8 +724,10 @@ static int raw_item(struct raw *r, int64_t now)
 	copy_col(metadata, sizeof(metadata), &r->sub, 12);
 	created_at = rst_col_int(&r->sub, 13);
 	version = rst_col_int(&r->sub, 14);
+	/* A pending plan change would be applied at the renewal: not done here. */
+	pending = rst_col_text(&r->sub, 15) != NULL;
 	rst_reset(&r->sub);
-	if (status != BILLING_SUB_ACTIVE || cancel_at_end || period_end > now)
+	if (status != BILLING_SUB_ACTIVE || cancel_at_end || period_end > now || pending)
 		die("raw", "the benchmark's subscriptions renew; this one does not");
 
 	rst_text(&r->plan, 1, tenant);
@@ -884,6 +887,8 @@ static int raw_item(struct raw *r, int64_t now)
 	put_time_or_null(&b, "endedAt", ended_at);
 	put(&b, ",");
 	put_str(&b, "latestInvoiceId", inv_id);
+	/* Every field the library's JSON has, in its order (json_out.c). */
+	put(&b, ",\"pendingPlanId\":null");
 	putf(&b, ",\"metadata\":%s,", metadata);
 	put_time(&b, "createdAt", created_at);
 	putf(&b, ",\"version\":%" PRId64 "}", version + 1);
