@@ -1,8 +1,10 @@
 /*
  * The billing run (see billing/run.h): claim one item of due work in a
  * platform transaction, move the transaction to the item's tenant, do the
- * item, commit; repeat up to the limit. Memory is constant in the amount
- * of work: one item at a time.
+ * item, commit; repeat up to the limit. Deliveries of webhooks are leased
+ * as they are claimed and sent together, concurrently, in batches of up to
+ * BILLING__DELIVERY_BATCH (webhook_internal.h). Memory is constant in the
+ * amount of work: one item at a time, and one batch.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +44,8 @@ static int claim_row(void *payload, const void *record)
  * Work that asks the payment provider commits what it is about to ask (and
  * a lease on the item) first, then asks outside any transaction.
  */
-static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoiced)
+static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoiced,
+	billing__delivery_job **job_out)
 {
 	billing__delivery_job *job = NULL;
 	billing__attempt a;
@@ -79,10 +82,8 @@ static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoic
 		billing__delivery_job_free(job);
 		return rc;
 	}
-	/* A failure to record the outcome leaves the lease: done again later. */
-	if (job && billing__delivery_run(ctx, job) < 0)
-		billing__log(ctx, BILLING_LOG_WARN, "due work %s %s: %s", c->kind, c->resource_id,
-			billing_error_last()->message);
+	/* A delivery goes to the run's batch, sent with others. */
+	*job_out = job;
 	if (a.what != BILLING__ATTEMPT_NONE && billing__attempt_run(ctx, &a, NULL) < 0)
 		billing__log(ctx, BILLING_LOG_WARN, "due work %s %s: %s", c->kind, c->resource_id,
 			billing_error_last()->message);
@@ -135,6 +136,7 @@ int billing_run_due(billing_ctx *ctx, int64_t now, const billing_run_limits *lim
 	billing_run_report *report)
 {
 	billing_run_report rep = { 0, 0, 0, 0 };
+	billing__delivery_batch *batch;
 	unsigned int max, i;
 	billing_txn *tx;
 	int rc;
@@ -152,17 +154,26 @@ int billing_run_due(billing_ctx *ctx, int64_t now, const billing_run_limits *lim
 	if ((rc = check_clock(ctx, now)) < 0)
 		return rc;
 	max = limits && limits->max_items ? limits->max_items : 1000;
+	if ((batch = billing__delivery_batch_new(ctx, now)) == NULL)
+		return BILLING_ENOMEM;
 
 	for (i = 0; i < max; i++) {
+		billing__delivery_job *job = NULL;
 		struct claimed c;
 		int invoiced = 0;
 		memset(&c, 0, sizeof(c));
-		rc = run_one(ctx, now, &c, &invoiced);
+		rc = run_one(ctx, now, &c, &invoiced, &job);
 		if (rc == BILLING_ENOTFOUND)
 			break;
+		/* Deliveries leased so far go out together once the batch is
+		 * full; a failure to record one leaves its lease: done later. */
+		if (job && billing__delivery_batch_add(batch, job) == BILLING__DELIVERY_BATCH)
+			billing__delivery_batch_send(batch);
 		if (rc < 0) {
-			if (!c.tenant_id[0])
+			if (!c.tenant_id[0]) {
+				billing__delivery_batch_free(batch);   /* leased: sent later */
 				return rc;      /* the queue itself cannot be read */
+			}
 			billing__log(ctx, BILLING_LOG_WARN, "due work %s %s failed: %s", c.kind,
 				c.resource_id, billing_error_last()->message);
 			rep.failed++;
@@ -172,6 +183,8 @@ int billing_run_due(billing_ctx *ctx, int64_t now, const billing_run_limits *lim
 		rep.processed++;
 		rep.invoiced += invoiced;
 	}
+	billing__delivery_batch_send(batch);
+	billing__delivery_batch_free(batch);
 	if (billing__prune_all(ctx, now) < 0)
 		billing__log(ctx, BILLING_LOG_WARN, "pruning old events failed: %s",
 			billing_error_last()->message);

@@ -233,7 +233,8 @@ static int64_t jittered(int64_t wait)
 
 /* Records the attempt's outcome in a transaction of its own. */
 static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32_t status,
-	const char *error, const char *response, int64_t duration_ms, int64_t retry_after)
+	const char *error, const char *response, int64_t duration_ms, int64_t retry_after,
+	int64_t *next_at)
 {
 	billing__capture ec = { billing__webhook_endpoint_from_record, NULL };
 	billing_delivery_attempt_record a;
@@ -331,15 +332,19 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 	}
 	if (rc == BILLING_OK)
 		rc = save_delivery(ctx, tx, &c.d, now);
+	*next_at = c.d.status == BILLING_DELIVERY_PENDING ? c.d.next_attempt_at : 0;
 out:
 	billing_webhook_endpoint_free(e);
 	return billing__end(ctx, tx, rc);
 }
 
 static int record(billing_ctx *ctx, const billing__delivery_job *job, int32_t status,
-	const char *error, const char *response, int64_t duration_ms, int64_t retry_after)
+	const char *error, const char *response, int64_t duration_ms, int64_t retry_after,
+	int64_t *next_at)
 {
-	BILLING__RETRY(record_once(ctx, job, status, error, response, duration_ms, retry_after));
+	*next_at = 0;
+	BILLING__RETRY(record_once(ctx, job, status, error, response, duration_ms, retry_after,
+		next_at));
 }
 
 /* Seconds a 429 or 503 answer's Retry-After asks to wait (RFC 9110: a
@@ -392,79 +397,317 @@ static const char *attempt_error(const billing_transport_response *res)
 	}
 }
 
-int billing__delivery_run(billing_ctx *ctx, billing__delivery_job *job)
-{
-	char sig[256] = "", id[BILLING_ID_MAX], ts[32], kept[KEEP_RESPONSE + 1];
+/* ------------------------------------------------------------ sending many */
+
+/* One delivery of a batch, and the request it is being sent with. */
+typedef struct {
+	billing__delivery_job *job;     /* NULL once finished */
+	int in_flight;
+	int retry;                      /* a retry waiting for its time in this batch */
+	int64_t not_before_ms;          /* monotonic */
+	char sig[256], id[BILLING_ID_MAX], ts[32];
 	billing_header h[5];
 	billing_transport_request req;
-	billing_transport_response res;
-	billing_transport *t = ctx->transport ? ctx->transport : billing_transport_default();
-	struct timespec t0, t1;
-	long timeout = ctx->webhook_timeout_ms > 0 ? ctx->webhook_timeout_ms : 15000;
+	struct timespec t0;
+} batch_item;
+
+struct billing__delivery_batch {
+	billing_transport_batch base;   /* first: the transport's view */
+	billing_ctx *ctx;
+	int64_t run_now;                /* the run's time: leases never end before it */
+	batch_item items[BILLING__DELIVERY_BATCH];
+	size_t n;
+	unsigned int in_flight;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static unsigned int endpoint_in_flight(const billing__delivery_batch *b, const char *endpoint_id)
+{
+	unsigned int n = 0;
+	size_t i;
+	for (i = 0; i < b->n; i++)
+		if (b->items[i].in_flight && b->items[i].job &&
+		    strcmp(b->items[i].job->endpoint_id, endpoint_id) == 0)
+			n++;
+	return n;
+}
+
+static void item_finish(billing__delivery_batch *b, batch_item *it)
+{
+	(void)b;
+	OPENSSL_cleanse(it->sig, sizeof(it->sig));
+	billing__delivery_job_free(it->job);
+	it->job = NULL;
+	it->in_flight = 0;
+	it->retry = 0;
+}
+
+static int refresh_once(billing_ctx *ctx, const char *tenant_id, const char *delivery_id,
+	int64_t now, billing__delivery_job **out)
+{
+	billing_txn *tx;
+	int rc;
+	*out = NULL;
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	rc = billing__delivery_begin(ctx, tx, tenant_id, delivery_id, now, out);
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing__delivery_job_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* The delivery as it stands now, read again just before its attempt: still
+ * pending, its endpoint still enabled, the secrets of this moment, a new
+ * lease from now, and the timestamp of now. */
+static int refresh(billing_ctx *ctx, const char *tenant_id, const char *delivery_id,
+	int64_t now, billing__delivery_job **out)
+{
+	BILLING__RETRY(refresh_once(ctx, tenant_id, delivery_id, now, out));
+}
+
+/* Signs and builds the request of it's (fresh) job. */
+static int item_request(billing_ctx *ctx, batch_item *it)
+{
 	static const char *const want[] = { "Retry-After" };
-	const char *error;
-	int32_t status = 0;
-	int64_t wait = 0;
-	size_t kept_len = 0;
+	billing__delivery_job *job = it->job;
+	long timeout = ctx->webhook_timeout_ms > 0 ? ctx->webhook_timeout_ms : 15000;
 	int rc;
 
-	if ((rc = sign(sig, sizeof(sig), job->secret, job)) < 0 ||
-	    (job->previous_secret[0] && (rc = sign(sig, sizeof(sig), job->previous_secret,
-		job)) < 0)) {
-		billing__delivery_job_free(job);
+	it->sig[0] = '\0';
+	if ((rc = sign(it->sig, sizeof(it->sig), job->secret, job)) < 0 ||
+	    (job->previous_secret[0] && (rc = sign(it->sig, sizeof(it->sig), job->previous_secret,
+		job)) < 0))
 		return rc;
-	}
-	snprintf(id, sizeof(id), "%s", job->event_id);
-	snprintf(ts, sizeof(ts), "%lld", (long long)job->timestamp);
-	h[0].name = "Content-Type";
-	h[0].value = "application/json";
-	h[1].name = "User-Agent";
-	h[1].value = "libbilling-webhooks/1";
-	h[2].name = "webhook-id";
-	h[2].value = id;
-	h[3].name = "webhook-timestamp";
-	h[3].value = ts;
-	h[4].name = "webhook-signature";
-	h[4].value = sig;
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.url = job->url;
-	req.headers = h;
-	req.nheaders = 5;
-	req.body = job->body;
-	req.body_len = job->body_len;
-	req.connect_timeout_ms = timeout < 5000 ? timeout : 5000L;
-	req.timeout_ms = timeout;
-	req.max_response = READ_RESPONSE;
-	req.want_headers = want;
-	req.nwant_headers = 1;
-	req.flags = (ctx->webhook_allow_http ? BILLING_TRANSPORT_ALLOW_HTTP : 0) |
+	snprintf(it->id, sizeof(it->id), "%s", job->event_id);
+	snprintf(it->ts, sizeof(it->ts), "%lld", (long long)job->timestamp);
+	it->h[0].name = "Content-Type";
+	it->h[0].value = "application/json";
+	it->h[1].name = "User-Agent";
+	it->h[1].value = "libbilling-webhooks/1";
+	it->h[2].name = "webhook-id";
+	it->h[2].value = it->id;
+	it->h[3].name = "webhook-timestamp";
+	it->h[3].value = it->ts;
+	it->h[4].name = "webhook-signature";
+	it->h[4].value = it->sig;
+	memset(&it->req, 0, sizeof(it->req));
+	it->req.method = "POST";
+	it->req.url = job->url;
+	it->req.headers = it->h;
+	it->req.nheaders = 5;
+	it->req.body = job->body;
+	it->req.body_len = job->body_len;
+	it->req.connect_timeout_ms = timeout < 5000 ? timeout : 5000L;
+	it->req.timeout_ms = timeout;
+	it->req.max_response = READ_RESPONSE;
+	it->req.flags = (ctx->webhook_allow_http ? BILLING_TRANSPORT_ALLOW_HTTP : 0) |
 		(ctx->webhook_allow_private ? 0 : BILLING_TRANSPORT_PUBLIC_ONLY);
-	memset(&res, 0, sizeof(res));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = t->send(t, &req, &res);
+	it->req.want_headers = want;
+	it->req.nwant_headers = 1;
+	return BILLING_OK;
+}
+
+/*
+ * The transport asks for the next exchange: the first delivery in the
+ * queue whose endpoint has fewer than BILLING__DELIVERY_PER_ENDPOINT in
+ * flight and whose time has come, read again, signed and stamped now.
+ */
+static int batch_next(billing_transport_batch *bb, const billing_transport_request **req,
+	void **token, long *wait_ms)
+{
+	billing__delivery_batch *b = (billing__delivery_batch *)bb;
+	billing_ctx *ctx = b->ctx;
+	int64_t now_ms = mono_ms(), soonest = -1;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		batch_item *it = &b->items[i];
+		billing__delivery_job *fresh = NULL;
+		int64_t now;
+		int was_retry;
+		char tenant_id[BILLING_ID_MAX], delivery_id[BILLING_ID_MAX];
+
+		if (!it->job || it->in_flight)
+			continue;
+		if (endpoint_in_flight(b, it->job->endpoint_id) >= BILLING__DELIVERY_PER_ENDPOINT)
+			continue;
+		if (it->not_before_ms > now_ms) {
+			if (soonest < 0 || it->not_before_ms - now_ms < soonest)
+				soonest = it->not_before_ms - now_ms;
+			continue;
+		}
+		now = billing__now(ctx);
+		if (now < b->run_now)
+			now = b->run_now;
+		snprintf(tenant_id, sizeof(tenant_id), "%s", it->job->tenant_id);
+		snprintf(delivery_id, sizeof(delivery_id), "%s", it->job->delivery_id);
+		was_retry = it->retry;
+		item_finish(b, it);
+		if (refresh(ctx, tenant_id, delivery_id, now, &fresh) < 0) {
+			/* its lease stands: sent when that ends */
+			billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s", delivery_id,
+				billing_error_last()->message);
+			continue;
+		}
+		if (!fresh)
+			continue;       /* delivered, dead, or its endpoint gone */
+		it->job = fresh;
+		it->retry = was_retry;
+		if (item_request(ctx, it) < 0) {
+			billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s", delivery_id,
+				billing_error_last()->message);
+			item_finish(b, it);
+			continue;
+		}
+		it->in_flight = 1;
+		b->in_flight++;
+		clock_gettime(CLOCK_MONOTONIC, &it->t0);
+		*req = &it->req;
+		*token = it;
+		return 1;
+	}
+	/* A retry waits for its time only while other exchanges are under way:
+	 * the batch never lasts for the sake of a retry alone (its due work
+	 * sends it later). */
+	*wait_ms = b->in_flight ? (long)soonest : -1;
+	return 0;
+}
+
+/* An exchange ended: its attempt is recorded, and a first retry whose
+ * time comes within BILLING__DELIVERY_RETRY_IN_BATCH seconds waits in the
+ * batch for it. */
+static void batch_done(billing_transport_batch *bb, void *token, int rc,
+	billing_transport_response *res)
+{
+	billing__delivery_batch *b = (billing__delivery_batch *)bb;
+	billing_ctx *ctx = b->ctx;
+	batch_item *it = token;
+	char kept[KEEP_RESPONSE + 1];
+	struct timespec t1;
+	const char *error;
+	int32_t status = 0;
+	int64_t wait = 0, next_at = 0, now;
+	size_t kept_len = 0;
+
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	OPENSSL_cleanse(sig, sizeof(sig));
+	OPENSSL_cleanse(it->sig, sizeof(it->sig));
+	it->in_flight = 0;
+	b->in_flight--;
 	if (rc < 0) {
 		/* Not sent (out of memory, a request the transport refused):
 		 * an attempt like a dropped connection, tried again. */
 		error = rc == BILLING_ENOMEM ? "out_of_memory" : "connection";
 	} else {
-		if ((error = attempt_error(&res)) == NULL) {
-			status = (int32_t)res.status;
-			wait = retry_after_of(&res, billing__now(ctx));
+		if ((error = attempt_error(res)) == NULL) {
+			status = (int32_t)res->status;
+			wait = retry_after_of(res, billing__now(ctx));
 		}
-		if (!error && res.body) {
-			kept_len = res.body_len < KEEP_RESPONSE ? res.body_len : KEEP_RESPONSE;
-			memcpy(kept, res.body, kept_len);
+		if (!error && res->body) {
+			kept_len = res->body_len < KEEP_RESPONSE ? res->body_len : KEEP_RESPONSE;
+			memcpy(kept, res->body, kept_len);
 		}
-		t->release(t, &res);
 	}
 	kept[kept_len] = '\0';
-	rc = record(ctx, job, status, error, kept_len ? kept : NULL,
-		(int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, wait);
-	billing__delivery_job_free(job);
-	return rc;
+	if (record(ctx, it->job, status, error, kept_len ? kept : NULL,
+		(int64_t)(t1.tv_sec - it->t0.tv_sec) * 1000 +
+		(t1.tv_nsec - it->t0.tv_nsec) / 1000000, wait, &next_at) < 0) {
+		/* the lease stands: sent again when it ends */
+		billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s",
+			it->job->delivery_id, billing_error_last()->message);
+		item_finish(b, it);
+		return;
+	}
+	now = billing__now(ctx);
+	if (next_at && !it->retry && next_at - now <= BILLING__DELIVERY_RETRY_IN_BATCH) {
+		it->retry = 1;
+		it->not_before_ms = mono_ms() + (next_at > now ? (next_at - now) * 1000 : 0);
+		return;
+	}
+	item_finish(b, it);
+}
+
+billing__delivery_batch *billing__delivery_batch_new(billing_ctx *ctx, int64_t run_now)
+{
+	billing__delivery_batch *b = billing__calloc(1, sizeof(*b));
+	if (!b) {
+		(void)billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		return NULL;
+	}
+	b->ctx = ctx;
+	b->run_now = run_now;
+	b->base.max_in_flight = BILLING__DELIVERY_IN_FLIGHT;
+	b->base.next = batch_next;
+	b->base.done = batch_done;
+	b->base.payload = b;
+	return b;
+}
+
+size_t billing__delivery_batch_add(billing__delivery_batch *b, billing__delivery_job *job)
+{
+	memset(&b->items[b->n], 0, sizeof(b->items[b->n]));
+	b->items[b->n++].job = job;
+	return b->n;
+}
+
+/* A transport of version 1 (or without send_batch): one after another. */
+static void send_one_by_one(billing_transport *t, billing_transport_batch *b)
+{
+	const billing_transport_request *req;
+	billing_transport_response res;
+	void *token;
+	long wait_ms;
+	int rc;
+
+	for (;;) {
+		wait_ms = -1;
+		if (b->next(b, &req, &token, &wait_ms) != 1)
+			break;       /* nothing in flight here: a wait is never asked */
+		memset(&res, 0, sizeof(res));
+		rc = t->send(t, req, &res);
+		if (rc < 0)
+			memset(&res, 0, sizeof(res));
+		b->done(b, token, rc, &res);
+		if (rc == BILLING_OK)
+			t->release(t, &res);
+	}
+}
+
+void billing__delivery_batch_send(billing__delivery_batch *b)
+{
+	billing_ctx *ctx = b->ctx;
+	billing_transport *t = ctx->transport ? ctx->transport : billing_transport_default();
+	size_t i;
+
+	if (b->n == 0)
+		return;
+	if (t->version < 2 || !t->send_batch || t->send_batch(t, &b->base) < 0) {
+		if (t->version >= 2 && t->send_batch)
+			billing__log(ctx, BILLING_LOG_WARN, "the transport's batch failed (%s): "
+				"sending one by one", billing_error_last()->message);
+		send_one_by_one(t, &b->base);
+	}
+	for (i = 0; i < b->n; i++)
+		item_finish(b, &b->items[i]);
+	b->n = 0;
+	b->in_flight = 0;
+}
+
+void billing__delivery_batch_free(billing__delivery_batch *b)
+{
+	size_t i;
+	if (!b)
+		return;
+	for (i = 0; i < b->n; i++)
+		item_finish(b, &b->items[i]);
+	billing__free(b);
 }
 
 /* ------------------------------------------------------------ deliveries */

@@ -62,9 +62,31 @@ typedef struct billing__delivery_job billing__delivery_job;
 int billing__delivery_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *delivery_id, int64_t now, billing__delivery_job **job);
 
-/* Sends the POST (no transaction held) and records the attempt; frees job. */
-int billing__delivery_run(billing_ctx *ctx, billing__delivery_job *job);
 void billing__delivery_job_free(billing__delivery_job *job);
+
+/*
+ * Deliveries sent concurrently (no transaction held): at most
+ * BILLING__DELIVERY_IN_FLIGHT exchanges at once, at most
+ * BILLING__DELIVERY_PER_ENDPOINT of them to one endpoint, so one slow
+ * receiver holds only its own slots. Each delivery is read again, leased,
+ * stamped and signed when its exchange starts, and its attempt recorded
+ * when it ends; a first retry due within BILLING__DELIVERY_RETRY_IN_BATCH
+ * seconds is made in the same batch while other exchanges are under way.
+ * Through the transport's send_batch (version 2), or one after another.
+ */
+#define BILLING__DELIVERY_BATCH 64
+#define BILLING__DELIVERY_IN_FLIGHT 16
+#define BILLING__DELIVERY_PER_ENDPOINT 2
+#define BILLING__DELIVERY_RETRY_IN_BATCH 10
+typedef struct billing__delivery_batch billing__delivery_batch;
+/* NULL: out of memory (error set). run_now: the run's time. */
+billing__delivery_batch *billing__delivery_batch_new(billing_ctx *ctx, int64_t run_now);
+/* Takes job; returns how many are queued (at most BILLING__DELIVERY_BATCH:
+ * send before adding more). */
+size_t billing__delivery_batch_add(billing__delivery_batch *b, billing__delivery_job *job);
+/* Sends and records every queued delivery; the batch is empty after. */
+void billing__delivery_batch_send(billing__delivery_batch *b);
+void billing__delivery_batch_free(billing__delivery_batch *b);
 
 /* Deletes every tenant's events older than the context's retention (with
  * their deliveries), in batches of their own transactions. */

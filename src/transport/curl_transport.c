@@ -278,36 +278,57 @@ static struct curl_slist *lines_new(const billing_transport_request *req, size_t
 	return h;
 }
 
-static int curl_send(billing_transport *t, const billing_transport_request *req,
+/* One exchange being made: its easy handle, its header lines, and what
+ * the callbacks fill. */
+typedef struct {
+	exchange x;
+	CURL *curl;
+	struct curl_slist *lines;
+	size_t nlines;
+	void *token;                   /* the batch's name for it */
+} transfer;
+
+static void transfer_free(transfer *tr)
+{
+	if (!tr)
+		return;
+	if (tr->curl)
+		curl_easy_cleanup(tr->curl);
+	if (tr->lines)
+		lines_free(tr->lines, tr->nlines);
+	billing__free(tr);
+}
+
+/* A new transfer for req, its answer into res, ready to perform; NULL with
+ * an error set when it cannot be made (nothing was sent). */
+static transfer *transfer_new(const billing_transport_request *req,
 	billing_transport_response *res)
 {
-	struct curl_slist *lines;
-	exchange x;
-	CURLcode cc;
+	transfer *tr;
 	CURL *curl;
-	size_t nlines;
 	bool ok;
 
-	(void)t;
 	if (!req || !res || !req->method || !req->url || req->max_response == 0 ||
 	    req->timeout_ms <= 0 || req->connect_timeout_ms <= 0 ||
-	    (req->nheaders && !req->headers) || (req->nwant_headers && !req->want_headers))
-		return billing__error_set(BILLING_EINVALID, "invalid_argument",
+	    (req->nheaders && !req->headers) || (req->nwant_headers && !req->want_headers)) {
+		(void)billing__error_set(BILLING_EINVALID, "invalid_argument",
 			"transport: an incomplete request");
-	if (billing__curl_init() < 0)
-		return BILLING_ERROR;
-	memset(res, 0, sizeof(*res));
-	memset(&x, 0, sizeof(x));
-	x.req = req;
-	x.res = res;
-	if ((lines = lines_new(req, &nlines)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, "no memory for a request");
-	if ((curl = curl_easy_init()) == NULL) {
-		lines_free(lines, nlines);
-		return billing__error_set(BILLING_ENOMEM, NULL, "no memory for a request");
+		return NULL;
 	}
+	if (billing__curl_init() < 0)
+		return NULL;
+	memset(res, 0, sizeof(*res));
+	if ((tr = billing__calloc(1, sizeof(*tr))) == NULL ||
+	    (tr->lines = lines_new(req, &tr->nlines)) == NULL ||
+	    (tr->curl = curl = curl_easy_init()) == NULL) {
+		transfer_free(tr);
+		(void)billing__error_set(BILLING_ENOMEM, NULL, "no memory for a request");
+		return NULL;
+	}
+	tr->x.req = req;
+	tr->x.res = res;
 	ok = curl_easy_setopt(curl, CURLOPT_URL, req->url) == CURLE_OK &&
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, lines) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, tr->lines) == CURLE_OK &&
 		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
 		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
@@ -326,11 +347,12 @@ static int curl_send(billing_transport *t, const billing_transport_request *req,
 		curl_easy_setopt(curl, CURLOPT_USERAGENT, "libbilling/" BILLING_VERSION_STRING)
 			== CURLE_OK &&
 		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &tr->x) == CURLE_OK &&
 		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
-		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &tr->x) == CURLE_OK &&
 		curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket) == CURLE_OK &&
-		curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &x) == CURLE_OK;
+		curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &tr->x) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_PRIVATE, (void *)tr) == CURLE_OK;
 	/* Always direct: libcurl would otherwise take a proxy from the
 	 * environment (http_proxy, https_proxy, ALL_PROXY), and the address
 	 * check would then see only the proxy's address. "" turns them off. */
@@ -343,23 +365,167 @@ static int curl_send(billing_transport *t, const billing_transport_request *req,
 	if (ok && strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
 		ok = curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method) == CURLE_OK;
 	if (!ok) {
-		curl_easy_cleanup(curl);
-		lines_free(lines, nlines);
-		return billing__error_set(BILLING_ERROR, NULL, "transport: cannot set up the request");
+		transfer_free(tr);
+		(void)billing__error_set(BILLING_ERROR, NULL, "transport: cannot set up the request");
+		return NULL;
 	}
-	cc = curl_easy_perform(curl);
-	lines_free(lines, nlines);
+	return tr;
+}
+
+/* The outcome of a performed transfer into its response; frees it. */
+static void transfer_finish(transfer *tr, CURLcode cc)
+{
+	billing_transport_response *res = tr->x.res;
 	/* Out of memory reading the answer: the request may have arrived, so
 	 * it is an outcome (failed), not an error. */
-	res->error = x.no_memory ? BILLING_TRANSPORT_FAILED : error_of(cc, &x);
-	if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK)
+	res->error = tr->x.no_memory ? BILLING_TRANSPORT_FAILED : error_of(cc, &tr->x);
+	if (curl_easy_getinfo(tr->curl, CURLINFO_RESPONSE_CODE, &res->status) != CURLE_OK)
 		res->status = 0;
-	curl_easy_cleanup(curl);
+	transfer_free(tr);
+}
+
+static int curl_send(billing_transport *t, const billing_transport_request *req,
+	billing_transport_response *res)
+{
+	transfer *tr;
+	CURLcode cc;
+
+	(void)t;
+	if ((tr = transfer_new(req, res)) == NULL)
+		return billing_error_last()->code;
+	cc = curl_easy_perform(tr->curl);
+	transfer_finish(tr, cc);
+	return BILLING_OK;
+}
+
+/* One slot of a batch: the transfer and the answer it fills. */
+typedef struct {
+	transfer *tr;
+	billing_transport_response res;
+} slot;
+
+/* Starts req in slot s on multi; false (with done() called: certainly not
+ * sent) when it cannot be. */
+static bool slot_start(CURLM *multi, billing_transport_batch *b, slot *s,
+	const billing_transport_request *req, void *token)
+{
+	int rc;
+	if ((s->tr = transfer_new(req, &s->res)) != NULL) {
+		s->tr->token = token;
+		if (curl_multi_add_handle(multi, s->tr->curl) == CURLM_OK)
+			return true;
+		transfer_free(s->tr);
+		s->tr = NULL;
+		(void)billing__error_set(BILLING_ENOMEM, NULL, "no memory for a request");
+	}
+	rc = billing_error_last()->code < 0 ? billing_error_last()->code : BILLING_ERROR;
+	memset(&s->res, 0, sizeof(s->res));
+	b->done(b, token, rc, &s->res);
+	return false;
+}
+
+/*
+ * The batch on one libcurl multi handle, driven from the calling thread:
+ * start what next() hands over while slots are free, wait for the sockets
+ * (or until next() said to ask again), and hand each ended exchange to
+ * done(). Each exchange keeps its own easy handle, timeouts and address
+ * check, made exactly as curl_send() makes it.
+ */
+static int curl_send_batch(billing_transport *t, billing_transport_batch *b)
+{
+	slot *slots;
+	CURLM *multi;
+	unsigned int i, max, in_flight = 0;
+
+	(void)t;
+	if (!b || !b->next || !b->done || b->max_in_flight == 0)
+		return billing__error_set(BILLING_EINVALID, "invalid_argument",
+			"transport: an incomplete batch");
+	if (billing__curl_init() < 0)
+		return BILLING_ERROR;
+	max = b->max_in_flight > 1024 ? 1024 : b->max_in_flight;
+	if ((slots = billing__calloc(max, sizeof(*slots))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, "no memory for a batch");
+	if ((multi = curl_multi_init()) == NULL) {
+		billing__free(slots);
+		return billing__error_set(BILLING_ENOMEM, NULL, "no memory for a batch");
+	}
+	for (;;) {
+		long wait_ms = -1;
+		bool ended = false;
+		CURLMsg *msg;
+		int running, queued;
+
+		/* Fill the free slots. */
+		for (i = 0; i < max && in_flight < max; i++) {
+			const billing_transport_request *req = NULL;
+			void *token = NULL;
+			if (slots[i].tr)
+				continue;
+			if (b->next(b, &req, &token, &wait_ms) != 1)
+				break;
+			wait_ms = -1;
+			if (slot_start(multi, b, &slots[i], req, token))
+				in_flight++;
+			else
+				i--;    /* the slot is free again */
+		}
+		if (in_flight == 0) {
+			if (wait_ms < 0)
+				break;          /* nothing in flight, nothing to come */
+			/* With no transfer the poll is a sleep until next() has one. */
+			curl_multi_poll(multi, NULL, 0, (int)(wait_ms > 60000 ? 60000 : wait_ms), NULL);
+			continue;
+		}
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;          /* out of memory in libcurl: ended below */
+		while ((msg = curl_multi_info_read(multi, &queued)) != NULL) {
+			char *priv = NULL;
+			transfer *tr;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+			tr = (transfer *)(void *)priv;
+			for (i = 0; tr && i < max; i++) {
+				void *token;
+				if (slots[i].tr != tr)
+					continue;
+				token = tr->token;
+				curl_multi_remove_handle(multi, tr->curl);
+				transfer_finish(tr, msg->data.result);
+				slots[i].tr = NULL;
+				b->done(b, token, BILLING_OK, &slots[i].res);
+				curl_release(NULL, &slots[i].res);
+				in_flight--;
+				ended = true;
+				break;
+			}
+		}
+		if (!ended)
+			curl_multi_poll(multi, NULL, 0, wait_ms >= 0 && wait_ms < 1000 ?
+				(int)wait_ms : 1000, NULL);
+	}
+	/* Only when libcurl itself failed: what is still in flight ends as a
+	 * failure of the transport (it may have left). */
+	for (i = 0; i < max; i++) {
+		transfer *tr = slots[i].tr;
+		void *token;
+		if (!tr)
+			continue;
+		token = tr->token;
+		curl_multi_remove_handle(multi, tr->curl);
+		transfer_finish(tr, CURLE_OUT_OF_MEMORY);
+		slots[i].res.error = BILLING_TRANSPORT_FAILED;
+		b->done(b, token, BILLING_OK, &slots[i].res);
+		curl_release(NULL, &slots[i].res);
+	}
+	curl_multi_cleanup(multi);
+	billing__free(slots);
 	return BILLING_OK;
 }
 
 static billing_transport curl_transport = {
-	BILLING_TRANSPORT_VERSION, curl_send, curl_release
+	BILLING_TRANSPORT_VERSION, curl_send, curl_release, curl_send_batch
 };
 
 billing_transport *billing_transport_default(void)

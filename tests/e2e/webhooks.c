@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -32,7 +33,16 @@ typedef enum { ANSWER_OK = 0, ANSWER_500, ANSWER_SLOW, ANSWER_CLOSE } answer_kin
 typedef struct {
 	char id[128], timestamp[32], signature[512];
 	char body[8192];
+	char url[64];
+	long long at_ms;         /* monotonic, when it came */
 } seen_request;
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 typedef struct {
 	struct MHD_Daemon *d;
@@ -59,7 +69,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	answer_kind kind;
 	enum MHD_Result ret;
 	const char *v;
-	(void)url;
 	(void)method;
 	(void)version;
 
@@ -85,8 +94,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "webhook-signature")))
 			snprintf(s->signature, sizeof(s->signature), "%s", v);
 		memcpy(s->body, u->body, u->len);
+		snprintf(s->url, sizeof(s->url), "%s", url);
+		s->at_ms = mono_ms();
 	}
-	if (r->times > 0) {
+	if (strstr(url, "/slow")) {
+		kind = ANSWER_SLOW;     /* this path always hangs past the timeout */
+	} else if (r->times > 0) {
 		kind = r->next;
 		r->times--;
 	} else {
@@ -600,6 +613,57 @@ static void redeliver__one_event_or_every_dead_delivery(void **state)
 	fx_close(&f);
 }
 
+static void concurrency__one_hanging_receiver_does_not_hold_up_the_others(void **state)
+{
+	static const char *const names[] = { "B", "C", "D", "E" };
+	billing_webhook_endpoint_params p = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
+	char secrets[5][128], urls[5][128];
+	long long start;
+	int i, j, k, nfast = 0, nslow = 0;
+	fx f;
+	(void)state;
+	/* libcurl's multi interface, to loopback: one tenant's receiver hangs
+	 * past the 500 ms timeout for each of its 6 deliveries; 4 other
+	 * tenants' 8 deliveries do not wait for it */
+	fx_open(&f, 1, 0);
+	for (i = 0; i < 5; i++) {
+		const char *t = tb_tenant(f.w, i ? names[i - 1] : "Slow");
+		billing_principal who = tb_admin(t);
+		billing_webhook_endpoint *e = NULL;
+		snprintf(urls[i], sizeof(urls[i]), "http://127.0.0.1:%u/%s%d", f.r->port,
+			i ? "fast" : "slow", i);
+		p.url = urls[i];
+		tb_assert_rc(billing_webhook_endpoint_create(&e, f.w->ctx, &who, &p, NULL),
+			BILLING_OK);
+		snprintf(secrets[i], sizeof(secrets[i]), "%s", billing_webhook_endpoint_secret(e));
+		billing_webhook_endpoint_free(e);
+		for (j = 0; j < (i ? 2 : 6); j++) {
+			billing_customer *c = tb_customer(f.w, t, NULL);
+			billing_customer_free(c);
+		}
+	}
+	start = mono_ms();
+	run_at(&f, f.w->now);
+	assert_int_equal(received(f.r), 14);
+	for (k = 0; k < received(f.r); k++) {
+		seen_request *s = &f.r->seen[k];
+		i = s->url[1] == 's' ? 0 : s->url[5] - '0';
+		assert_true(i >= 0 && i < 5);
+		assert_true(signature_ok(s, secrets[i]));
+		assert_int_equal(strtoll(s->timestamp, NULL, 10), f.w->now);
+		if (i == 0) {
+			nslow++;
+		} else {
+			/* before the first hang's timeout ended */
+			assert_true(s->at_ms - start < 450);
+			nfast++;
+		}
+	}
+	assert_int_equal(nslow, 6);
+	assert_int_equal(nfast, 8);
+	fx_close(&f);
+}
+
 /* ------------------------------------------------------------ beside them */
 
 static void audit__every_mutating_call_with_its_request(void **state)
@@ -735,6 +799,7 @@ int main(void)
 		cmocka_unit_test(safety__private_addresses_and_plain_http_are_refused),
 		cmocka_unit_test(secrets__rotation_signs_with_both_for_the_overlap),
 		cmocka_unit_test(redeliver__one_event_or_every_dead_delivery),
+		cmocka_unit_test(concurrency__one_hanging_receiver_does_not_hold_up_the_others),
 		cmocka_unit_test(audit__every_mutating_call_with_its_request),
 		cmocka_unit_test(subscribers__after_commit_only),
 		cmocka_unit_test(retention__old_events_are_pruned_by_the_run),

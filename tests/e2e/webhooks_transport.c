@@ -384,6 +384,162 @@ static void signals__retry_after_on_429_and_503_delays_the_next_attempt(void **s
 	fx_close(&f);
 }
 
+/* ------------------------------------------------------------ many at once */
+
+/* Another tenant with an endpoint at url and n events; its secret. */
+static void tenant_with(fx *f, const char *name, const char *url, int n, char *secret,
+	size_t size)
+{
+	billing_webhook_endpoint_params p = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
+	billing_webhook_endpoint *e = NULL;
+	const char *t = tb_tenant(f->w, name);
+	billing_principal admin = tb_admin(t);
+	int i;
+	p.url = url;
+	tb_assert_rc(billing_webhook_endpoint_create(&e, f->w->ctx, &admin, &p, NULL), BILLING_OK);
+	snprintf(secret, size, "%s", billing_webhook_endpoint_secret(e));
+	billing_webhook_endpoint_free(e);
+	for (i = 0; i < n; i++) {
+		billing_customer *c = tb_customer(f->w, t, NULL);
+		billing_customer_free(c);
+	}
+}
+
+/* r verifies under secret as a receiver enforcing the 5-minute window
+ * would check it at now. */
+static int verifies(const st_request *r, const char *secret, int64_t now)
+{
+	return billing_webhook_verify(secret, st_header(r, "webhook-id"),
+		st_header(r, "webhook-timestamp"), st_header(r, "webhook-signature"), r->body,
+		r->body_len, now, 300) == BILLING_OK;
+}
+
+static long long world_now(void *payload)
+{
+	return ((fx *)payload)->w->now;
+}
+
+/* A hang stands for its timeout on the world's clock. */
+static void world_hangs(void *payload, long timeout_ms)
+{
+	((fx *)payload)->w->now += timeout_ms / 1000;
+}
+
+static void timing__each_attempt_is_stamped_when_it_is_made(void **state)
+{
+	char slow[128], fast[128];
+	int64_t start;
+	size_t i, nfast = 0;
+	fx f;
+	(void)state;
+	/* one after another (a transport with send() only), on a clock that
+	 * moves 15 s with each hang */
+	fx_open(&f);
+	f.st->on_send = world_now;
+	f.st->on_hang = world_hangs;
+	f.st->hook_payload = &f;
+	st_route(f.st, "slow.example", (st_answer){ .kind = ST_HANG });
+	tenant_with(&f, "Slow", "https://slow.example.com/h", 30, slow, sizeof(slow));
+	tenant_with(&f, "Fast", "https://fast.example.com/h", 3, fast, sizeof(fast));
+	start = f.w->now;
+	run_at(&f, f.w->now);
+	assert_int_equal(st_count(f.st), 33);
+	/* 30 hangs: the fast tenant's deliveries leave 7.5 minutes into the
+	 * run, stamped then, and verify where the 5-minute window is kept */
+	assert_true(f.w->now - start >= 450);
+	for (i = 0; i < st_count(f.st); i++) {
+		const st_request *r = st_seen(f.st, i);
+		int is_fast = strstr(r->url, "fast.example") != NULL;
+		char ts[32];
+		snprintf(ts, sizeof(ts), "%lld", r->clock_at_send);
+		assert_string_equal(st_header(r, "webhook-timestamp"), ts);
+		assert_true(verifies(r, is_fast ? fast : slow, (int64_t)r->clock_at_send));
+		if (is_fast) {
+			assert_true(r->clock_at_send >= start + 450);
+			nfast++;
+		}
+	}
+	assert_int_equal(nfast, 3);
+	fx_close(&f);
+}
+
+static void concurrency__one_hanging_receiver_does_not_hold_up_the_others(void **state)
+{
+	static const char *const names[] = { "B", "C", "D", "E" };
+	char slow[128], fast[4][128], url[64];
+	long long slow_first_end = 0, fast_last_start = 0;
+	size_t i, j, nslow = 0, nfast = 0;
+	fx f;
+	(void)state;
+	fx_open_with(&f, 0, 0, 800);
+	st_concurrent(f.st);
+	st_route(f.st, "slow.example", (st_answer){ .kind = ST_HANG, .real_wait = 1 });
+	tenant_with(&f, "Slow", "https://slow.example.com/h", 6, slow, sizeof(slow));
+	for (i = 0; i < 4; i++) {
+		snprintf(url, sizeof(url), "https://%s.example.com/h", names[i]);
+		tenant_with(&f, names[i], url, 2, fast[i], sizeof(fast[i]));
+	}
+	run_at(&f, f.w->now);
+	assert_int_equal(st_count(f.st), 14);
+	assert_int_equal(f.st->batches, 1);
+	for (i = 0; i < st_count(f.st); i++) {
+		const st_request *r = st_seen(f.st, i);
+		if (strstr(r->url, "slow.example")) {
+			assert_true(verifies(r, slow, f.w->now));
+			if (!slow_first_end || r->ended_ms < slow_first_end)
+				slow_first_end = r->ended_ms;
+			nslow++;
+			continue;
+		}
+		for (j = 0; j < 4; j++) {
+			snprintf(url, sizeof(url), "https://%s.example.com/h", names[j]);
+			if (strcmp(r->url, url) == 0)
+				assert_true(verifies(r, fast[j], f.w->now));
+		}
+		if (r->started_ms > fast_last_start)
+			fast_last_start = r->started_ms;
+		nfast++;
+	}
+	assert_int_equal(nslow, 6);
+	assert_int_equal(nfast, 8);
+	/* every other tenant's delivery left before the first hang ended */
+	assert_true(fast_last_start < slow_first_end);
+	/* the hanging endpoint had its cap of slots, no more */
+	assert_int_equal(f.st->route_max_in_flight[0], 2);
+	assert_true(f.st->max_in_flight <= 16);
+	assert_true(f.st->max_in_flight > 2);
+	assert_int_equal(f.st->released, 14);
+	fx_close(&f);
+}
+
+static void concurrency__a_first_retry_is_made_in_the_same_run(void **state)
+{
+	const billing_webhook_delivery *d;
+	billing_page *page;
+	char slow[128];
+	size_t n;
+	fx f;
+	(void)state;
+	/* a hang of 7 s keeps the run going past the 5 s of the first retry */
+	fx_open_with(&f, 0, 0, 7000);
+	st_concurrent(f.st);
+	st_route(f.st, "slow.example", (st_answer){ .kind = ST_HANG, .real_wait = 1 });
+	endpoint(&f, URL);
+	st_push(f.st, (st_answer){ .status = 503, .body = "busy" });
+	event(&f);
+	tenant_with(&f, "Slow", "https://slow.example.com/h", 1, slow, sizeof(slow));
+	run_at(&f, f.w->now);
+	page = deliveries(&f, &n);
+	d = billing_page_webhook_delivery(page, 0);
+	assert_int_equal(billing_webhook_delivery_attempts(d), 2);
+	assert_int_equal(billing_webhook_delivery_attempt_at(d, 0)->status_code, 503);
+	assert_int_equal(billing_webhook_delivery_attempt_at(d, 1)->status_code, 200);
+	assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_SUCCEEDED);
+	billing_page_free(page);
+	assert_int_equal(st_count(f.st), 3);
+	fx_close(&f);
+}
+
 static void ctx__a_transport_it_does_not_know_is_refused(void **state)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
@@ -419,6 +575,9 @@ int main(void)
 		cmocka_unit_test(retry__errors_to_the_last_try_then_dead),
 		cmocka_unit_test(gone__a_410_disables_the_endpoint_at_once),
 		cmocka_unit_test(signals__retry_after_on_429_and_503_delays_the_next_attempt),
+		cmocka_unit_test(timing__each_attempt_is_stamped_when_it_is_made),
+		cmocka_unit_test(concurrency__one_hanging_receiver_does_not_hold_up_the_others),
+		cmocka_unit_test(concurrency__a_first_retry_is_made_in_the_same_run),
 		cmocka_unit_test(ctx__a_transport_it_does_not_know_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

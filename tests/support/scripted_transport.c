@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "billing/errors.h"
 
@@ -38,22 +39,61 @@ static void keep(st_request *r, const billing_transport_request *req)
 	r->flags = req->flags;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
 static int st_send(billing_transport *bt, const billing_transport_request *req,
 	billing_transport_response *res)
 {
 	scripted_transport *t = (scripted_transport *)bt;
+	long long clock = t->on_send ? t->on_send(t->hook_payload) : 0;
 	st_answer a;
 	st_request *r = NULL;
-	size_t i;
+	size_t i, route = ST_MAX_ROUTES;
 
 	pthread_mutex_lock(&t->mu);
-	a = t->next < t->nscript ? t->script[t->next++] : t->otherwise;
+	for (i = 0; i < t->nroutes && route == ST_MAX_ROUTES; i++)
+		if (strstr(req->url, t->routes[i]))
+			route = i;
+	if (route < ST_MAX_ROUTES) {
+		a = t->route_answers[route];
+		if (++t->route_in_flight[route] > t->route_max_in_flight[route])
+			t->route_max_in_flight[route] = t->route_in_flight[route];
+	} else {
+		a = t->next < t->nscript ? t->script[t->next++] : t->otherwise;
+	}
 	if (t->nseen < sizeof(t->seen) / sizeof(t->seen[0]))
 		r = &t->seen[t->nseen++];
-	if (r)
+	if (r) {
 		keep(r, req);
-	if (r)
 		r->sent = a.kind != ST_SEND_FAILS;
+		r->started_ms = mono_ms();
+		r->clock_at_send = clock;
+	}
+	pthread_mutex_unlock(&t->mu);
+
+	if (a.kind == ST_HANG && a.real_wait)
+		sleep_ms(req->timeout_ms);
+	else if (a.kind == ST_HANG && t->on_hang)
+		t->on_hang(t->hook_payload, req->timeout_ms);
+	else if (a.delay_ms > 0)
+		sleep_ms(a.delay_ms);
+	pthread_mutex_lock(&t->mu);
+	if (r)
+		r->ended_ms = mono_ms();
+	if (route < ST_MAX_ROUTES)
+		t->route_in_flight[route]--;
 	pthread_mutex_unlock(&t->mu);
 
 	if (a.kind == ST_SEND_FAILS)
@@ -109,12 +149,138 @@ static void st_release(billing_transport *bt, billing_transport_response *res)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* ------------------------------------------------------------ send_batch */
+
+typedef struct {
+	scripted_transport *t;
+	const billing_transport_request *req;
+	billing_transport_response res;
+	void *token;
+	int rc;
+	int busy, finished;
+	pthread_t thread;
+} st_slot;
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+} st_signal;
+
+static st_signal batch_signal = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+
+static void *st_worker(void *p)
+{
+	st_slot *s = p;
+	int rc = st_send(&s->t->base, s->req, &s->res);
+	pthread_mutex_lock(&batch_signal.mu);
+	s->rc = rc;
+	s->finished = 1;
+	pthread_cond_broadcast(&batch_signal.cv);
+	pthread_mutex_unlock(&batch_signal.mu);
+	return NULL;
+}
+
+#define ST_MAX_SLOTS 64
+
+static int st_send_batch(billing_transport *bt, billing_transport_batch *b)
+{
+	scripted_transport *t = (scripted_transport *)bt;
+	st_slot slots[ST_MAX_SLOTS];
+	unsigned int max = b->max_in_flight < ST_MAX_SLOTS ? b->max_in_flight : ST_MAX_SLOTS;
+	unsigned int i, in_flight = 0;
+
+	memset(slots, 0, sizeof(slots));
+	pthread_mutex_lock(&t->mu);
+	t->batches++;
+	pthread_mutex_unlock(&t->mu);
+	for (;;) {
+		long wait_ms = -1;
+		int ended = 0;
+		for (i = 0; i < max && in_flight < max; i++) {
+			st_slot *s = &slots[i];
+			if (s->busy)
+				continue;
+			if (b->next(b, &s->req, &s->token, &wait_ms) != 1)
+				break;
+			wait_ms = -1;
+			s->t = t;
+			s->busy = 1;
+			s->finished = 0;
+			memset(&s->res, 0, sizeof(s->res));
+			in_flight++;
+			pthread_mutex_lock(&t->mu);
+			if (++t->in_flight > t->max_in_flight)
+				t->max_in_flight = t->in_flight;
+			pthread_mutex_unlock(&t->mu);
+			if (pthread_create(&s->thread, NULL, st_worker, s) != 0)
+				abort();
+		}
+		if (in_flight == 0) {
+			if (wait_ms < 0)
+				break;
+			sleep_ms(wait_ms);
+			continue;
+		}
+		for (i = 0; i < max; i++) {
+			st_slot *s = &slots[i];
+			int fin;
+			if (!s->busy)
+				continue;
+			pthread_mutex_lock(&batch_signal.mu);
+			fin = s->finished;
+			pthread_mutex_unlock(&batch_signal.mu);
+			if (!fin)
+				continue;
+			pthread_join(s->thread, NULL);
+			s->busy = 0;
+			in_flight--;
+			pthread_mutex_lock(&t->mu);
+			t->in_flight--;
+			pthread_mutex_unlock(&t->mu);
+			if (s->rc < 0)
+				memset(&s->res, 0, sizeof(s->res));
+			b->done(b, s->token, s->rc, &s->res);
+			if (s->rc == 0)
+				st_release(bt, &s->res);
+			ended = 1;
+		}
+		if (!ended) {
+			struct timespec until;
+			long ms = wait_ms >= 0 && wait_ms < 20 ? wait_ms : 20;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += ms * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			pthread_mutex_lock(&batch_signal.mu);
+			pthread_cond_timedwait(&batch_signal.cv, &batch_signal.mu, &until);
+			pthread_mutex_unlock(&batch_signal.mu);
+		}
+	}
+	return 0;
+}
+
+void st_concurrent(scripted_transport *t)
+{
+	t->base.version = 2;
+	t->base.send_batch = st_send_batch;
+}
+
+void st_route(scripted_transport *t, const char *url_part, st_answer a)
+{
+	pthread_mutex_lock(&t->mu);
+	if (t->nroutes >= ST_MAX_ROUTES)
+		abort();
+	t->routes[t->nroutes] = url_part;
+	t->route_answers[t->nroutes++] = a;
+	pthread_mutex_unlock(&t->mu);
+}
+
 scripted_transport *st_new(void)
 {
 	scripted_transport *t = calloc(1, sizeof(*t));
 	if (!t)
 		abort();
-	t->base.version = BILLING_TRANSPORT_VERSION;
+	t->base.version = 1;     /* send() only, until st_concurrent() */
 	t->base.send = st_send;
 	t->base.release = st_release;
 	pthread_mutex_init(&t->mu, NULL);

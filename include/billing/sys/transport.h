@@ -25,6 +25,13 @@
  * memory, a request the transport cannot express); the library then treats
  * it as a failure of its own.
  *
+ * Many at once (version 2): send_batch() makes a set of exchanges
+ * concurrently, at most a given number in flight, asking the library for
+ * each next request when a slot is free, so the library can build (sign,
+ * stamp) each one at the moment it starts. A transport without it (version
+ * 1, or send_batch NULL) still works: the library then sends one exchange
+ * after another through send().
+ *
  * Versioning: the vtable starts with its version and only grows at its end.
  */
 #ifndef BILLING_SYS_TRANSPORT_H
@@ -35,7 +42,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_TRANSPORT_VERSION 1
+#define BILLING_TRANSPORT_VERSION 2
 
 typedef struct billing_transport billing_transport;
 
@@ -97,6 +104,40 @@ typedef struct {
 	void *transport_data;           /**< for the transport's own use */
 } billing_transport_response;
 
+typedef struct billing_transport_batch billing_transport_batch;
+
+/**
+ * A set of exchanges made by send_batch() (version 2). The library fills
+ * it and the transport calls its callbacks, always from the thread that
+ * called send_batch(), never two at once.
+ */
+struct billing_transport_batch {
+	/** Exchanges in flight at most (> 0). */
+	unsigned int max_in_flight;
+
+	/**
+	 * Asked whenever fewer than max_in_flight are in flight. Returns 1
+	 * with *req set to the next exchange to start now and *token naming it
+	 * in done(); req and all it points to stay valid until done() for it
+	 * returns. Returns 0 when none is to start now, with *wait_ms set to
+	 * when to ask again (>= 0), or to -1: ask again only after an exchange
+	 * in flight ends. When it returns 0 with -1 and nothing is in flight,
+	 * the batch is over.
+	 */
+	int (*next)(billing_transport_batch *b, const billing_transport_request **req,
+		void **token, long *wait_ms);
+
+	/**
+	 * An exchange ended: rc and res as send() would have returned and
+	 * filled them (res zeroed when rc is negative). The transport frees
+	 * what res holds after done() returns.
+	 */
+	void (*done)(billing_transport_batch *b, void *token, int rc,
+		billing_transport_response *res);
+
+	void *payload;                  /**< the library's */
+};
+
 /** The transport vtable. Embed it as the first member of the transport's
  *  struct. send() may be called from several threads at once. The host
  *  owns the transport: it must outlive every context and provider given
@@ -116,10 +157,21 @@ struct billing_transport {
 	/** Frees what send() put in res. */
 	void (*release)(billing_transport *t, billing_transport_response *res);
 
+	/**
+	 * Version 2, optional (NULL: the library sends one after another
+	 * through send()). Makes every exchange next() hands over, at most
+	 * b->max_in_flight at once, each as send() would (its own timeouts,
+	 * flags and caps), calling done() exactly once for each, as it ends,
+	 * and returns BILLING_OK once next() has no more and none is in flight.
+	 * A negative return means it could not run the batch at all: next()
+	 * was not called.
+	 */
+	int (*send_batch)(billing_transport *t, billing_transport_batch *b);
+
 	/* later versions append methods here */
 };
 
-#define BILLING_TRANSPORT_INIT { BILLING_TRANSPORT_VERSION, 0, 0 }
+#define BILLING_TRANSPORT_INIT { BILLING_TRANSPORT_VERSION, 0, 0, 0 }
 
 /**
  * The library's libcurl transport (a process-wide instance, borrowed: do
