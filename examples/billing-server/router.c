@@ -95,6 +95,10 @@ static const route special[] = {
 		"webhook_endpoints.rotate_secret", "webhookEndpoints", NULL),
 	{ "GET", "/v1/webhook-endpoints/{id}/deliveries", H_OP_LIST, "webhook_deliveries.list",
 		"webhookEndpoints", NULL, "endpointId", webhook_endpoint_exists, NULL },
+	/* Deliveries by query (endpointId, eventId, status): also those of a
+	 * deleted endpoint, which its path above no longer finds. */
+	ROUTE("GET", "/v1/webhook-deliveries", H_OP_LIST, "webhook_deliveries.list",
+		"webhookEndpoints", NULL),
 	ROUTE("GET", "/v1/audit-log", H_OP_LIST, "audit.list", "audit", NULL),
 	/* Verified by the provider's signature, not a token; the tenant is the
 	 * one the library finds in the event, never the request's. */

@@ -48,7 +48,8 @@ struct billing__delivery_job {
 	char event_id[BILLING_ID_MAX];
 	char url[BILLING__WEBHOOK_URL_MAX + 1];
 	char secret[BILLING__WEBHOOK_SECRET_MAX];
-	char previous_secret[BILLING__WEBHOOK_SECRET_MAX];     /* "" when none signs any more */
+	billing__webhook_old_secret previous[BILLING__WEBHOOK_OLD_SECRETS]; /* still signing */
+	size_t nprevious;
 	char *body;
 	size_t body_len;
 	int64_t timestamp;
@@ -59,7 +60,7 @@ void billing__delivery_job_free(billing__delivery_job *job)
 	if (!job)
 		return;
 	OPENSSL_cleanse(job->secret, sizeof(job->secret));
-	OPENSSL_cleanse(job->previous_secret, sizeof(job->previous_secret));
+	OPENSSL_cleanse(job->previous, sizeof(job->previous));
 	billing__free(job->body);
 	billing__free(job);
 }
@@ -180,9 +181,8 @@ int billing__delivery_begin(billing_ctx *ctx, billing_txn *tx, const char *tenan
 	snprintf(job->event_id, sizeof(job->event_id), "%s", c.d.event_id);
 	snprintf(job->url, sizeof(job->url), "%s", e->url);
 	snprintf(job->secret, sizeof(job->secret), "%s", e->secret_stored);
-	if (e->previous_secret && e->previous_secret_until > now)
-		snprintf(job->previous_secret, sizeof(job->previous_secret), "%s",
-			e->previous_secret);
+	job->nprevious = billing__webhook_old_secrets(job->previous, e->previous_secret,
+		e->previous_secret_until, now);
 	job->timestamp = now;
 	billing_webhook_endpoint_free(e);
 	evc.job = job;
@@ -405,7 +405,7 @@ typedef struct {
 	int in_flight;
 	int retry;                      /* a retry waiting for its time in this batch */
 	int64_t not_before_ms;          /* monotonic */
-	char sig[256], id[BILLING_ID_MAX], ts[32];
+	char sig[512], id[BILLING_ID_MAX], ts[32];
 	billing_header h[5];
 	billing_transport_request req;
 	struct timespec t0;
@@ -479,13 +479,17 @@ static int item_request(billing_ctx *ctx, batch_item *it)
 	static const char *const want[] = { "Retry-After" };
 	billing__delivery_job *job = it->job;
 	long timeout = ctx->webhook_timeout_ms > 0 ? ctx->webhook_timeout_ms : 15000;
+	size_t i;
 	int rc;
 
+	/* the current secret's signature first, then each old one still
+	 * inside its overlap (Standard Webhooks allows several) */
 	it->sig[0] = '\0';
-	if ((rc = sign(it->sig, sizeof(it->sig), job->secret, job)) < 0 ||
-	    (job->previous_secret[0] && (rc = sign(it->sig, sizeof(it->sig), job->previous_secret,
-		job)) < 0))
+	if ((rc = sign(it->sig, sizeof(it->sig), job->secret, job)) < 0)
 		return rc;
+	for (i = 0; i < job->nprevious; i++)
+		if ((rc = sign(it->sig, sizeof(it->sig), job->previous[i].secret, job)) < 0)
+			return rc;
 	snprintf(it->id, sizeof(it->id), "%s", job->event_id);
 	snprintf(it->ts, sizeof(it->ts), "%lld", (long long)job->timestamp);
 	it->h[0].name = "Content-Type";
@@ -864,13 +868,26 @@ int billing_webhook_delivery_list(billing_page **out, billing_ctx *ctx,
 	l.q.endpoint_id = p->endpoint_id;
 	l.q.event_id = p->event_id;
 	l.q.status = (int)p->status;
+	/* The endpoint is not looked up first: the deliveries of a deleted
+	 * endpoint stay listable by its id (they have no reference to it). An
+	 * id that names neither an endpoint nor any delivery is refused below. */
 	ids.tenant_id = who->tenant_id;
-	ids.endpoint_id = p->endpoint_id;
 	ids.event_id = p->event_id;
 	l.check = billing__check_filter_ids_cb;
 	l.check_payload = &ids;
 	if ((rc = billing__entity_list(&page, &delivery_entity, &l, ctx, who->tenant_id)) < 0)
 		return rc;
+	if (page->count == 0 && p->endpoint_id) {
+		billing__filter_ids endpoint = { 0 };
+		endpoint.tenant_id = who->tenant_id;
+		endpoint.endpoint_id = p->endpoint_id;
+		if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) == BILLING_OK)
+			rc = billing__end(ctx, tx, billing__check_filter_ids(&endpoint, ctx, tx));
+		if (rc < 0) {
+			billing_page_free(page);
+			return rc;
+		}
+	}
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) == BILLING_OK) {
 		for (i = 0; rc == BILLING_OK && i < page->count; i++) {
 			billing_webhook_delivery *d = page->items[i];

@@ -386,13 +386,66 @@ int billing_webhook_endpoint_get(billing_webhook_endpoint **out, billing_ctx *ct
 		BILLING_OP_WEBHOOK_ENDPOINTS_GET, "we", id);
 }
 
+size_t billing__webhook_old_secrets(billing__webhook_old_secret *out, const char *packed,
+	int64_t legacy_until, int64_t now)
+{
+	size_t n = 0;
+	const char *p = packed;
+
+	while (p && *p && n < BILLING__WEBHOOK_OLD_SECRETS) {
+		size_t len = strcspn(p, " "), slen = strcspn(p, ": ");
+		int64_t until = legacy_until;
+		if (slen < len)
+			until = (int64_t)strtoll(p + slen + 1, NULL, 10);
+		if (until > now && slen > 0 && slen < sizeof(out[n].secret)) {
+			memcpy(out[n].secret, p, slen);
+			out[n].secret[slen] = '\0';
+			out[n++].until = until;
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+	return n;
+}
+
 struct change {
 	const billing_webhook_endpoint_params *p;
 	const struct norm *n;
 	unsigned int fields;
 	int64_t overlap;                 /* rotate: > 0 */
 	char secret[BILLING__WEBHOOK_SECRET_MAX];         /* rotate: the new secret */
+	/* rotate: every old secret still promised, packed */
+	char previous[(BILLING__WEBHOOK_SECRET_MAX + 24) * BILLING__WEBHOOK_OLD_SECRETS];
+	int64_t previous_until;          /* the latest end of their overlaps */
 };
+
+/* The old secrets after a rotation at now: the current one for overlap,
+ * then those of earlier rotations whose overlap has not ended. */
+static int pack_previous(struct change *ch, const billing_webhook_endpoint *cur, int64_t now)
+{
+	billing__webhook_old_secret old[BILLING__WEBHOOK_OLD_SECRETS];
+	size_t i, n = billing__webhook_old_secrets(old, cur->previous_secret,
+		cur->previous_secret_until, now), used;
+	int64_t latest = now + ch->overlap;
+
+	if (n >= BILLING__WEBHOOK_OLD_SECRETS) {
+		OPENSSL_cleanse(old, sizeof(old));
+		return billing__error_field(BILLING_ECONFLICT, "too_many_secrets",
+			"overlapSeconds", "%d earlier secrets are still inside their overlap: "
+			"rotate again once one has ended", BILLING__WEBHOOK_OLD_SECRETS);
+	}
+	used = (size_t)snprintf(ch->previous, sizeof(ch->previous), "%s:%lld",
+		cur->secret_stored, (long long)latest);
+	for (i = 0; i < n; i++) {
+		used += (size_t)snprintf(ch->previous + used, sizeof(ch->previous) - used,
+			" %s:%lld", old[i].secret, (long long)old[i].until);
+		if (old[i].until > latest)
+			latest = old[i].until;
+	}
+	OPENSSL_cleanse(old, sizeof(old));
+	ch->previous_until = latest;
+	return BILLING_OK;
+}
 
 static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
 	void *record)
@@ -406,8 +459,11 @@ static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx, const 
 	r->updated_at = billing__now(ctx);
 	r->version = cur->version + 1;
 	if (ch->overlap > 0) {
-		r->previous_secret = cur->secret_stored;
-		r->previous_secret_until = r->updated_at + ch->overlap;
+		int rc;
+		if ((rc = pack_previous(ch, cur, r->updated_at)) < 0)
+			return rc;
+		r->previous_secret = ch->previous;
+		r->previous_secret_until = ch->previous_until;
 		r->secret = ch->secret;
 		return BILLING_OK;
 	}
@@ -509,6 +565,7 @@ static int rotate_once(billing_webhook_endpoint **out, billing_ctx *ctx,
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	}
 	OPENSSL_cleanse(ch.secret, sizeof(ch.secret));
+	OPENSSL_cleanse(ch.previous, sizeof(ch.previous));
 	return rc;
 }
 

@@ -32,6 +32,24 @@ struct billing_webhook_endpoint {
 	char *shown_secret;          /* owned: set by create and rotate only */
 };
 
+/*
+ * Secrets still inside a rotation's overlap. Each rotation promises its
+ * old secret an overlap, so after rotations in quick succession several old
+ * secrets may be live at once: the endpoint's previous_secret holds them
+ * all, newest first, as "whsec_...:UNTIL" separated by spaces (a lone
+ * "whsec_..." without ":UNTIL", as written before, lives until
+ * previous_secret_until, which is always the latest of them). At most
+ * BILLING__WEBHOOK_OLD_SECRETS: a rotation that would need more is refused.
+ */
+#define BILLING__WEBHOOK_OLD_SECRETS 4
+typedef struct {
+	char secret[BILLING__WEBHOOK_SECRET_MAX];
+	int64_t until;
+} billing__webhook_old_secret;
+/* The old secrets of e still live at now, newest first; how many. */
+size_t billing__webhook_old_secrets(billing__webhook_old_secret *out, const char *packed,
+	int64_t legacy_until, int64_t now);
+
 /* What webhook_endpoint.c, webhook_outbox.c and webhook_delivery.c share.
  * A new endpoint (billing_webhook_endpoint_free) made from a
  * billing_webhook_endpoint_record, or NULL (out of memory): */

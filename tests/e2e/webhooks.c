@@ -540,6 +540,12 @@ static void safety__private_addresses_and_plain_http_are_refused(void **state)
 	}
 }
 
+static void tb_customer_free_new(fx *f)
+{
+	billing_customer *c = tb_customer(f->w, f->t, NULL);
+	billing_customer_free(c);
+}
+
 static void secrets__rotation_signs_with_both_for_the_overlap(void **state)
 {
 	billing_webhook_endpoint *e = NULL;
@@ -567,6 +573,61 @@ static void secrets__rotation_signs_with_both_for_the_overlap(void **state)
 	assert_int_equal(received(f.r), 2);
 	assert_true(signature_ok(&f.r->seen[1], f.secret));
 	assert_false(signature_ok(&f.r->seen[1], old_secret));
+	fx_close(&f);
+}
+
+static void secrets__a_second_rotation_keeps_every_promised_overlap(void **state)
+{
+	billing_webhook_endpoint *e = NULL;
+	char s0[128], s1[128], s2[128];
+	int64_t t0;
+	int i;
+	fx f;
+	(void)state;
+	fx_open(&f, 1, 0);
+	endpoint(&f, f.t, NULL, 0);
+	snprintf(s0, sizeof(s0), "%s", f.secret);
+	t0 = f.w->now;
+	/* s0 promised until t0 + 3600; ten minutes later, s1 until t0 + 4200 */
+	tb_assert_rc(billing_webhook_endpoint_rotate_secret(&e, f.w->ctx, &f.admin, f.endpoint_id,
+		3600, NULL), BILLING_OK);
+	snprintf(s1, sizeof(s1), "%s", billing_webhook_endpoint_secret(e));
+	billing_webhook_endpoint_free(e);
+	f.w->now = t0 + 600;
+	tb_assert_rc(billing_webhook_endpoint_rotate_secret(&e, f.w->ctx, &f.admin, f.endpoint_id,
+		3600, NULL), BILLING_OK);
+	snprintf(s2, sizeof(s2), "%s", billing_webhook_endpoint_secret(e));
+	billing_webhook_endpoint_free(e);
+	/* inside both overlaps: all three sign */
+	tb_customer_free_new(&f);
+	run_at(&f, t0 + 900);
+	assert_int_equal(received(f.r), 1);
+	assert_true(signature_ok(&f.r->seen[0], s2));
+	assert_true(signature_ok(&f.r->seen[0], s1));
+	assert_true(signature_ok(&f.r->seen[0], s0));
+	/* s0's overlap ended, s1's not */
+	tb_customer_free_new(&f);
+	run_at(&f, t0 + 3601);
+	assert_true(signature_ok(&f.r->seen[1], s2));
+	assert_true(signature_ok(&f.r->seen[1], s1));
+	assert_false(signature_ok(&f.r->seen[1], s0));
+	/* both ended */
+	tb_customer_free_new(&f);
+	run_at(&f, t0 + 4201);
+	assert_true(signature_ok(&f.r->seen[2], s2));
+	assert_false(signature_ok(&f.r->seen[2], s1));
+	assert_false(signature_ok(&f.r->seen[2], s0));
+	/* five old secrets live at once are refused, and change nothing */
+	for (i = 0; i < 4; i++) {
+		tb_assert_rc(billing_webhook_endpoint_rotate_secret(&e, f.w->ctx, &f.admin,
+			f.endpoint_id, 3600, NULL), BILLING_OK);
+		billing_webhook_endpoint_free(e);
+		e = NULL;
+	}
+	tb_assert_rc(billing_webhook_endpoint_rotate_secret(&e, f.w->ctx, &f.admin, f.endpoint_id,
+		3600, NULL), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "too_many_secrets");
+	assert_null(e);
 	fx_close(&f);
 }
 
@@ -798,6 +859,7 @@ int main(void)
 		cmocka_unit_test(crash__between_the_claim_and_the_post_the_delivery_is_sent_later),
 		cmocka_unit_test(safety__private_addresses_and_plain_http_are_refused),
 		cmocka_unit_test(secrets__rotation_signs_with_both_for_the_overlap),
+		cmocka_unit_test(secrets__a_second_rotation_keeps_every_promised_overlap),
 		cmocka_unit_test(redeliver__one_event_or_every_dead_delivery),
 		cmocka_unit_test(concurrency__one_hanging_receiver_does_not_hold_up_the_others),
 		cmocka_unit_test(audit__every_mutating_call_with_its_request),

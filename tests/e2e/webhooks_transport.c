@@ -384,6 +384,44 @@ static void signals__retry_after_on_429_and_503_delays_the_next_attempt(void **s
 	fx_close(&f);
 }
 
+static void deleted__a_deleted_endpoints_dead_deliveries_stay_listable(void **state)
+{
+	billing_delivery_list_params p = BILLING_DELIVERY_LIST_PARAMS_INIT;
+	const billing_webhook_delivery *d;
+	billing_page *page = NULL;
+	fx f;
+	(void)state;
+	fx_open(&f);
+	endpoint(&f, URL);
+	event(&f);
+	tb_assert_rc(billing_webhook_endpoint_delete(f.w->ctx, &f.admin, f.endpoint_id, 0),
+		BILLING_OK);
+	run_at(&f, f.w->now);
+	assert_int_equal(st_count(f.st), 0);
+	p.endpoint_id = f.endpoint_id;
+	tb_assert_rc(billing_webhook_delivery_list(&page, f.w->ctx, &f.admin, &p), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 1);
+	d = billing_page_webhook_delivery(page, 0);
+	assert_string_equal(billing_webhook_delivery_endpoint_id(d), f.endpoint_id);
+	assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_DEAD);
+	assert_string_equal(billing_webhook_delivery_attempt_at(d, 0)->error, "endpoint_deleted");
+	billing_page_free(page);
+	page = NULL;
+	p.status = BILLING_DELIVERY_DEAD;
+	tb_assert_rc(billing_webhook_delivery_list(&page, f.w->ctx, &f.admin, &p), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 1);
+	billing_page_free(page);
+	page = NULL;
+	/* an id that names no endpoint and no delivery is still refused */
+	p.status = 0;
+	p.endpoint_id = "we_01kgb7zk00zcz9gqmgm0g56ypn";
+	tb_assert_rc(billing_webhook_delivery_list(&page, f.w->ctx, &f.admin, &p),
+		BILLING_EINVALID);
+	tb_assert_field("endpointId");
+	assert_null(page);
+	fx_close(&f);
+}
+
 /* ------------------------------------------------------------ many at once */
 
 /* Another tenant with an endpoint at url and n events; its secret. */
@@ -575,6 +613,7 @@ int main(void)
 		cmocka_unit_test(retry__errors_to_the_last_try_then_dead),
 		cmocka_unit_test(gone__a_410_disables_the_endpoint_at_once),
 		cmocka_unit_test(signals__retry_after_on_429_and_503_delays_the_next_attempt),
+		cmocka_unit_test(deleted__a_deleted_endpoints_dead_deliveries_stay_listable),
 		cmocka_unit_test(timing__each_attempt_is_stamped_when_it_is_made),
 		cmocka_unit_test(concurrency__one_hanging_receiver_does_not_hold_up_the_others),
 		cmocka_unit_test(concurrency__a_first_retry_is_made_in_the_same_run),
