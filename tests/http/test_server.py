@@ -375,6 +375,7 @@ class Operations(ProblemAssertions):
             "/v1/webhook-endpoints/{id}": {"get", "patch", "delete"},
             "/v1/webhook-endpoints/{id}/rotate-secret": {"post"},
             "/v1/webhook-endpoints/{id}/deliveries": {"get"},
+            "/v1/webhook-deliveries": {"get"},
             "/v1/audit-log": {"get"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
             "/v1/openapi.json": {"get"},
