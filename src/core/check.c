@@ -138,9 +138,10 @@ typedef struct {
 } id_row;
 
 
-/* Every row of a list, a page at a time. */
-static int read_all(billing_storage *st, billing_txn *tx, const char *tenant_id,
-	const billing_resource *res, billing_row_cb cb, vec *out)
+/* Every row of res to cb, a page at a time; *rows is the count cb grows
+ * (a page short of PAGE rows is the last). */
+static int page_all(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const billing_resource *res, billing_row_cb cb, void *payload, const size_t *rows)
 {
 	billing_list_query q;
 	int64_t page = 0;
@@ -148,14 +149,21 @@ static int read_all(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	memset(&q, 0, sizeof(q));
 	q.limit = PAGE;
 	for (;;) {
-		size_t before = out->n;
+		size_t before = *rows;
 		q.offset = page * PAGE;
-		if ((rc = billing__list_records(st, tx, res, tenant_id, &q, cb, out)) < 0)
+		if ((rc = billing__list_records(st, tx, res, tenant_id, &q, cb, payload)) < 0)
 			return rc;
-		if (out->n - before < PAGE)
+		if (*rows - before < PAGE)
 			return BILLING_OK;
 		page++;
 	}
+}
+
+/* Every row of a list into out. */
+static int read_all(billing_storage *st, billing_txn *tx, const char *tenant_id,
+	const billing_resource *res, billing_row_cb cb, vec *out)
+{
+	return page_all(st, tx, tenant_id, res, cb, out, &out->n);
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -387,25 +395,11 @@ static int listed_row(void *payload, const void *rec)
 	return BILLING_OK;
 }
 
-/* Every row of res through record_list, a page at a time. */
+/* Every row of the lister's resource. */
 static int list_records(billing_txn *tx, const char *tenant_id, lister *ls)
 {
-	billing_storage *st = ls->c->ctx->st;
-	billing_list_query q;
-	int64_t page = 0;
-	int rc;
-	memset(&q, 0, sizeof(q));
-	q.limit = PAGE;
-	for (;;) {
-		size_t before = ls->l->ids.n;
-		q.offset = page * PAGE;
-		if ((rc = billing__list_records(st, tx, ls->l->res, tenant_id, &q, listed_row,
-			ls)) < 0)
-			return rc;
-		if (ls->l->ids.n - before < PAGE)
-			return BILLING_OK;
-		page++;
-	}
+	return page_all(ls->c->ctx->st, tx, tenant_id, ls->l->res, listed_row, ls,
+		&ls->l->ids.n);
 }
 
 static int found_row(void *payload, const void *rec)
