@@ -318,12 +318,10 @@ static const billing_field delivery_fields[] = {
 	F(D, "next_attempt_at", INT64, next_attempt_at, ZNULL, "nextAttemptAt", TIME),
 	STAMPS(D),
 };
-/* Its event may be pruned by retention before it: not a reference. */
-static const billing_reference delivery_refs[] = {
-	{ "endpoint_id", &billing__res_webhook_endpoint },
-};
-RESOURCE_REFS(billing__res_delivery, "webhook_delivery", "webhook_deliveries",
-	"webhook_deliveries", "whd", D, delivery_fields, 0, delivery_refs, 1);
+/* No references: its event may be pruned by retention before it, and
+ * its endpoint may be deleted while it stays (listable, by design). */
+RESOURCE(billing__res_delivery, "webhook_delivery", "webhook_deliveries",
+	"webhook_deliveries", "whd", D, delivery_fields);
 #undef D
 
 /* ------------------------------------------------------------ lines */

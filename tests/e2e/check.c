@@ -339,6 +339,37 @@ static void check__ids_versions_and_references_are_checked_on_every_object(void 
 	tb_world_free(w);
 }
 
+/* A deleted endpoint's deliveries stay (no foreign key, by design): their
+ * endpointId names nothing, and that is no problem. */
+static void check__deliveries_of_a_deleted_endpoint_are_no_problem(void **state)
+{
+	billing_webhook_endpoint_params ep = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
+	billing_delivery_list_params dp = BILLING_DELIVERY_LIST_PARAMS_INIT;
+	billing_webhook_endpoint *e = NULL;
+	billing_principal admin;
+	billing_page *page = NULL;
+	char id[64];
+	tb_world *w = world();
+	shop a;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	admin = tb_admin(a.t);
+	ep.url = "https://hooks.example.com/billing";
+	tb_assert_rc(billing_webhook_endpoint_create(&e, w->ctx, &admin, &ep, NULL), BILLING_OK);
+	snprintf(id, sizeof(id), "%s", billing_webhook_endpoint_id(e));
+	billing_webhook_endpoint_free(e);
+	billing_customer_free(tb_customer(w, a.t, NULL));    /* an event: a delivery */
+	tb_assert_rc(billing_webhook_endpoint_delete(w->ctx, &admin, id, 0), BILLING_OK);
+	dp.endpoint_id = id;
+	tb_assert_rc(billing_webhook_delivery_list(&page, w->ctx, &admin, &dp), BILLING_OK);
+	assert_true(billing_page_count(page) >= 1);
+	billing_page_free(page);
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +381,7 @@ int main(void)
 		cmocka_unit_test(check__events_older_than_the_retention_may_be_gone),
 		cmocka_unit_test(check__a_damaged_tax_rate_is_reported_from_its_descriptor),
 		cmocka_unit_test(check__ids_versions_and_references_are_checked_on_every_object),
+		cmocka_unit_test(check__deliveries_of_a_deleted_endpoint_are_no_problem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
