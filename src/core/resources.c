@@ -47,6 +47,11 @@
 		.references = (refs), .reference_count = (nrefs) }
 #define EVENT BILLING_RESOURCE_CREATE_EVENT
 
+/* A field of kind ENUM: F with the names of its values (billing_field.names). */
+#define FE(S, col, type, member, flags, json, names) \
+	{ col, BILLING_FIELD_##type, offsetof(S, member), (flags), json, BILLING_JSON_ENUM, \
+	  0, names, 0, NULL }
+
 /* The common tail of versioned records. */
 #define STAMPS(S) \
 	F(S, "created_at", INT64, created_at, FIXED | SORT | RANGE, "createdAt", TIME), \
@@ -62,6 +67,28 @@ const billing_status_set billing__sub_ended = {
 const billing_status_set billing__payment_in_flight_set = {
 	"in_flight", (1u << BILLING_PAYMENT_PENDING) | (1u << BILLING_PAYMENT_REQUIRES_ACTION) |
 		(1u << BILLING_PAYMENT_UNKNOWN)
+};
+
+/* ------------------------------------------------------------ enum names */
+
+/* The JSON names of enum values, by value ("" for a value that is none),
+ * as the typed API's *_name functions and the answers spell them
+ * (tests/unit/resource.c compares the two). */
+static const char *const interval_names[] = { "", "DAY", "WEEK", "MONTH", "YEAR", NULL };
+static const char *const role_names[] = { "", "USER", "ADMIN", "PLATFORM", NULL };
+static const char *const subscription_status_names[] = {
+	"", "incomplete", "trialing", "active", "past_due", "paused", "canceled", "expired",
+	"unpaid", NULL
+};
+static const char *const invoice_status_names[] = {
+	"", "draft", "pending", "paid", "failed", "void", NULL
+};
+static const char *const payment_status_names[] = {
+	"", "pending", "requires_action", "succeeded", "failed", "refunded",
+	"partially_refunded", "unknown", NULL
+};
+static const char *const delivery_status_names[] = {
+	"", "pending", "succeeded", "dead", NULL
 };
 
 /* ------------------------------------------------------------ tenants */
@@ -131,7 +158,7 @@ static const billing_field plan_fields[] = {
 	F(L, "description", TEXT, description, 0, "description", STRING),
 	F(L, "amount", INT64, amount, RANGE | SORT | NONNEG, "amount", INTEGER),
 	F(L, "currency", TEXT, currency, FIXED | FILTER, "currency", STRING),
-	F(L, "billing_interval", INT, interval, FIXED | FILTER, "interval", ENUM),
+	FE(L, "billing_interval", INT, interval, FIXED | FILTER, "interval", interval_names),
 	F(L, "interval_count", INT32, interval_count, FIXED, "intervalCount", INTEGER),
 	F(L, "trial_days", INT32, trial_days, NONNEG, "trialDays", INTEGER),
 	F(L, "term_count", INT32, term_count, FIXED | ZNULL, "termCount", INTEGER),
@@ -155,7 +182,7 @@ static const billing_field user_fields[] = {
 	F(U, "id", TEXT, id, ID, "id", STRING),
 	F(U, "email", TEXT, email, 0, "email", STRING),
 	F(U, "email_key", TEXT, email_key, UNIQUE | FILTER, NULL, NONE), /* sign-in: by e-mail */
-	F(U, "role", INT, role, FIXED, "role", ENUM),
+	FE(U, "role", INT, role, FIXED, "role", role_names),
 	F(U, "password_hash", TEXT, password_hash, 0, NULL, NONE), /* never shown */
 	STAMPS(U),
 };
@@ -172,7 +199,7 @@ static const billing_field subscription_fields[] = {
 	F(S, "id", TEXT, id, ID | SEARCH, "id", STRING),
 	F(S, "customer_id", TEXT, customer_id, FIXED | FILTER, "customerId", STRING),
 	F(S, "plan_id", TEXT, plan_id, FILTER, "planId", STRING),
-	F(S, "status", INT, status, FILTER, "status", ENUM),
+	FE(S, "status", INT, status, FILTER, "status", subscription_status_names),
 	F(S, "quantity", INT32, quantity, 0, "quantity", INTEGER),
 	F(S, "currency", TEXT, currency, 0, "currency", STRING),
 	F(S, "anchor", INT64, anchor, 0, "billingCycleAnchor", TIME),
@@ -209,7 +236,7 @@ static const billing_field invoice_fields[] = {
 	F(I, "customer_id", TEXT, customer_id, FIXED | FILTER, "customerId", STRING),
 	F(I, "subscription_id", TEXT, subscription_id, FIXED | FILTER, "subscriptionId", STRING),
 	F(I, "number", TEXT, number, SEARCH, "number", STRING),
-	F(I, "status", INT, status, FILTER, "status", ENUM),
+	FE(I, "status", INT, status, FILTER, "status", invoice_status_names),
 	F(I, "currency", TEXT, currency, FIXED, "currency", STRING),
 	F(I, "subtotal", INT64, subtotal, FIXED, "subtotal", INTEGER),
 	F(I, "tax", INT64, tax, FIXED, "tax", INTEGER),
@@ -243,7 +270,7 @@ static const billing_field payment_fields[] = {
 	F(Y, "id", TEXT, id, ID, "id", STRING),
 	F(Y, "invoice_id", TEXT, invoice_id, FIXED | FILTER, "invoiceId", STRING),
 	F(Y, "customer_id", TEXT, customer_id, FIXED | FILTER, "customerId", STRING),
-	F(Y, "status", INT, status, FILTER, "status", ENUM),
+	FE(Y, "status", INT, status, FILTER, "status", payment_status_names),
 	F(Y, "amount", INT64, amount, FIXED | NONNEG, "amount", INTEGER),
 	F(Y, "currency", TEXT, currency, FIXED, "currency", STRING),
 	F(Y, "amount_refunded", INT64, amount_refunded, NONNEG, "refundedAmount", INTEGER),
@@ -313,7 +340,7 @@ static const billing_field delivery_fields[] = {
 	F(D, "id", TEXT, id, ID, "id", STRING),
 	F(D, "endpoint_id", TEXT, endpoint_id, FIXED | FILTER, "endpointId", STRING),
 	F(D, "event_id", TEXT, event_id, FIXED | FILTER | SEARCH, "eventId", STRING),
-	F(D, "status", INT, status, FILTER, "status", ENUM),
+	FE(D, "status", INT, status, FILTER, "status", delivery_status_names),
 	F(D, "attempt_count", INT32, attempt_count, NONNEG, "attemptCount", INTEGER),
 	F(D, "next_attempt_at", INT64, next_attempt_at, ZNULL, "nextAttemptAt", TIME),
 	STAMPS(D),
@@ -420,7 +447,7 @@ static const billing_field audit_fields[] = {
 	F(A, "id", TEXT, id, ID, "id", STRING),
 	F(A, "created_at", INT64, at, FIXED | SORT | RANGE, "at", TIME),
 	F(A, "user_id", TEXT, user_id, 0, "userId", STRING),
-	F(A, "role", INT, role, 0, "role", ENUM),
+	FE(A, "role", INT, role, 0, "role", role_names),
 	F(A, "operation", TEXT, operation, SEARCH, "operation", STRING),
 	F(A, "resource_id", TEXT, resource_id, 0, "resourceId", STRING),
 	F(A, "request_id", TEXT, request_id, 0, "requestId", STRING),

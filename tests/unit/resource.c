@@ -17,6 +17,7 @@
 
 #include "core/json_exact.h"
 #include "core/resource.h"
+#include "core/resources.h"
 #include "tb.h"
 
 typedef tb_fx fx;
@@ -247,6 +248,81 @@ static void record_json__shows_every_kind_exactly(void **state)
 	s = json_of(&widgets, &w);
 	assert_non_null(strstr(s, "\"ratio\":\"1.5\""));
 	cJSON_free(s);
+}
+
+/* The typed API's name of value v, one signature for all. */
+static const char *interval_name(int v) { return billing_interval_name((billing_interval)v); }
+static const char *role_name(int v) { return billing_role_name((billing_role)v); }
+static const char *sub_status(int v)
+{
+	return billing_subscription_status_name((billing_subscription_status)v);
+}
+static const char *invoice_status(int v)
+{
+	return billing_invoice_status_name((billing_invoice_status)v);
+}
+static const char *payment_status(int v)
+{
+	return billing_payment_status_name((billing_payment_status)v);
+}
+static const char *delivery_status(int v)
+{
+	return billing_delivery_status_name((billing_delivery_status)v);
+}
+
+/* Every ENUM field of the stored objects' descriptors names its values
+ * as the typed API and the hand-written answers do, so that the record's
+ * JSON (events, the generic flow) shows "MONTH", not null. */
+static void record_json__enum_fields_name_their_values(void **state)
+{
+	static const struct {
+		const billing_resource *res;
+		const char *column;
+		const char *(*name)(int);
+		int last;
+	} enums[] = {
+		{ &billing__res_plan, "billing_interval", interval_name, BILLING_YEAR },
+		{ &billing__res_user, "role", role_name, BILLING_ROLE_PLATFORM },
+		{ &billing__res_audit, "role", role_name, BILLING_ROLE_PLATFORM },
+		{ &billing__res_subscription, "status", sub_status, BILLING_SUB_UNPAID },
+		{ &billing__res_invoice, "status", invoice_status, BILLING_INVOICE_VOID },
+		{ &billing__res_payment, "status", payment_status, BILLING_PAYMENT_UNKNOWN },
+		{ &billing__res_delivery, "status", delivery_status, BILLING_DELIVERY_DEAD },
+	};
+	billing_plan_record plan;
+	cJSON *json;
+	size_t i;
+	int v;
+	(void)state;
+
+	for (i = 0; i < sizeof(enums) / sizeof(enums[0]); i++) {
+		const billing_field *f = billing_resource_field(enums[i].res, enums[i].column);
+		assert_non_null(f);
+		assert_int_equal(f->json_kind, BILLING_JSON_ENUM);
+		assert_non_null(f->names);
+		/* value 0 is none: no name */
+		assert_string_equal(f->names[0], "");
+		for (v = 1; v <= enums[i].last; v++) {
+			assert_non_null(f->names[v]);
+			assert_string_equal(f->names[v], enums[i].name(v));
+		}
+		assert_null(f->names[enums[i].last + 1]);
+	}
+
+	memset(&plan, 0, sizeof(plan));
+	plan.tenant_id = "ten_1";
+	plan.id = "plan_1";
+	plan.product_id = "prod_1";
+	plan.code = "GOLD";
+	plan.name = "Gold";
+	plan.currency = "EUR";
+	plan.interval = BILLING_MONTH;
+	plan.metadata_json = "{}";
+	json = billing__record_json(&billing__res_plan, &plan);
+	assert_non_null(json);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json,
+		"interval")), "MONTH");
+	cJSON_Delete(json);
 }
 
 static void registry__finds_tax_rates_by_plural_or_path(void **state)
@@ -788,6 +864,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(record_json__shows_every_kind_exactly),
+		cmocka_unit_test(record_json__enum_fields_name_their_values),
 		cmocka_unit_test(registry__finds_tax_rates_by_plural_or_path),
 		cmocka_unit_test_setup_teardown(crud__round_trip_with_events_and_audit,
 			setup, tb_fx_teardown),
