@@ -53,7 +53,9 @@ typedef struct {
  *
  * Tokens not starting with "pm_" fail with code invalid_payment_method.
  * Charges are remembered by idempotency key, so a repeated charge returns
- * the first outcome and no second payment exists. Refunds succeed.
+ * the first outcome and no second payment exists; as at Stripe, a key is
+ * forgotten 24 hours (of the context's clock) after its charge, and find()
+ * looks a charge up by our payment id. Refunds succeed.
  */
 BILLING_EXTERN(int) billing_test_provider_new(billing_provider **out,
 	const billing_test_provider_options *opts);

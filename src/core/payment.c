@@ -336,7 +336,10 @@ int billing__payment_move(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
 				"a payment cannot go from %s to %s",
 				billing_payment_status_name(p->status), name);
 		p->status = res->status;
-		if (res->status == BILLING_PAYMENT_FAILED) {
+		if (res->status == BILLING_PAYMENT_FAILED ||
+		    (res->status == BILLING_PAYMENT_UNKNOWN && res->failure_code[0])) {
+			/* A failure's reason; an unknown outcome's too (timeout,
+			 * answer_mismatch: what a person reviewing it needs). */
 			set_str(&p->failure_code, code, sizeof(code),
 				res->failure_code[0] ? res->failure_code : "failed");
 			set_str(&p->failure_message, message, sizeof(message), res->failure_message);

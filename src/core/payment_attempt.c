@@ -300,11 +300,24 @@ int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char
 		now + BILLING__PAYMENT_LEASE)) == 0) {
 		/* Never answered: ask the same question again, word for word
 		 * (same key and parameters: the provider answers with the first
-		 * outcome; other parameters under the same key are refused).
-		 * Answered pending or needing action: ask for its state. */
-		billing__attempt_fill(a, p->status == BILLING_PAYMENT_UNKNOWN || !p->provider_ref ?
-			BILLING__ATTEMPT_CHARGE : BILLING__ATTEMPT_RETRIEVE, p, c.ref,
-			number[0] ? number : NULL);
+		 * outcome; other parameters under the same key are refused),
+		 * while the provider still knows the key; after the safe window
+		 * look it up instead (a key the provider forgot would charge
+		 * again). Answered pending or needing action: ask for its state. */
+		billing__attempt_what what = BILLING__ATTEMPT_RETRIEVE;
+		if (p->status == BILLING_PAYMENT_UNKNOWN || !p->provider_ref)
+			what = now - p->created_at < BILLING__PAYMENT_SAFE_WINDOW ?
+				BILLING__ATTEMPT_CHARGE : BILLING__ATTEMPT_FIND;
+		if (what == BILLING__ATTEMPT_FIND && !billing__provider_can_find(ctx->provider)) {
+			/* Nothing safe to ask: a webhook or a person settles it. */
+			billing__log(ctx, BILLING_LOG_WARN, "payment %s: the answer was lost more "
+				"than 20 hours ago and provider %s cannot look it up; it stays "
+				"unknown until a webhook or a person settles it", p->id, p->provider);
+			rc = billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT,
+				payment_id, billing__payment_ask_again_at(p->created_at, now));
+		} else {
+			billing__attempt_fill(a, what, p, c.ref, number[0] ? number : NULL);
+		}
 	}
 	billing_payment_free(p);
 	return rc;
@@ -312,10 +325,57 @@ int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char
 
 /* ------------------------------------------------------------ asking */
 
+int billing__provider_can_find(const billing_provider *pv)
+{
+	return pv && pv->version >= 2 && pv->find != NULL;
+}
+
+/*
+ * Issue #18 item 3: the provider's direct answer about a charge is checked
+ * as a webhook is (payment_events.c): our metadata, the amount and the
+ * currency must be those asked for. An answer that does not match is not
+ * believed: the attempt stays unknown (code answer_mismatch, event
+ * payment.answer_mismatch, a warning) and is asked again later; a person
+ * looks at it. Returns 1 when res was turned into that, else 0.
+ */
+static int answer_mismatch(billing_ctx *ctx, const billing__attempt *a,
+	billing_provider_result *res)
+{
+	char what[160];
+
+	if (a->what == BILLING__ATTEMPT_REFUND || res->status == BILLING_PAYMENT_UNKNOWN)
+		return 0;
+	if (res->payment_id[0] && strcmp(res->payment_id, a->payment_id) != 0)
+		snprintf(what, sizeof(what), "it is the provider's payment for %s",
+			res->payment_id);
+	else if (res->tenant_id[0] && strcmp(res->tenant_id, a->tenant_id) != 0)
+		snprintf(what, sizeof(what), "it is another tenant's payment");
+	else if (res->amount != a->amount &&
+		 (res->amount != 0 || res->status == BILLING_PAYMENT_SUCCEEDED))
+		snprintf(what, sizeof(what), "amount %lld, asked %lld", (long long)res->amount,
+			(long long)a->amount);
+	else if (res->currency[0] ? strcmp(res->currency, a->currency) != 0 :
+		 res->status == BILLING_PAYMENT_SUCCEEDED)
+		snprintf(what, sizeof(what), "currency %s, asked %s",
+			res->currency[0] ? res->currency : "(none)", a->currency);
+	else
+		return 0;
+	billing__log(ctx, BILLING_LOG_WARN, "payment %s: the provider answered %s for another "
+		"payment than asked (%s); not recorded, the payment needs review", a->payment_id,
+		billing_payment_status_name(res->status), what);
+	if (res->payment_id[0] && strcmp(res->payment_id, a->payment_id) != 0)
+		res->ref[0] = '\0';            /* not ours: do not keep its id */
+	res->status = BILLING_PAYMENT_UNKNOWN;
+	snprintf(res->failure_code, sizeof(res->failure_code), "answer_mismatch");
+	snprintf(res->failure_message, sizeof(res->failure_message),
+		"the provider's answer does not match the payment (%s)", what);
+	return 1;
+}
+
 /* Records res for the attempt; an answer the payment has moved past (a
  * webhook came first) changes nothing. */
 static int apply_once(billing_ctx *ctx, const billing__attempt *a,
-	const billing_provider_result *res)
+	const billing_provider_result *res, int mismatch)
 {
 	billing_payment *p = NULL;
 	billing_txn *tx;
@@ -329,6 +389,9 @@ static int apply_once(billing_ctx *ctx, const billing__attempt *a,
 	} else if ((rc = billing__payment_load(&p, ctx, tx, a->tenant_id,
 		a->payment_id)) == BILLING_OK) {
 		rc = billing__payment_move(ctx, tx, p, res, now);
+		if (rc == BILLING_OK && mismatch)
+			rc = billing__event_emit(ctx, tx, a->tenant_id, "payment.answer_mismatch",
+				"payment", p->id, billing__json_payment, p);
 		if (rc == BILLING_ECONFLICT) {
 			billing__log(ctx, BILLING_LOG_INFO, "payment %s is %s already; the answer %s "
 				"changes nothing", p->id, billing_payment_status_name(p->status),
@@ -341,9 +404,25 @@ static int apply_once(billing_ctx *ctx, const billing__attempt *a,
 	return billing__end(ctx, tx, rc);
 }
 
-static int apply(billing_ctx *ctx, const billing__attempt *a, const billing_provider_result *res)
+static int apply(billing_ctx *ctx, const billing__attempt *a, const billing_provider_result *res,
+	int mismatch)
 {
-	BILLING__RETRY(apply_once(ctx, a, res));
+	BILLING__RETRY(apply_once(ctx, a, res, mismatch));
+}
+
+static void charge_request(billing_provider_charge *req, const billing__attempt *a)
+{
+	req->tenant_id = a->tenant_id;
+	req->payment_id = a->payment_id;
+	req->invoice_id = a->invoice_id;
+	req->customer_id = a->customer_id;
+	req->customer_ref = a->customer_ref[0] ? a->customer_ref : NULL;
+	req->payment_method = a->payment_method;
+	req->amount = a->amount;
+	req->currency = a->currency;
+	req->idempotency_key = a->key;
+	req->off_session = a->off_session;
+	req->description = a->description[0] ? a->description : NULL;
 }
 
 int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
@@ -352,7 +431,7 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 	billing_provider *pv = ctx->provider;
 	billing_provider_result res;
 	int64_t now = billing__now(ctx);
-	int rc;
+	int rc, mismatch;
 
 	memset(&res, 0, sizeof(res));
 	if (a->what == BILLING__ATTEMPT_NONE)
@@ -360,7 +439,8 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 	billing__log(ctx, BILLING_LOG_DEBUG, "%s: asking the provider (%s)", a->what ==
 		BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
 		a->what == BILLING__ATTEMPT_CHARGE ? "charge" :
-		a->what == BILLING__ATTEMPT_RETRIEVE ? "retrieve" : "refund");
+		a->what == BILLING__ATTEMPT_RETRIEVE ? "retrieve" :
+		a->what == BILLING__ATTEMPT_FIND ? "find" : "refund");
 	if (a->what == BILLING__ATTEMPT_REFUND) {
 		billing_provider_refund req;
 		req.tenant_id = a->tenant_id;
@@ -379,19 +459,28 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 				"asked: %s", a->payment_id, billing_error_last()->message);
 			return rc;
 		}
+	} else if (a->what == BILLING__ATTEMPT_FIND) {
+		billing_provider_charge req;
+		charge_request(&req, a);
+		rc = pv->find(pv, &req, now, &res);
+		if (rc == BILLING_ENOTFOUND) {
+			/* Past the safe window and nowhere at the provider: it was
+			 * never made. A failure, so that dunning goes on. */
+			memset(&res, 0, sizeof(res));
+			res.status = BILLING_PAYMENT_FAILED;
+			snprintf(res.failure_code, sizeof(res.failure_code), "not_at_provider");
+			snprintf(res.failure_message, sizeof(res.failure_message), "the answer "
+				"was lost and the provider holds no payment for this attempt: it "
+				"was never made");
+			rc = BILLING_OK;
+		} else if (rc < 0) {
+			billing__log(ctx, BILLING_LOG_WARN, "payment %s: the provider could not be "
+				"searched: %s", a->payment_id, billing_error_last()->message);
+			return rc;
+		}
 	} else {
 		billing_provider_charge req;
-		req.tenant_id = a->tenant_id;
-		req.payment_id = a->payment_id;
-		req.invoice_id = a->invoice_id;
-		req.customer_id = a->customer_id;
-		req.customer_ref = a->customer_ref[0] ? a->customer_ref : NULL;
-		req.payment_method = a->payment_method;
-		req.amount = a->amount;
-		req.currency = a->currency;
-		req.idempotency_key = a->key;
-		req.off_session = a->off_session;
-		req.description = a->description[0] ? a->description : NULL;
+		charge_request(&req, a);
 		rc = pv->charge(pv, &req, now, &res);
 	}
 	if (rc < 0) {
@@ -403,6 +492,7 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 			e->reason ? e->reason : "provider_error");
 		snprintf(res.failure_message, sizeof(res.failure_message), "%s", e->message);
 	}
+	mismatch = answer_mismatch(ctx, a, &res);
 	if (res_out)
 		*res_out = res;
 	billing__log(ctx, BILLING_LOG_DEBUG, "%s: the provider says %s",
@@ -413,7 +503,7 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 			a->what == BILLING__ATTEMPT_REFUND ? "refund" : "payment",
 			a->what == BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
 			res.failure_code);
-	return apply(ctx, a, &res);
+	return apply(ctx, a, &res, mismatch);
 }
 
 void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *invoice_id)

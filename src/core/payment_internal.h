@@ -26,12 +26,19 @@
 #define BILLING__DUE_REFUND "refund"
 
 #define BILLING__PAYMENT_LEASE 300  /* seconds an attempt being asked is held */
+/* An attempt whose answer was lost is asked again with its key only this
+ * long after it was made: providers forget keys (Stripe after about 24 h,
+ * and then the same key charges again). Later it is found by our metadata
+ * (provider find()), never charged again. Issue #18 item 1. */
+#define BILLING__PAYMENT_SAFE_WINDOW (20 * 3600)
 
 typedef enum {
 	BILLING__ATTEMPT_NONE = 0,
 	BILLING__ATTEMPT_CHARGE,       /* create/confirm (again, same key) */
 	BILLING__ATTEMPT_RETRIEVE,     /* ask for the state of a known payment */
-	BILLING__ATTEMPT_REFUND
+	BILLING__ATTEMPT_REFUND,
+	BILLING__ATTEMPT_FIND          /* look the attempt up by our metadata (lost
+	                                  answer older than the safe window) */
 } billing__attempt_what;
 
 typedef struct {
@@ -60,6 +67,8 @@ int billing__refund_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char 
 
 /* Asks the provider (no transaction held) and records the answer in a
  * transaction of its own. res (may be NULL) receives the answer. */
+/* The provider has find() (vtable version 2). */
+int billing__provider_can_find(const billing_provider *pv);
 int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 	billing_provider_result *res);
 

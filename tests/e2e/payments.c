@@ -551,6 +551,27 @@ static void unknown__a_lost_answer_is_asked_again_and_charges_once(void **state)
 	fx_free(&f);
 }
 
+static void unknown__found_not_charged_again_after_the_key_window(void **state)
+{
+	/* Issue #18 item 1 with the test provider, which forgets keys after
+	 * 24 h as Stripe does: first asked again 25 h later, the attempt is
+	 * looked up (find), never charged a second time. */
+	billing_pay_params pp = BILLING_PAY_PARAMS_INIT;
+	billing_payment *p = NULL;
+	fx f;
+	(void)state;
+	fx_init(&f, NULL);
+	pp.payment_method = "pm_card_timeout";
+	tb_assert_rc(billing_invoice_pay(&p, f.w->ctx, &f.admin, f.invoice_id, &pp, NULL),
+		BILLING_EUNKNOWN_OUTCOME);
+	billing_payment_free(p);
+	run_at(&f, f.w->now + 25 * 3600);
+	assert_int_equal(last_payment_status(&f, NULL, 0), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PAID);
+	assert_int_equal(billing_test_provider_charge_count(f.w->provider), 1);
+	fx_free(&f);
+}
+
 static void unknown__processing_settles_an_hour_later(void **state)
 {
 	fx f;
@@ -885,6 +906,7 @@ int main(void)
 		cmocka_unit_test(pay__a_decline_is_recorded_and_reported),
 		cmocka_unit_test(pay__an_idempotent_retry_makes_no_second_attempt),
 		cmocka_unit_test(unknown__a_lost_answer_is_asked_again_and_charges_once),
+		cmocka_unit_test(unknown__found_not_charged_again_after_the_key_window),
 		cmocka_unit_test(unknown__processing_settles_an_hour_later),
 		cmocka_unit_test(unknown__requires_action_then_authenticated),
 		cmocka_unit_test(crash__between_the_attempt_and_its_answer_the_run_asks_again),

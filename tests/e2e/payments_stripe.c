@@ -3,7 +3,9 @@
  * (tests/support/fake_stripe.c), on the backend under test: collect at
  * creation, decline -> past_due -> recovery, retries exhausted ->
  * canceled, a lost answer resolved by the run with ONE PaymentIntent,
- * processing settled by retrieval and by a signed webhook, refunds.
+ * processing settled by retrieval and by a signed webhook, refunds; and
+ * issue #18: a lost answer that outlives Stripe's 24 h idempotency window
+ * (item 1), direct answers that do not match the charge (item 3).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +320,154 @@ static void stripe__refunds_through_the_refunds_api(void **state)
 	fx_free(&f);
 }
 
+/* A run whose asks may fail (lost answers): only the queue must be read. */
+static void run_lax(fx *f, int64_t t)
+{
+	billing_run_report rep;
+	f->w->now = t;
+	fake_stripe_set_now(f->fs, t);
+	tb_assert_rc(billing_run_due(f->w->ctx, t, NULL, &rep), BILLING_OK);
+}
+
+/*
+ * Issue #18 item 1: "When a charge's answer is lost, the run re-POSTs the
+ * same confirm=true PaymentIntent with the same key at +25 h, +32 h, +44 h,
+ * +68 h [...] Stripe keeps idempotency keys for about 24 hours; after that
+ * the same key is a new request and a second charge." Every answer is lost
+ * for three days of the clock (the fake forgets keys after 24 h of it);
+ * then Stripe answers again. Exactly one PaymentIntent exists at the end.
+ */
+static void stripe__a_lost_answer_outlives_the_key_window(void **state)
+{
+	static const int64_t hours[] = { 1, 5, 12, 19, 25, 32, 44, 68 };
+	fake_stripe_fault drop = { FAKE_STRIPE_DROP_AFTER, FAKE_STRIPE_NO_HEADER, 0, 0, NULL };
+	int64_t start;
+	size_t i;
+	fx f;
+	(void)state;
+	fx_init(&f);
+	start = f.w->now;
+	fake_stripe_set_now(f.fs, start);
+	fake_stripe_fail_next(f.fs, 3, &drop);
+	subscribe(&f, "pm_card_visa");
+	assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_UNKNOWN);
+	assert_int_equal(fake_stripe_payment_intent_count(f.fs), 1);
+	for (i = 0; i < sizeof(hours) / sizeof(hours[0]); i++) {
+		fake_stripe_clear_faults(f.fs);
+		fake_stripe_fail_next(f.fs, 50, &drop);
+		run_lax(&f, start + hours[i] * 3600);
+		assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_UNKNOWN);
+		assert_int_equal(fake_stripe_payment_intent_count(f.fs), 1);
+	}
+	/* Stripe answers again: the attempt is found, not made again. */
+	fake_stripe_clear_faults(f.fs);
+	run_lax(&f, start + 73 * 3600);
+	assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PAID);
+	assert_int_equal(fake_stripe_payment_intent_count(f.fs), 1);
+	assert_true(fake_stripe_search_count(f.fs) >= 1);
+	fx_free(&f);
+}
+
+/* Item 1, the other end: the charge never reached Stripe. Past the safe
+ * window nothing is found, the attempt fails with a clear code and
+ * dunning goes on (the subscription is past_due); no charge is ever made. */
+static void stripe__a_lost_charge_never_made_fails_after_the_window(void **state)
+{
+	fake_stripe_fault drop = { FAKE_STRIPE_DROP_BEFORE, FAKE_STRIPE_NO_HEADER, 0, 0, NULL };
+	billing_payment *p = NULL;
+	char id[64];
+	int64_t start;
+	fx f;
+	(void)state;
+	fx_init(&f);
+	start = f.w->now;
+	fake_stripe_set_now(f.fs, start);
+	fake_stripe_fail_next(f.fs, 3, &drop);
+	subscribe(&f, "pm_card_visa");
+	assert_int_equal(last_payment(&f, id, NULL), BILLING_PAYMENT_UNKNOWN);
+	fake_stripe_clear_faults(f.fs);
+	fake_stripe_fail_next(f.fs, 50, &drop);
+	run_lax(&f, start + 3600);
+	assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_UNKNOWN);
+	fake_stripe_clear_faults(f.fs);
+	run_lax(&f, start + 21 * 3600);
+	assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_FAILED);
+	tb_assert_rc(billing_payment_get(&p, f.w->ctx, &f.admin, id), BILLING_OK);
+	assert_string_equal(billing_payment_failure_code(p), "not_at_provider");
+	billing_payment_free(p);
+	assert_int_equal(fake_stripe_payment_intent_count(f.fs), 0);
+	assert_int_equal(sub_status(&f), BILLING_SUB_PAST_DUE);
+	fx_free(&f);
+}
+
+/* The payment's events of a type, counted. */
+static size_t events_of(fx *f, const char *type)
+{
+	billing_event_list_params lp = BILLING_EVENT_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	size_t n;
+	lp.type = type;
+	tb_assert_rc(billing_event_list(&page, f->w->ctx, &f->admin, &lp), BILLING_OK);
+	n = billing_page_count(page);
+	billing_page_free(page);
+	return n;
+}
+
+/*
+ * Issue #18 item 3: "A 200 saying succeeded for amount 1, or in USD for a
+ * EUR charge, is recorded as paid in full (the webhook path refuses the
+ * same mismatch)." Such an answer is not believed: the payment stays
+ * unknown (answer_mismatch, event payment.answer_mismatch), the invoice
+ * unpaid; the next run asks again and believes a true answer.
+ */
+static void mismatched_answer(const char *body)
+{
+	fake_stripe_fault raw = { FAKE_STRIPE_RAW, FAKE_STRIPE_NO_HEADER, 0, 200, body };
+	billing_payment *p = NULL;
+	char id[64];
+	fx f;
+	fx_init(&f);
+	fake_stripe_fail_next(f.fs, 1, &raw);
+	subscribe(&f, "pm_card_visa");
+	assert_int_equal(last_payment(&f, id, NULL), BILLING_PAYMENT_UNKNOWN);
+	tb_assert_rc(billing_payment_get(&p, f.w->ctx, &f.admin, id), BILLING_OK);
+	assert_string_equal(billing_payment_failure_code(p), "answer_mismatch");
+	billing_payment_free(p);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PENDING);
+	assert_int_equal(sub_status(&f), BILLING_SUB_ACTIVE);
+	assert_int_equal(events_of(&f, "payment.answer_mismatch"), 1);
+	/* Asked again (same key): the fake's own answer is the true one. */
+	run_at(&f, f.w->now + 120);
+	assert_int_equal(last_payment(&f, NULL, NULL), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(inv_status(&f, NULL, NULL), BILLING_INVOICE_PAID);
+	fx_free(&f);
+}
+
+static void stripe__an_answer_for_amount_1_is_not_paid(void **state)
+{
+	(void)state;
+	mismatched_answer("{\"id\":\"pi_forged_1\",\"object\":\"payment_intent\","
+		"\"amount\":1,\"currency\":\"eur\",\"status\":\"succeeded\","
+		"\"metadata\":{}}");
+}
+
+static void stripe__an_answer_in_usd_for_a_eur_charge_is_not_paid(void **state)
+{
+	(void)state;
+	mismatched_answer("{\"id\":\"pi_forged_2\",\"object\":\"payment_intent\","
+		"\"amount\":2900,\"currency\":\"usd\",\"status\":\"succeeded\","
+		"\"metadata\":{}}");
+}
+
+static void stripe__an_answer_for_another_payment_is_not_paid(void **state)
+{
+	(void)state;
+	mismatched_answer("{\"id\":\"pi_forged_3\",\"object\":\"payment_intent\","
+		"\"amount\":2900,\"currency\":\"eur\",\"status\":\"succeeded\","
+		"\"metadata\":{\"payment_id\":\"pay_someone_else\"}}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +478,11 @@ int main(void)
 		cmocka_unit_test(stripe__processing_settled_by_retrieval),
 		cmocka_unit_test(stripe__processing_settled_by_a_signed_webhook),
 		cmocka_unit_test(stripe__refunds_through_the_refunds_api),
+		cmocka_unit_test(stripe__a_lost_answer_outlives_the_key_window),
+		cmocka_unit_test(stripe__a_lost_charge_never_made_fails_after_the_window),
+		cmocka_unit_test(stripe__an_answer_for_amount_1_is_not_paid),
+		cmocka_unit_test(stripe__an_answer_in_usd_for_a_eur_charge_is_not_paid),
+		cmocka_unit_test(stripe__an_answer_for_another_payment_is_not_paid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,7 @@ typedef struct {
 	char *fingerprint;
 	int status;
 	char *body;
+	int64_t at;                    /* the fake's clock when it was stored */
 } idem_entry;
 
 typedef struct {
@@ -73,12 +74,14 @@ struct fake_stripe {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
+	int64_t now;                   /* the settable clock; 0: time(NULL) */
 
 	size_t requests;
 	char **keys;                   /* each request's Idempotency-Key ("" if none) */
 	size_t cap_keys;
 	size_t refunds;
 	size_t events;
+	size_t searches;
 
 	payment_intent *pis;
 	size_t npis, cap_pis;
@@ -103,6 +106,7 @@ typedef struct {
 	size_t len;
 	bool too_big;
 	pairs headers;
+	char *query;                   /* the "query" URL argument, decoded */
 } request;
 
 /* ------------------------------------------------------------ small helpers */
@@ -363,6 +367,44 @@ static cJSON *pi_json(const fake_stripe *fs, const payment_intent *pi)
 	return o;
 }
 
+static int64_t clock_now(const fake_stripe *fs)
+{
+	return fs->now ? fs->now : (int64_t)time(NULL);
+}
+
+/* GET /v1/payment_intents/search: only metadata['payment_id']:'...' (what
+ * the provider sends), as a search_result. */
+static void search_payment_intents(fake_stripe *fs, const char *query, answer *a)
+{
+	static const char prefix[] = "metadata['payment_id']:'";
+	cJSON *root, *data;
+	char want[128];
+	size_t i, n;
+
+	n = query ? strlen(query) : 0;
+	if (n <= sizeof(prefix) || strncmp(query, prefix, sizeof(prefix) - 1) != 0 ||
+	    query[n - 1] != '\'' || n - sizeof(prefix) >= sizeof(want) ||
+	    strchr(query + sizeof(prefix) - 1, '\'') != query + n - 1) {
+		answer_error(a, 400, "invalid_request_error", "parameter_invalid_string", "query",
+			"the fake searches metadata['payment_id']:'...' only");
+		return;
+	}
+	snprintf(want, sizeof(want), "%.*s", (int)(n - sizeof(prefix)), query + sizeof(prefix) - 1);
+	fs->searches++;
+	root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "object", "search_result");
+	cJSON_AddStringToObject(root, "url", "/v1/payment_intents/search");
+	cJSON_AddBoolToObject(root, "has_more", 0);
+	cJSON_AddNullToObject(root, "next_page");
+	data = cJSON_AddArrayToObject(root, "data");
+	for (i = 0; i < fs->npis; i++) {
+		const char *v = pairs_get(&fs->pis[i].metadata, "payment_id", false);
+		if (v && strcmp(v, want) == 0)
+			cJSON_AddItemToArray(data, pi_json(fs, &fs->pis[i]));
+	}
+	answer_json(a, 200, root);
+}
+
 static payment_intent *pi_find(fake_stripe *fs, const char *id)
 {
 	size_t i;
@@ -449,7 +491,7 @@ static void create_payment_intent(fake_stripe *fs, const pairs *form, answer *a)
 			snprintf(key, sizeof(key), "%.*s", (int)n, form->items[i].name + 9);
 			pairs_add(&pi->metadata, key, form->items[i].value);
 		}
-	pi->created = (int64_t)time(NULL);
+	pi->created = clock_now(fs);
 
 	if (strcmp(pm, "pm_card_chargeDeclined") == 0 ||
 	    strcmp(pm, "pm_card_insufficientFunds") == 0) {
@@ -599,6 +641,10 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 		return;
 	}
 
+	if (strcmp(method, "GET") == 0 && strcmp(path, "/v1/payment_intents/search") == 0) {
+		search_payment_intents(fs, rq->query, a);
+		return;
+	}
 	if (strcmp(method, "GET") == 0 && strncmp(path, "/v1/payment_intents/", 20) == 0) {
 		payment_intent *pi = pi_find(fs, path + 20);
 		if (pi == NULL)
@@ -615,7 +661,8 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 
 	fp = fingerprint(method, path, form);
 	for (i = 0; i < fs->nidem; i++)
-		if (strcmp(fs->idem[i].key, key) == 0) {
+		if (strcmp(fs->idem[i].key, key) == 0 &&
+		    clock_now(fs) - fs->idem[i].at < FAKE_STRIPE_KEY_SECONDS) {
 			if (strcmp(fs->idem[i].fingerprint, fp) == 0) {
 				a->status = fs->idem[i].status;
 				a->body = xstrdup(fs->idem[i].body);
@@ -642,6 +689,7 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 		fs->idem[fs->nidem].fingerprint = fp;
 		fs->idem[fs->nidem].status = a->status;
 		fs->idem[fs->nidem].body = xstrdup(a->body);
+		fs->idem[fs->nidem].at = clock_now(fs);
 		fs->nidem++;
 	} else {
 		free(fp);
@@ -722,6 +770,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (rq == NULL)
 			return MHD_NO;
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, rq);
+		{
+			const char *q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+				"query");
+			rq->query = q ? xstrdup(q) : NULL;
+		}
 		pthread_mutex_lock(&fs->lock);
 		if (fs->requests == fs->cap_keys) {
 			fs->cap_keys = fs->cap_keys ? 2 * fs->cap_keys : 16;
@@ -814,6 +867,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	free(rq->body);
 	free(rq->fault.body);
+	free(rq->query);
 	pairs_clear(&rq->headers);
 	free(rq);
 	*con_cls = NULL;
@@ -1223,4 +1277,20 @@ int fake_stripe_event_sign(char *out, size_t size, const char *secret, int64_t t
 {
 	return billing__stripe_webhook_sign(out, size, secret, t, body, strlen(body)) == BILLING_OK
 		? 0 : -1;
+}
+
+void fake_stripe_set_now(fake_stripe *fs, int64_t now)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->now = now;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+size_t fake_stripe_search_count(fake_stripe *fs)
+{
+	size_t n;
+	pthread_mutex_lock(&fs->lock);
+	n = fs->searches;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
 }

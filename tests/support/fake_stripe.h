@@ -10,6 +10,9 @@
  *                                   metadata[...] allowed; anything else is
  *                                   400 parameter_unknown
  *   GET  /v1/payment_intents/{id}   404 resource_missing when unknown
+ *   GET  /v1/payment_intents/search query=metadata['payment_id']:'<id>' only
+ *                                   (anything else 400): a search_result of
+ *                                   the PaymentIntents with that metadata
  *   POST /v1/refunds                payment_intent, amount (default: what is
  *                                   left), metadata[...]; more than is left is
  *                                   400 invalid_request_error (param amount)
@@ -30,7 +33,10 @@
  * at Stripe. Idempotency as Stripe: a key seen before with the same method,
  * path and parameters replays the stored answer (header
  * Idempotent-Replayed: true; 2xx and 402 answers are stored); with other
- * parameters it is 400 idempotency_error. Every answer carries
+ * parameters it is 400 idempotency_error. Keys are
+ * kept FAKE_STRIPE_KEY_SECONDS (24 h, as Stripe) of the fake's clock
+ * (fake_stripe_set_now): after that the same key creates a new
+ * PaymentIntent, as at Stripe. Every answer carries
  * "Connection: close", so each try is one connection and counts are exact.
  *
  * All functions may be called from the test's thread while the server
@@ -52,6 +58,14 @@ void fake_stripe_stop(fake_stripe *fs);
 
 /* "http://127.0.0.1:<port>": billing_stripe_options.api_base. Borrowed. */
 const char *fake_stripe_url(const fake_stripe *fs);
+
+/* How long the fake (and Stripe) keeps an idempotency key. */
+#define FAKE_STRIPE_KEY_SECONDS (24 * 3600)
+
+/* Sets the fake's clock (UTC seconds; 0: the system's): the time stamps
+ * of idempotency keys and PaymentIntents. Tests set it with their
+ * context's clock. */
+void fake_stripe_set_now(fake_stripe *fs, int64_t now);
 
 /* ------------------------------------------------------------ faults */
 
@@ -106,6 +120,9 @@ size_t fake_stripe_payment_intent_count(fake_stripe *fs);
 /* The Idempotency-Key header of the n-th request (0-based; "" when it had
  * none). 1 if there was such a request. */
 int fake_stripe_request_idempotency_key(fake_stripe *fs, size_t n, char *out, size_t size);
+
+/* Searches answered (GET /v1/payment_intents/search). */
+size_t fake_stripe_search_count(fake_stripe *fs);
 
 /* Refunds created. */
 size_t fake_stripe_refund_count(fake_stripe *fs);

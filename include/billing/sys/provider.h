@@ -34,7 +34,9 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_PROVIDER_VERSION 1
+/* 1: charge, retrieve, refund, webhook_parse. 2: find; results carry our
+ * metadata (payment_id, tenant_id). */
+#define BILLING_PROVIDER_VERSION 2
 
 /** Sizes of the fixed buffers of results and events. */
 #define BILLING_PROVIDER_REF_MAX 128
@@ -75,6 +77,11 @@ typedef struct {
 	char failure_message[BILLING_PROVIDER_MESSAGE_MAX]; /**< for humans, no secrets */
 	int64_t amount;                /**< the amount it reports, 0 when it said none */
 	char currency[4];              /**< upper case, "" when it said none */
+	/* Version 2: our metadata on the provider's payment as it reports it,
+	 * "" when it said none. The core compares them (and amount and
+	 * currency) with what it asked for before believing an answer. */
+	char payment_id[64];           /**< metadata[payment_id] */
+	char tenant_id[64];            /**< metadata[tenant_id] */
 } billing_provider_result;
 
 /** The provider-neutral kinds of inbound events. */
@@ -150,6 +157,19 @@ struct billing_provider {
 	 */
 	int (*webhook_parse)(billing_provider *p, const billing_header *headers, size_t nheaders,
 		const char *body, size_t len, int64_t now, billing_provider_event *out);
+
+	/**
+	 * Version 2; NULL: not supported. Finds the payment the provider holds
+	 * for our attempt req->payment_id (our metadata on it), without making
+	 * one: how the core resolves an attempt whose answer was lost once the
+	 * idempotency key may have expired at the provider (Stripe keeps keys
+	 * about 24 hours; after that the same key would charge again).
+	 * BILLING_OK with out filled when found; BILLING_ENOTFOUND when the
+	 * provider certainly holds none; any other negative code when it could
+	 * not be asked (the core asks again later).
+	 */
+	int (*find)(billing_provider *p, const billing_provider_charge *req, int64_t now,
+		billing_provider_result *out);
 
 	/* later versions append methods here */
 };

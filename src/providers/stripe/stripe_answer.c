@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/errors.h"
 
 /* ------------------------------------------------------------ JSON members */
@@ -59,6 +60,16 @@ void billing__stripe_currency_upper(char out[4], const char *s)
 }
 
 /* ------------------------------------------------------------ answers */
+
+void billing__stripe_metadata(const cJSON *obj, billing_provider_result *out)
+{
+	const cJSON *md = billing__stripe_member(obj, "metadata");
+
+	billing__stripe_copy_text(out->payment_id, sizeof(out->payment_id),
+		billing__stripe_member_str(md, "payment_id"));
+	billing__stripe_copy_text(out->tenant_id, sizeof(out->tenant_id),
+		billing__stripe_member_str(md, "tenant_id"));
+}
 
 /* The error object of a non-2xx answer (NULL when the body is not one). */
 const cJSON *billing__stripe_error_object(const cJSON *root)
@@ -159,6 +170,7 @@ void billing__stripe_payment_intent_result(const cJSON *pi, billing_provider_res
 	billing__stripe_copy_text(out->ref, sizeof(out->ref), billing__stripe_member_str(pi, "id"));
 	out->amount = billing__stripe_member_amount(pi, "amount");
 	billing__stripe_currency_upper(out->currency, billing__stripe_member_str(pi, "currency"));
+	billing__stripe_metadata(pi, out);
 	if (status == NULL)
 		status = "";
 	if (strcmp(status, "succeeded") == 0) {
@@ -242,6 +254,7 @@ int billing__stripe_outcome(stripe_provider *sp, const exchange *x, bool exhaust
 			billing__stripe_copy_text(out->ref, sizeof(out->ref), billing__stripe_member_str(pi, "id"));
 			out->amount = billing__stripe_member_amount(pi, "amount");
 			billing__stripe_currency_upper(out->currency, billing__stripe_member_str(pi, "currency"));
+			billing__stripe_metadata(pi, out);
 		}
 		out->status = BILLING_PAYMENT_FAILED;
 		billing__stripe_copy_text(out->failure_code, sizeof(out->failure_code),
@@ -250,4 +263,57 @@ int billing__stripe_outcome(stripe_provider *sp, const exchange *x, bool exhaust
 	}
 	cJSON_Delete(root);
 	return BILLING_OK;
+}
+
+/*
+ * GETs path and reads a 2xx answer with read. Reading moves no money: no
+ * answer is an error (BILLING_EUNKNOWN_OUTCOME), not an outcome; a refusal
+ * is BILLING_ENOTFOUND (404) or BILLING_ERROR, with Stripe's code.
+ */
+int billing__stripe_get(stripe_provider *sp, const char *path, answer_reader read,
+	const char *want, billing_provider_result *out)
+{
+	exchange x = { 0 };
+	cJSON *root = NULL;
+	const cJSON *err;
+	bool exhausted;
+	char *url;
+	int rc;
+
+	url = billing__stripe_url_for(sp, path);
+	if (url == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, "Stripe: no memory for a request");
+	rc = billing__stripe_send_request(sp, url, NULL, NULL, &x, &exhausted);
+	billing__free(url);
+	if (rc < 0)
+		goto done;
+	if (billing__stripe_answered(&x) && x.res.body)
+		root = cJSON_ParseWithLength(x.res.body, x.res.body_len);
+	err = billing__stripe_error_object(root);
+	if (!billing__stripe_answered(&x) || exhausted ||
+	    billing__stripe_status_retryable(x.res.status) || x.res.status < 200 ||
+	    (x.res.status >= 300 && x.res.status < 400)) {
+		billing_provider_result tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		billing__stripe_unknown_from(&x, root, &tmp);
+		rc = billing__error_set(BILLING_EUNKNOWN_OUTCOME, NULL, "Stripe: %s",
+			tmp.failure_message);
+		billing__error_provider_code(tmp.failure_code);
+	} else if (x.res.status < 300) {
+		rc = read(root, want, out);
+	} else {
+		/* an answer: the request was refused */
+		billing_provider_result tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		billing__stripe_set_message(sp, &tmp, x.res.status,
+			billing__stripe_member_str(err, "message"));
+		rc = billing__error_set(x.res.status == 404 ? BILLING_ENOTFOUND : BILLING_ERROR,
+			x.res.status == 404 ? "resource_missing" : "provider_error",
+			"Stripe: %s", tmp.failure_message[0] ? tmp.failure_message : "refused");
+		billing__error_provider_code(billing__stripe_refusal_code(err, x.res.status));
+	}
+done:
+	cJSON_Delete(root);
+	billing__stripe_exchange_reset(sp, &x);
+	return rc;
 }

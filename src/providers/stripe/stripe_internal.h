@@ -58,6 +58,10 @@ typedef struct {
 /* Reads an object of a 2xx answer into out. */
 typedef void (*object_reader)(const cJSON *obj, billing_provider_result *out);
 
+/* Reads the root of a 2xx answer to a GET into out (want: what to look
+ * for, or NULL); BILLING_OK or an error code with the error set. */
+typedef int (*answer_reader)(const cJSON *root, const char *want, billing_provider_result *out);
+
 /* ---- stripe_request.c */
 
 /* Copies s (NULL: "") into out, cut at a UTF-8 character boundary. */
@@ -104,10 +108,15 @@ void billing__stripe_result_unknown(billing_provider_result *out, const char *co
 /* The UNKNOWN outcome of an exchange that did not end with an answer. */
 void billing__stripe_unknown_from(const exchange *x, const cJSON *root,
 	billing_provider_result *out);
+/* metadata[payment_id] and metadata[tenant_id] of obj into out ("" when absent). */
+void billing__stripe_metadata(const cJSON *obj, billing_provider_result *out);
 void billing__stripe_payment_intent_result(const cJSON *pi, billing_provider_result *out);
 void billing__stripe_refund_result(const cJSON *re, billing_provider_result *out);
 /* The result of a money-moving call's last exchange; always BILLING_OK. */
 int billing__stripe_outcome(stripe_provider *sp, const exchange *x, bool exhausted,
 	object_reader read, billing_provider_result *out);
+/* GETs path; a 2xx answer is read with read, anything else is an error. */
+int billing__stripe_get(stripe_provider *sp, const char *path, answer_reader read,
+	const char *want, billing_provider_result *out);
 
 #endif

@@ -17,6 +17,9 @@
 #include "providers/stripe/stripe_webhook.h"
 
 #define PROCESSING_SECONDS 3600
+/* Idempotency keys are kept this long, as Stripe keeps them (about 24 h):
+ * after that the same key makes a new payment. */
+#define KEY_SECONDS (24 * 3600)
 
 typedef struct {
 	char key[BILLING_ID_MAX];       /* the idempotency key it was made with */
@@ -26,6 +29,8 @@ typedef struct {
 	char currency[4];
 	billing_payment_status status;
 	char failure_code[BILLING_PROVIDER_CODE_MAX];
+	char payment_id[64];            /* our metadata */
+	char tenant_id[64];
 	int64_t created;
 	int64_t refunded;
 	int is_refund;                  /* a refund of ref_of */
@@ -52,17 +57,26 @@ static void result_of(billing_provider_result *out, const test_payment *t)
 			"the test provider declined it (%s)", t->failure_code);
 	out->amount = t->amount;
 	snprintf(out->currency, sizeof(out->currency), "%s", t->currency);
+	snprintf(out->payment_id, sizeof(out->payment_id), "%s", t->payment_id);
+	snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", t->tenant_id);
 }
 
-/* Under the lock. */
-static test_payment *find(test_provider *tp, const char *key, const char *ref)
+/* Under the lock. A key older than KEY_SECONDS at now is forgotten (now
+ * 0: never, for refunds' lookups by ref). */
+static test_payment *find_at(test_provider *tp, const char *key, const char *ref, int64_t now)
 {
 	size_t i;
 	for (i = 0; i < tp->count; i++)
-		if ((key && strcmp(tp->items[i].key, key) == 0) ||
+		if ((key && strcmp(tp->items[i].key, key) == 0 &&
+		     (now == 0 || now - tp->items[i].created < KEY_SECONDS)) ||
 		    (ref && strcmp(tp->items[i].ref, ref) == 0))
 			return &tp->items[i];
 	return NULL;
+}
+
+static test_payment *find(test_provider *tp, const char *key, const char *ref)
+{
+	return find_at(tp, key, ref, 0);
 }
 
 static test_payment *add(test_provider *tp)
@@ -99,7 +113,7 @@ static int tp_charge(billing_provider *p, const billing_provider_charge *req, in
 		return billing__error_set(BILLING_EINVALID, "invalid_request",
 			"a charge needs a key, an amount and a currency");
 	pthread_mutex_lock(&tp->lock);
-	if ((t = find(tp, req->idempotency_key, NULL)) != NULL) {
+	if ((t = find_at(tp, req->idempotency_key, NULL, now)) != NULL) {
 		/* The same question again: the first answer, as it stands now. */
 		settle(t, now);
 		result_of(out, t);
@@ -114,6 +128,9 @@ static int tp_charge(billing_provider *p, const billing_provider_charge *req, in
 	snprintf(t->ref, sizeof(t->ref), "pi_test_%06zu", ++tp->seq);
 	snprintf(t->method, sizeof(t->method), "%s", m);
 	snprintf(t->currency, sizeof(t->currency), "%s", req->currency);
+	snprintf(t->payment_id, sizeof(t->payment_id), "%s",
+		req->payment_id ? req->payment_id : "");
+	snprintf(t->tenant_id, sizeof(t->tenant_id), "%s", req->tenant_id ? req->tenant_id : "");
 	t->amount = req->amount;
 	t->created = now;
 	if (strncmp(m, "pm_", 3) != 0) {
@@ -162,6 +179,32 @@ static int tp_retrieve(billing_provider *p, const char *ref, int64_t now,
 	}
 	pthread_mutex_unlock(&tp->lock);
 	return rc;
+}
+
+/* The latest payment made for our attempt req->payment_id. */
+static int tp_find(billing_provider *p, const billing_provider_charge *req, int64_t now,
+	billing_provider_result *out)
+{
+	test_provider *tp = (test_provider *)p;
+	test_payment *t = NULL;
+	size_t i;
+
+	if (!req || !req->payment_id || !*req->payment_id)
+		return billing__error_set(BILLING_EINVALID, "invalid_request",
+			"find needs our payment id");
+	pthread_mutex_lock(&tp->lock);
+	for (i = 0; i < tp->count; i++)
+		if (!tp->items[i].is_refund && strcmp(tp->items[i].payment_id, req->payment_id) == 0)
+			t = &tp->items[i];
+	if (t) {
+		settle(t, now);
+		result_of(out, t);
+	}
+	pthread_mutex_unlock(&tp->lock);
+	if (!t)
+		return billing__error_set(BILLING_ENOTFOUND, "resource_missing",
+			"the test provider holds no payment for %s", req->payment_id);
+	return BILLING_OK;
 }
 
 static int tp_refund(billing_provider *p, const billing_provider_refund *req, int64_t now,
@@ -258,6 +301,7 @@ int billing_test_provider_new(billing_provider **out, const billing_test_provide
 	tp->base.retrieve = tp_retrieve;
 	tp->base.refund = tp_refund;
 	tp->base.webhook_parse = tp_webhook_parse;
+	tp->base.find = tp_find;
 	*out = &tp->base;
 	return BILLING_OK;
 }
