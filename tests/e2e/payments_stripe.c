@@ -468,6 +468,80 @@ static void stripe__an_answer_for_another_payment_is_not_paid(void **state)
 		"\"metadata\":{\"payment_id\":\"pay_someone_else\"}}");
 }
 
+/*
+ * Issue #18 item 9: "amounts go to Stripe in plain ISO minor units. Check
+ * every currency the library accepts against Stripe's documented special
+ * cases (zero-decimal currencies, and the three-decimal ones Stripe wants
+ * rounded to a multiple of 10) and refuse or convert as Stripe requires."
+ * One subscription in cur for amount (library units, ISO 4217); returns
+ * the attempt's status, its failure code into code, and the amount the
+ * fake received into *sent (0 when no charge reached it).
+ */
+static billing_payment_status charge_in(const char *cur, int64_t amount, char *code,
+	int64_t *sent)
+{
+	billing_product *prod;
+	billing_plan *plan;
+	billing_payment *p = NULL;
+	char id[64], got[32];
+	billing_payment_status st;
+	fx f;
+
+	fx_init(&f);
+	prod = tb_product(f.w, f.t, &(tb_product_spec){ .currency = cur });
+	plan = tb_plan(f.w, f.t, &(tb_plan_spec){ .product_id = billing_product_id(prod),
+		.amount = amount, .currency = cur });
+	snprintf(f.plan_id, sizeof(f.plan_id), "%s", billing_plan_id(plan));
+	billing_plan_free(plan);
+	billing_product_free(prod);
+	subscribe(&f, "pm_card_visa");
+	st = last_payment(&f, id, NULL);
+	tb_assert_rc(billing_payment_get(&p, f.w->ctx, &f.admin, id), BILLING_OK);
+	snprintf(code, 64, "%s", billing_payment_failure_code(p) ?
+		billing_payment_failure_code(p) : "");
+	billing_payment_free(p);
+	*sent = 0;
+	if (fake_stripe_payment_intent_count(f.fs) > 0 &&
+	    fake_stripe_last_form(f.fs, "amount", got, sizeof(got)))
+		*sent = atoll(got);
+	fx_free(&f);
+	return st;
+}
+
+static void stripe__currencies_as_stripe_wants_them(void **state)
+{
+	char code[64];
+	int64_t sent;
+	(void)state;
+	/* two-decimal: as is */
+	assert_int_equal(charge_in("EUR", 2900, code, &sent), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(sent, 2900);
+	/* zero-decimal in ISO and at Stripe: as is */
+	assert_int_equal(charge_in("JPY", 500, code, &sent), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(sent, 500);
+	/* ISK: 0 decimals in ISO, 2 (multiples of 100) at Stripe */
+	assert_int_equal(charge_in("ISK", 500, code, &sent), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(sent, 50000);
+	/* MGA: 2 decimals in ISO, zero-decimal at Stripe */
+	assert_int_equal(charge_in("MGA", 150000, code, &sent), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(sent, 1500);
+	assert_int_equal(charge_in("MGA", 150050, code, &sent), BILLING_PAYMENT_FAILED);
+	assert_string_equal(code, "amount_not_allowed");
+	assert_int_equal(sent, 0);
+	/* three-decimal: the last digit must be 0, never rounded */
+	assert_int_equal(charge_in("KWD", 5120, code, &sent), BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(sent, 5120);
+	assert_int_equal(charge_in("KWD", 5124, code, &sent), BILLING_PAYMENT_FAILED);
+	assert_string_equal(code, "amount_not_allowed");
+	assert_int_equal(sent, 0);
+	assert_int_equal(charge_in("BHD", 1005, code, &sent), BILLING_PAYMENT_FAILED);
+	assert_string_equal(code, "amount_not_allowed");
+	/* three decimals in ISO that Stripe does not take */
+	assert_int_equal(charge_in("IQD", 5000, code, &sent), BILLING_PAYMENT_FAILED);
+	assert_string_equal(code, "currency_unsupported");
+	assert_int_equal(sent, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +557,7 @@ int main(void)
 		cmocka_unit_test(stripe__an_answer_for_amount_1_is_not_paid),
 		cmocka_unit_test(stripe__an_answer_in_usd_for_a_eur_charge_is_not_paid),
 		cmocka_unit_test(stripe__an_answer_for_another_payment_is_not_paid),
+		cmocka_unit_test(stripe__currencies_as_stripe_wants_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -454,6 +454,21 @@ static void create_payment_intent(fake_stripe *fs, const pairs *form, answer *a)
 			"currency", "Invalid currency (the fake wants three lower-case letters)");
 		return;
 	}
+	/* Stripe's special currencies (docs.stripe.com/currencies) */
+	if ((strcmp(currency, "bhd") == 0 || strcmp(currency, "jod") == 0 ||
+	     strcmp(currency, "kwd") == 0 || strcmp(currency, "omr") == 0 ||
+	     strcmp(currency, "tnd") == 0) && atoll(amount) % 10 != 0) {
+		answer_error(a, 400, "invalid_request_error", "amount_invalid", "amount",
+			"Invalid amount: three-decimal currencies need amounts ending in 0");
+		return;
+	}
+	if (strcmp(currency, "isk") == 0 && atoll(amount) % 100 != 0) {
+		answer_error(a, 400, "invalid_request_error",
+			"invalid_charge_amount_no_decimal_compatible", "amount",
+			"Invalid amount. Currency ISK has become effectively zero-decimal and "
+			"charged amounts must be evenly divisible by 100.");
+		return;
+	}
 	if (pm == NULL || confirm == NULL || strcmp(confirm, "true") != 0) {
 		answer_error(a, 400, "invalid_request_error", "parameter_missing",
 			pm ? "confirm" : "payment_method", "Missing required param");

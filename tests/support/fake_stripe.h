@@ -8,7 +8,10 @@
  *                                   payment_method, confirm=true required;
  *                                   customer, off_session, description,
  *                                   metadata[...] allowed; anything else is
- *                                   400 parameter_unknown
+ *                                   400 parameter_unknown; as at Stripe,
+ *                                   BHD, JOD, KWD, OMR, TND amounts must end
+ *                                   in 0 and ISK amounts be multiples of 100
+ *                                   (else 400)
  *   GET  /v1/payment_intents/{id}   404 resource_missing when unknown
  *   GET  /v1/payment_intents/search query=metadata['payment_id']:'<id>' only
  *                                   (anything else 400): a search_result of

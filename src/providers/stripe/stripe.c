@@ -84,6 +84,7 @@ static int stripe_charge(billing_provider *p, const billing_provider_charge *req
 	stripe_provider *sp = (stripe_provider *)p;
 	billing__checks c = BILLING__CHECKS_INIT;
 	form f = { 0 };
+	int64_t amount = 0;
 	char cur[4];
 	int rc;
 
@@ -102,14 +103,15 @@ static int stripe_charge(billing_provider *p, const billing_provider_charge *req
 		billing__check_fail(&c, "idempotencyKey",
 			"is required (printable, no spaces, at most 255 bytes)");
 	rc = billing__checks_finish(&c, "Stripe charge");
-	if (rc < 0)
+	if (rc < 0 || (rc = billing__stripe_amount_out(&amount, req->currency,
+		req->amount)) < 0)
 		return rc;
 
 	f.curl = curl_easy_init();
 	if (f.curl == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, "Stripe: no memory for a request");
 	lower3(cur, req->currency);
-	billing__stripe_form_add_int(&f, "amount", req->amount);
+	billing__stripe_form_add_int(&f, "amount", amount);
 	billing__stripe_form_add(&f, "currency", cur);
 	if (req->customer_ref && req->customer_ref[0])
 		billing__stripe_form_add(&f, "customer", req->customer_ref);
@@ -135,6 +137,7 @@ static int stripe_refund(billing_provider *p, const billing_provider_refund *req
 	stripe_provider *sp = (stripe_provider *)p;
 	billing__checks c = BILLING__CHECKS_INIT;
 	form f = { 0 };
+	int64_t amount;
 	int rc;
 
 	(void)now;
@@ -150,14 +153,16 @@ static int stripe_refund(billing_provider *p, const billing_provider_refund *req
 		billing__check_fail(&c, "idempotencyKey",
 			"is required (printable, no spaces, at most 255 bytes)");
 	rc = billing__checks_finish(&c, "Stripe refund");
-	if (rc < 0)
+	amount = req->amount;
+	if (rc < 0 || (req->currency && (rc = billing__stripe_amount_out(&amount, req->currency,
+		req->amount)) < 0))
 		return rc;
 
 	f.curl = curl_easy_init();
 	if (f.curl == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, "Stripe: no memory for a request");
 	billing__stripe_form_add(&f, "payment_intent", req->payment_ref);
-	billing__stripe_form_add_int(&f, "amount", req->amount);
+	billing__stripe_form_add_int(&f, "amount", amount);
 	billing__stripe_form_add(&f, "metadata[refund_id]", req->refund_id);
 	billing__stripe_form_add(&f, "metadata[payment_id]", req->payment_id);
 	billing__stripe_form_add(&f, "metadata[tenant_id]", req->tenant_id);

@@ -170,6 +170,7 @@ void billing__stripe_payment_intent_result(const cJSON *pi, billing_provider_res
 	billing__stripe_copy_text(out->ref, sizeof(out->ref), billing__stripe_member_str(pi, "id"));
 	out->amount = billing__stripe_member_amount(pi, "amount");
 	billing__stripe_currency_upper(out->currency, billing__stripe_member_str(pi, "currency"));
+	out->amount = billing__stripe_amount_in(out->currency, out->amount);
 	billing__stripe_metadata(pi, out);
 	if (status == NULL)
 		status = "";
@@ -205,6 +206,7 @@ void billing__stripe_refund_result(const cJSON *re, billing_provider_result *out
 	billing__stripe_copy_text(out->ref, sizeof(out->ref), billing__stripe_member_str(re, "id"));
 	out->amount = billing__stripe_member_amount(re, "amount");
 	billing__stripe_currency_upper(out->currency, billing__stripe_member_str(re, "currency"));
+	out->amount = billing__stripe_amount_in(out->currency, out->amount);
 	if (status == NULL)
 		status = "";
 	if (strcmp(status, "succeeded") == 0) {
@@ -254,6 +256,7 @@ int billing__stripe_outcome(stripe_provider *sp, const exchange *x, bool exhaust
 			billing__stripe_copy_text(out->ref, sizeof(out->ref), billing__stripe_member_str(pi, "id"));
 			out->amount = billing__stripe_member_amount(pi, "amount");
 			billing__stripe_currency_upper(out->currency, billing__stripe_member_str(pi, "currency"));
+			out->amount = billing__stripe_amount_in(out->currency, out->amount);
 			billing__stripe_metadata(pi, out);
 		}
 		out->status = BILLING_PAYMENT_FAILED;

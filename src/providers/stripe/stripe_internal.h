@@ -119,4 +119,15 @@ int billing__stripe_outcome(stripe_provider *sp, const exchange *x, bool exhaust
 int billing__stripe_get(stripe_provider *sp, const char *path, answer_reader read,
 	const char *want, billing_provider_result *out);
 
+/* ---- stripe_currency.c */
+
+/* The library's amount (ISO 4217 minor units) of currency in Stripe's
+ * units into out; BILLING_EINVALID (reason currency_unsupported,
+ * amount_not_allowed or amount_too_large, with the field) when Stripe
+ * cannot take it. */
+int billing__stripe_amount_out(int64_t *out, const char *currency, int64_t amount);
+/* Stripe's amount of currency in the library's units (-1 when it cannot
+ * be one: never equal to a real amount). */
+int64_t billing__stripe_amount_in(const char *currency, int64_t amount);
+
 #endif

@@ -12,6 +12,7 @@
  *
  * Messages name what was wrong, never a secret or a signature.
  */
+#include "providers/stripe/stripe_internal.h"
 #include "providers/stripe/stripe_webhook.h"
 
 #include <inttypes.h>
@@ -523,6 +524,14 @@ int billing__stripe_webhook_parse(const char *const *secrets, size_t nsecrets, l
 	if (root == NULL)
 		return malformed("the body is not JSON");
 	rc = parse_event(out, root) < 0 ? BILLING_EINVALID : BILLING_OK;
+	if (rc == BILLING_OK && out->currency[0]) {
+		/* Stripe's units to the library's (ISK, MGA: stripe_currency.c) */
+		out->amount = billing__stripe_amount_in(out->currency, out->amount);
+		out->amount_refunded = billing__stripe_amount_in(out->currency,
+			out->amount_refunded);
+		out->dispute_amount = billing__stripe_amount_in(out->currency,
+			out->dispute_amount);
+	}
 	cJSON_Delete(root);
 	if (rc < 0)
 		memset(out, 0, sizeof(*out));
