@@ -389,10 +389,17 @@ static int apply_once(billing_ctx *ctx, const billing__attempt *a,
 	} else if ((rc = billing__payment_load(&p, ctx, tx, a->tenant_id,
 		a->payment_id)) == BILLING_OK) {
 		rc = billing__payment_move(ctx, tx, p, res, now);
-		if (rc == BILLING_OK && mismatch)
-			rc = billing__event_emit(ctx, tx, a->tenant_id, "payment.answer_mismatch",
-				"payment", p->id, billing__json_payment, p);
-		if (rc == BILLING_ECONFLICT) {
+		if (rc == BILLING_OK && mismatch) {
+			/* as saved: payment_move's strings live in its own frame */
+			billing_payment_free(p);
+			p = NULL;
+			if ((rc = billing__payment_load(&p, ctx, tx, a->tenant_id,
+				a->payment_id)) == BILLING_OK)
+				rc = billing__event_emit(ctx, tx, a->tenant_id,
+					"payment.answer_mismatch", "payment", p->id,
+					billing__json_payment, p);
+		}
+		if (rc == BILLING_ECONFLICT && p) {
 			billing__log(ctx, BILLING_LOG_INFO, "payment %s is %s already; the answer %s "
 				"changes nothing", p->id, billing_payment_status_name(p->status),
 				billing_payment_status_name(res->status));
