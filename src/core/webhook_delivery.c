@@ -411,6 +411,12 @@ typedef struct {
 	struct timespec t0;
 } batch_item;
 
+/* An endpoint that answered 429 or 503 with Retry-After: until when. */
+typedef struct {
+	char endpoint_id[BILLING_ID_MAX];
+	int64_t until;                  /* the context's clock */
+} hold;
+
 struct billing__delivery_batch {
 	billing_transport_batch base;   /* first: the transport's view */
 	billing_ctx *ctx;
@@ -418,7 +424,52 @@ struct billing__delivery_batch {
 	batch_item items[BILLING__DELIVERY_BATCH];
 	size_t n;
 	unsigned int in_flight;
+	hold holds[BILLING__DELIVERY_BATCH];
+	size_t nholds;
 };
+
+static int64_t held_until(const billing__delivery_batch *b, const char *endpoint_id)
+{
+	size_t i;
+	for (i = 0; i < b->nholds; i++)
+		if (strcmp(b->holds[i].endpoint_id, endpoint_id) == 0)
+			return b->holds[i].until;
+	return 0;
+}
+
+static void hold_endpoint(billing__delivery_batch *b, const char *endpoint_id, int64_t until)
+{
+	size_t i;
+	for (i = 0; i < b->nholds; i++)
+		if (strcmp(b->holds[i].endpoint_id, endpoint_id) == 0)
+			break;
+	if (i == b->nholds) {
+		if (b->nholds == BILLING__DELIVERY_BATCH)
+			return;
+		b->nholds++;
+	}
+	snprintf(b->holds[i].endpoint_id, sizeof(b->holds[i].endpoint_id), "%s", endpoint_id);
+	if (until > b->holds[i].until)
+		b->holds[i].until = until;
+}
+
+static int defer_once(billing_ctx *ctx, const char *tenant_id, const char *delivery_id,
+	int64_t when)
+{
+	billing_txn *tx;
+	int rc;
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	return billing__end(ctx, tx, billing__webhook_due_at(ctx, tx, tenant_id,
+		BILLING__DUE_DELIVERY, delivery_id, when));
+}
+
+/* A delivery of a held endpoint waits, without an attempt, until the hold
+ * ends (its due work moved there). */
+static int defer(billing_ctx *ctx, const char *tenant_id, const char *delivery_id, int64_t when)
+{
+	BILLING__RETRY(defer_once(ctx, tenant_id, delivery_id, when));
+}
 
 static int64_t mono_ms(void)
 {
@@ -543,6 +594,16 @@ static int batch_next(billing_transport_batch *bb, const billing_transport_reque
 			continue;
 		if (endpoint_in_flight(b, it->job->endpoint_id) >= BILLING__DELIVERY_PER_ENDPOINT)
 			continue;
+		if (held_until(b, it->job->endpoint_id) > billing__now(ctx)) {
+			/* its endpoint said when to come back: not sooner, for
+			 * any of its deliveries */
+			if (defer(ctx, it->job->tenant_id, it->job->delivery_id,
+				held_until(b, it->job->endpoint_id)) < 0)
+				billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s",
+					it->job->delivery_id, billing_error_last()->message);
+			item_finish(b, it);
+			continue;
+		}
 		if (it->not_before_ms > now_ms) {
 			if (soonest < 0 || it->not_before_ms - now_ms < soonest)
 				soonest = it->not_before_ms - now_ms;
@@ -630,6 +691,8 @@ static void batch_done(billing_transport_batch *bb, void *token, int rc,
 		return;
 	}
 	now = billing__now(ctx);
+	if (wait > 0)
+		hold_endpoint(b, it->job->endpoint_id, now + wait);
 	if (next_at && !it->retry && next_at - now <= BILLING__DELIVERY_RETRY_IN_BATCH) {
 		it->retry = 1;
 		it->not_before_ms = mono_ms() + (next_at > now ? (next_at - now) * 1000 : 0);

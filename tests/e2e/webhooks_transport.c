@@ -578,6 +578,36 @@ static void concurrency__a_first_retry_is_made_in_the_same_run(void **state)
 	fx_close(&f);
 }
 
+static void signals__retry_after_holds_the_endpoints_other_deliveries(void **state)
+{
+	billing_page *page;
+	size_t i, n;
+	fx f;
+	(void)state;
+	fx_open(&f);
+	endpoint(&f, URL);
+	st_push(f.st, (st_answer){ .status = 429, .header_name = "Retry-After",
+		.header_value = "3600" });
+	event(&f);
+	event(&f);
+	event(&f);
+	/* the first answer says an hour: the other two are not sent in this
+	 * run, nor before the hour */
+	run_at(&f, f.w->now);
+	assert_int_equal(st_count(f.st), 1);
+	run_at(&f, f.w->now + 3599);
+	assert_int_equal(st_count(f.st), 1);
+	run_at(&f, f.w->now + 1);
+	assert_int_equal(st_count(f.st), 4);
+	page = deliveries(&f, &n);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		assert_int_equal(billing_webhook_delivery_status_of(
+			billing_page_webhook_delivery(page, i)), BILLING_DELIVERY_SUCCEEDED);
+	billing_page_free(page);
+	fx_close(&f);
+}
+
 static void ctx__a_transport_it_does_not_know_is_refused(void **state)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
@@ -613,6 +643,7 @@ int main(void)
 		cmocka_unit_test(retry__errors_to_the_last_try_then_dead),
 		cmocka_unit_test(gone__a_410_disables_the_endpoint_at_once),
 		cmocka_unit_test(signals__retry_after_on_429_and_503_delays_the_next_attempt),
+		cmocka_unit_test(signals__retry_after_holds_the_endpoints_other_deliveries),
 		cmocka_unit_test(deleted__a_deleted_endpoints_dead_deliveries_stay_listable),
 		cmocka_unit_test(timing__each_attempt_is_stamped_when_it_is_made),
 		cmocka_unit_test(concurrency__one_hanging_receiver_does_not_hold_up_the_others),
