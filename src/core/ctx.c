@@ -160,7 +160,7 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 	if (opts->storage->version < BILLING__STORAGE_VERSION_MIN)
 		return billing__error_field(BILLING_EINVALID, "invalid_version", "storage",
 			"storage vtable version %u is older than %u, the oldest this library "
-			"supports (it needs the record methods)", opts->storage->version,
+			"supports (the narrow vtable of records and special operations)", opts->storage->version,
 			BILLING__STORAGE_VERSION_MIN);
 	if (opts->max_page_size > 100 || opts->default_page_size > 100 ||
 	    (opts->max_page_size && opts->default_page_size > opts->max_page_size))

@@ -12,9 +12,9 @@
 #include "billing/sys/storage.h"
 #include "core/resources.h"
 
-/* The oldest storage vtable the core calls: every stored object goes
- * through the record methods of version 7. */
-#define BILLING__STORAGE_VERSION_MIN 7u
+/* The oldest storage vtable the core calls: version 8, the narrow one
+ * (records and the special operations; see billing/sys/storage.h). */
+#define BILLING__STORAGE_VERSION_MIN 8u
 
 /* Starts a transaction; sets the error on failure. */
 int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, unsigned int kind);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tb.h"
+#include "core/resources.h"
 
 /* A raw libpq connection to the world's database as user. */
 static PGconn *raw_connect(tb_world *w, const char *user)
@@ -308,7 +309,7 @@ static void connection_lost__mid_transaction_leaves_nothing(void **state)
 	r.metadata_json = "{}";
 	r.version = 1;
 	tb_assert_rc(st->begin(st, &tx, a, BILLING_TXN_WRITE), BILLING_OK);
-	tb_assert_rc(st->customer_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(st->record_insert(tx, &billing__res_customer, &r), BILLING_OK);
 	admin = raw_connect(w, "billing_admin");
 	{
 		/* Only this process's sessions: other suites run beside it. */

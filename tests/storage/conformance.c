@@ -5,12 +5,15 @@
  * which switch on tb_backend(); a new backend adds a case there and the
  * whole suite runs on it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 
 #include "tb.h"
+#include "core/resources.h"
+#include "core/txn.h"
 #include "billing/sqlite.h"
 
 /* ------------------------------------------------------------ backends */
@@ -22,6 +25,16 @@ typedef struct {
 	char url[512];
 	char dir[256];
 } fx;
+
+
+/* The plans, deleted or not, that name the product: a record_list total. */
+static int plan_count(billing_storage *st, billing_txn *tx, const char *tenant,
+	const char *product_id, int64_t *n)
+{
+	const billing_filter of_product = { billing_resource_field(&billing__res_plan,
+		"product_id"), BILLING_FILTER_EQ, product_id, 0, NULL };
+	return billing__count_records(st, tx, &billing__res_plan, tenant, &of_product, 1, 1, n);
+}
 
 static const char *A = "ten_a";
 static const char *B = "ten_b";
@@ -51,7 +64,7 @@ static void insert_tenant(fx *f, const char *id, const char *name, int64_t creat
 {
 	billing_tenant_record r = { id, name, "INV-", created, created, 1 };
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->tenant_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_tenant, &r), BILLING_OK);
 	commit(f, tx);
 }
 
@@ -239,7 +252,7 @@ static void insert_customer(fx *f, const char *tenant, const char *id, const cha
 {
 	billing_customer_record r = customer_rec(tenant, id, name, email, created);
 	billing_txn *tx = begin(f, tenant, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->customer_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_customer, &r), BILLING_OK);
 	commit(f, tx);
 }
 
@@ -266,7 +279,7 @@ static void insert_product(fx *f, const char *tenant, const char *id, const char
 {
 	billing_product_record r = product_rec(tenant, id, sku, price, created);
 	billing_txn *tx = begin(f, tenant, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->product_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_product, &r), BILLING_OK);
 	commit(f, tx);
 }
 
@@ -294,7 +307,7 @@ static billing_plan_record plan_rec(const char *tenant, const char *id, const ch
 static void insert_plan(fx *f, const billing_plan_record *r)
 {
 	billing_txn *tx = begin(f, r->tenant_id, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->plan_insert(tx, r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_plan, r), BILLING_OK);
 	commit(f, tx);
 }
 
@@ -311,7 +324,7 @@ static void list_customers(fx *f, const char *tenant, const billing_list_query *
 {
 	billing_txn *tx = begin(f, tenant, BILLING_TXN_READ);
 	memset(v, 0, sizeof(*v));
-	tb_assert_rc(f->st->customer_list(tx, tenant, q, on_customer, v), BILLING_OK);
+	tb_assert_rc(billing__list_records(f->st, tx, &billing__res_customer, tenant, q, on_customer, v), BILLING_OK);
 	f->st->rollback(tx);
 }
 
@@ -319,7 +332,7 @@ static void list_products(fx *f, const char *tenant, const billing_list_query *q
 {
 	billing_txn *tx = begin(f, tenant, BILLING_TXN_READ);
 	memset(v, 0, sizeof(*v));
-	tb_assert_rc(f->st->product_list(tx, tenant, q, on_product, v), BILLING_OK);
+	tb_assert_rc(billing__list_records(f->st, tx, &billing__res_product, tenant, q, on_product, v), BILLING_OK);
 	f->st->rollback(tx);
 }
 
@@ -327,7 +340,7 @@ static void list_plans(fx *f, const char *tenant, const billing_list_query *q, s
 {
 	billing_txn *tx = begin(f, tenant, BILLING_TXN_READ);
 	memset(v, 0, sizeof(*v));
-	tb_assert_rc(f->st->plan_list(tx, tenant, q, on_plan, v), BILLING_OK);
+	tb_assert_rc(billing__list_records(f->st, tx, &billing__res_plan, tenant, q, on_plan, v), BILLING_OK);
 	f->st->rollback(tx);
 }
 
@@ -337,7 +350,7 @@ static int get_customer(fx *f, const char *tenant, const char *id, seen *v)
 	billing_txn *tx = begin(f, tenant, BILLING_TXN_READ);
 	int rc;
 	memset(v, 0, sizeof(*v));
-	rc = f->st->customer_get(tx, tenant, id, on_customer, v);
+	rc = f->st->record_read(tx, &billing__res_customer, tenant, id, BILLING_LOCK_UPDATE, on_customer, v);
 	f->st->rollback(tx);
 	return rc;
 }
@@ -347,7 +360,7 @@ static int get_product(fx *f, const char *tenant, const char *id, seen *v)
 	billing_txn *tx = begin(f, tenant, BILLING_TXN_READ);
 	int rc;
 	memset(v, 0, sizeof(*v));
-	rc = f->st->product_get(tx, tenant, id, on_product, v);
+	rc = f->st->record_read(tx, &billing__res_product, tenant, id, BILLING_LOCK_UPDATE, on_product, v);
 	f->st->rollback(tx);
 	return rc;
 }
@@ -357,7 +370,7 @@ static int get_plan(fx *f, const char *tenant, const char *id, seen *v)
 	billing_txn *tx = begin(f, tenant, BILLING_TXN_READ);
 	int rc;
 	memset(v, 0, sizeof(*v));
-	rc = f->st->plan_get(tx, tenant, id, on_plan, v);
+	rc = f->st->record_read(tx, &billing__res_plan, tenant, id, BILLING_LOCK_UPDATE, on_plan, v);
 	f->st->rollback(tx);
 	return rc;
 }
@@ -397,7 +410,9 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 {
 	fx *f = *state;
 	billing_storage *st = f->st;
-	assert_true(st->version >= 1 && st->version <= BILLING_STORAGE_VERSION);
+	/* Version 8, the narrow vtable: every one of its 25 methods is set. */
+	assert_int_equal(st->version, BILLING_STORAGE_VERSION);
+	assert_int_equal(BILLING_STORAGE_VERSION, 8);
 	assert_non_null(st->name);
 	assert_string_equal(st->name, tb_backend());
 	assert_non_null(st->free);
@@ -406,28 +421,28 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 	assert_non_null(st->begin);
 	assert_non_null(st->commit);
 	assert_non_null(st->rollback);
+	assert_non_null(st->set_tenant);
+	assert_non_null(st->record_insert);
+	assert_non_null(st->record_update);
+	assert_non_null(st->record_read);
+	assert_non_null(st->record_delete);
+	assert_non_null(st->record_list);
 	assert_non_null(st->meta_get);
 	assert_non_null(st->meta_put);
-	assert_non_null(st->tenant_insert);
-	assert_non_null(st->tenant_get);
-	assert_non_null(st->tenant_list);
-	assert_non_null(st->customer_insert);
-	assert_non_null(st->customer_update);
-	assert_non_null(st->customer_get);
-	assert_non_null(st->customer_delete);
-	assert_non_null(st->customer_list);
-	assert_non_null(st->product_insert);
-	assert_non_null(st->product_update);
-	assert_non_null(st->product_get);
-	assert_non_null(st->product_delete);
-	assert_non_null(st->product_list);
-	assert_non_null(st->product_plan_count);
-	assert_non_null(st->plan_insert);
-	assert_non_null(st->plan_update);
-	assert_non_null(st->plan_get);
-	assert_non_null(st->plan_list);
+	assert_non_null(st->meta_set);
 	assert_non_null(st->idempotency_get);
 	assert_non_null(st->idempotency_insert);
+	assert_non_null(st->invoice_number_next);
+	assert_non_null(st->due_set);
+	assert_non_null(st->due_clear);
+	assert_non_null(st->due_lock);
+	assert_non_null(st->due_claim);
+	assert_non_null(st->due_count);
+	assert_non_null(st->provider_event_insert);
+	assert_non_null(st->events_prune);
+	/* nothing else: the struct is the name, the version and these 25 */
+	assert_int_equal(sizeof(*st), offsetof(billing_storage, events_prune) +
+		sizeof(st->events_prune));
 }
 
 /* ------------------------------------------------------------ schema */
@@ -506,9 +521,9 @@ static void rollback__insert_is_gone(void **state)
 	billing_txn *tx = begin(f, A, BILLING_TXN_WRITE);
 	seen v;
 
-	tb_assert_rc(f->st->customer_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_customer, &r), BILLING_OK);
 	memset(&v, 0, sizeof(v));
-	tb_assert_rc(f->st->customer_get(tx, A, "cus_1", on_customer, &v), BILLING_OK);
+	tb_assert_rc(f->st->record_read(tx, &billing__res_customer, A, "cus_1", BILLING_LOCK_UPDATE, on_customer, &v), BILLING_OK);
 	f->st->rollback(tx);
 	assert_int_equal(get_customer(f, A, "cus_1", &v), BILLING_ENOTFOUND);
 	assert_int_equal(v.n, 0);
@@ -537,12 +552,13 @@ static void begin__write_waits_then_reports_busy(void **state)
 	insert_customer(f, A, "cus_1", "Ada", "ada@example.com", 10);
 	held = begin(f, A, BILLING_TXN_WRITE);
 	memset(&v, 0, sizeof(v));
-	tb_assert_rc(f->st->customer_get(held, A, "cus_1", on_customer, &v), BILLING_OK);
+	tb_assert_rc(f->st->record_read(held, &billing__res_customer, A, "cus_1", BILLING_LOCK_UPDATE, on_customer, &v), BILLING_OK);
 	if (strcmp(tb_backend(), "postgres") == 0) {
 		seen w;
 		memset(&w, 0, sizeof(w));
 		tb_assert_rc(other->begin(other, &tx, A, BILLING_TXN_WRITE), BILLING_OK);
-		assert_int_equal(other->customer_get(tx, A, "cus_1", on_customer, &w), BILLING_EBUSY);
+		assert_int_equal(other->record_read(tx, &billing__res_customer, A, "cus_1",
+			BILLING_LOCK_UPDATE, on_customer, &w), BILLING_EBUSY);
 		other->rollback(tx);
 	} else {
 		assert_int_equal(other->begin(other, &tx, A, BILLING_TXN_WRITE), BILLING_EBUSY);
@@ -589,11 +605,11 @@ static void tenant_get__returns_the_inserted_row(void **state)
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_WRITE);
 	seen v;
 
-	tb_assert_rc(f->st->tenant_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_tenant, &r), BILLING_OK);
 	commit(f, tx);
 	memset(&v, 0, sizeof(v));
 	tx = begin(f, "ten_c", BILLING_TXN_READ);
-	tb_assert_rc(f->st->tenant_get(tx, "ten_c", on_tenant, &v), BILLING_OK);
+	tb_assert_rc(f->st->record_read(tx, &billing__res_tenant, NULL, "ten_c", BILLING_LOCK_NONE, on_tenant, &v), BILLING_OK);
 	f->st->rollback(tx);
 	assert_int_equal(v.n, 1);
 	assert_string_equal(v.id[0], "ten_c");
@@ -610,7 +626,7 @@ static void tenant_get__unknown_is_not_found(void **state)
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_READ);
 	seen v;
 	memset(&v, 0, sizeof(v));
-	assert_int_equal(f->st->tenant_get(tx, "ten_zzz", on_tenant, &v), BILLING_ENOTFOUND);
+	assert_int_equal(f->st->record_read(tx, &billing__res_tenant, NULL, "ten_zzz", BILLING_LOCK_NONE, on_tenant, &v), BILLING_ENOTFOUND);
 	f->st->rollback(tx);
 	assert_int_equal(v.n, 0);
 }
@@ -620,7 +636,7 @@ static void tenant_insert__duplicate_id_is_exists(void **state)
 	fx *f = *state;
 	billing_tenant_record r = { A, "Again", "INV-", 1, 1, 1 };
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->tenant_insert(tx, &r), BILLING_EEXISTS);
+	assert_int_equal(f->st->record_insert(tx, &billing__res_tenant, &r), BILLING_EEXISTS);
 	assert_error(BILLING_EEXISTS, NULL, NULL);
 	f->st->rollback(tx);
 }
@@ -640,7 +656,7 @@ static void tenant_list__pages_by_name_with_keyset_and_total(void **state)
 	q.after_id = A;
 	tx = begin(f, NULL, BILLING_TXN_READ);
 	memset(&v, 0, sizeof(v));
-	tb_assert_rc(f->st->tenant_list(tx, &q, on_tenant, &v), BILLING_OK);
+	tb_assert_rc(billing__list_records(f->st, tx, &billing__res_tenant, NULL, &q, on_tenant, &v), BILLING_OK);
 	assert_ids(&v, 2, (const char *const[]){ B, "ten_c" });
 
 	q = keyset(1);
@@ -648,7 +664,7 @@ static void tenant_list__pages_by_name_with_keyset_and_total(void **state)
 	q.total = &total;
 	q.search = "O"; /* Bolt, Cog */
 	memset(&v, 0, sizeof(v));
-	tb_assert_rc(f->st->tenant_list(tx, &q, on_tenant, &v), BILLING_OK);
+	tb_assert_rc(billing__list_records(f->st, tx, &billing__res_tenant, NULL, &q, on_tenant, &v), BILLING_OK);
 	f->st->rollback(tx);
 	assert_ids(&v, 1, (const char *const[]){ "ten_c" });
 	assert_int_equal(total, 2);
@@ -668,7 +684,7 @@ static void customer_get__returns_every_field_inserted(void **state)
 	r.metadata_json = "{\"k\":\"v\"}";
 	r.updated_at = 11;
 	r.version = 4;
-	tb_assert_rc(f->st->customer_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_customer, &r), BILLING_OK);
 	commit(f, tx);
 	tb_assert_rc(get_customer(f, A, "cus_1", &v), BILLING_OK);
 	assert_int_equal(v.n, 1);
@@ -713,7 +729,7 @@ static void customer_update__replaces_the_row_at_old_version(void **state)
 	r.version = 2;
 	r.default_payment_method = "pm_1";
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->customer_update(tx, &r, 1), BILLING_OK);
+	tb_assert_rc(f->st->record_update(tx, &billing__res_customer, &r, 1), BILLING_OK);
 	commit(f, tx);
 	tb_assert_rc(get_customer(f, A, "cus_1", &v), BILLING_OK);
 	assert_string_equal(v.s1[0], "Ada B");
@@ -733,7 +749,7 @@ static void customer_update__wrong_old_version_is_stale_and_changes_nothing(void
 	insert_customer(f, A, "cus_1", "Ada", "ada@example.com", 10);
 	r.version = 3;
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->customer_update(tx, &r, 2), BILLING_ESTALE);
+	assert_int_equal(f->st->record_update(tx, &billing__res_customer, &r, 2), BILLING_ESTALE);
 	assert_error(BILLING_ESTALE, "stale_version", NULL);
 	f->st->rollback(tx);
 	tb_assert_rc(get_customer(f, A, "cus_1", &v), BILLING_OK);
@@ -751,7 +767,7 @@ static void customer_update__to_a_taken_email_is_exists(void **state)
 	insert_customer(f, A, "cus_2", "Bob", "bob@example.com", 11);
 	r.version = 2;
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->customer_update(tx, &r, 1), BILLING_EEXISTS);
+	assert_int_equal(f->st->record_update(tx, &billing__res_customer, &r, 1), BILLING_EEXISTS);
 	assert_error(BILLING_EEXISTS, NULL, "email");
 	f->st->rollback(tx);
 }
@@ -764,7 +780,7 @@ static void customer_delete__removes_the_row(void **state)
 
 	insert_customer(f, A, "cus_1", "Ada", "ada@example.com", 10);
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->customer_delete(tx, A, "cus_1"), BILLING_OK);
+	tb_assert_rc(f->st->record_delete(tx, &billing__res_customer, A, "cus_1"), BILLING_OK);
 	commit(f, tx);
 	assert_int_equal(get_customer(f, A, "cus_1", &v), BILLING_ENOTFOUND);
 }
@@ -773,7 +789,7 @@ static void customer_delete__unknown_is_not_found(void **state)
 {
 	fx *f = *state;
 	billing_txn *tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->customer_delete(tx, A, "cus_nope"), BILLING_ENOTFOUND);
+	assert_int_equal(f->st->record_delete(tx, &billing__res_customer, A, "cus_nope"), BILLING_ENOTFOUND);
 	f->st->rollback(tx);
 }
 
@@ -788,7 +804,7 @@ static void customer_insert__taken_email_key_is_exists_naming_email(void **state
 	r.email_key = "ada@example.com";
 	billing_error_clear();
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->customer_insert(tx, &r), BILLING_EEXISTS);
+	assert_int_equal(f->st->record_insert(tx, &billing__res_customer, &r), BILLING_EEXISTS);
 	assert_error(BILLING_EEXISTS, NULL, "email");
 	f->st->rollback(tx);
 	assert_int_equal(get_customer(f, A, "cus_2", &v), BILLING_ENOTFOUND);
@@ -808,7 +824,7 @@ static void customer_insert__unknown_tenant_is_refused(void **state)
 	fx *f = *state;
 	billing_customer_record r = customer_rec("ten_zzz", "cus_1", "Ada", "ada@example.com", 10);
 	billing_txn *tx = begin(f, "ten_zzz", BILLING_TXN_WRITE);
-	assert_int_equal(f->st->customer_insert(tx, &r), BILLING_EINVALID);
+	assert_int_equal(f->st->record_insert(tx, &billing__res_customer, &r), BILLING_EINVALID);
 	assert_error(BILLING_EINVALID, "resource_missing", NULL);
 	f->st->rollback(tx);
 }
@@ -972,7 +988,7 @@ static void customer_list__callback_failure_stops_with_its_code(void **state)
 	memset(&v, 0, sizeof(v));
 	v.stop_at = 2;
 	tx = begin(f, A, BILLING_TXN_READ);
-	assert_int_equal(f->st->customer_list(tx, A, &q, on_customer, &v), BILLING_ENOMEM);
+	assert_int_equal(billing__list_records(f->st, tx, &billing__res_customer, A, &q, on_customer, &v), BILLING_ENOMEM);
 	f->st->rollback(tx);
 	assert_int_equal(v.n, 2);
 }
@@ -1013,7 +1029,7 @@ static void customer_list__every_filter_at_once_fails_cleanly(void **state)
 	q.event_id = "evt_1";
 	tx = begin(f, A, BILLING_TXN_READ);
 	memset(&v, 0, sizeof(v));
-	rc = f->st->customer_list(tx, A, &q, on_customer, &v);
+	rc = billing__list_records(f->st, tx, &billing__res_customer, A, &q, on_customer, &v);
 	f->st->rollback(tx);
 	assert_true(rc < 0);
 	assert_int_equal(billing_error_last()->code, rc);
@@ -1046,7 +1062,7 @@ static void product_get__returns_the_inserted_row(void **state)
 	r.description = "A thing";
 	r.currency = "USD";
 	r.is_active = 0;
-	tb_assert_rc(f->st->product_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_product, &r), BILLING_OK);
 	commit(f, tx);
 	tb_assert_rc(get_product(f, A, "prod_1", &v), BILLING_OK);
 	assert_int_equal(v.n, 1);
@@ -1067,11 +1083,11 @@ static void product_update__at_old_version_and_stale_otherwise(void **state)
 	insert_product(f, A, "prod_1", "SKU-1", 1500, 10);
 	r.version = 2;
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->product_update(tx, &r, 7), BILLING_ESTALE);
+	assert_int_equal(f->st->record_update(tx, &billing__res_product, &r, 7), BILLING_ESTALE);
 	assert_error(BILLING_ESTALE, "stale_version", NULL);
 	f->st->rollback(tx);
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->product_update(tx, &r, 1), BILLING_OK);
+	tb_assert_rc(f->st->record_update(tx, &billing__res_product, &r, 1), BILLING_OK);
 	commit(f, tx);
 	tb_assert_rc(get_product(f, A, "prod_1", &v), BILLING_OK);
 	assert_int_equal(v.i3[0], 2500);
@@ -1087,7 +1103,7 @@ static void product_insert__taken_sku_is_exists_naming_sku(void **state)
 	insert_product(f, A, "prod_1", "SKU-1", 1500, 10);
 	insert_product(f, B, "prod_3", "SKU-1", 1500, 10); /* another tenant: fine */
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->product_insert(tx, &r), BILLING_EEXISTS);
+	assert_int_equal(f->st->record_insert(tx, &billing__res_product, &r), BILLING_EEXISTS);
 	assert_error(BILLING_EEXISTS, NULL, "sku");
 	f->st->rollback(tx);
 }
@@ -1102,7 +1118,7 @@ static void product_delete__referenced_by_a_plan_is_conflict(void **state)
 	insert_product(f, A, "prod_1", "SKU-1", 1500, 10);
 	insert_plan(f, &p);
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->product_delete(tx, A, "prod_1"), BILLING_ECONFLICT);
+	assert_int_equal(f->st->record_delete(tx, &billing__res_product, A, "prod_1"), BILLING_ECONFLICT);
 	assert_error(BILLING_ECONFLICT, "referenced", NULL);
 	f->st->rollback(tx);
 	tb_assert_rc(get_product(f, A, "prod_1", &v), BILLING_OK);
@@ -1116,8 +1132,8 @@ static void product_delete__unreferenced_removes_the_row(void **state)
 
 	insert_product(f, A, "prod_1", "SKU-1", 1500, 10);
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->product_delete(tx, A, "prod_1"), BILLING_OK);
-	assert_int_equal(f->st->product_delete(tx, A, "prod_1"), BILLING_ENOTFOUND);
+	tb_assert_rc(f->st->record_delete(tx, &billing__res_product, A, "prod_1"), BILLING_OK);
+	assert_int_equal(f->st->record_delete(tx, &billing__res_product, A, "prod_1"), BILLING_ENOTFOUND);
 	commit(f, tx);
 	assert_int_equal(get_product(f, A, "prod_1", &v), BILLING_ENOTFOUND);
 }
@@ -1139,9 +1155,9 @@ static void product_plan_count__counts_deleted_plans_too(void **state)
 	insert_plan(f, &p2);
 	insert_plan(f, &p3);
 	tx = begin(f, A, BILLING_TXN_READ);
-	tb_assert_rc(f->st->product_plan_count(tx, A, "prod_1", &n), BILLING_OK);
+	tb_assert_rc(plan_count(f->st, tx, A, "prod_1", &n), BILLING_OK);
 	assert_int_equal(n, 2);
-	tb_assert_rc(f->st->product_plan_count(tx, A, "prod_none", &n), BILLING_OK);
+	tb_assert_rc(plan_count(f->st, tx, A, "prod_none", &n), BILLING_OK);
 	assert_int_equal(n, 0);
 	f->st->rollback(tx);
 }
@@ -1158,7 +1174,7 @@ static void product_list__filters_by_active_and_price(void **state)
 	insert_product(f, A, "prod_2", "SKU-2", 200, 11);
 	r.is_active = 0;
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->product_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_product, &r), BILLING_OK);
 	commit(f, tx);
 	q.active = 1;
 	list_products(f, A, &q, &v);
@@ -1195,7 +1211,7 @@ static void plan_insert__taken_code_is_exists_naming_code(void **state)
 	p1.active = 0;
 	insert_plan(f, &p1);
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->plan_insert(tx, &p2), BILLING_EEXISTS);
+	assert_int_equal(f->st->record_insert(tx, &billing__res_plan, &p2), BILLING_EEXISTS);
 	assert_error(BILLING_EEXISTS, NULL, "code");
 	f->st->rollback(tx);
 }
@@ -1209,7 +1225,7 @@ static void plan_insert__product_of_another_tenant_is_resource_missing(void **st
 
 	insert_product(f, A, "prod_1", "SKU-1", 1500, 10);
 	tx = begin(f, B, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->plan_insert(tx, &p), BILLING_EINVALID);
+	assert_int_equal(f->st->record_insert(tx, &billing__res_plan, &p), BILLING_EINVALID);
 	assert_error(BILLING_EINVALID, "resource_missing", NULL);
 	f->st->rollback(tx);
 	assert_int_equal(get_plan(f, B, "plan_1", &v), BILLING_ENOTFOUND);
@@ -1256,11 +1272,11 @@ static void reads__return_the_row_under_every_lock_and_transaction(void **state)
 			memset(&c, 0, sizeof(c));
 			memset(&d, 0, sizeof(d));
 			memset(&e, 0, sizeof(e));
-			tb_assert_rc(f->st->customer_read(tx, A, "cus_1", locks[i], on_customer, &c),
+			tb_assert_rc(f->st->record_read(tx, &billing__res_customer, A, "cus_1", locks[i], on_customer, &c),
 				BILLING_OK);
-			tb_assert_rc(f->st->product_read(tx, A, "prod_1", locks[i], on_product, &d),
+			tb_assert_rc(f->st->record_read(tx, &billing__res_product, A, "prod_1", locks[i], on_product, &d),
 				BILLING_OK);
-			tb_assert_rc(f->st->plan_read(tx, A, "plan_1", locks[i], on_plan, &e),
+			tb_assert_rc(f->st->record_read(tx, &billing__res_plan, A, "plan_1", locks[i], on_plan, &e),
 				BILLING_OK);
 			assert_int_equal(c.n, 1);
 			assert_string_equal(c.id[0], "cus_1");
@@ -1268,9 +1284,9 @@ static void reads__return_the_row_under_every_lock_and_transaction(void **state)
 			assert_string_equal(d.id[0], "prod_1");
 			assert_int_equal(e.n, 1);
 			assert_string_equal(e.id[0], "plan_1");
-			assert_int_equal(f->st->plan_read(tx, A, "plan_2", locks[i], on_plan, &e),
+			assert_int_equal(f->st->record_read(tx, &billing__res_plan, A, "plan_2", locks[i], on_plan, &e),
 				BILLING_ENOTFOUND);
-			assert_int_equal(f->st->plan_read(tx, B, "plan_1", locks[i], on_plan, &e),
+			assert_int_equal(f->st->record_read(tx, &billing__res_plan, B, "plan_1", locks[i], on_plan, &e),
 				BILLING_ENOTFOUND);
 			f->st->rollback(tx);
 		}
@@ -1351,8 +1367,8 @@ static void plan_update__soft_delete_hides_it_from_lists(void **state)
 	p.active = 0;
 	p.version = 2;
 	tx = begin(f, A, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->plan_update(tx, &p, 5), BILLING_ESTALE);
-	tb_assert_rc(f->st->plan_update(tx, &p, 1), BILLING_OK);
+	assert_int_equal(f->st->record_update(tx, &billing__res_plan, &p, 5), BILLING_ESTALE);
+	tb_assert_rc(f->st->record_update(tx, &billing__res_plan, &p, 1), BILLING_OK);
 	commit(f, tx);
 	list_plans(f, A, &q, &v);
 	assert_int_equal(v.n, 0);
@@ -1485,9 +1501,9 @@ static void update__other_tenants_rows_are_untouched(void **state)
 	c.version = pr.version = pl.version = 2;
 	pr.name = pl.name = "Hijack";
 	tx = begin(f, B, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->customer_update(tx, &c, 1), BILLING_ESTALE);
-	assert_int_equal(f->st->product_update(tx, &pr, 1), BILLING_ESTALE);
-	assert_int_equal(f->st->plan_update(tx, &pl, 1), BILLING_ESTALE);
+	assert_int_equal(f->st->record_update(tx, &billing__res_customer, &c, 1), BILLING_ESTALE);
+	assert_int_equal(f->st->record_update(tx, &billing__res_product, &pr, 1), BILLING_ESTALE);
+	assert_int_equal(f->st->record_update(tx, &billing__res_plan, &pl, 1), BILLING_ESTALE);
 	commit(f, tx);
 	tb_assert_rc(get_customer(f, A, "cus_1", &v), BILLING_OK);
 	assert_string_equal(v.s1[0], "Ada");
@@ -1509,8 +1525,8 @@ static void delete__other_tenants_rows_are_not_found_and_stay(void **state)
 	insert_customer(f, A, "cus_1", "Ada", "ada@example.com", 10);
 	insert_product(f, A, "prod_1", "SKU-1", 1500, 10);
 	tx = begin(f, B, BILLING_TXN_WRITE);
-	assert_int_equal(f->st->customer_delete(tx, B, "cus_1"), BILLING_ENOTFOUND);
-	assert_int_equal(f->st->product_delete(tx, B, "prod_1"), BILLING_ENOTFOUND);
+	assert_int_equal(f->st->record_delete(tx, &billing__res_customer, B, "cus_1"), BILLING_ENOTFOUND);
+	assert_int_equal(f->st->record_delete(tx, &billing__res_product, B, "prod_1"), BILLING_ENOTFOUND);
 	commit(f, tx);
 	tb_assert_rc(get_customer(f, A, "cus_1", &v), BILLING_OK);
 	tb_assert_rc(get_product(f, A, "prod_1", &v), BILLING_OK);
@@ -1546,7 +1562,7 @@ static void list__never_returns_other_tenants_rows(void **state)
 	list_plans(f, B, &q, &v);
 	assert_int_equal(total, 0);
 	tx = begin(f, B, BILLING_TXN_READ);
-	tb_assert_rc(f->st->product_plan_count(tx, B, "prod_1", &n), BILLING_OK);
+	tb_assert_rc(plan_count(f->st, tx, B, "prod_1", &n), BILLING_OK);
 	f->st->rollback(tx);
 	assert_int_equal(n, 0);
 	/* and A still sees its own: the lists above were empty for B's sake */

@@ -14,6 +14,7 @@
 
 #include "storage/sql/sql.h"
 #include "tb.h"
+#include "core/resources.h"
 
 typedef struct {
 	billing_storage *st;
@@ -170,7 +171,7 @@ static void insert_tenant(fx *f, const char *id, int64_t created)
 {
 	billing_tenant_record r = { id, id, "INV-", created, created, 1 };
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_WRITE);
-	tb_assert_rc(f->st->tenant_insert(tx, &r), BILLING_OK);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_tenant, &r), BILLING_OK);
 	commit(f, tx);
 }
 
@@ -419,11 +420,11 @@ static void some_plans(fx *f)
 
 /* ------------------------------------------------------------ tests */
 
-static void storage__is_version_7_with_the_record_methods(void **state)
+static void storage__is_version_8_with_the_record_methods(void **state)
 {
 	fx *f = *state;
-	assert_int_equal(BILLING_STORAGE_VERSION, 7);
-	assert_int_equal(f->st->version, 7);
+	assert_int_equal(BILLING_STORAGE_VERSION, 8);
+	assert_int_equal(f->st->version, 8);
 	assert_non_null(f->st->record_insert);
 	assert_non_null(f->st->record_update);
 	assert_non_null(f->st->record_read);
@@ -468,7 +469,7 @@ static void record_read__returns_every_field_inserted(void **state)
 	{
 		billing_txn *tx = begin(f, A, BILLING_TXN_READ);
 		memset(&v, 0, sizeof(v));
-		tb_assert_rc(f->st->customer_get(tx, A, "cus_1", on_customer, &v), BILLING_OK);
+		tb_assert_rc(f->st->record_read(tx, &billing__res_customer, A, "cus_1", BILLING_LOCK_UPDATE, on_customer, &v), BILLING_OK);
 		f->st->rollback(tx);
 		assert_string_equal(v.s3[0], "pm_card");
 	}
@@ -1200,7 +1201,7 @@ static void statement_cache__a_statement_being_read_is_never_evicted(void **stat
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(storage__is_version_7_with_the_record_methods),
+		T(storage__is_version_8_with_the_record_methods),
 		T(statement_cache__a_statement_being_read_is_never_evicted),
 		T(resource_field__finds_by_column_and_null_otherwise),
 		T(record_read__returns_every_field_inserted),

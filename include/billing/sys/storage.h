@@ -34,7 +34,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 7
+#define BILLING_STORAGE_VERSION 8
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -50,7 +50,7 @@ typedef struct billing_txn billing_txn;
  *  5 or later; an older backend is given BILLING_TXN_READ. */
 #define BILLING_TXN_SNAPSHOT 2u
 
-/** How a *_read method (version 4) holds the row it reads in a WRITE
+/** How record_read holds the row it reads in a WRITE
  *  transaction (in a READ transaction nothing is ever locked). */
 #define BILLING_LOCK_NONE   0u /* read as of the statement; nothing held */
 #define BILLING_LOCK_SHARE  1u /* nobody may change or delete the row until the
@@ -358,7 +358,7 @@ typedef enum {
 	BILLING_FILTER_NOT_IN_SET
 } billing_filter_op;
 
-/** One condition of a generic list (version 7): field op value. */
+/** One condition of a generic list: field op value. */
 typedef struct {
 	const billing_field *field;    /* a field of the resource listed */
 	billing_filter_op op;
@@ -368,8 +368,9 @@ typedef struct {
 } billing_filter;
 
 /**
- * A list query, already validated by the core. Rows are ordered by the
- * sort column, then by id, both ascending or both descending. In keyset
+ * A list query, already validated by the core. Rows are ordered by
+ * sort_field (NULL: created_at, or the id where there is none), then by
+ * id, both ascending or both descending. In keyset
  * mode (offset < 0) with has_after set, only rows strictly after
  * (after_text or after_int, after_id) in that order are returned.
  */
@@ -384,7 +385,9 @@ typedef struct {
 	int64_t offset;             /* >= 0: page mode; -1: keyset mode */
 	int64_t *total;             /* non-NULL: receives the count of all matches */
 	const char *search;         /* ASCII case-insensitive substring, or NULL */
-	/* filters; which apply depends on the entity */
+	/* The named filters and sort above: the core's, which it turns into
+	 * filters and sort_field below (src/core/list_filters.c) before the
+	 * query reaches storage; a backend reads neither. */
 	int active;                 /* 0 any, 1 active only, 2 inactive only */
 	int has_min_amount;
 	int64_t min_amount;
@@ -406,13 +409,12 @@ typedef struct {
 	const char *invoice_id;     /* payments: of this invoice, or NULL (version 2) */
 	const char *endpoint_id;    /* deliveries (version 3) */
 	const char *event_id;       /* deliveries (version 3) */
-	/* Version 7, for record_list: the conditions (all must hold) and the
-	 * sort field (NULL: created_at); sort above is then unused, and so
-	 * are the named filters. */
+	/* What storage reads: the conditions (all must hold) and the sort
+	 * field. */
 	const billing_filter *filters;
 	size_t filter_count;
 	const billing_field *sort_field;
-	/* Version 8, for record_list. with_deleted: soft-deleted rows count and
+	/* with_deleted: soft-deleted rows count and
 	 * come back too (a count of every row that still refers to something).
 	 * all_tenants: with tenant_id NULL, the rows of every tenant (a platform
 	 * transaction: users by e-mail); else tenant_id NULL is refused. */
@@ -420,31 +422,59 @@ typedef struct {
 	int all_tenants;
 } billing_list_query;
 
-/** The storage vtable. Embed it as the first member of the backend's struct. */
+/**
+ * The storage vtable (version 8). Embed it as the first member of the
+ * backend's struct. 25 methods, in four groups:
+ *
+ *  - lifecycle (3): free, schema_status, migrate;
+ *  - transactions (4): begin, commit, rollback, set_tenant;
+ *  - records (5): record_insert, record_update, record_read, record_delete,
+ *    record_list: every stored billing object, described by its resource
+ *    descriptor (billing/sys/resource.h), goes through these; a backend
+ *    makes its statements from the descriptor and knows no object by name;
+ *  - special (13), each for a reason a generic record cannot serve it:
+ *    meta_get / meta_put / meta_set: platform settings (the cursor key, the
+ *    last prune), outside every tenant and every descriptor;
+ *    idempotency_get / idempotency_insert: the replay store, keyed by the
+ *    caller's text key rather than an id;
+ *    invoice_number_next: a gap-free counter, an atomic increment whose row
+ *    stays locked until the transaction ends;
+ *    due_set / due_clear / due_lock / due_claim / due_count: the work queue
+ *    of the billing run, an upsert, a lock that may skip a held row, a claim
+ *    across tenants that skips what other workers hold, a count;
+ *    provider_event_insert: an insert that reports a duplicate without
+ *    failing the transaction (a unique violation aborts a PostgreSQL one);
+ *    events_prune: a bounded delete of old events with their deliveries and
+ *    attempts, one statement per table.
+ *
+ * Version 8 is the floor: the ctx refuses an older vtable (the per-object
+ * methods of versions 1 to 7 are gone; their objects are records now).
+ */
 struct billing_storage {
 	unsigned int version;        /* BILLING_STORAGE_VERSION the backend was built for */
 	const char *name;            /* "sqlite" */
 
+	/* ---- lifecycle */
+
 	/** Releases everything. Called by billing_ctx_close(). */
 	void (*free)(billing_storage *st);
-
 	/**
 	 * Reports how many embedded migrations are not applied yet, verifying
 	 * the checksum of every applied one (a mismatch is BILLING_ESTORAGE
 	 * with reason "migration_checksum").
 	 */
 	int (*schema_status)(billing_storage *st, int *pending);
-
 	/** Applies pending migrations in one transaction under a lock. */
 	int (*migrate)(billing_storage *st, int *applied, int64_t now);
 
+	/* ---- transactions */
+
 	/**
 	 * Starts a transaction for tenant_id (NULL for platform-level work).
-	 * kind is BILLING_TXN_READ, BILLING_TXN_WRITE or (version 5)
-	 * BILLING_TXN_SNAPSHOT, a READ transaction that sees one snapshot.
-	 * A WRITE transaction takes the write lock up front, so reads in it see
-	 * the rows it will change (SQLite: BEGIN IMMEDIATE; PostgreSQL: rows
-	 * read with FOR UPDATE).
+	 * kind is BILLING_TXN_READ, BILLING_TXN_WRITE or BILLING_TXN_SNAPSHOT,
+	 * a READ transaction that sees one snapshot. A WRITE transaction takes
+	 * the write lock up front, so reads in it see the rows it will change
+	 * (SQLite: BEGIN IMMEDIATE; PostgreSQL: rows read with FOR UPDATE).
 	 */
 	int (*begin)(billing_storage *st, billing_txn **out, const char *tenant_id,
 		unsigned int kind);
@@ -452,83 +482,59 @@ struct billing_storage {
 	int (*commit)(billing_txn *tx);
 	/** Rolls back and ends the transaction. Cannot fail. */
 	void (*rollback)(billing_txn *tx);
+	/** Moves the transaction to tenant_id (after a platform claim). */
+	int (*set_tenant)(billing_txn *tx, const char *tenant_id);
+
+	/* ---- records over a resource descriptor (billing/sys/resource.h).
+	 * rec points to the resource's record struct; rows reach cb as that
+	 * struct, filled at the fields' offsets. The built-in backends make
+	 * every statement from the descriptor (src/storage/sql/builder.c): an
+	 * integer ZERO_NULL field of 0 is stored as NULL; a malformed
+	 * descriptor is BILLING_ERROR "invalid_resource"; a filter or sort on a
+	 * field the descriptor does not flag for it (FILTER, RANGE, SORT;
+	 * IN_SET needs FILTER) is BILLING_EINVALID "invalid_filter" /
+	 * "invalid_sort". A few tables have no id of their own (invoice lines,
+	 * a delivery's attempts): their ID field is their owner's id, shared by
+	 * the owner's rows; a list filters on it, a delete removes them all. */
+
+	/** Inserts rec. A unique field taken: BILLING_EEXISTS naming it. */
+	int (*record_insert)(billing_txn *tx, const billing_resource *res, const void *rec);
+	/** Replaces the row (tenant, id) whose version is old_version and whose
+	 *  FIXED fields match (a resource without a VERSION field: whatever its
+	 *  version); BILLING_ESTALE when there is no such row. */
+	int (*record_update)(billing_txn *tx, const billing_resource *res, const void *rec,
+		int64_t old_version);
+	/** The row (tenant, id), held as lock says (BILLING_LOCK_*);
+	 *  BILLING_ENOTFOUND when there is none. */
+	int (*record_read)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+		const char *id, unsigned int lock, billing_row_cb cb, void *payload);
+	/** Deletes the row (tenant, id) (an owner-keyed resource: all the
+	 *  owner's rows); BILLING_ENOTFOUND when there is none;
+	 *  BILLING_ECONFLICT "referenced" when another row still points at it. */
+	int (*record_delete)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+		const char *id);
+	/** The rows of the tenant that meet q (filters, search, sort, keyset
+	 *  or page; never soft-deleted ones unless q->with_deleted; every
+	 *  tenant's with q->all_tenants); *q->total receives the count, and a
+	 *  limit of 0 with a total reads no row. The named filters of q are
+	 *  the core's: a backend ignores them. */
+	int (*record_list)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
+		const billing_list_query *q, billing_row_cb cb, void *payload);
+
+	/* ---- special operations */
 
 	/** Platform metadata: a value for key, or BILLING_ENOTFOUND. */
 	int (*meta_get)(billing_txn *tx, const char *key, char *buf, size_t size);
 	/** Inserts key = value unless key exists (then leaves it). */
 	int (*meta_put)(billing_txn *tx, const char *key, const char *value);
-
-	int (*tenant_insert)(billing_txn *tx, const billing_tenant_record *rec);
-	int (*tenant_get)(billing_txn *tx, const char *tenant_id, billing_row_cb cb, void *payload);
-	int (*tenant_list)(billing_txn *tx, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
-
-	int (*customer_insert)(billing_txn *tx, const billing_customer_record *rec);
-	/** Replaces the row where (tenant, id, version = old_version);
-	 *  BILLING_ESTALE when no such row. */
-	int (*customer_update)(billing_txn *tx, const billing_customer_record *rec,
-		int64_t old_version);
-	int (*customer_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	int (*customer_delete)(billing_txn *tx, const char *tenant_id, const char *id);
-	int (*customer_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
-
-	int (*product_insert)(billing_txn *tx, const billing_product_record *rec);
-	int (*product_update)(billing_txn *tx, const billing_product_record *rec,
-		int64_t old_version);
-	int (*product_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	int (*product_delete)(billing_txn *tx, const char *tenant_id, const char *id);
-	int (*product_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
-	/** Number of plans, deleted or not, that reference the product. */
-	int (*product_plan_count)(billing_txn *tx, const char *tenant_id, const char *product_id,
-		int64_t *count);
-
-	int (*plan_insert)(billing_txn *tx, const billing_plan_record *rec);
-	int (*plan_update)(billing_txn *tx, const billing_plan_record *rec, int64_t old_version);
-	/** Returns soft-deleted plans too (deleted_at != 0): the core decides. */
-	int (*plan_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	/** Never returns soft-deleted plans. */
-	int (*plan_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
+	/** Sets key = value, replacing any value. */
+	int (*meta_set)(billing_txn *tx, const char *key, const char *value);
 
 	/** BILLING_ENOTFOUND when (tenant, key) is unused. */
 	int (*idempotency_get)(billing_txn *tx, const char *tenant_id, const char *key,
 		billing_row_cb cb, void *payload);
 	int (*idempotency_insert)(billing_txn *tx, const billing_idempotency_record *rec);
 
-	int (*user_insert)(billing_txn *tx, const billing_user_record *rec);
-	/** By lower-cased e-mail, across tenants (a platform transaction). */
-	int (*user_get_by_email)(billing_txn *tx, const char *email_key,
-		billing_row_cb cb, void *payload);
-
-	int (*subscription_insert)(billing_txn *tx, const billing_subscription_record *rec);
-	int (*subscription_update)(billing_txn *tx, const billing_subscription_record *rec,
-		int64_t old_version);
-	int (*subscription_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	int (*subscription_list)(billing_txn *tx, const char *tenant_id,
-		const billing_list_query *q, billing_row_cb cb, void *payload);
-	/** Subscriptions that have not ended (not canceled or expired) on the plan
-	 *  or about to move to it. */
-	int (*plan_live_subscription_count)(billing_txn *tx, const char *tenant_id,
-		const char *plan_id, int64_t *count);
-
-	/** Inserts the invoice and its lines. */
-	int (*invoice_insert)(billing_txn *tx, const billing_invoice_record *rec);
-	/** Changes status, number, amounts paid/due and timestamps (never lines). */
-	int (*invoice_update)(billing_txn *tx, const billing_invoice_record *rec,
-		int64_t old_version);
-	int (*invoice_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	int (*invoice_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
-	/** The lines of an invoice in order, one billing_invoice_line per row. */
-	int (*invoice_lines)(billing_txn *tx, const char *tenant_id, const char *invoice_id,
-		billing_row_cb cb, void *payload);
 	/** The tenant's next invoice number (1, 2, ...), taken in tx: the counter
 	 *  row stays locked until tx ends, so numbers have no gaps. */
 	int (*invoice_number_next)(billing_txn *tx, const char *tenant_id, int64_t *number);
@@ -538,111 +544,6 @@ struct billing_storage {
 	/** Removes it; no error when there is none. */
 	int (*due_clear)(billing_txn *tx, const char *tenant_id, const char *kind,
 		const char *resource_id);
-	/**
-	 * In a platform transaction: the earliest work due at or before now that
-	 * no other transaction holds, locked for this one (PostgreSQL: FOR UPDATE
-	 * SKIP LOCKED). BILLING_ENOTFOUND when there is none.
-	 */
-	int (*due_claim)(billing_txn *tx, int64_t now, billing_row_cb cb, void *payload);
-	/** How much work is due at or before now. */
-	int (*due_count)(billing_txn *tx, int64_t now, int64_t *count);
-	/** Moves the transaction to tenant_id (after a platform claim). */
-	int (*set_tenant)(billing_txn *tx, const char *tenant_id);
-
-	int (*event_insert)(billing_txn *tx, const billing_event_record *rec);
-
-	/** Adds a line to the subscription's next invoice (tax_amount unused). */
-	int (*pending_line_add)(billing_txn *tx, const char *tenant_id,
-		const char *subscription_id, const billing_invoice_line *line);
-	/** The lines waiting for the subscription's next invoice, in order. */
-	int (*pending_lines)(billing_txn *tx, const char *tenant_id, const char *subscription_id,
-		billing_row_cb cb, void *payload);
-	/** Removes them (they went on an invoice). */
-	int (*pending_lines_clear)(billing_txn *tx, const char *tenant_id,
-		const char *subscription_id);
-
-	int (*event_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	int (*event_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
-
-	/** Platform metadata: sets key = value, replacing any value. */
-	int (*meta_set)(billing_txn *tx, const char *key, const char *value);
-
-	/* ---- version 2: payments */
-
-	int (*payment_insert)(billing_txn *tx, const billing_payment_record *rec);
-	int (*payment_update)(billing_txn *tx, const billing_payment_record *rec,
-		int64_t old_version);
-	int (*payment_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	int (*payment_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
-	/** The payment the provider knows as ref; BILLING_ENOTFOUND if none. */
-	int (*payment_get_by_ref)(billing_txn *tx, const char *tenant_id, const char *provider,
-		const char *ref, billing_row_cb cb, void *payload);
-
-	int (*refund_insert)(billing_txn *tx, const billing_refund_record *rec);
-	int (*refund_update)(billing_txn *tx, const billing_refund_record *rec,
-		int64_t old_version);
-	int (*refund_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-
-	/** Records an inbound provider event; BILLING_EEXISTS when it was seen. */
-	int (*provider_event_insert)(billing_txn *tx, const char *tenant_id, const char *provider,
-		const char *event_id, const char *type, int64_t received_at);
-
-	/** The tenant's dunning policy; BILLING_ENOTFOUND when none was set. */
-	int (*dunning_get)(billing_txn *tx, const char *tenant_id, billing_row_cb cb,
-		void *payload);
-	int (*dunning_set)(billing_txn *tx, const billing_dunning_record *rec);
-
-	/* ---- version 3: outbound webhooks, audit log, retention */
-
-	int (*webhook_endpoint_insert)(billing_txn *tx, const billing_webhook_endpoint_record *rec);
-	int (*webhook_endpoint_update)(billing_txn *tx, const billing_webhook_endpoint_record *rec,
-		int64_t old_version);
-	int (*webhook_endpoint_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	int (*webhook_endpoint_delete)(billing_txn *tx, const char *tenant_id, const char *id);
-	int (*webhook_endpoint_list)(billing_txn *tx, const char *tenant_id,
-		const billing_list_query *q, billing_row_cb cb, void *payload);
-	/** Every enabled endpoint of the tenant, in no particular order. */
-	int (*webhook_endpoints_enabled)(billing_txn *tx, const char *tenant_id, billing_row_cb cb,
-		void *payload);
-
-	int (*delivery_insert)(billing_txn *tx, const billing_delivery_record *rec);
-	int (*delivery_update)(billing_txn *tx, const billing_delivery_record *rec,
-		int64_t old_version);
-	int (*delivery_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	int (*delivery_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
-	int (*delivery_attempt_insert)(billing_txn *tx, const billing_delivery_attempt_record *rec);
-	/** A delivery's attempts in order. */
-	int (*delivery_attempts)(billing_txn *tx, const char *tenant_id, const char *delivery_id,
-		billing_row_cb cb, void *payload);
-
-	int (*audit_insert)(billing_txn *tx, const billing_audit_record *rec);
-	int (*audit_list)(billing_txn *tx, const char *tenant_id, const billing_list_query *q,
-		billing_row_cb cb, void *payload);
-
-	/** Deletes up to limit of the tenant's events created before before, with
-	 *  their deliveries and attempts; *deleted receives how many events. */
-	int (*events_prune)(billing_txn *tx, const char *tenant_id, int64_t before,
-		unsigned int limit, int64_t *deleted);
-
-	/* ---- version 4: rows read without locking them for update */
-
-	/** As customer_get, product_get and plan_get, holding the row as lock
-	 *  says (BILLING_LOCK_*): a row a write depends on but does not change
-	 *  need not keep every other writer of it waiting. */
-	int (*customer_read)(billing_txn *tx, const char *tenant_id, const char *id,
-		unsigned int lock, billing_row_cb cb, void *payload);
-	int (*product_read)(billing_txn *tx, const char *tenant_id, const char *id,
-		unsigned int lock, billing_row_cb cb, void *payload);
-	int (*plan_read)(billing_txn *tx, const char *tenant_id, const char *id,
-		unsigned int lock, billing_row_cb cb, void *payload);
 	/**
 	 * In a WRITE transaction, locks the row of due work (tenant, kind,
 	 * resource) until the transaction ends, waiting for a transaction that
@@ -654,43 +555,25 @@ struct billing_storage {
 	 */
 	int (*due_lock)(billing_txn *tx, const char *tenant_id, const char *kind,
 		const char *resource_id, int skip_locked);
+	/**
+	 * In a platform transaction: the earliest work due at or before now that
+	 * no other transaction holds, locked for this one (PostgreSQL: FOR UPDATE
+	 * SKIP LOCKED). BILLING_ENOTFOUND when there is none.
+	 */
+	int (*due_claim)(billing_txn *tx, int64_t now, billing_row_cb cb, void *payload);
+	/** How much work is due at or before now. */
+	int (*due_count)(billing_txn *tx, int64_t now, int64_t *count);
 
-	/* ---- version 6: users by id */
+	/** Records an inbound provider event; BILLING_EEXISTS when it was seen,
+	 *  without failing the transaction (PostgreSQL would abort it on a
+	 *  unique violation: ON CONFLICT DO NOTHING). */
+	int (*provider_event_insert)(billing_txn *tx, const char *tenant_id, const char *provider,
+		const char *event_id, const char *type, int64_t received_at);
 
-	/** The user (tenant, id), or BILLING_ENOTFOUND (a platform transaction). */
-	int (*user_get)(billing_txn *tx, const char *tenant_id, const char *id,
-		billing_row_cb cb, void *payload);
-	/** Deletes the user (tenant, id); BILLING_ENOTFOUND when there is none. */
-	int (*user_delete)(billing_txn *tx, const char *tenant_id, const char *id);
-
-	/* ---- version 7: generic records over a resource descriptor
-	 * (billing/sys/resource.h). rec points to the resource's record
-	 * struct; rows reach cb as that struct, filled at the fields' offsets.
-	 * The built-in backends make every statement from the descriptor
-	 * (src/storage/sql/builder.c): an integer ZERO_NULL field of 0 is
-	 * stored as NULL; a malformed descriptor is BILLING_ERROR
-	 * "invalid_resource"; a filter or sort on a field the descriptor does
-	 * not flag for it (FILTER, RANGE, SORT; IN_SET needs FILTER) is
-	 * BILLING_EINVALID "invalid_filter" / "invalid_sort". */
-
-	/** Inserts rec. A unique field taken: BILLING_EEXISTS naming it. */
-	int (*record_insert)(billing_txn *tx, const billing_resource *res, const void *rec);
-	/** Replaces the row (tenant, id) whose version is old_version and whose
-	 *  FIXED fields match; BILLING_ESTALE when there is no such row. */
-	int (*record_update)(billing_txn *tx, const billing_resource *res, const void *rec,
-		int64_t old_version);
-	/** The row (tenant, id), held as lock says (BILLING_LOCK_*);
-	 *  BILLING_ENOTFOUND when there is none. */
-	int (*record_read)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
-		const char *id, unsigned int lock, billing_row_cb cb, void *payload);
-	/** Deletes the row (tenant, id); BILLING_ENOTFOUND when there is none;
-	 *  BILLING_ECONFLICT "referenced" when another row still points at it. */
-	int (*record_delete)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
-		const char *id);
-	/** The rows of the tenant that meet q (filters, search, sort, keyset
-	 *  or page), never soft-deleted ones; *q->total receives the count. */
-	int (*record_list)(billing_txn *tx, const billing_resource *res, const char *tenant_id,
-		const billing_list_query *q, billing_row_cb cb, void *payload);
+	/** Deletes up to limit of the tenant's events created before before, with
+	 *  their deliveries and attempts; *deleted receives how many events. */
+	int (*events_prune)(billing_txn *tx, const char *tenant_id, int64_t before,
+		unsigned int limit, int64_t *deleted);
 
 	/* later versions append methods here */
 };
