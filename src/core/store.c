@@ -100,5 +100,12 @@ int billing__record_put(billing_storage *st, billing_txn *tx, const billing_reso
 	if ((rc = st->record_update(tx, res, rec, 0)) != BILLING_ESTALE)
 		return rc;
 	billing_error_clear();
-	return st->record_insert(tx, res, rec);
+	/* A row inserted meanwhile by another transaction: our update did not
+	 * see it, and on PostgreSQL the failed insert has aborted this
+	 * transaction. That is a serialization conflict: the whole call runs
+	 * again (BILLING__RETRY) and its update then finds the row. */
+	if ((rc = st->record_insert(tx, res, rec)) == BILLING_EEXISTS)
+		return billing_storage_error(BILLING_EBUSY, "serialization_failure",
+			"the row was written at the same time by another transaction");
+	return rc;
 }

@@ -148,6 +148,9 @@ int billing__lines_insert(billing_storage *st, billing_txn *tx, const billing_re
 	size_t count, int32_t first_no);
 int billing__pending_line_add(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const char *subscription_id, const billing_invoice_line *line);
+/* Writes the one row of a resource without a version (update, else
+ * insert). Two first writes at once: the loser gets BILLING_EBUSY
+ * "serialization_failure", so call it inside BILLING__RETRY. */
 int billing__record_put(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const void *rec);
 

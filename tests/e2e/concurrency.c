@@ -108,6 +108,81 @@ static void customer_create__same_email_from_two_processes_makes_one_row(void **
 	tb_world_free(w);
 }
 
+/* ------------------------------------------------------------ first dunning policy race */
+
+typedef struct {
+	billing_ctx *ctx;
+	const char *tenant;
+	int32_t first_day;
+	pthread_barrier_t *start;
+	int rc;
+	char reason[64];
+} policy_setter;
+
+static void *race_dunning_set(void *arg)
+{
+	policy_setter *r = arg;
+	billing_principal who = tb_admin(r->tenant);
+	billing_dunning_policy pol;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.retry_count = 2;
+	pol.retry_days[0] = r->first_day;
+	pol.retry_days[1] = r->first_day + 5;
+	pol.final_action = BILLING_DUNNING_UNPAID;
+	pthread_barrier_wait(r->start);
+	r->rc = billing_dunning_set(r->ctx, &who, &pol);
+	snprintf(r->reason, sizeof(r->reason), "%s", billing_error_last()->reason);
+	return NULL;
+}
+
+/* A tenant's policy is one row, written the first time by an insert: two
+ * first-time sets at once must both succeed (the later one wins), never
+ * answer that the policy already exists. */
+static void dunning_set__two_first_sets_at_once_both_succeed(void **state)
+{
+	tb_world *w = tb_world_new();
+	billing_ctx *other = tb_world_open_again(w);
+	pthread_barrier_t start;
+	int round;
+	(void)state;
+
+	assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+	for (round = 0; round < 20; round++) {
+		char name[32];
+		const char *t;
+		policy_setter r[2];
+		pthread_t th[2];
+		billing_principal who;
+		billing_dunning_policy got;
+		int i;
+
+		snprintf(name, sizeof(name), "Tenant %d", round);
+		t = tb_tenant(w, name);
+		for (i = 0; i < 2; i++) {
+			memset(&r[i], 0, sizeof(r[i]));
+			r[i].ctx = i == 0 ? w->ctx : other;
+			r[i].tenant = t;
+			r[i].first_day = 1 + i;
+			r[i].start = &start;
+			assert_int_equal(pthread_create(&th[i], NULL, race_dunning_set, &r[i]), 0);
+		}
+		for (i = 0; i < 2; i++)
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+		for (i = 0; i < 2; i++)
+			if (r[i].rc != BILLING_OK)
+				fail_msg("round %d: thread %d got %s (%s)", round, i,
+					billing_error_name(r[i].rc), r[i].reason);
+		who = tb_admin(t);
+		tb_assert_rc(billing_dunning_get(&got, w->ctx, &who), BILLING_OK);
+		assert_int_equal(got.retry_count, 2);
+		assert_true(got.retry_days[0] == 1 || got.retry_days[0] == 2);
+	}
+	pthread_barrier_destroy(&start);
+	billing_ctx_close(other);
+	tb_world_free(w);
+}
+
 /* ------------------------------------------------------------ many writers */
 
 #define WRITERS 4
@@ -260,6 +335,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(customer_create__same_email_from_two_processes_makes_one_row),
 		cmocka_unit_test(customer_create__many_threads_on_one_context_all_succeed),
+		cmocka_unit_test(dunning_set__two_first_sets_at_once_both_succeed),
 		cmocka_unit_test(migrate__two_processes_at_once_migrate_once),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
