@@ -33,7 +33,8 @@ nothing, and the outcomes are checked over HTTP:
     time of the call or of the run: counted when a renewal was still due then, see
     verify()); invoice numbers are 1..N per tenant;
   - an invoice of a customer whose card works is paid, with exactly one payment, which
-    succeeded for the invoice's total; no invoice has two captured payments; a declining
+    succeeded for the invoice's total (besides, at most, attempts a kill cut short that
+    failed "not_at_provider" when next looked at past the provider's key window); no invoice has two captured payments; a declining
     customer's invoice has no captured payment and at most 1 + retries attempts; no
     payment is left pending or unknown;
   - one invoice.created, invoice.finalized per invoice, one invoice.paid per paid invoice,
@@ -660,9 +661,18 @@ class CrashTest(unittest.TestCase):
                     problems.append("%s paid %d of %d with %s" % (
                         i["id"], i["amountPaid"], i["total"],
                         [(p["status"], p["amount"]) for p in ps]))
-            if kind == "visa" and i["total"] > 0 and (i["status"] != "paid" or len(ps) != 1):
+            # A charge a kill cut short stays unknown; when it is next looked at past
+            # the provider's idempotency window (a phase moves the clock a month) and
+            # the provider holds nothing (the test provider's memory died with the
+            # process), it fails "not_at_provider" and dunning charges again
+            # (docs/payments.md). Only such a failure may come before the one payment.
+            never_made = [p for p in ps if p["status"] == "failed" and
+                          p.get("failureCode") == "not_at_provider"]
+            if kind == "visa" and i["total"] > 0 and \
+                    (i["status"] != "paid" or len(ps) - len(never_made) != 1):
                 problems.append("%s (card works): %s with payments %s" % (
-                    i["id"], i["status"], [(p["id"], p["status"]) for p in ps]))
+                    i["id"], i["status"], [(p["id"], p["status"], p.get("failureCode"))
+                                           for p in ps]))
             if kind == "declines" and i["status"] != "paid":
                 if captured or len(ps) > 1 + retries or i["status"] not in ("failed", "void"):
                     problems.append("%s (card declines): %s with payments %s" % (
