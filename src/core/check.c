@@ -421,6 +421,7 @@ static int exists(checker *c, billing_txn *tx, const char *tenant_id, listed *al
 	*found = false;
 	if (!*id)
 		return BILLING_OK;
+	memset(&key, 0, sizeof(key));
 	snprintf(key.id, sizeof(key.id), "%s", id);
 	for (i = 0; i < n; i++)
 		if (all[i].res == res && all[i].ids.n &&

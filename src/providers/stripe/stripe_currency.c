@@ -96,7 +96,9 @@ int64_t billing__stripe_amount_in(const char *currency, int64_t amount)
 	char code[4];
 	int iso, se;
 
-	upper(code, currency ? currency : "");
+	if (!currency)
+		return amount;
+	upper(code, currency);
 	iso = billing_currency_exponent(code);
 	se = iso < 0 ? -1 : stripe_exponent(code, iso);
 	if (se < 0 || se == iso)
