@@ -90,9 +90,6 @@ int billing_audit_list(billing_page **out, billing_ctx *ctx, const billing_princ
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_AUDIT_LIST)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if (ctx->st->version < 3)
-		return billing__error_set(BILLING_ESTORAGE, "storage_version",
-			"the storage backend does not keep an audit log");
 	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, params ? params : &none, sorts,
 		"audit", BILLING__PAGE_AUDIT, free_item)) < 0)
 		return rc;

@@ -489,10 +489,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 	int rc;
 
 	c->tenant_id = tenant_id;
-	/* A backend before version 5 has no snapshot kind; its READ is what it
-	 * has (SQLite's is a snapshot). */
-	if ((rc = billing__begin(&tx, c->ctx, tenant_id, st->version >= 5 ?
-		BILLING_TXN_SNAPSHOT : BILLING_TXN_READ)) < 0)
+	if ((rc = billing__begin(&tx, c->ctx, tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
 		return rc;
 	rc = read_all(st, tx, tenant_id, &billing__res_invoice, invoice_row, &inv);
 	for (i = 0; rc == BILLING_OK && i < inv.n; i++) {
@@ -500,7 +497,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 		rc = billing__list_owned(st, tx, &billing__res_invoice_line, tenant_id, r->id,
 			line_row, r);
 	}
-	if (rc == BILLING_OK && st->version >= 2)
+	if (rc == BILLING_OK)
 		rc = read_all(st, tx, tenant_id, &billing__res_payment, payment_row, &pay);
 	if (rc == BILLING_OK)
 		check_invoices(c, &inv, &pay);

@@ -278,9 +278,6 @@ int billing__dispute_apply(billing_ctx *ctx, billing_txn *tx, const struct billi
 	int64_t now = billing__now(ctx);
 	int status, rc;
 
-	if (ctx->st->version < 7 || !ctx->st->record_list)
-		return billing__error_set(BILLING_ESTORAGE, "storage_version",
-			"the storage backend has no generic records (version 7)");
 	if (!ev->dispute_id[0])
 		return billing__error_set(BILLING_EINVALID, "malformed",
 			"the dispute event names no dispute");

@@ -59,8 +59,7 @@ int billing_dunning_get(billing_dunning_policy *out, billing_ctx *ctx,
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_DUNNING_GET)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = billing__payment_storage_ready(ctx)) < 0 ||
-	    (rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
 		return rc;
 	return billing__end(ctx, tx, policy_get(out, ctx, tx, who->tenant_id));
 }
@@ -95,8 +94,7 @@ static int dunning_set_once(billing_ctx *ctx, const billing_principal *who,
 	    policy->final_action != BILLING_DUNNING_UNPAID &&
 	    policy->final_action != BILLING_DUNNING_KEEP_PAST_DUE)
 		billing__check_fail(&c, "finalAction", "must be cancel, unpaid or keep_past_due");
-	if ((rc = billing__checks_finish(&c, "dunning policy")) < 0 ||
-	    (rc = billing__payment_storage_ready(ctx)) < 0)
+	if ((rc = billing__checks_finish(&c, "dunning policy")) < 0)
 		return rc;
 	r.tenant_id = who->tenant_id;
 	r.retry_days = days;

@@ -83,8 +83,7 @@ int billing__audit_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_
 	billing_audit_record r;
 	char id[BILLING_ID_MAX];
 
-	if (!scope.has_op || !scope.mutating || !scope.who || !tenant_id ||
-	    ctx->st->version < 3)
+	if (!scope.has_op || !scope.mutating || !scope.who || !tenant_id)
 		return BILLING_OK;
 	r.at = billing__now(ctx);
 	if (billing__id_new(id, "aud", r.at * 1000) < 0)
@@ -192,7 +191,7 @@ int billing__event_emit(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	r.idempotency_key = scope.idempotency_key;
 	rc = ctx->st->record_insert(tx, &billing__res_event, &r);
 	/* The outbox: a delivery per endpoint that wants it, in this transaction. */
-	if (rc == BILLING_OK && ctx->st->version >= 3)
+	if (rc == BILLING_OK)
 		rc = billing__webhook_fanout(ctx, tx, tenant_id, id, type, resource_id,
 			r.created_at);
 	if (rc == BILLING_OK && __atomic_load_n(&ctx->subscriber_count, __ATOMIC_ACQUIRE)) {

@@ -170,16 +170,6 @@ static const billing__entity entity = {
 	NULL, NULL, NULL, NULL
 };
 
-/* The payments part of the storage vtable is there (version 2). */
-int billing__payment_storage_ready(billing_ctx *ctx)
-{
-	if (ctx->st->version < 2)
-		return billing__error_set(BILLING_ESTORAGE, "storage_version",
-			"the storage backend does not store payments (vtable version %u)",
-			ctx->st->version);
-	return BILLING_OK;
-}
-
 int billing__payment_no_provider(void)
 {
 	return billing__error_set(BILLING_ECONFLICT, "no_provider",
@@ -374,8 +364,7 @@ int billing_payment_get(billing_payment **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
 	int rc;
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PAYMENTS_GET)) < 0 ||
-	    (rc = billing__payment_storage_ready(ctx)) < 0)
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_PAYMENTS_GET)) < 0)
 		return rc;
 	return billing__entity_get((void **)out, &entity, ctx, who, BILLING_OP_PAYMENTS_GET,
 		"pay", id);
@@ -416,8 +405,6 @@ int billing_payment_list(billing_page **out, billing_ctx *ctx,
 	if (p->invoice_id && !billing__id_arg_ok(p->invoice_id, "in"))
 		return billing__error_field(BILLING_EINVALID, "resource_missing", "invoiceId",
 			"no such invoice in this tenant");
-	if ((rc = billing__payment_storage_ready(ctx)) < 0)
-		return rc;
 	snprintf(filters, sizeof(filters), "payments|i=%s|st=%d",
 		p->invoice_id ? p->invoice_id : "-", (int)p->status);
 	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, &p->list, sorts, filters,

@@ -45,8 +45,6 @@ int billing__invoice_payments_settled(billing_ctx *ctx, billing_txn *tx, const c
 	const char *invoice_id)
 {
 	int n = 0, rc;
-	if (ctx->st->version < 2)
-		return BILLING_OK;
 	if ((rc = count_in_flight(ctx, tx, tenant_id, invoice_id, &n)) < 0)
 		return rc;
 	if (n)
@@ -85,7 +83,7 @@ int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tena
 	int rc, status = 0;
 
 	*next_attempt_at = 0;
-	if (!ctx->provider || ctx->st->version < 2)
+	if (!ctx->provider)
 		return BILLING_OK;
 	/* An unpaid subscription's invoices wait to be paid by hand. */
 	if (subscription_id && ((rc = billing__subscription_status_in(ctx, tx, tenant_id,
@@ -519,7 +517,7 @@ void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *i
 	billing_txn *tx;
 	int rc;
 
-	if (!ctx->provider || !invoice_id || ctx->st->version < 2)
+	if (!ctx->provider || !invoice_id)
 		return;
 	if (billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE) < 0)
 		return;
@@ -609,8 +607,6 @@ int billing_invoice_pay(billing_payment **out, billing_ctx *ctx,
 			"1-255 characters");
 	if (p->amount < 0)
 		return billing__error_field(BILLING_EINVALID, "invalid", "amount", "must be > 0");
-	if ((rc = billing__payment_storage_ready(ctx)) < 0)
-		return rc;
 	if (!ctx->provider)
 		return billing__payment_no_provider();
 	billing__buf_add(&input, "id", invoice_id);

@@ -181,8 +181,6 @@ int billing_provider_webhook_handle(billing_ctx *ctx, const billing_header *head
 	BILLING__ASSERT_ARG(result, "result");
 	BILLING__ASSERT_ARG(body || len == 0, "body");
 	memset(result, 0, sizeof(*result));
-	if ((rc = billing__payment_storage_ready(ctx)) < 0)
-		return rc;
 	if (!ctx->provider)
 		return billing__payment_no_provider();
 	memset(&ev, 0, sizeof(ev));

@@ -107,8 +107,6 @@ bool billing__payment_in_flight(int status);
 /* A new billing_payment (one block) from a billing_payment_record; NULL
  * when out of memory. */
 void *billing__payment_from_record(const void *record);
-/* BILLING_ESTORAGE when the storage does not store payments. */
-int billing__payment_storage_ready(billing_ctx *ctx);
 /* BILLING_ECONFLICT "no_provider". */
 int billing__payment_no_provider(void);
 int billing__payment_save(billing_ctx *ctx, billing_txn *tx, billing_payment *p,

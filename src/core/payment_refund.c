@@ -209,8 +209,6 @@ int billing_payment_refund(billing_payment **out, billing_ctx *ctx,
 	if (amount < 0)
 		return billing__error_field(BILLING_EINVALID, "invalid", "amount",
 			"must be > 0 (or 0 for all that is left)");
-	if ((rc = billing__payment_storage_ready(ctx)) < 0)
-		return rc;
 	if (!ctx->provider)
 		return billing__payment_no_provider();
 	billing__buf_add(&input, "id", id);

@@ -188,15 +188,6 @@ static const char *field_name(const billing_field *f)
 	return f->json ? f->json : f->column;
 }
 
-/* Storage older than version 7 has no record_* methods. */
-static int storage_ok(billing_ctx *ctx)
-{
-	if (ctx->st->version < 7 || !ctx->st->record_read)
-		return billing__error_set(BILLING_ESTORAGE, "storage_version",
-			"the storage backend has no generic records (version 7)");
-	return BILLING_OK;
-}
-
 static size_t name_count(const char *const *names)
 {
 	size_t n = 0;
@@ -412,8 +403,6 @@ static int create_once(void **out, const billing__rules *rules, billing_ctx *ctx
 	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_CREATE)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = storage_ok(ctx)) < 0)
-		return rc;
 	call_init(&c, rules, ctx);
 	if ((rc = check_given(&c, rec, given, true)) < 0 ||
 	    (rc = idem_init(&c, &idem, opts, "create", NULL, 0)) < 0)
@@ -455,8 +444,7 @@ int billing__resource_get(void **out, const billing__rules *rules, billing_ctx *
 	struct call c;
 	int rc;
 
-	if ((rc = billing__authorize_resource(ctx, who, rules->res, BILLING_RESOURCE_OP_GET)) < 0 ||
-	    (rc = storage_ok(ctx)) < 0)
+	if ((rc = billing__authorize_resource(ctx, who, rules->res, BILLING_RESOURCE_OP_GET)) < 0)
 		return rc;
 	call_init(&c, rules, ctx);
 	return billing__entity_read(out, &c.e, ctx, who->tenant_id, rules->res->prefix, id);
@@ -500,8 +488,7 @@ static int update_once(void **out, const billing__rules *rules, billing_ctx *ctx
 	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_UPDATE)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = storage_ok(ctx)) < 0 ||
-	    (rc = billing__check_expected_version(expected_version)) < 0)
+	if ((rc = billing__check_expected_version(expected_version)) < 0)
 		return rc;
 	call_init(&c, rules, ctx);
 	if ((rc = check_given(&c, rec, given, false)) < 0)
@@ -561,7 +548,6 @@ static int delete_once(const billing__rules *rules, billing_ctx *ctx,
 	int rc;
 
 	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_DELETE)) < 0 ||
-	    (rc = storage_ok(ctx)) < 0 ||
 	    (rc = billing__check_expected_version(expected_version)) < 0)
 		return rc;
 	call_init(&c, rules, ctx);
@@ -670,8 +656,6 @@ int billing__resource_list(billing_page **out, const billing__rules *rules, bill
 	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_LIST)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = storage_ok(ctx)) < 0)
-		return rc;
 	if (filter_count)
 		BILLING__ASSERT_ARG(filters, "filters");
 	billing__buf_add(&sig, "list", res->plural);

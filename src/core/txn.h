@@ -160,10 +160,7 @@ int billing__record_put(billing_storage *st, billing_txn *tx, const billing_reso
 static inline int billing__due_lock(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const char *kind, const char *resource_id, int skip_locked)
 {
-	int rc;
-	if (st->version < 4)
-		return BILLING_OK;
-	rc = st->due_lock(tx, tenant_id, kind, resource_id, skip_locked);
+	int rc = st->due_lock(tx, tenant_id, kind, resource_id, skip_locked);
 	return rc == BILLING_ENOTFOUND && !skip_locked ? BILLING_OK : rc;
 }
 

@@ -163,15 +163,6 @@ int billing_user_find_by_email(billing_user **out, billing_ctx *ctx,
 	return read_end(out, ctx, tx, rc, &cap);
 }
 
-/* Users by id came with storage version 6. */
-static int by_id_supported(billing_ctx *ctx)
-{
-	if (ctx->st->version < 6)
-		return billing__error_set(BILLING_ESTORAGE, "storage_version",
-			"the storage backend cannot find or delete users by id");
-	return BILLING_OK;
-}
-
 int billing_user_get(billing_user **out, billing_ctx *ctx, const billing_principal *who,
 	const char *tenant_id, const char *id)
 {
@@ -182,8 +173,6 @@ int billing_user_get(billing_user **out, billing_ctx *ctx, const billing_princip
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_USERS_GET)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = by_id_supported(ctx)) < 0)
-		return rc;
 	if (!billing__id_arg_ok(tenant_id, "ten") || !billing__id_arg_ok(id, "usr"))
 		return billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_READ)) < 0)
@@ -199,8 +188,6 @@ static int user_delete_once(billing_ctx *ctx, const billing_principal *who,
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_USERS_DELETE)) < 0)
-		return rc;
-	if ((rc = by_id_supported(ctx)) < 0)
 		return rc;
 	if (!billing__id_arg_ok(tenant_id, "ten") || !billing__id_arg_ok(id, "usr"))
 		return billing__error_set(BILLING_ENOTFOUND, "not_found", "no such user");

@@ -149,8 +149,6 @@ int billing_webhook_delivery_list(billing_page **out, billing_ctx *ctx,
 	if (p->event_id && !billing__id_arg_ok(p->event_id, "evt"))
 		return billing__error_field(BILLING_EINVALID, "resource_missing", "eventId",
 			"no such event in this tenant");
-	if ((rc = billing__webhook_ready(ctx)) < 0)
-		return rc;
 	snprintf(filters, sizeof(filters), "deliveries|w=%s|e=%s|st=%d",
 		p->endpoint_id ? p->endpoint_id : "-", p->event_id ? p->event_id : "-",
 		(int)p->status);

@@ -151,15 +151,6 @@ static const billing__entity entity = {
 	billing__json_webhook_endpoint, endpoint_id_of, NULL, NULL
 };
 
-int billing__webhook_ready(billing_ctx *ctx)
-{
-	if (ctx->st->version < 3)
-		return billing__error_set(BILLING_ESTORAGE, "storage_version",
-			"the storage backend does not store webhooks (vtable version %u)",
-			ctx->st->version);
-	return BILLING_OK;
-}
-
 /* "whsec_" + base64 of 32 random bytes. */
 static int new_secret(char out[BILLING__WEBHOOK_SECRET_MAX])
 {
@@ -329,8 +320,7 @@ static int endpoint_create_once(billing_webhook_endpoint **out, billing_ctx *ctx
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_WEBHOOK_ENDPOINTS_CREATE)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = check_params(p)) < 0 || (rc = billing__webhook_ready(ctx)) < 0 ||
-	    (rc = validate(ctx, p, ALL_FIELDS, &n)) < 0)
+	if ((rc = check_params(p)) < 0 || (rc = validate(ctx, p, ALL_FIELDS, &n)) < 0)
 		return rc;
 	hash_input(&input, &n, p, ALL_FIELDS, NULL);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_WEBHOOK_ENDPOINTS_CREATE,
@@ -379,8 +369,7 @@ int billing_webhook_endpoint_get(billing_webhook_endpoint **out, billing_ctx *ct
 	const billing_principal *who, const char *id)
 {
 	int rc;
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_WEBHOOK_ENDPOINTS_GET)) < 0 ||
-	    (rc = billing__webhook_ready(ctx)) < 0)
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_WEBHOOK_ENDPOINTS_GET)) < 0)
 		return rc;
 	return billing__entity_get((void **)out, &entity, ctx, who,
 		BILLING_OP_WEBHOOK_ENDPOINTS_GET, "we", id);
@@ -498,7 +487,7 @@ static int endpoint_update_once(billing_webhook_endpoint **out, billing_ctx *ctx
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_WEBHOOK_ENDPOINTS_UPDATE)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = check_params(p)) < 0 || (rc = billing__webhook_ready(ctx)) < 0 ||
+	if ((rc = check_params(p)) < 0 ||
 	    (rc = billing__check_update(p->fields, ALL_FIELDS, p->expected_version)) < 0)
 		return rc;
 	if (!billing__id_arg_ok(id, "we"))
@@ -540,8 +529,6 @@ static int rotate_once(billing_webhook_endpoint **out, billing_ctx *ctx,
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_WEBHOOK_ENDPOINTS_ROTATE)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = billing__webhook_ready(ctx)) < 0)
-		return rc;
 	if (overlap < 0 || overlap > 7 * 86400)
 		return billing__error_field(BILLING_EINVALID, "invalid", "overlapSeconds",
 			"from 0 to 604800 (7 days)");
@@ -581,7 +568,6 @@ int billing_webhook_endpoint_delete(billing_ctx *ctx, const billing_principal *w
 {
 	int rc;
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_WEBHOOK_ENDPOINTS_DELETE)) < 0 ||
-	    (rc = billing__webhook_ready(ctx)) < 0 ||
 	    (rc = billing__check_expected_version(expected_version)) < 0)
 		return rc;
 	if (!billing__id_arg_ok(id, "we"))
@@ -614,9 +600,8 @@ int billing_webhook_endpoint_list(billing_page **out, billing_ctx *ctx,
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_WEBHOOK_ENDPOINTS_LIST)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = billing__webhook_ready(ctx)) < 0 ||
-	    (rc = billing__list_begin(&l, ctx, who->tenant_id, params ? params : &none, billing__webhook_sorts,
-		"webhook_endpoints", BILLING__PAGE_WEBHOOK_ENDPOINT, free_endpoint)) < 0)
+	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, params ? params : &none,
+		billing__webhook_sorts, "webhook_endpoints", BILLING__PAGE_WEBHOOK_ENDPOINT, free_endpoint)) < 0)
 		return rc;
 	l.from_record = billing__webhook_endpoint_from_record;
 	l.sort_key = endpoint_sort_key;

@@ -57,8 +57,6 @@ void *billing__webhook_endpoint_from_record(const void *record);
 /* The record of e, borrowing e's strings. */
 void billing__webhook_endpoint_record(billing_webhook_endpoint_record *r,
 	const billing_webhook_endpoint *e);
-/* BILLING_ESTORAGE when the backend is older than the webhook methods. */
-int billing__webhook_ready(billing_ctx *ctx);
 /* Endpoints and deliveries sort by creation only. */
 extern const billing__sort_spec billing__webhook_sorts[];
 /* Due work of kind for id at when (replacing any). */

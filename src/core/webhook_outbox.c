@@ -218,8 +218,7 @@ int billing_webhook_redeliver(billing_ctx *ctx, const billing_principal *who,
 	const char *event_id, int64_t since, int64_t *count)
 {
 	int rc;
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_EVENTS_REDELIVER)) < 0 ||
-	    (rc = billing__webhook_ready(ctx)) < 0)
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_EVENTS_REDELIVER)) < 0)
 		return rc;
 	if (event_id && !billing__id_arg_ok(event_id, "evt"))
 		return billing__not_found("event");
@@ -257,7 +256,7 @@ int billing__prune_all(billing_ctx *ctx, int64_t now)
 	size_t i;
 	int rc = BILLING_OK;
 
-	if (ctx->event_retention <= 0 || ctx->st->version < 3)
+	if (ctx->event_retention <= 0)
 		return BILLING_OK;
 	{
 		/* At most hourly, across every process sharing the database. */

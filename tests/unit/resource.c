@@ -762,30 +762,6 @@ static void ops__only_what_the_descriptor_offers(void **state)
 	assert_int_equal(rows(f), 0);
 }
 
-static void storage__older_than_version_7_is_refused(void **state)
-{
-	fx *f = *state;
-	billing_storage *st = f->w->ctx->st;
-	unsigned int version = st->version;
-	widget w = a_widget("W-1");
-	billing_page *page = NULL;
-	void *out = NULL;
-
-	st->version = 6;
-	tb_assert_rc(billing__resource_create(&out, &rules, f->w->ctx, &f->admin, &w, GIVEN_NEW,
-		NULL), BILLING_ESTORAGE);
-	tb_assert_rc(billing__resource_get(&out, &rules, f->w->ctx, &f->admin, "wid_x"),
-		BILLING_ESTORAGE);
-	tb_assert_rc(billing__resource_update(&out, &rules, f->w->ctx, &f->admin, "wid_x", &w,
-		BIT(W_RATIO), 0, NULL), BILLING_ESTORAGE);
-	tb_assert_rc(billing__resource_delete(&rules, f->w->ctx, &f->admin, "wid_x", 0),
-		BILLING_ESTORAGE);
-	tb_assert_rc(billing__resource_list(&page, &rules, f->w->ctx, &f->admin, NULL, NULL, 0),
-		BILLING_ESTORAGE);
-	st->version = version;
-	assert_string_equal(billing_error_last()->reason, "storage_version");
-}
-
 /* ------------------------------------------------------------ faults */
 
 /* Every allocation of each call fails in turn: the call fails cleanly
@@ -881,8 +857,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(list__search_needs_a_searchable_field,
 			setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(ops__only_what_the_descriptor_offers,
-			setup, tb_fx_teardown),
-		cmocka_unit_test_setup_teardown(storage__older_than_version_7_is_refused,
 			setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(faults__out_of_memory_anywhere_changes_nothing,
 			setup, tb_fx_teardown),

@@ -150,30 +150,6 @@ static void user_get_and_delete__by_tenant_and_id(void **state)
 	tb_world_free(w);
 }
 
-static void user_get_and_delete__need_storage_version_6(void **state)
-{
-	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
-	billing_storage *st = NULL;
-	billing_ctx *ctx = NULL;
-	billing_principal op = tb_platform();
-	billing_user *u = NULL;
-	(void)state;
-
-	/* A backend built before users by id: refused, not called. */
-	tb_assert_rc(billing_sqlite_storage_new(&st, ":memory:", NULL), BILLING_OK);
-	o.storage = st;
-	tb_assert_rc(billing_ctx_open(&ctx, &o), BILLING_OK);
-	st->version = 5; /* (the ctx refuses to open on one: see ctx_options) */
-	tb_assert_rc(billing_user_get(&u, ctx, &op, "ten_01jd0000000000000000000000",
-		"usr_01jd0000000000000000000000"), BILLING_ESTORAGE);
-	assert_string_equal(billing_error_last()->reason, "storage_version");
-	assert_null(u);
-	tb_assert_rc(billing_user_delete(ctx, &op, "ten_01jd0000000000000000000000",
-		"usr_01jd0000000000000000000000"), BILLING_ESTORAGE);
-	assert_string_equal(billing_error_last()->reason, "storage_version");
-	billing_ctx_close(ctx);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,7 +158,6 @@ int main(void)
 		cmocka_unit_test(user_create__only_the_platform_may),
 		cmocka_unit_test(user_create__rejects_bad_input),
 		cmocka_unit_test(user_get_and_delete__by_tenant_and_id),
-		cmocka_unit_test(user_get_and_delete__need_storage_version_6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
