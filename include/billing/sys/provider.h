@@ -35,8 +35,10 @@
 BILLING_BEGIN_DECL
 
 /* 1: charge, retrieve, refund, webhook_parse. 2: find; results carry our
- * metadata (payment_id, tenant_id). */
-#define BILLING_PROVIDER_VERSION 2
+ * metadata (payment_id, tenant_id). 3: stored payment methods
+ * (customer_create, setup_intent_create, payment_method_attach,
+ * payment_method_detach); later methods of this session append to 3. */
+#define BILLING_PROVIDER_VERSION 3
 
 /** Sizes of the fixed buffers of results and events. */
 #define BILLING_PROVIDER_REF_MAX 128
@@ -124,6 +126,37 @@ typedef struct {
 	int64_t dispute_evidence_due_by;
 } billing_provider_event;
 
+/** Version 3: a customer, a SetupIntent or a payment method of one of our
+ *  customers at the provider. Strings are borrowed for the call. */
+typedef struct {
+	const char *tenant_id;         /**< metadata[tenant_id] */
+	const char *customer_id;       /**< our customer id: metadata[customer_id] */
+	const char *customer_ref;      /**< the provider's customer id ("cus_..."), or NULL */
+	const char *email;             /**< the customer's e-mail (customer_create), or NULL */
+	const char *idempotency_key;   /**< the same for every try of this call */
+} billing_provider_customer;
+
+/** Version 3: what the provider said about a SetupIntent. */
+typedef struct {
+	char ref[BILLING_PROVIDER_REF_MAX];           /**< "seti_..." */
+	/** What the front end confirms the SetupIntent with. A secret of the
+	 *  customer's: handed to the caller, never logged or stored. */
+	char client_secret[BILLING_PROVIDER_MESSAGE_MAX];
+	char status[BILLING_PROVIDER_CODE_MAX];       /**< "requires_payment_method", ... */
+} billing_provider_setup_intent;
+
+/** Version 3: a stored payment method as the provider describes it; never
+ *  the card number. */
+typedef struct {
+	char ref[BILLING_PROVIDER_REF_MAX];           /**< "pm_..." */
+	char type[BILLING_PROVIDER_CODE_MAX];         /**< "card" */
+	char brand[BILLING_PROVIDER_CODE_MAX];        /**< "visa", "mastercard", ... */
+	char last4[8];                                /**< the last four digits */
+	int exp_month;                                /**< 1..12 */
+	int exp_year;                                 /**< four digits */
+	char customer_ref[BILLING_PROVIDER_REF_MAX];  /**< the customer it is attached to */
+} billing_provider_payment_method;
+
 
 
 /** The provider vtable. Embed it as the first member of the provider's struct.
@@ -170,6 +203,41 @@ struct billing_provider {
 	 */
 	int (*find)(billing_provider *p, const billing_provider_charge *req, int64_t now,
 		billing_provider_result *out);
+
+	/**
+	 * Version 3; NULL: not supported (stored payment methods are then
+	 * refused). Makes the provider's customer for our customer req->customer_id
+	 * (metadata customer_id, tenant_id), idempotent by req->idempotency_key;
+	 * its id goes to ref (at least BILLING_PROVIDER_REF_MAX bytes).
+	 */
+	int (*customer_create)(billing_provider *p, const billing_provider_customer *req,
+		int64_t now, char *ref);
+
+	/**
+	 * Version 3; NULL: not supported. Makes a SetupIntent for off-session
+	 * use by the provider's customer req->customer_ref (required), which
+	 * the front end confirms with the client secret to store a card.
+	 */
+	int (*setup_intent_create)(billing_provider *p, const billing_provider_customer *req,
+		int64_t now, billing_provider_setup_intent *out);
+
+	/**
+	 * Version 3; NULL: not supported. Reads the payment method ref and
+	 * attaches it to req->customer_ref unless it is attached to it already.
+	 * BILLING_ENOTFOUND (reason resource_missing) when the provider has no
+	 * such payment method; BILLING_ECONFLICT (reason attached_elsewhere)
+	 * when it belongs to another customer; BILLING_EDECLINED when the
+	 * provider refuses it (an expired card).
+	 */
+	int (*payment_method_attach)(billing_provider *p, const billing_provider_customer *req,
+		const char *ref, int64_t now, billing_provider_payment_method *out);
+
+	/**
+	 * Version 3; NULL: not supported. Detaches the payment method ref from
+	 * its customer; one that is unknown or attached to none is BILLING_OK
+	 * (detaching is what the caller wanted).
+	 */
+	int (*payment_method_detach)(billing_provider *p, const char *ref, int64_t now);
 
 	/* later versions append methods here */
 };
