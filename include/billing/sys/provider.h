@@ -37,7 +37,8 @@ BILLING_BEGIN_DECL
 /* 1: charge, retrieve, refund, webhook_parse. 2: find; results carry our
  * metadata (payment_id, tenant_id). 3: stored payment methods
  * (customer_create, setup_intent_create, payment_method_attach,
- * payment_method_detach); later methods of this session append to 3. */
+ * payment_method_detach); results say why a payment failed (failure_class,
+ * http_status); later additions of this session append to 3. */
 #define BILLING_PROVIDER_VERSION 3
 
 /** Sizes of the fixed buffers of results and events. */
@@ -71,6 +72,21 @@ typedef struct {
 	const char *idempotency_key;
 } billing_provider_refund;
 
+/**
+ * Version 3: why a FAILED result failed. A decline is the customer's
+ * (the card was refused: dunning follows); a configuration error is the
+ * merchant's (the provider refused *us*: a revoked or wrong key, a missing
+ * permission, a request it will never accept, a currency the account cannot
+ * take). The core never feeds the customer's dunning with the second: the
+ * attempt stays retryable and collection for the tenant pauses until the
+ * provider accepts a probe (docs/payments.md, "Provider health").
+ */
+typedef enum {
+	BILLING_PROVIDER_FAILURE_UNSPECIFIED = 0, /**< not said (versions 1, 2): a decline */
+	BILLING_PROVIDER_FAILURE_DECLINE = 1,     /**< the payment was refused */
+	BILLING_PROVIDER_FAILURE_CONFIG = 2       /**< the provider refused the merchant's request */
+} billing_provider_failure;
+
 /** What the provider said. */
 typedef struct {
 	billing_payment_status status; /**< PENDING, REQUIRES_ACTION, SUCCEEDED, FAILED, UNKNOWN */
@@ -84,6 +100,9 @@ typedef struct {
 	 * currency) with what it asked for before believing an answer. */
 	char payment_id[64];           /**< metadata[payment_id] */
 	char tenant_id[64];            /**< metadata[tenant_id] */
+	/* Version 3. */
+	billing_provider_failure failure_class; /**< FAILED: a decline or a configuration error */
+	int http_status;               /**< the provider's HTTP status of the answer, 0 when none */
 } billing_provider_result;
 
 /** The provider-neutral kinds of inbound events. */
