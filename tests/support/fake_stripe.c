@@ -52,6 +52,7 @@ typedef struct {
 	char decline_code[64];
 	char fail_message[128];
 	int64_t created;
+	char owner[256];               /* "<key>|<Stripe-Account>" that made it */
 } payment_intent;
 
 typedef struct {
@@ -60,6 +61,7 @@ typedef struct {
 	int status;
 	char *body;
 	int64_t at;                    /* the fake's clock when it was stored */
+	char *owner;                   /* keys are per account, as at Stripe */
 } idem_entry;
 
 typedef struct {
@@ -71,6 +73,9 @@ struct fake_stripe {
 	struct MHD_Daemon *daemon;
 	char url[64];
 	char *api_key;
+	char **more_keys;              /* fake_stripe_add_key: other accounts' keys */
+	size_t nmore_keys;
+	char owner[256];               /* the request being handled: "<key>|<account>" */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
@@ -78,6 +83,8 @@ struct fake_stripe {
 
 	size_t requests;
 	char **keys;                   /* each request's Idempotency-Key ("" if none) */
+	char **auth_keys;              /* each request's bearer key ("" if none) */
+	char **accounts;               /* each request's Stripe-Account ("" if none) */
 	size_t cap_keys;
 	size_t refunds;
 	size_t events;
@@ -399,7 +406,7 @@ static void search_payment_intents(fake_stripe *fs, const char *query, answer *a
 	data = cJSON_AddArrayToObject(root, "data");
 	for (i = 0; i < fs->npis; i++) {
 		const char *v = pairs_get(&fs->pis[i].metadata, "payment_id", false);
-		if (v && strcmp(v, want) == 0)
+		if (v && strcmp(v, want) == 0 && strcmp(fs->pis[i].owner, fs->owner) == 0)
 			cJSON_AddItemToArray(data, pi_json(fs, &fs->pis[i]));
 	}
 	answer_json(a, 200, root);
@@ -413,6 +420,27 @@ static payment_intent *pi_find(fake_stripe *fs, const char *id)
 		if (strcmp(fs->pis[i].id, id) == 0)
 			return &fs->pis[i];
 	return NULL;
+}
+
+/* A PaymentIntent the caller's account holds (another account's is
+ * "No such payment_intent", as at Stripe), or NULL. */
+static payment_intent *pi_find_own(fake_stripe *fs, const char *id)
+{
+	payment_intent *pi = pi_find(fs, id);
+
+	return pi && strcmp(pi->owner, fs->owner) == 0 ? pi : NULL;
+}
+
+static bool key_accepted(fake_stripe *fs, const char *key)
+{
+	size_t i;
+
+	if (strcmp(key, fs->api_key) == 0)
+		return true;
+	for (i = 0; i < fs->nmore_keys; i++)
+		if (strcmp(key, fs->more_keys[i]) == 0)
+			return true;
+	return false;
 }
 
 static bool lower3(const char *c)
@@ -507,6 +535,7 @@ static void create_payment_intent(fake_stripe *fs, const pairs *form, answer *a)
 			pairs_add(&pi->metadata, key, form->items[i].value);
 		}
 	pi->created = clock_now(fs);
+	snprintf(pi->owner, sizeof(pi->owner), "%s", fs->owner);
 
 	if (strcmp(pm, "pm_card_chargeDeclined") == 0 ||
 	    strcmp(pm, "pm_card_insufficientFunds") == 0) {
@@ -558,7 +587,7 @@ static void create_refund(fake_stripe *fs, const pairs *form, answer *a)
 			"payment_intent", "Missing required param");
 		return;
 	}
-	pi = pi_find(fs, pi_id);
+	pi = pi_find_own(fs, pi_id);
 	if (pi == NULL) {
 		answer_error(a, 400, "invalid_request_error", "resource_missing",
 			"payment_intent", "No such payment_intent");
@@ -624,7 +653,7 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 	char *fp;
 	size_t i;
 
-	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || strcmp(auth + 7, fs->api_key) != 0) {
+	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || !key_accepted(fs, auth + 7)) {
 		/* Stripe's message masks all but the last four characters. */
 		char msg[160];
 		const char *given = auth && strlen(auth) > 7 ? auth + 7 : "";
@@ -633,6 +662,10 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 			n > 4 ? given + n - 4 : "");
 		answer_error(a, 401, "invalid_request_error", NULL, NULL, msg);
 		return;
+	}
+	{
+		const char *acct = pairs_get(&rq->headers, "Stripe-Account", true);
+		snprintf(fs->owner, sizeof(fs->owner), "%s|%s", auth + 7, acct ? acct : "");
 	}
 	if (version == NULL || version[0] == '\0') {
 		answer_error(a, 400, "invalid_request_error", NULL, NULL,
@@ -661,7 +694,7 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 		return;
 	}
 	if (strcmp(method, "GET") == 0 && strncmp(path, "/v1/payment_intents/", 20) == 0) {
-		payment_intent *pi = pi_find(fs, path + 20);
+		payment_intent *pi = pi_find_own(fs, path + 20);
 		if (pi == NULL)
 			answer_error(a, 404, "invalid_request_error", "resource_missing", "intent",
 				"No such payment_intent");
@@ -676,7 +709,7 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 
 	fp = fingerprint(method, path, form);
 	for (i = 0; i < fs->nidem; i++)
-		if (strcmp(fs->idem[i].key, key) == 0 &&
+		if (strcmp(fs->idem[i].key, key) == 0 && strcmp(fs->idem[i].owner, fs->owner) == 0 &&
 		    clock_now(fs) - fs->idem[i].at < FAKE_STRIPE_KEY_SECONDS) {
 			if (strcmp(fs->idem[i].fingerprint, fp) == 0) {
 				a->status = fs->idem[i].status;
@@ -705,6 +738,7 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 		fs->idem[fs->nidem].status = a->status;
 		fs->idem[fs->nidem].body = xstrdup(a->body);
 		fs->idem[fs->nidem].at = clock_now(fs);
+		fs->idem[fs->nidem].owner = xstrdup(fs->owner);
 		fs->nidem++;
 	} else {
 		free(fp);
@@ -794,8 +828,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (fs->requests == fs->cap_keys) {
 			fs->cap_keys = fs->cap_keys ? 2 * fs->cap_keys : 16;
 			fs->keys = xrealloc(fs->keys, fs->cap_keys * sizeof(*fs->keys));
+			fs->auth_keys = xrealloc(fs->auth_keys, fs->cap_keys * sizeof(char *));
+			fs->accounts = xrealloc(fs->accounts, fs->cap_keys * sizeof(char *));
 		}
 		fs->keys[fs->requests] = xstrdup(pairs_get(&rq->headers, "Idempotency-Key", true));
+		{
+			const char *auth = pairs_get(&rq->headers, "Authorization", true);
+			fs->auth_keys[fs->requests] = xstrdup(auth && strncmp(auth, "Bearer ", 7) == 0
+				? auth + 7 : "");
+		}
+		fs->accounts[fs->requests] = xstrdup(pairs_get(&rq->headers, "Stripe-Account",
+			true));
 		fs->requests++;
 		if (fs->fault_head < fs->nfaults) {
 			rq->has_fault = true;
@@ -944,14 +987,23 @@ void fake_stripe_stop(fake_stripe *fs)
 		free(fs->idem[i].key);
 		free(fs->idem[i].fingerprint);
 		free(fs->idem[i].body);
+		free(fs->idem[i].owner);
 	}
 	free(fs->idem);
 	for (i = 0; i < fs->nfaults; i++)
 		free(fs->faults[i].body);
 	free(fs->faults);
-	for (i = 0; i < fs->requests; i++)
+	for (i = 0; i < fs->requests; i++) {
 		free(fs->keys[i]);
+		free(fs->auth_keys[i]);
+		free(fs->accounts[i]);
+	}
 	free(fs->keys);
+	free(fs->auth_keys);
+	free(fs->accounts);
+	for (i = 0; i < fs->nmore_keys; i++)
+		free(fs->more_keys[i]);
+	free(fs->more_keys);
 	free(fs->last_method);
 	free(fs->last_path);
 	free(fs->last_body);
@@ -1034,6 +1086,42 @@ int fake_stripe_request_idempotency_key(fake_stripe *fs, size_t n, char *out, si
 	pthread_mutex_lock(&fs->lock);
 	if (n < fs->requests)
 		rc = copy_out(out, size, fs->keys[n]);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+void fake_stripe_add_key(fake_stripe *fs, const char *api_key)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->more_keys = xrealloc(fs->more_keys, (fs->nmore_keys + 1) * sizeof(char *));
+	fs->more_keys[fs->nmore_keys++] = xstrdup(api_key);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+int fake_stripe_request_auth(fake_stripe *fs, size_t n, char *key, size_t key_size,
+	char *account, size_t account_size)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n < fs->requests) {
+		copy_out(key, key_size, fs->auth_keys[n]);
+		copy_out(account, account_size, fs->accounts[n]);
+		rc = 1;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int fake_stripe_payment_intent_owner(fake_stripe *fs, const char *pi_id, char *out,
+	size_t size)
+{
+	payment_intent *pi;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if ((pi = pi_find(fs, pi_id)) != NULL)
+		rc = copy_out(out, size, pi->owner);
 	pthread_mutex_unlock(&fs->lock);
 	return rc;
 }
@@ -1218,6 +1306,8 @@ char *fake_stripe_event_json(fake_stripe *fs, const fake_stripe_event *ev)
 	cJSON_AddNumberToObject(root, "created", (double)ev->created);
 	cJSON_AddBoolToObject(root, "livemode", 0);
 	cJSON_AddStringToObject(root, "type", ev->type);
+	if (ev->account)
+		cJSON_AddStringToObject(root, "account", ev->account);
 	obj = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "data"), "object");
 
 	if (strcmp(ev->type, "charge.refunded") == 0) {

@@ -21,6 +21,11 @@
  *                                   400 invalid_request_error (param amount)
  * Every request needs "Authorization: Bearer <key>" (else 401, with a
  * masked key in the message, as Stripe does) and a Stripe-Version header;
+ * the key is the one given to fake_stripe_start or one added with
+ * fake_stripe_add_key (another Stripe account's). As at Stripe, what a
+ * request makes belongs to its key and Stripe-Account header together:
+ * PaymentIntents, refunds of them, searches and idempotency keys of one
+ * (key, account) are invisible to every other ("No such payment_intent");
  * every POST needs an Idempotency-Key and a form Content-Type (else 400).
  *
  * Outcomes follow the payment method, as with the test provider:
@@ -124,6 +129,18 @@ size_t fake_stripe_payment_intent_count(fake_stripe *fs);
  * none). 1 if there was such a request. */
 int fake_stripe_request_idempotency_key(fake_stripe *fs, size_t n, char *out, size_t size);
 
+/* Accepts api_key (copied) too, as another Stripe account's key. */
+void fake_stripe_add_key(fake_stripe *fs, const char *api_key);
+
+/* The bearer key and the Stripe-Account header of the n-th request
+ * (0-based; "" when it had none). 1 if there was such a request. */
+int fake_stripe_request_auth(fake_stripe *fs, size_t n, char *key, size_t key_size,
+	char *account, size_t account_size);
+
+/* Who made a PaymentIntent: "<key>|<Stripe-Account>". 1 if it exists. */
+int fake_stripe_payment_intent_owner(fake_stripe *fs, const char *pi_id, char *out,
+	size_t size);
+
 /* Searches answered (GET /v1/payment_intents/search). */
 size_t fake_stripe_search_count(fake_stripe *fs);
 
@@ -183,6 +200,7 @@ typedef struct {
 	const char *dispute_reason;    /* charge.dispute.*; NULL: "fraudulent" */
 	const char *dispute_status;    /* charge.dispute.*; NULL: "needs_response" */
 	int64_t dispute_due_by;        /* evidence_details.due_by; 0: null */
+	const char *account;           /* a Connect event's "account"; NULL: none */
 } fake_stripe_event;
 
 /* The event's JSON body (new: free() it), or NULL when out of memory. */

@@ -1056,6 +1056,142 @@ static void charge__from_several_threads_at_once(void **state)
 	assert_int_equal(fake_stripe_payment_intent_count(f->fs), 20);
 }
 
+/* ---- a provider account per tenant (with_account) ---- */
+
+#define T1_KEY "sk_test_tenant1_own_key_0000000000000001"
+#define T2_KEY "sk_test_tenant2_own_key_0000000000000002"
+
+static billing_provider *account_of(billing_provider *p, const char *key, const char *acct,
+	const char *whsec)
+{
+	billing_provider_account a = { BILLING_PROVIDER_ACCOUNT_VERSION, key, NULL, 0, acct };
+	billing_provider *out = NULL;
+	const char *secrets[1] = { whsec };
+
+	if (whsec) {
+		a.webhook_secrets = secrets;
+		a.webhook_secret_count = 1;
+	}
+	assert_non_null(p->with_account);
+	assert_int_equal(p->with_account(p, &a, &out), BILLING_OK);
+	assert_non_null(out);
+	return out;
+}
+
+static void with_account__each_tenant_charges_with_its_own_key_or_account(void **state)
+{
+	fixture *f = *state;
+	billing_provider *t1, *t2, *t3;
+	billing_provider_charge c = a_charge("pm_card_visa", "k_acct_1");
+	billing_provider_result r1, r2, r3, got;
+	char key[256], acct[128], owner[256];
+
+	fake_stripe_add_key(f->fs, T1_KEY);
+	fake_stripe_add_key(f->fs, T2_KEY);
+	t1 = account_of(f->p, T1_KEY, NULL, NULL);
+	t2 = account_of(f->p, T2_KEY, NULL, NULL);
+	t3 = account_of(f->p, NULL, "acct_1Tenant3Connected", NULL);
+	assert_string_equal(t1->name, "stripe");
+	assert_int_equal(t1->charge(t1, &c, NOW, &r1), BILLING_OK);
+	assert_int_equal(r1.status, BILLING_PAYMENT_SUCCEEDED);
+	assert_int_equal(fake_stripe_request_auth(f->fs, 0, key, sizeof(key), acct, sizeof(acct)),
+		1);
+	assert_string_equal(key, T1_KEY);
+	assert_string_equal(acct, "");
+	c.idempotency_key = "k_acct_2";
+	assert_int_equal(t2->charge(t2, &c, NOW, &r2), BILLING_OK);
+	assert_int_equal(fake_stripe_request_auth(f->fs, 1, key, sizeof(key), acct, sizeof(acct)),
+		1);
+	assert_string_equal(key, T2_KEY);
+	c.idempotency_key = "k_acct_3";
+	assert_int_equal(t3->charge(t3, &c, NOW, &r3), BILLING_OK);
+	assert_int_equal(fake_stripe_request_auth(f->fs, 2, key, sizeof(key), acct, sizeof(acct)),
+		1);
+	assert_string_equal(key, KEY);  /* the platform's key, on the connected account */
+	assert_string_equal(acct, "acct_1Tenant3Connected");
+	assert_int_equal(fake_stripe_payment_intent_owner(f->fs, r1.ref, owner, sizeof(owner)), 1);
+	assert_string_equal(owner, T1_KEY "|");
+	assert_int_equal(fake_stripe_payment_intent_owner(f->fs, r3.ref, owner, sizeof(owner)), 1);
+	assert_string_equal(owner, KEY "|acct_1Tenant3Connected");
+
+	/* each sees its own payments only, as at Stripe */
+	assert_int_equal(t1->retrieve(t1, r1.ref, NOW, &got), BILLING_OK);
+	assert_string_equal(got.ref, r1.ref);
+	assert_int_equal(t2->retrieve(t2, r1.ref, NOW, &got), BILLING_ENOTFOUND);
+	assert_int_equal(f->p->retrieve(f->p, r3.ref, NOW, &got), BILLING_ENOTFOUND);
+	assert_int_equal(t3->retrieve(t3, r3.ref, NOW, &got), BILLING_OK);
+	/* the server-wide provider is unchanged */
+	c.idempotency_key = "k_acct_4";
+	assert_int_equal(f->p->charge(f->p, &c, NOW, &got), BILLING_OK);
+	assert_int_equal(fake_stripe_request_auth(f->fs, 7, key, sizeof(key), acct, sizeof(acct)),
+		1);
+	assert_string_equal(key, KEY);
+	assert_string_equal(acct, "");
+	t1->free(t1);
+	t2->free(t2);
+	t3->free(t3);
+}
+
+static void with_account__webhooks_verify_with_the_tenants_secret(void **state)
+{
+	fixture *f = *state;
+	billing_provider *t1 = account_of(f->p, NULL, NULL, "whsec_tenant_one");
+	billing_provider *t2 = account_of(f->p, NULL, "acct_1Conn", NULL);
+	billing_provider_event ev;
+	fake_stripe_event spec;
+	char sig[256];
+	char *body;
+	billing_header h = { "Stripe-Signature", sig };
+
+	memset(&spec, 0, sizeof(spec));
+	spec.type = "payment_intent.succeeded";
+	spec.payment_intent = "pi_invented";
+	spec.created = NOW;
+	spec.amount = 100;
+	spec.currency = "usd";
+	spec.tenant_id = "ten_1";
+	spec.payment_id = "pay_1";
+	spec.invoice_id = "inv_1";
+	spec.account = "acct_1Conn";
+	body = fake_stripe_event_json(NULL, &spec);
+	assert_non_null(body);
+	assert_int_equal(fake_stripe_event_sign(sig, sizeof(sig), "whsec_tenant_one", NOW, body),
+		0);
+	assert_int_equal(t1->webhook_parse(t1, &h, 1, body, strlen(body), NOW, &ev), BILLING_OK);
+	assert_string_equal(ev.account, "acct_1Conn");
+	/* the server's secret no longer verifies the tenant's events ... */
+	assert_int_equal(fake_stripe_event_sign(sig, sizeof(sig), WHSEC, NOW, body), 0);
+	assert_int_equal(t1->webhook_parse(t1, &h, 1, body, strlen(body), NOW, &ev),
+		BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->reason, "signature");
+	/* ... and a tenant without its own secret keeps the server's */
+	assert_int_equal(t2->webhook_parse(t2, &h, 1, body, strlen(body), NOW, &ev), BILLING_OK);
+	free(body);
+	t1->free(t1);
+	t2->free(t2);
+}
+
+static void with_account__refuses_what_it_cannot_use(void **state)
+{
+	fixture *f = *state;
+	billing_provider_account a = { BILLING_PROVIDER_ACCOUNT_VERSION, "pk_test_public", NULL, 0,
+		"acct_with-dash" };
+	billing_provider *out = (billing_provider *)&a;
+
+	assert_int_equal(f->p->with_account(f->p, &a, &out), BILLING_EINVALID);
+	assert_null(out);
+	assert_non_null(strstr(billing_error_last()->message, "apiKey"));
+	assert_non_null(strstr(billing_error_last()->message, "account"));
+	assert_null(strstr(billing_error_last()->message, "pk_test_public"));
+	a.api_key = NULL;
+	a.account = "acct_";
+	assert_int_equal(f->p->with_account(f->p, &a, &out), BILLING_EINVALID);
+	a.account = NULL;
+	a.version = 2;
+	assert_int_equal(f->p->with_account(f->p, &a, &out), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "version");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1093,6 +1229,9 @@ int main(void)
 		T(new__unwinds_when_memory_runs_out),
 		T(charge__out_of_memory_before_sending_is_an_error),
 		T(charge__from_several_threads_at_once),
+		T(with_account__each_tenant_charges_with_its_own_key_or_account),
+		T(with_account__webhooks_verify_with_the_tenants_secret),
+		T(with_account__refuses_what_it_cannot_use),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,9 @@ BILLING_BEGIN_DECL
  * metadata (payment_id, tenant_id). 3: stored payment methods
  * (customer_create, setup_intent_create, payment_method_attach,
  * payment_method_detach); results say why a payment failed (failure_class,
- * http_status); later additions of this session append to 3. */
+ * http_status); with_account (a provider account per tenant), events carry
+ * the connected account they came from; later additions of this session
+ * append to 3. */
 #define BILLING_PROVIDER_VERSION 3
 
 /** Sizes of the fixed buffers of results and events. */
@@ -143,6 +145,9 @@ typedef struct {
 	 * evidence_details.due_by (UTC seconds; 0 when none). */
 	char dispute_status[BILLING_PROVIDER_CODE_MAX];
 	int64_t dispute_evidence_due_by;
+	/* Version 3: the connected account the event happened on (Stripe's
+	 * top-level "account" of a Connect event), "" when none. */
+	char account[BILLING_PROVIDER_REF_MAX];
 } billing_provider_event;
 
 /** Version 3: a customer, a SetupIntent or a payment method of one of our
@@ -175,6 +180,24 @@ typedef struct {
 	int exp_year;                                 /**< four digits */
 	char customer_ref[BILLING_PROVIDER_REF_MAX];  /**< the customer it is attached to */
 } billing_provider_payment_method;
+
+#define BILLING_PROVIDER_ACCOUNT_VERSION 1
+
+/**
+ * Version 3. One tenant's own configuration at the provider, as the core
+ * resolves it for every call made for that tenant (billing/provider_account.h).
+ * NULL / 0 members keep the provider's own (server-wide) setting. Strings
+ * are borrowed for the with_account() call; the provider copies them.
+ */
+typedef struct {
+	unsigned int version;          /**< BILLING_PROVIDER_ACCOUNT_VERSION */
+	const char *api_key;           /**< the tenant's own secret key, or NULL */
+	/** the tenant's own webhook signing secrets, or none */
+	const char *const *webhook_secrets;
+	size_t webhook_secret_count;
+	/** a connected account the provider acts on (Stripe-Account), or NULL */
+	const char *account;
+} billing_provider_account;
 
 
 
@@ -257,6 +280,18 @@ struct billing_provider {
 	 * (detaching is what the caller wanted).
 	 */
 	int (*payment_method_detach)(billing_provider *p, const char *ref, int64_t now);
+
+	/**
+	 * Version 3; NULL: the provider has no accounts per tenant. A new
+	 * provider like p (same API base, transport, timeouts, retries) that
+	 * acts with acct's settings where acct gives them: its key, its webhook
+	 * secrets, and for a connected account every request on that account
+	 * (Stripe: the Stripe-Account header). The caller frees it with its
+	 * free(); p must outlive it. BILLING_EINVALID naming the member
+	 * ("apiKey", "account", "webhookSecret") when acct is unusable.
+	 */
+	int (*with_account)(billing_provider *p, const billing_provider_account *acct,
+		billing_provider **out);
 
 	/* later versions append methods here */
 };

@@ -287,6 +287,7 @@ static void stripe_free(billing_provider *p)
 	wipe_free(sp->auth_value);
 	billing__free(sp->stripe_version);
 	billing__free(sp->api_base);
+	billing__free(sp->account);
 	for (i = 0; i < sp->nsecrets; i++)
 		wipe_free(sp->secrets[i]);
 	billing__free(sp->secrets);
@@ -424,6 +425,7 @@ int billing_stripe_provider_new(billing_provider **out, const billing_stripe_opt
 	sp->base.refund = stripe_refund;
 	sp->base.webhook_parse = stripe_webhook_parse;
 	sp->base.find = stripe_find;
+	sp->base.with_account = billing__stripe_with_account;
 	sp->loopback_http = loopback_http;
 	sp->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms
 		: DEFAULT_CONNECT_TIMEOUT_MS;

@@ -38,6 +38,7 @@ typedef struct {
 	unsigned int max_retries;
 	long retry_base_ms;
 	long tolerance;
+	char *account;                 /* Stripe-Account (a connected account), or NULL */
 } stripe_provider;
 
 /* An application/x-www-form-urlencoded body being built. */
@@ -118,6 +119,12 @@ int billing__stripe_outcome(stripe_provider *sp, const exchange *x, bool exhaust
 /* GETs path; a 2xx answer is read with read, anything else is an error. */
 int billing__stripe_get(stripe_provider *sp, const char *path, answer_reader read,
 	const char *want, billing_provider_result *out);
+
+/* ---- stripe_account.c */
+
+/* The vtable's with_account: a copy of p acting for one tenant's account. */
+int billing__stripe_with_account(billing_provider *p, const billing_provider_account *acct,
+	billing_provider **out);
 
 /* ---- stripe_currency.c */
 

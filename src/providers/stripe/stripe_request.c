@@ -129,7 +129,7 @@ static int perform(stripe_provider *sp, const char *url, const char *post,
 {
 	static const char *const want[] = { "Stripe-Should-Retry" };
 	billing_transport_request req;
-	billing_header h[6];
+	billing_header h[7];
 	size_t nh = 0, i;
 	int rc;
 
@@ -139,6 +139,11 @@ static int perform(stripe_provider *sp, const char *url, const char *post,
 	h[nh++].value = sp->stripe_version;
 	h[nh].name = "Accept";
 	h[nh++].value = "application/json";
+	if (sp->account) {
+		/* A connected account's tenant: every request acts on it. */
+		h[nh].name = "Stripe-Account";
+		h[nh++].value = sp->account;
+	}
 	if (post) {
 		h[nh].name = "Content-Type";
 		h[nh++].value = "application/x-www-form-urlencoded";

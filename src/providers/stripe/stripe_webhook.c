@@ -470,7 +470,8 @@ static int parse_event(billing_provider_event *ev, const cJSON *root)
 	if (strlen(type->valuestring) >= sizeof(ev->type_name))
 		return malformed("type is too long");
 	memcpy(ev->type_name, type->valuestring, strlen(type->valuestring) + 1);
-	if (get_int(&ev->created, root, "created", true) < 0)
+	if (get_int(&ev->created, root, "created", true) < 0 ||
+	    copy_id(ev->account, sizeof(ev->account), root, "account", false) < 0)
 		return -1;
 
 	ev->type = BILLING_PROVIDER_EVENT_IGNORED;
