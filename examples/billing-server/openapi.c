@@ -120,7 +120,8 @@ static cJSON *query_param(const cJSON *f)
 static int asks_provider(const char *operation)
 {
 	return operation && (strcmp(operation, "invoices.pay") == 0 ||
-		strcmp(operation, "payments.refund") == 0);
+		strcmp(operation, "payments.refund") == 0 ||
+		strcmp(operation, "payments.cancel") == 0);
 }
 
 /* An operation behind two routes (events.redeliver: one event by path id,

@@ -72,6 +72,7 @@ static const route special[] = {
 	ROUTE("GET", "/v1/payments", H_OP_LIST, "payments.list", "payments", NULL),
 	ROUTE("GET", "/v1/payments/{id}", H_OP_GET, "payments.get", "payments", NULL),
 	ROUTE("POST", "/v1/payments/{id}/refund", H_OP_ACTION, "payments.refund", "payments", NULL),
+	ROUTE("POST", "/v1/payments/{id}/cancel", H_OP_ACTION, "payments.cancel", "payments", NULL),
 	ROUTE("GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL),
 	ROUTE("PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL),
 	ROUTE("GET", "/v1/events", H_OP_LIST, "events.list", "events", NULL),

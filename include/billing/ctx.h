@@ -43,7 +43,7 @@ typedef struct billing_event billing_event;
 /** An in-process event subscriber (billing_ctx_subscribe in billing/event.h). */
 typedef void (*billing_event_fn)(void *user_data, const billing_event *event);
 
-#define BILLING_CTX_OPTIONS_VERSION 4
+#define BILLING_CTX_OPTIONS_VERSION 5
 
 /** Options for billing_ctx_open(). Zero means default. */
 typedef struct {
@@ -79,11 +79,17 @@ typedef struct {
 	 *  outlive the context. The Stripe provider takes its own
 	 *  (billing_stripe_options.transport). */
 	struct billing_transport *transport;
+	/** Version 5. Seconds a payment may await the customer's action (3-D
+	 *  Secure, status requires_action) before the billing run cancels it
+	 *  at the provider and records it failed, authentication_expired, so
+	 *  that dunning goes on; 0: 23 hours (Stripe's own limit for an
+	 *  incomplete subscription's first invoice). At least 60. */
+	int64_t payment_action_expiry;
 	/* later versions append fields here, never between */
 } billing_ctx_options;
 
 #define BILLING_CTX_OPTIONS_INIT { BILLING_CTX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-	0, 0, 0, 0, 0 }
+	0, 0, 0, 0, 0, 0 }
 
 /**
  * Opens a context on a storage backend. Does not change the schema: call

@@ -11,7 +11,8 @@
  *
  * States (billing_payment_transitions()): pending -> succeeded | failed |
  * requires_action | unknown; requires_action and unknown resolve to any of
- * the others; succeeded -> partially_refunded -> refunded. An invoice has at
+ * the others; requires_action -> canceled (billing_payment_cancel);
+ * succeeded -> partially_refunded -> refunded. An invoice has at
  * most one attempt in flight (pending, requires_action or unknown) and is
  * paid once; refunds never exceed what was captured.
  *
@@ -42,11 +43,13 @@ typedef enum {
 	BILLING_PAYMENT_FAILED = 4,
 	BILLING_PAYMENT_REFUNDED = 5,
 	BILLING_PAYMENT_PARTIALLY_REFUNDED = 6,
-	BILLING_PAYMENT_UNKNOWN = 7             /**< the answer was lost: being resolved */
+	BILLING_PAYMENT_UNKNOWN = 7,            /**< the answer was lost: being resolved */
+	BILLING_PAYMENT_CANCELED = 8            /**< awaited action, canceled at the provider
+	                                             (by hand, superseded, or the invoice voided) */
 } billing_payment_status;
 
 /** "pending", "requires_action", "succeeded", "failed", "refunded",
- *  "partially_refunded", "unknown"; NULL otherwise. */
+ *  "partially_refunded", "unknown", "canceled"; NULL otherwise. */
 BILLING_EXTERN(const char *) billing_payment_status_name(billing_payment_status s);
 
 typedef struct {
@@ -81,8 +84,11 @@ typedef struct {
  *         BILLING_EDECLINED (the provider's code in billing_error_last()->
  *         provider_code); BILLING_EUNKNOWN_OUTCOME (the run will ask again);
  *         BILLING_ENOTFOUND; BILLING_ECONFLICT (reason "invalid_transition"
- *         when the invoice is not pending or failed, "payment_in_progress"
- *         while another attempt is in flight, "no_provider" without a
+ *         when the invoice is not pending or failed (also when an attempt
+ *         awaiting action, canceled first, had succeeded meanwhile),
+ *         "payment_in_progress" while another attempt is pending or
+ *         unknown (one awaiting the customer's action is canceled at the
+ *         provider first and superseded), "no_provider" without a
  *         provider); BILLING_EINVALID (field "paymentMethod" when there is
  *         none, "amount" / "currency" when they differ from the invoice's)
  */
@@ -122,6 +128,29 @@ BILLING_EXTERN(const billing_payment *) billing_page_payment(const billing_page 
 BILLING_EXTERN(int) billing_payment_refund(billing_payment **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, int64_t amount,
 	const billing_call_options *opts);
+
+/**
+ * Cancels a payment that awaits the customer's action (requires_action,
+ * 3-D Secure) at the provider (Stripe: cancels the PaymentIntent); it
+ * becomes canceled (event payment.canceled) and its invoice can be paid
+ * again. Canceling a canceled payment answers it as it is. The provider is
+ * asked outside any transaction; if it answers that the payment succeeded
+ * meanwhile, the success is recorded (the invoice is paid) and the call
+ * answers BILLING_ECONFLICT.
+ *
+ * billing_invoice_pay() of an invoice whose attempt awaits action cancels
+ * that attempt this way before it makes the new one, and
+ * billing_invoice_void() cancels it before it voids.
+ *
+ * @param out receives the canceled payment
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
+ *         "invalid_transition" unless it awaits action, or when it
+ *         succeeded at the provider first; "cancel_unsupported" when the
+ *         provider cannot cancel; "no_provider"); the provider's error when
+ *         it could not be asked (nothing changed)
+ */
+BILLING_EXTERN(int) billing_payment_cancel(billing_payment **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts);
 
 BILLING_EXTERN(const char *) billing_payment_id(const billing_payment *p);
 BILLING_EXTERN(const char *) billing_payment_invoice_id(const billing_payment *p);

@@ -203,6 +203,14 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 			opts->transport->version);
 	}
 	ctx->transport = opts->version >= 4 ? opts->transport : NULL;
+	if (opts->version >= 5) {
+		if (opts->payment_action_expiry != 0 && opts->payment_action_expiry < 60) {
+			billing__free(ctx);
+			return billing__error_field(BILLING_EINVALID, "invalid",
+				"paymentActionExpiry", "at least 60 seconds, or 0 for 23 hours");
+		}
+		ctx->payment_action_expiry = opts->payment_action_expiry;
+	}
 	pthread_mutex_init(&ctx->subscribers_mu, NULL);
 
 	if ((rc = ctx->st->schema_status(ctx->st, &pending)) < 0)
@@ -237,7 +245,8 @@ int billing_ctx_open_url(billing_ctx **out, const char *url, const billing_ctx_o
 			return billing__error_field(BILLING_EINVALID, "invalid", "storage",
 				"billing_ctx_open_url makes its own storage; pass storage = NULL");
 		/* Only as much as the caller's version has. */
-		memcpy(&o, opts, opts->version >= 4 ? sizeof(o) : opts->version == 3 ?
+		memcpy(&o, opts, opts->version >= 5 ? sizeof(o) : opts->version == 4 ?
+			offsetof(billing_ctx_options, payment_action_expiry) : opts->version == 3 ?
 			offsetof(billing_ctx_options, transport) : opts->version == 2 ?
 			offsetof(billing_ctx_options, webhook_allow_http) :
 			offsetof(billing_ctx_options, provider));

@@ -38,6 +38,7 @@ struct billing_ctx {
 	long webhook_timeout_ms;
 	int64_t event_retention;    /* seconds; 0: kept for ever */
 	billing_transport *transport; /* version 4; NULL: billing_transport_default() */
+	int64_t payment_action_expiry; /* version 5; 0: BILLING__PAYMENT_ACTION_EXPIRY */
 	pthread_mutex_t subscribers_mu;
 	billing__subscriber subscribers[BILLING__MAX_SUBSCRIBERS];
 	size_t subscriber_count;    /* read without the lock: it only grows */

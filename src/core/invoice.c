@@ -640,10 +640,28 @@ end:
 	return BILLING_OK;
 }
 
-int billing_invoice_void(billing_invoice **out, billing_ctx *ctx,
+static int invoice_void_retry(billing_invoice **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_call_options *opts)
 {
 	BILLING__RETRY(invoice_void_once(out, ctx, who, id, opts));
+}
+
+int billing_invoice_void(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	int rc = invoice_void_retry(out, ctx, who, id, opts);
+	const char *reason = billing_error_last()->reason;
+	/* An attempt awaiting the customer's action is canceled at the
+	 * provider first (payment_attempt.c), then the void is made; if it
+	 * succeeded meanwhile, the invoice is paid and the void refused. */
+	if (rc == BILLING_ECONFLICT && reason && strcmp(reason, "payment_in_progress") == 0) {
+		int canceled = billing__invoice_cancel_action(ctx, who->tenant_id, id);
+		if (canceled < 0)
+			return canceled;
+		if (canceled)
+			rc = invoice_void_retry(out, ctx, who, id, opts);
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------ getters */

@@ -22,7 +22,8 @@ static const field_spec f_payment_list[] = {
 	LIST_FIELDS,
 	{ "invoiceId", T_STRING, false, false, "payments of this invoice" },
 	{ "status", T_STRING, false, false,
-		"pending, requires_action, succeeded, failed, refunded, partially_refunded, unknown" },
+		"pending, requires_action, succeeded, failed, refunded, partially_refunded, unknown, "
+		"canceled" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_payment_refund[] = {
@@ -89,7 +90,7 @@ static int op_payment_list(cJSON **res, billing_ctx *ctx, const billing_principa
 	billing_page *page = NULL;
 	int st, rc = list_in(&p.list, in);
 	(void)opts;
-	if (rc < 0 || (rc = status_in(in, BILLING_PAYMENT_PENDING, BILLING_PAYMENT_UNKNOWN,
+	if (rc < 0 || (rc = status_in(in, BILLING_PAYMENT_PENDING, BILLING_PAYMENT_CANCELED,
 		payment_status, &st, "a payment status")) < 0)
 		return rc;
 	p.status = (billing_payment_status)st;
@@ -111,6 +112,14 @@ static int op_payment_refund(cJSON **res, billing_ctx *ctx, const billing_princi
 		billing_payment_free(pay);
 		return rc;
 	}
+	return item_out(res, rc, pay, billing__json_payment, free_payment);
+}
+
+static int op_payment_cancel(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_payment *pay = NULL;
+	int rc = billing_payment_cancel(&pay, ctx, who, jstr(in, "id"), opts);
 	return item_out(res, rc, pay, billing__json_payment, free_payment);
 }
 
@@ -186,6 +195,10 @@ const op_entry billing__json_ops_payment[] = {
 		OUT_PAGE, "Payment" },
 	{ BILLING_OP_PAYMENTS_REFUND, op_payment_refund,
 		"Refund all or part of a succeeded payment.", f_payment_refund,
+		OUT_OBJECT, "Payment" },
+	{ BILLING_OP_PAYMENTS_CANCEL, op_payment_cancel,
+		"Cancel a payment awaiting the customer's action (3-D Secure) at the provider; "
+		"its invoice can be paid again.", f_id_only,
 		OUT_OBJECT, "Payment" },
 	{ BILLING_OP_DUNNING_GET, op_dunning_get, "The tenant's retry policy for failed renewals.",
 		f_none,

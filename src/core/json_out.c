@@ -479,7 +479,7 @@ static const billing__shape_field payment_fields[] = {
 	{ "id", "string", false }, { "object", "'payment'", false }, { "invoiceId", "string", false },
 	{ "customerId", "string", false },
 	{ "status", "'pending' | 'requires_action' | 'succeeded' | 'failed' | 'refunded' | "
-		"'partially_refunded' | 'unknown'", false },
+		"'partially_refunded' | 'unknown' | 'canceled'", false },
 	{ "amount", "integer", false }, { "currency", "string", false }, { "refundedAmount", "integer", false },
 	{ "provider", "string", false }, { "providerRef", "string?", false }, { "paymentMethod", "string?", false },
 	{ "failureCode", "string?", false }, { "failureMessage", "string?", false }, { "createdAt", "time", false },

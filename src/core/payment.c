@@ -29,6 +29,8 @@ static const billing_payment_transition transitions[] = {
 	{ BILLING_PAYMENT_REQUIRES_ACTION, BILLING_PAYMENT_SUCCEEDED, "authenticated and captured" },
 	{ BILLING_PAYMENT_REQUIRES_ACTION, BILLING_PAYMENT_FAILED, "authentication failed" },
 	{ BILLING_PAYMENT_REQUIRES_ACTION, BILLING_PAYMENT_PENDING, "authenticated, processing" },
+	{ BILLING_PAYMENT_REQUIRES_ACTION, BILLING_PAYMENT_CANCELED,
+		"canceled at the provider: by hand, superseded by another attempt, or the invoice voided" },
 	{ BILLING_PAYMENT_UNKNOWN, BILLING_PAYMENT_SUCCEEDED, "asked again: captured" },
 	{ BILLING_PAYMENT_UNKNOWN, BILLING_PAYMENT_FAILED, "asked again: declined" },
 	{ BILLING_PAYMENT_UNKNOWN, BILLING_PAYMENT_PENDING, "asked again: processing" },
@@ -57,6 +59,7 @@ const char *billing_payment_status_name(billing_payment_status s)
 	case BILLING_PAYMENT_REFUNDED: return "refunded";
 	case BILLING_PAYMENT_PARTIALLY_REFUNDED: return "partially_refunded";
 	case BILLING_PAYMENT_UNKNOWN: return "unknown";
+	case BILLING_PAYMENT_CANCELED: return "canceled";
 	default: return NULL;
 	}
 }
@@ -341,9 +344,16 @@ int billing__payment_move(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
 		    (rc = invoice_effects(ctx, tx, p, now)) < 0)
 			return rc;
 	}
-	if (billing__payment_in_flight(p->status))
+	if (billing__payment_in_flight(p->status)) {
+		int64_t when = billing__payment_ask_again_at(p->created_at, now);
+		/* Awaiting action: asked again no later than when it expires. */
+		int64_t expires = p->created_at + billing__payment_action_expiry(ctx);
+		if (p->status == BILLING_PAYMENT_REQUIRES_ACTION && expires < when &&
+		    billing__provider_can_cancel(ctx->provider))
+			when = expires > now ? expires : now;
 		return billing__payment_due(ctx, tx, p->tenant_id, BILLING__DUE_PAYMENT, p->id,
-			billing__payment_ask_again_at(p->created_at, now));
+			when);
+	}
 	return ctx->st->due_clear(tx, p->tenant_id, BILLING__DUE_PAYMENT, p->id);
 }
 

@@ -37,9 +37,15 @@ typedef enum {
 	BILLING__ATTEMPT_CHARGE,       /* create/confirm (again, same key) */
 	BILLING__ATTEMPT_RETRIEVE,     /* ask for the state of a known payment */
 	BILLING__ATTEMPT_REFUND,
-	BILLING__ATTEMPT_FIND          /* look the attempt up by our metadata (lost
+	BILLING__ATTEMPT_FIND,         /* look the attempt up by our metadata (lost
 	                                  answer older than the safe window) */
+	BILLING__ATTEMPT_CANCEL        /* cancel an attempt awaiting action */
 } billing__attempt_what;
+
+/* How long an attempt may await the customer's action (3-D Secure) before
+ * the billing run cancels it as failed, authentication_expired (issue #18
+ * item 4); billing_ctx_options.payment_action_expiry overrides it. */
+#define BILLING__PAYMENT_ACTION_EXPIRY (23 * 3600)
 
 typedef struct {
 	billing__attempt_what what;
@@ -56,6 +62,12 @@ typedef struct {
 	char description[200];
 	int64_t amount;
 	int off_session;
+	/* CANCEL: 1 when the attempt expired (recorded as failed,
+	 * authentication_expired, when the provider canceled it). */
+	int expire;
+	/* billing_invoice_pay refused with payment_in_progress: this attempt
+	 * awaits action and is superseded (canceled first); "" otherwise. */
+	char supersede[BILLING_ID_MAX];
 } billing__attempt;
 
 int billing__collect_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
@@ -69,6 +81,10 @@ int billing__refund_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char 
  * transaction of its own. res (may be NULL) receives the answer. */
 /* The provider has find() (vtable version 2). */
 int billing__provider_can_find(const billing_provider *pv);
+/* The provider has cancel() (vtable version 3). */
+int billing__provider_can_cancel(const billing_provider *pv);
+/* Sets a->key to the key of a cancellation of a->payment_id. */
+void billing__attempt_cancel_key(billing__attempt *a);
 int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 	billing_provider_result *res);
 
@@ -77,9 +93,20 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *invoice_id);
 
 /* Inside a transaction: BILLING_ECONFLICT "payment_in_progress" when an
- * attempt of the invoice is in flight (a void must wait for it). */
+ * attempt of the invoice is in flight (a void must wait for it, or
+ * cancel it first: billing__invoice_cancel_action). */
 int billing__invoice_payments_settled(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *invoice_id);
+
+/* Cancels at the provider the attempt of the invoice that awaits the
+ * customer's action, if there is one (a void supersedes it). 1 when it
+ * was canceled (or found settled at the provider: the outcome is
+ * recorded), 0 when there was none, < 0 on error. */
+int billing__invoice_cancel_action(billing_ctx *ctx, const char *tenant_id,
+	const char *invoice_id);
+
+/* The seconds an attempt may await action before it expires. */
+int64_t billing__payment_action_expiry(const billing_ctx *ctx);
 
 /* ------------------------------------------------------------ shared by payments */
 

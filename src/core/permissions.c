@@ -50,6 +50,7 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_PAYMENTS_GET,     "payments.get",     R_READ, false },
 	{ BILLING_OP_PAYMENTS_LIST,    "payments.list",    R_READ, false },
 	{ BILLING_OP_PAYMENTS_REFUND,  "payments.refund",  R_ADMIN, true },
+	{ BILLING_OP_PAYMENTS_CANCEL,  "payments.cancel",  R_ADMIN, true },
 	{ BILLING_OP_DUNNING_GET,      "dunning.get",      R_READ, false },
 	{ BILLING_OP_DUNNING_SET,      "dunning.set",      R_ADMIN, true },
 	{ BILLING_OP_WEBHOOK_ENDPOINTS_CREATE, "webhook_endpoints.create", R_ADMIN, true },

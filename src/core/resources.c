@@ -85,7 +85,7 @@ static const char *const invoice_status_names[] = {
 };
 static const char *const payment_status_names[] = {
 	"", "pending", "requires_action", "succeeded", "failed", "refunded",
-	"partially_refunded", "unknown", NULL
+	"partially_refunded", "unknown", "canceled", NULL
 };
 static const char *const delivery_status_names[] = {
 	"", "pending", "succeeded", "dead", NULL

@@ -603,6 +603,56 @@ static const char step8_postgres[] =
 	TENANT_POLICY("disputes")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON disputes TO billing_runtime;");
 
+/* Payments gain the status canceled (8): an attempt awaiting the
+ * customer's action canceled at the provider (issue #18 item 4). As in
+ * step 5, PostgreSQL widens the CHECK in place; SQLite rebuilds the table
+ * (refunds and disputes refer to it by name, which the rename keeps). */
+static const char step9_postgres[] =
+	"ALTER TABLE payments DROP CONSTRAINT payments_status_check;\n"
+	"ALTER TABLE payments ADD CONSTRAINT payments_status_check\n"
+	"  CHECK (status BETWEEN 1 AND 8);\n";
+
+#define PAYMENT_COLUMNS "tenant_id, id, invoice_id, customer_id, status, amount, currency, " \
+	"amount_refunded, amount_refunding, provider, provider_ref, payment_method, off_session, " \
+	"failure_code, failure_message, created_at, updated_at, version"
+
+static const char step9_sqlite[] =
+	"CREATE TABLE payments_v9 (\n"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT NOT NULL,\n"
+	"  invoice_id TEXT NOT NULL,\n"
+	"  customer_id TEXT NOT NULL,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 8),\n"
+	"  amount BIGINT NOT NULL CHECK (amount > 0),\n"
+	"  currency TEXT NOT NULL,\n"
+	"  amount_refunded BIGINT NOT NULL CHECK (amount_refunded >= 0),\n"
+	"  amount_refunding BIGINT NOT NULL CHECK (amount_refunding >= 0),\n"
+	"  provider TEXT NOT NULL,\n"
+	"  provider_ref TEXT,\n"
+	"  payment_method TEXT,\n"
+	"  off_session INTEGER NOT NULL CHECK (off_session IN (0, 1)),\n"
+	"  failure_code TEXT,\n"
+	"  failure_message TEXT,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT payments_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT payments_refunds CHECK (amount_refunded + amount_refunding <= amount),\n"
+	"  CONSTRAINT payments_invoice_fkey FOREIGN KEY (tenant_id, invoice_id)\n"
+	"    REFERENCES invoices (tenant_id, id),\n"
+	"  CONSTRAINT payments_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id)\n"
+	");\n"
+	"INSERT INTO payments_v9 (" PAYMENT_COLUMNS ")\n"
+	"  SELECT " PAYMENT_COLUMNS " FROM payments;\n"
+	"DROP TABLE payments;\n"
+	"ALTER TABLE payments_v9 RENAME TO payments;\n"
+	"CREATE INDEX payments_created ON payments (tenant_id, created_at, id);\n"
+	"CREATE INDEX payments_invoice ON payments (tenant_id, invoice_id);\n"
+	"CREATE INDEX payments_ref ON payments (tenant_id, provider, provider_ref);\n"
+	"CREATE UNIQUE INDEX payments_in_flight ON payments (tenant_id, invoice_id)\n"
+	"  WHERE status IN (1, 2, 7);\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -616,6 +666,7 @@ static const billing__migration steps[] = {
 		step6_webhooks, step6_postgres, NULL },
 	{ 7, "tax rates", step7_tax_rates, step7_postgres, NULL },
 	{ 8, "disputes", step8_disputes, step8_postgres, NULL },
+	{ 9, "payments: the status canceled", "", step9_postgres, step9_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -366,7 +366,7 @@ class Operations(ProblemAssertions):
             "/v1/invoices/{id}": {"get"}, "/v1/invoices/{id}/void": {"post"},
             "/v1/invoices/{id}/pay": {"post"},
             "/v1/payments": {"get"}, "/v1/payments/{id}": {"get"},
-            "/v1/payments/{id}/refund": {"post"},
+            "/v1/payments/{id}/refund": {"post"}, "/v1/payments/{id}/cancel": {"post"},
             "/v1/dunning-policy": {"get", "put"},
             "/v1/webhooks/stripe": {"post"},
             "/v1/events": {"get"}, "/v1/events/{id}": {"get"},

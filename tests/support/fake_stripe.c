@@ -51,6 +51,7 @@ typedef struct {
 	char fail_code[64];
 	char decline_code[64];
 	char fail_message[128];
+	char cancellation_reason[32];
 	int64_t created;
 	char owner[256];               /* "<key>|<Stripe-Account>" that made it */
 } payment_intent;
@@ -89,6 +90,7 @@ struct fake_stripe {
 	size_t refunds;
 	size_t events;
 	size_t searches;
+	size_t cancels;
 
 	payment_intent *pis;
 	size_t npis, cap_pis;
@@ -365,9 +367,21 @@ static cJSON *pi_json(const fake_stripe *fs, const payment_intent *pi)
 	} else {
 		cJSON_AddNullToObject(o, "last_payment_error");
 	}
+	/* As Stripe: the PaymentIntent's client secret, and what the front end
+	 * does next while it awaits the customer's action. */
+	{
+		char secret[160];
+		snprintf(secret, sizeof(secret), "%s_secret_fake%.8s", pi->id, pi->id + 3);
+		cJSON_AddStringToObject(o, "client_secret", secret);
+	}
+	if (pi->cancellation_reason[0])
+		cJSON_AddStringToObject(o, "cancellation_reason", pi->cancellation_reason);
+	else
+		cJSON_AddNullToObject(o, "cancellation_reason");
 	if (strcmp(pi->status, "requires_action") == 0) {
 		cJSON *na = cJSON_AddObjectToObject(o, "next_action");
 		cJSON_AddStringToObject(na, "type", "use_stripe_sdk");
+		cJSON_AddObjectToObject(na, "use_stripe_sdk");
 	} else {
 		cJSON_AddNullToObject(o, "next_action");
 	}
@@ -641,6 +655,52 @@ static void create_refund(fake_stripe *fs, const pairs *form, answer *a)
 	answer_json(a, 200, o);
 }
 
+/* POST /v1/payment_intents/{id}/cancel: as Stripe, a PaymentIntent that
+ * has not succeeded or been canceled is canceled (cancellation_reason
+ * optional, nothing else); otherwise 400 payment_intent_unexpected_state
+ * with the PaymentIntent in the error. */
+static void cancel_payment_intent(fake_stripe *fs, const char *id, const pairs *form, answer *a)
+{
+	payment_intent *pi = pi_find(fs, id);
+	const char *reason = pairs_get(form, "cancellation_reason", false);
+	size_t i;
+
+	for (i = 0; i < form->n; i++)
+		if (strcmp(form->items[i].name, "cancellation_reason") != 0) {
+			answer_error(a, 400, "invalid_request_error", "parameter_unknown",
+				form->items[i].name, "Received unknown parameter");
+			return;
+		}
+	if (reason && strcmp(reason, "duplicate") != 0 && strcmp(reason, "fraudulent") != 0 &&
+	    strcmp(reason, "requested_by_customer") != 0 && strcmp(reason, "abandoned") != 0) {
+		answer_error(a, 400, "invalid_request_error", "parameter_invalid_string",
+			"cancellation_reason", "Invalid cancellation_reason");
+		return;
+	}
+	if (pi == NULL) {
+		answer_error(a, 404, "invalid_request_error", "resource_missing", "intent",
+			"No such payment_intent");
+		return;
+	}
+	if (strcmp(pi->status, "succeeded") == 0 || strcmp(pi->status, "canceled") == 0) {
+		char msg[200];
+		cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+		snprintf(msg, sizeof(msg), "You cannot cancel this PaymentIntent because it has a "
+			"status of %s.", pi->status);
+		cJSON_AddStringToObject(e, "type", "invalid_request_error");
+		cJSON_AddStringToObject(e, "code", "payment_intent_unexpected_state");
+		cJSON_AddStringToObject(e, "message", msg);
+		cJSON_AddItemToObject(e, "payment_intent", pi_json(fs, pi));
+		answer_json(a, 400, root);
+		return;
+	}
+	snprintf(pi->status, sizeof(pi->status), "canceled");
+	snprintf(pi->cancellation_reason, sizeof(pi->cancellation_reason), "%s",
+		reason ? reason : "");
+	fs->cancels++;
+	answer_json(a, 200, pi_json(fs, pi));
+}
+
 /* Handles a complete request under the lock. */
 static void handle(fake_stripe *fs, const char *method, const char *path,
 	const request *rq, const pairs *form, bool form_ok, answer *a)
@@ -702,7 +762,10 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 			answer_json(a, 200, pi_json(fs, pi));
 		return;
 	}
-	if (!post || (strcmp(path, "/v1/payment_intents") != 0 && strcmp(path, "/v1/refunds") != 0)) {
+	bool cancel = post && strncmp(path, "/v1/payment_intents/", 20) == 0 &&
+		strlen(path) > 27 && strcmp(path + strlen(path) - 7, "/cancel") == 0;
+	if (!cancel && (!post || (strcmp(path, "/v1/payment_intents") != 0 &&
+	    strcmp(path, "/v1/refunds") != 0))) {
 		answer_error(a, 404, "invalid_request_error", NULL, NULL, "Unrecognized request URL");
 		return;
 	}
@@ -723,10 +786,15 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 			free(fp);
 			return;
 		}
-	if (strcmp(path, "/v1/payment_intents") == 0)
+	if (cancel) {
+		char id[128];
+		snprintf(id, sizeof(id), "%.*s", (int)(strlen(path) - 27), path + 20);
+		cancel_payment_intent(fs, id, form, a);
+	} else if (strcmp(path, "/v1/payment_intents") == 0) {
 		create_payment_intent(fs, form, a);
-	else
+	} else {
 		create_refund(fs, form, a);
+	}
 	/* Stripe saves the result once the endpoint ran: successes and declines */
 	if ((a->status >= 200 && a->status < 300) || a->status == 402) {
 		if (fs->nidem == fs->cap_idem) {
@@ -1389,6 +1457,15 @@ void fake_stripe_set_now(fake_stripe *fs, int64_t now)
 	pthread_mutex_lock(&fs->lock);
 	fs->now = now;
 	pthread_mutex_unlock(&fs->lock);
+}
+
+size_t fake_stripe_cancel_count(fake_stripe *fs)
+{
+	size_t n;
+	pthread_mutex_lock(&fs->lock);
+	n = fs->cancels;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
 }
 
 size_t fake_stripe_search_count(fake_stripe *fs)

@@ -16,6 +16,10 @@
  *   GET  /v1/payment_intents/search query=metadata['payment_id']:'<id>' only
  *                                   (anything else 400): a search_result of
  *                                   the PaymentIntents with that metadata
+ *   POST /v1/payment_intents/{id}/cancel  cancellation_reason only; a
+ *                                   PaymentIntent succeeded or canceled already
+ *                                   is 400 payment_intent_unexpected_state (with
+ *                                   the PaymentIntent in the error), as Stripe
  *   POST /v1/refunds                payment_intent, amount (default: what is
  *                                   left), metadata[...]; more than is left is
  *                                   400 invalid_request_error (param amount)
@@ -34,7 +38,9 @@
  *                                    card_declined
  *   pm_card_insufficientFunds        402 card_error, code card_declined,
  *                                    decline_code insufficient_funds
- *   pm_card_authenticationRequired   200, status requires_action
+ *   pm_card_authenticationRequired   200, status requires_action, with
+ *                                    next_action (use_stripe_sdk); every
+ *                                    PaymentIntent carries a client_secret
  *   pm_card_processing               200, status processing
  *   not pm_...                       400 resource_missing (param payment_method)
  * A declined PaymentIntent exists too (status requires_payment_method), as
@@ -143,6 +149,8 @@ int fake_stripe_payment_intent_owner(fake_stripe *fs, const char *pi_id, char *o
 
 /* Searches answered (GET /v1/payment_intents/search). */
 size_t fake_stripe_search_count(fake_stripe *fs);
+/* Number of PaymentIntents canceled by POST .../cancel. */
+size_t fake_stripe_cancel_count(fake_stripe *fs);
 
 /* Refunds created. */
 size_t fake_stripe_refund_count(fake_stripe *fs);

@@ -167,7 +167,7 @@ static void payment_list__bad_filters_name_their_field(void **state)
 	tb_assert_field("version");
 	lp.version = BILLING_PAYMENT_LIST_PARAMS_VERSION;
 
-	lp.status = (billing_payment_status)8;
+	lp.status = (billing_payment_status)9;
 	tb_assert_rc(billing_payment_list(&page, f->w->ctx, &f->admin, &lp), BILLING_EINVALID);
 	tb_assert_field("status");
 	lp.status = 0;
@@ -422,6 +422,13 @@ static void payment_transitions__hold_what_payment_h_promises(void **state)
 			assert_false(has(t, n, BILLING_PAYMENT_PARTIALLY_REFUNDED, u));
 		}
 	}
+	/* Only an attempt awaiting action is canceled, and canceled is final. */
+	assert_true(has(t, n, BILLING_PAYMENT_REQUIRES_ACTION, BILLING_PAYMENT_CANCELED));
+	for (u = BILLING_PAYMENT_PENDING; u <= BILLING_PAYMENT_CANCELED; u++) {
+		assert_false(has(t, n, BILLING_PAYMENT_CANCELED, u));
+		if (u != BILLING_PAYMENT_REQUIRES_ACTION)
+			assert_false(has(t, n, u, BILLING_PAYMENT_CANCELED));
+	}
 	/* Nothing goes back to unknown but a pending attempt. */
 	for (s = BILLING_PAYMENT_PENDING; s <= BILLING_PAYMENT_UNKNOWN; s++)
 		if (s != BILLING_PAYMENT_PENDING)
@@ -431,10 +438,10 @@ static void payment_transitions__hold_what_payment_h_promises(void **state)
 static void payment_status_name__every_status_and_nothing_else(void **state)
 {
 	static const char *const want[] = { NULL, "pending", "requires_action", "succeeded",
-		"failed", "refunded", "partially_refunded", "unknown", NULL };
+		"failed", "refunded", "partially_refunded", "unknown", "canceled", NULL };
 	int s;
 	(void)state;
-	for (s = 0; s <= 8; s++) {
+	for (s = 0; s <= 9; s++) {
 		const char *got = billing_payment_status_name((billing_payment_status)s);
 		if (want[s])
 			assert_string_equal(got, want[s]);

@@ -39,8 +39,8 @@ BILLING_BEGIN_DECL
  * (customer_create, setup_intent_create, payment_method_attach,
  * payment_method_detach); results say why a payment failed (failure_class,
  * http_status); with_account (a provider account per tenant), events carry
- * the connected account they came from; later additions of this session
- * append to 3. */
+ * the connected account they came from; cancel (a payment awaiting the
+ * customer's action); later additions of this session append to 3. */
 #define BILLING_PROVIDER_VERSION 3
 
 /** Sizes of the fixed buffers of results and events. */
@@ -91,7 +91,8 @@ typedef enum {
 
 /** What the provider said. */
 typedef struct {
-	billing_payment_status status; /**< PENDING, REQUIRES_ACTION, SUCCEEDED, FAILED, UNKNOWN */
+	billing_payment_status status; /**< PENDING, REQUIRES_ACTION, SUCCEEDED, FAILED, UNKNOWN
+	                                    (CANCELED: cancel() only) */
 	char ref[BILLING_PROVIDER_REF_MAX];               /**< its id ("pi_..."), "" if none */
 	char failure_code[BILLING_PROVIDER_CODE_MAX];     /**< decline code or error type */
 	char failure_message[BILLING_PROVIDER_MESSAGE_MAX]; /**< for humans, no secrets */
@@ -292,6 +293,20 @@ struct billing_provider {
 	 */
 	int (*with_account)(billing_provider *p, const billing_provider_account *acct,
 		billing_provider **out);
+
+	/**
+	 * Version 3; NULL: not supported. Cancels the payment ref (Stripe:
+	 * cancel the PaymentIntent) that awaits the customer's action, so that
+	 * it can never be captured. BILLING_OK with out filled: status
+	 * BILLING_PAYMENT_CANCELED when it is canceled (or was already), or
+	 * the payment's own status when it moved on and can no longer be
+	 * canceled (it succeeded just before: the core records that instead);
+	 * a negative code when the provider could not be asked (nothing is
+	 * known to have changed; the core does not record anything).
+	 * idempotency_key is the same for every try of one cancellation.
+	 */
+	int (*cancel)(billing_provider *p, const char *ref, const char *idempotency_key,
+		int64_t now, billing_provider_result *out);
 
 	/* later versions append methods here */
 };

@@ -426,6 +426,7 @@ int billing_stripe_provider_new(billing_provider **out, const billing_stripe_opt
 	sp->base.webhook_parse = stripe_webhook_parse;
 	sp->base.find = stripe_find;
 	sp->base.with_account = billing__stripe_with_account;
+	sp->base.cancel = billing__stripe_cancel;
 	sp->loopback_http = loopback_http;
 	sp->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms
 		: DEFAULT_CONNECT_TIMEOUT_MS;

@@ -126,6 +126,11 @@ int billing__stripe_get(stripe_provider *sp, const char *path, answer_reader rea
 int billing__stripe_with_account(billing_provider *p, const billing_provider_account *acct,
 	billing_provider **out);
 
+/* ---- stripe_cancel.c: the vtable's cancel (provider.h, version 3). */
+
+int billing__stripe_cancel(billing_provider *p, const char *ref, const char *key, int64_t now,
+	billing_provider_result *out);
+
 /* ---- stripe_currency.c */
 
 /* The library's amount (ISO 4217 minor units) of currency in Stripe's

@@ -251,6 +251,30 @@ out:
 	return rc;
 }
 
+/* Cancels a payment awaiting action (key: a repeated cancel is answered
+ * the same); one that moved on answers as it stands. */
+static int tp_cancel(billing_provider *p, const char *ref, const char *key, int64_t now,
+	billing_provider_result *out)
+{
+	test_provider *tp = (test_provider *)p;
+	test_payment *t;
+	int rc = BILLING_OK;
+
+	(void)key;
+	pthread_mutex_lock(&tp->lock);
+	if ((t = find(tp, NULL, ref ? ref : "")) == NULL || t->is_refund) {
+		rc = billing__error_set(BILLING_ENOTFOUND, "resource_missing",
+			"the test provider has no such payment");
+	} else {
+		settle(t, now);
+		if (t->status == BILLING_PAYMENT_REQUIRES_ACTION)
+			t->status = BILLING_PAYMENT_CANCELED;
+		result_of(out, t);
+	}
+	pthread_mutex_unlock(&tp->lock);
+	return rc;
+}
+
 static int tp_webhook_parse(billing_provider *p, const billing_header *headers, size_t nheaders,
 	const char *body, size_t len, int64_t now, billing_provider_event *out)
 {
@@ -302,6 +326,7 @@ int billing_test_provider_new(billing_provider **out, const billing_test_provide
 	tp->base.refund = tp_refund;
 	tp->base.webhook_parse = tp_webhook_parse;
 	tp->base.find = tp_find;
+	tp->base.cancel = tp_cancel;
 	*out = &tp->base;
 	return BILLING_OK;
 }
