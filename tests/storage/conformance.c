@@ -410,9 +410,10 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 {
 	fx *f = *state;
 	billing_storage *st = f->st;
-	/* Version 8, the narrow vtable: every one of its 25 methods is set. */
+	/* Version 9, the narrow vtable of version 8 and due_claim_many: every
+	 * one of its 26 methods is set. */
 	assert_int_equal(st->version, BILLING_STORAGE_VERSION);
-	assert_int_equal(BILLING_STORAGE_VERSION, 8);
+	assert_int_equal(BILLING_STORAGE_VERSION, 9);
 	assert_non_null(st->name);
 	assert_string_equal(st->name, tb_backend());
 	assert_non_null(st->free);
@@ -440,9 +441,10 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 	assert_non_null(st->due_count);
 	assert_non_null(st->provider_event_insert);
 	assert_non_null(st->events_prune);
-	/* nothing else: the struct is the name, the version and these 25 */
-	assert_int_equal(sizeof(*st), offsetof(billing_storage, events_prune) +
-		sizeof(st->events_prune));
+	assert_non_null(st->due_claim_many);
+	/* nothing else: the struct is the name, the version and these 26 */
+	assert_int_equal(sizeof(*st), offsetof(billing_storage, due_claim_many) +
+		sizeof(st->due_claim_many));
 }
 
 /* ------------------------------------------------------------ schema */
@@ -1293,6 +1295,77 @@ static void reads__return_the_row_under_every_lock_and_transaction(void **state)
 	}
 }
 
+/* The resource ids of claimed due work, in order; stop_after > 0 stops the
+ * rows after that many. */
+typedef struct {
+	int n, stop_after;
+	char id[8][32];
+} claimed_ids;
+
+static int on_due_id(void *payload, const void *record)
+{
+	claimed_ids *c = payload;
+	const billing_due_record *r = record;
+	assert_true(c->n < 8);
+	snprintf(c->id[c->n], sizeof(c->id[0]), "%s", r->resource_id);
+	c->n++;
+	return c->stop_after && c->n >= c->stop_after ? 1 : BILLING_OK;
+}
+
+static void due_claim_many__takes_a_batch_in_claim_order_and_skips_held_rows(void **state)
+{
+	fx *f = *state;
+	billing_due_record rows[] = {
+		{ A, "subscription", "sub_1", 100 }, { A, "collect", "in_1", 100 },
+		{ B, "subscription", "sub_2", 50 }, { A, "subscription", "sub_3", 2000 },
+	};
+	claimed_ids c;
+	billing_txn *tx, *other;
+	size_t i;
+
+	tx = begin(f, NULL, BILLING_TXN_WRITE);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		tb_assert_rc(f->st->due_set(tx, &rows[i]), BILLING_OK);
+	commit(f, tx);
+
+	tx = begin(f, NULL, BILLING_TXN_WRITE);
+	/* Nothing due yet, and a batch of nothing is refused. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(f->st->due_claim_many(tx, 10, 5, on_due_id, &c), BILLING_ENOTFOUND);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(f->st->due_claim_many(tx, 1000, 0, on_due_id, &c), BILLING_EINVALID);
+	/* due_claim's order (due_at, tenant, kind, resource), at most limit,
+	 * never what is not due. */
+	memset(&c, 0, sizeof(c));
+	tb_assert_rc(f->st->due_claim_many(tx, 1000, 10, on_due_id, &c), BILLING_OK);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.id[0], "sub_2");
+	assert_string_equal(c.id[1], "in_1");
+	assert_string_equal(c.id[2], "sub_1");
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 1;
+	tb_assert_rc(f->st->due_claim_many(tx, 1000, 10, on_due_id, &c), BILLING_OK);
+	assert_int_equal(c.n, 1);
+	f->st->rollback(tx);
+
+	tx = begin(f, NULL, BILLING_TXN_WRITE);
+	memset(&c, 0, sizeof(c));
+	tb_assert_rc(f->st->due_claim_many(tx, 1000, 2, on_due_id, &c), BILLING_OK);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.id[0], "sub_2");
+	assert_string_equal(c.id[1], "in_1");
+	if (strcmp(tb_backend(), "postgres") == 0) {
+		/* Another worker's batch skips the rows this one holds. */
+		other = begin(f, NULL, BILLING_TXN_WRITE);
+		memset(&c, 0, sizeof(c));
+		tb_assert_rc(f->st->due_claim_many(other, 1000, 10, on_due_id, &c), BILLING_OK);
+		assert_int_equal(c.n, 1);
+		assert_string_equal(c.id[0], "sub_1");
+		f->st->rollback(other);
+	}
+	f->st->rollback(tx);
+}
+
 static void due_lock__finds_the_row_and_skips_one_another_holds(void **state)
 {
 	fx *f = *state;
@@ -1630,6 +1703,7 @@ int main(void)
 		T(plan_list__never_returns_soft_deleted_plans),
 		T(reads__return_the_row_under_every_lock_and_transaction),
 		T(due_lock__finds_the_row_and_skips_one_another_holds),
+		T(due_claim_many__takes_a_batch_in_claim_order_and_skips_held_rows),
 		T(plan_update__soft_delete_hides_it_from_lists),
 		T(plan_list__filters_by_product_currency_and_amount),
 		T(idempotency_get__returns_the_inserted_key),

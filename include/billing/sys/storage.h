@@ -34,7 +34,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 8
+#define BILLING_STORAGE_VERSION 9
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -423,8 +423,8 @@ typedef struct {
 } billing_list_query;
 
 /**
- * The storage vtable (version 8). Embed it as the first member of the
- * backend's struct. 25 methods, in four groups:
+ * The storage vtable (version 9). Embed it as the first member of the
+ * backend's struct. 26 methods, in four groups:
  *
  *  - lifecycle (3): free, schema_status, migrate;
  *  - transactions (4): begin, commit, rollback, set_tenant;
@@ -432,16 +432,17 @@ typedef struct {
  *    record_list: every stored billing object, described by its resource
  *    descriptor (billing/sys/resource.h), goes through these; a backend
  *    makes its statements from the descriptor and knows no object by name;
- *  - special (13), each for a reason a generic record cannot serve it:
+ *  - special (14), each for a reason a generic record cannot serve it:
  *    meta_get / meta_put / meta_set: platform settings (the cursor key, the
  *    last prune), outside every tenant and every descriptor;
  *    idempotency_get / idempotency_insert: the replay store, keyed by the
  *    caller's text key rather than an id;
  *    invoice_number_next: a gap-free counter, an atomic increment whose row
  *    stays locked until the transaction ends;
- *    due_set / due_clear / due_lock / due_claim / due_count: the work queue
- *    of the billing run, an upsert, a lock that may skip a held row, a claim
- *    across tenants that skips what other workers hold, a count;
+ *    due_set / due_clear / due_lock / due_claim / due_count /
+ *    due_claim_many: the work queue of the billing run, an upsert, a lock
+ *    that may skip a held row, a claim across tenants that skips what other
+ *    workers hold, a count, and (version 9) the claim of a batch;
  *    provider_event_insert: an insert that reports a duplicate without
  *    failing the transaction (a unique violation aborts a PostgreSQL one);
  *    events_prune: a bounded delete of old events with their deliveries and
@@ -574,6 +575,18 @@ struct billing_storage {
 	 *  their deliveries and attempts; *deleted receives how many events. */
 	int (*events_prune)(billing_txn *tx, const char *tenant_id, int64_t before,
 		unsigned int limit, int64_t *deleted);
+
+	/**
+	 * Version 9. As due_claim, up to limit items at once (limit >= 1), in
+	 * the order due_claim takes them (due_at, tenant, kind, resource), all
+	 * locked for this transaction (PostgreSQL: FOR UPDATE SKIP LOCKED, one
+	 * statement). cb may stop the rows early by returning > 0; the rows
+	 * already read stay locked all the same. BILLING_ENOTFOUND when nothing
+	 * is due. The billing run renews a batch of subscriptions in one
+	 * transaction with it (src/core/run.c).
+	 */
+	int (*due_claim_many)(billing_txn *tx, int64_t now, unsigned int limit,
+		billing_row_cb cb, void *payload);
 
 	/* later versions append methods here */
 };

@@ -627,6 +627,29 @@ static int rec_due_claim(billing_txn *tx, int64_t now, billing_row_cb cb, void *
 	return emit_rows(s, read_due, &r, cb, payload, 1);
 }
 
+#define DUE_CLAIM_MANY "SELECT tenant_id, kind, resource_id, due_at FROM due_work " \
+	"WHERE due_at <= ?1 ORDER BY due_at, tenant_id, kind, resource_id LIMIT ?2"
+
+/* The batch of the billing run: one statement, the same order and locks as
+ * due_claim. */
+static int rec_due_claim_many(billing_txn *tx, int64_t now, unsigned int limit,
+	billing_row_cb cb, void *payload)
+{
+	billing_due_record r;
+	sql_stmt *s;
+	int rc;
+
+	if (limit == 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "limit", "must be at least 1");
+	rc = prepare(&s, tx, tx->drv->for_update ? DUE_CLAIM_MANY " FOR UPDATE SKIP LOCKED" :
+		DUE_CLAIM_MANY);
+	if (rc < 0)
+		return rc;
+	bind_int(s, 1, now);
+	bind_int(s, 2, (int64_t)limit);
+	return emit_rows(s, read_due, &r, cb, payload, 1);
+}
+
 static int rec_due_count(billing_txn *tx, int64_t now, int64_t *count)
 {
 	sql_stmt *s;
@@ -728,4 +751,5 @@ void billing__sql_install(billing_storage *st)
 	st->due_count = rec_due_count;
 	st->provider_event_insert = rec_provider_event_insert;
 	st->events_prune = rec_events_prune;
+	st->due_claim_many = rec_due_claim_many;
 }
