@@ -7,10 +7,14 @@
  *
  * The backend keeps a pool of connections (one per concurrently calling
  * thread, up to max_connections; callers beyond that wait). The database runs
- * in WAL mode with synchronous=FULL (a committed call survives power loss),
- * foreign keys on, and write transactions taken with BEGIN IMMEDIATE so
- * concurrent writers queue on the busy timeout instead of deadlocking.
- * An in-memory database uses one connection.
+ * in WAL mode with synchronous=FULL (a committed call survives power loss)
+ * and foreign keys on. The write calls of one process take turns and share
+ * their commits (group commit): each runs in a savepoint of a transaction
+ * that several calls join, so a failing call takes back only its own work,
+ * and a call returns only once the shared COMMIT is durable. That
+ * transaction is taken with BEGIN IMMEDIATE, so writers of other processes
+ * queue on the busy timeout instead of deadlocking. Readers never wait for
+ * writers. An in-memory database uses one connection.
  */
 #ifndef BILLING_SQLITE_H
 #define BILLING_SQLITE_H

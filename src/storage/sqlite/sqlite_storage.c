@@ -11,9 +11,11 @@
  * at a time (the shared code resets each before the next), which is what
  * lets a cache slot be reused.
  *
- * Durability: WAL with synchronous=FULL. Concurrency: write transactions
- * begin IMMEDIATE, so two writers queue on the busy timeout instead of one
- * failing when it upgrades its read lock.
+ * Durability: WAL with synchronous=FULL. Concurrency: the writers of a
+ * process take turns and share their COMMITs (group commit, see "Writers"
+ * below); a group's transaction begins IMMEDIATE, so writers of other
+ * processes queue on the busy timeout instead of one failing when it
+ * upgrades its read lock. Readers never wait for writers (WAL).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -29,6 +31,7 @@
 #include "storage/migrations.h"
 #include "storage/pool.h"
 #include "storage/sql/sql.h"
+#include "storage/sqlite/sqlite_storage.h"
 
 #define STMT_CACHE_SLOTS 64
 
@@ -55,10 +58,15 @@ struct sqlite_storage {
 	char *path;
 	unsigned int busy_ms;
 	billing__pool pool;
-	/* Writers of this process queue here rather than in SQLite's busy
-	 * handler, whose sleeps grow to 100 ms and give long tail latencies;
-	 * other processes still meet the busy timeout. */
-	pthread_mutex_t write_mu;
+	/* The writers of this process (see "Writers" below): the baton, the
+	 * open group and its connection. The baton's holder alone uses
+	 * wconn and changes group; wmu guards the rest. */
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	bool wbusy;
+	struct conn *wconn;
+	struct group *group;
+	billing__sqlite_writer_stats stats;
 };
 
 static const sql_driver sqlite_driver;
@@ -357,7 +365,199 @@ static void conn_release(struct sqlite_storage *st, struct conn *c)
 	billing__pool_release(&st->pool, &c->item, false);
 }
 
-/* ------------------------------------------------------------ transactions */
+/* ------------------------------------------------------------ writers */
+
+/*
+ * Writers: group commit. The write transactions of this process take turns
+ * (a baton under st->wmu, not SQLite's busy handler, whose sleeps grow to
+ * 100 ms) and share one SQLite transaction, the group's, on one pooled
+ * connection. The first writer of a group begins it (BEGIN IMMEDIATE: other
+ * processes still queue on the busy timeout); every call runs inside it in
+ * a SAVEPOINT of its own. A call that fails rolls back to its savepoint:
+ * its work goes, the group's stays. A call that succeeds releases its
+ * savepoint and hands the baton to the next writer waiting, if any (and
+ * the group is not full), else it COMMITs the group; either way its commit
+ * returns only when the group's COMMIT has returned, with that COMMIT's
+ * result. So a caller is told "done" only once its work is durable, a
+ * crash before the COMMIT loses the whole group and no call of it was
+ * reported, and one fsync serves every call that queued while the last
+ * one was being made. A COMMIT that fails fails every call of the group.
+ * An error that makes SQLite roll back the whole transaction (I/O, full
+ * disk, out of memory) in one call takes the others' work with it: they
+ * fail as "serialization_failure", which BILLING__RETRY runs again.
+ * Readers use other connections of the pool and see committed groups only
+ * (WAL), never waiting for the writer.
+ */
+#define GROUP_MAX 64
+
+struct group {
+	unsigned int members;   /* calls whose work is in the transaction */
+	unsigned int refs;      /* the open transaction + members waiting */
+	int done;
+	int rc;                 /* the COMMIT's result, for every member */
+	const char *reason;     /* static, as the error's reason is */
+	char message[200];
+};
+
+static void group_unref(struct group *g)
+{
+	if (--g->refs == 0)
+		billing__free(g);
+}
+
+/* Waits for the baton. */
+static void writer_take(struct sqlite_storage *st)
+{
+	pthread_mutex_lock(&st->wmu);
+	st->stats.waiting++;
+	while (st->wbusy)
+		pthread_cond_wait(&st->wcv, &st->wmu);
+	st->stats.waiting--;
+	st->wbusy = true;
+	pthread_mutex_unlock(&st->wmu);
+}
+
+/* Ends the open transaction (the baton holder, wmu not held): COMMITs the
+ * group's work, or rolls back a transaction without any; the group learns
+ * the result and the connection goes back to the pool. */
+static void group_end(struct sqlite_storage *st)
+{
+	struct conn *c = st->wconn;
+	struct group *g = st->group;
+	int rc = BILLING_OK;
+
+	if (g->members > 0 && (rc = exec_sql(c, "COMMIT")) < 0) {
+		const billing_error *e = billing_error_last();
+		g->reason = e->reason;
+		snprintf(g->message, sizeof(g->message), "%s", e->message);
+	}
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	conn_release(st, c);
+	pthread_mutex_lock(&st->wmu);
+	if (g->members > 0 && rc == BILLING_OK)
+		st->stats.commits++;
+	if (g->rc == BILLING_OK)
+		g->rc = rc;
+	g->done = 1;
+	st->wconn = NULL;
+	st->group = NULL;
+	group_unref(g);
+	pthread_cond_broadcast(&st->wcv);
+	pthread_mutex_unlock(&st->wmu);
+}
+
+/* Ends the holder's turn: hands the baton to a waiting writer while the
+ * group has room, else ends the group first. */
+static void writer_give(struct sqlite_storage *st)
+{
+	bool end;
+	pthread_mutex_lock(&st->wmu);
+	end = st->group && (st->stats.waiting == 0 || st->group->members >= GROUP_MAX);
+	pthread_mutex_unlock(&st->wmu);
+	if (end)
+		group_end(st);
+	pthread_mutex_lock(&st->wmu);
+	st->wbusy = false;
+	pthread_cond_broadcast(&st->wcv);
+	pthread_mutex_unlock(&st->wmu);
+}
+
+/* The group's transaction is gone (SQLite rolled it back for an error in
+ * the holder's call): its members learn it, and none of their work was
+ * kept. The holder's own error stays the thread's. */
+static void group_lost(struct sqlite_storage *st)
+{
+	struct group *g = st->group;
+	pthread_mutex_lock(&st->wmu);
+	g->members = 0;
+	g->rc = BILLING_EBUSY;
+	g->reason = "serialization_failure";
+	snprintf(g->message, sizeof(g->message),
+		"another call's failure rolled back the transaction this call's work was in");
+	pthread_mutex_unlock(&st->wmu);
+	group_end(st);
+}
+
+static int write_begin(struct sqlite_storage *st, billing_txn **out)
+{
+	struct group *g;
+	int rc;
+
+	writer_take(st);
+	if (!st->group) {
+		if ((g = billing__calloc(1, sizeof(*g))) == NULL) {
+			writer_give(st);
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		}
+		if ((rc = conn_acquire(&st->wconn, st)) < 0) {
+			billing__free(g);
+			writer_give(st);
+			return rc;
+		}
+		if ((rc = exec_sql(st->wconn, "BEGIN IMMEDIATE")) < 0) {
+			conn_release(st, st->wconn);
+			st->wconn = NULL;
+			billing__free(g);
+			writer_give(st);
+			return rc;
+		}
+		g->refs = 1;
+		pthread_mutex_lock(&st->wmu);
+		st->group = g;
+		pthread_mutex_unlock(&st->wmu);
+	}
+	if ((rc = exec_sql(st->wconn, "SAVEPOINT billing_call")) < 0) {
+		if (sqlite3_get_autocommit(st->wconn->db))
+			group_lost(st);
+		writer_give(st);
+		return rc;
+	}
+	st->wconn->tx.kind = BILLING_TXN_WRITE;
+	*out = &st->wconn->tx;
+	return BILLING_OK;
+}
+
+/* Takes back the holder's call: its savepoint, or (when SQLite has rolled
+ * back the whole transaction) the group. */
+static void write_rollback(struct sqlite_storage *st)
+{
+	struct conn *c = st->wconn;
+	if (sqlite3_get_autocommit(c->db) ||
+	    sqlite3_exec(c->db, "ROLLBACK TO billing_call; RELEASE billing_call",
+		    NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_get_autocommit(c->db))
+		group_lost(st);
+	writer_give(st);
+}
+
+static int write_commit(struct sqlite_storage *st)
+{
+	struct group *g = st->group;
+	int rc = exec_sql(st->wconn, "RELEASE billing_call");
+
+	if (rc < 0) {
+		write_rollback(st);
+		return rc;
+	}
+	pthread_mutex_lock(&st->wmu);
+	g->members++;
+	g->refs++;
+	pthread_mutex_unlock(&st->wmu);
+	writer_give(st);
+
+	pthread_mutex_lock(&st->wmu);
+	while (!g->done)
+		pthread_cond_wait(&st->wcv, &st->wmu);
+	rc = g->rc;
+	if (rc == BILLING_OK)
+		st->stats.calls++;
+	else
+		billing__error_record(rc, g->reason, "%s", g->message);
+	group_unref(g);
+	pthread_mutex_unlock(&st->wmu);
+	return rc;
+}
 
 /* ------------------------------------------------------------ transactions */
 
@@ -369,16 +569,13 @@ static int sq_begin(billing_storage *base, billing_txn **out, const char *tenant
 	int rc;
 	(void)tenant_id; /* SQLite has no row-level security: keys carry the tenant */
 
+	if (kind == BILLING_TXN_WRITE)
+		return write_begin(st, out);
 	if ((rc = conn_acquire(&c, st)) < 0)
 		return rc;
-	if (kind == BILLING_TXN_WRITE)
-		pthread_mutex_lock(&st->write_mu);
 	/* A deferred BEGIN reads one snapshot (WAL) from its first statement
 	 * to its end: BILLING_TXN_READ and BILLING_TXN_SNAPSHOT alike. */
-	rc = exec_sql(c, kind == BILLING_TXN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN");
-	if (rc < 0) {
-		if (kind == BILLING_TXN_WRITE)
-			pthread_mutex_unlock(&st->write_mu);
+	if ((rc = exec_sql(c, "BEGIN")) < 0) {
 		conn_release(st, c);
 		return rc;
 	}
@@ -387,32 +584,39 @@ static int sq_begin(billing_storage *base, billing_txn **out, const char *tenant
 	return BILLING_OK;
 }
 
-/* Ends the transaction's hold on the connection and the write lock. */
-static void txn_done(struct conn *c)
-{
-	if (c->tx.kind == BILLING_TXN_WRITE)
-		pthread_mutex_unlock(&c->st->write_mu);
-	conn_release(c->st, c);
-}
-
 static void sq_rollback(billing_txn *tx)
 {
 	struct conn *c = tx->conn;
+	if (tx->kind == BILLING_TXN_WRITE) {
+		write_rollback(c->st);
+		return;
+	}
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	txn_done(c);
+	conn_release(c->st, c);
 }
 
 static int sq_commit(billing_txn *tx)
 {
 	struct conn *c = tx->conn;
-	int rc = exec_sql(c, "COMMIT");
-	if (rc < 0) {
+	int rc;
+
+	if (tx->kind == BILLING_TXN_WRITE)
+		return write_commit(c->st);
+	if ((rc = exec_sql(c, "COMMIT")) < 0) {
 		sq_rollback(tx);
 		return rc;
 	}
-	txn_done(c);
+	conn_release(c->st, c);
 	return BILLING_OK;
+}
+
+void billing__sqlite_writer_stats_get(billing_storage *base, billing__sqlite_writer_stats *out)
+{
+	struct sqlite_storage *st = (struct sqlite_storage *)base;
+	pthread_mutex_lock(&st->wmu);
+	*out = st->stats;
+	pthread_mutex_unlock(&st->wmu);
 }
 
 /* ------------------------------------------------------------ migrations */
@@ -473,13 +677,18 @@ static int sq_migrate(billing_storage *base, int *applied, int64_t now)
 	/* A step may rebuild a table (SQLite changes no constraint in place):
 	 * foreign keys are off for the migration's transaction, as SQLite's
 	 * documented procedure says, and checked before it commits. The pragma
-	 * only takes effect outside a transaction. BEGIN IMMEDIATE takes the
-	 * database's write lock: a second process migrating at the same time
-	 * waits, then finds nothing pending. */
-	if ((rc = conn_acquire(&c, st)) < 0)
+	 * only takes effect outside a transaction. The migration holds this
+	 * process's writer baton (a group still open is committed first), and
+	 * BEGIN IMMEDIATE takes the database's write lock: a second process
+	 * migrating at the same time waits, then finds nothing pending. */
+	writer_take(st);
+	if (st->group)
+		group_end(st);
+	if ((rc = conn_acquire(&c, st)) < 0) {
+		writer_give(st);
 		return rc;
-	pthread_mutex_lock(&st->write_mu);
-	c->tx.kind = BILLING_TXN_WRITE;
+	}
+	c->tx.kind = BILLING_TXN_READ;
 	if ((rc = exec_sql(c, "PRAGMA foreign_keys=OFF")) == BILLING_OK &&
 	    (rc = exec_sql(c, "BEGIN IMMEDIATE")) == BILLING_OK) {
 		if ((rc = billing__sql_migrate(&c->tx, now, applied)) == BILLING_OK &&
@@ -490,7 +699,8 @@ static int sq_migrate(billing_storage *base, int *applied, int64_t now)
 	}
 	if (exec_sql(c, "PRAGMA foreign_keys=ON") < 0 && rc == BILLING_OK)
 		rc = billing__error_set(BILLING_ESTORAGE, "storage", "cannot turn foreign keys on");
-	txn_done(c);
+	conn_release(st, c);
+	writer_give(st);
 	return rc;
 }
 
@@ -502,7 +712,8 @@ static void sq_free(billing_storage *base)
 	if (!st)
 		return;
 	billing__pool_destroy(&st->pool);
-	pthread_mutex_destroy(&st->write_mu);
+	pthread_mutex_destroy(&st->wmu);
+	pthread_cond_destroy(&st->wcv);
 	billing__free(st->path);
 	billing__free(st);
 }
@@ -537,7 +748,8 @@ int billing_sqlite_storage_new(billing_storage **out, const char *path,
 	}
 	st->busy_ms = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : 5000;
 	/* Every connection to ":memory:" is a database of its own: one only. */
-	pthread_mutex_init(&st->write_mu, NULL);
+	pthread_mutex_init(&st->wmu, NULL);
+	pthread_cond_init(&st->wcv, NULL);
 	billing__pool_init(&st->pool, strcmp(path, ":memory:") == 0 ? 1 :
 		opts && opts->max_connections ? opts->max_connections : 8,
 		conn_open, conn_close, st);
