@@ -14,7 +14,10 @@
  * update reads are locked (SELECT ... FOR UPDATE). Every transaction sets
  * billing.tenant_id (or billing.platform) with set_config(..., true), on
  * which the row-level security policies of the schema act: see
- * docs/postgres.md for the owner and runtime roles.
+ * docs/postgres.md for the owner and runtime roles. BEGIN and that
+ * set_config go to the server with the transaction's first statement, in
+ * one pipeline (libpq's pipeline mode, libpq 14 or later), so they cost no
+ * round trip of their own; a transaction that runs nothing costs none.
  *
  * The connection string may hold a password; it is never logged nor put in
  * an error message.

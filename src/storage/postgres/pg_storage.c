@@ -7,8 +7,9 @@
  * text form. The shared SQL's ?N placeholders become $N here.
  *
  * Tenancy: every transaction starts with set_config('billing.tenant_id')
- * (or 'billing.platform' for platform work), local to the transaction, in
- * the same round trip as BEGIN; the schema's row-level security policies
+ * (or 'billing.platform' for platform work), local to the transaction,
+ * sent with BEGIN in the same round trip as the transaction's first
+ * statement (see "Round trips"); the schema's row-level security policies
  * act on it.
  */
 #include <libpq-fe.h>
@@ -24,6 +25,7 @@
 #include "core/errors.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
+#include "storage/postgres/pg_storage.h"
 #include "storage/sql/sql.h"
 
 #define STMT_CACHE_SLOTS 64
@@ -57,6 +59,12 @@ struct conn {
 	PGconn *pg;
 	struct pg_storage *st;
 	unsigned int generation;    /* names prepared statements uniquely */
+	/* The transaction's BEGIN and tenant, not sent yet (see pg_begin). */
+	bool begin_pending;
+	unsigned int begin_kind;
+	bool begin_platform;
+	char *begin_tenant;
+	size_t begin_tenant_size;
 	struct pg_stmt cache[STMT_CACHE_SLOTS];
 };
 
@@ -65,9 +73,24 @@ struct pg_storage {
 	char *conninfo;             /* secret: never logged */
 	unsigned int statement_timeout_ms;
 	billing__pool pool;
+	uint64_t round_trips;       /* answers waited for (tests, benchmarks) */
 };
 
 static const sql_driver pg_driver;
+
+/* Counts a wait for the server's answer r (returned). */
+static PGresult *round_trip(struct conn *c, PGresult *r);
+
+static PGresult *round_trip(struct conn *c, PGresult *r)
+{
+	__atomic_add_fetch(&c->st->round_trips, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+uint64_t billing__pg_round_trips(billing_storage *base)
+{
+	return __atomic_load_n(&((struct pg_storage *)base)->round_trips, __ATOMIC_RELAXED);
+}
 
 /* ------------------------------------------------------------ errors */
 
@@ -176,7 +199,7 @@ static void stmt_forget(struct pg_stmt *q)
 		return;
 	if (q->conn->pg && PQstatus(q->conn->pg) == CONNECTION_OK) {
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", q->name);
-		r = PQexec(q->conn->pg, sql);
+		r = round_trip(q->conn, PQexec(q->conn->pg, sql));
 		PQclear(r);
 	}
 	billing__free(q->text);
@@ -218,7 +241,7 @@ static int drv_prepare(billing_txn *tx, const char *sql, bool dynamic, sql_stmt 
 	if (dynamic && (q->text = billing__strdup(sql)) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	snprintf(q->name, sizeof(q->name), "b%u", ++c->generation);
-	r = PQprepare(c->pg, q->name, text, n, NULL);
+	r = round_trip(c, PQprepare(c->pg, q->name, text, n, NULL));
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		int rc = pg_fail(c->pg, r, 0);
 		PQclear(r);
@@ -263,12 +286,15 @@ static void drv_bind_null(sql_stmt *s, int i)
 	drv_bind_text(s, i, NULL);
 }
 
+static int begin_flush(struct conn *c);
+static PGresult *run_prepared(struct conn *c, struct pg_stmt *q);
+
 static int drv_step(sql_stmt *s, int fk_code)
 {
 	struct pg_stmt *q = (struct pg_stmt *)s;
 	if (!q->res) {
 		ExecStatusType st;
-		q->res = PQexecPrepared(q->conn->pg, q->name, q->nparams, q->values, NULL, NULL, 0);
+		q->res = run_prepared(q->conn, q);
 		st = PQresultStatus(q->res);
 		if (st == PGRES_TUPLES_OK) {
 			q->nrows = PQntuples(q->res);
@@ -336,7 +362,11 @@ static int drv_exec_script(billing_txn *tx, const char *sql)
 		}
 	}
 	text[j] = '\0';
-	r = PQexec(c->pg, text);
+	if ((rc = begin_flush(c)) < 0) {
+		billing__free(text);
+		return rc;
+	}
+	r = round_trip(c, PQexec(c->pg, text));
 	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
 		rc = pg_fail(c->pg, r, 0);
 	PQclear(r);
@@ -350,9 +380,14 @@ static int drv_set_tenant(billing_txn *tx, const char *tenant_id)
 {
 	struct conn *c = tx->conn;
 	const char *values[1] = { tenant_id };
-	PGresult *r = PQexecParams(c->pg, "SELECT set_config('billing.tenant_id', $1, true), "
-		"set_config('billing.platform', 'off', true)", 1, NULL, values, NULL, NULL, 0);
-	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? BILLING_OK : pg_fail(c->pg, r, 0);
+	int rc = begin_flush(c);
+	PGresult *r;
+
+	if (rc < 0)
+		return rc;
+	r = round_trip(c, PQexecParams(c->pg, "SELECT set_config('billing.tenant_id', $1, true), "
+		"set_config('billing.platform', 'off', true)", 1, NULL, values, NULL, NULL, 0));
+	rc = PQresultStatus(r) == PGRES_TUPLES_OK ? BILLING_OK : pg_fail(c->pg, r, 0);
 	PQclear(r);
 	return rc;
 }
@@ -376,6 +411,7 @@ static void conn_close(billing__pool_item *item)
 		billing__free(c->cache[i].text);
 	}
 	PQfinish(c->pg);
+	billing__free(c->begin_tenant);
 	billing__free(c);
 }
 
@@ -425,45 +461,145 @@ static void conn_release(struct conn *c)
 
 /* ------------------------------------------------------------ transactions */
 
+/*
+ * Round trips. pg_begin sends nothing: it notes the BEGIN and the tenant,
+ * and the transaction's first statement carries them to the server in one
+ * pipeline (libpq's pipeline mode, PostgreSQL 14+): BEGIN, the set_config
+ * of the tenant the policies act on, and the statement, then one sync; the
+ * three answers come back together. So a transaction costs one round trip
+ * per statement plus its COMMIT, and one that runs no statement costs none.
+ * A statement that cannot go in a pipeline (a script, a plain query) sends
+ * the pending BEGIN first, on its own (begin_flush).
+ */
+#define BEGIN_TENANT_SQL "SELECT set_config('billing.tenant_id', $1, true), " \
+	"set_config('billing.platform', $2, true)"
+
+static const char *begin_sql(unsigned int kind)
+{
+	/* READ and WRITE are READ COMMITTED (each statement its own snapshot;
+	 * writes lock what they read). A SNAPSHOT reads everything as of its
+	 * first statement, and as READ ONLY never fails to serialize. */
+	return kind == BILLING_TXN_SNAPSHOT ?
+		"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
+}
+
+static void begin_values(const struct conn *c, const char *values[2])
+{
+	values[0] = c->begin_platform ? "" : c->begin_tenant;
+	values[1] = c->begin_platform ? "on" : "off";
+}
+
+/* Sends the pending BEGIN and tenant on their own: one round trip (two
+ * statements in one simple query, the tenant as an escaped literal). */
+static int begin_flush(struct conn *c)
+{
+	char *lit = NULL, sql[320];
+	PGresult *r;
+	int rc = BILLING_OK;
+
+	if (!c->begin_pending)
+		return BILLING_OK;
+	c->begin_pending = false;
+	if (!c->begin_platform &&
+	    (lit = PQescapeLiteral(c->pg, c->begin_tenant, strlen(c->begin_tenant))) == NULL)
+		return pg_fail(c->pg, NULL, 0);
+	snprintf(sql, sizeof(sql), "%s; SELECT set_config('billing.tenant_id', %s, true), "
+		"set_config('billing.platform', '%s', true)", begin_sql(c->begin_kind),
+		lit ? lit : "''", lit ? "off" : "on");
+	PQfreemem(lit);
+	r = round_trip(c, PQexec(c->pg, sql));
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = pg_fail(c->pg, r, 0);
+	PQclear(r);
+	return rc;
+}
+
+/* The result of q, run with the pending BEGIN in one pipeline when there is
+ * one. A failed BEGIN or set_config answers for the statement (which the
+ * server then skipped); NULL when the connection failed. */
+static PGresult *run_prepared(struct conn *c, struct pg_stmt *q)
+{
+	PGresult *res[3] = { NULL, NULL, NULL }, *r, *out;
+	const char *values[2];
+	int k = 0, nulls = 0, i;
+
+	if (!c->begin_pending)
+		return round_trip(c, PQexecPrepared(c->pg, q->name, q->nparams, q->values,
+			NULL, NULL, 0));
+	if (PQenterPipelineMode(c->pg) != 1) {
+		if (begin_flush(c) < 0)
+			return NULL;
+		return round_trip(c, PQexecPrepared(c->pg, q->name, q->nparams, q->values,
+			NULL, NULL, 0));
+	}
+	c->begin_pending = false;
+	begin_values(c, values);
+	if (PQsendQueryParams(c->pg, begin_sql(c->begin_kind), 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+	    PQsendQueryParams(c->pg, BEGIN_TENANT_SQL, 2, NULL, values, NULL, NULL, 0) == 1 &&
+	    PQsendQueryPrepared(c->pg, q->name, q->nparams, q->values, NULL, NULL, 0) == 1)
+		PQpipelineSync(c->pg);
+	else
+		PQpipelineSync(c->pg);
+	round_trip(c, NULL);
+	/* Each query answers with one result and a NULL; then the sync. */
+	for (;;) {
+		r = PQgetResult(c->pg);
+		if (r == NULL) {
+			if (PQstatus(c->pg) != CONNECTION_OK || ++nulls > 3)
+				break;
+			k++;
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (k < 3 && !res[k])
+			res[k] = r;
+		else
+			PQclear(r);
+	}
+	PQexitPipelineMode(c->pg);
+	out = res[2];
+	if (PQresultStatus(res[0]) != PGRES_COMMAND_OK)
+		out = res[0];
+	else if (PQresultStatus(res[1]) != PGRES_TUPLES_OK)
+		out = res[1];
+	for (i = 0; i < 3; i++)
+		if (res[i] != out)
+			PQclear(res[i]);
+	return out;
+}
+
 static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant_id,
 	unsigned int kind)
 {
 	struct pg_storage *st = (struct pg_storage *)base;
 	billing__pool_item *it = NULL;
 	struct conn *c;
-	char *lit = NULL, sql[320];
-	PGresult *r;
 	int rc;
 
 	if ((rc = billing__pool_acquire(&st->pool, &it)) < 0)
 		return rc;
 	c = (struct conn *)it;
-	/* One round trip: BEGIN and the tenant the policies act on. Tenant ids
-	 * are checked by the core; the literal is escaped all the same. */
-	if (tenant_id && (lit = PQescapeLiteral(c->pg, tenant_id, strlen(tenant_id))) == NULL) {
-		rc = pg_fail(c->pg, NULL, 0);
-		conn_release(c);
-		return rc;
-	}
-	/* READ and WRITE are READ COMMITTED (each statement its own snapshot;
-	 * writes lock what they read). A SNAPSHOT reads everything as of its
-	 * first statement, and as READ ONLY never fails to serialize. */
-	snprintf(sql, sizeof(sql), "%s; SELECT set_config('billing.tenant_id', %s, true), "
-		"set_config('billing.platform', '%s', true)", kind == BILLING_TXN_SNAPSHOT ?
-		"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", lit ? lit : "''",
-		lit ? "off" : "on");
-	PQfreemem(lit);
-	r = PQexec(c->pg, sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		rc = pg_fail(c->pg, r, 0);
-		PQclear(r);
-		if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-			PQclear(PQexec(c->pg, "ROLLBACK"));
-		conn_release(c);
-		return rc;
-	}
-	PQclear(r);
+	c->begin_kind = kind;
+	c->begin_platform = tenant_id == NULL;
+	c->begin_pending = true;
 	c->tx.kind = kind;
+	if (tenant_id) {
+		size_t n = strlen(tenant_id) + 1;
+		if (n > c->begin_tenant_size) {
+			char *p = billing__realloc(c->begin_tenant, n < 64 ? 64 : n);
+			if (!p) {
+				c->begin_pending = false;
+				conn_release(c);
+				return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+			}
+			c->begin_tenant = p;
+			c->begin_tenant_size = n < 64 ? 64 : n;
+		}
+		memcpy(c->begin_tenant, tenant_id, n);
+	}
 	*out = &c->tx;
 	return BILLING_OK;
 }
@@ -471,17 +607,25 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 static void pg_rollback(billing_txn *tx)
 {
 	struct conn *c = tx->conn;
+	c->begin_pending = false;
 	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-		PQclear(PQexec(c->pg, "ROLLBACK"));
+		PQclear(round_trip(c, PQexec(c->pg, "ROLLBACK")));
 	conn_release(c);
 }
 
 static int pg_commit(billing_txn *tx)
 {
 	struct conn *c = tx->conn;
-	PGresult *r = PQexec(c->pg, "COMMIT");
+	PGresult *r;
 	int rc = BILLING_OK;
 
+	if (c->begin_pending) {
+		/* Nothing ran: there is no transaction on the server to end. */
+		c->begin_pending = false;
+		conn_release(c);
+		return BILLING_OK;
+	}
+	r = round_trip(c, PQexec(c->pg, "COMMIT"));
 	/* A transaction that failed inside answers COMMIT with ROLLBACK. */
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = pg_fail(c->pg, r, 0);
@@ -500,8 +644,11 @@ static int pg_commit(billing_txn *tx)
 
 static int exec_one(struct conn *c, const char *sql, int *value)
 {
-	PGresult *r = PQexec(c->pg, sql);
-	int rc = BILLING_OK;
+	PGresult *r;
+	int rc = begin_flush(c);
+	if (rc < 0)
+		return rc;
+	r = round_trip(c, PQexec(c->pg, sql));
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		rc = pg_fail(c->pg, r, 0);
 	else if (value)
