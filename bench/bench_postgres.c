@@ -41,6 +41,7 @@
  */
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@
 #include "billing/customer.h"
 #include "billing/errors.h"
 #include "billing/list.h"
+#include "billing/postgres.h"
 #include "billing/principal.h"
 #include "billing/tenant.h"
 #include "storage/migrations.h"
@@ -68,6 +70,8 @@
 #define TARGET_WRITE 0.90
 #define TARGET_READ 0.70
 #define TARGET_GET_OVERHEAD_US 10.0
+#define DEFAULT_THREADS 16
+#define TARGET_CONCURRENT 1.2
 
 #define CUSTOMER_COLS "tenant_id, id, name, email, email_key, default_payment_method, " \
 	"metadata, created_at, updated_at, version"
@@ -550,6 +554,7 @@ struct bench {
 	struct raw raw;
 	char (*ids[2])[ID_LEN];   /* created ids per side */
 	size_t count[2];
+	size_t conc[2];             /* made by the concurrent creates (ids not kept) */
 	size_t cap;
 	uint64_t seq[2];
 };
@@ -695,7 +700,7 @@ static void run_pages(struct bench *b, size_t min_pages, double secs[2], size_t 
 			size_t p, rows;
 			secs[order[j]] += walk(b, order[j], &p, &rows);
 			pages[order[j]] += p;
-			if (rows != b->count[order[j]])
+			if (rows != b->count[order[j]] + b->conc[order[j]])
 				die("pages", "a walk did not see every customer");
 		}
 	}
@@ -719,6 +724,126 @@ static void show_round(const char *what, int round, double ops, const double sec
 }
 
 /* One text value from a one-row query on the owner's connection. */
+/* ------------------------------------------------------------ concurrent creates */
+
+/*
+ * T threads at once on each side, one durable create per call. The library
+ * side calls billing_customer_create on a context whose pool holds T
+ * connections (billing_postgres_storage_new, max_connections = T); the raw
+ * side gives every thread a billing_app connection of its own doing the
+ * three round trips per row of raw_create. The sides take turns in rounds
+ * (library, raw, raw, library), each round n/4 creates split over the
+ * threads; rate = creates / wall time.
+ */
+#define CONC_ROUNDS 4
+
+struct conc {
+	enum side side;
+	struct lib *lib;
+	const struct raw *raw0;       /* the main raw connection: tenant, BEGIN text */
+	unsigned int index;
+	size_t count;
+	uint64_t seq0;
+	pthread_barrier_t *start;
+};
+
+static void *conc_worker(void *arg)
+{
+	struct conc *c = arg;
+	struct raw r;
+	char id[ID_LEN];
+	size_t i;
+
+	if (c->side == RAW) {
+		r = *c->raw0;
+		if ((r.pg = connect_as("billing_app", schema_raw)) == NULL)
+			die("raw", "cannot connect as billing_app");
+		raw_prepare(r.pg, "insert", "INSERT INTO customers (" CUSTOMER_COLS ") "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10);
+		r.id_seq += ((uint64_t)1 << 36) + c->seq0;  /* unique: seq0 is */
+	}
+	pthread_barrier_wait(c->start);
+	for (i = 0; i < c->count; i++) {
+		if (c->side == LIB)
+			lib_create(c->lib, c->seq0 + i, id);
+		else
+			raw_create(&r, c->seq0 + i, id);
+	}
+	if (c->side == RAW)
+		raw_close(&r);
+	return NULL;
+}
+
+static double conc_round(enum side s, struct lib *lib, const struct raw *raw0, size_t n,
+	unsigned int t, uint64_t *seq)
+{
+	pthread_t th[256];
+	struct conc c[256];
+	pthread_barrier_t start;
+	unsigned int i;
+	double t0;
+
+	if (pthread_barrier_init(&start, NULL, t + 1) != 0)
+		die("pthread_barrier_init", "failed");
+	for (i = 0; i < t; i++) {
+		c[i] = (struct conc){ s, lib, raw0, i, n / t + (i < n % t ? 1 : 0), *seq, &start };
+		*seq += c[i].count;
+		if (pthread_create(&th[i], NULL, conc_worker, &c[i]) != 0)
+			die("pthread_create", "failed");
+	}
+	pthread_barrier_wait(&start);
+	t0 = now_s();
+	for (i = 0; i < t; i++)
+		pthread_join(th[i], NULL);
+	t0 = now_s() - t0;
+	pthread_barrier_destroy(&start);
+	return t0;
+}
+
+/* The tenant's customers in schema, counted by the owner as the tenant
+ * (row-level security is forced on the table, for its owner too). */
+static long long count_customers(const char *schema, const char *tenant_id)
+{
+	char sql[512], *lit;
+	PGresult *r;
+	long long n;
+
+	if ((lit = PQescapeLiteral(owner, tenant_id, strlen(tenant_id))) == NULL)
+		die_pg(owner, "escape");
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT set_config('billing.tenant_id', %s, true), "
+		"set_config('billing.platform', 'off', true); SELECT count(*) FROM %s.customers",
+		lit, schema);
+	PQfreemem(lit);
+	r = PQexec(owner, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		die_pg(owner, "count customers");
+	}
+	n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	exec_ok(owner, "COMMIT", "count customers");
+	return n;
+}
+
+/* Runs the rounds; adds each side's seconds to secs[] and creates to done[]. */
+static void run_concurrent(struct lib *lib, const struct raw *raw0, size_t n, unsigned int t,
+	uint64_t seq[2], double secs[2], size_t done[2])
+{
+	static const enum side order[CONC_ROUNDS] = { LIB, RAW, RAW, LIB };
+	size_t per = n / CONC_ROUNDS;
+	int i;
+
+	for (i = 0; i < CONC_ROUNDS; i++) {
+		enum side s = order[i];
+		double r = conc_round(s, lib, raw0, per, t, &seq[s]);
+		secs[s] += r;
+		done[s] += per;
+		if (verbose)
+			fprintf(stderr, "  concurrent round %d: %s %.0f/s\n", i,
+				s == LIB ? "library" : "raw", (double)per / r);
+	}
+}
+
 static void show(const char *sql, char *out, size_t size)
 {
 	PGresult *r = PQexec(owner, sql);
@@ -745,13 +870,21 @@ int main(int argc, char **argv)
 	size_t pages[2] = { 0, 0 }, pages_warm[2] = { 0, 0 }, per_round;
 	uint64_t rng[2] = { 0x9e3779b97f4a7c15ull, 0x9e3779b97f4a7c15ull };
 	int round;
+	unsigned int threads = DEFAULT_THREADS;
+	double secs_t[2] = { 0, 0 };
+	size_t done_t[2] = { 0, 0 };
+	long long rows[2];
+	struct lib conc_lib;
 
-	if (argc > 3 || (argc >= 2 && ((n = strtoul(argv[1], NULL, 10)) < 1 || n > 10000000)) ||
-	    (argc == 3 && ((m = strtoul(argv[2], NULL, 10)) < READ_ROUNDS || m > 100000000))) {
-		fprintf(stderr, "usage: %s [N [M]]   (N >= 1 creates per side, default %d;\n"
-			"       M >= %d gets per side, default %d)\n"
+	if (argc > 4 || (argc >= 2 && ((n = strtoul(argv[1], NULL, 10)) < 1 || n > 10000000)) ||
+	    (argc >= 3 && ((m = strtoul(argv[2], NULL, 10)) < READ_ROUNDS || m > 100000000)) ||
+	    (argc == 4 && ((threads = (unsigned int)strtoul(argv[3], NULL, 10)) < 1 ||
+	    threads > 256))) {
+		fprintf(stderr, "usage: %s [N [M [T]]]   (N >= 1 creates per side, default %d;\n"
+			"       M >= %d gets per side, default %d; T threads for the\n"
+			"       concurrent creates, 1-256, default %d)\n"
 			"run under scripts/with-postgres.sh (BILLING_TEST_PG_HOST)\n",
-			argv[0], DEFAULT_CREATES, READ_ROUNDS, DEFAULT_GETS);
+			argv[0], DEFAULT_CREATES, READ_ROUNDS, DEFAULT_GETS, DEFAULT_THREADS);
 		return 2;
 	}
 	if (!host || !*host) {
@@ -829,6 +962,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "  create  library %.3f s, raw %.3f s for %zu each\n",
 			secs_c[LIB], secs_c[RAW], n);
 
+	/* 1b. The same creates from T threads at once on each side: the
+	 * library through a context whose pool holds T connections. */
+	{
+		billing_postgres_options po = BILLING_POSTGRES_OPTIONS_INIT;
+		billing_ctx_options co = BILLING_CTX_OPTIONS_INIT;
+		char conninfo[900];
+		snprintf(conninfo, sizeof(conninfo), "host=%s dbname=billing user=billing_app "
+			"options='-c search_path=%s'", pg_host, schema_lib);
+		po.max_connections = threads;
+		if (billing_postgres_storage_new(&co.storage, conninfo, &po) < 0)
+			die_lib("billing_postgres_storage_new (concurrent)");
+		conc_lib = b.lib;
+		if (billing_ctx_open(&conc_lib.ctx, &co) < 0)
+			die_lib("billing_ctx_open (concurrent)");
+		for (round = 0; round < WARMUP_CREATES; round++) {
+			char id[ID_LEN];
+			lib_create(&conc_lib, b.seq[LIB]++, id);
+			raw_create(&b.raw, b.seq[RAW]++, id);  /* the same rows on both sides */
+		}
+		run_concurrent(&conc_lib, &b.raw, n, threads, b.seq, secs_t, done_t);
+		billing_ctx_close(conc_lib.ctx);
+		b.conc[LIB] = done_t[LIB] + WARMUP_CREATES;
+		b.conc[RAW] = done_t[RAW] + WARMUP_CREATES;
+	}
+
 	/* Both tables analyzed alike, so both get the same plans. */
 	snprintf(sql, sizeof(sql), "ANALYZE %s.customers; ANALYZE %s.customers",
 		schema_lib, schema_raw);
@@ -866,6 +1024,12 @@ int main(int argc, char **argv)
 	report_row(strcmp(fsync_, "on") == 0 ? "create (1 row/txn, durable)" :
 		"create (1 row/txn, fsync OFF)", (double)n / secs_c[LIB],
 		(double)n / secs_c[RAW], TARGET_WRITE);
+	{
+		char label[48];
+		snprintf(label, sizeof(label), "create, %u threads/connections", threads);
+		report_row(label, (double)done_t[LIB] / secs_t[LIB], (double)done_t[RAW] / secs_t[RAW],
+			TARGET_CONCURRENT);
+	}
 	report_row("get by id", (double)m / secs_g[LIB], (double)m / secs_g[RAW], TARGET_READ);
 	report_row("keyset page of 20 (createdAt)", (double)pages[LIB] / secs_p[LIB],
 		(double)pages[RAW] / secs_p[RAW], TARGET_READ);
@@ -877,10 +1041,18 @@ int main(int argc, char **argv)
 		get_lib_us - get_raw_us <= TARGET_GET_OVERHEAD_US ? "PASS" : "ABOVE");
 	printf("  (median over %zu paired blocks of %d: %.1f us)\n", block_count, GET_BLOCK,
 		median_block_diff());
-	printf("\nratio = library ops/s / raw ops/s (1.00 = no overhead). Every call on both\n"
-		"sides is 3 round trips: BEGIN+set_config, the statement, COMMIT.\n"
+	rows[LIB] = count_customers(schema_lib, b.lib.tenant_id);
+	rows[RAW] = count_customers(schema_raw, b.lib.tenant_id);
+	printf("\ncheck: customers library %lld, raw %lld (expected %zu each): %s\n",
+		rows[LIB], rows[RAW], b.count[LIB] + b.conc[LIB],
+		rows[LIB] == rows[RAW] && rows[LIB] == (long long)(b.count[LIB] + b.conc[LIB]) ?
+		"SAME" : "DIFFER");
+	printf("\nratio = library ops/s / raw ops/s (1.00 = no overhead). Every raw call is\n"
+		"3 round trips: BEGIN+set_config, the statement, COMMIT; the library's create\n"
+		"also writes its event and audit rows (the raw side writes the customer only).\n"
 		"%zu customers per side; one walk = %zu pages; total %.1f s.\n",
-		b.count[LIB], (b.count[LIB] + PAGE_SIZE - 1) / PAGE_SIZE, now_s() - t_start);
+		b.count[LIB] + b.conc[LIB], (b.count[LIB] + b.conc[LIB] + PAGE_SIZE - 1) / PAGE_SIZE,
+		now_s() - t_start);
 	if (strcmp(fsync_, "on") != 0)
 		printf("WARNING: fsync=%s: the create line is not a durable-write number.\n", fsync_);
 

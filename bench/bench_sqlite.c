@@ -31,6 +31,7 @@
  * The program reports; it exits 0 whatever the ratios are.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -59,6 +60,8 @@
 #define WARMUP_GETS 1000
 #define MIN_PAGES 2000         /* pages per side per round: full walks repeated */
 #define BATCH_SIZE 1000
+#define DEFAULT_THREADS 16
+#define TARGET_CONCURRENT 2.0
 #define BUSY_TIMEOUT_MS 5000
 #define ID_LEN 48
 
@@ -174,12 +177,8 @@ static void raw_step_done(sqlite3 *db, sqlite3_stmt *s)
 
 /* Opens path as the library opens a pooled connection and applies the
  * library's migration SQL plus one tenant row (customers reference it). */
-static void raw_open(struct raw *r, const char *path, const char *tenant_id)
+static void raw_connect(struct raw *r, const char *path)
 {
-	const billing__migration *m;
-	size_t n, i;
-	sqlite3_stmt *s;
-
 	memset(r, 0, sizeof(*r));
 	if (sqlite3_open_v2(path, &r->db,
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
@@ -187,20 +186,11 @@ static void raw_open(struct raw *r, const char *path, const char *tenant_id)
 	sqlite3_extended_result_codes(r->db, 1);
 	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
 	raw_exec(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+}
 
-	m = billing__migrations(&n);
-	raw_exec(r->db, "BEGIN IMMEDIATE");
-	for (i = 0; i < n; i++)
-		raw_exec(r->db, m[i].sql);
-	s = raw_prepare(r->db, "INSERT INTO tenants (tenant_id, name, invoice_prefix, "
-		"created_at, updated_at, version) VALUES (?1, 'bench', 'INV-', ?2, ?2, 1)");
-	sqlite3_bind_text(s, 1, tenant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
-	raw_step_done(r->db, s);
-	sqlite3_finalize(s);
-	raw_exec(r->db, "COMMIT");
+static void raw_prepare_all(struct raw *r, const char *tenant_id)
+{
 	snprintf(r->tenant_id, sizeof(r->tenant_id), "%s", tenant_id);
-
 	r->begin_immediate = raw_prepare(r->db, "BEGIN IMMEDIATE");
 	r->begin = raw_prepare(r->db, "BEGIN");
 	r->commit = raw_prepare(r->db, "COMMIT");
@@ -214,6 +204,27 @@ static void raw_open(struct raw *r, const char *path, const char *tenant_id)
 		"WHERE tenant_id = ?1 AND (created_at, id) > (?2, ?3) "
 		"ORDER BY created_at ASC, id ASC LIMIT ?4");
 	r->id_seq = (uint64_t)time(NULL) << 20;
+}
+
+static void raw_open(struct raw *r, const char *path, const char *tenant_id)
+{
+	const billing__migration *m;
+	size_t n, i;
+	sqlite3_stmt *s;
+
+	raw_connect(r, path);
+	m = billing__migrations(&n);
+	raw_exec(r->db, "BEGIN IMMEDIATE");
+	for (i = 0; i < n; i++)
+		raw_exec(r->db, m[i].sql);
+	s = raw_prepare(r->db, "INSERT INTO tenants (tenant_id, name, invoice_prefix, "
+		"created_at, updated_at, version) VALUES (?1, 'bench', 'INV-', ?2, ?2, 1)");
+	sqlite3_bind_text(s, 1, tenant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
+	raw_step_done(r->db, s);
+	sqlite3_finalize(s);
+	raw_exec(r->db, "COMMIT");
+	raw_prepare_all(r, tenant_id);
 }
 
 static void raw_close(struct raw *r)
@@ -425,6 +436,7 @@ struct bench {
 	struct raw raw;
 	char (*ids[2])[ID_LEN];   /* created ids per side */
 	size_t count[2];
+	size_t conc[2];             /* made by the concurrent creates (ids not kept) */
 	size_t cap;
 	uint64_t seq[2];
 };
@@ -550,7 +562,7 @@ static void run_pages(struct bench *b, size_t min_pages, double secs[2], size_t 
 			size_t p, rows;
 			secs[order[j]] += walk(b, order[j], &p, &rows);
 			pages[order[j]] += p;
-			if (rows != b->count[order[j]])
+			if (rows != b->count[order[j]] + b->conc[order[j]])
 				die("pages", "a walk did not see every customer");
 		}
 	}
@@ -596,6 +608,119 @@ static void show_round(const char *what, int round, double ops, const double sec
 			what, round, ops / secs[LIB], ops / secs[RAW], secs[RAW] / secs[LIB]);
 }
 
+/* ------------------------------------------------------------ concurrent creates */
+
+/*
+ * T threads at once on each side, one durable create per call: the library
+ * side calls billing_customer_create on the one context (its writers take
+ * turns and share COMMITs: group commit); the raw side gives every thread a
+ * connection of its own doing BEGIN IMMEDIATE; INSERT; COMMIT per row, the
+ * one-fsync-per-row limit (its writers queue in SQLite's busy handler).
+ * The sides take turns in rounds (library, raw, raw, library), each round
+ * n/4 creates split over the threads; rate = creates / wall time.
+ */
+#define CONC_ROUNDS 4
+
+struct conc {
+	enum side side;
+	struct lib *lib;
+	const char *raw_path;
+	const char *tenant_id;
+	unsigned int index;
+	size_t count;
+	uint64_t seq0;
+	pthread_barrier_t *start;
+};
+
+static void *conc_worker(void *arg)
+{
+	struct conc *c = arg;
+	struct raw r;
+	char id[ID_LEN];
+	size_t i;
+
+	if (c->side == RAW) {
+		raw_connect(&r, c->raw_path);
+		raw_prepare_all(&r, c->tenant_id);
+		r.id_seq += ((uint64_t)1 << 36) + c->seq0;  /* unique: seq0 is */
+	}
+	pthread_barrier_wait(c->start);
+	for (i = 0; i < c->count; i++) {
+		if (c->side == LIB)
+			lib_create(c->lib, c->seq0 + i, id);
+		else
+			raw_create(&r, c->seq0 + i, id);
+	}
+	if (c->side == RAW)
+		raw_close(&r);
+	return NULL;
+}
+
+/* One round of n creates on side s by t threads; returns its seconds.
+ * *seq numbers the creates (names and e-mails unique per side). */
+static double conc_round(enum side s, struct lib *lib, const char *raw_path, size_t n,
+	unsigned int t, uint64_t *seq)
+{
+	pthread_t th[256];
+	struct conc c[256];
+	pthread_barrier_t start;
+	unsigned int i;
+	double t0;
+
+	if (pthread_barrier_init(&start, NULL, t + 1) != 0)
+		die("pthread_barrier_init", "failed");
+	for (i = 0; i < t; i++) {
+		c[i] = (struct conc){ s, lib, raw_path, lib->tenant_id, i,
+			n / t + (i < n % t ? 1 : 0), *seq, &start };
+		*seq += c[i].count;
+		if (pthread_create(&th[i], NULL, conc_worker, &c[i]) != 0)
+			die("pthread_create", "failed");
+	}
+	pthread_barrier_wait(&start);
+	t0 = now_s();
+	for (i = 0; i < t; i++)
+		pthread_join(th[i], NULL);
+	t0 = now_s() - t0;
+	pthread_barrier_destroy(&start);
+	return t0;
+}
+
+/* Customers of the tenant in the database at path, by a connection of its own. */
+static int64_t count_customers(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s;
+	int64_t n;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		die_sql(db, "count open");
+	s = raw_prepare(db, "SELECT count(*) FROM customers");
+	if (sqlite3_step(s) != SQLITE_ROW)
+		die_sql(db, "count");
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static void run_concurrent(struct bench *b, size_t n, unsigned int t, double secs[2])
+{
+	static const enum side order[CONC_ROUNDS] = { LIB, RAW, RAW, LIB };
+	char raw_path[600];
+	size_t per = n / CONC_ROUNDS;
+	int i;
+
+	snprintf(raw_path, sizeof(raw_path), "%s/raw.db", tmp_dir);
+	for (i = 0; i < CONC_ROUNDS; i++) {
+		enum side s = order[i];
+		double r = conc_round(s, &b->lib, raw_path, per, t, &b->seq[s]);
+		secs[s] += r;
+		b->conc[s] += per;
+		if (verbose)
+			fprintf(stderr, "  concurrent round %d: %s %.0f/s\n", i,
+				s == LIB ? "library" : "raw", (double)per / r);
+	}
+}
+
 static const char *fs_note(const char *dir)
 {
 	struct statfs sf;
@@ -615,15 +740,20 @@ int main(int argc, char **argv)
 	char path[600], url[640];
 	const char *base = getenv("TMPDIR");
 	size_t n = DEFAULT_CREATES, m = DEFAULT_GETS;
+	unsigned int threads = DEFAULT_THREADS;
+	double secs_t[2] = { 0, 0 };
+	int64_t rows[2];
 	double secs_c[2] = { 0, 0 }, secs_g[2] = { 0, 0 }, secs_p[2] = { 0, 0 }, warm[2] = { 0, 0 };
 	double batched, t_start;
 	size_t pages[2] = { 0, 0 }, pages_warm[2] = { 0, 0 };
 	int round;
 
-	if (argc > 2 || (argc == 2 && ((n = strtoul(argv[1], NULL, 10)) < 1 ||
-	    n > 10000000))) {
-		fprintf(stderr, "usage: %s [N]   (N >= 1 creates per side; default %d)\n",
-			argv[0], DEFAULT_CREATES);
+	if (argc > 3 || (argc >= 2 && ((n = strtoul(argv[1], NULL, 10)) < 1 ||
+	    n > 10000000)) || (argc == 3 && ((threads = (unsigned int)strtoul(argv[2], NULL, 10)) < 1 ||
+	    threads > 256))) {
+		fprintf(stderr, "usage: %s [N [T]]   (N >= 1 creates per side, default %d; "
+			"T threads for the concurrent creates, 1-256, default %d)\n",
+			argv[0], DEFAULT_CREATES, DEFAULT_THREADS);
 		return 2;
 	}
 	t_start = now_s();
@@ -680,6 +810,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "  create  library %.3f s, raw %.3f s for %zu each\n",
 			secs_c[LIB], secs_c[RAW], n);
 
+	/* 1b. The same creates from T threads at once on each side. */
+	run_concurrent(&b, n, threads, secs_t);
+
 	/* 2. Raw batched creates: a reference line, no library counterpart. */
 	snprintf(path, sizeof(path), "%s/raw_batch.db", tmp_dir);
 	batched = run_raw_batched(path, b.lib.tenant_id, n * 10 > 20000 ? n * 10 : 20000);
@@ -717,6 +850,12 @@ int main(int argc, char **argv)
 		"------------", "------------", "-------", "------", "-------");
 	report_row("create (1 row/txn, durable)", (double)n / secs_c[LIB], (double)n / secs_c[RAW],
 		TARGET_WRITE);
+	{
+		char label[48];
+		snprintf(label, sizeof(label), "create, %u threads (durable)", threads);
+		report_row(label, (double)b.conc[LIB] / secs_t[LIB],
+			(double)b.conc[RAW] / secs_t[RAW], TARGET_CONCURRENT);
+	}
 	printf("%-36s %12s %12.0f %7s   %-6s %s\n", "raw batched (1000 rows/txn)", "-", batched,
 		"n/a", "-", "reference");
 	report_row("get by id", (double)m * READ_ROUNDS / secs_g[LIB],
@@ -727,8 +866,17 @@ int main(int argc, char **argv)
 		"batch-create API, so \"raw batched\" is a reference line only (no ratio): it shows\n"
 		"what one fsync per %d rows buys over one fsync per row.\n"
 		"%zu customers per side; one walk = %zu pages; total %.1f s.\n",
-		BATCH_SIZE, b.count[LIB], (b.count[LIB] + PAGE_SIZE - 1) / PAGE_SIZE,
+		BATCH_SIZE, b.count[LIB] + b.conc[LIB],
+		(b.count[LIB] + b.conc[LIB] + PAGE_SIZE - 1) / PAGE_SIZE,
 		now_s() - t_start);
+
+	snprintf(path, sizeof(path), "%s/lib.db", tmp_dir);
+	rows[LIB] = count_customers(path);
+	snprintf(path, sizeof(path), "%s/raw.db", tmp_dir);
+	rows[RAW] = count_customers(path);
+	printf("check: customers library %" PRId64 ", raw %" PRId64 " (expected %zu each): %s\n",
+		rows[LIB], rows[RAW], b.count[LIB] + b.conc[LIB], rows[LIB] == rows[RAW] &&
+		rows[LIB] == (int64_t)(b.count[LIB] + b.conc[LIB]) ? "SAME" : "DIFFER");
 
 	billing_ctx_close(b.lib.ctx);
 	raw_close(&b.raw);
