@@ -88,7 +88,7 @@ static void *write_many(void *arg)
 		int rc;
 
 		snprintf(key, sizeof(key), "w%d-%d", w->id, i);
-		if ((rc = w->st->begin(w->st, &tx, NULL, BILLING_TXN_WRITE)) < 0) {
+		if (w->st->begin(w->st, &tx, NULL, BILLING_TXN_WRITE) < 0) {
 			w->failures++;
 			continue;
 		}

@@ -534,12 +534,12 @@ static PGresult *run_prepared(struct conn *c, struct pg_stmt *q)
 	}
 	c->begin_pending = false;
 	begin_values(c, values);
-	if (PQsendQueryParams(c->pg, begin_sql(c->begin_kind), 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+	/* A send fails only with the connection: the queries not sent then
+	 * have no result below, which fails the statement. */
+	(void)(PQsendQueryParams(c->pg, begin_sql(c->begin_kind), 0, NULL, NULL, NULL, NULL, 0) == 1 &&
 	    PQsendQueryParams(c->pg, BEGIN_TENANT_SQL, 2, NULL, values, NULL, NULL, 0) == 1 &&
-	    PQsendQueryPrepared(c->pg, q->name, q->nparams, q->values, NULL, NULL, 0) == 1)
-		PQpipelineSync(c->pg);
-	else
-		PQpipelineSync(c->pg);
+	    PQsendQueryPrepared(c->pg, q->name, q->nparams, q->values, NULL, NULL, 0) == 1);
+	PQpipelineSync(c->pg);
 	round_trip(c, NULL);
 	/* Each query answers with one result and a NULL; then the sync. */
 	for (;;) {
