@@ -101,6 +101,14 @@ static const route special[] = {
 	ROUTE("GET", "/v1/webhook-deliveries", H_OP_LIST, "webhook_deliveries.list",
 		"webhookEndpoints", NULL),
 	ROUTE("GET", "/v1/audit-log", H_OP_LIST, "audit.list", "audit", NULL),
+	/* Stored payment methods: reads are the catalog's standard routes;
+	 * these writes ask the provider first (docs/payments.md). */
+	ROUTE("POST", "/v1/payment-methods", H_OP_CREATE, "payment_methods.create",
+		"paymentMethods", NULL),
+	ROUTE("DELETE", "/v1/payment-methods/{id}", H_OP_DELETE, "payment_methods.delete",
+		"paymentMethods", NULL),
+	ROUTE("POST", "/v1/setup-intents", H_OP_POST, "setup_intents.create", "setupIntents",
+		NULL),
 	/* Verified by the provider's signature, not a token; the tenant is the
 	 * one the library finds in the event, never the request's. */
 	ROUTE("POST", "/v1/webhooks/stripe", H_WEBHOOK_STRIPE, NULL, "webhooks",

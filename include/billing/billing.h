@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "tax_rate.h"
 #include "dispute.h"
+#include "payment_method.h"
 #include "check.h"
 #include "json.h"
 #include "sqlite.h"

@@ -52,6 +52,15 @@ typedef struct {
  * |                                   | at the provider: asking again says so)    |
  *
  * Tokens not starting with "pm_" fail with code invalid_payment_method.
+ *
+ * Stored payment methods: customers ("cus_test_...") and SetupIntents
+ * ("seti_test_...", client secret "<id>_secret_test") are made by
+ * idempotency key. The tokens above can be attached to one customer each
+ * in a tenant
+ * (pm_card_visa: visa 4242, pm_card_mastercard: mastercard 4444,
+ * pm_card_amex: amex 8431, the others visa), expiring 12/2099; a token of
+ * the first three followed by "_exp_YYYY_MM" (pm_card_visa_exp_2027_12)
+ * expires then. Any other token is unknown (resource_missing).
  * Charges are remembered by idempotency key, so a repeated charge returns
  * the first outcome and no second payment exists; as at Stripe, a key is
  * forgotten 24 hours (of the context's clock) after its charge, and find()

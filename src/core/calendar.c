@@ -58,6 +58,11 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+int64_t billing__month_start(int64_t year, int month)
+{
+	return days_from_civil(year, month, 1) * 86400;
+}
+
 static civil civil_from_days(int64_t z)
 {
 	int64_t era, doe, yoe, doy, mp;

@@ -110,4 +110,7 @@ int billing__time_format(char *buf, size_t size, int64_t t);
  */
 int billing__time_parse(int64_t *out, const char *text);
 
+/* The first second (UTC) of month (1..12) of year (1..9999). */
+int64_t billing__month_start(int64_t year, int month);
+
 #endif

@@ -8,6 +8,7 @@
 #include "core/core.h"
 #include "core/entity.h"
 #include "core/json_out.h"
+#include "core/payment_method.h"
 #include "core/text.h"
 
 struct billing_customer {
@@ -296,6 +297,7 @@ struct change {
 	const billing_customer_params *p;
 	const struct norm *n;
 	char email_key[256];
+	char payment_method[256];   /* the provider's id a "cpm_..." stands for */
 };
 
 static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
@@ -305,7 +307,6 @@ static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
 	const billing_customer *cur = current;
 	billing_customer_record *r = record;
 	unsigned int f = ch->p->fields;
-	(void)tx;
 
 	memset(r, 0, sizeof(*r));
 	r->tenant_id = cur->tenant_id;
@@ -325,6 +326,15 @@ static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
 	}
 	r->default_payment_method = (f & BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD) ?
 		ch->n->payment_method : cur->default_payment_method;
+	if ((f & BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD) && ch->n->payment_method) {
+		/* A stored payment method's id stands for the provider's. */
+		struct change *mut = payload;
+		int rc = billing__payment_method_default(ctx, tx, cur->tenant_id, cur->id,
+			ch->n->payment_method, mut->payment_method, sizeof(mut->payment_method));
+		if (rc < 0)
+			return rc;
+		r->default_payment_method = mut->payment_method;
+	}
 	r->metadata_json = (f & BILLING_CUSTOMER_METADATA) ?
 		(ch->n->metadata_json ? ch->n->metadata_json : "{}") : cur->metadata_json;
 	return BILLING_OK;

@@ -521,6 +521,11 @@ static const billing__shape_field audit_fields[] = {
 static const billing__shape_field deleted_fields[] = {
 	{ "id", "string", false }, { "deleted", "true", false }, END
 };
+static const billing__shape_field setup_intent_fields[] = {
+	{ "id", "string", false }, { "object", "string", false },
+	{ "clientSecret", "string", false }, { "status", "string", false },
+	{ "customerId", "string", false }, END
+};
 
 #undef END
 
@@ -555,6 +560,8 @@ static const billing__shape shapes[] = {
 	{ "AuditEntry", "One change, who made it and through which operation.", NULL,
 		audit_fields },
 	{ "Deleted", "The answer of a delete.", NULL, deleted_fields },
+	{ "SetupIntent", "The provider's SetupIntent a front end confirms to store a card.", NULL,
+		setup_intent_fields },
 };
 
 const billing__shape *billing__json_shapes(size_t *count)

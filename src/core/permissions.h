@@ -61,6 +61,9 @@ typedef enum {
 	BILLING_OP_WEBHOOK_DELIVERIES_LIST,
 	BILLING_OP_EVENTS_REDELIVER,
 	BILLING_OP_AUDIT_LIST,
+	BILLING_OP_PAYMENT_METHODS_CREATE,
+	BILLING_OP_PAYMENT_METHODS_DELETE,
+	BILLING_OP_SETUP_INTENTS_CREATE,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

@@ -21,10 +21,12 @@
 /* The objects on the generic flow: a new one adds its rules here. */
 extern const billing__rules billing__tax_rate_rules;
 extern const billing__rules billing__dispute_rules;
+extern const billing__rules billing__payment_method_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
 	&billing__dispute_rules,
+	&billing__payment_method_rules,
 	NULL
 };
 

@@ -13,6 +13,7 @@
 #include "core/core.h"
 #include "core/events.h"
 #include "core/payment_internal.h"
+#include "core/payment_method.h"
 #include "core/subscription_internal.h"
 #include "core/webhook_internal.h"
 
@@ -72,6 +73,8 @@ static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoic
 		rc = billing__refund_resolve_begin(ctx, tx, c->tenant_id, c->resource_id, now, &a);
 	} else if (strcmp(c->kind, BILLING__DUE_DELIVERY) == 0) {
 		rc = billing__delivery_begin(ctx, tx, c->tenant_id, c->resource_id, now, &job);
+	} else if (strcmp(c->kind, BILLING__DUE_CARD_EXPIRY) == 0) {
+		rc = billing__payment_method_expiring(ctx, tx, c->tenant_id, c->resource_id, now);
 	} else {
 		/* Work of a kind this library does not know (a newer library
 		 * wrote it): leave it for that library. */

@@ -653,6 +653,38 @@ static const char step9_sqlite[] =
 	"CREATE UNIQUE INDEX payments_in_flight ON payments (tenant_id, invoice_id)\n"
 	"  WHERE status IN (1, 2, 7);\n";
 
+/* Stored payment methods (#18 item 7): references to the provider's, with
+ * what it reports of the card. A customer with stored methods is not
+ * deleted (detach them first). */
+static const char step10_payment_methods[] =
+	"CREATE TABLE payment_methods (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  provider TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  provider_ref TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  type TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  card TEXT NOT NULL,\n"
+	"  brand TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  last4 TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  exp_month BIGINT NOT NULL CHECK (exp_month BETWEEN 1 AND 12),\n"
+	"  exp_year BIGINT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT payment_methods_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT payment_methods_provider_ref UNIQUE (tenant_id, provider_ref),\n"
+	"  CONSTRAINT payment_methods_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX payment_methods_created ON payment_methods (tenant_id, created_at, id);\n"
+	"CREATE INDEX payment_methods_customer ON payment_methods\n"
+	"  (tenant_id, customer_id, created_at, id);\n";
+
+static const char step10_postgres[] =
+	TENANT_POLICY("payment_methods")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON payment_methods TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -667,6 +699,8 @@ static const billing__migration steps[] = {
 	{ 7, "tax rates", step7_tax_rates, step7_postgres, NULL },
 	{ 8, "disputes", step8_disputes, step8_postgres, NULL },
 	{ 9, "payments: the status canceled", "", step9_postgres, step9_sqlite },
+
+	{ 10, "payment methods", step10_payment_methods, step10_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -99,6 +99,13 @@ struct fake_stripe {
 	queued_fault *faults;
 	size_t nfaults, cap_faults, fault_head;
 
+	/* Customers, SetupIntents and PaymentMethods: ids of the customers
+	 * made, how many SetupIntents, and each attached PaymentMethod with
+	 * its customer (name: pm id, value: customer id). */
+	pairs customers;
+	size_t setup_intents;
+	pairs attached;
+
 	/* the last request */
 	char *last_method;
 	char *last_path;
@@ -526,6 +533,14 @@ static void create_payment_intent(fake_stripe *fs, const pairs *form, answer *a)
 			"payment_method", "No such PaymentMethod");
 		return;
 	}
+	/* As Stripe: a PaymentMethod attached to a Customer is charged for
+	 * that Customer only (and off_session needs it). */
+	if (pairs_get(&fs->attached, pm, false) && (!pairs_get(form, "customer", false) ||
+	    strcmp(pairs_get(form, "customer", false), pairs_get(&fs->attached, pm, false)) != 0)) {
+		answer_error(a, 400, "invalid_request_error", "parameter_missing", "customer",
+			"The provided PaymentMethod belongs to a Customer: pass that customer");
+		return;
+	}
 
 	if (fs->npis == fs->cap_pis) {
 		fs->cap_pis = fs->cap_pis ? 2 * fs->cap_pis : 8;
@@ -701,6 +716,199 @@ static void cancel_payment_intent(fake_stripe *fs, const char *id, const pairs *
 	answer_json(a, 200, pi_json(fs, pi));
 }
 
+/* ------------------------------------------------------------ payment methods */
+
+/* Every form key is one of allowed or metadata[...]; else answers 400. */
+static bool form_allowed(const pairs *form, const char *const *allowed, answer *a)
+{
+	size_t i, j;
+	for (i = 0; i < form->n; i++) {
+		const char *k = form->items[i].name;
+		bool ok = strncmp(k, "metadata[", 9) == 0 && k[strlen(k) - 1] == ']';
+		for (j = 0; !ok && allowed[j]; j++)
+			ok = strcmp(k, allowed[j]) == 0;
+		if (!ok) {
+			answer_error(a, 400, "invalid_request_error", "parameter_unknown", k,
+				"Received unknown parameter");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void create_customer(fake_stripe *fs, const pairs *form, answer *a)
+{
+	static const char *const allowed[] = { "email", NULL };
+	cJSON *o;
+	char id[40];
+	if (!form_allowed(form, allowed, a))
+		return;
+	snprintf(id, sizeof(id), "cus_fake_%06zu", fs->customers.n + 1);
+	pairs_add(&fs->customers, id, "");
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "object", "customer");
+	answer_json(a, 200, o);
+}
+
+static bool customer_known(fake_stripe *fs, const char *id)
+{
+	return id && pairs_get(&fs->customers, id, false) != NULL;
+}
+
+static void create_setup_intent(fake_stripe *fs, const pairs *form, answer *a)
+{
+	static const char *const allowed[] = { "customer", "usage", "payment_method_types[]", NULL };
+	const char *customer = pairs_get(form, "customer", false);
+	const char *usage = pairs_get(form, "usage", false);
+	const char *types = pairs_get(form, "payment_method_types[]", false);
+	char id[40], secret[80];
+	cJSON *o;
+	if (!form_allowed(form, allowed, a))
+		return;
+	if (!customer_known(fs, customer)) {
+		answer_error(a, 400, "invalid_request_error", "resource_missing", "customer",
+			"No such customer");
+		return;
+	}
+	if (usage && strcmp(usage, "off_session") != 0 && strcmp(usage, "on_session") != 0) {
+		answer_error(a, 400, "invalid_request_error", "parameter_invalid_string", "usage",
+			"Invalid usage");
+		return;
+	}
+	if (types && strcmp(types, "card") != 0) {
+		answer_error(a, 400, "invalid_request_error", "payment_method_type_invalid",
+			"payment_method_types", "The fake knows only card");
+		return;
+	}
+	snprintf(id, sizeof(id), "seti_fake_%06zu", ++fs->setup_intents);
+	snprintf(secret, sizeof(secret), "%s_secret_fake%06zu", id, fs->setup_intents);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "object", "setup_intent");
+	cJSON_AddStringToObject(o, "client_secret", secret);
+	cJSON_AddStringToObject(o, "customer", customer);
+	cJSON_AddStringToObject(o, "status", "requires_payment_method");
+	cJSON_AddStringToObject(o, "usage", usage ? usage : "off_session");
+	answer_json(a, 200, o);
+}
+
+/* The cards the fake knows: Stripe's test PaymentMethods, and any of the
+ * first three followed by "_exp_YYYY_MM" (that expiry; else 12/2099). */
+static bool pm_card(const char *id, const char **brand, const char **last4, int *month,
+	int *year)
+{
+	static const struct { const char *id, *brand, *last4; } cards[] = {
+		{ "pm_card_visa", "visa", "4242" }, { "pm_card_mastercard", "mastercard", "4444" },
+		{ "pm_card_amex", "amex", "8431" }, { "pm_card_chargeDeclined", "visa", "0002" },
+		{ "pm_card_insufficientFunds", "visa", "9995" },
+		{ "pm_card_authenticationRequired", "visa", "3184" },
+		{ "pm_card_processing", "visa", "0077" },
+	};
+	size_t i, n;
+	for (i = 0; i < sizeof(cards) / sizeof(cards[0]); i++) {
+		n = strlen(cards[i].id);
+		if (strncmp(id, cards[i].id, n) != 0)
+			continue;
+		*brand = cards[i].brand;
+		*last4 = cards[i].last4;
+		*month = 12;
+		*year = 2099;
+		if (id[n] == '\0')
+			return true;
+		if (strlen(id + n) == 12 && sscanf(id + n, "_exp_%4d_%2d", year, month) == 2 &&
+		    *month >= 1 && *month <= 12)
+			return true;
+	}
+	return false;
+}
+
+static cJSON *pm_json(fake_stripe *fs, const char *id)
+{
+	const char *brand, *last4, *customer = pairs_get(&fs->attached, id, false);
+	int month, year;
+	cJSON *o = cJSON_CreateObject(), *card;
+	(void)pm_card(id, &brand, &last4, &month, &year);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "object", "payment_method");
+	cJSON_AddStringToObject(o, "type", "card");
+	card = cJSON_AddObjectToObject(o, "card");
+	cJSON_AddStringToObject(card, "brand", brand);
+	cJSON_AddStringToObject(card, "last4", last4);
+	cJSON_AddNumberToObject(card, "exp_month", month);
+	cJSON_AddNumberToObject(card, "exp_year", year);
+	if (customer)
+		cJSON_AddStringToObject(o, "customer", customer);
+	else
+		cJSON_AddNullToObject(o, "customer");
+	return o;
+}
+
+static void pairs_remove(pairs *p, const char *name)
+{
+	size_t i;
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->items[i].name, name) == 0) {
+			free(p->items[i].name);
+			free(p->items[i].value);
+			p->items[i] = p->items[--p->n];
+			return;
+		}
+}
+
+/* GET /v1/payment_methods/{id}, POST .../attach and .../detach. */
+static void payment_method_call(fake_stripe *fs, bool post, const char *rest, const pairs *form,
+	answer *a)
+{
+	static const char *const allowed[] = { "customer", NULL };
+	static const char *const none[] = { NULL };
+	const char *brand, *last4, *slash = strchr(rest, '/'), *customer, *had;
+	char id[128];
+	int month, year;
+
+	snprintf(id, sizeof(id), "%.*s", (int)(slash ? (size_t)(slash - rest) : strlen(rest)), rest);
+	if ((!post && slash) || (post && (!slash || (strcmp(slash, "/attach") != 0 &&
+	    strcmp(slash, "/detach") != 0)))) {
+		answer_error(a, 404, "invalid_request_error", NULL, NULL, "Unrecognized request URL");
+		return;
+	}
+	if (!pm_card(id, &brand, &last4, &month, &year)) {
+		answer_error(a, 404, "invalid_request_error", "resource_missing", "payment_method",
+			"No such PaymentMethod");
+		return;
+	}
+	had = pairs_get(&fs->attached, id, false);
+	if (post && strcmp(slash, "/attach") == 0) {
+		if (!form_allowed(form, allowed, a))
+			return;
+		customer = pairs_get(form, "customer", false);
+		if (!customer_known(fs, customer)) {
+			answer_error(a, 400, "invalid_request_error", "resource_missing", "customer",
+				"No such customer");
+			return;
+		}
+		if (had && strcmp(had, customer) != 0) {
+			answer_error(a, 400, "invalid_request_error", "payment_method_unexpected_state",
+				NULL, "The payment method you provided has already been attached to "
+				"a customer.");
+			return;
+		}
+		if (!had)
+			pairs_add(&fs->attached, id, customer);
+	} else if (post) {
+		if (!form_allowed(form, none, a))
+			return;
+		if (!had) {
+			answer_error(a, 400, "invalid_request_error", "payment_method_unexpected_state",
+				NULL, "The payment method you provided is not attached to a customer "
+				"so detachment is impossible.");
+			return;
+		}
+		pairs_remove(&fs->attached, id);
+	}
+	answer_json(a, 200, pm_json(fs, id));
+}
+
 /* Handles a complete request under the lock. */
 static void handle(fake_stripe *fs, const char *method, const char *path,
 	const request *rq, const pairs *form, bool form_ok, answer *a)
@@ -764,8 +972,14 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 	}
 	bool cancel = post && strncmp(path, "/v1/payment_intents/", 20) == 0 &&
 		strlen(path) > 27 && strcmp(path + strlen(path) - 7, "/cancel") == 0;
+	if (strcmp(method, "GET") == 0 && strncmp(path, "/v1/payment_methods/", 20) == 0) {
+		payment_method_call(fs, false, path + 20, form, a);
+		return;
+	}
 	if (!cancel && (!post || (strcmp(path, "/v1/payment_intents") != 0 &&
-	    strcmp(path, "/v1/refunds") != 0))) {
+	    strcmp(path, "/v1/refunds") != 0 && strcmp(path, "/v1/customers") != 0 &&
+	    strcmp(path, "/v1/setup_intents") != 0 &&
+	    strncmp(path, "/v1/payment_methods/", 20) != 0))) {
 		answer_error(a, 404, "invalid_request_error", NULL, NULL, "Unrecognized request URL");
 		return;
 	}
@@ -792,6 +1006,12 @@ static void handle(fake_stripe *fs, const char *method, const char *path,
 		cancel_payment_intent(fs, id, form, a);
 	} else if (strcmp(path, "/v1/payment_intents") == 0) {
 		create_payment_intent(fs, form, a);
+	} else if (strcmp(path, "/v1/customers") == 0) {
+		create_customer(fs, form, a);
+	} else if (strcmp(path, "/v1/setup_intents") == 0) {
+		create_setup_intent(fs, form, a);
+	} else if (strncmp(path, "/v1/payment_methods/", 20) == 0) {
+		payment_method_call(fs, true, path + 20, form, a);
 	} else {
 		create_refund(fs, form, a);
 	}
@@ -1051,6 +1271,8 @@ void fake_stripe_stop(fake_stripe *fs)
 		pairs_clear(&fs->pis[i].metadata);
 	}
 	free(fs->pis);
+	pairs_clear(&fs->customers);
+	pairs_clear(&fs->attached);
 	for (i = 0; i < fs->nidem; i++) {
 		free(fs->idem[i].key);
 		free(fs->idem[i].fingerprint);
@@ -1475,4 +1697,24 @@ size_t fake_stripe_search_count(fake_stripe *fs)
 	n = fs->searches;
 	pthread_mutex_unlock(&fs->lock);
 	return n;
+}
+
+size_t fake_stripe_customer_count(fake_stripe *fs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs->customers.n;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+int fake_stripe_payment_method_customer(fake_stripe *fs, const char *pm, char *out, size_t size)
+{
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	rc = copy_out(out, size, pairs_get(&fs->attached, pm, false));
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
 }

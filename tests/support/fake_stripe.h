@@ -23,6 +23,20 @@
  *   POST /v1/refunds                payment_intent, amount (default: what is
  *                                   left), metadata[...]; more than is left is
  *                                   400 invalid_request_error (param amount)
+ *   POST /v1/customers              email, metadata[...]: cus_fake_<n>
+ *   POST /v1/setup_intents          customer (must exist: else 400
+ *                                   resource_missing), usage (off_session or
+ *                                   on_session), payment_method_types[] (card)
+ *   GET  /v1/payment_methods/{id}   the test PaymentMethods below (brand,
+ *                                   last4, exp_month, exp_year, customer);
+ *                                   unknown: 404 resource_missing; the first
+ *                                   three with "_exp_YYYY_MM" expire then
+ *                                   (else 12/2099)
+ *   POST .../{id}/attach            customer (must exist); attached to
+ *                                   another: 400 payment_method_unexpected_state
+ *   POST .../{id}/detach            not attached: 400
+ *                                   payment_method_unexpected_state
+ * A PaymentIntent of an attached PaymentMethod needs its customer (400).
  * Every request needs "Authorization: Bearer <key>" (else 401, with a
  * masked key in the message, as Stripe does) and a Stripe-Version header;
  * the key is the one given to fake_stripe_start or one added with
@@ -151,6 +165,12 @@ int fake_stripe_payment_intent_owner(fake_stripe *fs, const char *pi_id, char *o
 size_t fake_stripe_search_count(fake_stripe *fs);
 /* Number of PaymentIntents canceled by POST .../cancel. */
 size_t fake_stripe_cancel_count(fake_stripe *fs);
+
+/* Customers created (POST /v1/customers, replays excluded). */
+size_t fake_stripe_customer_count(fake_stripe *fs);
+
+/* The customer PaymentMethod pm is attached to; 1 when attached, else 0. */
+int fake_stripe_payment_method_customer(fake_stripe *fs, const char *pm, char *out, size_t size);
 
 /* Refunds created. */
 size_t fake_stripe_refund_count(fake_stripe *fs);

@@ -207,6 +207,15 @@
 	INT(billing_dispute_updated_at, 0) \
 	INT(billing_dispute_version, 0) \
 	\
+	PAGE(billing_page_payment_method) \
+	PTR(billing_payment_method_id) \
+	PTR(billing_payment_method_customer_id) \
+	PTR(billing_payment_method_provider_ref) \
+	PTR(billing_payment_method_brand) \
+	PTR(billing_payment_method_last4) \
+	INT(billing_payment_method_exp_month, 0) \
+	INT(billing_payment_method_exp_year, 0) \
+	\
 	PAGE(billing_page_tenant) \
 	PTR(billing_tenant_id) \
 	PTR(billing_tenant_name) \

@@ -672,7 +672,11 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		/* tax rates: the generic adapter (json_record.c), from their descriptor */
 		"tax_rates.create", "tax_rates.get", "tax_rates.update", "tax_rates.list",
 		/* disputes: read-only, from their descriptor */
-		"disputes.get", "disputes.list" };
+		"disputes.get", "disputes.list",
+		/* stored payment methods: writes by hand (they ask the provider),
+		 * reads from the descriptor; SetupIntents */
+		"payment_methods.create", "payment_methods.delete", "setup_intents.create",
+		"payment_methods.get", "payment_methods.list" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

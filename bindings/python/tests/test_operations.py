@@ -180,6 +180,30 @@ class Products(support.BackendCase):
         self.assertEqual(len(list(acme.products.list())), 1)
 
 
+class PaymentMethods(support.BackendCase):
+
+    def test_stored_payment_methods_through_the_generated_methods(self):
+        _, acme = self.new_tenant()
+        cus = acme.customers.create(name="Ada", email="ada@pm.test")
+        si = acme.setup_intents.create(customer_id=cus["id"])
+        self.assertTrue(si["clientSecret"].startswith(si["id"] + "_secret_"))
+        pm = acme.payment_methods.create(customer_id=cus["id"],
+                                         provider_payment_method_id="pm_card_visa")
+        self.assertTrue(pm["id"].startswith("cpm_"))
+        self.assertEqual(pm["card"], {"brand": "visa", "last4": "4242", "expMonth": 12,
+                                      "expYear": 2099})
+        self.assertEqual([x["id"] for x in acme.payment_methods.list(customer_id=cus["id"])],
+                         [pm["id"]])
+        self.assertEqual(acme.payment_methods.get(pm["id"]), pm)
+        c = acme.customers.update(cus["id"], default_payment_method=pm["id"])
+        self.assertEqual(c["defaultPaymentMethod"], "pm_card_visa")
+        with self.assertRaises(B.Conflict) as cm:
+            acme.payment_methods.delete(pm["id"])
+        self.assertEqual(cm.exception.code, "payment_method_is_default")
+        acme.customers.update(cus["id"], default_payment_method=None)
+        self.assertTrue(acme.payment_methods.delete(pm["id"])["deleted"])
+
+
 class Plans(support.BackendCase):
 
     def test_plans_and_their_rules(self):

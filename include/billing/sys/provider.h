@@ -277,10 +277,12 @@ struct billing_provider {
 
 	/**
 	 * Version 3; NULL: not supported. Detaches the payment method ref from
-	 * its customer; one that is unknown or attached to none is BILLING_OK
-	 * (detaching is what the caller wanted).
+	 * req->customer_ref (idempotent by req->idempotency_key); one that is
+	 * unknown or attached to none is BILLING_OK (detaching is what the
+	 * caller wanted).
 	 */
-	int (*payment_method_detach)(billing_provider *p, const char *ref, int64_t now);
+	int (*payment_method_detach)(billing_provider *p, const billing_provider_customer *req,
+		const char *ref, int64_t now);
 
 	/**
 	 * Version 3; NULL: the provider has no accounts per tenant. A new

@@ -427,6 +427,10 @@ int billing_stripe_provider_new(billing_provider **out, const billing_stripe_opt
 	sp->base.find = stripe_find;
 	sp->base.with_account = billing__stripe_with_account;
 	sp->base.cancel = billing__stripe_cancel;
+	sp->base.customer_create = billing__stripe_customer_create;
+	sp->base.setup_intent_create = billing__stripe_setup_intent_create;
+	sp->base.payment_method_attach = billing__stripe_payment_method_attach;
+	sp->base.payment_method_detach = billing__stripe_payment_method_detach;
 	sp->loopback_http = loopback_http;
 	sp->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms
 		: DEFAULT_CONNECT_TIMEOUT_MS;

@@ -131,6 +131,18 @@ int billing__stripe_with_account(billing_provider *p, const billing_provider_acc
 int billing__stripe_cancel(billing_provider *p, const char *ref, const char *key, int64_t now,
 	billing_provider_result *out);
 
+/* ---- stripe_setup.c: the vtable's stored payment methods (version 3) */
+
+int billing__stripe_customer_create(billing_provider *p, const billing_provider_customer *req,
+	int64_t now, char *ref);
+int billing__stripe_setup_intent_create(billing_provider *p,
+	const billing_provider_customer *req, int64_t now, billing_provider_setup_intent *out);
+int billing__stripe_payment_method_attach(billing_provider *p,
+	const billing_provider_customer *req, const char *ref, int64_t now,
+	billing_provider_payment_method *out);
+int billing__stripe_payment_method_detach(billing_provider *p,
+	const billing_provider_customer *req, const char *ref, int64_t now);
+
 /* ---- stripe_currency.c */
 
 /* The library's amount (ISO 4217 minor units) of currency in Stripe's

@@ -37,6 +37,13 @@ typedef struct {
 	char ref_of[BILLING_PROVIDER_REF_MAX];
 } test_payment;
 
+/* A customer, a SetupIntent or an attachment of a payment method. */
+typedef struct {
+	char key[BILLING_ID_MAX + 64];       /* customers, SetupIntents: the idempotency key */
+	char ref[BILLING_PROVIDER_REF_MAX];  /* cus_test_, seti_test_, or the pm_ token */
+	char customer_ref[BILLING_PROVIDER_REF_MAX]; /* SetupIntents, attachments */
+} test_object;
+
 typedef struct {
 	billing_provider base;
 	pthread_mutex_t lock;
@@ -44,6 +51,8 @@ typedef struct {
 	test_payment *items;
 	size_t count, cap;
 	size_t seq;
+	test_object *objects;
+	size_t object_count, object_cap;
 } test_provider;
 
 static void result_of(billing_provider_result *out, const test_payment *t)
@@ -275,6 +284,187 @@ static int tp_cancel(billing_provider *p, const char *ref, const char *key, int6
 	return rc;
 }
 
+/* ------------------------------------------------------------ payment methods */
+
+/* Under the lock: the object made with key (by_key) or named ref. */
+static test_object *object_find(test_provider *tp, const char *s, bool by_key)
+{
+	size_t i;
+	for (i = 0; i < tp->object_count; i++)
+		if (strcmp(by_key ? tp->objects[i].key : tp->objects[i].ref, s) == 0)
+			return &tp->objects[i];
+	return NULL;
+}
+
+static test_object *object_add(test_provider *tp)
+{
+	if (tp->object_count == tp->object_cap) {
+		size_t cap = tp->object_cap ? tp->object_cap * 2 : 16;
+		test_object *o = billing__realloc(tp->objects, cap * sizeof(*o));
+		if (!o)
+			return NULL;
+		tp->objects = o;
+		tp->object_cap = cap;
+	}
+	memset(&tp->objects[tp->object_count], 0, sizeof(tp->objects[0]));
+	return &tp->objects[tp->object_count++];
+}
+
+/* The object made with key, or a new one named "<prefix>_<seq>". */
+static int object_make(test_provider *tp, const char *key, const char *prefix,
+	const char *customer_ref, test_object *out)
+{
+	test_object *o;
+	int rc = BILLING_OK;
+	if (!key || !*key || strlen(key) >= sizeof(o->key))
+		return billing__error_set(BILLING_EINVALID, "invalid_request",
+			"the test provider needs an idempotency key");
+	pthread_mutex_lock(&tp->lock);
+	if ((o = object_find(tp, key, true)) == NULL) {
+		if ((o = object_add(tp)) == NULL) {
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+			goto out;
+		}
+		snprintf(o->key, sizeof(o->key), "%s", key);
+		snprintf(o->ref, sizeof(o->ref), "%s_%06zu", prefix, ++tp->seq);
+		snprintf(o->customer_ref, sizeof(o->customer_ref), "%s",
+			customer_ref ? customer_ref : "");
+	}
+	*out = *o;
+out:
+	pthread_mutex_unlock(&tp->lock);
+	return rc;
+}
+
+static int tp_customer_create(billing_provider *p, const billing_provider_customer *req,
+	int64_t now, char *ref)
+{
+	test_object o;
+	int rc;
+	(void)now;
+	if ((rc = object_make((test_provider *)p, req->idempotency_key, "cus_test", NULL, &o)) < 0)
+		return rc;
+	snprintf(ref, BILLING_PROVIDER_REF_MAX, "%s", o.ref);
+	return BILLING_OK;
+}
+
+static int tp_setup_intent_create(billing_provider *p, const billing_provider_customer *req,
+	int64_t now, billing_provider_setup_intent *out)
+{
+	test_object o;
+	int rc;
+	(void)now;
+	memset(out, 0, sizeof(*out));
+	if (!req->customer_ref || strncmp(req->customer_ref, "cus_test_", 9) != 0)
+		return billing__error_set(BILLING_EINVALID, "invalid_request",
+			"a SetupIntent needs a customer of the test provider");
+	if ((rc = object_make((test_provider *)p, req->idempotency_key, "seti_test",
+		req->customer_ref, &o)) < 0)
+		return rc;
+	snprintf(out->ref, sizeof(out->ref), "%s", o.ref);
+	snprintf(out->client_secret, sizeof(out->client_secret), "%s_secret_test", o.ref);
+	snprintf(out->status, sizeof(out->status), "requires_payment_method");
+	return BILLING_OK;
+}
+
+/* The cards the test provider knows (billing/providers.h). */
+static const struct {
+	const char *token, *brand, *last4;
+} cards[] = {
+	{ "pm_card_visa", "visa", "4242" },
+	{ "pm_card_mastercard", "mastercard", "4444" },
+	{ "pm_card_amex", "amex", "8431" },
+	{ "pm_card_chargeDeclined", "visa", "0002" },
+	{ "pm_card_insufficientFunds", "visa", "9995" },
+	{ "pm_card_authenticationRequired", "visa", "3184" },
+	{ "pm_card_processing", "visa", "0077" },
+	{ "pm_card_timeout", "visa", "0119" },
+};
+
+#define TEST_CARD_EXP_YEAR 2099
+
+/* The card a token stands for: one of cards[], optionally followed by
+ * "_exp_YYYY_MM" (that expiry; else 12/2099). */
+static bool card_of(const char *token, billing_provider_payment_method *out)
+{
+	size_t i, n;
+	int y, m;
+	char rest[16];
+	for (i = 0; i < sizeof(cards) / sizeof(cards[0]); i++) {
+		n = strlen(cards[i].token);
+		if (strncmp(token, cards[i].token, n) != 0)
+			continue;
+		out->exp_year = TEST_CARD_EXP_YEAR;
+		out->exp_month = 12;
+		if (token[n] != '\0' && (sscanf(token + n, "_exp_%4d_%2d%15s", &y, &m, rest) != 2 ||
+		    strlen(token + n) != 12 || m < 1 || m > 12 || y < 1970))
+			continue;
+		if (token[n] != '\0') {
+			out->exp_year = y;
+			out->exp_month = m;
+		}
+		snprintf(out->ref, sizeof(out->ref), "%s", token);
+		snprintf(out->type, sizeof(out->type), "card");
+		snprintf(out->brand, sizeof(out->brand), "%s", cards[i].brand);
+		snprintf(out->last4, sizeof(out->last4), "%s", cards[i].last4);
+		return true;
+	}
+	return false;
+}
+
+static int tp_payment_method_attach(billing_provider *p, const billing_provider_customer *req,
+	const char *ref, int64_t now, billing_provider_payment_method *out)
+{
+	test_provider *tp = (test_provider *)p;
+	test_object *o;
+	char name[BILLING_PROVIDER_REF_MAX];
+	int rc = BILLING_OK;
+	(void)now;
+	memset(out, 0, sizeof(*out));
+	if (!req->customer_ref || !*req->customer_ref)
+		return billing__error_set(BILLING_EINVALID, "invalid_request",
+			"attaching needs the provider's customer");
+	if (!ref || !card_of(ref, out))
+		return billing__error_set(BILLING_ENOTFOUND, "resource_missing",
+			"the test provider has no payment method %.64s", ref ? ref : "");
+	/* Attachments are the tenant's (as if each had an account of its own):
+	 * the same token serves every tenant of a test server. */
+	snprintf(name, sizeof(name), "%s/%s", req->tenant_id ? req->tenant_id : "", ref);
+	pthread_mutex_lock(&tp->lock);
+	if ((o = object_find(tp, name, false)) == NULL) {
+		if ((o = object_add(tp)) == NULL)
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		else {
+			snprintf(o->ref, sizeof(o->ref), "%s", name);
+			snprintf(o->customer_ref, sizeof(o->customer_ref), "%s", req->customer_ref);
+		}
+	} else if (strcmp(o->customer_ref, req->customer_ref) != 0) {
+		rc = billing__error_field(BILLING_ECONFLICT, "attached_elsewhere",
+			"providerPaymentMethodId",
+			"the payment method is attached to another customer at the provider");
+	}
+	pthread_mutex_unlock(&tp->lock);
+	if (rc == BILLING_OK)
+		snprintf(out->customer_ref, sizeof(out->customer_ref), "%s", req->customer_ref);
+	return rc;
+}
+
+static int tp_payment_method_detach(billing_provider *p, const billing_provider_customer *req,
+	const char *ref, int64_t now)
+{
+	test_provider *tp = (test_provider *)p;
+	test_object *o;
+	char name[BILLING_PROVIDER_REF_MAX];
+	(void)now;
+	snprintf(name, sizeof(name), "%s/%s", req && req->tenant_id ? req->tenant_id : "",
+		ref ? ref : "");
+	pthread_mutex_lock(&tp->lock);
+	if ((o = object_find(tp, name, false)) != NULL && !o->key[0])
+		*o = tp->objects[--tp->object_count];
+	pthread_mutex_unlock(&tp->lock);
+	return BILLING_OK;
+}
+
 static int tp_webhook_parse(billing_provider *p, const billing_header *headers, size_t nheaders,
 	const char *body, size_t len, int64_t now, billing_provider_event *out)
 {
@@ -299,6 +489,7 @@ static void tp_free(billing_provider *p)
 	}
 	pthread_mutex_destroy(&tp->lock);
 	billing__free(tp->items);
+	billing__free(tp->objects);
 	billing__free(tp);
 }
 
@@ -327,6 +518,10 @@ int billing_test_provider_new(billing_provider **out, const billing_test_provide
 	tp->base.webhook_parse = tp_webhook_parse;
 	tp->base.find = tp_find;
 	tp->base.cancel = tp_cancel;
+	tp->base.customer_create = tp_customer_create;
+	tp->base.setup_intent_create = tp_setup_intent_create;
+	tp->base.payment_method_attach = tp_payment_method_attach;
+	tp->base.payment_method_detach = tp_payment_method_detach;
 	*out = &tp->base;
 	return BILLING_OK;
 }
