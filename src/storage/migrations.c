@@ -673,7 +673,7 @@ static const char step10_payment_methods[] =
 	"  updated_at BIGINT NOT NULL,\n"
 	"  version BIGINT NOT NULL,\n"
 	"  CONSTRAINT payment_methods_pkey PRIMARY KEY (tenant_id, id),\n"
-	"  CONSTRAINT payment_methods_provider_ref UNIQUE (tenant_id, provider_ref),\n"
+	"  CONSTRAINT payment_methods_provider_ref_key UNIQUE (tenant_id, provider_ref),\n"
 	"  CONSTRAINT payment_methods_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
 	"    REFERENCES customers (tenant_id, id)\n"
 	");\n"
