@@ -54,10 +54,11 @@ typedef struct {
  * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID naming the field
  *         (customerId that names no customer of the tenant: resource_missing;
  *         providerPaymentMethodId malformed, or unknown to the provider:
- *         resource_missing; a provider without payment methods:
- *         provider_unsupported); BILLING_EEXISTS (providerPaymentMethodId
- *         stored already); BILLING_ECONFLICT (attached to another customer
- *         at the provider, or an idempotency mismatch); BILLING_EDECLINED
+ *         resource_missing; expired_card); BILLING_EEXISTS
+ *         (providerPaymentMethodId stored already); BILLING_ECONFLICT
+ *         (attached_elsewhere: another customer's at the provider; no_provider:
+ *         the context has none; provider_unsupported: it stores no payment
+ *         methods; an idempotency mismatch); BILLING_EDECLINED
  *         (the provider refused the card); BILLING_EUNKNOWN_OUTCOME (the
  *         provider did not answer: try again)
  */
@@ -112,7 +113,8 @@ typedef struct {
  * is stored but, the first time, the provider's customer id (customer
  * metadata provider_customer_id).
  * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID (customerId:
- *         resource_missing; provider_unsupported); BILLING_EUNKNOWN_OUTCOME
+ *         resource_missing); BILLING_ECONFLICT (no_provider,
+ *         provider_unsupported); BILLING_EUNKNOWN_OUTCOME
  */
 BILLING_EXTERN(int) billing_setup_intent_create(billing_setup_intent *out, billing_ctx *ctx,
 	const billing_principal *who, const char *customer_id, const billing_call_options *opts);

@@ -34,6 +34,7 @@
 #include "core/entity.h"
 #include "core/events.h"
 #include "core/metadata.h"
+#include "core/payment_internal.h"
 #include "core/payment_method.h"
 #include "core/resource.h"
 #include "core/resources.h"
@@ -149,13 +150,16 @@ static bool token_ok(const char *s, size_t max)
 	return true;
 }
 
-/* The provider's payment-method methods (version 3), or BILLING_EINVALID. */
+/* The provider's payment-method methods (version 3), or BILLING_ECONFLICT
+ * (no_provider, as paying without one; provider_unsupported). */
 static int provider_ok(billing_ctx *ctx)
 {
 	const billing_provider *p = ctx->provider;
-	if (!p || p->version < 3 || !p->customer_create || !p->setup_intent_create ||
+	if (!p)
+		return billing__payment_no_provider();
+	if (p->version < 3 || !p->customer_create || !p->setup_intent_create ||
 	    !p->payment_method_attach || !p->payment_method_detach)
-		return billing__error_field(BILLING_EINVALID, "provider_unsupported", "provider",
+		return billing__error_set(BILLING_ECONFLICT, "provider_unsupported",
 			"the payment provider does not store payment methods");
 	return BILLING_OK;
 }
@@ -444,14 +448,15 @@ static int attach_once(billing_stored_payment_method **out, billing_ctx *ctx,
 	    (rc = provider_ok(ctx)) < 0)
 		return rc;
 	now = billing__now(ctx);
+	if ((rc = customer_read(ctx, who->tenant_id, p->customer_id, &c)) < 0 ||
+	    (rc = customer_ref_ensure(ctx, who, BILLING_OP_PAYMENT_METHODS_CREATE,
+		p->customer_id, &c, now)) < 0)
+		return rc;
+	/* After the nested customer update: the call's options are this call's. */
 	billing__buf_add(&input, "customerId", p->customer_id);
 	billing__buf_add(&input, "providerPaymentMethodId", p->provider_ref);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_PAYMENT_METHODS_CREATE,
 		&input)) < 0)
-		return rc;
-	if ((rc = customer_read(ctx, who->tenant_id, p->customer_id, &c)) < 0 ||
-	    (rc = customer_ref_ensure(ctx, who, BILLING_OP_PAYMENT_METHODS_CREATE,
-		p->customer_id, &c, now)) < 0)
 		return rc;
 
 	snprintf(key, sizeof(key), "attach-%s-%s", c.ref, p->provider_ref);

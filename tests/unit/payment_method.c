@@ -447,6 +447,30 @@ static void json__operations_and_the_catalog(void **state)
 	tb_world_free(f.w);
 }
 
+static void no_provider__is_a_conflict_as_paying_is(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *t = tb_tenant(w, "NoPay");
+	billing_principal admin = tb_admin(t);
+	billing_payment_method_params p = BILLING_PAYMENT_METHOD_PARAMS_INIT;
+	billing_stored_payment_method *pm = NULL;
+	billing_setup_intent si;
+	billing_customer *c;
+	(void)state;
+
+	c = tb_customer(w, t, &(tb_customer_spec){ .name = "Ada" });
+	p.customer_id = billing_customer_id(c);
+	p.provider_ref = "pm_card_visa";
+	tb_assert_rc(billing_payment_method_attach(&pm, w->ctx, &admin, &p, NULL),
+		BILLING_ECONFLICT);
+	tbb_assert_reason("no_provider");
+	tb_assert_rc(billing_setup_intent_create(&si, w->ctx, &admin, billing_customer_id(c),
+		NULL), BILLING_ECONFLICT);
+	tbb_assert_reason("no_provider");
+	billing_customer_free(c);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +484,7 @@ int main(void)
 		cmocka_unit_test(expiring__not_for_a_card_expired_before_the_run),
 		cmocka_unit_test(tenants__see_only_their_own),
 		cmocka_unit_test(json__operations_and_the_catalog),
+		cmocka_unit_test(no_provider__is_a_conflict_as_paying_is),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,14 @@ for (const backend of backends()) {
       const gone = await run(acme, 'customers.create', { name: 'Gone', email: 'gone@example.com' });
       await run(acme, 'customers.delete', gone.id);
 
+      // Stored payment methods (Bo's card is not his default: he still pays by hand below).
+      await run(acme, 'setup_intents.create', { customerId: bo.id });
+      const card = await run(acme, 'payment_methods.create', { customerId: bo.id,
+        providerPaymentMethodId: 'pm_card_amex' });
+      await run(acme, 'payment_methods.get', card.id);
+      await run(acme, 'payment_methods.list', { customerId: bo.id });
+      await run(acme, 'payment_methods.delete', card.id);
+
       const prod = await run(acme, 'products.create', { name: 'Pro', sku: 'pro', taxRate: '0.2' });
       await run(acme, 'products.get', prod.id);
       await run(acme, 'products.update', prod.id, { description: 'the pro' });

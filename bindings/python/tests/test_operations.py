@@ -181,6 +181,7 @@ class Products(support.BackendCase):
 
 
 class PaymentMethods(support.BackendCase):
+    open_options = {"provider": "test"}
 
     def test_stored_payment_methods_through_the_generated_methods(self):
         _, acme = self.new_tenant()
@@ -202,6 +203,16 @@ class PaymentMethods(support.BackendCase):
         self.assertEqual(cm.exception.code, "payment_method_is_default")
         acme.customers.update(cus["id"], default_payment_method=None)
         self.assertTrue(acme.payment_methods.delete(pm["id"])["deleted"])
+
+    def test_without_a_provider_it_is_a_conflict(self):
+        with self.db.open() as b:
+            t = b.as_principal(role="PLATFORM").tenants.create(name="NoPM")
+            acme = b.as_principal(tenant=t["id"], role="ADMIN")
+            c = acme.customers.create(name="C", email="c@pm.test")
+            with self.assertRaises(B.Conflict) as cm:
+                acme.payment_methods.create(customer_id=c["id"],
+                                            provider_payment_method_id="pm_card_visa")
+            self.assertEqual(cm.exception.code, "no_provider")
 
 
 class Plans(support.BackendCase):
@@ -588,6 +599,7 @@ class Lifetime(support.BackendCase):
 
 
 support.for_each_backend(globals(), GeneratedMethods, Tenants, Customers, Products, Plans,
+                         PaymentMethods,
                          SubscriptionsInvoicesEvents, PaymentsAndDunning, Errors, Pagination, Idempotency,
                          TenantIsolation, Lifetime)
 
