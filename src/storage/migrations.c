@@ -699,7 +699,6 @@ static const billing__migration steps[] = {
 	{ 7, "tax rates", step7_tax_rates, step7_postgres, NULL },
 	{ 8, "disputes", step8_disputes, step8_postgres, NULL },
 	{ 9, "payments: the status canceled", "", step9_postgres, step9_sqlite },
-
 	{ 10, "payment methods", step10_payment_methods, step10_postgres, NULL },
 };
 
