@@ -180,6 +180,12 @@ static void attach__bad_input_changes_nothing(void **state)
 	tb_assert_rc(attach(&f, f.customer_id, "pm_nope", NULL, 0), BILLING_EINVALID);
 	tb_assert_field("providerPaymentMethodId");
 	tbb_assert_reason("resource_missing");
+	/* an expiry suffix the test provider does not know: no such card */
+	tb_assert_rc(attach(&f, f.customer_id, "pm_card_visa_exp_2027_13", NULL, 0),
+		BILLING_EINVALID);
+	tbb_assert_reason("resource_missing");
+	tb_assert_rc(attach(&f, f.customer_id, "pm_card_visa_xyz", NULL, 0), BILLING_EINVALID);
+	tbb_assert_reason("resource_missing");
 	/* The clock is at 2026-01-01: a card of 12/2025 expired an instant ago. */
 	tb_assert_rc(attach(&f, f.customer_id, "pm_card_visa_exp_2025_12", NULL, 0),
 		BILLING_EINVALID);

@@ -383,26 +383,42 @@ static const struct {
 
 #define TEST_CARD_EXP_YEAR 2099
 
+/* Digits s[0..n) as a number, or -1. */
+static int digits_at(const char *s, size_t n)
+{
+	size_t i;
+	int v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* The card a token stands for: one of cards[], optionally followed by
  * "_exp_YYYY_MM" (that expiry; else 12/2099). */
 static bool card_of(const char *token, billing_provider_payment_method *out)
 {
 	size_t i, n;
-	int y, m;
-	char rest[16];
 	for (i = 0; i < sizeof(cards) / sizeof(cards[0]); i++) {
+		const char *rest;
+		int y = TEST_CARD_EXP_YEAR, m = 12;
 		n = strlen(cards[i].token);
 		if (strncmp(token, cards[i].token, n) != 0)
 			continue;
-		out->exp_year = TEST_CARD_EXP_YEAR;
-		out->exp_month = 12;
-		if (token[n] != '\0' && (sscanf(token + n, "_exp_%4d_%2d%15s", &y, &m, rest) != 2 ||
-		    strlen(token + n) != 12 || m < 1 || m > 12 || y < 1970))
-			continue;
-		if (token[n] != '\0') {
-			out->exp_year = y;
-			out->exp_month = m;
+		rest = token + n;
+		if (*rest != '\0') {
+			/* "_exp_YYYY_MM" */
+			if (strlen(rest) != 12 || strncmp(rest, "_exp_", 5) != 0 || rest[9] != '_')
+				continue;
+			y = digits_at(rest + 5, 4);
+			m = digits_at(rest + 10, 2);
+			if (y < 1970 || m < 1 || m > 12)
+				continue;
 		}
+		out->exp_year = y;
+		out->exp_month = m;
 		snprintf(out->ref, sizeof(out->ref), "%s", token);
 		snprintf(out->type, sizeof(out->type), "card");
 		snprintf(out->brand, sizeof(out->brand), "%s", cards[i].brand);
