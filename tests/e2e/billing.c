@@ -865,6 +865,100 @@ static void two_concurrent_runs__make_each_invoice_once_numbered_without_gap(voi
 	}
 }
 
+/* One call with four worker threads, on more renewals than one batch holds:
+ * every subscription renewed once per period, numbers without a gap. */
+static void run_workers__four_threads_of_one_call_renew_each_period_once(void **state)
+{
+	enum { SUBS = 230, ROUNDS = 2 };
+	fx *f = *state;
+	int64_t start = tbb_ts(2025, 1, 1, 0, 0, 0);
+	billing_run_limits lim = BILLING_RUN_LIMITS_INIT;
+	billing_run_report rep;
+	tbb_invoice *inv = NULL;
+	billing_plan *p;
+	size_t i, n;
+	int round;
+
+	begin(f, start);
+	p = plan(f, (tb_plan_spec){ .amount = 2900 });
+	for (i = 0; i < SUBS; i++)
+		billing_subscription_free(tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(p), 1));
+	lim.workers = 4;
+	lim.max_items = 10000;
+	for (round = 1; round <= ROUNDS; round++) {
+		f->w->now = tbb_period_start(start, BILLING_MONTH, 1, round);
+		memset(&rep, 0, sizeof(rep));
+		tb_assert_rc(billing_run_due(f->w->ctx, 0, &lim, &rep), BILLING_OK);
+		assert_int_equal(rep.failed, 0);
+		assert_int_equal(rep.processed, SUBS);
+		assert_int_equal(rep.invoiced, SUBS);
+		assert_int_equal(rep.remaining, 0);
+		assert_int_equal(invoice_rows(f), SUBS * (round + 1));
+		assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM (SELECT subscription_id, "
+			"period_start FROM invoices GROUP BY subscription_id, period_start "
+			"HAVING count(*) > 1) d"), 0);
+	}
+	n = tbb_invoices(f->w, f->t, NULL, &inv);
+	assert_int_equal(n, SUBS * (ROUNDS + 1));
+	tbb_assert_numbers_gapless(inv, n);
+	free(inv);
+	/* Three events per renewal, as one at a time: invoice.created,
+	 * invoice.finalized, subscription.updated. */
+	assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM events WHERE type = "
+		"'subscription.updated'"), SUBS * ROUNDS);
+	assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM events WHERE type = "
+		"'invoice.finalized'"), SUBS * (ROUNDS + 1));
+	/* Too many workers is refused before anything is done. */
+	lim.workers = 65;
+	assert_int_equal(billing_run_due(f->w->ctx, 0, &lim, &rep), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "workers");
+}
+
+/* A renewal that fails inside a batch (its next period would run past the
+ * year 9999) rolls the batch back; the others are then renewed once each
+ * and the bad one alone is set aside for a minute. */
+static void run_batch__a_failing_renewal_is_set_aside_and_the_rest_renewed_once(void **state)
+{
+	enum { SUBS = 12, BAD = 5 };
+	fx *f = *state;
+	int64_t start = tbb_ts(2025, 1, 1, 0, 0, 0);
+	billing_subscription *subs[SUBS];
+	billing_run_report rep;
+	tbb_invoice *inv = NULL;
+	billing_plan *p;
+	char sql[256];
+	size_t i, n;
+
+	begin(f, start);
+	p = plan(f, (tb_plan_spec){ .amount = 2900 });
+	for (i = 0; i < SUBS; i++)
+		subs[i] = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(p), 1);
+	snprintf(sql, sizeof(sql), "UPDATE subscriptions SET anchor = %lld WHERE id = '%s'",
+		(long long)tbb_ts(9999, 12, 1, 0, 0, 0), billing_subscription_id(subs[BAD]));
+	tb_raw_exec(f->w->url, sql);
+	f->w->now = tbb_period_start(start, BILLING_MONTH, 1, 1);
+	rep = tbb_run(f->w);
+	assert_int_equal(rep.failed, 1);
+	assert_int_equal(rep.processed, SUBS - 1);
+	assert_int_equal(rep.invoiced, SUBS - 1);
+	for (i = 0; i < SUBS; i++) {
+		n = tbb_invoices(f->w, f->t, billing_subscription_id(subs[i]), &inv);
+		assert_int_equal(n, i == BAD ? 1 : 2);
+		free(inv);
+	}
+	n = tbb_invoices(f->w, f->t, NULL, &inv);
+	assert_int_equal(n, 2 * SUBS - 1);
+	tbb_assert_numbers_gapless(inv, n);
+	free(inv);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM due_work WHERE resource_id = '%s' AND "
+		"due_at = %lld", billing_subscription_id(subs[BAD]), (long long)(f->w->now + 60));
+	assert_int_equal(tb_raw_count(f->w->url, sql), 1);
+	assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM events WHERE type = "
+		"'subscription.updated'"), SUBS - 1);
+	for (i = 0; i < SUBS; i++)
+		billing_subscription_free(subs[i]);
+}
+
 typedef struct {
 	billing_ctx *ctx;
 	pthread_barrier_t *go;
@@ -1628,6 +1722,8 @@ int main(void)
 		T(host_down_90_days__one_run_invoices_each_missed_period_once_in_order),
 		T(run_with_max_items__does_that_many_periods_and_reports_what_is_left),
 		T(two_concurrent_runs__make_each_invoice_once_numbered_without_gap),
+		T(run_workers__four_threads_of_one_call_renew_each_period_once),
+		T(run_batch__a_failing_renewal_is_set_aside_and_the_rest_renewed_once),
 		T(concurrent_finalizations__four_threads_get_numbers_1_to_n),
 		T(plan_delete__refused_while_a_live_subscription_uses_it),
 		T(customer_delete__refused_once_it_has_a_subscription),
