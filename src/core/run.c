@@ -33,6 +33,7 @@
 
 #define RETRY_AFTER 60   /* seconds before a failed item is tried again */
 #define RUN_BATCH 100    /* renewals per transaction */
+#define RUN_SINGLES 16   /* items done alone after a batch found none */
 #define MAX_WORKERS 64
 
 struct claimed {
@@ -332,9 +333,12 @@ static void *work(void *arg)
 			n = taken;
 		} else {
 			/* Nothing claimed (the batch could not start, nothing is due,
-			 * or the next item is not a renewal): one item alone. */
-			budget_return(w->sh, n - 1);
-			n = 1;
+			 * or the next item is not a renewal): the next few items
+			 * alone, in the queue's order (whatever their kind), before
+			 * trying a batch again. */
+			unsigned int k = n < RUN_SINGLES ? n : RUN_SINGLES;
+			budget_return(w->sh, n - k);
+			n = k;
 		}
 		for (i = 0; i < n; i++) {
 			if ((rc = step_one(w, batch)) < 0)
