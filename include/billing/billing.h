@@ -29,6 +29,7 @@
 #include "tax_rate.h"
 #include "dispute.h"
 #include "payment_method.h"
+#include "provider_health.h"
 #include "check.h"
 #include "json.h"
 #include "sqlite.h"

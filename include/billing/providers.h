@@ -74,6 +74,19 @@ BILLING_EXTERN(int) billing_test_provider_new(billing_provider **out,
 BILLING_EXTERN(int) billing_test_provider_complete_action(billing_provider *p, const char *ref,
 	int succeed);
 
+/**
+ * Makes the test provider refuse every charge and refund of a tenant (NULL:
+ * of every tenant) as Stripe refuses a revoked key (401), a key without
+ * the permission (403), a request it never accepts (400) or a missing
+ * resource (404): a configuration error (provider.h), nothing made or
+ * remembered. http_status 0 ends it (the key was fixed).
+ *
+ * @return BILLING_OK; BILLING_EINVALID for another status, an empty tenant
+ *         id, or more than 16 refused tenants
+ */
+BILLING_EXTERN(int) billing_test_provider_refuse(billing_provider *p, const char *tenant_id,
+	int http_status);
+
 /** How many payments the test provider holds (money moved), for tests. */
 BILLING_EXTERN(size_t) billing_test_provider_charge_count(billing_provider *p);
 

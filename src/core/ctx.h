@@ -42,6 +42,8 @@ struct billing_ctx {
 	pthread_mutex_t subscribers_mu;
 	billing__subscriber subscribers[BILLING__MAX_SUBSCRIBERS];
 	size_t subscriber_count;    /* read without the lock: it only grows */
+	/* provider answers that failed, by class, since open (__atomic) */
+	int64_t provider_declines, provider_config_errors, provider_unknown;
 };
 
 int64_t billing__now(billing_ctx *ctx);

@@ -268,7 +268,19 @@ out:
 int billing__collect_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *invoice_id, int64_t now, billing__attempt *a)
 {
+	int64_t defer = 0;
+	int rc;
+
 	memset(a, 0, sizeof(*a));
+	if (ctx->provider) {
+		/* A tenant whose provider refused us (provider_health.c) waits
+		 * for its probe: the invoice keeps its place in the queue. */
+		if ((rc = billing__provider_health_gate(ctx, tx, tenant_id, now, &defer)) < 0)
+			return rc;
+		if (defer)
+			return billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_COLLECT,
+				invoice_id, defer);
+	}
 	if (!ctx->provider) {
 		/* Collection needs a provider: leave the work for a context
 		 * that has one, a while from now. */
@@ -321,6 +333,7 @@ int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char
 		 * again). Answered pending or needing action: ask for its state. */
 		billing__attempt_what what = BILLING__ATTEMPT_RETRIEVE;
 		int expire = 0;
+		int64_t defer = 0;
 		if (p->status == BILLING_PAYMENT_UNKNOWN || !p->provider_ref)
 			what = now - p->created_at < BILLING__PAYMENT_SAFE_WINDOW ?
 				BILLING__ATTEMPT_CHARGE : BILLING__ATTEMPT_FIND;
@@ -330,6 +343,21 @@ int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char
 			/* Waited too long for the customer: cancel it at the
 			 * provider, and it fails (authentication_expired). */
 			what = BILLING__ATTEMPT_CANCEL, expire = 1;
+		if (billing__payment_config_paused(p)) {
+			/* Every try so far was refused before the provider made
+			 * anything (a refusal stores no key at Stripe): asking
+			 * with the key again is safe however old the attempt is,
+			 * once the tenant's probe is due. */
+			what = BILLING__ATTEMPT_CHARGE;
+			if ((rc = billing__provider_health_gate(ctx, tx, tenant_id, now,
+				&defer)) == BILLING_OK && defer)
+				rc = billing__payment_due(ctx, tx, tenant_id, BILLING__DUE_PAYMENT,
+					payment_id, defer);
+			if (rc < 0 || defer) {
+				billing_payment_free(p);
+				return rc;
+			}
+		}
 		if (what == BILLING__ATTEMPT_FIND && !billing__provider_can_find(ctx->provider)) {
 			/* Nothing safe to ask: a webhook or a person settles it. */
 			billing__log(ctx, BILLING_LOG_WARN, "payment %s: the answer was lost more "
@@ -416,10 +444,62 @@ static int answer_mismatch(billing_ctx *ctx, const billing__attempt *a,
 	return 1;
 }
 
+bool billing__payment_config_paused(const billing_payment *p)
+{
+	return p->status == BILLING_PAYMENT_PENDING && !p->provider_ref && p->failure_code &&
+		*p->failure_code;
+}
+
+static bool config_error(const billing_provider_result *res)
+{
+	return res->status == BILLING_PAYMENT_FAILED &&
+		res->failure_class == BILLING_PROVIDER_FAILURE_CONFIG;
+}
+
+/*
+ * Issue #18 item 2: the provider refused the merchant's request (a revoked
+ * key, a missing permission...), not the customer's card. The attempt was
+ * never made there: it stays pending, with the provider's code, and is
+ * asked again (same key) when the tenant's probe is due; the invoice, the
+ * subscription and dunning are not touched; the tenant's collection pauses.
+ */
+static int config_paused(billing_ctx *ctx, billing_txn *tx, const billing__attempt *a,
+	const billing_provider_result *res, int64_t now)
+{
+	char code[BILLING_PROVIDER_CODE_MAX], message[BILLING_PROVIDER_MESSAGE_MAX];
+	billing_payment *p = NULL;
+	int64_t next = 0;
+	int rc;
+
+	if ((rc = billing__payment_load(&p, ctx, tx, a->tenant_id, a->payment_id)) < 0)
+		return rc;
+	if (!billing__payment_in_flight(p->status)) {
+		/* settled meanwhile (a webhook): the refusal changes nothing */
+		billing_payment_free(p);
+		return BILLING_OK;
+	}
+	if ((rc = billing__provider_health_failed(ctx, tx, a->tenant_id, res, now, &next)) < 0)
+		goto out;
+	if (p->status == BILLING_PAYMENT_PENDING && !p->provider_ref) {
+		snprintf(code, sizeof(code), "%s", res->failure_code[0] ? res->failure_code :
+			"provider_error");
+		snprintf(message, sizeof(message), "%s", res->failure_message);
+		p->failure_code = code;
+		p->failure_message = message;
+		if ((rc = billing__payment_save(ctx, tx, p, NULL)) < 0)
+			goto out;
+	}
+	rc = billing__payment_due(ctx, tx, a->tenant_id, BILLING__DUE_PAYMENT, a->payment_id, next);
+out:
+	billing_payment_free(p);
+	return rc;
+}
+
 /* Records res for the attempt; an answer the payment has moved past (a
- * webhook came first) changes nothing. */
+ * webhook came first) changes nothing. answered: res is the provider's
+ * (not an error of ours before asking). */
 static int apply_once(billing_ctx *ctx, const billing__attempt *a,
-	const billing_provider_result *res, int mismatch)
+	const billing_provider_result *res, int mismatch, int answered)
 {
 	billing_payment *p = NULL;
 	billing_txn *tx;
@@ -428,6 +508,18 @@ static int apply_once(billing_ctx *ctx, const billing__attempt *a,
 
 	if ((rc = billing__begin(&tx, ctx, a->tenant_id, BILLING_TXN_WRITE)) < 0)
 		return rc;
+	if (answered && config_error(res)) {
+		rc = a->what == BILLING__ATTEMPT_REFUND ?
+			billing__refund_apply(ctx, tx, a, res, now) :
+			config_paused(ctx, tx, a, res, now);
+		if (rc == BILLING_OK && a->what == BILLING__ATTEMPT_REFUND)
+			rc = billing__provider_health_failed(ctx, tx, a->tenant_id, res, now,
+				&(int64_t){ 0 });
+		return billing__end(ctx, tx, rc);
+	}
+	if (answered && res->status != BILLING_PAYMENT_UNKNOWN &&
+	    (rc = billing__provider_health_answered(ctx, tx, a->tenant_id, now)) < 0)
+		return billing__end(ctx, tx, rc);
 	if (a->what == BILLING__ATTEMPT_REFUND) {
 		rc = billing__refund_apply(ctx, tx, a, res, now);
 	} else if ((rc = billing__payment_load(&p, ctx, tx, a->tenant_id,
@@ -456,9 +548,9 @@ static int apply_once(billing_ctx *ctx, const billing__attempt *a,
 }
 
 static int apply(billing_ctx *ctx, const billing__attempt *a, const billing_provider_result *res,
-	int mismatch)
+	int mismatch, int answered)
 {
-	BILLING__RETRY(apply_once(ctx, a, res, mismatch));
+	BILLING__RETRY(apply_once(ctx, a, res, mismatch, answered));
 }
 
 static void charge_request(billing_provider_charge *req, const billing__attempt *a)
@@ -482,7 +574,7 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 	billing_provider *pv = ctx->provider;
 	billing_provider_result res;
 	int64_t now = billing__now(ctx);
-	int rc, mismatch;
+	int rc, mismatch, answered = 1;
 
 	memset(&res, 0, sizeof(res));
 	if (a->what == BILLING__ATTEMPT_NONE)
@@ -554,24 +646,29 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 	if (rc < 0) {
 		/* Certainly not made: a failure of this attempt. */
 		const billing_error *e = billing_error_last();
+		answered = 0;
 		memset(&res, 0, sizeof(res));
 		res.status = BILLING_PAYMENT_FAILED;
 		snprintf(res.failure_code, sizeof(res.failure_code), "%s",
 			e->reason ? e->reason : "provider_error");
 		snprintf(res.failure_message, sizeof(res.failure_message), "%s", e->message);
 	}
+	if (pv->version < 3)
+		res.failure_class = BILLING_PROVIDER_FAILURE_UNSPECIFIED;  /* not its to say */
+	if (answered)
+		billing__provider_count(ctx, &res);
 	mismatch = answer_mismatch(ctx, a, &res);
 	if (res_out)
 		*res_out = res;
 	billing__log(ctx, BILLING_LOG_DEBUG, "%s: the provider says %s",
 		a->what == BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
 		billing_payment_status_name(res.status));
-	if (res.status == BILLING_PAYMENT_FAILED)
+	if (res.status == BILLING_PAYMENT_FAILED && !config_error(&res))
 		billing__log(ctx, BILLING_LOG_INFO, "%s %s failed: %s",
 			a->what == BILLING__ATTEMPT_REFUND ? "refund" : "payment",
 			a->what == BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
 			res.failure_code);
-	return apply(ctx, a, &res, mismatch);
+	return apply(ctx, a, &res, mismatch, answered);
 }
 
 void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *invoice_id)
@@ -739,6 +836,14 @@ int billing_payment_cancel(billing_payment **out, billing_ctx *ctx,
 /* The code a finished attempt answers with, and its error. */
 static int outcome_code(const billing_payment *p)
 {
+	if (billing__payment_config_paused(p)) {
+		int rc = billing__error_set(BILLING_ECONFLICT, "provider_unhealthy",
+			"the payment provider refused the merchant's request (%s): a configuration "
+			"error; the attempt is tried again when the provider accepts requests",
+			p->failure_code);
+		billing__error_provider_code(p->failure_code);
+		return rc;
+	}
 	if (p->status == BILLING_PAYMENT_FAILED) {
 		int rc = billing__error_set(BILLING_EDECLINED, "declined", "the payment failed: %s",
 			p->failure_message && *p->failure_message ? p->failure_message :

@@ -161,4 +161,26 @@ void billing__attempt_fill(billing__attempt *a, billing__attempt_what what,
 int billing__refund_apply(billing_ctx *ctx, billing_txn *tx, const billing__attempt *a,
 	const billing_provider_result *res, int64_t now);
 
+/* ------------------------------------------------------------ provider health */
+
+/* provider_health.c (issue #18 item 2). Inside the tenant's transaction:
+ * *defer_until is 0 when the tenant's collection may ask the provider now
+ * (healthy, or this attempt is the probe of a paused tenant), else when to
+ * come back. */
+int billing__provider_health_gate(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	int64_t now, int64_t *defer_until);
+/* A configuration error (res): the tenant is paused (provider.unhealthy
+ * on the transition), *next_probe_at is when to try again. */
+int billing__provider_health_failed(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const billing_provider_result *res, int64_t now, int64_t *next_probe_at);
+/* The provider answered a question of the tenant: a paused tenant is
+ * healthy again (provider.healthy). */
+int billing__provider_health_answered(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	int64_t now);
+/* Counts a failed answer by class for billing_provider_error_counts_get. */
+void billing__provider_count(billing_ctx *ctx, const billing_provider_result *res);
+/* A pending attempt the provider refused as a configuration error: it
+ * was never made there, and waits for the tenant's probe. */
+bool billing__payment_config_paused(const billing_payment *p);
+
 #endif

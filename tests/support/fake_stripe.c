@@ -1718,3 +1718,13 @@ int fake_stripe_payment_method_customer(fake_stripe *fs, const char *pm, char *o
 	pthread_mutex_unlock(&fs->lock);
 	return rc;
 }
+
+void fake_stripe_set_api_key(fake_stripe *fs, const char *api_key)
+{
+	char *key = xstrdup(api_key);
+
+	pthread_mutex_lock(&fs->lock);
+	free(fs->api_key);
+	fs->api_key = key;
+	pthread_mutex_unlock(&fs->lock);
+}

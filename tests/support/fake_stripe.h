@@ -87,6 +87,11 @@ void fake_stripe_stop(fake_stripe *fs);
 /* "http://127.0.0.1:<port>": billing_stripe_options.api_base. Borrowed. */
 const char *fake_stripe_url(const fake_stripe *fs);
 
+/* Rolls the key the fake accepts (as a dashboard rolling the secret
+ * key): a client still sending the old one gets 401 (issue #18 item 2);
+ * setting the old one again lets it back in. */
+void fake_stripe_set_api_key(fake_stripe *fs, const char *api_key);
+
 /* How long the fake (and Stripe) keeps an idempotency key. */
 #define FAKE_STRIPE_KEY_SECONDS (24 * 3600)
 

@@ -339,6 +339,8 @@ static void charge__declines_carry_their_codes(void **state)
 	assert_int_equal(r.status, BILLING_PAYMENT_FAILED);
 	assert_string_equal(r.failure_code, "card_declined");
 	assert_string_equal(r.failure_message, "Your card was declined.");
+	assert_int_equal(r.failure_class, BILLING_PROVIDER_FAILURE_DECLINE);
+	assert_int_equal(r.http_status, 402);
 	assert_int_equal(strncmp(r.ref, "pi_fake_", 8), 0);
 	assert_int_equal(r.amount, 2900);
 
@@ -360,6 +362,9 @@ static void charge__refused_requests_are_failed(void **state)
 	assert_int_equal(f->p->charge(f->p, &c, NOW, &r), BILLING_OK);
 	assert_int_equal(r.status, BILLING_PAYMENT_FAILED);
 	assert_string_equal(r.failure_code, "resource_missing");
+	/* the customer's payment method is gone: the customer's to fix */
+	assert_int_equal(r.failure_class, BILLING_PROVIDER_FAILURE_DECLINE);
+	assert_int_equal(r.http_status, 400);
 	assert_string_equal(r.ref, "");
 	assert_int_equal(fake_stripe_request_count(f->fs), 1);
 	assert_int_equal(fake_stripe_payment_intent_count(f->fs), 0);
@@ -381,6 +386,8 @@ static void charge__a_wrong_key_is_failed_and_never_shown(void **state)
 	assert_int_equal(p->charge(p, &c, NOW, &r), BILLING_OK);
 	assert_int_equal(r.status, BILLING_PAYMENT_FAILED);
 	assert_string_equal(r.failure_code, "authentication_error");
+	assert_int_equal(r.failure_class, BILLING_PROVIDER_FAILURE_CONFIG);
+	assert_int_equal(r.http_status, 401);
 	assert_no_key_leak(&r);
 	assert_int_equal(fake_stripe_request_count(other), 1);
 
@@ -406,8 +413,53 @@ static void charge__a_key_without_permission_is_failed(void **state)
 	assert_int_equal(f->p->charge(f->p, &c, NOW, &r), BILLING_OK);
 	assert_int_equal(r.status, BILLING_PAYMENT_FAILED);
 	assert_string_equal(r.failure_code, "permission_error");
+	assert_int_equal(r.failure_class, BILLING_PROVIDER_FAILURE_CONFIG);
+	assert_int_equal(r.http_status, 403);
 	assert_no_key_leak(&r);
 	assert_int_equal(fake_stripe_request_count(f->fs), 1);
+}
+
+/* Issue #18 item 2: a 400 that is not a card error and a 404 are the
+ * merchant's configuration errors; a 400 card_error is a decline. */
+static void charge__refusals_are_classed_decline_or_configuration(void **state)
+{
+	fixture *f = *state;
+	fake_stripe_fault raw = fault_of(FAKE_STRIPE_RAW);
+	billing_provider_charge c = a_charge("pm_card_visa", "k_class");
+	billing_provider_result r;
+
+	raw.status = 400;
+	raw.body = "{\"error\":{\"type\":\"invalid_request_error\",\"code\":"
+		"\"currency_unsupported\",\"param\":\"currency\",\"message\":\"no\"}}";
+	fake_stripe_fail_next(f->fs, 1, &raw);
+	assert_int_equal(f->p->charge(f->p, &c, NOW, &r), BILLING_OK);
+	assert_int_equal(r.status, BILLING_PAYMENT_FAILED);
+	assert_string_equal(r.failure_code, "currency_unsupported");
+	assert_int_equal(r.failure_class, BILLING_PROVIDER_FAILURE_CONFIG);
+
+	raw.status = 404;
+	raw.body = "{\"error\":{\"type\":\"invalid_request_error\",\"code\":"
+		"\"resource_missing\",\"message\":\"Unrecognized request URL\"}}";
+	fake_stripe_fail_next(f->fs, 1, &raw);
+	assert_int_equal(f->p->charge(f->p, &c, NOW, &r), BILLING_OK);
+	assert_int_equal(r.failure_class, BILLING_PROVIDER_FAILURE_CONFIG);
+	assert_int_equal(r.http_status, 404);
+
+	raw.status = 400;
+	raw.body = "{\"error\":{\"type\":\"card_error\",\"code\":\"expired_card\","
+		"\"message\":\"expired\"}}";
+	fake_stripe_fail_next(f->fs, 1, &raw);
+	assert_int_equal(f->p->charge(f->p, &c, NOW, &r), BILLING_OK);
+	assert_string_equal(r.failure_code, "expired_card");
+	assert_int_equal(r.failure_class, BILLING_PROVIDER_FAILURE_DECLINE);
+
+	/* a currency Stripe takes no charge in: refused before sending */
+	c.currency = "IQD";
+	assert_int_equal(f->p->charge(f->p, &c, NOW, &r), BILLING_OK);
+	assert_int_equal(r.status, BILLING_PAYMENT_FAILED);
+	assert_string_equal(r.failure_code, "currency_unsupported");
+	assert_int_equal(r.failure_class, BILLING_PROVIDER_FAILURE_CONFIG);
+	assert_int_equal(fake_stripe_request_count(f->fs), 3);
 }
 
 static void charge__messages_that_echo_a_key_are_replaced(void **state)
@@ -1208,6 +1260,7 @@ int main(void)
 		T(charge__refused_requests_are_failed),
 		T(charge__a_wrong_key_is_failed_and_never_shown),
 		T(charge__a_key_without_permission_is_failed),
+		T(charge__refusals_are_classed_decline_or_configuration),
 		T(charge__messages_that_echo_a_key_are_replaced),
 		T(charge__retries_429_500_409_with_the_same_key),
 		T(charge__should_retry_false_stops_retrying),

@@ -103,9 +103,24 @@ static int stripe_charge(billing_provider *p, const billing_provider_charge *req
 		billing__check_fail(&c, "idempotencyKey",
 			"is required (printable, no spaces, at most 255 bytes)");
 	rc = billing__checks_finish(&c, "Stripe charge");
-	if (rc < 0 || (rc = billing__stripe_amount_out(&amount, req->currency,
-		req->amount)) < 0)
+	if (rc < 0)
 		return rc;
+	if ((rc = billing__stripe_amount_out(&amount, req->currency, req->amount)) < 0) {
+		const billing_error *e = billing_error_last();
+		if (!e->reason || strcmp(e->reason, "currency_unsupported") != 0)
+			return rc;
+		/* A currency Stripe takes no charge in: no retry of this card
+		 * can succeed, so it is a configuration error of the merchant
+		 * (issue #18 items 2 and 9), not a decline that feeds dunning. */
+		out->status = BILLING_PAYMENT_FAILED;
+		out->failure_class = BILLING_PROVIDER_FAILURE_CONFIG;
+		billing__stripe_copy_text(out->failure_code, sizeof(out->failure_code),
+			"currency_unsupported");
+		billing__stripe_copy_text(out->failure_message, sizeof(out->failure_message),
+			e->message);
+		billing_error_clear();
+		return BILLING_OK;
+	}
 
 	f.curl = curl_easy_init();
 	if (f.curl == NULL)

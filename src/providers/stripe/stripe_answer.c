@@ -119,6 +119,33 @@ const char *billing__stripe_refusal_code(const cJSON *err, long status)
 	return billing__stripe_error_code(err, status);
 }
 
+/*
+ * Issue #18 item 2: whose fault a refusal is. A card_error (402, or a 400
+ * of type card_error) is the customer's: a decline. A refusal of the
+ * customer's own payment method or customer (400 resource_missing naming
+ * payment_method or customer: deleted, detached) is the customer's too.
+ * Everything else the merchant must fix and no retry of the customer's
+ * card can cure: 401 (a revoked or wrong key), 403 (a restricted key
+ * without the permission), another 400 (a request Stripe will never
+ * accept, currency_unsupported among them), 404 (our own resource or the
+ * API base is wrong).
+ */
+billing_provider_failure billing__stripe_failure_class(const cJSON *err, long status)
+{
+	const char *type = billing__stripe_member_str(err, "type");
+	const char *code = billing__stripe_member_str(err, "code");
+	const char *param = billing__stripe_member_str(err, "param");
+
+	if (status == 402 || (type && strcmp(type, "card_error") == 0))
+		return BILLING_PROVIDER_FAILURE_DECLINE;
+	if (status == 400 && code && strcmp(code, "resource_missing") == 0 && param &&
+	    (strcmp(param, "payment_method") == 0 || strcmp(param, "customer") == 0))
+		return BILLING_PROVIDER_FAILURE_DECLINE;
+	if (status == 400 || status == 401 || status == 403 || status == 404)
+		return BILLING_PROVIDER_FAILURE_CONFIG;
+	return BILLING_PROVIDER_FAILURE_DECLINE;
+}
+
 /* Stripe's message, unless it could hold key material. */
 void billing__stripe_set_message(stripe_provider *sp, billing_provider_result *out, long status,
 	const char *msg)
@@ -183,6 +210,7 @@ void billing__stripe_payment_intent_result(const cJSON *pi, billing_provider_res
 		   strcmp(status, "canceled") == 0) {
 		const char *code = NULL;
 		out->status = BILLING_PAYMENT_FAILED;
+		out->failure_class = BILLING_PROVIDER_FAILURE_DECLINE;
 		if (err)
 			code = billing__stripe_error_code(err, 402);
 		else if (strcmp(status, "canceled") == 0)
@@ -260,10 +288,13 @@ int billing__stripe_outcome(stripe_provider *sp, const exchange *x, bool exhaust
 			billing__stripe_metadata(pi, out);
 		}
 		out->status = BILLING_PAYMENT_FAILED;
+		out->failure_class = billing__stripe_failure_class(err, x->res.status);
 		billing__stripe_copy_text(out->failure_code, sizeof(out->failure_code),
 			billing__stripe_refusal_code(err, x->res.status));
 		billing__stripe_set_message(sp, out, x->res.status, billing__stripe_member_str(err, "message"));
 	}
+	if (billing__stripe_answered(x))
+		out->http_status = (int)x->res.status;
 	cJSON_Delete(root);
 	return BILLING_OK;
 }

@@ -100,6 +100,8 @@ const cJSON *billing__stripe_error_object(const cJSON *root);
 /* The code to report for an error answer: decline_code, code, then type. */
 const char *billing__stripe_error_code(const cJSON *err, long status);
 /* The code of a refused request (key errors get a fixed code). */
+/* Whose fault a refusal is: a decline, or a configuration error. */
+billing_provider_failure billing__stripe_failure_class(const cJSON *err, long status);
 const char *billing__stripe_refusal_code(const cJSON *err, long status);
 /* Stripe's message into out, unless it could hold key material. */
 void billing__stripe_set_message(stripe_provider *sp, billing_provider_result *out, long status,

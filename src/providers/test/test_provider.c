@@ -44,9 +44,21 @@ typedef struct {
 	char customer_ref[BILLING_PROVIDER_REF_MAX]; /* SetupIntents, attachments */
 } test_object;
 
+#define MAX_REFUSALS 16
+
+/* A tenant whose requests the provider refuses, as a revoked key would
+ * (billing_test_provider_refuse). */
+typedef struct {
+	char tenant_id[64];             /* "" : every tenant */
+	int http_status;
+	char code[BILLING_PROVIDER_CODE_MAX];
+} test_refusal;
+
 typedef struct {
 	billing_provider base;
 	pthread_mutex_t lock;
+	test_refusal refusals[MAX_REFUSALS];
+	size_t nrefusals;
 	char *webhook_secret;
 	test_payment *items;
 	size_t count, cap;
@@ -88,6 +100,28 @@ static test_payment *find(test_provider *tp, const char *key, const char *ref)
 	return find_at(tp, key, ref, 0);
 }
 
+/* Under the lock: 1 with out filled when the tenant's requests are
+ * refused (nothing is made or remembered, as at Stripe). */
+static int refused(test_provider *tp, const char *tenant_id, billing_provider_result *out)
+{
+	size_t i;
+
+	for (i = 0; i < tp->nrefusals; i++) {
+		const test_refusal *r = &tp->refusals[i];
+		if (r->tenant_id[0] && (!tenant_id || strcmp(r->tenant_id, tenant_id) != 0))
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->status = BILLING_PAYMENT_FAILED;
+		out->failure_class = BILLING_PROVIDER_FAILURE_CONFIG;
+		out->http_status = r->http_status;
+		snprintf(out->failure_code, sizeof(out->failure_code), "%s", r->code);
+		snprintf(out->failure_message, sizeof(out->failure_message),
+			"the test provider refuses this tenant's requests (HTTP %d)", r->http_status);
+		return 1;
+	}
+	return 0;
+}
+
 static test_payment *add(test_provider *tp)
 {
 	if (tp->count == tp->cap) {
@@ -122,6 +156,10 @@ static int tp_charge(billing_provider *p, const billing_provider_charge *req, in
 		return billing__error_set(BILLING_EINVALID, "invalid_request",
 			"a charge needs a key, an amount and a currency");
 	pthread_mutex_lock(&tp->lock);
+	if (refused(tp, req->tenant_id, out)) {
+		pthread_mutex_unlock(&tp->lock);
+		return BILLING_OK;
+	}
 	if ((t = find_at(tp, req->idempotency_key, NULL, now)) != NULL) {
 		/* The same question again: the first answer, as it stands now. */
 		settle(t, now);
@@ -224,6 +262,8 @@ static int tp_refund(billing_provider *p, const billing_provider_refund *req, in
 	int rc = BILLING_OK;
 
 	pthread_mutex_lock(&tp->lock);
+	if (refused(tp, req->tenant_id, out))
+		goto out;
 	if ((r = find(tp, req->idempotency_key, NULL)) != NULL) {
 		result_of(out, r);
 		goto out;
@@ -575,4 +615,50 @@ size_t billing_test_provider_charge_count(billing_provider *p)
 		n += !tp->items[i].is_refund;
 	pthread_mutex_unlock(&tp->lock);
 	return n;
+}
+
+static const char *refusal_code(int status)
+{
+	switch (status) {
+	case 401: return "authentication_error";
+	case 403: return "permission_error";
+	case 404: return "resource_missing";
+	default: return "invalid_request_error";
+	}
+}
+
+int billing_test_provider_refuse(billing_provider *p, const char *tenant_id, int http_status)
+{
+	test_provider *tp = (test_provider *)p;
+	size_t i;
+	int rc = BILLING_OK;
+
+	BILLING__ASSERT_ARG(p && strcmp(p->name, "test") == 0, "provider");
+	if (http_status != 0 && http_status != 400 && http_status != 401 && http_status != 403 &&
+	    http_status != 404)
+		return billing__error_field(BILLING_EINVALID, "invalid", "httpStatus",
+			"0, 400, 401, 403 or 404");
+	if (tenant_id && (!*tenant_id || strlen(tenant_id) >= sizeof(tp->refusals[0].tenant_id)))
+		return billing__error_field(BILLING_EINVALID, "invalid", "tenantId",
+			"a tenant id, or NULL for every tenant");
+	pthread_mutex_lock(&tp->lock);
+	for (i = 0; i < tp->nrefusals; i++)
+		if (strcmp(tp->refusals[i].tenant_id, tenant_id ? tenant_id : "") == 0)
+			break;
+	if (http_status == 0) {
+		if (i < tp->nrefusals)
+			tp->refusals[i] = tp->refusals[--tp->nrefusals];
+	} else if (i == tp->nrefusals && tp->nrefusals == MAX_REFUSALS) {
+		rc = billing__error_set(BILLING_EINVALID, "too_many",
+			"the test provider refuses at most %d tenants", MAX_REFUSALS);
+	} else {
+		test_refusal *r = &tp->refusals[i];
+		if (i == tp->nrefusals)
+			tp->nrefusals++;
+		snprintf(r->tenant_id, sizeof(r->tenant_id), "%s", tenant_id ? tenant_id : "");
+		r->http_status = http_status;
+		snprintf(r->code, sizeof(r->code), "%s", refusal_code(http_status));
+	}
+	pthread_mutex_unlock(&tp->lock);
+	return rc;
 }
