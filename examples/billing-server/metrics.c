@@ -5,6 +5,8 @@
  */
 #include "metrics.h"
 
+#include <billing/billing.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,11 +123,39 @@ static void seconds(char *buf, size_t size, uint64_t us)
 		(unsigned long long)(us % 1000000));
 }
 
-char *metrics_render(void)
+/* The payment provider's health (issue #18 item 2), from the library: the
+ * tenants whose collection is paused (stored, shared by every process of
+ * the database) and this process's failed provider answers by class. */
+static void put_provider(sbuf *b, billing_ctx *ctx)
+{
+	billing_provider_error_counts c;
+	int64_t paused = 0;
+
+	if (!ctx)
+		return;
+	if (billing_provider_health_unhealthy_count(ctx, &paused) == BILLING_OK)
+		put(b, "# HELP billing_provider_unhealthy_tenants Tenants whose collection is paused "
+			"because the payment provider refuses the merchant's requests (a revoked key, "
+			"a missing permission).\n# TYPE billing_provider_unhealthy_tenants gauge\n"
+			"billing_provider_unhealthy_tenants %lld\n", (long long)paused);
+	billing_provider_error_counts_get(ctx, &c);
+	put(b, "# HELP billing_provider_errors_total Failed answers of the payment provider, by "
+		"class: decline (the customer's), config (the merchant's: key, permission, "
+		"request), unknown (no answer).\n# TYPE billing_provider_errors_total counter\n"
+		"billing_provider_errors_total{class=\"decline\"} %lld\n"
+		"billing_provider_errors_total{class=\"config\"} %lld\n"
+		"billing_provider_errors_total{class=\"unknown\"} %lld\n",
+		(long long)c.declined, (long long)c.config, (long long)c.unknown);
+}
+
+char *metrics_render(billing_ctx *ctx)
 {
 	sbuf b = { NULL, 0, 0, 0 };
 	size_t i, k;
 	char le[32];
+
+	/* Asks the database: before taking the series' lock. */
+	put_provider(&b, ctx);
 
 	pthread_mutex_lock(&lock);
 	put(&b, "# HELP billing_http_requests_total HTTP requests answered, by method, route "

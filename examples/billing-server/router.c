@@ -882,7 +882,20 @@ static void handle_readyz(request *r)
 		log_msg(LOG_WARN, "not ready", "requestId", r->request_id, "reason", e->reason, LOG_END);
 		reply_problem(r, 503, e->reason, "storage is not ready", NULL);
 	} else {
-		reply_json(r, 200, dup_text("{\"status\":\"ready\"}"));
+		/* The provider's health is reported, not judged: one tenant's
+		 * revoked key must not take the whole server out of a load
+		 * balancer (docs/http-api.md). */
+		int64_t paused = 0;
+		char body[128];
+		if (billing_provider_health_unhealthy_count(r->app->ctx, &paused) < 0)
+			paused = -1;
+		if (paused < 0)
+			snprintf(body, sizeof(body), "{\"status\":\"ready\",\"provider\":\"unknown\"}");
+		else
+			snprintf(body, sizeof(body), "{\"status\":\"ready\",\"provider\":\"%s\","
+				"\"providerPausedTenants\":%lld}", paused ? "degraded" : "ok",
+				(long long)paused);
+		reply_json(r, 200, dup_text(body));
 	}
 	billing_free(out);
 }
@@ -1175,7 +1188,7 @@ void router_handle(request *r)
 		break;
 	case H_METRICS:
 		r->out.status = 200;
-		r->out.body = metrics_render();
+		r->out.body = metrics_render(r->app->ctx);
 		r->out.content_type = "text/plain; version=0.0.4; charset=utf-8";
 		break;
 	case H_OPENAPI:
