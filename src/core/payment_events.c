@@ -169,6 +169,46 @@ static int webhook_once(billing_ctx *ctx, const billing_provider_event *ev,
 	return billing__end(ctx, tx, rc);
 }
 
+/*
+ * A charge.* event (a refund, a dispute) carries the Charge's or the
+ * Dispute's own metadata, not the PaymentIntent's where ours is: a real
+ * Stripe dispute's metadata is empty. Such an event names the PaymentIntent
+ * (ev->ref); asking the provider for it gives our tenant and payment ids,
+ * and the event is routed as if it carried them (every check after that
+ * is the same). The provider not answering is an error, so that the
+ * provider delivers the event again later; a PaymentIntent without our
+ * metadata is not ours and the event stays unrouted (ignored).
+ */
+static int route_by_payment(billing_ctx *ctx, billing_provider_event *ev)
+{
+	billing_provider_result res;
+	int rc;
+
+	if (!ev->ref[0] || (ev->type != BILLING_PROVIDER_EVENT_CHARGE_REFUNDED &&
+	    ev->type != BILLING_PROVIDER_EVENT_DISPUTE_CREATED &&
+	    ev->type != BILLING_PROVIDER_EVENT_DISPUTE_UPDATED &&
+	    ev->type != BILLING_PROVIDER_EVENT_DISPUTE_CLOSED))
+		return BILLING_OK;
+	memset(&res, 0, sizeof(res));
+	rc = ctx->provider->retrieve(ctx->provider, ev->ref, billing__now(ctx), &res);
+	if (rc == BILLING_ENOTFOUND) {
+		billing_error_clear();
+		return BILLING_OK;
+	}
+	if (rc < 0) {
+		billing__log(ctx, BILLING_LOG_WARN, "provider event %s (%s): its payment %s could "
+			"not be looked up to find its tenant: %s", ev->id, ev->type_name, ev->ref,
+			billing_error_last()->message);
+		return rc;
+	}
+	if (res.ref[0] && strcmp(res.ref, ev->ref) != 0)
+		return BILLING_OK;    /* an answer about another payment: not believed */
+	snprintf(ev->tenant_id, sizeof(ev->tenant_id), "%s", res.tenant_id);
+	if (!ev->payment_id[0])
+		snprintf(ev->payment_id, sizeof(ev->payment_id), "%s", res.payment_id);
+	return BILLING_OK;
+}
+
 int billing_provider_webhook_handle(billing_ctx *ctx, const billing_header *headers,
 	size_t nheaders, const char *body, size_t len, billing_webhook_result *result)
 {
@@ -193,6 +233,9 @@ int billing_provider_webhook_handle(billing_ctx *ctx, const billing_header *head
 		result->outcome = BILLING_WEBHOOK_IGNORED;
 		return BILLING_OK;
 	}
+	if (!ev.tenant_id[0] && (rc = route_by_payment(ctx, &ev)) < 0)
+		return rc;
+	snprintf(result->tenant_id, sizeof(result->tenant_id), "%s", ev.tenant_id);
 	if (!ev.tenant_id[0] || !billing__id_arg_ok(ev.tenant_id, "ten")) {
 		/* Not one of ours (no metadata): nothing to apply it to. */
 		billing__log(ctx, BILLING_LOG_INFO, "provider event %s (%s) names no tenant: ignored",

@@ -297,6 +297,70 @@ static void stripe__processing_settled_by_a_signed_webhook(void **state)
 	fx_free(&f);
 }
 
+/* A real Stripe dispute carries its own, empty metadata (the fake's too):
+ * the tenant is found by retrieving the PaymentIntent it names. */
+static void stripe__a_dispute_without_our_metadata_is_routed(void **state)
+{
+	fake_stripe_event ev;
+	billing_webhook_result res;
+	billing_dispute_list_params lp = BILLING_DISPUTE_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	char id[64], ref[128], sig[256];
+	billing_header h[1] = { { "Stripe-Signature", sig } };
+	char *body;
+	fx f;
+	(void)state;
+	fx_init(&f);
+	subscribe(&f, "pm_card_visa");
+	last_payment(&f, id, ref);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = "charge.dispute.created";
+	ev.payment_intent = ref;
+	ev.created = f.w->now;
+	assert_non_null(body = fake_stripe_event_json(f.fs, &ev));
+	assert_non_null(strstr(body, "\"metadata\":{}"));
+	assert_null(strstr(body, f.t));
+	assert_int_equal(fake_stripe_event_sign(sig, sizeof(sig), SECRET, f.w->now, body), 0);
+	tb_assert_rc(billing_provider_webhook_handle(f.w->ctx, h, 1, body, strlen(body), &res),
+		BILLING_OK);
+	assert_int_equal(res.outcome, BILLING_WEBHOOK_APPLIED);
+	assert_string_equal(res.tenant_id, f.t);
+	assert_string_equal(res.payment_id, id);
+	tb_assert_rc(billing_provider_webhook_handle(f.w->ctx, h, 1, body, strlen(body), &res),
+		BILLING_OK);
+	assert_int_equal(res.outcome, BILLING_WEBHOOK_DUPLICATE);
+	free(body);
+	lp.payment_id = id;
+	tb_assert_rc(billing_dispute_list(&page, f.w->ctx, &f.admin, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 1);
+	billing_page_free(page);
+
+	/* A PaymentIntent Stripe does not know (not ours): acknowledged, ignored. */
+	ev.payment_intent = "pi_not_ours";
+	ev.type = "charge.dispute.created";
+	ev.amount = 100;
+	ev.currency = "EUR";
+	assert_non_null(body = fake_stripe_event_json(f.fs, &ev));
+	assert_int_equal(fake_stripe_event_sign(sig, sizeof(sig), SECRET, f.w->now, body), 0);
+	tb_assert_rc(billing_provider_webhook_handle(f.w->ctx, h, 1, body, strlen(body), &res),
+		BILLING_OK);
+	assert_int_equal(res.outcome, BILLING_WEBHOOK_IGNORED);
+	free(body);
+
+	/* Stripe cannot be asked: an error, so that Stripe delivers it again. */
+	ev.payment_intent = ref;
+	ev.type = "charge.dispute.updated";
+	ev.amount = 0;
+	ev.currency = NULL;
+	assert_non_null(body = fake_stripe_event_json(f.fs, &ev));
+	assert_int_equal(fake_stripe_event_sign(sig, sizeof(sig), SECRET, f.w->now, body), 0);
+	fake_stripe_set_api_key(f.fs, "sk_test_rolled");
+	assert_true(billing_provider_webhook_handle(f.w->ctx, h, 1, body, strlen(body), &res) < 0);
+	fake_stripe_set_api_key(f.fs, KEY);
+	free(body);
+	fx_free(&f);
+}
+
 static void stripe__refunds_through_the_refunds_api(void **state)
 {
 	billing_payment *p = NULL;
@@ -553,6 +617,7 @@ int main(void)
 		cmocka_unit_test(stripe__a_lost_answer_never_charges_twice),
 		cmocka_unit_test(stripe__processing_settled_by_retrieval),
 		cmocka_unit_test(stripe__processing_settled_by_a_signed_webhook),
+		cmocka_unit_test(stripe__a_dispute_without_our_metadata_is_routed),
 		cmocka_unit_test(stripe__refunds_through_the_refunds_api),
 		cmocka_unit_test(stripe__a_lost_answer_outlives_the_key_window),
 		cmocka_unit_test(stripe__a_lost_charge_never_made_fails_after_the_window),
