@@ -157,6 +157,10 @@ struct call {
 	void *merged;             /* the record the rules check (owned) */
 	void *out_rec;            /* the buffer the entity flow writes */
 	int64_t now;
+	/* Step 1's field errors, reported with the rules' in one answer, and
+	 * the fields they name (the rules do not see those as given). */
+	billing__checks pending;
+	uint64_t failed;
 };
 
 static void call_init(struct call *c, const billing__rules *rules, billing_ctx *ctx)
@@ -316,7 +320,7 @@ static int check_given(struct call *c, const void *rec, uint64_t given, bool cre
 	const billing_resource *res = c->res;
 	billing__checks ck = BILLING__CHECKS_INIT;
 	unsigned int takes = create ? BILLING_API_CREATE : BILLING_API_UPDATE;
-	size_t i;
+	size_t i, before;
 	int rc;
 
 	c->given = given;
@@ -344,15 +348,24 @@ static int check_given(struct call *c, const void *rec, uint64_t given, bool cre
 		if (!(f->api & takes)) {
 			billing__check_fail(&ck, field_name(f),
 				create ? "cannot be set" : "cannot be changed");
+			c->failed |= UINT64_C(1) << i;
 			continue;
 		}
+		before = ck.count;
 		if ((rc = check_value(c, &ck, i, rec)) < 0)
 			return rc;
+		if (ck.count != before)
+			c->failed |= UINT64_C(1) << i;
 		copy_field(f, c->work, rec);
 		if (c->canon[i])
 			billing__record_set_text(f, c->work, c->canon[i]);
 	}
-	return billing__checks_finish(&ck, c->noun);
+	/* Without rules these are all the errors there are; with rules, the
+	 * rules' check runs too and one answer names every bad field. */
+	if (!c->rules->check || ck.count == 0)
+		return billing__checks_finish(&ck, c->noun);
+	c->pending = ck;
+	return BILLING_OK;
 }
 
 /* The digest input of an idempotent call: its given fields, checked. */
@@ -378,10 +391,40 @@ static int idem_init(struct call *c, billing__idem *idem, const billing_call_opt
 	return billing__idem_init_named(idem, opts, name, &b);
 }
 
+/* The field errors of the thread's error (a failed check) after those of
+ * step 1, as one answer. The field names are copied first: finishing
+ * resets the thread's error they live in. */
+static int merge_errors(struct call *c, int rc)
+{
+	const billing_error *e = billing_error_last();
+	char names[BILLING__MAX_FIELD_ERRORS][64];
+	billing__checks *ck = &c->pending;
+	size_t i;
+
+	if (rc == BILLING_EINVALID && e->field_error_count == 0 && e->field &&
+	    ck->count < BILLING__MAX_FIELD_ERRORS) {
+		snprintf(names[ck->count], sizeof(names[0]), "%s", e->field);
+		billing__check_fail(ck, names[ck->count], "%s", e->message);
+	}
+	for (i = 0; rc == BILLING_EINVALID && i < e->field_error_count &&
+	    ck->count < BILLING__MAX_FIELD_ERRORS; i++) {
+		snprintf(names[ck->count], sizeof(names[0]), "%s", e->field_errors[i].field);
+		billing__check_fail(ck, names[ck->count], "%s", e->field_errors[i].message);
+	}
+	return billing__checks_finish(ck, c->noun);
+}
+
 static int run_check(struct call *c, billing_ctx *ctx, billing_txn *tx, const void *current,
 	void *rec)
 {
-	return c->rules->check ? c->rules->check(ctx, tx, current, rec, c->given) : BILLING_OK;
+	int rc;
+
+	if (!c->rules->check)
+		return BILLING_OK;
+	rc = c->rules->check(ctx, tx, current, rec, c->given & ~c->failed);
+	if (c->pending.count && (rc == BILLING_OK || rc == BILLING_EINVALID))
+		return merge_errors(c, rc);
+	return rc;
 }
 
 /* ------------------------------------------------------------ create */

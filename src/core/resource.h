@@ -36,6 +36,12 @@
  *     "fields").
  *  2. rules->check (inside the call's transaction, after the flow set the
  *     id, tenant, timestamps and version): the object's own rules.
+ * One answer names every bad field: when the object has rules, step 1's
+ * field errors (other than a bad mask or a NULL record) do not stop the
+ * call there; the rules' check runs too, without the fields step 1
+ * refused in its given mask, and its field errors follow step 1's in the
+ * one BILLING_EINVALID. (So such a call reaches the transaction: an
+ * unknown id or a reused idempotency key is reported before bad input.)
  */
 #ifndef BILLING_CORE_RESOURCE_H
 #define BILLING_CORE_RESOURCE_H
@@ -57,10 +63,11 @@ typedef struct billing__rules {
 	 * record the call will write, complete: on create the caller's fields
 	 * and zeros / defaults, on update the current record with the given
 	 * fields replaced; id, tenant, timestamps and version are set already.
-	 * given is the caller's mask. rec's strings are the flow's own copies:
-	 * check may rewrite one in place as long as it gets no longer (trim,
-	 * change case), point a field at a string that outlives the call (a
-	 * literal, or a string of current) or set integers. It reports bad
+	 * given is the caller's mask less the fields step 1 refused. rec's
+	 * strings are the flow's own copies: check may rewrite one in place
+	 * as long as it gets no longer (trim, change case), point a field at
+	 * a string that outlives the call (a literal, or a string of current)
+	 * or set integers. It reports bad
 	 * input with billing__check_fail / billing__checks_finish (BILLING_EINVALID
 	 * naming the fields); any failure rolls the call back. NULL: no rules.
 	 */

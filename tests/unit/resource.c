@@ -479,6 +479,43 @@ static void create__what_the_descriptor_refuses(void **state)
 	billing__free(kept);
 }
 
+/* Whether the thread's error names field among its field errors. */
+static bool names_field(const char *field)
+{
+	const billing_error *e = billing_error_last();
+	size_t i;
+	for (i = 0; i < e->field_error_count; i++)
+		if (strcmp(e->field_errors[i].field, field) == 0)
+			return true;
+	return false;
+}
+
+/* The descriptor's refusals and the rules' own come in one answer, and
+ * the rules never see a field the descriptor refused as given. */
+static void create__one_answer_names_every_bad_field(void **state)
+{
+	fx *f = *state;
+	widget w = a_widget("BAD");
+
+	w.kind = 3;
+	w.enabled = 7;
+	create_refused(f, &w, GIVEN_NEW, BILLING_EINVALID, NULL);
+	assert_int_equal(billing_error_last()->field_error_count, 3);
+	assert_true(names_field("kind"));
+	assert_true(names_field("enabled"));
+	assert_true(names_field("code"));
+	/* A field the create does not take and the rules' refusal: both named. */
+	w = a_widget("BAD");
+	create_refused(f, &w, GIVEN_NEW | BIT(W_CREATED), BILLING_EINVALID, NULL);
+	assert_int_equal(billing_error_last()->field_error_count, 2);
+	assert_true(names_field("createdAt"));
+	assert_true(names_field("code"));
+	/* A refused code is not handed to the rules (they would read NULL). */
+	w.code = NULL;
+	create_refused(f, &w, GIVEN_NEW, BILLING_EINVALID, "code");
+	assert_int_equal(billing_error_last()->field_error_count, 1);
+}
+
 static void update_refused(fx *f, const widget *c, const widget *u, uint64_t given,
 	int64_t expected, int want, const char *field)
 {
@@ -855,6 +892,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(list__generic_filters_and_their_checks,
 			setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(list__search_needs_a_searchable_field,
+			setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(create__one_answer_names_every_bad_field,
 			setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(ops__only_what_the_descriptor_offers,
 			setup, tb_fx_teardown),

@@ -201,6 +201,21 @@ static void create__bad_input_names_the_field_and_changes_nothing(void **state)
 	p = vat(); p.version = 0;
 	create_refused(f, &p, BILLING_EINVALID, "version");
 	create_refused(f, NULL, BILLING_EINVALID, "params");
+	/* One answer names every bad field: the flow's (a null name) and the
+	 * tax rate's own (the percentage, the country). */
+	p = vat(); p.display_name = NULL; p.percentage = 1000001; p.country = "XX";
+	{
+		billing_tax_rate *t = NULL;
+		const billing_error *e = billing_error_last();
+		tb_assert_rc(billing_tax_rate_create(&t, f->w->ctx, &f->admin, &p, NULL),
+			BILLING_EINVALID);
+		assert_null(t);
+		assert_int_equal(e->field_error_count, 3);
+		assert_string_equal(e->field_errors[0].field, "displayName");
+		assert_string_equal(e->field_errors[1].field, "percentage");
+		assert_string_equal(e->field_errors[2].field, "country");
+		create_refused(f, &p, BILLING_EINVALID, "displayName");
+	}
 }
 
 /* ------------------------------------------------------------ update */
