@@ -116,9 +116,32 @@ const billing_field *billing__field_by_json(const billing_resource *res, const c
 {
 	size_t i;
 	for (i = 0; json && i < res->field_count; i++)
-		if (res->fields[i].json && strcmp(res->fields[i].json, json) == 0)
+		if (res->fields[i].json && res->fields[i].json_kind != BILLING_JSON_NONE &&
+		    strcmp(res->fields[i].json, json) == 0)
 			return &res->fields[i];
 	return NULL;
+}
+
+const billing_field *billing__key_source(const billing_resource *res, const billing_field *f)
+{
+	const billing_field *src;
+	if (!f->json || f->json_kind != BILLING_JSON_NONE || f->type != BILLING_FIELD_TEXT)
+		return NULL;
+	src = billing__field_by_json(res, f->json);
+	return src && src->type == BILLING_FIELD_TEXT ? src : NULL;
+}
+
+/* The keys of the fields given (see billing/sys/resource.h): the given
+ * value written over each, for record_dup to copy and the rules to
+ * normalize. */
+static void keys_fill(const billing_resource *res, void *rec, const void *from, uint64_t given)
+{
+	size_t i;
+	for (i = 0; i < res->field_count; i++) {
+		const billing_field *src = billing__key_source(res, &res->fields[i]);
+		if (src && (given & BILLING__FIELD_BIT(res, src)))
+			billing__record_set_text(&res->fields[i], rec, billing__record_text(src, from));
+	}
 }
 
 void *billing__record_dup(const billing_resource *res, const void *rec)
@@ -462,6 +485,7 @@ static int create_once(void **out, const billing__rules *rules, billing_ctx *ctx
 	billing__record_set_int(billing__field_with(res, BILLING_FIELD_VERSION), c.work, 1);
 	billing__record_set_int(billing_resource_field(res, "created_at"), c.work, c.now);
 	billing__record_set_int(billing_resource_field(res, "updated_at"), c.work, c.now);
+	keys_fill(res, c.work, c.work, c.given & ~c.failed);
 	/* The rules may rewrite the strings of their record: the flow's copy. */
 	if ((c.merged = billing__record_dup(res, c.work)) == NULL) {
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
@@ -511,6 +535,7 @@ static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	for (i = 0; i < res->field_count; i++)
 		if (c->given & (UINT64_C(1) << i))
 			copy_field(&res->fields[i], record, c->work);
+	keys_fill(res, record, c->work, c->given & ~c->failed);
 	billing__record_set_int(billing_resource_field(res, "updated_at"), record, c->now);
 	billing__record_set_int(ver, record, billing__record_int(ver, current) + 1);
 	if ((c->merged = billing__record_dup(res, record)) == NULL)

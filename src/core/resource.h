@@ -190,7 +190,12 @@ void billing__record_set_int(const billing_field *f, void *rec, int64_t v);
 /* The first field of res with flag (BILLING_FIELD_*), or NULL. */
 const billing_field *billing__field_with(const billing_resource *res, unsigned int flag);
 
-/* The field of res whose JSON name is json, or NULL. */
+/* The shown field of res (json_kind not NONE) whose JSON name is json, or
+ * NULL. */
 const billing_field *billing__field_by_json(const billing_resource *res, const char *json);
+
+/* The field f is the key of (billing/sys/resource.h: a TEXT field of kind
+ * NONE with the JSON name of a shown TEXT field), or NULL. */
+const billing_field *billing__key_source(const billing_resource *res, const billing_field *f);
 
 #endif

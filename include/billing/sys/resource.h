@@ -112,6 +112,17 @@ typedef struct {
 	const char *description;     /**< one line for the catalog and OpenAPI */
 } billing_field;
 
+/*
+ * A field's key. A TEXT field of json_kind BILLING_JSON_NONE whose json is
+ * the JSON name of a shown TEXT field is that field's key (customers'
+ * email_key, the lower-cased e-mail): the API neither shows nor reads it;
+ * the generic flow writes the field's value into it whenever the field is
+ * given, for the object's rules to normalize in place (lower-case it);
+ * lists sort by it under that JSON name when it has BILLING_FIELD_SORT
+ * (the shown field then has none), and a BILLING_FIELD_UNIQUE key that is
+ * taken names that JSON name.
+ */
+
 /**
  * A named set of values of the status field, for rules storage must apply
  * (a list of "live" subscriptions): the SQL builder turns it into
