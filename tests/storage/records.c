@@ -311,6 +311,32 @@ static void add_customer(fx *f, const char *tenant, const char *id, const char *
 	tb_assert_rc(insert(f, &customers, tenant, &r), BILLING_OK);
 }
 
+/* A user of tenant, written in a platform transaction as the library does. */
+static void add_user(fx *f, const char *tenant, const char *id, const char *email,
+	int64_t created)
+{
+	billing_user_record r;
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = tenant;
+	r.id = id;
+	r.email = r.email_key = email;
+	r.role = 2;
+	r.password_hash = "x";
+	r.created_at = r.updated_at = created;
+	r.version = 1;
+	tb_assert_rc(insert(f, &billing__res_user, NULL, &r), BILLING_OK);
+}
+
+static int on_user(void *payload, const void *record)
+{
+	const billing_user_record *r = record;
+	seen *v = payload;
+	size_t i = v->n++;
+	assert_true(i < MAX_ROWS);
+	snprintf(v->id[i], 64, "%s", r->id);
+	return v->stop;
+}
+
 static int read_rec(fx *f, const billing_resource *res, const char *tenant, const char *id,
 	unsigned int lock, billing_row_cb cb, seen *v)
 {
@@ -904,6 +930,67 @@ static void record_list__status_sets_and_integer_filters_never_list_deleted(void
 	assert_ids(&v, 2, (const char *const[]){ "plan_2", "plan_1" });
 }
 
+/* with_deleted: soft-deleted rows are listed and counted too. all_tenants:
+ * with no tenant, the rows of every tenant, with filters and keysets as
+ * in one tenant. Each is refused where it cannot apply. */
+static void record_list__with_deleted_and_all_tenants(void **state)
+{
+	fx *f = *state;
+	billing_list_query q = keyset(10);
+	billing_filter fl = { NULL, BILLING_FILTER_EQ, "bob@b.test", 0, NULL };
+	int64_t total = -1;
+	seen v;
+
+	some_plans(f);
+	q.with_deleted = 1;
+	tb_assert_rc(list_rec(f, &plans, A, &q, on_plan, &v), BILLING_OK);
+	assert_ids(&v, 4, (const char *const[]){ "plan_1", "plan_2", "plan_3", "plan_4" });
+	assert_int_equal(v.i3[2], 50);
+	q.offset = 0;
+	q.total = &total;
+	tb_assert_rc(list_rec(f, &plans, A, &q, on_plan, &v), BILLING_OK);
+	assert_int_equal(total, 4);
+	q.with_deleted = 0;
+	tb_assert_rc(list_rec(f, &plans, A, &q, on_plan, &v), BILLING_OK);
+	assert_int_equal(total, 3);
+	assert_ids(&v, 3, (const char *const[]){ "plan_1", "plan_2", "plan_4" });
+
+	/* Every tenant's rows: a platform table (on PostgreSQL a platform
+	 * transaction sees no row of a tenant table: row-level security). */
+	add_user(f, A, "usr_a1", "ann@a.test", 10);
+	add_user(f, B, "usr_b1", "bob@b.test", 11);
+	add_user(f, A, "usr_a2", "ada@a.test", 12);
+	q = keyset(10);
+	q.all_tenants = 1;
+	tb_assert_rc(list_rec(f, &billing__res_user, NULL, &q, on_user, &v), BILLING_OK);
+	assert_ids(&v, 3, (const char *const[]){ "usr_a1", "usr_b1", "usr_a2" });
+	/* A filter and a keyset page across tenants. */
+	fl.field = field(&billing__res_user, "email_key");
+	q.filters = &fl;
+	q.filter_count = 1;
+	tb_assert_rc(list_rec(f, &billing__res_user, NULL, &q, on_user, &v), BILLING_OK);
+	assert_ids(&v, 1, (const char *const[]){ "usr_b1" });
+	q.filter_count = 0;
+	q.has_after = 1;
+	q.after_int = 11;
+	q.after_id = "usr_b1";
+	tb_assert_rc(list_rec(f, &billing__res_user, NULL, &q, on_user, &v), BILLING_OK);
+	assert_ids(&v, 1, (const char *const[]){ "usr_a2" });
+	/* One tenant's list stays one tenant's. */
+	q = keyset(10);
+	tb_assert_rc(list_rec(f, &billing__res_user, B, &q, on_user, &v), BILLING_OK);
+	assert_ids(&v, 1, (const char *const[]){ "usr_b1" });
+	/* all_tenants with a tenant, or no tenant without it: refused. */
+	q.all_tenants = 1;
+	tb_assert_rc(list_rec(f, &billing__res_user, A, &q, on_user, &v), BILLING_EINVALID);
+	assert_error(BILLING_EINVALID, NULL, "tenant_id");
+	assert_int_equal(v.n, 0);
+	q.all_tenants = 0;
+	tb_assert_rc(list_rec(f, &billing__res_user, NULL, &q, on_user, &v), BILLING_EINVALID);
+	assert_error(BILLING_EINVALID, NULL, "tenant_id");
+	assert_int_equal(v.n, 0);
+}
+
 static void record_list__search_takes_wildcards_literally_and_folds_case(void **state)
 {
 	fx *f = *state;
@@ -1221,6 +1308,7 @@ int main(void)
 		T(record_list__page_mode_counts_every_match),
 		T(record_list__each_range_and_equality_filter),
 		T(record_list__status_sets_and_integer_filters_never_list_deleted),
+		T(record_list__with_deleted_and_all_tenants),
 		T(record_list__search_takes_wildcards_literally_and_folds_case),
 		T(record_list__callback_stops_the_rows),
 		T(record_list__bad_filters_and_sorts_are_invalid),
