@@ -15,8 +15,10 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +366,60 @@ static int load_provider(config *c)
 	return bad;
 }
 
+/* 32 bytes from text of 64 hex digits or 44 characters of base64. */
+static int key_decode(unsigned char out[32], const char *s, size_t n)
+{
+	unsigned char buf[36];
+	size_t i;
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+		n--;
+	if (n == 64) {
+		for (i = 0; i < 32; i++) {
+			unsigned int v;
+			char pair[3] = { s[2 * i], s[2 * i + 1], '\0' };
+			if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1]) ||
+			    sscanf(pair, "%2x", &v) != 1)
+				return -1;
+			out[i] = (unsigned char)v;
+		}
+		return 0;
+	}
+	if (n == 44 && s[43] == '=' && s[42] != '=' &&
+	    EVP_DecodeBlock(buf, (const unsigned char *)s, 44) == 33) {
+		memcpy(out, buf, 32);
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return 0;
+	}
+	return -1;
+}
+
+/* BILLING_SECRETS_KEY and BILLING_SECRETS_KEY_OLD (or their _FILE). */
+static int load_secrets_keys(config *c)
+{
+	static const char *const names[] = { "BILLING_SECRETS_KEY", "BILLING_SECRETS_KEY_OLD" };
+	unsigned char *keys[] = { c->secrets_key, c->secrets_key_old };
+	int *has[] = { &c->has_secrets_key, &c->has_secrets_key_old };
+	int bad = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		int b = secret_var(names[i], &text, &len);
+		if (!b && text && key_decode(keys[i], text, len) < 0)
+			b = problem(names[i], "must be 32 bytes as 64 hex digits or 44 characters "
+				"of base64 (for example: openssl rand -hex 32)");
+		else if (!b && text)
+			*has[i] = 1;
+		bad += b;
+		wipe(text, len);
+	}
+	if (!c->has_secrets_key && c->has_secrets_key_old)
+		bad += problem("BILLING_SECRETS_KEY_OLD", "is only read beside BILLING_SECRETS_KEY "
+			"(the new key while rotating)");
+	return bad;
+}
+
 int config_load(config *c)
 {
 	const char *v;
@@ -394,6 +450,7 @@ int config_load(config *c)
 	bad += load_keys(c);
 
 	bad += load_provider(c);
+	bad += load_secrets_keys(c);
 
 	v = env("BILLING_LOG_LEVEL");
 	if (v && (c->log_level = log_level_parse(v)) < 0)
@@ -544,6 +601,8 @@ void config_free(config *c)
 	size_t i;
 	if (c->provider)
 		c->provider->free(c->provider);
+	OPENSSL_cleanse(c->secrets_key, sizeof(c->secrets_key));
+	OPENSSL_cleanse(c->secrets_key_old, sizeof(c->secrets_key_old));
 	if (c->jwt_secret) {
 		OPENSSL_cleanse(c->jwt_secret, c->jwt_secret_len);
 		free(c->jwt_secret);

@@ -58,6 +58,10 @@ typedef struct {
 	unsigned int webhook_timeout_ms; /* BILLING_WEBHOOK_TIMEOUT_MS, default 15000 */
 	unsigned int event_retention_days; /* BILLING_EVENT_RETENTION_DAYS, 0: for ever */
 	char provider_desc[160];     /* "test payment provider", never a key */
+	/* BILLING_SECRETS_KEY(_FILE) and BILLING_SECRETS_KEY_OLD(_FILE): 32 bytes
+	 * each (hex or base64), sealing tenants' provider secrets at rest. */
+	int has_secrets_key, has_secrets_key_old;
+	unsigned char secrets_key[32], secrets_key_old[32];
 } config;
 
 /* Reads and checks the environment. Prints one line per problem on stderr

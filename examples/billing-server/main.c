@@ -156,6 +156,9 @@ static int open_ctx(billing_ctx **ctx, config *c, int migrate, runner *clock, in
 	 * failed open it is still the configuration's, which frees it. */
 	if (with_provider)
 		o.provider = c->provider;
+	/* Version 6: the keys that seal tenants' own provider secrets. */
+	o.secrets_key = c->has_secrets_key ? c->secrets_key : NULL;
+	o.secrets_key_old = c->has_secrets_key_old ? c->secrets_key_old : NULL;
 	rc = billing_ctx_open_url(ctx, c->database_url, &o);
 	if (rc < 0) {
 		fprintf(stderr, "billing-server: BILLING_DATABASE_URL: %s\n",

@@ -455,7 +455,8 @@ static cJSON *operation(const route *rt)
 			add_problem(responses, "404");
 		if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE ||
 		    rt->kind == H_OP_ACTION || rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_POST ||
-		    op_is(rt, "invoices.preview"))  /* a subscription with no next invoice */
+		    op_is(rt, "invoices.preview") ||  /* a subscription with no next invoice */
+		    op_is(rt, "provider_account.set"))  /* no secrets key, another provider */
 			add_problem(responses, "409");
 		if (asks_provider(rt->operation)) {
 			add_problem(responses, "402");

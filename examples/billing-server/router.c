@@ -75,6 +75,14 @@ static const route special[] = {
 	ROUTE("POST", "/v1/payments/{id}/cancel", H_OP_ACTION, "payments.cancel", "payments", NULL),
 	ROUTE("GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL),
 	ROUTE("PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL),
+	/* The tenant's own provider account (docs/stripe.md): secrets go in,
+	 * never out. */
+	ROUTE("GET", "/v1/provider-account", H_OP_QUERY, "provider_account.get", "providerAccount",
+		NULL),
+	ROUTE("PUT", "/v1/provider-account", H_OP_REPLACE, "provider_account.set",
+		"providerAccount", NULL),
+	ROUTE("DELETE", "/v1/provider-account", H_OP_QUERY, "provider_account.delete",
+		"providerAccount", NULL),
 	ROUTE("GET", "/v1/events", H_OP_LIST, "events.list", "events", NULL),
 	ROUTE("GET", "/v1/events/{id}", H_OP_GET, "events.get", "events", NULL),
 	/* Outbound webhooks (docs/webhooks.md). Redelivery: one event to every
@@ -113,6 +121,11 @@ static const route special[] = {
 	 * one the library finds in the event, never the request's. */
 	ROUTE("POST", "/v1/webhooks/stripe", H_WEBHOOK_STRIPE, NULL, "webhooks",
 		"Inbound Stripe events (Stripe-Signature over the raw body); no bearer token."),
+	/* A tenant's own route: verified with its own webhook secret, applied to
+	 * it alone (billing_provider_webhook_handle_tenant). {id}: the tenant. */
+	ROUTE("POST", "/v1/webhooks/stripe/{id}", H_WEBHOOK_STRIPE, NULL, "webhooks",
+		"Inbound Stripe events of one tenant's own Stripe account or webhook secret "
+		"(Stripe-Signature with the tenant's secret); no bearer token."),
 	ROUTE("GET", "/v1/test-clock", H_CLOCK_GET, NULL, "testClock",
 		"The test clock's time (only with BILLING_TEST_CLOCK=1; ADMIN)."),
 	ROUTE("POST", "/v1/test-clock/advance", H_CLOCK_ADVANCE, NULL, "testClock",
@@ -1140,8 +1153,12 @@ static void handle_webhook(request *r)
 		return;
 	}
 	memset(&res, 0, sizeof(res));
-	rc = billing_provider_webhook_handle(r->app->ctx, w.h, w.n, r->body ? r->body : "",
-		r->body_len, &res);
+	if (strchr(r->rt->path, '{'))    /* /v1/webhooks/stripe/{id}: the tenant's own */
+		rc = billing_provider_webhook_handle_tenant(r->app->ctx, r->id, w.h, w.n,
+			r->body ? r->body : "", r->body_len, &res);
+	else
+		rc = billing_provider_webhook_handle(r->app->ctx, w.h, w.n, r->body ? r->body : "",
+			r->body_len, &res);
 	if (rc == BILLING_OK) {
 		snprintf(r->webhook_tenant, sizeof(r->webhook_tenant), "%s", res.tenant_id);
 		log_msg(LOG_INFO, "provider webhook", "requestId", r->request_id,

@@ -30,6 +30,7 @@
 #include "dispute.h"
 #include "payment_method.h"
 #include "provider_health.h"
+#include "provider_account.h"
 #include "check.h"
 #include "json.h"
 #include "sqlite.h"

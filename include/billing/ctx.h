@@ -43,7 +43,7 @@ typedef struct billing_event billing_event;
 /** An in-process event subscriber (billing_ctx_subscribe in billing/event.h). */
 typedef void (*billing_event_fn)(void *user_data, const billing_event *event);
 
-#define BILLING_CTX_OPTIONS_VERSION 5
+#define BILLING_CTX_OPTIONS_VERSION 6
 
 /** Options for billing_ctx_open(). Zero means default. */
 typedef struct {
@@ -85,11 +85,18 @@ typedef struct {
 	 *  that dunning goes on; 0: 23 hours (Stripe's own limit for an
 	 *  incomplete subscription's first invoice). At least 60. */
 	int64_t payment_action_expiry;
+	/** Version 6. The host's key (32 bytes, copied) that seals tenants'
+	 *  provider secrets at rest (billing/provider_account.h), or NULL: a
+	 *  tenant's own keys and webhook secrets are then refused. */
+	const unsigned char *secrets_key;
+	/** Version 6. The previous key while rotating (32 bytes, copied), or
+	 *  NULL: still opens what it sealed; every write seals with secrets_key. */
+	const unsigned char *secrets_key_old;
 	/* later versions append fields here, never between */
 } billing_ctx_options;
 
 #define BILLING_CTX_OPTIONS_INIT { BILLING_CTX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-	0, 0, 0, 0, 0, 0 }
+	0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Opens a context on a storage backend. Does not change the schema: call

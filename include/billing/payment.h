@@ -244,6 +244,25 @@ BILLING_EXTERN(int) billing_provider_webhook_handle(billing_ctx *ctx,
 	const billing_header *headers, size_t nheaders, const char *body, size_t len,
 	billing_webhook_result *result);
 
+/**
+ * The same for a tenant's own webhook route: verified with that tenant's
+ * provider account (its own webhook secret; the server's when it has
+ * none, billing/provider_account.h), and applied to that tenant only. On
+ * both routes an event from a connected account must come from the
+ * account the tenant's provider account names, and a tenant with its own
+ * webhook secret takes events only here.
+ *
+ * @return as billing_provider_webhook_handle, plus BILLING_EINVALID reason
+ *         "tenant_mismatch" (the event names another tenant),
+ *         "account_mismatch" (from another connected account than the
+ *         tenant's), "tenant_route_required" (server-wide route for a
+ *         tenant with its own secret), "secret_unreadable";
+ *         BILLING_ENOTFOUND for an ill-formed tenant id
+ */
+BILLING_EXTERN(int) billing_provider_webhook_handle_tenant(billing_ctx *ctx,
+	const char *tenant_id, const billing_header *headers, size_t nheaders, const char *body,
+	size_t len, billing_webhook_result *result);
+
 BILLING_END_DECL
 
 #endif

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "core/core.h"
 #include "billing/sys/provider.h"
 #include "core/encode.h"
@@ -211,6 +213,14 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 		}
 		ctx->payment_action_expiry = opts->payment_action_expiry;
 	}
+	if (opts->version >= 6 && opts->secrets_key) {
+		memcpy(ctx->secrets_key, opts->secrets_key, sizeof(ctx->secrets_key));
+		ctx->has_secrets_key = 1;
+	}
+	if (opts->version >= 6 && opts->secrets_key_old) {
+		memcpy(ctx->secrets_key_old, opts->secrets_key_old, sizeof(ctx->secrets_key_old));
+		ctx->has_secrets_key_old = 1;
+	}
 	pthread_mutex_init(&ctx->subscribers_mu, NULL);
 
 	if ((rc = ctx->st->schema_status(ctx->st, &pending)) < 0)
@@ -225,6 +235,7 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 fail:
 	/* Ownership moves only on success: the storage stays the caller's. */
 	billing__hmac_key_free(ctx->cursor_mac);
+	OPENSSL_cleanse(ctx, sizeof(*ctx));
 	billing__free(ctx);
 	return rc;
 }
@@ -283,6 +294,8 @@ void billing_ctx_close(billing_ctx *ctx)
 		ctx->provider->free(ctx->provider);
 	billing__hmac_key_free(ctx->cursor_mac);
 	pthread_mutex_destroy(&ctx->subscribers_mu);
+	OPENSSL_cleanse(ctx->secrets_key, sizeof(ctx->secrets_key));
+	OPENSSL_cleanse(ctx->secrets_key_old, sizeof(ctx->secrets_key_old));
 	billing__free(ctx);
 }
 

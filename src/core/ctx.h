@@ -39,6 +39,11 @@ struct billing_ctx {
 	int64_t event_retention;    /* seconds; 0: kept for ever */
 	billing_transport *transport; /* version 4; NULL: billing_transport_default() */
 	int64_t payment_action_expiry; /* version 5; 0: BILLING__PAYMENT_ACTION_EXPIRY */
+	/* version 6: the keys sealing tenants' provider secrets (core/seal.h) */
+	int has_secrets_key;
+	int has_secrets_key_old;
+	unsigned char secrets_key[32];
+	unsigned char secrets_key_old[32];
 	pthread_mutex_t subscribers_mu;
 	billing__subscriber subscribers[BILLING__MAX_SUBSCRIBERS];
 	size_t subscriber_count;    /* read without the lock: it only grows */

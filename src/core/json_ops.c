@@ -82,6 +82,7 @@ static const struct {
 	{ billing__json_ops_webhook, &billing__json_ops_webhook_count },
 	{ billing__json_ops_audit, &billing__json_ops_audit_count },
 	{ billing__json_ops_payment_method, &billing__json_ops_payment_method_count },
+	{ billing__json_ops_provider_account, &billing__json_ops_provider_account_count },
 };
 
 #define AREA_COUNT (sizeof(areas) / sizeof(areas[0]))

@@ -79,6 +79,7 @@ BILLING__JSON_AREA(payment);      /* invoices.pay, payments, dunning */
 BILLING__JSON_AREA(webhook);      /* endpoints, deliveries, redelivery */
 BILLING__JSON_AREA(audit);
 BILLING__JSON_AREA(payment_method); /* payment methods' writes, setup intents */
+BILLING__JSON_AREA(provider_account);
 
 /* After an area's table: defines its count. */
 #define BILLING__JSON_AREA_END(name) \

@@ -489,6 +489,11 @@ static const billing__shape_field dunning_fields[] = {
 	{ "object", "'dunning_policy'", false }, { "retryDays", "integer[]", false },
 	{ "finalAction", "'cancel' | 'unpaid' | 'keep_past_due'", false }, END
 };
+static const billing__shape_field provider_account_fields[] = {
+	{ "object", "'provider_account'", false }, { "provider", "string", false },
+	{ "account", "string?", false }, { "apiKeyLast4", "string?", false },
+	{ "webhookSecretSet", "boolean", false }, { "updatedAt", "string", false }, END
+};
 static const billing__shape_field endpoint_fields[] = {
 	{ "id", "string", false }, { "object", "'webhook_endpoint'", false }, { "url", "string", false },
 	{ "events", "string[]", false }, { "enabled", "boolean", false }, { "description", "string?", false },
@@ -547,6 +552,8 @@ static const billing__shape shapes[] = {
 		payment_fields },
 	{ "DunningPolicy", "The tenant's retry schedule for failed payments.", NULL,
 		dunning_fields },
+	{ "ProviderAccount", "The tenant's own payment provider account: never its secrets.", NULL,
+		provider_account_fields },
 	{ "WebhookEndpoint", "A URL the tenant's events are delivered to. The signing secret is "
 		"shown once, by create and rotateSecret (WebhookEndpointWithSecret).", NULL,
 		endpoint_fields },

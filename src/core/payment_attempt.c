@@ -17,6 +17,7 @@
 #include "core/events.h"
 #include "core/invoice_internal.h"
 #include "core/payment_internal.h"
+#include "core/provider_account.h"
 #include "core/subscription_internal.h"
 
 /* ------------------------------------------------------------ attempts */
@@ -568,10 +569,9 @@ static void charge_request(billing_provider_charge *req, const billing__attempt 
 	req->description = a->description[0] ? a->description : NULL;
 }
 
-int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
+static int attempt_run(billing_ctx *ctx, billing_provider *pv, const billing__attempt *a,
 	billing_provider_result *res_out)
 {
-	billing_provider *pv = ctx->provider;
 	billing_provider_result res;
 	int64_t now = billing__now(ctx);
 	int rc, mismatch, answered = 1;
@@ -669,6 +669,24 @@ int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
 			a->what == BILLING__ATTEMPT_REFUND ? a->refund_id : a->payment_id,
 			res.failure_code);
 	return apply(ctx, a, &res, mismatch, answered);
+}
+
+/* The call goes to the tenant's own provider account when it has one
+ * (core/provider_account.h); when that cannot be used, nothing is asked
+ * and the attempt stays as it is (the lease brings it back). */
+int billing__attempt_run(billing_ctx *ctx, const billing__attempt *a,
+	billing_provider_result *res_out)
+{
+	billing_provider *pv, *owned;
+	int rc;
+
+	if (a->what == BILLING__ATTEMPT_NONE)
+		return BILLING_OK;
+	if ((rc = billing__provider_for(ctx, a->tenant_id, &pv, &owned)) < 0)
+		return rc;
+	rc = attempt_run(ctx, pv, a, res_out);
+	billing__provider_release(owned);
+	return rc;
 }
 
 void billing__collect_now(billing_ctx *ctx, const char *tenant_id, const char *invoice_id)

@@ -4,6 +4,7 @@
  * to the payment it names (a late answer, a refund made at the provider, a
  * dispute), in one transaction.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "core/dispute.h"
 #include "core/events.h"
 #include "core/payment_internal.h"
+#include "core/provider_account.h"
 
 /* ------------------------------------------------------------ webhooks */
 
@@ -155,13 +157,17 @@ out:
 }
 
 static int webhook_once(billing_ctx *ctx, const billing_provider_event *ev,
-	billing_webhook_result *result)
+	bool tenant_route, billing_webhook_result *result)
 {
 	billing_txn *tx;
 	int rc;
 	if ((rc = billing__begin(&tx, ctx, ev->tenant_id, BILLING_TXN_WRITE)) < 0)
 		return rc;
-	rc = webhook_apply(ctx, tx, ev, result);
+	/* The tenant's provider account decides where its events may come
+	 * from (provider_account.c) before anything is applied. */
+	rc = billing__provider_account_matches(ctx, tx, ev->tenant_id, ev->account, tenant_route);
+	if (rc == BILLING_OK)
+		rc = webhook_apply(ctx, tx, ev, result);
 	if (result->outcome == BILLING_WEBHOOK_DUPLICATE) {
 		ctx->st->rollback(tx);
 		return BILLING_OK;
@@ -179,7 +185,7 @@ static int webhook_once(billing_ctx *ctx, const billing_provider_event *ev,
  * provider delivers the event again later; a PaymentIntent without our
  * metadata is not ours and the event stays unrouted (ignored).
  */
-static int route_by_payment(billing_ctx *ctx, billing_provider_event *ev)
+static int route_by_payment(billing_ctx *ctx, billing_provider *pv, billing_provider_event *ev)
 {
 	billing_provider_result res;
 	int rc;
@@ -190,7 +196,7 @@ static int route_by_payment(billing_ctx *ctx, billing_provider_event *ev)
 	    ev->type != BILLING_PROVIDER_EVENT_DISPUTE_CLOSED))
 		return BILLING_OK;
 	memset(&res, 0, sizeof(res));
-	rc = ctx->provider->retrieve(ctx->provider, ev->ref, billing__now(ctx), &res);
+	rc = pv->retrieve(pv, ev->ref, billing__now(ctx), &res);
 	if (rc == BILLING_ENOTFOUND) {
 		billing_error_clear();
 		return BILLING_OK;
@@ -209,31 +215,32 @@ static int route_by_payment(billing_ctx *ctx, billing_provider_event *ev)
 	return BILLING_OK;
 }
 
-int billing_provider_webhook_handle(billing_ctx *ctx, const billing_header *headers,
-	size_t nheaders, const char *body, size_t len, billing_webhook_result *result)
+/* Verifies with pv and applies; route_tenant: the tenant the request's
+ * route names (NULL: the server-wide route). */
+static int webhook_handle(billing_ctx *ctx, billing_provider *pv, const char *route_tenant,
+	const billing_header *headers, size_t nheaders, const char *body, size_t len,
+	billing_webhook_result *result)
 {
 	billing_provider_event ev;
 	int rc, n = 0;
 
-	billing_error_clear();
-	billing__scope_clear();       /* acts for the provider, not for a principal */
-	BILLING__ASSERT_ARG(ctx, "ctx");
-	BILLING__ASSERT_ARG(result, "result");
-	BILLING__ASSERT_ARG(body || len == 0, "body");
-	memset(result, 0, sizeof(*result));
-	if (!ctx->provider)
-		return billing__payment_no_provider();
 	memset(&ev, 0, sizeof(ev));
-	if ((rc = ctx->provider->webhook_parse(ctx->provider, headers, nheaders, body ? body : "",
+	if ((rc = pv->webhook_parse(pv, headers, nheaders, body ? body : "",
 		len, billing__now(ctx), &ev)) < 0)
 		return rc;
+	if (route_tenant && ev.tenant_id[0] && strcmp(ev.tenant_id, route_tenant) != 0)
+		return billing__error_set(BILLING_EINVALID, "tenant_mismatch",
+			"the event names another tenant than the route's");
+	if (route_tenant && !ev.tenant_id[0])
+		/* Verified with this tenant's secret: about nothing but its own. */
+		snprintf(ev.tenant_id, sizeof(ev.tenant_id), "%s", route_tenant);
 	snprintf(result->event_id, sizeof(result->event_id), "%s", ev.id);
 	snprintf(result->tenant_id, sizeof(result->tenant_id), "%s", ev.tenant_id);
 	if (ev.type == BILLING_PROVIDER_EVENT_IGNORED) {
 		result->outcome = BILLING_WEBHOOK_IGNORED;
 		return BILLING_OK;
 	}
-	if (!ev.tenant_id[0] && (rc = route_by_payment(ctx, &ev)) < 0)
+	if (!ev.tenant_id[0] && (rc = route_by_payment(ctx, pv, &ev)) < 0)
 		return rc;
 	snprintf(result->tenant_id, sizeof(result->tenant_id), "%s", ev.tenant_id);
 	if (!ev.tenant_id[0] || !billing__id_arg_ok(ev.tenant_id, "ten")) {
@@ -244,7 +251,45 @@ int billing_provider_webhook_handle(billing_ctx *ctx, const billing_header *head
 		return BILLING_OK;
 	}
 	do
-		rc = webhook_once(ctx, &ev, result);
+		rc = webhook_once(ctx, &ev, route_tenant != NULL, result);
 	while (billing__retryable(rc) && ++n < BILLING__RETRIES);
+	return rc;
+}
+
+int billing_provider_webhook_handle(billing_ctx *ctx, const billing_header *headers,
+	size_t nheaders, const char *body, size_t len, billing_webhook_result *result)
+{
+	billing_error_clear();
+	billing__scope_clear();       /* acts for the provider, not for a principal */
+	BILLING__ASSERT_ARG(ctx, "ctx");
+	BILLING__ASSERT_ARG(result, "result");
+	BILLING__ASSERT_ARG(body || len == 0, "body");
+	memset(result, 0, sizeof(*result));
+	if (!ctx->provider)
+		return billing__payment_no_provider();
+	return webhook_handle(ctx, ctx->provider, NULL, headers, nheaders, body, len, result);
+}
+
+int billing_provider_webhook_handle_tenant(billing_ctx *ctx, const char *tenant_id,
+	const billing_header *headers, size_t nheaders, const char *body, size_t len,
+	billing_webhook_result *result)
+{
+	billing_provider *pv, *owned = NULL;
+	int rc;
+
+	billing_error_clear();
+	billing__scope_clear();
+	BILLING__ASSERT_ARG(ctx, "ctx");
+	BILLING__ASSERT_ARG(result, "result");
+	BILLING__ASSERT_ARG(body || len == 0, "body");
+	memset(result, 0, sizeof(*result));
+	if (!ctx->provider)
+		return billing__payment_no_provider();
+	if (!billing__id_arg_ok(tenant_id, "ten"))
+		return billing__not_found("tenant");
+	if ((rc = billing__provider_for(ctx, tenant_id, &pv, &owned)) < 0)
+		return rc;
+	rc = webhook_handle(ctx, pv, tenant_id, headers, nheaders, body, len, result);
+	billing__provider_release(owned);
 	return rc;
 }

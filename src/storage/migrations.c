@@ -685,6 +685,27 @@ static const char step10_postgres[] =
 	TENANT_POLICY("payment_methods")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON payment_methods TO billing_runtime;");
 
+/* A tenant's own provider account (src/core/provider_account.c names these
+ * columns): one row per tenant. The key and the webhook secret are sealed
+ * by the core (AES-256-GCM under the host's key, core/seal.h); only the
+ * key's last four characters are in clear. */
+static const char step11_provider_accounts[] =
+	"CREATE TABLE provider_accounts (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  provider TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  account TEXT /*COLLATE_C*/,\n"
+	"  api_key_sealed TEXT /*COLLATE_C*/,\n"
+	"  api_key_last4 TEXT /*COLLATE_C*/,\n"
+	"  webhook_secret_sealed TEXT /*COLLATE_C*/,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT provider_accounts_pkey PRIMARY KEY (tenant_id)\n"
+	");\n";
+
+static const char step11_postgres[] =
+	TENANT_POLICY("provider_accounts")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON provider_accounts TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -700,6 +721,7 @@ static const billing__migration steps[] = {
 	{ 8, "disputes", step8_disputes, step8_postgres, NULL },
 	{ 9, "payments: the status canceled", "", step9_postgres, step9_sqlite },
 	{ 10, "payment methods", step10_payment_methods, step10_postgres, NULL },
+	{ 11, "provider accounts per tenant", step11_provider_accounts, step11_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -368,7 +368,8 @@ class Operations(ProblemAssertions):
             "/v1/payments": {"get"}, "/v1/payments/{id}": {"get"},
             "/v1/payments/{id}/refund": {"post"}, "/v1/payments/{id}/cancel": {"post"},
             "/v1/dunning-policy": {"get", "put"},
-            "/v1/webhooks/stripe": {"post"},
+            "/v1/webhooks/stripe": {"post"}, "/v1/webhooks/stripe/{id}": {"post"},
+            "/v1/provider-account": {"get", "put", "delete"},
             "/v1/events": {"get"}, "/v1/events/{id}": {"get"},
             "/v1/events/{id}/redeliver": {"post"}, "/v1/events/redeliver": {"post"},
             "/v1/webhook-endpoints": {"post", "get"},
@@ -747,7 +748,7 @@ class Resources(ProblemAssertions):
         self.assertProblem(admin("POST", "/v1/invoices/in_x/finalize"), 404, "route_not_found")
         r = admin("POST", "/v1/invoices/in_x/pay")
         self.assertNotEqual(self.assertProblem(r, 404)["code"], "route_not_found")
-        r = admin("POST", "/v1/webhooks/stripe/x")
+        r = admin("POST", "/v1/webhooks/stripe/x/y")
         self.assertProblem(r, 404, "route_not_found")
         r = admin("GET", "/v1/webhooks/stripe")
         self.assertProblem(r, 405)

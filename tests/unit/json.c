@@ -676,7 +676,9 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		/* stored payment methods: writes by hand (they ask the provider),
 		 * reads from the descriptor; SetupIntents */
 		"payment_methods.create", "payment_methods.delete", "setup_intents.create",
-		"payment_methods.get", "payment_methods.list" };
+		"payment_methods.get", "payment_methods.list",
+		/* a tenant's own provider account */
+		"provider_account.get", "provider_account.set", "provider_account.delete" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;
