@@ -55,7 +55,7 @@ int billing__seal(char **out, const uint8_t key[BILLING__SEAL_KEY_SIZE], const c
 		add_aad(c, tenant_id, what) &&
 		EVP_EncryptUpdate(c, buf + NONCE, &n, (const unsigned char *)plain, (int)len) == 1 &&
 		EVP_EncryptFinal_ex(c, buf + NONCE + n, &fin) == 1 &&
-		(size_t)(n + fin) == len &&
+		(size_t)n + (size_t)fin == len &&
 		EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG, buf + NONCE + len) == 1;
 	EVP_CIPHER_CTX_free(c);
 	if (ok) {
