@@ -36,6 +36,7 @@
 #include "core/metadata.h"
 #include "core/payment_internal.h"
 #include "core/payment_method.h"
+#include "core/provider_account.h"
 #include "core/resource.h"
 #include "core/resources.h"
 
@@ -284,6 +285,7 @@ static int customer_ref_ensure(billing_ctx *ctx, const billing_principal *who, b
 	const char *customer_id, struct customer_info *c, int64_t now)
 {
 	billing_provider_customer req;
+	billing_provider *pv, *owned;
 	char key[96];
 	int rc;
 
@@ -295,7 +297,11 @@ static int customer_ref_ensure(billing_ctx *ctx, const billing_principal *who, b
 	req.customer_id = customer_id;
 	req.email = c->email[0] ? c->email : NULL;
 	req.idempotency_key = key;
-	if ((rc = ctx->provider->customer_create(ctx->provider, &req, now, c->ref)) < 0)
+	if ((rc = billing__provider_for(ctx, who->tenant_id, &pv, &owned)) < 0)
+		return rc;
+	rc = pv->customer_create(pv, &req, now, c->ref);
+	billing__provider_release(owned);
+	if (rc < 0)
 		return rc;
 	if (!token_ok(c->ref, BILLING_PROVIDER_REF_MAX - 1))
 		return billing__error_set(BILLING_ERROR, "bad_response",
@@ -312,6 +318,7 @@ int billing_setup_intent_create(billing_setup_intent *out, billing_ctx *ctx,
 {
 	billing_provider_setup_intent si;
 	billing_provider_customer req;
+	billing_provider *pv, *owned;
 	struct customer_info c;
 	char key[BILLING_ID_MAX + 300];
 	int64_t now;
@@ -344,7 +351,11 @@ int billing_setup_intent_create(billing_setup_intent *out, billing_ctx *ctx,
 	req.customer_ref = c.ref;
 	req.email = c.email[0] ? c.email : NULL;
 	req.idempotency_key = key;
-	if ((rc = ctx->provider->setup_intent_create(ctx->provider, &req, now, &si)) < 0)
+	if ((rc = billing__provider_for(ctx, who->tenant_id, &pv, &owned)) < 0)
+		return rc;
+	rc = pv->setup_intent_create(pv, &req, now, &si);
+	billing__provider_release(owned);
+	if (rc < 0)
 		return rc;
 	if (!si.ref[0] || !si.client_secret[0])
 		return billing__error_set(BILLING_ERROR, "bad_response",
@@ -415,6 +426,7 @@ static int attach_once(billing_stored_payment_method **out, billing_ctx *ctx,
 	const billing_call_options *opts)
 {
 	billing__checks ck = BILLING__CHECKS_INIT;
+	billing_provider *pv, *owned;
 	billing_provider_payment_method pm;
 	billing_provider_customer req;
 	struct billing_payment_method r;
@@ -466,7 +478,10 @@ static int attach_once(billing_stored_payment_method **out, billing_ctx *ctx,
 	req.customer_id = p->customer_id;
 	req.customer_ref = c.ref;
 	req.idempotency_key = key;
-	rc = ctx->provider->payment_method_attach(ctx->provider, &req, p->provider_ref, now, &pm);
+	if ((rc = billing__provider_for(ctx, who->tenant_id, &pv, &owned)) < 0)
+		return rc;
+	rc = pv->payment_method_attach(pv, &req, p->provider_ref, now, &pm);
+	billing__provider_release(owned);
 	if (rc == BILLING_ENOTFOUND)
 		rc = billing__error_field(BILLING_EINVALID, "resource_missing",
 			"providerPaymentMethodId", "the provider has no such payment method");
@@ -585,10 +600,13 @@ static int detach_once(billing_ctx *ctx, const billing_principal *who, const cha
 		req.tenant_id = pm->tenant_id;
 		req.customer_id = pm->customer_id;
 		req.idempotency_key = key;
-		if ((rc = customer_read(ctx, pm->tenant_id, pm->customer_id, &c)) == BILLING_OK) {
+		billing_provider *pv, *owned;
+		if ((rc = customer_read(ctx, pm->tenant_id, pm->customer_id, &c)) == BILLING_OK &&
+		    (rc = billing__provider_for(ctx, pm->tenant_id, &pv, &owned)) == BILLING_OK) {
 			req.customer_ref = c.ref[0] ? c.ref : NULL;
-			rc = ctx->provider->payment_method_detach(ctx->provider, &req,
-				pm->provider_ref, billing__now(ctx));
+			rc = pv->payment_method_detach(pv, &req, pm->provider_ref,
+				billing__now(ctx));
+			billing__provider_release(owned);
 		}
 	}
 	else if (rc == BILLING_OK)

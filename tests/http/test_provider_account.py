@@ -41,7 +41,7 @@ def setUpModule():
 
 
 class KeyCheckingStripe:
-    """POST /v1/payment_intents only: 401 unless the bearer key is one it knows;
+    """POST /v1/payment_intents, /v1/customers, /v1/setup_intents: 401 unless the bearer key is one it knows;
     records each request's key and Stripe-Account; every charge succeeds."""
 
     def __init__(self, keys):
@@ -62,7 +62,8 @@ class KeyCheckingStripe:
                 auth = self.headers.get("Authorization") or ""
                 key = auth[7:] if auth.startswith("Bearer ") else ""
                 fake.requests.append({"key": key, "account": self.headers.get("Stripe-Account"),
-                                      "tenant": form.get("metadata[tenant_id]")})
+                                      "tenant": form.get("metadata[tenant_id]"),
+                                      "path": self.path})
                 if key not in fake.keys:
                     status, body = 401, {"error": {"type": "invalid_request_error",
                                                    "message": "Invalid API Key provided"}}
@@ -73,6 +74,14 @@ class KeyCheckingStripe:
                         "status": "succeeded",
                         "metadata": {k[9:-1]: v for k, v in form.items()
                                      if k.startswith("metadata[")}}
+                elif self.path == "/v1/customers":
+                    status, body = 200, {"id": "cus_fake_%d" % len(fake.requests),
+                                         "object": "customer"}
+                elif self.path == "/v1/setup_intents":
+                    seti = "seti_fake_%d" % len(fake.requests)
+                    status, body = 200, {"id": seti, "object": "setup_intent",
+                                         "client_secret": seti + "_secret_x",
+                                         "status": "requires_payment_method"}
                 else:
                     status, body = 404, {"error": {"type": "invalid_request_error",
                                                    "message": "no such route"}}
@@ -169,6 +178,21 @@ class ProviderAccounts(ts.ProblemAssertions):
                          [(PLATFORM_KEY, "acct_1T2conn")])
         self.assertEqual([(r["key"], r["account"]) for r in self.fake.by_tenant(t3)],
                          [(PLATFORM_KEY, None)])
+        self.assert_no_secret(self.s.logs())
+
+    def test_payment_method_calls_use_the_tenants_key(self):
+        # A SetupIntent first makes the customer at the provider: both with
+        # the tenant's own key, not the platform's.
+        t1, b1 = self.tenant("Own key cards")
+        b1.ok("PUT", "/v1/provider-account", {"provider": "stripe", "apiKey": self.t1_key})
+        cus = b1.customer_new()
+        before = len(self.fake.requests)
+        seti = b1.ok("POST", "/v1/setup-intents", {"customerId": cus["id"]}, status=200)
+        self.assertTrue(seti["clientSecret"].startswith(seti["id"]))
+        made = self.fake.requests[before:]
+        # (compared as "is T1's key", so that a failure prints no key)
+        self.assertEqual([(m["path"], m["key"] == self.t1_key, m["account"]) for m in made],
+                         [("/v1/customers", True, None), ("/v1/setup_intents", True, None)])
         self.assert_no_secret(self.s.logs())
 
     def webhook(self, path, body, t, secret):
