@@ -170,6 +170,18 @@ BILLING_EXTERN(const char *) billing_payment_failure_message(const billing_payme
 BILLING_EXTERN(int64_t) billing_payment_created_at(const billing_payment *p);
 BILLING_EXTERN(int64_t) billing_payment_updated_at(const billing_payment *p);
 BILLING_EXTERN(int64_t) billing_payment_version(const billing_payment *p);
+/** While the payment awaits the customer's action (requires_action), what
+ *  the front end must do, as the provider said; NULL otherwise (and with a
+ *  provider older than vtable version 3): "use_stripe_sdk" (Stripe.js
+ *  handleNextAction with the client secret) or "redirect_to_url". */
+BILLING_EXTERN(const char *) billing_payment_next_action_type(const billing_payment *p);
+/** redirect_to_url: where to send the customer; NULL otherwise. */
+BILLING_EXTERN(const char *) billing_payment_next_action_url(const billing_payment *p);
+/** The provider's client secret of this payment (Stripe: the
+ *  PaymentIntent's client_secret), while it awaits action; NULL otherwise.
+ *  A credential of this payment only: give it to the customer's front end,
+ *  never log it. */
+BILLING_EXTERN(const char *) billing_payment_client_secret(const billing_payment *p);
 BILLING_EXTERN(void) billing_payment_free(billing_payment *p);
 
 /* ------------------------------------------------------------ dunning */

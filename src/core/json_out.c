@@ -266,6 +266,24 @@ cJSON *billing__json_invoice(const void *item)
 	return billing__jb_done(&b);
 }
 
+/* A payment awaiting the customer's action: {type, clientSecret,
+ * redirectUrl}; null otherwise. */
+static cJSON *next_action_json(const billing_payment *p)
+{
+	billing__jb b;
+	if (billing_payment_status_of(p) != BILLING_PAYMENT_REQUIRES_ACTION ||
+	    (!billing_payment_next_action_type(p) && !billing_payment_client_secret(p)))
+		return cJSON_CreateNull();
+	b.obj = cJSON_CreateObject();
+	b.failed = false;
+	billing__jb_add(&b, "type", billing__json_str_or_null(billing_payment_next_action_type(p)));
+	billing__jb_add(&b, "clientSecret",
+		billing__json_str_or_null(billing_payment_client_secret(p)));
+	billing__jb_add(&b, "redirectUrl",
+		billing__json_str_or_null(billing_payment_next_action_url(p)));
+	return billing__jb_done(&b);
+}
+
 cJSON *billing__json_payment(const void *item)
 {
 	const billing_payment *p = item;
@@ -286,6 +304,7 @@ cJSON *billing__json_payment(const void *item)
 	billing__jb_add(&b, "failureCode", billing__json_str_or_null(billing_payment_failure_code(p)));
 	billing__jb_add(&b, "failureMessage",
 		billing__json_str_or_null(billing_payment_failure_message(p)));
+	billing__jb_add(&b, "nextAction", next_action_json(p));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_payment_created_at(p)));
 	billing__jb_add(&b, "updatedAt", billing__json_time(billing_payment_updated_at(p)));
 	billing__jb_num(&b, "version", billing_payment_version(p));
@@ -482,7 +501,8 @@ static const billing__shape_field payment_fields[] = {
 		"'partially_refunded' | 'unknown' | 'canceled'", false },
 	{ "amount", "integer", false }, { "currency", "string", false }, { "refundedAmount", "integer", false },
 	{ "provider", "string", false }, { "providerRef", "string?", false }, { "paymentMethod", "string?", false },
-	{ "failureCode", "string?", false }, { "failureMessage", "string?", false }, { "createdAt", "time", false },
+	{ "failureCode", "string?", false }, { "failureMessage", "string?", false },
+	{ "nextAction", "object?", false }, { "createdAt", "time", false },
 	{ "updatedAt", "time", false }, { "version", "integer", false }, END
 };
 static const billing__shape_field dunning_fields[] = {

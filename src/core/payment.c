@@ -100,7 +100,9 @@ void *billing__payment_from_record(const void *record)
 		billing__strsize(r->invoice_id) + billing__strsize(r->customer_id) +
 		billing__strsize(r->currency) + billing__strsize(r->provider) +
 		billing__strsize(r->provider_ref) + billing__strsize(r->payment_method) +
-		billing__strsize(r->failure_code) + billing__strsize(r->failure_message);
+		billing__strsize(r->failure_code) + billing__strsize(r->failure_message) +
+		billing__strsize(r->next_action_type) + billing__strsize(r->next_action_url) +
+		billing__strsize(r->client_secret);
 
 	if ((p = billing__calloc(1, sizeof(*p) + strings)) == NULL)
 		return NULL;
@@ -115,6 +117,9 @@ void *billing__payment_from_record(const void *record)
 	p->payment_method = billing__strpack_put(&sp, r->payment_method);
 	p->failure_code = billing__strpack_put(&sp, r->failure_code);
 	p->failure_message = billing__strpack_put(&sp, r->failure_message);
+	p->next_action_type = billing__strpack_put(&sp, r->next_action_type);
+	p->next_action_url = billing__strpack_put(&sp, r->next_action_url);
+	p->client_secret = billing__strpack_put(&sp, r->client_secret);
 	p->status = (billing_payment_status)r->status;
 	p->amount = r->amount;
 	p->amount_refunded = r->amount_refunded;
@@ -144,6 +149,9 @@ static void record_of(billing_payment_record *r, const billing_payment *p)
 	r->off_session = p->off_session;
 	r->failure_code = p->failure_code;
 	r->failure_message = p->failure_message;
+	r->next_action_type = p->next_action_type;
+	r->next_action_url = p->next_action_url;
+	r->client_secret = p->client_secret;
 	r->created_at = p->created_at;
 	r->updated_at = p->updated_at;
 	r->version = p->version;
@@ -299,6 +307,12 @@ static int invoice_effects(billing_ctx *ctx, billing_txn *tx, const billing_paym
 	return rc;
 }
 
+/* A version 3 provider's result that says what the next action is. */
+static bool next_action_said(const billing_provider_result *res)
+{
+	return res->next_action_type[0] || res->client_secret[0] || res->redirect_url[0];
+}
+
 /*
  * Moves p to what the provider said (status, its id, failure code), with
  * the event, the next due work and the effects on the invoice. The same
@@ -311,6 +325,8 @@ int billing__payment_move(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
 {
 	char ref[BILLING_PROVIDER_REF_MAX], code[BILLING_PROVIDER_CODE_MAX];
 	char message[BILLING_PROVIDER_MESSAGE_MAX], event[48];
+	char action[sizeof(res->next_action_type)], secret[sizeof(res->client_secret)];
+	char url[sizeof(res->redirect_url)];
 	const char *name = billing_payment_status_name(res->status);
 	int rc;
 
@@ -320,6 +336,17 @@ int billing__payment_move(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
 			"the provider answered with an impossible status %d", (int)res->status);
 	if (res->ref[0] && (!p->provider_ref || strcmp(p->provider_ref, res->ref) != 0))
 		set_str(&p->provider_ref, ref, sizeof(ref), res->ref);
+	/* What the customer must do, while it is to be done: the provider's
+	 * latest word (a version 1 or 2 provider says nothing). Never logged. */
+	if (res->status == BILLING_PAYMENT_REQUIRES_ACTION) {
+		if (next_action_said(res)) {
+			set_str(&p->next_action_type, action, sizeof(action), res->next_action_type);
+			set_str(&p->client_secret, secret, sizeof(secret), res->client_secret);
+			set_str(&p->next_action_url, url, sizeof(url), res->redirect_url);
+		}
+	} else {
+		p->next_action_type = p->next_action_url = p->client_secret = NULL;
+	}
 	if (res->status == p->status) {
 		if ((rc = billing__payment_save(ctx, tx, p, NULL)) < 0)
 			return rc;
@@ -479,3 +506,15 @@ const char *billing_payment_failure_message(const billing_payment *p)
 int64_t billing_payment_created_at(const billing_payment *p) { return p ? p->created_at : 0; }
 int64_t billing_payment_updated_at(const billing_payment *p) { return p ? p->updated_at : 0; }
 int64_t billing_payment_version(const billing_payment *p) { return p ? p->version : 0; }
+const char *billing_payment_next_action_type(const billing_payment *p)
+{
+	return p ? p->next_action_type : NULL;
+}
+const char *billing_payment_next_action_url(const billing_payment *p)
+{
+	return p ? p->next_action_url : NULL;
+}
+const char *billing_payment_client_secret(const billing_payment *p)
+{
+	return p ? p->client_secret : NULL;
+}

@@ -121,6 +121,9 @@ struct billing_payment {
 	char *payment_method;
 	char *failure_code;
 	char *failure_message;
+	char *next_action_type;        /* requires_action only, else NULL */
+	char *next_action_url;
+	char *client_secret;
 	billing_payment_status status;
 	int64_t amount, amount_refunded, amount_refunding;
 	int off_session;

@@ -282,6 +282,10 @@ static const billing_field payment_fields[] = {
 	F(Y, "failure_code", TEXT, failure_code, 0, "failureCode", STRING),
 	F(Y, "failure_message", TEXT, failure_message, 0, "failureMessage", STRING),
 	STAMPS(Y),
+	/* nextAction in the payment's JSON (core/json_out.c) */
+	F(Y, "next_action_type", TEXT, next_action_type, 0, NULL, NONE),
+	F(Y, "next_action_url", TEXT, next_action_url, 0, NULL, NONE),
+	F(Y, "client_secret", TEXT, client_secret, 0, NULL, NONE),
 };
 static const billing_reference payment_refs[] = {
 	{ "invoice_id", &billing__res_invoice },

@@ -706,6 +706,14 @@ static const char step11_postgres[] =
 	TENANT_POLICY("provider_accounts")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON provider_accounts TO billing_runtime;");
 
+/* What a payment awaiting the customer's action needs done (3-D Secure:
+ * the provider's next action and the PaymentIntent's client secret),
+ * shown as the payment's nextAction (issue #18 item 4). */
+static const char step12_next_action[] =
+	"ALTER TABLE payments ADD COLUMN next_action_type TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE payments ADD COLUMN next_action_url TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE payments ADD COLUMN client_secret TEXT /*COLLATE_C*/;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -722,6 +730,8 @@ static const billing__migration steps[] = {
 	{ 9, "payments: the status canceled", "", step9_postgres, step9_sqlite },
 	{ 10, "payment methods", step10_payment_methods, step10_postgres, NULL },
 	{ 11, "provider accounts per tenant", step11_provider_accounts, step11_postgres, NULL },
+	{ 12, "payments: the next action of one awaiting the customer", step12_next_action, NULL,
+		NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -2,7 +2,8 @@
  * Issue #18 item 4, end to end on the backend under test, with the test
  * provider and with the Stripe provider against the fake Stripe (every
  * test runs with both): a payment that awaits the customer's action (3-D
- * Secure) can be canceled by hand, is superseded by a payment with another
+ * Secure) shows what the front end needs (nextAction: type, the
+ * provider's client secret, a redirect URL), can be canceled by hand, is superseded by a payment with another
  * method, is canceled by a void, and expires into a failure the billing
  * run makes (dunning goes on). Never two live payments at the provider for
  * one invoice; an old attempt that succeeded at the provider just before
@@ -327,6 +328,59 @@ static void cancel__only_a_payment_awaiting_action(int stripe)
 	fx_free(&f);
 }
 
+/* ------------------------------------------------------------ next action */
+
+static void next_action__what_the_front_end_needs_while_it_waits(int stripe)
+{
+	billing_payment *p = NULL;
+	char id[64], ref[128], want[160];
+	fx f;
+
+	fx_init(&f, stripe, "pm_card_authenticationRequired", 0);
+	awaiting(&f, id, ref);
+	tb_assert_rc(billing_payment_get(&p, f.w->ctx, &f.admin, id), BILLING_OK);
+	assert_string_equal(billing_payment_next_action_type(p), "use_stripe_sdk");
+	assert_non_null(billing_payment_client_secret(p));
+	/* the provider's secret of this very payment */
+	snprintf(want, sizeof(want), "%s_secret_", ref);
+	assert_memory_equal(billing_payment_client_secret(p), want, strlen(want));
+	assert_null(billing_payment_next_action_url(p));
+	billing_payment_free(p);
+	/* gone once it no longer awaits action */
+	tb_assert_rc(billing_payment_cancel(&p, f.w->ctx, &f.admin, id, NULL), BILLING_OK);
+	assert_null(billing_payment_next_action_type(p));
+	assert_null(billing_payment_client_secret(p));
+	billing_payment_free(p);
+	fx_free(&f);
+}
+
+static void next_action__a_redirect_names_its_url(void **state)
+{
+	billing_payment *p = NULL;
+	char id[64], ref[128], want[200];
+	fx f;
+	(void)state;
+
+	fx_init(&f, 1, "pm_card_threeDSecureRedirect", 0);
+	awaiting(&f, id, ref);
+	tb_assert_rc(billing_payment_get(&p, f.w->ctx, &f.admin, id), BILLING_OK);
+	assert_string_equal(billing_payment_next_action_type(p), "redirect_to_url");
+	snprintf(want, sizeof(want), "https://hooks.stripe.test/3d_secure/%s", ref);
+	assert_string_equal(billing_payment_next_action_url(p), want);
+	assert_non_null(billing_payment_client_secret(p));
+	billing_payment_free(p);
+	/* authenticated: the run retrieves it, and the action is gone */
+	authenticate(&f, ref);
+	run_at(&f, f.w->now + 6 * HOUR);
+	tb_assert_rc(billing_payment_get(&p, f.w->ctx, &f.admin, id), BILLING_OK);
+	assert_int_equal(billing_payment_status_of(p), BILLING_PAYMENT_SUCCEEDED);
+	assert_null(billing_payment_next_action_type(p));
+	assert_null(billing_payment_next_action_url(p));
+	assert_null(billing_payment_client_secret(p));
+	billing_payment_free(p);
+	fx_free(&f);
+}
+
 /* ------------------------------------------------------------ supersede */
 
 static void supersede__another_method_cancels_the_old_attempt_first(int stripe)
@@ -502,6 +556,7 @@ static void expiry__a_negative_or_tiny_expiry_is_refused(void **state)
 	static void name##__stripe(void **state) { (void)state; name(1); }
 BOTH(cancel__by_hand_then_the_invoice_is_paid_again)
 BOTH(cancel__only_a_payment_awaiting_action)
+BOTH(next_action__what_the_front_end_needs_while_it_waits)
 BOTH(supersede__another_method_cancels_the_old_attempt_first)
 BOTH(supersede__the_old_attempt_succeeded_first_nothing_new_is_made)
 BOTH(supersede__a_late_webhook_of_the_canceled_attempt_pays_nothing)
@@ -516,6 +571,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TESTS(cancel__by_hand_then_the_invoice_is_paid_again),
 		TESTS(cancel__only_a_payment_awaiting_action),
+		TESTS(next_action__what_the_front_end_needs_while_it_waits),
+		cmocka_unit_test(next_action__a_redirect_names_its_url),
 		TESTS(supersede__another_method_cancels_the_old_attempt_first),
 		TESTS(supersede__the_old_attempt_succeeded_first_nothing_new_is_made),
 		TESTS(supersede__a_late_webhook_of_the_canceled_attempt_pays_nothing),

@@ -2,6 +2,8 @@
 """HTTP suite for payments that await the customer's action (3-D Secure,
 issue #18 item 4), with the test provider (pm_card_authenticationRequired):
 
+- nextAction (type, clientSecret, redirectUrl) on the payment while it awaits
+  action, null after;
 - POST /v1/payments/{id}/cancel cancels it at the provider (status canceled,
   event payment.canceled), the invoice can be paid again; a replay with the
   same Idempotency-Key answers the same; ADMIN only; other tenants see
@@ -85,6 +87,17 @@ class PaymentActions(ts.ProblemAssertions):
         self.assertEqual([p["id"] for p in self.payments("&status=canceled")], [self.pay["id"]])
         # a succeeded payment is not canceled
         self.assertProblem(self.cancel(r.body["id"]), 409, "invalid_transition")
+
+    def test_next_action_shows_what_the_front_end_needs(self):
+        p = self.b.ok("GET", "/v1/payments/" + self.pay["id"])
+        na = p["nextAction"]
+        self.assertEqual(na["type"], "use_stripe_sdk")
+        self.assertTrue(na["clientSecret"].startswith(p["providerRef"] + "_secret_"), na)
+        self.assertIsNone(na["redirectUrl"])
+        self.assertEqual(self.payments()[0]["nextAction"], na)
+        r = self.cancel()
+        self.assertIsNone(r.body["nextAction"])
+        self.assertIsNone(self.b.ok("GET", "/v1/payments/" + self.pay["id"])["nextAction"])
 
     def test_cancel_is_admin_only_and_tenant_scoped(self):
         user = ts.make_token(ts.claims_for(self.tenant, "USER"))

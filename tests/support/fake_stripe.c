@@ -387,8 +387,17 @@ static cJSON *pi_json(const fake_stripe *fs, const payment_intent *pi)
 		cJSON_AddNullToObject(o, "cancellation_reason");
 	if (strcmp(pi->status, "requires_action") == 0) {
 		cJSON *na = cJSON_AddObjectToObject(o, "next_action");
-		cJSON_AddStringToObject(na, "type", "use_stripe_sdk");
-		cJSON_AddObjectToObject(na, "use_stripe_sdk");
+		if (strcmp(pi->payment_method, "pm_card_threeDSecureRedirect") == 0) {
+			char url[200];
+			cJSON *r = cJSON_AddObjectToObject(na, "redirect_to_url");
+			snprintf(url, sizeof(url), "https://hooks.stripe.test/3d_secure/%s", pi->id);
+			cJSON_AddStringToObject(na, "type", "redirect_to_url");
+			cJSON_AddStringToObject(r, "url", url);
+			cJSON_AddNullToObject(r, "return_url");
+		} else {
+			cJSON_AddStringToObject(na, "type", "use_stripe_sdk");
+			cJSON_AddObjectToObject(na, "use_stripe_sdk");
+		}
 	} else {
 		cJSON_AddNullToObject(o, "next_action");
 	}
@@ -584,7 +593,8 @@ static void create_payment_intent(fake_stripe *fs, const pairs *form, answer *a)
 		answer_json(a, 402, root);
 		return;
 	}
-	if (strcmp(pm, "pm_card_authenticationRequired") == 0)
+	if (strcmp(pm, "pm_card_authenticationRequired") == 0 ||
+	    strcmp(pm, "pm_card_threeDSecureRedirect") == 0)
 		snprintf(pi->status, sizeof(pi->status), "requires_action");
 	else if (strcmp(pm, "pm_card_processing") == 0)
 		snprintf(pi->status, sizeof(pi->status), "processing");

@@ -55,6 +55,8 @@
  *   pm_card_authenticationRequired   200, status requires_action, with
  *                                    next_action (use_stripe_sdk); every
  *                                    PaymentIntent carries a client_secret
+ *   pm_card_threeDSecureRedirect     200, requires_action, next_action
+ *                                    redirect_to_url (a url)
  *   pm_card_processing               200, status processing
  *   not pm_...                       400 resource_missing (param payment_method)
  * A declined PaymentIntent exists too (status requires_payment_method), as

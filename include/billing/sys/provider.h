@@ -106,6 +106,13 @@ typedef struct {
 	/* Version 3. */
 	billing_provider_failure failure_class; /**< FAILED: a decline or a configuration error */
 	int http_status;               /**< the provider's HTTP status of the answer, 0 when none */
+	/* Version 3, REQUIRES_ACTION: what the front end needs to let the
+	 * customer authenticate ("" when the provider said none). The client
+	 * secret is a credential of this payment only: the core stores it on
+	 * the payment and returns it to the tenant's callers, never logs it. */
+	char next_action_type[32];     /**< "use_stripe_sdk", "redirect_to_url" */
+	char client_secret[BILLING_PROVIDER_MESSAGE_MAX]; /**< Stripe's client_secret */
+	char redirect_url[512];        /**< redirect_to_url.url */
 } billing_provider_result;
 
 /** The provider-neutral kinds of inbound events. */

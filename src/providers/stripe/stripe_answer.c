@@ -225,6 +225,7 @@ void billing__stripe_payment_intent_result(const cJSON *pi, billing_provider_res
 		 * file: Stripe holds it and retrieve() will tell. */
 		out->status = BILLING_PAYMENT_PENDING;
 	}
+	billing__stripe_next_action(pi, out);
 }
 
 void billing__stripe_refund_result(const cJSON *re, billing_provider_result *out)

@@ -128,6 +128,10 @@ int billing__stripe_get(stripe_provider *sp, const char *path, answer_reader rea
 int billing__stripe_with_account(billing_provider *p, const billing_provider_account *acct,
 	billing_provider **out);
 
+/* ---- stripe_next_action.c: a requires_action PaymentIntent's next_action
+ * and client_secret into out (cleared for any other status). */
+void billing__stripe_next_action(const cJSON *pi, billing_provider_result *out);
+
 /* ---- stripe_cancel.c: the vtable's cancel (provider.h, version 3). */
 
 int billing__stripe_cancel(billing_provider *p, const char *ref, const char *key, int64_t now,

@@ -80,6 +80,11 @@ static void result_of(billing_provider_result *out, const test_payment *t)
 	snprintf(out->currency, sizeof(out->currency), "%s", t->currency);
 	snprintf(out->payment_id, sizeof(out->payment_id), "%s", t->payment_id);
 	snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", t->tenant_id);
+	if (t->status == BILLING_PAYMENT_REQUIRES_ACTION) {
+		/* as Stripe's use_stripe_sdk: the client secret of this payment */
+		snprintf(out->next_action_type, sizeof(out->next_action_type), "use_stripe_sdk");
+		snprintf(out->client_secret, sizeof(out->client_secret), "%s_secret_test", t->ref);
+	}
 }
 
 /* Under the lock. A key older than KEY_SECONDS at now is forgotten (now
