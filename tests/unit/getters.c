@@ -106,6 +106,9 @@
 	INT(billing_payment_created_at, 0) \
 	INT(billing_payment_updated_at, 0) \
 	INT(billing_payment_version, 0) \
+	PTR(billing_payment_next_action_type) \
+	PTR(billing_payment_next_action_url) \
+	PTR(billing_payment_client_secret) \
 	\
 	PAGE(billing_page_plan) \
 	PTR(billing_plan_id) \

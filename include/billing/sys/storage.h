@@ -219,7 +219,7 @@ typedef struct {
 	int64_t updated_at;
 	int64_t version;
 	/* Awaiting the customer's action (requires_action), else NULL: what the
-	 * provider said the front end must do (migration 11). */
+	 * provider said the front end must do (migration 12). */
 	const char *next_action_type;
 	const char *next_action_url;
 	const char *client_secret;
