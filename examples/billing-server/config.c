@@ -367,6 +367,18 @@ static int load_provider(config *c)
 }
 
 /* 32 bytes from text of 64 hex digits or 44 characters of base64. */
+/* 0-15 for a hexadecimal digit, else -1. */
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static int key_decode(unsigned char out[32], const char *s, size_t n)
 {
 	unsigned char buf[36];
@@ -375,13 +387,14 @@ static int key_decode(unsigned char out[32], const char *s, size_t n)
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
 		n--;
 	if (n == 64) {
-		for (i = 0; i < 32; i++) {
-			unsigned int v;
-			char pair[3] = { s[2 * i], s[2 * i + 1], '\0' };
-			if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1]) ||
-			    sscanf(pair, "%2x", &v) != 1)
+		for (i = 0; i < 64; i++) {
+			int v = hex_value(s[i]);
+			if (v < 0)
 				return -1;
-			out[i] = (unsigned char)v;
+			if (i % 2 == 0)
+				out[i / 2] = (unsigned char)(v << 4);
+			else
+				out[i / 2] |= (unsigned char)v;
 		}
 		return 0;
 	}

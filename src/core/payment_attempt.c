@@ -785,7 +785,7 @@ static int cancel_begin_retry(billing__attempt *a, billing_ctx *ctx, const char 
 static int cancel_run(billing_ctx *ctx, const char *tenant_id, const char *payment_id,
 	billing__idem *idem)
 {
-	billing__attempt a;
+	billing__attempt a = { 0 };
 	int rc;
 
 	if ((rc = cancel_begin_retry(&a, ctx, tenant_id, payment_id, idem)) < 0)
