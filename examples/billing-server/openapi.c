@@ -9,6 +9,7 @@
 
 #include <billing/billing.h>
 #include <cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -325,7 +326,18 @@ static cJSON *operation(const route *rt)
 		operation_id(opid, sizeof(opid), rt);
 	} else {
 		const char *last = strrchr(rt->path, '/');
-		snprintf(opid, sizeof(opid), "%s.%s", rt->tag, last ? last + 1 : rt->path);
+		if (last && last[1] == '{' && last > rt->path) {
+			/* ".../stripe/{id}": "webhooks.stripeById"; an operationId
+			 * holds no braces */
+			const char *prev = last - 1;
+			while (prev > rt->path && *prev != '/')
+				prev--;
+			snprintf(opid, sizeof(opid), "%s.%.*sBy%c%.*s", rt->tag,
+				(int)(last - prev - 1), prev + 1, toupper((unsigned char)last[2]),
+				(int)strcspn(last + 3, "}"), last + 3);
+		} else {
+			snprintf(opid, sizeof(opid), "%s.%s", rt->tag, last ? last + 1 : rt->path);
+		}
 	}
 	cJSON_AddStringToObject(o, "operationId", opid);
 	cJSON_AddStringToObject(o, "summary", op ? catalog_str(op, "description") : rt->summary);
