@@ -384,6 +384,13 @@ static void webhook__malformed_json_is_refused(void **state)
 		"{\"id\":\"evt_1\",\"type\":\"charge.refunded\",\"created\":1,"
 			"\"data\":{\"object\":{\"id\":\"ch_1\",\"payment_intent\":\"pi_1\","
 			"\"amount\":100,\"amount_refunded\":200,\"currency\":\"usd\"}}}",
+		/* ISK is in hundredths at Stripe: 2901 is no whole number of krónur
+		 * (the fuzzer's find: it was accepted as amount -1) */
+		"{\"id\":\"evt_1\",\"type\":\"payment_intent.payment_failed\",\"created\":1,"
+			"\"data\":{\"object\":{\"id\":\"pi_1\",\"amount\":2901,\"currency\":\"isk\"}}}",
+		"{\"id\":\"evt_1\",\"type\":\"charge.refunded\",\"created\":1,"
+			"\"data\":{\"object\":{\"id\":\"ch_1\",\"payment_intent\":\"pi_1\","
+			"\"amount\":10000,\"amount_refunded\":150,\"currency\":\"isk\"}}}",
 	};
 	size_t i;
 

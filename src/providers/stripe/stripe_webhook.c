@@ -532,6 +532,9 @@ int billing__stripe_webhook_parse(const char *const *secrets, size_t nsecrets, l
 			out->amount_refunded);
 		out->dispute_amount = billing__stripe_amount_in(out->currency,
 			out->dispute_amount);
+		/* -1: no whole number of the currency's units (ISK 2901) */
+		if (out->amount < 0 || out->amount_refunded < 0 || out->dispute_amount < 0)
+			rc = malformed("an amount that is no whole number of the currency's units");
 	}
 	cJSON_Delete(root);
 	if (rc < 0)
