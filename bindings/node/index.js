@@ -169,14 +169,15 @@ class Billing {
   /**
    * billing_run_due on a worker thread: the work due at or before `now` (a
    * Date, UTC seconds, or the context's clock when left out), across every
-   * tenant. Resolves to { processed, invoiced, failed, remaining }.
+   * tenant, with `workers` threads (0 or 1: one; at most 64). Resolves to
+   * { processed, invoiced, failed, remaining }.
    */
-  runDue({ now, maxItems = 0 } = {}) {
+  runDue({ now, maxItems = 0, workers = 0 } = {}) {
     let when = 0;
     if (now instanceof Date) when = Math.floor(now.getTime() / 1000);
     else if (now !== undefined && now !== null) when = Math.floor(Number(now));
     const fns = this[kFns];
-    const limits = { version: native.RUN_LIMITS_VERSION, max_items: maxItems };
+    const limits = { version: native.RUN_LIMITS_VERSION, max_items: maxItems, workers };
     const report = {};
     return this[kSubmit]((ctx, cb) => fns.runDue.async(ctx, when, limits, report, cb))
       .then((rc) => {

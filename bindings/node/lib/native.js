@@ -64,6 +64,7 @@ const T = {
   runLimits: koffi.struct('billing_run_limits', {
     version: 'unsigned int',
     max_items: 'unsigned int',
+    workers: 'unsigned int',
   }),
   runReport: koffi.struct('billing_run_report', {
     processed: 'int64_t',
@@ -76,7 +77,7 @@ const T = {
 const CALL_OPTIONS_VERSION = 2;
 const CTX_OPTIONS_VERSION = 2;
 const TEST_PROVIDER_OPTIONS_VERSION = 1;
-const RUN_LIMITS_VERSION = 1;
+const RUN_LIMITS_VERSION = 2;
 const ROLES = { USER: 1, ADMIN: 2, PLATFORM: 3 };
 
 // Where to look, in order. An explicit path (argument or BILLING_LIBRARY) is

@@ -197,7 +197,7 @@ export declare class Billing {
   maxConcurrency: number;
   asPrincipal(principal: { role: Role; tenant?: string | null; user?: string | null }): Principal;
   /** billing_run_due on a worker thread. */
-  runDue(options?: { now?: Date | number; maxItems?: number }): Promise<RunReport>;
+  runDue(options?: { now?: Date | number; maxItems?: number; workers?: number }): Promise<RunReport>;
   /** Waits for calls in flight, then closes. Later calls reject. */
   close(): Promise<void>;
 }

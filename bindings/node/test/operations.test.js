@@ -231,6 +231,21 @@ for (const backend of backends()) {
       assert.equal((await acme.invoices.list({ subscriptionId: s.id }).toArray()).length, 2);
       await assert.rejects(w.b.runDue({ now: end.getTime() / 1000 - 86400 }), B.InvalidArgument);
     });
+
+    it('renew with several workers', async () => {
+      const subs = [];
+      for (let i = 0; i < 6; i++) {
+        const c = await acme.customers.create({ name: `W${i}`, email: `w${i}@example.com` });
+        subs.push(await acme.subscriptions.create({ customerId: c.id, planId: monthly.id }));
+      }
+      const now = new Date(new Date(subs[0].currentPeriodEnd).getTime() + 7200e3);
+      await assert.rejects(w.b.runDue({ now, workers: 65 }), B.InvalidArgument);
+      const report = await w.b.runDue({ now, workers: 3 });
+      assert.equal(report.failed, 0);
+      for (const s of subs) {
+        assert.equal((await acme.invoices.list({ subscriptionId: s.id }).toArray()).length, 2);
+      }
+    });
   });
 
   describe(`payments and dunning (${backend})`, () => {

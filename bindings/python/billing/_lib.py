@@ -56,12 +56,13 @@ class Error(ctypes.Structure):
     ]
 
 
-RUN_LIMITS_VERSION = 1
+RUN_LIMITS_VERSION = 2
 
 
 class RunLimits(ctypes.Structure):
-    """billing_run_limits (run.h), version 1."""
-    _fields_ = [("version", ctypes.c_uint), ("max_items", ctypes.c_uint)]
+    """billing_run_limits (run.h), version 2."""
+    _fields_ = [("version", ctypes.c_uint), ("max_items", ctypes.c_uint),
+                ("workers", ctypes.c_uint)]
 
 
 class RunReport(ctypes.Structure):

@@ -435,9 +435,10 @@ class Billing:
         trusts it: authenticating the caller is the host's job."""
         return Principal(self, tenant, role, user)
 
-    def run_due(self, now=None, max_items=None):
+    def run_due(self, now=None, max_items=None, workers=None):
         """billing_run_due: runs the work due at or before `now` (a datetime,
-        UTC seconds, or None for the context's clock), across every tenant.
+        UTC seconds, or None for the context's clock), across every tenant,
+        with `workers` threads (None or 1: the calling thread; at most 64).
         Returns {"processed", "invoiced", "failed", "remaining"}."""
         if now is None:
             when = 0
@@ -447,7 +448,7 @@ class Billing:
             when = int(now.timestamp())
         else:
             when = int(now)
-        limits = _lib.RunLimits(_lib.RUN_LIMITS_VERSION, max_items or 0)
+        limits = _lib.RunLimits(_lib.RUN_LIMITS_VERSION, max_items or 0, workers or 0)
         report = _lib.RunReport()
         ctx = self._acquire()
         try:

@@ -301,6 +301,22 @@ class SubscriptionsInvoicesEvents(support.BackendCase):
         with self.assertRaises(B.InvalidArgument):  # the clock may not go back
             self.b.run_due(now=end - datetime.timedelta(days=1))
 
+    def test_the_billing_run_takes_workers(self):
+        a = self.acme
+        subs = []
+        for i in range(6):
+            c = a.customers.create(name="W%d" % i, email="w%d@example.com" % i)
+            subs.append(a.subscriptions.create(customer_id=c["id"], plan_id=self.monthly["id"]))
+        end = datetime.datetime.strptime(subs[0]["currentPeriodEnd"], "%Y-%m-%dT%H:%M:%SZ")
+        end = end.replace(tzinfo=datetime.timezone.utc)
+        with self.assertRaises(B.InvalidArgument) as caught:  # more than 64 threads
+            self.b.run_due(now=end + datetime.timedelta(hours=2), workers=65)
+        self.assertEqual(caught.exception.field, "workers")
+        report = self.b.run_due(now=end + datetime.timedelta(hours=2), workers=3)
+        self.assertEqual(report["failed"], 0)
+        for s in subs:
+            self.assertEqual(len(list(a.invoices.list(subscription_id=s["id"]))), 2)
+
 
 class PaymentsAndDunning(support.BackendCase):
     open_options = {"provider": "test"}
