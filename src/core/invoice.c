@@ -652,7 +652,7 @@ int billing_invoice_void(billing_invoice **out, billing_ctx *ctx,
 	int rc = invoice_void_retry(out, ctx, who, id, opts);
 	const char *reason = billing_error_last()->reason;
 	/* An attempt awaiting the customer's action is canceled at the
-	 * provider first (payment_attempt.c), then the void is made; if it
+	 * provider first (payment_action.c), then the void is made; if it
 	 * succeeded meanwhile, the invoice is paid and the void refused. */
 	if (rc == BILLING_ECONFLICT && reason && strcmp(reason, "payment_in_progress") == 0) {
 		int canceled = billing__invoice_cancel_action(ctx, who->tenant_id, id);

@@ -4,7 +4,8 @@
  * for the payment and its invoice, and the reads (get, list, getters).
  *
  * The other parts of payments: payment_attempt.c charges invoices and asks
- * the provider, payment_refund.c refunds, payment_events.c applies inbound
+ * the provider, payment_action.c expires and cancels attempts awaiting the
+ * customer's action, payment_refund.c refunds, payment_events.c applies inbound
  * provider webhooks, dunning.c holds the retry policy. What they share is in
  * payment_internal.h.
  */

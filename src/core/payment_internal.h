@@ -1,7 +1,7 @@
 /*
  * What the billing run needs from payments, and what the files of payments
- * share (payment.c, payment_attempt.c, payment_refund.c, payment_events.c,
- * dunning.c).
+ * share (payment.c, payment_attempt.c, payment_action.c, payment_refund.c,
+ * payment_events.c, dunning.c).
  *
  * The run's part: the three kinds of due work
  * that talk to the provider ("collect" an invoice, resolve a "payment"
@@ -105,8 +105,28 @@ int billing__invoice_payments_settled(billing_ctx *ctx, billing_txn *tx, const c
 int billing__invoice_cancel_action(billing_ctx *ctx, const char *tenant_id,
 	const char *invoice_id);
 
+/* The attempts of an invoice that are in flight (inside a transaction). */
+typedef struct {
+	int count;
+	int status;                    /* of the last one seen */
+	char id[BILLING_ID_MAX];
+} billing__in_flight;
+int billing__invoice_in_flight(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id, billing__in_flight *f);
+
+/* payment_action.c: attempts that await the customer's action. */
 /* The seconds an attempt may await action before it expires. */
 int64_t billing__payment_action_expiry(const billing_ctx *ctx);
+/* p awaits action past the expiry and the provider can cancel it. */
+bool billing__payment_action_expired(const billing_ctx *ctx, const billing_payment *p,
+	int64_t now);
+/* The provider's answer to the cancellation of an expired attempt: a
+ * cancellation becomes a failure, authentication_expired. */
+void billing__payment_action_expired_result(billing_provider_result *res);
+/* Cancels payment_id (awaiting action) at the provider and records the
+ * outcome; idem may be NULL. */
+int billing__payment_cancel_run(billing_ctx *ctx, const char *tenant_id, const char *payment_id,
+	billing__idem *idem);
 
 /* ------------------------------------------------------------ shared by payments */
 
