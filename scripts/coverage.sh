@@ -30,10 +30,10 @@ echo "== tests (coverage)"
 status=0
 if [ "${1:-}" = --sqlite ]; then
 	# Not the preset: its label filter would replace this one.
-	ctest --test-dir "$out" --output-on-failure -j"$(nproc)" \
+	ctest --test-dir "$out" --output-on-failure -j"${TEST_JOBS:-$(nproc)}" \
 		-LE 'postgres|install|bindings|abi|headers|crash' || status=$?
 else
-	"$root/scripts/with-postgres.sh" ctest --preset coverage -j"$(nproc)" || status=$?
+	"$root/scripts/with-postgres.sh" ctest --preset coverage -j"${TEST_JOBS:-$(nproc)}" || status=$?
 fi
 # A failing suite still leaves its counts: report them, but fail.
 [ $status = 0 ] || echo "coverage: some tests failed; the figures below are incomplete" >&2

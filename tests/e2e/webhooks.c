@@ -20,9 +20,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/webhook_internal.h"
 #include "tb.h"
 #include "tb_billing.h"
-#include "core/webhook_internal.h"
 
 /* ------------------------------------------------------------ the receiver */
 
@@ -679,7 +679,6 @@ static void concurrency__one_hanging_receiver_does_not_hold_up_the_others(void *
 	static const char *const names[] = { "B", "C", "D", "E" };
 	billing_webhook_endpoint_params p = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
 	char secrets[5][128], urls[5][128];
-	long long start;
 	int i, j, k, nfast = 0, nslow = 0;
 	fx f;
 	(void)state;
@@ -703,7 +702,6 @@ static void concurrency__one_hanging_receiver_does_not_hold_up_the_others(void *
 			billing_customer_free(c);
 		}
 	}
-	start = mono_ms();
 	run_at(&f, f.w->now);
 	assert_int_equal(received(f.r), 14);
 	for (k = 0; k < received(f.r); k++) {
@@ -715,8 +713,11 @@ static void concurrency__one_hanging_receiver_does_not_hold_up_the_others(void *
 		if (i == 0) {
 			nslow++;
 		} else {
-			/* before the first hang's timeout ended */
-			assert_true(s->at_ms - start < 450);
+			/* Before the first hang's timeout ended: the slow endpoint
+			 * has two in flight at most, so its third request is sent
+			 * only after a timeout. An order, not a time: a loaded
+			 * machine may delay everything, but not reorder this. */
+			assert_true(nslow <= BILLING__DELIVERY_PER_ENDPOINT);
 			nfast++;
 		}
 	}
