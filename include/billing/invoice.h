@@ -139,6 +139,14 @@ BILLING_EXTERN(int64_t) billing_invoice_version(const billing_invoice *inv);
 BILLING_EXTERN(int32_t) billing_invoice_attempt_count(const billing_invoice *inv);
 /** When the next automatic attempt is due (dunning); 0 when none is. */
 BILLING_EXTERN(int64_t) billing_invoice_next_attempt_at(const billing_invoice *inv);
+/** The invoice's payment that awaits the customer's action (3-D Secure):
+ *  its billing_payment_next_action_type(), billing_payment_client_secret()
+ *  and billing_payment_next_action_url() are what a front end needs to
+ *  finish the payment. Borrowed, valid until billing_invoice_free(); NULL
+ *  when no payment of the invoice awaits action. (billing_payment is
+ *  billing/payment.h's.) */
+BILLING_EXTERN(const struct billing_payment *) billing_invoice_action_payment(
+	const billing_invoice *inv);
 BILLING_EXTERN(void) billing_invoice_free(billing_invoice *inv);
 
 BILLING_END_DECL

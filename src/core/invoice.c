@@ -68,6 +68,7 @@ void billing_invoice_free(billing_invoice *inv)
 		billing__free(inv->line_strings[i]);
 	billing__free(inv->line_strings);
 	billing__free(inv->lines);
+	billing_payment_free(inv->action);
 	billing__free(inv);
 }
 
@@ -146,10 +147,13 @@ static int line_row(void *payload, const void *record)
 	return add_line(payload, record);
 }
 
+/* The lines, and the payment that awaits the customer's action
+ * (payment_action.c). */
 static int load_lines(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv)
 {
-	return billing__list_owned(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
+	int rc = billing__list_owned(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
 		inv->id, line_row, inv);
+	return rc < 0 ? rc : billing__invoice_action_load(ctx, tx, inv);
 }
 
 static int64_t version_of(const void *item)
@@ -708,6 +712,11 @@ int32_t billing_invoice_attempt_count(const billing_invoice *inv)
 {
 	return inv ? inv->attempt_count : 0;
 }
+const struct billing_payment *billing_invoice_action_payment(const billing_invoice *inv)
+{
+	return inv ? inv->action : NULL;
+}
+
 int64_t billing_invoice_next_attempt_at(const billing_invoice *inv)
 {
 	return inv ? inv->next_attempt_at : 0;

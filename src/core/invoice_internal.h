@@ -24,6 +24,9 @@ struct billing_invoice {
 	size_t line_count, line_cap;
 	billing_invoice_line *lines;
 	char **line_strings;            /* owned copies, 2 per line */
+	/* The attempt in flight that awaits the customer's action, owned;
+	 * NULL when there is none (billing__invoice_action_load). */
+	struct billing_payment *action;
 };
 
 /* The invoice with its lines, read in tx (locked in a write transaction). */

@@ -224,6 +224,25 @@ static cJSON *line_json(const billing_invoice_line *l)
 	return billing__jb_done(&b);
 }
 
+/* A payment awaiting the customer's action: {type, clientSecret,
+ * redirectUrl}; null otherwise (and for NULL: an invoice's when none of
+ * its payments awaits action). */
+static cJSON *next_action_json(const billing_payment *p)
+{
+	billing__jb b;
+	if (!p || billing_payment_status_of(p) != BILLING_PAYMENT_REQUIRES_ACTION ||
+	    (!billing_payment_next_action_type(p) && !billing_payment_client_secret(p)))
+		return cJSON_CreateNull();
+	b.obj = cJSON_CreateObject();
+	b.failed = false;
+	billing__jb_add(&b, "type", billing__json_str_or_null(billing_payment_next_action_type(p)));
+	billing__jb_add(&b, "clientSecret",
+		billing__json_str_or_null(billing_payment_client_secret(p)));
+	billing__jb_add(&b, "redirectUrl",
+		billing__json_str_or_null(billing_payment_next_action_url(p)));
+	return billing__jb_done(&b);
+}
+
 cJSON *billing__json_invoice(const void *item)
 {
 	const billing_invoice *inv = item;
@@ -258,29 +277,12 @@ cJSON *billing__json_invoice(const void *item)
 	billing__jb_num(&b, "attemptCount", billing_invoice_attempt_count(inv));
 	billing__jb_add(&b, "nextAttemptAt",
 		billing__json_time_or_null(billing_invoice_next_attempt_at(inv)));
+	billing__jb_add(&b, "nextAction", next_action_json(billing_invoice_action_payment(inv)));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_invoice_created_at(inv)));
 	billing__jb_add(&b, "finalizedAt", billing__json_time_or_null(billing_invoice_finalized_at(inv)));
 	billing__jb_add(&b, "paidAt", billing__json_time_or_null(billing_invoice_paid_at(inv)));
 	billing__jb_add(&b, "voidedAt", billing__json_time_or_null(billing_invoice_voided_at(inv)));
 	billing__jb_num(&b, "version", billing_invoice_version(inv));
-	return billing__jb_done(&b);
-}
-
-/* A payment awaiting the customer's action: {type, clientSecret,
- * redirectUrl}; null otherwise. */
-static cJSON *next_action_json(const billing_payment *p)
-{
-	billing__jb b;
-	if (billing_payment_status_of(p) != BILLING_PAYMENT_REQUIRES_ACTION ||
-	    (!billing_payment_next_action_type(p) && !billing_payment_client_secret(p)))
-		return cJSON_CreateNull();
-	b.obj = cJSON_CreateObject();
-	b.failed = false;
-	billing__jb_add(&b, "type", billing__json_str_or_null(billing_payment_next_action_type(p)));
-	billing__jb_add(&b, "clientSecret",
-		billing__json_str_or_null(billing_payment_client_secret(p)));
-	billing__jb_add(&b, "redirectUrl",
-		billing__json_str_or_null(billing_payment_next_action_url(p)));
 	return billing__jb_done(&b);
 }
 
@@ -483,7 +485,8 @@ static const billing__shape_field invoice_fields[] = {
 	{ "subtotal", "integer", false }, { "tax", "integer", false }, { "total", "integer", false },
 	{ "amountPaid", "integer", false }, { "amountDue", "integer", false }, { "periodStart", "time", false },
 	{ "periodEnd", "time", false }, { "lines", "InvoiceLine[]", false }, { "attemptCount", "integer", false },
-	{ "nextAttemptAt", "time?", false }, { "createdAt", "time", false }, { "finalizedAt", "time?", false },
+	{ "nextAttemptAt", "time?", false }, { "nextAction", "object?", false },
+	{ "createdAt", "time", false }, { "finalizedAt", "time?", false },
 	{ "paidAt", "time?", false }, { "voidedAt", "time?", false }, { "version", "integer", false }, END
 };
 static const billing__shape_field invoice_preview_fields[] = {

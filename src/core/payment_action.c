@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/invoice_internal.h"
 #include "core/payment_internal.h"
 
 /* ------------------------------------------------------------ expiry */
@@ -47,6 +48,27 @@ void billing__payment_action_expired_result(billing_provider_result *res)
 	snprintf(res->failure_code, sizeof(res->failure_code), "authentication_expired");
 	snprintf(res->failure_message, sizeof(res->failure_message), "the customer did not "
 		"complete the authentication in time; canceled at the provider");
+}
+
+/* ------------------------------------------------------------ the invoice's next action */
+
+int billing__invoice_action_load(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv)
+{
+	billing__in_flight f;
+	int rc;
+
+	billing_payment_free(inv->action);
+	inv->action = NULL;
+	/* Only an open invoice that was attempted can have one: no query for
+	 * the others. */
+	if ((inv->status != BILLING_INVOICE_PENDING && inv->status != BILLING_INVOICE_FAILED) ||
+	    inv->attempt_count == 0)
+		return BILLING_OK;
+	if ((rc = billing__invoice_in_flight(ctx, tx, inv->tenant_id, inv->id, &f)) < 0)
+		return rc;
+	if (f.count != 1 || f.status != BILLING_PAYMENT_REQUIRES_ACTION)
+		return BILLING_OK;
+	return billing__payment_load(&inv->action, ctx, tx, inv->tenant_id, f.id);
 }
 
 /* ------------------------------------------------------------ canceling */

@@ -123,6 +123,10 @@ bool billing__payment_action_expired(const billing_ctx *ctx, const billing_payme
 /* The provider's answer to the cancellation of an expired attempt: a
  * cancellation becomes a failure, authentication_expired. */
 void billing__payment_action_expired_result(billing_provider_result *res);
+/* Inside tx: loads into inv->action the attempt of inv in flight that
+ * awaits the customer's action, if there is one (an open invoice that was
+ * attempted); else leaves it NULL. */
+int billing__invoice_action_load(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv);
 /* Cancels payment_id (awaiting action) at the provider and records the
  * outcome; idem may be NULL. */
 int billing__payment_cancel_run(billing_ctx *ctx, const char *tenant_id, const char *payment_id,

@@ -3,7 +3,7 @@
  * provider and with the Stripe provider against the fake Stripe (every
  * test runs with both): a payment that awaits the customer's action (3-D
  * Secure) shows what the front end needs (nextAction: type, the
- * provider's client secret, a redirect URL), can be canceled by hand, is superseded by a payment with another
+ * provider's client secret, a redirect URL; on its invoice too), can be canceled by hand, is superseded by a payment with another
  * method, is canceled by a void, and expires into a failure the billing
  * run makes (dunning goes on). Never two live payments at the provider for
  * one invoice; an old attempt that succeeded at the provider just before
@@ -354,6 +354,43 @@ static void next_action__what_the_front_end_needs_while_it_waits(int stripe)
 	fx_free(&f);
 }
 
+/* The invoice shows its payment's next action (get, list), the same as the
+ * payment's, and none once the payment no longer awaits action. */
+static void next_action__the_invoice_shows_its_payments(int stripe)
+{
+	billing_invoice_list_params lp = BILLING_INVOICE_LIST_PARAMS_INIT;
+	billing_invoice *inv = NULL;
+	billing_payment *p = NULL;
+	billing_page *page = NULL;
+	const billing_payment *a;
+	char id[64], ref[128];
+	fx f;
+
+	fx_init(&f, stripe, "pm_card_authenticationRequired", 0);
+	awaiting(&f, id, ref);
+	tb_assert_rc(billing_payment_get(&p, f.w->ctx, &f.admin, id), BILLING_OK);
+	tb_assert_rc(billing_invoice_get(&inv, f.w->ctx, &f.admin, f.invoice_id), BILLING_OK);
+	assert_non_null(a = billing_invoice_action_payment(inv));
+	assert_string_equal(billing_payment_id(a), id);
+	assert_string_equal(billing_payment_next_action_type(a), "use_stripe_sdk");
+	assert_string_equal(billing_payment_client_secret(a), billing_payment_client_secret(p));
+	billing_invoice_free(inv);
+	lp.customer_id = f.customer_id;
+	tb_assert_rc(billing_invoice_list(&page, f.w->ctx, &f.admin, &lp), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 1);
+	assert_non_null(a = billing_invoice_action_payment(billing_page_invoice(page, 0)));
+	assert_string_equal(billing_payment_client_secret(a), billing_payment_client_secret(p));
+	billing_page_free(page);
+	billing_payment_free(p);
+	/* canceled: nothing to do on the invoice either */
+	tb_assert_rc(billing_payment_cancel(&p, f.w->ctx, &f.admin, id, NULL), BILLING_OK);
+	billing_payment_free(p);
+	tb_assert_rc(billing_invoice_get(&inv, f.w->ctx, &f.admin, f.invoice_id), BILLING_OK);
+	assert_null(billing_invoice_action_payment(inv));
+	billing_invoice_free(inv);
+	fx_free(&f);
+}
+
 static void next_action__a_redirect_names_its_url(void **state)
 {
 	billing_payment *p = NULL;
@@ -557,6 +594,7 @@ static void expiry__a_negative_or_tiny_expiry_is_refused(void **state)
 BOTH(cancel__by_hand_then_the_invoice_is_paid_again)
 BOTH(cancel__only_a_payment_awaiting_action)
 BOTH(next_action__what_the_front_end_needs_while_it_waits)
+BOTH(next_action__the_invoice_shows_its_payments)
 BOTH(supersede__another_method_cancels_the_old_attempt_first)
 BOTH(supersede__the_old_attempt_succeeded_first_nothing_new_is_made)
 BOTH(supersede__a_late_webhook_of_the_canceled_attempt_pays_nothing)
@@ -572,6 +610,7 @@ int main(void)
 		TESTS(cancel__by_hand_then_the_invoice_is_paid_again),
 		TESTS(cancel__only_a_payment_awaiting_action),
 		TESTS(next_action__what_the_front_end_needs_while_it_waits),
+		TESTS(next_action__the_invoice_shows_its_payments),
 		cmocka_unit_test(next_action__a_redirect_names_its_url),
 		TESTS(supersede__another_method_cancels_the_old_attempt_first),
 		TESTS(supersede__the_old_attempt_succeeded_first_nothing_new_is_made),

@@ -82,6 +82,7 @@
 	INT(billing_invoice_version, 0) \
 	INT(billing_invoice_attempt_count, 0) \
 	INT(billing_invoice_next_attempt_at, 0) \
+	PTR(billing_invoice_action_payment) \
 	\
 	INT(billing_page_count, 0) \
 	INT(billing_page_has_more, 0) \

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""HTTP suite of session 8's payment work (issue #18 items 4 and 5), with the
+test provider:
+
+- the invoice shows nextAction (the same object as its payment's) while a
+  payment of it awaits the customer's action, null once it does not, in the
+  invoice's JSON (get, list, the invoice.payment_action_required event) and
+  in the OpenAPI document's Invoice schema.
+
+Reuses test_server.py's Server and Billing helpers; runs on the backend
+BILLING_TEST_BACKEND names, like http_server.
+"""
+import json
+import os
+import unittest
+
+import test_server as ts
+
+HOUR = 3600
+
+
+def setUpModule():
+    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
+        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
+
+
+class Incomplete(ts.ProblemAssertions):
+    """A server with the test clock and the test provider; a tenant per test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1",
+                                     "STRIPE_WEBHOOK_SECRET": ts.WEBHOOK_SECRET}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.s.stop() != 0:
+            raise AssertionError("the incomplete server did not exit cleanly")
+
+    def setUp(self):
+        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
+            .stdout.decode().strip()
+        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
+
+    def payments(self, invoice):
+        return self.b.ok("GET", "/v1/payments?invoiceId=" + invoice)["data"]
+
+    def events(self, kind):
+        return self.b.ok("GET", "/v1/events?limit=100&type=" + kind)["data"]
+
+    # ---------------------------------------------------------------- nextAction
+
+    def test_the_invoice_shows_its_payments_next_action(self):
+        c = self.b.customer_new(defaultPaymentMethod="pm_card_authenticationRequired")
+        sub = self.b.subscribe(customer=c)
+        inv_id = sub["latestInvoiceId"]
+        pay = self.payments(inv_id)[0]
+        self.assertEqual(pay["status"], "requires_action")
+        inv = self.b.ok("GET", "/v1/invoices/" + inv_id)
+        self.assertEqual(inv["nextAction"], pay["nextAction"])
+        self.assertEqual(inv["nextAction"]["type"], "use_stripe_sdk")
+        self.assertTrue(inv["nextAction"]["clientSecret"].startswith(
+            pay["providerRef"] + "_secret_"), inv)
+        listed = self.b.ok("GET", "/v1/invoices?customerId=" + c["id"])["data"]
+        self.assertEqual([i["nextAction"] for i in listed], [pay["nextAction"]])
+        ev = self.events("invoice.payment_action_required")
+        self.assertEqual(len(ev), 1)
+        self.assertEqual(ev[0]["data"]["nextAction"], pay["nextAction"])
+        # canceled: nothing awaits the customer any more
+        self.b.ok("POST", "/v1/payments/%s/cancel" % pay["id"], {})
+        self.assertIsNone(self.b.ok("GET", "/v1/invoices/" + inv_id)["nextAction"])
+
+    def test_an_invoice_paid_at_once_has_no_next_action(self):
+        c = self.b.customer_new(defaultPaymentMethod="pm_card_visa")
+        sub = self.b.subscribe(customer=c)
+        inv = self.b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        self.assertEqual(inv["status"], "paid")
+        self.assertIn("nextAction", inv)
+        self.assertIsNone(inv["nextAction"])
+
+    def test_openapi_invoice_schema_names_next_action(self):
+        doc = self.s.request("GET", "/v1/openapi.json").body
+        self.assertIn("nextAction", json.dumps(doc["components"]["schemas"]["Invoice"]))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
