@@ -27,6 +27,7 @@
 #include "webhook.h"
 #include "audit.h"
 #include "tax_rate.h"
+#include "customer_balance.h"
 #include "dispute.h"
 #include "payment_method.h"
 #include "provider_health.h"

@@ -106,6 +106,10 @@ BILLING_EXTERN(int64_t) billing_customer_created_at(const billing_customer *c);
 BILLING_EXTERN(int64_t) billing_customer_updated_at(const billing_customer *c);
 /** Starts at 1, +1 on every update. */
 BILLING_EXTERN(int64_t) billing_customer_version(const billing_customer *c);
+/** The customer's balance per currency (billing/customer_balance.h) as a
+ *  JSON object of integers, {"EUR": -1189}: negative is credit owed to the
+ *  customer; "{}" when it has none. Borrowed. */
+BILLING_EXTERN(const char *) billing_customer_balances_json(const billing_customer *c);
 /** Accepts NULL. */
 BILLING_EXTERN(void) billing_customer_free(billing_customer *c);
 

@@ -123,7 +123,14 @@ BILLING_EXTERN(int64_t) billing_invoice_subtotal(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_tax(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_total(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_amount_paid(const billing_invoice *inv);
+/** What is left to collect: total + starting balance - ending balance -
+ *  amount paid; never negative (billing/customer_balance.h). */
 BILLING_EXTERN(int64_t) billing_invoice_amount_due(const billing_invoice *inv);
+/** The customer's balance in the invoice's currency when it was finalized
+ *  (negative: credit), and after the invoice applied it: amount due =
+ *  max(0, total + starting), ending = min(0, total + starting). */
+BILLING_EXTERN(int64_t) billing_invoice_starting_balance(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_ending_balance(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_period_start(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_period_end(const billing_invoice *inv);
 BILLING_EXTERN(size_t) billing_invoice_line_count(const billing_invoice *inv);

@@ -25,6 +25,7 @@
 #include <cJSON.h>
 
 #include "core/core.h"
+#include "core/customer_balance.h"
 #include "core/resource.h"
 #include "core/resources.h"
 
@@ -35,6 +36,7 @@ typedef struct {
 	char number[160];
 	int status;
 	int64_t subtotal, tax, total, amount_paid, amount_due;
+	int64_t starting_balance, ending_balance;
 	int64_t line_sum, line_tax;
 } inv_row;
 
@@ -108,6 +110,8 @@ static int invoice_row(void *payload, const void *record)
 	i->total = r->total;
 	i->amount_paid = r->amount_paid;
 	i->amount_due = r->amount_due;
+	i->starting_balance = r->starting_balance;
+	i->ending_balance = r->ending_balance;
 	return BILLING_OK;
 }
 
@@ -199,7 +203,8 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
 	for (i = 0; i < inv->n; i++) {
 		inv_row *r = (inv_row *)inv->v + i;
 		if (r->line_sum != r->subtotal || r->line_tax != r->tax ||
-		    r->total != r->subtotal + r->tax || r->amount_due != r->total - r->amount_paid)
+		    r->total != r->subtotal + r->tax || r->amount_due != r->total +
+		    r->starting_balance - r->ending_balance - r->amount_paid || r->amount_due < 0)
 			problem(c, "invoice_sums", r->id, "lines %lld + tax %lld against subtotal "
 				"%lld, tax %lld, total %lld, due %lld", (long long)r->line_sum,
 				(long long)r->line_tax, (long long)r->subtotal, (long long)r->tax,
@@ -479,6 +484,17 @@ static int check_records(checker *c, billing_txn *tx, const char *tenant_id, vec
 	return rc;
 }
 
+/* A customer's balance that is not the sum of its transactions. */
+static void balance_problem(void *payload, const char *customer_id, const char *currency,
+	int64_t balance, int64_t sum, const char *what)
+{
+	if (what)
+		problem(payload, "balance_drift", customer_id, "%s %s", currency, what);
+	else
+		problem(payload, "balance_drift", customer_id, "balance %s %lld, its transactions "
+			"sum to %lld", currency, (long long)balance, (long long)sum);
+}
+
 static int check_tenant(checker *c, const char *tenant_id)
 {
 	billing_storage *st = c->ctx->st;
@@ -503,6 +519,8 @@ static int check_tenant(checker *c, const char *tenant_id)
 		check_invoices(c, &inv, &pay);
 	if (rc == BILLING_OK)
 		rc = check_records(c, tx, tenant_id, &ev);
+	if (rc == BILLING_OK)
+		rc = billing__balance_check(c->ctx, tx, tenant_id, balance_problem, c);
 	rc = billing__end(c->ctx, tx, rc);
 	billing__free(inv.v);
 	billing__free(pay.v);

@@ -22,6 +22,7 @@ struct billing_customer {
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
+	char *balances_json;         /* customer_balance.c writes it; "{}" when none */
 };
 
 #define CUSTOMER_FIELDS (BILLING_CUSTOMER_NAME | BILLING_CUSTOMER_EMAIL | \
@@ -50,7 +51,8 @@ static void *from_record(const void *record)
 		billing__strsize(r->name) +
 		billing__strsize(r->email) +
 		billing__strsize(r->default_payment_method) +
-		billing__strsize(r->metadata_json ? r->metadata_json : "{}");
+		billing__strsize(r->metadata_json ? r->metadata_json : "{}") +
+		billing__strsize(r->balances_json ? r->balances_json : "{}");
 
 	if ((c = billing__calloc(1, sizeof(*c) + strings)) == NULL)
 		return NULL;
@@ -61,6 +63,7 @@ static void *from_record(const void *record)
 	c->email = billing__strpack_put(&sp, r->email);
 	c->default_payment_method = billing__strpack_put(&sp, r->default_payment_method);
 	c->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
+	c->balances_json = billing__strpack_put(&sp, r->balances_json ? r->balances_json : "{}");
 	c->created_at = r->created_at;
 	c->updated_at = r->updated_at;
 	c->version = r->version;
@@ -269,6 +272,7 @@ static int customer_create_once(billing_customer **out, billing_ctx *ctx,
 	r.email_key = n.email_key;
 	r.default_payment_method = n.payment_method;
 	r.metadata_json = n.metadata_json ? n.metadata_json : "{}";
+	r.balances_json = "{}";
 	r.created_at = r.updated_at = now;
 	r.version = 1;
 	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r, id,
@@ -314,6 +318,7 @@ static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
 	r->created_at = cur->created_at;
 	r->updated_at = billing__now(ctx);
 	r->version = cur->version + 1;
+	r->balances_json = cur->balances_json;  /* FIXED: only balance changes write it */
 	r->name = (f & BILLING_CUSTOMER_NAME) ? ch->n->name : cur->name;
 	r->email = (f & BILLING_CUSTOMER_EMAIL) ? ch->n->email : cur->email;
 	if (f & BILLING_CUSTOMER_EMAIL) {
@@ -456,3 +461,11 @@ const char *billing_customer_metadata_get(const billing_customer *c, const char 
 int64_t billing_customer_created_at(const billing_customer *c) { return c ? c->created_at : 0; }
 int64_t billing_customer_updated_at(const billing_customer *c) { return c ? c->updated_at : 0; }
 int64_t billing_customer_version(const billing_customer *c) { return c ? c->version : 0; }
+
+/* The balances (billing/customer_balance.h): written by balance changes
+ * only, read here. */
+const char *billing_customer_balances_json(const billing_customer *c)
+{
+	return c ? c->balances_json : NULL;
+}
+

@@ -8,6 +8,7 @@
 
 #include "core/calendar.h"
 #include "core/core.h"
+#include "core/customer_balance.h"
 #include "core/entity.h"
 #include "core/events.h"
 #include "core/invoice_internal.h"
@@ -111,6 +112,8 @@ static void *from_record(const void *record)
 	inv->version = r->version;
 	inv->attempt_count = r->attempt_count;
 	inv->next_attempt_at = r->next_attempt_at;
+	inv->starting_balance = r->starting_balance;
+	inv->ending_balance = r->ending_balance;
 	return inv;
 }
 
@@ -211,6 +214,8 @@ static void record_of(billing_invoice_record *r, const billing_invoice *inv)
 	r->version = inv->version;
 	r->attempt_count = inv->attempt_count;
 	r->next_attempt_at = inv->next_attempt_at;
+	r->starting_balance = inv->starting_balance;
+	r->ending_balance = inv->ending_balance;
 }
 
 int billing__invoice_load(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,
@@ -240,6 +245,11 @@ int billing__invoice_save(billing_ctx *ctx, billing_txn *tx, billing_invoice *in
 		return rc;
 	return billing__event_emit(ctx, tx, inv->tenant_id, event, "invoice", inv->id,
 		billing__json_invoice, inv);
+}
+
+int64_t billing__invoice_remaining(const billing_invoice *inv)
+{
+	return inv->total + inv->starting_balance - inv->ending_balance - inv->amount_paid;
 }
 
 int billing__invoice_transition(billing_invoice_status from, billing_invoice_status to)
@@ -373,12 +383,21 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	billing_invoice *inv = NULL;
 	char prefix[PREFIX_MAX] = "", number[PREFIX_MAX + 24];
 	int64_t subtotal, tax, total, seq, now = billing__now(ctx);
+	int64_t starting, ending, due;
 	int rc;
 
 	if ((rc = compute(d->lines, d->line_count, &subtotal, &tax)) < 0)
 		return rc;
 	if (__builtin_add_overflow(subtotal, tax, &total))
 		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
+	/* The customer's balance, held from here (before the counter, txn.h):
+	 * the transaction that records its application is written once the
+	 * invoice exists. The billing run's batch must send a customer whose
+	 * balance is not 0 through this path. */
+	if ((rc = billing__balance_get(ctx, tx, d->tenant_id, d->customer_id, d->currency,
+		&starting)) < 0 ||
+	    (rc = billing__balance_split(total, starting, &due, &ending)) < 0)
+		return rc;
 	if (billing__id_new(id, "in", now * 1000) < 0)
 		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
 	/* The number is taken inside this transaction: it is the tenant's next
@@ -405,21 +424,18 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	r.version = 1;
 	r.line_count = d->line_count;
 	r.lines = d->lines;
-	/* Nothing to pay (a trial, a credit that covers the charge): paid now. */
-	if (total <= 0) {
+	r.starting_balance = starting;
+	r.ending_balance = ending;
+	/* Nothing to pay (a trial, a credit that covers the charge, a negative
+	 * total whose credit went to the balance): paid now. */
+	if (due == 0) {
 		r.status = BILLING_INVOICE_PAID;
 		r.paid_at = now;
 		r.amount_paid = 0;
 		r.amount_due = 0;
-		r.total = total;
-		if (total < 0) {
-			/* A credit larger than the charge: the schema's sums hold with
-			 * the negative total due back; nothing is collected. */
-			r.amount_due = total;
-		}
 	} else {
 		r.status = BILLING_INVOICE_PENDING;
-		r.amount_due = total;
+		r.amount_due = due;
 		/* Collected from the customer's default payment method right after
 		 * the issuing call commits, or by the billing run should that not
 		 * happen (the due work is the promise). */
@@ -430,6 +446,10 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	if ((rc = ctx->st->record_insert(tx, &billing__res_invoice, &r)) < 0 ||
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, d->tenant_id, id,
 		d->lines, d->line_count, 1)) < 0)
+		return rc;
+	if (ending != starting &&
+	    (rc = billing__balance_record(ctx, tx, d->tenant_id, d->customer_id, d->currency,
+		BILLING_BALANCE_APPLIED_TO_INVOICE, ending - starting, id, NULL, NULL)) < 0)
 		return rc;
 	if ((inv = from_record(&r)) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
@@ -625,6 +645,12 @@ static int invoice_void_once(billing_invoice **out, billing_ctx *ctx,
 	if ((rc = transition(inv->status, BILLING_INVOICE_VOID)) < 0 ||
 	    (rc = billing__invoice_payments_settled(ctx, tx, who->tenant_id, id)) < 0)
 		goto end;
+	/* What the invoice took from the balance (or gave it) goes back. */
+	if (inv->starting_balance != inv->ending_balance &&
+	    (rc = billing__balance_record(ctx, tx, who->tenant_id, inv->customer_id, inv->currency,
+		BILLING_BALANCE_UNAPPLIED_FROM_INVOICE, inv->starting_balance - inv->ending_balance,
+		id, NULL, NULL)) < 0)
+		goto end;
 	inv->next_attempt_at = 0;
 	old_version = inv->version;
 	inv->status = BILLING_INVOICE_VOID;
@@ -690,6 +716,14 @@ int64_t billing_invoice_tax(const billing_invoice *inv) { return inv ? inv->tax 
 int64_t billing_invoice_total(const billing_invoice *inv) { return inv ? inv->total : 0; }
 int64_t billing_invoice_amount_paid(const billing_invoice *inv) { return inv ? inv->amount_paid : 0; }
 int64_t billing_invoice_amount_due(const billing_invoice *inv) { return inv ? inv->amount_due : 0; }
+int64_t billing_invoice_starting_balance(const billing_invoice *inv)
+{
+	return inv ? inv->starting_balance : 0;
+}
+int64_t billing_invoice_ending_balance(const billing_invoice *inv)
+{
+	return inv ? inv->ending_balance : 0;
+}
 int64_t billing_invoice_period_start(const billing_invoice *inv)
 {
 	return inv ? inv->period_start : 0;

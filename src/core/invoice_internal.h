@@ -21,6 +21,7 @@ struct billing_invoice {
 	int64_t created_at, finalized_at, paid_at, voided_at, updated_at, version;
 	int32_t attempt_count;
 	int64_t next_attempt_at;
+	int64_t starting_balance, ending_balance;   /* the customer's, applied at finalization */
 	size_t line_count, line_cap;
 	billing_invoice_line *lines;
 	char **line_strings;            /* owned copies, 2 per line */
@@ -46,6 +47,10 @@ int billing__invoice_save(billing_ctx *ctx, billing_txn *tx, billing_invoice *in
 int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *customer_id, const char *subscription_id, const char *invoice_id, int64_t now,
 	int64_t *next_attempt_at);
+
+/* What is left to pay: total + starting_balance - ending_balance -
+ * amount_paid (the schema's invoices_sums). */
+int64_t billing__invoice_remaining(const billing_invoice *inv);
 
 /* BILLING_OK when the invoice table allows from -> to. */
 int billing__invoice_transition(billing_invoice_status from, billing_invoice_status to);
@@ -93,9 +98,13 @@ int billing__plan_line(billing_invoice_line *line, const billing__plan_info *pla
 	const char *what);
 
 /*
- * Computes each line's tax and the sums (checked), takes the tenant's next
- * number, writes the invoice finalized (paid at once when its total is 0)
- * with its events. id receives the new invoice's id.
+ * Computes each line's tax and the sums (checked), applies the customer's
+ * balance in the invoice's currency (customer_balance.h: the amount due is
+ * max(0, total + balance), a credit left over stays on the balance, a
+ * negative total goes to it), takes the tenant's next number, writes the
+ * invoice finalized (paid at once when nothing is due) with its events.
+ * id receives the new invoice's id. Holds the customer's row to the end of
+ * the transaction (lock order, txn.h).
  */
 int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__invoice_draft *d,
 	char id[BILLING_ID_MAX]);

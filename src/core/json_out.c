@@ -48,6 +48,16 @@ cJSON *billing__jb_done(billing__jb *b)
 	return b->obj;
 }
 
+/* A customer's balances, {"EUR": -1189}: exact integers as stored. */
+static cJSON *balances_json(const char *text)
+{
+	cJSON *obj = text ? billing__jx_parse(text, strlen(text), NULL) : NULL;
+	if (obj && cJSON_IsObject(obj))
+		return obj;
+	cJSON_Delete(obj);
+	return cJSON_CreateObject();
+}
+
 static cJSON *metadata_json(size_t n, const billing_metadata_entry *(*at)(const void *, size_t),
 	const void *item)
 {
@@ -98,6 +108,7 @@ cJSON *billing__json_customer(const void *item)
 	billing__jb_add(&b, "email", cJSON_CreateString(billing_customer_email(c)));
 	billing__jb_add(&b, "defaultPaymentMethod", billing__json_str_or_null(billing_customer_default_payment_method(c)));
 	billing__jb_add(&b, "metadata", metadata_json(billing_customer_metadata_count(c), cus_md, c));
+	billing__jb_add(&b, "balances", balances_json(billing_customer_balances_json(c)));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_customer_created_at(c)));
 	billing__jb_add(&b, "updatedAt", billing__json_time(billing_customer_updated_at(c)));
 	billing__jb_num(&b, "version", billing_customer_version(c));
@@ -271,6 +282,8 @@ cJSON *billing__json_invoice(const void *item)
 	billing__jb_num(&b, "total", billing_invoice_total(inv));
 	billing__jb_num(&b, "amountPaid", billing_invoice_amount_paid(inv));
 	billing__jb_num(&b, "amountDue", billing_invoice_amount_due(inv));
+	billing__jb_num(&b, "startingBalance", billing_invoice_starting_balance(inv));
+	billing__jb_num(&b, "endingBalance", billing_invoice_ending_balance(inv));
 	billing__jb_add(&b, "periodStart", billing__json_time(billing_invoice_period_start(inv)));
 	billing__jb_add(&b, "periodEnd", billing__json_time(billing_invoice_period_end(inv)));
 	billing__jb_add(&b, "lines", lines);
@@ -443,6 +456,7 @@ static const billing__shape_field tenant_fields[] = {
 static const billing__shape_field customer_fields[] = {
 	{ "id", "string", false }, { "object", "'customer'", false }, { "name", "string", false },
 	{ "email", "string", false }, { "defaultPaymentMethod", "string?", false }, { "metadata", "metadata", false },
+	{ "balances", "object", false },
 	{ "createdAt", "time", false }, { "updatedAt", "time", false }, { "version", "integer", false }, END
 };
 static const billing__shape_field product_fields[] = {
@@ -483,7 +497,8 @@ static const billing__shape_field invoice_fields[] = {
 	{ "status", "'draft' | 'pending' | 'paid' | 'failed' | 'void'", false },
 	{ "customerId", "string", false }, { "subscriptionId", "string?", false }, { "currency", "string", false },
 	{ "subtotal", "integer", false }, { "tax", "integer", false }, { "total", "integer", false },
-	{ "amountPaid", "integer", false }, { "amountDue", "integer", false }, { "periodStart", "time", false },
+	{ "amountPaid", "integer", false }, { "amountDue", "integer", false },
+	{ "startingBalance", "integer", false }, { "endingBalance", "integer", false }, { "periodStart", "time", false },
 	{ "periodEnd", "time", false }, { "lines", "InvoiceLine[]", false }, { "attemptCount", "integer", false },
 	{ "nextAttemptAt", "time?", false }, { "nextAction", "object?", false },
 	{ "createdAt", "time", false }, { "finalizedAt", "time?", false },

@@ -273,7 +273,7 @@ static int invoice_effects(billing_ctx *ctx, billing_txn *tx, const billing_paym
 			rc = billing__error_set(BILLING_EOVERFLOW, "overflow", "amount paid overflows");
 			break;
 		}
-		inv->amount_due = inv->total - inv->amount_paid;
+		inv->amount_due = billing__invoice_remaining(inv);
 		inv->paid_at = now;
 		inv->next_attempt_at = 0;
 		if ((rc = ctx->st->due_clear(tx, inv->tenant_id, BILLING__DUE_COLLECT, inv->id)) < 0 ||

@@ -22,11 +22,13 @@
 extern const billing__rules billing__tax_rate_rules;
 extern const billing__rules billing__dispute_rules;
 extern const billing__rules billing__payment_method_rules;
+extern const billing__rules billing__balance_transaction_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
 	&billing__dispute_rules,
 	&billing__payment_method_rules,
+	&billing__balance_transaction_rules,
 	NULL
 };
 

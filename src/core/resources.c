@@ -117,6 +117,8 @@ static const billing_field customer_fields[] = {
 		STRING),
 	F(C, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
 	STAMPS(C),
+	/* written by balance changes only (core/customer_balance.c) */
+	F(C, "balances", TEXT, balances_json, FIXED, "balances", OBJECT),
 };
 RESOURCE_REFS(billing__res_customer, "customer", "customers", "customers", "cus", C,
 	customer_fields, EVENT, NULL, 0);
@@ -251,6 +253,9 @@ static const billing_field invoice_fields[] = {
 	F(I, "attempt_count", INT32, attempt_count, NONNEG, "attemptCount", INTEGER),
 	F(I, "next_attempt_at", INT64, next_attempt_at, ZNULL, "nextAttemptAt", TIME),
 	STAMPS(I),
+	/* the customer's balance applied at finalization (core/customer_balance.c) */
+	F(I, "starting_balance", INT64, starting_balance, 0, "startingBalance", INTEGER),
+	F(I, "ending_balance", INT64, ending_balance, 0, "endingBalance", INTEGER),
 };
 static const billing_reference invoice_refs[] = {
 	{ "customer_id", &billing__res_customer },

@@ -714,6 +714,103 @@ static const char step12_next_action[] =
 	"ALTER TABLE payments ADD COLUMN next_action_url TEXT /*COLLATE_C*/;\n"
 	"ALTER TABLE payments ADD COLUMN client_secret TEXT /*COLLATE_C*/;\n";
 
+/* Customer balances (issue #20 item 1; src/core/customer_balance.c names
+ * these columns): the balance per currency on the customer's row, a JSON
+ * object of integers written only by balance changes (NULL: none, as for
+ * customers written before it); the append-only
+ * balance transactions; and on invoices the balance applied when one is
+ * finalized, which the invoice's sums now include: amount_due = total +
+ * starting_balance - ending_balance - amount_paid. PostgreSQL changes the
+ * check in place; SQLite rebuilds the table as in step 5 (invoice lines,
+ * payments and balance transactions refer to it by name, which the rename
+ * keeps). */
+static const char step13_customer_balances[] =
+	"ALTER TABLE customers ADD COLUMN balances TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoices ADD COLUMN starting_balance BIGINT NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE invoices ADD COLUMN ending_balance BIGINT NOT NULL DEFAULT 0;\n"
+	"CREATE TABLE customer_balance_transactions (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 6),\n"
+	"  amount BIGINT NOT NULL CHECK (amount <> 0),\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL CHECK (length(currency) = 3),\n"
+	"  description TEXT /*COLLATE_C*/,\n"
+	"  invoice_id TEXT /*COLLATE_C*/,\n"
+	"  credit_note_id TEXT /*COLLATE_C*/,\n"
+	"  ending_balance BIGINT NOT NULL,\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT customer_balance_transactions_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT customer_balance_transactions_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT customer_balance_transactions_invoice_fkey FOREIGN KEY (tenant_id, invoice_id)\n"
+	"    REFERENCES invoices (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX customer_balance_transactions_created ON customer_balance_transactions\n"
+	"  (tenant_id, created_at, id);\n"
+	"CREATE INDEX customer_balance_transactions_customer ON customer_balance_transactions\n"
+	"  (tenant_id, customer_id, created_at, id);\n"
+	"CREATE INDEX customer_balance_transactions_invoice ON customer_balance_transactions\n"
+	"  (tenant_id, invoice_id);\n";
+
+static const char step13_postgres[] =
+	"ALTER TABLE invoices DROP CONSTRAINT invoices_sums;\n"
+	"ALTER TABLE invoices ADD CONSTRAINT invoices_sums CHECK (total = subtotal + tax AND\n"
+	"  amount_due = total + starting_balance - ending_balance - amount_paid);\n"
+	TENANT_POLICY("customer_balance_transactions")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON customer_balance_transactions TO billing_runtime;");
+
+#define INVOICE_COLUMNS "tenant_id, id, customer_id, subscription_id, number, status, " \
+	"currency, subtotal, tax, total, amount_paid, amount_due, period_start, period_end, " \
+	"created_at, finalized_at, paid_at, voided_at, updated_at, version, attempt_count, " \
+	"next_attempt_at, starting_balance, ending_balance"
+
+static const char step13_sqlite[] =
+	"CREATE TABLE invoices_v13 (\n"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT NOT NULL,\n"
+	"  customer_id TEXT NOT NULL,\n"
+	"  subscription_id TEXT,\n"
+	"  number TEXT,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 5),\n"
+	"  currency TEXT NOT NULL,\n"
+	"  subtotal BIGINT NOT NULL,\n"
+	"  tax BIGINT NOT NULL,\n"
+	"  total BIGINT NOT NULL,\n"
+	"  amount_paid BIGINT NOT NULL,\n"
+	"  amount_due BIGINT NOT NULL,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  period_end BIGINT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  finalized_at BIGINT,\n"
+	"  paid_at BIGINT,\n"
+	"  voided_at BIGINT,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  attempt_count INTEGER NOT NULL DEFAULT 0,\n"
+	"  next_attempt_at BIGINT,\n"
+	"  starting_balance BIGINT NOT NULL DEFAULT 0,\n"
+	"  ending_balance BIGINT NOT NULL DEFAULT 0,\n"
+	"  CONSTRAINT invoices_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT invoices_number_key UNIQUE (tenant_id, number),\n"
+	"  CONSTRAINT invoices_sums CHECK (total = subtotal + tax AND\n"
+	"    amount_due = total + starting_balance - ending_balance - amount_paid),\n"
+	"  CONSTRAINT invoices_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT invoices_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id)\n"
+	");\n"
+	"INSERT INTO invoices_v13 (" INVOICE_COLUMNS ")\n"
+	"  SELECT " INVOICE_COLUMNS " FROM invoices;\n"
+	"DROP TABLE invoices;\n"
+	"ALTER TABLE invoices_v13 RENAME TO invoices;\n"
+	"CREATE INDEX invoices_created ON invoices (tenant_id, created_at, id);\n"
+	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
+	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -732,6 +829,8 @@ static const billing__migration steps[] = {
 	{ 11, "provider accounts per tenant", step11_provider_accounts, step11_postgres, NULL },
 	{ 12, "payments: the next action of one awaiting the customer", step12_next_action, NULL,
 		NULL },
+	{ 13, "customer balances: balance transactions, the balance applied to invoices",
+		step13_customer_balances, step13_postgres, step13_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

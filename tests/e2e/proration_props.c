@@ -138,6 +138,7 @@ typedef struct {
 	char number[32], sub[64];
 	billing_invoice_status status;
 	int64_t subtotal, tax, total, paid, due, ps, pe, created, finalized;
+	int64_t starting, ending;    /* the customer's balance applied (customer_balance.h) */
 	size_t n;
 	billing_invoice_line l[MAX_LINES];
 	char desc[MAX_LINES][160], plan[MAX_LINES][64];
@@ -555,6 +556,8 @@ static void read_invoices(pcase *c)
 			v->total = billing_invoice_total(inv);
 			v->paid = billing_invoice_amount_paid(inv);
 			v->due = billing_invoice_amount_due(inv);
+			v->starting = billing_invoice_starting_balance(inv);
+			v->ending = billing_invoice_ending_balance(inv);
 			v->ps = billing_invoice_period_start(inv);
 			v->pe = billing_invoice_period_end(inv);
 			v->created = billing_invoice_created_at(inv);
@@ -667,7 +670,7 @@ static void check_invoices(pcase *c)
 			"%s created %lld finalized %lld, want both at %lld", v->number,
 			(long long)v->created, (long long)v->finalized, (long long)x->at);
 		/* nothing to pay (a credit as large as the charge, or larger): paid at once */
-		check(v->status == (v->total > 0 ? BILLING_INVOICE_PENDING : BILLING_INVOICE_PAID) &&
+		check(v->status == (v->due > 0 ? BILLING_INVOICE_PENDING : BILLING_INVOICE_PAID) &&
 			v->paid == 0, "%s total %lld, status %s, paid %lld", v->number,
 			(long long)v->total, billing_invoice_status_name(v->status), (long long)v->paid);
 		check(v->n == x->n, "%s has %zu lines, want %zu", v->number, v->n, x->n);
@@ -693,10 +696,15 @@ static void check_invoices(pcase *c)
 				k, l->description, (long long)l->amount);
 			used[j] = 1;
 		}
+		/* A credit (a negative total) goes to the customer's balance and
+		 * the next invoice takes it: due = max(0, total + starting). */
 		check(v->subtotal == sum && v->tax == tax && v->total == sum + tax &&
-			v->due == v->total, "%s sums: subtotal %lld tax %lld total %lld due %lld; lines "
-			"%lld tax %lld", v->number, (long long)v->subtotal, (long long)v->tax,
-			(long long)v->total, (long long)v->due, (long long)sum, (long long)tax);
+			v->due == (v->total + v->starting > 0 ? v->total + v->starting : 0) &&
+			v->ending == (v->total + v->starting < 0 ? v->total + v->starting : 0),
+			"%s sums: subtotal %lld tax %lld total %lld due %lld starting %lld ending %lld; "
+			"lines %lld tax %lld", v->number, (long long)v->subtotal, (long long)v->tax,
+			(long long)v->total, (long long)v->due, (long long)v->starting,
+			(long long)v->ending, (long long)sum, (long long)tax);
 	}
 }
 

@@ -192,6 +192,20 @@
 	INT(billing_tax_rate_updated_at, 0) \
 	INT(billing_tax_rate_version, 0) \
 	\
+	PTR(billing_customer_balances_json) \
+	PAGE(billing_page_balance_transaction) \
+	PTR(billing_balance_transaction_id) \
+	PTR(billing_balance_transaction_customer_id) \
+	INT(billing_balance_transaction_type_of, 0) \
+	INT(billing_balance_transaction_amount, 0) \
+	PTR(billing_balance_transaction_currency) \
+	PTR(billing_balance_transaction_description) \
+	PTR(billing_balance_transaction_invoice_id) \
+	INT(billing_balance_transaction_ending_balance, 0) \
+	INT(billing_balance_transaction_created_at, 0) \
+	INT(billing_invoice_starting_balance, 0) \
+	INT(billing_invoice_ending_balance, 0) \
+	\
 	PAGE(billing_page_dispute) \
 	PTR(billing_dispute_id) \
 	PTR(billing_dispute_tenant_id) \

@@ -673,6 +673,8 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"tax_rates.create", "tax_rates.get", "tax_rates.update", "tax_rates.list",
 		/* disputes: read-only, from their descriptor */
 		"disputes.get", "disputes.list",
+		/* customer balance transactions: append-only, from their descriptor */
+		"customer_balance_transactions.create", "customer_balance_transactions.list",
 		/* stored payment methods: writes by hand (they ask the provider),
 		 * reads from the descriptor; SetupIntents */
 		"payment_methods.create", "payment_methods.delete", "setup_intents.create",

@@ -83,6 +83,11 @@ typedef struct {
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
+	/* The balance per currency, a JSON object of integers ({"EUR": -1189};
+	 * "{}" or NULL when none): written on insert, then only by the core's balance
+	 * changes (core/customer_balance.c), never by an update of the
+	 * customer (migration 13). */
+	const char *balances_json;
 } billing_customer_record;
 
 typedef struct {
@@ -197,6 +202,11 @@ typedef struct {
 	/* Storage version 2: collection. */
 	int32_t attempt_count;          /* payment attempts made */
 	int64_t next_attempt_at;        /* 0: none scheduled */
+	/* The customer's balance applied when it was finalized (migration 13):
+	 * before and after it. amount_due = total + starting_balance -
+	 * ending_balance - amount_paid. */
+	int64_t starting_balance;
+	int64_t ending_balance;
 } billing_invoice_record;
 
 typedef struct {

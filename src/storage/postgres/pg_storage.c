@@ -29,7 +29,7 @@
 #include "storage/sql/sql.h"
 
 #define STMT_CACHE_SLOTS 64
-#define PARAMS_MAX 24
+#define PARAMS_MAX 64  /* an invoice update binds its columns and the FIXED ones it matches */
 #define SQL_MAX 4096
 
 /* Key of the advisory lock migrations hold (with the schema's hash). */
