@@ -57,14 +57,15 @@ static cJSON *field_schema(const cJSON *f)
 	return s;
 }
 
-static cJSON *body_schema(const cJSON *op, const char *required_input)
+static cJSON *body_schema(const cJSON *op, const char *required_input, const char *path_input)
 {
 	cJSON *s = cJSON_CreateObject(), *props = cJSON_CreateObject(), *req = cJSON_CreateArray();
 	const cJSON *f;
 	cJSON_AddStringToObject(s, "type", "object");
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(op, "input")) {
 		const char *name = catalog_str(f, "name");
-		if (strcmp(name, "id") == 0 || strcmp(name, "expectedVersion") == 0)
+		if (strcmp(name, "id") == 0 || strcmp(name, "expectedVersion") == 0 ||
+		    (path_input && strcmp(name, path_input) == 0))
 			continue;   /* from the path and If-Match */
 		cJSON_AddItemToObject(props, name, field_schema(f));
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "required")) ||
@@ -377,7 +378,7 @@ static cJSON *operation(const route *rt)
 		cJSON_AddBoolToObject(body, "required", rt->kind != H_OP_ACTION &&
 			rt->kind != H_OP_ACTION_NEW);
 		cJSON_AddItemToObject(body, "content", json_content("application/json",
-			op ? body_schema(op, rt->required_input) : ref(rt->kind == H_LOGIN ?
+			op ? body_schema(op, rt->required_input, rt->path_input) : ref(rt->kind == H_LOGIN ?
 				"#/components/schemas/LoginRequest" : rt->kind == H_WEBHOOK_STRIPE ?
 				"#/components/schemas/StripeEvent" :
 				"#/components/schemas/TestClockAdvance")));
@@ -386,7 +387,8 @@ static cJSON *operation(const route *rt)
 
 	switch (rt->kind) {
 	case H_OP_CREATE:
-		add_response(responses, "201", "Created; Location and ETag name the new resource.",
+		add_response(responses, "201", rt->path_input ? "Created; ETag carries its version." :
+			"Created; Location and ETag name the new resource.",
 			json_content("application/json", result_schema(op)));
 		break;
 	case H_OP_LIST:

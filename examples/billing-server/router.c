@@ -44,8 +44,18 @@ static int webhook_endpoint_exists(billing_ctx *ctx, const billing_principal *wh
 	return rc;
 }
 
+static int customer_exists(billing_ctx *ctx, const billing_principal *who, const char *id)
+{
+	billing_customer *c = NULL;
+	int rc = billing_customer_get(&c, ctx, who, id);
+	billing_customer_free(c);
+	return rc;
+}
+
 /* The hand-written routes; router_init puts the catalog resources' standard
- * routes after the first (login). */
+ * routes after the first (login), except those of an operation a row here
+ * serves already (a customer's balance transactions are served below the
+ * customer only). */
 static const route special[] = {
 	ROUTE("POST", "/v1/auth/login", H_LOGIN, NULL, "auth",
 		"Exchange e-mail and password for a bearer token."),
@@ -109,6 +119,14 @@ static const route special[] = {
 	ROUTE("GET", "/v1/webhook-deliveries", H_OP_LIST, "webhook_deliveries.list",
 		"webhookEndpoints", NULL),
 	ROUTE("GET", "/v1/audit-log", H_OP_LIST, "audit.list", "audit", NULL),
+	/* A customer's balance (docs/billing.md): its transactions, and a manual
+	 * adjustment (the path names the customer). */
+	{ "GET", "/v1/customers/{id}/balance-transactions", H_OP_LIST,
+		"customer_balance_transactions.list", "customers", NULL, "customerId",
+		customer_exists, NULL },
+	{ "POST", "/v1/customers/{id}/balance-transactions", H_OP_CREATE,
+		"customer_balance_transactions.create", "customers", NULL, "customerId",
+		customer_exists, NULL },
 	/* Stored payment methods: reads are the catalog's standard routes;
 	 * these writes ask the provider first (docs/payments.md). */
 	ROUTE("POST", "/v1/payment-methods", H_OP_CREATE, "payment_methods.create",
@@ -202,6 +220,16 @@ static int offers(const cJSON *res, const char *verb)
 	return 0;
 }
 
+/* Whether a hand-written row serves operation already. */
+static int special_serves(const char *operation)
+{
+	size_t i;
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (special[i].operation && strcmp(special[i].operation, operation) == 0)
+			return 1;
+	return 0;
+}
+
 int router_init(void)
 {
 	const cJSON *res, *list = catalog_resources();
@@ -230,6 +258,8 @@ int router_init(void)
 			rt->tag = tag;
 			if (!rt->operation)
 				return -1;
+			if (special_serves(rt->operation))
+				continue;
 			k++;
 		}
 	}
@@ -746,6 +776,14 @@ static void handle_op(request *r)
 			"id");
 		goto done;
 	}
+	/* The path names it: the body may not name it again. */
+	if (has_body && rt->path_input && cJSON_GetObjectItemCaseSensitive(in, rt->path_input)) {
+		char msg[120];
+		snprintf(msg, sizeof(msg), "%.60s is not a field of the body (it is the path's id)",
+			rt->path_input);
+		reply_problem(r, 400, "unknown_field", msg, rt->path_input);
+		goto done;
+	}
 	if (rt->required_input && !cJSON_GetObjectItemCaseSensitive(in, rt->required_input)) {
 		char msg[120];
 		snprintf(msg, sizeof(msg), "%.60s is required", rt->required_input);
@@ -806,7 +844,11 @@ static void handle_op(request *r)
 		break;
 	case H_OP_CREATE: {
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "id"));
-		snprintf(r->out.location, sizeof(r->out.location), "%s/%s", rt->path, id ? id : "");
+		/* Made below an item (a customer's balance transaction): no route
+		 * of its own to name. */
+		if (!rt->path_input)
+			snprintf(r->out.location, sizeof(r->out.location), "%s/%s", rt->path,
+				id ? id : "");
 		set_etag(r, result);
 		reply_json(r, 201, dup_text(out));
 		break;

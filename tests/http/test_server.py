@@ -378,6 +378,7 @@ class Operations(ProblemAssertions):
             "/v1/webhook-endpoints/{id}/deliveries": {"get"},
             "/v1/webhook-deliveries": {"get"},
             "/v1/audit-log": {"get"},
+            "/v1/customers/{id}/balance-transactions": {"get", "post"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
             "/v1/openapi.json": {"get"},
         }

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""HTTP suite for customer balances (cbtxn_, issue #20 items 1 and 3):
+GET and POST /v1/customers/{id}/balance-transactions, the customer's
+balances, and the invoice's startingBalance / endingBalance / amountDue.
+
+- the issue's case: a customer paying 1189 a month cancels at once with
+  prorate: true; the -1189 invoice is paid with amountDue 0 (never "paid
+  negative"), its credit goes to the balance, and the customer's next
+  invoice of 1189 is charged 0 while the balance goes back to 0;
+- a manual adjustment (ADMIN, description required, Idempotency-Key),
+  what it refuses (400 naming the field, 404 for an unknown customer,
+  customerId in the body, USER), the list below the customer, the events
+  customer.balance_changed and customer_balance_transaction.created, and no
+  route of the transactions' own (/v1/customer-balance-transactions is 404);
+- every answer conforms to the OpenAPI document (test_server.py checks).
+
+Reuses test_server.py's Server and Billing helpers; runs on the backend
+BILLING_TEST_BACKEND names, like http_server.
+"""
+import os
+import unittest
+
+import test_server as ts
+
+
+def setUpModule():
+    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
+        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
+
+
+class Balances(ts.ProblemAssertions):
+    """A server with the test clock; a tenant per test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.s.stop() != 0:
+            raise AssertionError("the balances server did not exit cleanly")
+
+    def setUp(self):
+        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
+            .stdout.decode().strip()
+        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
+        self.user = ts.make_token(ts.claims_for(self.tenant, "USER"))
+        self.cus = self.b.customer_new(defaultPaymentMethod="pm_card_visa")
+        self.path = "/v1/customers/%s/balance-transactions" % self.cus["id"]
+
+    def balances(self):
+        return self.b.ok("GET", "/v1/customers/" + self.cus["id"])["balances"]
+
+    def txns(self, query=""):
+        return self.b.ok("GET", self.path + "?sortBy=createdAt&order=asc" + query)["data"]
+
+    def test_cancel_with_credit_then_next_invoice_is_charged_0_and_balance_back_to_0(self):
+        sub = self.b.subscribe(customer=self.cus)
+        first = self.b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        self.assertEqual((first["total"], first["status"], first["amountPaid"]),
+                         (1189, "paid", 1189))
+        self.assertEqual((first["startingBalance"], first["endingBalance"]), (0, 0))
+        # Canceled in the same second: the whole period is credited.
+        canceled = self.b.ok("POST", "/v1/subscriptions/%s/cancel" % sub["id"],
+                             {"prorate": True})
+        credit = self.b.ok("GET", "/v1/invoices/" + canceled["latestInvoiceId"])
+        self.assertEqual((credit["total"], credit["amountDue"], credit["amountPaid"],
+                          credit["status"]), (-1189, 0, 0, "paid"))
+        self.assertEqual((credit["startingBalance"], credit["endingBalance"]), (0, -1189))
+        self.assertEqual(self.balances(), {"EUR": -1189})
+
+        nxt = self.b.subscribe(customer=self.cus)
+        inv = self.b.ok("GET", "/v1/invoices/" + nxt["latestInvoiceId"])
+        self.assertEqual((inv["total"], inv["amountDue"], inv["amountPaid"], inv["status"]),
+                         (1189, 0, 0, "paid"))
+        self.assertEqual((inv["startingBalance"], inv["endingBalance"]), (-1189, 0))
+        self.assertEqual(self.balances(), {"EUR": 0})
+        # Nothing was charged for it.
+        pays = self.b.ok("GET", "/v1/payments?invoiceId=" + inv["id"])["data"]
+        self.assertEqual(pays, [])
+
+        got = self.txns()
+        self.assertEqual([(t["type"], t["amount"], t["endingBalance"], t["invoiceId"])
+                          for t in got],
+                         [("applied_to_invoice", -1189, -1189, credit["id"]),
+                          ("applied_to_invoice", 1189, 0, inv["id"])])
+        self.assertTrue(all(t["id"].startswith("cbtxn_") and
+                            t["object"] == "customer_balance_transaction" for t in got))
+
+    def test_adjustment_moves_the_balance_and_is_listed_below_the_customer(self):
+        r = self.b.req("POST", self.path, {"amount": -500, "currency": "eur",
+                                           "description": "  Sorry for the outage  "},
+                       headers={"Idempotency-Key": "adj-1"})
+        self.assertEqual(r.status, 201, r.text)
+        t = r.body
+        self.assertEqual((t["type"], t["amount"], t["currency"], t["description"],
+                          t["endingBalance"], t["customerId"], t["invoiceId"]),
+                         ("adjustment", -500, "EUR", "Sorry for the outage", -500,
+                          self.cus["id"], None))
+        # A replay answers the same transaction and moves nothing.
+        again = self.b.req("POST", self.path, {"amount": -500, "currency": "eur",
+                                               "description": "  Sorry for the outage  "},
+                           headers={"Idempotency-Key": "adj-1"})
+        self.assertEqual((again.status, again.body["id"]), (201, t["id"]), again.text)
+        self.b.ok("POST", self.path, {"amount": 200, "currency": "USD",
+                                      "description": "Late fee"}, status=201)
+        self.assertEqual(self.balances(), {"EUR": -500, "USD": 200})
+        # The customer's version does not move with its balance.
+        self.assertEqual(self.b.ok("GET", "/v1/customers/" + self.cus["id"])["version"],
+                         self.cus["version"])
+        self.assertEqual([x["id"] for x in self.txns("&currency=EUR")], [t["id"]])
+        user_list = self.s.request("GET", self.path, token=self.user)
+        self.assertEqual((user_list.status, len(user_list.body["data"])), (200, 2))
+        changed = self.b.ok("GET", "/v1/events?type=customer.balance_changed")["data"]
+        self.assertEqual(len(changed), 2)
+        created = self.b.ok(
+            "GET", "/v1/events?type=customer_balance_transaction.created")["data"]
+        self.assertEqual(len(created), 2)
+        # The next invoice takes the credit: 1189 - 500.
+        sub = self.b.subscribe(customer=self.cus)
+        inv = self.b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        self.assertEqual((inv["startingBalance"], inv["endingBalance"], inv["amountPaid"]),
+                         (-500, 0, 689))
+        self.assertEqual(self.balances(), {"EUR": 0, "USD": 200})
+
+    def test_adjustment_refuses_bad_input_and_changes_nothing(self):
+        cases = [({"amount": 0, "currency": "EUR", "description": "x"}, "amount"),
+                 ({"amount": 5, "currency": "EURO", "description": "x"}, "currency"),
+                 ({"amount": 5, "currency": "EUR"}, "description"),
+                 ({"amount": 5, "currency": "EUR", "description": " "}, "description"),
+                 ({"amount": 5, "currency": "EUR", "description": "x", "type": "credit_note"},
+                  "type"),
+                 ({"amount": 5, "currency": "EUR", "description": "x",
+                   "endingBalance": 9}, "endingBalance")]
+        for body, field in cases:
+            r = self.b.req("POST", self.path, body)
+            self.assertEqual(r.status, 400, (body, r.text))
+            self.assertIn(field, [e["field"] for e in r.body["errors"]], body)
+        r = self.b.req("POST", self.path, {"amount": 5, "currency": "EUR", "description": "x",
+                                           "customerId": self.cus["id"]})
+        self.assertProblem(r, 400, "unknown_field", "customerId")
+        r = self.s.request("POST", self.path, {"amount": 5, "currency": "EUR",
+                                               "description": "x"}, token=self.user)
+        self.assertProblem(r, 403, "forbidden")
+        r = self.b.req("POST", "/v1/customers/cus_01jc0000000000000000000000/balance-transactions",
+                       {"amount": 5, "currency": "EUR", "description": "x"})
+        self.assertProblem(r, 404)
+        r = self.b.req("GET", "/v1/customers/cus_01jc0000000000000000000000/balance-transactions")
+        self.assertProblem(r, 404)
+        self.assertEqual(self.txns(), [])
+        self.assertEqual(self.balances(), {})
+
+    def test_transactions_have_no_routes_of_their_own(self):
+        for method in ("GET", "POST"):
+            r = self.b.req(method, "/v1/customer-balance-transactions",
+                           {} if method == "POST" else None, check=False)
+            self.assertEqual(r.status, 404, r.text)
+
+
+if __name__ == "__main__":
+    unittest.main()
