@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
+#include "core/subscription_internal.h"
 
 static const field_spec f_subscription_create[] = {
 	{ "customerId", T_STRING, true, false, "customer of the same tenant" },
@@ -41,6 +42,13 @@ static const field_spec f_subscription_update[] = {
 	{ "cancelAtPeriodEnd", T_BOOLEAN, false, false, "false undoes a scheduled cancellation" },
 	{ "quantity", T_INTEGER, false, false, "1-10000, from the next period" },
 	{ "metadata", T_OBJECT, false, true, "string map" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_subscription_pause[] = {
+	{ "id", T_STRING, true, false, "the subscription id" },
+	{ "prorationBehavior", T_STRING, false, false,
+		"none (default: nothing credited) or create_prorations (the paid, unused rest of "
+		"the period goes to the customer's balance)" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_change[] = {
@@ -192,7 +200,13 @@ static int op_subscription_pause(cJSON **res, billing_ctx *ctx, const billing_pr
 	const cJSON *in, const billing_call_options *opts)
 {
 	billing_subscription *sub = NULL;
-	int rc = billing_subscription_pause(&sub, ctx, who, jstr(in, "id"), opts);
+	const char *behavior = jstr(in, "prorationBehavior");
+	int rc;
+	if (behavior && strcmp(behavior, "create_prorations") != 0 && strcmp(behavior, "none") != 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "prorationBehavior",
+			"must be create_prorations or none");
+	rc = billing__subscription_pause(&sub, ctx, who, jstr(in, "id"),
+		behavior && strcmp(behavior, "create_prorations") == 0, opts);
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }
 
@@ -224,7 +238,8 @@ const op_entry billing__json_ops_subscription[] = {
 		"Move to another plan now, with proration.", f_subscription_change,
 		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_PAUSE, op_subscription_pause,
-		"Pause billing until resumed.", f_id_only,
+		"Pause billing until resumed; create_prorations credits the paid, unused rest of "
+		"the period to the customer's balance.", f_subscription_pause,
 		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_RESUME, op_subscription_resume,
 		"Resume: a new cycle starts now and is invoiced at once.", f_id_only,

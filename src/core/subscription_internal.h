@@ -105,4 +105,15 @@ int billing__subscription_proration_line(billing_invoice_line *line,
 	const billing__plan_info *plan, int32_t quantity, int64_t from, int64_t to, int64_t part,
 	int64_t whole, bool credit, char *desc, size_t desc_size);
 
+/*
+ * billing_subscription_pause with prorationBehavior (#20 item 4): prorate
+ * true (create_prorations) credits the rest of the current period, when
+ * its invoice is paid, to the customer's balance (a proration_credit of
+ * the amount and its tax); false (none, the default) credits nothing, as
+ * billing_subscription_pause.
+ */
+int billing__subscription_pause(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, bool prorate,
+	const billing_call_options *opts);
+
 #endif

@@ -10,6 +10,7 @@
 #include "core/assert.h"
 #include "core/calendar.h"
 #include "core/core.h"
+#include "core/customer_balance.h"
 #include "core/entity.h"
 #include "core/invoice_internal.h"
 #include "core/payment_internal.h"
@@ -425,8 +426,53 @@ int billing_subscription_update(billing_subscription **out, billing_ctx *ctx,
 
 struct pausing {
 	bool resume;
+	bool prorate;                /* pause: credit the paid, unused days */
 	char invoice_id[BILLING_ID_MAX];
+	char desc[600];
 };
+
+static int invoice_status_row(void *payload, const void *record)
+{
+	*(int *)payload = ((const billing_invoice_record *)record)->status;
+	return BILLING_OK;
+}
+
+/* A pause with prorations (#20 item 4): the rest of the current period,
+ * already paid (its invoice is paid), goes to the customer's balance as a
+ * proration_credit: the amount and its tax, prorated to the second as a
+ * change of plan credits them. The resume's invoice then takes it. */
+static int pause_credit(struct pausing *ps, billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t now)
+{
+	billing__plan_info plan;
+	billing_invoice_line credit;
+	int64_t tax, amount;
+	int status = 0, rc;
+
+	if (now >= r->current_period_end || now < r->current_period_start ||
+	    !r->latest_invoice_id)
+		return BILLING_OK;
+	/* Read, not locked: paths from a subscription lock only the invoices
+	 * they insert (txn.h). */
+	if ((rc = ctx->st->record_read(tx, &billing__res_invoice, r->tenant_id,
+		r->latest_invoice_id, BILLING_LOCK_NONE, invoice_status_row, &status)) < 0)
+		return rc;
+	if (status != BILLING_INVOICE_PAID)
+		return BILLING_OK;
+	if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0 ||
+	    (rc = billing__subscription_proration_line(&credit, &plan, r->quantity, now,
+		r->current_period_end, r->current_period_end - now,
+		r->current_period_end - r->current_period_start, true, ps->desc,
+		sizeof(ps->desc))) < 0 ||
+	    (rc = billing__line_tax(&tax, credit.amount, credit.tax_rate_bp)) < 0)
+		return rc;
+	if (__builtin_add_overflow(credit.amount, tax, &amount))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the credit overflows");
+	if (amount == 0)
+		return BILLING_OK;
+	return billing__balance_record(ctx, tx, r->tenant_id, r->customer_id, r->currency,
+		BILLING_BALANCE_PRORATION_CREDIT, amount, NULL, ps->desc, NULL);
+}
 
 static int pause_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
 	void *record)
@@ -447,6 +493,8 @@ static int pause_step(void *payload, billing_ctx *ctx, billing_txn *tx, const vo
 	r->updated_at = now;
 	r->version++;
 	if (!ps->resume) {
+		if (ps->prorate && (rc = pause_credit(ps, ctx, tx, r, now)) < 0)
+			return rc;
 		r->status = BILLING_SUB_PAUSED;
 	} else {
 		/* A new cycle from now, invoiced at once. */
@@ -469,7 +517,7 @@ static int pause_step(void *payload, billing_ctx *ctx, billing_txn *tx, const vo
 }
 
 static int pause_once(billing_subscription **out, billing_ctx *ctx, const billing_principal *who,
-	const char *id, const billing_call_options *opts, bool resume)
+	const char *id, const billing_call_options *opts, bool resume, bool prorate)
 {
 	billing_subscription_record r;
 	billing__buf input = { 0 };
@@ -484,10 +532,13 @@ static int pause_once(billing_subscription **out, billing_ctx *ctx, const billin
 	if (!billing__id_arg_ok(id, "sub"))
 		return billing__not_found("subscription");
 	billing__buf_add(&input, "id", id);
+	if (prorate)
+		billing__buf_add_i64(&input, "prorate", 1);
 	if ((rc = billing__idem_init_buf(&idem, opts, op, &input)) < 0)
 		return rc;
 	memset(&ps, 0, sizeof(ps));
 	ps.resume = resume;
+	ps.prorate = prorate;
 	return billing__entity_update((void **)out, &billing__subscription_entity, ctx, who->tenant_id,
 		id, &idem, 0, &r, pause_step, &ps);
 }
@@ -495,13 +546,20 @@ static int pause_once(billing_subscription **out, billing_ctx *ctx, const billin
 int billing_subscription_pause(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_call_options *opts)
 {
-	BILLING__RETRY(pause_once(out, ctx, who, id, opts, false));
+	BILLING__RETRY(pause_once(out, ctx, who, id, opts, false, false));
+}
+
+int billing__subscription_pause(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, bool prorate,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(pause_once(out, ctx, who, id, opts, false, prorate));
 }
 
 static int resume_retry(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_call_options *opts)
 {
-	BILLING__RETRY(pause_once(out, ctx, who, id, opts, true));
+	BILLING__RETRY(pause_once(out, ctx, who, id, opts, true, false));
 }
 
 int billing_subscription_resume(billing_subscription **out, billing_ctx *ctx,

@@ -18,6 +18,7 @@
 
 #include "tb.h"
 #include "tb_billing.h"
+#include "core/subscription_internal.h"
 
 typedef struct {
 	tb_world *w;
@@ -359,6 +360,78 @@ static void void_invoice__gives_back_the_credit_it_took(void **state)
 	billing_subscription_free(s);
 }
 
+/* ------------------------------------------------------------ pause */
+
+/* A pause with prorations credits the paid, unused rest of the period; the
+ * resume's invoice takes it, so no day is billed twice. Without it (the
+ * default), nothing is credited, as before. */
+static void pause_with_prorations__credits_the_paid_days_the_resume_takes_them(void **state)
+{
+	fx *f = *state;
+	char a[64];
+	billing_subscription *s, *p = NULL, *r = NULL;
+	billing_invoice *inv = NULL;
+	int types[8];
+	int64_t amounts[8], endings[8];
+
+	s = tbb_subscribe(f->w, f->t, f->cus, plan(f, 3100, a), 1);   /* Jan 1, paid */
+	f->w->now = tbb_ts(2025, 1, 11, 0, 0, 0);                    /* 21 of 31 days left */
+	tb_assert_rc(billing__subscription_pause(&p, f->w->ctx, &f->admin,
+		billing_subscription_id(s), true, NULL), BILLING_OK);
+	assert_int_equal(billing_subscription_status_of(p), BILLING_SUB_PAUSED);
+	assert_int_equal(balance(f, "EUR"), -2100);
+	assert_int_equal(txns(f, types, amounts, endings, 8), 1);
+	assert_int_equal(types[0], BILLING_BALANCE_PRORATION_CREDIT);
+	assert_int_equal(amounts[0], -2100);
+
+	f->w->now = tbb_ts(2025, 1, 21, 0, 0, 0);
+	tb_assert_rc(billing_subscription_resume(&r, f->w->ctx, &f->admin,
+		billing_subscription_id(s), NULL), BILLING_OK);
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
+		billing_subscription_latest_invoice_id(r)), BILLING_OK);
+	assert_int_equal(billing_invoice_total(inv), 3100);
+	assert_int_equal(billing_invoice_starting_balance(inv), -2100);
+	assert_int_equal(billing_invoice_amount_paid(inv), 1000);
+	assert_int_equal(balance(f, "EUR"), 0);
+	assert_int_equal(problems(f), 0);
+	billing_invoice_free(inv);
+	billing_subscription_free(r);
+	billing_subscription_free(p);
+	p = r = NULL;
+
+	/* Without prorations: nothing credited. */
+	f->w->now = tbb_ts(2025, 1, 25, 0, 0, 0);
+	tb_assert_rc(billing__subscription_pause(&p, f->w->ctx, &f->admin,
+		billing_subscription_id(s), false, NULL), BILLING_OK);
+	assert_int_equal(balance(f, "EUR"), 0);
+	billing_subscription_free(p);
+	billing_subscription_free(s);
+}
+
+/* Over the JSON layer: prorationBehavior none or create_prorations only. */
+static void pause_json__refuses_an_unknown_proration_behavior(void **state)
+{
+	fx *f = *state;
+	char a[64], in[256];
+	char *out = NULL;
+	billing_subscription *s = tbb_subscribe(f->w, f->t, f->cus, plan(f, 3100, a), 1);
+
+	f->w->now = tbb_ts(2025, 1, 11, 0, 0, 0);
+	snprintf(in, sizeof(in), "{\"id\":\"%s\",\"prorationBehavior\":\"always_invoice\"}",
+		billing_subscription_id(s));
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "subscriptions.pause", in,
+		strlen(in), NULL), BILLING_EINVALID);
+	billing_free(out);
+	out = NULL;
+	snprintf(in, sizeof(in), "{\"id\":\"%s\",\"prorationBehavior\":\"create_prorations\"}",
+		billing_subscription_id(s));
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "subscriptions.pause", in,
+		strlen(in), NULL), BILLING_OK);
+	billing_free(out);
+	assert_int_equal(balance(f, "EUR"), -2100);
+	billing_subscription_free(s);
+}
+
 /* ------------------------------------------------------------ concurrency */
 
 #define THREADS 4
@@ -503,6 +576,11 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(void_invoice__gives_back_the_credit_it_took,
 			setup_no_card, teardown),
+		cmocka_unit_test_setup_teardown(
+			pause_with_prorations__credits_the_paid_days_the_resume_takes_them, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(pause_json__refuses_an_unknown_proration_behavior,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_adjustments__none_is_lost, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(

@@ -12,6 +12,8 @@ balances, and the invoice's startingBalance / endingBalance / amountDue.
   customerId in the body, USER), the list below the customer, the events
   customer.balance_changed and customer_balance_transaction.created, and no
   route of the transactions' own (/v1/customer-balance-transactions is 404);
+- pause with prorationBehavior create_prorations credits the paid period,
+  which the resume's invoice takes; other values are 400;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers; runs on the backend
@@ -149,6 +151,23 @@ class Balances(ts.ProblemAssertions):
         self.assertProblem(r, 404)
         self.assertEqual(self.txns(), [])
         self.assertEqual(self.balances(), {})
+
+    def test_pause_with_prorations_credits_the_paid_days_and_resume_takes_them(self):
+        sub = self.b.subscribe(customer=self.cus)
+        r = self.b.req("POST", "/v1/subscriptions/%s/pause" % sub["id"],
+                       {"prorationBehavior": "always_invoice"})
+        self.assertProblem(r, 400, field="prorationBehavior")
+        # Paused in the same second: the whole paid period is credited.
+        self.b.ok("POST", "/v1/subscriptions/%s/pause" % sub["id"],
+                  {"prorationBehavior": "create_prorations"})
+        self.assertEqual(self.balances(), {"EUR": -1189})
+        got = self.txns()
+        self.assertEqual([(t["type"], t["amount"]) for t in got], [("proration_credit", -1189)])
+        resumed = self.b.ok("POST", "/v1/subscriptions/%s/resume" % sub["id"], {})
+        inv = self.b.ok("GET", "/v1/invoices/" + resumed["latestInvoiceId"])
+        self.assertEqual((inv["total"], inv["startingBalance"], inv["amountDue"],
+                          inv["amountPaid"], inv["status"]), (1189, -1189, 0, 0, "paid"))
+        self.assertEqual(self.balances(), {"EUR": 0})
 
     def test_transactions_have_no_routes_of_their_own(self):
         for method in ("GET", "POST"):
