@@ -432,6 +432,55 @@ static void pause_json__refuses_an_unknown_proration_behavior(void **state)
 	billing_subscription_free(s);
 }
 
+/* ------------------------------------------------------------ billing_check */
+
+struct drift {
+	int drift;
+	char resource[64];
+};
+
+static void on_problem(void *user_data, const billing_check_problem *p)
+{
+	struct drift *d = user_data;
+	if (strcmp(p->kind, "balance_drift") == 0) {
+		d->drift++;
+		snprintf(d->resource, sizeof(d->resource), "%s", p->resource_id ? p->resource_id : "");
+	}
+}
+
+/* A balance changed behind the library's back no longer equals the sum of
+ * its transactions: billing_check says so, once, about the customer; so
+ * does a transaction whose balance is gone, and balances that are not an
+ * object. */
+static void check__reports_a_balance_that_drifted_from_its_transactions(void **state)
+{
+	fx *f = *state;
+	struct drift d = { 0, "" };
+	char sql[256];
+	int64_t n = 0;
+
+	billing_balance_transaction_free(adjust(f, -300, "EUR", BILLING_OK));
+	tb_assert_rc(billing_check(f->w->ctx, on_problem, &d, &n), BILLING_OK);
+	assert_int_equal(d.drift, 0);
+	snprintf(sql, sizeof(sql), "UPDATE customers SET balances = '{\"EUR\":-299}' WHERE id = '%s'",
+		f->cus);
+	tb_raw_exec(f->w->url, sql);
+	tb_assert_rc(billing_check(f->w->ctx, on_problem, &d, &n), BILLING_OK);
+	assert_int_equal(d.drift, 1);
+	assert_string_equal(d.resource, f->cus);
+	snprintf(sql, sizeof(sql), "UPDATE customers SET balances = '{}' WHERE id = '%s'", f->cus);
+	tb_raw_exec(f->w->url, sql);
+	d.drift = 0;
+	tb_assert_rc(billing_check(f->w->ctx, on_problem, &d, &n), BILLING_OK);
+	assert_int_equal(d.drift, 1);
+	snprintf(sql, sizeof(sql), "UPDATE customers SET balances = '{\"EUR\":\"x\"}' WHERE id = '%s'",
+		f->cus);
+	tb_raw_exec(f->w->url, sql);
+	d.drift = 0;
+	tb_assert_rc(billing_check(f->w->ctx, on_problem, &d, &n), BILLING_OK);
+	assert_true(d.drift >= 1);
+}
+
 /* ------------------------------------------------------------ concurrency */
 
 #define THREADS 4
@@ -581,6 +630,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(pause_json__refuses_an_unknown_proration_behavior,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			check__reports_a_balance_that_drifted_from_its_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_adjustments__none_is_lost, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
