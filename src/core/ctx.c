@@ -13,6 +13,7 @@
 #include "billing/sys/provider.h"
 #include "core/encode.h"
 #include "core/events.h"
+#include "core/webhook_internal.h"
 
 void billing__log(billing_ctx *ctx, billing_log_level level, const char *fmt, ...)
 {
@@ -230,6 +231,7 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 	if (pending)
 		billing__log(ctx, BILLING_LOG_INFO, "%d migration(s) pending; call billing_migrate()",
 			pending);
+	ctx->endpoint_cache = billing__endpoint_cache_new();
 	*out = ctx;
 	return BILLING_OK;
 fail:
@@ -293,6 +295,7 @@ void billing_ctx_close(billing_ctx *ctx)
 	if (ctx->provider)
 		ctx->provider->free(ctx->provider);
 	billing__hmac_key_free(ctx->cursor_mac);
+	billing__endpoint_cache_free(ctx->endpoint_cache);
 	pthread_mutex_destroy(&ctx->subscribers_mu);
 	OPENSSL_cleanse(ctx->secrets_key, sizeof(ctx->secrets_key));
 	OPENSSL_cleanse(ctx->secrets_key_old, sizeof(ctx->secrets_key_old));

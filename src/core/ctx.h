@@ -49,6 +49,9 @@ struct billing_ctx {
 	size_t subscriber_count;    /* read without the lock: it only grows */
 	/* provider answers that failed, by class, since open (__atomic) */
 	int64_t provider_declines, provider_config_errors, provider_unknown;
+	/* the outbox's enabled endpoints per tenant (webhook_endpoint_cache.c);
+	 * NULL: none (out of memory at open) */
+	struct billing__endpoint_cache *endpoint_cache;
 };
 
 int64_t billing__now(billing_ctx *ctx);

@@ -69,6 +69,28 @@ int billing__webhook_due_at(billing_ctx *ctx, billing_txn *tx, const char *tenan
 int billing__webhook_fanout(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *event_id, const char *type, const char *resource_id, int64_t now);
 
+/*
+ * The fan-out's cache of enabled endpoints (webhook_endpoint_cache.c), one
+ * per context: a tenant's endpoints as (id, event types) pairs, packed in
+ * blob as "id\0types\0" count times, kept under the tenant's endpoints
+ * version (billing_storage.endpoints_version). get copies the entry of
+ * (tenant, version) into *out (free it with billing__endpoint_list_free);
+ * false when there is none. put keeps a copy of l under (tenant, version).
+ */
+typedef struct billing__endpoint_cache billing__endpoint_cache;
+typedef struct {
+	char *blob;
+	size_t len, cap, count;
+} billing__endpoint_list;
+billing__endpoint_cache *billing__endpoint_cache_new(void);
+void billing__endpoint_cache_free(billing__endpoint_cache *c);
+int billing__endpoint_list_add(billing__endpoint_list *l, const char *id, const char *types);
+void billing__endpoint_list_free(billing__endpoint_list *l);
+bool billing__endpoint_cache_get(billing__endpoint_cache *c, const char *tenant_id,
+	int64_t version, billing__endpoint_list *out);
+void billing__endpoint_cache_put(billing__endpoint_cache *c, const char *tenant_id,
+	int64_t version, const billing__endpoint_list *l);
+
 /* A delivery ready to send, made inside the run's transaction (with a lease
  * on its due work); sent and recorded after the commit. */
 typedef struct billing__delivery_job billing__delivery_job;

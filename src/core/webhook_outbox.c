@@ -94,11 +94,47 @@ static int enabled_endpoints(billing_ctx *ctx, billing_txn *tx, const char *tena
 		1, cb, payload);
 }
 
+static int collect_row(void *payload, const void *record)
+{
+	const billing_webhook_endpoint_record *r = record;
+	return billing__endpoint_list_add(payload, r->id, r->event_types);
+}
+
+/* The tenant's enabled endpoints come from the context's cache when the
+ * storage tells the tenant's endpoints version (webhook_endpoint_cache.c):
+ * on a hit the fan-out reads nothing, on a miss it reads them and keeps
+ * them under that version. */
 int billing__webhook_fanout(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *event_id, const char *type, const char *resource_id, int64_t now)
 {
 	struct fanout f = { ctx, tx, event_id, type, resource_id, now };
-	return enabled_endpoints(ctx, tx, tenant_id, fanout_row, &f);
+	billing__endpoint_list l;
+	int64_t version = -1;
+	const char *p;
+	size_t i;
+	int rc;
+
+	if (!ctx->endpoint_cache || ctx->st->version < 10 || !ctx->st->endpoints_version)
+		return enabled_endpoints(ctx, tx, tenant_id, fanout_row, &f);
+	if ((rc = ctx->st->endpoints_version(tx, tenant_id, &version)) < 0)
+		return rc;
+	if (version < 0)
+		return enabled_endpoints(ctx, tx, tenant_id, fanout_row, &f);
+	if (!billing__endpoint_cache_get(ctx->endpoint_cache, tenant_id, version, &l)) {
+		if ((rc = enabled_endpoints(ctx, tx, tenant_id, collect_row, &l)) < 0) {
+			billing__endpoint_list_free(&l);
+			return rc;
+		}
+		billing__endpoint_cache_put(ctx->endpoint_cache, tenant_id, version, &l);
+	}
+	for (i = 0, p = l.blob; rc == BILLING_OK && i < l.count; i++) {
+		const char *id = p, *types = p + strlen(p) + 1;
+		p = types + strlen(types) + 1;
+		if (wants(types, type) && strcmp(id, resource_id) != 0)
+			rc = new_delivery(ctx, tx, tenant_id, id, event_id, now);
+	}
+	billing__endpoint_list_free(&l);
+	return rc;
 }
 
 /* ------------------------------------------------------------ redelivery */

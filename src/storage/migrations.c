@@ -811,6 +811,47 @@ static const char step13_sqlite[] =
 	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
 	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n";
 
+/* A per-tenant version of the webhook endpoints, bumped by a trigger on
+ * every insert, update and delete of one (any process, any path): the
+ * outbox caches a tenant's enabled endpoints under it (issue #19 item 2;
+ * docs/architecture.md, "The outbox's endpoint cache"). */
+static const char step14_endpoint_versions[] =
+	"CREATE TABLE webhook_endpoint_versions (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT webhook_endpoint_versions_pkey PRIMARY KEY (tenant_id)\n"
+	");\n";
+
+static const char step14_postgres[] =
+	TENANT_POLICY("webhook_endpoint_versions")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON webhook_endpoint_versions TO billing_runtime;")
+	"CREATE FUNCTION webhook_endpoint_version_bump() RETURNS trigger\n"
+	"LANGUAGE plpgsql AS $bump$\n"
+	"DECLARE t TEXT;\n"
+	"BEGIN\n"
+	"  IF TG_OP = 'DELETE' THEN t := OLD.tenant_id; ELSE t := NEW.tenant_id; END IF;\n"
+	"  INSERT INTO webhook_endpoint_versions (tenant_id, version) VALUES (t, 1)\n"
+	"    ON CONFLICT (tenant_id)\n"
+	"    DO UPDATE SET version = webhook_endpoint_versions.version + 1;\n"
+	"  RETURN NULL;\n"
+	"END $bump$;\n"
+	"CREATE TRIGGER webhook_endpoints_version AFTER INSERT OR UPDATE OR DELETE\n"
+	"  ON webhook_endpoints FOR EACH ROW EXECUTE FUNCTION webhook_endpoint_version_bump();\n";
+
+#define SQLITE_VERSION_BUMP(op, row) \
+	"CREATE TRIGGER webhook_endpoints_version_" op " AFTER " op " ON webhook_endpoints\n" \
+	"BEGIN\n" \
+	"  INSERT OR IGNORE INTO webhook_endpoint_versions (tenant_id, version)\n" \
+	"    VALUES (" row ".tenant_id, 0);\n" \
+	"  UPDATE webhook_endpoint_versions SET version = version + 1\n" \
+	"    WHERE tenant_id = " row ".tenant_id;\n" \
+	"END;\n"
+
+static const char step14_sqlite[] =
+	SQLITE_VERSION_BUMP("INSERT", "NEW")
+	SQLITE_VERSION_BUMP("UPDATE", "NEW")
+	SQLITE_VERSION_BUMP("DELETE", "OLD");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -831,6 +872,8 @@ static const billing__migration steps[] = {
 		NULL },
 	{ 13, "customer balances: balance transactions, the balance applied to invoices",
 		step13_customer_balances, step13_postgres, step13_sqlite },
+	{ 14, "webhook endpoints: a version per tenant, for the outbox's cache",
+		step14_endpoint_versions, step14_postgres, step14_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

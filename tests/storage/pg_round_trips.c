@@ -10,6 +10,7 @@
 
 #include "tb.h"
 #include "core/ctx.h"
+#include "core/resources.h"
 #include "storage/postgres/pg_storage.h"
 
 static uint64_t trips(tb_world *w)
@@ -73,12 +74,94 @@ static void round_trips__the_pipelined_tenant_is_the_one_that_reads(void **state
 	tb_world_free(w);
 }
 
+/* A create: its INSERT (with BEGIN, the tenant and the tenant's endpoints
+ * version), then its event and audit row with the COMMIT. The outbox
+ * lookup of the tenant's endpoints is served by the cache. */
+static void round_trips__a_create_is_two(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *t = tb_tenant(w, "Acme");
+	billing_customer *c;
+	uint64_t before;
+	(void)state;
+
+	billing_customer_free(tb_customer(w, t, NULL));
+	before = trips(w);
+	c = tb_customer(w, t, NULL);
+	assert_int_equal(trips(w) - before, 2);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM events "
+		"WHERE type = 'customer.created'"), 2);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM audit_log"), 2);
+	billing_customer_free(c);
+	tb_world_free(w);
+}
+
+static void audit_row(billing_audit_record *r, const char *tenant, const char *id)
+{
+	memset(r, 0, sizeof(*r));
+	r->tenant_id = tenant;
+	r->id = id;
+	r->at = 1767225600;
+	r->role = BILLING_ROLE_ADMIN;
+	r->operation = "customers.create";
+	r->resource_id = "cus_x";
+}
+
+/* A write whose answer only reports errors goes with the next statement or
+ * the COMMIT; when it fails, the commit fails with the error the write
+ * would have had (a duplicate: BILLING_EEXISTS), and nothing stays. */
+static void round_trips__a_deferred_write_that_fails_fails_the_commit(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *t = tb_tenant(w, "Acme");
+	billing_storage *st = w->ctx->st;
+	billing_txn *tx = NULL;
+	billing_audit_record r;
+	uint64_t before;
+	(void)state;
+
+	audit_row(&r, t, "aud_one");
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->record_insert(tx, &billing__res_audit, &r), BILLING_OK);
+	tb_assert_rc(st->commit(tx), BILLING_OK);
+
+	before = trips(w);
+	audit_row(&r, t, "aud_two");
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->record_insert(tx, &billing__res_audit, &r), BILLING_OK);
+	audit_row(&r, t, "aud_one");
+	tb_assert_rc(st->record_insert(tx, &billing__res_audit, &r), BILLING_OK);
+	assert_int_equal(trips(w) - before, 0);
+	tb_assert_rc(st->commit(tx), BILLING_EEXISTS);
+	assert_int_equal(trips(w) - before, 2); /* the pipeline, the ROLLBACK */
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM audit_log"), 1);
+
+	/* The connection is clean for the next call. */
+	audit_row(&r, t, "aud_three");
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->record_insert(tx, &billing__res_audit, &r), BILLING_OK);
+	tb_assert_rc(st->commit(tx), BILLING_OK);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM audit_log"), 2);
+
+	/* A rolled-back transaction's queued writes never reach the server. */
+	before = trips(w);
+	audit_row(&r, t, "aud_four");
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->record_insert(tx, &billing__res_audit, &r), BILLING_OK);
+	st->rollback(tx);
+	assert_int_equal(trips(w) - before, 0);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM audit_log"), 2);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trips__a_get_is_two),
 		cmocka_unit_test(round_trips__an_empty_transaction_is_none),
 		cmocka_unit_test(round_trips__the_pipelined_tenant_is_the_one_that_reads),
+		cmocka_unit_test(round_trips__a_create_is_two),
+		cmocka_unit_test(round_trips__a_deferred_write_that_fails_fails_the_commit),
 	};
 	if (strcmp(tb_backend(), "postgres") != 0)
 		return 0;

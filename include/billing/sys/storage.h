@@ -34,7 +34,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 9
+#define BILLING_STORAGE_VERSION 10
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -602,6 +602,17 @@ struct billing_storage {
 	 */
 	int (*due_claim_many)(billing_txn *tx, int64_t now, unsigned int limit,
 		billing_row_cb cb, void *payload);
+
+	/**
+	 * Version 10, optional (NULL: the outbox reads the tenant's enabled
+	 * endpoints for every event). The tenant's endpoints version as this
+	 * transaction sees it: a number that changes whenever any of the
+	 * tenant's webhook endpoints changes, committed by any process, so the
+	 * outbox may keep the enabled endpoints it read under it. *version -1:
+	 * do not cache (this transaction changed an endpoint itself). The
+	 * PostgreSQL backend reads it with a write transaction's BEGIN.
+	 */
+	int (*endpoints_version)(billing_txn *tx, const char *tenant_id, int64_t *version);
 
 	/* later versions append methods here */
 };

@@ -13,6 +13,7 @@
  * act on it.
  */
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 
 #define STMT_CACHE_SLOTS 64
 #define PARAMS_MAX 64  /* an invoice update binds its columns and the FIXED ones it matches */
+#define QUEUE_MAX 32
 #define SQL_MAX 4096
 
 /* Key of the advisory lock migrations hold (with the schema's hash). */
@@ -53,18 +55,40 @@ struct pg_stmt {
 	int nrows;
 };
 
+/* A statement queued on a connection: a text (a literal) or a prepared
+ * statement, its parameters at offsets of the connection's arena (-1:
+ * NULL), the fk_code its failure maps with. begin: part of the
+ * transaction's BEGIN (nothing has run while only those are queued);
+ * version: its answer is the tenant's endpoints version. */
+struct queued {
+	const char *text;
+	char name[16];
+	int nparams;
+	int fk_code;
+	bool begin;
+	bool version;
+	ptrdiff_t off[PARAMS_MAX];
+};
+
 struct conn {
 	billing__pool_item item;    /* first: the pool's link */
 	struct billing_txn tx;
 	PGconn *pg;
 	struct pg_storage *st;
 	unsigned int generation;    /* names prepared statements uniquely */
-	/* The transaction's BEGIN and tenant, not sent yet (see pg_begin). */
-	bool begin_pending;
-	unsigned int begin_kind;
-	bool begin_platform;
-	char *begin_tenant;
-	size_t begin_tenant_size;
+	/* Statements not sent yet: they go with the next one that waits for
+	 * its answer (see "Round trips"). Parameters are copied into arena. */
+	struct queued queue[QUEUE_MAX];
+	int queued;
+	char *arena;
+	size_t arena_len, arena_cap;
+	/* The tenant the transaction acts for (tenant_bound: a tenant's
+	 * transaction, or after set_tenant) and its endpoints version, once
+	 * read (ep_known; see pg_endpoints_version). */
+	bool tenant_bound;
+	bool ep_known;
+	int64_t ep_version;
+	char ep_tenant[64];
 	struct pg_stmt cache[STMT_CACHE_SLOTS];
 };
 
@@ -74,9 +98,18 @@ struct pg_storage {
 	unsigned int statement_timeout_ms;
 	billing__pool pool;
 	uint64_t round_trips;       /* answers waited for (tests, benchmarks) */
+	/* The schema has webhook_endpoint_versions (a read of it succeeded):
+	 * a tenant's write transaction then reads the version with its BEGIN. */
+	bool versions;
 };
 
 static const sql_driver pg_driver;
+
+static int queue_flush(struct conn *c);
+static int queue_push(struct conn *c, const char *text, const char *name, int nparams,
+	const char *const *values, int fk_code, bool begin);
+static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *text,
+	PGresult **out);
 
 /* Counts a wait for the server's answer r (returned). */
 static PGresult *round_trip(struct conn *c, PGresult *r);
@@ -216,7 +249,7 @@ static int drv_prepare(billing_txn *tx, const char *sql, bool dynamic, sql_stmt 
 	struct pg_stmt *q = NULL;
 	char text[SQL_MAX];
 	PGresult *r;
-	int n;
+	int n, rc;
 
 	/* Open addressing over the whole cache. A statement whose rows are
 	 * still being read (res set: a row callback runs another statement,
@@ -235,6 +268,9 @@ static int drv_prepare(billing_txn *tx, const char *sql, bool dynamic, sql_stmt 
 	}
 	if (!q)
 		return billing__error_set(BILLING_ERROR, NULL, "every cached statement is in use");
+	/* A queued statement may be the one evicted: send the queue first. */
+	if (q->name[0] && c->queued && (rc = queue_flush(c)) < 0)
+		return rc;
 	stmt_forget(q);
 	if ((n = to_dollars(text, sizeof(text), sql)) < 0 || n > PARAMS_MAX)
 		return billing__error_set(BILLING_ERROR, NULL, "statement too long or too many parameters");
@@ -243,7 +279,7 @@ static int drv_prepare(billing_txn *tx, const char *sql, bool dynamic, sql_stmt 
 	snprintf(q->name, sizeof(q->name), "b%u", ++c->generation);
 	r = round_trip(c, PQprepare(c->pg, q->name, text, n, NULL));
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		int rc = pg_fail(c->pg, r, 0);
+		rc = pg_fail(c->pg, r, 0);
 		PQclear(r);
 		billing__free(q->text);
 		q->text = NULL;
@@ -286,22 +322,31 @@ static void drv_bind_null(sql_stmt *s, int i)
 	drv_bind_text(s, i, NULL);
 }
 
-static int begin_flush(struct conn *c);
-static PGresult *run_prepared(struct conn *c, struct pg_stmt *q);
+
+/* Queues s (bound): it goes to the server with the next statement that
+ * waits for its answer, or the COMMIT. Its failure is then the failure of
+ * that statement (or of the COMMIT), mapped with fk_code. */
+static int drv_defer(sql_stmt *s, int fk_code)
+{
+	struct pg_stmt *q = (struct pg_stmt *)s;
+	return queue_push(q->conn, NULL, q->name, q->nparams, q->values, fk_code, false);
+}
 
 static int drv_step(sql_stmt *s, int fk_code)
 {
 	struct pg_stmt *q = (struct pg_stmt *)s;
 	if (!q->res) {
 		ExecStatusType st;
-		q->res = run_prepared(q->conn, q);
+		int rc = pipeline_run(q->conn, q, NULL, &q->res);
+		if (rc < 0)
+			return rc;
 		st = PQresultStatus(q->res);
 		if (st == PGRES_TUPLES_OK) {
 			q->nrows = PQntuples(q->res);
 		} else if (st == PGRES_COMMAND_OK) {
 			q->nrows = 0;
 		} else {
-			int rc = pg_fail(q->conn->pg, q->res, fk_code);
+			rc = pg_fail(q->conn->pg, q->res, fk_code);
 			PQclear(q->res);
 			q->res = NULL;
 			return rc;
@@ -362,7 +407,7 @@ static int drv_exec_script(billing_txn *tx, const char *sql)
 		}
 	}
 	text[j] = '\0';
-	if ((rc = begin_flush(c)) < 0) {
+	if ((rc = queue_flush(c)) < 0) {
 		billing__free(text);
 		return rc;
 	}
@@ -380,22 +425,21 @@ static int drv_set_tenant(billing_txn *tx, const char *tenant_id)
 {
 	struct conn *c = tx->conn;
 	const char *values[1] = { tenant_id };
-	int rc = begin_flush(c);
-	PGresult *r;
 
-	if (rc < 0)
-		return rc;
-	r = round_trip(c, PQexecParams(c->pg, "SELECT set_config('billing.tenant_id', $1, true), "
-		"set_config('billing.platform', 'off', true)", 1, NULL, values, NULL, NULL, 0));
-	rc = PQresultStatus(r) == PGRES_TUPLES_OK ? BILLING_OK : pg_fail(c->pg, r, 0);
-	PQclear(r);
-	return rc;
+	c->ep_known = false;
+	c->tenant_bound = strlen(tenant_id) < sizeof(c->ep_tenant);
+	if (c->tenant_bound)
+		memcpy(c->ep_tenant, tenant_id, strlen(tenant_id) + 1);
+	/* Queued: it goes with the next statement, which it binds. */
+	return queue_push(c, "SELECT set_config('billing.tenant_id', $1, true), "
+		"set_config('billing.platform', 'off', true)", NULL, 1, values, 0, false);
 }
 
 static const sql_driver pg_driver = {
 	"postgres", "ILIKE", true,
 	drv_prepare, drv_bind_text, drv_bind_int, drv_bind_null, drv_step,
-	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script, drv_set_tenant
+	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script, drv_set_tenant,
+	drv_defer
 };
 
 /* ------------------------------------------------------------ pool */
@@ -411,7 +455,7 @@ static void conn_close(billing__pool_item *item)
 		billing__free(c->cache[i].text);
 	}
 	PQfinish(c->pg);
-	billing__free(c->begin_tenant);
+	billing__free(c->arena);
 	billing__free(c);
 }
 
@@ -455,24 +499,37 @@ static int conn_open(void *backend, billing__pool_item **out)
 static void conn_release(struct conn *c)
 {
 	bool broken = PQstatus(c->pg) != CONNECTION_OK ||
-		PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+		PQtransactionStatus(c->pg) != PQTRANS_IDLE ||
+		PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF;
+	c->queued = 0;
+	c->arena_len = 0;
 	billing__pool_release(&c->st->pool, &c->item, broken);
 }
 
 /* ------------------------------------------------------------ transactions */
 
 /*
- * Round trips. pg_begin sends nothing: it notes the BEGIN and the tenant,
- * and the transaction's first statement carries them to the server in one
- * pipeline (libpq's pipeline mode, PostgreSQL 14+): BEGIN, the set_config
- * of the tenant the policies act on, and the statement, then one sync; the
- * three answers come back together. So a transaction costs one round trip
- * per statement plus its COMMIT, and one that runs no statement costs none.
- * A statement that cannot go in a pipeline (a script, a plain query) sends
- * the pending BEGIN first, on its own (begin_flush).
+ * Round trips. Statements whose answer the caller does not wait for are
+ * queued on the connection, not sent: the transaction's BEGIN, the
+ * set_config of the tenant the policies act on and (in a tenant's write
+ * transaction) the read of the tenant's endpoints version, pushed by
+ * pg_begin; the writes whose answer only reports errors (drv_defer: events,
+ * audit rows, outbox deliveries; set_tenant). The next statement that
+ * waits for its answer, or the COMMIT, takes the queue with it to the
+ * server in one pipeline (libpq's pipeline mode, PostgreSQL 14+) with one
+ * sync, and the answers come back together: one round trip. So a create
+ * costs two (its INSERT with the BEGIN; its event and audit row with the
+ * COMMIT), a get two, and a transaction that runs nothing costs none. A
+ * queued statement that fails fails the statement (or COMMIT) it went
+ * with, with the error it would have had on its own (the server skips the
+ * rest of the pipeline, and the transaction is rolled back). A rollback
+ * drops the queue unsent. A statement that cannot go in a pipeline (a
+ * script, a plain query) sends the queue first, on its own (queue_flush).
  */
 #define BEGIN_TENANT_SQL "SELECT set_config('billing.tenant_id', $1, true), " \
 	"set_config('billing.platform', $2, true)"
+#define ENDPOINTS_VERSION_SQL "SELECT version FROM webhook_endpoint_versions " \
+	"WHERE tenant_id = $1"
 
 static const char *begin_sql(unsigned int kind)
 {
@@ -483,69 +540,132 @@ static const char *begin_sql(unsigned int kind)
 		"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
 }
 
-static void begin_values(const struct conn *c, const char *values[2])
+static void queue_drop(struct conn *c)
 {
-	values[0] = c->begin_platform ? "" : c->begin_tenant;
-	values[1] = c->begin_platform ? "on" : "off";
+	c->queued = 0;
+	c->arena_len = 0;
 }
 
-/* Sends the pending BEGIN and tenant on their own: one round trip (two
- * statements in one simple query, the tenant as an escaped literal). */
-static int begin_flush(struct conn *c)
+/* Copies v into the arena; its offset in *off (-1 for NULL). */
+static int arena_add(struct conn *c, const char *v, ptrdiff_t *off)
 {
-	char *lit = NULL, sql[320];
-	PGresult *r;
-	int rc = BILLING_OK;
-
-	if (!c->begin_pending)
+	size_t n;
+	if (!v) {
+		*off = -1;
 		return BILLING_OK;
-	c->begin_pending = false;
-	if (!c->begin_platform &&
-	    (lit = PQescapeLiteral(c->pg, c->begin_tenant, strlen(c->begin_tenant))) == NULL)
-		return pg_fail(c->pg, NULL, 0);
-	snprintf(sql, sizeof(sql), "%s; SELECT set_config('billing.tenant_id', %s, true), "
-		"set_config('billing.platform', '%s', true)", begin_sql(c->begin_kind),
-		lit ? lit : "''", lit ? "off" : "on");
-	PQfreemem(lit);
-	r = round_trip(c, PQexec(c->pg, sql));
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		rc = pg_fail(c->pg, r, 0);
-	PQclear(r);
-	return rc;
+	}
+	n = strlen(v) + 1;
+	if (c->arena_len + n > c->arena_cap) {
+		size_t cap = c->arena_cap ? c->arena_cap : 1024;
+		char *p;
+		while (cap < c->arena_len + n)
+			cap *= 2;
+		if ((p = billing__realloc(c->arena, cap)) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		c->arena = p;
+		c->arena_cap = cap;
+	}
+	memcpy(c->arena + c->arena_len, v, n);
+	*off = (ptrdiff_t)c->arena_len;
+	c->arena_len += n;
+	return BILLING_OK;
 }
 
-/* The result of q, run with the pending BEGIN in one pipeline when there is
- * one. A failed BEGIN or set_config answers for the statement (which the
- * server then skipped); NULL when the connection failed. */
-static PGresult *run_prepared(struct conn *c, struct pg_stmt *q)
+static int queue_push(struct conn *c, const char *text, const char *name, int nparams,
+	const char *const *values, int fk_code, bool begin)
 {
-	PGresult *res[3] = { NULL, NULL, NULL }, *r, *out;
-	const char *values[2];
-	int k = 0, nulls = 0, i;
+	struct queued *e;
+	int i, rc;
 
-	if (!c->begin_pending)
-		return round_trip(c, PQexecPrepared(c->pg, q->name, q->nparams, q->values,
-			NULL, NULL, 0));
-	if (PQenterPipelineMode(c->pg) != 1) {
-		if (begin_flush(c) < 0)
-			return NULL;
-		return round_trip(c, PQexecPrepared(c->pg, q->name, q->nparams, q->values,
-			NULL, NULL, 0));
+	BILLING_ASSERT(nparams >= 0 && nparams <= PARAMS_MAX);
+	if (nparams < 0 || nparams > PARAMS_MAX)
+		return billing__error_set(BILLING_ERROR, NULL, "too many parameters");
+	if (c->queued == QUEUE_MAX && (rc = queue_flush(c)) < 0)
+		return rc;
+	e = &c->queue[c->queued];
+	memset(e, 0, sizeof(*e));
+	e->text = text;
+	if (name)
+		snprintf(e->name, sizeof(e->name), "%s", name);
+	e->nparams = nparams;
+	e->fk_code = fk_code;
+	e->begin = begin;
+	for (i = 0; i < nparams; i++)
+		if ((rc = arena_add(c, values[i], &e->off[i])) < 0)
+			return rc;
+	c->queued++;
+	return BILLING_OK;
+}
+
+static int queue_send(struct conn *c, const struct queued *e)
+{
+	const char *values[PARAMS_MAX];
+	int i;
+	for (i = 0; i < e->nparams; i++)
+		values[i] = e->off[i] < 0 ? NULL : c->arena + e->off[i];
+	if (e->text)
+		return PQsendQueryParams(c->pg, e->text, e->nparams, NULL, values, NULL, NULL, 0);
+	return PQsendQueryPrepared(c->pg, e->name, e->nparams, values, NULL, NULL, 0);
+}
+
+static bool result_ok(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	return r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+}
+
+/* An answer to the version read: the tenant's endpoints version. */
+static void version_take(struct conn *c, const PGresult *r)
+{
+	c->ep_version = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ?
+		(int64_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	c->ep_known = true;
+}
+
+/*
+ * Sends the queue, then the prepared statement q or the text (either, or
+ * neither), in one pipeline, and waits once. *out (when out is set)
+ * receives the last statement's result, NULL when the connection failed.
+ * When a queued statement failed, that is the error returned (< 0) and
+ * *out is NULL. With nothing queued, the statement goes on its own.
+ */
+static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *text,
+	PGresult **out)
+{
+	PGresult *res[QUEUE_MAX + 1], *r;
+	int n = c->queued + (q || text ? 1 : 0), k = 0, nulls = 0, i, rc = BILLING_OK;
+	bool sent = true;
+
+	if (out)
+		*out = NULL;
+	if (c->queued == 0) {
+		if (q)
+			*out = round_trip(c, PQexecPrepared(c->pg, q->name, q->nparams, q->values,
+				NULL, NULL, 0));
+		else if (text)
+			*out = round_trip(c, PQexec(c->pg, text));
+		return BILLING_OK;
 	}
-	c->begin_pending = false;
-	begin_values(c, values);
+	if (PQenterPipelineMode(c->pg) != 1) {
+		queue_drop(c);
+		return pg_fail(c->pg, NULL, 0);
+	}
+	memset(res, 0, sizeof(res));
 	/* A send fails only with the connection: the queries not sent then
-	 * have no result below, which fails the statement. */
-	(void)(PQsendQueryParams(c->pg, begin_sql(c->begin_kind), 0, NULL, NULL, NULL, NULL, 0) == 1 &&
-	    PQsendQueryParams(c->pg, BEGIN_TENANT_SQL, 2, NULL, values, NULL, NULL, 0) == 1 &&
-	    PQsendQueryPrepared(c->pg, q->name, q->nparams, q->values, NULL, NULL, 0) == 1);
+	 * have no result below, which fails them. */
+	for (i = 0; sent && i < c->queued; i++)
+		sent = queue_send(c, &c->queue[i]) == 1;
+	if (sent && q)
+		sent = PQsendQueryPrepared(c->pg, q->name, q->nparams, q->values, NULL, NULL, 0) == 1;
+	else if (sent && text)
+		sent = PQsendQueryParams(c->pg, text, 0, NULL, NULL, NULL, NULL, 0) == 1;
 	PQpipelineSync(c->pg);
 	round_trip(c, NULL);
 	/* Each query answers with one result and a NULL; then the sync. */
 	for (;;) {
 		r = PQgetResult(c->pg);
 		if (r == NULL) {
-			if (PQstatus(c->pg) != CONNECTION_OK || ++nulls > 3)
+			if (PQstatus(c->pg) != CONNECTION_OK || ++nulls > n)
 				break;
 			k++;
 			continue;
@@ -554,21 +674,48 @@ static PGresult *run_prepared(struct conn *c, struct pg_stmt *q)
 			PQclear(r);
 			break;
 		}
-		if (k < 3 && !res[k])
+		if (k < n && !res[k])
 			res[k] = r;
 		else
 			PQclear(r);
 	}
 	PQexitPipelineMode(c->pg);
-	out = res[2];
-	if (PQresultStatus(res[0]) != PGRES_COMMAND_OK)
-		out = res[0];
-	else if (PQresultStatus(res[1]) != PGRES_TUPLES_OK)
-		out = res[1];
-	for (i = 0; i < 3; i++)
-		if (res[i] != out)
-			PQclear(res[i]);
-	return out;
+	/* The first queued statement that failed is the error; those after it
+	 * were skipped (PGRES_PIPELINE_ABORTED). */
+	for (i = 0; i < c->queued; i++) {
+		if (!result_ok(res[i])) {
+			rc = pg_fail(c->pg, res[i], c->queue[i].fk_code);
+			break;
+		}
+		if (c->queue[i].version)
+			version_take(c, res[i]);
+	}
+	for (i = 0; i < c->queued; i++)
+		PQclear(res[i]);
+	if (q || text) {
+		if (rc == BILLING_OK && out)
+			*out = res[n - 1];
+		else
+			PQclear(res[n - 1]);
+	}
+	queue_drop(c);
+	return rc;
+}
+
+/* Sends the queue on its own (one round trip), if there is one. */
+static int queue_flush(struct conn *c)
+{
+	return c->queued ? pipeline_run(c, NULL, NULL, NULL) : BILLING_OK;
+}
+
+/* Only the BEGIN is queued: no statement of the transaction has run. */
+static bool nothing_ran(const struct conn *c)
+{
+	int i;
+	for (i = 0; i < c->queued; i++)
+		if (!c->queue[i].begin)
+			return false;
+	return c->queued > 0;
 }
 
 static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant_id,
@@ -576,29 +723,35 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 {
 	struct pg_storage *st = (struct pg_storage *)base;
 	billing__pool_item *it = NULL;
+	const char *values[2];
 	struct conn *c;
 	int rc;
 
 	if ((rc = billing__pool_acquire(&st->pool, &it)) < 0)
 		return rc;
 	c = (struct conn *)it;
-	c->begin_kind = kind;
-	c->begin_platform = tenant_id == NULL;
-	c->begin_pending = true;
+	queue_drop(c);
 	c->tx.kind = kind;
-	if (tenant_id) {
-		size_t n = strlen(tenant_id) + 1;
-		if (n > c->begin_tenant_size) {
-			char *p = billing__realloc(c->begin_tenant, n < 64 ? 64 : n);
-			if (!p) {
-				c->begin_pending = false;
-				conn_release(c);
-				return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-			}
-			c->begin_tenant = p;
-			c->begin_tenant_size = n < 64 ? 64 : n;
+	c->tx.endpoints_changed = false;
+	c->ep_known = false;
+	c->tenant_bound = tenant_id && strlen(tenant_id) < sizeof(c->ep_tenant);
+	if (c->tenant_bound)
+		memcpy(c->ep_tenant, tenant_id, strlen(tenant_id) + 1);
+	values[0] = tenant_id ? tenant_id : "";
+	values[1] = tenant_id ? "off" : "on";
+	if ((rc = queue_push(c, begin_sql(kind), NULL, 0, NULL, 0, true)) < 0 ||
+	    (rc = queue_push(c, BEGIN_TENANT_SQL, NULL, 2, values, 0, true)) < 0) {
+		conn_release(c);
+		return rc;
+	}
+	if (c->tenant_bound && kind == BILLING_TXN_WRITE &&
+	    __atomic_load_n(&st->versions, __ATOMIC_RELAXED)) {
+		/* Read now, for the outbox's cache (pg_endpoints_version). */
+		if ((rc = queue_push(c, ENDPOINTS_VERSION_SQL, NULL, 1, values, 0, true)) < 0) {
+			conn_release(c);
+			return rc;
 		}
-		memcpy(c->begin_tenant, tenant_id, n);
+		c->queue[c->queued - 1].version = true;
 	}
 	*out = &c->tx;
 	return BILLING_OK;
@@ -607,7 +760,7 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 static void pg_rollback(billing_txn *tx)
 {
 	struct conn *c = tx->conn;
-	c->begin_pending = false;
+	queue_drop(c);
 	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 		PQclear(round_trip(c, PQexec(c->pg, "ROLLBACK")));
 	conn_release(c);
@@ -616,20 +769,21 @@ static void pg_rollback(billing_txn *tx)
 static int pg_commit(billing_txn *tx)
 {
 	struct conn *c = tx->conn;
-	PGresult *r;
-	int rc = BILLING_OK;
+	PGresult *r = NULL;
+	int rc;
 
-	if (c->begin_pending) {
-		/* Nothing ran: there is no transaction on the server to end. */
-		c->begin_pending = false;
+	if (nothing_ran(c)) {
+		/* There is no transaction on the server to end. */
+		queue_drop(c);
 		conn_release(c);
 		return BILLING_OK;
 	}
-	r = round_trip(c, PQexec(c->pg, "COMMIT"));
+	/* A queued write that fails is this COMMIT's failure. */
+	rc = pipeline_run(c, NULL, "COMMIT", &r);
 	/* A transaction that failed inside answers COMMIT with ROLLBACK. */
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+	if (rc == BILLING_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = pg_fail(c->pg, r, 0);
-	else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+	else if (rc == BILLING_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0)
 		rc = billing__error_set(BILLING_ESTORAGE, "storage",
 			"postgres: the transaction was rolled back");
 	PQclear(r);
@@ -640,12 +794,42 @@ static int pg_commit(billing_txn *tx)
 	return rc;
 }
 
+/*
+ * The tenant's endpoints version for the outbox's cache
+ * (billing_storage.endpoints_version): read with the BEGIN of a tenant's
+ * write transaction, so it costs no round trip of its own, else now.
+ * -1 (do not cache) when this transaction changed an endpoint itself
+ * (what it reads is not committed) or acts for no tenant.
+ */
+static int pg_endpoints_version(billing_txn *tx, const char *tenant_id, int64_t *version)
+{
+	struct conn *c = tx->conn;
+	int rc;
+
+	*version = -1;
+	if (tx->endpoints_changed || !c->tenant_bound || !tenant_id ||
+	    strcmp(c->ep_tenant, tenant_id) != 0)
+		return BILLING_OK;
+	/* Queued with the BEGIN (answered by now, or with the queue), or
+	 * read before in this transaction. */
+	if (!c->ep_known && c->queued && (rc = queue_flush(c)) < 0)
+		return rc;
+	if (!c->ep_known) {
+		if ((rc = billing__sql_endpoints_version(tx, tenant_id, &c->ep_version)) < 0)
+			return rc;
+		c->ep_known = true;
+		__atomic_store_n(&c->st->versions, true, __ATOMIC_RELAXED);
+	}
+	*version = c->ep_version;
+	return BILLING_OK;
+}
+
 /* ------------------------------------------------------------ migrations */
 
 static int exec_one(struct conn *c, const char *sql, int *value)
 {
 	PGresult *r;
-	int rc = begin_flush(c);
+	int rc = queue_flush(c);
 	if (rc < 0)
 		return rc;
 	r = round_trip(c, PQexec(c->pg, sql));
@@ -744,6 +928,7 @@ int billing_postgres_storage_new(billing_storage **out, const char *conninfo,
 	st->base.commit = pg_commit;
 	st->base.rollback = pg_rollback;
 	billing__sql_install(&st->base);
+	st->base.endpoints_version = pg_endpoints_version;
 
 	/* Connect now, so an unreachable server fails here, clearly. */
 	if ((rc = billing__pool_acquire(&st->pool, &it)) < 0) {

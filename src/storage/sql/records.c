@@ -92,6 +92,19 @@ static int exec_stmt(sql_stmt *s, int fk_code, int *changes)
 	return rc < 0 ? rc : BILLING_OK;
 }
 
+/* Queues a write whose answer only reports errors where the driver can
+ * (PostgreSQL: it goes with the next statement; see pg_storage.c, "Round
+ * trips"), else runs it now. */
+static int exec_deferred(sql_stmt *s, int fk_code)
+{
+	int rc;
+	if (!s->drv->defer)
+		return exec_stmt(s, fk_code, NULL);
+	rc = s->drv->defer(s, fk_code);
+	s->drv->reset(s);
+	return rc;
+}
+
 /* In a write transaction a get locks the row it reads, where the dialect
  * can (PostgreSQL; SQLite's write transaction holds the database lock
  * already), so an update's read-modify-write never interleaves with
@@ -305,6 +318,20 @@ static int key_ok(const sqlb_shape *sh, const char *tenant_id, const char *id)
 	return BILLING_OK;
 }
 
+/* Rows only ever inserted, with new ids, whose insert reports nothing but
+ * an error: their inserts may be deferred (exec_deferred). */
+static bool append_only(const billing_resource *res)
+{
+	return strcmp(res->table, "events") == 0 || strcmp(res->table, "audit_log") == 0 ||
+		strcmp(res->table, "webhook_deliveries") == 0;
+}
+
+static void note_write(billing_txn *tx, const billing_resource *res)
+{
+	if (strcmp(res->table, "webhook_endpoints") == 0)
+		tx->endpoints_changed = true;
+}
+
 static int rec_record_insert(billing_txn *tx, const billing_resource *res, const void *rec)
 {
 	const sqlb_shape *sh;
@@ -314,7 +341,10 @@ static int rec_record_insert(billing_txn *tx, const billing_resource *res, const
 	if ((rc = record_shape(&sh, tx, res, rec)) < 0 ||
 	    (rc = prepare(&s, tx, sh->text[SQLB_INSERT])) < 0)
 		return rc;
+	note_write(tx, res);
 	billing__sqlb_bind_record(s, sh, rec);
+	if (append_only(res))
+		return exec_deferred(s, BILLING_EINVALID);
 	rc = exec_stmt(s, BILLING_EINVALID, NULL);
 	return rc == BILLING_EEXISTS ? billing__sqlb_unique_error(sh) : rc;
 }
@@ -333,6 +363,7 @@ static int rec_record_update(billing_txn *tx, const billing_resource *res, const
 			"%s has no field an update could change", res->name ? res->name : res->table);
 	if ((rc = prepare(&s, tx, sh->text[SQLB_UPDATE])) < 0)
 		return rc;
+	note_write(tx, res);
 	billing__sqlb_bind_record(s, sh, rec);
 	if (sh->version)
 		bind_int(s, (int)res->field_count + 1, old_version);
@@ -420,6 +451,7 @@ static int rec_record_delete(billing_txn *tx, const billing_resource *res,
 	    (rc = key_ok(sh, tenant_id, id)) < 0 ||
 	    (rc = prepare(&s, tx, sh->text[SQLB_DELETE])) < 0)
 		return rc;
+	note_write(tx, res);
 	billing__sqlb_bind_key(s, sh, tenant_id, id);
 	if ((rc = exec_stmt(s, BILLING_ECONFLICT, &changes)) < 0)
 		return rc;
@@ -558,7 +590,25 @@ static int rec_due_set(billing_txn *tx, const billing_due_record *r)
 	bind_text(s, 2, r->kind);
 	bind_text(s, 3, r->resource_id);
 	bind_int(s, 4, r->due_at);
+	/* A new delivery's due row (a new key: it waits for no lock) goes
+	 * with the delivery's deferred insert. */
+	if (strcmp(r->kind, "delivery") == 0)
+		return exec_deferred(s, BILLING_EINVALID);
 	return exec_stmt(s, BILLING_EINVALID, NULL);
+}
+
+int billing__sql_endpoints_version(billing_txn *tx, const char *tenant_id, int64_t *version)
+{
+	sql_stmt *s;
+	int rc = prepare(&s, tx, "SELECT version FROM webhook_endpoint_versions "
+		"WHERE tenant_id = ?1");
+	if (rc < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	rc = step(s, 0);
+	*version = rc == 1 ? col_int(s, 0) : 0;
+	s->drv->reset(s);
+	return rc < 0 ? rc : BILLING_OK;
 }
 
 static int rec_due_clear(billing_txn *tx, const char *tenant_id, const char *kind,

@@ -29,6 +29,10 @@ struct billing_txn {
 	const sql_driver *drv;
 	unsigned int kind;          /* BILLING_TXN_READ, _WRITE or _SNAPSHOT (a READ) */
 	void *conn;                 /* the backend's connection */
+	/* This transaction wrote a webhook endpoint (records.c sets it; the
+	 * backend clears it at begin): the outbox's cache must not keep what
+	 * the transaction reads of them (billing_storage.endpoints_version). */
+	bool endpoints_changed;
 };
 
 struct sql_driver {
@@ -55,11 +59,21 @@ struct sql_driver {
 	int (*exec_script)(billing_txn *tx, const char *sql);
 	/* Moves the transaction to another tenant (row-level security). */
 	int (*set_tenant)(billing_txn *tx, const char *tenant_id);
+	/* Optional. Runs s (bound, returning no rows) later, with the next
+	 * statement whose answer is waited for or the COMMIT; its failure is
+	 * that statement's (mapped with fk_code). For writes whose answer
+	 * only reports errors; the caller resets s after it. */
+	int (*defer)(sql_stmt *s, int fk_code);
 };
 
 /* Fills every data method of st (meta, tenants, customers, products, plans,
  * idempotency keys, users) with the shared implementations. */
 void billing__sql_install(billing_storage *st);
+
+/* The tenant's endpoints version (webhook_endpoint_versions, bumped by a
+ * trigger on every change of its webhook endpoints; 0 when none): one
+ * SELECT. */
+int billing__sql_endpoints_version(billing_txn *tx, const char *tenant_id, int64_t *version);
 
 /* Migrations, inside a transaction the backend opened (and locked). */
 int billing__sql_schema_status(billing_txn *tx, int *pending);

@@ -259,7 +259,8 @@ static int drv_set_tenant(billing_txn *tx, const char *tenant_id)
 static const sql_driver sqlite_driver = {
 	"sqlite", "LIKE", false,
 	drv_prepare, drv_bind_text, drv_bind_int, drv_bind_null, drv_step,
-	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script, drv_set_tenant
+	drv_col_text, drv_col_int, drv_changes, drv_reset, drv_exec_script, drv_set_tenant,
+	NULL /* defer: every statement runs when called */
 };
 
 /* A literal statement, prepared (cached) by the driver; NULL when it
@@ -514,6 +515,7 @@ static int write_begin(struct sqlite_storage *st, billing_txn **out)
 		return rc;
 	}
 	st->wconn->tx.kind = BILLING_TXN_WRITE;
+	st->wconn->tx.endpoints_changed = false;
 	*out = &st->wconn->tx;
 	return BILLING_OK;
 }
