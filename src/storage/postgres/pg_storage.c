@@ -656,9 +656,9 @@ static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *tex
 	for (i = 0; sent && i < c->queued; i++)
 		sent = queue_send(c, &c->queue[i]) == 1;
 	if (sent && q)
-		sent = PQsendQueryPrepared(c->pg, q->name, q->nparams, q->values, NULL, NULL, 0) == 1;
+		(void)PQsendQueryPrepared(c->pg, q->name, q->nparams, q->values, NULL, NULL, 0);
 	else if (sent && text)
-		sent = PQsendQueryParams(c->pg, text, 0, NULL, NULL, NULL, NULL, 0) == 1;
+		(void)PQsendQueryParams(c->pg, text, 0, NULL, NULL, NULL, NULL, 0);
 	PQpipelineSync(c->pg);
 	round_trip(c, NULL);
 	/* Each query answers with one result and a NULL; then the sync. */
