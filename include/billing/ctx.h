@@ -83,7 +83,8 @@ typedef struct {
 	 *  Secure, status requires_action) before the billing run cancels it
 	 *  at the provider and records it failed, authentication_expired, so
 	 *  that dunning goes on; 0: 23 hours (Stripe's own limit for an
-	 *  incomplete subscription's first invoice). At least 60. */
+	 *  incomplete subscription's first invoice). At least 60. A tenant's
+	 *  own time overrides it (billing_dunning_set_action_expiry). */
 	int64_t payment_action_expiry;
 	/** Version 6. The host's key (32 bytes, copied) that seals tenants'
 	 *  provider secrets at rest (billing/provider_account.h), or NULL: a

@@ -217,6 +217,26 @@ BILLING_EXTERN(int) billing_dunning_get(billing_dunning_policy *out, billing_ctx
 BILLING_EXTERN(int) billing_dunning_set(billing_ctx *ctx, const billing_principal *who,
 	const billing_dunning_policy *policy);
 
+/** Longest expiry a tenant may set for payments awaiting action: 30 days. */
+#define BILLING_DUNNING_ACTION_EXPIRY_MAX (30 * 86400)
+
+/** The tenant's own time, in seconds, that a payment may await the
+ *  customer's action (3-D Secure) before the billing run cancels it at the
+ *  provider as failed (authentication_expired) and dunning goes on; *out
+ *  is 0 when the tenant set none: then the host's
+ *  billing_ctx_options.payment_action_expiry applies (else 23 hours). Part
+ *  of the tenant's collection settings beside billing_dunning_policy
+ *  (which has no version to grow by: hence its own calls). */
+BILLING_EXTERN(int) billing_dunning_action_expiry(int64_t *out, billing_ctx *ctx,
+	const billing_principal *who);
+
+/** Sets it (ADMIN): 60..BILLING_DUNNING_ACTION_EXPIRY_MAX seconds, or 0 for
+ *  the host's default; BILLING_EINVALID with field "actionExpirySeconds".
+ *  Applies to payments awaiting action now and later: one older than the
+ *  new time expires at the next billing run. billing_dunning_set() keeps it. */
+BILLING_EXTERN(int) billing_dunning_set_action_expiry(billing_ctx *ctx,
+	const billing_principal *who, int64_t seconds);
+
 /* ------------------------------------------------------------ inbound webhooks */
 
 /** One header of an inbound request (names compare case-insensitively). */

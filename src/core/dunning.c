@@ -19,14 +19,23 @@ static const billing_dunning_policy default_policy = {
 	4, { 1, 3, 5, 7 }, BILLING_DUNNING_CANCEL
 };
 
+/* The stored row: the policy and the tenant's expiry of payments awaiting
+ * action (billing_dunning_set_action_expiry; 0: the host's). */
+struct stored {
+	billing_dunning_policy pol;
+	int64_t action_expiry;
+};
+
 static int dunning_row(void *payload, const void *record)
 {
 	const billing_dunning_record *r = record;
-	billing_dunning_policy *p = payload;
+	struct stored *st = payload;
+	billing_dunning_policy *p = &st->pol;
 	const char *s = r->retry_days;
 	char *end;
 
-	memset(p, 0, sizeof(*p));
+	memset(st, 0, sizeof(*st));
+	st->action_expiry = r->action_expiry;
 	p->final_action = (billing_dunning_action)r->final_action;
 	while (*s && p->retry_count < BILLING_DUNNING_MAX_RETRIES) {
 		long d = strtol(s, &end, 10);
@@ -38,15 +47,34 @@ static int dunning_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
-static int policy_get(billing_dunning_policy *out, billing_ctx *ctx, billing_txn *tx,
+static int stored_get(struct stored *out, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id)
 {
 	int rc = ctx->st->record_read(tx, &billing__res_dunning, NULL, tenant_id, BILLING_LOCK_NONE,
 		dunning_row, out);
 	if (rc == BILLING_ENOTFOUND) {
-		*out = default_policy;
+		out->pol = default_policy;
+		out->action_expiry = 0;
 		rc = BILLING_OK;
 	}
+	return rc;
+}
+
+static int policy_get(billing_dunning_policy *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id)
+{
+	struct stored st;
+	int rc = stored_get(&st, ctx, tx, tenant_id);
+	*out = st.pol;
+	return rc;
+}
+
+int billing__dunning_action_expiry(int64_t *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id)
+{
+	struct stored st;
+	int rc = stored_get(&st, ctx, tx, tenant_id);
+	*out = rc == BILLING_OK ? st.action_expiry : 0;
 	return rc;
 }
 
@@ -64,19 +92,45 @@ int billing_dunning_get(billing_dunning_policy *out, billing_ctx *ctx,
 	return billing__end(ctx, tx, policy_get(out, ctx, tx, who->tenant_id));
 }
 
-static int dunning_set_once(billing_ctx *ctx, const billing_principal *who,
-	const billing_dunning_policy *policy)
+int billing_dunning_action_expiry(int64_t *out, billing_ctx *ctx,
+	const billing_principal *who)
+{
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_DUNNING_GET)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+		return rc;
+	return billing__end(ctx, tx, billing__dunning_action_expiry(out, ctx, tx,
+		who->tenant_id));
+}
+
+/* Writes the policy (NULL: keep the stored one) and the expiry (< 0: keep
+ * the stored one) in one transaction. */
+static int dunning_put_once(billing_ctx *ctx, const billing_principal *who,
+	const billing_dunning_policy *policy, int64_t action_expiry)
 {
 	billing__checks c = BILLING__CHECKS_INIT;
 	billing_dunning_record r;
 	char days[BILLING_DUNNING_MAX_RETRIES * 5 + 1] = "";
+	struct stored st;
 	size_t i, j = 0;
 	billing_txn *tx;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_DUNNING_SET)) < 0)
 		return rc;
-	BILLING__ASSERT_ARG(policy, "policy");
+	if (action_expiry > 0 && (action_expiry < 60 ||
+	    action_expiry > BILLING_DUNNING_ACTION_EXPIRY_MAX))
+		billing__check_fail(&c, "actionExpirySeconds", "from 60 to %d seconds, or 0 for the "
+			"host's default", BILLING_DUNNING_ACTION_EXPIRY_MAX);
+	if (!policy) {
+		if ((rc = billing__checks_finish(&c, "dunning policy")) < 0)
+			return rc;
+		goto write;
+	}
 	if (policy->retry_count > BILLING_DUNNING_MAX_RETRIES)
 		billing__check_fail(&c, "retryDays", "at most %d retries",
 			BILLING_DUNNING_MAX_RETRIES);
@@ -96,21 +150,56 @@ static int dunning_set_once(billing_ctx *ctx, const billing_principal *who,
 		billing__check_fail(&c, "finalAction", "must be cancel, unpaid or keep_past_due");
 	if ((rc = billing__checks_finish(&c, "dunning policy")) < 0)
 		return rc;
+write:
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = stored_get(&st, ctx, tx, who->tenant_id)) < 0)
+		return billing__end(ctx, tx, rc);
+	if (!policy) {
+		/* the stored policy, as it was written */
+		for (i = 0; i < st.pol.retry_count; i++)
+			j += (size_t)snprintf(days + j, sizeof(days) - j, "%s%d", i ? "," : "",
+				(int)st.pol.retry_days[i]);
+		policy = &st.pol;
+	}
+	memset(&r, 0, sizeof(r));
 	r.tenant_id = who->tenant_id;
 	r.retry_days = days;
 	r.final_action = policy->final_action;
 	r.updated_at = billing__now(ctx);
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		return rc;
+	r.action_expiry = action_expiry >= 0 ? action_expiry : st.action_expiry;
 	if ((rc = billing__record_put(ctx->st, tx, &billing__res_dunning, &r)) == BILLING_OK)
 		rc = billing__audit_record(ctx, tx, who->tenant_id, NULL);
 	return billing__end(ctx, tx, rc);
 }
 
+int billing__dunning_put(billing_ctx *ctx, const billing_principal *who,
+	const billing_dunning_policy *policy, int64_t action_expiry)
+{
+	BILLING__RETRY(dunning_put_once(ctx, who, policy, action_expiry));
+}
+
 int billing_dunning_set(billing_ctx *ctx, const billing_principal *who,
 	const billing_dunning_policy *policy)
 {
-	BILLING__RETRY(dunning_set_once(ctx, who, policy));
+	int rc;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_DUNNING_SET)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(policy, "policy");
+	return billing__dunning_put(ctx, who, policy, -1);
+}
+
+int billing_dunning_set_action_expiry(billing_ctx *ctx, const billing_principal *who,
+	int64_t seconds)
+{
+	int rc;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_DUNNING_SET)) < 0)
+		return rc;
+	if (seconds < 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "actionExpirySeconds",
+			"from 60 to %d seconds, or 0 for the host's default",
+			BILLING_DUNNING_ACTION_EXPIRY_MAX);
+	return billing__dunning_put(ctx, who, NULL, seconds);
 }
 
 /*

@@ -10,6 +10,7 @@
 #include "core/json_exact.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
+#include "core/payment_internal.h"
 
 static const field_spec f_invoice_pay[] = {
 	{ "id", T_STRING, true, false, "the invoice id" },
@@ -36,6 +37,9 @@ static const field_spec f_dunning_set[] = {
 		"days after finalization of each retry, increasing, 1-365, at most 12" },
 	{ "finalAction", T_STRING, false, false,
 		"cancel (default), unpaid or keep_past_due, when the retries are exhausted" },
+	{ "actionExpirySeconds", T_INTEGER, false, true,
+		"seconds a payment may await the customer's action before it fails, 60-2592000; "
+		"null or absent: the host's default" },
 	{ NULL, 0, false, false, NULL }
 };
 
@@ -123,7 +127,7 @@ static int op_payment_cancel(cJSON **res, billing_ctx *ctx, const billing_princi
 	return item_out(res, rc, pay, billing__json_payment, free_payment);
 }
 
-static cJSON *dunning_json(const billing_dunning_policy *pol)
+static cJSON *dunning_json(const billing_dunning_policy *pol, int64_t action_expiry)
 {
 	billing__jb b = { cJSON_CreateObject(), false };
 	cJSON *days = cJSON_CreateArray();
@@ -136,6 +140,8 @@ static cJSON *dunning_json(const billing_dunning_policy *pol)
 	billing__jb_add(&b, "finalAction", cJSON_CreateString(
 		pol->final_action == BILLING_DUNNING_KEEP_PAST_DUE ? "keep_past_due" :
 		pol->final_action == BILLING_DUNNING_UNPAID ? "unpaid" : "cancel"));
+	billing__jb_add(&b, "actionExpirySeconds", action_expiry > 0 ?
+		billing__jx_int_new(action_expiry) : cJSON_CreateNull());
 	return billing__jb_done(&b);
 }
 
@@ -143,12 +149,14 @@ static int op_dunning_get(cJSON **res, billing_ctx *ctx, const billing_principal
 	const cJSON *in, const billing_call_options *opts)
 {
 	billing_dunning_policy pol;
+	int64_t expiry = 0;
 	int rc;
 	(void)in;
 	(void)opts;
-	if ((rc = billing_dunning_get(&pol, ctx, who)) < 0)
+	if ((rc = billing_dunning_get(&pol, ctx, who)) < 0 ||
+	    (rc = billing_dunning_action_expiry(&expiry, ctx, who)) < 0)
 		return rc;
-	return (*res = dunning_json(&pol)) ? BILLING_OK : nomem();
+	return (*res = dunning_json(&pol, expiry)) ? BILLING_OK : nomem();
 }
 
 static int op_dunning_set(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -157,6 +165,7 @@ static int op_dunning_set(cJSON **res, billing_ctx *ctx, const billing_principal
 	billing_dunning_policy pol;
 	const char *action = jstr(in, "finalAction");
 	const cJSON *e;
+	int64_t expiry = 0;
 	int rc;
 	(void)opts;
 	memset(&pol, 0, sizeof(pol));
@@ -177,10 +186,19 @@ static int op_dunning_set(cJSON **res, billing_ctx *ctx, const billing_principal
 	else
 		return field_error("finalAction",
 			"finalAction must be cancel, unpaid or keep_past_due");
-	if ((rc = billing_dunning_set(ctx, who, &pol)) < 0 ||
-	    (rc = billing_dunning_get(&pol, ctx, who)) < 0)
+	/* PUT replaces the whole: an absent expiry is the host's default. */
+	e = jget(in, "actionExpirySeconds");
+	if (e && !cJSON_IsNull(e)) {
+		(void)billing__jx_int(e, &expiry);   /* checked: an integer */
+		if (expiry <= 0)
+			return field_error("actionExpirySeconds", "from 60 to %d seconds, or null "
+				"for the host's default", BILLING_DUNNING_ACTION_EXPIRY_MAX);
+	}
+	if ((rc = billing__dunning_put(ctx, who, &pol, expiry)) < 0 ||
+	    (rc = billing_dunning_get(&pol, ctx, who)) < 0 ||
+	    (rc = billing_dunning_action_expiry(&expiry, ctx, who)) < 0)
 		return rc;
-	return (*res = dunning_json(&pol)) ? BILLING_OK : nomem();
+	return (*res = dunning_json(&pol, expiry)) ? BILLING_OK : nomem();
 }
 
 const op_entry billing__json_ops_payment[] = {

@@ -525,7 +525,8 @@ static const billing__shape_field payment_fields[] = {
 };
 static const billing__shape_field dunning_fields[] = {
 	{ "object", "'dunning_policy'", false }, { "retryDays", "integer[]", false },
-	{ "finalAction", "'cancel' | 'unpaid' | 'keep_past_due'", false }, END
+	{ "finalAction", "'cancel' | 'unpaid' | 'keep_past_due'", false },
+	{ "actionExpirySeconds", "integer?", false }, END
 };
 static const billing__shape_field provider_account_fields[] = {
 	{ "object", "'provider_account'", false }, { "provider", "string", false },

@@ -373,12 +373,15 @@ int billing__payment_move(billing_ctx *ctx, billing_txn *tx, billing_payment *p,
 			return rc;
 	}
 	if (billing__payment_in_flight(p->status)) {
-		int64_t when = billing__payment_ask_again_at(p->created_at, now);
+		int64_t when = billing__payment_ask_again_at(p->created_at, now), expiry = 0;
 		/* Awaiting action: asked again no later than when it expires. */
-		int64_t expires = p->created_at + billing__payment_action_expiry(ctx);
-		if (p->status == BILLING_PAYMENT_REQUIRES_ACTION && expires < when &&
-		    billing__provider_can_cancel(ctx->provider))
-			when = expires > now ? expires : now;
+		if (p->status == BILLING_PAYMENT_REQUIRES_ACTION &&
+		    billing__provider_can_cancel(ctx->provider)) {
+			if ((rc = billing__payment_action_expiry(&expiry, ctx, tx, p->tenant_id)) < 0)
+				return rc;
+			if (p->created_at + expiry < when)
+				when = p->created_at + expiry > now ? p->created_at + expiry : now;
+		}
 		return billing__payment_due(ctx, tx, p->tenant_id, BILLING__DUE_PAYMENT, p->id,
 			when);
 	}

@@ -24,18 +24,30 @@ int billing__provider_can_cancel(const billing_provider *pv)
 	return pv && pv->version >= 3 && pv->cancel != NULL;
 }
 
-int64_t billing__payment_action_expiry(const billing_ctx *ctx)
+/* The tenant's own time (its collection settings, dunning.c), else the
+ * host's (billing_ctx_options), else 23 hours. */
+int billing__payment_action_expiry(int64_t *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id)
 {
-	return ctx->payment_action_expiry > 0 ? ctx->payment_action_expiry :
-		BILLING__PAYMENT_ACTION_EXPIRY;
+	int rc = billing__dunning_action_expiry(out, ctx, tx, tenant_id);
+	if (rc == BILLING_OK && *out <= 0)
+		*out = ctx->payment_action_expiry > 0 ? ctx->payment_action_expiry :
+			BILLING__PAYMENT_ACTION_EXPIRY;
+	return rc;
 }
 
-bool billing__payment_action_expired(const billing_ctx *ctx, const billing_payment *p,
+int billing__payment_action_expired(billing_ctx *ctx, billing_txn *tx, const billing_payment *p,
 	int64_t now)
 {
-	return p->status == BILLING_PAYMENT_REQUIRES_ACTION &&
-		now - p->created_at >= billing__payment_action_expiry(ctx) &&
-		billing__provider_can_cancel(ctx->provider);
+	int64_t expiry = 0;
+	int rc;
+
+	if (p->status != BILLING_PAYMENT_REQUIRES_ACTION ||
+	    !billing__provider_can_cancel(ctx->provider))
+		return 0;
+	if ((rc = billing__payment_action_expiry(&expiry, ctx, tx, p->tenant_id)) < 0)
+		return rc;
+	return now - p->created_at >= expiry;
 }
 
 /* Expired and canceled at the provider: a failure, so that dunning goes on

@@ -327,12 +327,17 @@ int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char
 		 * look it up instead (a key the provider forgot would charge
 		 * again). Answered pending or needing action: ask for its state. */
 		billing__attempt_what what = BILLING__ATTEMPT_RETRIEVE;
-		int expire = 0;
+		int expire = 0, expired = 0;
 		int64_t defer = 0;
+		if (p->status != BILLING_PAYMENT_UNKNOWN && p->provider_ref &&
+		    (expired = billing__payment_action_expired(ctx, tx, p, now)) < 0) {
+			billing_payment_free(p);
+			return expired;
+		}
 		if (p->status == BILLING_PAYMENT_UNKNOWN || !p->provider_ref)
 			what = now - p->created_at < BILLING__PAYMENT_SAFE_WINDOW ?
 				BILLING__ATTEMPT_CHARGE : BILLING__ATTEMPT_FIND;
-		else if (billing__payment_action_expired(ctx, p, now))
+		else if (expired)
 			/* Waited too long for the customer: cancel it at the
 			 * provider, and it fails (authentication_expired). */
 			what = BILLING__ATTEMPT_CANCEL, expire = 1;

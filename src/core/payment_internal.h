@@ -44,7 +44,8 @@ typedef enum {
 
 /* How long an attempt may await the customer's action (3-D Secure) before
  * the billing run cancels it as failed, authentication_expired (issue #18
- * item 4); billing_ctx_options.payment_action_expiry overrides it. */
+ * item 4); billing_ctx_options.payment_action_expiry overrides it, and the
+ * tenant's own time (billing_dunning_set_action_expiry) overrides that. */
 #define BILLING__PAYMENT_ACTION_EXPIRY (23 * 3600)
 
 typedef struct {
@@ -115,11 +116,21 @@ int billing__invoice_in_flight(billing_ctx *ctx, billing_txn *tx, const char *te
 	const char *invoice_id, billing__in_flight *f);
 
 /* payment_action.c: attempts that await the customer's action. */
-/* The seconds an attempt may await action before it expires. */
-int64_t billing__payment_action_expiry(const billing_ctx *ctx);
-/* p awaits action past the expiry and the provider can cancel it. */
-bool billing__payment_action_expired(const billing_ctx *ctx, const billing_payment *p,
+/* Inside tx: the seconds an attempt of the tenant may await action before
+ * it expires. */
+int billing__payment_action_expiry(int64_t *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id);
+/* Inside tx: 1 when p awaits action past the expiry and the provider can
+ * cancel it, 0 when not, < 0 on error. */
+int billing__payment_action_expired(billing_ctx *ctx, billing_txn *tx, const billing_payment *p,
 	int64_t now);
+/* dunning.c: writes the tenant's policy (NULL: keeps it) and its expiry of
+ * payments awaiting action (< 0: keeps it) in one transaction. */
+int billing__dunning_put(billing_ctx *ctx, const billing_principal *who,
+	const billing_dunning_policy *policy, int64_t action_expiry);
+/* dunning.c: the tenant's own expiry (0: none set), read in tx. */
+int billing__dunning_action_expiry(int64_t *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id);
 /* The provider's answer to the cancellation of an expired attempt: a
  * cancellation becomes a failure, authentication_expired. */
 void billing__payment_action_expired_result(billing_provider_result *res);

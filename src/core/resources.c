@@ -427,6 +427,7 @@ static const billing_field dunning_fields[] = {
 	F(G, "retry_days", TEXT, retry_days, 0, "retryDays", STRING),
 	F(G, "final_action", INT, final_action, 0, "finalAction", INTEGER),
 	F(G, "updated_at", INT64, updated_at, 0, "updatedAt", TIME),
+	F(G, "action_expiry", INT64, action_expiry, 0, "actionExpirySeconds", INTEGER),
 };
 RESOURCE(billing__res_dunning, "dunning_policy", "dunning_policies", "dunning_policies", NULL,
 	G, dunning_fields);

@@ -852,6 +852,11 @@ static const char step14_sqlite[] =
 	SQLITE_VERSION_BUMP("UPDATE", "NEW")
 	SQLITE_VERSION_BUMP("DELETE", "OLD");
 
+/* The tenant's own time a payment may await the customer's action before
+ * it expires (issue #18 item 4); 0: the host's default. */
+static const char step15_action_expiry[] =
+	"ALTER TABLE dunning_policies ADD COLUMN action_expiry BIGINT NOT NULL DEFAULT 0;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -874,6 +879,8 @@ static const billing__migration steps[] = {
 		step13_customer_balances, step13_postgres, step13_sqlite },
 	{ 14, "webhook endpoints: a version per tenant, for the outbox's cache",
 		step14_endpoint_versions, step14_postgres, step14_sqlite },
+	{ 15, "dunning policies: the tenant's expiry of payments awaiting action",
+		step15_action_expiry, NULL, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -575,6 +575,71 @@ static void expiry__the_context_sets_the_time(int stripe)
 	fx_free(&f);
 }
 
+/* The tenant's own time (its collection settings) overrides the host's. */
+static void expiry__the_tenant_sets_the_time(int stripe)
+{
+	billing_dunning_policy pol;
+	char id[64], ref[128], code[64];
+	int64_t start, got = -1;
+	fx f;
+
+	fx_init(&f, stripe, "pm_card_authenticationRequired", 10 * HOUR);
+	start = f.w->now;
+	awaiting(&f, id, ref);
+	tb_assert_rc(billing_dunning_action_expiry(&got, f.w->ctx, &f.admin), BILLING_OK);
+	assert_int_equal(got, 0);           /* none set: the host's */
+	tb_assert_rc(billing_dunning_set_action_expiry(f.w->ctx, &f.admin, 2 * HOUR), BILLING_OK);
+	tb_assert_rc(billing_dunning_action_expiry(&got, f.w->ctx, &f.admin), BILLING_OK);
+	assert_int_equal(got, 2 * HOUR);
+	/* setting the retry policy keeps it */
+	tb_assert_rc(billing_dunning_get(&pol, f.w->ctx, &f.admin), BILLING_OK);
+	tb_assert_rc(billing_dunning_set(f.w->ctx, &f.admin, &pol), BILLING_OK);
+	tb_assert_rc(billing_dunning_action_expiry(&got, f.w->ctx, &f.admin), BILLING_OK);
+	assert_int_equal(got, 2 * HOUR);
+	run_at(&f, start + 2 * HOUR - 1);
+	assert_int_equal(payment(&f, id, NULL, NULL), BILLING_PAYMENT_REQUIRES_ACTION);
+	run_at(&f, start + 2 * HOUR);
+	assert_int_equal(payment(&f, id, code, NULL), BILLING_PAYMENT_FAILED);
+	assert_string_equal(code, "authentication_expired");
+	assert_int_equal(sub_status(&f), BILLING_SUB_PAST_DUE);
+	fx_free(&f);
+}
+
+/* Bad times are refused with the field and change nothing; 0 goes back to
+ * the host's time; only ADMIN sets it, and each tenant has its own. */
+static void expiry__the_tenants_time_is_checked(void **state)
+{
+	billing_principal user;
+	const char *other;
+	int64_t got = -1;
+	fx f;
+	(void)state;
+
+	fx_init(&f, 0, "pm_card_visa", 0);
+	tb_assert_rc(billing_dunning_set_action_expiry(f.w->ctx, &f.admin, 3 * HOUR), BILLING_OK);
+	tb_assert_rc(billing_dunning_set_action_expiry(f.w->ctx, &f.admin, 59), BILLING_EINVALID);
+	tb_assert_field("actionExpirySeconds");
+	tb_assert_rc(billing_dunning_set_action_expiry(f.w->ctx, &f.admin,
+		BILLING_DUNNING_ACTION_EXPIRY_MAX + 1), BILLING_EINVALID);
+	tb_assert_field("actionExpirySeconds");
+	tb_assert_rc(billing_dunning_set_action_expiry(f.w->ctx, &f.admin, -1), BILLING_EINVALID);
+	tb_assert_field("actionExpirySeconds");
+	user = tb_user(f.t);
+	tb_assert_rc(billing_dunning_set_action_expiry(f.w->ctx, &user, 60), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_dunning_action_expiry(&got, f.w->ctx, &f.admin), BILLING_OK);
+	assert_int_equal(got, 3 * HOUR);
+	other = tb_tenant(f.w, "Other");
+	{
+		billing_principal oa = tb_admin(other);
+		tb_assert_rc(billing_dunning_action_expiry(&got, f.w->ctx, &oa), BILLING_OK);
+		assert_int_equal(got, 0);
+	}
+	tb_assert_rc(billing_dunning_set_action_expiry(f.w->ctx, &f.admin, 0), BILLING_OK);
+	tb_assert_rc(billing_dunning_action_expiry(&got, f.w->ctx, &f.admin), BILLING_OK);
+	assert_int_equal(got, 0);
+	fx_free(&f);
+}
+
 static void expiry__a_negative_or_tiny_expiry_is_refused(void **state)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
@@ -602,6 +667,7 @@ BOTH(void__cancels_the_attempt_awaiting_action_first)
 BOTH(void__refused_when_the_attempt_succeeded_first)
 BOTH(expiry__the_run_fails_it_and_dunning_goes_on)
 BOTH(expiry__the_context_sets_the_time)
+BOTH(expiry__the_tenant_sets_the_time)
 #define TESTS(name) cmocka_unit_test(name##__test), cmocka_unit_test(name##__stripe)
 
 int main(void)
@@ -619,6 +685,8 @@ int main(void)
 		TESTS(void__refused_when_the_attempt_succeeded_first),
 		TESTS(expiry__the_run_fails_it_and_dunning_goes_on),
 		TESTS(expiry__the_context_sets_the_time),
+		TESTS(expiry__the_tenant_sets_the_time),
+		cmocka_unit_test(expiry__the_tenants_time_is_checked),
 		cmocka_unit_test(expiry__a_negative_or_tiny_expiry_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,12 @@ test provider:
 - the invoice shows nextAction (the same object as its payment's) while a
   payment of it awaits the customer's action, null once it does not, in the
   invoice's JSON (get, list, the invoice.payment_action_required event) and
-  in the OpenAPI document's Invoice schema.
+  in the OpenAPI document's Invoice schema;
+- the tenant's own expiry of payments awaiting action
+  (actionExpirySeconds on PUT/GET /v1/dunning-policy): the run fails such a
+  payment after that time (authentication_expired, the subscription
+  past_due); bad values are 400 with the field and change nothing; ADMIN
+  only; a PUT without it goes back to the host's default.
 
 Reuses test_server.py's Server and Billing helpers; runs on the backend
 BILLING_TEST_BACKEND names, like http_server.
@@ -77,6 +82,44 @@ class Incomplete(ts.ProblemAssertions):
         self.assertEqual(inv["status"], "paid")
         self.assertIn("nextAction", inv)
         self.assertIsNone(inv["nextAction"])
+
+    # ---------------------------------------------------------------- actionExpirySeconds
+
+    def test_the_tenant_sets_when_a_payment_awaiting_action_expires(self):
+        pol = self.b.ok("GET", "/v1/dunning-policy")
+        self.assertIsNone(pol["actionExpirySeconds"])   # the host's: 23 hours
+        r = self.b.req("PUT", "/v1/dunning-policy", {"retryDays": [1, 3],
+                                                     "actionExpirySeconds": 2 * HOUR})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.body["actionExpirySeconds"], 2 * HOUR)
+        self.assertEqual(self.b.ok("GET", "/v1/dunning-policy")["actionExpirySeconds"], 2 * HOUR)
+        c = self.b.customer_new(defaultPaymentMethod="pm_card_authenticationRequired")
+        sub = self.b.subscribe(customer=c)
+        pay = self.payments(sub["latestInvoiceId"])[0]
+        self.assertEqual(pay["status"], "requires_action")
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 2 * HOUR - 1})
+        self.assertEqual(self.payments(sub["latestInvoiceId"])[0]["status"], "requires_action")
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 1})
+        p = self.payments(sub["latestInvoiceId"])[0]
+        self.assertEqual((p["status"], p["failureCode"]), ("failed", "authentication_expired"))
+        self.assertEqual(self.b.ok("GET", "/v1/subscriptions/" + sub["id"])["status"],
+                         "past_due")
+
+    def test_a_bad_expiry_is_refused_and_changes_nothing(self):
+        self.b.ok("PUT", "/v1/dunning-policy", {"retryDays": [1], "actionExpirySeconds": 600})
+        for bad in (59, 0, -5, 30 * 86400 + 1, "1h"):
+            r = self.b.req("PUT", "/v1/dunning-policy", {"retryDays": [2],
+                                                         "actionExpirySeconds": bad})
+            self.assertProblem(r, 400, field="actionExpirySeconds")
+        pol = self.b.ok("GET", "/v1/dunning-policy")
+        self.assertEqual((pol["retryDays"], pol["actionExpirySeconds"]), ([1], 600))
+        user = ts.make_token(ts.claims_for(self.tenant, "USER"))
+        self.assertProblem(self.s.request("PUT", "/v1/dunning-policy",
+                                          {"retryDays": [1], "actionExpirySeconds": 60},
+                                          token=user), 403)
+        # PUT replaces the whole policy: without it, the host's default again
+        self.assertIsNone(self.b.ok("PUT", "/v1/dunning-policy",
+                                    {"retryDays": [1]})["actionExpirySeconds"])
 
     def test_openapi_invoice_schema_names_next_action(self):
         doc = self.s.request("GET", "/v1/openapi.json").body

@@ -1790,7 +1790,7 @@ class Payments(ProblemAssertions):
         _, b = self.tenant("Policy")
         self.assertEqual(b.ok("GET", "/v1/dunning-policy"),
                          {"object": "dunning_policy", "retryDays": [1, 3, 5, 7],
-                          "finalAction": "cancel"})
+                          "finalAction": "cancel", "actionExpirySeconds": None})
         r = b.req("PUT", "/v1/dunning-policy", {"retryDays": [2, 4, 9], "finalAction": "keep_past_due"})
         self.assertEqual(r.status, 200, r.text)
         self.assertEqual((r.body["retryDays"], r.body["finalAction"]), ([2, 4, 9], "keep_past_due"))
@@ -1880,7 +1880,7 @@ class Payments(ProblemAssertions):
         self.assertTrue({"invoiceId", "status", "limit", "startingAfter"} <= names)
         put = doc["paths"]["/v1/dunning-policy"]["put"]
         props = put["requestBody"]["content"]["application/json"]["schema"]["properties"]
-        self.assertEqual(set(props), {"retryDays", "finalAction"})
+        self.assertEqual(set(props), {"retryDays", "finalAction", "actionExpirySeconds"})
         hook = doc["paths"]["/v1/webhooks/stripe"]["post"]
         self.assertEqual(hook["security"], [])
         self.assertIn("#/components/parameters/StripeSignature",

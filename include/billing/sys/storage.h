@@ -253,6 +253,7 @@ typedef struct {
 	const char *retry_days;         /* "1,3,5,7" */
 	int final_action;               /* billing_dunning_action */
 	int64_t updated_at;
+	int64_t action_expiry;          /* seconds; 0: the host's default (migration 15) */
 } billing_dunning_record;
 
 /* Time-driven work: one row per (kind, resource), due at a time. */
