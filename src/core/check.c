@@ -277,6 +277,15 @@ static const billing_resource *const stored[] = {
 };
 #define STORED_COUNT (sizeof(stored) / sizeof(stored[0]))
 
+static bool is_stored(const billing_resource *res)
+{
+	size_t i;
+	for (i = 0; i < STORED_COUNT; i++)
+		if (stored[i] == res)
+			return true;
+	return false;
+}
+
 /* One object's rows: ids (sorted once read) and creation times. */
 typedef struct {
 	const billing_resource *res;
@@ -452,13 +461,16 @@ static int check_records(checker *c, billing_txn *tx, const char *tenant_id, vec
 	listed *all;
 	int rc = BILLING_OK;
 
-	n = STORED_COUNT + nrules;
-	if ((all = billing__calloc(n, sizeof(*all))) == NULL)
+	if ((all = billing__calloc(STORED_COUNT + nrules, sizeof(*all))) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	for (i = 0; i < n; i++) {
-		all[i].res = i < STORED_COUNT ? stored[i] : rules[i - STORED_COUNT]->res;
+	for (n = 0; n < STORED_COUNT; n++)
+		all[n].res = stored[n];
+	/* Each object once: some stored ones are on the generic flow too. */
+	for (i = 0; i < nrules; i++)
+		if (!is_stored(rules[i]->res))
+			all[n++].res = rules[i]->res;
+	for (i = 0; i < n; i++)
 		all[i].ids.size = sizeof(id_row);
-	}
 	for (i = 0; i < n && rc == BILLING_OK; i++) {
 		lister ls = { c, &all[i], &refs, events };
 		if ((rc = list_records(tx, tenant_id, &ls)) == BILLING_OK && all[i].ids.n)

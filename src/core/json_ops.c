@@ -87,8 +87,22 @@ static const struct {
 
 #define AREA_COUNT (sizeof(areas) / sizeof(areas[0]))
 
+/* How many generic verbs are linked to a billing__op (billing__rules.ops). */
+static size_t linked_count(void)
+{
+	const billing__rules *const *all;
+	size_t n, i, v, count = 0;
+
+	all = billing__rules_all(&n);
+	for (i = 0; i < n; i++)
+		for (v = 0; v < sizeof(op_verbs) / sizeof(op_verbs[0]); v++)
+			count += billing__rules_op_of(all[i], 1u << v) != NULL;
+	return count;
+}
+
 /* The entry of the hand-written operation named operation, or NULL. Every
- * operation of billing__op has exactly one entry (asserted once). */
+ * operation of billing__op has exactly one entry here or one generic verb
+ * linked to it (asserted once). */
 static const op_entry *entry_find(const char *operation)
 {
 	const op_entry *found = NULL;
@@ -99,8 +113,37 @@ static const op_entry *entry_find(const char *operation)
 			if (operation && strcmp(billing__op_get(areas[a].entries[i].op)->name,
 				operation) == 0)
 				found = &areas[a].entries[i];
-	BILLING_ASSERT(total == BILLING_OP__JSON_COUNT);
+	BILLING_ASSERT(total + linked_count() == BILLING_OP__JSON_COUNT);
 	return found;
+}
+
+/* The hand-written entry of op, or NULL. */
+static const op_entry *entry_of(billing__op op)
+{
+	size_t a, i;
+	for (a = 0; a < AREA_COUNT; a++)
+		for (i = 0; i < *areas[a].count; i++)
+			if (areas[a].entries[i].op == op)
+				return &areas[a].entries[i];
+	return NULL;
+}
+
+/* The object on the generic flow and its verb (*verb) linked to op, or
+ * NULL. */
+static const billing__rules *linked_to(billing__op op, unsigned int *verb)
+{
+	const billing__rules *const *all;
+	const billing__rules_op *link;
+	size_t n, i, v;
+
+	all = billing__rules_all(&n);
+	for (i = 0; i < n; i++)
+		for (v = 0; v < sizeof(op_verbs) / sizeof(op_verbs[0]); v++)
+			if ((link = billing__rules_op_of(all[i], 1u << v)) != NULL && link->op == op) {
+				*verb = 1u << v;
+				return all[i];
+			}
+	return NULL;
 }
 
 static char *error_json(void)
@@ -207,7 +250,7 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 			opts->version >= 3 ? opts->request_id : NULL);
 	/* Roles first: a forbidden caller learns nothing about its input. */
 	if ((rc = e ? billing__authorize(ctx, who, e->op) :
-	    billing__authorize_resource(ctx, who, rules->res, gop)) < 0)
+	    billing__authorize_rules(ctx, who, rules, gop)) < 0)
 		goto done;
 	if (json && len > 0) {
 		billing__jx_error jerr;
@@ -223,7 +266,7 @@ int billing_call_json(char **out, billing_ctx *ctx, const billing_principal *who
 		rc = nomem();
 		goto done;
 	}
-	if (!e && (spec = billing__json_record_spec(rules->res, gop)) == NULL) {
+	if (!e && (spec = billing__json_rules_spec(rules, gop)) == NULL) {
 		rc = nomem();
 		goto done;
 	}
@@ -286,9 +329,11 @@ static bool shape_json(cJSON *list, const billing__shape *sh)
 /*
  * The objects whose operations follow the standard shapes (create, get,
  * update, delete and list under one plural), for the catalog's
- * "resources": the HTTP server adds their routes from it. These three
- * have hand-written operations above; the objects on the generic flow
- * (billing__rules_all) follow them, from their descriptors.
+ * "resources": the HTTP server adds their routes from it. These come
+ * first, in this order: those with hand-written operations from this
+ * table, those that moved onto the generic flow (rules found by plural)
+ * from their descriptors. The other objects on the generic flow
+ * (billing__rules_all) follow them.
  */
 static const struct {
 	const char *name, *plural, *path, *title, *description;
@@ -296,11 +341,22 @@ static const struct {
 } crud_objects[] = {
 	{ "customer", "customers", "customers", "Customer", "A customer of a tenant.",
 		BILLING_RESOURCE_OP_CRUD },
-	{ "product", "products", "products", "Product",
-		"A product; prices in minor units of its currency.", BILLING_RESOURCE_OP_CRUD },
+	{ "product", "products", NULL, "Product", NULL, 0 },
 	{ "plan", "plans", "plans", "Plan",
 		"A price of a product per interval; amount in minor units.", BILLING_RESOURCE_OP_CRUD },
 };
+
+#define CRUD_COUNT (sizeof(crud_objects) / sizeof(crud_objects[0]))
+
+/* Whether res is one of crud_objects (listed in their order). */
+static bool crud_listed(const billing_resource *res)
+{
+	size_t i;
+	for (i = 0; i < CRUD_COUNT; i++)
+		if (strcmp(crud_objects[i].plural, res->plural) == 0)
+			return true;
+	return false;
+}
 
 
 /* One entry of "resources": {"name","plural","path","title","description",
@@ -337,17 +393,42 @@ static bool resources_json(cJSON *root)
 	const billing__rules *const *all;
 	size_t n;
 
-	for (i = 0; list && i < sizeof(crud_objects) / sizeof(crud_objects[0]); i++)
+	for (i = 0; list && i < CRUD_COUNT; i++) {
+		const billing__rules *rules = billing__rules_find(crud_objects[i].plural);
+		const billing_resource *res = rules ? rules->res : NULL;
 		if (!resource_json(list, crud_objects[i].name, crud_objects[i].plural,
-			crud_objects[i].path, crud_objects[i].title, crud_objects[i].description,
-			crud_objects[i].ops))
+			res ? res->path : crud_objects[i].path,
+			res ? res->title : crud_objects[i].title,
+			res ? res->description : crud_objects[i].description,
+			res ? res->ops : crud_objects[i].ops))
 			return false;
+	}
 	all = billing__rules_all(&n);
 	for (i = 0; list && i < n; i++)
-		if (!resource_json(list, all[i]->res->name, all[i]->res->plural, all[i]->res->path,
+		if (!crud_listed(all[i]->res) &&
+		    !resource_json(list, all[i]->res->name, all[i]->res->plural, all[i]->res->path,
 			all[i]->res->title, all[i]->res->description, all[i]->res->ops))
 			return false;
 	return list != NULL;
+}
+
+/* After the shape named name: the shapes of the crud_objects on the
+ * generic flow that follow it in crud_objects' order (the first follows
+ * "Tenant"), so that the shapes keep that order whichever flow serves
+ * each object. */
+static bool crud_shapes_after(cJSON *list, const char *name)
+{
+	size_t k;
+	for (k = 0; k < CRUD_COUNT; k++) {
+		const billing__rules *rules;
+		if (strcmp(k ? crud_objects[k - 1].title : "Tenant", name) != 0 ||
+		    (rules = billing__rules_find(crud_objects[k].plural)) == NULL)
+			continue;
+		if (!billing__json_record_shape(list, rules->res))
+			return false;
+		name = rules->res->title;
+	}
+	return true;
 }
 
 /* root's "shapes": every object an operation answers with (json_out.h). */
@@ -360,11 +441,11 @@ static bool shapes_json(cJSON *root)
 	const billing__rules *const *all;
 
 	for (i = 0; list && i < n; i++)
-		if (!shape_json(list, &sh[i]))
+		if (!shape_json(list, &sh[i]) || !crud_shapes_after(list, sh[i].name))
 			return false;
 	all = billing__rules_all(&n);
 	for (i = 0; list && i < n; i++)
-		if (!billing__json_record_shape(list, all[i]->res))
+		if (!crud_listed(all[i]->res) && !billing__json_record_shape(list, all[i]->res))
 			return false;
 	return list != NULL;
 }
@@ -408,9 +489,40 @@ static bool op_json(cJSON *ops, const char *name, bool mutating, const char *des
 	return output_json(op, kind, shape);
 }
 
-/* The generic operations of a descriptor object (json_record.c). */
-static bool generic_ops_json(cJSON *ops, const billing_resource *res)
+/* One generic operation (verb bit) of rules' object into ops: linked to a
+ * billing__op, as that operation; else named and described from the
+ * descriptor. */
+static bool generic_op_json(cJSON *ops, const billing__rules *rules, unsigned int bit,
+	const char *generic_description)
 {
+	const billing_resource *res = rules->res;
+	const billing__rules_op *link = billing__rules_op_of(rules, bit);
+	const billing__op_info *info = link ? billing__op_get(link->op) : NULL;
+	bool reads = bit == BILLING_RESOURCE_OP_GET || bit == BILLING_RESOURCE_OP_LIST;
+	char name[96];
+	field_spec *spec;
+	size_t v = 0;
+	bool ok;
+
+	while ((1u << v) != bit)
+		v++;
+	snprintf(name, sizeof(name), "%s.%s", res->plural, op_verbs[v]);
+	if ((spec = billing__json_rules_spec(rules, bit)) == NULL)
+		return false;
+	ok = op_json(ops, info ? info->name : name, info ? info->mutating : !reads,
+		info ? link->description : generic_description,
+		info ? info->roles : reads ? res->read_roles : res->write_roles, spec,
+		bit == BILLING_RESOURCE_OP_LIST ? "page" : "object",
+		bit == BILLING_RESOURCE_OP_DELETE ? "Deleted" : res->title);
+	billing__free(spec);
+	return ok;
+}
+
+/* The generic operations of a descriptor object (json_record.c) that are
+ * not linked to a billing__op (those are listed at that op's place). */
+static bool generic_ops_json(cJSON *ops, const billing__rules *rules)
+{
+	const billing_resource *res = rules->res;
 	static const char *const what[][2] = {
 		{ "Create a ", "." }, { "Fetch a ", "." },
 		{ "Change the fields given of a ", "; the others stay." }, { "Delete a ", "." },
@@ -420,24 +532,13 @@ static bool generic_ops_json(cJSON *ops, const billing_resource *res)
 
 	for (i = 0; i < sizeof(op_verbs) / sizeof(op_verbs[0]); i++) {
 		unsigned int bit = 1u << i;
-		bool reads = bit == BILLING_RESOURCE_OP_GET || bit == BILLING_RESOURCE_OP_LIST;
-		char name[96], description[300];
-		field_spec *spec;
-		bool ok;
+		char description[300];
 
-		if (!(res->ops & bit))
+		if (!(res->ops & bit) || billing__rules_op_of(rules, bit))
 			continue;
-		snprintf(name, sizeof(name), "%s.%s", res->plural, op_verbs[i]);
 		snprintf(description, sizeof(description), "%s%s%s", what[i][0],
 			bit == BILLING_RESOURCE_OP_LIST ? res->plural : res->name, what[i][1]);
-		if ((spec = billing__json_record_spec(res, bit)) == NULL)
-			return false;
-		ok = op_json(ops, name, !reads, description,
-			reads ? res->read_roles : res->write_roles, spec,
-			bit == BILLING_RESOURCE_OP_LIST ? "page" : "object",
-			bit == BILLING_RESOURCE_OP_DELETE ? "Deleted" : res->title);
-		billing__free(spec);
-		if (!ok)
+		if (!generic_op_json(ops, rules, bit, description))
 			return false;
 	}
 	return true;
@@ -456,17 +557,25 @@ int billing_catalog_json(char **out)
 	failed = root == NULL;
 	ops = cJSON_AddArrayToObject(root, "operations");
 	failed |= !cJSON_AddNumberToObject(root, "version", 1) || !ops;
-	for (a = 0; !failed && a < AREA_COUNT; a++)
-		for (i = 0; !failed && i < *areas[a].count; i++) {
-			const op_entry *e = &areas[a].entries[i];
-			const billing__op_info *info = billing__op_get(e->op);
+	/* The operations of billing__op in its order, each hand-written or
+	 * a linked generic verb; then the other generic ones. */
+	for (a = 0; !failed && a < BILLING_OP__JSON_COUNT; a++) {
+		const op_entry *e = entry_of((billing__op)a);
+		const billing__op_info *info = billing__op_get((billing__op)a);
+		const billing__rules *rules;
+		unsigned int verb = 0;
+		if (e)
 			failed = !op_json(ops, info->name, info->mutating, e->description,
 				info->roles, e->fields, e->out == OUT_PAGE ? "page" : "object",
 				e->shape);
-		}
+		else if ((rules = linked_to((billing__op)a, &verb)) != NULL)
+			failed = !generic_op_json(ops, rules, verb, NULL);
+		else
+			failed = true;
+	}
 	all = billing__rules_all(&n);
 	for (i = 0; !failed && i < n; i++)
-		failed = !generic_ops_json(ops, all[i]->res);
+		failed = !generic_ops_json(ops, all[i]);
 	failed |= !failed && (!shapes_json(root) || !resources_json(root));
 	*out = failed ? NULL : dup_json(root);
 	cJSON_Delete(root);

@@ -71,7 +71,7 @@ typedef struct {
 	extern const op_entry billing__json_ops_##name[]; \
 	extern const size_t billing__json_ops_##name##_count
 BILLING__JSON_AREA(customer);     /* tenants, customers */
-BILLING__JSON_AREA(product);      /* products, plans */
+BILLING__JSON_AREA(product);      /* plans (products: the generic flow) */
 BILLING__JSON_AREA(subscription);
 BILLING__JSON_AREA(invoice);
 BILLING__JSON_AREA(event);
@@ -206,6 +206,10 @@ int billing__json_deleted_out(cJSON **result, int rc, const char *id);
  * descriptor's api and FILTER / RANGE flags, or NULL when out of memory.
  */
 field_spec *billing__json_record_spec(const billing_resource *res, unsigned int op);
+
+/* The same for an object on the generic flow, with what its rules add:
+ * its own list filters and id line (billing__rules). */
+field_spec *billing__json_rules_spec(const billing__rules *rules, unsigned int op);
 
 /* Runs a generic operation of rules' object with in (checked against
  * billing__json_record_spec already). */

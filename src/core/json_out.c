@@ -77,10 +77,6 @@ static const billing_metadata_entry *cus_md(const void *c, size_t i)
 {
 	return billing_customer_metadata_at(c, i);
 }
-static const billing_metadata_entry *prod_md(const void *p, size_t i)
-{
-	return billing_product_metadata_at(p, i);
-}
 static const billing_metadata_entry *plan_md(const void *p, size_t i)
 {
 	return billing_plan_metadata_at(p, i);
@@ -112,32 +108,6 @@ cJSON *billing__json_customer(const void *item)
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_customer_created_at(c)));
 	billing__jb_add(&b, "updatedAt", billing__json_time(billing_customer_updated_at(c)));
 	billing__jb_num(&b, "version", billing_customer_version(c));
-	return billing__jb_done(&b);
-}
-
-cJSON *billing__json_product(const void *item)
-{
-	const billing_product *p = item;
-	billing__jb b = { cJSON_CreateObject(), false };
-	char rate[16];
-	if (billing_rate_format(rate, sizeof(rate), billing_product_tax_rate_bp(p)) < 0)
-		snprintf(rate, sizeof(rate), "0");
-	billing__jb_add(&b, "id", cJSON_CreateString(billing_product_id(p)));
-	billing__jb_add(&b, "object", cJSON_CreateString("product"));
-	billing__jb_add(&b, "name", cJSON_CreateString(billing_product_name(p)));
-	billing__jb_add(&b, "sku", cJSON_CreateString(billing_product_sku(p)));
-	billing__jb_add(&b, "description", billing__json_str_or_null(billing_product_description(p)));
-	billing__jb_num(&b, "priceCents", billing_product_price_cents(p));
-	billing__jb_add(&b, "currency", cJSON_CreateString(billing_product_currency(p)));
-	/* Raw: the exact decimal, never a binary fraction printed back. */
-	billing__jb_add(&b, "taxRate", cJSON_CreateRaw(rate));
-	billing__jb_add(&b, "isActive", cJSON_CreateBool(billing_product_is_active(p)));
-	billing__jb_num(&b, "stock", billing_product_stock(p));
-	billing__jb_num(&b, "lowStockThreshold", billing_product_low_stock_threshold(p));
-	billing__jb_add(&b, "metadata", metadata_json(billing_product_metadata_count(p), prod_md, p));
-	billing__jb_add(&b, "createdAt", billing__json_time(billing_product_created_at(p)));
-	billing__jb_add(&b, "updatedAt", billing__json_time(billing_product_updated_at(p)));
-	billing__jb_num(&b, "version", billing_product_version(p));
 	return billing__jb_done(&b);
 }
 
@@ -459,13 +429,6 @@ static const billing__shape_field customer_fields[] = {
 	{ "balances", "object", false },
 	{ "createdAt", "time", false }, { "updatedAt", "time", false }, { "version", "integer", false }, END
 };
-static const billing__shape_field product_fields[] = {
-	{ "id", "string", false }, { "object", "'product'", false }, { "name", "string", false }, { "sku", "string", false },
-	{ "description", "string?", false }, { "priceCents", "integer", false }, { "currency", "string", false },
-	{ "taxRate", "number", false }, { "isActive", "boolean", false }, { "stock", "integer", false },
-	{ "lowStockThreshold", "integer", false }, { "metadata", "metadata", false }, { "createdAt", "time", false },
-	{ "updatedAt", "time", false }, { "version", "integer", false }, END
-};
 static const billing__shape_field plan_fields[] = {
 	{ "id", "string", false }, { "object", "'plan'", false }, { "productId", "string", false },
 	{ "code", "string", false }, { "name", "string", false }, { "description", "string?", false },
@@ -576,7 +539,6 @@ static const billing__shape_field setup_intent_fields[] = {
 static const billing__shape shapes[] = {
 	{ "Tenant", "A tenant: one business billing its own customers.", NULL, tenant_fields },
 	{ "Customer", "A customer of a tenant.", NULL, customer_fields },
-	{ "Product", "A product; prices in minor units of its currency.", NULL, product_fields },
 	{ "Plan", "A price of a product per interval; amount in minor units.", NULL, plan_fields },
 	{ "Subscription", "A customer's subscription to a plan.", NULL, subscription_fields },
 	{ "InvoiceLine", "One line of an invoice; amounts in minor units.", NULL,

@@ -61,7 +61,10 @@ static void bound_name(char *out, size_t size, const billing_field *f, bool uppe
 	snprintf(out, size, "%s%s", f->json, upper ? "To" : "From");
 }
 
-field_spec *billing__json_record_spec(const billing_resource *res, unsigned int op)
+/* The spec of op; filters: NULL, or the list filters the object names
+ * itself (billing__rules.filters); id_doc: the id's line. */
+static field_spec *spec_make(const billing_resource *res, unsigned int op,
+	const billing__list_filter *filters, const char *id_doc)
 {
 	static const field_spec list[] = { LIST_FIELDS };
 	/* The names of range bounds live beside the specs, in one block. */
@@ -72,13 +75,24 @@ field_spec *billing__json_record_spec(const billing_resource *res, unsigned int 
 	if (!spec)
 		return NULL;
 	if (op != BILLING_RESOURCE_OP_CREATE && op != BILLING_RESOURCE_OP_LIST)
-		spec[n++] = (field_spec){ "id", T_STRING, true, false, "the resource id" };
+		spec[n++] = (field_spec){ "id", T_STRING, true, false, id_doc };
 	if (op == BILLING_RESOURCE_OP_UPDATE || op == BILLING_RESOURCE_OP_DELETE)
 		spec[n++] = (field_spec){ "expectedVersion", T_INTEGER, false, false,
 			"refuse (stale) unless at this version" };
 	if (op == BILLING_RESOURCE_OP_LIST)
 		for (i = 0; i < LIST_FIELD_COUNT; i++)
 			spec[n++] = list[i];
+	if (op == BILLING_RESOURCE_OP_LIST && filters) {
+		const billing__list_filter *lf;
+		for (lf = filters; lf->name && n < max; lf++) {
+			const billing_field *f = billing_resource_field(res, lf->column);
+			BILLING_ASSERT(f != NULL);
+			spec[n++] = (field_spec){ lf->name, spec_type(f), false, false,
+				lf->description };
+		}
+		/* No filter from the fields' flags then. */
+		op = 0;
+	}
 	for (i = 0; i < res->field_count; i++) {
 		const billing_field *f = &res->fields[i];
 		if (!shown(f))
@@ -107,10 +121,23 @@ field_spec *billing__json_record_spec(const billing_resource *res, unsigned int 
 	return spec;
 }
 
+field_spec *billing__json_record_spec(const billing_resource *res, unsigned int op)
+{
+	return spec_make(res, op, NULL, "the resource id");
+}
+
+field_spec *billing__json_rules_spec(const billing__rules *rules, unsigned int op)
+{
+	const billing__rules_op *link = billing__rules_op_of(rules, op);
+	return spec_make(rules->res, op, rules->filters,
+		link && link->id_description ? link->id_description : "the resource id");
+}
+
 /* ------------------------------------------------------------ JSON -> record */
 
 /* The integer a DECIMAL field holds for text ("7.25" at scale 4: 72500):
- * an optional -, digits, and at most scale places; exact over int64. */
+ * an optional -, digits, and at most scale places (more only as trailing
+ * zeros: "0.20000" is 0.2); exact over int64. */
 static int decimal_in(int64_t *out, const char *text, int scale)
 {
 	const char *p = text;
@@ -123,6 +150,10 @@ static int decimal_in(int64_t *out, const char *text, int scale)
 	for (; *p; p++) {
 		if (*p == '.' && places < 0 && digits) {
 			places = 0;
+			continue;
+		}
+		if (*p == '0' && places >= scale) {
+			places++;
 			continue;
 		}
 		if (*p < '0' || *p > '9' || (places >= 0 && ++places > scale))
@@ -254,14 +285,42 @@ static int record_in(void *rec, uint64_t *given, const billing_resource *res, co
 	return BILLING_OK;
 }
 
-/* The list filters of in: equality on FILTER fields, bounds on RANGE
- * fields. */
-static int filters_in(billing_filter *out, size_t *count, const billing_resource *res,
+/* The list filters of in by the names the object gives them
+ * (billing__rules.filters). */
+static int named_filters_in(billing_filter *out, size_t *count, const billing__rules *rules,
 	const cJSON *in, void *scratch, owned *keep)
 {
+	const billing__list_filter *lf;
+	size_t n = 0;
+	int rc;
+
+	for (lf = rules->filters; lf->name; lf++) {
+		const billing_field *f = billing_resource_field(rules->res, lf->column);
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, lf->name);
+		if (!v)
+			continue;
+		if ((rc = value_in(scratch, f, v, keep)) < 0)
+			return rc == BILLING_EINVALID ? billing__json_field_error(lf->name,
+				"%s is not a value of %s", lf->name, f->json) : rc;
+		out[n++] = (billing_filter){ f, lf->op,
+			f->type == BILLING_FIELD_TEXT ? billing__record_text(f, scratch) : NULL,
+			f->type == BILLING_FIELD_TEXT ? 0 : billing__record_int(f, scratch), NULL };
+	}
+	*count = n;
+	return BILLING_OK;
+}
+
+/* The list filters of in: equality on FILTER fields, bounds on RANGE
+ * fields. */
+static int filters_in(billing_filter *out, size_t *count, const billing__rules *rules,
+	const cJSON *in, void *scratch, owned *keep)
+{
+	const billing_resource *res = rules->res;
 	size_t i, n = 0;
 	int rc;
 
+	if (rules->filters)
+		return named_filters_in(out, count, rules, in, scratch, keep);
 	for (i = 0; i < res->field_count; i++) {
 		const billing_field *f = &res->fields[i];
 		const cJSON *v;
@@ -312,19 +371,23 @@ static int list_call(cJSON **result, const billing__rules *rules, billing_ctx *c
 {
 	const billing_resource *res = rules->res;
 	billing_list_params p = BILLING_LIST_PARAMS_INIT;
-	billing_filter *filters = billing__calloc(res->field_count * 2 + 1, sizeof(*filters));
-	void *scratch = billing__calloc(1, res->record_size);
+	billing_filter *filters;
+	void *scratch;
 	billing_page *page = NULL;
 	cJSON *data = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, named = 0;
 	int rc;
 
+	while (rules->filters && rules->filters[named].name)
+		named++;
+	filters = billing__calloc(res->field_count * 2 + named + 1, sizeof(*filters));
+	scratch = billing__calloc(1, res->record_size);
 	if (!filters || !scratch) {
 		rc = billing__json_nomem();
 		goto out;
 	}
 	if ((rc = billing__json_list_in(&p, in)) < 0 ||
-	    (rc = filters_in(filters, &n, res, in, scratch, keep)) < 0 ||
+	    (rc = filters_in(filters, &n, rules, in, scratch, keep)) < 0 ||
 	    (rc = billing__resource_list(&page, rules, ctx, who, &p, filters, n)) < 0)
 		goto out;
 	if ((data = cJSON_CreateArray()) == NULL) {
@@ -419,6 +482,9 @@ static void shape_type(char *out, size_t size, const billing_field *f)
 				f->names[i]);
 		if (n + 1 < size)
 			snprintf(out + n, size - n, "%s", nul);
+		return;
+	case BILLING_JSON_DECIMAL:
+		snprintf(out, size, "%s%s", (f->api & BILLING_API_NUMBER) ? "number" : "string", nul);
 		return;
 	default:
 		/* STRING, and DECIMAL as its exact decimal text */

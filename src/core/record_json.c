@@ -4,6 +4,7 @@
  * bindings, so that they cannot show one object two ways.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,8 +13,10 @@
 #include "core/resource.h"
 
 /* v / 10^scale as an exact decimal: "7.25" for 72500 at scale 4, "7" for
- * 70000, "-0.5" for -5000; never through a double. */
-static cJSON *decimal(int64_t v, int scale)
+ * 70000, "-0.5" for -5000; never through a double. A string, or with
+ * number the same text as a JSON number (BILLING_API_NUMBER: as
+ * billing_rate_format writes a rate). */
+static cJSON *decimal(int64_t v, int scale, bool number)
 {
 	char buf[48];
 	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, unit = 1;
@@ -31,7 +34,7 @@ static cJSON *decimal(int64_t v, int scale)
 		while (buf[n - 1] == '0')
 			buf[--n] = '\0';
 	}
-	return cJSON_CreateString(buf);
+	return number ? cJSON_CreateRaw(buf) : cJSON_CreateString(buf);
 }
 
 static cJSON *text_json(const billing_field *f, const char *s)
@@ -64,7 +67,7 @@ static cJSON *int_json(const billing_field *f, int64_t v)
 	case BILLING_JSON_TIME:
 		return billing__json_time(v);
 	case BILLING_JSON_DECIMAL:
-		return decimal(v, f->scale);
+		return decimal(v, f->scale, (f->api & BILLING_API_NUMBER) != 0);
 	case BILLING_JSON_ENUM:
 		while (f->names && f->names[n])
 			n++;

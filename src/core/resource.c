@@ -23,12 +23,14 @@ extern const billing__rules billing__tax_rate_rules;
 extern const billing__rules billing__dispute_rules;
 extern const billing__rules billing__payment_method_rules;
 extern const billing__rules billing__balance_transaction_rules;
+extern const billing__rules billing__product_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
 	&billing__dispute_rules,
 	&billing__payment_method_rules,
 	&billing__balance_transaction_rules,
+	&billing__product_rules,
 	NULL
 };
 
@@ -48,6 +50,37 @@ const billing__rules *billing__rules_find(const char *name)
 		    strcmp(all_rules[i]->res->path, name) == 0)
 			return all_rules[i];
 	return NULL;
+}
+
+const billing__rules_op *billing__rules_op_of(const billing__rules *rules, unsigned int op)
+{
+	size_t i;
+	for (i = 0; rules->ops && i < 5; i++)
+		if (op == (1u << i))
+			return rules->ops[i].description ? &rules->ops[i] : NULL;
+	return NULL;
+}
+
+int billing__authorize_rules(billing_ctx *ctx, const billing_principal *who,
+	const billing__rules *rules, unsigned int op)
+{
+	const billing__rules_op *link = billing__rules_op_of(rules, op);
+	/* An operation the descriptor does not offer stays refused to all. */
+	if (link && (rules->res->ops & op))
+		return billing__authorize(ctx, who, link->op);
+	return billing__authorize_resource(ctx, who, rules->res, op);
+}
+
+int billing__check_text_in_place(billing__checks *ck, const char *field, const char *s,
+	unsigned int flags, size_t min, size_t max)
+{
+	char *trimmed = NULL;
+	int rc = billing__check_text(ck, field, s, flags, min, max, &trimmed);
+	/* The flow's own copy (resource.h: check may rewrite it in place). */
+	if (rc == BILLING_OK && trimmed)
+		memmove((char *)(uintptr_t)s, trimmed, strlen(trimmed) + 1);
+	billing__free(trimmed);
+	return rc;
 }
 
 /* ------------------------------------------------------------ records */
@@ -146,24 +179,73 @@ static void keys_fill(const billing_resource *res, void *rec, const void *from, 
 	}
 }
 
-void *billing__record_dup(const billing_resource *res, const void *rec)
+/* rec copied into one allocation of size bytes (at least the record's)
+ * plus its strings; the bytes past the record are zeroed. */
+static void *record_copy(const billing_resource *res, const void *rec, size_t size)
 {
 	billing__strpack sp;
 	size_t strings = 0, i;
 	char *copy;
 
+	BILLING_ASSERT(size >= res->record_size);
 	for (i = 0; i < res->field_count; i++)
 		if (res->fields[i].type == BILLING_FIELD_TEXT)
 			strings += billing__strsize(*text_at(&res->fields[i], rec));
-	if ((copy = billing__malloc(res->record_size + strings)) == NULL)
+	if ((copy = billing__malloc(size + strings)) == NULL)
 		return NULL;
 	memcpy(copy, rec, res->record_size);
-	sp.next = copy + res->record_size;
+	memset(copy + res->record_size, 0, size - res->record_size);
+	sp.next = copy + size;
 	for (i = 0; i < res->field_count; i++)
 		if (res->fields[i].type == BILLING_FIELD_TEXT)
 			*text_at(&res->fields[i], copy) =
 				billing__strpack_put(&sp, *text_at(&res->fields[i], rec));
 	return copy;
+}
+
+void *billing__record_dup(const billing_resource *res, const void *rec)
+{
+	return record_copy(res, rec, res->record_size);
+}
+
+int billing__record_publish(void **obj, const billing_resource *res, size_t size,
+	int (*init)(void *obj), void (*free_obj)(void *obj))
+{
+	void *rec = *obj;
+	int rc = BILLING_OK;
+
+	*obj = record_copy(res, rec, size);
+	billing__free(rec);
+	if (!*obj)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if (init && (rc = init(*obj)) < 0) {
+		free_obj(*obj);
+		*obj = NULL;
+	}
+	return rc;
+}
+
+int billing__page_publish(billing_page *page, const billing_resource *res, size_t size,
+	int (*init)(void *obj), void (*free_obj)(void *obj))
+{
+	size_t i;
+	int rc = BILLING_OK;
+
+	BILLING_ASSERT(page->res == res);
+	for (i = 0; i < page->count && rc == BILLING_OK; i++)
+		rc = billing__record_publish(&page->items[i], res, size, init, free_obj);
+	if (rc < 0) {
+		/* items[0, i - 1) are objects; items[i - 1] is gone; the rest
+		 * are still records. */
+		size_t j;
+		for (j = 0; j + 1 < i; j++)
+			free_obj(page->items[j]);
+		for (j = i; j < page->count; j++)
+			billing__free(page->items[j]);
+		page->count = 0;
+	}
+	page->free_item = free_obj;
+	return rc;
 }
 
 /* ------------------------------------------------------------ a call */
@@ -284,17 +366,28 @@ static int check_object(billing__checks *ck, const billing_field *f, const char 
 }
 
 /* A STRING's text without surrounding white space, as the library stores
- * every text (validate.h): the idempotency hash and the rules see that
- * form, so a retry that differs only there is the same request. */
+ * every text (validate.h), but for a BILLING_API_VERBATIM one; with
+ * BILLING_API_UPPER upper-cased. The idempotency hash and the rules see
+ * that form, so a retry that differs only there is the same request. */
 static int trim_value(struct call *c, size_t i, const char *s)
 {
+	const billing_field *f = &c->res->fields[i];
 	const char *t = s;
-	size_t n = strlen(s), len = n;
-	billing__trim(&t, &len);
-	if (len == n)
+	size_t n = strlen(s), len = n, k;
+	bool upper = false;
+
+	if (!(f->api & BILLING_API_VERBATIM))
+		billing__trim(&t, &len);
+	for (k = 0; (f->api & BILLING_API_UPPER) && k < len; k++)
+		upper |= t[k] >= 'a' && t[k] <= 'z';
+	if (len == n && !upper)
 		return BILLING_OK;
 	if ((c->canon[i] = billing__strndup(t, len)) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	/* BILLING_API_UPPER: ASCII letters only, a UTF-8 sequence stays. */
+	for (k = 0; upper && k < len; k++)
+		if (c->canon[i][k] >= 'a' && c->canon[i][k] <= 'z')
+			c->canon[i][k] = (char)(c->canon[i][k] - 'a' + 'A');
 	return BILLING_OK;
 }
 
@@ -309,6 +402,10 @@ static int check_value(struct call *c, billing__checks *ck, size_t i, const void
 		if ((s = billing__record_text(f, rec)) == NULL) {
 			if (!(f->api & BILLING_API_NULLABLE))
 				billing__check_fail(ck, field_name(f), "must not be null");
+			/* Nullable metadata: null clears it. */
+			else if (f->json_kind == BILLING_JSON_METADATA &&
+			    (c->canon[i] = billing__strdup("{}")) == NULL)
+				return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 			return BILLING_OK;
 		}
 		if (f->json_kind == BILLING_JSON_METADATA)
@@ -470,7 +567,7 @@ static int create_once(void **out, const billing__rules *rules, billing_ctx *ctx
 	struct call c;
 	int rc;
 
-	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_CREATE)) < 0)
+	if ((rc = billing__authorize_rules(ctx, who, rules, BILLING_RESOURCE_OP_CREATE)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
 	call_init(&c, rules, ctx);
@@ -515,7 +612,7 @@ int billing__resource_get(void **out, const billing__rules *rules, billing_ctx *
 	struct call c;
 	int rc;
 
-	if ((rc = billing__authorize_resource(ctx, who, rules->res, BILLING_RESOURCE_OP_GET)) < 0)
+	if ((rc = billing__authorize_rules(ctx, who, rules, BILLING_RESOURCE_OP_GET)) < 0)
 		return rc;
 	call_init(&c, rules, ctx);
 	return billing__entity_read(out, &c.e, ctx, who->tenant_id, rules->res->prefix, id);
@@ -557,7 +654,7 @@ static int update_once(void **out, const billing__rules *rules, billing_ctx *ctx
 	struct call c;
 	int rc;
 
-	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_UPDATE)) < 0)
+	if ((rc = billing__authorize_rules(ctx, who, rules, BILLING_RESOURCE_OP_UPDATE)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
 	if ((rc = billing__check_expected_version(expected_version)) < 0)
@@ -619,7 +716,7 @@ static int delete_once(const billing__rules *rules, billing_ctx *ctx,
 	struct call c;
 	int rc;
 
-	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_DELETE)) < 0 ||
+	if ((rc = billing__authorize_rules(ctx, who, rules, BILLING_RESOURCE_OP_DELETE)) < 0 ||
 	    (rc = billing__check_expected_version(expected_version)) < 0)
 		return rc;
 	call_init(&c, rules, ctx);
@@ -725,7 +822,7 @@ int billing__resource_list(billing_page **out, const billing__rules *rules, bill
 	size_t i, n = 0;
 	int rc;
 
-	if ((rc = billing__authorize_resource(ctx, who, res, BILLING_RESOURCE_OP_LIST)) < 0)
+	if ((rc = billing__authorize_rules(ctx, who, rules, BILLING_RESOURCE_OP_LIST)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
 	if (filter_count)
@@ -736,7 +833,8 @@ int billing__resource_list(billing_page **out, const billing__rules *rules, bill
 	if (params && params->search && *params->search &&
 	    !billing__field_with(res, BILLING_FIELD_SEARCH))
 		billing__check_fail(&ck, "search", "this list has no searchable field");
-	if ((rc = billing__checks_finish(&ck, "list")) < 0)
+	if ((rc = billing__checks_finish(&ck, "list")) < 0 ||
+	    (rules->check_list && (rc = rules->check_list(filters, filter_count)) < 0))
 		goto out;
 	if (sig.failed) {
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);

@@ -28,8 +28,8 @@
  *     create is "is required"; NULL for a TEXT field without
  *     BILLING_API_NULLABLE is "must not be null"; a BOOLEAN other than 0 / 1,
  *     an ENUM outside its names, METADATA or OBJECT text that is not a JSON
- *     object (of strings, for METADATA) are refused. A STRING's text loses
- *     its surrounding white space here, before the idempotency hash and
+ *     object (of strings, for METADATA) are refused. A STRING's text (but for
+ *     BILLING_API_VERBATIM) loses its surrounding white space here, before the idempotency hash and
  *     the rules (a retry differing only there is a replay). Fields not given take
  *     0 / NULL on create (METADATA and OBJECT: "{}"), and keep the current
  *     value on update. An update with no bit set is refused (field
@@ -53,6 +53,30 @@
 
 /* The mask bit of field f (a pointer into res->fields). */
 #define BILLING__FIELD_BIT(res, f) (UINT64_C(1) << (size_t)((f) - (res)->fields))
+
+/*
+ * The entry of one generic operation in the permission table and the
+ * catalog, for an object whose operations were hand-written before it
+ * moved onto the generic flow: the operation keeps its BILLING_OP_* (its
+ * roles, its place in the catalog, its audit name) and its catalog text.
+ */
+typedef struct {
+	billing__op op;              /* BILLING_OP_PRODUCTS_CREATE, ... */
+	const char *description;     /* the catalog's line for it; NULL: not linked */
+	const char *id_description;  /* NULL: "the resource id" */
+} billing__rules_op;
+
+/*
+ * A list filter under a name of its own (products' "minPriceCents": >= on
+ * priceCents). An object that gives these offers exactly them, in this
+ * order, instead of the filters its FILTER / RANGE fields imply.
+ */
+typedef struct {
+	const char *name;            /* the input name */
+	const char *column;          /* the field's column */
+	billing_filter_op op;        /* EQ, GE, LE, GT, LT */
+	const char *description;     /* the catalog's line */
+} billing__list_filter;
 
 /* What an object's rules file supplies beside its descriptor. */
 typedef struct billing__rules {
@@ -80,11 +104,41 @@ typedef struct billing__rules {
 	 * anyway (BILLING_ECONFLICT "referenced").
 	 */
 	int (*before_delete)(billing_ctx *ctx, billing_txn *tx, const void *current);
+	/*
+	 * NULL, or the operations' entries, by verb: ops[i] for the
+	 * BILLING_RESOURCE_OP_* bit i. A linked verb is authorized by its
+	 * BILLING_OP_* and listed in the catalog at that operation's place;
+	 * the others as resource.h says.
+	 */
+	const billing__rules_op *ops;
+	/* NULL, or the list's filters (ending with { NULL }). */
+	const billing__list_filter *filters;
+	/*
+	 * NULL, or what the list's filters must satisfy together beyond each
+	 * one's own check (a lower bound not above the upper one), before any
+	 * storage: BILLING_EINVALID naming the filters.
+	 */
+	int (*check_list)(const billing_filter *filters, size_t count);
 } billing__rules;
+
+/* The entry of the generic verb op (BILLING_RESOURCE_OP_*) of rules, or
+ * NULL when it has none. */
+const billing__rules_op *billing__rules_op_of(const billing__rules *rules, unsigned int op);
+
+/* The principal's authorization for the generic verb op of rules: by its
+ * BILLING_OP_* when linked, else by the descriptor's roles
+ * (billing__authorize_resource). */
+int billing__authorize_rules(billing_ctx *ctx, const billing_principal *who,
+	const billing__rules *rules, unsigned int op);
 
 /* Every object on the generic flow, for the JSON layer and the catalog:
  * *count receives how many. */
 const billing__rules *const *billing__rules_all(size_t *count);
+
+/* For a rules' check: billing__check_text of s, a string of the flow's
+ * record, then its trimmed form written over it (it gets no longer). */
+int billing__check_text_in_place(billing__checks *ck, const char *field, const char *s,
+	unsigned int flags, size_t min, size_t max);
 
 /* The rules of the object whose plural ("tax_rates") or HTTP path
  * ("tax-rates") is name, or NULL. */
@@ -167,6 +221,24 @@ const void *billing__resource_page_item(const billing_page *page, const billing_
 /* A copy of rec in one allocation (struct and strings), or NULL when out
  * of memory. Free with billing__free. */
 void *billing__record_dup(const billing_resource *res, const void *rec);
+
+/*
+ * The public C objects of a descriptor object (billing_product, ...): a
+ * struct of size bytes whose first member is the record, followed by
+ * what the typed API decodes (metadata). billing__record_publish makes
+ * one from an owned record the flow returned (*obj: the record, replaced
+ * by the object; the record is freed either way), its own members past
+ * the record zeroed, then runs init (NULL: none) on it. On failure *obj
+ * is NULL, and what init did is undone by free_obj.
+ */
+int billing__record_publish(void **obj, const billing_resource *res, size_t size,
+	int (*init)(void *obj), void (*free_obj)(void *obj));
+
+/* The same for every item of a page from billing__resource_list; the page
+ * then frees its items with free_obj. On failure the page holds no items
+ * (the caller still frees it). */
+int billing__page_publish(billing_page *page, const billing_resource *res, size_t size,
+	int (*init)(void *obj), void (*free_obj)(void *obj));
 
 /*
  * The JSON object of a record (new; NULL when out of memory): "id" first,

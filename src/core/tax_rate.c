@@ -135,18 +135,6 @@ static char *own(const char *s)
 	return (char *)(uintptr_t)s;
 }
 
-/* Checks text and writes its trimmed form over it. */
-static int trim_text(billing__checks *ck, const char *field, const char *s, unsigned int flags,
-	size_t min, size_t max)
-{
-	char *trimmed = NULL;
-	int rc = billing__check_text(ck, field, s, flags, min, max, &trimmed);
-	if (rc == BILLING_OK && trimmed)
-		memmove(own(s), trimmed, strlen(trimmed) + 1);
-	billing__free(trimmed);
-	return rc;
-}
-
 static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
 	uint64_t given)
 {
@@ -157,15 +145,15 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	(void)tx;
 
 	if ((given & BIT(DISPLAY_NAME)) &&
-	    (rc = trim_text(&ck, "displayName", t->display_name, BILLING__TEXT_REQUIRED, 1,
-		DISPLAY_NAME_MAX)) < 0)
+	    (rc = billing__check_text_in_place(&ck, "displayName", t->display_name,
+		BILLING__TEXT_REQUIRED, 1, DISPLAY_NAME_MAX)) < 0)
 		return rc;
 	if ((given & BIT(DESCRIPTION)) && t->description &&
-	    (rc = trim_text(&ck, "description", t->description, BILLING__TEXT_MULTILINE, 0,
-		DESCRIPTION_MAX)) < 0)
+	    (rc = billing__check_text_in_place(&ck, "description", t->description,
+		BILLING__TEXT_MULTILINE, 0, DESCRIPTION_MAX)) < 0)
 		return rc;
 	if ((given & BIT(REGION)) && t->region &&
-	    (rc = trim_text(&ck, "region", t->region, 0, 1, REGION_MAX)) < 0)
+	    (rc = billing__check_text_in_place(&ck, "region", t->region, 0, 1, REGION_MAX)) < 0)
 		return rc;
 	if ((given & BIT(PERCENTAGE)) && (t->percentage < 0 || t->percentage > PERCENT_MAX))
 		billing__check_fail(&ck, "percentage", "must be between 0 and 100");
@@ -187,7 +175,7 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	return billing__checks_finish(&ck, "tax rate");
 }
 
-const billing__rules billing__tax_rate_rules = { &tax_rate, check, NULL };
+const billing__rules billing__tax_rate_rules = { &tax_rate, check, NULL, NULL, NULL, NULL };
 
 /* ------------------------------------------------------------ the C API */
 
@@ -197,23 +185,27 @@ static int decode(billing__metadata *m, const struct billing_tax_rate *t)
 	return billing__metadata_decode(m, t->metadata_json ? t->metadata_json : "{}");
 }
 
-/* A tax rate the flow returned (rc), made public: its metadata decoded.
- * Storage never fills the member, so it is set before anything reads it. */
-static int publish(billing_tax_rate **out, int rc)
+static int decode_obj(void *obj)
 {
-	if (rc < 0)
-		return rc;
-	memset(&(*out)->metadata, 0, sizeof((*out)->metadata));
-	if ((rc = decode(&(*out)->metadata, *out)) < 0) {
-		billing_tax_rate_free(*out);
-		*out = NULL;
-	}
-	return rc;
+	struct billing_tax_rate *t = obj;
+	memset(&t->metadata, 0, sizeof(t->metadata));
+	return decode(&t->metadata, t);
 }
 
 static void item_free(void *item)
 {
 	billing_tax_rate_free(item);
+}
+
+/* A tax rate the flow returned (rc), made public: its metadata decoded.
+ * The record is the whole struct, metadata member included, which storage
+ * never fills: decode_obj sets it before anything reads it. */
+static int publish(billing_tax_rate **out, int rc)
+{
+	if (rc < 0)
+		return rc;
+	return billing__record_publish((void **)out, &tax_rate, sizeof(**out), decode_obj,
+		item_free);
 }
 
 static int check_params(const billing_tax_rate_params *p)
@@ -355,7 +347,7 @@ int billing_tax_rate_list(billing_page **out, billing_ctx *ctx, const billing_pr
 	const billing_tax_rate_list_params *p = params ? params : &none;
 	billing__checks ck = BILLING__CHECKS_INIT;
 	billing_filter filters[3];
-	size_t n = 0, i;
+	size_t n = 0;
 	int v, rc;
 
 	if ((rc = billing__authorize_resource(ctx, who, &tax_rate, BILLING_RESOURCE_OP_LIST)) < 0)
@@ -384,20 +376,12 @@ int billing_tax_rate_list(billing_page **out, billing_ctx *ctx, const billing_pr
 	if ((rc = billing__resource_list(out, &billing__tax_rate_rules, ctx, who, &p->list,
 		filters, n)) < 0)
 		return rc;
-	/* The items are the page's own records: decoded in place, freed with
-	 * their metadata. */
-	for (i = 0; i < (*out)->count; i++)
-		memset(&((struct billing_tax_rate *)(*out)->items[i])->metadata, 0,
-			sizeof(billing__metadata));
-	(*out)->free_item = item_free;
-	for (i = 0; i < (*out)->count; i++)
-		if ((rc = decode(&((struct billing_tax_rate *)(*out)->items[i])->metadata,
-			(*out)->items[i])) < 0) {
-			billing_page_free(*out);
-			*out = NULL;
-			return rc;
-		}
-	return BILLING_OK;
+	if ((rc = billing__page_publish(*out, &tax_rate, sizeof(struct billing_tax_rate),
+		decode_obj, item_free)) < 0) {
+		billing_page_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 const billing_tax_rate *billing_page_tax_rate(const billing_page *page, size_t i)

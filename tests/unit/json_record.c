@@ -74,7 +74,54 @@ static const billing_resource gadgets = {
 	NULL, NULL, 0, NULL, 0, BILLING_RESOURCE_OP_CRUD, R_ALL, R_ADMIN, 0, NULL, 0
 };
 
-static const billing__rules rules = { &gadgets, NULL, NULL };
+static const billing__rules rules = { &gadgets, NULL, NULL, NULL, NULL, NULL };
+
+/* The same object with its list filters under names of its own, and a
+ * check of them together (as products' minPriceCents / maxPriceCents). */
+static const billing__list_filter named_filters[] = {
+	{ "minWeight", "weight", BILLING_FILTER_GE, "lightest" },
+	{ "maxWeight", "weight", BILLING_FILTER_LE, "heaviest" },
+	{ "isEnabled", "enabled", BILLING_FILTER_EQ, "only enabled or disabled ones" },
+	{ NULL, NULL, 0, NULL }
+};
+
+static int named_check_list(const billing_filter *filters, size_t count)
+{
+	int64_t min = INT64_MIN, max = INT64_MAX;
+	size_t i;
+	for (i = 0; i < count; i++)
+		if (filters[i].op == BILLING_FILTER_GE)
+			min = filters[i].num;
+		else if (filters[i].op == BILLING_FILTER_LE)
+			max = filters[i].num;
+	if (min > max)
+		return billing__error_field(BILLING_EINVALID, "invalid", "minWeight",
+			"must not exceed maxWeight");
+	return BILLING_OK;
+}
+
+static const billing__rules named_rules = {
+	&gadgets, NULL, NULL, NULL, named_filters, named_check_list
+};
+
+/* Gadgets whose ratio is shown as a JSON number (BILLING_API_NUMBER),
+ * made at run time from gadget_fields. */
+static billing_field number_fields[sizeof(gadget_fields) / sizeof(gadget_fields[0])];
+static billing_resource number_gadgets;
+static billing__rules number_rules;
+
+static void number_init(void)
+{
+	size_t i;
+	memcpy(number_fields, gadget_fields, sizeof(number_fields));
+	for (i = 0; i < sizeof(number_fields) / sizeof(number_fields[0]); i++)
+		if (number_fields[i].json_kind == BILLING_JSON_DECIMAL)
+			number_fields[i].api |= BILLING_API_NUMBER;
+	number_gadgets = gadgets;
+	number_gadgets.fields = number_fields;
+	number_rules = rules;
+	number_rules.res = &number_gadgets;
+}
 
 typedef struct {
 	tb_fx fx;
@@ -142,6 +189,27 @@ static int run_as(fx *f, const billing_principal *who, unsigned int op, const ch
 static int run(fx *f, unsigned int op, const char *json)
 {
 	return run_as(f, &f->fx.admin, op, json);
+}
+
+/* run with other rules of gadgets, checked against their spec
+ * (billing__json_rules_spec). */
+static int run_rules(fx *f, const billing__rules *r, unsigned int op, const char *json)
+{
+	cJSON *in = billing__jx_parse(json, strlen(json), NULL);
+	field_spec *spec = billing__json_rules_spec(r, op);
+	int rc;
+
+	assert_non_null(in);
+	assert_non_null(spec);
+	cJSON_Delete(f->out);
+	f->out = NULL;
+	billing_error_clear();
+	rc = billing__json_check_fields(in, spec);
+	if (rc == BILLING_OK)
+		rc = billing__json_record_call(&f->out, r, op, f->fx.w->ctx, &f->fx.admin, in, NULL);
+	billing__free(spec);
+	cJSON_Delete(in);
+	return rc;
 }
 
 static const char *s_of(const cJSON *o, const char *name)
@@ -393,6 +461,81 @@ static void json_record__shape_is_what_the_answers_write(void **state)
 	cJSON_Delete(list);
 }
 
+/* ------------------------------------------------------------ rules' additions */
+
+static void json_record__named_filters_replace_the_derived_ones(void **state)
+{
+	fx *f = *state;
+	field_spec *list = billing__json_rules_spec(&named_rules, BILLING_RESOURCE_OP_LIST);
+	int i;
+
+	assert_non_null(list);
+	assert_string_equal(spec_field(list, "minWeight")->description, "lightest");
+	assert_int_equal(spec_field(list, "maxWeight")->type, T_INTEGER);
+	assert_int_equal(spec_field(list, "isEnabled")->type, T_BOOLEAN);
+	assert_null(spec_field(list, "weightFrom"));
+	assert_null(spec_field(list, "kind"));
+	assert_null(spec_field(list, "enabled"));
+	assert_non_null(spec_field(list, "startingAfter"));
+	billing__free(list);
+
+	for (i = 1; i <= 5; i++) {
+		char body[120];
+		snprintf(body, sizeof(body), "{\"code\":\"G-%d\",\"weight\":%d,\"enabled\":%s}", i,
+			i * 10, i < 3 ? "true" : "false");
+		tb_assert_rc(run(f, BILLING_RESOURCE_OP_CREATE, body), BILLING_OK);
+	}
+	/* both bounds inclusive */
+	tb_assert_rc(run_rules(f, &named_rules, BILLING_RESOURCE_OP_LIST,
+		"{\"minWeight\":20,\"maxWeight\":40}"), BILLING_OK);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f->out, "data")), 3);
+	tb_assert_rc(run_rules(f, &named_rules, BILLING_RESOURCE_OP_LIST,
+		"{\"minWeight\":20,\"isEnabled\":false}"), BILLING_OK);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f->out, "data")), 3);
+	/* the rules' check of the filters together; a bad value names the filter */
+	assert_invalid(run_rules(f, &named_rules, BILLING_RESOURCE_OP_LIST,
+		"{\"minWeight\":50,\"maxWeight\":40}"), "minWeight");
+	assert_invalid(run_rules(f, &named_rules, BILLING_RESOURCE_OP_LIST,
+		"{\"maxWeight\":\"x\"}"), "maxWeight");
+	/* the derived names are not filters of this list */
+	assert_invalid(run_rules(f, &named_rules, BILLING_RESOURCE_OP_LIST,
+		"{\"weightFrom\":20}"), "weightFrom");
+}
+
+static void json_record__decimal_shown_as_a_number(void **state)
+{
+	fx *f = *state;
+	cJSON *list = cJSON_CreateArray();
+	const cJSON *fl, *ratio;
+	char *text;
+
+	number_init();
+	tb_assert_rc(run_rules(f, &number_rules, BILLING_RESOURCE_OP_CREATE,
+		"{\"code\":\"N-1\",\"ratio\":\"0.0825\"}"), BILLING_OK);
+	ratio = cJSON_GetObjectItemCaseSensitive(f->out, "ratio");
+	assert_true(cJSON_IsRaw(ratio));
+	assert_string_equal(ratio->valuestring, "0.0825");
+	text = billing__jx_print(f->out);
+	assert_non_null(strstr(text, "\"ratio\":0.0825,"));
+	cJSON_free(text);
+	/* exact both ways: a number literal in, trailing zeros dropped out */
+	tb_assert_rc(run_rules(f, &number_rules, BILLING_RESOURCE_OP_CREATE,
+		"{\"code\":\"N-2\",\"ratio\":0.20000}"), BILLING_OK);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(f->out, "ratio")->valuestring, "0.2");
+	tb_assert_rc(run_rules(f, &number_rules, BILLING_RESOURCE_OP_CREATE,
+		"{\"code\":\"N-3\"}"), BILLING_OK);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(f->out, "ratio")->valuestring, "0");
+	assert_invalid(run_rules(f, &number_rules, BILLING_RESOURCE_OP_CREATE,
+		"{\"code\":\"N-4\",\"ratio\":0.00001}"), "ratio");
+	/* the catalog says so */
+	assert_true(billing__json_record_shape(list, &number_gadgets));
+	cJSON_ArrayForEach(fl, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0),
+		"fields"))
+		if (strcmp(s_of(fl, "name"), "ratio") == 0)
+			assert_string_equal(s_of(fl, "type"), "number");
+	cJSON_Delete(list);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -404,6 +547,8 @@ int main(void)
 		T(json_record__update_changes_the_given_fields_only),
 		T(json_record__lists_filter_range_search_and_page),
 		T(json_record__shape_is_what_the_answers_write),
+		T(json_record__named_filters_replace_the_derived_ones),
+		T(json_record__decimal_shown_as_a_number),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,9 +132,9 @@ static int widget_before_delete(billing_ctx *ctx, billing_txn *tx, const void *c
 	return BILLING_OK;
 }
 
-static const billing__rules rules = { &widgets, widget_check, widget_before_delete };
+static const billing__rules rules = { &widgets, widget_check, widget_before_delete, NULL, NULL, NULL };
 static billing__rules soft_rules;
-static const billing__rules bare_rules = { &widgets, NULL, NULL };
+static const billing__rules bare_rules = { &widgets, NULL, NULL, NULL, NULL, NULL };
 
 static int setup(void **state)
 {
@@ -641,6 +641,94 @@ static void delete__soft_keeps_the_row_but_finds_it_nowhere(void **state)
 	billing__free(c);
 }
 
+/* ------------------------------------------------------------ public objects */
+
+/* A public widget: the record, then what a typed API decodes. */
+typedef struct {
+	widget w;
+	char *note;              /* made by init: "<code>!" */
+	int inits;
+} public_widget;
+
+static int init_calls;
+
+static void public_free(void *obj)
+{
+	public_widget *p = obj;
+	if (p)
+		free(p->note);
+	billing__free(p);
+}
+
+/* Decodes a public widget; refuses the third one it sees (init_calls). */
+static int public_init(void *obj)
+{
+	public_widget *p = obj;
+	assert_null(p->note);            /* the members past the record start zeroed */
+	assert_int_equal(p->inits, 0);
+	p->inits++;
+	if ((p->note = malloc(strlen(p->w.code) + 2)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	sprintf(p->note, "%s!", p->w.code);
+	if (++init_calls == 3)
+		return billing__error_set(BILLING_EINVALID, "bad", "the third");
+	return BILLING_OK;
+}
+
+static void publish__records_become_public_objects(void **state)
+{
+	fx *f = *state;
+	widget w = a_widget("W-1");
+	public_widget *p;
+	billing_page *page = NULL;
+	void *obj;
+	int i;
+
+	/* one object: the record copied in front, its strings still good */
+	obj = create_ok(f, &rules, &w, GIVEN_NEW);
+	init_calls = 0;
+	tb_assert_rc(billing__record_publish(&obj, &widgets, sizeof(public_widget), public_init,
+		public_free), BILLING_OK);
+	p = obj;
+	assert_string_equal(p->w.code, "W-1");
+	assert_string_equal(p->note, "W-1!");
+	assert_int_equal(p->w.ratio, w.ratio);
+	public_free(p);
+
+	/* a page: every item, then freed by the page */
+	for (i = 2; i <= 4; i++) {
+		char code[8];
+		snprintf(code, sizeof(code), "W-%d", i);
+		w = a_widget(code);
+		billing__free(create_ok(f, &rules, &w, GIVEN_NEW));
+	}
+	tb_assert_rc(billing__resource_list(&page, &rules, f->w->ctx, &f->admin, NULL, NULL, 0),
+		BILLING_OK);
+	init_calls = -10;
+	tb_assert_rc(billing__page_publish(page, &widgets, sizeof(public_widget), public_init,
+		public_free), BILLING_OK);
+	assert_int_equal(billing_page_count(page), 4);
+	p = (public_widget *)billing__resource_page_item(page, &widgets, 3);
+	assert_string_equal(p->note, "W-4!");
+	billing_page_free(page);
+
+	/* a failure part way: the page holds nothing, nothing leaks */
+	tb_assert_rc(billing__resource_list(&page, &rules, f->w->ctx, &f->admin, NULL, NULL, 0),
+		BILLING_OK);
+	init_calls = 0;
+	assert_int_equal(billing__page_publish(page, &widgets, sizeof(public_widget),
+		public_init, public_free), BILLING_EINVALID);
+	assert_int_equal(billing_page_count(page), 0);
+	billing_page_free(page);
+	/* and for one object: NULL, the record freed */
+	w = a_widget("W-9");
+	obj = create_ok(f, &rules, &w, GIVEN_NEW);
+	init_calls = 2;
+	assert_int_equal(billing__record_publish(&obj, &widgets, sizeof(public_widget),
+		public_init, public_free), BILLING_EINVALID);
+	assert_null(obj);
+}
+
 /* ------------------------------------------------------------ lists */
 
 static size_t count_where(fx *f, const billing_filter *flt, size_t n)
@@ -989,6 +1077,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ops__only_what_the_descriptor_offers,
 			setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(faults__out_of_memory_anywhere_changes_nothing,
+			setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(publish__records_become_public_objects,
 			setup, tb_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

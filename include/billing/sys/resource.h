@@ -97,6 +97,16 @@ typedef enum {
 #define BILLING_API_UPDATE     (1u << 2)
 /** The value may be null (cleared). */
 #define BILLING_API_NULLABLE   (1u << 3)
+/** A BILLING_JSON_DECIMAL shown as a JSON number rather than a string:
+ *  the same exact decimal text ("0.0825", "0"), written as a number
+ *  literal, never through a double (products' taxRate). */
+#define BILLING_API_NUMBER     (1u << 4)
+/** A STRING taken as given: the flow does not trim its white space (codes
+ *  such as a SKU or a currency, where a space is an error, not noise). */
+#define BILLING_API_VERBATIM   (1u << 5)
+/** A STRING whose ASCII letters the flow upper-cases before the
+ *  idempotency hash and the rules ("usd" and "USD" are one request). */
+#define BILLING_API_UPPER      (1u << 6)
 
 /** One field of a resource. */
 typedef struct {
