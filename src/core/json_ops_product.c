@@ -1,40 +1,13 @@
 /*
- * The hand-written JSON operations of products and plans (json_ops.h):
- * their input fields, JSON -> params of the typed calls, and their entries
- * of the catalog.
+ * The hand-written JSON operations of plans (json_ops.h): their input
+ * fields, JSON -> params of the typed calls, and their entries of the
+ * catalog. (Products are on the generic flow: core/product.c.)
  */
 #include <cJSON.h>
 
 #include "core/core.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
-
-#define PRODUCT_BODY(req) \
-	{ "name", T_STRING, req, false, "1-200 characters" }, \
-	{ "sku", T_STRING, req, false, "[A-Za-z0-9._-]{1,64}, unique in the tenant" }, \
-	{ "description", T_STRING, false, true, "at most 2000 characters" }, \
-	{ "priceCents", T_INTEGER, false, false, "price in minor units, >= 0" }, \
-	{ "currency", T_STRING, false, false, "ISO 4217 code, default EUR" }, \
-	{ "taxRate", T_RATE, false, false, "decimal 0 <= r < 1, at most 4 places" }, \
-	{ "isActive", T_BOOLEAN, false, false, "default true" }, \
-	{ "stock", T_INTEGER, false, false, ">= 0" }, \
-	{ "lowStockThreshold", T_INTEGER, false, false, ">= 0" }, \
-	{ "metadata", T_OBJECT, false, true, "string map" }
-static const field_spec f_product_create[] = {
-	PRODUCT_BODY(true), { NULL, 0, false, false, NULL }
-};
-static const field_spec f_product_update[] = {
-	{ "id", T_STRING, true, false, "the product id" },
-	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
-	PRODUCT_BODY(false), { NULL, 0, false, false, NULL }
-};
-static const field_spec f_product_list[] = {
-	LIST_FIELDS,
-	{ "minPriceCents", T_INTEGER, false, false, "lowest price" },
-	{ "maxPriceCents", T_INTEGER, false, false, "highest price" },
-	{ "isActive", T_BOOLEAN, false, false, "only active or inactive products" },
-	{ NULL, 0, false, false, NULL }
-};
 
 #define PLAN_BODY(req) \
 	{ "productId", T_STRING, req, false, "product of the same tenant; fixed" }, \
@@ -64,119 +37,8 @@ static const field_spec f_plan_list[] = {
 };
 
 /* Typed page accessors and destructors with one signature. */
-static const void *at_product(const billing_page *p, size_t i) { return billing_page_product(p, i); }
 static const void *at_plan(const billing_page *p, size_t i) { return billing_page_plan(p, i); }
-static void free_product(void *p) { billing_product_free(p); }
 static void free_plan(void *p) { billing_plan_free(p); }
-
-static int product_in(billing_product_params *p, md_in *md, const cJSON *in)
-{
-	int rc;
-	if (jhas(in, "name")) { p->fields |= BILLING_PRODUCT_NAME; p->name = jstr(in, "name"); }
-	if (jhas(in, "sku")) { p->fields |= BILLING_PRODUCT_SKU; p->sku = jstr(in, "sku"); }
-	if (jhas(in, "description")) {
-		p->fields |= BILLING_PRODUCT_DESCRIPTION;
-		p->description = jstr(in, "description");
-	}
-	if (jhas(in, "priceCents")) {
-		p->fields |= BILLING_PRODUCT_PRICE;
-		p->price_cents = ji64(in, "priceCents");
-	}
-	if (jhas(in, "currency")) {
-		p->fields |= BILLING_PRODUCT_CURRENCY;
-		p->currency = jstr(in, "currency");
-	}
-	if (jhas(in, "taxRate")) {
-		if ((rc = rate_in(&p->tax_rate_bp, in, "taxRate")) < 0)
-			return rc;
-		p->fields |= BILLING_PRODUCT_TAX_RATE;
-	}
-	if (jhas(in, "isActive")) {
-		p->fields |= BILLING_PRODUCT_ACTIVE;
-		p->is_active = jtri(in, "isActive");
-	}
-	if (jhas(in, "stock")) { p->fields |= BILLING_PRODUCT_STOCK; p->stock = ji64(in, "stock"); }
-	if (jhas(in, "lowStockThreshold")) {
-		p->fields |= BILLING_PRODUCT_LOW_STOCK_THRESHOLD;
-		p->low_stock_threshold = ji64(in, "lowStockThreshold");
-	}
-	if (jhas(in, "metadata")) {
-		if ((rc = metadata_in(md, in)) < 0)
-			return rc;
-		p->fields |= BILLING_PRODUCT_METADATA;
-		p->metadata = md->items;
-		p->metadata_count = md->count;
-	}
-	p->expected_version = ji64(in, "expectedVersion");
-	return BILLING_OK;
-}
-
-static int op_product_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
-	const cJSON *in, const billing_call_options *opts)
-{
-	billing_product_params p = BILLING_PRODUCT_PARAMS_INIT;
-	billing_product *prod = NULL;
-	md_in md;
-	int rc = product_in(&p, &md, in);
-	if (rc < 0)
-		return rc;
-	rc = billing_product_create(&prod, ctx, who, &p, opts);
-	return item_out(res, rc, prod,
-		billing__json_product, free_product);
-}
-
-static int op_product_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
-	const cJSON *in, const billing_call_options *opts)
-{
-	int rc;
-	billing_product *prod = NULL;
-	(void)opts;
-	rc = billing_product_get(&prod, ctx, who, jstr(in, "id"));
-	return item_out(res, rc, prod,
-		billing__json_product, free_product);
-}
-
-static int op_product_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
-	const cJSON *in, const billing_call_options *opts)
-{
-	billing_product_params p = BILLING_PRODUCT_PARAMS_INIT;
-	billing_product *prod = NULL;
-	md_in md;
-	int rc = product_in(&p, &md, in);
-	if (rc < 0)
-		return rc;
-	/* The call first: the order in which arguments are evaluated is
-	 * unspecified, so prod must not be read in the same call. */
-	rc = billing_product_update(&prod, ctx, who, jstr(in, "id"), &p, opts);
-	return item_out(res, rc, prod, billing__json_product, free_product);
-}
-
-static int op_product_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
-	const cJSON *in, const billing_call_options *opts)
-{
-	(void)opts;
-	return deleted_out(res, billing_product_delete(ctx, who, jstr(in, "id"),
-		ji64(in, "expectedVersion")), jstr(in, "id"));
-}
-
-static int op_product_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
-	const cJSON *in, const billing_call_options *opts)
-{
-	billing_product_list_params p = BILLING_PRODUCT_LIST_PARAMS_INIT;
-	billing_page *page = NULL;
-	int rc = list_in(&p.list, in);
-	(void)opts;
-	if (rc < 0)
-		return rc;
-	p.has_min_price = jhas(in, "minPriceCents");
-	p.min_price_cents = ji64(in, "minPriceCents");
-	p.has_max_price = jhas(in, "maxPriceCents");
-	p.max_price_cents = ji64(in, "maxPriceCents");
-	p.is_active = jtri(in, "isActive");
-	rc = billing_product_list(&page, ctx, who, &p);
-	return page_out(res, rc, page, at_product,
-		billing__json_product);
-}
 
 static int plan_in(billing_plan_params *p, md_in *md, const cJSON *in)
 {
@@ -301,20 +163,6 @@ static int op_plan_list(cJSON **res, billing_ctx *ctx, const billing_principal *
 }
 
 const op_entry billing__json_ops_product[] = {
-	{ BILLING_OP_PRODUCTS_CREATE, op_product_create, "Create a product.", f_product_create,
-		OUT_OBJECT, "Product" },
-	{ BILLING_OP_PRODUCTS_GET, op_product_get, "Fetch a product.", f_id_only,
-		OUT_OBJECT, "Product" },
-	{ BILLING_OP_PRODUCTS_UPDATE, op_product_update,
-		"Change the fields given; the others stay.", f_product_update,
-		OUT_OBJECT, "Product" },
-	{ BILLING_OP_PRODUCTS_DELETE, op_product_delete,
-		"Delete a product no plan (deleted or not) references.", f_delete,
-		OUT_OBJECT, "Deleted" },
-	{ BILLING_OP_PRODUCTS_LIST, op_product_list,
-		"List products; search on name or sku; sortBy name, sku, priceCents, createdAt.",
-		f_product_list,
-		OUT_PAGE, "Product" },
 	{ BILLING_OP_PLANS_CREATE, op_plan_create, "Create a plan.", f_plan_create,
 		OUT_OBJECT, "Plan" },
 	{ BILLING_OP_PLANS_GET, op_plan_get, "Fetch a plan (deleted plans are not found).",

@@ -126,26 +126,7 @@ RESOURCE_REFS(billing__res_customer, "customer", "customers", "customers", "cus"
 
 /* ------------------------------------------------------------ products */
 
-#define P billing_product_record
-static const billing_field product_fields[] = {
-	F(P, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
-	F(P, "id", TEXT, id, ID, "id", STRING),
-	F(P, "name", TEXT, name, SORT | SEARCH, "name", STRING),
-	F(P, "sku", TEXT, sku, UNIQUE | SORT | SEARCH, "sku", STRING),
-	F(P, "description", TEXT, description, 0, "description", STRING),
-	F(P, "price_cents", INT64, price_cents, RANGE | SORT | NONNEG, "priceCents", INTEGER),
-	F(P, "currency", TEXT, currency, FILTER, "currency", STRING),
-	F(P, "tax_rate_bp", INT32, tax_rate_bp, 0, NULL, NONE), /* shown as "taxRate" text */
-	F(P, "is_active", INT, is_active, FILTER, "isActive", BOOLEAN),
-	F(P, "stock", INT64, stock, NONNEG, "stock", INTEGER),
-	F(P, "low_stock_threshold", INT64, low_stock_threshold, NONNEG, "lowStockThreshold",
-		INTEGER),
-	F(P, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
-	STAMPS(P),
-};
-RESOURCE_REFS(billing__res_product, "product", "products", "products", "prod", P, product_fields,
-	EVENT, NULL, 0);
-#undef P
+/* On the generic flow: billing__res_product is in core/product.c. */
 
 /* ------------------------------------------------------------ plans */
 
