@@ -165,35 +165,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs op with the JSON text in as the tenant's ADMIN (or who), checking
- * the input against the derived spec first, as billing_call_json does. */
-static int run_as(fx *f, const billing_principal *who, unsigned int op, const char *json)
-{
-	cJSON *in = billing__jx_parse(json, strlen(json), NULL);
-	field_spec *spec = billing__json_record_spec(&gadgets, op);
-	int rc;
-
-	assert_non_null(in);
-	assert_non_null(spec);
-	cJSON_Delete(f->out);
-	f->out = NULL;
-	billing_error_clear();
-	rc = billing__json_check_fields(in, spec);
-	if (rc == BILLING_OK)
-		rc = billing__json_record_call(&f->out, &rules, op, f->fx.w->ctx, who, in, NULL);
-	billing__free(spec);
-	cJSON_Delete(in);
-	return rc;
-}
-
-static int run(fx *f, unsigned int op, const char *json)
-{
-	return run_as(f, &f->fx.admin, op, json);
-}
-
-/* run with other rules of gadgets, checked against their spec
- * (billing__json_rules_spec). */
-static int run_rules(fx *f, const billing__rules *r, unsigned int op, const char *json)
+/* Runs op of r's object with the JSON text in as who, checking the input
+ * against the spec first (billing__json_rules_spec; for plain rules the
+ * descriptor's own), as billing_call_json does. */
+static int run_rules_as(fx *f, const billing__rules *r, const billing_principal *who,
+	unsigned int op, const char *json)
 {
 	cJSON *in = billing__jx_parse(json, strlen(json), NULL);
 	field_spec *spec = billing__json_rules_spec(r, op);
@@ -206,10 +182,27 @@ static int run_rules(fx *f, const billing__rules *r, unsigned int op, const char
 	billing_error_clear();
 	rc = billing__json_check_fields(in, spec);
 	if (rc == BILLING_OK)
-		rc = billing__json_record_call(&f->out, r, op, f->fx.w->ctx, &f->fx.admin, in, NULL);
+		rc = billing__json_record_call(&f->out, r, op, f->fx.w->ctx, who, in, NULL);
 	billing__free(spec);
 	cJSON_Delete(in);
 	return rc;
+}
+
+/* Runs op with the JSON text in as the tenant's ADMIN (or who). */
+static int run_as(fx *f, const billing_principal *who, unsigned int op, const char *json)
+{
+	return run_rules_as(f, &rules, who, op, json);
+}
+
+static int run(fx *f, unsigned int op, const char *json)
+{
+	return run_as(f, &f->fx.admin, op, json);
+}
+
+/* run with other rules of gadgets. */
+static int run_rules(fx *f, const billing__rules *r, unsigned int op, const char *json)
+{
+	return run_rules_as(f, r, &f->fx.admin, op, json);
 }
 
 static const char *s_of(const cJSON *o, const char *name)
