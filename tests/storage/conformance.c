@@ -411,11 +411,12 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 	fx *f = *state;
 	billing_storage *st = f->st;
 	/* Version 10, the narrow vtable of version 8, due_claim_many (9) and
-	 * the optional endpoints_version (10): every one of the 26 required
-	 * methods is set; PostgreSQL has endpoints_version, SQLite (whose
-	 * endpoint reads cost no round trip) does without. */
+	 * the optional endpoints_version (10) and record_insert_many (11):
+	 * every one of the 27 required methods is set; PostgreSQL has
+	 * endpoints_version, SQLite (whose endpoint reads cost no round trip)
+	 * does without. */
 	assert_int_equal(st->version, BILLING_STORAGE_VERSION);
-	assert_int_equal(BILLING_STORAGE_VERSION, 10);
+	assert_int_equal(BILLING_STORAGE_VERSION, 11);
 	assert_non_null(st->name);
 	assert_string_equal(st->name, tb_backend());
 	assert_non_null(st->free);
@@ -448,9 +449,10 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 		assert_non_null(st->endpoints_version);
 	else
 		assert_null(st->endpoints_version);
-	/* nothing else: the struct is the name, the version and these 27 */
-	assert_int_equal(sizeof(*st), offsetof(billing_storage, endpoints_version) +
-		sizeof(st->endpoints_version));
+	assert_non_null(st->record_insert_many);
+	/* nothing else: the struct is the name, the version and these 28 */
+	assert_int_equal(sizeof(*st), offsetof(billing_storage, record_insert_many) +
+		sizeof(st->record_insert_many));
 }
 
 /* ------------------------------------------------------------ schema */
@@ -816,6 +818,126 @@ static void customer_insert__taken_email_key_is_exists_naming_email(void **state
 	assert_error(BILLING_EEXISTS, NULL, "email");
 	f->st->rollback(tx);
 	assert_int_equal(get_customer(f, A, "cus_2", &v), BILLING_ENOTFOUND);
+}
+
+/* The tenant's customers, counted. */
+static int64_t count_customers(fx *f, const char *tenant)
+{
+	billing_list_query q = keyset(0);
+	int64_t total = -1;
+	billing_txn *tx = begin(f, tenant, BILLING_TXN_READ);
+	seen v;
+	memset(&v, 0, sizeof(v));
+	q.total = &total;
+	tb_assert_rc(billing__list_records(f->st, tx, &billing__res_customer, tenant, &q, on_customer,
+		&v), BILLING_OK);
+	f->st->rollback(tx);
+	return total;
+}
+
+static void record_insert_many__writes_every_row_as_record_insert_would(void **state)
+{
+	fx *f = *state;
+	billing_customer_record r[3];
+	const void *recs[3] = { &r[0], &r[1], &r[2] };
+	billing_txn *tx;
+	seen v;
+
+	r[0] = customer_rec(A, "cus_1", "Zo\xc3\xab \"the\" \\ one\nand\ttab", "zoe@example.com", 10);
+	r[0].metadata_json = "{\"k\":\"v \\\" w\"}";
+	r[1] = customer_rec(A, "cus_2", "Bo", "bo@example.com", INT64_C(9007199254740993));
+	r[1].default_payment_method = "pm_1";
+	r[1].version = INT64_MAX;
+	r[2] = customer_rec(A, "cus_3", "", "cy@example.com", 12);
+
+	tx = begin(f, A, BILLING_TXN_WRITE);
+	/* Nothing to write is no error, and writes nothing. */
+	tb_assert_rc(f->st->record_insert_many(tx, &billing__res_customer, recs, 0), BILLING_OK);
+	tb_assert_rc(f->st->record_insert_many(tx, &billing__res_customer, recs, 3), BILLING_OK);
+	commit(f, tx);
+
+	/* Each row as record_insert leaves it: text with quotes, backslashes,
+	 * control characters and UTF-8 exact; NULL stays NULL; integers past
+	 * 2^53 exact. */
+	tb_assert_rc(get_customer(f, A, "cus_1", &v), BILLING_OK);
+	assert_string_equal(v.tenant[0], A);
+	assert_string_equal(v.s1[0], "Zo\xc3\xab \"the\" \\ one\nand\ttab");
+	assert_string_equal(v.s2[0], "zoe@example.com");
+	assert_string_equal(v.s3[0], "zoe@example.com");
+	assert_string_equal(v.s4[0], "(null)");
+	assert_string_equal(v.s5[0], "{\"k\":\"v \\\" w\"}");
+	assert_int_equal(v.i1[0], 1);
+	assert_int_equal(v.i2[0], 10);
+	tb_assert_rc(get_customer(f, A, "cus_2", &v), BILLING_OK);
+	assert_string_equal(v.s4[0], "pm_1");
+	assert_true(v.i1[0] == INT64_MAX);
+	assert_true(v.i2[0] == INT64_C(9007199254740993));
+	tb_assert_rc(get_customer(f, A, "cus_3", &v), BILLING_OK);
+	assert_string_equal(v.s1[0], "");
+	assert_int_equal(count_customers(f, A), 3);
+}
+
+static void record_insert_many__a_taken_unique_field_or_null_row_writes_nothing(void **state)
+{
+	fx *f = *state;
+	billing_customer_record r[2];
+	const void *recs[2] = { &r[0], &r[1] };
+	billing_txn *tx;
+
+	insert_customer(f, A, "cus_1", "Ada", "ada@example.com", 10);
+	r[0] = customer_rec(A, "cus_2", "Bo", "bo@example.com", 11);
+	r[1] = customer_rec(A, "cus_3", "Ada again", "ada@example.com", 12);
+	billing_error_clear();
+	tx = begin(f, A, BILLING_TXN_WRITE);
+	assert_int_equal(f->st->record_insert_many(tx, &billing__res_customer, recs, 2),
+		BILLING_EEXISTS);
+	assert_error(BILLING_EEXISTS, NULL, "email");
+	f->st->rollback(tx);
+	assert_int_equal(count_customers(f, A), 1);
+
+	recs[1] = NULL;
+	tx = begin(f, A, BILLING_TXN_WRITE);
+	assert_int_equal(f->st->record_insert_many(tx, &billing__res_customer, recs, 2),
+		BILLING_EINVALID);
+	f->st->rollback(tx);
+	assert_int_equal(count_customers(f, A), 1);
+}
+
+/* More rows than one statement takes (500): all of them, in any number of
+ * statements, in the tenant the records name. */
+static void record_insert_many__more_rows_than_one_statement_takes(void **state)
+{
+	fx *f = *state;
+	enum { N = 1203 };
+	billing_customer_record *r = calloc(N, sizeof(*r));
+	const void **recs = calloc(N, sizeof(*recs));
+	char (*ids)[32] = calloc(N, sizeof(*ids)), (*emails)[64] = calloc(N, sizeof(*emails));
+	billing_txn *tx;
+	seen v;
+	size_t i;
+
+	assert_non_null(r);
+	assert_non_null(recs);
+	assert_non_null(ids);
+	assert_non_null(emails);
+	for (i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "cus_%zu", i);
+		snprintf(emails[i], sizeof(emails[i]), "c%zu@example.com", i);
+		r[i] = customer_rec(B, ids[i], ids[i], emails[i], (int64_t)i);
+		recs[i] = &r[i];
+	}
+	tx = begin(f, B, BILLING_TXN_WRITE);
+	tb_assert_rc(f->st->record_insert_many(tx, &billing__res_customer, recs, N), BILLING_OK);
+	commit(f, tx);
+	assert_int_equal(count_customers(f, B), N);
+	assert_int_equal(count_customers(f, A), 0);
+	tb_assert_rc(get_customer(f, B, "cus_1202", &v), BILLING_OK);
+	assert_string_equal(v.s2[0], "c1202@example.com");
+	assert_int_equal(v.i2[0], 1202);
+	free(r);
+	free(recs);
+	free(ids);
+	free(emails);
 }
 
 static void customer_insert__same_email_in_another_tenant_is_fine(void **state)
@@ -1710,6 +1832,9 @@ int main(void)
 		T(reads__return_the_row_under_every_lock_and_transaction),
 		T(due_lock__finds_the_row_and_skips_one_another_holds),
 		T(due_claim_many__takes_a_batch_in_claim_order_and_skips_held_rows),
+		T(record_insert_many__writes_every_row_as_record_insert_would),
+		T(record_insert_many__a_taken_unique_field_or_null_row_writes_nothing),
+		T(record_insert_many__more_rows_than_one_statement_takes),
 		T(plan_update__soft_delete_hides_it_from_lists),
 		T(plan_list__filters_by_product_currency_and_amount),
 		T(idempotency_get__returns_the_inserted_key),

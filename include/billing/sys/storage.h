@@ -34,7 +34,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 10
+#define BILLING_STORAGE_VERSION 11
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -439,14 +439,16 @@ typedef struct {
 } billing_list_query;
 
 /**
- * The storage vtable (version 9). Embed it as the first member of the
- * backend's struct. 26 methods, in four groups:
+ * The storage vtable (version 11). Embed it as the first member of the
+ * backend's struct. 28 methods (endpoints_version, version 10, is
+ * optional), in four groups:
  *
  *  - lifecycle (3): free, schema_status, migrate;
  *  - transactions (4): begin, commit, rollback, set_tenant;
- *  - records (5): record_insert, record_update, record_read, record_delete,
- *    record_list: every stored billing object, described by its resource
- *    descriptor (billing/sys/resource.h), goes through these; a backend
+ *  - records (6): record_insert, record_update, record_read, record_delete,
+ *    record_list and (version 11) record_insert_many: every stored billing
+ *    object, described by its resource descriptor
+ *    (billing/sys/resource.h), goes through these; a backend
  *    makes its statements from the descriptor and knows no object by name;
  *  - special (14), each for a reason a generic record cannot serve it:
  *    meta_get / meta_put / meta_set: platform settings (the cursor key, the
@@ -614,6 +616,20 @@ struct billing_storage {
 	 * PostgreSQL backend reads it with a write transaction's BEGIN.
 	 */
 	int (*endpoints_version)(billing_txn *tx, const char *tenant_id, int64_t *version);
+
+	/**
+	 * Version 11. Inserts the count records recs[0..count) of res, as
+	 * record_insert would one by one, in as few statements as the backend
+	 * can (the built-in ones: one statement per 500 rows). All or nothing
+	 * within the transaction: on failure none of them is kept once the
+	 * transaction rolls back (the caller rolls it back; a PostgreSQL
+	 * transaction is aborted anyway). A unique field taken: BILLING_EEXISTS
+	 * naming it; a NULL record: BILLING_EINVALID; count 0: BILLING_OK, nothing
+	 * done. The billing run writes the invoices, lines, events and webhook
+	 * deliveries of a batch of renewals with it (src/core/store.c).
+	 */
+	int (*record_insert_many)(billing_txn *tx, const billing_resource *res,
+		const void *const *recs, size_t count);
 
 	/* later versions append methods here */
 };

@@ -10,6 +10,7 @@
  * static data of the library, and the drivers key their prepared
  * statements by the texts' addresses.
  */
+#include <cJSON.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -186,8 +187,8 @@ static int is_key(const sqlb_shape *sh, const billing_field *f)
 static int build_texts(sqlb_shape *sh, char *texts[SQLB_KINDS], char **columns)
 {
 	const billing_resource *res = sh->res;
-	const char *is = strcmp(sh->drv->dialect, "postgres") == 0 ?
-		"IS NOT DISTINCT FROM" : "IS";
+	bool pg = strcmp(sh->drv->dialect, "postgres") == 0;
+	const char *is = pg ? "IS NOT DISTINCT FROM" : "IS";
 	sqlb_buf b[SQLB_KINDS + 1];
 	size_t i;
 	int k, sets = 0;
@@ -239,6 +240,23 @@ static int build_texts(sqlb_shape *sh, char *texts[SQLB_KINDS], char **columns)
 	}
 	buf_add(&b[SQLB_DELETE], "DELETE FROM %s", res->table);
 	add_key(&b[SQLB_DELETE], sh);
+
+	/* Many rows from one JSON parameter (see billing__sqlb_rows_json):
+	 * SQLite's json_each, PostgreSQL's json_array_elements, each row an
+	 * array whose element i is field i. */
+	buf_add(&b[SQLB_INSERT_ROWS], "INSERT INTO %s (%s) SELECT ", res->table,
+		b[SQLB_KINDS].s ? b[SQLB_KINDS].s : "");
+	for (i = 0; i < res->field_count; i++) {
+		const char *sep = i ? ", " : "";
+		if (!pg)
+			buf_add(&b[SQLB_INSERT_ROWS], "%sjson_extract(value, '$[%zu]')", sep, i);
+		else if (res->fields[i].type == BILLING_FIELD_TEXT)
+			buf_add(&b[SQLB_INSERT_ROWS], "%sr->>%zu", sep, i);
+		else
+			buf_add(&b[SQLB_INSERT_ROWS], "%s(r->>%zu)::bigint", sep, i);
+	}
+	buf_add(&b[SQLB_INSERT_ROWS], pg ? " FROM json_array_elements(?1::json) AS r" :
+		" FROM json_each(?1) ORDER BY key");
 
 	for (k = 0; k <= SQLB_KINDS; k++) {
 		if (b[k].err || !b[k].s) {
@@ -341,18 +359,13 @@ const char *billing__sqlb_select(const sqlb_shape *sh, unsigned int txn_kind,
 
 /* ------------------------------------------------------------ values */
 
-static void bind_field(sql_stmt *s, int i, const billing_field *f, const void *rec)
+/* The integer a field of rec stores; false: SQL NULL (a ZERO_NULL 0). */
+static bool int_value(int64_t *out, const billing_field *f, const void *rec)
 {
 	const char *p = (const char *)rec + f->offset;
 	int64_t v;
 
 	switch (f->type) {
-	case BILLING_FIELD_TEXT: {
-		const char *t;
-		memcpy(&t, p, sizeof(t));
-		s->drv->bind_text(s, i, t);
-		return;
-	}
 	case BILLING_FIELD_INT64: {
 		int64_t x;
 		memcpy(&x, p, sizeof(x));
@@ -375,10 +388,68 @@ static void bind_field(sql_stmt *s, int i, const billing_field *f, const void *r
 	}
 	if (f->json_kind == BILLING_JSON_BOOLEAN)
 		v = v != 0; /* a flag is stored as 0 / 1, whatever true the caller used */
-	if (v == 0 && (f->flags & BILLING_FIELD_ZERO_NULL))
-		s->drv->bind_null(s, i);
-	else
+	*out = v;
+	return !(v == 0 && (f->flags & BILLING_FIELD_ZERO_NULL));
+}
+
+static const char *text_value(const billing_field *f, const void *rec)
+{
+	const char *t;
+	memcpy(&t, (const char *)rec + f->offset, sizeof(t));
+	return t;
+}
+
+static void bind_field(sql_stmt *s, int i, const billing_field *f, const void *rec)
+{
+	int64_t v;
+
+	if (f->type == BILLING_FIELD_TEXT)
+		s->drv->bind_text(s, i, text_value(f, rec));
+	else if (int_value(&v, f, rec))
 		s->drv->bind_int(s, i, v);
+	else
+		s->drv->bind_null(s, i);
+}
+
+int billing__sqlb_rows_json(char **out, const sqlb_shape *sh, const void *const *recs,
+	size_t count)
+{
+	const billing_resource *res = sh->res;
+	cJSON *rows, *row, *v;
+	char num[24];
+	size_t r, i;
+
+	*out = NULL;
+	if ((rows = cJSON_CreateArray()) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (r = 0; r < count; r++) {
+		if ((row = cJSON_CreateArray()) == NULL || !cJSON_AddItemToArray(rows, row))
+			goto nomem;
+		for (i = 0; i < res->field_count; i++) {
+			const billing_field *f = &res->fields[i];
+			int64_t x;
+			if (f->type == BILLING_FIELD_TEXT) {
+				const char *t = text_value(f, recs[r]);
+				v = t ? cJSON_CreateString(t) : cJSON_CreateNull();
+			} else if (int_value(&x, f, recs[r])) {
+				/* Raw: a double would round integers past 2^53. */
+				snprintf(num, sizeof(num), "%lld", (long long)x);
+				v = cJSON_CreateRaw(num);
+			} else {
+				v = cJSON_CreateNull();
+			}
+			if (!v || !cJSON_AddItemToArray(row, v)) {
+				cJSON_Delete(v);
+				goto nomem;
+			}
+		}
+	}
+	*out = cJSON_PrintUnformatted(rows);
+	cJSON_Delete(rows);
+	return *out ? BILLING_OK : billing__error_set(BILLING_ENOMEM, NULL, NULL);
+nomem:
+	cJSON_Delete(rows);
+	return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 }
 
 void billing__sqlb_bind_record(sql_stmt *s, const sqlb_shape *sh, const void *rec)

@@ -27,6 +27,7 @@ typedef enum {
 	SQLB_SELECT_SHARE,   /* ... FOR SHARE (only where the dialect locks rows) */
 	SQLB_SELECT_UPDATE,  /* ... FOR UPDATE (idem) */
 	SQLB_DELETE,         /* the key, as SQLB_SELECT */
+	SQLB_INSERT_ROWS,    /* ?1: many rows as one JSON text (billing__sqlb_rows_json) */
 	SQLB_KINDS
 } sqlb_kind;
 
@@ -55,6 +56,16 @@ const char *billing__sqlb_select(const sqlb_shape *sh, unsigned int txn_kind,
 
 /* Binds every field of rec as ?1..?n (the insert and update texts). */
 void billing__sqlb_bind_record(sql_stmt *s, const sqlb_shape *sh, const void *rec);
+
+/* The rows recs[0..count) as the JSON text SQLB_INSERT_ROWS reads: an
+ * array of one array per row, of its fields in descriptor order (integers
+ * as exact JSON numbers, NULL as null, each value as bind_record binds it).
+ * One parameter carries any number of rows, so the statement text is the
+ * same for every count (one prepared statement per resource) and neither
+ * driver's limit on parameters applies. *out is new (cJSON_free), or
+ * NULL with BILLING_ENOMEM. */
+int billing__sqlb_rows_json(char **out, const sqlb_shape *sh, const void *const *recs,
+	size_t count);
 
 /* Binds the key of the select and delete texts. */
 void billing__sqlb_bind_key(sql_stmt *s, const sqlb_shape *sh, const char *tenant_id,

@@ -8,6 +8,7 @@
  * Statements are string literals with ?N placeholders, or the builder's
  * texts; each is prepared once per connection.
  */
+#include <cJSON.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -347,6 +348,45 @@ static int rec_record_insert(billing_txn *tx, const billing_resource *res, const
 		return exec_deferred(s, BILLING_EINVALID);
 	rc = exec_stmt(s, BILLING_EINVALID, NULL);
 	return rc == BILLING_EEXISTS ? billing__sqlb_unique_error(sh) : rc;
+}
+
+/* Rows per statement of record_insert_many: bounds the JSON text of one
+ * statement (events carry their payload). */
+#define INSERT_ROWS_MAX 500
+
+static int rec_record_insert_many(billing_txn *tx, const billing_resource *res,
+	const void *const *recs, size_t count)
+{
+	const sqlb_shape *sh;
+	size_t done, i, n;
+	int rc;
+
+	if (count == 0)
+		return BILLING_OK;
+	if ((rc = record_shape(&sh, tx, res, recs)) < 0)
+		return rc;
+	for (i = 0; i < count; i++) {
+		if (!recs[i])
+			return billing__error_field(BILLING_EINVALID, "invalid_argument", "recs",
+				"recs[%zu] is NULL", i);
+	}
+	for (done = 0; done < count; done += n) {
+		char *json = NULL;
+		sql_stmt *s;
+		n = count - done < INSERT_ROWS_MAX ? count - done : INSERT_ROWS_MAX;
+		if ((rc = billing__sqlb_rows_json(&json, sh, recs + done, n)) < 0)
+			return rc;
+		if ((rc = prepare(&s, tx, sh->text[SQLB_INSERT_ROWS])) == BILLING_OK) {
+			bind_text(s, 1, json);
+			rc = exec_stmt(s, BILLING_EINVALID, NULL);
+		}
+		cJSON_free(json);
+		if (rc == BILLING_EEXISTS)
+			return billing__sqlb_unique_error(sh);
+		if (rc < 0)
+			return rc;
+	}
+	return BILLING_OK;
 }
 
 static int rec_record_update(billing_txn *tx, const billing_resource *res, const void *rec,
@@ -802,4 +842,5 @@ void billing__sql_install(billing_storage *st)
 	st->provider_event_insert = rec_provider_event_insert;
 	st->events_prune = rec_events_prune;
 	st->due_claim_many = rec_due_claim_many;
+	st->record_insert_many = rec_record_insert_many;
 }
