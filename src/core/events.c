@@ -189,7 +189,7 @@ int billing__event_emit(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	r.data_json = data;
 	r.request_id = scope.request_id;
 	r.idempotency_key = scope.idempotency_key;
-	rc = ctx->st->record_insert(tx, &billing__res_event, &r);
+	rc = billing__insert(ctx->st, tx, &billing__res_event, &r);
 	/* The outbox: a delivery per endpoint that wants it, in this transaction. */
 	if (rc == BILLING_OK)
 		rc = billing__webhook_fanout(ctx, tx, tenant_id, id, type, resource_id,

@@ -402,7 +402,7 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
 	/* The number is taken inside this transaction: it is the tenant's next
 	 * one, and a rollback gives it back, so numbers have no gap. */
-	if ((rc = ctx->st->record_read(tx, &billing__res_tenant, NULL, d->tenant_id, BILLING_LOCK_NONE, prefix_row, prefix)) < 0 ||
+	if ((rc = billing__read(ctx->st, tx, &billing__res_tenant, NULL, d->tenant_id, BILLING_LOCK_NONE, prefix_row, prefix)) < 0 ||
 	    (rc = ctx->st->invoice_number_next(tx, d->tenant_id, &seq)) < 0)
 		return rc;
 	if ((rc = format_number(number, sizeof(number), prefix, seq, now)) < 0)
@@ -443,7 +443,7 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 			d->subscription_id, id, now, &r.next_attempt_at)) < 0)
 			return rc;
 	}
-	if ((rc = ctx->st->record_insert(tx, &billing__res_invoice, &r)) < 0 ||
+	if ((rc = billing__insert(ctx->st, tx, &billing__res_invoice, &r)) < 0 ||
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, d->tenant_id, id,
 		d->lines, d->line_count, 1)) < 0)
 		return rc;

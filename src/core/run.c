@@ -204,13 +204,23 @@ static int run_batch(billing_ctx *ctx, int64_t now, unsigned int cap, unsigned i
 		goto out;
 	}
 	*taken = b->n;
+	/* Set-based: the batch's invoices, lines, events and deliveries are
+	 * written at its end, one statement per table (txn.h). */
+	billing__defer_begin(tx);
 	for (i = 0; rc == BILLING_OK && i < b->n; i++) {
 		int one = 0;
-		if ((rc = ctx->st->set_tenant(tx, b->item[i].tenant_id)) == BILLING_OK)
+		/* Claimed in (due_at, tenant) order: the tenant changes seldom. */
+		if (i == 0 || strcmp(b->item[i].tenant_id, b->item[i - 1].tenant_id) != 0)
+			rc = ctx->st->set_tenant(tx, b->item[i].tenant_id);
+		billing__batch_hold(tx, b->item[i].tenant_id, b->item[i].resource_id);
+		if (rc == BILLING_OK)
 			rc = billing__subscription_advance(ctx, tx, b->item[i].tenant_id,
 				b->item[i].resource_id, now, &one);
 		inv += one;
 	}
+	if (rc == BILLING_OK)
+		rc = billing__defer_flush(ctx->st, tx);
+	billing__defer_end();
 	if ((rc = billing__end(ctx, tx, rc)) == BILLING_OK)
 		*invoiced = inv;
 out:

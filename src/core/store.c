@@ -64,7 +64,7 @@ int billing__lines_insert(billing_storage *st, billing_txn *tx, const billing_re
 		r.tenant_id = tenant_id;
 		r.owner_id = owner_id;
 		r.line_no = first_no + (int32_t)i;
-		rc = st->record_insert(tx, res, &r);
+		rc = billing__insert(st, tx, res, &r);
 	}
 	return rc;
 }

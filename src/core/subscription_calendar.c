@@ -102,6 +102,7 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	billing__plan_info p = *plan;
 	struct lines l = { 0 };
 	char desc[600];
+	bool none_pending = false;
 	int rc;
 
 	if (trial)
@@ -111,8 +112,9 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 		return rc;
 	if ((rc = lines_push(&l, &line, false)) < 0 ||
 	    (extra && (rc = lines_push(&l, extra, false)) < 0) ||
-	    (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line, r->tenant_id,
-		r->id, pending_row, &l)) < 0)
+	    (rc = billing__batch_no_pending(ctx, tx, r->tenant_id, r->id, &none_pending)) < 0 ||
+	    (!none_pending && (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line,
+		r->tenant_id, r->id, pending_row, &l)) < 0))
 		goto out;
 	d.tenant_id = r->tenant_id;
 	d.customer_id = r->customer_id;
@@ -122,7 +124,7 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	d.period_end = end;
 	d.line_count = l.n;
 	d.lines = l.v;
-	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK)
+	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK && !none_pending)
 		rc = billing__owned_delete(ctx->st, tx, &billing__res_pending_line, r->tenant_id,
 			r->id);
 out:

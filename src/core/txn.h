@@ -89,10 +89,15 @@ bool billing__retryable(int rc);
 /* The row (tenant, id) of res, held as lock says (BILLING_LOCK_*):
  * BILLING_LOCK_UPDATE for a row the write changes, a weaker lock for rows
  * it only depends on (above). */
+int billing__read_batch(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb,
+	void *payload);
 static inline int billing__read(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb, void *payload)
 {
-	return st->record_read(tx, res, tenant_id, id, lock, cb, payload);
+	/* In a batch of the billing run, a row read without a lock for update
+	 * is read once per batch (store_deferred.c). */
+	return billing__read_batch(st, tx, res, tenant_id, id, lock, cb, payload);
 }
 
 /* As billing__read, the row locked for update in a write transaction. */
@@ -154,13 +159,49 @@ int billing__pending_line_add(billing_storage *st, billing_txn *tx, const char *
 int billing__record_put(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const void *rec);
 
+/*
+ * Deferred inserts (store_deferred.c), the set-based writes of the billing
+ * run's batches. billing__insert is record_insert, except between
+ * billing__defer_begin(tx) and the flush or end: then the rows of tx for
+ * the invoices, invoice lines, events and webhook deliveries are copied
+ * and kept, and billing__defer_flush writes them, one record_insert_many
+ * per table (parents first), and ends the deferral, whatever it returns.
+ * billing__defer_end drops what is kept (a batch that failed). Only code
+ * that never reads those rows back in the same transaction may run while
+ * they are deferred: the renewal (billing__subscription_advance) does not.
+ * Per thread; one transaction at a time.
+ */
+int billing__insert(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const void *rec);
+void billing__defer_begin(billing_txn *tx);
+int billing__defer_flush(billing_storage *st, billing_txn *tx);
+void billing__defer_end(void);
+/*
+ * Also in a batch (store_deferred.c): billing__read (above) hands out rows
+ * read shared or without a lock again from memory; billing__batch_hold
+ * names the renewal in hand, whose due work the batch claimed, and
+ * billing__batch_holds says so (billing__due_lock then asks nothing);
+ * billing__batch_no_pending sets *none when the subscription surely has
+ * no pending lines (one read of the tenant's per batch), else leaves it
+ * false. Outside a batch's transaction they do nothing.
+ */
+void billing__batch_hold(billing_txn *tx, const char *tenant_id, const char *id);
+bool billing__batch_holds(billing_txn *tx, const char *tenant_id, const char *kind,
+	const char *id);
+int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, bool *none);
+
 /* Locks the due work (kind, resource) of the transaction's tenant, step 2
  * above: BILLING_OK also when there is none. With skip_locked,
  * BILLING_ENOTFOUND when there is none or another transaction holds it. */
 static inline int billing__due_lock(billing_storage *st, billing_txn *tx, const char *tenant_id,
 	const char *kind, const char *resource_id, int skip_locked)
 {
-	int rc = st->due_lock(tx, tenant_id, kind, resource_id, skip_locked);
+	int rc;
+	/* The batch's claim holds the due work of the renewal in hand. */
+	if (billing__batch_holds(tx, tenant_id, kind, resource_id))
+		return BILLING_OK;
+	rc = st->due_lock(tx, tenant_id, kind, resource_id, skip_locked);
 	return rc == BILLING_ENOTFOUND && !skip_locked ? BILLING_OK : rc;
 }
 

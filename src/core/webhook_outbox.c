@@ -70,7 +70,7 @@ static int new_delivery(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	d.next_attempt_at = now;
 	d.created_at = d.updated_at = now;
 	d.version = 1;
-	if ((rc = ctx->st->record_insert(tx, &billing__res_delivery, &d)) < 0)
+	if ((rc = billing__insert(ctx->st, tx, &billing__res_delivery, &d)) < 0)
 		return rc;
 	return billing__webhook_due_at(ctx, tx, tenant_id, BILLING__DUE_DELIVERY, id, now);
 }

@@ -1,0 +1,310 @@
+/*
+ * The billing run's batches (see txn.h): deferred inserts, the set-based
+ * writes, and what a batch reads once instead of once per renewal.
+ *
+ * Deferred inserts. Between billing__defer_begin(tx) and billing__defer_end(), the
+ * rows a renewal inserts into the invoices, invoice lines, events and
+ * webhook deliveries of tx are copied here instead of written, and
+ * billing__defer_flush writes each table's rows with one record_insert_many
+ * (parents before children: lines and deliveries have foreign keys to
+ * invoices and events). Nothing in a renewal reads those rows back before
+ * the flush, which is what makes deferring them safe; any other table, and
+ * any other transaction of the thread, is written at once as always.
+ *
+ * Reads. Rows read without a lock or shared (a plan, its product, the
+ * tenant) are kept for the batch and handed out again: a shared lock,
+ * once taken, is held to the commit, and what a renewal copies from a row
+ * it does not lock is a snapshot from either side of a concurrent change
+ * anyway (txn.h). The due work of the renewal in hand was locked by the
+ * batch's claim, so its lock is not asked for again. Whether any of the
+ * tenant's subscriptions have pending lines is read once: a renewal whose
+ * subscription has none skips reading and deleting them (a pending line is
+ * added under the subscription's due work lock, which the claim holds, so
+ * none can appear during the batch).
+ *
+ * All of it lives on the thread that runs the batch: memory is bounded by
+ * the batch (its renewals' rows until the flush, a few cached rows).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "core/core.h"
+#include "core/subscription_internal.h"
+
+/* The tables deferred, in the order they are written. */
+static const billing_resource *const deferred[] = {
+	&billing__res_invoice,
+	&billing__res_invoice_line,
+	&billing__res_event,
+	&billing__res_delivery,
+};
+#define NDEFERRED (sizeof(deferred) / sizeof(deferred[0]))
+
+struct rows {
+	void **v;
+	size_t n, cap;
+};
+
+#define CACHE_SLOTS 16
+#define PENDING_SCAN 256        /* pending lines a tenant may have to be scanned */
+
+struct cached {
+	const billing_resource *res;
+	char tenant_id[BILLING_ID_MAX];
+	char id[BILLING_ID_MAX];
+	void *rec;                  /* copy_record's */
+};
+
+static _Thread_local struct {
+	billing_txn *tx;            /* NULL: nothing is deferred */
+	struct rows rows[NDEFERRED];
+	struct cached cache[CACHE_SLOTS];
+	unsigned int next_slot;
+	/* The renewal in hand, whose due work the claim holds. */
+	char held_tenant[BILLING_ID_MAX], held_id[BILLING_ID_MAX];
+	/* The tenant whose pending lines were scanned, and the subscriptions
+	 * that have any (pending_known: the scan found them all). */
+	char pending_tenant[BILLING_ID_MAX];
+	bool pending_known;
+	size_t npending;
+	char (*pending)[BILLING_ID_MAX];
+} defer;
+
+static size_t field_size(billing_field_type t)
+{
+	switch (t) {
+	case BILLING_FIELD_TEXT:
+		return sizeof(const char *);
+	case BILLING_FIELD_INT64:
+		return sizeof(int64_t);
+	case BILLING_FIELD_INT32:
+		return sizeof(int32_t);
+	case BILLING_FIELD_INT:
+	default:
+		return sizeof(int);
+	}
+}
+
+/* A copy of rec's fields (and only those: storage reads nothing else) in
+ * one allocation, its strings after the record. */
+static void *copy_record(const billing_resource *res, const void *rec)
+{
+	size_t size = res->record_size, i;
+	char *copy, *next;
+
+	for (i = 0; i < res->field_count; i++) {
+		const char *t;
+		if (res->fields[i].type != BILLING_FIELD_TEXT)
+			continue;
+		memcpy(&t, (const char *)rec + res->fields[i].offset, sizeof(t));
+		if (t)
+			size += strlen(t) + 1;
+	}
+	if ((copy = billing__calloc(1, size)) == NULL)
+		return NULL;
+	next = copy + res->record_size;
+	for (i = 0; i < res->field_count; i++) {
+		const billing_field *f = &res->fields[i];
+		const char *t;
+		if (f->type != BILLING_FIELD_TEXT) {
+			memcpy(copy + f->offset, (const char *)rec + f->offset, field_size(f->type));
+			continue;
+		}
+		memcpy(&t, (const char *)rec + f->offset, sizeof(t));
+		if (t) {
+			size_t len = strlen(t) + 1;
+			memcpy(next, t, len);
+			t = next;
+			next += len;
+		}
+		memcpy(copy + f->offset, &t, sizeof(t));
+	}
+	return copy;
+}
+
+void billing__defer_begin(billing_txn *tx)
+{
+	billing__defer_end();
+	defer.tx = tx;
+}
+
+void billing__defer_end(void)
+{
+	size_t k, i;
+	for (k = 0; k < NDEFERRED; k++) {
+		for (i = 0; i < defer.rows[k].n; i++)
+			billing__free(defer.rows[k].v[i]);
+		billing__free(defer.rows[k].v);
+	}
+	for (k = 0; k < CACHE_SLOTS; k++)
+		billing__free(defer.cache[k].rec);
+	billing__free(defer.pending);
+	memset(&defer, 0, sizeof(defer));
+}
+
+/* ------------------------------------------------------------ reads */
+
+struct capture {
+	const billing_resource *res;
+	billing_row_cb cb;
+	void *payload;
+	void *copy;
+};
+
+static int capture_row(void *payload, const void *record)
+{
+	struct capture *c = payload;
+	if (!c->copy)
+		c->copy = copy_record(c->res, record);  /* NULL: not kept, no harm */
+	return c->cb(c->payload, record);
+}
+
+int billing__read_batch(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb,
+	void *payload)
+{
+	struct capture c = { res, cb, payload, NULL };
+	struct cached *slot;
+	const char *t = tenant_id ? tenant_id : "";
+	size_t i;
+	int rc;
+
+	if (!tx || defer.tx != tx || lock == BILLING_LOCK_UPDATE || !id ||
+	    strlen(t) >= BILLING_ID_MAX || strlen(id) >= BILLING_ID_MAX)
+		return st->record_read(tx, res, tenant_id, id, lock, cb, payload);
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		slot = &defer.cache[i];
+		if (slot->rec && slot->res == res && strcmp(slot->id, id) == 0 &&
+		    strcmp(slot->tenant_id, t) == 0)
+			return cb(payload, slot->rec);
+	}
+	rc = st->record_read(tx, res, tenant_id, id, lock, capture_row, &c);
+	if (rc != BILLING_OK || !c.copy) {
+		billing__free(c.copy);
+		return rc;
+	}
+	slot = &defer.cache[defer.next_slot++ % CACHE_SLOTS];
+	billing__free(slot->rec);
+	slot->res = res;
+	strcpy(slot->tenant_id, t);
+	strcpy(slot->id, id);
+	slot->rec = c.copy;
+	return rc;
+}
+
+void billing__batch_hold(billing_txn *tx, const char *tenant_id, const char *id)
+{
+	if (!tx || defer.tx != tx)
+		return;
+	snprintf(defer.held_tenant, sizeof(defer.held_tenant), "%s", tenant_id);
+	snprintf(defer.held_id, sizeof(defer.held_id), "%s", id);
+}
+
+bool billing__batch_holds(billing_txn *tx, const char *tenant_id, const char *kind,
+	const char *id)
+{
+	return tx && defer.tx == tx && defer.held_id[0] &&
+		strcmp(kind, BILLING__DUE_SUBSCRIPTION) == 0 && strcmp(defer.held_id, id) == 0 &&
+		strcmp(defer.held_tenant, tenant_id) == 0;
+}
+
+static int pending_row(void *payload, const void *record)
+{
+	const billing_line_record *r = record;
+	size_t i;
+	(void)payload;
+	for (i = 0; i < defer.npending; i++)
+		if (strcmp(defer.pending[i], r->owner_id) == 0)
+			return BILLING_OK;
+	if (strlen(r->owner_id) >= BILLING_ID_MAX || defer.npending >= PENDING_SCAN)
+		return billing__error_set(BILLING_ESTORAGE, "storage", "malformed pending line");
+	strcpy(defer.pending[defer.npending++], r->owner_id);
+	return BILLING_OK;
+}
+
+int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, bool *none)
+{
+	billing_list_query q;
+	int64_t total = 0;
+	size_t i;
+	int rc;
+
+	*none = false;
+	if (!tx || defer.tx != tx || strlen(tenant_id) >= BILLING_ID_MAX)
+		return BILLING_OK;
+	if (strcmp(defer.pending_tenant, tenant_id) != 0) {
+		/* One read of the tenant's pending lines (at most PENDING_SCAN)
+		 * for the renewals of this tenant in the batch. */
+		defer.pending_known = false;
+		defer.npending = 0;
+		strcpy(defer.pending_tenant, tenant_id);
+		if (!defer.pending &&
+		    (defer.pending = billing__calloc(PENDING_SCAN, sizeof(*defer.pending))) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		memset(&q, 0, sizeof(q));
+		q.limit = PENDING_SCAN;
+		q.total = &total;
+		if ((rc = billing__list_records(ctx->st, tx, &billing__res_pending_line, tenant_id, &q,
+			pending_row, NULL)) < 0)
+			return rc;
+		defer.pending_known = total <= PENDING_SCAN;
+	}
+	if (!defer.pending_known)
+		return BILLING_OK;
+	for (i = 0; i < defer.npending; i++)
+		if (strcmp(defer.pending[i], subscription_id) == 0)
+			return BILLING_OK;
+	*none = true;
+	return BILLING_OK;
+}
+
+int billing__insert(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const void *rec)
+{
+	struct rows *r = NULL;
+	size_t k;
+	void *copy;
+
+	if (defer.tx == tx && tx) {
+		for (k = 0; k < NDEFERRED; k++)
+			if (deferred[k] == res)
+				r = &defer.rows[k];
+	}
+	if (!r)
+		return st->record_insert(tx, res, rec);
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		void **v = billing__realloc(r->v, cap * sizeof(*v));
+		if (!v)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		r->v = v;
+		r->cap = cap;
+	}
+	if ((copy = copy_record(res, rec)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	r->v[r->n++] = copy;
+	return BILLING_OK;
+}
+
+int billing__defer_flush(billing_storage *st, billing_txn *tx)
+{
+	size_t k, i;
+	int rc = BILLING_OK;
+
+	BILLING_ASSERT(defer.tx == tx);
+	for (k = 0; rc == BILLING_OK && k < NDEFERRED; k++) {
+		struct rows *r = &defer.rows[k];
+		if (st->version >= 10 && st->record_insert_many) {
+			rc = st->record_insert_many(tx, deferred[k], (const void *const *)r->v, r->n);
+		} else {
+			/* An older backend: the same rows one by one. */
+			for (i = 0; rc == BILLING_OK && i < r->n; i++)
+				rc = st->record_insert(tx, deferred[k], r->v[i]);
+		}
+	}
+	billing__defer_end();
+	return rc;
+}
