@@ -2,8 +2,8 @@
  * bench_billing_run: billing_run_due() on N due subscriptions against the
  * same work done with raw SQL on an identical database, in one run.
  *
- *   bench_billing_run sqlite [N]
- *   BILLING_PG_FSYNC=on scripts/with-postgres.sh ./build/release/bench/bench_billing_run postgres [N]
+ *   bench_billing_run sqlite [N [WORKERS]]
+ *   BILLING_PG_FSYNC=on scripts/with-postgres.sh ./build/release/bench/bench_billing_run postgres [N [WORKERS]]
  *
  * N (default 10000) subscriptions of one tenant to one monthly plan, all due
  * at once. Setup (untimed) goes through the public API: a tenant, a product
@@ -27,6 +27,10 @@
  *   library  billing_run_due(ctx, 0, {max_items = N + 1}, &report)
  *   raw      the same renewals with prepared statements, one transaction per
  *            due subscription (see raw_item() for the statement list)
+ *
+ * With WORKERS > 1 the library runs with billing_run_limits.workers =
+ * WORKERS and the raw side with WORKERS threads, each on its own
+ * connection, claiming with FOR UPDATE SKIP LOCKED (raw_concurrent()).
  *
  * and checks that both databases end up holding the same invoices, lines,
  * events (of the same total size), subscriptions and due work.
@@ -54,6 +58,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -1145,50 +1150,39 @@ static void pg_migrate(const char *schema)
 }
 
 /* The tables holding the seed's rows, parents first (foreign keys). */
-static const char *const copied_tables[] = {
-	"tenants", "customers", "products", "plans", "idempotency_keys", "users",
-	"subscriptions", "invoice_numbers", "invoices", "invoice_lines", "pending_lines",
-	"due_work", "events", "payments", "refunds", "provider_events", "dunning_policies",
-	"webhook_endpoints", "webhook_deliveries", "webhook_attempts", "audit_log", "tax_rates",
-	"disputes"
-};
-
 /* Copies every row of the seed schema into dst, as the owner (RLS binds the
- * owner too: the transaction names the tenant and platform work). */
+ * owner too: the transaction names the tenant and platform work). Every
+ * table the migrations made, but the migration runner's own, in the order
+ * they were made (pg_class oids grow): a table's foreign keys name tables
+ * made before it, so parents are copied first, and a table a later
+ * migration adds is copied without naming it here. */
 static void pg_copy(const char *dst, const char *tenant_id)
 {
-	char sql[512];
+	char sql[1024];
 	char *lit = PQescapeLiteral(owner, tenant_id, strlen(tenant_id));
-	size_t i;
+	PGresult *tables;
+	int i;
 
 	if (!lit)
 		die("escape", PQerrorMessage(owner));
+	snprintf(sql, sizeof(sql), "SELECT c.relname FROM pg_class c JOIN pg_namespace n "
+		"ON n.oid = c.relnamespace WHERE n.nspname = '%s' AND c.relkind = 'r' AND "
+		"c.relname NOT IN ('billing_migrations', 'billing_meta') ORDER BY c.oid", schema_seed);
+	tables = PQexec(owner, sql);
+	if (PQresultStatus(tables) != PGRES_TUPLES_OK || PQntuples(tables) < 1)
+		die("copy: list the seed's tables", PQerrorMessage(owner));
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT set_config('billing.tenant_id', %s, true), "
 		"set_config('billing.platform', 'on', true)", lit);
 	PQfreemem(lit);
 	pg_exec(owner, sql);
-	for (i = 0; i < sizeof(copied_tables) / sizeof(copied_tables[0]); i++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO %s.%s SELECT * FROM %s.%s", dst,
-			copied_tables[i], schema_seed, copied_tables[i]);
+	for (i = 0; i < PQntuples(tables); i++) {
+		const char *t = PQgetvalue(tables, i, 0);
+		snprintf(sql, sizeof(sql), "INSERT INTO %s.%s SELECT * FROM %s.%s", dst, t,
+			schema_seed, t);
 		pg_exec(owner, sql);
 	}
 	pg_exec(owner, "COMMIT");
-}
-
-/* Dies unless copied_tables names every table of the schema that holds
- * rows (a new migration adding a table must be added there). */
-static void pg_check_tables(void)
-{
-	char sql[1024], n[32];
-	size_t i, len;
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_tables WHERE "
-		"schemaname = '%s' AND tablename NOT IN ('billing_migrations', 'billing_meta'", schema_seed);
-	for (i = 0; i < sizeof(copied_tables) / sizeof(copied_tables[0]); i++)
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", '%s'", copied_tables[i]);
-	snprintf(sql + len, sizeof(sql) - len, ")");
-	pg_show(sql, n, sizeof(n));
-	if (strcmp(n, "0") != 0)
-		die("copy", "the schema has tables bench/billing_run.c does not copy");
+	PQclear(tables);
 }
 
 static void pg_raw_open(struct rdb *d, const char *schema)
@@ -1240,9 +1234,63 @@ struct side_result {
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s sqlite|postgres [N]   (N subscriptions, default %d, max %d)\n"
+	fprintf(stderr, "usage: %s sqlite|postgres [N [WORKERS]]   (N subscriptions, default %d, "
+		"max %d; WORKERS on each side, default 1, max 64)\n"
 		"postgres: run under scripts/with-postgres.sh, with BILLING_PG_FSYNC=on\n",
 		argv0, DEFAULT_N, MAX_N);
+}
+
+/* ------------------------------------------------------------ raw workers */
+
+/* The concurrent raw side: workers threads, each on a connection of its
+ * own, each doing raw_item until nothing is due; the claim skips the rows
+ * the others hold (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: BEGIN
+ * IMMEDIATE makes them take turns). The naive way: one transaction per
+ * renewal, one statement at a time. */
+struct raw_worker {
+	struct raw r;
+	int64_t now, items;
+	pthread_t thread;
+};
+
+static void *raw_work(void *arg)
+{
+	struct raw_worker *w = arg;
+	while (raw_item(&w->r, w->now))
+		w->items++;
+	return NULL;
+}
+
+static int64_t raw_concurrent(enum backend be, const char *path, unsigned int workers,
+	int64_t now)
+{
+	struct raw_worker *w = calloc(workers, sizeof(*w));
+	int64_t items = 0;
+	unsigned int i;
+
+	if (!w)
+		die("raw", "out of memory");
+	for (i = 0; i < workers; i++) {
+		if (be == SQLITE)
+			sqlite_raw_open(&w[i].r.d, path);
+		else
+			pg_raw_open(&w[i].r.d, schema_raw);
+		raw_prepare_all(&w[i].r);
+		/* Ids of one millisecond stay distinct across the workers. */
+		w[i].r.id_seq += (uint64_t)(i + 1) << 48;
+		w[i].now = now;
+	}
+	for (i = 0; i < workers; i++)
+		if (pthread_create(&w[i].thread, NULL, raw_work, &w[i]) != 0)
+			die("raw", "cannot start a worker thread");
+	for (i = 0; i < workers; i++) {
+		pthread_join(w[i].thread, NULL);
+		items += w[i].items;
+	}
+	for (i = 0; i < workers; i++)
+		raw_close(&w[i].r);
+	free(w);
+	return items;
 }
 
 int main(int argc, char **argv)
@@ -1256,12 +1304,13 @@ int main(int argc, char **argv)
 	char checks[2][CHECK_COLS][64];
 	const char *base = getenv("TMPDIR"), *blocks_env = getenv("BENCH_BLOCKS");
 	size_t n = DEFAULT_N, blocks = 1, k;
+	unsigned int workers = 1;
 	double setup_secs[2], t_start = now_s(), t_copy;
 	int64_t t_run;
 	long maxrss_before, maxrss_after;
 	int peak_ok, c, same = 1;
 
-	if (argc < 2 || argc > 3) {
+	if (argc < 2 || argc > 4) {
 		usage(argv[0]);
 		return 2;
 	}
@@ -1273,13 +1322,18 @@ int main(int argc, char **argv)
 		usage(argv[0]);
 		return 2;
 	}
-	if (argc == 3 && ((n = strtoul(argv[2], NULL, 10)) < 1 || n > MAX_N)) {
+	if (argc >= 3 && ((n = strtoul(argv[2], NULL, 10)) < 1 || n > MAX_N)) {
+		usage(argv[0]);
+		return 2;
+	}
+	if (argc == 4 && ((workers = (unsigned int)strtoul(argv[3], NULL, 10)) < 1 ||
+	    workers > 64)) {
 		usage(argv[0]);
 		return 2;
 	}
 	if (blocks_env && *blocks_env) {
 		blocks = strtoul(blocks_env, NULL, 10);
-		if (blocks < 1 || blocks > n)
+		if (blocks < 1 || blocks > n || workers > 1)
 			blocks = 1;
 	}
 	opts.clock = bench_clock;
@@ -1369,7 +1423,6 @@ int main(int argc, char **argv)
 	} else {
 		char sql[256];
 		PGconn *admin;
-		pg_check_tables();
 		pg_copy(schema_lib, tenant_id);
 		pg_copy(schema_raw, tenant_id);
 		snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema_seed);
@@ -1394,8 +1447,11 @@ int main(int argc, char **argv)
 	clock_now = t_run;
 	if (billing_ctx_open_url(&ctx, url, &opts) < 0)
 		die_lib("billing_ctx_open_url (library side)");
-	printf("clock moved to T0 + 31 days + %zu s: %zu subscriptions due; %zu block%s\n\n",
+	printf("clock moved to T0 + 31 days + %zu s: %zu subscriptions due; %zu block%s\n",
 		n, n, blocks, blocks == 1 ? " (one billing_run_due call)" : "s, interleaved");
+	printf("workers: %u on each side (library: billing_run_limits.workers; raw: %u thread%s, "
+		"a connection each, one transaction per renewal)\n\n", workers, workers,
+		workers == 1 ? "" : "s");
 	fflush(stdout);
 
 	maxrss_before = maxrss_kb();
@@ -1414,6 +1470,7 @@ int main(int argc, char **argv)
 				/* The last block takes whatever is left, plus one
 				 * (to see the queue empty). */
 				limits.max_items = (unsigned int)(k == blocks - 1 ? n + 1 : len);
+				limits.workers = workers;
 				if (start_memory() < 0)
 					peak_ok = 0;
 				rss = status_kb("VmRSS");
@@ -1443,7 +1500,9 @@ int main(int argc, char **argv)
 				rss = status_kb("VmRSS");
 				c0 = cpu_s();
 				t0 = now_s();
-				for (i = 0; i < want && raw_item(&raw, t_run); i++)
+				if (workers > 1)
+					rw.items += raw_concurrent(be, path, workers, t_run);
+				for (i = 0; workers == 1 && i < want && raw_item(&raw, t_run); i++)
 					rw.items++;
 				rw.secs += now_s() - t0;
 				rw.cpu += cpu_s() - c0;
@@ -1489,13 +1548,16 @@ int main(int argc, char **argv)
 	{
 		double lib_rate = (double)lib.items / lib.secs, raw_rate = (double)rw.items / rw.secs;
 		double ratio = lib_rate / raw_rate;
-		printf("%-34s %10s %10s %12s\n", "side", "invoices", "seconds", "invoices/s");
-		printf("%-34s %10s %10s %12s\n", "----------------------------------", "----------",
+		printf("%-40s %10s %10s %12s\n", "side", "invoices", "seconds", "invoices/s");
+		printf("%-40s %10s %10s %12s\n", "----------------------------------------", "----------",
 			"----------", "------------");
-		printf("%-34s %10" PRId64 " %10.2f %12.0f\n", "library (billing_run_due)", lib.items,
-			lib.secs, lib_rate);
-		printf("%-34s %10" PRId64 " %10.2f %12.0f\n", "raw SQL (prepared statements)",
-			rw.items, rw.secs, raw_rate);
+		char side[2][64];
+		snprintf(side[0], sizeof(side[0]), "library (billing_run_due, %u worker%s)", workers,
+			workers == 1 ? "" : "s");
+		snprintf(side[1], sizeof(side[1]), "raw SQL (prepared, %u worker%s)", workers,
+			workers == 1 ? "" : "s");
+		printf("%-40s %10" PRId64 " %10.2f %12.0f\n", side[0], lib.items, lib.secs, lib_rate);
+		printf("%-40s %10" PRId64 " %10.2f %12.0f\n", side[1], rw.items, rw.secs, raw_rate);
 		printf("\nratio library/raw %.3f   target >=%.2f  %s%s\n", ratio, TARGET_RATIO,
 			ratio >= TARGET_RATIO ? "PASS" : "BELOW",
 			be == POSTGRES && strcmp(fsync_, "on") != 0 ? "   (fsync OFF: not durable)" : "");
