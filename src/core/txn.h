@@ -72,6 +72,27 @@ bool billing__retryable(int rc);
  *     invoice takes and holds to the end: after it, only new rows and rows
  *     read without a lock.
  *
+ * A batch of the billing run (run.c run_batch) is one transaction that
+ * follows the same order per renewal, with the claim of the whole batch
+ * first: (1) due_claim_many locks up to RUN_BATCH due rows at once, SKIP
+ * LOCKED, so it never waits and two workers' batches are disjoint; then,
+ * renewal after renewal in the claim's (due_at, tenant) order, (2) the
+ * subscription's due row is the batch's own already (not asked again), (3)
+ * the subscription FOR UPDATE and its plan FOR SHARE (read once per batch;
+ * the share lock is held to the commit), (4) the tenant's invoice counter,
+ * held from the tenant's first renewal of the batch to the commit. The
+ * deferred inserts at the end (store_deferred.c) lock no existing row but
+ * the parents their foreign keys check, which are the batch's own new
+ * invoices and events. Why it cannot deadlock: any other write that
+ * would lock a subscription of the batch takes its due row first (2) and
+ * waits for the whole batch without holding anything the batch still
+ * needs; another worker's batch holds other subscriptions, and where two
+ * batches meet on one tenant's counter the second waits for the first's
+ * commit while the first needs nothing the second holds (its own claimed
+ * rows, shared plans, the counter it has). So one tenant's renewals are
+ * serial across workers (the counter keeps numbers gapless); tenants
+ * renew in parallel.
+ *
  * Rows a write depends on but does not change are not locked for update
  * (the *_read helpers below): a plan is read FOR SHARE, which keeps a plan
  * delete (which counts the plan's live subscriptions under its own lock)
