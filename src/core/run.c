@@ -3,7 +3,8 @@
  * RUN_BATCH items of due work in one platform transaction (due_claim_many:
  * FOR UPDATE SKIP LOCKED), and as long as they are subscriptions, move the
  * transaction to each item's tenant in turn and advance it; one commit for
- * the batch. When any item of a batch fails, the whole batch is rolled back
+ * the batch. The batch's new rows are written set-based at its end, and
+ * what every renewal would read again is read once (store_deferred.c). When any item of a batch fails, the whole batch is rolled back
  * and its items are done again one per transaction (run_one), so a bad row
  * is set aside alone and nothing is done twice. Other work (collections,
  * payments, refunds, deliveries) is claimed one item per transaction, in
@@ -191,6 +192,8 @@ static int run_batch(billing_ctx *ctx, int64_t now, unsigned int cap, unsigned i
 	int rc;
 
 	*taken = 0;
+	if (ctx->st->version < 9 || !ctx->st->due_claim_many)
+		return BILLING_OK;      /* a backend without batches: one at a time */
 	if ((b = billing__malloc(sizeof(*b))) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	b->n = 0;
