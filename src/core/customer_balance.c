@@ -306,7 +306,7 @@ int billing__balance_record(billing_ctx *ctx, billing_txn *tx, const char *tenan
 	t.metadata_json = "{}";
 	t.created_at = t.updated_at = now;
 	t.version = 1;
-	if ((rc = ctx->st->record_insert(tx, &balance_transaction, &t)) < 0 ||
+	if ((rc = billing__insert(ctx->st, tx, &balance_transaction, &t)) < 0 ||
 	    (rc = billing__event_emit(ctx, tx, tenant_id, "customer_balance_transaction.created",
 		balance_transaction.name, id, txn_json, &t)) < 0 ||
 	    (rc = emit_changed(ctx, tx, &t)) < 0)

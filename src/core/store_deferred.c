@@ -9,7 +9,10 @@
  * (parents before children: lines and deliveries have foreign keys to
  * invoices and events). Nothing in a renewal reads those rows back before
  * the flush, which is what makes deferring them safe; any other table, and
- * any other transaction of the thread, is written at once as always.
+ * any other transaction of the thread, is written at once as always, and
+ * a row written at once whose descriptor refers to a deferred table (the
+ * balance transaction of customer_balance.c names its invoice) first has
+ * the rows waiting so far written.
  *
  * Reads. Rows read without a lock or shared (a plan, its product, the
  * tenant) are kept for the batch and handed out again: a shared lock,
@@ -260,20 +263,68 @@ int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *ten
 	return BILLING_OK;
 }
 
+/* Writes the rows deferred so far, one record_insert_many per table,
+ * parents first; the deferral goes on. */
+static int write_rows(billing_storage *st, billing_txn *tx)
+{
+	size_t k, i;
+	int rc = BILLING_OK;
+
+	for (k = 0; rc == BILLING_OK && k < NDEFERRED; k++) {
+		struct rows *r = &defer.rows[k];
+		if (st->version >= 10 && st->record_insert_many) {
+			rc = st->record_insert_many(tx, deferred[k], (const void *const *)r->v, r->n);
+		} else {
+			/* An older backend: the same rows one by one. */
+			for (i = 0; rc == BILLING_OK && i < r->n; i++)
+				rc = st->record_insert(tx, deferred[k], r->v[i]);
+		}
+		for (i = 0; i < r->n; i++)
+			billing__free(r->v[i]);
+		r->n = 0;
+	}
+	return rc;
+}
+
+/* Before res is inserted at once: when it refers to a deferred table and
+ * rows are waiting, they are written now. */
+static int sync_for(billing_storage *st, billing_txn *tx, const billing_resource *res)
+{
+	size_t i, k;
+	bool waiting = false;
+
+	for (k = 0; k < NDEFERRED; k++)
+		waiting = waiting || defer.rows[k].n > 0;
+	if (!waiting)
+		return BILLING_OK;
+	for (i = 0; i < res->reference_count; i++)
+		for (k = 0; k < NDEFERRED; k++)
+			if (res->references[i].target == deferred[k])
+				return write_rows(st, tx);
+	return BILLING_OK;
+}
+
 int billing__insert(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const void *rec)
 {
 	struct rows *r = NULL;
 	size_t k;
 	void *copy;
+	int rc;
 
 	if (defer.tx == tx && tx) {
 		for (k = 0; k < NDEFERRED; k++)
 			if (deferred[k] == res)
 				r = &defer.rows[k];
 	}
-	if (!r)
+	if (!r) {
+		/* A row that may point at a deferred one (a balance transaction at
+		 * the invoice it was applied to): what is deferred so far is
+		 * written first, so its foreign key finds it. */
+		if (defer.tx == tx && tx && (rc = sync_for(st, tx, res)) < 0)
+			return rc;
 		return st->record_insert(tx, res, rec);
+	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
 		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
@@ -291,20 +342,10 @@ int billing__insert(billing_storage *st, billing_txn *tx, const billing_resource
 
 int billing__defer_flush(billing_storage *st, billing_txn *tx)
 {
-	size_t k, i;
-	int rc = BILLING_OK;
+	int rc;
 
 	BILLING_ASSERT(defer.tx == tx);
-	for (k = 0; rc == BILLING_OK && k < NDEFERRED; k++) {
-		struct rows *r = &defer.rows[k];
-		if (st->version >= 10 && st->record_insert_many) {
-			rc = st->record_insert_many(tx, deferred[k], (const void *const *)r->v, r->n);
-		} else {
-			/* An older backend: the same rows one by one. */
-			for (i = 0; rc == BILLING_OK && i < r->n; i++)
-				rc = st->record_insert(tx, deferred[k], r->v[i]);
-		}
-	}
+	rc = write_rows(st, tx);
 	billing__defer_end();
 	return rc;
 }

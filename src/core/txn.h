@@ -187,6 +187,9 @@ int billing__record_put(billing_storage *st, billing_txn *tx, const billing_reso
  * the invoices, invoice lines, events and webhook deliveries are copied
  * and kept, and billing__defer_flush writes them, one record_insert_many
  * per table (parents first), and ends the deferral, whatever it returns.
+ * A row of another table inserted through billing__insert while rows wait
+ * whose descriptor refers to a deferred table (a balance transaction's
+ * invoice) has the waiting rows written first, so its foreign key holds.
  * billing__defer_end drops what is kept (a batch that failed). Only code
  * that never reads those rows back in the same transaction may run while
  * they are deferred: the renewal (billing__subscription_advance) does not.

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing/customer_balance.h"
 #include "tb.h"
 #include "tb_billing.h"
 
@@ -1046,6 +1047,63 @@ static void run_batch__renewals_take_their_own_pending_lines_and_no_others(void 
 		billing_subscription_free(subs[i]);
 }
 
+/* A batch of renewals where some customers have a credit balance: each
+ * renewal invoice of theirs takes the credit (amountDue lower, a balance
+ * transaction pointing at the invoice), the others are charged in full;
+ * nothing fails or is done twice (the batch writes the invoices it has so
+ * far before a balance transaction that refers to one). */
+static void run_batch__customers_with_a_balance_are_renewed_with_it(void **state)
+{
+	enum { SUBS = 6 };
+	fx *f = *state;
+	billing_customer *cus[SUBS];
+	billing_subscription *subs[SUBS];
+	billing_balance_transaction *t;
+	tbb_invoice *inv = NULL;
+	billing_run_report rep;
+	billing_plan *p;
+	size_t i, n;
+
+	begin(f, tbb_ts(2025, 1, 1, 0, 0, 0));
+	p = plan(f, (tb_plan_spec){ .amount = 2900 });
+	for (i = 0; i < SUBS; i++) {
+		cus[i] = tb_customer(f->w, f->t, NULL);
+		subs[i] = tbb_subscribe(f->w, f->t, billing_customer_id(cus[i]), billing_plan_id(p), 1);
+	}
+	for (i = 1; i < SUBS; i += 3) {
+		billing_balance_adjustment_params a = BILLING_BALANCE_ADJUSTMENT_PARAMS_INIT;
+		a.customer_id = billing_customer_id(cus[i]);
+		a.amount = -1000;
+		a.currency = "EUR";
+		a.description = "Goodwill";
+		t = NULL;
+		tb_assert_rc(billing_customer_balance_adjust(&t, f->w->ctx, &f->admin, &a, NULL),
+			BILLING_OK);
+		billing_balance_transaction_free(t);
+	}
+	f->w->now = tbb_ts(2025, 2, 1, 0, 0, 30);
+	rep = tbb_run(f->w);
+	assert_int_equal(rep.failed, 0);
+	assert_int_equal(rep.invoiced, SUBS);
+	for (i = 0; i < SUBS; i++) {
+		n = tbb_invoices(f->w, f->t, billing_subscription_id(subs[i]), &inv);
+		assert_int_equal(n, 2);
+		assert_int_equal(inv[1].total, 2900);
+		assert_int_equal(inv[1].amount_due, i % 3 == 1 ? 1900 : 2900);
+		free(inv);
+	}
+	assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM "
+		"customer_balance_transactions WHERE invoice_id IS NOT NULL"), 2);
+	n = tbb_invoices(f->w, f->t, NULL, &inv);
+	assert_int_equal(n, 2 * SUBS);
+	tbb_assert_numbers_gapless(inv, n);
+	free(inv);
+	for (i = 0; i < SUBS; i++) {
+		billing_subscription_free(subs[i]);
+		billing_customer_free(cus[i]);
+	}
+}
+
 /* A renewal that fails inside a batch (its next period would run past the
  * year 9999) rolls the batch back; the others are then renewed once each
  * and the bad one alone is set aside for a minute. */
@@ -1860,6 +1918,7 @@ int main(void)
 		T(run_batch__a_failing_renewal_is_set_aside_and_the_rest_renewed_once),
 		T(run_batch__a_renewal_whose_insert_fails_is_set_aside_and_the_rest_renewed_once),
 		T(run_batch__renewals_take_their_own_pending_lines_and_no_others),
+		T(run_batch__customers_with_a_balance_are_renewed_with_it),
 		T(concurrent_finalizations__four_threads_get_numbers_1_to_n),
 		T(plan_delete__refused_while_a_live_subscription_uses_it),
 		T(customer_delete__refused_once_it_has_a_subscription),
