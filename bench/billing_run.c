@@ -825,7 +825,8 @@ static int raw_item(struct raw *r, int64_t now)
 	put(&b, ",");
 	put_str(&b, "currency", currency);
 	putf(&b, ",\"subtotal\":%" PRId64 ",\"tax\":%" PRId64 ",\"total\":%" PRId64
-		",\"amountPaid\":0,\"amountDue\":%" PRId64 ",", amount, tax, total, total);
+		",\"amountPaid\":0,\"amountDue\":%" PRId64 ",\"startingBalance\":0,"
+		"\"endingBalance\":0,", amount, tax, total, total);
 	put_time(&b, "periodStart", pstart);
 	put(&b, ",");
 	put_time(&b, "periodEnd", pend);
@@ -839,7 +840,7 @@ static int raw_item(struct raw *r, int64_t now)
 	put_time(&b, "periodEnd", pend);
 	putf(&b, ",\"taxRate\":%s,\"taxAmount\":%" PRId64 ",\"proration\":false,", rate, tax);
 	put_str(&b, "planId", plan_id);
-	put(&b, "}],\"attemptCount\":0,\"nextAttemptAt\":null,");
+	put(&b, "}],\"attemptCount\":0,\"nextAttemptAt\":null,\"nextAction\":null,");
 	put_time(&b, "createdAt", now);
 	put(&b, ",");
 	put_time(&b, "finalizedAt", now);
