@@ -272,7 +272,7 @@ static int write_rows(billing_storage *st, billing_txn *tx)
 
 	for (k = 0; rc == BILLING_OK && k < NDEFERRED; k++) {
 		struct rows *r = &defer.rows[k];
-		if (st->version >= 10 && st->record_insert_many) {
+		if (st->version >= 11 && st->record_insert_many) {
 			rc = st->record_insert_many(tx, deferred[k], (const void *const *)r->v, r->n);
 		} else {
 			/* An older backend: the same rows one by one. */

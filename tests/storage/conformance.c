@@ -410,7 +410,7 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 {
 	fx *f = *state;
 	billing_storage *st = f->st;
-	/* Version 10, the narrow vtable of version 8, due_claim_many (9) and
+	/* Version 11, the narrow vtable of version 8, due_claim_many (9),
 	 * the optional endpoints_version (10) and record_insert_many (11):
 	 * every one of the 27 required methods is set; PostgreSQL has
 	 * endpoints_version, SQLite (whose endpoint reads cost no round trip)
