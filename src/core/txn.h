@@ -47,8 +47,11 @@ bool billing__retryable(int rc);
 /* ------------------------------------------------------------ lock order */
 
 /*
- * On PostgreSQL a get in a write transaction locks its row (FOR UPDATE)
- * until the transaction ends; two transactions that take the same rows in
+ * On PostgreSQL a get in a write transaction locks its row (FOR NO KEY
+ * UPDATE: as FOR UPDATE, but it does not wait for the foreign-key checks of
+ * rows that refer to it, which hold FOR KEY SHARE; with FOR UPDATE two
+ * writers that each insert a subscription of one customer and then lock
+ * that customer's balance deadlock every time) until the transaction ends; two transactions that take the same rows in
  * different orders deadlock, one of them is rolled back after the server's
  * deadlock timeout (a second) and BILLING__RETRY runs it again. SQLite's
  * write transaction holds the database lock, so none of this arises there.

@@ -236,7 +236,10 @@ static int build_texts(sqlb_shape *sh, char *texts[SQLB_KINDS], char **columns)
 	}
 	if (sh->drv->for_update) {
 		buf_add(&b[SQLB_SELECT_SHARE], " FOR SHARE");
-		buf_add(&b[SQLB_SELECT_UPDATE], " FOR UPDATE");
+		/* Not FOR UPDATE: that also waits for the rows whose foreign keys
+		 * hold this one (FOR KEY SHARE), so two writers that each inserted a
+		 * child of the row and then lock it deadlock (txn.h). */
+		buf_add(&b[SQLB_SELECT_UPDATE], " FOR NO KEY UPDATE");
 	}
 	buf_add(&b[SQLB_DELETE], "DELETE FROM %s", res->table);
 	add_key(&b[SQLB_DELETE], sh);

@@ -109,14 +109,16 @@ static int exec_deferred(sql_stmt *s, int fk_code)
 /* In a write transaction a get locks the row it reads, where the dialect
  * can (PostgreSQL; SQLite's write transaction holds the database lock
  * already), so an update's read-modify-write never interleaves with
- * another's. */
+ * another's. FOR NO KEY UPDATE, the lock an UPDATE of other columns than
+ * the key takes: it does not wait for the foreign-key checks of rows that
+ * refer to this one (FOR KEY SHARE), which FOR UPDATE would (txn.h). */
 #define LOCKED(tx, sql) \
-	((tx)->kind == BILLING_TXN_WRITE && (tx)->drv->for_update ? sql " FOR UPDATE" : sql) /* NOLINT(bugprone-macro-parentheses): a literal */
+	((tx)->kind == BILLING_TXN_WRITE && (tx)->drv->for_update ? sql " FOR NO KEY UPDATE" : sql) /* NOLINT(bugprone-macro-parentheses): a literal */
 
 /* The same, as a BILLING_LOCK_* says (the *_read methods). */
 #define LOCKED_AS(tx, lock, sql) \
 	((tx)->kind != BILLING_TXN_WRITE || !(tx)->drv->for_update || (lock) == BILLING_LOCK_NONE ? \
-	sql : (lock) == BILLING_LOCK_SHARE ? sql " FOR SHARE" : sql " FOR UPDATE") /* NOLINT(bugprone-macro-parentheses): a literal */
+	sql : (lock) == BILLING_LOCK_SHARE ? sql " FOR SHARE" : sql " FOR NO KEY UPDATE") /* NOLINT(bugprone-macro-parentheses): a literal */
 
 /* ------------------------------------------------------------ migrations */
 
