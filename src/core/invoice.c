@@ -390,20 +390,20 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 		return rc;
 	if (__builtin_add_overflow(subtotal, tax, &total))
 		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
-	/* The customer's balance, held from here (before the counter, txn.h):
-	 * the transaction that records its application is written once the
-	 * invoice exists. The billing run's batch must send a customer whose
-	 * balance is not 0 through this path. */
-	if ((rc = billing__balance_get(ctx, tx, d->tenant_id, d->customer_id, d->currency,
-		&starting)) < 0 ||
-	    (rc = billing__balance_split(total, starting, &due, &ending)) < 0)
-		return rc;
 	if (billing__id_new(id, "in", now * 1000) < 0)
 		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
 	/* The number is taken inside this transaction: it is the tenant's next
 	 * one, and a rollback gives it back, so numbers have no gap. */
 	if ((rc = billing__read(ctx->st, tx, &billing__res_tenant, NULL, d->tenant_id, BILLING_LOCK_NONE, prefix_row, prefix)) < 0 ||
 	    (rc = ctx->st->invoice_number_next(tx, d->tenant_id, &seq)) < 0)
+		return rc;
+	/* The customer's balance, held from here: after the counter (txn.h),
+	 * since a batch of the billing run holds the counter from its first
+	 * renewal and takes each renewal's customer after it. The transaction
+	 * that records its application is written once the invoice exists. */
+	if ((rc = billing__balance_get(ctx, tx, d->tenant_id, d->customer_id, d->currency,
+		&starting)) < 0 ||
+	    (rc = billing__balance_split(total, starting, &due, &ending)) < 0)
 		return rc;
 	if ((rc = format_number(number, sizeof(number), prefix, seq, now)) < 0)
 		return rc;

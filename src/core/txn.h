@@ -72,8 +72,12 @@ bool billing__retryable(int rc);
  *     each with its due work first (2). Paths that start from a
  *     subscription only ever lock the invoices they insert.
  *  4. The tenant's invoice counter (invoice_number_next), which every new
- *     invoice takes and holds to the end: after it, only new rows and rows
- *     read without a lock.
+ *     invoice takes and holds to the end.
+ *  5. The balance of the invoice's customer (the customer row), which
+ *     every new invoice takes after its number; a balance change without
+ *     an invoice (an adjustment, a void's give-back, a pause's credit)
+ *     takes it without the counter. After it, only new rows and rows read
+ *     without a lock.
  *
  * A batch of the billing run (run.c run_batch) is one transaction that
  * follows the same order per renewal, with the claim of the whole batch
@@ -83,7 +87,8 @@ bool billing__retryable(int rc);
  * subscription's due row is the batch's own already (not asked again), (3)
  * the subscription FOR UPDATE and its plan FOR SHARE (read once per batch;
  * the share lock is held to the commit), (4) the tenant's invoice counter,
- * held from the tenant's first renewal of the batch to the commit. The
+ * held from the tenant's first renewal of the batch to the commit, (5) the
+ * renewal's customer (its balance), after the counter as everywhere. The
  * deferred inserts at the end (store_deferred.c) lock no existing row but
  * the parents their foreign keys check, which are the batch's own new
  * invoices and events. Why it cannot deadlock: any other write that
