@@ -19,34 +19,17 @@ balances, and the invoice's startingBalance / endingBalance / amountDue.
 Reuses test_server.py's Server and Billing helpers; runs on the backend
 BILLING_TEST_BACKEND names, like http_server.
 """
-import os
 import unittest
 
+import tenant_case
 import test_server as ts
 
 
-def setUpModule():
-    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
-        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
-
-
-class Balances(ts.ProblemAssertions):
+class Balances(tenant_case.TenantCase):
     """A server with the test clock; a tenant per test."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1"}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.s.stop() != 0:
-            raise AssertionError("the balances server did not exit cleanly")
-
     def setUp(self):
-        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
-            .stdout.decode().strip()
-        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
-        self.user = ts.make_token(ts.claims_for(self.tenant, "USER"))
+        super().setUp()
         self.cus = self.b.customer_new(defaultPaymentMethod="pm_card_visa")
         self.path = "/v1/customers/%s/balance-transactions" % self.cus["id"]
 

@@ -17,36 +17,20 @@ routes come from the descriptor alone.
 Reuses test_server.py's Server, Billing and Stripe signing helpers; runs on
 the backend BILLING_TEST_BACKEND names, like http_server.
 """
-import os
 import unittest
 
+import tenant_case
 import test_server as ts
 
 
-def setUpModule():
-    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
-        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
-
-
-class Disputes(ts.ProblemAssertions):
+class Disputes(tenant_case.TenantCase):
     """A server with the test clock and the test provider's webhook secret; a
     tenant per test."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1",
-                                     "STRIPE_WEBHOOK_SECRET": ts.WEBHOOK_SECRET}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.s.stop() != 0:
-            raise AssertionError("the disputes server did not exit cleanly")
+    SERVER_ENV = tenant_case.WEBHOOK_ENV
 
     def setUp(self):
-        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
-            .stdout.decode().strip()
-        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
-        self.user = ts.make_token(ts.claims_for(self.tenant, "USER"))
+        super().setUp()
         sub = self.b.subscribe(customer=self.b.customer_new(defaultPaymentMethod="pm_card_visa"))
         self.invoice = sub["latestInvoiceId"]
         pays = self.b.ok("GET", "/v1/payments?invoiceId=" + self.invoice)["data"]

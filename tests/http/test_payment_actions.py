@@ -21,38 +21,23 @@ Reuses test_server.py's Server, Billing and Stripe signing helpers; runs on
 the backend BILLING_TEST_BACKEND names, like http_server.
 """
 import json
-import os
 import time
 import unittest
 
+import tenant_case
 import test_server as ts
 
 HOUR = 3600
 
 
-def setUpModule():
-    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
-        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
-
-
-class PaymentActions(ts.ProblemAssertions):
+class PaymentActions(tenant_case.TenantCase):
     """A server with the test clock and the test provider's webhook secret; a
     tenant per test whose subscription's first payment awaits action."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1",
-                                     "STRIPE_WEBHOOK_SECRET": ts.WEBHOOK_SECRET}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.s.stop() != 0:
-            raise AssertionError("the payment actions server did not exit cleanly")
+    SERVER_ENV = tenant_case.WEBHOOK_ENV
 
     def setUp(self):
-        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
-            .stdout.decode().strip()
-        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
+        super().setUp()
         c = self.b.customer_new(defaultPaymentMethod="pm_card_authenticationRequired")
         self.sub = self.b.subscribe(customer=c)
         self.assertEqual(self.sub["status"], "active")

@@ -21,35 +21,18 @@ Reuses test_server.py's Server and Billing; runs on the backend
 BILLING_TEST_BACKEND names, like http_server.
 """
 import calendar
-import os
 import time
 import unittest
 
+import tenant_case
 import test_server as ts
 
 
-def setUpModule():
-    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
-        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
-
-
-class PaymentMethods(ts.ProblemAssertions):
+class PaymentMethods(tenant_case.TenantCase):
     """A server with the test clock and the test provider; a tenant per test."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1"}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.s.stop() != 0:
-            raise AssertionError("the payment methods server did not exit cleanly")
-
     def setUp(self):
-        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
-            .stdout.decode().strip()
-        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
-        self.user = ts.make_token(ts.claims_for(self.tenant, "USER"))
+        super().setUp()
         self.cus = self.b.customer_new()
 
     def attach(self, token, customer=None, **kw):
