@@ -118,10 +118,12 @@ static cJSON *query_param(const cJSON *f)
 }
 
 /* Operations that ask the payment provider: a refusal is 402 (with
- * providerCode), a lost answer 502. */
+ * providerCode), a lost answer 502. subscriptions.create answers them
+ * only with paymentBehavior error_if_incomplete (with resourceId). */
 static int asks_provider(const char *operation)
 {
 	return operation && (strcmp(operation, "invoices.pay") == 0 ||
+		strcmp(operation, "subscriptions.create") == 0 ||
 		strcmp(operation, "payments.refund") == 0 ||
 		strcmp(operation, "payments.cancel") == 0);
 }
@@ -547,7 +549,8 @@ static const char components_json[] =
 		"\"code\":{\"type\":\"string\"},\"errors\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
 		"\"properties\":{\"field\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}}}},"
 		"\"requestId\":{\"type\":\"string\"},\"statusCode\":{\"type\":\"integer\"},"
-		"\"error\":{\"type\":\"string\"},\"message\":{\"type\":[\"string\",\"array\"]}}}"
+		"\"error\":{\"type\":\"string\"},\"message\":{\"type\":[\"string\",\"array\"]},"
+		"\"providerCode\":{\"type\":\"string\"},\"resourceId\":{\"type\":\"string\"}}}"
 "}"
 "}";
 

@@ -73,7 +73,7 @@ const char *http_reason(int status)
 }
 
 static char *finish(cJSON *p, int status, const char *code, const char *detail, cJSON *errors,
-	const char *provider_code, const char *request_id)
+	const char *provider_code, const char *resource_id, const char *request_id)
 {
 	char type[128], *text;
 	cJSON *message;
@@ -89,6 +89,10 @@ static char *finish(cJSON *p, int status, const char *code, const char *detail, 
 	 * that show it or act on it. */
 	if (provider_code && *provider_code)
 		cJSON_AddStringToObject(p, "providerCode", provider_code);
+	/* What the failed call left behind (a subscription created with
+	 * error_if_incomplete whose first charge failed). */
+	if (resource_id && *resource_id)
+		cJSON_AddStringToObject(p, "resourceId", resource_id);
 	cJSON_AddItemToObject(p, "errors", errors);
 	cJSON_AddStringToObject(p, "requestId", request_id);
 	cJSON_AddNumberToObject(p, "statusCode", status);
@@ -128,7 +132,7 @@ char *problem_make(int status, const char *code, const char *detail, const char 
 	const char *request_id)
 {
 	return finish(cJSON_CreateObject(), status, code, detail, field_errors(field, detail), NULL,
-		request_id);
+		NULL, request_id);
 }
 
 char *problem_from_library(int *status, const char *error_json, const char *request_id)
@@ -141,6 +145,8 @@ char *problem_from_library(int *status, const char *error_json, const char *requ
 	const char *field = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "field"));
 	const char *provider_code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err,
 		"providerCode"));
+	const char *resource_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err,
+		"resourceId"));
 	cJSON *errors = cJSON_DetachItemFromObjectCaseSensitive((cJSON *)err, "errors");
 	char *text;
 
@@ -158,7 +164,8 @@ char *problem_from_library(int *status, const char *error_json, const char *requ
 	 * unavailable database (503) say what the client should do. */
 	if (*status >= 500 && *status != 503 && *status != 502)
 		msg = "the server failed to complete the request";
-	text = finish(cJSON_CreateObject(), *status, code, msg, errors, provider_code, request_id);
+	text = finish(cJSON_CreateObject(), *status, code, msg, errors, provider_code, resource_id,
+		request_id);
 	cJSON_Delete(root);
 	return text;
 }

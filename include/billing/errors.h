@@ -64,6 +64,9 @@ typedef struct {
 	size_t field_error_count;
 	const billing_field_error *field_errors;
 	const char *provider_code; /**< the payment provider's own code, or NULL */
+	const char *resource_id;  /**< what a failed call left behind, or NULL: a
+	                               subscription created error_if_incomplete
+	                               whose first charge failed */
 } billing_error;
 
 /**

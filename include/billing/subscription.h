@@ -30,17 +30,58 @@ BILLING_BEGIN_DECL
 typedef struct billing_subscription billing_subscription;
 
 typedef enum {
-	BILLING_SUB_INCOMPLETE = 1,  /**< reserved: first payment must succeed first */
+	BILLING_SUB_INCOMPLETE = 1,  /**< created with a payment behavior other than
+	                                  past_due_on_failure, its first invoice not
+	                                  paid yet: not provisioned, not renewed, no
+	                                  dunning; active once that invoice is paid */
 	BILLING_SUB_TRIALING = 2,
 	BILLING_SUB_ACTIVE = 3,
 	BILLING_SUB_PAST_DUE = 4,
 	BILLING_SUB_PAUSED = 5,
 	BILLING_SUB_CANCELED = 6,
 	BILLING_SUB_EXPIRED = 7,
-	BILLING_SUB_UNPAID = 8       /**< retries exhausted (dunning policy "unpaid"):
+	BILLING_SUB_UNPAID = 8,      /**< retries exhausted (dunning policy "unpaid"):
 	                                  renewals go on, but nothing is collected
 	                                  automatically until an invoice is paid */
+	BILLING_SUB_INCOMPLETE_EXPIRED = 9 /**< terminal: incomplete, and its first
+	                                  invoice was not paid within 23 hours of
+	                                  the creation (or, error_if_incomplete,
+	                                  the first charge failed); that invoice is
+	                                  void, its number kept */
 } billing_subscription_status;
+
+/**
+ * What the creation does when the first invoice is not paid at once
+ * (Stripe's payment_behavior, plus today's behavior). A trial's first
+ * invoice, or one the customer's balance covers, is paid at once: the
+ * subscription starts trialing or active whichever is chosen.
+ */
+typedef enum {
+	/** The default, the library's behavior before incomplete existed: the
+	 *  subscription starts active; a failed first charge makes it past_due
+	 *  and dunning retries it. Kept the default so that hosts see no change
+	 *  they did not ask for. */
+	BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE = 0,
+	/** Stripe's default: the first invoice is charged at once; unless it is
+	 *  paid the subscription is incomplete (a decline, a payment awaiting
+	 *  3-D Secure: nextAction on the invoice). */
+	BILLING_PAYMENT_BEHAVIOR_ALLOW_INCOMPLETE = 1,
+	/** Charged at once; unless paid, the call fails (BILLING_EDECLINED, or
+	 *  BILLING_EUNKNOWN_OUTCOME when the answer was lost) after the attempt
+	 *  is recorded: the subscription is incomplete_expired, its invoice void
+	 *  (number kept), billing_error_last()->resource_id names the
+	 *  subscription. A payment awaiting 3-D Secure is canceled at the
+	 *  provider first (Stripe answers 402 to it too). */
+	BILLING_PAYMENT_BEHAVIOR_ERROR_IF_INCOMPLETE = 2,
+	/** Created incomplete, no charge attempted: the first invoice is paid
+	 *  with billing_invoice_pay (on session, so 3-D Secure can be done) or
+	 *  out of band within 23 hours. */
+	BILLING_PAYMENT_BEHAVIOR_DEFAULT_INCOMPLETE = 3
+} billing_payment_behavior;
+
+/** "past_due_on_failure", "allow_incomplete", "error_if_incomplete",
+ *  "default_incomplete"; NULL for other values. */
+BILLING_EXTERN(const char *) billing_payment_behavior_name(billing_payment_behavior b);
 
 /** "trialing", "active", ...; NULL for other values. */
 BILLING_EXTERN(const char *) billing_subscription_status_name(billing_subscription_status s);
@@ -55,7 +96,7 @@ typedef struct {
 /** The transition table (static storage); *count receives its length. */
 BILLING_EXTERN(const billing_subscription_transition *) billing_subscription_transitions(size_t *count);
 
-#define BILLING_SUBSCRIPTION_PARAMS_VERSION 1
+#define BILLING_SUBSCRIPTION_PARAMS_VERSION 2
 
 typedef struct {
 	unsigned int version;          /**< BILLING_SUBSCRIPTION_PARAMS_VERSION */
@@ -69,15 +110,24 @@ typedef struct {
 	                                    next billing_run_due()) */
 	const billing_metadata_entry *metadata;
 	size_t metadata_count;
+	/** Version 2. What happens when the first invoice is not paid at once;
+	 *  version 1 callers get BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE. */
+	billing_payment_behavior payment_behavior;
 } billing_subscription_params;
 
-#define BILLING_SUBSCRIPTION_PARAMS_INIT { BILLING_SUBSCRIPTION_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define BILLING_SUBSCRIPTION_PARAMS_INIT { BILLING_SUBSCRIPTION_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, \
+	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE }
 
 /**
- * Subscribes a customer to a plan and issues the first invoice (finalized).
+ * Subscribes a customer to a plan and issues the first invoice (finalized),
+ * collected at once unless payment_behavior is default_incomplete.
  * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID (a customer or
  *         plan id naming nothing in the tenant, a deleted or inactive plan:
- *         reason "resource_missing" or "plan_inactive", with the field);
+ *         reason "resource_missing" or "plan_inactive", with the field; an
+ *         unknown payment_behavior, field "paymentBehavior");
+ *         with error_if_incomplete, BILLING_EDECLINED or
+ *         BILLING_EUNKNOWN_OUTCOME (see billing_payment_behavior; *out is
+ *         NULL, the subscription exists);
  *         BILLING_EOVERFLOW (a period beyond year 9999); BILLING_ESTORAGE
  */
 BILLING_EXTERN(int) billing_subscription_create(billing_subscription **out, billing_ctx *ctx,

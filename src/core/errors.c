@@ -60,6 +60,7 @@ struct error_state {
 	billing_error pub;
 	char message[512];
 	char provider_code[64];
+	char resource_id[64];
 	billing_field_error fields[BILLING__MAX_FIELD_ERRORS];
 	char field_messages[BILLING__MAX_FIELD_ERRORS][160];
 	char field_names[BILLING__MAX_FIELD_ERRORS][64];
@@ -77,8 +78,10 @@ static void state_reset(int code, const char *reason)
 	tls.pub.field_error_count = 0;
 	tls.pub.field_errors = tls.fields;
 	tls.pub.provider_code = NULL;
+	tls.pub.resource_id = NULL;
 	tls.message[0] = '\0';
 	tls.provider_code[0] = '\0';
+	tls.resource_id[0] = '\0';
 }
 
 const billing_error *billing_error_last(void)
@@ -146,6 +149,14 @@ void billing__error_provider_code(const char *code)
 		return;
 	snprintf(tls.provider_code, sizeof(tls.provider_code), "%s", code);
 	tls.pub.provider_code = tls.provider_code;
+}
+
+void billing__error_resource_id(const char *id)
+{
+	if (!id)
+		return;
+	snprintf(tls.resource_id, sizeof(tls.resource_id), "%s", id);
+	tls.pub.resource_id = tls.resource_id;
 }
 
 void billing__check_fail(billing__checks *c, const char *field, const char *fmt, ...)

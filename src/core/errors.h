@@ -39,6 +39,9 @@ void billing__error_record_field(int code, const char *reason, const char *field
 /* Records the provider's own error code on the current error. */
 void billing__error_provider_code(const char *code);
 
+/* Records on the current error the object the failed call left behind. */
+void billing__error_resource_id(const char *id);
+
 /* Field errors gathered during validation. Lives on the stack. */
 typedef struct {
 	size_t count;

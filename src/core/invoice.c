@@ -617,15 +617,40 @@ const billing_invoice *billing_page_invoice(const billing_page *page, size_t i)
 	return billing__page_item(page, BILLING__PAGE_INVOICE, i);
 }
 
+int billing__invoice_void_in(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv)
+{
+	billing_invoice_record r;
+	int64_t old_version;
+	int rc;
+
+	if ((rc = transition(inv->status, BILLING_INVOICE_VOID)) < 0 ||
+	    (rc = billing__invoice_payments_settled(ctx, tx, inv->tenant_id, inv->id)) < 0)
+		return rc;
+	/* What the invoice took from the balance (or gave it) goes back. */
+	if (inv->starting_balance != inv->ending_balance &&
+	    (rc = billing__balance_record(ctx, tx, inv->tenant_id, inv->customer_id, inv->currency,
+		BILLING_BALANCE_UNAPPLIED_FROM_INVOICE, inv->starting_balance - inv->ending_balance,
+		inv->id, NULL, NULL)) < 0)
+		return rc;
+	inv->next_attempt_at = 0;
+	old_version = inv->version;
+	inv->status = BILLING_INVOICE_VOID;
+	inv->voided_at = inv->updated_at = billing__now(ctx);
+	inv->version++;
+	record_of(&r, inv);
+	if ((rc = ctx->st->record_update(tx, &billing__res_invoice, &r, old_version)) < 0)
+		return rc;
+	return billing__event_emit(ctx, tx, inv->tenant_id, "invoice.voided", "invoice", inv->id,
+		billing__json_invoice, inv);
+}
+
 static int invoice_void_once(billing_invoice **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_call_options *opts)
 {
-	billing_invoice_record r;
 	billing__buf input = { 0 };
 	billing__idem idem;
 	billing_invoice *inv = NULL;
 	billing_txn *tx;
-	int64_t old_version;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_VOID)) < 0)
@@ -642,24 +667,7 @@ static int invoice_void_once(billing_invoice **out, billing_ctx *ctx,
 	    (rc = billing__entity_get_in((void **)&inv, &entity, ctx, tx, who->tenant_id, id)) < 0 ||
 	    (rc = load_lines(ctx, tx, inv)) < 0 || idem.replay)
 		goto end;
-	if ((rc = transition(inv->status, BILLING_INVOICE_VOID)) < 0 ||
-	    (rc = billing__invoice_payments_settled(ctx, tx, who->tenant_id, id)) < 0)
-		goto end;
-	/* What the invoice took from the balance (or gave it) goes back. */
-	if (inv->starting_balance != inv->ending_balance &&
-	    (rc = billing__balance_record(ctx, tx, who->tenant_id, inv->customer_id, inv->currency,
-		BILLING_BALANCE_UNAPPLIED_FROM_INVOICE, inv->starting_balance - inv->ending_balance,
-		id, NULL, NULL)) < 0)
-		goto end;
-	inv->next_attempt_at = 0;
-	old_version = inv->version;
-	inv->status = BILLING_INVOICE_VOID;
-	inv->voided_at = inv->updated_at = billing__now(ctx);
-	inv->version++;
-	record_of(&r, inv);
-	if ((rc = ctx->st->record_update(tx, &billing__res_invoice, &r, old_version)) == BILLING_OK &&
-	    (rc = billing__event_emit(ctx, tx, who->tenant_id, "invoice.voided", "invoice", id,
-		billing__json_invoice, inv)) == BILLING_OK)
+	if ((rc = billing__invoice_void_in(ctx, tx, inv)) == BILLING_OK)
 		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);
 end:
 	if ((rc = billing__end(ctx, tx, rc)) < 0) {

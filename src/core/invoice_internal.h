@@ -30,6 +30,11 @@ struct billing_invoice {
 	struct billing_payment *action;
 };
 
+/* Voids inv (loaded in tx, so locked): the invoice table's rule, no
+ * attempt in flight (payment_in_progress), the balance it took given
+ * back, the event invoice.voided. The number stays. */
+int billing__invoice_void_in(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv);
+
 /* The invoice with its lines, read in tx (locked in a write transaction). */
 int billing__invoice_load(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const char *id);

@@ -176,6 +176,8 @@ static char *error_json(void)
 	}
 	if (e->provider_code)
 		cJSON_AddStringToObject(err, "providerCode", e->provider_code);
+	if (e->resource_id)
+		cJSON_AddStringToObject(err, "resourceId", e->resource_id);
 	text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return text;

@@ -19,6 +19,10 @@ static const field_spec f_subscription_create[] = {
 	{ "trialDays", T_INTEGER, false, false, "0-730; overrides the plan's" },
 	{ "startAt", T_STRING, false, false, "RFC 3339 UTC, not in the future; default now" },
 	{ "metadata", T_OBJECT, false, true, "string map" },
+	{ "paymentBehavior", T_STRING, false, false,
+		"past_due_on_failure (default: active, past_due when the first charge fails), "
+		"allow_incomplete, error_if_incomplete or default_incomplete (incomplete until "
+		"the first invoice is paid; docs/billing.md)" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_list[] = {
@@ -26,7 +30,8 @@ static const field_spec f_subscription_list[] = {
 	{ "customerId", T_STRING, false, false, "subscriptions of this customer" },
 	{ "planId", T_STRING, false, false, "subscriptions on this plan" },
 	{ "status", T_STRING, false, false,
-		"trialing, active, past_due, unpaid, paused, canceled, expired" },
+		"incomplete, incomplete_expired, trialing, active, past_due, unpaid, paused, "
+		"canceled, expired" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_cancel[] = {
@@ -76,7 +81,7 @@ static int sub_status_in(billing_subscription_status *out, const cJSON *in)
 	*out = 0;
 	if (!name)
 		return BILLING_OK;
-	for (st = BILLING_SUB_INCOMPLETE; st <= BILLING_SUB_UNPAID; st++) {
+	for (st = BILLING_SUB_INCOMPLETE; st <= BILLING_SUB_INCOMPLETE_EXPIRED; st++) {
 		if (strcmp(billing_subscription_status_name((billing_subscription_status)st), name) == 0) {
 			*out = (billing_subscription_status)st;
 			return BILLING_OK;
@@ -105,6 +110,14 @@ static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_p
 		return rc;
 	p.metadata = md.items;
 	p.metadata_count = md.count;
+	if (jhas(in, "paymentBehavior")) {
+		const char *b = jstr(in, "paymentBehavior");
+		p.payment_behavior = (billing_payment_behavior)-1;
+		for (rc = BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE;
+		     b && rc <= BILLING_PAYMENT_BEHAVIOR_DEFAULT_INCOMPLETE; rc++)
+			if (strcmp(billing_payment_behavior_name((billing_payment_behavior)rc), b) == 0)
+				p.payment_behavior = (billing_payment_behavior)rc;
+	}
 	rc = billing_subscription_create(&sub, ctx, who, &p, opts);
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }

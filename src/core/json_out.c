@@ -442,7 +442,7 @@ static const billing__shape_field subscription_fields[] = {
 	{ "id", "string", false }, { "object", "'subscription'", false }, { "customerId", "string", false },
 	{ "planId", "string", false },
 	{ "status", "'incomplete' | 'trialing' | 'active' | 'past_due' | 'paused' | 'canceled' | "
-		"'expired' | 'unpaid'", false },
+		"'expired' | 'unpaid' | 'incomplete_expired'", false },
 	{ "quantity", "integer", false }, { "currency", "string", false }, { "billingCycleAnchor", "time", false },
 	{ "currentPeriodStart", "time", false }, { "currentPeriodEnd", "time", false }, { "trialEnd", "time?", false },
 	{ "cancelAtPeriodEnd", "boolean", false }, { "canceledAt", "time?", false }, { "endedAt", "time?", false },

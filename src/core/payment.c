@@ -290,9 +290,21 @@ static int invoice_effects(billing_ctx *ctx, billing_txn *tx, const billing_paym
 		/* Only automatic attempts walk the retry schedule; a failed
 		 * attempt by hand leaves the schedule as it was. */
 		if (p->off_session && inv->subscription_id) {
+			int sub_status = 0;
 			if ((rc = billing__subscription_payment(ctx, tx, inv->tenant_id,
 				inv->subscription_id, BILLING__SUB_PAYMENT_FAILED, now, now)) < 0 ||
-			    (rc = billing__dunning_next(ctx, tx, inv, now)) < 0)
+			    (rc = billing__subscription_status_in(ctx, tx, inv->tenant_id,
+				inv->subscription_id, &sub_status)) < 0)
+				break;
+			/* No dunning for an incomplete subscription's first invoice:
+			 * paid by hand in time, or the run expires the subscription. */
+			if (sub_status == BILLING_SUB_INCOMPLETE) {
+				inv->next_attempt_at = 0;
+				rc = ctx->st->due_clear(tx, inv->tenant_id, BILLING__DUE_COLLECT, inv->id);
+			} else {
+				rc = billing__dunning_next(ctx, tx, inv, now);
+			}
+			if (rc < 0)
 				break;
 		}
 		rc = billing__invoice_save(ctx, tx, inv, "invoice.payment_failed");

@@ -91,9 +91,11 @@ int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tena
 	*next_attempt_at = 0;
 	if (!ctx->provider)
 		return BILLING_OK;
-	/* An unpaid subscription's invoices wait to be paid by hand. */
+	/* An unpaid subscription's invoices wait to be paid by hand; so does
+	 * the first invoice of one created incomplete (default_incomplete). */
 	if (subscription_id && ((rc = billing__subscription_status_in(ctx, tx, tenant_id,
-		subscription_id, &status)) < 0 || status == BILLING_SUB_UNPAID))
+		subscription_id, &status)) < 0 || status == BILLING_SUB_UNPAID ||
+		status == BILLING_SUB_INCOMPLETE))
 		return rc;
 	if ((rc = billing__read(ctx->st, tx, &billing__res_customer, tenant_id, customer_id, BILLING_LOCK_NONE,
 		customer_pm_row, &c)) < 0)

@@ -61,7 +61,8 @@
 /* ------------------------------------------------------------ status sets */
 
 const billing_status_set billing__sub_ended = {
-	"ended", (1u << BILLING_SUB_CANCELED) | (1u << BILLING_SUB_EXPIRED)
+	"ended", (1u << BILLING_SUB_CANCELED) | (1u << BILLING_SUB_EXPIRED) |
+		(1u << BILLING_SUB_INCOMPLETE_EXPIRED)
 };
 
 const billing_status_set billing__payment_in_flight_set = {
@@ -78,7 +79,7 @@ static const char *const interval_names[] = { "", "DAY", "WEEK", "MONTH", "YEAR"
 static const char *const role_names[] = { "", "USER", "ADMIN", "PLATFORM", NULL };
 static const char *const subscription_status_names[] = {
 	"", "incomplete", "trialing", "active", "past_due", "paused", "canceled", "expired",
-	"unpaid", NULL
+	"unpaid", "incomplete_expired", NULL
 };
 static const char *const invoice_status_names[] = {
 	"", "draft", "pending", "paid", "failed", "void", NULL

@@ -36,7 +36,7 @@ extern const billing_resource billing__res_pending_line;
 extern const billing_resource billing__res_delivery_attempt;
 extern const billing_resource billing__res_dunning;
 
-/* Subscriptions that have ended: canceled or expired. Nothing moves them
+/* Subscriptions that have ended: canceled, expired, incomplete_expired. Nothing moves them
  * again; a plan they are on may be deleted. */
 extern const billing_status_set billing__sub_ended;
 /* Payments whose outcome is not known yet: pending, requires action,

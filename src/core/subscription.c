@@ -37,8 +37,11 @@ static const billing_subscription_transition transitions[] = {
 	{ BILLING_SUB_PAST_DUE, BILLING_SUB_EXPIRED, "last period of its term ended" },
 	{ BILLING_SUB_PAUSED, BILLING_SUB_ACTIVE, "resumed" },
 	{ BILLING_SUB_PAUSED, BILLING_SUB_CANCELED, "canceled" },
-	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_ACTIVE, "first payment succeeded" },
-	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_EXPIRED, "first payment never came" },
+	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_ACTIVE, "first invoice paid" },
+	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_INCOMPLETE_EXPIRED,
+		"first invoice not paid within 23 hours, or its charge failed (error_if_incomplete)" },
+	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_CANCELED, "canceled" },
+	{ BILLING_SUB_INCOMPLETE, BILLING_SUB_INCOMPLETE, "changed while incomplete" },
 	{ BILLING_SUB_PAST_DUE, BILLING_SUB_UNPAID, "retries exhausted (policy: unpaid)" },
 	{ BILLING_SUB_UNPAID, BILLING_SUB_ACTIVE, "an invoice was paid" },
 	{ BILLING_SUB_UNPAID, BILLING_SUB_UNPAID, "renewed while unpaid" },
@@ -64,6 +67,18 @@ const char *billing_subscription_status_name(billing_subscription_status s)
 	case BILLING_SUB_CANCELED: return "canceled";
 	case BILLING_SUB_EXPIRED: return "expired";
 	case BILLING_SUB_UNPAID: return "unpaid";
+	case BILLING_SUB_INCOMPLETE_EXPIRED: return "incomplete_expired";
+	default: return NULL;
+	}
+}
+
+const char *billing_payment_behavior_name(billing_payment_behavior b)
+{
+	switch (b) {
+	case BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE: return "past_due_on_failure";
+	case BILLING_PAYMENT_BEHAVIOR_ALLOW_INCOMPLETE: return "allow_incomplete";
+	case BILLING_PAYMENT_BEHAVIOR_ERROR_IF_INCOMPLETE: return "error_if_incomplete";
+	case BILLING_PAYMENT_BEHAVIOR_DEFAULT_INCOMPLETE: return "default_incomplete";
 	default: return NULL;
 	}
 }
@@ -218,7 +233,8 @@ const billing__entity billing__subscription_entity = {
 
 /* ------------------------------------------------------------ due work, events */
 
-/* The due work of a subscription that will be billed again; none else. */
+/* The due work of a subscription that will be billed again (at its period
+ * end), or of an incomplete one (its expiry); none else. */
 int billing__subscription_schedule(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r)
 {
@@ -228,8 +244,14 @@ int billing__subscription_schedule(billing_ctx *ctx, billing_txn *tx,
 	d.tenant_id = r->tenant_id;
 	d.kind = BILLING__DUE_SUBSCRIPTION;
 	d.resource_id = r->id;
-	d.due_at = r->current_period_end;
+	d.due_at = r->status == BILLING_SUB_INCOMPLETE ?
+		billing__subscription_incomplete_until(r->created_at) : r->current_period_end;
 	return ctx->st->due_set(tx, &d);
+}
+
+int64_t billing__subscription_incomplete_until(int64_t created_at)
+{
+	return created_at + BILLING__INCOMPLETE_WINDOW;
 }
 
 /* Writes the event for a subscription in its new state r. */
@@ -351,6 +373,11 @@ int billing__subscription_payment(billing_ctx *ctx, billing_txn *tx, const char 
 		   (r.status == BILLING_SUB_PAST_DUE || r.status == BILLING_SUB_UNPAID)) {
 		r.status = BILLING_SUB_ACTIVE;
 		event = "subscription.recovered";
+	} else if (what == BILLING__SUB_PAYMENT_RECOVERED && r.status == BILLING_SUB_INCOMPLETE) {
+		/* The first invoice paid in time: provisioned from now on, renewed
+		 * at the period end (the schedule below moves its due work). */
+		r.status = BILLING_SUB_ACTIVE;
+		event = "subscription.activated";
 	} else if (what == BILLING__SUB_RETRIES_EXHAUSTED_UNPAID &&
 		   r.status == BILLING_SUB_PAST_DUE) {
 		r.status = BILLING_SUB_UNPAID;

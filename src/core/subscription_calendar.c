@@ -146,6 +146,14 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 	int rc;
 
 	*invoiced = 0;
+	{
+		/* An incomplete subscription's due work is its expiry, which
+		 * locks its invoice before it (txn.h): done there. */
+		bool handled = false;
+		if ((rc = billing__subscription_incomplete_due(ctx, tx, tenant_id, id, now,
+			&handled)) < 0 || handled)
+			return rc;
+	}
 	rc = billing__entity_get_in((void **)&cur, &billing__subscription_entity, ctx, tx, tenant_id,
 		id);
 	if (rc == BILLING_ENOTFOUND)
@@ -226,8 +234,9 @@ out:
  * billed — not skipped. */
 static bool due_by(const billing_subscription *s, int64_t now)
 {
+	/* An incomplete one is not renewed; the billing run expires it. */
 	return !billing__subscription_ended(s->status) && s->status != BILLING_SUB_PAUSED &&
-		s->current_period_end <= now;
+		s->status != BILLING_SUB_INCOMPLETE && s->current_period_end <= now;
 }
 
 int billing__subscription_catch_up(billing_ctx *ctx, billing_txn *tx, const void *current,

@@ -28,7 +28,7 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 /* What a payment of one of its invoices means for a subscription. */
 typedef enum {
 	BILLING__SUB_PAYMENT_FAILED = 1,  /* active -> past_due */
-	BILLING__SUB_PAYMENT_RECOVERED,   /* past_due or unpaid -> active */
+	BILLING__SUB_PAYMENT_RECOVERED,   /* past_due, unpaid or incomplete -> active */
 	BILLING__SUB_RETRIES_EXHAUSTED,   /* -> canceled now (the dunning policy's cancel) */
 	BILLING__SUB_RETRIES_EXHAUSTED_UNPAID /* past_due -> unpaid (the policy's unpaid) */
 } billing__sub_payment;
@@ -48,6 +48,11 @@ int billing__subscription_status_in(billing_ctx *ctx, billing_txn *tx, const cha
 /* ------------------------------------------------------------ shared by subscriptions */
 
 #define BILLING__SUBSCRIPTION_QUANTITY_MAX 10000
+
+/* How long an incomplete subscription waits for its first invoice to be
+ * paid: Stripe's 23 hours, from the creation. */
+#define BILLING__INCOMPLETE_WINDOW (23 * 3600)
+int64_t billing__subscription_incomplete_until(int64_t created_at);
 
 struct billing_subscription {
 	char *tenant_id;
@@ -72,7 +77,7 @@ struct billing_subscription {
 extern const billing__entity billing__subscription_entity;
 /* The transition table allows from -> to. */
 bool billing__subscription_allowed(int from, int to);
-/* Canceled or expired. */
+/* Canceled, expired or incomplete_expired. */
 bool billing__subscription_ended(int status);
 /* r borrows s's strings. */
 void billing__subscription_record_of(billing_subscription_record *r,
@@ -88,6 +93,22 @@ int billing__subscription_missing(const char *field, const char *what);
  * may have issued, and refreshes *out. */
 int billing__subscription_collected(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, int rc);
+
+/* subscription_lifecycle.c: incomplete subscriptions. The expiry: when
+ * the subscription id is incomplete, its first invoice is voided (number
+ * kept) and it becomes incomplete_expired at `at` with its event;
+ * *expired says whether it was. The invoice is locked before the
+ * subscription (txn.h: payment -> invoice -> subscription). An attempt of
+ * the invoice still in flight: BILLING_ECONFLICT "payment_in_progress",
+ * nothing changed. */
+int billing__subscription_expire_incomplete(billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id, int64_t at, bool *expired);
+/* The billing run's step for the subscription when it is incomplete
+ * (*handled then true): expires it when its window has passed (an attempt
+ * still in flight: asked again in an hour), else keeps its due work at the
+ * window's end. Not incomplete: *handled false, nothing done. */
+int billing__subscription_incomplete_due(billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id, int64_t now, bool *handled);
 
 /* subscription_calendar.c: periods, the invoice of a period, the catch-up
  * (the entity's hook). */

@@ -1,8 +1,10 @@
 /*
  * The life of a subscription as its callers drive it: create (the first
- * invoice, collected at once), cancel (now, with an optional credit, or at
- * the period end), update (quantity, metadata, cancel at period end), pause
- * and resume (a new cycle, invoiced at once).
+ * invoice, collected at once; incomplete until it is paid when the payment
+ * behavior asks for it, and the expiry of an incomplete one), cancel (now,
+ * with an optional credit, or at the period end), update (quantity,
+ * metadata, cancel at period end), pause and resume (a new cycle, invoiced
+ * at once).
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 
 struct creating {
 	const billing_subscription_params *p;
+	billing_payment_behavior behavior;
 	int64_t now;
 	bool trial;
 	billing__plan_info plan;
@@ -85,11 +88,38 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 		r->trial_end = trial_end;
 		return BILLING_OK;
 	}
-	r->status = BILLING_SUB_ACTIVE;
+	/* default_incomplete: no charge is planned for the first invoice
+	 * (billing__collection_plan reads this status). */
+	r->status = cr->behavior == BILLING_PAYMENT_BEHAVIOR_DEFAULT_INCOMPLETE ?
+		BILLING_SUB_INCOMPLETE : BILLING_SUB_ACTIVE;
 	r->anchor = start_at;
 	r->period_index = 0;
 	return billing__subscription_period_bounds(&r->current_period_start, &r->current_period_end,
 		plan, start_at, 0);
+}
+
+static int invoice_status_row(void *payload, const void *record)
+{
+	*(int *)payload = ((const billing_invoice_record *)record)->status;
+	return BILLING_OK;
+}
+
+/* With a behavior other than past_due_on_failure, a first invoice that is
+ * not paid once issued (a trial's, or one the balance covers, is) leaves
+ * the subscription incomplete; else it is active. */
+static int first_status(struct creating *cr, billing_ctx *ctx, billing_txn *tx,
+	billing_subscription_record *r)
+{
+	int status = 0, rc;
+
+	if (cr->trial || cr->behavior == BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE)
+		return BILLING_OK;
+	/* Read, not locked: the invoice was inserted by this transaction. */
+	if ((rc = ctx->st->record_read(tx, &billing__res_invoice, r->tenant_id, cr->invoice_id,
+		BILLING_LOCK_NONE, invoice_status_row, &status)) < 0)
+		return rc;
+	r->status = status == BILLING_INVOICE_PAID ? BILLING_SUB_ACTIVE : BILLING_SUB_INCOMPLETE;
+	return BILLING_OK;
 }
 
 /* After the insert (the invoice references the subscription): the first
@@ -107,7 +137,8 @@ static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void 
 		return rc;
 	r->latest_invoice_id = cr->invoice_id;
 	r->version++;
-	if ((rc = ctx->st->record_update(tx, &billing__res_subscription, r, r->version - 1)) < 0 ||
+	if ((rc = first_status(cr, ctx, tx, r)) < 0 ||
+	    (rc = ctx->st->record_update(tx, &billing__res_subscription, r, r->version - 1)) < 0 ||
 	    (rc = billing__subscription_schedule(ctx, tx, r)) < 0)
 		return rc;
 	return billing__subscription_emit(ctx, tx, r, "subscription.created");
@@ -135,6 +166,12 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 	memset(&cr, 0, sizeof(cr));
 	cr.p = p;
 	cr.now = billing__now(ctx);
+	/* Version 1 has no payment_behavior: today's behavior. */
+	cr.behavior = p->version >= 2 ? p->payment_behavior :
+		BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE;
+	if (!billing_payment_behavior_name(cr.behavior))
+		billing__check_fail(&c, "paymentBehavior", "must be past_due_on_failure, "
+			"allow_incomplete, error_if_incomplete or default_incomplete");
 	if (!p->customer_id)
 		billing__check_fail(&c, "customerId", "is required");
 	if (!p->plan_id)
@@ -165,6 +202,9 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 	billing__buf_add_i64(&input, "trial", p->has_trial_days ? p->trial_days : -1);
 	billing__buf_add_i64(&input, "startAt", p->start_at);
 	billing__buf_add(&input, "metadata", metadata);
+	/* Only when given: a key stored before it existed still matches. */
+	if (cr.behavior != BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE)
+		billing__buf_add_i64(&input, "paymentBehavior", cr.behavior);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CREATE, &input)) < 0)
 		goto out;
 	if (billing__id_new(id, "sub", cr.now * 1000) < 0) {
@@ -216,12 +256,213 @@ static int subscription_create_retry(billing_subscription **out, billing_ctx *ct
 	BILLING__RETRY(subscription_create_once(out, ctx, who, p, opts));
 }
 
+/* ------------------------------------------------------------ incomplete */
+
+struct sub_peek {
+	int status;
+	int64_t created_at;
+	char invoice_id[BILLING_ID_MAX];
+};
+
+static int peek_row(void *payload, const void *record)
+{
+	const billing_subscription_record *r = record;
+	struct sub_peek *pk = payload;
+	pk->status = r->status;
+	pk->created_at = r->created_at;
+	snprintf(pk->invoice_id, sizeof(pk->invoice_id), "%s",
+		r->latest_invoice_id ? r->latest_invoice_id : "");
+	return BILLING_OK;
+}
+
+/* The subscription as it is, without a lock: what it is decides what to
+ * lock next. */
+static int peek(struct sub_peek *pk, billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id)
+{
+	memset(pk, 0, sizeof(*pk));
+	return ctx->st->record_read(tx, &billing__res_subscription, tenant_id, id,
+		BILLING_LOCK_NONE, peek_row, pk);
+}
+
+int billing__subscription_expire_incomplete(billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id, int64_t at, bool *expired)
+{
+	billing_subscription *cur = NULL;
+	billing_subscription_record r;
+	billing_invoice *inv = NULL;
+	struct sub_peek pk;
+	int rc;
+
+	*expired = false;
+	if ((rc = peek(&pk, ctx, tx, tenant_id, id)) < 0)
+		return rc;
+	if (pk.status != BILLING_SUB_INCOMPLETE || !pk.invoice_id[0])
+		return BILLING_OK;
+	/* The invoice first, then the subscription, as a payment moves them. */
+	if ((rc = billing__invoice_load(&inv, ctx, tx, tenant_id, pk.invoice_id)) < 0 ||
+	    (rc = billing__entity_get_in((void **)&cur, &billing__subscription_entity, ctx, tx,
+		tenant_id, id)) < 0)
+		goto out;
+	/* Paid or canceled meanwhile: nothing to expire. */
+	if (cur->status != BILLING_SUB_INCOMPLETE || !cur->latest_invoice_id ||
+	    strcmp(cur->latest_invoice_id, inv->id) != 0)
+		goto out;
+	if (inv->status != BILLING_INVOICE_VOID && (rc = billing__invoice_void_in(ctx, tx, inv)) < 0)
+		goto out;
+	billing__subscription_record_of(&r, cur);
+	BILLING_ASSERT(billing__subscription_allowed(r.status, BILLING_SUB_INCOMPLETE_EXPIRED));
+	r.status = BILLING_SUB_INCOMPLETE_EXPIRED;
+	r.ended_at = at;
+	r.cancel_at_period_end = 0;
+	r.updated_at = billing__now(ctx);
+	r.version++;
+	if ((rc = ctx->st->record_update(tx, &billing__res_subscription, &r, cur->version)) < 0 ||
+	    (rc = billing__subscription_schedule(ctx, tx, &r)) < 0 ||
+	    (rc = billing__subscription_emit(ctx, tx, &r, "subscription.incomplete_expired")) < 0)
+		goto out;
+	*expired = true;
+out:
+	billing_subscription_free(cur);
+	billing_invoice_free(inv);
+	return rc;
+}
+
+int billing__subscription_incomplete_due(billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *id, int64_t now, bool *handled)
+{
+	billing_due_record d;
+	struct sub_peek pk;
+	int64_t until;
+	bool expired;
+	int rc;
+
+	*handled = false;
+	rc = peek(&pk, ctx, tx, tenant_id, id);
+	if (rc == BILLING_ENOTFOUND)
+		return BILLING_OK;      /* the caller clears its due work */
+	if (rc < 0 || pk.status != BILLING_SUB_INCOMPLETE)
+		return rc;
+	*handled = true;
+	until = billing__subscription_incomplete_until(pk.created_at);
+	d.tenant_id = tenant_id;
+	d.kind = BILLING__DUE_SUBSCRIPTION;
+	d.resource_id = id;
+	d.due_at = until;
+	if (until > now)
+		return ctx->st->due_set(tx, &d);
+	rc = billing__subscription_expire_incomplete(ctx, tx, tenant_id, id, until, &expired);
+	if (rc == BILLING_ECONFLICT) {
+		/* An attempt awaiting an answer (or the customer, under a tenant's
+		 * longer action expiry) may still pay it: asked again later. */
+		billing__log(ctx, BILLING_LOG_INFO, "subscription %s: incomplete past its window "
+			"while a payment of its invoice is in flight; expiry asked again in an hour",
+			id);
+		billing_error_clear();
+		d.due_at = now + 3600;
+		return ctx->st->due_set(tx, &d);
+	}
+	return rc;
+}
+
+/* What an error_if_incomplete creation answers when the first invoice was
+ * not paid at once: the attempt is on record; the subscription ends
+ * incomplete_expired with its invoice void (number kept), unless the
+ * attempt's outcome is still unknown (then it stays incomplete). The
+ * error names the subscription (resource_id). */
+static int refuse_incomplete(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who)
+{
+	billing_payment_list_params lp = BILLING_PAYMENT_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	const billing_payment *last = NULL;
+	billing_payment_status pst = 0;
+	char sub_id[BILLING_ID_MAX], invoice_id[BILLING_ID_MAX], code[BILLING_PROVIDER_CODE_MAX];
+	billing_txn *tx;
+	bool expired = false;
+	size_t i;
+	int rc;
+
+	snprintf(sub_id, sizeof(sub_id), "%s", (*out)->id);
+	snprintf(invoice_id, sizeof(invoice_id), "%s",
+		(*out)->latest_invoice_id ? (*out)->latest_invoice_id : "");
+	code[0] = '\0';
+	/* A payment awaiting the customer is canceled at the provider first
+	 * (Stripe answers error_if_incomplete with a 402 for it too); one that
+	 * succeeded meanwhile is recorded and has made the subscription active. */
+	if ((*out)->status == BILLING_SUB_INCOMPLETE &&
+	    (rc = billing__invoice_cancel_action(ctx, who->tenant_id, invoice_id)) < 0)
+		goto fail;
+	lp.invoice_id = invoice_id;
+	if ((rc = billing_payment_list(&page, ctx, who, &lp)) < 0)
+		goto fail;
+	for (i = 0; i < billing_page_count(page); i++) {
+		const billing_payment *p = billing_page_payment(page, i);
+		if (!last || billing_payment_created_at(p) >= billing_payment_created_at(last))
+			last = p;
+	}
+	if (last) {
+		pst = billing_payment_status_of(last);
+		snprintf(code, sizeof(code), "%s", billing_payment_failure_code(last) ?
+			billing_payment_failure_code(last) : "");
+	}
+	billing_page_free(page);
+	if (pst == BILLING_PAYMENT_SUCCEEDED) {
+		billing_subscription *now = NULL;
+		if ((rc = billing_subscription_get(&now, ctx, who, sub_id)) < 0)
+			goto fail;
+		billing_subscription_free(*out);
+		*out = now;
+		return BILLING_OK;
+	}
+	if ((*out)->status == BILLING_SUB_INCOMPLETE) {
+		if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+			goto fail;
+		rc = billing__subscription_expire_incomplete(ctx, tx, who->tenant_id, sub_id,
+			billing__now(ctx), &expired);
+		if ((rc = billing__end(ctx, tx, rc)) < 0 && rc != BILLING_ECONFLICT)
+			goto fail;
+	}
+	billing_subscription_free(*out);
+	*out = NULL;
+	if (pst == BILLING_PAYMENT_FAILED || pst == BILLING_PAYMENT_CANCELED) {
+		rc = billing__error_set(BILLING_EDECLINED, "declined", "the first payment %s (%s): "
+			"subscription %s is incomplete_expired and its invoice %s void",
+			pst == BILLING_PAYMENT_FAILED ? "failed" : "needed the customer's action",
+			code[0] ? code : (pst == BILLING_PAYMENT_FAILED ? "declined" :
+			"authentication_required"), sub_id, invoice_id);
+		billing__error_provider_code(code[0] ? code : NULL);
+	} else if (!last) {
+		rc = billing__error_set(BILLING_EDECLINED, "declined", "the first invoice could not "
+			"be charged (no payment method): subscription %s is incomplete_expired and "
+			"its invoice %s void", sub_id, invoice_id);
+	} else {
+		rc = billing__error_set(BILLING_EUNKNOWN_OUTCOME, "unknown_outcome",
+			"the first payment's outcome is not known yet: subscription %s stays "
+			"incomplete, active once it succeeds, else incomplete_expired 23 hours after "
+			"its creation", sub_id);
+	}
+	billing__error_resource_id(sub_id);
+	return rc;
+fail:
+	billing_subscription_free(*out);
+	*out = NULL;
+	return rc;
+}
+
 int billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_subscription_params *p,
 	const billing_call_options *opts)
 {
-	return billing__subscription_collected(out, ctx, who,
+	int rc = billing__subscription_collected(out, ctx, who,
 		subscription_create_retry(out, ctx, who, p, opts));
+	/* A replay of a refused creation is refused the same way. */
+	if (rc == BILLING_OK && p->version >= 2 &&
+	    p->payment_behavior == BILLING_PAYMENT_BEHAVIOR_ERROR_IF_INCOMPLETE &&
+	    ((*out)->status == BILLING_SUB_INCOMPLETE ||
+	     (*out)->status == BILLING_SUB_INCOMPLETE_EXPIRED))
+		rc = refuse_incomplete(out, ctx, who);
+	return rc;
 }
 
 /* ------------------------------------------------------------ cancel, update */
@@ -257,7 +498,7 @@ static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	if ((rc = billing__subscription_transition(r->status, BILLING_SUB_CANCELED)) < 0)
 		return rc;
 	if ((cn->flags & BILLING_CANCEL_PRORATE) && r->status != BILLING_SUB_TRIALING &&
-	    now < r->current_period_end) {
+	    r->status != BILLING_SUB_INCOMPLETE && now < r->current_period_end) {
 		/* A credit for the unused rest of the period, on an invoice of its
 		 * own (its total is negative: owed back to the customer). */
 		struct cancelling *mut = payload;
@@ -430,12 +671,6 @@ struct pausing {
 	char invoice_id[BILLING_ID_MAX];
 	char desc[600];
 };
-
-static int invoice_status_row(void *payload, const void *record)
-{
-	*(int *)payload = ((const billing_invoice_record *)record)->status;
-	return BILLING_OK;
-}
 
 /* A pause with prorations (#20 item 4): the rest of the current period,
  * already paid (its invoice is paid), goes to the customer's balance as a

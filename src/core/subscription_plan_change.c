@@ -62,7 +62,10 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	bool same_cycle;
 	int rc;
 
-	if (billing__subscription_ended(cur->status) || cur->status == BILLING_SUB_PAUSED)
+	/* An incomplete one has paid nothing to prorate: cancel it and
+	 * subscribe again. */
+	if (billing__subscription_ended(cur->status) || cur->status == BILLING_SUB_PAUSED ||
+	    cur->status == BILLING_SUB_INCOMPLETE)
 		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
 			"a %s subscription cannot change plan",
 			billing_subscription_status_name(cur->status));

@@ -419,45 +419,50 @@ static const char step5_postgres[] =
 	"cancel_at_period_end, canceled_at, ended_at, latest_invoice_id, pending_plan_id, " \
 	"metadata, created_at, updated_at, version"
 
-static const char step5_sqlite[] =
-	"CREATE TABLE subscriptions_v5 (\n"
-	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
-	"  id TEXT NOT NULL,\n"
-	"  customer_id TEXT NOT NULL,\n"
-	"  plan_id TEXT NOT NULL,\n"
-	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 8),\n"
-	"  quantity INTEGER NOT NULL CHECK (quantity >= 1),\n"
-	"  currency TEXT NOT NULL,\n"
-	"  anchor BIGINT NOT NULL,\n"
-	"  period_index BIGINT NOT NULL,\n"
-	"  current_period_start BIGINT NOT NULL,\n"
-	"  current_period_end BIGINT NOT NULL CHECK (current_period_end > current_period_start),\n"
-	"  trial_end BIGINT,\n"
-	"  cancel_at_period_end INTEGER NOT NULL CHECK (cancel_at_period_end IN (0, 1)),\n"
-	"  canceled_at BIGINT,\n"
-	"  ended_at BIGINT,\n"
-	"  latest_invoice_id TEXT,\n"
-	"  pending_plan_id TEXT,\n"
-	"  metadata TEXT NOT NULL,\n"
-	"  created_at BIGINT NOT NULL,\n"
-	"  updated_at BIGINT NOT NULL,\n"
-	"  version BIGINT NOT NULL,\n"
-	"  CONSTRAINT subscriptions_pkey PRIMARY KEY (tenant_id, id),\n"
-	"  CONSTRAINT subscriptions_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
-	"    REFERENCES customers (tenant_id, id),\n"
-	"  CONSTRAINT subscriptions_plan_fkey FOREIGN KEY (tenant_id, plan_id)\n"
-	"    REFERENCES plans (tenant_id, id),\n"
-	"  CONSTRAINT subscriptions_pending_plan_fkey FOREIGN KEY (tenant_id, pending_plan_id)\n"
-	"    REFERENCES plans (tenant_id, id)\n"
-	");\n"
-	"INSERT INTO subscriptions_v5 (" SUBSCRIPTION_COLUMNS ")\n"
-	"  SELECT " SUBSCRIPTION_COLUMNS " FROM subscriptions;\n"
-	"DROP TABLE subscriptions;\n"
-	"ALTER TABLE subscriptions_v5 RENAME TO subscriptions;\n"
-	"CREATE INDEX subscriptions_created ON subscriptions (tenant_id, created_at, id);\n"
-	"CREATE INDEX subscriptions_period_end ON subscriptions (tenant_id, current_period_end, id);\n"
-	"CREATE INDEX subscriptions_customer ON subscriptions (tenant_id, customer_id);\n"
-	"CREATE INDEX subscriptions_plan ON subscriptions (tenant_id, plan_id, status);\n";
+/* SQLite's rebuild of subscriptions with status values 1..max (steps 5
+ * and 16): a new table, the rows copied, the old one dropped, the new one
+ * renamed, its indexes again (foreign keys off for the migration). */
+#define SUBSCRIPTIONS_SQLITE_REBUILD(v, max) \
+	"CREATE TABLE subscriptions_" v " (\n" \
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n" \
+	"  id TEXT NOT NULL,\n" \
+	"  customer_id TEXT NOT NULL,\n" \
+	"  plan_id TEXT NOT NULL,\n" \
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND " max "),\n" \
+	"  quantity INTEGER NOT NULL CHECK (quantity >= 1),\n" \
+	"  currency TEXT NOT NULL,\n" \
+	"  anchor BIGINT NOT NULL,\n" \
+	"  period_index BIGINT NOT NULL,\n" \
+	"  current_period_start BIGINT NOT NULL,\n" \
+	"  current_period_end BIGINT NOT NULL CHECK (current_period_end > current_period_start),\n" \
+	"  trial_end BIGINT,\n" \
+	"  cancel_at_period_end INTEGER NOT NULL CHECK (cancel_at_period_end IN (0, 1)),\n" \
+	"  canceled_at BIGINT,\n" \
+	"  ended_at BIGINT,\n" \
+	"  latest_invoice_id TEXT,\n" \
+	"  pending_plan_id TEXT,\n" \
+	"  metadata TEXT NOT NULL,\n" \
+	"  created_at BIGINT NOT NULL,\n" \
+	"  updated_at BIGINT NOT NULL,\n" \
+	"  version BIGINT NOT NULL,\n" \
+	"  CONSTRAINT subscriptions_pkey PRIMARY KEY (tenant_id, id),\n" \
+	"  CONSTRAINT subscriptions_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n" \
+	"    REFERENCES customers (tenant_id, id),\n" \
+	"  CONSTRAINT subscriptions_plan_fkey FOREIGN KEY (tenant_id, plan_id)\n" \
+	"    REFERENCES plans (tenant_id, id),\n" \
+	"  CONSTRAINT subscriptions_pending_plan_fkey FOREIGN KEY (tenant_id, pending_plan_id)\n" \
+	"    REFERENCES plans (tenant_id, id)\n" \
+	");\n" \
+	"INSERT INTO subscriptions_" v " (" SUBSCRIPTION_COLUMNS ")\n" \
+	"  SELECT " SUBSCRIPTION_COLUMNS " FROM subscriptions;\n" \
+	"DROP TABLE subscriptions;\n" \
+	"ALTER TABLE subscriptions_" v " RENAME TO subscriptions;\n" \
+	"CREATE INDEX subscriptions_created ON subscriptions (tenant_id, created_at, id);\n" \
+	"CREATE INDEX subscriptions_period_end ON subscriptions (tenant_id, current_period_end, id);\n" \
+	"CREATE INDEX subscriptions_customer ON subscriptions (tenant_id, customer_id);\n" \
+	"CREATE INDEX subscriptions_plan ON subscriptions (tenant_id, plan_id, status);\n"
+
+static const char step5_sqlite[] = SUBSCRIPTIONS_SQLITE_REBUILD("v5", "8");
 
 /* Outbound webhooks (endpoints, the delivery outbox and its attempts), the
  * audit log, and the call's request id and idempotency key on events. */
@@ -857,6 +862,18 @@ static const char step14_sqlite[] =
 static const char step15_action_expiry[] =
 	"ALTER TABLE dunning_policies ADD COLUMN action_expiry BIGINT NOT NULL DEFAULT 0;\n";
 
+/* Subscriptions gain the status incomplete_expired (9): the end of an
+ * incomplete subscription whose first invoice was not paid (issue #18 item
+ * 5). As in step 5: PostgreSQL widens the CHECK in place, SQLite rebuilds
+ * the table (every column it has since step 5; invoices, pending lines and
+ * invoice items refer to it by name, which the rename keeps). */
+static const char step16_postgres[] =
+	"ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_status_check;\n"
+	"ALTER TABLE subscriptions ADD CONSTRAINT subscriptions_status_check\n"
+	"  CHECK (status BETWEEN 1 AND 9);\n";
+
+static const char step16_sqlite[] = SUBSCRIPTIONS_SQLITE_REBUILD("v16", "9");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -881,6 +898,8 @@ static const billing__migration steps[] = {
 		step14_endpoint_versions, step14_postgres, step14_sqlite },
 	{ 15, "dunning policies: the tenant's expiry of payments awaiting action",
 		step15_action_expiry, NULL, NULL },
+	{ 16, "subscriptions: the status incomplete_expired", "", step16_postgres,
+		step16_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

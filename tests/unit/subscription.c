@@ -554,7 +554,8 @@ static void subscription_transitions__table_is_well_formed(void **state)
 		assert_non_null(t[i].why);
 		assert_true(t[i].why[0] != '\0');
 		/* ended is ended */
-		assert_true(t[i].from != BILLING_SUB_CANCELED && t[i].from != BILLING_SUB_EXPIRED);
+		assert_true(t[i].from != BILLING_SUB_CANCELED && t[i].from != BILLING_SUB_EXPIRED &&
+			t[i].from != BILLING_SUB_INCOMPLETE_EXPIRED);
 		for (j = i + 1; j < n; j++)
 			assert_false(t[i].from == t[j].from && t[i].to == t[j].to);
 	}
@@ -572,8 +573,20 @@ static void subscription_transitions__table_is_well_formed(void **state)
 	assert_false(allowed(BILLING_SUB_ACTIVE, BILLING_SUB_UNPAID));
 	assert_string_equal(billing_subscription_status_name(BILLING_SUB_PAST_DUE), "past_due");
 	assert_string_equal(billing_subscription_status_name(BILLING_SUB_UNPAID), "unpaid");
+	/* incomplete (#18 item 5): active once paid, else it expires; never
+	 * past_due, paused or renewed while incomplete */
+	assert_true(allowed(BILLING_SUB_INCOMPLETE, BILLING_SUB_ACTIVE));
+	assert_true(allowed(BILLING_SUB_INCOMPLETE, BILLING_SUB_INCOMPLETE_EXPIRED));
+	assert_true(allowed(BILLING_SUB_INCOMPLETE, BILLING_SUB_CANCELED));
+	assert_false(allowed(BILLING_SUB_INCOMPLETE, BILLING_SUB_PAST_DUE));
+	assert_false(allowed(BILLING_SUB_INCOMPLETE, BILLING_SUB_PAUSED));
+	assert_false(allowed(BILLING_SUB_ACTIVE, BILLING_SUB_INCOMPLETE));
+	assert_false(allowed(BILLING_SUB_ACTIVE, BILLING_SUB_INCOMPLETE_EXPIRED));
+	assert_string_equal(billing_subscription_status_name(BILLING_SUB_INCOMPLETE), "incomplete");
+	assert_string_equal(billing_subscription_status_name(BILLING_SUB_INCOMPLETE_EXPIRED),
+		"incomplete_expired");
 	assert_null(billing_subscription_status_name((billing_subscription_status)0));
-	assert_null(billing_subscription_status_name((billing_subscription_status)9));
+	assert_null(billing_subscription_status_name((billing_subscription_status)10));
 }
 
 /* A subscription in each status the public calls can reach. */
@@ -591,7 +604,13 @@ static billing_subscription *in_status(fx *f, billing_subscription_status st)
 			.interval = BILLING_DAY });
 		p.plan_id = billing_plan_id(plan);
 	}
+	if (st == BILLING_SUB_INCOMPLETE || st == BILLING_SUB_INCOMPLETE_EXPIRED)
+		p.payment_behavior = BILLING_PAYMENT_BEHAVIOR_DEFAULT_INCOMPLETE;
 	s = create_ok(f, &p);
+	if (st == BILLING_SUB_INCOMPLETE_EXPIRED) {
+		f->w->now += 23 * 3600;       /* not paid within its window */
+		tbb_run(f->w);
+	}
 	if (st == BILLING_SUB_CANCELED) {
 		tb_assert_rc(billing_subscription_cancel(&c, f->w->ctx, &f->admin,
 			billing_subscription_id(s), 0, NULL), BILLING_OK);
@@ -622,13 +641,15 @@ static void assert_unchanged(fx *f, const billing_subscription *before)
 static void subscription_calls__every_change_not_in_the_table_is_a_conflict(void **state)
 {
 	static const billing_subscription_status reachable[] = { BILLING_SUB_TRIALING,
-		BILLING_SUB_ACTIVE, BILLING_SUB_CANCELED, BILLING_SUB_EXPIRED };
+		BILLING_SUB_ACTIVE, BILLING_SUB_CANCELED, BILLING_SUB_EXPIRED,
+		BILLING_SUB_INCOMPLETE, BILLING_SUB_INCOMPLETE_EXPIRED };
 	fx *f = *state;
 	size_t i;
 
 	for (i = 0; i < sizeof(reachable) / sizeof(reachable[0]); i++) {
 		billing_subscription_status st = reachable[i];
-		int ended = st == BILLING_SUB_CANCELED || st == BILLING_SUB_EXPIRED;
+		int ended = st == BILLING_SUB_CANCELED || st == BILLING_SUB_EXPIRED ||
+			st == BILLING_SUB_INCOMPLETE_EXPIRED;
 		billing_subscription_update_params up = BILLING_SUBSCRIPTION_UPDATE_INIT;
 		billing_subscription *s, *out = NULL;
 		int64_t events;

@@ -11,6 +11,9 @@
 //   field         the first failing input field, or null
 //   errors        every field error: [{ field, message }]
 //   providerCode  the payment provider's own code, or null
+//   resourceId    what the failed call left behind, or null (a subscription
+//                 created with paymentBehavior error_if_incomplete whose first
+//                 charge failed: now incomplete_expired)
 
 class BillingError extends Error {
   constructor(e = {}) {
@@ -22,6 +25,7 @@ class BillingError extends Error {
     this.field = e.field ?? null;
     this.errors = e.errors ?? [];
     this.providerCode = e.providerCode ?? null;
+    this.resourceId = e.resourceId ?? null;
   }
 }
 

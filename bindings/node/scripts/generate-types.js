@@ -170,6 +170,9 @@ export declare class BillingError extends Error {
   field: string | null;
   errors: FieldError[];
   providerCode: string | null;
+  /** What the failed call left behind, or null (a subscription created with
+   *  paymentBehavior error_if_incomplete whose first charge failed). */
+  resourceId: string | null;
 }
 export declare class InternalError extends BillingError {}
 export declare class NotFound extends BillingError {}

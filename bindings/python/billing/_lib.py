@@ -53,6 +53,7 @@ class Error(ctypes.Structure):
         ("field_error_count", ctypes.c_size_t),
         ("field_errors", ctypes.POINTER(FieldError)),
         ("provider_code", ctypes.c_char_p),
+        ("resource_id", ctypes.c_char_p),
     ]
 
 

@@ -12,6 +12,9 @@ The attributes mirror the JSON error object of billing_call_json:
     field          the first failing input field (camelCase, as in JSON) or None
     errors         every field error: [{"field": ..., "message": ...}]
     provider_code  the payment provider's own code, or None
+    resource_id    what the failed call left behind, or None (a subscription
+                   created with paymentBehavior error_if_incomplete whose
+                   first charge failed: now incomplete_expired)
 """
 
 
@@ -19,7 +22,7 @@ class BillingError(Exception):
     """Base of every error the library reports."""
 
     def __init__(self, status, name, code, message, field=None, errors=(),
-                 provider_code=None):
+                 provider_code=None, resource_id=None):
         super().__init__(message)
         self.status = status
         self.name = name
@@ -28,6 +31,7 @@ class BillingError(Exception):
         self.field = field
         self.errors = list(errors or [])
         self.provider_code = provider_code
+        self.resource_id = resource_id
 
     def __str__(self):
         where = " (field %s)" % self.field if self.field else ""
@@ -112,7 +116,7 @@ def from_json(err, rc):
     cls = BY_NAME.get(err.get("name"), BillingError)
     return cls(err.get("status", rc), err.get("name"), err.get("code"),
                err.get("message") or "", err.get("field"), err.get("errors") or [],
-               err.get("providerCode"))
+               err.get("providerCode"), err.get("resourceId"))
 
 
 def from_last(lib, rc):
@@ -128,4 +132,4 @@ def from_last(lib, rc):
     name = s(e.name)
     cls = BY_NAME.get(name, BillingError)
     return cls(e.code or rc, name, s(e.reason), s(e.message) or "", s(e.field), errors,
-               s(e.provider_code))
+               s(e.provider_code), s(e.resource_id))

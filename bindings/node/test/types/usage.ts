@@ -21,7 +21,7 @@ async function app(): Promise<void> {
   const pm: string | null = ada.defaultPaymentMethod;
   const sub: Subscription = await acme.subscriptions.create({ customerId: ada.id, planId: 'plan_1' });
   const status: 'incomplete' | 'trialing' | 'active' | 'past_due' | 'paused' | 'canceled' |
-    'expired' | 'unpaid' = sub.status;
+    'expired' | 'unpaid' | 'incomplete_expired' = sub.status;
   const inv: Invoice = await acme.invoices.get(sub.latestInvoiceId ?? 'in_none');
   const due: number = inv.amountDue;
   const line: InvoiceLine = inv.lines[0];
