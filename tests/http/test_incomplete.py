@@ -18,40 +18,22 @@ test provider:
   the default), paid in time -> active, the run's expiry at 23 h, the status
   filter, bad values 400 with the field, the OpenAPI enum.
 
-Reuses test_server.py's Server and Billing helpers; runs on the backend
-BILLING_TEST_BACKEND names, like http_server.
+Derives from tenant_case.TenantCase (a server per class with the test
+clock, a tenant per test); runs on the backend BILLING_TEST_BACKEND names,
+like http_server.
 """
 import json
-import os
 import unittest
 
-import test_server as ts
+import tenant_case
 
 HOUR = 3600
 
 
-def setUpModule():
-    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
-        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
-
-
-class Incomplete(ts.ProblemAssertions):
+class Incomplete(tenant_case.TenantCase):
     """A server with the test clock and the test provider; a tenant per test."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1",
-                                     "STRIPE_WEBHOOK_SECRET": ts.WEBHOOK_SECRET}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.s.stop() != 0:
-            raise AssertionError("the incomplete server did not exit cleanly")
-
-    def setUp(self):
-        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
-            .stdout.decode().strip()
-        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
+    SERVER_ENV = tenant_case.WEBHOOK_ENV
 
     def payments(self, invoice):
         return self.b.ok("GET", "/v1/payments?invoiceId=" + invoice)["data"]
@@ -119,10 +101,9 @@ class Incomplete(ts.ProblemAssertions):
             self.assertProblem(r, 400, field="actionExpirySeconds")
         pol = self.b.ok("GET", "/v1/dunning-policy")
         self.assertEqual((pol["retryDays"], pol["actionExpirySeconds"]), ([1], 600))
-        user = ts.make_token(ts.claims_for(self.tenant, "USER"))
         self.assertProblem(self.s.request("PUT", "/v1/dunning-policy",
                                           {"retryDays": [1], "actionExpirySeconds": 60},
-                                          token=user), 403)
+                                          token=self.user), 403)
         # PUT replaces the whole policy: without it, the host's default again
         self.assertIsNone(self.b.ok("PUT", "/v1/dunning-policy",
                                     {"retryDays": [1]})["actionExpirySeconds"])
