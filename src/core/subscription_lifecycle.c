@@ -457,7 +457,7 @@ int billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
 	int rc = billing__subscription_collected(out, ctx, who,
 		subscription_create_retry(out, ctx, who, p, opts));
 	/* A replay of a refused creation is refused the same way. */
-	if (rc == BILLING_OK && p->version >= 2 &&
+	if (rc == BILLING_OK && p && *out && p->version >= 2 &&
 	    p->payment_behavior == BILLING_PAYMENT_BEHAVIOR_ERROR_IF_INCOMPLETE &&
 	    ((*out)->status == BILLING_SUB_INCOMPLETE ||
 	     (*out)->status == BILLING_SUB_INCOMPLETE_EXPIRED))
