@@ -6,7 +6,10 @@
  * never leaves behind: an invoice whose totals are not the sums of its
  * lines; finalized invoice numbers of a tenant that are not 1, 2, 3, ...
  * without a gap; a paid invoice with an amount paid but no captured
- * payment, or a captured payment whose invoice is not paid. Every stored
+ * payment, or a captured payment whose invoice is not paid; an incomplete
+ * subscription whose first invoice is paid ("incomplete_invoice_paid") or
+ * an incomplete_expired one whose invoice is not void
+ * ("incomplete_expired_invoice_not_void"). Every stored
  * object (customers, plans, tax rates, ...) is also checked as its
  * descriptor describes it (billing/sys/resource.h), so a new object is
  * checked without code here: its tenant and id prefix, a version of at
@@ -34,6 +37,8 @@ typedef struct {
 	const char *tenant_id;
 	const char *kind;        /**< "invoice_sums", "invoice_number_gap",
 	                              "paid_without_payment", "payment_invoice_unpaid",
+	                              "incomplete_invoice_paid",
+	                              "incomplete_expired_invoice_not_void",
 	                              "missing_event", "invalid_field",
 	                              "dangling_reference" */
 	const char *resource_id; /**< the resource it is about, or NULL */

@@ -46,6 +46,13 @@ typedef struct {
 	int status;
 } pay_row;
 
+/* An incomplete or incomplete_expired subscription and its first invoice. */
+typedef struct {
+	char id[BILLING_ID_MAX];
+	char invoice_id[BILLING_ID_MAX];
+	int status;
+} sub_row;
+
 /* Growable arrays of fixed-size rows. */
 typedef struct {
 	void *v;
@@ -133,6 +140,30 @@ static int payment_row(void *payload, const void *record)
 	snprintf(p->id, sizeof(p->id), "%s", r->id);
 	snprintf(p->invoice_id, sizeof(p->invoice_id), "%s", r->invoice_id);
 	p->status = r->status;
+	return BILLING_OK;
+}
+
+/* Subscriptions are read a page at a time; only the incomplete ones are
+ * kept, every row counted (page_all's end of the list). */
+struct incomplete_scan {
+	vec *subs;
+	size_t rows;
+};
+
+static int incomplete_row(void *payload, const void *record)
+{
+	const billing_subscription_record *r = record;
+	struct incomplete_scan *sc = payload;
+	sub_row *x;
+	sc->rows++;
+	if (r->status != BILLING_SUB_INCOMPLETE && r->status != BILLING_SUB_INCOMPLETE_EXPIRED)
+		return BILLING_OK;
+	if ((x = vec_push(sc->subs)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	snprintf(x->id, sizeof(x->id), "%s", r->id);
+	snprintf(x->invoice_id, sizeof(x->invoice_id), "%s",
+		r->latest_invoice_id ? r->latest_invoice_id : "");
+	x->status = r->status;
 	return BILLING_OK;
 }
 
@@ -246,6 +277,30 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
 		if (!paid)
 			problem(c, "payment_invoice_unpaid", p->id,
 				"captured, but invoice %s is not paid", p->invoice_id);
+	}
+}
+
+/* An incomplete subscription's first invoice is not paid (paid, it would
+ * be active); an incomplete_expired one's is void (the expiry voids it). */
+static void check_incomplete(checker *c, vec *subs, vec *inv)
+{
+	size_t i, j;
+	for (i = 0; i < subs->n; i++) {
+		sub_row *x = (sub_row *)subs->v + i;
+		for (j = 0; j < inv->n; j++) {
+			inv_row *r = (inv_row *)inv->v + j;
+			if (strcmp(r->id, x->invoice_id) != 0)
+				continue;
+			if (x->status == BILLING_SUB_INCOMPLETE && r->status == BILLING_INVOICE_PAID)
+				problem(c, "incomplete_invoice_paid", x->id, "incomplete, but its "
+					"invoice %s is paid", r->id);
+			if (x->status == BILLING_SUB_INCOMPLETE_EXPIRED &&
+			    r->status != BILLING_INVOICE_VOID)
+				problem(c, "incomplete_expired_invoice_not_void", x->id,
+					"incomplete_expired, but its invoice %s is %s", r->id,
+					billing_invoice_status_name((billing_invoice_status)r->status));
+			break;
+		}
 	}
 }
 
@@ -511,7 +566,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 {
 	billing_storage *st = c->ctx->st;
 	vec inv = { NULL, 0, 0, sizeof(inv_row) }, pay = { NULL, 0, 0, sizeof(pay_row) };
-	vec ev = { NULL, 0, 0, sizeof(id_row) };
+	vec ev = { NULL, 0, 0, sizeof(id_row) }, subs = { NULL, 0, 0, sizeof(sub_row) };
 	billing_txn *tx;
 	size_t i;
 	int rc;
@@ -529,6 +584,13 @@ static int check_tenant(checker *c, const char *tenant_id)
 		rc = read_all(st, tx, tenant_id, &billing__res_payment, payment_row, &pay);
 	if (rc == BILLING_OK)
 		check_invoices(c, &inv, &pay);
+	if (rc == BILLING_OK) {
+		struct incomplete_scan sc = { &subs, 0 };
+		rc = page_all(st, tx, tenant_id, &billing__res_subscription, incomplete_row, &sc,
+			&sc.rows);
+	}
+	if (rc == BILLING_OK)
+		check_incomplete(c, &subs, &inv);
 	if (rc == BILLING_OK)
 		rc = check_records(c, tx, tenant_id, &ev);
 	if (rc == BILLING_OK)
@@ -537,6 +599,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 	billing__free(inv.v);
 	billing__free(pay.v);
 	billing__free(ev.v);
+	billing__free(subs.v);
 	return rc;
 }
 

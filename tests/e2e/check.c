@@ -204,6 +204,30 @@ static void check__payments_and_invoices_that_disagree_are_reported(void **state
 	tb_world_free(w);
 }
 
+/* Issue #18 item 5: an incomplete subscription's first invoice is not
+ * paid (it would be active), an incomplete_expired one's is void. */
+static void check__incomplete_subscriptions_and_their_invoice_agree(void **state)
+{
+	tb_world *w = world();
+	shop a, b;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+
+	/* Acme: incomplete, but its invoice is paid */
+	EXEC(w, "UPDATE subscriptions SET status = %d WHERE id = '%s'", BILLING_SUB_INCOMPLETE,
+		a.sub);
+	/* Bolt: incomplete_expired, but its invoice was never voided */
+	EXEC(w, "UPDATE subscriptions SET status = %d WHERE id = '%s'",
+		BILLING_SUB_INCOMPLETE_EXPIRED, b.sub);
+	check(w, &s);
+	assert_int_equal(s.n, 2);
+	assert_one(&s, a.t, "incomplete_invoice_paid", a.sub);
+	assert_one(&s, b.t, "incomplete_expired_invoice_not_void", b.sub);
+	tb_world_free(w);
+}
+
 static void check__a_refunded_payment_still_counts_as_captured(void **state)
 {
 	tb_world *w = world();
@@ -376,6 +400,7 @@ int main(void)
 		cmocka_unit_test(check__what_the_library_wrote_has_no_problem),
 		cmocka_unit_test(check__invoice_sums_and_number_gaps_are_reported_in_their_tenant),
 		cmocka_unit_test(check__payments_and_invoices_that_disagree_are_reported),
+		cmocka_unit_test(check__incomplete_subscriptions_and_their_invoice_agree),
 		cmocka_unit_test(check__a_refunded_payment_still_counts_as_captured),
 		cmocka_unit_test(check__every_resource_without_its_creation_event_is_reported),
 		cmocka_unit_test(check__events_older_than_the_retention_may_be_gone),
