@@ -9,6 +9,9 @@
 #   scripts/fuzz.sh 600        the long run (cmake --build build/fuzz --target fuzz-long)
 #   scripts/fuzz.sh 60 fuzz_jwt  one target
 #
+# Targets run side by side, FUZZ_JOBS at once (default: as many as cores;
+# each libFuzzer process uses one), each for the full N seconds.
+#
 # New inputs go to build/fuzz/corpus/<target>/ (kept between runs, never
 # committed by this script); a crash leaves its input in
 # build/fuzz/artifacts/<target>/ and the log in build/fuzz/logs/<target>.log.
@@ -28,18 +31,16 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$(nproc)" >/dev/null
 
 out=build/fuzz
-status=0
-for t in "${targets[@]}"; do
-	bin=$out/fuzz/$t
-	[ -x "$bin" ] || { echo "fuzz: no target $t" >&2; exit 2; }
+# fuzz_one <target>: its regressions, then N seconds of fuzzing; a line of
+# result (and the failure's excerpt) into $out/logs/<target>.summary.
+fuzz_one() {
+	local t=$1 bin=$out/fuzz/$1 log=$out/logs/$1.log
 	mkdir -p "$out/corpus/$t" "$out/artifacts/$t" "$out/logs"
-	log=$out/logs/$t.log
 
 	if compgen -G "fuzz/regressions/$t/*" >/dev/null; then
 		if ! "$bin" -runs=1 fuzz/regressions/"$t"/* >"$log.regressions" 2>&1; then
 			echo "fuzz: $t: a regression input fails again:"; tail -40 "$log.regressions"
-			status=1
-			continue
+			return 1
 		fi
 		echo "fuzz: $t: $(ls fuzz/regressions/"$t" | wc -l) regression inputs pass"
 	fi
@@ -56,8 +57,36 @@ for t in "${targets[@]}"; do
 		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|.*: (an|a|two|round|unexpected) )' "$log" |
 			head -20 || true
 		tail -30 "$log"
-		status=1
+		return 1
 	fi
+}
+
+for t in "${targets[@]}"; do
+	[ -x "$out/fuzz/$t" ] || { echo "fuzz: no target $t" >&2; exit 2; }
+done
+# A libFuzzer process uses one core: FUZZ_JOBS targets at once (default: one
+# per core), each still for N seconds. Lane i takes targets i, i+jobs, ...;
+# each target's lines are printed in the targets' order once all are done.
+jobs=${FUZZ_JOBS:-$(nproc)}
+mkdir -p "$out/logs"
+for t in "${targets[@]}"; do rm -f "$out/logs/$t.summary" "$out/logs/$t.rc"; done
+pids=()
+for ((lane = 0; lane < jobs && lane < ${#targets[@]}; lane++)); do
+	(
+		for ((i = lane; i < ${#targets[@]}; i += jobs)); do
+			t=${targets[$i]}
+			rc=0
+			fuzz_one "$t" >"$out/logs/$t.summary" 2>&1 || rc=$?
+			echo "$rc" >"$out/logs/$t.rc"
+		done
+	) &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+status=0
+for t in "${targets[@]}"; do
+	cat "$out/logs/$t.summary"
+	[ "$(cat "$out/logs/$t.rc")" = 0 ] || status=1
 done
 [ $status = 0 ] && echo "fuzz: clean"
 exit $status
