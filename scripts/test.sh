@@ -5,7 +5,10 @@
 # UndefinedBehaviorSanitizer, the unit suites once more under valgrind, the
 # concurrency suites under ThreadSanitizer, the static analysers (no
 # findings allowed), the coverage build with its floor, and each fuzzer for
-# 20 seconds. docs/testing.md says what each part proves.
+# 20 seconds. docs/testing.md says what each part proves. CPU-bound work
+# with no clock of its own (the analysers, the later stages' builds) runs
+# beside the ctest runs at a lower priority, valgrind and the fuzzers one
+# per core ("Where the time goes" in docs/testing.md).
 #
 # scripts/test.sh --quick is the developer's loop: the release build, then
 # the unit, storage, e2e and HTTP suites on SQLite only (no PostgreSQL, no
@@ -45,27 +48,86 @@ fi
 stage release build
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$jobs"
-stage "tests (release, SQLite and PostgreSQL)"
-"$root/scripts/with-postgres.sh" ctest --preset release -j"$test_jobs"
 
-stage "static analysis (clang-tidy, cppcheck: no findings)"
-"$root/scripts/lint.sh"
+# Beside a ctest run, whose suites wait on fsync, sockets and child servers
+# more than they compute, CPU-bound work runs at a lower priority (nice 10):
+# the static analysers beside the release suites, the builds of the later
+# stages beside the sanitize and coverage suites. beside <name> <shell
+# command> starts one in a process group of its own (ended whole if this
+# script stops early), its output into build/<name>.log; beside_wait <name>
+# waits for it, and when it failed prints that log and returns its status.
+declare -A beside_pids=()
+beside() {
+	setsid nice -n 10 bash -c "$2" >"build/$1.log" 2>&1 &
+	beside_pids[$1]=$!
+}
+beside_wait() {
+	local rc=0
+	wait "${beside_pids[$1]}" || rc=$?
+	unset "beside_pids[$1]"
+	if [ $rc != 0 ]; then
+		echo "== $1 (beside the tests) failed ($rc):"; cat "build/$1.log"
+	fi
+	return $rc
+}
+beside_stop() {
+	local p
+	for p in "${beside_pids[@]}"; do kill -- "-$p" 2>/dev/null || true; done
+}
+trap beside_stop EXIT
+# The builds beside are the later stages' own: each stage still runs its
+# build, a no-op when the one beside succeeded.
+build_cmd() { # preset...
+	local p cmd=true
+	for p; do
+		cmd+=" && cmake --preset $p >/dev/null && cmake --build --preset $p -j$jobs"
+	done
+	echo "$cmd"
+}
+
+stage "tests (release, SQLite and PostgreSQL), the static analysis (clang-tidy, cppcheck: no findings) beside them"
+beside lint "'$root/scripts/lint.sh'"
+tests_status=0
+"$root/scripts/with-postgres.sh" ctest --preset release -j"$test_jobs" || tests_status=$?
+stage "static analysis (started with the release tests)"
+lint_status=0
+beside_wait lint || lint_status=$?
+[ $lint_status != 0 ] || cat build/lint.log
+[ $tests_status = 0 ] || { echo "the release tests failed (their output is above the static analysis)"; exit $tests_status; }
+[ $lint_status = 0 ] || exit $lint_status
 
 stage "sanitize build (ASan + UBSan)"
 cmake --preset sanitize >/dev/null
 cmake --build --preset sanitize -j"$jobs"
-stage "tests (sanitize, SQLite and PostgreSQL)"
+stage "tests (sanitize, SQLite and PostgreSQL), the coverage build beside them"
+beside build-coverage "$(build_cmd coverage)"
 "$root/scripts/with-postgres.sh" ctest --preset sanitize -j"$test_jobs"
+beside_wait build-coverage
 
-stage "unit tests under valgrind memcheck"
+stage "coverage (gcc --coverage, SQLite and PostgreSQL, gcovr; fails under the floor), the tsan and fuzz builds beside it"
+beside build-tsan-fuzz "$(build_cmd tsan fuzz)"
+"$root/scripts/coverage.sh"
+beside_wait build-tsan-fuzz
+
+# valgrind runs one process on one core: as many suites at once as cores,
+# each one's report in its own file, printed when it failed.
+stage "unit tests under valgrind memcheck ($jobs at a time)"
 status=0
+rm -f build/release/unit_*.valgrind build/release/unit_*.valgrind-rc
 # SQLite only: valgrind's slowdown is in the library, not in the backend.
+printf '%s\n' build/release/tests/unit_* |
+	xargs -P"$jobs" -I{} sh -c 'n=$(basename "$1"); rc=0
+		valgrind --quiet --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect,possible \
+			"$1" >/dev/null 2>"build/release/$n.valgrind" || rc=$?
+		echo $rc >"build/release/$n.valgrind-rc"' _ {}
 for t in build/release/tests/unit_*; do
-	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
-		"$t" >/dev/null 2>"build/release/$(basename "$t").valgrind" || {
-		echo "valgrind: $(basename "$t") failed:"; cat "build/release/$(basename "$t").valgrind"
+	n=$(basename "$t")
+	rc=$(cat "build/release/$n.valgrind-rc" 2>/dev/null || echo "no result")
+	if [ "$rc" != 0 ]; then
+		echo "valgrind: $n failed ($rc):"; cat "build/release/$n.valgrind"
 		status=1
-	}
+	fi
 done
 [ $status = 0 ] || exit $status
 echo "valgrind: clean"
@@ -74,9 +136,6 @@ stage "ThreadSanitizer (the concurrency suites, SQLite and PostgreSQL)"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j"$jobs"
 "$root/scripts/with-postgres.sh" ctest --preset tsan -j"$jobs"
-
-stage "coverage (gcc --coverage, SQLite and PostgreSQL, gcovr; fails under the floor)"
-"$root/scripts/coverage.sh"
 
 stage "fuzz"
 "$root/scripts/fuzz.sh" 20   # each libFuzzer target for 20 s (docs/testing.md)
