@@ -74,7 +74,6 @@ static const struct {
 	const size_t *count;
 } areas[] = {
 	{ billing__json_ops_customer, &billing__json_ops_customer_count },
-	{ billing__json_ops_product, &billing__json_ops_product_count },
 	{ billing__json_ops_subscription, &billing__json_ops_subscription_count },
 	{ billing__json_ops_invoice, &billing__json_ops_invoice_count },
 	{ billing__json_ops_event, &billing__json_ops_event_count },
@@ -344,8 +343,7 @@ static const struct {
 	{ "customer", "customers", "customers", "Customer", "A customer of a tenant.",
 		BILLING_RESOURCE_OP_CRUD },
 	{ "product", "products", NULL, "Product", NULL, 0 },
-	{ "plan", "plans", "plans", "Plan",
-		"A price of a product per interval; amount in minor units.", BILLING_RESOURCE_OP_CRUD },
+	{ "plan", "plans", NULL, "Plan", NULL, 0 },
 };
 
 #define CRUD_COUNT (sizeof(crud_objects) / sizeof(crud_objects[0]))

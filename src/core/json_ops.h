@@ -71,7 +71,6 @@ typedef struct {
 	extern const op_entry billing__json_ops_##name[]; \
 	extern const size_t billing__json_ops_##name##_count
 BILLING__JSON_AREA(customer);     /* tenants, customers */
-BILLING__JSON_AREA(product);      /* plans (products: the generic flow) */
 BILLING__JSON_AREA(subscription);
 BILLING__JSON_AREA(invoice);
 BILLING__JSON_AREA(event);

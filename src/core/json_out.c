@@ -77,10 +77,6 @@ static const billing_metadata_entry *cus_md(const void *c, size_t i)
 {
 	return billing_customer_metadata_at(c, i);
 }
-static const billing_metadata_entry *plan_md(const void *p, size_t i)
-{
-	return billing_plan_metadata_at(p, i);
-}
 
 cJSON *billing__json_tenant(const void *item)
 {
@@ -110,32 +106,6 @@ cJSON *billing__json_customer(const void *item)
 	billing__jb_num(&b, "version", billing_customer_version(c));
 	return billing__jb_done(&b);
 }
-
-cJSON *billing__json_plan(const void *item)
-{
-	const billing_plan *p = item;
-	billing__jb b = { cJSON_CreateObject(), false };
-	int32_t term = billing_plan_term_count(p);
-	billing__jb_add(&b, "id", cJSON_CreateString(billing_plan_id(p)));
-	billing__jb_add(&b, "object", cJSON_CreateString("plan"));
-	billing__jb_add(&b, "productId", cJSON_CreateString(billing_plan_product_id(p)));
-	billing__jb_add(&b, "code", cJSON_CreateString(billing_plan_code(p)));
-	billing__jb_add(&b, "name", cJSON_CreateString(billing_plan_name(p)));
-	billing__jb_add(&b, "description", billing__json_str_or_null(billing_plan_description(p)));
-	billing__jb_num(&b, "amount", billing_plan_amount(p));
-	billing__jb_add(&b, "currency", cJSON_CreateString(billing_plan_currency(p)));
-	billing__jb_add(&b, "interval", cJSON_CreateString(billing_interval_name(billing_plan_interval(p))));
-	billing__jb_num(&b, "intervalCount", billing_plan_interval_count(p));
-	billing__jb_num(&b, "trialDays", billing_plan_trial_days(p));
-	billing__jb_add(&b, "termCount", term ? billing__jx_int_new(term) : cJSON_CreateNull());
-	billing__jb_add(&b, "active", cJSON_CreateBool(billing_plan_active(p)));
-	billing__jb_add(&b, "metadata", metadata_json(billing_plan_metadata_count(p), plan_md, p));
-	billing__jb_add(&b, "createdAt", billing__json_time(billing_plan_created_at(p)));
-	billing__jb_add(&b, "updatedAt", billing__json_time(billing_plan_updated_at(p)));
-	billing__jb_num(&b, "version", billing_plan_version(p));
-	return billing__jb_done(&b);
-}
-
 
 cJSON *billing__json_time_or_null(int64_t t)
 {
@@ -429,15 +399,6 @@ static const billing__shape_field customer_fields[] = {
 	{ "balances", "object", false },
 	{ "createdAt", "time", false }, { "updatedAt", "time", false }, { "version", "integer", false }, END
 };
-static const billing__shape_field plan_fields[] = {
-	{ "id", "string", false }, { "object", "'plan'", false }, { "productId", "string", false },
-	{ "code", "string", false }, { "name", "string", false }, { "description", "string?", false },
-	{ "amount", "integer", false }, { "currency", "string", false },
-	{ "interval", "'DAY' | 'WEEK' | 'MONTH' | 'YEAR'", false }, { "intervalCount", "integer", false },
-	{ "trialDays", "integer", false }, { "termCount", "integer?", false }, { "active", "boolean", false },
-	{ "metadata", "metadata", false }, { "createdAt", "time", false }, { "updatedAt", "time", false },
-	{ "version", "integer", false }, END
-};
 static const billing__shape_field subscription_fields[] = {
 	{ "id", "string", false }, { "object", "'subscription'", false }, { "customerId", "string", false },
 	{ "planId", "string", false },
@@ -539,7 +500,6 @@ static const billing__shape_field setup_intent_fields[] = {
 static const billing__shape shapes[] = {
 	{ "Tenant", "A tenant: one business billing its own customers.", NULL, tenant_fields },
 	{ "Customer", "A customer of a tenant.", NULL, customer_fields },
-	{ "Plan", "A price of a product per interval; amount in minor units.", NULL, plan_fields },
 	{ "Subscription", "A customer's subscription to a plan.", NULL, subscription_fields },
 	{ "InvoiceLine", "One line of an invoice; amounts in minor units.", NULL,
 		invoice_line_fields },

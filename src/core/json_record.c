@@ -101,7 +101,8 @@ static field_spec *spec_make(const billing_resource *res, unsigned int op,
 			spec[n++] = (field_spec){ f->json, spec_type(f),
 				(f->api & BILLING_API_REQUIRED) != 0,
 				(f->api & BILLING_API_NULLABLE) != 0, describe(f) };
-		else if (op == BILLING_RESOURCE_OP_UPDATE && (f->api & BILLING_API_UPDATE))
+		else if (op == BILLING_RESOURCE_OP_UPDATE &&
+		    (f->api & (BILLING_API_UPDATE | BILLING_API_FIXED)))
 			spec[n++] = (field_spec){ f->json, spec_type(f), false,
 				(f->api & BILLING_API_NULLABLE) != 0, describe(f) };
 		else if (op == BILLING_RESOURCE_OP_LIST && (f->flags & BILLING_FIELD_FILTER))
@@ -215,6 +216,12 @@ static int value_in(void *rec, const billing_field *f, const cJSON *v, owned *ke
 	case BILLING_JSON_INTEGER:
 		if (billing__jx_int(v, &n) != BILLING__JX_INT_OK || !fits(f, n))
 			return billing__json_field_error(f->json, "%s is out of range", f->json);
+		/* A nullable ZERO_NULL integer's "none" is null, its 0 (plans'
+		 * termCount): a 0 would read as none. */
+		if (n == 0 && (f->flags & BILLING_FIELD_ZERO_NULL) &&
+		    (f->api & BILLING_API_NULLABLE))
+			return billing__json_field_error(f->json, "%s must be null for none, not 0",
+				f->json);
 		break;
 	case BILLING_JSON_BOOLEAN:
 		n = cJSON_IsTrue(v);
@@ -285,6 +292,30 @@ static int record_in(void *rec, uint64_t *given, const billing_resource *res, co
 	return BILLING_OK;
 }
 
+/* A filter's value as the flow compares it: a BILLING_API_UPPER field's
+ * text upper-cased (as the flow writes it), in a copy kept in keep. */
+static int filter_value(billing_filter *out, const billing_field *f, billing_filter_op op,
+	const void *scratch, owned *keep)
+{
+	const char *text = f->type == BILLING_FIELD_TEXT ? billing__record_text(f, scratch) : NULL;
+	char *up;
+	size_t k, len;
+
+	*out = (billing_filter){ f, op, text,
+		f->type == BILLING_FIELD_TEXT ? 0 : billing__record_int(f, scratch), NULL };
+	if (!text || !(f->api & BILLING_API_UPPER))
+		return BILLING_OK;
+	len = strlen(text);
+	if (keep->count == sizeof(keep->texts) / sizeof(keep->texts[0]) ||
+	    (up = cJSON_malloc(len + 1)) == NULL)
+		return billing__json_nomem();
+	for (k = 0; k <= len; k++)
+		up[k] = text[k] >= 'a' && text[k] <= 'z' ? (char)(text[k] - 'a' + 'A') : text[k];
+	keep->texts[keep->count++] = up;
+	out->text = up;
+	return BILLING_OK;
+}
+
 /* The list filters of in by the names the object gives them
  * (billing__rules.filters). */
 static int named_filters_in(billing_filter *out, size_t *count, const billing__rules *rules,
@@ -302,9 +333,8 @@ static int named_filters_in(billing_filter *out, size_t *count, const billing__r
 		if ((rc = value_in(scratch, f, v, keep)) < 0)
 			return rc == BILLING_EINVALID ? billing__json_field_error(lf->name,
 				"%s is not a value of %s", lf->name, f->json) : rc;
-		out[n++] = (billing_filter){ f, lf->op,
-			f->type == BILLING_FIELD_TEXT ? billing__record_text(f, scratch) : NULL,
-			f->type == BILLING_FIELD_TEXT ? 0 : billing__record_int(f, scratch), NULL };
+		if ((rc = filter_value(&out[n++], f, lf->op, scratch, keep)) < 0)
+			return rc;
 	}
 	*count = n;
 	return BILLING_OK;
@@ -329,12 +359,9 @@ static int filters_in(billing_filter *out, size_t *count, const billing__rules *
 			continue;
 		if ((f->flags & BILLING_FIELD_FILTER) &&
 		    (v = cJSON_GetObjectItemCaseSensitive(in, f->json)) != NULL) {
-			if ((rc = value_in(scratch, f, v, keep)) < 0)
+			if ((rc = value_in(scratch, f, v, keep)) < 0 ||
+			    (rc = filter_value(&out[n++], f, BILLING_FILTER_EQ, scratch, keep)) < 0)
 				return rc;
-			out[n] = (billing_filter){ f, BILLING_FILTER_EQ,
-				f->type == BILLING_FIELD_TEXT ? billing__record_text(f, scratch) : NULL,
-				f->type == BILLING_FIELD_TEXT ? 0 : billing__record_int(f, scratch), NULL };
-			n++;
 		}
 		for (up = 0; (f->flags & BILLING_FIELD_RANGE) && up <= 1; up++) {
 			char name[64];
@@ -449,8 +476,10 @@ int billing__json_record_call(cJSON **result, const billing__rules *rules, unsig
 	}
 	if ((rec = billing__calloc(1, res->record_size)) == NULL)
 		return billing__json_nomem();
+	/* An update reads a BILLING_API_FIXED field too, for the flow to
+	 * refuse it by name. */
 	rc = record_in(rec, &given, res, in, op == BILLING_RESOURCE_OP_CREATE ?
-		BILLING_API_CREATE : BILLING_API_UPDATE, &keep);
+		BILLING_API_CREATE : BILLING_API_UPDATE | BILLING_API_FIXED, &keep);
 	if (rc == BILLING_OK && op == BILLING_RESOURCE_OP_CREATE)
 		rc = billing__resource_create(&out, rules, ctx, who, rec, given, opts);
 	else if (rc == BILLING_OK)
@@ -477,9 +506,11 @@ static void shape_type(char *out, size_t size, const billing_field *f)
 	case BILLING_JSON_METADATA: snprintf(out, size, "metadata"); return;
 	case BILLING_JSON_OBJECT: snprintf(out, size, "object?"); return;
 	case BILLING_JSON_ENUM:
+		/* A value without a name ("") is none: never shown. */
 		for (i = 0, n = 0; f->names && f->names[i] && n + 1 < size; i++)
-			n += (size_t)snprintf(out + n, size - n, "%s'%s'", i ? " | " : "",
-				f->names[i]);
+			if (*f->names[i])
+				n += (size_t)snprintf(out + n, size - n, "%s'%s'", n ? " | " : "",
+					f->names[i]);
 		if (n + 1 < size)
 			snprintf(out + n, size - n, "%s", nul);
 		return;

@@ -17,6 +17,7 @@
 #include "billing/money.h"
 #include "billing/errors.h"
 #include "core/errors.h"
+#include "core/validate.h"
 
 #ifndef __SIZEOF_INT128__
 # error "money.c needs __int128 (gcc or clang on a 64-bit target)"
@@ -150,6 +151,12 @@ int billing_currency_normalize(char out[4], const char *code)
 		return unknown_currency();
 	memcpy(out, c->code, 4);
 	return BILLING_OK;
+}
+
+const char *billing__currency_code(const char *code)
+{
+	const struct currency *c = currency_find(code);
+	return c ? c->code : NULL;
 }
 
 int billing_currency_exponent(const char *code)

@@ -1,49 +1,122 @@
 /*
- * Plans: what a subscription pays, how often, for which product. The
- * product, code, currency, interval, interval count and term are fixed at
- * creation; delete is soft, and a deleted plan's code stays taken (the
+ * Plans: what a subscription pays, how often, for which product; on the
+ * generic flow (core/resource.h). This file is the plans' descriptor,
+ * their rules (the product exists in the tenant and gives the default
+ * currency, the code's pattern, an interval count within three years,
+ * a term, delete refused while a subscription that has not ended is on
+ * the plan or about to move to it) and the typed C API of billing/plan.h
+ * over the flow. The product, code, currency, interval, interval count
+ * and term are fixed at creation; delete is soft (the plan is marked
+ * deleted and inactive), and a deleted plan's code stays taken (the
  * unique constraint covers deleted rows).
  */
-#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "billing/money.h"
-#include "core/core.h"
-#include "core/entity.h"
-#include "core/json_out.h"
+#include "core/resource.h"
+#include "core/resources.h"
 #include "core/text.h"
 
+/* The public plan: the record, then its metadata decoded for the getters
+ * (billing__record_publish). */
 struct billing_plan {
-	char *tenant_id;
-	char *id;
-	char *product_id;
-	char *code;
-	char *name;
-	char *description;
-	int64_t amount;
-	char currency[4];
-	billing_interval interval;
-	int32_t interval_count;
-	int32_t trial_days;
-	int32_t term_count;
-	int active;
-	int64_t deleted_at;
-	char *metadata_json;
+	billing_plan_record r;
 	billing__metadata metadata;
-	int64_t created_at;
-	int64_t updated_at;
-	int64_t version;
 };
-
-#define PLAN_FIXED_FIELDS (BILLING_PLAN_PRODUCT | BILLING_PLAN_CODE | BILLING_PLAN_CURRENCY | \
-	BILLING_PLAN_INTERVAL | BILLING_PLAN_INTERVAL_COUNT | BILLING_PLAN_TERM_COUNT)
-#define PLAN_MUTABLE_FIELDS (BILLING_PLAN_NAME | BILLING_PLAN_DESCRIPTION | \
-	BILLING_PLAN_AMOUNT | BILLING_PLAN_TRIAL_DAYS | BILLING_PLAN_ACTIVE | \
-	BILLING_PLAN_METADATA)
-#define PLAN_FIELDS (PLAN_FIXED_FIELDS | PLAN_MUTABLE_FIELDS)
 
 #define TRIAL_DAYS_MAX 730
 #define TERM_COUNT_MAX 1000
+
+#define F(member) offsetof(billing_plan_record, member)
+
+/* Indexes into fields[], the bits of a given mask. */
+enum {
+	TENANT, ID, PRODUCT, CODE, NAME, DESCRIPTION, AMOUNT, CURRENCY, INTERVAL, INTERVAL_COUNT,
+	TRIAL_DAYS, TERM_COUNT, ACTIVE, DELETED, METADATA, CREATED_AT, UPDATED_AT, VERSION,
+	FIELD_COUNT
+};
+
+#define WRITE (BILLING_API_CREATE | BILLING_API_UPDATE)
+/* Set at creation; an update that names it is refused naming it. */
+#define ONCE (BILLING_API_CREATE | BILLING_API_FIXED)
+
+/* The JSON names of billing_interval's values, by value. */
+static const char *const interval_names[] = { "", "DAY", "WEEK", "MONTH", "YEAR", NULL };
+
+static const billing_field fields[FIELD_COUNT] = {
+	[TENANT] = { "tenant_id", BILLING_FIELD_TEXT, F(tenant_id), BILLING_FIELD_TENANT, NULL,
+		BILLING_JSON_NONE, 0, NULL, 0, NULL },
+	[ID] = { "id", BILLING_FIELD_TEXT, F(id), BILLING_FIELD_ID, "id", BILLING_JSON_STRING,
+		0, NULL, 0, NULL },
+	[PRODUCT] = { "product_id", BILLING_FIELD_TEXT, F(product_id),
+		BILLING_FIELD_FIXED | BILLING_FIELD_FILTER, "productId", BILLING_JSON_STRING,
+		ONCE | BILLING_API_REQUIRED | BILLING_API_VERBATIM, NULL, 0,
+		"product of the same tenant; fixed" },
+	[CODE] = { "code", BILLING_FIELD_TEXT, F(code),
+		BILLING_FIELD_FIXED | BILLING_FIELD_UNIQUE | BILLING_FIELD_SORT |
+		BILLING_FIELD_SEARCH, "code", BILLING_JSON_STRING,
+		ONCE | BILLING_API_REQUIRED | BILLING_API_VERBATIM, NULL, 0,
+		"^[A-Z0-9_-]{3,64}$, unique in the tenant; fixed" },
+	[NAME] = { "name", BILLING_FIELD_TEXT, F(name),
+		BILLING_FIELD_SORT | BILLING_FIELD_SEARCH, "name", BILLING_JSON_STRING,
+		WRITE | BILLING_API_REQUIRED, NULL, 0, "2-100 characters" },
+	[DESCRIPTION] = { "description", BILLING_FIELD_TEXT, F(description), 0, "description",
+		BILLING_JSON_STRING, WRITE | BILLING_API_NULLABLE, NULL, 0,
+		"at most 2000 characters" },
+	[AMOUNT] = { "amount", BILLING_FIELD_INT64, F(amount),
+		BILLING_FIELD_RANGE | BILLING_FIELD_SORT | BILLING_FIELD_NONNEGATIVE, "amount",
+		BILLING_JSON_INTEGER, WRITE | BILLING_API_REQUIRED, NULL, 0, "minor units, > 0" },
+	[CURRENCY] = { "currency", BILLING_FIELD_TEXT, F(currency),
+		BILLING_FIELD_FIXED | BILLING_FIELD_FILTER, "currency", BILLING_JSON_STRING,
+		ONCE | BILLING_API_VERBATIM | BILLING_API_UPPER, NULL, 0,
+		"ISO 4217, default the product's; fixed" },
+	[INTERVAL] = { "billing_interval", BILLING_FIELD_INT, F(interval),
+		BILLING_FIELD_FIXED | BILLING_FIELD_FILTER, "interval", BILLING_JSON_ENUM,
+		ONCE | BILLING_API_REQUIRED, interval_names, 0, "DAY, WEEK, MONTH or YEAR; fixed" },
+	[INTERVAL_COUNT] = { "interval_count", BILLING_FIELD_INT32, F(interval_count),
+		BILLING_FIELD_FIXED, "intervalCount", BILLING_JSON_INTEGER, ONCE, NULL, 0,
+		">= 1, default 1; fixed" },
+	[TRIAL_DAYS] = { "trial_days", BILLING_FIELD_INT32, F(trial_days),
+		BILLING_FIELD_NONNEGATIVE, "trialDays", BILLING_JSON_INTEGER, WRITE, NULL, 0,
+		"0-730" },
+	/* 0 (no term) is null in JSON, where a 0 is refused. */
+	[TERM_COUNT] = { "term_count", BILLING_FIELD_INT32, F(term_count),
+		BILLING_FIELD_FIXED | BILLING_FIELD_ZERO_NULL, "termCount", BILLING_JSON_INTEGER,
+		ONCE | BILLING_API_NULLABLE, NULL, 0, "periods until expiry; fixed" },
+	[ACTIVE] = { "active", BILLING_FIELD_INT, F(active), BILLING_FIELD_FILTER, "active",
+		BILLING_JSON_BOOLEAN, WRITE, NULL, 0, "default true" },
+	[DELETED] = { "deleted_at", BILLING_FIELD_INT64, F(deleted_at),
+		BILLING_FIELD_ZERO_NULL | BILLING_FIELD_DELETED, NULL, BILLING_JSON_NONE, 0, NULL, 0,
+		NULL },
+	[METADATA] = { "metadata", BILLING_FIELD_TEXT, F(metadata_json), 0, "metadata",
+		BILLING_JSON_METADATA, WRITE | BILLING_API_NULLABLE, NULL, 0, "string map" },
+	[CREATED_AT] = { "created_at", BILLING_FIELD_INT64, F(created_at),
+		BILLING_FIELD_FIXED | BILLING_FIELD_SORT | BILLING_FIELD_RANGE, "createdAt",
+		BILLING_JSON_TIME, 0, NULL, 0, NULL },
+	[UPDATED_AT] = { "updated_at", BILLING_FIELD_INT64, F(updated_at), 0, "updatedAt",
+		BILLING_JSON_TIME, 0, NULL, 0, NULL },
+	[VERSION] = { "version", BILLING_FIELD_INT64, F(version), BILLING_FIELD_VERSION,
+		"version", BILLING_JSON_INTEGER, 0, NULL, 0, NULL },
+};
+
+static const billing_reference references[] = {
+	{ "product_id", &billing__res_product },
+};
+
+#define R_READ ((1u << BILLING_ROLE_USER) | (1u << BILLING_ROLE_ADMIN))
+#define R_WRITE (1u << BILLING_ROLE_ADMIN)
+
+const billing_resource billing__res_plan = {
+	"plan", "plans", "plans", "Plan",
+	"A price of a product per interval; amount in minor units.",
+	"plans", "plan", sizeof(billing_plan_record), fields, FIELD_COUNT,
+	NULL, NULL, 0, NULL, 0,
+	BILLING_RESOURCE_OP_CRUD, R_READ, R_WRITE, BILLING_RESOURCE_CREATE_EVENT, references, 1
+};
+
+#define BIT(i) (UINT64_C(1) << (i))
 
 const char *billing_interval_name(billing_interval interval)
 {
@@ -74,7 +147,7 @@ int billing_interval_parse(billing_interval *out, const char *name)
 }
 
 /* The most intervals of each kind that stay within three years. */
-static int32_t interval_count_max(billing_interval interval)
+static int32_t interval_count_max(int interval)
 {
 	switch (interval) {
 	case BILLING_DAY: return 1095;
@@ -85,202 +158,7 @@ static int32_t interval_count_max(billing_interval interval)
 	}
 }
 
-void billing_plan_free(billing_plan *p)
-{
-	if (!p)
-		return;
-	billing__metadata_free(&p->metadata);
-	billing__free(p);
-}
-
-static void free_item(void *item)
-{
-	billing_plan_free(item);
-}
-
-static void *from_record(const void *record)
-{
-	const billing_plan_record *r = record;
-	billing_plan *p;
-	billing__strpack sp;
-	size_t strings = billing__strsize(r->tenant_id) +
-		billing__strsize(r->id) +
-		billing__strsize(r->product_id) +
-		billing__strsize(r->code) +
-		billing__strsize(r->name) +
-		billing__strsize(r->description) +
-		billing__strsize(r->metadata_json ? r->metadata_json : "{}");
-
-	if ((p = billing__calloc(1, sizeof(*p) + strings)) == NULL)
-		return NULL;
-	sp.next = (char *)(p + 1);
-	p->tenant_id = billing__strpack_put(&sp, r->tenant_id);
-	p->id = billing__strpack_put(&sp, r->id);
-	p->product_id = billing__strpack_put(&sp, r->product_id);
-	p->code = billing__strpack_put(&sp, r->code);
-	p->name = billing__strpack_put(&sp, r->name);
-	p->description = billing__strpack_put(&sp, r->description);
-	p->amount = r->amount;
-	snprintf(p->currency, sizeof(p->currency), "%s", r->currency ? r->currency : "");
-	p->interval = (billing_interval)r->interval;
-	p->interval_count = r->interval_count;
-	p->trial_days = r->trial_days;
-	p->term_count = r->term_count;
-	p->active = r->active ? 1 : 0;
-	p->deleted_at = r->deleted_at;
-	p->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
-	p->created_at = r->created_at;
-	p->updated_at = r->updated_at;
-	p->version = r->version;
-	if (billing__metadata_decode(&p->metadata, p->metadata_json) < 0) {
-		billing_plan_free(p);
-		return NULL;
-	}
-	return p;
-}
-
-/* One sort_key per sort: the list cursor reads back the column it sorts. */
-static void sort_key(const void *item, const char **text, int64_t *num, const char **id)
-{
-	const billing_plan *p = item;
-	*id = p->id;
-	*num = p->created_at;
-	*text = p->name;
-}
-
-static void sort_key_code(const void *item, const char **text, int64_t *num, const char **id)
-{
-	const billing_plan *p = item;
-	*id = p->id;
-	*num = p->created_at;
-	*text = p->code;
-}
-
-static void sort_key_amount(const void *item, const char **text, int64_t *num, const char **id)
-{
-	const billing_plan *p = item;
-	*id = p->id;
-	*num = p->amount;
-	*text = NULL;
-}
-
-/* Inputs after validation and normalization; strings owned. */
-struct norm {
-	char *code;
-	char *name;
-	char *description;
-	char currency[4];         /* "" on create: the product's */
-	int32_t interval_count;
-	int active;
-	char *metadata_json;
-};
-
-static void norm_free(struct norm *n)
-{
-	billing__free(n->code);
-	billing__free(n->name);
-	billing__free(n->description);
-	billing__free(n->metadata_json);
-}
-
-/*
- * Validates the members named by fields into n. On create every field is
- * named and zero values take their defaults. On update a fixed field is an
- * error, and a tristate bit asks for a value, so UNSET is an error. The
- * product id is checked against storage later, in the transaction.
- */
-static int validate(const billing_plan_params *p, unsigned int fields, bool creating,
-	struct norm *n)
-{
-	billing__checks c = BILLING__CHECKS_INIT;
-	int rc = BILLING_OK;
-
-	memset(n, 0, sizeof(*n));
-	if (!creating) {
-		static const struct { unsigned int bit; const char *field; } fixed[] = {
-			{ BILLING_PLAN_PRODUCT, "productId" },
-			{ BILLING_PLAN_CODE, "code" },
-			{ BILLING_PLAN_CURRENCY, "currency" },
-			{ BILLING_PLAN_INTERVAL, "interval" },
-			{ BILLING_PLAN_INTERVAL_COUNT, "intervalCount" },
-			{ BILLING_PLAN_TERM_COUNT, "termCount" },
-		};
-		size_t i;
-		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-			if (fields & fixed[i].bit)
-				billing__check_fail(&c, fixed[i].field,
-					"cannot be changed after creation");
-	}
-	if (creating && !p->product_id)
-		billing__check_fail(&c, "productId", "is required");
-	if (creating) {
-		if (!p->code)
-			billing__check_fail(&c, "code", "is required");
-		else if (!billing__plan_code_valid(p->code, strlen(p->code)))
-			billing__check_fail(&c, "code", "must be 3 to 64 of A-Z 0-9 _ -");
-		else if ((n->code = billing__strdup(p->code)) == NULL)
-			goto nomem;
-	}
-	if ((fields & BILLING_PLAN_NAME) &&
-	    (rc = billing__check_text(&c, "name", p->name, BILLING__TEXT_REQUIRED, 2, 100,
-		&n->name)) < 0)
-		goto fail;
-	if ((fields & BILLING_PLAN_DESCRIPTION) &&
-	    (rc = billing__check_text(&c, "description", p->description,
-		BILLING__TEXT_MULTILINE, 0, 2000, &n->description)) < 0)
-		goto fail;
-	if ((fields & BILLING_PLAN_AMOUNT) && (p->amount < 1 || p->amount > BILLING_AMOUNT_MAX))
-		billing__check_fail(&c, "amount", "must be between 1 and %lld",
-			(long long)BILLING_AMOUNT_MAX);
-	if (creating && p->currency &&
-	    billing_currency_normalize(n->currency, p->currency) < 0)
-		billing__check_fail(&c, "currency", "must be an ISO 4217 currency code");
-	if (creating) {
-		int32_t max = interval_count_max(p->interval);
-		n->interval_count = p->interval_count ? p->interval_count : 1;
-		if (max == 0)
-			billing__check_fail(&c, "interval", "must be DAY, WEEK, MONTH or YEAR");
-		else if (n->interval_count < 1 || n->interval_count > max)
-			billing__check_fail(&c, "intervalCount",
-				"must be between 1 and %d for %s (three years at most)", (int)max,
-				billing_interval_name(p->interval));
-	}
-	if ((fields & BILLING_PLAN_TRIAL_DAYS) &&
-	    (p->trial_days < 0 || p->trial_days > TRIAL_DAYS_MAX))
-		billing__check_fail(&c, "trialDays", "must be between 0 and %d", TRIAL_DAYS_MAX);
-	if (creating && (p->term_count < 0 || p->term_count > TERM_COUNT_MAX))
-		billing__check_fail(&c, "termCount", "must be 0 (no term) or between 1 and %d",
-			TERM_COUNT_MAX);
-	if (fields & BILLING_PLAN_ACTIVE) {
-		if (p->active == BILLING_TRUE || (creating && p->active == BILLING_UNSET))
-			n->active = 1;
-		else if (p->active == BILLING_FALSE)
-			n->active = 0;
-		else
-			billing__check_fail(&c, "active", "must be true or false");
-	}
-	if ((fields & BILLING_PLAN_METADATA) &&
-	    (rc = billing__metadata_encode(&c, p->metadata, p->metadata_count,
-		&n->metadata_json)) < 0)
-		goto fail;
-	if ((rc = billing__checks_finish(&c, "plan")) < 0)
-		goto fail;
-	return BILLING_OK;
-nomem:
-	rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-fail:
-	norm_free(n);
-	return rc;
-}
-
-static int check_params(const billing_plan_params *p)
-{
-	BILLING__ASSERT_ARG(p, "params");
-	if (p->version == 0 || p->version > BILLING_PLAN_PARAMS_VERSION)
-		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
-			"unknown billing_plan_params version %u", p->version);
-	return BILLING_OK;
-}
+/* ------------------------------------------------------------ rules */
 
 static int product_missing(void)
 {
@@ -288,288 +166,79 @@ static int product_missing(void)
 		"no such product in this tenant");
 }
 
-/* The digest input of an idempotent call: its normalized fields. */
-static void hash_input(billing__buf *b, unsigned int fields, const billing_plan_params *p,
-	const struct norm *n, const char *id, int64_t expected_version)
-{
-	billing__buf_add(b, "id", id);
-	billing__buf_add_i64(b, "fields", fields);
-	billing__buf_add(b, "productId", (fields & BILLING_PLAN_PRODUCT) ? p->product_id : NULL);
-	billing__buf_add(b, "code", n->code);
-	billing__buf_add(b, "name", n->name);
-	billing__buf_add(b, "description", n->description);
-	if (fields & BILLING_PLAN_AMOUNT)
-		billing__buf_add_i64(b, "amount", p->amount);
-	billing__buf_add(b, "currency", n->currency[0] ? n->currency : NULL);
-	if (fields & BILLING_PLAN_INTERVAL)
-		billing__buf_add_i64(b, "interval", p->interval);
-	if (fields & BILLING_PLAN_INTERVAL_COUNT)
-		billing__buf_add_i64(b, "intervalCount", n->interval_count);
-	if (fields & BILLING_PLAN_TRIAL_DAYS)
-		billing__buf_add_i64(b, "trialDays", p->trial_days);
-	if (fields & BILLING_PLAN_TERM_COUNT)
-		billing__buf_add_i64(b, "termCount", p->term_count);
-	if (fields & BILLING_PLAN_ACTIVE)
-		billing__buf_add_i64(b, "active", n->active);
-	billing__buf_add(b, "metadata", n->metadata_json);
-	billing__buf_add_i64(b, "expectedVersion", expected_version);
-}
-
-static int64_t version_of(const void *item)
-{
-	return ((const billing_plan *)item)->version;
-}
-
-/* A soft-deleted plan is not found, as everywhere. */
-static bool visible(const void *item)
-{
-	return ((const billing_plan *)item)->deleted_at == 0;
-}
-
-static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
-	billing_row_cb cb, void *payload)
-{
-	return st->record_read(tx, &billing__res_plan, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
-}
-
-static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
-{
-	return st->record_insert(tx, &billing__res_plan, record);
-}
-
-static int st_update(billing_storage *st, billing_txn *tx, const void *record,
-	int64_t old_version)
-{
-	return st->record_update(tx, &billing__res_plan, record, old_version);
-}
-
-static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
-	const billing_list_query *q, billing_row_cb cb, void *payload)
-{
-	return billing__list_records(st, tx, &billing__res_plan, tenant_id, q, cb, payload);
-}
-
-/* Plans are never removed: delete marks them (remove is NULL). */
-static const char *id_of(const void *item)
-{
-	return billing_plan_id(item);
-}
-
-static const billing__entity entity = {
-	"plan", from_record, free_item, version_of, visible,
-	st_get, st_insert, st_update, NULL, st_list,
-	billing__json_plan, id_of, NULL, NULL
-};
-
-/* Receives the product row of a plan's product: its currency, or nothing
- * when only its existence matters. */
+/* Receives the product row of a plan's product: its currency (the
+ * table's own static text), or nothing when only its existence matters. */
 static int product_row(void *payload, const void *record)
 {
 	const billing_product_record *r = record;
-	char *currency = payload;
+	const char **currency = payload;
 	if (currency)
-		snprintf(currency, 4, "%s", r->currency ? r->currency : "");
+		*currency = billing__currency_code(r->currency);
 	return BILLING_OK;
 }
 
-/* Inside the transaction: the product named by a plan's input must exist
- * in the tenant; anything else is the caller's input naming nothing. */
+/* Inside the transaction: the product id names in the tenant must exist;
+ * an ill-formed id names nothing, without asking storage. */
 static int product_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *product_id, char currency[4])
+	const char *product_id, unsigned int lock, const char **currency)
 {
-	int rc = ctx->st->record_read(tx, &billing__res_product, tenant_id, product_id, BILLING_LOCK_UPDATE, product_row, currency);
+	int rc;
+	if (!billing__id_arg_ok(product_id, billing__res_product.prefix))
+		return product_missing();
+	rc = ctx->st->record_read(tx, &billing__res_product, tenant_id, product_id, lock,
+		product_row, (void *)currency);
 	return rc == BILLING_ENOTFOUND ? product_missing() : rc;
 }
 
-/* The record of an existing plan, for plan_update. */
-static void record_of(billing_plan_record *r, const billing_plan *cur)
+static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
+	uint64_t given)
 {
-	memset(r, 0, sizeof(*r));
-	r->tenant_id = cur->tenant_id;
-	r->id = cur->id;
-	r->product_id = cur->product_id;
-	r->code = cur->code;
-	r->name = cur->name;
-	r->description = cur->description;
-	r->amount = cur->amount;
-	r->currency = cur->currency;
-	r->interval = cur->interval;
-	r->interval_count = cur->interval_count;
-	r->trial_days = cur->trial_days;
-	r->term_count = cur->term_count;
-	r->active = cur->active;
-	r->deleted_at = cur->deleted_at;
-	r->metadata_json = cur->metadata_json;
-	r->created_at = cur->created_at;
-	r->updated_at = cur->updated_at;
-	r->version = cur->version;
-}
-
-/* Create's step in the transaction: the product exists in the tenant, and
- * its currency is the plan's unless the input named one. */
-struct creating {
-	char product_currency[4];
-};
-
-static int check_product(void *payload, billing_ctx *ctx, billing_txn *tx,
-	const void *current, void *record)
-{
-	struct creating *cr = payload;
-	billing_plan_record *r = record;
-	int rc;
-	(void)current;
-
-	if ((rc = product_in(ctx, tx, r->tenant_id, r->product_id, cr->product_currency)) < 0)
-		return rc;
-	if (!r->currency || !r->currency[0])
-		r->currency = cr->product_currency;
-	return BILLING_OK;
-}
-
-static int plan_create_once(billing_plan **out, billing_ctx *ctx,
-	const billing_principal *who, const billing_plan_params *p,
-	const billing_call_options *opts)
-{
-	billing_plan_record r;
-	billing__buf input = { 0 };
-	billing__idem idem;
-	struct creating cr = { "" };
-	struct norm n;
-	char id[BILLING_ID_MAX];
-	int64_t now;
+	billing_plan_record *p = rec;
+	billing__checks ck = BILLING__CHECKS_INIT;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_CREATE)) < 0)
+	if ((given & BIT(CODE)) && !billing__plan_code_valid(p->code, strlen(p->code)))
+		billing__check_fail(&ck, "code", "must be 3 to 64 of A-Z 0-9 _ -");
+	if ((given & BIT(NAME)) &&
+	    (rc = billing__check_text_in_place(&ck, "name", p->name, BILLING__TEXT_REQUIRED, 2,
+		100)) < 0)
 		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = check_params(p)) < 0 || (rc = validate(p, PLAN_FIELDS, true, &n)) < 0)
+	if ((given & BIT(DESCRIPTION)) && p->description &&
+	    (rc = billing__check_text_in_place(&ck, "description", p->description,
+		BILLING__TEXT_MULTILINE, 0, 2000)) < 0)
 		return rc;
-	/* An ill-formed id names nothing, like a well-formed one that is not
-	 * there: same answer, without asking storage. */
-	if (!billing__id_arg_ok(p->product_id, "prod")) {
-		rc = product_missing();
-		goto out;
+	if ((given & BIT(AMOUNT)) && (p->amount < 1 || p->amount > BILLING_AMOUNT_MAX))
+		billing__check_fail(&ck, "amount", "must be between 1 and %lld",
+			(long long)BILLING_AMOUNT_MAX);
+	if ((given & BIT(CURRENCY)) && (p->currency = billing__currency_code(p->currency)) == NULL)
+		billing__check_fail(&ck, "currency", "must be an ISO 4217 currency code");
+	if (given & BIT(INTERVAL)) {
+		int32_t max = interval_count_max(p->interval);
+		/* An interval count not given is 1. */
+		if (!(given & BIT(INTERVAL_COUNT)))
+			p->interval_count = 1;
+		if (max == 0)
+			billing__check_fail(&ck, "interval", "must be DAY, WEEK, MONTH or YEAR");
+		else if (p->interval_count < 1 || p->interval_count > max)
+			billing__check_fail(&ck, "intervalCount",
+				"must be between 1 and %d for %s (three years at most)", (int)max,
+				billing_interval_name((billing_interval)p->interval));
 	}
-	hash_input(&input, PLAN_FIELDS, p, &n, NULL, 0);
-	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_PLANS_CREATE, &input)) < 0)
-		goto out;
-	now = billing__now(ctx);
-	if (billing__id_new(id, "plan", now * 1000) < 0) {
-		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
-		goto out;
-	}
-	memset(&r, 0, sizeof(r));
-	r.tenant_id = who->tenant_id;
-	r.id = id;
-	r.product_id = p->product_id;
-	r.code = n.code;
-	r.name = n.name;
-	r.description = n.description;
-	r.amount = p->amount;
-	r.currency = n.currency;      /* "" until check_product fills the default */
-	r.interval = p->interval;
-	r.interval_count = n.interval_count;
-	r.trial_days = p->trial_days;
-	r.term_count = p->term_count;
-	r.active = n.active;
-	r.deleted_at = 0;
-	r.metadata_json = n.metadata_json ? n.metadata_json : "{}";
-	r.created_at = r.updated_at = now;
-	r.version = 1;
-	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r, id,
-		check_product, NULL, &cr);
-out:
-	norm_free(&n);
-	return rc;
-}
-
-int billing_plan_create(billing_plan **out, billing_ctx *ctx,
-	const billing_principal *who, const billing_plan_params *p,
-	const billing_call_options *opts)
-{
-	BILLING__RETRY(plan_create_once(out, ctx, who, p, opts));
-}
-
-int billing_plan_get(billing_plan **out, billing_ctx *ctx,
-	const billing_principal *who, const char *id)
-{
-	return billing__entity_get((void **)out, &entity, ctx, who, BILLING_OP_PLANS_GET,
-		"plan", id);
-}
-
-/* What an update changes, for the step that builds its record. */
-struct change {
-	const billing_plan_params *p;
-	const struct norm *n;
-};
-
-static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
-	const void *current, void *record)
-{
-	const struct change *ch = payload;
-	const billing_plan_params *p = ch->p;
-	unsigned int f = p->fields;
-	billing_plan_record *r = record;
-	(void)tx;
-
-	record_of(r, current);
-	r->updated_at = billing__now(ctx);
-	r->version++;
-	if (f & BILLING_PLAN_NAME)
-		r->name = ch->n->name;
-	if (f & BILLING_PLAN_DESCRIPTION)
-		r->description = ch->n->description;
-	if (f & BILLING_PLAN_AMOUNT)
-		r->amount = p->amount;
-	if (f & BILLING_PLAN_TRIAL_DAYS)
-		r->trial_days = p->trial_days;
-	if (f & BILLING_PLAN_ACTIVE)
-		r->active = ch->n->active;
-	if (f & BILLING_PLAN_METADATA)
-		r->metadata_json = ch->n->metadata_json ? ch->n->metadata_json : "{}";
-	return BILLING_OK;
-}
-
-static int plan_update_once(billing_plan **out, billing_ctx *ctx,
-	const billing_principal *who, const char *id, const billing_plan_params *p,
-	const billing_call_options *opts)
-{
-	billing_plan_record r;
-	billing__buf input = { 0 };
-	billing__idem idem;
-	struct change ch;
-	struct norm n;
-	int rc;
-
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_UPDATE)) < 0)
+	if ((given & BIT(TRIAL_DAYS)) && (p->trial_days < 0 || p->trial_days > TRIAL_DAYS_MAX))
+		billing__check_fail(&ck, "trialDays", "must be between 0 and %d", TRIAL_DAYS_MAX);
+	if ((given & BIT(TERM_COUNT)) && (p->term_count < 0 || p->term_count > TERM_COUNT_MAX))
+		billing__check_fail(&ck, "termCount", "must be 0 (no term) or between 1 and %d",
+			TERM_COUNT_MAX);
+	/* Active unless the create says otherwise. */
+	if (!current && !(given & BIT(ACTIVE)))
+		p->active = 1;
+	if ((rc = billing__checks_finish(&ck, "plan")) < 0 || current ||
+	    !(given & BIT(PRODUCT)))
 		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = check_params(p)) < 0)
-		return rc;
-	if ((rc = billing__check_update(p->fields, PLAN_FIELDS, p->expected_version)) < 0 ||
-	    (rc = validate(p, p->fields, false, &n)) < 0)
-		return rc;
-	if (!billing__id_arg_ok(id, "plan")) {
-		rc = billing__not_found("plan");
-		goto out;
-	}
-	hash_input(&input, p->fields, p, &n, id, p->expected_version);
-	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_PLANS_UPDATE, &input)) < 0)
-		goto out;
-	ch.p = p;
-	ch.n = &n;
-	rc = billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem,
-		p->expected_version, &r, build_update, &ch);
-out:
-	norm_free(&n);
-	return rc;
-}
-
-int billing_plan_update(billing_plan **out, billing_ctx *ctx,
-	const billing_principal *who, const char *id, const billing_plan_params *p,
-	const billing_call_options *opts)
-{
-	BILLING__RETRY(plan_update_once(out, ctx, who, id, p, opts));
+	/* Then the product (locked against its delete until the plan is in):
+	 * it gives the currency unless the input named one. */
+	return product_in(ctx, tx, p->tenant_id, p->product_id, BILLING_LOCK_UPDATE,
+		p->currency ? NULL : &p->currency);
 }
 
 /* Subscriptions that have not ended on the plan or about to move to it (a
@@ -587,139 +256,328 @@ static int live_subscriptions(billing_ctx *ctx, billing_txn *tx, const char *ten
 	for (i = 0; rc == BILLING_OK && i < 2; i++) {
 		const billing_filter f[] = {
 			{ billing_resource_field(res, columns[i]), BILLING_FILTER_EQ, plan_id, 0, NULL },
-			{ billing_resource_field(res, "status"), BILLING_FILTER_NOT_IN_SET, NULL, 0, &billing__sub_ended },
+			{ billing_resource_field(res, "status"), BILLING_FILTER_NOT_IN_SET, NULL, 0,
+				&billing__sub_ended },
 		};
-		if ((rc = billing__count_records(ctx->st, tx, res, tenant_id, f, 2, 0, &n)) == BILLING_OK)
+		if ((rc = billing__count_records(ctx->st, tx, res, tenant_id, f, 2, 0, &n)) ==
+		    BILLING_OK)
 			*live += n;
 	}
 	return rc;
 }
 
-/* Delete's step: refused while subscriptions that have not ended use the
- * plan; else mark it deleted and inactive (its code stays taken). */
-static int mark_deleted(void *payload, billing_ctx *ctx, billing_txn *tx,
-	const void *current, void *record)
+/* Refused while subscriptions that have not ended use the plan. */
+static int before_delete(billing_ctx *ctx, billing_txn *tx, const void *current)
 {
-	const billing_plan *cur = current;
-	billing_plan_record *r = record;
+	const billing_plan_record *cur = current;
 	int64_t live = 0;
 	int rc;
-	(void)payload;
 
 	if ((rc = live_subscriptions(ctx, tx, cur->tenant_id, cur->id, &live)) < 0)
 		return rc;
 	if (live > 0)
 		return billing__error_set(BILLING_ECONFLICT, "referenced",
 			"%lld live subscription%s use the plan", (long long)live, live == 1 ? "" : "s");
-	record_of(r, current);
-	r->active = 0;
-	r->deleted_at = r->updated_at = billing__now(ctx);
-	r->version++;
 	return BILLING_OK;
 }
 
-static int plan_delete_once(billing_ctx *ctx, const billing_principal *who,
-	const char *id, int64_t expected_version)
+/* A deleted plan is inactive too. */
+static void deleting(void *rec)
 {
-	billing_plan_record r;
+	((billing_plan_record *)rec)->active = 0;
+}
+
+/* The list's filters: a currency is a code (any case: the flow compares
+ * it upper-cased), and a product id that is not well-formed names no
+ * product (API-HTTP.md: resource_missing, without asking storage). */
+static int check_list(const billing_filter *filters, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (filters[i].field == &fields[CURRENCY] && !billing__currency_code(filters[i].text))
+			return billing__error_field(BILLING_EINVALID, "invalid", "currency",
+				"currency must be an ISO 4217 currency code");
+	for (i = 0; i < count; i++)
+		if (filters[i].field == &fields[PRODUCT] &&
+		    !billing__id_arg_ok(filters[i].text, billing__res_product.prefix))
+			return product_missing();
+	return BILLING_OK;
+}
+
+/* In the list's transaction: the product a filter names exists. */
+static int check_list_rows(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const billing_filter *filters, size_t count)
+{
+	size_t i;
+	int rc = BILLING_OK;
+
+	for (i = 0; i < count && rc == BILLING_OK; i++)
+		if (filters[i].field == &fields[PRODUCT])
+			rc = product_in(ctx, tx, tenant_id, filters[i].text, BILLING_LOCK_NONE, NULL);
+	return rc;
+}
+
+/* The operations as they were before the generic flow: their permission
+ * entries and catalog lines. */
+static const billing__rules_op ops[] = {
+	{ BILLING_OP_PLANS_CREATE, "Create a plan.", NULL },
+	{ BILLING_OP_PLANS_GET, "Fetch a plan (deleted plans are not found).", NULL },
+	{ BILLING_OP_PLANS_UPDATE, "Change name, description, amount, trialDays, active or metadata.",
+		"the plan id" },
+	{ BILLING_OP_PLANS_DELETE, "Soft-delete a plan; its code stays reserved.", NULL },
+	{ BILLING_OP_PLANS_LIST,
+		"List plans; search on name or code; sortBy name, code, amount, createdAt.", NULL },
+};
+
+static const billing__list_filter filters[] = {
+	{ "active", "active", BILLING_FILTER_EQ, "only active or inactive plans" },
+	{ "currency", "currency", BILLING_FILTER_EQ, "ISO 4217 code" },
+	{ "productId", "product_id", BILLING_FILTER_EQ, "plans of this product" },
+	{ NULL, NULL, 0, NULL }
+};
+
+const billing__rules billing__plan_rules = {
+	&billing__res_plan, check, before_delete, ops, filters, check_list, check_list_rows,
+	deleting
+};
+
+/* ------------------------------------------------------------ the C API */
+
+static int decode(void *obj)
+{
+	billing_plan *p = obj;
+	return billing__metadata_decode(&p->metadata,
+		p->r.metadata_json ? p->r.metadata_json : "{}");
+}
+
+static void obj_free(void *obj)
+{
+	billing_plan_free(obj);
+}
+
+/* A plan the flow returned (rc), made public. */
+static int publish(billing_plan **out, int rc)
+{
+	if (rc < 0)
+		return rc;
+	return billing__record_publish((void **)out, &billing__res_plan, sizeof(billing_plan),
+		decode, obj_free);
+}
+
+static int check_params(const billing_plan_params *p)
+{
+	BILLING__ASSERT_ARG(p, "params");
+	if (p->version == 0 || p->version > BILLING_PLAN_PARAMS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_plan_params version %u", p->version);
+	return BILLING_OK;
+}
+
+/* The params' fields named by bits (BILLING_PLAN_*) as the fields of
+ * fields[]. */
+static const struct { unsigned int bit; size_t field; } params_fields[] = {
+	{ BILLING_PLAN_PRODUCT, PRODUCT }, { BILLING_PLAN_CODE, CODE }, { BILLING_PLAN_NAME, NAME },
+	{ BILLING_PLAN_DESCRIPTION, DESCRIPTION }, { BILLING_PLAN_AMOUNT, AMOUNT },
+	{ BILLING_PLAN_CURRENCY, CURRENCY }, { BILLING_PLAN_INTERVAL, INTERVAL },
+	{ BILLING_PLAN_INTERVAL_COUNT, INTERVAL_COUNT }, { BILLING_PLAN_TRIAL_DAYS, TRIAL_DAYS },
+	{ BILLING_PLAN_TERM_COUNT, TERM_COUNT }, { BILLING_PLAN_ACTIVE, ACTIVE },
+	{ BILLING_PLAN_METADATA, METADATA },
+};
+
+#define PARAMS_FIELD_COUNT (sizeof(params_fields) / sizeof(params_fields[0]))
+
+/* The record and mask of params' fields named by bits; *metadata is new
+ * (or NULL). */
+static int to_record(const billing_plan_params *p, unsigned int bits, billing_plan_record *r,
+	uint64_t *given, char **metadata)
+{
+	billing__checks ck = BILLING__CHECKS_INIT;
+	size_t i;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_DELETE)) < 0 ||
-	    (rc = billing__check_expected_version(expected_version)) < 0)
+	memset(r, 0, sizeof(*r));
+	*given = 0;
+	*metadata = NULL;
+	if (bits & ~(BILLING_PLAN_METADATA * 2 - 1))
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			"unknown field bits");
+	r->product_id = p->product_id;
+	r->code = p->code;
+	r->name = p->name;
+	r->description = p->description;
+	r->amount = p->amount;
+	r->currency = p->currency;
+	r->interval = (int)p->interval;
+	r->interval_count = p->interval_count;
+	r->trial_days = p->trial_days;
+	r->term_count = p->term_count;
+	for (i = 0; i < PARAMS_FIELD_COUNT; i++)
+		if (bits & params_fields[i].bit)
+			*given |= BIT(params_fields[i].field);
+	if (bits & BILLING_PLAN_ACTIVE) {
+		if (p->active == BILLING_TRUE || p->active == BILLING_FALSE)
+			r->active = p->active == BILLING_TRUE;
+		else
+			billing__check_fail(&ck, "active", "must be true or false");
+	}
+	if (bits & BILLING_PLAN_METADATA) {
+		if ((rc = billing__metadata_encode(&ck, p->metadata, p->metadata_count,
+			metadata)) < 0)
+			return rc;
+		r->metadata_json = *metadata ? *metadata : "{}";
+	}
+	if ((rc = billing__checks_finish(&ck, "plan")) < 0) {
+		billing__free(*metadata);
+		*metadata = NULL;
+	}
+	return rc;
+}
+
+int billing_plan_create(billing_plan **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_plan_params *p,
+	const billing_call_options *opts)
+{
+	billing_plan_record r;
+	/* Zero values are the defaults: a missing product, code or name is
+	 * "is required"; the currency, the interval count (0: 1) and the
+	 * activity default in the rules. */
+	unsigned int bits = BILLING_PLAN_DESCRIPTION | BILLING_PLAN_AMOUNT | BILLING_PLAN_INTERVAL |
+		BILLING_PLAN_TRIAL_DAYS | BILLING_PLAN_TERM_COUNT;
+	char *metadata = NULL;
+	uint64_t given;
+	int rc;
+
+	/* The role first, before the input is looked at. */
+	if ((rc = billing__authorize_rules(ctx, who, &billing__plan_rules,
+		BILLING_RESOURCE_OP_CREATE)) < 0 || (rc = check_params(p)) < 0)
 		return rc;
-	if (!billing__id_arg_ok(id, "plan"))
-		return billing__not_found("plan");
-	return billing__entity_delete(&entity, ctx, who->tenant_id, id, expected_version, &r,
-		mark_deleted, NULL);
+	if (p->product_id)
+		bits |= BILLING_PLAN_PRODUCT;
+	if (p->code)
+		bits |= BILLING_PLAN_CODE;
+	if (p->name)
+		bits |= BILLING_PLAN_NAME;
+	if (p->currency)
+		bits |= BILLING_PLAN_CURRENCY;
+	if (p->interval_count)
+		bits |= BILLING_PLAN_INTERVAL_COUNT;
+	if (p->active != BILLING_UNSET)
+		bits |= BILLING_PLAN_ACTIVE;
+	if (p->metadata_count)
+		bits |= BILLING_PLAN_METADATA;
+	if ((rc = to_record(p, bits, &r, &given, &metadata)) < 0)
+		return rc;
+	rc = publish(out, billing__resource_create((void **)out, &billing__plan_rules, ctx, who,
+		&r, given, opts));
+	billing__free(metadata);
+	return rc;
+}
+
+int billing_plan_get(billing_plan **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id)
+{
+	return publish(out, billing__resource_get((void **)out, &billing__plan_rules, ctx, who,
+		id));
+}
+
+int billing_plan_update(billing_plan **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_plan_params *p,
+	const billing_call_options *opts)
+{
+	billing_plan_record r;
+	char *metadata = NULL;
+	uint64_t given;
+	int rc;
+
+	if ((rc = billing__authorize_rules(ctx, who, &billing__plan_rules,
+		BILLING_RESOURCE_OP_UPDATE)) < 0 || (rc = check_params(p)) < 0 ||
+	    (rc = to_record(p, p->fields, &r, &given, &metadata)) < 0)
+		return rc;
+	rc = publish(out, billing__resource_update((void **)out, &billing__plan_rules, ctx, who,
+		id, &r, given, p->expected_version, opts));
+	billing__free(metadata);
+	return rc;
 }
 
 int billing_plan_delete(billing_ctx *ctx, const billing_principal *who,
 	const char *id, int64_t expected_version)
 {
-	BILLING__RETRY(plan_delete_once(ctx, who, id, expected_version));
+	return billing__resource_delete(&billing__plan_rules, ctx, who, id, expected_version);
 }
-
-static const billing__sort_spec sorts[] = {
-	{ "createdAt", BILLING_SORT_CREATED, false },
-	{ "name", BILLING_SORT_NAME, true },
-	{ "code", BILLING_SORT_CODE, true },
-	{ "amount", BILLING_SORT_AMOUNT, false },
-	{ NULL, 0, false }
-};
 
 int billing_plan_list(billing_page **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_plan_list_params *params)
 {
 	billing_plan_list_params none = BILLING_PLAN_LIST_PARAMS_INIT;
 	const billing_plan_list_params *p = params ? params : &none;
-	billing__checks c = BILLING__CHECKS_INIT;
-	char currency[4] = "", filters[160];
-	billing__list l;
-	billing_txn *tx;
-	int64_t total = 0;
+	billing_filter f[3];
+	size_t n = 0;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_PLANS_LIST)) < 0)
+	if ((rc = billing__authorize_rules(ctx, who, &billing__plan_rules,
+		BILLING_RESOURCE_OP_LIST)) < 0)
 		return rc;
-	BILLING__ASSERT_ARG(out, "out");
 	if (p->version == 0 || p->version > BILLING_PLAN_LIST_PARAMS_VERSION)
 		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
 			"unknown billing_plan_list_params version %u", p->version);
 	if (p->active != BILLING_UNSET && p->active != BILLING_TRUE && p->active != BILLING_FALSE)
-		billing__check_fail(&c, "active", "must be true, false or unset");
-	if (p->currency && billing_currency_normalize(currency, p->currency) < 0)
-		billing__check_fail(&c, "currency", "must be an ISO 4217 currency code");
-	if ((rc = billing__checks_finish(&c, "plan list")) < 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "active",
+			"active must be true, false or unset");
+	memset(f, 0, sizeof(f));
+	if (p->active != BILLING_UNSET)
+		f[n++] = (billing_filter){ &fields[ACTIVE], BILLING_FILTER_EQ, NULL,
+			p->active == BILLING_TRUE, NULL };
+	/* Upper-cased as the JSON flow does; check_list refuses a bad code. */
+	if (p->currency)
+		f[n++] = (billing_filter){ &fields[CURRENCY], BILLING_FILTER_EQ,
+			billing__currency_code(p->currency) ? billing__currency_code(p->currency) :
+			p->currency, 0, NULL };
+	if (p->product_id)
+		f[n++] = (billing_filter){ &fields[PRODUCT], BILLING_FILTER_EQ, p->product_id, 0,
+			NULL };
+	if ((rc = billing__resource_list(out, &billing__plan_rules, ctx, who, &p->list, f,
+		n)) < 0)
 		return rc;
-	/* API-HTTP.md: an id in a filter that names nothing in the tenant,
-	 * well-formed or not, is resource_missing. */
-	if (p->product_id && !billing__id_arg_ok(p->product_id, "prod"))
-		return product_missing();
-	/* The filters in force, so that a cursor only works with them. */
-	snprintf(filters, sizeof(filters), "plans|active=%d|currency=%s|product=%s",
-		(int)p->active, currency[0] ? currency : "-", p->product_id ? p->product_id : "-");
-	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, &p->list, sorts, filters,
-		BILLING__PAGE_PLAN, free_item)) < 0)
-		return rc;
-	l.from_record = from_record;
-	l.sort_key = l.sort->column == BILLING_SORT_CODE ? sort_key_code :
-		l.sort->column == BILLING_SORT_AMOUNT ? sort_key_amount : sort_key;
-	l.q.active = p->active == BILLING_TRUE ? 1 : p->active == BILLING_FALSE ? 2 : 0;
-	l.q.currency = currency[0] ? currency : NULL;
-	l.q.product_id = p->product_id;
-	if (l.q.offset >= 0)
-		l.q.total = &total;
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) == BILLING_OK) {
-		if (p->product_id)
-			rc = product_in(ctx, tx, who->tenant_id, p->product_id, NULL);
-		if (rc == BILLING_OK)
-			rc = billing__list_records(ctx->st, tx, &billing__res_plan, who->tenant_id, &l.q, billing__list_row, &l);
-		rc = billing__end(ctx, tx, rc);
+	if ((rc = billing__page_publish(*out, &billing__res_plan, sizeof(billing_plan), decode,
+		obj_free)) < 0) {
+		billing_page_free(*out);
+		*out = NULL;
 	}
-	return billing__list_end(&l, rc, out);
+	return rc;
 }
 
 const billing_plan *billing_page_plan(const billing_page *page, size_t i)
 {
-	return billing__page_item(page, BILLING__PAGE_PLAN, i);
+	return billing__resource_page_item(page, &billing__res_plan, i);
 }
 
-const char *billing_plan_id(const billing_plan *p) { return p ? p->id : NULL; }
-const char *billing_plan_tenant_id(const billing_plan *p) { return p ? p->tenant_id : NULL; }
-const char *billing_plan_product_id(const billing_plan *p) { return p ? p->product_id : NULL; }
-const char *billing_plan_code(const billing_plan *p) { return p ? p->code : NULL; }
-const char *billing_plan_name(const billing_plan *p) { return p ? p->name : NULL; }
-const char *billing_plan_description(const billing_plan *p) { return p ? p->description : NULL; }
-int64_t billing_plan_amount(const billing_plan *p) { return p ? p->amount : 0; }
-const char *billing_plan_currency(const billing_plan *p) { return p ? p->currency : NULL; }
+void billing_plan_free(billing_plan *p)
+{
+	if (p)
+		billing__metadata_free(&p->metadata);
+	billing__free(p);
+}
+
+const char *billing_plan_id(const billing_plan *p) { return p ? p->r.id : NULL; }
+const char *billing_plan_tenant_id(const billing_plan *p) { return p ? p->r.tenant_id : NULL; }
+const char *billing_plan_product_id(const billing_plan *p) { return p ? p->r.product_id : NULL; }
+const char *billing_plan_code(const billing_plan *p) { return p ? p->r.code : NULL; }
+const char *billing_plan_name(const billing_plan *p) { return p ? p->r.name : NULL; }
+const char *billing_plan_description(const billing_plan *p)
+{
+	return p ? p->r.description : NULL;
+}
+int64_t billing_plan_amount(const billing_plan *p) { return p ? p->r.amount : 0; }
+const char *billing_plan_currency(const billing_plan *p) { return p ? p->r.currency : NULL; }
 billing_interval billing_plan_interval(const billing_plan *p)
 {
-	return p ? p->interval : BILLING_INTERVAL_NONE;
+	return p ? (billing_interval)p->r.interval : BILLING_INTERVAL_NONE;
 }
-int32_t billing_plan_interval_count(const billing_plan *p) { return p ? p->interval_count : 0; }
-int32_t billing_plan_trial_days(const billing_plan *p) { return p ? p->trial_days : 0; }
-int32_t billing_plan_term_count(const billing_plan *p) { return p ? p->term_count : 0; }
-int billing_plan_active(const billing_plan *p) { return p ? p->active : 0; }
+int32_t billing_plan_interval_count(const billing_plan *p) { return p ? p->r.interval_count : 0; }
+int32_t billing_plan_trial_days(const billing_plan *p) { return p ? p->r.trial_days : 0; }
+int32_t billing_plan_term_count(const billing_plan *p) { return p ? p->r.term_count : 0; }
+int billing_plan_active(const billing_plan *p) { return p ? p->r.active : 0; }
 size_t billing_plan_metadata_count(const billing_plan *p) { return p ? p->metadata.count : 0; }
 const billing_metadata_entry *billing_plan_metadata_at(const billing_plan *p, size_t i)
 {
@@ -729,6 +587,6 @@ const char *billing_plan_metadata_get(const billing_plan *p, const char *key)
 {
 	return p ? billing__metadata_get(&p->metadata, key) : NULL;
 }
-int64_t billing_plan_created_at(const billing_plan *p) { return p ? p->created_at : 0; }
-int64_t billing_plan_updated_at(const billing_plan *p) { return p ? p->updated_at : 0; }
-int64_t billing_plan_version(const billing_plan *p) { return p ? p->version : 0; }
+int64_t billing_plan_created_at(const billing_plan *p) { return p ? p->r.created_at : 0; }
+int64_t billing_plan_updated_at(const billing_plan *p) { return p ? p->r.updated_at : 0; }
+int64_t billing_plan_version(const billing_plan *p) { return p ? p->r.version : 0; }

@@ -24,6 +24,7 @@ extern const billing__rules billing__dispute_rules;
 extern const billing__rules billing__payment_method_rules;
 extern const billing__rules billing__balance_transaction_rules;
 extern const billing__rules billing__product_rules;
+extern const billing__rules billing__plan_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
@@ -31,6 +32,7 @@ static const billing__rules *const all_rules[] = {
 	&billing__payment_method_rules,
 	&billing__balance_transaction_rules,
 	&billing__product_rules,
+	&billing__plan_rules,
 	NULL
 };
 
@@ -706,6 +708,8 @@ static int delete_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	billing__record_set_int(del, record, c->now);
 	billing__record_set_int(billing_resource_field(res, "updated_at"), record, c->now);
 	billing__record_set_int(ver, record, billing__record_int(ver, current) + 1);
+	if (c->rules->deleting)
+		c->rules->deleting(record);
 	return BILLING_OK;
 }
 
@@ -807,6 +811,20 @@ static void check_filter(billing__checks *ck, const billing_resource *res,
 		billing__buf_add_i64(b, key, flt->num);
 }
 
+/* The list's check in its transaction (billing__rules.check_list_rows). */
+struct list_rows {
+	const billing__rules *rules;
+	const char *tenant_id;
+	const billing_filter *filters;
+	size_t count;
+};
+
+static int list_rows_check(const void *payload, billing_ctx *ctx, billing_txn *tx)
+{
+	const struct list_rows *lr = payload;
+	return lr->rules->check_list_rows(ctx, tx, lr->tenant_id, lr->filters, lr->count);
+}
+
 int billing__resource_list(billing_page **out, const billing__rules *rules, billing_ctx *ctx,
 	const billing_principal *who, const billing_list_params *params,
 	const billing_filter *filters, size_t filter_count)
@@ -818,6 +836,7 @@ int billing__resource_list(billing_page **out, const billing__rules *rules, bill
 	const billing_field *created;
 	billing__buf sig = { 0 };
 	billing__list l;
+	struct list_rows rows = { rules, who ? who->tenant_id : NULL, filters, filter_count };
 	struct call c;
 	size_t i, n = 0;
 	int rc;
@@ -872,6 +891,10 @@ int billing__resource_list(billing_page **out, const billing__rules *rules, bill
 	l.q.filters = filters;
 	l.q.filter_count = filter_count;
 	l.q.sort_field = sort_fields[l.sort - sorts];
+	if (rules->check_list_rows) {
+		l.check = list_rows_check;
+		l.check_payload = &rows;
+	}
 	rc = billing__entity_list(out, &c.e, &l, ctx, who->tenant_id);
 out:
 	billing__buf_free(&sig);

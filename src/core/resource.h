@@ -119,6 +119,18 @@ typedef struct billing__rules {
 	 * storage: BILLING_EINVALID naming the filters.
 	 */
 	int (*check_list)(const billing_filter *filters, size_t count);
+	/*
+	 * NULL, or what the list's filters must satisfy against storage, in
+	 * the list's transaction before any row is read (a filter's id that
+	 * names nothing in the tenant: BILLING_EINVALID "resource_missing").
+	 */
+	int (*check_list_rows)(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+		const billing_filter *filters, size_t count);
+	/*
+	 * NULL, or what else a soft delete writes into the record besides
+	 * the deleted field, updated_at and version (plans: inactive).
+	 */
+	void (*deleting)(void *rec);
 } billing__rules;
 
 /* The entry of the generic verb op (BILLING_RESOURCE_OP_*) of rules, or

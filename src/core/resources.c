@@ -75,7 +75,6 @@ const billing_status_set billing__payment_in_flight_set = {
 /* The JSON names of enum values, by value ("" for a value that is none),
  * as the typed API's *_name functions and the answers spell them
  * (tests/unit/resource.c compares the two). */
-static const char *const interval_names[] = { "", "DAY", "WEEK", "MONTH", "YEAR", NULL };
 static const char *const role_names[] = { "", "USER", "ADMIN", "PLATFORM", NULL };
 static const char *const subscription_status_names[] = {
 	"", "incomplete", "trialing", "active", "past_due", "paused", "canceled", "expired",
@@ -131,32 +130,7 @@ RESOURCE_REFS(billing__res_customer, "customer", "customers", "customers", "cus"
 
 /* ------------------------------------------------------------ plans */
 
-/* Product, code, currency, interval and term are fixed at creation. */
-#define L billing_plan_record
-static const billing_field plan_fields[] = {
-	F(L, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
-	F(L, "id", TEXT, id, ID, "id", STRING),
-	F(L, "product_id", TEXT, product_id, FIXED | FILTER, "productId", STRING),
-	F(L, "code", TEXT, code, FIXED | UNIQUE | SORT | SEARCH, "code", STRING),
-	F(L, "name", TEXT, name, SORT | SEARCH, "name", STRING),
-	F(L, "description", TEXT, description, 0, "description", STRING),
-	F(L, "amount", INT64, amount, RANGE | SORT | NONNEG, "amount", INTEGER),
-	F(L, "currency", TEXT, currency, FIXED | FILTER, "currency", STRING),
-	FE(L, "billing_interval", INT, interval, FIXED | FILTER, "interval", interval_names),
-	F(L, "interval_count", INT32, interval_count, FIXED, "intervalCount", INTEGER),
-	F(L, "trial_days", INT32, trial_days, NONNEG, "trialDays", INTEGER),
-	F(L, "term_count", INT32, term_count, FIXED | ZNULL, "termCount", INTEGER),
-	F(L, "active", INT, active, FILTER, "active", BOOLEAN),
-	F(L, "deleted_at", INT64, deleted_at, ZNULL | DELETED, NULL, NONE),
-	F(L, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
-	STAMPS(L),
-};
-static const billing_reference plan_refs[] = {
-	{ "product_id", &billing__res_product },
-};
-RESOURCE_REFS(billing__res_plan, "plan", "plans", "plans", "plan", L, plan_fields, EVENT,
-	plan_refs, 1);
-#undef L
+/* On the generic flow: billing__res_plan is in core/plan.c. */
 
 /* ------------------------------------------------------------ users */
 

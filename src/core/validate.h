@@ -28,4 +28,9 @@ int billing__check_text(billing__checks *c, const char *field, const char *value
  * treated as naming nothing (the caller decides what that means). */
 bool billing__id_arg_ok(const char *id, const char *prefix);
 
+/* The canonical (upper-case) form of a currency code given in any case,
+ * as static text of the currency table (money.c), or NULL when code is
+ * not a current ISO 4217 code. Sets no error. */
+const char *billing__currency_code(const char *code);
+
 #endif

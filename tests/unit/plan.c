@@ -565,6 +565,94 @@ static void plan_delete__forbidden_for_user(void **state)
 	billing_plan_free(plan);
 }
 
+/* ------------------------------------------------------------ list */
+
+static size_t list_count(fx *f, const billing_plan_list_params *lp)
+{
+	billing_page *page = NULL;
+	size_t n;
+	tb_assert_rc(billing_plan_list(&page, f->w->ctx, &f->admin, lp), BILLING_OK);
+	n = billing_page_count(page);
+	billing_page_free(page);
+	return n;
+}
+
+static void list_refused(fx *f, const billing_plan_list_params *lp, const char *field,
+	const char *reason)
+{
+	billing_page *page = NULL;
+	tb_assert_rc(billing_plan_list(&page, f->w->ctx, &f->admin, lp), BILLING_EINVALID);
+	tb_assert_field(field);
+	if (reason)
+		assert_string_equal(billing_error_last()->reason, reason);
+	assert_null(page);
+}
+
+static void plan_list__filters_by_currency_in_any_case_and_refuses_a_bad_code(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan_list_params lp = BILLING_PLAN_LIST_PARAMS_INIT;
+	billing_plan *a = create_ok(f, &p), *b;
+	p.code = "PRO-USD";
+	p.currency = "usd";
+	b = create_ok(f, &p);
+	lp.currency = "usd";
+	assert_int_equal(list_count(f, &lp), 1);
+	lp.currency = "EUR";
+	assert_int_equal(list_count(f, &lp), 1);
+	lp.currency = "GBP";
+	assert_int_equal(list_count(f, &lp), 0);
+	lp.currency = "EURO";
+	list_refused(f, &lp, "currency", NULL);
+	lp.currency = NULL;
+	lp.active = (billing_tristate)7;
+	list_refused(f, &lp, "active", NULL);
+	billing_plan_free(a);
+	billing_plan_free(b);
+}
+
+static void plan_list__a_product_filter_names_a_product_of_the_tenant(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan_list_params lp = BILLING_PLAN_LIST_PARAMS_INIT;
+	billing_product *other = tb_product(f->w, f->tenant, NULL);
+	billing_product *theirs = tb_product(f->w, tb_tenant(f->w, "Other"), NULL);
+	const char *missing[] = { "prod_nope", "not an id", "cus_01abc",
+		billing_product_id(theirs) };
+	billing_plan *a = create_ok(f, &p);
+	size_t i;
+
+	lp.product_id = billing_product_id(f->product);
+	assert_int_equal(list_count(f, &lp), 1);
+	lp.product_id = billing_product_id(other);
+	assert_int_equal(list_count(f, &lp), 0);
+	for (i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+		lp.product_id = missing[i];
+		list_refused(f, &lp, "productId", "resource_missing");
+	}
+	billing_plan_free(a);
+	billing_product_free(other);
+	billing_product_free(theirs);
+}
+
+/* A deleted plan's row stays, marked deleted and inactive. */
+static void plan_delete__leaves_the_row_deleted_and_inactive(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p);
+	char sql[256];
+
+	tb_assert_rc(billing_plan_delete(f->w->ctx, &f->admin, billing_plan_id(plan), 0),
+		BILLING_OK);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM plans WHERE id = '%s' AND active = 0 "
+		"AND deleted_at IS NOT NULL AND version = 2", billing_plan_id(plan));
+	assert_int_equal(tb_raw_count(f->w->url, sql), 1);
+	billing_plan_free(plan);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -588,6 +676,9 @@ int main(void)
 		T(plan_update__stale_expected_version_changes_nothing),
 		T(plan_delete__is_soft_and_keeps_the_code_reserved),
 		T(plan_delete__forbidden_for_user),
+		T(plan_delete__leaves_the_row_deleted_and_inactive),
+		T(plan_list__filters_by_currency_in_any_case_and_refuses_a_bad_code),
+		T(plan_list__a_product_filter_names_a_product_of_the_tenant),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,6 +107,11 @@ typedef enum {
 /** A STRING whose ASCII letters the flow upper-cases before the
  *  idempotency hash and the rules ("usd" and "USD" are one request). */
 #define BILLING_API_UPPER      (1u << 6)
+/** Set at creation only (with BILLING_API_CREATE, without _UPDATE), yet
+ *  an update's input names it: an update that gives it is refused naming
+ *  it ("cannot be changed") rather than as an unknown field (plans' code,
+ *  whose update listed it before the generic flow). */
+#define BILLING_API_FIXED      (1u << 7)
 
 /** One field of a resource. */
 typedef struct {
