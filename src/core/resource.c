@@ -836,7 +836,7 @@ int billing__resource_list(billing_page **out, const billing__rules *rules, bill
 	const billing_field *created;
 	billing__buf sig = { 0 };
 	billing__list l;
-	struct list_rows rows = { rules, who ? who->tenant_id : NULL, filters, filter_count };
+	struct list_rows rows = { rules, NULL, filters, filter_count };
 	struct call c;
 	size_t i, n = 0;
 	int rc;
@@ -892,6 +892,7 @@ int billing__resource_list(billing_page **out, const billing__rules *rules, bill
 	l.q.filter_count = filter_count;
 	l.q.sort_field = sort_fields[l.sort - sorts];
 	if (rules->check_list_rows) {
+		rows.tenant_id = who->tenant_id;
 		l.check = list_rows_check;
 		l.check_payload = &rows;
 	}
