@@ -9,6 +9,10 @@
  *   comment COLLATE_C, which the PostgreSQL driver turns into COLLATE "C"
  *   so both backends sort text by bytes;
  * - a shipped step is never edited: add a new one.
+ *
+ * Why one file of over 800 lines: it is the schema's history, step after
+ * step, nearly all SQL text; the order of the steps is the file's order,
+ * and a step read beside the ones before it is what a reviewer needs.
  */
 #include "core/encode.h"
 #include "storage/migrations.h"

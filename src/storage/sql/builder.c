@@ -9,6 +9,11 @@
  * a new descriptor build it once. Nodes are never freed: a descriptor is
  * static data of the library, and the drivers key their prepared
  * statements by the texts' addresses.
+ *
+ * Why one file of about 800 lines: every statement of a descriptor is
+ * built here and must agree with the others on the binds' order and the
+ * columns read back (insert, update, read, delete, list, count, the
+ * set-based insert); one file keeps that agreement in one place.
  */
 #include <cJSON.h>
 #include <pthread.h>
