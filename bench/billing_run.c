@@ -82,6 +82,8 @@
 #include "billing/run.h"
 #include "billing/subscription.h"
 #include "billing/tenant.h"
+#include "core/ctx.h"
+#include "storage/postgres/pg_storage.h"
 
 #define DEFAULT_N 10000
 #define MAX_N 1000000          /* one second of clock per subscription: < 12 days */
@@ -1230,6 +1232,7 @@ static void check_read(struct rdb *d, int64_t now, char out[CHECK_COLS][64])
 struct side_result {
 	double secs, cpu;
 	int64_t items;
+	uint64_t trips, stmts;            /* PostgreSQL, library side: the driver's counts */
 	long rss_before_kb, peak_kb;      /* peak: max VmHWM over the side's blocks */
 };
 
@@ -1299,7 +1302,7 @@ int main(int argc, char **argv)
 	billing_ctx_options opts = BILLING_CTX_OPTIONS_INIT;
 	billing_ctx *ctx = NULL;
 	struct raw raw;
-	struct side_result lib = { 0, 0, 0, -1, -1 }, rw = { 0, 0, 0, -1, -1 };
+	struct side_result lib = { 0, 0, 0, 0, 0, -1, -1 }, rw = { 0, 0, 0, 0, 0, -1, -1 };
 	enum backend be;
 	char tenant_id[ID_LEN], url[1024], path[1024], fsync_[32] = "on", version[64] = "";
 	char checks[2][CHECK_COLS][64];
@@ -1467,6 +1470,7 @@ int main(int argc, char **argv)
 			if (is_lib) {
 				billing_run_limits limits = BILLING_RUN_LIMITS_INIT;
 				billing_run_report rep;
+				uint64_t trips0, stmts0;
 				long rss, hwm;
 				/* The last block takes whatever is left, plus one
 				 * (to see the queue empty). */
@@ -1475,12 +1479,18 @@ int main(int argc, char **argv)
 				if (start_memory() < 0)
 					peak_ok = 0;
 				rss = status_kb("VmRSS");
+				trips0 = be == POSTGRES ? billing__pg_round_trips(ctx->st) : 0;
+				stmts0 = be == POSTGRES ? billing__pg_statements(ctx->st) : 0;
 				c0 = cpu_s();
 				t0 = now_s();
 				if (billing_run_due(ctx, 0, &limits, &rep) < 0)
 					die_lib("billing_run_due");
 				lib.secs += now_s() - t0;
 				lib.cpu += cpu_s() - c0;
+				if (be == POSTGRES) {
+					lib.trips += billing__pg_round_trips(ctx->st) - trips0;
+					lib.stmts += billing__pg_statements(ctx->st) - stmts0;
+				}
 				hwm = status_kb("VmHWM");
 				if (lib.rss_before_kb < 0)
 					lib.rss_before_kb = rss;
@@ -1568,6 +1578,11 @@ int main(int argc, char **argv)
 		printf("CPU of this process per invoice (user+sys%s): library %.1f us, raw %.1f us\n",
 			be == POSTGRES ? ", the server's not counted" : "",
 			lib.cpu * 1e6 / (double)lib.items, rw.cpu * 1e6 / (double)rw.items);
+		if (be == POSTGRES)
+			printf("library: %.2f round trips and %.2f statements per invoice "
+				"(%" PRIu64 " and %" PRIu64 " in all, counted by the driver)\n",
+				(double)lib.trips / (double)lib.items, (double)lib.stmts / (double)lib.items,
+				lib.trips, lib.stmts);
 		if (peak_ok && lib.peak_kb >= 0)
 			printf("\nmemory during the library run (N=%zu): RSS before %.1f MiB, peak %.1f MiB "
 				"(VmHWM), growth %.1f MiB\n"

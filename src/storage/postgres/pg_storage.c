@@ -98,6 +98,7 @@ struct pg_storage {
 	unsigned int statement_timeout_ms;
 	billing__pool pool;
 	uint64_t round_trips;       /* answers waited for (tests, benchmarks) */
+	uint64_t statements;        /* statements sent, in a pipeline or not */
 	/* The schema has webhook_endpoint_versions (a read of it succeeded):
 	 * a tenant's write transaction then reads the version with its BEGIN. */
 	bool versions;
@@ -111,18 +112,33 @@ static int queue_push(struct conn *c, const char *text, const char *name, int np
 static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *text,
 	PGresult **out);
 
-/* Counts a wait for the server's answer r (returned). */
-static PGresult *round_trip(struct conn *c, PGresult *r);
 
+static void sent(struct conn *c);
+
+/* Counts a wait for the server's answer r (returned); r set: the answer
+ * of one statement sent on its own. */
 static PGresult *round_trip(struct conn *c, PGresult *r)
 {
 	__atomic_add_fetch(&c->st->round_trips, 1, __ATOMIC_RELAXED);
+	if (r)
+		sent(c);
 	return r;
+}
+
+/* Counts a statement sent to the server (c's), waited for or not. */
+static void sent(struct conn *c)
+{
+	__atomic_add_fetch(&c->st->statements, 1, __ATOMIC_RELAXED);
 }
 
 uint64_t billing__pg_round_trips(billing_storage *base)
 {
 	return __atomic_load_n(&((struct pg_storage *)base)->round_trips, __ATOMIC_RELAXED);
+}
+
+uint64_t billing__pg_statements(billing_storage *base)
+{
+	return __atomic_load_n(&((struct pg_storage *)base)->statements, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------ errors */
@@ -601,6 +617,7 @@ static int queue_send(struct conn *c, const struct queued *e)
 {
 	const char *values[PARAMS_MAX];
 	int i;
+	sent(c);
 	for (i = 0; i < e->nparams; i++)
 		values[i] = e->off[i] < 0 ? NULL : c->arena + e->off[i];
 	if (e->text)
@@ -634,7 +651,7 @@ static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *tex
 {
 	PGresult *res[QUEUE_MAX + 1], *r;
 	int n = c->queued + (q || text ? 1 : 0), k = 0, nulls = 0, i, rc = BILLING_OK;
-	bool sent = true;
+	bool ok = true;
 
 	if (out)
 		*out = NULL;
@@ -653,11 +670,13 @@ static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *tex
 	memset(res, 0, sizeof(res));
 	/* A send fails only with the connection: the queries not sent then
 	 * have no result below, which fails them. */
-	for (i = 0; sent && i < c->queued; i++)
-		sent = queue_send(c, &c->queue[i]) == 1;
-	if (sent && q)
+	for (i = 0; ok && i < c->queued; i++)
+		ok = queue_send(c, &c->queue[i]) == 1;
+	if (ok && (q || text))
+		sent(c);
+	if (ok && q)
 		(void)PQsendQueryPrepared(c->pg, q->name, q->nparams, q->values, NULL, NULL, 0);
-	else if (sent && text)
+	else if (ok && text)
 		(void)PQsendQueryParams(c->pg, text, 0, NULL, NULL, NULL, NULL, 0);
 	PQpipelineSync(c->pg);
 	round_trip(c, NULL);
