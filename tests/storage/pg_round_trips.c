@@ -12,6 +12,7 @@
 #include "core/ctx.h"
 #include "core/resources.h"
 #include "storage/postgres/pg_storage.h"
+#include "storage/sql/sql.h"
 
 static uint64_t trips(tb_world *w)
 {
@@ -154,6 +155,113 @@ static void round_trips__a_deferred_write_that_fails_fails_the_commit(void **sta
 	tb_world_free(w);
 }
 
+/* A transaction's invoice numbers after its first: the counter row is the
+ * transaction's since its first upsert, so the next number is known and
+ * the upsert that moves the row goes with the next statement (a batch of
+ * the billing run numbers a tenant's renewals one after the other). The
+ * numbers stay gapless, and a rollback gives them all back. */
+static void round_trips__numbers_after_the_first_cost_nothing(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *t = tb_tenant(w, "Acme");
+	billing_storage *st = w->ctx->st;
+	billing_txn *tx = NULL;
+	int64_t a = 0, b = 0, c = 0;
+	uint64_t before;
+	(void)state;
+
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->invoice_number_next(tx, t, &a), BILLING_OK);
+	before = trips(w);
+	tb_assert_rc(st->invoice_number_next(tx, t, &b), BILLING_OK);
+	tb_assert_rc(st->invoice_number_next(tx, t, &c), BILLING_OK);
+	assert_int_equal(trips(w) - before, 0);
+	tb_assert_rc(st->commit(tx), BILLING_OK);
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 2);
+	assert_int_equal(c, 3);
+	assert_int_equal(tb_raw_count(w->url, "SELECT last_number FROM invoice_numbers"), 3);
+
+	/* Rolled back: the counter is where it was, and the next transaction
+	 * asks the server again. */
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->invoice_number_next(tx, t, &a), BILLING_OK);
+	tb_assert_rc(st->invoice_number_next(tx, t, &b), BILLING_OK);
+	st->rollback(tx);
+	assert_int_equal(b, 5);
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->invoice_number_next(tx, t, &a), BILLING_OK);
+	tb_assert_rc(st->commit(tx), BILLING_OK);
+	assert_int_equal(a, 4);
+	assert_int_equal(tb_raw_count(w->url, "SELECT last_number FROM invoice_numbers"), 4);
+	tb_world_free(w);
+}
+
+/* A due row's upsert waits for no answer: it goes with the COMMIT. */
+static void round_trips__a_due_upsert_goes_with_the_commit(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *t = tb_tenant(w, "Acme");
+	billing_storage *st = w->ctx->st;
+	billing_txn *tx = NULL;
+	billing_due_record d;
+	uint64_t before;
+	(void)state;
+
+	memset(&d, 0, sizeof(d));
+	d.tenant_id = t;
+	d.kind = "subscription";
+	d.resource_id = "sub_x";
+	d.due_at = 1767225600;
+	/* Once, so its statement is prepared on the connection. */
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->due_set(tx, &d), BILLING_OK);
+	tb_assert_rc(st->commit(tx), BILLING_OK);
+	d.due_at += 60;
+	before = trips(w);
+	tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(st->due_set(tx, &d), BILLING_OK);
+	assert_int_equal(trips(w) - before, 0);
+	tb_assert_rc(st->commit(tx), BILLING_OK);
+	assert_int_equal(trips(w) - before, 1);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM due_work "
+		"WHERE resource_id = 'sub_x' AND due_at = 1767225660"), 1);
+	tb_world_free(w);
+}
+
+/* The tenant's set_config and the endpoints version read are prepared once
+ * per connection (parsed and planned once, not per transaction). */
+static void round_trips__the_fixed_statements_are_prepared_once(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *t = tb_tenant(w, "Acme");
+	billing_storage *st = w->ctx->st;
+	billing_txn *tx = NULL;
+	sql_stmt *s = NULL;
+	int64_t n[2];
+	int i;
+	(void)state;
+
+	billing_customer_free(tb_customer(w, t, NULL));
+	for (i = 0; i < 2; i++) {
+		tb_assert_rc(st->begin(st, &tx, t, BILLING_TXN_WRITE), BILLING_OK);
+		tb_assert_rc(tx->drv->prepare(tx, "SELECT count(*) FROM pg_prepared_statements "
+			"WHERE (statement LIKE '%set_config(''billing.tenant_id''%' OR "
+			"statement LIKE '%FROM webhook_endpoint_versions%') AND "
+			"statement NOT LIKE '%pg_prepared_statements%'", true, &s), BILLING_OK);
+		assert_int_equal(tx->drv->step(s, 0), 1);
+		n[i] = tx->drv->col_int(s, 0);
+		tx->drv->reset(s);
+		tb_assert_rc(st->commit(tx), BILLING_OK);
+	}
+	/* At least the BEGIN's set_config and the version read (the
+	 * set_config of set_tenant too once used), and no more for more
+	 * transactions. */
+	assert_true(n[0] >= 2);
+	assert_int_equal(n[1], n[0]);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +270,9 @@ int main(void)
 		cmocka_unit_test(round_trips__the_pipelined_tenant_is_the_one_that_reads),
 		cmocka_unit_test(round_trips__a_create_is_two),
 		cmocka_unit_test(round_trips__a_deferred_write_that_fails_fails_the_commit),
+		cmocka_unit_test(round_trips__numbers_after_the_first_cost_nothing),
+		cmocka_unit_test(round_trips__a_due_upsert_goes_with_the_commit),
+		cmocka_unit_test(round_trips__the_fixed_statements_are_prepared_once),
 	};
 	if (strcmp(tb_backend(), "postgres") != 0)
 		return 0;

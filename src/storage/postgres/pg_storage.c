@@ -67,6 +67,7 @@ struct queued {
 	int fk_code;
 	bool begin;
 	bool version;
+	unsigned int prepare;       /* a FIXED_* statement prepared by this entry */
 	ptrdiff_t off[PARAMS_MAX];
 };
 
@@ -89,6 +90,8 @@ struct conn {
 	bool ep_known;
 	int64_t ep_version;
 	char ep_tenant[64];
+	/* The FIXED_* statements prepared on this connection (a bit each). */
+	unsigned int fixed;
 	struct pg_stmt cache[STMT_CACHE_SLOTS];
 };
 
@@ -111,6 +114,13 @@ static int queue_push(struct conn *c, const char *text, const char *name, int np
 	const char *const *values, int fk_code, bool begin);
 static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *text,
 	PGresult **out);
+
+/* The statements prepared once per connection (see "Round trips"). */
+#define FIXED_BEGIN_TENANT 1u
+#define FIXED_SET_TENANT   2u
+#define FIXED_VERSION      4u
+static int fixed_push(struct conn *c, unsigned int bit, const char *const *values, bool begin,
+	struct queued **entry);
 
 
 static void sent(struct conn *c);
@@ -447,8 +457,7 @@ static int drv_set_tenant(billing_txn *tx, const char *tenant_id)
 	if (c->tenant_bound)
 		memcpy(c->ep_tenant, tenant_id, strlen(tenant_id) + 1);
 	/* Queued: it goes with the next statement, which it binds. */
-	return queue_push(c, "SELECT set_config('billing.tenant_id', $1, true), "
-		"set_config('billing.platform', 'off', true)", NULL, 1, values, 0, false);
+	return fixed_push(c, FIXED_SET_TENANT, values, false, NULL);
 }
 
 static const sql_driver pg_driver = {
@@ -547,6 +556,56 @@ static void conn_release(struct conn *c)
 #define ENDPOINTS_VERSION_SQL "SELECT version FROM webhook_endpoint_versions " \
 	"WHERE tenant_id = $1"
 
+/*
+ * The statements every transaction runs (the tenant's set_config with the
+ * BEGIN, the endpoints version read) are prepared once per connection,
+ * under fixed names, so the server parses and plans them once, not per
+ * transaction: the first use queues the PREPARE (Parse) before the
+ * statement in the same pipeline (no round trip of its own), and marks
+ * the connection once it succeeded. A PREPARE that fails (the version
+ * read before migration 14) fails its transaction, as the statement
+ * would have, and is tried again by the next.
+ */
+static const struct {
+	unsigned int bit;
+	const char *name, *sql;
+	int nparams;
+} fixed_stmts[] = {
+	{ FIXED_BEGIN_TENANT, "fb", BEGIN_TENANT_SQL, 2 },
+	{ FIXED_SET_TENANT, "fs", "SELECT set_config('billing.tenant_id', $1, true), "
+		"set_config('billing.platform', 'off', true)", 1 },
+	{ FIXED_VERSION, "fv", ENDPOINTS_VERSION_SQL, 1 },
+};
+
+static int fixed_index(unsigned int bit)
+{
+	int i;
+	for (i = 0; i < (int)(sizeof(fixed_stmts) / sizeof(fixed_stmts[0])); i++)
+		if (fixed_stmts[i].bit == bit)
+			return i;
+	return 0;
+}
+
+/* Queues the fixed statement bit with its parameters (its PREPARE first
+ * when the connection does not have it yet); the entry is returned. */
+static int fixed_push(struct conn *c, unsigned int bit, const char *const *values, bool begin,
+	struct queued **entry)
+{
+	int k = fixed_index(bit), rc;
+	if (!(c->fixed & bit)) {
+		if ((rc = queue_push(c, fixed_stmts[k].sql, fixed_stmts[k].name,
+			fixed_stmts[k].nparams, NULL, 0, begin)) < 0)
+			return rc;
+		c->queue[c->queued - 1].prepare = bit;
+	}
+	if ((rc = queue_push(c, NULL, fixed_stmts[k].name, fixed_stmts[k].nparams, values, 0,
+		begin)) < 0)
+		return rc;
+	if (entry)
+		*entry = &c->queue[c->queued - 1];
+	return BILLING_OK;
+}
+
 static const char *begin_sql(unsigned int kind)
 {
 	/* READ and WRITE are READ COMMITTED (each statement its own snapshot;
@@ -606,7 +665,7 @@ static int queue_push(struct conn *c, const char *text, const char *name, int np
 	e->nparams = nparams;
 	e->fk_code = fk_code;
 	e->begin = begin;
-	for (i = 0; i < nparams; i++)
+	for (i = 0; values && i < nparams; i++)
 		if ((rc = arena_add(c, values[i], &e->off[i])) < 0)
 			return rc;
 	c->queued++;
@@ -618,6 +677,8 @@ static int queue_send(struct conn *c, const struct queued *e)
 	const char *values[PARAMS_MAX];
 	int i;
 	sent(c);
+	if (e->prepare)
+		return PQsendPrepare(c->pg, e->name, e->text, e->nparams, NULL);
 	for (i = 0; i < e->nparams; i++)
 		values[i] = e->off[i] < 0 ? NULL : c->arena + e->off[i];
 	if (e->text)
@@ -708,6 +769,7 @@ static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *tex
 		}
 		if (c->queue[i].version)
 			version_take(c, res[i]);
+		c->fixed |= c->queue[i].prepare;
 	}
 	for (i = 0; i < c->queued; i++)
 		PQclear(res[i]);
@@ -752,6 +814,7 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 	queue_drop(c);
 	c->tx.kind = kind;
 	c->tx.endpoints_changed = false;
+	c->tx.number_tenant[0] = '\0';
 	c->ep_known = false;
 	c->tenant_bound = tenant_id && strlen(tenant_id) < sizeof(c->ep_tenant);
 	if (c->tenant_bound)
@@ -759,18 +822,19 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 	values[0] = tenant_id ? tenant_id : "";
 	values[1] = tenant_id ? "off" : "on";
 	if ((rc = queue_push(c, begin_sql(kind), NULL, 0, NULL, 0, true)) < 0 ||
-	    (rc = queue_push(c, BEGIN_TENANT_SQL, NULL, 2, values, 0, true)) < 0) {
+	    (rc = fixed_push(c, FIXED_BEGIN_TENANT, values, true, NULL)) < 0) {
 		conn_release(c);
 		return rc;
 	}
 	if (c->tenant_bound && kind == BILLING_TXN_WRITE &&
 	    __atomic_load_n(&st->versions, __ATOMIC_RELAXED)) {
+		struct queued *e;
 		/* Read now, for the outbox's cache (pg_endpoints_version). */
-		if ((rc = queue_push(c, ENDPOINTS_VERSION_SQL, NULL, 1, values, 0, true)) < 0) {
+		if ((rc = fixed_push(c, FIXED_VERSION, values, true, &e)) < 0) {
 			conn_release(c);
 			return rc;
 		}
-		c->queue[c->queued - 1].version = true;
+		e->version = true;
 	}
 	*out = &c->tx;
 	return BILLING_OK;

@@ -613,6 +613,17 @@ static int rec_invoice_number_next(billing_txn *tx, const char *tenant_id, int64
 	if (rc < 0)
 		return rc;
 	bind_text(s, 1, tenant_id);
+	if (s->drv->defer && strcmp(tx->number_tenant, tenant_id) == 0) {
+		/* The counter is this transaction's since its first number here
+		 * (a batch of the billing run numbers a tenant's renewals one
+		 * after the other): the next is the last plus one, and the
+		 * upsert that moves the row there goes with the next statement
+		 * that waits (no round trip of its own; same effect, same lock). */
+		if ((rc = exec_deferred(s, 0)) < 0)
+			return rc;
+		*number = ++tx->number_last;
+		return BILLING_OK;
+	}
 	if ((rc = step(s, 0)) != 1) {
 		s->drv->reset(s);
 		return rc < 0 ? rc : billing__error_set(BILLING_ESTORAGE, "storage",
@@ -620,6 +631,10 @@ static int rec_invoice_number_next(billing_txn *tx, const char *tenant_id, int64
 	}
 	*number = col_int(s, 0);
 	s->drv->reset(s);
+	if (s->drv->defer && strlen(tenant_id) < sizeof(tx->number_tenant)) {
+		memcpy(tx->number_tenant, tenant_id, strlen(tenant_id) + 1);
+		tx->number_last = *number;
+	}
 	return BILLING_OK;
 }
 
@@ -637,11 +652,11 @@ static int rec_due_set(billing_txn *tx, const billing_due_record *r)
 	bind_text(s, 2, r->kind);
 	bind_text(s, 3, r->resource_id);
 	bind_int(s, 4, r->due_at);
-	/* A new delivery's due row (a new key: it waits for no lock) goes
-	 * with the delivery's deferred insert. */
-	if (strcmp(r->kind, "delivery") == 0)
-		return exec_deferred(s, BILLING_EINVALID);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	/* Its answer only reports errors, and no caller acts on one but by
+	 * failing: it goes with the next statement that waits (PostgreSQL),
+	 * which the server runs after it, so the statements' order, and the
+	 * order their locks are taken in, stay the code's. */
+	return exec_deferred(s, BILLING_EINVALID);
 }
 
 int billing__sql_endpoints_version(billing_txn *tx, const char *tenant_id, int64_t *version)

@@ -33,6 +33,13 @@ struct billing_txn {
 	 * backend clears it at begin): the outbox's cache must not keep what
 	 * the transaction reads of them (billing_storage.endpoints_version). */
 	bool endpoints_changed;
+	/* The tenant whose invoice counter row this transaction has locked
+	 * with its upsert ("": none yet), and the number it last took. Used
+	 * where the driver defers writes (PostgreSQL; the backend clears it at
+	 * begin): nobody else can move a locked counter, so the transaction's
+	 * next number is known without asking (rec_invoice_number_next). */
+	char number_tenant[64];
+	int64_t number_last;
 };
 
 struct sql_driver {
