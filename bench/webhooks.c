@@ -38,16 +38,20 @@
  * It reports; it exits 0 whatever the figures are (non-zero only when
  * something fails).
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -175,7 +179,7 @@ enum backend { SQLITE, POSTGRES };
 
 static char tmp_dir[512];
 static char pg_host[512];
-static char schemas[2][64];
+static char schemas[3][64];
 static int schema_count;
 
 static void quiet(void *arg, const char *message)
@@ -330,6 +334,9 @@ static void part_a(enum backend be, size_t n)
 
 static atomic_long received;
 static atomic_long warnings;
+/* (c): the signed requests to wait for, and when the last of them came. */
+static atomic_long received_goal;
+static double received_all_at;
 
 /* The library's warnings during the delivery runs: counted, the first few
  * shown (a failed item is set aside for a minute and counted as failed). */
@@ -351,7 +358,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct upload *u = *state;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	(void)cls;
 	(void)url;
 	(void)method;
 	(void)version;
@@ -365,8 +371,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*size = 0;        /* the body is not looked at: a minimal receiver */
 		return MHD_YES;
 	}
-	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "webhook-signature"))
-		atomic_fetch_add(&received, 1);
+	/* The slow receiver of (c) (cls: its delay) answers late. */
+	if (cls)
+		usleep((useconds_t)(uintptr_t)cls * 1000u);
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "webhook-signature") &&
+	    atomic_fetch_add(&received, 1) + 1 == atomic_load(&received_goal))
+		received_all_at = now_s();
 	resp = MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
 	ret = MHD_queue_response(c, 200, resp);
 	MHD_destroy_response(resp);
@@ -582,21 +592,161 @@ static void part_b(enum backend be, size_t m)
 	billing_ctx_close(ctx);
 }
 
+/* ------------------------------------------------------------ (c) a slow and a hanging receiver */
+
+#define SLOW_MS 100           /* the slow receiver's answer time */
+#define HANG_EVERY 100        /* one delivery to the hanging receiver per this many */
+#define CREATE_THREADS 8
+
+struct creator {
+	billing_ctx *ctx;
+	const billing_principal *who[2];   /* slow, hanging */
+	size_t from, to;
+};
+
+static void *create_thread(void *arg)
+{
+	struct creator *cr = arg;
+	size_t i;
+	for (i = cr->from; i < cr->to; i++) {
+		new_customer(cr->ctx, cr->who[0], 2 * MAX_COUNT + i, NULL);
+		if (i % HANG_EVERY == 0)
+			new_customer(cr->ctx, cr->who[1], 3 * MAX_COUNT + i, NULL);
+	}
+	return NULL;
+}
+
+/* A receiver that never answers: a socket that listens and accepts
+ * nothing (connections wait in its backlog, then at connect). Its port
+ * into *port; the socket is returned (closed by the caller). */
+static int hanging_receiver(unsigned int *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4096) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+		die("hanging receiver", "cannot listen on 127.0.0.1");
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * Issue #19 item 5's webhook target: C deliveries to a receiver that answers
+ * after 100 ms, in under 30 s, while another endpoint hangs throughout.
+ * Tenant "slow" has one endpoint on the slow receiver and C customers
+ * (C customer.created deliveries); tenant "hanging" has one endpoint on a
+ * socket that never answers and a delivery for every HANG_EVERY of the
+ * others, created among them (so they are due among them). The context's
+ * webhook timeout is the default (15 s). Then RUN_THREADS threads call
+ * billing_run_due until a call does nothing; timed: until the slow
+ * receiver has had all C, and until the run returns.
+ */
+static void part_c(enum backend be, size_t c)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+	billing_principal who[2];
+	struct creator cr[CREATE_THREADS];
+	pthread_t tid[CREATE_THREADS];
+	billing_ctx *ctx;
+	char tenant[2][64], url[96];
+	struct result r;
+	double setup, t0;
+	unsigned int hport;
+	size_t i, hanging = (c + HANG_EVERY - 1) / HANG_EVERY;
+	int64_t ok, ok_hanging;
+	int hfd;
+
+	o.webhook_allow_http = 1;
+	o.webhook_allow_private = 1;
+	o.logger = on_log;
+	o.log_level = BILLING_LOG_WARN;
+	atomic_store(&warnings, 0);
+	ctx = open_part(be, "c", &o);
+	/* A thread per connection: every request waits SLOW_MS on its own. */
+	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, (void *)(uintptr_t)SLOW_MS,
+		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+	if (!d || !(info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)))
+		die("MHD_start_daemon", "cannot start the slow receiver");
+	hfd = hanging_receiver(&hport);
+	new_tenant(ctx, "slow receiver", tenant[0]);
+	new_tenant(ctx, "hanging receiver", tenant[1]);
+	for (i = 0; i < 2; i++) {
+		who[i].tenant_id = tenant[i];
+		who[i].user_id = "bench";
+		who[i].role = BILLING_ROLE_ADMIN;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", (unsigned int)info->port);
+	new_endpoint(ctx, &who[0], url);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", hport);
+	new_endpoint(ctx, &who[1], url);
+
+	setup = now_s();
+	for (i = 0; i < CREATE_THREADS; i++) {
+		cr[i].ctx = ctx;
+		cr[i].who[0] = &who[0];
+		cr[i].who[1] = &who[1];
+		cr[i].from = c * i / CREATE_THREADS;
+		cr[i].to = c * (i + 1) / CREATE_THREADS;
+		if (pthread_create(&tid[i], NULL, create_thread, &cr[i]) != 0)
+			die("pthread_create", "failed");
+	}
+	for (i = 0; i < CREATE_THREADS; i++)
+		pthread_join(tid[i], NULL);
+	setup = now_s() - setup;
+
+	received_all_at = 0;
+	atomic_store(&received_goal, (long)c);
+	t0 = now_s();
+	r = deliver(ctx, 2 * (c + hanging), RUN_THREADS);
+	ok = count_deliveries(ctx, &who[0], BILLING_DELIVERY_SUCCEEDED);
+	ok_hanging = count_deliveries(ctx, &who[1], BILLING_DELIVERY_SUCCEEDED);
+	atomic_store(&received_goal, 0);
+
+	printf("\n(c) C=%zu deliveries to a receiver answering after %d ms, %zu more to a "
+		"receiver that never answers\n    (webhook timeout: the default), billing_run_due "
+		"from %d threads; queueing them (untimed): %.1f s\n", c, SLOW_MS, hanging,
+		RUN_THREADS, setup);
+	printf("    all %zu at the slow receiver after %.2f s%s (target < 30 s); "
+		"the run returned after %.2f s\n", c,
+		received_all_at > 0 ? received_all_at - t0 : r.secs,
+		received_all_at > 0 ? "" : " (NOT all received)", r.secs);
+	printf("    %.0f deliveries/s to the slow receiver; run items %" PRId64 ", set aside %"
+		PRId64 "; CPU %.0f us per delivery\n",
+		(double)c / (received_all_at > 0 ? received_all_at - t0 : r.secs), r.processed,
+		r.failed, r.cpu * 1e6 / (double)c);
+	printf("check: %" PRId64 " of %zu succeeded at the slow receiver%s, %" PRId64
+		" at the hanging one (0 expected); library warnings: %ld\n", ok, c,
+		ok == (int64_t)c ? "" : "  (MISMATCH)", ok_hanging, atomic_load(&warnings));
+	close(hfd);
+	MHD_stop_daemon(d);
+	billing_ctx_close(ctx);
+}
+
 /* ------------------------------------------------------------ main */
 
 int main(int argc, char **argv)
 {
 	const char *base = getenv("TMPDIR"), *host = getenv("BILLING_TEST_PG_HOST");
-	size_t n = DEFAULT_N, m = DEFAULT_M;
+	size_t n = DEFAULT_N, m = DEFAULT_M, c = 0;
 	double t_start = now_s();
 
-	if (argc > 3 || (argc > 1 && ((n = strtoul(argv[1], NULL, 10)) < 1 || n > MAX_COUNT)) ||
-	    (argc > 2 && ((m = strtoul(argv[2], NULL, 10)) < 1 || m > MAX_COUNT))) {
-		fprintf(stderr, "usage: %s [N [M]]\n"
+	if (argc > 4 || (argc > 1 && ((n = strtoul(argv[1], NULL, 10)) < 1 || n > MAX_COUNT)) ||
+	    (argc > 2 && ((m = strtoul(argv[2], NULL, 10)) < 1 || m > MAX_COUNT)) ||
+	    (argc > 3 && (c = strtoul(argv[3], NULL, 10)) > MAX_COUNT)) {
+		fprintf(stderr, "usage: %s [N [M [C]]]\n"
 			"  N creates per tenant for the outbox (default %d), M deliveries per run "
-			"(default %d);\n  PostgreSQL too when BILLING_TEST_PG_HOST is set "
-			"(scripts/with-postgres.sh, with BILLING_PG_FSYNC=on)\n", argv[0], DEFAULT_N,
-			DEFAULT_M);
+			"(default %d),\n  C deliveries to a slow receiver beside a hanging one "
+			"(default 0: not run; the issue's case: 10000);\n  PostgreSQL too when "
+			"BILLING_TEST_PG_HOST is set (scripts/with-postgres.sh, with BILLING_PG_FSYNC=on)\n",
+			argv[0], DEFAULT_N, DEFAULT_M);
 		return 2;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -618,6 +768,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	part_b(SQLITE, m);
 	fflush(stdout);
+	if (c)
+		part_c(SQLITE, c);
+	fflush(stdout);
 
 	if (host && *host) {
 		char fsync_[16] = "", version[64] = "";
@@ -637,6 +790,9 @@ int main(int argc, char **argv)
 		part_a(POSTGRES, n);
 		fflush(stdout);
 		part_b(POSTGRES, m);
+		fflush(stdout);
+		if (c)
+			part_c(POSTGRES, c);
 	} else {
 		printf("\n(PostgreSQL not run: BILLING_TEST_PG_HOST is not set; see bench/README.md)\n");
 	}
