@@ -13,8 +13,9 @@
  * once. st is a storage made by billing_postgres_storage_new. */
 uint64_t billing__pg_round_trips(billing_storage *st);
 
-/* How many statements st's connections have sent (a pipeline of k counts
- * k; preparing a statement is not counted), since st was made. */
+/* How many statements st's connections have sent since st was made, each
+ * once whether it went alone or in a pipeline (a PREPARE, a ROLLBACK
+ * count too). */
 uint64_t billing__pg_statements(billing_storage *st);
 
 #endif
