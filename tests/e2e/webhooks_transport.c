@@ -424,8 +424,9 @@ static void deleted__a_deleted_endpoints_dead_deliveries_stay_listable(void **st
 
 /* ------------------------------------------------------------ many at once */
 
-/* Another tenant with an endpoint at url and n events; its secret. */
-static void tenant_with(fx *f, const char *name, const char *url, int n, char *secret,
+/* Another tenant with an endpoint at url and n events; its secret. Returns
+ * the tenant's id (it lives as long as the world). */
+static const char *tenant_with(fx *f, const char *name, const char *url, int n, char *secret,
 	size_t size)
 {
 	billing_webhook_endpoint_params p = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
@@ -441,6 +442,7 @@ static void tenant_with(fx *f, const char *name, const char *url, int n, char *s
 		billing_customer *c = tb_customer(f->w, t, NULL);
 		billing_customer_free(c);
 	}
+	return t;
 }
 
 /* r verifies under secret as a receiver enforcing the 5-minute window
@@ -499,6 +501,87 @@ static void timing__each_attempt_is_stamped_when_it_is_made(void **state)
 	}
 	assert_int_equal(nfast, 3);
 	fx_close(&f);
+}
+
+/* A second worker (another context on the same database, with a transport
+ * of its own that answers 200) that runs the due work whenever the first
+ * worker's transport sends. */
+typedef struct {
+	fx f;
+	billing_ctx *other;
+	scripted_transport *other_st;
+	int other_rc;
+	size_t other_failed;
+} two_workers;
+
+static int64_t two_workers_clock(void *payload)
+{
+	return ((two_workers *)payload)->f.w->now;
+}
+
+static long long second_worker_runs(void *payload)
+{
+	two_workers *tw = payload;
+	billing_run_report rep;
+	int rc = billing_run_due(tw->other, tw->f.w->now, NULL, &rep);
+	if (rc != BILLING_OK && tw->other_rc == BILLING_OK)
+		tw->other_rc = rc;
+	tw->other_failed += rep.failed;
+	return tw->f.w->now;
+}
+
+static void timing__the_lease_is_taken_per_attempt(void **state)
+{
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	billing_page *page;
+	const billing_webhook_delivery *d;
+	const char *fast_tenant;
+	char slow[128], fast[128];
+	int64_t start;
+	size_t i, n;
+	two_workers tw;
+	(void)state;
+	/* one slow receiver that hangs for 400 s (on the world's clock): the
+	 * fast tenant's delivery, claimed with the slow one, is attempted
+	 * 400 s into the run, past the 5-minute lease of the claim */
+	memset(&tw, 0, sizeof(tw));
+	fx_open_with(&tw.f, 0, 0, 400 * 1000);
+	tw.other_st = st_new();
+	o.transport = &tw.other_st->base;
+	o.clock = two_workers_clock;
+	o.clock_payload = &tw;
+	tb_assert_rc(billing_ctx_open_url(&tw.other, tw.f.w->url, &o), BILLING_OK);
+	tw.f.st->on_send = second_worker_runs;
+	tw.f.st->on_hang = world_hangs;
+	tw.f.st->hook_payload = &tw;
+	st_route(tw.f.st, "slow.example", (st_answer){ .kind = ST_HANG });
+	tenant_with(&tw.f, "Slow", "https://slow.example.com/h", 1, slow, sizeof(slow));
+	tw.f.w->now++;
+	fast_tenant = tenant_with(&tw.f, "Fast", "https://fast.example.com/h", 1, fast, sizeof(fast));
+	start = tw.f.w->now;
+	run_at(&tw.f, start);
+	tb_assert_rc(tw.other_rc, BILLING_OK);
+	assert_int_equal(tw.other_failed, 0);
+	/* the slow one first, then the fast one 400 s later */
+	assert_int_equal(st_count(tw.f.st), 2);
+	assert_non_null(strstr(st_seen(tw.f.st, 0)->url, "slow.example"));
+	assert_non_null(strstr(st_seen(tw.f.st, 1)->url, "fast.example"));
+	assert_true(st_seen(tw.f.st, 1)->clock_at_send >= start + 400);
+	/* As each attempt went out, the second worker ran what was due: the
+	 * attempt's own lease (5 minutes from the attempt, not from the run's
+	 * start) kept it from sending the fast delivery a second time. */
+	for (i = 0; i < st_count(tw.other_st); i++)
+		assert_null(strstr(st_seen(tw.other_st, i)->url, "fast.example"));
+	tw.f.admin = tb_admin(fast_tenant);
+	page = deliveries(&tw.f, &n);
+	assert_int_equal(n, 1);
+	d = billing_page_webhook_delivery(page, 0);
+	assert_int_equal(billing_webhook_delivery_attempts(d), 1);
+	assert_int_equal(billing_webhook_delivery_status_of(d), BILLING_DELIVERY_SUCCEEDED);
+	billing_page_free(page);
+	billing_ctx_close(tw.other);
+	st_free(tw.other_st);
+	fx_close(&tw.f);
 }
 
 static void concurrency__one_hanging_receiver_does_not_hold_up_the_others(void **state)
@@ -646,6 +729,7 @@ int main(void)
 		cmocka_unit_test(signals__retry_after_holds_the_endpoints_other_deliveries),
 		cmocka_unit_test(deleted__a_deleted_endpoints_dead_deliveries_stay_listable),
 		cmocka_unit_test(timing__each_attempt_is_stamped_when_it_is_made),
+		cmocka_unit_test(timing__the_lease_is_taken_per_attempt),
 		cmocka_unit_test(concurrency__one_hanging_receiver_does_not_hold_up_the_others),
 		cmocka_unit_test(concurrency__a_first_retry_is_made_in_the_same_run),
 		cmocka_unit_test(ctx__a_transport_it_does_not_know_is_refused),
