@@ -1,175 +1,188 @@
 /*
- * Customers: validation, uniqueness of e-mail ignoring case, partial
- * updates with optimistic concurrency, hard delete while unreferenced.
+ * Customers, on the generic flow (core/resource.h). This file is the
+ * customers' descriptor, their rules (a name, an e-mail address unique
+ * in the tenant ignoring case through its key email_key, a default
+ * payment method that is a token or, on update, one of the customer's
+ * stored payment methods "cpm_..." standing for the provider's id) and
+ * the typed C API of billing/customer.h over the flow. Delete is hard,
+ * refused by storage while any row references the customer. The
+ * balances are computed by balance changes (core/customer_balance.c),
+ * never by these calls.
  */
-#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
-#include "core/core.h"
-#include "core/entity.h"
-#include "core/json_out.h"
 #include "core/payment_method.h"
+#include "core/resource.h"
+#include "core/resources.h"
 #include "core/text.h"
 
+/* The public customer: the record, then its metadata decoded for the
+ * getters (billing__record_publish). */
 struct billing_customer {
-	char *tenant_id;
-	char *id;
-	char *name;
-	char *email;
-	char *default_payment_method;
-	char *metadata_json;
+	billing_customer_record r;
 	billing__metadata metadata;
-	int64_t created_at;
-	int64_t updated_at;
-	int64_t version;
-	char *balances_json;         /* customer_balance.c writes it; "{}" when none */
 };
 
-#define CUSTOMER_FIELDS (BILLING_CUSTOMER_NAME | BILLING_CUSTOMER_EMAIL | \
-	BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD | BILLING_CUSTOMER_METADATA)
+#define F(member) offsetof(billing_customer_record, member)
 
-void billing_customer_free(billing_customer *c)
-{
-	if (!c)
-		return;
-	billing__metadata_free(&c->metadata);
-	billing__free(c);
-}
-
-static void free_item(void *item)
-{
-	billing_customer_free(item);
-}
-
-static void *from_record(const void *record)
-{
-	const billing_customer_record *r = record;
-	billing_customer *c;
-	billing__strpack sp;
-	size_t strings = billing__strsize(r->tenant_id) +
-		billing__strsize(r->id) +
-		billing__strsize(r->name) +
-		billing__strsize(r->email) +
-		billing__strsize(r->default_payment_method) +
-		billing__strsize(r->metadata_json ? r->metadata_json : "{}") +
-		billing__strsize(r->balances_json ? r->balances_json : "{}");
-
-	if ((c = billing__calloc(1, sizeof(*c) + strings)) == NULL)
-		return NULL;
-	sp.next = (char *)(c + 1);
-	c->tenant_id = billing__strpack_put(&sp, r->tenant_id);
-	c->id = billing__strpack_put(&sp, r->id);
-	c->name = billing__strpack_put(&sp, r->name);
-	c->email = billing__strpack_put(&sp, r->email);
-	c->default_payment_method = billing__strpack_put(&sp, r->default_payment_method);
-	c->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
-	c->balances_json = billing__strpack_put(&sp, r->balances_json ? r->balances_json : "{}");
-	c->created_at = r->created_at;
-	c->updated_at = r->updated_at;
-	c->version = r->version;
-	if (billing__metadata_decode(&c->metadata, c->metadata_json) < 0) {
-		billing_customer_free(c);
-		return NULL;
-	}
-	return c;
-}
-
-static void sort_key(const void *item, const char **text, int64_t *num, const char **id)
-{
-	const billing_customer *c = item;
-	*id = c->id;
-	*num = c->created_at;
-	*text = c->name;
-}
-
-/* The e-mail sort key is the lower-cased address; sort_key is per sort. */
-static void sort_key_email(const void *item, const char **text, int64_t *num, const char **id)
-{
-	const billing_customer *c = item;
-	static _Thread_local char key[256];
-	snprintf(key, sizeof(key), "%s", c->email);
-	billing__ascii_lower(key);
-	*id = c->id;
-	*num = c->created_at;
-	*text = key;
-}
-
-/* Inputs after validation and normalization; all owned. */
-struct norm {
-	char *name;
-	char *email;
-	char *email_key;
-	char *payment_method;
-	char *metadata_json;
+/* Indexes into fields[], the bits of a given mask. */
+enum {
+	TENANT, ID, NAME, EMAIL, EMAIL_KEY, PAYMENT_METHOD, METADATA, BALANCES, CREATED_AT,
+	UPDATED_AT, VERSION, FIELD_COUNT
 };
 
-static void norm_free(struct norm *n)
+#define WRITE (BILLING_API_CREATE | BILLING_API_UPDATE)
+
+static const billing_field fields[FIELD_COUNT] = {
+	[TENANT] = { "tenant_id", BILLING_FIELD_TEXT, F(tenant_id), BILLING_FIELD_TENANT, NULL,
+		BILLING_JSON_NONE, 0, NULL, 0, NULL },
+	[ID] = { "id", BILLING_FIELD_TEXT, F(id), BILLING_FIELD_ID, "id", BILLING_JSON_STRING,
+		0, NULL, 0, NULL },
+	[NAME] = { "name", BILLING_FIELD_TEXT, F(name),
+		BILLING_FIELD_SORT | BILLING_FIELD_SEARCH, "name", BILLING_JSON_STRING,
+		WRITE | BILLING_API_REQUIRED, NULL, 0, "1-120 characters, trimmed" },
+	[EMAIL] = { "email", BILLING_FIELD_TEXT, F(email), BILLING_FIELD_SEARCH, "email",
+		BILLING_JSON_STRING, WRITE | BILLING_API_REQUIRED, NULL, 0,
+		"valid address, unique in the tenant ignoring case" },
+	/* The e-mail's key: the lower-cased address, unique in the tenant
+	 * (a taken one names "email"); lists sort "email" by it. */
+	[EMAIL_KEY] = { "email_key", BILLING_FIELD_TEXT, F(email_key),
+		BILLING_FIELD_UNIQUE | BILLING_FIELD_SORT, "email", BILLING_JSON_NONE, 0, NULL, 0,
+		NULL },
+	[PAYMENT_METHOD] = { "default_payment_method", BILLING_FIELD_TEXT,
+		F(default_payment_method), 0, "defaultPaymentMethod", BILLING_JSON_STRING,
+		WRITE | BILLING_API_NULLABLE | BILLING_API_VERBATIM, NULL, 0,
+		"payment method token" },
+	[METADATA] = { "metadata", BILLING_FIELD_TEXT, F(metadata_json), 0, "metadata",
+		BILLING_JSON_METADATA, WRITE | BILLING_API_NULLABLE, NULL, 0, "string map" },
+	/* Per currency; written by balance changes only, under the row's lock
+	 * (customer_balance.c): FIXED, so an update never writes it back. */
+	[BALANCES] = { "balances", BILLING_FIELD_TEXT, F(balances_json), BILLING_FIELD_FIXED,
+		"balances", BILLING_JSON_OBJECT, BILLING_API_COMPUTED, NULL, 0,
+		"the balance per currency, {\"EUR\": -2100} (negative: credit)" },
+	[CREATED_AT] = { "created_at", BILLING_FIELD_INT64, F(created_at),
+		BILLING_FIELD_FIXED | BILLING_FIELD_SORT | BILLING_FIELD_RANGE, "createdAt",
+		BILLING_JSON_TIME, 0, NULL, 0, NULL },
+	[UPDATED_AT] = { "updated_at", BILLING_FIELD_INT64, F(updated_at), 0, "updatedAt",
+		BILLING_JSON_TIME, 0, NULL, 0, NULL },
+	[VERSION] = { "version", BILLING_FIELD_INT64, F(version), BILLING_FIELD_VERSION,
+		"version", BILLING_JSON_INTEGER, 0, NULL, 0, NULL },
+};
+
+#define R_READ ((1u << BILLING_ROLE_USER) | (1u << BILLING_ROLE_ADMIN))
+#define R_WRITE (1u << BILLING_ROLE_ADMIN)
+
+const billing_resource billing__res_customer = {
+	"customer", "customers", "customers", "Customer", "A customer of a tenant.",
+	"customers", "cus", sizeof(billing_customer_record), fields, FIELD_COUNT,
+	NULL, NULL, 0, NULL, 0,
+	BILLING_RESOURCE_OP_CRUD, R_READ, R_WRITE, BILLING_RESOURCE_CREATE_EVENT, NULL, 0
+};
+
+#define BIT(i) (UINT64_C(1) << (i))
+
+/* ------------------------------------------------------------ rules */
+
+/* The flow's own copy of a string of the record (resource.h: check may
+ * rewrite it in place as long as it gets no longer). */
+static char *own(const char *s)
 {
-	billing__free(n->name);
-	billing__free(n->email);
-	billing__free(n->email_key);
-	billing__free(n->payment_method);
-	billing__free(n->metadata_json);
+	return (char *)(uintptr_t)s;
 }
 
-static int check_payment_method(billing__checks *c, const char *pm, char **out)
+static bool token_ok(const char *pm)
 {
-	size_t len, i;
-	*out = NULL;
-	if (!pm)
-		return BILLING_OK;
-	len = strlen(pm);
+	size_t len = strlen(pm), i;
 	for (i = 0; i < len; i++)
 		if ((unsigned char)pm[i] < 0x21 || (unsigned char)pm[i] > 0x7e)
-			break;
-	if (len == 0 || len > 255 || i < len) {
-		billing__check_fail(c, "defaultPaymentMethod",
-			"must be 1 to 255 printable ASCII characters");
-		return BILLING_OK;
+			return false;
+	return len > 0 && len <= 255;
+}
+
+static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
+	uint64_t given)
+{
+	/* The provider's id a "cpm_..." stands for: the record points at it
+	 * until the call's write and answer, within this call on this thread. */
+	static _Thread_local char provider_ref[256];
+	billing_customer_record *c = rec;
+	billing__checks ck = BILLING__CHECKS_INIT;
+	int rc;
+
+	if ((given & BIT(NAME)) &&
+	    (rc = billing__check_text_in_place(&ck, "name", c->name, BILLING__TEXT_REQUIRED, 1,
+		120)) < 0)
+		return rc;
+	if (given & BIT(EMAIL)) {
+		size_t before = ck.count;
+		if ((rc = billing__check_text_in_place(&ck, "email", c->email,
+			BILLING__TEXT_REQUIRED, 1, 190)) < 0)
+			return rc;
+		if (ck.count == before && !billing__email_valid(c->email, strlen(c->email)))
+			billing__check_fail(&ck, "email", "must be a valid e-mail address");
+		/* The flow filled the key with the address: unique ignoring case. */
+		billing__ascii_lower(own(c->email_key));
 	}
-	if ((*out = billing__strdup(pm)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((given & BIT(PAYMENT_METHOD)) && c->default_payment_method &&
+	    !token_ok(c->default_payment_method))
+		billing__check_fail(&ck, "defaultPaymentMethod",
+			"must be 1 to 255 printable ASCII characters");
+	if (!current)
+		c->balances_json = "{}";
+	if ((rc = billing__checks_finish(&ck, "customer")) < 0)
+		return rc;
+	/* On update a stored payment method's id stands for the provider's. */
+	if (current && (given & BIT(PAYMENT_METHOD)) && c->default_payment_method) {
+		if ((rc = billing__payment_method_default(ctx, tx, c->tenant_id, c->id,
+			c->default_payment_method, provider_ref, sizeof(provider_ref))) < 0)
+			return rc;
+		c->default_payment_method = provider_ref;
+	}
 	return BILLING_OK;
 }
 
-/* Validates the members named by fields into n. */
-static int validate(const billing_customer_params *p, unsigned int fields, struct norm *n)
-{
-	billing__checks c = BILLING__CHECKS_INIT;
-	int rc = BILLING_OK;
+/* The operations as they were before the generic flow: their permission
+ * entries and catalog lines. */
+static const billing__rules_op ops[] = {
+	{ BILLING_OP_CUSTOMERS_CREATE, "Create a customer.", NULL },
+	{ BILLING_OP_CUSTOMERS_GET, "Fetch a customer.", NULL },
+	{ BILLING_OP_CUSTOMERS_UPDATE, "Change the fields given; the others stay.",
+		"the customer id" },
+	{ BILLING_OP_CUSTOMERS_DELETE, "Delete a customer nothing references.", NULL },
+	{ BILLING_OP_CUSTOMERS_LIST,
+		"List customers; search on name or email; sortBy name, email, createdAt.", NULL },
+};
 
-	memset(n, 0, sizeof(*n));
-	if ((fields & BILLING_CUSTOMER_NAME) &&
-	    (rc = billing__check_text(&c, "name", p->name, BILLING__TEXT_REQUIRED, 1, 120,
-		&n->name)) < 0)
-		goto fail;
-	if (fields & BILLING_CUSTOMER_EMAIL) {
-		if ((rc = billing__check_text(&c, "email", p->email, BILLING__TEXT_REQUIRED, 1, 190,
-			&n->email)) < 0)
-			goto fail;
-		if (n->email && !billing__email_valid(n->email, strlen(n->email)))
-			billing__check_fail(&c, "email", "must be a valid e-mail address");
-		if (n->email) {
-			if ((n->email_key = billing__strdup(n->email)) == NULL)
-				goto nomem;
-			billing__ascii_lower(n->email_key);
-		}
-	}
-	if ((fields & BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD) &&
-	    (rc = check_payment_method(&c, p->default_payment_method, &n->payment_method)) < 0)
-		goto fail;
-	if ((fields & BILLING_CUSTOMER_METADATA) &&
-	    (rc = billing__metadata_encode(&c, p->metadata, p->metadata_count,
-		&n->metadata_json)) < 0)
-		goto fail;
-	if ((rc = billing__checks_finish(&c, "customer")) < 0)
-		goto fail;
-	return BILLING_OK;
-nomem:
-	rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-fail:
-	norm_free(n);
-	return rc;
+/* The list has no filters (none derived from createdAt's range either). */
+static const billing__list_filter filters[] = { { NULL, NULL, 0, NULL } };
+
+const billing__rules billing__customer_rules = {
+	&billing__res_customer, check, NULL, ops, filters, NULL, NULL, NULL
+};
+
+/* ------------------------------------------------------------ the C API */
+
+static int decode(void *obj)
+{
+	billing_customer *c = obj;
+	return billing__metadata_decode(&c->metadata,
+		c->r.metadata_json ? c->r.metadata_json : "{}");
+}
+
+static void obj_free(void *obj)
+{
+	billing_customer_free(obj);
+}
+
+/* A customer the flow returned (rc), made public. */
+static int publish(billing_customer **out, int rc)
+{
+	if (rc < 0)
+		return rc;
+	return billing__record_publish((void **)out, &billing__res_customer,
+		sizeof(billing_customer), decode, obj_free);
 }
 
 static int check_params(const billing_customer_params *p)
@@ -181,104 +194,40 @@ static int check_params(const billing_customer_params *p)
 	return BILLING_OK;
 }
 
-/* The digest input of an idempotent call: its normalized fields. */
-static void hash_input(billing__buf *b, unsigned int fields, const struct norm *n,
-	const char *id, int64_t expected_version)
+/* The record and mask of params' fields named by bits; *metadata is new
+ * (or NULL). */
+static int to_record(const billing_customer_params *p, unsigned int bits,
+	billing_customer_record *r, uint64_t *given, char **metadata)
 {
-	billing__buf_add(b, "id", id);
-	billing__buf_add_i64(b, "fields", fields);
-	billing__buf_add(b, "name", n->name);
-	billing__buf_add(b, "email", n->email);
-	billing__buf_add(b, "pm", n->payment_method);
-	billing__buf_add(b, "metadata", n->metadata_json);
-	billing__buf_add_i64(b, "expectedVersion", expected_version);
-}
-
-static int64_t version_of(const void *item)
-{
-	return ((const billing_customer *)item)->version;
-}
-
-static int st_get(billing_storage *st, billing_txn *tx, const char *tenant_id, const char *id,
-	billing_row_cb cb, void *payload)
-{
-	return st->record_read(tx, &billing__res_customer, tenant_id, id, BILLING_LOCK_UPDATE, cb, payload);
-}
-
-static int st_insert(billing_storage *st, billing_txn *tx, const void *record)
-{
-	return st->record_insert(tx, &billing__res_customer, record);
-}
-
-static int st_update(billing_storage *st, billing_txn *tx, const void *record,
-	int64_t old_version)
-{
-	return st->record_update(tx, &billing__res_customer, record, old_version);
-}
-
-static int st_remove(billing_storage *st, billing_txn *tx, const char *tenant_id,
-	const char *id)
-{
-	return st->record_delete(tx, &billing__res_customer, tenant_id, id);
-}
-
-static int st_list(billing_storage *st, billing_txn *tx, const char *tenant_id,
-	const billing_list_query *q, billing_row_cb cb, void *payload)
-{
-	return billing__list_records(st, tx, &billing__res_customer, tenant_id, q, cb, payload);
-}
-
-static const char *id_of(const void *item)
-{
-	return billing_customer_id(item);
-}
-
-static const billing__entity entity = {
-	"customer", from_record, free_item, version_of, NULL,
-	st_get, st_insert, st_update, st_remove, st_list,
-	billing__json_customer, id_of, NULL, NULL
-};
-
-static int customer_create_once(billing_customer **out, billing_ctx *ctx,
-	const billing_principal *who, const billing_customer_params *p,
-	const billing_call_options *opts)
-{
-	billing_customer_record r;
-	billing__buf input = { 0 };
-	billing__idem idem;
-	struct norm n;
-	char id[BILLING_ID_MAX];
-	int64_t now;
+	billing__checks ck = BILLING__CHECKS_INIT;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_CREATE)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = check_params(p)) < 0 || (rc = validate(p, CUSTOMER_FIELDS, &n)) < 0)
-		return rc;
-	hash_input(&input, CUSTOMER_FIELDS, &n, NULL, 0);
-	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_CUSTOMERS_CREATE, &input)) < 0)
-		goto out;
-	now = billing__now(ctx);
-	if (billing__id_new(id, "cus", now * 1000) < 0) {
-		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
-		goto out;
+	memset(r, 0, sizeof(*r));
+	*given = 0;
+	*metadata = NULL;
+	if (bits & ~(BILLING_CUSTOMER_METADATA * 2 - 1))
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			"unknown field bits");
+	r->name = p->name;
+	r->email = p->email;
+	r->default_payment_method = p->default_payment_method;
+	if (bits & BILLING_CUSTOMER_NAME)
+		*given |= BIT(NAME);
+	if (bits & BILLING_CUSTOMER_EMAIL)
+		*given |= BIT(EMAIL);
+	if (bits & BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD)
+		*given |= BIT(PAYMENT_METHOD);
+	if (bits & BILLING_CUSTOMER_METADATA) {
+		if ((rc = billing__metadata_encode(&ck, p->metadata, p->metadata_count,
+			metadata)) < 0)
+			return rc;
+		r->metadata_json = *metadata ? *metadata : "{}";
+		*given |= BIT(METADATA);
 	}
-	memset(&r, 0, sizeof(r));
-	r.tenant_id = who->tenant_id;
-	r.id = id;
-	r.name = n.name;
-	r.email = n.email;
-	r.email_key = n.email_key;
-	r.default_payment_method = n.payment_method;
-	r.metadata_json = n.metadata_json ? n.metadata_json : "{}";
-	r.balances_json = "{}";
-	r.created_at = r.updated_at = now;
-	r.version = 1;
-	rc = billing__entity_create((void **)out, &entity, ctx, who->tenant_id, &idem, &r, id,
-		NULL, NULL, NULL);
-out:
-	norm_free(&n);
+	if ((rc = billing__checks_finish(&ck, "customer")) < 0) {
+		billing__free(*metadata);
+		*metadata = NULL;
+	}
 	return rc;
 }
 
@@ -286,165 +235,103 @@ int billing_customer_create(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_customer_params *p,
 	const billing_call_options *opts)
 {
-	BILLING__RETRY(customer_create_once(out, ctx, who, p, opts));
+	billing_customer_record r;
+	/* A missing name or e-mail is "is required". */
+	unsigned int bits = BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD;
+	char *metadata = NULL;
+	uint64_t given;
+	int rc;
+
+	/* The role first, before the input is looked at. */
+	if ((rc = billing__authorize_rules(ctx, who, &billing__customer_rules,
+		BILLING_RESOURCE_OP_CREATE)) < 0 || (rc = check_params(p)) < 0)
+		return rc;
+	if (p->name)
+		bits |= BILLING_CUSTOMER_NAME;
+	if (p->email)
+		bits |= BILLING_CUSTOMER_EMAIL;
+	if (p->metadata_count)
+		bits |= BILLING_CUSTOMER_METADATA;
+	if ((rc = to_record(p, bits, &r, &given, &metadata)) < 0)
+		return rc;
+	rc = publish(out, billing__resource_create((void **)out, &billing__customer_rules, ctx,
+		who, &r, given, opts));
+	billing__free(metadata);
+	return rc;
 }
 
 int billing_customer_get(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {
-	return billing__entity_get((void **)out, &entity, ctx, who, BILLING_OP_CUSTOMERS_GET,
-		"cus", id);
-}
-
-/* What an update changes, for the step that builds its record. */
-struct change {
-	const billing_customer_params *p;
-	const struct norm *n;
-	char email_key[256];
-	char payment_method[256];   /* the provider's id a "cpm_..." stands for */
-};
-
-static int build_update(void *payload, billing_ctx *ctx, billing_txn *tx,
-	const void *current, void *record)
-{
-	const struct change *ch = payload;
-	const billing_customer *cur = current;
-	billing_customer_record *r = record;
-	unsigned int f = ch->p->fields;
-
-	memset(r, 0, sizeof(*r));
-	r->tenant_id = cur->tenant_id;
-	r->id = cur->id;
-	r->created_at = cur->created_at;
-	r->updated_at = billing__now(ctx);
-	r->version = cur->version + 1;
-	r->balances_json = cur->balances_json;  /* FIXED: only balance changes write it */
-	r->name = (f & BILLING_CUSTOMER_NAME) ? ch->n->name : cur->name;
-	r->email = (f & BILLING_CUSTOMER_EMAIL) ? ch->n->email : cur->email;
-	if (f & BILLING_CUSTOMER_EMAIL) {
-		r->email_key = ch->n->email_key;
-	} else {
-		struct change *mut = payload;
-		snprintf(mut->email_key, sizeof(mut->email_key), "%s", cur->email);
-		billing__ascii_lower(mut->email_key);
-		r->email_key = mut->email_key;
-	}
-	r->default_payment_method = (f & BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD) ?
-		ch->n->payment_method : cur->default_payment_method;
-	if ((f & BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD) && ch->n->payment_method) {
-		/* A stored payment method's id stands for the provider's. */
-		struct change *mut = payload;
-		int rc = billing__payment_method_default(ctx, tx, cur->tenant_id, cur->id,
-			ch->n->payment_method, mut->payment_method, sizeof(mut->payment_method));
-		if (rc < 0)
-			return rc;
-		r->default_payment_method = mut->payment_method;
-	}
-	r->metadata_json = (f & BILLING_CUSTOMER_METADATA) ?
-		(ch->n->metadata_json ? ch->n->metadata_json : "{}") : cur->metadata_json;
-	return BILLING_OK;
-}
-
-static int customer_update_once(billing_customer **out, billing_ctx *ctx,
-	const billing_principal *who, const char *id, const billing_customer_params *p,
-	const billing_call_options *opts)
-{
-	billing_customer_record r;
-	billing__buf input = { 0 };
-	billing__idem idem;
-	struct change ch;
-	struct norm n;
-	int rc;
-
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_UPDATE)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = check_params(p)) < 0)
-		return rc;
-	if ((rc = billing__check_update(p->fields, CUSTOMER_FIELDS, p->expected_version)) < 0 ||
-	    (rc = validate(p, p->fields, &n)) < 0)
-		return rc;
-	if (!billing__id_arg_ok(id, "cus")) {
-		rc = billing__not_found("customer");
-		goto out;
-	}
-	hash_input(&input, p->fields, &n, id, p->expected_version);
-	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_CUSTOMERS_UPDATE, &input)) < 0)
-		goto out;
-	ch.p = p;
-	ch.n = &n;
-	rc = billing__entity_update((void **)out, &entity, ctx, who->tenant_id, id, &idem,
-		p->expected_version, &r, build_update, &ch);
-out:
-	norm_free(&n);
-	return rc;
+	return publish(out, billing__resource_get((void **)out, &billing__customer_rules, ctx,
+		who, id));
 }
 
 int billing_customer_update(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_customer_params *p,
 	const billing_call_options *opts)
 {
-	BILLING__RETRY(customer_update_once(out, ctx, who, id, p, opts));
-}
-
-static int customer_delete_once(billing_ctx *ctx, const billing_principal *who,
-	const char *id, int64_t expected_version)
-{
+	billing_customer_record r;
+	char *metadata = NULL;
+	uint64_t given;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_DELETE)) < 0 ||
-	    (rc = billing__check_expected_version(expected_version)) < 0)
+	if ((rc = billing__authorize_rules(ctx, who, &billing__customer_rules,
+		BILLING_RESOURCE_OP_UPDATE)) < 0 || (rc = check_params(p)) < 0 ||
+	    (rc = to_record(p, p->fields, &r, &given, &metadata)) < 0)
 		return rc;
-	if (!billing__id_arg_ok(id, "cus"))
-		return billing__not_found("customer");
-	/* Rows that reference a customer hold a foreign key to it: the delete
-	 * then fails with BILLING_ECONFLICT "referenced" and changes nothing. */
-	return billing__entity_delete(&entity, ctx, who->tenant_id, id, expected_version, NULL,
-		NULL, NULL);
+	rc = publish(out, billing__resource_update((void **)out, &billing__customer_rules, ctx,
+		who, id, &r, given, p->expected_version, opts));
+	billing__free(metadata);
+	return rc;
 }
 
 int billing_customer_delete(billing_ctx *ctx, const billing_principal *who,
 	const char *id, int64_t expected_version)
 {
-	BILLING__RETRY(customer_delete_once(ctx, who, id, expected_version));
+	/* Rows that reference a customer hold a foreign key to it: the delete
+	 * then fails with BILLING_ECONFLICT "referenced" and changes nothing. */
+	return billing__resource_delete(&billing__customer_rules, ctx, who, id, expected_version);
 }
-
-static const billing__sort_spec sorts[] = {
-	{ "createdAt", BILLING_SORT_CREATED, false },
-	{ "name", BILLING_SORT_NAME, true },
-	{ "email", BILLING_SORT_EMAIL, true },
-	{ NULL, 0, false }
-};
 
 int billing_customer_list(billing_page **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_list_params *params)
 {
-	billing__list l;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CUSTOMERS_LIST)) < 0)
+	if ((rc = billing__resource_list(out, &billing__customer_rules, ctx, who, params, NULL,
+		0)) < 0)
 		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, params, sorts, "customers",
-		BILLING__PAGE_CUSTOMER, free_item)) < 0)
-		return rc;
-	l.from_record = from_record;
-	l.sort_key = l.sort->column == BILLING_SORT_EMAIL ? sort_key_email : sort_key;
-	return billing__entity_list(out, &entity, &l, ctx, who->tenant_id);
+	if ((rc = billing__page_publish(*out, &billing__res_customer, sizeof(billing_customer),
+		decode, obj_free)) < 0) {
+		billing_page_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 const billing_customer *billing_page_customer(const billing_page *page, size_t i)
 {
-	return billing__page_item(page, BILLING__PAGE_CUSTOMER, i);
+	return billing__resource_page_item(page, &billing__res_customer, i);
 }
 
-const char *billing_customer_id(const billing_customer *c) { return c ? c->id : NULL; }
-const char *billing_customer_tenant_id(const billing_customer *c) { return c ? c->tenant_id : NULL; }
-const char *billing_customer_name(const billing_customer *c) { return c ? c->name : NULL; }
-const char *billing_customer_email(const billing_customer *c) { return c ? c->email : NULL; }
+void billing_customer_free(billing_customer *c)
+{
+	if (c)
+		billing__metadata_free(&c->metadata);
+	billing__free(c);
+}
+
+const char *billing_customer_id(const billing_customer *c) { return c ? c->r.id : NULL; }
+const char *billing_customer_tenant_id(const billing_customer *c)
+{
+	return c ? c->r.tenant_id : NULL;
+}
+const char *billing_customer_name(const billing_customer *c) { return c ? c->r.name : NULL; }
+const char *billing_customer_email(const billing_customer *c) { return c ? c->r.email : NULL; }
 const char *billing_customer_default_payment_method(const billing_customer *c)
 {
-	return c ? c->default_payment_method : NULL;
+	return c ? c->r.default_payment_method : NULL;
 }
 size_t billing_customer_metadata_count(const billing_customer *c)
 {
@@ -458,14 +345,15 @@ const char *billing_customer_metadata_get(const billing_customer *c, const char 
 {
 	return c ? billing__metadata_get(&c->metadata, key) : NULL;
 }
-int64_t billing_customer_created_at(const billing_customer *c) { return c ? c->created_at : 0; }
-int64_t billing_customer_updated_at(const billing_customer *c) { return c ? c->updated_at : 0; }
-int64_t billing_customer_version(const billing_customer *c) { return c ? c->version : 0; }
+int64_t billing_customer_created_at(const billing_customer *c) { return c ? c->r.created_at : 0; }
+int64_t billing_customer_updated_at(const billing_customer *c) { return c ? c->r.updated_at : 0; }
+int64_t billing_customer_version(const billing_customer *c) { return c ? c->r.version : 0; }
 
 /* The balances (billing/customer_balance.h): written by balance changes
- * only, read here. */
+ * only, read here; "{}" when none (a row from before they existed). */
 const char *billing_customer_balances_json(const billing_customer *c)
 {
-	return c ? c->balances_json : NULL;
+	if (!c)
+		return NULL;
+	return c->r.balances_json ? c->r.balances_json : "{}";
 }
-

@@ -340,8 +340,7 @@ static const struct {
 	const char *name, *plural, *path, *title, *description;
 	unsigned int ops;
 } crud_objects[] = {
-	{ "customer", "customers", "customers", "Customer", "A customer of a tenant.",
-		BILLING_RESOURCE_OP_CRUD },
+	{ "customer", "customers", NULL, "Customer", NULL, 0 },
 	{ "product", "products", NULL, "Product", NULL, 0 },
 	{ "plan", "plans", NULL, "Plan", NULL, 0 },
 };

@@ -70,7 +70,7 @@ typedef struct {
 #define BILLING__JSON_AREA(name) \
 	extern const op_entry billing__json_ops_##name[]; \
 	extern const size_t billing__json_ops_##name##_count
-BILLING__JSON_AREA(customer);     /* tenants, customers */
+BILLING__JSON_AREA(customer);     /* tenants (customers: the generic flow) */
 BILLING__JSON_AREA(subscription);
 BILLING__JSON_AREA(invoice);
 BILLING__JSON_AREA(event);

@@ -48,16 +48,6 @@ cJSON *billing__jb_done(billing__jb *b)
 	return b->obj;
 }
 
-/* A customer's balances, {"EUR": -1189}: exact integers as stored. */
-static cJSON *balances_json(const char *text)
-{
-	cJSON *obj = text ? billing__jx_parse(text, strlen(text), NULL) : NULL;
-	if (obj && cJSON_IsObject(obj))
-		return obj;
-	cJSON_Delete(obj);
-	return cJSON_CreateObject();
-}
-
 static cJSON *metadata_json(size_t n, const billing_metadata_entry *(*at)(const void *, size_t),
 	const void *item)
 {
@@ -73,10 +63,6 @@ static cJSON *metadata_json(size_t n, const billing_metadata_entry *(*at)(const 
 	return obj;
 }
 
-static const billing_metadata_entry *cus_md(const void *c, size_t i)
-{
-	return billing_customer_metadata_at(c, i);
-}
 
 cJSON *billing__json_tenant(const void *item)
 {
@@ -87,23 +73,6 @@ cJSON *billing__json_tenant(const void *item)
 	billing__jb_add(&b, "name", cJSON_CreateString(billing_tenant_name(t)));
 	billing__jb_add(&b, "invoicePrefix", cJSON_CreateString(billing_tenant_invoice_prefix(t)));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_tenant_created_at(t)));
-	return billing__jb_done(&b);
-}
-
-cJSON *billing__json_customer(const void *item)
-{
-	const billing_customer *c = item;
-	billing__jb b = { cJSON_CreateObject(), false };
-	billing__jb_add(&b, "id", cJSON_CreateString(billing_customer_id(c)));
-	billing__jb_add(&b, "object", cJSON_CreateString("customer"));
-	billing__jb_add(&b, "name", cJSON_CreateString(billing_customer_name(c)));
-	billing__jb_add(&b, "email", cJSON_CreateString(billing_customer_email(c)));
-	billing__jb_add(&b, "defaultPaymentMethod", billing__json_str_or_null(billing_customer_default_payment_method(c)));
-	billing__jb_add(&b, "metadata", metadata_json(billing_customer_metadata_count(c), cus_md, c));
-	billing__jb_add(&b, "balances", balances_json(billing_customer_balances_json(c)));
-	billing__jb_add(&b, "createdAt", billing__json_time(billing_customer_created_at(c)));
-	billing__jb_add(&b, "updatedAt", billing__json_time(billing_customer_updated_at(c)));
-	billing__jb_num(&b, "version", billing_customer_version(c));
 	return billing__jb_done(&b);
 }
 
@@ -393,12 +362,6 @@ static const billing__shape_field tenant_fields[] = {
 	{ "id", "string", false }, { "object", "'tenant'", false }, { "name", "string", false },
 	{ "invoicePrefix", "string", false }, { "createdAt", "time", false }, END
 };
-static const billing__shape_field customer_fields[] = {
-	{ "id", "string", false }, { "object", "'customer'", false }, { "name", "string", false },
-	{ "email", "string", false }, { "defaultPaymentMethod", "string?", false }, { "metadata", "metadata", false },
-	{ "balances", "object", false },
-	{ "createdAt", "time", false }, { "updatedAt", "time", false }, { "version", "integer", false }, END
-};
 static const billing__shape_field subscription_fields[] = {
 	{ "id", "string", false }, { "object", "'subscription'", false }, { "customerId", "string", false },
 	{ "planId", "string", false },
@@ -499,7 +462,6 @@ static const billing__shape_field setup_intent_fields[] = {
 
 static const billing__shape shapes[] = {
 	{ "Tenant", "A tenant: one business billing its own customers.", NULL, tenant_fields },
-	{ "Customer", "A customer of a tenant.", NULL, customer_fields },
 	{ "Subscription", "A customer's subscription to a plan.", NULL, subscription_fields },
 	{ "InvoiceLine", "One line of an invoice; amounts in minor units.", NULL,
 		invoice_line_fields },

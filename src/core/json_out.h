@@ -29,7 +29,6 @@ cJSON *billing__json_str_or_null(const char *s);
 
 /* Each returns a new object, or NULL when out of memory. */
 cJSON *billing__json_tenant(const void *tenant);
-cJSON *billing__json_customer(const void *customer);
 cJSON *billing__json_subscription(const void *subscription);
 cJSON *billing__json_invoice(const void *invoice);
 cJSON *billing__json_event(const void *event);

@@ -504,7 +504,9 @@ static void shape_type(char *out, size_t size, const billing_field *f)
 	case BILLING_JSON_BOOLEAN: snprintf(out, size, "boolean%s", nul); return;
 	case BILLING_JSON_TIME: snprintf(out, size, "time%s", nul); return;
 	case BILLING_JSON_METADATA: snprintf(out, size, "metadata"); return;
-	case BILLING_JSON_OBJECT: snprintf(out, size, "object?"); return;
+	case BILLING_JSON_OBJECT:
+		snprintf(out, size, "object%s", (f->api & BILLING_API_COMPUTED) ? "" : "?");
+		return;
 	case BILLING_JSON_ENUM:
 		/* A value without a name ("") is none: never shown. */
 		for (i = 0, n = 0; f->names && f->names[i] && n + 1 < size; i++)

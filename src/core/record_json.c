@@ -42,7 +42,8 @@ static cJSON *text_json(const billing_field *f, const char *s)
 	cJSON *v;
 	if (f->json_kind == BILLING_JSON_METADATA || f->json_kind == BILLING_JSON_OBJECT) {
 		if (!s)
-			return f->json_kind == BILLING_JSON_METADATA ? cJSON_CreateObject() :
+			return f->json_kind == BILLING_JSON_METADATA ||
+				(f->api & BILLING_API_COMPUTED) ? cJSON_CreateObject() :
 				cJSON_CreateNull();
 		/* Stored canonical by the flow; the exact parser keeps numbers
 		 * of an OBJECT as they were written. */

@@ -105,24 +105,7 @@ RESOURCE(billing__res_tenant, "tenant", "tenants", "tenants", "ten", T, tenant_f
 
 /* ------------------------------------------------------------ customers */
 
-#define C billing_customer_record
-static const billing_field customer_fields[] = {
-	F(C, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
-	F(C, "id", TEXT, id, ID, "id", STRING),
-	F(C, "name", TEXT, name, SORT | SEARCH, "name", STRING),
-	F(C, "email", TEXT, email, SEARCH, "email", STRING),
-	/* the unique key: the lower-cased e-mail (a taken one names "email") */
-	F(C, "email_key", TEXT, email_key, UNIQUE | SORT, NULL, NONE),
-	F(C, "default_payment_method", TEXT, default_payment_method, 0, "defaultPaymentMethod",
-		STRING),
-	F(C, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
-	STAMPS(C),
-	/* written by balance changes only (core/customer_balance.c) */
-	F(C, "balances", TEXT, balances_json, FIXED, "balances", OBJECT),
-};
-RESOURCE_REFS(billing__res_customer, "customer", "customers", "customers", "cus", C,
-	customer_fields, EVENT, NULL, 0);
-#undef C
+/* On the generic flow: billing__res_customer is in core/customer.c. */
 
 /* ------------------------------------------------------------ products */
 

@@ -112,6 +112,12 @@ typedef enum {
  *  it ("cannot be changed") rather than as an unknown field (plans' code,
  *  whose update listed it before the generic flow). */
 #define BILLING_API_FIXED      (1u << 7)
+/** Computed by the library, never an input of create or update (with
+ *  BILLING_FIELD_FIXED so that an update never writes it back): the
+ *  value other operations keep (customers' balances, written by balance
+ *  changes). An OBJECT one is never null: a row without a value shows
+ *  {}. */
+#define BILLING_API_COMPUTED   (1u << 8)
 
 /** One field of a resource. */
 typedef struct {
