@@ -67,7 +67,7 @@ struct queued {
 	int fk_code;
 	bool begin;
 	bool version;
-	unsigned int prepare;       /* a FIXED_* statement prepared by this entry */
+	unsigned int prepare;       /* 1 << FIXED_*: that statement's PREPARE */
 	ptrdiff_t off[PARAMS_MAX];
 };
 
@@ -90,7 +90,7 @@ struct conn {
 	bool ep_known;
 	int64_t ep_version;
 	char ep_tenant[64];
-	/* The FIXED_* statements prepared on this connection (a bit each). */
+	/* The FIXED_* statements prepared on this connection (1 << each). */
 	unsigned int fixed;
 	struct pg_stmt cache[STMT_CACHE_SLOTS];
 };
@@ -116,11 +116,11 @@ static int pipeline_run(struct conn *c, const struct pg_stmt *q, const char *tex
 	PGresult **out);
 
 /* The statements prepared once per connection (see "Round trips"). */
-#define FIXED_BEGIN_TENANT 1u
-#define FIXED_SET_TENANT   2u
-#define FIXED_VERSION      4u
-static int fixed_push(struct conn *c, unsigned int bit, const char *const *values, bool begin,
-	struct queued **entry);
+#define FIXED_BEGIN_TENANT 0
+#define FIXED_SET_TENANT   1
+#define FIXED_VERSION      2
+static int fixed_push(struct conn *c, int k, const char *const *values, int nvalues,
+	bool begin, struct queued **entry);
 
 
 static void sent(struct conn *c);
@@ -457,7 +457,7 @@ static int drv_set_tenant(billing_txn *tx, const char *tenant_id)
 	if (c->tenant_bound)
 		memcpy(c->ep_tenant, tenant_id, strlen(tenant_id) + 1);
 	/* Queued: it goes with the next statement, which it binds. */
-	return fixed_push(c, FIXED_SET_TENANT, values, false, NULL);
+	return fixed_push(c, FIXED_SET_TENANT, values, 1, false, NULL);
 }
 
 static const sql_driver pg_driver = {
@@ -567,39 +567,31 @@ static void conn_release(struct conn *c)
  * would have, and is tried again by the next.
  */
 static const struct {
-	unsigned int bit;
 	const char *name, *sql;
 	int nparams;
 } fixed_stmts[] = {
-	{ FIXED_BEGIN_TENANT, "fb", BEGIN_TENANT_SQL, 2 },
-	{ FIXED_SET_TENANT, "fs", "SELECT set_config('billing.tenant_id', $1, true), "
+	[FIXED_BEGIN_TENANT] = { "fb", BEGIN_TENANT_SQL, 2 },
+	[FIXED_SET_TENANT] = { "fs", "SELECT set_config('billing.tenant_id', $1, true), "
 		"set_config('billing.platform', 'off', true)", 1 },
-	{ FIXED_VERSION, "fv", ENDPOINTS_VERSION_SQL, 1 },
+	[FIXED_VERSION] = { "fv", ENDPOINTS_VERSION_SQL, 1 },
 };
 
-static int fixed_index(unsigned int bit)
+/* Queues the fixed statement k with its nvalues parameters (its PREPARE
+ * first when the connection does not have it yet); the entry is
+ * returned. */
+static int fixed_push(struct conn *c, int k, const char *const *values, int nvalues,
+	bool begin, struct queued **entry)
 {
-	int i;
-	for (i = 0; i < (int)(sizeof(fixed_stmts) / sizeof(fixed_stmts[0])); i++)
-		if (fixed_stmts[i].bit == bit)
-			return i;
-	return 0;
-}
-
-/* Queues the fixed statement bit with its parameters (its PREPARE first
- * when the connection does not have it yet); the entry is returned. */
-static int fixed_push(struct conn *c, unsigned int bit, const char *const *values, bool begin,
-	struct queued **entry)
-{
-	int k = fixed_index(bit), rc;
+	unsigned int bit = 1u << k;
+	int rc;
+	BILLING_ASSERT(nvalues == fixed_stmts[k].nparams);
 	if (!(c->fixed & bit)) {
 		if ((rc = queue_push(c, fixed_stmts[k].sql, fixed_stmts[k].name,
 			fixed_stmts[k].nparams, NULL, 0, begin)) < 0)
 			return rc;
 		c->queue[c->queued - 1].prepare = bit;
 	}
-	if ((rc = queue_push(c, NULL, fixed_stmts[k].name, fixed_stmts[k].nparams, values, 0,
-		begin)) < 0)
+	if ((rc = queue_push(c, NULL, fixed_stmts[k].name, nvalues, values, 0, begin)) < 0)
 		return rc;
 	if (entry)
 		*entry = &c->queue[c->queued - 1];
@@ -822,7 +814,7 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 	values[0] = tenant_id ? tenant_id : "";
 	values[1] = tenant_id ? "off" : "on";
 	if ((rc = queue_push(c, begin_sql(kind), NULL, 0, NULL, 0, true)) < 0 ||
-	    (rc = fixed_push(c, FIXED_BEGIN_TENANT, values, true, NULL)) < 0) {
+	    (rc = fixed_push(c, FIXED_BEGIN_TENANT, values, 2, true, NULL)) < 0) {
 		conn_release(c);
 		return rc;
 	}
@@ -830,7 +822,7 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 	    __atomic_load_n(&st->versions, __ATOMIC_RELAXED)) {
 		struct queued *e;
 		/* Read now, for the outbox's cache (pg_endpoints_version). */
-		if ((rc = fixed_push(c, FIXED_VERSION, values, true, &e)) < 0) {
+		if ((rc = fixed_push(c, FIXED_VERSION, values, 1, true, &e)) < 0) {
 			conn_release(c);
 			return rc;
 		}
