@@ -11,6 +11,15 @@
  * sent with BEGIN in the same round trip as the transaction's first
  * statement (see "Round trips"); the schema's row-level security policies
  * act on it.
+ *
+ * Why one file of about a thousand lines: the driver, the pipeline queue
+ * (statements sent ahead of the one that waits for an answer) and the
+ * transaction control all read and change one connection's state (struct
+ * conn: what is queued, what was sent, which fixed statements this
+ * connection has prepared, the last invoice number its transaction took). Its rules hold
+ * across those parts (a queued write fails the statement or COMMIT after
+ * it; a rollback sends nothing queued), and keeping them in one file keeps
+ * that state private to the code that keeps the rules.
  */
 #include <libpq-fe.h>
 #include <stddef.h>
