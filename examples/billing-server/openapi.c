@@ -303,8 +303,18 @@ static cJSON *result_schema(const cJSON *op)
 {
 	const cJSON *out = cJSON_GetObjectItemCaseSensitive(op, "output");
 	cJSON *s, *props, *data;
-	if (strcmp(catalog_str(out, "kind"), "page") != 0)
-		return shape_ref(catalog_str(out, "shape"));
+	if (strcmp(catalog_str(out, "kind"), "page") != 0) {
+		const char *alt = catalog_str(out, "orShape");
+		cJSON *any;
+		if (!*alt)
+			return shape_ref(catalog_str(out, "shape"));
+		/* The input chooses the answer (invoices.pay: paidOutOfBand). */
+		s = cJSON_CreateObject();
+		any = cJSON_AddArrayToObject(s, "oneOf");
+		cJSON_AddItemToArray(any, shape_ref(catalog_str(out, "shape")));
+		cJSON_AddItemToArray(any, shape_ref(alt));
+		return s;
+	}
 	s = cJSON_Parse("{\"type\":\"object\",\"required\":[\"data\",\"pageSize\",\"hasMore\","
 		"\"nextCursor\"],\"properties\":{" LIST_PAGING "},\"additionalProperties\":false}");
 	props = cJSON_GetObjectItemCaseSensitive(s, "properties");

@@ -72,11 +72,19 @@ static const route special[] = {
 		"subscriptions", NULL),
 	ROUTE("POST", "/v1/subscriptions/{id}/resume", H_OP_ACTION, "subscriptions.resume",
 		"subscriptions", NULL),
-	/* No POST /v1/invoices/{id}/finalize: invoices are finalized when issued.
-	 * The preview row comes before {id}, which would take "preview" as an id. */
+	/* Subscription invoices are finalized when issued; drafts (made by
+	 * POST /v1/invoices) by their finalize route. The preview row comes
+	 * before {id}, which would take "preview" as an id. */
+	ROUTE("POST", "/v1/invoices", H_OP_CREATE, "invoices.create", "invoices", NULL),
 	ROUTE("GET", "/v1/invoices", H_OP_LIST, "invoices.list", "invoices", NULL),
 	ROUTE("GET", "/v1/invoices/preview", H_OP_QUERY, "invoices.preview", "invoices", NULL),
 	ROUTE("GET", "/v1/invoices/{id}", H_OP_GET, "invoices.get", "invoices", NULL),
+	ROUTE("PATCH", "/v1/invoices/{id}", H_OP_UPDATE, "invoices.update", "invoices", NULL),
+	ROUTE("DELETE", "/v1/invoices/{id}", H_OP_DELETE, "invoices.delete", "invoices", NULL),
+	ROUTE("POST", "/v1/invoices/{id}/finalize", H_OP_ACTION, "invoices.finalize", "invoices",
+		NULL),
+	ROUTE("POST", "/v1/invoices/{id}/mark-uncollectible", H_OP_ACTION,
+		"invoices.mark_uncollectible", "invoices", NULL),
 	ROUTE("POST", "/v1/invoices/{id}/void", H_OP_ACTION, "invoices.void", "invoices", NULL),
 	ROUTE("POST", "/v1/invoices/{id}/pay", H_OP_ACTION_NEW, "invoices.pay", "invoices", NULL),
 	ROUTE("GET", "/v1/payments", H_OP_LIST, "payments.list", "payments", NULL),

@@ -3,8 +3,11 @@
  * @brief Invoices: what a period of a subscription costs, line by line.
  *
  * States: draft -> pending (finalized, awaiting payment) -> paid | failed,
- * failed -> paid (a retry), and void from draft, pending or failed
- * (billing_invoice_transitions()). Collection: see billing/payment.h. An
+ * failed -> paid (a retry), void from draft, pending or failed, and
+ * uncollectible (written off) from pending or failed, which may still be
+ * paid or voided (billing_invoice_transitions()). A draft (made by
+ * billing_invoice_create) has no number and changes until it is
+ * finalized; deleting it consumes no number. Collection: see billing/payment.h. An
  * invoice is finalized when its period begins; finalization gives it the
  * tenant's next number, gapless: prefix (the tenant's, "INV-" by default)
  * and a counter from 1 that never resets, zero-padded to 6 digits
@@ -33,10 +36,18 @@ typedef enum {
 	BILLING_INVOICE_PENDING = 2,
 	BILLING_INVOICE_PAID = 3,
 	BILLING_INVOICE_FAILED = 4,
-	BILLING_INVOICE_VOID = 5
+	BILLING_INVOICE_VOID = 5,
+	BILLING_INVOICE_UNCOLLECTIBLE = 6  /**< written off; may still be paid */
 } billing_invoice_status;
 
-/** "draft", "pending", "paid", "failed", "void"; NULL otherwise. */
+/** How a finalized invoice is collected. */
+typedef enum {
+	BILLING_CHARGE_AUTOMATICALLY = 1,  /**< the customer's default payment method */
+	BILLING_SEND_INVOICE = 2           /**< sent; paid by the customer by its due date */
+} billing_collection_method;
+
+/** "draft", "pending", "paid", "failed", "void", "uncollectible"; NULL
+ *  otherwise. */
 BILLING_EXTERN(const char *) billing_invoice_status_name(billing_invoice_status s);
 
 typedef struct {
@@ -111,6 +122,100 @@ BILLING_EXTERN(int) billing_invoice_void(billing_invoice **out, billing_ctx *ctx
 BILLING_EXTERN(int) billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	const billing_principal *who, const char *subscription_id);
 
+/* ------------------------------------------------------------ drafts */
+
+#define BILLING_INVOICE_PARAMS_VERSION 1
+
+/* billing_invoice_params.fields on update: which fields to change. */
+#define BILLING_INVOICE_MEMO              (1u << 0)
+#define BILLING_INVOICE_FOOTER            (1u << 1)
+#define BILLING_INVOICE_DAYS_UNTIL_DUE    (1u << 2)
+#define BILLING_INVOICE_COLLECTION_METHOD (1u << 3)
+
+/** A draft invoice's fields. Strings are copied. */
+typedef struct {
+	unsigned int version;          /**< BILLING_INVOICE_PARAMS_VERSION */
+	const char *customer_id;       /**< create: required */
+	const char *currency;          /**< create: required, ISO 4217 */
+	billing_collection_method collection_method; /**< 0: charge_automatically */
+	int32_t days_until_due;        /**< send_invoice: required (0-3650) */
+	const char *memo;              /**< NULL: none (at most 5000 characters) */
+	const char *footer;            /**< NULL: none (at most 5000 characters) */
+	unsigned int fields;           /**< update: BILLING_INVOICE_* bits to change */
+	int64_t expected_version;      /**< update: 0 any */
+} billing_invoice_params;
+
+#define BILLING_INVOICE_PARAMS_INIT { BILLING_INVOICE_PARAMS_VERSION, NULL, NULL, \
+	(billing_collection_method)0, 0, NULL, NULL, 0, 0 }
+
+/**
+ * Creates a draft invoice for a customer in a currency, with the
+ * customer's pending invoice items in that currency that belong to no
+ * subscription as its lines (they are then on the draft). A draft has no
+ * number. Event invoice.created.
+ * @return BILLING_OK; BILLING_EINVALID (customerId, currency,
+ *         collectionMethod, daysUntilDue: required for send_invoice and
+ *         refused for charge_automatically, memo, footer)
+ */
+BILLING_EXTERN(int) billing_invoice_create(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_invoice_params *p,
+	const billing_call_options *opts);
+
+/**
+ * Changes a draft's memo, footer, daysUntilDue or collectionMethod
+ * (p->fields). Event invoice.updated.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_EINVALID; BILLING_ESTALE;
+ *         BILLING_ECONFLICT (reason "invoice_not_draft") once finalized
+ */
+BILLING_EXTERN(int) billing_invoice_update(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_invoice_params *p,
+	const billing_call_options *opts);
+
+/**
+ * Deletes a draft; its invoice items are pending again. No number was
+ * taken, none is lost. Event invoice.deleted.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
+ *         "invoice_not_draft")
+ */
+BILLING_EXTERN(int) billing_invoice_delete(billing_ctx *ctx, const billing_principal *who,
+	const char *id);
+
+/**
+ * Finalizes a draft: the tenant's next number (the same gapless sequence
+ * as every invoice), then charge_automatically collects it from the
+ * customer's default payment method as subscription invoices are, and
+ * send_invoice leaves it pending with dueDate = now + daysUntilDue days.
+ * A total of 0 or less is paid at once. Events invoice.finalized (and
+ * invoice.paid).
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
+ *         "invoice_not_draft")
+ */
+BILLING_EXTERN(int) billing_invoice_finalize(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts);
+
+/**
+ * Writes off a pending or failed invoice: status uncollectible, no more
+ * automatic attempts. It may still be paid (by card or out of band) or
+ * voided. Event invoice.marked_uncollectible.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
+ *         "invalid_transition"; "payment_in_progress" while a payment is in
+ *         flight)
+ */
+BILLING_EXTERN(int) billing_invoice_mark_uncollectible(billing_invoice **out,
+	billing_ctx *ctx, const billing_principal *who, const char *id,
+	const billing_call_options *opts);
+
+/**
+ * Records that a pending, failed or uncollectible invoice was paid outside
+ * the payment provider (a bank transfer, a cheque): status paid,
+ * amountPaid = total, paidOutOfBand; no provider call. Event invoice.paid.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
+ *         "invalid_transition"; "payment_in_progress" while a payment is in
+ *         flight)
+ */
+BILLING_EXTERN(int) billing_invoice_pay_out_of_band(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts);
+
 /** NULL for a preview. */
 BILLING_EXTERN(const char *) billing_invoice_id(const billing_invoice *inv);
 /** NULL until finalized. */
@@ -154,6 +259,18 @@ BILLING_EXTERN(int64_t) billing_invoice_next_attempt_at(const billing_invoice *i
  *  billing/payment.h's.) */
 BILLING_EXTERN(const struct billing_payment *) billing_invoice_action_payment(
 	const billing_invoice *inv);
+/** charge_automatically (subscription invoices) or send_invoice. */
+BILLING_EXTERN(billing_collection_method) billing_invoice_collection_method(
+	const billing_invoice *inv);
+/** send_invoice: the days from finalization to the due date; 0: none. */
+BILLING_EXTERN(int32_t) billing_invoice_days_until_due(const billing_invoice *inv);
+/** send_invoice: when payment is due, set at finalization; 0: none. */
+BILLING_EXTERN(int64_t) billing_invoice_due_date(const billing_invoice *inv);
+/** Borrowed; NULL when none. */
+BILLING_EXTERN(const char *) billing_invoice_memo(const billing_invoice *inv);
+BILLING_EXTERN(const char *) billing_invoice_footer(const billing_invoice *inv);
+/** 1 when it was marked paid without a payment (paidOutOfBand). */
+BILLING_EXTERN(int) billing_invoice_paid_out_of_band(const billing_invoice *inv);
 BILLING_EXTERN(void) billing_invoice_free(billing_invoice *inv);
 
 BILLING_END_DECL

@@ -26,6 +26,11 @@ static const billing_invoice_transition transitions[] = {
 	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_VOID, "voided" },
 	{ BILLING_INVOICE_FAILED, BILLING_INVOICE_PAID, "paid on a retry" },
 	{ BILLING_INVOICE_FAILED, BILLING_INVOICE_VOID, "voided after failed collection" },
+	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_UNCOLLECTIBLE, "marked uncollectible" },
+	{ BILLING_INVOICE_FAILED, BILLING_INVOICE_UNCOLLECTIBLE,
+		"marked uncollectible after failed collection" },
+	{ BILLING_INVOICE_UNCOLLECTIBLE, BILLING_INVOICE_PAID, "paid after all" },
+	{ BILLING_INVOICE_UNCOLLECTIBLE, BILLING_INVOICE_VOID, "voided once written off" },
 };
 
 const billing_invoice_transition *billing_invoice_transitions(size_t *count)
@@ -43,6 +48,7 @@ const char *billing_invoice_status_name(billing_invoice_status s)
 	case BILLING_INVOICE_PAID: return "paid";
 	case BILLING_INVOICE_FAILED: return "failed";
 	case BILLING_INVOICE_VOID: return "void";
+	case BILLING_INVOICE_UNCOLLECTIBLE: return "uncollectible";
 	default: return NULL;
 	}
 }
@@ -85,7 +91,8 @@ static void *from_record(const void *record)
 	billing__strpack sp;
 	size_t strings = billing__strsize(r->tenant_id) + billing__strsize(r->id) +
 		billing__strsize(r->customer_id) + billing__strsize(r->subscription_id) +
-		billing__strsize(r->number) + billing__strsize(r->currency);
+		billing__strsize(r->number) + billing__strsize(r->currency) +
+		billing__strsize(r->memo) + billing__strsize(r->footer);
 
 	if ((inv = billing__calloc(1, sizeof(*inv) + strings)) == NULL)
 		return NULL;
@@ -114,7 +121,19 @@ static void *from_record(const void *record)
 	inv->next_attempt_at = r->next_attempt_at;
 	inv->starting_balance = r->starting_balance;
 	inv->ending_balance = r->ending_balance;
+	inv->collection_method = r->collection_method ? r->collection_method :
+		BILLING_CHARGE_AUTOMATICALLY;
+	inv->days_until_due = r->days_until_due;
+	inv->due_date = r->due_date;
+	inv->memo = billing__strpack_put(&sp, r->memo);
+	inv->footer = billing__strpack_put(&sp, r->footer);
+	inv->paid_out_of_band = r->paid_out_of_band;
 	return inv;
+}
+
+billing_invoice *billing__invoice_from_record(const billing_invoice_record *r)
+{
+	return from_record(r);
 }
 
 /* Appends a copy of line to inv. */
@@ -216,6 +235,22 @@ static void record_of(billing_invoice_record *r, const billing_invoice *inv)
 	r->next_attempt_at = inv->next_attempt_at;
 	r->starting_balance = inv->starting_balance;
 	r->ending_balance = inv->ending_balance;
+	r->collection_method = inv->collection_method;
+	r->days_until_due = inv->days_until_due;
+	r->due_date = inv->due_date;
+	r->memo = inv->memo;
+	r->footer = inv->footer;
+	r->paid_out_of_band = inv->paid_out_of_band;
+}
+
+void billing__invoice_record_of(billing_invoice_record *r, const billing_invoice *inv)
+{
+	record_of(r, inv);
+}
+
+int billing__invoice_add_line(billing_invoice *inv, const billing_invoice_line *line)
+{
+	return add_line(inv, line);
 }
 
 int billing__invoice_load(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,
@@ -343,7 +378,7 @@ static int compute(billing_invoice_line *lines, size_t n, int64_t *subtotal, int
 	return BILLING_OK;
 }
 
-#define PREFIX_MAX 128  /* 16 characters, each possibly "{YYYY}" */
+#define PREFIX_MAX 128  /* 16 characters, each possibly "{YYYY}" (BILLING__INVOICE_NUMBER_MAX) */
 
 static int prefix_row(void *payload, const void *record)
 {
@@ -376,80 +411,132 @@ static int format_number(char *out, size_t size, const char *prefix, int64_t seq
 	return BILLING_OK;
 }
 
+int billing__invoice_sums(billing_invoice_line *lines, size_t n, int64_t *subtotal,
+	int64_t *tax, int64_t *total)
+{
+	int rc;
+	if ((rc = compute(lines, n, subtotal, tax)) < 0)
+		return rc;
+	if (__builtin_add_overflow(*subtotal, *tax, total))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
+	return BILLING_OK;
+}
+
+#define DAY_SECONDS 86400
+
+int billing__invoice_finalize_record(billing_ctx *ctx, billing_txn *tx,
+	billing_invoice_record *r, char *number, size_t number_size, int64_t now)
+{
+	char prefix[PREFIX_MAX] = "";
+	int64_t seq, due;
+	int rc;
+
+	/* The number is taken inside this transaction: it is the tenant's next
+	 * one, and a rollback gives it back, so numbers have no gap. */
+	if ((rc = billing__read(ctx->st, tx, &billing__res_tenant, NULL, r->tenant_id,
+		BILLING_LOCK_NONE, prefix_row, prefix)) < 0 ||
+	    (rc = ctx->st->invoice_number_next(tx, r->tenant_id, &seq)) < 0)
+		return rc;
+	/* The customer's balance, held from here: after the counter (txn.h,
+	 * step 5), since a batch of the billing run holds the counter from its
+	 * first renewal and takes each renewal's customer after it. The
+	 * transaction that records its application is written once the invoice
+	 * is (billing__invoice_balance_recorded). */
+	if ((rc = billing__balance_get(ctx, tx, r->tenant_id, r->customer_id, r->currency,
+		&r->starting_balance)) < 0 ||
+	    (rc = billing__balance_split(r->total, r->starting_balance, &due,
+		&r->ending_balance)) < 0)
+		return rc;
+	if ((rc = format_number(number, number_size, prefix, seq, now)) < 0)
+		return rc;
+	r->number = number;
+	r->finalized_at = now;
+	r->updated_at = now;
+	if (!r->collection_method)
+		r->collection_method = BILLING_CHARGE_AUTOMATICALLY;
+	r->amount_paid = 0;
+	r->next_attempt_at = 0;
+	r->due_date = 0;
+	/* Nothing to pay (a trial, a credit that covers the charge, a negative
+	 * total whose credit went to the balance): paid now. */
+	if (due == 0) {
+		r->status = BILLING_INVOICE_PAID;
+		r->paid_at = now;
+		r->amount_due = 0;
+		return BILLING_OK;
+	}
+	r->status = BILLING_INVOICE_PENDING;
+	r->amount_due = due;
+	if (r->collection_method == BILLING_SEND_INVOICE) {
+		/* Sent: the customer pays by the due date; nothing is charged. */
+		r->due_date = now + (int64_t)r->days_until_due * DAY_SECONDS;
+		return BILLING_OK;
+	}
+	/* Collected from the customer's default payment method right after the
+	 * finalizing call commits, or by the billing run should that not happen
+	 * (the due work is the promise). */
+	return billing__collection_plan(ctx, tx, r->tenant_id, r->customer_id, r->subscription_id,
+		r->id, now, &r->next_attempt_at);
+}
+
+int billing__invoice_balance_recorded(billing_ctx *ctx, billing_txn *tx,
+	const billing_invoice_record *r)
+{
+	if (r->ending_balance == r->starting_balance)
+		return BILLING_OK;
+	return billing__balance_record(ctx, tx, r->tenant_id, r->customer_id, r->currency,
+		BILLING_BALANCE_APPLIED_TO_INVOICE, r->ending_balance - r->starting_balance, r->id,
+		NULL, NULL);
+}
+
+int billing__invoice_finalized_events(billing_ctx *ctx, billing_txn *tx,
+	const billing_invoice *inv)
+{
+	int rc = billing__event_emit(ctx, tx, inv->tenant_id, "invoice.finalized", "invoice",
+		inv->id, billing__json_invoice, inv);
+	if (rc == BILLING_OK && inv->status == BILLING_INVOICE_PAID)
+		rc = billing__event_emit(ctx, tx, inv->tenant_id, "invoice.paid", "invoice", inv->id,
+			billing__json_invoice, inv);
+	return rc;
+}
+
 int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__invoice_draft *d,
 	char id[BILLING_ID_MAX])
 {
 	billing_invoice_record r;
 	billing_invoice *inv = NULL;
-	char prefix[PREFIX_MAX] = "", number[PREFIX_MAX + 24];
-	int64_t subtotal, tax, total, seq, now = billing__now(ctx);
-	int64_t starting, ending, due;
+	char number[BILLING__INVOICE_NUMBER_MAX];
+	int64_t subtotal, tax, total, now = billing__now(ctx);
 	int rc;
 
-	if ((rc = compute(d->lines, d->line_count, &subtotal, &tax)) < 0)
+	if ((rc = billing__invoice_sums(d->lines, d->line_count, &subtotal, &tax, &total)) < 0)
 		return rc;
-	if (__builtin_add_overflow(subtotal, tax, &total))
-		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
 	if (billing__id_new(id, "in", now * 1000) < 0)
 		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
-	/* The number is taken inside this transaction: it is the tenant's next
-	 * one, and a rollback gives it back, so numbers have no gap. */
-	if ((rc = billing__read(ctx->st, tx, &billing__res_tenant, NULL, d->tenant_id, BILLING_LOCK_NONE, prefix_row, prefix)) < 0 ||
-	    (rc = ctx->st->invoice_number_next(tx, d->tenant_id, &seq)) < 0)
-		return rc;
-	/* The customer's balance, held from here: after the counter (txn.h),
-	 * since a batch of the billing run holds the counter from its first
-	 * renewal and takes each renewal's customer after it. The transaction
-	 * that records its application is written once the invoice exists. */
-	if ((rc = billing__balance_get(ctx, tx, d->tenant_id, d->customer_id, d->currency,
-		&starting)) < 0 ||
-	    (rc = billing__balance_split(total, starting, &due, &ending)) < 0)
-		return rc;
-	if ((rc = format_number(number, sizeof(number), prefix, seq, now)) < 0)
-		return rc;
 
 	memset(&r, 0, sizeof(r));
 	r.tenant_id = d->tenant_id;
 	r.id = id;
 	r.customer_id = d->customer_id;
 	r.subscription_id = d->subscription_id;
-	r.number = number;
 	r.currency = d->currency;
 	r.subtotal = subtotal;
 	r.tax = tax;
 	r.total = total;
 	r.period_start = d->period_start;
 	r.period_end = d->period_end;
-	r.created_at = r.updated_at = r.finalized_at = now;
+	r.created_at = r.updated_at = now;
 	r.version = 1;
 	r.line_count = d->line_count;
 	r.lines = d->lines;
-	r.starting_balance = starting;
-	r.ending_balance = ending;
-	/* Nothing to pay (a trial, a credit that covers the charge, a negative
-	 * total whose credit went to the balance): paid now. */
-	if (due == 0) {
-		r.status = BILLING_INVOICE_PAID;
-		r.paid_at = now;
-		r.amount_paid = 0;
-		r.amount_due = 0;
-	} else {
-		r.status = BILLING_INVOICE_PENDING;
-		r.amount_due = due;
-		/* Collected from the customer's default payment method right after
-		 * the issuing call commits, or by the billing run should that not
-		 * happen (the due work is the promise). */
-		if ((rc = billing__collection_plan(ctx, tx, d->tenant_id, d->customer_id,
-			d->subscription_id, id, now, &r.next_attempt_at)) < 0)
-			return rc;
-	}
+	r.collection_method = BILLING_CHARGE_AUTOMATICALLY;
+	if ((rc = billing__invoice_finalize_record(ctx, tx, &r, number, sizeof(number), now)) < 0)
+		return rc;
 	if ((rc = billing__insert(ctx->st, tx, &billing__res_invoice, &r)) < 0 ||
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, d->tenant_id, id,
 		d->lines, d->line_count, 1)) < 0)
 		return rc;
-	if (ending != starting &&
-	    (rc = billing__balance_record(ctx, tx, d->tenant_id, d->customer_id, d->currency,
-		BILLING_BALANCE_APPLIED_TO_INVOICE, ending - starting, id, NULL, NULL)) < 0)
+	if ((rc = billing__invoice_balance_recorded(ctx, tx, &r)) < 0)
 		return rc;
 	if ((inv = from_record(&r)) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
@@ -459,11 +546,7 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 		rc = billing__event_emit(ctx, tx, d->tenant_id, "invoice.created", "invoice", id,
 			billing__json_invoice, inv);
 	if (rc == BILLING_OK)
-		rc = billing__event_emit(ctx, tx, d->tenant_id, "invoice.finalized", "invoice", id,
-			billing__json_invoice, inv);
-	if (rc == BILLING_OK && r.status == BILLING_INVOICE_PAID)
-		rc = billing__event_emit(ctx, tx, d->tenant_id, "invoice.paid", "invoice", id,
-			billing__json_invoice, inv);
+		rc = billing__invoice_finalized_events(ctx, tx, inv);
 	billing_invoice_free(inv);
 	return rc;
 }
@@ -476,16 +559,15 @@ int billing__invoice_preview_build(billing_invoice **out, const billing__invoice
 	size_t i;
 	int rc;
 
-	if ((rc = compute(d->lines, d->line_count, &subtotal, &tax)) < 0)
+	if ((rc = billing__invoice_sums(d->lines, d->line_count, &subtotal, &tax, &total)) < 0)
 		return rc;
-	if (__builtin_add_overflow(subtotal, tax, &total))
-		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
 	memset(&r, 0, sizeof(r));
 	r.tenant_id = d->tenant_id;
 	r.customer_id = d->customer_id;
 	r.subscription_id = d->subscription_id;
 	r.currency = d->currency;
 	r.status = BILLING_INVOICE_DRAFT;
+	r.collection_method = BILLING_CHARGE_AUTOMATICALLY;
 	r.subtotal = subtotal;
 	r.tax = tax;
 	r.total = total;
@@ -565,7 +647,7 @@ int billing_invoice_list(billing_page **out, billing_ctx *ctx,
 			"unknown billing_invoice_list_params version %u", p->version);
 	if (p->status && !billing_invoice_status_name(p->status))
 		return billing__error_field(BILLING_EINVALID, "invalid", "status",
-			"status must be draft, pending, paid, failed or void");
+			"status must be draft, pending, paid, failed, void or uncollectible");
 	/* An id in a filter that names nothing in the tenant: resource_missing
 	 * (ill-formed here; well-formed but absent in the list's transaction). */
 	if (p->customer_id && !billing__id_arg_ok(p->customer_id, "cus"))
@@ -762,4 +844,23 @@ const struct billing_payment *billing_invoice_action_payment(const billing_invoi
 int64_t billing_invoice_next_attempt_at(const billing_invoice *inv)
 {
 	return inv ? inv->next_attempt_at : 0;
+}
+billing_collection_method billing_invoice_collection_method(const billing_invoice *inv)
+{
+	return inv && inv->collection_method ? (billing_collection_method)inv->collection_method :
+		BILLING_CHARGE_AUTOMATICALLY;
+}
+int32_t billing_invoice_days_until_due(const billing_invoice *inv)
+{
+	return inv ? inv->days_until_due : 0;
+}
+int64_t billing_invoice_due_date(const billing_invoice *inv) { return inv ? inv->due_date : 0; }
+const char *billing_invoice_memo(const billing_invoice *inv) { return inv ? inv->memo : NULL; }
+const char *billing_invoice_footer(const billing_invoice *inv)
+{
+	return inv ? inv->footer : NULL;
+}
+int billing_invoice_paid_out_of_band(const billing_invoice *inv)
+{
+	return inv ? inv->paid_out_of_band : 0;
 }

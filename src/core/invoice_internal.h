@@ -22,6 +22,11 @@ struct billing_invoice {
 	int32_t attempt_count;
 	int64_t next_attempt_at;
 	int64_t starting_balance, ending_balance;   /* the customer's, applied at finalization */
+	int collection_method;          /* billing_collection_method */
+	int32_t days_until_due;
+	int64_t due_date;
+	char *memo, *footer;            /* NULL: none */
+	int paid_out_of_band;
 	size_t line_count, line_cap;
 	billing_invoice_line *lines;
 	char **line_strings;            /* owned copies, 2 per line */
@@ -56,6 +61,46 @@ int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tena
 /* What is left to pay: total + starting_balance - ending_balance -
  * amount_paid (the schema's invoices_sums). */
 int64_t billing__invoice_remaining(const billing_invoice *inv);
+/* The stored record of inv (its strings borrowed from inv). */
+void billing__invoice_record_of(billing_invoice_record *r, const billing_invoice *inv);
+
+/* An invoice made from a record (new; no lines), or NULL when out of
+ * memory. */
+billing_invoice *billing__invoice_from_record(const billing_invoice_record *r);
+
+/* Appends a copy of line to inv's lines. */
+int billing__invoice_add_line(billing_invoice *inv, const billing_invoice_line *line);
+
+/* Taxes per line and the sums, as every invoice computes them. */
+int billing__invoice_sums(billing_invoice_line *lines, size_t n, int64_t *subtotal,
+	int64_t *tax, int64_t *total);
+
+/*
+ * Finalization, shared by every invoice (issued by a subscription or a
+ * draft finalized): in tx, applies the customer's balance (r's starting
+ * and ending balance), takes the tenant's next number into number
+ * (r->number points to it), sets finalized_at, and the status and
+ * collection from what is due and r's collection method: nothing due is
+ * paid at once; charge_automatically is collected from the default
+ * payment method (billing__collection_plan); send_invoice waits, due
+ * r->days_until_due days from now. r is then written by the caller.
+ */
+int billing__invoice_finalize_record(billing_ctx *ctx, billing_txn *tx,
+	billing_invoice_record *r, char *number, size_t number_size, int64_t now);
+
+/* After the finalized invoice r is written: the balance transaction of
+ * what finalization applied of the customer's balance, if anything. */
+int billing__invoice_balance_recorded(billing_ctx *ctx, billing_txn *tx,
+	const billing_invoice_record *r);
+
+/* The events of a finalized invoice: invoice.finalized, and invoice.paid
+ * when finalization paid it. */
+int billing__invoice_finalized_events(billing_ctx *ctx, billing_txn *tx,
+	const billing_invoice *inv);
+
+/* Room for an invoice number (a 16-character prefix, each possibly
+ * "{YYYY}", and the counter). */
+#define BILLING__INVOICE_NUMBER_MAX (128 + 24)
 
 /* BILLING_OK when the invoice table allows from -> to. */
 int billing__invoice_transition(billing_invoice_status from, billing_invoice_status to);

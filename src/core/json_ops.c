@@ -291,12 +291,21 @@ done:
 	return BILLING_OK;
 }
 
-/* op's "output": {"kind": "object" | "page", "shape": name}. */
-static bool output_json(cJSON *op, const char *kind, const char *shape)
+/* The shape an operation answers with when its input asks for it instead
+ * of its own: invoices.pay {paidOutOfBand: true} answers the invoice. */
+static const char *or_shape(billing__op op)
+{
+	return op == BILLING_OP_INVOICES_PAY ? "Invoice" : NULL;
+}
+
+/* op's "output": {"kind": "object" | "page", "shape": name, "orShape":
+ * another name when the input can ask for that one instead}. */
+static bool output_json(cJSON *op, const char *kind, const char *shape, const char *or_shape)
 {
 	cJSON *o = cJSON_AddObjectToObject(op, "output");
 	return o && cJSON_AddStringToObject(o, "kind", kind) &&
-		cJSON_AddStringToObject(o, "shape", shape);
+		cJSON_AddStringToObject(o, "shape", shape) &&
+		(!or_shape || cJSON_AddStringToObject(o, "orShape", or_shape));
 }
 
 static bool shape_json(cJSON *list, const billing__shape *sh)
@@ -451,7 +460,8 @@ static bool shapes_json(cJSON *root)
 
 /* One operation of the catalog into ops. */
 static bool op_json(cJSON *ops, const char *name, bool mutating, const char *description,
-	unsigned int role_bits, const field_spec *fields, const char *kind, const char *shape)
+	unsigned int role_bits, const field_spec *fields, const char *kind, const char *shape,
+	const char *or_shape)
 {
 	cJSON *op = cJSON_CreateObject(), *roles, *input;
 	const field_spec *f;
@@ -485,7 +495,7 @@ static bool op_json(cJSON *ops, const char *name, bool mutating, const char *des
 		    !cJSON_AddStringToObject(fo, "description", f->description))
 			return false;
 	}
-	return output_json(op, kind, shape);
+	return output_json(op, kind, shape, or_shape);
 }
 
 /* One generic operation (verb bit) of rules' object into ops: linked to a
@@ -512,7 +522,7 @@ static bool generic_op_json(cJSON *ops, const billing__rules *rules, unsigned in
 		info ? link->description : generic_description,
 		info ? info->roles : reads ? res->read_roles : res->write_roles, spec,
 		bit == BILLING_RESOURCE_OP_LIST ? "page" : "object",
-		bit == BILLING_RESOURCE_OP_DELETE ? "Deleted" : res->title);
+		bit == BILLING_RESOURCE_OP_DELETE ? "Deleted" : res->title, NULL);
 	billing__free(spec);
 	return ok;
 }
@@ -566,7 +576,7 @@ int billing_catalog_json(char **out)
 		if (e)
 			failed = !op_json(ops, info->name, info->mutating, e->description,
 				info->roles, e->fields, e->out == OUT_PAGE ? "page" : "object",
-				e->shape);
+				e->shape, or_shape(e->op));
 		else if ((rules = linked_to((billing__op)a, &verb)) != NULL)
 			failed = !generic_op_json(ops, rules, verb, NULL);
 		else

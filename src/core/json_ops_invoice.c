@@ -1,9 +1,11 @@
 /*
  * The JSON operations of invoices (json_ops.h): get, list, void and
- * preview, and their entries of the catalog (paying one is in
+ * preview; drafts (create, update, delete, finalize) and
+ * mark-uncollectible; and their entries of the catalog (paying one is in
  * json_ops_payment.c).
  */
 #include <cJSON.h>
+#include <string.h>
 
 #include "core/calendar.h"
 #include "core/core.h"
@@ -14,13 +16,35 @@ static const field_spec f_invoice_list[] = {
 	LIST_FIELDS,
 	{ "customerId", T_STRING, false, false, "invoices of this customer" },
 	{ "subscriptionId", T_STRING, false, false, "invoices of this subscription" },
-	{ "status", T_STRING, false, false, "draft, pending, paid, failed or void" },
+	{ "status", T_STRING, false, false, "draft, pending, paid, failed, void or uncollectible" },
 	{ "periodFrom", T_STRING, false, false, "RFC 3339: invoices whose period starts then or later" },
 	{ "periodTo", T_STRING, false, false, "RFC 3339: invoices whose period starts before then" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_invoice_preview[] = {
 	{ "subscriptionId", T_STRING, true, false, "the subscription whose next invoice to show" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static const field_spec f_invoice_create[] = {
+	{ "customerId", T_STRING, true, false, "the customer billed" },
+	{ "currency", T_STRING, true, false, "ISO 4217; the customer's pending items in it are "
+		"pulled onto the draft" },
+	{ "collectionMethod", T_STRING, false, false,
+		"charge_automatically (default) or send_invoice" },
+	{ "daysUntilDue", T_INTEGER, false, false,
+		"send_invoice (required there): days from finalization to the due date, 0-3650" },
+	{ "memo", T_STRING, false, true, "a note shown on the invoice, up to 5000 characters" },
+	{ "footer", T_STRING, false, true, "the invoice's footer, up to 5000 characters" },
+	{ NULL, 0, false, false, NULL }
+};
+static const field_spec f_invoice_update[] = {
+	{ "id", T_STRING, true, false, "the draft invoice id" },
+	{ "expectedVersion", T_INTEGER, false, false, "refuse (stale) unless at this version" },
+	{ "collectionMethod", T_STRING, false, false, "charge_automatically or send_invoice" },
+	{ "daysUntilDue", T_INTEGER, false, false, "send_invoice: days from finalization, 0-3650" },
+	{ "memo", T_STRING, false, true, "null removes it" },
+	{ "footer", T_STRING, false, true, "null removes it" },
 	{ NULL, 0, false, false, NULL }
 };
 
@@ -31,6 +55,96 @@ static void free_invoice(void *p) { billing_invoice_free(p); }
 static const char *invoice_status(int s)
 {
 	return billing_invoice_status_name((billing_invoice_status)s);
+}
+
+/* collectionMethod by name into *out (0 when absent). */
+static int collection_in(const cJSON *in, billing_collection_method *out)
+{
+	const char *m = jstr(in, "collectionMethod");
+	*out = (billing_collection_method)0;
+	if (!jhas(in, "collectionMethod"))
+		return BILLING_OK;
+	if (m && strcmp(m, "charge_automatically") == 0)
+		*out = BILLING_CHARGE_AUTOMATICALLY;
+	else if (m && strcmp(m, "send_invoice") == 0)
+		*out = BILLING_SEND_INVOICE;
+	else
+		return field_error("collectionMethod",
+			"collectionMethod must be charge_automatically or send_invoice");
+	return BILLING_OK;
+}
+
+/* The draft fields of in into p (fields: the bits of those given). */
+static int draft_in(const cJSON *in, billing_invoice_params *p)
+{
+	int rc;
+	if ((rc = collection_in(in, &p->collection_method)) < 0)
+		return rc;
+	if (jhas(in, "collectionMethod"))
+		p->fields |= BILLING_INVOICE_COLLECTION_METHOD;
+	if (jhas(in, "daysUntilDue")) {
+		p->days_until_due = ji32(in, "daysUntilDue");
+		p->fields |= BILLING_INVOICE_DAYS_UNTIL_DUE;
+	}
+	if (jhas(in, "memo")) {
+		p->memo = jstr(in, "memo");
+		p->fields |= BILLING_INVOICE_MEMO;
+	}
+	if (jhas(in, "footer")) {
+		p->footer = jstr(in, "footer");
+		p->fields |= BILLING_INVOICE_FOOTER;
+	}
+	return BILLING_OK;
+}
+
+static int op_invoice_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice_params p = BILLING_INVOICE_PARAMS_INIT;
+	billing_invoice *inv = NULL;
+	int rc;
+	p.customer_id = jstr(in, "customerId");
+	p.currency = jstr(in, "currency");
+	if ((rc = draft_in(in, &p)) < 0)
+		return rc;
+	rc = billing_invoice_create(&inv, ctx, who, &p, opts);
+	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+}
+
+static int op_invoice_update(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice_params p = BILLING_INVOICE_PARAMS_INIT;
+	billing_invoice *inv = NULL;
+	int rc;
+	p.expected_version = ji64(in, "expectedVersion");
+	if ((rc = draft_in(in, &p)) < 0)
+		return rc;
+	rc = billing_invoice_update(&inv, ctx, who, jstr(in, "id"), &p, opts);
+	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+}
+
+static int op_invoice_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	(void)opts;
+	return deleted_out(res, billing_invoice_delete(ctx, who, jstr(in, "id")), jstr(in, "id"));
+}
+
+static int op_invoice_finalize(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice *inv = NULL;
+	int rc = billing_invoice_finalize(&inv, ctx, who, jstr(in, "id"), opts);
+	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+}
+
+static int op_invoice_uncollectible(cJSON **res, billing_ctx *ctx,
+	const billing_principal *who, const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice *inv = NULL;
+	int rc = billing_invoice_mark_uncollectible(&inv, ctx, who, jstr(in, "id"), opts);
+	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
 }
 
 static int op_invoice_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -50,8 +164,8 @@ static int op_invoice_list(cJSON **res, billing_ctx *ctx, const billing_principa
 	billing_page *page = NULL;
 	int st, rc = list_in(&p.list, in);
 	(void)opts;
-	if (rc < 0 || (rc = status_in(in, BILLING_INVOICE_DRAFT, BILLING_INVOICE_VOID,
-		invoice_status, &st, "draft, pending, paid, failed or void")) < 0)
+	if (rc < 0 || (rc = status_in(in, BILLING_INVOICE_DRAFT, BILLING_INVOICE_UNCOLLECTIBLE,
+		invoice_status, &st, "draft, pending, paid, failed, void or uncollectible")) < 0)
 		return rc;
 	p.status = (billing_invoice_status)st;
 	p.customer_id = jstr(in, "customerId");
@@ -95,5 +209,20 @@ const op_entry billing__json_ops_invoice[] = {
 	{ BILLING_OP_INVOICES_PREVIEW, op_invoice_preview,
 		"The next invoice of a subscription; nothing is written.", f_invoice_preview,
 		OUT_OBJECT, "InvoicePreview" },
+	{ BILLING_OP_INVOICES_CREATE, op_invoice_create,
+		"Create a draft invoice for a customer, with the customer's pending invoice items in "
+		"its currency (those of no subscription).", f_invoice_create, OUT_OBJECT, "Invoice" },
+	{ BILLING_OP_INVOICES_UPDATE, op_invoice_update,
+		"Change a draft's memo, footer, collectionMethod or daysUntilDue.", f_invoice_update,
+		OUT_OBJECT, "Invoice" },
+	{ BILLING_OP_INVOICES_DELETE, op_invoice_delete,
+		"Delete a draft; its invoice items are pending again and no number is used.",
+		f_id_only, OUT_OBJECT, "Deleted" },
+	{ BILLING_OP_INVOICES_FINALIZE, op_invoice_finalize,
+		"Finalize a draft: the next number, then charged (charge_automatically) or sent with "
+		"a dueDate (send_invoice).", f_id_only, OUT_OBJECT, "Invoice" },
+	{ BILLING_OP_INVOICES_MARK_UNCOLLECTIBLE, op_invoice_uncollectible,
+		"Write off a pending or failed invoice (uncollectible); it may still be paid.",
+		f_id_only, OUT_OBJECT, "Invoice" },
 };
 BILLING__JSON_AREA_END(invoice);

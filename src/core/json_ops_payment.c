@@ -17,6 +17,8 @@ static const field_spec f_invoice_pay[] = {
 	{ "paymentMethod", T_STRING, false, false, "payment method token; default the customer's" },
 	{ "amount", T_INTEGER, false, false, "must equal the amount due when given" },
 	{ "currency", T_STRING, false, false, "must equal the invoice's when given" },
+	{ "paidOutOfBand", T_BOOLEAN, false, false,
+		"true: record a payment made outside the provider (no charge); answers the Invoice" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_payment_list[] = {
@@ -45,6 +47,7 @@ static const field_spec f_dunning_set[] = {
 
 /* Typed page accessors and destructors with one signature. */
 static void free_payment(void *p) { billing_payment_free(p); }
+static void free_invoice(void *p) { billing_invoice_free(p); }
 
 static const void *at_payment(const billing_page *p, size_t i)
 {
@@ -62,6 +65,14 @@ static int op_invoice_pay(cJSON **res, billing_ctx *ctx, const billing_principal
 	billing_pay_params p = BILLING_PAY_PARAMS_INIT;
 	billing_payment *pay = NULL;
 	int rc;
+	if (jtri(in, "paidOutOfBand") == BILLING_TRUE) {
+		billing_invoice *inv = NULL;
+		if (jhas(in, "paymentMethod") || jhas(in, "amount") || jhas(in, "currency"))
+			return field_error("paidOutOfBand",
+				"paidOutOfBand takes no paymentMethod, amount or currency");
+		rc = billing_invoice_pay_out_of_band(&inv, ctx, who, jstr(in, "id"), opts);
+		return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+	}
 	p.payment_method = jstr(in, "paymentMethod");
 	p.amount = ji64(in, "amount");
 	if (jhas(in, "amount") && p.amount <= 0)
@@ -203,7 +214,9 @@ static int op_dunning_set(cJSON **res, billing_ctx *ctx, const billing_principal
 
 const op_entry billing__json_ops_payment[] = {
 	{ BILLING_OP_INVOICES_PAY, op_invoice_pay,
-		"Charge a pending or failed invoice now; a decline is BILLING_EDECLINED.",
+		"Charge a pending, failed or uncollectible invoice now (a decline is "
+		"BILLING_EDECLINED), or with paidOutOfBand record it paid outside the provider "
+		"(answers the Invoice).",
 		f_invoice_pay,
 		OUT_OBJECT, "Payment" },
 	{ BILLING_OP_PAYMENTS_GET, op_payment_get, "Fetch a payment attempt.", f_id_only,

@@ -163,6 +163,20 @@ static cJSON *next_action_json(const billing_payment *p)
 	return billing__jb_done(&b);
 }
 
+/* The fields of draft invoices and their collection (#20 item 2). */
+static void draft_fields(billing__jb *b, const billing_invoice *inv)
+{
+	bool sent = billing_invoice_collection_method(inv) == BILLING_SEND_INVOICE;
+	billing__jb_add(b, "collectionMethod", cJSON_CreateString(
+		sent ? "send_invoice" : "charge_automatically"));
+	billing__jb_add(b, "daysUntilDue", sent ?
+		cJSON_CreateNumber(billing_invoice_days_until_due(inv)) : cJSON_CreateNull());
+	billing__jb_add(b, "dueDate", billing__json_time_or_null(billing_invoice_due_date(inv)));
+	billing__jb_add(b, "memo", billing__json_str_or_null(billing_invoice_memo(inv)));
+	billing__jb_add(b, "footer", billing__json_str_or_null(billing_invoice_footer(inv)));
+	billing__jb_add(b, "paidOutOfBand", cJSON_CreateBool(billing_invoice_paid_out_of_band(inv)));
+}
+
 cJSON *billing__json_invoice(const void *item)
 {
 	const billing_invoice *inv = item;
@@ -205,6 +219,7 @@ cJSON *billing__json_invoice(const void *item)
 	billing__jb_add(&b, "paidAt", billing__json_time_or_null(billing_invoice_paid_at(inv)));
 	billing__jb_add(&b, "voidedAt", billing__json_time_or_null(billing_invoice_voided_at(inv)));
 	billing__jb_num(&b, "version", billing_invoice_version(inv));
+	draft_fields(&b, inv);
 	return billing__jb_done(&b);
 }
 
@@ -381,7 +396,7 @@ static const billing__shape_field invoice_line_fields[] = {
 };
 static const billing__shape_field invoice_fields[] = {
 	{ "id", "string", false }, { "object", "'invoice'", false }, { "number", "string?", false },
-	{ "status", "'draft' | 'pending' | 'paid' | 'failed' | 'void'", false },
+	{ "status", "'draft' | 'pending' | 'paid' | 'failed' | 'void' | 'uncollectible'", false },
 	{ "customerId", "string", false }, { "subscriptionId", "string?", false }, { "currency", "string", false },
 	{ "subtotal", "integer", false }, { "tax", "integer", false }, { "total", "integer", false },
 	{ "amountPaid", "integer", false }, { "amountDue", "integer", false },
@@ -389,7 +404,10 @@ static const billing__shape_field invoice_fields[] = {
 	{ "periodEnd", "time", false }, { "lines", "InvoiceLine[]", false }, { "attemptCount", "integer", false },
 	{ "nextAttemptAt", "time?", false }, { "nextAction", "object?", false },
 	{ "createdAt", "time", false }, { "finalizedAt", "time?", false },
-	{ "paidAt", "time?", false }, { "voidedAt", "time?", false }, { "version", "integer", false }, END
+	{ "paidAt", "time?", false }, { "voidedAt", "time?", false }, { "version", "integer", false },
+	{ "collectionMethod", "'charge_automatically' | 'send_invoice'", false },
+	{ "daysUntilDue", "integer?", false }, { "dueDate", "time?", false }, { "memo", "string?", false },
+	{ "footer", "string?", false }, { "paidOutOfBand", "boolean", false }, END
 };
 static const billing__shape_field invoice_preview_fields[] = {
 	{ "id", "null", false }, { "number", "null", false }, END

@@ -259,7 +259,8 @@ static int invoice_effects(billing_ctx *ctx, billing_txn *tx, const billing_paym
 		return rc;
 	switch (p->status) {
 	case BILLING_PAYMENT_SUCCEEDED:
-		if (inv->status != BILLING_INVOICE_PENDING && inv->status != BILLING_INVOICE_FAILED) {
+		if (inv->status != BILLING_INVOICE_PENDING && inv->status != BILLING_INVOICE_FAILED &&
+		    inv->status != BILLING_INVOICE_UNCOLLECTIBLE) {
 			/* Paid twice (an old attempt captured after another), or
 			 * after a void: recorded and said, never hidden. */
 			billing__log(ctx, BILLING_LOG_WARN, "invoice %s: payment %s captured while %s",

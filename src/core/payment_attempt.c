@@ -149,10 +149,13 @@ static int charge_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	memset(a, 0, sizeof(*a));
 	if ((rc = billing__invoice_load(&inv, ctx, tx, tenant_id, invoice_id)) < 0)
 		return rc;
-	if (inv->status != BILLING_INVOICE_PENDING && inv->status != BILLING_INVOICE_FAILED) {
+	/* An uncollectible invoice may still be paid by hand (Stripe's rule). */
+	if (inv->status != BILLING_INVOICE_PENDING && inv->status != BILLING_INVOICE_FAILED &&
+	    !(manual && inv->status == BILLING_INVOICE_UNCOLLECTIBLE)) {
 		if (manual)
 			rc = billing__error_set(BILLING_ECONFLICT, "invalid_transition",
-				"the invoice is %s: only pending or failed invoices are paid",
+				"the invoice is %s: only pending, failed or uncollectible invoices "
+				"are paid",
 				billing_invoice_status_name(inv->status));
 		else
 			rc = ctx->st->due_clear(tx, tenant_id, BILLING__DUE_COLLECT, invoice_id);

@@ -31,6 +31,7 @@ extern const billing__rules billing__balance_transaction_rules;
 extern const billing__rules billing__product_rules;
 extern const billing__rules billing__plan_rules;
 extern const billing__rules billing__customer_rules;
+extern const billing__rules billing__invoice_item_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
@@ -40,6 +41,7 @@ static const billing__rules *const all_rules[] = {
 	&billing__product_rules,
 	&billing__plan_rules,
 	&billing__customer_rules,
+	&billing__invoice_item_rules,
 	NULL
 };
 

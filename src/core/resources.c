@@ -81,7 +81,10 @@ static const char *const subscription_status_names[] = {
 	"unpaid", "incomplete_expired", NULL
 };
 static const char *const invoice_status_names[] = {
-	"", "draft", "pending", "paid", "failed", "void", NULL
+	"", "draft", "pending", "paid", "failed", "void", "uncollectible", NULL
+};
+static const char *const collection_method_names[] = {
+	"", "charge_automatically", "send_invoice", NULL
 };
 static const char *const payment_status_names[] = {
 	"", "pending", "requires_action", "succeeded", "failed", "refunded",
@@ -168,8 +171,9 @@ RESOURCE_REFS(billing__res_subscription, "subscription", "subscriptions", "subsc
 
 /* ------------------------------------------------------------ invoices */
 
-/* Amounts billed, currency and period never change after creation (nor
- * lines, which storage keeps apart). */
+/* Customer, subscription and currency never change after creation;
+ * amounts, period and lines (which storage keeps apart) change only while
+ * the invoice is a draft (invoice_draft.c), never once it is finalized. */
 #define I billing_invoice_record
 static const billing_field invoice_fields[] = {
 	F(I, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
@@ -179,13 +183,13 @@ static const billing_field invoice_fields[] = {
 	F(I, "number", TEXT, number, SEARCH, "number", STRING),
 	FE(I, "status", INT, status, FILTER, "status", invoice_status_names),
 	F(I, "currency", TEXT, currency, FIXED, "currency", STRING),
-	F(I, "subtotal", INT64, subtotal, FIXED, "subtotal", INTEGER),
-	F(I, "tax", INT64, tax, FIXED, "tax", INTEGER),
-	F(I, "total", INT64, total, FIXED, "total", INTEGER),
+	F(I, "subtotal", INT64, subtotal, 0, "subtotal", INTEGER),
+	F(I, "tax", INT64, tax, 0, "tax", INTEGER),
+	F(I, "total", INT64, total, 0, "total", INTEGER),
 	F(I, "amount_paid", INT64, amount_paid, NONNEG, "amountPaid", INTEGER),
 	F(I, "amount_due", INT64, amount_due, 0, "amountDue", INTEGER),
-	F(I, "period_start", INT64, period_start, FIXED | RANGE, "periodStart", TIME),
-	F(I, "period_end", INT64, period_end, FIXED, "periodEnd", TIME),
+	F(I, "period_start", INT64, period_start, RANGE, "periodStart", TIME),
+	F(I, "period_end", INT64, period_end, 0, "periodEnd", TIME),
 	F(I, "finalized_at", INT64, finalized_at, ZNULL, "finalizedAt", TIME),
 	F(I, "paid_at", INT64, paid_at, ZNULL, "paidAt", TIME),
 	F(I, "voided_at", INT64, voided_at, ZNULL, "voidedAt", TIME),
@@ -195,6 +199,14 @@ static const billing_field invoice_fields[] = {
 	/* the customer's balance applied at finalization (core/customer_balance.c) */
 	F(I, "starting_balance", INT64, starting_balance, 0, "startingBalance", INTEGER),
 	F(I, "ending_balance", INT64, ending_balance, 0, "endingBalance", INTEGER),
+	/* Draft invoices (schema step 16). */
+	FE(I, "collection_method", INT, collection_method, 0, "collectionMethod",
+		collection_method_names),
+	F(I, "days_until_due", INT32, days_until_due, ZNULL | NONNEG, "daysUntilDue", INTEGER),
+	F(I, "due_date", INT64, due_date, ZNULL, "dueDate", TIME),
+	F(I, "memo", TEXT, memo, 0, "memo", STRING),
+	F(I, "footer", TEXT, footer, 0, "footer", STRING),
+	F(I, "paid_out_of_band", INT, paid_out_of_band, 0, "paidOutOfBand", BOOLEAN),
 };
 static const billing_reference invoice_refs[] = {
 	{ "customer_id", &billing__res_customer },

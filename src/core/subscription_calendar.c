@@ -16,6 +16,7 @@
 #include "core/core.h"
 #include "core/entity.h"
 #include "core/invoice_internal.h"
+#include "core/invoice_item.h"
 #include "core/subscription_internal.h"
 
 /* ------------------------------------------------------------ periods */
@@ -101,8 +102,10 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	billing_invoice_line line;
 	billing__plan_info p = *plan;
 	struct lines l = { 0 };
+	billing__items items = { 0 };
 	char desc[600];
 	bool none_pending = false;
+	size_t i;
 	int rc;
 
 	if (trial)
@@ -116,6 +119,15 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	    (!none_pending && (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line,
 		r->tenant_id, r->id, pending_row, &l)) < 0))
 		goto out;
+	/* The subscription's invoice items waiting (a setup fee), after the
+	 * plan's lines; they are then on this invoice (invoice_item.c). */
+	if ((rc = billing__items_pending(&items, ctx, tx, r->tenant_id, r->customer_id, r->id,
+		r->currency)) < 0)
+		goto out;
+	for (i = 0; rc == BILLING_OK && i < items.n; i++)
+		rc = lines_push(&l, &items.lines[i], false);
+	if (rc < 0)
+		goto out;
 	d.tenant_id = r->tenant_id;
 	d.customer_id = r->customer_id;
 	d.subscription_id = r->id;
@@ -127,7 +139,10 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK && !none_pending)
 		rc = billing__owned_delete(ctx->st, tx, &billing__res_pending_line, r->tenant_id,
 			r->id);
+	if (rc == BILLING_OK)
+		rc = billing__items_attach(ctx, tx, &items, invoice_id);
 out:
+	billing__items_free(&items);
 	lines_free(&l);
 	return rc;
 }

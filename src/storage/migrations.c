@@ -865,7 +865,6 @@ static const char step14_sqlite[] =
  * it expires (issue #18 item 4); 0: the host's default. */
 static const char step15_action_expiry[] =
 	"ALTER TABLE dunning_policies ADD COLUMN action_expiry BIGINT NOT NULL DEFAULT 0;\n";
-
 /* Subscriptions gain the status incomplete_expired (9): the end of an
  * incomplete subscription whose first invoice was not paid (issue #18 item
  * 5). As in step 5: PostgreSQL widens the CHECK in place, SQLite rebuilds
@@ -877,6 +876,117 @@ static const char step16_postgres[] =
 	"  CHECK (status BETWEEN 1 AND 9);\n";
 
 static const char step16_sqlite[] = SUBSCRIPTIONS_SQLITE_REBUILD("v16", "9");
+
+/* Invoice items and draft invoices (issue #20 item 2). Invoices gain how
+ * they are collected (1 charge_automatically, 2 send_invoice), the days
+ * until a sent one is due and its due date, a memo and a footer, whether
+ * it was paid outside the provider, and the status uncollectible (6).
+ * A draft has no number (NULL; the unique key allows many). As in steps 5,
+ * 9 and 13, PostgreSQL widens the status CHECK in place and SQLite rebuilds
+ * the table (its lines and payments refer to it by name, which the
+ * rename keeps). Invoice items: a one-off charge waiting (invoice_id
+ * NULL) or on an invoice (a draft while it can change). */
+static const char step17_invoice_items[] =
+	"CREATE TABLE invoice_items (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subscription_id TEXT /*COLLATE_C*/,\n"
+	"  invoice_id TEXT /*COLLATE_C*/,\n"
+	"  description TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  amount BIGINT NOT NULL,\n"
+	"  unit_amount BIGINT NOT NULL,\n"
+	"  quantity INTEGER NOT NULL CHECK (quantity > 0),\n"
+	"  period_start BIGINT,\n"
+	"  period_end BIGINT,\n"
+	"  metadata TEXT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  CONSTRAINT invoice_items_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT invoice_items_amount CHECK (amount = unit_amount * quantity),\n"
+	"  CONSTRAINT invoice_items_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT invoice_items_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id),\n"
+	"  CONSTRAINT invoice_items_invoice_fkey FOREIGN KEY (tenant_id, invoice_id)\n"
+	"    REFERENCES invoices (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX invoice_items_created ON invoice_items (tenant_id, created_at, id);\n"
+	"CREATE INDEX invoice_items_customer ON invoice_items (tenant_id, customer_id, created_at, id);\n"
+	"CREATE INDEX invoice_items_subscription ON invoice_items\n"
+	"  (tenant_id, subscription_id, created_at, id);\n"
+	"CREATE INDEX invoice_items_invoice ON invoice_items (tenant_id, invoice_id, created_at, id);\n";
+
+static const char step17_postgres[] =
+	"ALTER TABLE invoices DROP CONSTRAINT invoices_status_check;\n"
+	"ALTER TABLE invoices ADD CONSTRAINT invoices_status_check\n"
+	"  CHECK (status BETWEEN 1 AND 6);\n"
+	"ALTER TABLE invoices ADD COLUMN collection_method INTEGER NOT NULL DEFAULT 1\n"
+	"  CHECK (collection_method IN (1, 2));\n"
+	"ALTER TABLE invoices ADD COLUMN days_until_due INTEGER CHECK (days_until_due >= 0);\n"
+	"ALTER TABLE invoices ADD COLUMN due_date BIGINT;\n"
+	"ALTER TABLE invoices ADD COLUMN memo TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoices ADD COLUMN footer TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoices ADD COLUMN paid_out_of_band INTEGER NOT NULL DEFAULT 0\n"
+	"  CHECK (paid_out_of_band IN (0, 1));\n"
+	TENANT_POLICY("invoice_items")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON invoice_items TO billing_runtime;");
+
+#define INVOICE_COLUMNS_V17 "tenant_id, id, customer_id, subscription_id, number, status, " \
+	"currency, subtotal, tax, total, amount_paid, amount_due, period_start, period_end, " \
+	"created_at, finalized_at, paid_at, voided_at, updated_at, version, attempt_count, " \
+	"next_attempt_at, starting_balance, ending_balance"
+
+static const char step17_sqlite[] =
+	"CREATE TABLE invoices_v17 (\n"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT NOT NULL,\n"
+	"  customer_id TEXT NOT NULL,\n"
+	"  subscription_id TEXT,\n"
+	"  number TEXT,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 6),\n"
+	"  currency TEXT NOT NULL,\n"
+	"  subtotal BIGINT NOT NULL,\n"
+	"  tax BIGINT NOT NULL,\n"
+	"  total BIGINT NOT NULL,\n"
+	"  amount_paid BIGINT NOT NULL,\n"
+	"  amount_due BIGINT NOT NULL,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  period_end BIGINT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  finalized_at BIGINT,\n"
+	"  paid_at BIGINT,\n"
+	"  voided_at BIGINT,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  attempt_count INTEGER NOT NULL DEFAULT 0,\n"
+	"  next_attempt_at BIGINT,\n"
+	"  collection_method INTEGER NOT NULL DEFAULT 1 CHECK (collection_method IN (1, 2)),\n"
+	"  days_until_due INTEGER CHECK (days_until_due >= 0),\n"
+	"  due_date BIGINT,\n"
+	"  memo TEXT,\n"
+	"  footer TEXT,\n"
+	"  starting_balance BIGINT NOT NULL DEFAULT 0,\n"
+	"  ending_balance BIGINT NOT NULL DEFAULT 0,\n"
+	"  paid_out_of_band INTEGER NOT NULL DEFAULT 0 CHECK (paid_out_of_band IN (0, 1)),\n"
+	"  CONSTRAINT invoices_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT invoices_number_key UNIQUE (tenant_id, number),\n"
+	"  CONSTRAINT invoices_sums CHECK (total = subtotal + tax AND\n"
+	"    amount_due = total + starting_balance - ending_balance - amount_paid),\n"
+	"  CONSTRAINT invoices_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT invoices_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id)\n"
+	");\n"
+	"INSERT INTO invoices_v17 (" INVOICE_COLUMNS_V17 ")\n"
+	"  SELECT " INVOICE_COLUMNS_V17 " FROM invoices;\n"
+	"DROP TABLE invoices;\n"
+	"ALTER TABLE invoices_v17 RENAME TO invoices;\n"
+	"CREATE INDEX invoices_created ON invoices (tenant_id, created_at, id);\n"
+	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
+	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n";
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -904,6 +1014,8 @@ static const billing__migration steps[] = {
 		step15_action_expiry, NULL, NULL },
 	{ 16, "subscriptions: the status incomplete_expired", "", step16_postgres,
 		step16_sqlite },
+	{ 17, "invoice items; draft invoices, collection methods, the status uncollectible",
+		step17_invoice_items, step17_postgres, step17_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

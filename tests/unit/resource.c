@@ -293,7 +293,7 @@ static void record_json__enum_fields_name_their_values(void **state)
 		{ &billing__res_user, "role", role_name, BILLING_ROLE_PLATFORM },
 		{ &billing__res_audit, "role", role_name, BILLING_ROLE_PLATFORM },
 		{ &billing__res_subscription, "status", sub_status, BILLING_SUB_INCOMPLETE_EXPIRED },
-		{ &billing__res_invoice, "status", invoice_status, BILLING_INVOICE_VOID },
+		{ &billing__res_invoice, "status", invoice_status, BILLING_INVOICE_UNCOLLECTIBLE },
 		{ &billing__res_payment, "status", payment_status, BILLING_PAYMENT_CANCELED },
 		{ &billing__res_delivery, "status", delivery_status, BILLING_DELIVERY_DEAD },
 	};

@@ -207,6 +207,13 @@ typedef struct {
 	 * ending_balance - amount_paid. */
 	int64_t starting_balance;
 	int64_t ending_balance;
+	/* Draft invoices (schema step 16). */
+	int collection_method;          /* billing_collection_method; 0 reads as 1 */
+	int32_t days_until_due;         /* send_invoice: days from finalization; 0: none */
+	int64_t due_date;               /* send_invoice: when payment is due; 0: none */
+	const char *memo;               /* NULL: none */
+	const char *footer;             /* NULL: none */
+	int paid_out_of_band;           /* 1: marked paid without a payment */
 } billing_invoice_record;
 
 typedef struct {

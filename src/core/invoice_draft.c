@@ -1,0 +1,527 @@
+/*
+ * Draft invoices (issue #20 item 2): an invoice made by hand for a
+ * customer, whose lines are its invoice items (invoice_item.c), editable
+ * and deletable until it is finalized with the tenant's next number
+ * (billing__invoice_finalize_record, shared with subscription invoices);
+ * and what may happen to a finalized invoice besides a payment: written
+ * off (uncollectible) and paid out of band.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "core/events.h"
+#include "core/invoice_internal.h"
+#include "core/invoice_item.h"
+#include "core/payment_internal.h"
+#include "core/subscription_internal.h"
+
+#define MEMO_MAX 5000
+#define DAYS_MAX 3650
+
+/* ------------------------------------------------------------ lines */
+
+int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id, const billing__items *it)
+{
+	billing_invoice *inv = NULL;
+	billing_invoice_line *lines = NULL;
+	int64_t subtotal, tax, total;
+	size_t i;
+	int rc;
+
+	if ((rc = billing__invoice_load(&inv, ctx, tx, tenant_id, invoice_id)) < 0)
+		return rc;
+	if (inv->status != BILLING_INVOICE_DRAFT) {
+		rc = billing__error_set(BILLING_ECONFLICT, "invoice_not_draft",
+			"invoice %s is finalized", invoice_id);
+		goto out;
+	}
+	/* The sums fill in each line's tax: on a copy, the items' lines stay. */
+	if (it->n && (lines = billing__calloc(it->n, sizeof(*lines))) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+	if (it->n)
+		memcpy(lines, it->lines, it->n * sizeof(*lines));
+	if ((rc = billing__invoice_sums(lines, it->n, &subtotal, &tax, &total)) < 0 ||
+	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, tenant_id,
+		invoice_id)) < 0 ||
+	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, tenant_id,
+		invoice_id, lines, it->n, 1)) < 0)
+		goto out;
+	inv->line_count = 0;
+	for (i = 0; rc == BILLING_OK && i < it->n; i++)
+		rc = billing__invoice_add_line(inv, &lines[i]);
+	if (rc < 0)
+		goto out;
+	inv->subtotal = subtotal;
+	inv->tax = tax;
+	inv->total = total;
+	inv->amount_due = total;
+	rc = billing__invoice_save(ctx, tx, inv, "invoice.updated");
+out:
+	billing__free(lines);
+	billing_invoice_free(inv);
+	return rc;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static int check_params(const billing_invoice_params *p)
+{
+	BILLING__ASSERT_ARG(p, "params");
+	if (p->version == 0 || p->version > BILLING_INVOICE_PARAMS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_invoice_params version %u", p->version);
+	return BILLING_OK;
+}
+
+/* memo / footer: NULL, or 1-5000 characters. */
+static void check_note(billing__checks *ck, const char *field, const char *s)
+{
+	size_t n;
+	if (!s)
+		return;
+	n = strlen(s);
+	if (n == 0 || n > MEMO_MAX)
+		billing__check_fail(ck, field, "must be 1 to 5000 characters, or null");
+}
+
+/* The collection method and days until due as they will be stored. */
+static void check_collection(billing__checks *ck, int method, int32_t days, bool days_given)
+{
+	if (method != BILLING_CHARGE_AUTOMATICALLY && method != BILLING_SEND_INVOICE) {
+		billing__check_fail(ck, "collectionMethod",
+			"must be charge_automatically or send_invoice");
+		return;
+	}
+	if (method == BILLING_SEND_INVOICE && !days_given)
+		billing__check_fail(ck, "daysUntilDue", "is required with send_invoice");
+	else if (method == BILLING_CHARGE_AUTOMATICALLY && days_given)
+		billing__check_fail(ck, "daysUntilDue", "is only for send_invoice");
+	else if (days < 0 || days > DAYS_MAX)
+		billing__check_fail(ck, "daysUntilDue", "must be between 0 and 3650");
+}
+
+/* ------------------------------------------------------------ create */
+
+static int customer_row(void *payload, const void *record)
+{
+	(void)payload;
+	(void)record;
+	return BILLING_OK;
+}
+
+static int create_once(billing_invoice **out, billing_ctx *ctx, const billing_principal *who,
+	const billing_invoice_params *p, const billing_call_options *opts)
+{
+	billing__checks ck = BILLING__CHECKS_INIT;
+	billing_invoice_record r;
+	billing__buf input = { 0 };
+	billing__items it = { 0 };
+	billing__idem idem;
+	billing_invoice *inv = NULL;
+	billing_txn *tx;
+	char id[BILLING_ID_MAX], currency[4] = "";
+	int method, rc;
+	int64_t now;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_CREATE)) < 0 ||
+	    (rc = check_params(p)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	method = p->collection_method ? (int)p->collection_method : BILLING_CHARGE_AUTOMATICALLY;
+	if (!p->customer_id || !billing__id_arg_ok(p->customer_id, "cus"))
+		billing__check_fail(&ck, "customerId", "no such customer in this tenant");
+	if (!p->currency || billing_currency_normalize(currency, p->currency) < 0) {
+		billing_error_clear();
+		billing__check_fail(&ck, "currency", "must be an ISO 4217 currency code");
+	}
+	check_collection(&ck, method, p->days_until_due,
+		(p->fields & BILLING_INVOICE_DAYS_UNTIL_DUE) != 0);
+	check_note(&ck, "memo", p->memo);
+	check_note(&ck, "footer", p->footer);
+	if ((rc = billing__checks_finish(&ck, "invoice")) < 0)
+		return rc;
+
+	billing__buf_add(&input, "customerId", p->customer_id);
+	billing__buf_add(&input, "currency", currency);
+	billing__buf_add_i64(&input, "collectionMethod", method);
+	billing__buf_add_i64(&input, "daysUntilDue", p->days_until_due);
+	billing__buf_add(&input, "memo", p->memo);
+	billing__buf_add(&input, "footer", p->footer);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_INVOICES_CREATE, &input)) < 0)
+		return rc;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, &idem)) < 0)
+		goto end;
+	if (idem.replay) {
+		rc = billing__invoice_load(&inv, ctx, tx, who->tenant_id, idem.resource_id);
+		goto end;
+	}
+	rc = billing__read(ctx->st, tx, &billing__res_customer, who->tenant_id, p->customer_id,
+		BILLING_LOCK_SHARE, customer_row, NULL);
+	if (rc == BILLING_ENOTFOUND) {
+		rc = billing__error_field(BILLING_EINVALID, "resource_missing", "customerId",
+			"no such customer in this tenant");
+		goto end;
+	}
+	now = billing__now(ctx);
+	if (rc < 0 || (rc = billing__items_pending(&it, ctx, tx, who->tenant_id, p->customer_id,
+		NULL, currency)) < 0)
+		goto end;
+	if (billing__id_new(id, "in", now * 1000) < 0) {
+		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto end;
+	}
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = who->tenant_id;
+	r.id = id;
+	r.customer_id = p->customer_id;
+	r.currency = currency;
+	r.status = BILLING_INVOICE_DRAFT;
+	r.period_start = r.period_end = now;
+	r.created_at = r.updated_at = now;
+	r.version = 1;
+	r.collection_method = method;
+	r.days_until_due = method == BILLING_SEND_INVOICE ? p->days_until_due : 0;
+	r.memo = p->memo;
+	r.footer = p->footer;
+	if ((rc = ctx->st->record_insert(tx, &billing__res_invoice, &r)) < 0 ||
+	    (rc = billing__items_attach(ctx, tx, &it, id)) < 0 ||
+	    (rc = billing__invoice_draft_refresh(ctx, tx, who->tenant_id, id, &it)) < 0 ||
+	    (rc = billing__invoice_load(&inv, ctx, tx, who->tenant_id, id)) < 0)
+		goto end;
+	/* invoice.created shows the draft with the lines it took. */
+	if ((rc = billing__event_emit(ctx, tx, who->tenant_id, "invoice.created", "invoice", id,
+		billing__json_invoice, inv)) == BILLING_OK)
+		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);
+end:
+	billing__items_free(&it);
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing_invoice_free(inv);
+		return rc;
+	}
+	*out = inv;
+	return BILLING_OK;
+}
+
+int billing_invoice_create(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_invoice_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(create_once(out, ctx, who, p, opts));
+}
+
+/* ------------------------------------------------------------ changes */
+
+/* What a change of an invoice does to it in its transaction (inv loaded
+ * with its lines, locked). */
+typedef int (*change_fn)(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const void *arg, int64_t now);
+
+/* One call that changes an invoice: authorization, idempotency, the
+ * transaction, the change, its audit row. */
+static int change_once(billing_invoice **out, billing_ctx *ctx, const billing_principal *who,
+	billing__op op, const char *id, billing__buf *input, const billing_call_options *opts,
+	change_fn fn, const void *arg)
+{
+	billing__idem idem;
+	billing_invoice *inv = NULL;
+	billing_txn *tx;
+	int rc;
+
+	if (!billing__id_arg_ok(id, "in")) {
+		billing__buf_free(input);
+		return billing__not_found("invoice");
+	}
+	billing__buf_add(input, "id", id);
+	if ((rc = billing__idem_init_buf(&idem, opts, op, input)) < 0)
+		return rc;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, &idem)) < 0 ||
+	    (rc = billing__invoice_load(&inv, ctx, tx, who->tenant_id, id)) < 0 || idem.replay)
+		goto end;
+	if ((rc = fn(ctx, tx, inv, arg, billing__now(ctx))) == BILLING_OK)
+		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);
+	if (rc == BILLING_OK) {
+		/* Answer with the invoice as stored (its lines too). */
+		billing_invoice_free(inv);
+		inv = NULL;
+		rc = billing__invoice_load(&inv, ctx, tx, who->tenant_id, id);
+	}
+end:
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing_invoice_free(inv);
+		return rc;
+	}
+	*out = inv;
+	return BILLING_OK;
+}
+
+static int not_draft(const billing_invoice *inv)
+{
+	return billing__error_set(BILLING_ECONFLICT, "invoice_not_draft",
+		"the invoice is %s: only a draft can change", billing_invoice_status_name(inv->status));
+}
+
+static int update_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv, const void *arg,
+	int64_t now)
+{
+	const billing_invoice_params *p = arg;
+	billing__checks ck = BILLING__CHECKS_INIT;
+	int method = inv->collection_method;
+	int32_t days = inv->days_until_due;
+	bool days_given;
+	int rc;
+	(void)now;
+
+	if (inv->status != BILLING_INVOICE_DRAFT)
+		return not_draft(inv);
+	if (p->expected_version && p->expected_version != inv->version)
+		return billing__error_field(BILLING_ESTALE, "stale", "expectedVersion",
+			"the invoice is at version %lld", (long long)inv->version);
+	if (p->fields & BILLING_INVOICE_COLLECTION_METHOD)
+		method = (int)p->collection_method;
+	if (p->fields & BILLING_INVOICE_DAYS_UNTIL_DUE)
+		days = p->days_until_due;
+	/* Switching to charge_automatically drops the days; to send_invoice
+	 * needs them. */
+	if (method == BILLING_CHARGE_AUTOMATICALLY && !(p->fields & BILLING_INVOICE_DAYS_UNTIL_DUE))
+		days = 0;
+	days_given = method == BILLING_SEND_INVOICE ?
+		((p->fields & BILLING_INVOICE_DAYS_UNTIL_DUE) ||
+		 inv->collection_method == BILLING_SEND_INVOICE) :
+		(p->fields & BILLING_INVOICE_DAYS_UNTIL_DUE) != 0;
+	check_collection(&ck, method, days, days_given);
+	if (p->fields & BILLING_INVOICE_MEMO)
+		check_note(&ck, "memo", p->memo);
+	if (p->fields & BILLING_INVOICE_FOOTER)
+		check_note(&ck, "footer", p->footer);
+	if ((rc = billing__checks_finish(&ck, "invoice")) < 0)
+		return rc;
+	inv->collection_method = method;
+	inv->days_until_due = days;
+	/* The strings are borrowed from p for the write; the answer is read
+	 * again after it. */
+	if (p->fields & BILLING_INVOICE_MEMO)
+		inv->memo = (char *)(uintptr_t)p->memo;
+	if (p->fields & BILLING_INVOICE_FOOTER)
+		inv->footer = (char *)(uintptr_t)p->footer;
+	rc = billing__invoice_save(ctx, tx, inv, "invoice.updated");
+	inv->memo = inv->footer = NULL;
+	return rc;
+}
+
+static int update_retry(billing_invoice **out, billing_ctx *ctx, const billing_principal *who,
+	const char *id, const billing_invoice_params *p, const billing_call_options *opts)
+{
+	billing__buf input = { 0 };
+	billing__buf_add_i64(&input, "fields", p->fields);
+	billing__buf_add_i64(&input, "collectionMethod", p->collection_method);
+	billing__buf_add_i64(&input, "daysUntilDue", p->days_until_due);
+	billing__buf_add(&input, "memo", p->memo);
+	billing__buf_add(&input, "footer", p->footer);
+	billing__buf_add_i64(&input, "expectedVersion", p->expected_version);
+	BILLING__RETRY(change_once(out, ctx, who, BILLING_OP_INVOICES_UPDATE, id, &input, opts,
+		update_fn, p));
+}
+
+int billing_invoice_update(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_invoice_params *p,
+	const billing_call_options *opts)
+{
+	int rc;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_UPDATE)) < 0 ||
+	    (rc = check_params(p)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	if (p->fields & ~0xfu)
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			"unknown field bits");
+	if (!p->fields)
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			"give at least one field to change");
+	return update_retry(out, ctx, who, id, p, opts);
+}
+
+/* ------------------------------------------------------------ finalize */
+
+static int finalize_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const void *arg, int64_t now)
+{
+	billing_invoice_record r;
+	billing_invoice *done = NULL;
+	char number[BILLING__INVOICE_NUMBER_MAX];
+	int64_t old_version = inv->version;
+	size_t i;
+	int rc;
+	(void)arg;
+
+	if (inv->status != BILLING_INVOICE_DRAFT)
+		return billing__error_set(BILLING_ECONFLICT, "invoice_not_draft",
+			"the invoice is %s: only a draft is finalized",
+			billing_invoice_status_name(inv->status));
+	billing__invoice_record_of(&r, inv);
+	r.version = old_version + 1;
+	if ((rc = billing__invoice_finalize_record(ctx, tx, &r, number, sizeof(number), now)) < 0 ||
+	    (rc = ctx->st->record_update(tx, &billing__res_invoice, &r, old_version)) < 0 ||
+	    (rc = billing__invoice_balance_recorded(ctx, tx, &r)) < 0)
+		return rc;
+	if ((done = billing__invoice_from_record(&r)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (i = 0; rc == BILLING_OK && i < inv->line_count; i++)
+		rc = billing__invoice_add_line(done, &inv->lines[i]);
+	if (rc == BILLING_OK)
+		rc = billing__invoice_finalized_events(ctx, tx, done);
+	billing_invoice_free(done);
+	return rc;
+}
+
+static int finalize_retry(billing_invoice **out, billing_ctx *ctx, const billing_principal *who,
+	const char *id, const billing_call_options *opts)
+{
+	billing__buf input = { 0 };
+	BILLING__RETRY(change_once(out, ctx, who, BILLING_OP_INVOICES_FINALIZE, id, &input, opts,
+		finalize_fn, NULL));
+}
+
+int billing_invoice_finalize(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	int rc;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_FINALIZE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	return finalize_retry(out, ctx, who, id, opts);
+}
+
+/* ------------------------------------------------------------ written off, paid by hand */
+
+static int uncollectible_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const void *arg, int64_t now)
+{
+	int rc;
+	(void)arg;
+	(void)now;
+	if ((rc = billing__invoice_transition(inv->status, BILLING_INVOICE_UNCOLLECTIBLE)) < 0 ||
+	    (rc = billing__invoice_payments_settled(ctx, tx, inv->tenant_id, inv->id)) < 0 ||
+	    (rc = ctx->st->due_clear(tx, inv->tenant_id, BILLING__DUE_COLLECT, inv->id)) < 0)
+		return rc;
+	/* No more automatic attempts: it is paid by hand or not at all. */
+	inv->status = BILLING_INVOICE_UNCOLLECTIBLE;
+	inv->next_attempt_at = 0;
+	return billing__invoice_save(ctx, tx, inv, "invoice.marked_uncollectible");
+}
+
+static int uncollectible_retry(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	billing__buf input = { 0 };
+	BILLING__RETRY(change_once(out, ctx, who, BILLING_OP_INVOICES_MARK_UNCOLLECTIBLE, id,
+		&input, opts, uncollectible_fn, NULL));
+}
+
+int billing_invoice_mark_uncollectible(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	int rc;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_MARK_UNCOLLECTIBLE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	return uncollectible_retry(out, ctx, who, id, opts);
+}
+
+static int out_of_band_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const void *arg, int64_t now)
+{
+	int rc;
+	(void)arg;
+	if (inv->status == BILLING_INVOICE_DRAFT)
+		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+			"the invoice is a draft: finalize it first");
+	if ((rc = billing__invoice_transition(inv->status, BILLING_INVOICE_PAID)) < 0 ||
+	    (rc = billing__invoice_payments_settled(ctx, tx, inv->tenant_id, inv->id)) < 0 ||
+	    (rc = ctx->st->due_clear(tx, inv->tenant_id, BILLING__DUE_COLLECT, inv->id)) < 0)
+		return rc;
+	inv->status = BILLING_INVOICE_PAID;
+	inv->paid_out_of_band = 1;
+	/* What was due after the balance, all of it. */
+	if (__builtin_add_overflow(inv->amount_paid, inv->amount_due, &inv->amount_paid))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow", "amount paid overflows");
+	inv->amount_due = 0;
+	inv->paid_at = now;
+	inv->next_attempt_at = 0;
+	if ((rc = billing__invoice_save(ctx, tx, inv, "invoice.paid")) < 0)
+		return rc;
+	/* As a payment that succeeded: a subscription past due recovers. */
+	if (inv->subscription_id)
+		rc = billing__subscription_payment(ctx, tx, inv->tenant_id, inv->subscription_id,
+			BILLING__SUB_PAYMENT_RECOVERED, now, now);
+	return rc;
+}
+
+static int out_of_band_retry(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	billing__buf input = { 0 };
+	billing__buf_add(&input, "paidOutOfBand", "true");
+	BILLING__RETRY(change_once(out, ctx, who, BILLING_OP_INVOICES_PAY, id, &input, opts,
+		out_of_band_fn, NULL));
+}
+
+int billing_invoice_pay_out_of_band(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	int rc;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_PAY)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	return out_of_band_retry(out, ctx, who, id, opts);
+}
+
+/* ------------------------------------------------------------ delete */
+
+static int delete_once(billing_ctx *ctx, const billing_principal *who, const char *id)
+{
+	billing__items it = { 0 };
+	billing_invoice *inv = NULL;
+	billing_txn *tx;
+	int rc;
+
+	if (!billing__id_arg_ok(id, "in"))
+		return billing__not_found("invoice");
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__invoice_load(&inv, ctx, tx, who->tenant_id, id)) < 0)
+		goto end;
+	if (inv->status != BILLING_INVOICE_DRAFT) {
+		rc = not_draft(inv);
+		goto end;
+	}
+	/* Its items wait again; the draft took no number, so none is lost. */
+	if ((rc = billing__items_of_invoice(&it, ctx, tx, who->tenant_id, id)) < 0 ||
+	    (rc = billing__items_attach(ctx, tx, &it, NULL)) < 0 ||
+	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, who->tenant_id,
+		id)) < 0 ||
+	    (rc = ctx->st->record_delete(tx, &billing__res_invoice, who->tenant_id, id)) < 0 ||
+	    (rc = billing__event_emit(ctx, tx, who->tenant_id, "invoice.deleted", "invoice", id,
+		billing__json_invoice, inv)) < 0)
+		goto end;
+	rc = billing__audit_record(ctx, tx, who->tenant_id, id);
+end:
+	billing__items_free(&it);
+	billing_invoice_free(inv);
+	return billing__end(ctx, tx, rc);
+}
+
+int billing_invoice_delete(billing_ctx *ctx, const billing_principal *who, const char *id)
+{
+	int rc;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_DELETE)) < 0)
+		return rc;
+	BILLING__RETRY(delete_once(ctx, who, id));
+}
