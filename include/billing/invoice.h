@@ -3,12 +3,13 @@
  * @brief Invoices: what a period of a subscription costs, line by line.
  *
  * States: draft -> pending (finalized, awaiting payment) -> paid | failed,
- * failed -> paid (a retry), void from draft, pending or failed, and
+ * failed -> paid (a retry), void from pending or failed, and
  * uncollectible (written off) from pending or failed, which may still be
  * paid or voided (billing_invoice_transitions()). A draft (made by
  * billing_invoice_create) has no number and changes until it is
- * finalized; deleting it consumes no number. Collection: see billing/payment.h. An
- * invoice is finalized when its period begins; finalization gives it the
+ * finalized; it is deleted, not voided, and consumes no number.
+ * Collection: see billing/payment.h. A subscription's invoice is
+ * finalized when its period begins; finalization gives it the
  * tenant's next number, gapless: prefix (the tenant's, "INV-" by default)
  * and a counter from 1 that never resets, zero-padded to 6 digits
  * ("INV-000042"). A finalized invoice never changes: corrections are a void
@@ -102,9 +103,9 @@ BILLING_EXTERN(int) billing_invoice_list(billing_page **out, billing_ctx *ctx,
 BILLING_EXTERN(const billing_invoice *) billing_page_invoice(const billing_page *page, size_t i);
 
 /**
- * Voids a draft or pending invoice.
+ * Voids a pending, failed or uncollectible invoice (a draft is deleted).
  * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
- *         "invalid_transition") once it is paid, failed or void
+ *         "invalid_transition") when it is a draft, paid or void
  */
 BILLING_EXTERN(int) billing_invoice_void(billing_invoice **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_call_options *opts);
@@ -259,7 +260,8 @@ BILLING_EXTERN(int64_t) billing_invoice_next_attempt_at(const billing_invoice *i
  *  billing/payment.h's.) */
 BILLING_EXTERN(const struct billing_payment *) billing_invoice_action_payment(
 	const billing_invoice *inv);
-/** charge_automatically (subscription invoices) or send_invoice. */
+/** charge_automatically (subscription invoices) or send_invoice; 0 for
+ *  NULL. */
 BILLING_EXTERN(billing_collection_method) billing_invoice_collection_method(
 	const billing_invoice *inv);
 /** send_invoice: the days from finalization to the due date; 0: none. */

@@ -38,6 +38,7 @@ typedef struct {
 	int64_t subtotal, tax, total, amount_paid, amount_due;
 	int64_t starting_balance, ending_balance;
 	int64_t line_sum, line_tax;
+	int paid_out_of_band;
 } inv_row;
 
 typedef struct {
@@ -119,6 +120,7 @@ static int invoice_row(void *payload, const void *record)
 	i->amount_due = r->amount_due;
 	i->starting_balance = r->starting_balance;
 	i->ending_balance = r->ending_balance;
+	i->paid_out_of_band = r->paid_out_of_band;
 	return BILLING_OK;
 }
 
@@ -242,7 +244,13 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
 				(long long)r->total, (long long)r->amount_due);
 		if (r->number[0])
 			counters[k++] = counter_of(r->number);
-		if (r->status == BILLING_INVOICE_PAID && r->amount_paid > 0) {
+		/* A draft has no number; every finalized invoice has one. */
+		if ((r->status == BILLING_INVOICE_DRAFT) == (r->number[0] != '\0'))
+			problem(c, "invoice_number", r->id, "a %s invoice %s a number",
+				billing_invoice_status_name((billing_invoice_status)r->status),
+				r->number[0] ? "with" : "without");
+		/* Paid out of band: no payment is expected. */
+		if (r->status == BILLING_INVOICE_PAID && r->amount_paid > 0 && !r->paid_out_of_band) {
 			bool captured = false;
 			for (j = 0; j < pay->n && !captured; j++) {
 				pay_row *p = (pay_row *)pay->v + j;

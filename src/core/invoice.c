@@ -17,10 +17,11 @@
 
 /* ------------------------------------------------------------ state table */
 
+/* A draft is deleted, never voided (Stripe's rule): a void keeps the
+ * invoice, and a draft's items must go back to waiting. */
 static const billing_invoice_transition transitions[] = {
 	{ BILLING_INVOICE_DRAFT, BILLING_INVOICE_PENDING, "finalized" },
 	{ BILLING_INVOICE_DRAFT, BILLING_INVOICE_PAID, "finalized with nothing to pay" },
-	{ BILLING_INVOICE_DRAFT, BILLING_INVOICE_VOID, "voided" },
 	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_PAID, "paid" },
 	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_FAILED, "payment failed" },
 	{ BILLING_INVOICE_PENDING, BILLING_INVOICE_VOID, "voided" },
@@ -847,7 +848,9 @@ int64_t billing_invoice_next_attempt_at(const billing_invoice *inv)
 }
 billing_collection_method billing_invoice_collection_method(const billing_invoice *inv)
 {
-	return inv && inv->collection_method ? (billing_collection_method)inv->collection_method :
+	if (!inv)
+		return (billing_collection_method)0;
+	return inv->collection_method ? (billing_collection_method)inv->collection_method :
 		BILLING_CHARGE_AUTOMATICALLY;
 }
 int32_t billing_invoice_days_until_due(const billing_invoice *inv)

@@ -204,7 +204,7 @@ const op_entry billing__json_ops_invoice[] = {
 	{ BILLING_OP_INVOICES_LIST, op_invoice_list, "List invoices, newest last by default.",
 		f_invoice_list,
 		OUT_PAGE, "Invoice" },
-	{ BILLING_OP_INVOICES_VOID, op_invoice_void, "Void a draft or pending invoice.", f_id_only,
+	{ BILLING_OP_INVOICES_VOID, op_invoice_void, "Void a pending, failed or uncollectible invoice (a draft is deleted).", f_id_only,
 		OUT_OBJECT, "Invoice" },
 	{ BILLING_OP_INVOICES_PREVIEW, op_invoice_preview,
 		"The next invoice of a subscription; nothing is written.", f_invoice_preview,

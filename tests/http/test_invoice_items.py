@@ -176,6 +176,9 @@ class InvoiceItems(ts.ProblemAssertions):
 
     def test_item_removed_from_a_draft_and_deleted(self):
         d = self.draft()
+        # A draft is deleted, never voided.
+        self.assertProblem(self.b.req("POST", "/v1/invoices/%s/void" % d["id"], {}), 409,
+                           "invalid_transition")
         a = self.item(amount=700, invoiceId=d["id"])
         b = self.item(amount=300, invoiceId=d["id"])
         self.assertEqual(self.b.ok("GET", "/v1/invoices/" + d["id"])["total"], 1000)

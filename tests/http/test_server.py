@@ -362,8 +362,10 @@ class Operations(ProblemAssertions):
             "/v1/subscriptions/{id}/cancel": {"post"},
             "/v1/subscriptions/{id}/change-plan": {"post"},
             "/v1/subscriptions/{id}/pause": {"post"}, "/v1/subscriptions/{id}/resume": {"post"},
-            "/v1/invoices": {"get"}, "/v1/invoices/preview": {"get"},
-            "/v1/invoices/{id}": {"get"}, "/v1/invoices/{id}/void": {"post"},
+            "/v1/invoices": {"post", "get"}, "/v1/invoices/preview": {"get"},
+            "/v1/invoices/{id}": {"get", "patch", "delete"},
+            "/v1/invoices/{id}/void": {"post"}, "/v1/invoices/{id}/finalize": {"post"},
+            "/v1/invoices/{id}/mark-uncollectible": {"post"},
             "/v1/invoices/{id}/pay": {"post"},
             "/v1/payments": {"get"}, "/v1/payments/{id}": {"get"},
             "/v1/payments/{id}/refund": {"post"}, "/v1/payments/{id}/cancel": {"post"},
@@ -745,8 +747,9 @@ class Resources(ProblemAssertions):
         self.assertEqual(set(r.header("Allow").split(", ")), {"GET", "POST"})
         r = admin("GET", "/v1/events/redeliver")   # an event named "redeliver": none
         self.assertNotEqual(self.assertProblem(r, 404)["code"], "route_not_found")
-        # Not a route: invoices are finalized when issued.
-        self.assertProblem(admin("POST", "/v1/invoices/in_x/finalize"), 404, "route_not_found")
+        # A route (drafts are finalized by it): an id naming nothing is 404 not_found.
+        r = admin("POST", "/v1/invoices/in_x/finalize")
+        self.assertNotEqual(self.assertProblem(r, 404)["code"], "route_not_found")
         r = admin("POST", "/v1/invoices/in_x/pay")
         self.assertNotEqual(self.assertProblem(r, 404)["code"], "route_not_found")
         r = admin("POST", "/v1/webhooks/stripe/x/y")
@@ -756,7 +759,9 @@ class Resources(ProblemAssertions):
         self.assertEqual(r.header("Allow"), "POST")
         r = admin("POST", "/v1/invoices/preview")
         self.assertProblem(r, 405)
-        self.assertEqual(r.header("Allow"), "GET")
+        # GET of the preview route; PATCH and DELETE of the {id} route (drafts),
+        # which would take "preview" as an id.
+        self.assertEqual(r.header("Allow"), "GET, PATCH, DELETE")
         self.assertProblem(admin("GET", "/v1/customers/a/b"), 404)
         r = admin("PUT", "/v1/customers")
         self.assertProblem(r, 405, "method_not_allowed")
@@ -1874,7 +1879,7 @@ class Payments(ProblemAssertions):
         pay = doc["paths"]["/v1/invoices/{id}/pay"]["post"]
         self.assertTrue({"201", "400", "402", "403", "404", "409", "502"} <= set(pay["responses"]))
         props = pay["requestBody"]["content"]["application/json"]["schema"]["properties"]
-        self.assertEqual(set(props), {"paymentMethod", "amount", "currency"})
+        self.assertEqual(set(props), {"paymentMethod", "amount", "currency", "paidOutOfBand"})
         self.assertEqual(pay["x-roles"], ["ADMIN"])
         names = {p.get("name") for p in doc["paths"]["/v1/payments"]["get"]["parameters"]}
         self.assertTrue({"invoiceId", "status", "limit", "startingAfter"} <= names)

@@ -83,6 +83,12 @@
 	INT(billing_invoice_attempt_count, 0) \
 	INT(billing_invoice_next_attempt_at, 0) \
 	PTR(billing_invoice_action_payment) \
+	INT(billing_invoice_collection_method, 0) \
+	INT(billing_invoice_days_until_due, 0) \
+	INT(billing_invoice_due_date, 0) \
+	PTR(billing_invoice_memo) \
+	PTR(billing_invoice_footer) \
+	INT(billing_invoice_paid_out_of_band, 0) \
 	\
 	INT(billing_page_count, 0) \
 	INT(billing_page_has_more, 0) \

@@ -684,7 +684,11 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"payment_methods.create", "payment_methods.delete", "setup_intents.create",
 		"payment_methods.get", "payment_methods.list",
 		/* a tenant's own provider account */
-		"provider_account.get", "provider_account.set", "provider_account.delete" };
+		"provider_account.get", "provider_account.set", "provider_account.delete",
+		/* draft invoices (#20 item 2) and invoice items from their descriptor */
+		"invoices.create", "invoices.update", "invoices.delete", "invoices.finalize",
+		"invoices.mark_uncollectible", "invoice_items.create", "invoice_items.get",
+		"invoice_items.update", "invoice_items.delete", "invoice_items.list" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

@@ -736,7 +736,8 @@ static void invoice_void__follows_the_invoice_transition_table(void **state)
 	billing_subscription_params p = valid_params(f);
 	billing_subscription *pending_sub, *trial_sub;
 	billing_invoice *out = NULL;
-	int void_from_pending = 0, void_from_paid = 0, void_from_void = 0;
+	int void_from_pending = 0, void_from_paid = 0, void_from_void = 0, void_from_draft = 0;
+	int draft_finalized = 0, written_off = 0, written_off_paid = 0, draft_written_off = 0;
 
 	for (i = 0; i < n; i++) {
 		assert_non_null(billing_invoice_status_name(t[i].from));
@@ -746,10 +747,28 @@ static void invoice_void__follows_the_invoice_transition_table(void **state)
 		void_from_pending |= t[i].from == BILLING_INVOICE_PENDING && t[i].to == BILLING_INVOICE_VOID;
 		void_from_paid |= t[i].from == BILLING_INVOICE_PAID && t[i].to == BILLING_INVOICE_VOID;
 		void_from_void |= t[i].from == BILLING_INVOICE_VOID && t[i].to == BILLING_INVOICE_VOID;
+		void_from_draft |= t[i].from == BILLING_INVOICE_DRAFT && t[i].to == BILLING_INVOICE_VOID;
+		draft_finalized |= t[i].from == BILLING_INVOICE_DRAFT &&
+			t[i].to == BILLING_INVOICE_PENDING;
+		written_off |= t[i].from == BILLING_INVOICE_PENDING &&
+			t[i].to == BILLING_INVOICE_UNCOLLECTIBLE;
+		written_off_paid |= t[i].from == BILLING_INVOICE_UNCOLLECTIBLE &&
+			t[i].to == BILLING_INVOICE_PAID;
+		draft_written_off |= t[i].from == BILLING_INVOICE_DRAFT &&
+			t[i].to == BILLING_INVOICE_UNCOLLECTIBLE;
 	}
 	assert_true(void_from_pending);
 	assert_false(void_from_paid);
 	assert_false(void_from_void);
+	/* Drafts (#20 item 2): finalized or deleted, never voided nor written
+	 * off; an uncollectible invoice may still be paid. */
+	assert_false(void_from_draft);
+	assert_true(draft_finalized);
+	assert_false(draft_written_off);
+	assert_true(written_off);
+	assert_true(written_off_paid);
+	assert_string_equal(billing_invoice_status_name(BILLING_INVOICE_UNCOLLECTIBLE),
+		"uncollectible");
 
 	pending_sub = create_ok(f, &p);
 	p.has_trial_days = 1;
