@@ -115,6 +115,17 @@ for (const backend of backends()) {
       await run(acme, 'payments.refund', pay.id, { amount: 100 });
       const bo2 = await run(acme, 'subscriptions.create', { customerId: bo.id, planId: yearly.id });
       await run(acme, 'invoices.void', bo2.latestInvoiceId);
+      // A draft with a one-off charge (#20 item 2): changed, finalized as sent,
+      // written off; another draft deleted (its item waits again).
+      await run(acme, 'invoice_items.create', { customerId: bo.id, currency: 'EUR',
+        description: 'Setup', amount: 500 });
+      const draft = await run(acme, 'invoices.create', { customerId: bo.id, currency: 'EUR',
+        collectionMethod: 'send_invoice', daysUntilDue: 7 });
+      await run(acme, 'invoices.update', draft.id, { memo: 'Thanks' });
+      await run(acme, 'invoices.finalize', draft.id);
+      await run(acme, 'invoices.mark_uncollectible', draft.id);
+      const other = await run(acme, 'invoices.create', { customerId: bo.id, currency: 'EUR' });
+      await run(acme, 'invoices.delete', other.id);
       await run(acme, 'plans.delete', (await run(acme, 'plans.create', { productId: prod.id,
         code: 'OLD', name: 'Old', amount: 1, currency: 'EUR', interval: 'DAY' })).id);
 
