@@ -17,6 +17,7 @@
 #include "core/invoice_item.h"
 #include "core/resource.h"
 #include "core/resources.h"
+#include "core/subscription_internal.h"
 #include "core/text.h"
 
 struct invoice_item {
@@ -259,7 +260,9 @@ int billing__items_attach(billing_ctx *ctx, billing_txn *tx, billing__items *it,
 		r->invoice_id = invoice_id;
 		r->updated_at = now;
 		r->version++;
-		if ((rc = ctx->st->record_update(tx, &invoice_item, r, old)) == BILLING_OK)
+		/* In a batch of the billing run the invoice may still wait to be
+		 * written: billing__update writes it first. */
+		if ((rc = billing__update(ctx->st, tx, &invoice_item, r, old)) == BILLING_OK)
 			rc = billing__event_emit(ctx, tx, r->tenant_id, "invoice_item.updated",
 				invoice_item.name, r->id, item_json, r);
 		/* The record's invoice id is borrowed for the call only. */
@@ -268,19 +271,32 @@ int billing__items_attach(billing_ctx *ctx, billing_txn *tx, billing__items *it,
 	return rc;
 }
 
-static int any_row(void *payload, const void *record)
+struct waiting_scan {
+	int (*cb)(void *payload, const char *subscription_id);
+	void *payload;
+};
+
+static int waiting_row(void *payload, const void *record)
 {
-	if (!((const struct invoice_item *)record)->invoice_id)
-		*(bool *)payload = true;
-	return BILLING_OK;
+	struct waiting_scan *w = payload;
+	return w->cb(w->payload, ((const struct invoice_item *)record)->subscription_id);
 }
 
-int billing__items_waiting(bool *out, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *subscription_id)
+int billing__items_waiting_scan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	unsigned int limit, int (*cb)(void *payload, const char *subscription_id),
+	void *payload, int64_t *total)
 {
-	billing_filter f = { &fields[SUBSCRIPTION], BILLING_FILTER_EQ, subscription_id, 0, NULL };
-	*out = false;
-	return billing__list_all(ctx->st, tx, &invoice_item, tenant_id, &f, 1, any_row, out);
+	/* invoice_id IS NULL */
+	billing_filter f = { &fields[INVOICE], BILLING_FILTER_EQ, NULL, 0, NULL };
+	struct waiting_scan w = { cb, payload };
+	billing_list_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.filters = &f;
+	q.filter_count = 1;
+	q.limit = limit;
+	q.total = total;
+	return billing__list_records(ctx->st, tx, &invoice_item, tenant_id, &q, waiting_row, &w);
 }
 
 /* ------------------------------------------------------------ rules */
@@ -482,8 +498,18 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 		billing__check_fail(&ck, "periodEnd",
 			"periodStart and periodEnd go together, the end not before the start");
 	if (!cur) {
+		/* An item of a subscription is added under the subscription's due
+		 * work lock (txn.h, step 2), as a pending line is: a renewal under
+		 * way (a batch of the billing run read the tenant's waiting items
+		 * once) finishes first, and the item waits for the next invoice.
+		 * The customer is read without a lock (txn.h: the foreign key keeps
+		 * it; a share lock here would wait on an invoice's balance while
+		 * holding what that invoice's finalization needs). */
+		if (t->subscription_id && (rc = billing__due_lock(ctx->st, tx, t->tenant_id,
+			BILLING__DUE_SUBSCRIPTION, t->subscription_id, 0)) < 0)
+			return rc;
 		rc = missing(billing__read(ctx->st, tx, &billing__res_customer, t->tenant_id,
-			t->customer_id, BILLING_LOCK_SHARE, none_row, NULL), &absent);
+			t->customer_id, BILLING_LOCK_NONE, none_row, NULL), &absent);
 		if (rc < 0)
 			return rc;
 		if (absent)

@@ -34,10 +34,13 @@ int billing__items_pending(billing__items *out, billing_ctx *ctx, billing_txn *t
 int billing__items_attach(billing_ctx *ctx, billing_txn *tx, billing__items *it,
 	const char *invoice_id);
 
-/* Whether the subscription has items waiting for its next invoice: the
- * billing run's batch sends such subscriptions through the single path. */
-int billing__items_waiting(bool *out, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *subscription_id);
+/* The tenant's items waiting for an invoice (at most limit of them):
+ * cb gets each one's subscription id (NULL: the customer's next draft);
+ * *total receives how many wait. The billing run's batch reads this once
+ * per tenant (store_deferred.c). */
+int billing__items_waiting_scan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	unsigned int limit, int (*cb)(void *payload, const char *subscription_id),
+	void *payload, int64_t *total);
 
 /*
  * A draft's lines and sums made again from its items (invoice_draft.c),

@@ -23,7 +23,10 @@
  * tenant's subscriptions have pending lines is read once: a renewal whose
  * subscription has none skips reading and deleting them (a pending line is
  * added under the subscription's due work lock, which the claim holds, so
- * none can appear during the batch).
+ * none can appear during the batch). So are the subscriptions with invoice
+ * items waiting (invoice_item.c takes the same lock to add one); a renewal
+ * puts its items on its invoice with billing__update, which first writes
+ * the rows deferred so far, as a balance transaction's insert does.
  *
  * All of it lives on the thread that runs the batch: memory is bounded by
  * the batch (its renewals' rows until the flush, a few cached rows).
@@ -33,6 +36,7 @@
 
 #include "core/assert.h"
 #include "core/core.h"
+#include "core/invoice_item.h"
 #include "core/subscription_internal.h"
 
 /* The tables deferred, in the order they are written. */
@@ -52,6 +56,15 @@ struct rows {
 #define CACHE_SLOTS 16
 #define PENDING_SCAN 256        /* pending lines a tenant may have to be scanned */
 
+/* The tenant whose rows waiting for an invoice were scanned, and the
+ * subscriptions that have any (known: the scan found them all). */
+struct waiting {
+	char tenant[BILLING_ID_MAX];
+	bool known;
+	size_t n;
+	char (*ids)[BILLING_ID_MAX];
+};
+
 struct cached {
 	const billing_resource *res;
 	char tenant_id[BILLING_ID_MAX];
@@ -66,12 +79,9 @@ static _Thread_local struct {
 	unsigned int next_slot;
 	/* The renewal in hand, whose due work the claim holds. */
 	char held_tenant[BILLING_ID_MAX], held_id[BILLING_ID_MAX];
-	/* The tenant whose pending lines were scanned, and the subscriptions
-	 * that have any (pending_known: the scan found them all). */
-	char pending_tenant[BILLING_ID_MAX];
-	bool pending_known;
-	size_t npending;
-	char (*pending)[BILLING_ID_MAX];
+	/* What waits for a subscription's next invoice: its pending lines and
+	 * its invoice items. */
+	struct waiting pending, items;
 } defer;
 
 static size_t field_size(billing_field_type t)
@@ -142,7 +152,8 @@ void billing__defer_end(void)
 	}
 	for (k = 0; k < CACHE_SLOTS; k++)
 		billing__free(defer.cache[k].rec);
-	billing__free(defer.pending);
+	billing__free(defer.pending.ids);
+	billing__free(defer.items.ids);
 	memset(&defer, 0, sizeof(defer));
 }
 
@@ -212,24 +223,36 @@ bool billing__batch_holds(billing_txn *tx, const char *tenant_id, const char *ki
 		strcmp(defer.held_tenant, tenant_id) == 0;
 }
 
-static int pending_row(void *payload, const void *record)
+/* Notes a subscription that has rows waiting (once). */
+static int waiting_add(struct waiting *w, const char *subscription_id)
 {
-	const billing_line_record *r = record;
 	size_t i;
-	(void)payload;
-	for (i = 0; i < defer.npending; i++)
-		if (strcmp(defer.pending[i], r->owner_id) == 0)
+	for (i = 0; i < w->n; i++)
+		if (strcmp(w->ids[i], subscription_id) == 0)
 			return BILLING_OK;
-	if (strlen(r->owner_id) >= BILLING_ID_MAX || defer.npending >= PENDING_SCAN)
-		return billing__error_set(BILLING_ESTORAGE, "storage", "malformed pending line");
-	strcpy(defer.pending[defer.npending++], r->owner_id);
+	if (strlen(subscription_id) >= BILLING_ID_MAX || w->n >= PENDING_SCAN)
+		return billing__error_set(BILLING_ESTORAGE, "storage", "malformed waiting row");
+	strcpy(w->ids[w->n++], subscription_id);
 	return BILLING_OK;
 }
 
-int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *subscription_id, bool *none)
+static int pending_row(void *payload, const void *record)
 {
-	billing_list_query q;
+	return waiting_add(payload, ((const billing_line_record *)record)->owner_id);
+}
+
+static int item_row(void *payload, const char *subscription_id)
+{
+	/* An item of the customer for its next draft waits for no renewal. */
+	return subscription_id ? waiting_add(payload, subscription_id) : BILLING_OK;
+}
+
+/* *none: the subscription surely has no rows waiting in w, read once per
+ * tenant by scan (which sets *total to every match). */
+static int batch_none(struct waiting *w, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *subscription_id, bool *none,
+	int (*scan)(billing_ctx *, billing_txn *, const char *, struct waiting *, int64_t *))
+{
 	int64_t total = 0;
 	size_t i;
 	int rc;
@@ -237,30 +260,55 @@ int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *ten
 	*none = false;
 	if (!tx || defer.tx != tx || strlen(tenant_id) >= BILLING_ID_MAX)
 		return BILLING_OK;
-	if (strcmp(defer.pending_tenant, tenant_id) != 0) {
-		/* One read of the tenant's pending lines (at most PENDING_SCAN)
-		 * for the renewals of this tenant in the batch. */
-		defer.pending_known = false;
-		defer.npending = 0;
-		strcpy(defer.pending_tenant, tenant_id);
-		if (!defer.pending &&
-		    (defer.pending = billing__calloc(PENDING_SCAN, sizeof(*defer.pending))) == NULL)
+	if (strcmp(w->tenant, tenant_id) != 0) {
+		/* One read (at most PENDING_SCAN rows) for the renewals of this
+		 * tenant in the batch. */
+		w->known = false;
+		w->n = 0;
+		strcpy(w->tenant, tenant_id);
+		if (!w->ids && (w->ids = billing__calloc(PENDING_SCAN, sizeof(*w->ids))) == NULL)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-		memset(&q, 0, sizeof(q));
-		q.limit = PENDING_SCAN;
-		q.total = &total;
-		if ((rc = billing__list_records(ctx->st, tx, &billing__res_pending_line, tenant_id, &q,
-			pending_row, NULL)) < 0)
+		if ((rc = scan(ctx, tx, tenant_id, w, &total)) < 0)
 			return rc;
-		defer.pending_known = total <= PENDING_SCAN;
+		w->known = total <= PENDING_SCAN;
 	}
-	if (!defer.pending_known)
+	if (!w->known)
 		return BILLING_OK;
-	for (i = 0; i < defer.npending; i++)
-		if (strcmp(defer.pending[i], subscription_id) == 0)
+	for (i = 0; i < w->n; i++)
+		if (strcmp(w->ids[i], subscription_id) == 0)
 			return BILLING_OK;
 	*none = true;
 	return BILLING_OK;
+}
+
+static int scan_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	struct waiting *w, int64_t *total)
+{
+	billing_list_query q;
+	memset(&q, 0, sizeof(q));
+	q.limit = PENDING_SCAN;
+	q.total = total;
+	return billing__list_records(ctx->st, tx, &billing__res_pending_line, tenant_id, &q,
+		pending_row, w);
+}
+
+static int scan_items(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	struct waiting *w, int64_t *total)
+{
+	return billing__items_waiting_scan(ctx, tx, tenant_id, PENDING_SCAN, item_row, w, total);
+}
+
+int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, bool *none)
+{
+	return batch_none(&defer.pending, ctx, tx, tenant_id, subscription_id, none,
+		scan_pending);
+}
+
+int billing__batch_no_items(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, bool *none)
+{
+	return batch_none(&defer.items, ctx, tx, tenant_id, subscription_id, none, scan_items);
 }
 
 /* Writes the rows deferred so far, one record_insert_many per table,
@@ -338,6 +386,17 @@ int billing__insert(billing_storage *st, billing_txn *tx, const billing_resource
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	r->v[r->n++] = copy;
 	return BILLING_OK;
+}
+
+int billing__update(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const void *rec, int64_t old_version)
+{
+	int rc;
+	/* As an insert written at once (above): an invoice item put on a
+	 * renewal invoice that waits to be written. */
+	if (defer.tx == tx && tx && (rc = sync_for(st, tx, res)) < 0)
+		return rc;
+	return st->record_update(tx, res, rec, old_version);
 }
 
 int billing__defer_flush(billing_storage *st, billing_txn *tx)

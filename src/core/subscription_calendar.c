@@ -104,7 +104,7 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	struct lines l = { 0 };
 	billing__items items = { 0 };
 	char desc[600];
-	bool none_pending = false;
+	bool none_pending = false, none_items = false;
 	size_t i;
 	int rc;
 
@@ -121,8 +121,9 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 		goto out;
 	/* The subscription's invoice items waiting (a setup fee), after the
 	 * plan's lines; they are then on this invoice (invoice_item.c). */
-	if ((rc = billing__items_pending(&items, ctx, tx, r->tenant_id, r->customer_id, r->id,
-		r->currency)) < 0)
+	if ((rc = billing__batch_no_items(ctx, tx, r->tenant_id, r->id, &none_items)) < 0 ||
+	    (!none_items && (rc = billing__items_pending(&items, ctx, tx, r->tenant_id,
+		r->customer_id, r->id, r->currency)) < 0))
 		goto out;
 	for (i = 0; rc == BILLING_OK && i < items.n; i++)
 		rc = lines_push(&l, &items.lines[i], false);

@@ -222,6 +222,13 @@ bool billing__batch_holds(billing_txn *tx, const char *tenant_id, const char *ki
 	const char *id);
 int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *subscription_id, bool *none);
+/* The same for the subscription's invoice items waiting (invoice_item.c). */
+int billing__batch_no_items(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, bool *none);
+/* record_update; in a batch, a row whose descriptor refers to a deferred
+ * table has the waiting rows written first (as billing__insert). */
+int billing__update(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const void *rec, int64_t old_version);
 
 /* Locks the due work (kind, resource) of the transaction's tenant, step 2
  * above: BILLING_OK also when there is none. With skip_locked,

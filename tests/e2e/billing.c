@@ -1104,6 +1104,88 @@ static void run_batch__customers_with_a_balance_are_renewed_with_it(void **state
 	}
 }
 
+/* A setup fee (an invoice item of the subscription, #20 item 2) added
+ * after the first invoice waits for the subscription's next one: in a
+ * batch of the billing run, each renewal invoice carries its own
+ * subscription's items after the plan's line and no other's, the items
+ * then name that invoice, and nothing fails or is renewed twice (the
+ * batch writes the invoices it has so far before an item that refers to
+ * one, as for a balance transaction). A second run adds nothing. */
+static void run_batch__invoice_items_land_on_their_subscriptions_renewal(void **state)
+{
+	enum { SUBS = 9 };
+	fx *f = *state;
+	billing_subscription *subs[SUBS];
+	tbb_invoice *inv = NULL;
+	billing_run_report rep;
+	billing_plan *p;
+	char in[512], *out;
+	size_t i, n;
+
+	begin(f, tbb_ts(2025, 1, 1, 0, 0, 0));
+	p = plan(f, (tb_plan_spec){ .amount = 2900 });
+	for (i = 0; i < SUBS; i++)
+		subs[i] = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(p), 1);
+	f->w->now = tbb_ts(2025, 1, 10, 0, 0, 0);
+	for (i = 1; i < SUBS; i += 3) {
+		/* two items on each third subscription */
+		snprintf(in, sizeof(in), "{\"customerId\":\"%s\",\"subscriptionId\":\"%s\","
+			"\"currency\":\"EUR\",\"description\":\"Setup fee\",\"amount\":%zu}",
+			f->cus_id, billing_subscription_id(subs[i]), 1000 + i);
+		out = NULL;
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "invoice_items.create", in,
+			strlen(in), NULL), BILLING_OK);
+		billing_free(out);
+		snprintf(in, sizeof(in), "{\"customerId\":\"%s\",\"subscriptionId\":\"%s\","
+			"\"currency\":\"EUR\",\"description\":\"Onboarding\",\"unitAmount\":250,"
+			"\"quantity\":2}", f->cus_id, billing_subscription_id(subs[i]));
+		out = NULL;
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "invoice_items.create", in,
+			strlen(in), NULL), BILLING_OK);
+		billing_free(out);
+	}
+	assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM invoice_items "
+		"WHERE invoice_id IS NULL"), 2 * 3);
+	f->w->now = tbb_ts(2025, 2, 1, 0, 0, 30);
+	rep = tbb_run(f->w);
+	assert_int_equal(rep.failed, 0);
+	assert_int_equal(rep.invoiced, SUBS);
+	/* renewed in the batch, not one by one after it failed */
+	assert_int_equal(f->w->batch_fallbacks, 0);
+	for (i = 0; i < SUBS; i++) {
+		n = tbb_invoices(f->w, f->t, billing_subscription_id(subs[i]), &inv);
+		assert_int_equal(n, 2);
+		assert_string_equal(inv[1].line.plan_id, billing_plan_id(p));
+		if (i % 3 == 1) {
+			assert_int_equal(inv[1].line_count, 3);
+			assert_int_equal(inv[1].total, 2900 + (int64_t)(1000 + i) + 500);
+			snprintf(in, sizeof(in), "SELECT count(*) FROM invoice_items WHERE "
+				"invoice_id = '%s' AND subscription_id = '%s'", inv[1].id,
+				billing_subscription_id(subs[i]));
+			assert_int_equal(tb_raw_count(f->w->url, in), 2);
+		} else {
+			assert_int_equal(inv[1].line_count, 1);
+			assert_int_equal(inv[1].total, 2900);
+		}
+		free(inv);
+	}
+	assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM invoice_items "
+		"WHERE invoice_id IS NULL"), 0);
+	assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM events WHERE type = "
+		"'invoice_item.updated'"), 2 * 3);
+	n = tbb_invoices(f->w, f->t, NULL, &inv);
+	assert_int_equal(n, 2 * SUBS);
+	tbb_assert_numbers_gapless(inv, n);
+	free(inv);
+	f->w->now += 60;
+	rep = tbb_run(f->w);
+	assert_int_equal(rep.invoiced, 0);
+	assert_int_equal(tb_raw_count(f->w->url, "SELECT count(*) FROM invoice_lines"),
+		SUBS * 2 + 2 * 3);
+	for (i = 0; i < SUBS; i++)
+		billing_subscription_free(subs[i]);
+}
+
 /* A renewal that fails inside a batch (its next period would run past the
  * year 9999) rolls the batch back; the others are then renewed once each
  * and the bad one alone is set aside for a minute. */
@@ -1919,6 +2001,7 @@ int main(void)
 		T(run_batch__a_renewal_whose_insert_fails_is_set_aside_and_the_rest_renewed_once),
 		T(run_batch__renewals_take_their_own_pending_lines_and_no_others),
 		T(run_batch__customers_with_a_balance_are_renewed_with_it),
+		T(run_batch__invoice_items_land_on_their_subscriptions_renewal),
 		T(concurrent_finalizations__four_threads_get_numbers_1_to_n),
 		T(plan_delete__refused_while_a_live_subscription_uses_it),
 		T(customer_delete__refused_once_it_has_a_subscription),

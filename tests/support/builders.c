@@ -33,11 +33,16 @@ void tb_assert_field(const char *field)
 	}
 }
 
-/* BILLING_TEST_LOG=1 prints the library's log lines, for debugging. */
-static void stderr_log(void *payload, billing_log_level level, const char *message)
+/* The world's logger: counts the billing run's batches that failed and
+ * were done one by one (tb_world.batch_fallbacks); BILLING_TEST_LOG=1
+ * also prints every line, for debugging. */
+static void world_log(void *payload, billing_log_level level, const char *message)
 {
-	(void)payload;
-	fprintf(stderr, "billing[%d]: %s\n", (int)level, message);
+	tb_world *w = payload;
+	if (strncmp(message, "a batch of ", 11) == 0)
+		__atomic_fetch_add(&w->batch_fallbacks, 1, __ATOMIC_RELAXED);
+	if (getenv("BILLING_TEST_LOG"))
+		fprintf(stderr, "billing[%d]: %s\n", (int)level, message);
 }
 
 tb_world *tb_world_new_with_provider(billing_provider *provider)
@@ -61,12 +66,9 @@ tb_world *tb_world_new_with(const billing_ctx_options *opts)
 		o = *opts;
 	o.clock = world_clock;   /* the clock and the logger are the world's */
 	o.clock_payload = w;
-	o.logger = NULL;
-	o.log_level = 0;
-	if (getenv("BILLING_TEST_LOG")) {
-		o.logger = stderr_log;
-		o.log_level = BILLING_LOG_DEBUG;
-	}
+	o.logger = world_log;
+	o.logger_payload = w;
+	o.log_level = BILLING_LOG_DEBUG;
 	/* The database is migrated already (by its owner): the world opens it
 	 * as the runtime role at once, and billing_migrate finds nothing to do,
 	 * as on a host that runs with the runtime role; the first open makes

@@ -32,6 +32,8 @@ typedef struct {
 	size_t nstrings;
 	unsigned int seq;     /* makes default names and e-mails unique */
 	billing_provider *provider; /* the context's, or NULL */
+	unsigned int batch_fallbacks; /* the billing run's batches that failed and were
+	                                 done one renewal at a time (its log says so) */
 } tb_world;
 
 /* The backend under test: $BILLING_TEST_BACKEND ("sqlite" by default). */
