@@ -15,39 +15,22 @@ test provider and the test clock:
 - mark-uncollectible from pending only; an uncollectible invoice can still be
   paid out of band; events and audit rows; input errors name their field.
 
-Reuses test_server.py's Server and Billing; runs on the backend
-BILLING_TEST_BACKEND names, like http_server.
+On tenant_case.TenantCase (a server per class, a tenant per test); runs on
+the backend BILLING_TEST_BACKEND names, like http_server.
 """
-import os
 import unittest
 
 import test_server as ts
+from tenant_case import TenantCase
 
 DAY = 86400
 
 
-def setUpModule():
-    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
-        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
-
-
-class InvoiceItems(ts.ProblemAssertions):
+class InvoiceItems(TenantCase):
     """A server with the test clock and the test provider; a tenant per test."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1"}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.s.stop() != 0:
-            raise AssertionError("the invoice items server did not exit cleanly")
-
     def setUp(self):
-        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
-            .stdout.decode().strip()
-        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
-        self.user = ts.make_token(ts.claims_for(self.tenant, "USER"))
+        super().setUp()
         self.cus = self.b.customer
 
     def item(self, **fields):
