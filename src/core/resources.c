@@ -199,7 +199,7 @@ static const billing_field invoice_fields[] = {
 	/* the customer's balance applied at finalization (core/customer_balance.c) */
 	F(I, "starting_balance", INT64, starting_balance, 0, "startingBalance", INTEGER),
 	F(I, "ending_balance", INT64, ending_balance, 0, "endingBalance", INTEGER),
-	/* Draft invoices (schema step 16). */
+	/* Draft invoices (schema step 17). */
 	FE(I, "collection_method", INT, collection_method, 0, "collectionMethod",
 		collection_method_names),
 	F(I, "days_until_due", INT32, days_until_due, ZNULL | NONNEG, "daysUntilDue", INTEGER),

@@ -207,7 +207,7 @@ typedef struct {
 	 * ending_balance - amount_paid. */
 	int64_t starting_balance;
 	int64_t ending_balance;
-	/* Draft invoices (schema step 16). */
+	/* Draft invoices (schema step 17). */
 	int collection_method;          /* billing_collection_method; 0 reads as 1 */
 	int32_t days_until_due;         /* send_invoice: days from finalization; 0: none */
 	int64_t due_date;               /* send_invoice: when payment is due; 0: none */
