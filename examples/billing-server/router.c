@@ -87,6 +87,14 @@ static const route special[] = {
 		"invoices.mark_uncollectible", "invoices", NULL),
 	ROUTE("POST", "/v1/invoices/{id}/void", H_OP_ACTION, "invoices.void", "invoices", NULL),
 	ROUTE("POST", "/v1/invoices/{id}/pay", H_OP_ACTION_NEW, "invoices.pay", "invoices", NULL),
+	/* Credit notes (docs/billing.md): the preview row before {id}. */
+	ROUTE("POST", "/v1/credit-notes", H_OP_CREATE, "credit_notes.create", "creditNotes", NULL),
+	ROUTE("GET", "/v1/credit-notes", H_OP_LIST, "credit_notes.list", "creditNotes", NULL),
+	ROUTE("GET", "/v1/credit-notes/preview", H_OP_QUERY, "credit_notes.preview", "creditNotes",
+		NULL),
+	ROUTE("GET", "/v1/credit-notes/{id}", H_OP_GET, "credit_notes.get", "creditNotes", NULL),
+	ROUTE("POST", "/v1/credit-notes/{id}/void", H_OP_ACTION, "credit_notes.void", "creditNotes",
+		NULL),
 	ROUTE("GET", "/v1/payments", H_OP_LIST, "payments.list", "payments", NULL),
 	ROUTE("GET", "/v1/payments/{id}", H_OP_GET, "payments.get", "payments", NULL),
 	ROUTE("POST", "/v1/payments/{id}/refund", H_OP_ACTION, "payments.refund", "payments", NULL),
@@ -645,6 +653,16 @@ static enum MHD_Result on_query(void *cls, enum MHD_ValueKind kind, const char *
 		}
 	} else if (strcmp(type, "string") == 0 || strcmp(type, "decimal") == 0) {
 		v = cJSON_CreateString(value);
+	} else if (strcmp(type, "object[]") == 0) {
+		/* An array of objects (a credit note preview's lines): its JSON
+		 * text, read exactly as a body is; the operation checks the rest. */
+		v = billing__jx_parse(value, strlen(value), NULL);
+		if (!cJSON_IsArray(v)) {
+			cJSON_Delete(v);
+			v = NULL;
+			snprintf(msg, sizeof(msg), "%.60s must be a JSON array", key);
+			reply_problem(q->r, 400, "invalid", msg, key);
+		}
 	} else {
 		snprintf(msg, sizeof(msg), "%.60s cannot be given as a query parameter", key);
 		reply_problem(q->r, 400, "invalid", msg, key);

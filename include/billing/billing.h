@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "tax_rate.h"
 #include "customer_balance.h"
+#include "credit_note.h"
 #include "dispute.h"
 #include "payment_method.h"
 #include "provider_health.h"

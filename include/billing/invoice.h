@@ -273,6 +273,12 @@ BILLING_EXTERN(const char *) billing_invoice_memo(const billing_invoice *inv);
 BILLING_EXTERN(const char *) billing_invoice_footer(const billing_invoice *inv);
 /** 1 when it was marked paid without a payment (paidOutOfBand). */
 BILLING_EXTERN(int) billing_invoice_paid_out_of_band(const billing_invoice *inv);
+/** The totals of the invoice's credit notes that are not void
+ *  (billing/credit_note.h): issued before payment (they lowered the amount
+ *  due) and after it. */
+BILLING_EXTERN(int64_t) billing_invoice_pre_credit_notes_amount(const billing_invoice *inv);
+BILLING_EXTERN(int64_t) billing_invoice_post_payment_credit_notes_amount(
+	const billing_invoice *inv);
 BILLING_EXTERN(void) billing_invoice_free(billing_invoice *inv);
 
 BILLING_END_DECL

@@ -90,6 +90,10 @@ BILLING_EXTERN(int) billing_test_provider_refuse(billing_provider *p, const char
 /** How many payments the test provider holds (money moved), for tests. */
 BILLING_EXTERN(size_t) billing_test_provider_charge_count(billing_provider *p);
 
+/** The refunds the test provider made, for tests: *count receives how
+ *  many (when not NULL); returns their sum. */
+BILLING_EXTERN(int64_t) billing_test_provider_refunds(billing_provider *p, size_t *count);
+
 /* ------------------------------------------------------------ Stripe */
 
 #define BILLING_STRIPE_OPTIONS_VERSION 2

@@ -16,7 +16,7 @@ BILLING_BEGIN_DECL
 
 typedef struct billing_tenant billing_tenant;
 
-#define BILLING_TENANT_PARAMS_VERSION 1
+#define BILLING_TENANT_PARAMS_VERSION 2
 
 typedef struct {
 	unsigned int version;          /**< BILLING_TENANT_PARAMS_VERSION */
@@ -25,9 +25,12 @@ typedef struct {
 	 *  the year an invoice is finalized ("INV-{YYYY}-" gives INV-2026-000042;
 	 *  the counter itself never resets). */
 	const char *invoice_prefix;
+	/** Version 2. NULL: "CN-"; the same rules: the prefix of credit notes'
+	 *  own numbers (billing/credit_note.h). */
+	const char *credit_note_prefix;
 } billing_tenant_params;
 
-#define BILLING_TENANT_PARAMS_INIT { BILLING_TENANT_PARAMS_VERSION, 0, 0 }
+#define BILLING_TENANT_PARAMS_INIT { BILLING_TENANT_PARAMS_VERSION, 0, 0, 0 }
 
 /**
  * Creates a tenant.
@@ -56,6 +59,7 @@ BILLING_EXTERN(const billing_tenant *) billing_page_tenant(const billing_page *p
 BILLING_EXTERN(const char *) billing_tenant_id(const billing_tenant *t);
 BILLING_EXTERN(const char *) billing_tenant_name(const billing_tenant *t);
 BILLING_EXTERN(const char *) billing_tenant_invoice_prefix(const billing_tenant *t);
+BILLING_EXTERN(const char *) billing_tenant_credit_note_prefix(const billing_tenant *t);
 BILLING_EXTERN(int64_t) billing_tenant_created_at(const billing_tenant *t);
 BILLING_EXTERN(void) billing_tenant_free(billing_tenant *t);
 

@@ -25,6 +25,7 @@
 #include <cJSON.h>
 
 #include "core/core.h"
+#include "core/credit_note.h"
 #include "core/customer_balance.h"
 #include "core/resource.h"
 #include "core/resources.h"
@@ -36,7 +37,7 @@ typedef struct {
 	char number[160];
 	int status;
 	int64_t subtotal, tax, total, amount_paid, amount_due;
-	int64_t starting_balance, ending_balance;
+	int64_t starting_balance, ending_balance, pre_credit_notes;
 	int64_t line_sum, line_tax;
 	int paid_out_of_band;
 } inv_row;
@@ -120,6 +121,7 @@ static int invoice_row(void *payload, const void *record)
 	i->amount_due = r->amount_due;
 	i->starting_balance = r->starting_balance;
 	i->ending_balance = r->ending_balance;
+	i->pre_credit_notes = r->pre_payment_credit_notes_amount;
 	i->paid_out_of_band = r->paid_out_of_band;
 	return BILLING_OK;
 }
@@ -237,7 +239,8 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
 		inv_row *r = (inv_row *)inv->v + i;
 		if (r->line_sum != r->subtotal || r->line_tax != r->tax ||
 		    r->total != r->subtotal + r->tax || r->amount_due != r->total +
-		    r->starting_balance - r->ending_balance - r->amount_paid || r->amount_due < 0)
+		    r->starting_balance - r->ending_balance - r->amount_paid - r->pre_credit_notes ||
+		    r->amount_due < 0)
 			problem(c, "invoice_sums", r->id, "lines %lld + tax %lld against subtotal "
 				"%lld, tax %lld, total %lld, due %lld", (long long)r->line_sum,
 				(long long)r->line_tax, (long long)r->subtotal, (long long)r->tax,
@@ -412,7 +415,10 @@ static void check_field(checker *c, const billing_resource *res, const billing_f
 	if (f->json_kind == BILLING_JSON_BOOLEAN && v != 0 && v != 1)
 		problem(c, "invalid_field", id, "%s %s: %lld, not 0 or 1", res->name, name,
 			(long long)v);
-	if (f->json_kind == BILLING_JSON_ENUM && f->names) {
+	/* An enum that may be absent (ZERO_NULL: 0 is stored as NULL, shown
+	 * as null) holds 0 when it is. */
+	if (f->json_kind == BILLING_JSON_ENUM && f->names &&
+	    !(v == 0 && (f->flags & BILLING_FIELD_ZERO_NULL))) {
 		while (f->names[n])
 			n++;
 		if (v < 0 || (size_t)v >= n || !*f->names[v])
@@ -570,6 +576,13 @@ static void balance_problem(void *payload, const char *customer_id, const char *
 			"sum to %lld", currency, (long long)balance, (long long)sum);
 }
 
+/* What the credit notes' check finds (credit_note.c). */
+static void credit_note_problem(void *payload, const char *kind, const char *resource_id,
+	const char *detail)
+{
+	problem(payload, kind, resource_id, "%s", detail);
+}
+
 static int check_tenant(checker *c, const char *tenant_id)
 {
 	billing_storage *st = c->ctx->st;
@@ -603,6 +616,8 @@ static int check_tenant(checker *c, const char *tenant_id)
 		rc = check_records(c, tx, tenant_id, &ev);
 	if (rc == BILLING_OK)
 		rc = billing__balance_check(c->ctx, tx, tenant_id, balance_problem, c);
+	if (rc == BILLING_OK)
+		rc = billing__credit_note_check(c->ctx, tx, tenant_id, credit_note_problem, c);
 	rc = billing__end(c->ctx, tx, rc);
 	billing__free(inv.v);
 	billing__free(pay.v);

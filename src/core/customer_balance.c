@@ -280,9 +280,10 @@ static int emit_changed(billing_ctx *ctx, billing_txn *tx,
 		t->customer_id, txn_json, t);
 }
 
-int billing__balance_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+static int record(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *customer_id, const char *currency, billing_balance_transaction_type type,
-	int64_t amount, const char *invoice_id, const char *description, int64_t *ending)
+	int64_t amount, const char *invoice_id, const char *credit_note_id,
+	const char *description, int64_t *ending)
 {
 	struct billing_balance_transaction t;
 	char id[BILLING_ID_MAX];
@@ -302,6 +303,7 @@ int billing__balance_record(billing_ctx *ctx, billing_txn *tx, const char *tenan
 	t.currency = currency;
 	t.description = description;
 	t.invoice_id = invoice_id;
+	t.credit_note_id = credit_note_id;
 	t.ending_balance = after;
 	t.metadata_json = "{}";
 	t.created_at = t.updated_at = now;
@@ -314,6 +316,22 @@ int billing__balance_record(billing_ctx *ctx, billing_txn *tx, const char *tenan
 	if (ending)
 		*ending = after;
 	return BILLING_OK;
+}
+
+int billing__balance_record(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, const char *currency, billing_balance_transaction_type type,
+	int64_t amount, const char *invoice_id, const char *description, int64_t *ending)
+{
+	return record(ctx, tx, tenant_id, customer_id, currency, type, amount, invoice_id, NULL,
+		description, ending);
+}
+
+int billing__balance_record_credit_note(billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *customer_id, const char *currency, int64_t amount,
+	const char *invoice_id, const char *credit_note_id)
+{
+	return record(ctx, tx, tenant_id, customer_id, currency, BILLING_BALANCE_CREDIT_NOTE,
+		amount, invoice_id, credit_note_id, NULL, NULL);
 }
 
 int billing__balance_apply_to_invoice(billing_ctx *ctx, billing_txn *tx,

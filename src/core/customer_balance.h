@@ -40,6 +40,13 @@ int billing__balance_record(billing_ctx *ctx, billing_txn *tx, const char *tenan
 	const char *customer_id, const char *currency, billing_balance_transaction_type type,
 	int64_t amount, const char *invoice_id, const char *description, int64_t *ending);
 
+/* The same for a credit note (credit_note.c): type credit_note, naming the
+ * note and its invoice; amount < 0 when the note credits the balance, > 0
+ * when its void takes the credit back. */
+int billing__balance_record_credit_note(billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *customer_id, const char *currency, int64_t amount,
+	const char *invoice_id, const char *credit_note_id);
+
 /*
  * For an invoice being finalized whose row exists already (a draft): reads
  * the customer's balance in the invoice's currency (locking it), applies

@@ -129,6 +129,8 @@ static void *from_record(const void *record)
 	inv->memo = billing__strpack_put(&sp, r->memo);
 	inv->footer = billing__strpack_put(&sp, r->footer);
 	inv->paid_out_of_band = r->paid_out_of_band;
+	inv->pre_credit_notes = r->pre_payment_credit_notes_amount;
+	inv->post_credit_notes = r->post_payment_credit_notes_amount;
 	return inv;
 }
 
@@ -242,6 +244,8 @@ static void record_of(billing_invoice_record *r, const billing_invoice *inv)
 	r->memo = inv->memo;
 	r->footer = inv->footer;
 	r->paid_out_of_band = inv->paid_out_of_band;
+	r->pre_payment_credit_notes_amount = inv->pre_credit_notes;
+	r->post_payment_credit_notes_amount = inv->post_credit_notes;
 }
 
 void billing__invoice_record_of(billing_invoice_record *r, const billing_invoice *inv)
@@ -285,7 +289,8 @@ int billing__invoice_save(billing_ctx *ctx, billing_txn *tx, billing_invoice *in
 
 int64_t billing__invoice_remaining(const billing_invoice *inv)
 {
-	return inv->total + inv->starting_balance - inv->ending_balance - inv->amount_paid;
+	return inv->total + inv->starting_balance - inv->ending_balance - inv->amount_paid -
+		inv->pre_credit_notes;
 }
 
 int billing__invoice_transition(billing_invoice_status from, billing_invoice_status to)
@@ -387,9 +392,7 @@ static int prefix_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
-/* prefix + the counter zero-padded to 6 digits, "{YYYY}" in the prefix
- * replaced by the year of at (UTC). */
-static int format_number(char *out, size_t size, const char *prefix, int64_t seq, int64_t at)
+int billing__number_format(char *out, size_t size, const char *prefix, int64_t seq, int64_t at)
 {
 	char year[8] = "", date[BILLING_TIME_FORMAT_SIZE];
 	const char *p = prefix;
@@ -408,7 +411,7 @@ static int format_number(char *out, size_t size, const char *prefix, int64_t seq
 	}
 	out[j] = '\0';
 	if ((size_t)snprintf(out + j, size - j, "%06lld", (long long)seq) >= size - j)
-		return billing__error_set(BILLING_ERROR, NULL, "invoice number too long");
+		return billing__error_set(BILLING_ERROR, NULL, "number too long");
 	return BILLING_OK;
 }
 
@@ -448,7 +451,7 @@ int billing__invoice_finalize_record(billing_ctx *ctx, billing_txn *tx,
 	    (rc = billing__balance_split(r->total, r->starting_balance, &due,
 		&r->ending_balance)) < 0)
 		return rc;
-	if ((rc = format_number(number, number_size, prefix, seq, now)) < 0)
+	if ((rc = billing__number_format(number, number_size, prefix, seq, now)) < 0)
 		return rc;
 	r->number = number;
 	r->finalized_at = now;
@@ -866,4 +869,13 @@ const char *billing_invoice_footer(const billing_invoice *inv)
 int billing_invoice_paid_out_of_band(const billing_invoice *inv)
 {
 	return inv ? inv->paid_out_of_band : 0;
+}
+
+int64_t billing_invoice_pre_credit_notes_amount(const billing_invoice *inv)
+{
+	return inv ? inv->pre_credit_notes : 0;
+}
+int64_t billing_invoice_post_payment_credit_notes_amount(const billing_invoice *inv)
+{
+	return inv ? inv->post_credit_notes : 0;
 }

@@ -27,6 +27,9 @@ struct billing_invoice {
 	int64_t due_date;
 	char *memo, *footer;            /* NULL: none */
 	int paid_out_of_band;
+	/* The invoice's non-void credit notes before and after payment
+	 * (credit_note.c). */
+	int64_t pre_credit_notes, post_credit_notes;
 	size_t line_count, line_cap;
 	billing_invoice_line *lines;
 	char **line_strings;            /* owned copies, 2 per line */
@@ -59,7 +62,7 @@ int billing__collection_plan(billing_ctx *ctx, billing_txn *tx, const char *tena
 	int64_t *next_attempt_at);
 
 /* What is left to pay: total + starting_balance - ending_balance -
- * amount_paid (the schema's invoices_sums). */
+ * amount_paid - the pre-payment credit notes (the schema's invoices_sums). */
 int64_t billing__invoice_remaining(const billing_invoice *inv);
 /* The stored record of inv (its strings borrowed from inv). */
 void billing__invoice_record_of(billing_invoice_record *r, const billing_invoice *inv);
@@ -101,6 +104,11 @@ int billing__invoice_finalized_events(billing_ctx *ctx, billing_txn *tx,
 /* Room for an invoice number (a 16-character prefix, each possibly
  * "{YYYY}", and the counter). */
 #define BILLING__INVOICE_NUMBER_MAX (128 + 24)
+
+/* A document number: prefix + the counter zero-padded to 6 digits, "{YYYY}"
+ * in the prefix replaced by the year of at (UTC). Invoices and credit notes
+ * (credit_note.c) number alike. */
+int billing__number_format(char *out, size_t size, const char *prefix, int64_t seq, int64_t at);
 
 /* BILLING_OK when the invoice table allows from -> to. */
 int billing__invoice_transition(billing_invoice_status from, billing_invoice_status to);

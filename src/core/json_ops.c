@@ -45,6 +45,7 @@ static const char *type_name(field_type t)
 	case T_RATE: return "decimal";
 	case T_INT_ARRAY: return "integer[]";
 	case T_STR_ARRAY: return "string[]";
+	case T_OBJ_ARRAY: return "object[]";
 	}
 	return "?";
 }
@@ -82,6 +83,7 @@ static const struct {
 	{ billing__json_ops_audit, &billing__json_ops_audit_count },
 	{ billing__json_ops_payment_method, &billing__json_ops_payment_method_count },
 	{ billing__json_ops_provider_account, &billing__json_ops_provider_account_count },
+	{ billing__json_ops_credit_note, &billing__json_ops_credit_note_count },
 };
 
 #define AREA_COUNT (sizeof(areas) / sizeof(areas[0]))

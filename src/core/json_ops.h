@@ -18,7 +18,10 @@
 #include "core/resource.h"
 
 /* The JSON type of an input field, as the catalog names it (type_name). */
-typedef enum { T_STRING, T_INTEGER, T_BOOLEAN, T_OBJECT, T_RATE, T_INT_ARRAY, T_STR_ARRAY } field_type;
+typedef enum {
+	T_STRING, T_INTEGER, T_BOOLEAN, T_OBJECT, T_RATE, T_INT_ARRAY, T_STR_ARRAY,
+	T_OBJ_ARRAY               /* an array of objects (credit notes' lines) */
+} field_type;
 
 /* One input field of an operation; a list of them ends with { NULL }. */
 typedef struct {
@@ -79,6 +82,7 @@ BILLING__JSON_AREA(webhook);      /* endpoints, deliveries, redelivery */
 BILLING__JSON_AREA(audit);
 BILLING__JSON_AREA(payment_method); /* payment methods' writes, setup intents */
 BILLING__JSON_AREA(provider_account);
+BILLING__JSON_AREA(credit_note);  /* credit notes' create, void, preview */
 
 /* After an area's table: defines its count. */
 #define BILLING__JSON_AREA_END(name) \

@@ -12,6 +12,7 @@
 static const field_spec f_tenant_create[] = {
 	{ "name", T_STRING, true, false, "1-120 characters" },
 	{ "invoicePrefix", T_STRING, false, false, "invoice number prefix, default INV-" },
+	{ "creditNotePrefix", T_STRING, false, false, "credit note number prefix, default CN-" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_tenant_list[] = { LIST_FIELDS, { NULL, 0, false, false, NULL } };
@@ -28,6 +29,7 @@ static int op_tenant_create(cJSON **res, billing_ctx *ctx, const billing_princip
 	billing_tenant *t = NULL;
 	p.name = jstr(in, "name");
 	p.invoice_prefix = jstr(in, "invoicePrefix");
+	p.credit_note_prefix = jstr(in, "creditNotePrefix");
 	rc = billing_tenant_create(&t, ctx, who, &p, opts);
 	return item_out(res, rc, t, billing__json_tenant,
 		free_tenant);

@@ -73,6 +73,16 @@ int billing__json_check_fields(const cJSON *in, const field_spec *spec)
 						f->name);
 			break;
 		}
+		case T_OBJ_ARRAY: {
+			const cJSON *e;
+			if (!cJSON_IsArray(it))
+				return field_error(f->name, "%s must be an array of objects", f->name);
+			cJSON_ArrayForEach(e, it)
+				if (!cJSON_IsObject(e))
+					return field_error(f->name, "%s must be an array of objects",
+						f->name);
+			break;
+		}
 		case T_INT_ARRAY: {
 			const cJSON *e;
 			int64_t v;

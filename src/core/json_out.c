@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/calendar.h"
+#include "core/credit_note.h"
 #include "core/json_exact.h"
 #include "core/json_out.h"
 
@@ -72,6 +73,8 @@ cJSON *billing__json_tenant(const void *item)
 	billing__jb_add(&b, "object", cJSON_CreateString("tenant"));
 	billing__jb_add(&b, "name", cJSON_CreateString(billing_tenant_name(t)));
 	billing__jb_add(&b, "invoicePrefix", cJSON_CreateString(billing_tenant_invoice_prefix(t)));
+	billing__jb_add(&b, "creditNotePrefix",
+		cJSON_CreateString(billing_tenant_credit_note_prefix(t)));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_tenant_created_at(t)));
 	return billing__jb_done(&b);
 }
@@ -177,6 +180,33 @@ static void draft_fields(billing__jb *b, const billing_invoice *inv)
 	billing__jb_add(b, "paidOutOfBand", cJSON_CreateBool(billing_invoice_paid_out_of_band(inv)));
 }
 
+/* The credit-note sums of an invoice (#20 item 3; credit_note.c), as
+ * Stripe's pre_payment_credit_notes_amount and post_payment_... */
+static void credit_note_fields(billing__jb *b, const billing_invoice *inv)
+{
+	billing__jb_num(b, "preCreditNotesAmount", billing_invoice_pre_credit_notes_amount(inv));
+	billing__jb_num(b, "postPaymentCreditNotesAmount",
+		billing_invoice_post_payment_credit_notes_amount(inv));
+}
+
+/* A line's id in its JSON: what a credit note's line names
+ * (credit_note.c). A preview's invoice has no id and its lines none. */
+static int line_id(cJSON *l, const billing_invoice *inv, size_t i)
+{
+	char id[BILLING_ID_MAX + 24];
+	cJSON *v;
+	if (!billing_invoice_id(inv))
+		v = cJSON_CreateNull();
+	else if (billing__invoice_line_id(id, sizeof(id), billing_invoice_id(inv), i) < 0)
+		return BILLING_ERROR;
+	else
+		v = cJSON_CreateString(id);
+	if (!v)
+		return BILLING_ENOMEM;
+	cJSON_AddItemToObject(l, "id", v);
+	return BILLING_OK;
+}
+
 cJSON *billing__json_invoice(const void *item)
 {
 	const billing_invoice *inv = item;
@@ -186,6 +216,10 @@ cJSON *billing__json_invoice(const void *item)
 
 	for (i = 0; lines && i < billing_invoice_line_count(inv); i++) {
 		cJSON *l = line_json(billing_invoice_line_at(inv, i));
+		if (l && line_id(l, inv, i) < 0) {
+			cJSON_Delete(l);
+			l = NULL;
+		}
 		if (!l || !cJSON_AddItemToArray(lines, l)) {
 			cJSON_Delete(l);
 			b.failed = true;
@@ -220,6 +254,7 @@ cJSON *billing__json_invoice(const void *item)
 	billing__jb_add(&b, "voidedAt", billing__json_time_or_null(billing_invoice_voided_at(inv)));
 	billing__jb_num(&b, "version", billing_invoice_version(inv));
 	draft_fields(&b, inv);
+	credit_note_fields(&b, inv);
 	return billing__jb_done(&b);
 }
 
@@ -375,7 +410,8 @@ char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item)
 
 static const billing__shape_field tenant_fields[] = {
 	{ "id", "string", false }, { "object", "'tenant'", false }, { "name", "string", false },
-	{ "invoicePrefix", "string", false }, { "createdAt", "time", false }, END
+	{ "invoicePrefix", "string", false }, { "creditNotePrefix", "string", false },
+	{ "createdAt", "time", false }, END
 };
 static const billing__shape_field subscription_fields[] = {
 	{ "id", "string", false }, { "object", "'subscription'", false }, { "customerId", "string", false },
@@ -392,7 +428,7 @@ static const billing__shape_field invoice_line_fields[] = {
 	{ "description", "string", false }, { "amount", "integer", false }, { "quantity", "integer", false },
 	{ "unitAmount", "integer", false }, { "periodStart", "time", false }, { "periodEnd", "time", false },
 	{ "taxRate", "number", false }, { "taxAmount", "integer", false }, { "proration", "boolean", false },
-	{ "planId", "string?", false }, END
+	{ "planId", "string?", false }, { "id", "string?", false }, END
 };
 static const billing__shape_field invoice_fields[] = {
 	{ "id", "string", false }, { "object", "'invoice'", false }, { "number", "string?", false },
@@ -407,7 +443,9 @@ static const billing__shape_field invoice_fields[] = {
 	{ "paidAt", "time?", false }, { "voidedAt", "time?", false }, { "version", "integer", false },
 	{ "collectionMethod", "'charge_automatically' | 'send_invoice'", false },
 	{ "daysUntilDue", "integer?", false }, { "dueDate", "time?", false }, { "memo", "string?", false },
-	{ "footer", "string?", false }, { "paidOutOfBand", "boolean", false }, END
+	{ "footer", "string?", false }, { "paidOutOfBand", "boolean", false },
+	{ "preCreditNotesAmount", "integer", false },
+	{ "postPaymentCreditNotesAmount", "integer", false }, END
 };
 static const billing__shape_field invoice_preview_fields[] = {
 	{ "id", "null", false }, { "number", "null", false }, END

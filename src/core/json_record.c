@@ -529,6 +529,7 @@ static void shape_type(char *out, size_t size, const billing_field *f)
 bool billing__json_record_shape(cJSON *list, const billing_resource *res)
 {
 	cJSON *o = cJSON_CreateObject(), *fields, *fo;
+	const billing_field *idf;
 	char type[512];
 	size_t i;
 
@@ -541,9 +542,13 @@ bool billing__json_record_shape(cJSON *list, const billing_resource *res)
 	    (fields = cJSON_AddArrayToObject(o, "fields")) == NULL)
 		return false;
 	snprintf(type, sizeof(type), "'%s'", res->name);
+	idf = billing__field_with(res, BILLING_FIELD_ID);
+	/* An id is null only on an object computed and not written (a credit
+	 * note's preview), which its ID field then says (NULLABLE). */
 	if (!(fo = cJSON_CreateObject()) || !cJSON_AddItemToArray(fields, fo) ||
 	    !cJSON_AddStringToObject(fo, "name", "id") ||
-	    !cJSON_AddStringToObject(fo, "type", "string") ||
+	    !cJSON_AddStringToObject(fo, "type",
+		idf && (idf->api & BILLING_API_NULLABLE) ? "string?" : "string") ||
 	    !(fo = cJSON_CreateObject()) || !cJSON_AddItemToArray(fields, fo) ||
 	    !cJSON_AddStringToObject(fo, "name", "object") ||
 	    !cJSON_AddStringToObject(fo, "type", type))

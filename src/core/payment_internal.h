@@ -75,6 +75,16 @@ int billing__collect_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant
 	const char *invoice_id, int64_t now, billing__attempt *a);
 int billing__payment_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *payment_id, int64_t now, billing__attempt *a);
+/* Inside tx: a refund of amount (0: all that is left) of the succeeded
+ * payment, written pending with its due work (the promise that the
+ * billing run asks the provider should the caller not), the payment held
+ * for update; *a receives the attempt to run (billing__attempt_run) once
+ * tx commits, keyed by the refund's id. BILLING_ECONFLICT
+ * ("invalid_transition", "refund_in_progress", "no_provider_ref"),
+ * BILLING_EINVALID (field "amount": more than is left). billing_payment_refund
+ * and credit notes (credit_note.c). */
+int billing__refund_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *payment_id, int64_t amount, int64_t now, billing__attempt *a);
 int billing__refund_resolve_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *refund_id, int64_t now, billing__attempt *a);
 

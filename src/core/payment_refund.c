@@ -31,7 +31,7 @@ static int refund_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
-static int refund_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+int billing__refund_begin(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *payment_id, int64_t amount, int64_t now, billing__attempt *a)
 {
 	billing_payment *p = NULL;
@@ -178,7 +178,7 @@ static int refund_begin_once(billing__attempt *a, billing_ctx *ctx,
 		return rc;
 	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, idem)) == BILLING_OK &&
 	    !idem->replay &&
-	    (rc = refund_begin(ctx, tx, who->tenant_id, id, amount, billing__now(ctx),
+	    (rc = billing__refund_begin(ctx, tx, who->tenant_id, id, amount, billing__now(ctx),
 		a)) == BILLING_OK)
 		rc = billing__idem_record(ctx, tx, who->tenant_id, idem, id);
 	return billing__end(ctx, tx, rc);

@@ -72,6 +72,9 @@ typedef enum {
 	BILLING_OP_INVOICES_DELETE,
 	BILLING_OP_INVOICES_FINALIZE,
 	BILLING_OP_INVOICES_MARK_UNCOLLECTIBLE,
+	BILLING_OP_CREDIT_NOTES_CREATE,
+	BILLING_OP_CREDIT_NOTES_VOID,
+	BILLING_OP_CREDIT_NOTES_PREVIEW,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

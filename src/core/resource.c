@@ -32,6 +32,7 @@ extern const billing__rules billing__product_rules;
 extern const billing__rules billing__plan_rules;
 extern const billing__rules billing__customer_rules;
 extern const billing__rules billing__invoice_item_rules;
+extern const billing__rules billing__credit_note_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
@@ -42,6 +43,7 @@ static const billing__rules *const all_rules[] = {
 	&billing__plan_rules,
 	&billing__customer_rules,
 	&billing__invoice_item_rules,
+	&billing__credit_note_rules,
 	NULL
 };
 

@@ -102,6 +102,8 @@ static const billing_field tenant_fields[] = {
 	F(T, "name", TEXT, name, SORT | SEARCH, "name", STRING),
 	F(T, "invoice_prefix", TEXT, invoice_prefix, 0, "invoicePrefix", STRING),
 	STAMPS(T),
+	/* schema step 18 (core/credit_note.c) */
+	F(T, "credit_note_prefix", TEXT, credit_note_prefix, 0, "creditNotePrefix", STRING),
 };
 RESOURCE(billing__res_tenant, "tenant", "tenants", "tenants", "ten", T, tenant_fields);
 #undef T
@@ -207,6 +209,11 @@ static const billing_field invoice_fields[] = {
 	F(I, "memo", TEXT, memo, 0, "memo", STRING),
 	F(I, "footer", TEXT, footer, 0, "footer", STRING),
 	F(I, "paid_out_of_band", INT, paid_out_of_band, 0, "paidOutOfBand", BOOLEAN),
+	/* Credit notes (schema step 18; core/credit_note.c). */
+	F(I, "pre_payment_credit_notes_amount", INT64, pre_payment_credit_notes_amount, NONNEG,
+		"preCreditNotesAmount", INTEGER),
+	F(I, "post_payment_credit_notes_amount", INT64, post_payment_credit_notes_amount, NONNEG,
+		"postPaymentCreditNotesAmount", INTEGER),
 };
 static const billing_reference invoice_refs[] = {
 	{ "customer_id", &billing__res_customer },

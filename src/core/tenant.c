@@ -10,6 +10,7 @@ struct billing_tenant {
 	char *id;
 	char *name;
 	char *invoice_prefix;
+	char *credit_note_prefix;
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
@@ -34,13 +35,16 @@ static void *from_record(const void *record)
 	billing__strpack sp;
 	size_t strings = billing__strsize(r->id) +
 		billing__strsize(r->name) +
-		billing__strsize(r->invoice_prefix);
+		billing__strsize(r->invoice_prefix) +
+		billing__strsize(r->credit_note_prefix ? r->credit_note_prefix : "CN-");
 	if ((t = billing__calloc(1, sizeof(*t) + strings)) == NULL)
 		return NULL;
 	sp.next = (char *)(t + 1);
 	t->id = billing__strpack_put(&sp, r->id);
 	t->name = billing__strpack_put(&sp, r->name);
 	t->invoice_prefix = billing__strpack_put(&sp, r->invoice_prefix);
+	t->credit_note_prefix = billing__strpack_put(&sp, r->credit_note_prefix ?
+		r->credit_note_prefix : "CN-");
 	t->created_at = r->created_at;
 	t->updated_at = r->updated_at;
 	t->version = r->version;
@@ -104,6 +108,10 @@ static int tenant_create_once(billing_tenant **out, billing_ctx *ctx,
 	if (p->invoice_prefix && !prefix_ok(p->invoice_prefix))
 		billing__check_fail(&c, "invoicePrefix",
 			"must be 1 to 16 of A-Z a-z 0-9 . _ - and {YYYY}");
+	/* Version 2 added the credit-note prefix (the older struct ends before). */
+	if (p->version >= 2 && p->credit_note_prefix && !prefix_ok(p->credit_note_prefix))
+		billing__check_fail(&c, "creditNotePrefix",
+			"must be 1 to 16 of A-Z a-z 0-9 . _ - and {YYYY}");
 	if ((rc = billing__checks_finish(&c, "tenant")) < 0)
 		goto out;
 
@@ -115,6 +123,8 @@ static int tenant_create_once(billing_tenant **out, billing_ctx *ctx,
 	r.id = id;
 	r.name = name;
 	r.invoice_prefix = p->invoice_prefix ? p->invoice_prefix : "INV-";
+	r.credit_note_prefix = p->version >= 2 && p->credit_note_prefix ? p->credit_note_prefix :
+		"CN-";
 	r.created_at = r.updated_at = now;
 	r.version = 1;
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_WRITE)) < 0)
@@ -199,6 +209,11 @@ const billing_tenant *billing_page_tenant(const billing_page *page, size_t i)
 
 const char *billing_tenant_id(const billing_tenant *t) { return t ? t->id : NULL; }
 const char *billing_tenant_name(const billing_tenant *t) { return t ? t->name : NULL; }
+const char *billing_tenant_credit_note_prefix(const billing_tenant *t)
+{
+	return t ? t->credit_note_prefix : NULL;
+}
+
 const char *billing_tenant_invoice_prefix(const billing_tenant *t)
 {
 	return t ? t->invoice_prefix : NULL;

@@ -72,12 +72,20 @@ bool billing__retryable(int rc);
  *     each with its due work first (2). Paths that start from a
  *     subscription only ever lock the invoices they insert.
  *  4. The tenant's invoice counter (invoice_number_next), which every new
- *     invoice takes and holds to the end.
+ *     invoice takes and holds to the end; or the tenant's credit-note
+ *     counter (the credit_note_counters row, credit_note.c), which every
+ *     new credit note takes after its payment (3, only when it refunds)
+ *     and its invoice (3) and holds to the end. No write takes both
+ *     counters, so the two never wait for each other; the credit-note
+ *     counter comes after the invoice because a note is about one
+ *     invoice, which its checks must hold (the credit left on it) before
+ *     it takes a number that a failed check would have to give back.
  *  5. The balance of the invoice's customer (the customer row), which
- *     every new invoice takes after its number; a balance change without
- *     an invoice (an adjustment, a void's give-back, a pause's credit)
- *     takes it without the counter. After it, only new rows and rows read
- *     without a lock.
+ *     every new invoice takes after its number, and a credit note that
+ *     credits the balance (or its void, which takes the credit back)
+ *     after its counter; a balance change without an invoice (an
+ *     adjustment, a void's give-back, a pause's credit) takes it without
+ *     a counter. After it, only new rows and rows read without a lock.
  *
  * A batch of the billing run (run.c run_batch) is one transaction that
  * follows the same order per renewal, with the claim of the whole batch

@@ -988,6 +988,140 @@ static const char step17_sqlite[] =
 	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
 	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n";
 
+/* Credit notes (issue #20 item 3; src/core/credit_note.c names these
+ * columns). A credit note ("cn_") lowers what an invoice asks for after it
+ * was finalized: before payment (type 1, pre_payment) its total lowers the
+ * invoice's amount due; after (type 2, post_payment) it is split into a
+ * refund through the provider, a credit to the customer's balance and an
+ * amount settled outside, which sum to its total. Its lines are a JSON
+ * array (credit_note.c). Its number is the tenant's own gapless sequence
+ * (credit_note_counters, the last number taken) after the tenant's prefix
+ * (tenants.credit_note_prefix, "CN-" by default). Invoices gain the sums
+ * of their non-void credit notes of each type; the pre-payment one is in
+ * the invoice's sums: amount_due = total + starting_balance -
+ * ending_balance - amount_paid - pre_payment_credit_notes_amount. As in
+ * steps 13 and 17, PostgreSQL changes the check in place and SQLite
+ * rebuilds the table with every column of step 17. Never deleted: the
+ * runtime role gets no DELETE on credit notes. */
+static const char step18_credit_notes[] =
+	"ALTER TABLE tenants ADD COLUMN credit_note_prefix TEXT /*COLLATE_C*/ NOT NULL\n"
+	"  DEFAULT 'CN-';\n"
+	"CREATE TABLE credit_note_counters (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  last BIGINT NOT NULL CHECK (last >= 1),\n"
+	"  CONSTRAINT credit_note_counters_pkey PRIMARY KEY (tenant_id)\n"
+	");\n"
+	"CREATE TABLE credit_notes (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  number TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  seq BIGINT NOT NULL CHECK (seq >= 1),\n"
+	"  invoice_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  currency TEXT /*COLLATE_C*/ NOT NULL CHECK (length(currency) = 3),\n"
+	"  type INTEGER NOT NULL CHECK (type IN (1, 2)),\n"
+	"  status INTEGER NOT NULL CHECK (status IN (1, 2)),\n"
+	"  reason INTEGER CHECK (reason BETWEEN 1 AND 4),\n"
+	"  memo TEXT /*COLLATE_C*/,\n"
+	"  lines TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subtotal BIGINT NOT NULL,\n"
+	"  tax BIGINT NOT NULL,\n"
+	"  total BIGINT NOT NULL CHECK (total > 0),\n"
+	"  refund_amount BIGINT NOT NULL CHECK (refund_amount >= 0),\n"
+	"  credit_amount BIGINT NOT NULL CHECK (credit_amount >= 0),\n"
+	"  out_of_band_amount BIGINT NOT NULL CHECK (out_of_band_amount >= 0),\n"
+	"  refund_id TEXT /*COLLATE_C*/,\n"
+	"  voided_at BIGINT,\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT credit_notes_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT credit_notes_number_key UNIQUE (tenant_id, number),\n"
+	"  CONSTRAINT credit_notes_seq_key UNIQUE (tenant_id, seq),\n"
+	"  CONSTRAINT credit_notes_sums CHECK (total = subtotal + tax AND\n"
+	"    ((type = 1 AND refund_amount = 0 AND credit_amount = 0 AND out_of_band_amount = 0)\n"
+	"     OR (type = 2 AND refund_amount + credit_amount + out_of_band_amount = total))),\n"
+	"  CONSTRAINT credit_notes_invoice_fkey FOREIGN KEY (tenant_id, invoice_id)\n"
+	"    REFERENCES invoices (tenant_id, id),\n"
+	"  CONSTRAINT credit_notes_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX credit_notes_created ON credit_notes (tenant_id, created_at, id);\n"
+	"CREATE INDEX credit_notes_invoice ON credit_notes (tenant_id, invoice_id, created_at, id);\n"
+	"CREATE INDEX credit_notes_customer ON credit_notes (tenant_id, customer_id, created_at, id);\n";
+
+static const char step18_postgres[] =
+	"ALTER TABLE invoices ADD COLUMN pre_payment_credit_notes_amount BIGINT NOT NULL DEFAULT 0\n"
+	"  CHECK (pre_payment_credit_notes_amount >= 0);\n"
+	"ALTER TABLE invoices ADD COLUMN post_payment_credit_notes_amount BIGINT NOT NULL DEFAULT 0\n"
+	"  CHECK (post_payment_credit_notes_amount >= 0);\n"
+	"ALTER TABLE invoices DROP CONSTRAINT invoices_sums;\n"
+	"ALTER TABLE invoices ADD CONSTRAINT invoices_sums CHECK (total = subtotal + tax AND\n"
+	"  amount_due = total + starting_balance - ending_balance - amount_paid -\n"
+	"    pre_payment_credit_notes_amount);\n"
+	TENANT_POLICY("credit_note_counters")
+	TENANT_POLICY("credit_notes")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON credit_note_counters TO billing_runtime;\n"
+		"GRANT SELECT, INSERT, UPDATE ON credit_notes TO billing_runtime;");
+
+#define INVOICE_COLUMNS_V18 INVOICE_COLUMNS_V17 ", collection_method, days_until_due, " \
+	"due_date, memo, footer, paid_out_of_band"
+
+static const char step18_sqlite[] =
+	"CREATE TABLE invoices_v18 (\n"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT NOT NULL,\n"
+	"  customer_id TEXT NOT NULL,\n"
+	"  subscription_id TEXT,\n"
+	"  number TEXT,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 6),\n"
+	"  currency TEXT NOT NULL,\n"
+	"  subtotal BIGINT NOT NULL,\n"
+	"  tax BIGINT NOT NULL,\n"
+	"  total BIGINT NOT NULL,\n"
+	"  amount_paid BIGINT NOT NULL,\n"
+	"  amount_due BIGINT NOT NULL,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  period_end BIGINT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  finalized_at BIGINT,\n"
+	"  paid_at BIGINT,\n"
+	"  voided_at BIGINT,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  attempt_count INTEGER NOT NULL DEFAULT 0,\n"
+	"  next_attempt_at BIGINT,\n"
+	"  collection_method INTEGER NOT NULL DEFAULT 1 CHECK (collection_method IN (1, 2)),\n"
+	"  days_until_due INTEGER CHECK (days_until_due >= 0),\n"
+	"  due_date BIGINT,\n"
+	"  memo TEXT,\n"
+	"  footer TEXT,\n"
+	"  starting_balance BIGINT NOT NULL DEFAULT 0,\n"
+	"  ending_balance BIGINT NOT NULL DEFAULT 0,\n"
+	"  paid_out_of_band INTEGER NOT NULL DEFAULT 0 CHECK (paid_out_of_band IN (0, 1)),\n"
+	"  pre_payment_credit_notes_amount BIGINT NOT NULL DEFAULT 0\n"
+	"    CHECK (pre_payment_credit_notes_amount >= 0),\n"
+	"  post_payment_credit_notes_amount BIGINT NOT NULL DEFAULT 0\n"
+	"    CHECK (post_payment_credit_notes_amount >= 0),\n"
+	"  CONSTRAINT invoices_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT invoices_number_key UNIQUE (tenant_id, number),\n"
+	"  CONSTRAINT invoices_sums CHECK (total = subtotal + tax AND\n"
+	"    amount_due = total + starting_balance - ending_balance - amount_paid -\n"
+	"      pre_payment_credit_notes_amount),\n"
+	"  CONSTRAINT invoices_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT invoices_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id)\n"
+	");\n"
+	"INSERT INTO invoices_v18 (" INVOICE_COLUMNS_V18 ")\n"
+	"  SELECT " INVOICE_COLUMNS_V18 " FROM invoices;\n"
+	"DROP TABLE invoices;\n"
+	"ALTER TABLE invoices_v18 RENAME TO invoices;\n"
+	"CREATE INDEX invoices_created ON invoices (tenant_id, created_at, id);\n"
+	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
+	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1016,6 +1150,8 @@ static const billing__migration steps[] = {
 		step16_sqlite },
 	{ 17, "invoice items; draft invoices, collection methods, the status uncollectible",
 		step17_invoice_items, step17_postgres, step17_sqlite },
+	{ 18, "credit notes: their own numbering, the invoice's credit-note amounts",
+		step18_credit_notes, step18_postgres, step18_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

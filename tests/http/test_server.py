@@ -367,6 +367,8 @@ class Operations(ProblemAssertions):
             "/v1/invoices/{id}/void": {"post"}, "/v1/invoices/{id}/finalize": {"post"},
             "/v1/invoices/{id}/mark-uncollectible": {"post"},
             "/v1/invoices/{id}/pay": {"post"},
+            "/v1/credit-notes": {"post", "get"}, "/v1/credit-notes/preview": {"get"},
+            "/v1/credit-notes/{id}": {"get"}, "/v1/credit-notes/{id}/void": {"post"},
             "/v1/payments": {"get"}, "/v1/payments/{id}": {"get"},
             "/v1/payments/{id}/refund": {"post"}, "/v1/payments/{id}/cancel": {"post"},
             "/v1/dunning-policy": {"get", "put"},

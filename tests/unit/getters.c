@@ -211,7 +211,25 @@
 	INT(billing_balance_transaction_created_at, 0) \
 	INT(billing_invoice_starting_balance, 0) \
 	INT(billing_invoice_ending_balance, 0) \
+	INT(billing_invoice_pre_credit_notes_amount, 0) \
+	INT(billing_invoice_post_payment_credit_notes_amount, 0) \
 	\
+	PAGE(billing_page_credit_note) \
+	PTR(billing_credit_note_id) \
+	PTR(billing_credit_note_number) \
+	PTR(billing_credit_note_invoice_id) \
+	PTR(billing_credit_note_customer_id) \
+	PTR(billing_credit_note_currency) \
+	INT(billing_credit_note_status_of, 0) \
+	INT(billing_credit_note_type_of, 0) \
+	INT(billing_credit_note_subtotal, 0) \
+	INT(billing_credit_note_tax, 0) \
+	INT(billing_credit_note_total, 0) \
+	INT(billing_credit_note_refund_amount, 0) \
+	INT(billing_credit_note_credit_amount, 0) \
+	INT(billing_credit_note_out_of_band_amount, 0) \
+	PTR(billing_credit_note_refund_id) \
+	PTR(billing_credit_note_lines_json) \
 	PAGE(billing_page_dispute) \
 	PTR(billing_dispute_id) \
 	PTR(billing_dispute_tenant_id) \
@@ -244,6 +262,7 @@
 	PTR(billing_tenant_id) \
 	PTR(billing_tenant_name) \
 	PTR(billing_tenant_invoice_prefix) \
+	PTR(billing_tenant_credit_note_prefix) \
 	INT(billing_tenant_created_at, 0) \
 	\
 	PTR(billing_user_id) \

@@ -687,8 +687,12 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"provider_account.get", "provider_account.set", "provider_account.delete",
 		/* draft invoices (#20 item 2) and invoice items from their descriptor */
 		"invoices.create", "invoices.update", "invoices.delete", "invoices.finalize",
-		"invoices.mark_uncollectible", "invoice_items.create", "invoice_items.get",
-		"invoice_items.update", "invoice_items.delete", "invoice_items.list" };
+		"invoices.mark_uncollectible",
+		/* credit notes (#20 item 3): writes by hand, reads from the descriptor */
+		"credit_notes.create", "credit_notes.void", "credit_notes.preview",
+		"invoice_items.create", "invoice_items.get",
+		"invoice_items.update", "invoice_items.delete", "invoice_items.list",
+		"credit_notes.get", "credit_notes.list" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

@@ -70,6 +70,7 @@ typedef struct {
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
+	const char *credit_note_prefix; /* schema step 18; NULL reads as "CN-" */
 } billing_tenant_record;
 
 typedef struct {
@@ -214,6 +215,12 @@ typedef struct {
 	const char *memo;               /* NULL: none */
 	const char *footer;             /* NULL: none */
 	int paid_out_of_band;           /* 1: marked paid without a payment */
+	/* Credit notes (schema step 18): the totals of the invoice's non-void
+	 * credit notes issued before payment (in the sums: amount_due = total +
+	 * starting_balance - ending_balance - amount_paid - pre_payment_...) and
+	 * after it. */
+	int64_t pre_payment_credit_notes_amount;
+	int64_t post_payment_credit_notes_amount;
 } billing_invoice_record;
 
 typedef struct {

@@ -622,6 +622,25 @@ size_t billing_test_provider_charge_count(billing_provider *p)
 	return n;
 }
 
+int64_t billing_test_provider_refunds(billing_provider *p, size_t *count)
+{
+	test_provider *tp = (test_provider *)p;
+	size_t i, n = 0;
+	int64_t sum = 0;
+	if (p && strcmp(p->name, "test") == 0) {
+		pthread_mutex_lock(&tp->lock);
+		for (i = 0; i < tp->count; i++)
+			if (tp->items[i].is_refund) {
+				n++;
+				sum += tp->items[i].amount;
+			}
+		pthread_mutex_unlock(&tp->lock);
+	}
+	if (count)
+		*count = n;
+	return sum;
+}
+
 static const char *refusal_code(int status)
 {
 	switch (status) {
