@@ -1,28 +1,10 @@
 /*
  * Credit notes (billing/credit_note.h, issue #20 item 3): a descriptor
  * object ("cn_...") that the API reads through the generic flow (get,
- * list with the filters invoiceId, customerId, status) and that this file
- * writes: create, void and preview are hand-written, since a note moves
- * its invoice, the customer's balance and, for a refund, asks the payment
- * provider once its transaction has committed (as billing_payment_refund).
- *
- * What a note may credit (one place: build()). Lines name the invoice's
- * lines by the id the invoice's JSON shows ("il_<invoice id's body>_<n>",
- * n from 1 in the invoice's order; a finalized invoice's lines never
- * change); a line is credited by an amount or a quantity (times its unit
- * amount), before tax, up to what earlier issued notes left of it; its tax
- * is billing__line_tax of the amount (the invoice's one rounding rule),
- * capped by the tax left on the line, and the credit that completes a line
- * takes exactly the tax left. A lump amount is tax included; its tax is the
- * invoice's in proportion (amount x tax / total, half away from zero),
- * capped likewise. The note's total never exceeds the invoice's total less
- * its earlier notes (the invoice row's pre- and post-payment sums, read
- * under the invoice's lock, so notes made at once cannot both take the
- * same rest).
- *
- * Lock order (txn.h): the invoice's captured payment when the note refunds
- * (the chain payment -> invoice), the invoice (its due work first), the
- * tenant's credit-note counter, then the customer's balance.
+ * list with the filters invoiceId, customerId, status, type, total), its
+ * getters, and billing_check's part (the notes' sums on their invoices and
+ * the gapless numbering). credit_note_issue.c writes notes: create, void and
+ * preview.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +17,7 @@
 #include "billing/credit_note.h"
 #include "core/calendar.h"
 #include "core/credit_note.h"
+#include "core/credit_note_internal.h"
 #include "core/customer_balance.h"
 #include "core/events.h"
 #include "core/invoice_internal.h"
@@ -45,47 +28,13 @@
 #include "core/subscription_internal.h"
 #include "core/txn.h"
 
-struct billing_credit_note {
-	const char *tenant_id;
-	const char *id;
-	const char *number;
-	int64_t seq;                 /* the counter behind number */
-	const char *invoice_id;
-	const char *customer_id;
-	const char *currency;
-	int type;                    /* billing_credit_note_type */
-	int status;                  /* billing_credit_note_status */
-	int reason;                  /* billing_credit_note_reason; 0: none */
-	const char *memo;            /* NULL: none */
-	const char *lines_json;      /* {"object":"list","data":[...]} */
-	int64_t subtotal, tax, total;
-	int64_t refund_amount, credit_amount, out_of_band_amount;
-	const char *refund_id;       /* NULL: none */
-	int64_t voided_at;           /* 0: issued */
-	const char *metadata_json;
-	int64_t created_at;
-	int64_t updated_at;
-	int64_t version;
-};
-
-#define MEMO_MAX 5000
-
 #define F(member) offsetof(struct billing_credit_note, member)
-
-/* Indexes into fields[]. */
-enum {
-	TENANT, ID, NUMBER, SEQ, INVOICE, CUSTOMER, CURRENCY, TYPE, STATUS, REASON, MEMO, LINES,
-	SUBTOTAL, TAX, TOTAL, REFUND, CREDIT, OUT_OF_BAND, REFUND_ID, VOIDED_AT, METADATA,
-	CREATED_AT, UPDATED_AT, VERSION, FIELD_COUNT
-};
 
 static const char *const type_names[] = { "", "pre_payment", "post_payment", NULL };
 static const char *const status_names[] = { "", "issued", "void", NULL };
 static const char *const reason_names[] = {
 	"", "duplicate", "fraudulent", "order_change", "product_unsatisfactory", NULL
 };
-
-#define REASON_COUNT 5
 
 #define AMOUNT_FIELD(col, member, json, desc) \
 	{ col, BILLING_FIELD_INT64, F(member), BILLING_FIELD_FIXED, json, BILLING_JSON_INTEGER, \
@@ -181,6 +130,27 @@ const billing__rules billing__credit_note_rules = {
 	&billing__res_credit_note, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
+/* The note's JSON; a preview's id is null. */
+cJSON *billing__credit_note_json(const void *item)
+{
+	const struct billing_credit_note *n = item;
+	struct billing_credit_note copy;
+	cJSON *obj;
+
+	if (n->id)
+		return billing__record_json(&billing__res_credit_note, n);
+	/* A preview: no id (the generic writer shows a record's id as a
+	 * string), shown as null. */
+	copy = *n;
+	copy.id = "";
+	if ((obj = billing__record_json(&billing__res_credit_note, &copy)) != NULL &&
+	    !cJSON_ReplaceItemInObjectCaseSensitive(obj, "id", cJSON_CreateNull())) {
+		cJSON_Delete(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
 /* ------------------------------------------------------------ the counter */
 
 /* The tenant's last credit-note number (one row per tenant, as the dunning
@@ -227,7 +197,7 @@ int billing__credit_note_counter(billing_ctx *ctx, billing_txn *tx, const char *
 
 /* The tenant's next number, taken (held to the end of tx: a rollback gives
  * it back, so numbers have no gap). */
-static int counter_next(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+int billing__credit_note_counter_next(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	int64_t *seq)
 {
 	struct counter_row r;
@@ -240,78 +210,7 @@ static int counter_next(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	return billing__record_put(ctx->st, tx, &counter_res, &r);
 }
 
-#define PREFIX_MAX 128
-
-static int prefix_row(void *payload, const void *record)
-{
-	const char *p = ((const billing_tenant_record *)record)->credit_note_prefix;
-	snprintf(payload, PREFIX_MAX, "%s", p ? p : "CN-");
-	return BILLING_OK;
-}
-
-/* ------------------------------------------------------------ invoice lines */
-
-int billing__invoice_line_id(char *out, size_t size, const char *invoice_id, size_t i)
-{
-	const char *body = strncmp(invoice_id, "in_", 3) == 0 ? invoice_id + 3 : invoice_id;
-	if ((size_t)snprintf(out, size, "il_%s_%zu", body, i + 1) >= size)
-		return billing__error_set(BILLING_ERROR, NULL, "invoice line id too long");
-	return BILLING_OK;
-}
-
-/* The index of the invoice's line that id names, or -1. */
-static long line_index(const billing_invoice *inv, const char *id)
-{
-	char want[BILLING_ID_MAX + 24];
-	size_t i;
-	if (!id)
-		return -1;
-	for (i = 0; i < inv->line_count; i++)
-		if (billing__invoice_line_id(want, sizeof(want), inv->id, i) == BILLING_OK &&
-		    strcmp(want, id) == 0)
-			return (long)i;
-	return -1;
-}
-
-/* ------------------------------------------------------------ earlier notes */
-
-/* What the invoice's issued notes credited already, per line. */
-struct earlier {
-	const billing_invoice *inv;
-	int64_t *amount;             /* per line */
-	int64_t *tax;                /* per line */
-	int64_t total_tax;           /* of every issued note, lump ones too */
-	int failed;
-};
-
-static int earlier_row(void *payload, const void *record)
-{
-	const struct billing_credit_note *n = record;
-	struct earlier *e = payload;
-	cJSON *obj, *l;
-	long k;
-
-	if (n->status != BILLING_CREDIT_NOTE_ISSUED)
-		return BILLING_OK;
-	e->total_tax += n->tax;
-	if (!n->lines_json ||
-	    (obj = billing__jx_parse(n->lines_json, strlen(n->lines_json), NULL)) == NULL)
-		return billing__error_set(BILLING_ERROR, "corrupt", "a credit note's lines are not JSON");
-	cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(obj, "data")) {
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(l, "invoiceLineId");
-		int64_t a = 0, t = 0;
-		if ((k = line_index(e->inv, cJSON_IsString(id) ? id->valuestring : NULL)) < 0)
-			continue;
-		(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(l, "amount"), &a);
-		(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(l, "taxAmount"), &t);
-		e->amount[k] += a;
-		e->tax[k] += t;
-	}
-	cJSON_Delete(obj);
-	return BILLING_OK;
-}
-
-static billing_filter by(int field, const char *value)
+billing_filter billing__credit_note_by(int field, const char *value)
 {
 	billing_filter f;
 	memset(&f, 0, sizeof(f));
@@ -319,706 +218,6 @@ static billing_filter by(int field, const char *value)
 	f.op = BILLING_FILTER_EQ;
 	f.text = value;
 	return f;
-}
-
-static int earlier_load(struct earlier *e, billing_ctx *ctx, billing_txn *tx,
-	const billing_invoice *inv)
-{
-	billing_filter f = by(INVOICE, inv->id);
-	size_t n = inv->line_count ? inv->line_count : 1;
-	memset(e, 0, sizeof(*e));
-	e->inv = inv;
-	if ((e->amount = billing__calloc(n, sizeof(int64_t))) == NULL ||
-	    (e->tax = billing__calloc(n, sizeof(int64_t))) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	return billing__list_all(ctx->st, tx, &billing__res_credit_note, inv->tenant_id, &f, 1,
-		earlier_row, e);
-}
-
-static void earlier_free(struct earlier *e)
-{
-	billing__free(e->amount);
-	billing__free(e->tax);
-}
-
-/* ------------------------------------------------------------ the captured payment */
-
-struct captured {
-	char id[BILLING_ID_MAX];
-	int found;
-};
-
-static int captured_row(void *payload, const void *record)
-{
-	const billing_payment_record *r = record;
-	struct captured *c = payload;
-	if (r->status == BILLING_PAYMENT_SUCCEEDED || r->status == BILLING_PAYMENT_PARTIALLY_REFUNDED ||
-	    r->status == BILLING_PAYMENT_REFUNDED) {
-		snprintf(c->id, sizeof(c->id), "%s", r->id);
-		c->found = 1;
-	}
-	return BILLING_OK;
-}
-
-/* The invoice's captured payment (an invoice is paid once), if any. */
-static int captured_find(struct captured *c, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *invoice_id)
-{
-	billing_filter f;
-	memset(c, 0, sizeof(*c));
-	memset(&f, 0, sizeof(f));
-	f.field = billing_resource_field(&billing__res_payment, "invoice_id");
-	f.op = BILLING_FILTER_EQ;
-	f.text = invoice_id;
-	return billing__list_all(ctx->st, tx, &billing__res_payment, tenant_id, &f, 1,
-		captured_row, c);
-}
-
-/* ------------------------------------------------------------ building a note */
-
-static bool unpaid(billing_invoice_status s)
-{
-	return s == BILLING_INVOICE_PENDING || s == BILLING_INVOICE_FAILED ||
-		s == BILLING_INVOICE_UNCOLLECTIBLE;
-}
-
-/* The note p asks for against inv, checked: n's amounts, type, reason and
- * memo (*memo: trimmed, new), *lines its lines (new). Field errors go to ck; other failures are
- * returned. left: what the captured payment has left to refund (-1: no
- * captured payment). */
-static int build(struct billing_credit_note *n, cJSON **lines, char **memo,
-	billing__checks *ck, const billing_credit_note_params *p, const billing_invoice *inv,
-	const struct earlier *e, int64_t left)
-{
-	static const char *const line_fields[][3] = {
-		{ "lines[0].invoiceLineId", "lines[0].amount", "lines[0].quantity" },
-		{ "lines[1].invoiceLineId", "lines[1].amount", "lines[1].quantity" },
-		{ "lines[2].invoiceLineId", "lines[2].amount", "lines[2].quantity" },
-		{ "lines[3].invoiceLineId", "lines[3].amount", "lines[3].quantity" },
-		{ "lines[4].invoiceLineId", "lines[4].amount", "lines[4].quantity" },
-		{ "lines[5].invoiceLineId", "lines[5].amount", "lines[5].quantity" },
-		{ "lines[6].invoiceLineId", "lines[6].amount", "lines[6].quantity" },
-		{ "lines[7].invoiceLineId", "lines[7].amount", "lines[7].quantity" },
-	};
-	const size_t named = sizeof(line_fields) / sizeof(line_fields[0]);
-	int64_t credited = inv->pre_credit_notes + inv->post_credit_notes, rest;
-	cJSON *data;
-	size_t i;
-	bool *seen = NULL;
-	int rc = BILLING_OK;
-
-	*lines = cJSON_CreateObject();
-	if (!*lines || !cJSON_AddStringToObject(*lines, "object", "list") ||
-	    (data = cJSON_AddArrayToObject(*lines, "data")) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	n->subtotal = n->tax = 0;
-	rest = inv->total - credited;
-
-	if ((int)p->reason < 0 || (int)p->reason >= REASON_COUNT)
-		billing__check_fail(ck, "reason",
-			"must be duplicate, fraudulent, order_change or product_unsatisfactory");
-	n->reason = (int)p->reason;
-	if ((rc = billing__check_text(ck, "memo", p->memo, BILLING__TEXT_MULTILINE, 1, MEMO_MAX,
-		memo)) < 0)
-		return rc;
-	if (p->line_count > named)
-		billing__check_fail(ck, "lines", "at most %zu lines", named);
-	else if (p->line_count && p->amount)
-		billing__check_fail(ck, "amount", "give lines or amount, not both");
-	else if (!p->line_count && p->amount <= 0)
-		billing__check_fail(ck, p->amount < 0 ? "amount" : "lines",
-			p->amount < 0 ? "must be > 0" : "lines or amount is required");
-	else if (p->line_count && (seen = billing__calloc(inv->line_count + 1, sizeof(*seen))) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-
-	for (i = 0; seen && i < p->line_count; i++) {
-		const billing_credit_note_line_params *lp = &p->lines[i];
-		const char *const *names = line_fields[i];
-		const billing_invoice_line *l;
-		long k = line_index(inv, lp->invoice_line_id);
-		int64_t amount = lp->amount, line_left, tax_left, tax;
-		cJSON *o;
-
-		if (k < 0) {
-			billing__check_fail(ck, names[0], "names no line of the invoice");
-			continue;
-		}
-		l = &inv->lines[k];
-		if (seen[k]) {
-			billing__check_fail(ck, names[0], "names a line given before");
-			continue;
-		}
-		seen[k] = true;
-		if (l->amount <= 0) {
-			billing__check_fail(ck, names[0], "a line of %lld cannot be credited",
-				(long long)l->amount);
-			continue;
-		}
-		if ((lp->amount != 0) == (lp->quantity != 0)) {
-			billing__check_fail(ck, names[1], "give amount or quantity (one of them)");
-			continue;
-		}
-		if (lp->amount < 0) {
-			billing__check_fail(ck, names[1], "must be > 0");
-			continue;
-		}
-		if (lp->quantity < 0 || lp->quantity > l->quantity) {
-			billing__check_fail(ck, names[2], "must be 1 to %d", l->quantity);
-			continue;
-		}
-		if (lp->quantity && __builtin_mul_overflow(l->unit_amount, (int64_t)lp->quantity,
-			&amount)) {
-			billing__check_fail(ck, names[2], "does not fit an amount");
-			continue;
-		}
-		line_left = l->amount - e->amount[k];
-		tax_left = l->tax_amount - e->tax[k];
-		if (amount > line_left) {
-			billing__check_fail(ck, names[lp->quantity ? 2 : 1],
-				"%lld is more than the %lld left to credit on the line",
-				(long long)amount, (long long)line_left);
-			continue;
-		}
-		if (amount == line_left) {
-			tax = tax_left;
-		} else {
-			if ((rc = billing__line_tax(&tax, amount, l->tax_rate_bp)) < 0)
-				break;
-			if (tax > tax_left)
-				tax = tax_left;
-		}
-		if (tax < 0)
-			tax = 0;
-		if (__builtin_add_overflow(n->subtotal, amount, &n->subtotal) ||
-		    __builtin_add_overflow(n->tax, tax, &n->tax)) {
-			rc = billing__error_set(BILLING_EOVERFLOW, "overflow", "the credit overflows");
-			break;
-		}
-		o = cJSON_CreateObject();
-		if (!o || !cJSON_AddItemToArray(data, o)) {
-			cJSON_Delete(o);
-			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-			break;
-		}
-		cJSON_AddStringToObject(o, "invoiceLineId", lp->invoice_line_id);
-		cJSON_AddStringToObject(o, "description", l->description ? l->description : "");
-		cJSON_AddItemToObject(o, "quantity", lp->quantity ?
-			billing__jx_int_new(lp->quantity) : cJSON_CreateNull());
-		cJSON_AddItemToObject(o, "amount", billing__jx_int_new(amount));
-		cJSON_AddItemToObject(o, "taxAmount", billing__jx_int_new(tax));
-	}
-	billing__free(seen);
-	if (rc < 0)
-		return rc;
-
-	if (!p->line_count && p->amount > 0) {
-		/* A lump amount, tax included: the invoice's tax in proportion. */
-		int64_t tax_left = inv->tax - e->total_tax, tax = 0;
-		if (p->amount > rest) {
-			billing__check_fail(ck, "amount", "%lld is more than the %lld left to credit "
-				"on the invoice", (long long)p->amount, (long long)rest);
-		} else if (p->amount == rest) {
-			tax = tax_left;
-		} else if (inv->total > 0 &&
-			   (rc = billing_amount_mul_ratio(&tax, p->amount, inv->tax, inv->total,
-			BILLING_ROUND_HALF_UP)) < 0) {
-			return rc;
-		}
-		if (tax > tax_left)
-			tax = tax_left;
-		if (tax < 0)
-			tax = 0;
-		n->tax = tax;
-		n->subtotal = p->amount - tax;
-	}
-	n->total = n->subtotal + n->tax;
-	if (ck->count)
-		return BILLING_OK;
-	if (n->total <= 0) {
-		billing__check_fail(ck, "lines", "the credit must be > 0");
-		return BILLING_OK;
-	}
-	if (n->total > rest) {
-		billing__check_fail(ck, p->line_count ? "lines" : "amount",
-			"%lld is more than the %lld left to credit on the invoice",
-			(long long)n->total, (long long)rest);
-		return BILLING_OK;
-	}
-
-	if (unpaid(inv->status)) {
-		/* Before payment: the amount due goes down instead. */
-		n->type = BILLING_CREDIT_NOTE_PRE_PAYMENT;
-		n->refund_amount = n->credit_amount = n->out_of_band_amount = 0;
-		if ((p->fields & BILLING_CREDIT_NOTE_REFUND_AMOUNT) && p->refund_amount)
-			billing__check_fail(ck, "refundAmount", "the invoice is unpaid: a credit note "
-				"lowers its amount due, nothing was paid to refund");
-		if ((p->fields & BILLING_CREDIT_NOTE_CREDIT_AMOUNT) && p->credit_amount)
-			billing__check_fail(ck, "creditAmount", "the invoice is unpaid: a credit note "
-				"lowers its amount due");
-		if ((p->fields & BILLING_CREDIT_NOTE_OUT_OF_BAND_AMOUNT) && p->out_of_band_amount)
-			billing__check_fail(ck, "outOfBandAmount", "the invoice is unpaid: a credit "
-				"note lowers its amount due");
-		if (n->total > inv->amount_due)
-			billing__check_fail(ck, p->line_count ? "lines" : "amount",
-				"%lld is more than the invoice's amount due, %lld", (long long)n->total,
-				(long long)inv->amount_due);
-		return BILLING_OK;
-	}
-
-	n->type = BILLING_CREDIT_NOTE_POST_PAYMENT;
-	if (!(p->fields & (BILLING_CREDIT_NOTE_REFUND_AMOUNT | BILLING_CREDIT_NOTE_CREDIT_AMOUNT |
-	    BILLING_CREDIT_NOTE_OUT_OF_BAND_AMOUNT))) {
-		n->refund_amount = n->out_of_band_amount = 0;
-		n->credit_amount = n->total;
-		return BILLING_OK;
-	}
-	n->refund_amount = (p->fields & BILLING_CREDIT_NOTE_REFUND_AMOUNT) ? p->refund_amount : 0;
-	n->credit_amount = (p->fields & BILLING_CREDIT_NOTE_CREDIT_AMOUNT) ? p->credit_amount : 0;
-	n->out_of_band_amount = (p->fields & BILLING_CREDIT_NOTE_OUT_OF_BAND_AMOUNT) ?
-		p->out_of_band_amount : 0;
-	if (n->refund_amount < 0)
-		billing__check_fail(ck, "refundAmount", "must be >= 0");
-	if (n->credit_amount < 0)
-		billing__check_fail(ck, "creditAmount", "must be >= 0");
-	if (n->out_of_band_amount < 0)
-		billing__check_fail(ck, "outOfBandAmount", "must be >= 0");
-	if (ck->count)
-		return BILLING_OK;
-	if (n->refund_amount > INT64_MAX - n->credit_amount ||
-	    n->refund_amount + n->credit_amount > INT64_MAX - n->out_of_band_amount ||
-	    n->refund_amount + n->credit_amount + n->out_of_band_amount != n->total) {
-		const char *f = (p->fields & BILLING_CREDIT_NOTE_REFUND_AMOUNT) ? "refundAmount" :
-			(p->fields & BILLING_CREDIT_NOTE_CREDIT_AMOUNT) ? "creditAmount" :
-			"outOfBandAmount";
-		billing__check_fail(ck, f, "refundAmount + creditAmount + outOfBandAmount must be "
-			"the credit note's total, %lld", (long long)n->total);
-		return BILLING_OK;
-	}
-	if (n->refund_amount > 0 && left < 0)
-		billing__check_fail(ck, "refundAmount",
-			"nothing of the invoice was captured by the payment provider");
-	else if (n->refund_amount > left && left >= 0)
-		billing__check_fail(ck, "refundAmount", "at most %lld of the invoice's payment is "
-			"left to refund", (long long)left);
-	return BILLING_OK;
-}
-
-/* ------------------------------------------------------------ calls */
-
-cJSON *billing__credit_note_json(const void *item)
-{
-	const struct billing_credit_note *n = item;
-	struct billing_credit_note copy;
-	cJSON *obj;
-
-	if (n->id)
-		return billing__record_json(&billing__res_credit_note, n);
-	/* A preview: no id (the generic writer shows a record's id as a
-	 * string), shown as null. */
-	copy = *n;
-	copy.id = "";
-	if ((obj = billing__record_json(&billing__res_credit_note, &copy)) != NULL &&
-	    !cJSON_ReplaceItemInObjectCaseSensitive(obj, "id", cJSON_CreateNull())) {
-		cJSON_Delete(obj);
-		obj = NULL;
-	}
-	return obj;
-}
-
-static cJSON *note_json(const void *item)
-{
-	return billing__credit_note_json(item);
-}
-
-static int params_ok(const billing_credit_note_params *p)
-{
-	BILLING__ASSERT_ARG(p, "params");
-	if (p->version == 0 || p->version > BILLING_CREDIT_NOTE_PARAMS_VERSION)
-		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
-			"unknown billing_credit_note_params version %u", p->version);
-	if (p->line_count && !p->lines)
-		return billing__error_field(BILLING_EINVALID, "invalid", "lines",
-			"line_count without lines");
-	if (!billing__id_arg_ok(p->invoice_id, "in"))
-		return billing__error_field(BILLING_EINVALID, "resource_missing", "invoiceId",
-			"no such invoice in this tenant");
-	return BILLING_OK;
-}
-
-/* The invoice of a note, locked in a write transaction; its absence is
- * bad input (an id in the body). */
-static int invoice_of(billing_invoice **inv, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *id)
-{
-	int rc = billing__invoice_load(inv, ctx, tx, tenant_id, id);
-	if (rc == BILLING_ENOTFOUND)
-		return billing__error_field(BILLING_EINVALID, "resource_missing", "invoiceId",
-			"no such invoice in this tenant");
-	if (rc < 0)
-		return rc;
-	if ((*inv)->status == BILLING_INVOICE_DRAFT || (*inv)->status == BILLING_INVOICE_VOID)
-		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
-			"a credit note needs a finalized invoice; this one is %s",
-			billing_invoice_status_name((*inv)->status));
-	return BILLING_OK;
-}
-
-/* What the work of create and preview shares: inv loaded, the note built
- * into n (lines: its lines), *refund_from the payment to refund. */
-struct work {
-	billing_invoice *inv;
-	struct earlier e;
-	struct billing_credit_note n;
-	cJSON *lines;
-	char *lines_text;
-	char *memo;
-	struct captured cap;
-	billing_payment *pay;
-};
-
-static void work_free(struct work *w)
-{
-	billing_invoice_free(w->inv);
-	earlier_free(&w->e);
-	cJSON_Delete(w->lines);
-	cJSON_free(w->lines_text);
-	billing__free(w->memo);
-	billing_payment_free(w->pay);
-}
-
-static int work_build(struct work *w, billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const billing_credit_note_params *p)
-{
-	billing__checks ck = BILLING__CHECKS_INIT;
-	int64_t left = -1;
-	int rc;
-
-	memset(w, 0, sizeof(*w));
-	/* The payment before the invoice (txn.h): only a refund needs it. */
-	if ((p->fields & BILLING_CREDIT_NOTE_REFUND_AMOUNT) && p->refund_amount > 0) {
-		if ((rc = captured_find(&w->cap, ctx, tx, tenant_id, p->invoice_id)) < 0)
-			return rc;
-		if (w->cap.found) {
-			if ((rc = billing__payment_load(&w->pay, ctx, tx, tenant_id, w->cap.id)) < 0)
-				return rc;
-			left = w->pay->amount - w->pay->amount_refunded - w->pay->amount_refunding;
-		}
-	}
-	if ((rc = invoice_of(&w->inv, ctx, tx, tenant_id, p->invoice_id)) < 0 ||
-	    (rc = earlier_load(&w->e, ctx, tx, w->inv)) < 0 ||
-	    (rc = build(&w->n, &w->lines, &w->memo, &ck, p, w->inv, &w->e, left)) < 0 ||
-	    (rc = billing__checks_finish(&ck, "credit note")) < 0)
-		return rc;
-	if ((w->lines_text = billing__jx_print(w->lines)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	w->n.tenant_id = tenant_id;
-	w->n.invoice_id = w->inv->id;
-	w->n.customer_id = w->inv->customer_id;
-	w->n.currency = w->inv->currency;
-	w->n.status = BILLING_CREDIT_NOTE_ISSUED;
-	w->n.memo = w->memo;
-	w->n.lines_json = w->lines_text;
-	w->n.metadata_json = "{}";
-	w->n.version = 1;
-	return BILLING_OK;
-}
-
-/* The invoice after the note: its sums and, before payment, its amount
- * due (paid when nothing is left). */
-static int invoice_credit(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
-	const struct billing_credit_note *n, int64_t now)
-{
-	const char *event = "invoice.updated";
-	int rc;
-
-	if (n->type == BILLING_CREDIT_NOTE_POST_PAYMENT) {
-		inv->post_credit_notes += n->total;
-		return billing__invoice_save(ctx, tx, inv, event);
-	}
-	inv->pre_credit_notes += n->total;
-	inv->amount_due = billing__invoice_remaining(inv);
-	if (inv->amount_due == 0 &&
-	    billing__invoice_transition(inv->status, BILLING_INVOICE_PAID) == BILLING_OK) {
-		inv->status = BILLING_INVOICE_PAID;
-		inv->paid_at = now;
-		inv->next_attempt_at = 0;
-		event = "invoice.paid";
-		if ((rc = ctx->st->due_clear(tx, inv->tenant_id, BILLING__DUE_COLLECT, inv->id)) < 0)
-			return rc;
-	}
-	billing_error_clear();
-	if ((rc = billing__invoice_save(ctx, tx, inv, event)) < 0)
-		return rc;
-	/* As a payment that succeeded: a subscription past due recovers. */
-	if (inv->status == BILLING_INVOICE_PAID && inv->subscription_id)
-		rc = billing__subscription_payment(ctx, tx, inv->tenant_id, inv->subscription_id,
-			BILLING__SUB_PAYMENT_RECOVERED, now, now);
-	return rc;
-}
-
-static int create_once(billing_credit_note **out, billing__attempt *a, int *refunding,
-	billing_ctx *ctx, const billing_principal *who, const billing_credit_note_params *p,
-	billing__idem *idem)
-{
-	char id[BILLING_ID_MAX], prefix[PREFIX_MAX] = "", number[PREFIX_MAX + 24];
-	struct work w;
-	billing_txn *tx;
-	int64_t now = billing__now(ctx);
-	int rc;
-
-	*refunding = 0;
-	memset(&w, 0, sizeof(w));
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		return rc;
-	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, idem)) < 0 || idem->replay)
-		goto end;
-	if ((rc = work_build(&w, ctx, tx, who->tenant_id, p)) < 0)
-		goto end;
-	if (w.n.type == BILLING_CREDIT_NOTE_PRE_PAYMENT &&
-	    (rc = billing__invoice_payments_settled(ctx, tx, who->tenant_id, w.inv->id)) < 0)
-		goto end;
-	if ((rc = counter_next(ctx, tx, who->tenant_id, &w.n.seq)) < 0 ||
-	    (rc = billing__read(ctx->st, tx, &billing__res_tenant, NULL, who->tenant_id,
-		BILLING_LOCK_NONE, prefix_row, prefix)) < 0 ||
-	    (rc = billing__number_format(number, sizeof(number), prefix, w.n.seq, now)) < 0)
-		goto end;
-	if (billing__id_new(id, billing__res_credit_note.prefix, now * 1000) < 0) {
-		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
-		goto end;
-	}
-	w.n.id = id;
-	w.n.number = number;
-	w.n.created_at = w.n.updated_at = now;
-	if (w.n.refund_amount > 0) {
-		if (!ctx->provider) {
-			rc = billing__payment_no_provider();
-			goto end;
-		}
-		if ((rc = billing__refund_begin(ctx, tx, who->tenant_id, w.cap.id, w.n.refund_amount,
-			now, a)) < 0)
-			goto end;
-		w.n.refund_id = a->refund_id;
-		*refunding = 1;
-	}
-	if ((rc = billing__insert(ctx->st, tx, &billing__res_credit_note, &w.n)) < 0)
-		goto end;
-	if (w.n.credit_amount > 0 &&
-	    (rc = billing__balance_record_credit_note(ctx, tx, who->tenant_id, w.n.customer_id,
-		w.n.currency, -w.n.credit_amount, w.n.invoice_id, id)) < 0)
-		goto end;
-	if ((rc = invoice_credit(ctx, tx, w.inv, &w.n, now)) < 0 ||
-	    (rc = billing__event_emit(ctx, tx, who->tenant_id, "credit_note.created",
-		billing__res_credit_note.name, id, note_json, &w.n)) < 0 ||
-	    (rc = billing__idem_record(ctx, tx, who->tenant_id, idem, id)) < 0)
-		goto end;
-	if ((*out = billing__record_dup(&billing__res_credit_note, &w.n)) == NULL)
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-end:
-	work_free(&w);
-	rc = billing__end(ctx, tx, rc);
-	if (rc < 0) {
-		billing__free(*out);
-		*out = NULL;
-		*refunding = 0;
-	}
-	return rc;
-}
-
-static int create_retry(billing_credit_note **out, billing__attempt *a, int *refunding,
-	billing_ctx *ctx, const billing_principal *who, const billing_credit_note_params *p,
-	billing__idem *idem)
-{
-	BILLING__RETRY(create_once(out, a, refunding, ctx, who, p, idem));
-}
-
-/* The normalized input of create, for the idempotency hash. */
-static void input_of(billing__buf *b, const billing_credit_note_params *p)
-{
-	size_t i;
-	billing__buf_add(b, "invoiceId", p->invoice_id);
-	billing__buf_add_i64(b, "amount", p->amount);
-	billing__buf_add_i64(b, "lines", (int64_t)p->line_count);
-	for (i = 0; i < p->line_count; i++) {
-		billing__buf_add(b, "invoiceLineId", p->lines[i].invoice_line_id);
-		billing__buf_add_i64(b, "lineAmount", p->lines[i].amount);
-		billing__buf_add_i64(b, "quantity", p->lines[i].quantity);
-	}
-	billing__buf_add_i64(b, "reason", (int64_t)p->reason);
-	billing__buf_add(b, "memo", p->memo);
-	billing__buf_add_i64(b, "fields", (int64_t)p->fields);
-	billing__buf_add_i64(b, "refundAmount", p->refund_amount);
-	billing__buf_add_i64(b, "creditAmount", p->credit_amount);
-	billing__buf_add_i64(b, "outOfBandAmount", p->out_of_band_amount);
-}
-
-int billing_credit_note_create(billing_credit_note **out, billing_ctx *ctx,
-	const billing_principal *who, const billing_credit_note_params *p,
-	const billing_call_options *opts)
-{
-	billing__buf input = { 0 };
-	billing_provider_result res;
-	billing__attempt a;
-	billing__idem idem;
-	int refunding = 0, rc;
-
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CREDIT_NOTES_CREATE)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	*out = NULL;
-	if ((rc = params_ok(p)) < 0)
-		return rc;
-	input_of(&input, p);
-	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_CREDIT_NOTES_CREATE, &input)) < 0)
-		return rc;
-	memset(&a, 0, sizeof(a));
-	if ((rc = create_retry(out, &a, &refunding, ctx, who, p, &idem)) < 0)
-		return rc;
-	if (idem.replay)
-		return billing_credit_note_get(out, ctx, who, idem.resource_id);
-	if (!refunding)
-		return BILLING_OK;
-	/* The refund, asked once the note is written (payment_refund.c's
-	 * discipline): a failure or a lost answer is the refund's, recorded on
-	 * the payment by the billing run; the note stands. */
-	memset(&res, 0, sizeof(res));
-	if (billing__attempt_run(ctx, &a, &res) < 0)
-		billing__log(ctx, BILLING_LOG_WARN, "credit note %s: refund %s: the answer is left "
-			"to the billing run: %s", (*out)->id, a.refund_id,
-			billing_error_last()->message);
-	billing_error_clear();
-	return BILLING_OK;
-}
-
-int billing_credit_note_preview(billing_credit_note **out, billing_ctx *ctx,
-	const billing_principal *who, const billing_credit_note_params *p)
-{
-	struct work w;
-	billing_txn *tx;
-	int rc;
-
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CREDIT_NOTES_PREVIEW)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	*out = NULL;
-	if ((rc = params_ok(p)) < 0)
-		return rc;
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
-		return rc;
-	if ((rc = work_build(&w, ctx, tx, who->tenant_id, p)) == BILLING_OK) {
-		w.n.created_at = w.n.updated_at = billing__now(ctx);
-		if ((*out = billing__record_dup(&billing__res_credit_note, &w.n)) == NULL)
-			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	}
-	work_free(&w);
-	return billing__end(ctx, tx, rc);
-}
-
-/* ------------------------------------------------------------ void */
-
-static int note_row(void *payload, const void *record)
-{
-	struct billing_credit_note **n = payload;
-	billing__free(*n);
-	*n = billing__record_dup(&billing__res_credit_note, record);
-	return *n ? BILLING_OK : billing__error_set(BILLING_ENOMEM, NULL, NULL);
-}
-
-static int void_once(billing_credit_note **out, billing_ctx *ctx, const billing_principal *who,
-	const char *id, billing__idem *idem)
-{
-	struct billing_credit_note *n = NULL;
-	billing_invoice *inv = NULL;
-	billing_txn *tx;
-	int64_t now = billing__now(ctx), old_version;
-	int rc;
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		return rc;
-	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, idem)) < 0 || idem->replay)
-		goto end;
-	/* The note's invoice first (txn.h), then the note held. */
-	if ((rc = billing__read(ctx->st, tx, &billing__res_credit_note, who->tenant_id, id,
-		BILLING_LOCK_NONE, note_row, &n)) < 0 ||
-	    (rc = billing__invoice_load(&inv, ctx, tx, who->tenant_id, n->invoice_id)) < 0 ||
-	    (rc = ctx->st->record_read(tx, &billing__res_credit_note, who->tenant_id, id,
-		BILLING_LOCK_UPDATE, note_row, &n)) < 0)
-		goto end;
-	if (n->status != BILLING_CREDIT_NOTE_ISSUED) {
-		rc = billing__error_set(BILLING_ECONFLICT, "invalid_transition",
-			"the credit note is void already");
-		goto end;
-	}
-	if (n->refund_amount > 0) {
-		rc = billing__error_set(BILLING_ECONFLICT, "credit_note_refunded",
-			"the credit note refunded %lld through the payment provider; a refund is not "
-			"taken back", (long long)n->refund_amount);
-		goto end;
-	}
-	if (n->type == BILLING_CREDIT_NOTE_PRE_PAYMENT) {
-		if (!unpaid(inv->status)) {
-			rc = billing__error_set(BILLING_ECONFLICT, "invoice_paid",
-				"the credit note's invoice is %s: only an unpaid invoice's amount due "
-				"can go back up", billing_invoice_status_name(inv->status));
-			goto end;
-		}
-		inv->pre_credit_notes -= n->total;
-		inv->amount_due = billing__invoice_remaining(inv);
-	} else {
-		inv->post_credit_notes -= n->total;
-	}
-	if (n->credit_amount > 0 &&
-	    (rc = billing__balance_record_credit_note(ctx, tx, who->tenant_id, n->customer_id,
-		n->currency, n->credit_amount, n->invoice_id, n->id)) < 0)
-		goto end;
-	old_version = n->version;
-	n->status = BILLING_CREDIT_NOTE_VOID;
-	n->voided_at = n->updated_at = now;
-	n->version++;
-	if ((rc = ctx->st->record_update(tx, &billing__res_credit_note, n, old_version)) < 0 ||
-	    (rc = billing__invoice_save(ctx, tx, inv, "invoice.updated")) < 0 ||
-	    (rc = billing__event_emit(ctx, tx, who->tenant_id, "credit_note.voided",
-		billing__res_credit_note.name, id, note_json, n)) < 0 ||
-	    (rc = billing__idem_record(ctx, tx, who->tenant_id, idem, id)) < 0)
-		goto end;
-	*out = n;
-	n = NULL;
-end:
-	billing__free(n);
-	billing_invoice_free(inv);
-	rc = billing__end(ctx, tx, rc);
-	if (rc < 0) {
-		billing__free(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
-static int void_retry(billing_credit_note **out, billing_ctx *ctx, const billing_principal *who,
-	const char *id, billing__idem *idem)
-{
-	BILLING__RETRY(void_once(out, ctx, who, id, idem));
-}
-
-int billing_credit_note_void(billing_credit_note **out, billing_ctx *ctx,
-	const billing_principal *who, const char *id, const billing_call_options *opts)
-{
-	billing__buf input = { 0 };
-	billing__idem idem;
-	int rc;
-
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_CREDIT_NOTES_VOID)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	*out = NULL;
-	if (!billing__id_arg_ok(id, billing__res_credit_note.prefix))
-		return billing__not_found("credit note");
-	billing__buf_add(&input, "id", id);
-	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_CREDIT_NOTES_VOID, &input)) < 0 ||
-	    (rc = void_retry(out, ctx, who, id, &idem)) < 0)
-		return rc;
-	if (idem.replay)
-		return billing_credit_note_get(out, ctx, who, idem.resource_id);
-	return BILLING_OK;
 }
 
 /* ------------------------------------------------------------ reads */
@@ -1038,9 +237,9 @@ int billing_credit_note_list(billing_page **out, billing_ctx *ctx,
 	size_t n = 0;
 
 	if (invoice_id)
-		f[n++] = by(INVOICE, invoice_id);
+		f[n++] = billing__credit_note_by(INVOICE, invoice_id);
 	if (customer_id)
-		f[n++] = by(CUSTOMER, customer_id);
+		f[n++] = billing__credit_note_by(CUSTOMER, customer_id);
 	return billing__resource_list(out, &billing__credit_note_rules, ctx, who,
 		params ? params : &none, n ? f : NULL, n);
 }
