@@ -256,7 +256,7 @@ void billing_credit_note_free(billing_credit_note *n)
 
 const char *billing_credit_note_status_name(billing_credit_note_status s)
 {
-	return s > 0 && (size_t)s < sizeof(status_names) / sizeof(status_names[0]) - 1 ?
+	return s == BILLING_CREDIT_NOTE_ISSUED || s == BILLING_CREDIT_NOTE_VOID ?
 		status_names[s] : NULL;
 }
 

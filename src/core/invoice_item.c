@@ -526,7 +526,7 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	if (cur && cur->invoice_id &&
 	    (rc = refresh(ctx, tx, t->tenant_id, cur->invoice_id, t->id, t)) < 0)
 		return rc;
-	if (t->invoice_id && (!cur || !cur->invoice_id || strcmp(cur->invoice_id, t->invoice_id)))
+	if (t->invoice_id && (!cur || !cur->invoice_id || strcmp(cur->invoice_id, t->invoice_id) != 0))
 		rc = refresh(ctx, tx, t->tenant_id, t->invoice_id, t->id, t);
 	return rc;
 }
