@@ -50,6 +50,11 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, tenant_id,
 		invoice_id, lines, it->n, 1)) < 0)
 		goto out;
+	/* The lines as loaded go, their strings with them (add_line copies). */
+	for (i = 0; i < inv->line_count * 2; i++) {
+		billing__free(inv->line_strings[i]);
+		inv->line_strings[i] = NULL;
+	}
 	inv->line_count = 0;
 	for (i = 0; rc == BILLING_OK && i < it->n; i++)
 		rc = billing__invoice_add_line(inv, &lines[i]);
