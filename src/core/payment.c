@@ -3,8 +3,8 @@
  * context's provider), its state machine, what the provider's answer means
  * for the payment and its invoice, and the reads (get, list, getters).
  *
- * The other parts of payments: payment_attempt.c charges invoices and asks
- * the provider, payment_action.c expires and cancels attempts awaiting the
+ * The other parts of payments: payment_attempt.c charges invoices,
+ * payment_ask.c asks the provider and records its answer, payment_action.c expires and cancels attempts awaiting the
  * customer's action, payment_refund.c refunds, payment_events.c applies inbound
  * provider webhooks, dunning.c holds the retry policy. What they share is in
  * payment_internal.h.

@@ -1,6 +1,6 @@
 /*
  * What the billing run needs from payments, and what the files of payments
- * share (payment.c, payment_attempt.c, payment_action.c, payment_refund.c,
+ * share (payment.c, payment_attempt.c, payment_ask.c, payment_action.c, payment_refund.c,
  * payment_events.c, dunning.c).
  *
  * The run's part: the three kinds of due work
