@@ -44,17 +44,8 @@ static billing_provider *provider_new(fx *f)
 {
 	billing_provider *p = NULL;
 	if (f->stripe) {
-		billing_stripe_options o = BILLING_STRIPE_OPTIONS_INIT;
-		static const char *secrets[1] = { SECRET };
 		assert_non_null(f->fs = fake_stripe_start(KEY));
-		o.api_key = KEY;
-		o.api_base = fake_stripe_url(f->fs);
-		o.webhook_secrets = secrets;
-		o.webhook_secret_count = 1;
-		o.timeout_ms = 2000;
-		o.max_retries = 2;
-		o.retry_base_ms = 1;
-		tb_assert_rc(billing_stripe_provider_new(&p, &o), BILLING_OK);
+		tb_assert_rc(fake_stripe_provider(&p, f->fs, KEY, SECRET), BILLING_OK);
 	} else {
 		billing_test_provider_options o = BILLING_TEST_PROVIDER_OPTIONS_INIT;
 		o.webhook_secret = SECRET;

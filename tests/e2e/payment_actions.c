@@ -39,17 +39,8 @@ static billing_provider *provider_new(fx *f)
 {
 	billing_provider *p = NULL;
 	if (f->stripe) {
-		billing_stripe_options o = BILLING_STRIPE_OPTIONS_INIT;
-		static const char *secrets[1] = { SECRET };
 		assert_non_null(f->fs = fake_stripe_start(KEY));
-		o.api_key = KEY;
-		o.api_base = fake_stripe_url(f->fs);
-		o.webhook_secrets = secrets;
-		o.webhook_secret_count = 1;
-		o.timeout_ms = 2000;
-		o.max_retries = 2;
-		o.retry_base_ms = 1;
-		tb_assert_rc(billing_stripe_provider_new(&p, &o), BILLING_OK);
+		tb_assert_rc(fake_stripe_provider(&p, f->fs, KEY, SECRET), BILLING_OK);
 	} else {
 		billing_test_provider_options o = BILLING_TEST_PROVIDER_OPTIONS_INIT;
 		o.webhook_secret = SECRET;
@@ -99,26 +90,12 @@ static void fx_free(fx *f)
 
 static billing_invoice_status inv_status(fx *f, int32_t *attempts, int64_t *next)
 {
-	billing_invoice *inv = NULL;
-	billing_invoice_status st;
-	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin, f->invoice_id), BILLING_OK);
-	st = billing_invoice_status_of(inv);
-	if (attempts)
-		*attempts = billing_invoice_attempt_count(inv);
-	if (next)
-		*next = billing_invoice_next_attempt_at(inv);
-	billing_invoice_free(inv);
-	return st;
+	return tbb_invoice_status(f->w, f->t, f->invoice_id, attempts, next);
 }
 
 static billing_subscription_status sub_status(fx *f)
 {
-	billing_subscription *s = NULL;
-	billing_subscription_status st;
-	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, f->sub_id), BILLING_OK);
-	st = billing_subscription_status_of(s);
-	billing_subscription_free(s);
-	return st;
+	return tbb_sub_status(f->w, f->t, f->sub_id);
 }
 
 /* How many attempts the invoice has. */

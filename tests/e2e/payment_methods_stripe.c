@@ -34,18 +34,12 @@ typedef struct {
 
 static void fx_init(fx *f)
 {
-	billing_stripe_options o = BILLING_STRIPE_OPTIONS_INIT;
 	billing_provider *p = NULL;
 	billing_customer *c;
 
 	memset(f, 0, sizeof(*f));
 	assert_non_null(f->fs = fake_stripe_start(KEY));
-	o.api_key = KEY;
-	o.api_base = fake_stripe_url(f->fs);
-	o.timeout_ms = 2000;
-	o.max_retries = 2;
-	o.retry_base_ms = 1;
-	tb_assert_rc(billing_stripe_provider_new(&p, &o), BILLING_OK);
+	tb_assert_rc(fake_stripe_provider(&p, f->fs, KEY, NULL), BILLING_OK);
 	f->w = tb_world_new_with_provider(p);
 	f->t = tb_tenant(f->w, "Acme");
 	f->admin = tb_admin(f->t);

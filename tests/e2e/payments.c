@@ -66,26 +66,12 @@ static void fx_free(fx *f)
 
 static billing_invoice_status inv_status(fx *f, int32_t *attempts, int64_t *next)
 {
-	billing_invoice *inv = NULL;
-	billing_invoice_status st;
-	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin, f->invoice_id), BILLING_OK);
-	st = billing_invoice_status_of(inv);
-	if (attempts)
-		*attempts = billing_invoice_attempt_count(inv);
-	if (next)
-		*next = billing_invoice_next_attempt_at(inv);
-	billing_invoice_free(inv);
-	return st;
+	return tbb_invoice_status(f->w, f->t, f->invoice_id, attempts, next);
 }
 
 static billing_subscription_status sub_status(fx *f)
 {
-	billing_subscription *s = NULL;
-	billing_subscription_status st;
-	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, f->sub_id), BILLING_OK);
-	st = billing_subscription_status_of(s);
-	billing_subscription_free(s);
-	return st;
+	return tbb_sub_status(f->w, f->t, f->sub_id);
 }
 
 /* The invoice's payments, oldest first; *n receives how many. */

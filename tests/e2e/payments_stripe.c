@@ -32,21 +32,12 @@ typedef struct {
 
 static void fx_init(fx *f)
 {
-	billing_stripe_options o = BILLING_STRIPE_OPTIONS_INIT;
-	const char *secrets[1] = { SECRET };
 	billing_provider *p = NULL;
 	billing_plan *plan;
 
 	memset(f, 0, sizeof(*f));
 	assert_non_null(f->fs = fake_stripe_start(KEY));
-	o.api_key = KEY;
-	o.api_base = fake_stripe_url(f->fs);
-	o.webhook_secrets = secrets;
-	o.webhook_secret_count = 1;
-	o.timeout_ms = 2000;
-	o.max_retries = 2;
-	o.retry_base_ms = 1;
-	tb_assert_rc(billing_stripe_provider_new(&p, &o), BILLING_OK);
+	tb_assert_rc(fake_stripe_provider(&p, f->fs, KEY, SECRET), BILLING_OK);
 	f->w = tb_world_new_with_provider(p);
 	f->t = tb_tenant(f->w, "Acme");
 	f->admin = tb_admin(f->t);
@@ -83,26 +74,12 @@ static void fx_free(fx *f)
 
 static billing_invoice_status inv_status(fx *f, int32_t *attempts, int64_t *next)
 {
-	billing_invoice *inv = NULL;
-	billing_invoice_status st;
-	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin, f->invoice_id), BILLING_OK);
-	st = billing_invoice_status_of(inv);
-	if (attempts)
-		*attempts = billing_invoice_attempt_count(inv);
-	if (next)
-		*next = billing_invoice_next_attempt_at(inv);
-	billing_invoice_free(inv);
-	return st;
+	return tbb_invoice_status(f->w, f->t, f->invoice_id, attempts, next);
 }
 
 static billing_subscription_status sub_status(fx *f)
 {
-	billing_subscription *s = NULL;
-	billing_subscription_status st;
-	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, f->sub_id), BILLING_OK);
-	st = billing_subscription_status_of(s);
-	billing_subscription_free(s);
-	return st;
+	return tbb_sub_status(f->w, f->t, f->sub_id);
 }
 
 /* The invoice's latest attempt: its status, id and provider ref. */

@@ -315,7 +315,6 @@ static void health__the_test_provider_switch_is_checked(void **state)
 /* The Stripe provider against the fake: 401 (the key was rolled), then 200. */
 static void health__stripe_401_then_200_charges_once(void **state)
 {
-	billing_stripe_options o = BILLING_STRIPE_OPTIONS_INIT;
 	billing_provider *p = NULL;
 	billing_payment_status st = 0;
 	billing_provider_health h;
@@ -327,12 +326,7 @@ static void health__stripe_401_then_200_charges_once(void **state)
 
 	(void)state;
 	assert_non_null(fs = fake_stripe_start(KEY));
-	o.api_key = KEY;
-	o.api_base = fake_stripe_url(fs);
-	o.timeout_ms = 2000;
-	o.max_retries = 2;
-	o.retry_base_ms = 1;
-	tb_assert_rc(billing_stripe_provider_new(&p, &o), BILLING_OK);
+	tb_assert_rc(fake_stripe_provider(&p, fs, KEY, NULL), BILLING_OK);
 	w = tb_world_new_with_provider(p);
 	subscribe(w, &acme, "Acme");
 	assert_int_equal(fake_stripe_payment_intent_count(fs), 1);

@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "billing/errors.h"
+#include "billing/providers.h"
 #include "providers/stripe/stripe_webhook.h"
 
 #define MAX_BODY (64 * 1024)
@@ -1737,4 +1738,22 @@ void fake_stripe_set_api_key(fake_stripe *fs, const char *api_key)
 	free(fs->api_key);
 	fs->api_key = key;
 	pthread_mutex_unlock(&fs->lock);
+}
+
+int fake_stripe_provider(billing_provider **out, const fake_stripe *fs,
+	const char *api_key, const char *webhook_secret)
+{
+	billing_stripe_options o = BILLING_STRIPE_OPTIONS_INIT;
+	const char *secrets[1] = { webhook_secret };
+
+	o.api_key = api_key;
+	o.api_base = fake_stripe_url(fs);
+	if (webhook_secret) {
+		o.webhook_secrets = secrets;
+		o.webhook_secret_count = 1;
+	}
+	o.timeout_ms = 2000;
+	o.max_retries = 2;
+	o.retry_base_ms = 1;
+	return billing_stripe_provider_new(out, &o);
 }

@@ -79,6 +79,7 @@
 #include <stdint.h>
 
 typedef struct fake_stripe fake_stripe;
+struct billing_provider;
 
 /* Starts a server that accepts api_key (copied). NULL when it cannot start. */
 fake_stripe *fake_stripe_start(const char *api_key);
@@ -88,6 +89,15 @@ void fake_stripe_stop(fake_stripe *fs);
 
 /* "http://127.0.0.1:<port>": billing_stripe_options.api_base. Borrowed. */
 const char *fake_stripe_url(const fake_stripe *fs);
+
+/*
+ * *out: a Stripe provider (billing_stripe_provider_new's result) that talks
+ * to fs with api_key, as the suites want it: answers within 2 s, two retries
+ * 1 ms apart; webhook_secret (may be NULL) verifies inbound events. The
+ * caller owns it (usually through a world).
+ */
+int fake_stripe_provider(struct billing_provider **out, const fake_stripe *fs,
+	const char *api_key, const char *webhook_secret);
 
 /* Rolls the key the fake accepts (as a dashboard rolling the secret
  * key): a client still sending the old one gets 401 (issue #18 item 2);

@@ -150,6 +150,34 @@ static inline billing_subscription *tbb_sub_get(tb_world *w, const char *tenant,
 	return s;
 }
 
+/* The status of the tenant's invoice id; *attempts and *next (either may be
+ * NULL) receive its attempt count and next attempt's time. */
+static inline billing_invoice_status tbb_invoice_status(tb_world *w, const char *tenant,
+	const char *id, int32_t *attempts, int64_t *next)
+{
+	billing_principal who = tb_admin(tenant);
+	billing_invoice *inv = NULL;
+	billing_invoice_status st;
+	tb_assert_rc(billing_invoice_get(&inv, w->ctx, &who, id), BILLING_OK);
+	st = billing_invoice_status_of(inv);
+	if (attempts)
+		*attempts = billing_invoice_attempt_count(inv);
+	if (next)
+		*next = billing_invoice_next_attempt_at(inv);
+	billing_invoice_free(inv);
+	return st;
+}
+
+/* The status of the tenant's subscription id. */
+static inline billing_subscription_status tbb_sub_status(tb_world *w, const char *tenant,
+	const char *id)
+{
+	billing_subscription *s = tbb_sub_get(w, tenant, id);
+	billing_subscription_status st = billing_subscription_status_of(s);
+	billing_subscription_free(s);
+	return st;
+}
+
 /* billing_run_due at w->now (through the context's clock), asserting OK. */
 static inline billing_run_report tbb_run(tb_world *w)
 {
