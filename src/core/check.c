@@ -391,6 +391,16 @@ static bool json_object(const char *text, bool strings)
 	return ok;
 }
 
+static bool json_array(const char *text)
+{
+	cJSON *j = cJSON_Parse(text), *e;
+	bool ok = cJSON_IsArray(j);
+	cJSON_ArrayForEach(e, j)
+		ok = ok && cJSON_IsObject(e);
+	cJSON_Delete(j);
+	return ok;
+}
+
 /* Field f of rec, row id, on its own. Values are never shown: a field
  * may hold a secret. */
 static void check_field(checker *c, const billing_resource *res, const billing_field *f,
@@ -432,6 +442,9 @@ static void check_field(checker *c, const billing_resource *res, const billing_f
 	    text && !json_object(text, f->json_kind == BILLING_JSON_METADATA))
 		problem(c, "invalid_field", id, "%s %s: not a JSON object%s", res->name, name,
 			f->json_kind == BILLING_JSON_METADATA ? " of strings" : "");
+	if (f->json_kind == BILLING_JSON_ARRAY && text && !json_array(text))
+		problem(c, "invalid_field", id, "%s %s: not a JSON array of objects", res->name,
+			name);
 }
 
 static int listed_row(void *payload, const void *rec)

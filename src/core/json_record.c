@@ -13,7 +13,8 @@
  * BOOLEAN true / false; ENUM one of its names; DECIMAL a string or number
  * literal with at most scale places, scaled to an integer exactly (never
  * through a double); TIME RFC 3339 UTC text; METADATA an object of
- * strings, OBJECT any object, both handed to the flow as JSON text (which
+ * strings, OBJECT any object, ARRAY an array of objects, all handed to the
+ * flow as JSON text (which
  * checks metadata as everywhere and makes it canonical). null only where
  * the field is BILLING_API_NULLABLE.
  */
@@ -38,6 +39,7 @@ static field_type spec_type(const billing_field *f)
 	case BILLING_JSON_DECIMAL: return T_RATE;
 	case BILLING_JSON_OBJECT:
 	case BILLING_JSON_METADATA: return T_OBJECT;
+	case BILLING_JSON_ARRAY: return T_OBJ_ARRAY;
 	default: return T_STRING;   /* STRING, TIME, ENUM */
 	}
 }
@@ -247,6 +249,7 @@ static int value_in(void *rec, const billing_field *f, const cJSON *v, owned *ke
 				"at most %d decimal places", f->json, f->scale);
 		break;
 	case BILLING_JSON_METADATA:
+	case BILLING_JSON_ARRAY:
 	case BILLING_JSON_OBJECT: {
 		const cJSON *e;
 		char *text;
@@ -506,6 +509,9 @@ static void shape_type(char *out, size_t size, const billing_field *f)
 	case BILLING_JSON_METADATA: snprintf(out, size, "metadata"); return;
 	case BILLING_JSON_OBJECT:
 		snprintf(out, size, "object%s", (f->api & BILLING_API_COMPUTED) ? "" : "?");
+		return;
+	case BILLING_JSON_ARRAY:
+		snprintf(out, size, "object[]?");
 		return;
 	case BILLING_JSON_ENUM:
 		/* A value without a name ("") is none: never shown. */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "billing/money.h"
+#include "core/price.h"
 #include "core/resource.h"
 #include "core/resources.h"
 #include "core/text.h"
@@ -35,6 +36,7 @@ struct billing_plan {
 enum {
 	TENANT, ID, PRODUCT, CODE, NAME, DESCRIPTION, AMOUNT, CURRENCY, INTERVAL, INTERVAL_COUNT,
 	TRIAL_DAYS, TERM_COUNT, ACTIVE, DELETED, METADATA, CREATED_AT, UPDATED_AT, VERSION,
+	SCHEME, TIERS_MODE, TIERS, TRANSFORM, USAGE_TYPE, METER,
 	FIELD_COUNT
 };
 
@@ -44,6 +46,11 @@ enum {
 
 /* The JSON names of billing_interval's values, by value. */
 static const char *const interval_names[] = { "", "DAY", "WEEK", "MONTH", "YEAR", NULL };
+/* The price model's names by value (core/price.h: BILLING__SCHEME_*,
+ * BILLING__TIERS_*, BILLING__USAGE_*). */
+static const char *const scheme_names[] = { "perUnit", "tiered", NULL };
+static const char *const tiers_mode_names[] = { "", "graduated", "volume", NULL };
+static const char *const usage_type_names[] = { "licensed", "metered", NULL };
 
 static const billing_field fields[FIELD_COUNT] = {
 	[TENANT] = { "tenant_id", BILLING_FIELD_TEXT, F(tenant_id), BILLING_FIELD_TENANT, NULL,
@@ -67,7 +74,9 @@ static const billing_field fields[FIELD_COUNT] = {
 		"at most 2000 characters" },
 	[AMOUNT] = { "amount", BILLING_FIELD_INT64, F(amount),
 		BILLING_FIELD_RANGE | BILLING_FIELD_SORT | BILLING_FIELD_NONNEGATIVE, "amount",
-		BILLING_JSON_INTEGER, WRITE | BILLING_API_REQUIRED, NULL, 0, "minor units, > 0" },
+		BILLING_JSON_INTEGER, WRITE, NULL, 0,
+		"the unit amount of a perUnit plan (of a package), minor units, > 0; required "
+		"for perUnit, none for tiered" },
 	[CURRENCY] = { "currency", BILLING_FIELD_TEXT, F(currency),
 		BILLING_FIELD_FIXED | BILLING_FIELD_FILTER, "currency", BILLING_JSON_STRING,
 		ONCE | BILLING_API_VERBATIM | BILLING_API_UPPER, NULL, 0,
@@ -99,6 +108,29 @@ static const billing_field fields[FIELD_COUNT] = {
 		BILLING_JSON_TIME, 0, NULL, 0, NULL },
 	[VERSION] = { "version", BILLING_FIELD_INT64, F(version), BILLING_FIELD_VERSION,
 		"version", BILLING_JSON_INTEGER, 0, NULL, 0, NULL },
+	/* The price model (core/price.h), fixed at creation like a Stripe
+	 * price: invoices and billing_check apply the plan's model to lines
+	 * written before. */
+	[SCHEME] = { "billing_scheme", BILLING_FIELD_INT, F(billing_scheme), BILLING_FIELD_FIXED,
+		"billingScheme", BILLING_JSON_ENUM, ONCE, scheme_names, 0,
+		"perUnit (default) or tiered; fixed" },
+	[TIERS_MODE] = { "tiers_mode", BILLING_FIELD_INT, F(tiers_mode),
+		BILLING_FIELD_FIXED | BILLING_FIELD_ZERO_NULL, "tiersMode", BILLING_JSON_ENUM, ONCE,
+		tiers_mode_names, 0, "graduated or volume; required iff tiered; fixed" },
+	[TIERS] = { "tiers", BILLING_FIELD_TEXT, F(tiers), BILLING_FIELD_FIXED, "tiers",
+		BILLING_JSON_ARRAY, ONCE | BILLING_API_NULLABLE, NULL, 0,
+		"tiered: [{upTo (int; null on the last), unitAmount or unitAmountDecimal, "
+		"flatAmount}], 1-50, upTo ascending; fixed" },
+	[TRANSFORM] = { "transform_quantity", BILLING_FIELD_TEXT, F(transform_quantity),
+		BILLING_FIELD_FIXED, "transformQuantity", BILLING_JSON_OBJECT,
+		ONCE | BILLING_API_NULLABLE, NULL, 0,
+		"perUnit packages: {divideBy >= 1, round: up|down}; fixed" },
+	[USAGE_TYPE] = { "usage_type", BILLING_FIELD_INT, F(usage_type), BILLING_FIELD_FIXED,
+		"usageType", BILLING_JSON_ENUM, ONCE, usage_type_names, 0,
+		"licensed (default) or metered; fixed" },
+	[METER] = { "meter_id", BILLING_FIELD_TEXT, F(meter_id), BILLING_FIELD_FIXED, "meterId",
+		BILLING_JSON_STRING, ONCE | BILLING_API_NULLABLE | BILLING_API_VERBATIM, NULL, 0,
+		"the meter of a metered plan; fixed" },
 };
 
 static const billing_reference references[] = {
@@ -190,6 +222,36 @@ static int product_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	return rc == BILLING_ENOTFOUND ? product_missing() : rc;
 }
 
+/*
+ * Usage types. A metered plan bills what its meter aggregated over the
+ * period; meters come with issue #23 (U), whose rule replaces this one by
+ * the reference check (meterId names a meter of the tenant). Until meters
+ * exist no metered plan can be priced, so none is accepted.
+ */
+static void usage_check(billing__checks *ck, const billing_plan_record *p)
+{
+	if (p->usage_type == BILLING__USAGE_METERED)
+		billing__check_fail(ck, "usageType", "metered plans need meters");
+	else if (p->meter_id)
+		billing__check_fail(ck, "meterId", "only metered plans have a meter");
+}
+
+/* At creation: the price model as a whole (core/price.h), fixed after. */
+static void price_check(billing__checks *ck, billing_plan_record *p, uint64_t given)
+{
+	billing__price_model m;
+
+	/* The flow gives an object not given "{}": none here. */
+	if (!(given & BIT(TRANSFORM)))
+		p->transform_quantity = NULL;
+	if (p->billing_scheme == BILLING__SCHEME_PER_UNIT && !(given & BIT(AMOUNT)))
+		billing__check_fail(ck, "amount", "is required for a perUnit plan");
+	else
+		billing__price_model_parse(&m, ck, p->billing_scheme, p->tiers_mode, p->amount,
+			p->tiers, p->transform_quantity);
+	usage_check(ck, p);
+}
+
 static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
 	uint64_t given)
 {
@@ -207,7 +269,13 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	    (rc = billing__check_text_in_place(&ck, "description", p->description,
 		BILLING__TEXT_MULTILINE, 0, 2000)) < 0)
 		return rc;
-	if ((given & BIT(AMOUNT)) && (p->amount < 1 || p->amount > BILLING_AMOUNT_MAX))
+	if (!current)
+		price_check(&ck, p, given);
+	else if ((given & BIT(AMOUNT)) &&
+	    ((const billing_plan_record *)current)->billing_scheme == BILLING__SCHEME_TIERED)
+		billing__check_fail(&ck, "amount", "a tiered plan is priced by its tiers: it has "
+			"no amount");
+	else if ((given & BIT(AMOUNT)) && (p->amount < 1 || p->amount > BILLING_AMOUNT_MAX))
 		billing__check_fail(&ck, "amount", "must be between 1 and %lld",
 			(long long)BILLING_AMOUNT_MAX);
 	if ((given & BIT(CURRENCY)) && (p->currency = billing__currency_code(p->currency)) == NULL)

@@ -40,7 +40,8 @@ static cJSON *decimal(int64_t v, int scale, bool number)
 static cJSON *text_json(const billing_field *f, const char *s)
 {
 	cJSON *v;
-	if (f->json_kind == BILLING_JSON_METADATA || f->json_kind == BILLING_JSON_OBJECT) {
+	if (f->json_kind == BILLING_JSON_METADATA || f->json_kind == BILLING_JSON_OBJECT ||
+	    f->json_kind == BILLING_JSON_ARRAY) {
 		if (!s)
 			return f->json_kind == BILLING_JSON_METADATA ||
 				(f->api & BILLING_API_COMPUTED) ? cJSON_CreateObject() :

@@ -361,11 +361,13 @@ static int check_object(billing__checks *ck, const billing_field *f, const char 
 	char **out)
 {
 	cJSON *obj = billing__jx_parse(text, strlen(text), NULL);
+	bool array = f->json_kind == BILLING_JSON_ARRAY;
 	char *printed;
 
-	if (!obj || !cJSON_IsObject(obj)) {
+	if (!obj || (array ? !cJSON_IsArray(obj) : !cJSON_IsObject(obj))) {
 		cJSON_Delete(obj);
-		billing__check_fail(ck, field_name(f), "must be a JSON object");
+		billing__check_fail(ck, field_name(f), "must be a JSON %s",
+			array ? "array" : "object");
 		return BILLING_OK;
 	}
 	printed = billing__jx_print(obj);
@@ -423,7 +425,7 @@ static int check_value(struct call *c, billing__checks *ck, size_t i, const void
 		}
 		if (f->json_kind == BILLING_JSON_METADATA)
 			return check_metadata(ck, f, s, &c->canon[i]);
-		if (f->json_kind == BILLING_JSON_OBJECT)
+		if (f->json_kind == BILLING_JSON_OBJECT || f->json_kind == BILLING_JSON_ARRAY)
 			return check_object(ck, f, s, &c->canon[i]);
 		if (f->json_kind == BILLING_JSON_STRING)
 			return trim_value(c, i, s);

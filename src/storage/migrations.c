@@ -1122,6 +1122,69 @@ static const char step18_sqlite[] =
 	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
 	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n";
 
+/* Price models of plans (issue #21, src/core/price.h): the billing scheme
+ * (0 perUnit, 1 tiered), the tiers mode (NULL, 1 graduated, 2 volume), the
+ * tiers and the package transform as canonical JSON text, the usage type
+ * (0 licensed, 1 metered) and the meter. A tiered plan has no amount of its
+ * own (0), so the amount's check widens to >= 0 (core/plan.c keeps > 0 for
+ * perUnit plans). PostgreSQL changes the table in place; SQLite rebuilds it
+ * as in step 5 (subscriptions refer to it by name, which the rename keeps). */
+static const char step19_postgres[] =
+	"ALTER TABLE plans ADD COLUMN billing_scheme INTEGER NOT NULL DEFAULT 0\n"
+	"  CHECK (billing_scheme IN (0, 1));\n"
+	"ALTER TABLE plans ADD COLUMN tiers_mode INTEGER CHECK (tiers_mode IN (1, 2));\n"
+	"ALTER TABLE plans ADD COLUMN tiers TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE plans ADD COLUMN transform_quantity TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE plans ADD COLUMN usage_type INTEGER NOT NULL DEFAULT 0\n"
+	"  CHECK (usage_type IN (0, 1));\n"
+	"ALTER TABLE plans ADD COLUMN meter_id TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE plans DROP CONSTRAINT plans_amount_check;\n"
+	"ALTER TABLE plans ADD CONSTRAINT plans_amount_check CHECK (amount >= 0);\n";
+
+#define PLAN_COLUMNS_V1 "tenant_id, id, product_id, code, name, description, amount, " \
+	"currency, billing_interval, interval_count, trial_days, term_count, active, deleted_at, " \
+	"metadata, created_at, updated_at, version"
+
+static const char step19_sqlite[] =
+	"CREATE TABLE plans_v19 (\n"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT NOT NULL,\n"
+	"  product_id TEXT NOT NULL,\n"
+	"  code TEXT NOT NULL,\n"
+	"  name TEXT NOT NULL,\n"
+	"  description TEXT,\n"
+	"  amount BIGINT NOT NULL CHECK (amount >= 0),\n"
+	"  currency TEXT NOT NULL,\n"
+	"  billing_interval INTEGER NOT NULL CHECK (billing_interval BETWEEN 1 AND 4),\n"
+	"  interval_count INTEGER NOT NULL CHECK (interval_count >= 1),\n"
+	"  trial_days INTEGER NOT NULL CHECK (trial_days >= 0),\n"
+	"  term_count INTEGER CHECK (term_count IS NULL OR term_count >= 1),\n"
+	"  active INTEGER NOT NULL CHECK (active IN (0, 1)),\n"
+	"  deleted_at BIGINT,\n"
+	"  metadata TEXT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  billing_scheme INTEGER NOT NULL DEFAULT 0 CHECK (billing_scheme IN (0, 1)),\n"
+	"  tiers_mode INTEGER CHECK (tiers_mode IN (1, 2)),\n"
+	"  tiers TEXT,\n"
+	"  transform_quantity TEXT,\n"
+	"  usage_type INTEGER NOT NULL DEFAULT 0 CHECK (usage_type IN (0, 1)),\n"
+	"  meter_id TEXT,\n"
+	"  CONSTRAINT plans_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT plans_code_key UNIQUE (tenant_id, code),\n"
+	"  CONSTRAINT plans_product_fkey FOREIGN KEY (tenant_id, product_id)\n"
+	"    REFERENCES products (tenant_id, id)\n"
+	");\n"
+	"INSERT INTO plans_v19 (" PLAN_COLUMNS_V1 ")\n"
+	"  SELECT " PLAN_COLUMNS_V1 " FROM plans;\n"
+	"DROP TABLE plans;\n"
+	"ALTER TABLE plans_v19 RENAME TO plans;\n"
+	"CREATE INDEX plans_product ON plans (tenant_id, product_id);\n"
+	"CREATE INDEX plans_created ON plans (tenant_id, created_at, id);\n"
+	"CREATE INDEX plans_name ON plans (tenant_id, name, id);\n"
+	"CREATE INDEX plans_amount ON plans (tenant_id, amount, id);\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1152,6 +1215,8 @@ static const billing__migration steps[] = {
 		step17_invoice_items, step17_postgres, step17_sqlite },
 	{ 18, "credit notes: their own numbering, the invoice's credit-note amounts",
 		step18_credit_notes, step18_postgres, step18_sqlite },
+	{ 19, "plans: price models (per unit, packages, tiers), usage types", "",
+		step19_postgres, step19_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

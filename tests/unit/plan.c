@@ -1,7 +1,10 @@
 /*
  * Unit tests for plan.c: validation (exact code and field), the currency
  * default from the product, fixed fields on update, partial updates with
- * versions, and soft delete (not found everywhere, code stays reserved).
+ * versions, soft delete (not found everywhere, code stays reserved), and
+ * price models (core/price.h) through the JSON layer: every existing plan
+ * is perUnit and licensed, tiered and package plans are kept, a bad model
+ * is refused naming its field and writes nothing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <cJSON.h>
+
+#include "billing/json.h"
 #include "tb.h"
 
 typedef struct {
@@ -653,6 +659,155 @@ static void plan_delete__leaves_the_row_deleted_and_inactive(void **state)
 	billing_plan_free(plan);
 }
 
+
+/* ------------------------------------------------------------ price models */
+
+/* plans.create through the JSON layer (the fields of price models have no
+ * typed params); *out: the answer (new), or NULL. */
+static int json_create(fx *f, const char *fields, cJSON **out)
+{
+	static int n;
+	char in[4096], *text = NULL;
+	int rc;
+
+	snprintf(in, sizeof(in), "{\"productId\":\"%s\",\"code\":\"P%03d\",\"name\":\"Tiered\","
+		"\"interval\":\"MONTH\"%s%s}", billing_product_id(f->product), ++n,
+		*fields ? "," : "", fields);
+	rc = billing_call_json(&text, f->w->ctx, &f->admin, "plans.create", in, strlen(in), NULL);
+	assert_non_null(text);
+	if (out)
+		assert_non_null(*out = cJSON_Parse(text));
+	billing_free(text);
+	return rc;
+}
+
+/* Whether the thread's error names field among its field errors. */
+static void assert_names(const char *field)
+{
+	const billing_error *e = billing_error_last();
+	size_t i;
+	for (i = 0; i < e->field_error_count; i++)
+		if (strcmp(e->field_errors[i].field, field) == 0)
+			return;
+	if (e->field && strcmp(e->field, field) == 0)
+		return;
+	fail_msg("want field %s, error: %s", field, e->message);
+}
+
+/* A bad price model is refused naming the field, and writes nothing. */
+static void json_refused(fx *f, const char *fields, const char *field)
+{
+	int64_t before = plan_count(f);
+	tb_assert_rc(json_create(f, fields, NULL), BILLING_EINVALID);
+	assert_names(field);
+	assert_int_equal(plan_count(f), before);
+}
+
+static const char *text_of(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	assert_true(cJSON_IsString(v));
+	return v->valuestring;
+}
+
+static void plan_price__existing_plans_are_per_unit_and_licensed(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = create_ok(f, &p);
+	char in[128], *text = NULL;
+	cJSON *o;
+
+	snprintf(in, sizeof(in), "{\"id\":\"%s\"}", billing_plan_id(plan));
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "plans.get", in, strlen(in),
+		NULL), BILLING_OK);
+	assert_non_null(o = cJSON_Parse(text));
+	assert_string_equal(text_of(o, "billingScheme"), "perUnit");
+	assert_string_equal(text_of(o, "usageType"), "licensed");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "tiersMode")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "tiers")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "transformQuantity")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "meterId")));
+	cJSON_Delete(o);
+	billing_free(text);
+	billing_plan_free(plan);
+}
+
+static void plan_price__tiered_and_package_plans_are_stored_as_given(void **state)
+{
+	fx *f = *state;
+	cJSON *o = NULL;
+	const cJSON *tiers, *t;
+	char *text;
+
+	tb_assert_rc(json_create(f, "\"billingScheme\":\"tiered\",\"tiersMode\":\"graduated\","
+		"\"tiers\":[{\"upTo\":5,\"unitAmount\":700},{\"upTo\":10,\"unitAmountDecimal\":"
+		"\"650.5\",\"flatAmount\":100},{\"upTo\":null,\"unitAmount\":600}]", &o), BILLING_OK);
+	assert_string_equal(text_of(o, "billingScheme"), "tiered");
+	assert_string_equal(text_of(o, "tiersMode"), "graduated");
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(o, "amount")->valueint, 0);
+	tiers = cJSON_GetObjectItemCaseSensitive(o, "tiers");
+	assert_int_equal(cJSON_GetArraySize(tiers), 3);
+	t = cJSON_GetArrayItem(tiers, 1);
+	assert_string_equal(text_of(t, "unitAmountDecimal"), "650.5");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tiers, 2),
+		"upTo")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "transformQuantity")));
+	/* Fixed after creation, like the amount of a tiered plan. */
+	text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, "id"));
+	{
+		char in[256], *out = NULL;
+		snprintf(in, sizeof(in), "{\"id\":%s,\"billingScheme\":\"perUnit\"}", text);
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "plans.update", in,
+			strlen(in), NULL), BILLING_EINVALID);
+		billing_free(out);
+		snprintf(in, sizeof(in), "{\"id\":%s,\"amount\":100}", text);
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "plans.update", in,
+			strlen(in), NULL), BILLING_EINVALID);
+		assert_names("amount");
+		billing_free(out);
+	}
+	cJSON_free(text);
+	cJSON_Delete(o);
+
+	tb_assert_rc(json_create(f, "\"amount\":500,\"transformQuantity\":"
+		"{\"divideBy\":1000,\"round\":\"up\"}", &o), BILLING_OK);
+	t = cJSON_GetObjectItemCaseSensitive(o, "transformQuantity");
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(t, "divideBy")->valueint, 1000);
+	assert_string_equal(text_of(t, "round"), "up");
+	assert_string_equal(text_of(o, "billingScheme"), "perUnit");
+	cJSON_Delete(o);
+}
+
+static void plan_price__bad_models_are_refused_naming_the_field(void **state)
+{
+	fx *f = *state;
+
+	json_refused(f, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\",\"tiers\":["
+		"{\"upTo\":5,\"unitAmount\":1},{\"upTo\":9,\"unitAmount\":1},{\"upTo\":7,"
+		"\"unitAmount\":1},{\"upTo\":null,\"unitAmount\":1}]", "tiers[2].upTo");
+	json_refused(f, "\"billingScheme\":\"tiered\",\"tiers\":[{\"upTo\":null,"
+		"\"unitAmount\":1}]", "tiersMode");
+	json_refused(f, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\"", "tiers");
+	json_refused(f, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\",\"tiers\":{}",
+		"tiers");
+	json_refused(f, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\",\"amount\":5,"
+		"\"tiers\":[{\"upTo\":null,\"unitAmount\":1}]", "amount");
+	json_refused(f, "\"billingScheme\":\"flat\",\"amount\":5", "billingScheme");
+	json_refused(f, "\"tiersMode\":\"graduated\",\"amount\":5", "tiersMode");
+	json_refused(f, "", "amount");
+	json_refused(f, "\"amount\":5,\"transformQuantity\":{\"divideBy\":0,\"round\":\"up\"}",
+		"transformQuantity.divideBy");
+	json_refused(f, "\"amount\":5,\"transformQuantity\":[]", "transformQuantity");
+	json_refused(f, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\",\"tiers\":"
+		"[{\"upTo\":null,\"unitAmountDecimal\":\"0.1234567890123\"}]",
+		"tiers[0].unitAmountDecimal");
+	/* Meters come with issue #23: no metered plan until then. */
+	json_refused(f, "\"amount\":5,\"usageType\":\"metered\",\"meterId\":\"mtr_x\"",
+		"usageType");
+	json_refused(f, "\"amount\":5,\"meterId\":\"mtr_x\"", "meterId");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -679,6 +834,9 @@ int main(void)
 		T(plan_delete__leaves_the_row_deleted_and_inactive),
 		T(plan_list__filters_by_currency_in_any_case_and_refuses_a_bad_code),
 		T(plan_list__a_product_filter_names_a_product_of_the_tenant),
+		T(plan_price__existing_plans_are_per_unit_and_licensed),
+		T(plan_price__tiered_and_package_plans_are_stored_as_given),
+		T(plan_price__bad_models_are_refused_naming_the_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,7 +84,9 @@ typedef enum {
 	                             from such a string or a JSON number, at most scale
 	                             places */
 	BILLING_JSON_OBJECT,    /**< canonical JSON object text */
-	BILLING_JSON_METADATA   /**< canonical JSON object text of string values */
+	BILLING_JSON_METADATA,  /**< canonical JSON object text of string values */
+	BILLING_JSON_ARRAY      /**< canonical JSON text of an array of objects (plans'
+	                             tiers); NULL shows as null */
 } billing_json_kind;
 
 /* ---- a field's roles in the API (billing_field.api) */

@@ -128,6 +128,13 @@ typedef struct {
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
+	/* Price models (issue #21; schema step 19). */
+	int billing_scheme;             /* 0 perUnit, 1 tiered */
+	int tiers_mode;                 /* 0: none (perUnit), 1 graduated, 2 volume */
+	const char *tiers;              /* canonical JSON array; NULL: none */
+	const char *transform_quantity; /* canonical JSON {divideBy, round}; NULL: none */
+	int usage_type;                 /* 0 licensed, 1 metered */
+	const char *meter_id;           /* NULL: none (licensed) */
 } billing_plan_record;
 
 typedef struct {
