@@ -223,6 +223,7 @@ int billing_ctx_open(billing_ctx **out, const billing_ctx_options *opts)
 		ctx->has_secrets_key_old = 1;
 	}
 	pthread_mutex_init(&ctx->subscribers_mu, NULL);
+	pthread_mutex_init(&ctx->circuit_mu, NULL);
 
 	if ((rc = ctx->st->schema_status(ctx->st, &pending)) < 0)
 		goto fail;
@@ -297,6 +298,7 @@ void billing_ctx_close(billing_ctx *ctx)
 	billing__hmac_key_free(ctx->cursor_mac);
 	billing__endpoint_cache_free(ctx->endpoint_cache);
 	pthread_mutex_destroy(&ctx->subscribers_mu);
+	pthread_mutex_destroy(&ctx->circuit_mu);
 	OPENSSL_cleanse(ctx->secrets_key, sizeof(ctx->secrets_key));
 	OPENSSL_cleanse(ctx->secrets_key_old, sizeof(ctx->secrets_key_old));
 	billing__free(ctx);

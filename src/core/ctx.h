@@ -12,8 +12,20 @@
 #include "billing/sys/storage.h"
 #include "billing/sys/transport.h"
 #include "core/errors.h"
+#include "core/ids.h"
 
 #define BILLING__MAX_SUBSCRIBERS 16
+#define BILLING__CIRCUITS 64
+
+/* A webhook endpoint whose exchanges timed out (webhook_delivery_circuit.c);
+ * endpoint_id "" is a free slot. */
+typedef struct {
+	char endpoint_id[BILLING_ID_MAX];
+	int32_t timeouts;           /* in a row */
+	int trial;                  /* half open: one exchange under way */
+	int64_t open_until;         /* 0: closed */
+	int64_t open_for;           /* seconds of the last opening */
+} billing__circuit;
 
 typedef struct {
 	billing_event_fn fn;
@@ -52,6 +64,9 @@ struct billing_ctx {
 	/* the outbox's enabled endpoints per tenant (webhook_endpoint_cache.c);
 	 * NULL: none (out of memory at open) */
 	struct billing__endpoint_cache *endpoint_cache;
+	/* webhook endpoints set aside after timeouts (webhook_delivery_circuit.c) */
+	pthread_mutex_t circuit_mu;
+	billing__circuit circuits[BILLING__CIRCUITS];
 };
 
 int64_t billing__now(billing_ctx *ctx);

@@ -10,8 +10,10 @@
  * payments, refunds, deliveries) is claimed one item per transaction, in
  * the queue's order, as it asks a provider or a receiver outside the
  * transaction. Deliveries of webhooks are leased as they are claimed and
- * sent together, concurrently, in batches of up to BILLING__DELIVERY_BATCH
- * (webhook_internal.h).
+ * sent together, concurrently: once BILLING__DELIVERY_BATCH are queued, a
+ * sliding window (webhook_internal.h) sends them and, as exchanges end,
+ * claims the next due deliveries (claim_delivery) until none is at the
+ * queue's head.
  *
  * With limits->workers > 1 the calling thread and workers - 1 threads of
  * this call each run that loop on a connection of their own from the
@@ -36,6 +38,7 @@
 #define RUN_BATCH 100    /* renewals per transaction */
 #define RUN_SINGLES 16   /* items done alone after a batch found none */
 #define MAX_WORKERS 64
+#define DELIVERY_LOOK 16 /* due items the window's refill looks through */
 
 struct claimed {
 	char tenant_id[BILLING_ID_MAX];
@@ -124,6 +127,48 @@ static void postpone(billing_ctx *ctx, const struct claimed *c, int64_t now)
 	d.resource_id = c->resource_id;
 	d.due_at = now + RETRY_AFTER;
 	billing__end(ctx, tx, ctx->st->due_set(tx, &d));
+}
+
+/* The first delivery among the claimed rows; the others stay where they
+ * are in the queue (their locks end with the claim's transaction). */
+static int delivery_row(void *payload, const void *record)
+{
+	const billing_due_record *r = record;
+	int rc;
+	if (strcmp(r->kind, BILLING__DUE_DELIVERY) != 0)
+		return BILLING_OK;
+	return (rc = claim_row(payload, record)) < 0 ? rc : 1;
+}
+
+/*
+ * The next due delivery among the first DELIVERY_LOOK due items, claimed
+ * and leased in its own transaction as run_one does, stamped with stamp
+ * (the time its attempt is made: now or just after). BILLING_ENOTFOUND:
+ * none is due there.
+ */
+static int claim_delivery(billing_ctx *ctx, int64_t now, int64_t stamp, struct claimed *c,
+	billing__delivery_job **job)
+{
+	billing_txn *tx;
+	int rc;
+
+	*job = NULL;
+	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	rc = ctx->st->due_claim_many(tx, now, DELIVERY_LOOK, delivery_row, c);
+	if (rc == BILLING_OK && !c->tenant_id[0])
+		rc = BILLING_ENOTFOUND;
+	if (rc < 0) {
+		ctx->st->rollback(tx);
+		return rc;
+	}
+	if ((rc = ctx->st->set_tenant(tx, c->tenant_id)) == BILLING_OK)
+		rc = billing__delivery_begin(ctx, tx, c->tenant_id, c->resource_id, stamp, job);
+	if ((rc = billing__end(ctx, tx, rc)) < 0) {
+		billing__delivery_job_free(*job);
+		*job = NULL;
+	}
+	return rc;
 }
 
 /* The latest run's time is kept in the database, so a clock that goes
@@ -316,6 +361,38 @@ static int step_one(struct worker *w, billing__delivery_batch *batch)
 	return BILLING_OK;
 }
 
+/* The delivery window's refill (billing__delivery_refill_fn): one item of
+ * the budget for the next due delivery. */
+static int refill(void *payload, billing__delivery_job **job)
+{
+	struct worker *w = payload;
+	struct claimed c;
+	int64_t stamp = billing__now(w->ctx);
+	int rc;
+
+	*job = NULL;
+	if (w->ctx->st->version < 9 || !w->ctx->st->due_claim_many ||
+	    budget_take(w->sh, 1) == 0)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	rc = claim_delivery(w->ctx, w->now, stamp > w->now ? stamp : w->now, &c, job);
+	if (rc == BILLING_ENOTFOUND || (rc < 0 && !c.tenant_id[0])) {
+		/* nothing to send at the queue's head, or the queue cannot be
+		 * read (the run's loop meets that again and reports it) */
+		budget_return(w->sh, 1);
+		return 0;
+	}
+	if (rc < 0) {
+		billing__log(w->ctx, BILLING_LOG_WARN, "due work %s %s failed: %s", c.kind,
+			c.resource_id, billing_error_last()->message);
+		w->rep.failed++;
+		postpone(w->ctx, &c, w->now);
+		return 1;
+	}
+	w->rep.processed++;
+	return 1;
+}
+
 static void *work(void *arg)
 {
 	struct worker *w = arg;
@@ -324,7 +401,7 @@ static void *work(void *arg)
 	int rc = BILLING_OK;
 
 	billing__scope_clear();       /* the run acts for nobody */
-	if ((batch = billing__delivery_batch_new(w->ctx, w->now)) == NULL) {
+	if ((batch = billing__delivery_batch_new(w->ctx, w->now, refill, w)) == NULL) {
 		worker_fail(w->sh, BILLING_ENOMEM);
 		return NULL;
 	}

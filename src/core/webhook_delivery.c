@@ -405,6 +405,8 @@ typedef struct {
 	billing__delivery_job *job;     /* NULL once finished */
 	int in_flight;
 	int retry;                      /* a retry waiting for its time in this batch */
+	int trial;                      /* the trial of its endpoint's half-open circuit */
+	unsigned long gen;              /* the batch's gen when it was claimed */
 	int64_t not_before_ms;          /* monotonic */
 	char sig[512], id[BILLING_ID_MAX], ts[32];
 	billing_header h[5];
@@ -422,11 +424,16 @@ struct billing__delivery_batch {
 	billing_transport_batch base;   /* first: the transport's view */
 	billing_ctx *ctx;
 	int64_t run_now;                /* the run's time: leases never end before it */
-	batch_item items[BILLING__DELIVERY_BATCH];
-	size_t n;
+	batch_item items[BILLING__DELIVERY_WINDOW]; /* job NULL: a free slot */
+	size_t n;                       /* slots [0, n) may be in use */
+	size_t queued;                  /* slots in use */
 	unsigned int in_flight;
-	hold holds[BILLING__DELIVERY_BATCH];
+	hold holds[BILLING__DELIVERY_WINDOW];
 	size_t nholds;
+	billing__delivery_refill_fn refill;
+	void *refill_payload;
+	int refill_over;                /* the refill found nothing: not asked again */
+	unsigned long gen;              /* exchanges ended so far */
 };
 
 static int64_t held_until(const billing__delivery_batch *b, const char *endpoint_id)
@@ -445,9 +452,15 @@ static void hold_endpoint(billing__delivery_batch *b, const char *endpoint_id, i
 		if (strcmp(b->holds[i].endpoint_id, endpoint_id) == 0)
 			break;
 	if (i == b->nholds) {
-		if (b->nholds == BILLING__DELIVERY_BATCH)
+		/* an ended hold's entry is taken again */
+		for (i = 0; i < b->nholds; i++)
+			if (b->holds[i].until <= billing__now(b->ctx))
+				break;
+		if (i == b->nholds && b->nholds == BILLING__DELIVERY_WINDOW)
 			return;
-		b->nholds++;
+		if (i == b->nholds)
+			b->nholds++;
+		b->holds[i].until = 0;
 	}
 	snprintf(b->holds[i].endpoint_id, sizeof(b->holds[i].endpoint_id), "%s", endpoint_id);
 	if (until > b->holds[i].until)
@@ -492,8 +505,9 @@ static unsigned int endpoint_in_flight(const billing__delivery_batch *b, const c
 
 static void item_finish(billing__delivery_batch *b, batch_item *it)
 {
-	(void)b;
 	OPENSSL_cleanse(it->sig, sizeof(it->sig));
+	if (it->job)
+		b->queued--;
 	billing__delivery_job_free(it->job);
 	it->job = NULL;
 	it->in_flight = 0;
@@ -571,68 +585,150 @@ static int item_request(billing_ctx *ctx, batch_item *it)
 	return BILLING_OK;
 }
 
-/*
- * The transport asks for the next exchange: the first delivery in the
- * queue whose endpoint has fewer than BILLING__DELIVERY_PER_ENDPOINT in
- * flight and whose time has come, read again, signed and stamped now.
- */
-static int batch_next(billing_transport_batch *bb, const billing_transport_request **req,
-	void **token, long *wait_ms)
+/* Takes job into a free slot of the window (there is one: the caller
+ * checked). */
+static void item_add(billing__delivery_batch *b, billing__delivery_job *job)
 {
-	billing__delivery_batch *b = (billing__delivery_batch *)bb;
-	billing_ctx *ctx = b->ctx;
-	int64_t now_ms = mono_ms(), soonest = -1;
 	size_t i;
+	for (i = 0; i < BILLING__DELIVERY_WINDOW && b->items[i].job; i++)
+		;
+	memset(&b->items[i], 0, sizeof(b->items[i]));
+	b->items[i].job = job;
+	b->items[i].gen = b->gen;
+	b->queued++;
+	if (i >= b->n)
+		b->n = i + 1;
+}
 
+/* The time an attempt made now is stamped with: never before the run's. */
+static int64_t attempt_now(const billing__delivery_batch *b)
+{
+	int64_t now = billing__now(b->ctx);
+	return now < b->run_now ? b->run_now : now;
+}
+
+/*
+ * The first queued delivery that may start now: its endpoint has fewer
+ * than BILLING__DELIVERY_PER_ENDPOINT in flight and is neither held nor
+ * set aside by its circuit, and its time has come. Read again (unless it
+ * was claimed this very second with no exchange ended since), signed and
+ * stamped now. 1 with it in
+ * *out; 0 when none may start (*soonest: milliseconds until a waiting
+ * retry's time, or -1).
+ */
+static int next_queued(billing__delivery_batch *b, batch_item **out, int64_t *soonest)
+{
+	billing_ctx *ctx = b->ctx;
+	int64_t now_ms = mono_ms(), until;
+	size_t i;
+	int admit;
+
+	*soonest = -1;
 	for (i = 0; i < b->n; i++) {
 		batch_item *it = &b->items[i];
 		billing__delivery_job *fresh = NULL;
 		int64_t now;
 		int was_retry;
 		char tenant_id[BILLING_ID_MAX], delivery_id[BILLING_ID_MAX];
+		char endpoint_id[BILLING_ID_MAX];
 
 		if (!it->job || it->in_flight)
 			continue;
 		if (endpoint_in_flight(b, it->job->endpoint_id) >= BILLING__DELIVERY_PER_ENDPOINT)
 			continue;
-		if (held_until(b, it->job->endpoint_id) > billing__now(ctx)) {
-			/* its endpoint said when to come back: not sooner, for
-			 * any of its deliveries */
-			if (defer(ctx, it->job->tenant_id, it->job->delivery_id,
-				held_until(b, it->job->endpoint_id)) < 0)
+		if (it->not_before_ms > now_ms) {
+			if (*soonest < 0 || it->not_before_ms - now_ms < *soonest)
+				*soonest = it->not_before_ms - now_ms;
+			continue;
+		}
+		until = held_until(b, it->job->endpoint_id);
+		admit = 0;
+		if (until <= billing__now(ctx)) {
+			until = 0;
+			if ((admit = billing__circuit_admit(ctx, it->job->endpoint_id,
+				attempt_now(b), &until)) == 0 && until <= billing__now(ctx))
+				until = billing__now(ctx) + 1;
+		}
+		if (until) {
+			/* its endpoint said when to come back, or keeps timing
+			 * out: not sooner, for any of its deliveries */
+			if (defer(ctx, it->job->tenant_id, it->job->delivery_id, until) < 0)
 				billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s",
 					it->job->delivery_id, billing_error_last()->message);
 			item_finish(b, it);
 			continue;
 		}
-		if (it->not_before_ms > now_ms) {
-			if (soonest < 0 || it->not_before_ms - now_ms < soonest)
-				soonest = it->not_before_ms - now_ms;
-			continue;
+		/* admitted (2: as the trial of a half-open circuit) */
+		it->trial = admit == 2;
+		now = attempt_now(b);
+		snprintf(endpoint_id, sizeof(endpoint_id), "%s", it->job->endpoint_id);
+		/* As claimed when nothing has ended since (no answer of this
+		 * batch changed its endpoint) and the clock still shows the
+		 * second it was stamped with: sent as it is. */
+		if (it->retry || it->gen != b->gen || it->job->timestamp != now) {
+			snprintf(tenant_id, sizeof(tenant_id), "%s", it->job->tenant_id);
+			snprintf(delivery_id, sizeof(delivery_id), "%s", it->job->delivery_id);
+			was_retry = it->retry;
+			item_finish(b, it);
+			if (refresh(ctx, tenant_id, delivery_id, now, &fresh) < 0) {
+				/* its lease stands: sent when that ends */
+				billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s",
+					delivery_id, billing_error_last()->message);
+				if (admit == 2)
+					billing__circuit_cancel(ctx, endpoint_id);
+				continue;
+			}
+			if (!fresh) {
+				if (admit == 2)
+					billing__circuit_cancel(ctx, endpoint_id);
+				continue;       /* delivered, dead, or its endpoint gone */
+			}
+			it->job = fresh;
+			b->queued++;
+			it->retry = was_retry;
+			it->trial = admit == 2;
 		}
-		now = billing__now(ctx);
-		if (now < b->run_now)
-			now = b->run_now;
-		snprintf(tenant_id, sizeof(tenant_id), "%s", it->job->tenant_id);
-		snprintf(delivery_id, sizeof(delivery_id), "%s", it->job->delivery_id);
-		was_retry = it->retry;
-		item_finish(b, it);
-		if (refresh(ctx, tenant_id, delivery_id, now, &fresh) < 0) {
-			/* its lease stands: sent when that ends */
-			billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s", delivery_id,
-				billing_error_last()->message);
-			continue;
-		}
-		if (!fresh)
-			continue;       /* delivered, dead, or its endpoint gone */
-		it->job = fresh;
-		it->retry = was_retry;
 		if (item_request(ctx, it) < 0) {
-			billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s", delivery_id,
-				billing_error_last()->message);
+			billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s",
+				it->job->delivery_id, billing_error_last()->message);
+			if (admit == 2)
+				billing__circuit_cancel(ctx, endpoint_id);
 			item_finish(b, it);
 			continue;
 		}
+		*out = it;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The transport asks for the next exchange: a queued delivery that may
+ * start (next_queued), else, while the window has room, the next due
+ * delivery the refill claims.
+ */
+static int batch_next(billing_transport_batch *bb, const billing_transport_request **req,
+	void **token, long *wait_ms)
+{
+	billing__delivery_batch *b = (billing__delivery_batch *)bb;
+	batch_item *it = NULL;
+	int64_t soonest = -1;
+
+	for (;;) {
+		billing__delivery_job *job = NULL;
+		if (next_queued(b, &it, &soonest))
+			break;
+		if (!b->refill || b->refill_over || b->queued >= BILLING__DELIVERY_WINDOW ||
+		    b->in_flight >= b->base.max_in_flight)
+			break;
+		if (b->refill(b->refill_payload, &job) != 1) {
+			b->refill_over = 1;
+			break;
+		}
+		if (job)
+			item_add(b, job);
+	}
+	if (it) {
 		it->in_flight = 1;
 		b->in_flight++;
 		clock_gettime(CLOCK_MONOTONIC, &it->t0);
@@ -667,6 +763,7 @@ static void batch_done(billing_transport_batch *bb, void *token, int rc,
 	OPENSSL_cleanse(it->sig, sizeof(it->sig));
 	it->in_flight = 0;
 	b->in_flight--;
+	b->gen++;
 	if (rc < 0) {
 		/* Not sent (out of memory, a request the transport refused):
 		 * an attempt like a dropped connection, tried again. */
@@ -682,6 +779,12 @@ static void batch_done(billing_transport_batch *bb, void *token, int rc,
 		}
 	}
 	kept[kept_len] = '\0';
+	if (rc < 0 && it->trial)
+		billing__circuit_cancel(ctx, it->job->endpoint_id);    /* never left */
+	else if (rc == BILLING_OK)
+		billing__circuit_outcome(ctx, it->job->endpoint_id,
+			res->error == BILLING_TRANSPORT_TIMEOUT, billing__now(ctx));
+	it->trial = 0;
 	if (record(ctx, it->job, status, error, kept_len ? kept : NULL,
 		(int64_t)(t1.tv_sec - it->t0.tv_sec) * 1000 +
 		(t1.tv_nsec - it->t0.tv_nsec) / 1000000, wait, &next_at) < 0) {
@@ -702,7 +805,8 @@ static void batch_done(billing_transport_batch *bb, void *token, int rc,
 	item_finish(b, it);
 }
 
-billing__delivery_batch *billing__delivery_batch_new(billing_ctx *ctx, int64_t run_now)
+billing__delivery_batch *billing__delivery_batch_new(billing_ctx *ctx, int64_t run_now,
+	billing__delivery_refill_fn refill, void *refill_payload)
 {
 	billing__delivery_batch *b = billing__calloc(1, sizeof(*b));
 	if (!b) {
@@ -715,14 +819,15 @@ billing__delivery_batch *billing__delivery_batch_new(billing_ctx *ctx, int64_t r
 	b->base.next = batch_next;
 	b->base.done = batch_done;
 	b->base.payload = b;
+	b->refill = refill;
+	b->refill_payload = refill_payload;
 	return b;
 }
 
 size_t billing__delivery_batch_add(billing__delivery_batch *b, billing__delivery_job *job)
 {
-	memset(&b->items[b->n], 0, sizeof(b->items[b->n]));
-	b->items[b->n++].job = job;
-	return b->n;
+	item_add(b, job);
+	return b->queued;
 }
 
 /* A transport of version 1 (or without send_batch): one after another. */
@@ -754,8 +859,9 @@ void billing__delivery_batch_send(billing__delivery_batch *b)
 	billing_transport *t = ctx->transport ? ctx->transport : billing_transport_default();
 	size_t i;
 
-	if (b->n == 0)
+	if (b->queued == 0)
 		return;
+	b->refill_over = 0;
 	if (t->version < 2 || !t->send_batch || t->send_batch(t, &b->base) < 0) {
 		if (t->version >= 2 && t->send_batch)
 			billing__log(ctx, BILLING_LOG_WARN, "the transport's batch failed (%s): "
@@ -765,6 +871,7 @@ void billing__delivery_batch_send(billing__delivery_batch *b)
 	for (i = 0; i < b->n; i++)
 		item_finish(b, &b->items[i]);
 	b->n = 0;
+	b->queued = 0;
 	b->in_flight = 0;
 }
 

@@ -103,28 +103,66 @@ int billing__delivery_begin(billing_ctx *ctx, billing_txn *tx, const char *tenan
 void billing__delivery_job_free(billing__delivery_job *job);
 
 /*
- * Deliveries sent concurrently (no transaction held): at most
- * BILLING__DELIVERY_IN_FLIGHT exchanges at once, at most
+ * Deliveries sent concurrently (no transaction held), as a sliding window:
+ * at most BILLING__DELIVERY_IN_FLIGHT exchanges at once, at most
  * BILLING__DELIVERY_PER_ENDPOINT of them to one endpoint, so one slow
- * receiver holds only its own slots. Each delivery is read again, leased,
- * stamped and signed when its exchange starts, and its attempt recorded
- * when it ends; a first retry due within BILLING__DELIVERY_RETRY_IN_BATCH
- * seconds is made in the same batch while other exchanges are under way.
- * Through the transport's send_batch (version 2), or one after another.
+ * receiver holds only its own slots; as each exchange ends another starts,
+ * from the queued deliveries or, when none of them can start, from the
+ * batch's refill (the run claims the next due delivery), so a hanging
+ * exchange delays nothing but its own endpoint's. A delivery whose claim is
+ * older than the context's clock is read again, leased, stamped and signed
+ * when its exchange starts; its attempt is recorded when it ends; a first
+ * retry due within BILLING__DELIVERY_RETRY_IN_BATCH seconds is made in the
+ * same batch while other exchanges are under way. An endpoint whose
+ * circuit is open (billing__circuit_admit) is not sent to: its deliveries
+ * wait without an attempt. Through the transport's send_batch (version 2),
+ * or one after another.
  */
-#define BILLING__DELIVERY_BATCH 64
-#define BILLING__DELIVERY_IN_FLIGHT 16
-#define BILLING__DELIVERY_PER_ENDPOINT 2
+#define BILLING__DELIVERY_BATCH 64      /* queued before the window starts */
+#define BILLING__DELIVERY_WINDOW 128    /* queued and in flight at most */
+#define BILLING__DELIVERY_IN_FLIGHT 64
+#define BILLING__DELIVERY_PER_ENDPOINT 16
 #define BILLING__DELIVERY_RETRY_IN_BATCH 10
 typedef struct billing__delivery_batch billing__delivery_batch;
-/* NULL: out of memory (error set). run_now: the run's time. */
-billing__delivery_batch *billing__delivery_batch_new(billing_ctx *ctx, int64_t run_now);
+/*
+ * The window's refill: the next due delivery claimed and leased into *job
+ * (NULL: the claimed item needed no exchange). 1: an item was claimed; 0:
+ * none (nothing due at the queue's head is a delivery, or the run's budget
+ * is spent): the window then drains.
+ */
+typedef int (*billing__delivery_refill_fn)(void *payload, billing__delivery_job **job);
+/* NULL: out of memory (error set). run_now: the run's time. refill may be
+ * NULL (only what is added is sent). */
+billing__delivery_batch *billing__delivery_batch_new(billing_ctx *ctx, int64_t run_now,
+	billing__delivery_refill_fn refill, void *refill_payload);
 /* Takes job; returns how many are queued (at most BILLING__DELIVERY_BATCH:
  * send before adding more). */
 size_t billing__delivery_batch_add(billing__delivery_batch *b, billing__delivery_job *job);
-/* Sends and records every queued delivery; the batch is empty after. */
+/* Sends and records every queued delivery, and what the refill claims
+ * while the window has room; the batch is empty after. */
 void billing__delivery_batch_send(billing__delivery_batch *b);
 void billing__delivery_batch_free(billing__delivery_batch *b);
+
+/*
+ * The circuit of an endpoint (webhook_delivery_circuit.c, state in the
+ * context): BILLING__CIRCUIT_TIMEOUTS timeouts in a row open it for
+ * BILLING__CIRCUIT_OPEN seconds, then one delivery is let through as a
+ * trial; an answer closes it, a timeout of the trial opens it again for
+ * twice as long, up to BILLING__CIRCUIT_OPEN_MAX.
+ * admit: 1 when a delivery to endpoint_id may be sent now, 2 when it may
+ * as the circuit's trial; 0 when it must wait, until *until (the context's
+ * clock).
+ * outcome: the end of an exchange sent to endpoint_id.
+ * cancel: the trial admitted was not sent after all.
+ */
+#define BILLING__CIRCUIT_TIMEOUTS 3
+#define BILLING__CIRCUIT_OPEN 60
+#define BILLING__CIRCUIT_OPEN_MAX 3600
+int billing__circuit_admit(billing_ctx *ctx, const char *endpoint_id, int64_t now,
+	int64_t *until);
+void billing__circuit_outcome(billing_ctx *ctx, const char *endpoint_id, int timed_out,
+	int64_t now);
+void billing__circuit_cancel(billing_ctx *ctx, const char *endpoint_id);
 
 /* Deletes every tenant's events older than the context's retention (with
  * their deliveries), in batches of their own transactions. */

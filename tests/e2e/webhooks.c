@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <microhttpd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -50,6 +54,8 @@ typedef struct {
 	pthread_mutex_t mu;
 	seen_request seen[MAX_SEEN];
 	int count;
+	int total;               /* every request, also past MAX_SEEN */
+	long long last_ms;       /* monotonic, when the latest came */
 	answer_kind next;        /* for the next `times` requests */
 	int times;
 	answer_kind always;      /* after them */
@@ -84,6 +90,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	pthread_mutex_lock(&r->mu);
+	r->total++;
+	r->last_ms = mono_ms();
 	if (r->count < MAX_SEEN) {
 		seen_request *s = &r->seen[r->count++];
 		memset(s, 0, sizeof(*s));
@@ -202,19 +210,24 @@ typedef struct {
 	char secret[128];
 } fx;
 
-static void fx_open(fx *f, int allow_private, int64_t retention)
+static void fx_open_timeout(fx *f, int allow_private, int64_t retention, long timeout_ms)
 {
 	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
 	memset(f, 0, sizeof(*f));
 	o.webhook_allow_http = 1;
 	o.webhook_allow_private = allow_private;
-	o.webhook_timeout_ms = 500;
+	o.webhook_timeout_ms = timeout_ms;
 	o.event_retention = retention;
 	f->w = tb_world_new_with(&o);
 	f->r = receiver_start();
 	f->t = tb_tenant(f->w, "Acme");
 	f->admin = tb_admin(f->t);
 	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/hooks", f->r->port);
+}
+
+static void fx_open(fx *f, int allow_private, int64_t retention)
+{
+	fx_open_timeout(f, allow_private, retention, 500);
 }
 
 static void endpoint(fx *f, const char *tenant, const char *const *types, size_t ntypes)
@@ -726,6 +739,135 @@ static void concurrency__one_hanging_receiver_does_not_hold_up_the_others(void *
 	fx_close(&f);
 }
 
+/* A receiver that never answers: a loopback socket that listens and
+ * accepts nothing (a connection waits in its backlog until the client's
+ * timeout). Its port into *port; the socket is returned. */
+static int hang_listen(unsigned short *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* The attempts of each of the tenant's deliveries, in *attempts[0..n). */
+static size_t attempts_of(fx *f, const char *tenant, int32_t *attempts, size_t max)
+{
+	billing_page *page;
+	size_t i, n;
+	page = deliveries(f, tenant, &n);
+	assert_true(n <= max);
+	for (i = 0; i < n; i++)
+		attempts[i] = (int32_t)billing_webhook_delivery_attempts(
+			billing_page_webhook_delivery(page, i));
+	billing_page_free(page);
+	return n;
+}
+
+#define WINDOW_FAST 30   /* per fast tenant: 3 of them, more than a batch */
+#define WINDOW_HANG 5
+#define WINDOW_TIMEOUT_MS 3000
+
+static void window__fast_tenants_are_delivered_while_a_receiver_hangs(void **state)
+{
+	static const char *const names[] = { "Fast1", "Fast2", "Fast3" };
+	billing_webhook_endpoint_params p = BILLING_WEBHOOK_ENDPOINT_PARAMS_INIT;
+	const char *fast[3], *hang;
+	char hang_url[128], fast_url[3][128];
+	int32_t attempts[WINDOW_HANG];
+	unsigned short hport;
+	long long t0, took;
+	int64_t start;
+	size_t i, j, n, twice;
+	int hfd;
+	fx f;
+	(void)state;
+	/* Three tenants' receivers answer at once; a fourth tenant's never
+	 * answers (the timeout made 3 s here). Its deliveries fall due among
+	 * the others' (one every 18), more of them than one batch holds. */
+	fx_open_timeout(&f, 1, 0, WINDOW_TIMEOUT_MS);
+	hfd = hang_listen(&hport);
+	hang = tb_tenant(f.w, "Hang");
+	snprintf(hang_url, sizeof(hang_url), "http://127.0.0.1:%u/never", hport);
+	p.url = hang_url;
+	{
+		billing_principal who = tb_admin(hang);
+		billing_webhook_endpoint *e = NULL;
+		tb_assert_rc(billing_webhook_endpoint_create(&e, f.w->ctx, &who, &p, NULL), BILLING_OK);
+		billing_webhook_endpoint_free(e);
+	}
+	for (i = 0; i < 3; i++) {
+		billing_principal who = tb_admin(fast[i] = tb_tenant(f.w, names[i]));
+		billing_webhook_endpoint *e = NULL;
+		snprintf(fast_url[i], sizeof(fast_url[i]), "http://127.0.0.1:%u/fast%zu",
+			f.r->port, i);
+		p.url = fast_url[i];
+		tb_assert_rc(billing_webhook_endpoint_create(&e, f.w->ctx, &who, &p, NULL), BILLING_OK);
+		billing_webhook_endpoint_free(e);
+	}
+	for (i = 0, n = 0; i < 3 * WINDOW_FAST; i++) {
+		f.w->now++;             /* due one after another, in this order */
+		billing_customer_free(tb_customer(f.w, fast[i % 3], NULL));
+		if (i % 18 == 9 && n < WINDOW_HANG) {
+			billing_customer_free(tb_customer(f.w, hang, NULL));
+			n++;
+		}
+	}
+	assert_int_equal(n, WINDOW_HANG);
+	start = f.w->now;
+	t0 = mono_ms();
+	run_at(&f, start);
+	took = mono_ms() - t0;
+	/* Every fast delivery arrived before the first hanging exchange could
+	 * have timed out (none began before t0): the window went on past them. */
+	pthread_mutex_lock(&f.r->mu);
+	assert_int_equal(f.r->total, 3 * WINDOW_FAST);
+	assert_true(f.r->last_ms - t0 < WINDOW_TIMEOUT_MS);
+	pthread_mutex_unlock(&f.r->mu);
+	for (i = 0; i < 3; i++) {
+		billing_page *page = deliveries(&f, fast[i], &n);
+		assert_int_equal(n, WINDOW_FAST);
+		for (j = 0; j < n; j++)
+			assert_int_equal(billing_webhook_delivery_status_of(
+				billing_page_webhook_delivery(page, j)), BILLING_DELIVERY_SUCCEEDED);
+		billing_page_free(page);
+	}
+	/* each hanging delivery had its one attempt (a timeout) in that run,
+	 * which lasted about one timeout, not one per batch */
+	assert_int_equal(attempts_of(&f, hang, attempts, WINDOW_HANG), WINDOW_HANG);
+	for (i = 0; i < WINDOW_HANG; i++)
+		assert_int_equal(attempts[i], 1);
+	assert_true(took < 2 * WINDOW_TIMEOUT_MS);
+
+	/* Its circuit is open (3 timeouts in a row): when their retries fall
+	 * due, they wait without an attempt and the run does not wait. */
+	t0 = mono_ms();
+	run_at(&f, start + 30);
+	assert_true(mono_ms() - t0 < WINDOW_TIMEOUT_MS);
+	attempts_of(&f, hang, attempts, WINDOW_HANG);
+	for (i = 0; i < WINDOW_HANG; i++)
+		assert_int_equal(attempts[i], 1);
+	/* Once it has been open for BILLING__CIRCUIT_OPEN s, one delivery is
+	 * the trial (it hangs again), the others still wait. */
+	run_at(&f, start + BILLING__CIRCUIT_OPEN + 1);
+	attempts_of(&f, hang, attempts, WINDOW_HANG);
+	for (i = 0, twice = 0; i < WINDOW_HANG; i++) {
+		assert_true(attempts[i] == 1 || attempts[i] == 2);
+		twice += attempts[i] == 2;
+	}
+	assert_int_equal(twice, 1);
+	close(hfd);
+	fx_close(&f);
+}
+
 /* ------------------------------------------------------------ beside them */
 
 static void audit__every_mutating_call_with_its_request(void **state)
@@ -863,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(secrets__a_second_rotation_keeps_every_promised_overlap),
 		cmocka_unit_test(redeliver__one_event_or_every_dead_delivery),
 		cmocka_unit_test(concurrency__one_hanging_receiver_does_not_hold_up_the_others),
+		cmocka_unit_test(window__fast_tenants_are_delivered_while_a_receiver_hangs),
 		cmocka_unit_test(audit__every_mutating_call_with_its_request),
 		cmocka_unit_test(subscribers__after_commit_only),
 		cmocka_unit_test(retention__old_events_are_pruned_by_the_run),
