@@ -33,6 +33,8 @@ extern const billing__rules billing__plan_rules;
 extern const billing__rules billing__customer_rules;
 extern const billing__rules billing__invoice_item_rules;
 extern const billing__rules billing__credit_note_rules;
+extern const billing__rules billing__coupon_rules;
+extern const billing__rules billing__promotion_code_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
@@ -44,6 +46,8 @@ static const billing__rules *const all_rules[] = {
 	&billing__customer_rules,
 	&billing__invoice_item_rules,
 	&billing__credit_note_rules,
+	&billing__coupon_rules,
+	&billing__promotion_code_rules,
 	NULL
 };
 
@@ -82,6 +86,29 @@ int billing__authorize_rules(billing_ctx *ctx, const billing_principal *who,
 	if (link && (rules->res->ops & op))
 		return billing__authorize(ctx, who, link->op);
 	return billing__authorize_resource(ctx, who, rules->res, op);
+}
+
+static int none_row(void *payload, const void *record)
+{
+	(void)payload;
+	(void)record;
+	return BILLING_OK;
+}
+
+int billing__record_exists(billing_ctx *ctx, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id, bool *found)
+{
+	int rc;
+	*found = false;
+	if (!billing__id_arg_ok(id, res->prefix))
+		return BILLING_OK;
+	rc = billing__read(ctx->st, tx, res, tenant_id, id, BILLING_LOCK_NONE, none_row, NULL);
+	if (rc == BILLING_ENOTFOUND) {
+		billing_error_clear();
+		return BILLING_OK;
+	}
+	*found = rc == BILLING_OK;
+	return rc;
 }
 
 int billing__check_text_in_place(billing__checks *ck, const char *field, const char *s,

@@ -152,6 +152,12 @@ const billing__rules *const *billing__rules_all(size_t *count);
 int billing__check_text_in_place(billing__checks *ck, const char *field, const char *s,
 	unsigned int flags, size_t min, size_t max);
 
+/* For a rules' check: whether id names a row of res in the tenant
+ * (*found; a soft-deleted one too), read in tx without a lock. An
+ * ill-formed id names nothing. Returns BILLING_OK or a storage failure. */
+int billing__record_exists(billing_ctx *ctx, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id, bool *found);
+
 /* The rules of the object whose plural ("tax_rates") or HTTP path
  * ("tax-rates") is name, or NULL. */
 const billing__rules *billing__rules_find(const char *name);

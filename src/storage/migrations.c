@@ -1184,6 +1184,73 @@ static const char step19_sqlite[] =
 	"CREATE INDEX plans_created ON plans (tenant_id, created_at, id);\n"
 	"CREATE INDEX plans_name ON plans (tenant_id, name, id);\n"
 	"CREATE INDEX plans_amount ON plans (tenant_id, amount, id);\n";
+/* Coupons (issue #22 item 1; src/core/coupon.c names these columns): what a
+ * discount takes off. percent_off is in hundredths of a percent; exactly
+ * one of percent_off and amount_off (with its currency) is set. Soft
+ * deleted (deleted_at), never removed: discounts made from one keep it. */
+static const char step20_coupons[] =
+	"CREATE TABLE coupons (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  percent_off BIGINT CHECK (percent_off IS NULL OR percent_off BETWEEN 1 AND 10000),\n"
+	"  amount_off BIGINT CHECK (amount_off IS NULL OR amount_off >= 1),\n"
+	"  currency TEXT /*COLLATE_C*/ CHECK (currency IS NULL OR length(currency) = 3),\n"
+	"  duration INTEGER NOT NULL CHECK (duration BETWEEN 1 AND 3),\n"
+	"  duration_in_periods BIGINT CHECK (duration_in_periods IS NULL OR\n"
+	"    duration_in_periods >= 1),\n"
+	"  max_redemptions BIGINT CHECK (max_redemptions IS NULL OR max_redemptions >= 1),\n"
+	"  redeem_by BIGINT,\n"
+	"  applies_to TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  times_redeemed BIGINT NOT NULL DEFAULT 0 CHECK (times_redeemed >= 0),\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  deleted_at BIGINT,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT coupons_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT coupons_off CHECK ((percent_off IS NULL) <> (amount_off IS NULL)),\n"
+	"  CONSTRAINT coupons_currency CHECK ((amount_off IS NULL) = (currency IS NULL)),\n"
+	"  CONSTRAINT coupons_repeating CHECK ((duration = 2) = (duration_in_periods IS NOT NULL)),\n"
+	"  CONSTRAINT coupons_max CHECK (max_redemptions IS NULL OR\n"
+	"    times_redeemed <= max_redemptions)\n"
+	");\n"
+	"CREATE INDEX coupons_created ON coupons (tenant_id, created_at, id);\n"
+	/* Promotion codes (item 2; src/core/promotion_code.c): code_key is the
+	 * code upper-cased, unique among the tenant's active codes. */
+	"CREATE TABLE promotion_codes (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  code TEXT /*COLLATE_C*/ NOT NULL CHECK (length(code) BETWEEN 1 AND 64),\n"
+	"  code_key TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  coupon_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  active INTEGER NOT NULL CHECK (active IN (0, 1)),\n"
+	"  expires_at BIGINT,\n"
+	"  max_redemptions BIGINT CHECK (max_redemptions IS NULL OR max_redemptions >= 1),\n"
+	"  times_redeemed BIGINT NOT NULL DEFAULT 0 CHECK (times_redeemed >= 0),\n"
+	"  restrictions TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/,\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT promotion_codes_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT promotion_codes_max CHECK (max_redemptions IS NULL OR\n"
+	"    times_redeemed <= max_redemptions),\n"
+	"  CONSTRAINT promotion_codes_coupon_fkey FOREIGN KEY (tenant_id, coupon_id)\n"
+	"    REFERENCES coupons (tenant_id, id),\n"
+	"  CONSTRAINT promotion_codes_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id)\n"
+	");\n"
+	"CREATE UNIQUE INDEX promotion_codes_code_key_key ON promotion_codes (tenant_id, code_key)\n"
+	"  WHERE active = 1;\n"
+	"CREATE INDEX promotion_codes_created ON promotion_codes (tenant_id, created_at, id);\n"
+	"CREATE INDEX promotion_codes_coupon ON promotion_codes (tenant_id, coupon_id);\n";
+
+static const char step20_postgres[] =
+	TENANT_POLICY("coupons")
+	TENANT_POLICY("promotion_codes")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON coupons, promotion_codes TO "
+		"billing_runtime;");
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -1217,6 +1284,7 @@ static const billing__migration steps[] = {
 		step18_credit_notes, step18_postgres, step18_sqlite },
 	{ 19, "plans: price models (per unit, packages, tiers), usage types", "",
 		step19_postgres, step19_sqlite },
+	{ 20, "coupons and promotion codes", step20_coupons, step20_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

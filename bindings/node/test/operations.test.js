@@ -169,6 +169,28 @@ for (const backend of backends()) {
     });
   });
 
+  describe(`coupons and promotion codes (${backend})`, () => {
+    const w = world(backend);
+    before(w.setUp);
+    after(w.tearDown);
+
+    it('coupons keep their terms; codes are unique among active ones without case', async () => {
+      const [, acme] = await w.newTenant('Coupons');
+      const c = await acme.coupons.create({ percentOff: '25.5', duration: 'repeating',
+        durationInPeriods: 3 });
+      assert.deepEqual([c.object, c.percentOff, c.amountOff, c.durationInPeriods, c.timesRedeemed],
+        ['coupon', 25.5, null, 3, 0]);
+      await assert.rejects(acme.coupons.create({ amountOff: 500 }),
+        (e) => e instanceof B.BillingError && e.field === 'currency');
+      const promo = await acme.promotionCodes.create({ code: 'Spring25', couponId: c.id });
+      assert.deepEqual([promo.code, promo.active, promo.couponId], ['Spring25', true, c.id]);
+      await assert.rejects(acme.promotionCodes.create({ code: 'SPRING25', couponId: c.id }),
+        (e) => e instanceof B.BillingError && e.field === 'code');
+      assert.equal((await acme.coupons.delete({ id: c.id })).deleted, true);
+      assert.equal((await acme.coupons.list().toArray()).length, 0);
+    });
+  });
+
   describe(`subscriptions, invoices and events (${backend})`, () => {
     const w = world(backend);
     let acme; let monthly; let yearly;

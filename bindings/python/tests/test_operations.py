@@ -180,6 +180,26 @@ class Products(support.BackendCase):
         self.assertEqual(len(list(acme.products.list())), 1)
 
 
+class Coupons(support.BackendCase):
+
+    def test_coupons_and_promotion_codes_through_the_generated_methods(self):
+        _, acme = self.new_tenant()
+        c = acme.coupons.create(percent_off=decimal.Decimal("25.5"), duration="repeating",
+                                duration_in_periods=3)
+        self.assertEqual((c["object"], c["percentOff"], c["amountOff"], c["timesRedeemed"]),
+                         ("coupon", decimal.Decimal("25.5"), None, 0))
+        with self.assertRaises(billing.BillingError) as cm:
+            acme.coupons.create(amount_off=500)
+        self.assertEqual(cm.exception.field, "currency")
+        p = acme.promotion_codes.create(code="Spring25", coupon_id=c["id"])
+        self.assertEqual((p["code"], p["active"], p["couponId"]), ("Spring25", True, c["id"]))
+        with self.assertRaises(billing.BillingError) as cm:
+            acme.promotion_codes.create(code="SPRING25", coupon_id=c["id"])
+        self.assertEqual(cm.exception.field, "code")
+        self.assertTrue(acme.coupons.delete(c["id"])["deleted"])
+        self.assertEqual(list(acme.coupons.list()), [])
+
+
 class PaymentMethods(support.BackendCase):
     open_options = {"provider": "test"}
 

@@ -1,0 +1,526 @@
+/*
+ * Unit tests for coupon.c and promotion_code.c (issue #22 items 1 and 2),
+ * through the JSON layer
+ * (billing_call_json, the way HTTP and the bindings reach it): every rule
+ * of a coupon's terms refused with its field and nothing stored, the
+ * stored form (percentOff in hundredths of a percent, no double), fixed
+ * terms, appliesTo checked against the tenant's products, the soft
+ * delete, events and roles. Both backends.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+
+#include "billing/json.h"
+#include "core/core.h"
+#include "core/discount.h"
+#include "tb.h"
+
+typedef tb_fx fx;
+
+/* ------------------------------------------------------------ helpers */
+
+/* Runs op with the JSON text in as who; *out (when not NULL) the answer. */
+static int call_as(fx *f, const billing_principal *who, const char *op, const char *in,
+	cJSON **out)
+{
+	char *text = NULL;
+	int rc = billing_call_json(&text, f->w->ctx, who, op, in, strlen(in), NULL);
+	assert_non_null(text);
+	if (out) {
+		*out = cJSON_Parse(text);
+		assert_non_null(*out);
+	}
+	billing_free(text);
+	return rc;
+}
+
+static cJSON *ok(fx *f, const char *op, const char *in)
+{
+	cJSON *out = NULL;
+	tb_assert_rc(call_as(f, &f->admin, op, in, &out), BILLING_OK);
+	return out;
+}
+
+/* Rows of the tenant in table that meet cond ("1 = 1": all). */
+static int64_t rows_where(fx *f, const char *table, const char *cond)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE tenant_id = '%s' AND %s",
+		table, f->tenant, cond);
+	return tb_raw_count(f->w->url, sql);
+}
+
+static int64_t rows(fx *f, const char *table)
+{
+	return rows_where(f, table, "1 = 1");
+}
+
+/* The JSON text of o's member name, in buf. */
+static const char *printed(const cJSON *o, const char *name, char *buf, size_t size)
+{
+	char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, name));
+	assert_non_null(text);
+	snprintf(buf, size, "%s", text);
+	cJSON_free(text);
+	return buf;
+}
+
+/* A create refused with want naming field, nothing stored. */
+static void refused(fx *f, const char *in, int want, const char *field)
+{
+	int64_t before = rows(f, "coupons");
+	cJSON *out = NULL;
+	tb_assert_rc(call_as(f, &f->admin, "coupons.create", in, &out), want);
+	if (field)
+		tb_assert_field(field);
+	cJSON_Delete(out);
+	assert_int_equal(rows(f, "coupons"), before);
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int64_t num(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	assert_true(cJSON_IsNumber(v));
+	return (int64_t)v->valuedouble;
+}
+
+static bool is_null(const cJSON *o, const char *name)
+{
+	return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+static char *product_id(fx *f, char *out, size_t size)
+{
+	billing_product *p = tb_product(f->w, f->tenant, &(tb_product_spec){ .name = "Pro" });
+	snprintf(out, size, "%s", billing_product_id(p));
+	billing_product_free(p);
+	return out;
+}
+
+/* ------------------------------------------------------------ create */
+
+static void create__percent_kept_in_hundredths_and_defaults(void **state)
+{
+	fx *f = *state;
+	cJSON *c = ok(f, "coupons.create", "{\"percentOff\": 25.5, \"metadata\": {\"k\": \"v\"}}");
+	char sql[256], buf[32];
+
+	assert_int_equal(strncmp(str(c, "id"), "coupon_", 7), 0);
+	assert_string_equal(str(c, "object"), "coupon");
+	/* Shown as the exact decimal it was given, stored as 2550. */
+	assert_string_equal(printed(c, "percentOff", buf, sizeof(buf)), "25.5");
+	assert_true(is_null(c, "amountOff"));
+	assert_true(is_null(c, "currency"));
+	assert_string_equal(str(c, "duration"), "once");
+	assert_true(is_null(c, "durationInPeriods"));
+	assert_true(is_null(c, "maxRedemptions"));
+	assert_true(is_null(c, "redeemBy"));
+	assert_int_equal(num(c, "timesRedeemed"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c, "appliesTo")), 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM coupons WHERE id = '%s' AND "
+		"percent_off = 2550 AND amount_off IS NULL", str(c, "id"));
+	assert_int_equal(tb_raw_count(f->w->url, sql), 1);
+	cJSON_Delete(c);
+}
+
+static void create__amount_repeating_with_limits(void **state)
+{
+	fx *f = *state;
+	char prod[64], in[512];
+	cJSON *c, *ids;
+
+	product_id(f, prod, sizeof(prod));
+	snprintf(in, sizeof(in), "{\"amountOff\": 500, \"currency\": \"eur\", \"duration\": "
+		"\"repeating\", \"durationInPeriods\": 3, \"maxRedemptions\": 2, \"redeemBy\": "
+		"\"2100-01-01T00:00:00Z\", \"appliesTo\": {\"productIds\": [\"%s\"]}}", prod);
+	c = ok(f, "coupons.create", in);
+	assert_int_equal(num(c, "amountOff"), 500);
+	assert_string_equal(str(c, "currency"), "EUR");
+	assert_true(is_null(c, "percentOff"));
+	assert_string_equal(str(c, "duration"), "repeating");
+	assert_int_equal(num(c, "durationInPeriods"), 3);
+	assert_int_equal(num(c, "maxRedemptions"), 2);
+	assert_string_equal(str(c, "redeemBy"), "2100-01-01T00:00:00Z");
+	ids = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "appliesTo"), "productIds");
+	assert_int_equal(cJSON_GetArraySize(ids), 1);
+	assert_string_equal(cJSON_GetArrayItem(ids, 0)->valuestring, prod);
+	cJSON_Delete(c);
+}
+
+static void create__bad_terms_are_refused_by_field(void **state)
+{
+	fx *f = *state;
+	char prod[64], in[256];
+
+	refused(f, "{}", BILLING_EINVALID, "percentOff");
+	refused(f, "{\"percentOff\": 10, \"amountOff\": 100, \"currency\": \"EUR\"}",
+		BILLING_EINVALID, "percentOff");
+	refused(f, "{\"percentOff\": 100.01}", BILLING_EINVALID, "percentOff");
+	refused(f, "{\"percentOff\": 12.345}", BILLING_EINVALID, "percentOff");
+	refused(f, "{\"percentOff\": 0}", BILLING_EINVALID, "percentOff");
+	refused(f, "{\"percentOff\": -5}", BILLING_EINVALID, "percentOff");
+	refused(f, "{\"amountOff\": 100}", BILLING_EINVALID, "currency");
+	refused(f, "{\"amountOff\": -1, \"currency\": \"EUR\"}", BILLING_EINVALID, "amountOff");
+	refused(f, "{\"amountOff\": 100, \"currency\": \"XYZ\"}", BILLING_EINVALID, "currency");
+	refused(f, "{\"percentOff\": 10, \"currency\": \"EUR\"}", BILLING_EINVALID, "currency");
+	refused(f, "{\"percentOff\": 10, \"duration\": \"repeating\"}", BILLING_EINVALID,
+		"durationInPeriods");
+	refused(f, "{\"percentOff\": 10, \"duration\": \"forever\", \"durationInPeriods\": 2}",
+		BILLING_EINVALID, "durationInPeriods");
+	refused(f, "{\"percentOff\": 10, \"duration\": \"weekly\"}", BILLING_EINVALID,
+		"duration");
+	refused(f, "{\"percentOff\": 10, \"maxRedemptions\": -1}", BILLING_EINVALID,
+		"maxRedemptions");
+	refused(f, "{\"percentOff\": 10, \"redeemBy\": \"2001-01-01T00:00:00Z\"}",
+		BILLING_EINVALID, "redeemBy");
+	refused(f, "{\"percentOff\": 10, \"timesRedeemed\": 3}", BILLING_EINVALID,
+		"timesRedeemed");
+	refused(f, "{\"percentOff\": 10, \"appliesTo\": {\"productIds\": []}}", BILLING_EINVALID,
+		"appliesTo.productIds");
+	refused(f, "{\"percentOff\": 10, \"appliesTo\": {\"plans\": [\"x\"]}}", BILLING_EINVALID,
+		"appliesTo");
+	refused(f, "{\"percentOff\": 10, \"appliesTo\": {\"productIds\": [\"prod_nope\"]}}",
+		BILLING_EINVALID, "appliesTo.productIds");
+	product_id(f, prod, sizeof(prod));
+	snprintf(in, sizeof(in), "{\"percentOff\": 10, \"appliesTo\": {\"productIds\": "
+		"[\"%s\", \"%s\"]}}", prod, prod);
+	refused(f, in, BILLING_EINVALID, "appliesTo.productIds");
+}
+
+static void create__products_of_another_tenant_are_not_found(void **state)
+{
+	fx *f = *state;
+	const char *other = tb_tenant(f->w, "Other");
+	billing_product *p = tb_product(f->w, other, &(tb_product_spec){ .name = "Theirs" });
+	char in[256];
+
+	snprintf(in, sizeof(in), "{\"percentOff\": 10, \"appliesTo\": {\"productIds\": [\"%s\"]}}",
+		billing_product_id(p));
+	billing_product_free(p);
+	refused(f, in, BILLING_EINVALID, "appliesTo.productIds");
+}
+
+/* ------------------------------------------------------------ update, delete */
+
+static void update__terms_are_fixed_metadata_changes(void **state)
+{
+	fx *f = *state;
+	cJSON *c = ok(f, "coupons.create", "{\"percentOff\": 10}"), *u, *out = NULL;
+	char in[256], buf[32];
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"percentOff\": 20}", str(c, "id"));
+	tb_assert_rc(call_as(f, &f->admin, "coupons.update", in, &out), BILLING_EINVALID);
+	tb_assert_field("percentOff");
+	cJSON_Delete(out);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"metadata\": {\"campaign\": \"spring\"}}",
+		str(c, "id"));
+	u = ok(f, "coupons.update", in);
+	assert_string_equal(str(cJSON_GetObjectItem(u, "metadata"), "campaign"), "spring");
+	assert_int_equal(num(u, "version"), 2);
+	assert_string_equal(printed(u, "percentOff", buf, sizeof(buf)), "10");
+	cJSON_Delete(u);
+	cJSON_Delete(c);
+}
+
+static void delete__hides_it_but_keeps_the_row(void **state)
+{
+	fx *f = *state;
+	cJSON *c = ok(f, "coupons.create", "{\"percentOff\": 10}"), *out = NULL;
+	char in[128];
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", str(c, "id"));
+	tb_assert_rc(call_as(f, &f->admin, "coupons.delete", in, NULL), BILLING_OK);
+	tb_assert_rc(call_as(f, &f->admin, "coupons.get", in, &out), BILLING_ENOTFOUND);
+	cJSON_Delete(out);
+	/* Kept for the discounts made from it. */
+	assert_int_equal(rows_where(f, "coupons", "deleted_at IS NOT NULL"), 1);
+	cJSON_Delete(c);
+}
+
+/* ------------------------------------------------------------ events, roles */
+
+static void events__created_updated_deleted(void **state)
+{
+	fx *f = *state;
+	cJSON *c = ok(f, "coupons.create", "{\"percentOff\": 10}"), *u;
+	char in[256];
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"metadata\": {\"a\": \"b\"}}", str(c, "id"));
+	u = ok(f, "coupons.update", in);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", str(c, "id"));
+	tb_assert_rc(call_as(f, &f->admin, "coupons.delete", in, NULL), BILLING_OK);
+	assert_int_equal(rows_where(f, "events", "type = 'coupon.created'"), 1);
+	assert_int_equal(rows_where(f, "events", "type = 'coupon.updated'"), 1);
+	assert_int_equal(rows_where(f, "events", "type = 'coupon.deleted'"), 1);
+	assert_int_equal(rows_where(f, "audit_log",
+		"resource_id IN (SELECT id FROM coupons)"), 3);
+	cJSON_Delete(u);
+	cJSON_Delete(c);
+}
+
+static void roles__user_reads_but_never_writes(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->tenant);
+	cJSON *c = ok(f, "coupons.create", "{\"percentOff\": 10}"), *out = NULL;
+	char in[128];
+
+	tb_assert_rc(call_as(f, &user, "coupons.create", "{\"percentOff\": 10}", NULL),
+		BILLING_EFORBIDDEN);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", str(c, "id"));
+	tb_assert_rc(call_as(f, &user, "coupons.get", in, &out), BILLING_OK);
+	assert_string_equal(str(out, "id"), str(c, "id"));
+	cJSON_Delete(out);
+	tb_assert_rc(call_as(f, &user, "coupons.delete", in, NULL), BILLING_EFORBIDDEN);
+	assert_int_equal(rows(f, "coupons"), 1);
+	cJSON_Delete(c);
+}
+
+/* ------------------------------------------------------------ promotion codes */
+
+static cJSON *coupon_new(fx *f, char *id, size_t size)
+{
+	cJSON *c = ok(f, "coupons.create", "{\"percentOff\": 25, \"duration\": \"repeating\", "
+		"\"durationInPeriods\": 3}");
+	snprintf(id, size, "%s", str(c, "id"));
+	return c;
+}
+
+static void promo_refused(fx *f, const char *in, int want, const char *field)
+{
+	int64_t before = rows(f, "promotion_codes");
+	cJSON *out = NULL;
+	tb_assert_rc(call_as(f, &f->admin, "promotion_codes.create", in, &out), want);
+	if (field)
+		tb_assert_field(field);
+	cJSON_Delete(out);
+	assert_int_equal(rows(f, "promotion_codes"), before);
+}
+
+static void promo__code_unique_among_active_codes_case_insensitive(void **state)
+{
+	fx *f = *state;
+	char cid[64], in[256];
+	cJSON *c = coupon_new(f, cid, sizeof(cid)), *p, *again;
+
+	snprintf(in, sizeof(in), "{\"code\": \"Spring25\", \"couponId\": \"%s\"}", cid);
+	p = ok(f, "promotion_codes.create", in);
+	assert_int_equal(strncmp(str(p, "id"), "promo_", 6), 0);
+	assert_string_equal(str(p, "code"), "Spring25");        /* shown as given */
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "active")));
+	assert_int_equal(num(p, "timesRedeemed"), 0);
+	assert_true(is_null(p, "customerId"));
+	/* Another case of the same code is the same code. */
+	snprintf(in, sizeof(in), "{\"code\": \"SPRING25\", \"couponId\": \"%s\"}", cid);
+	promo_refused(f, in, BILLING_EEXISTS, "code");
+	/* Archived, its text is free again; reactivating the old one is then
+	 * refused the same way. */
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"active\": false}", str(p, "id"));
+	cJSON_Delete(ok(f, "promotion_codes.update", in));
+	snprintf(in, sizeof(in), "{\"code\": \"spring25\", \"couponId\": \"%s\"}", cid);
+	again = ok(f, "promotion_codes.create", in);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"active\": true}", str(p, "id"));
+	tb_assert_rc(call_as(f, &f->admin, "promotion_codes.update", in, NULL), BILLING_EEXISTS);
+	tb_assert_field("code");
+	assert_int_equal(rows_where(f, "promotion_codes", "active = 1"), 1);
+	cJSON_Delete(again);
+	cJSON_Delete(p);
+	cJSON_Delete(c);
+}
+
+static void promo__bad_input_is_refused_by_field(void **state)
+{
+	fx *f = *state;
+	char cid[64], in[512];
+	cJSON *c = coupon_new(f, cid, sizeof(cid));
+	const char *other = tb_tenant(f->w, "Other");
+	billing_customer *theirs = tb_customer(f->w, other, &(tb_customer_spec){ .name = "Bo" });
+
+	promo_refused(f, "{\"code\": \"X1\", \"couponId\": \"coupon_nope\"}", BILLING_EINVALID,
+		"couponId");
+	snprintf(in, sizeof(in), "{\"code\": \"two words\", \"couponId\": \"%s\"}", cid);
+	promo_refused(f, in, BILLING_EINVALID, "code");
+	snprintf(in, sizeof(in), "{\"code\": \"X1\", \"couponId\": \"%s\", \"expiresAt\": "
+		"\"2001-01-01T00:00:00Z\"}", cid);
+	promo_refused(f, in, BILLING_EINVALID, "expiresAt");
+	snprintf(in, sizeof(in), "{\"code\": \"X1\", \"couponId\": \"%s\", \"restrictions\": "
+		"{\"minimumAmount\": 1000}}", cid);
+	promo_refused(f, in, BILLING_EINVALID, "restrictions.minimumAmountCurrency");
+	snprintf(in, sizeof(in), "{\"code\": \"X1\", \"couponId\": \"%s\", \"restrictions\": "
+		"{\"minimumAmount\": 10.5, \"minimumAmountCurrency\": \"EUR\"}}", cid);
+	promo_refused(f, in, BILLING_EINVALID, "restrictions.minimumAmount");
+	snprintf(in, sizeof(in), "{\"code\": \"X1\", \"couponId\": \"%s\", \"restrictions\": "
+		"{\"firstTime\": true}}", cid);
+	promo_refused(f, in, BILLING_EINVALID, "restrictions");
+	snprintf(in, sizeof(in), "{\"code\": \"X1\", \"couponId\": \"%s\", \"customerId\": "
+		"\"%s\"}", cid, billing_customer_id(theirs));
+	promo_refused(f, in, BILLING_EINVALID, "customerId");
+	/* A deleted coupon takes no new code. */
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", cid);
+	tb_assert_rc(call_as(f, &f->admin, "coupons.delete", in, NULL), BILLING_OK);
+	snprintf(in, sizeof(in), "{\"code\": \"X1\", \"couponId\": \"%s\"}", cid);
+	promo_refused(f, in, BILLING_EINVALID, "couponId");
+	billing_customer_free(theirs);
+	cJSON_Delete(c);
+}
+
+static void promo__restrictions_and_fixed_terms(void **state)
+{
+	fx *f = *state;
+	char cid[64], in[512], buf[128];
+	cJSON *c = coupon_new(f, cid, sizeof(cid)), *p, *out = NULL;
+	billing_customer *ada = tb_customer(f->w, f->tenant, &(tb_customer_spec){ .name = "Ada" });
+
+	snprintf(in, sizeof(in), "{\"code\": \"ADA-1\", \"couponId\": \"%s\", \"customerId\": "
+		"\"%s\", \"maxRedemptions\": 1, \"expiresAt\": \"2100-01-01T00:00:00Z\", "
+		"\"restrictions\": {\"firstTimeTransaction\": true, \"minimumAmount\": 1000, "
+		"\"minimumAmountCurrency\": \"eur\"}}", cid, billing_customer_id(ada));
+	p = ok(f, "promotion_codes.create", in);
+	assert_string_equal(str(p, "customerId"), billing_customer_id(ada));
+	assert_int_equal(num(p, "maxRedemptions"), 1);
+	assert_string_equal(printed(p, "restrictions", buf, sizeof(buf)),
+		"{\"firstTimeTransaction\":true,\"minimumAmount\":1000,"
+		"\"minimumAmountCurrency\":\"EUR\"}");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"maxRedemptions\": 5}", str(p, "id"));
+	tb_assert_rc(call_as(f, &f->admin, "promotion_codes.update", in, &out), BILLING_EINVALID);
+	tb_assert_field("maxRedemptions");
+	cJSON_Delete(out);
+	assert_int_equal(rows_where(f, "events", "type = 'promotion_code.created'"), 1);
+	billing_customer_free(ada);
+	cJSON_Delete(p);
+	cJSON_Delete(c);
+}
+
+/* ------------------------------------------------------------ the discount pass */
+
+static void apply__percent_rounds_half_away_from_zero_per_line(void **state)
+{
+	/* 25.50 % of 999 = 254.745 -> 255; of 1 = 0.255 -> 0; of 2 = 0.51 -> 1;
+	 * a proration credit of -500 -> -127.5 -> -128. */
+	billing__discount_line lines[] = { { 999, "prod_a" }, { 1, NULL }, { 2, "prod_b" },
+		{ -500, "prod_a" } };
+	billing__discount_terms t = { 2550, 0, NULL, NULL, 0 };
+	int64_t out[4];
+	(void)state;
+
+	tb_assert_rc(billing__discount_apply(out, lines, 4, "EUR", &t), BILLING_OK);
+	assert_int_equal(out[0], 255);
+	assert_int_equal(out[1], 0);
+	assert_int_equal(out[2], 1);
+	assert_int_equal(out[3], -128);
+	/* 100 % takes every line off entirely. */
+	t.percent_off = 10000;
+	tb_assert_rc(billing__discount_apply(out, lines, 4, "EUR", &t), BILLING_OK);
+	assert_int_equal(out[0], 999);
+	assert_int_equal(out[3], -500);
+}
+
+static void apply__amount_spread_in_proportion_sums_exactly(void **state)
+{
+	/* 1000 off 3 x 1000 + a credit: 334 / 333 / 333 (the residue to the
+	 * first), the credit untouched. */
+	billing__discount_line lines[] = { { 1000, "p" }, { 1000, "p" }, { 1000, "p" },
+		{ -300, "p" } };
+	billing__discount_terms t = { 0, 1000, "EUR", NULL, 0 };
+	int64_t out[4];
+	(void)state;
+
+	tb_assert_rc(billing__discount_apply(out, lines, 4, "EUR", &t), BILLING_OK);
+	assert_int_equal(out[0], 334);
+	assert_int_equal(out[1], 333);
+	assert_int_equal(out[2], 333);
+	assert_int_equal(out[3], 0);
+	/* More off than there is: every line to zero, never below. */
+	t.amount_off = 5000;
+	tb_assert_rc(billing__discount_apply(out, lines, 4, "EUR", &t), BILLING_OK);
+	assert_int_equal(out[0] + out[1] + out[2], 3000);
+	assert_int_equal(out[0], 1000);
+	assert_int_equal(out[3], 0);
+	/* Another currency: nothing. */
+	tb_assert_rc(billing__discount_apply(out, lines, 4, "USD", &t), BILLING_OK);
+	assert_int_equal(out[0] + out[1] + out[2] + out[3], 0);
+}
+
+static void apply__applies_to_limits_the_lines(void **state)
+{
+	billing__discount_line lines[] = { { 3000, "prod_a" }, { 1000, "prod_b" },
+		{ 500, NULL } };
+	const char *only[] = { "prod_b" };
+	billing__discount_terms pct = { 5000, 0, NULL, only, 1 };
+	billing__discount_terms amt = { 0, 2500, "EUR", only, 1 };
+	int64_t out[3];
+	(void)state;
+
+	tb_assert_rc(billing__discount_apply(out, lines, 3, "EUR", &pct), BILLING_OK);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 500);
+	assert_int_equal(out[2], 0);
+	/* The amount is capped at the eligible lines' sum. */
+	tb_assert_rc(billing__discount_apply(out, lines, 3, "EUR", &amt), BILLING_OK);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 1000);
+	assert_int_equal(out[2], 0);
+}
+
+static void apply__weighted_spread_never_exceeds_a_line(void **state)
+{
+	/* Parts proportional to 1 / 2 / 997 of 999 off 1000: each part at most
+	 * its line, the parts summing to 999. */
+	billing__discount_line lines[] = { { 1, "p" }, { 2, "p" }, { 997, "p" } };
+	billing__discount_terms t = { 0, 999, "JPY", NULL, 0 };
+	int64_t out[3];
+	size_t i;
+	(void)state;
+
+	tb_assert_rc(billing__discount_apply(out, lines, 3, "JPY", &t), BILLING_OK);
+	assert_int_equal(out[0] + out[1] + out[2], 999);
+	for (i = 0; i < 3; i++)
+		assert_true(out[i] >= 0 && out[i] <= lines[i].amount);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(apply__percent_rounds_half_away_from_zero_per_line),
+		cmocka_unit_test(apply__amount_spread_in_proportion_sums_exactly),
+		cmocka_unit_test(apply__applies_to_limits_the_lines),
+		cmocka_unit_test(apply__weighted_spread_never_exceeds_a_line),
+		cmocka_unit_test_setup_teardown(create__percent_kept_in_hundredths_and_defaults,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(create__amount_repeating_with_limits,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(create__bad_terms_are_refused_by_field,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(create__products_of_another_tenant_are_not_found,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(update__terms_are_fixed_metadata_changes,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(delete__hides_it_but_keeps_the_row,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(events__created_updated_deleted,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(roles__user_reads_but_never_writes,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(promo__code_unique_among_active_codes_case_insensitive,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(promo__bad_input_is_refused_by_field,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(promo__restrictions_and_fixed_terms,
+			tb_fx_setup, tb_fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
