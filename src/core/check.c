@@ -413,7 +413,7 @@ static void check_field(checker *c, const billing_resource *res, const billing_f
 	if ((f->flags & BILLING_FIELD_TENANT) && (!text || strcmp(text, c->tenant_id) != 0))
 		problem(c, "invalid_field", id, "%s %s: not the tenant it is stored under",
 			res->name, name);
-	if ((f->flags & BILLING_FIELD_ID) && res->prefix && !billing__id_valid(text, res->prefix))
+	if ((f->flags & BILLING_FIELD_ID) && res->prefix && !billing__id_arg_ok(text, res->prefix))
 		problem(c, "invalid_field", id, "%s %s: not a %s_ id", res->name, name,
 			res->prefix);
 	if ((f->flags & BILLING_FIELD_VERSION) && v < 1)

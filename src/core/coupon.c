@@ -45,7 +45,10 @@ static const billing_field fields[FIELD_COUNT] = {
 		BILLING_FIELD_TENANT | BILLING_FIELD_FIXED, NULL, BILLING_JSON_NONE, 0, NULL, 0,
 		NULL },
 	[ID] = { "id", BILLING_FIELD_TEXT, F(id), BILLING_FIELD_ID | BILLING_FIELD_FIXED,
-		"id", BILLING_JSON_STRING, 0, NULL, 0, "The coupon's id (coupon_...)." },
+		"id", BILLING_JSON_STRING, BILLING_API_CREATE | BILLING_API_VERBATIM, NULL, 0,
+		"The coupon's id: coupon_ and 26 characters made by the library, or your own "
+		"on create: coupon_ followed by letters, digits, - or _ (47 characters at most), "
+		"unique in the tenant." },
 	[PERCENT_OFF] = { "percent_off", BILLING_FIELD_INT64, F(percent_off),
 		BILLING_FIELD_FIXED | BILLING_FIELD_ZERO_NULL | BILLING_FIELD_NONNEGATIVE,
 		"percentOff", BILLING_JSON_DECIMAL, CREATE_FIXED | BILLING_API_NUMBER, NULL,

@@ -221,3 +221,31 @@ bool billing__id_valid(const char *id, const char *prefix)
 	 * encode more than 128 and could not have come from billing__id_new. */
 	return id[0] <= '7' && id[BILLING_ID_BODY_LEN] == '\0';
 }
+
+/* The prefixes whose objects take a tenant-chosen id (their descriptors'
+ * ID field has BILLING_API_CREATE; tests/unit/coupon.c checks they agree). */
+static const char *const chosen_prefixes[] = { "coupon" };
+
+bool billing__id_chosen(const char *id, const char *prefix)
+{
+	size_t plen, i, n;
+	bool known = false;
+
+	if (id == NULL || prefix == NULL)
+		return false;
+	for (i = 0; i < sizeof(chosen_prefixes) / sizeof(chosen_prefixes[0]); i++)
+		known = known || strcmp(chosen_prefixes[i], prefix) == 0;
+	plen = strlen(prefix);
+	if (!known || strncmp(id, prefix, plen) != 0 || id[plen] != '_')
+		return false;
+	n = strlen(id);
+	if (n <= plen + 1 || n >= BILLING_ID_MAX)
+		return false;
+	for (i = plen + 1; i < n; i++) {
+		char ch = id[i];
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return false;
+	}
+	return true;
+}

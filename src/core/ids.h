@@ -27,6 +27,15 @@ int billing__id_new(char out[BILLING_ID_MAX], const char *prefix, int64_t now_ms
 /* True when id is "<prefix>_" plus 26 valid base32 characters. */
 bool billing__id_valid(const char *id, const char *prefix);
 
+/*
+ * Objects whose create may take the tenant's own id (coupons: a
+ * descriptor's ID field with BILLING_API_CREATE): such an id is
+ * "<prefix>_" plus 1 or more letters, digits, '-' or '_', at most
+ * BILLING_ID_MAX - 1 characters in all ("coupon_SPRING-25"). True when
+ * prefix is one of them and id has that form.
+ */
+bool billing__id_chosen(const char *id, const char *prefix);
+
 /* Fills buf with n cryptographically random bytes; 0 or -1. */
 int billing__random_bytes(void *buf, size_t n);
 

@@ -49,11 +49,14 @@ static const char *describe(const billing_field *f)
 	return f->description ? f->description : f->json;
 }
 
-/* Whether a field is shown and read by the API at all. */
+/* Whether a field is shown and read by the API at all (the id is the
+ * operation's own input, but where a create takes the tenant's own id:
+ * BILLING_API_CREATE on the ID field, coupons). */
 static bool shown(const billing_field *f)
 {
 	return f->json && f->json_kind != BILLING_JSON_NONE &&
-		!(f->flags & (BILLING_FIELD_TENANT | BILLING_FIELD_ID));
+		!(f->flags & BILLING_FIELD_TENANT) &&
+		(!(f->flags & BILLING_FIELD_ID) || (f->api & BILLING_API_CREATE));
 }
 
 /* The names of a range filter's bounds: "<json>From" (>=), "<json>To" (<),

@@ -599,6 +599,40 @@ static int create_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	return run_check(payload, ctx, tx, current, record);
 }
 
+/*
+ * The new object's id: the tenant's own when the descriptor's ID field
+ * takes one on create (BILLING_API_CREATE) and it was given, in the form
+ * billing__id_chosen says (else a field error, joined to the others when
+ * the object has rules, and a made id so that the rules still run); a
+ * new one otherwise. A chosen id already taken is the insert's
+ * BILLING_EEXISTS naming "id".
+ */
+static int id_of_create(struct call *c, char id[BILLING_ID_MAX])
+{
+	const billing_resource *res = c->res;
+	const billing_field *idf = billing__field_with(res, BILLING_FIELD_ID);
+	const char *chosen = NULL;
+
+	if ((c->given & ~c->failed) & BILLING__FIELD_BIT(res, idf))
+		chosen = billing__record_text(idf, c->work);
+	if (chosen && billing__id_chosen(chosen, res->prefix)) {
+		snprintf(id, BILLING_ID_MAX, "%s", chosen);
+		return BILLING_OK;
+	}
+	if (chosen || ((c->given & ~c->failed) & BILLING__FIELD_BIT(res, idf))) {
+		if (!c->rules->check)
+			return billing__error_field(BILLING_EINVALID, "invalid", "id",
+				"must be %s_ followed by letters, digits, - or _ (%d characters "
+				"at most)", res->prefix, BILLING_ID_MAX - 1);
+		billing__check_fail(&c->pending, "id", "must be %s_ followed by letters, digits, "
+			"- or _ (%d characters at most)", res->prefix, BILLING_ID_MAX - 1);
+		c->failed |= BILLING__FIELD_BIT(res, idf);
+	}
+	if (billing__id_new(id, res->prefix, c->now * 1000) < 0)
+		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+	return BILLING_OK;
+}
+
 static int create_once(void **out, const billing__rules *rules, billing_ctx *ctx,
 	const billing_principal *who, const void *rec, uint64_t given,
 	const billing_call_options *opts)
@@ -616,10 +650,8 @@ static int create_once(void **out, const billing__rules *rules, billing_ctx *ctx
 	if ((rc = check_given(&c, rec, given, true)) < 0 ||
 	    (rc = idem_init(&c, &idem, opts, "create", NULL, 0)) < 0)
 		goto out;
-	if (billing__id_new(id, res->prefix, c.now * 1000) < 0) {
-		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+	if ((rc = id_of_create(&c, id)) < 0)
 		goto out;
-	}
 	billing__record_set_text(billing__field_with(res, BILLING_FIELD_TENANT), c.work,
 		who->tenant_id);
 	billing__record_set_text(billing__field_with(res, BILLING_FIELD_ID), c.work, id);

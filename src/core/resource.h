@@ -175,7 +175,9 @@ const billing__rules *billing__rules_find(const char *name);
 
 /*
  * Creates the object from the caller's fields (rec, given). The flow sets
- * the tenant, a new id "<prefix>_...", created_at = updated_at = now and
+ * the tenant, a new id "<prefix>_..." (or the caller's own where the ID
+ * field takes one: BILLING_API_CREATE, billing__id_chosen's form; taken:
+ * BILLING_EEXISTS naming "id"), created_at = updated_at = now and
  * version 1. opts: the idempotency key (operation "<plural>.create"; the
  * input hash covers the given fields' values) and request id; NULL for
  * none. *out receives the new record (owned).

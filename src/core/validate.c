@@ -62,7 +62,7 @@ int billing__check_text(billing__checks *c, const char *field, const char *value
 
 bool billing__id_arg_ok(const char *id, const char *prefix)
 {
-	return id && billing__id_valid(id, prefix);
+	return id && (billing__id_valid(id, prefix) || billing__id_chosen(id, prefix));
 }
 
 size_t billing__strsize(const char *s)

@@ -24,8 +24,10 @@ enum {
 int billing__check_text(billing__checks *c, const char *field, const char *value,
 	unsigned int flags, size_t min, size_t max, char **out);
 
-/* An id from the caller: well-formed for its prefix. Ill-formed ids are
- * treated as naming nothing (the caller decides what that means). */
+/* An id from the caller: well-formed for its prefix (made by the library,
+ * or chosen by the tenant where the object allows it: billing__id_chosen).
+ * Ill-formed ids are treated as naming nothing (the caller decides what
+ * that means). */
 bool billing__id_arg_ok(const char *id, const char *prefix);
 
 /* The canonical (upper-case) form of a currency code given in any case,

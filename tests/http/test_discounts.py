@@ -2,7 +2,8 @@
 """HTTP suite for coupons and promotion codes (issue #22 items 1 and 2), with
 the test clock:
 
-- POST /v1/coupons: percentOff as an exact decimal (25.5, never a double),
+- POST /v1/coupons: a tenant-chosen id (coupon_SPRING-25; taken 409, ill-formed
+  400), percentOff as an exact decimal (25.5, never a double),
   or amountOff + currency; duration once / repeating (durationInPeriods) /
   forever; maxRedemptions, redeemBy, appliesTo {productIds}; timesRedeemed
   read-only; every bad term a 400 naming its field with nothing stored;
@@ -57,6 +58,18 @@ class Coupons(TenantCase):
                          {pct["id"], amt["id"]})
         self.assertEqual(self.b.ok("GET", "/v1/coupons?duration=repeating")["data"][0]["id"],
                          amt["id"])
+
+    def test_a_tenant_chosen_id(self):
+        c = self.coupon(id="coupon_SPRING-25", percentOff=25)
+        self.assertEqual(c["id"], "coupon_SPRING-25")
+        self.assertEqual(self.b.ok("GET", "/v1/coupons/coupon_SPRING-25")["percentOff"], 25)
+        self.assertProblem(self.b.req("POST", "/v1/coupons",
+                                      {"id": "coupon_SPRING-25", "percentOff": 10}),
+                           409, field="id")
+        self.assertProblem(self.b.req("POST", "/v1/coupons", {"id": "SPRING", "percentOff": 10}),
+                           400, field="id")
+        self.b.ok("DELETE", "/v1/coupons/coupon_SPRING-25", status=204)
+        self.assertProblem(self.b.req("GET", "/v1/coupons/coupon_SPRING-25"), 404)
 
     def test_bad_terms_are_refused_by_field(self):
         bad = [

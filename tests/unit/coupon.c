@@ -21,6 +21,7 @@
 #include "billing/json.h"
 #include "core/core.h"
 #include "core/discount.h"
+#include "core/resource.h"
 #include "tb.h"
 
 typedef tb_fx fx;
@@ -492,6 +493,74 @@ static void apply__weighted_spread_never_exceeds_a_line(void **state)
 		assert_true(out[i] >= 0 && out[i] <= lines[i].amount);
 }
 
+/* ------------------------------------------------------------ tenant-chosen ids */
+
+static void id__the_tenant_may_choose_it(void **state)
+{
+	fx *f = *state;
+	const char *other = tb_tenant(f->w, "Other");
+	billing_principal them = tb_admin(other);
+	cJSON *c = ok(f, "coupons.create", "{\"id\": \"coupon_SPRING-25\", \"percentOff\": 25}");
+	cJSON *got, *out = NULL;
+	char long_id[64], in[128];
+
+	assert_string_equal(str(c, "id"), "coupon_SPRING-25");
+	got = ok(f, "coupons.get", "{\"id\": \"coupon_SPRING-25\"}");
+	assert_int_equal(num(got, "version"), 1);
+	cJSON_Delete(got);
+	got = ok(f, "promotion_codes.create", "{\"code\": \"S25\", \"couponId\": "
+		"\"coupon_SPRING-25\"}");
+	cJSON_Delete(got);
+	/* Unique in the tenant; another tenant has its own. */
+	refused(f, "{\"id\": \"coupon_SPRING-25\", \"percentOff\": 10}", BILLING_EEXISTS, "id");
+	tb_assert_rc(call_as(f, &them, "coupons.create",
+		"{\"id\": \"coupon_SPRING-25\", \"percentOff\": 10}", &out), BILLING_OK);
+	cJSON_Delete(out);
+	/* Its form: the prefix, then 1 to 40 letters, digits, - or _. */
+	refused(f, "{\"id\": \"SPRING25\", \"percentOff\": 10}", BILLING_EINVALID, "id");
+	refused(f, "{\"id\": \"coupon_\", \"percentOff\": 10}", BILLING_EINVALID, "id");
+	refused(f, "{\"id\": \"coupon_a b\", \"percentOff\": 10}", BILLING_EINVALID, "id");
+	refused(f, "{\"id\": \"txr_abc\", \"percentOff\": 10}", BILLING_EINVALID, "id");
+	memset(long_id, 'x', sizeof(long_id));
+	memcpy(long_id, "coupon_", 7);
+	long_id[48] = '\0';                       /* 48 characters: one too many */
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"percentOff\": 10}", long_id);
+	refused(f, in, BILLING_EINVALID, "id");
+	long_id[47] = '\0';
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"percentOff\": 10}", long_id);
+	cJSON_Delete(ok(f, "coupons.create", in));
+	/* One answer names the id and the other bad fields together. */
+	tb_assert_rc(call_as(f, &f->admin, "coupons.create", "{\"id\": \"bad id\", "
+		"\"amountOff\": 5}", &out), BILLING_EINVALID);
+	assert_int_equal(billing_error_last()->field_error_count, 2);
+	cJSON_Delete(out);
+	/* A delete and an update by it. */
+	cJSON_Delete(ok(f, "coupons.update", "{\"id\": \"coupon_SPRING-25\", \"metadata\": "
+		"{\"a\": \"b\"}}"));
+	tb_assert_rc(call_as(f, &f->admin, "coupons.delete", "{\"id\": \"coupon_SPRING-25\"}",
+		NULL), BILLING_OK);
+	assert_int_equal(rows_where(f, "coupons", "deleted_at IS NOT NULL"), 1);
+	cJSON_Delete(c);
+}
+
+static void id__chosen_only_where_the_descriptor_takes_it(void **state)
+{
+	size_t n, i;
+	const billing__rules *const *all = billing__rules_all(&n);
+	(void)state;
+
+	for (i = 0; i < n; i++) {
+		const billing_resource *res = all[i]->res;
+		const billing_field *idf = billing__field_with(res, BILLING_FIELD_ID);
+		char id[64];
+		snprintf(id, sizeof(id), "%s_Mine-1", res->prefix);
+		assert_int_equal(billing__id_chosen(id, res->prefix),
+			(idf->api & BILLING_API_CREATE) != 0);
+	}
+	assert_true(billing__id_chosen("coupon_Mine-1", "coupon"));
+	assert_false(billing__id_chosen("cus_Mine-1", "cus"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +590,9 @@ int main(void)
 			tb_fx_setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(promo__restrictions_and_fixed_terms,
 			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(id__the_tenant_may_choose_it,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test(id__chosen_only_where_the_descriptor_takes_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

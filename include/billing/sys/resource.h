@@ -91,7 +91,8 @@ typedef enum {
 
 /* ---- a field's roles in the API (billing_field.api) */
 
-/** A create may set it. */
+/** A create may set it. On the ID field: a create may choose the id
+ *  ("<prefix>_" and letters, digits, '-' or '_'; coupons). */
 #define BILLING_API_CREATE     (1u << 0)
 /** A create must set it. */
 #define BILLING_API_REQUIRED   (1u << 1)
