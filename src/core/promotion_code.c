@@ -45,7 +45,7 @@ static const billing_field fields[FIELD_COUNT] = {
 		"What the customer types: 1-64 letters, digits, - and _, case-insensitive; "
 		"unique in the tenant among active codes." },
 	[CODE_KEY] = { "code_key", BILLING_FIELD_TEXT, F(code_key),
-		BILLING_FIELD_FIXED | BILLING_FIELD_UNIQUE, "code",
+		BILLING_FIELD_FIXED | BILLING_FIELD_UNIQUE | BILLING_FIELD_FILTER, "code",
 		BILLING_JSON_NONE, 0, NULL, 0, NULL },
 	[COUPON] = { "coupon_id", BILLING_FIELD_TEXT, F(coupon_id),
 		BILLING_FIELD_FIXED | BILLING_FIELD_FILTER, "couponId", BILLING_JSON_STRING,

@@ -7,6 +7,7 @@
  * terms, appliesTo checked against the tenant's products, the soft
  * delete, events and roles. Both backends.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -561,6 +562,178 @@ static void id__chosen_only_where_the_descriptor_takes_it(void **state)
 	assert_false(billing__id_chosen("cus_Mine-1", "cus"));
 }
 
+/* ------------------------------------------------------------ redemption */
+
+/* One redemption in a transaction of its own on ctx, run again after a
+ * serialization failure as the library's writes are; *reason the
+ * refusal's reason ("" when it succeeded). */
+static int redeem_on(billing_ctx *ctx, const char *tenant, const billing__redeem_params *in,
+	char *reason, size_t size)
+{
+	struct billing__redemption out;
+	int rc = BILLING_OK, n;
+
+	for (n = 0; n < BILLING__RETRIES; n++) {
+		billing_txn *tx;
+		if ((rc = billing__begin(&tx, ctx, tenant, BILLING_TXN_WRITE)) < 0)
+			break;
+		rc = billing__end(ctx, tx, billing__discount_redeem(&out, ctx, tx, tenant, in));
+		if (!billing__retryable(rc))
+			break;
+	}
+	snprintf(reason, size, "%s", rc < 0 && billing_error_last()->reason ?
+		billing_error_last()->reason : "");
+	return rc;
+}
+
+struct racer {
+	billing_ctx *ctx;
+	const char *tenant;
+	billing__redeem_params in;
+	pthread_barrier_t *go;
+	int rc;
+	char reason[64];
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	pthread_barrier_wait(r->go);
+	r->rc = redeem_on(r->ctx, r->tenant, &r->in, r->reason, sizeof(r->reason));
+	return NULL;
+}
+
+/* Two "processes" (contexts of their own) redeem at once: how many won. */
+static int two_at_once(fx *f, const billing__redeem_params *in, const char *loser_reason)
+{
+	pthread_barrier_t go;
+	struct racer r[2];
+	pthread_t th[2];
+	int k, won = 0;
+
+	assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+	for (k = 0; k < 2; k++) {
+		memset(&r[k], 0, sizeof(r[k]));
+		r[k].ctx = tb_world_open_again(f->w);
+		r[k].tenant = f->tenant;
+		r[k].in = *in;
+		r[k].go = &go;
+	}
+	for (k = 0; k < 2; k++)
+		assert_int_equal(pthread_create(&th[k], NULL, race, &r[k]), 0);
+	for (k = 0; k < 2; k++)
+		pthread_join(th[k], NULL);
+	for (k = 0; k < 2; k++) {
+		if (r[k].rc == BILLING_OK)
+			won++;
+		else if (r[k].rc != BILLING_EINVALID || strcmp(r[k].reason, loser_reason) != 0)
+			fail_msg("racer %d: %s (%s)", k, billing_error_name(r[k].rc), r[k].reason);
+		billing_ctx_close(r[k].ctx);
+	}
+	pthread_barrier_destroy(&go);
+	return won;
+}
+
+static void redeem__the_last_use_goes_to_exactly_one(void **state)
+{
+	fx *f = *state;
+	billing__redeem_params in = { 0 };
+	cJSON *c = ok(f, "coupons.create", "{\"id\": \"coupon_LAST\", \"percentOff\": 10, "
+		"\"maxRedemptions\": 2}");
+	cJSON *p;
+	char reason[64];
+
+	/* The code's last use. */
+	p = ok(f, "promotion_codes.create", "{\"code\": \"ONCE\", \"couponId\": \"coupon_LAST\", "
+		"\"maxRedemptions\": 1}");
+	in.promotion_code = "once";
+	in.now = f->w->now;
+	assert_int_equal(two_at_once(f, &in, "promotion_code_exhausted"), 1);
+	assert_int_equal(rows_where(f, "promotion_codes", "times_redeemed = 1"), 1);
+	assert_int_equal(rows_where(f, "coupons", "times_redeemed = 1"), 1);
+	/* The coupon's last use. */
+	in.promotion_code = NULL;
+	in.coupon_id = "coupon_LAST";
+	assert_int_equal(two_at_once(f, &in, "coupon_exhausted"), 1);
+	assert_int_equal(rows_where(f, "coupons", "times_redeemed = 2"), 1);
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	tb_assert_field("coupon");
+	assert_string_equal(reason, "coupon_exhausted");
+	/* The version of neither moved: counting is not a change of its terms. */
+	assert_int_equal(rows_where(f, "coupons", "version = 1"), 1);
+	cJSON_Delete(p);
+	cJSON_Delete(c);
+}
+
+static void redeem__refusals_name_their_reason_and_count_nothing(void **state)
+{
+	fx *f = *state;
+	billing_customer *ada = tb_customer(f->w, f->tenant, &(tb_customer_spec){ .name = "Ada" });
+	billing__redeem_params in = { 0 };
+	char in_json[512], reason[64];
+	cJSON *c = ok(f, "coupons.create", "{\"id\": \"coupon_R\", \"percentOff\": 10, "
+		"\"redeemBy\": \"2026-02-01T00:00:00Z\"}"), *p;
+
+	snprintf(in_json, sizeof(in_json), "{\"code\": \"ADA\", \"couponId\": \"coupon_R\", "
+		"\"customerId\": \"%s\", \"expiresAt\": \"2026-01-15T00:00:00Z\", "
+		"\"restrictions\": {\"firstTimeTransaction\": true, \"minimumAmount\": 1000, "
+		"\"minimumAmountCurrency\": \"EUR\"}}", billing_customer_id(ada));
+	p = ok(f, "promotion_codes.create", in_json);
+	in.now = f->w->now;
+	in.promotion_code = "ada";
+	in.customer_id = "cus_someoneelse";
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	tb_assert_field("promotionCode");
+	assert_string_equal(reason, "promotion_code_customer");
+	in.customer_id = billing_customer_id(ada);
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	assert_string_equal(reason, "promotion_code_first_time");
+	in.first_time = 1;
+	in.amount = 999;
+	in.currency = "EUR";
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	assert_string_equal(reason, "promotion_code_minimum");
+	in.now = f->w->now + 20 * 86400;                 /* after expiresAt */
+	in.amount = 1000;
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	assert_string_equal(reason, "promotion_code_expired");
+	in.now = f->w->now;
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)), BILLING_OK);
+	assert_int_equal(rows_where(f, "promotion_codes", "times_redeemed = 1"), 1);
+	/* By the coupon: past redeemBy, then deleted; an unknown code. */
+	in.promotion_code = NULL;
+	in.coupon_id = "coupon_R";
+	in.now = f->w->now + 40 * 86400;
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	assert_string_equal(reason, "coupon_expired");
+	in.now = f->w->now;
+	tb_assert_rc(call_as(f, &f->admin, "coupons.delete", "{\"id\": \"coupon_R\"}", NULL),
+		BILLING_OK);
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	assert_string_equal(reason, "resource_missing");
+	in.coupon_id = NULL;
+	in.promotion_code = "NOPE";
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	tb_assert_field("promotionCode");
+	assert_string_equal(reason, "resource_missing");
+	in.coupon_id = "coupon_R";
+	tb_assert_rc(redeem_on(f->w->ctx, f->tenant, &in, reason, sizeof(reason)),
+		BILLING_EINVALID);
+	tb_assert_field("coupon");
+	assert_int_equal(rows_where(f, "coupons", "times_redeemed = 1"), 1);
+	billing_customer_free(ada);
+	cJSON_Delete(p);
+	cJSON_Delete(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +766,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(id__the_tenant_may_choose_it,
 			tb_fx_setup, tb_fx_teardown),
 		cmocka_unit_test(id__chosen_only_where_the_descriptor_takes_it),
+		cmocka_unit_test_setup_teardown(redeem__the_last_use_goes_to_exactly_one,
+			tb_fx_setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(redeem__refusals_name_their_reason_and_count_nothing,
+			tb_fx_setup, tb_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
