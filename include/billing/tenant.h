@@ -16,7 +16,7 @@ BILLING_BEGIN_DECL
 
 typedef struct billing_tenant billing_tenant;
 
-#define BILLING_TENANT_PARAMS_VERSION 2
+#define BILLING_TENANT_PARAMS_VERSION 3
 
 typedef struct {
 	unsigned int version;          /**< BILLING_TENANT_PARAMS_VERSION */
@@ -28,9 +28,14 @@ typedef struct {
 	/** Version 2. NULL: "CN-"; the same rules: the prefix of credit notes'
 	 *  own numbers (billing/credit_note.h). */
 	const char *credit_note_prefix;
+	/** Version 3. Seconds a renewal's invoice stays a draft before the
+	 *  billing run finalizes it (Stripe keeps it an hour), so invoice items
+	 *  can be added to it or removed; 0 to 2592000 (30 days). 0 (the
+	 *  default): a renewal's invoice is finalized at once. */
+	int64_t renewal_draft_delay;
 } billing_tenant_params;
 
-#define BILLING_TENANT_PARAMS_INIT { BILLING_TENANT_PARAMS_VERSION, 0, 0, 0 }
+#define BILLING_TENANT_PARAMS_INIT { BILLING_TENANT_PARAMS_VERSION, 0, 0, 0, 0 }
 
 /**
  * Creates a tenant.
@@ -60,6 +65,8 @@ BILLING_EXTERN(const char *) billing_tenant_id(const billing_tenant *t);
 BILLING_EXTERN(const char *) billing_tenant_name(const billing_tenant *t);
 BILLING_EXTERN(const char *) billing_tenant_invoice_prefix(const billing_tenant *t);
 BILLING_EXTERN(const char *) billing_tenant_credit_note_prefix(const billing_tenant *t);
+/** Seconds a renewal's invoice stays a draft (billing_tenant_params). */
+BILLING_EXTERN(int64_t) billing_tenant_renewal_draft_delay(const billing_tenant *t);
 BILLING_EXTERN(int64_t) billing_tenant_created_at(const billing_tenant *t);
 BILLING_EXTERN(void) billing_tenant_free(billing_tenant *t);
 

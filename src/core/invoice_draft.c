@@ -4,7 +4,11 @@
  * and deletable until it is finalized with the tenant's next number
  * (billing__invoice_finalize_record, shared with subscription invoices);
  * and what may happen to a finalized invoice besides a payment: written
- * off (uncollectible) and paid out of band.
+ * off (uncollectible) and paid out of band. A subscription's renewal
+ * invoice is a draft too when the tenant sets a renewal draft delay: the
+ * billing run finalizes it once the delay is over (due work
+ * BILLING__DUE_DRAFT), and until then items can be added or removed; its
+ * plan's lines (those with a plan) stay as the renewal made them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +31,8 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	billing_invoice *inv = NULL;
 	billing_invoice_line *lines = NULL;
 	int64_t subtotal, tax, total;
-	size_t i;
+	size_t i, n = 0, kept = 0, keep;
+	char **old;
 	int rc;
 
 	if ((rc = billing__invoice_load(&inv, ctx, tx, tenant_id, invoice_id)) < 0)
@@ -37,27 +42,39 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 			"invoice %s is finalized", invoice_id);
 		goto out;
 	}
-	/* The sums fill in each line's tax: on a copy, the items' lines stay. */
-	if (it->n && (lines = billing__calloc(it->n, sizeof(*lines))) == NULL) {
+	/* A renewal's draft keeps the lines of its plan (and its prorations),
+	 * which name a plan; an item's line names none. */
+	for (i = 0; i < inv->line_count; i++)
+		kept += inv->lines[i].plan_id != NULL;
+	/* The sums fill in each line's tax: on a copy, the items' lines stay
+	 * (one more than needed: never a zero-size allocation). */
+	if ((lines = billing__calloc(kept + it->n + 1, sizeof(*lines))) == NULL) {
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		goto out;
 	}
+	for (i = 0; i < inv->line_count; i++)
+		if (inv->lines[i].plan_id)
+			lines[n++] = inv->lines[i];
 	if (it->n)
-		memcpy(lines, it->lines, it->n * sizeof(*lines));
-	if ((rc = billing__invoice_sums(lines, it->n, &subtotal, &tax, &total)) < 0 ||
+		memcpy(lines + n, it->lines, it->n * sizeof(*lines));
+	n += it->n;
+	if ((rc = billing__invoice_sums(lines, n, &subtotal, &tax, &total)) < 0 ||
 	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, tenant_id,
 		invoice_id)) < 0 ||
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, tenant_id,
-		invoice_id, lines, it->n, 1)) < 0)
+		invoice_id, lines, n, 1)) < 0)
 		goto out;
-	/* The lines as loaded go, their strings with them (add_line copies). */
-	for (i = 0; i < inv->line_count * 2; i++) {
-		billing__free(inv->line_strings[i]);
-		inv->line_strings[i] = NULL;
-	}
-	inv->line_count = 0;
-	for (i = 0; rc == BILLING_OK && i < it->n; i++)
+	/* The lines as loaded give way to the new ones; the kept lines' strings
+	 * are theirs until add_line has copied them. */
+	keep = inv->line_count;
+	old = inv->line_strings;
+	inv->line_strings = NULL;
+	inv->line_count = inv->line_cap = 0;
+	for (i = 0; rc == BILLING_OK && i < n; i++)
 		rc = billing__invoice_add_line(inv, &lines[i]);
+	for (i = 0; i < keep * 2; i++)
+		billing__free(old[i]);
+	billing__free(old);
 	if (rc < 0)
 		goto out;
 	inv->subtotal = subtotal;
@@ -372,7 +389,10 @@ static int finalize_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
 			billing_invoice_status_name(inv->status));
 	billing__invoice_record_of(&r, inv);
 	r.version = old_version + 1;
-	if ((rc = billing__invoice_finalize_record(ctx, tx, &r, number, sizeof(number), now)) < 0 ||
+	/* A renewal's draft finalized by hand: the run has nothing left to do. */
+	if ((inv->subscription_id &&
+	     (rc = ctx->st->due_clear(tx, inv->tenant_id, BILLING__DUE_DRAFT, inv->id)) < 0) ||
+	    (rc = billing__invoice_finalize_record(ctx, tx, &r, number, sizeof(number), now)) < 0 ||
 	    (rc = ctx->st->record_update(tx, &billing__res_invoice, &r, old_version)) < 0 ||
 	    (rc = billing__invoice_balance_recorded(ctx, tx, &r)) < 0)
 		return rc;
@@ -383,6 +403,72 @@ static int finalize_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
 	if (rc == BILLING_OK)
 		rc = billing__invoice_finalized_events(ctx, tx, done);
 	billing_invoice_free(done);
+	return rc;
+}
+
+int billing__invoice_draft_due(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, int64_t now)
+{
+	billing_invoice *inv = NULL;
+	int rc = billing__invoice_load(&inv, ctx, tx, tenant_id, id);
+
+	if (rc == BILLING_ENOTFOUND || (rc == BILLING_OK && inv->status != BILLING_INVOICE_DRAFT))
+		rc = ctx->st->due_clear(tx, tenant_id, BILLING__DUE_DRAFT, id);
+	else if (rc == BILLING_OK)
+		rc = finalize_fn(ctx, tx, inv, NULL, now);
+	billing_invoice_free(inv);
+	return rc;
+}
+
+int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
+	const billing__invoice_draft *d, int64_t delay, char id[BILLING_ID_MAX])
+{
+	billing_invoice_record r;
+	billing_due_record due;
+	billing_invoice *inv = NULL;
+	int64_t subtotal, tax, total, now = billing__now(ctx);
+	size_t i;
+	int rc;
+
+	if ((rc = billing__invoice_sums(d->lines, d->line_count, &subtotal, &tax, &total)) < 0)
+		return rc;
+	if (billing__id_new(id, "in", now * 1000) < 0)
+		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+	memset(&r, 0, sizeof(r));
+	r.tenant_id = d->tenant_id;
+	r.id = id;
+	r.customer_id = d->customer_id;
+	r.subscription_id = d->subscription_id;
+	r.currency = d->currency;
+	r.status = BILLING_INVOICE_DRAFT;
+	r.subtotal = subtotal;
+	r.tax = tax;
+	r.total = total;
+	r.amount_due = total;           /* as any draft: before the balance */
+	r.period_start = d->period_start;
+	r.period_end = d->period_end;
+	r.created_at = r.updated_at = now;
+	r.version = 1;
+	r.line_count = d->line_count;
+	r.lines = d->lines;
+	r.collection_method = BILLING_CHARGE_AUTOMATICALLY;
+	due.tenant_id = d->tenant_id;
+	due.kind = BILLING__DUE_DRAFT;
+	due.resource_id = id;
+	due.due_at = now + delay;
+	if ((rc = billing__insert(ctx->st, tx, &billing__res_invoice, &r)) < 0 ||
+	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, d->tenant_id, id,
+		d->lines, d->line_count, 1)) < 0 ||
+	    (rc = ctx->st->due_set(tx, &due)) < 0)
+		return rc;
+	if ((inv = billing__invoice_from_record(&r)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (i = 0; rc == BILLING_OK && i < d->line_count; i++)
+		rc = billing__invoice_add_line(inv, &d->lines[i]);
+	if (rc == BILLING_OK)
+		rc = billing__event_emit(ctx, tx, d->tenant_id, "invoice.created", "invoice", id,
+			billing__json_invoice, inv);
+	billing_invoice_free(inv);
 	return rc;
 }
 
@@ -505,6 +591,14 @@ static int delete_once(billing_ctx *ctx, const billing_principal *who, const cha
 		goto end;
 	if (inv->status != BILLING_INVOICE_DRAFT) {
 		rc = not_draft(inv);
+		goto end;
+	}
+	/* A renewal's draft bills a period the subscription is in: it is
+	 * finalized (or voided once finalized), never deleted (as Stripe). */
+	if (inv->subscription_id) {
+		rc = billing__error_set(BILLING_ECONFLICT, "subscription_invoice",
+			"invoice %s is a subscription's renewal: finalize it, it cannot be deleted",
+			id);
 		goto end;
 	}
 	/* Its items wait again; the draft took no number, so none is lost. */

@@ -167,6 +167,30 @@ int billing__plan_line(billing_invoice_line *line, const billing__plan_info *pla
 int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__invoice_draft *d,
 	char id[BILLING_ID_MAX]);
 
+/* Due work: a renewal's draft invoice to finalize (invoice_draft.c). */
+#define BILLING__DUE_DRAFT "invoice_draft"
+
+/*
+ * A renewal's invoice written as a draft (the tenant's renewalDraftDelay,
+ * billing/tenant.h): the lines of d with their taxes and sums, no number,
+ * the customer's balance not yet applied, the event invoice.created, and
+ * the due work that finalizes it at now + delay
+ * (billing__invoice_draft_due). id receives its id. Until then invoice
+ * items can be added to it or removed as on any draft.
+ */
+int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
+	const billing__invoice_draft *d, int64_t delay, char id[BILLING_ID_MAX]);
+
+/*
+ * The billing run's due work BILLING__DUE_DRAFT: finalizes the draft
+ * invoice id as POST /v1/invoices/{id}/finalize does (number, balance,
+ * collection, events) and clears the work. A draft finalized, voided or
+ * deleted meanwhile is left as it is: the invoice's lock makes the
+ * finalization happen once.
+ */
+int billing__invoice_draft_due(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, int64_t now);
+
 /* Fills taxes and sums into an invoice made in memory (a preview). */
 int billing__invoice_preview_build(billing_invoice **out, const billing__invoice_draft *d);
 

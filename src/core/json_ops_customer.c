@@ -13,6 +13,8 @@ static const field_spec f_tenant_create[] = {
 	{ "name", T_STRING, true, false, "1-120 characters" },
 	{ "invoicePrefix", T_STRING, false, false, "invoice number prefix, default INV-" },
 	{ "creditNotePrefix", T_STRING, false, false, "credit note number prefix, default CN-" },
+	{ "renewalDraftDelay", T_INTEGER, false, false,
+		"seconds a renewal's invoice stays a draft, 0-2592000 (default 0: finalized at once)" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_tenant_list[] = { LIST_FIELDS, { NULL, 0, false, false, NULL } };
@@ -30,6 +32,7 @@ static int op_tenant_create(cJSON **res, billing_ctx *ctx, const billing_princip
 	p.name = jstr(in, "name");
 	p.invoice_prefix = jstr(in, "invoicePrefix");
 	p.credit_note_prefix = jstr(in, "creditNotePrefix");
+	p.renewal_draft_delay = ji64(in, "renewalDraftDelay");
 	rc = billing_tenant_create(&t, ctx, who, &p, opts);
 	return item_out(res, rc, t, billing__json_tenant,
 		free_tenant);

@@ -75,6 +75,7 @@ cJSON *billing__json_tenant(const void *item)
 	billing__jb_add(&b, "invoicePrefix", cJSON_CreateString(billing_tenant_invoice_prefix(t)));
 	billing__jb_add(&b, "creditNotePrefix",
 		cJSON_CreateString(billing_tenant_credit_note_prefix(t)));
+	billing__jb_num(&b, "renewalDraftDelay", billing_tenant_renewal_draft_delay(t));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_tenant_created_at(t)));
 	return billing__jb_done(&b);
 }
@@ -411,7 +412,7 @@ char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item)
 static const billing__shape_field tenant_fields[] = {
 	{ "id", "string", false }, { "object", "'tenant'", false }, { "name", "string", false },
 	{ "invoicePrefix", "string", false }, { "creditNotePrefix", "string", false },
-	{ "createdAt", "time", false }, END
+	{ "renewalDraftDelay", "integer", false }, { "createdAt", "time", false }, END
 };
 static const billing__shape_field subscription_fields[] = {
 	{ "id", "string", false }, { "object", "'subscription'", false }, { "customerId", "string", false },

@@ -104,6 +104,8 @@ static const billing_field tenant_fields[] = {
 	STAMPS(T),
 	/* schema step 18 (core/credit_note.c) */
 	F(T, "credit_note_prefix", TEXT, credit_note_prefix, 0, "creditNotePrefix", STRING),
+	/* schema step 21 (renewal drafts, core/invoice_draft.c) */
+	F(T, "renewal_draft_delay", INT64, renewal_draft_delay, 0, "renewalDraftDelay", INTEGER),
 };
 RESOURCE(billing__res_tenant, "tenant", "tenants", "tenants", "ten", T, tenant_fields);
 #undef T

@@ -91,12 +91,13 @@ static int pending_row(void *payload, const void *record)
 /*
  * Issues the invoice of period [start, end): the plan's line (a zero one
  * for a trial), then the lines waiting for this invoice (prorations), which
- * are then gone.
+ * are then gone. With draft_delay > 0 (a renewal of a tenant that keeps
+ * renewals as drafts) the invoice is a draft the run finalizes later.
  */
-int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
+static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
 	int64_t end, bool trial,
-	const billing_invoice_line *extra, char invoice_id[BILLING_ID_MAX])
+	const billing_invoice_line *extra, int64_t draft_delay, char invoice_id[BILLING_ID_MAX])
 {
 	billing__invoice_draft d;
 	billing_invoice_line line;
@@ -137,7 +138,9 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	d.period_end = end;
 	d.line_count = l.n;
 	d.lines = l.v;
-	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK && !none_pending)
+	rc = draft_delay > 0 ? billing__invoice_draft_issue(ctx, tx, &d, draft_delay, invoice_id) :
+		billing__invoice_issue(ctx, tx, &d, invoice_id);
+	if (rc == BILLING_OK && !none_pending)
 		rc = billing__owned_delete(ctx->st, tx, &billing__res_pending_line, r->tenant_id,
 			r->id);
 	if (rc == BILLING_OK)
@@ -148,7 +151,21 @@ out:
 	return rc;
 }
 
+int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
+	int64_t end, bool trial,
+	const billing_invoice_line *extra, char invoice_id[BILLING_ID_MAX])
+{
+	return invoice_period(ctx, tx, r, plan, start, end, trial, extra, 0, invoice_id);
+}
+
 /* ------------------------------------------------------------ the run */
+
+static int draft_delay_row(void *payload, const void *record)
+{
+	*(int64_t *)payload = ((const billing_tenant_record *)record)->renewal_draft_delay;
+	return BILLING_OK;
+}
 
 int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *id, int64_t now, int *invoiced)
@@ -227,8 +244,13 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		r.period_index = n;
 		r.current_period_start = pstart;
 		r.current_period_end = pend;
-		if ((rc = billing__subscription_invoice_period(ctx, tx, &r, &plan, pstart, pend, false,
-			NULL, invoice_id)) < 0)
+		/* The tenant may keep renewals as drafts for a while (items can be
+		 * added); the period advances all the same. */
+		int64_t delay = 0;
+		if ((rc = billing__read(ctx->st, tx, &billing__res_tenant, NULL, tenant_id,
+			BILLING_LOCK_NONE, draft_delay_row, &delay)) < 0 ||
+		    (rc = invoice_period(ctx, tx, &r, &plan, pstart, pend, false, NULL, delay,
+			invoice_id)) < 0)
 			goto out;
 		r.latest_invoice_id = invoice_id;
 		*invoiced = 1;

@@ -6,11 +6,14 @@
 #include "core/core.h"
 #include "core/text.h"
 
+#define RENEWAL_DRAFT_DELAY_MAX (30 * 86400)
+
 struct billing_tenant {
 	char *id;
 	char *name;
 	char *invoice_prefix;
 	char *credit_note_prefix;
+	int64_t renewal_draft_delay;
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
@@ -45,6 +48,7 @@ static void *from_record(const void *record)
 	t->invoice_prefix = billing__strpack_put(&sp, r->invoice_prefix);
 	t->credit_note_prefix = billing__strpack_put(&sp, r->credit_note_prefix ?
 		r->credit_note_prefix : "CN-");
+	t->renewal_draft_delay = r->renewal_draft_delay;
 	t->created_at = r->created_at;
 	t->updated_at = r->updated_at;
 	t->version = r->version;
@@ -112,6 +116,11 @@ static int tenant_create_once(billing_tenant **out, billing_ctx *ctx,
 	if (p->version >= 2 && p->credit_note_prefix && !prefix_ok(p->credit_note_prefix))
 		billing__check_fail(&c, "creditNotePrefix",
 			"must be 1 to 16 of A-Z a-z 0-9 . _ - and {YYYY}");
+	/* Version 3 added the renewal draft delay. */
+	if (p->version >= 3 && (p->renewal_draft_delay < 0 ||
+	    p->renewal_draft_delay > RENEWAL_DRAFT_DELAY_MAX))
+		billing__check_fail(&c, "renewalDraftDelay",
+			"must be 0 to 2592000 seconds (30 days)");
 	if ((rc = billing__checks_finish(&c, "tenant")) < 0)
 		goto out;
 
@@ -125,6 +134,7 @@ static int tenant_create_once(billing_tenant **out, billing_ctx *ctx,
 	r.invoice_prefix = p->invoice_prefix ? p->invoice_prefix : "INV-";
 	r.credit_note_prefix = p->version >= 2 && p->credit_note_prefix ? p->credit_note_prefix :
 		"CN-";
+	r.renewal_draft_delay = p->version >= 3 ? p->renewal_draft_delay : 0;
 	r.created_at = r.updated_at = now;
 	r.version = 1;
 	if ((rc = billing__begin(&tx, ctx, NULL, BILLING_TXN_WRITE)) < 0)
@@ -218,4 +228,9 @@ const char *billing_tenant_invoice_prefix(const billing_tenant *t)
 {
 	return t ? t->invoice_prefix : NULL;
 }
+int64_t billing_tenant_renewal_draft_delay(const billing_tenant *t)
+{
+	return t ? t->renewal_draft_delay : 0;
+}
+
 int64_t billing_tenant_created_at(const billing_tenant *t) { return t ? t->created_at : 0; }

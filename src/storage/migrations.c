@@ -1251,6 +1251,12 @@ static const char step20_postgres[] =
 	TENANT_POLICY("promotion_codes")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON coupons, promotion_codes TO "
 		"billing_runtime;");
+/* Renewal drafts (issue #20 item 2): the seconds a renewal's invoice stays
+ * a draft before the billing run finalizes it (due work "invoice_draft",
+ * core/invoice_draft.c); 0, the default, finalizes it at once as before. */
+static const char step21_renewal_drafts[] =
+	"ALTER TABLE tenants ADD COLUMN renewal_draft_delay BIGINT NOT NULL DEFAULT 0\n"
+	"  CHECK (renewal_draft_delay BETWEEN 0 AND 2592000);\n";
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -1285,6 +1291,8 @@ static const billing__migration steps[] = {
 	{ 19, "plans: price models (per unit, packages, tiers), usage types", "",
 		step19_postgres, step19_sqlite },
 	{ 20, "coupons and promotion codes", step20_coupons, step20_postgres, NULL },
+	{ 21, "tenants: the delay before a renewal's draft invoice is finalized",
+		step21_renewal_drafts, NULL, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -62,7 +62,7 @@ static void commit(fx *f, billing_txn *tx)
 
 static void insert_tenant(fx *f, const char *id, const char *name, int64_t created)
 {
-	billing_tenant_record r = { id, name, "INV-", created, created, 1, "CN-" };
+	billing_tenant_record r = { id, name, "INV-", created, created, 1, "CN-", 0 };
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_WRITE);
 	tb_assert_rc(f->st->record_insert(tx, &billing__res_tenant, &r), BILLING_OK);
 	commit(f, tx);
@@ -611,7 +611,7 @@ static void meta_put__does_not_overwrite(void **state)
 static void tenant_get__returns_the_inserted_row(void **state)
 {
 	fx *f = *state;
-	billing_tenant_record r = { "ten_c", "Cog", "CG-", 5000, 5001, 3, "CGC-" };
+	billing_tenant_record r = { "ten_c", "Cog", "CG-", 5000, 5001, 3, "CGC-", 3600 };
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_WRITE);
 	seen v;
 
@@ -644,7 +644,7 @@ static void tenant_get__unknown_is_not_found(void **state)
 static void tenant_insert__duplicate_id_is_exists(void **state)
 {
 	fx *f = *state;
-	billing_tenant_record r = { A, "Again", "INV-", 1, 1, 1, "CN-" };
+	billing_tenant_record r = { A, "Again", "INV-", 1, 1, 1, "CN-", 0 };
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_WRITE);
 	assert_int_equal(f->st->record_insert(tx, &billing__res_tenant, &r), BILLING_EEXISTS);
 	assert_error(BILLING_EEXISTS, NULL, NULL);

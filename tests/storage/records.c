@@ -169,7 +169,7 @@ static void commit(fx *f, billing_txn *tx)
 
 static void insert_tenant(fx *f, const char *id, int64_t created)
 {
-	billing_tenant_record r = { id, id, "INV-", created, created, 1, "CN-" };
+	billing_tenant_record r = { id, id, "INV-", created, created, 1, "CN-", 0 };
 	billing_txn *tx = begin(f, NULL, BILLING_TXN_WRITE);
 	tb_assert_rc(f->st->record_insert(tx, &billing__res_tenant, &r), BILLING_OK);
 	commit(f, tx);

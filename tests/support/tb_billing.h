@@ -286,9 +286,11 @@ static inline size_t tbb_invoices_on(billing_ctx *ctx, const char *tenant, const
 		tb_assert_rc(billing_invoice_list(&page, ctx, &who, &lp), BILLING_OK);
 		for (i = 0; i < billing_page_count(page); i++) {
 			if (n == cap) {
+				tbb_invoice *grown;
 				cap = cap ? cap * 2 : 64;
-				all = realloc(all, cap * sizeof(*all));
-				assert_non_null(all);
+				grown = realloc(all, cap * sizeof(*all));
+				assert_non_null(grown);
+				all = grown;
 			}
 			tbb_snap(&all[n++], billing_page_invoice(page, i));
 		}

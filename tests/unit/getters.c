@@ -264,6 +264,7 @@
 	PTR(billing_tenant_invoice_prefix) \
 	PTR(billing_tenant_credit_note_prefix) \
 	INT(billing_tenant_created_at, 0) \
+	INT(billing_tenant_renewal_draft_delay, 0) \
 	\
 	PTR(billing_user_id) \
 	PTR(billing_user_tenant_id) \

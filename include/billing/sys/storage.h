@@ -71,6 +71,7 @@ typedef struct {
 	int64_t updated_at;
 	int64_t version;
 	const char *credit_note_prefix; /* schema step 18; NULL reads as "CN-" */
+	int64_t renewal_draft_delay;    /* schema step 21; seconds, 0: none */
 } billing_tenant_record;
 
 typedef struct {
