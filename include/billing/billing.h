@@ -20,6 +20,7 @@
 #include "user.h"
 #include "subscription.h"
 #include "invoice.h"
+#include "invoice_item.h"
 #include "payment.h"
 #include "providers.h"
 #include "run.h"

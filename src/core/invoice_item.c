@@ -542,3 +542,280 @@ static int before_delete(billing_ctx *ctx, billing_txn *tx, const void *current)
 
 const billing__rules billing__invoice_item_rules = { &invoice_item, check, before_delete, NULL,
 	NULL, NULL, NULL, NULL };
+
+/* ------------------------------------------------------------ the C API */
+
+/* The public object (billing/invoice_item.h): the record first, then its
+ * metadata decoded for the getters (billing__record_publish). */
+struct billing_invoice_item {
+	struct invoice_item r;
+	billing__metadata metadata;
+};
+
+#define ITEM_BITS 0x7fu          /* the BILLING_INVOICE_ITEM_* bits */
+
+static int decode_obj(void *obj)
+{
+	struct billing_invoice_item *t = obj;
+	memset(&t->metadata, 0, sizeof(t->metadata));
+	return billing__metadata_decode(&t->metadata, t->r.metadata_json ? t->r.metadata_json :
+		"{}");
+}
+
+static void item_free(void *item)
+{
+	billing_invoice_item_free(item);
+}
+
+static int publish(billing_invoice_item **out, int rc)
+{
+	if (rc < 0)
+		return rc;
+	return billing__record_publish((void **)out, &invoice_item, sizeof(**out), decode_obj,
+		item_free);
+}
+
+static int check_version(unsigned int version, unsigned int known, const char *what)
+{
+	if (version == 0 || version > known)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown %s version %u", what, version);
+	return BILLING_OK;
+}
+
+/* The record and mask of params for the BILLING_INVOICE_ITEM_* bits;
+ * *metadata is new (or NULL). */
+static int to_record(const billing_invoice_item_params *p, unsigned int bits,
+	struct invoice_item *r, uint64_t *given, char **metadata)
+{
+	billing__checks ck = BILLING__CHECKS_INIT;
+	int rc;
+
+	*given = 0;
+	*metadata = NULL;
+	if (bits & ~ITEM_BITS)
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			"unknown field bits");
+	if (bits & BILLING_INVOICE_ITEM_INVOICE) {
+		r->invoice_id = p->invoice_id;
+		*given |= BIT(INVOICE);
+	}
+	if (bits & BILLING_INVOICE_ITEM_DESCRIPTION) {
+		r->description = p->description;
+		*given |= BIT(DESCRIPTION);
+	}
+	if (bits & BILLING_INVOICE_ITEM_AMOUNT) {
+		r->amount = p->amount;
+		*given |= BIT(AMOUNT);
+	}
+	if (bits & BILLING_INVOICE_ITEM_UNIT_AMOUNT) {
+		r->unit_amount = p->unit_amount;
+		*given |= BIT(UNIT_AMOUNT);
+	}
+	if (bits & BILLING_INVOICE_ITEM_QUANTITY) {
+		r->quantity = p->quantity;
+		*given |= BIT(QUANTITY);
+	}
+	if (bits & BILLING_INVOICE_ITEM_PERIOD) {
+		r->period_start = p->period_start;
+		r->period_end = p->period_end;
+		*given |= BIT(PERIOD_START) | BIT(PERIOD_END);
+	}
+	if (bits & BILLING_INVOICE_ITEM_METADATA) {
+		if ((rc = billing__metadata_encode(&ck, p->metadata, p->metadata_count,
+			metadata)) < 0)
+			return rc;
+		r->metadata_json = *metadata;
+		*given |= BIT(METADATA);
+	}
+	if ((rc = billing__checks_finish(&ck, "invoice item")) < 0) {
+		billing__free(*metadata);
+		*metadata = NULL;
+	}
+	return rc;
+}
+
+int billing_invoice_item_create(billing_invoice_item **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_invoice_item_params *p,
+	const billing_call_options *opts)
+{
+	struct invoice_item r;
+	unsigned int bits;
+	char *metadata = NULL;
+	uint64_t given;
+	int rc;
+
+	if ((rc = billing__authorize_resource(ctx, who, &invoice_item,
+		BILLING_RESOURCE_OP_CREATE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(p, "params");
+	if ((rc = check_version(p->version, BILLING_INVOICE_ITEM_PARAMS_VERSION,
+		"billing_invoice_item_params")) < 0)
+		return rc;
+	/* What is given: the bits named, and every member that is set. */
+	bits = p->fields | BILLING_INVOICE_ITEM_DESCRIPTION;
+	if (p->invoice_id)
+		bits |= BILLING_INVOICE_ITEM_INVOICE;
+	if (p->amount)
+		bits |= BILLING_INVOICE_ITEM_AMOUNT;
+	if (p->unit_amount)
+		bits |= BILLING_INVOICE_ITEM_UNIT_AMOUNT;
+	if (p->quantity)
+		bits |= BILLING_INVOICE_ITEM_QUANTITY;
+	/* None of them: an amount of 0 (the rules decide). */
+	if (!(bits & (BILLING_INVOICE_ITEM_AMOUNT | BILLING_INVOICE_ITEM_UNIT_AMOUNT |
+	    BILLING_INVOICE_ITEM_QUANTITY)))
+		bits |= BILLING_INVOICE_ITEM_AMOUNT;
+	if (p->period_start || p->period_end)
+		bits |= BILLING_INVOICE_ITEM_PERIOD;
+	if (p->metadata_count)
+		bits |= BILLING_INVOICE_ITEM_METADATA;
+	memset(&r, 0, sizeof(r));
+	if ((rc = to_record(p, bits, &r, &given, &metadata)) < 0)
+		return rc;
+	r.customer_id = p->customer_id;
+	r.subscription_id = p->subscription_id;
+	r.currency = p->currency;
+	given |= BIT(CUSTOMER) | BIT(CURRENCY) | (p->subscription_id ? BIT(SUBSCRIPTION) : 0);
+	rc = publish(out, billing__resource_create((void **)out, &billing__invoice_item_rules, ctx,
+		who, &r, given, opts));
+	billing__free(metadata);
+	return rc;
+}
+
+int billing_invoice_item_get(billing_invoice_item **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id)
+{
+	return publish(out, billing__resource_get((void **)out, &billing__invoice_item_rules, ctx,
+		who, id));
+}
+
+int billing_invoice_item_update(billing_invoice_item **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_invoice_item_params *p,
+	const billing_call_options *opts)
+{
+	struct invoice_item r;
+	char *metadata = NULL;
+	uint64_t given;
+	int rc;
+
+	if ((rc = billing__authorize_resource(ctx, who, &invoice_item,
+		BILLING_RESOURCE_OP_UPDATE)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(p, "params");
+	if ((rc = check_version(p->version, BILLING_INVOICE_ITEM_PARAMS_VERSION,
+		"billing_invoice_item_params")) < 0)
+		return rc;
+	if (!(p->fields & ITEM_BITS))
+		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
+			"give at least one field to change");
+	memset(&r, 0, sizeof(r));
+	if ((rc = to_record(p, p->fields, &r, &given, &metadata)) < 0)
+		return rc;
+	rc = publish(out, billing__resource_update((void **)out, &billing__invoice_item_rules, ctx,
+		who, id, &r, given, p->expected_version, opts));
+	billing__free(metadata);
+	return rc;
+}
+
+int billing_invoice_item_delete(billing_ctx *ctx, const billing_principal *who, const char *id,
+	int64_t expected_version)
+{
+	return billing__resource_delete(&billing__invoice_item_rules, ctx, who, id,
+		expected_version);
+}
+
+int billing_invoice_item_list(billing_page **out, billing_ctx *ctx, const billing_principal *who,
+	const billing_invoice_item_list_params *params)
+{
+	billing_invoice_item_list_params none = BILLING_INVOICE_ITEM_LIST_PARAMS_INIT;
+	const billing_invoice_item_list_params *p = params ? params : &none;
+	const char *text[4];
+	static const int which[4] = { CUSTOMER, SUBSCRIPTION, INVOICE, CURRENCY };
+	billing_filter filters[4];
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = billing__authorize_resource(ctx, who, &invoice_item,
+		BILLING_RESOURCE_OP_LIST)) < 0 ||
+	    (rc = check_version(p->version, BILLING_INVOICE_ITEM_LIST_PARAMS_VERSION,
+		"billing_invoice_item_list_params")) < 0)
+		return rc;
+	text[0] = p->customer_id;
+	text[1] = p->subscription_id;
+	text[2] = p->invoice_id;
+	text[3] = p->currency;
+	memset(filters, 0, sizeof(filters));
+	for (i = 0; i < 4; i++) {
+		if (!text[i])
+			continue;
+		filters[n].field = &fields[which[i]];
+		filters[n].op = BILLING_FILTER_EQ;
+		filters[n++].text = text[i];
+	}
+	if ((rc = billing__resource_list(out, &billing__invoice_item_rules, ctx, who, &p->list,
+		filters, n)) < 0)
+		return rc;
+	if ((rc = billing__page_publish(*out, &invoice_item, sizeof(struct billing_invoice_item),
+		decode_obj, item_free)) < 0) {
+		billing_page_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+const billing_invoice_item *billing_page_invoice_item(const billing_page *page, size_t i)
+{
+	return billing__resource_page_item(page, &invoice_item, i);
+}
+
+void billing_invoice_item_free(billing_invoice_item *t)
+{
+	if (t)
+		billing__metadata_free(&t->metadata);
+	billing__free(t);
+}
+
+size_t billing_invoice_item_metadata_count(const billing_invoice_item *t)
+{
+	return t ? t->metadata.count : 0;
+}
+
+const billing_metadata_entry *billing_invoice_item_metadata_at(const billing_invoice_item *t,
+	size_t i)
+{
+	return t && i < t->metadata.count ? &t->metadata.entries[i] : NULL;
+}
+
+const char *billing_invoice_item_metadata_get(const billing_invoice_item *t, const char *key)
+{
+	return t ? billing__metadata_get(&t->metadata, key) : NULL;
+}
+
+#define STR_GETTER(name, member) \
+	const char *billing_invoice_item_##name(const billing_invoice_item *t) \
+	{ \
+		return t ? t->r.member : NULL; \
+	}
+#define NUM_GETTER(type, name, member) \
+	type billing_invoice_item_##name(const billing_invoice_item *t) \
+	{ \
+		return t ? t->r.member : 0; \
+	}
+
+STR_GETTER(id, id)
+STR_GETTER(tenant_id, tenant_id)
+STR_GETTER(customer_id, customer_id)
+STR_GETTER(subscription_id, subscription_id)
+STR_GETTER(invoice_id, invoice_id)
+STR_GETTER(description, description)
+STR_GETTER(currency, currency)
+STR_GETTER(metadata_json, metadata_json)
+NUM_GETTER(int64_t, amount, amount)
+NUM_GETTER(int64_t, unit_amount, unit_amount)
+NUM_GETTER(int32_t, quantity, quantity)
+NUM_GETTER(int64_t, period_start, period_start)
+NUM_GETTER(int64_t, period_end, period_end)
+NUM_GETTER(int64_t, created_at, created_at)
+NUM_GETTER(int64_t, updated_at, updated_at)
+NUM_GETTER(int64_t, version, version)

@@ -198,6 +198,27 @@
 	INT(billing_tax_rate_updated_at, 0) \
 	INT(billing_tax_rate_version, 0) \
 	\
+	PAGE(billing_page_invoice_item) \
+	PTR(billing_invoice_item_id) \
+	PTR(billing_invoice_item_tenant_id) \
+	PTR(billing_invoice_item_customer_id) \
+	PTR(billing_invoice_item_subscription_id) \
+	PTR(billing_invoice_item_invoice_id) \
+	PTR(billing_invoice_item_description) \
+	PTR(billing_invoice_item_currency) \
+	INT(billing_invoice_item_amount, 0) \
+	INT(billing_invoice_item_unit_amount, 0) \
+	INT(billing_invoice_item_quantity, 0) \
+	INT(billing_invoice_item_period_start, 0) \
+	INT(billing_invoice_item_period_end, 0) \
+	PTR(billing_invoice_item_metadata_json) \
+	INT(billing_invoice_item_metadata_count, 0) \
+	AT(billing_invoice_item_metadata_at) \
+	KEY(billing_invoice_item_metadata_get) \
+	INT(billing_invoice_item_created_at, 0) \
+	INT(billing_invoice_item_updated_at, 0) \
+	INT(billing_invoice_item_version, 0) \
+	\
 	PTR(billing_customer_balances_json) \
 	PAGE(billing_page_balance_transaction) \
 	PTR(billing_balance_transaction_id) \
