@@ -261,6 +261,35 @@ BILLING_EXTERN(int) billing_subscription_change_plan(billing_subscription **out,
 BILLING_EXTERN(int) billing_subscription_pause(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_call_options *opts);
 
+#define BILLING_SUBSCRIPTION_PAUSE_PARAMS_VERSION 1
+
+/** How billing_subscription_pause_ext pauses. */
+typedef struct {
+	unsigned int version;          /**< BILLING_SUBSCRIPTION_PAUSE_PARAMS_VERSION */
+	/** BILLING_PRORATE_NONE (the INIT's): nothing is credited, as
+	 *  billing_subscription_pause; BILLING_PRORATE_CREATE: the paid, unused
+	 *  rest of the current period (whole seconds, rounded half away from
+	 *  zero) goes to the customer's balance as a proration_credit balance
+	 *  transaction, which the resume's invoice then takes, so no day is
+	 *  billed twice; BILLING_PRORATE_ALWAYS_INVOICE is BILLING_EINVALID. */
+	billing_proration_behavior proration;
+} billing_subscription_pause_params;
+
+#define BILLING_SUBSCRIPTION_PAUSE_PARAMS_INIT \
+	{ BILLING_SUBSCRIPTION_PAUSE_PARAMS_VERSION, BILLING_PRORATE_NONE }
+
+/**
+ * Pauses billing now, as billing_subscription_pause, with a proration
+ * behavior (POST /v1/subscriptions/{id}/pause {prorationBehavior}).
+ * params may be NULL (BILLING_SUBSCRIPTION_PAUSE_PARAMS_INIT).
+ * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_ENOTFOUND;
+ *         BILLING_EINVALID naming "prorationBehavior" or "version";
+ *         BILLING_ECONFLICT unless active
+ */
+BILLING_EXTERN(int) billing_subscription_pause_ext(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_subscription_pause_params *params,
+	const billing_call_options *opts);
+
 /**
  * Resumes a paused subscription: a new cycle starts now (the anchor moves
  * to now) and its first period is invoiced at once.

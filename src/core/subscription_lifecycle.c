@@ -791,6 +791,25 @@ int billing__subscription_pause(billing_subscription **out, billing_ctx *ctx,
 	BILLING__RETRY(pause_once(out, ctx, who, id, opts, false, prorate));
 }
 
+int billing_subscription_pause_ext(billing_subscription **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_subscription_pause_params *p,
+	const billing_call_options *opts)
+{
+	billing_proration_behavior b = p ? p->proration : BILLING_PRORATE_NONE;
+	int rc;
+
+	/* The role first, before the input is looked at. */
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_SUBSCRIPTIONS_PAUSE)) < 0)
+		return rc;
+	if (p && (p->version == 0 || p->version > BILLING_SUBSCRIPTION_PAUSE_PARAMS_VERSION))
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_subscription_pause_params version %u", p->version);
+	if (b != BILLING_PRORATE_NONE && b != BILLING_PRORATE_CREATE)
+		return billing__error_field(BILLING_EINVALID, "invalid", "prorationBehavior",
+			"must be create_prorations or none");
+	return billing__subscription_pause(out, ctx, who, id, b == BILLING_PRORATE_CREATE, opts);
+}
+
 static int resume_retry(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_call_options *opts)
 {

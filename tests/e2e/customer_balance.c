@@ -362,22 +362,36 @@ static void void_invoice__gives_back_the_credit_it_took(void **state)
 
 /* ------------------------------------------------------------ pause */
 
-/* A pause with prorations credits the paid, unused rest of the period; the
- * resume's invoice takes it, so no day is billed twice. Without it (the
- * default), nothing is credited, as before. */
+/* A pause with prorations (the public C call, billing_subscription_pause_ext)
+ * credits the paid, unused rest of the period; the resume's invoice takes
+ * it, so no day is billed twice. Without it (the default), nothing is
+ * credited, as before; always_invoice and an unknown version are refused
+ * and change nothing. */
 static void pause_with_prorations__credits_the_paid_days_the_resume_takes_them(void **state)
 {
 	fx *f = *state;
 	char a[64];
+	billing_subscription_pause_params pp = BILLING_SUBSCRIPTION_PAUSE_PARAMS_INIT;
 	billing_subscription *s, *p = NULL, *r = NULL;
 	billing_invoice *inv = NULL;
-	int types[8];
-	int64_t amounts[8], endings[8];
+	int types[8] = { 0 };
+	int64_t amounts[8] = { 0 }, endings[8] = { 0 };
 
 	s = tbb_subscribe(f->w, f->t, f->cus, plan(f, 3100, a), 1);   /* Jan 1, paid */
 	f->w->now = tbb_ts(2025, 1, 11, 0, 0, 0);                    /* 21 of 31 days left */
-	tb_assert_rc(billing__subscription_pause(&p, f->w->ctx, &f->admin,
-		billing_subscription_id(s), true, NULL), BILLING_OK);
+	pp.proration = BILLING_PRORATE_ALWAYS_INVOICE;
+	assert_int_equal(billing_subscription_pause_ext(&p, f->w->ctx, &f->admin,
+		billing_subscription_id(s), &pp, NULL), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field_errors[0].field, "prorationBehavior");
+	pp.version = 9;
+	pp.proration = BILLING_PRORATE_CREATE;
+	assert_int_equal(billing_subscription_pause_ext(&p, f->w->ctx, &f->admin,
+		billing_subscription_id(s), &pp, NULL), BILLING_EINVALID);
+	assert_null(p);
+	assert_int_equal(balance(f, "EUR"), 0);
+	pp.version = BILLING_SUBSCRIPTION_PAUSE_PARAMS_VERSION;
+	tb_assert_rc(billing_subscription_pause_ext(&p, f->w->ctx, &f->admin,
+		billing_subscription_id(s), &pp, NULL), BILLING_OK);
 	assert_int_equal(billing_subscription_status_of(p), BILLING_SUB_PAUSED);
 	assert_int_equal(balance(f, "EUR"), -2100);
 	assert_int_equal(txns(f, types, amounts, endings, 8), 1);
@@ -399,10 +413,10 @@ static void pause_with_prorations__credits_the_paid_days_the_resume_takes_them(v
 	billing_subscription_free(p);
 	p = r = NULL;
 
-	/* Without prorations: nothing credited. */
+	/* Without prorations (params NULL: the default none): nothing credited. */
 	f->w->now = tbb_ts(2025, 1, 25, 0, 0, 0);
-	tb_assert_rc(billing__subscription_pause(&p, f->w->ctx, &f->admin,
-		billing_subscription_id(s), false, NULL), BILLING_OK);
+	tb_assert_rc(billing_subscription_pause_ext(&p, f->w->ctx, &f->admin,
+		billing_subscription_id(s), NULL, NULL), BILLING_OK);
 	assert_int_equal(balance(f, "EUR"), 0);
 	billing_subscription_free(p);
 	billing_subscription_free(s);
