@@ -280,7 +280,20 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 	}
 	if (rc < 0 || (rc = ctx->st->record_insert(tx, &billing__res_delivery_attempt, &a)) < 0)
 		goto out;
-	rc = ctx->st->record_read(tx, &billing__res_webhook_endpoint, job->tenant_id, job->endpoint_id, BILLING_LOCK_UPDATE, billing__capture_row, &ec);
+	/* The endpoint is locked only when this outcome changes it: a
+	 * success after deaths, or a death. Read without a lock first, so
+	 * that the outcomes of one endpoint's concurrent deliveries (every
+	 * worker's window) do not wait for each other's commits. */
+	rc = ctx->st->record_read(tx, &billing__res_webhook_endpoint, job->tenant_id,
+		job->endpoint_id, BILLING_LOCK_NONE, billing__capture_row, &ec);
+	if (rc == BILLING_OK && (e = ec.item) != NULL &&
+	    (ok ? e->dead_in_row != 0 : gone || c.d.attempt_count > RETRIES)) {
+		billing_webhook_endpoint_free(e);
+		e = NULL;
+		ec.item = NULL;
+		rc = ctx->st->record_read(tx, &billing__res_webhook_endpoint, job->tenant_id,
+			job->endpoint_id, BILLING_LOCK_UPDATE, billing__capture_row, &ec);
+	}
 	if (rc == BILLING_ENOTFOUND)
 		rc = BILLING_OK;
 	else if (rc == BILLING_OK && !(e = ec.item))
