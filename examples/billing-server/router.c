@@ -99,6 +99,14 @@ static const route special[] = {
 	ROUTE("GET", "/v1/payments/{id}", H_OP_GET, "payments.get", "payments", NULL),
 	ROUTE("POST", "/v1/payments/{id}/refund", H_OP_ACTION, "payments.refund", "payments", NULL),
 	ROUTE("POST", "/v1/payments/{id}/cancel", H_OP_ACTION, "payments.cancel", "payments", NULL),
+	/* Usage (docs/usage.md): ingestion answers per event, so 200 with the
+	 * answer rather than 201 with one object. */
+	ROUTE("POST", "/v1/usage-events", H_OP_POST, "usage_events.create", "usage", NULL),
+	ROUTE("POST", "/v1/usage-events/void", H_OP_POST, "usage_events.void", "usage", NULL),
+	ROUTE("GET", "/v1/subscriptions/{id}/usage", H_OP_GET, "subscriptions.usage", "usage", NULL),
+	ROUTE("GET", "/v1/usage-aggregates", H_OP_QUERY, "usage.aggregate", "usage", NULL),
+	ROUTE("GET", "/v1/usage-settings", H_OP_QUERY, "usage_settings.get", "usage", NULL),
+	ROUTE("PUT", "/v1/usage-settings", H_OP_REPLACE, "usage_settings.set", "usage", NULL),
 	ROUTE("GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL),
 	ROUTE("PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL),
 	/* The tenant's own provider account (docs/stripe.md): secrets go in,

@@ -32,6 +32,7 @@
 #include "credit_note.h"
 #include "dispute.h"
 #include "payment_method.h"
+#include "usage.h"
 #include "provider_health.h"
 #include "provider_account.h"
 #include "check.h"

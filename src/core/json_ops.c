@@ -84,6 +84,7 @@ static const struct {
 	{ billing__json_ops_payment_method, &billing__json_ops_payment_method_count },
 	{ billing__json_ops_provider_account, &billing__json_ops_provider_account_count },
 	{ billing__json_ops_credit_note, &billing__json_ops_credit_note_count },
+	{ billing__json_ops_usage, &billing__json_ops_usage_count },
 };
 
 #define AREA_COUNT (sizeof(areas) / sizeof(areas[0]))

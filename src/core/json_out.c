@@ -514,6 +514,35 @@ static const billing__shape_field setup_intent_fields[] = {
 	{ "clientSecret", "string", false }, { "status", "string", false },
 	{ "customerId", "string", false }, END
 };
+static const billing__shape_field usage_item_fields[] = {
+	{ "transactionId", "string?", false },
+	{ "status", "'accepted' | 'duplicate' | 'refused' | 'voided'", false },
+	{ "code", "string?", false }, { "field", "string?", false }, { "message", "string?", false },
+	{ "subscriptionId", "string?", false }, END
+};
+static const billing__shape_field usage_result_fields[] = {
+	{ "object", "'usage_result'", false }, { "data", "UsageItem[]", false },
+	{ "accepted", "integer", false }, { "duplicates", "integer", false },
+	{ "refused", "integer", false }, { "voided", "integer", false }, END
+};
+static const billing__shape_field usage_aggregate_fields[] = {
+	{ "object", "'usage_aggregate'", false }, { "meterId", "string", false },
+	{ "customerId", "string", false }, { "periodStart", "time", false },
+	{ "periodEnd", "time", false }, { "value", "integer", false }, { "events", "integer", false },
+	END
+};
+static const billing__shape_field usage_meter_fields[] = {
+	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
+	END
+};
+static const billing__shape_field subscription_usage_fields[] = {
+	{ "object", "'subscription_usage'", false }, { "subscriptionId", "string", false },
+	{ "periodStart", "time", false }, { "periodEnd", "time", false },
+	{ "data", "UsageMeterTotal[]", false }, END
+};
+static const billing__shape_field usage_settings_fields[] = {
+	{ "object", "'usage_settings'", false }, { "usageGraceSeconds", "integer", false }, END
+};
 
 #undef END
 
@@ -549,6 +578,16 @@ static const billing__shape shapes[] = {
 	{ "Deleted", "The answer of a delete.", NULL, deleted_fields },
 	{ "SetupIntent", "The provider's SetupIntent a front end confirms to store a card.", NULL,
 		setup_intent_fields },
+	{ "UsageItem", "What became of one usage event (or one transaction id of a void).", NULL,
+		usage_item_fields },
+	{ "UsageResult", "The answer of an ingestion or a void, item by item in the input's "
+		"order, with the tallies.", NULL, usage_result_fields },
+	{ "UsageAggregate", "A meter's aggregate of a customer's events over a period.", NULL,
+		usage_aggregate_fields },
+	{ "UsageMeterTotal", "One meter's running total in a period.", NULL, usage_meter_fields },
+	{ "SubscriptionUsage", "A subscription's usage in its current period so far.", NULL,
+		subscription_usage_fields },
+	{ "UsageSettings", "The tenant's usage settings.", NULL, usage_settings_fields },
 };
 
 const billing__shape *billing__json_shapes(size_t *count)

@@ -35,6 +35,7 @@ extern const billing__rules billing__invoice_item_rules;
 extern const billing__rules billing__credit_note_rules;
 extern const billing__rules billing__coupon_rules;
 extern const billing__rules billing__promotion_code_rules;
+extern const billing__rules billing__meter_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
@@ -48,6 +49,7 @@ static const billing__rules *const all_rules[] = {
 	&billing__credit_note_rules,
 	&billing__coupon_rules,
 	&billing__promotion_code_rules,
+	&billing__meter_rules,
 	NULL
 };
 

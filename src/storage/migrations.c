@@ -1258,6 +1258,94 @@ static const char step21_renewal_drafts[] =
 	"ALTER TABLE tenants ADD COLUMN renewal_draft_delay BIGINT NOT NULL DEFAULT 0\n"
 	"  CHECK (renewal_draft_delay BETWEEN 0 AND 2592000);\n";
 
+/* Meters (src/core/meter.c: its descriptor names these columns; issue
+ * #23). What a meter measures is fixed at creation and a meter is never
+ * deleted (it is deactivated): the runtime role gets no DELETE.
+ * aggregation is 1 count, 2 sum, 3 max, 4 uniqueCount, 5 last. */
+static const char step22_meters[] =
+	"CREATE TABLE meters (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  event_name TEXT /*COLLATE_C*/ NOT NULL CHECK (length(event_name) BETWEEN 1 AND 100),\n"
+	"  aggregation INTEGER NOT NULL CHECK (aggregation BETWEEN 1 AND 5),\n"
+	"  value_property TEXT /*COLLATE_C*/,\n"
+	"  filters TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  active INTEGER NOT NULL CHECK (active IN (0, 1)),\n"
+	"  metadata TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT meters_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT meters_value_property CHECK ((aggregation = 1) = (value_property IS NULL))\n"
+	");\n"
+	"CREATE INDEX meters_created ON meters (tenant_id, created_at, id);\n"
+	"CREATE INDEX meters_event_name ON meters (tenant_id, event_name, id);\n";
+
+static const char step22_postgres[] =
+	TENANT_POLICY("meters")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON meters TO billing_runtime;");
+
+/* Usage events, their stored aggregates and the tenant's usage settings
+ * (src/core/usage.c; issue #23). usage_events is append-only but for the
+ * void mark (voided_at, version 2), keyed by the client's transaction id
+ * in the tenant (the dedupe key), written in batches by usage_insert. The
+ * aggregate index leads with what every aggregate asks (tenant, customer,
+ * event name, time). usage_aggregates keeps a closed period's aggregate of
+ * a meter for a customer, so a closed period is never computed again; its
+ * id is "<meter>/<customer>/<period start>" (the generic records' single
+ * key). usage_settings: one row per tenant (grace_seconds: how long after
+ * a period's end its events are still taken). No DELETE for the runtime
+ * role on any of them. */
+static const char step23_usage[] =
+	"CREATE TABLE usage_events (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  transaction_id TEXT /*COLLATE_C*/ NOT NULL CHECK (length(transaction_id) BETWEEN 1 AND 255),\n"
+	"  event_name TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subscription_id TEXT /*COLLATE_C*/,\n"
+	"  occurred_at BIGINT NOT NULL,\n"
+	"  properties TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  received_at BIGINT NOT NULL,\n"
+	"  voided_at BIGINT,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT usage_events_pkey PRIMARY KEY (tenant_id, transaction_id),\n"
+	"  CONSTRAINT usage_events_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX usage_events_aggregate ON usage_events\n"
+	"  (tenant_id, customer_id, event_name, occurred_at);\n"
+	"CREATE TABLE usage_aggregates (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  meter_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  period_end BIGINT NOT NULL CHECK (period_end > period_start),\n"
+	"  value BIGINT NOT NULL,\n"
+	"  events BIGINT NOT NULL CHECK (events >= 0),\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT usage_aggregates_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT usage_aggregates_meter_fkey FOREIGN KEY (tenant_id, meter_id)\n"
+	"    REFERENCES meters (tenant_id, id),\n"
+	"  CONSTRAINT usage_aggregates_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX usage_aggregates_customer ON usage_aggregates\n"
+	"  (tenant_id, customer_id, period_start);\n"
+	"CREATE TABLE usage_settings (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  grace_seconds BIGINT NOT NULL CHECK (grace_seconds >= 0),\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT usage_settings_pkey PRIMARY KEY (tenant_id)\n"
+	");\n";
+
+static const char step23_postgres[] =
+	TENANT_POLICY("usage_events")
+	TENANT_POLICY("usage_aggregates")
+	TENANT_POLICY("usage_settings")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON usage_events, usage_aggregates,"
+		" usage_settings TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1293,6 +1381,9 @@ static const billing__migration steps[] = {
 	{ 20, "coupons and promotion codes", step20_coupons, step20_postgres, NULL },
 	{ 21, "tenants: the delay before a renewal's draft invoice is finalized",
 		step21_renewal_drafts, NULL, NULL },
+	{ 22, "meters", step22_meters, step22_postgres, NULL },
+	{ 23, "usage events, their closed periods' aggregates, usage settings", step23_usage,
+		step23_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -383,6 +383,9 @@ class Operations(ProblemAssertions):
             "/v1/webhook-deliveries": {"get"},
             "/v1/audit-log": {"get"},
             "/v1/customers/{id}/balance-transactions": {"get", "post"},
+            "/v1/usage-events": {"post"}, "/v1/usage-events/void": {"post"},
+            "/v1/subscriptions/{id}/usage": {"get"}, "/v1/usage-aggregates": {"get"},
+            "/v1/usage-settings": {"get", "put"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
             "/v1/openapi.json": {"get"},
         }

@@ -696,7 +696,12 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		/* coupons and promotion codes (#22 items 1 and 2), from descriptors */
 		"coupons.create", "coupons.get", "coupons.update", "coupons.delete", "coupons.list",
 		"promotion_codes.create", "promotion_codes.get", "promotion_codes.update",
-		"promotion_codes.list" };
+		"promotion_codes.list",
+		/* meters (#23): from their descriptor */
+		"meters.create", "meters.get", "meters.update", "meters.list",
+		/* usage (#23) */
+		"usage_events.create", "usage_events.void", "usage.aggregate", "subscriptions.usage",
+		"usage_settings.get", "usage_settings.set" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

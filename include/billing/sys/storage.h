@@ -34,7 +34,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 11
+#define BILLING_STORAGE_VERSION 12
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -460,9 +460,40 @@ typedef struct {
 	int all_tenants;
 } billing_list_query;
 
+/** A usage event (version 12; src/core/usage.c), as usage_insert writes
+ *  it. The key is (tenant_id, transaction_id). */
+typedef struct {
+	const char *tenant_id;
+	const char *transaction_id;  /* the client's, unique in the tenant */
+	const char *event_name;
+	const char *customer_id;
+	const char *subscription_id; /* NULL: the customer had none */
+	int64_t timestamp;           /* when the usage happened (UTC seconds) */
+	const char *properties;      /* canonical JSON object text */
+	int64_t received_at;
+	int64_t voided_at;           /* 0: not voided */
+	int64_t version;             /* 1 at insert, 2 once voided */
+} billing_usage_event_record;
+
+/** What usage_aggregate adds up (version 12): the events of one customer
+ *  named event_name with timestamp in [from, to), not voided, whose
+ *  properties hold every filter as a JSON string. */
+typedef struct {
+	const char *event_name;
+	const char *customer_id;
+	int64_t from;
+	int64_t to;
+	int aggregation;             /* 1 count, 2 sum, 3 max, 4 uniqueCount, 5 last */
+	const char *value_property;  /* the property aggregated; NULL for count. The core
+	                                checks it is 1-100 of [A-Za-z0-9._:-] */
+	const char *const *filter_keys;   /* property names, as value_property */
+	const char *const *filter_values;
+	size_t filter_count;         /* at most 5 */
+} billing_usage_query;
+
 /**
- * The storage vtable (version 11). Embed it as the first member of the
- * backend's struct. 28 methods (endpoints_version, version 10, is
+ * The storage vtable (version 12). Embed it as the first member of the
+ * backend's struct. 30 methods (endpoints_version, version 10, is
  * optional), in four groups:
  *
  *  - lifecycle (3): free, schema_status, migrate;
@@ -472,7 +503,7 @@ typedef struct {
  *    object, described by its resource descriptor
  *    (billing/sys/resource.h), goes through these; a backend
  *    makes its statements from the descriptor and knows no object by name;
- *  - special (14), each for a reason a generic record cannot serve it:
+ *  - special (16), each for a reason a generic record cannot serve it:
  *    meta_get / meta_put / meta_set: platform settings (the cursor key, the
  *    last prune), outside every tenant and every descriptor;
  *    idempotency_get / idempotency_insert: the replay store, keyed by the
@@ -486,7 +517,10 @@ typedef struct {
  *    provider_event_insert: an insert that reports a duplicate without
  *    failing the transaction (a unique violation aborts a PostgreSQL one);
  *    events_prune: a bounded delete of old events with their deliveries and
- *    attempts, one statement per table.
+ *    attempts, one statement per table;
+ *    usage_insert / usage_aggregate (version 12): usage events at volume,
+ *    a bulk insert that reports duplicates rather than failing, and one
+ *    set-based aggregate over JSON properties (the dialects differ).
  *
  * Version 8 is the floor: the ctx refuses an older vtable (the per-object
  * methods of versions 1 to 7 are gone; their objects are records now).
@@ -652,6 +686,30 @@ struct billing_storage {
 	 */
 	int (*record_insert_many)(billing_txn *tx, const billing_resource *res,
 		const void *const *recs, size_t count);
+
+	/**
+	 * Version 12. Inserts the usage events recs[0..count) (all of one
+	 * tenant, transaction ids distinct) in as few statements as the backend
+	 * can: a bulk path, not record_insert_many, because a transaction id
+	 * already stored is no error but a duplicate to report, and a unique
+	 * violation would abort a PostgreSQL transaction (the built-in
+	 * backends: multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING, 500
+	 * rows a statement). inserted[i] receives 1 when recs[i] was written,
+	 * 0 when its transaction id was stored already. On failure nothing is
+	 * kept once the caller rolls the transaction back.
+	 */
+	int (*usage_insert)(billing_txn *tx, const billing_usage_event_record *recs, size_t count,
+		unsigned char *inserted);
+
+	/**
+	 * Version 12. The aggregate of q over the tenant's usage events, in one
+	 * set-based statement: *value (count: the events; sum, max, last: of
+	 * the integer property, events whose property is not a JSON integer
+	 * left out; uniqueCount: distinct values of it, as text) and *events
+	 * (the events counted). No events: both 0.
+	 */
+	int (*usage_aggregate)(billing_txn *tx, const char *tenant_id, const billing_usage_query *q,
+		int64_t *value, int64_t *events);
 
 	/* later versions append methods here */
 };

@@ -883,4 +883,5 @@ void billing__sql_install(billing_storage *st)
 	st->events_prune = rec_events_prune;
 	st->due_claim_many = rec_due_claim_many;
 	st->record_insert_many = rec_record_insert_many;
+	billing__sql_usage_install(st);
 }

@@ -77,6 +77,10 @@ struct sql_driver {
  * idempotency keys, users) with the shared implementations. */
 void billing__sql_install(billing_storage *st);
 
+/* Fills the usage methods (version 12: usage_insert, usage_aggregate;
+ * usage.c); billing__sql_install calls it. */
+void billing__sql_usage_install(billing_storage *st);
+
 /* The tenant's endpoints version (webhook_endpoint_versions, bumped by a
  * trigger on every change of its webhook endpoints; 0 when none): one
  * SELECT. */

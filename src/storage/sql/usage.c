@@ -1,0 +1,431 @@
+/*
+ * Usage events at volume (issue #23), for both SQL backends: the bulk
+ * insert (usage_insert) and the set-based aggregate (usage_aggregate) of
+ * the storage vtable's version 12.
+ *
+ * The insert writes up to ROWS rows a statement with one multi-row
+ * INSERT ... ON CONFLICT DO NOTHING RETURNING transaction_id: a
+ * transaction id already stored is a duplicate the caller reports, not an
+ * error (a unique violation would abort a PostgreSQL transaction), and
+ * the rows RETURNING names are the ones written. SQLite: INSERT ... VALUES
+ * (?1, ..., ?9), (?10, ...) ..., the text of a full statement built once
+ * and prepared once per connection (a shorter tail is built per call).
+ * PostgreSQL: INSERT ... SELECT from json_array_elements of one parameter,
+ * the rows as one JSON text (the driver binds at most 64 parameters, and
+ * one parameter is one round trip's worth of rows either way).
+ *
+ * The aggregate is one SELECT over the events of one customer, event name
+ * and period; the dialects differ only in how they read a JSON property
+ * (SQLite json_extract / json_type on the stored text, PostgreSQL jsonb
+ * operators), so the statement is put together from the dialect's pieces.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "billing/errors.h"
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "storage/sql/sql.h"
+
+/* Rows per INSERT: 9 parameters a row stays well under SQLite's 32766
+ * and PostgreSQL's 65535 parameters. */
+#define ROWS 500
+#define COLS 9
+
+static int prepare(sql_stmt **out, billing_txn *tx, const char *sql, bool dynamic)
+{
+	int rc;
+	*out = NULL;
+	if (billing__storage_fault())
+		return billing__error_set(BILLING_ESTORAGE, "injected", "injected storage failure");
+	if ((rc = tx->drv->prepare(tx, sql, dynamic, out)) < 0)
+		return rc;
+	if (!*out)
+		return billing__error_set(BILLING_ESTORAGE, "storage", "the driver made no statement");
+	return BILLING_OK;
+}
+
+/* "INSERT ... VALUES (?1..?9), ... (rows) ON CONFLICT DO NOTHING RETURNING
+ * transaction_id", new (billing__free). */
+static char *insert_text(size_t rows)
+{
+	static const char head[] = "INSERT INTO usage_events (tenant_id, transaction_id, "
+		"event_name, customer_id, subscription_id, occurred_at, properties, received_at, "
+		"version) VALUES ";
+	static const char tail[] = " ON CONFLICT DO NOTHING RETURNING transaction_id";
+	size_t cap = sizeof(head) + sizeof(tail) + rows * (COLS * 8 + 4), len, r, c;
+	char *s = billing__malloc(cap);
+
+	if (!s)
+		return NULL;
+	len = (size_t)snprintf(s, cap, "%s", head);
+	for (r = 0; r < rows; r++) {
+		len += (size_t)snprintf(s + len, cap - len, "%s(", r ? ", " : "");
+		for (c = 0; c < COLS; c++)
+			len += (size_t)snprintf(s + len, cap - len, "%s?%zu", c ? ", " : "",
+				r * COLS + c + 1);
+		len += (size_t)snprintf(s + len, cap - len, ")");
+	}
+	snprintf(s + len, cap - len, "%s", tail);
+	return s;
+}
+
+static pthread_once_t full_once = PTHREAD_ONCE_INIT;
+static char *full_text;              /* a full statement's text, built once, never freed */
+
+static void full_build(void)
+{
+	full_text = insert_text(ROWS);
+}
+
+/* Index of recs[] by transaction id, for the rows RETURNING names. */
+static const billing_usage_event_record *sort_base;
+
+static int by_tid(const void *a, const void *b)
+{
+	return strcmp(sort_base[*(const size_t *)a].transaction_id,
+		sort_base[*(const size_t *)b].transaction_id);
+}
+
+struct key {
+	const billing_usage_event_record *recs;
+	const char *tid;
+};
+
+static int find_tid(const void *k, const void *e)
+{
+	const struct key *key = k;
+	return strcmp(key->tid, key->recs[*(const size_t *)e].transaction_id);
+}
+
+static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const char pg_insert[] =
+	"INSERT INTO usage_events (tenant_id, transaction_id, event_name, customer_id, "
+	"subscription_id, occurred_at, properties, received_at, version) "
+	"SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::bigint, (r->6)::text, "
+	"(r->>7)::bigint, 1 FROM json_array_elements(?1::json) AS r "
+	"ON CONFLICT DO NOTHING RETURNING transaction_id";
+
+/* Appends s as a JSON string (or null); the strings here are printable
+ * ASCII (the core checks), so only " and \ need escaping. */
+static size_t json_str(char *out, const char *s)
+{
+	size_t n = 0;
+	if (!s) {
+		memcpy(out, "null", 4);
+		return 4;
+	}
+	out[n++] = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	out[n++] = '"';
+	return n;
+}
+
+/* The rows as one JSON array of arrays (new), for pg_insert. */
+static char *rows_json(const billing_usage_event_record *recs, size_t n)
+{
+	size_t cap = 3, i, len = 0;
+	char *s;
+	for (i = 0; i < n; i++)
+		cap += 2 * (strlen(recs[i].tenant_id) + strlen(recs[i].transaction_id) +
+			strlen(recs[i].event_name) + strlen(recs[i].customer_id) +
+			(recs[i].subscription_id ? strlen(recs[i].subscription_id) : 0)) +
+			strlen(recs[i].properties) + 120;
+	if (!(s = billing__malloc(cap)))
+		return NULL;
+	s[len++] = '[';
+	for (i = 0; i < n; i++) {
+		const billing_usage_event_record *r = &recs[i];
+		if (i)
+			s[len++] = ',';
+		s[len++] = '[';
+		len += json_str(s + len, r->tenant_id);
+		s[len++] = ',';
+		len += json_str(s + len, r->transaction_id);
+		s[len++] = ',';
+		len += json_str(s + len, r->event_name);
+		s[len++] = ',';
+		len += json_str(s + len, r->customer_id);
+		s[len++] = ',';
+		len += json_str(s + len, r->subscription_id);
+		len += (size_t)snprintf(s + len, cap - len, ",%lld,%s,%lld]",
+			(long long)r->timestamp, r->properties, (long long)r->received_at);
+	}
+	s[len++] = ']';
+	s[len] = '\0';
+	return s;
+}
+
+/* One statement: recs[0..n) written, inserted[] set from RETURNING. */
+static int insert_chunk(billing_txn *tx, const billing_usage_event_record *recs, size_t n,
+	unsigned char *inserted)
+{
+	size_t *order = billing__malloc(n * sizeof(*order)), i;
+	char *text = NULL, *json = NULL;
+	sql_stmt *s;
+	int rc;
+
+	if (!order)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (i = 0; i < n; i++) {
+		order[i] = i;
+		inserted[i] = 0;
+	}
+	/* qsort has no payload argument: the records go through sort_base,
+	 * under a lock (the sort is short). */
+	pthread_mutex_lock(&sort_mu);
+	sort_base = recs;
+	qsort(order, n, sizeof(*order), by_tid);
+	sort_base = NULL;
+	pthread_mutex_unlock(&sort_mu);
+
+	if (strcmp(tx->drv->dialect, "sqlite") != 0) {
+		json = rows_json(recs, n);
+		text = (char *)(uintptr_t)pg_insert;
+	} else if (n == ROWS) {
+		pthread_once(&full_once, full_build);
+		text = full_text;
+	} else {
+		text = insert_text(n);
+	}
+	if (!text || (text == pg_insert && !json)) {
+		if (text != full_text && text != pg_insert)
+			billing__free(text);
+		billing__free(order);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	rc = prepare(&s, tx, text, text != full_text && text != pg_insert);
+	if (rc == BILLING_OK) {
+		const sql_driver *d = s->drv;
+		if (json)
+			d->bind_text(s, 1, json);
+		for (i = 0; !json && i < n; i++) {
+			const billing_usage_event_record *r = &recs[i];
+			int b = (int)(i * COLS);
+			d->bind_text(s, b + 1, r->tenant_id);
+			d->bind_text(s, b + 2, r->transaction_id);
+			d->bind_text(s, b + 3, r->event_name);
+			d->bind_text(s, b + 4, r->customer_id);
+			d->bind_text(s, b + 5, r->subscription_id);
+			d->bind_int(s, b + 6, r->timestamp);
+			d->bind_text(s, b + 7, r->properties);
+			d->bind_int(s, b + 8, r->received_at);
+			d->bind_int(s, b + 9, 1);
+		}
+		while ((rc = d->step(s, BILLING_EINVALID)) > 0) {
+			struct key k = { recs, d->col_text(s, 0) };
+			const size_t *hit = k.tid ? bsearch(&k, order, n, sizeof(*order), find_tid) :
+				NULL;
+			if (hit)
+				inserted[*hit] = 1;
+		}
+		d->reset(s);
+	}
+	if (text != full_text && text != pg_insert)
+		billing__free(text);
+	billing__free(json);
+	billing__free(order);
+	return rc < 0 ? rc : BILLING_OK;
+}
+
+static int usage_insert(billing_txn *tx, const billing_usage_event_record *recs, size_t count,
+	unsigned char *inserted)
+{
+	size_t done, n;
+	int rc;
+
+	if (count && (!recs || !inserted))
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "recs",
+			"recs and inserted must not be NULL");
+	for (done = 0; done < count; done += n) {
+		n = count - done < ROWS ? count - done : ROWS;
+		if ((rc = insert_chunk(tx, recs + done, n, inserted + done)) < 0)
+			return rc;
+	}
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ aggregate */
+
+/* A dialect's ways to read a property of the row's properties: templates
+ * where '#' stands for the parameter that holds the property's path. */
+struct dialect {
+	const char *is_int;          /* it holds a JSON integer */
+	const char *is_string;       /* it holds a JSON string */
+	const char *is_scalar;       /* it holds a string or a number */
+	const char *as_int;          /* its value as an integer */
+	const char *as_text;         /* its value as text */
+};
+
+static const struct dialect sqlite_d = {
+	"json_type(properties, #) = 'integer'",
+	"json_type(properties, #) = 'text'",
+	"json_type(properties, #) IN ('integer', 'real', 'text')",
+	"json_extract(properties, #)",
+	"CAST(json_extract(properties, #) AS TEXT)",
+};
+
+/* PostgreSQL: properties is TEXT (the schema both dialects share), read
+ * as jsonb. An integer is a JSON number written as one (up to 18 digits:
+ * a bigint never overflows). */
+static const struct dialect pg_d = {
+	"jsonb_typeof(properties::jsonb -> CAST(# AS TEXT)) = 'number' AND "
+	"(properties::jsonb ->> CAST(# AS TEXT)) ~ '^-?[0-9]{1,18}$'",
+	"jsonb_typeof(properties::jsonb -> CAST(# AS TEXT)) = 'string'",
+	"jsonb_typeof(properties::jsonb -> CAST(# AS TEXT)) IN ('number', 'string')",
+	"CAST(properties::jsonb ->> CAST(# AS TEXT) AS BIGINT)",
+	"(properties::jsonb ->> CAST(# AS TEXT))",
+};
+
+struct buf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+/* Appends tmpl with every '#' replaced by the parameter ?n. */
+static void put(struct buf *b, const char *tmpl, int n)
+{
+	char param[16];
+	size_t plen = (size_t)snprintf(param, sizeof(param), "?%d", n);
+	for (; *tmpl && !b->failed; tmpl++) {
+		const char *piece = *tmpl == '#' ? param : tmpl;
+		size_t len = *tmpl == '#' ? plen : 1;
+		if (b->len + len >= b->cap) {
+			b->failed = true;
+			break;
+		}
+		memcpy(b->s + b->len, piece, len);
+		b->len += len;
+	}
+	if (!b->failed)
+		b->s[b->len] = '\0';
+}
+
+/* The path of property key as the dialect binds it: SQLite a JSON path
+ * ($."key"; the core allows no quote in a key), PostgreSQL the key. */
+static void path_of(char *out, size_t size, const sql_driver *d, const char *key)
+{
+	if (strcmp(d->dialect, "sqlite") == 0)
+		snprintf(out, size, "$.\"%s\"", key);
+	else
+		snprintf(out, size, "%s", key);
+}
+
+#define FILTERS_MAX 5
+#define PATH_MAX_LEN 112
+
+static int usage_aggregate(billing_txn *tx, const char *tenant_id, const billing_usage_query *q,
+	int64_t *value, int64_t *events)
+{
+	const struct dialect *dl = strcmp(tx->drv->dialect, "sqlite") == 0 ? &sqlite_d : &pg_d;
+	char where[8192], sql[20480], path[PATH_MAX_LEN], num[128], txt[128];
+	char (*fpaths)[PATH_MAX_LEN] = NULL;
+	struct buf w = { where, 0, sizeof(where), false };
+	struct buf nb = { num, 0, sizeof(num), false }, tb = { txt, 0, sizeof(txt), false };
+	int n;
+	sql_stmt *s;
+	size_t i;
+	int rc;
+
+	*value = *events = 0;
+	if (!tenant_id || !q || !q->event_name || !q->customer_id ||
+	    (q->aggregation != 1 && !q->value_property) || q->aggregation < 1 ||
+	    q->aggregation > 5 || q->filter_count > FILTERS_MAX)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "q",
+			"an aggregate needs a tenant, customer, event name, aggregation and property");
+	/* ?1 tenant, ?2 customer, ?3 event name, ?4 from, ?5 to, ?6 the value
+	 * property's path, then two a filter: ?7 ?8, ?9 ?10, ... */
+	put(&w, "tenant_id = ?1 AND customer_id = ?2 AND event_name = ?3 AND occurred_at >= ?4 "
+		"AND occurred_at < ?5 AND voided_at IS NULL AND ", 0);
+	if (q->aggregation == 2 || q->aggregation == 3 || q->aggregation == 5)
+		put(&w, dl->is_int, 6);
+	else if (q->aggregation == 4)
+		put(&w, dl->is_scalar, 6);
+	else
+		put(&w, "CAST(# AS TEXT) IS NOT NULL", 6); /* ?6 typed and used everywhere */
+	for (i = 0; i < q->filter_count; i++) {
+		int k = (int)(7 + 2 * i);
+		put(&w, " AND ", 0);
+		put(&w, dl->is_string, k);
+		put(&w, " AND ", 0);
+		put(&w, dl->as_text, k);
+		put(&w, " = #", k + 1);
+	}
+	if (w.failed)
+		return billing__error_set(BILLING_EINVALID, "invalid_argument",
+			"the aggregate's statement is too long");
+	put(&nb, dl->as_int, 6);
+	put(&tb, dl->as_text, 6);
+	switch (q->aggregation) {
+	case 1:
+		n = snprintf(sql, sizeof(sql), "SELECT COUNT(*), COUNT(*) FROM usage_events WHERE %s",
+			where);
+		break;
+	case 2:
+		n = snprintf(sql, sizeof(sql), "SELECT CAST(COALESCE(SUM(%s), 0) AS BIGINT), "
+			"COUNT(*) FROM usage_events WHERE %s", num, where);
+		break;
+	case 3:
+		n = snprintf(sql, sizeof(sql), "SELECT COALESCE(MAX(%s), 0), COUNT(*) FROM "
+			"usage_events WHERE %s", num, where);
+		break;
+	case 4:
+		n = snprintf(sql, sizeof(sql), "SELECT COUNT(DISTINCT %s), COUNT(*) FROM "
+			"usage_events WHERE %s", txt, where);
+		break;
+	default:
+		/* The latest event's value: by occurrence, then arrival, then
+		 * transaction id, so that ties resolve the same everywhere. */
+		n = snprintf(sql, sizeof(sql), "SELECT COALESCE((SELECT %s FROM usage_events "
+			"WHERE %s ORDER BY occurred_at DESC, received_at DESC, transaction_id DESC "
+			"LIMIT 1), 0), COUNT(*) FROM usage_events WHERE %s", num, where, where);
+		break;
+	}
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return billing__error_set(BILLING_EINVALID, "invalid_argument",
+			"the aggregate's statement is too long");
+	if (q->filter_count &&
+	    !(fpaths = billing__malloc(q->filter_count * sizeof(*fpaths))))
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((rc = prepare(&s, tx, sql, true)) == BILLING_OK) {
+		const sql_driver *d = s->drv;
+		d->bind_text(s, 1, tenant_id);
+		d->bind_text(s, 2, q->customer_id);
+		d->bind_text(s, 3, q->event_name);
+		d->bind_int(s, 4, q->from);
+		d->bind_int(s, 5, q->to);
+		path_of(path, sizeof(path), d, q->value_property ? q->value_property : "");
+		d->bind_text(s, 6, path);
+		for (i = 0; i < q->filter_count; i++) {
+			path_of(fpaths[i], sizeof(fpaths[i]), d, q->filter_keys[i]);
+			d->bind_text(s, (int)(7 + 2 * i), fpaths[i]);
+			d->bind_text(s, (int)(8 + 2 * i), q->filter_values[i]);
+		}
+		if ((rc = d->step(s, BILLING_EINVALID)) > 0) {
+			*value = d->col_int(s, 0);
+			*events = d->col_int(s, 1);
+			rc = BILLING_OK;
+		} else if (rc == 0) {
+			rc = billing__error_set(BILLING_ESTORAGE, "storage",
+				"the aggregate returned no row");
+		}
+		d->reset(s);
+	}
+	billing__free(fpaths);
+	return rc;
+}
+
+void billing__sql_usage_install(billing_storage *st)
+{
+	st->usage_insert = usage_insert;
+	st->usage_aggregate = usage_aggregate;
+}

@@ -1,0 +1,568 @@
+/*
+ * Usage events end to end (issue #23), on both backends:
+ *  - every aggregation (count, sum, max, uniqueCount, last, and a filtered
+ *    sum) against a model kept in this file, over random event streams:
+ *    out of order, resent (duplicates, in a batch and across batches),
+ *    voided, across period boundaries, in batches at several clock times;
+ *  - closed periods: stored once, then late events and voids in them are
+ *    refused and the stored aggregate does not move;
+ *  - a subscription's periods and the grace window: events of the previous
+ *    period are taken until its end plus the grace, then refused;
+ *  - refusals per event (code and field) that leave the others alone;
+ *  - a batch whose last row fails in the database writes nothing, and the
+ *    same batch sent again is taken whole;
+ *  - one domain event and one audit row per batch; roles.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cJSON.h>
+#include <cmocka.h>
+
+#include "tb.h"
+#include "tb_billing.h"
+
+typedef struct {
+	tb_world *w;
+	const char *tenant;
+	billing_principal admin;
+	char customer[64];
+	char other[64];
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	billing_customer *c;
+	assert_non_null(f);
+	f->w = tb_world_new();
+	f->tenant = tb_tenant(f->w, "Acme");
+	f->admin = tb_admin(f->tenant);
+	c = tb_customer(f->w, f->tenant, NULL);
+	snprintf(f->customer, sizeof(f->customer), "%s", billing_customer_id(c));
+	billing_customer_free(c);
+	c = tb_customer(f->w, f->tenant, NULL);
+	snprintf(f->other, sizeof(f->other), "%s", billing_customer_id(c));
+	billing_customer_free(c);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	tb_world_free(f->w);
+	free(f);
+	return 0;
+}
+
+/* A meter from its JSON; its id into id. */
+static void meter(fx *f, const char *json, char *id, size_t size)
+{
+	char *out = NULL;
+	cJSON *m;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "meters.create", json,
+		strlen(json), NULL), BILLING_OK);
+	m = cJSON_Parse(out);
+	snprintf(id, size, "%s", cJSON_GetObjectItemCaseSensitive(m, "id")->valuestring);
+	cJSON_Delete(m);
+	billing_free(out);
+}
+
+static int64_t events_of_type(fx *f, const char *type)
+{
+	billing_event_list_params p = BILLING_EVENT_LIST_PARAMS_INIT;
+	billing_page *page = NULL;
+	int64_t n;
+	p.type = type;
+	p.list.page = 1;
+	tb_assert_rc(billing_event_list(&page, f->w->ctx, &f->admin, &p), BILLING_OK);
+	n = billing_page_total(page);
+	billing_page_free(page);
+	return n;
+}
+
+static int64_t stored_events(fx *f)
+{
+	return tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM usage_events");
+}
+
+/* ------------------------------------------------------------ the model */
+
+#define MAXEV 600
+
+struct mev {
+	char tid[32];
+	const char *customer;
+	int64_t ts, received;
+	int64_t v;                   /* the "v" property */
+	int u;                       /* the "u" property: "u<u>" */
+	int eu;                      /* region "eu" (else "us") */
+	int stored, voided;
+};
+
+struct model {
+	struct mev ev[MAXEV];
+	size_t n;
+};
+
+enum { M_COUNT, M_SUM, M_MAX, M_UNIQUE, M_LAST, M_SUM_EU, M_N };
+
+static int64_t expect(const struct model *m, int kind, const char *customer, int64_t from,
+	int64_t to, int64_t *events)
+{
+	int64_t value = 0, best_ts = 0, best_rcv = 0;
+	const char *best_tid = NULL;
+	char seen[64];
+	size_t i;
+	memset(seen, 0, sizeof(seen));
+	*events = 0;
+	for (i = 0; i < m->n; i++) {
+		const struct mev *e = &m->ev[i];
+		if (!e->stored || e->voided || strcmp(e->customer, customer) != 0 || e->ts < from ||
+		    e->ts >= to || (kind == M_SUM_EU && !e->eu))
+			continue;
+		++*events;
+		switch (kind) {
+		case M_COUNT: value++; break;
+		case M_SUM: case M_SUM_EU: value += e->v; break;
+		case M_MAX: if (*events == 1 || e->v > value) value = e->v; break;
+		case M_UNIQUE: if (!seen[e->u]) { seen[e->u] = 1; value++; } break;
+		default:
+			if (!best_tid || e->ts > best_ts || (e->ts == best_ts && (e->received > best_rcv ||
+			    (e->received == best_rcv && strcmp(e->tid, best_tid) > 0)))) {
+				best_ts = e->ts;
+				best_rcv = e->received;
+				best_tid = e->tid;
+				value = e->v;
+			}
+		}
+	}
+	return value;
+}
+
+/* Sends model events [from, from + n) as one batch (plus resends of
+ * earlier ones, which must come back duplicate). */
+static void send(fx *f, struct model *m, size_t from, size_t n, size_t resend)
+{
+	billing_usage_event evs[64];
+	char props[64][96];
+	billing_usage_result *r = NULL;
+	size_t i, k = 0;
+
+	for (i = 0; i < n + resend; i++) {
+		const struct mev *e = i < n ? &m->ev[from + i] : &m->ev[(size_t)rand() % (from ? from : 1)];
+		billing_usage_event ev = BILLING_USAGE_EVENT_INIT;
+		if (i >= n && !from)
+			break;
+		snprintf(props[k], sizeof(props[k]), "{\"v\":%lld,\"u\":\"u%d\",\"region\":\"%s\"}",
+			(long long)e->v, e->u, e->eu ? "eu" : "us");
+		ev.transaction_id = e->tid;
+		ev.event_name = "api.call";
+		ev.customer_id = e->customer;
+		ev.timestamp = e->ts;
+		ev.properties_json = props[k];
+		evs[k++] = ev;
+	}
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, k), BILLING_OK);
+	assert_int_equal(billing_usage_result_count(r), k);
+	for (i = 0; i < k; i++) {
+		billing_usage_status st = billing_usage_result_status(r, i);
+		if (i < n) {
+			/* A transaction id stored before, or earlier in this batch, is
+			 * a duplicate. */
+			struct mev *e = &m->ev[from + i];
+			size_t j;
+			int dup = 0;
+			for (j = 0; j < from + i; j++)
+				dup |= m->ev[j].stored && strcmp(m->ev[j].tid, e->tid) == 0;
+			assert_int_equal(st, dup ? BILLING_USAGE_DUPLICATE : BILLING_USAGE_ACCEPTED);
+			if (!dup) {
+				e->stored = 1;
+				e->received = f->w->now;
+				assert_string_equal(billing_usage_result_code(r, i), "no_subscription");
+			}
+		} else {
+			assert_int_equal(st, BILLING_USAGE_DUPLICATE);
+			assert_string_equal(billing_usage_result_code(r, i), "duplicate");
+		}
+	}
+	billing_usage_result_free(r);
+}
+
+static void check_all(fx *f, const struct model *m, char ids[M_N][64], int64_t from, int64_t to)
+{
+	const char *custs[2] = { f->customer, f->other };
+	int k, c;
+	for (c = 0; c < 2; c++)
+		for (k = 0; k < M_N; k++) {
+			int64_t v = -1, n = -1, want_n;
+			int64_t want = expect(m, k, custs[c], from, to, &want_n);
+			tb_assert_rc(billing_usage_aggregate(&v, &n, f->w->ctx, &f->admin, ids[k],
+				custs[c], from, to), BILLING_OK);
+			if (v != want || n != want_n)
+				fail_msg("meter %d customer %d [%lld, %lld): %lld/%lld events, model "
+					"%lld/%lld", k, c, (long long)from, (long long)to, (long long)v,
+					(long long)n, (long long)want, (long long)want_n);
+		}
+}
+
+static void meters_all(fx *f, char ids[M_N][64])
+{
+	meter(f, "{\"eventName\":\"api.call\",\"aggregation\":\"count\"}", ids[M_COUNT], 64);
+	meter(f, "{\"eventName\":\"api.call\",\"aggregation\":\"sum\",\"valueProperty\":\"v\"}",
+		ids[M_SUM], 64);
+	meter(f, "{\"eventName\":\"api.call\",\"aggregation\":\"max\",\"valueProperty\":\"v\"}",
+		ids[M_MAX], 64);
+	meter(f, "{\"eventName\":\"api.call\",\"aggregation\":\"uniqueCount\","
+		"\"valueProperty\":\"u\"}", ids[M_UNIQUE], 64);
+	meter(f, "{\"eventName\":\"api.call\",\"aggregation\":\"last\",\"valueProperty\":\"v\"}",
+		ids[M_LAST], 64);
+	meter(f, "{\"eventName\":\"api.call\",\"aggregation\":\"sum\",\"valueProperty\":\"v\","
+		"\"filters\":{\"region\":\"eu\"}}", ids[M_SUM_EU], 64);
+}
+
+static void aggregations__match_the_model_over_random_streams(void **state)
+{
+	fx *f = *state;
+	static struct model m;
+	char ids[M_N][64];
+	/* Every period asked for stays open (its end plus the day of grace is
+	 * after now): computed from the events each time. */
+	int64_t t0 = f->w->now - 2 * TBB_DAY, mid = t0 + 30 * 3600, end = f->w->now;
+	size_t i, sent = 0;
+	int round;
+
+	srand(23);
+	memset(&m, 0, sizeof(m));
+	meters_all(f, ids);
+	tb_assert_rc(billing_usage_grace_set(f->w->ctx, &f->admin, TBB_DAY), BILLING_OK);
+	for (round = 0; round < 3; round++) {
+		size_t n = 150;
+		for (i = 0; i < n; i++) {
+			struct mev *e = &m.ev[m.n++];
+			/* Out of order, on both sides of mid, some at the same second. */
+			e->ts = t0 + (int64_t)(rand() % 40) * 3600;
+			e->customer = rand() % 4 ? f->customer : f->other;
+			e->v = rand() % 1000 - 100;
+			e->u = rand() % 20;
+			e->eu = rand() % 2;
+			snprintf(e->tid, sizeof(e->tid), "t-%d-%zu", round, i);
+			if (i % 17 == 5) /* a resend inside the batch */
+				snprintf(e->tid, sizeof(e->tid), "t-%d-%zu", round, i - 1);
+		}
+		for (i = 0; i < n; i += 50) {
+			send(f, &m, sent + i, 50, 5);
+			f->w->now += 1;
+		}
+		sent += n;
+		/* Void some stored events, some twice. */
+		{
+			const char *tids[8];
+			billing_usage_result *r = NULL;
+			size_t k;
+			for (k = 0; k < 8; k++) {
+				struct mev *e = &m.ev[(size_t)rand() % m.n];
+				tids[k] = e->tid;
+			}
+			tb_assert_rc(billing_usage_void(&r, f->w->ctx, &f->admin, tids, 8), BILLING_OK);
+			for (k = 0; k < 8; k++) {
+				assert_int_equal(billing_usage_result_status(r, k), BILLING_USAGE_VOIDED);
+				for (i = 0; i < m.n; i++)
+					if (m.ev[i].stored && strcmp(m.ev[i].tid, tids[k]) == 0)
+						m.ev[i].voided = 1;
+			}
+			billing_usage_result_free(r);
+		}
+		check_all(f, &m, ids, t0, mid);
+		check_all(f, &m, ids, mid, end + TBB_DAY);
+		check_all(f, &m, ids, t0 - TBB_DAY, end + TBB_DAY);
+	}
+	assert_int_equal(events_of_type(f, "usage.ingested"), 9);
+	assert_int_equal(events_of_type(f, "usage.voided"), 3);
+}
+
+static void closed_period__stored_once_then_late_events_and_voids_are_refused(void **state)
+{
+	fx *f = *state;
+	static struct model m;
+	char ids[M_N][64];
+	int64_t from = f->w->now - 10 * TBB_DAY, to = f->w->now - 5 * TBB_DAY;
+	billing_usage_result *r = NULL;
+	billing_usage_event late = BILLING_USAGE_EVENT_INIT;
+	const char *tid;
+	int64_t v = 0, n = 0;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	meters_all(f, ids);
+	for (i = 0; i < 40; i++) {
+		struct mev *e = &m.ev[m.n++];
+		e->ts = from + (int64_t)i * 3600 * 3;   /* some before to, some after */
+		e->customer = i % 2 ? f->customer : f->other;
+		e->v = (int64_t)i;
+		e->u = (int)(i % 7);
+		e->eu = (int)(i % 3 == 0);
+		snprintf(e->tid, sizeof(e->tid), "c-%zu", i);
+	}
+	send(f, &m, 0, 40, 0);
+	/* The period ended days ago (past the default hour of grace): closed. */
+	check_all(f, &m, ids, from, to);
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM usage_aggregates"),
+		2 * M_N);
+	/* Asked again: read back, not stored twice. */
+	check_all(f, &m, ids, from, to);
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM usage_aggregates"),
+		2 * M_N);
+	/* A void in the closed period is refused; one after it is taken. */
+	tid = m.ev[1].tid;
+	tb_assert_rc(billing_usage_void(&r, f->w->ctx, &f->admin, &tid, 1), BILLING_OK);
+	assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_REFUSED);
+	assert_string_equal(billing_usage_result_code(r, 0), "period_closed");
+	billing_usage_result_free(r);
+	/* A new event in it is late; the stored aggregate does not move. */
+	late.transaction_id = "late-1";
+	late.event_name = "api.call";
+	late.customer_id = f->customer;
+	late.timestamp = from + 60;
+	late.properties_json = "{\"v\":5,\"u\":\"x\",\"region\":\"eu\"}";
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, &late, 1), BILLING_OK);
+	assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_REFUSED);
+	assert_string_equal(billing_usage_result_code(r, 0), "late_event");
+	assert_string_equal(billing_usage_result_field(r, 0), "timestamp");
+	billing_usage_result_free(r);
+	check_all(f, &m, ids, from, to);
+	/* A stored period asked with another end is a conflict, not a recompute. */
+	tb_assert_rc(billing_usage_aggregate(&v, &n, f->w->ctx, &f->admin, ids[M_SUM], f->customer,
+		from, to + 1), BILLING_ECONFLICT);
+}
+
+static void subscription__previous_period_taken_within_the_grace_window(void **state)
+{
+	fx *f = *state;
+	billing_subscription_params sp = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription *sub = NULL;
+	billing_plan *plan = tb_plan(f->w, f->tenant, &(tb_plan_spec){ .interval = BILLING_MONTH });
+	billing_usage_summary *s = NULL;
+	billing_usage_result *r = NULL;
+	billing_usage_event ev = BILLING_USAGE_EVENT_INIT;
+	char count_id[64];
+	int64_t start, end, grace = 0;
+
+	meter(f, "{\"eventName\":\"api.call\",\"aggregation\":\"count\"}", count_id,
+		sizeof(count_id));
+	sp.customer_id = f->customer;
+	sp.plan_id = billing_plan_id(plan);
+	tb_assert_rc(billing_subscription_create(&sub, f->w->ctx, &f->admin, &sp, NULL), BILLING_OK);
+	start = billing_subscription_current_period_start(sub);
+	end = billing_subscription_current_period_end(sub);
+	ev.event_name = "api.call";
+	ev.customer_id = f->customer;
+	ev.transaction_id = "s-1";
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, &ev, 1), BILLING_OK);
+	assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_ACCEPTED);
+	assert_null(billing_usage_result_code(r, 0));
+	assert_string_equal(billing_usage_result_subscription_id(r, 0), billing_subscription_id(sub));
+	billing_usage_result_free(r);
+	/* Before the subscription's first period: nothing to count it in. */
+	ev.transaction_id = "s-0";
+	ev.timestamp = start - 10;
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, &ev, 1), BILLING_OK);
+	assert_string_equal(billing_usage_result_code(r, 0), "late_event");
+	billing_usage_result_free(r);
+
+	/* The period ends and renews; within the hour of grace an event of the
+	 * old period is taken. */
+	f->w->now = end + 60;
+	tb_assert_rc(billing_run_due(f->w->ctx, f->w->now, NULL, NULL), BILLING_OK);
+	ev.transaction_id = "s-2";
+	ev.timestamp = end - 30;
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, &ev, 1), BILLING_OK);
+	assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_ACCEPTED);
+	billing_usage_result_free(r);
+	/* After the grace window: refused. A shorter window set by the tenant. */
+	tb_assert_rc(billing_usage_grace_set(f->w->ctx, &f->admin, 30), BILLING_OK);
+	tb_assert_rc(billing_usage_grace_get(&grace, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(grace, 30);
+	ev.transaction_id = "s-3";
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, &ev, 1), BILLING_OK);
+	assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_REFUSED);
+	assert_string_equal(billing_usage_result_code(r, 0), "late_event");
+	billing_usage_result_free(r);
+	tb_assert_rc(billing_usage_grace_set(f->w->ctx, &f->admin, 86401), BILLING_EINVALID);
+	tb_assert_field("usageGraceSeconds");
+
+	/* The running usage of the new period: one event in it so far. */
+	ev.transaction_id = "s-4";
+	ev.timestamp = 0;
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, &ev, 1), BILLING_OK);
+	billing_usage_result_free(r);
+	tb_assert_rc(billing_usage_summary_get(&s, f->w->ctx, &f->admin, billing_subscription_id(sub)),
+		BILLING_OK);
+	assert_int_equal(billing_usage_summary_period_start(s), end);
+	assert_int_equal(billing_usage_summary_count(s), 1);
+	assert_string_equal(billing_usage_summary_meter_id(s, 0), count_id);
+	assert_int_equal(billing_usage_summary_value(s, 0), 1);
+	assert_int_equal(billing_usage_summary_events(s, 0), 1);
+	billing_usage_summary_free(s);
+	/* The old period has both of its events. */
+	{
+		int64_t v = 0;
+		tb_assert_rc(billing_usage_aggregate(&v, NULL, f->w->ctx, &f->admin, count_id,
+			f->customer, start, end), BILLING_OK);
+		assert_int_equal(v, 2);
+	}
+	billing_subscription_free(sub);
+	billing_plan_free(plan);
+}
+
+static void refusals__name_the_field_and_leave_the_others(void **state)
+{
+	fx *f = *state;
+	billing_usage_event evs[9];
+	billing_usage_result *r = NULL;
+	billing_principal user = tb_user(f->tenant);
+	char sum_id[64], stranger_customer[64];
+	const char *other = tb_tenant(f->w, "Other");
+	billing_principal stranger = tb_admin(other);
+	billing_customer *sc = tb_customer(f->w, other, NULL);
+	size_t i;
+	static const struct { const char *code, *field; } want[9] = {
+		{ "no_subscription", NULL }, { "invalid", "transactionId" }, { "invalid", "eventName" },
+		{ "invalid", "customerId" }, { "resource_missing", "customerId" },
+		{ "invalid", "properties" }, { "invalid", "timestamp" },
+		{ "invalid_value", "properties" }, { "duplicate", NULL },
+	};
+
+	snprintf(stranger_customer, sizeof(stranger_customer), "%s", billing_customer_id(sc));
+	billing_customer_free(sc);
+	meter(f, "{\"eventName\":\"gb\",\"aggregation\":\"sum\",\"valueProperty\":\"gb\"}", sum_id,
+		sizeof(sum_id));
+	for (i = 0; i < 9; i++) {
+		billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+		e.transaction_id = "ok-1";
+		e.event_name = "gb";
+		e.customer_id = f->customer;
+		e.properties_json = "{\"gb\":3}";
+		evs[i] = e;
+	}
+	evs[1].transaction_id = "has space";
+	evs[2].event_name = "bad name";
+	evs[3].customer_id = "not-an-id";
+	evs[4].customer_id = stranger_customer;
+	evs[5].properties_json = "[1]";
+	evs[6].timestamp = f->w->now + 3600;
+	evs[7].properties_json = "{\"gb\":1.5}";
+	for (i = 1; i < 8; i++) {
+		static char tids[9][16];
+		if (i == 1)
+			continue;
+		snprintf(tids[i], sizeof(tids[i]), "bad-%zu", i);
+		evs[i].transaction_id = tids[i];
+	}
+	/* evs[8] resends evs[0]'s transaction id. */
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &user, evs, 9), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, 9), BILLING_OK);
+	for (i = 0; i < 9; i++) {
+		const char *code = billing_usage_result_code(r, i);
+		const char *field = billing_usage_result_field(r, i);
+		if (want[i].code)
+			assert_string_equal(code, want[i].code);
+		else
+			assert_null(code);
+		if (want[i].field)
+			assert_string_equal(field, want[i].field);
+		else
+			assert_null(field);
+		assert_int_equal(billing_usage_result_status(r, i), i == 0 ? BILLING_USAGE_ACCEPTED :
+			i == 8 ? BILLING_USAGE_DUPLICATE : BILLING_USAGE_REFUSED);
+	}
+	billing_usage_result_free(r);
+	assert_int_equal(stored_events(f), 1);
+	/* Nothing accepted: no event, no audit row. */
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs + 1, 7), BILLING_OK);
+	assert_int_equal(billing_usage_result_tally(r, BILLING_USAGE_REFUSED), 7);
+	billing_usage_result_free(r);
+	assert_int_equal(events_of_type(f, "usage.ingested"), 1);
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM audit_log WHERE "
+		"operation = 'usage_events.create'"), 1);
+	/* The call itself: an empty batch, one too many. */
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, 0), BILLING_EINVALID);
+	tb_assert_field("events");
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, 1001), BILLING_EINVALID);
+	tb_assert_field("events");
+	/* Another tenant sees none of it. */
+	{
+		int64_t v = 0;
+		tb_assert_rc(billing_usage_aggregate(&v, NULL, f->w->ctx, &stranger, sum_id,
+			f->customer, 0, f->w->now + 1), BILLING_ENOTFOUND);
+	}
+}
+
+static void batch__a_failing_last_row_writes_nothing_and_a_resend_takes_all(void **state)
+{
+	fx *f = *state;
+	static billing_usage_event evs[1000];
+	static char tids[1000][16];
+	billing_usage_result *r = NULL;
+	size_t i;
+
+	if (strcmp(tb_backend(), "sqlite") == 0)
+		tb_raw_exec(f->w->owner_url, "CREATE TRIGGER usage_poison BEFORE INSERT ON usage_events "
+			"WHEN NEW.transaction_id = 'b-999' BEGIN SELECT RAISE(ABORT, 'poison'); END;");
+	else
+		tb_raw_exec(f->w->owner_url, "CREATE FUNCTION usage_poison() RETURNS trigger "
+			"LANGUAGE plpgsql AS $$ BEGIN IF NEW.transaction_id = 'b-999' THEN "
+			"RAISE EXCEPTION 'poison'; END IF; RETURN NEW; END $$; "
+			"CREATE TRIGGER usage_poison BEFORE INSERT ON usage_events FOR EACH ROW "
+			"EXECUTE FUNCTION usage_poison();");
+	for (i = 0; i < 1000; i++) {
+		billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+		snprintf(tids[i], sizeof(tids[i]), "b-%zu", i);
+		e.transaction_id = tids[i];
+		e.event_name = "api.call";
+		e.customer_id = i % 2 ? f->customer : f->other;
+		e.timestamp = f->w->now - (int64_t)i;
+		evs[i] = e;
+	}
+	assert_true(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, 1000) < 0);
+	assert_null(r);
+	assert_int_equal(stored_events(f), 0);
+	assert_int_equal(events_of_type(f, "usage.ingested"), 0);
+	if (strcmp(tb_backend(), "sqlite") == 0)
+		tb_raw_exec(f->w->owner_url, "DROP TRIGGER usage_poison;");
+	else
+		tb_raw_exec(f->w->owner_url, "DROP TRIGGER usage_poison ON usage_events;");
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, 1000), BILLING_OK);
+	assert_int_equal(billing_usage_result_tally(r, BILLING_USAGE_ACCEPTED), 1000);
+	billing_usage_result_free(r);
+	assert_int_equal(stored_events(f), 1000);
+	/* Sent once more: all duplicates, nothing written, no event. */
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, 1000), BILLING_OK);
+	assert_int_equal(billing_usage_result_tally(r, BILLING_USAGE_DUPLICATE), 1000);
+	billing_usage_result_free(r);
+	assert_int_equal(stored_events(f), 1000);
+	assert_int_equal(events_of_type(f, "usage.ingested"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(aggregations__match_the_model_over_random_streams,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			closed_period__stored_once_then_late_events_and_voids_are_refused, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			subscription__previous_period_taken_within_the_grace_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(refusals__name_the_field_and_leave_the_others, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			batch__a_failing_last_row_writes_nothing_and_a_resend_takes_all, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
