@@ -268,6 +268,32 @@ class Principal {
     }
   }
 
+  /** Sends usage events (any iterable of event objects) in batches of
+   *  batchSize (1 to 1000, the most usage_events.create takes), one call a
+   *  batch, and resolves to one answer for all: the tallies added up and
+   *  every event's item in the input's order. A batch that fails rejects;
+   *  the batches before it are stored (a resend of them is a duplicate). */
+  async ingestUsage(events, { batchSize = 1000 } = {}) {
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) {
+      throw new RangeError('batchSize must be an integer from 1 to 1000');
+    }
+    const all = { object: 'usage_result', data: [], accepted: 0, duplicates: 0, refused: 0,
+      voided: 0 };
+    let batch = [];
+    const flush = async () => {
+      const r = await this[kInvoke]('usage_events.create', { events: batch }, null);
+      for (const k of ['accepted', 'duplicates', 'refused', 'voided']) all[k] += r[k];
+      all.data.push(...r.data);
+      batch = [];
+    };
+    for (const e of events) {
+      batch.push(e);
+      if (batch.length === batchSize) await flush();
+    }
+    if (batch.length) await flush();
+    return all;
+  }
+
   /** Runs one operation by name with a JSON-ready input object; resolves to
    *  the decoded result or rejects with a BillingError. */
   call(operation, input = {}, options = {}) {

@@ -32,7 +32,7 @@ getters=$(echo "$decls" |
 	grep -E $'\tconst billing_[a-z0-9_]+ \\*[a-z_]+(, (size_t [a-z_]+|const char \\*[a-z_]+))?$' |
 	cut -f1 | sort -u | comm -12 - <(echo "$exports"))
 
-listed=$(grep -oE '^[[:space:]]*(PTR|INT|AT|KEY|PAGE)\(billing_[a-z0-9_]+' "$table" |
+listed=$(grep -oE '^[[:space:]]*(PTR|INT|AT|KEY|PAGE|IAT)\(billing_[a-z0-9_]+' "$table" |
 	sed 's/.*(//' | sort -u)
 
 missing=$(comm -23 <(echo "$getters") <(echo "$listed"))

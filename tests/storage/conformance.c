@@ -410,13 +410,14 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 {
 	fx *f = *state;
 	billing_storage *st = f->st;
-	/* Version 11, the narrow vtable of version 8, due_claim_many (9),
-	 * the optional endpoints_version (10) and record_insert_many (11):
-	 * every one of the 27 required methods is set; PostgreSQL has
+	/* Version 12, the narrow vtable of version 8, due_claim_many (9),
+	 * the optional endpoints_version (10), record_insert_many (11) and
+	 * usage_insert / usage_aggregate (12):
+	 * every one of the 29 required methods is set; PostgreSQL has
 	 * endpoints_version, SQLite (whose endpoint reads cost no round trip)
 	 * does without. */
 	assert_int_equal(st->version, BILLING_STORAGE_VERSION);
-	assert_int_equal(BILLING_STORAGE_VERSION, 11);
+	assert_int_equal(BILLING_STORAGE_VERSION, 12);
 	assert_non_null(st->name);
 	assert_string_equal(st->name, tb_backend());
 	assert_non_null(st->free);
@@ -450,9 +451,11 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 	else
 		assert_null(st->endpoints_version);
 	assert_non_null(st->record_insert_many);
-	/* nothing else: the struct is the name, the version and these 28 */
-	assert_int_equal(sizeof(*st), offsetof(billing_storage, record_insert_many) +
-		sizeof(st->record_insert_many));
+	assert_non_null(st->usage_insert);
+	assert_non_null(st->usage_aggregate);
+	/* nothing else: the struct is the name, the version and these 30 */
+	assert_int_equal(sizeof(*st), offsetof(billing_storage, usage_aggregate) +
+		sizeof(st->usage_aggregate));
 }
 
 /* ------------------------------------------------------------ schema */

@@ -22,9 +22,10 @@
  *   AT(fn)        fn(NULL, i) is NULL for every i  (an item of an array)
  *   KEY(fn)       fn(NULL, key) is NULL            (a lookup by key)
  *   PAGE(fn)      as AT, and also run on real pages below
+ *   IAT(fn, v)    fn(NULL, i) == v for every i   (an integer of an item)
  * check_getters.sh reads the names from these lines: keep one per line.
  */
-#define GETTERS(PTR, INT, AT, KEY, PAGE) \
+#define GETTERS(PTR, INT, AT, KEY, PAGE, IAT) \
 	PAGE(billing_page_audit_entry) \
 	PTR(billing_audit_entry_id) \
 	INT(billing_audit_entry_at, 0) \
@@ -316,7 +317,22 @@
 	INT(billing_webhook_delivery_next_attempt_at, 0) \
 	INT(billing_webhook_delivery_created_at, 0) \
 	INT(billing_webhook_delivery_attempts, 0) \
-	AT(billing_webhook_delivery_attempt_at)
+	AT(billing_webhook_delivery_attempt_at) \
+	\
+	INT(billing_usage_result_count, 0) \
+	IAT(billing_usage_result_status, 0) \
+	AT(billing_usage_result_transaction_id) \
+	AT(billing_usage_result_code) \
+	AT(billing_usage_result_field) \
+	AT(billing_usage_result_message) \
+	AT(billing_usage_result_subscription_id) \
+	PTR(billing_usage_summary_subscription_id) \
+	INT(billing_usage_summary_period_start, 0) \
+	INT(billing_usage_summary_period_end, 0) \
+	INT(billing_usage_summary_count, 0) \
+	AT(billing_usage_summary_meter_id) \
+	IAT(billing_usage_summary_value, 0) \
+	IAT(billing_usage_summary_events, 0)
 
 /* One thunk per getter, called with a NULL object. The integer thunks
  * convert implicitly, so listing a pointer getter under INT does not
@@ -327,9 +343,10 @@
 #define T_KEY(fn) static const void *t_##fn(const char *k) { return fn(NULL, k); }
 #define T_PAGE(fn) \
 	static const void *t_##fn(const billing_page *p, size_t i) { return fn(p, i); }
-GETTERS(T_PTR, T_INT, T_AT, T_KEY, T_PAGE)
+#define T_IAT(fn, v) static int64_t t_##fn(size_t i) { int64_t r = fn(NULL, i); return r; }
+GETTERS(T_PTR, T_INT, T_AT, T_KEY, T_PAGE, T_IAT)
 
-typedef enum { G_PTR, G_INT, G_AT, G_KEY, G_PAGE } g_kind;
+typedef enum { G_PTR, G_INT, G_AT, G_KEY, G_PAGE, G_IAT } g_kind;
 
 typedef struct {
 	const char *name;
@@ -340,6 +357,7 @@ typedef struct {
 	const void *(*at)(size_t i);                        /* G_AT */
 	const void *(*key)(const char *key);                /* G_KEY */
 	const void *(*page)(const billing_page *p, size_t i); /* G_PAGE */
+	int64_t (*inum)(size_t i);                          /* G_IAT */
 } getter;
 
 #define R_PTR(fn) { #fn, G_PTR, 0, .ptr = t_##fn },
@@ -347,7 +365,8 @@ typedef struct {
 #define R_AT(fn) { #fn, G_AT, 0, .at = t_##fn },
 #define R_KEY(fn) { #fn, G_KEY, 0, .key = t_##fn },
 #define R_PAGE(fn) { #fn, G_PAGE, 0, .page = t_##fn },
-static const getter getters[] = { GETTERS(R_PTR, R_INT, R_AT, R_KEY, R_PAGE) };
+#define R_IAT(fn, v) { #fn, G_IAT, (v), .inum = t_##fn },
+static const getter getters[] = { GETTERS(R_PTR, R_INT, R_AT, R_KEY, R_PAGE, R_IAT) };
 #define NGETTERS (sizeof(getters) / sizeof(getters[0]))
 
 static const size_t indexes[] = { 0, 1, 2, SIZE_MAX };
@@ -394,6 +413,14 @@ static void getters__null_object_gives_null_or_the_none_value(void **state)
 			for (k = 0; k < NINDEXES; k++)
 				if (x->page(NULL, indexes[k]) != NULL) {
 					print_error("%s(NULL, %zu) is not NULL\n", x->name, indexes[k]);
+					bad++;
+				}
+			break;
+		case G_IAT:
+			for (k = 0; k < NINDEXES; k++)
+				if (x->inum(indexes[k]) != x->want) {
+					print_error("%s(NULL, %zu) is not %lld\n", x->name, indexes[k],
+						(long long)x->want);
 					bad++;
 				}
 			break;

@@ -137,6 +137,19 @@ for (const backend of backends()) {
       assert.equal(waiting.length, 1);
       await run(acme, 'payments.cancel', waiting[0].id);
 
+      // Usage (#23): a meter, a batch with a resend, a void, the aggregates.
+      const mtr = await run(acme, 'meters.create', { eventName: 'api.call', aggregation: 'sum',
+        valueProperty: 'n' });
+      const ev = { transactionId: 'u-1', eventName: 'api.call', customerId: ada.id,
+        properties: { n: 2 } };
+      await run(acme, 'usage_events.create', { events: [ev, ev] });
+      await run(acme, 'usage_events.void', { transactionIds: ['u-1', 'u-2'] });
+      await run(acme, 'usage.aggregate', { meterId: mtr.id, customerId: ada.id,
+        periodStart: '2000-01-01T00:00:00Z', periodEnd: '2100-01-01T00:00:00Z' });
+      await run(acme, 'subscriptions.usage', bos.id);
+      await run(acme, 'usage_settings.set', { usageGraceSeconds: 600 });
+      await run(acme, 'usage_settings.get');
+
       await run(acme, 'dunning.get');
       await run(acme, 'dunning.set', { retryDays: [1, 3], finalAction: 'unpaid' });
 
@@ -167,7 +180,8 @@ for (const backend of backends()) {
     it('declares no shape that no operation answers with', () => {
       const used = new Set(w.b.catalog.operations.map((o) => resultShape(w.b.catalog, o.name)));
       for (const s of Object.values(SHAPES)) if (s.extends) used.add(s.extends);
-      used.add('InvoiceLine').add('WebhookAttempt'); // nested in Invoice and WebhookDelivery
+      // nested in Invoice, WebhookDelivery, UsageResult and SubscriptionUsage
+      used.add('InvoiceLine').add('WebhookAttempt').add('UsageItem').add('UsageMeterTotal');
       assert.deepEqual(Object.keys(SHAPES).filter((n) => !used.has(n)), []);
     });
 

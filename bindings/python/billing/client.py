@@ -488,6 +488,34 @@ class Principal:
     def __repr__(self):
         return "<billing.Principal %s tenant=%s user=%s>" % (self.role, self.tenant, self.user)
 
+    def ingest_usage(self, events, batch_size=1000):
+        """Sends usage events (any iterable of dicts) in batches of
+        batch_size (1 to 1000, the most usage_events.create takes), one call
+        a batch, and returns one answer for all: the tallies added up and
+        every event's item in the input's order. A batch that fails raises;
+        the batches before it are stored (a resend of them is a
+        duplicate)."""
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= 1000:
+            raise ValueError("batch_size must be an integer from 1 to 1000")
+        total = {"object": "usage_result", "data": [], "accepted": 0, "duplicates": 0,
+                 "refused": 0, "voided": 0}
+        batch = []
+
+        def flush():
+            r = self._invoke(b"usage_events.create", {"events": batch}, None)
+            for k in ("accepted", "duplicates", "refused", "voided"):
+                total[k] += r[k]
+            total["data"].extend(r["data"])
+            batch.clear()
+
+        for e in events:
+            batch.append(e)
+            if len(batch) == batch_size:
+                flush()
+        if batch:
+            flush()
+        return _wrap(total)
+
     def call(self, operation, input=None, *, idempotency_key=None):
         """Runs one operation by name with a JSON-ready dict of camelCase
         fields; returns the decoded result or raises a BillingError."""
