@@ -462,6 +462,7 @@ static int by_customer(const void *a, const void *b)
  * in the batch is a duplicate. */
 static int precheck(struct ev *evs, struct item *items, size_t count, int64_t now)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct ev **order = billing__calloc(count ? count : 1, sizeof(*order));
 	size_t i, n = 0;
 
@@ -508,6 +509,7 @@ static int precheck(struct ev *evs, struct item *items, size_t count, int64_t no
 		e->ok = true;
 		order[n++] = e;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	qsort(order, n, sizeof(*order), by_tid);
 	for (i = 1; i < n; i++)
 		if (strcmp(order[i]->in->transaction_id, order[i - 1]->in->transaction_id) == 0) {
@@ -674,6 +676,7 @@ static int ingest_once(billing_ctx *ctx, const billing_principal *who, struct in
 		items[i].field = in->pre[i].field;
 		items[i].message = in->pre[i].message;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	if (!(order = billing__calloc(in->count, sizeof(*order))) ||
 	    !(custs = billing__calloc(in->count, sizeof(*custs))) ||
 	    !(recs = billing__calloc(in->count, sizeof(*recs))) ||
@@ -692,6 +695,7 @@ static int ingest_once(billing_ctx *ctx, const billing_principal *who, struct in
 	for (i = 0, j = 0; i < in->count; i++)
 		if (in->evs[i].ok)
 			order[j++] = &in->evs[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	qsort(order, j, sizeof(*order), by_customer);
 	for (i = 0; i < j; i = i + 1) {
 		size_t k = i;
