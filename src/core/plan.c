@@ -16,6 +16,7 @@
 
 #include "billing/money.h"
 #include "core/price.h"
+#include "core/meter.h"
 #include "core/resource.h"
 #include "core/resources.h"
 #include "core/text.h"
@@ -223,17 +224,40 @@ static int product_in(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 }
 
 /*
- * Usage types. A metered plan bills what its meter aggregated over the
- * period; meters come with issue #23 (U), whose rule replaces this one by
- * the reference check (meterId names a meter of the tenant). Until meters
- * exist no metered plan can be priced, so none is accepted.
+ * Usage types. A metered plan bills what its meter (core/meter.c, issue
+ * #23) aggregated over the period: it names one (meterId), a meter of the
+ * tenant (meter_check, in the create's transaction); a licensed plan has
+ * none.
  */
 static void usage_check(billing__checks *ck, const billing_plan_record *p)
 {
-	if (p->usage_type == BILLING__USAGE_METERED)
-		billing__check_fail(ck, "usageType", "metered plans need meters");
-	else if (p->meter_id)
+	if (p->usage_type == BILLING__USAGE_METERED && !p->meter_id)
+		billing__check_fail(ck, "meterId", "is required for a metered plan");
+	else if (p->usage_type != BILLING__USAGE_METERED && p->meter_id)
 		billing__check_fail(ck, "meterId", "only metered plans have a meter");
+}
+
+static int meter_row(void *payload, const void *record)
+{
+	(void)payload;
+	(void)record;
+	return BILLING_OK;
+}
+
+/* A metered plan's meterId names a meter of the tenant (held until the
+ * plan is written: a meter is never deleted anyway). */
+static int meter_check(billing_ctx *ctx, billing_txn *tx, const billing_plan_record *p)
+{
+	int rc;
+	if (p->usage_type != BILLING__USAGE_METERED || !p->meter_id)
+		return BILLING_OK;
+	rc = billing__id_arg_ok(p->meter_id, "mtr") ?
+		ctx->st->record_read(tx, billing__res_meter, p->tenant_id, p->meter_id,
+			BILLING_LOCK_SHARE, meter_row, NULL) : BILLING_ENOTFOUND;
+	if (rc == BILLING_ENOTFOUND)
+		return billing__error_field(BILLING_EINVALID, "resource_missing", "meterId",
+			"no such meter in this tenant");
+	return rc;
 }
 
 /* At creation: the price model as a whole (core/price.h), fixed after. */
@@ -268,6 +292,8 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	if ((given & BIT(DESCRIPTION)) && p->description &&
 	    (rc = billing__check_text_in_place(&ck, "description", p->description,
 		BILLING__TEXT_MULTILINE, 0, 2000)) < 0)
+		return rc;
+	if (!current && (rc = meter_check(ctx, tx, p)) < 0)
 		return rc;
 	if (!current)
 		price_check(&ck, p, given);

@@ -802,10 +802,37 @@ static void plan_price__bad_models_are_refused_naming_the_field(void **state)
 	json_refused(f, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\",\"tiers\":"
 		"[{\"upTo\":null,\"unitAmountDecimal\":\"0.1234567890123\"}]",
 		"tiers[0].unitAmountDecimal");
-	/* Meters come with issue #23: no metered plan until then. */
+	/* A metered plan names a meter of the tenant (core/meter.c, #23). */
+	json_refused(f, "\"amount\":5,\"usageType\":\"metered\"", "meterId");
 	json_refused(f, "\"amount\":5,\"usageType\":\"metered\",\"meterId\":\"mtr_x\"",
-		"usageType");
+		"meterId");
 	json_refused(f, "\"amount\":5,\"meterId\":\"mtr_x\"", "meterId");
+	{
+		const char *m = "{\"eventName\":\"api.call\",\"aggregation\":\"count\"}";
+		const char *other = tb_tenant(f->w, "Other");
+		billing_principal stranger = tb_admin(other);
+		char *text = NULL, fields[160];
+		cJSON *meter, *plan = NULL;
+		tb_assert_rc(billing_call_json(&text, f->w->ctx, &stranger, "meters.create", m,
+			strlen(m), NULL), BILLING_OK);
+		meter = cJSON_Parse(text);
+		billing_free(text);
+		snprintf(fields, sizeof(fields), "\"amount\":5,\"usageType\":\"metered\","
+			"\"meterId\":\"%s\"", text_of(meter, "id"));
+		cJSON_Delete(meter);
+		json_refused(f, fields, "meterId");        /* another tenant's meter */
+		tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "meters.create", m,
+			strlen(m), NULL), BILLING_OK);
+		meter = cJSON_Parse(text);
+		billing_free(text);
+		snprintf(fields, sizeof(fields), "\"amount\":5,\"usageType\":\"metered\","
+			"\"meterId\":\"%s\"", text_of(meter, "id"));
+		tb_assert_rc(json_create(f, fields, &plan), BILLING_OK);
+		assert_string_equal(text_of(plan, "usageType"), "metered");
+		assert_string_equal(text_of(plan, "meterId"), text_of(meter, "id"));
+		cJSON_Delete(plan);
+		cJSON_Delete(meter);
+	}
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
