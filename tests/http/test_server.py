@@ -2058,6 +2058,11 @@ class Receiver:
 
         class Httpd(http.server.ThreadingHTTPServer):
             daemon_threads = True
+            # A listen backlog like a real server's (nginx 511, gunicorn
+            # 2048): the run opens up to 16 connections to one endpoint at
+            # once (docs/webhooks.md), and socketserver's default of 5 made
+            # the kernel drop connects, each then a timed-out attempt.
+            request_queue_size = 128
 
             def handle_error(self, request, client_address):
                 pass    # a timed-out client is gone when "slow" answers: nothing to report
