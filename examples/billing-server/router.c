@@ -72,6 +72,19 @@ static const route special[] = {
 		"subscriptions", NULL),
 	ROUTE("POST", "/v1/subscriptions/{id}/resume", H_OP_ACTION, "subscriptions.resume",
 		"subscriptions", NULL),
+	/* Subscription items (docs/billing.md): the preview row before {id}. */
+	ROUTE("POST", "/v1/subscription-items", H_OP_CREATE, "subscription_items.create",
+		"subscriptionItems", NULL),
+	ROUTE("GET", "/v1/subscription-items", H_OP_LIST, "subscription_items.list",
+		"subscriptionItems", NULL),
+	ROUTE("GET", "/v1/subscription-items/preview", H_OP_QUERY, "subscription_items.preview",
+		"subscriptionItems", NULL),
+	ROUTE("GET", "/v1/subscription-items/{id}", H_OP_GET, "subscription_items.get",
+		"subscriptionItems", NULL),
+	ROUTE("PATCH", "/v1/subscription-items/{id}", H_OP_UPDATE, "subscription_items.update",
+		"subscriptionItems", NULL),
+	ROUTE("DELETE", "/v1/subscription-items/{id}", H_OP_DELETE, "subscription_items.delete",
+		"subscriptionItems", NULL),
 	/* Subscription invoices are finalized when issued; drafts (made by
 	 * POST /v1/invoices) by their finalize route. The preview row comes
 	 * before {id}, which would take "preview" as an id. */

@@ -19,6 +19,7 @@
 #include "plan.h"
 #include "user.h"
 #include "subscription.h"
+#include "subscription_item.h"
 #include "invoice.h"
 #include "invoice_item.h"
 #include "payment.h"

@@ -72,6 +72,10 @@ typedef struct {
 	int32_t tax_rate_bp;
 	int64_t tax_amount;
 	int proration;                 /**< 1 for a proration line */
+	/** The subscription item (si_...) the line bills; NULL for a line of
+	 *  no item (an invoice item, a draft's line). Appended in #21: the
+	 *  lines are always the library's, read through billing_invoice_line_at. */
+	const char *subscription_item_id;
 } billing_invoice_line;
 
 BILLING_EXTERN(int) billing_invoice_get(billing_invoice **out, billing_ctx *ctx,

@@ -96,7 +96,14 @@ typedef struct {
 /** The transition table (static storage); *count receives its length. */
 BILLING_EXTERN(const billing_subscription_transition *) billing_subscription_transitions(size_t *count);
 
-#define BILLING_SUBSCRIPTION_PARAMS_VERSION 2
+#define BILLING_SUBSCRIPTION_PARAMS_VERSION 3
+
+/** One item of a new subscription (version 3 of billing_subscription_params):
+ *  a plan and its quantity. */
+typedef struct {
+	const char *plan_id;           /**< required: an active, not deleted plan */
+	int32_t quantity;              /**< 0: 1; at most 10000 */
+} billing_subscription_item_spec;
 
 typedef struct {
 	unsigned int version;          /**< BILLING_SUBSCRIPTION_PARAMS_VERSION */
@@ -113,10 +120,16 @@ typedef struct {
 	/** Version 2. What happens when the first invoice is not paid at once;
 	 *  version 1 callers get BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE. */
 	billing_payment_behavior payment_behavior;
+	/** Version 3. The subscription's items (1 to 20, copied): plans of one
+	 *  currency, interval and interval count, no plan twice; the first is
+	 *  the subscription's plan_id and quantity. With items, plan_id and
+	 *  quantity must be 0. item_count 0: one item, plan_id x quantity. */
+	const billing_subscription_item_spec *items;
+	size_t item_count;
 } billing_subscription_params;
 
 #define BILLING_SUBSCRIPTION_PARAMS_INIT { BILLING_SUBSCRIPTION_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, \
-	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE }
+	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0 }
 
 /**
  * Subscribes a customer to a plan and issues the first invoice (finalized),
@@ -317,6 +330,10 @@ BILLING_EXTERN(int64_t) billing_subscription_ended_at(const billing_subscription
 BILLING_EXTERN(const char *) billing_subscription_latest_invoice_id(const billing_subscription *s);
 /** The plan a change at the period end will move to; NULL when none. */
 BILLING_EXTERN(const char *) billing_subscription_pending_plan_id(const billing_subscription *s);
+/** The subscription's items (billing/subscription_item.h) as a JSON array
+ *  [{"id","planId","quantity"}] in their order, as of this read; the first
+ *  is plan_id x quantity. Borrowed; never NULL ("[]" only for a NULL s). */
+BILLING_EXTERN(const char *) billing_subscription_items_json(const billing_subscription *s);
 BILLING_EXTERN(size_t) billing_subscription_metadata_count(const billing_subscription *s);
 BILLING_EXTERN(const billing_metadata_entry *) billing_subscription_metadata_at(
 	const billing_subscription *s, size_t i);

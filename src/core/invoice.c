@@ -150,19 +150,22 @@ static int add_line(billing_invoice *inv, const billing_invoice_line *line)
 		if (!lines)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		inv->lines = lines;
-		if ((strs = billing__realloc(inv->line_strings, cap * 2 * sizeof(*strs))) == NULL)
+		if ((strs = billing__realloc(inv->line_strings, cap * 3 * sizeof(*strs))) == NULL)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		inv->line_strings = strs;
 		inv->line_cap = cap;
 	}
 	l = &inv->lines[inv->line_count];
 	*l = *line;
-	inv->line_strings[inv->line_count * 2] = billing__strdup(line->description);
-	inv->line_strings[inv->line_count * 2 + 1] = billing__strdup(line->plan_id);
-	l->description = inv->line_strings[inv->line_count * 2];
-	l->plan_id = inv->line_strings[inv->line_count * 2 + 1];
+	inv->line_strings[inv->line_count * 3] = billing__strdup(line->description);
+	inv->line_strings[inv->line_count * 3 + 1] = billing__strdup(line->plan_id);
+	inv->line_strings[inv->line_count * 3 + 2] = billing__strdup(line->subscription_item_id);
+	l->description = inv->line_strings[inv->line_count * 3];
+	l->plan_id = inv->line_strings[inv->line_count * 3 + 1];
+	l->subscription_item_id = inv->line_strings[inv->line_count * 3 + 2];
 	inv->line_count++;
-	if (!l->description || (line->plan_id && !l->plan_id))
+	if (!l->description || (line->plan_id && !l->plan_id) ||
+	    (line->subscription_item_id && !l->subscription_item_id))
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	return BILLING_OK;
 }

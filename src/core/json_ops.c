@@ -85,6 +85,7 @@ static const struct {
 	{ billing__json_ops_provider_account, &billing__json_ops_provider_account_count },
 	{ billing__json_ops_credit_note, &billing__json_ops_credit_note_count },
 	{ billing__json_ops_usage, &billing__json_ops_usage_count },
+	{ billing__json_ops_subscription_item, &billing__json_ops_subscription_item_count },
 };
 
 #define AREA_COUNT (sizeof(areas) / sizeof(areas[0]))

@@ -84,6 +84,7 @@ BILLING__JSON_AREA(payment_method); /* payment methods' writes, setup intents */
 BILLING__JSON_AREA(provider_account);
 BILLING__JSON_AREA(credit_note);  /* credit notes' create, void, preview */
 BILLING__JSON_AREA(usage);        /* usage events, aggregates, the grace window */
+BILLING__JSON_AREA(subscription_item); /* items' create, update, delete, preview */
 
 /* After an area's table: defines its count. */
 #define BILLING__JSON_AREA_END(name) \

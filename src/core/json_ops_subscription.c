@@ -4,6 +4,7 @@
  * the catalog.
  */
 #include <cJSON.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/calendar.h"
@@ -14,8 +15,12 @@
 
 static const field_spec f_subscription_create[] = {
 	{ "customerId", T_STRING, true, false, "customer of the same tenant" },
-	{ "planId", T_STRING, true, false, "an active plan of the same tenant" },
+	{ "planId", T_STRING, false, false,
+		"an active plan of the same tenant (required without items)" },
 	{ "quantity", T_INTEGER, false, false, "1-10000, default 1" },
+	{ "items", T_OBJ_ARRAY, false, false,
+		"[{planId, quantity?}] (1-20) instead of planId and quantity: plans of one currency, "
+		"interval and interval count, none twice; the first is the subscription's planId" },
 	{ "trialDays", T_INTEGER, false, false, "0-730; overrides the plan's" },
 	{ "startAt", T_STRING, false, false, "RFC 3339 UTC, not in the future; default now" },
 	{ "metadata", T_OBJECT, false, true, "string map" },
@@ -90,6 +95,46 @@ static int sub_status_in(billing_subscription_status *out, const cJSON *in)
 	return field_error("status", "status is not a subscription status");
 }
 
+/* items[{planId, quantity?}] into p (the specs in the caller's array). */
+static int items_in(billing_subscription_params *p, billing_subscription_item_spec *items,
+	const cJSON *arr)
+{
+	const cJSON *l, *m;
+	size_t i = 0;
+	int64_t q;
+	int n = cJSON_GetArraySize(arr);
+
+	if (n < 1 || n > BILLING_SUBSCRIPTION_ITEMS_MAX)
+		return field_error("items", "items must hold 1 to %d items",
+			BILLING_SUBSCRIPTION_ITEMS_MAX);
+	cJSON_ArrayForEach(l, arr) {
+		char field[40];
+		cJSON_ArrayForEach(m, l)
+			if (strcmp(m->string, "planId") != 0 && strcmp(m->string, "quantity") != 0) {
+				snprintf(field, sizeof(field), "items[%zu]", i);
+				return billing__error_field(BILLING_EINVALID, "unknown_field", field,
+					"%.60s is not a field of a subscription item", m->string);
+			}
+		m = jget(l, "planId");
+		snprintf(field, sizeof(field), "items[%zu].planId", i);
+		if (!cJSON_IsString(m))
+			return field_error(field, "%s must be a string", field);
+		items[i].plan_id = m->valuestring;
+		m = jget(l, "quantity");
+		snprintf(field, sizeof(field), "items[%zu].quantity", i);
+		q = 1;
+		if (m && (billing__jx_int(m, &q) != BILLING__JX_INT_OK || q < 1 ||
+		    q > BILLING__SUBSCRIPTION_QUANTITY_MAX))
+			return field_error(field, "%s must be an integer from 1 to %d", field,
+				BILLING__SUBSCRIPTION_QUANTITY_MAX);
+		items[i].quantity = (int32_t)q;
+		i++;
+	}
+	p->items = items;
+	p->item_count = i;
+	return BILLING_OK;
+}
+
 static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts)
 {
@@ -97,11 +142,14 @@ static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_p
 	billing_subscription *sub = NULL;
 	md_in md;
 	int rc;
+	billing_subscription_item_spec items[BILLING_SUBSCRIPTION_ITEMS_MAX];
 	p.customer_id = jstr(in, "customerId");
 	p.plan_id = jstr(in, "planId");
-	p.quantity = jhas(in, "quantity") ? ji32(in, "quantity") : 1;
-	if (p.quantity == 0)
+	p.quantity = jhas(in, "quantity") ? ji32(in, "quantity") : jhas(in, "items") ? 0 : 1;
+	if (p.quantity == 0 && jhas(in, "quantity"))
 		p.quantity = -1; /* 0 means "default" in C; in JSON it is wrong */
+	if (jhas(in, "items") && (rc = items_in(&p, items, jget(in, "items"))) < 0)
+		return rc;
 	p.has_trial_days = jhas(in, "trialDays");
 	p.trial_days = ji32(in, "trialDays");
 	if (jhas(in, "startAt") && billing__time_parse(&p.start_at, jstr(in, "startAt")) < 0)

@@ -119,6 +119,12 @@ cJSON *billing__json_subscription(const void *item)
 		billing__json_str_or_null(billing_subscription_pending_plan_id(s)));
 	billing__jb_add(&b, "metadata", metadata_json(billing_subscription_metadata_count(s),
 		sub_md, s));
+	{
+		/* Written by subscription_item.c, canonical; [] if unreadable. */
+		const char *items = billing_subscription_items_json(s);
+		cJSON *v = billing__jx_parse(items, strlen(items), NULL);
+		billing__jb_add(&b, "items", v ? v : cJSON_CreateArray());
+	}
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_subscription_created_at(s)));
 	billing__jb_num(&b, "version", billing_subscription_version(s));
 	return billing__jb_done(&b);
@@ -145,6 +151,8 @@ static cJSON *line_json(const billing_invoice_line *l)
 	billing__jb_num(&b, "taxAmount", l->tax_amount);
 	billing__jb_add(&b, "proration", cJSON_CreateBool(l->proration));
 	billing__jb_add(&b, "planId", billing__json_str_or_null(l->plan_id));
+	billing__jb_add(&b, "subscriptionItemId",
+		billing__json_str_or_null(l->subscription_item_id));
 	return billing__jb_done(&b);
 }
 
@@ -423,13 +431,19 @@ static const billing__shape_field subscription_fields[] = {
 	{ "currentPeriodStart", "time", false }, { "currentPeriodEnd", "time", false }, { "trialEnd", "time?", false },
 	{ "cancelAtPeriodEnd", "boolean", false }, { "canceledAt", "time?", false }, { "endedAt", "time?", false },
 	{ "latestInvoiceId", "string?", false }, { "pendingPlanId", "string?", false },
-	{ "metadata", "metadata", false }, { "createdAt", "time", false }, { "version", "integer", false }, END
+	{ "metadata", "metadata", false }, { "createdAt", "time", false }, { "version", "integer", false },
+	{ "items", "SubscriptionItemRef[]", false }, END
+};
+static const billing__shape_field item_ref_fields[] = {
+	{ "id", "string", false }, { "planId", "string", false }, { "quantity", "integer", false },
+	END
 };
 static const billing__shape_field invoice_line_fields[] = {
 	{ "description", "string", false }, { "amount", "integer", false }, { "quantity", "integer", false },
 	{ "unitAmount", "integer", false }, { "periodStart", "time", false }, { "periodEnd", "time", false },
 	{ "taxRate", "number", false }, { "taxAmount", "integer", false }, { "proration", "boolean", false },
-	{ "planId", "string?", false }, { "id", "string?", false }, END
+	{ "planId", "string?", false }, { "id", "string?", false },
+	{ "subscriptionItemId", "string?", false }, END
 };
 static const billing__shape_field invoice_fields[] = {
 	{ "id", "string", false }, { "object", "'invoice'", false }, { "number", "string?", false },
@@ -549,6 +563,8 @@ static const billing__shape_field usage_settings_fields[] = {
 static const billing__shape shapes[] = {
 	{ "Tenant", "A tenant: one business billing its own customers.", NULL, tenant_fields },
 	{ "Subscription", "A customer's subscription to a plan.", NULL, subscription_fields },
+	{ "SubscriptionItemRef", "One item of a subscription, in its items[]: the first is the "
+		"subscription's planId and quantity.", NULL, item_ref_fields },
 	{ "InvoiceLine", "One line of an invoice; amounts in minor units.", NULL,
 		invoice_line_fields },
 	{ "Invoice", "An invoice; amounts in minor units of its currency. number is null until "

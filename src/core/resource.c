@@ -36,6 +36,7 @@ extern const billing__rules billing__credit_note_rules;
 extern const billing__rules billing__coupon_rules;
 extern const billing__rules billing__promotion_code_rules;
 extern const billing__rules billing__meter_rules;
+extern const billing__rules billing__subscription_item_rules;
 
 static const billing__rules *const all_rules[] = {
 	&billing__tax_rate_rules,
@@ -50,6 +51,7 @@ static const billing__rules *const all_rules[] = {
 	&billing__coupon_rules,
 	&billing__promotion_code_rules,
 	&billing__meter_rules,
+	&billing__subscription_item_rules,
 	NULL
 };
 

@@ -162,6 +162,8 @@ static const billing_field subscription_fields[] = {
 	F(S, "pending_plan_id", TEXT, pending_plan_id, FILTER, "pendingPlanId", STRING),
 	F(S, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
 	STAMPS(S),
+	/* schema step 22 (core/subscription_item.c): a copy of the items */
+	F(S, "items", TEXT, items_json, 0, NULL, NONE),
 };
 static const billing_reference subscription_refs[] = {
 	{ "customer_id", &billing__res_customer },
@@ -337,7 +339,9 @@ RESOURCE(billing__res_delivery, "webhook_delivery", "webhook_deliveries",
 	F(N, "quantity", INT32, line.quantity, 0, "quantity", INTEGER), \
 	F(N, "unit_amount", INT64, line.unit_amount, 0, "unitAmount", INTEGER), \
 	F(N, "amount", INT64, line.amount, 0, "amount", INTEGER), \
-	F(N, "tax_rate_bp", INT32, line.tax_rate_bp, 0, NULL, NONE)
+	F(N, "tax_rate_bp", INT32, line.tax_rate_bp, 0, NULL, NONE), \
+	F(N, "subscription_item_id", TEXT, line.subscription_item_id, 0, "subscriptionItemId", \
+		STRING)
 static const billing_field invoice_line_fields[] = {
 	F(N, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
 	F(N, "invoice_id", TEXT, owner_id, ID | FILTER, "invoiceId", STRING),

@@ -131,7 +131,8 @@ static void *from_record(const void *record)
 	size_t strings = billing__strsize(r->tenant_id) + billing__strsize(r->id) +
 		billing__strsize(r->customer_id) + billing__strsize(r->plan_id) +
 		billing__strsize(r->latest_invoice_id) + billing__strsize(r->pending_plan_id) +
-		billing__strsize(r->metadata_json ? r->metadata_json : "{}");
+		billing__strsize(r->metadata_json ? r->metadata_json : "{}") +
+		billing__strsize(r->items_json ? r->items_json : "[]");
 
 	if ((s = billing__calloc(1, sizeof(*s) + strings)) == NULL)
 		return NULL;
@@ -143,6 +144,7 @@ static void *from_record(const void *record)
 	s->latest_invoice_id = billing__strpack_put(&sp, r->latest_invoice_id);
 	s->pending_plan_id = billing__strpack_put(&sp, r->pending_plan_id);
 	s->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
+	s->items_json = billing__strpack_put(&sp, r->items_json ? r->items_json : "[]");
 	snprintf(s->currency, sizeof(s->currency), "%s", r->currency ? r->currency : "");
 	s->status = (billing_subscription_status)r->status;
 	s->quantity = r->quantity;
@@ -186,6 +188,7 @@ void billing__subscription_record_of(billing_subscription_record *r,
 	r->latest_invoice_id = s->latest_invoice_id;
 	r->pending_plan_id = s->pending_plan_id;
 	r->metadata_json = s->metadata_json;
+	r->items_json = s->items_json;
 	r->created_at = s->created_at;
 	r->updated_at = s->updated_at;
 	r->version = s->version;
@@ -469,6 +472,10 @@ const char *billing_subscription_latest_invoice_id(const billing_subscription *s
 const char *billing_subscription_pending_plan_id(const billing_subscription *s)
 {
 	return s ? s->pending_plan_id : NULL;
+}
+const char *billing_subscription_items_json(const billing_subscription *s)
+{
+	return s ? s->items_json : "[]";
 }
 size_t billing_subscription_metadata_count(const billing_subscription *s)
 {

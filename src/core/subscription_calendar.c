@@ -9,6 +9,7 @@
  * subscription the run is late for catches up first. The invoice of a
  * period, and the preview of the next one, are made here.
  */
+#include <cJSON.h>
 #include <string.h>
 
 #include "core/assert.h"
@@ -67,7 +68,7 @@ static int lines_push(struct lines *l, const billing_invoice_line *line, bool co
 		if (!v)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		l->v = v;
-		if ((owned = billing__realloc(l->owned, cap * 2 * sizeof(*owned))) == NULL)
+		if ((owned = billing__realloc(l->owned, cap * 3 * sizeof(*owned))) == NULL)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		l->owned = owned;
 		l->cap = cap;
@@ -77,7 +78,10 @@ static int lines_push(struct lines *l, const billing_invoice_line *line, bool co
 	if (copy) {
 		x->description = l->owned[l->nowned++] = billing__strdup(line->description);
 		x->plan_id = l->owned[l->nowned++] = billing__strdup(line->plan_id);
-		if (!x->description || (line->plan_id && !x->plan_id))
+		x->subscription_item_id = l->owned[l->nowned++] =
+			billing__strdup(line->subscription_item_id);
+		if (!x->description || (line->plan_id && !x->plan_id) ||
+		    (line->subscription_item_id && !x->subscription_item_id))
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	}
 	return BILLING_OK;
@@ -88,10 +92,15 @@ static int pending_row(void *payload, const void *record)
 	return lines_push(payload, record, true);
 }
 
+static int item_line(void *payload, const billing_invoice_line *line)
+{
+	return lines_push(payload, line, true);
+}
+
 /*
- * Issues the invoice of period [start, end): the plan's line (a zero one
+ * Issues the invoice of period [start, end): one line per item (zero ones
  * for a trial), then the lines waiting for this invoice (prorations), which
- * are then gone. With draft_delay > 0 (a renewal of a tenant that keeps
+ * are then gone (plan is the first item's, the calendar's). With draft_delay > 0 (a renewal of a tenant that keeps
  * renewals as drafts) the invoice is a draft the run finalizes later.
  */
 static int invoice_period(billing_ctx *ctx, billing_txn *tx,
@@ -100,21 +109,15 @@ static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	const billing_invoice_line *extra, int64_t draft_delay, char invoice_id[BILLING_ID_MAX])
 {
 	billing__invoice_draft d;
-	billing_invoice_line line;
-	billing__plan_info p = *plan;
 	struct lines l = { 0 };
 	billing__items items = { 0 };
-	char desc[600];
 	bool none_pending = false, none_items = false;
 	size_t i;
 	int rc;
 
-	if (trial)
-		p.amount = 0;
-	if ((rc = billing__plan_line(&line, &p, r->quantity, start, end, desc, sizeof(desc),
-		trial ? "Trial of " : NULL)) < 0)
-		return rc;
-	if ((rc = lines_push(&l, &line, false)) < 0 ||
+	(void)plan;
+	if ((rc = billing__subscription_item_lines(ctx, tx, r, NULL, start, end, trial, item_line,
+		&l)) < 0 ||
 	    (extra && (rc = lines_push(&l, extra, false)) < 0) ||
 	    (rc = billing__batch_no_pending(ctx, tx, r->tenant_id, r->id, &none_pending)) < 0 ||
 	    (!none_pending && (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line,
@@ -173,7 +176,7 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 	billing_subscription *cur = NULL;
 	billing_subscription_record r;
 	billing__plan_info plan;
-	char invoice_id[BILLING_ID_MAX];
+	char invoice_id[BILLING_ID_MAX], *items = NULL;
 	const char *event = "subscription.updated";
 	int64_t t, pstart, pend;
 	int rc;
@@ -234,6 +237,9 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 			plan = next;
 			r.plan_id = cur->pending_plan_id;
 			r.pending_plan_id = NULL;
+			/* The first item takes the plan. */
+			if ((rc = billing__subscription_items_follow(ctx, tx, &r, now, &items)) < 0)
+				goto out;
 		}
 		if ((rc = billing__subscription_period_bounds(&pstart, &pend, &plan, r.anchor, n)) < 0)
 			goto out;
@@ -261,6 +267,7 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 	    (rc = billing__subscription_schedule(ctx, tx, &r)) == BILLING_OK)
 		rc = billing__subscription_emit(ctx, tx, &r, event);
 out:
+	cJSON_free(items);
 	billing_subscription_free(cur);
 	return rc;
 }
@@ -308,10 +315,9 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	billing_subscription *cur = NULL;
 	billing__invoice_draft d;
 	billing__plan_info plan;
-	billing_invoice_line line;
+	billing_subscription_record r;
 	struct lines l = { 0 };
 	billing_txn *tx;
-	char desc[600];
 	int64_t pstart, pend;
 	int rc;
 
@@ -353,10 +359,11 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 		rc = billing__subscription_period_bounds(&pstart, &pend, &plan, cur->anchor,
 			cur->period_index + 1);
 	}
-	if (rc < 0 ||
-	    (rc = billing__plan_line(&line, &plan, cur->quantity, pstart, pend, desc, sizeof(desc),
-		NULL)) < 0 ||
-	    (rc = lines_push(&l, &line, false)) < 0 ||
+	if (rc < 0)
+		goto end;
+	billing__subscription_record_of(&r, cur);
+	if ((rc = billing__subscription_item_lines(ctx, tx, &r, cur->pending_plan_id, pstart, pend,
+		false, item_line, &l)) < 0 ||
 	    (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line, cur->tenant_id,
 		cur->id, pending_row, &l)) < 0)
 		goto end;

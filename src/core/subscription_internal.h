@@ -62,6 +62,7 @@ struct billing_subscription {
 	char *latest_invoice_id;
 	char *pending_plan_id;
 	char *metadata_json;
+	char *items_json;              /* [{"id","planId","quantity"}]: never NULL */
 	char currency[4];
 	billing_subscription_status status;
 	int32_t quantity;
@@ -125,6 +126,89 @@ int billing__subscription_catch_up(billing_ctx *ctx, billing_txn *tx, const void
 int billing__subscription_proration_line(billing_invoice_line *line,
 	const billing__plan_info *plan, int32_t quantity, int64_t from, int64_t to, int64_t part,
 	int64_t whole, bool credit, char *desc, size_t desc_size);
+
+/* ------------------------------------------------------------ items (subscription_item.c) */
+
+#include "billing/subscription_item.h"
+
+extern const billing_resource billing__res_subscription_item;
+
+/* The record of billing__res_subscription_item, and the public object. */
+struct billing_subscription_item {
+	const char *tenant_id;
+	const char *id;
+	const char *subscription_id;
+	const char *plan_id;
+	int32_t quantity;
+	int32_t item_no;             /* 1, 2, ...: the order of the items */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+};
+
+
+/* The items of a subscription in their order (owned, one allocation each). */
+#define BILLING__SUB_ITEMS_CAP 32
+typedef struct {
+	size_t n;
+	struct billing_subscription_item *v[BILLING__SUB_ITEMS_CAP];
+} billing__sub_items;
+
+/* r takes the items as its copy (r->items_json = *json, new, cJSON_free)
+ * and the first item's plan and quantity (strings borrowed from it). */
+int billing__sub_items_mirror(billing_subscription_record *r, const billing__sub_items *it,
+	char **json);
+/* "subscription_item.<what>" with the item's JSON. */
+int billing__sub_item_emit(billing_ctx *ctx, billing_txn *tx,
+	const struct billing_subscription_item *it, const char *what);
+/* The plan of an item: live, active and (first non-NULL) on first's
+ * calendar; BILLING_EINVALID naming field otherwise. */
+int billing__sub_item_plan_fits(billing__plan_info *plan, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *plan_id, const billing__plan_info *first,
+	const char *field);
+
+int billing__sub_items_load(billing__sub_items *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *subscription_id);
+void billing__sub_items_free(billing__sub_items *it);
+
+/* The lines of period [start, end) of subscription r, one per item in
+ * order (zero amounts for a trial), each handed to push (its strings live
+ * only during the call). first_plan_id: the first item's plan instead of
+ * its own (a preview of a change at the period end), or NULL. */
+int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const char *first_plan_id, int64_t start,
+	int64_t end, bool trial, int (*push)(void *payload, const billing_invoice_line *line),
+	void *payload);
+
+/* The items of a new subscription: p's items (version 3) or p's plan and
+ * quantity as one (in *one), checked for form into ck (items[i].planId,
+ * ...); *items borrows p or one. */
+void billing__subscription_params_items(billing__checks *ck, const billing_subscription_params *p,
+	billing_subscription_item_spec *one, const billing_subscription_item_spec **items,
+	size_t *n);
+
+/* A new subscription's items beyond the first (whose plan, first, the
+ * creation checked): live, active plans on first's calendar, none twice;
+ * BILLING_EINVALID naming items[i].planId. */
+int billing__subscription_items_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const billing_subscription_item_spec *items, size_t n, const billing__plan_info *first);
+
+/* Inserts them for r (after r's insert), with their events; r->items_json
+ * then points to *json (new, cJSON_free). */
+int billing__subscription_items_insert(billing_ctx *ctx, billing_txn *tx,
+	billing_subscription_record *r, const billing_subscription_item_spec *items, size_t n,
+	char **json);
+
+/* BILLING_EINVALID "plan_mismatch" on planId when the subscription has
+ * more than one item (a change of its interval is refused then). */
+int billing__subscription_items_single(billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *subscription_id);
+
+/* After a change of r's plan_id or quantity (change of plan, update, a
+ * pending plan taking effect): the first item takes them, with its event,
+ * and r->items_json points to the new copy *json (new, cJSON_free). */
+int billing__subscription_items_follow(billing_ctx *ctx, billing_txn *tx,
+	billing_subscription_record *r, int64_t now, char **json);
 
 /*
  * billing_subscription_pause with prorationBehavior (#20 item 4): prorate

@@ -6,6 +6,7 @@
  * metadata, cancel at period end), pause and resume (a new cycle, invoiced
  * at once).
  */
+#include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,10 @@ struct creating {
 	billing__plan_info plan;
 	char currency[4];
 	char invoice_id[BILLING_ID_MAX];
+	billing_subscription_item_spec one;      /* the items (subscription_item.c) */
+	const billing_subscription_item_spec *items;
+	size_t item_count;
+	char *items_json;
 };
 
 static int customer_row(void *payload, const void *record)
@@ -62,12 +67,16 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 		return rc;
 	rc = billing__plan_info_get(plan, ctx, tx, r->tenant_id, r->plan_id);
 	if (rc == BILLING_ENOTFOUND || (rc == BILLING_OK && plan->deleted_at))
-		return billing__subscription_missing("planId", "plan");
+		return billing__subscription_missing(cr->items == &cr->one ? "planId" :
+			"items[0].planId", "plan");
 	if (rc < 0)
 		return rc;
 	if (!plan->active)
 		return billing__error_field(BILLING_EINVALID, "plan_inactive", "planId",
 			"the plan is not active");
+	if ((rc = billing__subscription_items_check(ctx, tx, r->tenant_id, cr->items,
+		cr->item_count, plan)) < 0)
+		return rc;
 
 	snprintf(cr->currency, sizeof(cr->currency), "%s", plan->currency);
 	r->currency = cr->currency;
@@ -132,7 +141,9 @@ static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void 
 	int rc;
 	(void)current;
 
-	if ((rc = billing__subscription_invoice_period(ctx, tx, r, &cr->plan, r->current_period_start,
+	if ((rc = billing__subscription_items_insert(ctx, tx, r, cr->items, cr->item_count,
+		&cr->items_json)) < 0 ||
+	    (rc = billing__subscription_invoice_period(ctx, tx, r, &cr->plan, r->current_period_start,
 		r->current_period_end, cr->trial, NULL, cr->invoice_id)) < 0)
 		return rc;
 	r->latest_invoice_id = cr->invoice_id;
@@ -174,11 +185,7 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 			"allow_incomplete, error_if_incomplete or default_incomplete");
 	if (!p->customer_id)
 		billing__check_fail(&c, "customerId", "is required");
-	if (!p->plan_id)
-		billing__check_fail(&c, "planId", "is required");
-	if (p->quantity < 0 || p->quantity > BILLING__SUBSCRIPTION_QUANTITY_MAX)
-		billing__check_fail(&c, "quantity", "must be between 1 and %d",
-			BILLING__SUBSCRIPTION_QUANTITY_MAX);
+	billing__subscription_params_items(&c, p, &cr.one, &cr.items, &cr.item_count);
 	if (p->has_trial_days && (p->trial_days < 0 || p->trial_days > TRIAL_DAYS_MAX))
 		billing__check_fail(&c, "trialDays", "must be between 0 and %d", TRIAL_DAYS_MAX);
 	if (p->start_at < 0 || p->start_at > cr.now)
@@ -191,14 +198,19 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 		rc = billing__subscription_missing("customerId", "customer");
 		goto out;
 	}
-	if (!billing__id_arg_ok(p->plan_id, "plan")) {
-		rc = billing__subscription_missing("planId", "plan");
+	if (!billing__id_arg_ok(cr.items[0].plan_id, "plan")) {
+		rc = billing__subscription_missing(cr.items == &cr.one ? "planId" : "items[0].planId",
+			"plan");
 		goto out;
 	}
 
 	billing__buf_add(&input, "customerId", p->customer_id);
-	billing__buf_add(&input, "planId", p->plan_id);
-	billing__buf_add_i64(&input, "quantity", p->quantity ? p->quantity : 1);
+	billing__buf_add(&input, "planId", cr.items[0].plan_id);
+	billing__buf_add_i64(&input, "quantity", cr.items[0].quantity ? cr.items[0].quantity : 1);
+	for (size_t i = 1; i < cr.item_count; i++) {
+		billing__buf_add(&input, "items.planId", cr.items[i].plan_id);
+		billing__buf_add_i64(&input, "items.quantity", cr.items[i].quantity);
+	}
 	billing__buf_add_i64(&input, "trial", p->has_trial_days ? p->trial_days : -1);
 	billing__buf_add_i64(&input, "startAt", p->start_at);
 	billing__buf_add(&input, "metadata", metadata);
@@ -215,8 +227,8 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 	r.tenant_id = who->tenant_id;
 	r.id = id;
 	r.customer_id = p->customer_id;
-	r.plan_id = p->plan_id;
-	r.quantity = p->quantity ? p->quantity : 1;
+	r.plan_id = cr.items[0].plan_id;
+	r.quantity = cr.items[0].quantity ? cr.items[0].quantity : 1;
 	r.currency = "";
 	r.metadata_json = metadata ? metadata : "{}";
 	r.created_at = r.updated_at = cr.now;
@@ -224,6 +236,7 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 	rc = billing__entity_create((void **)out, &billing__subscription_entity, ctx, who->tenant_id,
 		&idem, &r, id, start, started, &cr);
 out:
+	cJSON_free(cr.items_json);
 	billing__free(metadata);
 	return rc;
 }
@@ -577,12 +590,13 @@ int billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
 struct changing {
 	const billing_subscription_update_params *p;
 	const char *metadata;
+	char *items_json;               /* the first item's new quantity */
 };
 
 static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
 	void *record)
 {
-	const struct changing *ch = payload;
+	struct changing *ch = payload;
 	const billing_subscription_update_params *p = ch->p;
 	billing_subscription_record *r = record;
 	int rc;
@@ -601,7 +615,10 @@ static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 		r->quantity = p->quantity;
 	if (p->fields & BILLING_SUBSCRIPTION_METADATA)
 		r->metadata_json = ch->metadata ? ch->metadata : "{}";
-	if ((rc = billing__subscription_schedule(ctx, tx, r)) < 0)
+	if (((p->fields & BILLING_SUBSCRIPTION_QUANTITY) &&
+	    (rc = billing__subscription_items_follow(ctx, tx, r, r->updated_at,
+		&ch->items_json)) < 0) ||
+	    (rc = billing__subscription_schedule(ctx, tx, r)) < 0)
 		return rc;
 	return billing__subscription_emit(ctx, tx, r, "subscription.updated");
 }
@@ -614,7 +631,7 @@ static int subscription_update_once(billing_subscription **out, billing_ctx *ctx
 	billing_subscription_record r;
 	billing__buf input = { 0 };
 	billing__idem idem;
-	struct changing ch = { p, NULL };
+	struct changing ch = { p, NULL, NULL };
 	char *metadata = NULL;
 	int rc;
 
@@ -652,6 +669,7 @@ static int subscription_update_once(billing_subscription **out, billing_ctx *ctx
 	rc = billing__entity_update((void **)out, &billing__subscription_entity, ctx, who->tenant_id,
 		id, &idem, p->expected_version, &r, update_step, &ch);
 out:
+	cJSON_free(ch.items_json);
 	billing__free(metadata);
 	return rc;
 }

@@ -4,6 +4,7 @@
  * (a pending plan the billing run applies), and the proration lines that a
  * cancellation's credit shares.
  */
+#include <cJSON.h>
 #include <string.h>
 
 #include "core/calendar.h"
@@ -47,6 +48,7 @@ struct switching {
 	billing__plan_info old_plan, new_plan;
 	char desc_credit[600], desc_charge[600];
 	char invoice_id[BILLING_ID_MAX];
+	char *items_json;               /* the first item's new plan (subscription_item.c) */
 };
 
 static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
@@ -93,6 +95,11 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 			"the plan is in %s, the subscription in %s", np->currency, cur->currency);
 	if ((rc = billing__plan_info_get(op, ctx, tx, cur->tenant_id, cur->plan_id)) < 0)
 		return rc;
+	/* The other items keep the calendar: a new interval is for a
+	 * subscription of one item. */
+	if ((np->interval != op->interval || np->interval_count != op->interval_count) &&
+	    (rc = billing__subscription_items_single(ctx, tx, cur->tenant_id, cur->id)) < 0)
+		return rc;
 
 	billing__subscription_record_of(r, cur);
 	r->quantity = qty;
@@ -108,6 +115,9 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	}
 	r->plan_id = np->id;
 	r->pending_plan_id = NULL; /* an immediate change replaces a scheduled one */
+	/* The first item takes the plan. */
+	if ((rc = billing__subscription_items_follow(ctx, tx, r, now, &sw->items_json)) < 0)
+		return rc;
 	same_cycle = np->interval == op->interval && np->interval_count == op->interval_count;
 	t = now < r->current_period_start ? r->current_period_start : now;
 	whole = r->current_period_end - r->current_period_start;
@@ -219,6 +229,7 @@ static int subscription_change_once(billing_subscription **out, billing_ctx *ctx
 	sw->p = p;
 	rc = billing__entity_update((void **)out, &billing__subscription_entity, ctx, who->tenant_id,
 		id, &idem, 0, &r, switch_step, sw);
+	cJSON_free(sw->items_json);
 	billing__free(sw);
 	return rc;
 }

@@ -1257,7 +1257,6 @@ static const char step20_postgres[] =
 static const char step21_renewal_drafts[] =
 	"ALTER TABLE tenants ADD COLUMN renewal_draft_delay BIGINT NOT NULL DEFAULT 0\n"
 	"  CHECK (renewal_draft_delay BETWEEN 0 AND 2592000);\n";
-
 /* Meters (src/core/meter.c: its descriptor names these columns; issue
  * #23). What a meter measures is fixed at creation and a meter is never
  * deleted (it is deactivated): the runtime role gets no DELETE.
@@ -1346,6 +1345,50 @@ static const char step23_postgres[] =
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON usage_events, usage_aggregates,"
 		" usage_settings TO billing_runtime;");
 
+/* Subscription items (issue #21 item 2; src/core/subscription_item.c names
+ * these columns): a subscription holds 1..20 items, each a plan and a
+ * quantity, no plan twice. item_no orders them (1, 2, ...); the first
+ * item's plan and quantity stay the subscription's plan_id and quantity.
+ * Every subscription that exists gets one item, its plan and quantity,
+ * whose id is its own with "si_" for "sub_". Invoice and pending lines
+ * gain the item they bill (no foreign key: lines are history and outlive a
+ * deleted item). Subscriptions keep a copy of their items as JSON (items),
+ * so that reads, lists and events show them without a second query; a
+ * later SQLite rebuild of subscriptions must keep that column. */
+static const char step24_subscription_items[] =
+	"CREATE TABLE subscription_items (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subscription_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  plan_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  quantity INTEGER NOT NULL CHECK (quantity >= 1),\n"
+	"  item_no INTEGER NOT NULL CHECK (item_no >= 1),\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT subscription_items_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT subscription_items_plan_key UNIQUE (tenant_id, subscription_id, plan_id),\n"
+	"  CONSTRAINT subscription_items_no_key UNIQUE (tenant_id, subscription_id, item_no),\n"
+	"  CONSTRAINT subscription_items_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id),\n"
+	"  CONSTRAINT subscription_items_plan_fkey FOREIGN KEY (tenant_id, plan_id)\n"
+	"    REFERENCES plans (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX subscription_items_created ON subscription_items (tenant_id, created_at, id);\n"
+	"INSERT INTO subscription_items (tenant_id, id, subscription_id, plan_id, quantity, item_no,\n"
+	"    created_at, updated_at, version)\n"
+	"  SELECT tenant_id, 'si_' || substr(id, 5), id, plan_id, quantity, 1, created_at,\n"
+	"    created_at, 1 FROM subscriptions;\n"
+	"ALTER TABLE invoice_lines ADD COLUMN subscription_item_id TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE pending_lines ADD COLUMN subscription_item_id TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE subscriptions ADD COLUMN items TEXT /*COLLATE_C*/;\n"
+	"UPDATE subscriptions SET items = '[{\"id\":\"si_' || substr(id, 5) || '\",\"planId\":\"' ||\n"
+	"  plan_id || '\",\"quantity\":' || quantity || '}]';\n";
+
+static const char step24_postgres[] =
+	TENANT_POLICY("subscription_items")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON subscription_items TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1384,6 +1427,8 @@ static const billing__migration steps[] = {
 	{ 22, "meters", step22_meters, step22_postgres, NULL },
 	{ 23, "usage events, their closed periods' aggregates, usage settings", step23_usage,
 		step23_postgres, NULL },
+	{ 24, "subscription items; the item of invoice and pending lines",
+		step24_subscription_items, step24_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

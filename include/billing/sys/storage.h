@@ -181,6 +181,10 @@ typedef struct {
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
+	/* Migration 22: the subscription's items as canonical JSON
+	 * ([{"id","planId","quantity"}] in item order), written with every
+	 * change of an item; NULL on a row written before (read as []). */
+	const char *items_json;
 } billing_subscription_record;
 
 typedef struct {
