@@ -29,6 +29,7 @@
 #include "core/customer_balance.h"
 #include "core/resource.h"
 #include "core/resources.h"
+#include "core/subscription_internal.h"
 
 #define PAGE 500
 
@@ -40,7 +41,15 @@ typedef struct {
 	int64_t starting_balance, ending_balance, pre_credit_notes;
 	int64_t line_sum, line_tax;
 	int paid_out_of_band;
+	char subscription_id[BILLING_ID_MAX];
 } inv_row;
+
+/* A line that names a subscription item, and its invoice. */
+typedef struct {
+	char invoice_id[BILLING_ID_MAX];
+	char subscription_id[BILLING_ID_MAX];
+	char item_id[BILLING_ID_MAX];
+} item_ref;
 
 typedef struct {
 	char id[BILLING_ID_MAX];
@@ -123,15 +132,56 @@ static int invoice_row(void *payload, const void *record)
 	i->ending_balance = r->ending_balance;
 	i->pre_credit_notes = r->pre_payment_credit_notes_amount;
 	i->paid_out_of_band = r->paid_out_of_band;
+	snprintf(i->subscription_id, sizeof(i->subscription_id), "%s",
+		r->subscription_id ? r->subscription_id : "");
 	return BILLING_OK;
 }
+
+struct line_scan {
+	inv_row *inv;
+	vec *refs;
+};
 
 static int line_row(void *payload, const void *record)
 {
 	const billing_invoice_line *l = record;
-	inv_row *i = payload;
+	struct line_scan *sc = payload;
+	inv_row *i = sc->inv;
+	item_ref *ref;
 	i->line_sum += l->amount;
 	i->line_tax += l->tax_amount;
+	if (!l->subscription_item_id)
+		return BILLING_OK;
+	if ((ref = vec_push(sc->refs)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	snprintf(ref->invoice_id, sizeof(ref->invoice_id), "%s", i->id);
+	snprintf(ref->subscription_id, sizeof(ref->subscription_id), "%s", i->subscription_id);
+	snprintf(ref->item_id, sizeof(ref->item_id), "%s", l->subscription_item_id);
+	return BILLING_OK;
+}
+
+/* Each line of a subscription item is on an invoice of the item's
+ * subscription (an item removed since is gone: its lines are history). */
+static int check_item_lines(checker *c, billing_txn *tx, const char *tenant_id, const vec *refs)
+{
+	char owner[BILLING_ID_MAX];
+	size_t i;
+	int rc;
+	for (i = 0; i < refs->n; i++) {
+		const item_ref *r = (const item_ref *)refs->v + i;
+		rc = billing__subscription_item_owner(owner, c->ctx, tx, tenant_id, r->item_id);
+		if (rc == BILLING_ENOTFOUND && r->subscription_id[0]) {
+			billing_error_clear();
+			continue;
+		}
+		if (rc < 0 && rc != BILLING_ENOTFOUND)
+			return rc;
+		if (rc == BILLING_ENOTFOUND || strcmp(owner, r->subscription_id) != 0)
+			problem(c, "line_item", r->invoice_id, "a line of item %s (of %s) on an invoice "
+				"of %s", r->item_id, rc == BILLING_OK ? owner : "no subscription",
+				r->subscription_id[0] ? r->subscription_id : "no subscription");
+	}
+	billing_error_clear();
 	return BILLING_OK;
 }
 
@@ -601,6 +651,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 	billing_storage *st = c->ctx->st;
 	vec inv = { NULL, 0, 0, sizeof(inv_row) }, pay = { NULL, 0, 0, sizeof(pay_row) };
 	vec ev = { NULL, 0, 0, sizeof(id_row) }, subs = { NULL, 0, 0, sizeof(sub_row) };
+	vec refs = { NULL, 0, 0, sizeof(item_ref) };
 	billing_txn *tx;
 	size_t i;
 	int rc;
@@ -610,10 +661,12 @@ static int check_tenant(checker *c, const char *tenant_id)
 		return rc;
 	rc = read_all(st, tx, tenant_id, &billing__res_invoice, invoice_row, &inv);
 	for (i = 0; rc == BILLING_OK && i < inv.n; i++) {
-		inv_row *r = (inv_row *)inv.v + i;
-		rc = billing__list_owned(st, tx, &billing__res_invoice_line, tenant_id, r->id,
-			line_row, r);
+		struct line_scan sc = { (inv_row *)inv.v + i, &refs };
+		rc = billing__list_owned(st, tx, &billing__res_invoice_line, tenant_id, sc.inv->id,
+			line_row, &sc);
 	}
+	if (rc == BILLING_OK)
+		rc = check_item_lines(c, tx, tenant_id, &refs);
 	if (rc == BILLING_OK)
 		rc = read_all(st, tx, tenant_id, &billing__res_payment, payment_row, &pay);
 	if (rc == BILLING_OK)
@@ -636,6 +689,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 	billing__free(pay.v);
 	billing__free(ev.v);
 	billing__free(subs.v);
+	billing__free(refs.v);
 	return rc;
 }
 

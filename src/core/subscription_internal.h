@@ -199,6 +199,11 @@ int billing__subscription_items_insert(billing_ctx *ctx, billing_txn *tx,
 	billing_subscription_record *r, const billing_subscription_item_spec *items, size_t n,
 	char **json);
 
+/* The subscription of item id into out, read in tx; BILLING_ENOTFOUND when
+ * no such item is left (billing_check's rule on invoice lines). */
+int billing__subscription_item_owner(char out[BILLING_ID_MAX], billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *id);
+
 /* BILLING_EINVALID "plan_mismatch" on planId when the subscription has
  * more than one item (a change of its interval is refused then). */
 int billing__subscription_items_single(billing_ctx *ctx, billing_txn *tx,

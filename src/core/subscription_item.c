@@ -400,6 +400,26 @@ int billing__subscription_items_follow(billing_ctx *ctx, billing_txn *tx,
 
 /* ------------------------------------------------------------ reads */
 
+static int owner_row(void *payload, const void *record)
+{
+	struct billing_subscription_item **out = payload;
+	if ((*out = billing__record_dup(&billing__res_subscription_item, record)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	return BILLING_OK;
+}
+
+int billing__subscription_item_owner(char out[BILLING_ID_MAX], billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *id)
+{
+	struct billing_subscription_item *it = NULL;
+	int rc = ctx->st->record_read(tx, &billing__res_subscription_item, tenant_id, id,
+		BILLING_LOCK_NONE, owner_row, &it);
+	if (rc == BILLING_OK)
+		snprintf(out, BILLING_ID_MAX, "%s", it->subscription_id);
+	billing__free(it);
+	return rc;
+}
+
 int billing_subscription_item_get(billing_subscription_item **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id)
 {

@@ -346,15 +346,8 @@ static int item_read_row(void *payload, const void *record)
 static int subscription_of(char sub_id[BILLING_ID_MAX], billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const char *id)
 {
-	struct billing_subscription_item *it = NULL;
-	int rc = ctx->st->record_read(tx, &billing__res_subscription_item, tenant_id, id,
-		BILLING_LOCK_NONE, item_read_row, &it);
-	if (rc == BILLING_ENOTFOUND)
-		return billing__not_found("subscription item");
-	if (rc == BILLING_OK)
-		snprintf(sub_id, BILLING_ID_MAX, "%s", it->subscription_id);
-	billing__free(it);
-	return rc;
+	int rc = billing__subscription_item_owner(sub_id, ctx, tx, tenant_id, id);
+	return rc == BILLING_ENOTFOUND ? billing__not_found("subscription item") : rc;
 }
 
 /* The whole call in one transaction: the subscription locked (caught up

@@ -366,6 +366,25 @@ static void change_of_plan__moves_the_first_item(void **state)
 	assert_int_equal(problems(f), 0);
 }
 
+static void check__a_line_of_another_subscriptions_item_is_a_problem(void **state)
+{
+	fx *f = *state;
+	const billing_subscription_item_spec items[] = { { f->base, 1 } };
+	char a[64], b[64], item_b[64], sql[512];
+	billing_invoice *inv;
+
+	tb_assert_rc(subscribe(f, a, items, 1), BILLING_OK);
+	tb_assert_rc(subscribe(f, b, items, 1), BILLING_OK);
+	item_id(f, item_b, b, 0);
+	assert_int_equal(problems(f), 0);
+	inv = latest_invoice(f, a);
+	snprintf(sql, sizeof(sql), "UPDATE invoice_lines SET subscription_item_id = '%s' "
+		"WHERE invoice_id = '%s'", item_b, billing_invoice_id(inv));
+	billing_invoice_free(inv);
+	tb_raw_exec(f->w->owner_url, sql);
+	assert_int_equal(problems(f), 1);
+}
+
 static size_t count_events(fx *f)
 {
 	billing_page *page = NULL;
@@ -468,6 +487,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(bad_input__refused_with_the_field_and_nothing_written,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			check__a_line_of_another_subscriptions_item_is_a_problem, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

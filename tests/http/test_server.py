@@ -369,6 +369,9 @@ class Operations(ProblemAssertions):
             "/v1/invoices/{id}/pay": {"post"},
             "/v1/credit-notes": {"post", "get"}, "/v1/credit-notes/preview": {"get"},
             "/v1/credit-notes/{id}": {"get"}, "/v1/credit-notes/{id}/void": {"post"},
+            "/v1/subscription-items": {"post", "get"},
+            "/v1/subscription-items/preview": {"get"},
+            "/v1/subscription-items/{id}": {"get", "patch", "delete"},
             "/v1/payments": {"get"}, "/v1/payments/{id}": {"get"},
             "/v1/payments/{id}/refund": {"post"}, "/v1/payments/{id}/cancel": {"post"},
             "/v1/dunning-policy": {"get", "put"},
@@ -428,8 +431,9 @@ class Operations(ProblemAssertions):
         body = doc["paths"]["/v1/subscriptions"]["post"]["requestBody"]["content"]
         schema = body["application/json"]["schema"]
         self.assertTrue({"customerId", "planId", "quantity", "trialDays", "startAt",
-                         "metadata"} <= set(schema["properties"]))
-        self.assertEqual(set(schema["required"]), {"customerId", "planId"})
+                         "metadata", "items"} <= set(schema["properties"]))
+        # planId, or items instead (subscription items, #21)
+        self.assertEqual(set(schema["required"]), {"customerId"})
         change = doc["paths"]["/v1/subscriptions/{id}/change-plan"]["post"]
         props = change["requestBody"]["content"]["application/json"]["schema"]["properties"]
         self.assertEqual(set(props), {"planId", "prorationBehavior", "quantity", "atPeriodEnd"})
