@@ -275,7 +275,9 @@ static int apply(struct change *c, billing_ctx *ctx, billing_txn *tx,
 		if (c->kind == CHANGE) {
 			it->v[at] = &c->next;
 		} else {
-			memmove(&it->v[at], &it->v[at + 1], (it->n - at - 1) * sizeof(it->v[0]));
+			size_t k;
+			for (k = at; k + 1 < it->n; k++)
+				it->v[k] = it->v[k + 1];
 			it->n--;
 		}
 	}
