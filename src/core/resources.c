@@ -162,7 +162,7 @@ static const billing_field subscription_fields[] = {
 	F(S, "pending_plan_id", TEXT, pending_plan_id, FILTER, "pendingPlanId", STRING),
 	F(S, "metadata", TEXT, metadata_json, 0, "metadata", METADATA),
 	STAMPS(S),
-	/* schema step 22 (core/subscription_item.c): a copy of the items */
+	/* schema step 24 (core/subscription_item.c): a copy of the items */
 	F(S, "items", TEXT, items_json, 0, NULL, NONE),
 };
 static const billing_reference subscription_refs[] = {
