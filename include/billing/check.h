@@ -9,7 +9,10 @@
  * payment, or a captured payment whose invoice is not paid; an incomplete
  * subscription whose first invoice is paid ("incomplete_invoice_paid") or
  * an incomplete_expired one whose invoice is not void
- * ("incomplete_expired_invoice_not_void"). Every stored
+ * ("incomplete_expired_invoice_not_void"); a plan's full-period invoice
+ * line whose amount is not the plan's price model applied to its quantity
+ * ("plan_line_amount"; a perUnit line at the unit amount it recorded,
+ * prorations not recomputed). Every stored
  * object (customers, plans, tax rates, ...) is also checked as its
  * descriptor describes it (billing/sys/resource.h), so a new object is
  * checked without code here: its tenant and id prefix, a version of at
@@ -40,7 +43,7 @@ typedef struct {
 	                              "incomplete_invoice_paid",
 	                              "incomplete_expired_invoice_not_void",
 	                              "missing_event", "invalid_field",
-	                              "dangling_reference" */
+	                              "dangling_reference", "plan_line_amount" */
 	const char *resource_id; /**< the resource it is about, or NULL */
 	const char *detail;      /**< for humans */
 } billing_check_problem;

@@ -76,6 +76,11 @@ typedef struct {
 	 *  no item (an invoice item, a draft's line). Appended in #21: the
 	 *  lines are always the library's, read through billing_invoice_line_at. */
 	const char *subscription_item_id;
+	/** A tiered plan's full-period line: the tiers its quantity used, JSON
+	 *  [{upTo (null: open-ended), quantity, unitAmount (or
+	 *  unitAmountDecimal, text), flatAmount, amount}] whose amounts add up
+	 *  to amount; NULL on other lines. */
+	const char *tiers;
 } billing_invoice_line;
 
 BILLING_EXTERN(int) billing_invoice_get(billing_invoice **out, billing_ctx *ctx,

@@ -27,6 +27,7 @@
 #include "core/core.h"
 #include "core/credit_note.h"
 #include "core/customer_balance.h"
+#include "core/invoice_internal.h"
 #include "core/resource.h"
 #include "core/resources.h"
 #include "core/subscription_internal.h"
@@ -63,6 +64,15 @@ typedef struct {
 	char invoice_id[BILLING_ID_MAX];
 	int status;
 } sub_row;
+
+/* A plan's full-period line (not a proration), for the price rule. */
+typedef struct {
+	char invoice_id[BILLING_ID_MAX];
+	char plan_id[BILLING_ID_MAX];
+	int32_t line_no, quantity;
+	int64_t unit_amount, amount;
+	bool tiers;
+} plan_line_row;
 
 /* Growable arrays of fixed-size rows. */
 typedef struct {
@@ -140,23 +150,36 @@ static int invoice_row(void *payload, const void *record)
 struct line_scan {
 	inv_row *inv;
 	vec *refs;
+	vec *plan_lines;
 };
 
 static int line_row(void *payload, const void *record)
 {
-	const billing_invoice_line *l = record;
-	struct line_scan *sc = payload;
-	inv_row *i = sc->inv;
+	const billing_line_record *r = record;
+	const billing_invoice_line *l = &r->line;
+	struct line_scan *s = payload;
+	plan_line_row *p;
 	item_ref *ref;
-	i->line_sum += l->amount;
-	i->line_tax += l->tax_amount;
-	if (!l->subscription_item_id)
+	s->inv->line_sum += l->amount;
+	s->inv->line_tax += l->tax_amount;
+	if (l->subscription_item_id) {
+		if ((ref = vec_push(s->refs)) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		snprintf(ref->invoice_id, sizeof(ref->invoice_id), "%s", s->inv->id);
+		snprintf(ref->subscription_id, sizeof(ref->subscription_id), "%s", s->inv->subscription_id);
+		snprintf(ref->item_id, sizeof(ref->item_id), "%s", l->subscription_item_id);
+	}
+	if (!l->plan_id || l->proration)
 		return BILLING_OK;
-	if ((ref = vec_push(sc->refs)) == NULL)
+	if ((p = vec_push(s->plan_lines)) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	snprintf(ref->invoice_id, sizeof(ref->invoice_id), "%s", i->id);
-	snprintf(ref->subscription_id, sizeof(ref->subscription_id), "%s", i->subscription_id);
-	snprintf(ref->item_id, sizeof(ref->item_id), "%s", l->subscription_item_id);
+	snprintf(p->invoice_id, sizeof(p->invoice_id), "%s", s->inv->id);
+	snprintf(p->plan_id, sizeof(p->plan_id), "%s", l->plan_id);
+	p->line_no = r->line_no;
+	p->quantity = l->quantity;
+	p->unit_amount = l->unit_amount;
+	p->amount = l->amount;
+	p->tiers = l->tiers != NULL;
 	return BILLING_OK;
 }
 
@@ -343,6 +366,56 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
 
 /* An incomplete subscription's first invoice is not paid (paid, it would
  * be active); an incomplete_expired one's is void (the expiry voids it). */
+/*
+ * A plan's full-period line costs what the plan's price model says of its
+ * quantity (core/price.h). A perUnit line is priced at the unit amount it
+ * recorded (a plan's amount may change later; a trial's is 0); a tiered
+ * plan's model is fixed, and its trial line is the zero line without
+ * tiers. Prorations are a part of the model's amount and are not
+ * recomputed (their sums are checked with the invoice's).
+ */
+static int check_plan_lines(checker *c, billing_txn *tx, const char *tenant_id, vec *lines)
+{
+	billing__plan_info plan;
+	billing__price_result r;
+	bool have = false;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < lines->n; i++) {
+		const plan_line_row *l = (const plan_line_row *)lines->v + i;
+		billing__price_model m;
+		if (!have || strcmp(plan.id, l->plan_id) != 0) {
+			rc = billing__plan_info_peek(&plan, c->ctx, tx, tenant_id, l->plan_id);
+			have = rc == BILLING_OK;
+			if (rc == BILLING_ENOTFOUND)
+				continue;
+			if (rc == BILLING_ERROR && billing_error_last()->reason &&
+			    strcmp(billing_error_last()->reason, "invalid_price_model") == 0) {
+				problem(c, "plan_line_amount", l->invoice_id, "line %d: plan %s has an "
+					"invalid price model", (int)l->line_no, l->plan_id);
+				continue;
+			}
+			if (rc < 0)
+				return rc;
+		}
+		m = plan.price;
+		if (m.scheme == BILLING__SCHEME_PER_UNIT)
+			m.unit_amount = l->unit_amount;
+		else if (l->amount == 0 && !l->tiers)
+			continue;
+		if (billing__price_apply(&r, &m, l->quantity) < 0)
+			problem(c, "plan_line_amount", l->invoice_id, "line %d: quantity %d of plan "
+				"%s has no price (%s)", (int)l->line_no, (int)l->quantity, l->plan_id,
+				billing_error_last()->message);
+		else if (r.amount != l->amount)
+			problem(c, "plan_line_amount", l->invoice_id, "line %d: amount %lld, but "
+				"quantity %d of plan %s costs %lld", (int)l->line_no,
+				(long long)l->amount, (int)l->quantity, l->plan_id, (long long)r.amount);
+	}
+	return BILLING_OK;
+}
+
 static void check_incomplete(checker *c, vec *subs, vec *inv)
 {
 	size_t i, j;
@@ -652,6 +725,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 	vec inv = { NULL, 0, 0, sizeof(inv_row) }, pay = { NULL, 0, 0, sizeof(pay_row) };
 	vec ev = { NULL, 0, 0, sizeof(id_row) }, subs = { NULL, 0, 0, sizeof(sub_row) };
 	vec refs = { NULL, 0, 0, sizeof(item_ref) };
+	vec plan_lines = { NULL, 0, 0, sizeof(plan_line_row) };
 	billing_txn *tx;
 	size_t i;
 	int rc;
@@ -661,7 +735,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 		return rc;
 	rc = read_all(st, tx, tenant_id, &billing__res_invoice, invoice_row, &inv);
 	for (i = 0; rc == BILLING_OK && i < inv.n; i++) {
-		struct line_scan sc = { (inv_row *)inv.v + i, &refs };
+		struct line_scan sc = { (inv_row *)inv.v + i, &refs, &plan_lines };
 		rc = billing__list_owned(st, tx, &billing__res_invoice_line, tenant_id, sc.inv->id,
 			line_row, &sc);
 	}
@@ -671,6 +745,8 @@ static int check_tenant(checker *c, const char *tenant_id)
 		rc = read_all(st, tx, tenant_id, &billing__res_payment, payment_row, &pay);
 	if (rc == BILLING_OK)
 		check_invoices(c, &inv, &pay);
+	if (rc == BILLING_OK)
+		rc = check_plan_lines(c, tx, tenant_id, &plan_lines);
 	if (rc == BILLING_OK) {
 		struct incomplete_scan sc = { &subs, 0 };
 		rc = page_all(st, tx, tenant_id, &billing__res_subscription, incomplete_row, &sc,
@@ -690,6 +766,7 @@ static int check_tenant(checker *c, const char *tenant_id)
 	billing__free(ev.v);
 	billing__free(subs.v);
 	billing__free(refs.v);
+	billing__free(plan_lines.v);
 	return rc;
 }
 

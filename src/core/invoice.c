@@ -3,6 +3,9 @@
  * previewing. Lines are immutable once written; sums are integers checked
  * for overflow here and by the schema.
  */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,7 +75,7 @@ void billing_invoice_free(billing_invoice *inv)
 	size_t i;
 	if (!inv)
 		return;
-	for (i = 0; i < inv->line_count * 2; i++)
+	for (i = 0; i < inv->line_count * BILLING__LINE_STRINGS; i++)
 		billing__free(inv->line_strings[i]);
 	billing__free(inv->line_strings);
 	billing__free(inv->lines);
@@ -143,28 +146,28 @@ billing_invoice *billing__invoice_from_record(const billing_invoice_record *r)
 static int add_line(billing_invoice *inv, const billing_invoice_line *line)
 {
 	billing_invoice_line *l;
+	char **strs;
 	if (inv->line_count == inv->line_cap) {
 		size_t cap = inv->line_cap ? inv->line_cap * 2 : 4;
 		billing_invoice_line *lines = billing__realloc(inv->lines, cap * sizeof(*lines));
-		char **strs;
 		if (!lines)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		inv->lines = lines;
-		if ((strs = billing__realloc(inv->line_strings, cap * 3 * sizeof(*strs))) == NULL)
+		if ((strs = billing__realloc(inv->line_strings,
+			cap * BILLING__LINE_STRINGS * sizeof(*strs))) == NULL)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		inv->line_strings = strs;
 		inv->line_cap = cap;
 	}
 	l = &inv->lines[inv->line_count];
+	strs = inv->line_strings + inv->line_count * BILLING__LINE_STRINGS;
 	*l = *line;
-	inv->line_strings[inv->line_count * 3] = billing__strdup(line->description);
-	inv->line_strings[inv->line_count * 3 + 1] = billing__strdup(line->plan_id);
-	inv->line_strings[inv->line_count * 3 + 2] = billing__strdup(line->subscription_item_id);
-	l->description = inv->line_strings[inv->line_count * 3];
-	l->plan_id = inv->line_strings[inv->line_count * 3 + 1];
-	l->subscription_item_id = inv->line_strings[inv->line_count * 3 + 2];
+	l->description = strs[0] = billing__strdup(line->description);
+	l->plan_id = strs[1] = billing__strdup(line->plan_id);
+	l->tiers = strs[2] = billing__strdup(line->tiers);
+	l->subscription_item_id = strs[3] = billing__strdup(line->subscription_item_id);
 	inv->line_count++;
-	if (!l->description || (line->plan_id && !l->plan_id) ||
+	if (!l->description || (line->plan_id && !l->plan_id) || (line->tiers && !l->tiers) ||
 	    (line->subscription_item_id && !l->subscription_item_id))
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	return BILLING_OK;
@@ -307,6 +310,21 @@ struct plan_capture {
 	billing__plan_info *info;
 };
 
+/* The price model of a stored plan; one the rules would refuse (written
+ * behind the library's back) is an error rather than a guess. */
+static int price_model_of(billing__price_model *m, const billing_plan_record *r)
+{
+	billing__checks ck = BILLING__CHECKS_INIT;
+
+	billing__price_model_parse(m, &ck, r->billing_scheme, r->tiers_mode, r->amount, r->tiers,
+		r->transform_quantity);
+	if (ck.count)
+		return billing__error_set(BILLING_ERROR, "invalid_price_model",
+			"plan %s: its stored price model is invalid (%s: %s)", r->id, ck.items[0].field,
+			ck.items[0].message);
+	return BILLING_OK;
+}
+
 static int plan_row(void *payload, const void *record)
 {
 	billing__plan_info *p = payload;
@@ -322,7 +340,7 @@ static int plan_row(void *payload, const void *record)
 	p->term_count = r->term_count;
 	p->active = r->active;
 	p->deleted_at = r->deleted_at;
-	return BILLING_OK;
+	return price_model_of(&p->price, r);
 }
 
 static int product_tax_row(void *payload, const void *record)
@@ -344,15 +362,64 @@ int billing__plan_info_get(billing__plan_info *out, billing_ctx *ctx, billing_tx
 		product_tax_row, &out->tax_rate_bp);
 }
 
-int billing__plan_line(billing_invoice_line *line, const billing__plan_info *plan,
-	int32_t quantity, int64_t start, int64_t end, char *desc, size_t desc_size,
-	const char *what)
+int billing__plan_info_peek(billing__plan_info *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *plan_id)
 {
-	int64_t amount;
+	memset(out, 0, sizeof(*out));
+	return billing__read(ctx->st, tx, &billing__res_plan, tenant_id, plan_id, BILLING_LOCK_NONE,
+		plan_row, out);
+}
+
+void billing__plan_info_trial(billing__plan_info *plan)
+{
+	plan->amount = 0;
+	memset(&plan->price, 0, offsetof(billing__price_model, tiers));
+	plan->price.scheme = BILLING__SCHEME_PER_UNIT;
+}
+
+/* The tiers of r as JSON text at out (size bytes): [{upTo, quantity,
+ * unitAmount | unitAmountDecimal, flatAmount, amount}]; false when it
+ * does not fit. */
+static bool tiers_text(char *out, size_t size, const billing__price_result *r)
+{
+	size_t i, n = 0;
+	int k;
+
+	for (i = 0; i < r->tier_count; i++) {
+		const billing__price_tier_use *t = &r->tiers[i];
+		char up[24], unit[48];
+		if (t->up_to)
+			snprintf(up, sizeof(up), "%" PRId64, t->up_to);
+		else
+			snprintf(up, sizeof(up), "null");
+		billing__price_unit_format(unit, sizeof(unit), t->unit_amount, t->unit_pico,
+			t->decimal);
+		k = snprintf(out + n, size - n, "%s{\"upTo\":%s,\"quantity\":%" PRId64 ",%s%s%s,"
+			"\"flatAmount\":%" PRId64 ",\"amount\":%" PRId64 "}", i ? "," : "[", up,
+			t->quantity, t->decimal ? "\"unitAmountDecimal\":\"" : "\"unitAmount\":", unit,
+			t->decimal ? "\"" : "", t->flat_amount, t->amount);
+		if (k < 0 || (size_t)k >= size - n)
+			return false;
+		n += (size_t)k;
+	}
+	return n + 2 <= size && snprintf(out + n, size - n, "]") == 1;
+}
+
+static int plan_line(billing_invoice_line *line, const billing__plan_info *plan,
+	int32_t quantity, int64_t start, int64_t end, char *desc, size_t desc_size,
+	const char *what, bool tiers)
+{
+	billing__price_model m = plan->price;
+	billing__price_result r;
+	size_t used;
+	int rc;
+
 	memset(line, 0, sizeof(*line));
-	if (__builtin_mul_overflow(plan->amount, (int64_t)quantity, &amount))
-		return billing__error_set(BILLING_EOVERFLOW, "overflow",
-			"%d x %lld does not fit an amount", quantity, (long long)plan->amount);
+	/* A perUnit plan's unit is its amount (a trial's is 0). */
+	if (m.scheme == BILLING__SCHEME_PER_UNIT)
+		m.unit_amount = plan->amount;
+	if ((rc = billing__price_apply(&r, &m, quantity)) < 0)
+		return rc;
 	if (quantity == 1)
 		snprintf(desc, desc_size, "%s%s", what ? what : "", plan->name);
 	else
@@ -362,11 +429,33 @@ int billing__plan_line(billing_invoice_line *line, const billing__plan_info *pla
 	line->period_start = start;
 	line->period_end = end;
 	line->quantity = quantity;
-	line->unit_amount = plan->amount;
-	line->amount = amount;
+	line->unit_amount = m.scheme == BILLING__SCHEME_PER_UNIT ? plan->amount : 0;
+	line->amount = r.amount;
 	line->tax_rate_bp = plan->tax_rate_bp;
 	line->proration = 0;
+	if (tiers && r.tier_count) {
+		used = strlen(desc) + 1;
+		if (used >= desc_size || !tiers_text(desc + used, desc_size - used, &r))
+			return billing__error_set(BILLING_ERROR, "line_too_long",
+				"the tiers of a line of plan %s do not fit its %zu bytes of text",
+				plan->id, desc_size);
+		line->tiers = desc + used;
+	}
 	return BILLING_OK;
+}
+
+int billing__plan_line(billing_invoice_line *line, const billing__plan_info *plan,
+	int32_t quantity, int64_t start, int64_t end, char *desc, size_t desc_size,
+	const char *what)
+{
+	return plan_line(line, plan, quantity, start, end, desc, desc_size, what, true);
+}
+
+int billing__plan_line_untiered(billing_invoice_line *line, const billing__plan_info *plan,
+	int32_t quantity, int64_t start, int64_t end, char *desc, size_t desc_size,
+	const char *what)
+{
+	return plan_line(line, plan, quantity, start, end, desc, desc_size, what, false);
 }
 
 /* Taxes per line (half away from zero) and the sums, overflow checked. */

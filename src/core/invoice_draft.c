@@ -72,7 +72,7 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	inv->line_count = inv->line_cap = 0;
 	for (i = 0; rc == BILLING_OK && i < n; i++)
 		rc = billing__invoice_add_line(inv, &lines[i]);
-	for (i = 0; i < keep * 2; i++)
+	for (i = 0; i < keep * BILLING__LINE_STRINGS; i++)
 		billing__free(old[i]);
 	billing__free(old);
 	if (rc < 0)

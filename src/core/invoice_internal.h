@@ -7,6 +7,11 @@
 #define BILLING_CORE_INVOICE_INTERNAL_H
 
 #include "core/core.h"
+#include "core/price.h"
+
+/* The strings of a line an invoice owns a copy of: description, plan id,
+ * tiers, subscription item id. */
+#define BILLING__LINE_STRINGS 4
 
 struct billing_invoice {
 	char *tenant_id;
@@ -32,7 +37,7 @@ struct billing_invoice {
 	int64_t pre_credit_notes, post_credit_notes;
 	size_t line_count, line_cap;
 	billing_invoice_line *lines;
-	char **line_strings;            /* owned copies, 2 per line */
+	char **line_strings;            /* owned copies, BILLING__LINE_STRINGS per line */
 	/* The attempt in flight that awaits the customer's action, owned;
 	 * NULL when there is none (billing__invoice_action_load). */
 	struct billing_payment *action;
@@ -127,10 +132,16 @@ typedef struct {
 	int active;
 	int64_t deleted_at;
 	int32_t tax_rate_bp;            /* the product's */
+	billing__price_model price;     /* core/price.h; a perUnit one's unit is amount */
 } billing__plan_info;
 
 /* Reads the plan and its product's tax rate; BILLING_ENOTFOUND if absent. */
 int billing__plan_info_get(billing__plan_info *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *plan_id);
+
+/* The plan alone, without a lock (a read-only transaction: billing_check);
+ * tax_rate_bp is not read. */
+int billing__plan_info_peek(billing__plan_info *out, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const char *plan_id);
 
 /* A new invoice before it is finalized: lines with amounts and tax rates
@@ -146,12 +157,31 @@ typedef struct {
 	billing_invoice_line *lines;
 } billing__invoice_draft;
 
+/* A trial's plan: free in every price model (a zero line, no tiers). */
+void billing__plan_info_trial(billing__plan_info *plan);
+
+/* The desc_size that always holds a line's description and its tiers
+ * (BILLING__PRICE_TIERS_MAX of them at their longest). */
+#define BILLING__PLAN_LINE_TEXT 12288
+
 /*
- * One line for `quantity` of the plan over [start, end): amount = plan
- * amount x quantity (overflow checked); description names the plan. The
- * line's strings point into plan and desc (desc: caller's buffer).
+ * One line for `quantity` of the plan over [start, end): amount = the
+ * plan's price model applied to the quantity (billing__price_apply, the
+ * only place the rule lives; BILLING_EOVERFLOW when it does not fit);
+ * unit amount = the plan's amount per unit (of a package), 0 on a tiered
+ * line; description names the plan. A tiered line's tiers
+ * ([{upTo, quantity, unitAmount | unitAmountDecimal, flatAmount, amount}],
+ * JSON) are written into desc after the description: desc_size must then
+ * be BILLING__PLAN_LINE_TEXT. The line's strings point into plan and desc
+ * (desc: caller's buffer).
  */
 int billing__plan_line(billing_invoice_line *line, const billing__plan_info *plan,
+	int32_t quantity, int64_t start, int64_t end, char *desc, size_t desc_size,
+	const char *what);
+
+/* billing__plan_line without the tiers (tiers NULL, no room needed for
+ * them): a proration line, whose amount is a part of the model's. */
+int billing__plan_line_untiered(billing_invoice_line *line, const billing__plan_info *plan,
 	int32_t quantity, int64_t start, int64_t end, char *desc, size_t desc_size,
 	const char *what);
 

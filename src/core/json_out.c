@@ -138,6 +138,13 @@ static cJSON *rate_json(int32_t bp)
 	return cJSON_CreateRaw(rate);
 }
 
+/* A line's tiers (text the library wrote), or null. */
+static cJSON *tiers_json(const char *text)
+{
+	cJSON *v = text ? billing__jx_parse(text, strlen(text), NULL) : NULL;
+	return v ? v : cJSON_CreateNull();
+}
+
 static cJSON *line_json(const billing_invoice_line *l)
 {
 	billing__jb b = { cJSON_CreateObject(), false };
@@ -153,6 +160,7 @@ static cJSON *line_json(const billing_invoice_line *l)
 	billing__jb_add(&b, "planId", billing__json_str_or_null(l->plan_id));
 	billing__jb_add(&b, "subscriptionItemId",
 		billing__json_str_or_null(l->subscription_item_id));
+	billing__jb_add(&b, "tiers", tiers_json(l->tiers));
 	return billing__jb_done(&b);
 }
 
@@ -443,7 +451,7 @@ static const billing__shape_field invoice_line_fields[] = {
 	{ "unitAmount", "integer", false }, { "periodStart", "time", false }, { "periodEnd", "time", false },
 	{ "taxRate", "number", false }, { "taxAmount", "integer", false }, { "proration", "boolean", false },
 	{ "planId", "string?", false }, { "id", "string?", false },
-	{ "subscriptionItemId", "string?", false }, END
+	{ "subscriptionItemId", "string?", false }, { "tiers", "object[]?", false }, END
 };
 static const billing__shape_field invoice_fields[] = {
 	{ "id", "string", false }, { "object", "'invoice'", false }, { "number", "string?", false },

@@ -341,7 +341,8 @@ RESOURCE(billing__res_delivery, "webhook_delivery", "webhook_deliveries",
 	F(N, "amount", INT64, line.amount, 0, "amount", INTEGER), \
 	F(N, "tax_rate_bp", INT32, line.tax_rate_bp, 0, NULL, NONE), \
 	F(N, "subscription_item_id", TEXT, line.subscription_item_id, 0, "subscriptionItemId", \
-		STRING)
+		STRING), \
+	F(N, "tiers", TEXT, line.tiers, 0, "tiers", ARRAY)
 static const billing_field invoice_line_fields[] = {
 	F(N, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
 	F(N, "invoice_id", TEXT, owner_id, ID | FILTER, "invoiceId", STRING),

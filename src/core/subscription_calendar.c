@@ -68,7 +68,7 @@ static int lines_push(struct lines *l, const billing_invoice_line *line, bool co
 		if (!v)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		l->v = v;
-		if ((owned = billing__realloc(l->owned, cap * 3 * sizeof(*owned))) == NULL)
+		if ((owned = billing__realloc(l->owned, cap * BILLING__LINE_STRINGS * sizeof(*owned))) == NULL)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		l->owned = owned;
 		l->cap = cap;
@@ -80,7 +80,8 @@ static int lines_push(struct lines *l, const billing_invoice_line *line, bool co
 		x->plan_id = l->owned[l->nowned++] = billing__strdup(line->plan_id);
 		x->subscription_item_id = l->owned[l->nowned++] =
 			billing__strdup(line->subscription_item_id);
-		if (!x->description || (line->plan_id && !x->plan_id) ||
+		x->tiers = l->owned[l->nowned++] = billing__strdup(line->tiers);
+		if (!x->description || (line->plan_id && !x->plan_id) || (line->tiers && !x->tiers) ||
 		    (line->subscription_item_id && !x->subscription_item_id))
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	}

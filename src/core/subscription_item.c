@@ -192,7 +192,7 @@ int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 	billing__sub_items it;
 	billing__plan_info plan;
 	billing_invoice_line line;
-	char desc[600];
+	char desc[BILLING__PLAN_LINE_TEXT];
 	size_t i;
 	int rc;
 
@@ -200,15 +200,15 @@ int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 		return rc;
 	for (i = 0; rc == BILLING_OK && i < it.n; i++) {
 		const char *plan_id = i == 0 && first_plan_id ? first_plan_id : it.v[i]->plan_id;
-		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, plan_id)) < 0 ||
-		    (rc = billing__plan_line(&line, &plan, it.v[i]->quantity, start, end, desc,
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, plan_id)) < 0)
+			break;
+		/* Nothing is charged for a trial: a zero line per item, in every
+		 * price model. */
+		if (trial)
+			billing__plan_info_trial(&plan);
+		if ((rc = billing__plan_line(&line, &plan, it.v[i]->quantity, start, end, desc,
 			sizeof(desc), trial ? "Trial of " : NULL)) < 0)
 			break;
-		if (trial) {
-			/* Nothing is charged for a trial: a zero line per item. */
-			line.unit_amount = 0;
-			line.amount = 0;
-		}
 		line.subscription_item_id = it.v[i]->id;
 		rc = push(payload, &line);
 	}

@@ -65,7 +65,8 @@ static int prorate_line(struct change *c, const billing__plan_info *plan, int32_
 }
 
 /* A change of quantity on one plan: one line, the two quantities' full
- * amounts' difference over the rest of the period. */
+ * amounts' difference (each the plan's price model, without its tiers)
+ * over the rest of the period. */
 static int quantity_line(struct change *c, const billing_subscription *s, int32_t from,
 	int32_t to, const char *item_id)
 {
@@ -74,9 +75,9 @@ static int quantity_line(struct change *c, const billing_subscription *s, int32_
 	int64_t diff, amount;
 	int rc;
 
-	if ((rc = billing__plan_line(&old_line, &c->old_plan, from, c->t, s->current_period_end,
-		scratch, sizeof(scratch), NULL)) < 0 ||
-	    (rc = billing__plan_line(l, &c->old_plan, to, c->t, s->current_period_end,
+	if ((rc = billing__plan_line_untiered(&old_line, &c->old_plan, from, c->t,
+		s->current_period_end, scratch, sizeof(scratch), NULL)) < 0 ||
+	    (rc = billing__plan_line_untiered(l, &c->old_plan, to, c->t, s->current_period_end,
 		c->desc[c->n], sizeof(c->desc[c->n]), NULL)) < 0)
 		return rc;
 	if (__builtin_sub_overflow(l->amount, old_line.amount, &diff))

@@ -13,15 +13,16 @@
 #include "core/invoice_internal.h"
 #include "core/subscription_internal.h"
 
-/* A proration line: the full-period amount of quantity x plan, times part
- * over whole seconds, half away from zero, negative for a credit. */
+/* A proration line: the full-period amount of quantity of the plan (its
+ * price model), times part over whole seconds, half away from zero,
+ * negative for a credit; without the model's tiers. */
 int billing__subscription_proration_line(billing_invoice_line *line, const billing__plan_info *plan,
 	int32_t quantity, int64_t from, int64_t to, int64_t part, int64_t whole, bool credit,
 	char *desc, size_t desc_size)
 {
 	int64_t amount;
 	int rc;
-	if ((rc = billing__plan_line(line, plan, quantity, from, to, desc, desc_size,
+	if ((rc = billing__plan_line_untiered(line, plan, quantity, from, to, desc, desc_size,
 		credit ? "Unused time on " : "Remaining time on ")) < 0)
 		return rc;
 	if ((rc = billing__prorate(&amount, line->amount, part, whole)) < 0)

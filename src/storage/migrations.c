@@ -1389,6 +1389,13 @@ static const char step24_postgres[] =
 	TENANT_POLICY("subscription_items")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON subscription_items TO billing_runtime;");
 
+/* The tiers a tiered plan's invoice line used (issue #21, core/price.h),
+ * JSON text; NULL on every other line. Pending lines share the lines'
+ * columns. */
+static const char step25_line_tiers[] =
+	"ALTER TABLE invoice_lines ADD COLUMN tiers TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE pending_lines ADD COLUMN tiers TEXT /*COLLATE_C*/;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1429,6 +1436,7 @@ static const billing__migration steps[] = {
 		step23_postgres, NULL },
 	{ 24, "subscription items; the item of invoice and pending lines",
 		step24_subscription_items, step24_postgres, NULL },
+	{ 25, "invoice lines: the tiers of a tiered plan's line", step25_line_tiers, NULL, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -176,9 +176,52 @@ static void check__invoice_sums_and_number_gaps_are_reported_in_their_tenant(voi
 	/* Bolt's only number is no longer 1 */
 	EXEC(w, "UPDATE invoices SET number = 'INV-000002' WHERE id = '%s'", b.invoice);
 	check(w, &s);
-	assert_int_equal(s.n, 2);
+	assert_int_equal(s.n, 3);
 	assert_one(&s, a.t, "invoice_sums", a.invoice);
+	/* and the plan's line no longer costs what the plan says */
+	assert_one(&s, a.t, "plan_line_amount", a.invoice);
 	assert_one(&s, b.t, "invoice_number_gap", "");
+	tb_world_free(w);
+}
+
+/* A plan's full-period line must cost what the plan's price model says
+ * of its quantity: per unit at the unit amount it recorded, tiered by the
+ * plan's tiers (Stripe's graduated example: 6 fonts cost 5 x 7.00 +
+ * 6.50). Prorations are not recomputed. */
+static void check__a_plan_line_not_priced_by_its_plan_is_reported(void **state)
+{
+	tb_world *w = world();
+	billing_plan *tiered;
+	billing_subscription *sub;
+	char invoice[64];
+	shop a, b;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+	tiered = tb_plan(w, b.t, &(tb_plan_spec){ .product_id = b.product, .price_json =
+		"\"billingScheme\":\"tiered\",\"tiersMode\":\"graduated\",\"tiers\":["
+		"{\"upTo\":5,\"unitAmount\":700},{\"upTo\":10,\"unitAmount\":650},"
+		"{\"upTo\":null,\"unitAmount\":600}]" });
+	sub = tbb_subscribe(w, b.t, b.customer, billing_plan_id(tiered), 6);
+	snprintf(invoice, sizeof(invoice), "%s", billing_subscription_latest_invoice_id(sub));
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+
+	/* The sums still agree, the quantities do not: 2 x 29.00 is not 29.00,
+	 * and 7 fonts are not 41.50. */
+	EXEC(w, "UPDATE invoice_lines SET quantity = 2 WHERE invoice_id = '%s'", a.invoice);
+	EXEC(w, "UPDATE invoice_lines SET quantity = 7 WHERE invoice_id = '%s'", invoice);
+	check(w, &s);
+	assert_int_equal(s.n, 2);
+	assert_one(&s, a.t, "plan_line_amount", a.invoice);
+	assert_one(&s, b.t, "plan_line_amount", invoice);
+	/* A proration line is a part of the model's amount: not recomputed. */
+	EXEC(w, "UPDATE invoice_lines SET proration = 1 WHERE invoice_id = '%s'", invoice);
+	check(w, &s);
+	assert_int_equal(s.n, 1);
+	billing_subscription_free(sub);
+	billing_plan_free(tiered);
 	tb_world_free(w);
 }
 
@@ -399,6 +442,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(check__what_the_library_wrote_has_no_problem),
 		cmocka_unit_test(check__invoice_sums_and_number_gaps_are_reported_in_their_tenant),
+		cmocka_unit_test(check__a_plan_line_not_priced_by_its_plan_is_reported),
 		cmocka_unit_test(check__payments_and_invoices_that_disagree_are_reported),
 		cmocka_unit_test(check__incomplete_subscriptions_and_their_invoice_agree),
 		cmocka_unit_test(check__a_refunded_payment_still_counts_as_captured),

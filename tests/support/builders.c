@@ -203,7 +203,25 @@ billing_plan *tb_plan(tb_world *w, const char *tenant, const tb_plan_spec *spec)
 	p.trial_days = spec ? spec->trial_days : 0;
 	p.term_count = spec ? spec->term_count : 0;
 	p.active = spec ? spec->active : BILLING_UNSET;
-	tb_assert_rc(billing_plan_create(&plan, w->ctx, &who, &p, NULL), BILLING_OK);
+	if (spec && spec->price_json) {
+		char in[4096], amount[32] = "", *out = NULL;
+		const char *id;
+		if (spec->amount)
+			snprintf(amount, sizeof(amount), ",\"amount\":%lld", (long long)spec->amount);
+		snprintf(in, sizeof(in), "{\"productId\":\"%s\",\"code\":\"%s\",\"name\":\"%s\","
+			"\"interval\":\"%s\",\"trialDays\":%d%s,%s}", p.product_id, p.code, p.name,
+			billing_interval_name(p.interval), (int)p.trial_days, amount, spec->price_json);
+		tb_assert_rc(billing_call_json(&out, w->ctx, &who, "plans.create", in, strlen(in),
+			NULL), BILLING_OK);
+		/* {"id":"plan_...", ...}: the id is the first member */
+		id = strstr(out, "\"id\":\"");
+		assert_non_null(id);
+		snprintf(code, sizeof(code), "%.*s", (int)strcspn(id + 6, "\""), id + 6);
+		billing_free(out);
+		tb_assert_rc(billing_plan_get(&plan, w->ctx, &who, code), BILLING_OK);
+	} else {
+		tb_assert_rc(billing_plan_create(&plan, w->ctx, &who, &p, NULL), BILLING_OK);
+	}
 	billing_product_free(prod);
 	return plan;
 }

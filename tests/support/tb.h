@@ -143,6 +143,10 @@ typedef struct {
 	int32_t trial_days;
 	int32_t term_count;
 	billing_tristate active;
+	/* The price model (core/price.h) as JSON members, made through
+	 * plans.create: "\"billingScheme\":\"tiered\",..." (amount then not
+	 * given unless it is set); NULL: a perUnit plan of amount. */
+	const char *price_json;
 } tb_plan_spec;
 
 billing_plan *tb_plan(tb_world *w, const char *tenant, const tb_plan_spec *spec);
