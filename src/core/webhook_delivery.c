@@ -160,7 +160,16 @@ int billing__delivery_begin(billing_ctx *ctx, billing_txn *tx, const char *tenan
 		return rc;
 	if (c.d.status != BILLING_DELIVERY_PENDING)
 		return ctx->st->due_clear(tx, tenant_id, BILLING__DUE_DELIVERY, delivery_id);
-	rc = ctx->st->record_read(tx, &billing__res_webhook_endpoint, tenant_id, c.d.endpoint_id, BILLING_LOCK_UPDATE, billing__capture_row, &ec);
+	/* The endpoint is read without a lock: its URL, secrets and state as
+	 * committed now (the delivery's row, locked above, is what makes the
+	 * claim this transaction's). Locking it made every claim of one
+	 * endpoint wait for the last one's commit across all workers, and
+	 * closed a cycle on PostgreSQL: a claim that keeps the lock of a due
+	 * row SKIP LOCKED found and then saw leased waited for the endpoint,
+	 * while the holder of the endpoint (the refresh of that very
+	 * delivery) waited to move the row's lease. */
+	rc = ctx->st->record_read(tx, &billing__res_webhook_endpoint, tenant_id, c.d.endpoint_id,
+		BILLING_LOCK_NONE, billing__capture_row, &ec);
 	if (rc == BILLING_ENOTFOUND)
 		return die(ctx, tx, &c.d, "endpoint_deleted", now);
 	if (rc < 0)
@@ -235,7 +244,7 @@ static int64_t jittered(int64_t wait)
 /* Records the attempt's outcome in a transaction of its own. */
 static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32_t status,
 	const char *error, const char *response, int64_t duration_ms, int64_t retry_after,
-	int64_t *next_at)
+	int64_t *next_at, int *endpoint_changed)
 {
 	billing__capture ec = { billing__webhook_endpoint_from_record, NULL };
 	billing_delivery_attempt_record a;
@@ -310,6 +319,7 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 			r.updated_at = now;
 			r.version++;
 			rc = ctx->st->record_update(tx, &billing__res_webhook_endpoint, &r, e->version);
+			*endpoint_changed = 1;
 		}
 	} else if (!gone && c.d.attempt_count <= RETRIES) {
 		/* next_attempt_at and its due work are set above */
@@ -326,6 +336,7 @@ static int record_once(billing_ctx *ctx, const billing__delivery_job *job, int32
 				r.enabled = 0;
 				r.disabled_reason = gone ? "gone" : "failing";
 			}
+			*endpoint_changed = 1;
 			if ((rc = ctx->st->record_update(tx, &billing__res_webhook_endpoint, &r, e->version)) == BILLING_OK &&
 			    !r.enabled && e->enabled) {
 				billing_webhook_endpoint *now_e = billing__webhook_endpoint_from_record(&r);
@@ -352,13 +363,16 @@ out:
 	return billing__end(ctx, tx, rc);
 }
 
+/* *endpoint_changed: the outcome changed the delivery's endpoint (its
+ * deaths in a row, or it disabled it). */
 static int record(billing_ctx *ctx, const billing__delivery_job *job, int32_t status,
 	const char *error, const char *response, int64_t duration_ms, int64_t retry_after,
-	int64_t *next_at)
+	int64_t *next_at, int *endpoint_changed)
 {
 	*next_at = 0;
+	*endpoint_changed = 0;
 	BILLING__RETRY(record_once(ctx, job, status, error, response, duration_ms, retry_after,
-		next_at));
+		next_at, endpoint_changed));
 }
 
 /* Seconds a 429 or 503 answer's Retry-After asks to wait (RFC 9110: a
@@ -420,6 +434,7 @@ typedef struct {
 	int retry;                      /* a retry waiting for its time in this batch */
 	int trial;                      /* the trial of its endpoint's half-open circuit */
 	unsigned long gen;              /* the batch's gen when it was claimed */
+	int64_t claimed_at;             /* the context's clock when it was claimed or read again */
 	int64_t not_before_ms;          /* monotonic */
 	char sig[512], id[BILLING_ID_MAX], ts[32];
 	billing_header h[5];
@@ -446,7 +461,8 @@ struct billing__delivery_batch {
 	billing__delivery_refill_fn refill;
 	void *refill_payload;
 	int refill_over;                /* the refill found nothing: not asked again */
-	unsigned long gen;              /* exchanges ended so far */
+	unsigned long gen;              /* outcomes so far that changed an endpoint, or
+	                                   could not be recorded */
 };
 
 static int64_t held_until(const billing__delivery_batch *b, const char *endpoint_id)
@@ -608,6 +624,7 @@ static void item_add(billing__delivery_batch *b, billing__delivery_job *job)
 	memset(&b->items[i], 0, sizeof(b->items[i]));
 	b->items[i].job = job;
 	b->items[i].gen = b->gen;
+	b->items[i].claimed_at = job->timestamp;
 	b->queued++;
 	if (i >= b->n)
 		b->n = i + 1;
@@ -675,10 +692,12 @@ static int next_queued(billing__delivery_batch *b, batch_item **out, int64_t *so
 		it->trial = admit == 2;
 		now = attempt_now(b);
 		snprintf(endpoint_id, sizeof(endpoint_id), "%s", it->job->endpoint_id);
-		/* As claimed when nothing has ended since (no answer of this
-		 * batch changed its endpoint) and the clock still shows the
-		 * second it was stamped with: sent as it is. */
-		if (it->retry || it->gen != b->gen || it->job->timestamp != now) {
+		/* As claimed when no outcome of this batch has changed an
+		 * endpoint since and the claim is recent (its lease far from
+		 * its end, a secret rotated since still inside its overlap):
+		 * stamped now and sent without reading it again, which would
+		 * cost a commit per delivery. */
+		if (it->retry || it->gen != b->gen || now - it->claimed_at > BILLING__DELIVERY_FRESH) {
 			snprintf(tenant_id, sizeof(tenant_id), "%s", it->job->tenant_id);
 			snprintf(delivery_id, sizeof(delivery_id), "%s", it->job->delivery_id);
 			was_retry = it->retry;
@@ -697,10 +716,13 @@ static int next_queued(billing__delivery_batch *b, batch_item **out, int64_t *so
 				continue;       /* delivered, dead, or its endpoint gone */
 			}
 			it->job = fresh;
+			it->gen = b->gen;
+			it->claimed_at = fresh->timestamp;
 			b->queued++;
 			it->retry = was_retry;
 			it->trial = admit == 2;
 		}
+		it->job->timestamp = now;
 		if (item_request(ctx, it) < 0) {
 			billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s",
 				it->job->delivery_id, billing_error_last()->message);
@@ -771,12 +793,12 @@ static void batch_done(billing_transport_batch *bb, void *token, int rc,
 	int32_t status = 0;
 	int64_t wait = 0, next_at = 0, now;
 	size_t kept_len = 0;
+	int changed = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	OPENSSL_cleanse(it->sig, sizeof(it->sig));
 	it->in_flight = 0;
 	b->in_flight--;
-	b->gen++;
 	if (rc < 0) {
 		/* Not sent (out of memory, a request the transport refused):
 		 * an attempt like a dropped connection, tried again. */
@@ -800,13 +822,16 @@ static void batch_done(billing_transport_batch *bb, void *token, int rc,
 	it->trial = 0;
 	if (record(ctx, it->job, status, error, kept_len ? kept : NULL,
 		(int64_t)(t1.tv_sec - it->t0.tv_sec) * 1000 +
-		(t1.tv_nsec - it->t0.tv_nsec) / 1000000, wait, &next_at) < 0) {
+		(t1.tv_nsec - it->t0.tv_nsec) / 1000000, wait, &next_at, &changed) < 0) {
 		/* the lease stands: sent again when it ends */
+		b->gen++;
 		billing__log(ctx, BILLING_LOG_WARN, "due work delivery %s: %s",
 			it->job->delivery_id, billing_error_last()->message);
 		item_finish(b, it);
 		return;
 	}
+	if (changed)
+		b->gen++;       /* the queued deliveries are read again before they start */
 	now = billing__now(ctx);
 	if (wait > 0)
 		hold_endpoint(b, it->job->endpoint_id, now + wait);

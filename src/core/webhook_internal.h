@@ -109,9 +109,11 @@ void billing__delivery_job_free(billing__delivery_job *job);
  * receiver holds only its own slots; as each exchange ends another starts,
  * from the queued deliveries or, when none of them can start, from the
  * batch's refill (the run claims the next due delivery), so a hanging
- * exchange delays nothing but its own endpoint's. A delivery whose claim is
- * older than the context's clock is read again, leased, stamped and signed
- * when its exchange starts; its attempt is recorded when it ends; a first
+ * exchange delays nothing but its own endpoint's. A delivery is stamped
+ * and signed when its exchange starts, and read again (and leased anew)
+ * first when it is a retry, when an outcome of the batch changed an
+ * endpoint since its claim, or when the claim is more than
+ * BILLING__DELIVERY_FRESH seconds old; its attempt is recorded when it ends; a first
  * retry due within BILLING__DELIVERY_RETRY_IN_BATCH seconds is made in the
  * same batch while other exchanges are under way. An endpoint whose
  * circuit is open (billing__circuit_admit) is not sent to: its deliveries
@@ -123,6 +125,7 @@ void billing__delivery_job_free(billing__delivery_job *job);
 #define BILLING__DELIVERY_IN_FLIGHT 64
 #define BILLING__DELIVERY_PER_ENDPOINT 16
 #define BILLING__DELIVERY_RETRY_IN_BATCH 10
+#define BILLING__DELIVERY_FRESH 30      /* seconds a claim is sent without a read */
 typedef struct billing__delivery_batch billing__delivery_batch;
 /*
  * The window's refill: the next due delivery claimed and leased into *job

@@ -940,6 +940,204 @@ static void window__fast_tenants_are_delivered_while_a_receiver_hangs(void **sta
 	fx_close(&f);
 }
 
+/* ------------------------------------------------------------ workers at once */
+
+struct claim_thread {
+	billing_ctx *ctx;
+	const char *tenant;
+	const char *delivery_id;
+	int64_t now;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, rc;
+};
+
+static void *claim_other(void *arg)
+{
+	struct claim_thread *c = arg;
+	billing__delivery_job *job = NULL;
+	billing_txn *tx;
+	int rc = billing__begin(&tx, c->ctx, c->tenant, BILLING_TXN_WRITE);
+	if (rc == BILLING_OK) {
+		rc = billing__delivery_begin(c->ctx, tx, c->tenant, c->delivery_id, c->now, &job);
+		rc = billing__end(c->ctx, tx, rc);
+	}
+	billing__delivery_job_free(job);
+	pthread_mutex_lock(&c->mu);
+	c->done = 1;
+	c->rc = rc;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static void concurrency__claims_of_one_endpoint_do_not_wait_for_each_other(void **state)
+{
+	struct claim_thread c;
+	billing__delivery_job *job = NULL;
+	billing_page *page;
+	billing_txn *tx;
+	pthread_t thread;
+	struct timespec until;
+	size_t n;
+	int waited = 0;
+	fx f;
+	(void)state;
+	/* PostgreSQL only: SQLite's write transactions take turns on the
+	 * database, so there a second claim waits for the first by design. */
+	if (strcmp(tb_backend(), "postgres") != 0)
+		skip();
+	fx_open(&f, 1, 0);
+	endpoint(&f, f.t, NULL, 0);
+	billing_customer_free(tb_customer(f.w, f.t, NULL));
+	billing_customer_free(tb_customer(f.w, f.t, NULL));
+	page = deliveries(&f, f.t, &n);
+	assert_int_equal(n, 2);
+	/* One worker has claimed a delivery and not committed yet (its
+	 * commit is a disk flush); another worker claims the endpoint's other
+	 * delivery meanwhile, on a connection of its own. */
+	tb_assert_rc(billing__begin(&tx, f.w->ctx, f.t, BILLING_TXN_WRITE), BILLING_OK);
+	tb_assert_rc(billing__delivery_begin(f.w->ctx, tx, f.t,
+		billing_webhook_delivery_id(billing_page_webhook_delivery(page, 0)), f.w->now, &job),
+		BILLING_OK);
+	assert_non_null(job);
+	memset(&c, 0, sizeof(c));
+	c.ctx = tb_world_open_again(f.w);
+	c.tenant = f.t;
+	c.delivery_id = billing_webhook_delivery_id(billing_page_webhook_delivery(page, 1));
+	c.now = f.w->now;
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	assert_int_equal(pthread_create(&thread, NULL, claim_other, &c), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&c.mu);
+	while (!c.done && pthread_cond_timedwait(&c.cv, &c.mu, &until) == 0)
+		;
+	waited = !c.done;
+	pthread_mutex_unlock(&c.mu);
+	/* the first claim commits: a claim that waited for it ends now */
+	tb_assert_rc(billing__end(f.w->ctx, tx, BILLING_OK), BILLING_OK);
+	billing__delivery_job_free(job);
+	pthread_join(thread, NULL);
+	assert_false(waited);
+	tb_assert_rc(c.rc, BILLING_OK);
+	pthread_cond_destroy(&c.cv);
+	pthread_mutex_destroy(&c.mu);
+	billing_ctx_close(c.ctx);
+	billing_page_free(page);
+	/* both leased: the receiver gets them when the leases end, once each */
+	run_at(&f, f.w->now + 300);
+	assert_int_equal(received(f.r), 2);
+	assert_int_equal(f.w->rolled_back, 0);
+	fx_close(&f);
+}
+
+#define RACE_TENANTS 3
+#define RACE_EACH 40            /* customers (deliveries) per tenant */
+#define RACE_WORKERS 4
+
+struct race_run {
+	billing_ctx *ctx;
+	int64_t now;
+	billing_run_report rep;
+	int rc;
+};
+
+static void *race_run(void *arg)
+{
+	struct race_run *r = arg;
+	billing_run_limits lim = BILLING_RUN_LIMITS_INIT;
+	lim.workers = RACE_WORKERS;
+	r->rc = billing_run_due(r->ctx, r->now, &lim, &r->rep);
+	return NULL;
+}
+
+static unsigned int other_rolled_back;
+
+static int64_t world_now(void *payload)
+{
+	return ((tb_world *)payload)->now;
+}
+
+static void count_rolled_back(void *payload, billing_log_level level, const char *message)
+{
+	(void)payload;
+	(void)level;
+	if (strncmp(message, "transaction rolled back (", 25) == 0)
+		__atomic_fetch_add(&other_rolled_back, 1, __ATOMIC_RELAXED);
+}
+
+static void concurrency__workers_in_two_processes_deliver_each_once(void **state)
+{
+	static const char *const names[RACE_TENANTS] = { "R1", "R2", "R3" };
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	struct race_run runs[2];
+	pthread_t threads[2];
+	const char *t[RACE_TENANTS];
+	size_t i, j, n;
+	int k;
+	fx f;
+	(void)state;
+	/* Two "processes" (contexts) with 4 workers each run the queue at
+	 * once: three tenants' endpoints on one receiver; every delivery is
+	 * sent once and recorded once, none is left, and no transaction
+	 * deadlocked (each would be logged before its retry). A timeout of
+	 * 5 s, not 500 ms: up to 8 x 16 connections at once to one loopback
+	 * receiver on a loaded machine must not time out (a timed-out
+	 * exchange is an attempt, retried). */
+	fx_open_timeout(&f, 1, 0, 5000);
+	for (i = 0; i < RACE_TENANTS; i++) {
+		t[i] = tb_tenant(f.w, names[i]);
+		endpoint(&f, t[i], NULL, 0);
+	}
+	for (j = 0; j < RACE_EACH; j++)
+		for (i = 0; i < RACE_TENANTS; i++)
+			billing_customer_free(tb_customer(f.w, t[i], NULL));
+	o.webhook_allow_http = 1;
+	o.webhook_allow_private = 1;
+	o.webhook_timeout_ms = 5000;
+	o.clock = world_now;
+	o.clock_payload = f.w;
+	o.logger = count_rolled_back;
+	o.log_level = BILLING_LOG_WARN;
+	other_rolled_back = 0;
+	memset(runs, 0, sizeof(runs));
+	runs[0].ctx = f.w->ctx;
+	tb_assert_rc(billing_ctx_open_url(&runs[1].ctx, f.w->url, &o), BILLING_OK);
+	for (k = 0; k < 2; k++) {
+		runs[k].now = f.w->now;
+		assert_int_equal(pthread_create(&threads[k], NULL, race_run, &runs[k]), 0);
+	}
+	for (k = 0; k < 2; k++)
+		pthread_join(threads[k], NULL);
+	billing_ctx_close(runs[1].ctx);
+	for (k = 0; k < 2; k++) {
+		tb_assert_rc(runs[k].rc, BILLING_OK);
+		assert_int_equal(runs[k].rep.failed, 0);
+	}
+	/* the endpoints' own creation events go to no endpoint of theirs */
+	assert_int_equal(runs[0].rep.processed + runs[1].rep.processed,
+		RACE_TENANTS * RACE_EACH);
+	pthread_mutex_lock(&f.r->mu);
+	assert_int_equal(f.r->total, RACE_TENANTS * RACE_EACH);
+	pthread_mutex_unlock(&f.r->mu);
+	for (i = 0; i < RACE_TENANTS; i++) {
+		billing_page *page = deliveries(&f, t[i], &n);
+		assert_int_equal(n, RACE_EACH);
+		for (j = 0; j < n; j++) {
+			const billing_webhook_delivery *d = billing_page_webhook_delivery(page, j);
+			assert_int_equal(billing_webhook_delivery_status_of(d),
+				BILLING_DELIVERY_SUCCEEDED);
+			assert_int_equal(billing_webhook_delivery_attempt_count(d), 1);
+		}
+		billing_page_free(page);
+	}
+	assert_int_equal(f.w->rolled_back, 0);
+	assert_int_equal(other_rolled_back, 0);
+	fx_close(&f);
+}
+
 /* ------------------------------------------------------------ beside them */
 
 static void audit__every_mutating_call_with_its_request(void **state)
@@ -1078,6 +1276,8 @@ int main(void)
 		cmocka_unit_test(redeliver__one_event_or_every_dead_delivery),
 		cmocka_unit_test(concurrency__one_hanging_receiver_does_not_hold_up_the_others),
 		cmocka_unit_test(window__fast_tenants_are_delivered_while_a_receiver_hangs),
+		cmocka_unit_test(concurrency__claims_of_one_endpoint_do_not_wait_for_each_other),
+		cmocka_unit_test(concurrency__workers_in_two_processes_deliver_each_once),
 		cmocka_unit_test(audit__every_mutating_call_with_its_request),
 		cmocka_unit_test(subscribers__after_commit_only),
 		cmocka_unit_test(retention__old_events_are_pruned_by_the_run),

@@ -34,13 +34,17 @@ void tb_assert_field(const char *field)
 }
 
 /* The world's logger: counts the billing run's batches that failed and
- * were done one by one (tb_world.batch_fallbacks); BILLING_TEST_LOG=1
+ * were done one by one (tb_world.batch_fallbacks) and the transactions
+ * rolled back for a deadlock or a serialization failure
+ * (tb_world.rolled_back); BILLING_TEST_LOG=1
  * also prints every line, for debugging. */
 static void world_log(void *payload, billing_log_level level, const char *message)
 {
 	tb_world *w = payload;
 	if (strncmp(message, "a batch of ", 11) == 0)
 		__atomic_fetch_add(&w->batch_fallbacks, 1, __ATOMIC_RELAXED);
+	if (strncmp(message, "transaction rolled back (", 25) == 0)
+		__atomic_fetch_add(&w->rolled_back, 1, __ATOMIC_RELAXED);
 	if (getenv("BILLING_TEST_LOG"))
 		fprintf(stderr, "billing[%d]: %s\n", (int)level, message);
 }

@@ -34,6 +34,8 @@ typedef struct {
 	billing_provider *provider; /* the context's, or NULL */
 	unsigned int batch_fallbacks; /* the billing run's batches that failed and were
 	                                 done one renewal at a time (its log says so) */
+	unsigned int rolled_back;     /* transactions PostgreSQL rolled back for a deadlock
+	                                 or a serialization failure (logged, then retried) */
 } tb_world;
 
 /* The backend under test: $BILLING_TEST_BACKEND ("sqlite" by default). */
