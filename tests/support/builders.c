@@ -197,7 +197,7 @@ billing_plan *tb_plan(tb_world *w, const char *tenant, const tb_plan_spec *spec)
 	n = ++w->seq;
 	snprintf(name, sizeof(name), "Plan %u", n);
 	snprintf(code, sizeof(code), "PLAN-%u", n);
-	p.product_id = prod ? billing_product_id(prod) : spec->product_id;
+	p.product_id = prod ? billing_product_id(prod) : spec ? spec->product_id : NULL;
 	p.code = spec && spec->code ? spec->code : code;
 	p.name = spec && spec->name ? spec->name : name;
 	p.amount = spec && spec->amount ? spec->amount : 2900;
