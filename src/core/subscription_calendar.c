@@ -197,6 +197,14 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		return ctx->st->due_clear(tx, tenant_id, BILLING__DUE_SUBSCRIPTION, id);
 	if (rc < 0)
 		return rc;
+	if (cur->status == BILLING_SUB_INCOMPLETE) {
+		/* Only in a batch of the run (billing__subscription_incomplete_due
+		 * read nothing there): its expiry locks the invoice before the
+		 * subscription, so the batch is done one renewal at a time. */
+		rc = billing__error_set(BILLING_ECONFLICT, "incomplete_in_batch",
+			"subscription %s is incomplete: expired alone", id);
+		goto out;
+	}
 	billing__subscription_record_of(&r, cur);
 	if (billing__subscription_ended(r.status) || r.status == BILLING_SUB_PAUSED ||
 	    r.current_period_end > now) {
