@@ -3,7 +3,8 @@
  * customers' descriptor, their rules (a name, an e-mail address unique
  * in the tenant ignoring case through its key email_key, a default
  * payment method that is a token or, on update, one of the customer's
- * stored payment methods "cpm_..." standing for the provider's id) and
+ * stored payment methods "cpm_..." standing for the provider's id, tax
+ * ids checked and normalized by core/tax_id.h) and
  * the typed C API of billing/customer.h over the flow. Delete is hard,
  * refused by storage while any row references the customer. The
  * balances are computed by balance changes (core/customer_balance.c),
@@ -11,9 +12,12 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/json_exact.h"
 #include "core/payment_method.h"
+#include "core/tax_id.h"
 #include "core/resource.h"
 #include "core/resources.h"
 #include "core/text.h"
@@ -30,8 +34,12 @@ struct billing_customer {
 /* Indexes into fields[], the bits of a given mask. */
 enum {
 	TENANT, ID, NAME, EMAIL, EMAIL_KEY, PAYMENT_METHOD, METADATA, BALANCES, CREATED_AT,
-	UPDATED_AT, VERSION, FIELD_COUNT
+	UPDATED_AT, VERSION, TAX_EXEMPT, TAX_IDS, FIELD_COUNT
 };
+
+static const char *const tax_exempt_names[] = { "none", "exempt", "reverse", NULL };
+
+#define TAX_IDS_MAX 5
 
 #define WRITE (BILLING_API_CREATE | BILLING_API_UPDATE)
 
@@ -69,6 +77,13 @@ static const billing_field fields[FIELD_COUNT] = {
 		BILLING_JSON_TIME, 0, NULL, 0, NULL },
 	[VERSION] = { "version", BILLING_FIELD_INT64, F(version), BILLING_FIELD_VERSION,
 		"version", BILLING_JSON_INTEGER, 0, NULL, 0, NULL },
+	[TAX_EXEMPT] = { "tax_exempt", BILLING_FIELD_INT, F(tax_exempt), 0, "taxExempt", BILLING_JSON_ENUM, WRITE, tax_exempt_names, 0,
+		"none (taxed), exempt (no tax) or reverse (no tax; the invoice carries the "
+		"reverse-charge note); default none" },
+	[TAX_IDS] = { "tax_ids", BILLING_FIELD_TEXT, F(tax_ids_json), 0, "taxIds",
+		BILLING_JSON_ARRAY, WRITE, NULL, 0,
+		"up to 5 [{type, value}]: type eu_vat, gb_vat, us_ein, ch_vat, no_vat or au_abn; "
+		"the value's format is checked and normalized (DE123456789); [] when none" },
 };
 
 #define R_READ ((1u << BILLING_ROLE_USER) | (1u << BILLING_ROLE_ADMIN))
@@ -101,9 +116,64 @@ static bool token_ok(const char *pm)
 	return len > 0 && len <= 255;
 }
 
+/*
+ * taxIds: at most TAX_IDS_MAX objects {type, value}, each value checked and
+ * normalized by its type (core/tax_id.h); out receives the array printed
+ * with the normalized values. The first failure is the call's error
+ * (a 400 naming taxIds[i].type or taxIds[i].value).
+ */
+static int tax_ids_check(char *out, size_t size, const char *text)
+{
+	cJSON *arr = billing__jx_parse(text, strlen(text), NULL), *e, *v;
+	char norm[BILLING__TAX_ID_VALUE_MAX], ftype[32], fvalue[32], *printed = NULL;
+	size_t i = 0;
+	int rc = BILLING_OK;
+
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > TAX_IDS_MAX) {
+		cJSON_Delete(arr);
+		return billing__error_field(BILLING_EINVALID, "invalid", "taxIds",
+			"must be an array of at most %d {type, value} objects", TAX_IDS_MAX);
+	}
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(e, "value");
+
+		snprintf(ftype, sizeof(ftype), "taxIds[%zu].type", i);
+		snprintf(fvalue, sizeof(fvalue), "taxIds[%zu].value", i);
+		i++;
+		if (cJSON_GetArraySize(e) != 2 || !cJSON_IsString(type) || !cJSON_IsString(value)) {
+			rc = billing__error_field(BILLING_EINVALID, "invalid", ftype,
+				"each tax id is an object {type, value} of two strings");
+			break;
+		}
+		if ((rc = billing__tax_id_check(norm, type->valuestring, value->valuestring,
+			ftype, fvalue)) < 0)
+			break;
+		if (!(v = cJSON_CreateString(norm))) {
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+			break;
+		}
+		cJSON_ReplaceItemInObjectCaseSensitive(e, "value", v);
+	}
+	if (rc == BILLING_OK) {
+		printed = billing__jx_print(arr);
+		if (!printed)
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		else if ((size_t)snprintf(out, size, "%s", printed) >= size)
+			rc = billing__error_field(BILLING_EINVALID, "invalid", "taxIds",
+				"the tax ids are too long");
+	}
+	cJSON_free(printed);
+	cJSON_Delete(arr);
+	return rc;
+}
+
 static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
 	uint64_t given)
 {
+	/* The tax ids with their values normalized: the record points at it
+	 * until the call's write and answer, within this call on this thread. */
+	static _Thread_local char tax_ids[1024];
 	/* The provider's id a "cpm_..." stands for: the record points at it
 	 * until the call's write and answer, within this call on this thread. */
 	static _Thread_local char provider_ref[256];
@@ -129,10 +199,19 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	    !token_ok(c->default_payment_method))
 		billing__check_fail(&ck, "defaultPaymentMethod",
 			"must be 1 to 255 printable ASCII characters");
+	if ((given & BIT(TAX_EXEMPT)) && (c->tax_exempt < 0 || c->tax_exempt > 2))
+		billing__check_fail(&ck, "taxExempt", "must be none, exempt or reverse");
 	if (!current)
 		c->balances_json = "{}";
+	if (!current && !(given & BIT(TAX_IDS)))
+		c->tax_ids_json = "[]";
 	if ((rc = billing__checks_finish(&ck, "customer")) < 0)
 		return rc;
+	if ((given & BIT(TAX_IDS)) && c->tax_ids_json) {
+		if ((rc = tax_ids_check(tax_ids, sizeof(tax_ids), c->tax_ids_json)) < 0)
+			return rc;
+		c->tax_ids_json = tax_ids;
+	}
 	/* On update a stored payment method's id stands for the provider's. */
 	if (current && (given & BIT(PAYMENT_METHOD)) && c->default_payment_method) {
 		if ((rc = billing__payment_method_default(ctx, tx, c->tenant_id, c->id,

@@ -1,7 +1,7 @@
 /*
  * Customers' tax ids (issue #22 item 4, `taxIds[{type, value}]`): the
- * format check of one id, pure. The customer fields that store them come
- * next (docs/billing.md, "Tax ids").
+ * format check of one id, pure; customer.c checks a customer's taxIds with
+ * it (docs/billing.md, "Tax ids").
  */
 #ifndef BILLING_CORE_TAX_ID_H
 #define BILLING_CORE_TAX_ID_H

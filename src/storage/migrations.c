@@ -1396,6 +1396,14 @@ static const char step25_line_tiers[] =
 	"ALTER TABLE invoice_lines ADD COLUMN tiers TEXT /*COLLATE_C*/;\n"
 	"ALTER TABLE pending_lines ADD COLUMN tiers TEXT /*COLLATE_C*/;\n";
 
+/* Customers' taxes (src/core/customer.c; issue #22): whether they are
+ * taxed (0 none, 1 exempt, 2 reverse charge) and their tax ids, a JSON
+ * array of {type, value} that the core checks. */
+static const char step26_customer_taxes[] =
+	"ALTER TABLE customers ADD COLUMN tax_exempt INTEGER NOT NULL DEFAULT 0\n"
+	"  CHECK (tax_exempt BETWEEN 0 AND 2);\n"
+	"ALTER TABLE customers ADD COLUMN tax_ids TEXT /*COLLATE_C*/ NOT NULL DEFAULT '[]';\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1437,6 +1445,7 @@ static const billing__migration steps[] = {
 	{ 24, "subscription items; the item of invoice and pending lines",
 		step24_subscription_items, step24_postgres, NULL },
 	{ 25, "invoice lines: the tiers of a tiered plan's line", step25_line_tiers, NULL, NULL },
+	{ 26, "customers: taxExempt and taxIds", step26_customer_taxes, NULL, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -90,6 +90,11 @@ typedef struct {
 	 * changes (core/customer_balance.c), never by an update of the
 	 * customer (migration 13). */
 	const char *balances_json;
+	/* Taxes (schema step 26, issue #22): 0 none, 1 exempt, 2 reverse
+	 * (reverse charge); the tax ids, a JSON array of {type, value} with
+	 * normalized values (core/tax_id.h), "[]" when none. */
+	int tax_exempt;
+	const char *tax_ids_json;
 } billing_customer_record;
 
 typedef struct {

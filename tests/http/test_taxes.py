@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""HTTP suite for taxes (issue #22; docs/billing.md "Taxes"): a customer's
+taxExempt and taxIds on POST/PATCH /v1/customers.
+
+- an EU B2B customer with a VAT id and reverse charge: the ids come back
+  normalized (upper case, no spaces or dots) on create, GET and list; a
+  PATCH changes taxExempt and replaces the ids; [] removes them;
+- a customer created without them is taxExempt none with taxIds [];
+- bad input is a 400 naming the field (an id not of its type's format,
+  with the index: taxIds[1].value; an unknown type; a wrong check digit; a
+  taxExempt outside none/exempt/reverse; more than 5 ids) and changes
+  nothing; a USER may read but not write (403);
+- every answer conforms to the OpenAPI document (test_server.py checks).
+
+Reuses test_server.py's Server and Billing helpers through tenant_case; runs
+on the backend BILLING_TEST_BACKEND names, like http_server.
+"""
+import unittest
+
+import tenant_case
+
+
+class Taxes(tenant_case.TenantCase):
+    """A server with the test clock; a tenant per test."""
+
+    def test_eu_b2b_customer_with_vat_id_and_reverse_charge(self):
+        c = self.b.ok("POST", "/v1/customers", {
+            "name": "Muster GmbH", "email": "ap@muster.example", "taxExempt": "reverse",
+            "taxIds": [{"type": "eu_vat", "value": "de 123.456.789"},
+                       {"type": "ch_vat", "value": "CHE-116.281.710 MWST"}]})
+        self.assertEqual(c["taxExempt"], "reverse")
+        want = [{"type": "eu_vat", "value": "DE123456789"},
+                {"type": "ch_vat", "value": "CHE116281710MWST"}]
+        self.assertEqual(c["taxIds"], want)
+        got = self.b.ok("GET", "/v1/customers/%s" % c["id"])
+        self.assertEqual((got["taxExempt"], got["taxIds"]), ("reverse", want))
+        listed = [x for x in self.b.ok("GET", "/v1/customers")["data"] if x["id"] == c["id"]]
+        self.assertEqual(listed[0]["taxIds"], want)
+
+        p = self.b.ok("PATCH", "/v1/customers/%s" % c["id"], {
+            "taxExempt": "exempt", "taxIds": [{"type": "us_ein", "value": "123456789"}]})
+        self.assertEqual(p["taxExempt"], "exempt")
+        self.assertEqual(p["taxIds"], [{"type": "us_ein", "value": "12-3456789"}])
+        self.assertEqual(p["name"], "Muster GmbH")
+        p = self.b.ok("PATCH", "/v1/customers/%s" % c["id"], {"taxIds": []})
+        self.assertEqual((p["taxExempt"], p["taxIds"]), ("exempt", []))
+
+    def test_defaults(self):
+        c = self.b.ok("POST", "/v1/customers", {"name": "Ada", "email": "ada@example.com"})
+        self.assertEqual((c["taxExempt"], c["taxIds"]), ("none", []))
+        p = self.b.ok("PATCH", "/v1/customers/%s" % c["id"], {"name": "Ada L."})
+        self.assertEqual((p["taxExempt"], p["taxIds"]), ("none", []))
+
+    def test_bad_input_names_the_field_and_changes_nothing(self):
+        c = self.b.ok("POST", "/v1/customers", {
+            "name": "Kunde", "email": "k@example.com",
+            "taxIds": [{"type": "gb_vat", "value": "GB123456789"}]})
+        path = "/v1/customers/%s" % c["id"]
+        cases = [
+            ({"taxIds": [{"type": "eu_vat", "value": "DE123456789"},
+                         {"type": "eu_vat", "value": "DE12345"}]}, "taxIds[1].value"),
+            ({"taxIds": [{"type": "xx_vat", "value": "DE123456789"}]}, "taxIds[0].type"),
+            ({"taxIds": [{"type": "no_vat", "value": "923609017MVA"}]}, "taxIds[0].value"),
+            ({"taxIds": [{"type": "au_abn", "value": "51 824 753 557"}]},
+             "taxIds[0].value"),
+            ({"taxIds": [{"type": "eu_vat"}]}, "taxIds[0].type"),
+            ({"taxIds": [{"type": "eu_vat", "value": "DE123456789"}] * 6}, "taxIds"),
+            ({"taxExempt": "sometimes"}, "taxExempt"),
+        ]
+        for body, field in cases:
+            with self.subTest(field=field, body=body):
+                self.assertProblem(self.b.req("PATCH", path, body), 400, field=field)
+                bad = dict(body, name="New", email="new-%d@example.com" % len(field))
+                self.assertProblem(self.b.req("POST", "/v1/customers", bad), 400, field=field)
+        got = self.b.ok("GET", path)
+        self.assertEqual((got["taxExempt"], got["taxIds"], got["version"]),
+                         ("none", [{"type": "gb_vat", "value": "GB123456789"}], c["version"]))
+
+    def test_user_reads_but_may_not_write(self):
+        c = self.b.ok("POST", "/v1/customers", {"name": "Ada", "email": "ada@example.com",
+                                                "taxExempt": "exempt"})
+        r = self.s.request("GET", "/v1/customers/%s" % c["id"], token=self.user)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.body["taxExempt"], "exempt")
+        r = self.s.request("PATCH", "/v1/customers/%s" % c["id"], {"taxExempt": "none"},
+                           token=self.user)
+        self.assertProblem(r, 403)
+
+
+if __name__ == "__main__":
+    unittest.main()
