@@ -114,6 +114,18 @@ for (const backend of backends()) {
       await assert.rejects(acme.customers.get({ id: c.id }), B.NotFound);
     });
 
+    it('carry taxExempt and normalized taxIds', async () => {
+      const [, acme] = await w.newTenant();
+      const c = await acme.customers.create({ name: 'Muster GmbH', email: 'ap@muster.example',
+        taxExempt: 'reverse', taxIds: [{ type: 'eu_vat', value: 'de 123.456.789' }] });
+      assert.deepEqual([c.taxExempt, c.taxIds],
+        ['reverse', [{ type: 'eu_vat', value: 'DE123456789' }]]);
+      await assert.rejects(acme.customers.update({ id: c.id,
+        taxIds: [{ type: 'gb_vat', value: 'GB1' }] }),
+      (e) => e instanceof B.InvalidArgument && e.field === 'taxIds[0].value');
+      assert.deepEqual(await acme.customers.get({ id: c.id }), c);
+    });
+
     it('are read but not written by a USER', async () => {
       const [t, acme] = await w.newTenant('Roles');
       const c = await acme.customers.create({ name: 'Ada', email: 'ada@example.com' });

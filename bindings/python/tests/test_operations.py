@@ -148,6 +148,18 @@ class Customers(support.BackendCase):
         with self.assertRaises(B.NotFound):
             acme.customers.get(c["id"])
 
+    def test_tax_exempt_and_tax_ids(self):
+        _, acme = self.new_tenant()
+        c = acme.customers.create(name="Muster GmbH", email="ap@muster.example",
+                                  tax_exempt="reverse",
+                                  tax_ids=[{"type": "eu_vat", "value": "de 123.456.789"}])
+        self.assertEqual((c["taxExempt"], c["taxIds"]),
+                         ("reverse", [{"type": "eu_vat", "value": "DE123456789"}]))
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.customers.update(c["id"], tax_ids=[{"type": "gb_vat", "value": "GB1"}])
+        self.assertEqual(cm.exception.field, "taxIds[0].value")
+        self.assertEqual(acme.customers.get(c["id"]), c)
+
     def test_a_user_reads_but_does_not_write(self):
         t, acme = self.new_tenant("Roles")
         c = acme.customers.create(name="Ada", email="ada@example.com")
