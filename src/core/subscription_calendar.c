@@ -163,6 +163,28 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	return invoice_period(ctx, tx, r, plan, start, end, trial, extra, 0, invoice_id);
 }
 
+int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t from, char invoice_id[BILLING_ID_MAX])
+{
+	billing__invoice_draft d;
+	struct lines l = { 0 };
+	int rc;
+
+	if ((rc = billing__subscription_item_credits(ctx, tx, r, from, item_line, &l)) == 0) {
+		d.tenant_id = r->tenant_id;
+		d.customer_id = r->customer_id;
+		d.subscription_id = r->id;
+		d.currency = r->currency;
+		d.period_start = from;
+		d.period_end = r->current_period_end;
+		d.line_count = l.n;
+		d.lines = l.v;
+		rc = billing__invoice_issue(ctx, tx, &d, invoice_id);
+	}
+	lines_free(&l);
+	return rc;
+}
+
 /* ------------------------------------------------------------ the run */
 
 static int draft_delay_row(void *payload, const void *record)

@@ -180,6 +180,20 @@ int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 	int64_t end, bool trial, int (*push)(void *payload, const billing_invoice_line *line),
 	void *payload);
 
+/* The credits for the unused rest [from, period end) of r's current
+ * period, one proration line per item in order (a negative amount, to the
+ * second, the plan's model without tiers), each handed to push (its
+ * strings live only during the call): a cancellation or pause with
+ * prorations credits every item. */
+int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t from,
+	int (*push)(void *payload, const billing_invoice_line *line), void *payload);
+
+/* subscription_calendar.c: an invoice of its own (a negative total, owed
+ * back) of every item's credit for [from, period end) of r. */
+int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t from, char invoice_id[BILLING_ID_MAX]);
+
 /* The items of a new subscription: p's items (version 3) or p's plan and
  * quantity as one (in *one), checked for form into ck (items[i].planId,
  * ...); *items borrows p or one. */

@@ -216,6 +216,33 @@ int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 	return rc;
 }
 
+int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t from,
+	int (*push)(void *payload, const billing_invoice_line *line), void *payload)
+{
+	billing__sub_items it;
+	billing__plan_info plan;
+	billing_invoice_line line;
+	char desc[600];
+	size_t i;
+	int rc;
+
+	if ((rc = billing__sub_items_load(&it, ctx, tx, r->tenant_id, r->id)) < 0)
+		return rc;
+	for (i = 0; rc == BILLING_OK && i < it.n; i++) {
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, it.v[i]->plan_id)) < 0 ||
+		    (rc = billing__subscription_proration_line(&line, &plan, it.v[i]->quantity, from,
+			r->current_period_end, r->current_period_end - from,
+			r->current_period_end - r->current_period_start, true, desc,
+			sizeof(desc))) < 0)
+			break;
+		line.subscription_item_id = it.v[i]->id;
+		rc = push(payload, &line);
+	}
+	billing__sub_items_free(&it);
+	return rc;
+}
+
 /* ------------------------------------------------------------ a new subscription's items */
 
 /* The plan of an item of subscription s (currency, interval): live, active

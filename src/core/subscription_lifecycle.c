@@ -490,7 +490,6 @@ int billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
 struct cancelling {
 	unsigned int flags;
 	char invoice_id[BILLING_ID_MAX];
-	char desc[600];
 };
 
 static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
@@ -519,28 +518,13 @@ static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 		return rc;
 	if ((cn->flags & BILLING_CANCEL_PRORATE) && r->status != BILLING_SUB_TRIALING &&
 	    r->status != BILLING_SUB_INCOMPLETE && now < r->current_period_end) {
-		/* A credit for the unused rest of the period, on an invoice of its
-		 * own (its total is negative: owed back to the customer). */
+		/* A credit for every item's unused rest of the period, on an
+		 * invoice of its own (its total is negative: owed back to the
+		 * customer). */
 		struct cancelling *mut = payload;
-		billing__plan_info plan;
-		billing_invoice_line credit;
-		billing__invoice_draft d;
 		int64_t from = now < r->current_period_start ? r->current_period_start : now;
-		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0 ||
-		    (rc = billing__subscription_proration_line(&credit, &plan, r->quantity, from,
-			r->current_period_end, r->current_period_end - from,
-			r->current_period_end - r->current_period_start, true, mut->desc,
-			sizeof(mut->desc))) < 0)
-			return rc;
-		d.tenant_id = r->tenant_id;
-		d.customer_id = r->customer_id;
-		d.subscription_id = r->id;
-		d.currency = r->currency;
-		d.period_start = from;
-		d.period_end = r->current_period_end;
-		d.line_count = 1;
-		d.lines = &credit;
-		if ((rc = billing__invoice_issue(ctx, tx, &d, mut->invoice_id)) < 0)
+		if ((rc = billing__subscription_credit_invoice(ctx, tx, r, from,
+			mut->invoice_id)) < 0)
 			return rc;
 		r->latest_invoice_id = mut->invoice_id;
 	}
@@ -694,19 +678,43 @@ struct pausing {
 	bool resume;
 	bool prorate;                /* pause: credit the paid, unused days */
 	char invoice_id[BILLING_ID_MAX];
-	char desc[600];
 };
 
-/* A pause with prorations (#20 item 4): the rest of the current period,
- * already paid (its invoice is paid), goes to the customer's balance as a
- * proration_credit: the amount and its tax, prorated to the second as a
- * change of plan credits them. The resume's invoice then takes it. */
-static int pause_credit(struct pausing *ps, billing_ctx *ctx, billing_txn *tx,
-	const billing_subscription_record *r, int64_t now)
+/* Where a pause's credits go: the customer's balance. */
+struct pause_credit {
+	billing_ctx *ctx;
+	billing_txn *tx;
+	const billing_subscription_record *r;
+};
+
+/* One item's credit and its tax, as a proration_credit balance
+ * transaction described as the line. */
+static int pause_credit_line(void *payload, const billing_invoice_line *credit)
 {
-	billing__plan_info plan;
-	billing_invoice_line credit;
+	const struct pause_credit *pc = payload;
 	int64_t tax, amount;
+	int rc;
+
+	if ((rc = billing__line_tax(&tax, credit->amount, credit->tax_rate_bp)) < 0)
+		return rc;
+	if (__builtin_add_overflow(credit->amount, tax, &amount))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the credit overflows");
+	if (amount == 0)
+		return BILLING_OK;
+	return billing__balance_record(pc->ctx, pc->tx, pc->r->tenant_id, pc->r->customer_id,
+		pc->r->currency, BILLING_BALANCE_PRORATION_CREDIT, amount, NULL,
+		credit->description, NULL);
+}
+
+/* A pause with prorations (#20 item 4): the rest of the current period,
+ * already paid (its invoice is paid), goes to the customer's balance as
+ * proration_credits, one per item: the amount and its tax, prorated to the
+ * second as a change of plan credits them. The resume's invoice then takes
+ * them. */
+static int pause_credit(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
+	int64_t now)
+{
+	struct pause_credit pc = { ctx, tx, r };
 	int status = 0, rc;
 
 	if (now >= r->current_period_end || now < r->current_period_start ||
@@ -719,19 +727,7 @@ static int pause_credit(struct pausing *ps, billing_ctx *ctx, billing_txn *tx,
 		return rc;
 	if (status != BILLING_INVOICE_PAID)
 		return BILLING_OK;
-	if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0 ||
-	    (rc = billing__subscription_proration_line(&credit, &plan, r->quantity, now,
-		r->current_period_end, r->current_period_end - now,
-		r->current_period_end - r->current_period_start, true, ps->desc,
-		sizeof(ps->desc))) < 0 ||
-	    (rc = billing__line_tax(&tax, credit.amount, credit.tax_rate_bp)) < 0)
-		return rc;
-	if (__builtin_add_overflow(credit.amount, tax, &amount))
-		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the credit overflows");
-	if (amount == 0)
-		return BILLING_OK;
-	return billing__balance_record(ctx, tx, r->tenant_id, r->customer_id, r->currency,
-		BILLING_BALANCE_PRORATION_CREDIT, amount, NULL, ps->desc, NULL);
+	return billing__subscription_item_credits(ctx, tx, r, now, pause_credit_line, &pc);
 }
 
 static int pause_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
@@ -753,7 +749,7 @@ static int pause_step(void *payload, billing_ctx *ctx, billing_txn *tx, const vo
 	r->updated_at = now;
 	r->version++;
 	if (!ps->resume) {
-		if (ps->prorate && (rc = pause_credit(ps, ctx, tx, r, now)) < 0)
+		if (ps->prorate && (rc = pause_credit(ctx, tx, r, now)) < 0)
 			return rc;
 		r->status = BILLING_SUB_PAUSED;
 	} else {

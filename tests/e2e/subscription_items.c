@@ -328,6 +328,84 @@ static void preview_at_a_proration_date__then_the_change_bills_exactly_that(void
 	assert_int_equal(problems(f), 0);
 }
 
+/* The customer's balance in EUR (0: none). */
+static int64_t balance(fx *f)
+{
+	billing_customer *c = NULL;
+	cJSON *obj, *v;
+	int64_t n = 0;
+	tb_assert_rc(billing_customer_get(&c, f->w->ctx, &f->admin, f->cus), BILLING_OK);
+	obj = cJSON_Parse(billing_customer_balances_json(c));
+	assert_true(cJSON_IsObject(obj));
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "EUR")) != NULL)
+		n = (int64_t)v->valuedouble;
+	cJSON_Delete(obj);
+	billing_customer_free(c);
+	return n;
+}
+
+/* Cancel now with prorations: one credit line per item, each the item's
+ * unused time (to the second, half away from zero), the total their sum. */
+static void cancel_now_prorated__credits_every_item(void **state)
+{
+	fx *f = *state;
+	const billing_subscription_item_spec items[] = { { f->base, 1 }, { f->seat, 3 } };
+	billing_subscription *s = NULL;
+	billing_invoice *inv;
+	char sub[64], base_item[64], seat_item[64];
+	int64_t start = f->w->now, end = tbb_ts(2026, 2, 1, 0, 0, 0), now, base, seats;
+
+	tb_assert_rc(subscribe(f, sub, items, 2), BILLING_OK);
+	item_id(f, base_item, sub, 0);
+	item_id(f, seat_item, sub, 1);
+	now = start + 10 * 86400 + 17;
+	f->w->now = now;
+	tb_assert_rc(billing_subscription_cancel(&s, f->w->ctx, &f->admin, sub,
+		BILLING_CANCEL_PRORATE, NULL), BILLING_OK);
+	billing_subscription_free(s);
+	base = -rounded(BASE * (end - now), end - start);
+	seats = -rounded(3 * SEAT * (end - now), end - start);
+	inv = latest_invoice(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 2);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->amount, base);
+	assert_string_equal(billing_invoice_line_at(inv, 0)->subscription_item_id, base_item);
+	assert_int_equal(billing_invoice_line_at(inv, 1)->amount, seats);
+	assert_string_equal(billing_invoice_line_at(inv, 1)->subscription_item_id, seat_item);
+	assert_int_equal(billing_invoice_total(inv), base + seats);
+	billing_invoice_free(inv);
+	assert_int_equal(problems(f), 0);
+}
+
+/* Pause with prorations: every item's paid, unused time goes to the
+ * balance (the first invoice paid out of band). */
+static void pause_prorated__credits_every_item(void **state)
+{
+	fx *f = *state;
+	const billing_subscription_item_spec items[] = { { f->base, 1 }, { f->seat, 3 } };
+	billing_subscription_pause_params pp = BILLING_SUBSCRIPTION_PAUSE_PARAMS_INIT;
+	billing_subscription *s = NULL;
+	billing_invoice *inv, *paid = NULL;
+	char sub[64];
+	int64_t start = f->w->now, end = tbb_ts(2026, 2, 1, 0, 0, 0), now;
+
+	tb_assert_rc(subscribe(f, sub, items, 2), BILLING_OK);
+	inv = latest_invoice(f, sub);
+	tb_assert_rc(billing_invoice_pay_out_of_band(&paid, f->w->ctx, &f->admin,
+		billing_invoice_id(inv), NULL), BILLING_OK);
+	billing_invoice_free(paid);
+	billing_invoice_free(inv);
+	assert_int_equal(balance(f), 0);
+	now = start + 10 * 86400 + 17;
+	f->w->now = now;
+	pp.proration = BILLING_PRORATE_CREATE;
+	tb_assert_rc(billing_subscription_pause_ext(&s, f->w->ctx, &f->admin, sub, &pp, NULL),
+		BILLING_OK);
+	billing_subscription_free(s);
+	assert_int_equal(balance(f), -rounded(BASE * (end - now), end - start) -
+		rounded(3 * SEAT * (end - now), end - start));
+	assert_int_equal(problems(f), 0);
+}
+
 static void change_of_plan__moves_the_first_item(void **state)
 {
 	fx *f = *state;
@@ -484,6 +562,10 @@ int main(void)
 			preview_at_a_proration_date__then_the_change_bills_exactly_that, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(change_of_plan__moves_the_first_item, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(cancel_now_prorated__credits_every_item, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(pause_prorated__credits_every_item, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(bad_input__refused_with_the_field_and_nothing_written,
 			setup, teardown),
