@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""HTTP suite for price models on invoices (issue #21), with the test clock:
+
+- a subscription of three items, a graduated, a volume and a package plan:
+  its first invoice has one line per item, each the model applied to the
+  item's quantity by hand, the graduated line with the tiers it used
+  ([{upTo, quantity, unitAmount, flatAmount, amount}]), the volume line
+  with the one tier the quantity reached, the package line without tiers;
+- a seat change on the graduated item previewed at a prorationDate
+  (GET /v1/subscription-items/preview) and then applied at that date
+  (PATCH, always_invoice) bills exactly the previewed amounts, which are
+  the models' difference over the rest of the period (no tiers on a
+  proration).
+
+Reuses test_server.py's Server and Billing; runs on the backend
+BILLING_TEST_BACKEND names, like http_server.
+"""
+import os
+import unittest
+import urllib.parse
+
+import test_server as ts
+
+DAY = 86400
+TIERS = [{"upTo": 5, "unitAmount": 500}, {"upTo": 10, "unitAmount": 400},
+         {"upTo": None, "unitAmount": 300, "flatAmount": 100}]
+
+
+def setUpModule():
+    if not ts.SERVER or not os.access(ts.SERVER, os.X_OK):
+        raise RuntimeError("set BILLING_SERVER to the billing-server binary")
+
+
+def graduated(q):
+    """Stripe's graduated rule by hand for TIERS."""
+    return (min(q, 5) * 500 + max(0, min(q, 10) - 5) * 400 + max(0, q - 10) * 300
+            + (100 if q > 10 else 0))
+
+
+class Pricing(ts.ProblemAssertions):
+    """A server with the test clock; a tenant per test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.s.stop() != 0:
+            raise AssertionError("the pricing server did not exit cleanly")
+
+    def setUp(self):
+        self.tenant = self.s.cli("tenant", "create", "--name", self.id()[-40:]) \
+            .stdout.decode().strip()
+        self.b = ts.Billing(self.s, ts.make_token(ts.claims_for(self.tenant)))
+        self.grad = self.tiered("GRADUATED", "graduated")
+        self.vol = self.tiered("VOLUME", "volume")
+        self.pack = self.b.plan("PACKAGE", 1000,
+                                transformQuantity={"divideBy": 5, "round": "up"})
+
+    def tiered(self, code, mode):
+        return self.b.ok("POST", "/v1/plans", {
+            "productId": self.b.product["id"], "code": code, "name": code.title(),
+            "interval": "MONTH", "billingScheme": "tiered", "tiersMode": mode,
+            "tiers": TIERS})
+
+    def subscribe(self):
+        return self.b.ok("POST", "/v1/subscriptions", {
+            "customerId": self.b.customer["id"],
+            "items": [{"planId": self.grad["id"], "quantity": 12},
+                      {"planId": self.vol["id"], "quantity": 12},
+                      {"planId": self.pack["id"], "quantity": 12}]})
+
+    def invoice_of(self, sub_id):
+        sub = self.b.ok("GET", "/v1/subscriptions/" + sub_id)
+        return self.b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+
+    def test_graduated_volume_and_package_lines(self):
+        sub = self.subscribe()
+        inv = self.invoice_of(sub["id"])
+        lines = inv["lines"]
+        self.assertEqual([l["subscriptionItemId"] for l in lines],
+                         [i["id"] for i in sub["items"]])
+        self.assertEqual([l["planId"] for l in lines],
+                         [self.grad["id"], self.vol["id"], self.pack["id"]])
+        # Graduated: 5 x 500 + 5 x 400 + 2 x 300 + 100.
+        g = lines[0]
+        self.assertEqual(g["amount"], 5200)
+        self.assertEqual(graduated(12), 5200)
+        self.assertEqual((g["quantity"], g["unitAmount"]), (12, 0))
+        self.assertEqual([(t["upTo"], t["quantity"], t["unitAmount"], t["flatAmount"],
+                           t["amount"]) for t in g["tiers"]],
+                         [(5, 5, 500, 0, 2500), (10, 5, 400, 0, 2000),
+                          (None, 2, 300, 100, 700)])
+        self.assertEqual(sum(t["amount"] for t in g["tiers"]), g["amount"])
+        # Volume: every unit at the tier 12 reaches, plus its flat amount.
+        v = lines[1]
+        self.assertEqual(v["amount"], 12 * 300 + 100)
+        self.assertEqual([(t["upTo"], t["quantity"], t["amount"]) for t in v["tiers"]],
+                         [(None, 12, 3700)])
+        # Package: 12 units in packages of 5, rounded up: 3 x 1000, no tiers.
+        p = lines[2]
+        self.assertEqual((p["amount"], p["unitAmount"], p["tiers"]), (3000, 1000, None))
+        self.assertEqual(inv["subtotal"], 5200 + 3700 + 3000)
+
+    def test_seat_change_previewed_at_a_proration_date_then_applied_equal(self):
+        sub = self.subscribe()
+        first = self.invoice_of(sub["id"])
+        start, end = ts.parse_time(first["periodStart"]), ts.parse_time(first["periodEnd"])
+        grad_item = sub["items"][0]["id"]
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 9 * DAY + 123})
+        now = ts.parse_time(self.b.ok("GET", "/v1/test-clock")["now"])
+        date = ts.fmt_time(now)
+        q = urllib.parse.urlencode({"subscriptionId": sub["id"],
+                                    "subscriptionItemId": grad_item, "quantity": 15,
+                                    "prorationDate": date})
+        pre = self.b.ok("GET", "/v1/subscription-items/preview?" + q)
+        self.assertEqual(len(pre["lines"]), 1)
+        diff = graduated(15) - graduated(12)
+        part, whole = end - now, end - start
+        # Half away from zero of diff x part / whole (diff > 0).
+        self.assertEqual(pre["lines"][0]["amount"], (diff * part * 2 + whole) // (whole * 2))
+        self.assertIsNone(pre["lines"][0]["tiers"])
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 3600})
+        self.b.ok("PATCH", "/v1/subscription-items/" + grad_item,
+                  {"quantity": 15, "prorationDate": date,
+                   "prorationBehavior": "always_invoice"})
+        inv = self.invoice_of(sub["id"])
+        self.assertNotEqual(inv["id"], first["id"])
+        self.assertEqual([(l["amount"], l["quantity"], l["subscriptionItemId"])
+                          for l in inv["lines"]],
+                         [(l["amount"], l["quantity"], l["subscriptionItemId"])
+                          for l in pre["lines"]])
+        self.assertEqual(inv["total"], pre["total"])
+        # The renewal bills the new quantity by the model, with its tiers.
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": end - now})
+        renewal = self.invoice_of(sub["id"])
+        self.assertEqual(renewal["lines"][0]["amount"], graduated(15))
+        self.assertEqual(sum(t["amount"] for t in renewal["lines"][0]["tiers"]),
+                         graduated(15))
+
+
+if __name__ == "__main__":
+    unittest.main()
