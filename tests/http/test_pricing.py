@@ -10,7 +10,10 @@
   (GET /v1/subscription-items/preview) and then applied at that date
   (PATCH, always_invoice) bills exactly the previewed amounts, which are
   the models' difference over the rest of the period (no tiers on a
-  proration).
+  proration);
+- #21's "Done when": a graduated base plan and two add-ons, the base's
+  quantity changed five times in a month, renew with one line per item and
+  one proration line per change, to the minor unit.
 
 Reuses test_server.py's Server and Billing; runs on the backend
 BILLING_TEST_BACKEND names, like http_server.
@@ -139,6 +142,42 @@ class Pricing(ts.ProblemAssertions):
         self.assertEqual(sum(t["amount"] for t in renewal["lines"][0]["tiers"]),
                          graduated(15))
 
+
+    def test_done_when_tiered_base_two_addons_five_seat_changes_renew(self):
+        """#21's Done when: a tiered base plan and two add-ons, the seats
+        (the base's quantity) changed five times in a month, renew with one
+        line per item (the base by its tiers) and one proration line per
+        change, each the model's difference over the rest of the period."""
+        addon1, addon2 = self.b.plan("ADDON1", 1500), self.b.plan("ADDON2", 700)
+        sub = self.b.ok("POST", "/v1/subscriptions", {
+            "customerId": self.b.customer["id"],
+            "items": [{"planId": self.grad["id"], "quantity": 3},
+                      {"planId": addon1["id"]}, {"planId": addon2["id"], "quantity": 2}]})
+        first = self.invoice_of(sub["id"])
+        self.assertEqual([l["amount"] for l in first["lines"]], [graduated(3), 1500, 1400])
+        start, end = ts.parse_time(first["periodStart"]), ts.parse_time(first["periodEnd"])
+        base = sub["items"][0]["id"]
+        prev, want, t = 3, [], start
+        for day, q in ((3, 7), (9, 5), (14, 12), (20, 10), (27, 11)):
+            self.b.ok("POST", "/v1/test-clock/advance", {"seconds": start + day * DAY - t})
+            t = start + day * DAY
+            self.b.ok("PATCH", "/v1/subscription-items/" + base, {"quantity": q})
+            diff = graduated(q) - graduated(prev)
+            num, den = abs(diff) * (end - t), end - start
+            want.append((1 if diff >= 0 else -1) * ((num * 2 + den) // (den * 2)))
+            prev = q
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": end - t})
+        inv = self.invoice_of(sub["id"])
+        self.assertEqual(ts.parse_time(inv["periodStart"]), end)
+        lines = inv["lines"]
+        self.assertEqual(len(lines), 3 + 5)
+        self.assertEqual([(l["amount"], l["quantity"]) for l in lines[:3]],
+                         [(graduated(11), 11), (1500, 1), (1400, 2)])
+        self.assertEqual(sum(t["amount"] for t in lines[0]["tiers"]), graduated(11))
+        self.assertTrue(all(l["proration"] and l["subscriptionItemId"] == base
+                            and l["tiers"] is None for l in lines[3:]))
+        self.assertEqual([l["amount"] for l in lines[3:]], want)
+        self.assertEqual(inv["subtotal"], graduated(11) + 1500 + 1400 + sum(want))
 
 if __name__ == "__main__":
     unittest.main()
