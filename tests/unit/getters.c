@@ -178,6 +178,15 @@
 	AT(billing_subscription_metadata_at) \
 	INT(billing_subscription_created_at, 0) \
 	INT(billing_subscription_version, 0) \
+	PTR(billing_subscription_items_json) \
+	\
+	PAGE(billing_page_subscription_item) \
+	PTR(billing_subscription_item_id) \
+	PTR(billing_subscription_item_subscription_id) \
+	PTR(billing_subscription_item_plan_id) \
+	INT(billing_subscription_item_quantity, 0) \
+	INT(billing_subscription_item_created_at, 0) \
+	INT(billing_subscription_item_version, 0) \
 	\
 	KEY(billing_resource_field) \
 	\
