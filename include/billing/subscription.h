@@ -332,7 +332,8 @@ BILLING_EXTERN(const char *) billing_subscription_latest_invoice_id(const billin
 BILLING_EXTERN(const char *) billing_subscription_pending_plan_id(const billing_subscription *s);
 /** The subscription's items (billing/subscription_item.h) as a JSON array
  *  [{"id","planId","quantity"}] in their order, as of this read; the first
- *  is plan_id x quantity. Borrowed; never NULL ("[]" only for a NULL s). */
+ *  is plan_id x quantity. Borrowed; never NULL for a subscription (NULL for
+ *  a NULL s, like every getter). */
 BILLING_EXTERN(const char *) billing_subscription_items_json(const billing_subscription *s);
 BILLING_EXTERN(size_t) billing_subscription_metadata_count(const billing_subscription *s);
 BILLING_EXTERN(const billing_metadata_entry *) billing_subscription_metadata_at(

@@ -475,7 +475,7 @@ const char *billing_subscription_pending_plan_id(const billing_subscription *s)
 }
 const char *billing_subscription_items_json(const billing_subscription *s)
 {
-	return s ? s->items_json : "[]";
+	return s ? s->items_json : NULL;
 }
 size_t billing_subscription_metadata_count(const billing_subscription *s)
 {
