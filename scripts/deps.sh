@@ -19,7 +19,7 @@ PACKAGES=(
 	python3-venv                           # bindings/python: pip install into a venv (PEP 668)
 	clang libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer, ASan, UBSan (clang 14)
 	clang-tidy cppcheck                    # scripts/lint.sh: static analysis, no findings allowed
-	gcovr                                  # scripts/coverage.sh: line and branch figures, the floor
+	llvm-14                                # scripts/coverage.sh: llvm-profdata, llvm-cov (the figures, the floor)
 )
 
 SUDO=

@@ -5,7 +5,7 @@
 # corpus (fuzz/corpus/<target>/). Fails when a regression input or the run
 # crashes, leaks, times out or breaks a target's property.
 #
-#   scripts/fuzz.sh            20 s per target (part of scripts/test.sh)
+#   scripts/fuzz.sh            20 s per target (scripts/test.sh runs 10 s)
 #   scripts/fuzz.sh 600        the long run (cmake --build build/fuzz --target fuzz-long)
 #   scripts/fuzz.sh 60 fuzz_jwt  one target
 #

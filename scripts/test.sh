@@ -2,13 +2,13 @@
 # The whole test suite, as CI runs it: installs what it needs, starts a
 # throwaway PostgreSQL (scripts/with-postgres.sh), then builds and runs every
 # test on SQLite and on PostgreSQL, plainly and under AddressSanitizer +
-# UndefinedBehaviorSanitizer, the unit suites once more under valgrind, the
-# concurrency suites under ThreadSanitizer, the static analysers (no
-# findings allowed), the coverage build with its floor, and each fuzzer for
-# 20 seconds. docs/testing.md says what each part proves. CPU-bound work
-# with no clock of its own (the analysers, the later stages' builds) runs
-# beside the ctest runs at a lower priority, valgrind and the fuzzers one
-# per core ("Where the time goes" in docs/testing.md).
+# UndefinedBehaviorSanitizer (but the crash test and the HTTP suites'
+# PostgreSQL twins; that run measured for coverage, with its floor), the unit suites once more under valgrind, the concurrency suites
+# under ThreadSanitizer, the static analysers (no findings allowed), and
+# each fuzzer for 10 seconds. docs/testing.md says what each part proves.
+# CPU-bound work with no clock of its own (the later stages' builds) runs
+# beside a ctest run at a lower priority, valgrind and the fuzzers one per
+# core ("Where the time goes" in docs/testing.md).
 #
 # scripts/test.sh --quick is the developer's loop: the release build, then
 # the unit, storage, e2e and HTTP suites on SQLite only (no PostgreSQL, no
@@ -51,7 +51,7 @@ cmake --build --preset release -j"$jobs"
 
 # Beside a ctest run, whose suites wait on fsync, sockets and child servers
 # more than they compute, CPU-bound work runs at a lower priority (nice 10):
-# the builds of the later stages beside the sanitize and coverage suites. beside <name> <shell
+# the builds of the later stages beside the sanitize suites. beside <name> <shell
 # command> starts one in a process group of its own (ended whole if this
 # script stops early), its output into build/<name>.log; beside_wait <name>
 # waits for it, and when it failed prints that log and returns its status.
@@ -93,18 +93,19 @@ stage "tests (release, SQLite and PostgreSQL)"
 stage "static analysis (clang-tidy, cppcheck: no findings)"
 "$root/scripts/lint.sh"
 
-stage "sanitize build (ASan + UBSan)"
+stage "sanitize build (clang, ASan + UBSan, source-based coverage)"
 cmake --preset sanitize >/dev/null
 cmake --build --preset sanitize -j"$jobs"
-stage "tests (sanitize, SQLite and PostgreSQL), the coverage build beside them"
-beside build-coverage "$(build_cmd coverage)"
-"$root/scripts/with-postgres.sh" ctest --preset sanitize -j"$test_jobs"
-beside_wait build-coverage
-
-stage "coverage (gcc --coverage, SQLite and PostgreSQL, gcovr; fails under the floor), the tsan and fuzz builds beside it"
+# The one run under the sanitizers is also the coverage run: each process
+# leaves its counters in build/sanitize/profiles (scripts/coverage.sh).
+stage "tests (sanitize, SQLite and PostgreSQL, measured for coverage), the tsan and fuzz builds beside them"
+rm -rf build/sanitize/profiles
 beside build-tsan-fuzz "$(build_cmd tsan fuzz)"
-"$root/scripts/coverage.sh"
+"$root/scripts/with-postgres.sh" ctest --preset sanitize -j"$test_jobs"
 beside_wait build-tsan-fuzz
+
+stage "coverage of that run (llvm-cov; fails under the floor)"
+"$root/scripts/coverage.sh"
 
 # valgrind runs one process on one core: as many suites at once as cores,
 # each one's report in its own file, printed when it failed.
@@ -135,5 +136,5 @@ cmake --build --preset tsan -j"$jobs"
 "$root/scripts/with-postgres.sh" ctest --preset tsan -j"$jobs"
 
 stage "fuzz"
-"$root/scripts/fuzz.sh" 20   # each libFuzzer target for 20 s (docs/testing.md)
+"$root/scripts/fuzz.sh" 10   # each libFuzzer target for 10 s; long runs: docs/testing.md
 stage "all tests passed"

@@ -208,7 +208,11 @@ class DocsExamples(unittest.TestCase):
             f.write(app)
         flags = subprocess.run(["pkg-config", "--cflags", "--libs", "billing"], env=env,
                                check=True, capture_output=True, text=True).stdout.split()
-        subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-o", "app", "app.c"]
+        # The library's own compiler and sanitizer flags (tests/CMakeLists.txt);
+        # a newcomer's cc otherwise.
+        cc = [os.environ.get("BILLING_TEST_CC") or "cc"]
+        cc += os.environ.get("BILLING_TEST_CC_FLAGS", "").split()
+        subprocess.run(cc + ["-std=c99", "-Wall", "-Wextra", "-Werror", "-o", "app", "app.c"]
                        + flags, cwd=self.dir, env=env, check=True)
         first = subprocess.run(["./app"], cwd=self.dir, env=env, capture_output=True, text=True)
         self.assertEqual((first.returncode, first.stderr), (0, ""))
