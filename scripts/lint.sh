@@ -18,8 +18,8 @@ db=build/release/compile_commands.json
 "$root/scripts/deps.sh"   # clang-tidy and cppcheck among the rest
 [ -f "$db" ] || cmake --preset release >/dev/null
 
-# The sources in the database under src/ and examples/, once each (the
-# shared and the static library compile the same files).
+# The sources in the database under src/ and examples/, once each (a
+# file compiled by several targets is listed once per target).
 if [ $# -gt 0 ]; then
 	files=("$@")
 else
