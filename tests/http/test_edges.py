@@ -139,12 +139,20 @@ class ExactIntegers(ts.ProblemAssertions):
         prod = ts.new_product(priceCents=999999999999999)
         self.assertIn(b'"priceCents":999999999999999,', ts.S.request(
             "GET", "/v1/products/" + prod["id"], token=ts.T["admin_a"]).text)
-        plan = ts.new_plan(prod["id"], amount=999999999999999)
+        # A line is at most 999999999999999 (BILLING_AMOUNT_MAX: each line
+        # exact in JSON); 11 of them on one invoice pass 2^53.
         c = ts.new_customer()
-        r = admin("POST", "/v1/subscriptions",
-                  {"customerId": c["id"], "planId": plan["id"], "quantity": 11})
+        for _ in range(11):
+            r = admin("POST", "/v1/invoice-items",
+                      {"customerId": c["id"], "currency": "EUR", "description": "Huge",
+                       "amount": 999999999999999})
+            self.assertEqual(r.status, 201, r.text)
+        r = admin("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR"})
         self.assertEqual(r.status, 201, r.text)
-        inv_id = r.body["latestInvoiceId"]
+        inv_id = r.body["id"]
+        self.assertEqual(len(r.body["lines"]), 11)
+        r = admin("POST", "/v1/invoices/%s/finalize" % inv_id)
+        self.assertEqual(r.status, 200, r.text)
         r = admin("GET", "/v1/invoices/" + inv_id)
         self.assertIn(b'"total":10999999999999989,', r.text)
         self.assertIn(b'"amountDue":10999999999999989,', r.text)
