@@ -83,8 +83,9 @@ async function app(): Promise<void> {
   await acme.webhookEndpoints.create({ events: ['invoice.paid'] });
   // @ts-expect-error: name is required to create a tenant
   await b.asPrincipal({ role: 'PLATFORM' }).tenants.create({});
-  // @ts-expect-error: planId is required to subscribe
-  await acme.subscriptions.create({ customerId: ada.id });
+  // @ts-expect-error: customerId is required to subscribe (planId is not: items[] may
+  // name the plans instead, and the library refuses neither given)
+  await acme.subscriptions.create({ planId: 'plan_1' });
   // @ts-expect-error: planId is required to change plans, after the id too
   await acme.subscriptions.changePlan(sub.id, {});
   // @ts-expect-error: the id is given alone or in the object, not both
