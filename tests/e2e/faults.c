@@ -335,9 +335,11 @@ static void check__finds_what_it_is_for(void **state)
 	int64_t problems = 0;
 	char c[64], sql[512];
 	fresh_tenant(f);
-	/* Break an invoice behind the library's back: its lines no longer sum. */
+	/* Break an invoice behind the library's back: its lines' tax no longer
+	 * sums (their amount would also break the plan's price, plan_line_amount:
+	 * two problems for one damage). */
 	tb_assert_rc(subscribe(f, customer(f, NULL, c), f->plan_id), BILLING_OK);
-	snprintf(sql, sizeof(sql), "UPDATE invoice_lines SET amount = amount + 1 "
+	snprintf(sql, sizeof(sql), "UPDATE invoice_lines SET tax_amount = tax_amount + 1 "
 		"WHERE tenant_id = '%s' AND invoice_id = '%s'", f->t, f->invoice_id);
 	tb_raw_exec(f->w->url, sql);
 	tb_assert_rc(billing_check(f->w->ctx, NULL, NULL, &problems), BILLING_OK);

@@ -307,6 +307,7 @@ static void connection_lost__mid_transaction_leaves_nothing(void **state)
 	r.name = "Lost";
 	r.email = r.email_key = "lost@example.com";
 	r.metadata_json = "{}";
+	r.tax_ids_json = "[]";
 	r.version = 1;
 	tb_assert_rc(st->begin(st, &tx, a, BILLING_TXN_WRITE), BILLING_OK);
 	tb_assert_rc(st->record_insert(tx, &billing__res_customer, &r), BILLING_OK);

@@ -242,6 +242,7 @@ static billing_customer_record customer_rec(const char *tenant, const char *id,
 	r.email = email;
 	r.email_key = email; /* callers pass lower-case addresses */
 	r.metadata_json = "{}";
+	r.tax_ids_json = "[]"; /* NOT NULL since schema step 26, as customer.c writes it */
 	r.created_at = r.updated_at = created;
 	r.version = 1;
 	return r;
