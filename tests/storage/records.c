@@ -1214,6 +1214,10 @@ static void record_read__share_and_update_locks_hold_as_they_say(void **state)
 	billing_txn *tx, *other;
 	seen v;
 
+	/* on_customer counts rows into v: it starts empty (uninitialized, its
+	 * count failed on_customer's bound inside the read under clang, and the
+	 * jump out of the callback left both transactions open). */
+	memset(&v, 0, sizeof(v));
 	if (strcmp(tb_backend(), "postgres") != 0) {
 		/* SQLite: one writer holds the database; nothing row-level to see. */
 		assert_false(strcmp(tb_backend(), "sqlite") != 0);
