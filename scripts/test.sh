@@ -3,9 +3,10 @@
 # throwaway PostgreSQL (scripts/with-postgres.sh), then builds and runs every
 # test on SQLite and on PostgreSQL, plainly and under AddressSanitizer +
 # UndefinedBehaviorSanitizer (but the crash test and the HTTP suites'
-# PostgreSQL twins; that run measured for coverage, with its floor), the unit suites once more under valgrind, the concurrency suites
-# under ThreadSanitizer, the static analysers (no findings allowed), and
-# each fuzzer for 10 seconds. docs/testing.md says what each part proves.
+# PostgreSQL twins; that run measured for coverage, with its floor), the
+# unit suites once more under valgrind, the concurrency suites under
+# ThreadSanitizer, the static analysers (no findings allowed), and each
+# fuzzer for 10 seconds. docs/testing.md says what each part proves.
 # CPU-bound work with no clock of its own (the later stages' builds) runs
 # beside a ctest run at a lower priority, valgrind and the fuzzers one per
 # core ("Where the time goes" in docs/testing.md).
