@@ -487,40 +487,43 @@ static int start(struct change *c, billing_ctx *ctx, const billing_principal *wh
 	return BILLING_OK;
 }
 
-int billing_subscription_item_create(billing_subscription_item **out, billing_ctx *ctx,
-	const billing_principal *who, const billing_subscription_item_params *p,
-	const billing_call_options *opts)
+/* Adds, changes or removes one item (kind) in its subscription's
+ * transaction; out (NULL for a removal) receives the item after it. */
+static int item_apply(billing_subscription_item **out, billing_ctx *ctx,
+	const billing_principal *who, int kind, const char *id,
+	const billing_subscription_item_params *p, const billing_call_options *opts)
 {
 	struct change *c;
 	int rc;
 
-	BILLING__ASSERT_ARG(out, "out");
-	*out = NULL;
 	if ((c = billing__calloc(1, sizeof(*c))) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	if ((rc = start(c, ctx, who, op_of(ADD), ADD, NULL, p)) == BILLING_OK &&
-	    (rc = change(c, ctx, who, opts)) == BILLING_OK)
+	if ((rc = start(c, ctx, who, op_of(kind), kind, id, p)) == BILLING_OK &&
+	    (rc = change(c, ctx, who, opts)) == BILLING_OK && out) {
 		*out = c->result;
+		c->result = NULL;
+	}
+	billing__free(c->result);
 	billing__free(c);
 	return rc;
+}
+
+int billing_subscription_item_create(billing_subscription_item **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_subscription_item_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__ASSERT_ARG(out, "out");
+	*out = NULL;
+	return item_apply(out, ctx, who, ADD, NULL, p, opts);
 }
 
 int billing_subscription_item_update(billing_subscription_item **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_subscription_item_params *p,
 	const billing_call_options *opts)
 {
-	struct change *c;
-	int rc;
-
 	BILLING__ASSERT_ARG(out, "out");
 	*out = NULL;
-	if ((c = billing__calloc(1, sizeof(*c))) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	if ((rc = start(c, ctx, who, op_of(CHANGE), CHANGE, id, p)) == BILLING_OK &&
-	    (rc = change(c, ctx, who, opts)) == BILLING_OK)
-		*out = c->result;
-	billing__free(c);
-	return rc;
+	return item_apply(out, ctx, who, CHANGE, id, p, opts);
 }
 
 int billing_subscription_item_delete(billing_ctx *ctx, const billing_principal *who,
@@ -528,16 +531,7 @@ int billing_subscription_item_delete(billing_ctx *ctx, const billing_principal *
 	const billing_call_options *opts)
 {
 	billing_subscription_item_params none = BILLING_SUBSCRIPTION_ITEM_PARAMS_INIT;
-	struct change *c;
-	int rc;
-
-	if ((c = billing__calloc(1, sizeof(*c))) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	if ((rc = start(c, ctx, who, op_of(REMOVE), REMOVE, id, params ? params : &none)) == BILLING_OK)
-		rc = change(c, ctx, who, opts);
-	billing__free(c->result);
-	billing__free(c);
-	return rc;
+	return item_apply(NULL, ctx, who, REMOVE, id, params ? params : &none, opts);
 }
 
 int billing_subscription_item_preview(billing_invoice **out, billing_ctx *ctx,
