@@ -139,7 +139,7 @@ BILLING_EXTERN(int) billing_credit_note_void(billing_credit_note **out, billing_
 BILLING_EXTERN(int) billing_credit_note_get(billing_credit_note **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id);
 
-/** Lists the tenant's credit notes, newest first unless params say; only
+/** Lists the tenant's credit notes, oldest first (createdAt) unless params say; only
  *  an invoice's or a customer's when invoice_id / customer_id are set.
  *  Items via billing_page_credit_note(). */
 BILLING_EXTERN(int) billing_credit_note_list(billing_page **out, billing_ctx *ctx,
