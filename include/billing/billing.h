@@ -32,6 +32,7 @@
 #include "customer_balance.h"
 #include "credit_note.h"
 #include "dispute.h"
+#include "discount.h"
 #include "payment_method.h"
 #include "usage.h"
 #include "provider_health.h"

@@ -81,6 +81,12 @@ typedef struct {
 	 *  unitAmountDecimal, text), flatAmount, amount}] whose amounts add up
 	 *  to amount; NULL on other lines. */
 	const char *tiers;
+	/** The discount (di_...) the line took (issue #22), NULL for none;
+	 *  discount_amount is what it took, of the line's sign and never more
+	 *  than amount: the line's tax is on amount - discount_amount.
+	 *  Appended in #22 (shown as discountAmounts[{discountId, amount}]). */
+	const char *discount_id;
+	int64_t discount_amount;
 } billing_invoice_line;
 
 BILLING_EXTERN(int) billing_invoice_get(billing_invoice **out, billing_ctx *ctx,
@@ -236,6 +242,11 @@ BILLING_EXTERN(const char *) billing_invoice_subscription_id(const billing_invoi
 BILLING_EXTERN(const char *) billing_invoice_currency(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_subtotal(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_tax(const billing_invoice *inv);
+/** What the invoice's discount took off its lines (issue #22): total =
+ *  subtotal - this + tax; 0 without a discount. */
+BILLING_EXTERN(int64_t) billing_invoice_total_discount(const billing_invoice *inv);
+/** The discount (di_...) its lines took; NULL: none. Borrowed. */
+BILLING_EXTERN(const char *) billing_invoice_discount_id(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_total(const billing_invoice *inv);
 BILLING_EXTERN(int64_t) billing_invoice_amount_paid(const billing_invoice *inv);
 /** What is left to collect: total + starting balance - ending balance -

@@ -96,7 +96,7 @@ typedef struct {
 /** The transition table (static storage); *count receives its length. */
 BILLING_EXTERN(const billing_subscription_transition *) billing_subscription_transitions(size_t *count);
 
-#define BILLING_SUBSCRIPTION_PARAMS_VERSION 3
+#define BILLING_SUBSCRIPTION_PARAMS_VERSION 4
 
 /** One item of a new subscription (version 3 of billing_subscription_params):
  *  a plan and its quantity. */
@@ -126,10 +126,17 @@ typedef struct {
 	 *  quantity must be 0. item_count 0: one item, plan_id x quantity. */
 	const billing_subscription_item_spec *items;
 	size_t item_count;
+	/** Version 4. The subscription's discount (billing/discount.h), made
+	 *  and redeemed in the creation's transaction before its first
+	 *  invoice: a coupon id or an active promotion code's text (a code's
+	 *  minimumAmount is compared with the first invoice's subtotal, before
+	 *  discounts and tax). NULL / NULL: none. */
+	const char *coupon;
+	const char *promotion_code;
 } billing_subscription_params;
 
 #define BILLING_SUBSCRIPTION_PARAMS_INIT { BILLING_SUBSCRIPTION_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, \
-	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0 }
+	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0, 0, 0 }
 
 /**
  * Subscribes a customer to a plan and issues the first invoice (finalized),

@@ -41,6 +41,10 @@ typedef struct {
 	int64_t subtotal, tax, total, amount_paid, amount_due;
 	int64_t starting_balance, ending_balance, pre_credit_notes;
 	int64_t line_sum, line_tax;
+	int64_t total_discount, line_discount;  /* the invoice's, its lines' sum */
+	char discount_id[BILLING_ID_MAX];
+	int discount_lines_bad;                 /* lines whose discount is not the
+	                                           invoice's or exceeds the line */
 	int paid_out_of_band;
 	char subscription_id[BILLING_ID_MAX];
 } inv_row;
@@ -141,6 +145,9 @@ static int invoice_row(void *payload, const void *record)
 	i->starting_balance = r->starting_balance;
 	i->ending_balance = r->ending_balance;
 	i->pre_credit_notes = r->pre_payment_credit_notes_amount;
+	i->total_discount = r->total_discount;
+	snprintf(i->discount_id, sizeof(i->discount_id), "%s",
+		r->discount_id ? r->discount_id : "");
 	i->paid_out_of_band = r->paid_out_of_band;
 	snprintf(i->subscription_id, sizeof(i->subscription_id), "%s",
 		r->subscription_id ? r->subscription_id : "");
@@ -162,6 +169,14 @@ static int line_row(void *payload, const void *record)
 	item_ref *ref;
 	s->inv->line_sum += l->amount;
 	s->inv->line_tax += l->tax_amount;
+	s->inv->line_discount += l->discount_amount;
+	/* A line's discount is the invoice's one discount, of the line's sign
+	 * and at most its amount (discount.h). */
+	if ((l->discount_amount != 0) != (l->discount_id != NULL) ||
+	    (l->discount_id && strcmp(l->discount_id, s->inv->discount_id) != 0) ||
+	    (l->amount >= 0 ? l->discount_amount < 0 || l->discount_amount > l->amount :
+	     l->discount_amount > 0 || l->discount_amount < l->amount))
+		s->inv->discount_lines_bad++;
 	if (l->subscription_item_id) {
 		if ((ref = vec_push(s->refs)) == NULL)
 			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
@@ -310,8 +325,15 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
 	}
 	for (i = 0; i < inv->n; i++) {
 		inv_row *r = (inv_row *)inv->v + i;
+		if (r->line_discount != r->total_discount || r->discount_lines_bad ||
+		    (r->total_discount != 0 && !r->discount_id[0]))
+			problem(c, "invoice_discounts", r->id, "lines' discounts %lld against "
+				"totalDiscountAmounts %lld; %d lines whose discount is not the "
+				"invoice's or exceeds the line", (long long)r->line_discount,
+				(long long)r->total_discount, r->discount_lines_bad);
 		if (r->line_sum != r->subtotal || r->line_tax != r->tax ||
-		    r->total != r->subtotal + r->tax || r->amount_due != r->total +
+		    r->total != r->subtotal - r->total_discount + r->tax ||
+		    r->amount_due != r->total +
 		    r->starting_balance - r->ending_balance - r->amount_paid - r->pre_credit_notes ||
 		    r->amount_due < 0)
 			problem(c, "invoice_sums", r->id, "lines %lld + tax %lld against subtotal "

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "billing/invoice.h"
+#include "billing/sys/resource.h"
 #include "core/core.h"
 
 /* What a discount takes off (its coupon's terms). */
@@ -83,5 +85,104 @@ struct billing__redemption {
  */
 int billing__discount_redeem(struct billing__redemption *out, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id, const billing__redeem_params *in);
+
+/* ------------------------------------------------------------ discounts */
+
+/* The row of the discounts table (discount_object.c; schema step 27). */
+struct billing__discount_rec {
+	const char *tenant_id;
+	const char *id;
+	const char *customer_id;
+	const char *subscription_id;    /* NULL: the customer's discount */
+	const char *coupon_id;
+	const char *promotion_code_id;  /* NULL: made from the coupon's id */
+	int64_t start_at;
+	int64_t end_at;                 /* 0: no end (yet) */
+	int64_t deleted_at;             /* 0: live */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t version;
+};
+
+extern const billing_resource billing__res_discount;
+
+/* A discount as the core keeps it in hand (no borrowed strings). */
+struct billing__discount_info {
+	char id[BILLING_ID_MAX];
+	char customer_id[BILLING_ID_MAX];
+	char subscription_id[BILLING_ID_MAX];    /* "": the customer's */
+	char coupon_id[BILLING_ID_MAX];
+	char promotion_code_id[BILLING_ID_MAX];  /* "": none */
+	int64_t start_at, end_at, created_at, version;
+};
+
+/* What a discount's creation is made of. */
+typedef struct {
+	const char *customer_id;
+	const char *subscription_id;    /* NULL: the customer's */
+	const char *coupon;             /* a coupon id, or */
+	const char *promotion_code;     /* a code's text */
+	int64_t now;                    /* the start */
+	int interval;                   /* the subscription's plan (a repeating
+	                                   coupon's end); 0: months (a customer's) */
+	int32_t interval_count;
+	int64_t amount;                 /* the first invoice's subtotal (a code's */
+	const char *currency;           /* minimumAmount); NULL: no first invoice */
+} billing__attach_params;
+
+/*
+ * In tx: redeems the coupon or code (billing__discount_redeem; first_time
+ * when the customer has no invoice yet), deletes the level's discount
+ * before it (event customer.discount.deleted) and writes the new one with
+ * its end (repeating: durationInPeriods intervals after now), the event
+ * customer.discount.created. The caller has checked that the customer and
+ * subscription exist and belong together.
+ */
+int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const billing__attach_params *p);
+
+/* The live (not deleted) discount of a level, into out; BILLING_ENOTFOUND
+ * when there is none. With lock, its row is held for update. */
+int billing__discount_current(struct billing__discount_info *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *customer_id,
+	const char *subscription_id, bool lock);
+
+/* In tx: marks the discount deleted now, event customer.discount.deleted. */
+int billing__discount_remove(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const struct billing__discount_info *d);
+
+/* In tx: sets the end of a once discount its first invoice took (now). */
+int billing__discount_used(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const struct billing__discount_info *d, int64_t now);
+
+/* ------------------------------------------------------------ invoices */
+
+/* What the invoice discount pass took off. */
+typedef struct {
+	char discount_id[BILLING_ID_MAX];   /* "": none */
+	int64_t total;
+} billing__invoice_discount_result;
+
+/*
+ * The discount pass (invoice_discount.c), run by the one place that sums
+ * an invoice's lines (invoice.c), before tax: which discount applies to an
+ * invoice of the customer (and subscription, NULL for none) whose period
+ * starts at `at` (the subscription's live discount if it is in effect at
+ * at, else the customer's), then billing__discount_apply over the lines
+ * (a line's product: its plan's). Sets each line's discount_id (pointing
+ * into out) and discount_amount, and out. With commit (an invoice that is
+ * written, not a preview), a once discount that took something is ended.
+ * keep_id (NULL: none): a draft discounted again takes the discount it
+ * took when it was made (keep_id), in effect or not.
+ */
+int billing__invoice_discount(billing__invoice_discount_result *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *customer_id,
+	const char *subscription_id, const char *currency, int64_t at,
+	billing_invoice_line *lines, size_t n, const char *keep_id, bool commit);
+
+/* A draft that took discount_id finalized at `at`: a once discount is
+ * then ended (drafts are discounted without commit). */
+int billing__invoice_discount_finalized(billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *discount_id, int64_t at);
 
 #endif

@@ -14,6 +14,7 @@
 #include "core/customer_balance.h"
 #include "core/entity.h"
 #include "core/events.h"
+#include "core/discount.h"
 #include "core/invoice_internal.h"
 #include "core/payment_internal.h"
 
@@ -96,7 +97,8 @@ static void *from_record(const void *record)
 	size_t strings = billing__strsize(r->tenant_id) + billing__strsize(r->id) +
 		billing__strsize(r->customer_id) + billing__strsize(r->subscription_id) +
 		billing__strsize(r->number) + billing__strsize(r->currency) +
-		billing__strsize(r->memo) + billing__strsize(r->footer);
+		billing__strsize(r->memo) + billing__strsize(r->footer) +
+		billing__strsize(r->discount_id);
 
 	if ((inv = billing__calloc(1, sizeof(*inv) + strings)) == NULL)
 		return NULL;
@@ -134,6 +136,8 @@ static void *from_record(const void *record)
 	inv->paid_out_of_band = r->paid_out_of_band;
 	inv->pre_credit_notes = r->pre_payment_credit_notes_amount;
 	inv->post_credit_notes = r->post_payment_credit_notes_amount;
+	inv->discount_id = billing__strpack_put(&sp, r->discount_id);
+	inv->total_discount = r->total_discount;
 	return inv;
 }
 
@@ -166,9 +170,11 @@ static int add_line(billing_invoice *inv, const billing_invoice_line *line)
 	l->plan_id = strs[1] = billing__strdup(line->plan_id);
 	l->tiers = strs[2] = billing__strdup(line->tiers);
 	l->subscription_item_id = strs[3] = billing__strdup(line->subscription_item_id);
+	l->discount_id = strs[4] = billing__strdup(line->discount_id);
 	inv->line_count++;
 	if (!l->description || (line->plan_id && !l->plan_id) || (line->tiers && !l->tiers) ||
-	    (line->subscription_item_id && !l->subscription_item_id))
+	    (line->subscription_item_id && !l->subscription_item_id) ||
+	    (line->discount_id && !l->discount_id))
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	return BILLING_OK;
 }
@@ -252,6 +258,8 @@ static void record_of(billing_invoice_record *r, const billing_invoice *inv)
 	r->paid_out_of_band = inv->paid_out_of_band;
 	r->pre_payment_credit_notes_amount = inv->pre_credit_notes;
 	r->post_payment_credit_notes_amount = inv->post_credit_notes;
+	r->discount_id = inv->discount_id;
+	r->total_discount = inv->total_discount;
 }
 
 void billing__invoice_record_of(billing_invoice_record *r, const billing_invoice *inv)
@@ -458,18 +466,20 @@ int billing__plan_line_untiered(billing_invoice_line *line, const billing__plan_
 	return plan_line(line, plan, quantity, start, end, desc, desc_size, what, false);
 }
 
-/* Taxes per line (half away from zero) and the sums, overflow checked. */
-static int compute(billing_invoice_line *lines, size_t n, int64_t *subtotal, int64_t *tax)
+/* Taxes per line (half away from zero) on the amount after the line's
+ * discount, and the sums, overflow checked. */
+static int compute(billing_invoice_line *lines, size_t n, billing__invoice_sum *s)
 {
 	size_t i;
 	int rc;
-	*subtotal = *tax = 0;
 	for (i = 0; i < n; i++) {
-		if ((rc = billing__line_tax(&lines[i].tax_amount, lines[i].amount,
-			lines[i].tax_rate_bp)) < 0)
+		/* The discount is of the line's sign and at most its amount. */
+		if ((rc = billing__line_tax(&lines[i].tax_amount,
+			lines[i].amount - lines[i].discount_amount, lines[i].tax_rate_bp)) < 0)
 			return rc;
-		if (__builtin_add_overflow(*subtotal, lines[i].amount, subtotal) ||
-		    __builtin_add_overflow(*tax, lines[i].tax_amount, tax))
+		if (__builtin_add_overflow(s->subtotal, lines[i].amount, &s->subtotal) ||
+		    __builtin_add_overflow(s->discount, lines[i].discount_amount, &s->discount) ||
+		    __builtin_add_overflow(s->tax, lines[i].tax_amount, &s->tax))
 			return billing__error_set(BILLING_EOVERFLOW, "overflow",
 				"the invoice's sums do not fit an amount");
 	}
@@ -507,14 +517,35 @@ int billing__number_format(char *out, size_t size, const char *prefix, int64_t s
 	return BILLING_OK;
 }
 
-int billing__invoice_sums(billing_invoice_line *lines, size_t n, int64_t *subtotal,
-	int64_t *tax, int64_t *total)
+int billing__invoice_sums(billing__invoice_sum *out, billing_invoice_line *lines, size_t n)
 {
 	int rc;
-	if ((rc = compute(lines, n, subtotal, tax)) < 0)
+	memset(out, 0, sizeof(*out));
+	if ((rc = compute(lines, n, out)) < 0)
 		return rc;
-	if (__builtin_add_overflow(*subtotal, *tax, total))
+	if (__builtin_sub_overflow(out->subtotal, out->discount, &out->total) ||
+	    __builtin_add_overflow(out->total, out->tax, &out->total))
 		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
+	return BILLING_OK;
+}
+
+int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *customer_id, const char *subscription_id,
+	const char *currency, int64_t at, billing_invoice_line *lines, size_t n,
+	const char *keep_id, bool commit)
+{
+	billing__invoice_discount_result dr;
+	int rc;
+
+	if ((rc = billing__invoice_discount(&dr, ctx, tx, tenant_id, customer_id,
+		subscription_id, currency, at, lines, n, keep_id, commit)) < 0 ||
+	    (rc = billing__invoice_sums(out, lines, n)) < 0)
+		return rc;
+	/* The lines' discount_id pointed into dr: into out from here. */
+	snprintf(out->discount_id, sizeof(out->discount_id), "%s", dr.discount_id);
+	for (size_t i = 0; i < n; i++)
+		if (lines[i].discount_id)
+			lines[i].discount_id = out->discount_id;
 	return BILLING_OK;
 }
 
@@ -602,10 +633,13 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	billing_invoice_record r;
 	billing_invoice *inv = NULL;
 	char number[BILLING__INVOICE_NUMBER_MAX];
-	int64_t subtotal, tax, total, now = billing__now(ctx);
+	billing__invoice_sum s;
+	int64_t now = billing__now(ctx);
 	int rc;
 
-	if ((rc = billing__invoice_sums(d->lines, d->line_count, &subtotal, &tax, &total)) < 0)
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
+		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
+		true)) < 0)
 		return rc;
 	if (billing__id_new(id, "in", now * 1000) < 0)
 		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
@@ -616,9 +650,11 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	r.customer_id = d->customer_id;
 	r.subscription_id = d->subscription_id;
 	r.currency = d->currency;
-	r.subtotal = subtotal;
-	r.tax = tax;
-	r.total = total;
+	r.subtotal = s.subtotal;
+	r.total_discount = s.discount;
+	r.discount_id = s.discount_id[0] ? s.discount_id : NULL;
+	r.tax = s.tax;
+	r.total = s.total;
 	r.period_start = d->period_start;
 	r.period_end = d->period_end;
 	r.created_at = r.updated_at = now;
@@ -647,16 +683,21 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	return rc;
 }
 
-int billing__invoice_preview_build(billing_invoice **out, const billing__invoice_draft *d)
+int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,
+	const billing__invoice_draft *d)
 {
 	billing_invoice_record r;
 	billing_invoice *inv;
-	int64_t subtotal, tax, total;
+	billing__invoice_sum s;
+	int64_t total;
 	size_t i;
 	int rc;
 
-	if ((rc = billing__invoice_sums(d->lines, d->line_count, &subtotal, &tax, &total)) < 0)
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
+		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
+		false)) < 0)
 		return rc;
+	total = s.total;
 	memset(&r, 0, sizeof(r));
 	r.tenant_id = d->tenant_id;
 	r.customer_id = d->customer_id;
@@ -664,8 +705,10 @@ int billing__invoice_preview_build(billing_invoice **out, const billing__invoice
 	r.currency = d->currency;
 	r.status = BILLING_INVOICE_DRAFT;
 	r.collection_method = BILLING_CHARGE_AUTOMATICALLY;
-	r.subtotal = subtotal;
-	r.tax = tax;
+	r.subtotal = s.subtotal;
+	r.total_discount = s.discount;
+	r.discount_id = s.discount_id[0] ? s.discount_id : NULL;
+	r.tax = s.tax;
 	r.total = total;
 	r.amount_due = total > 0 ? total : 0;
 	r.period_start = d->period_start;
@@ -899,6 +942,14 @@ const char *billing_invoice_subscription_id(const billing_invoice *inv)
 const char *billing_invoice_currency(const billing_invoice *inv) { return inv ? inv->currency : NULL; }
 int64_t billing_invoice_subtotal(const billing_invoice *inv) { return inv ? inv->subtotal : 0; }
 int64_t billing_invoice_tax(const billing_invoice *inv) { return inv ? inv->tax : 0; }
+int64_t billing_invoice_total_discount(const billing_invoice *inv)
+{
+	return inv ? inv->total_discount : 0;
+}
+const char *billing_invoice_discount_id(const billing_invoice *inv)
+{
+	return inv ? inv->discount_id : NULL;
+}
 int64_t billing_invoice_total(const billing_invoice *inv) { return inv ? inv->total : 0; }
 int64_t billing_invoice_amount_paid(const billing_invoice *inv) { return inv ? inv->amount_paid : 0; }
 int64_t billing_invoice_amount_due(const billing_invoice *inv) { return inv ? inv->amount_due : 0; }

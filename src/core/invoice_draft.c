@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/discount.h"
 #include "core/events.h"
 #include "core/invoice_internal.h"
 #include "core/invoice_item.h"
@@ -30,7 +31,7 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 {
 	billing_invoice *inv = NULL;
 	billing_invoice_line *lines = NULL;
-	int64_t subtotal, tax, total;
+	billing__invoice_sum s;
 	size_t i, n = 0, kept = 0, keep;
 	char **old;
 	int rc;
@@ -58,7 +59,12 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	if (it->n)
 		memcpy(lines + n, it->lines, it->n * sizeof(*lines));
 	n += it->n;
-	if ((rc = billing__invoice_sums(lines, n, &subtotal, &tax, &total)) < 0 ||
+	/* Discounted again: by the discount it took when made, if any (a
+	 * draft is discounted without commit: a once discount ends when the
+	 * draft is finalized). */
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, tenant_id, inv->customer_id,
+		inv->subscription_id, inv->currency, inv->period_start ? inv->period_start :
+		inv->created_at, lines, n, inv->discount_id, false)) < 0 ||
 	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, tenant_id,
 		invoice_id)) < 0 ||
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, tenant_id,
@@ -77,10 +83,13 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	billing__free(old);
 	if (rc < 0)
 		goto out;
-	inv->subtotal = subtotal;
-	inv->tax = tax;
-	inv->total = total;
-	inv->amount_due = total;
+	inv->subtotal = s.subtotal;
+	inv->total_discount = s.discount;
+	if (!inv->discount_id && s.discount_id[0])
+		inv->discount_id = s.discount_id;   /* until the save below */
+	inv->tax = s.tax;
+	inv->total = s.total;
+	inv->amount_due = s.total;
 	rc = billing__invoice_save(ctx, tx, inv, "invoice.updated");
 out:
 	billing__free(lines);
@@ -392,6 +401,8 @@ static int finalize_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
 	/* A renewal's draft finalized by hand: the run has nothing left to do. */
 	if ((inv->subscription_id &&
 	     (rc = ctx->st->due_clear(tx, inv->tenant_id, BILLING__DUE_DRAFT, inv->id)) < 0) ||
+	    (inv->discount_id && (rc = billing__invoice_discount_finalized(ctx, tx,
+		inv->tenant_id, inv->discount_id, now)) < 0) ||
 	    (rc = billing__invoice_finalize_record(ctx, tx, &r, number, sizeof(number), now)) < 0 ||
 	    (rc = ctx->st->record_update(tx, &billing__res_invoice, &r, old_version)) < 0 ||
 	    (rc = billing__invoice_balance_recorded(ctx, tx, &r)) < 0)
@@ -426,11 +437,14 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 	billing_invoice_record r;
 	billing_due_record due;
 	billing_invoice *inv = NULL;
-	int64_t subtotal, tax, total, now = billing__now(ctx);
+	billing__invoice_sum s;
+	int64_t now = billing__now(ctx);
 	size_t i;
 	int rc;
 
-	if ((rc = billing__invoice_sums(d->lines, d->line_count, &subtotal, &tax, &total)) < 0)
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
+		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
+		false)) < 0)
 		return rc;
 	if (billing__id_new(id, "in", now * 1000) < 0)
 		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
@@ -441,10 +455,12 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 	r.subscription_id = d->subscription_id;
 	r.currency = d->currency;
 	r.status = BILLING_INVOICE_DRAFT;
-	r.subtotal = subtotal;
-	r.tax = tax;
-	r.total = total;
-	r.amount_due = total;           /* as any draft: before the balance */
+	r.subtotal = s.subtotal;
+	r.total_discount = s.discount;
+	r.discount_id = s.discount_id[0] ? s.discount_id : NULL;
+	r.tax = s.tax;
+	r.total = s.total;
+	r.amount_due = s.total;         /* as any draft: before the balance */
 	r.period_start = d->period_start;
 	r.period_end = d->period_end;
 	r.created_at = r.updated_at = now;

@@ -10,8 +10,8 @@
 #include "core/price.h"
 
 /* The strings of a line an invoice owns a copy of: description, plan id,
- * tiers, subscription item id. */
-#define BILLING__LINE_STRINGS 4
+ * tiers, subscription item id, discount id. */
+#define BILLING__LINE_STRINGS 5
 
 struct billing_invoice {
 	char *tenant_id;
@@ -22,6 +22,8 @@ struct billing_invoice {
 	char *currency;
 	billing_invoice_status status;
 	int64_t subtotal, tax, total, amount_paid, amount_due;
+	char *discount_id;              /* the discount its lines took; NULL: none */
+	int64_t total_discount;         /* what they took: total = subtotal - it + tax */
 	int64_t period_start, period_end;
 	int64_t created_at, finalized_at, paid_at, voided_at, updated_at, version;
 	int32_t attempt_count;
@@ -79,9 +81,30 @@ billing_invoice *billing__invoice_from_record(const billing_invoice_record *r);
 /* Appends a copy of line to inv's lines. */
 int billing__invoice_add_line(billing_invoice *inv, const billing_invoice_line *line);
 
-/* Taxes per line and the sums, as every invoice computes them. */
-int billing__invoice_sums(billing_invoice_line *lines, size_t n, int64_t *subtotal,
-	int64_t *tax, int64_t *total);
+/* An invoice's amounts (billing__invoice_amounts). */
+typedef struct {
+	int64_t subtotal;               /* the lines' amounts, before discounts */
+	int64_t discount;               /* what the lines' discounts took */
+	int64_t tax;                    /* on each line's amount after its discount */
+	int64_t total;                  /* subtotal - discount + tax */
+	char discount_id[BILLING_ID_MAX];  /* the discount taken; "": none */
+} billing__invoice_sum;
+
+/* Taxes per line (on the amount after the line's discount_amount) and the
+ * sums, as every invoice computes them; discount_id is left "". */
+int billing__invoice_sums(billing__invoice_sum *out, billing_invoice_line *lines, size_t n);
+
+/*
+ * The one place an invoice's lines become its amounts (renewals, first
+ * invoices, prorations, drafts, previews): the discount pass
+ * (billing__invoice_discount: each line's discount_id, pointing into out,
+ * and discount_amount), then billing__invoice_sums. at: the invoice's
+ * period start; keep_id and commit as billing__invoice_discount's.
+ */
+int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *customer_id, const char *subscription_id,
+	const char *currency, int64_t at, billing_invoice_line *lines, size_t n,
+	const char *keep_id, bool commit);
 
 /*
  * Finalization, shared by every invoice (issued by a subscription or a
@@ -221,7 +244,9 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 int billing__invoice_draft_due(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *id, int64_t now);
 
-/* Fills taxes and sums into an invoice made in memory (a preview). */
-int billing__invoice_preview_build(billing_invoice **out, const billing__invoice_draft *d);
+/* Fills discounts, taxes and sums into an invoice made in memory (a
+ * preview), read in tx; nothing is written. */
+int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,
+	const billing__invoice_draft *d);
 
 #endif

@@ -145,6 +145,26 @@ static cJSON *tiers_json(const char *text)
 	return v ? v : cJSON_CreateNull();
 }
 
+/* [{discountId, amount}]: the one discount that took amount off, or []
+ * (lines' discountAmounts, invoices' totalDiscountAmounts; issue #22). */
+static cJSON *discount_amounts_json(const char *discount_id, int64_t amount)
+{
+	cJSON *a = cJSON_CreateArray();
+	billing__jb b;
+	if (!a || !discount_id || !amount)
+		return a;
+	b.obj = cJSON_CreateObject();
+	b.failed = false;
+	billing__jb_add(&b, "discountId", cJSON_CreateString(discount_id));
+	billing__jb_num(&b, "amount", amount);
+	if ((b.obj = billing__jb_done(&b)) == NULL || !cJSON_AddItemToArray(a, b.obj)) {
+		cJSON_Delete(b.obj);
+		cJSON_Delete(a);
+		return NULL;
+	}
+	return a;
+}
+
 static cJSON *line_json(const billing_invoice_line *l)
 {
 	billing__jb b = { cJSON_CreateObject(), false };
@@ -161,6 +181,8 @@ static cJSON *line_json(const billing_invoice_line *l)
 	billing__jb_add(&b, "subscriptionItemId",
 		billing__json_str_or_null(l->subscription_item_id));
 	billing__jb_add(&b, "tiers", tiers_json(l->tiers));
+	billing__jb_add(&b, "discountAmounts",
+		discount_amounts_json(l->discount_id, l->discount_amount));
 	return billing__jb_done(&b);
 }
 
@@ -252,6 +274,8 @@ cJSON *billing__json_invoice(const void *item)
 		billing__json_str_or_null(billing_invoice_subscription_id(inv)));
 	billing__jb_add(&b, "currency", cJSON_CreateString(billing_invoice_currency(inv)));
 	billing__jb_num(&b, "subtotal", billing_invoice_subtotal(inv));
+	billing__jb_add(&b, "totalDiscountAmounts", discount_amounts_json(
+		billing_invoice_discount_id(inv), billing_invoice_total_discount(inv)));
 	billing__jb_num(&b, "tax", billing_invoice_tax(inv));
 	billing__jb_num(&b, "total", billing_invoice_total(inv));
 	billing__jb_num(&b, "amountPaid", billing_invoice_amount_paid(inv));
@@ -451,13 +475,18 @@ static const billing__shape_field invoice_line_fields[] = {
 	{ "unitAmount", "integer", false }, { "periodStart", "time", false }, { "periodEnd", "time", false },
 	{ "taxRate", "number", false }, { "taxAmount", "integer", false }, { "proration", "boolean", false },
 	{ "planId", "string?", false }, { "id", "string?", false },
-	{ "subscriptionItemId", "string?", false }, { "tiers", "object[]?", false }, END
+	{ "subscriptionItemId", "string?", false }, { "tiers", "object[]?", false },
+	{ "discountAmounts", "DiscountAmount[]", false }, END
+};
+static const billing__shape_field discount_amount_fields[] = {
+	{ "discountId", "string", false }, { "amount", "integer", false }, END
 };
 static const billing__shape_field invoice_fields[] = {
 	{ "id", "string", false }, { "object", "'invoice'", false }, { "number", "string?", false },
 	{ "status", "'draft' | 'pending' | 'paid' | 'failed' | 'void' | 'uncollectible'", false },
 	{ "customerId", "string", false }, { "subscriptionId", "string?", false }, { "currency", "string", false },
 	{ "subtotal", "integer", false }, { "tax", "integer", false }, { "total", "integer", false },
+	{ "totalDiscountAmounts", "DiscountAmount[]", false },
 	{ "amountPaid", "integer", false }, { "amountDue", "integer", false },
 	{ "startingBalance", "integer", false }, { "endingBalance", "integer", false }, { "periodStart", "time", false },
 	{ "periodEnd", "time", false }, { "lines", "InvoiceLine[]", false }, { "attemptCount", "integer", false },
@@ -573,8 +602,11 @@ static const billing__shape shapes[] = {
 	{ "Subscription", "A customer's subscription to a plan.", NULL, subscription_fields },
 	{ "SubscriptionItemRef", "One item of a subscription, in its items[]: the first is the "
 		"subscription's planId and quantity.", NULL, item_ref_fields },
-	{ "InvoiceLine", "One line of an invoice; amounts in minor units.", NULL,
+	{ "InvoiceLine", "One line of an invoice; amounts in minor units. amount is before its "
+		"discount (discountAmounts); taxAmount is on amount less the discount.", NULL,
 		invoice_line_fields },
+	{ "DiscountAmount", "What a discount (di_) took off a line or, summed, an invoice: "
+		"total = subtotal - the totalDiscountAmounts + tax.", NULL, discount_amount_fields },
 	{ "Invoice", "An invoice; amounts in minor units of its currency. number is null until "
 		"it is finalized.", NULL, invoice_fields },
 	{ "InvoicePreview", "The invoice a subscription's next renewal would issue: never "

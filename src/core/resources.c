@@ -218,6 +218,10 @@ static const billing_field invoice_fields[] = {
 		"preCreditNotesAmount", INTEGER),
 	F(I, "post_payment_credit_notes_amount", INT64, post_payment_credit_notes_amount, NONNEG,
 		"postPaymentCreditNotesAmount", INTEGER),
+	/* Discounts (schema step 27; core/invoice_discount.c), shown as
+	 * totalDiscountAmounts by json_out.c. */
+	F(I, "discount_id", TEXT, discount_id, 0, NULL, NONE),
+	F(I, "total_discount", INT64, total_discount, 0, NULL, NONE),
 };
 static const billing_reference invoice_refs[] = {
 	{ "customer_id", &billing__res_customer },
@@ -350,6 +354,9 @@ static const billing_field invoice_line_fields[] = {
 	LINE_FIELDS,
 	F(N, "tax_amount", INT64, line.tax_amount, 0, "taxAmount", INTEGER),
 	F(N, "proration", INT, line.proration, 0, "proration", BOOLEAN),
+	/* The discount the line took (schema step 27), shown as discountAmounts. */
+	F(N, "discount_id", TEXT, line.discount_id, 0, NULL, NONE),
+	F(N, "discount_amount", INT64, line.discount_amount, 0, NULL, NONE),
 };
 RESOURCE(billing__res_invoice_line, "invoice_line", "invoice_lines", "invoice_lines", NULL, N,
 	invoice_line_fields);

@@ -406,7 +406,7 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	d.period_end = pend;
 	d.line_count = l.n;
 	d.lines = l.v;
-	rc = billing__invoice_preview_build(out, &d);
+	rc = billing__invoice_preview_build(out, ctx, tx, &d);
 end:
 	lines_free(&l);
 	billing_subscription_free(cur);

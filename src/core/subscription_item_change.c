@@ -389,7 +389,7 @@ static int change_in(struct change *c, billing_ctx *ctx, billing_txn *tx, const 
 	if (c->preview) {
 		billing__invoice_draft d;
 		draft_of(&d, s, c);
-		rc = billing__invoice_preview_build(&c->previewed, &d);
+		rc = billing__invoice_preview_build(&c->previewed, ctx, tx, &d);
 	} else if ((rc = apply(c, ctx, tx, s, &it)) == BILLING_OK && c->kind != REMOVE &&
 	    (c->result = billing__record_dup(&billing__res_subscription_item, &c->next)) == NULL) {
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);

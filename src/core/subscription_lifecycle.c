@@ -14,6 +14,7 @@
 #include "core/calendar.h"
 #include "core/core.h"
 #include "core/customer_balance.h"
+#include "core/discount.h"
 #include "core/entity.h"
 #include "core/invoice_internal.h"
 #include "core/payment_internal.h"
@@ -131,6 +132,46 @@ static int first_status(struct creating *cr, billing_ctx *ctx, billing_txn *tx,
 	return BILLING_OK;
 }
 
+static int sum_line(void *payload, const billing_invoice_line *line)
+{
+	int64_t *sum = payload;
+	if (__builtin_add_overflow(*sum, line->amount, sum))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow",
+			"the first invoice's subtotal does not fit an amount");
+	return BILLING_OK;
+}
+
+/* The subscription's discount (version 4's coupon or promotion code),
+ * before its first invoice: a code's minimumAmount against that invoice's
+ * subtotal (its items' lines; a trial's is 0). */
+static int discounted(struct creating *cr, billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r)
+{
+	struct billing__discount_info d;
+	billing__attach_params ap;
+	int64_t subtotal = 0;
+	int rc;
+
+	if (cr->p->version < 4 || (!cr->p->coupon && !cr->p->promotion_code))
+		return BILLING_OK;
+	if (cr->p->promotion_code && (rc = billing__subscription_item_lines(ctx, tx, r, NULL,
+		r->current_period_start, r->current_period_end, cr->trial, sum_line, &subtotal)) < 0)
+		return rc;
+	memset(&ap, 0, sizeof(ap));
+	ap.customer_id = r->customer_id;
+	ap.subscription_id = r->id;
+	ap.coupon = cr->p->coupon;
+	ap.promotion_code = cr->p->promotion_code;
+	/* The first invoice's period starts at the start (a backdated one's
+	 * too): the discount starts with it. */
+	ap.now = r->current_period_start;
+	ap.interval = cr->plan.interval;
+	ap.interval_count = cr->plan.interval_count;
+	ap.amount = subtotal;
+	ap.currency = r->currency;
+	return billing__discount_attach(&d, ctx, tx, r->tenant_id, &ap);
+}
+
 /* After the insert (the invoice references the subscription): the first
  * invoice, the due work, the event. */
 static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
@@ -143,6 +184,7 @@ static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void 
 
 	if ((rc = billing__subscription_items_insert(ctx, tx, r, cr->items, cr->item_count,
 		&cr->items_json)) < 0 ||
+	    (rc = discounted(cr, ctx, tx, r)) < 0 ||
 	    (rc = billing__subscription_invoice_period(ctx, tx, r, &cr->plan, r->current_period_start,
 		r->current_period_end, cr->trial, NULL, cr->invoice_id)) < 0)
 		return rc;
@@ -217,6 +259,10 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 	/* Only when given: a key stored before it existed still matches. */
 	if (cr.behavior != BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE)
 		billing__buf_add_i64(&input, "paymentBehavior", cr.behavior);
+	if (p->version >= 4 && p->coupon)
+		billing__buf_add(&input, "coupon", p->coupon);
+	if (p->version >= 4 && p->promotion_code)
+		billing__buf_add(&input, "promotionCode", p->promotion_code);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CREATE, &input)) < 0)
 		goto out;
 	if (billing__id_new(id, "sub", cr.now * 1000) < 0) {

@@ -1404,6 +1404,120 @@ static const char step26_customer_taxes[] =
 	"  CHECK (tax_exempt BETWEEN 0 AND 2);\n"
 	"ALTER TABLE customers ADD COLUMN tax_ids TEXT /*COLLATE_C*/ NOT NULL DEFAULT '[]';\n";
 
+/* Discounts (issue #22 item 3; src/core/discount_object.c names these
+ * columns): a coupon redeemed for a customer (subscription_id NULL) or for
+ * one of its subscriptions, from start until end (NULL: no end yet; a
+ * once discount gets its end when its first invoice takes it). Removing a
+ * discount sets deleted_at: invoice lines keep naming it. At most one
+ * live discount per level (the partial unique indexes). Invoice lines
+ * carry the discount they took and how much (discount_id, discount_amount:
+ * of the line's sign, never more than its amount); invoices the discount
+ * and the sum (total_discount), so that total = subtotal - total_discount
+ * + tax. PostgreSQL changes invoices in place; SQLite rebuilds it as in
+ * step 18. */
+static const char step27_discounts[] =
+	"CREATE TABLE discounts (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subscription_id TEXT /*COLLATE_C*/,\n"
+	"  coupon_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  promotion_code_id TEXT /*COLLATE_C*/,\n"
+	"  start_at BIGINT NOT NULL,\n"
+	"  end_at BIGINT,\n"
+	"  deleted_at BIGINT,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT discounts_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT discounts_window CHECK (end_at IS NULL OR end_at >= start_at),\n"
+	"  CONSTRAINT discounts_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT discounts_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id),\n"
+	"  CONSTRAINT discounts_coupon_fkey FOREIGN KEY (tenant_id, coupon_id)\n"
+	"    REFERENCES coupons (tenant_id, id),\n"
+	"  CONSTRAINT discounts_promotion_code_fkey FOREIGN KEY (tenant_id, promotion_code_id)\n"
+	"    REFERENCES promotion_codes (tenant_id, id)\n"
+	");\n"
+	"CREATE INDEX discounts_created ON discounts (tenant_id, created_at, id);\n"
+	"CREATE UNIQUE INDEX discounts_customer_key ON discounts (tenant_id, customer_id)\n"
+	"  WHERE deleted_at IS NULL AND subscription_id IS NULL;\n"
+	"CREATE UNIQUE INDEX discounts_subscription_key ON discounts (tenant_id, subscription_id)\n"
+	"  WHERE deleted_at IS NULL AND subscription_id IS NOT NULL;\n"
+	"ALTER TABLE invoice_lines ADD COLUMN discount_id TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoice_lines ADD COLUMN discount_amount BIGINT NOT NULL DEFAULT 0;\n";
+
+static const char step27_postgres[] =
+	"ALTER TABLE invoices ADD COLUMN discount_id TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoices ADD COLUMN total_discount BIGINT NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE invoices DROP CONSTRAINT invoices_sums;\n"
+	"ALTER TABLE invoices ADD CONSTRAINT invoices_sums CHECK (\n"
+	"  total = subtotal - total_discount + tax AND\n"
+	"  amount_due = total + starting_balance - ending_balance - amount_paid -\n"
+	"    pre_payment_credit_notes_amount);\n"
+	TENANT_POLICY("discounts")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON discounts TO billing_runtime;");
+
+#define INVOICE_COLUMNS_V27 INVOICE_COLUMNS_V18 ", " \
+	"pre_payment_credit_notes_amount, post_payment_credit_notes_amount"
+
+static const char step27_sqlite[] =
+	"CREATE TABLE invoices_v27 (\n"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT NOT NULL,\n"
+	"  customer_id TEXT NOT NULL,\n"
+	"  subscription_id TEXT,\n"
+	"  number TEXT,\n"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 6),\n"
+	"  currency TEXT NOT NULL,\n"
+	"  subtotal BIGINT NOT NULL,\n"
+	"  tax BIGINT NOT NULL,\n"
+	"  total BIGINT NOT NULL,\n"
+	"  amount_paid BIGINT NOT NULL,\n"
+	"  amount_due BIGINT NOT NULL,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  period_end BIGINT NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  finalized_at BIGINT,\n"
+	"  paid_at BIGINT,\n"
+	"  voided_at BIGINT,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL,\n"
+	"  attempt_count INTEGER NOT NULL DEFAULT 0,\n"
+	"  next_attempt_at BIGINT,\n"
+	"  collection_method INTEGER NOT NULL DEFAULT 1 CHECK (collection_method IN (1, 2)),\n"
+	"  days_until_due INTEGER CHECK (days_until_due >= 0),\n"
+	"  due_date BIGINT,\n"
+	"  memo TEXT,\n"
+	"  footer TEXT,\n"
+	"  starting_balance BIGINT NOT NULL DEFAULT 0,\n"
+	"  ending_balance BIGINT NOT NULL DEFAULT 0,\n"
+	"  paid_out_of_band INTEGER NOT NULL DEFAULT 0 CHECK (paid_out_of_band IN (0, 1)),\n"
+	"  pre_payment_credit_notes_amount BIGINT NOT NULL DEFAULT 0\n"
+	"    CHECK (pre_payment_credit_notes_amount >= 0),\n"
+	"  post_payment_credit_notes_amount BIGINT NOT NULL DEFAULT 0\n"
+	"    CHECK (post_payment_credit_notes_amount >= 0),\n"
+	"  discount_id TEXT,\n"
+	"  total_discount BIGINT NOT NULL DEFAULT 0,\n"
+	"  CONSTRAINT invoices_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT invoices_number_key UNIQUE (tenant_id, number),\n"
+	"  CONSTRAINT invoices_sums CHECK (total = subtotal - total_discount + tax AND\n"
+	"    amount_due = total + starting_balance - ending_balance - amount_paid -\n"
+	"      pre_payment_credit_notes_amount),\n"
+	"  CONSTRAINT invoices_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id),\n"
+	"  CONSTRAINT invoices_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id)\n"
+	");\n"
+	"INSERT INTO invoices_v27 (" INVOICE_COLUMNS_V27 ")\n"
+	"  SELECT " INVOICE_COLUMNS_V27 " FROM invoices;\n"
+	"DROP TABLE invoices;\n"
+	"ALTER TABLE invoices_v27 RENAME TO invoices;\n"
+	"CREATE INDEX invoices_created ON invoices (tenant_id, created_at, id);\n"
+	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
+	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1446,6 +1560,8 @@ static const billing__migration steps[] = {
 		step24_subscription_items, step24_postgres, NULL },
 	{ 25, "invoice lines: the tiers of a tiered plan's line", step25_line_tiers, NULL, NULL },
 	{ 26, "customers: taxExempt and taxIds", step26_customer_taxes, NULL, NULL },
+	{ 27, "discounts; the discount of invoices and their lines", step27_discounts,
+		step27_postgres, step27_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -69,6 +69,8 @@
 	PTR(billing_invoice_currency) \
 	INT(billing_invoice_subtotal, 0) \
 	INT(billing_invoice_tax, 0) \
+	INT(billing_invoice_total_discount, 0) \
+	PTR(billing_invoice_discount_id) \
 	INT(billing_invoice_total, 0) \
 	INT(billing_invoice_amount_paid, 0) \
 	INT(billing_invoice_amount_due, 0) \
@@ -263,6 +265,13 @@
 	PTR(billing_credit_note_lines_json) \
 	PAGE(billing_page_dispute) \
 	PTR(billing_dispute_id) \
+	PTR(billing_discount_id) \
+	PTR(billing_discount_customer_id) \
+	PTR(billing_discount_subscription_id) \
+	PTR(billing_discount_coupon_id) \
+	PTR(billing_discount_promotion_code_id) \
+	INT(billing_discount_start, 0) \
+	INT(billing_discount_end, 0) \
 	PTR(billing_dispute_tenant_id) \
 	PTR(billing_dispute_payment_id) \
 	PTR(billing_dispute_invoice_id) \

@@ -238,6 +238,11 @@ typedef struct {
 	 * after it. */
 	int64_t pre_payment_credit_notes_amount;
 	int64_t post_payment_credit_notes_amount;
+	/* Discounts (schema step 27): the discount the invoice's lines took
+	 * (NULL: none) and the sum they took; total = subtotal -
+	 * total_discount + tax. */
+	const char *discount_id;
+	int64_t total_discount;
 } billing_invoice_record;
 
 typedef struct {

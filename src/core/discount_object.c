@@ -1,0 +1,506 @@
+/*
+ * Discounts (issue #22 item 3, billing/discount.h): a coupon redeemed for
+ * a customer or one of its subscriptions. This file is the descriptor of
+ * the discounts table, the creation (redeem, replace the level's
+ * discount, write the new one with its end), the removal, and the public
+ * calls. What an invoice takes off is invoice_discount.c's.
+ *
+ * A discount's window is [start_at, end_at): end_at 0 is no end, except
+ * for a once coupon, whose discount has no end until the first invoice
+ * that it takes something off sets it (billing__discount_used).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "core/calendar.h"
+#include "core/coupon.h"
+#include "core/discount.h"
+#include "core/events.h"
+#include "core/idempotency.h"
+#include "core/permissions.h"
+#include "core/resource.h"
+#include "core/resources.h"
+#include "core/subscription_internal.h"
+#include "core/txn.h"
+#include "core/validate.h"
+
+#define F(member) offsetof(struct billing__discount_rec, member)
+#define FIELD(col, type, member, flags, json, kind) \
+	{ col, BILLING_FIELD_##type, F(member), (flags), json, BILLING_JSON_##kind, 0, NULL, 0, \
+	  NULL }
+
+static const billing_field fields[] = {
+	FIELD("tenant_id", TEXT, tenant_id, BILLING_FIELD_TENANT, NULL, NONE),
+	FIELD("id", TEXT, id, BILLING_FIELD_ID, "id", STRING),
+	FIELD("customer_id", TEXT, customer_id, BILLING_FIELD_FIXED | BILLING_FIELD_FILTER,
+		"customerId", STRING),
+	FIELD("subscription_id", TEXT, subscription_id, BILLING_FIELD_FIXED | BILLING_FIELD_FILTER,
+		"subscriptionId", STRING),
+	FIELD("coupon_id", TEXT, coupon_id, BILLING_FIELD_FIXED, "couponId", STRING),
+	FIELD("promotion_code_id", TEXT, promotion_code_id, BILLING_FIELD_FIXED,
+		"promotionCodeId", STRING),
+	FIELD("start_at", INT64, start_at, BILLING_FIELD_FIXED, "start", TIME),
+	FIELD("end_at", INT64, end_at, BILLING_FIELD_ZERO_NULL, "end", TIME),
+	FIELD("deleted_at", INT64, deleted_at, BILLING_FIELD_ZERO_NULL | BILLING_FIELD_DELETED,
+		NULL, NONE),
+	FIELD("created_at", INT64, created_at, BILLING_FIELD_FIXED | BILLING_FIELD_SORT |
+		BILLING_FIELD_RANGE, "createdAt", TIME),
+	FIELD("updated_at", INT64, updated_at, 0, "updatedAt", TIME),
+	FIELD("version", INT64, version, BILLING_FIELD_VERSION, "version", INTEGER),
+};
+
+static const billing_reference refs[] = {
+	{ "customer_id", &billing__res_customer },
+	{ "subscription_id", &billing__res_subscription },
+	{ "coupon_id", &billing__res_coupon },
+	{ "promotion_code_id", &billing__res_promotion_code },
+};
+
+const billing_resource billing__res_discount = {
+	.name = "discount", .plural = "discounts", .path = "discounts", .title = "Discount",
+	.description = "A coupon redeemed for a customer or a subscription.",
+	.table = "discounts", .prefix = "di", .record_size = sizeof(struct billing__discount_rec),
+	.fields = fields, .field_count = sizeof(fields) / sizeof(fields[0]),
+	.references = refs, .reference_count = sizeof(refs) / sizeof(refs[0]),
+};
+
+/* ------------------------------------------------------------ rows */
+
+static void info_of(struct billing__discount_info *d, const struct billing__discount_rec *r)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->id, sizeof(d->id), "%s", r->id);
+	snprintf(d->customer_id, sizeof(d->customer_id), "%s", r->customer_id);
+	snprintf(d->subscription_id, sizeof(d->subscription_id), "%s",
+		r->subscription_id ? r->subscription_id : "");
+	snprintf(d->coupon_id, sizeof(d->coupon_id), "%s", r->coupon_id);
+	snprintf(d->promotion_code_id, sizeof(d->promotion_code_id), "%s",
+		r->promotion_code_id ? r->promotion_code_id : "");
+	d->start_at = r->start_at;
+	d->end_at = r->end_at;
+	d->created_at = r->created_at;
+	d->version = r->version;
+}
+
+/* The record of d (its strings borrowed from d). */
+static void rec_of(struct billing__discount_rec *r, const char *tenant_id,
+	const struct billing__discount_info *d)
+{
+	memset(r, 0, sizeof(*r));
+	r->tenant_id = tenant_id;
+	r->id = d->id;
+	r->customer_id = d->customer_id;
+	r->subscription_id = d->subscription_id[0] ? d->subscription_id : NULL;
+	r->coupon_id = d->coupon_id;
+	r->promotion_code_id = d->promotion_code_id[0] ? d->promotion_code_id : NULL;
+	r->start_at = d->start_at;
+	r->end_at = d->end_at;
+	r->created_at = d->created_at;   /* FIXED: an update matches it */
+	r->version = d->version;
+}
+
+static cJSON *rec_json(const void *rec)
+{
+	return billing__record_json(&billing__res_discount, rec);
+}
+
+struct finding {
+	const char *subscription_id;    /* NULL: the customer's */
+	struct billing__discount_info *out;
+	bool found;
+};
+
+static int find_row(void *payload, const void *record)
+{
+	struct finding *f = payload;
+	const struct billing__discount_rec *r = record;
+	if (r->deleted_at || !r->subscription_id != !f->subscription_id ||
+	    (f->subscription_id && strcmp(r->subscription_id, f->subscription_id) != 0))
+		return BILLING_OK;
+	info_of(f->out, r);
+	f->found = true;
+	return BILLING_OK;
+}
+
+static int info_row(void *payload, const void *record)
+{
+	info_of(payload, record);
+	return BILLING_OK;
+}
+
+int billing__discount_current(struct billing__discount_info *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *customer_id,
+	const char *subscription_id, bool lock)
+{
+	struct finding f = { subscription_id, out, false };
+	billing_filter by;
+	int rc;
+
+	memset(&by, 0, sizeof(by));
+	by.field = billing_resource_field(&billing__res_discount,
+		subscription_id ? "subscription_id" : "customer_id");
+	by.op = BILLING_FILTER_EQ;
+	by.text = subscription_id ? subscription_id : customer_id;
+	/* A level has one live discount (the partial unique indexes) among
+	 * the few deleted ones before it. */
+	if ((rc = billing__list_all(ctx->st, tx, &billing__res_discount, tenant_id, &by, 1,
+		find_row, &f)) < 0)
+		return rc;
+	if (!f.found)
+		return BILLING_ENOTFOUND;
+	if (!lock)
+		return BILLING_OK;
+	return ctx->st->record_read(tx, &billing__res_discount, tenant_id, out->id,
+		BILLING_LOCK_UPDATE, info_row, out);
+}
+
+static int write(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	struct billing__discount_info *d, int64_t deleted_at, int64_t now)
+{
+	struct billing__discount_rec r;
+	rec_of(&r, tenant_id, d);
+	r.deleted_at = deleted_at;
+	r.updated_at = now;
+	r.version = d->version + 1;
+	return ctx->st->record_update(tx, &billing__res_discount, &r, d->version);
+}
+
+int billing__discount_remove(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const struct billing__discount_info *d)
+{
+	struct billing__discount_info cur = *d;
+	struct billing__discount_rec r;
+	int64_t now = billing__now(ctx);
+	int rc;
+
+	if ((rc = write(ctx, tx, tenant_id, &cur, now, now)) < 0)
+		return rc;
+	rec_of(&r, tenant_id, &cur);
+	r.deleted_at = now;
+	r.updated_at = now;
+	r.version = cur.version + 1;
+	return billing__event_emit(ctx, tx, tenant_id, "customer.discount.deleted", "discount",
+		cur.id, rec_json, &r);
+}
+
+int billing__discount_used(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const struct billing__discount_info *d, int64_t now)
+{
+	struct billing__discount_info cur;
+	int rc;
+
+	/* Read again locked; an end set already (a draft that took it before
+	 * another invoice did, finalized after) stays. */
+	if ((rc = ctx->st->record_read(tx, &billing__res_discount, tenant_id, d->id,
+		BILLING_LOCK_UPDATE, info_row, &cur)) < 0)
+		return rc;
+	if (cur.end_at)
+		return BILLING_OK;
+	cur.end_at = now < cur.start_at ? cur.start_at : now;
+	return write(ctx, tx, tenant_id, &cur, 0, billing__now(ctx));
+}
+
+/* ------------------------------------------------------------ attach */
+
+static int first_time(bool *out, billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id)
+{
+	billing_filter by;
+	int64_t n = 0;
+	int rc;
+
+	memset(&by, 0, sizeof(by));
+	by.field = billing_resource_field(&billing__res_invoice, "customer_id");
+	by.op = BILLING_FILTER_EQ;
+	by.text = customer_id;
+	rc = billing__count_records(ctx->st, tx, &billing__res_invoice, tenant_id, &by, 1, 0, &n);
+	*out = n == 0;
+	return rc;
+}
+
+int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const billing__attach_params *p)
+{
+	struct billing__redemption red;
+	struct billing__discount_info old;
+	struct billing__discount_rec r;
+	billing__redeem_params in;
+	bool first = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = first_time(&first, ctx, tx, tenant_id, p->customer_id)) < 0)
+		return rc;
+	memset(&in, 0, sizeof(in));
+	in.coupon_id = p->coupon;
+	in.promotion_code = p->promotion_code;
+	in.customer_id = p->customer_id;
+	in.now = p->now;
+	in.first_time = first;
+	in.amount = p->amount;
+	in.currency = p->currency;
+	if ((rc = billing__discount_redeem(&red, ctx, tx, tenant_id, &in)) < 0)
+		return rc;
+	/* One discount per level: the one before goes. */
+	rc = billing__discount_current(&old, ctx, tx, tenant_id, p->customer_id,
+		p->subscription_id, true);
+	if (rc == BILLING_OK)
+		rc = billing__discount_remove(ctx, tx, tenant_id, &old);
+	if (rc < 0 && rc != BILLING_ENOTFOUND)
+		return rc;
+
+	if (billing__id_new(out->id, "di", p->now * 1000) < 0)
+		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+	snprintf(out->customer_id, sizeof(out->customer_id), "%s", p->customer_id);
+	snprintf(out->subscription_id, sizeof(out->subscription_id), "%s",
+		p->subscription_id ? p->subscription_id : "");
+	snprintf(out->coupon_id, sizeof(out->coupon_id), "%s", red.coupon_id);
+	snprintf(out->promotion_code_id, sizeof(out->promotion_code_id), "%s",
+		red.promotion_code_id);
+	out->start_at = p->now;
+	out->created_at = billing__now(ctx);
+	out->version = 1;
+	/* A repeating discount lasts durationInPeriods intervals of the
+	 * subscription's plan from its start, on the calendar (a month from
+	 * Jan 31 ends Feb 28/29); a customer's, as many months. */
+	if (red.duration == BILLING__COUPON_REPEATING &&
+	    (rc = billing__period_start(&out->end_at, p->now,
+		p->interval ? (billing_interval)p->interval : BILLING_MONTH,
+		p->interval ? p->interval_count : 1, red.duration_in_periods)) < 0)
+		return rc;
+	rec_of(&r, tenant_id, out);
+	r.updated_at = out->created_at;
+	if ((rc = billing__insert(ctx->st, tx, &billing__res_discount, &r)) < 0)
+		return rc;
+	return billing__event_emit(ctx, tx, tenant_id, "customer.discount.created", "discount",
+		out->id, rec_json, &r);
+}
+
+/* ------------------------------------------------------------ calls */
+
+struct billing_discount {
+	struct billing__discount_info d;
+};
+
+struct sub_of {
+	char customer_id[BILLING_ID_MAX];
+	char plan_id[BILLING_ID_MAX];
+	int status;
+};
+
+static int sub_row(void *payload, const void *record)
+{
+	const billing_subscription_record *r = record;
+	struct sub_of *s = payload;
+	snprintf(s->customer_id, sizeof(s->customer_id), "%s", r->customer_id);
+	snprintf(s->plan_id, sizeof(s->plan_id), "%s", r->plan_id);
+	s->status = r->status;
+	return BILLING_OK;
+}
+
+static int missing(const char *field, const char *what)
+{
+	return billing__error_field(BILLING_EINVALID, "resource_missing", field,
+		"no such %s in this tenant", what);
+}
+
+/* The level named: the customer exists; the subscription is the
+ * customer's and not ended (its plan's interval into p). */
+static int level_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__attach_params *p, bool for_create)
+{
+	struct sub_of s;
+	billing__plan_info plan;
+	bool found;
+	int rc;
+
+	if (!billing__id_arg_ok(p->customer_id, "cus"))
+		return missing("customerId", "customer");
+	if ((rc = billing__record_exists(ctx, tx, &billing__res_customer, tenant_id,
+		p->customer_id, &found)) < 0)
+		return rc;
+	if (!found)
+		return missing("customerId", "customer");
+	if (!p->subscription_id)
+		return BILLING_OK;
+	if (!billing__id_arg_ok(p->subscription_id, "sub"))
+		return missing("subscriptionId", "subscription of the customer");
+	memset(&s, 0, sizeof(s));
+	rc = ctx->st->record_read(tx, &billing__res_subscription, tenant_id, p->subscription_id,
+		BILLING_LOCK_NONE, sub_row, &s);
+	if (rc == BILLING_ENOTFOUND || (rc == BILLING_OK &&
+	    strcmp(s.customer_id, p->customer_id) != 0))
+		return missing("subscriptionId", "subscription of the customer");
+	if (rc < 0 || !for_create)
+		return rc;
+	if (billing__subscription_ended(s.status))
+		return billing__error_set(BILLING_ECONFLICT, "invalid_transition",
+			"the subscription has ended");
+	if ((rc = billing__plan_info_peek(&plan, ctx, tx, tenant_id, s.plan_id)) < 0)
+		return rc;
+	p->interval = plan.interval;
+	p->interval_count = plan.interval_count;
+	return BILLING_OK;
+}
+
+static int loaded(billing_discount **out, const struct billing__discount_info *d)
+{
+	if ((*out = billing__calloc(1, sizeof(**out))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	(*out)->d = *d;
+	return BILLING_OK;
+}
+
+static int discount_create_once(billing_discount **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_discount_params *p,
+	const billing_call_options *opts)
+{
+	struct billing__discount_info d;
+	billing__attach_params ap;
+	billing__buf input = { 0 };
+	billing__idem idem;
+	billing_txn *tx;
+	int rc;
+
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(p, "params");
+	*out = NULL;
+	if ((rc = billing__authorize(ctx, who, p->subscription_id ?
+		BILLING_OP_SUBSCRIPTIONS_UPDATE : BILLING_OP_CUSTOMERS_UPDATE)) < 0)
+		return rc;
+	if (p->version == 0 || p->version > BILLING_DISCOUNT_PARAMS_VERSION)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"unknown billing_discount_params version %u", p->version);
+	if (!p->coupon == !p->promotion_code)
+		return billing__error_field(BILLING_EINVALID, "invalid", "coupon",
+			"give coupon or promotionCode, not both");
+	billing__buf_add(&input, "customerId", p->customer_id);
+	billing__buf_add(&input, "subscriptionId", p->subscription_id);
+	billing__buf_add(&input, "coupon", p->coupon);
+	billing__buf_add(&input, "promotionCode", p->promotion_code);
+	if ((rc = billing__idem_init_named(&idem, opts, "discounts.create", &input)) < 0)
+		return rc;
+	memset(&ap, 0, sizeof(ap));
+	ap.customer_id = p->customer_id;
+	ap.subscription_id = p->subscription_id;
+	ap.coupon = p->coupon;
+	ap.promotion_code = p->promotion_code;
+	ap.now = billing__now(ctx);
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__idem_check(ctx, tx, who->tenant_id, &idem)) < 0)
+		return billing__end(ctx, tx, rc);
+	if (idem.replay) {
+		rc = ctx->st->record_read(tx, &billing__res_discount, who->tenant_id,
+			idem.resource_id, BILLING_LOCK_NONE, info_row, &d);
+	} else if ((rc = level_check(ctx, tx, who->tenant_id, &ap, true)) == BILLING_OK &&
+	    (rc = billing__discount_attach(&d, ctx, tx, who->tenant_id, &ap)) == BILLING_OK &&
+	    (rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, d.id)) == BILLING_OK) {
+		rc = billing__audit_record(ctx, tx, who->tenant_id, d.id);
+	}
+	if ((rc = billing__end(ctx, tx, rc)) < 0)
+		return rc;
+	return loaded(out, &d);
+}
+
+int billing_discount_create(billing_discount **out, billing_ctx *ctx,
+	const billing_principal *who, const billing_discount_params *p,
+	const billing_call_options *opts)
+{
+	BILLING__RETRY(discount_create_once(out, ctx, who, p, opts));
+}
+
+static int discount_delete_once(billing_ctx *ctx, const billing_principal *who,
+	const char *customer_id, const char *subscription_id)
+{
+	struct billing__discount_info d;
+	billing__attach_params ap;
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, subscription_id ?
+		BILLING_OP_SUBSCRIPTIONS_UPDATE : BILLING_OP_CUSTOMERS_UPDATE)) < 0)
+		return rc;
+	memset(&ap, 0, sizeof(ap));
+	ap.customer_id = customer_id;
+	ap.subscription_id = subscription_id;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = level_check(ctx, tx, who->tenant_id, &ap, false)) == BILLING_OK) {
+		rc = billing__discount_current(&d, ctx, tx, who->tenant_id, customer_id,
+			subscription_id, true);
+		if (rc == BILLING_ENOTFOUND)
+			rc = billing__not_found("discount");
+	}
+	if (rc == BILLING_OK && (rc = billing__discount_remove(ctx, tx, who->tenant_id, &d)) == 0)
+		rc = billing__audit_record(ctx, tx, who->tenant_id, d.id);
+	return billing__end(ctx, tx, rc);
+}
+
+int billing_discount_delete(billing_ctx *ctx, const billing_principal *who,
+	const char *customer_id, const char *subscription_id)
+{
+	BILLING__RETRY(discount_delete_once(ctx, who, customer_id, subscription_id));
+}
+
+int billing_discount_get(billing_discount **out, billing_ctx *ctx,
+	const billing_principal *who, const char *customer_id, const char *subscription_id)
+{
+	struct billing__discount_info d;
+	billing__attach_params ap;
+	billing_txn *tx;
+	int rc;
+
+	BILLING__ASSERT_ARG(out, "out");
+	*out = NULL;
+	if ((rc = billing__authorize(ctx, who, subscription_id ?
+		BILLING_OP_SUBSCRIPTIONS_GET : BILLING_OP_CUSTOMERS_GET)) < 0)
+		return rc;
+	memset(&ap, 0, sizeof(ap));
+	ap.customer_id = customer_id;
+	ap.subscription_id = subscription_id;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+		return rc;
+	if ((rc = level_check(ctx, tx, who->tenant_id, &ap, false)) == BILLING_OK) {
+		rc = billing__discount_current(&d, ctx, tx, who->tenant_id, customer_id,
+			subscription_id, false);
+		if (rc == BILLING_ENOTFOUND)
+			rc = billing__not_found("discount");
+	}
+	if ((rc = billing__end(ctx, tx, rc)) < 0)
+		return rc;
+	return loaded(out, &d);
+}
+
+void billing_discount_free(billing_discount *d)
+{
+	billing__free(d);
+}
+
+static const char *or_null(const char *s)
+{
+	return s[0] ? s : NULL;
+}
+
+const char *billing_discount_id(const billing_discount *d) { return d ? d->d.id : NULL; }
+const char *billing_discount_customer_id(const billing_discount *d)
+{
+	return d ? d->d.customer_id : NULL;
+}
+const char *billing_discount_subscription_id(const billing_discount *d)
+{
+	return d ? or_null(d->d.subscription_id) : NULL;
+}
+const char *billing_discount_coupon_id(const billing_discount *d)
+{
+	return d ? d->d.coupon_id : NULL;
+}
+const char *billing_discount_promotion_code_id(const billing_discount *d)
+{
+	return d ? or_null(d->d.promotion_code_id) : NULL;
+}
+int64_t billing_discount_start(const billing_discount *d) { return d ? d->d.start_at : 0; }
+int64_t billing_discount_end(const billing_discount *d) { return d ? d->d.end_at : 0; }

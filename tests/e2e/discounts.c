@@ -1,0 +1,459 @@
+/*
+ * Discounts on invoices (issue #22 item 3; billing/discount.h,
+ * core/invoice_discount.c) on a simulated clock, with the worked examples
+ * of docs/billing.md "Discounts" computed by hand: 25 % for 3 months on a
+ * monthly plan (months 1-3 discounted, 4 not, the coupon deleted on the
+ * way), an amount off once from a promotion code, the subscription's
+ * discount before the customer's, a proration discounted by the same
+ * percent, a coupon for another product. Each line's discount, the
+ * invoice's totalDiscountAmounts, the tax on the discounted amount and
+ * the total are checked to the minor unit, and billing_check finds
+ * nothing after each.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "tb.h"
+#include "tb_billing.h"
+
+typedef struct {
+	tb_world *w;
+	const char *t;
+	billing_principal admin;
+	char cus[64], cus2[64];
+	char prod_a[64], prod_b[64];
+	char plan_a[64], plan_b[64];    /* monthly 100.00 EUR, 20 % tax; of A, of B */
+} fx;
+
+#define PRICE 10000
+#define TAX_BP 2000
+
+static void plan_of(char prod[64], char plan[64], fx *f)
+{
+	billing_product *p = tb_product(f->w, f->t, &(tb_product_spec){ .currency = "EUR",
+		.tax_rate_bp = TAX_BP });
+	billing_plan *pl = tb_plan(f->w, f->t, &(tb_plan_spec){
+		.product_id = billing_product_id(p), .amount = PRICE, .interval = BILLING_MONTH });
+	snprintf(prod, 64, "%s", billing_product_id(p));
+	snprintf(plan, 64, "%s", billing_plan_id(pl));
+	billing_plan_free(pl);
+	billing_product_free(p);
+}
+
+static int setup(void **state)
+{
+	billing_customer *c;
+	fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->w = tb_world_new();
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	f->t = tb_tenant(f->w, "Acme");
+	f->admin = tb_admin(f->t);
+	c = tb_customer(f->w, f->t, &(tb_customer_spec){ 0 });
+	snprintf(f->cus, sizeof(f->cus), "%s", billing_customer_id(c));
+	billing_customer_free(c);
+	c = tb_customer(f->w, f->t, &(tb_customer_spec){ 0 });
+	snprintf(f->cus2, sizeof(f->cus2), "%s", billing_customer_id(c));
+	billing_customer_free(c);
+	plan_of(f->prod_a, f->plan_a, f);
+	plan_of(f->prod_b, f->plan_b, f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	tb_world_free(f->w);
+	free(f);
+	return 0;
+}
+
+static void print_problem(void *payload, const billing_check_problem *p)
+{
+	(void)payload;
+	fprintf(stderr, "billing_check: %s %s: %s\n", p->kind, p->resource_id ? p->resource_id : "-",
+		p->detail);
+}
+
+static int64_t problems(fx *f)
+{
+	int64_t n = -1;
+	tb_assert_rc(billing_check(f->w->ctx, print_problem, NULL, &n), BILLING_OK);
+	return n;
+}
+
+/* Runs op with the JSON text in; the answer's "id" into id (when given). */
+static void call(fx *f, const char *op, const char *in, char id[64])
+{
+	char *text = NULL;
+	cJSON *o;
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, op, in, strlen(in), NULL),
+		BILLING_OK);
+	o = cJSON_Parse(text);
+	assert_non_null(o);
+	if (id)
+		snprintf(id, 64, "%s", cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring);
+	cJSON_Delete(o);
+	billing_free(text);
+}
+
+static int subscribe_rc(fx *f, char out[64], const char *cus, const char *plan,
+	const char *coupon, const char *code)
+{
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription *s = NULL;
+	int rc;
+	p.customer_id = cus;
+	p.plan_id = plan;
+	p.coupon = coupon;
+	p.promotion_code = code;
+	rc = billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL);
+	if (rc == BILLING_OK)
+		snprintf(out, 64, "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	return rc;
+}
+
+static void subscribe(fx *f, char out[64], const char *cus, const char *plan,
+	const char *coupon, const char *code)
+{
+	tb_assert_rc(subscribe_rc(f, out, cus, plan, coupon, code), BILLING_OK);
+}
+
+static billing_invoice *latest_invoice(fx *f, const char *sub)
+{
+	billing_subscription *s = tbb_sub_get(f->w, f->t, sub);
+	billing_invoice *inv = NULL;
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
+		billing_subscription_latest_invoice_id(s)), BILLING_OK);
+	billing_subscription_free(s);
+	return inv;
+}
+
+/* The invoice's one line, checked: amount, discount, tax. */
+static void assert_one_line(const billing_invoice *inv, int64_t amount, int64_t discount,
+	int64_t tax)
+{
+	const billing_invoice_line *l;
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	l = billing_invoice_line_at(inv, 0);
+	assert_int_equal(l->amount, amount);
+	assert_int_equal(l->discount_amount, discount);
+	assert_int_equal(l->tax_amount, tax);
+	if (discount)
+		assert_string_equal(l->discount_id, billing_invoice_discount_id(inv));
+	else
+		assert_null(l->discount_id);
+}
+
+static void assert_sums(const billing_invoice *inv, int64_t subtotal, int64_t discount,
+	int64_t tax, int64_t total)
+{
+	assert_int_equal(billing_invoice_subtotal(inv), subtotal);
+	assert_int_equal(billing_invoice_total_discount(inv), discount);
+	assert_int_equal(billing_invoice_tax(inv), tax);
+	assert_int_equal(billing_invoice_total(inv), total);
+	if (!discount)
+		assert_null(billing_invoice_discount_id(inv));
+}
+
+/* The clock to t and the billing run. */
+static void run_at(fx *f, int64_t t)
+{
+	f->w->now = t;
+	(void)tbb_run(f->w);
+}
+
+/* ------------------------------------------------------------ worked examples */
+
+/* docs/billing.md, example 1: 25 % for 3 months on 100.00 a month with
+ * 20 % tax. Months 1-3: discount 25.00, tax 20 % of 75.00 = 15.00, total
+ * 90.00; month 4 (from April 1, the discount's end): 100.00 + 20.00. The
+ * coupon deleted after month 1 keeps the discount working. */
+static void discount__repeating_three_months(void **state)
+{
+	fx *f = *state;
+	char coupon[64], sub[64];
+	billing_discount *d = NULL;
+	billing_invoice *inv;
+	const int months[3] = { 2, 3, 4 };
+
+	call(f, "coupons.create", "{\"percentOff\": 25, \"duration\": \"repeating\", "
+		"\"durationInPeriods\": 3}", coupon);
+	subscribe(f, sub, f->cus, f->plan_a, coupon, NULL);
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, f->cus, sub), BILLING_OK);
+	assert_string_equal(billing_discount_coupon_id(d), coupon);
+	assert_null(billing_discount_promotion_code_id(d));
+	tbb_assert_time(billing_discount_start(d), tbb_ts(2026, 1, 1, 0, 0, 0));
+	tbb_assert_time(billing_discount_end(d), tbb_ts(2026, 4, 1, 0, 0, 0));
+
+	inv = latest_invoice(f, sub);
+	assert_one_line(inv, 10000, 2500, 1500);
+	assert_sums(inv, 10000, 2500, 1500, 9000);
+	assert_string_equal(billing_invoice_discount_id(inv), billing_discount_id(d));
+	assert_int_equal(billing_invoice_amount_due(inv), 9000);
+	billing_invoice_free(inv);
+	billing_discount_free(d);
+
+	/* Deleting the coupon stops new redemptions, not this discount. */
+	{
+		char path[128], *text = NULL;
+		snprintf(path, sizeof(path), "{\"id\": \"%s\"}", coupon);
+		tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "coupons.delete", path,
+			strlen(path), NULL), BILLING_OK);
+		billing_free(text);
+	}
+	for (int i = 0; i < 3; i++) {
+		run_at(f, tbb_ts(2026, months[i], 1, 0, 0, 0));
+		inv = latest_invoice(f, sub);
+		tbb_assert_time(billing_invoice_period_start(inv), tbb_ts(2026, months[i], 1, 0, 0, 0));
+		if (months[i] < 4) {
+			assert_one_line(inv, 10000, 2500, 1500);
+			assert_sums(inv, 10000, 2500, 1500, 9000);
+		} else {
+			assert_one_line(inv, 10000, 0, 2000);
+			assert_sums(inv, 10000, 0, 2000, 12000);
+		}
+		billing_invoice_free(inv);
+	}
+	assert_int_equal(problems(f), 0);
+}
+
+/* Example 2: 15.00 off once, from a promotion code given in another case.
+ * The first invoice: 100.00 - 15.00 = 85.00, tax 17.00, total 102.00; the
+ * second is not discounted and the discount has ended. */
+static void discount__amount_off_once_by_code(void **state)
+{
+	fx *f = *state;
+	char coupon[64], promo[64], sub[64], in[256];
+	billing_discount *d = NULL;
+	billing_invoice *inv;
+
+	call(f, "coupons.create", "{\"amountOff\": 1500, \"currency\": \"EUR\"}", coupon);
+	snprintf(in, sizeof(in), "{\"code\": \"WELCOME15\", \"couponId\": \"%s\"}", coupon);
+	call(f, "promotion_codes.create", in, promo);
+	subscribe(f, sub, f->cus, f->plan_a, NULL, "welcome15");
+	inv = latest_invoice(f, sub);
+	assert_one_line(inv, 10000, 1500, 1700);
+	assert_sums(inv, 10000, 1500, 1700, 10200);
+	billing_invoice_free(inv);
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, f->cus, sub), BILLING_OK);
+	assert_string_equal(billing_discount_promotion_code_id(d), promo);
+	tbb_assert_time(billing_discount_end(d), tbb_ts(2026, 1, 1, 0, 0, 0));
+	billing_discount_free(d);
+
+	run_at(f, tbb_ts(2026, 2, 1, 0, 0, 0));
+	inv = latest_invoice(f, sub);
+	assert_one_line(inv, 10000, 0, 2000);
+	assert_sums(inv, 10000, 0, 2000, 12000);
+	billing_invoice_free(inv);
+	assert_int_equal(problems(f), 0);
+}
+
+/* Example 3: the customer has 10 % forever, one subscription 50 % forever.
+ * That subscription's invoices take 50 % (50.00, tax 10.00, total 60.00),
+ * the customer's other subscription 10 % (10.00, tax 18.00, total 108.00);
+ * once the subscription's discount is deleted, its next invoice takes the
+ * customer's 10 %. */
+static void discount__subscription_before_customer(void **state)
+{
+	fx *f = *state;
+	char ten[64], half[64], sub1[64], sub2[64];
+	billing_discount_params p = BILLING_DISCOUNT_PARAMS_INIT;
+	billing_discount *d = NULL;
+	billing_invoice *inv;
+
+	call(f, "coupons.create", "{\"percentOff\": 10, \"duration\": \"forever\"}", ten);
+	call(f, "coupons.create", "{\"percentOff\": 50, \"duration\": \"forever\"}", half);
+	p.customer_id = f->cus;
+	p.coupon = ten;
+	tb_assert_rc(billing_discount_create(&d, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	assert_null(billing_discount_subscription_id(d));
+	assert_int_equal(billing_discount_end(d), 0);
+	billing_discount_free(d);
+	subscribe(f, sub1, f->cus, f->plan_a, half, NULL);
+	subscribe(f, sub2, f->cus, f->plan_b, NULL, NULL);
+
+	inv = latest_invoice(f, sub1);
+	assert_sums(inv, 10000, 5000, 1000, 6000);
+	billing_invoice_free(inv);
+	inv = latest_invoice(f, sub2);
+	assert_sums(inv, 10000, 1000, 1800, 10800);
+	billing_invoice_free(inv);
+
+	tb_assert_rc(billing_discount_delete(f->w->ctx, &f->admin, f->cus, sub1), BILLING_OK);
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, f->cus, sub1),
+		BILLING_ENOTFOUND);
+	tb_assert_rc(billing_discount_delete(f->w->ctx, &f->admin, f->cus, sub1),
+		BILLING_ENOTFOUND);
+	run_at(f, tbb_ts(2026, 2, 1, 0, 0, 0));
+	inv = latest_invoice(f, sub1);
+	assert_sums(inv, 10000, 1000, 1800, 10800);
+	billing_invoice_free(inv);
+	/* The other customer has no discount at all. */
+	subscribe(f, sub2, f->cus2, f->plan_a, NULL, NULL);
+	inv = latest_invoice(f, sub2);
+	assert_sums(inv, 10000, 0, 2000, 12000);
+	billing_invoice_free(inv);
+	assert_int_equal(problems(f), 0);
+}
+
+/* Example 4: 20 % forever on 100.00 a month. On January 17 (15 of
+ * January's 31 days left) the quantity goes from 1 to 2, invoiced at once:
+ * the proration line is 100.00 x 15/31 = 48.39 (48.387 rounded), its
+ * discount 20 % = 9.68 (9.677), its tax 20 % of 38.71 = 7.74; total 46.45.
+ * On January 25 (7 days left) back to 1: the credit -100.00 x 7/31 =
+ * -22.58 is discounted the same way, -4.52 (-4.516): the credit gives back
+ * what was paid for those days; tax 20 % of -18.06 = -3.61; total -21.67
+ * (to the customer's balance). */
+static void set_quantity(fx *f, const char *item, int32_t q, int64_t at)
+{
+	billing_subscription_item_params p = BILLING_SUBSCRIPTION_ITEM_PARAMS_INIT;
+	billing_subscription_item *it = NULL;
+	f->w->now = at;
+	p.fields = BILLING_SUBSCRIPTION_ITEM_QUANTITY;
+	p.quantity = q;
+	p.proration = BILLING_PRORATE_ALWAYS_INVOICE;
+	tb_assert_rc(billing_subscription_item_update(&it, f->w->ctx, &f->admin, item, &p, NULL),
+		BILLING_OK);
+	billing_subscription_item_free(it);
+}
+
+static void discount__proration_same_percent(void **state)
+{
+	fx *f = *state;
+	char coupon[64], sub[64], item[64];
+	billing_subscription *s;
+	billing_invoice *inv;
+	const billing_invoice_line *l;
+	cJSON *items;
+
+	call(f, "coupons.create", "{\"percentOff\": 20, \"duration\": \"forever\"}", coupon);
+	subscribe(f, sub, f->cus, f->plan_a, coupon, NULL);
+	s = tbb_sub_get(f->w, f->t, sub);
+	items = cJSON_Parse(billing_subscription_items_json(s));
+	snprintf(item, sizeof(item), "%s",
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, 0), "id")->valuestring);
+	cJSON_Delete(items);
+	billing_subscription_free(s);
+
+	set_quantity(f, item, 2, tbb_ts(2026, 1, 17, 0, 0, 0));
+	inv = latest_invoice(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	l = billing_invoice_line_at(inv, 0);
+	assert_true(l->proration);
+	assert_one_line(inv, 4839, 968, 774);
+	assert_sums(inv, 4839, 968, 774, 4645);
+	billing_invoice_free(inv);
+
+	set_quantity(f, item, 1, tbb_ts(2026, 1, 25, 0, 0, 0));
+	inv = latest_invoice(f, sub);
+	assert_one_line(inv, -2258, -452, -361);
+	assert_sums(inv, -2258, -452, -361, -2167);
+	billing_invoice_free(inv);
+	assert_int_equal(problems(f), 0);
+}
+
+/* Example 5: a coupon for product B takes nothing off a plan of product
+ * A; with a subscription of both (an item each), only B's line. */
+static void discount__applies_to_other_product(void **state)
+{
+	fx *f = *state;
+	char coupon[64], sub[64], in[256];
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription_item_spec items[2];
+	billing_subscription *s = NULL;
+	billing_invoice *inv;
+	size_t i;
+
+	snprintf(in, sizeof(in), "{\"percentOff\": 30, \"duration\": \"forever\", "
+		"\"appliesTo\": {\"productIds\": [\"%s\"]}}", f->prod_b);
+	call(f, "coupons.create", in, coupon);
+	subscribe(f, sub, f->cus, f->plan_a, coupon, NULL);
+	inv = latest_invoice(f, sub);
+	assert_one_line(inv, 10000, 0, 2000);
+	assert_sums(inv, 10000, 0, 2000, 12000);
+	billing_invoice_free(inv);
+
+	items[0].plan_id = f->plan_a;
+	items[0].quantity = 1;
+	items[1].plan_id = f->plan_b;
+	items[1].quantity = 1;
+	p.customer_id = f->cus2;
+	p.items = items;
+	p.item_count = 2;
+	p.coupon = coupon;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	inv = latest_invoice(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 2);
+	for (i = 0; i < 2; i++) {
+		const billing_invoice_line *l = billing_invoice_line_at(inv, i);
+		bool b = strcmp(l->plan_id, f->plan_b) == 0;
+		assert_int_equal(l->discount_amount, b ? 3000 : 0);
+		assert_int_equal(l->tax_amount, b ? 1400 : 2000);
+	}
+	assert_sums(inv, 20000, 3000, 3400, 20400);
+	billing_invoice_free(inv);
+	assert_int_equal(problems(f), 0);
+}
+
+/* ------------------------------------------------------------ refusals */
+
+/* A refused redemption changes nothing: no subscription, no count. */
+static void discount__refusals_change_nothing(void **state)
+{
+	fx *f = *state;
+	char coupon[64], sub[64];
+	billing_discount_params p = BILLING_DISCOUNT_PARAMS_INIT;
+	billing_discount *d = NULL;
+	char *text = NULL;
+	cJSON *o;
+	char in[128];
+
+	call(f, "coupons.create", "{\"percentOff\": 10, \"maxRedemptions\": 1}", coupon);
+	tb_assert_rc(subscribe_rc(f, sub, f->cus, f->plan_a, "coupon_nope", NULL),
+		BILLING_EINVALID);
+	tb_assert_field("coupon");
+	tbb_assert_reason("resource_missing");
+	tb_assert_rc(subscribe_rc(f, sub, f->cus, f->plan_a, NULL, "NOPE"), BILLING_EINVALID);
+	tb_assert_field("promotionCode");
+	subscribe(f, sub, f->cus, f->plan_a, coupon, NULL);
+	tb_assert_rc(subscribe_rc(f, sub, f->cus2, f->plan_a, coupon, NULL), BILLING_EINVALID);
+	tbb_assert_reason("coupon_exhausted");
+	p.customer_id = f->cus2;
+	p.subscription_id = sub;          /* the other customer's */
+	p.coupon = coupon;
+	tb_assert_rc(billing_discount_create(&d, f->w->ctx, &f->admin, &p, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("subscriptionId");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", coupon);
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "coupons.get", in,
+		strlen(in), NULL), BILLING_OK);
+	o = cJSON_Parse(text);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(o, "timesRedeemed")->valueint, 1);
+	cJSON_Delete(o);
+	billing_free(text);
+	assert_int_equal(problems(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(discount__repeating_three_months, setup, teardown),
+		cmocka_unit_test_setup_teardown(discount__amount_off_once_by_code, setup, teardown),
+		cmocka_unit_test_setup_teardown(discount__subscription_before_customer, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(discount__proration_same_percent, setup, teardown),
+		cmocka_unit_test_setup_teardown(discount__applies_to_other_product, setup, teardown),
+		cmocka_unit_test_setup_teardown(discount__refusals_change_nothing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
