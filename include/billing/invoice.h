@@ -127,8 +127,11 @@ BILLING_EXTERN(int) billing_invoice_void(billing_invoice **out, billing_ctx *ctx
 
 /**
  * The invoice the subscription's next period will get, computed from the
- * current plan, quantity and tax rate; nothing is written. Status draft,
- * no id and no number.
+ * current plan, quantity and tax rate, with the proration lines and the
+ * subscription's invoice items waiting for it (one line each), and the
+ * customer's balance in its currency applied as finalizing would
+ * (starting balance, ending balance, amount due; the balance is read as of
+ * now, not held); nothing is written. Status draft, no id and no number.
  * @return BILLING_OK; BILLING_EINVALID (reason "resource_missing", field
  *         "subscriptionId") when the id names no subscription of the
  *         tenant; BILLING_ECONFLICT when the subscription will not be

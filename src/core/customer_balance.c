@@ -180,15 +180,23 @@ static int balances_row_cb(void *payload, const void *record)
 	return BILLING_OK;
 }
 
-/* The customer's balances, the row held for update. */
-static int balances_read(struct balances *b, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *customer_id)
+/* The customer's balances, the row held as lock says (BILLING_LOCK_UPDATE
+ * but for a preview's read-only transaction). */
+static int balances_read_locked(struct balances *b, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *customer_id, unsigned int lock)
 {
 	b->obj = NULL;
 	if (!billing__id_arg_ok(customer_id, "cus"))
 		return billing__not_found("customer");
-	return ctx->st->record_read(tx, &balances_res, tenant_id, customer_id,
-		BILLING_LOCK_UPDATE, balances_row_cb, b);
+	return ctx->st->record_read(tx, &balances_res, tenant_id, customer_id, lock,
+		balances_row_cb, b);
+}
+
+/* The customer's balances, the row held for update. */
+static int balances_read(struct balances *b, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *customer_id)
+{
+	return balances_read_locked(b, ctx, tx, tenant_id, customer_id, BILLING_LOCK_UPDATE);
 }
 
 static int64_t balance_of(const struct balances *b, const char *currency)
@@ -248,6 +256,16 @@ int billing__balance_get(billing_ctx *ctx, billing_txn *tx, const char *tenant_i
 {
 	struct balances b;
 	int rc = balances_read(&b, ctx, tx, tenant_id, customer_id);
+	*balance = rc == BILLING_OK ? balance_of(&b, currency) : 0;
+	cJSON_Delete(b.obj);
+	return rc;
+}
+
+int billing__balance_peek(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, const char *currency, int64_t *balance)
+{
+	struct balances b;
+	int rc = balances_read_locked(&b, ctx, tx, tenant_id, customer_id, BILLING_LOCK_NONE);
 	*balance = rc == BILLING_OK ? balance_of(&b, currency) : 0;
 	cJSON_Delete(b.obj);
 	return rc;

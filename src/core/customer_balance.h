@@ -19,6 +19,11 @@
 int billing__balance_get(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *customer_id, const char *currency, int64_t *balance);
 
+/* The same read without a lock, for a preview (a read-only transaction):
+ * nothing is held, nothing written. */
+int billing__balance_peek(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, const char *currency, int64_t *balance);
+
 /*
  * Stripe's application of a balance to an invoice of total `total` that
  * starts at balance `starting`: *amount_due = max(0, total + starting),

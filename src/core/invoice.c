@@ -725,6 +725,22 @@ int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, bill
 	return BILLING_OK;
 }
 
+int billing__invoice_preview_balance(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv)
+{
+	int64_t due;
+	int rc;
+
+	/* Read without a lock (the preview's transaction is read-only), then
+	 * applied by the split billing__invoice_finalize_record makes. */
+	if ((rc = billing__balance_peek(ctx, tx, inv->tenant_id, inv->customer_id, inv->currency,
+		&inv->starting_balance)) < 0 ||
+	    (rc = billing__balance_split(inv->total, inv->starting_balance, &due,
+		&inv->ending_balance)) < 0)
+		return rc;
+	inv->amount_due = due;
+	return BILLING_OK;
+}
+
 /* ------------------------------------------------------------ calls */
 
 int billing_invoice_get(billing_invoice **out, billing_ctx *ctx,

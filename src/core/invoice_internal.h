@@ -249,4 +249,12 @@ int billing__invoice_draft_due(billing_ctx *ctx, billing_txn *tx, const char *te
 int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,
 	const billing__invoice_draft *d);
 
+/*
+ * Applies the customer's balance in inv's currency to a preview as
+ * finalizing it would (billing__balance_split, as
+ * billing__invoice_finalize_record): startingBalance, endingBalance and
+ * amountDue. The balance is read, not locked; nothing is written.
+ */
+int billing__invoice_preview_balance(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv);
+
 #endif

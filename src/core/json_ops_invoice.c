@@ -207,7 +207,8 @@ const op_entry billing__json_ops_invoice[] = {
 	{ BILLING_OP_INVOICES_VOID, op_invoice_void, "Void a pending, failed or uncollectible invoice (a draft is deleted).", f_id_only,
 		OUT_OBJECT, "Invoice" },
 	{ BILLING_OP_INVOICES_PREVIEW, op_invoice_preview,
-		"The next invoice of a subscription; nothing is written.", f_invoice_preview,
+		"The next invoice of a subscription (its waiting invoice items as lines, the "
+		"customer's balance applied as finalizing would); nothing is written.", f_invoice_preview,
 		OUT_OBJECT, "InvoicePreview" },
 	{ BILLING_OP_INVOICES_CREATE, op_invoice_create,
 		"Create a draft invoice for a customer, with the customer's pending invoice items in "

@@ -99,10 +99,47 @@ static int item_line(void *payload, const billing_invoice_line *line)
 }
 
 /*
- * Issues the invoice of period [start, end): one line per item (zero ones
- * for a trial), then the lines waiting for this invoice (prorations), which
- * are then gone (plan is the first item's, the calendar's). With draft_delay > 0 (a renewal of a tenant that keeps
- * renewals as drafts) the invoice is a draft the run finalizes later.
+ * The lines of the subscription's invoice of period [start, end), as
+ * finalization makes them: one line per item (zero ones for a trial; the
+ * plan the first item takes, pending_plan_id, when a change waits for this
+ * period), extra, then the lines waiting for this invoice (prorations),
+ * then the subscription's invoice items waiting (a setup fee) in its
+ * currency. *none_pending says no pending line was read. The billing run
+ * and the preview both gather them here, so a preview shows what the
+ * renewal will bill.
+ */
+static int period_lines(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
+	const char *pending_plan_id, int64_t start, int64_t end, bool trial,
+	const billing_invoice_line *extra, struct lines *l, billing__items *items,
+	bool *none_pending)
+{
+	bool none_items = false;
+	size_t i;
+	int rc;
+
+	*none_pending = false;
+	if ((rc = billing__subscription_item_lines(ctx, tx, r, pending_plan_id, start, end, trial,
+		item_line, l)) < 0 ||
+	    (extra && (rc = lines_push(l, extra, false)) < 0) ||
+	    (rc = billing__batch_no_pending(ctx, tx, r->tenant_id, r->id, none_pending)) < 0 ||
+	    (!*none_pending && (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line,
+		r->tenant_id, r->id, pending_row, l)) < 0))
+		return rc;
+	/* The items are then on this invoice (invoice_item.c). */
+	if ((rc = billing__batch_no_items(ctx, tx, r->tenant_id, r->id, &none_items)) < 0 ||
+	    (!none_items && (rc = billing__items_pending(items, ctx, tx, r->tenant_id,
+		r->customer_id, r->id, r->currency)) < 0))
+		return rc;
+	for (i = 0; rc == BILLING_OK && i < items->n; i++)
+		rc = lines_push(l, &items->lines[i], false);
+	return rc;
+}
+
+/*
+ * Issues the invoice of period [start, end) with period_lines' lines; the
+ * pending lines are then gone and the items on it (plan is the first
+ * item's, the calendar's). With draft_delay > 0 (a renewal of a tenant that
+ * keeps renewals as drafts) the invoice is a draft the run finalizes later.
  */
 static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
@@ -112,27 +149,12 @@ static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	billing__invoice_draft d;
 	struct lines l = { 0 };
 	billing__items items = { 0 };
-	bool none_pending = false, none_items = false;
-	size_t i;
+	bool none_pending = false;
 	int rc;
 
 	(void)plan;
-	if ((rc = billing__subscription_item_lines(ctx, tx, r, NULL, start, end, trial, item_line,
-		&l)) < 0 ||
-	    (extra && (rc = lines_push(&l, extra, false)) < 0) ||
-	    (rc = billing__batch_no_pending(ctx, tx, r->tenant_id, r->id, &none_pending)) < 0 ||
-	    (!none_pending && (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line,
-		r->tenant_id, r->id, pending_row, &l)) < 0))
-		goto out;
-	/* The subscription's invoice items waiting (a setup fee), after the
-	 * plan's lines; they are then on this invoice (invoice_item.c). */
-	if ((rc = billing__batch_no_items(ctx, tx, r->tenant_id, r->id, &none_items)) < 0 ||
-	    (!none_items && (rc = billing__items_pending(&items, ctx, tx, r->tenant_id,
-		r->customer_id, r->id, r->currency)) < 0))
-		goto out;
-	for (i = 0; rc == BILLING_OK && i < items.n; i++)
-		rc = lines_push(&l, &items.lines[i], false);
-	if (rc < 0)
+	if ((rc = period_lines(ctx, tx, r, NULL, start, end, trial, extra, &l, &items,
+		&none_pending)) < 0)
 		goto out;
 	d.tenant_id = r->tenant_id;
 	d.customer_id = r->customer_id;
@@ -347,9 +369,12 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	billing__invoice_draft d;
 	billing__plan_info plan;
 	billing_subscription_record r;
+	billing_invoice *inv = NULL;
 	struct lines l = { 0 };
+	billing__items items = { 0 };
 	billing_txn *tx;
 	int64_t pstart, pend;
+	bool none_pending;
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_PREVIEW)) < 0)
@@ -393,10 +418,8 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	if (rc < 0)
 		goto end;
 	billing__subscription_record_of(&r, cur);
-	if ((rc = billing__subscription_item_lines(ctx, tx, &r, cur->pending_plan_id, pstart, pend,
-		false, item_line, &l)) < 0 ||
-	    (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line, cur->tenant_id,
-		cur->id, pending_row, &l)) < 0)
+	if ((rc = period_lines(ctx, tx, &r, cur->pending_plan_id, pstart, pend, false, NULL, &l,
+		&items, &none_pending)) < 0)
 		goto end;
 	d.tenant_id = cur->tenant_id;
 	d.customer_id = cur->customer_id;
@@ -406,8 +429,15 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	d.period_end = pend;
 	d.line_count = l.n;
 	d.lines = l.v;
-	rc = billing__invoice_preview_build(out, ctx, tx, &d);
+	/* The customer's balance applied as finalizing would. */
+	if ((rc = billing__invoice_preview_build(&inv, ctx, tx, &d)) < 0 ||
+	    (rc = billing__invoice_preview_balance(ctx, tx, inv)) < 0)
+		goto end;
+	*out = inv;
+	inv = NULL;
 end:
+	billing_invoice_free(inv);
+	billing__items_free(&items);
 	lines_free(&l);
 	billing_subscription_free(cur);
 	return billing__end(ctx, tx, rc);

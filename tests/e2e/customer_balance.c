@@ -3,7 +3,9 @@
  * on a simulated clock: a prorated cancel-now credit goes to the balance
  * and pays the customer's next invoice (the issue's case: charged 0, the
  * balance back to 0); a partly covered invoice collects only what is left;
- * manual adjustments and what they refuse; a voided invoice gives back
+ * the preview of the next invoice shows the invoice items waiting for it
+ * and applies the balance as finalizing will; manual adjustments and what
+ * they refuse; a voided invoice gives back
  * what it took; concurrent adjustments lose none; and a property test over
  * random histories of charges, credits and adjustments: billing_check
  * finds nothing (every balance is the sum of its transactions), no amount
@@ -247,6 +249,145 @@ static void debit_balance__added_to_the_next_invoice(void **state)
 	/* Another currency's balance is not touched by a EUR invoice. */
 	assert_int_equal(balance(f, "EUR"), 0);
 	assert_int_equal(balance(f, "USD"), 250);
+	assert_int_equal(problems(f), 0);
+	billing_subscription_free(s);
+}
+
+/* ------------------------------------------------------------ the preview */
+
+static billing_invoice *preview(fx *f, const char *sub_id)
+{
+	billing_invoice *inv = NULL;
+	tb_assert_rc(billing_invoice_preview(&inv, f->w->ctx, &f->admin, sub_id), BILLING_OK);
+	return inv;
+}
+
+static void sub_item(fx *f, const char *sub_id, const char *description, int64_t amount)
+{
+	billing_invoice_item_params p = BILLING_INVOICE_ITEM_PARAMS_INIT;
+	billing_invoice_item *it = NULL;
+	p.customer_id = f->cus;
+	p.subscription_id = sub_id;
+	p.currency = "EUR";
+	p.description = description;
+	p.amount = amount;
+	tb_assert_rc(billing_invoice_item_create(&it, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	billing_invoice_item_free(it);
+}
+
+/* Each line and sum of a preview equal the invoice the renewal then
+ * issued, and the balance applied the same way. */
+static void assert_same_invoice(const billing_invoice *pv, const billing_invoice *inv)
+{
+	size_t i;
+	assert_int_equal(billing_invoice_line_count(pv), billing_invoice_line_count(inv));
+	for (i = 0; i < billing_invoice_line_count(pv); i++) {
+		const billing_invoice_line *a = billing_invoice_line_at(pv, i);
+		const billing_invoice_line *b = billing_invoice_line_at(inv, i);
+		assert_string_equal(a->description, b->description);
+		assert_int_equal(a->amount, b->amount);
+		assert_int_equal(a->quantity, b->quantity);
+		assert_int_equal(a->unit_amount, b->unit_amount);
+		assert_int_equal(a->period_start, b->period_start);
+		assert_int_equal(a->period_end, b->period_end);
+	}
+	assert_int_equal(billing_invoice_total(pv), billing_invoice_total(inv));
+	assert_int_equal(billing_invoice_starting_balance(pv), billing_invoice_starting_balance(inv));
+	assert_int_equal(billing_invoice_ending_balance(pv), billing_invoice_ending_balance(inv));
+}
+
+/* The preview of the next invoice shows the invoice items waiting for it
+ * (one line each) and applies the customer's balance as finalizing will:
+ * a credit of 1000 on 3100 + 500 leaves 2600 due; the renewal then issues
+ * exactly that. Nothing is written by the preview. */
+static void preview__shows_waiting_items_and_applies_the_balance(void **state)
+{
+	fx *f = *state;
+	char a[64];
+	billing_subscription *s;
+	billing_invoice *pv, *inv = NULL;
+	const billing_invoice_line *l;
+	const char *sub;
+	int64_t txn_rows;
+
+	s = tbb_subscribe(f->w, f->t, f->cus, plan(f, 3100, a), 1);
+	sub = billing_subscription_id(s);
+	f->w->now = tbb_ts(2025, 1, 10, 0, 0, 0);
+	sub_item(f, sub, "Setup fee", 500);
+	billing_balance_transaction_free(adjust(f, -1000, "EUR", BILLING_OK));
+	txn_rows = tb_raw_count(f->w->url, "SELECT count(*) FROM customer_balance_transactions");
+
+	pv = preview(f, sub);
+	assert_null(billing_invoice_id(pv));
+	assert_int_equal(billing_invoice_line_count(pv), 2);
+	l = billing_invoice_line_at(pv, 0);
+	assert_string_equal(l->plan_id, a);
+	assert_int_equal(l->amount, 3100);
+	assert_int_equal(l->period_start, tbb_ts(2025, 2, 1, 0, 0, 0));
+	l = billing_invoice_line_at(pv, 1);
+	assert_string_equal(l->description, "Setup fee");
+	assert_null(l->plan_id);
+	assert_int_equal(l->amount, 500);
+	assert_int_equal(billing_invoice_total(pv), 3600);
+	assert_int_equal(billing_invoice_starting_balance(pv), -1000);
+	assert_int_equal(billing_invoice_ending_balance(pv), 0);
+	assert_int_equal(billing_invoice_amount_due(pv), 2600);
+	/* a preview moves no balance and takes no item */
+	assert_int_equal(balance(f, "EUR"), -1000);
+	assert_int_equal(tb_raw_count(f->w->url,
+		"SELECT count(*) FROM customer_balance_transactions"), txn_rows);
+	assert_int_equal(tb_raw_count(f->w->url,
+		"SELECT count(*) FROM invoice_items WHERE invoice_id IS NULL"), 1);
+
+	f->w->now = tbb_ts(2025, 2, 1, 0, 0, 0);
+	(void)tbb_run(f->w);
+	billing_subscription_free(s);
+	s = tbb_sub_get(f->w, f->t, sub);
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
+		billing_subscription_latest_invoice_id(s)), BILLING_OK);
+	assert_same_invoice(pv, inv);
+	assert_int_equal(billing_invoice_amount_paid(inv), 2600);
+	billing_invoice_free(inv);
+	billing_invoice_free(pv);
+	assert_int_equal(balance(f, "EUR"), 0);
+	billing_subscription_free(s);
+}
+
+/* A credit larger than the next invoice: the preview's amount due is 0 and
+ * what is left stays on the balance (endingBalance); a balance in another
+ * currency is not applied. */
+static void preview__a_larger_credit_leaves_the_rest_on_the_balance(void **state)
+{
+	fx *f = *state;
+	char a[64];
+	billing_subscription *s;
+	billing_invoice *pv, *inv = NULL;
+	const char *sub;
+
+	s = tbb_subscribe(f->w, f->t, f->cus, plan(f, 3100, a), 1);
+	sub = billing_subscription_id(s);
+	billing_balance_transaction_free(adjust(f, -5000, "EUR", BILLING_OK));
+	billing_balance_transaction_free(adjust(f, -700, "USD", BILLING_OK));
+	pv = preview(f, sub);
+	assert_int_equal(billing_invoice_line_count(pv), 1);
+	assert_int_equal(billing_invoice_total(pv), 3100);
+	assert_int_equal(billing_invoice_starting_balance(pv), -5000);
+	assert_int_equal(billing_invoice_ending_balance(pv), -1900);
+	assert_int_equal(billing_invoice_amount_due(pv), 0);
+
+	f->w->now = tbb_ts(2025, 2, 1, 0, 0, 0);
+	(void)tbb_run(f->w);
+	billing_subscription_free(s);
+	s = tbb_sub_get(f->w, f->t, sub);
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
+		billing_subscription_latest_invoice_id(s)), BILLING_OK);
+	assert_same_invoice(pv, inv);
+	assert_int_equal(billing_invoice_amount_due(inv), 0);
+	assert_int_equal(billing_invoice_status_of(inv), BILLING_INVOICE_PAID);
+	billing_invoice_free(inv);
+	billing_invoice_free(pv);
+	assert_int_equal(balance(f, "EUR"), -1900);
+	assert_int_equal(balance(f, "USD"), -700);
 	assert_int_equal(problems(f), 0);
 	billing_subscription_free(s);
 }
@@ -632,6 +773,10 @@ int main(void)
 			credit_smaller_than_the_invoice__only_the_rest_is_collected, setup, teardown),
 		cmocka_unit_test_setup_teardown(debit_balance__added_to_the_next_invoice, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(preview__shows_waiting_items_and_applies_the_balance,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			preview__a_larger_credit_leaves_the_rest_on_the_balance, setup, teardown),
 		cmocka_unit_test_setup_teardown(adjust__refuses_bad_input_and_changes_nothing, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(

@@ -12,6 +12,9 @@ balances, and the invoice's startingBalance / endingBalance / amountDue.
   customerId in the body, USER), the list below the customer, the events
   customer.balance_changed and customer_balance_transaction.created, and no
   route of the transactions' own (/v1/customer-balance-transactions is 404);
+- the preview of a subscription's next invoice shows the invoice item
+  waiting for it and applies the balance (startingBalance, endingBalance,
+  amountDue) as the renewal then does;
 - pause with prorationBehavior create_prorations credits the paid period,
   which the resume's invoice takes; other values are 400;
 - every answer conforms to the OpenAPI document (test_server.py checks).
@@ -150,6 +153,31 @@ class Balances(tenant_case.TenantCase):
         inv = self.b.ok("GET", "/v1/invoices/" + resumed["latestInvoiceId"])
         self.assertEqual((inv["total"], inv["startingBalance"], inv["amountDue"],
                           inv["amountPaid"], inv["status"]), (1189, -1189, 0, 0, "paid"))
+        self.assertEqual(self.balances(), {"EUR": 0})
+
+    def test_preview_shows_the_waiting_item_and_applies_the_balance(self):
+        sub = self.b.subscribe(customer=self.cus)
+        self.b.ok("POST", "/v1/invoice-items", {"customerId": self.cus["id"], "currency": "EUR",
+                                                "description": "Setup fee", "amount": 5000,
+                                                "subscriptionId": sub["id"]})
+        self.b.ok("POST", self.path, {"amount": -500, "currency": "EUR",
+                                      "description": "Goodwill"}, status=201)
+        pv = self.b.ok("GET", "/v1/invoices/preview?subscriptionId=" + sub["id"])
+        # 999 + 19 % = 1189 for the plan, the item untaxed; the credit of 500
+        # applied as finalizing will.
+        self.assertEqual([(l["description"], l["amount"]) for l in pv["lines"]],
+                         [("Monthly", 999), ("Setup fee", 5000)])
+        self.assertEqual((pv["id"], pv["total"], pv["startingBalance"], pv["endingBalance"],
+                          pv["amountDue"]), (None, 6189, -500, 0, 5689))
+        self.assertEqual(self.balances(), {"EUR": -500})
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 32 * 86400})
+        renewal = self.b.ok("GET", "/v1/invoices/" + self.b.ok(
+            "GET", "/v1/subscriptions/" + sub["id"])["latestInvoiceId"])
+        self.assertEqual([(l["description"], l["amount"]) for l in renewal["lines"]],
+                         [(l["description"], l["amount"]) for l in pv["lines"]])
+        self.assertEqual((renewal["total"], renewal["startingBalance"],
+                          renewal["endingBalance"], renewal["amountPaid"]),
+                         (6189, -500, 0, 5689))
         self.assertEqual(self.balances(), {"EUR": 0})
 
     def test_transactions_have_no_routes_of_their_own(self):
