@@ -307,11 +307,11 @@ static void preview__shows_waiting_items_and_applies_the_balance(void **state)
 	billing_subscription *s;
 	billing_invoice *pv, *inv = NULL;
 	const billing_invoice_line *l;
-	const char *sub;
+	char sub[64];
 	int64_t txn_rows;
 
 	s = tbb_subscribe(f->w, f->t, f->cus, plan(f, 3100, a), 1);
-	sub = billing_subscription_id(s);
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
 	f->w->now = tbb_ts(2025, 1, 10, 0, 0, 0);
 	sub_item(f, sub, "Setup fee", 500);
 	billing_balance_transaction_free(adjust(f, -1000, "EUR", BILLING_OK));
@@ -362,10 +362,10 @@ static void preview__a_larger_credit_leaves_the_rest_on_the_balance(void **state
 	char a[64];
 	billing_subscription *s;
 	billing_invoice *pv, *inv = NULL;
-	const char *sub;
+	char sub[64];
 
 	s = tbb_subscribe(f->w, f->t, f->cus, plan(f, 3100, a), 1);
-	sub = billing_subscription_id(s);
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
 	billing_balance_transaction_free(adjust(f, -5000, "EUR", BILLING_OK));
 	billing_balance_transaction_free(adjust(f, -700, "USD", BILLING_OK));
 	pv = preview(f, sub);
