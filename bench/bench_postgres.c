@@ -33,6 +33,11 @@
  * connection pool, the statement cache and signed cursors, is the library's
  * overhead being measured).
  *
+ * BENCH_KEYED=1: every create carries an idempotency key (a new one per
+ * call, as a client that retries safely sends), and the raw side writes the
+ * key's row too (its prepared INSERT INTO idempotency_keys before the
+ * COMMIT: 4 round trips).
+ *
  * The two sides are interleaved so that both see the same machine and the
  * same server: creates call by call (each call timed), gets in blocks of
  * 500, pages walk by walk, with the side that goes first alternating. Each
@@ -58,6 +63,9 @@
 #include "storage/migrations.h"
 
 #define DEFAULT_CREATES 2000
+#define IDEM_SQL "INSERT INTO idempotency_keys (tenant_id, idem_key, operation, " \
+	"request_hash, resource_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+
 #define DEFAULT_GETS 20000
 #define PAGE_SIZE 20
 #define READ_ROUNDS 4          /* gets and pages: reported rounds, each interleaved */
@@ -314,6 +322,7 @@ static void raw_open(struct raw *r, const char *tenant_id)
 
 	raw_prepare(r->pg, "insert", "INSERT INTO customers (" CUSTOMER_COLS ") "
 		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10);
+	raw_prepare(r->pg, "idem", IDEM_SQL, 6);
 	raw_prepare(r->pg, "get", "SELECT " CUSTOMER_COLS " FROM customers "
 		"WHERE tenant_id = $1 AND id = $2", 2);
 	raw_prepare(r->pg, "page_first", "SELECT " CUSTOMER_COLS " FROM customers "
@@ -369,6 +378,23 @@ static void raw_id(struct raw *r, char out[ID_LEN])
 
 /* One durable single-row create. Name and e-mail come from seq; the e-mail
  * key is lower-cased as the library does. */
+static int keyed;   /* BENCH_KEYED: creates with an idempotency key */
+
+static void raw_key(struct raw *r, uint64_t seq, const char *id, const char *now_s_)
+{
+	char key[48];
+	const char *values[6] = { r->tenant_id, key, "customers.create",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", id, now_s_ };
+	PGresult *res;
+	snprintf(key, sizeof(key), "bench-%" PRIu64, seq);
+	res = PQexecPrepared(r->pg, "idem", 6, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		die_pg(r->pg, "raw idempotency insert");
+	}
+	PQclear(res);
+}
+
 static void raw_create(struct raw *r, uint64_t seq, char id_out[ID_LEN])
 {
 	char name[64], email[64], key[64], now_s_[24];
@@ -402,6 +428,8 @@ static void raw_create(struct raw *r, uint64_t seq, char id_out[ID_LEN])
 		die_pg(r->pg, "raw insert");
 	}
 	PQclear(res);
+	if (keyed)
+		raw_key(r, seq, id_out, now_s_);
 	raw_commit(r);
 }
 
@@ -490,14 +518,17 @@ struct lib {
 static void lib_create(struct lib *l, uint64_t seq, char id_out[ID_LEN])
 {
 	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_call_options o = BILLING_CALL_OPTIONS_INIT;
 	billing_customer *c = NULL;
-	char name[64], email[64];
+	char name[64], email[64], key[48];
 
 	snprintf(name, sizeof(name), "Bench Customer %" PRIu64, seq);
 	snprintf(email, sizeof(email), "Customer%" PRIu64 "@Bench.example", seq);
+	snprintf(key, sizeof(key), "bench-%" PRIu64, seq);
 	p.name = name;
 	p.email = email;
-	if (billing_customer_create(&c, l->ctx, &l->who, &p, NULL) < 0)
+	o.idempotency_key = key;
+	if (billing_customer_create(&c, l->ctx, &l->who, &p, keyed ? &o : NULL) < 0)
 		die_lib("billing_customer_create");
 	snprintf(id_out, ID_LEN, "%s", billing_customer_id(c));
 	billing_customer_free(c);
@@ -760,6 +791,7 @@ static void *conc_worker(void *arg)
 			die("raw", "cannot connect as billing_app");
 		raw_prepare(r.pg, "insert", "INSERT INTO customers (" CUSTOMER_COLS ") "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10);
+		raw_prepare(r.pg, "idem", IDEM_SQL, 6);
 		r.id_seq += ((uint64_t)1 << 36) + c->seq0;  /* unique: seq0 is */
 	}
 	pthread_barrier_wait(c->start);
@@ -895,6 +927,7 @@ int main(int argc, char **argv)
 	snprintf(pg_host, sizeof(pg_host), "%s", host);
 	t_start = now_s();
 	verbose = getenv("BENCH_VERBOSE") != NULL;
+	keyed = getenv("BENCH_KEYED") != NULL && strcmp(getenv("BENCH_KEYED"), "0") != 0;
 
 	/* Two fresh schemas, as the owner; dropped at exit whatever happens. */
 	if ((owner = connect_as("billing_owner", NULL)) == NULL)
@@ -1050,7 +1083,10 @@ int main(int argc, char **argv)
 	printf("\nratio = library ops/s / raw ops/s (1.00 = no overhead). Every raw call is\n"
 		"3 round trips: BEGIN+set_config, the statement, COMMIT; the library's create\n"
 		"also writes its event and audit rows (the raw side writes the customer only).\n"
+		"%s"
 		"%zu customers per side; one walk = %zu pages; total %.1f s.\n",
+		keyed ? "BENCH_KEYED: every create has an idempotency key; the raw create writes "
+		"the key's row too (4 round trips).\n" : "",
 		b.count[LIB] + b.conc[LIB], (b.count[LIB] + b.conc[LIB] + PAGE_SIZE - 1) / PAGE_SIZE,
 		now_s() - t_start);
 	if (strcmp(fsync_, "on") != 0)

@@ -207,9 +207,9 @@ static int finish(void **out, const billing__entity *e, billing_ctx *ctx, billin
 	return BILLING_OK;
 }
 
-int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ctx,
-	const char *tenant_id, billing__idem *idem, void *record, const char *id,
-	billing__step_fn before, billing__step_fn after, void *payload)
+static int create_in(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, billing__idem *idem, bool look_up_key, void *record,
+	const char *id, billing__step_fn before, billing__step_fn after, void *payload)
 {
 	void *result = NULL;
 	billing_txn *tx;
@@ -217,7 +217,7 @@ int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ct
 
 	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE)) < 0)
 		return rc;
-	if ((rc = billing__idem_check(ctx, tx, tenant_id, idem)) < 0)
+	if (look_up_key && (rc = billing__idem_check(ctx, tx, tenant_id, idem)) < 0)
 		return finish(out, e, ctx, tx, rc, NULL);
 	if (idem->replay) {
 		rc = billing__entity_get_in(&result, e, ctx, tx, tenant_id, idem->resource_id);
@@ -233,6 +233,49 @@ int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ct
 			rc = emit(e, ctx, tx, tenant_id, "created", result);
 	}
 	return finish(out, e, ctx, tx, rc, result);
+}
+
+/* After a keyed create failed: was the key used already? In a transaction
+ * of its own, a stored key answers as a replay does (the resource as it is
+ * now, or 409 idempotency_mismatch); a key not stored leaves the call's own
+ * error, failed, as the answer. */
+static int key_after_failure(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, billing__idem *idem, int failed)
+{
+	void *result = NULL;
+	billing_txn *tx;
+	int rc;
+
+	billing__error_stash();
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ)) < 0)
+		goto own_error;
+	if ((rc = billing__idem_check(ctx, tx, tenant_id, idem)) == BILLING_OK && idem->replay)
+		rc = billing__entity_get_in(&result, e, ctx, tx, tenant_id, idem->resource_id);
+	else if (rc == BILLING_OK)
+		rc = failed;    /* not stored: ends the transaction, the error restored below */
+	if (rc == BILLING_ECONFLICT || idem->replay)
+		return finish(out, e, ctx, tx, rc, result);
+	(void)billing__end(ctx, tx, rc);
+own_error:
+	billing__error_unstash();
+	return failed;
+}
+
+/* With an idempotency key, the create runs first as if the key were new:
+ * the key's row is written with the resource, in its transaction (on
+ * PostgreSQL its insert goes with the COMMIT), so a new key costs no round
+ * trip of its own. A key used before makes the call fail (the key's row,
+ * or the resource's own unique fields, already exist) and is then looked
+ * up; a replay is rare, and it wrote nothing. */
+int billing__entity_create(void **out, const billing__entity *e, billing_ctx *ctx,
+	const char *tenant_id, billing__idem *idem, void *record, const char *id,
+	billing__step_fn before, billing__step_fn after, void *payload)
+{
+	int rc = create_in(out, e, ctx, tenant_id, idem, false, record, id, before, after,
+		payload);
+	if (rc >= 0 || !idem->key || rc == BILLING_ENOMEM)
+		return rc;
+	return key_after_failure(out, e, ctx, tenant_id, idem, rc);
 }
 
 /* The entity's due work up to now (see billing__entity.catch_up), after

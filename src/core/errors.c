@@ -5,6 +5,7 @@
  * works when memory is what ran out.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,7 +67,7 @@ struct error_state {
 	char field_names[BILLING__MAX_FIELD_ERRORS][64];
 };
 
-static _Thread_local struct error_state tls;
+static _Thread_local struct error_state tls, stash;
 
 static void state_reset(int code, const char *reason)
 {
@@ -82,6 +83,36 @@ static void state_reset(int code, const char *reason)
 	tls.message[0] = '\0';
 	tls.provider_code[0] = '\0';
 	tls.resource_id[0] = '\0';
+}
+
+void billing__error_stash(void)
+{
+	stash = tls;
+}
+
+/* p, pointing into stash, moved to the same place in tls; other pointers
+ * (static strings) stay. */
+static const char *rebase(const char *p)
+{
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)&stash;
+	if (p == NULL || a < lo || a >= lo + sizeof(stash))
+		return p;
+	return (const char *)&tls + (a - lo);
+}
+
+void billing__error_unstash(void)
+{
+	size_t i;
+	tls = stash;
+	tls.pub.message = rebase(tls.pub.message);
+	tls.pub.field = rebase(tls.pub.field);
+	tls.pub.provider_code = rebase(tls.pub.provider_code);
+	tls.pub.resource_id = rebase(tls.pub.resource_id);
+	tls.pub.field_errors = tls.fields;
+	for (i = 0; i < BILLING__MAX_FIELD_ERRORS; i++) {
+		tls.fields[i].field = rebase(tls.fields[i].field);
+		tls.fields[i].message = rebase(tls.fields[i].message);
+	}
 }
 
 const billing_error *billing_error_last(void)

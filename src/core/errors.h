@@ -42,6 +42,12 @@ void billing__error_provider_code(const char *code);
 /* Records on the current error the object the failed call left behind. */
 void billing__error_resource_id(const char *id);
 
+/* Keeps a copy of the calling thread's error (one level), so that a call
+ * can look something up after a failure and still report the failure:
+ * billing__error_stash(), other library work, billing__error_unstash(). */
+void billing__error_stash(void);
+void billing__error_unstash(void);
+
 /* Field errors gathered during validation. Lives on the stack. */
 typedef struct {
 	size_t count;

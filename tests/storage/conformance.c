@@ -1649,11 +1649,22 @@ static void idempotency_insert__used_key_is_exists(void **state)
 	fx *f = *state;
 	billing_idempotency_record r = { A, "key-1", "customers.create", "abc", "cus_1", 77 };
 	billing_txn *tx = begin(f, A, BILLING_TXN_WRITE);
+	seen v;
+	int rc;
 
+	memset(&v, 0, sizeof(v));
 	tb_assert_rc(f->st->idempotency_insert(tx, &r), BILLING_OK);
 	r.request_hash = "def";
-	assert_int_equal(f->st->idempotency_insert(tx, &r), BILLING_EEXISTS);
+	rc = f->st->idempotency_insert(tx, &r);
+	if (rc == BILLING_OK)   /* sent with the commit (PostgreSQL) */
+		rc = f->st->commit(tx);
+	else
+		f->st->rollback(tx);
+	assert_int_equal(rc, BILLING_EEXISTS);
 	assert_error(BILLING_EEXISTS, NULL, "idempotencyKey");
+	/* Either way nothing of the transaction stays. */
+	tx = begin(f, A, BILLING_TXN_READ);
+	assert_int_equal(f->st->idempotency_get(tx, A, "key-1", on_idem, &v), BILLING_ENOTFOUND);
 	f->st->rollback(tx);
 }
 

@@ -98,6 +98,66 @@ static void round_trips__a_create_is_two(void **state)
 	tb_world_free(w);
 }
 
+/* A customer made with an idempotency key, through billing_customer_create. */
+static int keyed_customer(billing_customer **out, tb_world *w, const char *tenant,
+	const char *key, const char *email, int *replayed)
+{
+	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_call_options o = BILLING_CALL_OPTIONS_INIT;
+	billing_principal who = tb_admin(tenant);
+	p.name = "Ada";
+	p.email = email;
+	o.idempotency_key = key;
+	o.replayed = replayed;
+	*out = NULL;
+	return billing_customer_create(out, w->ctx, &who, &p, &o);
+}
+
+/* A create with a new idempotency key costs what a create without one
+ * does: the key's row is written with the resource, its insert going with
+ * the COMMIT; a used key is looked up only when the call fails. The
+ * semantics stay: a retry replays (the same customer, nothing written,
+ * even though the e-mail now exists), another input under the key is 409
+ * idempotency_mismatch, and a failure of the call's own keeps its error. */
+static void round_trips__a_keyed_create_is_two(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *t = tb_tenant(w, "Acme");
+	billing_customer *c = NULL, *again = NULL, *other = NULL;
+	int replayed = -1;
+	uint64_t before;
+	(void)state;
+
+	tb_assert_rc(keyed_customer(&c, w, t, "warm-up", "warm@example.com", NULL), BILLING_OK);
+	billing_customer_free(c);
+	before = trips(w);
+	tb_assert_rc(keyed_customer(&c, w, t, "k-1", "ada@example.com", &replayed), BILLING_OK);
+	assert_int_equal(trips(w) - before, 2);
+	assert_int_equal(replayed, 0);
+
+	tb_assert_rc(keyed_customer(&again, w, t, "k-1", "ada@example.com", &replayed),
+		BILLING_OK);
+	assert_int_equal(replayed, 1);
+	assert_string_equal(billing_customer_id(again), billing_customer_id(c));
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM customers"), 2);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM events "
+		"WHERE type = 'customer.created'"), 2);
+
+	tb_assert_rc(keyed_customer(&other, w, t, "k-1", "bob@example.com", NULL),
+		BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "idempotency_mismatch");
+	assert_null(other);
+	/* A new key and a taken e-mail: the call's own error, nothing kept. */
+	tb_assert_rc(keyed_customer(&other, w, t, "k-2", "ada@example.com", NULL),
+		BILLING_EEXISTS);
+	assert_string_equal(billing_error_last()->field, "email");
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM idempotency_keys"), 2);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM customers"), 2);
+	billing_customer_free(again);
+	billing_customer_free(c);
+	tb_world_free(w);
+}
+
 static void audit_row(billing_audit_record *r, const char *tenant, const char *id)
 {
 	memset(r, 0, sizeof(*r));
@@ -312,6 +372,7 @@ int main(void)
 		cmocka_unit_test(round_trips__an_empty_transaction_is_none),
 		cmocka_unit_test(round_trips__the_pipelined_tenant_is_the_one_that_reads),
 		cmocka_unit_test(round_trips__a_create_is_two),
+		cmocka_unit_test(round_trips__a_keyed_create_is_two),
 		cmocka_unit_test(round_trips__a_deferred_write_that_fails_fails_the_commit),
 		cmocka_unit_test(round_trips__numbers_after_the_first_cost_nothing),
 		cmocka_unit_test(round_trips__a_due_upsert_goes_with_the_commit),

@@ -622,6 +622,10 @@ struct billing_storage {
 	/** BILLING_ENOTFOUND when (tenant, key) is unused. */
 	int (*idempotency_get)(billing_txn *tx, const char *tenant_id, const char *key,
 		billing_row_cb cb, void *payload);
+	/** A key used already: BILLING_EEXISTS naming "idempotencyKey", from
+	 *  this call or, where the backend sends the insert with the commit
+	 *  (PostgreSQL), from commit. The core writes the key with the result
+	 *  of a create and looks it up only when that fails (core/entity.c). */
 	int (*idempotency_insert)(billing_txn *tx, const billing_idempotency_record *rec);
 
 	/** The tenant's next invoice number (1, 2, ...), taken in tx: the counter

@@ -613,7 +613,9 @@ static int rec_idempotency_insert(billing_txn *tx, const billing_idempotency_rec
 	bind_text(s, 4, r->request_hash);
 	bind_text(s, 5, r->resource_id);
 	bind_int(s, 6, r->created_at);
-	return exec_stmt(s, BILLING_EINVALID, NULL);
+	/* Its answer is only an error (a key used at once by another call):
+	 * on PostgreSQL it goes with the COMMIT, which then fails with it. */
+	return exec_deferred(s, BILLING_EINVALID);
 }
 
 /* ------------------------------------------------------------ invoice numbers */
