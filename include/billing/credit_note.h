@@ -90,7 +90,7 @@ enum {
 	BILLING_CREDIT_NOTE_OUT_OF_BAND_AMOUNT = 1u << 2
 };
 
-#define BILLING_CREDIT_NOTE_PARAMS_VERSION 1
+#define BILLING_CREDIT_NOTE_PARAMS_VERSION 2
 
 typedef struct {
 	unsigned int version;        /**< BILLING_CREDIT_NOTE_PARAMS_VERSION */
@@ -105,10 +105,14 @@ typedef struct {
 	int64_t refund_amount;       /**< after payment only */
 	int64_t credit_amount;       /**< after payment only */
 	int64_t out_of_band_amount;  /**< after payment only */
+	/** Version 2: your own string map, the same rules as every object's
+	 *  (billing_metadata_entry); fixed once issued. */
+	const billing_metadata_entry *metadata;
+	size_t metadata_count;
 } billing_credit_note_params;
 
 #define BILLING_CREDIT_NOTE_PARAMS_INIT { BILLING_CREDIT_NOTE_PARAMS_VERSION, 0, NULL, NULL, \
-	0, 0, BILLING_CREDIT_NOTE_REASON_NONE, NULL, 0, 0, 0 }
+	0, 0, BILLING_CREDIT_NOTE_REASON_NONE, NULL, 0, 0, 0, NULL, 0 }
 
 /**
  * Issues a credit note (ADMIN). With a refund, the provider is asked after
@@ -117,8 +121,10 @@ typedef struct {
  * @param out receives the note (caller frees)
  * @return BILLING_OK; BILLING_EINVALID naming the field (invoiceId,
  *         lines[i].invoiceLineId / .amount / .quantity, amount, reason,
- *         memo, refundAmount, creditAmount, outOfBandAmount) and nothing
- *         written; BILLING_ECONFLICT (a draft or void invoice:
+ *         memo, refundAmount, creditAmount, outOfBandAmount, metadata) and
+ *         nothing written (reason "credit_by_amount" for a quantity on a
+ *         line whose amount is not its unit amount x quantity: a tiered,
+ *         volume, package or proration line is credited by amount); BILLING_ECONFLICT (a draft or void invoice:
  *         "invalid_transition"; an attempt of the unpaid invoice in flight:
  *         "payment_in_progress"; "refund_in_progress"; no provider:
  *         "no_provider"; an idempotency key reused with other input)
@@ -171,6 +177,9 @@ BILLING_EXTERN(const char *) billing_credit_note_refund_id(const billing_credit_
 /** The lines as JSON, {"object":"list","data":[{invoiceLineId, description,
  *  quantity, amount, taxAmount}, ...]} (borrowed). */
 BILLING_EXTERN(const char *) billing_credit_note_lines_json(const billing_credit_note *n);
+/** The metadata as a canonical JSON object of strings ("{}" when none;
+ *  borrowed). */
+BILLING_EXTERN(const char *) billing_credit_note_metadata_json(const billing_credit_note *n);
 BILLING_EXTERN(void) billing_credit_note_free(billing_credit_note *n);
 
 BILLING_END_DECL

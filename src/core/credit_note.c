@@ -126,8 +126,64 @@ const billing_resource billing__res_credit_note = {
 	sizeof(references) / sizeof(references[0])
 };
 
+/* The list's filters: an id of the wrong shape names nothing in the tenant
+ * (API-HTTP.md: 400 resource_missing, as a body's id). */
+static const struct {
+	int field;
+	const char *name, *prefix;
+	const billing_resource *res;
+} named_ids[] = {
+	{ INVOICE, "invoiceId", "in", &billing__res_invoice },
+	{ CUSTOMER, "customerId", "cus", &billing__res_customer },
+};
+
+static int id_missing(const char *name)
+{
+	return billing__error_field(BILLING_EINVALID, "resource_missing", name,
+		"no such %s in this tenant", name[0] == 'i' ? "invoice" : "customer");
+}
+
+static int check_list(const billing_filter *filters, size_t count)
+{
+	size_t i, k;
+	for (i = 0; i < count; i++)
+		for (k = 0; k < sizeof(named_ids) / sizeof(named_ids[0]); k++)
+			if (filters[i].field == &fields[named_ids[k].field] &&
+			    !billing__id_arg_ok(filters[i].text, named_ids[k].prefix))
+				return id_missing(named_ids[k].name);
+	return BILLING_OK;
+}
+
+static int found_row(void *payload, const void *record)
+{
+	(void)payload;
+	(void)record;
+	return BILLING_OK;
+}
+
+/* In the list's transaction: the invoice or customer a filter names is
+ * the tenant's. */
+static int check_list_rows(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const billing_filter *filters, size_t count)
+{
+	size_t i, k;
+	int rc;
+	for (i = 0; i < count; i++)
+		for (k = 0; k < sizeof(named_ids) / sizeof(named_ids[0]); k++) {
+			if (filters[i].field != &fields[named_ids[k].field])
+				continue;
+			rc = ctx->st->record_read(tx, named_ids[k].res, tenant_id, filters[i].text,
+				BILLING_LOCK_NONE, found_row, NULL);
+			if (rc == BILLING_ENOTFOUND)
+				return id_missing(named_ids[k].name);
+			if (rc < 0)
+				return rc;
+		}
+	return BILLING_OK;
+}
+
 const billing__rules billing__credit_note_rules = {
-	&billing__res_credit_note, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+	&billing__res_credit_note, NULL, NULL, NULL, NULL, check_list, check_list_rows, NULL
 };
 
 /* The note's JSON; a preview's id is null. */
@@ -312,6 +368,12 @@ const char *billing_credit_note_refund_id(const billing_credit_note *n)
 const char *billing_credit_note_lines_json(const billing_credit_note *n)
 {
 	return n ? n->lines_json : NULL;
+}
+const char *billing_credit_note_metadata_json(const billing_credit_note *n)
+{
+	if (!n)
+		return NULL;
+	return n->metadata_json && *n->metadata_json ? n->metadata_json : "{}";
 }
 
 /* ------------------------------------------------------------ billing_check */

@@ -39,6 +39,7 @@
 #include "core/events.h"
 #include "core/invoice_internal.h"
 #include "core/json_exact.h"
+#include "core/metadata.h"
 #include "core/payment_internal.h"
 #include "core/resource.h"
 #include "core/resources.h"
@@ -55,6 +56,15 @@ static int prefix_row(void *payload, const void *record)
 }
 
 /* ------------------------------------------------------------ invoice lines */
+
+/* A line whose amount is its unit amount times its quantity: the only kind
+ * a quantity may credit. */
+static bool per_unit(const billing_invoice_line *l)
+{
+	int64_t v;
+	return !__builtin_mul_overflow(l->unit_amount, (int64_t)l->quantity, &v) &&
+		v == l->amount;
+}
 
 int billing__invoice_line_id(char *out, size_t size, const char *invoice_id, size_t i)
 {
@@ -261,6 +271,16 @@ static int build(struct billing_credit_note *n, cJSON **lines, char **memo,
 			billing__check_fail(ck, names[2], "must be 1 to %d", l->quantity);
 			continue;
 		}
+		if (lp->quantity && !per_unit(l)) {
+			/* A tiered, volume or package line (unitAmount 0 or the
+			 * package's), or a proration: a quantity times its unit amount
+			 * is not what that many units cost. */
+			rc = billing__error_field(BILLING_EINVALID, "credit_by_amount", names[2],
+				"%s: the line's amount %lld is not its unit amount x quantity "
+				"(a tiered, volume, package or proration line): credit it by amount",
+				names[2], (long long)l->amount);
+			break;
+		}
 		if (lp->quantity && __builtin_mul_overflow(l->unit_amount, (int64_t)lp->quantity,
 			&amount)) {
 			billing__check_fail(ck, names[2], "does not fit an amount");
@@ -409,6 +429,9 @@ static int params_ok(const billing_credit_note_params *p)
 	if (p->line_count && !p->lines)
 		return billing__error_field(BILLING_EINVALID, "invalid", "lines",
 			"line_count without lines");
+	if (p->version >= 2 && p->metadata_count && !p->metadata)
+		return billing__error_field(BILLING_EINVALID, "invalid", "metadata",
+			"metadata_count without metadata");
 	if (!billing__id_arg_ok(p->invoice_id, "in"))
 		return billing__error_field(BILLING_EINVALID, "resource_missing", "invoiceId",
 			"no such invoice in this tenant");
@@ -528,7 +551,7 @@ static int invoice_credit(billing_ctx *ctx, billing_txn *tx, billing_invoice *in
 
 static int create_once(billing_credit_note **out, billing__attempt *a, int *refunding,
 	billing_ctx *ctx, const billing_principal *who, const billing_credit_note_params *p,
-	billing__idem *idem)
+	const char *metadata, billing__idem *idem)
 {
 	char id[BILLING_ID_MAX], prefix[PREFIX_MAX] = "", number[PREFIX_MAX + 24];
 	struct work w;
@@ -544,6 +567,7 @@ static int create_once(billing_credit_note **out, billing__attempt *a, int *refu
 		goto end;
 	if ((rc = work_build(&w, ctx, tx, who->tenant_id, p)) < 0)
 		goto end;
+	w.n.metadata_json = metadata;
 	if (w.n.type == BILLING_CREDIT_NOTE_PRE_PAYMENT &&
 	    (rc = billing__invoice_payments_settled(ctx, tx, who->tenant_id, w.inv->id)) < 0)
 		goto end;
@@ -596,13 +620,15 @@ end:
 
 static int create_retry(billing_credit_note **out, billing__attempt *a, int *refunding,
 	billing_ctx *ctx, const billing_principal *who, const billing_credit_note_params *p,
-	billing__idem *idem)
+	const char *metadata, billing__idem *idem)
 {
-	BILLING__RETRY(create_once(out, a, refunding, ctx, who, p, idem));
+	BILLING__RETRY(create_once(out, a, refunding, ctx, who, p, metadata, idem));
 }
 
-/* The normalized input of create, for the idempotency hash. */
-static void input_of(billing__buf *b, const billing_credit_note_params *p)
+/* The normalized input of create, for the idempotency hash (metadata: the
+ * canonical JSON). */
+static void input_of(billing__buf *b, const billing_credit_note_params *p,
+	const char *metadata)
 {
 	size_t i;
 	billing__buf_add(b, "invoiceId", p->invoice_id);
@@ -619,6 +645,9 @@ static void input_of(billing__buf *b, const billing_credit_note_params *p)
 	billing__buf_add_i64(b, "refundAmount", p->refund_amount);
 	billing__buf_add_i64(b, "creditAmount", p->credit_amount);
 	billing__buf_add_i64(b, "outOfBandAmount", p->out_of_band_amount);
+	/* Only when given: a key stored before metadata existed still matches. */
+	if (strcmp(metadata, "{}") != 0)
+		billing__buf_add(b, "metadata", metadata);
 }
 
 int billing_credit_note_create(billing_credit_note **out, billing_ctx *ctx,
@@ -626,9 +655,11 @@ int billing_credit_note_create(billing_credit_note **out, billing_ctx *ctx,
 	const billing_call_options *opts)
 {
 	billing__buf input = { 0 };
+	billing__checks ck = BILLING__CHECKS_INIT;
 	billing_provider_result res;
 	billing__attempt a;
 	billing__idem idem;
+	char *metadata = NULL;
 	int refunding = 0, rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_CREDIT_NOTES_CREATE)) < 0)
@@ -637,11 +668,22 @@ int billing_credit_note_create(billing_credit_note **out, billing_ctx *ctx,
 	*out = NULL;
 	if ((rc = params_ok(p)) < 0)
 		return rc;
-	input_of(&input, p);
-	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_CREDIT_NOTES_CREATE, &input)) < 0)
+	/* Checked and made canonical once, before the transaction. */
+	if ((rc = billing__metadata_encode(&ck, p->version >= 2 ? p->metadata : NULL,
+		p->version >= 2 ? p->metadata_count : 0, &metadata)) < 0 ||
+	    (rc = billing__checks_finish(&ck, "credit note")) < 0) {
+		billing__free(metadata);
 		return rc;
+	}
+	input_of(&input, p, metadata);
+	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_CREDIT_NOTES_CREATE, &input)) < 0) {
+		billing__free(metadata);
+		return rc;
+	}
 	memset(&a, 0, sizeof(a));
-	if ((rc = create_retry(out, &a, &refunding, ctx, who, p, &idem)) < 0)
+	rc = create_retry(out, &a, &refunding, ctx, who, p, metadata, &idem);
+	billing__free(metadata);
+	if (rc < 0)
 		return rc;
 	if (idem.replay)
 		return billing_credit_note_get(out, ctx, who, idem.resource_id);

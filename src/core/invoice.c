@@ -904,6 +904,16 @@ static int invoice_void_once(billing_invoice **out, billing_ctx *ctx,
 	    (rc = billing__entity_get_in((void **)&inv, &entity, ctx, tx, who->tenant_id, id)) < 0 ||
 	    (rc = load_lines(ctx, tx, inv)) < 0 || idem.replay)
 		goto end;
+	/* A credit note that is not void stands on the invoice: voiding the
+	 * invoice too would give its amount back twice. Only this call refuses
+	 * (an incomplete subscription's expiry voids through
+	 * billing__invoice_void_in). The sums count issued notes only
+	 * (credit_note_void.c takes a void note's total off them). */
+	if (inv->pre_credit_notes != 0 || inv->post_credit_notes != 0) {
+		rc = billing__error_set(BILLING_ECONFLICT, "invoice_has_credit_notes",
+			"invoice %s has credit notes that are not void: void them first", id);
+		goto end;
+	}
 	if ((rc = billing__invoice_void_in(ctx, tx, inv)) == BILLING_OK)
 		rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, id);
 end:

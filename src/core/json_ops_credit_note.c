@@ -34,6 +34,7 @@
 
 static const field_spec f_note_create[] = {
 	NOTE_FIELDS(T_OBJ_ARRAY, LINES_TEXT),
+	{ "metadata", T_OBJECT, false, true, "string map" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_note_preview[] = {
@@ -150,10 +151,13 @@ static int op_note_create(cJSON **res, billing_ctx *ctx, const billing_principal
 	billing_credit_note_params p = BILLING_CREDIT_NOTE_PARAMS_INIT;
 	billing_credit_note_line_params lines[MAX_LINES];
 	billing_credit_note *n = NULL;
+	billing__json_md md;
 	int rc;
 	memset(lines, 0, sizeof(lines));
-	if ((rc = params_in(&p, lines, in)) < 0)
+	if ((rc = params_in(&p, lines, in)) < 0 || (rc = metadata_in(&md, in)) < 0)
 		return rc;
+	p.metadata = md.items;
+	p.metadata_count = md.count;
 	rc = billing_credit_note_create(&n, ctx, who, &p, opts);
 	return item_out(res, rc, n, note_json, free_note);
 }

@@ -10,7 +10,14 @@ test clock:
 - the preview (GET /v1/credit-notes/preview, lines as JSON text) writes
   nothing; void gives the credit back; lists filter by invoiceId and
   customerId; events, audit rows, Idempotency-Key; errors name their field;
-  USER reads and may not write.
+  USER reads and may not write;
+- the list refuses an unknown or malformed parameter (400 naming it; an id
+  naming nothing in the tenant is resource_missing);
+- metadata on create, shown on get and list, checked as other objects';
+- an invoice with a credit note that is not void is not voided (409
+  invoice_has_credit_notes, nothing changed);
+- a credit by quantity on a line whose amount is not unitAmount x quantity
+  (a tiered line) is refused (400 credit_by_amount naming the quantity).
 
 Reuses test_server.py's Server and Billing; runs on the backend
 BILLING_TEST_BACKEND names, like http_server.
@@ -205,6 +212,93 @@ class CreditNotes(ts.ProblemAssertions):
         self.assertProblem(self.b.req("POST", "/v1/credit-notes",
                                       {"invoiceId": d["id"], "amount": 1}),
                            409, "invalid_transition")
+
+    def test_list_refuses_unknown_and_malformed_parameters(self):
+        _, _, inv = self.paid_invoice()
+        self.note({"invoiceId": inv["id"], "amount": 100})
+        for query, field, code in (
+                ("nope=1", "nope", "unknown_parameter"),
+                ("invoiceID=" + inv["id"], "invoiceID", "unknown_parameter"),
+                ("invoiceId=nope", "invoiceId", "resource_missing"),
+                ("invoiceId=in_0000000000000000000000000", "invoiceId", "resource_missing"),
+                ("customerId=cus_", "customerId", "resource_missing"),
+                ("customerId=cus_0000000000000000000000000", "customerId", "resource_missing"),
+                ("status=open", "status", None),
+                ("type=refund", "type", None),
+                ("sortBy=memo", "sortBy", None),
+                ("limit=0", "limit", None)):
+            self.assertProblem(self.b.req("GET", "/v1/credit-notes?" + query), 400, code,
+                               field)
+        # Another tenant's invoice names nothing here.
+        other = ts.Billing(self.s, ts.make_token(ts.claims_for(
+            self.s.cli("tenant", "create", "--name", "Other").stdout.decode().strip())))
+        self.assertProblem(other.req("GET", "/v1/credit-notes?invoiceId=" + inv["id"]), 400,
+                           "resource_missing", "invoiceId")
+        got = self.b.ok("GET", "/v1/credit-notes?status=issued&type=post_payment&invoiceId=" +
+                        inv["id"])["data"]
+        self.assertEqual(len(got), 1)
+
+    def test_metadata_on_create_shown_on_get_and_list(self):
+        _, _, inv = self.paid_invoice()
+        n = self.note({"invoiceId": inv["id"], "amount": 100,
+                       "metadata": {"ticket": "T-42", "agent": "ada"}})
+        self.assertEqual(n["metadata"], {"ticket": "T-42", "agent": "ada"})
+        self.assertEqual(self.b.ok("GET", "/v1/credit-notes/" + n["id"])["metadata"],
+                         n["metadata"])
+        self.assertEqual([x["metadata"] for x in self.b.ok("GET", "/v1/credit-notes")["data"]],
+                         [n["metadata"]])
+        plain = self.note({"invoiceId": inv["id"], "amount": 100})
+        self.assertEqual(plain["metadata"], {})
+        # The same rules as other objects' metadata; nothing is written.
+        for md in ({"k": 1}, {"": "v"}, {"k" * 41: "v"}, {"k": "v" * 501}, "text"):
+            self.assertProblem(self.b.req("POST", "/v1/credit-notes",
+                                          {"invoiceId": inv["id"], "amount": 100,
+                                           "metadata": md}), 400, field="metadata")
+        self.assertEqual(len(self.b.ok("GET", "/v1/credit-notes")["data"]), 2)
+        # An Idempotency-Key replayed with other metadata is a conflict.
+        body = {"invoiceId": inv["id"], "amount": 50, "metadata": {"a": "1"}}
+        self.assertEqual(self.b.req("POST", "/v1/credit-notes", body,
+                                    headers={"Idempotency-Key": "md-1"}).status, 201)
+        body["metadata"] = {"a": "2"}
+        self.assertProblem(self.b.req("POST", "/v1/credit-notes", body,
+                                      headers={"Idempotency-Key": "md-1"}), 409)
+
+    def test_void_of_an_invoice_with_a_credit_note_is_refused(self):
+        sub = self.b.subscribe()
+        inv = self.b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        self.assertEqual(inv["status"], "pending")
+        n = self.note({"invoiceId": inv["id"], "amount": 189})
+        r = self.b.req("POST", "/v1/invoices/%s/void" % inv["id"])
+        self.assertProblem(r, 409, "invoice_has_credit_notes")
+        after = self.b.ok("GET", "/v1/invoices/" + inv["id"])
+        self.assertEqual((after["status"], after["amountDue"], after["version"]),
+                         ("pending", 1000, inv["version"] + 1))
+        self.assertNotIn("invoice.voided", self.event_types("invoice."))
+        # Once the note is voided, the invoice may be.
+        self.b.ok("POST", "/v1/credit-notes/%s/void" % n["id"])
+        self.assertEqual(self.b.ok("POST", "/v1/invoices/%s/void" % inv["id"])["status"],
+                         "void")
+
+    def test_by_quantity_on_a_tiered_line_is_refused(self):
+        plan = self.b.ok("POST", "/v1/plans", {
+            "productId": self.b.product["id"], "code": "TIERED", "name": "Tiered",
+            "interval": "MONTH", "billingScheme": "tiered", "tiersMode": "graduated",
+            "tiers": [{"upTo": 5, "unitAmount": 500}, {"upTo": None, "unitAmount": 400}]})
+        cus = self.b.customer_new(defaultPaymentMethod="pm_card_visa")
+        sub = self.b.ok("POST", "/v1/subscriptions", {"customerId": cus["id"],
+                                                       "planId": plan["id"], "quantity": 7})
+        inv = self.b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        line = inv["lines"][0]
+        self.assertEqual((line["amount"], line["quantity"], line["unitAmount"]), (3300, 7, 0))
+        r = self.b.req("POST", "/v1/credit-notes", {
+            "invoiceId": inv["id"], "lines": [{"invoiceLineId": line["id"], "quantity": 2}]})
+        p = self.assertProblem(r, 400, "credit_by_amount", "lines[0].quantity")
+        self.assertIn("amount", p["detail"])
+        self.assertEqual(self.b.ok("GET", "/v1/credit-notes")["data"], [])
+        # By amount it is credited.
+        n = self.note({"invoiceId": inv["id"],
+                       "lines": [{"invoiceLineId": line["id"], "amount": 800}]})
+        self.assertEqual(n["subtotal"], 800)
 
     def test_idempotency_key_replays_the_note(self):
         _, _, inv = self.paid_invoice()

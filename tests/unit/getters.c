@@ -263,6 +263,7 @@
 	INT(billing_credit_note_out_of_band_amount, 0) \
 	PTR(billing_credit_note_refund_id) \
 	PTR(billing_credit_note_lines_json) \
+	PTR(billing_credit_note_metadata_json) \
 	PAGE(billing_page_dispute) \
 	PTR(billing_dispute_id) \
 	PTR(billing_discount_id) \
