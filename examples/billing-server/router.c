@@ -120,6 +120,8 @@ static const route special[] = {
 	ROUTE("GET", "/v1/usage-aggregates", H_OP_QUERY, "usage.aggregate", "usage", NULL),
 	ROUTE("GET", "/v1/usage-settings", H_OP_QUERY, "usage_settings.get", "usage", NULL),
 	ROUTE("PUT", "/v1/usage-settings", H_OP_REPLACE, "usage_settings.set", "usage", NULL),
+	ROUTE("GET", "/v1/tax-settings", H_OP_QUERY, "tax_settings.get", "taxes", NULL),
+	ROUTE("PUT", "/v1/tax-settings", H_OP_REPLACE, "tax_settings.set", "taxes", NULL),
 	ROUTE("GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL),
 	ROUTE("PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL),
 	/* The tenant's own provider account (docs/stripe.md): secrets go in,

@@ -87,6 +87,17 @@ typedef struct {
 	 *  Appended in #22 (shown as discountAmounts[{discountId, amount}]). */
 	const char *discount_id;
 	int64_t discount_amount;
+	/** Taxes (issue #22; core/invoice_tax.c). The line's net: amount less
+	 *  the tax an inclusive rate holds (amount when none). An invoice's
+	 *  subtotal is the sum of its lines' nets, tax_amount their tax. */
+	int64_t taxable_amount;
+	/** The line's tax per rate, JSON [{taxRateId, amount, inclusive,
+	 *  taxableAmount}]; NULL when the line is untaxed or taxed by its
+	 *  product's taxRate (tax_rate_bp). */
+	const char *tax_amounts;
+	/** The tax rates (JSON array of txr_ ids) of an invoice item's line;
+	 *  NULL: the invoice's or the subscription's defaults apply. */
+	const char *tax_rates;
 } billing_invoice_line;
 
 BILLING_EXTERN(int) billing_invoice_get(billing_invoice **out, billing_ctx *ctx,
@@ -296,6 +307,21 @@ BILLING_EXTERN(const char *) billing_invoice_memo(const billing_invoice *inv);
 BILLING_EXTERN(const char *) billing_invoice_footer(const billing_invoice *inv);
 /** 1 when it was marked paid without a payment (paidOutOfBand). */
 BILLING_EXTERN(int) billing_invoice_paid_out_of_band(const billing_invoice *inv);
+/** Taxes (issue #22, docs/billing.md "Taxes on invoices"). The breakdown
+ *  per rate, JSON [{taxRateId (null: a product's taxRate), amount,
+ *  inclusive, taxableAmount}], borrowed; "[]" when the invoice is untaxed
+ *  (NULL for NULL). Its amounts add up to billing_invoice_tax. */
+BILLING_EXTERN(const char *) billing_invoice_total_tax_amounts(const billing_invoice *inv);
+/** The customer's taxExempt the taxes were computed with: 0 none, 1
+ *  exempt, 2 reverse (reverse charge: no tax, and the invoice carries
+ *  billing_invoice_tax_note); 0 for NULL. */
+BILLING_EXTERN(int) billing_invoice_customer_tax_exempt(const billing_invoice *inv);
+/** The reverse-charge note of a reverse-charge invoice (static text);
+ *  NULL otherwise. */
+BILLING_EXTERN(const char *) billing_invoice_tax_note(const billing_invoice *inv);
+/** A draft invoice's default tax rates (JSON array of txr_ ids), borrowed;
+ *  NULL when none. */
+BILLING_EXTERN(const char *) billing_invoice_default_tax_rates(const billing_invoice *inv);
 /** The totals of the invoice's credit notes that are not void
  *  (billing/credit_note.h): issued before payment (they lowered the amount
  *  due) and after it. */

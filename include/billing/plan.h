@@ -51,10 +51,11 @@ enum {
 	BILLING_PLAN_TRIAL_DAYS = 1u << 8,
 	BILLING_PLAN_TERM_COUNT = 1u << 9,
 	BILLING_PLAN_ACTIVE = 1u << 10,
-	BILLING_PLAN_METADATA = 1u << 11
+	BILLING_PLAN_METADATA = 1u << 11,
+	BILLING_PLAN_DEFAULT_TAX_RATES = 1u << 12  /**< version 2 */
 };
 
-#define BILLING_PLAN_PARAMS_VERSION 1
+#define BILLING_PLAN_PARAMS_VERSION 2
 
 typedef struct {
 	unsigned int version;          /**< BILLING_PLAN_PARAMS_VERSION */
@@ -73,10 +74,17 @@ typedef struct {
 	const billing_metadata_entry *metadata;
 	size_t metadata_count;
 	int64_t expected_version;      /**< update: 0 = any */
+	/** Version 2 (issue #22): the plan's default tax rates, ids of the
+	 *  tenant's active tax rates (txr_...), at most 5, at most one
+	 *  inclusive (copied). A subscription's own replace them; with none,
+	 *  the product's taxRate applies. On update, with the bit
+	 *  BILLING_PLAN_DEFAULT_TAX_RATES; a count of 0 clears them. */
+	const char *const *default_tax_rates;
+	size_t default_tax_rate_count;
 } billing_plan_params;
 
 #define BILLING_PLAN_PARAMS_INIT { BILLING_PLAN_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, \
-	BILLING_INTERVAL_NONE, 0, 0, 0, BILLING_UNSET, 0, 0, 0 }
+	BILLING_INTERVAL_NONE, 0, 0, 0, BILLING_UNSET, 0, 0, 0, 0, 0 }
 
 #define BILLING_PLAN_LIST_PARAMS_VERSION 1
 
@@ -140,6 +148,9 @@ BILLING_EXTERN(const char *) billing_plan_metadata_get(const billing_plan *p, co
 BILLING_EXTERN(int64_t) billing_plan_created_at(const billing_plan *p);
 BILLING_EXTERN(int64_t) billing_plan_updated_at(const billing_plan *p);
 BILLING_EXTERN(int64_t) billing_plan_version(const billing_plan *p);
+/** The plan's default tax rates, a JSON array of txr_ ids, borrowed; NULL
+ *  when none (issue #22). */
+BILLING_EXTERN(const char *) billing_plan_default_tax_rates(const billing_plan *p);
 BILLING_EXTERN(void) billing_plan_free(billing_plan *p);
 
 BILLING_END_DECL

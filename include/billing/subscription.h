@@ -96,7 +96,7 @@ typedef struct {
 /** The transition table (static storage); *count receives its length. */
 BILLING_EXTERN(const billing_subscription_transition *) billing_subscription_transitions(size_t *count);
 
-#define BILLING_SUBSCRIPTION_PARAMS_VERSION 4
+#define BILLING_SUBSCRIPTION_PARAMS_VERSION 5
 
 /** One item of a new subscription (version 3 of billing_subscription_params):
  *  a plan and its quantity. */
@@ -133,10 +133,16 @@ typedef struct {
 	 *  discounts and tax). NULL / NULL: none. */
 	const char *coupon;
 	const char *promotion_code;
+	/** Version 5 (issue #22). The subscription's default tax rates: ids of
+	 *  the tenant's active tax rates (txr_...), at most 5, at most one
+	 *  inclusive (copied). They replace the plans' defaultTaxRates on the
+	 *  subscription's invoices; none: the plans' apply. */
+	const char *const *default_tax_rates;
+	size_t default_tax_rate_count;
 } billing_subscription_params;
 
 #define BILLING_SUBSCRIPTION_PARAMS_INIT { BILLING_SUBSCRIPTION_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, \
-	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0, 0, 0 }
+	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Subscribes a customer to a plan and issues the first invoice (finalized),
@@ -342,6 +348,10 @@ BILLING_EXTERN(const char *) billing_subscription_pending_plan_id(const billing_
  *  is plan_id x quantity. Borrowed; never NULL for a subscription (NULL for
  *  a NULL s, like every getter). */
 BILLING_EXTERN(const char *) billing_subscription_items_json(const billing_subscription *s);
+/** The subscription's default tax rates, a JSON array of txr_ ids that
+ *  replace its plans' (issue #22), borrowed; NULL when none. */
+BILLING_EXTERN(const char *) billing_subscription_default_tax_rates(
+	const billing_subscription *s);
 BILLING_EXTERN(size_t) billing_subscription_metadata_count(const billing_subscription *s);
 BILLING_EXTERN(const billing_metadata_entry *) billing_subscription_metadata_at(
 	const billing_subscription *s, size_t i);

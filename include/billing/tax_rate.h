@@ -154,4 +154,20 @@ BILLING_EXTERN(void) billing_tax_rate_free(billing_tax_rate *t);
 
 BILLING_END_DECL
 
+/** How invoices round their taxes (issue #22; docs/billing.md, "Taxes").
+ *  A tenant's setting, LINE unless set. */
+typedef enum {
+	BILLING_TAX_ROUNDING_LINE = 0,    /**< each line's tax rounded on its own */
+	BILLING_TAX_ROUNDING_INVOICE = 1  /**< per invoice per rate (EU invoices) */
+} billing_tax_rounding;
+
+/** The tenant's tax rounding rule. */
+BILLING_EXTERN(int) billing_tax_settings_get(billing_tax_rounding *rounding, billing_ctx *ctx,
+	const billing_principal *who);
+/** Sets it (ADMIN; audited) for the invoices computed from now on: invoices
+ *  already finalized keep their taxes.
+ *  @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID (taxRounding) */
+BILLING_EXTERN(int) billing_tax_settings_set(billing_ctx *ctx, const billing_principal *who,
+	billing_tax_rounding rounding);
+
 #endif

@@ -41,6 +41,8 @@ typedef struct {
 	int64_t subtotal, tax, total, amount_paid, amount_due;
 	int64_t starting_balance, ending_balance, pre_credit_notes;
 	int64_t line_sum, line_tax;
+	int64_t breakdown_tax;          /* the sum of totalTaxAmounts (#22) */
+	int breakdown_ok;               /* totalTaxAmounts NULL or readable */
 	int64_t total_discount, line_discount;  /* the invoice's, its lines' sum */
 	char discount_id[BILLING_ID_MAX];
 	int discount_lines_bad;                 /* lines whose discount is not the
@@ -140,6 +142,23 @@ static int invoice_row(void *payload, const void *record)
 	i->subtotal = r->subtotal;
 	i->tax = r->tax;
 	i->total = r->total;
+	/* The breakdown per rate (invoice_tax.c); NULL: untaxed, or written
+	 * before #22. */
+	i->breakdown_ok = 1;
+	i->breakdown_tax = r->tax;
+	if (r->total_tax_amounts_json) {
+		cJSON *arr = cJSON_Parse(r->total_tax_amounts_json), *e;
+		i->breakdown_ok = cJSON_IsArray(arr);
+		i->breakdown_tax = 0;
+		cJSON_ArrayForEach(e, arr) {
+			const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "amount");
+			if (!cJSON_IsNumber(a))
+				i->breakdown_ok = 0;
+			else
+				i->breakdown_tax += (int64_t)a->valuedouble;
+		}
+		cJSON_Delete(arr);
+	}
 	i->amount_paid = r->amount_paid;
 	i->amount_due = r->amount_due;
 	i->starting_balance = r->starting_balance;
@@ -167,7 +186,10 @@ static int line_row(void *payload, const void *record)
 	struct line_scan *s = payload;
 	plan_line_row *p;
 	item_ref *ref;
-	s->inv->line_sum += l->amount;
+	/* Before discounts, less an inclusive rate's tax (invoice_tax.c): the
+	 * amount itself on a line of no inclusive rate. */
+	s->inv->line_sum += l->tax_amounts && strstr(l->tax_amounts, "\"inclusive\":true") ?
+		l->taxable_amount + l->discount_amount : l->amount;
 	s->inv->line_tax += l->tax_amount;
 	s->inv->line_discount += l->discount_amount;
 	/* A line's discount is the invoice's one discount, of the line's sign
@@ -331,7 +353,9 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
 				"totalDiscountAmounts %lld; %d lines whose discount is not the "
 				"invoice's or exceeds the line", (long long)r->line_discount,
 				(long long)r->total_discount, r->discount_lines_bad);
+		/* The tax: the lines' = the invoice's = its breakdown per rate. */
 		if (r->line_sum != r->subtotal || r->line_tax != r->tax ||
+		    !r->breakdown_ok || r->breakdown_tax != r->tax ||
 		    r->total != r->subtotal - r->total_discount + r->tax ||
 		    r->amount_due != r->total +
 		    r->starting_balance - r->ending_balance - r->amount_paid - r->pre_credit_notes ||

@@ -98,7 +98,9 @@ static void *from_record(const void *record)
 		billing__strsize(r->customer_id) + billing__strsize(r->subscription_id) +
 		billing__strsize(r->number) + billing__strsize(r->currency) +
 		billing__strsize(r->memo) + billing__strsize(r->footer) +
-		billing__strsize(r->discount_id);
+		billing__strsize(r->discount_id) +
+		billing__strsize(r->total_tax_amounts_json) +
+		billing__strsize(r->default_tax_rates_json);
 
 	if ((inv = billing__calloc(1, sizeof(*inv) + strings)) == NULL)
 		return NULL;
@@ -137,6 +139,9 @@ static void *from_record(const void *record)
 	inv->pre_credit_notes = r->pre_payment_credit_notes_amount;
 	inv->post_credit_notes = r->post_payment_credit_notes_amount;
 	inv->discount_id = billing__strpack_put(&sp, r->discount_id);
+	inv->total_tax_amounts = billing__strpack_put(&sp, r->total_tax_amounts_json);
+	inv->customer_tax_exempt = r->customer_tax_exempt;
+	inv->default_tax_rates = billing__strpack_put(&sp, r->default_tax_rates_json);
 	inv->total_discount = r->total_discount;
 	return inv;
 }
@@ -171,10 +176,13 @@ static int add_line(billing_invoice *inv, const billing_invoice_line *line)
 	l->tiers = strs[2] = billing__strdup(line->tiers);
 	l->subscription_item_id = strs[3] = billing__strdup(line->subscription_item_id);
 	l->discount_id = strs[4] = billing__strdup(line->discount_id);
+	l->tax_amounts = strs[5] = billing__strdup(line->tax_amounts);
+	l->tax_rates = strs[6] = billing__strdup(line->tax_rates);
 	inv->line_count++;
 	if (!l->description || (line->plan_id && !l->plan_id) || (line->tiers && !l->tiers) ||
 	    (line->subscription_item_id && !l->subscription_item_id) ||
-	    (line->discount_id && !l->discount_id))
+	    (line->discount_id && !l->discount_id) ||
+	    (line->tax_amounts && !l->tax_amounts) || (line->tax_rates && !l->tax_rates))
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	return BILLING_OK;
 }
@@ -259,6 +267,9 @@ static void record_of(billing_invoice_record *r, const billing_invoice *inv)
 	r->pre_payment_credit_notes_amount = inv->pre_credit_notes;
 	r->post_payment_credit_notes_amount = inv->post_credit_notes;
 	r->discount_id = inv->discount_id;
+	r->total_tax_amounts_json = inv->total_tax_amounts;
+	r->customer_tax_exempt = inv->customer_tax_exempt;
+	r->default_tax_rates_json = inv->default_tax_rates;
 	r->total_discount = inv->total_discount;
 }
 
@@ -466,26 +477,6 @@ int billing__plan_line_untiered(billing_invoice_line *line, const billing__plan_
 	return plan_line(line, plan, quantity, start, end, desc, desc_size, what, false);
 }
 
-/* Taxes per line (half away from zero) on the amount after the line's
- * discount, and the sums, overflow checked. */
-static int compute(billing_invoice_line *lines, size_t n, billing__invoice_sum *s)
-{
-	size_t i;
-	int rc;
-	for (i = 0; i < n; i++) {
-		/* The discount is of the line's sign and at most its amount. */
-		if ((rc = billing__line_tax(&lines[i].tax_amount,
-			lines[i].amount - lines[i].discount_amount, lines[i].tax_rate_bp)) < 0)
-			return rc;
-		if (__builtin_add_overflow(s->subtotal, lines[i].amount, &s->subtotal) ||
-		    __builtin_add_overflow(s->discount, lines[i].discount_amount, &s->discount) ||
-		    __builtin_add_overflow(s->tax, lines[i].tax_amount, &s->tax))
-			return billing__error_set(BILLING_EOVERFLOW, "overflow",
-				"the invoice's sums do not fit an amount");
-	}
-	return BILLING_OK;
-}
-
 #define PREFIX_MAX 128  /* 16 characters, each possibly "{YYYY}" (BILLING__INVOICE_NUMBER_MAX) */
 
 static int prefix_row(void *payload, const void *record)
@@ -517,16 +508,10 @@ int billing__number_format(char *out, size_t size, const char *prefix, int64_t s
 	return BILLING_OK;
 }
 
-int billing__invoice_sums(billing__invoice_sum *out, billing_invoice_line *lines, size_t n)
+void billing__invoice_sum_free(billing__invoice_sum *s)
 {
-	int rc;
-	memset(out, 0, sizeof(*out));
-	if ((rc = compute(lines, n, out)) < 0)
-		return rc;
-	if (__builtin_sub_overflow(out->subtotal, out->discount, &out->total) ||
-	    __builtin_add_overflow(out->total, out->tax, &out->total))
-		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the invoice total overflows");
-	return BILLING_OK;
+	if (s)
+		billing__invoice_taxed_free(&s->taxed);
 }
 
 int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,
@@ -535,12 +520,18 @@ int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billin
 	const char *keep_id, bool commit)
 {
 	billing__invoice_discount_result dr;
+	billing__invoice_tax_scope scope = { tenant_id, customer_id, subscription_id, NULL };
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	if ((rc = billing__invoice_discount(&dr, ctx, tx, tenant_id, customer_id,
 		subscription_id, currency, at, lines, n, keep_id, commit)) < 0 ||
-	    (rc = billing__invoice_sums(out, lines, n)) < 0)
+	    (rc = billing__invoice_tax(&out->taxed, ctx, tx, &scope, lines, n)) < 0)
 		return rc;
+	out->subtotal = out->taxed.subtotal;
+	out->discount = out->taxed.discount;
+	out->tax = out->taxed.tax;
+	out->total = out->taxed.total;
 	/* The lines' discount_id pointed into dr: into out from here. */
 	snprintf(out->discount_id, sizeof(out->discount_id), "%s", dr.discount_id);
 	for (size_t i = 0; i < n; i++)
@@ -640,9 +631,11 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
 		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
 		true)) < 0)
-		return rc;
-	if (billing__id_new(id, "in", now * 1000) < 0)
-		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto out;
+	if (billing__id_new(id, "in", now * 1000) < 0) {
+		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto out;
+	}
 
 	memset(&r, 0, sizeof(r));
 	r.tenant_id = d->tenant_id;
@@ -655,6 +648,8 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	r.discount_id = s.discount_id[0] ? s.discount_id : NULL;
 	r.tax = s.tax;
 	r.total = s.total;
+	r.total_tax_amounts_json = s.taxed.total_tax_amounts;
+	r.customer_tax_exempt = s.taxed.customer_tax_exempt;
 	r.period_start = d->period_start;
 	r.period_end = d->period_end;
 	r.created_at = r.updated_at = now;
@@ -663,15 +658,17 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	r.lines = d->lines;
 	r.collection_method = BILLING_CHARGE_AUTOMATICALLY;
 	if ((rc = billing__invoice_finalize_record(ctx, tx, &r, number, sizeof(number), now)) < 0)
-		return rc;
+		goto out;
 	if ((rc = billing__insert(ctx->st, tx, &billing__res_invoice, &r)) < 0 ||
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, d->tenant_id, id,
 		d->lines, d->line_count, 1)) < 0)
-		return rc;
+		goto out;
 	if ((rc = billing__invoice_balance_recorded(ctx, tx, &r)) < 0)
-		return rc;
-	if ((inv = from_record(&r)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	if ((inv = from_record(&r)) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
 	for (size_t i = 0; rc == BILLING_OK && i < d->line_count; i++)
 		rc = add_line(inv, &d->lines[i]);
 	if (rc == BILLING_OK)
@@ -680,6 +677,8 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	if (rc == BILLING_OK)
 		rc = billing__invoice_finalized_events(ctx, tx, inv);
 	billing_invoice_free(inv);
+out:
+	billing__invoice_sum_free(&s);
 	return rc;
 }
 
@@ -695,8 +694,10 @@ int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, bill
 
 	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
 		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
-		false)) < 0)
+		false)) < 0) {
+		billing__invoice_sum_free(&s);
 		return rc;
+	}
 	total = s.total;
 	memset(&r, 0, sizeof(r));
 	r.tenant_id = d->tenant_id;
@@ -711,16 +712,21 @@ int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, bill
 	r.tax = s.tax;
 	r.total = total;
 	r.amount_due = total > 0 ? total : 0;
+	r.total_tax_amounts_json = s.taxed.total_tax_amounts;
+	r.customer_tax_exempt = s.taxed.customer_tax_exempt;
 	r.period_start = d->period_start;
 	r.period_end = d->period_end;
-	if ((inv = from_record(&r)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	for (i = 0; i < d->line_count; i++) {
+	inv = from_record(&r);
+	for (i = 0; inv && i < d->line_count; i++) {
 		if ((rc = add_line(inv, &d->lines[i])) < 0) {
+			billing__invoice_sum_free(&s);
 			billing_invoice_free(inv);
 			return rc;
 		}
 	}
+	billing__invoice_sum_free(&s);
+	if (!inv)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	*out = inv;
 	return BILLING_OK;
 }
@@ -1038,6 +1044,24 @@ const char *billing_invoice_footer(const billing_invoice *inv)
 int billing_invoice_paid_out_of_band(const billing_invoice *inv)
 {
 	return inv ? inv->paid_out_of_band : 0;
+}
+const char *billing_invoice_total_tax_amounts(const billing_invoice *inv)
+{
+	if (!inv)
+		return NULL;
+	return inv->total_tax_amounts ? inv->total_tax_amounts : "[]";
+}
+int billing_invoice_customer_tax_exempt(const billing_invoice *inv)
+{
+	return inv ? inv->customer_tax_exempt : 0;
+}
+const char *billing_invoice_tax_note(const billing_invoice *inv)
+{
+	return inv && inv->customer_tax_exempt == 2 ? BILLING__REVERSE_CHARGE_NOTE : NULL;
+}
+const char *billing_invoice_default_tax_rates(const billing_invoice *inv)
+{
+	return inv ? inv->default_tax_rates : NULL;
 }
 
 int64_t billing_invoice_pre_credit_notes_amount(const billing_invoice *inv)

@@ -33,9 +33,10 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	billing_invoice_line *lines = NULL;
 	billing__invoice_sum s;
 	size_t i, n = 0, kept = 0, keep;
-	char **old;
+	char **old, *totals;
 	int rc;
 
+	memset(&s, 0, sizeof(s));
 	if ((rc = billing__invoice_load(&inv, ctx, tx, tenant_id, invoice_id)) < 0)
 		return rc;
 	if (inv->status != BILLING_INVOICE_DRAFT) {
@@ -90,8 +91,14 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	inv->tax = s.tax;
 	inv->total = s.total;
 	inv->amount_due = s.total;
+	inv->customer_tax_exempt = s.taxed.customer_tax_exempt;
+	/* The breakdown is s's until the save has written it. */
+	totals = inv->total_tax_amounts;
+	inv->total_tax_amounts = s.taxed.total_tax_amounts;
 	rc = billing__invoice_save(ctx, tx, inv, "invoice.updated");
+	inv->total_tax_amounts = totals;
 out:
+	billing__invoice_sum_free(&s);
 	billing__free(lines);
 	billing_invoice_free(inv);
 	return rc;
@@ -445,9 +452,11 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
 		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
 		false)) < 0)
-		return rc;
-	if (billing__id_new(id, "in", now * 1000) < 0)
-		return billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto out;
+	if (billing__id_new(id, "in", now * 1000) < 0) {
+		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto out;
+	}
 	memset(&r, 0, sizeof(r));
 	r.tenant_id = d->tenant_id;
 	r.id = id;
@@ -461,6 +470,8 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 	r.tax = s.tax;
 	r.total = s.total;
 	r.amount_due = s.total;         /* as any draft: before the balance */
+	r.total_tax_amounts_json = s.taxed.total_tax_amounts;
+	r.customer_tax_exempt = s.taxed.customer_tax_exempt;
 	r.period_start = d->period_start;
 	r.period_end = d->period_end;
 	r.created_at = r.updated_at = now;
@@ -476,15 +487,19 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, d->tenant_id, id,
 		d->lines, d->line_count, 1)) < 0 ||
 	    (rc = ctx->st->due_set(tx, &due)) < 0)
-		return rc;
-	if ((inv = billing__invoice_from_record(&r)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	if ((inv = billing__invoice_from_record(&r)) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
 	for (i = 0; rc == BILLING_OK && i < d->line_count; i++)
 		rc = billing__invoice_add_line(inv, &d->lines[i]);
 	if (rc == BILLING_OK)
 		rc = billing__event_emit(ctx, tx, d->tenant_id, "invoice.created", "invoice", id,
 			billing__json_invoice, inv);
 	billing_invoice_free(inv);
+out:
+	billing__invoice_sum_free(&s);
 	return rc;
 }
 

@@ -7,11 +7,12 @@
 #define BILLING_CORE_INVOICE_INTERNAL_H
 
 #include "core/core.h"
+#include "core/invoice_tax.h"
 #include "core/price.h"
 
 /* The strings of a line an invoice owns a copy of: description, plan id,
- * tiers, subscription item id, discount id. */
-#define BILLING__LINE_STRINGS 5
+ * tiers, subscription item id, discount id, tax amounts, tax rates. */
+#define BILLING__LINE_STRINGS 7
 
 struct billing_invoice {
 	char *tenant_id;
@@ -37,6 +38,12 @@ struct billing_invoice {
 	/* The invoice's non-void credit notes before and after payment
 	 * (credit_note.c). */
 	int64_t pre_credit_notes, post_credit_notes;
+	/* Taxes (core/invoice_tax.c): the breakdown per rate (JSON; NULL:
+	 * none), the customer's taxExempt it was computed with, a draft's
+	 * default tax rates (JSON ids; NULL: none). */
+	char *total_tax_amounts;
+	int customer_tax_exempt;
+	char *default_tax_rates;
 	size_t line_count, line_cap;
 	billing_invoice_line *lines;
 	char **line_strings;            /* owned copies, BILLING__LINE_STRINGS per line */
@@ -88,17 +95,20 @@ typedef struct {
 	int64_t tax;                    /* on each line's amount after its discount */
 	int64_t total;                  /* subtotal - discount + tax */
 	char discount_id[BILLING_ID_MAX];  /* the discount taken; "": none */
+	/* The tax pass's (core/invoice_tax.h): the breakdown, the customer's
+	 * taxExempt, the lines' tax texts; freed by billing__invoice_sum_free
+	 * once the lines that point into it are written or copied. */
+	billing__invoice_taxed taxed;
 } billing__invoice_sum;
 
-/* Taxes per line (on the amount after the line's discount_amount) and the
- * sums, as every invoice computes them; discount_id is left "". */
-int billing__invoice_sums(billing__invoice_sum *out, billing_invoice_line *lines, size_t n);
+void billing__invoice_sum_free(billing__invoice_sum *s);
 
 /*
  * The one place an invoice's lines become its amounts (renewals, first
  * invoices, prorations, drafts, previews): the discount pass
  * (billing__invoice_discount: each line's discount_id, pointing into out,
- * and discount_amount), then billing__invoice_sums. at: the invoice's
+ * and discount_amount), then the tax pass (billing__invoice_tax, on each
+ * line's amount after its discount). at: the invoice's
  * period start; keep_id and commit as billing__invoice_discount's.
  */
 int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,

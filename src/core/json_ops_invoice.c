@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/calendar.h"
+#include "billing/tax_rate.h"
 #include "core/core.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
@@ -198,6 +199,54 @@ static int op_invoice_preview(cJSON **res, billing_ctx *ctx, const billing_princ
 	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
 }
 
+static const field_spec f_tax_settings_set[] = {
+	{ "taxRounding", T_STRING, true, false,
+		"line (each line's tax rounded on its own; the default) or invoice (per invoice "
+		"per rate, as EU invoices usually require)" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static int tax_settings_out(cJSON **res, billing_tax_rounding r)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "object", "tax_settings") ||
+	    !cJSON_AddStringToObject(o, "taxRounding",
+		r == BILLING_TAX_ROUNDING_INVOICE ? "invoice" : "line")) {
+		cJSON_Delete(o);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	*res = o;
+	return BILLING_OK;
+}
+
+static int op_tax_settings_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_tax_rounding r = BILLING_TAX_ROUNDING_LINE;
+	int rc;
+	(void)in;
+	(void)opts;
+	if ((rc = billing_tax_settings_get(&r, ctx, who)) < 0)
+		return rc;
+	return tax_settings_out(res, r);
+}
+
+static int op_tax_settings_set(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	const char *s = jstr(in, "taxRounding");
+	billing_tax_rounding r = (billing_tax_rounding)-1;
+	int rc;
+	(void)opts;
+	if (s && strcmp(s, "line") == 0)
+		r = BILLING_TAX_ROUNDING_LINE;
+	else if (s && strcmp(s, "invoice") == 0)
+		r = BILLING_TAX_ROUNDING_INVOICE;
+	if ((rc = billing_tax_settings_set(ctx, who, r)) < 0)
+		return rc;
+	return tax_settings_out(res, r);
+}
+
 const op_entry billing__json_ops_invoice[] = {
 	{ BILLING_OP_INVOICES_GET, op_invoice_get, "Fetch an invoice with its lines.", f_id_only,
 		OUT_OBJECT, "Invoice" },
@@ -225,5 +274,11 @@ const op_entry billing__json_ops_invoice[] = {
 	{ BILLING_OP_INVOICES_MARK_UNCOLLECTIBLE, op_invoice_uncollectible,
 		"Write off a pending or failed invoice (uncollectible); it may still be paid.",
 		f_id_only, OUT_OBJECT, "Invoice" },
+	{ BILLING_OP_TAX_SETTINGS_GET, op_tax_settings_get,
+		"The tenant's tax rounding rule (docs/billing.md, Taxes).", billing__json_f_none,
+		OUT_OBJECT, "TaxSettings" },
+	{ BILLING_OP_TAX_SETTINGS_SET, op_tax_settings_set,
+		"Set the tenant's tax rounding rule for invoices computed from now on.",
+		f_tax_settings_set, OUT_OBJECT, "TaxSettings" },
 };
 BILLING__JSON_AREA_END(invoice);

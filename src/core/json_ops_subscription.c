@@ -12,6 +12,7 @@
 #include "core/json_ops.h"
 #include "core/json_out.h"
 #include "core/subscription_internal.h"
+#include "core/tax.h"
 
 static const field_spec f_subscription_create[] = {
 	{ "customerId", T_STRING, true, false, "customer of the same tenant" },
@@ -28,6 +29,9 @@ static const field_spec f_subscription_create[] = {
 		"past_due_on_failure (default: active, past_due when the first charge fails), "
 		"allow_incomplete, error_if_incomplete or default_incomplete (incomplete until "
 		"the first invoice is paid; docs/billing.md)" },
+	{ "defaultTaxRates", T_STR_ARRAY, false, false,
+		"up to 5 ids of active tax rates (txr_...), at most one inclusive: they replace "
+		"the plans' defaultTaxRates on the subscription's invoices" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_list[] = {
@@ -135,6 +139,24 @@ static int items_in(billing_subscription_params *p, billing_subscription_item_sp
 	return BILLING_OK;
 }
 
+/* defaultTaxRates: the strings of a JSON array (checked as ids by the
+ * call); more than the limit is the call's error too. */
+static int tax_rates_in(const char **ids, size_t *count, const cJSON *arr)
+{
+	const cJSON *e;
+	size_t n = 0;
+	cJSON_ArrayForEach(e, arr) {
+		if (!cJSON_IsString(e))
+			return field_error("defaultTaxRates", "defaultTaxRates must be an array of "
+				"tax rate ids");
+		if (n == BILLING__TAX_LINE_RATES_MAX + 1)
+			break;
+		ids[n++] = e->valuestring;
+	}
+	*count = n;
+	return BILLING_OK;
+}
+
 static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts)
 {
@@ -143,6 +165,7 @@ static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_p
 	md_in md;
 	int rc;
 	billing_subscription_item_spec items[BILLING_SUBSCRIPTION_ITEMS_MAX];
+	const char *rates[BILLING__TAX_LINE_RATES_MAX + 1];
 	p.customer_id = jstr(in, "customerId");
 	p.plan_id = jstr(in, "planId");
 	p.quantity = jhas(in, "quantity") ? ji32(in, "quantity") : jhas(in, "items") ? 0 : 1;
@@ -166,6 +189,10 @@ static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_p
 			if (strcmp(billing_payment_behavior_name((billing_payment_behavior)rc), b) == 0)
 				p.payment_behavior = (billing_payment_behavior)rc;
 	}
+	if (jhas(in, "defaultTaxRates") &&
+	    (rc = tax_rates_in(rates, &p.default_tax_rate_count, jget(in, "defaultTaxRates"))) < 0)
+		return rc;
+	p.default_tax_rates = rates;
 	rc = billing_subscription_create(&sub, ctx, who, &p, opts);
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }

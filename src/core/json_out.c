@@ -90,6 +90,13 @@ static const billing_metadata_entry *sub_md(const void *s, size_t i)
 	return billing_subscription_metadata_at(s, i);
 }
 
+/* JSON array text the library wrote, or [] when NULL (or unreadable). */
+static cJSON *array_json(const char *text)
+{
+	cJSON *v = text ? billing__jx_parse(text, strlen(text), NULL) : NULL;
+	return v ? v : cJSON_CreateArray();
+}
+
 cJSON *billing__json_subscription(const void *item)
 {
 	const billing_subscription *s = item;
@@ -125,6 +132,8 @@ cJSON *billing__json_subscription(const void *item)
 		cJSON *v = billing__jx_parse(items, strlen(items), NULL);
 		billing__jb_add(&b, "items", v ? v : cJSON_CreateArray());
 	}
+	billing__jb_add(&b, "defaultTaxRates",
+		array_json(billing_subscription_default_tax_rates(s)));
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_subscription_created_at(s)));
 	billing__jb_num(&b, "version", billing_subscription_version(s));
 	return billing__jb_done(&b);
@@ -183,6 +192,8 @@ static cJSON *line_json(const billing_invoice_line *l)
 	billing__jb_add(&b, "tiers", tiers_json(l->tiers));
 	billing__jb_add(&b, "discountAmounts",
 		discount_amounts_json(l->discount_id, l->discount_amount));
+	billing__jb_num(&b, "amountExcludingTax", l->taxable_amount);
+	billing__jb_add(&b, "taxAmounts", array_json(l->tax_amounts));
 	return billing__jb_done(&b);
 }
 
@@ -226,6 +237,18 @@ static void credit_note_fields(billing__jb *b, const billing_invoice *inv)
 	billing__jb_num(b, "preCreditNotesAmount", billing_invoice_pre_credit_notes_amount(inv));
 	billing__jb_num(b, "postPaymentCreditNotesAmount",
 		billing_invoice_post_payment_credit_notes_amount(inv));
+}
+
+/* Taxes (#22; invoice_tax.c): the breakdown per rate, the customer's
+ * taxExempt it was computed with and the reverse-charge note. */
+static void tax_fields(billing__jb *b, const billing_invoice *inv)
+{
+	static const char *const exempt[] = { "none", "exempt", "reverse" };
+	int e = billing_invoice_customer_tax_exempt(inv);
+	billing__jb_add(b, "totalTaxAmounts", array_json(billing_invoice_total_tax_amounts(inv)));
+	billing__jb_add(b, "customerTaxExempt", cJSON_CreateString(exempt[e >= 0 && e <= 2 ? e : 0]));
+	billing__jb_add(b, "taxNote", billing__json_str_or_null(billing_invoice_tax_note(inv)));
+	billing__jb_add(b, "defaultTaxRates", array_json(billing_invoice_default_tax_rates(inv)));
 }
 
 /* A line's id in its JSON: what a credit note's line names
@@ -296,6 +319,7 @@ cJSON *billing__json_invoice(const void *item)
 	billing__jb_num(&b, "version", billing_invoice_version(inv));
 	draft_fields(&b, inv);
 	credit_note_fields(&b, inv);
+	tax_fields(&b, inv);
 	return billing__jb_done(&b);
 }
 
@@ -464,7 +488,7 @@ static const billing__shape_field subscription_fields[] = {
 	{ "cancelAtPeriodEnd", "boolean", false }, { "canceledAt", "time?", false }, { "endedAt", "time?", false },
 	{ "latestInvoiceId", "string?", false }, { "pendingPlanId", "string?", false },
 	{ "metadata", "metadata", false }, { "createdAt", "time", false }, { "version", "integer", false },
-	{ "items", "SubscriptionItemRef[]", false }, END
+	{ "items", "SubscriptionItemRef[]", false }, { "defaultTaxRates", "string[]", false }, END
 };
 static const billing__shape_field item_ref_fields[] = {
 	{ "id", "string", false }, { "planId", "string", false }, { "quantity", "integer", false },
@@ -476,10 +500,18 @@ static const billing__shape_field invoice_line_fields[] = {
 	{ "taxRate", "number", false }, { "taxAmount", "integer", false }, { "proration", "boolean", false },
 	{ "planId", "string?", false }, { "id", "string?", false },
 	{ "subscriptionItemId", "string?", false }, { "tiers", "object[]?", false },
-	{ "discountAmounts", "DiscountAmount[]", false }, END
+	{ "discountAmounts", "DiscountAmount[]", false },
+	{ "amountExcludingTax", "integer", false }, { "taxAmounts", "TaxAmount[]", false }, END
 };
 static const billing__shape_field discount_amount_fields[] = {
 	{ "discountId", "string", false }, { "amount", "integer", false }, END
+};
+static const billing__shape_field tax_settings_fields[] = {
+	{ "object", "'tax_settings'", false }, { "taxRounding", "'line' | 'invoice'", false }, END
+};
+static const billing__shape_field tax_amount_fields[] = {
+	{ "taxRateId", "string?", false }, { "amount", "integer", false },
+	{ "inclusive", "boolean", false }, { "taxableAmount", "integer", false }, END
 };
 static const billing__shape_field invoice_fields[] = {
 	{ "id", "string", false }, { "object", "'invoice'", false }, { "number", "string?", false },
@@ -497,7 +529,10 @@ static const billing__shape_field invoice_fields[] = {
 	{ "daysUntilDue", "integer?", false }, { "dueDate", "time?", false }, { "memo", "string?", false },
 	{ "footer", "string?", false }, { "paidOutOfBand", "boolean", false },
 	{ "preCreditNotesAmount", "integer", false },
-	{ "postPaymentCreditNotesAmount", "integer", false }, END
+	{ "postPaymentCreditNotesAmount", "integer", false },
+	{ "totalTaxAmounts", "TaxAmount[]", false },
+	{ "customerTaxExempt", "'none' | 'exempt' | 'reverse'", false },
+	{ "taxNote", "string?", false }, { "defaultTaxRates", "string[]", false }, END
 };
 static const billing__shape_field invoice_preview_fields[] = {
 	{ "id", "null", false }, { "number", "null", false }, END
@@ -644,6 +679,9 @@ static const billing__shape shapes[] = {
 	{ "SubscriptionUsage", "A subscription's usage in its current period so far.", NULL,
 		subscription_usage_fields },
 	{ "UsageSettings", "The tenant's usage settings.", NULL, usage_settings_fields },
+	{ "TaxAmount", "One rate's tax: on a line (taxAmounts) or the invoice (totalTaxAmounts, "
+		"per rate; taxRateId null for a product's taxRate).", NULL, tax_amount_fields },
+	{ "TaxSettings", "The tenant's tax settings.", NULL, tax_settings_fields },
 };
 
 const billing__shape *billing__json_shapes(size_t *count)

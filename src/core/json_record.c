@@ -40,6 +40,7 @@ static field_type spec_type(const billing_field *f)
 	case BILLING_JSON_OBJECT:
 	case BILLING_JSON_METADATA: return T_OBJECT;
 	case BILLING_JSON_ARRAY: return T_OBJ_ARRAY;
+	case BILLING_JSON_STRINGS: return T_STR_ARRAY;
 	default: return T_STRING;   /* STRING, TIME, ENUM */
 	}
 }
@@ -253,6 +254,7 @@ static int value_in(void *rec, const billing_field *f, const cJSON *v, owned *ke
 		break;
 	case BILLING_JSON_METADATA:
 	case BILLING_JSON_ARRAY:
+	case BILLING_JSON_STRINGS:
 	case BILLING_JSON_OBJECT: {
 		const cJSON *e;
 		char *text;
@@ -515,6 +517,9 @@ static void shape_type(char *out, size_t size, const billing_field *f)
 		return;
 	case BILLING_JSON_ARRAY:
 		snprintf(out, size, "object[]?");
+		return;
+	case BILLING_JSON_STRINGS:
+		snprintf(out, size, "string[]");
 		return;
 	case BILLING_JSON_ENUM:
 		/* A value without a name ("") is none: never shown. */

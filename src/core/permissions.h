@@ -85,6 +85,8 @@ typedef enum {
 	BILLING_OP_SUBSCRIPTION_ITEMS_UPDATE,
 	BILLING_OP_SUBSCRIPTION_ITEMS_DELETE,
 	BILLING_OP_SUBSCRIPTION_ITEMS_PREVIEW,
+	BILLING_OP_TAX_SETTINGS_GET,
+	BILLING_OP_TAX_SETTINGS_SET,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

@@ -17,6 +17,7 @@
 #include "billing/money.h"
 #include "core/price.h"
 #include "core/meter.h"
+#include "core/invoice_tax.h"
 #include "core/resource.h"
 #include "core/resources.h"
 #include "core/text.h"
@@ -37,7 +38,7 @@ struct billing_plan {
 enum {
 	TENANT, ID, PRODUCT, CODE, NAME, DESCRIPTION, AMOUNT, CURRENCY, INTERVAL, INTERVAL_COUNT,
 	TRIAL_DAYS, TERM_COUNT, ACTIVE, DELETED, METADATA, CREATED_AT, UPDATED_AT, VERSION,
-	SCHEME, TIERS_MODE, TIERS, TRANSFORM, USAGE_TYPE, METER,
+	SCHEME, TIERS_MODE, TIERS, TRANSFORM, USAGE_TYPE, METER, TAX_RATES,
 	FIELD_COUNT
 };
 
@@ -132,6 +133,12 @@ static const billing_field fields[FIELD_COUNT] = {
 	[METER] = { "meter_id", BILLING_FIELD_TEXT, F(meter_id), BILLING_FIELD_FIXED, "meterId",
 		BILLING_JSON_STRING, ONCE | BILLING_API_NULLABLE | BILLING_API_VERBATIM, NULL, 0,
 		"the meter of a metered plan; fixed" },
+	/* Issue #22 (core/invoice_tax.c). */
+	[TAX_RATES] = { "default_tax_rates", BILLING_FIELD_TEXT, F(default_tax_rates_json), 0,
+		"defaultTaxRates", BILLING_JSON_STRINGS, WRITE | BILLING_API_NULLABLE, NULL, 0,
+		"up to 5 ids of the tenant's active tax rates (txr_...), at most one inclusive: "
+		"the taxes of the plan's invoice lines unless the subscription names its own; "
+		"[] or null: none (the product's taxRate applies)" },
 };
 
 static const billing_reference references[] = {
@@ -295,6 +302,16 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 		return rc;
 	if (!current && (rc = meter_check(ctx, tx, p)) < 0)
 		return rc;
+	if ((given & BIT(TAX_RATES)) && p->default_tax_rates_json) {
+		/* The canonical ids: the record points at it until the call's
+		 * write and answer, within this call on this thread. */
+		static _Thread_local char rates[BILLING__TAX_RATES_TEXT];
+		int empty;
+		if ((rc = billing__tax_rates_check(rates, &empty, ctx, tx, p->tenant_id,
+			p->default_tax_rates_json, "defaultTaxRates")) < 0)
+			return rc;
+		p->default_tax_rates_json = empty ? NULL : rates;
+	}
 	if (!current)
 		price_check(&ck, p, given);
 	else if ((given & BIT(AMOUNT)) &&
@@ -476,7 +493,7 @@ static const struct { unsigned int bit; size_t field; } params_fields[] = {
 	{ BILLING_PLAN_CURRENCY, CURRENCY }, { BILLING_PLAN_INTERVAL, INTERVAL },
 	{ BILLING_PLAN_INTERVAL_COUNT, INTERVAL_COUNT }, { BILLING_PLAN_TRIAL_DAYS, TRIAL_DAYS },
 	{ BILLING_PLAN_TERM_COUNT, TERM_COUNT }, { BILLING_PLAN_ACTIVE, ACTIVE },
-	{ BILLING_PLAN_METADATA, METADATA },
+	{ BILLING_PLAN_METADATA, METADATA }, { BILLING_PLAN_DEFAULT_TAX_RATES, TAX_RATES },
 };
 
 #define PARAMS_FIELD_COUNT (sizeof(params_fields) / sizeof(params_fields[0]))
@@ -484,7 +501,7 @@ static const struct { unsigned int bit; size_t field; } params_fields[] = {
 /* The record and mask of params' fields named by bits; *metadata is new
  * (or NULL). */
 static int to_record(const billing_plan_params *p, unsigned int bits, billing_plan_record *r,
-	uint64_t *given, char **metadata)
+	uint64_t *given, char **metadata, char rates[BILLING__TAX_RATES_TEXT])
 {
 	billing__checks ck = BILLING__CHECKS_INIT;
 	size_t i;
@@ -493,9 +510,17 @@ static int to_record(const billing_plan_params *p, unsigned int bits, billing_pl
 	memset(r, 0, sizeof(*r));
 	*given = 0;
 	*metadata = NULL;
-	if (bits & ~(BILLING_PLAN_METADATA * 2 - 1))
+	if (bits & ~((p->version >= 2 ? BILLING_PLAN_DEFAULT_TAX_RATES : BILLING_PLAN_METADATA) *
+		2 - 1))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"unknown field bits");
+	/* Version 2: the ids as the JSON array the record holds. */
+	if (p->version >= 2 && (bits & BILLING_PLAN_DEFAULT_TAX_RATES) &&
+	    (rc = billing__tax_rate_ids_json(rates, p->default_tax_rates,
+		p->default_tax_rate_count, "defaultTaxRates")) < 0)
+		return rc;
+	r->default_tax_rates_json = p->version >= 2 && (bits & BILLING_PLAN_DEFAULT_TAX_RATES) ?
+		rates : NULL;
 	r->product_id = p->product_id;
 	r->code = p->code;
 	r->name = p->name;
@@ -538,7 +563,7 @@ int billing_plan_create(billing_plan **out, billing_ctx *ctx,
 	 * activity default in the rules. */
 	unsigned int bits = BILLING_PLAN_DESCRIPTION | BILLING_PLAN_AMOUNT | BILLING_PLAN_INTERVAL |
 		BILLING_PLAN_TRIAL_DAYS | BILLING_PLAN_TERM_COUNT;
-	char *metadata = NULL;
+	char *metadata = NULL, rates[BILLING__TAX_RATES_TEXT];
 	uint64_t given;
 	int rc;
 
@@ -560,7 +585,9 @@ int billing_plan_create(billing_plan **out, billing_ctx *ctx,
 		bits |= BILLING_PLAN_ACTIVE;
 	if (p->metadata_count)
 		bits |= BILLING_PLAN_METADATA;
-	if ((rc = to_record(p, bits, &r, &given, &metadata)) < 0)
+	if (p->version >= 2 && p->default_tax_rate_count)
+		bits |= BILLING_PLAN_DEFAULT_TAX_RATES;
+	if ((rc = to_record(p, bits, &r, &given, &metadata, rates)) < 0)
 		return rc;
 	rc = publish(out, billing__resource_create((void **)out, &billing__plan_rules, ctx, who,
 		&r, given, opts));
@@ -580,13 +607,13 @@ int billing_plan_update(billing_plan **out, billing_ctx *ctx,
 	const billing_call_options *opts)
 {
 	billing_plan_record r;
-	char *metadata = NULL;
+	char *metadata = NULL, rates[BILLING__TAX_RATES_TEXT];
 	uint64_t given;
 	int rc;
 
 	if ((rc = billing__authorize_rules(ctx, who, &billing__plan_rules,
 		BILLING_RESOURCE_OP_UPDATE)) < 0 || (rc = check_params(p)) < 0 ||
-	    (rc = to_record(p, p->fields, &r, &given, &metadata)) < 0)
+	    (rc = to_record(p, p->fields, &r, &given, &metadata, rates)) < 0)
 		return rc;
 	rc = publish(out, billing__resource_update((void **)out, &billing__plan_rules, ctx, who,
 		id, &r, given, p->expected_version, opts));
@@ -684,3 +711,7 @@ const char *billing_plan_metadata_get(const billing_plan *p, const char *key)
 int64_t billing_plan_created_at(const billing_plan *p) { return p ? p->r.created_at : 0; }
 int64_t billing_plan_updated_at(const billing_plan *p) { return p ? p->r.updated_at : 0; }
 int64_t billing_plan_version(const billing_plan *p) { return p ? p->r.version : 0; }
+const char *billing_plan_default_tax_rates(const billing_plan *p)
+{
+	return p ? p->r.default_tax_rates_json : NULL;
+}

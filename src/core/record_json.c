@@ -41,7 +41,9 @@ static cJSON *text_json(const billing_field *f, const char *s)
 {
 	cJSON *v;
 	if (f->json_kind == BILLING_JSON_METADATA || f->json_kind == BILLING_JSON_OBJECT ||
-	    f->json_kind == BILLING_JSON_ARRAY) {
+	    f->json_kind == BILLING_JSON_ARRAY || f->json_kind == BILLING_JSON_STRINGS) {
+		if (!s && f->json_kind == BILLING_JSON_STRINGS)
+			return cJSON_CreateArray();
 		if (!s)
 			return f->json_kind == BILLING_JSON_METADATA ||
 				(f->api & BILLING_API_COMPUTED) ? cJSON_CreateObject() :

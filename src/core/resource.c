@@ -392,7 +392,7 @@ static int check_object(billing__checks *ck, const billing_field *f, const char 
 	char **out)
 {
 	cJSON *obj = billing__jx_parse(text, strlen(text), NULL);
-	bool array = f->json_kind == BILLING_JSON_ARRAY;
+	bool array = f->json_kind == BILLING_JSON_ARRAY || f->json_kind == BILLING_JSON_STRINGS;
 	char *printed;
 
 	if (!obj || (array ? !cJSON_IsArray(obj) : !cJSON_IsObject(obj))) {
@@ -456,7 +456,8 @@ static int check_value(struct call *c, billing__checks *ck, size_t i, const void
 		}
 		if (f->json_kind == BILLING_JSON_METADATA)
 			return check_metadata(ck, f, s, &c->canon[i]);
-		if (f->json_kind == BILLING_JSON_OBJECT || f->json_kind == BILLING_JSON_ARRAY)
+		if (f->json_kind == BILLING_JSON_OBJECT || f->json_kind == BILLING_JSON_ARRAY ||
+		    f->json_kind == BILLING_JSON_STRINGS)
 			return check_object(ck, f, s, &c->canon[i]);
 		if (f->json_kind == BILLING_JSON_STRING)
 			return trim_value(c, i, s);

@@ -164,6 +164,8 @@ static const billing_field subscription_fields[] = {
 	STAMPS(S),
 	/* schema step 24 (core/subscription_item.c): a copy of the items */
 	F(S, "items", TEXT, items_json, 0, NULL, NONE),
+	/* schema step 27 (core/invoice_tax.c) */
+	F(S, "default_tax_rates", TEXT, default_tax_rates_json, 0, "defaultTaxRates", STRINGS),
 };
 static const billing_reference subscription_refs[] = {
 	{ "customer_id", &billing__res_customer },
@@ -222,6 +224,10 @@ static const billing_field invoice_fields[] = {
 	 * totalDiscountAmounts by json_out.c. */
 	F(I, "discount_id", TEXT, discount_id, 0, NULL, NONE),
 	F(I, "total_discount", INT64, total_discount, 0, NULL, NONE),
+	/* Taxes (schema step 27; core/invoice_tax.c). */
+	F(I, "total_tax_amounts", TEXT, total_tax_amounts_json, 0, "totalTaxAmounts", ARRAY),
+	F(I, "customer_tax_exempt", INT, customer_tax_exempt, 0, "customerTaxExempt", INTEGER),
+	F(I, "default_tax_rates", TEXT, default_tax_rates_json, 0, "defaultTaxRates", STRINGS),
 };
 static const billing_reference invoice_refs[] = {
 	{ "customer_id", &billing__res_customer },
@@ -357,6 +363,9 @@ static const billing_field invoice_line_fields[] = {
 	/* The discount the line took (schema step 27), shown as discountAmounts. */
 	F(N, "discount_id", TEXT, line.discount_id, 0, NULL, NONE),
 	F(N, "discount_amount", INT64, line.discount_amount, 0, NULL, NONE),
+	/* schema step 27 (core/invoice_tax.c) */
+	F(N, "taxable_amount", INT64, line.taxable_amount, 0, "amountExcludingTax", INTEGER),
+	F(N, "tax_amounts", TEXT, line.tax_amounts, 0, "taxAmounts", ARRAY),
 };
 RESOURCE(billing__res_invoice_line, "invoice_line", "invoice_lines", "invoice_lines", NULL, N,
 	invoice_line_fields);

@@ -132,7 +132,8 @@ static void *from_record(const void *record)
 		billing__strsize(r->customer_id) + billing__strsize(r->plan_id) +
 		billing__strsize(r->latest_invoice_id) + billing__strsize(r->pending_plan_id) +
 		billing__strsize(r->metadata_json ? r->metadata_json : "{}") +
-		billing__strsize(r->items_json ? r->items_json : "[]");
+		billing__strsize(r->items_json ? r->items_json : "[]") +
+		billing__strsize(r->default_tax_rates_json);
 
 	if ((s = billing__calloc(1, sizeof(*s) + strings)) == NULL)
 		return NULL;
@@ -145,6 +146,7 @@ static void *from_record(const void *record)
 	s->pending_plan_id = billing__strpack_put(&sp, r->pending_plan_id);
 	s->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
 	s->items_json = billing__strpack_put(&sp, r->items_json ? r->items_json : "[]");
+	s->default_tax_rates = billing__strpack_put(&sp, r->default_tax_rates_json);
 	snprintf(s->currency, sizeof(s->currency), "%s", r->currency ? r->currency : "");
 	s->status = (billing_subscription_status)r->status;
 	s->quantity = r->quantity;
@@ -189,6 +191,7 @@ void billing__subscription_record_of(billing_subscription_record *r,
 	r->pending_plan_id = s->pending_plan_id;
 	r->metadata_json = s->metadata_json;
 	r->items_json = s->items_json;
+	r->default_tax_rates_json = s->default_tax_rates;
 	r->created_at = s->created_at;
 	r->updated_at = s->updated_at;
 	r->version = s->version;
@@ -473,6 +476,11 @@ const char *billing_subscription_pending_plan_id(const billing_subscription *s)
 {
 	return s ? s->pending_plan_id : NULL;
 }
+const char *billing_subscription_default_tax_rates(const billing_subscription *s)
+{
+	return s ? s->default_tax_rates : NULL;
+}
+
 const char *billing_subscription_items_json(const billing_subscription *s)
 {
 	return s ? s->items_json : NULL;

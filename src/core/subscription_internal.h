@@ -63,6 +63,7 @@ struct billing_subscription {
 	char *pending_plan_id;
 	char *metadata_json;
 	char *items_json;              /* [{"id","planId","quantity"}]: never NULL */
+	char *default_tax_rates;       /* JSON txr_ ids (invoice_tax.c); NULL: none */
 	char currency[4];
 	billing_subscription_status status;
 	int32_t quantity;

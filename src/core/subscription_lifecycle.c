@@ -18,6 +18,7 @@
 #include "core/entity.h"
 #include "core/invoice_internal.h"
 #include "core/payment_internal.h"
+#include "core/invoice_tax.h"
 #include "core/subscription_internal.h"
 
 #define TRIAL_DAYS_MAX 730
@@ -36,6 +37,7 @@ struct creating {
 	const billing_subscription_item_spec *items;
 	size_t item_count;
 	char *items_json;
+	char tax_rates[BILLING__TAX_RATES_TEXT];  /* version 4; "" when none */
 };
 
 static int customer_row(void *payload, const void *record)
@@ -78,6 +80,13 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 	if ((rc = billing__subscription_items_check(ctx, tx, r->tenant_id, cr->items,
 		cr->item_count, plan)) < 0)
 		return rc;
+	if (cr->tax_rates[0]) {
+		int empty;
+		if ((rc = billing__tax_rates_check(cr->tax_rates, &empty, ctx, tx, r->tenant_id,
+			cr->tax_rates, "defaultTaxRates")) < 0)
+			return rc;
+		r->default_tax_rates_json = empty ? NULL : cr->tax_rates;
+	}
 
 	snprintf(cr->currency, sizeof(cr->currency), "%s", plan->currency);
 	r->currency = cr->currency;
@@ -236,6 +245,10 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 		return rc;
 	if ((rc = billing__checks_finish(&c, "subscription")) < 0)
 		goto out;
+	if (p->version >= 5 && p->default_tax_rate_count &&
+	    (rc = billing__tax_rate_ids_json(cr.tax_rates, p->default_tax_rates,
+		p->default_tax_rate_count, "defaultTaxRates")) < 0)
+		goto out;
 	if (!billing__id_arg_ok(p->customer_id, "cus")) {
 		rc = billing__subscription_missing("customerId", "customer");
 		goto out;
@@ -263,6 +276,8 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 		billing__buf_add(&input, "coupon", p->coupon);
 	if (p->version >= 4 && p->promotion_code)
 		billing__buf_add(&input, "promotionCode", p->promotion_code);
+	if (cr.tax_rates[0])
+		billing__buf_add(&input, "defaultTaxRates", cr.tax_rates);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CREATE, &input)) < 0)
 		goto out;
 	if (billing__id_new(id, "sub", cr.now * 1000) < 0) {

@@ -8,8 +8,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/invoice_tax.h"
 #include "core/resource.h"
 #include "core/text.h"
+#include "core/txn.h"
+#include "core/validate.h"
 
 struct billing_tax_rate {
 	const char *tenant_id;
@@ -436,3 +439,37 @@ const char *billing_tax_rate_metadata_json(const billing_tax_rate *t)
 int64_t billing_tax_rate_created_at(const billing_tax_rate *t) { return t ? t->created_at : 0; }
 int64_t billing_tax_rate_updated_at(const billing_tax_rate *t) { return t ? t->updated_at : 0; }
 int64_t billing_tax_rate_version(const billing_tax_rate *t) { return t ? t->version : 0; }
+
+/* ------------------------------------------------------------ invoices */
+
+struct terms {
+	int64_t percentage;
+	int inclusive, active;
+};
+
+static int terms_row(void *payload, const void *record)
+{
+	const struct billing_tax_rate *t = record;
+	struct terms *x = payload;
+	x->percentage = t->percentage;
+	x->inclusive = t->inclusive;
+	x->active = t->active;
+	return BILLING_OK;
+}
+
+int billing__tax_rate_terms_get(int64_t *percentage, int *inclusive, int *active,
+	billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id)
+{
+	struct terms x = { 0, 0, 0 };
+	int rc;
+	if (!billing__id_arg_ok(id, tax_rate.prefix))
+		return billing__error_set(BILLING_ENOTFOUND, "resource_missing",
+			"no tax rate %s", id ? id : "");
+	if ((rc = billing__read(ctx->st, tx, &tax_rate, tenant_id, id, BILLING_LOCK_NONE,
+		terms_row, &x)) < 0)
+		return rc;
+	*percentage = x.percentage;
+	*inclusive = x.inclusive;
+	*active = x.active;
+	return BILLING_OK;
+}

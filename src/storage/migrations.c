@@ -1517,6 +1517,38 @@ static const char step27_sqlite[] =
 	"CREATE INDEX invoices_created ON invoices (tenant_id, created_at, id);\n"
 	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id);\n"
 	"CREATE INDEX invoices_subscription ON invoices (tenant_id, subscription_id);\n";
+/* Taxes on invoices (src/core/invoice_tax.c; issue #22): default tax
+ * rates (JSON arrays of txr_ ids, NULL: none) on plans, subscriptions,
+ * invoice items and draft invoices; the tenant's rounding rule (0 per line, 1 per
+ * invoice per rate); an invoice's breakdown per rate and the customer's
+ * taxExempt it was computed with; a line's net (taxable_amount: amount
+ * until now, no inclusive rate existed) and its tax per rate. */
+static const char step28_invoice_taxes[] =
+	"ALTER TABLE plans ADD COLUMN default_tax_rates TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE subscriptions ADD COLUMN default_tax_rates TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoice_items ADD COLUMN tax_rates TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoices ADD COLUMN total_tax_amounts TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoices ADD COLUMN customer_tax_exempt INTEGER NOT NULL DEFAULT 0\n"
+	"  CHECK (customer_tax_exempt BETWEEN 0 AND 2);\n"
+	"ALTER TABLE invoices ADD COLUMN default_tax_rates TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE invoice_lines ADD COLUMN taxable_amount BIGINT;\n"
+	"ALTER TABLE invoice_lines ADD COLUMN tax_amounts TEXT /*COLLATE_C*/;\n"
+	"CREATE TABLE tax_settings (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  rounding INTEGER NOT NULL CHECK (rounding BETWEEN 0 AND 1),\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT tax_settings_pkey PRIMARY KEY (tenant_id)\n"
+	");\n";
+/* The lines written before: their net is their amount. On PostgreSQL the
+ * owner steps outside row-level security for the one statement that
+ * spans tenants. */
+static const char step28_sqlite[] = "UPDATE invoice_lines SET taxable_amount = amount;\n";
+static const char step28_postgres[] =
+	TENANT_POLICY("tax_settings")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON tax_settings TO billing_runtime;")
+	"ALTER TABLE invoice_lines NO FORCE ROW LEVEL SECURITY;\n"
+	"UPDATE invoice_lines SET taxable_amount = amount;\n"
+	"ALTER TABLE invoice_lines FORCE ROW LEVEL SECURITY;\n";
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -1562,6 +1594,8 @@ static const billing__migration steps[] = {
 	{ 26, "customers: taxExempt and taxIds", step26_customer_taxes, NULL, NULL },
 	{ 27, "discounts; the discount of invoices and their lines", step27_discounts,
 		step27_postgres, step27_sqlite },
+	{ 28, "taxes on invoices: default tax rates, rounding, the breakdown per rate",
+		step28_invoice_taxes, step28_postgres, step28_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

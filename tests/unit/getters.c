@@ -92,6 +92,10 @@
 	PTR(billing_invoice_memo) \
 	PTR(billing_invoice_footer) \
 	INT(billing_invoice_paid_out_of_band, 0) \
+	PTR(billing_invoice_total_tax_amounts) \
+	INT(billing_invoice_customer_tax_exempt, 0) \
+	PTR(billing_invoice_tax_note) \
+	PTR(billing_invoice_default_tax_rates) \
 	\
 	INT(billing_page_count, 0) \
 	INT(billing_page_has_more, 0) \
@@ -140,6 +144,7 @@
 	INT(billing_plan_created_at, 0) \
 	INT(billing_plan_updated_at, 0) \
 	INT(billing_plan_version, 0) \
+	PTR(billing_plan_default_tax_rates) \
 	\
 	PAGE(billing_page_product) \
 	PTR(billing_product_id) \
@@ -181,6 +186,7 @@
 	INT(billing_subscription_created_at, 0) \
 	INT(billing_subscription_version, 0) \
 	PTR(billing_subscription_items_json) \
+	PTR(billing_subscription_default_tax_rates) \
 	\
 	PAGE(billing_page_subscription_item) \
 	PTR(billing_subscription_item_id) \

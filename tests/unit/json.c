@@ -705,7 +705,9 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		/* subscription items (#21 item 2): writes by hand, reads from the descriptor */
 		"subscription_items.create", "subscription_items.update",
 		"subscription_items.delete", "subscription_items.preview",
-		"subscription_items.get", "subscription_items.list" };
+		"subscription_items.get", "subscription_items.list",
+		/* taxes on invoices (#22): the tenant's rounding rule */
+		"tax_settings.get", "tax_settings.set" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

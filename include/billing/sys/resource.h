@@ -85,8 +85,10 @@ typedef enum {
 	                             places */
 	BILLING_JSON_OBJECT,    /**< canonical JSON object text */
 	BILLING_JSON_METADATA,  /**< canonical JSON object text of string values */
-	BILLING_JSON_ARRAY      /**< canonical JSON text of an array of objects (plans'
+	BILLING_JSON_ARRAY,     /**< canonical JSON text of an array of objects (plans'
 	                             tiers); NULL shows as null */
+	BILLING_JSON_STRINGS    /**< canonical JSON text of an array of strings (ids:
+	                             defaultTaxRates); NULL shows as [] */
 } billing_json_kind;
 
 /* ---- a field's roles in the API (billing_field.api) */

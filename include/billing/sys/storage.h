@@ -141,6 +141,9 @@ typedef struct {
 	const char *transform_quantity; /* canonical JSON {divideBy, round}; NULL: none */
 	int usage_type;                 /* 0 licensed, 1 metered */
 	const char *meter_id;           /* NULL: none (licensed) */
+	/* Schema step 27 (issue #22): the plan's default tax rates, a JSON
+	 * array of txr_ ids; NULL when none. */
+	const char *default_tax_rates_json;
 } billing_plan_record;
 
 typedef struct {
@@ -190,6 +193,9 @@ typedef struct {
 	 * ([{"id","planId","quantity"}] in item order), written with every
 	 * change of an item; NULL on a row written before (read as []). */
 	const char *items_json;
+	/* Schema step 27 (issue #22): the subscription's default tax rates (a
+	 * JSON array of txr_ ids; NULL: the plans' apply). */
+	const char *default_tax_rates_json;
 } billing_subscription_record;
 
 typedef struct {
@@ -243,6 +249,14 @@ typedef struct {
 	 * total_discount + tax. */
 	const char *discount_id;
 	int64_t total_discount;
+	/* Taxes (schema step 27, issue #22; core/invoice_tax.c): the breakdown
+	 * per rate, JSON [{taxRateId, amount, inclusive, taxableAmount}] (NULL:
+	 * untaxed), the customer's taxExempt when it was computed (0 none, 1
+	 * exempt, 2 reverse), a draft's default tax rates (JSON ids; NULL:
+	 * none). */
+	const char *total_tax_amounts_json;
+	int customer_tax_exempt;
+	const char *default_tax_rates_json;
 } billing_invoice_record;
 
 typedef struct {

@@ -1,0 +1,537 @@
+/*
+ * Taxes on invoices (issue #22 item 4, docs/billing.md "Taxes on
+ * invoices"), both backends, simulated clock, through the JSON operations
+ * the HTTP server and the bindings use:
+ * - an EU B2B customer with a valid VAT id and reverse charge: no tax, the
+ *   invoice carries customerTaxExempt "reverse" and the reverse-charge
+ *   note, at creation and at renewal;
+ * - a B2C customer on an inclusive 20 % rate: the total stays the price,
+ *   net + tax = gross on the line and in totalTaxAmounts;
+ * - a US customer who is exempt: no tax, no note;
+ * - a subscription's defaultTaxRates replace its plan's;
+ * - two rates on one line (inclusive 19 % + exclusive 5 %);
+ * - rounding per line against per invoice per rate on a hand-computed
+ *   example where they differ by a cent (three 5-cent lines at 10 %);
+ * - a product's taxRate without rates keeps taxing as before, and shows in
+ *   totalTaxAmounts with taxRateId null;
+ * - bad defaultTaxRates (unknown, archived, another tenant's, two
+ *   inclusive, six) are 400 naming the field, and nothing is written;
+ * billing_check finds nothing in what was written.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "tb.h"
+#include "tb_billing.h"
+
+typedef struct {
+	tb_world *w;
+	const char *t;
+	billing_principal admin;
+	char product[64];
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	billing_product *p;
+	assert_non_null(f);
+	f->w = tb_world_new();
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	f->t = tb_tenant(f->w, "Steuerberater");
+	f->admin = tb_admin(f->t);
+	p = tb_product(f->w, f->t, NULL);
+	snprintf(f->product, sizeof(f->product), "%s", billing_product_id(p));
+	billing_product_free(p);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	tb_world_free(f->w);
+	free(f);
+	return 0;
+}
+
+/* op with the JSON input in (formatted); the answer parsed (caller
+ * deletes), or NULL with *rc set when the call failed. */
+static cJSON *vcall(int *rc, fx *f, const char *op, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static cJSON *vcall(int *rc, fx *f, const char *op, const char *fmt, va_list ap)
+{
+	char in[4096], *out = NULL;
+	cJSON *v = NULL;
+	vsnprintf(in, sizeof(in), fmt, ap);
+	*rc = billing_call_json(&out, f->w->ctx, &f->admin, op, in, strlen(in), NULL);
+	if (*rc == BILLING_OK) {
+		v = cJSON_Parse(out);
+		assert_non_null(v);
+	}
+	billing_free(out);
+	return v;
+}
+
+static cJSON *try_call(int *rc, fx *f, const char *op, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static cJSON *try_call(int *rc, fx *f, const char *op, const char *fmt, ...)
+{
+	cJSON *v;
+	va_list ap;
+	va_start(ap, fmt);
+	v = vcall(rc, f, op, fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+/* The same, asserting success. */
+static cJSON *call(fx *f, const char *op, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static cJSON *call(fx *f, const char *op, const char *fmt, ...)
+{
+	cJSON *v;
+	va_list ap;
+	int rc;
+	va_start(ap, fmt);
+	v = vcall(&rc, f, op, fmt, ap);
+	va_end(ap);
+	if (rc != BILLING_OK)
+		fail_msg("%s: %s (%s)", op, billing_error_name(rc), billing_error_last()->message);
+	return v;
+}
+
+static int64_t num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	assert_true(cJSON_IsNumber(v));
+	return (int64_t)v->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	assert_non_null(v);
+	return v;
+}
+
+/* A new tax rate's id (into out). */
+static void rate(fx *f, char out[64], const char *name, const char *pct, int inclusive)
+{
+	cJSON *r = call(f, "tax_rates.create", "{\"displayName\":\"%s\",\"percentage\":\"%s\","
+		"\"inclusive\":%s}", name, pct, inclusive ? "true" : "false");
+	snprintf(out, 64, "%s", str(r, "id"));
+	cJSON_Delete(r);
+}
+
+/* A monthly EUR plan of amount with defaultTaxRates rates_json (or none). */
+static void plan(fx *f, char out[64], int64_t amount, const char *rates_json)
+{
+	static int seq;
+	char extra[512] = "";
+	cJSON *p;
+	if (rates_json)
+		snprintf(extra, sizeof(extra), ",\"defaultTaxRates\":%s", rates_json);
+	seq++;
+	p = call(f, "plans.create", "{\"productId\":\"%s\",\"code\":\"TAX-%d\",\"name\":\"Plan %d\","
+		"\"amount\":%lld,\"currency\":\"EUR\",\"interval\":\"MONTH\"%s}", f->product, seq,
+		seq, (long long)amount, extra);
+	snprintf(out, 64, "%s", str(p, "id"));
+	cJSON_Delete(p);
+}
+
+static void customer(fx *f, char out[64], const char *tax_json)
+{
+	static int seq;
+	cJSON *c;
+	seq++;
+	c = call(f, "customers.create", "{\"name\":\"Customer %d\",\"email\":"
+		"\"c%d@tax.example\"%s%s}", seq, seq, tax_json ? "," : "", tax_json ? tax_json : "");
+	snprintf(out, 64, "%s", str(c, "id"));
+	cJSON_Delete(c);
+}
+
+/* The latest invoice of a new subscription of body (JSON members). */
+static cJSON *subscribe(fx *f, char sub[64], const char *body)
+{
+	cJSON *s = call(f, "subscriptions.create", "{%s}", body), *inv;
+	snprintf(sub, 64, "%s", str(s, "id"));
+	inv = call(f, "invoices.get", "{\"id\":\"%s\"}", str(s, "latestInvoiceId"));
+	cJSON_Delete(s);
+	return inv;
+}
+
+static cJSON *latest(fx *f, const char *sub)
+{
+	cJSON *s = call(f, "subscriptions.get", "{\"id\":\"%s\"}", sub), *inv;
+	inv = call(f, "invoices.get", "{\"id\":\"%s\"}", str(s, "latestInvoiceId"));
+	cJSON_Delete(s);
+	return inv;
+}
+
+static void assert_check_clean(fx *f)
+{
+	int64_t problems = -1;
+	tb_assert_rc(billing_check(f->w->ctx, NULL, NULL, &problems), BILLING_OK);
+	assert_int_equal(problems, 0);
+}
+
+/* The invoice's sums hold: subtotal = the lines' nets, tax = their taxes
+ * = the breakdown's amounts, total = subtotal + tax. */
+static void assert_sums(const cJSON *inv)
+{
+	const cJSON *l, *t;
+	int64_t net = 0, tax = 0, bd = 0;
+	cJSON_ArrayForEach(l, get(inv, "lines")) {
+		net += num(l, "amountExcludingTax");
+		tax += num(l, "taxAmount");
+	}
+	cJSON_ArrayForEach(t, get(inv, "totalTaxAmounts"))
+		bd += num(t, "amount");
+	assert_int_equal(num(inv, "subtotal"), net);
+	assert_int_equal(num(inv, "tax"), tax);
+	assert_int_equal(num(inv, "tax"), bd);
+	assert_int_equal(num(inv, "total"), num(inv, "subtotal") + num(inv, "tax"));
+}
+
+static void taxes__eu_b2b_reverse_charge_no_tax_and_the_note(void **state)
+{
+	fx *f = *state;
+	char vat[64], p[64], c[64], sub[64], body[512];
+	cJSON *inv;
+
+	rate(f, vat, "MwSt", "19", 0);
+	snprintf(body, sizeof(body), "[\"%s\"]", vat);
+	plan(f, p, 10000, body);
+	customer(f, c, "\"taxExempt\":\"reverse\",\"taxIds\":[{\"type\":\"eu_vat\","
+		"\"value\":\"DE123456789\"}]");
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", c, p);
+	inv = subscribe(f, sub, body);
+	assert_int_equal(num(inv, "subtotal"), 10000);
+	assert_int_equal(num(inv, "tax"), 0);
+	assert_int_equal(num(inv, "total"), 10000);
+	assert_string_equal(str(inv, "customerTaxExempt"), "reverse");
+	assert_non_null(str(inv, "taxNote"));
+	assert_non_null(strstr(str(inv, "taxNote"), "Reverse charge"));
+	assert_int_equal(cJSON_GetArraySize(get(inv, "totalTaxAmounts")), 0);
+	assert_int_equal(num(cJSON_GetArrayItem(get(inv, "lines"), 0), "taxAmount"), 0);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+
+	/* The renewal a month later: the same. */
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_string_equal(str(inv, "periodStart"), "2026-02-01T00:00:00Z");
+	assert_int_equal(num(inv, "total"), 10000);
+	assert_string_equal(str(inv, "customerTaxExempt"), "reverse");
+	assert_non_null(str(inv, "taxNote"));
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
+static void taxes__b2c_inclusive_20_gross_stays_the_price(void **state)
+{
+	fx *f = *state;
+	char incl[64], p[64], c[64], sub[64], body[512];
+	const cJSON *line, *t;
+	cJSON *inv;
+
+	rate(f, incl, "VAT", "20", 1);
+	snprintf(body, sizeof(body), "[\"%s\"]", incl);
+	plan(f, p, 1200, body);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", c, p);
+	inv = subscribe(f, sub, body);
+	line = cJSON_GetArrayItem(get(inv, "lines"), 0);
+	assert_int_equal(num(line, "amount"), 1200);            /* the price */
+	assert_int_equal(num(line, "amountExcludingTax"), 1000); /* net */
+	assert_int_equal(num(line, "taxAmount"), 200);           /* net + tax = gross */
+	t = cJSON_GetArrayItem(get(line, "taxAmounts"), 0);
+	assert_string_equal(str(t, "taxRateId"), incl);
+	assert_int_equal(num(t, "amount"), 200);
+	assert_true(cJSON_IsTrue(get(t, "inclusive")));
+	assert_int_equal(num(inv, "subtotal"), 1000);
+	assert_int_equal(num(inv, "tax"), 200);
+	assert_int_equal(num(inv, "total"), 1200);               /* what the customer pays */
+	t = cJSON_GetArrayItem(get(inv, "totalTaxAmounts"), 0);
+	assert_string_equal(str(t, "taxRateId"), incl);
+	assert_int_equal(num(t, "amount"), 200);
+	assert_int_equal(num(t, "taxableAmount"), 1000);
+	assert_string_equal(str(inv, "customerTaxExempt"), "none");
+	assert_null(str(inv, "taxNote"));
+	assert_sums(inv);
+	cJSON_Delete(inv);
+
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_int_equal(num(inv, "total"), 1200);
+	assert_int_equal(num(inv, "tax"), 200);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
+static void taxes__us_exempt_customer_pays_no_tax(void **state)
+{
+	fx *f = *state;
+	char ny[64], p[64], c[64], sub[64], body[512];
+	cJSON *inv;
+
+	rate(f, ny, "Sales tax NY", "8.875", 0);
+	snprintf(body, sizeof(body), "[\"%s\"]", ny);
+	plan(f, p, 5000, body);
+	customer(f, c, "\"taxExempt\":\"exempt\",\"taxIds\":[{\"type\":\"us_ein\","
+		"\"value\":\"12-3456789\"}]");
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", c, p);
+	inv = subscribe(f, sub, body);
+	assert_int_equal(num(inv, "tax"), 0);
+	assert_int_equal(num(inv, "total"), 5000);
+	assert_string_equal(str(inv, "customerTaxExempt"), "exempt");
+	assert_null(str(inv, "taxNote"));
+	assert_sums(inv);
+	cJSON_Delete(inv);
+
+	/* Another customer on the same plan is taxed: 5000 x 8.875 % =
+	 * 443.75 -> 444. */
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", c, p);
+	inv = subscribe(f, sub, body);
+	assert_int_equal(num(inv, "tax"), 444);
+	assert_int_equal(num(inv, "total"), 5444);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
+static void taxes__the_subscription_rates_replace_the_plans(void **state)
+{
+	fx *f = *state;
+	char r19[64], r7[64], p[64], c[64], sub[64], body[512];
+	const cJSON *t;
+	cJSON *inv, *s;
+
+	rate(f, r19, "VAT 19", "19", 0);
+	rate(f, r7, "VAT 7", "7", 0);
+	snprintf(body, sizeof(body), "[\"%s\"]", r19);
+	plan(f, p, 1000, body);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"defaultTaxRates\":[\"%s\"]", c, p, r7);
+	inv = subscribe(f, sub, body);
+	assert_int_equal(num(inv, "tax"), 70);
+	t = cJSON_GetArrayItem(get(inv, "totalTaxAmounts"), 0);
+	assert_string_equal(str(t, "taxRateId"), r7);
+	assert_int_equal(cJSON_GetArraySize(get(inv, "totalTaxAmounts")), 1);
+	cJSON_Delete(inv);
+	s = call(f, "subscriptions.get", "{\"id\":\"%s\"}", sub);
+	assert_string_equal(cJSON_GetArrayItem(get(s, "defaultTaxRates"), 0)->valuestring, r7);
+	cJSON_Delete(s);
+	assert_check_clean(f);
+}
+
+static void taxes__two_rates_on_one_line(void **state)
+{
+	fx *f = *state;
+	char incl[64], excl[64], p[64], c[64], sub[64], body[512];
+	const cJSON *line;
+	cJSON *inv;
+
+	rate(f, incl, "VAT 19 incl", "19", 1);
+	rate(f, excl, "Levy 5", "5", 0);
+	snprintf(body, sizeof(body), "[\"%s\",\"%s\"]", incl, excl);
+	plan(f, p, 1190, body);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", c, p);
+	inv = subscribe(f, sub, body);
+	/* 1190 holds 19 %: net 1000, 190; 5 % of the net on top: 50. */
+	line = cJSON_GetArrayItem(get(inv, "lines"), 0);
+	assert_int_equal(num(line, "amountExcludingTax"), 1000);
+	assert_int_equal(num(line, "taxAmount"), 240);
+	assert_int_equal(num(cJSON_GetArrayItem(get(line, "taxAmounts"), 0), "amount"), 190);
+	assert_int_equal(num(cJSON_GetArrayItem(get(line, "taxAmounts"), 1), "amount"), 50);
+	assert_int_equal(num(inv, "subtotal"), 1000);
+	assert_int_equal(num(inv, "tax"), 240);
+	assert_int_equal(num(inv, "total"), 1240);
+	assert_int_equal(cJSON_GetArraySize(get(inv, "totalTaxAmounts")), 2);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
+/* Three plans of 5 cents, 10 % exclusive, on one subscription: per line
+ * 0.5 -> 1 each, tax 3, total 18; per invoice 1.5 -> 2, shared 1, 1, 0,
+ * total 17 (docs/billing.md's example). */
+static int64_t three_fives(fx *f, const char *r10)
+{
+	char p[3][64], c[64], sub[64], body[1024], rates[128];
+	int64_t tax;
+	cJSON *inv;
+	int i;
+
+	snprintf(rates, sizeof(rates), "[\"%s\"]", r10);
+	for (i = 0; i < 3; i++)
+		plan(f, p[i], 5, rates);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"items\":[{\"planId\":\"%s\"},"
+		"{\"planId\":\"%s\"},{\"planId\":\"%s\"}]", c, p[0], p[1], p[2]);
+	inv = subscribe(f, sub, body);
+	assert_int_equal(cJSON_GetArraySize(get(inv, "lines")), 3);
+	assert_int_equal(num(inv, "subtotal"), 15);
+	assert_sums(inv);
+	tax = num(inv, "tax");
+	assert_int_equal(num(cJSON_GetArrayItem(get(inv, "totalTaxAmounts"), 0), "taxableAmount"),
+		15);
+	cJSON_Delete(inv);
+	return tax;
+}
+
+static void taxes__rounding_per_line_or_per_invoice(void **state)
+{
+	fx *f = *state;
+	char r10[64];
+	cJSON *s;
+	int rc_;
+
+	rate(f, r10, "Ten", "10", 0);
+	s = call(f, "tax_settings.get", "{}");
+	assert_string_equal(str(s, "taxRounding"), "line");
+	cJSON_Delete(s);
+	assert_int_equal(three_fives(f, r10), 3);
+	s = call(f, "tax_settings.set", "{\"taxRounding\":\"invoice\"}");
+	assert_string_equal(str(s, "taxRounding"), "invoice");
+	cJSON_Delete(s);
+	assert_int_equal(three_fives(f, r10), 2);
+	s = call(f, "tax_settings.get", "{}");
+	assert_string_equal(str(s, "taxRounding"), "invoice");
+	cJSON_Delete(s);
+	try_call(&rc_, f, "tax_settings.set", "{\"taxRounding\":\"cent\"}");
+	assert_int_equal(rc_, BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "taxRounding");
+	assert_check_clean(f);
+}
+
+static void taxes__a_products_tax_rate_without_rates_is_as_before(void **state)
+{
+	fx *f = *state;
+	char p[64], c[64], sub[64], body[512];
+	billing_product *prod = tb_product(f->w, f->t, &(tb_product_spec){ .tax_rate_bp = 1900 });
+	billing_plan *pl = tb_plan(f->w, f->t, &(tb_plan_spec){
+		.product_id = billing_product_id(prod), .amount = 999 });
+	const cJSON *t;
+	cJSON *inv;
+
+	snprintf(p, sizeof(p), "%s", billing_plan_id(pl));
+	billing_plan_free(pl);
+	billing_product_free(prod);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", c, p);
+	inv = subscribe(f, sub, body);
+	/* 999 x 19 % = 189.81 -> 190, as invoices always did. */
+	assert_int_equal(num(inv, "tax"), 190);
+	assert_int_equal(num(inv, "total"), 1189);
+	t = cJSON_GetArrayItem(get(inv, "totalTaxAmounts"), 0);
+	assert_true(cJSON_IsNull(get(t, "taxRateId")));
+	assert_int_equal(num(t, "amount"), 190);
+	assert_int_equal(num(t, "taxableAmount"), 999);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
+static void taxes__bad_default_tax_rates_write_nothing(void **state)
+{
+	fx *f = *state;
+	char a[64], b[64], archived[64], p[64], c[64], body[512];
+	const char *other;
+	billing_principal them;
+	char *out = NULL, theirs[64];
+	cJSON *r, *list;
+	char bad[4][256];
+	int rc_;
+	size_t i;
+
+	rate(f, a, "A", "10", 1);
+	rate(f, b, "B", "20", 1);
+	rate(f, archived, "Old", "16", 0);
+	r = call(f, "tax_rates.update", "{\"id\":\"%s\",\"active\":false}", archived);
+	cJSON_Delete(r);
+	plan(f, p, 1000, NULL);
+	customer(f, c, NULL);
+	snprintf(bad[0], sizeof(bad[0]), "[\"txr_00000000000000000000000000\"]"); /* nothing */
+	snprintf(bad[1], sizeof(bad[1]), "[\"%s\"]", archived);
+	snprintf(bad[2], sizeof(bad[2]), "[\"%s\",\"%s\"]", a, b);         /* two inclusive */
+	snprintf(bad[3], sizeof(bad[3]), "[1]");
+	for (i = 0; i < 4; i++) {
+		const char *rates = bad[i];
+		snprintf(body, sizeof(body), "{\"productId\":\"%s\",\"code\":\"BAD-%zu\","
+			"\"name\":\"Bad\",\"amount\":100,\"currency\":\"EUR\",\"interval\":\"MONTH\","
+			"\"defaultTaxRates\":%s}", f->product, i, rates);
+		assert_null(try_call(&rc_, f, "plans.create", "%s", body));
+		assert_int_equal(rc_, BILLING_EINVALID);
+		assert_string_equal(billing_error_last()->field, "defaultTaxRates");
+		if (i < 2)
+			assert_string_equal(billing_error_last()->reason, "resource_missing");
+		snprintf(body, sizeof(body), "{\"customerId\":\"%s\",\"planId\":\"%s\","
+			"\"defaultTaxRates\":%s}", c, p, rates);
+		assert_null(try_call(&rc_, f, "subscriptions.create", "%s", body));
+		assert_int_equal(rc_, BILLING_EINVALID);
+	}
+	/* Six ids. */
+	assert_null(try_call(&rc_, f, "subscriptions.create", "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\",\"defaultTaxRates\":[\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]}", c, p, a, a,
+		a, a, a, a));
+	assert_int_equal(rc_, BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "defaultTaxRates");
+	/* Another tenant's rate names nothing here. */
+	other = tb_tenant(f->w, "Elsewhere");
+	them = tb_admin(other);
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &them, "tax_rates.create",
+		"{\"displayName\":\"T\",\"percentage\":\"5\",\"inclusive\":false}",
+		strlen("{\"displayName\":\"T\",\"percentage\":\"5\",\"inclusive\":false}"), NULL),
+		BILLING_OK);
+	r = cJSON_Parse(out);
+	billing_free(out);
+	snprintf(theirs, sizeof(theirs), "%s", str(r, "id"));
+	cJSON_Delete(r);
+	assert_null(try_call(&rc_, f, "subscriptions.create", "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\",\"defaultTaxRates\":[\"%s\"]}", c, p, theirs));
+	assert_int_equal(rc_, BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->reason, "resource_missing");
+	/* Nothing was written: no subscription, one plan. */
+	list = call(f, "subscriptions.list", "{}");
+	assert_int_equal(cJSON_GetArraySize(get(list, "data")), 0);
+	cJSON_Delete(list);
+	list = call(f, "plans.list", "{}");
+	assert_int_equal(cJSON_GetArraySize(get(list, "data")), 1);
+	cJSON_Delete(list);
+	assert_check_clean(f);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(taxes__eu_b2b_reverse_charge_no_tax_and_the_note),
+		T(taxes__b2c_inclusive_20_gross_stays_the_price),
+		T(taxes__us_exempt_customer_pays_no_tax),
+		T(taxes__the_subscription_rates_replace_the_plans),
+		T(taxes__two_rates_on_one_line),
+		T(taxes__rounding_per_line_or_per_invoice),
+		T(taxes__a_products_tax_rate_without_rates_is_as_before),
+		T(taxes__bad_default_tax_rates_write_nothing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
