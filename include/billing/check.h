@@ -12,7 +12,9 @@
  * ("incomplete_expired_invoice_not_void"); a plan's full-period invoice
  * line whose amount is not the plan's price model applied to its quantity
  * ("plan_line_amount"; a perUnit line at the unit amount it recorded,
- * prorations not recomputed). Every stored
+ * prorations not recomputed); a metered plan's line (usage billed in
+ * arrears) whose quantity is not the aggregate stored for its meter,
+ * customer and period ("usage_line_aggregate"). Every stored
  * object (customers, plans, tax rates, ...) is also checked as its
  * descriptor describes it (billing/sys/resource.h), so a new object is
  * checked without code here: its tenant and id prefix, a version of at
@@ -43,7 +45,8 @@ typedef struct {
 	                              "incomplete_invoice_paid",
 	                              "incomplete_expired_invoice_not_void",
 	                              "missing_event", "invalid_field",
-	                              "dangling_reference", "plan_line_amount" */
+	                              "dangling_reference", "plan_line_amount",
+	                              "usage_line_aggregate" */
 	const char *resource_id; /**< the resource it is about, or NULL */
 	const char *detail;      /**< for humans */
 } billing_check_problem;

@@ -161,6 +161,11 @@ BILLING_EXTERN(const char *) billing_usage_summary_meter_id(const billing_usage_
 	size_t i);
 BILLING_EXTERN(int64_t) billing_usage_summary_value(const billing_usage_summary *s, size_t i);
 BILLING_EXTERN(int64_t) billing_usage_summary_events(const billing_usage_summary *s, size_t i);
+/** What meter i's value so far would bill now, in the subscription's
+ *  currency: the subscription's metered items on that meter priced by
+ *  their plans' models (as the period's end bills them); 0 when no item of
+ *  the subscription bills the meter, or during a trial. */
+BILLING_EXTERN(int64_t) billing_usage_summary_amount(const billing_usage_summary *s, size_t i);
 /** Accepts NULL. */
 BILLING_EXTERN(void) billing_usage_summary_free(billing_usage_summary *s);
 

@@ -28,6 +28,7 @@
 #include "core/credit_note.h"
 #include "core/customer_balance.h"
 #include "core/invoice_internal.h"
+#include "core/meter.h"
 #include "core/resource.h"
 #include "core/resources.h"
 #include "core/subscription_internal.h"
@@ -49,6 +50,7 @@ typedef struct {
 	                                           invoice's or exceeds the line */
 	int paid_out_of_band;
 	char subscription_id[BILLING_ID_MAX];
+	char customer_id[BILLING_ID_MAX];
 } inv_row;
 
 /* A line that names a subscription item, and its invoice. */
@@ -75,8 +77,9 @@ typedef struct {
 typedef struct {
 	char invoice_id[BILLING_ID_MAX];
 	char plan_id[BILLING_ID_MAX];
+	char customer_id[BILLING_ID_MAX];
 	int32_t line_no, quantity;
-	int64_t unit_amount, amount;
+	int64_t unit_amount, amount, period_start, period_end;
 	bool tiers;
 } plan_line_row;
 
@@ -170,6 +173,8 @@ static int invoice_row(void *payload, const void *record)
 	i->paid_out_of_band = r->paid_out_of_band;
 	snprintf(i->subscription_id, sizeof(i->subscription_id), "%s",
 		r->subscription_id ? r->subscription_id : "");
+	snprintf(i->customer_id, sizeof(i->customer_id), "%s",
+		r->customer_id ? r->customer_id : "");
 	return BILLING_OK;
 }
 
@@ -212,6 +217,9 @@ static int line_row(void *payload, const void *record)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	snprintf(p->invoice_id, sizeof(p->invoice_id), "%s", s->inv->id);
 	snprintf(p->plan_id, sizeof(p->plan_id), "%s", l->plan_id);
+	snprintf(p->customer_id, sizeof(p->customer_id), "%s", s->inv->customer_id);
+	p->period_start = l->period_start;
+	p->period_end = l->period_end;
 	p->line_no = r->line_no;
 	p->quantity = l->quantity;
 	p->unit_amount = l->unit_amount;
@@ -420,6 +428,34 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
  * tiers. Prorations are a part of the model's amount and are not
  * recomputed (their sums are checked with the invoice's).
  */
+/*
+ * A metered plan's line is usage billed in arrears: its quantity is the
+ * aggregate stored for its meter, customer and period when it was billed
+ * ("usage_line_aggregate"; a negative aggregate bills 0), and its amount
+ * the model's for that quantity (the rule below).
+ */
+static int check_usage_line(checker *c, billing_txn *tx, const char *tenant_id,
+	const billing__plan_info *plan, const plan_line_row *l)
+{
+	int64_t value = 0, end = 0;
+	int rc = billing__usage_stored(&value, &end, c->ctx, tx, tenant_id, plan->meter_id,
+		l->customer_id, l->period_start);
+	if (rc == BILLING_ENOTFOUND) {
+		problem(c, "usage_line_aggregate", l->invoice_id, "line %d: no aggregate of meter "
+			"%s is stored for its period", (int)l->line_no, plan->meter_id);
+		return BILLING_OK;
+	}
+	if (rc < 0)
+		return rc;
+	if (end != l->period_end || (value < 0 ? 0 : value) != l->quantity)
+		problem(c, "usage_line_aggregate", l->invoice_id, "line %d: quantity %d for "
+			"[%lld, %lld), but meter %s's stored aggregate is %lld for [%lld, %lld)",
+			(int)l->line_no, (int)l->quantity, (long long)l->period_start,
+			(long long)l->period_end, plan->meter_id, (long long)value,
+			(long long)l->period_start, (long long)end);
+	return BILLING_OK;
+}
+
 static int check_plan_lines(checker *c, billing_txn *tx, const char *tenant_id, vec *lines)
 {
 	billing__plan_info plan;
@@ -445,6 +481,9 @@ static int check_plan_lines(checker *c, billing_txn *tx, const char *tenant_id, 
 			if (rc < 0)
 				return rc;
 		}
+		if (plan.usage_type == BILLING__USAGE_METERED &&
+		    (rc = check_usage_line(c, tx, tenant_id, &plan, l)) < 0)
+			return rc;
 		m = plan.price;
 		if (m.scheme == BILLING__SCHEME_PER_UNIT)
 			m.unit_amount = l->unit_amount;

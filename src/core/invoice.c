@@ -359,6 +359,8 @@ static int plan_row(void *payload, const void *record)
 	p->term_count = r->term_count;
 	p->active = r->active;
 	p->deleted_at = r->deleted_at;
+	p->usage_type = r->usage_type;
+	snprintf(p->meter_id, sizeof(p->meter_id), "%s", r->meter_id ? r->meter_id : "");
 	return price_model_of(&p->price, r);
 }
 

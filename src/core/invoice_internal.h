@@ -166,6 +166,8 @@ typedef struct {
 	int64_t deleted_at;
 	int32_t tax_rate_bp;            /* the product's */
 	billing__price_model price;     /* core/price.h; a perUnit one's unit is amount */
+	int usage_type;                 /* BILLING__USAGE_LICENSED or _METERED (core/price.h) */
+	char meter_id[BILLING_ID_MAX];  /* a metered plan's meter; "" otherwise */
 } billing__plan_info;
 
 /* Reads the plan and its product's tax rate; BILLING_ENOTFOUND if absent. */

@@ -126,7 +126,7 @@ static int items_in(billing_subscription_params *p, billing_subscription_item_sp
 		items[i].plan_id = m->valuestring;
 		m = jget(l, "quantity");
 		snprintf(field, sizeof(field), "items[%zu].quantity", i);
-		q = 1;
+		q = 0;          /* none given: 1, or none for a metered plan */
 		if (m && (billing__jx_int(m, &q) != BILLING__JX_INT_OK || q < 1 ||
 		    q > BILLING__SUBSCRIPTION_QUANTITY_MAX))
 			return field_error(field, "%s must be an integer from 1 to %d", field,
@@ -168,7 +168,8 @@ static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_p
 	const char *rates[BILLING__TAX_LINE_RATES_MAX + 1];
 	p.customer_id = jstr(in, "customerId");
 	p.plan_id = jstr(in, "planId");
-	p.quantity = jhas(in, "quantity") ? ji32(in, "quantity") : jhas(in, "items") ? 0 : 1;
+	/* None given: 0, which the library takes as 1 (none for a metered plan). */
+	p.quantity = jhas(in, "quantity") ? ji32(in, "quantity") : 0;
 	if (p.quantity == 0 && jhas(in, "quantity"))
 		p.quantity = -1; /* 0 means "default" in C; in JSON it is wrong */
 	if (jhas(in, "items") && (rc = items_in(&p, items, jget(in, "items"))) < 0)

@@ -619,7 +619,7 @@ static const billing__shape_field usage_aggregate_fields[] = {
 };
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
-	END
+	{ "amount", "integer", false }, END
 };
 static const billing__shape_field subscription_usage_fields[] = {
 	{ "object", "'subscription_usage'", false }, { "subscriptionId", "string", false },

@@ -54,4 +54,30 @@ int billing__meter_read(billing__meter **out, billing_ctx *ctx, const billing_pr
 /* "count", "sum", ...; "" for a value that is none. */
 const char *billing__meter_aggregation_name(int aggregation);
 
+/* ------------------------------------------------------------ usage.c, for billing in arrears */
+
+/* The tenant's grace window (usageGraceSeconds), read in tx; in a batch of
+ * the billing run it is read once (billing__read). */
+int billing__usage_grace_in(int64_t *grace, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id);
+
+/*
+ * The aggregate of meter_id over customer_id's events in [from, to), in tx.
+ * close false: computed (the running usage of an open period). close true:
+ * the period is closed for good: its stored row in usage_aggregates is
+ * read, or computed once and stored now (in tx), so the caller bills
+ * exactly what is stored and ingestion refuses later events of the period
+ * (late_event). A stored row of that start with another end is
+ * BILLING_ECONFLICT "period_mismatch".
+ */
+int billing__usage_value(int64_t *value, int64_t *events, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *meter_id, const char *customer_id, int64_t from,
+	int64_t to, bool close);
+
+/* The stored aggregate of meter_id for customer_id's period from `from`
+ * (billing_check): BILLING_ENOTFOUND when none is stored. */
+int billing__usage_stored(int64_t *value, int64_t *period_end, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *meter_id, const char *customer_id,
+	int64_t from);
+
 #endif

@@ -245,13 +245,19 @@ int billing__subscription_schedule(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r)
 {
 	billing_due_record d;
+	int64_t wait = 0;
+	int rc;
 	if (billing__subscription_ended(r->status) || r->status == BILLING_SUB_PAUSED)
 		return ctx->st->due_clear(tx, r->tenant_id, BILLING__DUE_SUBSCRIPTION, r->id);
+	/* A subscription with a metered item waits for its grace window after
+	 * the period's end (docs/usage.md). */
+	if ((rc = billing__subscription_usage_wait(&wait, NULL, ctx, tx, r)) < 0)
+		return rc;
 	d.tenant_id = r->tenant_id;
 	d.kind = BILLING__DUE_SUBSCRIPTION;
 	d.resource_id = r->id;
 	d.due_at = r->status == BILLING_SUB_INCOMPLETE ?
-		billing__subscription_incomplete_until(r->created_at) : r->current_period_end;
+		billing__subscription_incomplete_until(r->created_at) : r->current_period_end + wait;
 	return ctx->st->due_set(tx, &d);
 }
 

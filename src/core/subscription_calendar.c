@@ -88,6 +88,16 @@ static int lines_push(struct lines *l, const billing_invoice_line *line, bool co
 	return BILLING_OK;
 }
 
+/* The lines of from (NULL: none) after l's; their strings stay from's. */
+static int lines_append(struct lines *l, const struct lines *from)
+{
+	size_t i;
+	int rc = BILLING_OK;
+	for (i = 0; from && rc == BILLING_OK && i < from->n; i++)
+		rc = lines_push(l, &from->v[i], false);
+	return rc;
+}
+
 static int pending_row(void *payload, const void *record)
 {
 	return lines_push(payload, record, true);
@@ -102,7 +112,8 @@ static int item_line(void *payload, const billing_invoice_line *line)
  * The lines of the subscription's invoice of period [start, end), as
  * finalization makes them: one line per item (zero ones for a trial; the
  * plan the first item takes, pending_plan_id, when a change waits for this
- * period), extra, then the lines waiting for this invoice (prorations),
+ * period; none for a metered item), extra, usage (a closed period's lines
+ * in arrears, or NULL), then the lines waiting for this invoice (prorations),
  * then the subscription's invoice items waiting (a setup fee) in its
  * currency. *none_pending says no pending line was read. The billing run
  * and the preview both gather them here, so a preview shows what the
@@ -110,8 +121,8 @@ static int item_line(void *payload, const billing_invoice_line *line)
  */
 static int period_lines(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
 	const char *pending_plan_id, int64_t start, int64_t end, bool trial,
-	const billing_invoice_line *extra, struct lines *l, billing__items *items,
-	bool *none_pending)
+	const billing_invoice_line *extra, const struct lines *usage, struct lines *l,
+	billing__items *items, bool *none_pending)
 {
 	bool none_items = false;
 	size_t i;
@@ -121,6 +132,7 @@ static int period_lines(billing_ctx *ctx, billing_txn *tx, const billing_subscri
 	if ((rc = billing__subscription_item_lines(ctx, tx, r, pending_plan_id, start, end, trial,
 		item_line, l)) < 0 ||
 	    (extra && (rc = lines_push(l, extra, false)) < 0) ||
+	    (rc = lines_append(l, usage)) < 0 ||
 	    (rc = billing__batch_no_pending(ctx, tx, r->tenant_id, r->id, none_pending)) < 0 ||
 	    (!*none_pending && (rc = billing__list_owned(ctx->st, tx, &billing__res_pending_line,
 		r->tenant_id, r->id, pending_row, l)) < 0))
@@ -144,7 +156,8 @@ static int period_lines(billing_ctx *ctx, billing_txn *tx, const billing_subscri
 static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
 	int64_t end, bool trial,
-	const billing_invoice_line *extra, int64_t draft_delay, char invoice_id[BILLING_ID_MAX])
+	const billing_invoice_line *extra, const struct lines *usage, int64_t draft_delay,
+	char invoice_id[BILLING_ID_MAX])
 {
 	billing__invoice_draft d;
 	struct lines l = { 0 };
@@ -153,7 +166,7 @@ static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	int rc;
 
 	(void)plan;
-	if ((rc = period_lines(ctx, tx, r, NULL, start, end, trial, extra, &l, &items,
+	if ((rc = period_lines(ctx, tx, r, NULL, start, end, trial, extra, usage, &l, &items,
 		&none_pending)) < 0)
 		goto out;
 	d.tenant_id = r->tenant_id;
@@ -182,7 +195,7 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	int64_t end, bool trial,
 	const billing_invoice_line *extra, char invoice_id[BILLING_ID_MAX])
 {
-	return invoice_period(ctx, tx, r, plan, start, end, trial, extra, 0, invoice_id);
+	return invoice_period(ctx, tx, r, plan, start, end, trial, extra, NULL, 0, invoice_id);
 }
 
 int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
@@ -207,7 +220,64 @@ int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
 	return rc;
 }
 
+int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t to, char invoice_id[BILLING_ID_MAX],
+	bool *issued)
+{
+	billing__invoice_draft d;
+	struct lines l = { 0 };
+	int64_t wait;
+	bool metered = false;
+	int rc;
+
+	*issued = false;
+	if ((rc = billing__subscription_usage_wait(&wait, &metered, ctx, tx, r)) < 0 || !metered)
+		return rc;
+	if ((rc = billing__subscription_usage_lines(ctx, tx, r, r->current_period_start, to, true,
+		item_line, &l)) == BILLING_OK && l.n) {
+		d.tenant_id = r->tenant_id;
+		d.customer_id = r->customer_id;
+		d.subscription_id = r->id;
+		d.currency = r->currency;
+		d.period_start = r->current_period_start;
+		d.period_end = to;
+		d.line_count = l.n;
+		d.lines = l.v;
+		if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK)
+			*issued = true;
+	}
+	lines_free(&l);
+	return rc;
+}
+
 /* ------------------------------------------------------------ the run */
+
+/* The last invoice of a subscription that ends at its period's end (r's
+ * period is still the one that ends): its metered items' usage of that
+ * period, when it has any metered item. */
+static int usage_final_invoice(billing_ctx *ctx, billing_txn *tx,
+	billing_subscription_record *r, const struct lines *usage,
+	char invoice_id[BILLING_ID_MAX], int *invoiced)
+{
+	billing__invoice_draft d;
+	int rc;
+
+	if (!usage->n)
+		return BILLING_OK;
+	d.tenant_id = r->tenant_id;
+	d.customer_id = r->customer_id;
+	d.subscription_id = r->id;
+	d.currency = r->currency;
+	d.period_start = r->current_period_start;
+	d.period_end = r->current_period_end;
+	d.line_count = usage->n;
+	d.lines = usage->v;
+	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) < 0)
+		return rc;
+	r->latest_invoice_id = invoice_id;
+	*invoiced = 1;
+	return BILLING_OK;
+}
 
 static int draft_delay_row(void *payload, const void *record)
 {
@@ -223,7 +293,9 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 	billing__plan_info plan;
 	char invoice_id[BILLING_ID_MAX], *items = NULL;
 	const char *event = "subscription.updated";
-	int64_t t, pstart, pend;
+	struct lines usage = { 0 };
+	int64_t t, pstart, pend, wait = 0;
+	bool metered = false;
 	int rc;
 
 	*invoiced = 0;
@@ -250,15 +322,26 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		goto out;
 	}
 	billing__subscription_record_of(&r, cur);
+	if (!billing__subscription_ended(r.status) && r.status != BILLING_SUB_PAUSED &&
+	    (rc = billing__subscription_usage_wait(&wait, &metered, ctx, tx, &r)) < 0)
+		goto out;
 	if (billing__subscription_ended(r.status) || r.status == BILLING_SUB_PAUSED ||
-	    r.current_period_end > now) {
-		/* Nothing due (any more): keep the schedule true to the row. */
+	    r.current_period_end + wait > now) {
+		/* Nothing due (any more, or a metered item's grace window is not
+		 * over): keep the schedule true to the row. */
 		rc = billing__subscription_schedule(ctx, tx, &r);
 		goto out;
 	}
 	if ((rc = billing__plan_info_get(&plan, ctx, tx, tenant_id, r.plan_id)) < 0)
 		goto out;
 	t = r.current_period_end;
+	/* The usage of the period that ends, billed in arrears whatever comes
+	 * next (a renewal, a cancellation, the term's end), by the items and
+	 * plans of that period (before a pending change), its aggregates
+	 * stored here (docs/usage.md). */
+	if (metered && (rc = billing__subscription_usage_lines(ctx, tx, &r,
+		r.current_period_start, t, true, item_line, &usage)) < 0)
+		goto out;
 	r.updated_at = now;
 	r.version++;
 	if (r.cancel_at_period_end) {
@@ -267,12 +350,16 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		r.ended_at = t;
 		r.cancel_at_period_end = 0;
 		event = "subscription.canceled";
+		if ((rc = usage_final_invoice(ctx, tx, &r, &usage, invoice_id, invoiced)) < 0)
+			goto out;
 	} else if (plan.term_count && r.period_index + 1 >= plan.term_count) {
 		if ((rc = billing__subscription_transition(r.status, BILLING_SUB_EXPIRED)) < 0)
 			goto out;
 		r.status = BILLING_SUB_EXPIRED;
 		r.ended_at = t;
 		event = "subscription.expired";
+		if ((rc = usage_final_invoice(ctx, tx, &r, &usage, invoice_id, invoiced)) < 0)
+			goto out;
 	} else {
 		int64_t n = r.period_index + 1;
 		bool trial_ends = r.status == BILLING_SUB_TRIALING;
@@ -308,8 +395,8 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		int64_t delay = 0;
 		if ((rc = billing__read(ctx->st, tx, &billing__res_tenant, NULL, tenant_id,
 			BILLING_LOCK_NONE, draft_delay_row, &delay)) < 0 ||
-		    (rc = invoice_period(ctx, tx, &r, &plan, pstart, pend, false, NULL, delay,
-			invoice_id)) < 0)
+		    (rc = invoice_period(ctx, tx, &r, &plan, pstart, pend, false, NULL, &usage,
+			delay, invoice_id)) < 0)
 			goto out;
 		r.latest_invoice_id = invoice_id;
 		*invoiced = 1;
@@ -320,6 +407,7 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 	    (rc = billing__subscription_schedule(ctx, tx, &r)) == BILLING_OK)
 		rc = billing__subscription_emit(ctx, tx, &r, event);
 out:
+	lines_free(&usage);
 	cJSON_free(items);
 	billing_subscription_free(cur);
 	return rc;
@@ -330,11 +418,24 @@ out:
  * nothing left): a cancel, change, update, pause or resume made while the
  * run is late acts on the period the customer is in, and that period is
  * billed — not skipped. */
-static bool due_by(const billing_subscription *s, int64_t now)
+static int due_by(bool *due, billing_ctx *ctx, billing_txn *tx, const billing_subscription *s,
+	int64_t now)
 {
+	billing_subscription_record r;
+	int64_t wait = 0;
+	int rc;
+
 	/* An incomplete one is not renewed; the billing run expires it. */
-	return !billing__subscription_ended(s->status) && s->status != BILLING_SUB_PAUSED &&
+	*due = !billing__subscription_ended(s->status) && s->status != BILLING_SUB_PAUSED &&
 		s->status != BILLING_SUB_INCOMPLETE && s->current_period_end <= now;
+	if (!*due)
+		return BILLING_OK;
+	/* A metered item's grace window: as billing__subscription_advance. */
+	billing__subscription_record_of(&r, s);
+	if ((rc = billing__subscription_usage_wait(&wait, NULL, ctx, tx, &r)) < 0)
+		return rc;
+	*due = s->current_period_end + wait <= now;
+	return BILLING_OK;
 }
 
 int billing__subscription_catch_up(billing_ctx *ctx, billing_txn *tx, const void *current,
@@ -342,11 +443,14 @@ int billing__subscription_catch_up(billing_ctx *ctx, billing_txn *tx, const void
 {
 	const billing_subscription *s = current;
 	int64_t now = billing__now(ctx);
-	bool due = due_by(s, now);
+	bool due;
+	int rc;
 
+	if ((rc = due_by(&due, ctx, tx, s, now)) < 0)
+		return rc;
 	while (due) {
 		billing_subscription *cur = NULL;
-		int invoiced, rc;
+		int invoiced;
 
 		if ((rc = billing__subscription_advance(ctx, tx, s->tenant_id, s->id, now,
 			&invoiced)) < 0 ||
@@ -354,8 +458,10 @@ int billing__subscription_catch_up(billing_ctx *ctx, billing_txn *tx, const void
 			s->tenant_id, s->id)) < 0)
 			return rc;
 		*changed = true;
-		due = due_by(cur, now);
+		rc = due_by(&due, ctx, tx, cur, now);
 		billing_subscription_free(cur);
+		if (rc < 0)
+			return rc;
 	}
 	return BILLING_OK;
 }
@@ -418,8 +524,12 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	if (rc < 0)
 		goto end;
 	billing__subscription_record_of(&r, cur);
-	if ((rc = period_lines(ctx, tx, &r, cur->pending_plan_id, pstart, pend, false, NULL, &l,
-		&items, &none_pending)) < 0)
+	if ((rc = period_lines(ctx, tx, &r, cur->pending_plan_id, pstart, pend, false, NULL,
+		NULL, &l, &items, &none_pending)) < 0 ||
+	    /* The current period's running usage, which the renewal bills in
+	     * arrears (none after a trial). */
+	    (r.status != BILLING_SUB_TRIALING && (rc = billing__subscription_usage_lines(ctx, tx,
+		&r, r.current_period_start, r.current_period_end, false, item_line, &l)) < 0))
 		goto end;
 	d.tenant_id = cur->tenant_id;
 	d.customer_id = cur->customer_id;

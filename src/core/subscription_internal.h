@@ -190,6 +190,36 @@ int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t from,
 	int (*push)(void *payload, const billing_invoice_line *line), void *payload);
 
+/* Usage in arrears (issue #23; docs/usage.md): one line per metered item
+ * of r, its meter's aggregate of the customer's events in [from, to)
+ * priced by the plan's model with its tiers, each handed to push (its
+ * strings live only during the call). close true: the period is closed
+ * and its aggregates are stored in tx (billing__usage_value), so the line
+ * and the stored row agree; false: the running usage (a preview). */
+int billing__subscription_usage_lines(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t from, int64_t to, bool close,
+	int (*push)(void *payload, const billing_invoice_line *line), void *payload);
+
+/* How long after its period's end r's step waits: the tenant's grace
+ * window when r has a metered item (late events of the period still count
+ * then), else 0 (and 0 for a trial, which bills no usage). Reads the plans
+ * of r's items from its items' copy, not the items. *metered (may be NULL)
+ * says whether r has a metered item (the window may be 0). */
+int billing__subscription_usage_wait(int64_t *wait, bool *metered, billing_ctx *ctx,
+	billing_txn *tx, const billing_subscription_record *r);
+
+/* subscription_calendar.c: cancel now (docs/usage.md): an invoice of r's
+ * metered items' usage of [current period start, to), its aggregates
+ * stored (closed), when r has a metered item (*issued then true). */
+int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t to, char invoice_id[BILLING_ID_MAX],
+	bool *issued);
+
+/* BILLING_EINVALID naming field when a metered plan's item is given a
+ * quantity (it has none: its usage is billed). */
+int billing__sub_item_quantity_check(const billing__plan_info *plan, int32_t quantity,
+	const char *field);
+
 /* subscription_calendar.c: an invoice of its own (a negative total, owed
  * back) of every item's credit for [from, period end) of r. */
 int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,

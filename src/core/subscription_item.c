@@ -25,6 +25,7 @@
 #include "core/entity.h"
 #include "core/events.h"
 #include "core/invoice_internal.h"
+#include "core/meter.h"
 #include "core/payment_internal.h"
 #include "core/resource.h"
 #include "core/resources.h"
@@ -202,6 +203,10 @@ int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 		const char *plan_id = i == 0 && first_plan_id ? first_plan_id : it.v[i]->plan_id;
 		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, plan_id)) < 0)
 			break;
+		/* A metered item is billed in arrears (billing__subscription_usage_lines),
+		 * never in advance. */
+		if (plan.usage_type == BILLING__USAGE_METERED)
+			continue;
 		/* Nothing is charged for a trial: a zero line per item, in every
 		 * price model. */
 		if (trial)
@@ -230,8 +235,12 @@ int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
 	if ((rc = billing__sub_items_load(&it, ctx, tx, r->tenant_id, r->id)) < 0)
 		return rc;
 	for (i = 0; rc == BILLING_OK && i < it.n; i++) {
-		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, it.v[i]->plan_id)) < 0 ||
-		    (rc = billing__subscription_proration_line(&line, &plan, it.v[i]->quantity, from,
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, it.v[i]->plan_id)) < 0)
+			break;
+		/* Nothing of a metered item was paid in advance: no credit. */
+		if (plan.usage_type == BILLING__USAGE_METERED)
+			continue;
+		if ((rc = billing__subscription_proration_line(&line, &plan, it.v[i]->quantity, from,
 			r->current_period_end, r->current_period_end - from,
 			r->current_period_end - r->current_period_start, true, desc,
 			sizeof(desc))) < 0)
@@ -241,6 +250,99 @@ int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
 	}
 	billing__sub_items_free(&it);
 	return rc;
+}
+
+/* ------------------------------------------------------------ usage in arrears */
+
+int billing__subscription_usage_lines(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t from, int64_t to, bool close,
+	int (*push)(void *payload, const billing_invoice_line *line), void *payload)
+{
+	billing__sub_items it;
+	billing__plan_info plan;
+	billing_invoice_line line;
+	char desc[BILLING__PLAN_LINE_TEXT];
+	size_t i;
+	int rc;
+
+	if ((rc = billing__sub_items_load(&it, ctx, tx, r->tenant_id, r->id)) < 0)
+		return rc;
+	for (i = 0; rc == BILLING_OK && i < it.n; i++) {
+		int64_t value, events;
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, it.v[i]->plan_id)) < 0)
+			break;
+		if (plan.usage_type != BILLING__USAGE_METERED)
+			continue;
+		if ((rc = billing__usage_value(&value, &events, ctx, tx, r->tenant_id, plan.meter_id,
+			r->customer_id, from, to, close)) < 0)
+			break;
+		/* A line's quantity is an int32 (invoice.h); an aggregate below 0
+		 * (a sum of negative values) bills nothing. */
+		if (value > INT32_MAX) {
+			rc = billing__error_set(BILLING_EOVERFLOW, "usage_too_large",
+				"the usage of item %s (%lld) does not fit a line's quantity",
+				it.v[i]->id, (long long)value);
+			break;
+		}
+		if ((rc = billing__plan_line(&line, &plan, value < 0 ? 0 : (int32_t)value, from, to,
+			desc, sizeof(desc), "Usage: ")) < 0)
+			break;
+		line.subscription_item_id = it.v[i]->id;
+		rc = push(payload, &line);
+	}
+	billing__sub_items_free(&it);
+	return rc;
+}
+
+int billing__subscription_usage_wait(int64_t *wait, bool *metered_out, billing_ctx *ctx,
+	billing_txn *tx, const billing_subscription_record *r)
+{
+	cJSON *arr, *o;
+	int rc = BILLING_OK;
+	bool metered = false;
+
+	*wait = 0;
+	if (metered_out)
+		*metered_out = false;
+	/* A trial bills no usage; an incomplete subscription is not renewed. */
+	if (r->status == BILLING_SUB_TRIALING || r->status == BILLING_SUB_INCOMPLETE ||
+	    !r->items_json)
+		return BILLING_OK;
+	/* The items' copy on the row: no read of the items (the plans are read
+	 * once per batch of the billing run). */
+	if (!(arr = cJSON_Parse(r->items_json)))
+		return billing__error_set(BILLING_ESTORAGE, "corrupt",
+			"subscription %s: its items are not JSON", r->id);
+	cJSON_ArrayForEach(o, arr) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "planId");
+		billing__plan_info plan;
+		if (!cJSON_IsString(p)) {
+			rc = billing__error_set(BILLING_ESTORAGE, "corrupt",
+				"subscription %s: an item without a plan", r->id);
+			break;
+		}
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, p->valuestring)) < 0)
+			break;
+		if (plan.usage_type == BILLING__USAGE_METERED) {
+			metered = true;
+			break;
+		}
+	}
+	cJSON_Delete(arr);
+	if (rc == BILLING_OK && metered)
+		rc = billing__usage_grace_in(wait, ctx, tx, r->tenant_id);
+	if (metered_out)
+		*metered_out = metered;
+	return rc;
+}
+
+int billing__sub_item_quantity_check(const billing__plan_info *plan, int32_t quantity,
+	const char *field)
+{
+	if (plan->usage_type == BILLING__USAGE_METERED && quantity)
+		return billing__error_field(BILLING_EINVALID, "invalid", field,
+			"a metered plan's item has no quantity: its usage is billed");
+	return BILLING_OK;
 }
 
 /* ------------------------------------------------------------ a new subscription's items */
@@ -330,7 +432,9 @@ int billing__subscription_items_check(billing_ctx *ctx, billing_txn *tx, const c
 			if (strcmp(items[j].plan_id, items[i].plan_id) == 0)
 				return billing__error_field(BILLING_EINVALID, "duplicate_plan", f,
 					"the plan is on items[%zu] already", j);
-		if ((rc = billing__sub_item_plan_fits(&plan, ctx, tx, tenant_id, items[i].plan_id, first, f)) < 0)
+		if ((rc = billing__sub_item_plan_fits(&plan, ctx, tx, tenant_id, items[i].plan_id, first, f)) < 0 ||
+		    (rc = billing__sub_item_quantity_check(&plan, items[i].quantity,
+			spec_names[i][1])) < 0)
 			return rc;
 	}
 	return BILLING_OK;

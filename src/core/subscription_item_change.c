@@ -54,6 +54,10 @@ static int prorate_line(struct change *c, const billing__plan_info *plan, int32_
 {
 	billing_invoice_line *l = &c->lines[c->n];
 	int rc;
+	/* A metered plan is billed in arrears for its usage: nothing of it is
+	 * paid in advance, so nothing is prorated. */
+	if (plan->usage_type == BILLING__USAGE_METERED)
+		return BILLING_OK;
 	if ((rc = billing__subscription_proration_line(l, plan, quantity, c->t,
 		s->current_period_end, s->current_period_end - c->t,
 		s->current_period_end - s->current_period_start, credit, c->desc[c->n],
@@ -188,8 +192,14 @@ static int plan_change(struct change *c, billing_ctx *ctx, billing_txn *tx,
 	}
 	if (c->kind != REMOVE) {
 		if ((rc = billing__sub_item_plan_fits(&c->new_plan, ctx, tx, s->tenant_id, c->next.plan_id,
-			&c->old_plan, "planId")) < 0)
+			&c->old_plan, "planId")) < 0 ||
+		    (rc = billing__sub_item_quantity_check(&c->new_plan,
+			(c->kind == ADD || (p->fields & BILLING_SUBSCRIPTION_ITEM_QUANTITY)) ?
+			p->quantity : 0, "quantity")) < 0)
 			return rc;
+		/* A metered item has no quantity of its own: 1 is stored. */
+		if (c->new_plan.usage_type == BILLING__USAGE_METERED)
+			c->next.quantity = 1;
 		for (i = 0; i < it->n; i++)
 			if ((c->kind == ADD || i != at) && strcmp(it->v[i]->plan_id, c->next.plan_id) == 0)
 				return billing__error_field(BILLING_EINVALID, "duplicate_plan", "planId",

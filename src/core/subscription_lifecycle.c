@@ -77,7 +77,9 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 	if (!plan->active)
 		return billing__error_field(BILLING_EINVALID, "plan_inactive", "planId",
 			"the plan is not active");
-	if ((rc = billing__subscription_items_check(ctx, tx, r->tenant_id, cr->items,
+	if ((rc = billing__sub_item_quantity_check(plan, cr->items[0].quantity,
+		cr->items == &cr->one ? "quantity" : "items[0].quantity")) < 0 ||
+	    (rc = billing__subscription_items_check(ctx, tx, r->tenant_id, cr->items,
 		cr->item_count, plan)) < 0)
 		return rc;
 	if (cr->tax_rates[0]) {
@@ -551,6 +553,7 @@ int billing_subscription_create(billing_subscription **out, billing_ctx *ctx,
 struct cancelling {
 	unsigned int flags;
 	char invoice_id[BILLING_ID_MAX];
+	char usage_invoice_id[BILLING_ID_MAX];
 };
 
 static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
@@ -588,6 +591,20 @@ static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 			mut->invoice_id)) < 0)
 			return rc;
 		r->latest_invoice_id = mut->invoice_id;
+	}
+	if (r->status != BILLING_SUB_TRIALING && r->status != BILLING_SUB_INCOMPLETE &&
+	    now > r->current_period_start) {
+		/* Metered items: the usage so far of the period, billed now on a
+		 * last invoice (its aggregates stored: later events of it are
+		 * refused as late). */
+		struct cancelling *mut = payload;
+		bool issued = false;
+		int64_t to = now < r->current_period_end ? now : r->current_period_end;
+		if ((rc = billing__subscription_usage_invoice(ctx, tx, r, to, mut->usage_invoice_id,
+			&issued)) < 0)
+			return rc;
+		if (issued)
+			r->latest_invoice_id = mut->usage_invoice_id;
 	}
 	r->status = BILLING_SUB_CANCELED;
 	r->cancel_at_period_end = 0;
@@ -663,8 +680,13 @@ static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 		r->cancel_at_period_end = p->cancel_at_period_end ? 1 : 0;
 		r->canceled_at = p->cancel_at_period_end ? r->updated_at : 0;
 	}
-	if (p->fields & BILLING_SUBSCRIPTION_QUANTITY)
+	if (p->fields & BILLING_SUBSCRIPTION_QUANTITY) {
+		billing__plan_info plan;
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0 ||
+		    (rc = billing__sub_item_quantity_check(&plan, p->quantity, "quantity")) < 0)
+			return rc;
 		r->quantity = p->quantity;
+	}
 	if (p->fields & BILLING_SUBSCRIPTION_METADATA)
 		r->metadata_json = ch->metadata ? ch->metadata : "{}";
 	if (((p->fields & BILLING_SUBSCRIPTION_QUANTITY) &&

@@ -32,6 +32,7 @@
 #include "core/meter.h"
 #include "core/resource.h"
 #include "core/resources.h"
+#include "core/subscription_internal.h"
 #include "core/txn.h"
 #include "core/validate.h"
 
@@ -1162,12 +1163,100 @@ int billing_usage_aggregate(int64_t *value, int64_t *events, billing_ctx *ctx,
 	return BILLING_OK;
 }
 
+/* ------------------------------------------------------------ billing in arrears */
+
+int billing__usage_grace_in(int64_t *grace, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id)
+{
+	int rc;
+	*grace = BILLING_USAGE_GRACE_DEFAULT;
+	rc = billing__read(ctx->st, tx, &settings_res, tenant_id, tenant_id, BILLING_LOCK_NONE,
+		settings_row, grace);
+	return rc == BILLING_ENOTFOUND ? BILLING_OK : rc;
+}
+
+static void aggregate_id(char *id, size_t size, const char *meter_id, const char *customer_id,
+	int64_t from)
+{
+	snprintf(id, size, "%s/%s/%lld", meter_id, customer_id, (long long)from);
+}
+
+int billing__usage_stored(int64_t *value, int64_t *period_end, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *meter_id, const char *customer_id,
+	int64_t from)
+{
+	aggregate_record a;
+	char id[256];
+	int rc;
+
+	aggregate_id(id, sizeof(id), meter_id, customer_id, from);
+	memset(&a, 0, sizeof(a));
+	if ((rc = ctx->st->record_read(tx, &aggregate_res, tenant_id, id, BILLING_LOCK_NONE,
+		aggregate_row, &a)) < 0)
+		return rc;
+	*value = a.value;
+	*period_end = a.period_end;
+	return BILLING_OK;
+}
+
+int billing__usage_value(int64_t *value, int64_t *events, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *meter_id, const char *customer_id, int64_t from,
+	int64_t to, bool close)
+{
+	billing__meter *m = NULL;
+	aggregate_record a;
+	char id[256];
+	int rc;
+
+	*value = *events = 0;
+	if (close) {
+		aggregate_id(id, sizeof(id), meter_id, customer_id, from);
+		memset(&a, 0, sizeof(a));
+		rc = ctx->st->record_read(tx, &aggregate_res, tenant_id, id, BILLING_LOCK_NONE,
+			aggregate_row, &a);
+		if (rc == BILLING_OK) {
+			if (a.period_end != to)
+				return billing__error_field(BILLING_ECONFLICT, "period_mismatch",
+					"periodEnd", "meter %s's period from %lld was closed with another "
+					"end", meter_id, (long long)from);
+			*value = a.value;
+			*events = a.events;
+			return BILLING_OK;
+		}
+		if (rc != BILLING_ENOTFOUND)
+			return rc;
+	}
+	rc = billing__read(ctx->st, tx, billing__res_meter, tenant_id, meter_id, BILLING_LOCK_NONE,
+		meter_row_one, &m);
+	if (rc == BILLING_ENOTFOUND)
+		rc = billing__error_set(BILLING_ERROR, "corrupt", "the meter %s of a metered plan "
+			"is missing", meter_id);
+	if (rc < 0 ||
+	    (rc = compute(value, events, ctx, tx, tenant_id, m, customer_id, from, to)) < 0 ||
+	    !close)
+		goto done;
+	a.tenant_id = tenant_id;
+	a.id = id;
+	a.meter_id = meter_id;
+	a.customer_id = customer_id;
+	a.period_start = from;
+	a.period_end = to;
+	a.value = *value;
+	a.events = *events;
+	a.created_at = billing__now(ctx);
+	rc = ctx->st->record_insert(tx, &aggregate_res, &a);
+done:
+	billing__free(m);
+	return rc;
+}
+
 /* ------------------------------------------------------------ summary */
 
 struct summary_item {
 	char *meter_id;
 	int64_t value;
 	int64_t events;
+	int64_t amount;              /* what the subscription's metered items would bill */
 };
 
 struct billing_usage_summary {
@@ -1196,6 +1285,51 @@ static int subscription_row(void *payload, const void *record)
 	billing__free(*s);
 	*s = billing__record_dup(&billing__res_subscription, record);
 	return *s ? BILLING_OK : billing__error_set(BILLING_ENOMEM, NULL, NULL);
+}
+
+/* What each meter's running value would bill: for every metered item of
+ * sub, the line its period's end would bill (billing__plan_line, the
+ * plan's model, as billing__subscription_usage_lines). */
+static int summary_amounts(billing_usage_summary *s, billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *sub)
+{
+	billing__sub_items it;
+	billing__plan_info plan;
+	billing_invoice_line line;
+	char *desc;
+	size_t i, k;
+	int rc;
+
+	if (!(desc = billing__malloc(BILLING__PLAN_LINE_TEXT)))
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((rc = billing__sub_items_load(&it, ctx, tx, sub->tenant_id, sub->id)) < 0) {
+		billing__free(desc);
+		return rc;
+	}
+	for (i = 0; rc == BILLING_OK && i < it.n; i++) {
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, sub->tenant_id, it.v[i]->plan_id)) < 0)
+			break;
+		if (plan.usage_type != BILLING__USAGE_METERED)
+			continue;
+		for (k = 0; k < s->count; k++) {
+			struct summary_item *m = &s->items[k];
+			if (strcmp(m->meter_id, plan.meter_id) != 0)
+				continue;
+			if (m->value > INT32_MAX) {
+				rc = billing__error_set(BILLING_EOVERFLOW, "usage_too_large",
+					"the usage of item %s does not fit a line's quantity", it.v[i]->id);
+				break;
+			}
+			if ((rc = billing__plan_line(&line, &plan, m->value < 0 ? 0 : (int32_t)m->value,
+				s->period_start, s->period_end, desc, BILLING__PLAN_LINE_TEXT, NULL)) < 0)
+				break;
+			/* At most 20 items of at most BILLING_AMOUNT_MAX each: no overflow. */
+			m->amount += line.amount;
+		}
+	}
+	billing__sub_items_free(&it);
+	billing__free(desc);
+	return rc;
 }
 
 int billing_usage_summary_get(billing_usage_summary **out, billing_ctx *ctx,
@@ -1241,6 +1375,11 @@ int billing_usage_summary_get(billing_usage_summary **out, billing_ctx *ctx,
 			sub->customer_id, s->period_start, s->period_end)) < 0)
 			goto end;
 	}
+	/* The amount each meter's usage would bill now: the lines the period's
+	 * end would bill (billing__subscription_usage_lines, the plan's model),
+	 * from the running aggregates. */
+	if (sub->status != BILLING_SUB_TRIALING && !billing__subscription_ended(sub->status))
+		rc = summary_amounts(s, ctx, tx, sub);
 end:
 	rc = billing__end(ctx, tx, rc);
 	meters_free(&ms);
@@ -1294,4 +1433,10 @@ int64_t billing_usage_summary_events(const billing_usage_summary *s, size_t i)
 {
 	const struct summary_item *it = summary_at(s, i);
 	return it ? it->events : 0;
+}
+
+int64_t billing_usage_summary_amount(const billing_usage_summary *s, size_t i)
+{
+	const struct summary_item *it = summary_at(s, i);
+	return it ? it->amount : 0;
 }

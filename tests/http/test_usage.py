@@ -13,6 +13,11 @@ running usage, the usage aggregates and the tenant's grace window.
 - bad input: 400 naming the field (an empty or oversized batch, one event
   and a batch at once, unknown members), refusals per event that leave the
   rest of the batch alone, USER may read but not write (403);
+- billing in arrears (UsageBilling): a metered plan with graduated tiers,
+  a month of events in batches, the running usage with its amount and the
+  preview's usage line, the renewal held for the grace window, then the
+  invoice's usage line equal to the tiers computed here; a late event of
+  the billed period refused; a quantity on a metered item refused;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers; runs on the backend
@@ -166,6 +171,102 @@ class Usage(tenant_case.TenantCase):
         self.assertEqual(r.status, 200, r.text)
         r = self.s.request("GET", "/v1/subscriptions/sub_nope/usage", token=self.user)
         self.assertEqual(r.status, 404, r.text)
+
+
+
+class UsageBilling(tenant_case.TenantCase):
+    """#23's Done when over HTTP: a metered plan with graduated tiers, a
+    month of events in batches, the running usage and its amount, the
+    preview, and the invoice in arrears equal to a computation here."""
+
+    TIERS = [{"upTo": 100, "unitAmount": 10, "flatAmount": 500},
+             {"upTo": 1000, "unitAmount": 5}, {"upTo": None, "unitAmount": 2}]
+
+    @staticmethod
+    def by_hand(q):
+        """The graduated price of q units under TIERS, computed independently."""
+        if q <= 0:
+            return 0
+        amount = 500 + 10 * min(q, 100)
+        if q > 100:
+            amount += 5 * (min(q, 1000) - 100)
+        if q > 1000:
+            amount += 2 * (q - 1000)
+        return amount
+
+    def test_a_month_of_events_is_invoiced_in_arrears(self):
+        meter = self.b.ok("POST", "/v1/meters", {"eventName": "api.call", "aggregation": "sum",
+                                                 "valueProperty": "n"})
+        plan = self.b.ok("POST", "/v1/plans", {
+            "productId": self.b.product["id"], "code": "METERED-API", "name": "API calls",
+            "currency": self.b.product["currency"], "interval": "MONTH",
+            "billingScheme": "tiered", "tiersMode": "graduated", "tiers": self.TIERS,
+            "usageType": "metered", "meterId": meter["id"]})
+        # A metered item has no quantity.
+        r = self.b.req("POST", "/v1/subscriptions", {
+            "customerId": self.b.customer["id"],
+            "items": [{"planId": plan["id"], "quantity": 3}]})
+        self.assertProblem(r, 400, field="items[0].quantity")
+        sub = self.b.ok("POST", "/v1/subscriptions", {"customerId": self.b.customer["id"],
+                                                      "items": [{"planId": plan["id"]}]})
+        start, end = sub["currentPeriodStart"], sub["currentPeriodEnd"]
+        first = self.b.ok("GET", "/v1/invoices/%s" % sub["latestInvoiceId"])
+        self.assertEqual((first["lines"], first["total"]), ([], 0))
+
+        rnd, total = random.Random(2323), 0
+        for batch in range(6):
+            events = []
+            for i in range(50):
+                n = rnd.randint(0, 8)
+                total += n
+                events.append({"transactionId": "u%d-%d" % (batch, i), "eventName": "api.call",
+                               "customerId": self.b.customer["id"], "properties": {"n": n}})
+            r = self.b.req("POST", "/v1/usage-events", {"events": events})
+            self.assertEqual((r.status, r.body["accepted"]), (200, 50), r.text)
+            self.s.request("POST", "/v1/test-clock/advance", {"seconds": 4 * 86400},
+                           token=self.b.tok)
+        self.assertGreater(total, 1000)
+
+        # The running usage, what it would bill now, and the preview's line.
+        u = self.b.ok("GET", "/v1/subscriptions/%s/usage" % sub["id"])
+        self.assertEqual([(m["meterId"], m["value"], m["amount"]) for m in u["data"]],
+                         [(meter["id"], total, self.by_hand(total))])
+        pv = self.b.ok("GET", "/v1/invoices/preview?subscriptionId=%s" % sub["id"])
+        self.assertEqual([(l["planId"], l["quantity"], l["amount"], l["periodStart"],
+                           l["periodEnd"]) for l in pv["lines"]],
+                         [(plan["id"], total, self.by_hand(total), start, end)])
+
+        # The period ends; the renewal waits for the hour of grace, in which
+        # an event of the period still counts.
+        self.s.request("POST", "/v1/test-clock/advance", {"to": shift(end, 3599)},
+                       token=self.b.tok)
+        self.assertEqual(len(self.b.invoices("&subscriptionId=" + sub["id"])), 1)
+        r = self.b.req("POST", "/v1/usage-events", {
+            "transactionId": "late-ok", "eventName": "api.call",
+            "customerId": self.b.customer["id"], "timestamp": shift(end, -5),
+            "properties": {"n": 7}})
+        self.assertEqual(r.body["data"][0]["status"], "accepted", r.text)
+        total += 7
+        self.s.request("POST", "/v1/test-clock/advance", {"seconds": 1}, token=self.b.tok)
+        invoices = self.b.invoices("&subscriptionId=" + sub["id"])
+        self.assertEqual(len(invoices), 2)
+        renewal = self.b.ok("GET", "/v1/subscriptions/%s" % sub["id"])["latestInvoiceId"]
+        inv = self.b.ok("GET", "/v1/invoices/%s" % renewal)
+        self.assertEqual(inv["periodStart"], end)
+        self.assertEqual(len(inv["lines"]), 1)
+        line = inv["lines"][0]
+        self.assertEqual((line["planId"], line["quantity"], line["amount"], line["periodStart"],
+                          line["periodEnd"]), (plan["id"], total, self.by_hand(total), start, end))
+        self.assertEqual([t["quantity"] for t in line["tiers"]], [100, 900, total - 1000])
+        self.assertEqual(inv["subtotal"], self.by_hand(total))
+
+        # Billed: an event of that period is refused from now on.
+        r = self.b.req("POST", "/v1/usage-events", {
+            "transactionId": "too-late", "eventName": "api.call",
+            "customerId": self.b.customer["id"], "timestamp": shift(end, -5),
+            "properties": {"n": 1}})
+        self.assertEqual((r.body["data"][0]["status"], r.body["data"][0]["code"]),
+                         ("refused", "late_event"), r.text)
 
 
 if __name__ == "__main__":

@@ -357,7 +357,8 @@
 	INT(billing_usage_summary_count, 0) \
 	AT(billing_usage_summary_meter_id) \
 	IAT(billing_usage_summary_value, 0) \
-	IAT(billing_usage_summary_events, 0)
+	IAT(billing_usage_summary_events, 0) \
+	IAT(billing_usage_summary_amount, 0)
 
 /* One thunk per getter, called with a NULL object. The integer thunks
  * convert implicitly, so listing a pointer getter under INT does not

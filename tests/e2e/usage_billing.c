@@ -1,0 +1,552 @@
+/*
+ * Usage billed in arrears (issue #23; docs/usage.md), on both backends:
+ *  - the issue's "Done when": a customer on a metered plan with graduated
+ *    tiers sends events over a month in batches; the renewal waits for the
+ *    grace window, then bills the closed period's usage on the invoice that
+ *    opens the next one, equal to a hand computation of the tiers, the
+ *    aggregate stored; an event of the billed period is refused after;
+ *  - a metered item has no quantity (refused, naming the field);
+ *  - metered and licensed items together: the licensed line in advance, the
+ *    usage line in arrears, on one invoice; before it, the preview's running
+ *    usage line and the usage view's amount are what the invoice bills;
+ *  - two billing runs at once (two contexts, two threads) bill exactly one
+ *    usage line per item and period;
+ *  - cancel at the period end bills the last period's usage on a final
+ *    invoice; cancel now bills the usage so far, and later events of it are
+ *    refused;
+ *  - billing_check: a usage line that is not its stored aggregate.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cJSON.h>
+#include <cmocka.h>
+
+#include "tb.h"
+#include "tb_billing.h"
+
+#define GRACE 3600
+
+typedef struct {
+	tb_world *w;
+	const char *tenant;
+	billing_principal admin;
+	char customer[64];
+	char product[64];
+	char meter[64];
+	char metered[64];            /* a metered plan, graduated tiers */
+	char licensed[64];           /* a perUnit plan of 1500 */
+} fx;
+
+/* Graduated: 1-100 at 10 plus a flat 500, 101-1000 at 5, above at 2. */
+#define TIERS "\"billingScheme\":\"tiered\",\"tiersMode\":\"graduated\",\"tiers\":[" \
+	"{\"upTo\":100,\"unitAmount\":10,\"flatAmount\":500},{\"upTo\":1000,\"unitAmount\":5}," \
+	"{\"upTo\":null,\"unitAmount\":2}]"
+
+/* The hand computation of TIERS for q units. */
+static int64_t by_hand(int64_t q)
+{
+	int64_t a = 0;
+	if (q <= 0)
+		return 0;
+	a += 500 + 10 * (q < 100 ? q : 100);
+	if (q > 100)
+		a += 5 * ((q < 1000 ? q : 1000) - 100);
+	if (q > 1000)
+		a += 2 * (q - 1000);
+	return a;
+}
+
+static void json_call(fx *f, const char *op, const char *json, char *id, size_t size)
+{
+	char *out = NULL;
+	cJSON *m;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, op, json, strlen(json), NULL),
+		BILLING_OK);
+	m = cJSON_Parse(out);
+	snprintf(id, size, "%s", cJSON_GetObjectItemCaseSensitive(m, "id")->valuestring);
+	cJSON_Delete(m);
+	billing_free(out);
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	billing_customer *c;
+	billing_product *p;
+	billing_plan *plan;
+	char json[1024];
+	assert_non_null(f);
+	f->w = tb_world_new();
+	f->tenant = tb_tenant(f->w, "Acme");
+	f->admin = tb_admin(f->tenant);
+	c = tb_customer(f->w, f->tenant, NULL);
+	snprintf(f->customer, sizeof(f->customer), "%s", billing_customer_id(c));
+	billing_customer_free(c);
+	p = tb_product(f->w, f->tenant, NULL);
+	snprintf(f->product, sizeof(f->product), "%s", billing_product_id(p));
+	billing_product_free(p);
+	json_call(f, "meters.create", "{\"eventName\":\"api.call\",\"aggregation\":\"sum\","
+		"\"valueProperty\":\"n\"}", f->meter, sizeof(f->meter));
+	snprintf(json, sizeof(json), TIERS ",\"usageType\":\"metered\",\"meterId\":\"%s\"",
+		f->meter);
+	plan = tb_plan(f->w, f->tenant, &(tb_plan_spec){ .product_id = f->product,
+		.price_json = json });
+	snprintf(f->metered, sizeof(f->metered), "%s", billing_plan_id(plan));
+	billing_plan_free(plan);
+	plan = tb_plan(f->w, f->tenant, &(tb_plan_spec){ .product_id = f->product,
+		.amount = 1500 });
+	snprintf(f->licensed, sizeof(f->licensed), "%s", billing_plan_id(plan));
+	billing_plan_free(plan);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	tb_world_free(f->w);
+	free(f);
+	return 0;
+}
+
+/* A subscription of the customer to items (quantities 0: none given). */
+static billing_subscription *subscribe(fx *f, const char *customer,
+	const billing_subscription_item_spec *items, size_t n)
+{
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription *s = NULL;
+	p.customer_id = customer;
+	p.items = items;
+	p.item_count = n;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	return s;
+}
+
+/* Sends one event of n units at ts; returns its status. */
+static billing_usage_status send(fx *f, const char *customer, const char *tid, int64_t ts,
+	int64_t n, char code[32])
+{
+	billing_usage_event ev = BILLING_USAGE_EVENT_INIT;
+	billing_usage_result *r = NULL;
+	billing_usage_status st;
+	char props[64];
+	snprintf(props, sizeof(props), "{\"n\":%lld}", (long long)n);
+	ev.transaction_id = tid;
+	ev.event_name = "api.call";
+	ev.customer_id = customer;
+	ev.timestamp = ts;
+	ev.properties_json = props;
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, &ev, 1), BILLING_OK);
+	st = billing_usage_result_status(r, 0);
+	if (code)
+		snprintf(code, 32, "%s", billing_usage_result_code(r, 0) ?
+			billing_usage_result_code(r, 0) : "");
+	billing_usage_result_free(r);
+	return st;
+}
+
+static billing_invoice *latest(fx *f, const char *sub_id)
+{
+	billing_subscription *s = tbb_sub_get(f->w, f->tenant, sub_id);
+	billing_invoice *inv = NULL;
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
+		billing_subscription_latest_invoice_id(s)), BILLING_OK);
+	billing_subscription_free(s);
+	return inv;
+}
+
+static size_t invoice_count(fx *f, const char *sub_id)
+{
+	tbb_invoice *all = NULL;
+	size_t n = tbb_invoices(f->w, f->tenant, sub_id, &all);
+	free(all);
+	return n;
+}
+
+/* The line of inv for plan_id; NULL when none. */
+static const billing_invoice_line *line_of(const billing_invoice *inv, const char *plan_id)
+{
+	size_t i;
+	for (i = 0; i < billing_invoice_line_count(inv); i++)
+		if (strcmp(billing_invoice_line_at(inv, i)->plan_id, plan_id) == 0)
+			return billing_invoice_line_at(inv, i);
+	return NULL;
+}
+
+static void check_kind(void *user_data, const billing_check_problem *p)
+{
+	snprintf(user_data, 64, "%s", p->kind);
+}
+
+static void assert_check_clean(fx *f)
+{
+	int64_t problems = -1;
+	tb_assert_rc(billing_check(f->w->ctx, NULL, NULL, &problems), BILLING_OK);
+	assert_int_equal(problems, 0);
+}
+
+/* ------------------------------------------------------------ done when */
+
+static void usage_billing__a_month_of_events_is_billed_in_arrears_by_the_tiers(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec item = { f->metered, 0 };
+	billing_subscription *s = subscribe(f, f->customer, &item, 1);
+	char sub[64];
+	int64_t start = billing_subscription_current_period_start(s);
+	int64_t end = billing_subscription_current_period_end(s);
+	int64_t total = 0, stored = -1, events = -1;
+	billing_usage_event evs[50];
+	char tids[50][32], props[50][32], code[32];
+	billing_invoice *inv;
+	const billing_invoice_line *l;
+	unsigned int seed = 23;
+	int batch, i;
+	cJSON *tiers;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	/* The first invoice bills nothing in advance for a metered item. */
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 0);
+	assert_int_equal(billing_invoice_total(inv), 0);
+	billing_invoice_free(inv);
+
+	/* Ten batches over the month, out of order within each. */
+	for (batch = 0; batch < 10; batch++) {
+		f->w->now = start + (end - start) * (batch + 1) / 11;
+		for (i = 0; i < 50; i++) {
+			billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+			int64_t n;
+			seed = seed * 1103515245u + 12345u;
+			n = (seed >> 16) % 7;
+			total += n;
+			snprintf(tids[i], sizeof(tids[i]), "b%d-%d", batch, i);
+			snprintf(props[i], sizeof(props[i]), "{\"n\":%lld}", (long long)n);
+			e.transaction_id = tids[i];
+			e.event_name = "api.call";
+			e.customer_id = f->customer;
+			e.timestamp = f->w->now - 1 - (int64_t)((seed >> 8) % 3600);
+			e.properties_json = props[i];
+			evs[i] = e;
+		}
+		{
+			billing_usage_result *r = NULL;
+			tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, 50), BILLING_OK);
+			assert_int_equal(billing_usage_result_tally(r, BILLING_USAGE_ACCEPTED), 50);
+			billing_usage_result_free(r);
+		}
+	}
+	assert_true(total > 1000);
+
+	/* The period ends: the renewal waits for the grace window, and an event
+	 * of the period sent within it still counts. */
+	f->w->now = end + GRACE - 1;
+	tbb_run(f->w);
+	assert_int_equal(invoice_count(f, sub), 1);
+	assert_int_equal(send(f, f->customer, "late-ok", end - 5, 6, NULL), BILLING_USAGE_ACCEPTED);
+	total += 6;
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	assert_int_equal(invoice_count(f, sub), 2);
+
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_period_start(inv), end);
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	l = billing_invoice_line_at(inv, 0);
+	assert_string_equal(l->plan_id, f->metered);
+	assert_non_null(l->subscription_item_id);
+	assert_int_equal(l->period_start, start);
+	assert_int_equal(l->period_end, end);
+	assert_int_equal(l->quantity, total);
+	assert_int_equal(l->amount, by_hand(total));
+	assert_int_equal(billing_invoice_subtotal(inv), by_hand(total));
+	assert_non_null(l->tiers);
+	tiers = cJSON_Parse(l->tiers);
+	assert_int_equal(cJSON_GetArraySize(tiers), 3);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(tiers, 2), "quantity")->valuedouble,
+		total - 1000);
+	cJSON_Delete(tiers);
+	billing_invoice_free(inv);
+
+	/* The aggregate was stored with the line, and equals it. */
+	tb_assert_rc(billing_usage_aggregate(&stored, &events, f->w->ctx, &f->admin, f->meter,
+		f->customer, start, end), BILLING_OK);
+	assert_int_equal(stored, total);
+	assert_int_equal(events, 501);
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM usage_aggregates"), 1);
+	/* An event of the billed period is refused from now on. */
+	assert_int_equal(send(f, f->customer, "too-late", end - 2, 1, code), BILLING_USAGE_REFUSED);
+	assert_string_equal(code, "late_event");
+	assert_check_clean(f);
+
+	/* The next period starts from zero: nothing used, nothing billed. */
+	billing_subscription_free(s);
+	s = tbb_sub_get(f->w, f->tenant, sub);
+	f->w->now = billing_subscription_current_period_end(s) + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 0);
+	assert_int_equal(billing_invoice_total(inv), 0);
+	billing_invoice_free(inv);
+	billing_subscription_free(s);
+	assert_check_clean(f);
+}
+
+static void usage_billing__a_metered_item_has_no_quantity(void **state)
+{
+	fx *f = *state;
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription_item_spec items[2] = { { f->licensed, 2 }, { f->metered, 3 } };
+	billing_subscription *s = NULL;
+
+	p.customer_id = f->customer;
+	p.items = items;
+	p.item_count = 2;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("items[1].quantity");
+	assert_null(s);
+	p = (billing_subscription_params)BILLING_SUBSCRIPTION_PARAMS_INIT;
+	p.customer_id = f->customer;
+	p.plan_id = f->metered;
+	p.quantity = 4;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("quantity");
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM subscriptions"), 0);
+}
+
+static void usage_billing__metered_and_licensed_items_on_one_invoice(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec items[2] = { { f->licensed, 3 }, { f->metered, 0 } };
+	billing_subscription *s = subscribe(f, f->customer, items, 2);
+	const char *sub = billing_subscription_id(s);
+	int64_t start = billing_subscription_current_period_start(s);
+	int64_t end = billing_subscription_current_period_end(s);
+	billing_invoice *inv = latest(f, sub);
+	const billing_invoice_line *l;
+
+	/* In advance: the licensed item only. */
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_string_equal(billing_invoice_line_at(inv, 0)->plan_id, f->licensed);
+	assert_int_equal(billing_invoice_subtotal(inv), 4500);
+	billing_invoice_free(inv);
+
+	f->w->now = start + 86400;
+	assert_int_equal(send(f, f->customer, "m-1", 0, 150, NULL), BILLING_USAGE_ACCEPTED);
+	assert_int_equal(send(f, f->customer, "m-2", 0, 50, NULL), BILLING_USAGE_ACCEPTED);
+	/* The preview shows the period's running usage line, and the usage
+	 * view what it would bill now: the same amount. */
+	tb_assert_rc(billing_invoice_preview(&inv, f->w->ctx, &f->admin, sub), BILLING_OK);
+	assert_int_equal(billing_invoice_line_count(inv), 2);
+	l = line_of(inv, f->metered);
+	assert_non_null(l);
+	assert_int_equal(l->period_start, start);
+	assert_int_equal(l->period_end, end);
+	assert_int_equal(l->quantity, 200);
+	assert_int_equal(l->amount, 2000);
+	assert_int_equal(billing_invoice_subtotal(inv), 4500 + 2000);
+	billing_invoice_free(inv);
+	{
+		billing_usage_summary *u = NULL;
+		tb_assert_rc(billing_usage_summary_get(&u, f->w->ctx, &f->admin, sub), BILLING_OK);
+		assert_int_equal(billing_usage_summary_count(u), 1);
+		assert_int_equal(billing_usage_summary_value(u, 0), 200);
+		assert_int_equal(billing_usage_summary_amount(u, 0), 2000);
+		billing_usage_summary_free(u);
+	}
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 2);
+	l = line_of(inv, f->licensed);
+	assert_non_null(l);
+	assert_int_equal(l->period_start, end);
+	assert_int_equal(l->amount, 4500);
+	l = line_of(inv, f->metered);
+	assert_non_null(l);
+	assert_int_equal(l->period_start, start);
+	assert_int_equal(l->period_end, end);
+	assert_int_equal(l->quantity, 200);
+	assert_int_equal(l->amount, by_hand(200));   /* 500 + 1000 + 500 = 2000 */
+	assert_int_equal(by_hand(200), 2000);
+	assert_int_equal(billing_invoice_subtotal(inv), 4500 + 2000);
+	billing_invoice_free(inv);
+	billing_subscription_free(s);
+	assert_check_clean(f);
+
+	/* billing_check: a billed usage line equals its stored aggregate. */
+	tb_raw_exec(f->w->owner_url, "UPDATE usage_aggregates SET value = 201");
+	{
+		int64_t problems = -1;
+		char kind[64] = "";
+		tb_assert_rc(billing_check(f->w->ctx, check_kind, kind, &problems), BILLING_OK);
+		assert_int_equal(problems, 1);
+		assert_string_equal(kind, "usage_line_aggregate");
+	}
+}
+
+/* ------------------------------------------------------------ two runs at once */
+
+#define SUBS 12
+
+struct runner {
+	billing_ctx *ctx;
+	int64_t now;
+	pthread_barrier_t *start;
+	int rc;
+};
+
+static void *run_at_once(void *arg)
+{
+	struct runner *r = arg;
+	pthread_barrier_wait(r->start);
+	r->rc = billing_run_due(r->ctx, r->now, NULL, NULL);
+	return NULL;
+}
+
+static void usage_billing__two_runs_at_once_bill_each_period_once(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec item = { f->metered, 0 };
+	char subs[SUBS][64];
+	int64_t end = 0;
+	billing_ctx *other = tb_world_open_again(f->w);
+	pthread_barrier_t start;
+	pthread_t th[2];
+	struct runner r[2];
+	int i;
+
+	for (i = 0; i < SUBS; i++) {
+		billing_customer *c = tb_customer(f->w, f->tenant, NULL);
+		billing_subscription *s = subscribe(f, billing_customer_id(c), &item, 1);
+		char tid[32];
+		snprintf(subs[i], sizeof(subs[i]), "%s", billing_subscription_id(s));
+		end = billing_subscription_current_period_end(s);
+		snprintf(tid, sizeof(tid), "r-%d", i);
+		assert_int_equal(send(f, billing_customer_id(c), tid, 0, 10 + i, NULL),
+			BILLING_USAGE_ACCEPTED);
+		billing_subscription_free(s);
+		billing_customer_free(c);
+	}
+	assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+	for (i = 0; i < 2; i++) {
+		r[i].ctx = i ? other : f->w->ctx;
+		r[i].now = end + GRACE;
+		r[i].start = &start;
+		r[i].rc = -99;
+		assert_int_equal(pthread_create(&th[i], NULL, run_at_once, &r[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_barrier_destroy(&start);
+	tb_assert_rc(r[0].rc, BILLING_OK);
+	tb_assert_rc(r[1].rc, BILLING_OK);
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	for (i = 0; i < SUBS; i++) {
+		billing_invoice *inv;
+		assert_int_equal(invoice_count(f, subs[i]), 2);
+		inv = latest(f, subs[i]);
+		assert_int_equal(billing_invoice_line_count(inv), 1);
+		assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 10 + i);
+		assert_int_equal(billing_invoice_line_at(inv, 0)->amount, by_hand(10 + i));
+		billing_invoice_free(inv);
+	}
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM usage_aggregates"),
+		SUBS);
+	{
+		char sql[256];
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM invoice_lines WHERE plan_id = '%s'",
+			f->metered);
+		assert_int_equal(tb_raw_count(f->w->owner_url, sql), SUBS);
+	}
+	billing_ctx_close(other);
+	assert_check_clean(f);
+}
+
+/* ------------------------------------------------------------ cancel */
+
+static void usage_billing__cancel_bills_the_usage_on_a_final_invoice(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec item = { f->metered, 0 };
+	billing_customer *c2 = tb_customer(f->w, f->tenant, NULL);
+	billing_subscription *a = subscribe(f, f->customer, &item, 1);
+	billing_subscription *b = subscribe(f, billing_customer_id(c2), &item, 1);
+	billing_subscription *x = NULL;
+	int64_t start = billing_subscription_current_period_start(a);
+	int64_t end = billing_subscription_current_period_end(a);
+	billing_invoice *inv;
+	char code[32];
+
+	f->w->now = start + 10 * 86400;
+	assert_int_equal(send(f, f->customer, "a-1", 0, 120, NULL), BILLING_USAGE_ACCEPTED);
+	assert_int_equal(send(f, billing_customer_id(c2), "b-1", 0, 30, NULL),
+		BILLING_USAGE_ACCEPTED);
+
+	/* At the period end: the subscription ends, its last period's usage is
+	 * billed on a final invoice. */
+	tb_assert_rc(billing_subscription_cancel(&x, f->w->ctx, &f->admin,
+		billing_subscription_id(a), BILLING_CANCEL_AT_PERIOD_END, NULL), BILLING_OK);
+	billing_subscription_free(x);
+	x = NULL;
+	/* Now: the usage so far, at once. */
+	f->w->now = start + 11 * 86400;
+	tb_assert_rc(billing_subscription_cancel(&x, f->w->ctx, &f->admin,
+		billing_subscription_id(b), 0, NULL), BILLING_OK);
+	assert_int_equal(billing_subscription_status_of(x), BILLING_SUB_CANCELED);
+	billing_subscription_free(x);
+	inv = latest(f, billing_subscription_id(b));
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 30);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->period_start, start);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->period_end, f->w->now);
+	assert_int_equal(billing_invoice_total(inv), by_hand(30));
+	billing_invoice_free(inv);
+	/* Its period so far is closed: a later event of it is refused. */
+	assert_int_equal(send(f, billing_customer_id(c2), "b-2", f->w->now - 60, 1, code),
+		BILLING_USAGE_REFUSED);
+	assert_string_equal(code, "late_event");
+
+	f->w->now = end - 50;
+	assert_int_equal(send(f, f->customer, "a-2", end - 100, 80, NULL), BILLING_USAGE_ACCEPTED);
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	assert_int_equal(tbb_sub_status(f->w, f->tenant, billing_subscription_id(a)),
+		BILLING_SUB_CANCELED);
+	assert_int_equal(invoice_count(f, billing_subscription_id(a)), 2);
+	inv = latest(f, billing_subscription_id(a));
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 200);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->period_start, start);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->period_end, end);
+	assert_int_equal(billing_invoice_total(inv), by_hand(200));
+	billing_invoice_free(inv);
+	billing_subscription_free(a);
+	billing_subscription_free(b);
+	billing_customer_free(c2);
+	assert_check_clean(f);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(usage_billing__a_month_of_events_is_billed_in_arrears_by_the_tiers),
+		T(usage_billing__a_metered_item_has_no_quantity),
+		T(usage_billing__metered_and_licensed_items_on_one_invoice),
+		T(usage_billing__two_runs_at_once_bill_each_period_once),
+		T(usage_billing__cancel_bills_the_usage_on_a_final_invoice),
+	};
+	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
+}
