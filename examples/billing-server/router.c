@@ -72,6 +72,11 @@ static const route special[] = {
 		"subscriptions", NULL),
 	ROUTE("POST", "/v1/subscriptions/{id}/resume", H_OP_ACTION, "subscriptions.resume",
 		"subscriptions", NULL),
+	/* Discounts (docs/billing.md): made with a subscription's coupon. */
+	ROUTE("DELETE", "/v1/subscriptions/{id}/discount", H_OP_DELETE,
+		"subscriptions.delete_discount", "subscriptions", NULL),
+	ROUTE("DELETE", "/v1/customers/{id}/discount", H_OP_DELETE, "customers.delete_discount",
+		"customers", NULL),
 	/* Subscription items (docs/billing.md): the preview row before {id}. */
 	ROUTE("POST", "/v1/subscription-items", H_OP_CREATE, "subscription_items.create",
 		"subscriptionItems", NULL),

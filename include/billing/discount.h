@@ -35,7 +35,8 @@ typedef struct billing_discount billing_discount;
 
 typedef struct {
 	unsigned int version;          /**< BILLING_DISCOUNT_PARAMS_VERSION */
-	const char *customer_id;       /**< required */
+	const char *customer_id;       /**< required; NULL with a subscription_id:
+	                                    the subscription's customer */
 	const char *subscription_id;   /**< NULL: the customer's discount; else one
 	                                    of the customer's subscriptions, not ended */
 	const char *coupon;            /**< a coupon's id, or */
@@ -65,7 +66,7 @@ BILLING_EXTERN(int) billing_discount_create(billing_discount **out, billing_ctx 
 
 /**
  * Deletes the discount of the customer (subscription_id NULL) or of its
- * subscription. ADMIN. Invoices already made keep what it took off.
+ * subscription (customer_id NULL: the subscription's customer). ADMIN. Invoices already made keep what it took off.
  * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_ENOTFOUND when that
  *         level has no discount
  */
@@ -74,7 +75,8 @@ BILLING_EXTERN(int) billing_discount_delete(billing_ctx *ctx, const billing_prin
 
 /**
  * The discount of the customer (subscription_id NULL) or of its
- * subscription, ended or not, that is not deleted.
+ * subscription (customer_id NULL: the subscription's customer), ended or
+ * not, that is not deleted.
  * @return BILLING_OK; BILLING_ENOTFOUND when there is none
  */
 BILLING_EXTERN(int) billing_discount_get(billing_discount **out, billing_ctx *ctx,

@@ -310,13 +310,27 @@ static int missing(const char *field, const char *what)
 /* The level named: the customer exists; the subscription is the
  * customer's and not ended (its plan's interval into p). */
 static int level_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	billing__attach_params *p, bool for_create)
+	billing__attach_params *p, bool for_create, char cus[BILLING_ID_MAX])
 {
 	struct sub_of s;
 	billing__plan_info plan;
 	bool found;
 	int rc;
 
+	/* A subscription alone names its customer. */
+	if (!p->customer_id && p->subscription_id) {
+		if (!billing__id_arg_ok(p->subscription_id, "sub"))
+			return missing("subscriptionId", "subscription");
+		memset(&s, 0, sizeof(s));
+		rc = ctx->st->record_read(tx, &billing__res_subscription, tenant_id,
+			p->subscription_id, BILLING_LOCK_NONE, sub_row, &s);
+		if (rc == BILLING_ENOTFOUND)
+			return missing("subscriptionId", "subscription");
+		if (rc < 0)
+			return rc;
+		snprintf(cus, BILLING_ID_MAX, "%s", s.customer_id);
+		p->customer_id = cus;
+	}
 	if (!billing__id_arg_ok(p->customer_id, "cus"))
 		return missing("customerId", "customer");
 	if ((rc = billing__record_exists(ctx, tx, &billing__res_customer, tenant_id,
@@ -360,6 +374,7 @@ static int discount_create_once(billing_discount **out, billing_ctx *ctx,
 {
 	struct billing__discount_info d;
 	billing__attach_params ap;
+	char cus[BILLING_ID_MAX];
 	billing__buf input = { 0 };
 	billing__idem idem;
 	billing_txn *tx;
@@ -396,7 +411,7 @@ static int discount_create_once(billing_discount **out, billing_ctx *ctx,
 	if (idem.replay) {
 		rc = ctx->st->record_read(tx, &billing__res_discount, who->tenant_id,
 			idem.resource_id, BILLING_LOCK_NONE, info_row, &d);
-	} else if ((rc = level_check(ctx, tx, who->tenant_id, &ap, true)) == BILLING_OK &&
+	} else if ((rc = level_check(ctx, tx, who->tenant_id, &ap, true, cus)) == BILLING_OK &&
 	    (rc = billing__discount_attach(&d, ctx, tx, who->tenant_id, &ap)) == BILLING_OK &&
 	    (rc = billing__idem_record(ctx, tx, who->tenant_id, &idem, d.id)) == BILLING_OK) {
 		rc = billing__audit_record(ctx, tx, who->tenant_id, d.id);
@@ -418,6 +433,7 @@ static int discount_delete_once(billing_ctx *ctx, const billing_principal *who,
 {
 	struct billing__discount_info d;
 	billing__attach_params ap;
+	char cus[BILLING_ID_MAX];
 	billing_txn *tx;
 	int rc;
 
@@ -429,8 +445,8 @@ static int discount_delete_once(billing_ctx *ctx, const billing_principal *who,
 	ap.subscription_id = subscription_id;
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
 		return rc;
-	if ((rc = level_check(ctx, tx, who->tenant_id, &ap, false)) == BILLING_OK) {
-		rc = billing__discount_current(&d, ctx, tx, who->tenant_id, customer_id,
+	if ((rc = level_check(ctx, tx, who->tenant_id, &ap, false, cus)) == BILLING_OK) {
+		rc = billing__discount_current(&d, ctx, tx, who->tenant_id, ap.customer_id,
 			subscription_id, true);
 		if (rc == BILLING_ENOTFOUND)
 			rc = billing__not_found("discount");
@@ -451,6 +467,7 @@ int billing_discount_get(billing_discount **out, billing_ctx *ctx,
 {
 	struct billing__discount_info d;
 	billing__attach_params ap;
+	char cus[BILLING_ID_MAX];
 	billing_txn *tx;
 	int rc;
 
@@ -464,8 +481,8 @@ int billing_discount_get(billing_discount **out, billing_ctx *ctx,
 	ap.subscription_id = subscription_id;
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
 		return rc;
-	if ((rc = level_check(ctx, tx, who->tenant_id, &ap, false)) == BILLING_OK) {
-		rc = billing__discount_current(&d, ctx, tx, who->tenant_id, customer_id,
+	if ((rc = level_check(ctx, tx, who->tenant_id, &ap, false, cus)) == BILLING_OK) {
+		rc = billing__discount_current(&d, ctx, tx, who->tenant_id, ap.customer_id,
 			subscription_id, false);
 		if (rc == BILLING_ENOTFOUND)
 			rc = billing__not_found("discount");

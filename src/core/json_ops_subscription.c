@@ -32,6 +32,10 @@ static const field_spec f_subscription_create[] = {
 	{ "defaultTaxRates", T_STR_ARRAY, false, false,
 		"up to 5 ids of active tax rates (txr_...), at most one inclusive: they replace "
 		"the plans' defaultTaxRates on the subscription's invoices" },
+	{ "coupon", T_STRING, false, false,
+		"a coupon id: the subscription's discount, redeemed before the first invoice" },
+	{ "promotionCode", T_STRING, false, false,
+		"an active promotion code's text (any case), instead of coupon" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_list[] = {
@@ -194,6 +198,8 @@ static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_p
 	    (rc = tax_rates_in(rates, &p.default_tax_rate_count, jget(in, "defaultTaxRates"))) < 0)
 		return rc;
 	p.default_tax_rates = rates;
+	p.coupon = jstr(in, "coupon");
+	p.promotion_code = jstr(in, "promotionCode");
 	rc = billing_subscription_create(&sub, ctx, who, &p, opts);
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }
@@ -307,6 +313,36 @@ static int op_subscription_resume(cJSON **res, billing_ctx *ctx, const billing_p
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }
 
+/* DELETE /v1/subscriptions/{id}/discount, /v1/customers/{id}/discount:
+ * the answer names the discount deleted. */
+static int discount_delete(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const char *customer_id, const char *subscription_id)
+{
+	billing_discount *d = NULL;
+	char id[BILLING_ID_MAX];
+	int rc = billing_discount_get(&d, ctx, who, customer_id, subscription_id);
+	if (rc < 0)
+		return rc;
+	snprintf(id, sizeof(id), "%s", billing_discount_id(d));
+	billing_discount_free(d);
+	return billing__json_deleted_out(res,
+		billing_discount_delete(ctx, who, customer_id, subscription_id), id);
+}
+
+static int op_subscription_delete_discount(cJSON **res, billing_ctx *ctx,
+	const billing_principal *who, const cJSON *in, const billing_call_options *opts)
+{
+	(void)opts;
+	return discount_delete(res, ctx, who, NULL, jstr(in, "id"));
+}
+
+static int op_customer_delete_discount(cJSON **res, billing_ctx *ctx,
+	const billing_principal *who, const cJSON *in, const billing_call_options *opts)
+{
+	(void)opts;
+	return discount_delete(res, ctx, who, jstr(in, "id"), NULL);
+}
+
 const op_entry billing__json_ops_subscription[] = {
 	{ BILLING_OP_SUBSCRIPTIONS_CREATE, op_subscription_create,
 		"Subscribe a customer to a plan; the first invoice is issued at once.",
@@ -333,5 +369,11 @@ const op_entry billing__json_ops_subscription[] = {
 	{ BILLING_OP_SUBSCRIPTIONS_RESUME, op_subscription_resume,
 		"Resume: a new cycle starts now and is invoiced at once.", f_id_only,
 		OUT_OBJECT, "Subscription" },
+	{ BILLING_OP_SUBSCRIPTIONS_DELETE_DISCOUNT, op_subscription_delete_discount,
+		"Delete the subscription's discount: later invoices take the customer's, if any.",
+		f_id_only, OUT_OBJECT, "Deleted" },
+	{ BILLING_OP_CUSTOMERS_DELETE_DISCOUNT, op_customer_delete_discount,
+		"Delete the customer's discount (not its subscriptions' own).", f_id_only,
+		OUT_OBJECT, "Deleted" },
 };
 BILLING__JSON_AREA_END(subscription);

@@ -87,6 +87,8 @@ typedef enum {
 	BILLING_OP_SUBSCRIPTION_ITEMS_PREVIEW,
 	BILLING_OP_TAX_SETTINGS_GET,
 	BILLING_OP_TAX_SETTINGS_SET,
+	BILLING_OP_SUBSCRIPTIONS_DELETE_DISCOUNT,
+	BILLING_OP_CUSTOMERS_DELETE_DISCOUNT,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

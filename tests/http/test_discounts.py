@@ -194,5 +194,66 @@ class PromotionCodes(TenantCase):
                          self.coupon["id"])
 
 
+class Discounts(TenantCase):
+    """Discounts (di_) over HTTP: a subscription's coupon or promotion code,
+    its invoices' discountAmounts / totalDiscountAmounts, DELETE of the
+    subscription's and the customer's discount (docs/billing.md
+    "Discounts")."""
+
+    def event_types(self, prefix):
+        return [e["type"] for e in self.b.ok("GET", "/v1/events?limit=100")["data"]
+                if e["type"].startswith(prefix)]
+
+    def subscribe(self, **extra):
+        return self.b.req("POST", "/v1/subscriptions", dict(
+            customerId=self.b.customer["id"], planId=self.b.monthly["id"], **extra))
+
+    def test_a_coupon_discounts_the_first_invoice_before_tax(self):
+        coupon = self.b.ok("POST", "/v1/coupons", {"percentOff": 25, "duration": "repeating",
+                                                   "durationInPeriods": 3})
+        r = self.subscribe(coupon=coupon["id"])
+        self.assertEqual(r.status, 201, r.text)
+        sub = r.body
+        inv = self.b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        line = inv["lines"][0]
+        # 9.99 a month, taxed 19 %: 25 % off is 2.4975 -> 2.50, the tax 19 %
+        # of 7.49 = 1.4231 -> 1.42; total 9.99 - 2.50 + 1.42 = 8.91.
+        self.assertEqual((line["amount"], line["taxAmount"]), (999, 142))
+        self.assertEqual([d["amount"] for d in line["discountAmounts"]], [250])
+        self.assertTrue(line["discountAmounts"][0]["discountId"].startswith("di_"))
+        self.assertEqual(inv["totalDiscountAmounts"], line["discountAmounts"])
+        self.assertEqual((inv["subtotal"], inv["tax"], inv["total"], inv["amountDue"]),
+                         (999, 142, 891, 891))
+        self.assertEqual(self.event_types("customer.discount"), ["customer.discount.created"])
+        self.assertEqual(self.b.ok("GET", "/v1/coupons/" + coupon["id"])["timesRedeemed"], 1)
+
+        # USER reads, never deletes; the delete ends it, a second one is 404.
+        self.assertProblem(self.s.request("DELETE", "/v1/subscriptions/%s/discount" % sub["id"],
+                                          token=self.user), 403)
+        r = self.b.req("DELETE", "/v1/subscriptions/%s/discount" % sub["id"])
+        self.assertIn(r.status, (200, 204), r.text)
+        self.assertProblem(self.b.req("DELETE", "/v1/subscriptions/%s/discount" % sub["id"]),
+                           404)
+        self.assertEqual(sorted(self.event_types("customer.discount")),
+                         ["customer.discount.created", "customer.discount.deleted"])
+        self.assertProblem(self.b.req("DELETE",
+                                      "/v1/customers/%s/discount" % self.b.customer["id"]), 404)
+
+    def test_a_promotion_code_in_any_case_and_refusals_by_field(self):
+        coupon = self.b.ok("POST", "/v1/coupons", {"amountOff": 300, "currency": "EUR",
+                                                   "maxRedemptions": 1})
+        self.b.ok("POST", "/v1/promotion-codes", {"code": "HELLO3", "couponId": coupon["id"]})
+        self.assertProblem(self.subscribe(coupon="coupon_nope"), 400, field="coupon")
+        self.assertProblem(self.subscribe(promotionCode="NOPE"), 400, field="promotionCode")
+        self.assertEqual(self.b.ok("GET", "/v1/subscriptions")["data"], [])
+        r = self.subscribe(promotionCode="hello3")
+        self.assertEqual(r.status, 201, r.text)
+        inv = self.b.ok("GET", "/v1/invoices/" + r.body["latestInvoiceId"])
+        # 3.00 off once: 9.99 - 3.00 = 6.99, tax 19 % = 1.3281 -> 1.33.
+        self.assertEqual((inv["subtotal"], inv["tax"], inv["total"]), (999, 133, 832))
+        self.assertProblem(self.subscribe(coupon=coupon["id"]), 400, field="coupon")
+        self.assertEqual(len(self.b.ok("GET", "/v1/subscriptions")["data"]), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -707,7 +707,9 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"subscription_items.delete", "subscription_items.preview",
 		"subscription_items.get", "subscription_items.list",
 		/* taxes on invoices (#22): the tenant's rounding rule */
-		"tax_settings.get", "tax_settings.set" };
+		"tax_settings.get", "tax_settings.set",
+		/* discounts (#22 item 3) */
+		"subscriptions.delete_discount", "customers.delete_discount" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;
