@@ -389,6 +389,7 @@ class Operations(ProblemAssertions):
             "/v1/usage-events": {"post"}, "/v1/usage-events/void": {"post"},
             "/v1/subscriptions/{id}/usage": {"get"}, "/v1/usage-aggregates": {"get"},
             "/v1/usage-settings": {"get", "put"},
+            "/v1/tax-settings": {"get", "put"},
             "/v1/subscriptions/{id}/discount": {"delete"},
             "/v1/customers/{id}/discount": {"delete"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
