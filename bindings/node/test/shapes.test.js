@@ -150,6 +150,16 @@ for (const backend of backends()) {
       await run(acme, 'usage_settings.set', { usageGraceSeconds: 600 });
       await run(acme, 'usage_settings.get');
 
+      // Taxes (#22): the tenant's rounding rule. Discounts: a subscription
+      // made with a coupon (coupons are on the generic flow), its discount
+      // deleted.
+      await run(acme, 'tax_settings.set', { taxRounding: 'invoice' });
+      await run(acme, 'tax_settings.get');
+      const coupon = await acme.coupons.create({ percentOff: 10, duration: 'forever' });
+      const dis = await run(acme, 'subscriptions.create', { customerId: bo.id,
+        planId: monthly.id, coupon: coupon.id });
+      await run(acme, 'subscriptions.delete_discount', dis.id);
+
       await run(acme, 'dunning.get');
       await run(acme, 'dunning.set', { retryDays: [1, 3], finalAction: 'unpaid' });
 
@@ -172,17 +182,22 @@ for (const backend of backends()) {
       // provider_account.* answer 409 here; tests/http/test_provider_account.py
       // checks them against a fake Stripe and the OpenAPI document.
       generic.add('provider_account');
+      // A customer's own discount is made in C only so far (PATCH
+      // /v1/customers {coupon} is not built): customers.delete_discount can
+      // only answer 404 here; tests/http/test_discounts.py checks that.
+      const cannot = new Set(['customers.delete_discount']);
       const missed = w.b.catalog.operations.map((o) => o.name)
-        .filter((n) => !seen.has(n) && !generic.has(n.split('.')[0]));
+        .filter((n) => !seen.has(n) && !generic.has(n.split('.')[0]) && !cannot.has(n));
       assert.deepEqual(missed, [], 'operations this test does not run yet: add them above');
     });
 
     it('declares no shape that no operation answers with', () => {
       const used = new Set(w.b.catalog.operations.map((o) => resultShape(w.b.catalog, o.name)));
       for (const s of Object.values(SHAPES)) if (s.extends) used.add(s.extends);
-      // nested in Invoice (InvoiceLine, TaxAmount), WebhookDelivery, UsageResult, SubscriptionUsage and Subscription
+      // nested in Invoice (InvoiceLine, TaxAmount, DiscountAmount), WebhookDelivery,
+      // UsageResult, SubscriptionUsage and Subscription
       used.add('InvoiceLine').add('WebhookAttempt').add('UsageItem').add('UsageMeterTotal')
-        .add('SubscriptionItemRef').add('TaxAmount');
+        .add('SubscriptionItemRef').add('TaxAmount').add('DiscountAmount');
       assert.deepEqual(Object.keys(SHAPES).filter((n) => !used.has(n)), []);
     });
 
