@@ -180,6 +180,15 @@ int billing__invoice_discount(billing__invoice_discount_result *out, billing_ctx
 	}
 	if (!n || !customer_id)
 		return BILLING_OK;
+	/* In a batch of the billing run, one read of the tenant's discounts
+	 * tells which customers have none: their renewals ask nothing more. */
+	if (!keep_id) {
+		bool none = false;
+		if ((rc = billing__batch_no_discount(ctx, tx, tenant_id, customer_id, &none)) < 0)
+			return rc;
+		if (none)
+			return BILLING_OK;
+	}
 	if ((rc = choose(&d, &t, &found, ctx, tx, tenant_id, customer_id, subscription_id,
 		at, keep_id, commit)) < 0 || !found)
 		goto out;

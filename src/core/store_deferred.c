@@ -36,6 +36,7 @@
 
 #include "core/assert.h"
 #include "core/core.h"
+#include "core/discount.h"
 #include "core/invoice_item.h"
 #include "core/subscription_internal.h"
 
@@ -80,8 +81,8 @@ static _Thread_local struct {
 	/* The renewal in hand, whose due work the claim holds. */
 	char held_tenant[BILLING_ID_MAX], held_id[BILLING_ID_MAX];
 	/* What waits for a subscription's next invoice: its pending lines and
-	 * its invoice items. */
-	struct waiting pending, items;
+	 * its invoice items; and the customers that have a live discount. */
+	struct waiting pending, items, discounts;
 } defer;
 
 static size_t field_size(billing_field_type t)
@@ -154,6 +155,7 @@ void billing__defer_end(void)
 		billing__free(defer.cache[k].rec);
 	billing__free(defer.pending.ids);
 	billing__free(defer.items.ids);
+	billing__free(defer.discounts.ids);
 	memset(&defer, 0, sizeof(defer));
 }
 
@@ -296,6 +298,30 @@ static int scan_items(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	struct waiting *w, int64_t *total)
 {
 	return billing__items_waiting_scan(ctx, tx, tenant_id, PENDING_SCAN, item_row, w, total);
+}
+
+static int discount_row(void *payload, const void *record)
+{
+	return waiting_add(payload, ((const struct billing__discount_rec *)record)->customer_id);
+}
+
+/* The tenant's live discounts, at either level, by customer. */
+static int scan_discounts(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	struct waiting *w, int64_t *total)
+{
+	billing_list_query q;
+	memset(&q, 0, sizeof(q));
+	q.limit = PENDING_SCAN;
+	q.total = total;
+	return billing__list_records(ctx->st, tx, &billing__res_discount, tenant_id, &q,
+		discount_row, w);
+}
+
+int billing__batch_no_discount(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, bool *none)
+{
+	return batch_none(&defer.discounts, ctx, tx, tenant_id, customer_id, none,
+		scan_discounts);
 }
 
 int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,

@@ -230,6 +230,10 @@ bool billing__batch_holds(billing_txn *tx, const char *tenant_id, const char *ki
 	const char *id);
 int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *subscription_id, bool *none);
+/* The same for a customer's live discounts, at either level
+ * (invoice_discount.c): *none when the customer surely has none. */
+int billing__batch_no_discount(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, bool *none);
 /* The same for the subscription's invoice items waiting (invoice_item.c). */
 int billing__batch_no_items(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *subscription_id, bool *none);
