@@ -5,7 +5,9 @@
  * Periods come from the billing-cycle anchor: period n starts at anchor + n
  * plan intervals, months clamped to their last day (Jan 31 -> Feb 29 ->
  * Mar 31), never computed from the previous period, so they never drift.
- * The anchor is the start, or the end of the trial when there is one.
+ * The anchor is the start, or the end of the trial when there is one, or
+ * one set at creation (billing_cycle_anchor): the span before it is then a
+ * partial first period, prorated or free.
  *
  * Invoicing is in advance: a period is invoiced, and its invoice finalized,
  * when the period begins: the first at creation (a trial's zero-total
@@ -96,7 +98,27 @@ typedef struct {
 /** The transition table (static storage); *count receives its length. */
 BILLING_EXTERN(const billing_subscription_transition *) billing_subscription_transitions(size_t *count);
 
-#define BILLING_SUBSCRIPTION_PARAMS_VERSION 5
+/** What a change of plan (or item) does with the time already paid for;
+ *  at creation, what the partial first period before an explicit
+ *  billing-cycle anchor costs (create_prorations or none). */
+typedef enum {
+	/** Default: a credit for the unused time of the old plan and a charge for
+	 *  the rest of the period on the new one wait for the next invoice. */
+	BILLING_PRORATE_CREATE = 0,
+	/** The same two lines, on an invoice issued now. */
+	BILLING_PRORATE_ALWAYS_INVOICE = 1,
+	/** No proration: the new plan is billed from the next period. */
+	BILLING_PRORATE_NONE = 2
+} billing_proration_behavior;
+
+/** "create_prorations", "always_invoice", "none"; NULL otherwise. */
+BILLING_EXTERN(const char *) billing_proration_behavior_name(billing_proration_behavior b);
+
+#define BILLING_SUBSCRIPTION_PARAMS_VERSION 6
+
+/** billing_cycle_anchor: the anchor is the start (start_at, or now), as
+ *  JSON's "now"; with a trial this is before the trial's end, so refused. */
+#define BILLING_ANCHOR_NOW ((int64_t)-1)
 
 /** One item of a new subscription (version 3 of billing_subscription_params):
  *  a plan and its quantity. */
@@ -139,10 +161,27 @@ typedef struct {
 	 *  subscription's invoices; none: the plans' apply. */
 	const char *const *default_tax_rates;
 	size_t default_tax_rate_count;
+	/** Version 6. The billing-cycle anchor (Stripe's billing_cycle_anchor):
+	 *  0, the start (or the trial's end, with a trial); BILLING_ANCHOR_NOW;
+	 *  or a time (UTC seconds) not before now, not before the trial's end,
+	 *  and at most one plan interval after the start (or the trial's end):
+	 *  that start is not before the anchor minus one interval, months
+	 *  clamped. Periods then start at the anchor + n intervals (its
+	 *  calendar day, clamped at month ends); the span from the start (or
+	 *  the trial's end) to the anchor is a partial first period, invoiced
+	 *  when it begins. */
+	int64_t billing_cycle_anchor;
+	/** Version 6. The partial first period's price: BILLING_PRORATE_CREATE
+	 *  (default) charges each item's full-period amount times the partial
+	 *  period's seconds over those of the period that ends at the anchor,
+	 *  half away from zero, one proration line per item;
+	 *  BILLING_PRORATE_NONE makes it free (zero lines). always_invoice is
+	 *  BILLING_EINVALID; with a trial, only create_prorations. */
+	billing_proration_behavior anchor_proration;
 } billing_subscription_params;
 
 #define BILLING_SUBSCRIPTION_PARAMS_INIT { BILLING_SUBSCRIPTION_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, \
-	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0, 0, 0, 0, 0 }
+	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0, 0, 0, 0, 0, 0, BILLING_PRORATE_CREATE }
 
 /**
  * Subscribes a customer to a plan and issues the first invoice (finalized),
@@ -150,7 +189,11 @@ typedef struct {
  * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID (a customer or
  *         plan id naming nothing in the tenant, a deleted or inactive plan:
  *         reason "resource_missing" or "plan_inactive", with the field; an
- *         unknown payment_behavior, field "paymentBehavior");
+ *         unknown payment_behavior, field "paymentBehavior"; a
+ *         billing_cycle_anchor in the past, before the trial's end or more
+ *         than one interval ahead, field "billingCycleAnchor", reason
+ *         "invalid_anchor"; anchor_proration other than create_prorations
+ *         or none, or none with a trial, field "prorationBehavior");
  *         with error_if_incomplete, BILLING_EDECLINED or
  *         BILLING_EUNKNOWN_OUTCOME (see billing_payment_behavior; *out is
  *         NULL, the subscription exists);
@@ -232,19 +275,6 @@ BILLING_EXTERN(int) billing_subscription_update(billing_subscription **out, bill
 	const billing_principal *who, const char *id,
 	const billing_subscription_update_params *params, const billing_call_options *opts);
 
-/** What a change of plan does with the time already paid for. */
-typedef enum {
-	/** Default: a credit for the unused time of the old plan and a charge for
-	 *  the rest of the period on the new one wait for the next invoice. */
-	BILLING_PRORATE_CREATE = 0,
-	/** The same two lines, on an invoice issued now. */
-	BILLING_PRORATE_ALWAYS_INVOICE = 1,
-	/** No proration: the new plan is billed from the next period. */
-	BILLING_PRORATE_NONE = 2
-} billing_proration_behavior;
-
-/** "create_prorations", "always_invoice", "none"; NULL otherwise. */
-BILLING_EXTERN(const char *) billing_proration_behavior_name(billing_proration_behavior b);
 
 #define BILLING_SUBSCRIPTION_CHANGE_VERSION 1
 

@@ -151,7 +151,7 @@ static bool start_of(int64_t *out, int64_t anchor, billing_interval interval,
 	a = civil_from_days(anchor / SECONDS_PER_DAY);
 	tod = anchor % SECONDS_PER_DAY;
 	month_index = a.year * 12 + (a.month - 1) + n * per;
-	if (month_index > MONTH_INDEX_MAX)
+	if (month_index < 0 || month_index > MONTH_INDEX_MAX)
 		return false;
 	year = month_index / 12;
 	month = (int)(month_index % 12) + 1;
@@ -177,6 +177,25 @@ int billing__period_start(int64_t *out, int64_t anchor, billing_interval interva
 	if (!in_range(anchor))
 		return overflow("the anchor");
 	if (!start_of(&start, anchor, interval, count, n))
+		return overflow("the period start");
+	*out = start;
+	return BILLING_OK;
+}
+
+int billing__period_start_before(int64_t *out, int64_t anchor, billing_interval interval,
+	int32_t count)
+{
+	int64_t start;
+	int rc;
+
+	BILLING__ASSERT_ARG(out, "out");
+	if ((rc = check_schedule(interval, count)) < 0)
+		return rc;
+	if (!in_range(anchor))
+		return overflow("the anchor");
+	/* One step back never overflows: the anchor and the step are both
+	 * far inside int64 (start_of's bounds). */
+	if (!start_of(&start, anchor, interval, count, -1) || !in_range(start))
 		return overflow("the period start");
 	*out = start;
 	return BILLING_OK;

@@ -44,6 +44,19 @@ int billing__period_start(int64_t *out, int64_t anchor, billing_interval interva
 	int32_t count, int64_t n);
 
 /*
+ * The start of the period that ends at the anchor (period -1 of its
+ * schedule, months clamped as above: the one before Mar 31 starts Feb 28 or
+ * 29). A partial first period [start, anchor) lies within it and is
+ * prorated over its length (docs/billing.md, "A billing-cycle anchor").
+ *
+ * @return BILLING_OK; BILLING_EINVALID as billing__period_start;
+ *         BILLING_EOVERFLOW when anchor is outside [0, BILLING_TIME_MAX] or
+ *         that start would be before the epoch
+ */
+int billing__period_start_before(int64_t *out, int64_t anchor, billing_interval interval,
+	int32_t count);
+
+/*
  * The index of the period that contains t: the largest n with
  * billing__period_start(n) <= t, so that
  * period_start(n) <= t < period_start(n + 1) (the latter may be past

@@ -36,6 +36,13 @@ static const field_spec f_subscription_create[] = {
 		"a coupon id: the subscription's discount, redeemed before the first invoice" },
 	{ "promotionCode", T_STRING, false, false,
 		"an active promotion code's text (any case), instead of coupon" },
+	{ "billingCycleAnchor", T_STRING, false, false,
+		"now, or an RFC 3339 UTC time not in the past, not before the trial's end and at most "
+		"one interval after the start (or the trial's end): renewals fall on its day; the "
+		"span before it is a partial first period (docs/billing.md)" },
+	{ "prorationBehavior", T_STRING, false, false,
+		"with billingCycleAnchor: create_prorations (default: the partial first period "
+		"is charged, prorated to the second) or none (it is free; not with a trial)" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_list[] = {
@@ -200,6 +207,21 @@ static int op_subscription_create(cJSON **res, billing_ctx *ctx, const billing_p
 	p.default_tax_rates = rates;
 	p.coupon = jstr(in, "coupon");
 	p.promotion_code = jstr(in, "promotionCode");
+	if (jhas(in, "billingCycleAnchor")) {
+		const char *a = jstr(in, "billingCycleAnchor");
+		if (a && strcmp(a, "now") == 0)
+			p.billing_cycle_anchor = BILLING_ANCHOR_NOW;
+		else if (!a || billing__time_parse(&p.billing_cycle_anchor, a) < 0)
+			return field_error("billingCycleAnchor",
+				"billingCycleAnchor must be now or an RFC 3339 UTC time");
+	}
+	if (jhas(in, "prorationBehavior")) {
+		const char *b = jstr(in, "prorationBehavior");
+		p.anchor_proration = (billing_proration_behavior)-1;
+		for (rc = BILLING_PRORATE_CREATE; b && rc <= BILLING_PRORATE_NONE; rc++)
+			if (strcmp(billing_proration_behavior_name((billing_proration_behavior)rc), b) == 0)
+				p.anchor_proration = (billing_proration_behavior)rc;
+	}
 	rc = billing_subscription_create(&sub, ctx, who, &p, opts);
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
 }

@@ -40,6 +40,23 @@ int billing__subscription_period_bounds(int64_t *start, int64_t *end,
 	return BILLING_OK;
 }
 
+int billing__subscription_whole(int64_t *out, int64_t period_index, int64_t anchor,
+	int64_t start, int64_t end, const billing__plan_info *plan)
+{
+	int64_t before;
+	int rc;
+
+	if (period_index != BILLING__PERIOD_PARTIAL) {
+		*out = end - start;
+		return BILLING_OK;
+	}
+	if ((rc = billing__period_start_before(&before, anchor, (billing_interval)plan->interval,
+		plan->interval_count)) < 0)
+		return rc;
+	*out = anchor - before;
+	return BILLING_OK;
+}
+
 /* Lines gathered for one invoice; strings of pending lines are owned. */
 struct lines {
 	size_t n, cap;
@@ -110,7 +127,8 @@ static int item_line(void *payload, const billing_invoice_line *line)
 
 /*
  * The lines of the subscription's invoice of period [start, end), as
- * finalization makes them: one line per item (zero ones for a trial; the
+ * finalization makes them: one line per item (priced by mode: zero ones
+ * for a trial, prorated ones for a partial period before an anchor; the
  * plan the first item takes, pending_plan_id, when a change waits for this
  * period; none for a metered item), extra, usage (a closed period's lines
  * in arrears, or NULL), then the lines waiting for this invoice (prorations),
@@ -120,7 +138,7 @@ static int item_line(void *payload, const billing_invoice_line *line)
  * renewal will bill.
  */
 static int period_lines(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
-	const char *pending_plan_id, int64_t start, int64_t end, bool trial,
+	const char *pending_plan_id, int64_t start, int64_t end, int mode,
 	const billing_invoice_line *extra, const struct lines *usage, struct lines *l,
 	billing__items *items, bool *none_pending)
 {
@@ -129,7 +147,7 @@ static int period_lines(billing_ctx *ctx, billing_txn *tx, const billing_subscri
 	int rc;
 
 	*none_pending = false;
-	if ((rc = billing__subscription_item_lines(ctx, tx, r, pending_plan_id, start, end, trial,
+	if ((rc = billing__subscription_item_lines(ctx, tx, r, pending_plan_id, start, end, mode,
 		item_line, l)) < 0 ||
 	    (extra && (rc = lines_push(l, extra, false)) < 0) ||
 	    (rc = lines_append(l, usage)) < 0 ||
@@ -155,7 +173,7 @@ static int period_lines(billing_ctx *ctx, billing_txn *tx, const billing_subscri
  */
 static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
-	int64_t end, bool trial,
+	int64_t end, int mode,
 	const billing_invoice_line *extra, const struct lines *usage, int64_t draft_delay,
 	char invoice_id[BILLING_ID_MAX])
 {
@@ -166,7 +184,7 @@ static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	int rc;
 
 	(void)plan;
-	if ((rc = period_lines(ctx, tx, r, NULL, start, end, trial, extra, usage, &l, &items,
+	if ((rc = period_lines(ctx, tx, r, NULL, start, end, mode, extra, usage, &l, &items,
 		&none_pending)) < 0)
 		goto out;
 	d.tenant_id = r->tenant_id;
@@ -192,10 +210,10 @@ out:
 
 int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
-	int64_t end, bool trial,
+	int64_t end, int mode,
 	const billing_invoice_line *extra, char invoice_id[BILLING_ID_MAX])
 {
-	return invoice_period(ctx, tx, r, plan, start, end, trial, extra, NULL, 0, invoice_id);
+	return invoice_period(ctx, tx, r, plan, start, end, mode, extra, NULL, 0, invoice_id);
 }
 
 int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
@@ -361,8 +379,9 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		if ((rc = usage_final_invoice(ctx, tx, &r, &usage, invoice_id, invoiced)) < 0)
 			goto out;
 	} else {
-		int64_t n = r.period_index + 1;
+		int64_t n = r.period_index == BILLING__PERIOD_PARTIAL ? 0 : r.period_index + 1;
 		bool trial_ends = r.status == BILLING_SUB_TRIALING;
+		int mode = BILLING__LINES_FULL;
 		if (r.pending_plan_id) {
 			/* A change scheduled for this period end takes effect now; a
 			 * new interval starts its cycle here. */
@@ -381,8 +400,17 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 			if ((rc = billing__subscription_items_follow(ctx, tx, &r, now, &items)) < 0)
 				goto out;
 		}
-		if ((rc = billing__subscription_period_bounds(&pstart, &pend, &plan, r.anchor, n)) < 0)
+		if (r.anchor > t) {
+			/* A trial that ends before the anchor asked for: the partial
+			 * period up to it, prorated, is still period -1. */
+			n = BILLING__PERIOD_PARTIAL;
+			pstart = t;
+			pend = r.anchor;
+			mode = BILLING__LINES_PARTIAL;
+		} else if ((rc = billing__subscription_period_bounds(&pstart, &pend, &plan, r.anchor,
+			n)) < 0) {
 			goto out;
+		}
 		if (trial_ends) {
 			r.status = BILLING_SUB_ACTIVE;
 			event = "subscription.trial_ended";
@@ -395,7 +423,7 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 		int64_t delay = 0;
 		if ((rc = billing__read(ctx->st, tx, &billing__res_tenant, NULL, tenant_id,
 			BILLING_LOCK_NONE, draft_delay_row, &delay)) < 0 ||
-		    (rc = invoice_period(ctx, tx, &r, &plan, pstart, pend, false, NULL, &usage,
+		    (rc = invoice_period(ctx, tx, &r, &plan, pstart, pend, mode, NULL, &usage,
 			delay, invoice_id)) < 0)
 			goto out;
 		r.latest_invoice_id = invoice_id;
@@ -481,7 +509,7 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	billing_txn *tx;
 	int64_t pstart, pend;
 	bool none_pending;
-	int rc;
+	int mode = BILLING__LINES_FULL, rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_PREVIEW)) < 0)
 		return rc;
@@ -507,7 +535,8 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	}
 	if (cur->pending_plan_id) {
 		billing__plan_info next;
-		int64_t anchor = cur->anchor, n = cur->period_index + 1;
+		int64_t anchor = cur->anchor, n = cur->period_index == BILLING__PERIOD_PARTIAL ? 0 :
+			cur->period_index + 1;
 		if ((rc = billing__plan_info_get(&next, ctx, tx, cur->tenant_id,
 			cur->pending_plan_id)) < 0)
 			goto end;
@@ -516,15 +545,26 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 			n = 0;
 		}
 		plan = next;
-		rc = billing__subscription_period_bounds(&pstart, &pend, &plan, anchor, n);
+		if (anchor > cur->current_period_end) {
+			pstart = cur->current_period_end;
+			pend = anchor;
+			mode = BILLING__LINES_PARTIAL;
+		} else {
+			rc = billing__subscription_period_bounds(&pstart, &pend, &plan, anchor, n);
+		}
+	} else if (cur->anchor > cur->current_period_end) {
+		/* A trial before an anchor: the partial period up to it. */
+		pstart = cur->current_period_end;
+		pend = cur->anchor;
+		mode = BILLING__LINES_PARTIAL;
 	} else {
 		rc = billing__subscription_period_bounds(&pstart, &pend, &plan, cur->anchor,
-			cur->period_index + 1);
+			cur->period_index == BILLING__PERIOD_PARTIAL ? 0 : cur->period_index + 1);
 	}
 	if (rc < 0)
 		goto end;
 	billing__subscription_record_of(&r, cur);
-	if ((rc = period_lines(ctx, tx, &r, cur->pending_plan_id, pstart, pend, false, NULL,
+	if ((rc = period_lines(ctx, tx, &r, cur->pending_plan_id, pstart, pend, mode, NULL,
 		NULL, &l, &items, &none_pending)) < 0 ||
 	    /* The current period's running usage, which the renewal bills in
 	     * arrears (none after a trial). */

@@ -116,9 +116,29 @@ int billing__subscription_incomplete_due(billing_ctx *ctx, billing_txn *tx,
  * (the entity's hook). */
 int billing__subscription_period_bounds(int64_t *start, int64_t *end,
 	const billing__plan_info *plan, int64_t anchor, int64_t n);
+/* period_index of a partial first period before an anchor set at creation
+ * (a trial, or the wait after a change of interval without prorations,
+ * is -1): it was charged, and is prorated, over the period that ends at
+ * the anchor. The next period is 0. */
+#define BILLING__PERIOD_PARTIAL (-2)
+/* The seconds a proration inside the current period [start, end) is taken
+ * over: end - start, or for a partial period (period_index), those of the
+ * period of plan's interval that ends at the anchor. */
+int billing__subscription_whole(int64_t *out, int64_t period_index, int64_t anchor,
+	int64_t start, int64_t end, const billing__plan_info *plan);
+
+/* How the lines of a period are priced (mode below; a bool trial is 0 or
+ * 1). */
+enum {
+	BILLING__LINES_FULL = 0,     /* each item's price model */
+	BILLING__LINES_TRIAL = 1,    /* zero lines, "Trial of " */
+	BILLING__LINES_PARTIAL = 2,  /* the partial period before an anchor (its end):
+	                                 prorated over the period that ends there */
+	BILLING__LINES_FREE = 3      /* that partial period with proration none: zero */
+};
 int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const billing__plan_info *plan, int64_t start,
-	int64_t end, bool trial, const billing_invoice_line *extra,
+	int64_t end, int mode, const billing_invoice_line *extra,
 	char invoice_id[BILLING_ID_MAX]);
 int billing__subscription_catch_up(billing_ctx *ctx, billing_txn *tx, const void *current,
 	bool *changed);
@@ -173,12 +193,12 @@ int billing__sub_items_load(billing__sub_items *out, billing_ctx *ctx, billing_t
 void billing__sub_items_free(billing__sub_items *it);
 
 /* The lines of period [start, end) of subscription r, one per item in
- * order (zero amounts for a trial), each handed to push (its strings live
+ * order, priced by mode (BILLING__LINES_*), each handed to push (its strings live
  * only during the call). first_plan_id: the first item's plan instead of
  * its own (a preview of a change at the period end), or NULL. */
 int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const char *first_plan_id, int64_t start,
-	int64_t end, bool trial, int (*push)(void *payload, const billing_invoice_line *line),
+	int64_t end, int mode, int (*push)(void *payload, const billing_invoice_line *line),
 	void *payload);
 
 /* The credits for the unused rest [from, period end) of r's current

@@ -187,13 +187,14 @@ int billing__sub_item_emit(billing_ctx *ctx, billing_txn *tx, const struct billi
 
 int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const char *first_plan_id, int64_t start,
-	int64_t end, bool trial, int (*push)(void *payload, const billing_invoice_line *line),
+	int64_t end, int mode, int (*push)(void *payload, const billing_invoice_line *line),
 	void *payload)
 {
 	billing__sub_items it;
 	billing__plan_info plan;
 	billing_invoice_line line;
 	char desc[BILLING__PLAN_LINE_TEXT];
+	int64_t before;
 	size_t i;
 	int rc;
 
@@ -207,12 +208,28 @@ int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 		 * never in advance. */
 		if (plan.usage_type == BILLING__USAGE_METERED)
 			continue;
-		/* Nothing is charged for a trial: a zero line per item, in every
-		 * price model. */
-		if (trial)
+		if (mode == BILLING__LINES_PARTIAL) {
+			/* The partial period before the anchor (end): the item's
+			 * full-period amount times its seconds over those of the
+			 * period that ends at the anchor, which holds it. */
+			if ((rc = billing__period_start_before(&before, end,
+				(billing_interval)plan.interval, plan.interval_count)) < 0 ||
+			    (rc = billing__subscription_proration_line(&line, &plan,
+				it.v[i]->quantity, start, end, end - start, end - before, false, desc,
+				sizeof(desc))) < 0)
+				break;
+			line.subscription_item_id = it.v[i]->id;
+			rc = push(payload, &line);
+			continue;
+		}
+		/* Nothing is charged for a trial, nor for a partial period
+		 * without prorations: a zero line per item, in every price
+		 * model. */
+		if (mode == BILLING__LINES_TRIAL || mode == BILLING__LINES_FREE)
 			billing__plan_info_trial(&plan);
 		if ((rc = billing__plan_line(&line, &plan, it.v[i]->quantity, start, end, desc,
-			sizeof(desc), trial ? "Trial of " : NULL)) < 0)
+			sizeof(desc), mode == BILLING__LINES_TRIAL ? "Trial of " :
+			mode == BILLING__LINES_FREE ? "Free period of " : NULL)) < 0)
 			break;
 		line.subscription_item_id = it.v[i]->id;
 		rc = push(payload, &line);
@@ -229,6 +246,7 @@ int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
 	billing__plan_info plan;
 	billing_invoice_line line;
 	char desc[600];
+	int64_t whole;
 	size_t i;
 	int rc;
 
@@ -240,9 +258,10 @@ int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
 		/* Nothing of a metered item was paid in advance: no credit. */
 		if (plan.usage_type == BILLING__USAGE_METERED)
 			continue;
-		if ((rc = billing__subscription_proration_line(&line, &plan, it.v[i]->quantity, from,
-			r->current_period_end, r->current_period_end - from,
-			r->current_period_end - r->current_period_start, true, desc,
+		if ((rc = billing__subscription_whole(&whole, r->period_index, r->anchor,
+			r->current_period_start, r->current_period_end, &plan)) < 0 ||
+		    (rc = billing__subscription_proration_line(&line, &plan, it.v[i]->quantity, from,
+			r->current_period_end, r->current_period_end - from, whole, true, desc,
 			sizeof(desc))) < 0)
 			break;
 		line.subscription_item_id = it.v[i]->id;

@@ -53,14 +53,16 @@ static int prorate_line(struct change *c, const billing__plan_info *plan, int32_
 	const billing_subscription *s, bool credit, const char *item_id)
 {
 	billing_invoice_line *l = &c->lines[c->n];
+	int64_t whole;
 	int rc;
 	/* A metered plan is billed in arrears for its usage: nothing of it is
 	 * paid in advance, so nothing is prorated. */
 	if (plan->usage_type == BILLING__USAGE_METERED)
 		return BILLING_OK;
-	if ((rc = billing__subscription_proration_line(l, plan, quantity, c->t,
-		s->current_period_end, s->current_period_end - c->t,
-		s->current_period_end - s->current_period_start, credit, c->desc[c->n],
+	if ((rc = billing__subscription_whole(&whole, s->period_index, s->anchor,
+		s->current_period_start, s->current_period_end, plan)) < 0 ||
+	    (rc = billing__subscription_proration_line(l, plan, quantity, c->t,
+		s->current_period_end, s->current_period_end - c->t, whole, credit, c->desc[c->n],
 		sizeof(c->desc[c->n]))) < 0)
 		return rc;
 	l->subscription_item_id = item_id;
@@ -76,7 +78,7 @@ static int quantity_line(struct change *c, const billing_subscription *s, int32_
 {
 	billing_invoice_line old_line, *l = &c->lines[c->n];
 	char scratch[600];
-	int64_t diff, amount;
+	int64_t diff, amount, whole;
 	int rc;
 
 	if ((rc = billing__plan_line_untiered(&old_line, &c->old_plan, from, c->t,
@@ -86,8 +88,9 @@ static int quantity_line(struct change *c, const billing_subscription *s, int32_
 		return rc;
 	if (__builtin_sub_overflow(l->amount, old_line.amount, &diff))
 		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the change's amount overflows");
-	if ((rc = billing__prorate(&amount, diff, s->current_period_end - c->t,
-		s->current_period_end - s->current_period_start)) < 0)
+	if ((rc = billing__subscription_whole(&whole, s->period_index, s->anchor,
+		s->current_period_start, s->current_period_end, &c->old_plan)) < 0 ||
+	    (rc = billing__prorate(&amount, diff, s->current_period_end - c->t, whole)) < 0)
 		return rc;
 	snprintf(c->desc[c->n], sizeof(c->desc[c->n]), "Remaining time on %s: quantity %d -> %d",
 		c->old_plan.name, from, to);

@@ -29,6 +29,8 @@ struct creating {
 	const billing_subscription_params *p;
 	billing_payment_behavior behavior;
 	int64_t now;
+	int64_t anchor;                          /* asked for; 0: none */
+	bool anchor_free;                        /* the partial first period is free */
 	bool trial;
 	billing__plan_info plan;
 	char currency[4];
@@ -45,6 +47,32 @@ static int customer_row(void *payload, const void *record)
 	(void)payload;
 	(void)record;
 	return BILLING_OK;
+}
+
+/* The anchor asked for (cr->anchor, 0 for none) against from, the start
+ * or the trial's end: not before it, and from not before the start of the
+ * period that ends at the anchor (at most one interval ahead). Set to
+ * from when it is the start itself (BILLING_ANCHOR_NOW). */
+static int anchor_check(struct creating *cr, const billing__plan_info *plan, int64_t from)
+{
+	int64_t before;
+	int rc;
+
+	if (cr->anchor == BILLING_ANCHOR_NOW)
+		cr->anchor = cr->trial ? cr->p->start_at ? cr->p->start_at : cr->now : from;
+	if (cr->anchor == 0 || cr->anchor == from)
+		return BILLING_OK;
+	if (cr->anchor < from)
+		return billing__error_field(BILLING_EINVALID, "invalid_anchor", "billingCycleAnchor",
+			cr->trial ? "the billing cycle anchor must not be before the trial's end" :
+			"the billing cycle anchor must not be before the start");
+	rc = billing__period_start_before(&before, cr->anchor, (billing_interval)plan->interval,
+		plan->interval_count);
+	if (rc == BILLING_EOVERFLOW || (rc == BILLING_OK && before > from))
+		return billing__error_field(BILLING_EINVALID, "invalid_anchor", "billingCycleAnchor",
+			"the billing cycle anchor must be at most one interval of the plan after the %s",
+			cr->trial ? "trial's end" : "start");
+	return rc < 0 ? rc : BILLING_OK;
 }
 
 /* Before the insert: the customer and the plan exist in the tenant, the
@@ -96,13 +124,23 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 	trial_days = cr->p->has_trial_days ? cr->p->trial_days : plan->trial_days;
 	cr->trial = trial_days > 0;
 	if (cr->trial) {
-		/* A trial is [start, trial end); the cycle is anchored at its end. */
+		/* A trial is [start, trial end); the cycle is anchored at its end,
+		 * or at the anchor asked for after it (the partial period between
+		 * them is invoiced when the trial ends). */
 		int64_t trial_end = start_at + (int64_t)trial_days * 86400;
 		if (trial_end > BILLING_TIME_MAX)
 			return billing__error_set(BILLING_EOVERFLOW, "period_overflow",
 				"the trial would end past the year 9999");
+		if ((rc = anchor_check(cr, plan, trial_end)) < 0)
+			return rc;
+		/* The partial period is invoiced when the trial ends, from the
+		 * subscription's row alone: it is always prorated. */
+		if (cr->anchor > trial_end && cr->anchor_free)
+			return billing__error_field(BILLING_EINVALID, "invalid_anchor",
+				"prorationBehavior", "none is not supported with a trial: the "
+				"partial period after it is prorated");
 		r->status = BILLING_SUB_TRIALING;
-		r->anchor = trial_end;
+		r->anchor = cr->anchor > trial_end ? cr->anchor : trial_end;
 		r->period_index = -1;
 		r->current_period_start = start_at;
 		r->current_period_end = trial_end;
@@ -113,6 +151,17 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 	 * (billing__collection_plan reads this status). */
 	r->status = cr->behavior == BILLING_PAYMENT_BEHAVIOR_DEFAULT_INCOMPLETE ?
 		BILLING_SUB_INCOMPLETE : BILLING_SUB_ACTIVE;
+	if ((rc = anchor_check(cr, plan, start_at)) < 0)
+		return rc;
+	if (cr->anchor > start_at) {
+		/* The partial first period [start, anchor), before period 0 of
+		 * the anchor's schedule. */
+		r->anchor = cr->anchor;
+		r->period_index = BILLING__PERIOD_PARTIAL;
+		r->current_period_start = start_at;
+		r->current_period_end = cr->anchor;
+		return BILLING_OK;
+	}
 	r->anchor = start_at;
 	r->period_index = 0;
 	return billing__subscription_period_bounds(&r->current_period_start, &r->current_period_end,
@@ -197,7 +246,9 @@ static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void 
 		&cr->items_json)) < 0 ||
 	    (rc = discounted(cr, ctx, tx, r)) < 0 ||
 	    (rc = billing__subscription_invoice_period(ctx, tx, r, &cr->plan, r->current_period_start,
-		r->current_period_end, cr->trial, NULL, cr->invoice_id)) < 0)
+		r->current_period_end, cr->trial ? BILLING__LINES_TRIAL :
+		r->period_index == BILLING__PERIOD_PARTIAL ? cr->anchor_free ? BILLING__LINES_FREE :
+		BILLING__LINES_PARTIAL : BILLING__LINES_FULL, NULL, cr->invoice_id)) < 0)
 		return rc;
 	r->latest_invoice_id = cr->invoice_id;
 	r->version++;
@@ -243,6 +294,17 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 		billing__check_fail(&c, "trialDays", "must be between 0 and %d", TRIAL_DAYS_MAX);
 	if (p->start_at < 0 || p->start_at > cr.now)
 		billing__check_fail(&c, "startAt", "must not be in the future");
+	if (p->version >= 6) {
+		cr.anchor = p->billing_cycle_anchor;
+		if (cr.anchor != BILLING_ANCHOR_NOW && cr.anchor != 0 &&
+		    (cr.anchor < cr.now || cr.anchor > BILLING_TIME_MAX))
+			billing__check_fail(&c, "billingCycleAnchor", "must not be in the past");
+		if (p->anchor_proration != BILLING_PRORATE_CREATE &&
+		    p->anchor_proration != BILLING_PRORATE_NONE)
+			billing__check_fail(&c, "prorationBehavior",
+				"must be create_prorations or none at creation");
+		cr.anchor_free = p->anchor_proration == BILLING_PRORATE_NONE;
+	}
 	if ((rc = billing__metadata_encode(&c, p->metadata, p->metadata_count, &metadata)) < 0)
 		return rc;
 	if ((rc = billing__checks_finish(&c, "subscription")) < 0)
@@ -280,6 +342,10 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 		billing__buf_add(&input, "promotionCode", p->promotion_code);
 	if (cr.tax_rates[0])
 		billing__buf_add(&input, "defaultTaxRates", cr.tax_rates);
+	if (cr.anchor)
+		billing__buf_add_i64(&input, "billingCycleAnchor", cr.anchor);
+	if (cr.anchor_free)
+		billing__buf_add_i64(&input, "anchorProration", BILLING_PRORATE_NONE);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CREATE, &input)) < 0)
 		goto out;
 	if (billing__id_new(id, "sub", cr.now * 1000) < 0) {

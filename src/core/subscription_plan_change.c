@@ -121,7 +121,9 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 		return rc;
 	same_cycle = np->interval == op->interval && np->interval_count == op->interval_count;
 	t = now < r->current_period_start ? r->current_period_start : now;
-	whole = r->current_period_end - r->current_period_start;
+	if ((rc = billing__subscription_whole(&whole, r->period_index, r->anchor,
+		r->current_period_start, r->current_period_end, op)) < 0)
+		return rc;
 	unused = r->current_period_end > t ? r->current_period_end - t : 0;
 
 	if (r->status == BILLING_SUB_TRIALING) {

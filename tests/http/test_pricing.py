@@ -13,7 +13,10 @@
   proration);
 - #21's "Done when": a graduated base plan and two add-ons, the base's
   quantity changed five times in a month, renew with one line per item and
-  one proration line per change, to the minor unit.
+  one proration line per change, to the minor unit;
+- billingCycleAnchor at creation: the partial first period prorated (or
+  free with prorationBehavior none), the renewal on the anchor, bad
+  anchors 400.
 
 Reuses test_server.py's Server and Billing; runs on the backend
 BILLING_TEST_BACKEND names, like http_server.
@@ -178,6 +181,41 @@ class Pricing(ts.ProblemAssertions):
                             and l["tiers"] is None for l in lines[3:]))
         self.assertEqual([l["amount"] for l in lines[3:]], want)
         self.assertEqual(inv["subtotal"], graduated(11) + 1500 + 1400 + sum(want))
+
+    def test_billing_cycle_anchor_charges_the_partial_first_period(self):
+        """billingCycleAnchor at creation (#21 item 4): a weekly plan of 1400
+        anchored 3 days ahead charges 1400 x 3/7 = 600 for the partial first
+        period (a proration line), renews on the anchor at the full amount;
+        prorationBehavior none makes that period free; an anchor in the past
+        or more than one interval ahead, or always_invoice, is 400 naming the
+        field, nothing created."""
+        weekly = self.b.plan("WEEKLY", 1400, interval="WEEK")
+        now = ts.parse_time(self.b.ok("GET", "/v1/test-clock")["now"])
+        anchor = now + 3 * DAY
+        body = {"customerId": self.b.customer["id"], "planId": weekly["id"],
+                "billingCycleAnchor": ts.fmt_time(anchor)}
+        sub = self.b.ok("POST", "/v1/subscriptions", body)
+        self.assertEqual(ts.parse_time(sub["billingCycleAnchor"]), anchor)
+        self.assertEqual(ts.parse_time(sub["currentPeriodEnd"]), anchor)
+        first = self.invoice_of(sub["id"])
+        self.assertEqual([(l["amount"], l["proration"]) for l in first["lines"]], [(600, True)])
+        free = self.b.ok("POST", "/v1/subscriptions", dict(body, prorationBehavior="none"))
+        self.assertEqual(self.invoice_of(free["id"])["total"], 0)
+        for bad, field in (({"billingCycleAnchor": ts.fmt_time(now - 60)}, "billingCycleAnchor"),
+                           ({"billingCycleAnchor": ts.fmt_time(now + 8 * DAY)},
+                            "billingCycleAnchor"),
+                           ({"billingCycleAnchor": "tomorrow"}, "billingCycleAnchor"),
+                           ({"prorationBehavior": "always_invoice"}, "prorationBehavior")):
+            self.assertProblem(self.b.req("POST", "/v1/subscriptions", dict(body, **bad)), 400,
+                               field=field)
+        self.assertEqual(len(self.b.ok("GET", "/v1/subscriptions")["data"]), 2)
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 3 * DAY})
+        renewal = self.invoice_of(sub["id"])
+        self.assertEqual(ts.parse_time(renewal["periodStart"]), anchor)
+        self.assertEqual(ts.parse_time(renewal["periodEnd"]), anchor + 7 * DAY)
+        self.assertEqual([(l["amount"], l["proration"]) for l in renewal["lines"]],
+                         [(1400, False)])
+
 
 if __name__ == "__main__":
     unittest.main()

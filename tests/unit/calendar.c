@@ -424,6 +424,43 @@ static void period_start__past_year_9999_overflows(void **state)
 	assert_int_equal(out, SENTINEL);
 }
 
+/* The period that ends at an anchor (a partial first period's whole):
+ * one interval back, months clamped, the time of day kept. */
+static void period_start_before__is_one_interval_back_clamped(void **state)
+{
+	int64_t out = SENTINEL;
+	(void)state;
+	assert_int_equal(billing__period_start_before(&out, T("2026-03-31T12:00:00Z"), BILLING_MONTH,
+		1), BILLING_OK);
+	assert_int_equal(out, T("2026-02-28T12:00:00Z"));
+	assert_int_equal(billing__period_start_before(&out, T("2024-03-31T00:00:00Z"), BILLING_MONTH,
+		1), BILLING_OK);
+	assert_int_equal(out, T("2024-02-29T00:00:00Z"));
+	assert_int_equal(billing__period_start_before(&out, T("2026-02-01T00:00:00Z"), BILLING_MONTH,
+		1), BILLING_OK);
+	assert_int_equal(out, T("2026-01-01T00:00:00Z"));
+	assert_int_equal(billing__period_start_before(&out, T("2026-01-15T00:00:00Z"), BILLING_MONTH,
+		3), BILLING_OK);
+	assert_int_equal(out, T("2025-10-15T00:00:00Z"));
+	assert_int_equal(billing__period_start_before(&out, T("2024-02-29T00:00:00Z"), BILLING_YEAR,
+		1), BILLING_OK);
+	assert_int_equal(out, T("2023-02-28T00:00:00Z"));
+	assert_int_equal(billing__period_start_before(&out, T("2026-01-10T06:00:00Z"), BILLING_WEEK,
+		2), BILLING_OK);
+	assert_int_equal(out, T("2025-12-27T06:00:00Z"));
+	/* Before the epoch, or an anchor out of range: overflow. */
+	out = SENTINEL;
+	assert_fails(billing__period_start_before(&out, T("1970-01-15T00:00:00Z"), BILLING_MONTH, 1),
+		BILLING_EOVERFLOW);
+	assert_fails(billing__period_start_before(&out, 3600, BILLING_DAY, 1), BILLING_EOVERFLOW);
+	assert_fails(billing__period_start_before(&out, -1, BILLING_DAY, 1), BILLING_EOVERFLOW);
+	assert_fails(billing__period_start_before(&out, T("2026-01-01T00:00:00Z"), BILLING_MONTH,
+		INT32_MAX), BILLING_EOVERFLOW);
+	assert_fails(billing__period_start_before(&out, T("2026-01-01T00:00:00Z"), BILLING_MONTH, 0),
+		BILLING_EINVALID);
+	assert_int_equal(out, SENTINEL);
+}
+
 static void period_start__rejects_bad_arguments(void **state)
 {
 	int64_t out = SENTINEL;
@@ -711,6 +748,7 @@ int main(void)
 		cmocka_unit_test(line_tax__rejects_rates_outside_zero_to_one),
 		cmocka_unit_test(time_format_parse__round_trip_random_times),
 		cmocka_unit_test(time_parse__accepts_z_and_plus_zero_offset),
+		cmocka_unit_test(period_start_before__is_one_interval_back_clamped),
 		cmocka_unit_test(time_parse__rejects_malformed_text_and_impossible_dates),
 		cmocka_unit_test(time_parse__dates_outside_1970_to_9999_overflow),
 		cmocka_unit_test(time_format__rejects_small_buffers_and_out_of_range_times),
