@@ -247,7 +247,7 @@ static int key_after_failure(void **out, const billing__entity *e, billing_ctx *
 	int rc;
 
 	billing__error_stash();
-	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ)) < 0)
+	if (billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ) < 0)
 		goto own_error;
 	if ((rc = billing__idem_check(ctx, tx, tenant_id, idem)) == BILLING_OK && idem->replay)
 		rc = billing__entity_get_in(&result, e, ctx, tx, tenant_id, idem->resource_id);

@@ -373,6 +373,7 @@ int billing__sub_item_plan_fits(billing__plan_info *plan, billing_ctx *ctx, bill
 	const char *field)
 {
 	int rc;
+	memset(plan, 0, sizeof(*plan));
 	if (!billing__id_arg_ok(plan_id, "plan"))
 		return billing__subscription_missing(field, "plan");
 	rc = billing__plan_info_get(plan, ctx, tx, tenant_id, plan_id);
