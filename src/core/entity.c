@@ -249,12 +249,15 @@ static int key_after_failure(void **out, const billing__entity *e, billing_ctx *
 	billing__error_stash();
 	if (billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ) < 0)
 		goto own_error;
-	if ((rc = billing__idem_check(ctx, tx, tenant_id, idem)) == BILLING_OK && idem->replay)
+	rc = billing__idem_check(ctx, tx, tenant_id, idem);
+	if (rc == BILLING_OK && idem->replay) {
 		rc = billing__entity_get_in(&result, e, ctx, tx, tenant_id, idem->resource_id);
-	else if (rc == BILLING_OK)
-		rc = failed;    /* not stored: ends the transaction, the error restored below */
-	if (rc == BILLING_ECONFLICT || idem->replay)
 		return finish(out, e, ctx, tx, rc, result);
+	}
+	if (rc == BILLING_ECONFLICT)    /* idempotency_mismatch, its own error */
+		return finish(out, e, ctx, tx, rc, NULL);
+	/* Not stored (or the look-up failed): the call's own error stands,
+	 * even when it is itself a conflict. */
 	(void)billing__end(ctx, tx, rc);
 own_error:
 	billing__error_unstash();
