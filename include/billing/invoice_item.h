@@ -4,7 +4,9 @@
  *
  * An item is a charge for a customer outside its plan (a setup fee, an
  * extra): amount, or unit_amount x quantity (overflow checked), in a
- * currency, untaxed, with an optional period. It waits (invoice id NULL)
+ * currency, with an optional period and, optionally, its own tax rates
+ * (they replace the invoice's defaults for its line; docs/billing.md
+ * "Taxes on invoices"). It waits (invoice id NULL)
  * until an invoice takes it: its subscription's next invoice when it names
  * a subscription (the renewal, or the renewal's draft while the tenant
  * keeps renewals as drafts, billing/tenant.h), else the customer's next
@@ -46,10 +48,11 @@ enum {
 	BILLING_INVOICE_ITEM_UNIT_AMOUNT = 1u << 3,
 	BILLING_INVOICE_ITEM_QUANTITY = 1u << 4,
 	BILLING_INVOICE_ITEM_PERIOD = 1u << 5,       /**< period_start and period_end */
-	BILLING_INVOICE_ITEM_METADATA = 1u << 6
+	BILLING_INVOICE_ITEM_METADATA = 1u << 6,
+	BILLING_INVOICE_ITEM_TAX_RATES = 1u << 7     /**< version 2: tax_rates */
 };
 
-#define BILLING_INVOICE_ITEM_PARAMS_VERSION 1
+#define BILLING_INVOICE_ITEM_PARAMS_VERSION 2
 
 /**
  * Input of create and update. Create uses customer_id, subscription_id,
@@ -76,10 +79,18 @@ typedef struct {
 	const billing_metadata_entry *metadata;
 	size_t metadata_count;
 	int64_t expected_version;        /**< update: 0 = any; else must match */
+	/** Version 2 (issue #22): the tax rates of the item's line (ids of the
+	 *  tenant's active tax rates, txr_..., at most 5, at most one
+	 *  inclusive), used in place of the draft invoice's, the
+	 *  subscription's or the plan's defaultTaxRates. Create: given when
+	 *  tax_rate_count is not 0 (or the bit is set); update: with
+	 *  BILLING_INVOICE_ITEM_TAX_RATES, a count of 0 clears them. */
+	const char *const *tax_rates;
+	size_t tax_rate_count;
 } billing_invoice_item_params;
 
 #define BILLING_INVOICE_ITEM_PARAMS_INIT \
-	{ BILLING_INVOICE_ITEM_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+	{ BILLING_INVOICE_ITEM_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Creates an invoice item. ADMIN.
@@ -88,7 +99,9 @@ typedef struct {
  * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); BILLING_EINVALID
  *         with field errors ("customerId", "subscriptionId", "invoiceId",
  *         "description", "currency", "amount", "unitAmount", "quantity",
- *         "periodEnd", "metadata", "version"); BILLING_ECONFLICT on an
+ *         "periodEnd", "metadata", "taxRates" (reason "resource_missing" for
+ *         an id that names no active tax rate of the tenant), "version");
+ *         BILLING_ECONFLICT on an
  *         idempotency mismatch; BILLING_ESTORAGE / BILLING_EBUSY
  */
 BILLING_EXTERN(int) billing_invoice_item_create(billing_invoice_item **out, billing_ctx *ctx,
@@ -178,6 +191,9 @@ BILLING_EXTERN(int64_t) billing_invoice_item_created_at(const billing_invoice_it
 BILLING_EXTERN(int64_t) billing_invoice_item_updated_at(const billing_invoice_item *t);
 /** Starts at 1, +1 on every change. */
 BILLING_EXTERN(int64_t) billing_invoice_item_version(const billing_invoice_item *t);
+/** The item's own tax rates as a JSON array of ids (["txr_..."]), or NULL
+ *  when it has none (its invoice's defaults apply). Borrowed. */
+BILLING_EXTERN(const char *) billing_invoice_item_tax_rates(const billing_invoice_item *t);
 /** Accepts NULL. */
 BILLING_EXTERN(void) billing_invoice_item_free(billing_invoice_item *t);
 

@@ -34,6 +34,7 @@ struct invoice_item {
 	int64_t period_start;            /* 0: none */
 	int64_t period_end;              /* 0: none */
 	const char *metadata_json;
+	const char *tax_rates_json;      /* JSON txr_ ids; NULL: the invoice's defaults */
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t version;
@@ -48,7 +49,7 @@ struct invoice_item {
 enum {
 	TENANT, ID, CUSTOMER, SUBSCRIPTION, INVOICE, DESCRIPTION, CURRENCY, AMOUNT, UNIT_AMOUNT,
 	QUANTITY, PERIOD_START, PERIOD_END, METADATA, CREATED_AT, UPDATED_AT, VERSION,
-	FIELD_COUNT
+	TAX_RATES, FIELD_COUNT
 };
 
 #define CREATE BILLING_API_CREATE
@@ -106,6 +107,12 @@ static const billing_field fields[FIELD_COUNT] = {
 	[VERSION] = { "version", BILLING_FIELD_INT64, F(version), BILLING_FIELD_VERSION,
 		"version", BILLING_JSON_INTEGER, 0, NULL, 0,
 		"1 at creation, +1 on every change (If-Match / expectedVersion)." },
+	/* Issue #22 (core/invoice_tax.c). */
+	[TAX_RATES] = { "tax_rates", BILLING_FIELD_TEXT, F(tax_rates_json), 0, "taxRates",
+		BILLING_JSON_STRINGS, CREATE | UPDATE | BILLING_API_NULLABLE, NULL, 0,
+		"Up to 5 ids of the tenant's active tax rates (txr_...), at most one inclusive: "
+		"the taxes of the item's line, in place of the draft invoice's, the "
+		"subscription's or the plan's defaultTaxRates; [] or null: those apply." },
 };
 
 /* What billing_check verifies: the ids name rows of the tenant. */
@@ -153,6 +160,8 @@ static void line_of(billing_invoice_line *l, const struct invoice_item *r)
 	l->quantity = r->quantity;
 	l->unit_amount = r->unit_amount;
 	l->amount = r->amount;
+	/* Its own rates replace every default (invoice_tax.c). */
+	l->tax_rates = r->tax_rates_json;
 }
 
 /* Appends a copy of the record r (or, with own, r itself) to it. */
@@ -493,6 +502,16 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 		}
 	}
 	check_amounts(&ck, t, given, cur == NULL);
+	if ((given & BIT(TAX_RATES)) && t->tax_rates_json) {
+		/* The canonical ids: the record points at them until the call's
+		 * write and answer, within this call on this thread. */
+		static _Thread_local char rates[BILLING__TAX_RATES_TEXT];
+		int empty;
+		if ((rc = billing__tax_rates_check(rates, &empty, ctx, tx, t->tenant_id,
+			t->tax_rates_json, "taxRates")) < 0)
+			return rc;
+		t->tax_rates_json = empty ? NULL : rates;
+	}
 	if ((given & (BIT(PERIOD_START) | BIT(PERIOD_END))) &&
 	    (!t->period_start != !t->period_end || t->period_end < t->period_start))
 		billing__check_fail(&ck, "periodEnd",
@@ -552,7 +571,8 @@ struct billing_invoice_item {
 	billing__metadata metadata;
 };
 
-#define ITEM_BITS 0x7fu          /* the BILLING_INVOICE_ITEM_* bits */
+#define ITEM_BITS_V1 0x7fu       /* the BILLING_INVOICE_ITEM_* bits of version 1 */
+#define ITEM_BITS 0xffu          /* and of version 2 */
 
 static int decode_obj(void *obj)
 {
@@ -586,16 +606,26 @@ static int check_version(unsigned int version, unsigned int known, const char *w
 /* The record and mask of params for the BILLING_INVOICE_ITEM_* bits;
  * *metadata is new (or NULL). */
 static int to_record(const billing_invoice_item_params *p, unsigned int bits,
-	struct invoice_item *r, uint64_t *given, char **metadata)
+	struct invoice_item *r, uint64_t *given, char **metadata,
+	char rates[BILLING__TAX_RATES_TEXT])
 {
 	billing__checks ck = BILLING__CHECKS_INIT;
 	int rc;
 
 	*given = 0;
 	*metadata = NULL;
-	if (bits & ~ITEM_BITS)
+	if (bits & ~(p->version >= 2 ? ITEM_BITS : ITEM_BITS_V1))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"unknown field bits");
+	/* Version 2: the ids as the JSON array the record holds (checked by
+	 * the rules in the call's transaction). */
+	if (bits & BILLING_INVOICE_ITEM_TAX_RATES) {
+		if ((rc = billing__tax_rate_ids_json(rates, p->tax_rates, p->tax_rate_count,
+			"taxRates")) < 0)
+			return rc;
+		r->tax_rates_json = rates;
+		*given |= BIT(TAX_RATES);
+	}
 	if (bits & BILLING_INVOICE_ITEM_INVOICE) {
 		r->invoice_id = p->invoice_id;
 		*given |= BIT(INVOICE);
@@ -641,7 +671,7 @@ int billing_invoice_item_create(billing_invoice_item **out, billing_ctx *ctx,
 {
 	struct invoice_item r;
 	unsigned int bits;
-	char *metadata = NULL;
+	char *metadata = NULL, rates[BILLING__TAX_RATES_TEXT];
 	uint64_t given;
 	int rc;
 
@@ -670,8 +700,10 @@ int billing_invoice_item_create(billing_invoice_item **out, billing_ctx *ctx,
 		bits |= BILLING_INVOICE_ITEM_PERIOD;
 	if (p->metadata_count)
 		bits |= BILLING_INVOICE_ITEM_METADATA;
+	if (p->version >= 2 && p->tax_rate_count)
+		bits |= BILLING_INVOICE_ITEM_TAX_RATES;
 	memset(&r, 0, sizeof(r));
-	if ((rc = to_record(p, bits, &r, &given, &metadata)) < 0)
+	if ((rc = to_record(p, bits, &r, &given, &metadata, rates)) < 0)
 		return rc;
 	r.customer_id = p->customer_id;
 	r.subscription_id = p->subscription_id;
@@ -695,7 +727,7 @@ int billing_invoice_item_update(billing_invoice_item **out, billing_ctx *ctx,
 	const billing_call_options *opts)
 {
 	struct invoice_item r;
-	char *metadata = NULL;
+	char *metadata = NULL, rates[BILLING__TAX_RATES_TEXT];
 	uint64_t given;
 	int rc;
 
@@ -710,7 +742,7 @@ int billing_invoice_item_update(billing_invoice_item **out, billing_ctx *ctx,
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"give at least one field to change");
 	memset(&r, 0, sizeof(r));
-	if ((rc = to_record(p, p->fields, &r, &given, &metadata)) < 0)
+	if ((rc = to_record(p, p->fields, &r, &given, &metadata, rates)) < 0)
 		return rc;
 	rc = publish(out, billing__resource_update((void **)out, &billing__invoice_item_rules, ctx,
 		who, id, &r, given, p->expected_version, opts));
@@ -811,6 +843,7 @@ STR_GETTER(invoice_id, invoice_id)
 STR_GETTER(description, description)
 STR_GETTER(currency, currency)
 STR_GETTER(metadata_json, metadata_json)
+STR_GETTER(tax_rates, tax_rates_json)
 NUM_GETTER(int64_t, amount, amount)
 NUM_GETTER(int64_t, unit_amount, unit_amount)
 NUM_GETTER(int32_t, quantity, quantity)

@@ -16,6 +16,9 @@
  *   totalTaxAmounts with taxRateId null;
  * - bad defaultTaxRates (unknown, archived, another tenant's, two
  *   inclusive, six) are 400 naming the field, and nothing is written;
+ * - an invoice item's taxRates replace the plan's and the subscription's
+ *   defaults on its line (the renewal's and a draft's), a PATCH of them on
+ *   a draft retaxes it, and bad ones are 400 "taxRates";
  * billing_check finds nothing in what was written.
  */
 #include <stdarg.h>
@@ -519,6 +522,170 @@ static void taxes__bad_default_tax_rates_write_nothing(void **state)
 	assert_check_clean(f);
 }
 
+/* An item in EUR (JSON members body) as created; its id into id. */
+static void item(fx *f, char id[64], const char *body)
+{
+	cJSON *it = call(f, "invoice_items.create", "{\"currency\":\"EUR\",%s}", body);
+	snprintf(id, 64, "%s", str(it, "id"));
+	cJSON_Delete(it);
+}
+
+/* The line of inv whose description is desc. */
+static const cJSON *line_named(const cJSON *inv, const char *desc)
+{
+	const cJSON *l;
+	cJSON_ArrayForEach(l, get(inv, "lines"))
+		if (str(l, "description") && strcmp(str(l, "description"), desc) == 0)
+			return l;
+	fail_msg("no line %s", desc);
+	return NULL;
+}
+
+static void taxes__an_items_tax_rates_replace_the_defaults(void **state)
+{
+	fx *f = *state;
+	char r19[64], r7[64], p[64], c[64], sub[64], ii[64], body[512];
+	const cJSON *l, *t;
+	cJSON *inv, *it;
+
+	rate(f, r19, "VAT 19", "19", 0);
+	rate(f, r7, "VAT 7", "7", 0);
+	snprintf(body, sizeof(body), "[\"%s\"]", r19);
+	plan(f, p, 1000, body);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", c, p);
+	cJSON_Delete(subscribe(f, sub, body));
+	/* A book at the reduced rate, on the subscription's next invoice. */
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"subscriptionId\":\"%s\","
+		"\"description\":\"Book\",\"amount\":2000,\"taxRates\":[\"%s\"]", c, sub, r7);
+	item(f, ii, body);
+	it = call(f, "invoice_items.get", "{\"id\":\"%s\"}", ii);
+	assert_string_equal(cJSON_GetArrayItem(get(it, "taxRates"), 0)->valuestring, r7);
+	cJSON_Delete(it);
+
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	/* Plan line: 1000 x 19 % = 190; the book: 2000 x 7 % = 140. */
+	l = line_named(inv, "Book");
+	assert_int_equal(num(l, "taxAmount"), 140);
+	t = cJSON_GetArrayItem(get(l, "taxAmounts"), 0);
+	assert_string_equal(str(t, "taxRateId"), r7);
+	assert_int_equal(cJSON_GetArraySize(get(l, "taxAmounts")), 1);
+	assert_int_equal(num(inv, "tax"), 330);
+	assert_int_equal(num(inv, "total"), 3330);
+	assert_int_equal(cJSON_GetArraySize(get(inv, "totalTaxAmounts")), 2);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
+static void taxes__an_items_tax_rates_on_a_draft_and_changed(void **state)
+{
+	fx *f = *state;
+	char r20[64], c[64], a[64], b[64], body[512], draft[64];
+	const cJSON *l;
+	cJSON *inv, *it;
+	int rc_;
+
+	rate(f, r20, "VAT 20", "20", 1);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"description\":\"Setup\","
+		"\"amount\":1200,\"taxRates\":[\"%s\"]", c, r20);
+	item(f, a, body);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"description\":\"Travel\","
+		"\"amount\":500", c);
+	item(f, b, body);
+	inv = call(f, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}", c);
+	snprintf(draft, sizeof(draft), "%s", str(inv, "id"));
+	/* Inclusive 20 % of 1200: net 1000, tax 200; Travel has no rates and
+	 * no product: untaxed. */
+	l = line_named(inv, "Setup");
+	assert_int_equal(num(l, "amountExcludingTax"), 1000);
+	assert_int_equal(num(l, "taxAmount"), 200);
+	assert_int_equal(num(line_named(inv, "Travel"), "taxAmount"), 0);
+	assert_int_equal(num(inv, "subtotal"), 1500);
+	assert_int_equal(num(inv, "tax"), 200);
+	assert_int_equal(num(inv, "total"), 1700);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+
+	/* Travel gets the rate too: the draft follows at once. */
+	it = call(f, "invoice_items.update", "{\"id\":\"%s\",\"taxRates\":[\"%s\"]}", b, r20);
+	cJSON_Delete(it);
+	inv = call(f, "invoices.get", "{\"id\":\"%s\"}", draft);
+	/* 500 inclusive of 20 %: tax 500 x 20 / 120 = 83.33 -> 83, net 417. */
+	assert_int_equal(num(line_named(inv, "Travel"), "taxAmount"), 83);
+	assert_int_equal(num(inv, "tax"), 283);
+	assert_int_equal(num(inv, "total"), 1700);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+	/* [] takes them away again. */
+	it = call(f, "invoice_items.update", "{\"id\":\"%s\",\"taxRates\":[]}", b);
+	assert_true(cJSON_IsNull(get(it, "taxRates")) || cJSON_GetArraySize(get(it, "taxRates")) == 0);
+	cJSON_Delete(it);
+	inv = call(f, "invoices.get", "{\"id\":\"%s\"}", draft);
+	assert_int_equal(num(inv, "tax"), 200);
+	cJSON_Delete(inv);
+
+	/* Bad rates: 400 taxRates, the item and the draft unchanged. */
+	assert_null(try_call(&rc_, f, "invoice_items.update", "{\"id\":\"%s\",\"taxRates\":"
+		"[\"txr_00000000000000000000000000\"]}", b));
+	assert_int_equal(rc_, BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "taxRates");
+	assert_string_equal(billing_error_last()->reason, "resource_missing");
+	snprintf(body, sizeof(body), "{\"customerId\":\"%s\",\"currency\":\"EUR\","
+		"\"description\":\"X\",\"amount\":1,\"taxRates\":[\"%s\",\"%s\"]}", c, r20, r20);
+	assert_null(try_call(&rc_, f, "invoice_items.create", "%s", body));
+	assert_int_equal(rc_, BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "taxRates");
+	inv = call(f, "invoices.get", "{\"id\":\"%s\"}", draft);
+	assert_int_equal(num(inv, "tax"), 200);
+	cJSON_Delete(inv);
+	it = call(f, "invoice_items.list", "{\"customerId\":\"%s\"}", c);
+	assert_int_equal(cJSON_GetArraySize(get(it, "data")), 2);
+	cJSON_Delete(it);
+	assert_check_clean(f);
+}
+
+/* The C API's taxRates (billing_invoice_item_params version 2): given by a
+ * count, cleared by the bit with a count of 0; refused by version 1. */
+static void taxes__item_tax_rates_through_the_c_api(void **state)
+{
+	fx *f = *state;
+	char r7[64], c[64];
+	const char *ids[1];
+	billing_invoice_item_params p = BILLING_INVOICE_ITEM_PARAMS_INIT;
+	billing_invoice_item *it = NULL, *up = NULL;
+	char want[128];
+
+	rate(f, r7, "VAT 7", "7", 0);
+	customer(f, c, NULL);
+	ids[0] = r7;
+	p.customer_id = c;
+	p.currency = "EUR";
+	p.description = "Book";
+	p.amount = 2000;
+	p.tax_rates = ids;
+	p.tax_rate_count = 1;
+	tb_assert_rc(billing_invoice_item_create(&it, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	snprintf(want, sizeof(want), "[\"%s\"]", r7);
+	assert_string_equal(billing_invoice_item_tax_rates(it), want);
+
+	memset(&p, 0, sizeof(p));
+	p.version = 1;
+	p.fields = BILLING_INVOICE_ITEM_TAX_RATES;
+	assert_int_equal(billing_invoice_item_update(&up, f->w->ctx, &f->admin,
+		billing_invoice_item_id(it), &p, NULL), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "fields");
+	p.version = BILLING_INVOICE_ITEM_PARAMS_VERSION;
+	tb_assert_rc(billing_invoice_item_update(&up, f->w->ctx, &f->admin,
+		billing_invoice_item_id(it), &p, NULL), BILLING_OK);
+	assert_null(billing_invoice_item_tax_rates(up));
+	billing_invoice_item_free(up);
+	billing_invoice_item_free(it);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -532,6 +699,9 @@ int main(void)
 		T(taxes__rounding_per_line_or_per_invoice),
 		T(taxes__a_products_tax_rate_without_rates_is_as_before),
 		T(taxes__bad_default_tax_rates_write_nothing),
+		T(taxes__an_items_tax_rates_replace_the_defaults),
+		T(taxes__an_items_tax_rates_on_a_draft_and_changed),
+		T(taxes__item_tax_rates_through_the_c_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,9 @@ taxExempt and taxIds on POST/PATCH /v1/customers.
   with the index: taxIds[1].value; an unknown type; a wrong check digit; a
   taxExempt outside none/exempt/reverse; more than 5 ids) and changes
   nothing; a USER may read but not write (403);
+- an invoice item's taxRates tax its line on a draft in place of the
+  defaults; PATCH changes them and the draft follows; bad ids are 400
+  taxRates (resource_missing) and change nothing;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
@@ -85,6 +88,38 @@ class Taxes(tenant_case.TenantCase):
         r = self.s.request("PATCH", "/v1/customers/%s" % c["id"], {"taxExempt": "none"},
                            token=self.user)
         self.assertProblem(r, 403)
+
+    def rate(self, pct, inclusive=False):
+        return self.b.ok("POST", "/v1/tax-rates", {
+            "displayName": "VAT %s" % pct, "percentage": pct, "inclusive": inclusive})["id"]
+
+    def test_invoice_item_tax_rates_on_a_draft(self):
+        r7, r19 = self.rate("7"), self.rate("19")
+        c = self.b.ok("POST", "/v1/customers", {"name": "Ada", "email": "ada@example.com"})
+        book = self.b.ok("POST", "/v1/invoice-items", {
+            "customerId": c["id"], "currency": "EUR", "description": "Book",
+            "amount": 2000, "taxRates": [r7]})
+        self.assertEqual(book["taxRates"], [r7])
+        d = self.b.ok("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR"})
+        line = d["lines"][0]
+        self.assertEqual((line["taxAmount"], line["taxAmounts"][0]["taxRateId"]), (140, r7))
+        self.assertEqual((d["subtotal"], d["tax"], d["total"]), (2000, 140, 2140))
+        self.assertEqual([t["taxRateId"] for t in d["totalTaxAmounts"]], [r7])
+
+        p = self.b.ok("PATCH", "/v1/invoice-items/%s" % book["id"], {"taxRates": [r19]})
+        self.assertEqual(p["taxRates"], [r19])
+        d = self.b.ok("GET", "/v1/invoices/%s" % d["id"])
+        self.assertEqual((d["tax"], d["total"]), (380, 2380))
+
+        bad = "txr_00000000000000000000000000"
+        self.assertProblem(self.b.req("PATCH", "/v1/invoice-items/%s" % book["id"],
+                                      {"taxRates": [bad]}), 400, field="taxRates")
+        self.assertProblem(self.b.req("POST", "/v1/invoice-items", {
+            "customerId": c["id"], "currency": "EUR", "description": "X", "amount": 1,
+            "taxRates": [r7, r7]}), 400, field="taxRates")
+        got = self.b.ok("GET", "/v1/invoice-items/%s" % book["id"])
+        self.assertEqual((got["taxRates"], got["version"]), ([r19], p["version"]))
+        self.assertEqual(self.b.ok("GET", "/v1/invoices/%s" % d["id"])["tax"], 380)
 
 
 if __name__ == "__main__":

@@ -224,6 +224,7 @@
 	PTR(billing_invoice_item_invoice_id) \
 	PTR(billing_invoice_item_description) \
 	PTR(billing_invoice_item_currency) \
+	PTR(billing_invoice_item_tax_rates) \
 	INT(billing_invoice_item_amount, 0) \
 	INT(billing_invoice_item_unit_amount, 0) \
 	INT(billing_invoice_item_quantity, 0) \
