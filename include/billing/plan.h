@@ -52,10 +52,54 @@ enum {
 	BILLING_PLAN_TERM_COUNT = 1u << 9,
 	BILLING_PLAN_ACTIVE = 1u << 10,
 	BILLING_PLAN_METADATA = 1u << 11,
-	BILLING_PLAN_DEFAULT_TAX_RATES = 1u << 12  /**< version 2 */
+	BILLING_PLAN_DEFAULT_TAX_RATES = 1u << 12,  /**< version 2 */
+	/** Version 3: billing_scheme, tiers_mode, tiers, transform_*,
+	 *  usage_type and meter_id. Fixed at creation, so an update naming it
+	 *  is BILLING_EINVALID naming "billingScheme". */
+	BILLING_PLAN_PRICE = 1u << 13
 };
 
-#define BILLING_PLAN_PARAMS_VERSION 2
+/** How a plan prices a quantity (docs/billing.md "Price models"); JSON's
+ *  billingScheme. */
+typedef enum {
+	BILLING_SCHEME_PER_UNIT = 0,   /**< "perUnit": amount x quantity (packages: transform_*) */
+	BILLING_SCHEME_TIERED = 1      /**< "tiered": by tiers, in tiers_mode */
+} billing_price_scheme;
+
+/** JSON's tiersMode. */
+typedef enum {
+	BILLING_TIERS_NONE = 0,        /**< per-unit plans */
+	BILLING_TIERS_GRADUATED = 1,   /**< "graduated": each unit at the tier it falls in */
+	BILLING_TIERS_VOLUME = 2       /**< "volume": every unit at the tier the total reaches */
+} billing_tiers_mode;
+
+/** JSON's usageType. */
+typedef enum {
+	BILLING_USAGE_LICENSED = 0,    /**< "licensed": the subscription item's quantity */
+	BILLING_USAGE_METERED = 1      /**< "metered": what the plan's meter aggregated over the
+	                                    period (issue #23) */
+} billing_usage_type;
+
+/** How a partial package of a per-unit plan with transform_divide_by is
+ *  counted (JSON's transformQuantity.round). */
+typedef enum {
+	BILLING_PACKAGE_ROUND_UP = 0,
+	BILLING_PACKAGE_ROUND_DOWN = 1
+} billing_package_round;
+
+/** One tier of a tiered plan; JSON's {upTo, unitAmount | unitAmountDecimal,
+ *  flatAmount}. */
+typedef struct {
+	int64_t up_to;                   /**< the tier's last quantity, ascending; 0:
+	                                      open-ended (JSON null), only the last tier */
+	int64_t unit_amount;             /**< minor units per unit; ignored with a decimal */
+	const char *unit_amount_decimal; /**< NULL, or minor units per unit as a decimal
+	                                      string with at most 12 places ("0.25"), as
+	                                      Stripe's unit_amount_decimal */
+	int64_t flat_amount;             /**< minor units for reaching the tier; 0: none */
+} billing_price_tier;
+
+#define BILLING_PLAN_PARAMS_VERSION 3
 
 typedef struct {
 	unsigned int version;          /**< BILLING_PLAN_PARAMS_VERSION */
@@ -81,10 +125,26 @@ typedef struct {
 	 *  BILLING_PLAN_DEFAULT_TAX_RATES; a count of 0 clears them. */
 	const char *const *default_tax_rates;
 	size_t default_tax_rate_count;
+	/** Version 3 (issue #21): the price model, fixed at creation. The same
+	 *  rules as JSON's billingScheme, tiersMode, tiers, transformQuantity,
+	 *  usageType and meterId, with the same errors naming those fields
+	 *  ("tiers[1].upTo", "transformQuantity.divideBy"). A tiered plan has
+	 *  no amount (leave it 0). Callers of versions 1 and 2 get a licensed
+	 *  per-unit plan. */
+	billing_price_scheme billing_scheme;
+	billing_tiers_mode tiers_mode;     /**< required iff tiered */
+	const billing_price_tier *tiers;   /**< tiered: 1..50 tiers (copied) */
+	size_t tier_count;
+	int64_t transform_divide_by;       /**< per unit: priced by packages of this many
+	                                        units (1..10^9); 0: no packages */
+	billing_package_round transform_round; /**< with transform_divide_by */
+	billing_usage_type usage_type;
+	const char *meter_id;              /**< metered: a meter of the tenant (mtr_...) */
 } billing_plan_params;
 
 #define BILLING_PLAN_PARAMS_INIT { BILLING_PLAN_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, \
-	BILLING_INTERVAL_NONE, 0, 0, 0, BILLING_UNSET, 0, 0, 0, 0, 0 }
+	BILLING_INTERVAL_NONE, 0, 0, 0, BILLING_UNSET, 0, 0, 0, 0, 0, BILLING_SCHEME_PER_UNIT, \
+	BILLING_TIERS_NONE, 0, 0, 0, BILLING_PACKAGE_ROUND_UP, BILLING_USAGE_LICENSED, 0 }
 
 #define BILLING_PLAN_LIST_PARAMS_VERSION 1
 
@@ -151,6 +211,21 @@ BILLING_EXTERN(int64_t) billing_plan_version(const billing_plan *p);
 /** The plan's default tax rates, a JSON array of txr_ ids, borrowed; NULL
  *  when none (issue #22). */
 BILLING_EXTERN(const char *) billing_plan_default_tax_rates(const billing_plan *p);
+/** The price model (fixed at creation; issue #21). A tiered plan's amount
+ *  is 0. Every plan answers these, whichever params version made it. */
+BILLING_EXTERN(billing_price_scheme) billing_plan_billing_scheme(const billing_plan *p);
+BILLING_EXTERN(billing_tiers_mode) billing_plan_tiers_mode(const billing_plan *p);
+BILLING_EXTERN(size_t) billing_plan_tier_count(const billing_plan *p);
+/** Tier i, borrowed (its unit_amount_decimal too, written without trailing
+ *  zeros) until billing_plan_free; NULL past the last. */
+BILLING_EXTERN(const billing_price_tier *) billing_plan_tier_at(const billing_plan *p, size_t i);
+/** Packages: their size, 0 when the plan is not sold in packages. */
+BILLING_EXTERN(int64_t) billing_plan_transform_divide_by(const billing_plan *p);
+/** Packages' rounding; BILLING_PACKAGE_ROUND_UP when there are none. */
+BILLING_EXTERN(billing_package_round) billing_plan_transform_round(const billing_plan *p);
+BILLING_EXTERN(billing_usage_type) billing_plan_usage_type(const billing_plan *p);
+/** A metered plan's meter id, borrowed; NULL otherwise. */
+BILLING_EXTERN(const char *) billing_plan_meter_id(const billing_plan *p);
 BILLING_EXTERN(void) billing_plan_free(billing_plan *p);
 
 BILLING_END_DECL

@@ -14,7 +14,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "billing/money.h"
+#include "core/json_exact.h"
 #include "core/price.h"
 #include "core/meter.h"
 #include "core/invoice_tax.h"
@@ -22,11 +25,17 @@
 #include "core/resources.h"
 #include "core/text.h"
 
-/* The public plan: the record, then its metadata decoded for the getters
- * (billing__record_publish). */
+/* The public plan: the record, then its metadata and price model decoded
+ * for the getters (billing__record_publish): the tiers, each decimal's
+ * text, the packages. */
 struct billing_plan {
 	billing_plan_record r;
 	billing__metadata metadata;
+	size_t tier_count;
+	billing_price_tier *tiers;
+	char (*decimals)[48];
+	int64_t divide_by;
+	int round_down;
 };
 
 #define TRIAL_DAYS_MAX 730
@@ -455,11 +464,60 @@ const billing__rules billing__plan_rules = {
 
 /* ------------------------------------------------------------ the C API */
 
+/* The stored price model for the getters (billing_plan_tier_at and the
+ * others). */
+static int decode_price(billing_plan *p)
+{
+	billing__checks ck = BILLING__CHECKS_INIT;
+	billing__price_model *m;
+	size_t i;
+
+	if (!p->r.tiers && !p->r.transform_quantity)
+		return BILLING_OK;
+	if ((m = billing__malloc(sizeof(*m))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	/* A stored model was checked when it was written (billing_check
+	 * reports one that was not): only the parse is wanted here. */
+	billing__price_model_parse(m, &ck, p->r.billing_scheme, p->r.tiers_mode, p->r.amount,
+		p->r.tiers, p->r.transform_quantity);
+	if (m->tier_count && ((p->tiers = billing__calloc(m->tier_count, sizeof(*p->tiers))) ==
+	    NULL || (p->decimals = billing__calloc(m->tier_count, sizeof(*p->decimals))) ==
+	    NULL)) {
+		billing__free(m);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	for (i = 0; i < m->tier_count; i++) {
+		const billing__price_tier *t = &m->tiers[i];
+		p->tiers[i].up_to = t->up_to;
+		p->tiers[i].unit_amount = t->decimal ? 0 : t->unit_amount;
+		p->tiers[i].flat_amount = t->flat_amount;
+		if (t->decimal) {
+			billing__price_unit_format(p->decimals[i], sizeof(p->decimals[i]),
+				t->unit_amount, t->unit_pico, 1);
+			p->tiers[i].unit_amount_decimal = p->decimals[i];
+		}
+	}
+	p->tier_count = m->tier_count;
+	p->divide_by = p->r.transform_quantity ? m->divide_by : 0;
+	p->round_down = p->r.transform_quantity && !m->round_up;
+	billing__free(m);
+	return BILLING_OK;
+}
+
 static int decode(void *obj)
 {
 	billing_plan *p = obj;
-	return billing__metadata_decode(&p->metadata,
-		p->r.metadata_json ? p->r.metadata_json : "{}");
+	int rc;
+
+	p->tier_count = 0;
+	p->tiers = NULL;
+	p->decimals = NULL;
+	p->divide_by = 0;
+	p->round_down = 0;
+	if ((rc = billing__metadata_decode(&p->metadata,
+		p->r.metadata_json ? p->r.metadata_json : "{}")) < 0)
+		return rc;
+	return decode_price(p);
 }
 
 static void obj_free(void *obj)
@@ -498,20 +556,112 @@ static const struct { unsigned int bit; size_t field; } params_fields[] = {
 
 #define PARAMS_FIELD_COUNT (sizeof(params_fields) / sizeof(params_fields[0]))
 
-/* The record and mask of params' fields named by bits; *metadata is new
- * (or NULL). */
+/* The texts a record borrows from to_record: metadata (billing__free), the
+ * tiers and transformQuantity (cJSON_free). */
+typedef struct {
+	char *metadata, *tiers, *transform;
+} owned;
+
+static void owned_free(owned *o)
+{
+	billing__free(o->metadata);
+	cJSON_free(o->tiers);
+	cJSON_free(o->transform);
+	memset(o, 0, sizeof(*o));
+}
+
+/* The last params bit a version knows. */
+static unsigned int last_bit(unsigned int version)
+{
+	return version >= 3 ? BILLING_PLAN_PRICE : version == 2 ? BILLING_PLAN_DEFAULT_TAX_RATES :
+		BILLING_PLAN_METADATA;
+}
+
+/* One C tier as JSON's {upTo, unitAmount | unitAmountDecimal, flatAmount}
+ * (flatAmount only when not 0); NULL when out of memory. */
+static cJSON *tier_json(const billing_price_tier *t)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *up = !o ? NULL : t->up_to ? billing__jx_int_new(t->up_to) : cJSON_CreateNull();
+
+	if (!up || !cJSON_AddItemToObject(o, "upTo", up)) {
+		cJSON_Delete(up);
+		cJSON_Delete(o);
+		return NULL;
+	}
+	if (t->unit_amount_decimal ?
+	    !cJSON_AddStringToObject(o, "unitAmountDecimal", t->unit_amount_decimal) :
+	    !cJSON_AddItemToObject(o, "unitAmount", billing__jx_int_new(t->unit_amount))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	if (t->flat_amount &&
+	    !cJSON_AddItemToObject(o, "flatAmount", billing__jx_int_new(t->flat_amount))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Version 3's price model as the record's JSON texts, as the JSON layer
+ * would store them, so the rules that check JSON's fields (price_check,
+ * core/price.c) check C's with the same errors: tiers
+ * [{"upTo":n|null,"unitAmount":n | "unitAmountDecimal":"d","flatAmount":n}]
+ * and transformQuantity {"divideBy":n,"round":"up"|"down"}. A round that
+ * is neither goes in as "" for the rules to refuse. Only a tier count
+ * without tiers is refused here, naming "tiers".
+ */
+static int price_texts(const billing_plan_params *p, billing__checks *ck, owned *o)
+{
+	size_t i;
+
+	if (p->tier_count && !p->tiers)
+		billing__check_fail(ck, "tiers", "tier_count is %zu but tiers is NULL", p->tier_count);
+	else if (p->tier_count) {
+		cJSON *arr = cJSON_CreateArray(), *t = NULL;
+		for (i = 0; arr && i < p->tier_count; i++)
+			if ((t = tier_json(&p->tiers[i])) == NULL || !cJSON_AddItemToArray(arr, t)) {
+				cJSON_Delete(t);
+				break;
+			}
+		if (arr && i == p->tier_count)
+			o->tiers = billing__jx_print(arr);
+		cJSON_Delete(arr);
+		if (!o->tiers)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	if (p->transform_divide_by) {
+		cJSON *t = cJSON_CreateObject();
+		const char *round = p->transform_round == BILLING_PACKAGE_ROUND_UP ? "up" :
+			p->transform_round == BILLING_PACKAGE_ROUND_DOWN ? "down" : "";
+		if (t && cJSON_AddItemToObject(t, "divideBy",
+		    billing__jx_int_new(p->transform_divide_by)) &&
+		    cJSON_AddStringToObject(t, "round", round))
+			o->transform = billing__jx_print(t);
+		cJSON_Delete(t);
+		if (!o->transform)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	/* JSON's enum cannot be anything else; C's can. */
+	if (p->usage_type != BILLING_USAGE_LICENSED && p->usage_type != BILLING_USAGE_METERED)
+		billing__check_fail(ck, "usageType", "must be licensed or metered");
+	return BILLING_OK;
+}
+
+/* The record and mask of params' fields named by bits; o's texts are new
+ * (or NULL): owned_free them. */
 static int to_record(const billing_plan_params *p, unsigned int bits, billing_plan_record *r,
-	uint64_t *given, char **metadata, char rates[BILLING__TAX_RATES_TEXT])
+	uint64_t *given, owned *o, char rates[BILLING__TAX_RATES_TEXT])
 {
 	billing__checks ck = BILLING__CHECKS_INIT;
 	size_t i;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	memset(o, 0, sizeof(*o));
 	*given = 0;
-	*metadata = NULL;
-	if (bits & ~((p->version >= 2 ? BILLING_PLAN_DEFAULT_TAX_RATES : BILLING_PLAN_METADATA) *
-		2 - 1))
+	if (bits & ~(last_bit(p->version) * 2 - 1))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"unknown field bits");
 	/* Version 2: the ids as the JSON array the record holds. */
@@ -542,14 +692,36 @@ static int to_record(const billing_plan_params *p, unsigned int bits, billing_pl
 	}
 	if (bits & BILLING_PLAN_METADATA) {
 		if ((rc = billing__metadata_encode(&ck, p->metadata, p->metadata_count,
-			metadata)) < 0)
+			&o->metadata)) < 0)
 			return rc;
-		r->metadata_json = *metadata ? *metadata : "{}";
+		r->metadata_json = o->metadata ? o->metadata : "{}";
 	}
-	if ((rc = billing__checks_finish(&ck, "plan")) < 0) {
-		billing__free(*metadata);
-		*metadata = NULL;
+	if (bits & BILLING_PLAN_PRICE) {
+		/* Fixed: on update the flow refuses these bits, naming the
+		 * field. */
+		if ((rc = price_texts(p, &ck, o)) < 0) {
+			owned_free(o);
+			return rc;
+		}
+		r->billing_scheme = (int)p->billing_scheme;
+		r->tiers_mode = (int)p->tiers_mode;
+		r->tiers = o->tiers;
+		r->transform_quantity = o->transform;
+		r->usage_type = (int)p->usage_type;
+		r->meter_id = p->meter_id;
+		*given |= BIT(SCHEME) | BIT(USAGE_TYPE);
+		/* No mode is JSON's absent tiersMode (its enum has no name for 0). */
+		if (p->tiers_mode != BILLING_TIERS_NONE)
+			*given |= BIT(TIERS_MODE);
+		if (o->tiers)
+			*given |= BIT(TIERS);
+		if (o->transform)
+			*given |= BIT(TRANSFORM);
+		if (p->meter_id)
+			*given |= BIT(METER);
 	}
+	if ((rc = billing__checks_finish(&ck, "plan")) < 0)
+		owned_free(o);
 	return rc;
 }
 
@@ -563,7 +735,8 @@ int billing_plan_create(billing_plan **out, billing_ctx *ctx,
 	 * activity default in the rules. */
 	unsigned int bits = BILLING_PLAN_DESCRIPTION | BILLING_PLAN_AMOUNT | BILLING_PLAN_INTERVAL |
 		BILLING_PLAN_TRIAL_DAYS | BILLING_PLAN_TERM_COUNT;
-	char *metadata = NULL, rates[BILLING__TAX_RATES_TEXT];
+	char rates[BILLING__TAX_RATES_TEXT];
+	owned o;
 	uint64_t given;
 	int rc;
 
@@ -587,11 +760,13 @@ int billing_plan_create(billing_plan **out, billing_ctx *ctx,
 		bits |= BILLING_PLAN_METADATA;
 	if (p->version >= 2 && p->default_tax_rate_count)
 		bits |= BILLING_PLAN_DEFAULT_TAX_RATES;
-	if ((rc = to_record(p, bits, &r, &given, &metadata, rates)) < 0)
+	if (p->version >= 3)
+		bits |= BILLING_PLAN_PRICE;
+	if ((rc = to_record(p, bits, &r, &given, &o, rates)) < 0)
 		return rc;
 	rc = publish(out, billing__resource_create((void **)out, &billing__plan_rules, ctx, who,
 		&r, given, opts));
-	billing__free(metadata);
+	owned_free(&o);
 	return rc;
 }
 
@@ -607,17 +782,18 @@ int billing_plan_update(billing_plan **out, billing_ctx *ctx,
 	const billing_call_options *opts)
 {
 	billing_plan_record r;
-	char *metadata = NULL, rates[BILLING__TAX_RATES_TEXT];
+	char rates[BILLING__TAX_RATES_TEXT];
+	owned o;
 	uint64_t given;
 	int rc;
 
 	if ((rc = billing__authorize_rules(ctx, who, &billing__plan_rules,
 		BILLING_RESOURCE_OP_UPDATE)) < 0 || (rc = check_params(p)) < 0 ||
-	    (rc = to_record(p, p->fields, &r, &given, &metadata, rates)) < 0)
+	    (rc = to_record(p, p->fields, &r, &given, &o, rates)) < 0)
 		return rc;
 	rc = publish(out, billing__resource_update((void **)out, &billing__plan_rules, ctx, who,
 		id, &r, given, p->expected_version, opts));
-	billing__free(metadata);
+	owned_free(&o);
 	return rc;
 }
 
@@ -675,8 +851,11 @@ const billing_plan *billing_page_plan(const billing_page *page, size_t i)
 
 void billing_plan_free(billing_plan *p)
 {
-	if (p)
+	if (p) {
 		billing__metadata_free(&p->metadata);
+		billing__free(p->tiers);
+		billing__free(p->decimals);
+	}
 	billing__free(p);
 }
 
@@ -715,3 +894,26 @@ const char *billing_plan_default_tax_rates(const billing_plan *p)
 {
 	return p ? p->r.default_tax_rates_json : NULL;
 }
+billing_price_scheme billing_plan_billing_scheme(const billing_plan *p)
+{
+	return p ? (billing_price_scheme)p->r.billing_scheme : BILLING_SCHEME_PER_UNIT;
+}
+billing_tiers_mode billing_plan_tiers_mode(const billing_plan *p)
+{
+	return p ? (billing_tiers_mode)p->r.tiers_mode : BILLING_TIERS_NONE;
+}
+size_t billing_plan_tier_count(const billing_plan *p) { return p ? p->tier_count : 0; }
+const billing_price_tier *billing_plan_tier_at(const billing_plan *p, size_t i)
+{
+	return p && i < p->tier_count ? &p->tiers[i] : NULL;
+}
+int64_t billing_plan_transform_divide_by(const billing_plan *p) { return p ? p->divide_by : 0; }
+billing_package_round billing_plan_transform_round(const billing_plan *p)
+{
+	return p && p->round_down ? BILLING_PACKAGE_ROUND_DOWN : BILLING_PACKAGE_ROUND_UP;
+}
+billing_usage_type billing_plan_usage_type(const billing_plan *p)
+{
+	return p ? (billing_usage_type)p->r.usage_type : BILLING_USAGE_LICENSED;
+}
+const char *billing_plan_meter_id(const billing_plan *p) { return p ? p->r.meter_id : NULL; }

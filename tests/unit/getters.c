@@ -144,6 +144,14 @@
 	INT(billing_plan_created_at, 0) \
 	INT(billing_plan_updated_at, 0) \
 	INT(billing_plan_version, 0) \
+	INT(billing_plan_billing_scheme, BILLING_SCHEME_PER_UNIT) \
+	INT(billing_plan_tiers_mode, BILLING_TIERS_NONE) \
+	INT(billing_plan_tier_count, 0) \
+	AT(billing_plan_tier_at) \
+	INT(billing_plan_transform_divide_by, 0) \
+	INT(billing_plan_transform_round, BILLING_PACKAGE_ROUND_UP) \
+	INT(billing_plan_usage_type, BILLING_USAGE_LICENSED) \
+	PTR(billing_plan_meter_id) \
 	PTR(billing_plan_default_tax_rates) \
 	\
 	PAGE(billing_page_product) \

@@ -4,7 +4,9 @@
  * versions, soft delete (not found everywhere, code stays reserved), and
  * price models (core/price.h) through the JSON layer: every existing plan
  * is perUnit and licensed, tiered and package plans are kept, a bad model
- * is refused naming its field and writes nothing.
+ * is refused naming its field and writes nothing; and through the C params
+ * (version 3): a plan made from C equals the one made from JSON, bad
+ * models from C are refused with JSON's errors.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -662,8 +664,7 @@ static void plan_delete__leaves_the_row_deleted_and_inactive(void **state)
 
 /* ------------------------------------------------------------ price models */
 
-/* plans.create through the JSON layer (the fields of price models have no
- * typed params); *out: the answer (new), or NULL. */
+/* plans.create through the JSON layer; *out: the answer (new), or NULL. */
 static int json_create(fx *f, const char *fields, cJSON **out)
 {
 	static int n;
@@ -835,6 +836,408 @@ static void plan_price__bad_models_are_refused_naming_the_field(void **state)
 	}
 }
 
+/* plans.get's answer for id without what differs between two plans made
+ * alike (new). */
+static cJSON *plan_json(fx *f, const char *id)
+{
+	static const char *const differ[] = { "id", "code", "name", "createdAt", "updatedAt" };
+	char in[128], *text = NULL;
+	cJSON *o;
+	size_t i;
+	snprintf(in, sizeof(in), "{\"id\":\"%s\"}", id);
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "plans.get", in, strlen(in),
+		NULL), BILLING_OK);
+	assert_non_null(o = cJSON_Parse(text));
+	billing_free(text);
+	for (i = 0; i < sizeof(differ) / sizeof(differ[0]); i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(o, differ[i]);
+	return o;
+}
+
+/* The plan made from C (params version 3) and the one made from JSON's
+ * fields are the same plan: the same answer of plans.get, the same
+ * getters. */
+static void assert_same_plan(fx *f, const billing_plan *c, const char *json_fields)
+{
+	cJSON *from_json = NULL, *a, *b;
+	billing_plan *j = NULL;
+	size_t i;
+
+	tb_assert_rc(json_create(f, json_fields, &from_json), BILLING_OK);
+	a = plan_json(f, billing_plan_id(c));
+	b = plan_json(f, text_of(from_json, "id"));
+	if (!cJSON_Compare(a, b, 1)) {
+		char *x = cJSON_PrintUnformatted(a), *y = cJSON_PrintUnformatted(b);
+		print_error("from C:    %s\nfrom JSON: %s\n", x, y);
+		cJSON_free(x);
+		cJSON_free(y);
+		fail();
+	}
+	tb_assert_rc(billing_plan_get(&j, f->w->ctx, &f->admin, text_of(from_json, "id")),
+		BILLING_OK);
+	assert_int_equal(billing_plan_billing_scheme(j), billing_plan_billing_scheme(c));
+	assert_int_equal(billing_plan_tiers_mode(j), billing_plan_tiers_mode(c));
+	assert_int_equal(billing_plan_amount(j), billing_plan_amount(c));
+	assert_int_equal(billing_plan_tier_count(j), billing_plan_tier_count(c));
+	for (i = 0; i < billing_plan_tier_count(c); i++) {
+		const billing_price_tier *x = billing_plan_tier_at(c, i);
+		const billing_price_tier *y = billing_plan_tier_at(j, i);
+		assert_int_equal(x->up_to, y->up_to);
+		assert_int_equal(x->unit_amount, y->unit_amount);
+		assert_int_equal(x->flat_amount, y->flat_amount);
+		assert_int_equal(!x->unit_amount_decimal, !y->unit_amount_decimal);
+		if (x->unit_amount_decimal)
+			assert_string_equal(x->unit_amount_decimal, y->unit_amount_decimal);
+	}
+	assert_null(billing_plan_tier_at(c, i));
+	assert_int_equal(billing_plan_transform_divide_by(j), billing_plan_transform_divide_by(c));
+	assert_int_equal(billing_plan_transform_round(j), billing_plan_transform_round(c));
+	assert_int_equal(billing_plan_usage_type(j), billing_plan_usage_type(c));
+	assert_int_equal(!billing_plan_meter_id(j), !billing_plan_meter_id(c));
+	billing_plan_free(j);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(from_json);
+}
+
+static void plan_price__a_tiered_plan_from_c_equals_the_one_from_json(void **state)
+{
+	fx *f = *state;
+	const billing_price_tier tiers[] = {
+		{ 5, 700, NULL, 0 }, { 10, 0, "650.50", 100 }, { 0, 600, NULL, 0 },
+	};
+	billing_plan_params p = valid_params(f);
+	billing_plan *c = NULL, *again = NULL;
+
+	p.code = "CTIERED";
+	p.amount = 0;
+	p.billing_scheme = BILLING_SCHEME_TIERED;
+	p.tiers_mode = BILLING_TIERS_GRADUATED;
+	p.tiers = tiers;
+	p.tier_count = 3;
+	c = create_ok(f, &p);
+	assert_int_equal(billing_plan_billing_scheme(c), BILLING_SCHEME_TIERED);
+	assert_int_equal(billing_plan_tiers_mode(c), BILLING_TIERS_GRADUATED);
+	assert_int_equal(billing_plan_amount(c), 0);
+	assert_int_equal(billing_plan_tier_count(c), 3);
+	assert_int_equal(billing_plan_tier_at(c, 0)->up_to, 5);
+	assert_int_equal(billing_plan_tier_at(c, 0)->unit_amount, 700);
+	assert_null(billing_plan_tier_at(c, 0)->unit_amount_decimal);
+	assert_string_equal(billing_plan_tier_at(c, 1)->unit_amount_decimal, "650.5");
+	assert_int_equal(billing_plan_tier_at(c, 1)->unit_amount, 0);
+	assert_int_equal(billing_plan_tier_at(c, 1)->flat_amount, 100);
+	assert_int_equal(billing_plan_tier_at(c, 1)->up_to, 10);
+	assert_int_equal(billing_plan_tier_at(c, 2)->up_to, 0);
+	assert_null(billing_plan_tier_at(c, 3));
+	assert_int_equal(billing_plan_transform_divide_by(c), 0);
+	assert_int_equal(billing_plan_usage_type(c), BILLING_USAGE_LICENSED);
+	assert_null(billing_plan_meter_id(c));
+	assert_same_plan(f, c, "\"billingScheme\":\"tiered\",\"tiersMode\":\"graduated\","
+		"\"tiers\":[{\"upTo\":5,\"unitAmount\":700},{\"upTo\":10,"
+		"\"unitAmountDecimal\":\"650.50\",\"flatAmount\":100},{\"upTo\":null,"
+		"\"unitAmount\":600}]");
+	/* The getters of a plan read back (not the one the create answered). */
+	again = get(f, billing_plan_id(c));
+	assert_int_equal(billing_plan_tier_count(again), 3);
+	assert_string_equal(billing_plan_tier_at(again, 1)->unit_amount_decimal, "650.5");
+	billing_plan_free(again);
+	billing_plan_free(c);
+
+	/* A volume plan, and package plans rounding down and up. */
+	p.code = "CVOLUME";
+	p.tiers_mode = BILLING_TIERS_VOLUME;
+	p.tier_count = 1;
+	p.tiers = &tiers[2];
+	c = create_ok(f, &p);
+	assert_same_plan(f, c, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\","
+		"\"tiers\":[{\"upTo\":null,\"unitAmount\":600}]");
+	billing_plan_free(c);
+	p = valid_params(f);
+	p.code = "CPACKAGE";
+	p.amount = 500;
+	p.transform_divide_by = 1000;
+	p.transform_round = BILLING_PACKAGE_ROUND_DOWN;
+	c = create_ok(f, &p);
+	assert_int_equal(billing_plan_billing_scheme(c), BILLING_SCHEME_PER_UNIT);
+	assert_int_equal(billing_plan_transform_divide_by(c), 1000);
+	assert_int_equal(billing_plan_transform_round(c), BILLING_PACKAGE_ROUND_DOWN);
+	assert_int_equal(billing_plan_tier_count(c), 0);
+	assert_null(billing_plan_tier_at(c, 0));
+	assert_same_plan(f, c, "\"amount\":500,\"transformQuantity\":{\"divideBy\":1000,"
+		"\"round\":\"down\"}");
+	billing_plan_free(c);
+	p.code = "CPACKAGEUP";
+	p.transform_round = BILLING_PACKAGE_ROUND_UP;
+	c = create_ok(f, &p);
+	assert_int_equal(billing_plan_transform_round(c), BILLING_PACKAGE_ROUND_UP);
+	assert_same_plan(f, c, "\"amount\":500,\"transformQuantity\":{\"divideBy\":1000,"
+		"\"round\":\"up\"}");
+	billing_plan_free(c);
+	/* A per-unit plan of version 3 with nothing set is the plan it was. */
+	p = valid_params(f);
+	p.code = "CPLAIN";
+	c = create_ok(f, &p);
+	assert_int_equal(billing_plan_transform_round(c), BILLING_PACKAGE_ROUND_UP);
+	assert_same_plan(f, c, "\"amount\":2900");
+	billing_plan_free(c);
+}
+
+/* The thread's error (code, reason and every field error) copied. */
+typedef struct {
+	int code;
+	char reason[64];
+	size_t count;
+	char fields[8][64];
+	char messages[8][200];
+} error_copy;
+
+static void copy_error(error_copy *e)
+{
+	const billing_error *err = billing_error_last();
+	size_t i;
+	memset(e, 0, sizeof(*e));
+	e->code = err->code;
+	snprintf(e->reason, sizeof(e->reason), "%s", err->reason ? err->reason : "");
+	e->count = err->field_error_count < 8 ? err->field_error_count : 8;
+	for (i = 0; i < e->count; i++) {
+		snprintf(e->fields[i], sizeof(e->fields[i]), "%s", err->field_errors[i].field);
+		snprintf(e->messages[i], sizeof(e->messages[i]), "%s",
+			err->field_errors[i].message);
+	}
+}
+
+/*
+ * A bad model from C (p) and the same from JSON (fields) are refused alike:
+ * the same code, reason, field errors and messages; want is the field the
+ * error names; neither writes anything.
+ */
+static void c_refused_as_json(fx *f, const billing_plan_params *p, const char *fields,
+	const char *want)
+{
+	error_copy c, j;
+	billing_plan *plan = NULL;
+	int64_t before = plan_count(f);
+	size_t i;
+
+	tb_assert_rc(billing_plan_create(&plan, f->w->ctx, &f->admin, p, NULL),
+		BILLING_EINVALID);
+	assert_null(plan);
+	assert_names(want);
+	copy_error(&c);
+	tb_assert_rc(json_create(f, fields, NULL), BILLING_EINVALID);
+	assert_names(want);
+	copy_error(&j);
+	assert_int_equal(plan_count(f), before);
+	assert_int_equal(c.code, j.code);
+	assert_string_equal(c.reason, j.reason);
+	assert_int_equal(c.count, j.count);
+	assert_true(c.count > 0);
+	for (i = 0; i < c.count; i++) {
+		assert_string_equal(c.fields[i], j.fields[i]);
+		assert_string_equal(c.messages[i], j.messages[i]);
+	}
+}
+
+static void plan_price__bad_models_from_c_give_the_errors_of_json(void **state)
+{
+	fx *f = *state;
+	const billing_price_tier out_of_order[] = {
+		{ 5, 1, NULL, 0 }, { 9, 1, NULL, 0 }, { 7, 1, NULL, 0 }, { 0, 1, NULL, 0 },
+	};
+	const billing_price_tier last_bounded[] = { { 5, 1, NULL, 0 }, { 9, 1, NULL, 0 } };
+	const billing_price_tier middle_open[] = { { 0, 1, NULL, 0 }, { 0, 1, NULL, 0 } };
+	const billing_price_tier negative[] = { { -3, -1, NULL, -2 }, { 0, 1, NULL, 0 } };
+	const billing_price_tier bad_decimal[] = { { 0, 0, "1\",\"x\":\"2", 0 } };
+	const billing_price_tier long_decimal[] = { { 0, 0, "0.1234567890123", 0 } };
+	billing_price_tier many[51];
+	billing_plan_params p = valid_params(f);
+	size_t i;
+
+	p.amount = 0;
+	p.billing_scheme = BILLING_SCHEME_TIERED;
+	p.tiers_mode = BILLING_TIERS_VOLUME;
+	p.tiers = out_of_order;
+	p.tier_count = 4;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\","
+		"\"tiers\":[{\"upTo\":5,\"unitAmount\":1},{\"upTo\":9,\"unitAmount\":1},"
+		"{\"upTo\":7,\"unitAmount\":1},{\"upTo\":null,\"unitAmount\":1}]", "tiers[2].upTo");
+	p.tiers = last_bounded;
+	p.tier_count = 2;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\","
+		"\"tiers\":[{\"upTo\":5,\"unitAmount\":1},{\"upTo\":9,\"unitAmount\":1}]",
+		"tiers[1].upTo");
+	p.tiers = middle_open;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\","
+		"\"tiers\":[{\"upTo\":null,\"unitAmount\":1},{\"upTo\":null,\"unitAmount\":1}]",
+		"tiers[0].upTo");
+	p.tiers = negative;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\","
+		"\"tiers\":[{\"upTo\":-3,\"unitAmount\":-1,\"flatAmount\":-2},{\"upTo\":null,"
+		"\"unitAmount\":1}]", "tiers[0].unitAmount");
+	p.tiers = bad_decimal;
+	p.tier_count = 1;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\","
+		"\"tiers\":[{\"upTo\":null,\"unitAmountDecimal\":\"1\\\",\\\"x\\\":\\\"2\"}]",
+		"tiers[0].unitAmountDecimal");
+	p.tiers = long_decimal;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\","
+		"\"tiers\":[{\"upTo\":null,\"unitAmountDecimal\":\"0.1234567890123\"}]",
+		"tiers[0].unitAmountDecimal");
+	for (i = 0; i < 51; i++)
+		many[i] = (billing_price_tier){ i < 50 ? (int64_t)i + 1 : 0, 1, NULL, 0 };
+	p.tiers = many;
+	p.tier_count = 51;
+	{
+		char *fields = malloc(51 * 40 + 128), *end;
+		assert_non_null(fields);
+		end = fields + sprintf(fields, "\"billingScheme\":\"tiered\",\"tiersMode\":"
+			"\"volume\",\"tiers\":[");
+		for (i = 0; i < 51; i++)
+			end += i < 50 ? sprintf(end, "%s{\"upTo\":%zu,\"unitAmount\":1}", i ? "," : "",
+				i + 1) : sprintf(end, ",{\"upTo\":null,\"unitAmount\":1}]");
+		c_refused_as_json(f, &p, fields, "tiers");
+		free(fields);
+	}
+	/* No tiers: required for a tiered plan. */
+	p.tiers = NULL;
+	p.tier_count = 0;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\"",
+		"tiers");
+	/* A tiered plan without a mode, with an amount, with packages. */
+	p.tiers = &out_of_order[3];
+	p.tier_count = 1;
+	p.tiers_mode = BILLING_TIERS_NONE;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiers\":[{\"upTo\":null,"
+		"\"unitAmount\":1}]", "tiersMode");
+	p.tiers_mode = BILLING_TIERS_GRADUATED;
+	p.amount = 5;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"graduated\","
+		"\"amount\":5,\"tiers\":[{\"upTo\":null,\"unitAmount\":1}]", "amount");
+	p.amount = 0;
+	p.transform_divide_by = 10;
+	c_refused_as_json(f, &p, "\"billingScheme\":\"tiered\",\"tiersMode\":\"graduated\","
+		"\"tiers\":[{\"upTo\":null,\"unitAmount\":1}],\"transformQuantity\":{\"divideBy\":"
+		"10,\"round\":\"up\"}", "transformQuantity");
+	/* A per-unit plan with a mode, with tiers, without an amount. */
+	p = valid_params(f);
+	p.tiers_mode = BILLING_TIERS_GRADUATED;
+	c_refused_as_json(f, &p, "\"amount\":2900,\"tiersMode\":\"graduated\"", "tiersMode");
+	p.tiers_mode = BILLING_TIERS_NONE;
+	p.tiers = &out_of_order[3];
+	p.tier_count = 1;
+	c_refused_as_json(f, &p, "\"amount\":2900,\"tiers\":[{\"upTo\":null,\"unitAmount\":1}]",
+		"tiers");
+	/* Packages: a size out of range, a rounding that is neither. */
+	p = valid_params(f);
+	p.transform_divide_by = -4;
+	c_refused_as_json(f, &p, "\"amount\":2900,\"transformQuantity\":{\"divideBy\":-4,"
+		"\"round\":\"up\"}", "transformQuantity.divideBy");
+	p.transform_divide_by = 4;
+	p.transform_round = (billing_package_round)9;
+	c_refused_as_json(f, &p, "\"amount\":2900,\"transformQuantity\":{\"divideBy\":4,"
+		"\"round\":\"\"}", "transformQuantity.round");
+	/* Metered without a meter, with a meter of no one; a licensed plan
+	 * naming one. */
+	p = valid_params(f);
+	p.usage_type = BILLING_USAGE_METERED;
+	c_refused_as_json(f, &p, "\"amount\":2900,\"usageType\":\"metered\"", "meterId");
+	p.meter_id = "mtr_x";
+	c_refused_as_json(f, &p, "\"amount\":2900,\"usageType\":\"metered\",\"meterId\":"
+		"\"mtr_x\"", "meterId");
+	p.usage_type = BILLING_USAGE_LICENSED;
+	c_refused_as_json(f, &p, "\"amount\":2900,\"meterId\":\"mtr_x\"", "meterId");
+
+	/* What JSON's enums cannot say: C's refuses naming the field. */
+	p = valid_params(f);
+	p.billing_scheme = (billing_price_scheme)7;
+	create_refused(f, &p, BILLING_EINVALID, "billingScheme");
+	p = valid_params(f);
+	p.usage_type = (billing_usage_type)7;
+	create_refused(f, &p, BILLING_EINVALID, "usageType");
+	/* A count without tiers. */
+	p = valid_params(f);
+	p.amount = 0;
+	p.billing_scheme = BILLING_SCHEME_TIERED;
+	p.tiers_mode = BILLING_TIERS_VOLUME;
+	p.tier_count = 2;
+	create_refused(f, &p, BILLING_EINVALID, "tiers");
+}
+
+static void plan_price__c_metered_plans_and_the_model_fixed(void **state)
+{
+	fx *f = *state;
+	billing_plan_params p = valid_params(f);
+	billing_plan_params u = BILLING_PLAN_PARAMS_INIT;
+	billing_plan *plan = NULL, *after = NULL;
+	const char *meter = "{\"eventName\":\"api.call\",\"aggregation\":\"count\"}";
+	char *text = NULL, fields[160];
+	cJSON *m;
+
+	/* A metered plan from C names a meter of the tenant. */
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "meters.create", meter,
+		strlen(meter), NULL), BILLING_OK);
+	m = cJSON_Parse(text);
+	billing_free(text);
+	p.usage_type = BILLING_USAGE_METERED;
+	p.meter_id = text_of(m, "id");
+	plan = create_ok(f, &p);
+	assert_int_equal(billing_plan_usage_type(plan), BILLING_USAGE_METERED);
+	assert_string_equal(billing_plan_meter_id(plan), text_of(m, "id"));
+	snprintf(fields, sizeof(fields), "\"amount\":2900,\"usageType\":\"metered\","
+		"\"meterId\":\"%s\"", text_of(m, "id"));
+	assert_same_plan(f, plan, fields);
+	cJSON_Delete(m);
+
+	/* The model is fixed: an update naming it is refused, nothing changed;
+	 * a version 2 caller has no such bit. */
+	u.fields = BILLING_PLAN_PRICE;
+	tb_assert_rc(billing_plan_update(&after, f->w->ctx, &f->admin, billing_plan_id(plan), &u,
+		NULL), BILLING_EINVALID);
+	assert_names("billingScheme");
+	assert_null(after);
+	u.version = 2;
+	tb_assert_rc(billing_plan_update(&after, f->w->ctx, &f->admin, billing_plan_id(plan), &u,
+		NULL), BILLING_EINVALID);
+	tb_assert_field("fields");
+	after = get(f, billing_plan_id(plan));
+	assert_int_equal(billing_plan_usage_type(after), BILLING_USAGE_METERED);
+	assert_int_equal(billing_plan_version(after), billing_plan_version(plan));
+	billing_plan_free(after);
+	/* A version 3 update of what may change leaves the model as it was. */
+	u.version = 3;
+	u.fields = BILLING_PLAN_NAME;
+	u.name = "Renamed";
+	u.usage_type = BILLING_USAGE_LICENSED;
+	tb_assert_rc(billing_plan_update(&after, f->w->ctx, &f->admin, billing_plan_id(plan), &u,
+		NULL), BILLING_OK);
+	assert_string_equal(billing_plan_name(after), "Renamed");
+	assert_int_equal(billing_plan_usage_type(after), BILLING_USAGE_METERED);
+	billing_plan_free(after);
+	billing_plan_free(plan);
+
+	/* Callers of versions 1 and 2 have no such fields: a licensed per-unit
+	 * plan, whatever lies past their struct. */
+	p = valid_params(f);
+	p.version = 2;
+	p.code = "VERSION2";
+	p.billing_scheme = BILLING_SCHEME_TIERED;
+	p.tiers_mode = BILLING_TIERS_VOLUME;
+	p.usage_type = (billing_usage_type)7;
+	plan = create_ok(f, &p);
+	assert_int_equal(billing_plan_billing_scheme(plan), BILLING_SCHEME_PER_UNIT);
+	assert_int_equal(billing_plan_tiers_mode(plan), BILLING_TIERS_NONE);
+	assert_int_equal(billing_plan_usage_type(plan), BILLING_USAGE_LICENSED);
+	assert_int_equal(billing_plan_amount(plan), 2900);
+	billing_plan_free(plan);
+	p.version = 1;
+	p.code = "VERSION1";
+	plan = create_ok(f, &p);
+	assert_int_equal(billing_plan_billing_scheme(plan), BILLING_SCHEME_PER_UNIT);
+	billing_plan_free(plan);
+	p.version = 4;
+	create_refused(f, &p, BILLING_EINVALID, "version");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -864,6 +1267,9 @@ int main(void)
 		T(plan_price__existing_plans_are_per_unit_and_licensed),
 		T(plan_price__tiered_and_package_plans_are_stored_as_given),
 		T(plan_price__bad_models_are_refused_naming_the_field),
+		T(plan_price__a_tiered_plan_from_c_equals_the_one_from_json),
+		T(plan_price__bad_models_from_c_give_the_errors_of_json),
+		T(plan_price__c_metered_plans_and_the_model_fixed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
