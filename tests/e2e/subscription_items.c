@@ -2,7 +2,10 @@
  * Subscription items (billing/subscription_item.h, issue #21 item 2) on a
  * simulated clock: the "Done when" scenario (a base plan and two add-ons,
  * the seats changed five times in a month, the renewal has one line per
- * item and one proration line per change, to the minor unit); a property
+ * item and one proration line per change, to the minor unit), once with
+ * a per-unit seat add-on and once exactly as #21 says it, a tiered base
+ * plan made from the C params (version 3) whose seats change, every
+ * amount computed by hand; a property
  * test (a random series of quantity changes in a period bills the
  * time-weighted quantity within one minor unit per change); a preview at a
  * prorationDate and the change applied at that date give the same
@@ -208,6 +211,108 @@ static void done_when__base_two_addons_five_seat_changes_renew_with_the_right_li
 	assert_int_equal(billing_invoice_subtotal(inv),
 		BASE + 2 * ADDON + 8 * SEAT + want_prorations);
 	billing_invoice_free(inv);
+	assert_int_equal(problems(f), 0);
+}
+
+/*
+ * #21's "Done when" exactly: a tiered (graduated) base plan, made from the
+ * C params, and two add-ons; the seats (the base's quantity) changed five
+ * times in a month; the renewal's lines computed by hand. The base's
+ * tiers: 1-5 at 1000, 6-10 at 800, 11 and up at 600 plus a flat 500, so
+ * 3, 7, 5, 12, 10, 11 seats cost 3000, 6600, 5000, 10700, 9000, 10100.
+ * A change at Jan 1 + d days + 1 h is the two amounts' difference over
+ * the rest of January's 31 days (2678400 s), half away from zero:
+ *   3 -> 7  at d 3:   3600 x 2415600 / 2678400 =  3246.77 ->  3247
+ *   7 -> 5  at d 9:  -1600 x 1897200 / 2678400 = -1133.33 -> -1133
+ *   5 -> 12 at d 14:  5700 x 1465200 / 2678400 =  3118.15 ->  3118
+ *  12 -> 10 at d 20: -1700 x  946800 / 2678400 =  -600.94 ->  -601
+ *  10 -> 11 at d 27:  1100 x  342000 / 2678400 =   140.46 ->   140
+ * (sum 4771). The renewal: the base at 11 seats by its tiers (10100, its
+ * tiers on the line), the add-ons (1 x 1500, 2 x 1000), then the five
+ * proration lines.
+ */
+static void done_when__tiered_base_two_addons_five_seat_changes_renew_by_hand(void **state)
+{
+	fx *f = *state;
+	const billing_price_tier tiers[] = {
+		{ 5, 1000, NULL, 0 }, { 10, 800, NULL, 0 }, { 0, 600, NULL, 500 },
+	};
+	static const int32_t seats[] = { 7, 5, 12, 10, 11 };
+	static const int days[] = { 3, 9, 14, 20, 27 };
+	static const int64_t prorations[] = { 3247, -1133, 3118, -601, 140 };
+	billing_plan_params pp = BILLING_PLAN_PARAMS_INIT;
+	billing_product *prod = tb_product(f->w, f->t, NULL);
+	billing_plan *base = NULL;
+	int64_t start = f->w->now, end = tbb_ts(2026, 2, 1, 0, 0, 0);
+	char sub[64], base_item[64];
+	billing_invoice *inv;
+	cJSON *used;
+	size_t i;
+
+	pp.product_id = billing_product_id(prod);
+	pp.code = "SEATS";
+	pp.name = "Seats";
+	pp.currency = "EUR";
+	pp.interval = BILLING_MONTH;
+	pp.billing_scheme = BILLING_SCHEME_TIERED;
+	pp.tiers_mode = BILLING_TIERS_GRADUATED;
+	pp.tiers = tiers;
+	pp.tier_count = 3;
+	tb_assert_rc(billing_plan_create(&base, f->w->ctx, &f->admin, &pp, NULL), BILLING_OK);
+	{
+		const billing_subscription_item_spec items[] = {
+			{ billing_plan_id(base), 3 }, { f->addon, 1 }, { f->seat, 2 },
+		};
+		tb_assert_rc(subscribe(f, sub, items, 3), BILLING_OK);
+	}
+	inv = latest_invoice(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 3);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->amount, 3000);
+	assert_int_equal(billing_invoice_line_at(inv, 1)->amount, 1500);
+	assert_int_equal(billing_invoice_line_at(inv, 2)->amount, 2000);
+	assert_int_equal(billing_invoice_subtotal(inv), 6500);
+	billing_invoice_free(inv);
+	item_id(f, base_item, sub, 0);
+
+	for (i = 0; i < 5; i++) {
+		f->w->now = start + (int64_t)days[i] * 86400 + 3600;
+		tb_assert_rc(set_quantity(f, base_item, seats[i], BILLING_PRORATE_CREATE, 0),
+			BILLING_OK);
+	}
+	f->w->now = end;
+	tbb_run(f->w);
+
+	inv = latest_invoice(f, sub);
+	tbb_assert_time(billing_invoice_period_start(inv), end);
+	assert_int_equal(billing_invoice_line_count(inv), 3 + 5);
+	/* The base by its tiers at 11 seats: 5 x 1000 + 5 x 800 + 1 x 600 + 500. */
+	assert_int_equal(billing_invoice_line_at(inv, 0)->amount, 10100);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 11);
+	assert_string_equal(billing_invoice_line_at(inv, 0)->subscription_item_id, base_item);
+	assert_non_null(billing_invoice_line_at(inv, 0)->tiers);
+	assert_non_null(used = cJSON_Parse(billing_invoice_line_at(inv, 0)->tiers));
+	assert_int_equal(cJSON_GetArraySize(used), 3);
+	{
+		static const int64_t want[3] = { 5000, 4000, 1100 };
+		for (i = 0; i < 3; i++)
+			assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(used,
+				(int)i), "amount")->valuedouble, want[i]);
+	}
+	cJSON_Delete(used);
+	assert_int_equal(billing_invoice_line_at(inv, 1)->amount, 1500);
+	assert_int_equal(billing_invoice_line_at(inv, 2)->amount, 2000);
+	for (i = 0; i < 5; i++) {
+		const billing_invoice_line *l = billing_invoice_line_at(inv, 3 + i);
+		assert_true(l->proration);
+		assert_string_equal(l->subscription_item_id, base_item);
+		assert_int_equal(l->amount, prorations[i]);
+		tbb_assert_time(l->period_start, start + (int64_t)days[i] * 86400 + 3600);
+		tbb_assert_time(l->period_end, end);
+	}
+	assert_int_equal(billing_invoice_subtotal(inv), 10100 + 1500 + 2000 + 4771);
+	billing_invoice_free(inv);
+	billing_plan_free(base);
+	billing_product_free(prod);
 	assert_int_equal(problems(f), 0);
 }
 
@@ -555,6 +660,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			done_when__base_two_addons_five_seat_changes_renew_with_the_right_lines, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			done_when__tiered_base_two_addons_five_seat_changes_renew_by_hand, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			property__quantity_changes_bill_the_time_weighted_quantity, setup, teardown),
