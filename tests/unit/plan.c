@@ -20,6 +20,7 @@
 #include <cJSON.h>
 
 #include "billing/json.h"
+#include "core/alloc.h"
 #include "tb.h"
 
 typedef struct {
@@ -1238,6 +1239,50 @@ static void plan_price__c_metered_plans_and_the_model_fixed(void **state)
 	create_refused(f, &p, BILLING_EINVALID, "version");
 }
 
+/* Every allocation of a C create of a tiered plan with a decimal tier (its
+ * texts, the flow, the getters' tiers) failing in turn: an error each
+ * time and no plan; nothing written, unless the failure came after the
+ * commit, in making the answer (as for every resource: a retry with an
+ * idempotency key gets it); then it is made. */
+static void plan_price__c_create_unwinds_from_each_failed_allocation(void **state)
+{
+	fx *f = *state;
+	const billing_price_tier tiers[] = { { 5, 700, NULL, 0 }, { 0, 0, "0.5", 100 } };
+	billing_plan_params p = valid_params(f);
+	billing_plan *plan = NULL;
+	int64_t before = plan_count(f), now;
+	char code[32];
+	long n, made;
+	int rc;
+
+	p.amount = 0;
+	p.billing_scheme = BILLING_SCHEME_TIERED;
+	p.tiers_mode = BILLING_TIERS_GRADUATED;
+	p.tiers = tiers;
+	p.tier_count = 2;
+	for (n = 1; n < 10000; n++) {
+		snprintf(code, sizeof(code), "FAULTS%ld", n);
+		p.code = code;
+		billing__alloc_fail_at(n);
+		rc = billing_plan_create(&plan, f->w->ctx, &f->admin, &p, NULL);
+		made = billing__alloc_fail_at(0);
+		if (rc == BILLING_OK)
+			break;
+		assert_true(rc < 0);
+		assert_null(plan);
+		assert_true(made >= n);
+		now = plan_count(f);
+		assert_true(now == before || now == before + 1);
+		before = now;
+	}
+	assert_true(n > 1);
+	assert_non_null(plan);
+	assert_int_equal(billing_plan_tier_count(plan), 2);
+	assert_string_equal(billing_plan_tier_at(plan, 1)->unit_amount_decimal, "0.5");
+	assert_int_equal(plan_count(f), before + 1);
+	billing_plan_free(plan);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1270,6 +1315,7 @@ int main(void)
 		T(plan_price__a_tiered_plan_from_c_equals_the_one_from_json),
 		T(plan_price__bad_models_from_c_give_the_errors_of_json),
 		T(plan_price__c_metered_plans_and_the_model_fixed),
+		T(plan_price__c_create_unwinds_from_each_failed_allocation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
