@@ -26,50 +26,28 @@
 
 /* ------------------------------------------------------------ lines */
 
-int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *invoice_id, const billing__items *it)
+/* inv's lines become lines[0..n) (which may point into inv's own; a
+ * discount_id it took here points into a sum freed on return: the callers
+ * only free inv after):
+ * discounted again by the discount it took when made, if any (a draft is
+ * discounted without commit: a once discount ends when the draft is
+ * finalized), taxed, summed and written with the event invoice.updated. */
+static int draft_rewrite(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	billing_invoice_line *lines, size_t n)
 {
-	billing_invoice *inv = NULL;
-	billing_invoice_line *lines = NULL;
 	billing__invoice_sum s;
-	size_t i, n = 0, kept = 0, keep;
+	size_t i, keep;
 	char **old, *totals;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = billing__invoice_load(&inv, ctx, tx, tenant_id, invoice_id)) < 0)
-		return rc;
-	if (inv->status != BILLING_INVOICE_DRAFT) {
-		rc = billing__error_set(BILLING_ECONFLICT, "invoice_not_draft",
-			"invoice %s is finalized", invoice_id);
-		goto out;
-	}
-	/* A renewal's draft keeps the lines of its plan (and its prorations),
-	 * which name a plan; an item's line names none. */
-	for (i = 0; i < inv->line_count; i++)
-		kept += inv->lines[i].plan_id != NULL;
-	/* The sums fill in each line's tax: on a copy, the items' lines stay
-	 * (one more than needed: never a zero-size allocation). */
-	if ((lines = billing__calloc(kept + it->n + 1, sizeof(*lines))) == NULL) {
-		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-		goto out;
-	}
-	for (i = 0; i < inv->line_count; i++)
-		if (inv->lines[i].plan_id)
-			lines[n++] = inv->lines[i];
-	if (it->n)
-		memcpy(lines + n, it->lines, it->n * sizeof(*lines));
-	n += it->n;
-	/* Discounted again: by the discount it took when made, if any (a
-	 * draft is discounted without commit: a once discount ends when the
-	 * draft is finalized). */
-	if ((rc = billing__invoice_amounts(&s, ctx, tx, tenant_id, inv->customer_id,
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, inv->tenant_id, inv->customer_id,
 		inv->subscription_id, inv->currency, inv->period_start ? inv->period_start :
 		inv->created_at, lines, n, inv->discount_id, false)) < 0 ||
-	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, tenant_id,
-		invoice_id)) < 0 ||
-	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, tenant_id,
-		invoice_id, lines, n, 1)) < 0)
+	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
+		inv->id)) < 0 ||
+	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
+		inv->id, lines, n, 1)) < 0)
 		goto out;
 	/* The lines as loaded give way to the new ones; the kept lines' strings
 	 * are theirs until add_line has copied them. */
@@ -99,8 +77,67 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	inv->total_tax_amounts = totals;
 out:
 	billing__invoice_sum_free(&s);
+	return rc;
+}
+
+int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id, const billing__items *it)
+{
+	billing_invoice *inv = NULL;
+	billing_invoice_line *lines = NULL;
+	size_t i, n = 0, kept = 0;
+	int rc;
+
+	if ((rc = billing__invoice_load(&inv, ctx, tx, tenant_id, invoice_id)) < 0)
+		return rc;
+	if (inv->status != BILLING_INVOICE_DRAFT) {
+		rc = billing__error_set(BILLING_ECONFLICT, "invoice_not_draft",
+			"invoice %s is finalized", invoice_id);
+		goto out;
+	}
+	/* A renewal's draft keeps the lines of its plan (and its prorations),
+	 * which name a plan; an item's line names none. */
+	for (i = 0; i < inv->line_count; i++)
+		kept += inv->lines[i].plan_id != NULL;
+	/* The sums fill in each line's tax: on a copy, the items' lines stay
+	 * (one more than needed: never a zero-size allocation). */
+	if ((lines = billing__calloc(kept + it->n + 1, sizeof(*lines))) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
+	for (i = 0; i < inv->line_count; i++)
+		if (inv->lines[i].plan_id)
+			lines[n++] = inv->lines[i];
+	if (it->n)
+		memcpy(lines + n, it->lines, it->n * sizeof(*lines));
+	n += it->n;
+	rc = draft_rewrite(ctx, tx, inv, lines, n);
+out:
 	billing__free(lines);
 	billing_invoice_free(inv);
+	return rc;
+}
+
+int billing__invoice_draft_period_used(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const billing_invoice_line *used, size_t n)
+{
+	billing_invoice_line *lines;
+	size_t i, k = n;
+	int rc;
+
+	/* One more than needed: never a zero-size allocation. */
+	if ((lines = billing__calloc(inv->line_count + n + 1, sizeof(*lines))) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if (n)
+		memcpy(lines, used, n * sizeof(*lines));
+	for (i = 0; i < inv->line_count; i++) {
+		const billing_invoice_line *l = &inv->lines[i];
+		if (!(l->plan_id && l->period_start == inv->period_start &&
+		      l->period_end == inv->period_end))
+			lines[k++] = *l;
+	}
+	rc = draft_rewrite(ctx, tx, inv, lines, k);
+	billing__free(lines);
 	return rc;
 }
 

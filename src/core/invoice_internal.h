@@ -256,6 +256,17 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 int billing__invoice_draft_due(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *id, int64_t now);
 
+/*
+ * A renewal's draft inv (loaded in tx, status draft) whose subscription is
+ * canceled with prorations before it was charged: its lines that name a
+ * plan and span its own period (the plan's lines of the renewal) give way
+ * to used[0..n) (the charge for the used time), put first; the other lines
+ * (an earlier period's prorations and usage, invoice items) stay. The
+ * discounts, taxes and sums are made again, with the event invoice.updated.
+ */
+int billing__invoice_draft_period_used(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const billing_invoice_line *used, size_t n);
+
 /* Fills discounts, taxes and sums into an invoice made in memory (a
  * preview), read in tx; nothing is written. */
 int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, billing_txn *tx,

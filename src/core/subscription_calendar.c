@@ -10,6 +10,7 @@
  * period, and the preview of the next one, are made here.
  */
 #include <cJSON.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/assert.h"
@@ -216,13 +217,50 @@ int billing__subscription_invoice_period(billing_ctx *ctx, billing_txn *tx,
 	return invoice_period(ctx, tx, r, plan, start, end, mode, extra, NULL, 0, invoice_id);
 }
 
+/* Cancel now with prorations while r's renewal is still a draft: the
+ * period was never charged, so the draft bills the used time instead of the
+ * period, and nothing is credited. *done says r's latest invoice was that
+ * draft. The draft is locked after the subscription, against txn.h's order
+ * (3): a run finalizing it at that moment takes them the other way round;
+ * on PostgreSQL the deadlock is broken and BILLING__RETRY runs the loser
+ * again, which then finds the draft finalized (and credits as usual) or
+ * the subscription canceled. */
+static int cancel_draft(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
+	int64_t from, bool *done)
+{
+	billing_invoice *inv = NULL;
+	struct lines l = { 0 };
+	int rc;
+
+	*done = false;
+	if (!r->latest_invoice_id)
+		return BILLING_OK;
+	if ((rc = billing__invoice_load(&inv, ctx, tx, r->tenant_id, r->latest_invoice_id)) < 0)
+		return rc;
+	if (inv->status == BILLING_INVOICE_DRAFT && inv->period_start == r->current_period_start) {
+		if ((rc = billing__subscription_item_used(ctx, tx, r, from, item_line, &l)) == 0)
+			rc = billing__invoice_draft_period_used(ctx, tx, inv, l.v, l.n);
+		*done = rc == BILLING_OK;
+	}
+	lines_free(&l);
+	billing_invoice_free(inv);
+	return rc;
+}
+
 int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t from, char invoice_id[BILLING_ID_MAX])
 {
 	billing__invoice_draft d;
 	struct lines l = { 0 };
+	bool done = false;
 	int rc;
 
+	if ((rc = cancel_draft(ctx, tx, r, from, &done)) < 0)
+		return rc;
+	if (done) {
+		snprintf(invoice_id, BILLING_ID_MAX, "%s", r->latest_invoice_id);
+		return BILLING_OK;
+	}
 	if ((rc = billing__subscription_item_credits(ctx, tx, r, from, item_line, &l)) == 0) {
 		d.tenant_id = r->tenant_id;
 		d.customer_id = r->customer_id;

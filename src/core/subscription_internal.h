@@ -210,6 +210,16 @@ int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t from,
 	int (*push)(void *payload, const billing_invoice_line *line), void *payload);
 
+/* The charges for the used part [period start, to) of r's current period,
+ * one proration line per licensed item in order ("Used time on ...": the
+ * item's full-period amount times the used seconds over the period's whole,
+ * rounded half away from zero, as every proration), each handed to push:
+ * a cancellation with prorations while the period's renewal is still a
+ * draft bills them instead of the period (billing__subscription_credit_invoice). */
+int billing__subscription_item_used(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t to,
+	int (*push)(void *payload, const billing_invoice_line *line), void *payload);
+
 /* Usage in arrears (issue #23; docs/usage.md): one line per metered item
  * of r, its meter's aggregate of the customer's events in [from, to)
  * priced by the plan's model with its tiers, each handed to push (its
@@ -240,8 +250,14 @@ int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 int billing__sub_item_quantity_check(const billing__plan_info *plan, int32_t quantity,
 	const char *field);
 
-/* subscription_calendar.c: an invoice of its own (a negative total, owed
- * back) of every item's credit for [from, period end) of r. */
+/* subscription_calendar.c: cancel now with prorations at from. When r's
+ * latest invoice is still the draft of its current period (a renewal
+ * draft, nothing charged yet), that draft's lines of the period's plan
+ * give way to the charge for the used time [period start, from)
+ * (billing__subscription_item_used), its other lines stay, no credit is
+ * issued, and invoice_id receives the draft's id. Otherwise an invoice of
+ * its own (a negative total, owed back) of every item's credit for [from,
+ * period end) of r, whose id invoice_id receives. */
 int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t from, char invoice_id[BILLING_ID_MAX]);
 

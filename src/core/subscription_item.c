@@ -238,15 +238,18 @@ int billing__subscription_item_lines(billing_ctx *ctx, billing_txn *tx,
 	return rc;
 }
 
-int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
-	const billing_subscription_record *r, int64_t from,
-	int (*push)(void *payload, const billing_invoice_line *line), void *payload)
+/* Each licensed item's part of r's current period: a credit for [from,
+ * period end) (credit), or the charge for [period start, from) (the used
+ * time), prorated over the period's whole as a change of plan is. */
+static int period_parts(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
+	int64_t from, bool credit, int (*push)(void *payload, const billing_invoice_line *line),
+	void *payload)
 {
 	billing__sub_items it;
 	billing__plan_info plan;
 	billing_invoice_line line;
 	char desc[600];
-	int64_t whole;
+	int64_t whole, amount;
 	size_t i;
 	int rc;
 
@@ -255,20 +258,44 @@ int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
 	for (i = 0; rc == BILLING_OK && i < it.n; i++) {
 		if ((rc = billing__plan_info_get(&plan, ctx, tx, r->tenant_id, it.v[i]->plan_id)) < 0)
 			break;
-		/* Nothing of a metered item was paid in advance: no credit. */
+		/* Nothing of a metered item was billed in advance: no part. */
 		if (plan.usage_type == BILLING__USAGE_METERED)
 			continue;
 		if ((rc = billing__subscription_whole(&whole, r->period_index, r->anchor,
-			r->current_period_start, r->current_period_end, &plan)) < 0 ||
-		    (rc = billing__subscription_proration_line(&line, &plan, it.v[i]->quantity, from,
-			r->current_period_end, r->current_period_end - from, whole, true, desc,
-			sizeof(desc))) < 0)
+			r->current_period_start, r->current_period_end, &plan)) < 0)
+			break;
+		if (credit)
+			rc = billing__subscription_proration_line(&line, &plan, it.v[i]->quantity,
+				from, r->current_period_end, r->current_period_end - from, whole, true,
+				desc, sizeof(desc));
+		else if ((rc = billing__plan_line_untiered(&line, &plan, it.v[i]->quantity,
+			r->current_period_start, from, desc, sizeof(desc), "Used time on ")) == 0 &&
+			 (rc = billing__prorate(&amount, line.amount, from - r->current_period_start,
+			whole)) == 0) {
+			line.amount = amount;
+			line.proration = 1;
+		}
+		if (rc < 0)
 			break;
 		line.subscription_item_id = it.v[i]->id;
 		rc = push(payload, &line);
 	}
 	billing__sub_items_free(&it);
 	return rc;
+}
+
+int billing__subscription_item_credits(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t from,
+	int (*push)(void *payload, const billing_invoice_line *line), void *payload)
+{
+	return period_parts(ctx, tx, r, from, true, push, payload);
+}
+
+int billing__subscription_item_used(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t to,
+	int (*push)(void *payload, const billing_invoice_line *line), void *payload)
+{
+	return period_parts(ctx, tx, r, to, false, push, payload);
 }
 
 /* ------------------------------------------------------------ usage in arrears */

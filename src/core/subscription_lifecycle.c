@@ -650,7 +650,8 @@ static int cancel_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	    r->status != BILLING_SUB_INCOMPLETE && now < r->current_period_end) {
 		/* A credit for every item's unused rest of the period, on an
 		 * invoice of its own (its total is negative: owed back to the
-		 * customer). */
+		 * customer); or, while the period's renewal is still a draft
+		 * (nothing charged), the draft bills the used time instead. */
 		struct cancelling *mut = payload;
 		int64_t from = now < r->current_period_start ? r->current_period_start : now;
 		if ((rc = billing__subscription_credit_invoice(ctx, tx, r, from,

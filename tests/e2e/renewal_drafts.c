@@ -407,6 +407,116 @@ static void renewal_draft__waiting_items_land_on_it_and_can_be_removed(void **st
 	billing_subscription_free(s);
 }
 
+/* Canceled now with prorations while the renewal is still a draft (issue
+ * #20): nothing of the period was charged, so nothing is credited. The
+ * draft's plan line gives way to the charge for the used time, prorated by
+ * the plan's rule (2900 x 10 of February's 28 days = 1035.71 -> 1036), the
+ * item on it stays, no credit invoice is issued and the balance does not
+ * move; the run finalizes the draft after the delay and charges 2536. */
+static void cancel_prorated_while_renewal_is_a_draft__bills_the_used_time_credits_nothing(
+	void **state)
+{
+	fx *f = *state;
+	billing_subscription *s, *now, *c = NULL;
+	billing_invoice *inv;
+	const billing_invoice_line *l;
+	char draft_id[64];
+
+	begin(f, 20 * 86400);
+	s = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(f->plan), 1);
+	f->w->now = tbb_ts(2025, 2, 1, 0, 0, 0);
+	tbb_run(f->w);
+	now = tbb_sub_get(f->w, f->t, billing_subscription_id(s));
+	snprintf(draft_id, sizeof(draft_id), "%s", billing_subscription_latest_invoice_id(now));
+	billing_subscription_free(now);
+	f->w->now = tbb_ts(2025, 2, 5, 0, 0, 0);
+	item_on(f, draft_id, 1500);
+
+	f->w->now = tbb_ts(2025, 2, 11, 0, 0, 0);
+	tb_assert_rc(billing_subscription_cancel(&c, f->w->ctx, &f->admin,
+		billing_subscription_id(s), BILLING_CANCEL_PRORATE, NULL), BILLING_OK);
+	assert_int_equal(billing_subscription_status_of(c), BILLING_SUB_CANCELED);
+	assert_string_equal(billing_subscription_latest_invoice_id(c), draft_id);
+	billing_subscription_free(c);
+	/* no credit invoice, no balance transaction */
+	assert_int_equal(count(f, "SELECT count(*) FROM invoices WHERE subscription_id = ",
+		billing_subscription_id(s), ""), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM customer_balance_transactions WHERE "
+		"customer_id = ", f->cus_id, ""), 0);
+	inv = invoice(f, draft_id);
+	assert_int_equal(billing_invoice_status_of(inv), BILLING_INVOICE_DRAFT);
+	assert_int_equal(billing_invoice_line_count(inv), 2);
+	l = billing_invoice_line_at(inv, 0);
+	assert_string_equal(l->plan_id, billing_plan_id(f->plan));
+	assert_non_null(l->subscription_item_id);
+	assert_int_equal(l->amount, 1036);
+	assert_int_equal(l->proration, 1);
+	tbb_assert_time(l->period_start, tbb_ts(2025, 2, 1, 0, 0, 0));
+	tbb_assert_time(l->period_end, tbb_ts(2025, 2, 11, 0, 0, 0));
+	l = billing_invoice_line_at(inv, 1);
+	assert_null(l->plan_id);
+	assert_int_equal(l->amount, 1500);
+	assert_int_equal(billing_invoice_subtotal(inv), 2536);
+	assert_int_equal(billing_invoice_total(inv), 2536);
+	billing_invoice_free(inv);
+	assert_check_clean(f);
+
+	/* the run finalizes it once the delay is over and charges it */
+	f->w->now = tbb_ts(2025, 2, 21, 0, 0, 30);
+	tbb_run(f->w);
+	inv = invoice(f, draft_id);
+	assert_int_equal(billing_invoice_status_of(inv), BILLING_INVOICE_PAID);
+	assert_string_equal(billing_invoice_number(inv), "INV-000002");
+	assert_int_equal(billing_invoice_starting_balance(inv), 0);
+	assert_int_equal(billing_invoice_amount_paid(inv), 2536);
+	billing_invoice_free(inv);
+	assert_int_equal(count(f, "SELECT count(*) FROM customer_balance_transactions WHERE "
+		"customer_id = ", f->cus_id, ""), 0);
+	assert_check_clean(f);
+	billing_subscription_free(s);
+}
+
+/* The same cancellation once the draft is finalized (and paid): the
+ * period was charged, so its unused part is credited on an invoice of its
+ * own, as without drafts (2900 x 18/28 = 1864.29 -> -1864 on the balance). */
+static void cancel_prorated_after_the_draft_is_finalized__credits_the_unused_time(void **state)
+{
+	fx *f = *state;
+	billing_subscription *s, *now, *c = NULL;
+	billing_invoice *inv, *done = NULL;
+	char draft_id[64];
+
+	begin(f, 20 * 86400);
+	s = tbb_subscribe(f->w, f->t, f->cus_id, billing_plan_id(f->plan), 1);
+	f->w->now = tbb_ts(2025, 2, 1, 0, 0, 0);
+	tbb_run(f->w);
+	now = tbb_sub_get(f->w, f->t, billing_subscription_id(s));
+	snprintf(draft_id, sizeof(draft_id), "%s", billing_subscription_latest_invoice_id(now));
+	billing_subscription_free(now);
+	f->w->now = tbb_ts(2025, 2, 2, 0, 0, 0);
+	tb_assert_rc(billing_invoice_finalize(&done, f->w->ctx, &f->admin, draft_id, NULL),
+		BILLING_OK);
+	billing_invoice_free(done);
+	tbb_run(f->w);                  /* its collection */
+	inv = invoice(f, draft_id);
+	assert_int_equal(billing_invoice_amount_paid(inv), 2900);
+	billing_invoice_free(inv);
+
+	f->w->now = tbb_ts(2025, 2, 11, 0, 0, 0);
+	tb_assert_rc(billing_subscription_cancel(&c, f->w->ctx, &f->admin,
+		billing_subscription_id(s), BILLING_CANCEL_PRORATE, NULL), BILLING_OK);
+	assert_string_not_equal(billing_subscription_latest_invoice_id(c), draft_id);
+	inv = invoice(f, billing_subscription_latest_invoice_id(c));
+	assert_int_equal(billing_invoice_total(inv), -1864);
+	assert_int_equal(billing_invoice_ending_balance(inv), -1864);
+	billing_invoice_free(inv);
+	billing_subscription_free(c);
+	assert_int_equal(count(f, "SELECT count(*) FROM invoices WHERE subscription_id = ",
+		billing_subscription_id(s), ""), 3);
+	assert_check_clean(f);
+	billing_subscription_free(s);
+}
+
 static void renewal_draft__delay_zero_finalizes_at_once(void **state)
 {
 	fx *f = *state;
@@ -466,6 +576,8 @@ int main(void)
 		T(renewal_draft__two_concurrent_runs_finalize_each_once_numbers_gapless),
 		T(renewal_draft__waiting_items_land_on_it_and_can_be_removed),
 		T(renewal_draft__delay_zero_finalizes_at_once),
+		T(cancel_prorated_while_renewal_is_a_draft__bills_the_used_time_credits_nothing),
+		T(cancel_prorated_after_the_draft_is_finalized__credits_the_unused_time),
 		T(tenant_renewal_draft_delay__checked_and_versioned),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
