@@ -17,6 +17,7 @@
 #include "core/invoice_tax.h"
 #include "core/json_exact.h"
 #include "core/resources.h"
+#include "core/settings.h"
 #include "core/tax.h"
 #include "core/txn.h"
 #include "core/validate.h"
@@ -46,68 +47,46 @@ static const billing_resource settings_res = {
 	.field_count = sizeof(settings_fields) / sizeof(settings_fields[0])
 };
 
-static int settings_row(void *payload, const void *record)
+static int rounding_check(const void *rec)
 {
-	*(int *)payload = ((const settings_record *)record)->rounding;
+	int rounding = ((const settings_record *)rec)->rounding;
+	if (rounding != BILLING_TAX_ROUNDING_LINE && rounding != BILLING_TAX_ROUNDING_INVOICE)
+		return billing__error_field(BILLING_EINVALID, "invalid", "taxRounding",
+			"must be line or invoice");
 	return BILLING_OK;
 }
 
+static const settings_record settings_default = { NULL, BILLING_TAX_ROUNDING_LINE, 0 };
+
+/* The tenant-settings helper's descriptor (core/settings.h). */
+static const billing__settings tax_settings = {
+	&settings_res, offsetof(settings_record, updated_at), &settings_default,
+	BILLING_OP_TAX_SETTINGS_GET, BILLING_OP_TAX_SETTINGS_SET, rounding_check
+};
+
 static int rounding_read(int *rounding, billing_ctx *ctx, billing_txn *tx, const char *tenant_id)
 {
-	int rc;
-	*rounding = BILLING_TAX_ROUNDING_LINE;
-	rc = billing__read(ctx->st, tx, &settings_res, tenant_id, tenant_id, BILLING_LOCK_NONE,
-		settings_row, rounding);
-	return rc == BILLING_ENOTFOUND ? BILLING_OK : rc;
-}
-
-static int settings_put_once(billing_ctx *ctx, const billing_principal *who, int rounding)
-{
 	settings_record r;
-	billing_txn *tx;
-	int rc;
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		return rc;
-	r.tenant_id = who->tenant_id;
-	r.rounding = rounding;
-	r.updated_at = billing__now(ctx);
-	if ((rc = billing__record_put(ctx->st, tx, &settings_res, &r)) == BILLING_OK)
-		rc = billing__audit_record(ctx, tx, who->tenant_id, NULL);
-	return billing__end(ctx, tx, rc);
-}
-
-static int settings_put(billing_ctx *ctx, const billing_principal *who, int rounding)
-{
-	BILLING__RETRY(settings_put_once(ctx, who, rounding));
+	int rc = billing__settings_read(&r, &tax_settings, ctx, tx, tenant_id);
+	*rounding = r.rounding;
+	return rc;
 }
 
 int billing_tax_settings_set(billing_ctx *ctx, const billing_principal *who,
 	billing_tax_rounding rounding)
 {
-	int rc;
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_TAX_SETTINGS_SET)) < 0)
-		return rc;
-	if (rounding != BILLING_TAX_ROUNDING_LINE && rounding != BILLING_TAX_ROUNDING_INVOICE)
-		return billing__error_field(BILLING_EINVALID, "invalid", "taxRounding",
-			"must be line or invoice");
-	return settings_put(ctx, who, (int)rounding);
+	settings_record r = settings_default;
+	r.rounding = (int)rounding;
+	return billing__settings_put(&r, &tax_settings, ctx, who);
 }
 
 int billing_tax_settings_get(billing_tax_rounding *rounding, billing_ctx *ctx,
 	const billing_principal *who)
 {
-	billing_txn *tx;
-	int rc, r = 0;
-
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_TAX_SETTINGS_GET)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(rounding, "rounding");
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
-		return rc;
-	rc = billing__end(ctx, tx, rounding_read(&r, ctx, tx, who->tenant_id));
+	settings_record r;
+	int rc = billing__settings_get(&r, &tax_settings, ctx, who, rounding, "rounding");
 	if (rc == BILLING_OK)
-		*rounding = (billing_tax_rounding)r;
+		*rounding = (billing_tax_rounding)r.rounding;
 	return rc;
 }
 

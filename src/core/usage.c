@@ -32,6 +32,7 @@
 #include "core/meter.h"
 #include "core/resource.h"
 #include "core/resources.h"
+#include "core/settings.h"
 #include "core/subscription_internal.h"
 #include "core/txn.h"
 #include "core/validate.h"
@@ -233,64 +234,45 @@ const char *billing_usage_result_subscription_id(const billing_usage_result *r, 
 
 /* ------------------------------------------------------------ settings */
 
-static int settings_row(void *payload, const void *record)
+static int grace_check(const void *rec)
 {
-	*(int64_t *)payload = ((const settings_record *)record)->grace_seconds;
+	int64_t seconds = ((const settings_record *)rec)->grace_seconds;
+	if (seconds < 0 || seconds > BILLING_USAGE_GRACE_MAX)
+		return billing__error_field(BILLING_EINVALID, "invalid", "usageGraceSeconds",
+			"must be from 0 to %d seconds", BILLING_USAGE_GRACE_MAX);
 	return BILLING_OK;
 }
 
+static const settings_record settings_default = { NULL, BILLING_USAGE_GRACE_DEFAULT, 0 };
+
+/* The tenant-settings helper's descriptor (core/settings.h). */
+static const billing__settings usage_settings = {
+	&settings_res, offsetof(settings_record, updated_at), &settings_default,
+	BILLING_OP_USAGE_GRACE_GET, BILLING_OP_USAGE_GRACE_SET, grace_check
+};
+
 static int grace_read(int64_t *grace, billing_ctx *ctx, billing_txn *tx, const char *tenant_id)
 {
-	int rc;
-	*grace = BILLING_USAGE_GRACE_DEFAULT;
-	rc = ctx->st->record_read(tx, &settings_res, tenant_id, tenant_id, BILLING_LOCK_NONE,
-		settings_row, grace);
-	return rc == BILLING_ENOTFOUND ? BILLING_OK : rc;
-}
-
-static int grace_put_once(billing_ctx *ctx, const billing_principal *who, int64_t seconds)
-{
 	settings_record r;
-	billing_txn *tx;
-	int rc;
-
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
-		return rc;
-	r.tenant_id = who->tenant_id;
-	r.grace_seconds = seconds;
-	r.updated_at = billing__now(ctx);
-	if ((rc = billing__record_put(ctx->st, tx, &settings_res, &r)) == BILLING_OK)
-		rc = billing__audit_record(ctx, tx, who->tenant_id, NULL);
-	return billing__end(ctx, tx, rc);
-}
-
-static int grace_put(billing_ctx *ctx, const billing_principal *who, int64_t seconds)
-{
-	BILLING__RETRY(grace_put_once(ctx, who, seconds));
+	int rc = billing__settings_read(&r, &usage_settings, ctx, tx, tenant_id);
+	*grace = r.grace_seconds;
+	return rc;
 }
 
 int billing_usage_grace_set(billing_ctx *ctx, const billing_principal *who, int64_t seconds)
 {
-	int rc;
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_USAGE_GRACE_SET)) < 0)
-		return rc;
-	if (seconds < 0 || seconds > BILLING_USAGE_GRACE_MAX)
-		return billing__error_field(BILLING_EINVALID, "invalid", "usageGraceSeconds",
-			"must be from 0 to %d seconds", BILLING_USAGE_GRACE_MAX);
-	return grace_put(ctx, who, seconds);
+	settings_record r = settings_default;
+	r.grace_seconds = seconds;
+	return billing__settings_put(&r, &usage_settings, ctx, who);
 }
 
 int billing_usage_grace_get(int64_t *seconds, billing_ctx *ctx, const billing_principal *who)
 {
-	billing_txn *tx;
-	int rc;
-
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_USAGE_GRACE_GET)) < 0)
-		return rc;
-	BILLING__ASSERT_ARG(seconds, "seconds");
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
-		return rc;
-	return billing__end(ctx, tx, grace_read(seconds, ctx, tx, who->tenant_id));
+	settings_record r;
+	int rc = billing__settings_get(&r, &usage_settings, ctx, who, seconds, "seconds");
+	if (rc == BILLING_OK)
+		*seconds = r.grace_seconds;
+	return rc;
 }
 
 /* ------------------------------------------------------------ meters */
@@ -1168,11 +1150,7 @@ int billing_usage_aggregate(int64_t *value, int64_t *events, billing_ctx *ctx,
 int billing__usage_grace_in(int64_t *grace, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id)
 {
-	int rc;
-	*grace = BILLING_USAGE_GRACE_DEFAULT;
-	rc = billing__read(ctx->st, tx, &settings_res, tenant_id, tenant_id, BILLING_LOCK_NONE,
-		settings_row, grace);
-	return rc == BILLING_ENOTFOUND ? BILLING_OK : rc;
+	return grace_read(grace, ctx, tx, tenant_id);
 }
 
 static void aggregate_id(char *id, size_t size, const char *meter_id, const char *customer_id,
