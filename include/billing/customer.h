@@ -26,12 +26,14 @@ enum {
 	BILLING_CUSTOMER_METADATA = 1u << 3
 };
 
-#define BILLING_CUSTOMER_PARAMS_VERSION 1
+#define BILLING_CUSTOMER_PARAMS_VERSION 2
 
 /**
  * Input of create and update. On create every member is used (NULL/0 means
  * absent). On update only the members whose bit is set in fields change,
- * so a bit with a NULL value clears an optional field.
+ * so a bit with a NULL value clears an optional field. Version 2 adds
+ * coupon and promotion_code (update only, no bit: given, they make the
+ * customer's discount; billing/discount.h).
  */
 typedef struct {
 	unsigned int version;                  /**< BILLING_CUSTOMER_PARAMS_VERSION */
@@ -42,15 +44,23 @@ typedef struct {
 	const billing_metadata_entry *metadata;
 	size_t metadata_count;
 	int64_t expected_version;              /**< update: 0 = any; else must match */
+	/** Version 2, update only: a coupon's id, or the text of an active
+	 *  promotion code (any case), not both. The customer's discount
+	 *  (billing_discount_create() with no subscription) is replaced by one
+	 *  made from it, in the update's transaction, with the same checks; an
+	 *  update that gives one needs no field bit. NULL: unchanged. */
+	const char *coupon;
+	const char *promotion_code;
 } billing_customer_params;
 
-#define BILLING_CUSTOMER_PARAMS_INIT { BILLING_CUSTOMER_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
+#define BILLING_CUSTOMER_PARAMS_INIT { BILLING_CUSTOMER_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Creates a customer.
  * @param out receives the new customer (caller frees with billing_customer_free)
  * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); BILLING_EINVALID with
- *         field errors; BILLING_EEXISTS (field "email") when the address is
+ *         field errors (a coupon or promotion code: field "coupon", reason
+ *         "update_only": a discount is made on an existing customer); BILLING_EEXISTS (field "email") when the address is
  *         taken in the tenant; BILLING_ECONFLICT on an idempotency mismatch;
  *         BILLING_ESTORAGE / BILLING_EBUSY
  */
@@ -64,10 +74,13 @@ BILLING_EXTERN(int) billing_customer_get(billing_customer **out, billing_ctx *ct
 	const billing_principal *who, const char *id);
 
 /**
- * Changes the fields named in params->fields.
+ * Changes the fields named in params->fields, and (version 2) the
+ * customer's discount when params->coupon or promotion_code is given.
  * @return as create, plus BILLING_ENOTFOUND; BILLING_ESTALE when
  *         params->expected_version is set and differs; BILLING_EINVALID when
- *         no field bit is set
+ *         no field bit is set and no coupon or promotion code given, or
+ *         naming "coupon" / "promotionCode" with the reasons of
+ *         billing_discount_create() (both given: "coupon", reason "invalid")
  */
 BILLING_EXTERN(int) billing_customer_update(billing_customer **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const billing_customer_params *params,

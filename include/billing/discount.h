@@ -18,8 +18,11 @@
  * whose period starts before the end is discounted; a forever one never
  * ends. Deleting the coupon leaves its discounts working.
  *
- * Events: "customer.discount.created" and "customer.discount.deleted"
- * (data: the discount) for both levels, as Stripe names them.
+ * Events: "customer.discount.created", "customer.discount.updated" (a
+ * discount replaced by another: data the new one, the old one deleted
+ * without an event of its own, as Stripe does) and
+ * "customer.discount.deleted" (data: the discount) for both levels, as
+ * Stripe names them.
  */
 #ifndef BILLING_DISCOUNT_H
 #define BILLING_DISCOUNT_H

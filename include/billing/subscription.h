@@ -253,10 +253,12 @@ BILLING_EXTERN(int) billing_subscription_cancel(billing_subscription **out, bill
 enum {
 	BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END = 1u << 0,
 	BILLING_SUBSCRIPTION_QUANTITY = 1u << 1,
-	BILLING_SUBSCRIPTION_METADATA = 1u << 2
+	BILLING_SUBSCRIPTION_METADATA = 1u << 2,
+	/** Version 2: coupon or promotion_code replaces the discount. */
+	BILLING_SUBSCRIPTION_DISCOUNT = 1u << 3
 };
 
-#define BILLING_SUBSCRIPTION_UPDATE_VERSION 1
+#define BILLING_SUBSCRIPTION_UPDATE_VERSION 2
 
 typedef struct {
 	unsigned int version;          /**< BILLING_SUBSCRIPTION_UPDATE_VERSION */
@@ -266,11 +268,26 @@ typedef struct {
 	const billing_metadata_entry *metadata;
 	size_t metadata_count;
 	int64_t expected_version;      /**< 0: any */
+	/** Version 2, with BILLING_SUBSCRIPTION_DISCOUNT: a coupon's id, or the
+	 *  text of an active promotion code (any case), exactly one. The
+	 *  subscription's discount is replaced by one made from it now, with
+	 *  the checks of billing_discount_create() (a code with a
+	 *  minimumAmount is refused: it is redeemed only with a creation). */
+	const char *coupon;
+	const char *promotion_code;
 } billing_subscription_update_params;
 
-#define BILLING_SUBSCRIPTION_UPDATE_INIT { BILLING_SUBSCRIPTION_UPDATE_VERSION, 0, 0, 0, 0, 0, 0 }
+#define BILLING_SUBSCRIPTION_UPDATE_INIT { BILLING_SUBSCRIPTION_UPDATE_VERSION, 0, 0, 0, 0, 0, 0, \
+	0, 0 }
 
-/** Changes the fields named; an ended subscription is BILLING_ECONFLICT. */
+/**
+ * Changes the fields named; an ended subscription is BILLING_ECONFLICT.
+ * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_EFORBIDDEN; BILLING_ESTALE;
+ *         BILLING_ECONFLICT ("invalid_transition": ended); BILLING_EINVALID
+ *         naming the field (the discount's: "coupon" or "promotionCode" with
+ *         the reasons of billing_discount_create(); neither or both given
+ *         with BILLING_SUBSCRIPTION_DISCOUNT: "coupon", reason "invalid")
+ */
 BILLING_EXTERN(int) billing_subscription_update(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id,
 	const billing_subscription_update_params *params, const billing_call_options *opts);

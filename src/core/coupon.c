@@ -235,4 +235,4 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 }
 
 const billing__rules billing__coupon_rules = { &billing__res_coupon, check, NULL, NULL, NULL,
-	NULL, NULL, NULL };
+	NULL, NULL, NULL, NULL, NULL };

@@ -183,7 +183,7 @@ static int check_list_rows(billing_ctx *ctx, billing_txn *tx, const char *tenant
 }
 
 const billing__rules billing__credit_note_rules = {
-	&billing__res_credit_note, NULL, NULL, NULL, NULL, check_list, check_list_rows, NULL
+	&billing__res_credit_note, NULL, NULL, NULL, NULL, check_list, check_list_rows, NULL, NULL, NULL
 };
 
 /* The note's JSON; a preview's id is null. */

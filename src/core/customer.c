@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/discount.h"
 #include "core/json_exact.h"
 #include "core/payment_method.h"
 #include "core/tax_id.h"
@@ -237,8 +238,35 @@ static const billing__rules_op ops[] = {
 /* The list has no filters (none derived from createdAt's range either). */
 static const billing__list_filter filters[] = { { NULL, NULL, 0, NULL } };
 
+/* An update's discount (issue #22): the coupon or code redeemed for the
+ * customer in the update's transaction, replacing its discount. */
+static const billing__rules_extra extras[] = {
+	{ "coupon", "a coupon id: replaces the customer's discount" },
+	{ "promotionCode", "an active promotion code's text (any case), instead of coupon" },
+	{ NULL, NULL }
+};
+
+static int discounted(billing_ctx *ctx, billing_txn *tx, const void *current, const void *rec,
+	const char *const *values)
+{
+	const billing_customer_record *c = rec;
+	struct billing__discount_info d;
+	billing__attach_params ap;
+	(void)current;
+
+	if (!values[0] && !values[1])
+		return BILLING_OK;
+	memset(&ap, 0, sizeof(ap));
+	ap.customer_id = c->id;
+	ap.coupon = values[0];
+	ap.promotion_code = values[1];
+	ap.now = billing__now(ctx);
+	/* No first invoice: a code with a minimumAmount is refused. */
+	return billing__discount_attach(&d, ctx, tx, c->tenant_id, &ap);
+}
+
 const billing__rules billing__customer_rules = {
-	&billing__res_customer, check, NULL, ops, filters, NULL, NULL, NULL
+	&billing__res_customer, check, NULL, ops, filters, NULL, NULL, NULL, extras, discounted
 };
 
 /* ------------------------------------------------------------ the C API */
@@ -325,6 +353,10 @@ int billing_customer_create(billing_customer **out, billing_ctx *ctx,
 	if ((rc = billing__authorize_rules(ctx, who, &billing__customer_rules,
 		BILLING_RESOURCE_OP_CREATE)) < 0 || (rc = check_params(p)) < 0)
 		return rc;
+	if (p->version >= 2 && (p->coupon || p->promotion_code))
+		return billing__error_field(BILLING_EINVALID, "update_only",
+			p->coupon ? "coupon" : "promotionCode",
+			"a customer's discount is made by an update of the customer");
 	if (p->name)
 		bits |= BILLING_CUSTOMER_NAME;
 	if (p->email)
@@ -351,6 +383,7 @@ int billing_customer_update(billing_customer **out, billing_ctx *ctx,
 	const billing_call_options *opts)
 {
 	billing_customer_record r;
+	const char *extra[BILLING__EXTRAS_MAX] = { NULL };
 	char *metadata = NULL;
 	uint64_t given;
 	int rc;
@@ -359,8 +392,12 @@ int billing_customer_update(billing_customer **out, billing_ctx *ctx,
 		BILLING_RESOURCE_OP_UPDATE)) < 0 || (rc = check_params(p)) < 0 ||
 	    (rc = to_record(p, p->fields, &r, &given, &metadata)) < 0)
 		return rc;
-	rc = publish(out, billing__resource_update((void **)out, &billing__customer_rules, ctx,
-		who, id, &r, given, p->expected_version, opts));
+	if (p->version >= 2) {
+		extra[0] = p->coupon;
+		extra[1] = p->promotion_code;
+	}
+	rc = publish(out, billing__resource_update_extra((void **)out, &billing__customer_rules,
+		ctx, who, id, &r, given, p->expected_version, extra, opts));
 	billing__free(metadata);
 	return rc;
 }

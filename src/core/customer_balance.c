@@ -424,7 +424,7 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	return emit_changed(ctx, tx, t);
 }
 
-const billing__rules billing__balance_transaction_rules = { &balance_transaction, check, NULL, NULL, NULL, NULL, NULL, NULL };
+const billing__rules billing__balance_transaction_rules = { &balance_transaction, check, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 
 /* ------------------------------------------------------------ the C API */
 

@@ -133,10 +133,11 @@ typedef struct {
 /*
  * In tx: redeems the coupon or code (billing__discount_redeem; first_time
  * when the customer has no invoice yet), deletes the level's discount
- * before it (event customer.discount.deleted) and writes the new one with
- * its end (repeating: durationInPeriods intervals after now), the event
- * customer.discount.created. The caller has checked that the customer and
- * subscription exist and belong together.
+ * before it and writes the new one with its end (repeating:
+ * durationInPeriods intervals after now), the event
+ * customer.discount.created, or customer.discount.updated (data: the new
+ * discount) when it replaced one. The caller has checked that the
+ * customer and subscription exist and belong together.
  */
 int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id, const billing__attach_params *p);

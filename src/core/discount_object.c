@@ -228,7 +228,7 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 	struct billing__discount_info old;
 	struct billing__discount_rec r;
 	billing__redeem_params in;
-	bool first = false;
+	bool first = false, replaced;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -244,11 +244,14 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 	in.currency = p->currency;
 	if ((rc = billing__discount_redeem(&red, ctx, tx, tenant_id, &in)) < 0)
 		return rc;
-	/* One discount per level: the one before goes. */
+	/* One discount per level: the one before goes (deleted now; as Stripe
+	 * does, a switch is one event, customer.discount.updated, of the new
+	 * discount, not deleted + created). */
 	rc = billing__discount_current(&old, ctx, tx, tenant_id, p->customer_id,
 		p->subscription_id, true);
-	if (rc == BILLING_OK)
-		rc = billing__discount_remove(ctx, tx, tenant_id, &old);
+	replaced = rc == BILLING_OK;
+	if (replaced)
+		rc = write(ctx, tx, tenant_id, &old, billing__now(ctx), billing__now(ctx));
 	if (rc < 0 && rc != BILLING_ENOTFOUND)
 		return rc;
 
@@ -275,8 +278,8 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 	r.updated_at = out->created_at;
 	if ((rc = billing__insert(ctx->st, tx, &billing__res_discount, &r)) < 0)
 		return rc;
-	return billing__event_emit(ctx, tx, tenant_id, "customer.discount.created", "discount",
-		out->id, rec_json, &r);
+	return billing__event_emit(ctx, tx, tenant_id, replaced ? "customer.discount.updated" :
+		"customer.discount.created", "discount", out->id, rec_json, &r);
 }
 
 /* ------------------------------------------------------------ calls */

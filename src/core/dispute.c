@@ -129,7 +129,7 @@ static const billing_resource dispute = {
 	sizeof(references) / sizeof(references[0])
 };
 
-const billing__rules billing__dispute_rules = { &dispute, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+const billing__rules billing__dispute_rules = { &dispute, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 
 /* ------------------------------------------------------------ provider events */
 

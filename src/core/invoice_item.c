@@ -560,7 +560,7 @@ static int before_delete(billing_ctx *ctx, billing_txn *tx, const void *current)
 }
 
 const billing__rules billing__invoice_item_rules = { &invoice_item, check, before_delete, NULL,
-	NULL, NULL, NULL, NULL };
+	NULL, NULL, NULL, NULL, NULL, NULL };
 
 /* ------------------------------------------------------------ the C API */
 

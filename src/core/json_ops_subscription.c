@@ -67,6 +67,9 @@ static const field_spec f_subscription_update[] = {
 	{ "cancelAtPeriodEnd", T_BOOLEAN, false, false, "false undoes a scheduled cancellation" },
 	{ "quantity", T_INTEGER, false, false, "1-10000, from the next period" },
 	{ "metadata", T_OBJECT, false, true, "string map" },
+	{ "coupon", T_STRING, false, false, "a coupon id: replaces the subscription's discount" },
+	{ "promotionCode", T_STRING, false, false,
+		"an active promotion code's text (any case), instead of coupon" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_subscription_pause[] = {
@@ -284,6 +287,11 @@ static int op_subscription_update(cJSON **res, billing_ctx *ctx, const billing_p
 		p.metadata = md.items;
 		p.metadata_count = md.count;
 	}
+	if (jhas(in, "coupon") || jhas(in, "promotionCode")) {
+		p.fields |= BILLING_SUBSCRIPTION_DISCOUNT;
+		p.coupon = jstr(in, "coupon");
+		p.promotion_code = jstr(in, "promotionCode");
+	}
 	p.expected_version = ji64(in, "expectedVersion");
 	rc = billing_subscription_update(&sub, ctx, who, jstr(in, "id"), &p, opts);
 	return item_out(res, rc, sub, billing__json_subscription, free_subscription);
@@ -379,7 +387,8 @@ const op_entry billing__json_ops_subscription[] = {
 		"Cancel now, or at the end of the current period.", f_subscription_cancel,
 		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_UPDATE, op_subscription_update,
-		"Undo a period-end cancellation, change quantity or metadata.", f_subscription_update,
+		"Undo a period-end cancellation, change quantity or metadata, or replace the "
+		"discount (coupon or promotionCode).", f_subscription_update,
 		OUT_OBJECT, "Subscription" },
 	{ BILLING_OP_SUBSCRIPTIONS_CHANGE_PLAN, op_subscription_change,
 		"Move to another plan now, with proration.", f_subscription_change,

@@ -136,8 +136,20 @@ field_spec *billing__json_record_spec(const billing_resource *res, unsigned int 
 field_spec *billing__json_rules_spec(const billing__rules *rules, unsigned int op)
 {
 	const billing__rules_op *link = billing__rules_op_of(rules, op);
-	return spec_make(rules->res, op, rules->filters,
+	field_spec *spec = spec_make(rules->res, op, rules->filters,
 		link && link->id_description ? link->id_description : "the resource id");
+	const billing__rules_extra *x;
+	size_t n = 0;
+
+	/* An update's extras follow the fields (spec_make leaves room: an
+	 * update takes at most field_count + 2 of its entries). */
+	if (!spec || op != BILLING_RESOURCE_OP_UPDATE || !rules->update_extras)
+		return spec;
+	while (spec[n].name)
+		n++;
+	for (x = rules->update_extras; x->name; x++)
+		spec[n++] = (field_spec){ x->name, T_STRING, false, false, x->description };
+	return spec;
 }
 
 /* ------------------------------------------------------------ JSON -> record */
@@ -488,11 +500,18 @@ int billing__json_record_call(cJSON **result, const billing__rules *rules, unsig
 	 * refuse it by name. */
 	rc = record_in(rec, &given, res, in, op == BILLING_RESOURCE_OP_CREATE ?
 		BILLING_API_CREATE : BILLING_API_UPDATE | BILLING_API_FIXED, &keep);
-	if (rc == BILLING_OK && op == BILLING_RESOURCE_OP_CREATE)
+	if (rc == BILLING_OK && op == BILLING_RESOURCE_OP_CREATE) {
 		rc = billing__resource_create(&out, rules, ctx, who, rec, given, opts);
-	else if (rc == BILLING_OK)
-		rc = billing__resource_update(&out, rules, ctx, who, id, rec, given,
-			version_in(in), opts);
+	} else if (rc == BILLING_OK) {
+		const char *extras[BILLING__EXTRAS_MAX] = { NULL };
+		size_t i;
+		/* check_fields took them as strings (the spec's T_STRING). */
+		for (i = 0; rules->update_extras && rules->update_extras[i].name; i++)
+			extras[i] = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in,
+				rules->update_extras[i].name));
+		rc = billing__resource_update_extra(&out, rules, ctx, who, id, rec, given,
+			version_in(in), extras, opts);
+	}
 	owned_free(&keep);
 	billing__free(rec);
 	return object_out(result, rc, res, out);

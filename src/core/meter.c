@@ -149,7 +149,7 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	return billing__checks_finish(&ck, "meter");
 }
 
-const billing__rules billing__meter_rules = { &meter, check, NULL, NULL, NULL, NULL, NULL, NULL };
+const billing__rules billing__meter_rules = { &meter, check, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 
 /* ------------------------------------------------------------ for usage.c */
 

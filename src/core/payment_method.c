@@ -130,7 +130,7 @@ static const billing_resource payment_method = {
 	sizeof(references) / sizeof(references[0])
 };
 
-const billing__rules billing__payment_method_rules = { &payment_method, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+const billing__rules billing__payment_method_rules = { &payment_method, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 
 static const billing__entity entity = { .noun = "payment method", .res = &payment_method };
 

@@ -459,7 +459,7 @@ static const billing__list_filter filters[] = {
 
 const billing__rules billing__plan_rules = {
 	&billing__res_plan, check, before_delete, ops, filters, check_list, check_list_rows,
-	deleting
+	deleting, NULL, NULL
 };
 
 /* ------------------------------------------------------------ the C API */

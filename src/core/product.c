@@ -216,7 +216,7 @@ static const billing__list_filter filters[] = {
 };
 
 const billing__rules billing__product_rules = {
-	&billing__res_product, check, before_delete, ops, filters, check_list, NULL, NULL
+	&billing__res_product, check, before_delete, ops, filters, check_list, NULL, NULL, NULL, NULL
 };
 
 /* ------------------------------------------------------------ the C API */

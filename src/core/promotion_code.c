@@ -255,4 +255,4 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 }
 
 const billing__rules billing__promotion_code_rules = { &billing__res_promotion_code, check,
-	NULL, NULL, NULL, NULL, NULL, NULL };
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };

@@ -312,6 +312,8 @@ struct call {
 	 * the fields they name (the rules do not see those as given). */
 	billing__checks pending;
 	uint64_t failed;
+	const char *const *extras;  /* an update's rules->update_extras values, or NULL */
+	bool extra_given;           /* one of them is not NULL */
 };
 
 static void call_init(struct call *c, const billing__rules *rules, billing_ctx *ctx)
@@ -496,7 +498,7 @@ static int check_given(struct call *c, const void *rec, uint64_t given, bool cre
 	if (res->field_count < MAX_FIELDS && given >> res->field_count)
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"unknown field bits");
-	if (!create && given == 0)
+	if (!create && given == 0 && !c->extra_given)
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"no field to update");
 	if (given && !rec)
@@ -556,6 +558,8 @@ static int idem_init(struct call *c, billing__idem *idem, const billing_call_opt
 			billing__buf_add_i64(&b, f->column, billing__record_int(f, c->work));
 	}
 	billing__buf_add_i64(&b, "expectedVersion", expected_version);
+	for (i = 0; c->extras && c->rules->update_extras[i].name; i++)
+		billing__buf_add(&b, c->rules->update_extras[i].name, c->extras[i]);
 	snprintf(name, sizeof(name), "%s.%s", c->res->plural, verb);
 	return billing__idem_init_named(idem, opts, name, &b);
 }
@@ -720,17 +724,22 @@ static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	if ((rc = run_check(c, ctx, tx, current, c->merged)) < 0)
 		return rc;
+	if (c->rules->update_extra &&
+	    (rc = c->rules->update_extra(ctx, tx, current, c->merged, c->extras)) < 0)
+		return rc;
 	memcpy(record, c->merged, res->record_size);
 	return BILLING_OK;
 }
 
 static int update_once(void **out, const billing__rules *rules, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const void *rec, uint64_t given,
-	int64_t expected_version, const billing_call_options *opts)
+	int64_t expected_version, const char *const *extras, const billing_call_options *opts)
 {
+	static const char *const none[BILLING__EXTRAS_MAX] = { NULL };
 	const billing_resource *res = rules->res;
 	billing__idem idem;
 	struct call c;
+	size_t i;
 	int rc;
 
 	if ((rc = billing__authorize_rules(ctx, who, rules, BILLING_RESOURCE_OP_UPDATE)) < 0)
@@ -739,6 +748,11 @@ static int update_once(void **out, const billing__rules *rules, billing_ctx *ctx
 	if ((rc = billing__check_expected_version(expected_version)) < 0)
 		return rc;
 	call_init(&c, rules, ctx);
+	if (rules->update_extras) {
+		c.extras = extras ? extras : none;
+		for (i = 0; rules->update_extras[i].name; i++)
+			c.extra_given |= c.extras[i] != NULL;
+	}
 	if ((rc = check_given(&c, rec, given, false)) < 0)
 		goto out;
 	if (!billing__id_arg_ok(id, res->prefix)) {
@@ -762,7 +776,16 @@ int billing__resource_update(void **out, const billing__rules *rules, billing_ct
 	const billing_principal *who, const char *id, const void *rec, uint64_t given,
 	int64_t expected_version, const billing_call_options *opts)
 {
-	BILLING__RETRY(update_once(out, rules, ctx, who, id, rec, given, expected_version, opts));
+	BILLING__RETRY(update_once(out, rules, ctx, who, id, rec, given, expected_version, NULL,
+		opts));
+}
+
+int billing__resource_update_extra(void **out, const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const void *rec, uint64_t given,
+	int64_t expected_version, const char *const *values, const billing_call_options *opts)
+{
+	BILLING__RETRY(update_once(out, rules, ctx, who, id, rec, given, expected_version, values,
+		opts));
 }
 
 /* ------------------------------------------------------------ delete */

@@ -78,6 +78,18 @@ typedef struct {
 	const char *description;     /* the catalog's line */
 } billing__list_filter;
 
+/*
+ * An update's input that is not a field of the record (customers'
+ * "coupon": what the update does beside writing the row). A string.
+ */
+typedef struct {
+	const char *name;            /* the input name */
+	const char *description;     /* the catalog's line */
+} billing__rules_extra;
+
+/* At most this many extras an object takes. */
+#define BILLING__EXTRAS_MAX 4
+
 /* What an object's rules file supplies beside its descriptor. */
 typedef struct billing__rules {
 	const billing_resource *res;
@@ -131,6 +143,21 @@ typedef struct billing__rules {
 	 * the deleted field, updated_at and version (plans: inactive).
 	 */
 	void (*deleting)(void *rec);
+	/*
+	 * NULL, or the update's extra inputs (ending with { NULL }, at most
+	 * BILLING__EXTRAS_MAX): strings the JSON layer takes after the fields
+	 * and hands over as values[i] (NULL: not given). An update that gives
+	 * an extra needs no field. They are part of the idempotency input.
+	 */
+	const billing__rules_extra *update_extras;
+	/*
+	 * With update_extras: what they do, in the update's transaction after
+	 * check, given rec (the record written, complete; current: the
+	 * stored one) and values; called whether or not one is given. Its
+	 * failure rolls the call back.
+	 */
+	int (*update_extra)(billing_ctx *ctx, billing_txn *tx, const void *current,
+		const void *rec, const char *const *values);
 } billing__rules;
 
 /* The entry of the generic verb op (BILLING_RESOURCE_OP_*) of rules, or
@@ -206,6 +233,12 @@ int billing__resource_get(void **out, const billing__rules *rules, billing_ctx *
 int billing__resource_update(void **out, const billing__rules *rules, billing_ctx *ctx,
 	const billing_principal *who, const char *id, const void *rec, uint64_t given,
 	int64_t expected_version, const billing_call_options *opts);
+
+/* billing__resource_update with the values of rules->update_extras
+ * (values[i] for extra i; NULL values: none given). */
+int billing__resource_update_extra(void **out, const billing__rules *rules, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const void *rec, uint64_t given,
+	int64_t expected_version, const char *const *values, const billing_call_options *opts);
 
 /*
  * Deletes the object id names: runs rules->before_delete, then removes

@@ -85,7 +85,7 @@ const billing_resource billing__res_subscription_item = {
 };
 
 const billing__rules billing__subscription_item_rules = {
-	&billing__res_subscription_item, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+	&billing__res_subscription_item, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
 /* ------------------------------------------------------------ the items of a subscription */

@@ -721,7 +721,32 @@ int billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
 }
 
 #define UPDATE_FIELDS (BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END | \
-	BILLING_SUBSCRIPTION_QUANTITY | BILLING_SUBSCRIPTION_METADATA)
+	BILLING_SUBSCRIPTION_QUANTITY | BILLING_SUBSCRIPTION_METADATA | \
+	BILLING_SUBSCRIPTION_DISCOUNT)
+
+/* An update's new discount (BILLING_SUBSCRIPTION_DISCOUNT): made now,
+ * replacing the subscription's; a repeating coupon's periods are the
+ * plan's intervals. No first invoice: a code's minimumAmount refuses it. */
+static int rediscount(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
+	const billing_subscription_update_params *p)
+{
+	struct billing__discount_info d;
+	billing__attach_params ap;
+	billing__plan_info plan;
+	int rc;
+
+	if ((rc = billing__plan_info_peek(&plan, ctx, tx, r->tenant_id, r->plan_id)) < 0)
+		return rc;
+	memset(&ap, 0, sizeof(ap));
+	ap.customer_id = r->customer_id;
+	ap.subscription_id = r->id;
+	ap.coupon = p->coupon;
+	ap.promotion_code = p->promotion_code;
+	ap.now = r->updated_at;
+	ap.interval = plan.interval;
+	ap.interval_count = plan.interval_count;
+	return billing__discount_attach(&d, ctx, tx, r->tenant_id, &ap);
+}
 
 struct changing {
 	const billing_subscription_update_params *p;
@@ -756,6 +781,8 @@ static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	}
 	if (p->fields & BILLING_SUBSCRIPTION_METADATA)
 		r->metadata_json = ch->metadata ? ch->metadata : "{}";
+	if ((p->fields & BILLING_SUBSCRIPTION_DISCOUNT) && (rc = rediscount(ctx, tx, r, p)) < 0)
+		return rc;
 	if (((p->fields & BILLING_SUBSCRIPTION_QUANTITY) &&
 	    (rc = billing__subscription_items_follow(ctx, tx, r, r->updated_at,
 		&ch->items_json)) < 0) ||
@@ -789,6 +816,9 @@ static int subscription_update_once(billing_subscription **out, billing_ctx *ctx
 	    (p->quantity < 1 || p->quantity > BILLING__SUBSCRIPTION_QUANTITY_MAX))
 		billing__check_fail(&c, "quantity", "must be between 1 and %d",
 			BILLING__SUBSCRIPTION_QUANTITY_MAX);
+	if ((p->fields & BILLING_SUBSCRIPTION_DISCOUNT) &&
+	    (p->version < 2 || !p->coupon == !p->promotion_code))
+		billing__check_fail(&c, "coupon", "give coupon or promotionCode, not both");
 	if ((p->fields & BILLING_SUBSCRIPTION_METADATA) &&
 	    (rc = billing__metadata_encode(&c, p->metadata, p->metadata_count, &metadata)) < 0)
 		return rc;
@@ -805,6 +835,10 @@ static int subscription_update_once(billing_subscription **out, billing_ctx *ctx
 	billing__buf_add_i64(&input, "quantity", p->quantity);
 	billing__buf_add(&input, "metadata", metadata);
 	billing__buf_add_i64(&input, "expectedVersion", p->expected_version);
+	if (p->fields & BILLING_SUBSCRIPTION_DISCOUNT) {
+		billing__buf_add(&input, "coupon", p->coupon);
+		billing__buf_add(&input, "promotionCode", p->promotion_code);
+	}
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_UPDATE, &input)) < 0)
 		goto out;
 	rc = billing__entity_update((void **)out, &billing__subscription_entity, ctx, who->tenant_id,

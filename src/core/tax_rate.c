@@ -178,7 +178,7 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 	return billing__checks_finish(&ck, "tax rate");
 }
 
-const billing__rules billing__tax_rate_rules = { &tax_rate, check, NULL, NULL, NULL, NULL, NULL, NULL };
+const billing__rules billing__tax_rate_rules = { &tax_rate, check, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 
 /* ------------------------------------------------------------ the C API */
 

@@ -444,6 +444,278 @@ static void discount__refusals_change_nothing(void **state)
 	assert_int_equal(problems(f), 0);
 }
 
+/* ------------------------------------------------------------ updates */
+
+/* How many events of type there are. */
+static int events_of(fx *f, const char *type)
+{
+	char in[128], *text = NULL;
+	cJSON *o;
+	int n;
+	snprintf(in, sizeof(in), "{\"type\": \"%s\", \"limit\": 100}", type);
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "events.list", in,
+		strlen(in), NULL), BILLING_OK);
+	o = cJSON_Parse(text);
+	assert_non_null(o);
+	n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "data"));
+	cJSON_Delete(o);
+	billing_free(text);
+	return n;
+}
+
+/* Runs op with in, expecting BILLING_EINVALID naming field with reason. */
+static void refused_json(fx *f, const char *op, const char *in, const char *field,
+	const char *reason)
+{
+	char *text = NULL;
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, op, in, strlen(in), NULL),
+		BILLING_EINVALID);
+	tb_assert_field(field);
+	tbb_assert_reason(reason);
+	billing_free(text);
+}
+
+/* The live discount's coupon of a level ("" when none). */
+static void coupon_of(fx *f, char out[64], const char *cus, const char *sub)
+{
+	billing_discount *d = NULL;
+	int rc = billing_discount_get(&d, f->w->ctx, &f->admin, cus, sub);
+	assert_true(rc == BILLING_OK || rc == BILLING_ENOTFOUND);
+	snprintf(out, 64, "%s", rc == BILLING_OK ? billing_discount_coupon_id(d) : "");
+	billing_discount_free(d);
+}
+
+/* PATCH of a subscription with a coupon replaces its discount, from now:
+ * 10 % forever at creation (January: 100.00 - 10.00 + 18.00 = 108.00),
+ * 50 % forever by the C update on January 10 (February: 100.00 - 50.00 +
+ * 10.00 = 60.00), then a promotion code of 20 % through the JSON
+ * operation (March: 100.00 - 20.00 + 16.00 = 96.00). Each switch is one
+ * event customer.discount.updated; the old discount is deleted. */
+static void discount__update_subscription_replaces(void **state)
+{
+	fx *f = *state;
+	char ten[64], half[64], fifth[64], promo[64], sub[64], in[256], got[64];
+	billing_subscription_update_params u = BILLING_SUBSCRIPTION_UPDATE_INIT;
+	billing_subscription *s = NULL;
+	billing_discount *d = NULL;
+	billing_invoice *inv;
+	int64_t version;
+
+	call(f, "coupons.create", "{\"percentOff\": 10, \"duration\": \"forever\"}", ten);
+	call(f, "coupons.create", "{\"percentOff\": 50, \"duration\": \"forever\"}", half);
+	call(f, "coupons.create", "{\"percentOff\": 20, \"duration\": \"forever\"}", fifth);
+	snprintf(in, sizeof(in), "{\"code\": \"FIFTH\", \"couponId\": \"%s\"}", fifth);
+	call(f, "promotion_codes.create", in, promo);
+	subscribe(f, sub, f->cus, f->plan_a, ten, NULL);
+	inv = latest_invoice(f, sub);
+	assert_sums(inv, 10000, 1000, 1800, 10800);
+	billing_invoice_free(inv);
+	assert_int_equal(events_of(f, "customer.discount.created"), 1);
+
+	f->w->now = tbb_ts(2026, 1, 10, 0, 0, 0);
+	u.fields = BILLING_SUBSCRIPTION_DISCOUNT;
+	u.coupon = half;
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_OK);
+	version = billing_subscription_version(s);
+	billing_subscription_free(s);
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, NULL, sub), BILLING_OK);
+	assert_string_equal(billing_discount_coupon_id(d), half);
+	tbb_assert_time(billing_discount_start(d), tbb_ts(2026, 1, 10, 0, 0, 0));
+	assert_int_equal(billing_discount_end(d), 0);
+	billing_discount_free(d);
+	assert_int_equal(events_of(f, "customer.discount.updated"), 1);
+	assert_int_equal(events_of(f, "customer.discount.created"), 1);
+	assert_int_equal(events_of(f, "customer.discount.deleted"), 0);
+
+	run_at(f, tbb_ts(2026, 2, 1, 0, 0, 0));
+	inv = latest_invoice(f, sub);
+	assert_one_line(inv, 10000, 5000, 1000);
+	assert_sums(inv, 10000, 5000, 1000, 6000);
+	billing_invoice_free(inv);
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"promotionCode\": \"fifth\"}", sub);
+	call(f, "subscriptions.update", in, NULL);
+	coupon_of(f, got, NULL, sub);
+	assert_string_equal(got, fifth);
+	assert_int_equal(events_of(f, "customer.discount.updated"), 2);
+	s = tbb_sub_get(f->w, f->t, sub);
+	assert_int_equal(billing_subscription_version(s), version + 2);
+	billing_subscription_free(s);
+	run_at(f, tbb_ts(2026, 3, 1, 0, 0, 0));
+	inv = latest_invoice(f, sub);
+	assert_sums(inv, 10000, 2000, 1600, 9600);
+	billing_invoice_free(inv);
+	assert_int_equal(problems(f), 0);
+}
+
+/* PATCH of a customer with a coupon makes the customer's discount (all
+ * its subscriptions without their own): 10 % repeating 2 months from
+ * January 5; a subscription of January 5 pays 100.00 - 10.00 + 18.00 =
+ * 108.00, its February 5 renewal the same, March 5 (the end) 120.00.
+ * A promotion code then replaces it (customer.discount.updated); the
+ * customer's fields and version move with the update. */
+static void discount__update_customer_makes_and_replaces(void **state)
+{
+	fx *f = *state;
+	char ten[64], quarter[64], promo[64], sub[64], in[256], got[64];
+	billing_customer_params cp = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_customer *c = NULL;
+	billing_discount *d = NULL;
+	billing_invoice *inv;
+
+	call(f, "coupons.create", "{\"percentOff\": 10, \"duration\": \"repeating\", "
+		"\"durationInPeriods\": 2}", ten);
+	call(f, "coupons.create", "{\"percentOff\": 25, \"duration\": \"forever\"}", quarter);
+	snprintf(in, sizeof(in), "{\"code\": \"Quarter\", \"couponId\": \"%s\"}", quarter);
+	call(f, "promotion_codes.create", in, promo);
+	coupon_of(f, got, f->cus, NULL);
+	assert_string_equal(got, "");
+
+	f->w->now = tbb_ts(2026, 1, 5, 0, 0, 0);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", f->cus, ten);
+	call(f, "customers.update", in, NULL);
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, f->cus, NULL), BILLING_OK);
+	assert_string_equal(billing_discount_coupon_id(d), ten);
+	assert_null(billing_discount_subscription_id(d));
+	tbb_assert_time(billing_discount_start(d), tbb_ts(2026, 1, 5, 0, 0, 0));
+	tbb_assert_time(billing_discount_end(d), tbb_ts(2026, 3, 5, 0, 0, 0));
+	billing_discount_free(d);
+	assert_int_equal(events_of(f, "customer.discount.created"), 1);
+	assert_int_equal(events_of(f, "customer.updated"), 1);
+
+	subscribe(f, sub, f->cus, f->plan_a, NULL, NULL);
+	inv = latest_invoice(f, sub);
+	assert_sums(inv, 10000, 1000, 1800, 10800);
+	billing_invoice_free(inv);
+	run_at(f, tbb_ts(2026, 2, 5, 0, 0, 0));
+	inv = latest_invoice(f, sub);
+	assert_sums(inv, 10000, 1000, 1800, 10800);
+	billing_invoice_free(inv);
+	run_at(f, tbb_ts(2026, 3, 5, 0, 0, 0));
+	inv = latest_invoice(f, sub);
+	assert_sums(inv, 10000, 0, 2000, 12000);
+	billing_invoice_free(inv);
+
+	/* The C call: a promotion code and a new name in one update. */
+	cp.fields = BILLING_CUSTOMER_NAME;
+	cp.name = "Ada Quarter";
+	cp.promotion_code = "QUARTER";
+	tb_assert_rc(billing_customer_update(&c, f->w->ctx, &f->admin, f->cus, &cp, NULL),
+		BILLING_OK);
+	assert_string_equal(billing_customer_name(c), "Ada Quarter");
+	assert_int_equal(billing_customer_version(c), 3);
+	billing_customer_free(c);
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, f->cus, NULL), BILLING_OK);
+	assert_string_equal(billing_discount_coupon_id(d), quarter);
+	assert_string_equal(billing_discount_promotion_code_id(d), promo);
+	billing_discount_free(d);
+	assert_int_equal(events_of(f, "customer.discount.updated"), 1);
+	run_at(f, tbb_ts(2026, 4, 5, 0, 0, 0));
+	inv = latest_invoice(f, sub);
+	assert_sums(inv, 10000, 2500, 1500, 9000);
+	billing_invoice_free(inv);
+	/* DELETE /v1/customers/{id}/discount's operation. */
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", f->cus);
+	call(f, "customers.delete_discount", in, NULL);
+	coupon_of(f, got, f->cus, NULL);
+	assert_string_equal(got, "");
+	assert_int_equal(events_of(f, "customer.discount.deleted"), 1);
+	assert_int_equal(problems(f), 0);
+}
+
+/* An update's coupon or code is checked as at creation; a refusal changes
+ * nothing: the discount, the counts and the object's version stay. */
+static void discount__update_refusals_change_nothing(void **state)
+{
+	fx *f = *state;
+	char ten[64], once[64], late[64], small[64], mine[64], sub[64], in[320], got[64];
+	billing_subscription_update_params u = BILLING_SUBSCRIPTION_UPDATE_INIT;
+	billing_customer_params cp = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_subscription *s = NULL;
+	billing_customer *c = NULL;
+
+	call(f, "coupons.create", "{\"percentOff\": 10, \"duration\": \"forever\"}", ten);
+	call(f, "coupons.create", "{\"percentOff\": 30, \"maxRedemptions\": 1}", once);
+	call(f, "coupons.create", "{\"percentOff\": 40, \"redeemBy\": \"2026-01-15T00:00:00Z\"}",
+		late);
+	snprintf(in, sizeof(in), "{\"code\": \"BIGONLY\", \"couponId\": \"%s\", \"restrictions\": "
+		"{\"minimumAmount\": 5000, \"minimumAmountCurrency\": \"EUR\"}}", ten);
+	call(f, "promotion_codes.create", in, small);
+	snprintf(in, sizeof(in), "{\"code\": \"OTHERS\", \"couponId\": \"%s\", \"customerId\": "
+		"\"%s\", \"expiresAt\": \"2026-03-01T00:00:00Z\"}", ten, f->cus2);
+	call(f, "promotion_codes.create", in, mine);
+	subscribe(f, sub, f->cus, f->plan_a, ten, NULL);
+	subscribe(f, got, f->cus2, f->plan_a, once, NULL);     /* once is used up */
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);               /* late has expired */
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", sub, once);
+	refused_json(f, "subscriptions.update", in, "coupon", "coupon_exhausted");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", sub, late);
+	refused_json(f, "subscriptions.update", in, "coupon", "coupon_expired");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"coupon_nope\"}", sub);
+	refused_json(f, "subscriptions.update", in, "coupon", "resource_missing");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"promotionCode\": \"bigonly\"}", sub);
+	refused_json(f, "subscriptions.update", in, "promotionCode", "promotion_code_minimum");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"promotionCode\": \"others\"}", sub);
+	refused_json(f, "subscriptions.update", in, "promotionCode", "promotion_code_customer");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\", \"promotionCode\": "
+		"\"others\"}", sub, ten);
+	refused_json(f, "subscriptions.update", in, "coupon", "invalid");
+	u.fields = BILLING_SUBSCRIPTION_DISCOUNT;          /* neither */
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("coupon");
+	u.version = 1;                                     /* the bit needs version 2 */
+	u.coupon = once;
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("coupon");
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", f->cus, late);
+	refused_json(f, "customers.update", in, "coupon", "coupon_expired");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"promotionCode\": \"others\"}", f->cus);
+	refused_json(f, "customers.update", in, "promotionCode", "promotion_code_customer");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\", \"name\": \"Renamed\"}",
+		f->cus, once);
+	refused_json(f, "customers.update", in, "coupon", "coupon_exhausted");
+	/* A customer's discount is made by an update, not at creation. */
+	cp.name = "New";
+	cp.email = "new@example.com";
+	cp.coupon = ten;
+	tb_assert_rc(billing_customer_create(&c, f->w->ctx, &f->admin, &cp, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("coupon");
+	tbb_assert_reason("update_only");
+
+	/* Nothing moved: the subscription keeps 10 %, the customer has no
+	 * discount and its first version and name, the counts are as before. */
+	coupon_of(f, got, NULL, sub);
+	assert_string_equal(got, ten);
+	coupon_of(f, got, f->cus, NULL);
+	assert_string_equal(got, "");
+	s = tbb_sub_get(f->w, f->t, sub);
+	assert_int_equal(billing_subscription_version(s), 2);
+	billing_subscription_free(s);
+	tb_assert_rc(billing_customer_get(&c, f->w->ctx, &f->admin, f->cus), BILLING_OK);
+	assert_int_equal(billing_customer_version(c), 1);
+	assert_string_not_equal(billing_customer_name(c), "Renamed");
+	billing_customer_free(c);
+	assert_int_equal(events_of(f, "customer.discount.updated"), 0);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", ten);
+	{
+		char *text = NULL;
+		cJSON *o;
+		tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "coupons.get", in,
+			strlen(in), NULL), BILLING_OK);
+		o = cJSON_Parse(text);
+		assert_int_equal(cJSON_GetObjectItemCaseSensitive(o, "timesRedeemed")->valueint, 1);
+		cJSON_Delete(o);
+		billing_free(text);
+	}
+	assert_int_equal(problems(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +726,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(discount__proration_same_percent, setup, teardown),
 		cmocka_unit_test_setup_teardown(discount__applies_to_other_product, setup, teardown),
 		cmocka_unit_test_setup_teardown(discount__refusals_change_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(discount__update_subscription_replaces, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(discount__update_customer_makes_and_replaces, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(discount__update_refusals_change_nothing, setup,
+			teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

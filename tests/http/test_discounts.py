@@ -255,5 +255,38 @@ class Discounts(TenantCase):
         self.assertEqual(len(self.b.ok("GET", "/v1/subscriptions")["data"]), 1)
 
 
+    def test_patch_replaces_the_discount_of_a_subscription_and_of_a_customer(self):
+        ten = self.b.ok("POST", "/v1/coupons", {"percentOff": 10, "duration": "forever"})
+        half = self.b.ok("POST", "/v1/coupons", {"percentOff": 50, "duration": "forever"})
+        self.b.ok("POST", "/v1/promotion-codes", {"code": "HALF", "couponId": half["id"]})
+        sub = self.subscribe(coupon=ten["id"]).body
+        cus = self.b.customer["id"]
+
+        # The subscription: 10 % replaced by 50 % through a promotion code.
+        self.assertProblem(self.s.request("PATCH", "/v1/subscriptions/" + sub["id"],
+                                          {"coupon": half["id"]}, token=self.user), 403)
+        self.assertProblem(self.b.req("PATCH", "/v1/subscriptions/" + sub["id"],
+                                      {"coupon": "coupon_nope"}), 400, field="coupon")
+        self.assertProblem(self.b.req("PATCH", "/v1/subscriptions/" + sub["id"],
+                                      {"coupon": ten["id"], "promotionCode": "half"}),
+                           400, field="coupon")
+        self.b.ok("PATCH", "/v1/subscriptions/" + sub["id"], {"promotionCode": "half"})
+        self.assertEqual(sorted(self.event_types("customer.discount")),
+                         ["customer.discount.created", "customer.discount.updated"])
+        self.assertEqual(self.b.ok("GET", "/v1/coupons/" + half["id"])["timesRedeemed"], 1)
+
+        # The customer: a discount made by PATCH, then deleted over HTTP.
+        self.assertProblem(self.b.req("PATCH", "/v1/customers/" + cus,
+                                      {"promotionCode": "NOPE"}), 400, field="promotionCode")
+        c = self.b.ok("PATCH", "/v1/customers/" + cus, {"coupon": ten["id"]})
+        self.assertEqual(c["version"], 2)
+        self.assertEqual(self.b.ok("GET", "/v1/coupons/" + ten["id"])["timesRedeemed"], 2)
+        r = self.b.req("DELETE", "/v1/customers/%s/discount" % cus)
+        self.assertIn(r.status, (200, 204), r.text)
+        self.assertProblem(self.b.req("DELETE", "/v1/customers/%s/discount" % cus), 404)
+        self.assertEqual(self.event_types("customer.discount.deleted"),
+                         ["customer.discount.deleted"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -445,7 +445,8 @@ class Operations(ProblemAssertions):
         patch = doc["paths"]["/v1/subscriptions/{id}"]["patch"]
         self.assertIn("#/components/parameters/IfMatch", [p.get("$ref") for p in patch["parameters"]])
         props = patch["requestBody"]["content"]["application/json"]["schema"]["properties"]
-        self.assertEqual(set(props), {"cancelAtPeriodEnd", "quantity", "metadata"})
+        self.assertEqual(set(props), {"cancelAtPeriodEnd", "quantity", "metadata", "coupon",
+                                      "promotionCode"})
         names = {p.get("name") for p in doc["paths"]["/v1/invoices"]["get"]["parameters"]}
         self.assertTrue({"customerId", "subscriptionId", "status", "limit"} <= names)
         preview = doc["paths"]["/v1/invoices/preview"]["get"]

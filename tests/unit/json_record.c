@@ -74,7 +74,8 @@ static const billing_resource gadgets = {
 	NULL, NULL, 0, NULL, 0, BILLING_RESOURCE_OP_CRUD, R_ALL, R_ADMIN, 0, NULL, 0
 };
 
-static const billing__rules rules = { &gadgets, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+static const billing__rules rules = { &gadgets, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL };
 
 /* The same object with its list filters under names of its own, and a
  * check of them together (as products' minPriceCents / maxPriceCents). */
@@ -101,7 +102,7 @@ static int named_check_list(const billing_filter *filters, size_t count)
 }
 
 static const billing__rules named_rules = {
-	&gadgets, NULL, NULL, NULL, named_filters, named_check_list, NULL, NULL
+	&gadgets, NULL, NULL, NULL, named_filters, named_check_list, NULL, NULL, NULL, NULL
 };
 
 /* Gadgets whose ratio is shown as a JSON number (BILLING_API_NUMBER),

@@ -132,9 +132,11 @@ static int widget_before_delete(billing_ctx *ctx, billing_txn *tx, const void *c
 	return BILLING_OK;
 }
 
-static const billing__rules rules = { &widgets, widget_check, widget_before_delete, NULL, NULL, NULL, NULL, NULL };
+static const billing__rules rules = { &widgets, widget_check, widget_before_delete, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL };
 static billing__rules soft_rules;
-static const billing__rules bare_rules = { &widgets, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+static const billing__rules bare_rules = { &widgets, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL };
 
 static int setup(void **state)
 {

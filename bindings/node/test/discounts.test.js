@@ -2,7 +2,8 @@
 // Discounts through the Node binding (issue #22): a 25 % coupon for 3 months
 // given with a subscription; the first invoice's line shows what the
 // discount took (discountAmounts), the invoice its totalDiscountAmounts and a
-// total after the discount; the subscription's discount deleted.
+// total after the discount; the subscription's discount deleted. An update's
+// coupon or promotion code replaces a customer's and a subscription's discount.
 
 const assert = require('node:assert/strict');
 const { after, before, describe, it } = require('node:test');
@@ -32,6 +33,25 @@ for (const backend of backends()) {
       assert.deepEqual([inv.subtotal, inv.total], [2900, 2175]);
       const deleted = await acme.subscriptions.deleteDiscount({ id: sub.id });
       assert.equal(deleted.id, line.discountAmounts[0].discountId);
+    });
+
+    it('an update replaces the discount of a customer and a subscription', async () => {
+      const [, acme] = await w.newTenant('Discount updates');
+      const prod = await acme.products.create({ name: 'Pro', sku: 'pro' });
+      const plan = await acme.plans.create({ productId: prod.id, code: 'PRO', name: 'Pro',
+        amount: 2900, currency: 'EUR', interval: 'MONTH' });
+      const ten = await acme.coupons.create({ percentOff: 10, duration: 'forever' });
+      const half = await acme.coupons.create({ percentOff: 50, duration: 'forever' });
+      await acme.promotionCodes.create({ code: 'HALF', couponId: half.id });
+      const cus = await acme.customers.create({ name: 'Ada', email: 'ada@example.com' });
+      assert.equal((await acme.customers.update({ id: cus.id, coupon: ten.id })).version, 2);
+      const sub = await acme.subscriptions.create({ customerId: cus.id, planId: plan.id });
+      // The customer's 10 %: 29.00 - 2.90.
+      assert.equal((await acme.invoices.get(sub.latestInvoiceId)).total, 2610);
+      await acme.subscriptions.update({ id: sub.id, promotionCode: 'half' });
+      assert.equal((await acme.coupons.get(half.id)).timesRedeemed, 1);
+      assert.match((await acme.subscriptions.deleteDiscount({ id: sub.id })).id, /^di_/);
+      assert.match((await acme.customers.deleteDiscount({ id: cus.id })).id, /^di_/);
     });
   });
 }

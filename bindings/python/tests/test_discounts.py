@@ -1,7 +1,8 @@
 """Discounts through the Python binding (issue #22): a 25 % coupon for 3
 months given with a subscription; the first invoice's line shows what the
 discount took (discountAmounts), the invoice its totalDiscountAmounts and a
-total after the discount; the subscription's discount deleted.
+total after the discount; the subscription's discount deleted. An update's
+coupon or promotion code replaces a customer's and a subscription's discount.
 
 Run: BILLING_LIBRARY=build/release/libbilling.so python3 -m unittest discover -s bindings/python/tests
 """
@@ -31,6 +32,25 @@ class Discounts(support.BackendCase):
         self.assertEqual((inv["subtotal"], inv["total"]), (2900, 2175))
         deleted = acme.subscriptions.delete_discount(sub["id"])
         self.assertEqual(deleted["id"], line["discountAmounts"][0]["discountId"])
+
+    def test_an_update_replaces_the_discount_of_a_customer_and_a_subscription(self):
+        _, acme = self.new_tenant("Discount updates")
+        prod = acme.products.create(name="Pro", sku="pro")
+        plan = acme.plans.create(product_id=prod["id"], code="PRO", name="Pro",
+                                 amount=2900, currency="EUR", interval="MONTH")
+        ten = acme.coupons.create(percent_off=10, duration="forever")
+        half = acme.coupons.create(percent_off=50, duration="forever")
+        acme.promotion_codes.create(code="HALF", coupon_id=half["id"])
+        cus = acme.customers.create(name="Ada", email="ada@example.com")
+        self.assertEqual(acme.customers.update(cus["id"], coupon=ten["id"])["version"], 2)
+        sub = acme.subscriptions.create(customer_id=cus["id"], plan_id=plan["id"])
+        # The customer's 10 %: 29.00 - 2.90.
+        self.assertEqual(acme.invoices.get(sub["latestInvoiceId"])["total"], 2610)
+        acme.subscriptions.update(sub["id"], promotion_code="half")
+        self.assertEqual(acme.coupons.get(half["id"])["timesRedeemed"], 1)
+        deleted = acme.subscriptions.delete_discount(sub["id"])
+        self.assertTrue(deleted["id"].startswith("di_"))
+        self.assertTrue(acme.customers.delete_discount(cus["id"])["id"].startswith("di_"))
 
 
 support.for_each_backend(globals(), Discounts)
