@@ -716,6 +716,130 @@ static void discount__update_refusals_change_nothing(void **state)
 	assert_int_equal(problems(f), 0);
 }
 
+/* ------------------------------------------------------------ with tax rates */
+
+/* op with in: the answer, parsed (the caller deletes it). */
+static cJSON *call_json(fx *f, const char *op, const char *in)
+{
+	char *text = NULL;
+	cJSON *o;
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, op, in, strlen(in), NULL),
+		BILLING_OK);
+	o = cJSON_Parse(text);
+	assert_non_null(o);
+	billing_free(text);
+	return o;
+}
+
+static int64_t num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	assert_true(cJSON_IsNumber(v));
+	return (int64_t)v->valuedouble;
+}
+
+/* The first invoice of a subscription of a new 29.99 EUR monthly plan of
+ * a product without a taxRate, whose defaultTaxRates is the one rate,
+ * with the coupon. */
+static cJSON *first_invoice(fx *f, const char *rate, const char *coupon)
+{
+	static int seq;
+	char in[512], prod[64], plan[64], sub[64];
+	cJSON *s, *inv;
+
+	snprintf(in, sizeof(in), "{\"name\": \"Untaxed %d\", \"sku\": \"untaxed-%d\", "
+		"\"currency\": \"EUR\"}", seq, seq);
+	call(f, "products.create", in, prod);
+	snprintf(in, sizeof(in), "{\"productId\": \"%s\", \"code\": \"RATED-%d\", \"name\": "
+		"\"Rated\", \"amount\": 2999, \"currency\": \"EUR\", \"interval\": \"MONTH\", "
+		"\"defaultTaxRates\": [\"%s\"]}", prod, seq, rate);
+	call(f, "plans.create", in, plan);
+	seq++;
+	subscribe(f, sub, f->cus, plan, coupon, NULL);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", sub);
+	s = call_json(f, "subscriptions.get", in);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", cJSON_GetObjectItemCaseSensitive(s,
+		"latestInvoiceId")->valuestring);
+	cJSON_Delete(s);
+	inv = call_json(f, "invoices.get", in);
+	return inv;
+}
+
+/* The invoice's one line: its amount, discount, net and tax; the one
+ * entry of its taxAmounts and of the invoice's totalTaxAmounts. */
+static void assert_rated_line(const cJSON *inv, const char *rate, bool inclusive,
+	int64_t discount, int64_t net, int64_t tax)
+{
+	const cJSON *lines = cJSON_GetObjectItemCaseSensitive(inv, "lines"), *l, *t, *d;
+	const cJSON *lists[2];
+	size_t i;
+
+	assert_int_equal(cJSON_GetArraySize(lines), 1);
+	l = cJSON_GetArrayItem(lines, 0);
+	assert_int_equal(num(l, "amount"), 2999);
+	d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(l, "discountAmounts"), 0);
+	assert_non_null(d);
+	assert_int_equal(num(d, "amount"), discount);
+	assert_int_equal(num(l, "amountExcludingTax"), net);
+	assert_int_equal(num(l, "taxAmount"), tax);
+	lists[0] = cJSON_GetObjectItemCaseSensitive(l, "taxAmounts");
+	lists[1] = cJSON_GetObjectItemCaseSensitive(inv, "totalTaxAmounts");
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(cJSON_GetArraySize(lists[i]), 1);
+		t = cJSON_GetArrayItem(lists[i], 0);
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(t, "taxRateId")->valuestring,
+			rate);
+		assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "inclusive")),
+			inclusive);
+		assert_int_equal(num(t, "amount"), tax);
+		assert_int_equal(num(t, "taxableAmount"), net);
+	}
+	d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(inv, "totalDiscountAmounts"), 0);
+	assert_non_null(d);
+	assert_int_equal(num(d, "amount"), discount);
+}
+
+/* A percent coupon and a tax rate (txr_) on the same line, by hand
+ * (docs/billing.md "Discounts", example 7). 15 % off 29.99 is 4.4985 ->
+ * 4.50 either way; the tax is on the 25.49 left.
+ * Exclusive 19 %: tax 25.49 x 0.19 = 4.8431 -> 4.84, net 25.49;
+ * subtotal 29.99 (before the discount), total 29.99 - 4.50 + 4.84 = 34.33.
+ * Inclusive 20 %: 25.49 holds the tax: net 25.49 / 1.2 = 21.2417 -> 21.24,
+ * tax 25.49 - 21.24 = 4.25; subtotal (before the discount, without the
+ * inclusive tax) 21.24 + 4.50 = 25.74; total 25.74 - 4.50 + 4.25 = 25.49,
+ * the discounted price. */
+static void discount__and_tax_rate_on_one_line(void **state)
+{
+	fx *f = *state;
+	char coupon[64], excl[64], incl[64];
+	cJSON *r, *inv;
+
+	call(f, "coupons.create", "{\"percentOff\": 15, \"duration\": \"forever\"}", coupon);
+	r = call_json(f, "tax_rates.create", "{\"displayName\": \"MwSt\", \"percentage\": \"19\", "
+		"\"inclusive\": false}");
+	snprintf(excl, sizeof(excl), "%s", cJSON_GetObjectItemCaseSensitive(r, "id")->valuestring);
+	cJSON_Delete(r);
+	r = call_json(f, "tax_rates.create", "{\"displayName\": \"VAT\", \"percentage\": \"20\", "
+		"\"inclusive\": true}");
+	snprintf(incl, sizeof(incl), "%s", cJSON_GetObjectItemCaseSensitive(r, "id")->valuestring);
+	cJSON_Delete(r);
+
+	inv = first_invoice(f, excl, coupon);
+	assert_rated_line(inv, excl, false, 450, 2549, 484);
+	assert_int_equal(num(inv, "subtotal"), 2999);
+	assert_int_equal(num(inv, "tax"), 484);
+	assert_int_equal(num(inv, "total"), 3033);
+	cJSON_Delete(inv);
+
+	inv = first_invoice(f, incl, coupon);
+	assert_rated_line(inv, incl, true, 450, 2124, 425);
+	assert_int_equal(num(inv, "subtotal"), 2574);
+	assert_int_equal(num(inv, "tax"), 425);
+	assert_int_equal(num(inv, "total"), 2549);
+	cJSON_Delete(inv);
+	assert_int_equal(problems(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -732,6 +856,7 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(discount__update_refusals_change_nothing, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(discount__and_tax_rate_on_one_line, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
