@@ -566,6 +566,85 @@ static void update__what_the_descriptor_and_rules_refuse(void **state)
 	billing__free(c);
 }
 
+/* An update's extra inputs: the hook sees their values in the update's
+ * transaction (none given: NULLs), one of them alone is an update, they
+ * are part of the idempotency input, and the hook's refusal changes
+ * nothing. */
+static const billing__rules_extra note_extras[] = {
+	{ "note", "a note the hook checks" }, { "other", "another" }, { NULL, NULL }
+};
+static char seen_note[32];
+static int seen_calls;
+
+static int note_hook(billing_ctx *ctx, billing_txn *tx, const void *current, const void *rec,
+	const char *const *values)
+{
+	const widget *w = rec;
+	(void)ctx;
+	(void)tx;
+	seen_calls++;
+	assert_int_equal(w->version, ((const widget *)current)->version + 1);
+	snprintf(seen_note, sizeof(seen_note), "%s", values[0] ? values[0] : "(none)");
+	if (values[1])
+		return billing__error_field(BILLING_EINVALID, "invalid", "other", "not that");
+	return BILLING_OK;
+}
+
+static void update__extras_reach_the_hook_in_the_transaction(void **state)
+{
+	fx *f = *state;
+	billing__rules r = rules;
+	widget w = a_widget("W-1"), u;
+	widget *c = create_ok(f, &rules, &w, GIVEN_NEW), *v = NULL;
+	const char *values[BILLING__EXTRAS_MAX] = { "hello", NULL };
+	billing_call_options opts = BILLING_CALL_OPTIONS_INIT;
+
+	r.update_extras = note_extras;
+	r.update_extra = note_hook;
+	memset(&u, 0, sizeof(u));
+	seen_calls = 0;
+	/* A note alone is an update; the plain call passes none. */
+	tb_assert_rc(billing__resource_update_extra((void **)&v, &r, f->w->ctx, &f->admin, c->id,
+		&u, 0, 0, values, NULL), BILLING_OK);
+	assert_string_equal(seen_note, "hello");
+	assert_int_equal(v->version, c->version + 1);
+	billing__free(v);
+	v = NULL;
+	u.ratio = 7;
+	tb_assert_rc(billing__resource_update((void **)&v, &r, f->w->ctx, &f->admin, c->id, &u,
+		BIT(W_RATIO), 0, NULL), BILLING_OK);
+	assert_string_equal(seen_note, "(none)");
+	billing__free(v);
+	v = NULL;
+	tb_assert_rc(billing__resource_update((void **)&v, &r, f->w->ctx, &f->admin, c->id, &u,
+		0, 0, NULL), BILLING_EINVALID);
+	tb_assert_field("fields");
+	assert_int_equal(seen_calls, 2);
+	/* The hook's refusal rolls the fields back too. */
+	values[1] = "no";
+	u.ratio = 8;
+	tb_assert_rc(billing__resource_update_extra((void **)&v, &r, f->w->ctx, &f->admin, c->id,
+		&u, BIT(W_RATIO), 0, values, NULL), BILLING_EINVALID);
+	tb_assert_field("other");
+	tb_assert_rc(billing__resource_get((void **)&v, &r, f->w->ctx, &f->admin, c->id),
+		BILLING_OK);
+	assert_int_equal(v->ratio, 7);
+	billing__free(v);
+	v = NULL;
+	/* A key replayed with another note is a mismatch. */
+	values[1] = NULL;
+	opts.idempotency_key = "note-1";
+	tb_assert_rc(billing__resource_update_extra((void **)&v, &r, f->w->ctx, &f->admin, c->id,
+		&u, 0, 0, values, &opts), BILLING_OK);
+	billing__free(v);
+	v = NULL;
+	values[0] = "changed";
+	tb_assert_rc(billing__resource_update_extra((void **)&v, &r, f->w->ctx, &f->admin, c->id,
+		&u, 0, 0, values, &opts), BILLING_ECONFLICT);
+	assert_null(v);
+	billing__free(c);
+}
+
 static void delete__hooks_references_versions_tenants_and_roles(void **state)
 {
 	fx *f = *state;
@@ -1063,6 +1142,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(create__what_the_descriptor_refuses,
 			setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(update__what_the_descriptor_and_rules_refuse,
+			setup, tb_fx_teardown),
+		cmocka_unit_test_setup_teardown(update__extras_reach_the_hook_in_the_transaction,
 			setup, tb_fx_teardown),
 		cmocka_unit_test_setup_teardown(delete__hooks_references_versions_tenants_and_roles,
 			setup, tb_fx_teardown),
