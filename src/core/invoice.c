@@ -518,11 +518,12 @@ void billing__invoice_sum_free(billing__invoice_sum *s)
 
 int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const char *customer_id, const char *subscription_id,
-	const char *currency, int64_t at, billing_invoice_line *lines, size_t n,
-	const char *keep_id, bool commit)
+	const billing_subscription_record *subscription, const char *currency, int64_t at,
+	billing_invoice_line *lines, size_t n, const char *keep_id, bool commit)
 {
 	billing__invoice_discount_result dr;
-	billing__invoice_tax_scope scope = { tenant_id, customer_id, subscription_id, NULL };
+	billing__invoice_tax_scope scope = { tenant_id, customer_id, subscription_id, NULL,
+		subscription };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -631,7 +632,7 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	int rc;
 
 	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
-		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
+		d->subscription_id, d->subscription, d->currency, d->period_start, d->lines, d->line_count, NULL,
 		true)) < 0)
 		goto out;
 	if (billing__id_new(id, "in", now * 1000) < 0) {
@@ -695,7 +696,7 @@ int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, bill
 	int rc;
 
 	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
-		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
+		d->subscription_id, d->subscription, d->currency, d->period_start, d->lines, d->line_count, NULL,
 		false)) < 0) {
 		billing__invoice_sum_free(&s);
 		return rc;

@@ -42,7 +42,7 @@ static int draft_rewrite(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv
 
 	memset(&s, 0, sizeof(s));
 	if ((rc = billing__invoice_amounts(&s, ctx, tx, inv->tenant_id, inv->customer_id,
-		inv->subscription_id, inv->currency, inv->period_start ? inv->period_start :
+		inv->subscription_id, NULL, inv->currency, inv->period_start ? inv->period_start :
 		inv->created_at, lines, n, inv->discount_id, false)) < 0 ||
 	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
 		inv->id)) < 0 ||
@@ -487,8 +487,8 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 	int rc;
 
 	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
-		d->subscription_id, d->currency, d->period_start, d->lines, d->line_count, NULL,
-		false)) < 0)
+		d->subscription_id, d->subscription, d->currency, d->period_start, d->lines,
+		d->line_count, NULL, false)) < 0)
 		goto out;
 	if (billing__id_new(id, "in", now * 1000) < 0) {
 		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");

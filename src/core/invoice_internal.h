@@ -108,12 +108,13 @@ void billing__invoice_sum_free(billing__invoice_sum *s);
  * invoices, prorations, drafts, previews): the discount pass
  * (billing__invoice_discount: each line's discount_id, pointing into out,
  * and discount_amount), then the tax pass (billing__invoice_tax, on each
- * line's amount after its discount). at: the invoice's
+ * line's amount after its discount). subscription: its record when the
+ * caller holds it, else NULL. at: the invoice's
  * period start; keep_id and commit as billing__invoice_discount's.
  */
 int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const char *customer_id, const char *subscription_id,
-	const char *currency, int64_t at, billing_invoice_line *lines, size_t n,
+	const billing_subscription_record *subscription, const char *currency, int64_t at, billing_invoice_line *lines, size_t n,
 	const char *keep_id, bool commit);
 
 /*
@@ -185,6 +186,9 @@ typedef struct {
 	const char *tenant_id;
 	const char *customer_id;
 	const char *subscription_id;
+	/* The subscription's record when the caller holds it (its taxes'
+	 * defaultTaxRates are then not read again); NULL: read by id. */
+	const billing_subscription_record *subscription;
 	const char *currency;
 	int64_t period_start;
 	int64_t period_end;

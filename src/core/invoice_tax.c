@@ -193,6 +193,56 @@ static int customer_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
+/* The customers' taxExempt alone, for the scan of those not "none". */
+struct exempt_row {
+	const char *tenant_id;
+	const char *id;
+	int tax_exempt;
+};
+
+static const billing_field exempt_fields[] = {
+	{ "tenant_id", BILLING_FIELD_TEXT, offsetof(struct exempt_row, tenant_id),
+	  BILLING_FIELD_TENANT, NULL, BILLING_JSON_NONE, 0, NULL, 0, NULL },
+	{ "id", BILLING_FIELD_TEXT, offsetof(struct exempt_row, id), BILLING_FIELD_ID, "id",
+	  BILLING_JSON_STRING, 0, NULL, 0, NULL },
+	{ "tax_exempt", BILLING_FIELD_INT, offsetof(struct exempt_row, tax_exempt),
+	  BILLING_FIELD_RANGE, "taxExempt", BILLING_JSON_INTEGER, 0, NULL, 0, NULL },
+};
+
+static const billing_resource exempt_res = {
+	.name = "customer_tax_exempt", .plural = "customer_tax_exempt", .table = "customers",
+	.prefix = "cus", .record_size = sizeof(struct exempt_row), .fields = exempt_fields,
+	.field_count = sizeof(exempt_fields) / sizeof(exempt_fields[0]),
+};
+
+struct exempt_scan {
+	int (*cb)(void *payload, const char *customer_id);
+	void *payload;
+};
+
+static int exempt_scan_row(void *payload, const void *record)
+{
+	struct exempt_scan *e = payload;
+	return e->cb(e->payload, ((const struct exempt_row *)record)->id);
+}
+
+int billing__customers_exempt_scan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	unsigned int limit, int (*cb)(void *payload, const char *customer_id), void *payload,
+	int64_t *total)
+{
+	/* taxExempt other than "none" (0) */
+	billing_filter f = { &exempt_fields[2], BILLING_FILTER_GT, NULL, 0, NULL };
+	struct exempt_scan e = { cb, payload };
+	billing_list_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.filters = &f;
+	q.filter_count = 1;
+	q.limit = limit;
+	q.total = total;
+	return billing__list_records(ctx->st, tx, &exempt_res, tenant_id, &q, exempt_scan_row, &e);
+}
+
 static void copy_rates(char *out, const char *text)
 {
 	snprintf(out, BILLING__TAX_RATES_TEXT, "%s", text && !none(text) ? text : "");
@@ -257,6 +307,7 @@ int billing__invoice_tax(billing__invoice_taxed *out, billing_ctx *ctx, billing_
 	struct scope_rows *rows = NULL;
 	cJSON *totals = NULL;
 	size_t i, j;
+	bool not_exempt = false;
 	int rc = BILLING_OK;
 
 	memset(out, 0, sizeof(*out));
@@ -273,13 +324,23 @@ int billing__invoice_tax(billing__invoice_taxed *out, billing_ctx *ctx, billing_
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		goto done;
 	}
+	/* The customer's taxExempt: in a batch of the billing run, known
+	 * "none" without a read when the tenant's exempt customers, read once,
+	 * do not include it. The subscription's defaultTaxRates: from the
+	 * record the caller holds, else read. */
 	if ((rc = rounding_read(&rows->rounding, ctx, tx, scope->tenant_id)) < 0 ||
-	    (rc = billing__read(ctx->st, tx, &billing__res_customer, scope->tenant_id,
-		scope->customer_id, BILLING_LOCK_NONE, customer_row, rows)) < 0)
+	    (rc = billing__batch_not_exempt(ctx, tx, scope->tenant_id, scope->customer_id,
+		&not_exempt)) < 0)
 		goto done;
-	if (scope->subscription_id &&
-	    (rc = billing__read(ctx->st, tx, &billing__res_subscription, scope->tenant_id,
-		scope->subscription_id, BILLING_LOCK_NONE, subscription_row, rows)) < 0)
+	if (!not_exempt && (rc = billing__read(ctx->st, tx, &billing__res_customer,
+		scope->tenant_id, scope->customer_id, BILLING_LOCK_NONE, customer_row, rows)) < 0)
+		goto done;
+	if (scope->subscription)
+		rc = subscription_row(rows, scope->subscription);
+	else if (scope->subscription_id)
+		rc = billing__read(ctx->st, tx, &billing__res_subscription, scope->tenant_id,
+			scope->subscription_id, BILLING_LOCK_NONE, subscription_row, rows);
+	if (rc < 0)
 		goto done;
 	out->customer_tax_exempt = rows->tax_exempt;
 

@@ -34,6 +34,9 @@ typedef struct {
 	const char *customer_id;
 	const char *subscription_id;    /* NULL: none */
 	const char *invoice_tax_rates;  /* a draft's defaultTaxRates (JSON ids); NULL: none */
+	/* The subscription's record when the caller holds it (a renewal), so
+	 * its defaultTaxRates are not read again; NULL: read by id. */
+	const billing_subscription_record *subscription;
 } billing__invoice_tax_scope;
 
 /* What the pass gives the invoice; billing__invoice_taxed_free releases
@@ -84,6 +87,13 @@ int billing__tax_rates_check(char out[BILLING__TAX_RATES_TEXT], int *out_null,
  * call's transaction). */
 int billing__tax_rate_ids_json(char out[BILLING__TAX_RATES_TEXT], const char *const *ids,
 	size_t count, const char *field);
+
+/* In tx: cb(payload, id) for each of the tenant's customers whose
+ * taxExempt is not "none", at most limit of them; *total: all of them
+ * (invoice_tax.c; the billing run's batch reads this once, store_deferred.c). */
+int billing__customers_exempt_scan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	unsigned int limit, int (*cb)(void *payload, const char *customer_id), void *payload,
+	int64_t *total);
 
 /* A tax rate's terms, read in tx (tax_rate.c); BILLING_ENOTFOUND. */
 int billing__tax_rate_terms_get(int64_t *percentage, int *inclusive, int *active,

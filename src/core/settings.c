@@ -29,8 +29,9 @@ int billing__settings_read(void *rec, const billing__settings *s, billing_ctx *c
 	rd.s = s;
 	rd.rec = rec;
 	memcpy(rec, s->defaults, s->res->record_size);
-	rc = billing__read(ctx->st, tx, s->res, tenant_id, tenant_id, BILLING_LOCK_NONE,
-		settings_row, &rd);
+	/* No renewal writes settings: a batch of the billing run reads a
+	 * tenant's once, even when it has none (store_deferred.c). */
+	rc = billing__read_settled(ctx->st, tx, s->res, tenant_id, tenant_id, settings_row, &rd);
 	/* The row's strings were the read's: the key is the caller's. */
 	*(const char **)rec = tenant_id;
 	return rc == BILLING_ENOTFOUND ? BILLING_OK : rc;

@@ -18,15 +18,21 @@
  * tenant) are kept for the batch and handed out again: a shared lock,
  * once taken, is held to the commit, and what a renewal copies from a row
  * it does not lock is a snapshot from either side of a concurrent change
- * anyway (txn.h). The due work of the renewal in hand was locked by the
- * batch's claim, so its lock is not asked for again. Whether any of the
+ * anyway (txn.h). A row read with billing__read_settled (a tenant's
+ * settings, which no renewal writes) is remembered as missing too. The due
+ * work of the renewal in hand was locked by the batch's claim, so its lock
+ * is not asked for again. Whether any of the
  * tenant's subscriptions have pending lines is read once: a renewal whose
  * subscription has none skips reading and deleting them (a pending line is
  * added under the subscription's due work lock, which the claim holds, so
  * none can appear during the batch). So are the subscriptions with invoice
  * items waiting (invoice_item.c takes the same lock to add one); a renewal
  * puts its items on its invoice with billing__update, which first writes
- * the rows deferred so far, as a balance transaction's insert does.
+ * the rows deferred so far, as a balance transaction's insert does. So are
+ * the customers whose taxExempt is not "none" (invoice_tax.c): a renewal
+ * of any other customer is taxed without reading its customer (a change
+ * of taxExempt during the batch is seen by the next one, as a snapshot
+ * read would).
  *
  * All of it lives on the thread that runs the batch: memory is bounded by
  * the batch (its renewals' rows until the flush, a few cached rows).
@@ -70,7 +76,8 @@ struct cached {
 	const billing_resource *res;
 	char tenant_id[BILLING_ID_MAX];
 	char id[BILLING_ID_MAX];
-	void *rec;                  /* copy_record's */
+	void *rec;                  /* copy_record's; NULL with absent */
+	bool absent;                /* read and not there (billing__read_settled) */
 };
 
 static _Thread_local struct {
@@ -82,7 +89,7 @@ static _Thread_local struct {
 	char held_tenant[BILLING_ID_MAX], held_id[BILLING_ID_MAX];
 	/* What waits for a subscription's next invoice: its pending lines and
 	 * its invoice items; and the customers that have a live discount. */
-	struct waiting pending, items, discounts;
+	struct waiting pending, items, discounts, exempt;
 } defer;
 
 static size_t field_size(billing_field_type t)
@@ -156,6 +163,7 @@ void billing__defer_end(void)
 	billing__free(defer.pending.ids);
 	billing__free(defer.items.ids);
 	billing__free(defer.discounts.ids);
+	billing__free(defer.exempt.ids);
 	memset(&defer, 0, sizeof(defer));
 }
 
@@ -176,9 +184,11 @@ static int capture_row(void *payload, const void *record)
 	return c->cb(c->payload, record);
 }
 
-int billing__read_batch(billing_storage *st, billing_txn *tx, const billing_resource *res,
+/* billing__read_batch's, and billing__read_settled's with absent_too: a
+ * row found missing is remembered as missing. */
+static int read_cached(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb,
-	void *payload)
+	void *payload, bool absent_too)
 {
 	struct capture c = { res, cb, payload, NULL };
 	struct cached *slot;
@@ -191,12 +201,14 @@ int billing__read_batch(billing_storage *st, billing_txn *tx, const billing_reso
 		return st->record_read(tx, res, tenant_id, id, lock, cb, payload);
 	for (i = 0; i < CACHE_SLOTS; i++) {
 		slot = &defer.cache[i];
-		if (slot->rec && slot->res == res && strcmp(slot->id, id) == 0 &&
-		    strcmp(slot->tenant_id, t) == 0)
-			return cb(payload, slot->rec);
+		if ((slot->rec || slot->absent) && slot->res == res &&
+		    strcmp(slot->id, id) == 0 && strcmp(slot->tenant_id, t) == 0)
+			return slot->absent ? billing__error_set(BILLING_ENOTFOUND, NULL,
+				"no such %s", res->name ? res->name : res->table) :
+				cb(payload, slot->rec);
 	}
 	rc = st->record_read(tx, res, tenant_id, id, lock, capture_row, &c);
-	if (rc != BILLING_OK || !c.copy) {
+	if (!(rc == BILLING_OK && c.copy) && !(rc == BILLING_ENOTFOUND && absent_too)) {
 		billing__free(c.copy);
 		return rc;
 	}
@@ -206,7 +218,21 @@ int billing__read_batch(billing_storage *st, billing_txn *tx, const billing_reso
 	strcpy(slot->tenant_id, t);
 	strcpy(slot->id, id);
 	slot->rec = c.copy;
+	slot->absent = rc == BILLING_ENOTFOUND;
 	return rc;
+}
+
+int billing__read_batch(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb,
+	void *payload)
+{
+	return read_cached(st, tx, res, tenant_id, id, lock, cb, payload, false);
+}
+
+int billing__read_settled(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id, billing_row_cb cb, void *payload)
+{
+	return read_cached(st, tx, res, tenant_id, id, BILLING_LOCK_NONE, cb, payload, true);
 }
 
 void billing__batch_hold(billing_txn *tx, const char *tenant_id, const char *id)
@@ -322,6 +348,25 @@ int billing__batch_no_discount(billing_ctx *ctx, billing_txn *tx, const char *te
 {
 	return batch_none(&defer.discounts, ctx, tx, tenant_id, customer_id, none,
 		scan_discounts);
+}
+
+static int exempt_row(void *payload, const char *customer_id)
+{
+	return waiting_add(payload, customer_id);
+}
+
+/* The tenant's customers that are not taxed as usual (taxExempt). */
+static int scan_exempt(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	struct waiting *w, int64_t *total)
+{
+	return billing__customers_exempt_scan(ctx, tx, tenant_id, PENDING_SCAN, exempt_row, w,
+		total);
+}
+
+int billing__batch_not_exempt(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, bool *none)
+{
+	return batch_none(&defer.exempt, ctx, tx, tenant_id, customer_id, none, scan_exempt);
 }
 
 int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,

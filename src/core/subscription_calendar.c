@@ -178,7 +178,7 @@ static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	const billing_invoice_line *extra, const struct lines *usage, int64_t draft_delay,
 	char invoice_id[BILLING_ID_MAX])
 {
-	billing__invoice_draft d;
+	billing__invoice_draft d = { 0 };
 	struct lines l = { 0 };
 	billing__items items = { 0 };
 	bool none_pending = false;
@@ -191,6 +191,7 @@ static int invoice_period(billing_ctx *ctx, billing_txn *tx,
 	d.tenant_id = r->tenant_id;
 	d.customer_id = r->customer_id;
 	d.subscription_id = r->id;
+	d.subscription = r;
 	d.currency = r->currency;
 	d.period_start = start;
 	d.period_end = end;
@@ -250,7 +251,7 @@ static int cancel_draft(billing_ctx *ctx, billing_txn *tx, const billing_subscri
 int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t from, char invoice_id[BILLING_ID_MAX])
 {
-	billing__invoice_draft d;
+	billing__invoice_draft d = { 0 };
 	struct lines l = { 0 };
 	bool done = false;
 	int rc;
@@ -265,6 +266,7 @@ int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
 		d.tenant_id = r->tenant_id;
 		d.customer_id = r->customer_id;
 		d.subscription_id = r->id;
+		d.subscription = r;
 		d.currency = r->currency;
 		d.period_start = from;
 		d.period_end = r->current_period_end;
@@ -280,7 +282,7 @@ int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t to, char invoice_id[BILLING_ID_MAX],
 	bool *issued)
 {
-	billing__invoice_draft d;
+	billing__invoice_draft d = { 0 };
 	struct lines l = { 0 };
 	int64_t wait;
 	bool metered = false;
@@ -294,6 +296,7 @@ int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 		d.tenant_id = r->tenant_id;
 		d.customer_id = r->customer_id;
 		d.subscription_id = r->id;
+		d.subscription = r;
 		d.currency = r->currency;
 		d.period_start = r->current_period_start;
 		d.period_end = to;
@@ -315,7 +318,7 @@ static int usage_final_invoice(billing_ctx *ctx, billing_txn *tx,
 	billing_subscription_record *r, const struct lines *usage,
 	char invoice_id[BILLING_ID_MAX], int *invoiced)
 {
-	billing__invoice_draft d;
+	billing__invoice_draft d = { 0 };
 	int rc;
 
 	if (!usage->n)
@@ -323,6 +326,7 @@ static int usage_final_invoice(billing_ctx *ctx, billing_txn *tx,
 	d.tenant_id = r->tenant_id;
 	d.customer_id = r->customer_id;
 	d.subscription_id = r->id;
+	d.subscription = r;
 	d.currency = r->currency;
 	d.period_start = r->current_period_start;
 	d.period_end = r->current_period_end;
@@ -538,7 +542,7 @@ int billing_invoice_preview(billing_invoice **out, billing_ctx *ctx,
 	const billing_principal *who, const char *subscription_id)
 {
 	billing_subscription *cur = NULL;
-	billing__invoice_draft d;
+	billing__invoice_draft d = { 0 };
 	billing__plan_info plan;
 	billing_subscription_record r;
 	billing_invoice *inv = NULL;

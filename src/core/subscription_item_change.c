@@ -272,7 +272,7 @@ static int apply(struct change *c, billing_ctx *ctx, billing_txn *tx,
 		for (i = 0; rc == BILLING_OK && i < c->n; i++)
 			rc = billing__pending_line_add(ctx->st, tx, s->tenant_id, s->id, &c->lines[i]);
 	} else if (c->n) {
-		billing__invoice_draft d;
+		billing__invoice_draft d = { 0 };
 		draft_of(&d, s, c);
 		if ((rc = billing__invoice_issue(ctx, tx, &d, c->invoice_id)) == BILLING_OK)
 			r.latest_invoice_id = c->invoice_id;
@@ -400,7 +400,7 @@ static int change_in(struct change *c, billing_ctx *ctx, billing_txn *tx, const 
 	    (rc = plan_change(c, ctx, tx, s, &it)) < 0)
 		goto out;
 	if (c->preview) {
-		billing__invoice_draft d;
+		billing__invoice_draft d = { 0 };
 		draft_of(&d, s, c);
 		rc = billing__invoice_preview_build(&c->previewed, ctx, tx, &d);
 	} else if ((rc = apply(c, ctx, tx, s, &it)) == BILLING_OK && c->kind != REMOVE &&

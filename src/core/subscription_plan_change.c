@@ -163,13 +163,14 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 				&charge)) < 0)
 				return rc;
 		} else {
-			billing__invoice_draft d;
+			billing__invoice_draft d = { 0 };
 			billing_invoice_line both[2];
 			both[0] = credit;
 			both[1] = charge;
 			d.tenant_id = r->tenant_id;
 			d.customer_id = r->customer_id;
 			d.subscription_id = r->id;
+			d.subscription = r;
 			d.currency = r->currency;
 			d.period_start = t;
 			d.period_end = r->current_period_end;

@@ -129,6 +129,11 @@ bool billing__retryable(int rc);
 int billing__read_batch(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb,
 	void *payload);
+/* As billing__read without a lock, for a row no renewal writes (a
+ * tenant's settings): in a batch, a row found missing is remembered as
+ * missing too, so a tenant that never set them is asked once per batch. */
+int billing__read_settled(billing_storage *st, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, const char *id, billing_row_cb cb, void *payload);
 static inline int billing__read(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const char *tenant_id, const char *id, unsigned int lock, billing_row_cb cb, void *payload)
 {
@@ -233,6 +238,10 @@ int billing__batch_no_pending(billing_ctx *ctx, billing_txn *tx, const char *ten
 /* The same for a customer's live discounts, at either level
  * (invoice_discount.c): *none when the customer surely has none. */
 int billing__batch_no_discount(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *customer_id, bool *none);
+/* The same for a customer's taxExempt (invoice_tax.c): *none when the
+ * customer is surely taxed as usual ("none"). */
+int billing__batch_not_exempt(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	const char *customer_id, bool *none);
 /* The same for the subscription's invoice items waiting (invoice_item.c). */
 int billing__batch_no_items(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,

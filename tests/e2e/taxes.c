@@ -19,6 +19,9 @@
  * - an invoice item's taxRates replace the plan's and the subscription's
  *   defaults on its line (the renewal's and a draft's), a PATCH of them on
  *   a draft retaxes it, and bad ones are 400 "taxRates";
+ * - one batch of the billing run renews customers taxed, exempt, reverse
+ *   and made exempt since, and a subscription with its own rates, each as
+ *   its own; the tenant's rounding is read again by the next run;
  * billing_check finds nothing in what was written.
  */
 #include <stdarg.h>
@@ -686,6 +689,84 @@ static void taxes__item_tax_rates_through_the_c_api(void **state)
 	billing_invoice_item_free(it);
 }
 
+/* The billing run renews a tenant's subscriptions in batches, which read
+ * the tenant's exempt customers and tax settings once and take each
+ * subscription's defaultTaxRates from the renewal (issue #19): in one
+ * batch, a customer taxed as usual, one exempt, one reverse, one made
+ * exempt after subscribing, and a subscription with rates of its own are
+ * each taxed as their own; the tenant's rounding, absent at the first
+ * renewal, is read again by the next run once it is set. */
+static void taxes__one_batch_renews_each_customer_with_its_own_taxes(void **state)
+{
+	fx *f = *state;
+	char vat[64], seven[64], r10[64], p[64], c[5][64], sub[6][64], body[512], rates[128];
+	char five[3][64], c5[64];
+	const char *exempt[5] = { NULL, "\"taxExempt\":\"exempt\"",
+		"\"taxExempt\":\"reverse\"", NULL, NULL };
+	static const int64_t want_tax[5] = { 1900, 0, 0, 0, 700 };
+	billing_run_report rep;
+	cJSON *inv, *o;
+	int i;
+
+	rate(f, vat, "MwSt", "19", 0);
+	rate(f, seven, "Reduced", "7", 0);
+	rate(f, r10, "Ten", "10", 0);
+	snprintf(rates, sizeof(rates), "[\"%s\"]", vat);
+	plan(f, p, 10000, rates);
+	for (i = 0; i < 5; i++) {
+		customer(f, c[i], exempt[i]);
+		if (i == 4)
+			snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\","
+				"\"defaultTaxRates\":[\"%s\"]", c[i], p, seven);
+		else
+			snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"",
+				c[i], p);
+		cJSON_Delete(subscribe(f, sub[i], body));
+	}
+	/* Three 5-cent lines at 10 %: 3 rounded per line, 2 per invoice. */
+	snprintf(rates, sizeof(rates), "[\"%s\"]", r10);
+	for (i = 0; i < 3; i++)
+		plan(f, five[i], 5, rates);
+	customer(f, c5, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"items\":[{\"planId\":\"%s\"},"
+		"{\"planId\":\"%s\"},{\"planId\":\"%s\"}]", c5, five[0], five[1], five[2]);
+	cJSON_Delete(subscribe(f, sub[5], body));
+	/* The fourth customer becomes exempt after subscribing. */
+	o = call(f, "customers.update", "{\"id\":\"%s\",\"taxExempt\":\"exempt\"}", c[3]);
+	cJSON_Delete(o);
+
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);
+	rep = tbb_run(f->w);
+	assert_int_equal(rep.invoiced, 6);
+	assert_int_equal(f->w->batch_fallbacks, 0);
+	for (i = 0; i < 5; i++) {
+		inv = latest(f, sub[i]);
+		assert_string_equal(str(inv, "periodStart"), "2026-02-01T00:00:00Z");
+		assert_int_equal(num(inv, "tax"), want_tax[i]);
+		assert_int_equal(num(inv, "total"), 10000 + want_tax[i]);
+		assert_string_equal(str(inv, "customerTaxExempt"),
+			i == 1 || i == 3 ? "exempt" : i == 2 ? "reverse" : "none");
+		assert_sums(inv);
+		cJSON_Delete(inv);
+	}
+	inv = latest(f, sub[5]);
+	assert_int_equal(num(inv, "tax"), 3);
+	cJSON_Delete(inv);
+
+	/* Rounding per invoice from here: the next run's batch reads it. */
+	cJSON_Delete(call(f, "tax_settings.set", "{\"taxRounding\":\"invoice\"}"));
+	f->w->now = tbb_ts(2026, 3, 1, 0, 0, 0);
+	rep = tbb_run(f->w);
+	assert_int_equal(rep.invoiced, 6);
+	assert_int_equal(f->w->batch_fallbacks, 0);
+	inv = latest(f, sub[5]);
+	assert_string_equal(str(inv, "periodStart"), "2026-03-01T00:00:00Z");
+	assert_int_equal(num(inv, "tax"), 2);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -702,6 +783,7 @@ int main(void)
 		T(taxes__an_items_tax_rates_replace_the_defaults),
 		T(taxes__an_items_tax_rates_on_a_draft_and_changed),
 		T(taxes__item_tax_rates_through_the_c_api),
+		T(taxes__one_batch_renews_each_customer_with_its_own_taxes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
