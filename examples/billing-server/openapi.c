@@ -361,6 +361,8 @@ static cJSON *operation(const route *rt)
 			cJSON_GetObjectItemCaseSensitive(op, "roles"), 1));
 	else if (route_is_test_clock(rt->kind))
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\"]"));
+	else if (rt->kind == H_DOCUMENT_HTML)   /* as invoices.get */
+		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\",\"USER\"]"));
 	if (!authed)
 		cJSON_AddItemToObject(o, "security", cJSON_CreateArray());
 
@@ -380,6 +382,16 @@ static cJSON *operation(const route *rt)
 			cJSON_AddItemToArray(params, ref("#/components/parameters/IdempotencyKey"));
 	if (rt->kind == H_WEBHOOK_STRIPE)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/StripeSignature"));
+	if (rt->kind == H_DOCUMENT_HTML) {
+		cJSON_AddItemToArray(params, cJSON_CreateRaw("{\"name\":\"locale\",\"in\":\"query\","
+			"\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"en-US\","
+			"\"en-GB\",\"de-DE\",\"fr-FR\",\"es-ES\",\"ja-JP\"]},\"description\":"
+			"\"The document's locale (case-insensitive); default en-US; another is 400 "
+			"unsupported_locale.\"}"));
+		cJSON_AddItemToArray(params, cJSON_CreateRaw("{\"name\":\"If-None-Match\","
+			"\"in\":\"header\",\"required\":false,\"schema\":{\"type\":\"string\"},"
+			"\"description\":\"An ETag of this document: 304 when it is still the same.\"}"));
+	}
 	cJSON_AddItemToArray(params, ref("#/components/parameters/RequestId"));
 	cJSON_AddItemToObject(o, "parameters", params);
 
@@ -461,6 +473,12 @@ static cJSON *operation(const route *rt)
 	case H_OPENAPI:
 		add_response(responses, "200", "This document.",
 			json_content("application/json", cJSON_CreateRaw("{\"type\":\"object\"}")));
+		break;
+	case H_DOCUMENT_HTML:
+		add_response(responses, "200", "The document; ETag is a strong hash of its content.",
+			json_content("text/html", cJSON_CreateRaw("{\"type\":\"string\"}")));
+		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
+		add_problem(responses, "404");
 		break;
 	case H_HEALTHZ: case H_READYZ:
 		add_response(responses, "200", "Up (ready).", json_content("application/json",

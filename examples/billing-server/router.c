@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,13 @@ static const route special[] = {
 		"invoices.mark_uncollectible", "invoices", NULL),
 	ROUTE("POST", "/v1/invoices/{id}/void", H_OP_ACTION, "invoices.void", "invoices", NULL),
 	ROUTE("POST", "/v1/invoices/{id}/pay", H_OP_ACTION_NEW, "invoices.pay", "invoices", NULL),
+	/* Documents (docs/billing.md "Invoice documents"): a read of the
+	 * invoice, answered as a page rather than JSON. */
+	ROUTE("GET", "/v1/invoices/{id}/html", H_DOCUMENT_HTML, NULL, "invoices",
+		"The invoice as a self-contained HTML document (inline CSS, no scripts) in the "
+		"locale asked for (en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP; default en-US); a "
+		"draft is marked as one. ETag is the document's content hash: If-None-Match "
+		"answers 304."),
 	/* Credit notes (docs/billing.md): the preview row before {id}. */
 	ROUTE("POST", "/v1/credit-notes", H_OP_CREATE, "credit_notes.create", "creditNotes", NULL),
 	ROUTE("GET", "/v1/credit-notes", H_OP_LIST, "credit_notes.list", "creditNotes", NULL),
@@ -330,7 +338,7 @@ void router_free(void)
 
 int route_needs_token(handler_kind kind)
 {
-	return kind <= H_OP_ACTION || route_is_test_clock(kind);
+	return kind <= H_OP_ACTION || kind == H_DOCUMENT_HTML || route_is_test_clock(kind);
 }
 
 int route_is_test_clock(handler_kind kind)
@@ -1279,6 +1287,97 @@ static void handle_webhook(request *r)
 		e->message, e->field);
 }
 
+/* ------------------------------------------------------------ documents */
+
+struct document_query {
+	request *r;
+	const char *locale;
+	int failed;
+};
+
+/* The one query parameter of a document: locale, once, without %00. */
+static enum MHD_Result on_document_query(void *cls, enum MHD_ValueKind kind, const char *key,
+	const char *value)
+{
+	struct document_query *q = cls;
+	char msg[120];
+	(void)kind;
+	if (strcmp(key, "locale") != 0) {
+		snprintf(msg, sizeof(msg), "%.60s is not a query parameter of this route", key);
+		reply_problem(q->r, 400, "unknown_parameter", msg, key);
+	} else if (q->locale) {
+		reply_problem(q->r, 400, "invalid", "locale is given more than once", "locale");
+	} else if (!value || strstr(value, "\xC0\x80")) {
+		reply_problem(q->r, 400, "invalid", "locale must be a locale such as de-DE",
+			"locale");
+	} else {
+		q->locale = value;
+		return MHD_YES;
+	}
+	q->failed = 1;
+	return MHD_NO;
+}
+
+/* A strong ETag of the content: the first 128 bits of its SHA-256. A
+ * finalized invoice's document never changes, so a client may keep it;
+ * a draft's changes with the draft, and so does its tag. */
+static void content_etag(char *out, size_t size, const char *body, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	size_t at;
+	out[0] = '\0';
+	if (!EVP_Digest(body, len, md, &n, EVP_sha256(), NULL) || n < 16 || size < 35)
+		return;
+	out[0] = '"';
+	for (i = 0, at = 1; i < 16; i++, at += 2)
+		snprintf(out + at, size - at, "%02x", md[i]);
+	snprintf(out + at, size - at, "\"");
+}
+
+/* 1 when an If-None-Match header names tag (or is "*"). */
+static int none_match(const request *r, const char *tag)
+{
+	const char *h = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	return h && tag[0] && (strstr(h, tag) != NULL || strcmp(h, "*") == 0);
+}
+
+static void handle_document(request *r)
+{
+	struct document_query q = { r, NULL, 0 };
+	billing_principal who = { NULL, NULL, BILLING_ROLE_NONE };
+	char *doc = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (authenticate(r) < 0)
+		return;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, on_document_query, &q);
+	if (q.failed)
+		return;
+	principal_of(r, &who);
+	rc = billing_invoice_render(&doc, &len, r->app->ctx, &who, r->id, BILLING_DOCUMENT_HTML,
+		q.locale);
+	if (rc < 0) {
+		reply_billing_error(r, rc);
+		return;
+	}
+	content_etag(r->out.etag, sizeof(r->out.etag), doc, len);
+	if (none_match(r, r->out.etag)) {
+		billing_free(doc);
+		r->out.status = 304;
+		return;
+	}
+	/* The reply's body is the server's malloc'd text. */
+	r->out.body = malloc(len + 1);
+	if (r->out.body) {
+		memcpy(r->out.body, doc, len + 1);
+		r->out.status = 200;
+		r->out.content_type = "text/html; charset=utf-8";
+	}
+	billing_free(doc);
+}
+
 void router_handle(request *r)
 {
 	if (!r->rt) {
@@ -1318,6 +1417,9 @@ void router_handle(request *r)
 		break;
 	case H_WEBHOOK_STRIPE:
 		handle_webhook(r);
+		break;
+	case H_DOCUMENT_HTML:
+		handle_document(r);
 		break;
 	default:
 		handle_op(r);

@@ -32,7 +32,9 @@ typedef enum {
 	H_OPENAPI,
 	H_CLOCK_GET,     /* GET /v1/test-clock: only with BILLING_TEST_CLOCK=1, ADMIN */
 	H_CLOCK_ADVANCE, /* POST /v1/test-clock/advance: likewise */
-	H_WEBHOOK_STRIPE /* POST /v1/webhooks/stripe: no token; raw body to the provider */
+	H_WEBHOOK_STRIPE, /* POST /v1/webhooks/stripe: no token; raw body to the provider */
+	H_DOCUMENT_HTML  /* GET /v1/invoices/{id}/html?locale=: billing_invoice_render, a
+	                  * strong ETag of the content, If-None-Match -> 304 */
 } handler_kind;
 
 /* Inbound provider webhooks are small (Stripe's events are a few KiB). */

@@ -80,18 +80,20 @@ static enum MHD_Result send_reply(request *r)
 	enum MHD_Result ret;
 	log_request line;
 	size_t len = o->body ? strlen(o->body) : 0;
+	/* 204 and 304 (a document's If-None-Match) carry no body. */
+	int empty = o->status == 204 || o->status == 304;
 
-	if (o->status == 0 || (o->status != 204 && !o->body)) {
+	if (o->status == 0 || (!empty && !o->body)) {
 		/* A handler ran out of memory building its answer. */
 		free(o->body);
 		o->body = NULL;
 		o->status = 500;
 	}
-	resp = MHD_create_response_from_buffer(o->status == 204 ? 0 : len,
-		o->status == 204 || !o->body ? (void *)"" : o->body, MHD_RESPMEM_MUST_COPY);
+	resp = MHD_create_response_from_buffer(empty ? 0 : len,
+		empty || !o->body ? (void *)"" : o->body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
-	if (o->status != 204)
+	if (!empty)
 		add(resp, MHD_HTTP_HEADER_CONTENT_TYPE, o->content_type ? o->content_type :
 			"application/json");
 	add(resp, "X-Request-Id", r->request_id);

@@ -38,6 +38,7 @@
 #include "provider_health.h"
 #include "provider_account.h"
 #include "check.h"
+#include "document.h"
 #include "json.h"
 #include "sqlite.h"
 #include "postgres.h"

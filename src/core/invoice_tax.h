@@ -99,4 +99,10 @@ int billing__customers_exempt_scan(billing_ctx *ctx, billing_txn *tx, const char
 int billing__tax_rate_terms_get(int64_t *percentage, int *inclusive, int *active,
 	billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id);
 
+/* A tax rate's display name (into name, truncated to size), percentage
+ * and inclusive flag, read in tx (tax_rate.c), for documents
+ * (core/document.c); BILLING_ENOTFOUND. */
+int billing__tax_rate_label_get(char *name, size_t size, int64_t *percentage, int *inclusive,
+	billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id);
+
 #endif

@@ -5,6 +5,7 @@
  * descriptor.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -471,5 +472,35 @@ int billing__tax_rate_terms_get(int64_t *percentage, int *inclusive, int *active
 	*percentage = x.percentage;
 	*inclusive = x.inclusive;
 	*active = x.active;
+	return BILLING_OK;
+}
+
+struct label {
+	char *name;
+	size_t size;
+	int64_t percentage;
+	int inclusive;
+};
+
+static int label_row(void *payload, const void *record)
+{
+	const struct billing_tax_rate *t = record;
+	struct label *x = payload;
+	snprintf(x->name, x->size, "%s", t->display_name ? t->display_name : "");
+	x->percentage = t->percentage;
+	x->inclusive = t->inclusive;
+	return BILLING_OK;
+}
+
+int billing__tax_rate_label_get(char *name, size_t size, int64_t *percentage, int *inclusive,
+	billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *id)
+{
+	struct label x = { name, size, 0, 0 };
+	int rc;
+	if ((rc = billing__read(ctx->st, tx, &tax_rate, tenant_id, id, BILLING_LOCK_NONE,
+		label_row, &x)) < 0)
+		return rc;
+	*percentage = x.percentage;
+	*inclusive = x.inclusive;
 	return BILLING_OK;
 }

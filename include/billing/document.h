@@ -1,0 +1,64 @@
+/**
+ * @file billing/document.h
+ * @brief Invoice documents (issue #24): what a customer receives.
+ *
+ * billing_invoice_render() reads an invoice, its customer, the tenant and
+ * the tax rates the invoice names in one read transaction of its own (never
+ * inside a write), builds one layout description of it and writes that in
+ * the format asked for. The document shows the seller (the tenant), the
+ * buyer (the customer's name, e-mail and tax ids), the number, the dates
+ * (issued, due, period), every line (description, quantity, unit price,
+ * the line's tax, amount, the tiers a tiered line used and the discount it
+ * took), the subtotal, the discount, the tax per rate (totalTaxAmounts),
+ * the total, the credit notes and the customer balance applied, the amount
+ * paid, the amount due, the status, the payment instructions of a
+ * send_invoice invoice and the reverse-charge note (taxNote). A draft is
+ * marked "DRAFT" (in the locale's words).
+ *
+ * Locales (one table): en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP: decimal
+ * and grouping separators, the currency symbol's place, the order of a
+ * date's parts, translated labels. Amounts use the currency's minor-unit
+ * exponent (billing_currency_exponent). Dates are the UTC day.
+ *
+ * HTML is one self-contained page: inline CSS, no scripts, no external
+ * resources; every text of the invoice is escaped by one function.
+ */
+#ifndef BILLING_DOCUMENT_H
+#define BILLING_DOCUMENT_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "principal.h"
+
+BILLING_BEGIN_DECL
+
+/** A document's format. */
+typedef enum {
+	BILLING_DOCUMENT_HTML = 1   /**< text/html; charset=utf-8 */
+	/* BILLING_DOCUMENT_PDF = 2 follows (issue #24 item 2) */
+} billing_document_format;
+
+/**
+ * Renders an invoice (a draft too, marked as one).
+ *
+ * @param out    receives the document (new; free with billing_free()), not
+ *               NUL-terminated for binary formats; NUL-terminated for HTML
+ * @param len    receives its length in bytes
+ * @param id     the invoice ("in_...")
+ * @param format BILLING_DOCUMENT_HTML
+ * @param locale "en-US", "en-GB", "de-DE", "fr-FR", "es-ES" or "ja-JP"
+ *               (case-insensitive); NULL: en-US
+ * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
+ *         invoices; BILLING_ENOTFOUND when the tenant has no such invoice;
+ *         BILLING_EINVALID (field "locale", reason "unsupported_locale")
+ *         for another locale, (field "format") for an unknown format;
+ *         BILLING_ENOMEM; a storage error
+ */
+BILLING_EXTERN(int) billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
+	const billing_principal *who, const char *id, billing_document_format format,
+	const char *locale);
+
+BILLING_END_DECL
+
+#endif

@@ -1,0 +1,473 @@
+/*
+ * Invoice documents (issue #24, billing/document.h): reads what the
+ * document shows in one read transaction of its own, builds the layout
+ * description (core/document.h) with every text formatted for the
+ * locale, and hands it to the renderer of the format. Rendering happens
+ * after the transaction ended: it never holds a transaction open, let
+ * alone a write.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "billing/document.h"
+#include "core/copy.h"
+#include "core/core.h"
+#include "core/document.h"
+#include "core/invoice_internal.h"
+#include "core/invoice_tax.h"
+#include "core/json_exact.h"
+#include "core/resources.h"
+#include "core/txn.h"
+#include "core/validate.h"
+
+#define ACCENT_DEFAULT "#1f4e79"
+
+/* ------------------------------------------------------------ the node list */
+
+static int keep_text(const char **out, billing__doc *d, const char *s)
+{
+	char *copy, **grown;
+	if (!s) {
+		*out = NULL;
+		return BILLING_OK;
+	}
+	if (d->text_count == d->text_cap) {
+		size_t cap = d->text_cap ? d->text_cap * 2 : 64;
+		if ((grown = billing__realloc(d->texts, cap * sizeof(*grown))) == NULL)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		d->texts = grown;
+		d->text_cap = cap;
+	}
+	if ((copy = billing__strdup(s)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	d->texts[d->text_count++] = copy;
+	*out = copy;
+	return BILLING_OK;
+}
+
+int billing__doc_add(billing__doc *d, billing__doc_kind kind, int strong, const char *const *texts,
+	size_t n)
+{
+	billing__doc_node *node;
+	size_t i;
+	int rc;
+
+	if (d->count == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 32;
+		billing__doc_node *grown = billing__realloc(d->nodes, cap * sizeof(*grown));
+		if (!grown)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		d->nodes = grown;
+		d->cap = cap;
+	}
+	node = &d->nodes[d->count];
+	memset(node, 0, sizeof(*node));
+	node->kind = kind;
+	node->strong = strong;
+	for (i = 0; i < n && i < BILLING__DOC_TEXTS; i++)
+		if ((rc = keep_text(&node->text[i], d, texts[i])) < 0)
+			return rc;
+	d->count++;
+	return BILLING_OK;
+}
+
+void billing__doc_clear(billing__doc *d)
+{
+	size_t i;
+	for (i = 0; i < d->text_count; i++)
+		billing__free(d->texts[i]);
+	billing__free(d->texts);
+	billing__free(d->nodes);
+	billing__free(d->title);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ------------------------------------------------------------ what is read */
+
+#define RATES_MAX 16
+
+typedef struct {
+	char id[64];
+	char name[208];            /* display name, up to 50 characters */
+	int64_t percentage;
+	int inclusive;
+} rate_row;
+
+typedef struct {
+	billing_invoice *inv;
+	char *seller;              /* the tenant's name */
+	char *name, *email, *tax_ids_json;
+	rate_row rates[RATES_MAX];
+	size_t rate_count;
+} source;
+
+static void source_free(source *s)
+{
+	billing_invoice_free(s->inv);
+	billing__free(s->seller);
+	billing__free(s->name);
+	billing__free(s->email);
+	billing__free(s->tax_ids_json);
+}
+
+static int dup_into(char **out, const char *s)
+{
+	if ((*out = billing__strdup(s ? s : "")) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	return BILLING_OK;
+}
+
+static int customer_row(void *payload, const void *record)
+{
+	const billing_customer_record *c = record;
+	source *s = payload;
+	int rc;
+	if ((rc = dup_into(&s->name, c->name)) < 0 || (rc = dup_into(&s->email, c->email)) < 0)
+		return rc;
+	return dup_into(&s->tax_ids_json, c->tax_ids_json ? c->tax_ids_json : "[]");
+}
+
+static int tenant_row(void *payload, const void *record)
+{
+	return dup_into(&((source *)payload)->seller, ((const billing_tenant_record *)record)->name);
+}
+
+/* The tax rates totalTaxAmounts names, read once each. */
+static int read_rates(source *s, billing_ctx *ctx, billing_txn *tx, const char *tenant_id)
+{
+	cJSON *arr = cJSON_Parse(billing_invoice_total_tax_amounts(s->inv)), *e;
+	int rc = BILLING_OK;
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "taxRateId");
+		rate_row *r;
+		if (!cJSON_IsString(id) || s->rate_count == RATES_MAX)
+			continue;
+		r = &s->rates[s->rate_count];
+		snprintf(r->id, sizeof(r->id), "%s", id->valuestring);
+		if ((rc = billing__tax_rate_label_get(r->name, sizeof(r->name), &r->percentage,
+			&r->inclusive, ctx, tx, tenant_id, r->id)) < 0)
+			break;
+		s->rate_count++;
+	}
+	cJSON_Delete(arr);
+	return rc;
+}
+
+static int read_source(source *s, billing_ctx *ctx, const billing_principal *who, const char *id)
+{
+	billing_txn *tx;
+	int rc;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
+		return rc;
+	rc = billing__invoice_load(&s->inv, ctx, tx, who->tenant_id, id);
+	if (rc == BILLING_OK)
+		rc = billing__read(ctx->st, tx, &billing__res_customer, who->tenant_id,
+			billing_invoice_customer_id(s->inv), BILLING_LOCK_NONE, customer_row, s);
+	if (rc == BILLING_OK)
+		rc = ctx->st->record_read(tx, &billing__res_tenant, NULL, who->tenant_id,
+			BILLING_LOCK_NONE, tenant_row, s);
+	if (rc == BILLING_OK)
+		rc = read_rates(s, ctx, tx, who->tenant_id);
+	return billing__end(ctx, tx, rc);
+}
+
+/* ------------------------------------------------------------ the layout */
+
+typedef struct {
+	billing__doc *d;
+	const billing__locale *loc;
+	const char *currency;
+	int rc;
+} builder;
+
+#define L(b, key) ((b)->loc->labels[(key)])
+
+static void add(builder *b, billing__doc_kind kind, int strong, const char *t0, const char *t1,
+	const char *t2, const char *t3, const char *t4)
+{
+	const char *texts[5] = { t0, t1, t2, t3, t4 };
+	if (b->rc == BILLING_OK)
+		b->rc = billing__doc_add(b->d, kind, strong, texts, 5);
+}
+
+/* The formatting calls fail only on an unknown currency (never: the
+ * invoice's was checked when it was made) or a too small buffer (never:
+ * 64 bytes hold any amount); a failure still reaches the caller. */
+static const char *money(builder *b, char *buf, size_t size, int64_t amount)
+{
+	int rc = billing__doc_money(buf, size, b->loc, amount, b->currency);
+	if (rc < 0 && b->rc == BILLING_OK)
+		b->rc = rc;
+	return buf;
+}
+
+static const char *date(builder *b, char *buf, size_t size, int64_t t)
+{
+	int rc = billing__doc_date(buf, size, b->loc, t);
+	if (rc < 0 && b->rc == BILLING_OK)
+		b->rc = rc;
+	return buf;
+}
+
+static const char *status_label(builder *b, billing_invoice_status st)
+{
+	switch (st) {
+	case BILLING_INVOICE_DRAFT: return L(b, BILLING__L_STATUS_DRAFT);
+	case BILLING_INVOICE_PAID: return L(b, BILLING__L_STATUS_PAID);
+	case BILLING_INVOICE_FAILED: return L(b, BILLING__L_STATUS_FAILED);
+	case BILLING_INVOICE_VOID: return L(b, BILLING__L_STATUS_VOID);
+	case BILLING_INVOICE_UNCOLLECTIBLE: return L(b, BILLING__L_STATUS_UNCOLLECTIBLE);
+	default: return L(b, BILLING__L_STATUS_PENDING);
+	}
+}
+
+static void parties(builder *b, const source *s)
+{
+	char ids[8][160];
+	const char *buyer[8] = { L(b, BILLING__L_BILL_TO), s->name, s->email };
+	cJSON *arr = cJSON_Parse(s->tax_ids_json), *e;
+	size_t n = 3;
+
+	add(b, BILLING__DOC_PARTY, 0, L(b, BILLING__L_FROM), s->seller, NULL, NULL, NULL);
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
+		if (!cJSON_IsString(v) || n == 8)
+			continue;
+		snprintf(ids[n], sizeof(ids[n]), "%s %s", L(b, BILLING__L_TAX_ID), v->valuestring);
+		buyer[n] = ids[n];
+		n++;
+	}
+	cJSON_Delete(arr);
+	if (b->rc == BILLING_OK)
+		b->rc = billing__doc_add(b->d, BILLING__DOC_PARTY, 0, buyer, n);
+}
+
+static void fields(builder *b, const billing_invoice *inv)
+{
+	char d1[32], d2[32], period[80];
+	const char *number = billing_invoice_number(inv);
+	int64_t issued = billing_invoice_finalized_at(inv);
+
+	if (number)
+		add(b, BILLING__DOC_FIELD, 0, L(b, BILLING__L_NUMBER), number, NULL, NULL, NULL);
+	add(b, BILLING__DOC_FIELD, 0, L(b, BILLING__L_ISSUED),
+		date(b, d1, sizeof(d1), issued ? issued : billing_invoice_created_at(inv)), NULL, NULL,
+		NULL);
+	if (billing_invoice_due_date(inv))
+		add(b, BILLING__DOC_FIELD, 0, L(b, BILLING__L_DUE),
+			date(b, d1, sizeof(d1), billing_invoice_due_date(inv)), NULL, NULL, NULL);
+	if (billing_invoice_period_end(inv) > billing_invoice_period_start(inv)) {
+		snprintf(period, sizeof(period), "%s \xe2\x80\x93 %s",
+			date(b, d1, sizeof(d1), billing_invoice_period_start(inv)),
+			date(b, d2, sizeof(d2), billing_invoice_period_end(inv)));
+		add(b, BILLING__DOC_FIELD, 0, L(b, BILLING__L_PERIOD), period, NULL, NULL, NULL);
+	}
+	add(b, BILLING__DOC_FIELD, 0, L(b, BILLING__L_STATUS),
+		status_label(b, billing_invoice_status_of(inv)), NULL, NULL, NULL);
+}
+
+/* The tiers a tiered line used, one detail row each. */
+static void tiers(builder *b, const char *json)
+{
+	cJSON *arr = json ? cJSON_Parse(json) : NULL, *e;
+	char what[256], qty[32], unit[64], flat[64], amount[64];
+	int i = 0;
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *q = cJSON_GetObjectItemCaseSensitive(e, "quantity");
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "unitAmount");
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "flatAmount");
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "amount");
+		int64_t qv = 0, uv = 0, fv = 0, av = 0;
+		billing__jx_int(q, &qv);
+		billing__jx_int(u, &uv);
+		billing__jx_int(f, &fv);
+		billing__jx_int(a, &av);
+		i++;
+		if (billing__doc_integer(qty, sizeof(qty), b->loc, qv) < 0)
+			qty[0] = '\0';
+		money(b, unit, sizeof(unit), uv);
+		if (fv)
+			snprintf(what, sizeof(what), "%s %d: %s \xc3\x97 %s + %s", L(b, BILLING__L_TIER),
+				i, qty, unit, money(b, flat, sizeof(flat), fv));
+		else
+			snprintf(what, sizeof(what), "%s %d: %s \xc3\x97 %s", L(b, BILLING__L_TIER), i,
+				qty, unit);
+		add(b, BILLING__DOC_DETAIL, 0, what, NULL, NULL, NULL,
+			money(b, amount, sizeof(amount), av));
+	}
+	cJSON_Delete(arr);
+}
+
+static void lines(builder *b, const billing_invoice *inv)
+{
+	size_t i, n = billing_invoice_line_count(inv);
+	char qty[32], unit[64], tax[64], amount[64];
+
+	add(b, BILLING__DOC_HEAD, 0, L(b, BILLING__L_DESCRIPTION), L(b, BILLING__L_QUANTITY),
+		L(b, BILLING__L_UNIT_PRICE), L(b, BILLING__L_TAX), L(b, BILLING__L_AMOUNT));
+	for (i = 0; i < n; i++) {
+		const billing_invoice_line *l = billing_invoice_line_at(inv, i);
+		if (billing__doc_integer(qty, sizeof(qty), b->loc, l->quantity) < 0 &&
+		    b->rc == BILLING_OK)
+			b->rc = BILLING_EOVERFLOW;
+		add(b, BILLING__DOC_ROW, 0, l->description ? l->description : "", qty,
+			money(b, unit, sizeof(unit), l->unit_amount),
+			money(b, tax, sizeof(tax), l->tax_amount),
+			money(b, amount, sizeof(amount), l->amount));
+		tiers(b, l->tiers);
+		if (l->discount_amount)
+			add(b, BILLING__DOC_DETAIL, 0, L(b, BILLING__L_DISCOUNT), NULL, NULL, NULL,
+				money(b, amount, sizeof(amount), -l->discount_amount));
+	}
+}
+
+static const rate_row *rate_of(const source *s, const char *id)
+{
+	size_t i;
+	for (i = 0; id && i < s->rate_count; i++)
+		if (strcmp(s->rates[i].id, id) == 0)
+			return &s->rates[i];
+	return NULL;
+}
+
+/* One sum per entry of totalTaxAmounts: "VAT 19%", "Tax 5% (incl.)". */
+static void tax_breakdown(builder *b, const source *s)
+{
+	cJSON *arr = cJSON_Parse(billing_invoice_total_tax_amounts(s->inv)), *e;
+	char label[320], pct[32], amount[64];
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "taxRateId");
+		const rate_row *r = rate_of(s, cJSON_IsString(id) ? id->valuestring : NULL);
+		int64_t av = 0;
+		billing__jx_int(cJSON_GetObjectItemCaseSensitive(e, "amount"), &av);
+		if (r && billing__doc_percent(pct, sizeof(pct), b->loc, r->percentage) >= 0)
+			snprintf(label, sizeof(label), "%s %s%s%s%s", r->name, pct,
+				r->inclusive ? " (" : "", r->inclusive ? L(b, BILLING__L_INCLUSIVE) : "",
+				r->inclusive ? ")" : "");
+		else
+			snprintf(label, sizeof(label), "%s", L(b, BILLING__L_TAX_BREAKDOWN));
+		add(b, BILLING__DOC_SUM, 0, label, money(b, amount, sizeof(amount), av), NULL, NULL,
+			NULL);
+	}
+	cJSON_Delete(arr);
+}
+
+static void sums(builder *b, const source *s)
+{
+	const billing_invoice *inv = s->inv;
+	char amount[64];
+	int64_t credit = billing_invoice_pre_credit_notes_amount(inv) +
+		billing_invoice_post_payment_credit_notes_amount(inv);
+	int64_t applied = billing_invoice_starting_balance(inv) -
+		billing_invoice_ending_balance(inv);
+
+	add(b, BILLING__DOC_SUM, 0, L(b, BILLING__L_SUBTOTAL),
+		money(b, amount, sizeof(amount), billing_invoice_subtotal(inv)), NULL, NULL, NULL);
+	if (billing_invoice_total_discount(inv))
+		add(b, BILLING__DOC_SUM, 0, L(b, BILLING__L_DISCOUNT), money(b, amount,
+			sizeof(amount), -billing_invoice_total_discount(inv)), NULL, NULL, NULL);
+	tax_breakdown(b, s);
+	add(b, BILLING__DOC_SUM, 0, L(b, BILLING__L_TOTAL),
+		money(b, amount, sizeof(amount), billing_invoice_total(inv)), NULL, NULL, NULL);
+	if (credit)
+		add(b, BILLING__DOC_SUM, 0, L(b, BILLING__L_CREDIT_NOTES),
+			money(b, amount, sizeof(amount), -credit), NULL, NULL, NULL);
+	if (applied)
+		add(b, BILLING__DOC_SUM, 0, L(b, BILLING__L_BALANCE_APPLIED),
+			money(b, amount, sizeof(amount), applied), NULL, NULL, NULL);
+	if (billing_invoice_amount_paid(inv))
+		add(b, BILLING__DOC_SUM, 0, L(b, BILLING__L_AMOUNT_PAID), money(b, amount,
+			sizeof(amount), -billing_invoice_amount_paid(inv)), NULL, NULL, NULL);
+	add(b, BILLING__DOC_SUM, 1, L(b, BILLING__L_AMOUNT_DUE),
+		money(b, amount, sizeof(amount), billing_invoice_amount_due(inv)), NULL, NULL, NULL);
+}
+
+static void notes(builder *b, const billing_invoice *inv)
+{
+	char text[256], due[32], amount[64];
+	if (billing_invoice_tax_note(inv))
+		add(b, BILLING__DOC_NOTE, 0, L(b, BILLING__L_TAX), L(b, BILLING__L_REVERSE_CHARGE),
+			NULL, NULL, NULL);
+	if (billing_invoice_collection_method(inv) == BILLING_SEND_INVOICE &&
+	    billing_invoice_amount_due(inv) > 0) {
+		if (billing_invoice_due_date(inv))
+			snprintf(text, sizeof(text), "%s %s: %s (%s %s)", L(b, BILLING__L_PAY_BY),
+				date(b, due, sizeof(due), billing_invoice_due_date(inv)),
+				money(b, amount, sizeof(amount), billing_invoice_amount_due(inv)),
+				L(b, BILLING__L_NUMBER), billing_invoice_number(inv) ?
+				billing_invoice_number(inv) : billing_invoice_id(inv));
+		else
+			snprintf(text, sizeof(text), "%s (%s %s)", money(b, amount, sizeof(amount),
+				billing_invoice_amount_due(inv)), L(b, BILLING__L_NUMBER),
+				billing_invoice_number(inv) ? billing_invoice_number(inv) :
+				billing_invoice_id(inv));
+		add(b, BILLING__DOC_NOTE, 0, L(b, BILLING__L_PAYMENT_INSTRUCTIONS), text, NULL, NULL,
+			NULL);
+	}
+	if (billing_invoice_memo(inv))
+		add(b, BILLING__DOC_NOTE, 0, L(b, BILLING__L_MEMO), billing_invoice_memo(inv), NULL,
+			NULL, NULL);
+	if (billing_invoice_footer(inv))
+		add(b, BILLING__DOC_NOTE, 0, "", billing_invoice_footer(inv), NULL, NULL, NULL);
+}
+
+static int build(billing__doc *d, const source *s, const billing__locale *loc)
+{
+	const billing_invoice *inv = s->inv;
+	int draft = billing_invoice_status_of(inv) == BILLING_INVOICE_DRAFT;
+	builder b = { d, loc, billing_invoice_currency(inv), BILLING_OK };
+	char title[256];
+
+	d->locale = loc;
+	snprintf(d->accent, sizeof(d->accent), "%s", ACCENT_DEFAULT);
+	snprintf(title, sizeof(title), "%s %s", L(&b, BILLING__L_INVOICE),
+		billing_invoice_number(inv) ? billing_invoice_number(inv) : billing_invoice_id(inv));
+	if ((d->title = billing__strdup(title)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	add(&b, BILLING__DOC_TITLE, 0, L(&b, BILLING__L_INVOICE),
+		draft ? L(&b, BILLING__L_DRAFT) : NULL, NULL, NULL, NULL);
+	parties(&b, s);
+	fields(&b, inv);
+	lines(&b, inv);
+	sums(&b, s);
+	notes(&b, inv);
+	return b.rc;
+}
+
+/* ------------------------------------------------------------ the call */
+
+int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
+	const billing_principal *who, const char *id, billing_document_format format,
+	const char *locale)
+{
+	const billing__locale *loc;
+	source s;
+	billing__doc d;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_GET)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	BILLING__ASSERT_ARG(len, "len");
+	*out = NULL;
+	*len = 0;
+	if (format != BILLING_DOCUMENT_HTML)
+		return billing__error_field(BILLING_EINVALID, "invalid", "format",
+			"the format is html");
+	if ((loc = billing__locale_find(locale ? locale : "en-US")) == NULL)
+		return billing__error_field(BILLING_EINVALID, "unsupported_locale", "locale",
+			"one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP");
+	if (!billing__id_arg_ok(id, "in"))
+		return billing__not_found("invoice");
+	memset(&s, 0, sizeof(s));
+	memset(&d, 0, sizeof(d));
+	if ((rc = read_source(&s, ctx, who, id)) == BILLING_OK &&
+	    (rc = build(&d, &s, loc)) == BILLING_OK)
+		rc = billing__doc_html(out, len, &d);
+	billing__doc_clear(&d);
+	source_free(&s);
+	return rc;
+}

@@ -1,0 +1,445 @@
+/*
+ * Invoice documents (issue #24, billing/document.h, docs/billing.md
+ * "Invoice documents"), both backends, simulated clock:
+ * - a finalized invoice of two subscription items (a graduated tiered plan
+ *   and a per-unit plan), a 10 % coupon and two exclusive tax rates renders
+ *   in each of the six locales with every amount of the invoice (each
+ *   line's unit price, tax and amount, each tier, each line's discount, the
+ *   subtotal, the discount, each rate of the breakdown, the total, the
+ *   amount due) formatted for the locale, and the totals by hand in en-US
+ *   and de-DE;
+ * - a draft made by hand (send_invoice, a memo, an invoice item) is marked
+ *   as a draft; finalized, it carries its number, the due date and the
+ *   payment instructions;
+ * - hostile text in every text field (the tenant's name, the customer's
+ *   name, a plan's name, a tax rate's name (50 characters at most: a shorter
+ *   attack), an invoice item's description, a memo) is inert: escaped, never
+ *   markup;
+ * - the sums after the total (the balance applied, a credit note, the amount
+ *   paid), the reverse-charge note, the footer, the word of each status
+ *   (open, paid, uncollectible, void), a product's taxRate named "VAT";
+ * - refusals: an unsupported locale, an unknown format, an id that names no
+ *   invoice of the tenant (also another tenant's); a USER may read;
+ * - every allocation and every storage statement failing in turn.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "tb.h"
+#include "tb_billing.h"
+#include "core/alloc.h"
+#include "core/document.h"
+
+#define XSS "<script>alert(1)</script><img src=x onerror=alert(2)>\"'"
+/* The same inside a JSON string. */
+#define XSS_JSON "<script>alert(1)</script><img src=x onerror=alert(2)>\\\"'"
+#define XSS_ESCAPED "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" \
+	"&quot;&#39;"
+#define NBSP "\xc2\xa0"
+#define EURO "\xe2\x82\xac"
+
+static const char *const locales[] = { "en-US", "en-GB", "de-DE", "fr-FR", "es-ES", "ja-JP" };
+
+typedef struct {
+	tb_world *w;
+	const char *t;
+	billing_principal admin;
+	char product[64], customer[64];
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	billing_product *p;
+	assert_non_null(f);
+	f->w = tb_world_new();
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	f->t = tb_tenant(f->w, "Werkstatt & S\xc3\xb6hne " XSS);
+	f->admin = tb_admin(f->t);
+	p = tb_product(f->w, f->t, NULL);
+	snprintf(f->product, sizeof(f->product), "%s", billing_product_id(p));
+	billing_product_free(p);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	tb_world_free(f->w);
+	free(f);
+	return 0;
+}
+
+/* op with the JSON input (formatted), asserting success; the answer's id
+ * into id (may be NULL). */
+static void call(fx *f, char id[64], const char *op, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void call(fx *f, char id[64], const char *op, const char *fmt, ...)
+{
+	char in[4096], *out = NULL;
+	cJSON *v;
+	va_list ap;
+	int rc;
+	va_start(ap, fmt);
+	vsnprintf(in, sizeof(in), fmt, ap);
+	va_end(ap);
+	rc = billing_call_json(&out, f->w->ctx, &f->admin, op, in, strlen(in), NULL);
+	if (rc != BILLING_OK)
+		fail_msg("%s: %s (%s)", op, billing_error_name(rc), billing_error_last()->message);
+	v = cJSON_Parse(out);
+	assert_non_null(v);
+	if (id)
+		snprintf(id, 64, "%s", cJSON_GetObjectItemCaseSensitive(v, "id")->valuestring);
+	cJSON_Delete(v);
+	billing_free(out);
+}
+
+static char *render(fx *f, const billing_principal *who, const char *id, const char *locale)
+{
+	char *html = NULL;
+	size_t len = 0;
+	tb_assert_rc(billing_invoice_render(&html, &len, f->w->ctx, who, id, BILLING_DOCUMENT_HTML,
+		locale), BILLING_OK);
+	assert_non_null(html);
+	assert_int_equal(strlen(html), len);
+	return html;
+}
+
+/* html contains amount formatted for the locale. */
+static void assert_amount(const char *html, const char *tag, int64_t amount, const char *what)
+{
+	char want[64];
+	assert_true(billing__doc_money(want, sizeof(want), billing__locale_find(tag), amount,
+		"EUR") > 0);
+	if (!strstr(html, want))
+		fail_msg("%s: %s (%lld) is not in the %s document", what, want, (long long)amount,
+			tag);
+}
+
+/* No text of the invoice became markup. */
+static void assert_inert(const char *html)
+{
+	assert_null(strstr(html, "<script"));
+	assert_null(strstr(html, "<img"));
+	assert_null(strstr(html, "<svg"));
+	assert_null(strstr(html, "onerror=alert(2)>"));
+	assert_non_null(strstr(html, XSS_ESCAPED));
+}
+
+static void documents__every_amount_in_every_locale(void **state)
+{
+	fx *f = *state;
+	char vat[64], levy[64], tiered[64], flat[64], coupon[64], cus[64], sub[64];
+	billing_subscription *s = NULL;
+	billing_invoice *inv = NULL;
+	size_t i, k;
+
+	call(f, vat, "tax_rates.create", "{\"displayName\":\"VAT\",\"percentage\":\"19\","
+		"\"inclusive\":false}");
+	call(f, levy, "tax_rates.create", "{\"displayName\":\"Levy <svg onload=alert(3)>\",\"percentage\":"
+		"\"7.5\",\"inclusive\":false}");
+	call(f, tiered, "plans.create", "{\"productId\":\"%s\",\"code\":\"DOC-TIERED\",\"name\":"
+		"\"Seats " XSS_JSON "\",\"currency\":\"EUR\",\"interval\":\"MONTH\",\"billingScheme\":"
+		"\"tiered\",\"tiersMode\":\"graduated\",\"tiers\":[{\"upTo\":5,\"unitAmount\":700},"
+		"{\"upTo\":10,\"unitAmount\":650},{\"upTo\":null,\"unitAmount\":600}]}", f->product);
+	call(f, flat, "plans.create", "{\"productId\":\"%s\",\"code\":\"DOC-FLAT\",\"name\":"
+		"\"Storage\",\"amount\":1250,\"currency\":\"EUR\",\"interval\":\"MONTH\"}", f->product);
+	call(f, coupon, "coupons.create", "{\"percentOff\":10,\"duration\":\"forever\"}");
+	call(f, cus, "customers.create", "{\"name\":\"\xd0\x90\xd0\xb4\xd0\xb0 " XSS_JSON "\","
+		"\"email\":\"ada@doc.example\",\"taxIds\":[{\"type\":\"eu_vat\","
+		"\"value\":\"DE123456789\"}]}");
+	call(f, sub, "subscriptions.create", "{\"customerId\":\"%s\",\"items\":[{\"planId\":"
+		"\"%s\",\"quantity\":12},{\"planId\":\"%s\",\"quantity\":3}],\"coupon\":\"%s\","
+		"\"defaultTaxRates\":[\"%s\",\"%s\"]}", cus, tiered, flat, coupon, vat, levy);
+	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, sub), BILLING_OK);
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
+		billing_subscription_latest_invoice_id(s)), BILLING_OK);
+	/* By hand: 5 x 7.00 + 5 x 6.50 + 2 x 6.00 = 79.50 and 3 x 12.50 = 37.50;
+	 * 10 % off: 7.95 and 3.75; VAT 19 % of 71.55 and 33.75: 13.59 + 6.41;
+	 * levy 7.5 % of them: 5.37 (5.36625) + 2.53 (2.53125); total
+	 * 117.00 - 11.70 + 20.00 + 7.90 = 133.20. */
+	assert_int_equal(billing_invoice_subtotal(inv), 11700);
+	assert_int_equal(billing_invoice_total_discount(inv), 1170);
+	assert_int_equal(billing_invoice_total(inv), 13320);
+
+	for (i = 0; i < sizeof(locales) / sizeof(locales[0]); i++) {
+		char *html = render(f, &f->admin, billing_invoice_id(inv), locales[i]);
+		cJSON *taxes = cJSON_Parse(billing_invoice_total_tax_amounts(inv)), *t;
+		for (k = 0; k < billing_invoice_line_count(inv); k++) {
+			const billing_invoice_line *l = billing_invoice_line_at(inv, k);
+			cJSON *tiers = l->tiers ? cJSON_Parse(l->tiers) : NULL, *e;
+			if (l->unit_amount)
+				assert_amount(html, locales[i], l->unit_amount, "unit price");
+			assert_amount(html, locales[i], l->tax_amount, "line tax");
+			assert_amount(html, locales[i], l->amount, "line amount");
+			assert_amount(html, locales[i], -l->discount_amount, "line discount");
+			cJSON_ArrayForEach(e, tiers) {
+				assert_amount(html, locales[i], (int64_t)cJSON_GetObjectItem(e,
+					"amount")->valuedouble, "tier amount");
+				assert_amount(html, locales[i], (int64_t)cJSON_GetObjectItem(e,
+					"unitAmount")->valuedouble, "tier unit amount");
+			}
+			cJSON_Delete(tiers);
+		}
+		assert_int_equal(cJSON_GetArraySize(taxes), 2);
+		cJSON_ArrayForEach(t, taxes)
+			assert_amount(html, locales[i], (int64_t)cJSON_GetObjectItem(t,
+				"amount")->valuedouble, "tax of a rate");
+		cJSON_Delete(taxes);
+		assert_amount(html, locales[i], billing_invoice_subtotal(inv), "subtotal");
+		assert_amount(html, locales[i], -billing_invoice_total_discount(inv), "discount");
+		assert_amount(html, locales[i], billing_invoice_total(inv), "total");
+		assert_amount(html, locales[i], billing_invoice_amount_due(inv), "amount due");
+		assert_non_null(strstr(html, billing_invoice_number(inv)));
+		assert_non_null(strstr(html, "DE123456789"));
+		assert_non_null(strstr(html, "ada@doc.example"));
+		assert_non_null(strstr(html, "\xd0\x90\xd0\xb4\xd0\xb0 "));   /* Ада */
+		assert_non_null(strstr(html, "Werkstatt &amp; S\xc3\xb6hne"));
+		assert_null(strstr(html, "DRAFT"));
+		assert_inert(html);
+		if (strcmp(locales[i], "en-US") == 0) {
+			assert_non_null(strstr(html, EURO "133.20"));
+			assert_non_null(strstr(html, EURO "117.00"));
+			assert_non_null(strstr(html, "-" EURO "11.70"));
+			assert_non_null(strstr(html, "VAT 19%"));
+			assert_non_null(strstr(html, "Levy &lt;svg onload=alert(3)&gt; 7.5%"));
+			assert_non_null(strstr(html, "7.5%"));
+			assert_non_null(strstr(html, "Tier 2: 5 \xc3\x97 " EURO "6.50"));
+			assert_non_null(strstr(html, "01/01/2026 \xe2\x80\x93 02/01/2026"));
+		}
+		if (strcmp(locales[i], "de-DE") == 0) {
+			assert_non_null(strstr(html, "133,20" NBSP EURO));
+			assert_non_null(strstr(html, "VAT 19" NBSP "%"));
+			assert_non_null(strstr(html, "Rechnung"));
+			assert_non_null(strstr(html, "01.01.2026"));
+		}
+		if (strcmp(locales[i], "ja-JP") == 0)
+			assert_non_null(strstr(html, "2026/01/01"));
+		free(html);
+	}
+	billing_invoice_free(inv);
+	billing_subscription_free(s);
+}
+
+static void documents__a_draft_then_its_finalized_document(void **state)
+{
+	fx *f = *state;
+	char cus[64], draft[64], item[64];
+	billing_invoice *done = NULL;
+	char *html;
+
+	call(f, cus, "customers.create", "{\"name\":\"B\xc3\xa9la\",\"email\":\"bela@doc.example\"}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\","
+		"\"collectionMethod\":\"send_invoice\",\"daysUntilDue\":14,\"memo\":\"Thanks " XSS_JSON
+		"\"}", cus);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Consulting " XSS_JSON "\",\"unitAmount\":15000,"
+		"\"quantity\":2}", cus, draft);
+
+	html = render(f, &f->admin, draft, NULL);               /* en-US by default */
+	assert_non_null(strstr(html, "<span class=\"draft\">DRAFT</span>"));
+	assert_non_null(strstr(html, EURO "300.00"));
+	assert_non_null(strstr(html, EURO "150.00"));
+	assert_non_null(strstr(html, "Consulting &lt;script&gt;"));
+	assert_inert(html);
+	free(html);
+	html = render(f, &f->admin, draft, "de-DE");
+	assert_non_null(strstr(html, "ENTWURF"));
+	assert_non_null(strstr(html, "300,00" NBSP EURO));
+	free(html);
+
+	f->w->now = tbb_ts(2026, 1, 5, 12, 0, 0);
+	tb_assert_rc(billing_invoice_finalize(&done, f->w->ctx, &f->admin, draft, NULL),
+		BILLING_OK);
+	html = render(f, &f->admin, draft, "en-GB");
+	assert_null(strstr(html, "DRAFT"));
+	assert_non_null(strstr(html, billing_invoice_number(done)));
+	assert_non_null(strstr(html, "05/01/2026"));                       /* issued */
+	assert_non_null(strstr(html, "Payment instructions"));
+	assert_non_null(strstr(html, "Please pay by 19/01/2026: " EURO "300.00"));
+	assert_inert(html);
+	free(html);
+	billing_invoice_free(done);
+}
+
+static void documents__refusals(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->t), other;
+	char cus[64], draft[64], *html = (char *)"untouched";
+	size_t len = 7;
+	const char *t2;
+
+	call(f, cus, "customers.create", "{\"name\":\"Cy\",\"email\":\"cy@doc.example\"}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}", cus);
+
+	tb_assert_rc(billing_invoice_render(&html, &len, f->w->ctx, &f->admin, draft,
+		BILLING_DOCUMENT_HTML, "pt-BR"), BILLING_EINVALID);
+	tb_assert_field("locale");
+	assert_null(html);
+	assert_int_equal(len, 0);
+	tb_assert_rc(billing_invoice_render(&html, &len, f->w->ctx, &f->admin, draft,
+		(billing_document_format)7, "en-US"), BILLING_EINVALID);
+	tb_assert_field("format");
+	tb_assert_rc(billing_invoice_render(&html, &len, f->w->ctx, &f->admin, "in_nothing",
+		BILLING_DOCUMENT_HTML, NULL), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_invoice_render(&html, &len, f->w->ctx, &f->admin, cus,
+		BILLING_DOCUMENT_HTML, NULL), BILLING_ENOTFOUND);
+	t2 = tb_tenant(f->w, "Other");
+	other = tb_admin(t2);
+	tb_assert_rc(billing_invoice_render(&html, &len, f->w->ctx, &other, draft,
+		BILLING_DOCUMENT_HTML, NULL), BILLING_ENOTFOUND);
+	assert_null(html);
+	html = render(f, &user, draft, "ja-JP");
+	assert_non_null(strstr(html, "\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8"));  /* 請求書 */
+	assert_non_null(strstr(html, "<html lang=\"ja-JP\">"));
+	free(html);
+}
+
+/* A finalized send_invoice invoice of 30.00 for cus, with a footer. */
+static void issued(fx *f, char out[64], const char *cus)
+{
+	billing_invoice *done = NULL;
+	char item[64];
+	call(f, out, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\","
+		"\"collectionMethod\":\"send_invoice\",\"daysUntilDue\":10,\"footer\":"
+		"\"Bank: DE89 3704 0044 0532 0130 00\"}", cus);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Audit\",\"amount\":3000}", cus, out);
+	tb_assert_rc(billing_invoice_finalize(&done, f->w->ctx, &f->admin, out, NULL), BILLING_OK);
+	billing_invoice_free(done);
+}
+
+/* The sums after the total (the balance applied, a credit note, the amount
+ * paid), the reverse-charge note, the footer, each status's word, and a
+ * product's taxRate named "Tax". */
+static void documents__balance_credit_notes_payment_notes_and_statuses(void **state)
+{
+	fx *f = *state;
+	billing_balance_adjustment_params bp = BILLING_BALANCE_ADJUSTMENT_PARAMS_INIT;
+	billing_credit_note_params cp = BILLING_CREDIT_NOTE_PARAMS_INIT;
+	billing_balance_transaction *bt = NULL;
+	billing_credit_note *cn = NULL;
+	billing_invoice *inv = NULL;
+	char cus[64], a[64], b[64], c[64], prod[64], plan[64], sub[64], *html;
+	billing_subscription *s = NULL;
+
+	call(f, cus, "customers.create", "{\"name\":\"Muster GmbH\",\"email\":"
+		"\"ap@muster.example\",\"taxExempt\":\"reverse\",\"taxIds\":[{\"type\":"
+		"\"eu_vat\",\"value\":\"DE123456789\"}]}");
+	bp.customer_id = cus;
+	bp.amount = -500;
+	bp.currency = "EUR";
+	bp.description = "Goodwill";
+	tb_assert_rc(billing_customer_balance_adjust(&bt, f->w->ctx, &f->admin, &bp, NULL),
+		BILLING_OK);
+	billing_balance_transaction_free(bt);
+	issued(f, a, cus);                       /* 30.00, 5.00 of it from the balance */
+	cp.invoice_id = a;
+	cp.amount = 1000;
+	tb_assert_rc(billing_credit_note_create(&cn, f->w->ctx, &f->admin, &cp, NULL), BILLING_OK);
+	billing_credit_note_free(cn);
+	html = render(f, &f->admin, a, "en-US");
+	assert_non_null(strstr(html, "<td>Applied balance</td><td class=\"n\">-" EURO "5.00"));
+	assert_non_null(strstr(html, "<td>Credit notes</td><td class=\"n\">-" EURO "10.00"));
+	assert_non_null(strstr(html, "Amount due</td><td class=\"n\">" EURO "15.00"));
+	assert_non_null(strstr(html, "Reverse charge: VAT to be accounted for by the recipient."));
+	assert_non_null(strstr(html, "Bank: DE89 3704 0044 0532 0130 00"));
+	assert_non_null(strstr(html, "<dd>Open</dd>"));
+	free(html);
+	tb_assert_rc(billing_invoice_pay_out_of_band(&inv, f->w->ctx, &f->admin, a, NULL),
+		BILLING_OK);
+	billing_invoice_free(inv);
+	inv = NULL;
+	html = render(f, &f->admin, a, "fr-FR");
+	assert_non_null(strstr(html, "<dd>Pay\xc3\xa9" "e</dd>"));
+	assert_non_null(strstr(html, "Montant pay\xc3\xa9"));
+	assert_non_null(strstr(html, "Autoliquidation"));
+	assert_null(strstr(html, "Instructions de paiement"));   /* nothing left to pay */
+	free(html);
+
+	issued(f, b, cus);
+	tb_assert_rc(billing_invoice_mark_uncollectible(&inv, f->w->ctx, &f->admin, b, NULL),
+		BILLING_OK);
+	billing_invoice_free(inv);
+	inv = NULL;
+	html = render(f, &f->admin, b, "es-ES");
+	assert_non_null(strstr(html, "<dd>Incobrable</dd>"));
+	free(html);
+	issued(f, c, cus);
+	tb_assert_rc(billing_invoice_void(&inv, f->w->ctx, &f->admin, c, NULL), BILLING_OK);
+	billing_invoice_free(inv);
+	inv = NULL;
+	html = render(f, &f->admin, c, "de-DE");
+	assert_non_null(strstr(html, "<dd>Storniert</dd>"));
+	free(html);
+
+	/* a product's taxRate: one sum named by the locale's word for tax */
+	call(f, prod, "products.create", "{\"name\":\"Taxed\",\"sku\":\"TAXED\","
+		"\"priceCents\":0,\"taxRate\":\"0.2\"}");
+	call(f, plan, "plans.create", "{\"productId\":\"%s\",\"code\":\"DOC-LEGACY\",\"name\":"
+		"\"Legacy\",\"amount\":1000,\"currency\":\"EUR\",\"interval\":\"MONTH\"}", prod);
+	call(f, cus, "customers.create", "{\"name\":\"Lee\",\"email\":\"lee@doc.example\"}");
+	call(f, sub, "subscriptions.create", "{\"customerId\":\"%s\",\"planId\":\"%s\"}", cus,
+		plan);
+	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, sub), BILLING_OK);
+	html = render(f, &f->admin, billing_subscription_latest_invoice_id(s), "en-GB");
+	assert_non_null(strstr(html, "<td>VAT</td><td class=\"n\">" EURO "2.00</td>"));
+	assert_non_null(strstr(html, EURO "12.00"));
+	free(html);
+	billing_subscription_free(s);
+}
+
+/* Each allocation, then each storage statement, failing in turn: the call
+ * fails with nothing handed out and nothing leaked (ASan), then succeeds. */
+static void documents__faults_at_each_step(void **state)
+{
+	fx *f = *state;
+	char cus[64], id[64], *html = NULL;
+	size_t len = 0;
+	long n;
+	int rc = BILLING_ERROR, pass;
+
+	call(f, cus, "customers.create", "{\"name\":\"Fay\",\"email\":\"fay@doc.example\"}");
+	issued(f, id, cus);
+	for (pass = 0; pass < 2; pass++) {
+		for (n = 1, rc = BILLING_ERROR; rc != BILLING_OK && n < 100000; n++) {
+			if (pass == 0)
+				billing__alloc_fail_at(n);
+			else
+				billing__storage_fail_at(n);
+			rc = billing_invoice_render(&html, &len, f->w->ctx, &f->admin, id,
+				BILLING_DOCUMENT_HTML, "de-DE");
+			billing__alloc_fail_at(0);
+			billing__storage_fail_at(0);
+			if (rc != BILLING_OK) {
+				assert_true(rc == BILLING_ENOMEM || rc == BILLING_ESTORAGE);
+				assert_null(html);
+				assert_int_equal(len, 0);
+			}
+		}
+		tb_assert_rc(rc, BILLING_OK);
+		assert_true(n > 2);
+		free(html);
+		html = NULL;
+	}
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(documents__every_amount_in_every_locale),
+		T(documents__a_draft_then_its_finalized_document),
+		T(documents__refusals),
+		T(documents__balance_credit_notes_payment_notes_and_statuses),
+		T(documents__faults_at_each_step),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

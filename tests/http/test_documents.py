@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""HTTP suite for invoice documents (issue #24; docs/http-api.md "Invoice
+documents"): GET /v1/invoices/{id}/html?locale=.
+
+- a finalized invoice's document: 200 text/html; charset=utf-8, its amounts
+  formatted for the locale (en-US by default, de-DE, ja-JP), a strong ETag
+  that is the same on every request; If-None-Match with it is 304 with no
+  body; a USER may read it;
+- hostile text in the customer's name is inert (escaped, never markup);
+- a draft's document is marked as one, and its ETag changes with the draft;
+- refusals: an unsupported locale (400 unsupported_locale, field locale), an
+  unknown query parameter (400), an id that names nothing in the tenant or
+  another tenant's invoice (404), no token (401);
+- every answer conforms to the OpenAPI document (test_server.py checks).
+
+Reuses test_server.py's Server and Billing helpers through tenant_case; runs
+on the backend BILLING_TEST_BACKEND names, like http_server.
+"""
+import re
+import unittest
+
+import tenant_case
+import test_server as ts
+
+XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+class Documents(tenant_case.TenantCase):
+    """A server with the test clock; a tenant per test."""
+
+    def invoice(self, name="Ada \u0410\u0434\u0430"):
+        c = self.b.customer_new(name=name)
+        s = self.b.ok("POST", "/v1/subscriptions", {"customerId": c["id"],
+                                                     "planId": self.b.monthly["id"]})
+        return self.b.ok("GET", "/v1/invoices/%s" % s["latestInvoiceId"])
+
+    def html(self, inv_id, query="", token=None, **kw):
+        path = "/v1/invoices/%s/html%s" % (inv_id, query)
+        if token:
+            return self.s.request("GET", path, token=token, **kw)
+        return self.b.req("GET", path, **kw)
+
+    def test_finalized_document_in_locales_with_a_strong_etag(self):
+        inv = self.invoice(name="Ada " + XSS)
+        self.assertEqual(inv["total"], 1189)       # 9.99 + 19 % tax
+        r = self.html(inv["id"])
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.header("Content-Type"), "text/html; charset=utf-8")
+        page = r.text.decode()
+        self.assertIn("\u20ac11.89", page)
+        self.assertIn("\u20ac9.99", page)
+        self.assertIn(inv["number"], page)
+        self.assertNotIn("<script", page)
+        self.assertNotIn("<img", page)
+        self.assertIn("Ada &lt;script&gt;alert(1)&lt;/script&gt;", page)
+        etag = r.header("ETag")
+        self.assertRegex(etag, r'^"[0-9a-f]{32}"$')
+        self.assertEqual(self.html(inv["id"]).header("ETag"), etag)
+
+        again = self.html(inv["id"], headers={"If-None-Match": etag})
+        self.assertEqual(again.status, 304)
+        self.assertEqual(again.text, b"")
+        self.assertEqual(again.header("ETag"), etag)
+        self.assertEqual(self.html(inv["id"], headers={"If-None-Match": '"other"'}).status, 200)
+
+        de = self.html(inv["id"], "?locale=de-DE")
+        self.assertEqual(de.status, 200)
+        self.assertIn("11,89\u00a0\u20ac", de.text.decode())
+        self.assertIn("Rechnung", de.text.decode())
+        self.assertNotEqual(de.header("ETag"), etag)
+        ja = self.html(inv["id"], "?locale=ja-JP", token=self.user)   # a USER reads
+        self.assertEqual(ja.status, 200)
+        self.assertIn("\u8acb\u6c42\u66f8", ja.text.decode())        # 請求書
+
+    def test_draft_is_marked_and_its_etag_follows_it(self):
+        c = self.b.customer_new()
+        d = self.b.ok("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR",
+                                               "collectionMethod": "send_invoice",
+                                               "daysUntilDue": 30})
+        first = self.html(d["id"])
+        self.assertEqual(first.status, 200)
+        self.assertIn('<span class="draft">DRAFT</span>', first.text.decode())
+        self.b.ok("POST", "/v1/invoice-items", {"customerId": c["id"], "invoiceId": d["id"],
+                                                "currency": "EUR", "amount": 4200,
+                                                "description": "Setup " + XSS})
+        second = self.html(d["id"])
+        self.assertIn("\u20ac42.00", second.text.decode())
+        self.assertNotIn("<script", second.text.decode())
+        self.assertNotEqual(second.header("ETag"), first.header("ETag"))
+
+    def test_refusals(self):
+        inv = self.invoice()
+        self.assertProblem(self.html(inv["id"], "?locale=pt-BR"), 400,
+                           "unsupported_locale", field="locale")
+        self.assertProblem(self.html(inv["id"], "?lang=de"), 400, "unknown_parameter",
+                           field="lang")
+        self.assertProblem(self.html(inv["id"], "?locale=de-DE&locale=fr-FR"), 400,
+                           field="locale")
+        self.assertProblem(self.html("in_nothing"), 404)
+        other = self.s.cli("tenant", "create", "--name", "other").stdout.decode().strip()
+        theirs = ts.make_token(ts.claims_for(other))
+        self.assertProblem(self.html(inv["id"], token=theirs), 404)
+        self.assertProblem(self.s.request("GET", "/v1/invoices/%s/html" % inv["id"]), 401)
+
+
+if __name__ == "__main__":
+    unittest.main()
