@@ -154,13 +154,14 @@ BILLING_EXTERN(int) billing_invoice_preview(billing_invoice **out, billing_ctx *
 
 /* ------------------------------------------------------------ drafts */
 
-#define BILLING_INVOICE_PARAMS_VERSION 1
+#define BILLING_INVOICE_PARAMS_VERSION 2
 
 /* billing_invoice_params.fields on update: which fields to change. */
 #define BILLING_INVOICE_MEMO              (1u << 0)
 #define BILLING_INVOICE_FOOTER            (1u << 1)
 #define BILLING_INVOICE_DAYS_UNTIL_DUE    (1u << 2)
 #define BILLING_INVOICE_COLLECTION_METHOD (1u << 3)
+#define BILLING_INVOICE_DEFAULT_TAX_RATES (1u << 4)   /**< version 2 */
 
 /** A draft invoice's fields. Strings are copied. */
 typedef struct {
@@ -173,10 +174,18 @@ typedef struct {
 	const char *footer;            /**< NULL: none (at most 5000 characters) */
 	unsigned int fields;           /**< update: BILLING_INVOICE_* bits to change */
 	int64_t expected_version;      /**< update: 0 any */
+	/** Version 2 (issue #22): the draft's default tax rates (ids of the
+	 *  tenant's active txr_ rates, at most 5, at most one inclusive): they
+	 *  tax its lines that have no rates of their own, in place of the
+	 *  subscription's or plan's. Create: given when the count is not 0;
+	 *  update: with BILLING_INVOICE_DEFAULT_TAX_RATES, a count of 0 clears
+	 *  them. */
+	const char *const *default_tax_rates;
+	size_t default_tax_rate_count;
 } billing_invoice_params;
 
 #define BILLING_INVOICE_PARAMS_INIT { BILLING_INVOICE_PARAMS_VERSION, NULL, NULL, \
-	(billing_collection_method)0, 0, NULL, NULL, 0, 0 }
+	(billing_collection_method)0, 0, NULL, NULL, 0, 0, NULL, 0 }
 
 /**
  * Creates a draft invoice for a customer in a currency, with the
@@ -185,15 +194,18 @@ typedef struct {
  * number. Event invoice.created.
  * @return BILLING_OK; BILLING_EINVALID (customerId, currency,
  *         collectionMethod, daysUntilDue: required for send_invoice and
- *         refused for charge_automatically, memo, footer)
+ *         refused for charge_automatically, memo, footer, defaultTaxRates:
+ *         reason "resource_missing" for an id that names no active tax
+ *         rate of the tenant)
  */
 BILLING_EXTERN(int) billing_invoice_create(billing_invoice **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_invoice_params *p,
 	const billing_call_options *opts);
 
 /**
- * Changes a draft's memo, footer, daysUntilDue or collectionMethod
- * (p->fields). Event invoice.updated.
+ * Changes a draft's memo, footer, daysUntilDue, collectionMethod or
+ * defaultTaxRates (p->fields; new rates retax its lines in the same
+ * transaction). Event invoice.updated.
  * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_EINVALID; BILLING_ESTALE;
  *         BILLING_ECONFLICT (reason "invoice_not_draft") once finalized
  */
@@ -215,7 +227,10 @@ BILLING_EXTERN(int) billing_invoice_delete(billing_ctx *ctx, const billing_princ
  * as every invoice), then charge_automatically collects it from the
  * customer's default payment method as subscription invoices are, and
  * send_invoice leaves it pending with dueDate = now + daysUntilDue days.
- * A total of 0 or less is paid at once. Events invoice.finalized (and
+ * A total of 0 or less is paid at once. Its taxes (and discount) are
+ * computed again first, from the rates, the customer's taxExempt and the
+ * tenant's tax settings as they are then (a rate archived since a line or
+ * the draft named it still applies). Events invoice.finalized (and
  * invoice.paid).
  * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
  *         "invoice_not_draft")

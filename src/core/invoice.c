@@ -521,9 +521,20 @@ int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billin
 	const billing_subscription_record *subscription, const char *currency, int64_t at,
 	billing_invoice_line *lines, size_t n, const char *keep_id, bool commit)
 {
+	return billing__invoice_amounts_rated(out, ctx, tx, tenant_id, customer_id,
+		subscription_id, subscription, currency, at, lines, n, keep_id, commit, NULL);
+}
+
+int billing__invoice_amounts_rated(billing__invoice_sum *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *customer_id,
+	const char *subscription_id, const billing_subscription_record *subscription,
+	const char *currency, int64_t at,
+	billing_invoice_line *lines, size_t n, const char *keep_id, bool commit,
+	const char *invoice_tax_rates)
+{
 	billing__invoice_discount_result dr;
-	billing__invoice_tax_scope scope = { tenant_id, customer_id, subscription_id, NULL,
-		subscription };
+	billing__invoice_tax_scope scope = { tenant_id, customer_id, subscription_id,
+		invoice_tax_rates, subscription };
 	int rc;
 
 	memset(out, 0, sizeof(*out));

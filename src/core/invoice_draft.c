@@ -31,9 +31,11 @@
  * only free inv after):
  * discounted again by the discount it took when made, if any (a draft is
  * discounted without commit: a once discount ends when the draft is
- * finalized), taxed, summed and written with the event invoice.updated. */
+ * finalized), taxed (by its lines' rates, else its own defaultTaxRates, else
+ * the subscription's or plan's), summed and written with event (NULL:
+ * none). */
 static int draft_rewrite(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
-	billing_invoice_line *lines, size_t n)
+	billing_invoice_line *lines, size_t n, const char *event)
 {
 	billing__invoice_sum s;
 	size_t i, keep;
@@ -41,9 +43,9 @@ static int draft_rewrite(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = billing__invoice_amounts(&s, ctx, tx, inv->tenant_id, inv->customer_id,
+	if ((rc = billing__invoice_amounts_rated(&s, ctx, tx, inv->tenant_id, inv->customer_id,
 		inv->subscription_id, NULL, inv->currency, inv->period_start ? inv->period_start :
-		inv->created_at, lines, n, inv->discount_id, false)) < 0 ||
+		inv->created_at, lines, n, inv->discount_id, false, inv->default_tax_rates)) < 0 ||
 	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
 		inv->id)) < 0 ||
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
@@ -73,15 +75,16 @@ static int draft_rewrite(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv
 	/* The breakdown is s's until the save has written it. */
 	totals = inv->total_tax_amounts;
 	inv->total_tax_amounts = s.taxed.total_tax_amounts;
-	rc = billing__invoice_save(ctx, tx, inv, "invoice.updated");
+	rc = billing__invoice_save(ctx, tx, inv, event);
 	inv->total_tax_amounts = totals;
 out:
 	billing__invoice_sum_free(&s);
 	return rc;
 }
 
-int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *invoice_id, const billing__items *it)
+/* billing__invoice_draft_refresh with the event to write (NULL: none). */
+static int draft_refresh(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id, const billing__items *it, const char *event)
 {
 	billing_invoice *inv = NULL;
 	billing_invoice_line *lines = NULL;
@@ -111,11 +114,34 @@ int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char
 	if (it->n)
 		memcpy(lines + n, it->lines, it->n * sizeof(*lines));
 	n += it->n;
-	rc = draft_rewrite(ctx, tx, inv, lines, n);
+	rc = draft_rewrite(ctx, tx, inv, lines, n, event);
 out:
 	billing__free(lines);
 	billing_invoice_free(inv);
 	return rc;
+}
+
+int billing__invoice_draft_refresh(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *invoice_id, const billing__items *it)
+{
+	return draft_refresh(ctx, tx, tenant_id, invoice_id, it, "invoice.updated");
+}
+
+/* The draft inv's lines, discount and taxes made again from its items
+ * as stored (event: as draft_refresh's); with fresh, the draft as it then
+ * is into *fresh (new). */
+static int draft_retax(billing_ctx *ctx, billing_txn *tx, const billing_invoice *inv,
+	const char *event, billing_invoice **fresh)
+{
+	billing__items it = { 0 };
+	int rc;
+
+	if ((rc = billing__items_of_invoice(&it, ctx, tx, inv->tenant_id, inv->id)) == BILLING_OK)
+		rc = draft_refresh(ctx, tx, inv->tenant_id, inv->id, &it, event);
+	billing__items_free(&it);
+	if (rc < 0 || !fresh)
+		return rc;
+	return billing__invoice_load(fresh, ctx, tx, inv->tenant_id, inv->id);
 }
 
 int billing__invoice_draft_period_used(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
@@ -136,7 +162,7 @@ int billing__invoice_draft_period_used(billing_ctx *ctx, billing_txn *tx, billin
 		      l->period_end == inv->period_end))
 			lines[k++] = *l;
 	}
-	rc = draft_rewrite(ctx, tx, inv, lines, k);
+	rc = draft_rewrite(ctx, tx, inv, lines, k, "invoice.updated");
 	billing__free(lines);
 	return rc;
 }
@@ -188,10 +214,36 @@ static int customer_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
+/* A version 2 params' defaultTaxRates as JSON ids into rates ("" when not
+ * given: bit not set, or on create a count of 0). */
+static int rates_in(char rates[BILLING__TAX_RATES_TEXT], const billing_invoice_params *p,
+	bool given)
+{
+	rates[0] = '\0';
+	if (p->version < 2 || !given)
+		return BILLING_OK;
+	return billing__tax_rate_ids_json(rates, p->default_tax_rates, p->default_tax_rate_count,
+		"defaultTaxRates");
+}
+
+/* rates (JSON ids) checked in tx and made canonical in place; *out: them,
+ * or NULL when they name none. */
+static int rates_check(const char **out, char rates[BILLING__TAX_RATES_TEXT],
+	billing_ctx *ctx, billing_txn *tx, const char *tenant_id)
+{
+	int empty, rc;
+	if ((rc = billing__tax_rates_check(rates, &empty, ctx, tx, tenant_id, rates,
+		"defaultTaxRates")) < 0)
+		return rc;
+	*out = empty ? NULL : rates;
+	return BILLING_OK;
+}
+
 static int create_once(billing_invoice **out, billing_ctx *ctx, const billing_principal *who,
 	const billing_invoice_params *p, const billing_call_options *opts)
 {
 	billing__checks ck = BILLING__CHECKS_INIT;
+	char rates[BILLING__TAX_RATES_TEXT];
 	billing_invoice_record r;
 	billing__buf input = { 0 };
 	billing__items it = { 0 };
@@ -217,7 +269,8 @@ static int create_once(billing_invoice **out, billing_ctx *ctx, const billing_pr
 		(p->fields & BILLING_INVOICE_DAYS_UNTIL_DUE) != 0);
 	check_note(&ck, "memo", p->memo);
 	check_note(&ck, "footer", p->footer);
-	if ((rc = billing__checks_finish(&ck, "invoice")) < 0)
+	if ((rc = billing__checks_finish(&ck, "invoice")) < 0 ||
+	    (rc = rates_in(rates, p, p->version >= 2 && p->default_tax_rate_count)) < 0)
 		return rc;
 
 	billing__buf_add(&input, "customerId", p->customer_id);
@@ -226,6 +279,8 @@ static int create_once(billing_invoice **out, billing_ctx *ctx, const billing_pr
 	billing__buf_add_i64(&input, "daysUntilDue", p->days_until_due);
 	billing__buf_add(&input, "memo", p->memo);
 	billing__buf_add(&input, "footer", p->footer);
+	if (rates[0])
+		billing__buf_add(&input, "defaultTaxRates", rates);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_INVOICES_CREATE, &input)) < 0)
 		return rc;
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
@@ -244,14 +299,16 @@ static int create_once(billing_invoice **out, billing_ctx *ctx, const billing_pr
 		goto end;
 	}
 	now = billing__now(ctx);
-	if (rc < 0 || (rc = billing__items_pending(&it, ctx, tx, who->tenant_id, p->customer_id,
+	memset(&r, 0, sizeof(r));
+	if (rc < 0 || (rates[0] && (rc = rates_check(&r.default_tax_rates_json, rates, ctx, tx,
+		who->tenant_id)) < 0) ||
+	    (rc = billing__items_pending(&it, ctx, tx, who->tenant_id, p->customer_id,
 		NULL, currency)) < 0)
 		goto end;
 	if (billing__id_new(id, "in", now * 1000) < 0) {
 		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
 		goto end;
 	}
-	memset(&r, 0, sizeof(r));
 	r.tenant_id = who->tenant_id;
 	r.id = id;
 	r.customer_id = p->customer_id;
@@ -348,6 +405,10 @@ static int update_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv, co
 {
 	const billing_invoice_params *p = arg;
 	billing__checks ck = BILLING__CHECKS_INIT;
+	char rates[BILLING__TAX_RATES_TEXT];
+	const char *checked = NULL;
+	char *old_rates;
+	bool retax = (p->fields & BILLING_INVOICE_DEFAULT_TAX_RATES) != 0;
 	int method = inv->collection_method;
 	int32_t days = inv->days_until_due;
 	bool days_given;
@@ -376,7 +437,9 @@ static int update_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv, co
 		check_note(&ck, "memo", p->memo);
 	if (p->fields & BILLING_INVOICE_FOOTER)
 		check_note(&ck, "footer", p->footer);
-	if ((rc = billing__checks_finish(&ck, "invoice")) < 0)
+	if ((rc = billing__checks_finish(&ck, "invoice")) < 0 ||
+	    (rc = rates_in(rates, p, retax)) < 0 ||
+	    (retax && (rc = rates_check(&checked, rates, ctx, tx, inv->tenant_id)) < 0))
 		return rc;
 	inv->collection_method = method;
 	inv->days_until_due = days;
@@ -386,8 +449,16 @@ static int update_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv, co
 		inv->memo = (char *)(uintptr_t)p->memo;
 	if (p->fields & BILLING_INVOICE_FOOTER)
 		inv->footer = (char *)(uintptr_t)p->footer;
-	rc = billing__invoice_save(ctx, tx, inv, "invoice.updated");
+	/* New rates: written (borrowed from rates for the write), then the
+	 * lines retaxed with them (one event, the draft as it then is). */
+	old_rates = inv->default_tax_rates;
+	if (retax)
+		inv->default_tax_rates = (char *)(uintptr_t)checked;
+	rc = billing__invoice_save(ctx, tx, inv, retax ? NULL : "invoice.updated");
 	inv->memo = inv->footer = NULL;
+	inv->default_tax_rates = old_rates;
+	if (rc == BILLING_OK && retax)
+		rc = draft_retax(ctx, tx, inv, "invoice.updated", NULL);
 	return rc;
 }
 
@@ -400,6 +471,15 @@ static int update_retry(billing_invoice **out, billing_ctx *ctx, const billing_p
 	billing__buf_add_i64(&input, "daysUntilDue", p->days_until_due);
 	billing__buf_add(&input, "memo", p->memo);
 	billing__buf_add(&input, "footer", p->footer);
+	if (p->version >= 2 && (p->fields & BILLING_INVOICE_DEFAULT_TAX_RATES)) {
+		char rates[BILLING__TAX_RATES_TEXT];
+		int rc = rates_in(rates, p, true);
+		if (rc < 0) {
+			billing__buf_free(&input);
+			return rc;
+		}
+		billing__buf_add(&input, "defaultTaxRates", rates);
+	}
 	billing__buf_add_i64(&input, "expectedVersion", p->expected_version);
 	BILLING__RETRY(change_once(out, ctx, who, BILLING_OP_INVOICES_UPDATE, id, &input, opts,
 		update_fn, p));
@@ -414,7 +494,7 @@ int billing_invoice_update(billing_invoice **out, billing_ctx *ctx,
 	    (rc = check_params(p)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if (p->fields & ~0xfu)
+	if (p->fields & ~(p->version >= 2 ? 0x1fu : 0xfu))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"unknown field bits");
 	if (!p->fields)
@@ -425,21 +505,30 @@ int billing_invoice_update(billing_invoice **out, billing_ctx *ctx,
 
 /* ------------------------------------------------------------ finalize */
 
-static int finalize_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+static int finalize_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *draft,
 	const void *arg, int64_t now)
 {
 	billing_invoice_record r;
-	billing_invoice *done = NULL;
+	billing_invoice *done = NULL, *inv = NULL;
 	char number[BILLING__INVOICE_NUMBER_MAX];
-	int64_t old_version = inv->version;
+	int64_t old_version;
 	size_t i;
 	int rc;
 	(void)arg;
 
-	if (inv->status != BILLING_INVOICE_DRAFT)
+	if (draft->status != BILLING_INVOICE_DRAFT)
 		return billing__error_set(BILLING_ECONFLICT, "invoice_not_draft",
 			"the invoice is %s: only a draft is finalized",
-			billing_invoice_status_name(inv->status));
+			billing_invoice_status_name(draft->status));
+	/* Taxed as things are now, not as they were when the draft last
+	 * changed: the customer's taxExempt, the rates' terms (an archived rate
+	 * a line or the draft names still applies, as at Stripe) and the
+	 * tenant's rounding may have changed while it waited (a renewal's
+	 * draft waits renewalDraftDelay). No event of its own: the
+	 * finalization's shows the result. */
+	if ((rc = draft_retax(ctx, tx, draft, NULL, &inv)) < 0)
+		return rc;
+	old_version = inv->version;
 	billing__invoice_record_of(&r, inv);
 	r.version = old_version + 1;
 	/* A renewal's draft finalized by hand: the run has nothing left to do. */
@@ -450,14 +539,18 @@ static int finalize_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
 	    (rc = billing__invoice_finalize_record(ctx, tx, &r, number, sizeof(number), now)) < 0 ||
 	    (rc = ctx->st->record_update(tx, &billing__res_invoice, &r, old_version)) < 0 ||
 	    (rc = billing__invoice_balance_recorded(ctx, tx, &r)) < 0)
-		return rc;
-	if ((done = billing__invoice_from_record(&r)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	if ((done = billing__invoice_from_record(&r)) == NULL) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto out;
+	}
 	for (i = 0; rc == BILLING_OK && i < inv->line_count; i++)
 		rc = billing__invoice_add_line(done, &inv->lines[i]);
 	if (rc == BILLING_OK)
 		rc = billing__invoice_finalized_events(ctx, tx, done);
+out:
 	billing_invoice_free(done);
+	billing_invoice_free(inv);
 	return rc;
 }
 

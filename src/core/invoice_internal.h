@@ -117,6 +117,16 @@ int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billin
 	const billing_subscription_record *subscription, const char *currency, int64_t at, billing_invoice_line *lines, size_t n,
 	const char *keep_id, bool commit);
 
+/* billing__invoice_amounts of a draft with defaultTaxRates
+ * (invoice_tax_rates, JSON ids; NULL: none): they tax the lines that have
+ * no rates of their own (invoice_tax.h). */
+int billing__invoice_amounts_rated(billing__invoice_sum *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *customer_id,
+	const char *subscription_id, const billing_subscription_record *subscription,
+	const char *currency, int64_t at,
+	billing_invoice_line *lines, size_t n, const char *keep_id, bool commit,
+	const char *invoice_tax_rates);
+
 /*
  * Finalization, shared by every invoice (issued by a subscription or a
  * draft finalized): in tx, applies the customer's balance (r's starting

@@ -12,6 +12,7 @@
 #include "core/core.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
+#include "core/tax.h"
 
 static const field_spec f_invoice_list[] = {
 	LIST_FIELDS,
@@ -37,6 +38,9 @@ static const field_spec f_invoice_create[] = {
 		"send_invoice (required there): days from finalization to the due date, 0-3650" },
 	{ "memo", T_STRING, false, true, "a note shown on the invoice, up to 5000 characters" },
 	{ "footer", T_STRING, false, true, "the invoice's footer, up to 5000 characters" },
+	{ "defaultTaxRates", T_STR_ARRAY, false, false,
+		"up to 5 ids of active tax rates (txr_...), at most one inclusive: the taxes of "
+		"the draft's lines that have no taxRates of their own" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_invoice_update[] = {
@@ -46,6 +50,8 @@ static const field_spec f_invoice_update[] = {
 	{ "daysUntilDue", T_INTEGER, false, false, "send_invoice: days from finalization, 0-3650" },
 	{ "memo", T_STRING, false, true, "null removes it" },
 	{ "footer", T_STRING, false, true, "null removes it" },
+	{ "defaultTaxRates", T_STR_ARRAY, false, true,
+		"the draft's default tax rates; [] or null removes them; its lines are retaxed" },
 	{ NULL, 0, false, false, NULL }
 };
 
@@ -75,9 +81,13 @@ static int collection_in(const cJSON *in, billing_collection_method *out)
 	return BILLING_OK;
 }
 
-/* The draft fields of in into p (fields: the bits of those given). */
-static int draft_in(const cJSON *in, billing_invoice_params *p)
+/* The draft fields of in into p (fields: the bits of those given);
+ * defaultTaxRates' ids point into in from rates (one more than allowed,
+ * so that too many is the call's error). */
+static int draft_in(const cJSON *in, billing_invoice_params *p,
+	const char *rates[BILLING__TAX_LINE_RATES_MAX + 1])
 {
+	const cJSON *e;
 	int rc;
 	if ((rc = collection_in(in, &p->collection_method)) < 0)
 		return rc;
@@ -95,6 +105,18 @@ static int draft_in(const cJSON *in, billing_invoice_params *p)
 		p->footer = jstr(in, "footer");
 		p->fields |= BILLING_INVOICE_FOOTER;
 	}
+	if (jhas(in, "defaultTaxRates")) {
+		cJSON_ArrayForEach(e, jget(in, "defaultTaxRates")) {
+			if (!cJSON_IsString(e))
+				return field_error("defaultTaxRates", "defaultTaxRates must be an "
+					"array of tax rate ids");
+			if (p->default_tax_rate_count == BILLING__TAX_LINE_RATES_MAX + 1)
+				break;
+			rates[p->default_tax_rate_count++] = e->valuestring;
+		}
+		p->default_tax_rates = rates;
+		p->fields |= BILLING_INVOICE_DEFAULT_TAX_RATES;
+	}
 	return BILLING_OK;
 }
 
@@ -103,10 +125,11 @@ static int op_invoice_create(cJSON **res, billing_ctx *ctx, const billing_princi
 {
 	billing_invoice_params p = BILLING_INVOICE_PARAMS_INIT;
 	billing_invoice *inv = NULL;
+	const char *rates[BILLING__TAX_LINE_RATES_MAX + 1];
 	int rc;
 	p.customer_id = jstr(in, "customerId");
 	p.currency = jstr(in, "currency");
-	if ((rc = draft_in(in, &p)) < 0)
+	if ((rc = draft_in(in, &p, rates)) < 0)
 		return rc;
 	rc = billing_invoice_create(&inv, ctx, who, &p, opts);
 	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
@@ -117,9 +140,10 @@ static int op_invoice_update(cJSON **res, billing_ctx *ctx, const billing_princi
 {
 	billing_invoice_params p = BILLING_INVOICE_PARAMS_INIT;
 	billing_invoice *inv = NULL;
+	const char *rates[BILLING__TAX_LINE_RATES_MAX + 1];
 	int rc;
 	p.expected_version = ji64(in, "expectedVersion");
-	if ((rc = draft_in(in, &p)) < 0)
+	if ((rc = draft_in(in, &p, rates)) < 0)
 		return rc;
 	rc = billing_invoice_update(&inv, ctx, who, jstr(in, "id"), &p, opts);
 	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
@@ -263,7 +287,8 @@ const op_entry billing__json_ops_invoice[] = {
 		"Create a draft invoice for a customer, with the customer's pending invoice items in "
 		"its currency (those of no subscription).", f_invoice_create, OUT_OBJECT, "Invoice" },
 	{ BILLING_OP_INVOICES_UPDATE, op_invoice_update,
-		"Change a draft's memo, footer, collectionMethod or daysUntilDue.", f_invoice_update,
+		"Change a draft's memo, footer, collectionMethod, daysUntilDue or "
+		"defaultTaxRates.", f_invoice_update,
 		OUT_OBJECT, "Invoice" },
 	{ BILLING_OP_INVOICES_DELETE, op_invoice_delete,
 		"Delete a draft; its invoice items are pending again and no number is used.",

@@ -22,6 +22,12 @@
  * - one batch of the billing run renews customers taxed, exempt, reverse
  *   and made exempt since, and a subscription with its own rates, each as
  *   its own; the tenant's rounding is read again by the next run;
+ * - a draft's defaultTaxRates tax its lines without rates of their own;
+ *   PATCH changes them and retaxes it; bad ones are 400 and change nothing;
+ * - finalization computes the taxes again as things then are: a customer
+ *   who became exempt while the draft waited pays none (a draft by hand,
+ *   and a renewal's draft waiting renewalDraftDelay), a rate archived
+ *   since the draft named it still applies;
  * billing_check finds nothing in what was written.
  */
 #include <stdarg.h>
@@ -767,6 +773,181 @@ static void taxes__one_batch_renews_each_customer_with_its_own_taxes(void **stat
 	assert_check_clean(f);
 }
 
+/* A draft of customer c in EUR (extra: JSON members, or ""). */
+static cJSON *draft_of(fx *f, const char *c, const char *extra)
+{
+	return call(f, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"%s%s}", c,
+		extra[0] ? "," : "", extra);
+}
+
+static void taxes__a_drafts_default_tax_rates(void **state)
+{
+	fx *f = *state;
+	char r19[64], r7[64], old[64], c[64], a[64], b[64], body[512], d[64];
+	cJSON *inv;
+	int rc_;
+
+	rate(f, r19, "VAT 19", "19", 0);
+	rate(f, r7, "VAT 7", "7", 0);
+	rate(f, old, "Old", "16", 0);
+	cJSON_Delete(call(f, "tax_rates.update", "{\"id\":\"%s\",\"active\":false}", old));
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"description\":\"Consulting\","
+		"\"amount\":1000", c);
+	item(f, a, body);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"description\":\"Book\","
+		"\"amount\":1000,\"taxRates\":[\"%s\"]", c, r7);
+	item(f, b, body);
+	snprintf(body, sizeof(body), "\"defaultTaxRates\":[\"%s\"]", r19);
+	inv = draft_of(f, c, body);
+	snprintf(d, sizeof(d), "%s", str(inv, "id"));
+	/* Consulting takes the draft's 19 % (190), the book keeps its 7 % (70). */
+	assert_string_equal(cJSON_GetArrayItem(get(inv, "defaultTaxRates"), 0)->valuestring, r19);
+	assert_int_equal(num(line_named(inv, "Consulting"), "taxAmount"), 190);
+	assert_int_equal(num(line_named(inv, "Book"), "taxAmount"), 70);
+	assert_int_equal(num(inv, "tax"), 260);
+	assert_int_equal(num(inv, "total"), 2260);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+
+	/* Removed: Consulting untaxed; set again: taxed again. */
+	inv = call(f, "invoices.update", "{\"id\":\"%s\",\"defaultTaxRates\":[]}", d);
+	assert_int_equal(cJSON_GetArraySize(get(inv, "defaultTaxRates")), 0);
+	assert_int_equal(num(line_named(inv, "Consulting"), "taxAmount"), 0);
+	assert_int_equal(num(inv, "tax"), 70);
+	cJSON_Delete(inv);
+	inv = call(f, "invoices.update", "{\"id\":\"%s\",\"defaultTaxRates\":[\"%s\"],"
+		"\"memo\":\"Thanks\"}", d, r19);
+	assert_int_equal(num(inv, "tax"), 260);
+	assert_string_equal(str(inv, "memo"), "Thanks");
+	assert_sums(inv);
+	cJSON_Delete(inv);
+
+	/* Bad rates: 400 defaultTaxRates, the draft unchanged. */
+	assert_null(try_call(&rc_, f, "invoices.update", "{\"id\":\"%s\",\"defaultTaxRates\":"
+		"[\"%s\"]}", d, old));
+	assert_int_equal(rc_, BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "defaultTaxRates");
+	assert_string_equal(billing_error_last()->reason, "resource_missing");
+	assert_null(try_call(&rc_, f, "invoices.create", "{\"customerId\":\"%s\",\"currency\":"
+		"\"EUR\",\"defaultTaxRates\":[\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]}", c, r19,
+		r19, r19, r19, r19, r19));
+	assert_int_equal(rc_, BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "defaultTaxRates");
+	inv = call(f, "invoices.get", "{\"id\":\"%s\"}", d);
+	assert_int_equal(num(inv, "tax"), 260);
+	assert_string_equal(cJSON_GetArrayItem(get(inv, "defaultTaxRates"), 0)->valuestring, r19);
+	cJSON_Delete(inv);
+
+	/* Finalized, the rates are fixed. */
+	cJSON_Delete(call(f, "invoices.finalize", "{\"id\":\"%s\"}", d));
+	assert_null(try_call(&rc_, f, "invoices.update", "{\"id\":\"%s\",\"defaultTaxRates\":[]}",
+		d));
+	assert_int_equal(rc_, BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "invoice_not_draft");
+	assert_check_clean(f);
+}
+
+static void taxes__finalization_taxes_as_things_are_then(void **state)
+{
+	fx *f = *state;
+	char r19[64], r20[64], c[64], c2[64], body[512], d[64], d2[64];
+	cJSON *inv;
+
+	rate(f, r19, "VAT 19", "19", 0);
+	rate(f, r20, "VAT 20", "20", 0);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"description\":\"Audit\","
+		"\"amount\":1000", c);
+	item(f, d, body);
+	snprintf(body, sizeof(body), "\"defaultTaxRates\":[\"%s\"]", r19);
+	inv = draft_of(f, c, body);
+	snprintf(d, sizeof(d), "%s", str(inv, "id"));
+	assert_int_equal(num(inv, "tax"), 190);
+	cJSON_Delete(inv);
+	/* The customer becomes exempt while the draft waits: no tax. */
+	cJSON_Delete(call(f, "customers.update", "{\"id\":\"%s\",\"taxExempt\":\"exempt\"}", c));
+	inv = call(f, "invoices.finalize", "{\"id\":\"%s\"}", d);
+	assert_int_equal(num(inv, "tax"), 0);
+	assert_int_equal(num(inv, "total"), 1000);
+	assert_int_equal(num(inv, "amountDue"), 1000);
+	assert_string_equal(str(inv, "customerTaxExempt"), "exempt");
+	assert_int_equal(num(line_named(inv, "Audit"), "taxAmount"), 0);
+	cJSON_Delete(inv);
+
+	/* A rate archived after the draft named it still applies. */
+	customer(f, c2, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"description\":\"Audit\","
+		"\"amount\":1000", c2);
+	item(f, d2, body);
+	snprintf(body, sizeof(body), "\"defaultTaxRates\":[\"%s\"]", r20);
+	inv = draft_of(f, c2, body);
+	snprintf(d2, sizeof(d2), "%s", str(inv, "id"));
+	cJSON_Delete(inv);
+	cJSON_Delete(call(f, "tax_rates.update", "{\"id\":\"%s\",\"active\":false}", r20));
+	inv = call(f, "invoices.finalize", "{\"id\":\"%s\"}", d2);
+	assert_int_equal(num(inv, "tax"), 200);
+	assert_int_equal(num(inv, "total"), 1200);
+	assert_string_equal(str(cJSON_GetArrayItem(get(inv, "totalTaxAmounts"), 0), "taxRateId"),
+		r20);
+	assert_sums(inv);
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
+/* A renewal's draft waits a day (renewalDraftDelay); the customer becomes
+ * reverse-charge meanwhile: the renewal finalized by the run has no tax
+ * and carries the note. */
+static void taxes__a_waiting_renewal_draft_taxed_at_finalization(void **state)
+{
+	fx *f = *state;
+	billing_tenant_params tp = BILLING_TENANT_PARAMS_INIT;
+	billing_principal op = tb_platform();
+	billing_tenant *t = NULL;
+	billing_product *prod;
+	char r19[64], p[64], c[64], sub[64], body[512];
+	cJSON *inv;
+
+	tp.name = "Wartezeit";
+	tp.renewal_draft_delay = 86400;
+	tb_assert_rc(billing_tenant_create(&t, f->w->ctx, &op, &tp, NULL), BILLING_OK);
+	f->t = f->w->strings[f->w->nstrings++] = strdup(billing_tenant_id(t));
+	billing_tenant_free(t);
+	f->admin = tb_admin(f->t);
+	prod = tb_product(f->w, f->t, NULL);
+	snprintf(f->product, sizeof(f->product), "%s", billing_product_id(prod));
+	billing_product_free(prod);
+
+	rate(f, r19, "MwSt", "19", 0);
+	snprintf(body, sizeof(body), "[\"%s\"]", r19);
+	plan(f, p, 10000, body);
+	customer(f, c, NULL);
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", c, p);
+	inv = subscribe(f, sub, body);
+	assert_int_equal(num(inv, "tax"), 1900);
+	cJSON_Delete(inv);
+
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_string_equal(str(inv, "status"), "draft");
+	assert_int_equal(num(inv, "tax"), 1900);
+	cJSON_Delete(inv);
+	cJSON_Delete(call(f, "customers.update", "{\"id\":\"%s\",\"taxExempt\":\"reverse\","
+		"\"taxIds\":[{\"type\":\"eu_vat\",\"value\":\"DE123456789\"}]}", c));
+
+	f->w->now = tbb_ts(2026, 2, 2, 0, 0, 0);
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_string_not_equal(str(inv, "status"), "draft");
+	assert_int_equal(num(inv, "tax"), 0);
+	assert_int_equal(num(inv, "total"), 10000);
+	assert_string_equal(str(inv, "customerTaxExempt"), "reverse");
+	assert_non_null(str(inv, "taxNote"));
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -784,6 +965,9 @@ int main(void)
 		T(taxes__an_items_tax_rates_on_a_draft_and_changed),
 		T(taxes__item_tax_rates_through_the_c_api),
 		T(taxes__one_batch_renews_each_customer_with_its_own_taxes),
+		T(taxes__a_drafts_default_tax_rates),
+		T(taxes__finalization_taxes_as_things_are_then),
+		T(taxes__a_waiting_renewal_draft_taxed_at_finalization),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,9 @@ taxExempt and taxIds on POST/PATCH /v1/customers.
 - an invoice item's taxRates tax its line on a draft in place of the
   defaults; PATCH changes them and the draft follows; bad ids are 400
   taxRates (resource_missing) and change nothing;
+- a draft's defaultTaxRates (POST/PATCH /v1/invoices) tax its lines without
+  rates of their own; finalize computes the taxes again as things then are
+  (a customer exempt since: no tax);
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
@@ -120,6 +123,25 @@ class Taxes(tenant_case.TenantCase):
         got = self.b.ok("GET", "/v1/invoice-items/%s" % book["id"])
         self.assertEqual((got["taxRates"], got["version"]), ([r19], p["version"]))
         self.assertEqual(self.b.ok("GET", "/v1/invoices/%s" % d["id"])["tax"], 380)
+
+    def test_draft_default_tax_rates_and_finalization(self):
+        r19 = self.rate("19")
+        c = self.b.ok("POST", "/v1/customers", {"name": "Bo", "email": "bo@example.com"})
+        self.b.ok("POST", "/v1/invoice-items", {
+            "customerId": c["id"], "currency": "EUR", "description": "Audit", "amount": 1000})
+        d = self.b.ok("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR",
+                                               "defaultTaxRates": [r19]})
+        self.assertEqual((d["defaultTaxRates"], d["tax"], d["total"]), ([r19], 190, 1190))
+        path = "/v1/invoices/%s" % d["id"]
+        d = self.b.ok("PATCH", path, {"defaultTaxRates": None})
+        self.assertEqual((d["defaultTaxRates"], d["tax"]), ([], 0))
+        self.assertProblem(self.b.req("PATCH", path, {"defaultTaxRates": ["txr_x"]}), 400,
+                           field="defaultTaxRates")
+        d = self.b.ok("PATCH", path, {"defaultTaxRates": [r19]})
+        self.assertEqual(d["tax"], 190)
+        self.b.ok("PATCH", "/v1/customers/%s" % c["id"], {"taxExempt": "exempt"})
+        f = self.b.ok("POST", path + "/finalize")
+        self.assertEqual((f["tax"], f["total"], f["customerTaxExempt"]), (0, 1000, "exempt"))
 
 
 if __name__ == "__main__":
