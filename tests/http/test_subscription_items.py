@@ -128,6 +128,15 @@ class SubscriptionItems(ts.ProblemAssertions):
         self.assertProblem(self.b.req("DELETE", "/v1/subscription-items/" +
                                       sub["items"][0]["id"]), 409)
         self.assertEqual(len(self.b.ok("GET", "/v1/subscriptions/" + sub["id"])["items"]), 1)
+        # Every change is in the audit log, the refused delete is not.
+        rows = [a for a in self.b.ok("GET", "/v1/audit-log?limit=100")["data"]
+                if a["operation"].startswith("subscription_items.")]
+        count = {op: sum(1 for a in rows if a["operation"] == op)
+                 for op in ("subscription_items.create", "subscription_items.update",
+                            "subscription_items.delete")}
+        self.assertEqual(count, {"subscription_items.create": 1,
+                                 "subscription_items.update": 1,
+                                 "subscription_items.delete": 1 + len(sub["items"]) - 1})
 
     def test_errors_name_their_field_and_change_nothing(self):
         usd = self.b.ok("POST", "/v1/products", {"name": "Dollars", "sku": "USD1",
