@@ -516,31 +516,24 @@ void billing__invoice_sum_free(billing__invoice_sum *s)
 		billing__invoice_taxed_free(&s->taxed);
 }
 
-int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *customer_id, const char *subscription_id,
-	const billing_subscription_record *subscription, const char *currency, int64_t at,
-	billing_invoice_line *lines, size_t n, const char *keep_id, bool commit)
+billing__invoice_for billing__invoice_draft_for(const billing__invoice_draft *d)
 {
-	return billing__invoice_amounts_rated(out, ctx, tx, tenant_id, customer_id,
-		subscription_id, subscription, currency, at, lines, n, keep_id, commit, NULL);
+	billing__invoice_for f = { d->tenant_id, d->customer_id, d->subscription_id,
+		d->subscription, d->currency, d->period_start, NULL };
+	return f;
 }
 
-int billing__invoice_amounts_rated(billing__invoice_sum *out, billing_ctx *ctx,
-	billing_txn *tx, const char *tenant_id, const char *customer_id,
-	const char *subscription_id, const billing_subscription_record *subscription,
-	const char *currency, int64_t at,
-	billing_invoice_line *lines, size_t n, const char *keep_id, bool commit,
-	const char *invoice_tax_rates)
+int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,
+	const billing__invoice_for *f, billing_invoice_line *lines, size_t n,
+	const char *keep_id, bool commit)
 {
 	billing__invoice_discount_result dr;
-	billing__invoice_tax_scope scope = { tenant_id, customer_id, subscription_id,
-		invoice_tax_rates, subscription };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = billing__invoice_discount(&dr, ctx, tx, tenant_id, customer_id,
-		subscription_id, currency, at, lines, n, keep_id, commit)) < 0 ||
-	    (rc = billing__invoice_tax(&out->taxed, ctx, tx, &scope, lines, n)) < 0)
+	if ((rc = billing__invoice_discount(&dr, ctx, tx, f->tenant_id, f->customer_id,
+		f->subscription_id, f->currency, f->at, lines, n, keep_id, commit)) < 0 ||
+	    (rc = billing__invoice_tax(&out->taxed, ctx, tx, f, lines, n)) < 0)
 		return rc;
 	out->subtotal = out->taxed.subtotal;
 	out->discount = out->taxed.discount;
@@ -639,11 +632,11 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	billing_invoice *inv = NULL;
 	char number[BILLING__INVOICE_NUMBER_MAX];
 	billing__invoice_sum s;
+	billing__invoice_for f = billing__invoice_draft_for(d);
 	int64_t now = billing__now(ctx);
 	int rc;
 
-	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
-		d->subscription_id, d->subscription, d->currency, d->period_start, d->lines, d->line_count, NULL,
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, &f, d->lines, d->line_count, NULL,
 		true)) < 0)
 		goto out;
 	if (billing__id_new(id, "in", now * 1000) < 0) {
@@ -702,12 +695,12 @@ int billing__invoice_preview_build(billing_invoice **out, billing_ctx *ctx, bill
 	billing_invoice_record r;
 	billing_invoice *inv;
 	billing__invoice_sum s;
+	billing__invoice_for f = billing__invoice_draft_for(d);
 	int64_t total;
 	size_t i;
 	int rc;
 
-	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
-		d->subscription_id, d->subscription, d->currency, d->period_start, d->lines, d->line_count, NULL,
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, &f, d->lines, d->line_count, NULL,
 		false)) < 0) {
 		billing__invoice_sum_free(&s);
 		return rc;

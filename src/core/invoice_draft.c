@@ -42,10 +42,12 @@ static int draft_rewrite(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv
 	char **old, *totals;
 	int rc;
 
+	billing__invoice_for f = { inv->tenant_id, inv->customer_id, inv->subscription_id, NULL,
+		inv->currency, inv->period_start ? inv->period_start : inv->created_at,
+		inv->default_tax_rates };
+
 	memset(&s, 0, sizeof(s));
-	if ((rc = billing__invoice_amounts_rated(&s, ctx, tx, inv->tenant_id, inv->customer_id,
-		inv->subscription_id, NULL, inv->currency, inv->period_start ? inv->period_start :
-		inv->created_at, lines, n, inv->discount_id, false, inv->default_tax_rates)) < 0 ||
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, &f, lines, n, inv->discount_id, false)) < 0 ||
 	    (rc = billing__owned_delete(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
 		inv->id)) < 0 ||
 	    (rc = billing__lines_insert(ctx->st, tx, &billing__res_invoice_line, inv->tenant_id,
@@ -575,13 +577,13 @@ int billing__invoice_draft_issue(billing_ctx *ctx, billing_txn *tx,
 	billing_due_record due;
 	billing_invoice *inv = NULL;
 	billing__invoice_sum s;
+	billing__invoice_for f = billing__invoice_draft_for(d);
 	int64_t now = billing__now(ctx);
 	size_t i;
 	int rc;
 
-	if ((rc = billing__invoice_amounts(&s, ctx, tx, d->tenant_id, d->customer_id,
-		d->subscription_id, d->subscription, d->currency, d->period_start, d->lines,
-		d->line_count, NULL, false)) < 0)
+	if ((rc = billing__invoice_amounts(&s, ctx, tx, &f, d->lines, d->line_count, NULL,
+		false)) < 0)
 		goto out;
 	if (billing__id_new(id, "in", now * 1000) < 0) {
 		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");

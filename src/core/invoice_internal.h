@@ -108,24 +108,12 @@ void billing__invoice_sum_free(billing__invoice_sum *s);
  * invoices, prorations, drafts, previews): the discount pass
  * (billing__invoice_discount: each line's discount_id, pointing into out,
  * and discount_amount), then the tax pass (billing__invoice_tax, on each
- * line's amount after its discount). subscription: its record when the
- * caller holds it, else NULL. at: the invoice's
- * period start; keep_id and commit as billing__invoice_discount's.
+ * line's amount after its discount). keep_id and commit as
+ * billing__invoice_discount's.
  */
 int billing__invoice_amounts(billing__invoice_sum *out, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, const char *customer_id, const char *subscription_id,
-	const billing_subscription_record *subscription, const char *currency, int64_t at, billing_invoice_line *lines, size_t n,
+	const billing__invoice_for *f, billing_invoice_line *lines, size_t n,
 	const char *keep_id, bool commit);
-
-/* billing__invoice_amounts of a draft with defaultTaxRates
- * (invoice_tax_rates, JSON ids; NULL: none): they tax the lines that have
- * no rates of their own (invoice_tax.h). */
-int billing__invoice_amounts_rated(billing__invoice_sum *out, billing_ctx *ctx,
-	billing_txn *tx, const char *tenant_id, const char *customer_id,
-	const char *subscription_id, const billing_subscription_record *subscription,
-	const char *currency, int64_t at,
-	billing_invoice_line *lines, size_t n, const char *keep_id, bool commit,
-	const char *invoice_tax_rates);
 
 /*
  * Finalization, shared by every invoice (issued by a subscription or a
@@ -205,6 +193,9 @@ typedef struct {
 	size_t line_count;
 	billing_invoice_line *lines;
 } billing__invoice_draft;
+
+/* A new invoice's billing__invoice_for: its parties, at its period start. */
+billing__invoice_for billing__invoice_draft_for(const billing__invoice_draft *d);
 
 /* A trial's plan: free in every price model (a zero line, no tiers). */
 void billing__plan_info_trial(billing__plan_info *plan);

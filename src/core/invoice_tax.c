@@ -297,7 +297,7 @@ static int overflow(void)
 }
 
 int billing__invoice_tax(billing__invoice_taxed *out, billing_ctx *ctx, billing_txn *tx,
-	const billing__invoice_tax_scope *scope, billing_invoice_line *lines, size_t n)
+	const billing__invoice_for *f, billing_invoice_line *lines, size_t n)
 {
 	struct table *rates = NULL, *legacy = NULL;
 	billing__tax_line *a = NULL, *b = NULL;
@@ -328,18 +328,18 @@ int billing__invoice_tax(billing__invoice_taxed *out, billing_ctx *ctx, billing_
 	 * "none" without a read when the tenant's exempt customers, read once,
 	 * do not include it. The subscription's defaultTaxRates: from the
 	 * record the caller holds, else read. */
-	if ((rc = rounding_read(&rows->rounding, ctx, tx, scope->tenant_id)) < 0 ||
-	    (rc = billing__batch_not_exempt(ctx, tx, scope->tenant_id, scope->customer_id,
+	if ((rc = rounding_read(&rows->rounding, ctx, tx, f->tenant_id)) < 0 ||
+	    (rc = billing__batch_not_exempt(ctx, tx, f->tenant_id, f->customer_id,
 		&not_exempt)) < 0)
 		goto done;
 	if (!not_exempt && (rc = billing__read(ctx->st, tx, &billing__res_customer,
-		scope->tenant_id, scope->customer_id, BILLING_LOCK_NONE, customer_row, rows)) < 0)
+		f->tenant_id, f->customer_id, BILLING_LOCK_NONE, customer_row, rows)) < 0)
 		goto done;
-	if (scope->subscription)
-		rc = subscription_row(rows, scope->subscription);
-	else if (scope->subscription_id)
-		rc = billing__read(ctx->st, tx, &billing__res_subscription, scope->tenant_id,
-			scope->subscription_id, BILLING_LOCK_NONE, subscription_row, rows);
+	if (f->subscription)
+		rc = subscription_row(rows, f->subscription);
+	else if (f->subscription_id)
+		rc = billing__read(ctx->st, tx, &billing__res_subscription, f->tenant_id,
+			f->subscription_id, BILLING_LOCK_NONE, subscription_row, rows);
 	if (rc < 0)
 		goto done;
 	out->customer_tax_exempt = rows->tax_exempt;
@@ -355,13 +355,13 @@ int billing__invoice_tax(billing__invoice_taxed *out, billing_ctx *ctx, billing_
 		a[i].amount = b[i].amount = l->amount - l->discount_amount;
 		if (!none(l->tax_rates))
 			text = l->tax_rates;
-		else if (!none(scope->invoice_tax_rates))
-			text = scope->invoice_tax_rates;
+		else if (!none(f->default_tax_rates))
+			text = f->default_tax_rates;
 		else if (rows->sub_rates[0])
 			text = rows->sub_rates;
 		else if (l->plan_id) {
 			rows->plan_rates[0] = '\0';
-			rc = billing__read(ctx->st, tx, &billing__res_plan, scope->tenant_id,
+			rc = billing__read(ctx->st, tx, &billing__res_plan, f->tenant_id,
 				l->plan_id, BILLING_LOCK_NONE, plan_row, rows);
 			if (rc == BILLING_ENOTFOUND)
 				rc = BILLING_OK;        /* a line of a plan since deleted */
@@ -371,7 +371,7 @@ int billing__invoice_tax(billing__invoice_taxed *out, billing_ctx *ctx, billing_
 				text = rows->plan_rates;
 		}
 		if (text) {
-			if ((rc = line_rates(&a[i], rates, ctx, tx, scope->tenant_id, text)) < 0)
+			if ((rc = line_rates(&a[i], rates, ctx, tx, f->tenant_id, text)) < 0)
 				goto done;
 			continue;
 		}

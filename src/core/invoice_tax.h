@@ -28,16 +28,22 @@
 	"Reverse charge: no VAT charged; VAT to be accounted for by the recipient " \
 	"(Article 196, Council Directive 2006/112/EC)."
 
-/* Where an invoice's lines take their rates from. */
+/* Whose invoice it is and as of when: what the discount and tax passes of
+ * billing__invoice_amounts read (invoice_internal.h), and where the tax
+ * pass takes each line's rates from. */
 typedef struct {
 	const char *tenant_id;
 	const char *customer_id;
-	const char *subscription_id;    /* NULL: none */
-	const char *invoice_tax_rates;  /* a draft's defaultTaxRates (JSON ids); NULL: none */
+	const char *subscription_id;    /* NULL: not a subscription's */
 	/* The subscription's record when the caller holds it (a renewal), so
 	 * its defaultTaxRates are not read again; NULL: read by id. */
 	const billing_subscription_record *subscription;
-} billing__invoice_tax_scope;
+	const char *currency;
+	int64_t at;                     /* the invoice's period start */
+	/* A draft's defaultTaxRates (JSON ids; NULL: none): they tax the
+	 * lines that have no rates of their own. */
+	const char *default_tax_rates;
+} billing__invoice_for;
 
 /* What the pass gives the invoice; billing__invoice_taxed_free releases
  * it (after the lines that point into it are written or copied). */
@@ -67,7 +73,7 @@ void billing__invoice_taxed_free(billing__invoice_taxed *t);
  * @return BILLING_OK; BILLING_EOVERFLOW; BILLING_EINVALID (taxRates)
  */
 int billing__invoice_tax(billing__invoice_taxed *out, billing_ctx *ctx, billing_txn *tx,
-	const billing__invoice_tax_scope *scope, billing_invoice_line *lines, size_t n);
+	const billing__invoice_for *f, billing_invoice_line *lines, size_t n);
 
 /*
  * Checks defaultTaxRates / taxRates input text (field names it): a JSON
