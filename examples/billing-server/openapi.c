@@ -500,6 +500,7 @@ static cJSON *operation(const route *rt)
 		if (rt->kind == H_OP_CREATE || rt->kind == H_OP_UPDATE || rt->kind == H_OP_DELETE ||
 		    rt->kind == H_OP_ACTION || rt->kind == H_OP_ACTION_NEW || rt->kind == H_OP_POST ||
 		    op_is(rt, "invoices.preview") ||  /* a subscription with no next invoice */
+		    op_is(rt, "usage.aggregate") ||  /* a pruned period never stored */
 		    op_is(rt, "provider_account.set"))  /* no secrets key, another provider */
 			add_problem(responses, "409");
 		if (asks_provider(rt->operation)) {

@@ -129,6 +129,7 @@ static const route special[] = {
 	 * answer rather than 201 with one object. */
 	ROUTE("POST", "/v1/usage-events", H_OP_POST, "usage_events.create", "usage", NULL),
 	ROUTE("POST", "/v1/usage-events/void", H_OP_POST, "usage_events.void", "usage", NULL),
+	ROUTE("POST", "/v1/usage-events/prune", H_OP_POST, "usage_events.prune", "usage", NULL),
 	ROUTE("GET", "/v1/subscriptions/{id}/usage", H_OP_GET, "subscriptions.usage", "usage", NULL),
 	ROUTE("GET", "/v1/usage-aggregates", H_OP_QUERY, "usage.aggregate", "usage", NULL),
 	ROUTE("GET", "/v1/usage-settings", H_OP_QUERY, "usage_settings.get", "usage", NULL),

@@ -78,7 +78,8 @@ typedef struct billing_usage_result billing_usage_result;
  * BILLING_USAGE_FUTURE_SKEW from now); "resource_missing" (customerId names
  * no customer of the tenant); "late_event" (timestamp); "invalid_value"
  * (an active meter of the event aggregates a property the event lacks, or
- * sum / max / last one that is not an integer of at most 2^53 in size).
+ * sum / max / last one that is not an integer of at most 2^53 in size);
+ * "period_pruned" (timestamp: before the cutoff of billing_usage_prune).
  *
  * @param out receives the answer (new; billing_usage_result_free), also
  *        when every event was refused
@@ -135,7 +136,10 @@ BILLING_EXTERN(void) billing_usage_result_free(billing_usage_result *r);
  *        the integer property; uniqueCount: distinct values)
  * @param events receives how many events it counted (may be NULL)
  * @return BILLING_OK; BILLING_ENOTFOUND (meter or customer); BILLING_EINVALID
- *         (period_end <= period_start); BILLING_EFORBIDDEN
+ *         (period_end <= period_start); BILLING_ECONFLICT "period_pruned"
+ *         (field "periodStart": a period not stored that starts before the
+ *         cutoff of billing_usage_prune: its events are gone);
+ *         BILLING_EFORBIDDEN
  */
 BILLING_EXTERN(int) billing_usage_aggregate(int64_t *value, int64_t *events, billing_ctx *ctx,
 	const billing_principal *who, const char *meter_id, const char *customer_id,
@@ -180,6 +184,48 @@ BILLING_EXTERN(int) billing_usage_grace_set(billing_ctx *ctx, const billing_prin
 /** The tenant's grace window (BILLING_USAGE_GRACE_DEFAULT when never set). */
 BILLING_EXTERN(int) billing_usage_grace_get(int64_t *seconds, billing_ctx *ctx,
 	const billing_principal *who);
+
+/** The longest retention a tenant may set: ten years of days. */
+#define BILLING_USAGE_RETENTION_MAX 3660
+
+/**
+ * The tenant's retention of raw usage events, in days (0: keep them
+ * forever, the default; 1..BILLING_USAGE_RETENTION_MAX). Nothing is deleted
+ * when it is set: billing_usage_prune deletes. ADMIN.
+ * @return BILLING_OK; BILLING_EINVALID (field "usageRetentionDays");
+ *         BILLING_EFORBIDDEN
+ */
+BILLING_EXTERN(int) billing_usage_retention_set(billing_ctx *ctx, const billing_principal *who,
+	int64_t days);
+/** The tenant's retention in days (0 when never set: events are kept). */
+BILLING_EXTERN(int) billing_usage_retention_get(int64_t *days, billing_ctx *ctx,
+	const billing_principal *who);
+
+/**
+ * Deletes the tenant's raw usage events older than the cutoff, an explicit
+ * maintenance call (the billing run does not prune; a host calls it, say,
+ * daily). The cutoff is the earlier of now minus the retention and the
+ * start of the oldest period not yet billed (the current period of every
+ * subscription that has not ended), so an event a future invoice may still
+ * bill is never deleted. Stored aggregates and invoices are not touched.
+ * From then on the tenant refuses events (and aggregates of periods not
+ * stored) from before the cutoff: code "period_pruned".
+ *
+ * The cutoff is written in one transaction with the event "usage.pruned"
+ * and an audit row; the events are then deleted in transactions of at most
+ * BILLING_USAGE_PRUNE_BATCH rows (a failure part way leaves the cutoff set
+ * and some events to delete: call again). With retention 0 nothing is done.
+ * @param deleted receives how many events were deleted (may be NULL)
+ * @param cutoff receives the cutoff (UTC seconds; 0 with retention 0; may
+ *        be NULL)
+ * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); BILLING_ESTORAGE /
+ *         BILLING_EBUSY
+ */
+BILLING_EXTERN(int) billing_usage_prune(int64_t *deleted, int64_t *cutoff, billing_ctx *ctx,
+	const billing_principal *who);
+
+/** The most events billing_usage_prune deletes in one transaction. */
+#define BILLING_USAGE_PRUNE_BATCH 10000
 
 BILLING_END_DECL
 

@@ -439,7 +439,7 @@ static int check_usage_line(checker *c, billing_txn *tx, const char *tenant_id,
 {
 	int64_t value = 0, end = 0;
 	int rc = billing__usage_stored(&value, &end, c->ctx, tx, tenant_id, plan->meter_id,
-		l->customer_id, l->period_start);
+		l->customer_id, l->period_start, l->period_end);
 	if (rc == BILLING_ENOTFOUND) {
 		problem(c, "usage_line_aggregate", l->invoice_id, "line %d: no aggregate of meter "
 			"%s is stored for its period", (int)l->line_no, plan->meter_id);

@@ -13,6 +13,7 @@
 #include "core/core.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
+#include "core/meter.h"
 
 #define EVENT_FIELDS \
 	{ "transactionId", T_STRING, false, false, \
@@ -48,6 +49,9 @@ static const field_spec f_aggregate[] = {
 static const field_spec f_grace_set[] = {
 	{ "usageGraceSeconds", T_INTEGER, true, false,
 		"seconds after a period's end during which its events are still taken (0-86400)" },
+	{ "usageRetentionDays", T_INTEGER, false, false,
+		"days raw usage events are kept (0: forever; up to 3660); absent: unchanged. "
+		"POST /v1/usage-events/prune deletes the older ones" },
 	{ NULL, 0, false, false, NULL }
 };
 
@@ -301,13 +305,14 @@ static int op_summary(cJSON **res, billing_ctx *ctx, const billing_principal *wh
 	return BILLING_OK;
 }
 
-static int grace_out(cJSON **res, int64_t seconds)
+static int grace_out(cJSON **res, int64_t seconds, int64_t retention_days)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
 		return nomem();
 	cJSON_AddStringToObject(o, "object", "usage_settings");
 	cJSON_AddNumberToObject(o, "usageGraceSeconds", (double)seconds);
+	cJSON_AddNumberToObject(o, "usageRetentionDays", (double)retention_days);
 	*res = o;
 	return BILLING_OK;
 }
@@ -315,24 +320,47 @@ static int grace_out(cJSON **res, int64_t seconds)
 static int op_grace_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts)
 {
-	int64_t s = 0;
+	int64_t s = 0, days = 0;
 	int rc;
 	(void)in;
 	(void)opts;
-	if ((rc = billing_usage_grace_get(&s, ctx, who)) < 0)
+	if ((rc = billing__usage_settings_get(&s, &days, ctx, who)) < 0)
 		return rc;
-	return grace_out(res, s);
+	return grace_out(res, s, days);
 }
 
 static int op_grace_set(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts)
 {
-	int64_t s = ji64(in, "usageGraceSeconds");
+	int64_t s = ji64(in, "usageGraceSeconds"), days = 0;
 	int rc;
 	(void)opts;
-	if ((rc = billing_usage_grace_set(ctx, who, s)) < 0)
+	if ((rc = billing__usage_settings_set(&days, ctx, who, s, jhas(in, "usageRetentionDays") ?
+		ji64(in, "usageRetentionDays") : BILLING__USAGE_KEEP)) < 0)
 		return rc;
-	return grace_out(res, s);
+	return grace_out(res, s, days);
+}
+
+static int op_prune(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int64_t deleted = 0, cutoff = 0;
+	cJSON *o;
+	int rc;
+	(void)in;
+	(void)opts;
+	if ((rc = billing_usage_prune(&deleted, &cutoff, ctx, who)) < 0)
+		return rc;
+	if (!(o = cJSON_CreateObject()))
+		return nomem();
+	cJSON_AddStringToObject(o, "object", "usage_prune");
+	cJSON_AddNumberToObject(o, "deleted", (double)deleted);
+	if (cutoff)
+		add_time(o, "cutoff", cutoff);
+	else
+		cJSON_AddNullToObject(o, "cutoff");
+	*res = o;
+	return BILLING_OK;
 }
 
 const op_entry billing__json_ops_usage[] = {
@@ -353,6 +381,11 @@ const op_entry billing__json_ops_usage[] = {
 		"The tenant's usage grace window (seconds after a period's end).",
 		billing__json_f_none, OUT_OBJECT, "UsageSettings" },
 	{ BILLING_OP_USAGE_GRACE_SET, op_grace_set,
-		"Set the tenant's usage grace window.", f_grace_set, OUT_OBJECT, "UsageSettings" },
+		"Set the tenant's usage grace window and raw event retention.", f_grace_set,
+		OUT_OBJECT, "UsageSettings" },
+	{ BILLING_OP_USAGE_PRUNE, op_prune,
+		"Delete the raw usage events older than the tenant's retention, never those of a "
+		"period not yet billed; events before the cutoff are refused from then on.",
+		billing__json_f_none, OUT_OBJECT, "UsagePrune" },
 };
 BILLING__JSON_AREA_END(usage);

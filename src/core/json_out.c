@@ -627,7 +627,12 @@ static const billing__shape_field subscription_usage_fields[] = {
 	{ "data", "UsageMeterTotal[]", false }, END
 };
 static const billing__shape_field usage_settings_fields[] = {
-	{ "object", "'usage_settings'", false }, { "usageGraceSeconds", "integer", false }, END
+	{ "object", "'usage_settings'", false }, { "usageGraceSeconds", "integer", false },
+	{ "usageRetentionDays", "integer", false }, END
+};
+static const billing__shape_field usage_prune_fields[] = {
+	{ "object", "'usage_prune'", false }, { "deleted", "integer", false },
+	{ "cutoff", "time?", false }, END
 };
 
 #undef END
@@ -679,6 +684,8 @@ static const billing__shape shapes[] = {
 	{ "SubscriptionUsage", "A subscription's usage in its current period so far.", NULL,
 		subscription_usage_fields },
 	{ "UsageSettings", "The tenant's usage settings.", NULL, usage_settings_fields },
+	{ "UsagePrune", "What a prune of raw usage events deleted, and the cutoff before which "
+		"the tenant takes no events (null: no retention set).", NULL, usage_prune_fields },
 	{ "TaxAmount", "One rate's tax: on a line (taxAmounts) or the invoice (totalTaxAmounts, "
 		"per rate; taxRateId null for a product's taxRate).", NULL, tax_amount_fields },
 	{ "TaxSettings", "The tenant's tax settings.", NULL, tax_settings_fields },

@@ -54,6 +54,20 @@ int billing__meter_read(billing__meter **out, billing_ctx *ctx, const billing_pr
 /* "count", "sum", ...; "" for a value that is none. */
 const char *billing__meter_aggregation_name(int aggregation);
 
+/* ------------------------------------------------------------ usage.c, settings */
+
+/* retention_days of billing__usage_settings_set: leave it as it is. */
+#define BILLING__USAGE_KEEP INT64_MIN
+
+/* The JSON layer's usage_settings.set: the grace window and the retention
+ * (BILLING__USAGE_KEEP: unchanged), one transaction; *retention_out
+ * receives the retention now set. */
+int billing__usage_settings_set(int64_t *retention_out, billing_ctx *ctx,
+	const billing_principal *who, int64_t grace, int64_t retention_days);
+/* usage_settings.get: both, one transaction. */
+int billing__usage_settings_get(int64_t *grace, int64_t *retention_days, billing_ctx *ctx,
+	const billing_principal *who);
+
 /* ------------------------------------------------------------ usage.c, for billing in arrears */
 
 /* The tenant's grace window (usageGraceSeconds), read in tx; in a batch of
@@ -67,17 +81,19 @@ int billing__usage_grace_in(int64_t *grace, billing_ctx *ctx, billing_txn *tx,
  * the period is closed for good: its stored row in usage_aggregates is
  * read, or computed once and stored now (in tx), so the caller bills
  * exactly what is stored and ingestion refuses later events of the period
- * (late_event). A stored row of that start with another end is
- * BILLING_ECONFLICT "period_mismatch".
+ * (late_event). Rows are keyed by start and end: a span of the same start
+ * stored with another end (a client's billing_usage_aggregate) is another
+ * row and does not stand in the way.
  */
 int billing__usage_value(int64_t *value, int64_t *events, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const char *meter_id, const char *customer_id, int64_t from,
 	int64_t to, bool close);
 
-/* The stored aggregate of meter_id for customer_id's period from `from`
- * (billing_check): BILLING_ENOTFOUND when none is stored. */
+/* The stored aggregate of meter_id for customer_id's period [from, to)
+ * (billing_check), and the end the row holds: BILLING_ENOTFOUND when none
+ * is stored. */
 int billing__usage_stored(int64_t *value, int64_t *period_end, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id, const char *meter_id, const char *customer_id,
-	int64_t from);
+	int64_t from, int64_t to);
 
 #endif

@@ -89,6 +89,7 @@ typedef enum {
 	BILLING_OP_TAX_SETTINGS_SET,
 	BILLING_OP_SUBSCRIPTIONS_DELETE_DISCOUNT,
 	BILLING_OP_CUSTOMERS_DELETE_DISCOUNT,
+	BILLING_OP_USAGE_PRUNE,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

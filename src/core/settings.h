@@ -34,6 +34,11 @@ typedef struct {
 int billing__settings_read(void *rec, const billing__settings *s, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id);
 
+/* As billing__settings_read, the row locked for update (a write
+ * transaction that changes it). */
+int billing__settings_lock(void *rec, const billing__settings *s, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id);
+
 /* The principal's tenant's settings into *rec, in a read transaction of
  * their own; s->op_get authorized first, then the caller's out-parameter
  * out (BILLING_EINVALID naming out_name when NULL). */
@@ -46,5 +51,18 @@ int billing__settings_get(void *rec, const billing__settings *s, billing_ctx *ct
  * before anything is written. */
 int billing__settings_put(void *rec, const billing__settings *s, billing_ctx *ctx,
 	const billing_principal *who);
+
+/* Sets the fields of *rec (the tenant's current record) that an update
+ * changes; the others are kept. */
+typedef void (*billing__settings_change)(void *rec, const void *arg);
+
+/* Changes some fields of the principal's tenant's settings and keeps the
+ * others: in one write transaction (run again on a serialization failure)
+ * the current record (or the defaults) is read locked into *rec,
+ * change(rec, arg) applied, s->check run on the whole record (a refusal
+ * writes nothing), and the record written with an audit row. s->op_set is
+ * authorized first. *rec receives the record written. */
+int billing__settings_update(void *rec, const billing__settings *s, billing_ctx *ctx,
+	const billing_principal *who, billing__settings_change change, const void *arg);
 
 #endif

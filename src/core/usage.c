@@ -69,7 +69,7 @@ static const billing_resource usage_event_res = {
 /* A closed period's aggregate of a meter for a customer. */
 typedef struct {
 	const char *tenant_id;
-	const char *id;              /* "<meter>/<customer>/<period start>" */
+	const char *id;              /* "<meter>/<customer>/<period start>/<period end>" */
 	const char *meter_id;
 	const char *customer_id;
 	int64_t period_start;
@@ -106,6 +106,8 @@ typedef struct {
 	const char *tenant_id;
 	int64_t grace_seconds;
 	int64_t updated_at;
+	int64_t retention_days;      /* 0: raw events are kept forever */
+	int64_t pruned_before;       /* the last prune's cutoff: events before it are gone */
 } settings_record;
 
 static const billing_field settings_fields[] = {
@@ -115,6 +117,10 @@ static const billing_field settings_fields[] = {
 	  "usageGraceSeconds", BILLING_JSON_INTEGER, 0, NULL, 0, NULL },
 	{ "updated_at", BILLING_FIELD_INT64, offsetof(settings_record, updated_at), 0,
 	  "updatedAt", BILLING_JSON_TIME, 0, NULL, 0, NULL },
+	{ "retention_days", BILLING_FIELD_INT64, offsetof(settings_record, retention_days), 0,
+	  "usageRetentionDays", BILLING_JSON_INTEGER, 0, NULL, 0, NULL },
+	{ "pruned_before", BILLING_FIELD_INT64, offsetof(settings_record, pruned_before), 0,
+	  NULL, BILLING_JSON_NONE, 0, NULL, 0, NULL },
 };
 
 static const billing_resource settings_res = {
@@ -232,38 +238,132 @@ const char *billing_usage_result_subscription_id(const billing_usage_result *r, 
 	return it ? it->subscription_id : NULL;
 }
 
+/* ------------------------------------------------------------ storage */
+
+/* The storage's usage methods came with vtable versions 12 (usage_insert,
+ * usage_aggregate) and 13 (usage_prune): a backend built for an older one
+ * has none, and its vtable ends before them (storage.h), so they are not
+ * read; the call is refused instead. */
+static int storage_has(billing_ctx *ctx, unsigned int version, const char *what)
+{
+	if (ctx->st->version >= version)
+		return BILLING_OK;
+	return billing__error_field(BILLING_ECONFLICT, "storage_unsupported", "storage",
+		"the storage backend (vtable version %u) has no %s: it needs version %u",
+		ctx->st->version, what, version);
+}
+
 /* ------------------------------------------------------------ settings */
 
-static int grace_check(const void *rec)
+/* The record as a whole: both numbers in range (a stored row always is). */
+static int settings_check(const void *rec)
 {
-	int64_t seconds = ((const settings_record *)rec)->grace_seconds;
-	if (seconds < 0 || seconds > BILLING_USAGE_GRACE_MAX)
+	const settings_record *r = rec;
+	if (r->grace_seconds < 0 || r->grace_seconds > BILLING_USAGE_GRACE_MAX)
 		return billing__error_field(BILLING_EINVALID, "invalid", "usageGraceSeconds",
 			"must be from 0 to %d seconds", BILLING_USAGE_GRACE_MAX);
+	if (r->retention_days < 0 || r->retention_days > BILLING_USAGE_RETENTION_MAX)
+		return billing__error_field(BILLING_EINVALID, "invalid", "usageRetentionDays",
+			"must be from 0 (keep forever) to %d days", BILLING_USAGE_RETENTION_MAX);
 	return BILLING_OK;
 }
 
-static const settings_record settings_default = { NULL, BILLING_USAGE_GRACE_DEFAULT, 0 };
+static const settings_record settings_default = {
+	NULL, BILLING_USAGE_GRACE_DEFAULT, 0, 0, 0
+};
 
 /* The tenant-settings helper's descriptor (core/settings.h). */
 static const billing__settings usage_settings = {
 	&settings_res, offsetof(settings_record, updated_at), &settings_default,
-	BILLING_OP_USAGE_GRACE_GET, BILLING_OP_USAGE_GRACE_SET, grace_check
+	BILLING_OP_USAGE_GRACE_GET, BILLING_OP_USAGE_GRACE_SET, settings_check
 };
+
+/* The tenant's settings, the defaults when it set none (no lock). */
+static int settings_read(settings_record *r, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id)
+{
+	return billing__settings_read(r, &usage_settings, ctx, tx, tenant_id);
+}
 
 static int grace_read(int64_t *grace, billing_ctx *ctx, billing_txn *tx, const char *tenant_id)
 {
 	settings_record r;
-	int rc = billing__settings_read(&r, &usage_settings, ctx, tx, tenant_id);
+	int rc = settings_read(&r, ctx, tx, tenant_id);
 	*grace = r.grace_seconds;
+	return rc;
+}
+
+/* What an update of the settings changes: BILLING__USAGE_KEEP keeps a
+ * field as it is (pruned_before is only the prune's). */
+struct settings_change {
+	int64_t grace, retention;
+};
+
+static void settings_apply(void *rec, const void *arg)
+{
+	settings_record *r = rec;
+	const struct settings_change *c = arg;
+	if (c->grace != BILLING__USAGE_KEEP)
+		r->grace_seconds = c->grace;
+	if (c->retention != BILLING__USAGE_KEEP)
+		r->retention_days = c->retention;
+}
+
+/* Changes the fields c names, keeps the others; *written receives the
+ * record written. */
+static int settings_change(settings_record *written, billing_ctx *ctx,
+	const billing_principal *who, int64_t grace, int64_t retention)
+{
+	struct settings_change c;
+	c.grace = grace;
+	c.retention = retention;
+	return billing__settings_update(written, &usage_settings, ctx, who, settings_apply, &c);
+}
+
+int billing__usage_settings_set(int64_t *retention_out, billing_ctx *ctx,
+	const billing_principal *who, int64_t grace, int64_t retention_days)
+{
+	settings_record r;
+	int rc = settings_change(&r, ctx, who, grace, retention_days);
+	if (rc == BILLING_OK)
+		*retention_out = r.retention_days;
+	return rc;
+}
+
+int billing__usage_settings_get(int64_t *grace, int64_t *retention_days, billing_ctx *ctx,
+	const billing_principal *who)
+{
+	settings_record r;
+	int rc = billing__settings_get(&r, &usage_settings, ctx, who, grace, "grace");
+	if (rc == BILLING_OK) {
+		*grace = r.grace_seconds;
+		*retention_days = r.retention_days;
+	}
+	return rc;
+}
+
+int billing_usage_retention_set(billing_ctx *ctx, const billing_principal *who, int64_t days)
+{
+	settings_record r;
+	/* A value no field can hold is refused as out of range, not kept. */
+	return settings_change(&r, ctx, who, BILLING__USAGE_KEEP,
+		days == BILLING__USAGE_KEEP ? -1 : days);
+}
+
+int billing_usage_retention_get(int64_t *days, billing_ctx *ctx, const billing_principal *who)
+{
+	settings_record r;
+	int rc = billing__settings_get(&r, &usage_settings, ctx, who, days, "days");
+	if (rc == BILLING_OK)
+		*days = r.retention_days;
 	return rc;
 }
 
 int billing_usage_grace_set(billing_ctx *ctx, const billing_principal *who, int64_t seconds)
 {
-	settings_record r = settings_default;
-	r.grace_seconds = seconds;
-	return billing__settings_put(&r, &usage_settings, ctx, who);
+	settings_record r;
+	return settings_change(&r, ctx, who, seconds == BILLING__USAGE_KEEP ? -1 : seconds,
+		BILLING__USAGE_KEEP);
 }
 
 int billing_usage_grace_get(int64_t *seconds, billing_ctx *ctx, const billing_principal *who)
@@ -645,6 +745,7 @@ static int ingest_once(billing_ctx *ctx, const billing_principal *who, struct in
 	unsigned char *inserted = NULL;
 	struct item *items = in->out->items;
 	int64_t now = billing__now(ctx), grace;
+	settings_record settings;
 	struct batch_counts counts = { NULL, 0, 0, 0 };
 	char batch_id[BILLING_ID_MAX];
 	billing_txn *tx;
@@ -670,9 +771,10 @@ static int ingest_once(billing_ctx *ctx, const billing_principal *who, struct in
 	}
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
 		goto out;
-	if ((rc = grace_read(&grace, ctx, tx, who->tenant_id)) < 0 ||
+	if ((rc = settings_read(&settings, ctx, tx, who->tenant_id)) < 0 ||
 	    (rc = meters_load(&ms, ctx, tx, who->tenant_id)) < 0)
 		goto end;
+	grace = settings.grace_seconds;
 
 	/* The customers, each once, in id order (a stable lock order). */
 	for (i = 0, j = 0; i < in->count; i++)
@@ -701,6 +803,11 @@ static int ingest_once(billing_ctx *ctx, const billing_principal *who, struct in
 			if (!c->exists) {
 				refuse(it, "resource_missing", "customerId",
 					"no customer of the tenant has this id");
+				continue;
+			}
+			if (e->timestamp < settings.pruned_before) {
+				refuse(it, "period_pruned", "timestamp", "the events of this time were "
+					"deleted by the tenant's retention: it takes none before the cutoff");
 				continue;
 			}
 			if (e->timestamp < c->closed_until) {
@@ -805,6 +912,8 @@ int billing_usage_ingest(billing_usage_result **out, billing_ctx *ctx,
 	int rc;
 
 	if ((rc = billing__authorize(ctx, who, BILLING_OP_USAGE_INGEST)) < 0)
+		return rc;
+	if ((rc = storage_has(ctx, 12, "usage events")) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
 	*out = NULL;
@@ -1005,6 +1114,8 @@ static int compute(int64_t *value, int64_t *events, billing_ctx *ctx, billing_tx
 	size_t i;
 	int rc;
 
+	if ((rc = storage_has(ctx, 12, "usage aggregation")) < 0)
+		return rc;
 	memset(&f, 0, sizeof(f));
 	if (billing__metadata_decode(&f, m->filters_json ? m->filters_json : "{}") < 0)
 		return billing__error_set(BILLING_ESTORAGE, "corrupt", "a meter's filters are not a "
@@ -1046,12 +1157,31 @@ static int aggregate_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
+/* A stored span's key: spans of one start with other ends are other rows
+ * (a client may close [start, start + 5 days) while the subscription's
+ * period [start, end) is open; its renewal then stores its own). */
+static void aggregate_id(char *id, size_t size, const char *meter_id, const char *customer_id,
+	int64_t from, int64_t to)
+{
+	snprintf(id, size, "%s/%s/%lld/%lld", meter_id, customer_id, (long long)from,
+		(long long)to);
+}
+
+/* A period not stored that starts before the tenant's prune cutoff. */
+static int pruned_period(void)
+{
+	return billing__error_field(BILLING_ECONFLICT, "period_pruned", "periodStart",
+		"the events of this period were deleted by the tenant's retention and its "
+		"aggregate was never stored");
+}
+
 static int aggregate_once(int64_t *value, int64_t *events, billing_ctx *ctx,
 	const billing_principal *who, const char *meter_id, const char *customer_id,
 	int64_t from, int64_t to)
 {
 	billing__meter *m = NULL;
 	aggregate_record a;
+	settings_record settings;
 	int64_t now = billing__now(ctx), grace;
 	char id[256];
 	bool exists = false;
@@ -1070,29 +1200,36 @@ static int aggregate_once(int64_t *value, int64_t *events, billing_ctx *ctx,
 		BILLING_LOCK_SHARE, exists_row, &exists);
 	if (rc == BILLING_ENOTFOUND)
 		rc = billing__not_found("customer");
-	if (rc < 0 || (rc = grace_read(&grace, ctx, tx, who->tenant_id)) < 0)
+	if (rc < 0 || (rc = settings_read(&settings, ctx, tx, who->tenant_id)) < 0)
 		goto end;
+	grace = settings.grace_seconds;
 	if (now < to + grace) {
-		/* Open: computed every time. */
-		rc = compute(value, events, ctx, tx, who->tenant_id, m, customer_id, from, to);
+		/* Open: computed every time (a period of a live subscription
+		 * starts after any cutoff: billing_usage_prune keeps it). */
+		if (from < settings.pruned_before)
+			rc = pruned_period();
+		else
+			rc = compute(value, events, ctx, tx, who->tenant_id, m, customer_id, from,
+				to);
 		goto end;
 	}
-	snprintf(id, sizeof(id), "%s/%s/%lld", meter_id, customer_id, (long long)from);
+	aggregate_id(id, sizeof(id), meter_id, customer_id, from, to);
 	memset(&a, 0, sizeof(a));
 	rc = ctx->st->record_read(tx, &aggregate_res, who->tenant_id, id, BILLING_LOCK_NONE,
 		aggregate_row, &a);
 	if (rc == BILLING_OK) {
-		if (a.period_end != to) {
-			rc = billing__error_field(BILLING_ECONFLICT, "period_mismatch", "periodEnd",
-				"this meter's period from that start was closed with another end");
-			goto end;
-		}
 		*value = a.value;
 		*events = a.events;
 		goto end;
 	}
-	if (rc != BILLING_ENOTFOUND ||
-	    (rc = compute(value, events, ctx, tx, who->tenant_id, m, customer_id, from, to)) < 0)
+	if (rc != BILLING_ENOTFOUND)
+		goto end;
+	if (from < settings.pruned_before) {
+		/* Its events are gone: a sum now would be wrong, not old. */
+		rc = pruned_period();
+		goto end;
+	}
+	if ((rc = compute(value, events, ctx, tx, who->tenant_id, m, customer_id, from, to)) < 0)
 		goto end;
 	a.tenant_id = who->tenant_id;
 	a.id = id;
@@ -1145,6 +1282,142 @@ int billing_usage_aggregate(int64_t *value, int64_t *events, billing_ctx *ctx,
 	return BILLING_OK;
 }
 
+/* ------------------------------------------------------------ retention */
+
+/* The earliest current period start of the subscriptions that have not
+ * ended: their periods are not billed yet. */
+static int unbilled_row(void *payload, const void *record)
+{
+	int64_t *at = payload;
+	const billing_subscription_record *r = record;
+	if (r->current_period_start < *at)
+		*at = r->current_period_start;
+	return BILLING_OK;
+}
+
+struct prune_counts {
+	const char *id;
+	int64_t cutoff;
+	int64_t retention_days;
+};
+
+static cJSON *prune_json(const void *item)
+{
+	const struct prune_counts *p = item;
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "id", p->id);
+	cJSON_AddStringToObject(o, "object", "usage_prune");
+	cJSON_AddNumberToObject(o, "cutoff", (double)p->cutoff);
+	cJSON_AddNumberToObject(o, "retentionDays", (double)p->retention_days);
+	return o;
+}
+
+/* Sets the tenant's cutoff (0 with no retention) in one transaction: the
+ * earlier of now less the retention and the oldest unbilled period's
+ * start, never lower than the last prune's. */
+static int prune_mark_once(int64_t *cutoff, billing_ctx *ctx, const billing_principal *who)
+{
+	int64_t now = billing__now(ctx), at;
+	struct prune_counts counts = { NULL, 0, 0 };
+	char id[BILLING_ID_MAX];
+	settings_record r;
+	billing_filter f;
+	billing_txn *tx;
+	int rc;
+
+	*cutoff = 0;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	if ((rc = billing__settings_lock(&r, &usage_settings, ctx, tx, who->tenant_id)) < 0 ||
+	    r.retention_days == 0)
+		goto end;
+	at = now - r.retention_days * 86400;
+	memset(&f, 0, sizeof(f));
+	f.field = field_of(&billing__res_subscription, "status");
+	f.op = BILLING_FILTER_NOT_IN_SET;
+	f.set = &billing__sub_ended;
+	if ((rc = billing__list_all(ctx->st, tx, &billing__res_subscription, who->tenant_id, &f, 1,
+		unbilled_row, &at)) < 0)
+		goto end;
+	if (at < r.pruned_before)
+		at = r.pruned_before;
+	if (at < 0)
+		at = 0;
+	*cutoff = at;
+	r.pruned_before = at;
+	r.updated_at = now;
+	if (billing__id_new(id, "ub", now * 1000) < 0) {
+		rc = billing__error_set(BILLING_ERROR, NULL, "cannot make an id");
+		goto end;
+	}
+	counts.id = id;
+	counts.cutoff = at;
+	counts.retention_days = r.retention_days;
+	if ((rc = billing__record_put(ctx->st, tx, &settings_res, &r)) < 0 ||
+	    (rc = billing__event_emit(ctx, tx, who->tenant_id, "usage.pruned", "usage_prune", id,
+		prune_json, &counts)) < 0)
+		goto end;
+	rc = billing__audit_record(ctx, tx, who->tenant_id, id);
+end:
+	return billing__end(ctx, tx, rc);
+}
+
+static int prune_mark(int64_t *cutoff, billing_ctx *ctx, const billing_principal *who)
+{
+	BILLING__RETRY(prune_mark_once(cutoff, ctx, who));
+}
+
+static int prune_batch_once(int64_t *deleted, billing_ctx *ctx, const billing_principal *who,
+	int64_t cutoff)
+{
+	billing_txn *tx;
+	int rc;
+	*deleted = 0;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	return billing__end(ctx, tx, ctx->st->usage_prune(tx, who->tenant_id, cutoff,
+		BILLING_USAGE_PRUNE_BATCH, deleted));
+}
+
+static int prune_batch(int64_t *deleted, billing_ctx *ctx, const billing_principal *who,
+	int64_t cutoff)
+{
+	BILLING__RETRY(prune_batch_once(deleted, ctx, who, cutoff));
+}
+
+int billing_usage_prune(int64_t *deleted, int64_t *cutoff, billing_ctx *ctx,
+	const billing_principal *who)
+{
+	int64_t at = 0, total = 0, n = 0;
+	int rc;
+
+	if (deleted)
+		*deleted = 0;
+	if (cutoff)
+		*cutoff = 0;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_USAGE_PRUNE)) < 0)
+		return rc;
+	if ((rc = storage_has(ctx, 13, "usage prune")) < 0)
+		return rc;
+	if ((rc = prune_mark(&at, ctx, who)) < 0)
+		return rc;
+	/* Batches in their own transactions: short locks, bounded work; the
+	 * cutoff is set already, so a failure here leaves events that a later
+	 * call deletes, and none that a new event could join. */
+	do {
+		if (at == 0 || (rc = prune_batch(&n, ctx, who, at)) < 0)
+			break;
+		total += n;
+	} while (n == BILLING_USAGE_PRUNE_BATCH);
+	if (deleted)
+		*deleted = total;
+	if (cutoff)
+		*cutoff = at;
+	return rc;
+}
+
 /* ------------------------------------------------------------ billing in arrears */
 
 int billing__usage_grace_in(int64_t *grace, billing_ctx *ctx, billing_txn *tx,
@@ -1153,21 +1426,16 @@ int billing__usage_grace_in(int64_t *grace, billing_ctx *ctx, billing_txn *tx,
 	return grace_read(grace, ctx, tx, tenant_id);
 }
 
-static void aggregate_id(char *id, size_t size, const char *meter_id, const char *customer_id,
-	int64_t from)
-{
-	snprintf(id, size, "%s/%s/%lld", meter_id, customer_id, (long long)from);
-}
 
 int billing__usage_stored(int64_t *value, int64_t *period_end, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id, const char *meter_id, const char *customer_id,
-	int64_t from)
+	int64_t from, int64_t to)
 {
 	aggregate_record a;
 	char id[256];
 	int rc;
 
-	aggregate_id(id, sizeof(id), meter_id, customer_id, from);
+	aggregate_id(id, sizeof(id), meter_id, customer_id, from, to);
 	memset(&a, 0, sizeof(a));
 	if ((rc = ctx->st->record_read(tx, &aggregate_res, tenant_id, id, BILLING_LOCK_NONE,
 		aggregate_row, &a)) < 0)
@@ -1188,15 +1456,11 @@ int billing__usage_value(int64_t *value, int64_t *events, billing_ctx *ctx, bill
 
 	*value = *events = 0;
 	if (close) {
-		aggregate_id(id, sizeof(id), meter_id, customer_id, from);
+		aggregate_id(id, sizeof(id), meter_id, customer_id, from, to);
 		memset(&a, 0, sizeof(a));
 		rc = ctx->st->record_read(tx, &aggregate_res, tenant_id, id, BILLING_LOCK_NONE,
 			aggregate_row, &a);
 		if (rc == BILLING_OK) {
-			if (a.period_end != to)
-				return billing__error_field(BILLING_ECONFLICT, "period_mismatch",
-					"periodEnd", "meter %s's period from %lld was closed with another "
-					"end", meter_id, (long long)from);
 			*value = a.value;
 			*events = a.events;
 			return BILLING_OK;

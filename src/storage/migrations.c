@@ -1550,6 +1550,28 @@ static const char step28_postgres[] =
 	"UPDATE invoice_lines SET taxable_amount = amount;\n"
 	"ALTER TABLE invoice_lines FORCE ROW LEVEL SECURITY;\n";
 
+/* The tenant's retention of raw usage events (src/core/usage.c,
+ * billing_usage_prune; issue #23 item 4): retention_days (0: forever) and
+ * pruned_before, the cutoff of the last prune (events before it are gone,
+ * and refused from then on). The prune deletes: the runtime role gets
+ * DELETE on usage_events, and on nothing else of usage.
+ * A stored aggregate's id gains its period's end,
+ * "<meter>/<customer>/<start>/<end>": a span of one start closed with
+ * another end (billing_usage_aggregate) is another row, and no longer
+ * stops the renewal that stores the subscription's own period. */
+static const char step29_usage_retention[] =
+	"ALTER TABLE usage_settings ADD COLUMN retention_days BIGINT NOT NULL DEFAULT 0\n"
+	"  CHECK (retention_days BETWEEN 0 AND 3660);\n"
+	"ALTER TABLE usage_settings ADD COLUMN pruned_before BIGINT NOT NULL DEFAULT 0\n"
+	"  CHECK (pruned_before >= 0);\n";
+static const char step29_sqlite[] =
+	"UPDATE usage_aggregates SET id = id || '/' || CAST(period_end AS TEXT);\n";
+static const char step29_postgres[] =
+	GRANT_RUNTIME("GRANT DELETE ON usage_events TO billing_runtime;")
+	"ALTER TABLE usage_aggregates NO FORCE ROW LEVEL SECURITY;\n"
+	"UPDATE usage_aggregates SET id = id || '/' || CAST(period_end AS TEXT);\n"
+	"ALTER TABLE usage_aggregates FORCE ROW LEVEL SECURITY;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1596,6 +1618,8 @@ static const billing__migration steps[] = {
 		step27_postgres, step27_sqlite },
 	{ 28, "taxes on invoices: default tax rates, rounding, the breakdown per rate",
 		step28_invoice_taxes, step28_postgres, step28_sqlite },
+	{ 29, "usage: the retention of raw events, the last prune's cutoff; aggregates keyed "
+		"by their end", step29_usage_retention, step29_postgres, step29_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -11,7 +11,8 @@
  *  - refusals per event (code and field) that leave the others alone;
  *  - a batch whose last row fails in the database writes nothing, and the
  *    same batch sent again is taken whole;
- *  - one domain event and one audit row per batch; roles.
+ *  - one domain event and one audit row per batch; roles;
+ *  - a storage vtable older than usage events refuses them clearly.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -336,9 +337,18 @@ static void closed_period__stored_once_then_late_events_and_voids_are_refused(vo
 	assert_string_equal(billing_usage_result_field(r, 0), "timestamp");
 	billing_usage_result_free(r);
 	check_all(f, &m, ids, from, to);
-	/* A stored period asked with another end is a conflict, not a recompute. */
+	/* A span of the same start with another end is another span: computed
+	 * once and stored beside it (the first is read back unmoved). */
 	tb_assert_rc(billing_usage_aggregate(&v, &n, f->w->ctx, &f->admin, ids[M_SUM], f->customer,
-		from, to + 1), BILLING_ECONFLICT);
+		from, to + 3600), BILLING_OK);
+	{
+		int64_t en = 0;
+		assert_int_equal(v, expect(&m, M_SUM, f->customer, from, to + 3600, &en));
+		assert_int_equal(n, en);
+	}
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM usage_aggregates"),
+		2 * M_N + 1);
+	check_all(f, &m, ids, from, to);
 }
 
 static void subscription__previous_period_taken_within_the_grace_window(void **state)
@@ -549,6 +559,43 @@ static void batch__a_failing_last_row_writes_nothing_and_a_resend_takes_all(void
 	assert_int_equal(events_of_type(f, "usage.ingested"), 1);
 }
 
+/* A storage vtable built before usage events (version 11) has no usage
+ * methods: ingestion, aggregation and the prune are refused, naming the
+ * storage, and nothing is called past the vtable's end. */
+static void storage__an_older_vtable_is_refused_clearly(void **state)
+{
+	fx *f = *state;
+	billing_ctx_options o = BILLING_CTX_OPTIONS_INIT;
+	billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+	billing_usage_result *r = NULL;
+	billing_storage *st = tb_storage_open(f->w->url, 1000);
+	billing_ctx *ctx = NULL;
+	int64_t value = -1, events = -1, deleted = -1, cutoff = -1;
+	char m[64];
+
+	meter(f, "{\"eventName\":\"api.call\",\"aggregation\":\"count\"}", m, sizeof(m));
+	st->version = 11;
+	o.storage = st;
+	tb_assert_rc(billing_ctx_open(&ctx, &o), BILLING_OK);
+	e.transaction_id = "old-1";
+	e.event_name = "api.call";
+	e.customer_id = f->customer;
+	e.timestamp = f->w->now;
+	tb_assert_rc(billing_usage_ingest(&r, ctx, &f->admin, &e, 1), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "storage_unsupported");
+	tb_assert_field("storage");
+	assert_null(r);
+	tb_assert_rc(billing_usage_aggregate(&value, &events, ctx, &f->admin, m, f->customer,
+		f->w->now - 3600, f->w->now), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "storage_unsupported");
+	st->version = 12;
+	tb_assert_rc(billing_usage_prune(&deleted, &cutoff, ctx, &f->admin), BILLING_ECONFLICT);
+	assert_non_null(strstr(billing_error_last()->message, "version 12"));
+	assert_int_equal(deleted, 0);
+	billing_ctx_close(ctx);
+	assert_int_equal(stored_events(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +610,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			batch__a_failing_last_row_writes_nothing_and_a_resend_takes_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(storage__an_older_vtable_is_refused_clearly, setup,
+			teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,12 @@
  *  - cancel at the period end bills the last period's usage on a final
  *    invoice; cancel now bills the usage so far, and later events of it are
  *    refused;
- *  - billing_check: a usage line that is not its stored aggregate.
+ *  - billing_check: a usage line that is not its stored aggregate;
+ *  - retention: billing_usage_prune deletes the events before the cutoff
+ *    (the earlier of now less the retention and the oldest unbilled
+ *    period), leaves invoices and stored aggregates alone, keeps the
+ *    unbilled period's events (billed whole later), and refuses late
+ *    events and aggregates of pruned periods with "period_pruned".
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -537,6 +542,232 @@ static void usage_billing__cancel_bills_the_usage_on_a_final_invoice(void **stat
 	assert_check_clean(f);
 }
 
+/* ------------------------------------------------------------ other spans */
+
+/* An aggregate asked for a closed span that starts where the subscription's
+ * period starts but ends earlier is stored for that span; the renewal then
+ * bills the whole period (its own span), not period_mismatch. */
+static void usage_billing__a_shorter_closed_span_does_not_block_the_renewal(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec item = { f->metered, 0 };
+	billing_subscription *s = subscribe(f, f->customer, &item, 1);
+	int64_t start = billing_subscription_current_period_start(s);
+	int64_t end = billing_subscription_current_period_end(s);
+	int64_t value = -1, events = -1;
+	billing_run_report rep;
+	billing_invoice *inv;
+	char sub[64], code[32];
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	f->w->now = start + 3 * 86400;
+	assert_int_equal(send(f, f->customer, "a", start + 100, 5, NULL), BILLING_USAGE_ACCEPTED);
+	f->w->now = start + 10 * 86400;
+	/* [start, start + 5 days) is closed (its end plus the grace is past). */
+	tb_assert_rc(billing_usage_aggregate(&value, &events, f->w->ctx, &f->admin, f->meter,
+		f->customer, start, start + 5 * 86400), BILLING_OK);
+	assert_int_equal(value, 5);
+	/* That span takes no event any more; the rest of the period does. */
+	assert_int_equal(send(f, f->customer, "b", start + 200, 1, code), BILLING_USAGE_REFUSED);
+	assert_string_equal(code, "late_event");
+	assert_int_equal(send(f, f->customer, "c", start + 6 * 86400, 3, NULL),
+		BILLING_USAGE_ACCEPTED);
+	f->w->now = end - 30;
+	assert_int_equal(send(f, f->customer, "d", end - 60, 7, NULL), BILLING_USAGE_ACCEPTED);
+
+	f->w->now = end + GRACE;
+	rep = tbb_run(f->w);
+	assert_int_equal(rep.failed, 0);
+	assert_int_equal(invoice_count(f, sub), 2);
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 15);
+	assert_int_equal(billing_invoice_total(inv), by_hand(15));
+	billing_invoice_free(inv);
+	/* Both spans read back what was stored. */
+	tb_assert_rc(billing_usage_aggregate(&value, &events, f->w->ctx, &f->admin, f->meter,
+		f->customer, start, start + 5 * 86400), BILLING_OK);
+	assert_int_equal(value, 5);
+	tb_assert_rc(billing_usage_aggregate(&value, &events, f->w->ctx, &f->admin, f->meter,
+		f->customer, start, end), BILLING_OK);
+	assert_int_equal(value, 15);
+	assert_check_clean(f);
+	billing_subscription_free(s);
+}
+
+/* ------------------------------------------------------------ retention */
+
+static int64_t raw_events(fx *f)
+{
+	return tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM usage_events");
+}
+
+static void retention__prune_deletes_old_events_but_never_an_unbilled_period(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec item = { f->metered, 0 };
+	billing_subscription *s = subscribe(f, f->customer, &item, 1);
+	billing_principal user = tb_user(f->tenant);
+	billing_customer *loner = tb_customer(f->w, f->tenant, NULL);
+	int64_t start = billing_subscription_current_period_start(s);
+	int64_t end = billing_subscription_current_period_end(s), end2;
+	int64_t deleted = -1, cutoff = -1, days = -1, value = -1, events = -1, first_total;
+	int64_t q1 = 0, q2 = 0;
+	char sub[64], tid[32], code[32], inv1[64];
+	billing_invoice *inv;
+	int i;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	/* Period 1: 20 events; 3 of a customer with no subscription. */
+	f->w->now = start + 86400;
+	for (i = 0; i < 20; i++) {
+		snprintf(tid, sizeof(tid), "p1-%d", i);
+		assert_int_equal(send(f, f->customer, tid, start + 100 + i, i + 1, NULL),
+			BILLING_USAGE_ACCEPTED);
+		q1 += i + 1;
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(tid, sizeof(tid), "lone-%d", i);
+		assert_int_equal(send(f, billing_customer_id(loner), tid, start + 200 + i, 5, code),
+			BILLING_USAGE_ACCEPTED);
+		assert_string_equal(code, "no_subscription");
+	}
+	/* Period 1 is billed at its end plus the grace window. */
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	snprintf(inv1, sizeof(inv1), "%s", billing_invoice_id(inv));
+	first_total = billing_invoice_total(inv);
+	assert_int_equal(first_total, by_hand(q1));
+	billing_invoice_free(inv);
+	/* Period 2: 7 events. */
+	billing_subscription_free(s);
+	s = tbb_sub_get(f->w, f->tenant, sub);
+	assert_int_equal(billing_subscription_current_period_start(s), end);
+	end2 = billing_subscription_current_period_end(s);
+	for (i = 0; i < 7; i++) {
+		snprintf(tid, sizeof(tid), "p2-%d", i);
+		assert_int_equal(send(f, f->customer, tid, end + GRACE + i, 100, NULL),
+			BILLING_USAGE_ACCEPTED);
+		q2 += 100;
+	}
+	assert_int_equal(raw_events(f), 30);
+
+	/* No retention (the default): a prune deletes nothing. */
+	tb_assert_rc(billing_usage_retention_get(&days, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(days, 0);
+	tb_assert_rc(billing_usage_prune(&deleted, &cutoff, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(cutoff, 0);
+	assert_int_equal(raw_events(f), 30);
+
+	/* Bad retentions and roles change nothing. */
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &f->admin, -1), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "usageRetentionDays");
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &f->admin,
+		BILLING_USAGE_RETENTION_MAX + 1), BILLING_EINVALID);
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &user, 1), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_usage_prune(NULL, NULL, f->w->ctx, &user), BILLING_EFORBIDDEN);
+
+	/* A day's retention, two days into period 2: now - 1 day is past
+	 * period 2's start, which is not billed yet: the cutoff is its start.
+	 * Period 1's events and the loner's go; period 2's stay. */
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &f->admin, 1), BILLING_OK);
+	tb_assert_rc(billing_usage_retention_get(&days, f->w->ctx, &user), BILLING_OK);
+	assert_int_equal(days, 1);
+	f->w->now = end + 2 * 86400;
+	tb_assert_rc(billing_usage_prune(&deleted, &cutoff, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(cutoff, end);
+	assert_int_equal(deleted, 23);
+	assert_int_equal(raw_events(f), 7);
+	assert_int_equal(tb_raw_count(f->w->owner_url,
+		"SELECT COUNT(*) FROM usage_events WHERE transaction_id LIKE 'p2-%'"), 7);
+
+	/* The billed invoice and the stored aggregate do not move. */
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin, inv1), BILLING_OK);
+	assert_int_equal(billing_invoice_total(inv), first_total);
+	billing_invoice_free(inv);
+	tb_assert_rc(billing_usage_aggregate(&value, &events, f->w->ctx, &f->admin, f->meter,
+		f->customer, start, end), BILLING_OK);
+	assert_int_equal(value, q1);
+	assert_int_equal(events, 20);
+	/* A period never stored before the cutoff cannot be computed again. */
+	tb_assert_rc(billing_usage_aggregate(&value, &events, f->w->ctx, &f->admin, f->meter,
+		billing_customer_id(loner), start, end), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "period_pruned");
+	assert_string_equal(billing_error_last()->field, "periodStart");
+	tb_assert_rc(billing_usage_aggregate(&value, &events, f->w->ctx, &f->admin, f->meter,
+		billing_customer_id(loner), end - 10, f->w->now + 86400), BILLING_ECONFLICT);
+
+	/* A late event into the pruned time is refused, whoever it is for. */
+	assert_int_equal(send(f, billing_customer_id(loner), "lone-late", end - 1, 1, code),
+		BILLING_USAGE_REFUSED);
+	assert_string_equal(code, "period_pruned");
+	assert_int_equal(send(f, f->customer, "p1-late", start + 5, 1, code),
+		BILLING_USAGE_REFUSED);
+	assert_string_equal(code, "period_pruned");
+	assert_int_equal(send(f, billing_customer_id(loner), "lone-now", f->w->now, 1, code),
+		BILLING_USAGE_ACCEPTED);
+	/* Setting the grace window keeps the cutoff and the retention. */
+	tb_assert_rc(billing_usage_grace_set(f->w->ctx, &f->admin, GRACE), BILLING_OK);
+	assert_int_equal(send(f, f->customer, "p1-later", start + 6, 1, code),
+		BILLING_USAGE_REFUSED);
+	assert_string_equal(code, "period_pruned");
+	tb_assert_rc(billing_usage_retention_get(&days, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(days, 1);
+
+	/* Period 2, never pruned, is billed whole at its end. */
+	f->w->now = end2 + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_period_start(inv), end2);
+	assert_int_equal(billing_invoice_total(inv), by_hand(q2));
+	billing_invoice_free(inv);
+
+	/* Now period 2 is billed: a prune takes it, and the cutoff never goes
+	 * back when the retention grows. */
+	f->w->now = end2 + 3 * 86400;
+	tb_assert_rc(billing_usage_prune(&deleted, &cutoff, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(cutoff, end2);
+	assert_int_equal(deleted, 8);
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &f->admin, 365), BILLING_OK);
+	tb_assert_rc(billing_usage_prune(&deleted, &cutoff, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(cutoff, end2);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(raw_events(f), 0);
+	assert_true(tb_raw_count(f->w->owner_url,
+		"SELECT COUNT(*) FROM events WHERE type = 'usage.pruned'") == 3);
+	assert_check_clean(f);
+	billing_customer_free(loner);
+	billing_subscription_free(s);
+}
+
+/* The grace window and the retention are one row: setting either keeps
+ * the other, and a refused value changes neither. */
+static void settings__grace_and_retention_each_keep_the_other(void **state)
+{
+	fx *f = *state;
+	int64_t grace = -1, days = -1;
+
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &f->admin, 30), BILLING_OK);
+	tb_assert_rc(billing_usage_grace_set(f->w->ctx, &f->admin, 120), BILLING_OK);
+	tb_assert_rc(billing_usage_retention_get(&days, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(days, 30);
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &f->admin, 7), BILLING_OK);
+	tb_assert_rc(billing_usage_grace_get(&grace, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(grace, 120);
+	tb_assert_rc(billing_usage_grace_set(f->w->ctx, &f->admin, -1), BILLING_EINVALID);
+	tb_assert_field("usageGraceSeconds");
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &f->admin, -1), BILLING_EINVALID);
+	tb_assert_field("usageRetentionDays");
+	tb_assert_rc(billing_usage_grace_get(&grace, f->w->ctx, &f->admin), BILLING_OK);
+	tb_assert_rc(billing_usage_retention_get(&days, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(grace, 120);
+	assert_int_equal(days, 7);
+	tb_assert_rc(billing_usage_retention_get(NULL, f->w->ctx, &f->admin), BILLING_EINVALID);
+	tb_assert_field("days");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -547,6 +778,9 @@ int main(void)
 		T(usage_billing__metered_and_licensed_items_on_one_invoice),
 		T(usage_billing__two_runs_at_once_bill_each_period_once),
 		T(usage_billing__cancel_bills_the_usage_on_a_final_invoice),
+		T(retention__prune_deletes_old_events_but_never_an_unbilled_period),
+		T(usage_billing__a_shorter_closed_span_does_not_block_the_renewal),
+		T(settings__grace_and_retention_each_keep_the_other),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
 }

@@ -388,6 +388,7 @@ class Operations(ProblemAssertions):
             "/v1/audit-log": {"get"},
             "/v1/customers/{id}/balance-transactions": {"get", "post"},
             "/v1/usage-events": {"post"}, "/v1/usage-events/void": {"post"},
+            "/v1/usage-events/prune": {"post"},
             "/v1/subscriptions/{id}/usage": {"get"}, "/v1/usage-aggregates": {"get"},
             "/v1/usage-settings": {"get", "put"},
             "/v1/tax-settings": {"get", "put"},

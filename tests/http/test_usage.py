@@ -18,6 +18,10 @@ running usage, the usage aggregates and the tenant's grace window.
   preview's usage line, the renewal held for the grace window, then the
   invoice's usage line equal to the tiers computed here; a late event of
   the billed period refused; a quantity on a metered item refused;
+- retention: PUT /v1/usage-settings {usageRetentionDays}, POST
+  /v1/usage-events/prune deletes the events before the cutoff (never the
+  current, unbilled period), late events then refused as period_pruned,
+  an aggregate of the pruned period 409 period_pruned;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers; runs on the backend
@@ -129,7 +133,8 @@ class Usage(tenant_case.TenantCase):
         ok = self.send([self.event("g-2", 20, timestamp=shift(end, -2))])
         self.assertEqual(ok["data"][0]["status"], "accepted", ok)
         settings = self.b.ok("PUT", "/v1/usage-settings", {"usageGraceSeconds": 30})
-        self.assertEqual(settings, {"object": "usage_settings", "usageGraceSeconds": 30})
+        self.assertEqual(settings, {"object": "usage_settings", "usageGraceSeconds": 30,
+                                    "usageRetentionDays": 0})
         self.assertEqual(self.b.ok("GET", "/v1/usage-settings")["usageGraceSeconds"], 30)
         late = self.send([self.event("g-3", 30, timestamp=self.sub["currentPeriodStart"])])
         self.assertEqual((late["data"][0]["status"], late["data"][0]["code"],
@@ -141,6 +146,41 @@ class Usage(tenant_case.TenantCase):
                          ("usage_aggregate", 30, 2))
         r = self.b.req("PUT", "/v1/usage-settings", {"usageGraceSeconds": 86401})
         self.assertProblem(r, 400, field="usageGraceSeconds")
+
+    def test_retention_prune_deletes_billed_periods_and_refuses_late_events(self):
+        start, end = self.sub["currentPeriodStart"], self.sub["currentPeriodEnd"]
+        self.send([self.event("r-1", 10), self.event("r-2", 5)])
+        # No retention yet: nothing to prune.
+        p = self.b.ok("POST", "/v1/usage-events/prune", {}, status=200)
+        self.assertEqual(p, {"object": "usage_prune", "deleted": 0, "cutoff": None})
+        self.s.request("POST", "/v1/test-clock/advance", {"to": shift(end, 2 * 86400)},
+                       token=self.b.tok)
+        self.send([self.event("r-3", 1, timestamp=shift(end, 86400))])
+        r = self.b.req("PUT", "/v1/usage-settings", {"usageGraceSeconds": 3600,
+                                                      "usageRetentionDays": 3661})
+        self.assertProblem(r, 400, field="usageRetentionDays")
+        settings = self.b.ok("PUT", "/v1/usage-settings", {"usageGraceSeconds": 3600,
+                                                             "usageRetentionDays": 1})
+        self.assertEqual(settings["usageRetentionDays"], 1)
+        # Another PUT without it keeps it.
+        self.b.ok("PUT", "/v1/usage-settings", {"usageGraceSeconds": 3600})
+        self.assertEqual(self.b.ok("GET", "/v1/usage-settings")["usageRetentionDays"], 1)
+        r = self.s.request("POST", "/v1/usage-events/prune", {}, token=self.user)
+        self.assertProblem(r, 403)
+        # A day's retention, but the current period (from end) is not billed:
+        # the cutoff is its start; the first period's two events go.
+        p = self.b.ok("POST", "/v1/usage-events/prune", {}, status=200)
+        self.assertEqual(p, {"object": "usage_prune", "deleted": 2, "cutoff": end})
+        late = self.send([self.event("r-4", 1, timestamp=shift(end, -10))])
+        self.assertEqual((late["data"][0]["status"], late["data"][0]["code"],
+                          late["data"][0]["field"]), ("refused", "period_pruned", "timestamp"))
+        r = self.b.req("GET", "/v1/usage-aggregates?meterId=%s&customerId=%s&periodStart=%s"
+                       "&periodEnd=%s" % (self.sum["id"], self.b.customer["id"], start, end))
+        self.assertProblem(r, 409, code="period_pruned", field="periodStart")
+        u = self.b.ok("GET", "/v1/subscriptions/%s/usage" % self.sub["id"])
+        self.assertEqual(u["periodStart"], end)
+        self.assertEqual([(m["value"], m["events"]) for m in u["data"]
+                          if m["meterId"] == self.sum["id"]], [(1, 1)])
 
     def test_bad_input_and_roles(self):
         self.assertProblem(self.b.req("POST", "/v1/usage-events", {"events": []}), 400,

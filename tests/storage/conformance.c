@@ -413,12 +413,12 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 	billing_storage *st = f->st;
 	/* Version 12, the narrow vtable of version 8, due_claim_many (9),
 	 * the optional endpoints_version (10), record_insert_many (11) and
-	 * usage_insert / usage_aggregate (12):
-	 * every one of the 29 required methods is set; PostgreSQL has
+	 * usage_insert / usage_aggregate (12), usage_prune (13):
+	 * every one of the 30 required methods is set; PostgreSQL has
 	 * endpoints_version, SQLite (whose endpoint reads cost no round trip)
 	 * does without. */
 	assert_int_equal(st->version, BILLING_STORAGE_VERSION);
-	assert_int_equal(BILLING_STORAGE_VERSION, 12);
+	assert_int_equal(BILLING_STORAGE_VERSION, 13);
 	assert_non_null(st->name);
 	assert_string_equal(st->name, tb_backend());
 	assert_non_null(st->free);
@@ -454,9 +454,10 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 	assert_non_null(st->record_insert_many);
 	assert_non_null(st->usage_insert);
 	assert_non_null(st->usage_aggregate);
-	/* nothing else: the struct is the name, the version and these 30 */
-	assert_int_equal(sizeof(*st), offsetof(billing_storage, usage_aggregate) +
-		sizeof(st->usage_aggregate));
+	assert_non_null(st->usage_prune);
+	/* nothing else: the struct is the name, the version and these 31 */
+	assert_int_equal(sizeof(*st), offsetof(billing_storage, usage_prune) +
+		sizeof(st->usage_prune));
 }
 
 /* ------------------------------------------------------------ schema */

@@ -147,8 +147,9 @@ for (const backend of backends()) {
       await run(acme, 'usage.aggregate', { meterId: mtr.id, customerId: ada.id,
         periodStart: '2000-01-01T00:00:00Z', periodEnd: '2100-01-01T00:00:00Z' });
       await run(acme, 'subscriptions.usage', bos.id);
-      await run(acme, 'usage_settings.set', { usageGraceSeconds: 600 });
+      await run(acme, 'usage_settings.set', { usageGraceSeconds: 600, usageRetentionDays: 30 });
       await run(acme, 'usage_settings.get');
+      await run(acme, 'usage_events.prune');
 
       // Taxes (#22): the tenant's rounding rule. Discounts: a subscription
       // made with a coupon (coupons are on the generic flow), its discount

@@ -6,6 +6,7 @@ accepted event.
 
 Run: BILLING_LIBRARY=build/release/libbilling.so python3 -m unittest discover -s bindings/python/tests
 """
+import time
 import unittest
 
 import support
@@ -35,6 +36,26 @@ class UsageBatching(support.BackendCase):
         self.assertEqual((agg["value"], agg["events"]), (sum(range(2500)), 2500))
         with self.assertRaises(ValueError):
             acme.ingest_usage([], batch_size=1001)
+
+    def test_prune_deletes_events_older_than_the_retention(self):
+        _, acme = self.new_tenant("Retention")
+        cus = acme.customers.create(name="Bo", email="bo@example.com")
+        old = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3 * 86400))
+        older = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2 * 86400))
+        r = acme.ingest_usage([{"transactionId": "old", "eventName": "api.call",
+                                "customerId": cus["id"], "timestamp": old},
+                               {"transactionId": "new", "eventName": "api.call",
+                                "customerId": cus["id"]}])
+        self.assertEqual(r["accepted"], 2)
+        s = acme.usage_settings.set(usage_grace_seconds=3600, usage_retention_days=1)
+        self.assertEqual(s["usageRetentionDays"], 1)
+        self.assertEqual(acme.usage_settings.get()["usageRetentionDays"], 1)
+        p = acme.usage_events.prune()
+        self.assertEqual((p["object"], p["deleted"]), ("usage_prune", 1))
+        self.assertIsNotNone(p["cutoff"])
+        late = acme.ingest_usage([{"transactionId": "late", "eventName": "api.call",
+                                   "customerId": cus["id"], "timestamp": older}])
+        self.assertEqual(late["data"][0]["code"], "period_pruned")
 
 
 support.for_each_backend(globals(), UsageBatching)

@@ -34,7 +34,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 12
+#define BILLING_STORAGE_VERSION 13
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -548,7 +548,9 @@ typedef struct {
  *    attempts, one statement per table;
  *    usage_insert / usage_aggregate (version 12): usage events at volume,
  *    a bulk insert that reports duplicates rather than failing, and one
- *    set-based aggregate over JSON properties (the dialects differ).
+ *    set-based aggregate over JSON properties (the dialects differ);
+ *    usage_prune (version 13): a bounded delete of old usage events, as
+ *    events_prune.
  *
  * Version 8 is the floor: the ctx refuses an older vtable (the per-object
  * methods of versions 1 to 7 are gone; their objects are records now).
@@ -742,6 +744,16 @@ struct billing_storage {
 	 */
 	int (*usage_aggregate)(billing_txn *tx, const char *tenant_id, const billing_usage_query *q,
 		int64_t *value, int64_t *events);
+
+	/**
+	 * Version 13. Deletes up to limit (>= 1) of the tenant's usage events
+	 * whose timestamp is before before, oldest first; *deleted receives how
+	 * many. On failure nothing is deleted once the caller rolls the
+	 * transaction back. billing_usage_prune calls it until it deletes fewer
+	 * than limit (src/core/usage.c).
+	 */
+	int (*usage_prune)(billing_txn *tx, const char *tenant_id, int64_t before,
+		unsigned int limit, int64_t *deleted);
 
 	/* later versions append methods here */
 };

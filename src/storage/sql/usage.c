@@ -425,8 +425,39 @@ static int usage_aggregate(billing_txn *tx, const char *tenant_id, const billing
 	return rc;
 }
 
+/* ------------------------------------------------------------ prune */
+
+/* The oldest events first, limit at a time: the subquery picks them by
+ * the primary key, so both dialects delete the same rows. */
+static const char prune_sql[] =
+	"DELETE FROM usage_events WHERE tenant_id = ?1 AND transaction_id IN "
+	"(SELECT transaction_id FROM usage_events WHERE tenant_id = ?1 AND occurred_at < ?2 "
+	"ORDER BY occurred_at, transaction_id LIMIT ?3) RETURNING transaction_id";
+
+static int usage_prune(billing_txn *tx, const char *tenant_id, int64_t before,
+	unsigned int limit, int64_t *deleted)
+{
+	sql_stmt *s;
+	int rc;
+
+	*deleted = 0;
+	if (!tenant_id || limit == 0)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "limit",
+			"a prune needs a tenant and a limit of at least 1");
+	if ((rc = prepare(&s, tx, prune_sql, false)) < 0)
+		return rc;
+	s->drv->bind_text(s, 1, tenant_id);
+	s->drv->bind_int(s, 2, before);
+	s->drv->bind_int(s, 3, limit);
+	while ((rc = s->drv->step(s, BILLING_ECONFLICT)) > 0)
+		++*deleted;
+	s->drv->reset(s);
+	return rc < 0 ? rc : BILLING_OK;
+}
+
 void billing__sql_usage_install(billing_storage *st)
 {
 	st->usage_insert = usage_insert;
 	st->usage_aggregate = usage_aggregate;
+	st->usage_prune = usage_prune;
 }
