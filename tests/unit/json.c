@@ -701,7 +701,7 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"meters.create", "meters.get", "meters.update", "meters.list",
 		/* usage (#23) */
 		"usage_events.create", "usage_events.void", "usage.aggregate", "subscriptions.usage",
-		"usage_settings.get", "usage_settings.set",
+		"usage_settings.get", "usage_settings.set", "usage_events.prune",
 		/* subscription items (#21 item 2): writes by hand, reads from the descriptor */
 		"subscription_items.create", "subscription_items.update",
 		"subscription_items.delete", "subscription_items.preview",
