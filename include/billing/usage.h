@@ -86,7 +86,10 @@ typedef struct billing_usage_result billing_usage_result;
  * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); BILLING_EINVALID for
  *         the call itself (count 0 or over the maximum, events NULL, a bad
  *         version: field "events"); BILLING_ESTORAGE / BILLING_EBUSY (then
- *         nothing of the batch was stored)
+ *         nothing of the batch was stored); BILLING_ECONFLICT
+ *         "storage_unsupported" (field "storage") when the storage backend
+ *         was built for a vtable older than version 12 (so are every
+ *         aggregate and, before version 13, billing_usage_prune)
  */
 BILLING_EXTERN(int) billing_usage_ingest(billing_usage_result **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_usage_event *events, size_t count);
@@ -175,7 +178,9 @@ BILLING_EXTERN(void) billing_usage_summary_free(billing_usage_summary *s);
 
 /**
  * The tenant's grace window: seconds after a period's end during which
- * its events are still taken (0..BILLING_USAGE_GRACE_MAX). ADMIN.
+ * its events are still taken (0..BILLING_USAGE_GRACE_MAX). ADMIN. The
+ * tenant's other usage settings (the retention, the last prune's cutoff)
+ * are kept.
  * @return BILLING_OK; BILLING_EINVALID (field "usageGraceSeconds");
  *         BILLING_EFORBIDDEN
  */
@@ -191,7 +196,8 @@ BILLING_EXTERN(int) billing_usage_grace_get(int64_t *seconds, billing_ctx *ctx,
 /**
  * The tenant's retention of raw usage events, in days (0: keep them
  * forever, the default; 1..BILLING_USAGE_RETENTION_MAX). Nothing is deleted
- * when it is set: billing_usage_prune deletes. ADMIN.
+ * when it is set: billing_usage_prune deletes. ADMIN. The grace window is
+ * kept.
  * @return BILLING_OK; BILLING_EINVALID (field "usageRetentionDays");
  *         BILLING_EFORBIDDEN
  */
@@ -219,7 +225,8 @@ BILLING_EXTERN(int) billing_usage_retention_get(int64_t *days, billing_ctx *ctx,
  * @param cutoff receives the cutoff (UTC seconds; 0 with retention 0; may
  *        be NULL)
  * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); BILLING_ESTORAGE /
- *         BILLING_EBUSY
+ *         BILLING_EBUSY; BILLING_ECONFLICT "storage_unsupported" (a storage
+ *         vtable older than version 13)
  */
 BILLING_EXTERN(int) billing_usage_prune(int64_t *deleted, int64_t *cutoff, billing_ctx *ctx,
 	const billing_principal *who);
