@@ -77,13 +77,28 @@ static const billing_field fields[FIELD_COUNT] = {
 		"A note shown on the credit note; null for none." },
 	[LINES] = { "lines", BILLING_FIELD_TEXT, F(lines_json), BILLING_FIELD_FIXED, "lines",
 		BILLING_JSON_OBJECT, 0, NULL, 0,
-		"{object: list, data: [{invoiceLineId, description, quantity, amount, taxAmount}]}: "
-		"the invoice lines credited (empty for a lump amount)." },
-	[SUBTOTAL] = AMOUNT_FIELD("subtotal", subtotal, "subtotal", "The credit before tax."),
-	[TAX] = AMOUNT_FIELD("tax", tax, "tax", "The tax credited."),
+		"{object: list, data: [{invoiceLineId, description, quantity, amount, "
+		"discountAmounts, amountExcludingTax, taxAmount, taxAmounts}]}: the invoice lines "
+		"credited (empty for a lump amount); amount is before the line's discount, as the "
+		"invoice line's, and the discount and the tax per rate are the line's in "
+		"proportion." },
+	[SUBTOTAL] = AMOUNT_FIELD("subtotal", subtotal, "subtotal",
+		"The credit before tax and after discounts: the lines' amountExcludingTax (a lump "
+		"amount less its tax)."),
+	[TAX] = AMOUNT_FIELD("tax", tax, "tax", "The tax credited, inclusive and exclusive."),
 	[TOTAL] = { "total", BILLING_FIELD_INT64, F(total),
 		BILLING_FIELD_FIXED | BILLING_FIELD_SORT | BILLING_FIELD_RANGE, "total",
 		BILLING_JSON_INTEGER, 0, NULL, 0, "subtotal + tax, > 0." },
+	[TOTAL_TAX_AMOUNTS] = { "total_tax_amounts", BILLING_FIELD_TEXT,
+		F(total_tax_amounts_json), BILLING_FIELD_FIXED, "totalTaxAmounts",
+		BILLING_JSON_ARRAY, 0, NULL, 0,
+		"The tax credited per rate, [{taxRateId (null: a product's taxRate), amount, "
+		"inclusive, taxableAmount}], as an invoice's totalTaxAmounts; a lump amount's tax "
+		"is shared among the invoice's rates in proportion." },
+	[TOTAL_DISCOUNT_AMOUNTS] = { "total_discount_amounts", BILLING_FIELD_TEXT,
+		F(total_discount_amounts_json), BILLING_FIELD_FIXED, "totalDiscountAmounts",
+		BILLING_JSON_ARRAY, 0, NULL, 0,
+		"The lines' discounts credited, [{discountId, amount}] ([] for a lump amount)." },
 	[REFUND] = AMOUNT_FIELD("refund_amount", refund_amount, "refundAmount",
 		"Refunded through the payment provider."),
 	[CREDIT] = AMOUNT_FIELD("credit_amount", credit_amount, "creditAmount",

@@ -29,6 +29,9 @@ struct billing_credit_note {
 	const char *memo;            /* NULL: none */
 	const char *lines_json;      /* {"object":"list","data":[...]} */
 	int64_t subtotal, tax, total;
+	const char *total_tax_amounts_json;        /* [{taxRateId, amount, inclusive,
+	                                              taxableAmount}] */
+	const char *total_discount_amounts_json;   /* [{discountId, amount}] */
 	int64_t refund_amount, credit_amount, out_of_band_amount;
 	const char *refund_id;       /* NULL: none */
 	int64_t voided_at;           /* 0: issued */
@@ -44,7 +47,7 @@ struct billing_credit_note {
 /* Indexes into fields[]. */
 enum {
 	TENANT, ID, NUMBER, SEQ, INVOICE, CUSTOMER, CURRENCY, TYPE, STATUS, REASON, MEMO, LINES,
-	SUBTOTAL, TAX, TOTAL, REFUND, CREDIT, OUT_OF_BAND, REFUND_ID, VOIDED_AT, METADATA,
+	SUBTOTAL, TAX, TOTAL, TOTAL_TAX_AMOUNTS, TOTAL_DISCOUNT_AMOUNTS, REFUND, CREDIT, OUT_OF_BAND, REFUND_ID, VOIDED_AT, METADATA,
 	CREATED_AT, UPDATED_AT, VERSION, FIELD_COUNT
 };
 

@@ -38,6 +38,7 @@
 #include "core/customer_balance.h"
 #include "core/events.h"
 #include "core/invoice_internal.h"
+#include "core/invoice_tax.h"
 #include "core/json_exact.h"
 #include "core/metadata.h"
 #include "core/payment_internal.h"
@@ -90,20 +91,103 @@ static long line_index(const billing_invoice *inv, const char *id)
 
 /* ------------------------------------------------------------ earlier notes */
 
+/* An invoice line's tax per rate, as its tax_amounts shows it, or its
+ * product's taxRate as one entry without an id. */
+struct line_rates {
+	size_t n;
+	char id[BILLING__TAX_LINE_RATES_MAX][BILLING_ID_MAX];   /* "": a product's taxRate */
+	int inclusive[BILLING__TAX_LINE_RATES_MAX];
+	int64_t amount[BILLING__TAX_LINE_RATES_MAX];
+};
+
+static int corrupt(void)
+{
+	return billing__error_set(BILLING_ERROR, "corrupt",
+		"an invoice line's tax amounts are not the library's");
+}
+
+static int line_rates_of(struct line_rates *r, const billing_invoice_line *l)
+{
+	cJSON *arr, *t;
+
+	memset(r, 0, sizeof(*r));
+	if (!l->tax_amounts) {
+		/* A product's taxRate; an exempt customer's line keeps its rate
+		 * but was taxed nothing. */
+		if (l->tax_rate_bp > 0 && l->tax_amount != 0) {
+			r->n = 1;
+			r->amount[0] = l->tax_amount;
+		}
+		return BILLING_OK;
+	}
+	if ((arr = billing__jx_parse(l->tax_amounts, strlen(l->tax_amounts), NULL)) == NULL ||
+	    !cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > BILLING__TAX_LINE_RATES_MAX) {
+		cJSON_Delete(arr);
+		return corrupt();
+	}
+	cJSON_ArrayForEach(t, arr) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "taxRateId");
+		if (!cJSON_IsString(id) || billing__jx_int(cJSON_GetObjectItemCaseSensitive(t,
+			"amount"), &r->amount[r->n]) != BILLING__JX_INT_OK) {
+			cJSON_Delete(arr);
+			return corrupt();
+		}
+		snprintf(r->id[r->n], sizeof(r->id[0]), "%s", id->valuestring);
+		r->inclusive[r->n++] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "inclusive"));
+	}
+	cJSON_Delete(arr);
+	return BILLING_OK;
+}
+
 /* What the invoice's issued notes credited already, per line. */
 struct earlier {
 	const billing_invoice *inv;
+	struct line_rates *rates;    /* per line: the invoice's */
 	int64_t *amount;             /* per line */
+	int64_t *discount;           /* per line */
 	int64_t *tax;                /* per line */
+	int64_t (*rate_tax)[BILLING__TAX_LINE_RATES_MAX];   /* per line and rate */
 	int64_t total_tax;           /* of every issued note, lump ones too */
 	int failed;
 };
+
+/* An earlier note's tax on line k: per rate from its taxAmounts; a note
+ * written before they existed gave only taxAmount, taken from the rates
+ * in order. */
+static void earlier_rates(struct earlier *e, long k, const cJSON *amounts, int64_t tax)
+{
+	const struct line_rates *r = &e->rates[k];
+	const cJSON *t;
+	size_t j;
+
+	if (!cJSON_IsArray(amounts)) {
+		for (j = 0; j < r->n && tax > 0; j++) {
+			int64_t left = r->amount[j] - e->rate_tax[k][j];
+			int64_t take = tax < left ? tax : left;
+			if (take > 0) {
+				e->rate_tax[k][j] += take;
+				tax -= take;
+			}
+		}
+		return;
+	}
+	cJSON_ArrayForEach(t, amounts) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "taxRateId");
+		int64_t a = 0;
+		(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(t, "amount"), &a);
+		for (j = 0; j < r->n; j++)
+			if (strcmp(r->id[j], cJSON_IsString(id) ? id->valuestring : "") == 0) {
+				e->rate_tax[k][j] += a;
+				break;
+			}
+	}
+}
 
 static int earlier_row(void *payload, const void *record)
 {
 	const struct billing_credit_note *n = record;
 	struct earlier *e = payload;
-	cJSON *obj, *l;
+	cJSON *obj, *l, *d;
 	long k;
 
 	if (n->status != BILLING_CREDIT_NOTE_ISSUED)
@@ -121,6 +205,12 @@ static int earlier_row(void *payload, const void *record)
 		(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(l, "taxAmount"), &t);
 		e->amount[k] += a;
 		e->tax[k] += t;
+		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(l, "discountAmounts")) {
+			int64_t v = 0;
+			(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(d, "amount"), &v);
+			e->discount[k] += v;
+		}
+		earlier_rates(e, k, cJSON_GetObjectItemCaseSensitive(l, "taxAmounts"), t);
 	}
 	cJSON_Delete(obj);
 	return BILLING_OK;
@@ -130,12 +220,20 @@ static int earlier_load(struct earlier *e, billing_ctx *ctx, billing_txn *tx,
 	const billing_invoice *inv)
 {
 	billing_filter f = billing__credit_note_by(INVOICE, inv->id);
-	size_t n = inv->line_count ? inv->line_count : 1;
+	size_t n = inv->line_count ? inv->line_count : 1, i;
+	int rc;
+
 	memset(e, 0, sizeof(*e));
 	e->inv = inv;
 	if ((e->amount = billing__calloc(n, sizeof(int64_t))) == NULL ||
-	    (e->tax = billing__calloc(n, sizeof(int64_t))) == NULL)
+	    (e->discount = billing__calloc(n, sizeof(int64_t))) == NULL ||
+	    (e->tax = billing__calloc(n, sizeof(int64_t))) == NULL ||
+	    (e->rate_tax = billing__calloc(n, sizeof(*e->rate_tax))) == NULL ||
+	    (e->rates = billing__calloc(n, sizeof(*e->rates))) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (i = 0; i < inv->line_count; i++)
+		if ((rc = line_rates_of(&e->rates[i], &inv->lines[i])) < 0)
+			return rc;
 	return billing__list_all(ctx->st, tx, &billing__res_credit_note, inv->tenant_id, &f, 1,
 		earlier_row, e);
 }
@@ -143,7 +241,10 @@ static int earlier_load(struct earlier *e, billing_ctx *ctx, billing_txn *tx,
 static void earlier_free(struct earlier *e)
 {
 	billing__free(e->amount);
+	billing__free(e->discount);
 	billing__free(e->tax);
+	billing__free(e->rate_tax);
+	billing__free(e->rates);
 }
 
 /* ------------------------------------------------------------ the captured payment */
@@ -187,12 +288,166 @@ bool billing__credit_note_unpaid(billing_invoice_status s)
 		s == BILLING_INVOICE_UNCOLLECTIBLE;
 }
 
+/* The note's sums per tax rate and per discount (totalTaxAmounts,
+ * totalDiscountAmounts), in the order its lines name them. */
+#define NOTE_LINES_MAX 8
+
+struct tax_sum {
+	char key[BILLING_ID_MAX + 16];   /* the rate's id, or "bp<rate>" for a product's */
+	const char *id;                  /* NULL: a product's taxRate */
+	int inclusive;
+	int64_t amount, taxable;
+};
+
+struct sums {
+	struct tax_sum tax[NOTE_LINES_MAX * BILLING__TAX_LINE_RATES_MAX];
+	size_t tax_n;
+	struct { const char *id; int64_t amount; } discount[NOTE_LINES_MAX];
+	size_t discount_n;
+};
+
+static void sum_tax(struct sums *s, const char *id, int32_t bp, int inclusive, int64_t amount,
+	int64_t taxable)
+{
+	char key[sizeof(s->tax[0].key)];
+	size_t i;
+
+	if (*id)
+		snprintf(key, sizeof(key), "%s", id);
+	else
+		snprintf(key, sizeof(key), "bp%d", (int)bp);
+	for (i = 0; i < s->tax_n && strcmp(s->tax[i].key, key) != 0; i++)
+		;
+	if (i == s->tax_n) {
+		memcpy(s->tax[i].key, key, sizeof(key));
+		s->tax[i].id = *id ? id : NULL;
+		s->tax[i].inclusive = inclusive;
+		s->tax_n++;
+	}
+	s->tax[i].amount += amount;
+	s->tax[i].taxable += taxable;
+}
+
+static void sum_discount(struct sums *s, const char *id, int64_t amount)
+{
+	size_t i;
+	for (i = 0; i < s->discount_n && strcmp(s->discount[i].id, id) != 0; i++)
+		;
+	if (i == s->discount_n) {
+		s->discount[i].id = id;
+		s->discount_n++;
+	}
+	s->discount[i].amount += amount;
+}
+
+/* {taxRateId, amount, inclusive, taxableAmount}, as invoices show it. */
+static bool add_tax_entry(cJSON *arr, const char *id, int64_t amount, int inclusive,
+	int64_t taxable)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o || !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	return (id ? cJSON_AddStringToObject(o, "taxRateId", id) :
+		cJSON_AddNullToObject(o, "taxRateId")) &&
+		cJSON_AddItemToObject(o, "amount", billing__jx_int_new(amount)) &&
+		cJSON_AddBoolToObject(o, "inclusive", inclusive) &&
+		cJSON_AddItemToObject(o, "taxableAmount", billing__jx_int_new(taxable));
+}
+
+/* {discountId, amount}. */
+static bool add_discount_entry(cJSON *arr, const char *id, int64_t amount)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o || !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	return cJSON_AddStringToObject(o, "discountId", id) &&
+		cJSON_AddItemToObject(o, "amount", billing__jx_int_new(amount));
+}
+
+/* The sums as JSON arrays into totals[0] (tax) and totals[1] (discounts). */
+static int sums_json(cJSON *totals[2], const struct sums *s)
+{
+	size_t i;
+	bool ok = (totals[0] = cJSON_CreateArray()) != NULL &&
+		(totals[1] = cJSON_CreateArray()) != NULL;
+	for (i = 0; ok && i < s->tax_n; i++)
+		ok = add_tax_entry(totals[0], s->tax[i].id, s->tax[i].amount, s->tax[i].inclusive,
+			s->tax[i].taxable);
+	for (i = 0; ok && i < s->discount_n; i++)
+		ok = add_discount_entry(totals[1], s->discount[i].id, s->discount[i].amount);
+	return ok ? BILLING_OK : billing__error_set(BILLING_ENOMEM, NULL, NULL);
+}
+
+/* A lump amount's tax by rate: the note's tax shared among the invoice's
+ * rates in proportion to each rate's tax (largest remainder, so the parts
+ * make the note's tax), each rate's net in proportion to the note. */
+static int lump_sums(struct sums *s, const billing_invoice *inv, int64_t amount, int64_t tax)
+{
+	int64_t weights[NOTE_LINES_MAX * BILLING__TAX_LINE_RATES_MAX];
+	int64_t parts[NOTE_LINES_MAX * BILLING__TAX_LINE_RATES_MAX];
+	const char *text = inv->total_tax_amounts;
+	cJSON *arr, *t;
+	size_t i = 0, n;
+	int64_t sum = 0;
+	int rc = BILLING_OK;
+
+	if (tax <= 0 || !text || inv->total <= 0)
+		return BILLING_OK;
+	if ((arr = billing__jx_parse(text, strlen(text), NULL)) == NULL)
+		return billing__error_set(BILLING_ERROR, "corrupt",
+			"an invoice's tax amounts are not the library's");
+	cJSON_ArrayForEach(t, arr) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "taxRateId");
+		int64_t a = 0, taxable = 0;
+		if (i == sizeof(weights) / sizeof(weights[0]))
+			break;
+		(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(t, "amount"), &a);
+		(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(t, "taxableAmount"), &taxable);
+		weights[i] = a > 0 ? a : 0;
+		sum += weights[i];
+		snprintf(s->tax[i].key, sizeof(s->tax[0].key), "%s",
+			cJSON_IsString(id) ? id->valuestring : "");
+		s->tax[i].inclusive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "inclusive"));
+		if ((rc = billing_amount_mul_ratio(&s->tax[i].taxable, taxable, amount, inv->total,
+			BILLING_ROUND_HALF_UP)) < 0)
+			break;
+		i++;
+	}
+	cJSON_Delete(arr);
+	n = i;
+	if (rc < 0 || n == 0 || sum <= 0)
+		return rc;
+	if ((rc = billing_amount_allocate(parts, weights, n, tax)) < 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		s->tax[i].id = s->tax[i].key[0] ? s->tax[i].key : NULL;
+		s->tax[i].amount = parts[i];
+	}
+	s->tax_n = n;
+	return BILLING_OK;
+}
+
+/* A line of the note, between its checks and its tax. */
+struct part {
+	long k;                      /* the invoice line */
+	const char *line_id;
+	int32_t quantity;            /* 0: by amount */
+	int64_t amount;              /* asked, before the discount */
+	int64_t discount;
+	bool last;                   /* completes the line */
+};
+
 /* The note p asks for against inv, checked: n's amounts, type, reason and
  * memo (*memo: trimmed, new), *lines its lines (new). Field errors go to ck; other failures are
  * returned. left: what the captured payment has left to refund (-1: no
  * captured payment). */
-static int build(struct billing_credit_note *n, cJSON **lines, char **memo,
-	billing__checks *ck, const billing_credit_note_params *p, const billing_invoice *inv,
+static int build(struct billing_credit_note *n, cJSON **lines, struct sums *sums,
+	char **memo, billing__checks *ck, billing_ctx *ctx, billing_txn *tx,
+	const billing_credit_note_params *p, const billing_invoice *inv,
 	const struct earlier *e, int64_t left)
 {
 	static const char *const line_fields[][3] = {
@@ -206,6 +461,10 @@ static int build(struct billing_credit_note *n, cJSON **lines, char **memo,
 		{ "lines[7].invoiceLineId", "lines[7].amount", "lines[7].quantity" },
 	};
 	const size_t named = sizeof(line_fields) / sizeof(line_fields[0]);
+	struct part parts[NOTE_LINES_MAX];
+	billing__credit_tax_line tl[NOTE_LINES_MAX];
+	billing__tax_line_result res[NOTE_LINES_MAX];
+	size_t np = 0;
 	int64_t credited = inv->pre_credit_notes + inv->post_credit_notes, rest;
 	cJSON *data;
 	size_t i;
@@ -241,8 +500,7 @@ static int build(struct billing_credit_note *n, cJSON **lines, char **memo,
 		const char *const *names = line_fields[i];
 		const billing_invoice_line *l;
 		long k = line_index(inv, lp->invoice_line_id);
-		int64_t amount = lp->amount, line_left, tax_left, tax;
-		cJSON *o;
+		int64_t amount = lp->amount, line_left, discount_left, discount = 0;
 
 		if (k < 0) {
 			billing__check_fail(ck, names[0], "names no line of the invoice");
@@ -287,24 +545,73 @@ static int build(struct billing_credit_note *n, cJSON **lines, char **memo,
 			continue;
 		}
 		line_left = l->amount - e->amount[k];
-		tax_left = l->tax_amount - e->tax[k];
 		if (amount > line_left) {
 			billing__check_fail(ck, names[lp->quantity ? 2 : 1],
 				"%lld is more than the %lld left to credit on the line",
 				(long long)amount, (long long)line_left);
 			continue;
 		}
-		if (amount == line_left) {
-			tax = tax_left;
-		} else {
-			if ((rc = billing__line_tax(&tax, amount, l->tax_rate_bp)) < 0)
-				break;
-			if (tax > tax_left)
-				tax = tax_left;
+		/* The line's discount in proportion (the note's amount is, as the
+		 * line's, before it); the credit that completes the line takes
+		 * what is left of it. */
+		discount_left = l->discount_amount - e->discount[k];
+		if (amount == line_left)
+			discount = discount_left;
+		else if (l->discount_amount > 0 &&
+			 (rc = billing_amount_mul_ratio(&discount, l->discount_amount, amount, l->amount,
+			BILLING_ROUND_HALF_UP)) < 0)
+			break;
+		if (discount > discount_left)
+			discount = discount_left;
+		if (discount > amount)
+			discount = amount;
+		if (discount < 0)
+			discount = 0;
+		parts[np].k = k;
+		parts[np].line_id = lp->invoice_line_id;
+		parts[np].quantity = lp->quantity;
+		parts[np].amount = amount;
+		parts[np].discount = discount;
+		parts[np].last = amount == line_left;
+		tl[np].amount = amount - discount;
+		tl[np].tax_amounts = e->rates[k].n ? l->tax_amounts : NULL;
+		tl[np].tax_rate_bp = e->rates[k].n && !l->tax_amounts ? l->tax_rate_bp : 0;
+		np++;
+	}
+	billing__free(seen);
+	if (rc < 0)
+		return rc;
+
+	/* The parts' tax as the invoice's (invoice_tax.c, tax.c), each rate
+	 * capped by what earlier notes left of it on the line; the credit
+	 * that completes a line takes exactly what is left. */
+	if (np && !ck->count &&
+	    (rc = billing__credit_note_tax(res, ctx, tx, inv->tenant_id, tl, np)) < 0)
+		return rc;
+	for (i = 0; i < np && !ck->count; i++) {
+		const struct part *pt = &parts[i];
+		const billing_invoice_line *l = &inv->lines[pt->k];
+		const struct line_rates *r = &e->rates[pt->k];
+		int64_t tax = 0, inclusive = 0, net, t;
+		int64_t rate_tax[BILLING__TAX_LINE_RATES_MAX] = { 0 };
+		bool ok;
+		cJSON *o, *arr;
+		size_t j;
+
+		for (j = 0; j < r->n; j++) {
+			int64_t rate_left = r->amount[j] - e->rate_tax[pt->k][j];
+			t = pt->last ? rate_left : res[i].amounts[j];
+			if (t > rate_left)
+				t = rate_left;
+			if (t < 0)
+				t = 0;
+			rate_tax[j] = t;
+			tax += t;
+			if (r->inclusive[j])
+				inclusive += t;
 		}
-		if (tax < 0)
-			tax = 0;
-		if (__builtin_add_overflow(n->subtotal, amount, &n->subtotal) ||
+		net = pt->amount - pt->discount - inclusive;
+		if (__builtin_add_overflow(n->subtotal, net, &n->subtotal) ||
 		    __builtin_add_overflow(n->tax, tax, &n->tax)) {
 			rc = billing__error_set(BILLING_EOVERFLOW, "overflow", "the credit overflows");
 			break;
@@ -315,14 +622,31 @@ static int build(struct billing_credit_note *n, cJSON **lines, char **memo,
 			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 			break;
 		}
-		cJSON_AddStringToObject(o, "invoiceLineId", lp->invoice_line_id);
+		cJSON_AddStringToObject(o, "invoiceLineId", pt->line_id);
 		cJSON_AddStringToObject(o, "description", l->description ? l->description : "");
-		cJSON_AddItemToObject(o, "quantity", lp->quantity ?
-			billing__jx_int_new(lp->quantity) : cJSON_CreateNull());
-		cJSON_AddItemToObject(o, "amount", billing__jx_int_new(amount));
-		cJSON_AddItemToObject(o, "taxAmount", billing__jx_int_new(tax));
+		cJSON_AddItemToObject(o, "quantity", pt->quantity ?
+			billing__jx_int_new(pt->quantity) : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "amount", billing__jx_int_new(pt->amount));
+		arr = cJSON_AddArrayToObject(o, "discountAmounts");
+		ok = arr != NULL;
+		if (ok && l->discount_id && pt->discount) {
+			ok = add_discount_entry(arr, l->discount_id, pt->discount);
+			sum_discount(sums, l->discount_id, pt->discount);
+		}
+		ok = ok && cJSON_AddItemToObject(o, "amountExcludingTax", billing__jx_int_new(net)) &&
+			cJSON_AddItemToObject(o, "taxAmount", billing__jx_int_new(tax));
+		arr = ok ? cJSON_AddArrayToObject(o, "taxAmounts") : NULL;
+		ok = arr != NULL;
+		for (j = 0; ok && j < r->n; j++) {
+			ok = add_tax_entry(arr, r->id[j][0] ? r->id[j] : NULL, rate_tax[j],
+				r->inclusive[j], net);
+			sum_tax(sums, r->id[j], l->tax_rate_bp, r->inclusive[j], rate_tax[j], net);
+		}
+		if (!ok) {
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+			break;
+		}
 	}
-	billing__free(seen);
 	if (rc < 0)
 		return rc;
 
@@ -345,6 +669,8 @@ static int build(struct billing_credit_note *n, cJSON **lines, char **memo,
 			tax = 0;
 		n->tax = tax;
 		n->subtotal = p->amount - tax;
+		if (!ck->count && (rc = lump_sums(sums, inv, p->amount, tax)) < 0)
+			return rc;
 	}
 	n->total = n->subtotal + n->tax;
 	if (ck->count)
@@ -464,6 +790,9 @@ struct work {
 	struct billing_credit_note n;
 	cJSON *lines;
 	char *lines_text;
+	struct sums sums;
+	cJSON *totals[2];            /* totalTaxAmounts, totalDiscountAmounts */
+	char *totals_text[2];
 	char *memo;
 	struct captured cap;
 	billing_payment *pay;
@@ -475,6 +804,10 @@ static void work_free(struct work *w)
 	earlier_free(&w->e);
 	cJSON_Delete(w->lines);
 	cJSON_free(w->lines_text);
+	cJSON_Delete(w->totals[0]);
+	cJSON_Delete(w->totals[1]);
+	cJSON_free(w->totals_text[0]);
+	cJSON_free(w->totals_text[1]);
 	billing__free(w->memo);
 	billing_payment_free(w->pay);
 }
@@ -499,11 +832,17 @@ static int work_build(struct work *w, billing_ctx *ctx, billing_txn *tx, const c
 	}
 	if ((rc = invoice_of(&w->inv, ctx, tx, tenant_id, p->invoice_id)) < 0 ||
 	    (rc = earlier_load(&w->e, ctx, tx, w->inv)) < 0 ||
-	    (rc = build(&w->n, &w->lines, &w->memo, &ck, p, w->inv, &w->e, left)) < 0 ||
-	    (rc = billing__checks_finish(&ck, "credit note")) < 0)
+	    (rc = build(&w->n, &w->lines, &w->sums, &w->memo, &ck, ctx, tx, p, w->inv, &w->e,
+		left)) < 0 ||
+	    (rc = billing__checks_finish(&ck, "credit note")) < 0 ||
+	    (rc = sums_json(w->totals, &w->sums)) < 0)
 		return rc;
-	if ((w->lines_text = billing__jx_print(w->lines)) == NULL)
+	if ((w->lines_text = billing__jx_print(w->lines)) == NULL ||
+	    (w->totals_text[0] = billing__jx_print(w->totals[0])) == NULL ||
+	    (w->totals_text[1] = billing__jx_print(w->totals[1])) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	w->n.total_tax_amounts_json = w->totals_text[0];
+	w->n.total_discount_amounts_json = w->totals_text[1];
 	w->n.tenant_id = tenant_id;
 	w->n.invoice_id = w->inv->id;
 	w->n.customer_id = w->inv->customer_id;

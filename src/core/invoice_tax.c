@@ -485,6 +485,99 @@ done:
 	return rc;
 }
 
+/* ------------------------------------------------------------ credit notes */
+
+/* The rates of a stored breakdown (an invoice line's tax_amounts), in its
+ * order, into l (indexes of t). */
+static int stored_rates(billing__tax_line *l, struct table *t, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *text)
+{
+	cJSON *arr = billing__jx_parse(text, strlen(text), NULL), *e;
+	int rc = BILLING_OK;
+
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > BILLING__TAX_LINE_RATES_MAX) {
+		cJSON_Delete(arr);
+		return billing__error_set(BILLING_ERROR, "corrupt",
+			"an invoice line's tax amounts are not the library's");
+	}
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "taxRateId");
+		size_t k;
+		if (!cJSON_IsString(id)) {
+			rc = billing__error_set(BILLING_ERROR, "corrupt",
+				"an invoice line's tax amounts name no rate");
+			break;
+		}
+		if ((rc = table_index(&k, t, ctx, tx, tenant_id, id->valuestring)) < 0)
+			break;
+		l->rates[l->rate_count++] = k;
+	}
+	cJSON_Delete(arr);
+	return rc;
+}
+
+int billing__credit_note_tax(billing__tax_line_result *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const billing__credit_tax_line *lines, size_t n)
+{
+	struct table *rates = billing__calloc(1, sizeof(*rates));
+	struct table *legacy = billing__calloc(1, sizeof(*legacy));
+	billing__tax_line *a = billing__calloc(n ? n : 1, sizeof(*a));
+	billing__tax_line *b = billing__calloc(n ? n : 1, sizeof(*b));
+	billing__tax_line_result *rb = billing__calloc(n ? n : 1, sizeof(*rb));
+	billing__tax_total ta[INVOICE_RATES_MAX], tb[INVOICE_RATES_MAX];
+	billing__tax_sums sa, sb;
+	int rounding = 0, rc = BILLING_OK;
+	size_t i, k;
+
+	if (!rates || !legacy || !a || !b || !rb) {
+		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		goto done;
+	}
+	if ((rc = rounding_read(&rounding, ctx, tx, tenant_id)) < 0)
+		goto done;
+	for (i = 0; i < n; i++) {
+		a[i].amount = b[i].amount = lines[i].amount;
+		if (lines[i].tax_amounts) {
+			if ((rc = stored_rates(&a[i], rates, ctx, tx, tenant_id,
+				lines[i].tax_amounts)) < 0)
+				goto done;
+			continue;
+		}
+		if (lines[i].tax_rate_bp <= 0)
+			continue;
+		for (k = 0; k < legacy->n; k++)
+			if (legacy->terms[k].percentage == (int64_t)lines[i].tax_rate_bp * 100)
+				break;
+		if (k == legacy->n) {
+			if (k == INVOICE_RATES_MAX) {
+				rc = billing__error_set(BILLING_ERROR, NULL, "too many product tax rates");
+				goto done;
+			}
+			legacy->terms[k].percentage = (int64_t)lines[i].tax_rate_bp * 100;
+			legacy->n++;
+		}
+		b[i].rates[0] = k;
+		b[i].rate_count = 1;
+	}
+	/* As billing__invoice_tax: the rates under the tenant's rule, the
+	 * products' taxRate per line. */
+	if ((rc = billing__tax_compute(out, ta, &sa, a, n, rates->terms, rates->n,
+		rounding == 1 ? BILLING__TAX_ROUND_INVOICE : BILLING__TAX_ROUND_LINE)) < 0 ||
+	    (rc = billing__tax_compute(rb, tb, &sb, b, n, legacy->terms, legacy->n,
+		BILLING__TAX_ROUND_LINE)) < 0)
+		goto done;
+	for (i = 0; i < n; i++)
+		if (b[i].rate_count)
+			out[i] = rb[i];
+done:
+	billing__free(rates);
+	billing__free(legacy);
+	billing__free(a);
+	billing__free(b);
+	billing__free(rb);
+	return rc;
+}
+
 /* ------------------------------------------------------------ input */
 
 int billing__tax_rates_check(char out[BILLING__TAX_RATES_TEXT], int *out_null,

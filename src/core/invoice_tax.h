@@ -14,6 +14,7 @@
 
 #include "billing/invoice.h"
 #include "core/core.h"
+#include "core/tax.h"
 
 /* At most this many default tax rates on a plan, subscription, invoice
  * item or draft invoice (Stripe's limit too). */
@@ -100,6 +101,31 @@ int billing__tax_rate_ids_json(char out[BILLING__TAX_RATES_TEXT], const char *co
 int billing__customers_exempt_scan(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	unsigned int limit, int (*cb)(void *payload, const char *customer_id), void *payload,
 	int64_t *total);
+
+/* One line of a credit note for billing__credit_note_tax: a part of an
+ * invoice line. */
+typedef struct {
+	int64_t amount;            /* the part after its discount; holds an inclusive
+	                              rate's tax as the invoice line's amount does */
+	const char *tax_amounts;   /* the invoice line's tax per rate (JSON); NULL:
+	                              its product's tax_rate_bp, or untaxed */
+	int32_t tax_rate_bp;       /* used when tax_amounts is NULL; 0: untaxed */
+} billing__credit_tax_line;
+
+/*
+ * In tx: the tax of the parts of invoice lines a credit note credits
+ * (credit_note_issue.c), computed as the invoice computed its lines': the
+ * rates each invoice line was taxed by (their terms read; a rate fixes
+ * its percentage at creation), the tenant's rounding rule over the note's
+ * lines (per line, or per rate over the note), a product's taxRate per
+ * line. out[i].amounts[j] is the tax of the j-th entry of line i's
+ * tax_amounts (entry 0 for a product's taxRate); out[i].taxable its net.
+ * The caller caps each by what earlier notes left.
+ * @return BILLING_OK; BILLING_EOVERFLOW; BILLING_ERROR (a stored breakdown
+ *         that is not the library's)
+ */
+int billing__credit_note_tax(billing__tax_line_result *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const billing__credit_tax_line *lines, size_t n);
 
 /* A tax rate's terms, read in tx (tax_rate.c); BILLING_ENOTFOUND. */
 int billing__tax_rate_terms_get(int64_t *percentage, int *inclusive, int *active,

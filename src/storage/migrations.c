@@ -1571,6 +1571,15 @@ static const char step29_postgres[] =
 	"ALTER TABLE usage_aggregates NO FORCE ROW LEVEL SECURITY;\n"
 	"UPDATE usage_aggregates SET id = id || '/' || CAST(period_end AS TEXT);\n"
 	"ALTER TABLE usage_aggregates FORCE ROW LEVEL SECURITY;\n";
+/* Credit notes credit a line's discount and its tax per rate in
+ * proportion (issue #20 item 3, #22 item 5; credit_note_issue.c): their
+ * sums per rate and per discount, as invoices show theirs. Notes issued
+ * before credited neither: []. */
+static const char step30_credit_note_sums[] =
+	"ALTER TABLE credit_notes ADD COLUMN total_tax_amounts TEXT /*COLLATE_C*/ NOT NULL "
+	"DEFAULT '[]';\n"
+	"ALTER TABLE credit_notes ADD COLUMN total_discount_amounts TEXT /*COLLATE_C*/ NOT NULL "
+	"DEFAULT '[]';\n";
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -1620,6 +1629,8 @@ static const billing__migration steps[] = {
 		step28_invoice_taxes, step28_postgres, step28_sqlite },
 	{ 29, "usage: the retention of raw events, the last prune's cutoff; aggregates keyed "
 		"by their end", step29_usage_retention, step29_postgres, step29_sqlite },
+	{ 30, "credit notes: the tax per rate and the discounts they credit",
+		step30_credit_note_sums, NULL, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -840,6 +840,190 @@ static void discount__and_tax_rate_on_one_line(void **state)
 	assert_int_equal(problems(f), 0);
 }
 
+/* ------------------------------------------------------------ credit notes */
+
+/* A credit note of amount on the invoice's first line, by JSON; its
+ * answer parsed (rc: what the call must return; NULL when refused). */
+static cJSON *note_on_line(fx *f, const cJSON *inv, int64_t amount, int rc)
+{
+	const char *id = cJSON_GetObjectItemCaseSensitive(inv, "id")->valuestring;
+	char in[512], *text = NULL;
+	cJSON *o = NULL;
+
+	snprintf(in, sizeof(in), "{\"invoiceId\": \"%s\", \"reason\": \"order_change\", "
+		"\"lines\": [{\"invoiceLineId\": \"il_%s_1\", \"amount\": %lld}]}", id, id + 3,
+		(long long)amount);
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "credit_notes.create", in,
+		strlen(in), NULL), rc);
+	if (rc == BILLING_OK) {
+		o = cJSON_Parse(text);
+		assert_non_null(o);
+	}
+	billing_free(text);
+	return o;
+}
+
+/* One entry of a list of tax amounts: the rate, the amount and the net. */
+static void assert_tax_entry(const cJSON *list, const char *rate, bool inclusive,
+	int64_t amount, int64_t taxable)
+{
+	const cJSON *t;
+	assert_int_equal(cJSON_GetArraySize(list), 1);
+	t = cJSON_GetArrayItem(list, 0);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(t, "taxRateId")->valuestring, rate);
+	assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "inclusive")), inclusive);
+	assert_int_equal(num(t, "amount"), amount);
+	assert_int_equal(num(t, "taxableAmount"), taxable);
+}
+
+/* A note's one line and its sums: the amount asked (before the discount),
+ * the discount credited, the net, the tax of the one rate, and the total. */
+static void assert_note(const cJSON *n, const char *rate, bool inclusive, int64_t amount,
+	int64_t discount, int64_t net, int64_t tax, int64_t total)
+{
+	const cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(n, "lines"), "data"), 0), *d;
+	const char *di;
+
+	assert_non_null(l);
+	assert_int_equal(num(l, "amount"), amount);
+	d = cJSON_GetObjectItemCaseSensitive(l, "discountAmounts");
+	assert_int_equal(cJSON_GetArraySize(d), 1);
+	assert_int_equal(num(cJSON_GetArrayItem(d, 0), "amount"), discount);
+	di = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(d, 0), "discountId")->valuestring;
+	assert_int_equal(strncmp(di, "di_", 3), 0);
+	assert_int_equal(num(l, "amountExcludingTax"), net);
+	assert_int_equal(num(l, "taxAmount"), tax);
+	assert_tax_entry(cJSON_GetObjectItemCaseSensitive(l, "taxAmounts"), rate, inclusive, tax,
+		net);
+	assert_tax_entry(cJSON_GetObjectItemCaseSensitive(n, "totalTaxAmounts"), rate, inclusive,
+		tax, net);
+	d = cJSON_GetObjectItemCaseSensitive(n, "totalDiscountAmounts");
+	assert_int_equal(cJSON_GetArraySize(d), 1);
+	assert_int_equal(num(cJSON_GetArrayItem(d, 0), "amount"), discount);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(d, 0),
+		"discountId")->valuestring, di);
+	assert_int_equal(num(n, "subtotal"), net);
+	assert_int_equal(num(n, "tax"), tax);
+	assert_int_equal(num(n, "total"), total);
+}
+
+/* The third note on a line credited in full: refused, naming the line's
+ * amount, and a lump amount of 1 too (nothing is left of the invoice). */
+static void assert_nothing_left(fx *f, const cJSON *inv)
+{
+	const char *id = cJSON_GetObjectItemCaseSensitive(inv, "id")->valuestring;
+	char in[256], *text = NULL;
+
+	assert_null(note_on_line(f, inv, 1, BILLING_EINVALID));
+	assert_string_equal(billing_error_last()->field, "lines[0].amount");
+	snprintf(in, sizeof(in), "{\"invoiceId\": \"%s\", \"amount\": 1}", id);
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "credit_notes.create", in,
+		strlen(in), NULL), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "amount");
+	billing_free(text);
+}
+
+/* The invoice again: its amount due after the notes. */
+static int64_t amount_due(fx *f, const cJSON *inv)
+{
+	char in[128];
+	cJSON *o;
+	int64_t v;
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}",
+		cJSON_GetObjectItemCaseSensitive(inv, "id")->valuestring);
+	o = call_json(f, "invoices.get", in);
+	v = num(o, "amountDue");
+	cJSON_Delete(o);
+	return v;
+}
+
+/* Credit notes on a discounted line taxed by a txr_ rate (issue #20 item
+ * 3, #22 item 5; docs/billing.md "Credit notes"): the discount and the
+ * tax are credited in proportion, through the invoice's tax code.
+ * The line: 29.99 with 10 % off: discount 2.999 -> 3.00, 26.99 left.
+ * Exclusive 19 %: tax 26.99 x 0.19 = 5.1281 -> 5.13; total 32.12.
+ *   A note of 12.34 of the line: discount 3.00 x 12.34 / 29.99 = 1.2344
+ *   -> 1.23; net 11.11; tax 11.11 x 0.19 = 2.1109 -> 2.11; total 13.22.
+ *   The rest, 17.65: the discount left 1.77, net 15.88, the tax left
+ *   5.13 - 2.11 = 3.02 (15.88 x 0.19 = 3.0172 -> 3.02 too); total
+ *   18.90. 13.22 + 18.90 = 32.12, the invoice's total.
+ * Inclusive 20 %: net 26.99 / 1.2 = 22.4917 -> 22.49, tax 4.50; total 26.99.
+ *   A note of 12.34: discount 1.23, 11.11 left holds the tax: net
+ *   11.11 / 1.2 = 9.2583 -> 9.26, tax 1.85; total 11.11.
+ *   The rest, 17.65: discount 1.77, 15.88 left; the tax left 4.50 - 1.85
+ *   = 2.65, net 13.23 (15.88 / 1.2 = 13.2333 -> 13.23); total 15.88.
+ *   11.11 + 15.88 = 26.99.
+ * A third note finds nothing left. Before the fix the first note credited
+ * 12.34 and no tax (the line's product rate, 0, was used) nor discount,
+ * and the rest, 17.65 plus all the tax, was refused as more than the
+ * invoice had left. */
+static void credit_notes__credit_the_discount_and_the_tax_in_proportion(void **state)
+{
+	fx *f = *state;
+	char coupon[64], excl[64], incl[64];
+	cJSON *r, *inv, *n;
+
+	call(f, "coupons.create", "{\"percentOff\": 10, \"duration\": \"forever\"}", coupon);
+	r = call_json(f, "tax_rates.create", "{\"displayName\": \"MwSt\", \"percentage\": \"19\", "
+		"\"inclusive\": false}");
+	snprintf(excl, sizeof(excl), "%s", cJSON_GetObjectItemCaseSensitive(r, "id")->valuestring);
+	cJSON_Delete(r);
+	r = call_json(f, "tax_rates.create", "{\"displayName\": \"VAT\", \"percentage\": \"20\", "
+		"\"inclusive\": true}");
+	snprintf(incl, sizeof(incl), "%s", cJSON_GetObjectItemCaseSensitive(r, "id")->valuestring);
+	cJSON_Delete(r);
+
+	inv = first_invoice(f, excl, coupon);
+	assert_rated_line(inv, excl, false, 300, 2699, 513);
+	assert_int_equal(num(inv, "total"), 3212);
+	n = note_on_line(f, inv, 1234, BILLING_OK);
+	assert_note(n, excl, false, 1234, 123, 1111, 211, 1322);
+	cJSON_Delete(n);
+	n = note_on_line(f, inv, 1765, BILLING_OK);
+	assert_note(n, excl, false, 1765, 177, 1588, 302, 1890);
+	cJSON_Delete(n);
+	assert_int_equal(amount_due(f, inv), 0);
+	assert_nothing_left(f, inv);
+	cJSON_Delete(inv);
+
+	inv = first_invoice(f, incl, coupon);
+	assert_rated_line(inv, incl, true, 300, 2249, 450);
+	assert_int_equal(num(inv, "total"), 2699);
+	n = note_on_line(f, inv, 1234, BILLING_OK);
+	assert_note(n, incl, true, 1234, 123, 926, 185, 1111);
+	cJSON_Delete(n);
+	n = note_on_line(f, inv, 1765, BILLING_OK);
+	assert_note(n, incl, true, 1765, 177, 1323, 265, 1588);
+	cJSON_Delete(n);
+	assert_int_equal(amount_due(f, inv), 0);
+	assert_nothing_left(f, inv);
+	cJSON_Delete(inv);
+
+	/* A lump amount of half the exclusive invoice, 16.06 tax included:
+	 * tax 16.06 x 5.13 / 32.12 = 2.565 -> 2.57, all of the one rate, whose
+	 * net 26.99 in proportion is 13.495 -> 13.50; no discount shown. */
+	inv = first_invoice(f, excl, coupon);
+	{
+		char in[256], *text = NULL;
+		snprintf(in, sizeof(in), "{\"invoiceId\": \"%s\", \"amount\": 1606}",
+			cJSON_GetObjectItemCaseSensitive(inv, "id")->valuestring);
+		tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "credit_notes.create",
+			in, strlen(in), NULL), BILLING_OK);
+		n = cJSON_Parse(text);
+		billing_free(text);
+	}
+	assert_int_equal(num(n, "tax"), 257);
+	assert_int_equal(num(n, "subtotal"), 1349);
+	assert_tax_entry(cJSON_GetObjectItemCaseSensitive(n, "totalTaxAmounts"), excl, false, 257,
+		1350);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(n,
+		"totalDiscountAmounts")), 0);
+	cJSON_Delete(n);
+	cJSON_Delete(inv);
+	assert_int_equal(problems(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -857,6 +1041,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(discount__update_refusals_change_nothing, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(discount__and_tax_rate_on_one_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			credit_notes__credit_the_discount_and_the_tax_in_proportion, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,7 +91,16 @@ class CreditNotes(ts.ProblemAssertions):
         self.assertEqual(n["lines"]["data"], [{"invoiceLineId": line["id"],
                                                "description": line["description"],
                                                "quantity": None, "amount": 500,
-                                               "taxAmount": 95}])
+                                               "discountAmounts": [],
+                                               "amountExcludingTax": 500,
+                                               "taxAmount": 95, "taxAmounts": [
+                                                   {"taxRateId": None, "amount": 95,
+                                                    "inclusive": False,
+                                                    "taxableAmount": 500}]}])
+        # The product's taxRate (no txr_ rate): taxRateId null, as the invoice's.
+        self.assertEqual((n["totalTaxAmounts"], n["totalDiscountAmounts"]),
+                         ([{"taxRateId": None, "amount": 95, "inclusive": False,
+                            "taxableAmount": 500}], []))
         pay = self.b.ok("GET", "/v1/payments?invoiceId=" + inv["id"])["data"]
         self.assertEqual(len(pay), 1)
         self.assertEqual((pay[0]["refundedAmount"], pay[0]["status"]),
@@ -148,6 +157,11 @@ class CreditNotes(ts.ProblemAssertions):
         n = self.note({"invoiceId": inv["id"], "amount": 500, "creditAmount": 500,
                        "reason": "product_unsatisfactory"})
         self.assertEqual((n["creditAmount"], n["total"]), (500, 500))
+        # A lump amount: the invoice's tax in proportion, 500 x 190 / 1189 = 79.9 -> 80,
+        # on its one rate (the product's), whose net 999 in proportion: 420.1 -> 420.
+        self.assertEqual((n["tax"], n["totalTaxAmounts"], n["totalDiscountAmounts"]),
+                         (80, [{"taxRateId": None, "amount": 80, "inclusive": False,
+                                "taxableAmount": 420}], []))
         cus = self.b.ok("GET", "/v1/customers/" + cus["id"])
         self.assertEqual(cus["balances"], {"EUR": -500})
         txns = self.b.ok("GET", "/v1/customers/%s/balance-transactions" % cus["id"])["data"]
