@@ -4,7 +4,12 @@
  *
  * Rules: name 1..120 characters after trimming, no control characters;
  * email a valid address of at most 190 characters, unique in the tenant
- * ignoring case; metadata a string map (see billing_metadata_entry).
+ * ignoring case; metadata a string map (see billing_metadata_entry);
+ * a billing address (billing_address: each part optional, 1..200
+ * characters trimmed; country an ISO 3166-1 alpha-2 code in any case,
+ * kept in upper case) and a preferred locale (en-US, en-GB, de-DE, fr-FR,
+ * es-ES or ja-JP in any case, kept as written here), which the
+ * customer's documents show and use (billing/document.h).
  * A customer is deleted for good, and only while nothing references it.
  */
 #ifndef BILLING_CUSTOMER_H
@@ -23,17 +28,35 @@ enum {
 	BILLING_CUSTOMER_NAME = 1u << 0,
 	BILLING_CUSTOMER_EMAIL = 1u << 1,
 	BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD = 1u << 2,
-	BILLING_CUSTOMER_METADATA = 1u << 3
+	BILLING_CUSTOMER_METADATA = 1u << 3,
+	BILLING_CUSTOMER_ADDRESS = 1u << 4,           /**< params version 3 */
+	BILLING_CUSTOMER_PREFERRED_LOCALE = 1u << 5   /**< params version 3 */
 };
 
-#define BILLING_CUSTOMER_PARAMS_VERSION 2
+/**
+ * A postal address, as a customer's billing address (documents show it).
+ * Every member is optional (NULL: absent). This struct is fixed: a later
+ * part would come as a new struct, not as a member appended here.
+ */
+typedef struct {
+	const char *line1;
+	const char *line2;
+	const char *city;
+	const char *postal_code;
+	const char *region;        /**< state, province, county */
+	const char *country;       /**< ISO 3166-1 alpha-2, "DE" */
+} billing_address;
+
+#define BILLING_CUSTOMER_PARAMS_VERSION 3
 
 /**
  * Input of create and update. On create every member is used (NULL/0 means
  * absent). On update only the members whose bit is set in fields change,
  * so a bit with a NULL value clears an optional field. Version 2 adds
  * coupon and promotion_code (update only, no bit: given, they make the
- * customer's discount; billing/discount.h).
+ * customer's discount; billing/discount.h). Version 3 adds address and
+ * preferred_locale (bits BILLING_CUSTOMER_ADDRESS and
+ * BILLING_CUSTOMER_PREFERRED_LOCALE on update; a bit with NULL clears).
  */
 typedef struct {
 	unsigned int version;                  /**< BILLING_CUSTOMER_PARAMS_VERSION */
@@ -51,9 +74,17 @@ typedef struct {
 	 *  update that gives one needs no field bit. NULL: unchanged. */
 	const char *coupon;
 	const char *promotion_code;
+	/** Version 3: the billing address (copied; NULL: none), an address
+	 *  with no part is none. Refused with BILLING_EINVALID naming
+	 *  "address.<part>" (address.postalCode, address.country, ...). */
+	const billing_address *address;
+	/** Version 3: the documents' default locale; NULL: none (en-US).
+	 *  Another is BILLING_EINVALID naming "preferredLocale". */
+	const char *preferred_locale;
 } billing_customer_params;
 
-#define BILLING_CUSTOMER_PARAMS_INIT { BILLING_CUSTOMER_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define BILLING_CUSTOMER_PARAMS_INIT { BILLING_CUSTOMER_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+	0, 0 }
 
 /**
  * Creates a customer.
@@ -123,6 +154,11 @@ BILLING_EXTERN(int64_t) billing_customer_version(const billing_customer *c);
  *  JSON object of integers, {"EUR": -1189}: negative is credit owed to the
  *  customer; "{}" when it has none. Borrowed. */
 BILLING_EXTERN(const char *) billing_customer_balances_json(const billing_customer *c);
+/** The billing address (borrowed, its parts NULL when absent), or NULL
+ *  when the customer has none. */
+BILLING_EXTERN(const billing_address *) billing_customer_address(const billing_customer *c);
+/** The documents' default locale ("de-DE"; borrowed), or NULL when none. */
+BILLING_EXTERN(const char *) billing_customer_preferred_locale(const billing_customer *c);
 /** Accepts NULL. */
 BILLING_EXTERN(void) billing_customer_free(billing_customer *c);
 

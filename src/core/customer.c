@@ -4,8 +4,9 @@
  * in the tenant ignoring case through its key email_key, a default
  * payment method that is a token or, on update, one of the customer's
  * stored payment methods "cpm_..." standing for the provider's id, tax
- * ids checked and normalized by core/tax_id.h) and
- * the typed C API of billing/customer.h over the flow. Delete is hard,
+ * ids checked and normalized by core/tax_id.h, a billing address whose
+ * country is an ISO 3166-1 alpha-2 code, a preferred locale of documents
+ * from core/document.h's table) and the typed C API of billing/customer.h over the flow. Delete is hard,
  * refused by storage while any row references the customer. The
  * balances are computed by balance changes (core/customer_balance.c),
  * never by these calls.
@@ -16,18 +17,22 @@
 #include <string.h>
 
 #include "core/discount.h"
+#include "core/document.h"
 #include "core/json_exact.h"
 #include "core/payment_method.h"
 #include "core/tax_id.h"
 #include "core/resource.h"
 #include "core/resources.h"
 #include "core/text.h"
+#include "core/validate.h"
 
-/* The public customer: the record, then its metadata decoded for the
- * getters (billing__record_publish). */
+/* The public customer: the record, then its metadata and address decoded
+ * for the getters (billing__record_publish). */
 struct billing_customer {
 	billing_customer_record r;
 	billing__metadata metadata;
+	billing_address address;
+	char *address_text;         /* the address's strings, back to back */
 };
 
 #define F(member) offsetof(billing_customer_record, member)
@@ -35,7 +40,7 @@ struct billing_customer {
 /* Indexes into fields[], the bits of a given mask. */
 enum {
 	TENANT, ID, NAME, EMAIL, EMAIL_KEY, PAYMENT_METHOD, METADATA, BALANCES, CREATED_AT,
-	UPDATED_AT, VERSION, TAX_EXEMPT, TAX_IDS, FIELD_COUNT
+	UPDATED_AT, VERSION, TAX_EXEMPT, TAX_IDS, ADDRESS, PREFERRED_LOCALE, FIELD_COUNT
 };
 
 static const char *const tax_exempt_names[] = { "none", "exempt", "reverse", NULL };
@@ -85,6 +90,17 @@ static const billing_field fields[FIELD_COUNT] = {
 		BILLING_JSON_ARRAY, WRITE, NULL, 0,
 		"up to 5 [{type, value}]: type eu_vat, gb_vat, us_ein, ch_vat, no_vat or au_abn; "
 		"the value's format is checked and normalized (DE123456789); [] when none" },
+	/* Documents (issue #24): the buyer's block, and the locale when the
+	 * caller names none. */
+	[ADDRESS] = { "address", BILLING_FIELD_TEXT, F(address_json), 0, "address",
+		BILLING_JSON_OBJECT, WRITE | BILLING_API_NULLABLE, NULL, 0,
+		"{line1, line2, city, postalCode, region, country}, each optional, 1-200 "
+		"characters; country an ISO 3166-1 alpha-2 code (any case, stored upper case); "
+		"null when none" },
+	[PREFERRED_LOCALE] = { "preferred_locale", BILLING_FIELD_TEXT, F(preferred_locale), 0,
+		"preferredLocale", BILLING_JSON_STRING, WRITE | BILLING_API_NULLABLE, NULL, 0,
+		"en-US, en-GB, de-DE, fr-FR, es-ES or ja-JP (any case): the default locale of "
+		"the customer's documents; null when none (en-US)" },
 };
 
 #define R_READ ((1u << BILLING_ROLE_USER) | (1u << BILLING_ROLE_ADMIN))
@@ -169,9 +185,114 @@ static int tax_ids_check(char *out, size_t size, const char *text)
 	return rc;
 }
 
+#define ADDRESS_PARTS 6
+
+/* ISO 3166-1 alpha-2: the 249 officially assigned codes. */
+static const char countries[] =
+	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ "
+	"BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ "
+	"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ "
+	"DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR "
+	"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY "
+	"HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP "
+	"KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY "
+	"MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ "
+	"NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY "
+	"QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ "
+	"TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ "
+	"VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/* code (any case) upper-cased in place when it is an assigned code. */
+static bool country_ok(char *code)
+{
+	size_t i;
+	if (strlen(code) != 2)
+		return false;
+	for (i = 0; i < 2; i++)
+		if (code[i] >= 'a' && code[i] <= 'z')
+			code[i] = (char)(code[i] - 'a' + 'A');
+	/* Codes 3 characters apart; the last one ends the text. */
+	for (i = 0; i + 2 <= sizeof(countries) - 1; i += 3)
+		if (countries[i] == code[0] && countries[i + 1] == code[1])
+			return true;
+	return false;
+}
+
+/* The address's members in their order, with the names of their errors. */
+static const char *const address_keys[ADDRESS_PARTS] = {
+	"line1", "line2", "city", "postalCode", "region", "country"
+};
+static const char *const address_fields[ADDRESS_PARTS] = {
+	"address.line1", "address.line2", "address.city", "address.postalCode",
+	"address.region", "address.country"
+};
+
+/*
+ * address: an object of at most the six strings (each 1-200 characters
+ * trimmed, no control characters; country an assigned alpha-2 code). out
+ * receives it printed with its members in order, trimmed, the country in
+ * upper case; an object with no member is no address (*none). Field errors
+ * go to ck; BILLING_ENOMEM and a too long text are the call's errors.
+ */
+static int address_check(billing__checks *ck, char *out, size_t size, const char *text,
+	bool *none)
+{
+	cJSON *in = billing__jx_parse(text, strlen(text), NULL), *e, *canon = NULL;
+	char *parts[ADDRESS_PARTS] = { NULL }, *printed = NULL;
+	size_t i, before = ck->count;
+	int rc = BILLING_OK;
+
+	*none = true;
+	cJSON_ArrayForEach(e, in) {
+		for (i = 0; i < ADDRESS_PARTS; i++)
+			if (e->string && strcmp(e->string, address_keys[i]) == 0)
+				break;
+		if (i == ADDRESS_PARTS)
+			billing__check_fail(ck, "address", "%.40s is not a member of an address; "
+				"line1, line2, city, postalCode, region, country", e->string);
+		else if (!cJSON_IsString(e))
+			billing__check_fail(ck, address_fields[i], "must be a string");
+		else if ((rc = billing__check_text(ck, address_fields[i], e->valuestring, 0, 1, 200,
+			&parts[i])) < 0)
+			goto done;
+	}
+	if (parts[5] && !country_ok(parts[5]))
+		billing__check_fail(ck, "address.country",
+			"must be an ISO 3166-1 alpha-2 country code such as DE");
+	if (ck->count > before)
+		goto done;
+	if ((canon = cJSON_CreateObject()) == NULL)
+		goto nomem;
+	for (i = 0; i < ADDRESS_PARTS; i++) {
+		if (!parts[i])
+			continue;
+		*none = false;
+		if (!cJSON_AddStringToObject(canon, address_keys[i], parts[i]))
+			goto nomem;
+	}
+	if ((printed = billing__jx_print(canon)) == NULL)
+		goto nomem;
+	if ((size_t)snprintf(out, size, "%s", printed) >= size)
+		rc = billing__error_field(BILLING_EINVALID, "invalid", "address",
+			"the address is too long");
+	goto done;
+nomem:
+	rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+done:
+	for (i = 0; i < ADDRESS_PARTS; i++)
+		billing__free(parts[i]);
+	cJSON_free(printed);
+	cJSON_Delete(canon);
+	cJSON_Delete(in);
+	return rc;
+}
+
 static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
 	uint64_t given)
 {
+	/* The address in its canonical form: the record points at it until
+	 * the call's write and answer, within this call on this thread. */
+	static _Thread_local char address[2048];
 	/* The tax ids with their values normalized: the record points at it
 	 * until the call's write and answer, within this call on this thread. */
 	static _Thread_local char tax_ids[1024];
@@ -202,6 +323,22 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 			"must be 1 to 255 printable ASCII characters");
 	if ((given & BIT(TAX_EXEMPT)) && (c->tax_exempt < 0 || c->tax_exempt > 2))
 		billing__check_fail(&ck, "taxExempt", "must be none, exempt or reverse");
+	if ((given & BIT(ADDRESS)) && c->address_json) {
+		bool none;
+		if ((rc = address_check(&ck, address, sizeof(address), c->address_json,
+			&none)) < 0)
+			return rc;
+		c->address_json = none ? NULL : address;
+	}
+	/* The table's own spelling of the tag: "de-de" is stored "de-DE". */
+	if ((given & BIT(PREFERRED_LOCALE)) && c->preferred_locale) {
+		const billing__locale *loc = billing__locale_find(c->preferred_locale);
+		if (!loc)
+			billing__check_fail(&ck, "preferredLocale",
+				"must be one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP");
+		else
+			c->preferred_locale = loc->tag;
+	}
 	if (!current)
 		c->balances_json = "{}";
 	if (!current && !(given & BIT(TAX_IDS)))
@@ -271,11 +408,39 @@ const billing__rules billing__customer_rules = {
 
 /* ------------------------------------------------------------ the C API */
 
+/* The address's parts into c->address, pointing into one allocation. */
+static int address_decode(billing_customer *c)
+{
+	cJSON *obj, *v;
+	const char **part[ADDRESS_PARTS] = { &c->address.line1, &c->address.line2,
+		&c->address.city, &c->address.postal_code, &c->address.region,
+		&c->address.country };
+	size_t i, at = 0;
+
+	memset(&c->address, 0, sizeof(c->address));
+	if (!c->r.address_json)
+		return BILLING_OK;
+	if ((c->address_text = billing__malloc(strlen(c->r.address_json) + 1)) == NULL ||
+	    (obj = cJSON_Parse(c->r.address_json)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	for (i = 0; i < ADDRESS_PARTS; i++) {
+		v = cJSON_GetObjectItemCaseSensitive(obj, address_keys[i]);
+		if (!cJSON_IsString(v))
+			continue;
+		/* A part's text is never longer than its JSON. */
+		*part[i] = strcpy(c->address_text + at, v->valuestring);
+		at += strlen(v->valuestring) + 1;
+	}
+	cJSON_Delete(obj);
+	return BILLING_OK;
+}
+
 static int decode(void *obj)
 {
 	billing_customer *c = obj;
-	return billing__metadata_decode(&c->metadata,
+	int rc = billing__metadata_decode(&c->metadata,
 		c->r.metadata_json ? c->r.metadata_json : "{}");
+	return rc < 0 ? rc : address_decode(c);
 }
 
 static void obj_free(void *obj)
@@ -301,10 +466,33 @@ static int check_params(const billing_customer_params *p)
 	return BILLING_OK;
 }
 
-/* The record and mask of params' fields named by bits; *metadata is new
- * (or NULL). */
+/* The C address as the JSON object the flow checks (*out new). */
+static int address_encode(char **out, const billing_address *a)
+{
+	const char *parts[ADDRESS_PARTS] = { a->line1, a->line2, a->city, a->postal_code,
+		a->region, a->country };
+	cJSON *obj = cJSON_CreateObject();
+	char *printed;
+	size_t i;
+
+	for (i = 0; obj && i < ADDRESS_PARTS; i++)
+		if (parts[i] && !cJSON_AddStringToObject(obj, address_keys[i], parts[i])) {
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
+	printed = obj ? billing__jx_print(obj) : NULL;
+	*out = printed ? billing__strdup(printed) : NULL;
+	cJSON_free(printed);
+	cJSON_Delete(obj);
+	if (!*out)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	return BILLING_OK;
+}
+
+/* The record and mask of params' fields named by bits; *metadata and
+ * *address are new (or NULL). */
 static int to_record(const billing_customer_params *p, unsigned int bits,
-	billing_customer_record *r, uint64_t *given, char **metadata)
+	billing_customer_record *r, uint64_t *given, char **metadata, char **address)
 {
 	billing__checks ck = BILLING__CHECKS_INIT;
 	int rc;
@@ -312,7 +500,9 @@ static int to_record(const billing_customer_params *p, unsigned int bits,
 	memset(r, 0, sizeof(*r));
 	*given = 0;
 	*metadata = NULL;
-	if (bits & ~(BILLING_CUSTOMER_METADATA * 2 - 1))
+	*address = NULL;
+	if (bits & ~((p->version >= 3 ? BILLING_CUSTOMER_PREFERRED_LOCALE :
+		BILLING_CUSTOMER_METADATA) * 2 - 1))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"unknown field bits");
 	r->name = p->name;
@@ -331,9 +521,21 @@ static int to_record(const billing_customer_params *p, unsigned int bits,
 		r->metadata_json = *metadata ? *metadata : "{}";
 		*given |= BIT(METADATA);
 	}
-	if ((rc = billing__checks_finish(&ck, "customer")) < 0) {
+	if (bits & BILLING_CUSTOMER_PREFERRED_LOCALE) {
+		r->preferred_locale = p->preferred_locale;
+		*given |= BIT(PREFERRED_LOCALE);
+	}
+	if ((rc = billing__checks_finish(&ck, "customer")) == BILLING_OK &&
+	    (bits & BILLING_CUSTOMER_ADDRESS)) {
+		*given |= BIT(ADDRESS);
+		if (p->address && (rc = address_encode(address, p->address)) == BILLING_OK)
+			r->address_json = *address;
+	}
+	if (rc < 0) {
 		billing__free(*metadata);
 		*metadata = NULL;
+		billing__free(*address);
+		*address = NULL;
 	}
 	return rc;
 }
@@ -345,7 +547,7 @@ int billing_customer_create(billing_customer **out, billing_ctx *ctx,
 	billing_customer_record r;
 	/* A missing name or e-mail is "is required". */
 	unsigned int bits = BILLING_CUSTOMER_DEFAULT_PAYMENT_METHOD;
-	char *metadata = NULL;
+	char *metadata = NULL, *address = NULL;
 	uint64_t given;
 	int rc;
 
@@ -363,11 +565,16 @@ int billing_customer_create(billing_customer **out, billing_ctx *ctx,
 		bits |= BILLING_CUSTOMER_EMAIL;
 	if (p->metadata_count)
 		bits |= BILLING_CUSTOMER_METADATA;
-	if ((rc = to_record(p, bits, &r, &given, &metadata)) < 0)
+	if (p->version >= 3 && p->address)
+		bits |= BILLING_CUSTOMER_ADDRESS;
+	if (p->version >= 3 && p->preferred_locale)
+		bits |= BILLING_CUSTOMER_PREFERRED_LOCALE;
+	if ((rc = to_record(p, bits, &r, &given, &metadata, &address)) < 0)
 		return rc;
 	rc = publish(out, billing__resource_create((void **)out, &billing__customer_rules, ctx,
 		who, &r, given, opts));
 	billing__free(metadata);
+	billing__free(address);
 	return rc;
 }
 
@@ -384,13 +591,13 @@ int billing_customer_update(billing_customer **out, billing_ctx *ctx,
 {
 	billing_customer_record r;
 	const char *extra[BILLING__EXTRAS_MAX] = { NULL };
-	char *metadata = NULL;
+	char *metadata = NULL, *address = NULL;
 	uint64_t given;
 	int rc;
 
 	if ((rc = billing__authorize_rules(ctx, who, &billing__customer_rules,
 		BILLING_RESOURCE_OP_UPDATE)) < 0 || (rc = check_params(p)) < 0 ||
-	    (rc = to_record(p, p->fields, &r, &given, &metadata)) < 0)
+	    (rc = to_record(p, p->fields, &r, &given, &metadata, &address)) < 0)
 		return rc;
 	if (p->version >= 2) {
 		extra[0] = p->coupon;
@@ -399,6 +606,7 @@ int billing_customer_update(billing_customer **out, billing_ctx *ctx,
 	rc = publish(out, billing__resource_update_extra((void **)out, &billing__customer_rules,
 		ctx, who, id, &r, given, p->expected_version, extra, opts));
 	billing__free(metadata);
+	billing__free(address);
 	return rc;
 }
 
@@ -433,8 +641,10 @@ const billing_customer *billing_page_customer(const billing_page *page, size_t i
 
 void billing_customer_free(billing_customer *c)
 {
-	if (c)
+	if (c) {
 		billing__metadata_free(&c->metadata);
+		billing__free(c->address_text);
+	}
 	billing__free(c);
 }
 
@@ -472,4 +682,14 @@ const char *billing_customer_balances_json(const billing_customer *c)
 	if (!c)
 		return NULL;
 	return c->r.balances_json ? c->r.balances_json : "{}";
+}
+
+const billing_address *billing_customer_address(const billing_customer *c)
+{
+	return c && c->r.address_json ? &c->address : NULL;
+}
+
+const char *billing_customer_preferred_locale(const billing_customer *c)
+{
+	return c ? c->r.preferred_locale : NULL;
 }

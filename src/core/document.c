@@ -100,6 +100,8 @@ typedef struct {
 	billing_invoice *inv;
 	char *seller;              /* the tenant's name */
 	char *name, *email, *tax_ids_json;
+	char *address_json;        /* NULL: none */
+	char preferred_locale[8];  /* "" : none */
 	rate_row rates[RATES_MAX];
 	size_t rate_count;
 } source;
@@ -111,6 +113,7 @@ static void source_free(source *s)
 	billing__free(s->name);
 	billing__free(s->email);
 	billing__free(s->tax_ids_json);
+	billing__free(s->address_json);
 }
 
 static int dup_into(char **out, const char *s)
@@ -125,8 +128,11 @@ static int customer_row(void *payload, const void *record)
 	const billing_customer_record *c = record;
 	source *s = payload;
 	int rc;
-	if ((rc = dup_into(&s->name, c->name)) < 0 || (rc = dup_into(&s->email, c->email)) < 0)
+	if ((rc = dup_into(&s->name, c->name)) < 0 || (rc = dup_into(&s->email, c->email)) < 0 ||
+	    (c->address_json && (rc = dup_into(&s->address_json, c->address_json)) < 0))
 		return rc;
+	snprintf(s->preferred_locale, sizeof(s->preferred_locale), "%s",
+		c->preferred_locale ? c->preferred_locale : "");
 	return dup_into(&s->tax_ids_json, c->tax_ids_json ? c->tax_ids_json : "[]");
 }
 
@@ -224,25 +230,72 @@ static const char *status_label(builder *b, billing_invoice_status st)
 	}
 }
 
+static const char *part(const cJSON *address, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(address, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The buyer's address as lines appended at *n (pointing into a, which
+ * the caller keeps until the node is made): line1, line2, the town's line
+ * ("10115 Berlin"; in the United States, Canada and Australia
+ * "Springfield, IL 62701", the region on it), the region on a line of its
+ * own elsewhere, the country's code. */
+static void address_lines(const char **out, size_t *n, char *town, size_t size,
+	const cJSON *a)
+{
+	const char *city = part(a, "city"), *postal = part(a, "postalCode");
+	const char *region = part(a, "region"), *country = part(a, "country");
+	int us = country && (strcmp(country, "US") == 0 || strcmp(country, "CA") == 0 ||
+		strcmp(country, "AU") == 0);
+	const char *texts[5];
+	size_t i;
+
+	if (us)
+		snprintf(town, size, "%s%s%s%s%s", city ? city : "",
+			city && (region || postal) ? ", " : "", region ? region : "",
+			region && postal ? " " : "", postal ? postal : "");
+	else
+		snprintf(town, size, "%s%s%s", postal ? postal : "", postal && city ? " " : "",
+			city ? city : "");
+	texts[0] = part(a, "line1");
+	texts[1] = part(a, "line2");
+	texts[2] = town[0] ? town : NULL;
+	texts[3] = us ? NULL : region;
+	texts[4] = country;
+	for (i = 0; i < 5; i++)
+		if (texts[i])
+			out[(*n)++] = texts[i];
+}
+
 static void parties(builder *b, const source *s)
 {
-	char ids[8][160];
-	const char *buyer[8] = { L(b, BILLING__L_BILL_TO), s->name, s->email };
+	char ids[8][160], town[512];
+	const char *buyer[BILLING__DOC_TEXTS] = { L(b, BILLING__L_BILL_TO), s->name };
 	cJSON *arr = cJSON_Parse(s->tax_ids_json), *e;
-	size_t n = 3;
+	cJSON *address = s->address_json ? cJSON_Parse(s->address_json) : NULL;
+	size_t n = 2, first_id;
 
 	add(b, BILLING__DOC_PARTY, 0, L(b, BILLING__L_FROM), s->seller, NULL, NULL, NULL);
+	if (address)
+		address_lines(buyer, &n, town, sizeof(town), address);
+	else if (s->address_json && b->rc == BILLING_OK)
+		b->rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	buyer[n++] = s->email;
+	first_id = n;
 	cJSON_ArrayForEach(e, arr) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
-		if (!cJSON_IsString(v) || n == 8)
+		if (!cJSON_IsString(v) || n - first_id == 8)
 			continue;
-		snprintf(ids[n], sizeof(ids[n]), "%s %s", L(b, BILLING__L_TAX_ID), v->valuestring);
-		buyer[n] = ids[n];
+		snprintf(ids[n - first_id], sizeof(ids[0]), "%s %s", L(b, BILLING__L_TAX_ID),
+			v->valuestring);
+		buyer[n] = ids[n - first_id];
 		n++;
 	}
 	cJSON_Delete(arr);
 	if (b->rc == BILLING_OK)
 		b->rc = billing__doc_add(b->d, BILLING__DOC_PARTY, 0, buyer, n);
+	cJSON_Delete(address);
 }
 
 static void fields(builder *b, const billing_invoice *inv)
@@ -443,7 +496,7 @@ int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
 	const billing_principal *who, const char *id, billing_document_format format,
 	const char *locale)
 {
-	const billing__locale *loc;
+	const billing__locale *loc = NULL;
 	source s;
 	billing__doc d;
 	int rc;
@@ -457,15 +510,20 @@ int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
 	if (format != BILLING_DOCUMENT_HTML)
 		return billing__error_field(BILLING_EINVALID, "invalid", "format",
 			"the format is html");
-	if ((loc = billing__locale_find(locale ? locale : "en-US")) == NULL)
+	if (locale && (loc = billing__locale_find(locale)) == NULL)
 		return billing__error_field(BILLING_EINVALID, "unsupported_locale", "locale",
 			"one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP");
 	if (!billing__id_arg_ok(id, "in"))
 		return billing__not_found("invoice");
 	memset(&s, 0, sizeof(s));
 	memset(&d, 0, sizeof(d));
-	if ((rc = read_source(&s, ctx, who, id)) == BILLING_OK &&
-	    (rc = build(&d, &s, loc)) == BILLING_OK)
+	if ((rc = read_source(&s, ctx, who, id)) == BILLING_OK) {
+		/* No locale asked for: the customer's, else en-US. */
+		if (!locale && (loc = billing__locale_find(s.preferred_locale)) == NULL)
+			loc = billing__locale_find("en-US");
+		rc = build(&d, &s, loc);
+	}
+	if (rc == BILLING_OK)
 		rc = billing__doc_html(out, len, &d);
 	billing__doc_clear(&d);
 	source_free(&s);

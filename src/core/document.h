@@ -113,7 +113,7 @@ typedef enum {
 	BILLING__DOC_NOTE      /* text[0] heading, text[1] text */
 } billing__doc_kind;
 
-#define BILLING__DOC_TEXTS 8
+#define BILLING__DOC_TEXTS 16
 
 typedef struct {
 	billing__doc_kind kind;

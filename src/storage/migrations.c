@@ -1580,6 +1580,14 @@ static const char step30_credit_note_sums[] =
 	"DEFAULT '[]';\n"
 	"ALTER TABLE credit_notes ADD COLUMN total_discount_amounts TEXT /*COLLATE_C*/ NOT NULL "
 	"DEFAULT '[]';\n";
+/* Customers' documents (src/core/customer.c; issue #24): the billing
+ * address, a JSON object of up to six strings {line1, line2, city,
+ * postalCode, region, country} the core checks (country ISO 3166-1
+ * alpha-2), NULL when none; the locale their documents use by default
+ * (en-US, en-GB, de-DE, fr-FR, es-ES or ja-JP), NULL when none. */
+static const char step31_customer_documents[] =
+	"ALTER TABLE customers ADD COLUMN address TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE customers ADD COLUMN preferred_locale TEXT /*COLLATE_C*/;\n";
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -1631,6 +1639,8 @@ static const billing__migration steps[] = {
 		"by their end", step29_usage_retention, step29_postgres, step29_sqlite },
 	{ 30, "credit notes: the tax per rate and the discounts they credit",
 		step30_credit_note_sums, NULL, NULL },
+	{ 31, "customers: the billing address and the preferred locale of documents",
+		step31_customer_documents, NULL, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

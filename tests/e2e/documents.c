@@ -18,6 +18,11 @@
  * - the sums after the total (the balance applied, a credit note, the amount
  *   paid), the reverse-charge note, the footer, the word of each status
  *   (open, paid, uncollectible, void), a product's taxRate named "VAT";
+ * - the customer's billing address (C params version 3 and JSON) in the
+ *   buyer's block, laid out per country, hostile text in it inert, and its
+ *   preferredLocale the document's locale when none is asked for; an
+ *   address's and a locale's refusals (each part, the country code, an
+ *   unknown member, another locale), changing nothing;
  * - refusals: an unsupported locale, an unknown format, an id that names no
  *   invoice of the tenant (also another tenant's); a USER may read;
  * - every allocation and every storage statement failing in turn.
@@ -315,6 +320,188 @@ static void issued(fx *f, char out[64], const char *cus)
 	billing_invoice_free(done);
 }
 
+/* A customer's address and preferred locale through the C API: stored in
+ * their canonical form, cleared by a bit with NULL, refused field by field
+ * with nothing changed; a version 2 params' new bits are unknown. */
+static void documents__customer_address_and_locale_by_c(void **state)
+{
+	fx *f = *state;
+	billing_customer_params p = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_address a = { "1 Main St", NULL, "Springfield", "62701", "IL", "us" };
+	billing_address bad = { " ", NULL, NULL, NULL, NULL, "XX" };
+	billing_customer *c = NULL, *u = NULL;
+	const billing_address *got;
+
+	p.name = "Homer";
+	p.email = "homer@doc.example";
+	p.address = &a;
+	p.preferred_locale = "EN-gb";
+	tb_assert_rc(billing_customer_create(&c, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	got = billing_customer_address(c);
+	assert_non_null(got);
+	assert_string_equal(got->line1, "1 Main St");
+	assert_null(got->line2);
+	assert_string_equal(got->city, "Springfield");
+	assert_string_equal(got->postal_code, "62701");
+	assert_string_equal(got->region, "IL");
+	assert_string_equal(got->country, "US");
+	assert_string_equal(billing_customer_preferred_locale(c), "en-GB");
+
+	memset(&p, 0, sizeof(p));
+	p.version = BILLING_CUSTOMER_PARAMS_VERSION;
+	p.fields = BILLING_CUSTOMER_ADDRESS | BILLING_CUSTOMER_PREFERRED_LOCALE;
+	p.address = &bad;
+	p.preferred_locale = "pt-BR";
+	tb_assert_rc(billing_customer_update(&u, f->w->ctx, &f->admin, billing_customer_id(c), &p,
+		NULL), BILLING_EINVALID);
+	{
+		const billing_error *e = billing_error_last();
+		assert_int_equal(e->field_error_count, 3);
+		assert_string_equal(e->field_errors[0].field, "address.line1");
+		assert_string_equal(e->field_errors[1].field, "address.country");
+		assert_string_equal(e->field_errors[2].field, "preferredLocale");
+	}
+	assert_null(u);
+
+	p.version = 2;                 /* the address's bits came with version 3 */
+	p.address = &a;
+	p.preferred_locale = "de-DE";
+	tb_assert_rc(billing_customer_update(&u, f->w->ctx, &f->admin, billing_customer_id(c), &p,
+		NULL), BILLING_EINVALID);
+	tb_assert_field("fields");
+
+	p.version = BILLING_CUSTOMER_PARAMS_VERSION;
+	p.address = NULL;              /* a bit with NULL clears */
+	p.preferred_locale = NULL;
+	tb_assert_rc(billing_customer_update(&u, f->w->ctx, &f->admin, billing_customer_id(c), &p,
+		NULL), BILLING_OK);
+	assert_null(billing_customer_address(u));
+	assert_null(billing_customer_preferred_locale(u));
+	billing_customer_free(u);
+	u = NULL;
+	/* An address of no part is none. */
+	memset(&bad, 0, sizeof(bad));
+	p.address = &bad;
+	p.fields = BILLING_CUSTOMER_ADDRESS;
+	tb_assert_rc(billing_customer_update(&u, f->w->ctx, &f->admin, billing_customer_id(c), &p,
+		NULL), BILLING_OK);
+	assert_null(billing_customer_address(u));
+	billing_customer_free(u);
+	u = NULL;
+	tb_assert_rc(billing_customer_get(&u, f->w->ctx, &f->admin, billing_customer_id(c)),
+		BILLING_OK);
+	assert_null(billing_customer_address(u));
+	assert_int_equal(billing_customer_version(u), 3);
+	billing_customer_free(u);
+	billing_customer_free(c);
+}
+
+/* An answer's member as text ("" when absent or not a string). */
+static void answer(fx *f, char *out, size_t size, const char *op, const char *in,
+	const char *member)
+{
+	char *json = NULL;
+	cJSON *v, *m;
+	tb_assert_rc(billing_call_json(&json, f->w->ctx, &f->admin, op, in, strlen(in), NULL),
+		BILLING_OK);
+	v = cJSON_Parse(json);
+	m = cJSON_GetObjectItemCaseSensitive(v, member);
+	if (cJSON_IsString(m))
+		snprintf(out, size, "%s", m->valuestring);
+	else if (m && !cJSON_IsNull(m)) {
+		char *t = cJSON_PrintUnformatted(m);
+		snprintf(out, size, "%s", t);
+		cJSON_free(t);
+	} else
+		out[0] = '\0';
+	cJSON_Delete(v);
+	billing_free(json);
+}
+
+/* The address in the buyer's block, per country, and the preferred locale
+ * by default; an explicit locale wins; JSON refusals change nothing. */
+static void documents__buyer_address_and_preferred_locale(void **state)
+{
+	fx *f = *state;
+	char cus[64], us[64], id[64], got[512], in[1024], *html, *json = NULL;
+	const char *field = NULL;
+
+	call(f, cus, "customers.create", "{\"name\":\"Kl\xc3\xa4ra\",\"email\":"
+		"\"klara@doc.example\",\"preferredLocale\":\"de-de\",\"address\":{\"line1\":"
+		"\" Hauptstra\xc3\x9f" "e 5 \",\"line2\":\"Hinterhaus " XSS_JSON "\",\"city\":"
+		"\"Berlin\",\"postalCode\":\"10115\",\"region\":\"Berlin-Mitte\","
+		"\"country\":\"de\"}}");
+	snprintf(in, sizeof(in), "{\"id\":\"%s\"}", cus);
+	answer(f, got, sizeof(got), "customers.get", in, "address");
+	assert_string_equal(got, "{\"line1\":\"Hauptstra\xc3\x9f" "e 5\",\"line2\":\"Hinterhaus "
+		XSS_JSON "\",\"city\":\"Berlin\",\"postalCode\":\"10115\",\"region\":"
+		"\"Berlin-Mitte\",\"country\":\"DE\"}");
+	answer(f, got, sizeof(got), "customers.get", in, "preferredLocale");
+	assert_string_equal(got, "de-DE");
+	issued(f, id, cus);
+	html = render(f, &f->admin, id, NULL);                 /* the customer's: de-DE */
+	assert_non_null(strstr(html, "<html lang=\"de-DE\">"));
+	assert_non_null(strstr(html, "30,00" NBSP EURO));
+	assert_non_null(strstr(html, "<p>Kl\xc3\xa4ra</p><p>Hauptstra\xc3\x9f" "e 5</p><p>Hinterhaus "
+		XSS_ESCAPED "</p><p>10115 Berlin</p><p>Berlin-Mitte</p><p>DE</p>"
+		"<p>klara@doc.example</p>"));
+	assert_inert(html);
+	free(html);
+	html = render(f, &f->admin, id, "en-US");              /* asked for: wins */
+	assert_non_null(strstr(html, EURO "30.00"));
+	free(html);
+
+	call(f, us, "customers.create", "{\"name\":\"Homer\",\"email\":\"h@doc.example\","
+		"\"address\":{\"line1\":\"742 Evergreen Terrace\",\"city\":\"Springfield\","
+		"\"region\":\"OR\",\"postalCode\":\"97403\",\"country\":\"US\"}}");
+	issued(f, id, us);
+	html = render(f, &f->admin, id, NULL);                 /* none: en-US */
+	assert_non_null(strstr(html, "<html lang=\"en-US\">"));
+	assert_non_null(strstr(html, "<p>742 Evergreen Terrace</p><p>Springfield, OR 97403</p>"
+		"<p>US</p>"));
+	free(html);
+
+	/* Refusals over JSON: each names its field; nothing changed. */
+	{
+		static const char *const bad[][2] = {
+			{ "{\"address\":{\"country\":\"XX\"}}", "address.country" },
+			{ "{\"address\":{\"country\":\"DEU\"}}", "address.country" },
+			{ "{\"address\":{\"city\":\"\"}}", "address.city" },
+			{ "{\"address\":{\"postalCode\":10115}}", "address.postalCode" },
+			{ "{\"address\":{\"street\":\"x\"}}", "address" },
+			{ "{\"address\":\"Berlin\"}", "address" },
+			{ "{\"preferredLocale\":\"pt-BR\"}", "preferredLocale" },
+		};
+		size_t i;
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(in, sizeof(in), "{\"id\":\"%s\",%s", cus, bad[i][0] + 1);
+			tb_assert_rc(billing_call_json(&json, f->w->ctx, &f->admin, "customers.update",
+				in, strlen(in), NULL), BILLING_EINVALID);
+			field = bad[i][1];
+			tb_assert_field(field);
+			billing_free(json);
+			json = NULL;
+		}
+	}
+	snprintf(in, sizeof(in), "{\"id\":\"%s\"}", cus);
+	answer(f, got, sizeof(got), "customers.get", in, "version");
+	assert_string_equal(got, "1");
+	/* The table's first and last codes. */
+	snprintf(in, sizeof(in), "{\"id\":\"%s\",\"address\":{\"country\":\"ad\"}}", cus);
+	answer(f, got, sizeof(got), "customers.update", in, "address");
+	assert_string_equal(got, "{\"country\":\"AD\"}");
+	snprintf(in, sizeof(in), "{\"id\":\"%s\",\"address\":{\"country\":\"Zw\"}}", cus);
+	answer(f, got, sizeof(got), "customers.update", in, "address");
+	assert_string_equal(got, "{\"country\":\"ZW\"}");
+	/* null clears both */
+	snprintf(in, sizeof(in), "{\"id\":\"%s\",\"address\":null,\"preferredLocale\":null}",
+		cus);
+	answer(f, got, sizeof(got), "customers.update", in, "address");
+	assert_string_equal(got, "");
+	answer(f, got, sizeof(got), "customers.update", in, "preferredLocale");
+	assert_string_equal(got, "");
+}
+
 /* The sums after the total (the balance applied, a credit note, the amount
  * paid), the reverse-charge note, the footer, each status's word, and a
  * product's taxRate named "Tax". */
@@ -405,7 +592,8 @@ static void documents__faults_at_each_step(void **state)
 	long n;
 	int rc = BILLING_ERROR, pass;
 
-	call(f, cus, "customers.create", "{\"name\":\"Fay\",\"email\":\"fay@doc.example\"}");
+	call(f, cus, "customers.create", "{\"name\":\"Fay\",\"email\":\"fay@doc.example\","
+		"\"address\":{\"city\":\"Paris\",\"country\":\"FR\"}}");
 	issued(f, id, cus);
 	for (pass = 0; pass < 2; pass++) {
 		for (n = 1, rc = BILLING_ERROR; rc != BILLING_OK && n < 100000; n++) {
@@ -438,6 +626,8 @@ int main(void)
 		T(documents__every_amount_in_every_locale),
 		T(documents__a_draft_then_its_finalized_document),
 		T(documents__refusals),
+		T(documents__customer_address_and_locale_by_c),
+		T(documents__buyer_address_and_preferred_locale),
 		T(documents__balance_credit_notes_payment_notes_and_statuses),
 		T(documents__faults_at_each_step),
 	};

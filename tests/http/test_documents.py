@@ -8,6 +8,9 @@ documents"): GET /v1/invoices/{id}/html?locale=.
   body; a USER may read it;
 - hostile text in the customer's name is inert (escaped, never markup);
 - a draft's document is marked as one, and its ETag changes with the draft;
+- a customer's address (stored normalized) is in the page and its
+  preferredLocale is the page's locale when ?locale= is absent; their
+  refusals name address.country and preferredLocale; null clears;
 - refusals: an unsupported locale (400 unsupported_locale, field locale), an
   unknown query parameter (400), an id that names nothing in the tenant or
   another tenant's invoice (404), no token (401);
@@ -87,6 +90,33 @@ class Documents(tenant_case.TenantCase):
         self.assertIn("\u20ac42.00", second.text.decode())
         self.assertNotIn("<script", second.text.decode())
         self.assertNotEqual(second.header("ETag"), first.header("ETag"))
+
+    def test_customer_address_and_preferred_locale(self):
+        c = self.b.ok("POST", "/v1/customers", {
+            "name": "Chlo\u00e9", "email": "chloe@example.com", "preferredLocale": "FR-fr",
+            "address": {"line1": "12 rue de Rivoli ", "postalCode": "75001",
+                        "city": "Paris", "country": "fr"}})
+        self.assertEqual(c["preferredLocale"], "fr-FR")
+        self.assertEqual(c["address"], {"line1": "12 rue de Rivoli", "postalCode": "75001",
+                                        "city": "Paris", "country": "FR"})
+        s = self.b.ok("POST", "/v1/subscriptions", {"customerId": c["id"],
+                                                     "planId": self.b.monthly["id"]})
+        r = self.html(s["latestInvoiceId"])
+        self.assertEqual(r.status, 200, r.text)
+        page = r.text.decode()
+        self.assertIn('<html lang="fr-FR">', page)
+        self.assertIn("11,89\u00a0\u20ac", page)
+        self.assertIn("<p>12 rue de Rivoli</p><p>75001 Paris</p><p>FR</p>", page)
+        self.assertIn("\u20ac11.89", self.html(s["latestInvoiceId"], "?locale=en-US").text.decode())
+
+        path = "/v1/customers/%s" % c["id"]
+        self.assertProblem(self.b.req("PATCH", path, {"address": {"country": "ZZ"}}), 400,
+                           field="address.country")
+        self.assertProblem(self.b.req("PATCH", path, {"preferredLocale": "pt-BR"}), 400,
+                           field="preferredLocale")
+        cleared = self.b.ok("PATCH", path, {"address": None, "preferredLocale": None})
+        self.assertIsNone(cleared["address"])
+        self.assertIsNone(cleared["preferredLocale"])
 
     def test_refusals(self):
         inv = self.invoice()

@@ -42,6 +42,8 @@
 	PTR(billing_customer_name) \
 	PTR(billing_customer_email) \
 	PTR(billing_customer_default_payment_method) \
+	PTR(billing_customer_address) \
+	PTR(billing_customer_preferred_locale) \
 	INT(billing_customer_metadata_count, 0) \
 	AT(billing_customer_metadata_at) \
 	KEY(billing_customer_metadata_get) \

@@ -95,6 +95,12 @@ typedef struct {
 	 * normalized values (core/tax_id.h), "[]" when none. */
 	int tax_exempt;
 	const char *tax_ids_json;
+	/* Documents (schema step 31, issue #24): the billing address, a JSON
+	 * object of strings {line1, line2, city, postalCode, region, country}
+	 * (only those given; country ISO 3166-1 alpha-2, upper case), NULL
+	 * when none; the documents' default locale ("de-DE"), NULL when none. */
+	const char *address_json;
+	const char *preferred_locale;
 } billing_customer_record;
 
 typedef struct {
