@@ -159,6 +159,12 @@ BILLING_EXTERN(const char *) billing_customer_balances_json(const billing_custom
 BILLING_EXTERN(const billing_address *) billing_customer_address(const billing_customer *c);
 /** The documents' default locale ("de-DE"; borrowed), or NULL when none. */
 BILLING_EXTERN(const char *) billing_customer_preferred_locale(const billing_customer *c);
+/** The customer's own discount (billing/discount.h; issue #22) as of this
+ *  read, as JSON {"id", "couponId", "promotionCodeId", "start", "end"}
+ *  (billing_subscription_discount_json says what each holds). Borrowed;
+ *  NULL when the customer has none. Its subscriptions' own discounts are
+ *  on them. */
+BILLING_EXTERN(const char *) billing_customer_discount_json(const billing_customer *c);
 /** Accepts NULL. */
 BILLING_EXTERN(void) billing_customer_free(billing_customer *c);
 

@@ -399,6 +399,17 @@ BILLING_EXTERN(const char *) billing_subscription_items_json(const billing_subsc
  *  replace its plans' (issue #22), borrowed; NULL when none. */
 BILLING_EXTERN(const char *) billing_subscription_default_tax_rates(
 	const billing_subscription *s);
+/** The subscription's own discount (billing/discount.h; issue #22) as of
+ *  this read, as JSON {"id", "couponId", "promotionCodeId" (null when made
+ *  from the coupon's id), "start", "end" (null: no end yet; a once
+ *  discount's is set by the first invoice it takes something off, a
+ *  repeating one's at its creation)}, times as RFC 3339 UTC text; the
+ *  discount stays shown with its end once ended, until it is deleted or
+ *  replaced. Borrowed; NULL when the subscription has none (its invoices
+ *  may then take the customer's: billing_customer_discount_json). For the
+ *  fields as C values, billing_discount_get. */
+BILLING_EXTERN(const char *) billing_subscription_discount_json(
+	const billing_subscription *s);
 BILLING_EXTERN(size_t) billing_subscription_metadata_count(const billing_subscription *s);
 BILLING_EXTERN(const billing_metadata_entry *) billing_subscription_metadata_at(
 	const billing_subscription *s, size_t i);

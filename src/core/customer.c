@@ -40,7 +40,7 @@ struct billing_customer {
 /* Indexes into fields[], the bits of a given mask. */
 enum {
 	TENANT, ID, NAME, EMAIL, EMAIL_KEY, PAYMENT_METHOD, METADATA, BALANCES, CREATED_AT,
-	UPDATED_AT, VERSION, TAX_EXEMPT, TAX_IDS, ADDRESS, PREFERRED_LOCALE, FIELD_COUNT
+	UPDATED_AT, VERSION, TAX_EXEMPT, TAX_IDS, ADDRESS, PREFERRED_LOCALE, DISCOUNT, FIELD_COUNT
 };
 
 static const char *const tax_exempt_names[] = { "none", "exempt", "reverse", NULL };
@@ -101,6 +101,12 @@ static const billing_field fields[FIELD_COUNT] = {
 		"preferredLocale", BILLING_JSON_STRING, WRITE | BILLING_API_NULLABLE, NULL, 0,
 		"en-US, en-GB, de-DE, fr-FR, es-ES or ja-JP (any case): the default locale of "
 		"the customer's documents; null when none (en-US)" },
+	/* Schema step 32: the discount shown, written by the discount's
+	 * changes only (core/discount_object.c): APART, so an update of the
+	 * customer never writes it back nor needs it unchanged. */
+	[DISCOUNT] = { "discount", BILLING_FIELD_TEXT, F(discount_json), BILLING_FIELD_APART,
+		"discount", BILLING_JSON_OBJECT, BILLING_API_NULLABLE, NULL, 0,
+		"the customer's discount {id, couponId, promotionCodeId, start, end}; null: none" },
 };
 
 #define R_READ ((1u << BILLING_ROLE_USER) | (1u << BILLING_ROLE_ADMIN))
@@ -383,12 +389,13 @@ static const billing__rules_extra extras[] = {
 	{ NULL, NULL }
 };
 
-static int discounted(billing_ctx *ctx, billing_txn *tx, const void *current, const void *rec,
-	const char *const *values)
+static int discounted(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
+	const char *const *values, char **keep)
 {
-	const billing_customer_record *c = rec;
+	billing_customer_record *c = rec;
 	struct billing__discount_info d;
 	billing__attach_params ap;
+	int rc;
 	(void)current;
 
 	if (!values[0] && !values[1])
@@ -399,7 +406,15 @@ static int discounted(billing_ctx *ctx, billing_txn *tx, const void *current, co
 	ap.promotion_code = values[1];
 	ap.now = billing__now(ctx);
 	/* No first invoice: a code with a minimumAmount is refused. */
-	return billing__discount_attach(&d, ctx, tx, c->tenant_id, &ap);
+	if ((rc = billing__discount_attach(&d, ctx, tx, c->tenant_id, &ap)) < 0)
+		return rc;
+	/* attach wrote the column; the answer and customer.updated show it. */
+	if ((*keep = billing__malloc(BILLING__DISCOUNT_TEXT_MAX)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((rc = billing__discount_text(*keep, &d)) < 0)
+		return rc;
+	c->discount_json = *keep;
+	return BILLING_OK;
 }
 
 const billing__rules billing__customer_rules = {
@@ -692,4 +707,11 @@ const billing_address *billing_customer_address(const billing_customer *c)
 const char *billing_customer_preferred_locale(const billing_customer *c)
 {
 	return c ? c->r.preferred_locale : NULL;
+}
+
+/* The discount shown (schema step 32): written by the discount's changes
+ * only (core/discount_object.c), read here; NULL when none. */
+const char *billing_customer_discount_json(const billing_customer *c)
+{
+	return c ? c->r.discount_json : NULL;
 }

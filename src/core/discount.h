@@ -114,6 +114,7 @@ struct billing__discount_info {
 	char coupon_id[BILLING_ID_MAX];
 	char promotion_code_id[BILLING_ID_MAX];  /* "": none */
 	int64_t start_at, end_at, created_at, version;
+	int64_t deleted_at;                      /* 0: live */
 };
 
 /* What a discount's creation is made of. */
@@ -147,6 +148,25 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 int billing__discount_current(struct billing__discount_info *out, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id, const char *customer_id,
 	const char *subscription_id, bool lock);
+
+/* Room for the JSON of a shown discount (billing__discount_text). */
+#define BILLING__DISCOUNT_TEXT_MAX 256
+
+/* The discount as customers and subscriptions show it (their discount
+ * column, schema step 32): {"id","couponId","promotionCodeId","start",
+ * "end"}, times as the API writes them, null for no code or no end.
+ * attach, remove and used write it to their level's row in their
+ * transaction, so the column is the level's live discount. */
+int billing__discount_text(char out[BILLING__DISCOUNT_TEXT_MAX],
+	const struct billing__discount_info *d);
+
+/* In tx: the level's live discount (the caller just made one) as
+ * billing__discount_text writes it, into out, and *json pointing at out.
+ * For the object a call answers with, after the call changed the discount
+ * (the column was written by then, the record in hand was read before). */
+int billing__discount_shown(char out[BILLING__DISCOUNT_TEXT_MAX], const char **json,
+	billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *customer_id,
+	const char *subscription_id);
 
 /* In tx: marks the discount deleted now, event customer.discount.deleted. */
 int billing__discount_remove(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,

@@ -83,6 +83,7 @@ static void info_of(struct billing__discount_info *d, const struct billing__disc
 	d->end_at = r->end_at;
 	d->created_at = r->created_at;
 	d->version = r->version;
+	d->deleted_at = r->deleted_at;
 }
 
 /* The record of d (its strings borrowed from d). */
@@ -157,6 +158,109 @@ int billing__discount_current(struct billing__discount_info *out, billing_ctx *c
 		BILLING_LOCK_UPDATE, info_row, out);
 }
 
+/* ------------------------------------------------------------ shown */
+
+/* The discount column of customers and subscriptions (schema step 32) as
+ * the shown discount's writes see it: no version field, so writing it
+ * leaves the object's version alone (as the coupons' counts, discount.c). */
+struct shown_row {
+	const char *tenant_id;
+	const char *id;
+	const char *discount_json;
+};
+
+#define SHOWN_FIELDS { \
+	{ "tenant_id", BILLING_FIELD_TEXT, offsetof(struct shown_row, tenant_id), \
+	  BILLING_FIELD_TENANT, NULL, BILLING_JSON_NONE, 0, NULL, 0, NULL }, \
+	{ "id", BILLING_FIELD_TEXT, offsetof(struct shown_row, id), BILLING_FIELD_ID, "id", \
+	  BILLING_JSON_STRING, 0, NULL, 0, NULL }, \
+	{ "discount", BILLING_FIELD_TEXT, offsetof(struct shown_row, discount_json), 0, \
+	  "discount", BILLING_JSON_OBJECT, 0, NULL, 0, NULL } }
+
+static const billing_field customer_shown_fields[] = SHOWN_FIELDS;
+static const billing_field subscription_shown_fields[] = SHOWN_FIELDS;
+
+static const billing_resource customer_shown = {
+	.name = "customer_discounts", .plural = "customer_discounts", .table = "customers",
+	.prefix = "cus", .record_size = sizeof(struct shown_row),
+	.fields = customer_shown_fields, .field_count = 3,
+};
+
+static const billing_resource subscription_shown = {
+	.name = "subscription_discounts", .plural = "subscription_discounts",
+	.table = "subscriptions", .prefix = "sub", .record_size = sizeof(struct shown_row),
+	.fields = subscription_shown_fields, .field_count = 3,
+};
+
+static int time_text(char out[BILLING_TIME_FORMAT_SIZE + 2], int64_t t)
+{
+	char buf[BILLING_TIME_FORMAT_SIZE];
+	int rc;
+	if (!t) {
+		snprintf(out, BILLING_TIME_FORMAT_SIZE + 2, "null");
+		return BILLING_OK;
+	}
+	if ((rc = billing__time_format(buf, sizeof(buf), t)) < 0)
+		return rc;
+	snprintf(out, BILLING_TIME_FORMAT_SIZE + 2, "\"%s\"", buf);
+	return BILLING_OK;
+}
+
+int billing__discount_text(char out[BILLING__DISCOUNT_TEXT_MAX],
+	const struct billing__discount_info *d)
+{
+	char start[BILLING_TIME_FORMAT_SIZE + 2], end[BILLING_TIME_FORMAT_SIZE + 2];
+	char promo[BILLING_ID_MAX + 2];
+	int rc;
+
+	/* Ids are letters, digits, - and _ (ids.c, billing__id_chosen): no
+	 * escape is needed. */
+	if ((rc = time_text(start, d->start_at)) < 0 || (rc = time_text(end, d->end_at)) < 0)
+		return rc;
+	snprintf(promo, sizeof(promo), d->promotion_code_id[0] ? "\"%s\"" : "null",
+		d->promotion_code_id);
+	snprintf(out, BILLING__DISCOUNT_TEXT_MAX, "{\"id\":\"%s\",\"couponId\":\"%s\","
+		"\"promotionCodeId\":%s,\"start\":%s,\"end\":%s}", d->id, d->coupon_id, promo,
+		start, end);
+	return BILLING_OK;
+}
+
+/* Writes the discount its level shows: d, or none (NULL). */
+static int show(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const struct billing__discount_info *level, const struct billing__discount_info *d)
+{
+	char text[BILLING__DISCOUNT_TEXT_MAX];
+	struct shown_row row;
+	int rc;
+
+	row.tenant_id = tenant_id;
+	row.id = level->subscription_id[0] ? level->subscription_id : level->customer_id;
+	row.discount_json = NULL;
+	if (d) {
+		if ((rc = billing__discount_text(text, d)) < 0)
+			return rc;
+		row.discount_json = text;
+	}
+	return ctx->st->record_update(tx, level->subscription_id[0] ? &subscription_shown :
+		&customer_shown, &row, 0);
+}
+
+int billing__discount_shown(char out[BILLING__DISCOUNT_TEXT_MAX], const char **json,
+	billing_ctx *ctx, billing_txn *tx, const char *tenant_id, const char *customer_id,
+	const char *subscription_id)
+{
+	struct billing__discount_info d;
+	int rc;
+
+	if ((rc = billing__discount_current(&d, ctx, tx, tenant_id, customer_id, subscription_id,
+		false)) < 0 || (rc = billing__discount_text(out, &d)) < 0)
+		return rc;
+	*json = out;
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ writes */
+
 static int write(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	struct billing__discount_info *d, int64_t deleted_at, int64_t now)
 {
@@ -182,6 +286,8 @@ int billing__discount_remove(billing_ctx *ctx, billing_txn *tx, const char *tena
 	r.deleted_at = now;
 	r.updated_at = now;
 	r.version = cur.version + 1;
+	if ((rc = show(ctx, tx, tenant_id, &cur, NULL)) < 0)
+		return rc;
 	return billing__event_emit(ctx, tx, tenant_id, "customer.discount.deleted", "discount",
 		cur.id, rec_json, &r);
 }
@@ -200,7 +306,14 @@ int billing__discount_used(billing_ctx *ctx, billing_txn *tx, const char *tenant
 	if (cur.end_at)
 		return BILLING_OK;
 	cur.end_at = now < cur.start_at ? cur.start_at : now;
-	return write(ctx, tx, tenant_id, &cur, 0, billing__now(ctx));
+	/* A deleted discount (a draft took it before its delete) stays deleted
+	 * and shown by no one. */
+	if ((rc = write(ctx, tx, tenant_id, &cur, cur.deleted_at, billing__now(ctx))) < 0 ||
+	    cur.deleted_at)
+		return rc;
+	/* The level shows its end: one more statement, in the one invoice
+	 * that ends the discount (never in a renewal without a discount). */
+	return show(ctx, tx, tenant_id, &cur, &cur);
 }
 
 /* ------------------------------------------------------------ attach */
@@ -276,7 +389,8 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 		return rc;
 	rec_of(&r, tenant_id, out);
 	r.updated_at = out->created_at;
-	if ((rc = billing__insert(ctx->st, tx, &billing__res_discount, &r)) < 0)
+	if ((rc = billing__insert(ctx->st, tx, &billing__res_discount, &r)) < 0 ||
+	    (rc = show(ctx, tx, tenant_id, out, out)) < 0)
 		return rc;
 	return billing__event_emit(ctx, tx, tenant_id, replaced ? "customer.discount.updated" :
 		"customer.discount.created", "discount", out->id, rec_json, &r);

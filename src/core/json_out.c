@@ -134,6 +134,12 @@ cJSON *billing__json_subscription(const void *item)
 	}
 	billing__jb_add(&b, "defaultTaxRates",
 		array_json(billing_subscription_default_tax_rates(s)));
+	{
+		/* Written by discount_object.c; null when none (or unreadable). */
+		const char *d = billing_subscription_discount_json(s);
+		cJSON *v = d ? billing__jx_parse(d, strlen(d), NULL) : NULL;
+		billing__jb_add(&b, "discount", v ? v : cJSON_CreateNull());
+	}
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_subscription_created_at(s)));
 	billing__jb_num(&b, "version", billing_subscription_version(s));
 	return billing__jb_done(&b);
@@ -488,7 +494,13 @@ static const billing__shape_field subscription_fields[] = {
 	{ "cancelAtPeriodEnd", "boolean", false }, { "canceledAt", "time?", false }, { "endedAt", "time?", false },
 	{ "latestInvoiceId", "string?", false }, { "pendingPlanId", "string?", false },
 	{ "metadata", "metadata", false }, { "createdAt", "time", false }, { "version", "integer", false },
-	{ "items", "SubscriptionItemRef[]", false }, { "defaultTaxRates", "string[]", false }, END
+	{ "items", "SubscriptionItemRef[]", false }, { "defaultTaxRates", "string[]", false },
+	{ "discount", "Discount?", false }, END
+};
+static const billing__shape_field discount_shown_fields[] = {
+	{ "id", "string", false }, { "couponId", "string", false },
+	{ "promotionCodeId", "string?", false }, { "start", "time", false },
+	{ "end", "time?", false }, END
 };
 static const billing__shape_field item_ref_fields[] = {
 	{ "id", "string", false }, { "planId", "string", false }, { "quantity", "integer", false },
@@ -640,6 +652,10 @@ static const billing__shape_field usage_prune_fields[] = {
 static const billing__shape shapes[] = {
 	{ "Tenant", "A tenant: one business billing its own customers.", NULL, tenant_fields },
 	{ "Subscription", "A customer's subscription to a plan.", NULL, subscription_fields },
+	{ "Discount", "A subscription's or customer's discount (di_): a coupon redeemed, from "
+		"start until end (null: no end yet; a once coupon's is set by the first invoice "
+		"it takes something off). Shown until deleted or replaced, ended or not.", NULL,
+		discount_shown_fields },
 	{ "SubscriptionItemRef", "One item of a subscription, in its items[]: the first is the "
 		"subscription's planId and quantity.", NULL, item_ref_fields },
 	{ "InvoiceLine", "One line of an invoice; amounts in minor units. amount is before its "

@@ -314,6 +314,7 @@ struct call {
 	uint64_t failed;
 	const char *const *extras;  /* an update's rules->update_extras values, or NULL */
 	bool extra_given;           /* one of them is not NULL */
+	char *extra_keep;           /* update_extra's string, freed with the call */
 };
 
 static void call_init(struct call *c, const billing__rules *rules, billing_ctx *ctx)
@@ -340,6 +341,7 @@ static void call_free(struct call *c)
 	billing__free(c->work);
 	billing__free(c->merged);
 	billing__free(c->out_rec);
+	billing__free(c->extra_keep);
 }
 
 static const char *field_name(const billing_field *f)
@@ -511,8 +513,10 @@ static int check_given(struct call *c, const void *rec, uint64_t given, bool cre
 		if (!(given & (UINT64_C(1) << i))) {
 			if (create && (f->api & BILLING_API_REQUIRED))
 				billing__check_fail(&ck, field_name(f), "is required");
+			/* A nullable OBJECT (customers' discount) starts null. */
 			else if (create && (f->json_kind == BILLING_JSON_METADATA ||
-			    f->json_kind == BILLING_JSON_OBJECT))
+			    (f->json_kind == BILLING_JSON_OBJECT &&
+			     !(f->api & BILLING_API_NULLABLE))))
 				billing__record_set_text(f, c->work, "{}");
 			continue;
 		}
@@ -725,7 +729,8 @@ static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	if ((rc = run_check(c, ctx, tx, current, c->merged)) < 0)
 		return rc;
 	if (c->rules->update_extra &&
-	    (rc = c->rules->update_extra(ctx, tx, current, c->merged, c->extras)) < 0)
+	    (rc = c->rules->update_extra(ctx, tx, current, c->merged, c->extras,
+		&c->extra_keep)) < 0)
 		return rc;
 	memcpy(record, c->merged, res->record_size);
 	return BILLING_OK;

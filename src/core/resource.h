@@ -154,10 +154,13 @@ typedef struct billing__rules {
 	 * With update_extras: what they do, in the update's transaction after
 	 * check, given rec (the record written, complete; current: the
 	 * stored one) and values; called whether or not one is given. Its
-	 * failure rolls the call back.
+	 * failure rolls the call back. It may point a FIXED text field of rec
+	 * (not written by the update) at a string it allocated into *keep, to
+	 * show in the answer and the event what it wrote itself (customers: the
+	 * discount); the flow frees *keep after the call.
 	 */
 	int (*update_extra)(billing_ctx *ctx, billing_txn *tx, const void *current,
-		const void *rec, const char *const *values);
+		void *rec, const char *const *values, char **keep);
 } billing__rules;
 
 /* The entry of the generic verb op (BILLING_RESOURCE_OP_*) of rules, or

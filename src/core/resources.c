@@ -166,6 +166,11 @@ static const billing_field subscription_fields[] = {
 	F(S, "items", TEXT, items_json, 0, NULL, NONE),
 	/* schema step 27 (core/invoice_tax.c) */
 	F(S, "default_tax_rates", TEXT, default_tax_rates_json, 0, "defaultTaxRates", STRINGS),
+	/* schema step 32 (core/discount_object.c): the discount shown, written
+	 * only with a change of the discount, never by an update of the row
+	 * (APART: a renewal's record read before the discount ended still
+	 * writes) */
+	F(S, "discount", TEXT, discount_json, BILLING_FIELD_APART, NULL, NONE),
 };
 static const billing_reference subscription_refs[] = {
 	{ "customer_id", &billing__res_customer },

@@ -133,7 +133,7 @@ static void *from_record(const void *record)
 		billing__strsize(r->latest_invoice_id) + billing__strsize(r->pending_plan_id) +
 		billing__strsize(r->metadata_json ? r->metadata_json : "{}") +
 		billing__strsize(r->items_json ? r->items_json : "[]") +
-		billing__strsize(r->default_tax_rates_json);
+		billing__strsize(r->default_tax_rates_json) + billing__strsize(r->discount_json);
 
 	if ((s = billing__calloc(1, sizeof(*s) + strings)) == NULL)
 		return NULL;
@@ -147,6 +147,7 @@ static void *from_record(const void *record)
 	s->metadata_json = billing__strpack_put(&sp, r->metadata_json ? r->metadata_json : "{}");
 	s->items_json = billing__strpack_put(&sp, r->items_json ? r->items_json : "[]");
 	s->default_tax_rates = billing__strpack_put(&sp, r->default_tax_rates_json);
+	s->discount_json = billing__strpack_put(&sp, r->discount_json);
 	snprintf(s->currency, sizeof(s->currency), "%s", r->currency ? r->currency : "");
 	s->status = (billing_subscription_status)r->status;
 	s->quantity = r->quantity;
@@ -192,6 +193,7 @@ void billing__subscription_record_of(billing_subscription_record *r,
 	r->metadata_json = s->metadata_json;
 	r->items_json = s->items_json;
 	r->default_tax_rates_json = s->default_tax_rates;
+	r->discount_json = s->discount_json;
 	r->created_at = s->created_at;
 	r->updated_at = s->updated_at;
 	r->version = s->version;
@@ -485,6 +487,11 @@ const char *billing_subscription_pending_plan_id(const billing_subscription *s)
 const char *billing_subscription_default_tax_rates(const billing_subscription *s)
 {
 	return s ? s->default_tax_rates : NULL;
+}
+
+const char *billing_subscription_discount_json(const billing_subscription *s)
+{
+	return s ? s->discount_json : NULL;
 }
 
 const char *billing_subscription_items_json(const billing_subscription *s)

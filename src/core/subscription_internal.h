@@ -64,6 +64,7 @@ struct billing_subscription {
 	char *metadata_json;
 	char *items_json;              /* [{"id","planId","quantity"}]: never NULL */
 	char *default_tax_rates;       /* JSON txr_ ids (invoice_tax.c); NULL: none */
+	char *discount_json;           /* the discount shown (discount_object.c); NULL: none */
 	char currency[4];
 	billing_subscription_status status;
 	int32_t quantity;

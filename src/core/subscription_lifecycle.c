@@ -40,6 +40,7 @@ struct creating {
 	size_t item_count;
 	char *items_json;
 	char tax_rates[BILLING__TAX_RATES_TEXT];  /* version 4; "" when none */
+	char discount[BILLING__DISCOUNT_TEXT_MAX];  /* the discount shown */
 };
 
 static int customer_row(void *payload, const void *record)
@@ -252,6 +253,12 @@ static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void 
 		return rc;
 	r->latest_invoice_id = cr->invoice_id;
 	r->version++;
+	/* The discount as the first invoice left it (a once one ended by it):
+	 * the column is written; the answer and the event show it too. */
+	if (cr->p->version >= 4 && (cr->p->coupon || cr->p->promotion_code) &&
+	    (rc = billing__discount_shown(cr->discount, &r->discount_json, ctx, tx,
+		r->tenant_id, r->customer_id, r->id)) < 0)
+		return rc;
 	if ((rc = first_status(cr, ctx, tx, r)) < 0 ||
 	    (rc = ctx->st->record_update(tx, &billing__res_subscription, r, r->version - 1)) < 0 ||
 	    (rc = billing__subscription_schedule(ctx, tx, r)) < 0)
@@ -727,8 +734,8 @@ int billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
 /* An update's new discount (BILLING_SUBSCRIPTION_DISCOUNT): made now,
  * replacing the subscription's; a repeating coupon's periods are the
  * plan's intervals. No first invoice: a code's minimumAmount refuses it. */
-static int rediscount(billing_ctx *ctx, billing_txn *tx, const billing_subscription_record *r,
-	const billing_subscription_update_params *p)
+static int rediscount(billing_ctx *ctx, billing_txn *tx, billing_subscription_record *r,
+	const billing_subscription_update_params *p, char shown[BILLING__DISCOUNT_TEXT_MAX])
 {
 	struct billing__discount_info d;
 	billing__attach_params ap;
@@ -745,13 +752,19 @@ static int rediscount(billing_ctx *ctx, billing_txn *tx, const billing_subscript
 	ap.now = r->updated_at;
 	ap.interval = plan.interval;
 	ap.interval_count = plan.interval_count;
-	return billing__discount_attach(&d, ctx, tx, r->tenant_id, &ap);
+	if ((rc = billing__discount_attach(&d, ctx, tx, r->tenant_id, &ap)) < 0 ||
+	    (rc = billing__discount_text(shown, &d)) < 0)
+		return rc;
+	/* The column is written (attach); the answer and the event show it. */
+	r->discount_json = shown;
+	return BILLING_OK;
 }
 
 struct changing {
 	const billing_subscription_update_params *p;
 	const char *metadata;
 	char *items_json;               /* the first item's new quantity */
+	char discount[BILLING__DISCOUNT_TEXT_MAX];  /* the new discount shown */
 };
 
 static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const void *current,
@@ -781,7 +794,7 @@ static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	}
 	if (p->fields & BILLING_SUBSCRIPTION_METADATA)
 		r->metadata_json = ch->metadata ? ch->metadata : "{}";
-	if ((p->fields & BILLING_SUBSCRIPTION_DISCOUNT) && (rc = rediscount(ctx, tx, r, p)) < 0)
+	if ((p->fields & BILLING_SUBSCRIPTION_DISCOUNT) && (rc = rediscount(ctx, tx, r, p, ch->discount)) < 0)
 		return rc;
 	if (((p->fields & BILLING_SUBSCRIPTION_QUANTITY) &&
 	    (rc = billing__subscription_items_follow(ctx, tx, r, r->updated_at,
@@ -799,7 +812,7 @@ static int subscription_update_once(billing_subscription **out, billing_ctx *ctx
 	billing_subscription_record r;
 	billing__buf input = { 0 };
 	billing__idem idem;
-	struct changing ch = { p, NULL, NULL };
+	struct changing ch = { p, NULL, NULL, "" };
 	char *metadata = NULL;
 	int rc;
 

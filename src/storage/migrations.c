@@ -1589,6 +1589,45 @@ static const char step31_customer_documents[] =
 	"ALTER TABLE customers ADD COLUMN address TEXT /*COLLATE_C*/;\n"
 	"ALTER TABLE customers ADD COLUMN preferred_locale TEXT /*COLLATE_C*/;\n";
 
+/* The discount shown on customers and subscriptions (issue #22; written by
+ * src/core/discount_object.c with every change of a discount): the live
+ * discount of the level as JSON {id, couponId, promotionCodeId, start,
+ * end}, times as the API writes them; NULL: none. The discounts made
+ * before this step are copied in; only the time format differs between
+ * the dialects. */
+static const char step32_discount_shown[] =
+	"ALTER TABLE customers ADD COLUMN discount TEXT /*COLLATE_C*/;\n"
+	"ALTER TABLE subscriptions ADD COLUMN discount TEXT /*COLLATE_C*/;\n";
+
+#define STEP32_JSON(TIME) \
+	"'{\"id\":\"' || d.id || '\",\"couponId\":\"' || d.coupon_id ||\n" \
+	"  '\",\"promotionCodeId\":' || COALESCE('\"' || d.promotion_code_id || '\"', 'null') ||\n" \
+	"  ',\"start\":\"' || " TIME("d.start_at") " ||\n" \
+	"  '\",\"end\":' || COALESCE('\"' || " TIME("d.end_at") " || '\"', 'null') || '}'"
+#define STEP32_FILL(TIME) \
+	"UPDATE customers SET discount = (SELECT " STEP32_JSON(TIME) "\n" \
+	"  FROM discounts d WHERE d.tenant_id = customers.tenant_id AND\n" \
+	"  d.customer_id = customers.id AND d.subscription_id IS NULL AND\n" \
+	"  d.deleted_at IS NULL);\n" \
+	"UPDATE subscriptions SET discount = (SELECT " STEP32_JSON(TIME) "\n" \
+	"  FROM discounts d WHERE d.tenant_id = subscriptions.tenant_id AND\n" \
+	"  d.subscription_id = subscriptions.id AND d.deleted_at IS NULL);\n"
+#define STEP32_SQLITE_TIME(c) "strftime('%Y-%m-%dT%H:%M:%SZ', " c ", 'unixepoch')"
+#define STEP32_PG_TIME(c) \
+	"to_char(to_timestamp(" c ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+static const char step32_sqlite[] = STEP32_FILL(STEP32_SQLITE_TIME);
+/* The owner steps outside row-level security for the statements that
+ * span tenants (as step 28). */
+static const char step32_postgres[] =
+	"ALTER TABLE customers NO FORCE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE subscriptions NO FORCE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE discounts NO FORCE ROW LEVEL SECURITY;\n"
+	STEP32_FILL(STEP32_PG_TIME)
+	"ALTER TABLE customers FORCE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE subscriptions FORCE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE discounts FORCE ROW LEVEL SECURITY;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1641,6 +1680,8 @@ static const billing__migration steps[] = {
 		step30_credit_note_sums, NULL, NULL },
 	{ 31, "customers: the billing address and the preferred locale of documents",
 		step31_customer_documents, NULL, NULL },
+	{ 32, "customers and subscriptions: the discount they show", step32_discount_shown,
+		step32_postgres, step32_sqlite },
 };
 
 const billing__migration *billing__migrations(size_t *count)

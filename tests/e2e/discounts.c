@@ -1024,6 +1024,187 @@ static void credit_notes__credit_the_discount_and_the_tax_in_proportion(void **s
 	assert_int_equal(problems(f), 0);
 }
 
+/* ------------------------------------------------------------ the discount shown */
+
+/* The discount an object shows (billing_*_discount_json), checked field by
+ * field; coupon NULL: none. end 0: null. */
+static void assert_shown(const char *json, const char *coupon, const char *promo,
+	const char *start, const char *end)
+{
+	cJSON *o, *v;
+	if (!coupon) {
+		assert_null(json);
+		return;
+	}
+	assert_non_null(json);
+	assert_non_null(o = cJSON_Parse(json));
+	assert_true(strncmp(cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring, "di_", 3) == 0);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "couponId")->valuestring, coupon);
+	v = cJSON_GetObjectItemCaseSensitive(o, "promotionCodeId");
+	if (promo)
+		assert_string_equal(v->valuestring, promo);
+	else
+		assert_true(cJSON_IsNull(v));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "start")->valuestring, start);
+	v = cJSON_GetObjectItemCaseSensitive(o, "end");
+	if (end)
+		assert_string_equal(v->valuestring, end);
+	else
+		assert_true(cJSON_IsNull(v));
+	cJSON_Delete(o);
+}
+
+/* The discount a subscription shows, read again, and its id equal to the
+ * live discount's (billing_discount_get). */
+static void assert_sub_shows(fx *f, const char *sub, const char *coupon, const char *promo,
+	const char *start, const char *end)
+{
+	billing_subscription *s = tbb_sub_get(f->w, f->t, sub);
+	billing_discount *d = NULL;
+	assert_shown(billing_subscription_discount_json(s), coupon, promo, start, end);
+	if (coupon) {
+		tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, NULL, sub), BILLING_OK);
+		assert_non_null(strstr(billing_subscription_discount_json(s), billing_discount_id(d)));
+		billing_discount_free(d);
+	}
+	billing_subscription_free(s);
+}
+
+static void assert_cus_shows(fx *f, const char *cus, const char *coupon, const char *start,
+	const char *end)
+{
+	billing_customer *c = NULL;
+	tb_assert_rc(billing_customer_get(&c, f->w->ctx, &f->admin, cus), BILLING_OK);
+	assert_shown(billing_customer_discount_json(c), coupon, NULL, start, end);
+	billing_customer_free(c);
+}
+
+/* Every path that changes a discount leaves the object showing it, in the
+ * answer and on a later read: a subscription created with a repeating
+ * coupon (end known: April 1) and with a once code (ended by its first
+ * invoice); an update's new once coupon, ended by the February renewal
+ * that takes it; the customer's once discount by update, ended by the
+ * renewal of its other subscription; the deletes (null). */
+static void discount__shown_on_subscription_and_customer(void **state)
+{
+	fx *f = *state;
+	char three[64], once[64], promo[64], sub[64], sub2[64], in[256];
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription_update_params u = BILLING_SUBSCRIPTION_UPDATE_INIT;
+	billing_customer_params cp = BILLING_CUSTOMER_PARAMS_INIT;
+	billing_subscription *s = NULL;
+	billing_customer *c = NULL;
+	billing_invoice *inv;
+
+	call(f, "coupons.create", "{\"percentOff\": 25, \"duration\": \"repeating\", "
+		"\"durationInPeriods\": 3}", three);
+	call(f, "coupons.create", "{\"amountOff\": 1500, \"currency\": \"EUR\"}", once);
+	snprintf(in, sizeof(in), "{\"code\": \"ONCE15\", \"couponId\": \"%s\"}", once);
+	call(f, "promotion_codes.create", in, promo);
+
+	p.customer_id = f->cus;
+	p.plan_id = f->plan_a;
+	p.coupon = three;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	assert_shown(billing_subscription_discount_json(s), three, NULL, "2026-01-01T00:00:00Z",
+		"2026-04-01T00:00:00Z");
+	billing_subscription_free(s);
+	assert_sub_shows(f, sub, three, NULL, "2026-01-01T00:00:00Z", "2026-04-01T00:00:00Z");
+	assert_cus_shows(f, f->cus, NULL, NULL, NULL);
+
+	/* A once code: its first invoice, at creation, ends it. */
+	p.customer_id = f->cus2;
+	p.coupon = NULL;
+	p.promotion_code = "once15";
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	snprintf(sub2, sizeof(sub2), "%s", billing_subscription_id(s));
+	assert_shown(billing_subscription_discount_json(s), once, promo, "2026-01-01T00:00:00Z",
+		"2026-01-01T00:00:00Z");
+	billing_subscription_free(s);
+	assert_sub_shows(f, sub2, once, promo, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z");
+
+	/* An update's once coupon: shown without an end until the renewal
+	 * takes it, then with the renewal's period start. */
+	f->w->now = tbb_ts(2026, 1, 10, 0, 0, 0);
+	u.fields = BILLING_SUBSCRIPTION_DISCOUNT;
+	u.coupon = once;
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_OK);
+	assert_shown(billing_subscription_discount_json(s), once, NULL, "2026-01-10T00:00:00Z",
+		NULL);
+	billing_subscription_free(s);
+	assert_sub_shows(f, sub, once, NULL, "2026-01-10T00:00:00Z", NULL);
+
+	/* The customer's own once discount (its other subscription, sub2, has
+	 * an ended one of its own: the renewal takes the customer's). */
+	cp.fields = 0;
+	cp.coupon = once;
+	tb_assert_rc(billing_customer_update(&c, f->w->ctx, &f->admin, f->cus2, &cp, NULL),
+		BILLING_OK);
+	assert_shown(billing_customer_discount_json(c), once, NULL, "2026-01-10T00:00:00Z", NULL);
+	billing_customer_free(c);
+	assert_cus_shows(f, f->cus2, once, "2026-01-10T00:00:00Z", NULL);
+
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);
+	assert_int_equal(tbb_run(f->w).failed, 0);
+	inv = latest_invoice(f, sub);
+	assert_sums(inv, 10000, 1500, 1700, 10200);
+	billing_invoice_free(inv);
+	inv = latest_invoice(f, sub2);
+	assert_sums(inv, 10000, 1500, 1700, 10200);
+	billing_invoice_free(inv);
+	assert_sub_shows(f, sub, once, NULL, "2026-01-10T00:00:00Z", "2026-02-01T00:00:00Z");
+	assert_cus_shows(f, f->cus2, once, "2026-01-10T00:00:00Z", "2026-02-01T00:00:00Z");
+
+	/* The deletes: null again; the renewal after takes nothing. */
+	tb_assert_rc(billing_discount_delete(f->w->ctx, &f->admin, NULL, sub), BILLING_OK);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", f->cus2);
+	call(f, "customers.delete_discount", in, NULL);
+	assert_sub_shows(f, sub, NULL, NULL, NULL, NULL);
+	assert_cus_shows(f, f->cus2, NULL, NULL, NULL);
+	assert_sub_shows(f, sub2, once, promo, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z");
+	assert_int_equal(problems(f), 0);
+}
+
+/* A draft that took the customer's once discount, finalized after that
+ * discount was deleted: the finalization ends the discount (its end set)
+ * but leaves it deleted; the customer still shows none and may be given a
+ * new one. (It used to bring the deleted discount back to life.) The draft
+ * keeps what it took: 50.00 - 15.00, tax 20 % of nothing (no product). */
+static void discount__deleted_stays_deleted_after_a_draft_took_it(void **state)
+{
+	fx *f = *state;
+	char once[64], draft[64], item[64], in[256], *text = NULL;
+	billing_invoice *inv = NULL;
+	billing_discount *d = NULL;
+
+	call(f, "coupons.create", "{\"amountOff\": 1500, \"currency\": \"EUR\"}", once);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", f->cus, once);
+	call(f, "customers.update", in, NULL);
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"currency\": \"EUR\"}", f->cus);
+	call(f, "invoices.create", in, draft);
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"invoiceId\": \"%s\", "
+		"\"currency\": \"EUR\", \"description\": \"Setup\", \"amount\": 5000}", f->cus, draft);
+	call(f, "invoice_items.create", in, item);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", f->cus);
+	call(f, "customers.delete_discount", in, NULL);
+
+	tb_assert_rc(billing_invoice_finalize(&inv, f->w->ctx, &f->admin, draft, NULL),
+		BILLING_OK);
+	assert_sums(inv, 5000, 1500, 0, 3500);
+	billing_invoice_free(inv);
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, f->cus, NULL),
+		BILLING_ENOTFOUND);
+	assert_cus_shows(f, f->cus, NULL, NULL, NULL);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", f->cus, once);
+	tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "customers.update", in,
+		strlen(in), NULL), BILLING_OK);
+	billing_free(text);
+	assert_cus_shows(f, f->cus, once, "2026-01-01T00:00:00Z", NULL);
+	assert_int_equal(problems(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1043,6 +1224,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(discount__and_tax_rate_on_one_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			credit_notes__credit_the_discount_and_the_tax_in_proportion, setup, teardown),
+		cmocka_unit_test_setup_teardown(discount__shown_on_subscription_and_customer, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(discount__deleted_stays_deleted_after_a_draft_took_it,
+			setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -287,6 +287,57 @@ class Discounts(TenantCase):
         self.assertEqual(self.event_types("customer.discount.deleted"),
                          ["customer.discount.deleted"])
 
+    def test_the_discount_object_on_subscriptions_and_customers(self):
+        """discount {id, couponId, promotionCodeId, start, end} or null, true after
+        create, PATCH, DELETE .../discount and a renewal ending a once discount."""
+        three = self.b.ok("POST", "/v1/coupons", {"percentOff": 25, "duration": "repeating",
+                                                  "durationInPeriods": 3})
+        once = self.b.ok("POST", "/v1/coupons", {"amountOff": 300, "currency": "EUR"})
+        promo = self.b.ok("POST", "/v1/promotion-codes", {"code": "ONCE3",
+                                                          "couponId": once["id"]})
+        cus = self.b.customer["id"]
+        self.assertIsNone(self.b.ok("GET", "/v1/customers/" + cus)["discount"])
+
+        r = self.subscribe(coupon=three["id"])
+        self.assertEqual(r.status, 201, r.text)
+        sub = r.body
+        d = sub["discount"]
+        self.assertTrue(d["id"].startswith("di_"), d)
+        self.assertEqual((d["couponId"], d["promotionCodeId"], d["start"]),
+                         (three["id"], None, sub["currentPeriodStart"]))
+        self.assertIsNotNone(d["end"])
+        self.assertEqual(self.b.ok("GET", "/v1/subscriptions/" + sub["id"])["discount"], d)
+        self.assertEqual(self.b.ok("GET", "/v1/subscriptions")["data"][0]["discount"], d)
+        inv = self.b.ok("GET", "/v1/invoices/" + sub["latestInvoiceId"])
+        self.assertEqual(inv["totalDiscountAmounts"][0]["discountId"], d["id"])
+
+        # PATCH: a once code replaces it; no end until an invoice takes it.
+        p = self.b.ok("PATCH", "/v1/subscriptions/" + sub["id"], {"promotionCode": "once3"})
+        d2 = p["discount"]
+        self.assertNotEqual(d2["id"], d["id"])
+        self.assertEqual((d2["couponId"], d2["promotionCodeId"], d2["end"]),
+                         (once["id"], promo["id"], None))
+        self.assertEqual(self.b.ok("GET", "/v1/subscriptions/" + sub["id"])["discount"], d2)
+
+        # The renewal takes it (9.99 - 3.00) and ends it at its period start.
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 32 * 86400})
+        got = self.b.ok("GET", "/v1/subscriptions/" + sub["id"])
+        inv = self.b.ok("GET", "/v1/invoices/" + got["latestInvoiceId"])
+        self.assertEqual(inv["totalDiscountAmounts"], [{"discountId": d2["id"], "amount": 300}])
+        self.assertEqual(got["discount"], dict(d2, end=inv["periodStart"]))
+
+        # The customer's: PATCH shows it in the answer and on reads.
+        c = self.b.ok("PATCH", "/v1/customers/" + cus, {"coupon": three["id"]})
+        self.assertEqual((c["discount"]["couponId"], c["discount"]["promotionCodeId"]),
+                         (three["id"], None))
+        self.assertEqual(self.b.ok("GET", "/v1/customers/" + cus)["discount"], c["discount"])
+
+        # The deletes: null again.
+        for path in ("/v1/subscriptions/%s" % sub["id"], "/v1/customers/%s" % cus):
+            r = self.b.req("DELETE", path + "/discount")
+            self.assertIn(r.status, (200, 204), r.text)
+            self.assertIsNone(self.b.ok("GET", path)["discount"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -197,6 +197,7 @@
 	INT(billing_subscription_version, 0) \
 	PTR(billing_subscription_items_json) \
 	PTR(billing_subscription_default_tax_rates) \
+	PTR(billing_subscription_discount_json) \
 	\
 	PAGE(billing_page_subscription_item) \
 	PTR(billing_subscription_item_id) \
@@ -249,6 +250,7 @@
 	INT(billing_invoice_item_version, 0) \
 	\
 	PTR(billing_customer_balances_json) \
+	PTR(billing_customer_discount_json) \
 	PAGE(billing_page_balance_transaction) \
 	PTR(billing_balance_transaction_id) \
 	PTR(billing_balance_transaction_customer_id) \

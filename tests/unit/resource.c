@@ -576,12 +576,13 @@ static const billing__rules_extra note_extras[] = {
 static char seen_note[32];
 static int seen_calls;
 
-static int note_hook(billing_ctx *ctx, billing_txn *tx, const void *current, const void *rec,
-	const char *const *values)
+static int note_hook(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
+	const char *const *values, char **keep)
 {
 	const widget *w = rec;
 	(void)ctx;
 	(void)tx;
+	(void)keep;
 	seen_calls++;
 	assert_int_equal(w->version, ((const widget *)current)->version + 1);
 	snprintf(seen_note, sizeof(seen_note), "%s", values[0] ? values[0] : "(none)");

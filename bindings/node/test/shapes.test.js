@@ -194,9 +194,9 @@ for (const backend of backends()) {
       const used = new Set(w.b.catalog.operations.map((o) => resultShape(w.b.catalog, o.name)));
       for (const s of Object.values(SHAPES)) if (s.extends) used.add(s.extends);
       // nested in Invoice (InvoiceLine, TaxAmount, DiscountAmount), WebhookDelivery,
-      // UsageResult, SubscriptionUsage and Subscription
+      // UsageResult, SubscriptionUsage and Subscription (SubscriptionItemRef, Discount)
       used.add('InvoiceLine').add('WebhookAttempt').add('UsageItem').add('UsageMeterTotal')
-        .add('SubscriptionItemRef').add('TaxAmount').add('DiscountAmount');
+        .add('SubscriptionItemRef').add('TaxAmount').add('DiscountAmount').add('Discount');
       assert.deepEqual(Object.keys(SHAPES).filter((n) => !used.has(n)), []);
     });
 

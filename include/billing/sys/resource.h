@@ -69,6 +69,11 @@ typedef enum {
 /** An integer that is never negative (amounts in minor units, counts):
  *  billing_check reports a stored negative value. */
 #define BILLING_FIELD_NONNEGATIVE (1u << 11)
+/** Written on insert and then only by writes of its own (another
+ *  descriptor over the same table): an update of the row neither writes
+ *  nor matches it, so a record read before such a write still updates the
+ *  row (customers' and subscriptions' discount, schema step 32). */
+#define BILLING_FIELD_APART (1u << 12)
 
 /** How the JSON layer shows a field (and reads it in create / update). */
 typedef enum {

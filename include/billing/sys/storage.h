@@ -101,6 +101,11 @@ typedef struct {
 	 * when none; the documents' default locale ("de-DE"), NULL when none. */
 	const char *address_json;
 	const char *preferred_locale;
+	/* Schema step 32 (issue #22): the customer's live discount as the API
+	 * shows it, JSON {id, couponId, promotionCodeId, start, end}; NULL:
+	 * none. Written only by the core's discount changes
+	 * (core/discount_object.c), never by an update of the customer. */
+	const char *discount_json;
 } billing_customer_record;
 
 typedef struct {
@@ -202,6 +207,9 @@ typedef struct {
 	/* Schema step 27 (issue #22): the subscription's default tax rates (a
 	 * JSON array of txr_ ids; NULL: the plans' apply). */
 	const char *default_tax_rates_json;
+	/* Schema step 32 (issue #22): the subscription's own live discount,
+	 * as billing_customer_record's discount_json. */
+	const char *discount_json;
 } billing_subscription_record;
 
 typedef struct {

@@ -211,7 +211,7 @@ static int build_texts(sqlb_shape *sh, char *texts[SQLB_KINDS], char **columns)
 	buf_add(&b[SQLB_UPDATE], "UPDATE %s SET ", res->table);
 	for (i = 0; i < res->field_count; i++) {
 		const billing_field *f = &res->fields[i];
-		if (is_key(sh, f) || (f->flags & BILLING_FIELD_FIXED))
+		if (is_key(sh, f) || (f->flags & (BILLING_FIELD_FIXED | BILLING_FIELD_APART)))
 			continue;
 		buf_add(&b[SQLB_UPDATE], "%s%s = ?%zu", sets++ ? ", " : "", f->column, i + 1);
 	}
@@ -232,6 +232,16 @@ static int build_texts(sqlb_shape *sh, char *texts[SQLB_KINDS], char **columns)
 		/* A FIXED field may be NULL (a subscription-less invoice):
 		 * NULL matches NULL. */
 		buf_add(&b[SQLB_UPDATE], " AND %s %s ?%zu", f->column, is, i + 1);
+	}
+	for (i = 0; i < res->field_count; i++) {
+		/* An APART field is bound with the record but neither set nor
+		 * matched: named once, typed, so that PostgreSQL knows every
+		 * parameter's type. */
+		const billing_field *f = &res->fields[i];
+		if (is_key(sh, f) || !(f->flags & BILLING_FIELD_APART))
+			continue;
+		buf_add(&b[SQLB_UPDATE], " AND (CAST(?%zu AS %s) IS NULL OR 1 = 1)", i + 1,
+			f->type == BILLING_FIELD_TEXT ? "TEXT" : "BIGINT");
 	}
 
 	for (k = SQLB_SELECT; k <= SQLB_SELECT_UPDATE; k++) {
