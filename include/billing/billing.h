@@ -35,6 +35,7 @@
 #include "discount.h"
 #include "payment_method.h"
 #include "usage.h"
+#include "report.h"
 #include "provider_health.h"
 #include "provider_account.h"
 #include "check.h"

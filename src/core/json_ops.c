@@ -86,6 +86,7 @@ static const struct {
 	{ billing__json_ops_credit_note, &billing__json_ops_credit_note_count },
 	{ billing__json_ops_usage, &billing__json_ops_usage_count },
 	{ billing__json_ops_subscription_item, &billing__json_ops_subscription_item_count },
+	{ billing__json_ops_report, &billing__json_ops_report_count },
 };
 
 #define AREA_COUNT (sizeof(areas) / sizeof(areas[0]))

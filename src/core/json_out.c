@@ -629,6 +629,11 @@ static const billing__shape_field usage_aggregate_fields[] = {
 	{ "periodEnd", "time", false }, { "value", "integer", false }, { "events", "integer", false },
 	END
 };
+static const billing__shape_field mrr_report_fields[] = {
+	{ "object", "'mrr_report'", false }, { "currency", "string", false },
+	{ "at", "time", false }, { "mrr", "integer", false }, { "arr", "integer", false },
+	{ "subscriptions", "integer", false }, { "customers", "integer", false }, END
+};
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
 	{ "amount", "integer", false }, END
@@ -705,6 +710,9 @@ static const billing__shape shapes[] = {
 	{ "TaxAmount", "One rate's tax: on a line (taxAmounts) or the invoice (totalTaxAmounts, "
 		"per rate; taxRateId null for a product's taxRate).", NULL, tax_amount_fields },
 	{ "TaxSettings", "The tenant's tax settings.", NULL, tax_settings_fields },
+	{ "MrrReport", "MRR (minor units) and ARR (12 x MRR) of one currency at a time, with "
+		"the active or past_due subscriptions counted and their customers "
+		"(docs/reports.md).", NULL, mrr_report_fields },
 };
 
 const billing__shape *billing__json_shapes(size_t *count)

@@ -91,6 +91,7 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_SUBSCRIPTIONS_DELETE_DISCOUNT, "subscriptions.delete_discount", R_ADMIN, true },
 	{ BILLING_OP_CUSTOMERS_DELETE_DISCOUNT, "customers.delete_discount", R_ADMIN, true },
 	{ BILLING_OP_USAGE_PRUNE, "usage_events.prune", R_ADMIN, true },
+	{ BILLING_OP_REPORTS_MRR, "reports.mrr", R_READ, false },
 	{ BILLING_OP_USERS_CREATE,     "users.create",     R_PLATFORM, true },
 	{ BILLING_OP_USERS_FIND,       "users.find",       R_PLATFORM, false },
 	{ BILLING_OP_USERS_GET,        "users.get",        R_PLATFORM, false },

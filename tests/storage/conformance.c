@@ -411,14 +411,14 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 {
 	fx *f = *state;
 	billing_storage *st = f->st;
-	/* Version 12, the narrow vtable of version 8, due_claim_many (9),
+	/* Version 14, the narrow vtable of version 8, due_claim_many (9),
 	 * the optional endpoints_version (10), record_insert_many (11) and
-	 * usage_insert / usage_aggregate (12), usage_prune (13):
+	 * usage_insert / usage_aggregate (12), usage_prune (13), events_latest (14):
 	 * every one of the 30 required methods is set; PostgreSQL has
 	 * endpoints_version, SQLite (whose endpoint reads cost no round trip)
 	 * does without. */
 	assert_int_equal(st->version, BILLING_STORAGE_VERSION);
-	assert_int_equal(BILLING_STORAGE_VERSION, 13);
+	assert_int_equal(BILLING_STORAGE_VERSION, 14);
 	assert_non_null(st->name);
 	assert_string_equal(st->name, tb_backend());
 	assert_non_null(st->free);
@@ -455,9 +455,81 @@ static void storage__vtable_is_complete_and_versioned(void **state)
 	assert_non_null(st->usage_insert);
 	assert_non_null(st->usage_aggregate);
 	assert_non_null(st->usage_prune);
-	/* nothing else: the struct is the name, the version and these 31 */
-	assert_int_equal(sizeof(*st), offsetof(billing_storage, usage_prune) +
-		sizeof(st->usage_prune));
+	assert_non_null(st->events_latest);
+	/* nothing else: the struct is the name, the version and these 32 */
+	assert_int_equal(sizeof(*st), offsetof(billing_storage, events_latest) +
+		sizeof(st->events_latest));
+}
+
+/* ------------------------------------------------------------ history (version 14) */
+
+static void insert_event(fx *f, const char *tenant, const char *id, const char *rtype,
+	const char *rid, const char *data, int64_t at)
+{
+	billing_event_record e = { .tenant_id = tenant, .id = id, .type = "x.updated",
+		.resource_type = rtype, .resource_id = rid, .data_json = data, .created_at = at };
+	billing_txn *tx = begin(f, tenant, BILLING_TXN_WRITE);
+	tb_assert_rc(f->st->record_insert(tx, &billing__res_event, &e), BILLING_OK);
+	commit(f, tx);
+}
+
+typedef struct {
+	size_t n;
+	char rows[8][64];
+} latest_seen;
+
+static int latest_row(void *payload, const void *record)
+{
+	latest_seen *s = payload;
+	const billing_event_state_record *r = record;
+	assert_true(s->n < 8);
+	snprintf(s->rows[s->n++], sizeof(s->rows[0]), "%s=%s@%lld", r->resource_id, r->data,
+		(long long)r->created_at);
+	return BILLING_OK;
+}
+
+static latest_seen latest(fx *f, const char *tenant, const char *rtype, int64_t at)
+{
+	latest_seen s;
+	billing_txn *tx = begin(f, tenant, BILLING_TXN_READ);
+	memset(&s, 0, sizeof(s));
+	tb_assert_rc(f->st->events_latest(tx, tenant, rtype, at, latest_row, &s), BILLING_OK);
+	f->st->rollback(tx);
+	return s;
+}
+
+/* Each resource's latest event at or before at: by time, then id within a
+ * second; of the type asked, of the tenant asked, in resource id order. */
+static void events_latest__each_resources_last_event_up_to_a_time(void **state)
+{
+	fx *f = *state;
+	latest_seen s;
+
+	insert_event(f, A, "evt_04", "subscription", "sub_1", "4", 300);
+	insert_event(f, A, "evt_01", "subscription", "sub_1", "1", 100);
+	insert_event(f, A, "evt_03", "subscription", "sub_1", "3", 200);
+	insert_event(f, A, "evt_02", "subscription", "sub_1", "2", 200);
+	insert_event(f, A, "evt_05", "subscription", "sub_0", "x", 150);
+	insert_event(f, A, "evt_06", "plan", "plan_1", "p", 100);
+	insert_event(f, B, "evt_07", "subscription", "sub_9", "b", 100);
+
+	s = latest(f, A, "subscription", 250);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.rows[0], "sub_0=x@150");
+	assert_string_equal(s.rows[1], "sub_1=3@200");
+	s = latest(f, A, "subscription", 300);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.rows[1], "sub_1=4@300");
+	s = latest(f, A, "subscription", 100);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.rows[0], "sub_1=1@100");
+	assert_int_equal(latest(f, A, "subscription", 99).n, 0);
+	s = latest(f, A, "plan", 1000);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.rows[0], "plan_1=p@100");
+	s = latest(f, B, "subscription", 1000);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.rows[0], "sub_9=b@100");
 }
 
 /* ------------------------------------------------------------ schema */
@@ -1799,6 +1871,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T_EMPTY(storage__vtable_is_complete_and_versioned),
+		T(events_latest__each_resources_last_event_up_to_a_time),
 		T_EMPTY(schema_status__counts_pending_before_migrate_and_none_after),
 		T_EMPTY(migrate__second_run_applies_nothing),
 		T_EMPTY(schema_status__changed_checksum_is_migration_checksum),

@@ -709,7 +709,9 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		/* taxes on invoices (#22): the tenant's rounding rule */
 		"tax_settings.get", "tax_settings.set",
 		/* discounts (#22 item 3) */
-		"subscriptions.delete_discount", "customers.delete_discount" };
+		"subscriptions.delete_discount", "customers.delete_discount",
+		/* revenue reports (#25) */
+		"reports.mrr" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

@@ -166,6 +166,10 @@ for (const backend of backends()) {
       await run(acme, 'dunning.get');
       await run(acme, 'dunning.set', { retryDays: [1, 3], finalAction: 'unpaid' });
 
+      // Reports (#25): MRR now, of the subscriptions above.
+      const mrr = await run(acme, 'reports.mrr', { currency: 'EUR' });
+      assert.equal(mrr.arr, 12 * mrr.mrr);
+
       const [event] = (await run(acme, 'events.list', { limit: 1 })).data;
       await run(acme, 'events.get', event.id);
       await run(acme, 'events.redeliver', { since: '2000-01-01T00:00:00Z' });

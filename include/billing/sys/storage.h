@@ -34,7 +34,7 @@
 
 BILLING_BEGIN_DECL
 
-#define BILLING_STORAGE_VERSION 13
+#define BILLING_STORAGE_VERSION 14
 
 /** A backend's transaction handle (its own struct). */
 typedef struct billing_txn billing_txn;
@@ -533,10 +533,20 @@ typedef struct {
 	size_t filter_count;         /* at most 5 */
 } billing_usage_query;
 
+/** One resource as of a time (version 14; events_latest): the data of the
+ *  latest of its events at or before that time. Strings are borrowed for
+ *  the callback. */
+typedef struct {
+	const char *resource_id;
+	const char *type;            /* the event's type ("subscription.updated") */
+	const char *data;            /* the event's data: the object's JSON after the change */
+	int64_t created_at;          /* when the event was written */
+} billing_event_state_record;
+
 /**
- * The storage vtable (version 12). Embed it as the first member of the
- * backend's struct. 30 methods (endpoints_version, version 10, is
- * optional), in four groups:
+ * The storage vtable (version 14). Embed it as the first member of the
+ * backend's struct. 32 methods (endpoints_version, version 10, and
+ * events_latest, version 14, are optional), in four groups:
  *
  *  - lifecycle (3): free, schema_status, migrate;
  *  - transactions (4): begin, commit, rollback, set_tenant;
@@ -545,7 +555,7 @@ typedef struct {
  *    object, described by its resource descriptor
  *    (billing/sys/resource.h), goes through these; a backend
  *    makes its statements from the descriptor and knows no object by name;
- *  - special (16), each for a reason a generic record cannot serve it:
+ *  - special (18), each for a reason a generic record cannot serve it:
  *    meta_get / meta_put / meta_set: platform settings (the cursor key, the
  *    last prune), outside every tenant and every descriptor;
  *    idempotency_get / idempotency_insert: the replay store, keyed by the
@@ -564,7 +574,9 @@ typedef struct {
  *    a bulk insert that reports duplicates rather than failing, and one
  *    set-based aggregate over JSON properties (the dialects differ);
  *    usage_prune (version 13): a bounded delete of old usage events, as
- *    events_prune.
+ *    events_prune;
+ *    events_latest (version 14): each resource's state as of a time, the
+ *    latest of its events, in one set-based statement (the reports).
  *
  * Version 8 is the floor: the ctx refuses an older vtable (the per-object
  * methods of versions 1 to 7 are gone; their objects are records now).
@@ -768,6 +780,21 @@ struct billing_storage {
 	 */
 	int (*usage_prune)(billing_txn *tx, const char *tenant_id, int64_t before,
 		unsigned int limit, int64_t *deleted);
+
+	/**
+	 * Version 14, optional (NULL: the reports are BILLING_EINVALID
+	 * "not_supported"). For every resource of resource_type ("subscription",
+	 * "plan") of the tenant that has an event created at or before at, the
+	 * latest such event (by created_at, then id: ids of one second are in
+	 * the order they were made), one row each as a
+	 * billing_event_state_record, in resource id order. One set-based
+	 * statement (the built-in backends: ROW_NUMBER() over the events of
+	 * the tenant and type). Nothing read: BILLING_OK. The reports rebuild
+	 * subscriptions and plans as they were at a past time from it
+	 * (src/core/report.c, docs/reports.md).
+	 */
+	int (*events_latest)(billing_txn *tx, const char *tenant_id, const char *resource_type,
+		int64_t at, billing_row_cb cb, void *payload);
 
 	/* later versions append methods here */
 };

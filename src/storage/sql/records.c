@@ -861,6 +861,44 @@ static int rec_events_prune(billing_txn *tx, const char *tenant_id, int64_t befo
 	return rc;
 }
 
+/* ------------------------------------------------------------ history (version 14) */
+
+static void read_state(sql_stmt *s, void *record)
+{
+	billing_event_state_record *r = record;
+	r->resource_id = col_text(s, 0);
+	r->type = col_text(s, 1);
+	r->data = col_text(s, 2);
+	r->created_at = col_int(s, 3);
+}
+
+/* The same text on both dialects: window functions are in SQLite since
+ * 3.25 and in every supported PostgreSQL. The scan is the tenant's events
+ * of one resource type up to at (events_created covers tenant and time). */
+#define EVENTS_LATEST "SELECT resource_id, type, data, created_at FROM (" \
+	"SELECT resource_id, type, data, created_at, ROW_NUMBER() OVER (" \
+	"PARTITION BY resource_id ORDER BY created_at DESC, id DESC) AS rn " \
+	"FROM events WHERE tenant_id = ?1 AND resource_type = ?2 AND created_at <= ?3" \
+	") latest WHERE rn = 1 ORDER BY resource_id"
+
+static int rec_events_latest(billing_txn *tx, const char *tenant_id, const char *resource_type,
+	int64_t at, billing_row_cb cb, void *payload)
+{
+	billing_event_state_record r;
+	sql_stmt *s;
+	int rc;
+
+	if (!tenant_id || !resource_type)
+		return billing__error_field(BILLING_EINVALID, "invalid_argument", "resource_type",
+			"events_latest needs a tenant and a resource type");
+	if ((rc = prepare(&s, tx, EVENTS_LATEST)) < 0)
+		return rc;
+	bind_text(s, 1, tenant_id);
+	bind_text(s, 2, resource_type);
+	bind_int(s, 3, at);
+	return emit_rows(s, read_state, &r, cb, payload, 0);
+}
+
 
 void billing__sql_install(billing_storage *st)
 {
@@ -885,5 +923,6 @@ void billing__sql_install(billing_storage *st)
 	st->events_prune = rec_events_prune;
 	st->due_claim_many = rec_due_claim_many;
 	st->record_insert_many = rec_record_insert_many;
+	st->events_latest = rec_events_latest;
 	billing__sql_usage_install(st);
 }

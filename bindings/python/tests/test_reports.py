@@ -1,0 +1,38 @@
+"""Revenue reports through the Python binding (issue #25; docs/reports.md):
+reports.mrr of a monthly 29.00 and a yearly 300.06 subscription (2500.5 a
+month, rounded half away from zero): 2900 + 2501 = 5401, ARR 12 x 5401; a
+bad currency is refused naming the field.
+
+Run: BILLING_LIBRARY=build/release/libbilling.so python3 -m unittest discover -s bindings/python/tests
+"""
+import unittest
+
+import support
+
+B = support.billing
+
+
+class Reports(support.BackendCase):
+
+    def test_mrr(self):
+        _, acme = self.new_tenant("Reports")
+        prod = acme.products.create(name="Service", sku="svc")
+        monthly = acme.plans.create(product_id=prod["id"], code="MONTHLY", name="Monthly",
+                                    amount=2900, currency="EUR", interval="MONTH")
+        yearly = acme.plans.create(product_id=prod["id"], code="YEARLY", name="Yearly",
+                                   amount=30006, currency="EUR", interval="YEAR")
+        for plan in (monthly, yearly):
+            cus = acme.customers.create(name="C " + plan["code"],
+                                        email="%s@example.com" % plan["code"].lower())
+            acme.subscriptions.create(customer_id=cus["id"], plan_id=plan["id"])
+        mrr = acme.reports.mrr(currency="EUR")
+        self.assertEqual((mrr["object"], mrr["currency"], mrr["mrr"], mrr["arr"],
+                          mrr["subscriptions"], mrr["customers"]),
+                         ("mrr_report", "EUR", 5401, 12 * 5401, 2, 2))
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.reports.mrr(currency="EURO")
+        self.assertEqual(cm.exception.field, "currency")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,385 @@
+/*
+ * Revenue reports (issue #25; docs/reports.md), on both backends: MRR as of
+ * past times, rebuilt from the history, against numbers worked by hand.
+ *
+ * The history (tenant Acme, EUR; every customer pays by pm_card_visa except
+ * F, whose card declines and whose tenant keeps it past_due; the billing
+ * run runs at every step, so renewals happen as they would):
+ *
+ *   2026-01-01  A  M   monthly 29.00                       2900
+ *               B  Y   yearly 300.06: 30006 / 12 = 2500.5  2501 (half away from zero)
+ *               C  W   weekly 7.00 x 2: 1400 x 52 / 12
+ *                      = 6066.67                            6067
+ *               D  M   with a 25 % forever coupon: 2900 - 725  2175
+ *               E  M + a metered item (left out)            2900
+ *               F  Q   every 3 months 90.00, past_due: 9000 / 3  3000
+ *               G  W + W100 (weekly 7.00 and 1.00): 3033.33 + 433.33
+ *                      = 3466.67, rounded once             3467 (not 3033 + 433)
+ *                                                  MRR    23010, 7 subscriptions
+ *   2026-01-10  A  upgrade to M2 49.00: +2000               25010
+ *   2026-01-15  C  downgrade to W1 5.00 x 2: 1000 x 52 / 12 = 4333.33 -> 4333:
+ *                  -1734
+ *   2026-01-20  B  canceled now: -2501                      20775 (6 subscriptions)
+ *   2026-02-05  B  subscribes again to M (reactivation): +2900   23675 (7)
+ *   2026-02-15  M's amount becomes 31.00: A is on M2; D 3100 - 775 = 2325
+ *                  (+150), E 3100 (+200), B again 3100 (+200)   24225
+ *
+ * Asked after all of it, the report of each earlier time is that time's: the
+ * upgrade, downgrade and cancellation are not seen before they happened, and
+ * February 10 still prices M at 29.00.
+ *
+ * A second history (mrr__discounts_tiers_days_and_trials) covers the other
+ * rules, all on 2026-01-01 unless said:
+ *   a daily 1.00: 100 x 365 / 12 = 3041.67              3042
+ *   a volume-tiered plan, 12 seats: all at 0.80         960
+ *   monthly 29.00, the customer's 5.00-off forever coupon  2400
+ *   monthly 29.00 with a 50 % once coupon (not recurring)  2900
+ *   monthly 29.00, 10 % off another product only          2900
+ *   monthly 29.00, 20 % off for one period                2320, 2900 after 2026-02-01
+ *   monthly 29.00 trialing 14 days: not in MRR            0, 2900 after 2026-01-15
+ *                                                   2026-01-01  14522 (6)
+ *                                                   2026-02-15  18002 (7)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cJSON.h>
+#include <cmocka.h>
+
+#include "core/ctx.h"
+#include "tb.h"
+#include "tb_billing.h"
+
+typedef struct {
+	tb_world *w;
+	const char *tenant;
+	billing_principal admin;
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	billing_test_provider_options o = BILLING_TEST_PROVIDER_OPTIONS_INIT;
+	billing_provider *p = NULL;
+	assert_non_null(f);
+	tb_assert_rc(billing_test_provider_new(&p, &o), BILLING_OK);
+	f->w = tb_world_new_with_provider(p);
+	f->tenant = tb_tenant(f->w, "Acme");
+	f->admin = tb_admin(f->tenant);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	tb_world_free(f->w);
+	free(f);
+	return 0;
+}
+
+/* An operation of the JSON layer as ADMIN of tenant; the answer's id into
+ * id (when not NULL). */
+static void call_as(fx *f, const char *tenant, const char *op, char *id, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void call_as(fx *f, const char *tenant, const char *op, char *id, const char *fmt, ...)
+{
+	billing_principal who = tb_admin(tenant);
+	char json[2048], *out = NULL;
+	va_list ap;
+	cJSON *m;
+
+	va_start(ap, fmt);
+	vsnprintf(json, sizeof(json), fmt, ap);
+	va_end(ap);
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &who, op, json, strlen(json), NULL),
+		BILLING_OK);
+	m = cJSON_Parse(out);
+	assert_non_null(m);
+	if (id)
+		snprintf(id, 64, "%s", cJSON_GetObjectItemCaseSensitive(m, "id")->valuestring);
+	cJSON_Delete(m);
+	billing_free(out);
+}
+
+static void customer(fx *f, const char *tenant, char *id, const char *pm)
+{
+	billing_customer *c = tb_customer(f->w, tenant, &(tb_customer_spec){
+		.default_payment_method = pm });
+	snprintf(id, 64, "%s", billing_customer_id(c));
+	billing_customer_free(c);
+}
+
+static void plan(fx *f, const char *tenant, char *id, const char *product, int64_t amount,
+	billing_interval iv, int32_t count)
+{
+	billing_plan *p = tb_plan(f->w, tenant, &(tb_plan_spec){ .product_id = product,
+		.amount = amount, .interval = iv, .interval_count = count });
+	snprintf(id, 64, "%s", billing_plan_id(p));
+	billing_plan_free(p);
+}
+
+static void product(fx *f, const char *tenant, char *id, const char *currency)
+{
+	billing_product *p = tb_product(f->w, tenant, &(tb_product_spec){ .currency = currency });
+	snprintf(id, 64, "%s", billing_product_id(p));
+	billing_product_free(p);
+}
+
+static void run_at(fx *f, int64_t t)
+{
+	f->w->now = t;
+	(void)tbb_run(f->w);
+}
+
+static billing_mrr mrr_at(fx *f, const char *currency, int64_t at)
+{
+	billing_mrr m;
+	memset(&m, 0x5a, sizeof(m));
+	tb_assert_rc(billing_report_mrr(&m, f->w->ctx, &f->admin, currency, at), BILLING_OK);
+	assert_int_equal(m.arr, 12 * m.mrr);
+	return m;
+}
+
+/* when 0: now. */
+#define assert_mrr(f, when, want_mrr, want_subs, want_customers) do { \
+	billing_mrr m_ = mrr_at((f), "EUR", (when)); \
+	assert_int_equal(m_.mrr, (want_mrr)); \
+	assert_int_equal(m_.subscriptions, (want_subs)); \
+	assert_int_equal(m_.customers, (want_customers)); \
+	tbb_assert_time(m_.at, (when) ? (when) : (f)->w->now); \
+	assert_string_equal(m_.currency, "EUR"); \
+} while (0)
+
+/* The history of the file's comment, then every report of it. */
+static void mrr__hand_worked_history_at_past_times(void **state)
+{
+	fx *f = *state;
+	const char *t = f->tenant;
+	char prod[64], meter[64], m[64], m2[64], y[64], w[64], w1[64], w100[64], q[64], met[64];
+	char ca[64], cb[64], cc[64], cd[64], ce[64], cf[64], cg[64], coupon[64];
+	char sa[64], sb[64], sc[64], tmp[64];
+	const int64_t jan1 = tbb_ts(2026, 1, 1, 0, 0, 0);
+
+	f->w->now = jan1;
+	call_as(f, t, "dunning.set", NULL, "{\"retryDays\":[1],\"finalAction\":\"keep_past_due\"}");
+	product(f, t, prod, "EUR");
+	plan(f, t, m, prod, 2900, BILLING_MONTH, 1);
+	plan(f, t, m2, prod, 4900, BILLING_MONTH, 1);
+	plan(f, t, y, prod, 30006, BILLING_YEAR, 1);
+	plan(f, t, w, prod, 700, BILLING_WEEK, 1);
+	plan(f, t, w1, prod, 500, BILLING_WEEK, 1);
+	plan(f, t, w100, prod, 100, BILLING_WEEK, 1);
+	plan(f, t, q, prod, 9000, BILLING_MONTH, 3);
+	call_as(f, t, "meters.create", meter, "{\"eventName\":\"api.call\",\"aggregation\":\"sum\","
+		"\"valueProperty\":\"n\"}");
+	call_as(f, t, "plans.create", met, "{\"code\":\"METERED\",\"name\":\"Metered\","
+		"\"productId\":\"%s\",\"interval\":\"MONTH\",\"amount\":10,\"usageType\":\"metered\","
+		"\"meterId\":\"%s\"}", prod, meter);
+	call_as(f, t, "coupons.create", coupon, "{\"percentOff\":25,\"duration\":\"forever\"}");
+	customer(f, t, ca, "pm_card_visa");
+	customer(f, t, cb, "pm_card_visa");
+	customer(f, t, cc, "pm_card_visa");
+	customer(f, t, cd, "pm_card_visa");
+	customer(f, t, ce, "pm_card_visa");
+	customer(f, t, cf, "pm_card_chargeDeclined");
+	customer(f, t, cg, "pm_card_visa");
+
+	call_as(f, t, "subscriptions.create", sa, "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		ca, m);
+	call_as(f, t, "subscriptions.create", sb, "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		cb, y);
+	call_as(f, t, "subscriptions.create", sc, "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"quantity\":2}", cc, w);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"coupon\":\"%s\"}", cd, m, coupon);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"items\":["
+		"{\"planId\":\"%s\"},{\"planId\":\"%s\"}]}", ce, m, met);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		cf, q);
+	run_at(f, jan1);            /* collects F's first invoice: declined, past_due */
+	assert_int_equal(tbb_sub_status(f->w, t, tmp), BILLING_SUB_PAST_DUE);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"items\":["
+		"{\"planId\":\"%s\"},{\"planId\":\"%s\"}]}", cg, w, w100);
+	assert_mrr(f, jan1, 23010, 7, 7);
+
+	run_at(f, tbb_ts(2026, 1, 10, 0, 0, 0));
+	call_as(f, t, "subscriptions.change_plan", NULL, "{\"id\":\"%s\",\"planId\":\"%s\","
+		"\"prorationBehavior\":\"none\"}", sa, m2);
+	run_at(f, tbb_ts(2026, 1, 15, 0, 0, 0));
+	call_as(f, t, "subscriptions.change_plan", NULL, "{\"id\":\"%s\",\"planId\":\"%s\","
+		"\"prorationBehavior\":\"none\"}", sc, w1);
+	run_at(f, tbb_ts(2026, 1, 20, 0, 0, 0));
+	call_as(f, t, "subscriptions.cancel", NULL, "{\"id\":\"%s\"}", sb);
+	run_at(f, tbb_ts(2026, 2, 5, 0, 0, 0));
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		cb, m);
+	run_at(f, tbb_ts(2026, 2, 15, 0, 0, 0));
+	call_as(f, t, "plans.update", NULL, "{\"id\":\"%s\",\"amount\":3100}", m);
+	run_at(f, tbb_ts(2026, 2, 20, 0, 0, 0));
+
+	/* Every report asked now, of its own time. */
+	assert_mrr(f, tbb_ts(2025, 12, 31, 0, 0, 0), 0, 0, 0);
+	assert_mrr(f, jan1, 23010, 7, 7);
+	assert_mrr(f, tbb_ts(2026, 1, 9, 23, 59, 59), 23010, 7, 7);
+	assert_mrr(f, tbb_ts(2026, 1, 10, 0, 0, 0), 25010, 7, 7);
+	assert_mrr(f, tbb_ts(2026, 1, 15, 0, 0, 0), 23276, 7, 7);
+	assert_mrr(f, tbb_ts(2026, 1, 31, 0, 0, 0), 20775, 6, 6);
+	assert_mrr(f, tbb_ts(2026, 2, 10, 0, 0, 0), 23675, 7, 7);
+	assert_mrr(f, tbb_ts(2026, 2, 20, 0, 0, 0), 24225, 7, 7);
+	assert_mrr(f, 0, 24225, 7, 7);      /* 0: now */
+}
+
+/* Another tenant's subscriptions and another currency's never count; a
+ * currency is reported on its own. */
+static void mrr__tenant_and_currency_apart(void **state)
+{
+	fx *f = *state;
+	const char *other = tb_tenant(f->w, "Other");
+	char pe[64], pu[64], oe[64], ue[64], uu[64], oo[64], c1[64], c2[64], c3[64], sub[64];
+	billing_mrr m;
+
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	product(f, f->tenant, pe, "EUR");
+	product(f, f->tenant, pu, "USD");
+	plan(f, f->tenant, ue, pe, 1000, BILLING_MONTH, 1);
+	plan(f, f->tenant, uu, pu, 1200, BILLING_YEAR, 1);
+	customer(f, f->tenant, c1, "pm_card_visa");
+	customer(f, f->tenant, c2, "pm_card_visa");
+	call_as(f, f->tenant, "subscriptions.create", sub, "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\"}", c1, ue);
+	call_as(f, f->tenant, "subscriptions.create", sub, "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\"}", c2, uu);
+	product(f, other, oe, "EUR");
+	plan(f, other, oo, oe, 5000, BILLING_MONTH, 1);
+	customer(f, other, c3, "pm_card_visa");
+	call_as(f, other, "subscriptions.create", sub, "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		c3, oo);
+
+	m = mrr_at(f, "EUR", 0);
+	assert_int_equal(m.mrr, 1000);
+	assert_int_equal(m.subscriptions, 1);
+	m = mrr_at(f, "usd", 0);            /* any case */
+	assert_string_equal(m.currency, "USD");
+	assert_int_equal(m.mrr, 100);
+	assert_int_equal(m.arr, 1200);
+	m = mrr_at(f, "JPY", 0);            /* a currency nobody pays in */
+	assert_int_equal(m.mrr, 0);
+	assert_int_equal(m.subscriptions, 0);
+}
+
+/* USER reads reports; bad input is refused naming the field, through C and
+ * JSON. */
+static void mrr__roles_and_bad_input(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->tenant), platform = tb_platform();
+	billing_mrr m;
+	char *out = NULL;
+	const char *bad_at = "{\"currency\":\"EUR\",\"at\":\"yesterday\"}";
+	const char *ok = "{\"currency\":\"EUR\",\"at\":\"2026-01-01T00:00:00Z\"}";
+
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	tb_assert_rc(billing_report_mrr(&m, f->w->ctx, &user, "EUR", 0), BILLING_OK);
+	assert_int_equal(m.mrr, 0);
+	tb_assert_rc(billing_report_mrr(&m, f->w->ctx, &platform, "EUR", 0), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_report_mrr(&m, f->w->ctx, &user, "EURO", 0), BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_mrr(&m, f->w->ctx, &user, NULL, 0), BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_mrr(&m, f->w->ctx, &user, "EUR", f->w->now + 1),
+		BILLING_EINVALID);
+	tb_assert_field("at");
+	tb_assert_rc(billing_report_mrr(&m, f->w->ctx, &user, "EUR", -5), BILLING_EINVALID);
+	tb_assert_field("at");
+	tb_assert_rc(billing_report_mrr(NULL, f->w->ctx, &user, "EUR", 0), BILLING_EINVALID);
+
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.mrr", bad_at,
+		strlen(bad_at), NULL), BILLING_EINVALID);
+	tb_assert_field("at");
+	billing_free(out);
+	out = NULL;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.mrr", ok, strlen(ok),
+		NULL), BILLING_OK);
+	assert_non_null(strstr(out, "\"object\":\"mrr_report\""));
+	assert_non_null(strstr(out, "\"mrr\":0"));
+	assert_non_null(strstr(out, "\"at\":\"2026-01-01T00:00:00Z\""));
+	billing_free(out);
+}
+
+static void mrr__discounts_tiers_days_and_trials(void **state)
+{
+	fx *f = *state;
+	const char *t = f->tenant;
+	char prod[64], other[64], day[64], vol[64], m[64], c[7][64], off5[64], once[64];
+	char restricted[64], rep[64], tmp[64];
+	billing_plan *p;
+	size_t i;
+	const int64_t jan1 = tbb_ts(2026, 1, 1, 0, 0, 0);
+
+	f->w->now = jan1;
+	product(f, t, prod, "EUR");
+	product(f, t, other, "EUR");
+	plan(f, t, day, prod, 100, BILLING_DAY, 1);
+	p = tb_plan(f->w, t, &(tb_plan_spec){ .product_id = prod, .price_json =
+		"\"billingScheme\":\"tiered\",\"tiersMode\":\"volume\",\"tiers\":["
+		"{\"upTo\":10,\"unitAmount\":100},{\"upTo\":null,\"unitAmount\":80}]" });
+	snprintf(vol, sizeof(vol), "%s", billing_plan_id(p));
+	billing_plan_free(p);
+	plan(f, t, m, prod, 2900, BILLING_MONTH, 1);
+	call_as(f, t, "coupons.create", off5, "{\"amountOff\":500,\"currency\":\"EUR\","
+		"\"duration\":\"forever\"}");
+	call_as(f, t, "coupons.create", once, "{\"percentOff\":50,\"duration\":\"once\"}");
+	call_as(f, t, "coupons.create", restricted, "{\"percentOff\":10,\"duration\":"
+		"\"forever\",\"appliesTo\":{\"productIds\":[\"%s\"]}}", other);
+	call_as(f, t, "coupons.create", rep, "{\"percentOff\":20,\"duration\":\"repeating\","
+		"\"durationInPeriods\":1}");
+	for (i = 0; i < 7; i++)
+		customer(f, t, c[i], "pm_card_visa");
+
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		c[0], day);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"quantity\":12}", c[1], vol);
+	call_as(f, t, "customers.update", NULL, "{\"id\":\"%s\",\"coupon\":\"%s\"}", c[2], off5);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		c[2], m);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"coupon\":\"%s\"}", c[3], m, once);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"coupon\":\"%s\"}", c[4], m, restricted);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"coupon\":\"%s\"}", c[5], m, rep);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"trialDays\":14}", c[6], m);
+	assert_mrr(f, jan1, 14522, 6, 6);
+
+	run_at(f, tbb_ts(2026, 1, 15, 0, 0, 0));
+	run_at(f, tbb_ts(2026, 2, 1, 0, 0, 0));
+	run_at(f, tbb_ts(2026, 2, 15, 0, 0, 0));
+	assert_mrr(f, jan1, 14522, 6, 6);
+	assert_mrr(f, tbb_ts(2026, 2, 15, 0, 0, 0), 18002, 7, 7);
+
+	/* A storage from before version 14 has no history to read. */
+	f->w->ctx->st->version = 13;
+	tb_assert_rc(billing_report_mrr(&(billing_mrr){ 0 }, f->w->ctx, &f->admin, "EUR", 0),
+		BILLING_EINVALID);
+	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(mrr__hand_worked_history_at_past_times, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(mrr__discounts_tiers_days_and_trials, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(mrr__tenant_and_currency_apart, setup, teardown),
+		cmocka_unit_test_setup_teardown(mrr__roles_and_bad_input, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
