@@ -136,6 +136,9 @@ static const route special[] = {
 	ROUTE("PUT", "/v1/usage-settings", H_OP_REPLACE, "usage_settings.set", "usage", NULL),
 	ROUTE("GET", "/v1/tax-settings", H_OP_QUERY, "tax_settings.get", "taxes", NULL),
 	ROUTE("PUT", "/v1/tax-settings", H_OP_REPLACE, "tax_settings.set", "taxes", NULL),
+	ROUTE("GET", "/v1/invoice-settings", H_OP_QUERY, "invoice_settings.get", "invoices", NULL),
+	ROUTE("PUT", "/v1/invoice-settings", H_OP_REPLACE, "invoice_settings.set", "invoices",
+		NULL),
 	ROUTE("GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL),
 	/* Revenue reports (docs/reports.md): reads with query parameters. */
 	ROUTE("GET", "/v1/reports/mrr", H_OP_QUERY, "reports.mrr", "reports", NULL),

@@ -222,6 +222,30 @@ BILLING_EXTERN(int) billing_invoice_update(billing_invoice **out, billing_ctx *c
 BILLING_EXTERN(int) billing_invoice_delete(billing_ctx *ctx, const billing_principal *who,
 	const char *id);
 
+/** The most seconds a renewal's invoice may stay a draft (30 days). */
+#define BILLING_RENEWAL_DRAFT_DELAY_MAX 2592000
+
+/**
+ * The tenant's renewal draft delay (GET /v1/invoice-settings): the seconds a
+ * subscription's renewal invoice stays a draft before the billing run
+ * finalizes it; 0 (the default) finalizes it at once. The same value as
+ * billing_tenant_renewal_draft_delay: one column of the tenant's row.
+ * Any role of the tenant may read it.
+ * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID (a NULL out)
+ */
+BILLING_EXTERN(int) billing_invoice_settings_get(int64_t *renewal_draft_delay,
+	billing_ctx *ctx, const billing_principal *who);
+
+/**
+ * Sets it (ADMIN; an audit row) for the renewals made from now on: a draft
+ * already waiting keeps the time it was given.
+ * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); BILLING_EINVALID
+ *         (field renewalDraftDelay: 0 to BILLING_RENEWAL_DRAFT_DELAY_MAX),
+ *         nothing written
+ */
+BILLING_EXTERN(int) billing_invoice_settings_set(billing_ctx *ctx, const billing_principal *who,
+	int64_t renewal_draft_delay);
+
 /**
  * Finalizes a draft: the tenant's next number (the same gapless sequence
  * as every invoice), then charge_automatically collects it from the

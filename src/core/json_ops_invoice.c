@@ -271,6 +271,48 @@ static int op_tax_settings_set(cJSON **res, billing_ctx *ctx, const billing_prin
 	return tax_settings_out(res, r);
 }
 
+static const field_spec f_invoice_settings_set[] = {
+	{ "renewalDraftDelay", T_INTEGER, true, false,
+		"seconds a subscription's renewal invoice stays a draft (invoice items can be added) "
+		"before the billing run finalizes it; 0 to 2592000 (30 days), 0 finalizes at once" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static int invoice_settings_out(cJSON **res, int64_t delay)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "object", "invoice_settings") ||
+	    !cJSON_AddNumberToObject(o, "renewalDraftDelay", (double)delay)) {
+		cJSON_Delete(o);
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	}
+	*res = o;
+	return BILLING_OK;
+}
+
+static int op_invoice_settings_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int64_t delay = 0;
+	int rc;
+	(void)in;
+	(void)opts;
+	if ((rc = billing_invoice_settings_get(&delay, ctx, who)) < 0)
+		return rc;
+	return invoice_settings_out(res, delay);
+}
+
+static int op_invoice_settings_set(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int64_t delay = ji64(in, "renewalDraftDelay");
+	int rc;
+	(void)opts;
+	if ((rc = billing_invoice_settings_set(ctx, who, delay)) < 0)
+		return rc;
+	return invoice_settings_out(res, delay);
+}
+
 const op_entry billing__json_ops_invoice[] = {
 	{ BILLING_OP_INVOICES_GET, op_invoice_get, "Fetch an invoice with its lines.", f_id_only,
 		OUT_OBJECT, "Invoice" },
@@ -305,5 +347,13 @@ const op_entry billing__json_ops_invoice[] = {
 	{ BILLING_OP_TAX_SETTINGS_SET, op_tax_settings_set,
 		"Set the tenant's tax rounding rule for invoices computed from now on.",
 		f_tax_settings_set, OUT_OBJECT, "TaxSettings" },
+	{ BILLING_OP_INVOICE_SETTINGS_GET, op_invoice_settings_get,
+		"The tenant's invoice settings: how long a renewal's invoice stays a draft "
+		"(docs/billing.md, renewal drafts).", billing__json_f_none, OUT_OBJECT,
+		"InvoiceSettings" },
+	{ BILLING_OP_INVOICE_SETTINGS_SET, op_invoice_settings_set,
+		"Set how long a subscription's renewal invoice stays a draft before it is finalized, "
+		"for the renewals made from now on.", f_invoice_settings_set, OUT_OBJECT,
+		"InvoiceSettings" },
 };
 BILLING__JSON_AREA_END(invoice);

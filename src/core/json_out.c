@@ -521,6 +521,9 @@ static const billing__shape_field discount_amount_fields[] = {
 static const billing__shape_field tax_settings_fields[] = {
 	{ "object", "'tax_settings'", false }, { "taxRounding", "'line' | 'invoice'", false }, END
 };
+static const billing__shape_field invoice_settings_fields[] = {
+	{ "object", "'invoice_settings'", false }, { "renewalDraftDelay", "integer", false }, END
+};
 static const billing__shape_field tax_amount_fields[] = {
 	{ "taxRateId", "string?", false }, { "amount", "integer", false },
 	{ "inclusive", "boolean", false }, { "taxableAmount", "integer", false }, END
@@ -713,6 +716,7 @@ static const billing__shape shapes[] = {
 	{ "MrrReport", "MRR (minor units) and ARR (12 x MRR) of one currency at a time, with "
 		"the active or past_due subscriptions counted and their customers "
 		"(docs/reports.md).", NULL, mrr_report_fields },
+	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
 };
 
 const billing__shape *billing__json_shapes(size_t *count)

@@ -92,6 +92,8 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_CUSTOMERS_DELETE_DISCOUNT, "customers.delete_discount", R_ADMIN, true },
 	{ BILLING_OP_USAGE_PRUNE, "usage_events.prune", R_ADMIN, true },
 	{ BILLING_OP_REPORTS_MRR, "reports.mrr", R_READ, false },
+	{ BILLING_OP_INVOICE_SETTINGS_GET, "invoice_settings.get", R_READ, false },
+	{ BILLING_OP_INVOICE_SETTINGS_SET, "invoice_settings.set", R_ADMIN, true },
 	{ BILLING_OP_USERS_CREATE,     "users.create",     R_PLATFORM, true },
 	{ BILLING_OP_USERS_FIND,       "users.find",       R_PLATFORM, false },
 	{ BILLING_OP_USERS_GET,        "users.get",        R_PLATFORM, false },

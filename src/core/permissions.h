@@ -91,6 +91,8 @@ typedef enum {
 	BILLING_OP_CUSTOMERS_DELETE_DISCOUNT,
 	BILLING_OP_USAGE_PRUNE,
 	BILLING_OP_REPORTS_MRR,
+	BILLING_OP_INVOICE_SETTINGS_GET,
+	BILLING_OP_INVOICE_SETTINGS_SET,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

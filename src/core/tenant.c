@@ -6,7 +6,7 @@
 #include "core/core.h"
 #include "core/text.h"
 
-#define RENEWAL_DRAFT_DELAY_MAX (30 * 86400)
+#define RENEWAL_DRAFT_DELAY_MAX BILLING_RENEWAL_DRAFT_DELAY_MAX  /* billing/invoice.h */
 
 struct billing_tenant {
 	char *id;

@@ -1627,6 +1627,33 @@ static const char step32_postgres[] =
 	"ALTER TABLE customers FORCE ROW LEVEL SECURITY;\n"
 	"ALTER TABLE subscriptions FORCE ROW LEVEL SECURITY;\n"
 	"ALTER TABLE discounts FORCE ROW LEVEL SECURITY;\n";
+/* Invoice settings (core/invoice_settings.c): a tenant sets its own
+ * renewal draft delay, a column of its row, which only the platform wrote
+ * until now (the tenants policy checks every written row for platform
+ * mode). A tenant may now update its own row, no other (the row it finds
+ * and the row it leaves both carry its id: another tenant's row is not
+ * seen), and in it only renewal_draft_delay and updated_at: a trigger
+ * refuses any other column's change outside platform mode (42501, as the
+ * policies). A column-level GRANT would not do it: the runtime role, the
+ * platform's too, already holds UPDATE on every column of tenants (step
+ * 1), and policies cannot name columns. Inserts and deletes stay the
+ * platform's. SQLite has no row-level security. */
+static const char step33_postgres[] =
+	"CREATE POLICY tenants_own_update ON tenants FOR UPDATE\n"
+	"  USING (tenant_id = current_setting('billing.tenant_id', true))\n"
+	"  WITH CHECK (tenant_id = current_setting('billing.tenant_id', true));\n"
+	"CREATE FUNCTION tenants_own_columns() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+	"BEGIN\n"
+	"  IF current_setting('billing.platform', true) IS DISTINCT FROM 'on' AND\n"
+	"     to_jsonb(NEW) - 'renewal_draft_delay' - 'updated_at' IS DISTINCT FROM\n"
+	"     to_jsonb(OLD) - 'renewal_draft_delay' - 'updated_at' THEN\n"
+	"    RAISE EXCEPTION 'a tenant may change only its renewal_draft_delay'\n"
+	"      USING ERRCODE = '42501';\n"
+	"  END IF;\n"
+	"  RETURN NEW;\n"
+	"END $f$;\n"
+	"CREATE TRIGGER tenants_own_columns BEFORE UPDATE ON tenants\n"
+	"  FOR EACH ROW EXECUTE FUNCTION tenants_own_columns();\n";
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -1682,6 +1709,8 @@ static const billing__migration steps[] = {
 		step31_customer_documents, NULL, NULL },
 	{ 32, "customers and subscriptions: the discount they show", step32_discount_shown,
 		step32_postgres, step32_sqlite },
+	{ 33, "tenants: a tenant updates its own renewal draft delay, and nothing else",
+		"", step33_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -84,6 +84,83 @@ static void rls__a_query_without_its_tenant_filter_sees_only_its_tenant(void **s
 	tb_world_free(w);
 }
 
+/* A statement that must fail with insufficient_privilege (42501). */
+static void raw_refused(PGconn *pg, const char *sql)
+{
+	PGresult *r = PQexec(pg, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+	assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42501");
+	PQclear(r);
+}
+
+/* Rows an UPDATE changed. */
+static int64_t raw_updated(PGconn *pg, const char *sql)
+{
+	PGresult *r = PQexec(pg, sql);
+	int64_t n;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(pg));
+	n = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+/* Schema step 33: a tenant changes its own renewal draft delay (PUT
+ * /v1/invoice-settings) and nothing else of its row, and no other
+ * tenant's row; the library's call does it through the same policy. */
+static void rls__a_tenant_updates_only_its_own_renewal_draft_delay(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *a = tb_tenant(w, "A"), *b = tb_tenant(w, "B");
+	billing_principal admin = tb_admin(a);
+	int64_t delay = -1;
+	PGconn *pg;
+	char sql[256];
+	(void)state;
+
+	tb_assert_rc(billing_invoice_settings_set(w->ctx, &admin, 3600), BILLING_OK);
+	tb_assert_rc(billing_invoice_settings_get(&delay, w->ctx, &admin), BILLING_OK);
+	assert_int_equal(delay, 3600);
+
+	pg = raw_connect(w, "billing_app");
+	raw_ok(pg, "BEGIN");
+	snprintf(sql, sizeof(sql), "SELECT set_config('billing.tenant_id', '%s', true)", a);
+	raw_ok(pg, sql);
+	snprintf(sql, sizeof(sql), "UPDATE tenants SET renewal_draft_delay = 60, updated_at = 1 "
+		"WHERE tenant_id = '%s'", a);
+	assert_int_equal(raw_updated(pg, sql), 1);
+	/* Another tenant's row is not even seen. */
+	snprintf(sql, sizeof(sql), "UPDATE tenants SET renewal_draft_delay = 60 "
+		"WHERE tenant_id = '%s'", b);
+	assert_int_equal(raw_updated(pg, sql), 0);
+	raw_ok(pg, "SAVEPOINT s");
+	/* Nor moved into another tenant. */
+	snprintf(sql, sizeof(sql), "UPDATE tenants SET tenant_id = '%s' WHERE tenant_id = '%s'",
+		b, a);
+	raw_refused(pg, sql);
+	raw_ok(pg, "ROLLBACK TO SAVEPOINT s");
+	/* Any other column of its own row: refused. */
+	snprintf(sql, sizeof(sql), "UPDATE tenants SET name = 'Mine' WHERE tenant_id = '%s'", a);
+	raw_refused(pg, sql);
+	raw_ok(pg, "ROLLBACK TO SAVEPOINT s");
+	snprintf(sql, sizeof(sql), "UPDATE tenants SET invoice_prefix = 'X-' "
+		"WHERE tenant_id = '%s'", a);
+	raw_refused(pg, sql);
+	raw_ok(pg, "ROLLBACK TO SAVEPOINT s");
+	/* Inserts stay the platform's. */
+	raw_refused(pg, "INSERT INTO tenants (tenant_id, name, invoice_prefix, created_at, "
+		"updated_at, version) VALUES ('ten_x', 'X', 'INV-', 0, 0, 1)");
+	raw_ok(pg, "ROLLBACK");
+	PQfinish(pg);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM tenants WHERE tenant_id = '%s' AND "
+		"renewal_draft_delay = 3600", a);
+	assert_int_equal(tb_raw_count(w->url, sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM tenants WHERE tenant_id = '%s' AND "
+		"renewal_draft_delay = 0", b);
+	assert_int_equal(tb_raw_count(w->url, sql), 1);
+	tb_world_free(w);
+}
+
 static void runtime_role__owns_nothing_and_cannot_change_the_schema(void **state)
 {
 	tb_world *w = tb_world_new();
@@ -342,6 +419,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rls__a_query_without_its_tenant_filter_sees_only_its_tenant),
+		cmocka_unit_test(rls__a_tenant_updates_only_its_own_renewal_draft_delay),
 		cmocka_unit_test(runtime_role__owns_nothing_and_cannot_change_the_schema),
 		cmocka_unit_test(processes__same_email_at_once_one_wins),
 		cmocka_unit_test(processes__concurrent_finalizations_number_without_gaps),

@@ -12,6 +12,10 @@ test provider and the test clock:
   pending with dueDate = finalization + daysUntilDue days; POST .../pay
   {paidOutOfBand: true} pays it with no provider call (no payment row);
 - DELETE of a draft: its items are pending again and no number is consumed;
+- GET/PUT /v1/invoice-settings {renewalDraftDelay}: with a delay set by the
+  tenant, a renewal waits as a draft, takes an invoice item, and is finalized
+  with it after the delay; a value out of 0..2592000 is 400 naming the
+  field; a USER reads it and cannot PUT; an audit row;
 - mark-uncollectible from pending only; an uncollectible invoice can still be
   paid out of band; events and audit rows; input errors name their field.
 
@@ -137,6 +141,42 @@ class InvoiceItems(TenantCase):
             self.assertIn(op, ops)
         self.assertProblem(self.b.req("POST", "/v1/invoices/%s/pay" % d["id"],
                                       {"paidOutOfBand": True}), 409, "invalid_transition")
+
+    def test_invoice_settings_renewal_waits_as_a_draft_and_takes_an_item(self):
+        self.assertEqual(self.b.ok("GET", "/v1/invoice-settings"),
+                         {"object": "invoice_settings", "renewalDraftDelay": 0})
+        for bad in (-1, 2592001, "3600", 1.5):
+            self.assertProblem(self.b.req("PUT", "/v1/invoice-settings",
+                                          {"renewalDraftDelay": bad}), 400,
+                               field="renewalDraftDelay")
+        r = self.b.s.request("PUT", "/v1/invoice-settings", {"renewalDraftDelay": 60},
+                             token=self.user)
+        self.assertEqual(r.status, 403, r.text)
+        self.assertEqual(self.b.ok("PUT", "/v1/invoice-settings", {"renewalDraftDelay": 3600}),
+                         {"object": "invoice_settings", "renewalDraftDelay": 3600})
+        r = self.b.s.request("GET", "/v1/invoice-settings", token=self.user)
+        self.assertEqual((r.status, r.body["renewalDraftDelay"]), (200, 3600))
+        ops = [a["operation"] for a in self.b.ok("GET", "/v1/audit-log?limit=100")["data"]]
+        self.assertEqual(ops.count("invoice_settings.set"), 1)
+
+        sub = self.b.subscribe()
+        first = sub["latestInvoiceId"]
+        # At the period's end the renewal is a draft for the hour.
+        self.b.ok("POST", "/v1/test-clock/advance", {"to": sub["currentPeriodEnd"]})
+        renewal = [i for i in self.b.invoices("&subscriptionId=" + sub["id"])
+                   if i["id"] != first][0]
+        self.assertEqual((renewal["status"], renewal["number"]), ("draft", None))
+        self.item(invoiceId=renewal["id"], amount=500, description="Extra")
+        # Inside the hour it waits; after it the run finalizes it with the item.
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 1800})
+        self.assertEqual(self.b.ok("GET", "/v1/invoices/" + renewal["id"])["status"], "draft")
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 1801})
+        renewal = self.b.ok("GET", "/v1/invoices/" + renewal["id"])
+        self.assertNotIn(renewal["status"], ("draft",))
+        self.assertTrue(renewal["number"], renewal)
+        self.assertEqual([l["description"] for l in renewal["lines"]], ["Monthly", "Extra"])
+        # 999 + 19 % = 1189 for the plan, the item untaxed.
+        self.assertEqual(renewal["total"], 1689)
 
     def test_deleted_draft_gives_items_back_and_consumes_no_number(self):
         fee = self.item(amount=2500)

@@ -156,6 +156,10 @@ for (const backend of backends()) {
       // deleted; a customer's made by customers.update {coupon}, deleted.
       await run(acme, 'tax_settings.set', { taxRounding: 'invoice' });
       await run(acme, 'tax_settings.get');
+      // Invoice settings (#20): how long a renewal stays a draft.
+      await run(acme, 'invoice_settings.set', { renewalDraftDelay: 3600 });
+      await run(acme, 'invoice_settings.get');
+      await run(acme, 'invoice_settings.set', { renewalDraftDelay: 0 });
       const coupon = await acme.coupons.create({ percentOff: 10, duration: 'forever' });
       const dis = await run(acme, 'subscriptions.create', { customerId: bo.id,
         planId: monthly.id, coupon: coupon.id });
