@@ -1627,6 +1627,18 @@ static const char step32_postgres[] =
 	"ALTER TABLE customers FORCE ROW LEVEL SECURITY;\n"
 	"ALTER TABLE subscriptions FORCE ROW LEVEL SECURITY;\n"
 	"ALTER TABLE discounts FORCE ROW LEVEL SECURITY;\n";
+/* A customer's subscriptions and invoices, listed in creation order (usage
+ * ingestion lists each customer's live subscriptions; GET of a customer's
+ * invoices), by an index that both narrows and orders: with (tenant_id,
+ * customer_id) alone SQLite, without statistics, chose (tenant_id,
+ * created_at, id) for the order and read every row of the tenant
+ * (storage_sqlite_plans). The same statements on both backends. */
+static const char step34_customer_indexes[] =
+	"DROP INDEX subscriptions_customer;\n"
+	"CREATE INDEX subscriptions_customer ON subscriptions (tenant_id, customer_id, created_at, id);\n"
+	"DROP INDEX invoices_customer;\n"
+	"CREATE INDEX invoices_customer ON invoices (tenant_id, customer_id, created_at, id);\n";
+
 /* Invoice settings (core/invoice_settings.c): a tenant sets its own
  * renewal draft delay, a column of its row, which only the platform wrote
  * until now (the tenants policy checks every written row for platform
@@ -1711,6 +1723,8 @@ static const billing__migration steps[] = {
 		step32_postgres, step32_sqlite },
 	{ 33, "tenants: a tenant updates its own renewal draft delay, and nothing else",
 		"", step33_postgres, NULL },
+	{ 34, "subscriptions and invoices: a customer's, by one index in creation order",
+		step34_customer_indexes, NULL, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)
