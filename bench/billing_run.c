@@ -922,7 +922,8 @@ static int raw_item(struct raw *r, int64_t now)
 	put_str(&b, "latestInvoiceId", inv_id);
 	/* Every field the library's JSON has, in its order (json_out.c). */
 	put(&b, ",\"pendingPlanId\":null");
-	putf(&b, ",\"metadata\":%s,\"items\":%s,\"defaultTaxRates\":[],", metadata, items);
+	putf(&b, ",\"metadata\":%s,\"items\":%s,\"defaultTaxRates\":[],\"discount\":null,",
+		metadata, items);
 	put_time(&b, "createdAt", created_at);
 	putf(&b, ",\"version\":%" PRId64 "}", version + 1);
 	raw_event(r, tenant, "subscription.updated", "subscription", sub_id, r->json_sub, now);
