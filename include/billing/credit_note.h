@@ -73,6 +73,9 @@ BILLING_EXTERN(const char *) billing_credit_note_status_name(billing_credit_note
  *  NULL otherwise (and for none). */
 BILLING_EXTERN(const char *) billing_credit_note_reason_name(billing_credit_note_reason r);
 
+/** The most lines one credit note takes (billing_credit_note_params.lines). */
+#define BILLING_CREDIT_NOTE_LINES_MAX 16
+
 /** One line of a credit note: the invoice line (its id as the invoice's
  *  JSON shows it, "il_...") and either an amount (> 0, before tax) or a
  *  quantity (> 0; times the line's unit amount). */
@@ -96,7 +99,8 @@ typedef struct {
 	unsigned int version;        /**< BILLING_CREDIT_NOTE_PARAMS_VERSION */
 	unsigned int fields;         /**< BILLING_CREDIT_NOTE_*_AMOUNT bits given */
 	const char *invoice_id;      /**< required */
-	/** The lines (borrowed for the call), or none and a lump amount. */
+	/** The lines (borrowed for the call, at most
+	 *  BILLING_CREDIT_NOTE_LINES_MAX), or none and a lump amount. */
 	const billing_credit_note_line_params *lines;
 	size_t line_count;
 	int64_t amount;              /**< without lines: the total, tax included, > 0 */

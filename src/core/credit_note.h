@@ -21,6 +21,11 @@ cJSON *billing__credit_note_json(const void *item);
  * notes name it: "il_<the invoice id's body>_<i + 1>". */
 int billing__invoice_line_id(char *out, size_t size, const char *invoice_id, size_t i);
 
+/* The field names of line i of a note's input, for errors: [0] the line,
+ * [1] its invoiceLineId, [2] its amount, [3] its quantity. */
+extern const char *const
+	billing__credit_note_line_fields[BILLING_CREDIT_NOTE_LINES_MAX][4];
+
 /* The tenant's last credit-note number (0: none yet), its row held for
  * update in a write transaction. */
 int billing__credit_note_counter(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,

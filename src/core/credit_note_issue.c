@@ -290,7 +290,7 @@ bool billing__credit_note_unpaid(billing_invoice_status s)
 
 /* The note's sums per tax rate and per discount (totalTaxAmounts,
  * totalDiscountAmounts), in the order its lines name them. */
-#define NOTE_LINES_MAX 8
+#define NOTE_LINES_MAX BILLING_CREDIT_NOTE_LINES_MAX
 
 struct tax_sum {
 	char key[BILLING_ID_MAX + 16];   /* the rate's id, or "bp<rate>" for a product's */
@@ -431,6 +431,15 @@ static int lump_sums(struct sums *s, const billing_invoice *inv, int64_t amount,
 	return BILLING_OK;
 }
 
+#define LINE_FIELDS(i) { "lines[" #i "]", "lines[" #i "].invoiceLineId", \
+	"lines[" #i "].amount", "lines[" #i "].quantity" }
+const char *const billing__credit_note_line_fields[BILLING_CREDIT_NOTE_LINES_MAX][4] = {
+	LINE_FIELDS(0), LINE_FIELDS(1), LINE_FIELDS(2), LINE_FIELDS(3), LINE_FIELDS(4),
+	LINE_FIELDS(5), LINE_FIELDS(6), LINE_FIELDS(7), LINE_FIELDS(8), LINE_FIELDS(9),
+	LINE_FIELDS(10), LINE_FIELDS(11), LINE_FIELDS(12), LINE_FIELDS(13), LINE_FIELDS(14),
+	LINE_FIELDS(15),
+};
+
 /* A line of the note, between its checks and its tax. */
 struct part {
 	long k;                      /* the invoice line */
@@ -450,17 +459,7 @@ static int build(struct billing_credit_note *n, cJSON **lines, struct sums *sums
 	const billing_credit_note_params *p, const billing_invoice *inv,
 	const struct earlier *e, int64_t left)
 {
-	static const char *const line_fields[][3] = {
-		{ "lines[0].invoiceLineId", "lines[0].amount", "lines[0].quantity" },
-		{ "lines[1].invoiceLineId", "lines[1].amount", "lines[1].quantity" },
-		{ "lines[2].invoiceLineId", "lines[2].amount", "lines[2].quantity" },
-		{ "lines[3].invoiceLineId", "lines[3].amount", "lines[3].quantity" },
-		{ "lines[4].invoiceLineId", "lines[4].amount", "lines[4].quantity" },
-		{ "lines[5].invoiceLineId", "lines[5].amount", "lines[5].quantity" },
-		{ "lines[6].invoiceLineId", "lines[6].amount", "lines[6].quantity" },
-		{ "lines[7].invoiceLineId", "lines[7].amount", "lines[7].quantity" },
-	};
-	const size_t named = sizeof(line_fields) / sizeof(line_fields[0]);
+	const size_t named = BILLING_CREDIT_NOTE_LINES_MAX;
 	struct part parts[NOTE_LINES_MAX];
 	billing__credit_tax_line tl[NOTE_LINES_MAX];
 	billing__tax_line_result res[NOTE_LINES_MAX];
@@ -497,7 +496,7 @@ static int build(struct billing_credit_note *n, cJSON **lines, struct sums *sums
 
 	for (i = 0; seen && i < p->line_count; i++) {
 		const billing_credit_note_line_params *lp = &p->lines[i];
-		const char *const *names = line_fields[i];
+		const char *const *names = billing__credit_note_line_fields[i] + 1;
 		const billing_invoice_line *l;
 		long k = line_index(inv, lp->invoice_line_id);
 		int64_t amount = lp->amount, line_left, discount_left, discount = 0;

@@ -43,17 +43,7 @@ static const field_spec f_note_preview[] = {
 	{ NULL, 0, false, false, NULL }
 };
 
-#define MAX_LINES 16
-
-/* The field names of line i's members (static strings for the errors). */
-#define LINE_NAMES(i) { "lines[" #i "]", "lines[" #i "].invoiceLineId", \
-	"lines[" #i "].amount", "lines[" #i "].quantity" }
-static const char *const line_names[MAX_LINES][4] = {
-	LINE_NAMES(0), LINE_NAMES(1), LINE_NAMES(2), LINE_NAMES(3), LINE_NAMES(4),
-	LINE_NAMES(5), LINE_NAMES(6), LINE_NAMES(7), LINE_NAMES(8), LINE_NAMES(9),
-	LINE_NAMES(10), LINE_NAMES(11), LINE_NAMES(12), LINE_NAMES(13), LINE_NAMES(14),
-	LINE_NAMES(15),
-};
+#define MAX_LINES BILLING_CREDIT_NOTE_LINES_MAX
 
 static cJSON *note_json(const void *item)
 {
@@ -123,7 +113,7 @@ static int params_in(billing_credit_note_params *p, billing_credit_note_line_par
 		return field_error("lines", "lines must not be empty");
 	i = 0;
 	cJSON_ArrayForEach(l, arr) {
-		const char *const *names = line_names[i];
+		const char *const *names = billing__credit_note_line_fields[i];
 		int64_t v;
 		cJSON_ArrayForEach(m, l)
 			if (strcmp(m->string, "invoiceLineId") != 0 && strcmp(m->string, "amount") != 0 &&

@@ -950,6 +950,71 @@ static void taxes__a_waiting_renewal_draft_taxed_at_finalization(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* The tax of rate id in a totalTaxAmounts array (0 if absent). */
+static int64_t tax_of(const cJSON *amounts, const char *id)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, amounts)
+		if (str(t, "taxRateId") && strcmp(str(t, "taxRateId"), id) == 0)
+			return num(t, "amount");
+	return 0;
+}
+
+/* Twelve items of 5 cents, six at 10 % and six at 19 %, rounded per invoice:
+ * 30 at 10 % = 3, 30 at 19 % = 5.7 -> 6 (per line it would be 6 + 6 = 12);
+ * total 69. A note of ten lines (the docs allow 16; the library took 8)
+ * and a note of the other two between them credit exactly the invoice's
+ * tax per rate, and its total. */
+static void taxes__credit_notes_of_many_lines_under_invoice_rounding(void **state)
+{
+	fx *f = *state;
+	char r10[64], r19[64], c[64], body[512], d[64], lines[2][2048];
+	const cJSON *l;
+	cJSON *inv, *n[2];
+	size_t used[2] = { 0, 0 };
+	int i, k = 0;
+
+	rate(f, r10, "Ten", "10", 0);
+	rate(f, r19, "VAT 19", "19", 0);
+	cJSON_Delete(call(f, "tax_settings.set", "{\"taxRounding\":\"invoice\"}"));
+	customer(f, c, NULL);
+	for (i = 0; i < 12; i++) {
+		char ii[64];
+		snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"description\":\"Item %d\","
+			"\"amount\":5,\"taxRates\":[\"%s\"]", c, i, i % 2 ? r19 : r10);
+		item(f, ii, body);
+	}
+	inv = draft_of(f, c, "");
+	snprintf(d, sizeof(d), "%s", str(inv, "id"));
+	cJSON_Delete(inv);
+	inv = call(f, "invoices.finalize", "{\"id\":\"%s\"}", d);
+	assert_int_equal(cJSON_GetArraySize(get(inv, "lines")), 12);
+	assert_int_equal(num(inv, "subtotal"), 60);
+	assert_int_equal(tax_of(get(inv, "totalTaxAmounts"), r10), 3);
+	assert_int_equal(tax_of(get(inv, "totalTaxAmounts"), r19), 6);
+	assert_int_equal(num(inv, "total"), 69);
+
+	cJSON_ArrayForEach(l, get(inv, "lines")) {
+		int w = k++ < 10 ? 0 : 1;
+		used[w] += (size_t)snprintf(lines[w] + used[w], sizeof(lines[w]) - used[w],
+			"%s{\"invoiceLineId\":\"%s\",\"amount\":5}", used[w] ? "," : "", str(l, "id"));
+	}
+	for (i = 0; i < 2; i++) {
+		n[i] = call(f, "credit_notes.create", "{\"invoiceId\":\"%s\",\"reason\":"
+			"\"order_change\",\"lines\":[%s]}", d, lines[i]);
+		assert_int_equal(num(n[i], "subtotal"), i ? 10 : 50);
+	}
+	assert_int_equal(tax_of(get(n[0], "totalTaxAmounts"), r10) +
+		tax_of(get(n[1], "totalTaxAmounts"), r10), 3);
+	assert_int_equal(tax_of(get(n[0], "totalTaxAmounts"), r19) +
+		tax_of(get(n[1], "totalTaxAmounts"), r19), 6);
+	assert_int_equal(num(n[0], "total") + num(n[1], "total"), 69);
+	for (i = 0; i < 2; i++)
+		cJSON_Delete(n[i]);
+	cJSON_Delete(inv);
+	assert_check_clean(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -968,6 +1033,7 @@ int main(void)
 		T(taxes__a_drafts_default_tax_rates),
 		T(taxes__finalization_taxes_as_things_are_then),
 		T(taxes__a_waiting_renewal_draft_taxed_at_finalization),
+		T(taxes__credit_notes_of_many_lines_under_invoice_rounding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
