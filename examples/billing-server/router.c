@@ -139,6 +139,9 @@ static const route special[] = {
 	ROUTE("GET", "/v1/invoice-settings", H_OP_QUERY, "invoice_settings.get", "invoices", NULL),
 	ROUTE("PUT", "/v1/invoice-settings", H_OP_REPLACE, "invoice_settings.set", "invoices",
 		NULL),
+	/* The seller's block of the tenant's documents (issue #24). */
+	ROUTE("GET", "/v1/branding", H_OP_QUERY, "branding.get", "documents", NULL),
+	ROUTE("PUT", "/v1/branding", H_OP_REPLACE, "branding.set", "documents", NULL),
 	ROUTE("GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL),
 	/* Revenue reports (docs/reports.md): reads with query parameters. */
 	ROUTE("GET", "/v1/reports/mrr", H_OP_QUERY, "reports.mrr", "reports", NULL),

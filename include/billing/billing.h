@@ -40,6 +40,7 @@
 #include "provider_account.h"
 #include "check.h"
 #include "document.h"
+#include "branding.h"
 #include "json.h"
 #include "sqlite.h"
 #include "postgres.h"

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/address.h"
 #include "core/discount.h"
 #include "core/document.h"
 #include "core/json_exact.h"
@@ -24,7 +25,6 @@
 #include "core/resource.h"
 #include "core/resources.h"
 #include "core/text.h"
-#include "core/validate.h"
 
 /* The public customer: the record, then its metadata and address decoded
  * for the getters (billing__record_publish). */
@@ -191,108 +191,6 @@ static int tax_ids_check(char *out, size_t size, const char *text)
 	return rc;
 }
 
-#define ADDRESS_PARTS 6
-
-/* ISO 3166-1 alpha-2: the 249 officially assigned codes. */
-static const char countries[] =
-	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ "
-	"BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ "
-	"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ "
-	"DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR "
-	"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY "
-	"HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP "
-	"KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY "
-	"MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ "
-	"NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY "
-	"QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ "
-	"TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ "
-	"VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
-
-/* code (any case) upper-cased in place when it is an assigned code. */
-static bool country_ok(char *code)
-{
-	size_t i;
-	if (strlen(code) != 2)
-		return false;
-	for (i = 0; i < 2; i++)
-		if (code[i] >= 'a' && code[i] <= 'z')
-			code[i] = (char)(code[i] - 'a' + 'A');
-	/* Codes 3 characters apart; the last one ends the text. */
-	for (i = 0; i + 2 <= sizeof(countries) - 1; i += 3)
-		if (countries[i] == code[0] && countries[i + 1] == code[1])
-			return true;
-	return false;
-}
-
-/* The address's members in their order, with the names of their errors. */
-static const char *const address_keys[ADDRESS_PARTS] = {
-	"line1", "line2", "city", "postalCode", "region", "country"
-};
-static const char *const address_fields[ADDRESS_PARTS] = {
-	"address.line1", "address.line2", "address.city", "address.postalCode",
-	"address.region", "address.country"
-};
-
-/*
- * address: an object of at most the six strings (each 1-200 characters
- * trimmed, no control characters; country an assigned alpha-2 code). out
- * receives it printed with its members in order, trimmed, the country in
- * upper case; an object with no member is no address (*none). Field errors
- * go to ck; BILLING_ENOMEM and a too long text are the call's errors.
- */
-static int address_check(billing__checks *ck, char *out, size_t size, const char *text,
-	bool *none)
-{
-	cJSON *in = billing__jx_parse(text, strlen(text), NULL), *e, *canon = NULL;
-	char *parts[ADDRESS_PARTS] = { NULL }, *printed = NULL;
-	size_t i, before = ck->count;
-	int rc = BILLING_OK;
-
-	*none = true;
-	cJSON_ArrayForEach(e, in) {
-		for (i = 0; i < ADDRESS_PARTS; i++)
-			if (e->string && strcmp(e->string, address_keys[i]) == 0)
-				break;
-		if (i == ADDRESS_PARTS)
-			billing__check_fail(ck, "address", "%.40s is not a member of an address; "
-				"line1, line2, city, postalCode, region, country", e->string);
-		else if (!cJSON_IsString(e))
-			billing__check_fail(ck, address_fields[i], "must be a string");
-		else if ((rc = billing__check_text(ck, address_fields[i], e->valuestring, 0, 1, 200,
-			&parts[i])) < 0)
-			goto done;
-	}
-	if (parts[5] && !country_ok(parts[5]))
-		billing__check_fail(ck, "address.country",
-			"must be an ISO 3166-1 alpha-2 country code such as DE");
-	if (ck->count > before)
-		goto done;
-	if ((canon = cJSON_CreateObject()) == NULL)
-		goto nomem;
-	for (i = 0; i < ADDRESS_PARTS; i++) {
-		if (!parts[i])
-			continue;
-		*none = false;
-		if (!cJSON_AddStringToObject(canon, address_keys[i], parts[i]))
-			goto nomem;
-	}
-	if ((printed = billing__jx_print(canon)) == NULL)
-		goto nomem;
-	if ((size_t)snprintf(out, size, "%s", printed) >= size)
-		rc = billing__error_field(BILLING_EINVALID, "invalid", "address",
-			"the address is too long");
-	goto done;
-nomem:
-	rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
-done:
-	for (i = 0; i < ADDRESS_PARTS; i++)
-		billing__free(parts[i]);
-	cJSON_free(printed);
-	cJSON_Delete(canon);
-	cJSON_Delete(in);
-	return rc;
-}
-
 static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *rec,
 	uint64_t given)
 {
@@ -331,7 +229,7 @@ static int check(billing_ctx *ctx, billing_txn *tx, const void *current, void *r
 		billing__check_fail(&ck, "taxExempt", "must be none, exempt or reverse");
 	if ((given & BIT(ADDRESS)) && c->address_json) {
 		bool none;
-		if ((rc = address_check(&ck, address, sizeof(address), c->address_json,
+		if ((rc = billing__address_check(&ck, address, sizeof(address), c->address_json,
 			&none)) < 0)
 			return rc;
 		c->address_json = none ? NULL : address;
@@ -423,39 +321,13 @@ const billing__rules billing__customer_rules = {
 
 /* ------------------------------------------------------------ the C API */
 
-/* The address's parts into c->address, pointing into one allocation. */
-static int address_decode(billing_customer *c)
-{
-	cJSON *obj, *v;
-	const char **part[ADDRESS_PARTS] = { &c->address.line1, &c->address.line2,
-		&c->address.city, &c->address.postal_code, &c->address.region,
-		&c->address.country };
-	size_t i, at = 0;
-
-	memset(&c->address, 0, sizeof(c->address));
-	if (!c->r.address_json)
-		return BILLING_OK;
-	if ((c->address_text = billing__malloc(strlen(c->r.address_json) + 1)) == NULL ||
-	    (obj = cJSON_Parse(c->r.address_json)) == NULL)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-	for (i = 0; i < ADDRESS_PARTS; i++) {
-		v = cJSON_GetObjectItemCaseSensitive(obj, address_keys[i]);
-		if (!cJSON_IsString(v))
-			continue;
-		/* A part's text is never longer than its JSON. */
-		*part[i] = strcpy(c->address_text + at, v->valuestring);
-		at += strlen(v->valuestring) + 1;
-	}
-	cJSON_Delete(obj);
-	return BILLING_OK;
-}
-
 static int decode(void *obj)
 {
 	billing_customer *c = obj;
 	int rc = billing__metadata_decode(&c->metadata,
 		c->r.metadata_json ? c->r.metadata_json : "{}");
-	return rc < 0 ? rc : address_decode(c);
+	return rc < 0 ? rc : billing__address_decode(&c->address, &c->address_text,
+		c->r.address_json);
 }
 
 static void obj_free(void *obj)
@@ -478,29 +350,6 @@ static int check_params(const billing_customer_params *p)
 	if (p->version == 0 || p->version > BILLING_CUSTOMER_PARAMS_VERSION)
 		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
 			"unknown billing_customer_params version %u", p->version);
-	return BILLING_OK;
-}
-
-/* The C address as the JSON object the flow checks (*out new). */
-static int address_encode(char **out, const billing_address *a)
-{
-	const char *parts[ADDRESS_PARTS] = { a->line1, a->line2, a->city, a->postal_code,
-		a->region, a->country };
-	cJSON *obj = cJSON_CreateObject();
-	char *printed;
-	size_t i;
-
-	for (i = 0; obj && i < ADDRESS_PARTS; i++)
-		if (parts[i] && !cJSON_AddStringToObject(obj, address_keys[i], parts[i])) {
-			cJSON_Delete(obj);
-			obj = NULL;
-		}
-	printed = obj ? billing__jx_print(obj) : NULL;
-	*out = printed ? billing__strdup(printed) : NULL;
-	cJSON_free(printed);
-	cJSON_Delete(obj);
-	if (!*out)
-		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	return BILLING_OK;
 }
 
@@ -543,7 +392,7 @@ static int to_record(const billing_customer_params *p, unsigned int bits,
 	if ((rc = billing__checks_finish(&ck, "customer")) == BILLING_OK &&
 	    (bits & BILLING_CUSTOMER_ADDRESS)) {
 		*given |= BIT(ADDRESS);
-		if (p->address && (rc = address_encode(address, p->address)) == BILLING_OK)
+		if (p->address && (rc = billing__address_encode(address, p->address)) == BILLING_OK)
 			r->address_json = *address;
 	}
 	if (rc < 0) {

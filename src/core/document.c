@@ -13,6 +13,7 @@
 #include <cJSON.h>
 
 #include "billing/document.h"
+#include "core/branding.h"
 #include "core/copy.h"
 #include "core/core.h"
 #include "core/document.h"
@@ -99,6 +100,7 @@ typedef struct {
 typedef struct {
 	billing_invoice *inv;
 	char *seller;              /* the tenant's name */
+	billing__branding brand;   /* the tenant's branding (NULLs: not set) */
 	char *name, *email, *tax_ids_json;
 	char *address_json;        /* NULL: none */
 	char preferred_locale[8];  /* "" : none */
@@ -114,6 +116,7 @@ static void source_free(source *s)
 	billing__free(s->email);
 	billing__free(s->tax_ids_json);
 	billing__free(s->address_json);
+	billing__branding_clear(&s->brand);
 }
 
 static int dup_into(char **out, const char *s)
@@ -175,6 +178,8 @@ static int read_source(source *s, billing_ctx *ctx, const billing_principal *who
 	if (rc == BILLING_OK)
 		rc = ctx->st->record_read(tx, &billing__res_tenant, NULL, who->tenant_id,
 			BILLING_LOCK_NONE, tenant_row, s);
+	if (rc == BILLING_OK)
+		rc = billing__branding_read(&s->brand, ctx, tx, who->tenant_id);
 	if (rc == BILLING_OK)
 		rc = read_rates(s, ctx, tx, who->tenant_id);
 	return billing__end(ctx, tx, rc);
@@ -268,6 +273,30 @@ static void address_lines(const char **out, size_t *n, char *town, size_t size,
 			out[(*n)++] = texts[i];
 }
 
+/* The seller: the branding's legal name (else the tenant's name), its
+ * address and tax id. */
+static void seller(builder *b, const source *s)
+{
+	const billing__branding *br = &s->brand;
+	const char *texts[BILLING__DOC_TEXTS] = { L(b, BILLING__L_FROM),
+		br->legal_name ? br->legal_name : s->seller };
+	cJSON *address = br->address_json ? cJSON_Parse(br->address_json) : NULL;
+	char town[512], tax_id[160];
+	size_t n = 2;
+
+	if (address)
+		address_lines(texts, &n, town, sizeof(town), address);
+	else if (br->address_json && b->rc == BILLING_OK)
+		b->rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if (br->tax_id) {
+		snprintf(tax_id, sizeof(tax_id), "%s %s", L(b, BILLING__L_TAX_ID), br->tax_id);
+		texts[n++] = tax_id;
+	}
+	if (b->rc == BILLING_OK)
+		b->rc = billing__doc_add(b->d, BILLING__DOC_PARTY, 0, texts, n);
+	cJSON_Delete(address);
+}
+
 static void parties(builder *b, const source *s)
 {
 	char ids[8][160], town[512];
@@ -276,7 +305,7 @@ static void parties(builder *b, const source *s)
 	cJSON *address = s->address_json ? cJSON_Parse(s->address_json) : NULL;
 	size_t n = 2, first_id;
 
-	add(b, BILLING__DOC_PARTY, 0, L(b, BILLING__L_FROM), s->seller, NULL, NULL, NULL);
+	seller(b, s);
 	if (address)
 		address_lines(buyer, &n, town, sizeof(town), address);
 	else if (s->address_json && b->rc == BILLING_OK)
@@ -438,8 +467,9 @@ static void sums(builder *b, const source *s)
 		money(b, amount, sizeof(amount), billing_invoice_amount_due(inv)), NULL, NULL, NULL);
 }
 
-static void notes(builder *b, const billing_invoice *inv)
+static void notes(builder *b, const source *s)
 {
+	const billing_invoice *inv = s->inv;
 	char text[256], due[32], amount[64];
 	if (billing_invoice_tax_note(inv))
 		add(b, BILLING__DOC_NOTE, 0, L(b, BILLING__L_TAX), L(b, BILLING__L_REVERSE_CHARGE),
@@ -465,6 +495,30 @@ static void notes(builder *b, const billing_invoice *inv)
 			NULL, NULL);
 	if (billing_invoice_footer(inv))
 		add(b, BILLING__DOC_NOTE, 0, "", billing_invoice_footer(inv), NULL, NULL, NULL);
+	if (s->brand.footer)
+		add(b, BILLING__DOC_NOTE, 0, "", s->brand.footer, NULL, NULL, NULL);
+}
+
+/* The logo as a data: URI, or NULL when there is none. It was checked to
+ * be a PNG or JPEG file when it was set: a PNG's base64 starts with the
+ * signature's "iVBORw0KGgo", a JPEG's with "/9j/". */
+static char *logo_uri(builder *b, const source *s)
+{
+	const char *b64 = s->brand.logo_b64;
+	char *uri;
+	size_t size;
+
+	if (!b64)
+		return NULL;
+	size = strlen(b64) + 32;
+	if ((uri = billing__malloc(size)) == NULL) {
+		if (b->rc == BILLING_OK)
+			b->rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		return NULL;
+	}
+	snprintf(uri, size, "data:%s;base64,%s", strncmp(b64, "iVBORw0KGgo", 11) == 0 ?
+		"image/png" : "image/jpeg", b64);
+	return uri;
 }
 
 static int build(billing__doc *d, const source *s, const billing__locale *loc)
@@ -472,21 +526,25 @@ static int build(billing__doc *d, const source *s, const billing__locale *loc)
 	const billing_invoice *inv = s->inv;
 	int draft = billing_invoice_status_of(inv) == BILLING_INVOICE_DRAFT;
 	builder b = { d, loc, billing_invoice_currency(inv), BILLING_OK };
-	char title[256];
+	char title[256], *logo;
 
 	d->locale = loc;
-	snprintf(d->accent, sizeof(d->accent), "%s", ACCENT_DEFAULT);
+	/* Checked "#rrggbb" when it was set (branding.c). */
+	snprintf(d->accent, sizeof(d->accent), "%s",
+		s->brand.accent_color ? s->brand.accent_color : ACCENT_DEFAULT);
 	snprintf(title, sizeof(title), "%s %s", L(&b, BILLING__L_INVOICE),
 		billing_invoice_number(inv) ? billing_invoice_number(inv) : billing_invoice_id(inv));
 	if ((d->title = billing__strdup(title)) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	logo = logo_uri(&b, s);
 	add(&b, BILLING__DOC_TITLE, 0, L(&b, BILLING__L_INVOICE),
-		draft ? L(&b, BILLING__L_DRAFT) : NULL, NULL, NULL, NULL);
+		draft ? L(&b, BILLING__L_DRAFT) : NULL, logo, NULL, NULL);
+	billing__free(logo);
 	parties(&b, s);
 	fields(&b, inv);
 	lines(&b, inv);
 	sums(&b, s);
-	notes(&b, inv);
+	notes(&b, s);
 	return b.rc;
 }
 

@@ -103,7 +103,8 @@ int billing__doc_date(char *out, size_t size, const billing__locale *loc, int64_
 /* ------------------------------------------------------------ layout */
 
 typedef enum {
-	BILLING__DOC_TITLE,    /* text[0] title, text[1] the DRAFT mark or NULL */
+	BILLING__DOC_TITLE,    /* text[0] title, text[1] the DRAFT mark or NULL, text[2] the
+	                          logo as a data: URI (base64 PNG or JPEG) or NULL */
 	BILLING__DOC_PARTY,    /* text[0] heading, text[1..] lines (NULL ends) */
 	BILLING__DOC_FIELD,    /* text[0] label, text[1] value */
 	BILLING__DOC_HEAD,     /* the lines' table header: text[0..4] */

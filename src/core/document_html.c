@@ -93,7 +93,7 @@ static const char style[] =
 	"body{font-family:'Noto Sans','Noto Sans CJK JP',Arial,sans-serif;color:#222;"
 	"margin:2em auto;max-width:52em;font-size:14px}"
 	"h1{margin:0;font-size:28px}"
-	".accent{color:ACCENT}.bar{border-top:4px solid ACCENT;margin:.5em 0 1.5em}"
+	".logo{max-height:64px;max-width:240px;float:right}.accent{color:ACCENT}.bar{border-top:4px solid ACCENT;margin:.5em 0 1.5em}"
 	".draft{display:inline-block;margin-left:1em;padding:.1em .6em;border:2px solid #c00;"
 	"color:#c00;font-weight:bold;letter-spacing:.1em}"
 	".parties{display:flex;gap:3em;margin:1em 0}.party h2{font-size:12px;color:#666;"
@@ -157,6 +157,8 @@ int billing__doc_html(char **out, size_t *len, const billing__doc *d)
 		switch (n->kind) {
 		case BILLING__DOC_TITLE:
 			close_block(&o, &b, IN_NONE);
+			if (n->text[2])
+				cell(&o, "<img class=\"logo\" alt=\"\" src=\"", n->text[2], "\">\n");
 			cell(&o, "<h1 class=\"accent\">", n->text[0], "");
 			if (n->text[1])
 				cell(&o, "<span class=\"draft\">", n->text[1], "</span>");

@@ -87,6 +87,7 @@ static const struct {
 	{ billing__json_ops_usage, &billing__json_ops_usage_count },
 	{ billing__json_ops_subscription_item, &billing__json_ops_subscription_item_count },
 	{ billing__json_ops_report, &billing__json_ops_report_count },
+	{ billing__json_ops_document, &billing__json_ops_document_count },
 };
 
 #define AREA_COUNT (sizeof(areas) / sizeof(areas[0]))

@@ -86,6 +86,7 @@ BILLING__JSON_AREA(credit_note);  /* credit notes' create, void, preview */
 BILLING__JSON_AREA(usage);        /* usage events, aggregates, the grace window */
 BILLING__JSON_AREA(subscription_item); /* items' create, update, delete, preview */
 BILLING__JSON_AREA(report);       /* revenue reports (MRR) */
+BILLING__JSON_AREA(document);     /* the tenant's branding */
 
 /* After an area's table: defines its count. */
 #define BILLING__JSON_AREA_END(name) \

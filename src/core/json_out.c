@@ -518,6 +518,13 @@ static const billing__shape_field invoice_line_fields[] = {
 static const billing__shape_field discount_amount_fields[] = {
 	{ "discountId", "string", false }, { "amount", "integer", false }, END
 };
+static const billing__shape_field branding_fields[] = {
+	{ "object", "'branding'", false }, { "legalName", "string?", false },
+	{ "address", "object?", false }, { "taxId", "string?", false },
+	{ "logo", "string?", false }, { "logoType", "string?", false },
+	{ "accentColor", "string?", false }, { "footer", "string?", false },
+	{ "updatedAt", "time?", false }, END
+};
 static const billing__shape_field tax_settings_fields[] = {
 	{ "object", "'tax_settings'", false }, { "taxRounding", "'line' | 'invoice'", false }, END
 };
@@ -717,6 +724,8 @@ static const billing__shape shapes[] = {
 		"the active or past_due subscriptions counted and their customers "
 		"(docs/reports.md).", NULL, mrr_report_fields },
 	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
+	{ "Branding", "The tenant's branding: the seller's block of its documents.", NULL,
+		branding_fields },
 };
 
 const billing__shape *billing__json_shapes(size_t *count)

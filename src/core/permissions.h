@@ -93,6 +93,8 @@ typedef enum {
 	BILLING_OP_REPORTS_MRR,
 	BILLING_OP_INVOICE_SETTINGS_GET,
 	BILLING_OP_INVOICE_SETTINGS_SET,
+	BILLING_OP_BRANDING_GET,
+	BILLING_OP_BRANDING_SET,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

@@ -1666,6 +1666,26 @@ static const char step33_postgres[] =
 	"END $f$;\n"
 	"CREATE TRIGGER tenants_own_columns BEFORE UPDATE ON tenants\n"
 	"  FOR EACH ROW EXECUTE FUNCTION tenants_own_columns();\n";
+/* The tenant's branding (src/core/branding.c; issue #24): what its
+ * documents show of the seller, a tenant-settings row (core/settings.h),
+ * NULL columns for what is not set. The logo is its PNG or JPEG file in
+ * standard base64 (at most 256 KiB decoded), the address a JSON object as
+ * a customer's (step 31). */
+static const char step35_branding[] =
+	"CREATE TABLE branding (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  legal_name TEXT /*COLLATE_C*/,\n"
+	"  address TEXT /*COLLATE_C*/,\n"
+	"  tax_id TEXT /*COLLATE_C*/,\n"
+	"  logo TEXT /*COLLATE_C*/,\n"
+	"  accent_color TEXT /*COLLATE_C*/,\n"
+	"  footer TEXT /*COLLATE_C*/,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT branding_pkey PRIMARY KEY (tenant_id)\n"
+	");\n";
+static const char step35_postgres[] =
+	TENANT_POLICY("branding")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON branding TO billing_runtime;");
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -1725,6 +1745,8 @@ static const billing__migration steps[] = {
 		"", step33_postgres, NULL },
 	{ 34, "subscriptions and invoices: a customer's, by one index in creation order",
 		step34_customer_indexes, NULL, NULL },
+	{ 35, "branding: the seller's block of the tenant's documents", step35_branding,
+		step35_postgres, NULL },
 };
 
 const billing__migration *billing__migrations(size_t *count)

@@ -23,6 +23,12 @@
  *   preferredLocale the document's locale when none is asked for; an
  *   address's and a locale's refusals (each part, the country code, an
  *   unknown member, another locale), changing nothing;
+ * - the tenant's branding (billing/branding.h, branding.set/get): set by
+ *   an ADMIN only, read by a USER, stored canonical; the document's seller
+ *   block (legal name, address, tax id), the logo as a data: URI (PNG by C,
+ *   JPEG by JSON), the accent colour, the footer, hostile text inert; its
+ *   refusals (a logo neither PNG nor JPEG, too large, not base64, a colour,
+ *   a blank name, an address) changing nothing;
  * - refusals: an unsupported locale, an unknown format, an id that names no
  *   invoice of the tenant (also another tenant's); a USER may read;
  * - every allocation and every storage statement failing in turn.
@@ -36,6 +42,7 @@
 
 #include "tb.h"
 #include "tb_billing.h"
+#include "billing/branding.h"
 #include "core/alloc.h"
 #include "core/document.h"
 
@@ -130,7 +137,7 @@ static void assert_amount(const char *html, const char *tag, int64_t amount, con
 static void assert_inert(const char *html)
 {
 	assert_null(strstr(html, "<script"));
-	assert_null(strstr(html, "<img"));
+	assert_null(strstr(html, "<img src"));   /* the logo is <img class="logo" */
 	assert_null(strstr(html, "<svg"));
 	assert_null(strstr(html, "onerror=alert(2)>"));
 	assert_non_null(strstr(html, XSS_ESCAPED));
@@ -502,6 +509,148 @@ static void documents__buyer_address_and_preferred_locale(void **state)
 	assert_string_equal(got, "");
 }
 
+/* A 1x1 PNG file, in bytes and in base64. */
+static const unsigned char png[] = {
+	0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1,
+	0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89
+};
+#define PNG_B64 "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+
+static void documents__branding_in_the_seller_block(void **state)
+{
+	fx *f = *state;
+	billing_branding_params p = BILLING_BRANDING_PARAMS_INIT;
+	billing_address a = { "Werkstra\xc3\x9f" "e 1", NULL, "K\xc3\xb6ln", "50667", NULL, "de" };
+	billing_principal user = tb_user(f->t);
+	billing_branding *b = NULL;
+	unsigned char gif[] = { 'G', 'I', 'F', '8', '9', 'a', 0, 0 }, *big;
+	char cus[64], id[64], got[1024], in[1024], *html, *json = NULL;
+	const unsigned char *logo;
+	size_t len, i;
+	int64_t at;
+
+	tb_assert_rc(billing_branding_get(&b, f->w->ctx, &user), BILLING_OK);   /* none yet */
+	assert_null(billing_branding_legal_name(b));
+	assert_null(billing_branding_address(b));
+	assert_null(billing_branding_logo(b, &len));
+	assert_int_equal(len, 0);
+	assert_null(billing_branding_logo_type(b));
+	assert_int_equal(billing_branding_updated_at(b), 0);
+	billing_branding_free(b);
+	b = NULL;
+
+	p.legal_name = "Werkstatt GmbH " XSS;
+	p.address = &a;
+	p.tax_id = "DE 123 456 789";
+	p.logo = png;
+	p.logo_len = sizeof(png);
+	p.accent_color = "#AA3300";
+	p.footer = "Gesch\xc3\xa4" "ftsf\xc3\xbchrer: Ada " XSS;
+	tb_assert_rc(billing_branding_set(&b, f->w->ctx, &user, &p), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_branding_set(&b, f->w->ctx, &f->admin, &p), BILLING_OK);
+	assert_string_equal(billing_branding_legal_name(b), "Werkstatt GmbH " XSS);
+	assert_string_equal(billing_branding_address(b)->country, "DE");
+	assert_string_equal(billing_branding_tax_id(b), "DE 123 456 789");
+	assert_string_equal(billing_branding_accent_color(b), "#aa3300");
+	assert_string_equal(billing_branding_logo_type(b), "image/png");
+	logo = billing_branding_logo(b, &len);
+	assert_int_equal(len, sizeof(png));
+	assert_memory_equal(logo, png, sizeof(png));
+	assert_non_null(billing_branding_footer(b));
+	at = billing_branding_updated_at(b);
+	assert_true(at > 0);
+	billing_branding_free(b);
+	b = NULL;
+	tb_assert_rc(billing_branding_get(&b, f->w->ctx, &user), BILLING_OK);    /* a USER reads */
+	assert_string_equal(billing_branding_address(b)->city, "K\xc3\xb6ln");
+	logo = billing_branding_logo(b, NULL);
+	assert_memory_equal(logo, png, sizeof(png));
+	billing_branding_free(b);
+	b = NULL;
+
+	call(f, cus, "customers.create", "{\"name\":\"Ida\",\"email\":\"ida@doc.example\"}");
+	issued(f, id, cus);
+	html = render(f, &f->admin, id, "de-DE");
+	assert_non_null(strstr(html, "<img class=\"logo\" alt=\"\" src=\"data:image/png;base64,"
+		PNG_B64 "\">"));
+	assert_non_null(strstr(html, "<h2>Von</h2><p>Werkstatt GmbH " XSS_ESCAPED "</p><p>Werkstra"
+		"\xc3\x9f" "e 1</p><p>50667 K\xc3\xb6ln</p><p>DE</p><p>USt-IdNr. DE 123 456 789</p>"));
+	assert_non_null(strstr(html, "border-top:4px solid #aa3300"));
+	assert_non_null(strstr(html, "Ada " XSS_ESCAPED));
+	assert_inert(html);
+	free(html);
+
+	/* By JSON: a JPEG, and every member replaced (absent: not set). */
+	call(f, NULL, "branding.set", "{\"logo\":\"/9j/4AAQSkZJRg==\",\"legalName\":\"Solo\"}");
+	answer(f, got, sizeof(got), "branding.get", "{}", "logoType");
+	assert_string_equal(got, "image/jpeg");
+	answer(f, got, sizeof(got), "branding.get", "{}", "taxId");
+	assert_string_equal(got, "");
+	html = render(f, &f->admin, id, NULL);
+	assert_non_null(strstr(html, "src=\"data:image/jpeg;base64,/9j/4AAQSkZJRg==\""));
+	assert_non_null(strstr(html, "<h2>From</h2><p>Solo</p></div>"));
+	assert_non_null(strstr(html, "#1f4e79"));                 /* no accent: the default */
+	free(html);
+
+	/* Refusals: each names its field; nothing changed. */
+	answer(f, got, sizeof(got), "branding.get", "{}", "updatedAt");
+	snprintf(in, sizeof(in), "%s", got);
+	memset(&p, 0, sizeof(p));
+	p.version = BILLING_BRANDING_PARAMS_VERSION;
+	p.logo = gif;
+	p.logo_len = sizeof(gif);
+	tb_assert_rc(billing_branding_set(NULL, f->w->ctx, &f->admin, &p), BILLING_EINVALID);
+	tb_assert_field("logo");
+	big = calloc(1, BILLING_BRANDING_LOGO_MAX + 1);
+	assert_non_null(big);
+	memcpy(big, png, sizeof(png));
+	p.logo = big;
+	p.logo_len = BILLING_BRANDING_LOGO_MAX + 1;
+	tb_assert_rc(billing_branding_set(NULL, f->w->ctx, &f->admin, &p), BILLING_EINVALID);
+	tb_assert_field("logo");
+	p.logo_len = BILLING_BRANDING_LOGO_MAX;              /* the largest is taken */
+	tb_assert_rc(billing_branding_set(NULL, f->w->ctx, &f->admin, &p), BILLING_OK);
+	free(big);
+	answer(f, got, sizeof(got), "branding.get", "{}", "updatedAt");
+	snprintf(in, sizeof(in), "%s", got);
+	p.logo = NULL;
+	p.version = 0;
+	tb_assert_rc(billing_branding_set(NULL, f->w->ctx, &f->admin, &p), BILLING_EINVALID);
+	tb_assert_field("version");
+	{
+		static const char *const bad[][2] = {
+			{ "{\"logo\":\"R0lGODlhAQABAAAAACw=\"}", "logo" },          /* a GIF */
+			{ "{\"logo\":\"abc\"}", "logo" },
+			{ "{\"logo\":\"ab!d\"}", "logo" },
+			{ "{\"logo\":\"a=bc\"}", "logo" },
+			{ "{\"logo\":\"/9j=\"}", "logo" },
+			{ "{\"logo\":\"/9l=\"}", "logo" },                            /* trailing bits */
+			{ "{\"logo\":\"\"}", "logo" },
+			{ "{\"accentColor\":\"red\"}", "accentColor" },
+			{ "{\"accentColor\":\"#12345g\"}", "accentColor" },
+			{ "{\"legalName\":\" \"}", "legalName" },
+			{ "{\"taxId\":\"\"}", "taxId" },
+			{ "{\"footer\":\"\"}", "footer" },
+			{ "{\"address\":{\"country\":\"XX\"}}", "address.country" },
+			{ "{\"address\":{\"street\":\"x\"}}", "address" },
+			{ "{\"address\":{\"city\":5}}", "address" },
+		};
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			tb_assert_rc(billing_call_json(&json, f->w->ctx, &f->admin, "branding.set",
+				bad[i][0], strlen(bad[i][0]), NULL), BILLING_EINVALID);
+			tb_assert_field(bad[i][1]);
+			billing_free(json);
+			json = NULL;
+		}
+	}
+	answer(f, got, sizeof(got), "branding.get", "{}", "updatedAt");
+	assert_string_equal(got, in);
+	/* An empty address is none. */
+	call(f, NULL, "branding.set", "{\"address\":{},\"footer\":\"Line 1\\nLine 2\"}");
+	answer(f, got, sizeof(got), "branding.get", "{}", "address");
+	assert_string_equal(got, "");
+}
+
 /* The sums after the total (the balance applied, a credit note, the amount
  * paid), the reverse-charge note, the footer, each status's word, and a
  * product's taxRate named "Tax". */
@@ -594,6 +743,8 @@ static void documents__faults_at_each_step(void **state)
 
 	call(f, cus, "customers.create", "{\"name\":\"Fay\",\"email\":\"fay@doc.example\","
 		"\"address\":{\"city\":\"Paris\",\"country\":\"FR\"}}");
+	call(f, NULL, "branding.set", "{\"legalName\":\"Fay SARL\",\"taxId\":\"FR1\","
+		"\"footer\":\"Merci\",\"logo\":\"" PNG_B64 "\",\"address\":{\"city\":\"Lyon\"}}");
 	issued(f, id, cus);
 	for (pass = 0; pass < 2; pass++) {
 		for (n = 1, rc = BILLING_ERROR; rc != BILLING_OK && n < 100000; n++) {
@@ -628,6 +779,7 @@ int main(void)
 		T(documents__refusals),
 		T(documents__customer_address_and_locale_by_c),
 		T(documents__buyer_address_and_preferred_locale),
+		T(documents__branding_in_the_seller_block),
 		T(documents__balance_credit_notes_payment_notes_and_statuses),
 		T(documents__faults_at_each_step),
 	};

@@ -118,6 +118,35 @@ class Documents(tenant_case.TenantCase):
         self.assertIsNone(cleared["address"])
         self.assertIsNone(cleared["preferredLocale"])
 
+    def test_branding(self):
+        png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+        self.assertIsNone(self.b.ok("GET", "/v1/branding")["legalName"])
+        body = {"legalName": "Acme " + XSS, "taxId": "GB123456789", "logo": png,
+                "accentColor": "#0A7F3C", "footer": "Registered in England " + XSS,
+                "address": {"line1": "1 High St", "city": "London", "postalCode": "EC1A 1BB",
+                            "country": "gb"}}
+        self.assertProblem(self.s.request("PUT", "/v1/branding", body, token=self.user), 403)
+        got = self.b.ok("PUT", "/v1/branding", body)
+        self.assertEqual((got["object"], got["logoType"], got["accentColor"],
+                          got["address"]["country"]), ("branding", "image/png", "#0a7f3c", "GB"))
+        self.assertEqual(self.s.request("GET", "/v1/branding", token=self.user).body, got)
+        page = self.html(self.invoice()["id"]).text.decode()
+        self.assertIn('<img class="logo" alt="" src="data:image/png;base64,%s">' % png, page)
+        self.assertIn("<p>Acme &lt;script&gt;", page)
+        self.assertIn("<p>EC1A 1BB London</p><p>GB</p><p>Tax ID GB123456789</p>", page)
+        self.assertIn("#0a7f3c", page)
+        self.assertIn("Registered in England &lt;script&gt;", page)
+        self.assertNotIn("<script", page)
+        self.assertNotIn("<img src", page)
+        rows = self.b.ok("GET", "/v1/audit-log?limit=100")["data"]
+        self.assertEqual(len([a for a in rows if a["operation"] == "branding.set"]), 1)
+
+        for bad, field in (({"logo": "R0lGODlhAQABAAAAACw="}, "logo"),
+                           ({"accentColor": "green"}, "accentColor"),
+                           ({"address": {"country": "UK"}}, "address.country")):
+            self.assertProblem(self.b.req("PUT", "/v1/branding", bad), 400, field=field)
+        self.assertEqual(self.b.ok("GET", "/v1/branding"), got)
+
     def test_refusals(self):
         inv = self.invoice()
         self.assertProblem(self.html(inv["id"], "?locale=pt-BR"), 400,

@@ -394,6 +394,7 @@ class Operations(ProblemAssertions):
             "/v1/tax-settings": {"get", "put"},
             "/v1/reports/mrr": {"get"},
             "/v1/invoice-settings": {"get", "put"},
+            "/v1/branding": {"get", "put"},
             "/v1/subscriptions/{id}/discount": {"delete"},
             "/v1/customers/{id}/discount": {"delete"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},

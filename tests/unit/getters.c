@@ -43,6 +43,13 @@
 	PTR(billing_customer_email) \
 	PTR(billing_customer_default_payment_method) \
 	PTR(billing_customer_address) \
+	PTR(billing_branding_legal_name) \
+	PTR(billing_branding_address) \
+	PTR(billing_branding_tax_id) \
+	PTR(billing_branding_logo_type) \
+	PTR(billing_branding_accent_color) \
+	PTR(billing_branding_footer) \
+	INT(billing_branding_updated_at, 0) \
 	PTR(billing_customer_preferred_locale) \
 	INT(billing_customer_metadata_count, 0) \
 	AT(billing_customer_metadata_at) \

@@ -713,7 +713,9 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		/* revenue reports (#25) */
 		"reports.mrr",
 		/* invoice settings (#20 item 2): the renewal draft delay */
-		"invoice_settings.get", "invoice_settings.set" };
+		"invoice_settings.get", "invoice_settings.set",
+		/* documents (#24): the tenant's branding */
+		"branding.get", "branding.set" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;

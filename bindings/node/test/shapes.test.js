@@ -160,6 +160,11 @@ for (const backend of backends()) {
       await run(acme, 'invoice_settings.set', { renewalDraftDelay: 3600 });
       await run(acme, 'invoice_settings.get');
       await run(acme, 'invoice_settings.set', { renewalDraftDelay: 0 });
+      // Documents (#24): the tenant's branding, a 1x1 PNG logo.
+      await run(acme, 'branding.set', { legalName: 'Acme GmbH', accentColor: '#AA3300',
+        address: { city: 'Berlin', country: 'de' },
+        logo: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==' });
+      await run(acme, 'branding.get');
       const coupon = await acme.coupons.create({ percentOff: 10, duration: 'forever' });
       const dis = await run(acme, 'subscriptions.create', { customerId: bo.id,
         planId: monthly.id, coupon: coupon.id });
