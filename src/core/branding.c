@@ -1,9 +1,9 @@
 /*
  * The tenant's branding (billing/branding.h, issue #24): the seller's
  * block of its documents. A tenant-settings record (core/settings.h: put
- * with its audit row and retry there); read here with its strings copied,
- * which the helper's read does not do. The logo is kept as standard base64
- * of its file: the JSON layer shows it as is, the C getter decodes it.
+ * with its audit row and retry there, the read with its strings copied).
+ * The logo is kept as standard base64 of its file: the JSON layer shows
+ * it as is, the C getter decodes it.
  */
 #include <stddef.h>
 #include <string.h>
@@ -68,12 +68,7 @@ static const billing__settings settings = {
 
 void billing__branding_clear(billing__branding *b)
 {
-	billing__free((char *)(uintptr_t)b->legal_name);
-	billing__free((char *)(uintptr_t)b->address_json);
-	billing__free((char *)(uintptr_t)b->tax_id);
-	billing__free((char *)(uintptr_t)b->logo_b64);
-	billing__free((char *)(uintptr_t)b->accent_color);
-	billing__free((char *)(uintptr_t)b->footer);
+	billing__settings_clear(b, &settings);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -88,30 +83,10 @@ static int copy(const char **out, const char *s)
 	return BILLING_OK;
 }
 
-static int row(void *payload, const void *record)
-{
-	billing__branding *b = payload;
-	const billing__branding *r = record;
-	int rc;
-	if ((rc = copy(&b->legal_name, r->legal_name)) < 0 ||
-	    (rc = copy(&b->address_json, r->address_json)) < 0 ||
-	    (rc = copy(&b->tax_id, r->tax_id)) < 0 || (rc = copy(&b->logo_b64, r->logo_b64)) < 0 ||
-	    (rc = copy(&b->accent_color, r->accent_color)) < 0)
-		return rc;
-	b->updated_at = r->updated_at;
-	return copy(&b->footer, r->footer);
-}
-
 int billing__branding_read(billing__branding *b, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id)
 {
-	int rc;
-	memset(b, 0, sizeof(*b));
-	rc = billing__read_settled(ctx->st, tx, &res, tenant_id, tenant_id, row, b);
-	if (rc == BILLING_ENOTFOUND)
-		rc = BILLING_OK;
-	if (rc < 0)
-		billing__branding_clear(b);
+	int rc = billing__settings_read(b, &settings, ctx, tx, tenant_id);
 	b->tenant_id = NULL;
 	return rc;
 }
@@ -319,8 +294,10 @@ int billing_branding_get(billing_branding **out, billing_ctx *ctx, const billing
 	*out = NULL;
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
 		return rc;
-	if ((rc = billing__end(ctx, tx, billing__branding_read(&r, ctx, tx, who->tenant_id))) < 0)
+	if ((rc = billing__end(ctx, tx, billing__branding_read(&r, ctx, tx, who->tenant_id))) < 0) {
+		billing__branding_clear(&r);
 		return rc;
+	}
 	return publish(out, &r);
 }
 

@@ -30,9 +30,15 @@ typedef struct {
 
 /* *rec (res->record_size bytes) receives the tenant's settings, read in tx
  * without a lock, or the defaults when it has none; its tenant_id is then
- * tenant_id (borrowed). */
+ * tenant_id (borrowed) and each of its other strings (BILLING_FIELD_TEXT)
+ * a copy of its own, released by billing__settings_clear (a record whose
+ * only string is the key owns nothing). On failure *rec owns nothing. */
 int billing__settings_read(void *rec, const billing__settings *s, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id);
+
+/* Releases the strings of a record that billing__settings_read, _lock,
+ * _get or _update filled (all but the key) and sets them NULL. */
+void billing__settings_clear(void *rec, const billing__settings *s);
 
 /* As billing__settings_read, the row locked for update (a write
  * transaction that changes it). */
@@ -61,7 +67,9 @@ typedef void (*billing__settings_change)(void *rec, const void *arg);
  * the current record (or the defaults) is read locked into *rec,
  * change(rec, arg) applied, s->check run on the whole record (a refusal
  * writes nothing), and the record written with an audit row. s->op_set is
- * authorized first. *rec receives the record written. */
+ * authorized first. *rec receives the record written (its strings as
+ * billing__settings_read says; change() replaces a string it changes with
+ * one of the record's own, freeing the old one). */
 int billing__settings_update(void *rec, const billing__settings *s, billing_ctx *ctx,
 	const billing_principal *who, billing__settings_change change, const void *arg);
 
