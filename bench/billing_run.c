@@ -904,7 +904,11 @@ static int raw_item(struct raw *r, int64_t now)
 	put_str(&b, "customerId", customer);
 	put(&b, ",");
 	put_str(&b, "planId", plan_id);
-	putf(&b, ",\"status\":\"active\",\"quantity\":%d,", quantity);
+	/* NULL (read as 0): a metered first item's, none (schema step 36). */
+	if (quantity)
+		putf(&b, ",\"status\":\"active\",\"quantity\":%d,", quantity);
+	else
+		put(&b, ",\"status\":\"active\",\"quantity\":null,");
 	put_str(&b, "currency", currency);
 	put(&b, ",");
 	put_time(&b, "billingCycleAnchor", anchor);

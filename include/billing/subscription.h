@@ -375,6 +375,8 @@ BILLING_EXTERN(const char *) billing_subscription_id(const billing_subscription 
 BILLING_EXTERN(const char *) billing_subscription_customer_id(const billing_subscription *s);
 BILLING_EXTERN(const char *) billing_subscription_plan_id(const billing_subscription *s);
 BILLING_EXTERN(billing_subscription_status) billing_subscription_status_of(const billing_subscription *s);
+/** The first item's quantity; 0 when that is a metered plan's item, which has
+ *  none (null in JSON). */
 BILLING_EXTERN(int32_t) billing_subscription_quantity(const billing_subscription *s);
 BILLING_EXTERN(const char *) billing_subscription_currency(const billing_subscription *s);
 /** The billing-cycle anchor. */

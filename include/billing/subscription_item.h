@@ -62,7 +62,8 @@ typedef struct {
 	unsigned int version;          /**< BILLING_SUBSCRIPTION_ITEM_PARAMS_VERSION */
 	const char *subscription_id;   /**< create, preview: required; ignored by the others */
 	const char *plan_id;           /**< create: required; update: with _PLAN */
-	int32_t quantity;              /**< create: 0 is 1; update: with _QUANTITY; 1..10000 */
+	int32_t quantity;              /**< create: 0 is 1 (none on a metered plan, which
+	                                    refuses one); update: with _QUANTITY; 1..10000 */
 	unsigned int fields;           /**< update: BILLING_SUBSCRIPTION_ITEM_* given */
 	billing_proration_behavior proration; /**< 0: create_prorations */
 	int64_t proration_date;        /**< 0: now; else in the current period, not after now */
@@ -148,6 +149,8 @@ BILLING_EXTERN(const char *) billing_subscription_item_subscription_id(
 	const billing_subscription_item *it);
 BILLING_EXTERN(const char *) billing_subscription_item_plan_id(
 	const billing_subscription_item *it);
+/** The item's quantity, 1..10000; 0 for a metered plan's item, which has none
+ *  (its usage is billed in arrears; null in JSON, NULL in the row). */
 BILLING_EXTERN(int32_t) billing_subscription_item_quantity(const billing_subscription_item *it);
 BILLING_EXTERN(int64_t) billing_subscription_item_created_at(const billing_subscription_item *it);
 BILLING_EXTERN(int64_t) billing_subscription_item_version(const billing_subscription_item *it);

@@ -107,7 +107,11 @@ cJSON *billing__json_subscription(const void *item)
 	billing__jb_add(&b, "planId", cJSON_CreateString(billing_subscription_plan_id(s)));
 	billing__jb_add(&b, "status", cJSON_CreateString(
 		billing_subscription_status_name(billing_subscription_status_of(s))));
-	billing__jb_num(&b, "quantity", billing_subscription_quantity(s));
+	/* 0: the first item is a metered plan's, which has no quantity. */
+	if (billing_subscription_quantity(s))
+		billing__jb_num(&b, "quantity", billing_subscription_quantity(s));
+	else
+		billing__jb_add(&b, "quantity", cJSON_CreateNull());
 	billing__jb_add(&b, "currency", cJSON_CreateString(billing_subscription_currency(s)));
 	billing__jb_add(&b, "billingCycleAnchor", billing__json_time(billing_subscription_anchor(s)));
 	billing__jb_add(&b, "currentPeriodStart",
@@ -489,7 +493,7 @@ static const billing__shape_field subscription_fields[] = {
 	{ "planId", "string", false },
 	{ "status", "'incomplete' | 'trialing' | 'active' | 'past_due' | 'paused' | 'canceled' | "
 		"'expired' | 'unpaid' | 'incomplete_expired'", false },
-	{ "quantity", "integer", false }, { "currency", "string", false }, { "billingCycleAnchor", "time", false },
+	{ "quantity", "integer?", false }, { "currency", "string", false }, { "billingCycleAnchor", "time", false },
 	{ "currentPeriodStart", "time", false }, { "currentPeriodEnd", "time", false }, { "trialEnd", "time?", false },
 	{ "cancelAtPeriodEnd", "boolean", false }, { "canceledAt", "time?", false }, { "endedAt", "time?", false },
 	{ "latestInvoiceId", "string?", false }, { "pendingPlanId", "string?", false },
@@ -503,7 +507,7 @@ static const billing__shape_field discount_shown_fields[] = {
 	{ "end", "time?", false }, END
 };
 static const billing__shape_field item_ref_fields[] = {
-	{ "id", "string", false }, { "planId", "string", false }, { "quantity", "integer", false },
+	{ "id", "string", false }, { "planId", "string", false }, { "quantity", "integer?", false },
 	END
 };
 static const billing__shape_field invoice_line_fields[] = {

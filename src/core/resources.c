@@ -148,7 +148,8 @@ static const billing_field subscription_fields[] = {
 	F(S, "customer_id", TEXT, customer_id, FIXED | FILTER, "customerId", STRING),
 	F(S, "plan_id", TEXT, plan_id, FILTER, "planId", STRING),
 	FE(S, "status", INT, status, FILTER, "status", subscription_status_names),
-	F(S, "quantity", INT32, quantity, 0, "quantity", INTEGER),
+	/* The first item's; 0 (NULL) when it is a metered plan's (step 36). */
+	F(S, "quantity", INT32, quantity, ZNULL, "quantity", INTEGER),
 	F(S, "currency", TEXT, currency, 0, "currency", STRING),
 	F(S, "anchor", INT64, anchor, 0, "billingCycleAnchor", TIME),
 	F(S, "period_index", INT64, period_index, 0, NULL, NONE),

@@ -438,6 +438,8 @@ int billing__subscription_advance(billing_ctx *ctx, billing_txn *tx, const char 
 			plan = next;
 			r.plan_id = cur->pending_plan_id;
 			r.pending_plan_id = NULL;
+			/* None on a metered plan; at least 1 on a licensed one. */
+			r.quantity = billing__sub_item_quantity_stored(&next, r.quantity);
 			/* The first item takes the plan. */
 			if ((rc = billing__subscription_items_follow(ctx, tx, &r, now, &items)) < 0)
 				goto out;

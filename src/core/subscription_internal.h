@@ -271,15 +271,23 @@ void billing__subscription_params_items(billing__checks *ck, const billing_subsc
 
 /* A new subscription's items beyond the first (whose plan, first, the
  * creation checked): live, active plans on first's calendar, none twice;
- * BILLING_EINVALID naming items[i].planId. */
-int billing__subscription_items_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const billing_subscription_item_spec *items, size_t n, const billing__plan_info *first);
+ * BILLING_EINVALID naming items[i].planId. quantities[0..n) receives what
+ * each item stores (billing__sub_item_quantity_stored). */
+int billing__subscription_items_check(int32_t *quantities, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const billing_subscription_item_spec *items, size_t n,
+	const billing__plan_info *first);
 
-/* Inserts them for r (after r's insert), with their events; r->items_json
- * then points to *json (new, cJSON_free). */
+/* The quantity an item of plan stores when quantity was asked for (0: the
+ * default): 0 (NULL in the row, null in JSON) on a metered plan, whose item
+ * has no quantity; else quantity, or 1 when 0. */
+int32_t billing__sub_item_quantity_stored(const billing__plan_info *plan, int32_t quantity);
+
+/* Inserts them for r (after r's insert), each with its quantity from
+ * billing__subscription_items_check, with their events; r->items_json then
+ * points to *json (new, cJSON_free). */
 int billing__subscription_items_insert(billing_ctx *ctx, billing_txn *tx,
-	billing_subscription_record *r, const billing_subscription_item_spec *items, size_t n,
-	char **json);
+	billing_subscription_record *r, const billing_subscription_item_spec *items,
+	const int32_t *quantities, size_t n, char **json);
 
 /* The subscription of item id into out, read in tx; BILLING_ENOTFOUND when
  * no such item is left (billing_check's rule on invoice lines). */

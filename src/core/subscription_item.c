@@ -50,8 +50,12 @@ static const billing_field fields[FIELD_COUNT] = {
 	[PLAN] = { "plan_id", BILLING_FIELD_TEXT, F(plan_id), BILLING_FIELD_FILTER, "planId",
 		BILLING_JSON_STRING, 0, NULL, 0,
 		"The plan billed: the subscription's currency, interval and interval count." },
-	[QUANTITY] = { "quantity", BILLING_FIELD_INT32, F(quantity), BILLING_FIELD_NONNEGATIVE,
-		"quantity", BILLING_JSON_INTEGER, 0, NULL, 0, "Units of the plan (seats), 1-10000." },
+	/* 0, stored as NULL, is a metered plan's item: it has no quantity, its
+	 * usage is billed (schema step 36). */
+	[QUANTITY] = { "quantity", BILLING_FIELD_INT32, F(quantity),
+		BILLING_FIELD_NONNEGATIVE | BILLING_FIELD_ZERO_NULL, "quantity", BILLING_JSON_INTEGER,
+		0, NULL, 0, "Units of the plan (seats), 1-10000; null on a metered plan's item, "
+		"whose usage is billed." },
 	[ITEM_NO] = { "item_no", BILLING_FIELD_INT32, F(item_no),
 		BILLING_FIELD_FIXED | BILLING_FIELD_SORT | BILLING_FIELD_NONNEGATIVE, NULL,
 		BILLING_JSON_NONE, 0, NULL, 0, NULL },
@@ -131,7 +135,8 @@ int billing__sub_items_load(billing__sub_items *out, billing_ctx *ctx, billing_t
 	return rc;
 }
 
-/* The items' canonical JSON, [{"id","planId","quantity"}] (new). */
+/* The items' canonical JSON, [{"id","planId","quantity"}] (new); a metered
+ * item's quantity is null. */
 static int items_json(char **out, const billing__sub_items *it)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -143,7 +148,8 @@ static int items_json(char **out, const billing__sub_items *it)
 		if (!o || !cJSON_AddItemToArray(arr, o) ||
 		    !cJSON_AddStringToObject(o, "id", it->v[i]->id) ||
 		    !cJSON_AddStringToObject(o, "planId", it->v[i]->plan_id) ||
-		    !cJSON_AddNumberToObject(o, "quantity", it->v[i]->quantity)) {
+		    !(it->v[i]->quantity ? cJSON_AddNumberToObject(o, "quantity",
+			it->v[i]->quantity) : cJSON_AddNullToObject(o, "quantity"))) {
 			cJSON_Delete(arr);
 			arr = NULL;
 		}
@@ -465,14 +471,23 @@ void billing__subscription_params_items(billing__checks *ck, const billing_subsc
 	*n = p->item_count;
 }
 
-int billing__subscription_items_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const billing_subscription_item_spec *items, size_t n, const billing__plan_info *first)
+int32_t billing__sub_item_quantity_stored(const billing__plan_info *plan, int32_t quantity)
+{
+	if (plan->usage_type == BILLING__USAGE_METERED)
+		return 0;
+	return quantity ? quantity : 1;
+}
+
+int billing__subscription_items_check(int32_t *quantities, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const billing_subscription_item_spec *items, size_t n,
+	const billing__plan_info *first)
 {
 	billing__plan_info plan;
 	size_t i, j;
 	int rc;
 
 	/* Item 0 is the subscription's plan, checked by its creation. */
+	quantities[0] = billing__sub_item_quantity_stored(first, items[0].quantity);
 	for (i = 1; i < n; i++) {
 		const char *f = spec_names[i][0];
 		for (j = 0; j < i; j++)
@@ -483,13 +498,14 @@ int billing__subscription_items_check(billing_ctx *ctx, billing_txn *tx, const c
 		    (rc = billing__sub_item_quantity_check(&plan, items[i].quantity,
 			spec_names[i][1])) < 0)
 			return rc;
+		quantities[i] = billing__sub_item_quantity_stored(&plan, items[i].quantity);
 	}
 	return BILLING_OK;
 }
 
 int billing__subscription_items_insert(billing_ctx *ctx, billing_txn *tx,
-	billing_subscription_record *r, const billing_subscription_item_spec *items, size_t n,
-	char **json)
+	billing_subscription_record *r, const billing_subscription_item_spec *items,
+	const int32_t *quantities, size_t n, char **json)
 {
 	struct billing_subscription_item rec[BILLING_SUBSCRIPTION_ITEMS_MAX];
 	char ids[BILLING_SUBSCRIPTION_ITEMS_MAX][BILLING_ID_MAX];
@@ -506,7 +522,7 @@ int billing__subscription_items_insert(billing_ctx *ctx, billing_txn *tx,
 		rec[i].id = ids[i];
 		rec[i].subscription_id = r->id;
 		rec[i].plan_id = items[i].plan_id;
-		rec[i].quantity = items[i].quantity ? items[i].quantity : 1;
+		rec[i].quantity = quantities[i];
 		rec[i].item_no = (int32_t)i + 1;
 		rec[i].created_at = rec[i].updated_at = r->created_at;
 		rec[i].version = 1;

@@ -200,9 +200,10 @@ static int plan_change(struct change *c, billing_ctx *ctx, billing_txn *tx,
 			(c->kind == ADD || (p->fields & BILLING_SUBSCRIPTION_ITEM_QUANTITY)) ?
 			p->quantity : 0, "quantity")) < 0)
 			return rc;
-		/* A metered item has no quantity of its own: 1 is stored. */
-		if (c->new_plan.usage_type == BILLING__USAGE_METERED)
-			c->next.quantity = 1;
+		/* A metered item has no quantity (0, stored as NULL); a licensed
+		 * one coming from a metered plan takes 1 unless one is given. */
+		c->next.quantity = billing__sub_item_quantity_stored(&c->new_plan,
+			c->next.quantity);
 		for (i = 0; i < it->n; i++)
 			if ((c->kind == ADD || i != at) && strcmp(it->v[i]->plan_id, c->next.plan_id) == 0)
 				return billing__error_field(BILLING_EINVALID, "duplicate_plan", "planId",

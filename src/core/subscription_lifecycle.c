@@ -37,6 +37,7 @@ struct creating {
 	char invoice_id[BILLING_ID_MAX];
 	billing_subscription_item_spec one;      /* the items (subscription_item.c) */
 	const billing_subscription_item_spec *items;
+	int32_t quantities[BILLING_SUBSCRIPTION_ITEMS_MAX];  /* stored; 0: metered */
 	size_t item_count;
 	char *items_json;
 	char tax_rates[BILLING__TAX_RATES_TEXT];  /* version 4; "" when none */
@@ -108,9 +109,11 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 			"the plan is not active");
 	if ((rc = billing__sub_item_quantity_check(plan, cr->items[0].quantity,
 		cr->items == &cr->one ? "quantity" : "items[0].quantity")) < 0 ||
-	    (rc = billing__subscription_items_check(ctx, tx, r->tenant_id, cr->items,
-		cr->item_count, plan)) < 0)
+	    (rc = billing__subscription_items_check(cr->quantities, ctx, tx, r->tenant_id,
+		cr->items, cr->item_count, plan)) < 0)
 		return rc;
+	/* The first item's: none (0, NULL) on a metered plan. */
+	r->quantity = cr->quantities[0];
 	if (cr->tax_rates[0]) {
 		int empty;
 		if ((rc = billing__tax_rates_check(cr->tax_rates, &empty, ctx, tx, r->tenant_id,
@@ -243,8 +246,8 @@ static int started(void *payload, billing_ctx *ctx, billing_txn *tx, const void 
 	int rc;
 	(void)current;
 
-	if ((rc = billing__subscription_items_insert(ctx, tx, r, cr->items, cr->item_count,
-		&cr->items_json)) < 0 ||
+	if ((rc = billing__subscription_items_insert(ctx, tx, r, cr->items, cr->quantities,
+		cr->item_count, &cr->items_json)) < 0 ||
 	    (rc = discounted(cr, ctx, tx, r)) < 0 ||
 	    (rc = billing__subscription_invoice_period(ctx, tx, r, &cr->plan, r->current_period_start,
 		r->current_period_end, cr->trial ? BILLING__LINES_TRIAL :
@@ -364,7 +367,7 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 	r.id = id;
 	r.customer_id = p->customer_id;
 	r.plan_id = cr.items[0].plan_id;
-	r.quantity = cr.items[0].quantity ? cr.items[0].quantity : 1;
+	r.quantity = cr.items[0].quantity ? cr.items[0].quantity : 1; /* start: 0 if metered */
 	r.currency = "";
 	r.metadata_json = metadata ? metadata : "{}";
 	r.created_at = r.updated_at = cr.now;

@@ -61,7 +61,7 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	billing__plan_info *np = &sw->new_plan, *op = &sw->old_plan;
 	billing_invoice_line credit, charge;
 	int64_t now = billing__now(ctx), t, whole, unused;
-	int32_t qty = sw->p->quantity ? sw->p->quantity : cur->quantity;
+	int32_t qty;
 	bool same_cycle;
 	int rc;
 
@@ -96,6 +96,14 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 			"the plan is in %s, the subscription in %s", np->currency, cur->currency);
 	if ((rc = billing__plan_info_get(op, ctx, tx, cur->tenant_id, cur->plan_id)) < 0)
 		return rc;
+	/* A metered plan's item has no quantity (0); a licensed plan's keeps
+	 * the current one, or 1 coming from a metered plan. A change for the
+	 * period end leaves that to the renewal (subscription_calendar.c). */
+	if ((rc = billing__sub_item_quantity_check(np, sw->p->quantity, "quantity")) < 0)
+		return rc;
+	qty = sw->p->quantity ? sw->p->quantity : cur->quantity;
+	if (!sw->p->at_period_end)
+		qty = billing__sub_item_quantity_stored(np, qty);
 	/* The other items keep the calendar: a new interval is for a
 	 * subscription of one item. */
 	if ((np->interval != op->interval || np->interval_count != op->interval_count) &&

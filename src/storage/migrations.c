@@ -1687,6 +1687,135 @@ static const char step35_postgres[] =
 	TENANT_POLICY("branding")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON branding TO billing_runtime;");
 
+/* A metered plan's subscription item has no quantity (issue #23 item 1):
+ * subscription_items.quantity and subscriptions.quantity (the first
+ * item's) become nullable, NULL on a metered plan's item; the CHECK
+ * (quantity >= 1) stays, which NULL passes. Until now such an item stored
+ * 1: those rows get NULL, and the subscriptions' copy of their items
+ * (items, step 24) is written again from the items in item_no order, with
+ * "quantity":null for them. PostgreSQL drops NOT NULL in place. SQLite
+ * cannot, so both tables are rebuilt by its documented procedure (as steps
+ * 5 and 16; foreign keys are off for the migration and checked before it
+ * commits): the new table with every column the old one has (those added
+ * by steps 24, 28 and 32 too), the rows copied, the old one dropped, the
+ * new one renamed, and every index again (step 34's subscriptions_customer
+ * too). Neither table has a trigger on SQLite; the tenant policies are
+ * PostgreSQL's, whose tables are not rebuilt. */
+#define STEP36_SUBSCRIPTIONS_SQLITE \
+	"CREATE TABLE subscriptions_v36 (\n" \
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n" \
+	"  id TEXT NOT NULL,\n" \
+	"  customer_id TEXT NOT NULL,\n" \
+	"  plan_id TEXT NOT NULL,\n" \
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 1 AND 9),\n" \
+	"  quantity INTEGER CHECK (quantity >= 1),\n" \
+	"  currency TEXT NOT NULL,\n" \
+	"  anchor BIGINT NOT NULL,\n" \
+	"  period_index BIGINT NOT NULL,\n" \
+	"  current_period_start BIGINT NOT NULL,\n" \
+	"  current_period_end BIGINT NOT NULL CHECK (current_period_end > current_period_start),\n" \
+	"  trial_end BIGINT,\n" \
+	"  cancel_at_period_end INTEGER NOT NULL CHECK (cancel_at_period_end IN (0, 1)),\n" \
+	"  canceled_at BIGINT,\n" \
+	"  ended_at BIGINT,\n" \
+	"  latest_invoice_id TEXT,\n" \
+	"  pending_plan_id TEXT,\n" \
+	"  metadata TEXT NOT NULL,\n" \
+	"  created_at BIGINT NOT NULL,\n" \
+	"  updated_at BIGINT NOT NULL,\n" \
+	"  version BIGINT NOT NULL,\n" \
+	"  items TEXT,\n" \
+	"  default_tax_rates TEXT,\n" \
+	"  discount TEXT,\n" \
+	"  CONSTRAINT subscriptions_pkey PRIMARY KEY (tenant_id, id),\n" \
+	"  CONSTRAINT subscriptions_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n" \
+	"    REFERENCES customers (tenant_id, id),\n" \
+	"  CONSTRAINT subscriptions_plan_fkey FOREIGN KEY (tenant_id, plan_id)\n" \
+	"    REFERENCES plans (tenant_id, id),\n" \
+	"  CONSTRAINT subscriptions_pending_plan_fkey FOREIGN KEY (tenant_id, pending_plan_id)\n" \
+	"    REFERENCES plans (tenant_id, id)\n" \
+	");\n" \
+	"INSERT INTO subscriptions_v36 (" SUBSCRIPTION_COLUMNS ", items, default_tax_rates,\n" \
+	"    discount)\n" \
+	"  SELECT " SUBSCRIPTION_COLUMNS ", items, default_tax_rates, discount\n" \
+	"  FROM subscriptions;\n" \
+	"DROP TABLE subscriptions;\n" \
+	"ALTER TABLE subscriptions_v36 RENAME TO subscriptions;\n" \
+	"CREATE INDEX subscriptions_created ON subscriptions (tenant_id, created_at, id);\n" \
+	"CREATE INDEX subscriptions_period_end ON subscriptions (tenant_id, current_period_end, id);\n" \
+	"CREATE INDEX subscriptions_customer ON subscriptions (tenant_id, customer_id, created_at, id);\n" \
+	"CREATE INDEX subscriptions_plan ON subscriptions (tenant_id, plan_id, status);\n"
+#define STEP36_ITEM_COLUMNS \
+	"tenant_id, id, subscription_id, plan_id, quantity, item_no, created_at, updated_at, version"
+#define STEP36_ITEMS_SQLITE \
+	"CREATE TABLE subscription_items_v36 (\n" \
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id),\n" \
+	"  id TEXT NOT NULL,\n" \
+	"  subscription_id TEXT NOT NULL,\n" \
+	"  plan_id TEXT NOT NULL,\n" \
+	"  quantity INTEGER CHECK (quantity >= 1),\n" \
+	"  item_no INTEGER NOT NULL CHECK (item_no >= 1),\n" \
+	"  created_at BIGINT NOT NULL,\n" \
+	"  updated_at BIGINT NOT NULL,\n" \
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n" \
+	"  CONSTRAINT subscription_items_pkey PRIMARY KEY (tenant_id, id),\n" \
+	"  CONSTRAINT subscription_items_plan_key UNIQUE (tenant_id, subscription_id, plan_id),\n" \
+	"  CONSTRAINT subscription_items_no_key UNIQUE (tenant_id, subscription_id, item_no),\n" \
+	"  CONSTRAINT subscription_items_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n" \
+	"    REFERENCES subscriptions (tenant_id, id),\n" \
+	"  CONSTRAINT subscription_items_plan_fkey FOREIGN KEY (tenant_id, plan_id)\n" \
+	"    REFERENCES plans (tenant_id, id)\n" \
+	");\n" \
+	"INSERT INTO subscription_items_v36 (" STEP36_ITEM_COLUMNS ")\n" \
+	"  SELECT " STEP36_ITEM_COLUMNS " FROM subscription_items;\n" \
+	"DROP TABLE subscription_items;\n" \
+	"ALTER TABLE subscription_items_v36 RENAME TO subscription_items;\n" \
+	"CREATE INDEX subscription_items_created ON subscription_items (tenant_id, created_at, id);\n"
+/* The rows of metered plans' items lose their 1, then the copies of the
+ * subscriptions that hold one are written again. */
+#define STEP36_METERED(alias) \
+	"EXISTS (SELECT 1 FROM plans p WHERE p.tenant_id = " alias ".tenant_id AND\n" \
+	"  p.id = " alias ".plan_id AND p.usage_type = 1)"
+#define STEP36_ITEM_JSON \
+	"'{\"id\":\"' || si.id || '\",\"planId\":\"' || si.plan_id || '\",\"quantity\":' ||\n" \
+	"  COALESCE(CAST(si.quantity AS TEXT), 'null') || '}'"
+#define STEP36_FILL(ITEMS_ARRAY) \
+	"UPDATE subscription_items SET quantity = NULL WHERE " STEP36_METERED("subscription_items") ";\n" \
+	"UPDATE subscriptions SET quantity = NULL WHERE " STEP36_METERED("subscriptions") ";\n" \
+	"UPDATE subscriptions SET items = " ITEMS_ARRAY "\n" \
+	"  WHERE EXISTS (SELECT 1 FROM subscription_items m WHERE\n" \
+	"    m.tenant_id = subscriptions.tenant_id AND m.subscription_id = subscriptions.id AND\n" \
+	"    m.quantity IS NULL);\n"
+/* SQLite 3.35 has no ORDER BY inside an aggregate: group_concat as a
+ * window function over item_no, whose frame is every row, in that order. */
+#define STEP36_SQLITE_ARRAY \
+	"(SELECT '[' || group_concat(j, ',') OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING\n" \
+	"    AND UNBOUNDED FOLLOWING) || ']'\n" \
+	"  FROM (SELECT " STEP36_ITEM_JSON " AS j, si.item_no AS n FROM subscription_items si\n" \
+	"    WHERE si.tenant_id = subscriptions.tenant_id AND si.subscription_id = subscriptions.id)\n" \
+	"  LIMIT 1)"
+#define STEP36_PG_ARRAY \
+	"(SELECT '[' || string_agg(" STEP36_ITEM_JSON ", ',' ORDER BY si.item_no) || ']'\n" \
+	"  FROM subscription_items si\n" \
+	"  WHERE si.tenant_id = subscriptions.tenant_id AND si.subscription_id = subscriptions.id)"
+
+static const char step36_sqlite[] =
+	STEP36_SUBSCRIPTIONS_SQLITE
+	STEP36_ITEMS_SQLITE
+	STEP36_FILL(STEP36_SQLITE_ARRAY);
+/* The owner steps outside row-level security for the statements that
+ * span tenants (as step 32). */
+static const char step36_postgres[] =
+	"ALTER TABLE subscriptions ALTER COLUMN quantity DROP NOT NULL;\n"
+	"ALTER TABLE subscription_items ALTER COLUMN quantity DROP NOT NULL;\n"
+	"ALTER TABLE subscriptions NO FORCE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE subscription_items NO FORCE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE plans NO FORCE ROW LEVEL SECURITY;\n"
+	STEP36_FILL(STEP36_PG_ARRAY)
+	"ALTER TABLE subscriptions FORCE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE subscription_items FORCE ROW LEVEL SECURITY;\n"
+	"ALTER TABLE plans FORCE ROW LEVEL SECURITY;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1747,11 +1876,17 @@ static const billing__migration steps[] = {
 		step34_customer_indexes, NULL, NULL },
 	{ 35, "branding: the seller's block of the tenant's documents", step35_branding,
 		step35_postgres, NULL },
+	{ 36, "subscription items: a metered plan's has no quantity (NULL)", "",
+		step36_postgres, step36_sqlite },
 };
+
+size_t billing__migrations_upto;
 
 const billing__migration *billing__migrations(size_t *count)
 {
 	*count = sizeof(steps) / sizeof(steps[0]);
+	if (billing__migrations_upto && billing__migrations_upto < *count)
+		*count = billing__migrations_upto;
 	return steps;
 }
 

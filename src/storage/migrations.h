@@ -23,6 +23,13 @@ typedef struct {
 /* The steps in order, versions 1..n. */
 const billing__migration *billing__migrations(size_t *count);
 
+/* For tests of a step on the data of the schema before it (e2e_migrations):
+ * when not 0, billing__migrations reports only the first
+ * billing__migrations_upto steps, so a database is built, filled and used
+ * at that schema, then migrated further once it is set back to 0. Not
+ * thread-safe; a host never sets it. */
+extern size_t billing__migrations_upto;
+
 /* Lower-case hex SHA-256 of the step's SQL (both parts); 0 or -1. The same
  * on every backend. */
 int billing__migration_checksum(char out[65], const billing__migration *m);

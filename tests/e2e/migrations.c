@@ -9,6 +9,8 @@
 #include <string.h>
 
 
+#include <cJSON.h>
+
 #include "tb.h"
 #include "billing/sqlite.h"
 #include "core/ids.h"
@@ -287,6 +289,154 @@ static void cursor__from_another_database_is_invalid(void **state)
 	free(t2);
 }
 
+/* The "id" of what op answers for json (new). */
+static char *call_id(billing_ctx *ctx, const char *tenant, const char *op, const char *json)
+{
+	billing_principal who = tb_admin(tenant);
+	char *out = NULL, *id;
+	cJSON *v;
+	tb_assert_rc(billing_call_json(&out, ctx, &who, op, json, strlen(json), NULL), BILLING_OK);
+	v = cJSON_Parse(out);
+	assert_non_null(v);
+	id = strdup(cJSON_GetObjectItemCaseSensitive(v, "id")->valuestring);
+	assert_non_null(id);
+	cJSON_Delete(v);
+	billing_free(out);
+	return id;
+}
+
+static cJSON *sub_json(billing_ctx *ctx, const char *tenant, const char *id)
+{
+	billing_principal who = tb_admin(tenant);
+	char in[128], *out = NULL;
+	cJSON *v;
+	snprintf(in, sizeof(in), "{\"id\":\"%s\"}", id);
+	tb_assert_rc(billing_call_json(&out, ctx, &who, "subscriptions.get", in, strlen(in), NULL),
+		BILLING_OK);
+	v = cJSON_Parse(out);
+	assert_non_null(v);
+	billing_free(out);
+	return v;
+}
+
+static void print_problem(void *payload, const billing_check_problem *p)
+{
+	(void)payload;
+	fprintf(stderr, "billing_check: %s %s\n", p->kind, p->detail);
+}
+
+/* Schema step 36 on the data of step 35: a metered plan's items stored 1
+ * (here made so behind the library's back, as it wrote them); after it
+ * they, and a subscription whose first item is one, hold NULL, shown as
+ * null in the subscription's items[] in their order, while every licensed
+ * quantity, the rows, the indexes (SQLite rebuilds both tables) and the
+ * tenant policies (PostgreSQL) stay; the library then works on them. */
+static void step36__a_metered_items_quantity_becomes_null_and_the_rest_stays(void **state)
+{
+	fx *f = *state;
+	char json[512], sql[512], *t, *c, *prod, *licensed, *seat, *meter, *metered, *a, *b, *m;
+	cJSON *v, *items;
+	int64_t problems = -1;
+
+	billing__migrations_upto = 35;
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	billing__migrations_upto = 0;
+	assert_int_equal(pending(f->url), 1);
+	billing__migrations_upto = 35;
+	t = make_tenant(f->ctx, "Acme");
+	c = make_customer(f->ctx, t, "ada@example.com");
+	prod = call_id(f->ctx, t, "products.create", "{\"name\":\"API\",\"sku\":\"api\","
+		"\"currency\":\"EUR\"}");
+	snprintf(json, sizeof(json), "{\"productId\":\"%s\",\"code\":\"BASE\",\"name\":\"Base\","
+		"\"amount\":1500,\"currency\":\"EUR\",\"interval\":\"MONTH\"}", prod);
+	licensed = call_id(f->ctx, t, "plans.create", json);
+	snprintf(json, sizeof(json), "{\"productId\":\"%s\",\"code\":\"SEAT\",\"name\":\"Seat\","
+		"\"amount\":700,\"currency\":\"EUR\",\"interval\":\"MONTH\"}", prod);
+	seat = call_id(f->ctx, t, "plans.create", json);
+	meter = call_id(f->ctx, t, "meters.create", "{\"eventName\":\"api.call\","
+		"\"aggregation\":\"count\"}");
+	snprintf(json, sizeof(json), "{\"productId\":\"%s\",\"code\":\"CALLS\",\"name\":\"Calls\","
+		"\"amount\":10,\"currency\":\"EUR\",\"interval\":\"MONTH\",\"usageType\":\"metered\","
+		"\"meterId\":\"%s\"}", prod, meter);
+	metered = call_id(f->ctx, t, "plans.create", json);
+	snprintf(json, sizeof(json), "{\"customerId\":\"%s\",\"items\":[{\"planId\":\"%s\","
+		"\"quantity\":3}]}", c, licensed);
+	a = call_id(f->ctx, t, "subscriptions.create", json);
+	snprintf(json, sizeof(json), "{\"customerId\":\"%s\",\"items\":[{\"planId\":\"%s\","
+		"\"quantity\":2},{\"planId\":\"%s\"}]}", c, licensed, seat);
+	b = call_id(f->ctx, t, "subscriptions.create", json);
+	snprintf(json, sizeof(json), "{\"customerId\":\"%s\",\"planId\":\"%s\"}", c, seat);
+	m = call_id(f->ctx, t, "subscriptions.create", json);
+	/* The seat plan's items become the metered plan's, quantity 1, as the
+	 * library stored them before the step. */
+	snprintf(sql, sizeof(sql), "UPDATE subscription_items SET plan_id = '%s' "
+		"WHERE plan_id = '%s'", metered, seat);
+	tb_raw_exec(f->url, sql);
+	snprintf(sql, sizeof(sql), "UPDATE subscriptions SET items = replace(items, '%s', '%s'), "
+		"plan_id = CASE WHEN plan_id = '%s' THEN '%s' ELSE plan_id END", seat, metered, seat,
+		metered);
+	tb_raw_exec(f->url, sql);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM subscription_items "
+		"WHERE quantity = 1"), 2);
+
+	billing__migrations_upto = 0;
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	assert_int_equal(pending(f->url), 0);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM subscription_items"), 4);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM subscription_items "
+		"WHERE quantity IS NULL"), 2);
+	assert_int_equal(tb_raw_count(f->url, "SELECT SUM(quantity) FROM subscription_items"), 5);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM subscriptions"), 3);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM subscriptions "
+		"WHERE quantity IS NULL"), 1);
+	assert_int_equal(tb_raw_count(f->url, "SELECT SUM(quantity) FROM subscriptions"), 5);
+	if (strcmp(tb_backend(), "sqlite") == 0) {
+		/* 4 + 1 named indexes, the keys' 1 + 3; step 34's kept. */
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM sqlite_master WHERE "
+			"type = 'index' AND tbl_name IN ('subscriptions', 'subscription_items')"), 9);
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM sqlite_master WHERE "
+			"name = 'subscriptions_customer' AND sql LIKE '%created_at%'"), 1);
+	} else {
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM pg_policies WHERE "
+			"schemaname = current_schema() AND tablename IN ('subscriptions', "
+			"'subscription_items', 'plans')"), 3);
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM pg_class WHERE "
+			"relname IN ('subscriptions', 'subscription_items', 'plans') AND "
+			"relforcerowsecurity AND relnamespace = current_schema()::regnamespace"), 3);
+	}
+
+	v = sub_json(f->ctx, t, b);
+	items = cJSON_GetObjectItemCaseSensitive(v, "items");
+	assert_int_equal(cJSON_GetArraySize(items), 2);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, 0),
+		"planId")->valuestring, licensed);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, 0),
+		"quantity")->valuedouble, 2);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, 1),
+		"planId")->valuestring, metered);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, 1),
+		"quantity")));
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(v, "quantity")->valuedouble, 2);
+	cJSON_Delete(v);
+	v = sub_json(f->ctx, t, m);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(v, "quantity")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(v, "items"), 0), "quantity")));
+	cJSON_Delete(v);
+	v = sub_json(f->ctx, t, a);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(v, "quantity")->valuedouble, 3);
+	cJSON_Delete(v);
+	/* The library works on the rows: a new metered item, and the check. */
+	snprintf(json, sizeof(json), "{\"customerId\":\"%s\",\"planId\":\"%s\"}", c, metered);
+	free(call_id(f->ctx, t, "subscriptions.create", json));
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM subscriptions "
+		"WHERE quantity IS NULL"), 2);
+	tb_assert_rc(billing_check(f->ctx, print_problem, NULL, &problems), BILLING_OK);
+	assert_int_equal(problems, 0);
+	free(t); free(c); free(prod); free(licensed); free(seat); free(meter); free(metered);
+	free(a); free(b); free(m);
+}
+
 /* The fixture every world starts from (tests/support/backends.c): a copy of
  * a template migrated once must be what migrating gives, and the copies
  * must not share rows or the cursor key. */
@@ -338,6 +488,7 @@ int main(void)
 		T(open__changed_migration_is_refused_and_storage_stays_callers),
 		T(cursor__made_in_one_context_works_in_another),
 		T(cursor__from_another_database_is_invalid),
+		T(step36__a_metered_items_quantity_becomes_null_and_the_rest_stays),
 		cmocka_unit_test(template_copy__is_current_and_independent_of_other_copies),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);

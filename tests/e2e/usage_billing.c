@@ -5,7 +5,8 @@
  *    grace window, then bills the closed period's usage on the invoice that
  *    opens the next one, equal to a hand computation of the tiers, the
  *    aggregate stored; an event of the billed period is refused after;
- *  - a metered item has no quantity (refused, naming the field);
+ *  - a metered item has no quantity (refused, naming the field): 0 in C,
+ *    null in JSON, NULL in the row, through changes of plan both ways;
  *  - metered and licensed items together: the licensed line in advance, the
  *    usage line in arrears, on one invoice; before it, the preview's running
  *    usage line and the usage view's amount are what the invoice bills;
@@ -23,6 +24,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -326,6 +328,151 @@ static void usage_billing__a_metered_item_has_no_quantity(void **state)
 		BILLING_EINVALID);
 	tb_assert_field("quantity");
 	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM subscriptions"), 0);
+}
+
+/* The JSON of op for {"id": id} (cJSON_Delete). */
+static cJSON *get_json(fx *f, const char *op, const char *id)
+{
+	char in[128], *out = NULL;
+	cJSON *v;
+	snprintf(in, sizeof(in), "{\"id\":\"%s\"}", id);
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, op, in, strlen(in), NULL),
+		BILLING_OK);
+	v = cJSON_Parse(out);
+	assert_non_null(v);
+	billing_free(out);
+	return v;
+}
+
+static bool quantity_null(const cJSON *o)
+{
+	return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "quantity"));
+}
+
+static int64_t quantity_of(const cJSON *o)
+{
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(o, "quantity");
+	assert_true(cJSON_IsNumber(q));
+	return (int64_t)q->valuedouble;
+}
+
+/* A metered plan's item has no quantity: 0 from the C getters, null in the
+ * JSON of the item, of the subscription's items[] and (its first item's)
+ * of the subscription, NULL in the row; so on creation, on a change of the
+ * item's plan or the subscription's both ways (a licensed plan takes 1, or
+ * the quantity given; a quantity given for a metered plan is refused with
+ * the field, nothing changed), and at the renewal that makes a scheduled
+ * change to a metered plan. */
+static void usage_billing__a_metered_items_quantity_is_null(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec two[2] = { { f->licensed, 2 }, { f->metered, 0 } };
+	billing_subscription_item_spec one[1] = { { f->metered, 0 } };
+	billing_subscription *s = subscribe(f, f->customer, two, 2), *t = NULL;
+	billing_subscription_item_params ip = BILLING_SUBSCRIPTION_ITEM_PARAMS_INIT;
+	billing_subscription_change_params cp = BILLING_SUBSCRIPTION_CHANGE_INIT;
+	billing_subscription_item *it = NULL;
+	billing_plan *plan;
+	char sub[64], only[64], item[64], other[64];
+	cJSON *v, *items;
+
+	plan = tb_plan(f->w, f->tenant, &(tb_plan_spec){ .product_id = f->product,
+		.amount = 700 });
+	snprintf(other, sizeof(other), "%s", billing_plan_id(plan));
+	billing_plan_free(plan);
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	assert_int_equal(billing_subscription_quantity(s), 2);
+	billing_subscription_free(s);
+	v = get_json(f, "subscriptions.get", sub);
+	items = cJSON_GetObjectItemCaseSensitive(v, "items");
+	assert_int_equal(cJSON_GetArraySize(items), 2);
+	assert_int_equal(quantity_of(v), 2);
+	assert_int_equal(quantity_of(cJSON_GetArrayItem(items, 0)), 2);
+	assert_true(quantity_null(cJSON_GetArrayItem(items, 1)));
+	snprintf(item, sizeof(item), "%s", cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetArrayItem(items, 1), "id")->valuestring);
+	cJSON_Delete(v);
+	assert_int_equal(tb_raw_count(f->w->owner_url,
+		"SELECT COUNT(*) FROM subscription_items WHERE quantity IS NULL"), 1);
+	tb_assert_rc(billing_subscription_item_get(&it, f->w->ctx, &f->admin, item), BILLING_OK);
+	assert_int_equal(billing_subscription_item_quantity(it), 0);
+	billing_subscription_item_free(it);
+	v = get_json(f, "subscription_items.get", item);
+	assert_true(quantity_null(v));
+	cJSON_Delete(v);
+
+	/* The item moves to a licensed plan: 1; back to the metered one: none,
+	 * and a quantity given with it is refused. */
+	ip.fields = BILLING_SUBSCRIPTION_ITEM_PLAN;
+	ip.plan_id = other;
+	tb_assert_rc(billing_subscription_item_update(&it, f->w->ctx, &f->admin, item, &ip, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_subscription_item_quantity(it), 1);
+	billing_subscription_item_free(it);
+	ip.fields = BILLING_SUBSCRIPTION_ITEM_PLAN | BILLING_SUBSCRIPTION_ITEM_QUANTITY;
+	ip.plan_id = f->metered;
+	ip.quantity = 3;
+	tb_assert_rc(billing_subscription_item_update(&it, f->w->ctx, &f->admin, item, &ip, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("quantity");
+	assert_null(it);
+	ip.fields = BILLING_SUBSCRIPTION_ITEM_PLAN;
+	ip.quantity = 0;
+	tb_assert_rc(billing_subscription_item_update(&it, f->w->ctx, &f->admin, item, &ip, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_subscription_item_quantity(it), 0);
+	billing_subscription_item_free(it);
+	v = get_json(f, "subscriptions.get", sub);
+	assert_true(quantity_null(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v,
+		"items"), 1)));
+	cJSON_Delete(v);
+
+	/* A subscription of one metered item: its own quantity is none too. */
+	s = subscribe(f, f->customer, one, 1);
+	snprintf(only, sizeof(only), "%s", billing_subscription_id(s));
+	assert_int_equal(billing_subscription_quantity(s), 0);
+	billing_subscription_free(s);
+	v = get_json(f, "subscriptions.get", only);
+	assert_true(quantity_null(v));
+	cJSON_Delete(v);
+	assert_int_equal(tb_raw_count(f->w->owner_url,
+		"SELECT COUNT(*) FROM subscriptions WHERE quantity IS NULL"), 1);
+
+	/* To a licensed plan: 1; back to the metered one with a quantity:
+	 * refused; at the period end without one: none from the renewal on. */
+	cp.plan_id = other;
+	cp.proration = BILLING_PRORATE_NONE;
+	tb_assert_rc(billing_subscription_change_plan(&t, f->w->ctx, &f->admin, only, &cp, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_subscription_quantity(t), 1);
+	billing_subscription_free(t);
+	t = NULL;
+	cp.plan_id = f->metered;
+	cp.quantity = 2;
+	tb_assert_rc(billing_subscription_change_plan(&t, f->w->ctx, &f->admin, only, &cp, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("quantity");
+	assert_null(t);
+	cp.quantity = 0;
+	cp.at_period_end = 1;
+	tb_assert_rc(billing_subscription_change_plan(&t, f->w->ctx, &f->admin, only, &cp, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_subscription_quantity(t), 1);
+	f->w->now = billing_subscription_current_period_end(t) + GRACE;
+	billing_subscription_free(t);
+	tbb_run(f->w);
+	t = tbb_sub_get(f->w, f->tenant, only);
+	assert_string_equal(billing_subscription_plan_id(t), f->metered);
+	assert_int_equal(billing_subscription_quantity(t), 0);
+	billing_subscription_free(t);
+	v = get_json(f, "subscriptions.get", only);
+	assert_true(quantity_null(v));
+	assert_true(quantity_null(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v,
+		"items"), 0)));
+	cJSON_Delete(v);
+	assert_int_equal(tb_raw_count(f->w->owner_url,
+		"SELECT COUNT(*) FROM subscription_items WHERE quantity IS NULL"), 2);
+	assert_check_clean(f);
 }
 
 static void usage_billing__metered_and_licensed_items_on_one_invoice(void **state)
@@ -775,6 +922,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(usage_billing__a_month_of_events_is_billed_in_arrears_by_the_tiers),
 		T(usage_billing__a_metered_item_has_no_quantity),
+		T(usage_billing__a_metered_items_quantity_is_null),
 		T(usage_billing__metered_and_licensed_items_on_one_invoice),
 		T(usage_billing__two_runs_at_once_bill_each_period_once),
 		T(usage_billing__cancel_bills_the_usage_on_a_final_invoice),

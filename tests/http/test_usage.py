@@ -17,7 +17,8 @@ running usage, the usage aggregates and the tenant's grace window.
   a month of events in batches, the running usage with its amount and the
   preview's usage line, the renewal held for the grace window, then the
   invoice's usage line equal to the tiers computed here; a late event of
-  the billed period refused; a quantity on a metered item refused;
+  the billed period refused; a quantity on a metered item refused, and
+  the item's quantity null (item, items[], the subscription);
 - retention: PUT /v1/usage-settings {usageRetentionDays}, POST
   /v1/usage-events/prune deletes the events before the cutoff (never the
   current, unbilled period), late events then refused as period_pruned,
@@ -250,6 +251,15 @@ class UsageBilling(tenant_case.TenantCase):
         sub = self.b.ok("POST", "/v1/subscriptions", {"customerId": self.b.customer["id"],
                                                       "items": [{"planId": plan["id"]}]})
         start, end = sub["currentPeriodStart"], sub["currentPeriodEnd"]
+        # ... so it shows none: null on the item, in items[] and on the
+        # subscription whose first item it is; a PATCH giving one is refused.
+        self.assertIsNone(sub["quantity"])
+        self.assertIsNone(sub["items"][0]["quantity"])
+        item = self.b.ok("GET", "/v1/subscription-items/%s" % sub["items"][0]["id"])
+        self.assertIsNone(item["quantity"])
+        self.assertIsNone(self.b.ok("GET", "/v1/subscriptions/%s" % sub["id"])["quantity"])
+        r = self.b.req("PATCH", "/v1/subscription-items/%s" % item["id"], {"quantity": 2})
+        self.assertProblem(r, 400, field="quantity")
         first = self.b.ok("GET", "/v1/invoices/%s" % sub["latestInvoiceId"])
         self.assertEqual((first["lines"], first["total"]), ([], 0))
 
