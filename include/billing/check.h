@@ -14,7 +14,10 @@
  * ("plan_line_amount"; a perUnit line at the unit amount it recorded,
  * prorations not recomputed); a metered plan's line (usage billed in
  * arrears) whose quantity is not the aggregate stored for its meter,
- * customer and period ("usage_line_aggregate"). Every stored
+ * customer and period ("usage_line_aggregate"); a customer or
+ * subscription whose discount (the object it shows, issue #22) is not the
+ * live discount of its level in the discounts table ("discount_shown").
+ * Every stored
  * object (customers, plans, tax rates, ...) is also checked as its
  * descriptor describes it (billing/sys/resource.h), so a new object is
  * checked without code here: its tenant and id prefix, a version of at
@@ -46,7 +49,7 @@ typedef struct {
 	                              "incomplete_expired_invoice_not_void",
 	                              "missing_event", "invalid_field",
 	                              "dangling_reference", "plan_line_amount",
-	                              "usage_line_aggregate" */
+	                              "usage_line_aggregate", "discount_shown" */
 	const char *resource_id; /**< the resource it is about, or NULL */
 	const char *detail;      /**< for humans */
 } billing_check_problem;

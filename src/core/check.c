@@ -27,6 +27,7 @@
 #include "core/core.h"
 #include "core/credit_note.h"
 #include "core/customer_balance.h"
+#include "core/discount.h"
 #include "core/invoice_internal.h"
 #include "core/meter.h"
 #include "core/resource.h"
@@ -797,8 +798,9 @@ static void balance_problem(void *payload, const char *customer_id, const char *
 			"sum to %lld", currency, (long long)balance, (long long)sum);
 }
 
-/* What the credit notes' check finds (credit_note.c). */
-static void credit_note_problem(void *payload, const char *kind, const char *resource_id,
+/* What the credit notes' and the discounts' checks find (credit_note.c,
+ * discount_object.c). */
+static void found_problem(void *payload, const char *kind, const char *resource_id,
 	const char *detail)
 {
 	problem(payload, kind, resource_id, "%s", detail);
@@ -844,7 +846,9 @@ static int check_tenant(checker *c, const char *tenant_id)
 	if (rc == BILLING_OK)
 		rc = billing__balance_check(c->ctx, tx, tenant_id, balance_problem, c);
 	if (rc == BILLING_OK)
-		rc = billing__credit_note_check(c->ctx, tx, tenant_id, credit_note_problem, c);
+		rc = billing__credit_note_check(c->ctx, tx, tenant_id, found_problem, c);
+	if (rc == BILLING_OK)
+		rc = billing__discount_check(c->ctx, tx, tenant_id, found_problem, c);
 	rc = billing__end(c->ctx, tx, rc);
 	billing__free(inv.v);
 	billing__free(pay.v);

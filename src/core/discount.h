@@ -206,4 +206,15 @@ int billing__invoice_discount(billing__invoice_discount_result *out, billing_ctx
 int billing__invoice_discount_finalized(billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, const char *discount_id, int64_t at);
 
+/* For billing_check: a problem of kind about resource_id. */
+typedef void (*billing__discount_report_fn)(void *payload, const char *kind,
+	const char *resource_id, const char *detail);
+
+/* billing_check's rule "discount_shown": each customer's and
+ * subscription's discount column (the discount it shows) is its level's
+ * live discount as billing__discount_text writes it, or NULL when the
+ * level has none. Calls report for each row that differs. */
+int billing__discount_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__discount_report_fn report, void *payload);
+
 #endif

@@ -11,6 +11,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -257,6 +258,101 @@ int billing__discount_shown(char out[BILLING__DISCOUNT_TEXT_MAX], const char **j
 		return rc;
 	*json = out;
 	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ check */
+
+/* A live discount: its level (the subscription's id, or the customer's)
+ * and the text the level must show. */
+struct shown_want {
+	char level[BILLING_ID_MAX];
+	bool sub;
+	char id[BILLING_ID_MAX];
+	char text[BILLING__DISCOUNT_TEXT_MAX];
+};
+
+struct shown_check {
+	struct shown_want *v;
+	size_t n, cap;
+	bool sub;                        /* the rows compared are subscriptions */
+	billing__discount_report_fn report;
+	void *payload;
+};
+
+static int want_row(void *payload, const void *record)
+{
+	struct shown_check *s = payload;
+	struct billing__discount_info d;
+	struct shown_want *w;
+
+	/* A list leaves deleted discounts out: each row is a level's live one. */
+	info_of(&d, record);
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		void *v = billing__realloc(s->v, cap * sizeof(*s->v));
+		if (!v)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		s->v = v;
+		s->cap = cap;
+	}
+	w = &s->v[s->n++];
+	w->sub = d.subscription_id[0] != '\0';
+	snprintf(w->level, sizeof(w->level), "%s", w->sub ? d.subscription_id : d.customer_id);
+	snprintf(w->id, sizeof(w->id), "%s", d.id);
+	return billing__discount_text(w->text, &d);
+}
+
+static int cmp_want(const void *a, const void *b)
+{
+	const struct shown_want *x = a, *y = b;
+	if (x->sub != y->sub)
+		return x->sub ? 1 : -1;
+	return strcmp(x->level, y->level);
+}
+
+static int shown_check_row(void *payload, const void *record)
+{
+	struct shown_check *s = payload;
+	const struct shown_row *r = record;
+	struct shown_want key, *w = NULL;
+	char detail[200];
+
+	memset(&key, 0, sizeof(key));
+	key.sub = s->sub;
+	snprintf(key.level, sizeof(key.level), "%s", r->id);
+	if (s->n)
+		w = bsearch(&key, s->v, s->n, sizeof(*s->v), cmp_want);
+	if (w ? r->discount_json && strcmp(w->text, r->discount_json) == 0 : !r->discount_json)
+		return BILLING_OK;
+	snprintf(detail, sizeof(detail), "its discount shows %s, but its live discount is %s",
+		r->discount_json ? "another" : "none", w ? w->id : "none");
+	s->report(s->payload, "discount_shown", r->id, detail);
+	return BILLING_OK;
+}
+
+int billing__discount_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__discount_report_fn report, void *payload)
+{
+	struct shown_check s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.report = report;
+	s.payload = payload;
+	if ((rc = billing__list_all(ctx->st, tx, &billing__res_discount, tenant_id, NULL, 0,
+		want_row, &s)) < 0)
+		goto out;
+	if (s.n)
+		qsort(s.v, s.n, sizeof(*s.v), cmp_want);
+	if ((rc = billing__list_all(ctx->st, tx, &customer_shown, tenant_id, NULL, 0,
+		shown_check_row, &s)) < 0)
+		goto out;
+	s.sub = true;
+	rc = billing__list_all(ctx->st, tx, &subscription_shown, tenant_id, NULL, 0,
+		shown_check_row, &s);
+out:
+	billing__free(s.v);
+	return rc;
 }
 
 /* ------------------------------------------------------------ writes */

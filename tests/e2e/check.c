@@ -437,6 +437,60 @@ static void check__deliveries_of_a_deleted_endpoint_are_no_problem(void **state)
 	tb_world_free(w);
 }
 
+/* The discount a customer or subscription shows (its discount column,
+ * issue #22) is its level's live discount in the discounts table
+ * ("discount_shown"): a customer's shown discount erased, a subscription
+ * shown another end than its discount's, and in another tenant a
+ * subscription without a discount shown one, are each reported once in
+ * their tenant; a discount removed by the library leaves nothing. */
+static void check__a_shown_discount_not_the_live_one_is_reported(void **state)
+{
+	billing_discount_params dp = BILLING_DISCOUNT_PARAMS_INIT;
+	billing_discount *d = NULL;
+	billing_principal admin;
+	const char *in = "{\"id\": \"coupon_TENOFF\", \"percentOff\": 10, \"duration\": \"forever\"}";
+	char *out = NULL;
+	tb_world *w = world();
+	shop a, b;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+	admin = tb_admin(a.t);
+	tb_assert_rc(billing_call_json(&out, w->ctx, &admin, "coupons.create", in, strlen(in),
+		NULL), BILLING_OK);
+	billing_free(out);
+	dp.customer_id = a.customer;
+	dp.coupon = "coupon_TENOFF";
+	tb_assert_rc(billing_discount_create(&d, w->ctx, &admin, &dp, NULL), BILLING_OK);
+	billing_discount_free(d);
+	dp.subscription_id = a.sub;
+	tb_assert_rc(billing_discount_create(&d, w->ctx, &admin, &dp, NULL), BILLING_OK);
+	billing_discount_free(d);
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+
+	EXEC(w, "UPDATE customers SET discount = NULL WHERE id = '%s'", a.customer);
+	EXEC(w, "UPDATE subscriptions SET discount = replace(discount, '\"end\":null', "
+		"'\"end\":\"2030-01-01T00:00:00Z\"') WHERE id = '%s'", a.sub);
+	EXEC(w, "UPDATE subscriptions SET discount = '{\"id\":\"di_0000000000000000\","
+		"\"couponId\":\"coupon_TENOFF\",\"promotionCodeId\":null,\"start\":"
+		"\"2026-01-01T00:00:00Z\",\"end\":null}' WHERE id = '%s'", b.sub);
+	check(w, &s);
+	assert_int_equal(s.n, 3);
+	assert_one(&s, a.t, "discount_shown", a.customer);
+	assert_one(&s, a.t, "discount_shown", a.sub);
+	assert_one(&s, b.t, "discount_shown", b.sub);
+
+	/* Mended behind its back, then removed by the library: nothing. */
+	EXEC(w, "UPDATE subscriptions SET discount = NULL WHERE id = '%s'", b.sub);
+	tb_assert_rc(billing_discount_delete(w->ctx, &admin, NULL, a.sub), BILLING_OK);
+	tb_assert_rc(billing_discount_delete(w->ctx, &admin, a.customer, NULL), BILLING_OK);
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +505,7 @@ int main(void)
 		cmocka_unit_test(check__a_damaged_tax_rate_is_reported_from_its_descriptor),
 		cmocka_unit_test(check__ids_versions_and_references_are_checked_on_every_object),
 		cmocka_unit_test(check__deliveries_of_a_deleted_endpoint_are_no_problem),
+		cmocka_unit_test(check__a_shown_discount_not_the_live_one_is_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
