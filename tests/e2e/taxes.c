@@ -31,6 +31,7 @@
  * billing_check finds nothing in what was written.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -948,6 +949,172 @@ static void taxes__a_waiting_renewal_draft_taxed_at_finalization(void **state)
 	assert_check_clean(f);
 }
 
+/* ------------------------------------------------- issue #22, Done when */
+
+/* What one invoice of the scenario must show: its one line's amount,
+ * discount, net and tax; the invoice's subtotal, tax, total; the rate of
+ * its one totalTaxAmounts entry (NULL: none); taxExempt and the note. */
+typedef struct {
+	int64_t amount, discount, net, tax, subtotal, total;
+	const char *rate;
+	const char *exempt;
+	bool note;
+} expected;
+
+/* The invoice of period start ps, checked against e to the minor unit:
+ * lines, discountAmounts (the discount's id when one), totalDiscountAmounts,
+ * taxAmounts and totalTaxAmounts, subtotal, tax, total, amountDue. */
+static void assert_invoice(const cJSON *inv, const char *ps, const expected *e,
+	const char *discount_id)
+{
+	const cJSON *lines = get(inv, "lines"), *l, *d, *t;
+	const cJSON *lists[2];
+	int i;
+
+	assert_string_equal(str(inv, "periodStart"), ps);
+	assert_string_not_equal(str(inv, "status"), "draft");
+	assert_int_equal(cJSON_GetArraySize(lines), 1);
+	l = cJSON_GetArrayItem(lines, 0);
+	assert_int_equal(num(l, "amount"), e->amount);
+	assert_int_equal(num(l, "amountExcludingTax"), e->net);
+	assert_int_equal(num(l, "taxAmount"), e->tax);
+	lists[0] = get(l, "discountAmounts");
+	lists[1] = get(inv, "totalDiscountAmounts");
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(cJSON_GetArraySize(lists[i]), e->discount ? 1 : 0);
+		if (!e->discount)
+			continue;
+		d = cJSON_GetArrayItem(lists[i], 0);
+		assert_string_equal(str(d, "discountId"), discount_id);
+		assert_int_equal(num(d, "amount"), e->discount);
+	}
+	lists[0] = get(l, "taxAmounts");
+	lists[1] = get(inv, "totalTaxAmounts");
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(cJSON_GetArraySize(lists[i]), e->rate ? 1 : 0);
+		if (!e->rate)
+			continue;
+		t = cJSON_GetArrayItem(lists[i], 0);
+		assert_string_equal(str(t, "taxRateId"), e->rate);
+		assert_int_equal(num(t, "amount"), e->tax);
+		assert_int_equal(num(t, "taxableAmount"), e->net);
+	}
+	assert_int_equal(num(inv, "subtotal"), e->subtotal);
+	assert_int_equal(num(inv, "tax"), e->tax);
+	assert_int_equal(num(inv, "total"), e->total);
+	assert_int_equal(num(inv, "total"), e->subtotal - e->discount + e->tax);
+	assert_int_equal(num(inv, "amountDue"), e->total);
+	assert_string_equal(str(inv, "customerTaxExempt"), e->exempt);
+	if (e->note)
+		assert_non_null(strstr(str(inv, "taxNote"), "Reverse charge"));
+	else
+		assert_null(str(inv, "taxNote"));
+}
+
+/*
+ * Issue #22's Done-when as one history (docs/billing.md "Discounts and
+ * taxes: the three customers"), from 2026-01-01 through the renewals of
+ * February, March and April, on a simulated clock:
+ *
+ * A, EU B2B: a German company with a valid VAT id (DE123456789) and
+ *   taxExempt reverse, on a 100.00 EUR monthly plan taxed MwSt 19 %
+ *   exclusive. Each invoice: 100.00, no tax, no totalTaxAmounts, the
+ *   reverse-charge note, total and amount due 100.00. (An invalid VAT id,
+ *   DE12, is refused naming taxIds[0].value.)
+ * B, B2C: a consumer on a 29.99 EUR monthly plan whose price includes
+ *   VAT 20 %, with the promotion code SPRING25 (a 25 % coupon, repeating,
+ *   durationInPeriods 3), so the discount ends 2026-04-01.
+ *   January to March: discount 25 % of 29.99 = 7.4975 -> 7.50; the
+ *   customer pays 29.99 - 7.50 = 22.49, which holds the tax: net
+ *   22.49 / 1.20 = 18.7417 -> 18.74, tax 22.49 - 18.74 = 3.75;
+ *   subtotal (before the discount, without the included tax) 18.74 +
+ *   7.50 = 26.24; total 26.24 - 7.50 + 3.75 = 22.49.
+ *   April (period start = the discount's end): no discount; net 29.99 /
+ *   1.20 = 24.9917 -> 24.99, tax 5.00, subtotal 24.99, total 29.99.
+ * C, US: a company with an EIN and taxExempt exempt, on a 50.00 USD
+ *   monthly plan taxed NY sales tax 8.875 % exclusive: each invoice 50.00,
+ *   no tax, no note.
+ * billing_check finds nothing after each month.
+ */
+static void done_when__eu_reverse_b2c_inclusive_promo_us_exempt(void **state)
+{
+	fx *f = *state;
+	char mwst[64], vat[64], ny[64], pa[64], pb[64], pc[64], usd[64];
+	char ca[64], cb[64], cc[64], sa[64], sb[64], sc[64], body[512], di[64];
+	static const char *const starts[4] = { "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z",
+		"2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z" };
+	expected ea = { 10000, 0, 10000, 0, 10000, 10000, NULL, "reverse", true };
+	expected eb = { 2999, 750, 1874, 375, 2624, 2249, vat, "none", false };
+	expected eb4 = { 2999, 0, 2499, 500, 2499, 2999, vat, "none", false };
+	expected ec = { 5000, 0, 5000, 0, 5000, 5000, NULL, "exempt", false };
+	cJSON *o, *inv;
+	int rc, m;
+
+	rate(f, mwst, "MwSt", "19", 0);
+	rate(f, vat, "VAT", "20", 1);
+	rate(f, ny, "Sales tax NY", "8.875", 0);
+	snprintf(body, sizeof(body), "[\"%s\"]", mwst);
+	plan(f, pa, 10000, body);
+	snprintf(body, sizeof(body), "[\"%s\"]", vat);
+	plan(f, pb, 2999, body);
+	o = call(f, "products.create", "{\"name\":\"US\",\"sku\":\"US-1\",\"currency\":\"USD\"}");
+	snprintf(usd, sizeof(usd), "%s", str(o, "id"));
+	cJSON_Delete(o);
+	o = call(f, "plans.create", "{\"productId\":\"%s\",\"code\":\"US-M\",\"name\":\"US\","
+		"\"amount\":5000,\"currency\":\"USD\",\"interval\":\"MONTH\","
+		"\"defaultTaxRates\":[\"%s\"]}", usd, ny);
+	snprintf(pc, sizeof(pc), "%s", str(o, "id"));
+	cJSON_Delete(o);
+
+	/* A: an invalid VAT id first, refused naming it. */
+	o = try_call(&rc, f, "customers.create", "{\"name\":\"GmbH\",\"email\":"
+		"\"vat@gmbh.example\",\"taxExempt\":\"reverse\","
+		"\"taxIds\":[{\"type\":\"eu_vat\",\"value\":\"DE12\"}]}");
+	assert_null(o);
+	assert_int_equal(rc, BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->field, "taxIds[0].value");
+	customer(f, ca, "\"taxExempt\":\"reverse\",\"taxIds\":[{\"type\":\"eu_vat\","
+		"\"value\":\"DE123456789\"}]");
+	customer(f, cb, NULL);
+	customer(f, cc, "\"taxExempt\":\"exempt\",\"taxIds\":[{\"type\":\"us_ein\","
+		"\"value\":\"12-3456789\"}]");
+	o = call(f, "coupons.create", "{\"percentOff\":25,\"duration\":\"repeating\","
+		"\"durationInPeriods\":3}");
+	cJSON_Delete(call(f, "promotion_codes.create", "{\"code\":\"SPRING25\",\"couponId\":\"%s\"}",
+		str(o, "id")));
+	cJSON_Delete(o);
+
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", ca, pa);
+	cJSON_Delete(subscribe(f, sa, body));
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"promotionCode\":\"spring25\"", cb, pb);
+	cJSON_Delete(subscribe(f, sb, body));
+	snprintf(body, sizeof(body), "\"customerId\":\"%s\",\"planId\":\"%s\"", cc, pc);
+	cJSON_Delete(subscribe(f, sc, body));
+	o = call(f, "subscriptions.get", "{\"id\":\"%s\"}", sb);
+	snprintf(di, sizeof(di), "%s", str(get(o, "discount"), "id"));
+	assert_string_equal(str(get(o, "discount"), "end"), "2026-04-01T00:00:00Z");
+	cJSON_Delete(o);
+
+	for (m = 0; m < 4; m++) {
+		if (m) {
+			f->w->now = tbb_ts(2026, 1 + m, 1, 0, 0, 0);
+			tbb_run(f->w);
+		}
+		inv = latest(f, sa);
+		assert_invoice(inv, starts[m], &ea, NULL);
+		cJSON_Delete(inv);
+		inv = latest(f, sb);
+		assert_invoice(inv, starts[m], m < 3 ? &eb : &eb4, di);
+		cJSON_Delete(inv);
+		inv = latest(f, sc);
+		assert_string_equal(str(inv, "currency"), "USD");
+		assert_invoice(inv, starts[m], &ec, NULL);
+		cJSON_Delete(inv);
+		assert_check_clean(f);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* The tax of rate id in a totalTaxAmounts array (0 if absent). */
@@ -1034,6 +1201,7 @@ int main(void)
 		T(taxes__finalization_taxes_as_things_are_then),
 		T(taxes__a_waiting_renewal_draft_taxed_at_finalization),
 		T(taxes__credit_notes_of_many_lines_under_invoice_rounding),
+		T(done_when__eu_reverse_b2c_inclusive_promo_us_exempt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
