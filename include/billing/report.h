@@ -57,6 +57,67 @@ typedef struct {
 BILLING_EXTERN(int) billing_report_mrr(billing_mrr *out, billing_ctx *ctx,
 	const billing_principal *who, const char *currency, int64_t at);
 
+/** The most months one movements report covers. */
+#define BILLING_REPORT_MONTHS_MAX 36
+
+/** One calendar month's MRR movements (docs/reports.md). Per customer: a
+ *  customer's MRR is the sum of its subscriptions' in the currency, compared
+ *  at the month's start and end. Signed minor units, so that
+ *  start_mrr + new_mrr + expansion + contraction + churned + reactivated
+ *  == end_mrr. */
+typedef struct {
+	int64_t start;               /**< the month's first second (UTC) */
+	int64_t end;                 /**< the next month's start, or now for the current month */
+	int64_t start_mrr;           /**< MRR at start */
+	int64_t new_mrr;             /**< >= 0: customers at 0 then, never before in MRR */
+	int64_t expansion;           /**< >= 0: customers whose MRR rose from above 0 */
+	int64_t contraction;         /**< <= 0: customers whose MRR fell, not to 0 */
+	int64_t churned;             /**< <= 0: customers whose MRR fell to 0 */
+	int64_t reactivated;         /**< >= 0: customers at 0 then, in MRR before */
+	int64_t end_mrr;             /**< MRR at end */
+	int64_t start_customers;     /**< customers with MRR above 0 at start */
+	int64_t new_customers;       /**< customers counted in new_mrr */
+	int64_t expansion_customers;
+	int64_t contraction_customers;
+	int64_t churned_customers;
+	int64_t reactivated_customers;
+	int64_t end_customers;       /**< customers with MRR above 0 at end */
+} billing_mrr_month;
+
+/** MRR movements of one currency per calendar month of [from, to). A plain
+ *  value (months inline): nothing to free. */
+typedef struct {
+	char currency[4];
+	int64_t from;                /**< the first month's start */
+	int64_t to;                  /**< the end of the range (a month's start) */
+	size_t month_count;          /**< months[0 .. month_count) */
+	billing_mrr_month months[BILLING_REPORT_MONTHS_MAX];
+} billing_mrr_movements;
+
+/**
+ * MRR movements per calendar month (UTC) of [from, to) (docs/reports.md):
+ * each customer's MRR (billing_report_mrr's, summed over its subscriptions)
+ * at the month's start against its end: from 0 up is new (never before in
+ * MRR: no active or past_due subscription in the currency before the
+ * month) or reactivated; down to 0 churned; otherwise expansion or
+ * contraction. Net per month: a customer who comes and goes within one
+ * month moves nothing in it.
+ *
+ * @param out      receives the report; zeroed first
+ * @param currency ISO 4217 code in any case; required
+ * @param from     the first month's start: the first second of a month
+ *                 (UTC), not after now
+ * @param to       a month's first second after from, at most
+ *                 BILLING_REPORT_MONTHS_MAX months later and at most the
+ *                 start of the month after now (the current month ends now)
+ * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID naming
+ *         "currency", "from" or "to" (not a month's start, out of order,
+ *         in the future, more than 36 months), or "not_supported" (storage
+ *         before version 14); BILLING_EOVERFLOW; BILLING_ESTORAGE.
+ */
+BILLING_EXTERN(int) billing_report_mrr_movements(billing_mrr_movements *out, billing_ctx *ctx,
+	const billing_principal *who, const char *currency, int64_t from, int64_t to);
+
 BILLING_END_DECL
 
 #endif

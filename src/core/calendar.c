@@ -63,6 +63,14 @@ int64_t billing__month_start(int64_t year, int month)
 	return days_from_civil(year, month, 1) * 86400;
 }
 
+static civil civil_from_days(int64_t z);
+
+int64_t billing__month_floor(int64_t t)
+{
+	civil c = civil_from_days(t / 86400);
+	return billing__month_start(c.year, c.month);
+}
+
 static civil civil_from_days(int64_t z)
 {
 	int64_t era, doe, yoe, doy, mp;

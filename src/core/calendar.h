@@ -126,4 +126,9 @@ int billing__time_parse(int64_t *out, const char *text);
 /* The first second (UTC) of month (1..12) of year (1..9999). */
 int64_t billing__month_start(int64_t year, int month);
 
+/* The first second (UTC) of the month that contains t (t in [0,
+ * BILLING_TIME_MAX]): 2026-02-17T10:00:00Z -> 2026-02-01T00:00:00Z. The next
+ * month's start is billing__month_floor(start + 31 days). */
+int64_t billing__month_floor(int64_t t);
+
 #endif

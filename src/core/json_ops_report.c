@@ -1,6 +1,7 @@
 /*
  * The JSON operations of the revenue reports (billing/report.h; issue #25;
- * docs/reports.md): reports.mrr, GET /v1/reports/mrr over HTTP.
+ * docs/reports.md): reports.mrr (GET /v1/reports/mrr over HTTP) and
+ * reports.mrr_movements (GET /v1/reports/mrr-movements).
  */
 #include <cJSON.h>
 #include <string.h>
@@ -53,11 +54,104 @@ static int op_mrr(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	return BILLING_OK;
 }
 
+static const field_spec f_movements[] = {
+	{ "currency", T_STRING, true, false, "ISO 4217: the currency reported" },
+	{ "from", T_STRING, true, false, "RFC 3339: the first month's start (the first second "
+		"of a month, UTC; not after now)" },
+	{ "to", T_STRING, true, false, "RFC 3339: the end, a later month's first second, at "
+		"most 36 months after from and at most the next month's (the current month ends "
+		"now)" },
+	{ NULL, 0, false, false, NULL }
+};
+
+/* A required time input into *t, or the field's error. */
+static int time_in(int64_t *t, const cJSON *in, const char *name)
+{
+	if (billing__time_parse(t, jstr(in, name)) < 0)
+		return field_error(name, "%s must be an RFC 3339 UTC time", name);
+	return BILLING_OK;
+}
+
+static void add_int(cJSON *o, const char *name, int64_t v)
+{
+	cJSON_AddItemToObject(o, name, billing__jx_int_new(v));
+}
+
+static cJSON *month_json(const billing_mrr_month *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	add_time(o, "start", m->start);
+	add_time(o, "end", m->end);
+	add_int(o, "startMrr", m->start_mrr);
+	add_int(o, "new", m->new_mrr);
+	add_int(o, "expansion", m->expansion);
+	add_int(o, "contraction", m->contraction);
+	add_int(o, "churned", m->churned);
+	add_int(o, "reactivated", m->reactivated);
+	add_int(o, "endMrr", m->end_mrr);
+	add_int(o, "startCustomers", m->start_customers);
+	add_int(o, "newCustomers", m->new_customers);
+	add_int(o, "expansionCustomers", m->expansion_customers);
+	add_int(o, "contractionCustomers", m->contraction_customers);
+	add_int(o, "churnedCustomers", m->churned_customers);
+	add_int(o, "reactivatedCustomers", m->reactivated_customers);
+	add_int(o, "endCustomers", m->end_customers);
+	return o;
+}
+
+static int op_movements(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_mrr_movements *m;
+	int64_t from = 0, to = 0;
+	cJSON *o, *months = NULL, *month;
+	size_t i;
+	int rc;
+	(void)opts;
+
+	if ((rc = time_in(&from, in, "from")) < 0 || (rc = time_in(&to, in, "to")) < 0)
+		return rc;
+	if ((m = billing__calloc(1, sizeof(*m))) == NULL)
+		return nomem();
+	if ((rc = billing_report_mrr_movements(m, ctx, who, jstr(in, "currency"), from, to)) < 0) {
+		billing__free(m);
+		return rc;
+	}
+	rc = BILLING_OK;
+	if ((o = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(o, "object", "mrr_movements_report");
+		cJSON_AddStringToObject(o, "currency", m->currency);
+		add_time(o, "from", m->from);
+		add_time(o, "to", m->to);
+	}
+	if (!o || (months = cJSON_AddArrayToObject(o, "months")) == NULL)
+		rc = nomem();
+	for (i = 0; rc == BILLING_OK && i < m->month_count; i++)
+		if ((month = month_json(&m->months[i])) == NULL)
+			rc = nomem();
+		else
+			cJSON_AddItemToArray(months, month);
+	billing__free(m);
+	if (rc < 0) {
+		cJSON_Delete(o);
+		return rc;
+	}
+	*res = o;
+	return BILLING_OK;
+}
+
 const op_entry billing__json_ops_report[] = {
 	{ BILLING_OP_REPORTS_MRR, op_mrr,
 		"MRR and ARR of one currency at a time (now by default), rebuilt from the "
 		"subscriptions' and plans' history: every active or past_due subscription's "
 		"recurring amount after discounts, normalized to a month, rounded once per "
 		"subscription (docs/reports.md).", f_mrr, OUT_OBJECT, "MrrReport" },
+	{ BILLING_OP_REPORTS_MRR_MOVEMENTS, op_movements,
+		"MRR movements of one currency per calendar month (UTC) of [from, to): each "
+		"customer's MRR at the month's start against its end, as new, expansion, "
+		"contraction, churned or reactivated, so that startMrr plus the movements is "
+		"endMrr (docs/reports.md).", f_movements, OUT_OBJECT, "MrrMovementsReport" },
 };
 BILLING__JSON_AREA_END(report);

@@ -648,6 +648,21 @@ static const billing__shape_field mrr_report_fields[] = {
 	{ "at", "time", false }, { "mrr", "integer", false }, { "arr", "integer", false },
 	{ "subscriptions", "integer", false }, { "customers", "integer", false }, END
 };
+static const billing__shape_field mrr_movements_fields[] = {
+	{ "object", "'mrr_movements_report'", false }, { "currency", "string", false },
+	{ "from", "time", false }, { "to", "time", false }, { "months", "MrrMonth[]", false },
+	END
+};
+static const billing__shape_field mrr_month_fields[] = {
+	{ "start", "time", false }, { "end", "time", false }, { "startMrr", "integer", false },
+	{ "new", "integer", false }, { "expansion", "integer", false },
+	{ "contraction", "integer", false }, { "churned", "integer", false },
+	{ "reactivated", "integer", false }, { "endMrr", "integer", false },
+	{ "startCustomers", "integer", false }, { "newCustomers", "integer", false },
+	{ "expansionCustomers", "integer", false }, { "contractionCustomers", "integer", false },
+	{ "churnedCustomers", "integer", false }, { "reactivatedCustomers", "integer", false },
+	{ "endCustomers", "integer", false }, END
+};
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
 	{ "amount", "integer", false }, END
@@ -727,6 +742,11 @@ static const billing__shape shapes[] = {
 	{ "MrrReport", "MRR (minor units) and ARR (12 x MRR) of one currency at a time, with "
 		"the active or past_due subscriptions counted and their customers "
 		"(docs/reports.md).", NULL, mrr_report_fields },
+	{ "MrrMovementsReport", "MRR movements of one currency per calendar month of [from, "
+		"to) (docs/reports.md).", NULL, mrr_movements_fields },
+	{ "MrrMonth", "One month's MRR movements, signed minor units: startMrr + new + "
+		"expansion + contraction + churned + reactivated = endMrr; contraction and "
+		"churned are <= 0. Customers are counted per movement.", NULL, mrr_month_fields },
 	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
 	{ "Branding", "The tenant's branding: the seller's block of its documents.", NULL,
 		branding_fields },

@@ -30,6 +30,7 @@
 #include <cJSON.h>
 
 #include "billing/report.h"
+#include "core/calendar.h"
 #include "core/core.h"
 #include "core/coupon.h"
 #include "core/discount.h"
@@ -66,13 +67,18 @@ typedef struct {
 } coupon_row;
 
 typedef struct {
+	char *id;
+	int64_t mrr;
+} cust_mrr;
+
+typedef struct {
 	plan_row *plans;
 	size_t plan_n, plan_cap;
 	discount_row *discounts;
 	size_t discount_n, discount_cap;
 	coupon_row *coupons;
 	size_t coupon_n, coupon_cap;
-	char **customers;            /* of the subscriptions counted */
+	cust_mrr *customers;         /* of the subscriptions counted, with their MRR */
 	size_t customer_n, customer_cap;
 	int64_t at;
 	const char *currency;
@@ -124,7 +130,7 @@ static void report_free(report *r)
 		billing__free(r->coupons[i].id);
 	}
 	for (i = 0; i < r->customer_n; i++)
-		billing__free(r->customers[i]);
+		billing__free(r->customers[i].id);
 	billing__free(r->plans);
 	billing__free(r->discounts);
 	billing__free(r->coupons);
@@ -429,17 +435,18 @@ static int items_of(item *it, size_t *n, report *r, const cJSON *sub)
 
 static int customer_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const cust_mrr *)a)->id, ((const cust_mrr *)b)->id);
 }
 
-static int count_customer(report *r, const char *customer_id)
+static int count_customer(report *r, const char *customer_id, int64_t mrr)
 {
 	int rc;
 	if ((rc = grow((void **)&r->customers, &r->customer_cap, r->customer_n,
 		sizeof(*r->customers))) < 0)
 		return rc;
-	if ((r->customers[r->customer_n] = billing__strdup(customer_id)) == NULL)
+	if ((r->customers[r->customer_n].id = billing__strdup(customer_id)) == NULL)
 		return nomem();
+	r->customers[r->customer_n].mrr = mrr;
 	r->customer_n++;
 	return BILLING_OK;
 }
@@ -498,7 +505,7 @@ static int subscription_mrr(int64_t *mrr, report *r, const char *sub_id, const c
 			return rc;
 	}
 	*mrr = round_half_away(num, den);
-	return count_customer(r, customer);
+	return count_customer(r, customer, *mrr);
 }
 
 static int subscription_state_in(void *payload, const void *record)
@@ -558,37 +565,67 @@ static int mrr_read(report *r, billing_ctx *ctx, billing_txn *tx, const char *te
 		return rc;
 	if (r->customer_n)
 		qsort(r->customers, r->customer_n, sizeof(*r->customers), customer_cmp);
-	for (i = 0; i < r->customer_n; i++)
-		if (i == 0 || strcmp(r->customers[i], r->customers[i - 1]) != 0)
-			distinct++;
+	/* Each customer once, with the sum of its subscriptions' MRR (sorted by
+	 * id: the movements compare two such lists). A subscription's MRR is
+	 * never negative (a discount takes at most the amount), so a
+	 * customer's sum is part of r->mrr, already checked for overflow. */
+	for (i = 0; i < r->customer_n; i++) {
+		if (distinct && strcmp(r->customers[i].id, r->customers[distinct - 1].id) == 0) {
+			r->customers[distinct - 1].mrr += r->customers[i].mrr;
+			billing__free(r->customers[i].id);
+			continue;
+		}
+		r->customers[distinct++] = r->customers[i];
+	}
+	r->customer_n = distinct;
 	return (int)distinct;
+}
+
+/* ------------------------------------------------------------ movements */
+
+/* Checks and starts a report: the role, out, the currency, the storage. */
+static int report_begin(billing_ctx *ctx, const billing_principal *who, billing__op op,
+	void *out, size_t size, const char *currency, const char **code)
+{
+	int rc;
+	if ((rc = billing__authorize(ctx, who, op)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	memset(out, 0, size);
+	if (!currency || (*code = billing__currency_code(currency)) == NULL)
+		return billing__error_field(BILLING_EINVALID, "invalid", "currency",
+			"must be an ISO 4217 currency code");
+	return BILLING_OK;
+}
+
+static int history_supported(const billing_ctx *ctx)
+{
+	if (ctx->st->version < 14 || !ctx->st->events_latest)
+		return billing__error_set(BILLING_EINVALID, "not_supported",
+			"this storage keeps no history for reports (storage version 14)");
+	return BILLING_OK;
 }
 
 int billing_report_mrr(billing_mrr *out, billing_ctx *ctx, const billing_principal *who,
 	const char *currency, int64_t at)
 {
-	const char *code;
+	const char *code = NULL;
 	int64_t now;
 	billing_txn *tx;
 	report r;
 	int rc, distinct;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_REPORTS_MRR)) < 0)
+	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_MRR, out, sizeof(*out), currency,
+		&code)) < 0)
 		return rc;
-	BILLING__ASSERT_ARG(out, "out");
-	memset(out, 0, sizeof(*out));
-	if (!currency || (code = billing__currency_code(currency)) == NULL)
-		return billing__error_field(BILLING_EINVALID, "invalid", "currency",
-			"must be an ISO 4217 currency code");
 	now = billing__now(ctx);
 	if (at == 0)
 		at = now;
 	if (at < 0 || at > now)
 		return billing__error_field(BILLING_EINVALID, "invalid", "at",
 			"must be a time not after now");
-	if (ctx->st->version < 14 || !ctx->st->events_latest)
-		return billing__error_set(BILLING_EINVALID, "not_supported",
-			"this storage keeps no history for reports (storage version 14)");
+	if ((rc = history_supported(ctx)) < 0)
+		return rc;
 	out->at = at;
 	snprintf(out->currency, sizeof(out->currency), "%s", code);
 
@@ -610,4 +647,273 @@ int billing_report_mrr(billing_mrr *out, billing_ctx *ctx, const billing_princip
 	}
 	report_free(&r);
 	return rc;
+}
+
+/* Each customer's MRR at at (only customers with a subscription counted;
+ * sorted by id) into *list, which the caller frees with cust_free. */
+static int customers_at(cust_mrr **list, size_t *n, int64_t *total, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *currency, int64_t at)
+{
+	report r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.at = at;
+	r.currency = currency;
+	rc = mrr_read(&r, ctx, tx, tenant_id);
+	if (rc >= 0) {
+		*list = r.customers;
+		*n = r.customer_n;
+		*total = r.mrr;
+		r.customers = NULL;
+		r.customer_n = 0;
+		rc = BILLING_OK;
+	}
+	report_free(&r);
+	return rc;
+}
+
+static void cust_free(cust_mrr *list, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		billing__free(list[i].id);
+	billing__free(list);
+}
+
+/* When each customer was first in MRR: the time of its earliest
+ * subscription event (before the range's end) that shows a subscription
+ * active or past_due in the currency. One list of the tenant's
+ * subscription events, in time order. */
+typedef struct {
+	const char *currency;
+	cust_mrr *v;                 /* mrr: the time */
+	size_t n, cap;
+} firsts;
+
+static int first_in(void *payload, const void *record)
+{
+	firsts *fs = payload;
+	const billing_event_record *e = record;
+	const char *status, *currency, *customer;
+	cJSON *root;
+	int rc = BILLING_OK;
+
+	if (!e->data_json || (root = billing__jx_parse(e->data_json, strlen(e->data_json),
+		NULL)) == NULL)
+		return corrupt("a subscription event's data is not JSON");
+	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+	currency = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
+	customer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "customerId"));
+	if (status && currency && customer && strcmp(currency, fs->currency) == 0 &&
+	    (strcmp(status, "active") == 0 || strcmp(status, "past_due") == 0) &&
+	    (rc = grow((void **)&fs->v, &fs->cap, fs->n, sizeof(*fs->v))) == BILLING_OK) {
+		if ((fs->v[fs->n].id = billing__strdup(customer)) == NULL)
+			rc = nomem();
+		else
+			fs->v[fs->n++].mrr = e->created_at;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+static const billing_field *event_field(const char *column)
+{
+	size_t i;
+	for (i = 0; i < billing__res_event.field_count; i++)
+		if (strcmp(billing__res_event.fields[i].column, column) == 0)
+			return &billing__res_event.fields[i];
+	return NULL;
+}
+
+/* Reads fs (sorted by customer, each customer once with its earliest
+ * time). The events come in time order, so a customer's first is first. */
+static int firsts_read(firsts *fs, billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	int64_t before)
+{
+	billing_list_query q;
+	billing_filter f[2];
+	size_t i, k = 0;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	memset(f, 0, sizeof(f));
+	f[0].field = event_field("resource_type");
+	f[0].op = BILLING_FILTER_EQ;
+	f[0].text = "subscription";
+	f[1].field = event_field("created_at");
+	f[1].op = BILLING_FILTER_LT;
+	f[1].num = before;
+	q.filters = f;
+	q.filter_count = 2;
+	q.limit = UINT_MAX;
+	if ((rc = billing__list_records(ctx->st, tx, &billing__res_event, tenant_id, &q, first_in,
+		fs)) < 0)
+		return rc;
+	if (fs->n)
+		qsort(fs->v, fs->n, sizeof(*fs->v), customer_cmp);
+	/* qsort is not stable: keep the least time of each customer. */
+	for (i = 0; i < fs->n; i++) {
+		if (k && strcmp(fs->v[i].id, fs->v[k - 1].id) == 0) {
+			if (fs->v[i].mrr < fs->v[k - 1].mrr)
+				fs->v[k - 1].mrr = fs->v[i].mrr;
+			billing__free(fs->v[i].id);
+			continue;
+		}
+		fs->v[k++] = fs->v[i];
+	}
+	fs->n = k;
+	return BILLING_OK;
+}
+
+/* Whether the customer was in MRR before t. */
+static int in_mrr_before(const firsts *fs, const char *customer, int64_t t)
+{
+	cust_mrr key, *hit;
+	key.id = (char *)customer;
+	key.mrr = 0;
+	hit = fs->n ? bsearch(&key, fs->v, fs->n, sizeof(*fs->v), customer_cmp) : NULL;
+	return hit && hit->mrr < t;
+}
+
+/* One customer's move from a (start) to b (end) into the month. */
+static void move(billing_mrr_month *m, const firsts *fs, const char *customer, int64_t a,
+	int64_t b)
+{
+	if (a == b)
+		return;
+	if (a == 0 && in_mrr_before(fs, customer, m->start)) {
+		m->reactivated += b;
+		m->reactivated_customers++;
+	} else if (a == 0) {
+		m->new_mrr += b;
+		m->new_customers++;
+	} else if (b == 0) {
+		m->churned -= a;
+		m->churned_customers++;
+	} else if (b > a) {
+		m->expansion += b - a;
+		m->expansion_customers++;
+	} else {
+		m->contraction -= a - b;
+		m->contraction_customers++;
+	}
+}
+
+static int64_t paying(const cust_mrr *v, size_t n)
+{
+	size_t i;
+	int64_t k = 0;
+	for (i = 0; i < n; i++)
+		k += v[i].mrr > 0;
+	return k;
+}
+
+/* The month m from the customers at its start (a) and end (b), both sorted
+ * by id. Every amount is a part of an MRR already checked for overflow. */
+static void month_of(billing_mrr_month *m, const firsts *fs, const cust_mrr *a, size_t an,
+	const cust_mrr *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+	while (i < an || j < bn) {
+		int c = i == an ? 1 : j == bn ? -1 : strcmp(a[i].id, b[j].id);
+		if (c < 0) {
+			move(m, fs, a[i].id, a[i].mrr, 0);
+			i++;
+		} else if (c > 0) {
+			move(m, fs, b[j].id, 0, b[j].mrr);
+			j++;
+		} else {
+			move(m, fs, a[i].id, a[i].mrr, b[j].mrr);
+			i++;
+			j++;
+		}
+	}
+	m->start_customers = paying(a, an);
+	m->end_customers = paying(b, bn);
+}
+
+/* The months of [from, to): checks the range; *count months. */
+static int month_range(size_t *count, int64_t from, int64_t to, int64_t now)
+{
+	int64_t t;
+	size_t n = 0;
+
+	if (from < 0 || from > now || billing__month_floor(from) != from)
+		return billing__error_field(BILLING_EINVALID, "invalid", "from",
+			"must be the first second of a month (UTC), not after now");
+	if (to <= from || to > BILLING_TIME_MAX || billing__month_floor(to) != to ||
+	    to > billing__month_floor(billing__month_floor(now) + 31 * 86400))
+		return billing__error_field(BILLING_EINVALID, "invalid", "to",
+			"must be the first second of a month (UTC) after from, at most the "
+			"next month's");
+	for (t = from; t < to; t = billing__month_floor(t + 31 * 86400))
+		if (++n > BILLING_REPORT_MONTHS_MAX)
+			return billing__error_field(BILLING_EINVALID, "invalid", "to",
+				"a report covers at most %d months", BILLING_REPORT_MONTHS_MAX);
+	*count = n;
+	return BILLING_OK;
+}
+
+static int movements_read(billing_mrr_movements *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, int64_t now)
+{
+	firsts fs;
+	cust_mrr *a = NULL, *b = NULL;
+	size_t an = 0, bn = 0, i;
+	int64_t start_mrr = 0, end_mrr = 0;
+	int rc;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.currency = out->currency;
+	rc = firsts_read(&fs, ctx, tx, tenant_id, out->to);
+	if (rc == BILLING_OK)
+		rc = customers_at(&a, &an, &start_mrr, ctx, tx, tenant_id, out->currency, out->from);
+	for (i = 0; rc == BILLING_OK && i < out->month_count; i++) {
+		billing_mrr_month *m = &out->months[i];
+		m->start = i ? out->months[i - 1].end : out->from;
+		m->end = billing__month_floor(m->start + 31 * 86400);
+		if (m->end > now)
+			m->end = now;
+		if ((rc = customers_at(&b, &bn, &end_mrr, ctx, tx, tenant_id, out->currency,
+			m->end)) < 0)
+			break;
+		m->start_mrr = start_mrr;
+		m->end_mrr = end_mrr;
+		month_of(m, &fs, a, an, b, bn);
+		cust_free(a, an);
+		a = b;
+		an = bn;
+		b = NULL;
+		bn = 0;
+		start_mrr = end_mrr;
+	}
+	cust_free(a, an);
+	cust_free(fs.v, fs.n);
+	return rc;
+}
+
+int billing_report_mrr_movements(billing_mrr_movements *out, billing_ctx *ctx,
+	const billing_principal *who, const char *currency, int64_t from, int64_t to)
+{
+	const char *code = NULL;
+	billing_txn *tx;
+	int64_t now;
+	size_t count = 0;
+	int rc;
+
+	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_MRR_MOVEMENTS, out, sizeof(*out),
+		currency, &code)) < 0)
+		return rc;
+	now = billing__now(ctx);
+	if ((rc = month_range(&count, from, to, now)) < 0 || (rc = history_supported(ctx)) < 0)
+		return rc;
+	snprintf(out->currency, sizeof(out->currency), "%s", code);
+	out->from = from;
+	out->to = to;
+	out->month_count = count;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		return rc;
+	rc = movements_read(out, ctx, tx, who->tenant_id, now);
+	return billing__end(ctx, tx, rc);
 }

@@ -428,7 +428,7 @@ static const billing_field event_fields[] = {
 	F(V, "tenant_id", TEXT, tenant_id, TENANT, NULL, NONE),
 	F(V, "id", TEXT, id, ID, "id", STRING),
 	F(V, "type", TEXT, type, FILTER | SEARCH, "type", STRING),
-	F(V, "resource_type", TEXT, resource_type, 0, NULL, NONE),
+	F(V, "resource_type", TEXT, resource_type, FILTER, NULL, NONE), /* the reports */
 	F(V, "resource_id", TEXT, resource_id, 0, NULL, NONE),
 	F(V, "data", TEXT, data_json, 0, "data", OBJECT),
 	F(V, "created_at", INT64, created_at, FIXED | SORT | RANGE, "createdAt", TIME),

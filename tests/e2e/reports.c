@@ -39,6 +39,33 @@
  *   monthly 29.00 trialing 14 days: not in MRR            0, 2900 after 2026-01-15
  *                                                   2026-01-01  14522 (6)
  *                                                   2026-02-15  18002 (7)
+ *
+ * MRR movements (movements__hand_worked_months), per customer, plans M
+ * monthly 10.00 (1000), M3 monthly 30.00 (3000), Y yearly 120.00 (1000 a
+ * month); asked on 2026-04-10 for [2025-12-01, 2026-05-01):
+ *
+ *   2025-12-15  A M, B M, D M3
+ *   2026-01-05  C Y                   Jan  new +1000 (C)
+ *   2026-01-10  A M -> M3                  expansion +2000 (A)
+ *   2026-01-20  E M, canceled 01-25        nothing: E came and went in January
+ *   2026-02-05  D M3 -> M             Feb  contraction -2000 (D)
+ *   2026-02-10  B canceled                 churned -1000 (B)
+ *   2026-02-10  F M, 14 days' trial        trialing: not in MRR
+ *   2026-02-20  C adds a second sub M      expansion +1000 (C: per customer)
+ *   2026-02-24  F's trial ends: active     new +1000 (F: never in MRR before)
+ *   2026-03-03  E M again             Mar  reactivated +1000 (E was, in January)
+ *   2026-03-10  B M again                  reactivated +1000 (B)
+ *   2026-04-05  A canceled            Apr  churned -3000 (A); the month ends now, 04-10
+ *
+ *   month  start  new  exp  contr  churn  react  end   customers start -> end
+ *   Dec        0  5000    0     0      0      0  5000   0 -> 3 (A, B, D new)
+ *   Jan     5000  1000 2000     0      0      0  8000   3 -> 4
+ *   Feb     8000  1000 1000 -2000  -1000      0  7000   4 -> 4
+ *   Mar     7000     0    0     0      0   2000  9000   4 -> 6
+ *   Apr     9000     0    0     0  -3000      0  6000   6 -> 5
+ * Each month: start + the movements = end, and start and end are
+ * billing_report_mrr's at those times. Another tenant's and a USD
+ * subscription never move anything.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -371,6 +398,213 @@ static void mrr__discounts_tiers_days_and_trials(void **state)
 	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
 }
 
+/* A subscription of customer to plan as ADMIN of the fixture's tenant. */
+static void subscribe(fx *f, char *id, const char *cus, const char *plan_id, const char *extra)
+{
+	call_as(f, f->tenant, "subscriptions.create", id, "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\"%s}", cus, plan_id, extra);
+}
+
+static void change_plan(fx *f, const char *sub, const char *plan_id)
+{
+	call_as(f, f->tenant, "subscriptions.change_plan", NULL, "{\"id\":\"%s\",\"planId\":"
+		"\"%s\",\"prorationBehavior\":\"none\"}", sub, plan_id);
+}
+
+static void cancel(fx *f, const char *sub)
+{
+	call_as(f, f->tenant, "subscriptions.cancel", NULL, "{\"id\":\"%s\"}", sub);
+}
+
+#define assert_month(mo, s_, start_mrr_, new_, exp_, con_, churn_, react_, end_mrr_, sc_, \
+	ec_) do { \
+	const billing_mrr_month *m_ = (mo); \
+	tbb_assert_time(m_->start, (s_)); \
+	assert_int_equal(m_->start_mrr, (start_mrr_)); \
+	assert_int_equal(m_->new_mrr, (new_)); \
+	assert_int_equal(m_->expansion, (exp_)); \
+	assert_int_equal(m_->contraction, (con_)); \
+	assert_int_equal(m_->churned, (churn_)); \
+	assert_int_equal(m_->reactivated, (react_)); \
+	assert_int_equal(m_->end_mrr, (end_mrr_)); \
+	assert_int_equal(m_->start_customers, (sc_)); \
+	assert_int_equal(m_->end_customers, (ec_)); \
+} while (0)
+
+/* The history of the file's comment (movements), then its report. */
+static void movements__hand_worked_months(void **state)
+{
+	fx *f = *state;
+	const char *t = f->tenant, *other = tb_tenant(f->w, "Other");
+	char pe[64], pu[64], m[64], m3[64], y[64], usd[64], om[64], op[64], oc[64];
+	char ca[64], cb[64], cc[64], cd[64], ce[64], cf[64], cu[64];
+	char sa[64], sb[64], sd[64], se[64], tmp[64];
+	billing_mrr_movements mv;
+	size_t i;
+
+	f->w->now = tbb_ts(2025, 12, 15, 0, 0, 0);
+	product(f, t, pe, "EUR");
+	product(f, t, pu, "USD");
+	plan(f, t, m, pe, 1000, BILLING_MONTH, 1);
+	plan(f, t, m3, pe, 3000, BILLING_MONTH, 1);
+	plan(f, t, y, pe, 12000, BILLING_YEAR, 1);
+	plan(f, t, usd, pu, 5000, BILLING_MONTH, 1);
+	customer(f, t, ca, "pm_card_visa");
+	customer(f, t, cb, "pm_card_visa");
+	customer(f, t, cc, "pm_card_visa");
+	customer(f, t, cd, "pm_card_visa");
+	customer(f, t, ce, "pm_card_visa");
+	customer(f, t, cf, "pm_card_visa");
+	customer(f, t, cu, "pm_card_visa");
+	product(f, other, op, "EUR");
+	plan(f, other, om, op, 7000, BILLING_MONTH, 1);
+	customer(f, other, oc, "pm_card_visa");
+
+	subscribe(f, sa, ca, m, "");
+	subscribe(f, sb, cb, m, "");
+	subscribe(f, sd, cd, m3, "");
+	subscribe(f, tmp, cu, usd, "");                     /* USD: never in EUR */
+	run_at(f, tbb_ts(2026, 1, 5, 0, 0, 0));
+	subscribe(f, tmp, cc, y, "");
+	call_as(f, other, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\"}", oc, om);                         /* another tenant's */
+	run_at(f, tbb_ts(2026, 1, 10, 0, 0, 0));
+	change_plan(f, sa, m3);
+	run_at(f, tbb_ts(2026, 1, 20, 0, 0, 0));
+	subscribe(f, se, ce, m, "");
+	run_at(f, tbb_ts(2026, 1, 25, 0, 0, 0));
+	cancel(f, se);
+	run_at(f, tbb_ts(2026, 2, 5, 0, 0, 0));
+	change_plan(f, sd, m);
+	run_at(f, tbb_ts(2026, 2, 10, 0, 0, 0));
+	cancel(f, sb);
+	subscribe(f, tmp, cf, m, ",\"trialDays\":14");
+	run_at(f, tbb_ts(2026, 2, 20, 0, 0, 0));
+	subscribe(f, tmp, cc, m, "");
+	run_at(f, tbb_ts(2026, 2, 24, 0, 0, 0));            /* F's trial ends */
+	run_at(f, tbb_ts(2026, 3, 3, 0, 0, 0));
+	subscribe(f, tmp, ce, m, "");
+	run_at(f, tbb_ts(2026, 3, 10, 0, 0, 0));
+	subscribe(f, tmp, cb, m, "");
+	run_at(f, tbb_ts(2026, 4, 5, 0, 0, 0));
+	cancel(f, sa);
+	run_at(f, tbb_ts(2026, 4, 10, 0, 0, 0));
+
+	memset(&mv, 0x5a, sizeof(mv));
+	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &f->admin, "eur",
+		tbb_ts(2025, 12, 1, 0, 0, 0), tbb_ts(2026, 5, 1, 0, 0, 0)), BILLING_OK);
+	assert_string_equal(mv.currency, "EUR");
+	tbb_assert_time(mv.from, tbb_ts(2025, 12, 1, 0, 0, 0));
+	tbb_assert_time(mv.to, tbb_ts(2026, 5, 1, 0, 0, 0));
+	assert_int_equal(mv.month_count, 5);
+	assert_month(&mv.months[0], tbb_ts(2025, 12, 1, 0, 0, 0), 0, 5000, 0, 0, 0, 0, 5000, 0, 3);
+	assert_int_equal(mv.months[0].new_customers, 3);
+	assert_month(&mv.months[1], tbb_ts(2026, 1, 1, 0, 0, 0), 5000, 1000, 2000, 0, 0, 0, 8000,
+		3, 4);
+	assert_int_equal(mv.months[1].new_customers, 1);
+	assert_int_equal(mv.months[1].expansion_customers, 1);
+	assert_month(&mv.months[2], tbb_ts(2026, 2, 1, 0, 0, 0), 8000, 1000, 1000, -2000, -1000,
+		0, 7000, 4, 4);
+	assert_int_equal(mv.months[2].contraction_customers, 1);
+	assert_int_equal(mv.months[2].churned_customers, 1);
+	assert_month(&mv.months[3], tbb_ts(2026, 3, 1, 0, 0, 0), 7000, 0, 0, 0, 0, 2000, 9000, 4, 6);
+	assert_int_equal(mv.months[3].reactivated_customers, 2);
+	assert_month(&mv.months[4], tbb_ts(2026, 4, 1, 0, 0, 0), 9000, 0, 0, 0, -3000, 0, 6000,
+		6, 5);
+	tbb_assert_time(mv.months[4].end, tbb_ts(2026, 4, 10, 0, 0, 0));    /* now */
+	for (i = 0; i < mv.month_count; i++) {
+		const billing_mrr_month *mo = &mv.months[i];
+		assert_int_equal(mo->start_mrr + mo->new_mrr + mo->expansion + mo->contraction +
+			mo->churned + mo->reactivated, mo->end_mrr);
+		assert_int_equal(mrr_at(f, "EUR", mo->start).mrr, mo->start_mrr);
+		assert_int_equal(mrr_at(f, "EUR", mo->end).mrr, mo->end_mrr);
+		if (i)
+			assert_int_equal(mo->start, mv.months[i - 1].end);
+	}
+
+	/* One month alone says the same of it; USD has its own. */
+	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &f->admin, "EUR",
+		tbb_ts(2026, 2, 1, 0, 0, 0), tbb_ts(2026, 3, 1, 0, 0, 0)), BILLING_OK);
+	assert_int_equal(mv.month_count, 1);
+	assert_month(&mv.months[0], tbb_ts(2026, 2, 1, 0, 0, 0), 8000, 1000, 1000, -2000, -1000,
+		0, 7000, 4, 4);
+	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &f->admin, "USD",
+		tbb_ts(2025, 12, 1, 0, 0, 0), tbb_ts(2026, 1, 1, 0, 0, 0)), BILLING_OK);
+	assert_month(&mv.months[0], tbb_ts(2025, 12, 1, 0, 0, 0), 0, 5000, 0, 0, 0, 0, 5000, 0, 1);
+}
+
+/* The range: month starts, in order, not in the future, at most 36 months;
+ * roles; bad input named, through C and JSON. */
+static void movements__range_roles_and_bad_input(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->tenant), platform = tb_platform();
+	billing_mrr_movements mv;
+	const int64_t feb1 = tbb_ts(2026, 2, 1, 0, 0, 0), mar1 = tbb_ts(2026, 3, 1, 0, 0, 0);
+	char *out = NULL;
+	const char *ok = "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\","
+		"\"to\":\"2026-03-01T00:00:00Z\"}";
+	const char *bad_from = "{\"currency\":\"EUR\",\"from\":\"January\","
+		"\"to\":\"2026-03-01T00:00:00Z\"}";
+	const char *bad_to = "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\"}";
+	static const struct { int64_t from, to; const char *field; } bad[] = {
+		{ INT64_C(1770000000), INT64_C(1772323200), "from" },   /* not a month's start */
+		{ INT64_C(1772323200), INT64_C(1775001600), "from" },   /* 2026-03-01: after now */
+		{ INT64_C(1769904000), INT64_C(1769904000), "to" },     /* to = from */
+		{ INT64_C(1769904000), INT64_C(1772323201), "to" },     /* not a month's start */
+		{ INT64_C(1769904000), INT64_C(1775001600), "to" },     /* 2026-04-01: after March */
+		{ -1, INT64_C(1772323200), "from" },
+		{ INT64_C(1769904000), INT64_MAX, "to" },
+	};
+	size_t i;
+
+	f->w->now = tbb_ts(2026, 2, 17, 10, 0, 0);
+	assert_int_equal(feb1, INT64_C(1769904000));
+	assert_int_equal(mar1, INT64_C(1772323200));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &user, "EUR", bad[i].from,
+			bad[i].to), BILLING_EINVALID);
+		tb_assert_field(bad[i].field);
+	}
+	/* 36 months is the most: 2023-03-01 .. 2026-03-01, not from 2023-02-01. */
+	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &user, "EUR",
+		tbb_ts(2023, 3, 1, 0, 0, 0), mar1), BILLING_OK);
+	assert_int_equal(mv.month_count, 36);
+	tbb_assert_time(mv.months[35].end, f->w->now);      /* February ends now */
+	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &user, "EUR",
+		tbb_ts(2023, 2, 1, 0, 0, 0), mar1), BILLING_EINVALID);
+	tb_assert_field("to");
+	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &user, "EURO", feb1, mar1),
+		BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &platform, "EUR", feb1, mar1),
+		BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_report_mrr_movements(NULL, f->w->ctx, &user, "EUR", feb1, mar1),
+		BILLING_EINVALID);
+
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.mrr_movements", bad_from,
+		strlen(bad_from), NULL), BILLING_EINVALID);
+	tb_assert_field("from");
+	billing_free(out);
+	out = NULL;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.mrr_movements", bad_to,
+		strlen(bad_to), NULL), BILLING_EINVALID);
+	tb_assert_field("to");
+	billing_free(out);
+	out = NULL;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.mrr_movements", ok,
+		strlen(ok), NULL), BILLING_OK);
+	assert_non_null(strstr(out, "\"object\":\"mrr_movements_report\""));
+	assert_non_null(strstr(out, "\"start\":\"2026-02-01T00:00:00Z\",\"end\":"
+		"\"2026-02-17T10:00:00Z\",\"startMrr\":0,\"new\":0"));
+	billing_free(out);
+
+	f->w->ctx->st->version = 13;
+	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &user, "EUR", feb1, mar1),
+		BILLING_EINVALID);
+	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +614,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(mrr__tenant_and_currency_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(mrr__roles_and_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(movements__hand_worked_months, setup, teardown),
+		cmocka_unit_test_setup_teardown(movements__range_roles_and_bad_input, setup,
+			teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """HTTP suite for the revenue reports (issue #25; docs/reports.md):
-GET /v1/reports/mrr?currency=&at=.
+GET /v1/reports/mrr?currency=&at= and
+GET /v1/reports/mrr-movements?currency=&from=&to=.
 
 - MRR of a tenant's history, by hand: MONTHLY 9.99 and a yearly 120.06
   (1000.5 a month, rounded half away from zero: 1001); an upgrade of the
@@ -12,6 +13,12 @@ GET /v1/reports/mrr?currency=&at=.
 - bad parameters are 400 naming the field: no currency, a currency that is
   none, an `at` that is no time or in the future, an unknown parameter;
 - the answers conform to the OpenAPI document's MrrReport.
+- MRR movements: MONTHLY 9.99 and the yearly 120.06 (1001) new in the
+  first month, the upgrade to PREMIUM 40 days later an expansion of 1000 in
+  the month it falls in, and each month's startMrr plus its movements is
+  its endMrr, the report of GET /v1/reports/mrr at its end; a USER reads
+  them; bad ranges are 400 naming from or to; the answer conforms to
+  MrrMovementsReport.
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
 on the backend BILLING_TEST_BACKEND names, like http_server.
@@ -70,6 +77,77 @@ class Reports(tenant_case.TenantCase):
             with self.subTest(query=query):
                 self.assertProblem(self.mrr(query), 400, field=field)
         self.assertProblem(self.mrr("?currency=EUR&from=2026-01-01T00:00:00Z"), 400)
+
+
+def month_floor(t):
+    d = ts.fmt_time(t)
+    return ts.parse_time(d[:8] + "01T00:00:00Z")
+
+
+def next_month(t):
+    return month_floor(month_floor(t) + 31 * 86400)
+
+
+class Movements(tenant_case.TenantCase):
+    """MRR movements per month over HTTP."""
+
+    def now(self):
+        return ts.parse_time(self.b.ok("GET", "/v1/test-clock")["now"])
+
+    def movements(self, query, token=None):
+        return self.s.request("GET", "/v1/reports/mrr-movements" + query,
+                              token=token or self.b.tok)
+
+    def test_movements_of_a_history(self):
+        start = self.now()
+        yearly = self.b.plan("YEARLY", 12006, interval="YEAR")
+        a = self.b.subscribe()
+        self.b.subscribe(plan=yearly, customer=self.b.customer_new())
+        r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 40 * 86400})
+        self.assertEqual(r.status, 200, r.text)
+        self.b.ok("POST", "/v1/subscriptions/%s/change-plan" % a["id"],
+                  {"planId": self.b.premium["id"], "prorationBehavior": "none"})
+        now = self.now()
+        query = "?currency=EUR&from=%s&to=%s" % (ts.fmt_time(month_floor(start)),
+                                                 ts.fmt_time(next_month(now)))
+        r = self.movements(query, token=self.user)
+        self.assertEqual(r.status, 200, r.text)
+        doc = self.s.request("GET", "/v1/openapi.json").body
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/mrr-movements", 200,
+                                                  "application/json", r.body, r.text), [])
+        body = r.body
+        self.assertEqual((body["object"], body["currency"]), ("mrr_movements_report", "EUR"))
+        months = body["months"]
+        self.assertEqual(months[0]["start"], ts.fmt_time(month_floor(start)))
+        self.assertEqual(months[-1]["end"], ts.fmt_time(now))
+        first = months[0]
+        self.assertEqual((first["startMrr"], first["new"], first["newCustomers"]),
+                         (0, 2000, 2))
+        upgraded = months[-1]   # now's month: 40 days after the first
+        self.assertEqual((upgraded["expansion"], upgraded["expansionCustomers"]), (1000, 1))
+        for m in months:
+            with self.subTest(month=m["start"]):
+                self.assertEqual(m["startMrr"] + m["new"] + m["expansion"] + m["contraction"] +
+                                 m["churned"] + m["reactivated"], m["endMrr"])
+                at_end = self.b.ok("GET", "/v1/reports/mrr?currency=EUR&at=%s" % m["end"])
+                self.assertEqual(at_end["mrr"], m["endMrr"])
+        self.assertEqual(months[-1]["endMrr"], 3000)
+        self.assertEqual(sum(m["expansion"] for m in months), 1000)
+
+    def test_bad_ranges_name_the_field(self):
+        now = self.now()
+        this = month_floor(now)
+        nxt = ts.fmt_time(next_month(now))
+        for query, field in (
+                ("?from=%s&to=%s" % (ts.fmt_time(this), nxt), "currency"),
+                ("?currency=EUR&to=%s" % nxt, "from"),
+                ("?currency=EUR&from=%s" % ts.fmt_time(this), "to"),
+                ("?currency=EUR&from=%s&to=%s" % (ts.fmt_time(this + 60), nxt), "from"),
+                ("?currency=EUR&from=%s&to=%s" % (ts.fmt_time(this), ts.fmt_time(this)), "to"),
+                ("?currency=EUR&from=%s&to=%s" % (
+                    ts.fmt_time(this), ts.fmt_time(next_month(next_month(now)))), "to")):
+            with self.subTest(query=query):
+                self.assertProblem(self.movements(query), 400, field=field)
 
 
 if __name__ == "__main__":

@@ -178,6 +178,11 @@ for (const backend of backends()) {
       // Reports (#25): MRR now, of the subscriptions above.
       const mrr = await run(acme, 'reports.mrr', { currency: 'EUR' });
       assert.equal(mrr.arr, 12 * mrr.mrr);
+      const month = mrr.at.slice(0, 8) + '01T00:00:00Z';
+      const next = new Date(Date.UTC(+month.slice(0, 4), +month.slice(5, 7), 1));
+      const moves = await run(acme, 'reports.mrr_movements', { currency: 'EUR', from: month,
+        to: next.toISOString().replace('.000Z', 'Z') });
+      assert.equal(moves.months.at(-1).endMrr, mrr.mrr);
 
       const [event] = (await run(acme, 'events.list', { limit: 1 })).data;
       await run(acme, 'events.get', event.id);
@@ -207,9 +212,11 @@ for (const backend of backends()) {
       const used = new Set(w.b.catalog.operations.map((o) => resultShape(w.b.catalog, o.name)));
       for (const s of Object.values(SHAPES)) if (s.extends) used.add(s.extends);
       // nested in Invoice (InvoiceLine, TaxAmount, DiscountAmount), WebhookDelivery,
-      // UsageResult, SubscriptionUsage and Subscription (SubscriptionItemRef, Discount)
+      // UsageResult, SubscriptionUsage, Subscription (SubscriptionItemRef, Discount)
+      // and MrrMovementsReport (MrrMonth)
       used.add('InvoiceLine').add('WebhookAttempt').add('UsageItem').add('UsageMeterTotal')
-        .add('SubscriptionItemRef').add('TaxAmount').add('DiscountAmount').add('Discount');
+        .add('SubscriptionItemRef').add('TaxAmount').add('DiscountAmount').add('Discount')
+        .add('MrrMonth');
       assert.deepEqual(Object.keys(SHAPES).filter((n) => !used.has(n)), []);
     });
 

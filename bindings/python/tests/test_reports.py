@@ -33,6 +33,25 @@ class Reports(support.BackendCase):
             acme.reports.mrr(currency="EURO")
         self.assertEqual(cm.exception.field, "currency")
 
+    def test_mrr_movements(self):
+        _, acme = self.new_tenant("Movements")
+        prod = acme.products.create(name="Service", sku="svc")
+        monthly = acme.plans.create(product_id=prod["id"], code="MONTHLY", name="Monthly",
+                                    amount=2900, currency="EUR", interval="MONTH")
+        cus = acme.customers.create(name="C", email="c@example.com")
+        sub = acme.subscriptions.create(customer_id=cus["id"], plan_id=monthly["id"])
+        month = sub["createdAt"][:8] + "01T00:00:00Z"
+        year, mon = int(month[:4]), int(month[5:7])
+        nxt = "%04d-%02d-01T00:00:00Z" % (year + mon // 12, mon % 12 + 1)
+        mv = acme.reports.mrr_movements(currency="EUR", from_=month, to=nxt)
+        self.assertEqual(mv["object"], "mrr_movements_report")
+        [m] = mv["months"]
+        self.assertEqual((m["start"], m["new"], m["newCustomers"], m["endMrr"]),
+                         (month, 2900, 1, 2900))
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.reports.mrr_movements(currency="EUR", from_=nxt, to=month)
+        self.assertEqual(cm.exception.field, "from")
+
 
 if __name__ == "__main__":
     unittest.main()
