@@ -465,6 +465,9 @@ int config_load(config *c)
 	bad += load_provider(c);
 	bad += load_secrets_keys(c);
 
+	v = env("BILLING_CONSOLE_DIR");
+	if (v && (c->console_dir = strdup(v)) == NULL)
+		bad += problem("BILLING_CONSOLE_DIR", "out of memory");
 	v = env("BILLING_LOG_LEVEL");
 	if (v && (c->log_level = log_level_parse(v)) < 0)
 		bad += problem("BILLING_LOG_LEVEL", "must be error, warn, info or debug, got %s", v);
@@ -624,5 +627,6 @@ void config_free(config *c)
 		EVP_PKEY_free(c->keys[i].key);
 	free(c->database_url);
 	free(c->listen);
+	free(c->console_dir);
 	memset(c, 0, sizeof(*c));
 }

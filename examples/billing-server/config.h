@@ -47,6 +47,8 @@ typedef struct {
 	unsigned int token_ttl_s;    /* BILLING_TOKEN_TTL, default 3600 */
 	unsigned int run_interval_s; /* BILLING_RUN_INTERVAL, default 10 */
 	int test_clock;              /* BILLING_TEST_CLOCK=1: development test clock */
+	char *console_dir;           /* BILLING_CONSOLE_DIR; NULL: found beside the server
+	                              * or where it is installed (console.h) */
 	provider_kind provider_kind; /* BILLING_PROVIDER, default test */
 	/* The payment provider built from BILLING_PROVIDER and STRIPE_*: the
 	 * configuration owns it until config_take_provider() hands it over. */

@@ -18,6 +18,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "console.h"
 #include "jwt.h"
 #include "log.h"
 #include "metrics.h"
@@ -244,6 +245,10 @@ static int cmd_serve(void)
 		fprintf(stderr, "billing-server: the routing table does not match the library\n");
 		goto out;
 	}
+	if (console_init(&c) < 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if ((rc = open_ctx(&a.ctx, &c, 1, c.test_clock ? &a.run : NULL, 1)) != 0)
 		goto out;
 	rc = 1;
@@ -264,6 +269,8 @@ static int cmd_serve(void)
 			"auth", c.jwt_secret ? (c.key_count ? "HS256 secret and public keys" :
 			"HS256 secret") : "public keys", "webhooks", hooks, LOG_END);
 	}
+	log_msg(LOG_INFO, "console", "at", "/console/", "files", console_dir()[0] ? console_dir() :
+		"not found (/console/ answers 404; BILLING_CONSOLE_DIR)", LOG_END);
 	if (c.provider_kind == PROVIDER_TEST && (getenv("STRIPE_API_KEY") ||
 	    getenv("STRIPE_API_KEY_FILE") || getenv("STRIPE_API_BASE")))
 		log_msg(LOG_WARN, "STRIPE_API_KEY and STRIPE_API_BASE are ignored with the test "

@@ -480,6 +480,11 @@ static cJSON *operation(const route *rt)
 		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
 		add_problem(responses, "404");
 		break;
+	case H_CONSOLE:
+		add_response(responses, "200", "The console's page; its files are below /console/.",
+			json_content("text/html", cJSON_CreateRaw("{\"type\":\"string\"}")));
+		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
+		break;
 	case H_HEALTHZ: case H_READYZ:
 		add_response(responses, "200", "Up (ready).", json_content("application/json",
 			cJSON_CreateRaw("{\"type\":\"object\",\"properties\":{\"status\":"

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "console.h"
 #include "core/json_exact.h"
 #include "log.h"
 #include "metrics.h"
@@ -218,6 +219,10 @@ static const route special[] = {
 		"Readiness: 200 when storage answers and its schema is current, else 503."),
 	ROUTE("GET", "/metrics", H_METRICS, NULL, "operations", "Prometheus metrics (text format)."),
 	ROUTE("GET", "/v1/openapi.json", H_OPENAPI, NULL, "operations", "This OpenAPI 3.1 document."),
+	/* The web console (docs/console.md): its files, below one prefix. */
+	ROUTE("GET", "/console/", H_CONSOLE, NULL, "console",
+		"The web console (HTML, CSS, JavaScript modules; no token: it logs in through "
+		"POST /v1/auth/login). Its files are below /console/."),
 };
 
 const route *routes = special;
@@ -432,6 +437,12 @@ size_t router_unescape(void *cls, struct MHD_Connection *conn, char *s)
 	return (size_t)(w - s);
 }
 
+/* The console's route takes "/console" and every path below it. */
+static int console_path(const char *path)
+{
+	return strncmp(path, "/console", 8) == 0 && (path[8] == '\0' || path[8] == '/');
+}
+
 static int method_listed(const char *allow, const char *method)
 {
 	size_t n = strlen(method);
@@ -454,7 +465,8 @@ void router_match(request *r)
 	for (i = 0; i < route_count; i++) {
 		if (route_is_test_clock(routes[i].kind) && !r->app->run.test_clock)
 			continue;   /* without BILLING_TEST_CLOCK=1 these routes do not exist */
-		if (!match_path(routes[i].path, r->url, id, sizeof(id)))
+		if (routes[i].kind == H_CONSOLE ? !console_path(r->url) :
+		    !match_path(routes[i].path, r->url, id, sizeof(id)))
 			continue;
 		if (strcmp(routes[i].method, r->method) == 0) {
 			r->rt = &routes[i];
@@ -1431,6 +1443,9 @@ void router_handle(request *r)
 		break;
 	case H_DOCUMENT_HTML:
 		handle_document(r);
+		break;
+	case H_CONSOLE:
+		console_handle(r);
 		break;
 	default:
 		handle_op(r);

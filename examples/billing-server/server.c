@@ -106,6 +106,13 @@ static enum MHD_Result send_reply(request *r)
 	add(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, o->www_authenticate);
 	if (o->no_store)
 		add(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	else
+		add(resp, MHD_HTTP_HEADER_CACHE_CONTROL, o->cache_control);
+	if (o->headers) {
+		const char *const (*h)[2];
+		for (h = o->headers; (*h)[0]; h++)
+			add(resp, (*h)[0], (*h)[1]);
+	}
 	if (o->retry_after) {
 		char s[16];
 		snprintf(s, sizeof(s), "%u", o->retry_after);

@@ -53,6 +53,10 @@ typedef struct {
 	const char *www_authenticate;
 	int no_store;            /* Cache-Control: no-store */
 	unsigned int retry_after; /* Retry-After: seconds, 0 for none */
+	const char *cache_control; /* Cache-Control when no_store is not set; NULL: none */
+	/* More headers: static {name, value} pairs ending with {NULL, NULL}
+	 * (the console's Content-Security-Policy, console.c); NULL: none. */
+	const char *const (*headers)[2];
 } reply;
 
 typedef struct request {
