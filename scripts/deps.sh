@@ -20,6 +20,8 @@ PACKAGES=(
 	clang libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer, ASan, UBSan (clang 14)
 	clang-tidy cppcheck                    # scripts/lint.sh: static analysis, no findings allowed
 	llvm-14                                # scripts/coverage.sh: llvm-profdata, llvm-cov (the figures, the floor)
+	chromium chromium-driver               # tests/http/test_console.py: the console in a real, headless browser
+	python3-selenium                       # ... driven by WebDriver (Debian's python3; the test adds its path)
 )
 
 SUDO=
@@ -63,4 +65,14 @@ lint_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/openapi"
 if [ ! -x "$lint_dir/node_modules/.bin/redocly" ]; then
 	echo "deps: npm ci in tests/openapi"
 	npm ci --no-audit --no-fund --prefix "$lint_dir"
+fi
+
+# console/: uPlot, the dashboard's chart library (copied beside the console's
+# files at build, installed with them), and axe-core, the accessibility check
+# of the browser test, from the npm registry, pinned by package-lock.json
+# (docs/dependencies.md).
+console_dir="$(cd "$(dirname "$0")/.." && pwd)/console"
+if [ ! -d "$console_dir/node_modules/uplot" ] || [ ! -d "$console_dir/node_modules/axe-core" ]; then
+	echo "deps: npm ci in console"
+	npm ci --no-audit --no-fund --prefix "$console_dir"
 fi

@@ -1,0 +1,450 @@
+// The console's pages: a hash router (#/dashboard, #/customers, ...) over
+// one <main>. Every page reads and acts through api.js; every value is put
+// on the page as text (dom.js). USER sees no action buttons; a refused
+// action (403) is said in words.
+import * as api from "./api.js";
+import { h, clear, say } from "./dom.js";
+import { formatMoney, formatTime, formatDate } from "./money.js";
+
+const main = document.getElementById("main");
+const PAGE_SIZE = 20;
+
+// ------------------------------------------------------------ helpers
+
+function errorText(e) {
+  if (e instanceof api.ApiError) {
+    if (e.status === 403) return `Your role (${api.currentRole() || "none"}) may not do this: ask an administrator.`;
+    if (e.status === 0 || e.status >= 500) return "The server failed to complete the request. Try again.";
+    return e.message;
+  }
+  return "The server could not be reached. Check the connection and try again.";
+}
+
+// A form whose fields show the API's field errors next to them.
+function field(label, name, attrs) {
+  const id = "f-" + name + "-" + Math.random().toString(36).slice(2, 8);
+  const err = h("p", { class: "field-error", id: id + "-err", "data-field": name, hidden: true });
+  const input = attrs && attrs.options
+    ? h("select", { id, name, required: attrs.required, "aria-describedby": id + "-err" },
+        attrs.options.map(([v, t]) => h("option", { value: v }, t)))
+    : h("input", Object.assign({ id, name, "aria-describedby": id + "-err" }, attrs || {}));
+  return h("div", { class: "field" }, h("label", { for: id }, label), input, err);
+}
+
+function showErrors(form, e) {
+  for (const p of form.querySelectorAll(".field-error")) { p.hidden = true; p.textContent = ""; }
+  for (const i of form.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
+  const general = form.querySelector(".form-error");
+  general.textContent = "";
+  let placed = false;
+  if (e instanceof api.ApiError) {
+    for (const fe of e.errors) {
+      const top = String(fe.field || "").split(/[.[]/)[0];
+      const slot = form.querySelector(`.field-error[data-field="${CSS.escape(top)}"]`);
+      if (slot) {
+        slot.textContent = fe.message;
+        slot.hidden = false;
+        const input = form.querySelector(`[name="${CSS.escape(top)}"]`);
+        if (input) { input.setAttribute("aria-invalid", "true"); if (!placed) input.focus(); }
+        placed = true;
+      }
+    }
+  }
+  if (!placed) general.textContent = errorText(e);
+}
+
+function form(label, fields, submitText, onSubmit) {
+  const f = h("form", { class: "form", "aria-label": label, novalidate: true },
+    fields, h("p", { class: "form-error", role: "alert" }),
+    h("button", { type: "submit" }, submitText));
+  f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = f.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await onSubmit(Object.fromEntries(new FormData(f).entries()), f);
+      showErrors(f, null);
+      f.querySelector(".form-error").textContent = "";
+    } catch (e) {
+      showErrors(f, e);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return f;
+}
+
+// A destructive action asks first: the button opens a confirmation with the
+// consequence in words; Escape or "Keep" closes it.
+function confirmButton(text, question, run, after) {
+  const wrap = h("span", { class: "confirm-wrap" });
+  const open = h("button", { type: "button", class: "action" }, text);
+  const err = h("span", { class: "inline-error", role: "alert" });
+  open.addEventListener("click", () => {
+    const yes = h("button", { type: "button", class: "danger" }, "Yes, " + text.toLowerCase());
+    const no = h("button", { type: "button" }, "Keep");
+    const box = h("span", { class: "confirm", role: "group", "aria-label": "Confirm " + text },
+      h("span", {}, question + " "), yes, no);
+    const close = () => { box.remove(); open.hidden = false; open.focus(); };
+    no.addEventListener("click", close);
+    box.addEventListener("keydown", (ev) => { if (ev.key === "Escape") close(); });
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      try {
+        await run();
+        say(text + ": done.");
+        after();
+      } catch (e) {
+        err.textContent = errorText(e);
+        close();
+      }
+    });
+    open.hidden = true;
+    wrap.insertBefore(box, err);
+    yes.focus();
+  });
+  wrap.append(open, err);
+  return wrap;
+}
+
+function table(caption, heads, rows, empty) {
+  if (!rows.length) return h("p", { class: "empty" }, empty);
+  return h("div", { class: "table-wrap" }, h("table", {},
+    h("caption", { class: "visually-hidden" }, caption),
+    h("thead", {}, h("tr", {}, heads.map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))))));
+}
+
+function page(title, ...children) {
+  clear(main);
+  document.title = title + " · libbilling console";
+  main.append(h("h1", {}, title), ...children);
+  main.focus();
+}
+
+function failed(e) {
+  main.append(h("p", { class: "form-error", role: "alert" }, errorText(e)));
+}
+
+function statusBadge(s) {
+  return h("span", { class: "badge badge-" + String(s).replace(/[^a-z_]/g, "") }, s);
+}
+
+// ------------------------------------------------------------ login
+
+function loginPage() {
+  document.getElementById("nav").hidden = true;
+  document.getElementById("who").hidden = true;
+  page("Log in", form("Log in", [
+    field("E-mail", "email", { type: "email", autocomplete: "username", required: true }),
+    field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
+  ], "Log in", async (v) => {
+    await api.login(v.email, v.password);
+    document.getElementById("nav").hidden = false;
+    document.getElementById("who").hidden = false;
+    document.getElementById("who-role").textContent = "Role: " + api.currentRole();
+    if (location.hash === "#/dashboard") route(); else location.hash = "#/dashboard";
+  }));
+}
+
+// ------------------------------------------------------------ dashboard
+
+async function currencies() {
+  const plans = await api.get("/v1/plans", { pageSize: 100 });
+  const set = new Set(plans.data.map((p) => p.currency));
+  return set.size ? [...set].sort() : ["EUR"];
+}
+
+function monthsBefore(iso, k) {
+  const t = new Date(iso);
+  t.setUTCMonth(t.getUTCMonth() - k);
+  return t.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+async function mrrChart(currency, at, holder) {
+  let uPlot;
+  try {
+    ({ default: uPlot } = await import("./vendor/uPlot.esm.js"));
+  } catch {
+    return;   // no chart library installed: the figures stand alone
+  }
+  const points = [];
+  for (let k = 11; k >= 0; k--) {
+    const when = k === 0 ? at : monthsBefore(at, k);
+    const r = await api.get("/v1/reports/mrr", { currency, at: when });
+    points.push([Math.floor(Date.parse(when) / 1000), r.mrr]);
+  }
+  const fig = h("figure", { class: "chart" },
+    h("figcaption", {}, `MRR over the last 12 months (${currency})`));
+  holder.append(fig);
+  const width = Math.max(280, Math.min(720, holder.clientWidth || 600));
+  // Plotted in minor units (integers); the axis labels are formatted money.
+  new uPlot({
+    width, height: 220,
+    series: [{}, { label: "MRR", stroke: "#1d4ed8", width: 2,
+      value: (u, v) => v === null ? "—" : formatMoney(v, currency) }],
+    axes: [{}, { size: 90, values: (u, vals) => vals.map((v) => formatMoney(Math.round(v), currency)) }],
+  }, [points.map((p) => p[0]), points.map((p) => p[1])], fig);
+  // The same figures as a table, for screen readers and small screens.
+  fig.append(h("details", {}, h("summary", {}, "MRR by month as a table"),
+    table("MRR by month", ["Month", "MRR"],
+      points.map((p) => [formatDate(new Date(p[0] * 1000).toISOString()), formatMoney(p[1], currency)]), "")));
+}
+
+async function dashboardPage() {
+  page("Dashboard");
+  try {
+    for (const currency of await currencies()) {
+      const r = await api.optional("/v1/reports/mrr", { currency });
+      if (!r) {
+        main.append(h("p", {}, "This server has no revenue reports."));
+        return;
+      }
+      const section = h("section", { class: "card", "aria-labelledby": "mrr-" + currency },
+        h("h2", { id: "mrr-" + currency }, `Revenue in ${currency}`),
+        h("dl", { class: "figures" },
+          h("div", {}, h("dt", {}, "MRR"),
+            h("dd", { class: "headline", "data-report": "mrr", "data-currency": currency, "data-minor": String(r.mrr) },
+              formatMoney(r.mrr, currency))),
+          h("div", {}, h("dt", {}, "ARR"), h("dd", {}, formatMoney(r.arr, currency))),
+          h("div", {}, h("dt", {}, "Active subscriptions"), h("dd", {}, String(r.subscriptions))),
+          h("div", {}, h("dt", {}, "Paying customers"), h("dd", {}, String(r.customers)))),
+        h("p", { class: "note" }, "As of " + formatTime(r.at)));
+      main.append(section);
+      await mrrChart(currency, r.at, section);
+    }
+  } catch (e) {
+    failed(e);
+  }
+}
+
+// ------------------------------------------------------------ customers
+
+async function customersPage(params) {
+  const search = params.get("search") || "";
+  const pageNo = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
+  const searchForm = h("form", { class: "search", role: "search", "aria-label": "Search customers" },
+    h("label", { for: "customer-search" }, "Search by name or e-mail"),
+    h("input", { id: "customer-search", name: "search", type: "search", value: search }),
+    h("button", { type: "submit" }, "Search"));
+  searchForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams({ search: searchForm.search.value });
+    location.hash = "#/customers?" + q.toString();
+  });
+  page("Customers", searchForm);
+  if (api.isAdmin()) {
+    main.append(h("details", { class: "card" }, h("summary", {}, "New customer"),
+      form("New customer", [
+        field("Name", "name", { required: true, autocomplete: "off" }),
+        field("E-mail", "email", { type: "email", required: true, autocomplete: "off" }),
+      ], "Create customer", async (v) => {
+        const c = await api.post("/v1/customers", { name: v.name, email: v.email });
+        say("Customer created.");
+        location.hash = "#/customers/" + encodeURIComponent(c.id);
+      })));
+  }
+  try {
+    const list = await api.get("/v1/customers", { search, page: pageNo, pageSize: PAGE_SIZE, sortBy: "createdAt" });
+    main.append(table("Customers", ["Name", "E-mail", "Created"], list.data.map((c) => [
+      h("a", { href: "#/customers/" + encodeURIComponent(c.id) }, c.name), c.email, formatDate(c.createdAt),
+    ]), search ? "No customer matches." : "No customers yet."));
+    const nav = h("nav", { class: "pager", "aria-label": "Pages" });
+    const q = (p) => "#/customers?" + new URLSearchParams({ search, page: String(p) }).toString();
+    if (pageNo > 1) nav.append(h("a", { href: q(pageNo - 1) }, "Previous page"));
+    nav.append(h("span", {}, `Page ${list.page || pageNo} of ${Math.max(1, list.totalPages || 1)}`));
+    if (list.hasMore) nav.append(h("a", { href: q(pageNo + 1) }, "Next page"));
+    main.append(nav);
+  } catch (e) {
+    failed(e);
+  }
+}
+
+function subscriptionActions(s, refresh) {
+  if (!api.isAdmin()) return "";
+  const out = h("span", { class: "actions" });
+  if (["active", "trialing", "past_due", "unpaid", "paused"].includes(s.status)) {
+    if (s.cancelAtPeriodEnd) {
+      out.append(confirmButton("Undo cancellation", "Keep the subscription after this period?",
+        () => api.patch("/v1/subscriptions/" + encodeURIComponent(s.id), { cancelAtPeriodEnd: false }), refresh));
+    } else {
+      out.append(confirmButton("Cancel at period end",
+        `The subscription ends on ${formatDate(s.currentPeriodEnd)}; it can be undone until then.`,
+        () => api.post("/v1/subscriptions/" + encodeURIComponent(s.id) + "/cancel", { atPeriodEnd: true }), refresh));
+    }
+    out.append(confirmButton("Cancel now", "The subscription ends at once, with no refund. This cannot be undone.",
+      () => api.post("/v1/subscriptions/" + encodeURIComponent(s.id) + "/cancel", { atPeriodEnd: false }), refresh));
+  }
+  return out;
+}
+
+function invoiceActions(inv, refresh) {
+  const out = h("span", { class: "actions" });
+  {
+    const open = h("button", { type: "button", class: "action" }, "Download HTML");
+    open.addEventListener("click", async () => {
+      try {
+        const blob = await api.fetchDocument("/v1/invoices/" + encodeURIComponent(inv.id) + "/html");
+        const url = URL.createObjectURL(blob);
+        const a = h("a", { href: url, download: (inv.number || inv.id) + ".html", class: "doc-link" },
+          "Save " + (inv.number || inv.id) + ".html");
+        open.replaceWith(a);
+        a.click();
+        say("Invoice document ready.");
+      } catch (e) {
+        say(errorText(e));
+      }
+    });
+    out.append(open);
+  }
+  if (!api.isAdmin()) return out;
+  if (["pending", "failed", "uncollectible"].includes(inv.status)) {
+    out.append(confirmButton("Pay out of band",
+      `Record ${formatMoney(inv.amountDue, inv.currency)} as paid outside the provider (cash, bank transfer)?`,
+      () => api.post("/v1/invoices/" + encodeURIComponent(inv.id) + "/pay", { paidOutOfBand: true }), refresh));
+    out.append(confirmButton("Void", "A void invoice is never collected. This cannot be undone.",
+      () => api.post("/v1/invoices/" + encodeURIComponent(inv.id) + "/void"), refresh));
+  }
+  return out;
+}
+
+function invoiceRows(list, refresh, withCustomer) {
+  return list.map((inv) => {
+    const row = [inv.number || "(draft)", statusBadge(inv.status), formatMoney(inv.total, inv.currency),
+      formatMoney(inv.amountDue, inv.currency), `${formatDate(inv.periodStart)} – ${formatDate(inv.periodEnd)}`];
+    if (withCustomer) row.splice(1, 0, h("a", { href: "#/customers/" + encodeURIComponent(inv.customerId) }, inv.customerId));
+    row.push(invoiceActions(inv, refresh));
+    return row;
+  });
+}
+
+async function customerPage(id) {
+  const refresh = () => customerPage(id);
+  page("Customer");
+  try {
+    const c = await api.get("/v1/customers/" + encodeURIComponent(id));
+    const [subs, invs, plans] = await Promise.all([
+      api.get("/v1/subscriptions", { customerId: id, pageSize: 100 }),
+      api.get("/v1/invoices", { customerId: id, pageSize: 100 }),
+      api.get("/v1/plans", { pageSize: 100 }),
+    ]);
+    const planName = new Map(plans.data.map((p) => [p.id, p.name]));
+    main.querySelector("h1").textContent = c.name;
+    document.title = c.name + " · libbilling console";
+    const balances = Object.entries(c.balances || {});
+    main.append(h("section", { class: "card", "aria-labelledby": "c-about" },
+      h("h2", { id: "c-about" }, "Customer"),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Name"), h("dd", { class: "customer-name" }, c.name),
+        h("dt", {}, "E-mail"), h("dd", {}, c.email),
+        h("dt", {}, "Id"), h("dd", {}, h("code", {}, c.id)),
+        h("dt", {}, "Balance"), h("dd", {}, balances.length
+          ? balances.map(([cur, amt]) => formatMoney(amt, cur) + (amt < 0 ? " credit" : "")).join(", ")
+          : "none"))));
+    const subSection = h("section", { class: "card", "aria-labelledby": "c-subs" }, h("h2", { id: "c-subs" }, "Subscriptions"),
+      table("Subscriptions", ["Plan", "Status", "Quantity", "Current period", "Actions"],
+        subs.data.map((s) => [planName.get(s.planId) || s.planId, h("span", {}, statusBadge(s.status), s.cancelAtPeriodEnd ? " (ends at period end)" : ""),
+          String(s.quantity), `${formatDate(s.currentPeriodStart)} – ${formatDate(s.currentPeriodEnd)}`,
+          subscriptionActions(s, refresh)]), "No subscriptions."));
+    const live = plans.data.filter((p) => p.active);
+    if (api.isAdmin() && live.length) {
+      subSection.append(form("Subscribe", [
+          field("Plan", "planId", { required: true, options: live.map((p) => [p.id,
+            `${p.name} (${p.amount !== null && p.amount !== undefined ? formatMoney(p.amount, p.currency) : "tiered"} / ${p.intervalCount > 1 ? p.intervalCount + " " : ""}${String(p.interval).toLowerCase()})`]) }),
+          field("Quantity", "quantity", { type: "number", min: 1, max: 10000, value: 1, inputmode: "numeric" }),
+        ], "Subscribe", async (v) => {
+          await api.post("/v1/subscriptions", { customerId: id, planId: v.planId, quantity: parseInt(v.quantity, 10) });
+          say("Subscribed.");
+          refresh();
+        }));
+    }
+    main.append(subSection, h("section", { class: "card", "aria-labelledby": "c-invs" }, h("h2", { id: "c-invs" }, "Invoices"),
+      table("Invoices", ["Number", "Status", "Total", "Due", "Period", "Actions"], invoiceRows(invs.data, refresh, false), "No invoices.")));
+  } catch (e) {
+    failed(e);
+  }
+}
+
+// ------------------------------------------------------------ invoices
+
+const STATUSES = ["", "draft", "pending", "paid", "failed", "void", "uncollectible"];
+
+async function invoicesPage(params) {
+  const status = params.get("status") || "";
+  const filter = h("form", { class: "search", "aria-label": "Filter invoices" },
+    h("label", { for: "invoice-status" }, "Status"),
+    h("select", { id: "invoice-status", name: "status" },
+      STATUSES.map((s) => { const o = h("option", { value: s }, s || "any"); if (s === status) o.selected = true; return o; })),
+    h("button", { type: "submit" }, "Filter"));
+  filter.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    location.hash = "#/invoices?" + new URLSearchParams({ status: filter.status.value }).toString();
+  });
+  page("Invoices", filter);
+  try {
+    const list = await api.get("/v1/invoices", { status, pageSize: 50 });
+    main.append(table("Invoices", ["Number", "Customer", "Status", "Total", "Due", "Period", "Actions"],
+      invoiceRows(list.data, () => invoicesPage(params), true), "No invoices."));
+  } catch (e) {
+    failed(e);
+  }
+}
+
+// ------------------------------------------------------------ test clock
+
+async function clockPage() {
+  page("Test clock");
+  let now;
+  try {
+    now = (await api.get("/v1/test-clock")).now;
+  } catch (e) {
+    if (e instanceof api.ApiError && e.status === 404) {
+      main.append(h("p", {}, "The test clock is off: the server runs on real time (BILLING_TEST_CLOCK=1 turns it on, in development only)."));
+    } else {
+      failed(e);
+    }
+    return;
+  }
+  const shown = h("p", { class: "clock-now" }, "The billing clock reads " + formatTime(now) + ".");
+  const result = h("p", { role: "status" });
+  const button = h("button", { type: "button", id: "advance-month" }, "Advance one month");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const to = new Date(now);
+      to.setUTCMonth(to.getUTCMonth() + 1);
+      const r = await api.post("/v1/test-clock/advance", { to: to.toISOString().replace(/\.\d{3}Z$/, "Z") });
+      now = r.now;
+      shown.textContent = "The billing clock reads " + formatTime(now) + ".";
+      result.textContent = `Billing run: ${r.processed} processed, ${r.invoiced} invoiced, ${r.failed} failed.`;
+    } catch (e) {
+      result.textContent = errorText(e);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  main.append(shown, h("p", {}, "Moving the clock runs every renewal, retry and webhook due up to the new time."), button, result);
+}
+
+// ------------------------------------------------------------ router
+
+async function route() {
+  if (!api.loggedIn()) { loginPage(); return; }
+  const [path, query] = (location.hash.slice(1) || "/dashboard").split("?");
+  const params = new URLSearchParams(query || "");
+  for (const a of document.querySelectorAll("#nav a")) {
+    if (path.startsWith(a.getAttribute("href").slice(1))) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  const m = path.match(/^\/customers\/([A-Za-z0-9_-]+)$/);
+  if (m) return customerPage(m[1]);
+  if (path === "/customers") return customersPage(params);
+  if (path === "/invoices") return invoicesPage(params);
+  if (path === "/clock") return clockPage();
+  return dashboardPage();
+}
+
+api.whenLoggedOut(() => { say("Logged out."); loginPage(); });
+document.getElementById("logout").addEventListener("click", () => api.logout());
+window.addEventListener("hashchange", route);
+route();

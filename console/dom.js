@@ -1,0 +1,44 @@
+// The one way the console puts anything on the page: elements built with
+// createElement, text with textContent (through text nodes). Data never
+// reaches innerHTML, a style attribute or an event-handler attribute.
+const SAFE_ATTR = /^(id|class|href|type|name|for|value|role|hidden|disabled|required|min|max|step|autocomplete|novalidate|inputmode|placeholder|scope|colspan|tabindex|download|rel|target|lang|title|aria-[a-z]+|data-[a-z-]+)$/;
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "on") {
+      for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+      continue;
+    }
+    if (!SAFE_ATTR.test(k)) throw new Error("attribute not allowed: " + k);
+    if (k === "href" && !/^(#|\/|blob:)/.test(String(v))) throw new Error("href not allowed");
+    el.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+let sayTimer = 0;
+
+// A short notice in the page's live region (read out by screen readers),
+// cleared after a few seconds.
+export function say(text) {
+  const s = document.getElementById("status");
+  s.textContent = text;
+  clearTimeout(sayTimer);
+  sayTimer = setTimeout(() => { s.textContent = ""; }, 4000);
+}

@@ -1,0 +1,44 @@
+// Amounts: integer minor units, formatted without floating point. The
+// currency's number of minor digits comes from Intl; the decimal is built
+// from integers (BigInt) and given to Intl.NumberFormat as a string, which
+// it formats exactly.
+const digitsOf = new Map();
+
+export function minorDigits(currency) {
+  if (!digitsOf.has(currency)) {
+    const nf = new Intl.NumberFormat("en", { style: "currency", currency });
+    digitsOf.set(currency, nf.resolvedOptions().maximumFractionDigits);
+  }
+  return digitsOf.get(currency);
+}
+
+export function decimalString(minor, currency) {
+  const d = minorDigits(currency);
+  let n = BigInt(minor);
+  const neg = n < 0n;
+  if (neg) n = -n;
+  const scale = 10n ** BigInt(d);
+  const whole = (n / scale).toString();
+  const frac = d ? "." + (n % scale).toString().padStart(d, "0") : "";
+  return (neg ? "-" : "") + whole + frac;
+}
+
+export function formatMoney(minor, currency, locale) {
+  if (minor === null || minor === undefined || !currency) return "—";
+  const nf = new Intl.NumberFormat(locale, { style: "currency", currency });
+  return nf.format(decimalString(minor, currency));
+}
+
+export function formatTime(iso) {
+  if (!iso) return "—";
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(t);
+}
+
+export function formatDate(iso) {
+  if (!iso) return "—";
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }).format(t);
+}

@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""HTTP and browser suite of the web console (issue #25 items 2-5;
+docs/console.md).
+
+Files (plain HTTP):
+- GET /console/ is the page, its files have their types, every answer (404s
+  too) carries the Content-Security-Policy, nosniff, Referrer-Policy and
+  Cache-Control; ETag and If-None-Match give 304; /console redirects;
+- nothing outside the console's directory is served: "..", "%2e%2e",
+  "%2f", absolute paths, empty segments, hidden files, a NUL, a symbolic
+  link pointing out, a file type not in the table; BILLING_CONSOLE_DIR
+  chooses the directory and one that is none stops the server.
+
+In a real browser (Debian's chromium and chromedriver through Debian's
+python3-selenium, one headless browser for the suite): an ADMIN logs in,
+sees a field error next to the field, creates a customer named
+<img src=x onerror=alert(1)> (shown as text, no alert, no image), subscribes
+it, advances the test clock a month and sees the new invoice, pays one out
+of band and schedules a cancellation after a confirmation, downloads the
+invoice's HTML; the dashboard's MRR equals GET /v1/reports/mrr; no request
+leaves loopback and the browser reports no CSP violation; axe-core (from
+console/node_modules) finds no serious or critical violation on any page; a
+USER sees no action button and a 403 in words. With
+BILLING_TEST_SCREENSHOTS=<dir> it saves the pages' screenshots there
+(docs/console/*.png).
+
+Runs on the backend BILLING_TEST_BACKEND names, like http_server.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+from urllib.parse import urlparse
+
+import tenant_case
+import test_server as ts
+
+try:
+    import selenium  # noqa: F401
+except ImportError:   # Debian's python3-selenium, under another python3
+    sys.path.append("/usr/lib/python3/dist-packages")
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+AXE = os.path.join(HERE, "..", "..", "console", "node_modules", "axe-core", "axe.min.js")
+SHOTS = os.environ.get("BILLING_TEST_SCREENSHOTS")
+HOSTILE = "<img src=x onerror=alert(1)>"
+ADMIN_PW = "console admin password"
+USER_PW = "console reader password"
+
+
+def csp_directives(value):
+    out = {}
+    for part in (value or "").split(";"):
+        words = part.split()
+        if words:
+            out[words[0]] = words[1:]
+    return out
+
+
+class ConsoleFiles(tenant_case.TenantCase):
+    """The files and their headers, over plain HTTP."""
+
+    def get(self, path, headers=None):
+        return self.s.request("GET", path, headers=headers, check=False)
+
+    def assertSecured(self, r):
+        csp = csp_directives(r.header("Content-Security-Policy"))
+        self.assertEqual(csp.get("default-src"), ["'self'"])
+        self.assertEqual(csp.get("script-src"), ["'self'"])
+        self.assertEqual(csp.get("style-src"), ["'self'"])
+        self.assertEqual(csp.get("frame-ancestors"), ["'none'"])
+        self.assertEqual(csp.get("object-src"), ["'none'"])
+        self.assertNotIn("unsafe-inline", r.header("Content-Security-Policy"))
+        self.assertNotIn("unsafe-eval", r.header("Content-Security-Policy"))
+        self.assertEqual(r.header("X-Content-Type-Options"), "nosniff")
+        self.assertEqual(r.header("Referrer-Policy"), "no-referrer")
+
+    def test_page_and_files_with_types_and_headers(self):
+        for path, ctype in (("/console/", "text/html; charset=utf-8"),
+                            ("/console/index.html", "text/html; charset=utf-8"),
+                            ("/console/app.js", "text/javascript; charset=utf-8"),
+                            ("/console/api.js", "text/javascript; charset=utf-8"),
+                            ("/console/console.css", "text/css; charset=utf-8"),
+                            ("/console/vendor/uPlot.esm.js", "text/javascript; charset=utf-8"),
+                            ("/console/vendor/uPlot.min.css", "text/css; charset=utf-8")):
+            with self.subTest(path=path):
+                r = self.get(path)
+                self.assertEqual(r.status, 200, r.text[:200])
+                self.assertEqual(r.header("Content-Type"), ctype)
+                self.assertEqual(r.header("Cache-Control"), "no-cache")
+                self.assertSecured(r)
+                etag = r.header("ETag")
+                self.assertRegex(etag, r'^"[0-9a-f]{32}"$')
+                again = self.get(path, headers={"If-None-Match": etag})
+                self.assertEqual((again.status, again.text), (304, b""))
+        page = self.get("/console/").text.decode()
+        # No inline script or style: everything is a file the policy allows.
+        self.assertNotIn("<script>", page)
+        self.assertNotIn("style=", page)
+        self.assertNotIn("<style", page)
+        self.assertIn('<script type="module" src="app.js"></script>', page)
+        r = self.s.request("HEAD", "/console/app.js", check=False)
+        self.assertEqual((r.status, r.text), (200, b""))
+        r = self.get("/console")
+        self.assertEqual((r.status, r.header("Location")), (308, "/console/"))
+        self.assertSecured(r)
+
+    def test_nothing_outside_the_directory(self):
+        for path in ("/console/../v1/openapi.json", "/console/%2e%2e/%2e%2e/CMakeCache.txt",
+                     "/console/%2E%2E/billing.db", "/console/..%2f..%2fCMakeCache.txt",
+                     "/console/%2fetc%2fpasswd", "/console//etc/passwd",
+                     "/console/vendor/../index.html", "/console/./index.html",
+                     "/console/.hidden.js", "/console/index.html%00.js",
+                     "/console/nope.js", "/console/vendor/", "/console/vendor",
+                     "/console/" + "a" * 300 + ".js", "/console/index.html/",
+                     "/console/README", "/console/a%20b.js"):
+            with self.subTest(path=path):
+                r = self.get(path)
+                self.assertEqual(r.status, 404, r.text[:200])
+                self.assertEqual(r.body["code"], "not_found")
+                self.assertNotIn(b"root:", r.text)
+                self.assertSecured(r)
+                self.assertEqual(r.header("Cache-Control"), "no-store")
+        r = self.s.request("POST", "/console/", check=False)
+        self.assertEqual((r.status, r.header("Allow")), (405, "GET"))
+
+    def test_console_dir_setting(self):
+        d = tempfile.mkdtemp(prefix="console-dir-")
+        outside = tempfile.mkdtemp(prefix="console-outside-")
+        try:
+            with open(os.path.join(d, "index.html"), "w") as f:
+                f.write("<!doctype html><title>mine</title>")
+            with open(os.path.join(outside, "secret.js"), "w") as f:
+                f.write("secret")
+            os.symlink(os.path.join(outside, "secret.js"), os.path.join(d, "link.js"))
+            os.symlink(outside, os.path.join(d, "out"))
+            s = ts.Server(env_extra={"BILLING_CONSOLE_DIR": d}).start()
+            try:
+                r = s.request("GET", "/console/", check=False)
+                self.assertEqual((r.status, r.text), (200, b"<!doctype html><title>mine</title>"))
+                for path in ("/console/link.js", "/console/out/secret.js", "/console/app.js"):
+                    r = s.request("GET", path, check=False)
+                    self.assertEqual(r.status, 404, path)
+            finally:
+                self.assertEqual(s.stop(), 0)
+            p = ts.Server(env_extra={"BILLING_CONSOLE_DIR": os.path.join(d, "none")})
+            try:
+                out = p.cli("serve", check=False)
+                self.assertEqual(out.returncode, 2)
+                self.assertIn(b"BILLING_CONSOLE_DIR", out.stderr)
+            finally:
+                p.drop()
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.rmtree(outside, ignore_errors=True)
+
+
+class Browser(ts.ProblemAssertions):
+    """One headless Chromium for the whole class, on one server."""
+
+    @classmethod
+    def setUpClass(cls):
+        for exe in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+            if not os.access(exe, os.X_OK):
+                raise RuntimeError(exe + " is missing: run scripts/deps.sh")
+        if not os.path.exists(AXE):
+            raise RuntimeError("console/node_modules/axe-core is missing: run scripts/deps.sh")
+        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1"}).start()
+        cls.tenant = cls.s.cli("tenant", "create", "--name", "Console").stdout.decode().strip()
+        cls.s.cli("user", "create", "--tenant", cls.tenant, "--email", "admin@console.test",
+                  "--role", "ADMIN", stdin=ADMIN_PW.encode())
+        cls.s.cli("user", "create", "--tenant", cls.tenant, "--email", "reader@console.test",
+                  "--role", "USER", stdin=USER_PW.encode())
+        cls.b = ts.Billing(cls.s, ts.make_token(ts.claims_for(cls.tenant)))
+        cls.base = "http://127.0.0.1:%d" % cls.s.port
+        cls.downloads = tempfile.mkdtemp(prefix="console-downloads-")
+        o = webdriver.ChromeOptions()
+        o.binary_location = "/usr/bin/chromium"
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--window-size=1280,900", "--no-first-run", "--disable-sync",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-default-apps", "--disable-extensions", "--lang=en-US",
+                    "--disable-features=Translate,OptimizationHints,MediaRouter"):
+            o.add_argument(arg)
+        o.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+        o.add_experimental_option("prefs", {"download.default_directory": cls.downloads,
+                                            "download.prompt_for_download": False})
+        cls.d = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"),
+                                 options=o)
+        cls.d.set_script_timeout(30)
+        with open(AXE, encoding="utf-8") as f:
+            cls.axe = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.quit()
+        shutil.rmtree(cls.downloads, ignore_errors=True)
+        if cls.s.stop() != 0:
+            raise AssertionError("the console's server did not exit cleanly")
+
+    # -------------------------------------------------------------- helpers
+
+    def wait(self, cond, timeout=10):
+        return WebDriverWait(self.d, timeout).until(cond)
+
+    def heading(self, text):
+        self.wait(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), text))
+
+    def go(self, hash_path, title):
+        self.d.execute_script("location.hash = arguments[0]", hash_path)
+        self.heading(title)
+
+    def login(self, email, password):
+        self.d.get(self.base + "/console/")
+        self.heading("Log in")
+        self.d.find_element(By.CSS_SELECTOR, "input[name=email]").send_keys(email)
+        self.d.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(password)
+        self.d.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        self.heading("Dashboard")
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-report=mrr]") or
+                  d.find_elements(By.CSS_SELECTOR, "main .form-error"))
+
+    def logout(self):
+        self.d.find_element(By.ID, "logout").click()
+        self.heading("Log in")
+
+    def no_alert(self):
+        try:
+            text = self.d.switch_to.alert.text
+        except NoAlertPresentException:
+            return
+        self.fail("an alert opened: " + text)
+
+    def axe_check(self, page):
+        self.d.execute_script(self.axe)
+        found = self.d.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, "
+            "nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))))"
+            ".catch(e => done([{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]));")
+        bad = [v for v in found if v["impact"] in ("serious", "critical")]
+        self.assertEqual(bad, [], "axe on the %s page" % page)
+
+    def shot(self, name, width=1280):
+        if not SHOTS:
+            return
+        os.makedirs(SHOTS, exist_ok=True)
+        self.d.set_window_size(width, 900)
+        time.sleep(0.3)
+        h = self.d.execute_script("return document.documentElement.scrollHeight")
+        self.d.set_window_size(width, min(max(h, 600), 2400))
+        time.sleep(0.3)
+        self.d.save_screenshot(os.path.join(SHOTS, name + ".png"))
+        self.d.set_window_size(1280, 900)
+
+    def buttons(self):
+        return [b.text for b in self.d.find_elements(By.CSS_SELECTOR, "main button")
+                if b.is_displayed()]
+
+    def hosts_requested(self):
+        hosts = set()
+        for entry in self.d.get_log("performance"):
+            msg = json.loads(entry["message"])["message"]
+            if msg.get("method") == "Network.requestWillBeSent":
+                url = msg["params"]["request"]["url"]
+                u = urlparse(url)
+                hosts.add(u.scheme + "://" + (u.hostname or ""))
+        return hosts
+
+    def csp_reports(self):
+        return [e["message"] for e in self.d.get_log("browser")
+                if "Content Security Policy" in e["message"] or "Refused to" in e["message"]]
+
+    # -------------------------------------------------------------- the day
+
+    def test_a_billing_day_as_admin_then_a_reader(self):
+        d = self.d
+        self.d.get(self.base + "/console/")
+        self.heading("Log in")
+        self.axe_check("login")
+        self.shot("login", width=1024)
+        self.login("admin@console.test", ADMIN_PW)
+
+        # A customer: first a field error next to the field, then a hostile name.
+        self.go("#/customers", "Customers")
+        d.find_element(By.CSS_SELECTOR, "details.card summary").click()
+        form = d.find_element(By.CSS_SELECTOR, "form[aria-label='New customer']")
+        form.find_element(By.NAME, "name").send_keys(HOSTILE)
+        form.find_element(By.NAME, "email").send_keys("not an e-mail")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        err = self.wait(EC.visibility_of_element_located(
+            (By.CSS_SELECTOR, "form[aria-label='New customer'] .field-error[data-field=email]")))
+        self.assertIn("e-mail", err.text)
+        self.assertEqual(form.find_element(By.NAME, "email").get_attribute("aria-invalid"), "true")
+        form.find_element(By.NAME, "email").clear()
+        form.find_element(By.NAME, "email").send_keys("hostile@console.test")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.heading(HOSTILE)
+        self.no_alert()
+        self.assertEqual(d.find_element(By.CSS_SELECTOR, "main h1").text, HOSTILE)
+        self.assertEqual(d.find_element(By.CSS_SELECTOR, ".customer-name").text, HOSTILE)
+        self.assertEqual(d.find_elements(By.CSS_SELECTOR, "main img"), [])
+        customer_url = d.current_url
+        cid = customer_url.rsplit("/", 1)[1]
+        self.assertTrue(cid.startswith("cus_"), cid)
+
+        # Subscribe it: the first invoice at once.
+        Select(d.find_element(By.CSS_SELECTOR, "form[aria-label=Subscribe] select[name=planId]")) \
+            .select_by_value(self.b.monthly["id"])
+        d.find_element(By.CSS_SELECTOR, "form[aria-label=Subscribe] button[type=submit]").click()
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] tbody tr")) == 1)
+        self.assertEqual(len(self.b.invoices("&customerId=" + cid)), 1)
+        self.axe_check("customer")
+        self.shot("customer")
+
+        # A month later: the renewal's invoice appears.
+        self.go("#/clock", "Test clock")
+        d.find_element(By.ID, "advance-month").click()
+        self.wait(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main p[role=status]"),
+                                                   "1 invoiced"))
+        self.axe_check("test clock")
+        self.shot("test-clock", width=1024)
+        d.refresh()
+        self.heading("Log in")   # a reload forgets the token: it was in memory only
+        self.assertEqual(d.execute_script("return localStorage.length + sessionStorage.length"), 0)
+        self.login("admin@console.test", ADMIN_PW)
+        self.go("#/customers/" + cid, HOSTILE)
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] tbody tr")) == 2)
+        self.assertEqual(len(self.b.invoices("&customerId=" + cid)), 2)
+
+        # Pay one out of band, with the confirmation step.
+        pay = [b for b in d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] button")
+               if b.text == "Pay out of band"][0]
+        pay.click()
+        d.find_element(By.XPATH, "//button[text()='Yes, pay out of band']").click()
+        self.wait(lambda d: len([b for b in d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] button")
+                                 if b.text == "Pay out of band"]) == 1)
+        paid = [i for i in self.b.invoices("&customerId=" + cid) if i["status"] == "paid"]
+        self.assertTrue(any(i["paidOutOfBand"] for i in paid))
+
+        # Cancel at period end: asks, then the subscription says so.
+        d.find_element(By.XPATH, "//button[text()='Cancel at period end']").click()
+        self.assertEqual(self.b.ok("GET", "/v1/subscriptions?customerId=" + cid)["data"][0]
+                         ["cancelAtPeriodEnd"], False)   # not before the confirmation
+        d.find_element(By.XPATH, "//button[text()='Yes, cancel at period end']").click()
+        self.wait(EC.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, "section[aria-labelledby=c-subs]"), "ends at period end"))
+        self.assertTrue(self.b.ok("GET", "/v1/subscriptions?customerId=" + cid)["data"][0]
+                        ["cancelAtPeriodEnd"])
+
+        # The invoice's document, fetched with the token and handed over as a file.
+        d.find_element(By.XPATH, "//button[text()='Download HTML']").click()
+        link = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "a.doc-link")))
+        self.assertTrue(link.get_attribute("href").startswith("blob:" + self.base))
+
+        # Invoices by status.
+        self.go("#/invoices?status=paid", "Invoices")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
+        statuses = [e.text for e in d.find_elements(By.CSS_SELECTOR, "main tbody .badge")]
+        self.assertTrue(statuses and set(statuses) == {"paid"}, statuses)
+        self.axe_check("invoices")
+        self.go("#/invoices", "Invoices")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
+        self.shot("invoices")
+
+        # The dashboard's MRR is the reports API's.
+        self.go("#/dashboard", "Dashboard")
+        head = self.wait(EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "[data-report=mrr][data-currency=EUR]")))
+        api = self.b.ok("GET", "/v1/reports/mrr?currency=EUR")
+        self.assertEqual(int(head.get_attribute("data-minor")), api["mrr"])
+        self.assertEqual(api["mrr"], 999)
+        self.assertEqual(head.text, "€9.99")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "figure.chart canvas")))
+        self.axe_check("dashboard")
+        self.shot("dashboard")
+
+        # The customer list, on a phone.
+        self.go("#/customers?search=hostile", "Customers")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
+        self.axe_check("customers")
+        self.shot("customers-phone", width=390)
+
+        # A reader: no action button anywhere; the test clock says 403 in words.
+        self.logout()
+        self.login("reader@console.test", USER_PW)
+        self.go("#/customers", "Customers")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
+        self.assertEqual(d.find_elements(By.CSS_SELECTOR, "details.card"), [])
+        self.go("#/customers/" + cid, HOSTILE)
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs]"))
+        self.assertEqual([b for b in self.buttons() if b != "Download HTML"], [])
+        self.assertEqual(d.find_elements(By.CSS_SELECTOR, "form[aria-label=Subscribe]"), [])
+        self.go("#/invoices", "Invoices")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
+        self.assertEqual([b for b in self.buttons() if b not in ("Download HTML", "Filter")], [])
+        self.go("#/clock", "Test clock")
+        msg = self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, "main .form-error")))
+        self.assertIn("may not do this", msg.text)
+        self.no_alert()
+
+        # Nothing left loopback, and the policy refused nothing.
+        hosts = self.hosts_requested()
+        self.assertTrue(hosts)
+        self.assertLessEqual(hosts, {"http://127.0.0.1", "blob://", "data://"}, hosts)
+        self.assertEqual(self.csp_reports(), [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
