@@ -168,12 +168,10 @@ async function mrrChart(currency, at, holder) {
   } catch {
     return;   // no chart library installed: the figures stand alone
   }
-  const points = [];
-  for (let k = 11; k >= 0; k--) {
-    const when = k === 0 ? at : monthsBefore(at, k);
-    const r = await api.get("/v1/reports/mrr", { currency, at: when });
-    points.push([Math.floor(Date.parse(when) / 1000), r.mrr]);
-  }
+  const times = [];
+  for (let k = 11; k >= 0; k--) times.push(k === 0 ? at : monthsBefore(at, k));
+  const reports = await Promise.all(times.map((when) => api.get("/v1/reports/mrr", { currency, at: when })));
+  const points = times.map((when, i) => [Math.floor(Date.parse(when) / 1000), reports[i].mrr]);
   const fig = h("figure", { class: "chart" },
     h("figcaption", {}, `MRR over the last 12 months (${currency})`));
   holder.append(fig);
@@ -349,14 +347,14 @@ async function customerPage(id) {
     const live = plans.data.filter((p) => p.active);
     if (api.isAdmin() && live.length) {
       subSection.append(form("Subscribe", [
-          field("Plan", "planId", { required: true, options: live.map((p) => [p.id,
-            `${p.name} (${p.amount !== null && p.amount !== undefined ? formatMoney(p.amount, p.currency) : "tiered"} / ${p.intervalCount > 1 ? p.intervalCount + " " : ""}${String(p.interval).toLowerCase()})`]) }),
-          field("Quantity", "quantity", { type: "number", min: 1, max: 10000, value: 1, inputmode: "numeric" }),
-        ], "Subscribe", async (v) => {
-          await api.post("/v1/subscriptions", { customerId: id, planId: v.planId, quantity: parseInt(v.quantity, 10) });
-          say("Subscribed.");
-          refresh();
-        }));
+        field("Plan", "planId", { required: true, options: live.map((p) => [p.id,
+          `${p.name} (${p.amount !== null && p.amount !== undefined ? formatMoney(p.amount, p.currency) : "tiered"} / ${p.intervalCount > 1 ? p.intervalCount + " " : ""}${String(p.interval).toLowerCase()})`]) }),
+        field("Quantity", "quantity", { type: "number", min: 1, max: 10000, value: 1, inputmode: "numeric" }),
+      ], "Subscribe", async (v) => {
+        await api.post("/v1/subscriptions", { customerId: id, planId: v.planId, quantity: parseInt(v.quantity, 10) });
+        say("Subscribed.");
+        refresh();
+      }));
     }
     main.append(subSection, h("section", { class: "card", "aria-labelledby": "c-invs" }, h("h2", { id: "c-invs" }, "Invoices"),
       table("Invoices", ["Number", "Status", "Total", "Due", "Period", "Actions"], invoiceRows(invs.data, refresh, false), "No invoices.")));
