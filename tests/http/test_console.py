@@ -209,7 +209,7 @@ class Browser(ts.ProblemAssertions):
 
     # -------------------------------------------------------------- helpers
 
-    def wait(self, cond, timeout=10):
+    def wait(self, cond, timeout=30):
         return WebDriverWait(self.d, timeout).until(cond)
 
     def heading(self, text):
