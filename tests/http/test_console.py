@@ -43,7 +43,8 @@ try:
 except ImportError:   # Debian's python3-selenium, under another python3
     sys.path.append("/usr/lib/python3/dist-packages")
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoAlertPresentException, StaleElementReferenceException)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -210,7 +211,10 @@ class Browser(ts.ProblemAssertions):
     # -------------------------------------------------------------- helpers
 
     def wait(self, cond, timeout=30):
-        return WebDriverWait(self.d, timeout).until(cond)
+        # A page re-rendered between finding an element and reading it:
+        # look again.
+        return WebDriverWait(self.d, timeout,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(cond)
 
     def heading(self, text):
         self.wait(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), text))
