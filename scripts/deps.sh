@@ -22,6 +22,12 @@ PACKAGES=(
 	llvm-14                                # scripts/coverage.sh: llvm-profdata, llvm-cov (the figures, the floor)
 	chromium chromium-driver               # tests/http/test_console.py: the console in a real, headless browser
 	python3-selenium                       # ... driven by WebDriver (Debian's python3; the test adds its path)
+	libcairo2-dev                          # PDF invoice documents: cairo draws the PDF (BILLING_PDF)
+	libpango1.0-dev                        # PDF invoice documents: pango (pangocairo) shapes the text
+	fonts-noto-core                        # PDF fonts: Latin, Cyrillic, Greek, Arabic, Hebrew (embedded, subset)
+	fonts-noto-cjk                         # PDF fonts: Chinese, Japanese, Korean
+	qpdf                                   # e2e_documents: qpdf --check of every PDF
+	poppler-utils                          # e2e_documents, http_documents: pdftotext, pdftoppm (reference image)
 )
 
 SUDO=

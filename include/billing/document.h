@@ -22,6 +22,16 @@
  *
  * HTML is one self-contained page: inline CSS, no scripts, no external
  * resources; every text of the invoice is escaped by one function.
+ *
+ * PDF is drawn from the same layout description by cairo, its text shaped
+ * by pango (Latin, Cyrillic, Greek, CJK, right-to-left scripts) in
+ * Debian's Noto fonts, embedded and subset: A4, the lines as a table that
+ * breaks across pages with its header repeated, every page numbered
+ * ("Page 1 of 3", in the locale's words). It is made in memory, never
+ * through a file, and the same invoice gives the same bytes (the PDF's
+ * creation date is the invoice's issue date, or its creation for a
+ * draft). A library built without cairo and pango (CMake option
+ * BILLING_PDF OFF) answers BILLING_EINVALID, reason "unsupported_format".
  */
 #ifndef BILLING_DOCUMENT_H
 #define BILLING_DOCUMENT_H
@@ -35,8 +45,8 @@ BILLING_BEGIN_DECL
 
 /** A document's format. */
 typedef enum {
-	BILLING_DOCUMENT_HTML = 1   /**< text/html; charset=utf-8 */
-	/* BILLING_DOCUMENT_PDF = 2 follows (issue #24 item 2) */
+	BILLING_DOCUMENT_HTML = 1,  /**< text/html; charset=utf-8 */
+	BILLING_DOCUMENT_PDF = 2    /**< application/pdf (A4; needs a build with PDF support) */
 } billing_document_format;
 
 /**
@@ -46,13 +56,15 @@ typedef enum {
  *               NUL-terminated for binary formats; NUL-terminated for HTML
  * @param len    receives its length in bytes
  * @param id     the invoice ("in_...")
- * @param format BILLING_DOCUMENT_HTML
+ * @param format BILLING_DOCUMENT_HTML or BILLING_DOCUMENT_PDF
  * @param locale "en-US", "en-GB", "de-DE", "fr-FR", "es-ES" or "ja-JP"
  *               (case-insensitive); NULL: en-US
  * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
  *         invoices; BILLING_ENOTFOUND when the tenant has no such invoice;
  *         BILLING_EINVALID (field "locale", reason "unsupported_locale")
- *         for another locale, (field "format") for an unknown format;
+ *         for another locale, (field "format") for an unknown format, (field
+ *         "format", reason "unsupported_format") for PDF from a library
+ *         built without PDF support;
  *         BILLING_ENOMEM; a storage error
  */
 BILLING_EXTERN(int) billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,

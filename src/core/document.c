@@ -529,6 +529,8 @@ static int build(billing__doc *d, const source *s, const billing__locale *loc)
 	char title[256], *logo;
 
 	d->locale = loc;
+	d->issued_at = billing_invoice_finalized_at(inv) ? billing_invoice_finalized_at(inv) :
+		billing_invoice_created_at(inv);
 	/* Checked "#rrggbb" when it was set (branding.c). */
 	snprintf(d->accent, sizeof(d->accent), "%s",
 		s->brand.accent_color ? s->brand.accent_color : ACCENT_DEFAULT);
@@ -565,9 +567,14 @@ int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
 	BILLING__ASSERT_ARG(len, "len");
 	*out = NULL;
 	*len = 0;
-	if (format != BILLING_DOCUMENT_HTML)
+	if (format != BILLING_DOCUMENT_HTML && format != BILLING_DOCUMENT_PDF)
 		return billing__error_field(BILLING_EINVALID, "invalid", "format",
-			"the format is html");
+			"the format is html or pdf");
+#ifndef BILLING_PDF
+	if (format == BILLING_DOCUMENT_PDF)
+		return billing__error_field(BILLING_EINVALID, "unsupported_format", "format",
+			"this build of libbilling has no PDF support (built without cairo and pango)");
+#endif
 	if (locale && (loc = billing__locale_find(locale)) == NULL)
 		return billing__error_field(BILLING_EINVALID, "unsupported_locale", "locale",
 			"one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP");
@@ -581,8 +588,10 @@ int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
 			loc = billing__locale_find("en-US");
 		rc = build(&d, &s, loc);
 	}
+	/* Rendering happens here, after the read transaction ended. */
 	if (rc == BILLING_OK)
-		rc = billing__doc_html(out, len, &d);
+		rc = format == BILLING_DOCUMENT_HTML ? billing__doc_html(out, len, &d) :
+			billing__doc_pdf(out, len, &d);
 	billing__doc_clear(&d);
 	source_free(&s);
 	return rc;

@@ -54,6 +54,7 @@ typedef enum {
 	BILLING__L_STATUS_FAILED,
 	BILLING__L_STATUS_VOID,
 	BILLING__L_STATUS_UNCOLLECTIBLE,
+	BILLING__L_PAGE_OF,           /* "Page {n} of {m}": the PDF's footer */
 	BILLING__L_COUNT
 } billing__label;
 
@@ -126,6 +127,7 @@ typedef struct {
 	const billing__locale *locale;
 	char accent[8];             /* "#rrggbb" */
 	char *title;                /* for <title> and the PDF's metadata */
+	int64_t issued_at;          /* the PDF's creation date: finalized, else created */
 	billing__doc_node *nodes;
 	size_t count, cap;
 	char **texts;               /* every string the nodes point to */
@@ -142,6 +144,16 @@ void billing__doc_clear(billing__doc *d);
  * through billing__html_escape) into *out (new, billing_free), *len its
  * length. */
 int billing__doc_html(char **out, size_t *len, const billing__doc *d);
+
+/* The document as PDF (A4, cairo + pango, fonts embedded and subset) into
+ * *out (new, billing_free), *len its length; drawn in memory, never
+ * through a file. The same document gives the same bytes: the creation
+ * date is d->issued_at. Long tables break across pages with the header
+ * repeated, every page numbered "n of m". Compiled only with
+ * BILLING_PDF (CMake option BILLING_PDF, on when cairo and pango are
+ * found); without it billing_invoice_render answers BILLING_EINVALID,
+ * reason "unsupported_format". */
+int billing__doc_pdf(char **out, size_t *len, const billing__doc *d);
 
 /* s (UTF-8) escaped for HTML text and attribute values: & < > " ' become
  * entities. Appended to the growing buffer (*buf, *len, *cap). */

@@ -26,14 +26,16 @@ static const billing__locale locales[] = {
 		"Tier", "Discount", "Subtotal", "Total", "Tax", "incl.", "Credit notes",
 		"Applied balance", "Amount paid", "Amount due", "Status", "Payment instructions",
 		"Please pay by", "Reverse charge: VAT to be accounted for by the recipient.", "Memo",
-		"Draft", "Open", "Paid", "Payment failed", "Void", "Uncollectible" } },
+		"Draft", "Open", "Paid", "Payment failed", "Void", "Uncollectible",
+		"Page {n} of {m}" } },
 	{ "en-GB", ".", ",", 4, 0, "", "%", BILLING__DATE_DMY, "/", {
 		"Invoice", "DRAFT", "Invoice number", "Date of issue", "Date due", "Period",
 		"From", "Bill to", "VAT number", "Description", "Qty", "Unit price", "VAT", "Amount",
 		"Tier", "Discount", "Subtotal", "Total", "VAT", "incl.", "Credit notes",
 		"Applied balance", "Amount paid", "Amount due", "Status", "Payment instructions",
 		"Please pay by", "Reverse charge: VAT to be accounted for by the recipient.", "Memo",
-		"Draft", "Open", "Paid", "Payment failed", "Void", "Uncollectible" } },
+		"Draft", "Open", "Paid", "Payment failed", "Void", "Uncollectible",
+		"Page {n} of {m}" } },
 	{ "de-DE", ",", ".", 4, 1, NBSP, NBSP "%", BILLING__DATE_DMY, ".", {
 		"Rechnung", "ENTWURF", "Rechnungsnummer", "Rechnungsdatum", "F\xc3\xa4llig am",
 		"Leistungszeitraum", "Von", "Rechnung an", "USt-IdNr.", "Beschreibung", "Menge",
@@ -42,7 +44,7 @@ static const billing__locale locales[] = {
 		"F\xc3\xa4lliger Betrag", "Status", "Zahlungshinweise", "Bitte zahlen Sie bis",
 		"Steuerschuldnerschaft des Leistungsempf\xc3\xa4ngers (Reverse Charge).", "Notiz",
 		"Entwurf", "Offen", "Bezahlt", "Zahlung fehlgeschlagen", "Storniert",
-		"Uneinbringlich" } },
+		"Uneinbringlich", "Seite {n} von {m}" } },
 	{ "fr-FR", ",", NNBSP, 4, 1, NBSP, NBSP "%", BILLING__DATE_DMY, "/", {
 		"Facture", "BROUILLON", "Num\xc3\xa9ro de facture", "Date d\xe2\x80\x99\xc3\xa9mission",
 		"Date d\342\200\231\303\251ch\303\251ance", "P\303\251riode", "De", "Factur\303\251 \303\240",
@@ -52,7 +54,7 @@ static const billing__locale locales[] = {
 		"Instructions de paiement", "Merci de payer avant le",
 		"Autoliquidation : TVA due par le preneur.", "Note",
 		"Brouillon", "Ouverte", "Pay\303\251e", "Paiement \303\251chou\303\251", "Annul\303\251e",
-		"Irr\303\251couvrable" } },
+		"Irr\303\251couvrable", "Page {n} sur {m}" } },
 	{ "es-ES", ",", ".", 5, 1, NBSP, NBSP "%", BILLING__DATE_DMY, "/", {
 		"Factura", "BORRADOR", "N\xc3\xbamero de factura", "Fecha de emisi\xc3\xb3n",
 		"Fecha de vencimiento", "Periodo", "De", "Facturar a", "NIF-IVA", "Descripci\xc3\xb3n",
@@ -60,7 +62,8 @@ static const billing__locale locales[] = {
 		"IVA", "incl.", "Notas de cr\303\251dito", "Saldo aplicado", "Importe pagado",
 		"Importe adeudado", "Estado", "Instrucciones de pago", "Pague antes del",
 		"Inversi\xc3\xb3n del sujeto pasivo.", "Nota",
-		"Borrador", "Pendiente", "Pagada", "Pago fallido", "Anulada", "Incobrable" } },
+		"Borrador", "Pendiente", "Pagada", "Pago fallido", "Anulada", "Incobrable",
+		"P\xc3\xa1gina {n} de {m}" } },
 	{ "ja-JP", ".", ",", 4, 0, "", "%", BILLING__DATE_YMD, "/", {
 		"\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8",                         /* 請求書 */
 		"\xe4\xb8\x8b\xe6\x9b\xb8\xe3\x81\x8d",                         /* 下書き */
@@ -97,7 +100,8 @@ static const billing__locale locales[] = {
 		"\xe6\x94\xaf\xe6\x89\x95\xe6\xb8\x88",                         /* 支払済 */
 		"\xe6\x94\xaf\xe6\x89\x95\xe5\xa4\xb1\xe6\x95\x97",             /* 支払失敗 */
 		"\xe7\x84\xa1\xe5\x8a\xb9",                                     /* 無効 */
-		"\xe5\x9b\x9e\xe5\x8f\x8e\xe4\xb8\x8d\xe8\x83\xbd" } },        /* 回収不能 */
+		"\xe5\x9b\x9e\xe5\x8f\x8e\xe4\xb8\x8d\xe8\x83\xbd",             /* 回収不能 */
+		"{n} / {m} \xe3\x83\x9a\xe3\x83\xbc\xe3\x82\xb8" } },       /* ページ */
 };
 
 #define LOCALE_COUNT (sizeof(locales) / sizeof(locales[0]))

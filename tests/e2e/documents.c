@@ -31,12 +31,24 @@
  *   a blank name, an address) changing nothing;
  * - refusals: an unsupported locale, an unknown format, an id that names no
  *   invoice of the tenant (also another tenant's); a USER may read;
- * - every allocation and every storage statement failing in turn.
+ * - every allocation and every storage statement failing in turn;
+ * - PDF (a build with BILLING_PDF): the same invoice in each locale as
+ *   pdftotext reads it holds every amount formatted for the locale, and
+ *   qpdf --check finds nothing wrong; a customer name in each of Latin,
+ *   Cyrillic, Greek, CJK and Arabic script comes out as text; a 300-line
+ *   invoice takes several pages, each with the table's header and "Page n
+ *   of m", and every line's amount is on one; the same invoice gives the
+ *   same bytes (the ETag is their hash) whenever it is rendered; page 1 at
+ *   50 dpi matches the reviewed image tests/e2e/documents/invoice-en-US.png
+ *   (tests/support/png_compare.py, a tolerance for font rasterizing).
+ *   Without BILLING_PDF the PDF format is refused as unsupported_format.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -122,13 +134,40 @@ static char *render(fx *f, const billing_principal *who, const char *id, const c
 	return html;
 }
 
-/* html contains amount formatted for the locale. */
+/* The spaces of the locales (U+00A0, U+202F) as ' ', in place, and the
+ * bidi embedding marks pdftotext puts around right-to-left text (U+202A
+ * to U+202E) removed: how pdf_text leaves them. */
+static void plain_spaces(char *s)
+{
+	char *r = s, *w = s;
+	while (*r) {
+		if ((unsigned char)r[0] == 0xc2 && (unsigned char)r[1] == 0xa0) {
+			*w++ = ' ';
+			r += 2;
+		} else if ((unsigned char)r[0] == 0xe2 && (unsigned char)r[1] == 0x80 &&
+			   (unsigned char)r[2] >= 0xaa && (unsigned char)r[2] <= 0xae) {
+			r += 3;
+		} else if ((unsigned char)r[0] == 0xe2 && (unsigned char)r[1] == 0x80 &&
+			   (unsigned char)r[2] == 0xaf) {
+			*w++ = ' ';
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+}
+
+/* html (or a PDF's text, its spaces plain) contains amount formatted for
+ * the locale. */
 static void assert_amount(const char *html, const char *tag, int64_t amount, const char *what)
 {
-	char want[64];
+	char want[64], plain[64];
 	assert_true(billing__doc_money(want, sizeof(want), billing__locale_find(tag), amount,
 		"EUR") > 0);
-	if (!strstr(html, want))
+	snprintf(plain, sizeof(plain), "%s", want);
+	plain_spaces(plain);
+	if (!strstr(html, want) && !strstr(html, plain))
 		fail_msg("%s: %s (%lld) is not in the %s document", what, want, (long long)amount,
 			tag);
 }
@@ -143,13 +182,14 @@ static void assert_inert(const char *html)
 	assert_non_null(strstr(html, XSS_ESCAPED));
 }
 
-static void documents__every_amount_in_every_locale(void **state)
+/* The invoice of two subscription items (a graduated tiered plan and a
+ * per-unit plan), a 10 % coupon and two exclusive tax rates, checked by
+ * hand; the caller frees it. */
+static billing_invoice *rich_invoice(fx *f, const char *customer_name_json)
 {
-	fx *f = *state;
 	char vat[64], levy[64], tiered[64], flat[64], coupon[64], cus[64], sub[64];
 	billing_subscription *s = NULL;
 	billing_invoice *inv = NULL;
-	size_t i, k;
 
 	call(f, vat, "tax_rates.create", "{\"displayName\":\"VAT\",\"percentage\":\"19\","
 		"\"inclusive\":false}");
@@ -162,15 +202,16 @@ static void documents__every_amount_in_every_locale(void **state)
 	call(f, flat, "plans.create", "{\"productId\":\"%s\",\"code\":\"DOC-FLAT\",\"name\":"
 		"\"Storage\",\"amount\":1250,\"currency\":\"EUR\",\"interval\":\"MONTH\"}", f->product);
 	call(f, coupon, "coupons.create", "{\"percentOff\":10,\"duration\":\"forever\"}");
-	call(f, cus, "customers.create", "{\"name\":\"\xd0\x90\xd0\xb4\xd0\xb0 " XSS_JSON "\","
+	call(f, cus, "customers.create", "{\"name\":\"%s\","
 		"\"email\":\"ada@doc.example\",\"taxIds\":[{\"type\":\"eu_vat\","
-		"\"value\":\"DE123456789\"}]}");
+		"\"value\":\"DE123456789\"}]}", customer_name_json);
 	call(f, sub, "subscriptions.create", "{\"customerId\":\"%s\",\"items\":[{\"planId\":"
 		"\"%s\",\"quantity\":12},{\"planId\":\"%s\",\"quantity\":3}],\"coupon\":\"%s\","
 		"\"defaultTaxRates\":[\"%s\",\"%s\"]}", cus, tiered, flat, coupon, vat, levy);
 	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, sub), BILLING_OK);
 	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
 		billing_subscription_latest_invoice_id(s)), BILLING_OK);
+	billing_subscription_free(s);
 	/* By hand: 5 x 7.00 + 5 x 6.50 + 2 x 6.00 = 79.50 and 3 x 12.50 = 37.50;
 	 * 10 % off: 7.95 and 3.75; VAT 19 % of 71.55 and 33.75: 13.59 + 6.41;
 	 * levy 7.5 % of them: 5.37 (5.36625) + 2.53 (2.53125); total
@@ -178,35 +219,51 @@ static void documents__every_amount_in_every_locale(void **state)
 	assert_int_equal(billing_invoice_subtotal(inv), 11700);
 	assert_int_equal(billing_invoice_total_discount(inv), 1170);
 	assert_int_equal(billing_invoice_total(inv), 13320);
+	return inv;
+}
+
+/* Every amount of inv (each line's unit price, tax, amount and discount,
+ * each tier, each rate's tax, the sums) is in doc, formatted for tag. */
+static void assert_every_amount(const char *doc, const char *tag, const billing_invoice *inv)
+{
+	cJSON *taxes = cJSON_Parse(billing_invoice_total_tax_amounts(inv)), *t;
+	size_t k;
+	for (k = 0; k < billing_invoice_line_count(inv); k++) {
+		const billing_invoice_line *l = billing_invoice_line_at(inv, k);
+		cJSON *tiers = l->tiers ? cJSON_Parse(l->tiers) : NULL, *e;
+		if (l->unit_amount)
+			assert_amount(doc, tag, l->unit_amount, "unit price");
+		assert_amount(doc, tag, l->tax_amount, "line tax");
+		assert_amount(doc, tag, l->amount, "line amount");
+		assert_amount(doc, tag, -l->discount_amount, "line discount");
+		cJSON_ArrayForEach(e, tiers) {
+			assert_amount(doc, tag, (int64_t)cJSON_GetObjectItem(e,
+				"amount")->valuedouble, "tier amount");
+			assert_amount(doc, tag, (int64_t)cJSON_GetObjectItem(e,
+				"unitAmount")->valuedouble, "tier unit amount");
+		}
+		cJSON_Delete(tiers);
+	}
+	assert_int_equal(cJSON_GetArraySize(taxes), 2);
+	cJSON_ArrayForEach(t, taxes)
+		assert_amount(doc, tag, (int64_t)cJSON_GetObjectItem(t,
+			"amount")->valuedouble, "tax of a rate");
+	cJSON_Delete(taxes);
+	assert_amount(doc, tag, billing_invoice_subtotal(inv), "subtotal");
+	assert_amount(doc, tag, -billing_invoice_total_discount(inv), "discount");
+	assert_amount(doc, tag, billing_invoice_total(inv), "total");
+	assert_amount(doc, tag, billing_invoice_amount_due(inv), "amount due");
+}
+
+static void documents__every_amount_in_every_locale(void **state)
+{
+	fx *f = *state;
+	billing_invoice *inv = rich_invoice(f, "\xd0\x90\xd0\xb4\xd0\xb0 " XSS_JSON);
+	size_t i;
 
 	for (i = 0; i < sizeof(locales) / sizeof(locales[0]); i++) {
 		char *html = render(f, &f->admin, billing_invoice_id(inv), locales[i]);
-		cJSON *taxes = cJSON_Parse(billing_invoice_total_tax_amounts(inv)), *t;
-		for (k = 0; k < billing_invoice_line_count(inv); k++) {
-			const billing_invoice_line *l = billing_invoice_line_at(inv, k);
-			cJSON *tiers = l->tiers ? cJSON_Parse(l->tiers) : NULL, *e;
-			if (l->unit_amount)
-				assert_amount(html, locales[i], l->unit_amount, "unit price");
-			assert_amount(html, locales[i], l->tax_amount, "line tax");
-			assert_amount(html, locales[i], l->amount, "line amount");
-			assert_amount(html, locales[i], -l->discount_amount, "line discount");
-			cJSON_ArrayForEach(e, tiers) {
-				assert_amount(html, locales[i], (int64_t)cJSON_GetObjectItem(e,
-					"amount")->valuedouble, "tier amount");
-				assert_amount(html, locales[i], (int64_t)cJSON_GetObjectItem(e,
-					"unitAmount")->valuedouble, "tier unit amount");
-			}
-			cJSON_Delete(tiers);
-		}
-		assert_int_equal(cJSON_GetArraySize(taxes), 2);
-		cJSON_ArrayForEach(t, taxes)
-			assert_amount(html, locales[i], (int64_t)cJSON_GetObjectItem(t,
-				"amount")->valuedouble, "tax of a rate");
-		cJSON_Delete(taxes);
-		assert_amount(html, locales[i], billing_invoice_subtotal(inv), "subtotal");
-		assert_amount(html, locales[i], -billing_invoice_total_discount(inv), "discount");
-		assert_amount(html, locales[i], billing_invoice_total(inv), "total");
-		assert_amount(html, locales[i], billing_invoice_amount_due(inv), "amount due");
+		assert_every_amount(html, locales[i], inv);
 		assert_non_null(strstr(html, billing_invoice_number(inv)));
 		assert_non_null(strstr(html, "DE123456789"));
 		assert_non_null(strstr(html, "ada@doc.example"));
@@ -235,7 +292,6 @@ static void documents__every_amount_in_every_locale(void **state)
 		free(html);
 	}
 	billing_invoice_free(inv);
-	billing_subscription_free(s);
 }
 
 static void documents__a_draft_then_its_finalized_document(void **state)
@@ -731,6 +787,258 @@ static void documents__balance_credit_notes_payment_notes_and_statuses(void **st
 	billing_subscription_free(s);
 }
 
+#ifdef BILLING_PDF
+/* The PDF of invoice id in locale; *len its length. */
+static char *render_pdf(fx *f, const char *id, const char *locale, size_t *len)
+{
+	char *pdf = NULL;
+	tb_assert_rc(billing_invoice_render(&pdf, len, f->w->ctx, &f->admin, id,
+		BILLING_DOCUMENT_PDF, locale), BILLING_OK);
+	assert_non_null(pdf);
+	assert_true(*len > 1000);
+	assert_memory_equal(pdf, "%PDF-", 5);
+	return pdf;
+}
+
+/* pdf written to a new file of /tmp; its name in path. */
+static void pdf_file(char path[64], const char *pdf, size_t len)
+{
+	int fd;
+	snprintf(path, 64, "/tmp/billing-doc-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, pdf, len), (ssize_t)len);
+	close(fd);
+}
+
+/* What cmd writes to its standard output (it must succeed). */
+static char *command_output(const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n = 0, cap = 1 << 16;
+	char *out = malloc(cap);
+	assert_non_null(p);
+	assert_non_null(out);
+	for (;;) {
+		size_t got;
+		if (cap - n < 4096) {
+			out = realloc(out, cap *= 2);
+			assert_non_null(out);
+		}
+		if ((got = fread(out + n, 1, cap - n - 1, p)) == 0)
+			break;
+		n += got;
+	}
+	out[n] = '\0';
+	if (pclose(p) != 0)
+		fail_msg("%s failed", cmd);
+	return out;
+}
+
+/* The PDF's text as pdftotext (poppler-utils) reads it (-layout: in its
+ * columns; else in reading order), its spaces plain; qpdf --check finds
+ * no error or warning in it first. */
+static char *pdf_text_as(const char *pdf, size_t len, int layout)
+{
+	char path[64], cmd[256], *text;
+	int rc;
+	pdf_file(path, pdf, len);
+	snprintf(cmd, sizeof(cmd), "qpdf --check %s >/dev/null", path);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("qpdf --check: exit %d", WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+	snprintf(cmd, sizeof(cmd), "pdftotext %s-enc UTF-8 %s -", layout ? "-layout " : "", path);
+	text = command_output(cmd);
+	if (getenv("BILLING_KEEP_PDF"))          /* to look at one: its name */
+		fprintf(stderr, "kept %s\n", path);
+	else
+		unlink(path);
+	plain_spaces(text);
+	return text;
+}
+
+/* s without its spaces, in place. */
+static void no_spaces(char *s)
+{
+	char *w = s;
+	for (; *s; s++)
+		if (*s != ' ')
+			*w++ = *s;
+	*w = '\0';
+}
+
+static char *pdf_text(const char *pdf, size_t len)
+{
+	return pdf_text_as(pdf, len, 1);
+}
+
+static size_t occurrences(const char *s, const char *what)
+{
+	size_t n = 0;
+	while ((s = strstr(s, what)) != NULL) {
+		n++;
+		s += strlen(what);
+	}
+	return n;
+}
+
+static void documents__pdf_every_amount_in_every_locale(void **state)
+{
+	fx *f = *state;
+	billing_invoice *inv = rich_invoice(f, "\xd0\x90\xd0\xb4\xd0\xb0 " XSS_JSON);
+	size_t i, len;
+
+	for (i = 0; i < sizeof(locales) / sizeof(locales[0]); i++) {
+		char *pdf = render_pdf(f, billing_invoice_id(inv), locales[i], &len);
+		char *text = pdf_text(pdf, len);
+		assert_every_amount(text, locales[i], inv);
+		assert_non_null(strstr(text, billing_invoice_number(inv)));
+		assert_non_null(strstr(text, "DE123456789"));
+		assert_non_null(strstr(text, "ada@doc.example"));
+		assert_non_null(strstr(text, "\xd0\x90\xd0\xb4\xd0\xb0 <script>"));  /* as text */
+		assert_non_null(strstr(text, "Werkstatt & S\xc3\xb6hne"));
+		assert_null(strstr(text, "DRAFT"));
+		if (strcmp(locales[i], "en-US") == 0) {
+			assert_non_null(strstr(text, "VAT 19%"));
+			assert_non_null(strstr(text, "Tier 2: 5 \xc3\x97 " EURO "6.50"));
+			assert_non_null(strstr(text, "01/01/2026 \xe2\x80\x93 02/01/2026"));
+			assert_non_null(strstr(text, "Page 1 of 1"));
+		}
+		if (strcmp(locales[i], "de-DE") == 0)
+			assert_non_null(strstr(text, "Seite 1 von 1"));
+		if (strcmp(locales[i], "ja-JP") == 0)
+			assert_non_null(strstr(text, "\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8")); /* 請求書 */
+		free(text);
+		free(pdf);
+	}
+	billing_invoice_free(inv);
+}
+
+/* A customer name in each script comes out of the PDF as the same text. */
+static void documents__pdf_names_in_every_script(void **state)
+{
+	static const char *const names[] = {
+		"Zo\xc3\xab \xc3\x85ngstr\xc3\xb6m",                                   /* Zoë Ångström */
+		"\xd0\x90\xd0\xb4\xd0\xb0 \xd0\x9b\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xb9\xd1\x81", /* Ада Лавлейс */
+		"\xce\x91\xce\xbb\xce\xad\xce\xbe\xce\xb1\xce\xbd\xce\xb4\xcf\x81\xce\xbf\xcf\x82", /* Αλέξανδρος */
+		"\xe5\xb1\xb1\xe7\x94\xb0\xe5\xa4\xaa\xe9\x83\x8e",                   /* 山田太郎 */
+		"\xd9\x81\xd8\xa7\xd8\xb7\xd9\x85\xd8\xa9",                           /* فاطمة */
+	};
+	fx *f = *state;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char cus[64], id[64], email[64], *pdf, *text;
+		snprintf(email, sizeof(email), "script%zu@doc.example", i);
+		call(f, cus, "customers.create", "{\"name\":\"%s\",\"email\":\"%s\"}", names[i],
+			email);
+		issued(f, id, cus);
+		pdf = render_pdf(f, id, i == 3 ? "ja-JP" : "en-GB", &len);
+		/* In reading order: -layout spaces out the letters of a
+		 * right-to-left word by their positions. */
+		text = pdf_text_as(pdf, len, 0);
+		if (i == 4) {
+			/* pdftotext splits a right-to-left word where its letters
+			 * join (ف اطمة); the image shows it whole. */
+			no_spaces(text);
+			assert_non_null(strstr(text, names[i]));
+		} else if (!strstr(text, names[i]))
+			fail_msg("name %zu (%s) is not in the PDF's text:\n%s", i, names[i], text);
+		assert_non_null(strstr(text, email));
+		free(text);
+		free(pdf);
+	}
+}
+
+/* 300 lines: several pages, each with the header and its number, every
+ * line's amount on one; the same bytes on every rendering. */
+static void documents__pdf_pages_and_same_bytes(void **state)
+{
+	fx *f = *state;
+	char cus[64], draft[64], item[64], want[64], *pdf, *again, *text, page[64];
+	size_t i, len, len2, pages;
+
+	call(f, cus, "customers.create", "{\"name\":\"Long\",\"email\":\"long@doc.example\"}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}", cus);
+	for (i = 0; i < 300; i++)
+		call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+			"\"currency\":\"EUR\",\"description\":\"Line %zu\",\"amount\":%zu}", cus, draft,
+			i + 1, 10000 + 101 * i);
+	pdf = render_pdf(f, draft, "en-US", &len);
+	text = pdf_text(pdf, len);
+	pages = occurrences(text, "Unit price");
+	assert_true(pages > 1);
+	snprintf(page, sizeof(page), "Page 1 of %zu", pages);
+	assert_non_null(strstr(text, page));
+	snprintf(page, sizeof(page), "Page %zu of %zu", pages, pages);
+	assert_non_null(strstr(text, page));
+	snprintf(page, sizeof(page), " of %zu", pages);
+	assert_int_equal(occurrences(text, page), pages);
+	for (i = 0; i < 300; i++) {
+		assert_true(billing__doc_money(want, sizeof(want), billing__locale_find("en-US"),
+			(int64_t)(10000 + 101 * i), "EUR") > 0);
+		if (!strstr(text, want))
+			fail_msg("line %zu's amount %s is not in the PDF", i + 1, want);
+	}
+	assert_non_null(strstr(text, "DRAFT"));
+	/* Another day, the same document: the same bytes. */
+	f->w->now += 86400;
+	again = render_pdf(f, draft, "en-US", &len2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(pdf, again, len);
+	free(again);
+	free(text);
+	free(pdf);
+}
+
+/* Page 1 at 50 dpi against the reviewed image (tests/e2e/documents/), through
+ * pdftoppm and tests/support/png_compare.py. BILLING_UPDATE_REFERENCE=1
+ * writes the image instead (look at it before committing it). */
+static void documents__pdf_matches_the_reviewed_image(void **state)
+{
+	fx *f = *state;
+	billing_invoice *inv = rich_invoice(f, "Ada Lovelace");
+	char path[64], cmd[1024], page_png[80];
+	size_t len;
+	char *pdf = render_pdf(f, billing_invoice_id(inv), "en-US", &len);
+	const char *update = getenv("BILLING_UPDATE_REFERENCE");
+	int rc;
+
+	pdf_file(path, pdf, len);
+	snprintf(page_png, sizeof(page_png), "%s-page", path);
+	snprintf(cmd, sizeof(cmd), "pdftoppm -r 50 -png -f 1 -l 1 -singlefile %s %s", path, page_png);
+	assert_int_equal(system(cmd), 0);
+	if (update && strcmp(update, "1") == 0)
+		snprintf(cmd, sizeof(cmd), "cp %s.png %s/tests/e2e/documents/invoice-en-US.png", page_png,
+			BILLING_SOURCE_DIR);
+	else
+		snprintf(cmd, sizeof(cmd), "python3 %s/tests/support/png_compare.py %s.png "
+			"%s/tests/e2e/documents/invoice-en-US.png", BILLING_SOURCE_DIR, page_png,
+			BILLING_SOURCE_DIR);
+	rc = system(cmd);
+	unlink(path);
+	snprintf(cmd, sizeof(cmd), "%s.png", page_png);
+	unlink(cmd);
+	assert_int_equal(rc, 0);
+	free(pdf);
+	billing_invoice_free(inv);
+}
+#else
+static void documents__pdf_unsupported_without_cairo(void **state)
+{
+	fx *f = *state;
+	char cus[64], draft[64], *pdf = NULL;
+	size_t len = 0;
+	call(f, cus, "customers.create", "{\"name\":\"No PDF\",\"email\":\"nopdf@doc.example\"}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}", cus);
+	tb_assert_rc(billing_invoice_render(&pdf, &len, f->w->ctx, &f->admin, draft,
+		BILLING_DOCUMENT_PDF, NULL), BILLING_EINVALID);
+	tb_assert_field("format");
+	assert_string_equal(billing_error_last()->reason, "unsupported_format");
+	assert_null(pdf);
+}
+#endif
+
 /* Each allocation, then each storage statement, failing in turn: the call
  * fails with nothing handed out and nothing leaked (ASan), then succeeds. */
 static void documents__faults_at_each_step(void **state)
@@ -740,20 +1048,25 @@ static void documents__faults_at_each_step(void **state)
 	size_t len = 0;
 	long n;
 	int rc = BILLING_ERROR, pass;
+#ifdef BILLING_PDF
+	const int passes = 4;    /* HTML, then PDF */
+#else
+	const int passes = 2;
+#endif
 
 	call(f, cus, "customers.create", "{\"name\":\"Fay\",\"email\":\"fay@doc.example\","
 		"\"address\":{\"city\":\"Paris\",\"country\":\"FR\"}}");
 	call(f, NULL, "branding.set", "{\"legalName\":\"Fay SARL\",\"taxId\":\"FR1\","
 		"\"footer\":\"Merci\",\"logo\":\"" PNG_B64 "\",\"address\":{\"city\":\"Lyon\"}}");
 	issued(f, id, cus);
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < passes; pass++) {
 		for (n = 1, rc = BILLING_ERROR; rc != BILLING_OK && n < 100000; n++) {
-			if (pass == 0)
+			if (pass % 2 == 0)
 				billing__alloc_fail_at(n);
 			else
 				billing__storage_fail_at(n);
 			rc = billing_invoice_render(&html, &len, f->w->ctx, &f->admin, id,
-				BILLING_DOCUMENT_HTML, "de-DE");
+				pass < 2 ? BILLING_DOCUMENT_HTML : BILLING_DOCUMENT_PDF, "de-DE");
 			billing__alloc_fail_at(0);
 			billing__storage_fail_at(0);
 			if (rc != BILLING_OK) {
@@ -781,6 +1094,14 @@ int main(void)
 		T(documents__buyer_address_and_preferred_locale),
 		T(documents__branding_in_the_seller_block),
 		T(documents__balance_credit_notes_payment_notes_and_statuses),
+#ifdef BILLING_PDF
+		T(documents__pdf_every_amount_in_every_locale),
+		T(documents__pdf_names_in_every_script),
+		T(documents__pdf_pages_and_same_bytes),
+		T(documents__pdf_matches_the_reviewed_image),
+#else
+		T(documents__pdf_unsupported_without_cairo),
+#endif
 		T(documents__faults_at_each_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
