@@ -361,7 +361,7 @@ static cJSON *operation(const route *rt)
 			cJSON_GetObjectItemCaseSensitive(op, "roles"), 1));
 	else if (route_is_test_clock(rt->kind))
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\"]"));
-	else if (rt->kind == H_DOCUMENT_HTML)   /* as invoices.get */
+	else if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF)   /* as invoices.get */
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\",\"USER\"]"));
 	if (!authed)
 		cJSON_AddItemToObject(o, "security", cJSON_CreateArray());
@@ -382,7 +382,7 @@ static cJSON *operation(const route *rt)
 			cJSON_AddItemToArray(params, ref("#/components/parameters/IdempotencyKey"));
 	if (rt->kind == H_WEBHOOK_STRIPE)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/StripeSignature"));
-	if (rt->kind == H_DOCUMENT_HTML) {
+	if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF) {
 		cJSON_AddItemToArray(params, cJSON_CreateRaw("{\"name\":\"locale\",\"in\":\"query\","
 			"\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"en-US\","
 			"\"en-GB\",\"de-DE\",\"fr-FR\",\"es-ES\",\"ja-JP\"]},\"description\":"
@@ -484,6 +484,13 @@ static cJSON *operation(const route *rt)
 		add_response(responses, "200", "The console's page; its files are below /console/.",
 			json_content("text/html", cJSON_CreateRaw("{\"type\":\"string\"}")));
 		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
+		break;
+	case H_DOCUMENT_PDF:
+		add_response(responses, "200", "The PDF; ETag is a strong hash of its bytes.",
+			json_content("application/pdf", cJSON_CreateRaw("{\"type\":\"string\","
+				"\"contentMediaType\":\"application/pdf\"}")));
+		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
+		add_problem(responses, "404");
 		break;
 	case H_HEALTHZ: case H_READYZ:
 		add_response(responses, "200", "Up (ready).", json_content("application/json",

@@ -114,6 +114,11 @@ static const route special[] = {
 		"locale asked for (en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP; default en-US); a "
 		"draft is marked as one. ETag is the document's content hash: If-None-Match "
 		"answers 304."),
+	ROUTE("GET", "/v1/invoices/{id}/pdf", H_DOCUMENT_PDF, NULL, "invoices",
+		"The invoice as a PDF (A4, fonts embedded; the same layout as the HTML) in the "
+		"locale asked for (en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP; default the "
+		"customer's preferredLocale, else en-US); a draft is marked as one. ETag is the "
+		"document's content hash: If-None-Match answers 304."),
 	/* Credit notes (docs/billing.md): the preview row before {id}. */
 	ROUTE("POST", "/v1/credit-notes", H_OP_CREATE, "credit_notes.create", "creditNotes", NULL),
 	ROUTE("GET", "/v1/credit-notes", H_OP_LIST, "credit_notes.list", "creditNotes", NULL),
@@ -354,7 +359,8 @@ void router_free(void)
 
 int route_needs_token(handler_kind kind)
 {
-	return kind <= H_OP_ACTION || kind == H_DOCUMENT_HTML || route_is_test_clock(kind);
+	return kind <= H_OP_ACTION || kind == H_DOCUMENT_HTML || kind == H_DOCUMENT_PDF ||
+		route_is_test_clock(kind);
 }
 
 int route_is_test_clock(handler_kind kind)
@@ -1341,9 +1347,9 @@ static enum MHD_Result on_document_query(void *cls, enum MHD_ValueKind kind, con
 	return MHD_NO;
 }
 
-/* A strong ETag of the content: the first 128 bits of its SHA-256. A
- * finalized invoice's document never changes, so a client may keep it;
- * a draft's changes with the draft, and so does its tag. */
+/* A strong ETag of the content: the first 128 bits of its SHA-256. It
+ * changes when the document does: a draft's with the draft, a finalized
+ * invoice's with its payments, credit notes and status. */
 static void content_etag(char *out, size_t size, const char *body, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -1365,10 +1371,15 @@ static int none_match(const request *r, const char *tag)
 	return h && tag[0] && (strstr(h, tag) != NULL || strcmp(h, "*") == 0);
 }
 
+/* GET /v1/invoices/{id}/html and /pdf. The document can change after
+ * the invoice is finalized (a payment, a credit note, the status), so a
+ * client keeps it but asks again (no-cache): If-None-Match with its ETag
+ * costs a render and answers 304. */
 static void handle_document(request *r)
 {
 	struct document_query q = { r, NULL, 0 };
 	billing_principal who = { NULL, NULL, BILLING_ROLE_NONE };
+	int pdf = r->rt->kind == H_DOCUMENT_PDF;
 	char *doc = NULL;
 	size_t len = 0;
 	int rc;
@@ -1379,24 +1390,28 @@ static void handle_document(request *r)
 	if (q.failed)
 		return;
 	principal_of(r, &who);
-	rc = billing_invoice_render(&doc, &len, r->app->ctx, &who, r->id, BILLING_DOCUMENT_HTML,
-		q.locale);
+	rc = billing_invoice_render(&doc, &len, r->app->ctx, &who, r->id,
+		pdf ? BILLING_DOCUMENT_PDF : BILLING_DOCUMENT_HTML, q.locale);
 	if (rc < 0) {
 		reply_billing_error(r, rc);
 		return;
 	}
 	content_etag(r->out.etag, sizeof(r->out.etag), doc, len);
+	r->out.cache_control = "private, no-cache";
 	if (none_match(r, r->out.etag)) {
 		billing_free(doc);
 		r->out.status = 304;
 		return;
 	}
-	/* The reply's body is the server's malloc'd text. */
+	/* The reply's body is the server's malloc'd copy, with its length: a
+	 * PDF holds NUL bytes. */
 	r->out.body = malloc(len + 1);
 	if (r->out.body) {
-		memcpy(r->out.body, doc, len + 1);
+		memcpy(r->out.body, doc, len);
+		r->out.body[len] = '\0';
+		r->out.body_len = len;
 		r->out.status = 200;
-		r->out.content_type = "text/html; charset=utf-8";
+		r->out.content_type = pdf ? "application/pdf" : "text/html; charset=utf-8";
 	}
 	billing_free(doc);
 }
@@ -1442,6 +1457,7 @@ void router_handle(request *r)
 		handle_webhook(r);
 		break;
 	case H_DOCUMENT_HTML:
+	case H_DOCUMENT_PDF:
 		handle_document(r);
 		break;
 	case H_CONSOLE:

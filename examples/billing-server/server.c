@@ -79,7 +79,8 @@ static enum MHD_Result send_reply(request *r)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	log_request line;
-	size_t len = o->body ? strlen(o->body) : 0;
+	/* A binary body (a PDF) carries its length; a text one is a string. */
+	size_t len = o->body ? (o->body_len ? o->body_len : strlen(o->body)) : 0;
 	/* 204 and 304 (a document's If-None-Match) carry no body. */
 	int empty = o->status == 204 || o->status == 304;
 

@@ -45,6 +45,7 @@ typedef struct {
 typedef struct {
 	int status;
 	char *body;              /* malloc'd, or NULL for an empty body */
+	size_t body_len;         /* the body's bytes (a binary body: a PDF); 0: strlen(body) */
 	const char *content_type;
 	char location[320];
 	char etag[48];

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """HTTP suite for invoice documents (issue #24; docs/http-api.md "Invoice
-documents"): GET /v1/invoices/{id}/html?locale=.
+documents"): GET /v1/invoices/{id}/html?locale= and /pdf?locale=.
 
 - a finalized invoice's document: 200 text/html; charset=utf-8, its amounts
   formatted for the locale (en-US by default, de-DE, ja-JP), a strong ETag
@@ -14,18 +14,51 @@ documents"): GET /v1/invoices/{id}/html?locale=.
 - refusals: an unsupported locale (400 unsupported_locale, field locale), an
   unknown query parameter (400), an id that names nothing in the tenant or
   another tenant's invoice (404), no token (401);
+- the PDF: 200 application/pdf whose bytes arrive whole (NUL bytes and all:
+  Content-Length is their number, qpdf --check finds nothing wrong), its text
+  (pdftotext) holds the amounts formatted for the locale and a customer name
+  in each of Latin, Cyrillic, Greek, CJK and Arabic script; the same ETag on
+  every request (the same bytes), If-None-Match -> 304, Cache-Control
+  "private, no-cache" (a document changes with payments and credit notes); a
+  draft's PDF is marked and its ETag follows the draft; 404 and 401 as for
+  the HTML;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
 on the backend BILLING_TEST_BACKEND names, like http_server.
 """
+import os
 import re
+import subprocess
+import tempfile
 import unittest
 
 import tenant_case
 import test_server as ts
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+NAMES = ["Zo\u00eb \u00c5ngstr\u00f6m",                       # Latin
+         "\u0410\u0434\u0430 \u041b\u0430\u0432\u043b\u0435\u0439\u0441",   # Cyrillic
+         "\u0391\u03bb\u03ad\u03be\u03b1\u03bd\u03b4\u03c1\u03bf\u03c2",    # Greek
+         "\u5c71\u7530\u592a\u90ce",                              # CJK
+         "\u0641\u0627\u0637\u0645\u0629"]                       # Arabic
+
+
+def pdf_text(body, layout=True):
+    """The PDF's text as pdftotext reads it (U+00A0, U+202F as spaces, bidi
+    marks dropped), after qpdf --check found nothing wrong in it."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf", delete=False) as f:
+        f.write(body)
+        path = f.name
+    try:
+        subprocess.run(["qpdf", "--check", path], check=True, stdout=subprocess.DEVNULL)
+        args = ["pdftotext"] + (["-layout"] if layout else []) + ["-enc", "UTF-8", path, "-"]
+        text = subprocess.run(args, check=True, stdout=subprocess.PIPE).stdout.decode()
+    finally:
+        os.unlink(path)
+    text = text.replace("\u00a0", " ").replace("\u202f", " ")
+    return re.sub("[\u202a-\u202e]", "", text)
 
 
 class Documents(tenant_case.TenantCase):
@@ -146,6 +179,73 @@ class Documents(tenant_case.TenantCase):
                            ({"address": {"country": "UK"}}, "address.country")):
             self.assertProblem(self.b.req("PUT", "/v1/branding", bad), 400, field=field)
         self.assertEqual(self.b.ok("GET", "/v1/branding"), got)
+
+    def pdf(self, inv_id, query="", token=None, **kw):
+        path = "/v1/invoices/%s/pdf%s" % (inv_id, query)
+        if token:
+            return self.s.request("GET", path, token=token, **kw)
+        return self.b.req("GET", path, **kw)
+
+    def test_pdf_arrives_whole_with_its_amounts_and_a_stable_etag(self):
+        inv = self.invoice()
+        r = self.pdf(inv["id"])
+        self.assertEqual(r.status, 200, r.text[:200])
+        self.assertEqual(r.header("Content-Type"), "application/pdf")
+        body = r.text
+        # Binary: NUL bytes in the middle, and every byte arrives.
+        self.assertTrue(body.startswith(b"%PDF-"))
+        self.assertIn(b"\x00", body)
+        self.assertEqual(int(r.header("Content-Length")), len(body))
+        self.assertTrue(body.rstrip().endswith(b"%%EOF"))
+        text = pdf_text(body)
+        self.assertIn("\u20ac11.89", text)
+        self.assertIn("\u20ac9.99", text)
+        self.assertIn(inv["number"], text)
+        self.assertIn("Page 1 of 1", text)
+        self.assertEqual(r.header("Cache-Control"), "private, no-cache")
+        etag = r.header("ETag")
+        self.assertRegex(etag, r'^"[0-9a-f]{32}"$')
+        again = self.pdf(inv["id"])
+        self.assertEqual(again.header("ETag"), etag)      # the same bytes every time
+        self.assertEqual(again.text, body)
+        self.assertNotEqual(etag, self.html(inv["id"]).header("ETag"))
+        same = self.pdf(inv["id"], headers={"If-None-Match": etag})
+        self.assertEqual(same.status, 304)
+        self.assertEqual(same.text, b"")
+        de = self.pdf(inv["id"], "?locale=de-DE", token=self.user)   # a USER reads
+        self.assertEqual(de.status, 200)
+        self.assertIn("11,89 \u20ac", pdf_text(de.text))
+        self.assertIn("Seite 1 von 1", pdf_text(de.text))
+        self.assertProblem(self.pdf(inv["id"], "?locale=pt-BR"), 400, "unsupported_locale",
+                           field="locale")
+        self.assertProblem(self.pdf("in_nothing"), 404)
+        self.assertProblem(self.s.request("GET", "/v1/invoices/%s/pdf" % inv["id"]), 401)
+
+    def test_pdf_names_in_every_script(self):
+        for i, name in enumerate(NAMES):
+            inv = self.invoice(name=name)
+            r = self.pdf(inv["id"], "?locale=ja-JP" if i == 3 else "")
+            self.assertEqual(r.status, 200)
+            text = pdf_text(r.text, layout=False)
+            if i == 4:
+                # pdftotext splits a right-to-left word where its letters join.
+                text = text.replace(" ", "")
+            self.assertIn(name, text, "%s is not in the PDF's text" % name)
+
+    def test_draft_pdf_is_marked_and_its_etag_follows_it(self):
+        c = self.b.customer_new()
+        d = self.b.ok("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR"})
+        first = self.pdf(d["id"])
+        self.assertEqual(first.status, 200)
+        self.assertIn("DRAFT", pdf_text(first.text))
+        self.assertEqual(first.header("Cache-Control"), "private, no-cache")
+        self.b.ok("POST", "/v1/invoice-items", {"customerId": c["id"], "invoiceId": d["id"],
+                                                "currency": "EUR", "amount": 4200,
+                                                "description": "Setup"})
+        second = self.pdf(d["id"], headers={"If-None-Match": first.header("ETag")})
+        self.assertEqual(second.status, 200)
+        self.assertIn("\u20ac42.00", pdf_text(second.text))
+        self.assertNotEqual(second.header("ETag"), first.header("ETag"))
 
     def test_refusals(self):
         inv = self.invoice()

@@ -163,6 +163,10 @@ def _declare(lib):
     lib.billing_run_due.argtypes = [c.c_void_p, c.c_int64, c.POINTER(RunLimits),
                                     c.POINTER(RunReport)]
     lib.billing_run_due.restype = c.c_int
+    lib.billing_invoice_render.argtypes = [
+        c.POINTER(c.c_void_p), c.POINTER(c.c_size_t), c.c_void_p, c.POINTER(Principal),
+        c.c_char_p, c.c_int, c.c_char_p]
+    lib.billing_invoice_render.restype = c.c_int
     lib.billing_error_last.argtypes = []
     lib.billing_error_last.restype = c.POINTER(Error)
     lib.billing_version_string.argtypes = []
@@ -186,6 +190,19 @@ def load(path=None):
             return _cache[cand]
     raise OSError("libbilling not found; set BILLING_LIBRARY to the path of "
                   "libbilling.so. Tried: " + "; ".join(tried))
+
+
+DOCUMENT_FORMATS = {"html": 1, "pdf": 2}   # billing_document_format
+
+
+def take_bytes(lib, ptr, size):
+    """Reads size bytes the library handed over and frees them."""
+    try:
+        if not ptr.value:
+            return None
+        return ctypes.string_at(ptr.value, size)
+    finally:
+        lib.billing_free(ptr)
 
 
 def take_string(lib, ptr):

@@ -516,6 +516,30 @@ class Principal:
             flush()
         return _wrap(total)
 
+    def render_invoice(self, invoice_id, format="pdf", locale=None):
+        """The invoice's document (billing_invoice_render) as bytes: format
+        "pdf" (application/pdf) or "html" (UTF-8 text/html); locale one of
+        en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP, None for the customer's
+        preferredLocale, else en-US. Raises a BillingError (NotFound,
+        Invalid with field "locale" or "format", ...)."""
+        if format not in _lib.DOCUMENT_FORMATS:
+            raise ValueError("format must be 'pdf' or 'html', not %r" % (format,))
+        billing = self.billing
+        lib = billing._lib
+        out = ctypes.c_void_p()
+        size = ctypes.c_size_t(0)
+        ctx = billing._acquire()
+        try:
+            rc = lib.billing_invoice_render(
+                ctypes.byref(out), ctypes.byref(size), ctx, self._who,
+                invoice_id.encode("utf-8"), _lib.DOCUMENT_FORMATS[format],
+                locale.encode("utf-8") if locale is not None else None)
+            if rc < 0:
+                raise errors.from_last(lib, rc)
+        finally:
+            billing._release()
+        return _lib.take_bytes(lib, out, size.value)
+
     def call(self, operation, input=None, *, idempotency_key=None):
         """Runs one operation by name with a JSON-ready dict of camelCase
         fields; returns the decoded result or raises a BillingError."""

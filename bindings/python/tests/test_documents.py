@@ -1,0 +1,46 @@
+"""Invoice documents through the Python binding (issue #24; billing/document.h):
+Principal.render_invoice gives the PDF's bytes whole (NUL bytes and all, the
+length the library reported) and the HTML's; the same invoice gives the same
+bytes; refusals raise naming their field (locale, format) or NotFound.
+
+Run: BILLING_LIBRARY=build/release/libbilling.so python3 -m unittest discover -s bindings/python/tests
+"""
+import unittest
+
+import support
+
+B = support.billing
+
+
+class Documents(support.BackendCase):
+
+    def test_render_invoice(self):
+        _, acme = self.new_tenant("Documents")
+        prod = acme.products.create(name="Service", sku="svc")
+        plan = acme.plans.create(product_id=prod["id"], code="MONTHLY", name="Monthly",
+                                 amount=2900, currency="EUR", interval="MONTH")
+        cus = acme.customers.create(name="\u0410\u0434\u0430", email="ada@example.com")
+        sub = acme.subscriptions.create(customer_id=cus["id"], plan_id=plan["id"])
+        inv = sub["latestInvoiceId"]
+        pdf = acme.render_invoice(inv)
+        self.assertIsInstance(pdf, bytes)
+        self.assertTrue(pdf.startswith(b"%PDF-"))
+        self.assertIn(b"\x00", pdf)
+        self.assertTrue(pdf.rstrip().endswith(b"%%EOF"))
+        self.assertEqual(acme.render_invoice(inv, "pdf"), pdf)
+        html = acme.render_invoice(inv, "html", locale="de-DE").decode("utf-8")
+        self.assertIn("29,00\u00a0\u20ac", html)
+        self.assertIn("\u0410\u0434\u0430", html)
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.render_invoice(inv, locale="pt-BR")
+        self.assertEqual(cm.exception.field, "locale")
+        with self.assertRaises(B.NotFound):
+            acme.render_invoice("in_nothing")
+        with self.assertRaises(ValueError):
+            acme.render_invoice(inv, "docx")
+
+
+support.for_each_backend(globals(), Documents)
+
+if __name__ == "__main__":
+    unittest.main()
