@@ -11,5 +11,8 @@ if [ -n "$bad$internal" ]; then
 	echo "unexpected exports:"; echo "$bad"; echo "$internal"
 	exit 1
 fi
-objdump -p "$lib" | grep -q 'SONAME.*libbilling\.so\.0' || { echo "no SONAME"; exit 1; }
+# Read the whole header before matching: grep -q would stop at the match and,
+# under pipefail, objdump's SIGPIPE on the rest would fail the check.
+soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
+[ "$soname" = libbilling.so.0 ] || { echo "no SONAME libbilling.so.0 (got '$soname')"; exit 1; }
 echo "abi: $(nm -D --defined-only "$lib" | awk '$2 == "T"' | wc -l) functions exported, all billing_*"
