@@ -153,6 +153,8 @@ static const route special[] = {
 	ROUTE("GET", "/v1/reports/mrr", H_OP_QUERY, "reports.mrr", "reports", NULL),
 	ROUTE("GET", "/v1/reports/mrr-movements", H_OP_QUERY, "reports.mrr_movements", "reports",
 		NULL),
+	ROUTE("GET", "/v1/reports/receivables-aging", H_OP_QUERY, "reports.receivables_aging",
+		"reports", NULL),
 	ROUTE("PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL),
 	/* The tenant's own provider account (docs/stripe.md): secrets go in,
 	 * never out. */

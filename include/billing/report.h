@@ -118,6 +118,38 @@ typedef struct {
 BILLING_EXTERN(int) billing_report_mrr_movements(billing_mrr_movements *out, billing_ctx *ctx,
 	const billing_principal *who, const char *currency, int64_t from, int64_t to);
 
+/** Receivables ageing of one currency at one time (docs/reports.md). A
+ *  plain value: nothing to free. */
+typedef struct {
+	int64_t at;                  /**< the time the report is of (UTC seconds) */
+	char currency[4];
+	int64_t current;             /**< not yet due, or due less than a day before at */
+	int64_t days_1_30;           /**< 1 to 30 whole days past due */
+	int64_t days_31_60;
+	int64_t days_61_90;
+	int64_t days_over_90;        /**< 91 days or more */
+	int64_t total;               /**< the five added */
+	int64_t invoices;            /**< open invoices */
+	int64_t invoices_past_due;   /**< those past due by a day or more */
+} billing_receivables_aging;
+
+/**
+ * Receivables ageing (docs/reports.md): the amount due (`amountDue`) of
+ * every invoice in currency that was open (`pending` or `failed`) at `at`,
+ * each in the bucket of its whole days past due at `at`, floor((at -
+ * due) / 86400): below 1 current, 1-30, 31-60, 61-90, 91 and more. The due
+ * time is the invoice's dueDate (send_invoice); a charge_automatically
+ * invoice is due when it was finalized. Each invoice's state at `at` is its
+ * latest event at or before `at` (one that was paid or voided later was
+ * open then). Drafts, paid, void and uncollectible (written off) invoices
+ * are not receivables.
+ *
+ * @param out, ctx, who, currency, at as billing_report_mrr
+ * @return as billing_report_mrr
+ */
+BILLING_EXTERN(int) billing_report_receivables_aging(billing_receivables_aging *out,
+	billing_ctx *ctx, const billing_principal *who, const char *currency, int64_t at);
+
 BILLING_END_DECL
 
 #endif

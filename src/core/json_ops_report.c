@@ -1,7 +1,8 @@
 /*
  * The JSON operations of the revenue reports (billing/report.h; issue #25;
  * docs/reports.md): reports.mrr (GET /v1/reports/mrr over HTTP) and
- * reports.mrr_movements (GET /v1/reports/mrr-movements).
+ * reports.mrr_movements (GET /v1/reports/mrr-movements), reports.receivables_aging
+ * (GET /v1/reports/receivables-aging).
  */
 #include <cJSON.h>
 #include <string.h>
@@ -142,6 +143,45 @@ static int op_movements(cJSON **res, billing_ctx *ctx, const billing_principal *
 	return BILLING_OK;
 }
 
+static const field_spec f_aging[] = {
+	{ "currency", T_STRING, true, false, "ISO 4217: the currency reported" },
+	{ "at", T_STRING, false, false, "RFC 3339: the time the receivables are of (not after "
+		"now); now when absent" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static int op_aging(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_receivables_aging a;
+	int64_t at = 0;
+	cJSON *o;
+	int rc;
+	(void)opts;
+
+	if (jhas(in, "at") && billing__time_parse(&at, jstr(in, "at")) < 0)
+		return field_error("at", "at must be an RFC 3339 UTC time");
+	if (jhas(in, "at") && at == 0)
+		at = -1;              /* 1970-01-01T00:00:00Z: none of the times 0 means now */
+	if ((rc = billing_report_receivables_aging(&a, ctx, who, jstr(in, "currency"), at)) < 0)
+		return rc;
+	if (!(o = cJSON_CreateObject()))
+		return nomem();
+	cJSON_AddStringToObject(o, "object", "receivables_aging_report");
+	cJSON_AddStringToObject(o, "currency", a.currency);
+	add_time(o, "at", a.at);
+	add_int(o, "current", a.current);
+	add_int(o, "days1To30", a.days_1_30);
+	add_int(o, "days31To60", a.days_31_60);
+	add_int(o, "days61To90", a.days_61_90);
+	add_int(o, "daysOver90", a.days_over_90);
+	add_int(o, "total", a.total);
+	add_int(o, "invoices", a.invoices);
+	add_int(o, "invoicesPastDue", a.invoices_past_due);
+	*res = o;
+	return BILLING_OK;
+}
+
 const op_entry billing__json_ops_report[] = {
 	{ BILLING_OP_REPORTS_MRR, op_mrr,
 		"MRR and ARR of one currency at a time (now by default), rebuilt from the "
@@ -153,5 +193,10 @@ const op_entry billing__json_ops_report[] = {
 		"customer's MRR at the month's start against its end, as new, expansion, "
 		"contraction, churned or reactivated, so that startMrr plus the movements is "
 		"endMrr (docs/reports.md).", f_movements, OUT_OBJECT, "MrrMovementsReport" },
+	{ BILLING_OP_REPORTS_RECEIVABLES_AGING, op_aging,
+		"Receivables ageing of one currency at a time (now by default): the amount due of "
+		"the invoices open then, by whole days past due (current, 1-30, 31-60, 61-90, "
+		"over 90; a charge_automatically invoice is due when finalized), from the "
+		"invoices' history (docs/reports.md).", f_aging, OUT_OBJECT, "ReceivablesAgingReport" },
 };
 BILLING__JSON_AREA_END(report);

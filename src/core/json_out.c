@@ -663,6 +663,13 @@ static const billing__shape_field mrr_month_fields[] = {
 	{ "churnedCustomers", "integer", false }, { "reactivatedCustomers", "integer", false },
 	{ "endCustomers", "integer", false }, END
 };
+static const billing__shape_field aging_fields[] = {
+	{ "object", "'receivables_aging_report'", false }, { "currency", "string", false },
+	{ "at", "time", false }, { "current", "integer", false }, { "days1To30", "integer", false },
+	{ "days31To60", "integer", false }, { "days61To90", "integer", false },
+	{ "daysOver90", "integer", false }, { "total", "integer", false },
+	{ "invoices", "integer", false }, { "invoicesPastDue", "integer", false }, END
+};
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
 	{ "amount", "integer", false }, END
@@ -747,6 +754,8 @@ static const billing__shape shapes[] = {
 	{ "MrrMonth", "One month's MRR movements, signed minor units: startMrr + new + "
 		"expansion + contraction + churned + reactivated = endMrr; contraction and "
 		"churned are <= 0. Customers are counted per movement.", NULL, mrr_month_fields },
+	{ "ReceivablesAgingReport", "The amount due (minor units) of the invoices open at a "
+		"time, by whole days past due (docs/reports.md).", NULL, aging_fields },
 	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
 	{ "Branding", "The tenant's branding: the seller's block of its documents.", NULL,
 		branding_fields },

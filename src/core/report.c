@@ -917,3 +917,81 @@ int billing_report_mrr_movements(billing_mrr_movements *out, billing_ctx *ctx,
 	rc = movements_read(out, ctx, tx, who->tenant_id, now);
 	return billing__end(ctx, tx, rc);
 }
+
+/* ------------------------------------------------------------ receivables */
+
+/* One invoice's state at at: its amount due into its bucket. */
+static int aging_in(void *payload, const void *record)
+{
+	billing_receivables_aging *a = payload;
+	const billing_event_state_record *e = record;
+	const char *status, *currency, *due_text;
+	int64_t due = 0, amount = 0, days, *bucket;
+	cJSON *root;
+	int rc = BILLING_OK;
+
+	if (!e->data || (root = billing__jx_parse(e->data, strlen(e->data), NULL)) == NULL)
+		return corrupt("an invoice event's data is not JSON");
+	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+	currency = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
+	if (!status || !currency || strcmp(currency, a->currency) != 0 ||
+	    (strcmp(status, "pending") != 0 && strcmp(status, "failed") != 0))
+		goto done;
+	/* send_invoice: its dueDate; charge_automatically: due when finalized. */
+	due_text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "dueDate"));
+	if (!due_text)
+		due_text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root,
+			"finalizedAt"));
+	if (!due_text || billing__time_parse(&due, due_text) < 0 ||
+	    billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, "amountDue"), &amount) !=
+	    BILLING__JX_INT_OK || amount < 0) {
+		rc = corrupt("an open invoice's event has no due time or amount due");
+		goto done;
+	}
+	days = a->at >= due ? (a->at - due) / 86400 : -1;
+	bucket = days < 1 ? &a->current : days <= 30 ? &a->days_1_30 :
+		days <= 60 ? &a->days_31_60 : days <= 90 ? &a->days_61_90 : &a->days_over_90;
+	if (__builtin_add_overflow(*bucket, amount, bucket) ||
+	    __builtin_add_overflow(a->total, amount, &a->total)) {
+		rc = billing__error_set(BILLING_EOVERFLOW, "overflow",
+			"the receivables do not fit an amount");
+		goto done;
+	}
+	a->invoices++;
+	a->invoices_past_due += days >= 1;
+done:
+	cJSON_Delete(root);
+	return rc;
+}
+
+int billing_report_receivables_aging(billing_receivables_aging *out, billing_ctx *ctx,
+	const billing_principal *who, const char *currency, int64_t at)
+{
+	const char *code = NULL;
+	billing_txn *tx;
+	int64_t now;
+	int rc;
+
+	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_RECEIVABLES_AGING, out, sizeof(*out),
+		currency, &code)) < 0)
+		return rc;
+	now = billing__now(ctx);
+	if (at == 0)
+		at = now;
+	if (at < 0 || at > now)
+		return billing__error_field(BILLING_EINVALID, "invalid", "at",
+			"must be a time not after now");
+	if ((rc = history_supported(ctx)) < 0)
+		return rc;
+	out->at = at;
+	snprintf(out->currency, sizeof(out->currency), "%s", code);
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		return rc;
+	rc = ctx->st->events_latest(tx, who->tenant_id, "invoice", at, aging_in, out);
+	rc = billing__end(ctx, tx, rc);
+	if (rc < 0) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	return BILLING_OK;
+}

@@ -66,6 +66,28 @@
  * Each month: start + the movements = end, and start and end are
  * billing_report_mrr's at those times. Another tenant's and a USD
  * subscription never move anything.
+ *
+ * Receivables ageing (aging__hand_worked_invoices), EUR, asked on
+ * 2026-06-01; send_invoice invoices finalized at 00:00 with daysUntilDue:
+ *
+ *   I1  2026-01-01 +30 d, due 01-31   1000   paid out of band 05-05
+ *   I8  2026-02-01 +30 d, due 03-03    500   marked uncollectible 03-15
+ *   I2  2026-03-01 +30 d, due 03-31   2000   voided 05-15
+ *   I3  2026-04-01 +14 d, due 04-15   4000
+ *   I4  2026-05-01 +30 d, due 05-31   8000
+ *   I5  2026-05-20 a subscription's charge_automatically invoice, the card
+ *       declined: due when finalized, 05-20   16000
+ *   (a draft of 300, a USD invoice of 700 and another tenant's of 900 never
+ *   count)
+ *
+ *   at                   current  1-30   31-60  61-90  >90   total  open  past due
+ *   03-10                   2000   500    1000      0     0   3500     3   2 (I8 7 d, I1 38 d)
+ *   03-20 (I8 written off)  2000     0    1000      0     0   3000     2   1
+ *   04-15 23:59:59          4000  2000       0   1000     0   7000     3   2 (I3 0 d: current)
+ *   05-01                   8000  4000    2000   1000     0  15000     4   3 (I1 90 d)
+ *   05-02                   8000  4000    2000      0  1000  15000     4   3 (I1 91 d)
+ *   06-01 (now)                0 24000    4000      0     0  28000     3   3 (I3 47 d;
+ *                                                                  I4 1 d, I5 12 d)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -605,6 +627,135 @@ static void movements__range_roles_and_bad_input(void **state)
 	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
 }
 
+/* A send_invoice invoice of amount, finalized at at, due days later. */
+static void open_invoice(fx *f, const char *tenant, char *id, const char *cus,
+	const char *currency, int64_t amount, int days, int64_t at, int finalize)
+{
+	char item[64];
+	f->w->now = at;
+	call_as(f, tenant, "invoices.create", id, "{\"customerId\":\"%s\",\"currency\":\"%s\","
+		"\"collectionMethod\":\"send_invoice\",\"daysUntilDue\":%d}", cus, currency, days);
+	call_as(f, tenant, "invoice_items.create", item, "{\"customerId\":\"%s\",\"invoiceId\":"
+		"\"%s\",\"currency\":\"%s\",\"description\":\"Work\",\"unitAmount\":%lld,"
+		"\"quantity\":1}", cus, id, currency, (long long)amount);
+	if (finalize)
+		call_as(f, tenant, "invoices.finalize", NULL, "{\"id\":\"%s\"}", id);
+}
+
+static billing_receivables_aging aging_at(fx *f, int64_t at)
+{
+	billing_receivables_aging a;
+	memset(&a, 0x5a, sizeof(a));
+	tb_assert_rc(billing_report_receivables_aging(&a, f->w->ctx, &f->admin, "EUR", at),
+		BILLING_OK);
+	assert_string_equal(a.currency, "EUR");
+	tbb_assert_time(a.at, at ? at : f->w->now);
+	assert_int_equal(a.total, a.current + a.days_1_30 + a.days_31_60 + a.days_61_90 +
+		a.days_over_90);
+	return a;
+}
+
+#define assert_aging(f, at_, cur, d30, d60, d90, over, total_, open_, past_) do { \
+	billing_receivables_aging a_ = aging_at((f), (at_)); \
+	assert_int_equal(a_.current, (cur)); \
+	assert_int_equal(a_.days_1_30, (d30)); \
+	assert_int_equal(a_.days_31_60, (d60)); \
+	assert_int_equal(a_.days_61_90, (d90)); \
+	assert_int_equal(a_.days_over_90, (over)); \
+	assert_int_equal(a_.total, (total_)); \
+	assert_int_equal(a_.invoices, (open_)); \
+	assert_int_equal(a_.invoices_past_due, (past_)); \
+} while (0)
+
+/* The invoices of the file's comment (receivables ageing), then reports of
+ * past times asked on 2026-06-01. */
+static void aging__hand_worked_invoices(void **state)
+{
+	fx *f = *state;
+	const char *t = f->tenant, *other = tb_tenant(f->w, "Other");
+	char cus[64], bad[64], ocus[64], i1[64], i2[64], i3[64], i4[64], i8[64], tmp[64];
+	char prod[64], m[64];
+
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	customer(f, t, cus, "pm_card_visa");
+	customer(f, t, bad, "pm_card_chargeDeclined");
+	customer(f, other, ocus, "pm_card_visa");
+	product(f, t, prod, "EUR");
+	plan(f, t, m, prod, 16000, BILLING_MONTH, 1);
+	open_invoice(f, t, i1, cus, "EUR", 1000, 30, tbb_ts(2026, 1, 1, 0, 0, 0), 1);
+	open_invoice(f, t, i8, cus, "EUR", 500, 30, tbb_ts(2026, 2, 1, 0, 0, 0), 1);
+	open_invoice(f, t, i2, cus, "EUR", 2000, 30, tbb_ts(2026, 3, 1, 0, 0, 0), 1);
+	f->w->now = tbb_ts(2026, 3, 15, 0, 0, 0);
+	call_as(f, t, "invoices.mark_uncollectible", NULL, "{\"id\":\"%s\"}", i8);
+	open_invoice(f, t, i3, cus, "EUR", 4000, 14, tbb_ts(2026, 4, 1, 0, 0, 0), 1);
+	open_invoice(f, t, i4, cus, "EUR", 8000, 30, tbb_ts(2026, 5, 1, 0, 0, 0), 1);
+	open_invoice(f, t, tmp, cus, "USD", 700, 30, tbb_ts(2026, 5, 1, 0, 0, 0), 1);
+	open_invoice(f, other, tmp, ocus, "EUR", 900, 30, tbb_ts(2026, 5, 1, 0, 0, 0), 1);
+	f->w->now = tbb_ts(2026, 5, 5, 0, 0, 0);
+	call_as(f, t, "invoices.pay", NULL, "{\"id\":\"%s\",\"paidOutOfBand\":true}", i1);
+	f->w->now = tbb_ts(2026, 5, 15, 0, 0, 0);
+	call_as(f, t, "invoices.void", NULL, "{\"id\":\"%s\"}", i2);
+	f->w->now = tbb_ts(2026, 5, 20, 0, 0, 0);
+	call_as(f, t, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":\"%s\"}",
+		bad, m);
+	run_at(f, tbb_ts(2026, 5, 20, 0, 0, 0));          /* the card declines */
+	open_invoice(f, t, tmp, cus, "EUR", 300, 30, tbb_ts(2026, 5, 25, 0, 0, 0), 0);
+	f->w->now = tbb_ts(2026, 6, 1, 0, 0, 0);
+
+	assert_aging(f, tbb_ts(2026, 3, 10, 0, 0, 0), 2000, 500, 1000, 0, 0, 3500, 3, 2);
+	assert_aging(f, tbb_ts(2026, 3, 20, 0, 0, 0), 2000, 0, 1000, 0, 0, 3000, 2, 1);
+	assert_aging(f, tbb_ts(2026, 4, 15, 23, 59, 59), 4000, 2000, 0, 1000, 0, 7000, 3, 2);
+	assert_aging(f, tbb_ts(2026, 5, 1, 0, 0, 0), 8000, 4000, 2000, 1000, 0, 15000, 4, 3);
+	assert_aging(f, tbb_ts(2026, 5, 2, 0, 0, 0), 8000, 4000, 2000, 0, 1000, 15000, 4, 3);
+	assert_aging(f, 0, 0, 24000, 4000, 0, 0, 28000, 3, 3);
+	assert_aging(f, tbb_ts(2025, 12, 31, 0, 0, 0), 0, 0, 0, 0, 0, 0, 0, 0);
+}
+
+/* USER reads; bad input named, through C and JSON. */
+static void aging__roles_and_bad_input(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->tenant), platform = tb_platform();
+	billing_receivables_aging a;
+	char *out = NULL;
+	const char *bad_at = "{\"currency\":\"EUR\",\"at\":\"soon\"}";
+	const char *epoch = "{\"currency\":\"EUR\",\"at\":\"1970-01-01T00:00:00Z\"}";
+	const char *ok = "{\"currency\":\"eur\"}";
+
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	tb_assert_rc(billing_report_receivables_aging(&a, f->w->ctx, &user, "EUR", 0), BILLING_OK);
+	assert_int_equal(a.total, 0);
+	tb_assert_rc(billing_report_receivables_aging(&a, f->w->ctx, &platform, "EUR", 0),
+		BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_report_receivables_aging(&a, f->w->ctx, &user, "EURO", 0),
+		BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_receivables_aging(&a, f->w->ctx, &user, "EUR", f->w->now + 1),
+		BILLING_EINVALID);
+	tb_assert_field("at");
+	tb_assert_rc(billing_report_receivables_aging(NULL, f->w->ctx, &user, "EUR", 0),
+		BILLING_EINVALID);
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.receivables_aging", bad_at,
+		strlen(bad_at), NULL), BILLING_EINVALID);
+	tb_assert_field("at");
+	billing_free(out);
+	out = NULL;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.receivables_aging", epoch,
+		strlen(epoch), NULL), BILLING_EINVALID);
+	tb_assert_field("at");
+	billing_free(out);
+	out = NULL;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.receivables_aging", ok,
+		strlen(ok), NULL), BILLING_OK);
+	assert_non_null(strstr(out, "\"object\":\"receivables_aging_report\",\"currency\":\"EUR\","
+		"\"at\":\"2026-01-01T00:00:00Z\",\"current\":0"));
+	billing_free(out);
+	f->w->ctx->st->version = 13;
+	tb_assert_rc(billing_report_receivables_aging(&a, f->w->ctx, &user, "EUR", 0),
+		BILLING_EINVALID);
+	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +768,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(movements__hand_worked_months, setup, teardown),
 		cmocka_unit_test_setup_teardown(movements__range_roles_and_bad_input, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(aging__hand_worked_invoices, setup, teardown),
+		cmocka_unit_test_setup_teardown(aging__roles_and_bad_input, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

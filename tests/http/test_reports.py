@@ -19,6 +19,11 @@ GET /v1/reports/mrr-movements?currency=&from=&to=.
   its endMrr, the report of GET /v1/reports/mrr at its end; a USER reads
   them; bad ranges are 400 naming from or to; the answer conforms to
   MrrMovementsReport.
+- receivables ageing: a send_invoice invoice of 42.00 due in 10 days is
+  current when finalized and 1-30 days past due 15 days later, asked
+  afterwards for both times; another of 10.00 voided since was open at the
+  first time; a USER reads; bad parameters are 400 naming the field; the
+  answer conforms to ReceivablesAgingReport.
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
 on the backend BILLING_TEST_BACKEND names, like http_server.
@@ -148,6 +153,54 @@ class Movements(tenant_case.TenantCase):
                     ts.fmt_time(this), ts.fmt_time(next_month(next_month(now)))), "to")):
             with self.subTest(query=query):
                 self.assertProblem(self.movements(query), 400, field=field)
+
+
+class Aging(tenant_case.TenantCase):
+    """Receivables ageing over HTTP."""
+
+    def now(self):
+        return ts.parse_time(self.b.ok("GET", "/v1/test-clock")["now"])
+
+    def invoice(self, amount):
+        c = self.b.customer_new()
+        d = self.b.ok("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR",
+                                               "collectionMethod": "send_invoice",
+                                               "daysUntilDue": 10})
+        self.b.ok("POST", "/v1/invoice-items", {"customerId": c["id"], "invoiceId": d["id"],
+                                                "currency": "EUR", "amount": amount,
+                                                "description": "Work"})
+        return self.b.ok("POST", "/v1/invoices/%s/finalize" % d["id"], {})
+
+    def test_aging_at_two_times(self):
+        start = self.now()
+        self.invoice(4200)
+        voided = self.invoice(1000)
+        r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 15 * 86400})
+        self.assertEqual(r.status, 200, r.text)
+        self.b.ok("POST", "/v1/invoices/%s/void" % voided["id"], {})
+        r = self.s.request("GET", "/v1/reports/receivables-aging?currency=EUR&at=%s"
+                           % ts.fmt_time(start), token=self.user)
+        self.assertEqual(r.status, 200, r.text)
+        doc = self.s.request("GET", "/v1/openapi.json").body
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/receivables-aging",
+                                                  200, "application/json", r.body, r.text), [])
+        self.assertEqual(r.body, {"object": "receivables_aging_report", "currency": "EUR",
+                                  "at": ts.fmt_time(start), "current": 5200, "days1To30": 0,
+                                  "days31To60": 0, "days61To90": 0, "daysOver90": 0,
+                                  "total": 5200, "invoices": 2, "invoicesPastDue": 0})
+        now = self.b.ok("GET", "/v1/reports/receivables-aging?currency=eur")
+        self.assertEqual((now["current"], now["days1To30"], now["total"], now["invoices"],
+                          now["invoicesPastDue"]), (0, 4200, 4200, 1, 1))
+
+    def test_bad_parameters_name_the_field(self):
+        future = ts.fmt_time(self.now() + 3600)
+        for query, field in (("", "currency"), ("?currency=EURO", "currency"),
+                             ("?currency=EUR&at=yesterday", "at"),
+                             ("?currency=EUR&at=%s" % future, "at")):
+            with self.subTest(query=query):
+                self.assertProblem(self.s.request(
+                    "GET", "/v1/reports/receivables-aging" + query, token=self.b.tok), 400,
+                    field=field)
 
 
 if __name__ == "__main__":

@@ -711,7 +711,7 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		/* discounts (#22 item 3) */
 		"subscriptions.delete_discount", "customers.delete_discount",
 		/* revenue reports (#25) */
-		"reports.mrr", "reports.mrr_movements",
+		"reports.mrr", "reports.mrr_movements", "reports.receivables_aging",
 		/* invoice settings (#20 item 2): the renewal draft delay */
 		"invoice_settings.get", "invoice_settings.set",
 		/* documents (#24): the tenant's branding */

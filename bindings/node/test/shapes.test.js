@@ -183,6 +183,9 @@ for (const backend of backends()) {
       const moves = await run(acme, 'reports.mrr_movements', { currency: 'EUR', from: month,
         to: next.toISOString().replace('.000Z', 'Z') });
       assert.equal(moves.months.at(-1).endMrr, mrr.mrr);
+      const aging = await run(acme, 'reports.receivables_aging', { currency: 'EUR' });
+      assert.equal(aging.total, aging.current + aging.days1To30 + aging.days31To60 +
+        aging.days61To90 + aging.daysOver90);
 
       const [event] = (await run(acme, 'events.list', { limit: 1 })).data;
       await run(acme, 'events.get', event.id);

@@ -52,6 +52,18 @@ class Reports(support.BackendCase):
             acme.reports.mrr_movements(currency="EUR", from_=nxt, to=month)
         self.assertEqual(cm.exception.field, "from")
 
+    def test_receivables_aging(self):
+        _, acme = self.new_tenant("Aging")
+        cus = acme.customers.create(name="C", email="c@example.com")
+        draft = acme.invoices.create(customer_id=cus["id"], currency="EUR",
+                                     collection_method="send_invoice", days_until_due=30)
+        acme.invoice_items.create(customer_id=cus["id"], invoice_id=draft["id"],
+                                  currency="EUR", amount=4200, description="Work")
+        acme.invoices.finalize(draft["id"])
+        a = acme.reports.receivables_aging(currency="EUR")
+        self.assertEqual((a["object"], a["current"], a["total"], a["invoices"]),
+                         ("receivables_aging_report", 4200, 4200, 1))
+
 
 if __name__ == "__main__":
     unittest.main()
