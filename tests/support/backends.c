@@ -485,6 +485,88 @@ void tb_raw_exec(const char *url, const char *sql)
 	fail_msg("no raw access for backend \"%s\"", tb_backend());
 }
 
+/* The schema of a PostgreSQL URL made by tb_database_new() ("" if none). */
+static void pg_schema_of(char *out, size_t size, const char *url)
+{
+	const char *path = strstr(url, "search_path=");
+	if (!path) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, size, "%.*s", (int)strcspn(path + 12, "' "), path + 12);
+}
+
+void tb_raw_copy_rows(const char *dst_url, const char *src_url)
+{
+	if (strcmp(tb_backend(), "sqlite") == 0) {
+		sqlite3 *db = NULL;
+		sqlite3_stmt *tables = NULL, *cols = NULL;
+		char *sql, *err = NULL;
+		assert_int_equal(sqlite3_open(dst_url + 7, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		sql = sqlite3_mprintf("ATTACH DATABASE %Q AS src; BEGIN IMMEDIATE", src_url + 7);
+		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+			fail_msg("attaching the source failed: %s", err ? err : "?");
+		sqlite3_free(sql);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_master "
+			"WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN "
+			"('billing_migrations', 'billing_meta') ORDER BY name", -1, &tables, NULL),
+			SQLITE_OK);
+		/* The columns the destination has and the source still has. */
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat('\"' || d.name || '\"', "
+			"', ') FROM pragma_table_info(?1, 'main') d JOIN pragma_table_info(?1, 'src') s "
+			"ON s.name = d.name", -1, &cols, NULL), SQLITE_OK);
+		while (sqlite3_step(tables) == SQLITE_ROW) {
+			const char *t = (const char *)sqlite3_column_text(tables, 0);
+			const char *c;
+			sqlite3_bind_text(cols, 1, t, -1, SQLITE_TRANSIENT);
+			assert_int_equal(sqlite3_step(cols), SQLITE_ROW);
+			c = (const char *)sqlite3_column_text(cols, 0);
+			if (c) {
+				sql = sqlite3_mprintf("INSERT INTO main.\"%w\" (%s) SELECT %s FROM "
+					"src.\"%w\"", t, c, c, t);
+				if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+					fail_msg("copying %s failed: %s", t, err ? err : "?");
+				sqlite3_free(sql);
+			}
+			sqlite3_reset(cols);
+		}
+		sqlite3_finalize(cols);
+		sqlite3_finalize(tables);
+		if (sqlite3_exec(db, "COMMIT; DETACH DATABASE src", NULL, NULL, &err) != SQLITE_OK)
+			fail_msg("committing the copy failed: %s", err ? err : "?");
+		sqlite3_close(db);
+		return;
+	}
+	if (is_postgres()) {
+		char dst[64], src[64], sql[1600];
+		PGconn *pg;
+		pg_schema_of(dst, sizeof(dst), dst_url);
+		pg_schema_of(src, sizeof(src), src_url);
+		assert_true(dst[0] && src[0]);
+		/* One statement, so one transaction; as a replica, so foreign keys
+		 * and triggers do not fire on rows copied in any order. */
+		snprintf(sql, sizeof(sql),
+			"DO $copy$ DECLARE t text; c text; BEGIN\n"
+			"PERFORM set_config('session_replication_role', 'replica', true);\n"
+			"FOR t IN SELECT table_name FROM information_schema.tables WHERE table_schema = "
+			"'%s' AND table_type = 'BASE TABLE' AND table_name NOT IN ('billing_migrations', "
+			"'billing_meta') ORDER BY table_name LOOP\n"
+			"SELECT string_agg(quote_ident(d.column_name), ', ' ORDER BY d.ordinal_position) "
+			"INTO c FROM information_schema.columns d JOIN information_schema.columns s ON "
+			"s.table_schema = '%s' AND s.table_name = d.table_name AND s.column_name = "
+			"d.column_name WHERE d.table_schema = '%s' AND d.table_name = t;\n"
+			"IF c IS NOT NULL THEN EXECUTE format('INSERT INTO %%I.%%I (%%s) SELECT %%s FROM "
+			"%%I.%%I', '%s', t, c, c, '%s', t); END IF;\n"
+			"END LOOP; END $copy$", dst, src, dst, dst, src);
+		pg = pg_connect(NULL, "billing_admin");
+		pg_exec(pg, sql);
+		PQfinish(pg);
+		return;
+	}
+	fail_msg("no raw access for backend \"%s\"", tb_backend());
+}
+
 int64_t tb_raw_count(const char *url, const char *sql)
 {
 	int64_t n = -1;

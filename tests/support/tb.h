@@ -96,6 +96,15 @@ billing_storage *tb_storage_open(const char *url, unsigned int busy_ms);
 void tb_raw_exec(const char *url, const char *sql);
 int64_t tb_raw_count(const char *url, const char *sql);
 
+/* Copies, behind the library's back, every row of every table the database
+ * behind dst_url has from the one behind src_url (made by tb_database_new()
+ * for the same backend), the columns both have; not the migration ledger
+ * nor billing_meta (the cursor key is the database's own). So a test of a
+ * schema step makes its data with the current library on a fully migrated
+ * database and copies it into one stopped before the step, and stays true
+ * when later steps add columns the library reads. */
+void tb_raw_copy_rows(const char *dst_url, const char *src_url);
+
 /* Principals (strings borrowed from the caller). */
 billing_principal tb_admin(const char *tenant_id);
 billing_principal tb_user(const char *tenant_id);
