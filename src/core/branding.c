@@ -93,55 +93,6 @@ int billing__branding_read(billing__branding *b, billing_ctx *ctx, billing_txn *
 
 /* ------------------------------------------------------------ logo */
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long billing__b64_decode(unsigned char *out, size_t cap, const char *in, size_t len)
-{
-	size_t i, n = 0;
-	unsigned int acc = 0;
-	int bits = 0, pad = 0;
-
-	if (len % 4)
-		return -1;
-	for (i = 0; i < len; i++) {
-		int v;
-		if (in[i] == '=') {
-			/* At most two, at the end only. */
-			if (len - i > 2 || (i + 1 < len && in[i + 1] != '='))
-				return -1;
-			pad++;
-			continue;
-		}
-		if ((v = b64_value((unsigned char)in[i])) < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned int)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n == cap)
-				return -1;
-			out[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	/* The bits left over by padding are zero. */
-	if ((pad == 1 && bits != 2) || (pad == 2 && bits != 4) || (acc & ((1u << bits) - 1)))
-		return -1;
-	return (long)n;
-}
-
 const char *billing__logo_type(const unsigned char *file, size_t len)
 {
 	static const unsigned char png[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };

@@ -33,11 +33,6 @@ void billing__branding_clear(billing__branding *b);
 /* "image/png" or "image/jpeg" by the file's first bytes, or NULL. */
 const char *billing__logo_type(const unsigned char *file, size_t len);
 
-/* Strict standard base64 (padding required, no spaces) into out: the
- * number of bytes, or -1 (a bad character, length or padding, non-zero
- * trailing bits, more than cap bytes). */
-long billing__b64_decode(unsigned char *out, size_t cap, const char *in, size_t len);
-
 /* The record of a public branding (borrowed). */
 const billing__branding *billing__branding_record(const billing_branding *b);
 

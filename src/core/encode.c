@@ -74,7 +74,9 @@ void billing__b64_encode(char *out, const uint8_t *in, size_t n)
 	out[o] = '\0';
 }
 
-static int b64url_value(unsigned char c)
+/* 0 to 63 for a character of the alphabet whose last two characters are
+ * c62 and c63 ('-' '_' for base64url, '+' '/' for standard), or -1. */
+static int b64_value(unsigned char c, char c62, char c63)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -82,14 +84,16 @@ static int b64url_value(unsigned char c)
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
-	if (c == '-')
+	if (c == (unsigned char)c62)
 		return 62;
-	if (c == '_')
+	if (c == (unsigned char)c63)
 		return 63;
 	return -1;
 }
 
-long billing__b64url_decode(uint8_t *out, size_t cap, const char *in, size_t len)
+/* Shared by both alphabets: len characters without padding into out. */
+static long decode_groups(uint8_t *out, size_t cap, const char *in, size_t len, char c62,
+	char c63)
 {
 	const unsigned char *p = (const unsigned char *)in;
 	size_t rem = len % 4, full = len - rem, outlen, i, o = 0;
@@ -103,7 +107,7 @@ long billing__b64url_decode(uint8_t *out, size_t cap, const char *in, size_t len
 		return -1;
 
 	for (i = 0; i < len; i++) {
-		int d = b64url_value(p[i]);
+		int d = b64_value(p[i], c62, c63);
 		if (d < 0)
 			return -1;
 		v = v << 6 | (uint32_t)d;
@@ -130,6 +134,24 @@ long billing__b64url_decode(uint8_t *out, size_t cap, const char *in, size_t len
 		out[o++] = (uint8_t)(v >> 2);
 	}
 	return (long)o;
+}
+
+long billing__b64url_decode(uint8_t *out, size_t cap, const char *in, size_t len)
+{
+	return decode_groups(out, cap, in, len, '-', '_');
+}
+
+long billing__b64_decode(uint8_t *out, size_t cap, const char *in, size_t len)
+{
+	size_t pad = 0;
+
+	/* Padded to whole groups; '=' only as the last one or two characters
+	 * (anywhere else it is outside the alphabet). */
+	if (len % 4 != 0)
+		return -1;
+	if (len > 0 && in[len - 1] == '=')
+		pad = len > 1 && in[len - 2] == '=' ? 2 : 1;
+	return decode_groups(out, cap, in, len - pad, '+', '/');
 }
 
 void billing__hex_encode(char *out, const uint8_t *in, size_t n)

@@ -24,6 +24,11 @@ long billing__b64url_decode(uint8_t *out, size_t cap, const char *in, size_t len
  * 4 * ((n + 2) / 3) + 1 bytes. */
 void billing__b64_encode(char *out, const uint8_t *in, size_t n);
 
+/* Decodes strict standard base64: padding required, '=' only at the end,
+ * no white space. The number of bytes written, or -1 for anything else,
+ * non-zero trailing bits, or output that does not fit in cap. */
+long billing__b64_decode(uint8_t *out, size_t cap, const char *in, size_t len);
+
 /* Lower-case hex; out needs 2n + 1 bytes. */
 void billing__hex_encode(char *out, const uint8_t *in, size_t n);
 

@@ -8,6 +8,7 @@
 #include "core/address.h"
 #include "core/branding.h"
 #include "core/core.h"
+#include "core/encode.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
 

@@ -21,33 +21,6 @@
 #define MSG_ID_MAX 255
 #define TIMESTAMP_DIGITS 18        /* fits int64_t */
 
-static int b64_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		c == '+' || c == '/';
-}
-
-/* Strict standard base64 (length a multiple of 4, '=' only as the last one
- * or two characters): the number of bytes written to out (cap bytes at
- * least 3 * len / 4), or -1. */
-static long b64_decode(uint8_t *out, const char *in, size_t len)
-{
-	size_t i, pad = 0;
-	int n;
-
-	if (len == 0 || len % 4 != 0)
-		return -1;
-	if (in[len - 1] == '=')
-		pad = in[len - 2] == '=' ? 2 : 1;
-	for (i = 0; i < len - pad; i++)
-		if (!b64_char(in[i]))
-			return -1;
-	n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
-	if (n < 0)
-		return -1;
-	return (long)n - (long)pad;
-}
-
 /* The key of a secret into key[KEY_TEXT_MAX]; its length, or an error. */
 static int secret_key(uint8_t *key, size_t *keylen, const char *secret)
 {
@@ -60,7 +33,7 @@ static int secret_key(uint8_t *key, size_t *keylen, const char *secret)
 			"the webhook secret is missing");
 	k = strncmp(secret, "whsec_", 6) == 0 ? secret + 6 : secret;
 	len = strnlen(k, KEY_TEXT_MAX + 1);
-	n = len > KEY_TEXT_MAX ? -1 : b64_decode(key, k, len);
+	n = len > KEY_TEXT_MAX ? -1 : billing__b64_decode(key, KEY_TEXT_MAX, k, len);
 	if (n < KEY_MIN || n > KEY_MAX) {
 		OPENSSL_cleanse(key, KEY_TEXT_MAX);
 		return billing__error_field(BILLING_EINVALID, NULL, "secret",

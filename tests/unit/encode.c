@@ -108,6 +108,56 @@ static void b64_encode__matches_openssl_for_every_length_up_to_64(void **state)
 	}
 }
 
+static long b64_decode_str(uint8_t *out, size_t cap, const char *in)
+{
+	return billing__b64_decode(out, cap, in, strlen(in));
+}
+
+static void b64_decode__matches_rfc4648_vectors_and_round_trips(void **state)
+{
+	uint8_t out[16], in[64], back[64];
+	char text[4 * 22 + 1];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < N_RFC4648; i++) {
+		size_t want = strlen(rfc4648[i].in);
+		assert_int_equal(b64_decode_str(out, sizeof(out), rfc4648[i].b64), (long)want);
+		assert_memory_equal(out, rfc4648[i].in, want);
+	}
+	for (n = 0; n <= 64; n++) {
+		fill(in, n, n + 7);
+		billing__b64_encode(text, in, n);
+		assert_int_equal(b64_decode_str(back, n, text), (long)n);
+		assert_memory_equal(back, in, n);
+	}
+	assert_int_equal(b64_decode_str(out, sizeof(out), "+/8="), 2);
+	assert_int_equal(out[0], 0xfb);
+	assert_int_equal(out[1], 0xff);
+}
+
+/* Strict: what a lenient decoder (OpenSSL's EVP_DecodeBlock among them)
+ * takes, a logo or a webhook secret must not: no padding, padding inside,
+ * three '=', the URL alphabet, white space, non-zero trailing bits, more
+ * than cap. */
+static void b64_decode__refuses_everything_but_canonical_padded_text(void **state)
+{
+	static const char *bad[] = {
+		"Zg", "Zm8", "Zm9vYg", "Zg=", "Z===", "====", "Zg==Zg==", "Zm=v", "Zm9v-_8=",
+		"Zm9v YmFy", "Zm9v\nYmE=", "Zh==", "Zm9=", " Zm9v",
+	};
+	uint8_t out[16];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(b64_decode_str(out, sizeof(out), bad[i]), -1);
+	assert_int_equal(billing__b64_decode(out, sizeof(out), "Zm9v\0mFy", 8), -1);
+	assert_int_equal(b64_decode_str(out, 5, "Zm9vYmFy"), -1);
+	assert_int_equal(b64_decode_str(out, 6, "Zm9vYmFy"), 6);
+	assert_int_equal(billing__b64_decode(NULL, 0, "", 0), 0);
+}
+
 /* ---- base64url ---- */
 
 static void b64url_len__gives_unpadded_length(void **state)
@@ -395,6 +445,8 @@ int main(void)
 		cmocka_unit_test(b64_encode__matches_rfc4648_vectors),
 		cmocka_unit_test(b64_encode__uses_plus_and_slash),
 		cmocka_unit_test(b64_encode__matches_openssl_for_every_length_up_to_64),
+		cmocka_unit_test(b64_decode__matches_rfc4648_vectors_and_round_trips),
+		cmocka_unit_test(b64_decode__refuses_everything_but_canonical_padded_text),
 		cmocka_unit_test(b64url_len__gives_unpadded_length),
 		cmocka_unit_test(b64url_encode__matches_rfc4648_vectors_without_padding),
 		cmocka_unit_test(b64url_encode__uses_dash_and_underscore),
