@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <microhttpd.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,23 +186,9 @@ static char *read_inside(const char *rel, size_t *len)
 	return buf;
 }
 
-static void etag_of(char *out, size_t size, const char *body, size_t len)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-	size_t at;
-	out[0] = '\0';
-	if (!EVP_Digest(body, len, md, &n, EVP_sha256(), NULL) || n < 16 || size < 35)
-		return;
-	out[0] = '"';
-	for (i = 0, at = 1; i < 16; i++, at += 2)
-		snprintf(out + at, size - at, "%02x", md[i]);
-	snprintf(out + at, size - at, "\"");
-}
-
 void console_handle(request *r)
 {
-	const char *rel = r->url + strlen("/console"), *type, *inm;
+	const char *rel = r->url + strlen("/console"), *type;
 	size_t len = 0;
 	char *body;
 
@@ -232,11 +217,8 @@ void console_handle(request *r)
 	/* No build step, so no content hashes in the names: the browser asks
 	 * again each time and gets 304 while the file is unchanged. */
 	r->out.cache_control = "no-cache";
-	etag_of(r->out.etag, sizeof(r->out.etag), body, len);
-	inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	if (inm && r->out.etag[0] && strstr(inm, r->out.etag)) {
+	if (reply_unless_unchanged(r, body, len)) {
 		free(body);
-		r->out.status = 304;
 		return;
 	}
 	r->out.status = 200;

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1349,30 +1348,6 @@ static enum MHD_Result on_document_query(void *cls, enum MHD_ValueKind kind, con
 	return MHD_NO;
 }
 
-/* A strong ETag of the content: the first 128 bits of its SHA-256. It
- * changes when the document does: a draft's with the draft, a finalized
- * invoice's with its payments, credit notes and status. */
-static void content_etag(char *out, size_t size, const char *body, size_t len)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-	size_t at;
-	out[0] = '\0';
-	if (!EVP_Digest(body, len, md, &n, EVP_sha256(), NULL) || n < 16 || size < 35)
-		return;
-	out[0] = '"';
-	for (i = 0, at = 1; i < 16; i++, at += 2)
-		snprintf(out + at, size - at, "%02x", md[i]);
-	snprintf(out + at, size - at, "\"");
-}
-
-/* 1 when an If-None-Match header names tag (or is "*"). */
-static int none_match(const request *r, const char *tag)
-{
-	const char *h = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	return h && tag[0] && (strstr(h, tag) != NULL || strcmp(h, "*") == 0);
-}
-
 /* GET /v1/invoices/{id}/html and /pdf. The document can change after
  * the invoice is finalized (a payment, a credit note, the status), so a
  * client keeps it but asks again (no-cache): If-None-Match with its ETag
@@ -1398,11 +1373,9 @@ static void handle_document(request *r)
 		reply_billing_error(r, rc);
 		return;
 	}
-	content_etag(r->out.etag, sizeof(r->out.etag), doc, len);
 	r->out.cache_control = "private, no-cache";
-	if (none_match(r, r->out.etag)) {
+	if (reply_unless_unchanged(r, doc, len)) {
 		billing_free(doc);
-		r->out.status = 304;
 		return;
 	}
 	/* The reply's body is the server's malloc'd copy, with its length: a

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
@@ -65,6 +66,28 @@ static void request_id_new(char *out, size_t size)
 		out[5 + 2 * i] = hex[raw[i] & 15];
 	}
 	out[4 + 2 * sizeof(raw)] = '\0';
+}
+
+int reply_unless_unchanged(request *r, const char *body, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	char *out = r->out.etag;
+	const char *inm;
+
+	out[0] = '\0';
+	if (!EVP_Digest(body, len, md, &n, EVP_sha256(), NULL) || n < 16)
+		return 0;
+	/* '"' + 32 hex digits + '"' + NUL: 35 of etag's 48 bytes. */
+	out[0] = '"';
+	for (i = 0; i < 16; i++)
+		snprintf(out + 1 + 2 * i, sizeof(r->out.etag) - 1 - 2 * i, "%02x", md[i]);
+	snprintf(out + 33, sizeof(r->out.etag) - 33, "\"");
+	inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	if (!inm || (strstr(inm, out) == NULL && strcmp(inm, "*") != 0))
+		return 0;
+	r->out.status = 304;
+	return 1;
 }
 
 static void add(struct MHD_Response *resp, const char *name, const char *value)

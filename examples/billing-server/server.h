@@ -88,6 +88,14 @@ typedef struct request {
 	reply out;
 } request;
 
+/* A conditional GET of content made per request (a document, a console
+ * file): sets r->out.etag to a strong ETag of body (the first 128 bits of
+ * its SHA-256, so it changes when the content does) and, when the
+ * request's If-None-Match names that tag or is "*", makes the reply a 304
+ * and returns 1: the caller then sends no body. Returns 0 otherwise (and
+ * when the digest fails: no ETag, a full answer). */
+int reply_unless_unchanged(request *r, const char *body, size_t len);
+
 /* Runs the server until SIGTERM or SIGINT; returns the exit status. */
 int server_run(app *a);
 
