@@ -100,6 +100,9 @@ static const route special[] = {
 	ROUTE("GET", "/v1/invoices/{id}", H_OP_GET, "invoices.get", "invoices", NULL),
 	ROUTE("PATCH", "/v1/invoices/{id}", H_OP_UPDATE, "invoices.update", "invoices", NULL),
 	ROUTE("DELETE", "/v1/invoices/{id}", H_OP_DELETE, "invoices.delete", "invoices", NULL),
+	/* A draft's own discount (docs/billing.md): the answer is the draft. */
+	ROUTE("DELETE", "/v1/invoices/{id}/discount", H_OP_DELETE, "invoices.delete_discount",
+		"invoices", NULL),
 	ROUTE("POST", "/v1/invoices/{id}/finalize", H_OP_ACTION, "invoices.finalize", "invoices",
 		NULL),
 	ROUTE("POST", "/v1/invoices/{id}/mark-uncollectible", H_OP_ACTION,

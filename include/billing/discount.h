@@ -1,15 +1,18 @@
 /**
  * @file billing/discount.h
  * @brief Discounts ("di_..."): a coupon redeemed for a customer or for one
- * of its subscriptions (issue #22 item 3).
+ * of its subscriptions (issue #22 item 3). A draft invoice's own discount
+ * is made and deleted through the invoice (billing/invoice.h,
+ * billing_invoice_params version 3, billing_invoice_delete_discount).
  *
  * A discount is made from a coupon, named by its id or by an active
  * promotion code's text; making it redeems them (their limits and the
  * code's restrictions are checked and their timesRedeemed counted, in the
  * same transaction). There is at most one discount per level: a new one
  * replaces the one before (which is deleted). Invoices take it before tax
- * (docs/billing.md "Discounts"): a subscription's invoices take the
- * subscription's discount, else the customer's.
+ * (docs/billing.md "Discounts"): a draft's own discount, else a
+ * subscription's invoices take the subscription's discount, else the
+ * customer's. Discounts never stack.
  *
  * How long it lasts, from its start: a once coupon's discount is taken by
  * the first invoice it takes something off, and then ends; a repeating

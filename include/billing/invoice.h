@@ -154,7 +154,7 @@ BILLING_EXTERN(int) billing_invoice_preview(billing_invoice **out, billing_ctx *
 
 /* ------------------------------------------------------------ drafts */
 
-#define BILLING_INVOICE_PARAMS_VERSION 2
+#define BILLING_INVOICE_PARAMS_VERSION 3
 
 /* billing_invoice_params.fields on update: which fields to change. */
 #define BILLING_INVOICE_MEMO              (1u << 0)
@@ -162,6 +162,8 @@ BILLING_EXTERN(int) billing_invoice_preview(billing_invoice **out, billing_ctx *
 #define BILLING_INVOICE_DAYS_UNTIL_DUE    (1u << 2)
 #define BILLING_INVOICE_COLLECTION_METHOD (1u << 3)
 #define BILLING_INVOICE_DEFAULT_TAX_RATES (1u << 4)   /**< version 2 */
+#define BILLING_INVOICE_DISCOUNT          (1u << 5)   /**< version 3: coupon or
+                                                           promotion_code */
 
 /** A draft invoice's fields. Strings are copied. */
 typedef struct {
@@ -182,10 +184,17 @@ typedef struct {
 	 *  them. */
 	const char *const *default_tax_rates;
 	size_t default_tax_rate_count;
+	/** Version 3 (issue #22): the draft's own discount, from a coupon's id
+	 *  or an active promotion code's text (any case), at most one of the
+	 *  two. It replaces, on this invoice, the customer's and the
+	 *  subscription's discounts. Create: given when not NULL; update: with
+	 *  BILLING_INVOICE_DISCOUNT, replacing the draft's own discount. */
+	const char *coupon;
+	const char *promotion_code;
 } billing_invoice_params;
 
 #define BILLING_INVOICE_PARAMS_INIT { BILLING_INVOICE_PARAMS_VERSION, NULL, NULL, \
-	(billing_collection_method)0, 0, NULL, NULL, 0, 0, NULL, 0 }
+	(billing_collection_method)0, 0, NULL, NULL, 0, 0, NULL, 0, NULL, NULL }
 
 /**
  * Creates a draft invoice for a customer in a currency, with the
@@ -196,16 +205,19 @@ typedef struct {
  *         collectionMethod, daysUntilDue: required for send_invoice and
  *         refused for charge_automatically, memo, footer, defaultTaxRates:
  *         reason "resource_missing" for an id that names no active tax
- *         rate of the tenant)
+ *         rate of the tenant; coupon or promotionCode: the reasons of
+ *         billing_discount_create, and "currency_mismatch" for an amountOff
+ *         coupon in another currency than the draft's; nothing is written)
  */
 BILLING_EXTERN(int) billing_invoice_create(billing_invoice **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_invoice_params *p,
 	const billing_call_options *opts);
 
 /**
- * Changes a draft's memo, footer, daysUntilDue, collectionMethod or
- * defaultTaxRates (p->fields; new rates retax its lines in the same
- * transaction). Event invoice.updated.
+ * Changes a draft's memo, footer, daysUntilDue, collectionMethod,
+ * defaultTaxRates or own discount (p->fields; new rates or a new discount
+ * make its lines' discounts and taxes again in the same transaction).
+ * Event invoice.updated.
  * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_EINVALID; BILLING_ESTALE;
  *         BILLING_ECONFLICT (reason "invoice_not_draft") once finalized
  */
@@ -214,8 +226,22 @@ BILLING_EXTERN(int) billing_invoice_update(billing_invoice **out, billing_ctx *c
 	const billing_call_options *opts);
 
 /**
- * Deletes a draft; its invoice items are pending again. No number was
- * taken, none is lost. Event invoice.deleted.
+ * Deletes a draft's own discount (DELETE /v1/invoices/{id}/discount): its
+ * lines are discounted again as if it had none (by the subscription's or
+ * the customer's discount in effect), in the same transaction. The
+ * coupon's redemption stays counted. Events customer.discount.deleted
+ * and invoice.updated. ADMIN.
+ * @param out receives the draft as it then is
+ * @return BILLING_OK; BILLING_ENOTFOUND (no such invoice, or it has no
+ *         discount of its own); BILLING_ECONFLICT (reason
+ *         "invoice_not_draft")
+ */
+BILLING_EXTERN(int) billing_invoice_delete_discount(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts);
+
+/**
+ * Deletes a draft; its invoice items are pending again, its own discount
+ * is deleted. No number was taken, none is lost. Event invoice.deleted.
  * @return BILLING_OK; BILLING_ENOTFOUND; BILLING_ECONFLICT (reason
  *         "invoice_not_draft")
  */

@@ -94,6 +94,8 @@ struct billing__discount_rec {
 	const char *id;
 	const char *customer_id;
 	const char *subscription_id;    /* NULL: the customer's discount */
+	const char *invoice_id;         /* a draft invoice's own discount (schema
+	                                   step 37; subscription_id NULL); NULL: none */
 	const char *coupon_id;
 	const char *promotion_code_id;  /* NULL: made from the coupon's id */
 	int64_t start_at;
@@ -111,6 +113,7 @@ struct billing__discount_info {
 	char id[BILLING_ID_MAX];
 	char customer_id[BILLING_ID_MAX];
 	char subscription_id[BILLING_ID_MAX];    /* "": the customer's */
+	char invoice_id[BILLING_ID_MAX];         /* "": not an invoice's */
 	char coupon_id[BILLING_ID_MAX];
 	char promotion_code_id[BILLING_ID_MAX];  /* "": none */
 	int64_t start_at, end_at, created_at, version;
@@ -129,6 +132,14 @@ typedef struct {
 	int32_t interval_count;
 	int64_t amount;                 /* the first invoice's subtotal (a code's */
 	const char *currency;           /* minimumAmount); NULL: no first invoice */
+	/* A draft invoice's own discount (subscription_id NULL): the level is
+	 * the invoice. invoice_currency: the draft's (an amountOff coupon in
+	 * another is refused, reason currency_mismatch); invoice_written: the
+	 * draft is stored already (it does not count against
+	 * firstTimeTransaction). */
+	const char *invoice_id;
+	const char *invoice_currency;
+	bool invoice_written;
 } billing__attach_params;
 
 /*
@@ -148,6 +159,12 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 int billing__discount_current(struct billing__discount_info *out, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id, const char *customer_id,
 	const char *subscription_id, bool lock);
+
+/* The live discount of a draft invoice (its own, not the customer's or
+ * subscription's it may take), into out; BILLING_ENOTFOUND when it has
+ * none. With lock, its row is held for update. */
+int billing__discount_of_invoice(struct billing__discount_info *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *invoice_id, bool lock);
 
 /* Room for the JSON of a shown discount (billing__discount_text). */
 #define BILLING__DISCOUNT_TEXT_MAX 256

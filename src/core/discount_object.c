@@ -40,6 +40,8 @@ static const billing_field fields[] = {
 		"customerId", STRING),
 	FIELD("subscription_id", TEXT, subscription_id, BILLING_FIELD_FIXED | BILLING_FIELD_FILTER,
 		"subscriptionId", STRING),
+	FIELD("invoice_id", TEXT, invoice_id, BILLING_FIELD_FIXED | BILLING_FIELD_FILTER,
+		"invoiceId", STRING),
 	FIELD("coupon_id", TEXT, coupon_id, BILLING_FIELD_FIXED, "couponId", STRING),
 	FIELD("promotion_code_id", TEXT, promotion_code_id, BILLING_FIELD_FIXED,
 		"promotionCodeId", STRING),
@@ -56,13 +58,14 @@ static const billing_field fields[] = {
 static const billing_reference refs[] = {
 	{ "customer_id", &billing__res_customer },
 	{ "subscription_id", &billing__res_subscription },
+	{ "invoice_id", &billing__res_invoice },
 	{ "coupon_id", &billing__res_coupon },
 	{ "promotion_code_id", &billing__res_promotion_code },
 };
 
 const billing_resource billing__res_discount = {
 	.name = "discount", .plural = "discounts", .path = "discounts", .title = "Discount",
-	.description = "A coupon redeemed for a customer or a subscription.",
+	.description = "A coupon redeemed for a customer, a subscription or a draft invoice.",
 	.table = "discounts", .prefix = "di", .record_size = sizeof(struct billing__discount_rec),
 	.fields = fields, .field_count = sizeof(fields) / sizeof(fields[0]),
 	.references = refs, .reference_count = sizeof(refs) / sizeof(refs[0]),
@@ -77,6 +80,7 @@ static void info_of(struct billing__discount_info *d, const struct billing__disc
 	snprintf(d->customer_id, sizeof(d->customer_id), "%s", r->customer_id);
 	snprintf(d->subscription_id, sizeof(d->subscription_id), "%s",
 		r->subscription_id ? r->subscription_id : "");
+	snprintf(d->invoice_id, sizeof(d->invoice_id), "%s", r->invoice_id ? r->invoice_id : "");
 	snprintf(d->coupon_id, sizeof(d->coupon_id), "%s", r->coupon_id);
 	snprintf(d->promotion_code_id, sizeof(d->promotion_code_id), "%s",
 		r->promotion_code_id ? r->promotion_code_id : "");
@@ -96,6 +100,7 @@ static void rec_of(struct billing__discount_rec *r, const char *tenant_id,
 	r->id = d->id;
 	r->customer_id = d->customer_id;
 	r->subscription_id = d->subscription_id[0] ? d->subscription_id : NULL;
+	r->invoice_id = d->invoice_id[0] ? d->invoice_id : NULL;
 	r->coupon_id = d->coupon_id;
 	r->promotion_code_id = d->promotion_code_id[0] ? d->promotion_code_id : NULL;
 	r->start_at = d->start_at;
@@ -110,7 +115,8 @@ static cJSON *rec_json(const void *rec)
 }
 
 struct finding {
-	const char *subscription_id;    /* NULL: the customer's */
+	const char *subscription_id;    /* NULL: the customer's (or the invoice's) */
+	const char *invoice_id;         /* NULL: not an invoice's */
 	struct billing__discount_info *out;
 	bool found;
 };
@@ -120,7 +126,9 @@ static int find_row(void *payload, const void *record)
 	struct finding *f = payload;
 	const struct billing__discount_rec *r = record;
 	if (r->deleted_at || !r->subscription_id != !f->subscription_id ||
-	    (f->subscription_id && strcmp(r->subscription_id, f->subscription_id) != 0))
+	    (f->subscription_id && strcmp(r->subscription_id, f->subscription_id) != 0) ||
+	    !r->invoice_id != !f->invoice_id ||
+	    (f->invoice_id && strcmp(r->invoice_id, f->invoice_id) != 0))
 		return BILLING_OK;
 	info_of(f->out, r);
 	f->found = true;
@@ -133,30 +141,52 @@ static int info_row(void *payload, const void *record)
 	return BILLING_OK;
 }
 
+/* The one live discount among the rows of by that f accepts. */
+static int current(struct finding *f, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const billing_filter *by, bool lock)
+{
+	struct billing__discount_info *out = f->out;
+	int rc;
+
+	/* A level has one live discount (the partial unique indexes) among
+	 * the few deleted ones before it. */
+	if ((rc = billing__list_all(ctx->st, tx, &billing__res_discount, tenant_id, by, 1,
+		find_row, f)) < 0)
+		return rc;
+	if (!f->found)
+		return BILLING_ENOTFOUND;
+	if (!lock)
+		return BILLING_OK;
+	return ctx->st->record_read(tx, &billing__res_discount, tenant_id, out->id,
+		BILLING_LOCK_UPDATE, info_row, out);
+}
+
 int billing__discount_current(struct billing__discount_info *out, billing_ctx *ctx,
 	billing_txn *tx, const char *tenant_id, const char *customer_id,
 	const char *subscription_id, bool lock)
 {
-	struct finding f = { subscription_id, out, false };
+	struct finding f = { subscription_id, NULL, out, false };
 	billing_filter by;
-	int rc;
 
 	memset(&by, 0, sizeof(by));
 	by.field = billing_resource_field(&billing__res_discount,
 		subscription_id ? "subscription_id" : "customer_id");
 	by.op = BILLING_FILTER_EQ;
 	by.text = subscription_id ? subscription_id : customer_id;
-	/* A level has one live discount (the partial unique indexes) among
-	 * the few deleted ones before it. */
-	if ((rc = billing__list_all(ctx->st, tx, &billing__res_discount, tenant_id, &by, 1,
-		find_row, &f)) < 0)
-		return rc;
-	if (!f.found)
-		return BILLING_ENOTFOUND;
-	if (!lock)
-		return BILLING_OK;
-	return ctx->st->record_read(tx, &billing__res_discount, tenant_id, out->id,
-		BILLING_LOCK_UPDATE, info_row, out);
+	return current(&f, ctx, tx, tenant_id, &by, lock);
+}
+
+int billing__discount_of_invoice(struct billing__discount_info *out, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *invoice_id, bool lock)
+{
+	struct finding f = { NULL, invoice_id, out, false };
+	billing_filter by;
+
+	memset(&by, 0, sizeof(by));
+	by.field = billing_resource_field(&billing__res_discount, "invoice_id");
+	by.op = BILLING_FILTER_EQ;
+	by.text = invoice_id;
+	return current(&f, ctx, tx, tenant_id, &by, lock);
 }
 
 /* ------------------------------------------------------------ shown */
@@ -234,6 +264,10 @@ static int show(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	struct shown_row row;
 	int rc;
 
+	/* An invoice's own discount is shown by the invoice (discountAmounts),
+	 * not by its customer. */
+	if (level->invoice_id[0])
+		return BILLING_OK;
 	row.tenant_id = tenant_id;
 	row.id = level->subscription_id[0] ? level->subscription_id : level->customer_id;
 	row.discount_json = NULL;
@@ -285,8 +319,11 @@ static int want_row(void *payload, const void *record)
 	struct billing__discount_info d;
 	struct shown_want *w;
 
-	/* A list leaves deleted discounts out: each row is a level's live one. */
+	/* A list leaves deleted discounts out: each row is a level's live one.
+	 * An invoice's own is shown by no customer or subscription. */
 	info_of(&d, record);
+	if (d.invoice_id[0])
+		return BILLING_OK;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		void *v = billing__realloc(s->v, cap * sizeof(*s->v));
@@ -414,8 +451,10 @@ int billing__discount_used(billing_ctx *ctx, billing_txn *tx, const char *tenant
 
 /* ------------------------------------------------------------ attach */
 
+/* Whether the customer has no invoice yet (besides own, the draft whose
+ * discount this is, when it is stored). */
 static int first_time(bool *out, billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
-	const char *customer_id)
+	const char *customer_id, int64_t own)
 {
 	billing_filter by;
 	int64_t n = 0;
@@ -426,7 +465,7 @@ static int first_time(bool *out, billing_ctx *ctx, billing_txn *tx, const char *
 	by.op = BILLING_FILTER_EQ;
 	by.text = customer_id;
 	rc = billing__count_records(ctx->st, tx, &billing__res_invoice, tenant_id, &by, 1, 0, &n);
-	*out = n == 0;
+	*out = n <= own;
 	return rc;
 }
 
@@ -441,7 +480,8 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = first_time(&first, ctx, tx, tenant_id, p->customer_id)) < 0)
+	if ((rc = first_time(&first, ctx, tx, tenant_id, p->customer_id,
+		p->invoice_written ? 1 : 0)) < 0)
 		return rc;
 	memset(&in, 0, sizeof(in));
 	in.coupon_id = p->coupon;
@@ -453,11 +493,21 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 	in.currency = p->currency;
 	if ((rc = billing__discount_redeem(&red, ctx, tx, tenant_id, &in)) < 0)
 		return rc;
+	/* An invoice's currency is known: an amount off in another would take
+	 * nothing, so it is refused (the rollback gives the use back). */
+	if (p->invoice_id && red.amount_off && p->invoice_currency &&
+	    strcmp(red.currency, p->invoice_currency) != 0)
+		return billing__error_field(BILLING_EINVALID, "currency_mismatch",
+			p->promotion_code ? "promotionCode" : "coupon",
+			"the coupon takes %s off; the invoice is in %s", red.currency,
+			p->invoice_currency);
 	/* One discount per level: the one before goes (deleted now; as Stripe
 	 * does, a switch is one event, customer.discount.updated, of the new
 	 * discount, not deleted + created). */
-	rc = billing__discount_current(&old, ctx, tx, tenant_id, p->customer_id,
-		p->subscription_id, true);
+	rc = p->invoice_id ?
+		billing__discount_of_invoice(&old, ctx, tx, tenant_id, p->invoice_id, true) :
+		billing__discount_current(&old, ctx, tx, tenant_id, p->customer_id,
+			p->subscription_id, true);
 	replaced = rc == BILLING_OK;
 	if (replaced)
 		rc = write(ctx, tx, tenant_id, &old, billing__now(ctx), billing__now(ctx));
@@ -469,6 +519,8 @@ int billing__discount_attach(struct billing__discount_info *out, billing_ctx *ct
 	snprintf(out->customer_id, sizeof(out->customer_id), "%s", p->customer_id);
 	snprintf(out->subscription_id, sizeof(out->subscription_id), "%s",
 		p->subscription_id ? p->subscription_id : "");
+	snprintf(out->invoice_id, sizeof(out->invoice_id), "%s",
+		p->invoice_id ? p->invoice_id : "");
 	snprintf(out->coupon_id, sizeof(out->coupon_id), "%s", red.coupon_id);
 	snprintf(out->promotion_code_id, sizeof(out->promotion_code_id), "%s",
 		red.promotion_code_id);

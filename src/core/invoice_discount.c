@@ -5,8 +5,10 @@
  * that a renewal, a first invoice, prorations, a draft at finalization
  * and a preview are discounted alike.
  *
- * Which: the subscription's live discount when it is in effect at the
- * invoice's period start, else the customer's (Stripe's precedence). In
+ * Which: a draft's discount (keep_id: its own, from a coupon given to the
+ * draft, or the one it took when made), else the subscription's live
+ * discount when it is in effect at the invoice's period start, else the
+ * customer's (Stripe's precedence). In
  * effect: start <= at and, for a repeating or forever one, at < end (0: no
  * end); a once discount until its first invoice took something (then its
  * end is set). What: billing__discount_apply with the coupon's terms

@@ -177,7 +177,40 @@ static int check_params(const billing_invoice_params *p)
 	if (p->version == 0 || p->version > BILLING_INVOICE_PARAMS_VERSION)
 		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
 			"unknown billing_invoice_params version %u", p->version);
+	if (p->version >= 3 && p->coupon && p->promotion_code)
+		return billing__error_field(BILLING_EINVALID, "invalid", "coupon",
+			"give coupon or promotionCode, not both");
 	return BILLING_OK;
+}
+
+/* A version 3 params' discount: the coupon or code, or NULL for none. */
+static const char *coupon_of(const billing_invoice_params *p)
+{
+	return p->version >= 3 ? p->coupon : NULL;
+}
+
+static const char *code_of(const billing_invoice_params *p)
+{
+	return p->version >= 3 ? p->promotion_code : NULL;
+}
+
+/* In tx: the draft invoice_id's own discount from coupon or code (one of
+ * them), replacing the one it had (billing__discount_attach: redeemed,
+ * checked, an event), into d. written: the draft is stored. */
+static int own_discount(struct billing__discount_info *d, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, const char *customer_id, const char *invoice_id,
+	const char *currency, const char *coupon, const char *code, bool written)
+{
+	billing__attach_params ap;
+	memset(&ap, 0, sizeof(ap));
+	ap.customer_id = customer_id;
+	ap.coupon = coupon;
+	ap.promotion_code = code;
+	ap.now = billing__now(ctx);
+	ap.invoice_id = invoice_id;
+	ap.invoice_currency = currency;
+	ap.invoice_written = written;
+	return billing__discount_attach(d, ctx, tx, tenant_id, &ap);
 }
 
 /* memo / footer: NULL, or 1-5000 characters. */
@@ -244,6 +277,7 @@ static int rates_check(const char **out, char rates[BILLING__TAX_RATES_TEXT],
 static int create_once(billing_invoice **out, billing_ctx *ctx, const billing_principal *who,
 	const billing_invoice_params *p, const billing_call_options *opts)
 {
+	struct billing__discount_info d;
 	billing__checks ck = BILLING__CHECKS_INIT;
 	char rates[BILLING__TAX_RATES_TEXT];
 	billing_invoice_record r;
@@ -275,6 +309,8 @@ static int create_once(billing_invoice **out, billing_ctx *ctx, const billing_pr
 	    (rc = rates_in(rates, p, p->version >= 2 && p->default_tax_rate_count)) < 0)
 		return rc;
 
+	billing__buf_add(&input, "coupon", coupon_of(p));
+	billing__buf_add(&input, "promotionCode", code_of(p));
 	billing__buf_add(&input, "customerId", p->customer_id);
 	billing__buf_add(&input, "currency", currency);
 	billing__buf_add_i64(&input, "collectionMethod", method);
@@ -323,6 +359,15 @@ static int create_once(billing_invoice **out, billing_ctx *ctx, const billing_pr
 	r.days_until_due = method == BILLING_SEND_INVOICE ? p->days_until_due : 0;
 	r.memo = p->memo;
 	r.footer = p->footer;
+	/* Its own discount first (its lines are then discounted by it): the
+	 * draft is not stored yet, so it is no invoice of the customer's for
+	 * firstTimeTransaction. */
+	if ((coupon_of(p) || code_of(p)) &&
+	    (rc = own_discount(&d, ctx, tx, who->tenant_id, p->customer_id, id, currency,
+		coupon_of(p), code_of(p), false)) < 0)
+		goto end;
+	if (coupon_of(p) || code_of(p))
+		r.discount_id = d.id;
 	if ((rc = ctx->st->record_insert(tx, &billing__res_invoice, &r)) < 0 ||
 	    (rc = billing__items_attach(ctx, tx, &it, id)) < 0 ||
 	    (rc = billing__invoice_draft_refresh(ctx, tx, who->tenant_id, id, &it)) < 0 ||
@@ -406,11 +451,14 @@ static int update_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv, co
 	int64_t now)
 {
 	const billing_invoice_params *p = arg;
+	struct billing__discount_info d;
 	billing__checks ck = BILLING__CHECKS_INIT;
 	char rates[BILLING__TAX_RATES_TEXT];
 	const char *checked = NULL;
-	char *old_rates;
-	bool retax = (p->fields & BILLING_INVOICE_DEFAULT_TAX_RATES) != 0;
+	char *old_rates, *old_discount;
+	bool discount = (p->fields & BILLING_INVOICE_DISCOUNT) != 0;
+	bool retax = discount || (p->fields & BILLING_INVOICE_DEFAULT_TAX_RATES) != 0;
+	bool rates_given = (p->fields & BILLING_INVOICE_DEFAULT_TAX_RATES) != 0;
 	int method = inv->collection_method;
 	int32_t days = inv->days_until_due;
 	bool days_given;
@@ -439,9 +487,16 @@ static int update_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv, co
 		check_note(&ck, "memo", p->memo);
 	if (p->fields & BILLING_INVOICE_FOOTER)
 		check_note(&ck, "footer", p->footer);
+	if (discount && !coupon_of(p) && !code_of(p))
+		billing__check_fail(&ck, "coupon", "give coupon or promotionCode");
 	if ((rc = billing__checks_finish(&ck, "invoice")) < 0 ||
-	    (rc = rates_in(rates, p, retax)) < 0 ||
-	    (retax && (rc = rates_check(&checked, rates, ctx, tx, inv->tenant_id)) < 0))
+	    (rc = rates_in(rates, p, rates_given)) < 0 ||
+	    (rates_given && (rc = rates_check(&checked, rates, ctx, tx, inv->tenant_id)) < 0))
+		return rc;
+	/* Its own discount replaced: redeemed and written before the draft,
+	 * whose lines are then discounted by it (a refusal writes nothing). */
+	if (discount && (rc = own_discount(&d, ctx, tx, inv->tenant_id, inv->customer_id,
+		inv->id, inv->currency, coupon_of(p), code_of(p), true)) < 0)
 		return rc;
 	inv->collection_method = method;
 	inv->days_until_due = days;
@@ -454,11 +509,15 @@ static int update_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv, co
 	/* New rates: written (borrowed from rates for the write), then the
 	 * lines retaxed with them (one event, the draft as it then is). */
 	old_rates = inv->default_tax_rates;
-	if (retax)
+	old_discount = inv->discount_id;
+	if (rates_given)
 		inv->default_tax_rates = (char *)(uintptr_t)checked;
+	if (discount)
+		inv->discount_id = d.id;
 	rc = billing__invoice_save(ctx, tx, inv, retax ? NULL : "invoice.updated");
 	inv->memo = inv->footer = NULL;
 	inv->default_tax_rates = old_rates;
+	inv->discount_id = old_discount;
 	if (rc == BILLING_OK && retax)
 		rc = draft_retax(ctx, tx, inv, "invoice.updated", NULL);
 	return rc;
@@ -482,6 +541,10 @@ static int update_retry(billing_invoice **out, billing_ctx *ctx, const billing_p
 		}
 		billing__buf_add(&input, "defaultTaxRates", rates);
 	}
+	if (p->fields & BILLING_INVOICE_DISCOUNT) {
+		billing__buf_add(&input, "coupon", coupon_of(p));
+		billing__buf_add(&input, "promotionCode", code_of(p));
+	}
 	billing__buf_add_i64(&input, "expectedVersion", p->expected_version);
 	BILLING__RETRY(change_once(out, ctx, who, BILLING_OP_INVOICES_UPDATE, id, &input, opts,
 		update_fn, p));
@@ -496,7 +559,7 @@ int billing_invoice_update(billing_invoice **out, billing_ctx *ctx,
 	    (rc = check_params(p)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
-	if (p->fields & ~(p->version >= 2 ? 0x1fu : 0xfu))
+	if (p->fields & ~(p->version >= 3 ? 0x3fu : p->version >= 2 ? 0x1fu : 0xfu))
 		return billing__error_field(BILLING_EINVALID, "invalid", "fields",
 			"unknown field bits");
 	if (!p->fields)
@@ -737,10 +800,58 @@ int billing_invoice_pay_out_of_band(billing_invoice **out, billing_ctx *ctx,
 	return out_of_band_retry(out, ctx, who, id, opts);
 }
 
+/* ------------------------------------------------------------ its own discount */
+
+static int delete_discount_fn(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv,
+	const void *arg, int64_t now)
+{
+	struct billing__discount_info d;
+	char *old;
+	int rc;
+	(void)arg;
+	(void)now;
+
+	if (inv->status != BILLING_INVOICE_DRAFT)
+		return not_draft(inv);
+	rc = billing__discount_of_invoice(&d, ctx, tx, inv->tenant_id, inv->id, true);
+	if (rc == BILLING_ENOTFOUND)
+		return billing__not_found("discount");
+	if (rc < 0 || (rc = billing__discount_remove(ctx, tx, inv->tenant_id, &d)) < 0)
+		return rc;
+	/* Without a discount of its own, the draft's lines take the
+	 * subscription's or customer's in effect, as a new draft would. */
+	old = inv->discount_id;
+	inv->discount_id = NULL;
+	rc = billing__invoice_save(ctx, tx, inv, NULL);
+	inv->discount_id = old;
+	if (rc == BILLING_OK)
+		rc = draft_retax(ctx, tx, inv, "invoice.updated", NULL);
+	return rc;
+}
+
+static int delete_discount_retry(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	billing__buf input = { 0 };
+	BILLING__RETRY(change_once(out, ctx, who, BILLING_OP_INVOICES_DELETE_DISCOUNT, id, &input,
+		opts, delete_discount_fn, NULL));
+}
+
+int billing_invoice_delete_discount(billing_invoice **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id, const billing_call_options *opts)
+{
+	int rc;
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_DELETE_DISCOUNT)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	return delete_discount_retry(out, ctx, who, id, opts);
+}
+
 /* ------------------------------------------------------------ delete */
 
 static int delete_once(billing_ctx *ctx, const billing_principal *who, const char *id)
 {
+	struct billing__discount_info d;
 	billing__items it = { 0 };
 	billing_invoice *inv = NULL;
 	billing_txn *tx;
@@ -764,6 +875,12 @@ static int delete_once(billing_ctx *ctx, const billing_principal *who, const cha
 			id);
 		goto end;
 	}
+	/* Its own discount goes with it (its redemption stays counted). */
+	rc = billing__discount_of_invoice(&d, ctx, tx, who->tenant_id, id, true);
+	if (rc == BILLING_OK)
+		rc = billing__discount_remove(ctx, tx, who->tenant_id, &d);
+	if (rc < 0 && rc != BILLING_ENOTFOUND)
+		goto end;
 	/* Its items wait again; the draft took no number, so none is lost. */
 	if ((rc = billing__items_of_invoice(&it, ctx, tx, who->tenant_id, id)) < 0 ||
 	    (rc = billing__items_attach(ctx, tx, &it, NULL)) < 0 ||

@@ -41,6 +41,10 @@ static const field_spec f_invoice_create[] = {
 	{ "defaultTaxRates", T_STR_ARRAY, false, false,
 		"up to 5 ids of active tax rates (txr_...), at most one inclusive: the taxes of "
 		"the draft's lines that have no taxRates of their own" },
+	{ "coupon", T_STRING, false, false, "a coupon id: the draft's own discount, which "
+		"replaces the customer's and subscription's on it" },
+	{ "promotionCode", T_STRING, false, false,
+		"an active promotion code's text (any case), in place of coupon" },
 	{ NULL, 0, false, false, NULL }
 };
 static const field_spec f_invoice_update[] = {
@@ -52,6 +56,11 @@ static const field_spec f_invoice_update[] = {
 	{ "footer", T_STRING, false, true, "null removes it" },
 	{ "defaultTaxRates", T_STR_ARRAY, false, true,
 		"the draft's default tax rates; [] or null removes them; its lines are retaxed" },
+	{ "coupon", T_STRING, false, false, "a coupon id: replaces the draft's own discount; "
+		"its lines are discounted and taxed again (DELETE /v1/invoices/{id}/discount "
+		"removes it)" },
+	{ "promotionCode", T_STRING, false, false,
+		"an active promotion code's text (any case), in place of coupon" },
 	{ NULL, 0, false, false, NULL }
 };
 
@@ -117,6 +126,10 @@ static int draft_in(const cJSON *in, billing_invoice_params *p,
 		p->default_tax_rates = rates;
 		p->fields |= BILLING_INVOICE_DEFAULT_TAX_RATES;
 	}
+	p->coupon = jstr(in, "coupon");
+	p->promotion_code = jstr(in, "promotionCode");
+	if (jhas(in, "coupon") || jhas(in, "promotionCode"))
+		p->fields |= BILLING_INVOICE_DISCOUNT;
 	return BILLING_OK;
 }
 
@@ -154,6 +167,15 @@ static int op_invoice_delete(cJSON **res, billing_ctx *ctx, const billing_princi
 {
 	(void)opts;
 	return deleted_out(res, billing_invoice_delete(ctx, who, jstr(in, "id")), jstr(in, "id"));
+}
+
+/* DELETE /v1/invoices/{id}/discount: the draft as it then is. */
+static int op_invoice_delete_discount(cJSON **res, billing_ctx *ctx,
+	const billing_principal *who, const cJSON *in, const billing_call_options *opts)
+{
+	billing_invoice *inv = NULL;
+	int rc = billing_invoice_delete_discount(&inv, ctx, who, jstr(in, "id"), opts);
+	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
 }
 
 static int op_invoice_finalize(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -329,8 +351,12 @@ const op_entry billing__json_ops_invoice[] = {
 		"Create a draft invoice for a customer, with the customer's pending invoice items in "
 		"its currency (those of no subscription).", f_invoice_create, OUT_OBJECT, "Invoice" },
 	{ BILLING_OP_INVOICES_UPDATE, op_invoice_update,
-		"Change a draft's memo, footer, collectionMethod, daysUntilDue or "
-		"defaultTaxRates.", f_invoice_update,
+		"Change a draft's memo, footer, collectionMethod, daysUntilDue, "
+		"defaultTaxRates or own discount (coupon or promotionCode).", f_invoice_update,
+		OUT_OBJECT, "Invoice" },
+	{ BILLING_OP_INVOICES_DELETE_DISCOUNT, op_invoice_delete_discount,
+		"Delete a draft's own discount: its lines take the subscription's or customer's "
+		"discount, if any, again. The answer is the draft.", f_id_only,
 		OUT_OBJECT, "Invoice" },
 	{ BILLING_OP_INVOICES_DELETE, op_invoice_delete,
 		"Delete a draft; its invoice items are pending again and no number is used.",

@@ -97,6 +97,7 @@ typedef enum {
 	BILLING_OP_INVOICE_SETTINGS_SET,
 	BILLING_OP_BRANDING_GET,
 	BILLING_OP_BRANDING_SET,
+	BILLING_OP_INVOICES_DELETE_DISCOUNT,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

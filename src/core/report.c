@@ -219,8 +219,9 @@ static int discount_in(void *payload, const void *record)
 	discount_row *row;
 	int rc;
 
-	/* Only what could be in effect at at. */
-	if (d->start_at > r->at || (d->deleted_at && d->deleted_at <= r->at) ||
+	/* Only what could be in effect at at; a draft invoice's own discount
+	 * is no subscription's. */
+	if (d->invoice_id || d->start_at > r->at || (d->deleted_at && d->deleted_at <= r->at) ||
 	    (d->end_at && d->end_at <= r->at))
 		return BILLING_OK;
 	if ((rc = grow((void **)&r->discounts, &r->discount_cap, r->discount_n,

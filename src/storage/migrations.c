@@ -1816,6 +1816,20 @@ static const char step36_postgres[] =
 	"ALTER TABLE subscription_items FORCE ROW LEVEL SECURITY;\n"
 	"ALTER TABLE plans FORCE ROW LEVEL SECURITY;\n";
 
+/* A draft invoice's own discount (issue #22; src/core/discount_object.c,
+ * invoice_draft.c): discounts.invoice_id names the draft (subscription_id
+ * is then NULL), so the customer's one live discount is the one of no
+ * subscription and no invoice, and an invoice has at most one live
+ * discount of its own. No foreign key: a draft deleted deletes its
+ * discount (deleted_at), whose row stays (its redemption counted). */
+static const char step37_invoice_discounts[] =
+	"ALTER TABLE discounts ADD COLUMN invoice_id TEXT /*COLLATE_C*/;\n"
+	"DROP INDEX discounts_customer_key;\n"
+	"CREATE UNIQUE INDEX discounts_customer_key ON discounts (tenant_id, customer_id)\n"
+	"  WHERE deleted_at IS NULL AND subscription_id IS NULL AND invoice_id IS NULL;\n"
+	"CREATE UNIQUE INDEX discounts_invoice_key ON discounts (tenant_id, invoice_id)\n"
+	"  WHERE deleted_at IS NULL AND invoice_id IS NOT NULL;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1878,6 +1892,7 @@ static const billing__migration steps[] = {
 		step35_postgres, NULL },
 	{ 36, "subscription items: a metered plan's has no quantity (NULL)", "",
 		step36_postgres, step36_sqlite },
+	{ 37, "discounts: a draft invoice's own", step37_invoice_discounts, NULL, NULL },
 };
 
 size_t billing__migrations_upto;

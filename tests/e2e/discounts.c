@@ -1205,6 +1205,246 @@ static void discount__deleted_stays_deleted_after_a_draft_took_it(void **state)
 	assert_int_equal(problems(f), 0);
 }
 
+/* ------------------------------------------------------------ drafts */
+
+/* A draft invoice's JSON (invoices.get). */
+static cJSON *invoice_json(fx *f, const char *id)
+{
+	char in[128];
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", id);
+	return call_json(f, "invoices.get", in);
+}
+
+/* The invoice's discount taken (totalDiscountAmounts' one entry: its id
+ * into id, its amount returned; 0 and "" when none) and its total. */
+static int64_t taken(const cJSON *inv, char id[64], int64_t *total)
+{
+	const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(inv,
+		"totalDiscountAmounts"), 0);
+	*total = num(inv, "total");
+	snprintf(id, 64, "%s", d ? cJSON_GetObjectItemCaseSensitive(d, "discountId")->valuestring :
+		"");
+	return d ? num(d, "amount") : 0;
+}
+
+static int64_t times_redeemed(fx *f, const char *op, const char *id)
+{
+	char in[128];
+	cJSON *o;
+	int64_t n;
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", id);
+	o = call_json(f, op, in);
+	n = num(o, "timesRedeemed");
+	cJSON_Delete(o);
+	return n;
+}
+
+/*
+ * A draft invoice's own discount (brief D piece 2; docs/billing.md
+ * "Discounts", draft invoices). The customer has 10 % forever; a draft of
+ * one item of 100.00 (no tax) made with the coupon QUARTER (25 %, once)
+ * takes 25.00, not 10.00: total 75.00; QUARTER counted once, through a
+ * PATCH of the memo too. A PATCH with the promotion code TAKE15 (15.00
+ * off, EUR) replaces it: 15.00, total 85.00, QUARTER still counted once.
+ * DELETE of the draft's discount: the customer's 10 % again, 10.00, total
+ * 90.00; a second DELETE is not found. QUARTER again, finalized: 75.00;
+ * the once discount ends with the finalization, and the customer still
+ * shows its own 10 % discount. billing_check finds nothing.
+ */
+static void draft__own_discount_replaces_the_customers(void **state)
+{
+	fx *f = *state;
+	char ten[64], quarter[64], take15[64], promo[64], inv_id[64], in[320], di[64];
+	char cus_di[64], own[64];
+	billing_discount *d = NULL;
+	int64_t total;
+	cJSON *inv;
+
+	call(f, "coupons.create", "{\"percentOff\": 10, \"duration\": \"forever\"}", ten);
+	call(f, "coupons.create", "{\"id\": \"coupon_QUARTER\", \"percentOff\": 25}", quarter);
+	call(f, "coupons.create", "{\"amountOff\": 1500, \"currency\": \"EUR\"}", take15);
+	snprintf(in, sizeof(in), "{\"code\": \"TAKE15\", \"couponId\": \"%s\"}", take15);
+	call(f, "promotion_codes.create", in, promo);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", f->cus, ten);
+	call(f, "customers.update", in, NULL);
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, f->cus, NULL), BILLING_OK);
+	snprintf(cus_di, sizeof(cus_di), "%s", billing_discount_id(d));
+	billing_discount_free(d);
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"amount\": 10000, \"currency\": "
+		"\"EUR\", \"description\": \"Consulting\"}", f->cus);
+	call(f, "invoice_items.create", in, NULL);
+
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"currency\": \"EUR\", \"coupon\": "
+		"\"%s\"}", f->cus, quarter);
+	call(f, "invoices.create", in, inv_id);
+	inv = invoice_json(f, inv_id);
+	assert_int_equal(taken(inv, own, &total), 2500);
+	assert_int_equal(total, 7500);
+	assert_string_not_equal(own, cus_di);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(inv, "status")->valuestring, "draft");
+	cJSON_Delete(inv);
+	assert_int_equal(times_redeemed(f, "coupons.get", quarter), 1);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"memo\": \"Thanks\"}", inv_id);
+	call(f, "invoices.update", in, NULL);
+	inv = invoice_json(f, inv_id);
+	assert_int_equal(taken(inv, di, &total), 2500);
+	assert_string_equal(di, own);
+	cJSON_Delete(inv);
+	assert_int_equal(times_redeemed(f, "coupons.get", quarter), 1);
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"promotionCode\": \"take15\"}", inv_id);
+	call(f, "invoices.update", in, NULL);
+	inv = invoice_json(f, inv_id);
+	assert_int_equal(taken(inv, di, &total), 1500);
+	assert_int_equal(total, 8500);
+	assert_string_not_equal(di, own);
+	cJSON_Delete(inv);
+	assert_int_equal(times_redeemed(f, "coupons.get", quarter), 1);
+	assert_int_equal(times_redeemed(f, "promotion_codes.get", promo), 1);
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", inv_id);
+	call(f, "invoices.delete_discount", in, NULL);
+	inv = invoice_json(f, inv_id);
+	assert_int_equal(taken(inv, di, &total), 1000);
+	assert_int_equal(total, 9000);
+	assert_string_equal(di, cus_di);
+	cJSON_Delete(inv);
+	{
+		char *text = NULL;
+		tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin,
+			"invoices.delete_discount", in, strlen(in), NULL), BILLING_ENOTFOUND);
+		billing_free(text);
+	}
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", inv_id, quarter);
+	call(f, "invoices.update", in, NULL);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", inv_id);
+	call(f, "invoices.finalize", in, NULL);
+	inv = invoice_json(f, inv_id);
+	assert_int_equal(taken(inv, own, &total), 2500);
+	assert_int_equal(total, 7500);
+	assert_string_not_equal(cJSON_GetObjectItemCaseSensitive(inv, "status")->valuestring,
+		"draft");
+	cJSON_Delete(inv);
+	assert_int_equal(times_redeemed(f, "coupons.get", quarter), 2);
+	/* The customer still shows its own discount, the invoice's is no
+	 * level's. */
+	tb_assert_rc(billing_discount_get(&d, f->w->ctx, &f->admin, f->cus, NULL), BILLING_OK);
+	assert_string_equal(billing_discount_id(d), cus_di);
+	assert_int_equal(billing_discount_end(d), 0);
+	billing_discount_free(d);
+	/* Finalized: its discount stays (409 on a delete); an MRR report
+	 * counts no invoice's discount. */
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", inv_id);
+	{
+		char *text = NULL;
+		tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin,
+			"invoices.delete_discount", in, strlen(in), NULL), BILLING_ECONFLICT);
+		tbb_assert_reason("invoice_not_draft");
+		billing_free(text);
+	}
+	cJSON_Delete(call_json(f, "reports.mrr", "{\"currency\": \"EUR\"}"));
+	/* The C update: version 2 params know no discount bit. */
+	{
+		billing_invoice_params ip = BILLING_INVOICE_PARAMS_INIT;
+		billing_invoice *x = NULL;
+		ip.version = 2;
+		ip.fields = BILLING_INVOICE_DISCOUNT;
+		ip.coupon = quarter;
+		tb_assert_rc(billing_invoice_update(&x, f->w->ctx, &f->admin, inv_id, &ip, NULL),
+			BILLING_EINVALID);
+		tb_assert_field("fields");
+	}
+	assert_int_equal(problems(f), 0);
+}
+
+/* Refusals on a draft change nothing: an amount off in USD on a EUR draft
+ * (currency_mismatch), an expired coupon, one used up, a first-time code
+ * for a customer invoiced before (a customer whose only invoice is this
+ * draft is first-time), both coupon and code; the draft's version and
+ * amounts and the coupons' counts stay. A finalized invoice's discount
+ * cannot change (invoice_not_draft). A draft deleted deletes its own
+ * discount: billing_check finds nothing. */
+static void draft__refusals_change_nothing(void **state)
+{
+	fx *f = *state;
+	char usd[64], late[64], one[64], first[64], promo[64], inv_id[64], other[64], sub[64];
+	char in[320], di[64];
+	int64_t total, version;
+	cJSON *inv;
+
+	call(f, "coupons.create", "{\"amountOff\": 500, \"currency\": \"USD\"}", usd);
+	call(f, "coupons.create", "{\"percentOff\": 40, \"redeemBy\": \"2026-01-15T00:00:00Z\"}",
+		late);
+	call(f, "coupons.create", "{\"percentOff\": 30, \"maxRedemptions\": 1}", one);
+	call(f, "coupons.create", "{\"percentOff\": 5, \"duration\": \"forever\"}", first);
+	snprintf(in, sizeof(in), "{\"code\": \"NEWHERE\", \"couponId\": \"%s\", \"restrictions\": "
+		"{\"firstTimeTransaction\": true}}", first);
+	call(f, "promotion_codes.create", in, promo);
+	subscribe(f, sub, f->cus2, f->plan_a, one, NULL);      /* one used up; cus2 invoiced */
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);               /* late expired */
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"amount\": 10000, \"currency\": "
+		"\"EUR\", \"description\": \"Consulting\"}", f->cus);
+	call(f, "invoice_items.create", in, NULL);
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"currency\": \"EUR\"}", f->cus);
+	call(f, "invoices.create", in, inv_id);
+	inv = invoice_json(f, inv_id);
+	version = num(inv, "version");
+	cJSON_Delete(inv);
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", inv_id, usd);
+	refused_json(f, "invoices.update", in, "coupon", "currency_mismatch");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", inv_id, late);
+	refused_json(f, "invoices.update", in, "coupon", "coupon_expired");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", inv_id, one);
+	refused_json(f, "invoices.update", in, "coupon", "coupon_exhausted");
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\", \"promotionCode\": "
+		"\"newhere\"}", inv_id, first);
+	refused_json(f, "invoices.update", in, "coupon", "invalid");
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"currency\": \"EUR\", "
+		"\"promotionCode\": \"newhere\"}", f->cus2);
+	refused_json(f, "invoices.create", in, "promotionCode", "promotion_code_first_time");
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"currency\": \"EUR\", \"coupon\": "
+		"\"%s\"}", f->cus, usd);
+	refused_json(f, "invoices.create", in, "coupon", "currency_mismatch");
+	inv = invoice_json(f, inv_id);
+	assert_int_equal(num(inv, "version"), version);
+	assert_int_equal(taken(inv, di, &total), 0);
+	assert_int_equal(total, 10000);
+	cJSON_Delete(inv);
+	assert_int_equal(times_redeemed(f, "coupons.get", usd), 0);
+	assert_int_equal(times_redeemed(f, "coupons.get", one), 1);
+	assert_int_equal(times_redeemed(f, "promotion_codes.get", promo), 0);
+
+	/* f->cus's only invoice is this draft: first-time. */
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"promotionCode\": \"newhere\"}", inv_id);
+	call(f, "invoices.update", in, NULL);
+	inv = invoice_json(f, inv_id);
+	assert_int_equal(taken(inv, di, &total), 500);
+	assert_int_equal(total, 9500);
+	cJSON_Delete(inv);
+
+	/* Another draft with a discount of its own, deleted with it. */
+	snprintf(in, sizeof(in), "{\"customerId\": \"%s\", \"currency\": \"EUR\", \"coupon\": "
+		"\"%s\"}", f->cus, first);
+	call(f, "invoices.create", in, other);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", other);
+	call(f, "invoices.delete", in, NULL);
+	assert_int_equal(problems(f), 0);
+
+	snprintf(in, sizeof(in), "{\"id\": \"%s\"}", inv_id);
+	call(f, "invoices.finalize", in, NULL);
+	snprintf(in, sizeof(in), "{\"id\": \"%s\", \"coupon\": \"%s\"}", inv_id, first);
+	{
+		char *text = NULL;
+		tb_assert_rc(billing_call_json(&text, f->w->ctx, &f->admin, "invoices.update", in,
+			strlen(in), NULL), BILLING_ECONFLICT);
+		tbb_assert_reason("invoice_not_draft");
+		billing_free(text);
+	}
+	assert_int_equal(problems(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1228,6 +1468,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(discount__deleted_stays_deleted_after_a_draft_took_it,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(draft__own_discount_replaces_the_customers, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(draft__refusals_change_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

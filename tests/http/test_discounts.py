@@ -10,6 +10,8 @@ the test clock:
 - PATCH changes metadata only (terms are fixed); DELETE hides the coupon
   (404 after) and writes coupon.deleted; USER reads but never writes; an
   Idempotency-Key replays the first answer;
+- a draft invoice's own discount (coupon / promotionCode on POST and PATCH
+  /v1/invoices, DELETE /v1/invoices/{id}/discount);
 - POST /v1/promotion-codes: the code case-insensitive and unique among the
   tenant's active codes (409 naming code), an archived code's text free
   again; restrictions {firstTimeTransaction, minimumAmount +
@@ -337,6 +339,49 @@ class Discounts(TenantCase):
             r = self.b.req("DELETE", path + "/discount")
             self.assertIn(r.status, (200, 204), r.text)
             self.assertIsNone(self.b.ok("GET", path)["discount"])
+
+    def test_a_draft_invoice_takes_its_own_discount(self):
+        """POST /v1/invoices {coupon} and PATCH {promotionCode}: the draft's
+        own discount replaces the customer's; DELETE /v1/invoices/{id}/discount
+        gives the customer's back; refusals change nothing; counted once."""
+        cus = self.b.customer["id"]
+        ten = self.b.ok("POST", "/v1/coupons", {"percentOff": 10, "duration": "forever"})
+        quarter = self.b.ok("POST", "/v1/coupons", {"percentOff": 25})
+        usd = self.b.ok("POST", "/v1/coupons", {"amountOff": 500, "currency": "USD"})
+        take = self.b.ok("POST", "/v1/coupons", {"amountOff": 1500, "currency": "EUR"})
+        self.b.ok("POST", "/v1/promotion-codes", {"code": "TAKE15", "couponId": take["id"]})
+        self.b.ok("PATCH", "/v1/customers/" + cus, {"coupon": ten["id"]})
+        self.b.ok("POST", "/v1/invoice-items", {"customerId": cus, "currency": "EUR",
+                                                "description": "Consulting", "amount": 10000})
+        self.assertProblem(self.b.req("POST", "/v1/invoices", {
+            "customerId": cus, "currency": "EUR", "coupon": usd["id"]}), 400, field="coupon")
+        # The draft's 25 % replaces the customer's 10 %: 100.00 - 25.00 (untaxed).
+        draft = self.b.ok("POST", "/v1/invoices", {"customerId": cus, "currency": "EUR",
+                                                   "coupon": quarter["id"]}, status=201)
+        own = draft["totalDiscountAmounts"]
+        self.assertEqual(([d["amount"] for d in own], draft["total"]), ([2500], 7500))
+        self.assertEqual(draft["lines"][0]["discountAmounts"], own)
+        path = "/v1/invoices/" + draft["id"]
+        self.assertProblem(self.b.req("PATCH", path, {"coupon": usd["id"]}), 400,
+                           field="coupon")
+        self.assertEqual(self.b.ok("GET", path)["totalDiscountAmounts"], own)
+        p = self.b.ok("PATCH", path, {"promotionCode": "take15"})
+        self.assertEqual(([d["amount"] for d in p["totalDiscountAmounts"]], p["total"]),
+                         ([1500], 8500))
+        self.assertEqual((self.b.ok("GET", "/v1/coupons/" + quarter["id"])["timesRedeemed"],
+                          self.b.ok("GET", "/v1/coupons/" + usd["id"])["timesRedeemed"]),
+                         (1, 0))
+        self.assertProblem(self.s.request("DELETE", path + "/discount", token=self.user), 403)
+        r = self.b.req("DELETE", path + "/discount")
+        self.assertIn(r.status, (200, 204), r.text)
+        back = self.b.ok("GET", path)
+        self.assertEqual(([d["amount"] for d in back["totalDiscountAmounts"]], back["total"]),
+                         ([1000], 9000))
+        self.assertEqual(back["totalDiscountAmounts"][0]["discountId"],
+                         self.b.ok("GET", "/v1/customers/" + cus)["discount"]["id"])
+        self.assertProblem(self.b.req("DELETE", path + "/discount"), 404)
+        self.b.ok("POST", path + "/finalize")
+        self.assertProblem(self.b.req("PATCH", path, {"coupon": quarter["id"]}), 409)
 
 
 if __name__ == "__main__":

@@ -399,6 +399,7 @@ class Operations(ProblemAssertions):
             "/v1/branding": {"get", "put"},
             "/v1/subscriptions/{id}/discount": {"delete"},
             "/v1/customers/{id}/discount": {"delete"},
+            "/v1/invoices/{id}/discount": {"delete"},
             "/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"},
             "/v1/openapi.json": {"get"}, "/console/": {"get"},
         }

@@ -710,6 +710,7 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"tax_settings.get", "tax_settings.set",
 		/* discounts (#22 item 3) */
 		"subscriptions.delete_discount", "customers.delete_discount",
+		"invoices.delete_discount",
 		/* revenue reports (#25) */
 		"reports.mrr", "reports.mrr_movements", "reports.receivables_aging",
 		/* invoice settings (#20 item 2): the renewal draft delay */

@@ -4,6 +4,7 @@
 // discount took (discountAmounts), the invoice its totalDiscountAmounts and a
 // total after the discount; the subscription's discount deleted. An update's
 // coupon or promotion code replaces a customer's and a subscription's discount.
+// A draft invoice's own discount replaces the customer's on it, and is deleted.
 
 const assert = require('node:assert/strict');
 const { after, before, describe, it } = require('node:test');
@@ -52,6 +53,23 @@ for (const backend of backends()) {
       assert.equal((await acme.coupons.get(half.id)).timesRedeemed, 1);
       assert.match((await acme.subscriptions.deleteDiscount({ id: sub.id })).id, /^di_/);
       assert.match((await acme.customers.deleteDiscount({ id: cus.id })).id, /^di_/);
+    });
+
+    it('a draft invoice takes its own discount, deleted', async () => {
+      const [, acme] = await w.newTenant('Draft discounts');
+      const ten = await acme.coupons.create({ percentOff: 10, duration: 'forever' });
+      const quarter = await acme.coupons.create({ percentOff: 25 });
+      const cus = await acme.customers.create({ name: 'Ada', email: 'ada@example.com' });
+      await acme.customers.update({ id: cus.id, coupon: ten.id });
+      await acme.invoiceItems.create({ customerId: cus.id, currency: 'EUR',
+        description: 'Consulting', amount: 10000 });
+      // The draft's own 25 % replaces the customer's 10 %: 100.00 - 25.00.
+      const draft = await acme.invoices.create({ customerId: cus.id, currency: 'EUR',
+        coupon: quarter.id });
+      assert.deepEqual([draft.totalDiscountAmounts[0].amount, draft.total], [2500, 7500]);
+      // Deleted: the customer's 10 % again (the answer is the draft).
+      const back = await acme.invoices.deleteDiscount({ id: draft.id });
+      assert.deepEqual([back.totalDiscountAmounts[0].amount, back.total], [1000, 9000]);
     });
   });
 }

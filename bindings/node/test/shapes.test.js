@@ -171,6 +171,11 @@ for (const backend of backends()) {
       await run(acme, 'subscriptions.delete_discount', dis.id);
       await run(acme, 'customers.update', bo.id, { coupon: coupon.id });
       await run(acme, 'customers.delete_discount', bo.id);
+      // A draft's own discount (made by invoices.create {coupon}), deleted.
+      const dd = await run(acme, 'invoices.create', { customerId: bo.id, currency: 'EUR',
+        coupon: coupon.id });
+      await run(acme, 'invoices.delete_discount', dd.id);
+      await run(acme, 'invoices.delete', dd.id);
 
       await run(acme, 'dunning.get');
       await run(acme, 'dunning.set', { retryDays: [1, 3], finalAction: 'unpaid' });

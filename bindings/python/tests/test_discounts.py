@@ -52,6 +52,24 @@ class Discounts(support.BackendCase):
         self.assertTrue(deleted["id"].startswith("di_"))
         self.assertTrue(acme.customers.delete_discount(cus["id"])["id"].startswith("di_"))
 
+    def test_a_draft_invoice_takes_its_own_discount(self):
+        _, acme = self.new_tenant("Draft discounts")
+        ten = acme.coupons.create(percent_off=10, duration="forever")
+        quarter = acme.coupons.create(percent_off=25)
+        cus = acme.customers.create(name="Ada", email="ada@example.com")
+        acme.customers.update(cus["id"], coupon=ten["id"])
+        acme.invoice_items.create(customer_id=cus["id"], currency="EUR",
+                                  description="Consulting", amount=10000)
+        # The draft's own 25 % replaces the customer's 10 %: 100.00 - 25.00.
+        draft = acme.invoices.create(customer_id=cus["id"], currency="EUR",
+                                     coupon=quarter["id"])
+        self.assertEqual((draft["totalDiscountAmounts"][0]["amount"], draft["total"]),
+                         (2500, 7500))
+        # Deleted: the customer's 10 % again (the answer is the draft).
+        back = acme.invoices.delete_discount(draft["id"])
+        self.assertEqual((back["totalDiscountAmounts"][0]["amount"], back["total"]),
+                         (1000, 9000))
+
 
 support.for_each_backend(globals(), Discounts)
 
