@@ -150,6 +150,51 @@ typedef struct {
 BILLING_EXTERN(int) billing_report_receivables_aging(billing_receivables_aging *out,
 	billing_ctx *ctx, const billing_principal *who, const char *currency, int64_t at);
 
+/** Churn of a range (docs/reports.md). A plain value: nothing to free.
+ *  A rate is in hundredths of a percent (2500 is 25.00 %), rounded half
+ *  away from zero, and 0 when its base is 0 (see start_customers and
+ *  start_mrr). */
+typedef struct {
+	char currency[4];            /**< the currency of the revenue figures */
+	int64_t from;                /**< the range's start (UTC seconds) */
+	int64_t to;                  /**< its end */
+	int64_t start_customers;     /**< customers with a subscription active or past_due
+	                                  at from, in any currency */
+	int64_t churned_customers;   /**< of those, customers with none at to */
+	int64_t customer_churn_bp;   /**< churned_customers / start_customers */
+	int64_t start_mrr;           /**< MRR in currency at from */
+	int64_t churned_mrr;         /**< <= 0: the MRR at from of the customers whose MRR
+	                                  in currency was 0 at to */
+	int64_t contraction_mrr;     /**< <= 0: the fall of the others' MRR that fell */
+	int64_t expansion_mrr;       /**< >= 0: the rise of the others' MRR that rose */
+	int64_t gross_revenue_churn_bp; /**< -(churned + contraction) / start_mrr */
+	int64_t net_revenue_churn_bp;   /**< -(churned + contraction + expansion) /
+	                                     start_mrr; below 0 when expansion is larger */
+} billing_churn;
+
+/**
+ * Churn over [from, to) (docs/reports.md), of the customers there at
+ * `from` (a cohort: customers who arrive during the range are not counted,
+ * and one who leaves and comes back by `to` has not churned).
+ * Customer (logo) churn counts customers, whatever their currency: a
+ * customer is there at a time when one of its subscriptions is `active` or
+ * `past_due` then. Revenue churn compares each customer's MRR in
+ * `currency` (billing_report_mrr's, summed over its subscriptions) at
+ * `from` and at `to`.
+ *
+ * @param out      receives the report; zeroed first
+ * @param currency ISO 4217 code in any case; required (revenue churn is of
+ *                 one currency)
+ * @param from     the range's start (UTC seconds, >= 0, before to)
+ * @param to       the range's end (after from, not after now)
+ * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID naming
+ *         "currency", "from" (negative) or "to" (not after from, or after
+ *         now), or "not_supported" (storage before version 14);
+ *         BILLING_EOVERFLOW; BILLING_ESTORAGE.
+ */
+BILLING_EXTERN(int) billing_report_churn(billing_churn *out, billing_ctx *ctx,
+	const billing_principal *who, const char *currency, int64_t from, int64_t to);
+
 BILLING_END_DECL
 
 #endif

@@ -5,6 +5,8 @@
  * (GET /v1/reports/receivables-aging).
  */
 #include <cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "billing/report.h"
@@ -182,6 +184,62 @@ static int op_aging(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	return BILLING_OK;
 }
 
+static const field_spec f_churn[] = {
+	{ "currency", T_STRING, true, false, "ISO 4217: the currency of the revenue churn "
+		"(customer churn counts every currency)" },
+	{ "from", T_STRING, true, false, "RFC 3339: the range's start; its customers are "
+		"the cohort" },
+	{ "to", T_STRING, true, false, "RFC 3339: the range's end, after from, not after now" },
+	{ NULL, 0, false, false, NULL }
+};
+
+/* A rate in hundredths of a percent as a percentage with two decimals
+ * ("-12.50"), or null when its base is 0. */
+static void add_rate(cJSON *o, const char *name, int64_t bp, int64_t base)
+{
+	char buf[32];
+	uint64_t m = bp < 0 ? 0 - (uint64_t)bp : (uint64_t)bp;
+	if (base == 0) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s%llu.%02llu", bp < 0 ? "-" : "",
+		(unsigned long long)(m / 100), (unsigned long long)(m % 100));
+	cJSON_AddStringToObject(o, name, buf);
+}
+
+static int op_churn(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_churn c;
+	int64_t from = 0, to = 0;
+	cJSON *o;
+	int rc;
+	(void)opts;
+
+	if ((rc = time_in(&from, in, "from")) < 0 || (rc = time_in(&to, in, "to")) < 0)
+		return rc;
+	if ((rc = billing_report_churn(&c, ctx, who, jstr(in, "currency"), from, to)) < 0)
+		return rc;
+	if (!(o = cJSON_CreateObject()))
+		return nomem();
+	cJSON_AddStringToObject(o, "object", "churn_report");
+	cJSON_AddStringToObject(o, "currency", c.currency);
+	add_time(o, "from", c.from);
+	add_time(o, "to", c.to);
+	add_int(o, "startCustomers", c.start_customers);
+	add_int(o, "churnedCustomers", c.churned_customers);
+	add_rate(o, "customerChurnRate", c.customer_churn_bp, c.start_customers);
+	add_int(o, "startMrr", c.start_mrr);
+	add_int(o, "churnedMrr", c.churned_mrr);
+	add_int(o, "contractionMrr", c.contraction_mrr);
+	add_int(o, "expansionMrr", c.expansion_mrr);
+	add_rate(o, "grossRevenueChurnRate", c.gross_revenue_churn_bp, c.start_mrr);
+	add_rate(o, "netRevenueChurnRate", c.net_revenue_churn_bp, c.start_mrr);
+	*res = o;
+	return BILLING_OK;
+}
+
 const op_entry billing__json_ops_report[] = {
 	{ BILLING_OP_REPORTS_MRR, op_mrr,
 		"MRR and ARR of one currency at a time (now by default), rebuilt from the "
@@ -198,5 +256,11 @@ const op_entry billing__json_ops_report[] = {
 		"the invoices open then, by whole days past due (current, 1-30, 31-60, 61-90, "
 		"over 90; a charge_automatically invoice is due when finalized), from the "
 		"invoices' history (docs/reports.md).", f_aging, OUT_OBJECT, "ReceivablesAgingReport" },
+	{ BILLING_OP_REPORTS_CHURN, op_churn,
+		"Churn over [from, to) of the customers there at from: customer (logo) churn "
+		"counts customers with an active or past_due subscription in any currency; "
+		"revenue churn compares each customer's MRR in currency at from and at to "
+		"(churned, contraction, expansion); rates in percent, null when their base is 0 "
+		"(docs/reports.md).", f_churn, OUT_OBJECT, "ChurnReport" },
 };
 BILLING__JSON_AREA_END(report);

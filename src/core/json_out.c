@@ -670,6 +670,15 @@ static const billing__shape_field aging_fields[] = {
 	{ "daysOver90", "integer", false }, { "total", "integer", false },
 	{ "invoices", "integer", false }, { "invoicesPastDue", "integer", false }, END
 };
+static const billing__shape_field churn_fields[] = {
+	{ "object", "'churn_report'", false }, { "currency", "string", false },
+	{ "from", "time", false }, { "to", "time", false },
+	{ "startCustomers", "integer", false }, { "churnedCustomers", "integer", false },
+	{ "customerChurnRate", "string?", false }, { "startMrr", "integer", false },
+	{ "churnedMrr", "integer", false }, { "contractionMrr", "integer", false },
+	{ "expansionMrr", "integer", false }, { "grossRevenueChurnRate", "string?", false },
+	{ "netRevenueChurnRate", "string?", false }, END
+};
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
 	{ "amount", "integer", false }, END
@@ -756,6 +765,9 @@ static const billing__shape shapes[] = {
 		"churned are <= 0. Customers are counted per movement.", NULL, mrr_month_fields },
 	{ "ReceivablesAgingReport", "The amount due (minor units) of the invoices open at a "
 		"time, by whole days past due (docs/reports.md).", NULL, aging_fields },
+	{ "ChurnReport", "Customer churn (any currency) and revenue churn (one currency) of "
+		"the customers there at from, by to; rates are percentages with two decimals, "
+		"null when their base is 0 (docs/reports.md).", NULL, churn_fields },
 	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
 	{ "Branding", "The tenant's branding: the seller's block of its documents.", NULL,
 		branding_fields },

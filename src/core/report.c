@@ -545,9 +545,30 @@ static int read_all(billing_ctx *ctx, billing_txn *tx, const billing_resource *r
 	return billing__list_records(ctx->st, tx, res, tenant_id, &q, cb, payload);
 }
 
-static int mrr_read(report *r, billing_ctx *ctx, billing_txn *tx, const char *tenant_id)
+/* Sorts r->customers by id and keeps each customer once, with the sum of
+ * its subscriptions' MRR (the movements and churn compare two such lists).
+ * A subscription's MRR is never negative (a discount takes at most the
+ * amount), so a customer's sum is part of r->mrr, already checked for
+ * overflow. Returns the number of customers. */
+static size_t customers_merge(report *r)
 {
 	size_t i, distinct = 0;
+	if (r->customer_n)
+		qsort(r->customers, r->customer_n, sizeof(*r->customers), customer_cmp);
+	for (i = 0; i < r->customer_n; i++) {
+		if (distinct && strcmp(r->customers[i].id, r->customers[distinct - 1].id) == 0) {
+			r->customers[distinct - 1].mrr += r->customers[i].mrr;
+			billing__free(r->customers[i].id);
+			continue;
+		}
+		r->customers[distinct++] = r->customers[i];
+	}
+	r->customer_n = distinct;
+	return distinct;
+}
+
+static int mrr_read(report *r, billing_ctx *ctx, billing_txn *tx, const char *tenant_id)
+{
 	int rc;
 
 	if ((rc = read_all(ctx, tx, &billing__res_plan, tenant_id, plan_in, r)) < 0)
@@ -564,22 +585,7 @@ static int mrr_read(report *r, billing_ctx *ctx, billing_txn *tx, const char *te
 	if ((rc = ctx->st->events_latest(tx, tenant_id, "subscription", r->at,
 		subscription_state_in, r)) < 0)
 		return rc;
-	if (r->customer_n)
-		qsort(r->customers, r->customer_n, sizeof(*r->customers), customer_cmp);
-	/* Each customer once, with the sum of its subscriptions' MRR (sorted by
-	 * id: the movements compare two such lists). A subscription's MRR is
-	 * never negative (a discount takes at most the amount), so a
-	 * customer's sum is part of r->mrr, already checked for overflow. */
-	for (i = 0; i < r->customer_n; i++) {
-		if (distinct && strcmp(r->customers[i].id, r->customers[distinct - 1].id) == 0) {
-			r->customers[distinct - 1].mrr += r->customers[i].mrr;
-			billing__free(r->customers[i].id);
-			continue;
-		}
-		r->customers[distinct++] = r->customers[i];
-	}
-	r->customer_n = distinct;
-	return (int)distinct;
+	return (int)customers_merge(r);
 }
 
 /* ------------------------------------------------------------ movements */
@@ -995,4 +1001,176 @@ int billing_report_receivables_aging(billing_receivables_aging *out, billing_ctx
 		return rc;
 	}
 	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ churn */
+
+/* A subscription's state at r->at: when active or past_due, in any
+ * currency, its customer is there (the mrr field unused). */
+static int active_in(void *payload, const void *record)
+{
+	report *r = payload;
+	const billing_event_state_record *e = record;
+	const char *status, *customer;
+	cJSON *root;
+	int rc = BILLING_OK;
+
+	if (!e->data || (root = billing__jx_parse(e->data, strlen(e->data), NULL)) == NULL)
+		return corrupt("a subscription event's data is not JSON");
+	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+	customer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "customerId"));
+	if (status && customer &&
+	    (strcmp(status, "active") == 0 || strcmp(status, "past_due") == 0))
+		rc = count_customer(r, customer, 0);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* The customers there at at, in any currency, sorted by id, each once,
+ * into *list (the caller frees it with cust_free). */
+static int active_at(cust_mrr **list, size_t *n, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, int64_t at)
+{
+	report r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.at = at;
+	rc = ctx->st->events_latest(tx, tenant_id, "subscription", at, active_in, &r);
+	if (rc >= 0) {
+		*n = customers_merge(&r);
+		*list = r.customers;
+		r.customers = NULL;
+		r.customer_n = 0;
+		rc = BILLING_OK;
+	}
+	report_free(&r);
+	return rc;
+}
+
+/* How many of a are not in b (both sorted by id). */
+static int64_t gone(const cust_mrr *a, size_t an, const cust_mrr *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+	int64_t k = 0;
+	while (i < an) {
+		int c = j == bn ? -1 : strcmp(a[i].id, b[j].id);
+		if (c > 0) {
+			j++;
+			continue;
+		}
+		k += c < 0;
+		j += c == 0;
+		i++;
+	}
+	return k;
+}
+
+/* The revenue movements from a (MRR at from) to b (at to), both sorted by
+ * id, of the customers whose MRR was above 0 at from. Every amount is a
+ * part of an MRR already checked for overflow. */
+static void revenue_of(billing_churn *out, const cust_mrr *a, size_t an, const cust_mrr *b,
+	size_t bn)
+{
+	size_t i = 0, j = 0;
+	while (i < an) {
+		int c = j == bn ? -1 : strcmp(a[i].id, b[j].id);
+		int64_t start = a[i].mrr, end = 0;
+		if (c > 0) {
+			j++;
+			continue;
+		}
+		if (c == 0)
+			end = b[j++].mrr;
+		i++;
+		if (start == 0)
+			continue;       /* not in the revenue cohort: its rise is not churn's */
+		if (end == 0)
+			out->churned_mrr -= start;
+		else if (end < start)
+			out->contraction_mrr -= start - end;
+		else
+			out->expansion_mrr += end - start;
+	}
+}
+
+/* n / base in hundredths of a percent, rounded half away from zero; 0 when
+ * base is 0. */
+static int rate_bp(int64_t *bp, int64_t n, int64_t base)
+{
+	int64_t x;
+	*bp = 0;
+	if (base == 0)
+		return BILLING_OK;
+	if (__builtin_mul_overflow(n, 10000, &x))
+		return overflow();
+	*bp = round_half_away(x, base);
+	return BILLING_OK;
+}
+
+static int churn_read(billing_churn *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id)
+{
+	cust_mrr *a = NULL, *b = NULL;
+	size_t an = 0, bn = 0;
+	int64_t end_mrr = 0;
+	int rc;
+
+	rc = active_at(&a, &an, ctx, tx, tenant_id, out->from);
+	if (rc == BILLING_OK)
+		rc = active_at(&b, &bn, ctx, tx, tenant_id, out->to);
+	if (rc == BILLING_OK) {
+		out->start_customers = (int64_t)an;
+		out->churned_customers = gone(a, an, b, bn);
+	}
+	cust_free(a, an);
+	cust_free(b, bn);
+	a = b = NULL;
+	an = bn = 0;
+	if (rc == BILLING_OK)
+		rc = customers_at(&a, &an, &out->start_mrr, ctx, tx, tenant_id, out->currency,
+			out->from);
+	if (rc == BILLING_OK)
+		rc = customers_at(&b, &bn, &end_mrr, ctx, tx, tenant_id, out->currency, out->to);
+	if (rc == BILLING_OK) {
+		revenue_of(out, a, an, b, bn);
+		if ((rc = rate_bp(&out->customer_churn_bp, out->churned_customers,
+			out->start_customers)) == BILLING_OK &&
+		    (rc = rate_bp(&out->gross_revenue_churn_bp, -(out->churned_mrr +
+			out->contraction_mrr), out->start_mrr)) == BILLING_OK)
+			rc = rate_bp(&out->net_revenue_churn_bp, -(out->churned_mrr +
+				out->contraction_mrr + out->expansion_mrr), out->start_mrr);
+	}
+	cust_free(a, an);
+	cust_free(b, bn);
+	return rc;
+}
+
+int billing_report_churn(billing_churn *out, billing_ctx *ctx, const billing_principal *who,
+	const char *currency, int64_t from, int64_t to)
+{
+	const char *code = NULL;
+	billing_txn *tx;
+	int64_t now;
+	int rc;
+
+	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_CHURN, out, sizeof(*out), currency,
+		&code)) < 0)
+		return rc;
+	now = billing__now(ctx);
+	if (from < 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "from",
+			"must be a time (UTC), not before 1970");
+	if (to <= from || to > now)
+		return billing__error_field(BILLING_EINVALID, "invalid", "to",
+			"must be a time after from and not after now");
+	if ((rc = history_supported(ctx)) < 0)
+		return rc;
+	snprintf(out->currency, sizeof(out->currency), "%s", code);
+	out->from = from;
+	out->to = to;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		return rc;
+	rc = churn_read(out, ctx, tx, who->tenant_id);
+	return billing__end(ctx, tx, rc);
 }

@@ -453,6 +453,94 @@ static void cancel(fx *f, const char *sub)
 	assert_int_equal(m_->end_customers, (ec_)); \
 } while (0)
 
+#define assert_churn(f, cur, from_, to_, sc_, cc_, cbp_, smrr_, ch_, con_, exp_, gbp_, nbp_) \
+	do { \
+	billing_churn c_; \
+	memset(&c_, 0x5a, sizeof(c_)); \
+	tb_assert_rc(billing_report_churn(&c_, (f)->w->ctx, &(f)->admin, (cur), (from_), (to_)), \
+		BILLING_OK); \
+	tbb_assert_time(c_.from, (from_)); \
+	tbb_assert_time(c_.to, (to_)); \
+	assert_int_equal(c_.start_customers, (sc_)); \
+	assert_int_equal(c_.churned_customers, (cc_)); \
+	assert_int_equal(c_.customer_churn_bp, (cbp_)); \
+	assert_int_equal(c_.start_mrr, (smrr_)); \
+	assert_int_equal(c_.churned_mrr, (ch_)); \
+	assert_int_equal(c_.contraction_mrr, (con_)); \
+	assert_int_equal(c_.expansion_mrr, (exp_)); \
+	assert_int_equal(c_.gross_revenue_churn_bp, (gbp_)); \
+	assert_int_equal(c_.net_revenue_churn_bp, (nbp_)); \
+} while (0)
+
+/* Churn (docs/reports.md) of the movements' history, asked on 2026-04-10.
+ * Customer churn counts customers in any currency (U's USD subscription
+ * makes U one); revenue churn is EUR's; the cohort is the customers there
+ * at from:
+ *
+ *   range            customers     EUR MRR at from -> to            gross  net
+ *   Jan 1 - Apr 10   A B D U: A    A 1000 -> 0, B 1000 -> 1000,    60.00  60.00
+ *                    25.00 %       D 3000 -> 1000 (C, E, F joined later)
+ *   Feb 1 - Mar 1    A B C D U: B  A 3000, B 1000 -> 0, C 1000 ->   37.50  25.00
+ *                    20.00 %       2000, D 3000 -> 1000 (8000)
+ *   Jan 1 - Feb 1    none churned  A 1000 -> 3000 (5000)            0.00 -40.00
+ *   Dec 1 - Dec 10   no customers yet: every rate's base is 0 (null)
+ *   Apr 10 - Apr 20  G joins on 04-10 with 100 % off, which goes on 04-15:
+ *                    G is a customer (7, none churned) but not in the
+ *                    revenue cohort (MRR 0 at from): its 1000 is no expansion
+ */
+static void churn__of_the_movements_history(fx *f)
+{
+	const int64_t jan1 = tbb_ts(2026, 1, 1, 0, 0, 0), feb1 = tbb_ts(2026, 2, 1, 0, 0, 0);
+	const int64_t apr10 = tbb_ts(2026, 4, 10, 0, 0, 0);
+	const char *jan = "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\","
+		"\"to\":\"2026-02-01T00:00:00Z\"}";
+	const char *dec = "{\"currency\":\"EUR\",\"from\":\"2025-12-01T00:00:00Z\","
+		"\"to\":\"2025-12-10T00:00:00Z\"}";
+	char *out = NULL, free100[64], cg[64], sg[64], m[64], extra[128];
+	billing_principal user = tb_user(f->tenant);
+	billing_plan *p;
+
+	assert_int_equal(f->w->now, apr10);
+	assert_churn(f, "EUR", jan1, apr10, 4, 1, 2500, 5000, -1000, -2000, 0, 6000, 6000);
+	assert_churn(f, "eur", feb1, tbb_ts(2026, 3, 1, 0, 0, 0), 5, 1, 2000, 8000, -1000, -2000,
+		1000, 3750, 2500);
+	assert_churn(f, "EUR", jan1, feb1, 4, 0, 0, 5000, 0, 0, 2000, 0, -4000);
+	assert_churn(f, "USD", jan1, apr10, 4, 1, 2500, 5000, 0, 0, 0, 0, 0);
+	assert_churn(f, "EUR", tbb_ts(2025, 12, 1, 0, 0, 0), tbb_ts(2025, 12, 10, 0, 0, 0), 0, 0,
+		0, 0, 0, 0, 0, 0, 0);
+
+	/* The JSON layer: percentages with two decimals, null for no base. */
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.churn", jan, strlen(jan),
+		NULL), BILLING_OK);
+	assert_non_null(strstr(out, "{\"object\":\"churn_report\",\"currency\":\"EUR\","
+		"\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-02-01T00:00:00Z\","
+		"\"startCustomers\":4,\"churnedCustomers\":0,\"customerChurnRate\":\"0.00\","
+		"\"startMrr\":5000,\"churnedMrr\":0,\"contractionMrr\":0,\"expansionMrr\":2000,"
+		"\"grossRevenueChurnRate\":\"0.00\",\"netRevenueChurnRate\":\"-40.00\"}"));
+	billing_free(out);
+	out = NULL;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.churn", dec, strlen(dec),
+		NULL), BILLING_OK);
+	assert_non_null(strstr(out, "\"customerChurnRate\":null"));
+	assert_non_null(strstr(out, "\"grossRevenueChurnRate\":null,\"netRevenueChurnRate\":null"));
+	billing_free(out);
+
+	p = tb_plan(f->w, f->tenant, &(tb_plan_spec){ .amount = 1000,
+		.interval = BILLING_MONTH });
+	snprintf(m, sizeof(m), "%s", billing_plan_id(p));
+	billing_plan_free(p);
+	customer(f, f->tenant, cg, "pm_card_visa");
+	call_as(f, f->tenant, "coupons.create", free100, "{\"percentOff\":100,\"duration\":"
+		"\"forever\"}");
+	snprintf(extra, sizeof(extra), ",\"coupon\":\"%s\"", free100);
+	subscribe(f, sg, cg, m, extra);
+	run_at(f, tbb_ts(2026, 4, 15, 0, 0, 0));
+	call_as(f, f->tenant, "subscriptions.delete_discount", NULL, "{\"id\":\"%s\"}", sg);
+	run_at(f, tbb_ts(2026, 4, 20, 0, 0, 0));
+	assert_int_equal(mrr_at(f, "EUR", 0).mrr, 7000);
+	assert_churn(f, "EUR", apr10, f->w->now, 7, 0, 0, 6000, 0, 0, 0, 0, 0);
+}
+
 /* The history of the file's comment (movements), then its report. */
 static void movements__hand_worked_months(void **state)
 {
@@ -553,6 +641,8 @@ static void movements__hand_worked_months(void **state)
 	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &f->admin, "USD",
 		tbb_ts(2025, 12, 1, 0, 0, 0), tbb_ts(2026, 1, 1, 0, 0, 0)), BILLING_OK);
 	assert_month(&mv.months[0], tbb_ts(2025, 12, 1, 0, 0, 0), 0, 5000, 0, 0, 0, 0, 5000, 0, 1);
+
+	churn__of_the_movements_history(f);
 }
 
 /* The range: month starts, in order, not in the future, at most 36 months;
@@ -623,6 +713,59 @@ static void movements__range_roles_and_bad_input(void **state)
 
 	f->w->ctx->st->version = 13;
 	tb_assert_rc(billing_report_mrr_movements(&mv, f->w->ctx, &user, "EUR", feb1, mar1),
+		BILLING_EINVALID);
+	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
+}
+
+/* The range: from not negative, to after from and not after now; roles;
+ * bad input named, through C and JSON. */
+static void churn__range_roles_and_bad_input(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->tenant), platform = tb_platform();
+	billing_churn c;
+	const int64_t jan1 = tbb_ts(2026, 1, 1, 0, 0, 0), now = tbb_ts(2026, 2, 17, 10, 0, 0);
+	static const char *const bad_json[][2] = {
+		{ "{\"currency\":\"EUR\",\"from\":\"January\",\"to\":\"2026-02-01T00:00:00Z\"}",
+			"from" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\"}", "to" },
+		{ "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-02-01T00:00:00Z\"}",
+			"currency" },
+	};
+	char *out = NULL;
+	size_t i;
+
+	f->w->now = now;
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &user, "EUR", -1, jan1),
+		BILLING_EINVALID);
+	tb_assert_field("from");
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &user, "EUR", jan1, jan1),
+		BILLING_EINVALID);
+	tb_assert_field("to");
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &user, "EUR", jan1, now + 1),
+		BILLING_EINVALID);
+	tb_assert_field("to");
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &user, "EURO", jan1, now),
+		BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &user, NULL, jan1, now),
+		BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &platform, "EUR", jan1, now),
+		BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_report_churn(NULL, f->w->ctx, &user, "EUR", jan1, now),
+		BILLING_EINVALID);
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &user, "EUR", 0, now), BILLING_OK);
+	assert_int_equal(c.start_customers, 0);
+	for (i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.churn", bad_json[i][0],
+			strlen(bad_json[i][0]), NULL), BILLING_EINVALID);
+		tb_assert_field(bad_json[i][1]);
+		billing_free(out);
+		out = NULL;
+	}
+	f->w->ctx->st->version = 13;
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &user, "EUR", jan1, now),
 		BILLING_EINVALID);
 	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
 }
@@ -768,6 +911,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(movements__hand_worked_months, setup, teardown),
 		cmocka_unit_test_setup_teardown(movements__range_roles_and_bad_input, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(churn__range_roles_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__hand_worked_invoices, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__roles_and_bad_input, setup, teardown),
 	};

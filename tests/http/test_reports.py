@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """HTTP suite for the revenue reports (issue #25; docs/reports.md):
 GET /v1/reports/mrr?currency=&at= and
-GET /v1/reports/mrr-movements?currency=&from=&to=.
+GET /v1/reports/mrr-movements?currency=&from=&to=,
+GET /v1/reports/receivables-aging?currency=&at= and
+GET /v1/reports/churn?currency=&from=&to=.
 
 - MRR of a tenant's history, by hand: MONTHLY 9.99 and a yearly 120.06
   (1000.5 a month, rounded half away from zero: 1001); an upgrade of the
@@ -24,6 +26,11 @@ GET /v1/reports/mrr-movements?currency=&from=&to=.
   afterwards for both times; another of 10.00 voided since was open at the
   first time; a USER reads; bad parameters are 400 naming the field; the
   answer conforms to ReceivablesAgingReport.
+- churn: of MONTHLY 9.99 and the yearly 1001, a day later the monthly one
+  upgraded to PREMIUM (+1000) and the yearly canceled now (-1001): one of
+  two customers churned, "50.00" %; revenue churn gross 1001 / 2000 =
+  "50.05" %, net "0.05" %; a USER reads; bad currency, from and to are 400
+  naming the field; the answer conforms to ChurnReport.
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
 on the backend BILLING_TEST_BACKEND names, like http_server.
@@ -153,6 +160,54 @@ class Movements(tenant_case.TenantCase):
                     ts.fmt_time(this), ts.fmt_time(next_month(next_month(now)))), "to")):
             with self.subTest(query=query):
                 self.assertProblem(self.movements(query), 400, field=field)
+
+
+class Churn(tenant_case.TenantCase):
+    """Customer and revenue churn over HTTP."""
+
+    def now(self):
+        return ts.parse_time(self.b.ok("GET", "/v1/test-clock")["now"])
+
+    def churn(self, query, token=None):
+        return self.s.request("GET", "/v1/reports/churn" + query, token=token or self.b.tok)
+
+    def test_churn_of_a_history(self):
+        start = self.now()
+        yearly = self.b.plan("YEARLY", 12006, interval="YEAR")
+        a = self.b.subscribe()
+        y = self.b.subscribe(plan=yearly, customer=self.b.customer_new())
+        r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 86400})
+        self.assertEqual(r.status, 200, r.text)
+        self.b.ok("POST", "/v1/subscriptions/%s/change-plan" % a["id"],
+                  {"planId": self.b.premium["id"], "prorationBehavior": "none"})
+        self.b.ok("POST", "/v1/subscriptions/%s/cancel" % y["id"], {})
+        now = self.now()
+        r = self.churn("?currency=EUR&from=%s&to=%s" % (ts.fmt_time(start), ts.fmt_time(now)),
+                       token=self.user)
+        self.assertEqual(r.status, 200, r.text)
+        doc = self.s.request("GET", "/v1/openapi.json").body
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/churn", 200,
+                                                  "application/json", r.body, r.text), [])
+        self.assertEqual(r.body, {"object": "churn_report", "currency": "EUR",
+                                  "from": ts.fmt_time(start), "to": ts.fmt_time(now),
+                                  "startCustomers": 2, "churnedCustomers": 1,
+                                  "customerChurnRate": "50.00", "startMrr": 2000,
+                                  "churnedMrr": -1001, "contractionMrr": 0,
+                                  "expansionMrr": 1000, "grossRevenueChurnRate": "50.05",
+                                  "netRevenueChurnRate": "0.05"})
+
+    def test_bad_parameters_name_the_field(self):
+        now = self.now()
+        past, future = ts.fmt_time(now - 86400), ts.fmt_time(now + 3600)
+        for query, field in (("?from=%s&to=%s" % (past, ts.fmt_time(now)), "currency"),
+                             ("?currency=EURO&from=%s&to=%s" % (past, ts.fmt_time(now)),
+                              "currency"),
+                             ("?currency=EUR&to=%s" % ts.fmt_time(now), "from"),
+                             ("?currency=EUR&from=%s" % past, "to"),
+                             ("?currency=EUR&from=%s&to=%s" % (past, future), "to"),
+                             ("?currency=EUR&from=%s&to=%s" % (past, past), "to")):
+            with self.subTest(query=query):
+                self.assertProblem(self.churn(query), 400, field=field)
 
 
 class Aging(tenant_case.TenantCase):

@@ -191,6 +191,9 @@ for (const backend of backends()) {
       const aging = await run(acme, 'reports.receivables_aging', { currency: 'EUR' });
       assert.equal(aging.total, aging.current + aging.days1To30 + aging.days31To60 +
         aging.days61To90 + aging.daysOver90);
+      const churn = await run(acme, 'reports.churn', { currency: 'EUR',
+        from: '2000-01-01T00:00:00Z', to: mrr.at });
+      assert.deepEqual([churn.startCustomers, churn.customerChurnRate], [0, null]);
 
       const [event] = (await run(acme, 'events.list', { limit: 1 })).data;
       await run(acme, 'events.get', event.id);

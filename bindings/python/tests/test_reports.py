@@ -52,6 +52,16 @@ class Reports(support.BackendCase):
             acme.reports.mrr_movements(currency="EUR", from_=nxt, to=month)
         self.assertEqual(cm.exception.field, "from")
 
+    def test_churn(self):
+        _, acme = self.new_tenant("Churn")
+        now = acme.reports.mrr(currency="EUR")["at"]
+        c = acme.reports.churn(currency="EUR", from_="2000-01-01T00:00:00Z", to=now)
+        self.assertEqual((c["object"], c["startCustomers"], c["customerChurnRate"]),
+                         ("churn_report", 0, None))
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.reports.churn(currency="EUR", from_=now, to=now)
+        self.assertEqual(cm.exception.field, "to")
+
     def test_receivables_aging(self):
         _, acme = self.new_tenant("Aging")
         cus = acme.customers.create(name="C", email="c@example.com")
