@@ -19,6 +19,7 @@
 #include "core/entity.h"
 #include "core/invoice_internal.h"
 #include "core/invoice_item.h"
+#include "core/meter.h"
 #include "core/subscription_internal.h"
 
 /* ------------------------------------------------------------ periods */
@@ -306,6 +307,52 @@ int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 			*issued = true;
 	}
 	lines_free(&l);
+	return rc;
+}
+
+int billing__subscription_item_usage_invoice(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const billing__plan_info *plan, int64_t to,
+	char invoice_id[BILLING_ID_MAX])
+{
+	billing__invoice_draft d = { 0 };
+	billing_invoice_line line;
+	billing__sub_items it;
+	int64_t value, events;
+	char *desc;
+	int rc;
+
+	if ((desc = billing__malloc(BILLING__PLAN_LINE_TEXT)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((rc = billing__sub_items_load(&it, ctx, tx, r->tenant_id, r->id)) < 0) {
+		billing__free(desc);
+		return rc;
+	}
+	rc = billing__usage_value(&value, &events, ctx, tx, r->tenant_id, plan->meter_id,
+		r->customer_id, r->current_period_start, to, true);
+	/* As billing__subscription_usage_lines: a line's quantity is an int32. */
+	if (rc == BILLING_OK && value > INT32_MAX)
+		rc = billing__error_set(BILLING_EOVERFLOW, "usage_too_large",
+			"the usage of plan %s (%lld) does not fit a line's quantity", plan->id,
+			(long long)value);
+	if (rc == BILLING_OK)
+		rc = billing__plan_line(&line, plan, value < 0 ? 0 : (int32_t)value,
+			r->current_period_start, to, desc, BILLING__PLAN_LINE_TEXT, "Usage: ");
+	if (rc == BILLING_OK) {
+		/* The first item is the one on r's plan (subscription_item.c). */
+		line.subscription_item_id = it.n ? it.v[0]->id : NULL;
+		d.tenant_id = r->tenant_id;
+		d.customer_id = r->customer_id;
+		d.subscription_id = r->id;
+		d.subscription = r;
+		d.currency = r->currency;
+		d.period_start = r->current_period_start;
+		d.period_end = to;
+		d.line_count = 1;
+		d.lines = &line;
+		rc = billing__invoice_issue(ctx, tx, &d, invoice_id);
+	}
+	billing__sub_items_free(&it);
+	billing__free(desc);
 	return rc;
 }
 

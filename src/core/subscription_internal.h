@@ -245,6 +245,12 @@ int billing__subscription_usage_wait(int64_t *wait, bool *metered, billing_ctx *
 int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t to, char invoice_id[BILLING_ID_MAX],
 	bool *issued);
+/* subscription_calendar.c: a change of plan now away from the metered plan
+ * of r's first item (r still on it): an invoice of that item's usage of
+ * [current period start, to), its aggregate stored (closed). */
+int billing__subscription_item_usage_invoice(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const billing__plan_info *plan, int64_t to,
+	char invoice_id[BILLING_ID_MAX]);
 
 /* BILLING_EINVALID naming field when a metered plan's item is given a
  * quantity (it has none: its usage is billed). */

@@ -49,6 +49,7 @@ struct switching {
 	billing__plan_info old_plan, new_plan;
 	char desc_credit[600], desc_charge[600];
 	char invoice_id[BILLING_ID_MAX];
+	char usage_invoice_id[BILLING_ID_MAX];
 	char *items_json;               /* the first item's new plan (subscription_item.c) */
 };
 
@@ -59,7 +60,8 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 	const billing_subscription *cur = current;
 	billing_subscription_record *r = record;
 	billing__plan_info *np = &sw->new_plan, *op = &sw->old_plan;
-	billing_invoice_line credit, charge;
+	billing_invoice_line credit, charge, both[2];
+	size_t n = 0;
 	int64_t now = billing__now(ctx), t, whole, unused;
 	int32_t qty;
 	bool same_cycle;
@@ -122,6 +124,18 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 			return rc;
 		return billing__subscription_emit(ctx, tx, r, "subscription.updated");
 	}
+	if (op->usage_type == BILLING__USAGE_METERED && r->status != BILLING_SUB_TRIALING &&
+	    now > r->current_period_start &&
+	    (np->usage_type != BILLING__USAGE_METERED || strcmp(np->meter_id, op->meter_id) != 0)) {
+		/* Away from a metered plan: its usage so far of the period, billed
+		 * now on an invoice of its own (as cancel now; docs/usage.md). To a
+		 * metered plan of the same meter, the renewal bills the whole
+		 * period's usage at the new plan's price instead. */
+		if ((rc = billing__subscription_item_usage_invoice(ctx, tx, r, op, now,
+			sw->usage_invoice_id)) < 0)
+			return rc;
+		r->latest_invoice_id = sw->usage_invoice_id;
+	}
 	r->plan_id = np->id;
 	r->pending_plan_id = NULL; /* an immediate change replaces a scheduled one */
 	/* The first item takes the plan. */
@@ -142,8 +156,10 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 		r->period_index = -1;
 	} else if (!same_cycle) {
 		/* A change of interval restarts the cycle now; the new period is
-		 * invoiced at once, with the credit for the old plan's unused time. */
-		if ((rc = billing__subscription_proration_line(&credit, op, cur->quantity, t,
+		 * invoiced at once, with the credit for the old plan's unused time
+		 * (none of a metered plan: nothing of it was billed in advance). */
+		if (op->usage_type != BILLING__USAGE_METERED &&
+		    (rc = billing__subscription_proration_line(&credit, op, cur->quantity, t,
 			r->current_period_end, unused, whole, true, sw->desc_credit,
 			sizeof(sw->desc_credit))) < 0)
 			return rc;
@@ -153,28 +169,36 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 			&r->current_period_end, np, t, 0)) < 0)
 			return rc;
 		if ((rc = billing__subscription_invoice_period(ctx, tx, r, np, r->current_period_start,
-			r->current_period_end, false, &credit, sw->invoice_id)) < 0)
+			r->current_period_end, false, op->usage_type != BILLING__USAGE_METERED ? &credit : NULL,
+			sw->invoice_id)) < 0)
 			return rc;
 		r->latest_invoice_id = sw->invoice_id;
 	} else if (sw->p->proration != BILLING_PRORATE_NONE && unused > 0) {
-		if ((rc = billing__subscription_proration_line(&credit, op, cur->quantity, t,
-			r->current_period_end, unused, whole, true, sw->desc_credit,
-			sizeof(sw->desc_credit))) < 0 ||
-		    (rc = billing__subscription_proration_line(&charge, np, qty, t,
-			r->current_period_end, unused, whole, false, sw->desc_charge,
-			sizeof(sw->desc_charge))) < 0)
-			return rc;
-		if (sw->p->proration == BILLING_PRORATE_CREATE) {
-			if ((rc = billing__pending_line_add(ctx->st, tx, r->tenant_id, r->id,
-				&credit)) < 0 ||
-			    (rc = billing__pending_line_add(ctx->st, tx, r->tenant_id, r->id,
-				&charge)) < 0)
+		/* A metered plan is billed in arrears, never in advance: no
+		 * credit of the old one's unused time, no charge of the new one's
+		 * (a line of quantity 0 either way). */
+		if (op->usage_type != BILLING__USAGE_METERED) {
+			if ((rc = billing__subscription_proration_line(&credit, op, cur->quantity, t,
+				r->current_period_end, unused, whole, true, sw->desc_credit,
+				sizeof(sw->desc_credit))) < 0)
 				return rc;
-		} else {
+			both[n++] = credit;
+		}
+		if (np->usage_type != BILLING__USAGE_METERED) {
+			if ((rc = billing__subscription_proration_line(&charge, np, qty, t,
+				r->current_period_end, unused, whole, false, sw->desc_charge,
+				sizeof(sw->desc_charge))) < 0)
+				return rc;
+			both[n++] = charge;
+		}
+		if (sw->p->proration == BILLING_PRORATE_CREATE) {
+			size_t i;
+			for (i = 0; i < n; i++)
+				if ((rc = billing__pending_line_add(ctx->st, tx, r->tenant_id, r->id,
+					&both[i])) < 0)
+					return rc;
+		} else if (n) {
 			billing__invoice_draft d = { 0 };
-			billing_invoice_line both[2];
-			both[0] = credit;
-			both[1] = charge;
 			d.tenant_id = r->tenant_id;
 			d.customer_id = r->customer_id;
 			d.subscription_id = r->id;
@@ -182,7 +206,7 @@ static int switch_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 			d.currency = r->currency;
 			d.period_start = t;
 			d.period_end = r->current_period_end;
-			d.line_count = 2;
+			d.line_count = n;
 			d.lines = both;
 			if ((rc = billing__invoice_issue(ctx, tx, &d, sw->invoice_id)) < 0)
 				return rc;

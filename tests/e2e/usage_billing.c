@@ -15,6 +15,9 @@
  *  - cancel at the period end bills the last period's usage on a final
  *    invoice; cancel now bills the usage so far, and later events of it are
  *    refused;
+ *  - a change of plan away from a metered plan now bills the usage so far
+ *    on an invoice of its own, and credits nothing of it (no line of
+ *    quantity 0);
  *  - billing_check: a usage line that is not its stored aggregate;
  *  - retention: billing_usage_prune deletes the events before the cutoff
  *    (the earlier of now less the retention and the oldest unbilled
@@ -689,6 +692,63 @@ static void usage_billing__cancel_bills_the_usage_on_a_final_invoice(void **stat
 	assert_check_clean(f);
 }
 
+/* A change away from a metered plan now bills the usage so far of the
+ * period on an invoice of its own (as cancel now does), and credits no
+ * "unused time" of it (nothing was billed in advance): no line of quantity
+ * 0 of the metered plan, on that invoice or the next. */
+static void usage_billing__a_change_away_from_metered_bills_the_usage_so_far(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec item = { f->metered, 0 };
+	billing_subscription *s = subscribe(f, f->customer, &item, 1), *t = NULL;
+	billing_subscription_change_params cp = BILLING_SUBSCRIPTION_CHANGE_INIT;
+	int64_t start = billing_subscription_current_period_start(s);
+	int64_t end = billing_subscription_current_period_end(s);
+	billing_invoice *inv;
+	char sub[64];
+	size_t i;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	f->w->now = start + 10 * 86400;
+	assert_int_equal(send(f, f->customer, "c-1", 0, 120, NULL), BILLING_USAGE_ACCEPTED);
+	assert_int_equal(send(f, f->customer, "c-2", 0, 30, NULL), BILLING_USAGE_ACCEPTED);
+	f->w->now = start + 12 * 86400;
+	cp.plan_id = f->licensed;
+	cp.proration = BILLING_PRORATE_CREATE;
+	tb_assert_rc(billing_subscription_change_plan(&t, f->w->ctx, &f->admin, sub, &cp, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_subscription_quantity(t), 1);
+	billing_subscription_free(t);
+	assert_int_equal(invoice_count(f, sub), 2);
+	inv = latest(f, sub);
+	/* 150 units: 500 + 100 x 10 + 50 x 5. */
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_string_equal(billing_invoice_line_at(inv, 0)->plan_id, f->metered);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 150);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->period_start, start);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->period_end, f->w->now);
+	assert_int_equal(billing_invoice_total(inv), 1750);
+	billing_invoice_free(inv);
+
+	/* The renewal: the licensed plan's remaining time and its next period,
+	 * nothing of the metered plan (the usage after the change is not its). */
+	assert_int_equal(send(f, f->customer, "c-3", 0, 40, NULL), BILLING_USAGE_ACCEPTED);
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	assert_int_equal(invoice_count(f, sub), 3);
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_period_start(inv), end);
+	assert_int_equal(billing_invoice_line_count(inv), 2);
+	for (i = 0; i < billing_invoice_line_count(inv); i++) {
+		assert_string_equal(billing_invoice_line_at(inv, i)->plan_id, f->licensed);
+		assert_int_equal(billing_invoice_line_at(inv, i)->quantity, 1);
+		assert_true(billing_invoice_line_at(inv, i)->amount > 0);
+	}
+	billing_invoice_free(inv);
+	assert_check_clean(f);
+}
+
 /* ------------------------------------------------------------ other spans */
 
 /* An aggregate asked for a closed span that starts where the subscription's
@@ -926,6 +986,7 @@ int main(void)
 		T(usage_billing__metered_and_licensed_items_on_one_invoice),
 		T(usage_billing__two_runs_at_once_bill_each_period_once),
 		T(usage_billing__cancel_bills_the_usage_on_a_final_invoice),
+		T(usage_billing__a_change_away_from_metered_bills_the_usage_so_far),
 		T(retention__prune_deletes_old_events_but_never_an_unbilled_period),
 		T(usage_billing__a_shorter_closed_span_does_not_block_the_renewal),
 		T(settings__grace_and_retention_each_keep_the_other),
