@@ -749,6 +749,90 @@ static void usage_billing__a_change_away_from_metered_bills_the_usage_so_far(voi
 	assert_check_clean(f);
 }
 
+/* Between metered plans: to one of the same meter, nothing now (the
+ * renewal bills the period at the new price); to one of another meter, the
+ * old meter's usage so far at once. From a licensed plan to a metered one
+ * with always_invoice: the licensed credit only, no zero charge line. */
+static void usage_billing__changes_between_metered_plans(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec item = { f->metered, 0 }, lic = { f->licensed, 1 };
+	billing_subscription_change_params cp = BILLING_SUBSCRIPTION_CHANGE_INIT;
+	billing_subscription *s = subscribe(f, f->customer, &item, 1), *t = NULL;
+	billing_customer *c2 = tb_customer(f->w, f->tenant, NULL);
+	int64_t start = billing_subscription_current_period_start(s);
+	int64_t end = billing_subscription_current_period_end(s);
+	char meter2[64], same[64], other[64], sub[64], sub2[64], json[1024];
+	billing_plan *plan;
+	billing_invoice *inv;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	json_call(f, "meters.create", "{\"eventName\":\"api.call\",\"aggregation\":\"count\"}",
+		meter2, sizeof(meter2));
+	snprintf(json, sizeof(json), TIERS ",\"usageType\":\"metered\",\"meterId\":\"%s\"",
+		f->meter);
+	plan = tb_plan(f->w, f->tenant, &(tb_plan_spec){ .product_id = f->product,
+		.price_json = json });
+	snprintf(same, sizeof(same), "%s", billing_plan_id(plan));
+	billing_plan_free(plan);
+	snprintf(json, sizeof(json), TIERS ",\"usageType\":\"metered\",\"meterId\":\"%s\"",
+		meter2);
+	plan = tb_plan(f->w, f->tenant, &(tb_plan_spec){ .product_id = f->product,
+		.price_json = json });
+	snprintf(other, sizeof(other), "%s", billing_plan_id(plan));
+	billing_plan_free(plan);
+
+	f->w->now = start + 5 * 86400;
+	assert_int_equal(send(f, f->customer, "d-1", 0, 150, NULL), BILLING_USAGE_ACCEPTED);
+	cp.plan_id = same;
+	cp.proration = BILLING_PRORATE_ALWAYS_INVOICE;
+	tb_assert_rc(billing_subscription_change_plan(&t, f->w->ctx, &f->admin, sub, &cp, NULL),
+		BILLING_OK);
+	billing_subscription_free(t);
+	t = NULL;
+	assert_int_equal(invoice_count(f, sub), 1);
+	f->w->now = start + 10 * 86400;
+	cp.plan_id = other;
+	tb_assert_rc(billing_subscription_change_plan(&t, f->w->ctx, &f->admin, sub, &cp, NULL),
+		BILLING_OK);
+	billing_subscription_free(t);
+	t = NULL;
+	assert_int_equal(invoice_count(f, sub), 2);
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_string_equal(billing_invoice_line_at(inv, 0)->plan_id, same);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 150);
+	assert_int_equal(billing_invoice_total(inv), 1750);
+	billing_invoice_free(inv);
+	/* The renewal: meter2 counts the period's one event, 500 + 10. */
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_string_equal(billing_invoice_line_at(inv, 0)->plan_id, other);
+	assert_int_equal(billing_invoice_line_at(inv, 0)->quantity, 1);
+	assert_int_equal(billing_invoice_total(inv), 510);
+	billing_invoice_free(inv);
+
+	s = subscribe(f, billing_customer_id(c2), &lic, 1);
+	snprintf(sub2, sizeof(sub2), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	f->w->now += 86400;
+	cp.plan_id = f->metered;
+	tb_assert_rc(billing_subscription_change_plan(&t, f->w->ctx, &f->admin, sub2, &cp, NULL),
+		BILLING_OK);
+	billing_subscription_free(t);
+	assert_int_equal(invoice_count(f, sub2), 2);
+	inv = latest(f, sub2);
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	assert_string_equal(billing_invoice_line_at(inv, 0)->plan_id, f->licensed);
+	assert_true(billing_invoice_line_at(inv, 0)->amount < 0);
+	billing_invoice_free(inv);
+	billing_customer_free(c2);
+	assert_check_clean(f);
+}
+
 /* ------------------------------------------------------------ other spans */
 
 /* An aggregate asked for a closed span that starts where the subscription's
@@ -987,6 +1071,7 @@ int main(void)
 		T(usage_billing__two_runs_at_once_bill_each_period_once),
 		T(usage_billing__cancel_bills_the_usage_on_a_final_invoice),
 		T(usage_billing__a_change_away_from_metered_bills_the_usage_so_far),
+		T(usage_billing__changes_between_metered_plans),
 		T(retention__prune_deletes_old_events_but_never_an_unbilled_period),
 		T(usage_billing__a_shorter_closed_span_does_not_block_the_renewal),
 		T(settings__grace_and_retention_each_keep_the_other),
