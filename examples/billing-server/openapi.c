@@ -361,7 +361,7 @@ static cJSON *operation(const route *rt)
 			cJSON_GetObjectItemCaseSensitive(op, "roles"), 1));
 	else if (route_is_test_clock(rt->kind))
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\"]"));
-	else if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF)   /* as invoices.get */
+	else if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF)   /* as invoices.get, credit_notes.get */
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\",\"USER\"]"));
 	if (!authed)
 		cJSON_AddItemToObject(o, "security", cJSON_CreateArray());
@@ -386,7 +386,8 @@ static cJSON *operation(const route *rt)
 		cJSON_AddItemToArray(params, cJSON_CreateRaw("{\"name\":\"locale\",\"in\":\"query\","
 			"\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"en-US\","
 			"\"en-GB\",\"de-DE\",\"fr-FR\",\"es-ES\",\"ja-JP\"]},\"description\":"
-			"\"The document's locale (case-insensitive); default en-US; another is 400 "
+			"\"The document's locale (case-insensitive); default the customer's "
+			"preferredLocale, else en-US; another is 400 "
 			"unsupported_locale.\"}"));
 		cJSON_AddItemToArray(params, cJSON_CreateRaw("{\"name\":\"If-None-Match\","
 			"\"in\":\"header\",\"required\":false,\"schema\":{\"type\":\"string\"},"

@@ -127,6 +127,16 @@ static const route special[] = {
 	ROUTE("GET", "/v1/credit-notes/preview", H_OP_QUERY, "credit_notes.preview", "creditNotes",
 		NULL),
 	ROUTE("GET", "/v1/credit-notes/{id}", H_OP_GET, "credit_notes.get", "creditNotes", NULL),
+	ROUTE("GET", "/v1/credit-notes/{id}/html", H_DOCUMENT_HTML, NULL, "creditNotes",
+		"The credit note as a self-contained HTML document (inline CSS, no scripts), laid "
+		"out as the invoice's, in the locale asked for (en-US, en-GB, de-DE, fr-FR, es-ES, "
+		"ja-JP; default the customer's preferredLocale, else en-US). ETag is the document's "
+		"content hash: If-None-Match answers 304."),
+	ROUTE("GET", "/v1/credit-notes/{id}/pdf", H_DOCUMENT_PDF, NULL, "creditNotes",
+		"The credit note as a PDF (A4, fonts embedded; the same layout as its HTML) in the "
+		"locale asked for (en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP; default the "
+		"customer's preferredLocale, else en-US). ETag is the document's content hash: "
+		"If-None-Match answers 304."),
 	ROUTE("POST", "/v1/credit-notes/{id}/void", H_OP_ACTION, "credit_notes.void", "creditNotes",
 		NULL),
 	ROUTE("GET", "/v1/payments", H_OP_LIST, "payments.list", "payments", NULL),
@@ -1371,7 +1381,9 @@ static void handle_document(request *r)
 	if (q.failed)
 		return;
 	principal_of(r, &who);
-	rc = billing_invoice_render(&doc, &len, r->app->ctx, &who, r->id,
+	/* The two documents' routes differ only in what they render. */
+	rc = (strcmp(r->rt->tag, "creditNotes") == 0 ? billing_credit_note_render :
+		billing_invoice_render)(&doc, &len, r->app->ctx, &who, r->id,
 		pdf ? BILLING_DOCUMENT_PDF : BILLING_DOCUMENT_HTML, q.locale);
 	if (rc < 0) {
 		reply_billing_error(r, rc);

@@ -33,11 +33,13 @@ typedef enum {
 	H_CLOCK_GET,     /* GET /v1/test-clock: only with BILLING_TEST_CLOCK=1, ADMIN */
 	H_CLOCK_ADVANCE, /* POST /v1/test-clock/advance: likewise */
 	H_WEBHOOK_STRIPE, /* POST /v1/webhooks/stripe: no token; raw body to the provider */
-	H_DOCUMENT_HTML, /* GET /v1/invoices/{id}/html?locale=: billing_invoice_render, a
-	                  * strong ETag of the content, If-None-Match -> 304 */
+	H_DOCUMENT_HTML, /* GET /v1/invoices/{id}/html?locale=: billing_invoice_render (tag
+	                  * creditNotes: /v1/credit-notes/{id}/html, billing_credit_note_render),
+	                  * a strong ETag of the content, If-None-Match -> 304 */
 	H_CONSOLE,       /* GET /console/ and every path below it: the console's files
 	                  * (console.c), no token; the path template is a prefix */
-	H_DOCUMENT_PDF   /* GET /v1/invoices/{id}/pdf?locale=: likewise, application/pdf */
+	H_DOCUMENT_PDF   /* GET /v1/invoices/{id}/pdf?locale= and /v1/credit-notes/{id}/pdf:
+	                  * likewise, application/pdf */
 } handler_kind;
 
 /* Inbound provider webhooks are small (Stripe's events are a few KiB). */

@@ -1,6 +1,7 @@
 /**
  * @file billing/document.h
- * @brief Invoice documents (issue #24): what a customer receives.
+ * @brief Invoice and credit-note documents (issue #24): what a customer
+ * receives.
  *
  * billing_invoice_render() reads an invoice, its customer, the tenant and
  * the tax rates the invoice names in one read transaction of its own (never
@@ -68,6 +69,39 @@ typedef enum {
  *         BILLING_ENOMEM; a storage error
  */
 BILLING_EXTERN(int) billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
+	const billing_principal *who, const char *id, billing_document_format format,
+	const char *locale);
+
+/**
+ * Renders a credit note (issued or void) from the same layout description
+ * as an invoice, read with the invoice it credits, its customer, the
+ * tenant, its branding and the tax rates it names in one read transaction
+ * of its own: the seller and the buyer as on the invoice, the note's
+ * number, the invoice's number, the date of issue, the status, every line
+ * (description, quantity and unit price when credited by quantity, the
+ * tax, the amount before the line's discount, the discount under it), the
+ * subtotal before discounts, the discount, the tax per rate
+ * (totalTaxAmounts), the total, how it was paid back (refunded, credited
+ * to the balance, settled outside), the reason, the memo and the
+ * branding's footer. The locale is chosen as for an invoice: the one
+ * asked for, else the customer's preferredLocale, else en-US.
+ *
+ * @param out    receives the document (new; free with billing_free()),
+ *               NUL-terminated for HTML
+ * @param len    receives its length in bytes
+ * @param id     the credit note ("cn_...")
+ * @param format BILLING_DOCUMENT_HTML or BILLING_DOCUMENT_PDF (as for
+ *               billing_invoice_render(): the same layout, the same bytes
+ *               for the same note)
+ * @param locale as for billing_invoice_render(); NULL: the customer's
+ * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
+ *         credit notes; BILLING_ENOTFOUND when the tenant has no such
+ *         credit note; BILLING_EINVALID (field "locale", reason
+ *         "unsupported_locale"; field "format", also reason
+ *         "unsupported_format" for PDF without PDF support); BILLING_ENOMEM;
+ *         a storage error
+ */
+BILLING_EXTERN(int) billing_credit_note_render(char **out, size_t *len, billing_ctx *ctx,
 	const billing_principal *who, const char *id, billing_document_format format,
 	const char *locale);
 

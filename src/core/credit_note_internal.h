@@ -3,7 +3,9 @@
  * (struct billing_credit_note, the descriptor's memory), the indexes into
  * its fields, and a filter on one of them. credit_note.c is the object
  * (descriptor, reads, getters, billing_check's part); credit_note_issue.c
- * writes notes (create, preview), credit_note_void.c voids them.
+ * writes notes (create, preview), credit_note_void.c voids them. The one
+ * reader outside them is document.c, which lays a note out from its record
+ * (its reason, memo and tax per rate have no public getter).
  */
 #ifndef BILLING_CORE_CREDIT_NOTE_INTERNAL_H
 #define BILLING_CORE_CREDIT_NOTE_INTERNAL_H

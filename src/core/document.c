@@ -1,6 +1,6 @@
 /*
- * Invoice documents (issue #24, billing/document.h): reads what the
- * document shows in one read transaction of its own, builds the layout
+ * Invoice and credit-note documents (issue #24, billing/document.h): reads
+ * what the document shows in one read transaction of its own, builds the layout
  * description (core/document.h) with every text formatted for the
  * locale, and hands it to the renderer of the format. Rendering happens
  * after the transaction ended: it never holds a transaction open, let
@@ -16,10 +16,13 @@
 #include "core/branding.h"
 #include "core/copy.h"
 #include "core/core.h"
+#include "core/credit_note.h"
+#include "core/credit_note_internal.h"
 #include "core/document.h"
 #include "core/invoice_internal.h"
 #include "core/invoice_tax.h"
 #include "core/json_exact.h"
+#include "core/resource.h"
 #include "core/resources.h"
 #include "core/txn.h"
 #include "core/validate.h"
@@ -99,6 +102,7 @@ typedef struct {
 
 typedef struct {
 	billing_invoice *inv;
+	struct billing_credit_note *cn;   /* a credit note's document; NULL: the invoice's */
 	char *seller;              /* the tenant's name */
 	billing__branding brand;   /* the tenant's branding (NULLs: not set) */
 	char *name, *email, *tax_ids_json;
@@ -111,6 +115,7 @@ typedef struct {
 static void source_free(source *s)
 {
 	billing_invoice_free(s->inv);
+	billing_credit_note_free(s->cn);
 	billing__free(s->seller);
 	billing__free(s->name);
 	billing__free(s->email);
@@ -144,10 +149,16 @@ static int tenant_row(void *payload, const void *record)
 	return dup_into(&((source *)payload)->seller, ((const billing_tenant_record *)record)->name);
 }
 
+/* The document's totalTaxAmounts: the credit note's, else the invoice's. */
+static const char *tax_amounts(const source *s)
+{
+	return s->cn ? s->cn->total_tax_amounts_json : billing_invoice_total_tax_amounts(s->inv);
+}
+
 /* The tax rates totalTaxAmounts names, read once each. */
 static int read_rates(source *s, billing_ctx *ctx, billing_txn *tx, const char *tenant_id)
 {
-	cJSON *arr = cJSON_Parse(billing_invoice_total_tax_amounts(s->inv)), *e;
+	cJSON *arr = cJSON_Parse(tax_amounts(s)), *e;
 	int rc = BILLING_OK;
 	cJSON_ArrayForEach(e, arr) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "taxRateId");
@@ -165,13 +176,27 @@ static int read_rates(source *s, billing_ctx *ctx, billing_txn *tx, const char *
 	return rc;
 }
 
-static int read_source(source *s, billing_ctx *ctx, const billing_principal *who, const char *id)
+static int note_row(void *payload, const void *record)
+{
+	source *s = payload;
+	s->cn = billing__record_dup(&billing__res_credit_note, record);
+	return s->cn ? BILLING_OK : billing__error_set(BILLING_ENOMEM, NULL, NULL);
+}
+
+/* What the document of invoice id shows, or (note set) of credit note
+ * note with the invoice it credits. */
+static int read_source(source *s, billing_ctx *ctx, const billing_principal *who, const char *id,
+	const char *note)
 {
 	billing_txn *tx;
-	int rc;
+	int rc = BILLING_OK;
 	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_READ)) < 0)
 		return rc;
-	rc = billing__invoice_load(&s->inv, ctx, tx, who->tenant_id, id);
+	if (note && (rc = billing__read(ctx->st, tx, &billing__res_credit_note, who->tenant_id,
+		note, BILLING_LOCK_NONE, note_row, s)) == BILLING_OK)
+		id = s->cn->invoice_id;
+	if (rc == BILLING_OK)
+		rc = billing__invoice_load(&s->inv, ctx, tx, who->tenant_id, id);
 	if (rc == BILLING_OK)
 		rc = billing__read(ctx->st, tx, &billing__res_customer, who->tenant_id,
 			billing_invoice_customer_id(s->inv), BILLING_LOCK_NONE, customer_row, s);
@@ -418,7 +443,7 @@ static const rate_row *rate_of(const source *s, const char *id)
 /* One sum per entry of totalTaxAmounts: "VAT 19%", "Tax 5% (incl.)". */
 static void tax_breakdown(builder *b, const source *s)
 {
-	cJSON *arr = cJSON_Parse(billing_invoice_total_tax_amounts(s->inv)), *e;
+	cJSON *arr = cJSON_Parse(tax_amounts(s)), *e;
 	char label[320], pct[32], amount[64];
 	cJSON_ArrayForEach(e, arr) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "taxRateId");
@@ -550,18 +575,147 @@ static int build(billing__doc *d, const source *s, const billing__locale *loc)
 	return b.rc;
 }
 
+/* ------------------------------------------------------------ credit notes */
+
+static const char *reason_label(builder *b, int reason)
+{
+	switch (reason) {
+	case BILLING_CREDIT_NOTE_DUPLICATE: return L(b, BILLING__L_REASON_DUPLICATE);
+	case BILLING_CREDIT_NOTE_FRAUDULENT: return L(b, BILLING__L_REASON_FRAUDULENT);
+	case BILLING_CREDIT_NOTE_ORDER_CHANGE: return L(b, BILLING__L_REASON_ORDER_CHANGE);
+	case BILLING_CREDIT_NOTE_PRODUCT_UNSATISFACTORY:
+		return L(b, BILLING__L_REASON_PRODUCT_UNSATISFACTORY);
+	default: return NULL;
+	}
+}
+
+/* The unit amount of the invoice's line that line_id names (0: none). */
+static int64_t unit_of(const billing_invoice *inv, const char *line_id)
+{
+	size_t i, n = billing_invoice_line_count(inv);
+	char id[128];
+	for (i = 0; line_id && i < n; i++)
+		if (billing__invoice_line_id(id, sizeof(id), billing_invoice_id(inv), i) == BILLING_OK &&
+		    strcmp(id, line_id) == 0)
+			return billing_invoice_line_at(inv, i)->unit_amount;
+	return 0;
+}
+
+/* The note's lines as the invoice's: the amount before the line's
+ * discount, the discount under it; the unit price where the line was
+ * credited by quantity. *discount receives the discounts' sum. */
+static void note_lines(builder *b, const source *s, int64_t *discount)
+{
+	cJSON *root = cJSON_Parse(s->cn->lines_json), *l;
+	char qty[32], unit[64], tax[64], amount[64];
+
+	*discount = 0;
+	add(b, BILLING__DOC_HEAD, 0, L(b, BILLING__L_DESCRIPTION), L(b, BILLING__L_QUANTITY),
+		L(b, BILLING__L_UNIT_PRICE), L(b, BILLING__L_TAX), L(b, BILLING__L_AMOUNT));
+	cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(root, "data")) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(l, "invoiceLineId");
+		const cJSON *desc = cJSON_GetObjectItemCaseSensitive(l, "description");
+		const cJSON *d;
+		int64_t q = 0, a = 0, t = 0, off = 0, v;
+		int by_quantity = billing__jx_int(cJSON_GetObjectItemCaseSensitive(l, "quantity"),
+			&q) == BILLING__JX_INT_OK;
+		(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(l, "amount"), &a);
+		(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(l, "taxAmount"), &t);
+		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(l, "discountAmounts"))
+			if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(d, "amount"), &v) ==
+			    BILLING__JX_INT_OK)
+				off += v;
+		qty[0] = unit[0] = '\0';
+		if (by_quantity) {
+			if (billing__doc_integer(qty, sizeof(qty), b->loc, q) < 0 && b->rc == BILLING_OK)
+				b->rc = BILLING_EOVERFLOW;
+			money(b, unit, sizeof(unit), unit_of(s->inv, cJSON_IsString(id) ?
+				id->valuestring : NULL));
+		}
+		add(b, BILLING__DOC_ROW, 0, cJSON_IsString(desc) ? desc->valuestring : "", qty, unit,
+			money(b, tax, sizeof(tax), t), money(b, amount, sizeof(amount), a));
+		if (off)
+			add(b, BILLING__DOC_DETAIL, 0, L(b, BILLING__L_DISCOUNT), NULL, NULL, NULL,
+				money(b, amount, sizeof(amount), -off));
+		*discount += off;
+	}
+	cJSON_Delete(root);
+}
+
+/* A credit note: its number, the invoice it credits, the date, the status,
+ * the lines with their discounts, the subtotal before and the discount,
+ * the tax per rate, the total, how it was paid back (refunded, credited
+ * to the balance, settled outside), the reason, the memo, the footer. */
+static int build_note(billing__doc *d, const source *s, const billing__locale *loc)
+{
+	const struct billing_credit_note *n = s->cn;
+	builder b = { d, loc, n->currency, BILLING_OK };
+	char title[256], day[32], amount[64], *logo;
+	int64_t discount;
+
+	d->locale = loc;
+	d->issued_at = n->created_at;      /* the PDF's creation date: the same bytes */
+	snprintf(d->accent, sizeof(d->accent), "%s",
+		s->brand.accent_color ? s->brand.accent_color : ACCENT_DEFAULT);
+	snprintf(title, sizeof(title), "%s %s", L(&b, BILLING__L_CREDIT_NOTE), n->number);
+	if ((d->title = billing__strdup(title)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	logo = logo_uri(&b, s);
+	add(&b, BILLING__DOC_TITLE, 0, L(&b, BILLING__L_CREDIT_NOTE), NULL, logo, NULL, NULL);
+	billing__free(logo);
+	parties(&b, s);
+	add(&b, BILLING__DOC_FIELD, 0, L(&b, BILLING__L_CREDIT_NOTE_NUMBER), n->number, NULL, NULL,
+		NULL);
+	add(&b, BILLING__DOC_FIELD, 0, L(&b, BILLING__L_CREDITED_INVOICE),
+		billing_invoice_number(s->inv) ? billing_invoice_number(s->inv) :
+		billing_invoice_id(s->inv), NULL, NULL, NULL);
+	add(&b, BILLING__DOC_FIELD, 0, L(&b, BILLING__L_ISSUED),
+		date(&b, day, sizeof(day), n->created_at), NULL, NULL, NULL);
+	add(&b, BILLING__DOC_FIELD, 0, L(&b, BILLING__L_STATUS),
+		n->status == BILLING_CREDIT_NOTE_VOID ? L(&b, BILLING__L_STATUS_VOID) :
+		L(&b, BILLING__L_STATUS_ISSUED), NULL, NULL, NULL);
+	note_lines(&b, s, &discount);
+	add(&b, BILLING__DOC_SUM, 0, L(&b, BILLING__L_SUBTOTAL),
+		money(&b, amount, sizeof(amount), n->subtotal + discount), NULL, NULL, NULL);
+	if (discount)
+		add(&b, BILLING__DOC_SUM, 0, L(&b, BILLING__L_DISCOUNT),
+			money(&b, amount, sizeof(amount), -discount), NULL, NULL, NULL);
+	tax_breakdown(&b, s);
+	add(&b, BILLING__DOC_SUM, 1, L(&b, BILLING__L_TOTAL),
+		money(&b, amount, sizeof(amount), n->total), NULL, NULL, NULL);
+	if (n->refund_amount)
+		add(&b, BILLING__DOC_SUM, 0, L(&b, BILLING__L_REFUNDED),
+			money(&b, amount, sizeof(amount), n->refund_amount), NULL, NULL, NULL);
+	if (n->credit_amount)
+		add(&b, BILLING__DOC_SUM, 0, L(&b, BILLING__L_CREDITED_TO_BALANCE),
+			money(&b, amount, sizeof(amount), n->credit_amount), NULL, NULL, NULL);
+	if (n->out_of_band_amount)
+		add(&b, BILLING__DOC_SUM, 0, L(&b, BILLING__L_OUT_OF_BAND),
+			money(&b, amount, sizeof(amount), n->out_of_band_amount), NULL, NULL, NULL);
+	if (reason_label(&b, n->reason))
+		add(&b, BILLING__DOC_NOTE, 0, L(&b, BILLING__L_REASON), reason_label(&b, n->reason),
+			NULL, NULL, NULL);
+	if (n->memo)
+		add(&b, BILLING__DOC_NOTE, 0, L(&b, BILLING__L_MEMO), n->memo, NULL, NULL, NULL);
+	if (s->brand.footer)
+		add(&b, BILLING__DOC_NOTE, 0, "", s->brand.footer, NULL, NULL, NULL);
+	return b.rc;
+}
+
 /* ------------------------------------------------------------ the call */
 
-int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
-	const billing_principal *who, const char *id, billing_document_format format,
-	const char *locale)
+/* The document of invoice id, or of credit note id when note. */
+static int render(char **out, size_t *len, billing_ctx *ctx, const billing_principal *who,
+	const char *id, int note, billing_document_format format, const char *locale)
 {
 	const billing__locale *loc = NULL;
 	source s;
 	billing__doc d;
 	int rc;
 
-	if ((rc = billing__authorize(ctx, who, BILLING_OP_INVOICES_GET)) < 0)
+	/* Who may read the invoice, or the credit note, may read its document. */
+	if ((rc = note ? billing__authorize_resource(ctx, who, &billing__res_credit_note,
+		BILLING_RESOURCE_OP_GET) : billing__authorize(ctx, who, BILLING_OP_INVOICES_GET)) < 0)
 		return rc;
 	BILLING__ASSERT_ARG(out, "out");
 	BILLING__ASSERT_ARG(len, "len");
@@ -578,15 +732,16 @@ int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
 	if (locale && (loc = billing__locale_find(locale)) == NULL)
 		return billing__error_field(BILLING_EINVALID, "unsupported_locale", "locale",
 			"one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP");
-	if (!billing__id_arg_ok(id, "in"))
-		return billing__not_found("invoice");
+	if (!billing__id_arg_ok(id, note ? "cn" : "in"))
+		return billing__not_found(note ? "credit note" : "invoice");
 	memset(&s, 0, sizeof(s));
 	memset(&d, 0, sizeof(d));
-	if ((rc = read_source(&s, ctx, who, id)) == BILLING_OK) {
+	if ((rc = read_source(&s, ctx, who, note ? NULL : id, note ? id : NULL)) == BILLING_OK) {
 		/* No locale asked for: the customer's, else en-US. */
 		if (!locale && (loc = billing__locale_find(s.preferred_locale)) == NULL)
 			loc = billing__locale_find("en-US");
-		rc = build(&d, &s, loc);
+		/* A note's source holds it (read_source). */
+		rc = s.cn ? build_note(&d, &s, loc) : build(&d, &s, loc);
 	}
 	/* Rendering happens here, after the read transaction ended. */
 	if (rc == BILLING_OK)
@@ -595,4 +750,18 @@ int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
 	billing__doc_clear(&d);
 	source_free(&s);
 	return rc;
+}
+
+int billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
+	const billing_principal *who, const char *id, billing_document_format format,
+	const char *locale)
+{
+	return render(out, len, ctx, who, id, 0, format, locale);
+}
+
+int billing_credit_note_render(char **out, size_t *len, billing_ctx *ctx,
+	const billing_principal *who, const char *id, billing_document_format format,
+	const char *locale)
+{
+	return render(out, len, ctx, who, id, 1, format, locale);
 }

@@ -1,5 +1,5 @@
 /*
- * Invoice documents (issue #24): the layout description every renderer
+ * Invoice and credit-note documents (issue #24): the layout description every renderer
  * walks, the locales, and the formatting of amounts, dates and numbers.
  *
  * A document is built once from what one read transaction saw (the
@@ -55,6 +55,19 @@ typedef enum {
 	BILLING__L_STATUS_VOID,
 	BILLING__L_STATUS_UNCOLLECTIBLE,
 	BILLING__L_PAGE_OF,           /* "Page {n} of {m}": the PDF's footer */
+	/* credit notes */
+	BILLING__L_CREDIT_NOTE,
+	BILLING__L_CREDIT_NOTE_NUMBER,
+	BILLING__L_CREDITED_INVOICE,
+	BILLING__L_REASON,
+	BILLING__L_REASON_DUPLICATE,
+	BILLING__L_REASON_FRAUDULENT,
+	BILLING__L_REASON_ORDER_CHANGE,
+	BILLING__L_REASON_PRODUCT_UNSATISFACTORY,
+	BILLING__L_REFUNDED,
+	BILLING__L_CREDITED_TO_BALANCE,
+	BILLING__L_OUT_OF_BAND,
+	BILLING__L_STATUS_ISSUED,
 	BILLING__L_COUNT
 } billing__label;
 

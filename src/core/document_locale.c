@@ -27,7 +27,10 @@ static const billing__locale locales[] = {
 		"Applied balance", "Amount paid", "Amount due", "Status", "Payment instructions",
 		"Please pay by", "Reverse charge: VAT to be accounted for by the recipient.", "Memo",
 		"Draft", "Open", "Paid", "Payment failed", "Void", "Uncollectible",
-		"Page {n} of {m}" } },
+		"Page {n} of {m}",
+		"Credit note", "Credit note number", "Invoice credited", "Reason",
+		"Duplicate", "Fraudulent", "Order change", "Product unsatisfactory",
+		"Refunded", "Credited to balance", "Settled outside", "Issued" } },
 	{ "en-GB", ".", ",", 4, 0, "", "%", BILLING__DATE_DMY, "/", {
 		"Invoice", "DRAFT", "Invoice number", "Date of issue", "Date due", "Period",
 		"From", "Bill to", "VAT number", "Description", "Qty", "Unit price", "VAT", "Amount",
@@ -35,7 +38,10 @@ static const billing__locale locales[] = {
 		"Applied balance", "Amount paid", "Amount due", "Status", "Payment instructions",
 		"Please pay by", "Reverse charge: VAT to be accounted for by the recipient.", "Memo",
 		"Draft", "Open", "Paid", "Payment failed", "Void", "Uncollectible",
-		"Page {n} of {m}" } },
+		"Page {n} of {m}",
+		"Credit note", "Credit note number", "Invoice credited", "Reason",
+		"Duplicate", "Fraudulent", "Order change", "Product unsatisfactory",
+		"Refunded", "Credited to balance", "Settled outside", "Issued" } },
 	{ "de-DE", ",", ".", 4, 1, NBSP, NBSP "%", BILLING__DATE_DMY, ".", {
 		"Rechnung", "ENTWURF", "Rechnungsnummer", "Rechnungsdatum", "F\xc3\xa4llig am",
 		"Leistungszeitraum", "Von", "Rechnung an", "USt-IdNr.", "Beschreibung", "Menge",
@@ -44,7 +50,11 @@ static const billing__locale locales[] = {
 		"F\xc3\xa4lliger Betrag", "Status", "Zahlungshinweise", "Bitte zahlen Sie bis",
 		"Steuerschuldnerschaft des Leistungsempf\xc3\xa4ngers (Reverse Charge).", "Notiz",
 		"Entwurf", "Offen", "Bezahlt", "Zahlung fehlgeschlagen", "Storniert",
-		"Uneinbringlich", "Seite {n} von {m}" } },
+		"Uneinbringlich", "Seite {n} von {m}",
+		"Gutschrift", "Gutschriftsnummer", "Zugeh\xc3\xb6rige Rechnung", "Grund",
+		"Duplikat", "Betrug", "Bestell\xc3\xa4nderung", "Produkt mangelhaft",
+		"Erstattet", "Dem Guthaben gutgeschrieben", "Anderweitig beglichen",
+		"Ausgestellt" } },
 	{ "fr-FR", ",", NNBSP, 4, 1, NBSP, NBSP "%", BILLING__DATE_DMY, "/", {
 		"Facture", "BROUILLON", "Num\xc3\xa9ro de facture", "Date d\xe2\x80\x99\xc3\xa9mission",
 		"Date d\342\200\231\303\251ch\303\251ance", "P\303\251riode", "De", "Factur\303\251 \303\240",
@@ -54,7 +64,11 @@ static const billing__locale locales[] = {
 		"Instructions de paiement", "Merci de payer avant le",
 		"Autoliquidation : TVA due par le preneur.", "Note",
 		"Brouillon", "Ouverte", "Pay\303\251e", "Paiement \303\251chou\303\251", "Annul\303\251e",
-		"Irr\303\251couvrable", "Page {n} sur {m}" } },
+		"Irr\303\251couvrable", "Page {n} sur {m}",
+		"Avoir", "Num\303\251ro d\342\200\231avoir", "Facture d\342\200\231origine", "Motif",
+		"Doublon", "Fraude", "Modification de commande", "Produit insatisfaisant",
+		"Rembours\303\251", "Cr\303\251dit\303\251 sur le solde",
+		"R\xc3\xa9gl\xc3\xa9 par ailleurs", "\xc3\x89mis" } },
 	{ "es-ES", ",", ".", 5, 1, NBSP, NBSP "%", BILLING__DATE_DMY, "/", {
 		"Factura", "BORRADOR", "N\xc3\xbamero de factura", "Fecha de emisi\xc3\xb3n",
 		"Fecha de vencimiento", "Periodo", "De", "Facturar a", "NIF-IVA", "Descripci\xc3\xb3n",
@@ -63,7 +77,11 @@ static const billing__locale locales[] = {
 		"Importe adeudado", "Estado", "Instrucciones de pago", "Pague antes del",
 		"Inversi\xc3\xb3n del sujeto pasivo.", "Nota",
 		"Borrador", "Pendiente", "Pagada", "Pago fallido", "Anulada", "Incobrable",
-		"P\xc3\xa1gina {n} de {m}" } },
+		"P\xc3\xa1gina {n} de {m}",
+		"Nota de cr\303\251dito", "N\303\272mero de nota de cr\303\251dito",
+		"Factura rectificada", "Motivo",
+		"Duplicado", "Fraude", "Cambio de pedido", "Producto insatisfactorio",
+		"Reembolsado", "Abonado al saldo", "Liquidado por otra v\303\255a", "Emitida" } },
 	{ "ja-JP", ".", ",", 4, 0, "", "%", BILLING__DATE_YMD, "/", {
 		"\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8",                         /* 請求書 */
 		"\xe4\xb8\x8b\xe6\x9b\xb8\xe3\x81\x8d",                         /* 下書き */
@@ -101,7 +119,19 @@ static const billing__locale locales[] = {
 		"\xe6\x94\xaf\xe6\x89\x95\xe5\xa4\xb1\xe6\x95\x97",             /* 支払失敗 */
 		"\xe7\x84\xa1\xe5\x8a\xb9",                                     /* 無効 */
 		"\xe5\x9b\x9e\xe5\x8f\x8e\xe4\xb8\x8d\xe8\x83\xbd",             /* 回収不能 */
-		"{n} / {m} \xe3\x83\x9a\xe3\x83\xbc\xe3\x82\xb8" } },       /* ページ */
+		"{n} / {m} \xe3\x83\x9a\xe3\x83\xbc\xe3\x82\xb8",                     /* ページ */
+		"\xe8\xb2\xb8\xe6\x96\xb9\xe7\xa5\xa8",                          /* 貸方票 */
+		"\xe8\xb2\xb8\xe6\x96\xb9\xe7\xa5\xa8\xe7\x95\xaa\xe5\x8f\xb7",  /* 貸方票番号 */
+		"\xe5\xaf\xbe\xe8\xb1\xa1\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8",  /* 対象請求書 */
+		"\xe7\x90\x86\xe7\x94\xb1",                                      /* 理由 */
+		"\xe9\x87\x8d\xe8\xa4\x87",                                      /* 重複 */
+		"\xe4\xb8\x8d\xe6\xad\xa3",                                      /* 不正 */
+		"\xe6\xb3\xa8\xe6\x96\x87\xe5\xa4\x89\xe6\x9b\xb4",              /* 注文変更 */
+		"\xe5\x95\x86\xe5\x93\x81\xe4\xb8\x8d\xe8\x89\xaf",              /* 商品不良 */
+		"\xe8\xbf\x94\xe9\x87\x91\xe9\xa1\x8d",                          /* 返金額 */
+		"\xe6\xae\x8b\xe9\xab\x98\xe3\x81\xb8\xe5\x85\x85\xe5\xbd\x93",  /* 残高へ充当 */
+		"\xe5\x88\xa5\xe9\x80\x94\xe7\xb2\xbe\xe7\xae\x97",              /* 別途精算 */
+		"\xe7\x99\xba\xe8\xa1\x8c\xe6\xb8\x88\xe3\x81\xbf" } },      /* 発行済み */
 };
 
 #define LOCALE_COUNT (sizeof(locales) / sizeof(locales[0]))

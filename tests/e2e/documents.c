@@ -31,7 +31,6 @@
  *   a blank name, an address) changing nothing;
  * - refusals: an unsupported locale, an unknown format, an id that names no
  *   invoice of the tenant (also another tenant's); a USER may read;
- * - every allocation and every storage statement failing in turn;
  * - PDF (a build with BILLING_PDF): the same invoice in each locale as
  *   pdftotext reads it holds every amount formatted for the locale, and
  *   qpdf --check finds nothing wrong; a customer name in each of Latin,
@@ -42,6 +41,16 @@
  *   50 dpi matches the reviewed image tests/e2e/documents/invoice-en-US.png
  *   (tests/support/png_compare.py, a tolerance for font rasterizing).
  *   Without BILLING_PDF the PDF format is refused as unsupported_format.
+ * - a credit note's document (billing_credit_note_render): a note by
+ *   quantity of a line with a coupon's discount and two tax rates, every
+ *   amount of it in each locale, the line's unit price, both numbers, the
+ *   reason, a hostile memo inert, the seller's branding, the customer's
+ *   preferredLocale by default; a paid invoice's note credited to the
+ *   balance and settled outside; a void note; its refusals; with
+ *   BILLING_PDF, the note's PDF holds the same amounts in each locale;
+ * - every allocation and every storage statement failing in turn, for an
+ *   invoice's document and a credit note's; with BILLING_PDF the
+ *   invoice's PDF too.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -1038,20 +1047,248 @@ static void documents__pdf_unsupported_without_cairo(void **state)
 	assert_null(pdf);
 }
 #endif
+static char *render_note(fx *f, const billing_principal *who, const char *id,
+	const char *locale)
+{
+	char *html = NULL;
+	size_t len = 0;
+	tb_assert_rc(billing_credit_note_render(&html, &len, f->w->ctx, who, id,
+		BILLING_DOCUMENT_HTML, locale), BILLING_OK);
+	assert_non_null(html);
+	assert_int_equal(strlen(html), len);
+	return html;
+}
+
+/* The JSON of credit note id (as credit_notes.get answers it). */
+static cJSON *note_json(fx *f, const char *id)
+{
+	char in[128], *out = NULL;
+	cJSON *v;
+	snprintf(in, sizeof(in), "{\"id\":\"%s\"}", id);
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "credit_notes.get", in,
+		strlen(in), NULL), BILLING_OK);
+	v = cJSON_Parse(out);
+	billing_free(out);
+	assert_non_null(v);
+	return v;
+}
+
+static int64_t jint(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	assert_true(cJSON_IsNumber(v));
+	return (int64_t)v->valuedouble;
+}
+
+/* doc (a note's HTML, or its PDF's text) holds every amount of note in
+ * the locale tag, its number, the invoice's, the seller and the buyer; the
+ * note's discount. */
+static int64_t note_amounts(const char *doc, const char *tag, const cJSON *note,
+	const billing_invoice *inv)
+{
+	const cJSON *l, *t;
+	int64_t discount = 0;
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(cJSON_GetObjectItem(note, "lines"), "data")) {
+		const cJSON *d;
+		int64_t off = 0;
+		assert_amount(doc, tag, jint(l, "amount"), "note line amount");
+		assert_amount(doc, tag, jint(l, "taxAmount"), "note line tax");
+		cJSON_ArrayForEach(d, cJSON_GetObjectItem(l, "discountAmounts"))
+			off += jint(d, "amount");
+		assert_true(off > 0);
+		assert_amount(doc, tag, -off, "note line discount");
+		discount += off;
+	}
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(note, "totalTaxAmounts"))
+		assert_amount(doc, tag, jint(t, "amount"), "note tax of a rate");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(note, "totalTaxAmounts")), 2);
+	assert_amount(doc, tag, jint(note, "subtotal") + discount,
+		"note subtotal before discounts");
+	assert_amount(doc, tag, -discount, "note discount");
+	assert_amount(doc, tag, jint(note, "total"), "note total");
+	assert_amount(doc, tag, 1250, "unit price of the line credited");
+	assert_non_null(strstr(doc, "CN-000001"));
+	assert_non_null(strstr(doc, billing_invoice_number(inv)));
+	assert_non_null(strstr(doc, "Werkstatt Rechtsform GmbH"));
+	assert_non_null(strstr(doc, "DE999999999"));
+	assert_non_null(strstr(doc, "\xce\x91\xce\xbb\xce\xaf\xce\xba\xce\xb7 "));
+	return discount;
+}
+
+/* A credit note of one line of an invoice with a 10 % coupon and two tax
+ * rates, by quantity, with a reason and a hostile memo: every amount of the
+ * note (each line's amount, discount and tax, the tax of each rate, the
+ * subtotal before discounts, the discount, the total) in each locale, the
+ * quantity and the invoice line's unit price, the note's and the invoice's
+ * numbers, the reason's word, the seller's branding; the customer's
+ * preferredLocale by default; then a paid invoice's note credited to the
+ * balance and settled outside, and a void note. */
+static void documents__credit_note_in_every_locale(void **state)
+{
+	fx *f = *state;
+	char vat[64], levy[64], plan[64], coupon[64], cus[64], sub[64], cn[64], line[96];
+	char *html, other[64], paid[64];
+	billing_subscription *s = NULL;
+	billing_invoice *inv = NULL;
+	cJSON *note;
+	int64_t discount = 0;
+	size_t i;
+
+	call(f, NULL, "branding.set", "{\"legalName\":\"Werkstatt Rechtsform GmbH\","
+		"\"taxId\":\"DE999999999\",\"footer\":\"Danke " XSS_JSON "\"}");
+	call(f, vat, "tax_rates.create", "{\"displayName\":\"VAT\",\"percentage\":\"19\","
+		"\"inclusive\":false}");
+	call(f, levy, "tax_rates.create", "{\"displayName\":\"Levy\",\"percentage\":\"7.5\","
+		"\"inclusive\":false}");
+	call(f, plan, "plans.create", "{\"productId\":\"%s\",\"code\":\"CN-STORAGE\",\"name\":"
+		"\"Storage " XSS_JSON "\",\"amount\":1250,\"currency\":\"EUR\",\"interval\":"
+		"\"MONTH\"}", f->product);
+	call(f, coupon, "coupons.create", "{\"percentOff\":10,\"duration\":\"forever\"}");
+	call(f, cus, "customers.create", "{\"name\":\"\xce\x91\xce\xbb\xce\xaf\xce\xba\xce\xb7 "
+		XSS_JSON "\",\"email\":\"alki@doc.example\",\"preferredLocale\":\"de-DE\"}");
+	call(f, sub, "subscriptions.create", "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"quantity\":3,\"coupon\":\"%s\",\"defaultTaxRates\":[\"%s\",\"%s\"]}", cus, plan,
+		coupon, vat, levy);
+	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, sub), BILLING_OK);
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
+		billing_subscription_latest_invoice_id(s)), BILLING_OK);
+	snprintf(line, sizeof(line), "il_%s_1", billing_invoice_id(inv) + 3);
+	call(f, cn, "credit_notes.create", "{\"invoiceId\":\"%s\",\"lines\":[{\"invoiceLineId\":"
+		"\"%s\",\"quantity\":1}],\"reason\":\"order_change\",\"memo\":\"Sorry " XSS_JSON
+		"\"}", billing_invoice_id(inv), line);
+	note = note_json(f, cn);
+	/* By hand: one of three seats, 12.50, its tenth off 1.25, taxed on
+	 * 11.25: 2.14 and 0.84 (the line's 6.41 and 2.53 in proportion). */
+	assert_int_equal(jint(note, "subtotal"), 1125);
+	assert_int_equal(jint(note, "tax"), 214 + 84);
+	assert_int_equal(jint(note, "total"), 1423);
+
+	for (i = 0; i < sizeof(locales) / sizeof(locales[0]); i++) {
+		html = render_note(f, &f->admin, cn, locales[i]);
+		discount = note_amounts(html, locales[i], note, inv);
+		assert_inert(html);
+#ifdef BILLING_PDF
+		{
+			size_t len = 0;
+			char *pdf = NULL, *text;
+			tb_assert_rc(billing_credit_note_render(&pdf, &len, f->w->ctx, &f->admin, cn,
+				BILLING_DOCUMENT_PDF, locales[i]), BILLING_OK);
+			assert_memory_equal(pdf, "%PDF-", 5);
+			text = pdf_text(pdf, len);        /* qpdf --check clean first */
+			assert_int_equal(note_amounts(text, locales[i], note, inv), discount);
+			assert_non_null(strstr(text, "Sorry <script>"));   /* as text */
+			if (strcmp(locales[i], "en-US") == 0) {
+				assert_non_null(strstr(text, "Credit note CN-000001"));
+				assert_non_null(strstr(text, "Order change"));
+				assert_non_null(strstr(text, "Page 1 of 1"));
+			}
+			free(text);
+			free(pdf);
+		}
+#endif
+		if (strcmp(locales[i], "en-US") == 0) {
+			assert_non_null(strstr(html, "<title>Credit note CN-000001</title>"));
+			assert_non_null(strstr(html, "<h2>Reason</h2><p>Order change</p>"));
+			assert_non_null(strstr(html, "Invoice credited"));
+			assert_non_null(strstr(html, "<dd>Issued</dd>"));
+			assert_non_null(strstr(html, "-" EURO "1.25"));
+			assert_non_null(strstr(html, "<td>Subtotal</td><td class=\"n\">" EURO "12.50"));
+			assert_non_null(strstr(html, "<td>VAT 19%</td><td class=\"n\">" EURO "2.14"));
+			assert_non_null(strstr(html, "<td>Levy 7.5%</td><td class=\"n\">" EURO "0.84"));
+			assert_non_null(strstr(html, EURO "14.23</td>"));
+			assert_non_null(strstr(html, "Sorry &lt;script&gt;"));
+			assert_null(strstr(html, "Amount due"));
+		}
+		if (strcmp(locales[i], "fr-FR") == 0) {
+			assert_non_null(strstr(html, "Avoir"));
+			assert_non_null(strstr(html, "Modification de commande"));
+		}
+		free(html);
+	}
+	assert_int_equal(discount, 125);
+	/* No locale asked for: the customer's. */
+	html = render_note(f, &f->admin, cn, NULL);
+	assert_non_null(strstr(html, "<html lang=\"de-DE\">"));
+	assert_non_null(strstr(html, "Gutschrift"));
+	assert_non_null(strstr(html, "Bestell\xc3\xa4nderung"));
+	free(html);
+	cJSON_Delete(note);
+
+	/* A paid invoice: 10.00 credited, 6.00 to the balance, 4.00 settled
+	 * outside, no lines; then void. */
+	call(f, other, "customers.create", "{\"name\":\"Ola\",\"email\":\"ola@doc.example\"}");
+	issued(f, paid, other);
+	billing_invoice_free(inv);
+	inv = NULL;
+	tb_assert_rc(billing_invoice_pay_out_of_band(&inv, f->w->ctx, &f->admin, paid, NULL),
+		BILLING_OK);
+	call(f, cn, "credit_notes.create", "{\"invoiceId\":\"%s\",\"amount\":1000,"
+		"\"creditAmount\":600,\"outOfBandAmount\":400}", paid);
+	html = render_note(f, &f->admin, cn, "en-GB");
+	assert_non_null(strstr(html, "CN-000002"));
+	assert_non_null(strstr(html, billing_invoice_number(inv)));
+	assert_non_null(strstr(html, "<td>Credited to balance</td><td class=\"n\">" EURO "6.00"));
+	assert_non_null(strstr(html, "<td>Settled outside</td><td class=\"n\">" EURO "4.00"));
+	assert_non_null(strstr(html, EURO "10.00"));
+	assert_null(strstr(html, "Reason"));
+	assert_null(strstr(html, "Refunded"));
+	free(html);
+	call(f, NULL, "credit_notes.void", "{\"id\":\"%s\"}", cn);
+	html = render_note(f, &f->admin, cn, "es-ES");
+	assert_non_null(strstr(html, "<dd>Anulada</dd>"));
+	assert_non_null(strstr(html, "Nota de cr\xc3\xa9" "dito"));
+	free(html);
+	billing_invoice_free(inv);
+	billing_subscription_free(s);
+}
+
+/* A credit note's refusals: as an invoice's, and an invoice's id is no
+ * credit note's; a USER may read. */
+static void documents__credit_note_refusals(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->t), other;
+	char cus[64], id[64], cn[64], *html = (char *)"untouched";
+	size_t len = 7;
+
+	call(f, cus, "customers.create", "{\"name\":\"Cy\",\"email\":\"cy@doc.example\"}");
+	issued(f, id, cus);
+	call(f, cn, "credit_notes.create", "{\"invoiceId\":\"%s\",\"amount\":500}", id);
+	tb_assert_rc(billing_credit_note_render(&html, &len, f->w->ctx, &f->admin, cn,
+		BILLING_DOCUMENT_HTML, "pt-BR"), BILLING_EINVALID);
+	tb_assert_field("locale");
+	assert_null(html);
+	assert_int_equal(len, 0);
+	tb_assert_rc(billing_credit_note_render(&html, &len, f->w->ctx, &f->admin, cn,
+		(billing_document_format)7, NULL), BILLING_EINVALID);
+	tb_assert_field("format");
+	tb_assert_rc(billing_credit_note_render(&html, &len, f->w->ctx, &f->admin, "cn_nothing",
+		BILLING_DOCUMENT_HTML, NULL), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_credit_note_render(&html, &len, f->w->ctx, &f->admin, id,
+		BILLING_DOCUMENT_HTML, NULL), BILLING_ENOTFOUND);
+	other = tb_admin(tb_tenant(f->w, "Other"));
+	tb_assert_rc(billing_credit_note_render(&html, &len, f->w->ctx, &other, cn,
+		BILLING_DOCUMENT_HTML, NULL), BILLING_ENOTFOUND);
+	assert_null(html);
+	html = render_note(f, &user, cn, "ja-JP");
+	assert_non_null(strstr(html, "\xe8\xb2\xb8\xe6\x96\xb9\xe7\xa5\xa8"));  /* 貸方票 */
+	assert_non_null(strstr(html, "\xe7\x99\xba\xe8\xa1\x8c\xe6\xb8\x88\xe3\x81\xbf"));
+	free(html);
+}
 
 /* Each allocation, then each storage statement, failing in turn: the call
  * fails with nothing handed out and nothing leaked (ASan), then succeeds. */
 static void documents__faults_at_each_step(void **state)
 {
 	fx *f = *state;
-	char cus[64], id[64], *html = NULL;
+	char cus[64], id[64], cn[64], *html = NULL;
 	size_t len = 0;
 	long n;
 	int rc = BILLING_ERROR, pass;
 #ifdef BILLING_PDF
-	const int passes = 4;    /* HTML, then PDF */
+	const int passes = 6;    /* HTML, then PDF */
 #else
-	const int passes = 2;
+	const int passes = 4;
 #endif
 
 	call(f, cus, "customers.create", "{\"name\":\"Fay\",\"email\":\"fay@doc.example\","
@@ -1059,14 +1296,20 @@ static void documents__faults_at_each_step(void **state)
 	call(f, NULL, "branding.set", "{\"legalName\":\"Fay SARL\",\"taxId\":\"FR1\","
 		"\"footer\":\"Merci\",\"logo\":\"" PNG_B64 "\",\"address\":{\"city\":\"Lyon\"}}");
 	issued(f, id, cus);
+	call(f, cn, "credit_notes.create", "{\"invoiceId\":\"%s\",\"lines\":[{"
+		"\"invoiceLineId\":\"il_%s_1\",\"amount\":700}],\"reason\":\"duplicate\","
+		"\"memo\":\"M\"}", id, id + 3);
+	/* Passes 0 and 1 the invoice's HTML, 2 and 3 the credit note's, 4 and 5
+	 * the invoice's PDF. */
 	for (pass = 0; pass < passes; pass++) {
 		for (n = 1, rc = BILLING_ERROR; rc != BILLING_OK && n < 100000; n++) {
 			if (pass % 2 == 0)
 				billing__alloc_fail_at(n);
 			else
 				billing__storage_fail_at(n);
-			rc = billing_invoice_render(&html, &len, f->w->ctx, &f->admin, id,
-				pass < 2 ? BILLING_DOCUMENT_HTML : BILLING_DOCUMENT_PDF, "de-DE");
+			rc = (pass / 2 == 1 ? billing_credit_note_render : billing_invoice_render)(&html,
+				&len, f->w->ctx, &f->admin, pass / 2 == 1 ? cn : id,
+				pass < 4 ? BILLING_DOCUMENT_HTML : BILLING_DOCUMENT_PDF, "de-DE");
 			billing__alloc_fail_at(0);
 			billing__storage_fail_at(0);
 			if (rc != BILLING_OK) {
@@ -1102,6 +1345,8 @@ int main(void)
 #else
 		T(documents__pdf_unsupported_without_cairo),
 #endif
+		T(documents__credit_note_in_every_locale),
+		T(documents__credit_note_refusals),
 		T(documents__faults_at_each_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

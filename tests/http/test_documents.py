@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """HTTP suite for invoice documents (issue #24; docs/http-api.md "Invoice
-documents"): GET /v1/invoices/{id}/html?locale= and /pdf?locale=.
+documents"): GET /v1/invoices/{id}/html?locale= and /pdf?locale=,
+GET /v1/credit-notes/{id}/html and /pdf.
 
 - a finalized invoice's document: 200 text/html; charset=utf-8, its amounts
   formatted for the locale (en-US by default, de-DE, ja-JP), a strong ETag
@@ -22,6 +23,11 @@ documents"): GET /v1/invoices/{id}/html?locale= and /pdf?locale=.
   "private, no-cache" (a document changes with payments and credit notes); a
   draft's PDF is marked and its ETag follows the draft; 404 and 401 as for
   the HTML;
+- a credit note's document (part of a line, by amount): its number, the invoice's, the reason, the
+  amounts, a hostile memo and name inert, ETag and 304, a USER reads, void is
+  another document; its refusals (locale 400, no such note or an invoice's
+  id 404, another tenant's 404, no token 401); its PDF: the amounts in
+  pdftotext, qpdf --check clean, ETag/304, Cache-Control as the invoice's;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
@@ -246,6 +252,70 @@ class Documents(tenant_case.TenantCase):
         self.assertEqual(second.status, 200)
         self.assertIn("\u20ac42.00", pdf_text(second.text))
         self.assertNotEqual(second.header("ETag"), first.header("ETag"))
+    def test_credit_note_document(self):
+        inv = self.invoice(name="Ola " + XSS)
+        line = inv["lines"][0]
+        n = self.b.ok("POST", "/v1/credit-notes", {
+            "invoiceId": inv["id"], "reason": "duplicate", "memo": "Sorry " + XSS,
+            "lines": [{"invoiceLineId": line["id"], "amount": 500}]})
+        # Not the whole invoice: a note that left nothing due would pay it,
+        # and a paid invoice's pre-payment note cannot be voided.
+        self.assertEqual((n["subtotal"], n["tax"], n["total"]), (500, 95, 595))
+        path = "/v1/credit-notes/%s/html" % n["id"]
+        r = self.b.req("GET", path)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.header("Content-Type"), "text/html; charset=utf-8")
+        page = r.text.decode()
+        self.assertIn("<title>Credit note CN-000001</title>", page)
+        self.assertIn("<dt>Invoice credited</dt><dd>%s</dd>" % inv["number"], page)
+        self.assertIn("<h2>Reason</h2><p>Duplicate</p>", page)
+        self.assertIn("\u20ac5.00", page)
+        self.assertIn("\u20ac0.95", page)
+        self.assertIn("\u20ac5.95", page)
+        self.assertIn("Sorry &lt;script&gt;", page)
+        self.assertIn("Ola &lt;script&gt;", page)
+        self.assertNotIn("<script", page)
+        self.assertNotIn("<img", page)
+        etag = r.header("ETag")
+        self.assertRegex(etag, r'^"[0-9a-f]{32}"$')
+        again = self.b.req("GET", path, headers={"If-None-Match": etag})
+        self.assertEqual((again.status, again.text), (304, b""))
+        fr = self.s.request("GET", path + "?locale=fr-FR", token=self.user)   # a USER reads
+        self.assertEqual(fr.status, 200)
+        self.assertIn("Avoir", fr.text.decode())
+        self.assertIn("5,95\u00a0\u20ac", fr.text.decode())
+        self.assertNotEqual(fr.header("ETag"), etag)
+        # Its PDF: the same document, binary, with the invoice's headers.
+        pdf = self.b.req("GET", "/v1/credit-notes/%s/pdf" % n["id"])
+        self.assertEqual(pdf.status, 200, pdf.text[:200])
+        self.assertEqual(pdf.header("Content-Type"), "application/pdf")
+        self.assertEqual(pdf.header("Cache-Control"), "private, no-cache")
+        self.assertEqual(int(pdf.header("Content-Length")), len(pdf.text))
+        text = pdf_text(pdf.text)
+        for want in ("Credit note CN-000001", inv["number"], "Duplicate", "\u20ac5.00",
+                     "\u20ac0.95", "\u20ac5.95", "Sorry <script>"):
+            self.assertIn(want, text)
+        pdf_etag = pdf.header("ETag")
+        self.assertRegex(pdf_etag, r'^"[0-9a-f]{32}"$')
+        self.assertNotEqual(pdf_etag, etag)
+        same = self.b.req("GET", "/v1/credit-notes/%s/pdf" % n["id"],
+                          headers={"If-None-Match": pdf_etag})
+        self.assertEqual((same.status, same.text), (304, b""))
+        self.assertProblem(self.s.request("GET", "/v1/credit-notes/%s/pdf" % n["id"]), 401)
+        # Void, it is another document.
+        self.b.ok("POST", "/v1/credit-notes/%s/void" % n["id"], {})
+        void = self.b.req("GET", path, headers={"If-None-Match": etag})
+        self.assertEqual(void.status, 200)
+        self.assertIn("<dd>Void</dd>", void.text.decode())
+
+        self.assertProblem(self.b.req("GET", path + "?locale=pt-BR"), 400,
+                           "unsupported_locale", field="locale")
+        self.assertProblem(self.b.req("GET", "/v1/credit-notes/cn_nothing/html"), 404)
+        self.assertProblem(self.b.req("GET", "/v1/credit-notes/%s/html" % inv["id"]), 404)
+        other = self.s.cli("tenant", "create", "--name", "other").stdout.decode().strip()
+        theirs = ts.make_token(ts.claims_for(other))
+        self.assertProblem(self.s.request("GET", path, token=theirs), 404)
+        self.assertProblem(self.s.request("GET", path), 401)
 
     def test_refusals(self):
         inv = self.invoice()

@@ -371,6 +371,8 @@ class Operations(ProblemAssertions):
             "/v1/invoices/{id}/pdf": {"get"},
             "/v1/credit-notes": {"post", "get"}, "/v1/credit-notes/preview": {"get"},
             "/v1/credit-notes/{id}": {"get"}, "/v1/credit-notes/{id}/void": {"post"},
+            "/v1/credit-notes/{id}/html": {"get"},
+            "/v1/credit-notes/{id}/pdf": {"get"},
             "/v1/subscription-items": {"post", "get"},
             "/v1/subscription-items/preview": {"get"},
             "/v1/subscription-items/{id}": {"get", "patch", "delete"},

@@ -522,6 +522,14 @@ class Principal:
         en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP, None for the customer's
         preferredLocale, else en-US. Raises a BillingError (NotFound,
         Invalid with field "locale" or "format", ...)."""
+        return self._render("billing_invoice_render", invoice_id, format, locale)
+
+    def render_credit_note(self, credit_note_id, format="pdf", locale=None):
+        """The credit note's document (billing_credit_note_render) as bytes,
+        as render_invoice."""
+        return self._render("billing_credit_note_render", credit_note_id, format, locale)
+
+    def _render(self, function, id, format, locale):
         if format not in _lib.DOCUMENT_FORMATS:
             raise ValueError("format must be 'pdf' or 'html', not %r" % (format,))
         billing = self.billing
@@ -530,9 +538,9 @@ class Principal:
         size = ctypes.c_size_t(0)
         ctx = billing._acquire()
         try:
-            rc = lib.billing_invoice_render(
+            rc = getattr(lib, function)(
                 ctypes.byref(out), ctypes.byref(size), ctx, self._who,
-                invoice_id.encode("utf-8"), _lib.DOCUMENT_FORMATS[format],
+                id.encode("utf-8"), _lib.DOCUMENT_FORMATS[format],
                 locale.encode("utf-8") if locale is not None else None)
             if rc < 0:
                 raise errors.from_last(lib, rc)

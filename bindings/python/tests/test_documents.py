@@ -1,7 +1,8 @@
 """Invoice documents through the Python binding (issue #24; billing/document.h):
 Principal.render_invoice gives the PDF's bytes whole (NUL bytes and all, the
 length the library reported) and the HTML's; the same invoice gives the same
-bytes; refusals raise naming their field (locale, format) or NotFound.
+bytes; refusals raise naming their field (locale, format) or NotFound;
+Principal.render_credit_note likewise for a credit note.
 
 Run: BILLING_LIBRARY=build/release/libbilling.so python3 -m unittest discover -s bindings/python/tests
 """
@@ -38,6 +39,16 @@ class Documents(support.BackendCase):
             acme.render_invoice("in_nothing")
         with self.assertRaises(ValueError):
             acme.render_invoice(inv, "docx")
+        # A credit note's document, both formats.
+        cn = acme.credit_notes.create(invoice_id=inv, amount=500, reason="duplicate")
+        pdf = acme.render_credit_note(cn["id"])
+        self.assertTrue(pdf.startswith(b"%PDF-"))
+        self.assertEqual(acme.render_credit_note(cn["id"], "pdf"), pdf)
+        html = acme.render_credit_note(cn["id"], "html", locale="de-DE").decode("utf-8")
+        self.assertIn("Gutschrift", html)
+        self.assertIn("5,00\u00a0\u20ac", html)
+        with self.assertRaises(B.NotFound):
+            acme.render_credit_note(inv)
 
 
 support.for_each_backend(globals(), Documents)
