@@ -28,6 +28,8 @@
 #include "core/validate.h"
 
 #define ACCENT_DEFAULT "#1f4e79"
+/* The unit price cell of a line that has none (docs/billing.md). */
+#define NO_UNIT_PRICE "\xe2\x80\x94"
 
 /* ------------------------------------------------------------ the node list */
 
@@ -408,6 +410,19 @@ static void tiers(builder *b, const char *json)
 	cJSON_Delete(arr);
 }
 
+/* The unit price cell of line l: none (NO_UNIT_PRICE, an em dash) for a
+ * line of no unit price but an amount (a tiered or volume line, whose
+ * tiers follow it with their unit prices; a tiered plan's proration);
+ * else its unit price (0.00 on a free line, a trial's). */
+static const char *unit_price(builder *b, char *buf, size_t size, const billing_invoice_line *l)
+{
+	if (l->unit_amount == 0 && l->amount != 0) {
+		snprintf(buf, size, "%s", NO_UNIT_PRICE);
+		return buf;
+	}
+	return money(b, buf, size, l->unit_amount);
+}
+
 static void lines(builder *b, const billing_invoice *inv)
 {
 	size_t i, n = billing_invoice_line_count(inv);
@@ -421,7 +436,7 @@ static void lines(builder *b, const billing_invoice *inv)
 		    b->rc == BILLING_OK)
 			b->rc = BILLING_EOVERFLOW;
 		add(b, BILLING__DOC_ROW, 0, l->description ? l->description : "", qty,
-			money(b, unit, sizeof(unit), l->unit_amount),
+			unit_price(b, unit, sizeof(unit), l),
 			money(b, tax, sizeof(tax), l->tax_amount),
 			money(b, amount, sizeof(amount), l->amount));
 		tiers(b, l->tiers);
@@ -589,7 +604,10 @@ static const char *reason_label(builder *b, int reason)
 	}
 }
 
-/* The unit amount of the invoice's line that line_id names (0: none). */
+/* The unit amount of the invoice's line that line_id names (0: none). A
+ * line credited by quantity always has one: the library refuses a credit
+ * by quantity of a line whose amount is not its unit amount times its
+ * quantity (a tiered one). */
 static int64_t unit_of(const billing_invoice *inv, const char *line_id)
 {
 	size_t i, n = billing_invoice_line_count(inv);

@@ -74,6 +74,7 @@
 	"&quot;&#39;"
 #define NBSP "\xc2\xa0"
 #define EURO "\xe2\x82\xac"
+#define MDASH "\xe2\x80\x94"   /* the unit price of a line that has none */
 
 static const char *const locales[] = { "en-US", "en-GB", "de-DE", "fr-FR", "es-ES", "ja-JP" };
 
@@ -1276,6 +1277,62 @@ static void documents__credit_note_refusals(void **state)
 	free(html);
 }
 
+/* A tiered line has no one unit price: its unit price cell is an em dash,
+ * never 0.00 (the tiers under it carry their unit prices), in the HTML and
+ * in the PDF. A line whose amount is 0 (a trial's) keeps its 0.00. */
+static void documents__tiered_line_shows_no_unit_price(void **state)
+{
+	fx *f = *state;
+	billing_invoice *inv = rich_invoice(f, "Tia");
+	char plan[64], cus[64], sub[64], in[256], *html;
+	billing_subscription *s = NULL;
+
+	html = render(f, &f->admin, billing_invoice_id(inv), "en-US");
+	/* 12 seats: the row's quantity, then its unit price. */
+	assert_non_null(strstr(html, "<td class=\"n\">12</td><td class=\"n\">" MDASH "</td>"));
+	assert_null(strstr(html, EURO "0.00"));
+	assert_non_null(strstr(html, "Tier 1: 5 \xc3\x97 " EURO "7.00"));
+	assert_non_null(strstr(html, "<td class=\"n\">3</td><td class=\"n\">" EURO "12.50</td>"));
+	free(html);
+#ifdef BILLING_PDF
+	{
+		size_t len = 0;
+		char *pdf = NULL, *text;
+		tb_assert_rc(billing_invoice_render(&pdf, &len, f->w->ctx, &f->admin,
+			billing_invoice_id(inv), BILLING_DOCUMENT_PDF, "en-US"), BILLING_OK);
+		text = pdf_text(pdf, len);
+		assert_null(strstr(text, EURO "0.00"));
+		assert_non_null(strstr(text, MDASH));
+		free(text);
+		free(pdf);
+	}
+#endif
+	/* A credit by quantity of it is refused (its amount is not a unit
+	 * price times a quantity), so a note never shows it a unit price. */
+	snprintf(in, sizeof(in), "{\"invoiceId\":\"%s\",\"lines\":[{\"invoiceLineId\":"
+		"\"il_%s_1\",\"quantity\":1}]}", billing_invoice_id(inv), billing_invoice_id(inv) + 3);
+	html = NULL;
+	tb_assert_rc(billing_call_json(&html, f->w->ctx, &f->admin, "credit_notes.create", in,
+		strlen(in), NULL), BILLING_EINVALID);
+	tb_assert_field("lines[0].quantity");
+	billing_free(html);
+	billing_invoice_free(inv);
+	inv = NULL;
+
+	/* A trial: the line is 0.00 and so is its unit price. */
+	call(f, plan, "plans.create", "{\"productId\":\"%s\",\"code\":\"DOC-TRIAL\",\"name\":"
+		"\"Trial\",\"amount\":900,\"currency\":\"EUR\",\"interval\":\"MONTH\"}", f->product);
+	call(f, cus, "customers.create", "{\"name\":\"Tri\",\"email\":\"tri@doc.example\"}");
+	call(f, sub, "subscriptions.create", "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"trialDays\":7}", cus, plan);
+	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, sub), BILLING_OK);
+	html = render(f, &f->admin, billing_subscription_latest_invoice_id(s), "en-US");
+	assert_non_null(strstr(html, "<td class=\"n\">1</td><td class=\"n\">" EURO "0.00</td>"));
+	assert_null(strstr(html, MDASH));
+	free(html);
+	billing_subscription_free(s);
+}
+
 /* Each allocation, then each storage statement, failing in turn: the call
  * fails with nothing handed out and nothing leaked (ASan), then succeeds. */
 static void documents__faults_at_each_step(void **state)
@@ -1347,6 +1404,7 @@ int main(void)
 #endif
 		T(documents__credit_note_in_every_locale),
 		T(documents__credit_note_refusals),
+		T(documents__tiered_line_shows_no_unit_price),
 		T(documents__faults_at_each_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
