@@ -22,6 +22,7 @@ const errors = require('./lib/errors');
 const CATALOG_VERSION = 1; // the catalog format this binding understands
 
 const kSubmit = Symbol('submit');
+const kSubmitSync = Symbol('submitSync');
 const kInvoke = Symbol('invoke');
 const kFns = Symbol('fns');
 const kWho = Symbol('who');
@@ -218,6 +219,18 @@ class Billing {
     });
   }
 
+  // Runs fn(ctx) now, on this thread, when the context is still open (a
+  // short call that must read billing_error_last() where it failed);
+  // resolves with what fn returns, rejects with what it throws.
+  [kSubmitSync](fn) {
+    if (this.#ctx === null) return Promise.reject(closedError());
+    try {
+      return Promise.resolve(fn(this.#ctx));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   #run(task) {
     this.#inflight++;
     try {
@@ -292,6 +305,48 @@ class Principal {
     }
     if (batch.length) await flush();
     return all;
+  }
+
+  /**
+   * The invoice's document (billing_invoice_render) as a Buffer: format
+   * 'pdf' (application/pdf, the default) or 'html' (UTF-8 text/html);
+   * locale one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP, or null for the
+   * customer's preferredLocale (else en-US). Renders on a worker thread.
+   * Rejects with a BillingError (NotFound; Invalid naming "locale" or
+   * "format", the latter when the library was built without PDF support).
+   */
+  async renderInvoice(invoiceId, { format = 'pdf', locale = null } = {}) {
+    if (typeof invoiceId !== 'string') throw new TypeError('invoiceId must be a string');
+    if (!Object.hasOwn(native.DOCUMENT_FORMATS, format)) {
+      throw new TypeError(`format must be 'pdf' or 'html', not ${format}`);
+    }
+    if (locale !== null && typeof locale !== 'string') {
+      throw new TypeError('locale must be a string or null');
+    }
+    const billing = this.billing;
+    const fns = billing[kFns];
+    const who = this[kWho];
+    const code = native.DOCUMENT_FORMATS[format];
+    const render = (ctx) => {
+      const out = [null];
+      const len = [0];
+      return { out, len, start: (cb) => fns.invoiceRender.async(out, len, ctx, who, invoiceId,
+        code, locale, cb) };
+    };
+    let call;
+    const rc = await billing[kSubmit]((ctx, cb) => { call = render(ctx); call.start(cb); });
+    if (rc >= 0) return native.takeBytes(fns, call.out[0], Number(call.len[0]));
+    // The failure's details (field, message) are in billing_error_last() of
+    // the worker thread, out of reach. A refusal is decided before anything
+    // is rendered, so the same call made here, on this thread, is cheap and
+    // gives them; when it succeeds after all (a transient failure gone), its
+    // document is the answer.
+    return billing[kSubmitSync]((ctx) => {
+      const again = render(ctx);
+      const rc2 = fns.invoiceRender(again.out, again.len, ctx, who, invoiceId, code, locale);
+      if (rc2 < 0) throw errors.fromObject(native.lastError(fns));
+      return native.takeBytes(fns, again.out[0], Number(again.len[0]));
+    });
   }
 
   /** Runs one operation by name with a JSON-ready input object; resolves to

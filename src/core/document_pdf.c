@@ -10,10 +10,21 @@
  * on what is left of a page starts the next one; inside the lines' table
  * the new page starts with the table's header again.
  *
+ * Font maps: pango's default one (pango_cairo_create_layout) is per
+ * thread and leaves a thread-exit destructor behind in every thread that
+ * rendered; a host that unloads the library (Node's koffi at exit) and then
+ * ends such a thread crashed in it, pango's code being gone. So the library
+ * keeps its own: a render takes a font map from a small process-wide pool
+ * (or makes one) and gives it back, so no two threads use one at once and
+ * nothing is left in the host's threads. Making a font map per render
+ * instead halved the one-page rate (fonts are loaded again each time).
+ * The pool is emptied when the library is unloaded or the process ends.
+ *
  * The PDF is written to memory through cairo's stream surface (never a
  * file), and its creation date is the document's issue date, so one
  * document always gives the same bytes (the HTTP ETag is their hash).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +52,8 @@ static const double col_w[5] = { 0, 48, 84, 72, 84 };
 typedef struct {
 	cairo_t *cr;
 	PangoLayout *lay;
+	PangoFontMap *fonts;         /* from the pool, for this render alone (see the top) */
+	PangoContext *pc;
 	PangoFontDescription *regular, *bold, *small, *heading, *title;
 	const billing__doc *d;
 	int draw;                        /* 0: the measuring pass */
@@ -455,6 +468,48 @@ static void iso_date(char *out, size_t size, int64_t t)
 		snprintf(out, size, "1970-01-01T00:00:00Z");
 }
 
+/* ------------------------------------------------------------ font maps */
+
+/* More renders at once than this make font maps of their own and drop them
+ * after: the pool's memory stays bounded. */
+#define FONT_MAPS_KEPT 8
+
+static pthread_mutex_t font_maps_mu = PTHREAD_MUTEX_INITIALIZER;
+static PangoFontMap *font_maps[FONT_MAPS_KEPT];
+static size_t font_maps_kept;
+
+static PangoFontMap *font_map_take(void)
+{
+	PangoFontMap *m = NULL;
+
+	pthread_mutex_lock(&font_maps_mu);
+	if (font_maps_kept > 0)
+		m = font_maps[--font_maps_kept];
+	pthread_mutex_unlock(&font_maps_mu);
+	return m ? m : pango_cairo_font_map_new();
+}
+
+static void font_map_give(PangoFontMap *m)
+{
+	pthread_mutex_lock(&font_maps_mu);
+	if (font_maps_kept < FONT_MAPS_KEPT) {
+		font_maps[font_maps_kept++] = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&font_maps_mu);
+	if (m)
+		g_object_unref(m);
+}
+
+/* At dlclose or exit, while pango is still loaded. */
+__attribute__((destructor)) static void font_maps_release(void)
+{
+	pthread_mutex_lock(&font_maps_mu);
+	while (font_maps_kept > 0)
+		g_object_unref(font_maps[--font_maps_kept]);
+	pthread_mutex_unlock(&font_maps_mu);
+}
+
 int billing__doc_pdf(char **out, size_t *len, const billing__doc *d)
 {
 	sink s = { NULL, 0, 0 };
@@ -473,7 +528,10 @@ int billing__doc_pdf(char **out, size_t *len, const billing__doc *d)
 	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, when);
 	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, when);
 	p.cr = cairo_create(surface);
-	p.lay = pango_cairo_create_layout(p.cr);
+	p.fonts = font_map_take();
+	p.pc = pango_font_map_create_context(p.fonts);
+	pango_cairo_update_context(p.cr, p.pc);
+	p.lay = pango_layout_new(p.pc);
 	pango_context_set_language(pango_layout_get_context(p.lay),
 		pango_language_from_string(d->locale->tag));
 	pango_layout_set_wrap(p.lay, PANGO_WRAP_WORD_CHAR);
@@ -498,6 +556,8 @@ int billing__doc_pdf(char **out, size_t *len, const billing__doc *d)
 	pango_font_description_free(p.heading);
 	pango_font_description_free(p.title);
 	g_object_unref(p.lay);
+	g_object_unref(p.pc);
+	font_map_give(p.fonts);
 	cairo_destroy(p.cr);
 	cairo_surface_finish(surface);
 	status = cairo_surface_status(surface);

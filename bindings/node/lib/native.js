@@ -1,8 +1,8 @@
 'use strict';
 // Loading libbilling with koffi and declaring the few C functions the binding
 // calls: billing_call_json (every operation), plus what it cannot do: open,
-// migrate and close a context, read the catalog, run the due work, read the
-// last error. Structs mirror the public headers field for field
+// migrate and close a context, read the catalog, run the due work, render an
+// invoice's document (bytes, not JSON), read the last error. Structs mirror the public headers field for field
 // (principal.h, common.h, errors.h, run.h); they only grow at their end,
 // gated by their version member, so these mirrors stay valid.
 
@@ -79,6 +79,7 @@ const CTX_OPTIONS_VERSION = 2;
 const TEST_PROVIDER_OPTIONS_VERSION = 1;
 const RUN_LIMITS_VERSION = 2;
 const ROLES = { USER: 1, ADMIN: 2, PLATFORM: 3 };
+const DOCUMENT_FORMATS = { html: 1, pdf: 2 }; // billing_document_format
 
 // Where to look, in order. An explicit path (argument or BILLING_LIBRARY) is
 // the only candidate: a wrong setting must fail, not fall back.
@@ -106,6 +107,9 @@ function declare(lib, file) {
     testProviderNew: lib.func('int billing_test_provider_new(_Out_ void **out, ' +
       'const billing_test_provider_options *opts)'),
     migrate: lib.func('int billing_migrate(billing_ctx *ctx)'),
+    invoiceRender: lib.func('int billing_invoice_render(_Out_ void **out, _Out_ size_t *len, ' +
+      'billing_ctx *ctx, const billing_principal *who, const char *invoice_id, int format, ' +
+      'const char *locale)'),
     close: lib.func('void billing_ctx_close(billing_ctx *ctx)'),
     runDue: lib.func('int billing_run_due(billing_ctx *ctx, int64_t now, ' +
       'const billing_run_limits *limits, _Out_ billing_run_report *report)'),
@@ -147,6 +151,20 @@ function takeString(fns, ptr) {
   }
 }
 
+/** Copies len bytes the library handed over into a Buffer and frees them,
+ *  whatever happens. */
+function takeBytes(fns, ptr, len) {
+  if (!ptr) return null;
+  try {
+    // A copy: koffi.view's ArrayBuffer is the library's memory, freed below.
+    const copy = Buffer.alloc(len);
+    if (len > 0) copy.set(new Uint8Array(koffi.view(ptr, len)));
+    return copy;
+  } finally {
+    fns.free(ptr);
+  }
+}
+
 /** billing_error_last() as a plain object: call it on the thread that made
  *  the failing call (the main thread: only synchronous calls use it). */
 function lastError(fns) {
@@ -171,5 +189,5 @@ function freeProvider(ptr) {
 
 module.exports = {
   koffi, T, ROLES, CALL_OPTIONS_VERSION, CTX_OPTIONS_VERSION, TEST_PROVIDER_OPTIONS_VERSION,
-  RUN_LIMITS_VERSION, load, takeString, lastError, freeProvider,
+  RUN_LIMITS_VERSION, DOCUMENT_FORMATS, load, takeString, takeBytes, lastError, freeProvider,
 };

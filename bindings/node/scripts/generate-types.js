@@ -305,6 +305,12 @@ function render(catalog) {
   out += '  readonly tenant: string | null;\n  readonly user: string | null;\n';
   out += '  /** Runs any operation by name with a JSON-ready input object. */\n';
   out += '  call(operation: string, input?: object, options?: CallOptions): Promise<any>;\n';
+  out += '  /** Sends usage events in batches of batchSize (1 to 1000); one answer for all. */\n';
+  out += '  ingestUsage(events: Iterable<{ [key: string]: unknown }>, ' +
+    'options?: { batchSize?: number }): Promise<UsageResult>;\n';
+  out += '  /** The invoice\'s document (billing_invoice_render), PDF (the default) or HTML: a Buffer (a Uint8Array). */\n';
+  out += '  renderInvoice(invoiceId: string, options?: { format?: \'pdf\' | \'html\'; ' +
+    'locale?: string | null }): Promise<Uint8Array>;\n';
   out += top.members.join('');
   out += '}\n';
   return out;

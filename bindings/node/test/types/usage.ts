@@ -103,6 +103,16 @@ async function app(): Promise<void> {
   // @ts-expect-error: a preview has no id
   const pid: string = preview.id;
 
+  // The invoice's document: bytes, PDF or HTML.
+  const pdf: Uint8Array = await acme.renderInvoice(inv.id);
+  const html: Uint8Array = await acme.renderInvoice(inv.id, { format: 'html', locale: 'de-DE' });
+  // @ts-expect-error: PDF or HTML only
+  await acme.renderInvoice(inv.id, { format: 'docx' });
+  // @ts-expect-error: the bytes are not a string
+  const text: string = await acme.renderInvoice(inv.id);
+  const batch = await acme.ingestUsage([{ transactionId: 't', eventName: 'e', customerId: ada.id }]);
+  const accepted: number = batch.accepted;
+
   await b.close();
 }
 

@@ -1,0 +1,52 @@
+'use strict';
+// Invoice documents through the Node binding (issue #24; billing/document.h):
+// Principal.renderInvoice resolves to the PDF's bytes whole (NUL bytes and
+// all, the length the library reported) or the HTML's; the same invoice gives
+// the same bytes; refusals reject naming their field (locale) or as NotFound,
+// and a wrong format or id type is a TypeError before any call.
+
+const assert = require('node:assert/strict');
+const { after, before, describe, it } = require('node:test');
+const billing = require('..');
+const { backends, world } = require('./support');
+
+for (const backend of backends()) {
+  describe(`documents (${backend})`, () => {
+    const w = world(backend);
+    before(w.setUp);
+    after(w.tearDown);
+
+    it('renderInvoice gives the PDF and the HTML, and refuses by field', async () => {
+      const [, acme] = await w.newTenant('Documents');
+      const prod = await acme.products.create({ name: 'Service', sku: 'svc' });
+      const plan = await acme.plans.create({ productId: prod.id, code: 'MONTHLY',
+        name: 'Monthly', amount: 2900, currency: 'EUR', interval: 'MONTH' });
+      const cus = await acme.customers.create({ name: '\u0410\u0434\u0430',
+        email: 'ada@example.com' });
+      const sub = await acme.subscriptions.create({ customerId: cus.id, planId: plan.id });
+      const inv = sub.latestInvoiceId;
+
+      const pdf = await acme.renderInvoice(inv);
+      assert.ok(Buffer.isBuffer(pdf));
+      assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+      assert.ok(pdf.includes(0), 'a PDF holds NUL bytes: the whole length came back');
+      assert.match(pdf.subarray(-16).toString('latin1'), /%%EOF\s*$/);
+      assert.deepEqual(await acme.renderInvoice(inv, { format: 'pdf' }), pdf);
+
+      const html = (await acme.renderInvoice(inv, { format: 'html', locale: 'de-DE' }))
+        .toString('utf8');
+      assert.match(html, /^<!DOCTYPE html>/i);
+      assert.ok(html.includes('29,00\u00a0\u20ac'), 'the amount in de-DE');
+      assert.ok(html.includes('\u0410\u0434\u0430'), 'the customer\'s name in UTF-8');
+
+      await assert.rejects(acme.renderInvoice(inv, { format: 'html', locale: 'xx-XX' }),
+        (e) => e instanceof billing.InvalidArgument && e.field === 'locale');
+      await assert.rejects(acme.renderInvoice('in_nope0000000000000000000'),
+        (e) => e instanceof billing.NotFound);
+      const [, other] = await w.newTenant('Other');
+      await assert.rejects(other.renderInvoice(inv), (e) => e instanceof billing.NotFound);
+      await assert.rejects(acme.renderInvoice(inv, { format: 'docx' }), TypeError);
+      await assert.rejects(acme.renderInvoice(42), TypeError);
+    });
+  });
+}
