@@ -23,6 +23,7 @@ const CATALOG_VERSION = 1; // the catalog format this binding understands
 
 const kSubmit = Symbol('submit');
 const kSubmitSync = Symbol('submitSync');
+const kRender = Symbol('render');
 const kInvoke = Symbol('invoke');
 const kFns = Symbol('fns');
 const kWho = Symbol('who');
@@ -315,8 +316,18 @@ class Principal {
    * Rejects with a BillingError (NotFound; Invalid naming "locale" or
    * "format", the latter when the library was built without PDF support).
    */
-  async renderInvoice(invoiceId, { format = 'pdf', locale = null } = {}) {
-    if (typeof invoiceId !== 'string') throw new TypeError('invoiceId must be a string');
+  renderInvoice(invoiceId, { format = 'pdf', locale = null } = {}) {
+    return this[kRender]('invoiceRender', 'invoiceId', invoiceId, format, locale);
+  }
+
+  /** The credit note's document (billing_credit_note_render), as
+   *  renderInvoice. */
+  renderCreditNote(creditNoteId, { format = 'pdf', locale = null } = {}) {
+    return this[kRender]('creditNoteRender', 'creditNoteId', creditNoteId, format, locale);
+  }
+
+  async [kRender](fn, idName, id, format, locale) {
+    if (typeof id !== 'string') throw new TypeError(`${idName} must be a string`);
     if (!Object.hasOwn(native.DOCUMENT_FORMATS, format)) {
       throw new TypeError(`format must be 'pdf' or 'html', not ${format}`);
     }
@@ -330,8 +341,7 @@ class Principal {
     const render = (ctx) => {
       const out = [null];
       const len = [0];
-      return { out, len, start: (cb) => fns.invoiceRender.async(out, len, ctx, who, invoiceId,
-        code, locale, cb) };
+      return { out, len, start: (cb) => fns[fn].async(out, len, ctx, who, id, code, locale, cb) };
     };
     let call;
     const rc = await billing[kSubmit]((ctx, cb) => { call = render(ctx); call.start(cb); });
@@ -343,7 +353,7 @@ class Principal {
     // document is the answer.
     return billing[kSubmitSync]((ctx) => {
       const again = render(ctx);
-      const rc2 = fns.invoiceRender(again.out, again.len, ctx, who, invoiceId, code, locale);
+      const rc2 = fns[fn](again.out, again.len, ctx, who, id, code, locale);
       if (rc2 < 0) throw errors.fromObject(native.lastError(fns));
       return native.takeBytes(fns, again.out[0], Number(again.len[0]));
     });

@@ -2,7 +2,8 @@
 // Loading libbilling with koffi and declaring the few C functions the binding
 // calls: billing_call_json (every operation), plus what it cannot do: open,
 // migrate and close a context, read the catalog, run the due work, render an
-// invoice's document (bytes, not JSON), read the last error. Structs mirror the public headers field for field
+// invoice's or a credit note's document (bytes, not JSON), read the last
+// error. Structs mirror the public headers field for field
 // (principal.h, common.h, errors.h, run.h); they only grow at their end,
 // gated by their version member, so these mirrors stay valid.
 
@@ -110,6 +111,9 @@ function declare(lib, file) {
     invoiceRender: lib.func('int billing_invoice_render(_Out_ void **out, _Out_ size_t *len, ' +
       'billing_ctx *ctx, const billing_principal *who, const char *invoice_id, int format, ' +
       'const char *locale)'),
+    creditNoteRender: lib.func('int billing_credit_note_render(_Out_ void **out, ' +
+      '_Out_ size_t *len, billing_ctx *ctx, const billing_principal *who, const char *id, ' +
+      'int format, const char *locale)'),
     close: lib.func('void billing_ctx_close(billing_ctx *ctx)'),
     runDue: lib.func('int billing_run_due(billing_ctx *ctx, int64_t now, ' +
       'const billing_run_limits *limits, _Out_ billing_run_report *report)'),

@@ -311,6 +311,9 @@ function render(catalog) {
   out += '  /** The invoice\'s document (billing_invoice_render), PDF (the default) or HTML: a Buffer (a Uint8Array). */\n';
   out += '  renderInvoice(invoiceId: string, options?: { format?: \'pdf\' | \'html\'; ' +
     'locale?: string | null }): Promise<Uint8Array>;\n';
+  out += '  /** The credit note\'s document (billing_credit_note_render), as renderInvoice. */\n';
+  out += '  renderCreditNote(creditNoteId: string, options?: { format?: \'pdf\' | \'html\'; ' +
+    'locale?: string | null }): Promise<Uint8Array>;\n';
   out += top.members.join('');
   out += '}\n';
   return out;

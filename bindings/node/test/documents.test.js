@@ -1,6 +1,6 @@
 'use strict';
-// Invoice documents through the Node binding (issue #24; billing/document.h):
-// Principal.renderInvoice resolves to the PDF's bytes whole (NUL bytes and
+// Invoice and credit-note documents through the Node binding (issue #24;
+// billing/document.h): Principal.renderInvoice (and renderCreditNote) resolves to the PDF's bytes whole (NUL bytes and
 // all, the length the library reported) or the HTML's; the same invoice gives
 // the same bytes; refusals reject naming their field (locale) or as NotFound,
 // and a wrong format or id type is a TypeError before any call.
@@ -47,6 +47,17 @@ for (const backend of backends()) {
       await assert.rejects(other.renderInvoice(inv), (e) => e instanceof billing.NotFound);
       await assert.rejects(acme.renderInvoice(inv, { format: 'docx' }), TypeError);
       await assert.rejects(acme.renderInvoice(42), TypeError);
+
+      const cn = await acme.creditNotes.create({ invoiceId: inv, amount: 500,
+        reason: 'duplicate' });
+      const note = await acme.renderCreditNote(cn.id);
+      assert.equal(note.subarray(0, 5).toString('latin1'), '%PDF-');
+      assert.deepEqual(await acme.renderCreditNote(cn.id), note);
+      const noteHtml = (await acme.renderCreditNote(cn.id, { format: 'html', locale: 'en-US' }))
+        .toString('utf8');
+      assert.ok(noteHtml.includes('\u20ac5.00'), 'the credited amount');
+      await assert.rejects(other.renderCreditNote(cn.id), (e) => e instanceof billing.NotFound);
+      await assert.rejects(acme.renderCreditNote(inv), (e) => e instanceof billing.NotFound);
     });
   });
 }

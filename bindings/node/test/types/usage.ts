@@ -106,6 +106,7 @@ async function app(): Promise<void> {
   // The invoice's document: bytes, PDF or HTML.
   const pdf: Uint8Array = await acme.renderInvoice(inv.id);
   const html: Uint8Array = await acme.renderInvoice(inv.id, { format: 'html', locale: 'de-DE' });
+  const note: Uint8Array = await acme.renderCreditNote('cn_1', { format: 'pdf' });
   // @ts-expect-error: PDF or HTML only
   await acme.renderInvoice(inv.id, { format: 'docx' });
   // @ts-expect-error: the bytes are not a string
