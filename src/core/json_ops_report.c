@@ -29,6 +29,19 @@ static void add_time(cJSON *o, const char *name, int64_t t)
 		cJSON_AddStringToObject(o, name, buf);
 }
 
+/* The optional "at" of a report at one moment: 0 (now) when absent. */
+static int at_arg(int64_t *at, const cJSON *in)
+{
+	*at = 0;
+	if (!jhas(in, "at"))
+		return BILLING_OK;
+	if (billing__time_parse(at, jstr(in, "at")) < 0)
+		return field_error("at", "at must be an RFC 3339 UTC time");
+	if (*at == 0)
+		*at = -1;             /* 1970-01-01T00:00:00Z: none of the times 0 means now */
+	return BILLING_OK;
+}
+
 static int op_mrr(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts)
 {
@@ -38,10 +51,8 @@ static int op_mrr(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	int rc;
 	(void)opts;
 
-	if (jhas(in, "at") && billing__time_parse(&at, jstr(in, "at")) < 0)
-		return field_error("at", "at must be an RFC 3339 UTC time");
-	if (jhas(in, "at") && at == 0)
-		at = -1;              /* 1970-01-01T00:00:00Z: none of the times 0 means now */
+	if ((rc = at_arg(&at, in)) < 0)
+		return rc;
 	if ((rc = billing_report_mrr(&m, ctx, who, jstr(in, "currency"), at)) < 0)
 		return rc;
 	if (!(o = cJSON_CreateObject()))
@@ -161,10 +172,8 @@ static int op_aging(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	int rc;
 	(void)opts;
 
-	if (jhas(in, "at") && billing__time_parse(&at, jstr(in, "at")) < 0)
-		return field_error("at", "at must be an RFC 3339 UTC time");
-	if (jhas(in, "at") && at == 0)
-		at = -1;              /* 1970-01-01T00:00:00Z: none of the times 0 means now */
+	if ((rc = at_arg(&at, in)) < 0)
+		return rc;
 	if ((rc = billing_report_receivables_aging(&a, ctx, who, jstr(in, "currency"), at)) < 0)
 		return rc;
 	if (!(o = cJSON_CreateObject()))

@@ -613,11 +613,24 @@ static int history_supported(const billing_ctx *ctx)
 	return BILLING_OK;
 }
 
+/* The time a report at one moment is of: 0 is now, after now is refused;
+ * the storage must keep history. */
+static int report_at(billing_ctx *ctx, int64_t *at)
+{
+	int64_t now = billing__now(ctx);
+
+	if (*at == 0)
+		*at = now;
+	if (*at < 0 || *at > now)
+		return billing__error_field(BILLING_EINVALID, "invalid", "at",
+			"must be a time not after now");
+	return history_supported(ctx);
+}
+
 int billing_report_mrr(billing_mrr *out, billing_ctx *ctx, const billing_principal *who,
 	const char *currency, int64_t at)
 {
 	const char *code = NULL;
-	int64_t now;
 	billing_txn *tx;
 	report r;
 	int rc, distinct;
@@ -625,13 +638,7 @@ int billing_report_mrr(billing_mrr *out, billing_ctx *ctx, const billing_princip
 	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_MRR, out, sizeof(*out), currency,
 		&code)) < 0)
 		return rc;
-	now = billing__now(ctx);
-	if (at == 0)
-		at = now;
-	if (at < 0 || at > now)
-		return billing__error_field(BILLING_EINVALID, "invalid", "at",
-			"must be a time not after now");
-	if ((rc = history_supported(ctx)) < 0)
+	if ((rc = report_at(ctx, &at)) < 0)
 		return rc;
 	out->at = at;
 	snprintf(out->currency, sizeof(out->currency), "%s", code);
@@ -976,19 +983,12 @@ int billing_report_receivables_aging(billing_receivables_aging *out, billing_ctx
 {
 	const char *code = NULL;
 	billing_txn *tx;
-	int64_t now;
 	int rc;
 
 	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_RECEIVABLES_AGING, out, sizeof(*out),
 		currency, &code)) < 0)
 		return rc;
-	now = billing__now(ctx);
-	if (at == 0)
-		at = now;
-	if (at < 0 || at > now)
-		return billing__error_field(BILLING_EINVALID, "invalid", "at",
-			"must be a time not after now");
-	if ((rc = history_supported(ctx)) < 0)
+	if ((rc = report_at(ctx, &at)) < 0)
 		return rc;
 	out->at = at;
 	snprintf(out->currency, sizeof(out->currency), "%s", code);
