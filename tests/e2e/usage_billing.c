@@ -749,6 +749,41 @@ static void usage_billing__a_change_away_from_metered_bills_the_usage_so_far(voi
 	assert_check_clean(f);
 }
 
+/* Usage too large for a line's quantity (an int32) at a change away from
+ * the metered plan: the change is refused with the reason and changes
+ * nothing (still on the metered plan, no invoice, check clean). */
+static void usage_billing__a_change_with_usage_past_a_quantity_changes_nothing(void **state)
+{
+	fx *f = *state;
+	billing_subscription_item_spec item = { f->metered, 0 };
+	billing_subscription *s = subscribe(f, f->customer, &item, 1), *t = NULL;
+	billing_subscription_change_params cp = BILLING_SUBSCRIPTION_CHANGE_INIT;
+	int64_t start = billing_subscription_current_period_start(s);
+	size_t before;
+	char sub[64];
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	before = invoice_count(f, sub);
+	f->w->now = start + 5 * 86400;
+	assert_int_equal(send(f, f->customer, "big-1", 0, 2000000000, NULL),
+		BILLING_USAGE_ACCEPTED);
+	assert_int_equal(send(f, f->customer, "big-2", 0, 2000000000, NULL),
+		BILLING_USAGE_ACCEPTED);
+	f->w->now = start + 6 * 86400;
+	cp.plan_id = f->licensed;
+	cp.proration = BILLING_PRORATE_CREATE;
+	tb_assert_rc(billing_subscription_change_plan(&t, f->w->ctx, &f->admin, sub, &cp, NULL),
+		BILLING_EOVERFLOW);
+	assert_string_equal(billing_error_last()->reason, "usage_too_large");
+	assert_null(t);
+	tb_assert_rc(billing_subscription_get(&t, f->w->ctx, &f->admin, sub), BILLING_OK);
+	assert_string_equal(billing_subscription_plan_id(t), f->metered);
+	billing_subscription_free(t);
+	assert_int_equal(invoice_count(f, sub), before);
+	assert_check_clean(f);
+}
+
 /* Between metered plans: to one of the same meter, nothing now (the
  * renewal bills the period at the new price); to one of another meter, the
  * old meter's usage so far at once. From a licensed plan to a metered one
@@ -1072,6 +1107,7 @@ int main(void)
 		T(usage_billing__cancel_bills_the_usage_on_a_final_invoice),
 		T(usage_billing__a_change_away_from_metered_bills_the_usage_so_far),
 		T(usage_billing__changes_between_metered_plans),
+		T(usage_billing__a_change_with_usage_past_a_quantity_changes_nothing),
 		T(retention__prune_deletes_old_events_but_never_an_unbilled_period),
 		T(usage_billing__a_shorter_closed_span_does_not_block_the_renewal),
 		T(settings__grace_and_retention_each_keep_the_other),
