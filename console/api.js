@@ -87,10 +87,12 @@ export async function patch(path, body) {
   return r.json();
 }
 
-// A document (the invoice's HTML) as a Blob: fetched with the token, then
-// handed to the browser as a download, so that the token never goes in a URL.
-export async function fetchDocument(path) {
-  const r = await call("GET", path, undefined, "text/html");
+// A document (an invoice's HTML, an invoice's or a credit note's PDF) as a
+// Blob, its type the answer's Content-Type: fetched with the token, then
+// handed to the browser as a blob: URL, so that the token never goes in a
+// URL (or in storage).
+export async function fetchDocument(path, accept) {
+  const r = await call("GET", path, undefined, accept || "text/html");
   return r.blob();
 }
 

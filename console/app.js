@@ -4,7 +4,7 @@
 // action (403) is said in words.
 import * as api from "./api.js";
 import { h, clear, say } from "./dom.js";
-import { formatMoney, formatTime, formatDate } from "./money.js";
+import { formatMoney, formatTime, formatDate, parseMoney } from "./money.js";
 
 const main = document.getElementById("main");
 const PAGE_SIZE = 20;
@@ -24,10 +24,14 @@ function errorText(e) {
 function field(label, name, attrs) {
   const id = "f-" + name + "-" + Math.random().toString(36).slice(2, 8);
   const err = h("p", { class: "field-error", id: id + "-err", "data-field": name, hidden: true });
-  const input = attrs && attrs.options
-    ? h("select", { id, name, required: attrs.required, "aria-describedby": id + "-err" },
-        attrs.options.map(([v, t]) => h("option", { value: v }, t)))
-    : h("input", Object.assign({ id, name, "aria-describedby": id + "-err" }, attrs || {}));
+  let input;
+  if (attrs && attrs.options) {
+    input = h("select", { id, name, required: attrs.required, "aria-describedby": id + "-err" },
+      attrs.options.map(([v, t]) => h("option", { value: v }, t)));
+    if (attrs.value !== undefined) input.value = attrs.value;
+  } else {
+    input = h("input", Object.assign({ id, name, "aria-describedby": id + "-err" }, attrs || {}));
+  }
   return h("div", { class: "field" }, h("label", { for: id }, label), input, err);
 }
 
@@ -51,6 +55,12 @@ function showErrors(form, e) {
     }
   }
   if (!placed) general.textContent = errorText(e);
+}
+
+// A refusal found before any request (an amount that is no amount), shown
+// next to its field like the API's own.
+function fieldRefusal(name, message) {
+  return new api.ApiError(400, { detail: message, code: "invalid_request", errors: [{ field: name, message }] });
 }
 
 function form(label, fields, submitText, onSubmit) {
@@ -258,9 +268,18 @@ async function customersPage(params) {
   }
 }
 
+const SUB = (s, action) => "/v1/subscriptions/" + encodeURIComponent(s.id) + (action ? "/" + action : "");
+
 function subscriptionActions(s, refresh) {
   if (!api.isAdmin()) return "";
   const out = h("span", { class: "actions" });
+  if (["active", "trialing", "past_due", "unpaid"].includes(s.status)) {
+    out.append(confirmButton("Pause", "Billing stops until the subscription is resumed; nothing is credited.",
+      () => api.post(SUB(s, "pause"), {}), refresh));
+  } else if (s.status === "paused") {
+    out.append(confirmButton("Resume", "A new period starts now and is invoiced at once.",
+      () => api.post(SUB(s, "resume")), refresh));
+  }
   if (["active", "trialing", "past_due", "unpaid", "paused"].includes(s.status)) {
     if (s.cancelAtPeriodEnd) {
       out.append(confirmButton("Undo cancellation", "Keep the subscription after this period?",
@@ -276,25 +295,114 @@ function subscriptionActions(s, refresh) {
   return out;
 }
 
-function invoiceActions(inv, refresh) {
-  const out = h("span", { class: "actions" });
-  {
-    const open = h("button", { type: "button", class: "action" }, "Download HTML");
-    open.addEventListener("click", async () => {
+// Change a subscription's plan or quantity (its first item): "Preview
+// change" asks GET /v1/subscription-items/preview and shows the lines and
+// the total the change would invoice; only "Confirm change" applies it
+// (PATCH /v1/subscription-items/{id}) with the preview's proration date, so
+// the amounts are the ones shown.
+function changeForm(s, plans, planName, refresh) {
+  const item = (s.items && s.items[0]) || null;
+  if (!item) return null;
+  const choices = plans.filter((p) => p.active && p.currency === s.currency && p.interval === plans.find((q) => q.id === item.planId)?.interval);
+  const shown = h("div", { class: "preview", "aria-live": "polite" });
+  const label = "Change plan or quantity of " + (planName.get(item.planId) || item.planId);
+  let f;
+  const fields = [
+    field("New plan", "planId", { required: true, value: item.planId, options: (choices.length ? choices : plans.filter((p) => p.id === item.planId))
+      .map((p) => [p.id, p.name + (p.amount !== null && p.amount !== undefined ? " (" + formatMoney(p.amount, p.currency) + ")" : "")]) }),
+    field("New quantity", "quantity", { type: "number", min: 1, max: 10000, value: item.quantity, inputmode: "numeric" }),
+  ];
+  f = form(label, fields, "Preview change", async (v) => {
+    clear(shown);
+    const change = { prorationBehavior: "create_prorations" };
+    if (v.planId !== item.planId) change.planId = v.planId;
+    const q = parseInt(v.quantity, 10);
+    if (!/^\d+$/.test(String(v.quantity).trim()) || q < 1 || q > 10000) throw fieldRefusal("quantity", "quantity must be a whole number from 1 to 10000");
+    if (q !== item.quantity) change.quantity = q;
+    if (change.planId === undefined && change.quantity === undefined) throw fieldRefusal("planId", "Choose another plan or another quantity.");
+    const p = await api.get("/v1/subscription-items/preview", Object.assign({ subscriptionId: s.id, subscriptionItemId: item.id }, change));
+    const first = (p.lines || []).find((l) => l.periodStart);
+    if (first) change.prorationDate = first.periodStart;
+    const err = h("p", { class: "inline-error", role: "alert" });
+    const yes = h("button", { type: "button", class: "danger" }, "Confirm change");
+    const no = h("button", { type: "button" }, "Keep");
+    no.addEventListener("click", () => { clear(shown); f.querySelector("button[type=submit]").focus(); });
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
       try {
-        const blob = await api.fetchDocument("/v1/invoices/" + encodeURIComponent(inv.id) + "/html");
-        const url = URL.createObjectURL(blob);
-        const a = h("a", { href: url, download: (inv.number || inv.id) + ".html", class: "doc-link" },
-          "Save " + (inv.number || inv.id) + ".html");
-        open.replaceWith(a);
-        a.click();
-        say("Invoice document ready.");
+        await api.patch("/v1/subscription-items/" + encodeURIComponent(item.id), change);
+        say("Subscription changed.");
+        refresh();
       } catch (e) {
-        say(errorText(e));
+        err.textContent = errorText(e);
+        yes.disabled = false;
       }
     });
-    out.append(open);
-  }
+    shown.append(h("h3", {}, "What the change invoices"),
+      table("The change's lines", ["Line", "Period", "Amount"], (p.lines || []).map((l) => [l.description,
+        `${formatDate(l.periodStart)} – ${formatDate(l.periodEnd)}`, formatMoney(l.amount, p.currency)]), "No line: nothing is invoiced for the change."),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Total of the change"), h("dd", { class: "preview-total", "data-minor": String(p.total) }, formatMoney(p.total, p.currency)),
+        h("dt", {}, "Due now"), h("dd", {}, formatMoney(p.amountDue, p.currency))),
+      h("p", {}, "Nothing has changed yet. "), yes, " ", no, err);
+    yes.focus();
+  });
+  f.addEventListener("input", () => clear(shown));
+  return h("details", { class: "card change" }, h("summary", {}, label), f, shown);
+}
+
+// An invoice's or a credit note's document, fetched with the token and
+// handed over as a blob: URL (the token in no URL, nothing in storage).
+function documentButton(text, path, accept, name, cls) {
+  const open = h("button", { type: "button", class: "action" }, text);
+  open.addEventListener("click", async () => {
+    open.disabled = true;
+    try {
+      const blob = await api.fetchDocument(path, accept);
+      const url = URL.createObjectURL(blob);
+      const a = accept === "application/pdf"
+        ? h("a", { href: url, target: "_blank", rel: "noopener", class: cls, "data-type": blob.type }, "Open " + name)
+        : h("a", { href: url, download: name, class: cls }, "Save " + name);
+      open.replaceWith(a);
+      a.click();
+      a.focus();
+      say("Document ready.");
+    } catch (e) {
+      open.disabled = false;
+      say(errorText(e));
+    }
+  });
+  return open;
+}
+
+// Issue a credit note on a finalized invoice: an amount (tax included, at
+// most what is left), a reason, a memo. On a paid invoice it all goes to the
+// customer's balance (the API's default); refunds stay with the API.
+function creditNoteForm(inv, refresh) {
+  const reasons = [["", "(none)"], ["duplicate", "duplicate"], ["fraudulent", "fraudulent"],
+    ["order_change", "order change"], ["product_unsatisfactory", "product unsatisfactory"]];
+  const f = form("Credit note for " + (inv.number || inv.id), [
+    field(`Amount in ${inv.currency}, tax included`, "amount", { required: true, inputmode: "decimal", autocomplete: "off" }),
+    field("Reason", "reason", { options: reasons }),
+    field("Memo", "memo", { autocomplete: "off" }),
+  ], "Issue credit note", async (v) => {
+    const amount = parseMoney(v.amount, inv.currency);
+    if (amount === null || amount <= 0) throw fieldRefusal("amount", `amount must be a positive amount in ${inv.currency}, like ${formatMoney(inv.total, inv.currency)}`);
+    const body = { invoiceId: inv.id, amount };
+    if (v.reason) body.reason = v.reason;
+    if (v.memo) body.memo = v.memo;
+    const cn = await api.post("/v1/credit-notes", body);
+    say(`Credit note ${cn.number} issued: ${formatMoney(cn.total, cn.currency)}.`);
+    refresh();
+  });
+  return h("details", { class: "inline-form" }, h("summary", {}, "Issue credit note"), f);
+}
+
+function invoiceActions(inv, refresh) {
+  const out = h("span", { class: "actions" });
+  const doc = "/v1/invoices/" + encodeURIComponent(inv.id);
+  out.append(documentButton("Download HTML", doc + "/html", "text/html", (inv.number || inv.id) + ".html", "doc-link"),
+    documentButton("Open PDF", doc + "/pdf", "application/pdf", (inv.number || inv.id) + ".pdf", "pdf-link"));
   if (!api.isAdmin()) return out;
   if (["pending", "failed", "uncollectible"].includes(inv.status)) {
     out.append(confirmButton("Pay out of band",
@@ -303,6 +411,7 @@ function invoiceActions(inv, refresh) {
     out.append(confirmButton("Void", "A void invoice is never collected. This cannot be undone.",
       () => api.post("/v1/invoices/" + encodeURIComponent(inv.id) + "/void"), refresh));
   }
+  if (["pending", "paid", "failed", "uncollectible"].includes(inv.status)) out.append(creditNoteForm(inv, refresh));
   return out;
 }
 
@@ -321,11 +430,16 @@ async function customerPage(id) {
   page("Customer");
   try {
     const c = await api.get("/v1/customers/" + encodeURIComponent(id));
-    const [subs, invs, plans] = await Promise.all([
+    const [subs, invs, plans, notes] = await Promise.all([
       api.get("/v1/subscriptions", { customerId: id, pageSize: 100 }),
       api.get("/v1/invoices", { customerId: id, pageSize: 100 }),
       api.get("/v1/plans", { pageSize: 100 }),
+      api.get("/v1/credit-notes", { customerId: id, pageSize: 100 }),
     ]);
+    // The payments list filters by invoice: one request per invoice shown.
+    const payments = (await Promise.all(invs.data.map((inv) =>
+      api.get("/v1/payments", { invoiceId: inv.id, pageSize: 100 })))).flatMap((l) => l.data);
+    const invNumber = new Map(invs.data.map((inv) => [inv.id, inv.number || "(draft)"]));
     const planName = new Map(plans.data.map((p) => [p.id, p.name]));
     main.querySelector("h1").textContent = c.name;
     document.title = c.name + " · libbilling console";
@@ -341,9 +455,16 @@ async function customerPage(id) {
           : "none"))));
     const subSection = h("section", { class: "card", "aria-labelledby": "c-subs" }, h("h2", { id: "c-subs" }, "Subscriptions"),
       table("Subscriptions", ["Plan", "Status", "Quantity", "Current period", "Actions"],
-        subs.data.map((s) => [planName.get(s.planId) || s.planId, h("span", {}, statusBadge(s.status), s.cancelAtPeriodEnd ? " (ends at period end)" : ""),
+        subs.data.map((s) => [planName.get(s.planId) || s.planId, h("span", { class: "sub-status" }, statusBadge(s.status), s.cancelAtPeriodEnd ? " (ends at period end)" : ""),
           String(s.quantity), `${formatDate(s.currentPeriodStart)} – ${formatDate(s.currentPeriodEnd)}`,
           subscriptionActions(s, refresh)]), "No subscriptions."));
+    if (api.isAdmin()) {
+      for (const s of subs.data) {
+        if (!["active", "trialing", "past_due", "unpaid"].includes(s.status)) continue;
+        const f = changeForm(s, plans.data, planName, refresh);
+        if (f) subSection.append(f);
+      }
+    }
     const live = plans.data.filter((p) => p.active);
     if (api.isAdmin() && live.length) {
       subSection.append(form("Subscribe", [
@@ -357,7 +478,14 @@ async function customerPage(id) {
       }));
     }
     main.append(subSection, h("section", { class: "card", "aria-labelledby": "c-invs" }, h("h2", { id: "c-invs" }, "Invoices"),
-      table("Invoices", ["Number", "Status", "Total", "Due", "Period", "Actions"], invoiceRows(invs.data, refresh, false), "No invoices.")));
+      table("Invoices", ["Number", "Status", "Total", "Due", "Period", "Actions"], invoiceRows(invs.data, refresh, false), "No invoices.")),
+    h("section", { class: "card", "aria-labelledby": "c-pays" }, h("h2", { id: "c-pays" }, "Payments"),
+      table("Payments", ["Invoice", "Status", "Amount", "Refunded", "Method", "When"], payments.map((p) => [
+        invNumber.get(p.invoiceId) || p.invoiceId, statusBadge(p.status), formatMoney(p.amount, p.currency),
+        formatMoney(p.refundedAmount, p.currency), p.paymentMethod || "—", formatTime(p.createdAt)]), "No payments.")),
+    h("section", { class: "card", "aria-labelledby": "c-notes" }, h("h2", { id: "c-notes" }, "Credit notes"),
+      table("Credit notes", ["Number", "Invoice", "Status", "Total", "Reason", "Issued", "Document"],
+        creditNoteRows(notes.data, invNumber), "No credit notes.")));
   } catch (e) {
     failed(e);
   }
@@ -383,6 +511,26 @@ async function invoicesPage(params) {
     const list = await api.get("/v1/invoices", { status, pageSize: 50 });
     main.append(table("Invoices", ["Number", "Customer", "Status", "Total", "Due", "Period", "Actions"],
       invoiceRows(list.data, () => invoicesPage(params), true), "No invoices."));
+  } catch (e) {
+    failed(e);
+  }
+}
+
+// ------------------------------------------------------------ credit notes
+
+function creditNoteRows(list, invNumber) {
+  return list.map((cn) => [cn.number, invNumber ? (invNumber.get(cn.invoiceId) || cn.invoiceId) : cn.invoiceId,
+    statusBadge(cn.status), formatMoney(cn.total, cn.currency), cn.reason || "—", formatDate(cn.createdAt),
+    documentButton("Open PDF", "/v1/credit-notes/" + encodeURIComponent(cn.id) + "/pdf", "application/pdf", cn.number + ".pdf", "pdf-link")]);
+}
+
+async function creditNotesPage() {
+  page("Credit notes");
+  try {
+    const [list, invs] = await Promise.all([api.get("/v1/credit-notes", { pageSize: 50 }), api.get("/v1/invoices", { pageSize: 100 })]);
+    const invNumber = new Map(invs.data.map((inv) => [inv.id, inv.number || "(draft)"]));
+    main.append(table("Credit notes", ["Number", "Invoice", "Status", "Total", "Reason", "Issued", "Document"],
+      creditNoteRows(list.data, invNumber), "No credit notes."));
   } catch (e) {
     failed(e);
   }
@@ -438,6 +586,7 @@ async function route() {
   if (m) return customerPage(m[1]);
   if (path === "/customers") return customersPage(params);
   if (path === "/invoices") return invoicesPage(params);
+  if (path === "/credit-notes") return creditNotesPage();
   if (path === "/clock") return clockPage();
   return dashboardPage();
 }

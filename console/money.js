@@ -23,6 +23,17 @@ export function decimalString(minor, currency) {
   return (neg ? "-" : "") + whole + frac;
 }
 
+// "12.34" (or "12,34") in the currency's minor digits to integer minor
+// units, without floating point; null for anything else (a sign, more
+// digits than the currency has, letters).
+export function parseMoney(text, currency) {
+  const d = minorDigits(currency);
+  const m = String(text).trim().match(/^(\d{1,15})(?:[.,](\d*))?$/);
+  if (!m || (m[2] !== undefined && (m[2].length > d || (d === 0 && m[2] !== "")))) return null;
+  const frac = (m[2] || "").padEnd(d, "0");
+  return Number(BigInt(m[1]) * 10n ** BigInt(d) + BigInt(frac || "0"));
+}
+
 export function formatMoney(minor, currency, locale) {
   if (minor === null || minor === undefined || !currency) return "—";
   const nf = new Intl.NumberFormat(locale, { style: "currency", currency });

@@ -16,8 +16,11 @@ python3-selenium, one headless browser for the suite): an ADMIN logs in,
 sees a field error next to the field, creates a customer named
 <img src=x onerror=alert(1)> (shown as text, no alert, no image), subscribes
 it, advances the test clock a month and sees the new invoice, pays one out
-of band and schedules a cancellation after a confirmation, downloads the
-invoice's HTML; the dashboard's MRR equals GET /v1/reports/mrr; no request
+of band, changes the plan after seeing the preview's total (the API's
+preview), pauses and resumes it, schedules a cancellation after a
+confirmation, downloads the invoice's HTML, opens its PDF (a blob: URL of
+type application/pdf holding a PDF), issues a credit note after two
+refusals shown next to the amount and finds it on the credit notes page; the dashboard's MRR equals GET /v1/reports/mrr; no request
 leaves loopback and the browser reports no CSP violation; axe-core (from
 console/node_modules) finds no serious or critical violation on any page; a
 USER sees no action button and a 403 in words. With
@@ -352,6 +355,33 @@ class Browser(ts.ProblemAssertions):
         paid = [i for i in self.b.invoices("&customerId=" + cid) if i["status"] == "paid"]
         self.assertTrue(any(i["paidOutOfBand"] for i in paid))
 
+        # Change the plan: the preview's lines and total first, the change only when confirmed.
+        sub = self.b.ok("GET", "/v1/subscriptions?customerId=" + cid)["data"][0]
+        change = d.find_element(By.CSS_SELECTOR, "details.change")
+        change.find_element(By.TAG_NAME, "summary").click()
+        Select(change.find_element(By.NAME, "planId")).select_by_value(self.b.premium["id"])
+        change.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        total = self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, "details.change .preview-total")))
+        want = self.b.ok("GET", "/v1/subscription-items/preview?subscriptionId=%s&subscriptionItemId=%s"
+                         "&planId=%s&prorationBehavior=create_prorations"
+                         % (sub["id"], sub["items"][0]["id"], self.b.premium["id"]))
+        self.assertEqual(int(total.get_attribute("data-minor")), want["total"])
+        self.assertEqual(want["total"], 1190)   # (19.99 - 9.99) x 1.19 over a whole period
+        self.assertEqual(total.text, "€11.90")
+        self.assertEqual(self.b.ok("GET", "/v1/subscriptions/" + sub["id"])["planId"], self.b.monthly["id"])
+        d.find_element(By.XPATH, "//button[text()='Confirm change']").click()
+        self.wait(EC.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, "section[aria-labelledby=c-subs] tbody"), "Premium"))
+        self.assertEqual(self.b.ok("GET", "/v1/subscriptions/" + sub["id"])["planId"], self.b.premium["id"])
+
+        # Pause, then resume: the status after each.
+        for action, status in (("Pause", "paused"), ("Resume", "active")):
+            d.find_element(By.XPATH, "//button[text()='%s']" % action).click()
+            d.find_element(By.XPATH, "//button[text()='Yes, %s']" % action.lower()).click()
+            self.wait(EC.text_to_be_present_in_element(
+                (By.CSS_SELECTOR, "section[aria-labelledby=c-subs] .sub-status .badge"), status))
+            self.assertEqual(self.b.ok("GET", "/v1/subscriptions/" + sub["id"])["status"], status)
+
         # Cancel at period end: asks, then the subscription says so.
         d.find_element(By.XPATH, "//button[text()='Cancel at period end']").click()
         self.assertEqual(self.b.ok("GET", "/v1/subscriptions?customerId=" + cid)["data"][0]
@@ -366,6 +396,52 @@ class Browser(ts.ProblemAssertions):
         d.find_element(By.XPATH, "//button[text()='Download HTML']").click()
         link = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "a.doc-link")))
         self.assertTrue(link.get_attribute("href").startswith("blob:" + self.base))
+
+        # The PDF: fetched with the token, handed over as a blob: URL of type application/pdf.
+        d.find_element(By.XPATH, "//section[@aria-labelledby='c-invs']//button[text()='Open PDF']").click()
+        link = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "section[aria-labelledby=c-invs] a.pdf-link")))
+        href = link.get_attribute("href")
+        self.assertTrue(href.startswith("blob:" + self.base), href)
+        self.assertEqual(link.get_attribute("data-type"), "application/pdf")
+        # It opened in a tab of its own, at the blob: URL (the policy keeps the page's own
+        # fetch() from reading blob: URLs, so the bytes are checked in that tab).
+        self.wait(lambda d: len(d.window_handles) == 2)
+        console_tab = d.current_window_handle
+        d.switch_to.window([w for w in d.window_handles if w != console_tab][0])
+        self.wait(lambda d: d.current_url == href)
+        self.assertEqual(d.execute_script("return document.contentType"), "application/pdf")
+        d.close()
+        d.switch_to.window(console_tab)
+
+        # A credit note on the paid invoice: a bad amount is refused next to the field
+        # (by the page, then by the API), a good one is issued and listed.
+        paid_row = "//section[@aria-labelledby='c-invs']//tr[.//span[contains(@class,'badge') and text()='paid']]"
+        d.find_element(By.XPATH, paid_row + "//details[contains(@class,'inline-form')]/summary").click()
+        cn_form = d.find_element(By.XPATH, paid_row + "//form")
+        said = ""
+        for amount in ("1.001", "500.00"):
+            cn_form.find_element(By.NAME, "amount").clear()
+            cn_form.find_element(By.NAME, "amount").send_keys(amount)
+            cn_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            before = said
+            said = self.wait(lambda d: (lambda t: t if t and t != before else False)(
+                cn_form.find_element(By.CSS_SELECTOR, ".field-error[data-field=amount]").text))
+            self.assertEqual(cn_form.find_element(By.NAME, "amount").get_attribute("aria-invalid"), "true")
+            if amount == "1.001":
+                self.assertIn("positive amount in EUR", said)
+        self.assertEqual(self.b.ok("GET", "/v1/credit-notes?customerId=" + cid)["data"], [])
+        cn_form.find_element(By.NAME, "amount").clear()
+        cn_form.find_element(By.NAME, "amount").send_keys("2.38")
+        Select(cn_form.find_element(By.NAME, "reason")).select_by_value("order_change")
+        cn_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-notes] tbody tr")) == 1)
+        notes = self.b.ok("GET", "/v1/credit-notes?customerId=" + cid)["data"]
+        self.assertEqual([(n["total"], n["reason"]) for n in notes], [(238, "order_change")])
+        self.go("#/credit-notes", "Credit notes")
+        row = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main tbody tr")))
+        self.assertIn(notes[0]["number"], row.text)
+        self.assertIn("€2.38", row.text)
+        self.axe_check("credit notes")
 
         # Invoices by status.
         self.go("#/invoices?status=paid", "Invoices")
@@ -383,8 +459,8 @@ class Browser(ts.ProblemAssertions):
             (By.CSS_SELECTOR, "[data-report=mrr][data-currency=EUR]")))
         api = self.b.ok("GET", "/v1/reports/mrr?currency=EUR")
         self.assertEqual(int(head.get_attribute("data-minor")), api["mrr"])
-        self.assertEqual(api["mrr"], 999)
-        self.assertEqual(head.text, "€9.99")
+        self.assertEqual(api["mrr"], 1999)   # Premium since the change of plan
+        self.assertEqual(head.text, "€19.99")
         self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "figure.chart canvas")))
         self.axe_check("dashboard")
         self.shot("dashboard")
@@ -403,11 +479,12 @@ class Browser(ts.ProblemAssertions):
         self.assertEqual(d.find_elements(By.CSS_SELECTOR, "details.card"), [])
         self.go("#/customers/" + cid, HOSTILE)
         self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs]"))
-        self.assertEqual([b for b in self.buttons() if b != "Download HTML"], [])
+        self.assertEqual([b for b in self.buttons() if b not in ("Download HTML", "Open PDF")], [])
         self.assertEqual(d.find_elements(By.CSS_SELECTOR, "form[aria-label=Subscribe]"), [])
+        self.assertEqual(d.find_elements(By.CSS_SELECTOR, "details.change, details.inline-form"), [])
         self.go("#/invoices", "Invoices")
         self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
-        self.assertEqual([b for b in self.buttons() if b not in ("Download HTML", "Filter")], [])
+        self.assertEqual([b for b in self.buttons() if b not in ("Download HTML", "Open PDF", "Filter")], [])
         self.go("#/clock", "Test clock")
         msg = self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, "main .form-error")))
         self.assertIn("may not do this", msg.text)
