@@ -536,6 +536,125 @@ async function creditNotesPage() {
   }
 }
 
+// ------------------------------------------------------------ products and plans
+
+function planPrice(p) {
+  const every = `${p.intervalCount > 1 ? p.intervalCount + " " : ""}${String(p.interval).toLowerCase()}`;
+  return (p.billingScheme === "tiered" ? "tiered" : formatMoney(p.amount, p.currency)) + " / " + every;
+}
+
+async function catalogPage() {
+  const refresh = () => catalogPage();
+  page("Products and plans");
+  try {
+    const [products, plans] = await Promise.all([api.get("/v1/products", { pageSize: 100 }), api.get("/v1/plans", { pageSize: 100 })]);
+    const productName = new Map(products.data.map((p) => [p.id, p.name]));
+    main.append(h("section", { class: "card", "aria-labelledby": "cat-products" }, h("h2", { id: "cat-products" }, "Products"),
+      table("Products", ["Name", "SKU", "Tax rate", "Active"], products.data.map((p) => [p.name, p.sku, p.taxRate,
+        p.isActive ? "yes" : "no"]), "No products.")));
+    const section = h("section", { class: "card", "aria-labelledby": "cat-plans" }, h("h2", { id: "cat-plans" }, "Plans"),
+      table("Plans", ["Name", "Code", "Product", "Price", "Trial days", "Active", "Actions"], plans.data.map((p) => [
+        p.name, h("code", {}, p.code), productName.get(p.productId) || p.productId, planPrice(p), String(p.trialDays || 0),
+        h("span", { class: "plan-active" }, p.active ? "yes" : "no"),
+        api.isAdmin() ? (p.active
+          ? confirmButton("Deactivate", "No new subscription can take the plan; the subscriptions on it go on.",
+            () => api.patch("/v1/plans/" + encodeURIComponent(p.id), { active: false }), refresh)
+          : confirmButton("Activate", "New subscriptions can take the plan again.",
+            () => api.patch("/v1/plans/" + encodeURIComponent(p.id), { active: true }), refresh)) : "",
+      ]), "No plans."));
+    main.append(section);
+    if (api.isAdmin() && products.data.length) {
+      section.append(h("details", { class: "card change" }, h("summary", {}, "New plan"), form("New plan", [
+        field("Product", "productId", { required: true, options: products.data.map((p) => [p.id, p.name]) }),
+        field("Code (A-Z, 0-9, _ or -)", "code", { required: true, autocomplete: "off" }),
+        field("Name", "name", { required: true, autocomplete: "off" }),
+        field("Currency", "currency", { required: true, value: "EUR", autocomplete: "off" }),
+        field("Price per interval", "amount", { required: true, inputmode: "decimal", autocomplete: "off" }),
+        field("Interval", "interval", { options: [["MONTH", "month"], ["YEAR", "year"], ["WEEK", "week"], ["DAY", "day"]] }),
+      ], "Create plan", async (v) => {
+        const currency = String(v.currency).trim().toUpperCase();
+        try { formatMoney(0, currency); } catch { throw fieldRefusal("currency", "currency must be an ISO 4217 code, like EUR"); }
+        const amount = parseMoney(v.amount, currency);
+        if (amount === null || amount <= 0) throw fieldRefusal("amount", `amount must be a positive amount in ${currency}, like 9.99`);
+        await api.post("/v1/plans", { productId: v.productId, code: v.code, name: v.name, currency, amount, interval: v.interval });
+        say("Plan created.");
+        refresh();
+      })));
+    }
+  } catch (e) {
+    failed(e);
+  }
+}
+
+// ------------------------------------------------------------ webhooks
+
+async function webhooksPage() {
+  page("Webhook endpoints");
+  try {
+    const list = await api.get("/v1/webhook-endpoints", { pageSize: 100 });
+    main.append(table("Webhook endpoints", ["URL", "Events", "Enabled", "Description", "Deliveries"], list.data.map((e) => [
+      h("code", {}, e.url), (e.events || []).join(", ") || "all",
+      e.enabled ? "yes" : "no" + (e.disabledReason ? ` (${e.disabledReason})` : ""), e.description || "—",
+      h("a", { href: "#/webhooks/" + encodeURIComponent(e.id) }, "Delivery log"),
+    ]), "No webhook endpoints (POST /v1/webhook-endpoints adds one; its secret is shown once)."));
+  } catch (e) {
+    failed(e);
+  }
+}
+
+async function deliveriesPage(id, params) {
+  const refresh = () => deliveriesPage(id, params);
+  page("Delivery log");
+  try {
+    const e = await api.get("/v1/webhook-endpoints/" + encodeURIComponent(id));
+    const status = params.get("status") || "";
+    const list = await api.get("/v1/webhook-endpoints/" + encodeURIComponent(id) + "/deliveries", { status, pageSize: 100 });
+    main.querySelector("h1").textContent = "Delivery log of " + e.url;
+    const filter = h("form", { class: "search", "aria-label": "Filter deliveries" },
+      h("label", { for: "delivery-status" }, "Status"),
+      h("select", { id: "delivery-status", name: "status" },
+        ["", "pending", "succeeded", "dead"].map((v) => { const o = h("option", { value: v }, v || "any"); if (v === status) o.selected = true; return o; })),
+      h("button", { type: "submit" }, "Filter"));
+    filter.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      location.hash = "#/webhooks/" + encodeURIComponent(id) + "?" + new URLSearchParams({ status: filter.status.value }).toString();
+    });
+    main.append(h("p", {}, h("a", { href: "#/webhooks" }, "All endpoints")), filter,
+      table("Deliveries", ["Event", "Status", "Attempts", "Last answer", "Next attempt", "Created", "Actions"], list.data.map((d) => {
+        const last = (d.attempts || [])[d.attempts ? d.attempts.length - 1 : 0];
+        return [h("code", {}, d.eventId), statusBadge(d.status), String(d.attemptCount),
+          last ? (last.statusCode ? "HTTP " + last.statusCode : (last.error || "—")) : "—",
+          formatTime(d.nextAttemptAt), formatTime(d.createdAt),
+          api.isAdmin() ? confirmButton("Redeliver", "The event is sent again, now, to every enabled endpoint that wants it.",
+            async () => { const r = await api.post("/v1/events/" + encodeURIComponent(d.eventId) + "/redeliver"); say(`Queued ${r.deliveries} deliveries.`); }, refresh) : ""];
+      }), "No deliveries."));
+  } catch (e) {
+    failed(e);
+  }
+}
+
+// ------------------------------------------------------------ audit log
+
+async function auditPage(params) {
+  const pageNo = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
+  page("Audit log");
+  try {
+    const list = await api.get("/v1/audit-log", { page: pageNo, pageSize: 50 });
+    main.append(h("p", { class: "note" }, "Every change made through the API, oldest first."),
+      table("Audit log", ["When", "User", "Role", "Operation", "Resource", "Request"], list.data.map((a) => [
+        formatTime(a.at), a.userId || "—", a.role || "—", h("code", {}, a.operation), a.resourceId || "—", a.requestId || "—",
+      ]), "Nothing recorded yet."));
+    const nav = h("nav", { class: "pager", "aria-label": "Pages" });
+    const q = (p) => "#/audit?" + new URLSearchParams({ page: String(p) }).toString();
+    if (pageNo > 1) nav.append(h("a", { href: q(pageNo - 1) }, "Previous page"));
+    nav.append(h("span", {}, `Page ${list.page || pageNo} of ${Math.max(1, list.totalPages || 1)}`));
+    if (list.hasMore) nav.append(h("a", { href: q(pageNo + 1) }, "Next page"));
+    main.append(nav);
+  } catch (e) {
+    failed(e);
+  }
+}
+
 // ------------------------------------------------------------ test clock
 
 async function clockPage() {
@@ -587,6 +706,11 @@ async function route() {
   if (path === "/customers") return customersPage(params);
   if (path === "/invoices") return invoicesPage(params);
   if (path === "/credit-notes") return creditNotesPage();
+  if (path === "/catalog") return catalogPage();
+  if (path === "/webhooks") return webhooksPage();
+  const w = path.match(/^\/webhooks\/([A-Za-z0-9_-]+)$/);
+  if (w) return deliveriesPage(w[1], params);
+  if (path === "/audit") return auditPage(params);
   if (path === "/clock") return clockPage();
   return dashboardPage();
 }

@@ -20,10 +20,12 @@ of band, changes the plan after seeing the preview's total (the API's
 preview), pauses and resumes it, schedules a cancellation after a
 confirmation, downloads the invoice's HTML, opens its PDF (a blob: URL of
 type application/pdf holding a PDF), issues a credit note after two
-refusals shown next to the amount and finds it on the credit notes page; the dashboard's MRR equals GET /v1/reports/mrr; no request
+refusals shown next to the amount and finds it on the credit notes page,
+creates a plan and deactivates it, redelivers a webhook event from an
+endpoint's delivery log, reads the audit log; the dashboard's MRR equals GET /v1/reports/mrr; no request
 leaves loopback and the browser reports no CSP violation; axe-core (from
 console/node_modules) finds no serious or critical violation on any page; a
-USER sees no action button and a 403 in words. With
+USER sees no action button and a 403 in words (test clock, audit log). With
 BILLING_TEST_SCREENSHOTS=<dir> it saves the pages' screenshots there
 (docs/console/*.png).
 
@@ -178,7 +180,9 @@ class Browser(ts.ProblemAssertions):
                 raise RuntimeError(exe + " is missing: run scripts/deps.sh")
         if not os.path.exists(AXE):
             raise RuntimeError("console/node_modules/axe-core is missing: run scripts/deps.sh")
-        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1"}).start()
+        # A webhook endpoint on loopback (nobody listens there) gives the delivery log rows.
+        cls.s = ts.Server(env_extra={"BILLING_TEST_CLOCK": "1", "BILLING_WEBHOOK_ALLOW_HTTP": "1",
+                                     "BILLING_WEBHOOK_ALLOW_PRIVATE": "1"}).start()
         cls.tenant = cls.s.cli("tenant", "create", "--name", "Console").stdout.decode().strip()
         cls.s.cli("user", "create", "--tenant", cls.tenant, "--email", "admin@console.test",
                   "--role", "ADMIN", stdin=ADMIN_PW.encode())
@@ -345,7 +349,9 @@ class Browser(ts.ProblemAssertions):
         self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] tbody tr")) == 2)
         self.assertEqual(len(self.b.invoices("&customerId=" + cid)), 2)
 
-        # Pay one out of band, with the confirmation step.
+        # Pay one out of band, with the confirmation step (its invoice.paid goes to the endpoint).
+        hook = self.b.ok("POST", "/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hook",
+                                                             "events": ["invoice.paid"]})
         pay = [b for b in d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] button")
                if b.text == "Pay out of band"][0]
         pay.click()
@@ -443,6 +449,49 @@ class Browser(ts.ProblemAssertions):
         self.assertIn("€2.38", row.text)
         self.axe_check("credit notes")
 
+        # Products and plans: the prices as the API has them; a new plan, then deactivated.
+        self.go("#/catalog", "Products and plans")
+        plans = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "section[aria-labelledby=cat-plans] tbody")))
+        self.assertIn("€9.99 / month", plans.text)
+        d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=cat-plans] details summary").click()
+        plan_form = d.find_element(By.CSS_SELECTOR, "form[aria-label='New plan']")
+        for name, value in (("code", "ANNUAL"), ("name", "Annual"), ("amount", "99.00")):
+            plan_form.find_element(By.NAME, name).send_keys(value)
+        Select(plan_form.find_element(By.NAME, "interval")).select_by_value("YEAR")
+        plan_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        annual_row = "//section[@aria-labelledby='cat-plans']//tr[.//code[text()='ANNUAL']]"
+        row = self.wait(EC.presence_of_element_located((By.XPATH, annual_row)))
+        self.assertIn("€99.00 / year", row.text)
+        annual = [p for p in self.b.ok("GET", "/v1/plans?search=ANNUAL&pageSize=100")["data"] if p["code"] == "ANNUAL"][0]
+        self.assertEqual((annual["amount"], annual["interval"], annual["active"]), (9900, "YEAR", True))
+        d.find_element(By.XPATH, annual_row + "//button[text()='Deactivate']").click()
+        d.find_element(By.XPATH, "//button[text()='Yes, deactivate']").click()
+        self.wait(EC.text_to_be_present_in_element((By.XPATH, annual_row + "//span[@class='plan-active']"), "no"))
+        self.assertFalse(self.b.ok("GET", "/v1/plans/" + annual["id"])["active"])
+
+        # The endpoint's delivery log, and a redelivery of its event.
+        deliveries = "/v1/webhook-endpoints/%s/deliveries" % hook["id"]
+        self.go("#/webhooks", "Webhook endpoints")
+        d.find_element(By.LINK_TEXT, "Delivery log").click()
+        self.heading("Delivery log of http://127.0.0.1:9/hook")
+        before = self.b.ok("GET", deliveries)["data"]
+        self.assertEqual(len(before), 1)
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "main tbody tr")) == 1)
+        d.find_element(By.XPATH, "//button[text()='Redeliver']").click()
+        d.find_element(By.XPATH, "//button[text()='Yes, redeliver']").click()
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "main tbody tr")) == 2)
+        after = self.b.ok("GET", deliveries)["data"]
+        self.assertEqual([x["eventId"] for x in after], [before[0]["eventId"]] * 2)
+        self.axe_check("delivery log")
+
+        # The audit log: what the API lists.
+        self.go("#/audit", "Audit log")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main tbody")))
+        audit = self.b.ok("GET", "/v1/audit-log?pageSize=50")["data"]
+        rows = d.find_elements(By.CSS_SELECTOR, "main tbody tr")
+        self.assertEqual(len(rows), len(audit))
+        self.assertIn(audit[-1]["operation"], rows[-1].text)
+
         # Invoices by status.
         self.go("#/invoices?status=paid", "Invoices")
         self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
@@ -485,9 +534,16 @@ class Browser(ts.ProblemAssertions):
         self.go("#/invoices", "Invoices")
         self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
         self.assertEqual([b for b in self.buttons() if b not in ("Download HTML", "Open PDF", "Filter")], [])
-        self.go("#/clock", "Test clock")
-        msg = self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, "main .form-error")))
-        self.assertIn("may not do this", msg.text)
+        self.go("#/catalog", "Products and plans")
+        self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "section[aria-labelledby=cat-plans] tbody")))
+        self.assertEqual(self.buttons(), [])
+        self.go("#/webhooks/" + hook["id"], "Delivery log of")
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "main tbody tr")) == 2)
+        self.assertEqual(self.buttons(), ["Filter"])
+        for where, title in (("#/clock", "Test clock"), ("#/audit", "Audit log")):
+            self.go(where, title)
+            msg = self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, "main .form-error")))
+            self.assertIn("may not do this", msg.text)
         self.no_alert()
 
         # Nothing left loopback, and the policy refused nothing.
