@@ -195,6 +195,31 @@ typedef struct {
 BILLING_EXTERN(int) billing_report_churn(billing_churn *out, billing_ctx *ctx,
 	const billing_principal *who, const char *currency, int64_t from, int64_t to);
 
+/** ARPA (average revenue per account) of one currency at one time
+ *  (docs/reports.md). A plain value: nothing to free. */
+typedef struct {
+	int64_t at;                  /**< the time the report is of (UTC seconds) */
+	char currency[4];            /**< ISO 4217, upper case */
+	int64_t mrr;                 /**< billing_report_mrr's MRR at at, minor units */
+	int64_t paying_customers;    /**< customers whose MRR in currency was above 0 at at */
+	int64_t arpa;                /**< mrr / paying_customers in minor units, rounded half
+	                                  away from zero; 0 when paying_customers is 0 */
+} billing_arpa;
+
+/**
+ * ARPA (docs/reports.md): the MRR in currency at `at` (billing_report_mrr's)
+ * divided by the customers whose MRR (the sum of their subscriptions' in
+ * currency) was above 0 then, the paying customers; rounded once to a
+ * minor unit, half away from zero (1000.5 is 1001, not banker's 1000). A
+ * customer whose subscriptions are all free (a 100 % coupon) or trialing
+ * is not a paying customer. 0 when there is none.
+ *
+ * @param out, ctx, who, currency, at as billing_report_mrr
+ * @return as billing_report_mrr
+ */
+BILLING_EXTERN(int) billing_report_arpa(billing_arpa *out, billing_ctx *ctx,
+	const billing_principal *who, const char *currency, int64_t at);
+
 BILLING_END_DECL
 
 #endif

@@ -2,7 +2,8 @@
  * The JSON operations of the revenue reports (billing/report.h; issue #25;
  * docs/reports.md): reports.mrr (GET /v1/reports/mrr over HTTP) and
  * reports.mrr_movements (GET /v1/reports/mrr-movements), reports.receivables_aging
- * (GET /v1/reports/receivables-aging).
+ * (GET /v1/reports/receivables-aging), reports.churn (GET /v1/reports/churn)
+ * and reports.arpa (GET /v1/reports/arpa).
  */
 #include <cJSON.h>
 #include <stdint.h>
@@ -249,6 +250,41 @@ static int op_churn(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	return BILLING_OK;
 }
 
+static const field_spec f_arpa[] = {
+	{ "currency", T_STRING, true, false, "ISO 4217: the currency reported" },
+	{ "at", T_STRING, false, false, "RFC 3339: the time the ARPA is of (not after now); "
+		"now when absent" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static int op_arpa(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_arpa a;
+	int64_t at = 0;
+	cJSON *o;
+	int rc;
+	(void)opts;
+
+	if ((rc = at_arg(&at, in)) < 0)
+		return rc;
+	if ((rc = billing_report_arpa(&a, ctx, who, jstr(in, "currency"), at)) < 0)
+		return rc;
+	if (!(o = cJSON_CreateObject()))
+		return nomem();
+	cJSON_AddStringToObject(o, "object", "arpa_report");
+	cJSON_AddStringToObject(o, "currency", a.currency);
+	add_time(o, "at", a.at);
+	add_int(o, "mrr", a.mrr);
+	add_int(o, "payingCustomers", a.paying_customers);
+	if (a.paying_customers)
+		add_int(o, "arpa", a.arpa);
+	else
+		cJSON_AddNullToObject(o, "arpa");
+	*res = o;
+	return BILLING_OK;
+}
+
 const op_entry billing__json_ops_report[] = {
 	{ BILLING_OP_REPORTS_MRR, op_mrr,
 		"MRR and ARR of one currency at a time (now by default), rebuilt from the "
@@ -271,5 +307,10 @@ const op_entry billing__json_ops_report[] = {
 		"revenue churn compares each customer's MRR in currency at from and at to "
 		"(churned, contraction, expansion); rates in percent, null when their base is 0 "
 		"(docs/reports.md).", f_churn, OUT_OBJECT, "ChurnReport" },
+	{ BILLING_OP_REPORTS_ARPA, op_arpa,
+		"ARPA (average revenue per account) of one currency at a time (now by default): "
+		"the MRR then divided by the customers whose MRR was above 0, in minor units "
+		"rounded half away from zero; null when no customer paid (docs/reports.md).",
+		f_arpa, OUT_OBJECT, "ArpaReport" },
 };
 BILLING__JSON_AREA_END(report);

@@ -679,6 +679,11 @@ static const billing__shape_field churn_fields[] = {
 	{ "expansionMrr", "integer", false }, { "grossRevenueChurnRate", "string?", false },
 	{ "netRevenueChurnRate", "string?", false }, END
 };
+static const billing__shape_field arpa_fields[] = {
+	{ "object", "'arpa_report'", false }, { "currency", "string", false },
+	{ "at", "time", false }, { "mrr", "integer", false },
+	{ "payingCustomers", "integer", false }, { "arpa", "integer?", false }, END
+};
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
 	{ "amount", "integer", false }, END
@@ -768,6 +773,9 @@ static const billing__shape shapes[] = {
 	{ "ChurnReport", "Customer churn (any currency) and revenue churn (one currency) of "
 		"the customers there at from, by to; rates are percentages with two decimals, "
 		"null when their base is 0 (docs/reports.md).", NULL, churn_fields },
+	{ "ArpaReport", "Average revenue per account: the MRR (minor units) at a time "
+		"divided by the customers paying then (MRR above 0), rounded half away from "
+		"zero; null when none paid (docs/reports.md).", NULL, arpa_fields },
 	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
 	{ "Branding", "The tenant's branding: the seller's block of its documents.", NULL,
 		branding_fields },

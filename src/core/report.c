@@ -1174,3 +1174,39 @@ int billing_report_churn(billing_churn *out, billing_ctx *ctx, const billing_pri
 	rc = churn_read(out, ctx, tx, who->tenant_id);
 	return billing__end(ctx, tx, rc);
 }
+
+/* ------------------------------------------------------------ ARPA */
+
+int billing_report_arpa(billing_arpa *out, billing_ctx *ctx, const billing_principal *who,
+	const char *currency, int64_t at)
+{
+	const char *code = NULL;
+	billing_txn *tx;
+	report r;
+	int rc;
+
+	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_ARPA, out, sizeof(*out), currency,
+		&code)) < 0)
+		return rc;
+	if ((rc = report_at(ctx, &at)) < 0)
+		return rc;
+	out->at = at;
+	snprintf(out->currency, sizeof(out->currency), "%s", code);
+
+	memset(&r, 0, sizeof(r));
+	r.at = at;
+	r.currency = code;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		return rc;
+	rc = billing__end(ctx, tx, mrr_read(&r, ctx, tx, who->tenant_id));
+	if (rc >= 0) {
+		/* customers_merge summed each customer's subscriptions */
+		out->mrr = r.mrr;
+		out->paying_customers = paying(r.customers, r.customer_n);
+		out->arpa = out->paying_customers ? round_half_away(r.mrr, out->paying_customers) :
+			0;
+		rc = BILLING_OK;
+	}
+	report_free(&r);
+	return rc;
+}

@@ -204,6 +204,18 @@ static billing_mrr mrr_at(fx *f, const char *currency, int64_t at)
 	assert_string_equal(m_.currency, "EUR"); \
 } while (0)
 
+/* ARPA at when (0: now) in currency: MRR, paying customers, ARPA. */
+#define assert_arpa(f, cur, when, want_mrr, want_paying, want_arpa) do { \
+	billing_arpa a_; \
+	memset(&a_, 0x5a, sizeof(a_)); \
+	tb_assert_rc(billing_report_arpa(&a_, (f)->w->ctx, &(f)->admin, (cur), (when)), \
+		BILLING_OK); \
+	assert_int_equal(a_.mrr, (want_mrr)); \
+	assert_int_equal(a_.paying_customers, (want_paying)); \
+	assert_int_equal(a_.arpa, (want_arpa)); \
+	tbb_assert_time(a_.at, (when) ? (when) : (f)->w->now); \
+} while (0)
+
 /* The history of the file's comment, then every report of it. */
 static void mrr__hand_worked_history_at_past_times(void **state)
 {
@@ -281,6 +293,14 @@ static void mrr__hand_worked_history_at_past_times(void **state)
 	assert_mrr(f, tbb_ts(2026, 2, 10, 0, 0, 0), 23675, 7, 7);
 	assert_mrr(f, tbb_ts(2026, 2, 20, 0, 0, 0), 24225, 7, 7);
 	assert_mrr(f, 0, 24225, 7, 7);      /* 0: now */
+
+	/* ARPA: the MRR over the paying customers, rounded half away from
+	 * zero: 23010 / 7 = 3287.14; on January 31 20775 / 6 = 3462.5, 3463
+	 * (banker's rounding would give 3462); 24225 / 7 = 3460.71. */
+	assert_arpa(f, "EUR", jan1, 23010, 7, 3287);
+	assert_arpa(f, "EUR", tbb_ts(2026, 1, 31, 0, 0, 0), 20775, 6, 3463);
+	assert_arpa(f, "EUR", 0, 24225, 7, 3461);
+	assert_arpa(f, "EUR", tbb_ts(2025, 12, 31, 0, 0, 0), 0, 0, 0);
 }
 
 /* Another tenant's subscriptions and another currency's never count; a
@@ -319,6 +339,10 @@ static void mrr__tenant_and_currency_apart(void **state)
 	m = mrr_at(f, "JPY", 0);            /* a currency nobody pays in */
 	assert_int_equal(m.mrr, 0);
 	assert_int_equal(m.subscriptions, 0);
+	/* ARPA likewise: the other tenant's 5000 and its customer never count */
+	assert_arpa(f, "EUR", 0, 1000, 1, 1000);
+	assert_arpa(f, "USD", 0, 100, 1, 100);
+	assert_arpa(f, "JPY", 0, 0, 0, 0);
 }
 
 /* USER reads reports; bad input is refused naming the field, through C and
@@ -539,6 +563,12 @@ static void churn__of_the_movements_history(fx *f)
 	run_at(f, tbb_ts(2026, 4, 20, 0, 0, 0));
 	assert_int_equal(mrr_at(f, "EUR", 0).mrr, 7000);
 	assert_churn(f, "EUR", apr10, f->w->now, 7, 0, 0, 6000, 0, 0, 0, 0, 0);
+	/* ARPA: G with its 100 % coupon is a customer but not a paying one:
+	 * 6000 / 5 on 04-10 (B C D E F; U pays in USD); 7000 / 6 = 1166.67
+	 * once G pays. */
+	assert_arpa(f, "EUR", apr10, 6000, 5, 1200);
+	assert_arpa(f, "EUR", 0, 7000, 6, 1167);
+	assert_arpa(f, "USD", 0, 5000, 1, 5000);
 }
 
 /* The history of the file's comment (movements), then its report. */
@@ -770,6 +800,85 @@ static void churn__range_roles_and_bad_input(void **state)
 	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
 }
 
+/* rate_bp's overflow: a rate's numerator times 10,000 past int64. One
+ * customer on the largest amount a plan may have (BILLING_AMOUNT_MAX a
+ * month) cancels: its churned MRR, -999,999,999,999,999, is exact, but
+ * the gross revenue churn rate's 10^19-odd hundredths of a percent is
+ * BILLING_EOVERFLOW, and the report says so rather than a wrong rate. */
+static void churn__rate_overflow(void **state)
+{
+	fx *f = *state;
+	char prod[64], big[64], cus[64], sub[64];
+	const int64_t t0 = tbb_ts(2026, 1, 1, 0, 0, 0);
+	billing_churn c;
+
+	f->w->now = t0;
+	product(f, f->tenant, prod, "EUR");
+	plan(f, f->tenant, big, prod, BILLING_AMOUNT_MAX, BILLING_MONTH, 1);
+	customer(f, f->tenant, cus, "pm_card_visa");
+	subscribe(f, sub, cus, big, "");
+	assert_int_equal(mrr_at(f, "EUR", 0).mrr, BILLING_AMOUNT_MAX);
+	f->w->now = t0 + 60;
+	cancel(f, sub);
+	f->w->now = t0 + 120;
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &f->admin, "EUR", t0, f->w->now),
+		BILLING_EOVERFLOW);
+	/* the customers' rate alone fits: in another currency it is reported */
+	tb_assert_rc(billing_report_churn(&c, f->w->ctx, &f->admin, "USD", t0, f->w->now),
+		BILLING_OK);
+	assert_int_equal(c.customer_churn_bp, 10000);
+}
+
+/* ARPA: USER reads, PLATFORM does not; bad input named, through C and
+ * JSON; null over JSON when nobody pays. */
+static void arpa__roles_and_bad_input(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->tenant), platform = tb_platform();
+	billing_arpa a;
+	char *out = NULL;
+	static const char *const bad_json[][2] = {
+		{ "{\"currency\":\"EUR\",\"at\":\"tomorrow\"}", "at" },
+		{ "{\"currency\":\"EUR\",\"at\":\"1970-01-01T00:00:00Z\"}", "at" },
+		{ "{\"currency\":\"EUR\",\"at\":\"2026-01-01T00:00:01Z\"}", "at" },
+		{ "{\"currency\":\"EURO\"}", "currency" },
+		{ "{}", "currency" },
+	};
+	const char *ok = "{\"currency\":\"eur\",\"at\":\"2026-01-01T00:00:00Z\"}";
+	size_t i;
+
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	tb_assert_rc(billing_report_arpa(&a, f->w->ctx, &user, "EUR", 0), BILLING_OK);
+	assert_int_equal(a.paying_customers, 0);
+	assert_int_equal(a.arpa, 0);
+	tb_assert_rc(billing_report_arpa(&a, f->w->ctx, &platform, "EUR", 0), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_report_arpa(&a, f->w->ctx, &user, "EURO", 0), BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_arpa(&a, f->w->ctx, &user, NULL, 0), BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_arpa(&a, f->w->ctx, &user, "EUR", f->w->now + 1),
+		BILLING_EINVALID);
+	tb_assert_field("at");
+	tb_assert_rc(billing_report_arpa(&a, f->w->ctx, &user, "EUR", -5), BILLING_EINVALID);
+	tb_assert_field("at");
+	tb_assert_rc(billing_report_arpa(NULL, f->w->ctx, &user, "EUR", 0), BILLING_EINVALID);
+	for (i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.arpa", bad_json[i][0],
+			strlen(bad_json[i][0]), NULL), BILLING_EINVALID);
+		tb_assert_field(bad_json[i][1]);
+		billing_free(out);
+		out = NULL;
+	}
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.arpa", ok, strlen(ok),
+		NULL), BILLING_OK);
+	assert_non_null(strstr(out, "{\"object\":\"arpa_report\",\"currency\":\"EUR\","
+		"\"at\":\"2026-01-01T00:00:00Z\",\"mrr\":0,\"payingCustomers\":0,\"arpa\":null}"));
+	billing_free(out);
+	f->w->ctx->st->version = 13;
+	tb_assert_rc(billing_report_arpa(&a, f->w->ctx, &user, "EUR", 0), BILLING_EINVALID);
+	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
+}
+
 /* A send_invoice invoice of amount, finalized at at, due days later. */
 static void open_invoice(fx *f, const char *tenant, char *id, const char *cus,
 	const char *currency, int64_t amount, int days, int64_t at, int finalize)
@@ -912,6 +1021,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(movements__range_roles_and_bad_input, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(churn__range_roles_and_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(churn__rate_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(arpa__roles_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__hand_worked_invoices, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__roles_and_bad_input, setup, teardown),
 	};

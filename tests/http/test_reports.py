@@ -3,7 +3,8 @@
 GET /v1/reports/mrr?currency=&at= and
 GET /v1/reports/mrr-movements?currency=&from=&to=,
 GET /v1/reports/receivables-aging?currency=&at= and
-GET /v1/reports/churn?currency=&from=&to=.
+GET /v1/reports/churn?currency=&from=&to= and
+GET /v1/reports/arpa?currency=&at=.
 
 - MRR of a tenant's history, by hand: MONTHLY 9.99 and a yearly 120.06
   (1000.5 a month, rounded half away from zero: 1001); an upgrade of the
@@ -31,6 +32,10 @@ GET /v1/reports/churn?currency=&from=&to=.
   two customers churned, "50.00" %; revenue churn gross 1001 / 2000 =
   "50.05" %, net "0.05" %; a USER reads; bad currency, from and to are 400
   naming the field; the answer conforms to ChurnReport.
+- arpa: the MRR history above over its two paying customers, at the start
+  (2000 / 2 = 1000) and now (3000 / 2 = 1500); USD, where nobody pays, is
+  null; a USER reads; bad currency and at are 400 naming the field; the
+  answer conforms to ArpaReport.
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
 on the backend BILLING_TEST_BACKEND names, like http_server.
@@ -89,6 +94,40 @@ class Reports(tenant_case.TenantCase):
             with self.subTest(query=query):
                 self.assertProblem(self.mrr(query), 400, field=field)
         self.assertProblem(self.mrr("?currency=EUR&from=2026-01-01T00:00:00Z"), 400)
+
+    def arpa(self, query, token=None):
+        return self.s.request("GET", "/v1/reports/arpa" + query, token=token or self.b.tok)
+
+    def test_arpa(self):
+        start = self.now()
+        yearly = self.b.plan("YEARLY", 12006, interval="YEAR")
+        a = self.b.subscribe()
+        self.b.subscribe(plan=yearly, customer=self.b.customer_new())
+        r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 86400})
+        self.assertEqual(r.status, 200, r.text)
+        self.b.ok("POST", "/v1/subscriptions/%s/change-plan" % a["id"],
+                  {"planId": self.b.premium["id"], "prorationBehavior": "none"})
+        r = self.arpa("?currency=EUR&at=%s" % ts.fmt_time(start), token=self.user)
+        self.assertEqual(r.status, 200, r.text)
+        doc = self.s.request("GET", "/v1/openapi.json").body
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/arpa", 200,
+                                                  "application/json", r.body, r.text), [])
+        self.assertEqual(r.body, {"object": "arpa_report", "currency": "EUR",
+                                  "at": ts.fmt_time(start), "mrr": 2000,
+                                  "payingCustomers": 2, "arpa": 1000})
+        now = self.b.ok("GET", "/v1/reports/arpa?currency=eur")
+        self.assertEqual((now["mrr"], now["payingCustomers"], now["arpa"], now["at"]),
+                         (3000, 2, 1500, ts.fmt_time(self.now())))
+        usd = self.arpa("?currency=USD")
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/arpa", 200,
+                                                  "application/json", usd.body, usd.text), [])
+        self.assertEqual((usd.body["payingCustomers"], usd.body["arpa"]), (0, None))
+        future = ts.fmt_time(self.now() + 3600)
+        for query, field in (("", "currency"), ("?currency=EURO", "currency"),
+                             ("?currency=EUR&at=yesterday", "at"),
+                             ("?currency=EUR&at=%s" % future, "at")):
+            with self.subTest(query=query):
+                self.assertProblem(self.arpa(query), 400, field=field)
 
 
 def month_floor(t):

@@ -194,6 +194,9 @@ for (const backend of backends()) {
       const churn = await run(acme, 'reports.churn', { currency: 'EUR',
         from: '2000-01-01T00:00:00Z', to: mrr.at });
       assert.deepEqual([churn.startCustomers, churn.customerChurnRate], [0, null]);
+      const arpa = await run(acme, 'reports.arpa', { currency: 'EUR', at: mrr.at });
+      assert.equal(arpa.mrr, mrr.mrr);
+      assert.ok(arpa.payingCustomers <= mrr.customers);
 
       const [event] = (await run(acme, 'events.list', { limit: 1 })).data;
       await run(acme, 'events.get', event.id);

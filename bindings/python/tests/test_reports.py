@@ -62,6 +62,21 @@ class Reports(support.BackendCase):
             acme.reports.churn(currency="EUR", from_=now, to=now)
         self.assertEqual(cm.exception.field, "to")
 
+    def test_arpa(self):
+        _, acme = self.new_tenant("Arpa")
+        prod = acme.products.create(name="Service", sku="svc")
+        monthly = acme.plans.create(product_id=prod["id"], code="MONTHLY", name="Monthly",
+                                    amount=2900, currency="EUR", interval="MONTH")
+        cus = acme.customers.create(name="C", email="c@example.com")
+        acme.subscriptions.create(customer_id=cus["id"], plan_id=monthly["id"])
+        a = acme.reports.arpa(currency="EUR")
+        self.assertEqual((a["object"], a["mrr"], a["payingCustomers"], a["arpa"]),
+                         ("arpa_report", 2900, 1, 2900))
+        self.assertIsNone(acme.reports.arpa(currency="USD")["arpa"])
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.reports.arpa(currency="EUR", at="soon")
+        self.assertEqual(cm.exception.field, "at")
+
     def test_receivables_aging(self):
         _, acme = self.new_tenant("Aging")
         cus = acme.customers.create(name="C", email="c@example.com")
