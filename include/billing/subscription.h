@@ -114,7 +114,7 @@ typedef enum {
 /** "create_prorations", "always_invoice", "none"; NULL otherwise. */
 BILLING_EXTERN(const char *) billing_proration_behavior_name(billing_proration_behavior b);
 
-#define BILLING_SUBSCRIPTION_PARAMS_VERSION 6
+#define BILLING_SUBSCRIPTION_PARAMS_VERSION 7
 
 /** billing_cycle_anchor: the anchor is the start (start_at, or now), as
  *  JSON's "now"; with a trial this is before the trial's end, so refused. */
@@ -178,10 +178,22 @@ typedef struct {
 	 *  BILLING_PRORATE_NONE makes it free (zero lines). always_invoice is
 	 *  BILLING_EINVALID; with a trial, only create_prorations. */
 	billing_proration_behavior anchor_proration;
+	/** Version 7 (issue #23). The spend threshold (Stripe's
+	 *  billing_thresholds.amount_gte): an amount in the subscription's
+	 *  currency, minor units, 1 to BILLING_AMOUNT_MAX; 0: none. Stored and
+	 *  shown (billingThresholds); the early invoice it asks for when the
+	 *  period's usage amount reaches it is not built yet (docs/usage.md,
+	 *  "Spend thresholds"). */
+	int64_t threshold_amount_gte;
+	/** Version 7. Stripe's reset_billing_cycle_anchor: nonzero is refused
+	 *  (BILLING_EINVALID "unsupported", field
+	 *  "billingThresholds.resetBillingCycleAnchor"): not built yet. */
+	int threshold_reset_anchor;
 } billing_subscription_params;
 
 #define BILLING_SUBSCRIPTION_PARAMS_INIT { BILLING_SUBSCRIPTION_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, \
-	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0, 0, 0, 0, 0, 0, BILLING_PRORATE_CREATE }
+	0, 0, BILLING_PAYMENT_BEHAVIOR_PAST_DUE_ON_FAILURE, 0, 0, 0, 0, 0, 0, 0, BILLING_PRORATE_CREATE, \
+	0, 0 }
 
 /**
  * Subscribes a customer to a plan and issues the first invoice (finalized),
@@ -193,7 +205,11 @@ typedef struct {
  *         billing_cycle_anchor in the past, before the trial's end or more
  *         than one interval ahead, field "billingCycleAnchor", reason
  *         "invalid_anchor"; anchor_proration other than create_prorations
- *         or none, or none with a trial, field "prorationBehavior");
+ *         or none, or none with a trial, field "prorationBehavior"; a
+ *         threshold_amount_gte below 0 or above BILLING_AMOUNT_MAX, field
+ *         "billingThresholds.amountGte"; threshold_reset_anchor nonzero,
+ *         reason "unsupported", field
+ *         "billingThresholds.resetBillingCycleAnchor");
  *         with error_if_incomplete, BILLING_EDECLINED or
  *         BILLING_EUNKNOWN_OUTCOME (see billing_payment_behavior; *out is
  *         NULL, the subscription exists);
@@ -255,10 +271,13 @@ enum {
 	BILLING_SUBSCRIPTION_QUANTITY = 1u << 1,
 	BILLING_SUBSCRIPTION_METADATA = 1u << 2,
 	/** Version 2: coupon or promotion_code replaces the discount. */
-	BILLING_SUBSCRIPTION_DISCOUNT = 1u << 3
+	BILLING_SUBSCRIPTION_DISCOUNT = 1u << 3,
+	/** Version 3: threshold_amount_gte replaces the spend threshold (0
+	 *  removes it). */
+	BILLING_SUBSCRIPTION_THRESHOLDS = 1u << 4
 };
 
-#define BILLING_SUBSCRIPTION_UPDATE_VERSION 2
+#define BILLING_SUBSCRIPTION_UPDATE_VERSION 3
 
 typedef struct {
 	unsigned int version;          /**< BILLING_SUBSCRIPTION_UPDATE_VERSION */
@@ -275,10 +294,15 @@ typedef struct {
 	 *  minimumAmount is refused: it is redeemed only with a creation). */
 	const char *coupon;
 	const char *promotion_code;
+	/** Version 3, with BILLING_SUBSCRIPTION_THRESHOLDS: the spend
+	 *  threshold, as billing_subscription_params' (0: none, removing it);
+	 *  threshold_reset_anchor nonzero is refused the same way. */
+	int64_t threshold_amount_gte;
+	int threshold_reset_anchor;
 } billing_subscription_update_params;
 
 #define BILLING_SUBSCRIPTION_UPDATE_INIT { BILLING_SUBSCRIPTION_UPDATE_VERSION, 0, 0, 0, 0, 0, 0, \
-	0, 0 }
+	0, 0, 0, 0 }
 
 /**
  * Changes the fields named; an ended subscription is BILLING_ECONFLICT.
@@ -286,7 +310,8 @@ typedef struct {
  *         BILLING_ECONFLICT ("invalid_transition": ended); BILLING_EINVALID
  *         naming the field (the discount's: "coupon" or "promotionCode" with
  *         the reasons of billing_discount_create(); neither or both given
- *         with BILLING_SUBSCRIPTION_DISCOUNT: "coupon", reason "invalid")
+ *         with BILLING_SUBSCRIPTION_DISCOUNT: "coupon", reason "invalid"; the
+ *         threshold's as billing_subscription_create())
  */
 BILLING_EXTERN(int) billing_subscription_update(billing_subscription **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id,
@@ -412,6 +437,9 @@ BILLING_EXTERN(const char *) billing_subscription_default_tax_rates(
  *  fields as C values, billing_discount_get. */
 BILLING_EXTERN(const char *) billing_subscription_discount_json(
 	const billing_subscription *s);
+/** The spend threshold (billing_subscription_params.threshold_amount_gte),
+ *  minor units of the subscription's currency; 0 when none. */
+BILLING_EXTERN(int64_t) billing_subscription_threshold_amount_gte(const billing_subscription *s);
 BILLING_EXTERN(size_t) billing_subscription_metadata_count(const billing_subscription *s);
 BILLING_EXTERN(const billing_metadata_entry *) billing_subscription_metadata_at(
 	const billing_subscription *s, size_t i);

@@ -144,6 +144,15 @@ cJSON *billing__json_subscription(const void *item)
 		cJSON *v = d ? billing__jx_parse(d, strlen(d), NULL) : NULL;
 		billing__jb_add(&b, "discount", v ? v : cJSON_CreateNull());
 	}
+	if (billing_subscription_threshold_amount_gte(s)) {
+		/* The anchor's reset is not supported: always false. */
+		billing__jb t = { cJSON_CreateObject(), false };
+		billing__jb_num(&t, "amountGte", billing_subscription_threshold_amount_gte(s));
+		billing__jb_add(&t, "resetBillingCycleAnchor", cJSON_CreateFalse());
+		billing__jb_add(&b, "billingThresholds", billing__jb_done(&t));
+	} else {
+		billing__jb_add(&b, "billingThresholds", cJSON_CreateNull());
+	}
 	billing__jb_add(&b, "createdAt", billing__json_time(billing_subscription_created_at(s)));
 	billing__jb_num(&b, "version", billing_subscription_version(s));
 	return billing__jb_done(&b);
@@ -499,7 +508,10 @@ static const billing__shape_field subscription_fields[] = {
 	{ "latestInvoiceId", "string?", false }, { "pendingPlanId", "string?", false },
 	{ "metadata", "metadata", false }, { "createdAt", "time", false }, { "version", "integer", false },
 	{ "items", "SubscriptionItemRef[]", false }, { "defaultTaxRates", "string[]", false },
-	{ "discount", "Discount?", false }, END
+	{ "discount", "Discount?", false }, { "billingThresholds", "BillingThresholds?", false }, END
+};
+static const billing__shape_field billing_thresholds_fields[] = {
+	{ "amountGte", "integer", false }, { "resetBillingCycleAnchor", "boolean", false }, END
 };
 static const billing__shape_field discount_shown_fields[] = {
 	{ "id", "string", false }, { "couponId", "string", false },
@@ -711,6 +723,10 @@ static const billing__shape shapes[] = {
 		"start until end (null: no end yet; a once coupon's is set by the first invoice "
 		"it takes something off). Shown until deleted or replaced, ended or not.", NULL,
 		discount_shown_fields },
+	{ "BillingThresholds", "A subscription's spend threshold (issue #23): amountGte in minor "
+		"units of its currency; resetBillingCycleAnchor is always false (true is refused). "
+		"Stored and shown; the early invoice is not built yet (docs/usage.md).", NULL,
+		billing_thresholds_fields },
 	{ "SubscriptionItemRef", "One item of a subscription, in its items[]: the first is the "
 		"subscription's planId and quantity.", NULL, item_ref_fields },
 	{ "InvoiceLine", "One line of an invoice; amounts in minor units. amount is before its "

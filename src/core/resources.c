@@ -172,6 +172,8 @@ static const billing_field subscription_fields[] = {
 	 * (APART: a renewal's record read before the discount ended still
 	 * writes) */
 	F(S, "discount", TEXT, discount_json, BILLING_FIELD_APART, NULL, NONE),
+	/* schema step 38 (issue #23): the spend threshold; NULL: none */
+	F(S, "threshold_amount_gte", INT64, threshold_amount_gte, ZNULL, NULL, NONE),
 };
 static const billing_reference subscription_refs[] = {
 	{ "customer_id", &billing__res_customer },

@@ -159,6 +159,7 @@ static void *from_record(const void *record)
 	s->cancel_at_period_end = r->cancel_at_period_end;
 	s->canceled_at = r->canceled_at;
 	s->ended_at = r->ended_at;
+	s->threshold_amount_gte = r->threshold_amount_gte;
 	s->created_at = r->created_at;
 	s->updated_at = r->updated_at;
 	s->version = r->version;
@@ -194,6 +195,7 @@ void billing__subscription_record_of(billing_subscription_record *r,
 	r->items_json = s->items_json;
 	r->default_tax_rates_json = s->default_tax_rates;
 	r->discount_json = s->discount_json;
+	r->threshold_amount_gte = s->threshold_amount_gte;
 	r->created_at = s->created_at;
 	r->updated_at = s->updated_at;
 	r->version = s->version;
@@ -487,6 +489,24 @@ const char *billing_subscription_pending_plan_id(const billing_subscription *s)
 const char *billing_subscription_default_tax_rates(const billing_subscription *s)
 {
 	return s ? s->default_tax_rates : NULL;
+}
+
+int billing__subscription_threshold_check(billing__checks *c, int64_t amount, int reset)
+{
+	if (reset)
+		return billing__error_field(BILLING_EINVALID, "unsupported",
+			"billingThresholds.resetBillingCycleAnchor",
+			"resetting the billing cycle anchor at a threshold is not supported yet");
+	if (amount < 0 || amount > BILLING_AMOUNT_MAX)
+		billing__check_fail(c, "billingThresholds.amountGte",
+			"must be a positive amount in minor units, at most %lld",
+			(long long)BILLING_AMOUNT_MAX);
+	return BILLING_OK;
+}
+
+int64_t billing_subscription_threshold_amount_gte(const billing_subscription *s)
+{
+	return s ? s->threshold_amount_gte : 0;
 }
 
 const char *billing_subscription_discount_json(const billing_subscription *s)

@@ -71,6 +71,7 @@ struct billing_subscription {
 	int64_t anchor, period_index, current_period_start, current_period_end;
 	int64_t trial_end, canceled_at, ended_at;
 	int cancel_at_period_end;
+	int64_t threshold_amount_gte;  /* the spend threshold; 0: none */
 	billing__metadata metadata;
 	int64_t created_at, updated_at, version;
 };
@@ -89,6 +90,11 @@ int billing__subscription_schedule(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r);
 int billing__subscription_emit(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const char *type);
+/* The spend threshold of a creation or an update (issue #23): amount 0
+ * (none) or 1 to BILLING_AMOUNT_MAX, else a failure on
+ * "billingThresholds.amountGte" in c; reset nonzero is BILLING_EINVALID
+ * "unsupported" at once (the anchor's reset is not built). */
+int billing__subscription_threshold_check(billing__checks *c, int64_t amount, int reset);
 /* BILLING_EINVALID "resource_missing" on field: "no such <what> in this tenant". */
 int billing__subscription_missing(const char *field, const char *what);
 

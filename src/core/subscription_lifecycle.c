@@ -114,6 +114,8 @@ static int start(void *payload, billing_ctx *ctx, billing_txn *tx, const void *c
 		return rc;
 	/* The first item's: none (0, NULL) on a metered plan. */
 	r->quantity = cr->quantities[0];
+	if (cr->p->version >= 7)
+		r->threshold_amount_gte = cr->p->threshold_amount_gte;
 	if (cr->tax_rates[0]) {
 		int empty;
 		if ((rc = billing__tax_rates_check(cr->tax_rates, &empty, ctx, tx, r->tenant_id,
@@ -315,6 +317,9 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 				"must be create_prorations or none at creation");
 		cr.anchor_free = p->anchor_proration == BILLING_PRORATE_NONE;
 	}
+	if (p->version >= 7 && (rc = billing__subscription_threshold_check(&c,
+		p->threshold_amount_gte, p->threshold_reset_anchor)) < 0)
+		return rc;
 	if ((rc = billing__metadata_encode(&c, p->metadata, p->metadata_count, &metadata)) < 0)
 		return rc;
 	if ((rc = billing__checks_finish(&c, "subscription")) < 0)
@@ -356,6 +361,8 @@ static int subscription_create_once(billing_subscription **out, billing_ctx *ctx
 		billing__buf_add_i64(&input, "billingCycleAnchor", cr.anchor);
 	if (cr.anchor_free)
 		billing__buf_add_i64(&input, "anchorProration", BILLING_PRORATE_NONE);
+	if (p->version >= 7 && p->threshold_amount_gte)
+		billing__buf_add_i64(&input, "amountGte", p->threshold_amount_gte);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_CREATE, &input)) < 0)
 		goto out;
 	if (billing__id_new(id, "sub", cr.now * 1000) < 0) {
@@ -732,7 +739,7 @@ int billing_subscription_cancel(billing_subscription **out, billing_ctx *ctx,
 
 #define UPDATE_FIELDS (BILLING_SUBSCRIPTION_CANCEL_AT_PERIOD_END | \
 	BILLING_SUBSCRIPTION_QUANTITY | BILLING_SUBSCRIPTION_METADATA | \
-	BILLING_SUBSCRIPTION_DISCOUNT)
+	BILLING_SUBSCRIPTION_DISCOUNT | BILLING_SUBSCRIPTION_THRESHOLDS)
 
 /* An update's new discount (BILLING_SUBSCRIPTION_DISCOUNT): made now,
  * replacing the subscription's; a repeating coupon's periods are the
@@ -799,6 +806,8 @@ static int update_step(void *payload, billing_ctx *ctx, billing_txn *tx, const v
 		r->metadata_json = ch->metadata ? ch->metadata : "{}";
 	if ((p->fields & BILLING_SUBSCRIPTION_DISCOUNT) && (rc = rediscount(ctx, tx, r, p, ch->discount)) < 0)
 		return rc;
+	if (p->fields & BILLING_SUBSCRIPTION_THRESHOLDS)
+		r->threshold_amount_gte = p->threshold_amount_gte;
 	if (((p->fields & BILLING_SUBSCRIPTION_QUANTITY) &&
 	    (rc = billing__subscription_items_follow(ctx, tx, r, r->updated_at,
 		&ch->items_json)) < 0) ||
@@ -835,6 +844,13 @@ static int subscription_update_once(billing_subscription **out, billing_ctx *ctx
 	if ((p->fields & BILLING_SUBSCRIPTION_DISCOUNT) &&
 	    (p->version < 2 || !p->coupon == !p->promotion_code))
 		billing__check_fail(&c, "coupon", "give coupon or promotionCode, not both");
+	if ((p->fields & BILLING_SUBSCRIPTION_THRESHOLDS) && p->version < 3)
+		return billing__error_field(BILLING_EINVALID, "invalid_version", "version",
+			"BILLING_SUBSCRIPTION_THRESHOLDS needs version 3");
+	if ((p->fields & BILLING_SUBSCRIPTION_THRESHOLDS) &&
+	    (rc = billing__subscription_threshold_check(&c, p->threshold_amount_gte,
+		p->threshold_reset_anchor)) < 0)
+		return rc;
 	if ((p->fields & BILLING_SUBSCRIPTION_METADATA) &&
 	    (rc = billing__metadata_encode(&c, p->metadata, p->metadata_count, &metadata)) < 0)
 		return rc;
@@ -855,6 +871,8 @@ static int subscription_update_once(billing_subscription **out, billing_ctx *ctx
 		billing__buf_add(&input, "coupon", p->coupon);
 		billing__buf_add(&input, "promotionCode", p->promotion_code);
 	}
+	if (p->fields & BILLING_SUBSCRIPTION_THRESHOLDS)
+		billing__buf_add_i64(&input, "amountGte", p->threshold_amount_gte);
 	if ((rc = billing__idem_init_buf(&idem, opts, BILLING_OP_SUBSCRIPTIONS_UPDATE, &input)) < 0)
 		goto out;
 	rc = billing__entity_update((void **)out, &billing__subscription_entity, ctx, who->tenant_id,

@@ -1830,6 +1830,10 @@ static const char step37_invoice_discounts[] =
 	"CREATE UNIQUE INDEX discounts_invoice_key ON discounts (tenant_id, invoice_id)\n"
 	"  WHERE deleted_at IS NULL AND invoice_id IS NOT NULL;\n";
 
+static const char step38_spend_thresholds[] =
+	"ALTER TABLE subscriptions ADD COLUMN threshold_amount_gte BIGINT\n"
+	"  CHECK (threshold_amount_gte > 0);\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1893,6 +1897,7 @@ static const billing__migration steps[] = {
 	{ 36, "subscription items: a metered plan's has no quantity (NULL)", "",
 		step36_postgres, step36_sqlite },
 	{ 37, "discounts: a draft invoice's own", step37_invoice_discounts, NULL, NULL },
+	{ 38, "subscriptions: the spend threshold", step38_spend_thresholds, NULL, NULL },
 };
 
 size_t billing__migrations_upto;

@@ -23,7 +23,9 @@
  *    (the earlier of now less the retention and the oldest unbilled
  *    period), leaves invoices and stored aggregates alone, keeps the
  *    unbilled period's events (billed whole later), and refuses late
- *    events and aggregates of pruned periods with "period_pruned".
+ *    events and aggregates of pruned periods with "period_pruned";
+ *  - spend thresholds: billingThresholds is validated, stored, shown and
+ *    removed (C and JSON); resetBillingCycleAnchor true is "unsupported".
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -1094,6 +1096,165 @@ static void settings__grace_and_retention_each_keep_the_other(void **state)
 	tb_assert_field("days");
 }
 
+/* The answer of op with json (an error's rc, the field it names). */
+static int json_try(fx *f, const char *op, const char *json, cJSON **answer)
+{
+	char *out = NULL;
+	int rc = billing_call_json(&out, f->w->ctx, &f->admin, op, json, strlen(json), NULL);
+	if (answer)
+		*answer = rc == BILLING_OK ? cJSON_Parse(out) : NULL;
+	billing_free(out);
+	return rc;
+}
+
+/* The amountGte a subscription's JSON shows; -1 for billingThresholds null. */
+static int64_t json_threshold(fx *f, const char *sub)
+{
+	char json[128];
+	cJSON *a = NULL, *t;
+	int64_t v;
+	snprintf(json, sizeof(json), "{\"id\":\"%s\"}", sub);
+	tb_assert_rc(json_try(f, "subscriptions.get", json, &a), BILLING_OK);
+	t = cJSON_GetObjectItemCaseSensitive(a, "billingThresholds");
+	assert_non_null(t);
+	if (cJSON_IsNull(t)) {
+		cJSON_Delete(a);
+		return -1;
+	}
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t, "resetBillingCycleAnchor")));
+	v = (int64_t)cJSON_GetObjectItemCaseSensitive(t, "amountGte")->valuedouble;
+	cJSON_Delete(a);
+	return v;
+}
+
+/* Spend thresholds (docs/usage.md): billingThresholds.amountGte is
+ * validated, stored, shown and removed, in C and JSON; a reset of the
+ * anchor is refused as unsupported; a refusal changes nothing. */
+static void thresholds__the_field_is_validated_stored_shown_and_removed(void **state)
+{
+	fx *f = *state;
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription_update_params u = BILLING_SUBSCRIPTION_UPDATE_INIT;
+	billing_subscription *s = NULL;
+	billing_subscription_item_spec item = { f->metered, 0 };
+	char sub[64], json[512];
+	cJSON *a = NULL;
+	static const struct { const char *body, *field; } bad[] = {
+		{ "{\"amountGte\":0}", "billingThresholds.amountGte" },
+		{ "{\"amountGte\":-5}", "billingThresholds.amountGte" },
+		{ "{\"amountGte\":\"500\"}", "billingThresholds.amountGte" },
+		{ "{\"amountGte\":1.5}", "billingThresholds.amountGte" },
+		{ "{}", "billingThresholds.amountGte" },
+		{ "{\"amountGte\":1000000000000000}", "billingThresholds.amountGte" },
+		{ "{\"amountGte\":500,\"resetBillingCycleAnchor\":\"yes\"}",
+			"billingThresholds.resetBillingCycleAnchor" },
+		{ "{\"amountGte\":500,\"usageGte\":5}", "billingThresholds" },
+		{ "[500]", "billingThresholds" },
+	};
+	size_t i;
+
+	/* C: out of range, and the reset, refused naming the field. */
+	p.customer_id = f->customer;
+	p.items = &item;
+	p.item_count = 1;
+	p.threshold_amount_gte = -1;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("billingThresholds.amountGte");
+	p.threshold_amount_gte = BILLING_AMOUNT_MAX + 1;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("billingThresholds.amountGte");
+	p.threshold_amount_gte = 50000;
+	p.threshold_reset_anchor = 1;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL),
+		BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->reason, "unsupported");
+	tb_assert_field("billingThresholds.resetBillingCycleAnchor");
+	assert_null(s);
+	assert_int_equal(invoice_count(f, NULL), 0);
+
+	/* Stored and read back; shown in JSON. */
+	p.threshold_reset_anchor = 0;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	assert_int_equal(billing_subscription_threshold_amount_gte(s), 50000);
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	s = tbb_sub_get(f->w, f->tenant, sub);
+	assert_int_equal(billing_subscription_threshold_amount_gte(s), 50000);
+	billing_subscription_free(s);
+	assert_int_equal(json_threshold(f, sub), 50000);
+
+	/* Update (version 3): replaced, then removed with 0; version 2 may
+	 * not name the field; a refusal keeps the threshold. */
+	u.fields = BILLING_SUBSCRIPTION_THRESHOLDS;
+	u.threshold_amount_gte = 70000;
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_subscription_threshold_amount_gte(s), 70000);
+	billing_subscription_free(s);
+	s = NULL;
+	u.threshold_reset_anchor = 1;
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->reason, "unsupported");
+	u.threshold_reset_anchor = 0;
+	u.threshold_amount_gte = -3;
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("billingThresholds.amountGte");
+	u.version = 2;
+	u.threshold_amount_gte = 0;
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_EINVALID);
+	tb_assert_field("version");
+	assert_null(s);
+	assert_int_equal(json_threshold(f, sub), 70000);
+	u.version = BILLING_SUBSCRIPTION_UPDATE_VERSION;
+	tb_assert_rc(billing_subscription_update(&s, f->w->ctx, &f->admin, sub, &u, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_subscription_threshold_amount_gte(s), 0);
+	billing_subscription_free(s);
+	assert_int_equal(json_threshold(f, sub), -1);
+
+	/* JSON: create and patch with the object, null removes it; every bad
+	 * shape is a 400 naming its field, on a creation and an update. */
+	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"billingThresholds\":{\"amountGte\":"
+		"999999999999999,\"resetBillingCycleAnchor\":false}}", sub);
+	tb_assert_rc(json_try(f, "subscriptions.update", json, NULL), BILLING_OK);
+	assert_int_equal(json_threshold(f, sub), BILLING_AMOUNT_MAX);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json), "{\"id\":\"%s\",\"billingThresholds\":%s}", sub,
+			bad[i].body);
+		tb_assert_rc(json_try(f, "subscriptions.update", json, NULL), BILLING_EINVALID);
+		tb_assert_field(bad[i].field);
+		snprintf(json, sizeof(json), "{\"customerId\":\"%s\",\"planId\":\"%s\","
+			"\"billingThresholds\":%s}", f->customer, f->licensed, bad[i].body);
+		tb_assert_rc(json_try(f, "subscriptions.create", json, NULL), BILLING_EINVALID);
+		tb_assert_field(bad[i].field);
+	}
+	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"billingThresholds\":{\"amountGte\":500,"
+		"\"resetBillingCycleAnchor\":true}}", sub);
+	tb_assert_rc(json_try(f, "subscriptions.update", json, NULL), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->reason, "unsupported");
+	assert_int_equal(json_threshold(f, sub), BILLING_AMOUNT_MAX);
+	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"billingThresholds\":null}", sub);
+	tb_assert_rc(json_try(f, "subscriptions.update", json, NULL), BILLING_OK);
+	assert_int_equal(json_threshold(f, sub), -1);
+	snprintf(json, sizeof(json), "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"billingThresholds\":{\"amountGte\":2500}}", f->customer, f->licensed);
+	tb_assert_rc(json_try(f, "subscriptions.create", json, &a), BILLING_OK);
+	snprintf(sub, sizeof(sub), "%s", cJSON_GetObjectItemCaseSensitive(a, "id")->valuestring);
+	cJSON_Delete(a);
+	assert_int_equal(json_threshold(f, sub), 2500);
+	snprintf(json, sizeof(json), "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"billingThresholds\":null}", f->customer, f->licensed);
+	tb_assert_rc(json_try(f, "subscriptions.create", json, &a), BILLING_OK);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(a, "billingThresholds")));
+	cJSON_Delete(a);
+	assert_check_clean(f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1111,6 +1272,7 @@ int main(void)
 		T(retention__prune_deletes_old_events_but_never_an_unbilled_period),
 		T(usage_billing__a_shorter_closed_span_does_not_block_the_renewal),
 		T(settings__grace_and_retention_each_keep_the_other),
+		T(thresholds__the_field_is_validated_stored_shown_and_removed),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
 }

@@ -23,6 +23,9 @@ running usage, the usage aggregates and the tenant's grace window.
   /v1/usage-events/prune deletes the events before the cutoff (never the
   current, unbilled period), late events then refused as period_pruned,
   an aggregate of the pruned period 409 period_pruned;
+- spend thresholds: billingThresholds on POST and PATCH /v1/subscriptions,
+  shown, removed with null, 400s naming billingThresholds.amountGte (and
+  "unsupported" for resetBillingCycleAnchor true), USER may not set it;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers; runs on the backend
@@ -212,6 +215,38 @@ class Usage(tenant_case.TenantCase):
         self.assertEqual(r.status, 200, r.text)
         r = self.s.request("GET", "/v1/subscriptions/sub_nope/usage", token=self.user)
         self.assertEqual(r.status, 404, r.text)
+
+    def test_spend_thresholds_are_stored_shown_and_removed(self):
+        self.assertIsNone(self.sub["billingThresholds"])
+        sub = self.b.subscribe(billingThresholds={"amountGte": 50000})
+        self.assertEqual(sub["billingThresholds"],
+                         {"amountGte": 50000, "resetBillingCycleAnchor": False})
+        path = "/v1/subscriptions/%s" % sub["id"]
+        got = self.b.ok("PATCH", path, {"billingThresholds": {"amountGte": 70000,
+                                                              "resetBillingCycleAnchor": False}})
+        self.assertEqual(got["billingThresholds"]["amountGte"], 70000)
+        for body, field in (({"amountGte": 0}, "billingThresholds.amountGte"),
+                            ({"amountGte": "5"}, "billingThresholds.amountGte"),
+                            ({"resetBillingCycleAnchor": False}, "billingThresholds.amountGte"),
+                            ({"amountGte": 10 ** 15}, "billingThresholds.amountGte"),
+                            ({"amountGte": 5, "resetBillingCycleAnchor": 1},
+                             "billingThresholds.resetBillingCycleAnchor"),
+                            ({"amountGte": 5, "other": 1}, "billingThresholds"),
+                            (5, "billingThresholds")):
+            self.assertProblem(self.b.req("PATCH", path, {"billingThresholds": body}), 400,
+                               field=field)
+            self.assertProblem(self.b.req("POST", "/v1/subscriptions", {
+                "customerId": self.b.customer["id"], "planId": self.b.monthly["id"],
+                "billingThresholds": body}), 400, field=field)
+        self.assertProblem(self.b.req("PATCH", path, {"billingThresholds": {
+            "amountGte": 5, "resetBillingCycleAnchor": True}}), 400, code="unsupported",
+            field="billingThresholds.resetBillingCycleAnchor")
+        self.assertEqual(self.b.ok("GET", path)["billingThresholds"]["amountGte"], 70000)
+        got = self.b.ok("PATCH", path, {"billingThresholds": None})
+        self.assertIsNone(got["billingThresholds"])
+        r = self.s.request("PATCH", path, {"billingThresholds": {"amountGte": 5}},
+                           token=self.user)
+        self.assertProblem(r, 403)
 
 
 

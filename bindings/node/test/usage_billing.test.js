@@ -63,5 +63,18 @@ for (const backend of backends()) {
         [[100, 100, 1500], [1000, 100, 500]]);
       assert.equal(inv.subtotal, 4500 + 2000);
     });
+
+    it('a spend threshold is set, shown and removed', async () => {
+      const [, acme] = await w.newTenant('Thresholds');
+      const prod = await acme.products.create({ name: 'API', sku: 'api' });
+      const seats = await acme.plans.create({ productId: prod.id, code: 'SEATS',
+        name: 'Seats', amount: 1500, currency: 'EUR', interval: 'MONTH' });
+      const cus = await acme.customers.create({ name: 'Ada', email: 'ada@example.com' });
+      let sub = await acme.subscriptions.create({ customerId: cus.id, planId: seats.id,
+        billingThresholds: { amountGte: 50000 } });
+      assert.deepEqual(sub.billingThresholds, { amountGte: 50000, resetBillingCycleAnchor: false });
+      sub = await acme.subscriptions.update({ id: sub.id, billingThresholds: null });
+      assert.equal(sub.billingThresholds, null);
+    });
   });
 }

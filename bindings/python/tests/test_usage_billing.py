@@ -66,6 +66,19 @@ class UsageBilling(support.BackendCase):
                          [(100, 100, 1500), (1000, 100, 500)])
         self.assertEqual(inv["subtotal"], 4500 + 2000)
 
+    def test_a_spend_threshold_is_set_shown_and_removed(self):
+        _, acme = self.new_tenant("Thresholds")
+        prod = acme.products.create(name="API", sku="api")
+        seats = acme.plans.create(product_id=prod["id"], code="SEATS", name="Seats",
+                                  amount=1500, currency="EUR", interval="MONTH")
+        cus = acme.customers.create(name="Ada", email="ada@example.com")
+        sub = acme.subscriptions.create(customer_id=cus["id"], plan_id=seats["id"],
+                                        billing_thresholds={"amountGte": 50000})
+        self.assertEqual(sub["billingThresholds"],
+                         {"amountGte": 50000, "resetBillingCycleAnchor": False})
+        sub = acme.subscriptions.update(sub["id"], billing_thresholds=None)
+        self.assertIsNone(sub["billingThresholds"])
+
 
 support.for_each_backend(globals(), UsageBilling)
 

@@ -210,6 +210,9 @@ typedef struct {
 	/* Schema step 32 (issue #22): the subscription's own live discount,
 	 * as billing_customer_record's discount_json. */
 	const char *discount_json;
+	/* Schema step 38 (issue #23): the spend threshold, minor units of the
+	 * currency; 0 (NULL): none. */
+	int64_t threshold_amount_gte;
 } billing_subscription_record;
 
 typedef struct {
