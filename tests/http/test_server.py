@@ -457,7 +457,7 @@ class Operations(ProblemAssertions):
         self.assertIn("#/components/parameters/IfMatch", [p.get("$ref") for p in patch["parameters"]])
         props = patch["requestBody"]["content"]["application/json"]["schema"]["properties"]
         self.assertEqual(set(props), {"cancelAtPeriodEnd", "quantity", "metadata", "coupon",
-                                      "promotionCode"})
+                                      "promotionCode", "billingThresholds"})
         names = {p.get("name") for p in doc["paths"]["/v1/invoices"]["get"]["parameters"]}
         self.assertTrue({"customerId", "subscriptionId", "status", "limit"} <= names)
         preview = doc["paths"]["/v1/invoices/preview"]["get"]

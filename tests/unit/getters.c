@@ -205,6 +205,7 @@
 	PTR(billing_subscription_items_json) \
 	PTR(billing_subscription_default_tax_rates) \
 	PTR(billing_subscription_discount_json) \
+	INT(billing_subscription_threshold_amount_gte, 0) \
 	\
 	PAGE(billing_page_subscription_item) \
 	PTR(billing_subscription_item_id) \

@@ -226,11 +226,11 @@ for (const backend of backends()) {
       const used = new Set(w.b.catalog.operations.map((o) => resultShape(w.b.catalog, o.name)));
       for (const s of Object.values(SHAPES)) if (s.extends) used.add(s.extends);
       // nested in Invoice (InvoiceLine, TaxAmount, DiscountAmount), WebhookDelivery,
-      // UsageResult, SubscriptionUsage, Subscription (SubscriptionItemRef, Discount)
-      // and MrrMovementsReport (MrrMonth)
+      // UsageResult, SubscriptionUsage, Subscription (SubscriptionItemRef, Discount,
+      // BillingThresholds) and MrrMovementsReport (MrrMonth)
       used.add('InvoiceLine').add('WebhookAttempt').add('UsageItem').add('UsageMeterTotal')
         .add('SubscriptionItemRef').add('TaxAmount').add('DiscountAmount').add('Discount')
-        .add('MrrMonth');
+        .add('BillingThresholds').add('MrrMonth');
       assert.deepEqual(Object.keys(SHAPES).filter((n) => !used.has(n)), []);
     });
 
