@@ -101,8 +101,8 @@ function confirmButton(text, question, run, after) {
     yes.addEventListener("click", async () => {
       yes.disabled = true;
       try {
-        await run();
-        say(text + ": done.");
+        const said = await run();
+        say(typeof said === "string" ? said : text + ": done.");
         after();
       } catch (e) {
         err.textContent = errorText(e);
@@ -626,7 +626,7 @@ async function deliveriesPage(id, params) {
           last ? (last.statusCode ? "HTTP " + last.statusCode : (last.error || "—")) : "—",
           formatTime(d.nextAttemptAt), formatTime(d.createdAt),
           api.isAdmin() ? confirmButton("Redeliver", "The event is sent again, now, to every enabled endpoint that wants it.",
-            async () => { const r = await api.post("/v1/events/" + encodeURIComponent(d.eventId) + "/redeliver"); say(`Queued ${r.deliveries} deliveries.`); }, refresh) : ""];
+            async () => { const r = await api.post("/v1/events/" + encodeURIComponent(d.eventId) + "/redeliver"); return `Redelivery queued: ${r.deliveries} new ${r.deliveries === 1 ? "delivery" : "deliveries"}.`; }, refresh) : ""];
       }), "No deliveries."));
   } catch (e) {
     failed(e);

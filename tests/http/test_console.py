@@ -356,8 +356,11 @@ class Browser(ts.ProblemAssertions):
                if b.text == "Pay out of band"][0]
         pay.click()
         d.find_element(By.XPATH, "//button[text()='Yes, pay out of band']").click()
-        self.wait(lambda d: len([b for b in d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] button")
-                                 if b.text == "Pay out of band"]) == 1)
+        # (The asked button hides at the click: wait for the page redrawn with the paid invoice.)
+        self.wait(lambda d: [e.text for e in d.find_elements(
+            By.CSS_SELECTOR, "section[aria-labelledby=c-invs] tbody .badge")].count("paid") == 1)
+        self.assertEqual(len([b for b in d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] button")
+                              if b.text == "Pay out of band"]), 1)
         paid = [i for i in self.b.invoices("&customerId=" + cid) if i["status"] == "paid"]
         self.assertTrue(any(i["paidOutOfBand"] for i in paid))
 
@@ -448,6 +451,7 @@ class Browser(ts.ProblemAssertions):
         self.assertIn(notes[0]["number"], row.text)
         self.assertIn("€2.38", row.text)
         self.axe_check("credit notes")
+        self.shot("credit-notes")
 
         # Products and plans: the prices as the API has them; a new plan, then deactivated.
         self.go("#/catalog", "Products and plans")
@@ -468,11 +472,12 @@ class Browser(ts.ProblemAssertions):
         d.find_element(By.XPATH, "//button[text()='Yes, deactivate']").click()
         self.wait(EC.text_to_be_present_in_element((By.XPATH, annual_row + "//span[@class='plan-active']"), "no"))
         self.assertFalse(self.b.ok("GET", "/v1/plans/" + annual["id"])["active"])
+        self.shot("plans")
 
         # The endpoint's delivery log, and a redelivery of its event.
         deliveries = "/v1/webhook-endpoints/%s/deliveries" % hook["id"]
         self.go("#/webhooks", "Webhook endpoints")
-        d.find_element(By.LINK_TEXT, "Delivery log").click()
+        self.wait(EC.element_to_be_clickable((By.LINK_TEXT, "Delivery log"))).click()
         self.heading("Delivery log of http://127.0.0.1:9/hook")
         before = self.b.ok("GET", deliveries)["data"]
         self.assertEqual(len(before), 1)
@@ -483,6 +488,7 @@ class Browser(ts.ProblemAssertions):
         after = self.b.ok("GET", deliveries)["data"]
         self.assertEqual([x["eventId"] for x in after], [before[0]["eventId"]] * 2)
         self.axe_check("delivery log")
+        self.shot("delivery-log")
 
         # The audit log: what the API lists.
         self.go("#/audit", "Audit log")
