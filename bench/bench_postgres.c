@@ -61,6 +61,7 @@
 #include "billing/principal.h"
 #include "billing/tenant.h"
 #include "storage/migrations.h"
+#include "support.h"
 
 #define DEFAULT_CREATES 2000
 #define IDEM_SQL "INSERT INTO idempotency_keys (tenant_id, idem_key, operation, " \
@@ -98,7 +99,7 @@ static PGconn *owner;          /* billing_owner: schemas, SHOW fsync, cleanup */
 
 static PGconn *connect_as(const char *user, const char *schema);
 
-/* Drops the two schemas (atexit, so also after die()). */
+/* Drops the two schemas (atexit, so also after bench_die()). */
 static void drop_schemas(void)
 {
 	char sql[256];
@@ -126,27 +127,9 @@ static void drop_schemas(void)
 	schema_lib[0] = schema_raw[0] = '\0';
 }
 
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "bench_postgres: %s: %s\n", what, detail ? detail : "?");
-	exit(1); /* atexit drops the schemas */
-}
-
-static void die_lib(const char *what)
-{
-	die(what, billing_error_last()->message);
-}
-
 static void die_pg(PGconn *pg, const char *what)
 {
-	die(what, PQerrorMessage(pg));
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	bench_die(what, PQerrorMessage(pg));
 }
 
 /* xorshift64*, one state per side: both sides draw the same sequence of
@@ -222,7 +205,7 @@ static void exec_ok(PGconn *pg, const char *sql, const char *what)
 		 * for ever. */
 		if (PQtransactionStatus(pg) != PQTRANS_IDLE)
 			PQclear(PQexec(pg, "ROLLBACK"));
-		die(what, msg);
+		bench_die(what, msg);
 	}
 	PQclear(r);
 }
@@ -241,7 +224,7 @@ static void exec_script(PGconn *pg, const char *sql)
 	if (!sql[0])
 		return;
 	if ((text = malloc(len * 2 + 1)) == NULL)
-		die("malloc", "out of memory");
+		bench_die("malloc", "out of memory");
 	for (p = sql; *p;) {
 		if (strncmp(p, marker, sizeof(marker) - 1) == 0) {
 			memcpy(text + j, "COLLATE \"C\"", 11);
@@ -291,7 +274,7 @@ static void raw_open(struct raw *r, const char *tenant_id)
 
 	/* Schema, as the owner, in one transaction like billing_migrate. */
 	if ((own = connect_as("billing_owner", schema_raw)) == NULL)
-		die("raw", "cannot connect as billing_owner");
+		bench_die("raw", "cannot connect as billing_owner");
 	m = billing__migrations(&n);
 	exec_ok(own, "BEGIN", "raw migration");
 	exec_script(own, MIGRATIONS_TABLE);
@@ -304,7 +287,7 @@ static void raw_open(struct raw *r, const char *tenant_id)
 	PQfinish(own);
 
 	if ((r->pg = connect_as("billing_app", schema_raw)) == NULL)
-		die("raw", "cannot connect as billing_app");
+		bench_die("raw", "cannot connect as billing_app");
 
 	/* The tenant row, as platform work (the tenants policy requires it). */
 	if ((lit = PQescapeLiteral(r->pg, tenant_id, strlen(tenant_id))) == NULL)
@@ -529,7 +512,7 @@ static void lib_create(struct lib *l, uint64_t seq, char id_out[ID_LEN])
 	p.email = email;
 	o.idempotency_key = key;
 	if (billing_customer_create(&c, l->ctx, &l->who, &p, keyed ? &o : NULL) < 0)
-		die_lib("billing_customer_create");
+		bench_die_lib("billing_customer_create");
 	snprintf(id_out, ID_LEN, "%s", billing_customer_id(c));
 	billing_customer_free(c);
 }
@@ -552,7 +535,7 @@ static void lib_get(struct lib *l, const char *id)
 {
 	billing_customer *c = NULL;
 	if (billing_customer_get(&c, l->ctx, &l->who, id) < 0)
-		die_lib("billing_customer_get");
+		bench_die_lib("billing_customer_get");
 	sink += lib_read_customer(c);
 	billing_customer_free(c);
 }
@@ -568,7 +551,7 @@ static billing_page *lib_page(struct lib *l, const billing_page *prev, size_t *r
 	p.limit = PAGE_SIZE;
 	p.starting_after = prev ? billing_page_next_cursor(prev) : NULL;
 	if (billing_customer_list(&page, l->ctx, &l->who, &p) < 0)
-		die_lib("billing_customer_list");
+		bench_die_lib("billing_customer_list");
 	n = billing_page_count(page);
 	for (i = 0; i < n; i++)
 		sink += lib_read_customer(billing_page_customer(page, i));
@@ -608,11 +591,11 @@ static void run_creates(struct bench *b, size_t n, double secs[2])
 	size_t i;
 	for (i = 0; i < n; i++) {
 		enum side first = i % 2 ? RAW : LIB, second = first == LIB ? RAW : LIB;
-		double t0 = now_s(), t1, t2;
+		double t0 = bench_now_s(), t1, t2;
 		create_one(b, first);
-		t1 = now_s();
+		t1 = bench_now_s();
 		create_one(b, second);
-		t2 = now_s();
+		t2 = bench_now_s();
 		secs[first] += t1 - t0;
 		secs[second] += t2 - t1;
 	}
@@ -622,7 +605,7 @@ static void run_creates(struct bench *b, size_t n, double secs[2])
 static double gets_block(struct bench *b, enum side s, size_t m, uint64_t *rng)
 {
 	size_t i, n = b->count[s];
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (i = 0; i < m; i++) {
 		const char *id = b->ids[s][rng_next(rng) % n];
 		if (s == LIB)
@@ -630,7 +613,7 @@ static double gets_block(struct bench *b, enum side s, size_t m, uint64_t *rng)
 		else
 			raw_get(&b->raw, id);
 	}
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 /* Per-call differences (library - raw, in us) of paired get blocks: their
@@ -644,7 +627,7 @@ static void add_block_diff(double us)
 		size_t cap = block_cap ? block_cap * 2 : 256;
 		double *d = realloc(block_diffs, cap * sizeof(*d));
 		if (!d)
-			die("realloc", "out of memory");
+			bench_die("realloc", "out of memory");
 		block_diffs = d;
 		block_cap = cap;
 	}
@@ -689,7 +672,7 @@ static void run_gets(struct bench *b, size_t m, double secs[2], uint64_t rng[2],
  * sets *pages and *rows. */
 static double walk(struct bench *b, enum side s, size_t *pages, size_t *rows)
 {
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	size_t n;
 
 	*pages = *rows = 0;
@@ -713,7 +696,7 @@ static double walk(struct bench *b, enum side s, size_t *pages, size_t *rows)
 			++*pages;
 		}
 	}
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 /* Full walks per side, interleaved walk by walk (which side goes first
@@ -732,7 +715,7 @@ static void run_pages(struct bench *b, size_t min_pages, double secs[2], size_t 
 			secs[order[j]] += walk(b, order[j], &p, &rows);
 			pages[order[j]] += p;
 			if (rows != b->count[order[j]] + b->conc[order[j]])
-				die("pages", "a walk did not see every customer");
+				bench_die("pages", "a walk did not see every customer");
 		}
 	}
 }
@@ -788,7 +771,7 @@ static void *conc_worker(void *arg)
 	if (c->side == RAW) {
 		r = *c->raw0;
 		if ((r.pg = connect_as("billing_app", schema_raw)) == NULL)
-			die("raw", "cannot connect as billing_app");
+			bench_die("raw", "cannot connect as billing_app");
 		raw_prepare(r.pg, "insert", "INSERT INTO customers (" CUSTOMER_COLS ") "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10);
 		raw_prepare(r.pg, "idem", IDEM_SQL, 6);
@@ -816,18 +799,18 @@ static double conc_round(enum side s, struct lib *lib, const struct raw *raw0, s
 	double t0;
 
 	if (pthread_barrier_init(&start, NULL, t + 1) != 0)
-		die("pthread_barrier_init", "failed");
+		bench_die("pthread_barrier_init", "failed");
 	for (i = 0; i < t; i++) {
 		c[i] = (struct conc){ s, lib, raw0, i, n / t + (i < n % t ? 1 : 0), *seq, &start };
 		*seq += c[i].count;
 		if (pthread_create(&th[i], NULL, conc_worker, &c[i]) != 0)
-			die("pthread_create", "failed");
+			bench_die("pthread_create", "failed");
 	}
 	pthread_barrier_wait(&start);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < t; i++)
 		pthread_join(th[i], NULL);
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	pthread_barrier_destroy(&start);
 	return t0;
 }
@@ -925,7 +908,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(pg_host, sizeof(pg_host), "%s", host);
-	t_start = now_s();
+	t_start = bench_now_s();
 	verbose = getenv("BENCH_VERBOSE") != NULL;
 	keyed = getenv("BENCH_KEYED") != NULL && strcmp(getenv("BENCH_KEYED"), "0") != 0;
 
@@ -946,17 +929,17 @@ int main(int argc, char **argv)
 	snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_owner "
 		"options='-c search_path=%s'", pg_host, schema_lib);
 	if (billing_ctx_open_url(&own_ctx, url, NULL) < 0)
-		die_lib("billing_ctx_open_url (owner)");
+		bench_die_lib("billing_ctx_open_url (owner)");
 	if (billing_migrate(own_ctx) < 0)
-		die_lib("billing_migrate");
+		bench_die_lib("billing_migrate");
 	billing_ctx_close(own_ctx);
 	snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_app "
 		"options='-c search_path=%s'", pg_host, schema_lib);
 	if (billing_ctx_open_url(&b.lib.ctx, url, NULL) < 0)
-		die_lib("billing_ctx_open_url (billing_app)");
+		bench_die_lib("billing_ctx_open_url (billing_app)");
 	tp.name = "bench";
 	if (billing_tenant_create(&tenant, b.lib.ctx, &platform, &tp, NULL) < 0)
-		die_lib("billing_tenant_create");
+		bench_die_lib("billing_tenant_create");
 	snprintf(b.lib.tenant_id, sizeof(b.lib.tenant_id), "%s", billing_tenant_id(tenant));
 	billing_tenant_free(tenant);
 	b.lib.who.tenant_id = b.lib.tenant_id;
@@ -970,7 +953,7 @@ int main(int argc, char **argv)
 	b.ids[LIB] = calloc(b.cap, ID_LEN);
 	b.ids[RAW] = calloc(b.cap, ID_LEN);
 	if (!b.ids[LIB] || !b.ids[RAW])
-		die("calloc", "out of memory");
+		bench_die("calloc", "out of memory");
 
 	printf("bench_postgres: PostgreSQL %s (libpq %d) on socket %s, fsync=%s, "
 		"synchronous_commit=%s\n", version, PQlibVersion(), pg_host, fsync_, sync_commit);
@@ -1005,10 +988,10 @@ int main(int argc, char **argv)
 			"options='-c search_path=%s'", pg_host, schema_lib);
 		po.max_connections = threads;
 		if (billing_postgres_storage_new(&co.storage, conninfo, &po) < 0)
-			die_lib("billing_postgres_storage_new (concurrent)");
+			bench_die_lib("billing_postgres_storage_new (concurrent)");
 		conc_lib = b.lib;
 		if (billing_ctx_open(&conc_lib.ctx, &co) < 0)
-			die_lib("billing_ctx_open (concurrent)");
+			bench_die_lib("billing_ctx_open (concurrent)");
 		for (round = 0; round < WARMUP_CREATES; round++) {
 			char id[ID_LEN];
 			lib_create(&conc_lib, b.seq[LIB]++, id);
@@ -1088,7 +1071,7 @@ int main(int argc, char **argv)
 		keyed ? "BENCH_KEYED: every create has an idempotency key; the raw create writes "
 		"the key's row too (4 round trips).\n" : "",
 		b.count[LIB] + b.conc[LIB], (b.count[LIB] + b.conc[LIB] + PAGE_SIZE - 1) / PAGE_SIZE,
-		now_s() - t_start);
+		bench_now_s() - t_start);
 	if (strcmp(fsync_, "on") != 0)
 		printf("WARNING: fsync=%s: the create line is not a durable-write number.\n", fsync_);
 

@@ -50,6 +50,7 @@
 #include "billing/principal.h"
 #include "billing/tenant.h"
 #include "storage/migrations.h"
+#include "support.h"
 
 #define DEFAULT_CREATES 2000
 #define DEFAULT_GETS 20000
@@ -96,27 +97,9 @@ static void remove_tmp_dir(void)
 	tmp_dir[0] = '\0';
 }
 
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "bench_sqlite: %s: %s\n", what, detail ? detail : "?");
-	exit(1); /* atexit removes the temporary directory */
-}
-
-static void die_lib(const char *what)
-{
-	die(what, billing_error_last()->message);
-}
-
 static void die_sql(sqlite3 *db, const char *what)
 {
-	die(what, sqlite3_errmsg(db));
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	bench_die(what, sqlite3_errmsg(db));
 }
 
 /* xorshift64*, one state per side: both sides draw the same sequence of
@@ -157,7 +140,7 @@ static void raw_exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		die("raw sqlite3_exec", err);
+		bench_die("raw sqlite3_exec", err);
 }
 
 static sqlite3_stmt *raw_prepare(sqlite3 *db, const char *sql)
@@ -380,7 +363,7 @@ static void lib_create(struct lib *l, uint64_t seq, char id_out[ID_LEN])
 	p.name = name;
 	p.email = email;
 	if (billing_customer_create(&c, l->ctx, &l->who, &p, NULL) < 0)
-		die_lib("billing_customer_create");
+		bench_die_lib("billing_customer_create");
 	snprintf(id_out, ID_LEN, "%s", billing_customer_id(c));
 	billing_customer_free(c);
 }
@@ -403,7 +386,7 @@ static void lib_get(struct lib *l, const char *id)
 {
 	billing_customer *c = NULL;
 	if (billing_customer_get(&c, l->ctx, &l->who, id) < 0)
-		die_lib("billing_customer_get");
+		bench_die_lib("billing_customer_get");
 	sink += lib_read_customer(c);
 	billing_customer_free(c);
 }
@@ -419,7 +402,7 @@ static billing_page *lib_page(struct lib *l, const billing_page *prev, size_t *r
 	p.limit = PAGE_SIZE;
 	p.starting_after = prev ? billing_page_next_cursor(prev) : NULL;
 	if (billing_customer_list(&page, l->ctx, &l->who, &p) < 0)
-		die_lib("billing_customer_list");
+		bench_die_lib("billing_customer_list");
 	n = billing_page_count(page);
 	for (i = 0; i < n; i++)
 		sink += lib_read_customer(billing_page_customer(page, i));
@@ -460,11 +443,11 @@ static void run_creates(struct bench *b, size_t n, double secs[2])
 	size_t i;
 	for (i = 0; i < n; i++) {
 		enum side first = i % 2 ? RAW : LIB, second = first == LIB ? RAW : LIB;
-		double t0 = now_s(), t1, t2;
+		double t0 = bench_now_s(), t1, t2;
 		create_one(b, first);
-		t1 = now_s();
+		t1 = bench_now_s();
 		create_one(b, second);
-		t2 = now_s();
+		t2 = bench_now_s();
 		secs[first] += t1 - t0;
 		secs[second] += t2 - t1;
 	}
@@ -491,7 +474,7 @@ static void checkpoint(const char *path)
 static double gets_block(struct bench *b, enum side s, size_t m, uint64_t *rng)
 {
 	size_t i, n = b->count[s];
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (i = 0; i < m; i++) {
 		const char *id = b->ids[s][rng_next(rng) % n];
 		if (s == LIB)
@@ -499,7 +482,7 @@ static double gets_block(struct bench *b, enum side s, size_t m, uint64_t *rng)
 		else
 			raw_get(&b->raw, id);
 	}
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 /* m gets per side, interleaved in blocks of GET_BLOCK (which side goes
@@ -520,7 +503,7 @@ static void run_gets(struct bench *b, size_t m, double secs[2])
  * sets *pages and *rows. */
 static double walk(struct bench *b, enum side s, size_t *pages, size_t *rows)
 {
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	size_t n;
 
 	*pages = *rows = 0;
@@ -544,7 +527,7 @@ static double walk(struct bench *b, enum side s, size_t *pages, size_t *rows)
 			++*pages;
 		}
 	}
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 /* Full walks per side, interleaved walk by walk (which side goes first
@@ -563,7 +546,7 @@ static void run_pages(struct bench *b, size_t min_pages, double secs[2], size_t 
 			secs[order[j]] += walk(b, order[j], &p, &rows);
 			pages[order[j]] += p;
 			if (rows != b->count[order[j]] + b->conc[order[j]])
-				die("pages", "a walk did not see every customer");
+				bench_die("pages", "a walk did not see every customer");
 		}
 	}
 }
@@ -578,7 +561,7 @@ static double run_raw_batched(const char *path, const char *tenant_id, size_t ro
 	double t0;
 
 	raw_open(&r, path, tenant_id);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < rows; i++) {
 		if (i % BATCH_SIZE == 0)
 			raw_step_done(r.db, r.begin_immediate);
@@ -586,7 +569,7 @@ static double run_raw_batched(const char *path, const char *tenant_id, size_t ro
 		if (i % BATCH_SIZE == BATCH_SIZE - 1 || i == rows - 1)
 			raw_step_done(r.db, r.commit);
 	}
-	t0 = (double)rows / (now_s() - t0);
+	t0 = (double)rows / (bench_now_s() - t0);
 	raw_close(&r);
 	return t0;
 }
@@ -668,19 +651,19 @@ static double conc_round(enum side s, struct lib *lib, const char *raw_path, siz
 	double t0;
 
 	if (pthread_barrier_init(&start, NULL, t + 1) != 0)
-		die("pthread_barrier_init", "failed");
+		bench_die("pthread_barrier_init", "failed");
 	for (i = 0; i < t; i++) {
 		c[i] = (struct conc){ s, lib, raw_path, lib->tenant_id, i,
 			n / t + (i < n % t ? 1 : 0), *seq, &start };
 		*seq += c[i].count;
 		if (pthread_create(&th[i], NULL, conc_worker, &c[i]) != 0)
-			die("pthread_create", "failed");
+			bench_die("pthread_create", "failed");
 	}
 	pthread_barrier_wait(&start);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < t; i++)
 		pthread_join(th[i], NULL);
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	pthread_barrier_destroy(&start);
 	return t0;
 }
@@ -756,14 +739,14 @@ int main(int argc, char **argv)
 			argv[0], DEFAULT_CREATES, DEFAULT_THREADS);
 		return 2;
 	}
-	t_start = now_s();
+	t_start = bench_now_s();
 	verbose = getenv("BENCH_VERBOSE") != NULL;
 
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/bench_sqlite.XXXXXX",
 		base && *base ? base : "/tmp");
 	if (!mkdtemp(tmp_dir)) {
 		tmp_dir[0] = '\0';
-		die("mkdtemp", "cannot make the temporary directory");
+		bench_die("mkdtemp", "cannot make the temporary directory");
 	}
 	atexit(remove_tmp_dir);
 
@@ -771,12 +754,12 @@ int main(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	snprintf(url, sizeof(url), "sqlite:%s/lib.db", tmp_dir);
 	if (billing_ctx_open_url(&b.lib.ctx, url, NULL) < 0)
-		die_lib("billing_ctx_open_url");
+		bench_die_lib("billing_ctx_open_url");
 	if (billing_migrate(b.lib.ctx) < 0)
-		die_lib("billing_migrate");
+		bench_die_lib("billing_migrate");
 	tp.name = "bench";
 	if (billing_tenant_create(&tenant, b.lib.ctx, &platform, &tp, NULL) < 0)
-		die_lib("billing_tenant_create");
+		bench_die_lib("billing_tenant_create");
 	snprintf(b.lib.tenant_id, sizeof(b.lib.tenant_id), "%s", billing_tenant_id(tenant));
 	billing_tenant_free(tenant);
 	b.lib.who.tenant_id = b.lib.tenant_id;
@@ -791,7 +774,7 @@ int main(int argc, char **argv)
 	b.ids[LIB] = calloc(b.cap, ID_LEN);
 	b.ids[RAW] = calloc(b.cap, ID_LEN);
 	if (!b.ids[LIB] || !b.ids[RAW])
-		die("calloc", "out of memory");
+		bench_die("calloc", "out of memory");
 
 	printf("bench_sqlite: SQLite %s, WAL + synchronous=FULL, dir %s (%s)\n",
 		sqlite3_libversion(), tmp_dir, fs_note(tmp_dir));
@@ -868,7 +851,7 @@ int main(int argc, char **argv)
 		"%zu customers per side; one walk = %zu pages; total %.1f s.\n",
 		BATCH_SIZE, b.count[LIB] + b.conc[LIB],
 		(b.count[LIB] + b.conc[LIB] + PAGE_SIZE - 1) / PAGE_SIZE,
-		now_s() - t_start);
+		bench_now_s() - t_start);
 
 	snprintf(path, sizeof(path), "%s/lib.db", tmp_dir);
 	rows[LIB] = count_customers(path);

@@ -84,6 +84,7 @@
 #include "billing/tenant.h"
 #include "core/ctx.h"
 #include "storage/postgres/pg_storage.h"
+#include "support.h"
 
 #define DEFAULT_N 10000
 #define MAX_N 1000000          /* one second of clock per subscription: < 12 days */
@@ -105,24 +106,6 @@ enum backend { SQLITE, POSTGRES };
 /* ------------------------------------------------------------ utilities */
 
 static const char *prog = "bench_billing_run";
-
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "%s: %s: %s\n", prog, what, detail ? detail : "?");
-	exit(1); /* atexit cleans up */
-}
-
-static void die_lib(const char *what)
-{
-	die(what, billing_error_last()->message);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The injected clock of every context of the program. */
 static int64_t clock_now = T0;
@@ -271,7 +254,7 @@ static void put(struct buf *b, const char *s)
 {
 	size_t n = strlen(s);
 	if (b->len + n >= b->cap)
-		die("json", "event payload too long");
+		bench_die("json", "event payload too long");
 	memcpy(b->p + b->len, s, n + 1);
 	b->len += n;
 }
@@ -285,7 +268,7 @@ static void putf(struct buf *b, const char *fmt, ...)
 	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= b->cap - b->len)
-		die("json", "event payload too long");
+		bench_die("json", "event payload too long");
 	b->len += (size_t)n;
 }
 
@@ -296,11 +279,11 @@ static void put_str(struct buf *b, const char *name, const char *v)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)v;
 	if (b->len + strlen(name) + 4 >= b->cap)
-		die("json", "event payload too long");
+		bench_die("json", "event payload too long");
 	b->len += (size_t)snprintf(b->p + b->len, b->cap - b->len, "\"%s\":\"", name);
 	for (; *s; s++) {
 		if (b->len + 7 >= b->cap)
-			die("json", "event payload too long");
+			bench_die("json", "event payload too long");
 		if (*s == '"' || *s == '\\') {
 			b->p[b->len++] = '\\';
 			b->p[b->len++] = (char)*s;
@@ -377,7 +360,7 @@ struct rst {
 
 static void die_db(struct rdb *d, const char *what)
 {
-	die(what, d->be == SQLITE ? sqlite3_errmsg(d->db) : PQerrorMessage(d->pg));
+	bench_die(what, d->be == SQLITE ? sqlite3_errmsg(d->db) : PQerrorMessage(d->pg));
 }
 
 static void rst_prepare(struct rdb *d, struct rst *q, const char *sql)
@@ -657,7 +640,7 @@ static void copy_col(char *out, size_t size, struct rst *q, int c)
 {
 	const char *v = rst_col_text(q, c);
 	if (!v || strlen(v) >= size)
-		die("raw", "unexpected NULL or over-long column");
+		bench_die("raw", "unexpected NULL or over-long column");
 	memcpy(out, v, strlen(v) + 1);
 }
 
@@ -707,7 +690,7 @@ static int raw_item(struct raw *r, int64_t now)
 	copy_col(sub_id, sizeof(sub_id), &r->claim, 2);
 	rst_reset(&r->claim);
 	if (strcmp(kind, "subscription") != 0)
-		die("raw", "unexpected due work kind");
+		bench_die("raw", "unexpected due work kind");
 	if (r->d.be == POSTGRES) {
 		rst_text(&r->set_tenant, 1, tenant);
 		rst_exec(&r->set_tenant);
@@ -716,7 +699,7 @@ static int raw_item(struct raw *r, int64_t now)
 	rst_text(&r->sub, 1, tenant);
 	rst_text(&r->sub, 2, sub_id);
 	if (!rst_step(&r->sub))
-		die("raw", "due subscription not found");
+		bench_die("raw", "due subscription not found");
 	copy_col(customer, sizeof(customer), &r->sub, 0);
 	copy_col(plan_id, sizeof(plan_id), &r->sub, 1);
 	status = (int)rst_col_int(&r->sub, 2);
@@ -744,12 +727,12 @@ static int raw_item(struct raw *r, int64_t now)
 	if ((at = strstr(items, "\"id\":\"")) != NULL)
 		sscanf(at + 6, "%47[^\"]", item_id);
 	if (status != BILLING_SUB_ACTIVE || cancel_at_end || period_end > now || pending)
-		die("raw", "the benchmark's subscriptions renew; this one does not");
+		bench_die("raw", "the benchmark's subscriptions renew; this one does not");
 
 	rst_text(&r->plan, 1, tenant);
 	rst_text(&r->plan, 2, plan_id);
 	if (!rst_step(&r->plan))
-		die("raw", "plan not found");
+		bench_die("raw", "plan not found");
 	copy_col(plan_name, sizeof(plan_name), &r->plan, 0);
 	unit = rst_col_int(&r->plan, 1);
 	interval = (int)rst_col_int(&r->plan, 2);
@@ -759,12 +742,12 @@ static int raw_item(struct raw *r, int64_t now)
 	copy_col(prefix, sizeof(prefix), &r->plan, 6);
 	rst_reset(&r->plan);
 	if (term && index + 1 >= term)
-		die("raw", "the benchmark's plan has no fixed term");
+		bench_die("raw", "the benchmark's plan has no fixed term");
 
 	rst_text(&r->pending, 1, tenant);
 	rst_text(&r->pending, 2, sub_id);
 	if (rst_step(&r->pending))
-		die("raw", "pending lines are not part of this benchmark");
+		bench_die("raw", "pending lines are not part of this benchmark");
 	rst_reset(&r->pending);
 
 	/* Period n + 1, its line, tax half away from zero, the sums. */
@@ -777,7 +760,7 @@ static int raw_item(struct raw *r, int64_t now)
 
 	rst_text(&r->number, 1, tenant);
 	if (!rst_step(&r->number))
-		die("raw", "the invoice counter returned nothing");
+		bench_die("raw", "the invoice counter returned nothing");
 	seq = rst_col_int(&r->number, 0);
 	rst_reset(&r->number);
 	snprintf(number, sizeof(number), "%s%06" PRId64, prefix, seq);
@@ -886,7 +869,7 @@ static int raw_item(struct raw *r, int64_t now)
 	rst_int(&r->sub_update, 9, version);
 	rst_step(&r->sub_update);
 	if (rst_changes(&r->sub_update) != 1)
-		die("raw", "the subscription changed since it was read");
+		bench_die("raw", "the subscription changed since it was read");
 	rst_reset(&r->sub_update);
 
 	rst_text(&r->due_move, 1, tenant);
@@ -960,7 +943,7 @@ static void setup(billing_ctx *ctx, size_t n, char tenant_id[ID_LEN], double sec
 	clock_now = T0;
 	tp.name = "bench";
 	if (billing_tenant_create(&tenant, ctx, &platform, &tp, NULL) < 0)
-		die_lib("billing_tenant_create");
+		bench_die_lib("billing_tenant_create");
 	snprintf(tenant_id, ID_LEN, "%s", billing_tenant_id(tenant));
 	billing_tenant_free(tenant);
 	who.tenant_id = tenant_id;
@@ -973,21 +956,21 @@ static void setup(billing_ctx *ctx, size_t n, char tenant_id[ID_LEN], double sec
 	pp.currency = "EUR";
 	pp.tax_rate_bp = TAX_RATE_BP;
 	if (billing_product_create(&product, ctx, &who, &pp, NULL) < 0)
-		die_lib("billing_product_create");
+		bench_die_lib("billing_product_create");
 	lp.product_id = billing_product_id(product);
 	lp.code = "MONTHLY";
 	lp.name = "Monthly";
 	lp.amount = PLAN_AMOUNT;
 	lp.interval = BILLING_MONTH;
 	if (billing_plan_create(&plan, ctx, &who, &lp, NULL) < 0)
-		die_lib("billing_plan_create");
+		bench_die_lib("billing_plan_create");
 	snprintf(plan_id, sizeof(plan_id), "%s", billing_plan_id(plan));
 	billing_plan_free(plan);
 	billing_product_free(product);
 
 	if ((customers = calloc(n, ID_LEN)) == NULL)
-		die("calloc", "out of memory");
-	t0 = now_s();
+		bench_die("calloc", "out of memory");
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		billing_customer_params cp = BILLING_CUSTOMER_PARAMS_INIT;
 		billing_customer *c = NULL;
@@ -996,12 +979,12 @@ static void setup(billing_ctx *ctx, size_t n, char tenant_id[ID_LEN], double sec
 		cp.name = name;
 		cp.email = email;
 		if (billing_customer_create(&c, ctx, &who, &cp, NULL) < 0)
-			die_lib("billing_customer_create");
+			bench_die_lib("billing_customer_create");
 		snprintf(customers[i], ID_LEN, "%s", billing_customer_id(c));
 		billing_customer_free(c);
 	}
-	secs[0] = now_s() - t0;
-	t0 = now_s();
+	secs[0] = bench_now_s() - t0;
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		billing_subscription_params sp = BILLING_SUBSCRIPTION_PARAMS_INIT;
 		billing_subscription *s = NULL;
@@ -1009,14 +992,14 @@ static void setup(billing_ctx *ctx, size_t n, char tenant_id[ID_LEN], double sec
 		sp.customer_id = customers[i];
 		sp.plan_id = plan_id;
 		if (billing_subscription_create(&s, ctx, &who, &sp, NULL) < 0)
-			die_lib("billing_subscription_create");
+			bench_die_lib("billing_subscription_create");
 		billing_subscription_free(s);
 		if (n >= 20000 && (i + 1) % (n / 10) == 0) {
 			fprintf(stderr, "  setup: %zu/%zu subscriptions (%.0f s)\n", i + 1, n,
-				now_s() - t0);
+				bench_now_s() - t0);
 		}
 	}
-	secs[1] = now_s() - t0;
+	secs[1] = bench_now_s() - t0;
 	free(customers);
 }
 
@@ -1056,7 +1039,7 @@ static void make_dir(char *out, size_t size, const char *base)
 	snprintf(out, size, "%s/bench_billing_run.XXXXXX", base);
 	if (!mkdtemp(out)) {
 		out[0] = '\0';
-		die("mkdtemp", base);
+		bench_die("mkdtemp", base);
 	}
 }
 
@@ -1064,7 +1047,7 @@ static void sqlite_exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		die(sql, err);
+		bench_die(sql, err);
 }
 
 static void fsync_path(const char *path)
@@ -1083,7 +1066,7 @@ static void sqlite_raw_open(struct rdb *d, const char *path)
 	d->be = SQLITE;
 	if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK)
-		die(path, sqlite3_errmsg(d->db));
+		bench_die(path, sqlite3_errmsg(d->db));
 	sqlite3_extended_result_codes(d->db, 1);
 	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
 	sqlite_exec(d->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
@@ -1126,7 +1109,7 @@ static void pg_exec(PGconn *pg, const char *sql)
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		PQclear(r);
-		die(sql, PQerrorMessage(pg));
+		bench_die(sql, PQerrorMessage(pg));
 	}
 	PQclear(r);
 }
@@ -1136,7 +1119,7 @@ static void pg_show(const char *sql, char *out, size_t size)
 	PGresult *r = PQexec(owner, sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
 		PQclear(r);
-		die(sql, PQerrorMessage(owner));
+		bench_die(sql, PQerrorMessage(owner));
 	}
 	snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -1176,9 +1159,9 @@ static void pg_migrate(const char *schema)
 	snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_owner "
 		"options='-c search_path=%s'", pg_host, schema);
 	if (billing_ctx_open_url(&ctx, url, NULL) < 0)
-		die_lib("billing_ctx_open_url (owner)");
+		bench_die_lib("billing_ctx_open_url (owner)");
 	if (billing_migrate(ctx) < 0)
-		die_lib("billing_migrate");
+		bench_die_lib("billing_migrate");
 	billing_ctx_close(ctx);
 }
 
@@ -1197,13 +1180,13 @@ static void pg_copy(const char *dst, const char *tenant_id)
 	int i;
 
 	if (!lit)
-		die("escape", PQerrorMessage(owner));
+		bench_die("escape", PQerrorMessage(owner));
 	snprintf(sql, sizeof(sql), "SELECT c.relname FROM pg_class c JOIN pg_namespace n "
 		"ON n.oid = c.relnamespace WHERE n.nspname = '%s' AND c.relkind = 'r' AND "
 		"c.relname NOT IN ('billing_migrations', 'billing_meta') ORDER BY c.oid", schema_seed);
 	tables = PQexec(owner, sql);
 	if (PQresultStatus(tables) != PGRES_TUPLES_OK || PQntuples(tables) < 1)
-		die("copy: list the seed's tables", PQerrorMessage(owner));
+		bench_die("copy: list the seed's tables", PQerrorMessage(owner));
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT set_config('billing.tenant_id', %s, true), "
 		"set_config('billing.platform', 'on', true)", lit);
 	PQfreemem(lit);
@@ -1223,7 +1206,7 @@ static void pg_raw_open(struct rdb *d, const char *schema)
 	memset(d, 0, sizeof(*d));
 	d->be = POSTGRES;
 	if ((d->pg = pg_connect("billing_app", schema, NULL)) == NULL)
-		die("raw", "cannot connect as billing_app");
+		bench_die("raw", "cannot connect as billing_app");
 }
 
 /* ------------------------------------------------------------ the check */
@@ -1248,7 +1231,7 @@ static void check_read(struct rdb *d, int64_t now, char out[CHECK_COLS][64])
 		"subscriptions), (SELECT count(*) FROM due_work WHERE due_at <= ?1)");
 	rst_int(&q, 1, now);
 	if (!rst_step(&q))
-		die("check", "no row");
+		bench_die("check", "no row");
 	for (c = 0; c < CHECK_COLS; c++) {
 		const char *v = rst_col_text(&q, c);
 		snprintf(out[c], 64, "%s", v ? v : "NULL");
@@ -1303,7 +1286,7 @@ static int64_t raw_concurrent(enum backend be, const char *path, unsigned int wo
 	unsigned int i;
 
 	if (!w)
-		die("raw", "out of memory");
+		bench_die("raw", "out of memory");
 	for (i = 0; i < workers; i++) {
 		if (be == SQLITE)
 			sqlite_raw_open(&w[i].r.d, path);
@@ -1316,7 +1299,7 @@ static int64_t raw_concurrent(enum backend be, const char *path, unsigned int wo
 	}
 	for (i = 0; i < workers; i++)
 		if (pthread_create(&w[i].thread, NULL, raw_work, &w[i]) != 0)
-			die("raw", "cannot start a worker thread");
+			bench_die("raw", "cannot start a worker thread");
 	for (i = 0; i < workers; i++) {
 		pthread_join(w[i].thread, NULL);
 		items += w[i].items;
@@ -1339,7 +1322,7 @@ int main(int argc, char **argv)
 	const char *base = getenv("TMPDIR"), *blocks_env = getenv("BENCH_BLOCKS");
 	size_t n = DEFAULT_N, blocks = 1, k;
 	unsigned int workers = 1;
-	double setup_secs[2], t_start = now_s(), t_copy;
+	double setup_secs[2], t_start = bench_now_s(), t_copy;
 	int64_t t_run;
 	long maxrss_before, maxrss_after;
 	int peak_ok, c, same = 1;
@@ -1385,9 +1368,9 @@ int main(int argc, char **argv)
 			"tmpfs: fsync is a no-op, the numbers are NOT durable writes" : "disk-backed");
 		snprintf(url, sizeof(url), "sqlite:%s/seed.db", seed_dir);
 		if (billing_ctx_open_url(&ctx, url, &opts) < 0)
-			die_lib("billing_ctx_open_url (seed)");
+			bench_die_lib("billing_ctx_open_url (seed)");
 		if (billing_migrate(ctx) < 0)
-			die_lib("billing_migrate");
+			bench_die_lib("billing_migrate");
 	} else {
 		const char *host = getenv("BILLING_TEST_PG_HOST");
 		char sql[256], sync_commit[32];
@@ -1422,7 +1405,7 @@ int main(int argc, char **argv)
 		snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_app "
 			"options='-c search_path=%s -c synchronous_commit=off'", pg_host, schema_seed);
 		if (billing_ctx_open_url(&ctx, url, &opts) < 0)
-			die_lib("billing_ctx_open_url (seed)");
+			bench_die_lib("billing_ctx_open_url (seed)");
 	}
 	fflush(stdout);
 	setup(ctx, n, tenant_id, setup_secs);
@@ -1432,13 +1415,13 @@ int main(int argc, char **argv)
 		n, setup_secs[0], n, setup_secs[1]);
 
 	/* 2. Two identical copies of the seed. */
-	t_copy = now_s();
+	t_copy = bench_now_s();
 	if (be == SQLITE) {
 		sqlite3 *db = NULL;
 		char sql[1200];
 		snprintf(path, sizeof(path), "%s/seed.db", seed_dir);
 		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-			die(path, sqlite3_errmsg(db));
+			bench_die(path, sqlite3_errmsg(db));
 		snprintf(sql, sizeof(sql), "VACUUM INTO '%s/lib.db'", run_dir);
 		sqlite_exec(db, sql);
 		snprintf(sql, sizeof(sql), "VACUUM INTO '%s/raw.db'", run_dir);
@@ -1473,14 +1456,14 @@ int main(int argc, char **argv)
 			"options='-c search_path=%s'", pg_host, schema_lib);
 		pg_raw_open(&raw.d, schema_raw);
 	}
-	printf("copied into two identical databases in %.1f s\n", now_s() - t_copy);
+	printf("copied into two identical databases in %.1f s\n", bench_now_s() - t_copy);
 	raw_prepare_all(&raw);
 
 	/* 3. One month later: every subscription is due. */
 	t_run = T0 + 31 * DAY + (int64_t)n + 3600;
 	clock_now = t_run;
 	if (billing_ctx_open_url(&ctx, url, &opts) < 0)
-		die_lib("billing_ctx_open_url (library side)");
+		bench_die_lib("billing_ctx_open_url (library side)");
 	printf("clock moved to T0 + 31 days + %zu s: %zu subscriptions due; %zu block%s\n",
 		n, n, blocks, blocks == 1 ? " (one billing_run_due call)" : "s, interleaved");
 	printf("workers: %u on each side (library: billing_run_limits.workers; raw: %u thread%s, "
@@ -1512,10 +1495,10 @@ int main(int argc, char **argv)
 				trips0 = be == POSTGRES ? billing__pg_round_trips(ctx->st) : 0;
 				stmts0 = be == POSTGRES ? billing__pg_statements(ctx->st) : 0;
 				c0 = cpu_s();
-				t0 = now_s();
+				t0 = bench_now_s();
 				if (billing_run_due(ctx, 0, &limits, &rep) < 0)
-					die_lib("billing_run_due");
-				lib.secs += now_s() - t0;
+					bench_die_lib("billing_run_due");
+				lib.secs += bench_now_s() - t0;
 				lib.cpu += cpu_s() - c0;
 				if (be == POSTGRES) {
 					lib.trips += billing__pg_round_trips(ctx->st) - trips0;
@@ -1540,12 +1523,12 @@ int main(int argc, char **argv)
 					peak_ok = 0;
 				rss = status_kb("VmRSS");
 				c0 = cpu_s();
-				t0 = now_s();
+				t0 = bench_now_s();
 				if (workers > 1)
 					rw.items += raw_concurrent(be, path, workers, t_run);
 				for (i = 0; workers == 1 && i < want && raw_item(&raw, t_run); i++)
 					rw.items++;
-				rw.secs += now_s() - t0;
+				rw.secs += bench_now_s() - t0;
 				rw.cpu += cpu_s() - c0;
 				hwm = status_kb("VmHWM");
 				if (rw.rss_before_kb < 0)
@@ -1635,7 +1618,7 @@ int main(int argc, char **argv)
 		for (c = 0; c < CHECK_COLS; c++)
 			printf("  %-26s library %-22s raw %s\n", check_names[c], checks[0][c],
 				checks[1][c]);
-	printf("total %.1f s\n", now_s() - t_start);
+	printf("total %.1f s\n", bench_now_s() - t_start);
 
 	billing_ctx_close(ctx);
 	raw_close(&raw);

@@ -24,23 +24,11 @@
 
 #include "billing/billing.h"
 #include "billing/document.h"
+#include "support.h"
 
 #define ID_LEN 64
 
 static const char *prog = "bench_documents";
-
-static void die_lib(const char *what)
-{
-	fprintf(stderr, "%s: %s: %s\n", prog, what, billing_error_last()->message);
-	exit(1);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static long rss_kb(void)
 {
@@ -62,10 +50,10 @@ static void call(billing_ctx *ctx, const billing_principal *who, const char *op,
 	char *out = NULL;
 	const char *p;
 	if (billing_call_json(&out, ctx, who, op, json, strlen(json), NULL) < 0)
-		die_lib(op);
+		bench_die_lib(op);
 	if (id) {
 		if ((p = strstr(out, "\"id\":\"")) == NULL)
-			die_lib("no id");
+			bench_die_lib("no id");
 		snprintf(id, ID_LEN, "%.*s", (int)strcspn(p + 6, "\""), p + 6);
 	}
 	billing_free(out);
@@ -98,15 +86,15 @@ static void invoice(billing_ctx *ctx, const billing_principal *who, size_t lines
 static void run(billing_ctx *ctx, const billing_principal *who, const char *id,
 	billing_document_format format, const char *what, double seconds)
 {
-	double t0 = now_s(), t;
+	double t0 = bench_now_s(), t;
 	size_t n = 0, len = 0;
 	do {
 		char *doc = NULL;
 		if (billing_invoice_render(&doc, &len, ctx, who, id, format, "de-DE") < 0)
-			die_lib("billing_invoice_render");
+			bench_die_lib("billing_invoice_render");
 		billing_free(doc);
 		n++;
-		t = now_s() - t0;
+		t = bench_now_s() - t0;
 	} while (t < seconds);
 	printf("%-24s %8.1f documents/s  (%zu in %.2f s, %zu bytes each)\n", what,
 		(double)n / t, n, t, len);
@@ -130,10 +118,10 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/bench_documents_%ld.db", dir, (long)getpid());
 	snprintf(url, sizeof(url), "sqlite:%s", path);
 	if (billing_ctx_open_url(&ctx, url, &opts) < 0 || billing_migrate(ctx) < 0)
-		die_lib("open / migrate");
+		bench_die_lib("open / migrate");
 	tp.name = "Werkstatt & S\xc3\xb6hne GmbH";
 	if (billing_tenant_create(&tenant, ctx, &platform, &tp, NULL) < 0)
-		die_lib("billing_tenant_create");
+		bench_die_lib("billing_tenant_create");
 	snprintf(tenant_id, sizeof(tenant_id), "%s", billing_tenant_id(tenant));
 	billing_tenant_free(tenant);
 	who.tenant_id = tenant_id;
@@ -152,7 +140,7 @@ int main(int argc, char **argv)
 		billing_free(doc);
 		if (billing_invoice_render(&doc, &len, ctx, &who, many, BILLING_DOCUMENT_PDF,
 			"de-DE") < 0)
-			die_lib("billing_invoice_render");
+			bench_die_lib("billing_invoice_render");
 		billing_free(doc);
 		rss0 = rss_kb();
 		run(ctx, &who, one, BILLING_DOCUMENT_PDF, "PDF, 1 line (1 page)", seconds);

@@ -40,6 +40,7 @@
 
 #include "billing/billing.h"
 #include "billing/report.h"
+#include "support.h"
 
 #define T0 INT64_C(1767225600)         /* 2026-01-01T00:00:00Z */
 #define DAY INT64_C(86400)
@@ -57,24 +58,6 @@ static int64_t bench_clock(void *payload)
 {
 	(void)payload;
 	return clock_now;
-}
-
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "%s: %s: %s\n", prog, what, detail ? detail : "");
-	exit(1);
-}
-
-static void die_lib(const char *what)
-{
-	die(what, billing_error_last()->message);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void remove_dir(void)
@@ -107,11 +90,11 @@ static char *plan_new(billing_ctx *ctx, const billing_principal *who, const char
 	lp.amount = amount;
 	lp.interval = BILLING_MONTH;
 	if (billing_plan_create(&plan, ctx, who, &lp, NULL) < 0)
-		die_lib("billing_plan_create");
+		bench_die_lib("billing_plan_create");
 	id = strdup(billing_plan_id(plan));
 	billing_plan_free(plan);
 	if (!id)
-		die("strdup", "out of memory");
+		bench_die("strdup", "out of memory");
 	return id;
 }
 
@@ -128,7 +111,7 @@ static void setup(billing_ctx *ctx, size_t n)
 	clock_now = T0;
 	tp.name = "bench";
 	if (billing_tenant_create(&tenant, ctx, &platform, &tp, NULL) < 0)
-		die_lib("billing_tenant_create");
+		bench_die_lib("billing_tenant_create");
 	snprintf(tenant_id, sizeof(tenant_id), "%s", billing_tenant_id(tenant));
 	billing_tenant_free(tenant);
 	who.tenant_id = tenant_id;
@@ -139,13 +122,13 @@ static void setup(billing_ctx *ctx, size_t n)
 	pp.price_cents = 1999;
 	pp.currency = "EUR";
 	if (billing_product_create(&product, ctx, &who, &pp, NULL) < 0)
-		die_lib("billing_product_create");
+		bench_die_lib("billing_product_create");
 	monthly = plan_new(ctx, &who, billing_product_id(product), "MONTHLY", 1999);
 	premium = plan_new(ctx, &who, billing_product_id(product), "PREMIUM", 4900);
 	billing_product_free(product);
 
 	if ((subs = calloc(n, ID_LEN)) == NULL)
-		die("calloc", "out of memory");
+		bench_die("calloc", "out of memory");
 	for (i = 0; i < n; i++) {
 		billing_customer_params cp = BILLING_CUSTOMER_PARAMS_INIT;
 		billing_subscription_params sp = BILLING_SUBSCRIPTION_PARAMS_INIT;
@@ -157,11 +140,11 @@ static void setup(billing_ctx *ctx, size_t n)
 		cp.name = name;
 		cp.email = email;
 		if (billing_customer_create(&c, ctx, &who, &cp, NULL) < 0)
-			die_lib("billing_customer_create");
+			bench_die_lib("billing_customer_create");
 		sp.customer_id = billing_customer_id(c);
 		sp.plan_id = monthly;
 		if (billing_subscription_create(&s, ctx, &who, &sp, NULL) < 0)
-			die_lib("billing_subscription_create");
+			bench_die_lib("billing_subscription_create");
 		snprintf(subs[i], ID_LEN, "%s", billing_subscription_id(s));
 		billing_subscription_free(s);
 		billing_customer_free(c);
@@ -170,7 +153,7 @@ static void setup(billing_ctx *ctx, size_t n)
 		billing_subscription *s = NULL;
 		clock_now = T0 + 40 * DAY + (int64_t)i;
 		if (billing_subscription_cancel(&s, ctx, &who, subs[i], 0, NULL) < 0)
-			die_lib("billing_subscription_cancel");
+			bench_die_lib("billing_subscription_cancel");
 		billing_subscription_free(s);
 	}
 	for (i = 1; i < n; i += 5) {
@@ -182,7 +165,7 @@ static void setup(billing_ctx *ctx, size_t n)
 		cp.plan_id = premium;
 		cp.proration = BILLING_PRORATE_NONE;
 		if (billing_subscription_change_plan(&s, ctx, &who, subs[i], &cp, NULL) < 0)
-			die_lib("billing_subscription_change_plan");
+			bench_die_lib("billing_subscription_change_plan");
 		billing_subscription_free(s);
 	}
 	clock_now = T0 + 50 * DAY;
@@ -275,7 +258,7 @@ static void raw_run(const char *sql, int64_t at, int64_t start, int64_t *out, in
 	sqlite3_stmt *st = NULL;
 	int i;
 	if (sqlite3_prepare_v2(raw_db, sql, -1, &st, NULL) != SQLITE_OK)
-		die("raw prepare", sqlite3_errmsg(raw_db));
+		bench_die("raw prepare", sqlite3_errmsg(raw_db));
 	sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_text(st, 3, "EUR", -1, SQLITE_STATIC);
@@ -283,12 +266,12 @@ static void raw_run(const char *sql, int64_t at, int64_t start, int64_t *out, in
 		sqlite3_bind_int64(st, 4, start);
 	if (sqlite3_exec(raw_db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW)
-		die("raw step", sqlite3_errmsg(raw_db));
+		bench_die("raw step", sqlite3_errmsg(raw_db));
 	for (i = 0; i < ncol; i++)
 		out[i] = sqlite3_column_int64(st, i);
 	sqlite3_finalize(st);
 	if (sqlite3_exec(raw_db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		die("raw commit", sqlite3_errmsg(raw_db));
+		bench_die("raw commit", sqlite3_errmsg(raw_db));
 }
 
 /* ------------------------------------------------------------ the reports */
@@ -308,13 +291,13 @@ static void lib_run(int r, int64_t out[7])
 	if (r == R_MRR) {
 		billing_mrr m;
 		if (billing_report_mrr(&m, lib_ctx, &who, "EUR", 0) < 0)
-			die_lib("billing_report_mrr");
+			bench_die_lib("billing_report_mrr");
 		out[0] = m.mrr;
 		out[1] = m.customers;
 	} else if (r == R_MOVEMENTS) {
 		const billing_mrr_month *m = &movements.months[0];
 		if (billing_report_mrr_movements(&movements, lib_ctx, &who, "EUR", FEB1, MAR1) < 0)
-			die_lib("billing_report_mrr_movements");
+			bench_die_lib("billing_report_mrr_movements");
 		out[0] = m->start_mrr;
 		out[1] = m->end_mrr;
 		out[2] = m->new_mrr;
@@ -325,7 +308,7 @@ static void lib_run(int r, int64_t out[7])
 	} else {
 		billing_receivables_aging a;
 		if (billing_report_receivables_aging(&a, lib_ctx, &who, "EUR", 0) < 0)
-			die_lib("billing_report_receivables_aging");
+			bench_die_lib("billing_report_receivables_aging");
 		out[0] = a.current;
 		out[1] = a.days_1_30;
 		out[2] = a.days_31_60;
@@ -367,27 +350,27 @@ int main(int argc, char **argv)
 		base = "/tmp";
 	snprintf(dir, sizeof(dir), "%s/bench_reports.XXXXXX", base);
 	if (!mkdtemp(dir))
-		die("mkdtemp", dir);
+		bench_die("mkdtemp", dir);
 	atexit(remove_dir);
 	snprintf(url, sizeof(url), "sqlite:%s/bench.db", dir);
 	opts.clock = bench_clock;
 	if (billing_ctx_open_url(&lib_ctx, url, &opts) < 0)
-		die_lib("billing_ctx_open_url");
+		bench_die_lib("billing_ctx_open_url");
 	if (billing_migrate(lib_ctx) < 0)
-		die_lib("billing_migrate");
+		bench_die_lib("billing_migrate");
 	printf("%s: SQLite %s, database in %s; setting up %zu customers...\n", prog,
 		sqlite3_libversion(), dir, n);
 	fflush(stdout);
-	setup_s = now_s();
+	setup_s = bench_now_s();
 	setup(lib_ctx, n);
-	setup_s = now_s() - setup_s;
+	setup_s = bench_now_s() - setup_s;
 	who.tenant_id = tenant_id;
 	who.user_id = "bench";
 	who.role = BILLING_ROLE_USER;
 	snprintf(url, sizeof(url), "%s/bench.db", dir);
 	if (sqlite3_open_v2(url, &raw_db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK)
-		die("sqlite3_open_v2", url);
+		bench_die("sqlite3_open_v2", url);
 	printf("setup through the API: %.0f s (%zu subscriptions on January 1, a third "
 		"canceled on February 10, a fifth of the rest upgraded on February 12); asked "
 		"on February 20\n\n", setup_s, n);
@@ -404,7 +387,7 @@ int main(int argc, char **argv)
 				(long long)a[4], (long long)a[5], (long long)a[6], (long long)b[0],
 				(long long)b[1], (long long)b[2], (long long)b[3], (long long)b[4],
 				(long long)b[5], (long long)b[6]);
-			die("check", "the two sides disagree");
+			bench_die("check", "the two sides disagree");
 		}
 		printf("check %-26s library = raw: %lld, %lld, %lld, %lld, %lld, %lld, %lld\n",
 			names[r], (long long)a[0], (long long)a[1], (long long)a[2],
@@ -417,12 +400,12 @@ int main(int argc, char **argv)
 			int side;
 			for (side = 0; side < 2; side++) {
 				int lib = (side + k) % 2 == 0;
-				double t0 = now_s();
+				double t0 = bench_now_s();
 				if (lib)
 					lib_run(r, x);
 				else
 					raw_report(r, x);
-				t[lib ? 0 : 1][r] += now_s() - t0;
+				t[lib ? 0 : 1][r] += bench_now_s() - t0;
 			}
 		}
 	}

@@ -41,30 +41,13 @@
 #include <unistd.h>
 
 #include "billing/billing.h"
+#include "support.h"
 
 #define BATCH 1000
 #define CUSTOMERS 100
 #define BLOCK 10                       /* batches per side before switching */
 
 static const char *prog = "bench_usage";
-
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "%s: %s: %s\n", prog, what, detail ? detail : "");
-	exit(1);
-}
-
-static void die_lib(const char *what)
-{
-	die(what, billing_error_last()->message);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static long status_kb(const char *key)
 {
@@ -109,7 +92,7 @@ static void setup(billing_ctx *ctx)
 	billing_tenant_params tp = BILLING_TENANT_PARAMS_INIT;
 	tp.name = "Bench";
 	if (billing_tenant_create(&t, ctx, &platform, &tp, NULL) < 0)
-		die_lib("billing_tenant_create");
+		bench_die_lib("billing_tenant_create");
 	snprintf(tenant_id, sizeof(tenant_id), "%s", billing_tenant_id(t));
 	billing_tenant_free(t);
 	admin.tenant_id = tenant_id;
@@ -123,12 +106,12 @@ static void setup(billing_ctx *ctx)
 		p.name = "Bench";
 		p.email = email;
 		if (billing_customer_create(&c, ctx, &admin, &p, NULL) < 0)
-			die_lib("billing_customer_create");
+			bench_die_lib("billing_customer_create");
 		snprintf(customers[i], sizeof(customers[i]), "%s", billing_customer_id(c));
 		billing_customer_free(c);
 	}
 	if (billing_call_json(&out, ctx, &admin, "meters.create", meter, strlen(meter), NULL) < 0)
-		die_lib("meters.create");
+		bench_die_lib("meters.create");
 	billing_free(out);
 }
 
@@ -161,12 +144,12 @@ static double lib_batch(billing_ctx *ctx, size_t first)
 		e.properties_json = props[i];
 		evs[i] = e;
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (billing_usage_ingest(&r, ctx, &admin, evs, BATCH) < 0)
-		die_lib("billing_usage_ingest");
-	t0 = now_s() - t0;
+		bench_die_lib("billing_usage_ingest");
+	t0 = bench_now_s() - t0;
 	if (billing_usage_result_tally(r, BILLING_USAGE_ACCEPTED) != BATCH)
-		die("billing_usage_ingest", "not every event was accepted");
+		bench_die("billing_usage_ingest", "not every event was accepted");
 	billing_usage_result_free(r);
 	return t0;
 }
@@ -177,7 +160,7 @@ static void sq_exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		die(sql, err);
+		bench_die(sql, err);
 }
 
 static double raw_sqlite_batch(sqlite3 *db, sqlite3_stmt *ins, size_t first, int64_t now)
@@ -185,7 +168,7 @@ static double raw_sqlite_batch(sqlite3 *db, sqlite3_stmt *ins, size_t first, int
 	char tid[32], props[48];
 	const char *cus;
 	int64_t ts;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	size_t i;
 
 	sq_exec(db, "BEGIN IMMEDIATE");
@@ -200,11 +183,11 @@ static double raw_sqlite_batch(sqlite3 *db, sqlite3_stmt *ins, size_t first, int
 		sqlite3_bind_text(ins, 7, props, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(ins, 8, now);
 		if (sqlite3_step(ins) != SQLITE_DONE)
-			die("raw insert", sqlite3_errmsg(db));
+			bench_die("raw insert", sqlite3_errmsg(db));
 		sqlite3_reset(ins);
 	}
 	sq_exec(db, "COMMIT");
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 /* ------------------------------------------------------------ raw PostgreSQL */
@@ -232,7 +215,7 @@ static double raw_pg_batch(PGconn *pg, const char *sql, size_t first, int64_t no
 		values[i * 8 + 6] = props[i];
 		values[i * 8 + 7] = nows;
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	r = PQexec(pg, "BEGIN");
 	PQclear(r);
 	r = PQexecParams(pg, "SELECT set_config('billing.tenant_id', $1, true)", 1, NULL,
@@ -240,13 +223,13 @@ static double raw_pg_batch(PGconn *pg, const char *sql, size_t first, int64_t no
 	PQclear(r);
 	r = PQexecParams(pg, sql, BATCH * 8, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		die("raw insert", PQerrorMessage(pg));
+		bench_die("raw insert", PQerrorMessage(pg));
 	PQclear(r);
 	r = PQexec(pg, "COMMIT");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		die("raw commit", PQerrorMessage(pg));
+		bench_die("raw commit", PQerrorMessage(pg));
 	PQclear(r);
-	return now_s() - t0;
+	return bench_now_s() - t0;
 }
 
 static char *pg_values_insert(void)
@@ -254,7 +237,7 @@ static char *pg_values_insert(void)
 	size_t cap = 256 + (size_t)BATCH * 80, len, i;
 	char *s = malloc(cap);
 	if (!s)
-		die("malloc", NULL);
+		bench_die("malloc", NULL);
 	len = (size_t)snprintf(s, cap, "INSERT INTO usage_events (tenant_id, transaction_id, "
 		"event_name, customer_id, subscription_id, occurred_at, properties, received_at, "
 		"version) VALUES ");
@@ -301,7 +284,7 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/bench_usage_%ld.db", dir, (long)getpid());
 		snprintf(url, sizeof(url), "sqlite:%s", path);
 		if (billing_ctx_open_url(&ctx, url, &opts) < 0 || billing_migrate(ctx) < 0)
-			die_lib("open / migrate");
+			bench_die_lib("open / migrate");
 	} else {
 		const char *host = getenv("BILLING_TEST_PG_HOST");
 		billing_ctx *owner = NULL;
@@ -315,24 +298,24 @@ int main(int argc, char **argv)
 		snprintf(url, sizeof(url), "host=%s dbname=billing user=billing_owner", host);
 		pg = PQconnectdb(url);
 		if (PQstatus(pg) != CONNECTION_OK)
-			die("connect as billing_owner", PQerrorMessage(pg));
+			bench_die("connect as billing_owner", PQerrorMessage(pg));
 		snprintf(path, sizeof(path), "CREATE SCHEMA %s", schema);
 		PQclear(PQexec(pg, path));
 		PQfinish(pg);
 		snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_owner "
 			"options='-c search_path=%s'", host, schema);
 		if (billing_ctx_open_url(&owner, url, NULL) < 0 || billing_migrate(owner) < 0)
-			die_lib("migrate");
+			bench_die_lib("migrate");
 		billing_ctx_close(owner);
 		snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_app "
 			"options='-c search_path=%s'", host, schema);
 		if (billing_ctx_open_url(&ctx, url, &opts) < 0)
-			die_lib("open");
+			bench_die_lib("open");
 		snprintf(url, sizeof(url), "host=%s dbname=billing user=billing_app "
 			"options='-c search_path=%s'", host, schema);
 		pg = PQconnectdb(url);
 		if (PQstatus(pg) != CONNECTION_OK)
-			die("connect as billing_app", PQerrorMessage(pg));
+			bench_die("connect as billing_app", PQerrorMessage(pg));
 		r = PQexec(pg, "SHOW fsync");
 		printf("%s: PostgreSQL, fsync=%s, schema %s\n", prog, PQgetvalue(r, 0, 0), schema);
 		PQclear(r);
@@ -341,13 +324,13 @@ int main(int argc, char **argv)
 	setup(ctx);
 	if (!is_pg) {
 		if (sqlite3_open(path, &db) != SQLITE_OK)
-			die(path, sqlite3_errmsg(db));
+			bench_die(path, sqlite3_errmsg(db));
 		sqlite3_busy_timeout(db, 10000);
 		sq_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL");
 		if (sqlite3_prepare_v2(db, "INSERT INTO usage_events (tenant_id, transaction_id, "
 			"event_name, customer_id, subscription_id, occurred_at, properties, received_at, "
 			"version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)", -1, &ins, NULL) != SQLITE_OK)
-			die("prepare", sqlite3_errmsg(db));
+			bench_die("prepare", sqlite3_errmsg(db));
 		printf("%s: SQLite %s, %s (WAL, synchronous=FULL)\n", prog, sqlite3_libversion(), path);
 	}
 	printf("%zu events a side in batches of %d, %d customers, one sum meter\n", n, BATCH,

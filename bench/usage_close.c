@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "billing/billing.h"
+#include "support.h"
 
 #define BATCH 1000
 #define ID_LEN 64
@@ -37,24 +38,6 @@
 
 static const char *prog = "bench_usage_close";
 static int64_t clock_now;
-
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "%s: %s: %s\n", prog, what, detail ? detail : "");
-	exit(1);
-}
-
-static void die_lib(const char *what)
-{
-	die(what, billing_error_last()->message);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static long status_kb(const char *key)
 {
@@ -91,7 +74,7 @@ static void id_of(const char *json, char id[ID_LEN])
 {
 	const char *p = strstr(json, "\"id\":\"");
 	if (!p)
-		die("no id in", json);
+		bench_die("no id in", json);
 	snprintf(id, ID_LEN, "%.*s", (int)strcspn(p + 6, "\""), p + 6);
 }
 
@@ -119,7 +102,7 @@ static int64_t billed(billing_ctx *ctx, const billing_principal *who, const char
 	int64_t sum = 0;
 	snprintf(in, sizeof(in), "{\"customerId\":\"%s\",\"limit\":100}", customer);
 	if (billing_call_json(&out, ctx, who, "invoices.list", in, strlen(in), NULL) < 0)
-		die_lib("invoices.list");
+		bench_die_lib("invoices.list");
 	/* Each invoice's own total (the list ends with a "total" count). */
 	for (p = out; (p = strstr(p, "\"object\":\"invoice\"")) != NULL &&
 	     (p = strstr(p, "\"total\":")) != NULL; p += 8)
@@ -133,7 +116,7 @@ static void call(billing_ctx *ctx, const billing_principal *who, const char *op,
 {
 	char *out = NULL;
 	if (billing_call_json(&out, ctx, who, op, json, strlen(json), NULL) < 0)
-		die_lib(op);
+		bench_die_lib(op);
 	id_of(out, id);
 	billing_free(out);
 }
@@ -164,7 +147,7 @@ int main(int argc, char **argv)
 	int is_pg = strcmp(backend, "postgres") == 0;
 
 	if (subs == 0 || events < subs)
-		die("arguments", "SUBS >= 1 and EVENTS >= SUBS");
+		bench_die("arguments", "SUBS >= 1 and EVENTS >= SUBS");
 	events = (events + BATCH - 1) / BATCH * BATCH;
 	if (getenv("BENCH_WORKERS"))
 		limits.workers = (unsigned int)strtoul(getenv("BENCH_WORKERS"), NULL, 10);
@@ -175,7 +158,7 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/bench_usage_close_%ld.db", dir, (long)getpid());
 		snprintf(url, sizeof(url), "sqlite:%s", path);
 		if (billing_ctx_open_url(&ctx, url, &opts) < 0 || billing_migrate(ctx) < 0)
-			die_lib("open / migrate");
+			bench_die_lib("open / migrate");
 		printf("%s: SQLite, %s\n", prog, path);
 	} else {
 		const char *host = getenv("BILLING_TEST_PG_HOST");
@@ -190,19 +173,19 @@ int main(int argc, char **argv)
 		snprintf(url, sizeof(url), "host=%s dbname=billing user=billing_owner", host);
 		pg = PQconnectdb(url);
 		if (PQstatus(pg) != CONNECTION_OK)
-			die("connect as billing_owner", PQerrorMessage(pg));
+			bench_die("connect as billing_owner", PQerrorMessage(pg));
 		snprintf(path, sizeof(path), "CREATE SCHEMA %s", schema);
 		PQclear(PQexec(pg, path));
 		PQfinish(pg);
 		snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_owner "
 			"options='-c search_path=%s'", host, schema);
 		if (billing_ctx_open_url(&owner, url, NULL) < 0 || billing_migrate(owner) < 0)
-			die_lib("migrate");
+			bench_die_lib("migrate");
 		billing_ctx_close(owner);
 		snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_app "
 			"options='-c search_path=%s'", host, schema);
 		if (billing_ctx_open_url(&ctx, url, &opts) < 0)
-			die_lib("open");
+			bench_die_lib("open");
 		printf("%s: PostgreSQL, schema %s, %u worker(s)\n", prog, schema,
 			limits.workers ? limits.workers : 1);
 	}
@@ -210,7 +193,7 @@ int main(int argc, char **argv)
 	/* The tenant, a sum meter and a graduated metered plan on it. */
 	tp.name = "bench";
 	if (billing_tenant_create(&tenant, ctx, &platform, &tp, NULL) < 0)
-		die_lib("billing_tenant_create");
+		bench_die_lib("billing_tenant_create");
 	snprintf(tenant_id, sizeof(tenant_id), "%s", billing_tenant_id(tenant));
 	billing_tenant_free(tenant);
 	who.tenant_id = tenant_id;
@@ -228,8 +211,8 @@ int main(int argc, char **argv)
 	call(ctx, &who, "plans.create", json, plan);
 
 	if ((customers = calloc(subs, ID_LEN)) == NULL)
-		die("calloc", "out of memory");
-	t = now_s();
+		bench_die("calloc", "out of memory");
+	t = bench_now_s();
 	for (i = 0; i < subs; i++) {
 		billing_customer_params cp = BILLING_CUSTOMER_PARAMS_INIT;
 		billing_subscription_params sp = BILLING_SUBSCRIPTION_PARAMS_INIT;
@@ -242,7 +225,7 @@ int main(int argc, char **argv)
 		cp.email = email;
 		clock_now = t0 + 1 + (int64_t)i;
 		if (billing_customer_create(&c, ctx, &who, &cp, NULL) < 0)
-			die_lib("billing_customer_create");
+			bench_die_lib("billing_customer_create");
 		snprintf(customers[i], ID_LEN, "%s", billing_customer_id(c));
 		billing_customer_free(c);
 		item.plan_id = plan;
@@ -250,10 +233,10 @@ int main(int argc, char **argv)
 		sp.items = &item;
 		sp.item_count = 1;
 		if (billing_subscription_create(&s, ctx, &who, &sp, NULL) < 0)
-			die_lib("billing_subscription_create");
+			bench_die_lib("billing_subscription_create");
 		billing_subscription_free(s);
 	}
-	printf("setup: %zu customers and metered subscriptions in %.1f s\n", subs, now_s() - t);
+	printf("setup: %zu customers and metered subscriptions in %.1f s\n", subs, bench_now_s() - t);
 
 	/* The events, two days into the period, each customer's evenly. */
 	clock_now = t0 + 2 * DAY;
@@ -271,12 +254,12 @@ int main(int argc, char **argv)
 			e.properties_json = props[i];
 			evs[i] = e;
 		}
-		t = now_s();
+		t = bench_now_s();
 		if (billing_usage_ingest(&r, ctx, &who, evs, BATCH) < 0)
-			die_lib("billing_usage_ingest");
-		ingest_s += now_s() - t;
+			bench_die_lib("billing_usage_ingest");
+		ingest_s += bench_now_s() - t;
 		if (billing_usage_result_tally(r, BILLING_USAGE_ACCEPTED) != BATCH)
-			die("billing_usage_ingest", "not every event was accepted");
+			bench_die("billing_usage_ingest", "not every event was accepted");
 		billing_usage_result_free(r);
 	}
 	printf("ingest: %zu events in batches of %d, %.0f events/s (%.1f s)\n", events, BATCH,
@@ -287,30 +270,30 @@ int main(int argc, char **argv)
 	clock_now = t0 + 40 * DAY;
 	rss0 = status_kb("VmRSS");
 	reset_peak();
-	t = now_s();
+	t = bench_now_s();
 	do {
 		memset(&rep, 0, sizeof(rep));
 		if (billing_run_due(ctx, clock_now, &limits, &rep) < 0)
-			die_lib("billing_run_due");
+			bench_die_lib("billing_run_due");
 		processed += rep.processed;
 		invoiced += rep.invoiced;
 		failed += rep.failed;
 	} while (rep.remaining > 0 && rep.processed > 0);
-	run_s = now_s() - t;
+	run_s = bench_now_s() - t;
 	peak = status_kb("VmHWM");
 	printf("close: %lld renewals, %lld invoices, %lld failed in %.1f s: %.0f renewals/s\n",
 		(long long)processed, (long long)invoiced, (long long)failed, run_s,
 		(double)processed / run_s);
 	printf("memory: RSS %ld kB before the run, peak %ld kB during it\n", rss0, peak);
 	if (failed || processed < (int64_t)subs)
-		die("close", "not every subscription renewed");
+		bench_die("close", "not every subscription renewed");
 	/* The first customers' invoices against the tiers by hand. */
 	for (i = 0; i < subs && i < 20; i++) {
 		int64_t q = 0;
 		for (done = i; done < events; done += subs)
 			q += (int64_t)(done % 10 + 1);
 		if (billed(ctx, &who, customers[i]) != by_hand(q))
-			die("close", "a customer's invoices differ from the tiers by hand");
+			bench_die("close", "a customer's invoices differ from the tiers by hand");
 	}
 	printf("check: the first %zu customers' invoices equal the tiers by hand\n",
 		subs < 20 ? subs : (size_t)20);

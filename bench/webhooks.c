@@ -65,6 +65,7 @@
 #include "billing/run.h"
 #include "billing/tenant.h"
 #include "billing/webhook.h"
+#include "support.h"
 
 #define DEFAULT_N 1000
 #define DEFAULT_M 1000
@@ -78,24 +79,6 @@ static const unsigned int endpoint_counts[CONFIGS] = { 0, 1, 3 };
 static const billing_principal platform = { NULL, "bench", BILLING_ROLE_PLATFORM };
 
 /* ------------------------------------------------------------ utilities */
-
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "%s: %s: %s\n", prog, what, detail ? detail : "?");
-	exit(1); /* atexit cleans up */
-}
-
-static void die_lib(const char *what)
-{
-	die(what, billing_error_last()->message);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double cpu_s(void)
 {
@@ -118,7 +101,7 @@ static void new_tenant(billing_ctx *ctx, const char *name, char id[64])
 	billing_tenant *t = NULL;
 	tp.name = name;
 	if (billing_tenant_create(&t, ctx, &platform, &tp, NULL) < 0)
-		die_lib("billing_tenant_create");
+		bench_die_lib("billing_tenant_create");
 	snprintf(id, 64, "%s", billing_tenant_id(t));
 	billing_tenant_free(t);
 }
@@ -129,7 +112,7 @@ static void new_endpoint(billing_ctx *ctx, const billing_principal *who, const c
 	billing_webhook_endpoint *e = NULL;
 	p.url = url;
 	if (billing_webhook_endpoint_create(&e, ctx, who, &p, NULL) < 0)
-		die_lib("billing_webhook_endpoint_create");
+		bench_die_lib("billing_webhook_endpoint_create");
 	billing_webhook_endpoint_free(e);   /* its secret is wiped with it */
 }
 
@@ -146,10 +129,10 @@ static double new_customer(billing_ctx *ctx, const billing_principal *who, size_
 	p.name = name;
 	p.email = email;
 	c0 = cpu ? cpu_s() : 0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	if (billing_customer_create(&c, ctx, who, &p, NULL) < 0)
-		die_lib("billing_customer_create");
-	t0 = now_s() - t0;
+		bench_die_lib("billing_customer_create");
+	t0 = bench_now_s() - t0;
 	if (cpu)
 		*cpu += cpu_s() - c0;
 	billing_customer_free(c);
@@ -167,7 +150,7 @@ static int64_t count_deliveries(billing_ctx *ctx, const billing_principal *who,
 	p.list.limit = 1;
 	p.status = status;
 	if (billing_webhook_delivery_list(&page, ctx, who, &p) < 0)
-		die_lib("billing_webhook_delivery_list");
+		bench_die_lib("billing_webhook_delivery_list");
 	total = billing_page_total(page);
 	billing_page_free(page);
 	return total;
@@ -210,7 +193,7 @@ static void pg_exec(PGconn *pg, const char *sql, char *out, size_t size)
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		PQclear(r);
-		die(sql, PQerrorMessage(pg));
+		bench_die(sql, PQerrorMessage(pg));
 	}
 	if (out)
 		snprintf(out, size, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
@@ -266,18 +249,18 @@ static billing_ctx *open_part(enum backend be, const char *part, const billing_c
 		snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_owner "
 			"options='-c search_path=%s'", pg_host, schema);
 		if (billing_ctx_open_url(&ctx, url, NULL) < 0)
-			die_lib("billing_ctx_open_url (owner)");
+			bench_die_lib("billing_ctx_open_url (owner)");
 		if (billing_migrate(ctx) < 0)
-			die_lib("billing_migrate");
+			bench_die_lib("billing_migrate");
 		billing_ctx_close(ctx);
 		ctx = NULL;
 		snprintf(url, sizeof(url), "postgres:host=%s dbname=billing user=billing_app "
 			"options='-c search_path=%s'", pg_host, schema);
 	}
 	if (billing_ctx_open_url(&ctx, url, o) < 0)
-		die_lib("billing_ctx_open_url");
+		bench_die_lib("billing_ctx_open_url");
 	if (be == SQLITE && billing_migrate(ctx) < 0)
-		die_lib("billing_migrate");
+		bench_die_lib("billing_migrate");
 	return ctx;
 }
 
@@ -376,7 +359,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		usleep((useconds_t)(uintptr_t)cls * 1000u);
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "webhook-signature") &&
 	    atomic_fetch_add(&received, 1) + 1 == atomic_load(&received_goal))
-		received_all_at = now_s();
+		received_all_at = bench_now_s();
 	resp = MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
 	ret = MHD_queue_response(c, 200, resp);
 	MHD_destroy_response(resp);
@@ -437,7 +420,7 @@ static struct result deliver(billing_ctx *ctx, size_t m, int threads)
 
 	atomic_store(&received, 0);
 	c0 = cpu_s();
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < threads; i++) {
 		memset(&rs[i], 0, sizeof(rs[i]));
 		rs[i].ctx = ctx;
@@ -447,16 +430,16 @@ static struct result deliver(billing_ctx *ctx, size_t m, int threads)
 		rs[i].now = billing_ctx_now(ctx);
 		rs[i].max = m;
 		if (pthread_create(&tid[i], NULL, run_thread, &rs[i]) != 0)
-			die("pthread_create", "failed");
+			bench_die("pthread_create", "failed");
 	}
 	for (i = 0; i < threads; i++) {
 		pthread_join(tid[i], NULL);
 		if (rs[i].rc < 0)
-			die("billing_run_due", rs[i].error);
+			bench_die("billing_run_due", rs[i].error);
 		res.processed += rs[i].processed;
 		res.failed += rs[i].failed;
 	}
-	res.secs = now_s() - t0;
+	res.secs = bench_now_s() - t0;
 	res.cpu = cpu_s() - c0;
 	res.got = atomic_load(&received);
 	return res;
@@ -488,12 +471,12 @@ static struct result bare_curl(const char *url, size_t m)
 	h = curl_slist_append(h, "webhook-signature: v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	atomic_store(&received, 0);
 	c0 = cpu_s();
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < m; i++) {
 		CURL *c = curl_easy_init();
 		long status = 0;
 		if (!c)
-			die("curl_easy_init", "failed");
+			bench_die("curl_easy_init", "failed");
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -506,7 +489,7 @@ static struct result bare_curl(const char *url, size_t m)
 			res.processed++;
 		curl_easy_cleanup(c);
 	}
-	res.secs = now_s() - t0;
+	res.secs = bench_now_s() - t0;
 	res.cpu = cpu_s() - c0;
 	res.got = atomic_load(&received);
 	curl_slist_free_all(h);
@@ -545,7 +528,7 @@ static void part_b(enum backend be, size_t m)
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)RUN_THREADS,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
 	if (!d || !(info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)))
-		die("MHD_start_daemon", "cannot start the receiver");
+		bench_die("MHD_start_daemon", "cannot start the receiver");
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", (unsigned int)info->port);
 	new_tenant(ctx, "deliveries", tenant);
 	who.tenant_id = tenant;
@@ -559,10 +542,10 @@ static void part_b(enum backend be, size_t m)
 		new_customer(ctx, &who, MAX_COUNT + i, NULL);
 	(void)deliver(ctx, WARMUP, 1);
 
-	setup = now_s();
+	setup = bench_now_s();
 	for (i = 0; i < m; i++)
 		new_customer(ctx, &who, i, NULL);
-	setup = now_s() - setup;
+	setup = bench_now_s() - setup;
 	r1 = deliver(ctx, m, 1);
 	for (i = 0; i < m; i++)
 		new_customer(ctx, &who, m + i, NULL);
@@ -629,7 +612,7 @@ static int hanging_receiver(unsigned int *port)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4096) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		die("hanging receiver", "cannot listen on 127.0.0.1");
+		bench_die("hanging receiver", "cannot listen on 127.0.0.1");
 	*port = ntohs(a.sin_port);
 	return fd;
 }
@@ -674,7 +657,7 @@ static void part_c(enum backend be, size_t c)
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
 	if (!d || !(info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)))
-		die("MHD_start_daemon", "cannot start the slow receiver");
+		bench_die("MHD_start_daemon", "cannot start the slow receiver");
 	hfd = hanging_receiver(&hport);
 	new_tenant(ctx, "slow receiver", tenant[0]);
 	new_tenant(ctx, "hanging receiver", tenant[1]);
@@ -688,7 +671,7 @@ static void part_c(enum backend be, size_t c)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", hport);
 	new_endpoint(ctx, &who[1], url);
 
-	setup = now_s();
+	setup = bench_now_s();
 	for (i = 0; i < CREATE_THREADS; i++) {
 		cr[i].ctx = ctx;
 		cr[i].who[0] = &who[0];
@@ -696,15 +679,15 @@ static void part_c(enum backend be, size_t c)
 		cr[i].from = c * i / CREATE_THREADS;
 		cr[i].to = c * (i + 1) / CREATE_THREADS;
 		if (pthread_create(&tid[i], NULL, create_thread, &cr[i]) != 0)
-			die("pthread_create", "failed");
+			bench_die("pthread_create", "failed");
 	}
 	for (i = 0; i < CREATE_THREADS; i++)
 		pthread_join(tid[i], NULL);
-	setup = now_s() - setup;
+	setup = bench_now_s() - setup;
 
 	received_all_at = 0;
 	atomic_store(&received_goal, (long)c);
-	t0 = now_s();
+	t0 = bench_now_s();
 	r = deliver(ctx, 2 * (c + hanging), RUN_THREADS);
 	ok = count_deliveries(ctx, &who[0], BILLING_DELIVERY_SUCCEEDED);
 	ok_hanging = count_deliveries(ctx, &who[1], BILLING_DELIVERY_SUCCEEDED);
@@ -736,7 +719,7 @@ int main(int argc, char **argv)
 {
 	const char *base = getenv("TMPDIR"), *host = getenv("BILLING_TEST_PG_HOST");
 	size_t n = DEFAULT_N, m = DEFAULT_M, c = 0;
-	double t_start = now_s();
+	double t_start = bench_now_s();
 
 	if (argc > 4 || (argc > 1 && ((n = strtoul(argv[1], NULL, 10)) < 1 || n > MAX_COUNT)) ||
 	    (argc > 2 && ((m = strtoul(argv[2], NULL, 10)) < 1 || m > MAX_COUNT)) ||
@@ -750,14 +733,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		die("curl_global_init", "failed");
+		bench_die("curl_global_init", "failed");
 	atexit(cleanup);
 	if (!base || !*base)
 		base = "/tmp";
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/bench_webhooks.XXXXXX", base);
 	if (!mkdtemp(tmp_dir)) {
 		tmp_dir[0] = '\0';
-		die("mkdtemp", base);
+		bench_die("mkdtemp", base);
 	}
 
 	printf("%s: SQLite, WAL + synchronous=FULL, in %s (%s)\n", prog, tmp_dir,
@@ -796,7 +779,7 @@ int main(int argc, char **argv)
 	} else {
 		printf("\n(PostgreSQL not run: BILLING_TEST_PG_HOST is not set; see bench/README.md)\n");
 	}
-	printf("\ntotal %.1f s\n", now_s() - t_start);
+	printf("\ntotal %.1f s\n", bench_now_s() - t_start);
 	cleanup();
 	curl_global_cleanup();
 	return 0;
