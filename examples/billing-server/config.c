@@ -465,6 +465,26 @@ int config_load(config *c)
 	bad += load_provider(c);
 	bad += load_secrets_keys(c);
 
+	v = env("BILLING_PUBLIC_URL");
+	if (v) {
+		size_t n = strlen(v), i;
+		int ok = (strncmp(v, "http://", 7) == 0 && n > 7) ||
+			(strncmp(v, "https://", 8) == 0 && n > 8);
+		for (i = 0; ok && i < n; i++)
+			if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f || v[i] == '?' || v[i] == '#')
+				ok = 0;
+		if (!ok || n > 400)
+			bad += problem("BILLING_PUBLIC_URL", "expected an http:// or https:// URL "
+				"without query or fragment (the hosted invoice links' base), got %.80s",
+				v);
+		else if ((c->public_url = strdup(v)) != NULL && c->public_url[n - 1] == '/')
+			c->public_url[n - 1] = '\0';
+	} else if ((c->public_url = malloc(strlen(c->listen) + 8)) != NULL) {
+		snprintf(c->public_url, strlen(c->listen) + 8, "http://%s", c->listen);
+	}
+	if (!c->public_url && !bad)
+		bad += problem("BILLING_PUBLIC_URL", "out of memory");
+
 	v = env("BILLING_CONSOLE_DIR");
 	if (v && (c->console_dir = strdup(v)) == NULL)
 		bad += problem("BILLING_CONSOLE_DIR", "out of memory");
@@ -627,6 +647,7 @@ void config_free(config *c)
 		EVP_PKEY_free(c->keys[i].key);
 	free(c->database_url);
 	free(c->listen);
+	free(c->public_url);
 	free(c->console_dir);
 	memset(c, 0, sizeof(*c));
 }

@@ -27,6 +27,9 @@ typedef struct {
 typedef struct {
 	char *database_url;          /* BILLING_DATABASE_URL */
 	char *listen;                /* BILLING_LISTEN, as given */
+	char *public_url;            /* BILLING_PUBLIC_URL without a trailing '/'; default
+	                              * "http://" + BILLING_LISTEN: prefixed to the hosted
+	                              * invoice links (hostedInvoiceUrl) */
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_addr_len;
 	unsigned char *jwt_secret;   /* NULL until configured, loaded or generated */

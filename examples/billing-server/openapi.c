@@ -493,6 +493,17 @@ static cJSON *operation(const route *rt)
 		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
 		add_problem(responses, "404");
 		break;
+	case H_HOSTED_HTML:
+		add_response(responses, "200", "The invoice's page (Cache-Control: no-store).",
+			json_content("text/html", cJSON_CreateRaw("{\"type\":\"string\"}")));
+		add_problem(responses, "404");
+		break;
+	case H_HOSTED_PDF:
+		add_response(responses, "200", "The invoice's PDF (Cache-Control: no-store).",
+			json_content("application/pdf", cJSON_CreateRaw("{\"type\":\"string\","
+				"\"contentMediaType\":\"application/pdf\"}")));
+		add_problem(responses, "404");
+		break;
 	case H_HEALTHZ: case H_READYZ:
 		add_response(responses, "200", "Up (ready).", json_content("application/json",
 			cJSON_CreateRaw("{\"type\":\"object\",\"properties\":{\"status\":"

@@ -160,6 +160,19 @@ static const route special[] = {
 	/* The seller's block of the tenant's documents (issue #24). */
 	ROUTE("GET", "/v1/branding", H_OP_QUERY, "branding.get", "documents", NULL),
 	ROUTE("PUT", "/v1/branding", H_OP_REPLACE, "branding.set", "documents", NULL),
+	/* Hosted invoice links (docs/http-api.md "Hosted invoice links"): the
+	 * rotation kills every link the tenant gave before; the links
+	 * themselves carry no bearer token, the {id} segment is the signed
+	 * token (the access log shows the route's template, never it). */
+	ROUTE("POST", "/v1/hosted-links/rotate", H_OP_POST, "hosted_links.rotate", "documents",
+		NULL),
+	ROUTE("GET", "/hosted/invoices/{id}", H_HOSTED_HTML, NULL, "hosted",
+		"A hosted invoice link (hostedInvoiceUrl; {id} is its signed token): the invoice "
+		"as HTML, with its status and amount due, without a bearer token. A malformed, "
+		"forged, expired or rotated token, or one of a draft or of an invoice that is "
+		"gone, is the same 404."),
+	ROUTE("GET", "/hosted/invoices/{id}/pdf", H_HOSTED_PDF, NULL, "hosted",
+		"The PDF of a hosted invoice link, without a bearer token; 404 as for its HTML."),
 	ROUTE("GET", "/v1/dunning-policy", H_OP_QUERY, "dunning.get", "dunning", NULL),
 	/* Revenue reports (docs/reports.md): reads with query parameters. */
 	ROUTE("GET", "/v1/reports/mrr", H_OP_QUERY, "reports.mrr", "reports", NULL),
@@ -843,6 +856,37 @@ static int item_exists(request *r)
 	return 0;
 }
 
+/* The library's hostedInvoiceUrl is the link's path: the server's public
+ * base URL goes in front of it (BILLING_PUBLIC_URL). 1 when one changed. */
+static int prefix_one(const request *r, cJSON *inv)
+{
+	const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(inv,
+		"hostedInvoiceUrl"));
+	char *url;
+	size_t n;
+
+	if (!path || path[0] != '/' || !r->app->cfg->public_url)
+		return 0;
+	n = strlen(r->app->cfg->public_url) + strlen(path) + 1;
+	if ((url = malloc(n)) == NULL)
+		return 0;
+	snprintf(url, n, "%s%s", r->app->cfg->public_url, path);
+	cJSON_ReplaceItemInObjectCaseSensitive(inv, "hostedInvoiceUrl", cJSON_CreateString(url));
+	free(url);
+	return 1;
+}
+
+static int prefix_links(const request *r, cJSON *result)
+{
+	cJSON *data = cJSON_GetObjectItemCaseSensitive(result, "data"), *it;
+	int changed = 0;
+	if (!cJSON_IsArray(data))
+		return prefix_one(r, result);
+	cJSON_ArrayForEach(it, data)
+		changed |= prefix_one(r, it);
+	return changed;
+}
+
 static void handle_op(request *r)
 {
 	const route *rt = r->rt;
@@ -852,7 +896,7 @@ static void handle_op(request *r)
 	const char *key = NULL;
 	int replayed = 0, rc, has_body, is_item;
 	cJSON *in = NULL, *result = NULL;
-	char *text = NULL, *out = NULL;
+	char *text = NULL, *out = NULL, *answer = NULL;
 
 	if (authenticate(r) < 0)
 		return;
@@ -931,6 +975,21 @@ static void handle_op(request *r)
 		reply_problem(r, 500, "internal", "the server failed to complete the request", NULL);
 		goto done;
 	}
+	if (prefix_links(r, result)) {
+		char *printed = billing__jx_print(result);
+		char *copy = printed ? malloc(strlen(printed) + 1) : NULL;
+		if (copy)
+			memcpy(copy, printed, strlen(printed) + 1);
+		cJSON_free(printed);
+		if (!copy) {
+			reply_problem(r, 500, "internal", "the server failed to complete the request",
+				NULL);
+			goto done;
+		}
+		billing_free(out);
+		out = NULL;
+		answer = copy;
+	}
 	r->out.replayed = key && replayed;
 	/* A signing secret (webhook endpoint create, rotate-secret) is shown
 	 * this once: no cache may keep it. */
@@ -947,7 +1006,7 @@ static void handle_op(request *r)
 	case H_OP_POST:
 		/* A computed object (a preview, a redelivery count): no id, no
 		 * version, no ETag. */
-		reply_json(r, 200, dup_text(out));
+		reply_json(r, 200, dup_text(answer ? answer : out));
 		break;
 	case H_OP_CREATE: {
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "id"));
@@ -957,17 +1016,17 @@ static void handle_op(request *r)
 			snprintf(r->out.location, sizeof(r->out.location), "%s/%s", rt->path,
 				id ? id : "");
 		set_etag(r, result);
-		reply_json(r, 201, dup_text(out));
+		reply_json(r, 201, dup_text(answer ? answer : out));
 		break;
 	}
 	case H_OP_ACTION_NEW:
 		set_location(r, result);
 		set_etag(r, result);
-		reply_json(r, 201, dup_text(out));
+		reply_json(r, 201, dup_text(answer ? answer : out));
 		break;
 	default:                        /* H_OP_REPLACE and the other updates */
 		set_etag(r, result);
-		reply_json(r, 200, dup_text(out));
+		reply_json(r, 200, dup_text(answer ? answer : out));
 		break;
 	}
 done:
@@ -975,6 +1034,7 @@ done:
 	cJSON_Delete(result);
 	cJSON_free(text);
 	billing_free(out);
+	free(answer);
 }
 
 /* ------------------------------------------------------------ login */
@@ -1408,6 +1468,46 @@ static void handle_document(request *r)
 	billing_free(doc);
 }
 
+/* GET /hosted/invoices/{id} and /pdf: no principal; the library checks
+ * the token. Every refusal is one 404 body, so it says nothing about why;
+ * the token is as good as a password for one invoice, so no cache keeps
+ * the page and no Referer carries it on. */
+static const char *const hosted_headers[][2] = {
+	{ "Referrer-Policy", "no-referrer" },
+	{ "X-Robots-Tag", "noindex" },
+	{ NULL, NULL }
+};
+
+static void handle_hosted(request *r)
+{
+	int pdf = r->rt->kind == H_HOSTED_PDF;
+	char *doc = NULL;
+	size_t len = 0;
+	int rc;
+
+	r->out.headers = hosted_headers;
+	r->out.no_store = 1;
+	rc = billing_hosted_invoice_render(&doc, &len, r->app->ctx, r->id,
+		pdf ? BILLING_DOCUMENT_PDF : BILLING_DOCUMENT_HTML);
+	if (rc == BILLING_ENOTFOUND) {
+		reply_problem(r, 404, "not_found", "no such hosted invoice", NULL);
+		return;
+	}
+	if (rc < 0) {
+		reply_billing_error(r, rc);
+		return;
+	}
+	r->out.body = malloc(len + 1);
+	if (r->out.body) {
+		memcpy(r->out.body, doc, len);
+		r->out.body[len] = '\0';
+		r->out.body_len = len;
+		r->out.status = 200;
+		r->out.content_type = pdf ? "application/pdf" : "text/html; charset=utf-8";
+	}
+	billing_free(doc);
+}
+
 void router_handle(request *r)
 {
 	if (!r->rt) {
@@ -1451,6 +1551,10 @@ void router_handle(request *r)
 	case H_DOCUMENT_HTML:
 	case H_DOCUMENT_PDF:
 		handle_document(r);
+		break;
+	case H_HOSTED_HTML:
+	case H_HOSTED_PDF:
+		handle_hosted(r);
 		break;
 	case H_CONSOLE:
 		console_handle(r);

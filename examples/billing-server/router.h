@@ -38,8 +38,11 @@ typedef enum {
 	                  * a strong ETag of the content, If-None-Match -> 304 */
 	H_CONSOLE,       /* GET /console/ and every path below it: the console's files
 	                  * (console.c), no token; the path template is a prefix */
-	H_DOCUMENT_PDF   /* GET /v1/invoices/{id}/pdf?locale= and /v1/credit-notes/{id}/pdf:
+	H_DOCUMENT_PDF,  /* GET /v1/invoices/{id}/pdf?locale= and /v1/credit-notes/{id}/pdf:
 	                  * likewise, application/pdf */
+	H_HOSTED_HTML,   /* GET /hosted/invoices/{id}: a hosted invoice link ({id}: its token),
+	                  * no bearer token; billing_hosted_invoice_render */
+	H_HOSTED_PDF     /* GET /hosted/invoices/{id}/pdf: likewise, application/pdf */
 } handler_kind;
 
 /* Inbound provider webhooks are small (Stripe's events are a few KiB). */

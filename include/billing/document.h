@@ -105,6 +105,61 @@ BILLING_EXTERN(int) billing_credit_note_render(char **out, size_t *len, billing_
 	const billing_principal *who, const char *id, billing_document_format format,
 	const char *locale);
 
+/**
+ * Hosted invoice links: a finalized invoice (not a draft) can be shown
+ * without a login through an unguessable signed path,
+ * "/hosted/invoices/<token>", to which the host prefixes its public base
+ * URL (the JSON layer's invoices carry it as hostedInvoiceUrl). The token
+ * names the tenant and the invoice and carries an expiry, signed with
+ * HMAC-SHA256 by the tenant's own 32-byte secret, which the library makes
+ * on first use and keeps apart from every log. A link read on a UTC day
+ * expires BILLING_HOSTED_LINK_DAYS + 1 days after that day began (so at
+ * least 30 days after any read, the same link all that day); every read
+ * after that gives a fresh one. billing_hosted_links_rotate() kills every
+ * link of the tenant given before it.
+ */
+#define BILLING_HOSTED_LINK_DAYS 30
+
+/**
+ * The hosted path of a finalized invoice, signed now.
+ * @param out receives "/hosted/invoices/<token>" (new; billing_free())
+ * @param id  the invoice ("in_...")
+ * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
+ *         invoices; BILLING_ENOTFOUND when the tenant has no such invoice;
+ *         BILLING_ECONFLICT (reason "draft") for a draft; BILLING_ENOMEM; a
+ *         storage error
+ */
+BILLING_EXTERN(int) billing_invoice_hosted_path(char **out, billing_ctx *ctx,
+	const billing_principal *who, const char *id);
+
+/**
+ * The document of a hosted link, for a request that carries no principal:
+ * the invoice the token names, in its tenant, in the customer's
+ * preferredLocale (else en-US), as billing_invoice_render() draws it (its
+ * status, amount paid and amount due included).
+ * @param out    receives the document (new; billing_free()); NUL-terminated
+ *               for HTML
+ * @param len    receives its length in bytes
+ * @param token  the last segment of the hosted path
+ * @param format BILLING_DOCUMENT_HTML or BILLING_DOCUMENT_PDF
+ * @return BILLING_OK; BILLING_ENOTFOUND, always with the same message, for
+ *         a token that is malformed, forged, expired, or signed before a
+ *         rotation, and for an invoice that is a draft or gone;
+ *         BILLING_EINVALID for a bad format (as billing_invoice_render());
+ *         BILLING_ENOMEM; a storage error
+ */
+BILLING_EXTERN(int) billing_hosted_invoice_render(char **out, size_t *len, billing_ctx *ctx,
+	const char *token, billing_document_format format);
+
+/**
+ * Replaces the principal's tenant's hosted-link secret (ADMIN): every link
+ * given before stops working, those of other tenants do not. Writes an
+ * audit row and the event "hosted_links.rotated" (neither holds the
+ * secret).
+ * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); a storage error
+ */
+BILLING_EXTERN(int) billing_hosted_links_rotate(billing_ctx *ctx, const billing_principal *who);
+
 BILLING_END_DECL
 
 #endif

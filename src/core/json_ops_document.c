@@ -138,6 +138,24 @@ static int op_branding_set(cJSON **res, billing_ctx *ctx, const billing_principa
 	return branding_out(res, rc, b);
 }
 
+static int op_hosted_links_rotate(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	int rc;
+	(void)in;
+	(void)opts;
+	if ((rc = billing_hosted_links_rotate(ctx, who)) < 0)
+		return rc;
+	if ((*res = cJSON_CreateObject()) == NULL ||
+	    !cJSON_AddStringToObject(*res, "object", "hosted_links") ||
+	    !cJSON_AddItemToObject(*res, "rotatedAt", billing__json_time(billing__now(ctx)))) {
+		cJSON_Delete(*res);
+		*res = NULL;
+		return nomem();
+	}
+	return BILLING_OK;
+}
+
 const op_entry billing__json_ops_document[] = {
 	{ BILLING_OP_BRANDING_GET, op_branding_get,
 		"The tenant's branding: the seller's block of its documents.", billing__json_f_none,
@@ -145,5 +163,9 @@ const op_entry billing__json_ops_document[] = {
 	{ BILLING_OP_BRANDING_SET, op_branding_set,
 		"Replace the tenant's branding (every field; absent or null: not set).",
 		f_branding_set, OUT_OBJECT, "Branding" },
+	{ BILLING_OP_HOSTED_LINKS_ROTATE, op_hosted_links_rotate,
+		"Rotate the tenant's hosted-link secret: every hostedInvoiceUrl given before stops "
+		"working (404); the next read of an invoice gives a new one.", billing__json_f_none,
+		OUT_OBJECT, "HostedLinksRotation" },
 };
 BILLING__JSON_AREA_END(document);

@@ -10,6 +10,7 @@
 #include "core/calendar.h"
 #include "billing/tax_rate.h"
 #include "core/core.h"
+#include "core/hosted.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
 #include "core/tax.h"
@@ -183,7 +184,8 @@ static int op_invoice_finalize(cJSON **res, billing_ctx *ctx, const billing_prin
 {
 	billing_invoice *inv = NULL;
 	int rc = billing_invoice_finalize(&inv, ctx, who, jstr(in, "id"), opts);
-	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+	return billing__hosted_answer(res, item_out(res, rc, inv, billing__json_invoice,
+		free_invoice), ctx, who->tenant_id);
 }
 
 static int op_invoice_uncollectible(cJSON **res, billing_ctx *ctx,
@@ -191,7 +193,8 @@ static int op_invoice_uncollectible(cJSON **res, billing_ctx *ctx,
 {
 	billing_invoice *inv = NULL;
 	int rc = billing_invoice_mark_uncollectible(&inv, ctx, who, jstr(in, "id"), opts);
-	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+	return billing__hosted_answer(res, item_out(res, rc, inv, billing__json_invoice,
+		free_invoice), ctx, who->tenant_id);
 }
 
 static int op_invoice_get(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -201,7 +204,8 @@ static int op_invoice_get(cJSON **res, billing_ctx *ctx, const billing_principal
 	int rc;
 	(void)opts;
 	rc = billing_invoice_get(&inv, ctx, who, jstr(in, "id"));
-	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+	return billing__hosted_answer(res, item_out(res, rc, inv, billing__json_invoice,
+		free_invoice), ctx, who->tenant_id);
 }
 
 static int op_invoice_list(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -224,7 +228,8 @@ static int op_invoice_list(cJSON **res, billing_ctx *ctx, const billing_principa
 	    billing__time_parse(&p.period_to, jstr(in, "periodTo")) < 0)
 		return field_error("periodTo", "periodTo must be an RFC 3339 UTC time");
 	rc = billing_invoice_list(&page, ctx, who, &p);
-	return page_out(res, rc, page, at_invoice, billing__json_invoice);
+	return billing__hosted_answer(res, page_out(res, rc, page, at_invoice,
+		billing__json_invoice), ctx, who->tenant_id);
 }
 
 static int op_invoice_void(cJSON **res, billing_ctx *ctx, const billing_principal *who,
@@ -232,7 +237,8 @@ static int op_invoice_void(cJSON **res, billing_ctx *ctx, const billing_principa
 {
 	billing_invoice *inv = NULL;
 	int rc = billing_invoice_void(&inv, ctx, who, jstr(in, "id"), opts);
-	return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+	return billing__hosted_answer(res, item_out(res, rc, inv, billing__json_invoice,
+		free_invoice), ctx, who->tenant_id);
 }
 
 static int op_invoice_preview(cJSON **res, billing_ctx *ctx, const billing_principal *who,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/hosted.h"
 #include "core/json_exact.h"
 #include "core/json_ops.h"
 #include "core/json_out.h"
@@ -71,7 +72,8 @@ static int op_invoice_pay(cJSON **res, billing_ctx *ctx, const billing_principal
 			return field_error("paidOutOfBand",
 				"paidOutOfBand takes no paymentMethod, amount or currency");
 		rc = billing_invoice_pay_out_of_band(&inv, ctx, who, jstr(in, "id"), opts);
-		return item_out(res, rc, inv, billing__json_invoice, free_invoice);
+		return billing__hosted_answer(res, item_out(res, rc, inv, billing__json_invoice,
+			free_invoice), ctx, who->tenant_id);
 	}
 	p.payment_method = jstr(in, "paymentMethod");
 	p.amount = ji64(in, "amount");

@@ -339,6 +339,9 @@ cJSON *billing__json_invoice(const void *item)
 	draft_fields(&b, inv);
 	credit_note_fields(&b, inv);
 	tax_fields(&b, inv);
+	/* Signed when the JSON layer answers with it (core/hosted.h): an
+	 * event's copy of the invoice has null. */
+	billing__jb_add(&b, "hostedInvoiceUrl", cJSON_CreateNull());
 	return billing__jb_done(&b);
 }
 
@@ -541,6 +544,9 @@ static const billing__shape_field branding_fields[] = {
 	{ "accentColor", "string?", false }, { "footer", "string?", false },
 	{ "updatedAt", "time?", false }, END
 };
+static const billing__shape_field hosted_rotation_fields[] = {
+	{ "object", "'hosted_links'", false }, { "rotatedAt", "time", false }, END
+};
 static const billing__shape_field tax_settings_fields[] = {
 	{ "object", "'tax_settings'", false }, { "taxRounding", "'line' | 'invoice'", false }, END
 };
@@ -570,7 +576,8 @@ static const billing__shape_field invoice_fields[] = {
 	{ "postPaymentCreditNotesAmount", "integer", false },
 	{ "totalTaxAmounts", "TaxAmount[]", false },
 	{ "customerTaxExempt", "'none' | 'exempt' | 'reverse'", false },
-	{ "taxNote", "string?", false }, { "defaultTaxRates", "string[]", false }, END
+	{ "taxNote", "string?", false }, { "defaultTaxRates", "string[]", false },
+	{ "hostedInvoiceUrl", "string?", false }, END
 };
 static const billing__shape_field invoice_preview_fields[] = {
 	{ "id", "null", false }, { "number", "null", false }, END
@@ -793,6 +800,8 @@ static const billing__shape shapes[] = {
 		"divided by the customers paying then (MRR above 0), rounded half away from "
 		"zero; null when none paid (docs/reports.md).", NULL, arpa_fields },
 	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
+	{ "HostedLinksRotation", "A rotation of the tenant's hosted-link secret: links given "
+		"before it no longer open.", NULL, hosted_rotation_fields },
 	{ "Branding", "The tenant's branding: the seller's block of its documents.", NULL,
 		branding_fields },
 };

@@ -101,6 +101,7 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_BRANDING_GET, "branding.get", R_READ, false },
 	{ BILLING_OP_BRANDING_SET, "branding.set", R_ADMIN, true },
 	{ BILLING_OP_INVOICES_DELETE_DISCOUNT, "invoices.delete_discount", R_ADMIN, true },
+	{ BILLING_OP_HOSTED_LINKS_ROTATE, "hosted_links.rotate", R_ADMIN, true },
 	{ BILLING_OP_USERS_CREATE,     "users.create",     R_PLATFORM, true },
 	{ BILLING_OP_USERS_FIND,       "users.find",       R_PLATFORM, false },
 	{ BILLING_OP_USERS_GET,        "users.get",        R_PLATFORM, false },

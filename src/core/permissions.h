@@ -100,6 +100,7 @@ typedef enum {
 	BILLING_OP_BRANDING_GET,
 	BILLING_OP_BRANDING_SET,
 	BILLING_OP_INVOICES_DELETE_DISCOUNT,
+	BILLING_OP_HOSTED_LINKS_ROTATE,
 	/* The operations above are in the JSON layer; those below are the
 	 * host's own (users carry password hashes). */
 	BILLING_OP__JSON_COUNT,

@@ -1833,6 +1833,21 @@ static const char step37_invoice_discounts[] =
 static const char step38_spend_thresholds[] =
 	"ALTER TABLE subscriptions ADD COLUMN threshold_amount_gte BIGINT\n"
 	"  CHECK (threshold_amount_gte > 0);\n";
+/* The per-tenant secret of hosted invoice links (src/core/hosted.c,
+ * issue #24): 32 random bytes in base64url, made on first use, replaced
+ * by a rotation (which kills every earlier link of the tenant). A table of
+ * its own, not a settings record: a settings put records the whole record
+ * in the audit log, and the secret must reach no log. */
+static const char step39_hosted_links[] =
+	"CREATE TABLE hosted_link_secrets (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  secret TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  created_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT hosted_link_secrets_pkey PRIMARY KEY (tenant_id)\n"
+	");\n";
+static const char step39_postgres[] =
+	TENANT_POLICY("hosted_link_secrets")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON hosted_link_secrets TO billing_runtime;");
 
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
@@ -1898,6 +1913,8 @@ static const billing__migration steps[] = {
 		step36_postgres, step36_sqlite },
 	{ 37, "discounts: a draft invoice's own", step37_invoice_discounts, NULL, NULL },
 	{ 38, "subscriptions: the spend threshold", step38_spend_thresholds, NULL, NULL },
+	{ 39, "hosted invoice links: the tenant's secret", step39_hosted_links, step39_postgres,
+		NULL },
 };
 
 size_t billing__migrations_upto;

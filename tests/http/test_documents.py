@@ -28,11 +28,20 @@ GET /v1/credit-notes/{id}/html and /pdf.
   another document; its refusals (locale 400, no such note or an invoice's
   id 404, another tenant's 404, no token 401); its PDF: the amounts in
   pdftotext, qpdf --check clean, ETag/304, Cache-Control as the invoice's;
+- hosted invoice links (hostedInvoiceUrl, BILLING_PUBLIC_URL in front of the
+  library's path): a finalized invoice's link opens without a token (HTML
+  with its number and status, and /pdf), Cache-Control no-store,
+  Referrer-Policy no-referrer, the token never in the access log; a draft
+  has none; a flipped byte, a token of one tenant with another's invoice id
+  (both ways), an expired link (test clock) and a link given before a
+  rotation are one 404 body; a rotation (ADMIN only) kills that tenant's
+  links and not another tenant's, and the next read gives a working one;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
 on the backend BILLING_TEST_BACKEND names, like http_server.
 """
+import base64
 import os
 import re
 import subprocess
@@ -67,8 +76,127 @@ def pdf_text(body, layout=True):
     return re.sub("[\u202a-\u202e]", "", text)
 
 
+PUBLIC = "https://pay.example.com"
+
+
+def token_parts(url):
+    """The token of a hosted link, decoded: tenant id, invoice id, the rest."""
+    tok = url.rsplit("/", 1)[1]
+    raw = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4))
+    tenant, rest = raw.split(b"\0", 1)
+    invoice, tail = rest.split(b"\0", 1)
+    return tenant, invoice, tail
+
+
+def token_of(tenant, invoice, tail):
+    return base64.urlsafe_b64encode(tenant + b"\0" + invoice + b"\0" + tail) \
+        .decode().rstrip("=")
+
+
 class Documents(tenant_case.TenantCase):
     """A server with the test clock; a tenant per test."""
+
+    SERVER_ENV = {"BILLING_PUBLIC_URL": PUBLIC + "/"}
+
+    def hosted(self, url, suffix=""):
+        self.assertTrue(url.startswith(PUBLIC + "/hosted/invoices/"), url)
+        return self.s.request("GET", url[len(PUBLIC):] + suffix)
+
+    def assertGone(self, r):
+        """The one 404 of every refused link: the same body but its request id."""
+        self.assertProblem(r, 404, "not_found")
+        body = dict(r.body)
+        body.pop("requestId", None)
+        body.pop("instance", None)
+        if not hasattr(self, "gone_body"):
+            self.gone_body = body
+        self.assertEqual(body, self.gone_body)
+
+    def test_hosted_link_opens_without_a_token(self):
+        inv = self.invoice(name="Hosted " + XSS)
+        url = inv["hostedInvoiceUrl"]
+        r = self.hosted(url)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.header("Content-Type"), "text/html; charset=utf-8")
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        self.assertEqual(r.header("Referrer-Policy"), "no-referrer")
+        page = r.text.decode()
+        self.assertIn(inv["number"], page)
+        self.assertIn("\u20ac11.89", page)
+        self.assertNotIn("<script", page)
+        pdf = self.hosted(url, "/pdf")
+        self.assertEqual(pdf.status, 200)
+        self.assertEqual(pdf.header("Content-Type"), "application/pdf")
+        self.assertIn(inv["number"], pdf_text(pdf.text))
+        # The same link on every read of the day, in lists and to a USER.
+        mine = self.s.request("GET", "/v1/invoices?customerId=" + inv["customerId"],
+                              token=self.user).body["data"]
+        self.assertEqual([i["hostedInvoiceUrl"] for i in mine], [url])
+        # A draft has none.
+        c = self.b.customer_new()
+        draft = self.b.ok("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR"})
+        self.assertIsNone(draft["hostedInvoiceUrl"])
+        self.assertIsNone(self.b.ok("GET", "/v1/invoices/" + draft["id"])["hostedInvoiceUrl"])
+        # The access log names the route's template, never the token.
+        tok = url.rsplit("/", 1)[1]
+        with open(self.s.log_path, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        self.assertIn("/hosted/invoices/{id}", log)
+        self.assertNotIn(tok, log)
+
+    def test_hosted_link_refusals(self):
+        inv = self.invoice()
+        url = inv["hostedInvoiceUrl"]
+        self.assertEqual(self.hosted(url).status, 200)
+        tok = url.rsplit("/", 1)[1]
+        # A flipped byte anywhere: the MAC, the expiry, the ids.
+        raw = bytearray(base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4)))
+        for i in (len(raw) - 1, len(raw) - 33, 0):
+            bad = bytearray(raw)
+            bad[i] ^= 0x01
+            forged = base64.urlsafe_b64encode(bytes(bad)).decode().rstrip("=")
+            self.assertGone(self.s.request("GET", "/hosted/invoices/" + forged))
+        self.assertGone(self.s.request("GET", "/hosted/invoices/x"))
+        self.assertGone(self.s.request("GET", "/hosted/invoices/" + tok[:-4]))
+        # Another tenant's invoice with this tenant's token, and back.
+        other = self.s.cli("tenant", "create", "--name", "other").stdout.decode().strip()
+        ob = ts.Billing(self.s, ts.make_token(ts.claims_for(other)))
+        oc = ob.customer_new()
+        os_ = ob.ok("POST", "/v1/subscriptions", {"customerId": oc["id"],
+                                                  "planId": ob.monthly["id"]})
+        theirs = ob.ok("GET", "/v1/invoices/" + os_["latestInvoiceId"])["hostedInvoiceUrl"]
+        self.assertEqual(self.hosted(theirs).status, 200)
+        t_a, i_a, tail_a = token_parts(url)
+        t_b, i_b, tail_b = token_parts(theirs)
+        self.assertGone(self.s.request("GET", "/hosted/invoices/" + token_of(t_a, i_b, tail_a)))
+        self.assertGone(self.s.request("GET", "/hosted/invoices/" + token_of(t_b, i_a, tail_b)))
+        self.assertGone(self.s.request("GET", "/hosted/invoices/" + token_of(t_a, i_a, tail_b)))
+        # A rotation (ADMIN only) kills this tenant's links, not the other's.
+        self.assertProblem(self.s.request("POST", "/v1/hosted-links/rotate", {},
+                                          token=self.user), 403)
+        rot = self.b.ok("POST", "/v1/hosted-links/rotate", {}, status=200)
+        self.assertEqual(rot["object"], "hosted_links")
+        self.assertNotIn("secret", rot)
+        self.assertGone(self.hosted(url))
+        self.assertGone(self.hosted(url, "/pdf"))
+        self.assertEqual(self.hosted(theirs).status, 200)
+        fresh = self.b.ok("GET", "/v1/invoices/" + inv["id"])["hostedInvoiceUrl"]
+        self.assertNotEqual(fresh, url)
+        self.assertEqual(self.hosted(fresh).status, 200)
+        audit = self.b.ok("GET", "/v1/audit-log")["data"]
+        self.assertIn("hosted_links.rotate", [a["operation"] for a in audit])
+        events = self.b.ok("GET", "/v1/events")["data"]
+        rotated = [e for e in events if e["type"] == "hosted_links.rotated"]
+        self.assertEqual(len(rotated), 1)
+        self.assertNotIn(bytes(raw[-32:]).hex(), str(rotated) + str(audit))
+        # Expiry: at least 30 days after a read; past 31 the link is gone and
+        # a fresh read gives one that works.
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 30 * 86400 - 60})
+        self.assertEqual(self.hosted(fresh).status, 200)
+        self.b.ok("POST", "/v1/test-clock/advance", {"seconds": 86400 + 120})
+        self.assertGone(self.hosted(fresh))
+        again = self.b.ok("GET", "/v1/invoices/" + inv["id"])["hostedInvoiceUrl"]
+        self.assertEqual(self.hosted(again).status, 200)
 
     def invoice(self, name="Ada \u0410\u0434\u0430"):
         c = self.b.customer_new(name=name)

@@ -400,6 +400,8 @@ class Operations(ProblemAssertions):
             "/v1/reports/arpa": {"get"},
             "/v1/invoice-settings": {"get", "put"},
             "/v1/branding": {"get", "put"},
+            "/v1/hosted-links/rotate": {"post"},
+            "/hosted/invoices/{id}": {"get"}, "/hosted/invoices/{id}/pdf": {"get"},
             "/v1/subscriptions/{id}/discount": {"delete"},
             "/v1/customers/{id}/discount": {"delete"},
             "/v1/invoices/{id}/discount": {"delete"},

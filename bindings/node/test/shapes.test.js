@@ -165,6 +165,7 @@ for (const backend of backends()) {
         address: { city: 'Berlin', country: 'de' },
         logo: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==' });
       await run(acme, 'branding.get');
+      await run(acme, 'hosted_links.rotate');
       const coupon = await acme.coupons.create({ percentOff: 10, duration: 'forever' });
       const dis = await run(acme, 'subscriptions.create', { customerId: bo.id,
         planId: monthly.id, coupon: coupon.id });

@@ -169,6 +169,9 @@ def _declare(lib):
     lib.billing_invoice_render.restype = c.c_int
     lib.billing_credit_note_render.argtypes = lib.billing_invoice_render.argtypes
     lib.billing_credit_note_render.restype = c.c_int
+    lib.billing_hosted_invoice_render.argtypes = [
+        c.POINTER(c.c_void_p), c.POINTER(c.c_size_t), c.c_void_p, c.c_char_p, c.c_int]
+    lib.billing_hosted_invoice_render.restype = c.c_int
     lib.billing_error_last.argtypes = []
     lib.billing_error_last.restype = c.POINTER(Error)
     lib.billing_version_string.argtypes = []

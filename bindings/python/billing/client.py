@@ -429,6 +429,28 @@ class Billing:
     def library_version(self):
         return self._lib.billing_version_string().decode()
 
+    def render_hosted_invoice(self, token, format="html"):
+        """The document of a hosted invoice link (billing_hosted_invoice_render)
+        as bytes, for a request with no principal: token is the last segment
+        of an invoice's hostedInvoiceUrl, format "html" or "pdf". Raises
+        NotFound, always alike, for a malformed, forged, expired or rotated
+        token, a draft or an invoice that is gone."""
+        if format not in _lib.DOCUMENT_FORMATS:
+            raise ValueError("format must be 'pdf' or 'html', not %r" % (format,))
+        lib = self._lib
+        out = ctypes.c_void_p()
+        size = ctypes.c_size_t(0)
+        ctx = self._acquire()
+        try:
+            rc = lib.billing_hosted_invoice_render(
+                ctypes.byref(out), ctypes.byref(size), ctx, token.encode("utf-8"),
+                _lib.DOCUMENT_FORMATS[format])
+            if rc < 0:
+                raise errors.from_last(lib, rc)
+        finally:
+            self._release()
+        return _lib.take_bytes(lib, out, size.value)
+
     def as_principal(self, *, role, tenant=None, user=None):
         """A caller bound to this context: tenant id, role ("USER", "ADMIN" or
         "PLATFORM") and optional user id (recorded with changes). The library

@@ -2,7 +2,9 @@
 Principal.render_invoice gives the PDF's bytes whole (NUL bytes and all, the
 length the library reported) and the HTML's; the same invoice gives the same
 bytes; refusals raise naming their field (locale, format) or NotFound;
-Principal.render_credit_note likewise for a credit note.
+Principal.render_credit_note likewise for a credit note; Billing.render_hosted_invoice
+renders a finalized invoice's hosted link without a principal, and a rotation
+(hosted_links.rotate) makes the old link NotFound while a fresh read works.
 
 Run: BILLING_LIBRARY=build/release/libbilling.so python3 -m unittest discover -s bindings/python/tests
 """
@@ -49,6 +51,27 @@ class Documents(support.BackendCase):
         self.assertIn("5,00\u00a0\u20ac", html)
         with self.assertRaises(B.NotFound):
             acme.render_credit_note(inv)
+
+    def test_hosted_invoice_links(self):
+        _, acme = self.new_tenant("Hosted")
+        billing = self.b
+        prod = acme.products.create(name="Service", sku="svc")
+        plan = acme.plans.create(product_id=prod["id"], code="MONTHLY", name="Monthly",
+                                 amount=2900, currency="EUR", interval="MONTH")
+        cus = acme.customers.create(name="Ada", email="ada@example.com")
+        sub = acme.subscriptions.create(customer_id=cus["id"], plan_id=plan["id"])
+        inv = acme.invoices.get(sub["latestInvoiceId"])
+        path = inv["hostedInvoiceUrl"]
+        self.assertTrue(path.startswith("/hosted/invoices/"), path)
+        token = path.rsplit("/", 1)[1]
+        html = billing.render_hosted_invoice(token).decode("utf-8")
+        self.assertIn(inv["number"], html)
+        self.assertTrue(billing.render_hosted_invoice(token, "pdf").startswith(b"%PDF-"))
+        acme.hosted_links.rotate()
+        with self.assertRaises(B.NotFound):
+            billing.render_hosted_invoice(token)
+        fresh = acme.invoices.get(inv["id"])["hostedInvoiceUrl"].rsplit("/", 1)[1]
+        self.assertIn(inv["number"], billing.render_hosted_invoice(fresh).decode("utf-8"))
 
 
 support.for_each_backend(globals(), Documents)
