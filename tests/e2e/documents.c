@@ -1382,6 +1382,79 @@ static void documents__faults_at_each_step(void **state)
 	}
 }
 
+/* Hosted links through the C API (billing/document.h): a finalized
+ * invoice's path renders without a principal and a USER may ask for it; a
+ * draft has none (ECONFLICT draft), an unknown invoice none (ENOTFOUND);
+ * only ADMIN rotates; a rotation kills the tenant's earlier link and not
+ * another tenant's; tokens that are not base64url or too short are the
+ * same ENOTFOUND; a link expires 31 days after the day it was read began. */
+static void documents__hosted_links(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->t), other;
+	char cus[64], inv[64], draft[64], *path = NULL, *theirs = NULL, *doc = NULL;
+	char *fresh = NULL;
+	size_t len = 0;
+
+	call(f, cus, "customers.create", "{\"name\":\"Hosted\",\"email\":\"h@doc.example\"}");
+	issued(f, inv, cus);
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}", cus);
+	tb_assert_rc(billing_invoice_hosted_path(&path, f->w->ctx, &user, inv), BILLING_OK);
+	assert_memory_equal(path, "/hosted/invoices/", 17);
+	tb_assert_rc(billing_hosted_invoice_render(&doc, &len, f->w->ctx, path + 17,
+		BILLING_DOCUMENT_HTML), BILLING_OK);
+	assert_non_null(strstr(doc, "Audit"));
+	billing_free(doc);
+	doc = NULL;
+	tb_assert_rc(billing_invoice_hosted_path(&fresh, f->w->ctx, &f->admin, draft),
+		BILLING_ECONFLICT);
+	assert_null(fresh);
+	tb_assert_rc(billing_invoice_hosted_path(&fresh, f->w->ctx, &f->admin, "in_nothing"),
+		BILLING_ENOTFOUND);
+	tb_assert_rc(billing_hosted_invoice_render(&doc, &len, f->w->ctx, "!!", BILLING_DOCUMENT_HTML),
+		BILLING_ENOTFOUND);
+	tb_assert_rc(billing_hosted_invoice_render(&doc, &len, f->w->ctx, "QUJD",
+		BILLING_DOCUMENT_HTML), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_hosted_invoice_render(&doc, &len, f->w->ctx, NULL,
+		BILLING_DOCUMENT_HTML), BILLING_ENOTFOUND);
+
+	/* Another tenant's link, then a rotation of this tenant's. */
+	other = tb_admin(tb_tenant(f->w, "Other"));
+	{
+		fx g = *f;
+		g.admin = other;
+		g.t = other.tenant_id;
+		call(&g, cus, "customers.create", "{\"name\":\"O\",\"email\":\"o@doc.example\"}");
+		issued(&g, draft, cus);
+		tb_assert_rc(billing_invoice_hosted_path(&theirs, f->w->ctx, &other, draft), BILLING_OK);
+	}
+	tb_assert_rc(billing_hosted_links_rotate(f->w->ctx, &user), BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_hosted_links_rotate(f->w->ctx, &f->admin), BILLING_OK);
+	tb_assert_rc(billing_hosted_invoice_render(&doc, &len, f->w->ctx, path + 17,
+		BILLING_DOCUMENT_HTML), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_hosted_invoice_render(&doc, &len, f->w->ctx, theirs + 17,
+		BILLING_DOCUMENT_HTML), BILLING_OK);
+	billing_free(doc);
+	doc = NULL;
+	tb_assert_rc(billing_invoice_hosted_path(&fresh, f->w->ctx, &f->admin, inv), BILLING_OK);
+	assert_string_not_equal(fresh, path);
+
+	/* Read at 2026-01-01 00:00 (the fixture's day): open through Jan 31,
+	 * gone on Feb 1 at 00:00. */
+	f->w->now = tbb_ts(2026, 1, 31, 23, 59, 0);
+	tb_assert_rc(billing_hosted_invoice_render(&doc, &len, f->w->ctx, fresh + 17,
+		BILLING_DOCUMENT_HTML), BILLING_OK);
+	billing_free(doc);
+	doc = NULL;
+	f->w->now = tbb_ts(2026, 2, 1, 0, 0, 0);
+	tb_assert_rc(billing_hosted_invoice_render(&doc, &len, f->w->ctx, fresh + 17,
+		BILLING_DOCUMENT_HTML), BILLING_ENOTFOUND);
+	assert_null(doc);
+	billing_free(path);
+	billing_free(theirs);
+	billing_free(fresh);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1406,6 +1479,7 @@ int main(void)
 		T(documents__credit_note_refusals),
 		T(documents__tiered_line_shows_no_unit_price),
 		T(documents__faults_at_each_step),
+		T(documents__hosted_links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
