@@ -716,8 +716,8 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"reports.churn", "reports.arpa",
 		/* invoice settings (#20 item 2): the renewal draft delay */
 		"invoice_settings.get", "invoice_settings.set",
-		/* documents (#24): the tenant's branding */
-		"branding.get", "branding.set" };
+		/* documents (#24): the tenant's branding, hosted links */
+		"branding.get", "branding.set", "hosted_links.rotate" };
 	char *text = NULL;
 	cJSON *root, *ops;
 	const cJSON *op, *in;
