@@ -103,6 +103,36 @@ function closedError() {
   return e;
 }
 
+function checkFormat(format) {
+  if (!Object.hasOwn(native.DOCUMENT_FORMATS, format)) {
+    throw new TypeError(`format must be 'pdf' or 'html', not ${format}`);
+  }
+}
+
+// Runs the render function fns[fn](out, len, ctx, ...args) on a worker
+// thread and resolves to its document as a Buffer. The failure's details
+// (field, message) are in billing_error_last() of the worker thread, out of
+// reach. A refusal is decided before anything is rendered, so the same call
+// made again here, on the main thread, is cheap and gives them; when it
+// succeeds after all (a transient failure gone), its document is the answer.
+async function renderBytes(billing, fn, args) {
+  const fns = billing[kFns];
+  const render = (ctx) => {
+    const out = [null];
+    const len = [0];
+    return { out, len, start: (cb) => fns[fn].async(out, len, ctx, ...args, cb) };
+  };
+  let call;
+  const rc = await billing[kSubmit]((ctx, cb) => { call = render(ctx); call.start(cb); });
+  if (rc >= 0) return native.takeBytes(fns, call.out[0], Number(call.len[0]));
+  return billing[kSubmitSync]((ctx) => {
+    const again = render(ctx);
+    const rc2 = fns[fn](again.out, again.len, ctx, ...args);
+    if (rc2 < 0) throw errors.fromObject(native.lastError(fns));
+    return native.takeBytes(fns, again.out[0], Number(again.len[0]));
+  });
+}
+
 // ------------------------------------------------------------ the context
 
 class Billing {
@@ -194,6 +224,23 @@ class Billing {
           failed: Number(report.failed), remaining: Number(report.remaining),
         };
       });
+  }
+
+  /**
+   * The document of a hosted invoice link (billing_hosted_invoice_render) as
+   * a Buffer, for a request that carries no principal: `token` is the last
+   * segment of an invoice's hostedInvoiceUrl, `format` 'html' (UTF-8
+   * text/html, the default) or 'pdf'. The invoice is drawn in its
+   * customer's preferredLocale (else en-US). Renders on a worker thread, as
+   * Principal.renderInvoice. Rejects with NotFound, the same error whatever
+   * is wrong with a token (malformed, forged, expired, signed before a
+   * rotation) and for a draft or an invoice that is gone; a non-string
+   * token or another format is a TypeError before any call.
+   */
+  async renderHostedInvoice(token, format = 'html') {
+    if (typeof token !== 'string') throw new TypeError('token must be a string');
+    checkFormat(format);
+    return renderBytes(this, 'hostedInvoiceRender', [token, native.DOCUMENT_FORMATS[format]]);
   }
 
   /** Waits for the calls in flight and queued, then closes the context.
@@ -328,35 +375,12 @@ class Principal {
 
   async [kRender](fn, idName, id, format, locale) {
     if (typeof id !== 'string') throw new TypeError(`${idName} must be a string`);
-    if (!Object.hasOwn(native.DOCUMENT_FORMATS, format)) {
-      throw new TypeError(`format must be 'pdf' or 'html', not ${format}`);
-    }
+    checkFormat(format);
     if (locale !== null && typeof locale !== 'string') {
       throw new TypeError('locale must be a string or null');
     }
-    const billing = this.billing;
-    const fns = billing[kFns];
-    const who = this[kWho];
-    const code = native.DOCUMENT_FORMATS[format];
-    const render = (ctx) => {
-      const out = [null];
-      const len = [0];
-      return { out, len, start: (cb) => fns[fn].async(out, len, ctx, who, id, code, locale, cb) };
-    };
-    let call;
-    const rc = await billing[kSubmit]((ctx, cb) => { call = render(ctx); call.start(cb); });
-    if (rc >= 0) return native.takeBytes(fns, call.out[0], Number(call.len[0]));
-    // The failure's details (field, message) are in billing_error_last() of
-    // the worker thread, out of reach. A refusal is decided before anything
-    // is rendered, so the same call made here, on this thread, is cheap and
-    // gives them; when it succeeds after all (a transient failure gone), its
-    // document is the answer.
-    return billing[kSubmitSync]((ctx) => {
-      const again = render(ctx);
-      const rc2 = fns[fn](again.out, again.len, ctx, who, id, code, locale);
-      if (rc2 < 0) throw errors.fromObject(native.lastError(fns));
-      return native.takeBytes(fns, again.out[0], Number(again.len[0]));
-    });
+    return renderBytes(this.billing, fn,
+      [this[kWho], id, native.DOCUMENT_FORMATS[format], locale]);
   }
 
   /** Runs one operation by name with a JSON-ready input object; resolves to

@@ -2,8 +2,8 @@
 // Loading libbilling with koffi and declaring the few C functions the binding
 // calls: billing_call_json (every operation), plus what it cannot do: open,
 // migrate and close a context, read the catalog, run the due work, render an
-// invoice's or a credit note's document (bytes, not JSON), read the last
-// error. Structs mirror the public headers field for field
+// invoice's or a credit note's document or a hosted invoice link's (bytes,
+// not JSON), read the last error. Structs mirror the public headers field for field
 // (principal.h, common.h, errors.h, run.h); they only grow at their end,
 // gated by their version member, so these mirrors stay valid.
 
@@ -114,6 +114,8 @@ function declare(lib, file) {
     creditNoteRender: lib.func('int billing_credit_note_render(_Out_ void **out, ' +
       '_Out_ size_t *len, billing_ctx *ctx, const billing_principal *who, const char *id, ' +
       'int format, const char *locale)'),
+    hostedInvoiceRender: lib.func('int billing_hosted_invoice_render(_Out_ void **out, ' +
+      '_Out_ size_t *len, billing_ctx *ctx, const char *token, int format)'),
     close: lib.func('void billing_ctx_close(billing_ctx *ctx)'),
     runDue: lib.func('int billing_run_due(billing_ctx *ctx, int64_t now, ' +
       'const billing_run_limits *limits, _Out_ billing_run_report *report)'),

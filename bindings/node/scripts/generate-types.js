@@ -201,6 +201,11 @@ export declare class Billing {
   asPrincipal(principal: { role: Role; tenant?: string | null; user?: string | null }): Principal;
   /** billing_run_due on a worker thread. */
   runDue(options?: { now?: Date | number; maxItems?: number; workers?: number }): Promise<RunReport>;
+  /** A hosted invoice link's document (billing_hosted_invoice_render), no
+   *  principal: token is the last segment of an invoice's hostedInvoiceUrl;
+   *  HTML (the default) or PDF, a Buffer (a Uint8Array). Rejects with
+   *  NotFound, alike for every bad token. */
+  renderHostedInvoice(token: string, format?: 'html' | 'pdf'): Promise<Uint8Array>;
   /** Waits for calls in flight, then closes. Later calls reject. */
   close(): Promise<void>;
 }

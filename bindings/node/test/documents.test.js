@@ -4,6 +4,8 @@
 // all, the length the library reported) or the HTML's; the same invoice gives
 // the same bytes; refusals reject naming their field (locale) or as NotFound,
 // and a wrong format or id type is a TypeError before any call.
+// Billing.renderHostedInvoice renders the invoice of a hosted link's token
+// without a principal; every bad token rejects with the same NotFound.
 
 const assert = require('node:assert/strict');
 const { after, before, describe, it } = require('node:test');
@@ -58,6 +60,44 @@ for (const backend of backends()) {
       assert.ok(noteHtml.includes('\u20ac5.00'), 'the credited amount');
       await assert.rejects(other.renderCreditNote(cn.id), (e) => e instanceof billing.NotFound);
       await assert.rejects(acme.renderCreditNote(inv), (e) => e instanceof billing.NotFound);
+    });
+
+    it('renderHostedInvoice renders a link\'s invoice without a principal', async () => {
+      const [, acme] = await w.newTenant('Hosted');
+      const prod = await acme.products.create({ name: 'Service', sku: 'svc' });
+      const plan = await acme.plans.create({ productId: prod.id, code: 'MONTHLY',
+        name: 'Monthly', amount: 2900, currency: 'EUR', interval: 'MONTH' });
+      const cus = await acme.customers.create({ name: 'Ada', email: 'ada@example.com' });
+      const sub = await acme.subscriptions.create({ customerId: cus.id, planId: plan.id });
+      const inv = await acme.invoices.get(sub.latestInvoiceId);
+      assert.match(inv.hostedInvoiceUrl, /^\/hosted\/invoices\/[A-Za-z0-9_-]+$/);
+      const token = inv.hostedInvoiceUrl.split('/').pop();
+
+      const html = await w.b.renderHostedInvoice(token);
+      assert.ok(Buffer.isBuffer(html));
+      assert.match(html.toString('utf8'), /^<!DOCTYPE html>/i);
+      assert.ok(html.toString('utf8').includes(inv.number), 'the invoice\'s number');
+      assert.deepEqual(await w.b.renderHostedInvoice(token, 'html'), html);
+      const pdf = await w.b.renderHostedInvoice(token, 'pdf');
+      assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+      assert.deepEqual(pdf, await acme.renderInvoice(inv.id), 'the invoice\'s own PDF');
+
+      // One byte of the MAC flipped, then other bad tokens: the same refusal.
+      const raw = Buffer.from(token, 'base64url');
+      raw[raw.length - 1] ^= 1;
+      const flipped = raw.toString('base64url');
+      assert.notEqual(flipped, token);
+      let first;
+      await assert.rejects(w.b.renderHostedInvoice(flipped, 'pdf'), (e) => {
+        first = e;
+        return e instanceof billing.NotFound && e.code === 'not_found' && e.field === null;
+      });
+      for (const bad of ['', 'nope', token.slice(0, -4), `${token}AAAA`]) {
+        await assert.rejects(w.b.renderHostedInvoice(bad), (e) => e instanceof billing.NotFound &&
+          e.code === first.code && e.message === first.message, JSON.stringify(bad));
+      }
+      await assert.rejects(w.b.renderHostedInvoice(token, 'docx'), TypeError);
+      await assert.rejects(w.b.renderHostedInvoice(null), TypeError);
     });
   });
 }

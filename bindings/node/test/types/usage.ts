@@ -111,6 +111,14 @@ async function app(): Promise<void> {
   await acme.renderInvoice(inv.id, { format: 'docx' });
   // @ts-expect-error: the bytes are not a string
   const text: string = await acme.renderInvoice(inv.id);
+  // A hosted link's document, without a principal.
+  const token: string = (inv.hostedInvoiceUrl ?? '').split('/').pop() ?? '';
+  const hosted: Uint8Array = await b.renderHostedInvoice(token);
+  const hostedPdf: Uint8Array = await b.renderHostedInvoice(token, 'pdf');
+  // @ts-expect-error: PDF or HTML only, given as a string
+  await b.renderHostedInvoice(token, { format: 'pdf' });
+  // @ts-expect-error: a link is the Billing's, not a principal's
+  await acme.renderHostedInvoice(token);
   const batch = await acme.ingestUsage([{ transactionId: 't', eventName: 'e', customerId: ada.id }]);
   const accepted: number = batch.accepted;
 
