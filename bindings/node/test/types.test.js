@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { it } = require('node:test');
-const { Billing } = require('..');
+const { Billing, Principal } = require('..');
 const { render } = require('../scripts/generate-types');
 
 it('index.d.ts is up to date with the catalog (npm run generate-types)', async () => {
@@ -34,4 +34,17 @@ it('index.d.ts has an interface for every shape of the catalog', async () => {
     assert.match(have, new RegExp(`export interface ${shape.name}\\b`), shape.name);
   }
   await b.close();
+});
+
+it('index.d.ts declares every method of Billing and Principal written by hand', () => {
+  const have = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8');
+  for (const cls of [Billing, Principal]) {
+    const start = have.indexOf(`export declare class ${cls.name} {`);
+    assert.ok(start >= 0, cls.name);
+    const body = have.slice(start, have.indexOf('\n}\n', start));
+    for (const name of Object.getOwnPropertyNames(cls.prototype)) {
+      if (name === 'constructor') continue;
+      assert.match(body, new RegExp(`^  (readonly )?${name}[(:]`, 'm'), `${cls.name}.${name}`);
+    }
+  }
 });
