@@ -11,7 +11,11 @@
  * breaks allowed), each trimmed, no control characters; the address as a
  * customer's (billing_address); accent_color "#rrggbb" (hex digits in any
  * case, kept lower case); the logo a PNG or JPEG file of at most 256 KiB
- * (BILLING_BRANDING_LOGO_MAX), its type read from its first bytes.
+ * (BILLING_BRANDING_LOGO_MAX), its type read from its first bytes. The
+ * PDF draws the logo at the top of the seller's block, at 96 pixels to the
+ * inch or smaller to fit 180 x 48 points, its aspect kept; a logo whose
+ * file cannot be read (only its first bytes were checked), or larger than
+ * 4096 pixels on a side, is left out of the PDF, which is drawn without it.
  */
 #ifndef BILLING_BRANDING_H
 #define BILLING_BRANDING_H

@@ -162,7 +162,9 @@ int billing__doc_html(char **out, size_t *len, const billing__doc *d);
  * *out (new, billing_free), *len its length; drawn in memory, never
  * through a file. The same document gives the same bytes: the creation
  * date is d->issued_at. Long tables break across pages with the header
- * repeated, every page numbered "n of m". Compiled only with
+ * repeated, every page numbered "n of m". The title node's logo is drawn
+ * in the seller's block (the first party node); one that cannot be read is
+ * left out (document_pdf.c says how). Compiled only with
  * BILLING_PDF (CMake option BILLING_PDF, on when cairo and pango are
  * found); without it billing_invoice_render answers BILLING_EINVALID,
  * reason "unsupported_format". */

@@ -20,6 +20,16 @@
  * instead halved the one-page rate (fonts are loaded again each time).
  * The pool is emptied when the library is unloaded or the process ends.
  *
+ * The tenant's logo (the title node's data: URI) is drawn at the top of
+ * the seller's block, as the HTML page's <img> shows it: 96 pixels to the
+ * inch, made smaller to fit 180 x 48 points (the page's 240 x 64 CSS
+ * pixels), never larger, its aspect kept. A PNG is decoded by cairo; a
+ * JPEG is not decoded at all: cairo's PDF surface embeds the file as it is
+ * (DCTDecode) from the surface's JPEG mime data, so no JPEG library is
+ * linked; only its frame header is read here, for its size. A file that
+ * cannot be read is left out: the upload was checked to be a PNG or JPEG,
+ * and a document is better without the logo than not at all.
+ *
  * The PDF is written to memory through cairo's stream surface (never a
  * file), and its creation date is the document's issue date, so one
  * document always gives the same bytes (the HTTP ETag is their hash).
@@ -35,6 +45,7 @@
 
 #include "core/core.h"
 #include "core/document.h"
+#include "core/encode.h"
 
 /* A4 in points, 15 mm margins. */
 #define PAGE_W 595.276
@@ -49,6 +60,15 @@ static const double col_w[5] = { 0, 48, 84, 72, 84 };
 
 #define FONT "Noto Sans"
 
+/* The logo's box (points), the gap under it, and the largest side (pixels)
+ * of a logo drawn: a 256 KiB file can say it is 65535 pixels wide, and its
+ * surface would be gigabytes. */
+#define LOGO_W 180.0
+#define LOGO_H 48.0
+#define LOGO_GAP 8.0
+#define LOGO_PX_PT 0.75             /* 96 pixels to the inch */
+#define LOGO_MAX_PX 4096u
+
 typedef struct {
 	cairo_t *cr;
 	PangoLayout *lay;
@@ -61,6 +81,9 @@ typedef struct {
 	double y;
 	const billing__doc_node *head;   /* inside the table: its header */
 	double accent[3];
+	cairo_surface_t *logo;           /* NULL: none (or one that could not be read) */
+	double logo_scale, logo_h;       /* points per pixel; its height in points */
+	size_t seller;                   /* the seller's block: the first party node */
 } pdf;
 
 /* ------------------------------------------------------------ the stream */
@@ -216,11 +239,23 @@ static void title(pdf *p, const billing__doc_node *n)
 	p->y += 16;
 }
 
-/* One party's block (heading, then its lines) at x, width w; its height. */
-static double party(pdf *p, const billing__doc_node *n, double x, double w)
+/* One party's block (the logo when seller, heading, then its lines) at x,
+ * width w; its height. */
+static double party(pdf *p, const billing__doc_node *n, double x, double w, int seller)
 {
 	double y = p->y;
 	size_t k;
+	if (seller && p->logo) {
+		if (p->draw) {
+			cairo_save(p->cr);
+			cairo_translate(p->cr, x, y);
+			cairo_scale(p->cr, p->logo_scale, p->logo_scale);
+			cairo_set_source_surface(p->cr, p->logo, 0, 0);
+			cairo_paint(p->cr);
+			cairo_restore(p->cr);
+		}
+		y += p->logo_h + LOGO_GAP;
+	}
 	colour(p, 0.4, 0.4, 0.4);
 	y += show(p, x, y, p->heading, n->text[0], w, PANGO_ALIGN_LEFT) + 2;
 	colour(p, 0.13, 0.13, 0.13);
@@ -242,13 +277,14 @@ static size_t parties(pdf *p, size_t i)
 	w = (CONTENT_W - 24.0 * (double)(count - 1)) / (double)count;
 	p->draw = 0;
 	for (k = 0; k < count; k++) {
-		double hk = party(p, &p->d->nodes[i + k], MARGIN + (double)k * (w + 24), w);
+		double hk = party(p, &p->d->nodes[i + k], MARGIN + (double)k * (w + 24), w,
+			i + k == p->seller);
 		h = hk > h ? hk : h;
 	}
 	p->draw = draw;
 	need(p, h);
 	for (k = 0; k < count; k++)
-		party(p, &p->d->nodes[i + k], MARGIN + (double)k * (w + 24), w);
+		party(p, &p->d->nodes[i + k], MARGIN + (double)k * (w + 24), w, i + k == p->seller);
 	p->y += h + 14;
 	return count;
 }
@@ -468,6 +504,116 @@ static void iso_date(char *out, size_t size, int64_t t)
 		snprintf(out, size, "1970-01-01T00:00:00Z");
 }
 
+/* ------------------------------------------------------------ the logo */
+
+typedef struct {
+	const unsigned char *at;
+	size_t left;
+} png_reader;
+
+static cairo_status_t on_read(void *closure, unsigned char *data, unsigned int n)
+{
+	png_reader *r = closure;
+	if (n > r->left)
+		return CAIRO_STATUS_READ_ERROR;
+	memcpy(data, r->at, n);
+	r->at += n;
+	r->left -= n;
+	return CAIRO_STATUS_SUCCESS;
+}
+
+static uint32_t be(const unsigned char *b, int bytes)
+{
+	uint32_t v = 0;
+	int i;
+	for (i = 0; i < bytes; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* A JPEG's size in pixels from its frame header (SOF0..SOF15, which are
+ * 0xc0..0xcf but for DHT, JPG and DAC), found as cairo's PDF surface finds
+ * it: the segments after SOI skipped by their lengths. 0 when there is
+ * none, or it has a number of components cairo does not embed (1, 3, 4). */
+static int jpeg_size(const unsigned char *f, size_t n, uint32_t *w, uint32_t *h)
+{
+	size_t i = 2;                      /* after SOI (checked when it was set) */
+	while (i + 10 <= n && f[i] == 0xff) {
+		unsigned m = f[i + 1];
+		if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
+			*h = be(f + i + 5, 2);
+			*w = be(f + i + 7, 2);
+			return f[i + 9] == 1 || f[i + 9] == 3 || f[i + 9] == 4;
+		}
+		i += 2 + be(f + i + 2, 2);
+	}
+	return 0;
+}
+
+/* The file as a surface: a PNG decoded by cairo, a JPEG an empty surface
+ * of its size carrying the file as its JPEG mime data (which cairo's PDF
+ * surface embeds instead of the pixels; it takes file then). NULL when it
+ * cannot be read or is too large. */
+static cairo_surface_t *logo_surface(unsigned char **file, size_t n, int jpeg)
+{
+	cairo_surface_t *s = NULL;
+	uint32_t w = 0, h = 0;
+
+	if (jpeg) {
+		if (jpeg_size(*file, n, &w, &h) && w > 0 && h > 0 && w <= LOGO_MAX_PX &&
+		    h <= LOGO_MAX_PX) {
+			s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+			if (cairo_surface_set_mime_data(s, CAIRO_MIME_TYPE_JPEG, *file, (unsigned long)n,
+				billing__free, *file) == CAIRO_STATUS_SUCCESS)
+				*file = NULL;
+		}
+	} else if (n >= 24 && be(*file + 16, 4) <= LOGO_MAX_PX && be(*file + 20, 4) <= LOGO_MAX_PX) {
+		/* IHDR's width and height, read before cairo makes room for them */
+		png_reader r = { *file, n };
+		s = cairo_image_surface_create_from_png_stream(on_read, &r);
+	}
+	if (s && cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* The logo of uri ("data:image/png;base64,..." or image/jpeg, the title
+ * node's text[2]; NULL: none) into p->logo, with its scale: 96 pixels to
+ * the inch, smaller to fit the box. A file that cannot be read leaves
+ * p->logo NULL; BILLING_ENOMEM when its bytes cannot be held. */
+static int logo_load(pdf *p, const char *uri)
+{
+	const char *b64 = uri ? strchr(uri, ',') : NULL;
+	unsigned char *file;
+	size_t len;
+	long n;
+	double pw, ph, scale = LOGO_PX_PT;
+
+	if (!b64)
+		return BILLING_OK;
+	b64++;
+	len = strlen(b64);
+	if ((file = billing__malloc(len / 4 * 3 + 1)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	n = billing__b64_decode(file, len / 4 * 3 + 1, b64, len);
+	if (n > 0)
+		p->logo = logo_surface(&file, (size_t)n, strncmp(uri, "data:image/jpeg", 15) == 0);
+	billing__free(file);
+	if (!p->logo)
+		return BILLING_OK;
+	pw = cairo_image_surface_get_width(p->logo);
+	ph = cairo_image_surface_get_height(p->logo);
+	if (pw * scale > LOGO_W)
+		scale = LOGO_W / pw;
+	if (ph * scale > LOGO_H)
+		scale = LOGO_H / ph;
+	p->logo_scale = scale;
+	p->logo_h = ph * scale;
+	return BILLING_OK;
+}
+
 /* ------------------------------------------------------------ font maps */
 
 /* More renders at once than this make font maps of their own and drop them
@@ -517,10 +663,20 @@ int billing__doc_pdf(char **out, size_t *len, const billing__doc *d)
 	cairo_status_t status;
 	pdf p;
 	char when[32];
+	size_t i;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.d = d;
 	parse_accent(p.accent, d->accent);
+	p.seller = d->count;
+	for (i = 0; i < d->count; i++) {
+		if (d->nodes[i].kind == BILLING__DOC_TITLE && !p.logo &&
+		    (rc = logo_load(&p, d->nodes[i].text[2])) < 0)
+			return rc;
+		if (d->nodes[i].kind == BILLING__DOC_PARTY && p.seller == d->count)
+			p.seller = i;
+	}
 	surface = cairo_pdf_surface_create_for_stream(on_write, &s, PAGE_W, PAGE_H);
 	iso_date(when, sizeof(when), d->issued_at);
 	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, d->title);
@@ -560,6 +716,8 @@ int billing__doc_pdf(char **out, size_t *len, const billing__doc *d)
 	font_map_give(p.fonts);
 	cairo_destroy(p.cr);
 	cairo_surface_finish(surface);
+	if (p.logo)
+		cairo_surface_destroy(p.logo);
 	status = cairo_surface_status(surface);
 	cairo_surface_destroy(surface);
 	if (status != CAIRO_STATUS_SUCCESS) {

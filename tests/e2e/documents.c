@@ -39,7 +39,12 @@
  *   of m", and every line's amount is on one; the same invoice gives the
  *   same bytes (the ETag is their hash) whenever it is rendered; page 1 at
  *   50 dpi matches the reviewed image tests/e2e/documents/invoice-en-US.png
- *   (tests/support/png_compare.py, a tolerance for font rasterizing).
+ *   (tests/support/png_compare.py, a tolerance for font rasterizing); the
+ *   tenant's logo in the seller block as pdfimages -list sees it: none
+ *   without one, one image with one (a PNG's pixels, a JPEG's file as it
+ *   is) at 96 pixels to the inch or smaller to fit 180 x 48 points, the
+ *   same resolution across and down, the same bytes again, the HTML's
+ *   <img> unchanged; none for a damaged or oversized logo, the PDF drawn.
  *   Without BILLING_PDF the PDF format is refused as unsupported_format.
  * - a credit note's document (billing_credit_note_render): a note by
  *   quantity of a line with a coupon's discount and two tax rates, every
@@ -1033,6 +1038,116 @@ static void documents__pdf_matches_the_reviewed_image(void **state)
 	free(pdf);
 	billing_invoice_free(inv);
 }
+
+/* The images of a PDF as pdfimages -list (poppler-utils) lists them, one
+ * a line: "type WxH encoding XPPIxYPPI" ("image 480x32 image 192x192"). */
+static char *pdf_images(const char *pdf, size_t len)
+{
+	char path[64], cmd[128], *list, *line, *save = NULL, *out;
+	size_t at = 0, size;
+	pdf_file(path, pdf, len);
+	snprintf(cmd, sizeof(cmd), "pdfimages -list %s", path);
+	list = command_output(cmd);
+	unlink(path);
+	size = strlen(list) + 1;             /* each row is longer than what it gives */
+	out = calloc(1, size);
+	assert_non_null(out);
+	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char type[16], color[16], enc[16], interp[8];
+		unsigned page, num, w, h, comp, bpc, obj, gen, xppi, yppi;
+		if (sscanf(line, "%u %u %15s %u %u %15s %u %u %15s %7s %u %u %u %u", &page, &num,
+			type, &w, &h, color, &comp, &bpc, enc, interp, &obj, &gen, &xppi, &yppi) != 14)
+			continue;                             /* the header's two lines */
+		at += (size_t)snprintf(out + at, size - at, "%s %ux%u %s %ux%u\n", type, w, h, enc,
+			xppi, yppi);
+	}
+	free(list);
+	return out;
+}
+
+/* RGB PNG files of one colour: 480 x 32 and 4 x 1 pixels; a baseline JPEG
+ * of 16 x 128 grey pixels (one component, written by hand: a table of ones,
+ * one Huffman code each for DC and AC, every block its DC of 0 and EOB); a
+ * PNG that says it is 5000 pixels wide and stops after its header. */
+#define WIDE_PNG_B64 "iVBORw0KGgoAAAANSUhEUgAAAeAAAAAgCAIAAABFKTzCAAAAdUlEQVR42u3UMQ0AAAgEsXeC" \
+	"I/zgHguMDE2q4IZL9QDwUCQAMGgADBrAoAEwaACDBsCgATBoAIMGwKABDBoAgwbAoAEMGgCDBjBoAAwa" \
+	"wKABMGgADBrAoAEwaACDBsCgATBoAIMGwKABDBoAgwYwaAAMGoCLBaOK6xwkCNqIAAAAAElFTkSuQmCC"
+#define SMALL_PNG_B64 "iVBORw0KGgoAAAANSUhEUgAAAAQAAAABCAIAAAB2XpiaAAAADUlEQVR42mNYZcwARwAZJwN1" \
+	"RY84XAAAAABJRU5ErkJggg=="
+#define TALL_JPEG_B64 "/9j/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB" \
+	"AQEBAQEBAQEBAQEBAQEBAQH/wAALCACAABABAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAA" \
+	"AAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AAAAAAAAAAAD/2Q=="
+#define HUGE_PNG_B64 "iVBORw0KGgoAAAANSUhEUgAAE4gAAAABCAIAAAC9c9Pf"
+
+/* The logo in the PDF's seller block: one image, the PNG's pixels or the
+ * JPEG file itself, at 96 pixels to the inch made smaller to fit 180 x 48
+ * points, its aspect kept (the same resolution across and down); none
+ * without a logo or with a damaged or oversized one, the document drawn
+ * all the same; the same bytes on every rendering; the HTML unchanged. */
+static void documents__pdf_logo_in_the_seller_block(void **state)
+{
+	static const char *const damaged[] = {
+		PNG_B64,                /* the signature and IHDR only */
+		"/9j/4AAQSkZJRg==",     /* SOI and the start of APP0 */
+		HUGE_PNG_B64,
+	};
+	fx *f = *state;
+	char cus[64], id[64], *pdf, *again, *images, *html, *text;
+	size_t i, len, len2;
+
+	call(f, cus, "customers.create", "{\"name\":\"Lou\",\"email\":\"lou@doc.example\"}");
+	issued(f, id, cus);
+	pdf = render_pdf(f, id, "en-GB", &len);
+	images = pdf_images(pdf, len);
+	assert_string_equal(images, "");                        /* no logo: no image */
+	free(images);
+	free(pdf);
+
+	/* 480 px at 0.375 pt each: 180 x 12 points, 192 px to the inch. */
+	call(f, NULL, "branding.set", "{\"logo\":\"" WIDE_PNG_B64 "\"}");
+	pdf = render_pdf(f, id, "en-GB", &len);
+	images = pdf_images(pdf, len);
+	assert_string_equal(images, "image 480x32 image 192x192\n");
+	free(images);
+	again = render_pdf(f, id, "en-GB", &len2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(pdf, again, len);
+	free(again);
+	text = pdf_text(pdf, len);                               /* qpdf --check clean */
+	assert_non_null(strstr(text, "From"));
+	free(text);
+	free(pdf);
+	html = render(f, &f->admin, id, "en-GB");
+	assert_non_null(strstr(html, "<body>\n<img class=\"logo\" alt=\"\" src=\"data:image/png;"
+		"base64," WIDE_PNG_B64 "\">\n<h1 class=\"accent\">Invoice</h1>"));
+	free(html);
+
+	/* 128 px down into 48 points: 0.375 pt a pixel; the file as it is. */
+	call(f, NULL, "branding.set", "{\"logo\":\"" TALL_JPEG_B64 "\"}");
+	pdf = render_pdf(f, id, "en-GB", &len);
+	images = pdf_images(pdf, len);
+	assert_string_equal(images, "image 16x128 jpeg 192x192\n");
+	free(images);
+	free(pdf);
+
+	/* Small enough: its own size, 0.75 pt a pixel. */
+	call(f, NULL, "branding.set", "{\"logo\":\"" SMALL_PNG_B64 "\"}");
+	pdf = render_pdf(f, id, "en-GB", &len);
+	images = pdf_images(pdf, len);
+	assert_string_equal(images, "image 4x1 image 96x96\n");
+	free(images);
+	free(pdf);
+
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		call(f, NULL, "branding.set", "{\"logo\":\"%s\"}", damaged[i]);
+		pdf = render_pdf(f, id, "en-GB", &len);
+		images = pdf_images(pdf, len);
+		if (strcmp(images, "") != 0)
+			fail_msg("damaged logo %zu drawn: %s", i, images);
+		free(images);
+		free(pdf);
+	}
+}
 #else
 static void documents__pdf_unsupported_without_cairo(void **state)
 {
@@ -1472,6 +1587,7 @@ int main(void)
 		T(documents__pdf_names_in_every_script),
 		T(documents__pdf_pages_and_same_bytes),
 		T(documents__pdf_matches_the_reviewed_image),
+		T(documents__pdf_logo_in_the_seller_block),
 #else
 		T(documents__pdf_unsupported_without_cairo),
 #endif
