@@ -27,7 +27,7 @@ PACKAGES=(
 	fonts-noto-core                        # PDF fonts: Latin, Cyrillic, Greek, Arabic, Hebrew (embedded, subset)
 	fonts-noto-cjk                         # PDF fonts: Chinese, Japanese, Korean
 	qpdf                                   # e2e_documents: qpdf --check of every PDF
-	poppler-utils                          # e2e_documents, http_documents: pdftotext, pdftoppm (reference image)
+	poppler-utils                          # e2e_documents, http_documents: pdftotext, pdftoppm (reference image), pdfimages (the logo)
 )
 
 SUDO=
