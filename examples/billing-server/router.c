@@ -182,6 +182,8 @@ static const route special[] = {
 		"reports", NULL),
 	ROUTE("GET", "/v1/reports/churn", H_OP_QUERY, "reports.churn", "reports", NULL),
 	ROUTE("GET", "/v1/reports/arpa", H_OP_QUERY, "reports.arpa", "reports", NULL),
+	ROUTE("GET", "/v1/reports/trial-conversion", H_OP_QUERY, "reports.trial_conversion",
+		"reports", NULL),
 	ROUTE("PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL),
 	/* The tenant's own provider account (docs/stripe.md): secrets go in,
 	 * never out. */

@@ -220,6 +220,48 @@ typedef struct {
 BILLING_EXTERN(int) billing_report_arpa(billing_arpa *out, billing_ctx *ctx,
 	const billing_principal *who, const char *currency, int64_t at);
 
+/** Trial conversion over a range (docs/reports.md). A plain value: nothing
+ *  to free. trials_ended = converted + canceled_during_trial +
+ *  ended_unpaid. */
+typedef struct {
+	int64_t from;                /**< the range's start (UTC seconds) */
+	int64_t to;                  /**< its end */
+	int64_t trials_ended;        /**< trials that ended in [from, to) */
+	int64_t converted;           /**< of those, the trials whose first charged invoice
+	                                  (the one issued at the trial's end) was paid
+	                                  before to */
+	int64_t canceled_during_trial; /**< the subscriptions canceled during their trial */
+	int64_t ended_unpaid;        /**< the trials that ended and whose first charged
+	                                  invoice was not paid before to (its charge failed,
+	                                  no payment method, still a draft) */
+	int64_t conversion_bp;       /**< converted / trials_ended in hundredths of a percent,
+	                                  rounded half away from zero; 0 when trials_ended
+	                                  is 0 */
+} billing_trial_conversion;
+
+/**
+ * Trial conversion over [from, to) (docs/reports.md): of the trials that
+ * ended in the range, how many converted to paid and how many did not. A
+ * trial ends at the time of the event that ends it: subscription.trial_ended
+ * (written by the billing run that reaches the trial's end), or
+ * subscription.canceled of a subscription whose trialEnd is later than its
+ * canceledAt (canceled now during the trial, or at the period end asked
+ * during it). A trial the billing run ended converted when the invoice it
+ * issued then (the trial_ended event's latestInvoiceId) was paid
+ * (invoice.paid) before `to`; otherwise it ended unpaid. The event's status
+ * is no sign: it is `active` whatever the charge that follows does. Counts
+ * of subscriptions, in every currency.
+ *
+ * @param out      receives the report; zeroed first
+ * @param from     the range's start (UTC seconds, >= 0, before to)
+ * @param to       the range's end (after from, not after now)
+ * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID naming "from"
+ *         (negative) or "to" (not after from, or after now);
+ *         BILLING_ESTORAGE.
+ */
+BILLING_EXTERN(int) billing_report_trial_conversion(billing_trial_conversion *out,
+	billing_ctx *ctx, const billing_principal *who, int64_t from, int64_t to);
+
 BILLING_END_DECL
 
 #endif

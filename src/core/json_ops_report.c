@@ -2,8 +2,9 @@
  * The JSON operations of the revenue reports (billing/report.h; issue #25;
  * docs/reports.md): reports.mrr (GET /v1/reports/mrr over HTTP) and
  * reports.mrr_movements (GET /v1/reports/mrr-movements), reports.receivables_aging
- * (GET /v1/reports/receivables-aging), reports.churn (GET /v1/reports/churn)
- * and reports.arpa (GET /v1/reports/arpa).
+ * (GET /v1/reports/receivables-aging), reports.churn (GET /v1/reports/churn),
+ * reports.arpa (GET /v1/reports/arpa) and reports.trial_conversion
+ * (GET /v1/reports/trial-conversion).
  */
 #include <cJSON.h>
 #include <stdint.h>
@@ -285,6 +286,39 @@ static int op_arpa(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	return BILLING_OK;
 }
 
+static const field_spec f_trials[] = {
+	{ "from", T_STRING, true, false, "RFC 3339: the range's start" },
+	{ "to", T_STRING, true, false, "RFC 3339: the range's end, after from, not after now" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static int op_trials(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_trial_conversion t;
+	int64_t from = 0, to = 0;
+	cJSON *o;
+	int rc;
+	(void)opts;
+
+	if ((rc = time_in(&from, in, "from")) < 0 || (rc = time_in(&to, in, "to")) < 0)
+		return rc;
+	if ((rc = billing_report_trial_conversion(&t, ctx, who, from, to)) < 0)
+		return rc;
+	if (!(o = cJSON_CreateObject()))
+		return nomem();
+	cJSON_AddStringToObject(o, "object", "trial_conversion_report");
+	add_time(o, "from", t.from);
+	add_time(o, "to", t.to);
+	add_int(o, "trialsEnded", t.trials_ended);
+	add_int(o, "converted", t.converted);
+	add_int(o, "canceledDuringTrial", t.canceled_during_trial);
+	add_int(o, "endedUnpaid", t.ended_unpaid);
+	add_rate(o, "conversionRate", t.conversion_bp, t.trials_ended);
+	*res = o;
+	return BILLING_OK;
+}
+
 const op_entry billing__json_ops_report[] = {
 	{ BILLING_OP_REPORTS_MRR, op_mrr,
 		"MRR and ARR of one currency at a time (now by default), rebuilt from the "
@@ -312,5 +346,11 @@ const op_entry billing__json_ops_report[] = {
 		"the MRR then divided by the customers whose MRR was above 0, in minor units "
 		"rounded half away from zero; null when no customer paid (docs/reports.md).",
 		f_arpa, OUT_OBJECT, "ArpaReport" },
+	{ BILLING_OP_REPORTS_TRIAL_CONVERSION, op_trials,
+		"Trial conversion over [from, to): of the trials that ended in the range, those "
+		"whose first charged invoice (issued at the trial's end) was paid before to "
+		"(converted), those canceled during the trial, and those that ended unpaid; the "
+		"rate converted / trialsEnded in percent, null when none ended "
+		"(docs/reports.md).", f_trials, OUT_OBJECT, "TrialConversionReport" },
 };
 BILLING__JSON_AREA_END(report);

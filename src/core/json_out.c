@@ -703,6 +703,12 @@ static const billing__shape_field arpa_fields[] = {
 	{ "at", "time", false }, { "mrr", "integer", false },
 	{ "payingCustomers", "integer", false }, { "arpa", "integer?", false }, END
 };
+static const billing__shape_field trial_conversion_fields[] = {
+	{ "object", "'trial_conversion_report'", false }, { "from", "time", false },
+	{ "to", "time", false }, { "trialsEnded", "integer", false },
+	{ "converted", "integer", false }, { "canceledDuringTrial", "integer", false },
+	{ "endedUnpaid", "integer", false }, { "conversionRate", "string?", false }, END
+};
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
 	{ "amount", "integer", false }, END
@@ -799,6 +805,11 @@ static const billing__shape shapes[] = {
 	{ "ArpaReport", "Average revenue per account: the MRR (minor units) at a time "
 		"divided by the customers paying then (MRR above 0), rounded half away from "
 		"zero; null when none paid (docs/reports.md).", NULL, arpa_fields },
+	{ "TrialConversionReport", "Trial conversion over [from, to): of the trials that "
+		"ended in the range, those converted (the first charged invoice paid before to), "
+		"canceled during the trial, and ended unpaid; the rate a percentage with two "
+		"decimals, null when no trial ended (docs/reports.md).", NULL,
+		trial_conversion_fields },
 	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
 	{ "HostedLinksRotation", "A rotation of the tenant's hosted-link secret: links given "
 		"before it no longer open.", NULL, hosted_rotation_fields },

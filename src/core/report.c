@@ -1146,25 +1146,30 @@ static int churn_read(billing_churn *out, billing_ctx *ctx, billing_txn *tx,
 	return rc;
 }
 
+/* A range [from, to) of a report over time: from not negative, to after
+ * from and not after now. */
+static int report_range(billing_ctx *ctx, int64_t from, int64_t to)
+{
+	if (from < 0)
+		return billing__error_field(BILLING_EINVALID, "invalid", "from",
+			"must be a time (UTC), not before 1970");
+	if (to <= from || to > billing__now(ctx))
+		return billing__error_field(BILLING_EINVALID, "invalid", "to",
+			"must be a time after from and not after now");
+	return BILLING_OK;
+}
+
 int billing_report_churn(billing_churn *out, billing_ctx *ctx, const billing_principal *who,
 	const char *currency, int64_t from, int64_t to)
 {
 	const char *code = NULL;
 	billing_txn *tx;
-	int64_t now;
 	int rc;
 
 	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_CHURN, out, sizeof(*out), currency,
 		&code)) < 0)
 		return rc;
-	now = billing__now(ctx);
-	if (from < 0)
-		return billing__error_field(BILLING_EINVALID, "invalid", "from",
-			"must be a time (UTC), not before 1970");
-	if (to <= from || to > now)
-		return billing__error_field(BILLING_EINVALID, "invalid", "to",
-			"must be a time after from and not after now");
-	if ((rc = history_supported(ctx)) < 0)
+	if ((rc = report_range(ctx, from, to)) < 0 || (rc = history_supported(ctx)) < 0)
 		return rc;
 	snprintf(out->currency, sizeof(out->currency), "%s", code);
 	out->from = from;
@@ -1209,4 +1214,157 @@ int billing_report_arpa(billing_arpa *out, billing_ctx *ctx, const billing_princ
 	}
 	report_free(&r);
 	return rc;
+}
+
+/* ------------------------------------------------------------ trial conversion */
+
+/* The trials that ended in a range: each one the billing run ended, by the
+ * invoice it issued then (v, sorted by that id once read; mrr 1 once the
+ * invoice was paid), and how many subscriptions were canceled during their
+ * trial. */
+typedef struct {
+	cust_mrr *v;
+	size_t n, cap;
+	int64_t canceled;
+} trials;
+
+/* Whether e is of type. */
+static int event_is(const billing_event_record *e, const char *type)
+{
+	return strcmp(e->type, type) == 0;
+}
+
+/* A time field of a subscription's JSON, or 0 when it has none. */
+static int64_t json_time(const cJSON *root, const char *name)
+{
+	const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, name));
+	int64_t t = 0;
+	if (!text || billing__time_parse(&t, text) < 0)
+		return 0;
+	return t;
+}
+
+/* A subscription event of the range: a trial's end (trial_ended, the
+ * subscription after it: its latestInvoiceId is the first charged
+ * invoice), or a cancellation during a trial (canceled, with trialEnd
+ * later than canceledAt: a cancellation after the trial, or of a
+ * subscription that had none, is not). */
+static int trial_end_in(void *payload, const void *record)
+{
+	trials *t = payload;
+	const billing_event_record *e = record;
+	const char *invoice;
+	int ended = event_is(e, "subscription.trial_ended");
+	cJSON *root;
+	int rc = BILLING_OK;
+
+	if (!ended && !event_is(e, "subscription.canceled"))
+		return BILLING_OK;
+	if (!e->data_json || (root = billing__jx_parse(e->data_json, strlen(e->data_json),
+		NULL)) == NULL)
+		return corrupt("a subscription event's data is not JSON");
+	if (!ended) {
+		int64_t trial_end = json_time(root, "trialEnd");
+		t->canceled += trial_end > json_time(root, "canceledAt");
+	} else if ((rc = grow((void **)&t->v, &t->cap, t->n, sizeof(*t->v))) == BILLING_OK) {
+		/* No invoice named: none can have been paid (an empty id matches no
+		 * invoice.paid). */
+		invoice = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root,
+			"latestInvoiceId"));
+		if ((t->v[t->n].id = billing__strdup(invoice ? invoice : "")) == NULL)
+			rc = nomem();
+		else
+			t->v[t->n++].mrr = 0;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* An invoice.paid event of the range: a trial's first invoice paid. */
+static int trial_paid_in(void *payload, const void *record)
+{
+	trials *t = payload;
+	const billing_event_record *e = record;
+	cust_mrr key, *hit;
+
+	key.id = (char *)e->resource_id;
+	key.mrr = 0;
+	if ((hit = bsearch(&key, t->v, t->n, sizeof(*t->v), customer_cmp)) != NULL)
+		hit->mrr = 1;
+	return BILLING_OK;
+}
+
+/* The tenant's events of [from, to) whose column (resource_type or type) is
+ * value, in time order, to cb: one statement. */
+static int events_between(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *column, const char *value, int64_t from, int64_t to, billing_row_cb cb,
+	void *payload)
+{
+	billing_list_query q;
+	billing_filter f[3];
+
+	memset(&q, 0, sizeof(q));
+	memset(f, 0, sizeof(f));
+	f[0].field = event_field(column);
+	f[0].op = BILLING_FILTER_EQ;
+	f[0].text = value;
+	f[1].field = event_field("created_at");
+	f[1].op = BILLING_FILTER_GE;
+	f[1].num = from;
+	f[2].field = event_field("created_at");
+	f[2].op = BILLING_FILTER_LT;
+	f[2].num = to;
+	q.filters = f;
+	q.filter_count = 3;
+	q.limit = UINT_MAX;
+	return billing__list_records(ctx->st, tx, &billing__res_event, tenant_id, &q, cb, payload);
+}
+
+static int trials_read(billing_trial_conversion *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id)
+{
+	trials t;
+	size_t i;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = events_between(ctx, tx, tenant_id, "resource_type", "subscription", out->from,
+		out->to, trial_end_in, &t);
+	/* The first invoices paid in the range (none can be paid before its
+	 * trial's end, which is in it). */
+	if (rc >= 0 && t.n) {
+		qsort(t.v, t.n, sizeof(*t.v), customer_cmp);
+		rc = events_between(ctx, tx, tenant_id, "type", "invoice.paid", out->from, out->to,
+			trial_paid_in, &t);
+	}
+	if (rc >= 0) {
+		for (i = 0; i < t.n; i++)
+			out->converted += t.v[i].mrr;
+		out->canceled_during_trial = t.canceled;
+		out->ended_unpaid = (int64_t)t.n - out->converted;
+		out->trials_ended = (int64_t)t.n + t.canceled;
+		rc = rate_bp(&out->conversion_bp, out->converted, out->trials_ended);
+	}
+	cust_free(t.v, t.n);
+	return rc;
+}
+
+int billing_report_trial_conversion(billing_trial_conversion *out, billing_ctx *ctx,
+	const billing_principal *who, int64_t from, int64_t to)
+{
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = billing__authorize(ctx, who, BILLING_OP_REPORTS_TRIAL_CONVERSION)) < 0)
+		return rc;
+	BILLING__ASSERT_ARG(out, "out");
+	memset(out, 0, sizeof(*out));
+	if ((rc = report_range(ctx, from, to)) < 0)
+		return rc;
+	out->from = from;
+	out->to = to;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		return rc;
+	rc = trials_read(out, ctx, tx, who->tenant_id);
+	return billing__end(ctx, tx, rc);
 }

@@ -88,6 +88,29 @@
  *   05-02                   8000  4000    2000      0  1000  15000     4   3 (I1 91 d)
  *   06-01 (now)                0 24000    4000      0     0  28000     3   3 (I3 47 d;
  *                                                                  I4 1 d, I5 12 d)
+ *
+ * Trial conversion (trials__hand_counted), plan M monthly 10.00, every
+ * subscription created 2026-03-01 with a 14-day trial (trialEnd 03-15)
+ * unless said; the billing run at each step; asked on 2026-04-10:
+ *
+ *   T1  pm_card_visa                    03-15 charged, paid       converted
+ *   T2  pm_card_chargeDeclined          03-15 declined: past_due  unpaid, until
+ *       (its trial_ended event says active all the same)     paid out of band 03-16
+ *   T3  canceled now 03-05                                    canceled during the trial
+ *   T4  cancel at period end asked 03-10: the run cancels it 03-15  canceled during it
+ *   A   pm_card_visa, converted 03-15, canceled now 03-20     converted (canceledAt
+ *       after trialEnd: no second end)
+ *   U   USD, pm_card_visa                                     converted (any currency)
+ *   T5  pm_card_visa, a 30-day trial: ends 03-31              converted
+ *   N   no trial, canceled now 03-05                          no trial: not counted
+ *   (another tenant's trial, converted 03-15, never counts)
+ *
+ *   range            trials  converted  canceled  unpaid  rate
+ *   03-01 - 04-01       7        5          2        0    71.43 (5 / 7 = 71.428..)
+ *   03-15 - 03-16       5        3          1        1    60.00 (T2 paid after to)
+ *   03-01 - 03-15       1        0          1        0     0.00 (T3; T4 ends 03-15)
+ *   03-16 - 04-10       1        1          0        0   100.00 (T5)
+ *   02-01 - 03-01       0        0          0        0     null (0 in C)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -879,6 +902,184 @@ static void arpa__roles_and_bad_input(void **state)
 	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
 }
 
+#define assert_trials(f, from_, to_, ended_, conv_, canc_, unpaid_, bp_) do { \
+	billing_trial_conversion t_; \
+	memset(&t_, 0x5a, sizeof(t_)); \
+	tb_assert_rc(billing_report_trial_conversion(&t_, (f)->w->ctx, &(f)->admin, (from_), \
+		(to_)), BILLING_OK); \
+	tbb_assert_time(t_.from, (from_)); \
+	tbb_assert_time(t_.to, (to_)); \
+	assert_int_equal(t_.trials_ended, (ended_)); \
+	assert_int_equal(t_.converted, (conv_)); \
+	assert_int_equal(t_.canceled_during_trial, (canc_)); \
+	assert_int_equal(t_.ended_unpaid, (unpaid_)); \
+	assert_int_equal(t_.conversion_bp, (bp_)); \
+} while (0)
+
+/* A string field of an operation's answer (as ADMIN of the fixture's
+ * tenant) into val. */
+static void field_of(fx *f, const char *op, const char *json, const char *name, char *val)
+{
+	char *out = NULL;
+	cJSON *m;
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, op, json, strlen(json), NULL),
+		BILLING_OK);
+	m = cJSON_Parse(out);
+	assert_non_null(m);
+	assert_non_null(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, name)));
+	snprintf(val, 64, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, name)));
+	cJSON_Delete(m);
+	billing_free(out);
+}
+
+/* The trials of the file's comment (trial conversion), then reports of
+ * five ranges asked on 2026-04-10. */
+static void trials__hand_counted(void **state)
+{
+	fx *f = *state;
+	const char *t = f->tenant, *other = tb_tenant(f->w, "Other");
+	const char *trial = ",\"trialDays\":14";
+	const int64_t mar1 = tbb_ts(2026, 3, 1, 0, 0, 0), mar15 = tbb_ts(2026, 3, 15, 0, 0, 0);
+	char pe[64], pu[64], m[64], usd[64], op[64], om[64], oc[64], c[64], s2[64], s3[64];
+	char s4[64], sa[64], sn[64], tmp[64], inv[64], json[256], *out = NULL;
+	billing_principal user = tb_user(t);
+	cJSON *list, *e;
+	int seen = 0;
+
+	f->w->now = mar1;
+	product(f, t, pe, "EUR");
+	product(f, t, pu, "USD");
+	plan(f, t, m, pe, 1000, BILLING_MONTH, 1);
+	plan(f, t, usd, pu, 1000, BILLING_MONTH, 1);
+	product(f, other, op, "EUR");
+	plan(f, other, om, op, 1000, BILLING_MONTH, 1);
+	customer(f, other, oc, "pm_card_visa");
+	call_as(f, other, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\"%s}", oc, om, trial);
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, tmp, c, m, trial);                         /* T1 */
+	customer(f, t, c, "pm_card_chargeDeclined");
+	subscribe(f, s2, c, m, trial);                          /* T2 */
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, s3, c, m, trial);                          /* T3 */
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, s4, c, m, trial);                          /* T4 */
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, sa, c, m, trial);                          /* A */
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, tmp, c, usd, trial);                       /* U */
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, tmp, c, m, ",\"trialDays\":30");           /* T5 */
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, sn, c, m, "");                             /* N */
+	run_at(f, tbb_ts(2026, 3, 5, 0, 0, 0));
+	cancel(f, s3);
+	cancel(f, sn);
+	run_at(f, tbb_ts(2026, 3, 10, 0, 0, 0));
+	call_as(f, t, "subscriptions.cancel", NULL, "{\"id\":\"%s\",\"atPeriodEnd\":true}", s4);
+	run_at(f, mar15);
+	/* T2's charge declined: past_due, its first invoice not paid; and yet
+	 * its trial_ended event says active (written before the charge). */
+	snprintf(json, sizeof(json), "{\"id\":\"%s\"}", s2);
+	field_of(f, "subscriptions.get", json, "status", tmp);
+	assert_string_equal(tmp, "past_due");
+	field_of(f, "subscriptions.get", json, "latestInvoiceId", inv);
+	snprintf(json, sizeof(json), "{\"type\":\"subscription.trial_ended\",\"limit\":100}");
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "events.list", json,
+		strlen(json), NULL), BILLING_OK);
+	assert_non_null(list = cJSON_Parse(out));
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(list, "data")) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "data");
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "id")), s2) != 0)
+			continue;
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d,
+			"status")), "active");
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d,
+			"latestInvoiceId")), inv);
+		seen++;
+	}
+	assert_int_equal(seen, 1);
+	cJSON_Delete(list);
+	billing_free(out);
+	out = NULL;
+	f->w->now = tbb_ts(2026, 3, 16, 12, 0, 0);
+	call_as(f, t, "invoices.pay", NULL, "{\"id\":\"%s\",\"paidOutOfBand\":true}", inv);
+	run_at(f, tbb_ts(2026, 3, 20, 0, 0, 0));
+	cancel(f, sa);
+	run_at(f, tbb_ts(2026, 3, 31, 0, 0, 0));                 /* T5's trial ends */
+	run_at(f, tbb_ts(2026, 4, 10, 0, 0, 0));
+
+	assert_trials(f, mar1, tbb_ts(2026, 4, 1, 0, 0, 0), 7, 5, 2, 0, 7143);
+	assert_trials(f, mar15, tbb_ts(2026, 3, 16, 0, 0, 0), 5, 3, 1, 1, 6000);
+	assert_trials(f, mar1, mar15, 1, 0, 1, 0, 0);
+	assert_trials(f, tbb_ts(2026, 3, 16, 0, 0, 0), f->w->now, 1, 1, 0, 0, 10000);
+	assert_trials(f, tbb_ts(2026, 2, 1, 0, 0, 0), mar1, 0, 0, 0, 0, 0);
+
+	/* The JSON layer, read by a USER: the rate with two decimals, null
+	 * when no trial ended. */
+	snprintf(json, sizeof(json), "{\"from\":\"2026-03-01T00:00:00Z\","
+		"\"to\":\"2026-04-01T00:00:00Z\"}");
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.trial_conversion", json,
+		strlen(json), NULL), BILLING_OK);
+	assert_non_null(strstr(out, "{\"object\":\"trial_conversion_report\","
+		"\"from\":\"2026-03-01T00:00:00Z\",\"to\":\"2026-04-01T00:00:00Z\","
+		"\"trialsEnded\":7,\"converted\":5,\"canceledDuringTrial\":2,\"endedUnpaid\":0,"
+		"\"conversionRate\":\"71.43\"}"));
+	billing_free(out);
+	out = NULL;
+	snprintf(json, sizeof(json), "{\"from\":\"2026-02-01T00:00:00Z\","
+		"\"to\":\"2026-03-01T00:00:00Z\"}");
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.trial_conversion", json,
+		strlen(json), NULL), BILLING_OK);
+	assert_non_null(strstr(out, "\"trialsEnded\":0,\"converted\":0,"
+		"\"canceledDuringTrial\":0,\"endedUnpaid\":0,\"conversionRate\":null}"));
+	billing_free(out);
+}
+
+/* Trial conversion: USER reads, PLATFORM does not; bad input named,
+ * through C and JSON. */
+static void trials__roles_and_bad_input(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->tenant), platform = tb_platform();
+	billing_trial_conversion tc;
+	const int64_t jan1 = tbb_ts(2026, 1, 1, 0, 0, 0), now = tbb_ts(2026, 2, 17, 10, 0, 0);
+	static const char *const bad_json[][2] = {
+		{ "{\"from\":\"January\",\"to\":\"2026-02-01T00:00:00Z\"}", "from" },
+		{ "{\"to\":\"2026-02-01T00:00:00Z\"}", "from" },
+		{ "{\"from\":\"2026-01-01T00:00:00Z\"}", "to" },
+		{ "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-01-01T00:00:00Z\"}", "to" },
+		{ "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-03-01T00:00:00Z\"}", "to" },
+	};
+	char *out = NULL;
+	size_t i;
+
+	f->w->now = now;
+	tb_assert_rc(billing_report_trial_conversion(&tc, f->w->ctx, &user, jan1, now),
+		BILLING_OK);
+	assert_int_equal(tc.trials_ended, 0);
+	tb_assert_rc(billing_report_trial_conversion(&tc, f->w->ctx, &user, -1, jan1),
+		BILLING_EINVALID);
+	tb_assert_field("from");
+	tb_assert_rc(billing_report_trial_conversion(&tc, f->w->ctx, &user, jan1, jan1),
+		BILLING_EINVALID);
+	tb_assert_field("to");
+	tb_assert_rc(billing_report_trial_conversion(&tc, f->w->ctx, &user, jan1, now + 1),
+		BILLING_EINVALID);
+	tb_assert_field("to");
+	tb_assert_rc(billing_report_trial_conversion(&tc, f->w->ctx, &platform, jan1, now),
+		BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_report_trial_conversion(NULL, f->w->ctx, &user, jan1, now),
+		BILLING_EINVALID);
+	for (i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.trial_conversion",
+			bad_json[i][0], strlen(bad_json[i][0]), NULL), BILLING_EINVALID);
+		tb_assert_field(bad_json[i][1]);
+		billing_free(out);
+		out = NULL;
+	}
+}
+
 /* A send_invoice invoice of amount, finalized at at, due days later. */
 static void open_invoice(fx *f, const char *tenant, char *id, const char *cus,
 	const char *currency, int64_t amount, int days, int64_t at, int finalize)
@@ -1023,6 +1224,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(churn__range_roles_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(churn__rate_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(arpa__roles_and_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(trials__hand_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(trials__roles_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__hand_worked_invoices, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__roles_and_bad_input, setup, teardown),
 	};

@@ -3,8 +3,9 @@
 GET /v1/reports/mrr?currency=&at= and
 GET /v1/reports/mrr-movements?currency=&from=&to=,
 GET /v1/reports/receivables-aging?currency=&at= and
-GET /v1/reports/churn?currency=&from=&to= and
-GET /v1/reports/arpa?currency=&at=.
+GET /v1/reports/churn?currency=&from=&to=,
+GET /v1/reports/arpa?currency=&at= and
+GET /v1/reports/trial-conversion?from=&to=.
 
 - MRR of a tenant's history, by hand: MONTHLY 9.99 and a yearly 120.06
   (1000.5 a month, rounded half away from zero: 1001); an upgrade of the
@@ -36,6 +37,13 @@ GET /v1/reports/arpa?currency=&at=.
   (2000 / 2 = 1000) and now (3000 / 2 = 1500); USD, where nobody pays, is
   null; a USER reads; bad currency and at are 400 naming the field; the
   answer conforms to ArpaReport.
+- trial conversion (in Churn's class: no server of its own): three 14-day
+  trials, one customer's card (pm_card_visa) charged at the end
+  (converted), one without a payment method (its first invoice waits:
+  ended unpaid), one canceled during its trial; another tenant's converted
+  trial never counts: 3 trials, 1 converted, "33.33" %; a range with none
+  is null; a USER reads; bad from and to are 400 naming the field; the
+  answer conforms to TrialConversionReport.
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
 on the backend BILLING_TEST_BACKEND names, like http_server.
@@ -247,6 +255,49 @@ class Churn(tenant_case.TenantCase):
                              ("?currency=EUR&from=%s&to=%s" % (past, past), "to")):
             with self.subTest(query=query):
                 self.assertProblem(self.churn(query), 400, field=field)
+
+
+    def trials(self, query, token=None):
+        return self.s.request("GET", "/v1/reports/trial-conversion" + query,
+                              token=token or self.b.tok)
+
+    def test_trial_conversion(self):
+        start = self.now()
+        self.b.subscribe(customer=self.b.customer_new(defaultPaymentMethod="pm_card_visa"),
+                         trialDays=14)
+        self.b.subscribe(customer=self.b.customer_new(), trialDays=14)
+        gone = self.b.subscribe(customer=self.b.customer_new(), trialDays=14)
+        self.b.ok("POST", "/v1/subscriptions/%s/cancel" % gone["id"], {})
+        tenant = self.s.cli("tenant", "create", "--name", "Other trials").stdout.decode().strip()
+        other = ts.Billing(self.s, ts.make_token(ts.claims_for(tenant)))
+        other.subscribe(customer=other.customer_new(defaultPaymentMethod="pm_card_visa"),
+                        trialDays=14)
+        r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 14 * 86400 + 60})
+        self.assertEqual(r.status, 200, r.text)
+        now = self.now()
+        r = self.trials("?from=%s&to=%s" % (ts.fmt_time(start), ts.fmt_time(now)),
+                        token=self.user)
+        self.assertEqual(r.status, 200, r.text)
+        doc = self.s.request("GET", "/v1/openapi.json").body
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/trial-conversion",
+                                                  200, "application/json", r.body, r.text), [])
+        self.assertEqual(r.body, {"object": "trial_conversion_report",
+                                  "from": ts.fmt_time(start), "to": ts.fmt_time(now),
+                                  "trialsEnded": 3, "converted": 1, "canceledDuringTrial": 1,
+                                  "endedUnpaid": 1, "conversionRate": "33.33"})
+        none = self.trials("?from=%s&to=%s" % (ts.fmt_time(start - 86400), ts.fmt_time(start)))
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/trial-conversion",
+                                                  200, "application/json", none.body,
+                                                  none.text), [])
+        self.assertEqual((none.body["trialsEnded"], none.body["conversionRate"]), (0, None))
+        past, future = ts.fmt_time(now - 86400), ts.fmt_time(now + 3600)
+        for query, field in (("?to=%s" % ts.fmt_time(now), "from"),
+                             ("?from=soon&to=%s" % ts.fmt_time(now), "from"),
+                             ("?from=%s" % past, "to"),
+                             ("?from=%s&to=%s" % (past, future), "to"),
+                             ("?from=%s&to=%s" % (past, past), "to")):
+            with self.subTest(query=query):
+                self.assertProblem(self.trials(query), 400, field=field)
 
 
 class Aging(tenant_case.TenantCase):

@@ -397,7 +397,7 @@ class Operations(ProblemAssertions):
             "/v1/tax-settings": {"get", "put"},
             "/v1/reports/mrr": {"get"}, "/v1/reports/mrr-movements": {"get"},
             "/v1/reports/receivables-aging": {"get"}, "/v1/reports/churn": {"get"},
-            "/v1/reports/arpa": {"get"},
+            "/v1/reports/arpa": {"get"}, "/v1/reports/trial-conversion": {"get"},
             "/v1/invoice-settings": {"get", "put"},
             "/v1/branding": {"get", "put"},
             "/v1/hosted-links/rotate": {"post"},

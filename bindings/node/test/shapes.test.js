@@ -198,6 +198,10 @@ for (const backend of backends()) {
       const arpa = await run(acme, 'reports.arpa', { currency: 'EUR', at: mrr.at });
       assert.equal(arpa.mrr, mrr.mrr);
       assert.ok(arpa.payingCustomers <= mrr.customers);
+      const trials = await run(acme, 'reports.trial_conversion', {
+        from: '2000-01-01T00:00:00Z', to: mrr.at });
+      assert.equal(trials.trialsEnded, trials.converted + trials.canceledDuringTrial +
+        trials.endedUnpaid);
 
       const [event] = (await run(acme, 'events.list', { limit: 1 })).data;
       await run(acme, 'events.get', event.id);

@@ -1,7 +1,8 @@
 """Revenue reports through the Python binding (issue #25; docs/reports.md):
 reports.mrr of a monthly 29.00 and a yearly 300.06 subscription (2500.5 a
 month, rounded half away from zero): 2900 + 2501 = 5401, ARR 12 x 5401; a
-bad currency is refused naming the field.
+bad currency is refused naming the field; the other reports' answers and a
+refusal each (reports.trial_conversion: a trial canceled at once, 0.00 %).
 
 Run: BILLING_LIBRARY=build/release/libbilling.so python3 -m unittest discover -s bindings/python/tests
 """
@@ -60,6 +61,24 @@ class Reports(support.BackendCase):
                          ("churn_report", 0, None))
         with self.assertRaises(B.InvalidArgument) as cm:
             acme.reports.churn(currency="EUR", from_=now, to=now)
+        self.assertEqual(cm.exception.field, "to")
+
+    def test_trial_conversion(self):
+        _, acme = self.new_tenant("Trials")
+        prod = acme.products.create(name="Service", sku="svc")
+        monthly = acme.plans.create(product_id=prod["id"], code="MONTHLY", name="Monthly",
+                                    amount=2900, currency="EUR", interval="MONTH")
+        cus = acme.customers.create(name="C", email="c@example.com")
+        sub = acme.subscriptions.create(customer_id=cus["id"], plan_id=monthly["id"],
+                                        trial_days=14)
+        acme.subscriptions.cancel(sub["id"])
+        now = acme.reports.mrr(currency="EUR")["at"]
+        t = acme.reports.trial_conversion(from_="2000-01-01T00:00:00Z", to=now)
+        self.assertEqual((t["object"], t["trialsEnded"], t["canceledDuringTrial"],
+                          t["converted"], t["conversionRate"]),
+                         ("trial_conversion_report", 1, 1, 0, "0.00"))
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.reports.trial_conversion(from_=now, to=now)
         self.assertEqual(cm.exception.field, "to")
 
     def test_arpa(self):
