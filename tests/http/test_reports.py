@@ -274,6 +274,10 @@ class Churn(tenant_case.TenantCase):
                         trialDays=14)
         r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 14 * 86400 + 60})
         self.assertEqual(r.status, 200, r.text)
+        # The run wrote the trials' ends at the clock's time: a range is
+        # [from, to), so to comes a minute later.
+        r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 60})
+        self.assertEqual(r.status, 200, r.text)
         now = self.now()
         r = self.trials("?from=%s&to=%s" % (ts.fmt_time(start), ts.fmt_time(now)),
                         token=self.user)
