@@ -1425,6 +1425,22 @@ static enum MHD_Result on_document_query(void *cls, enum MHD_ValueKind kind, con
 	return MHD_NO;
 }
 
+/* A rendered document as the reply, 200: the body is the server's
+ * malloc'd copy with its length (a PDF holds NUL bytes); doc, the
+ * library's buffer, is freed. Without memory the reply stays unset: 500. */
+static void reply_document(request *r, char *doc, size_t len, int pdf)
+{
+	r->out.body = malloc(len + 1);
+	if (r->out.body) {
+		memcpy(r->out.body, doc, len);
+		r->out.body[len] = '\0';
+		r->out.body_len = len;
+		r->out.status = 200;
+		r->out.content_type = pdf ? "application/pdf" : "text/html; charset=utf-8";
+	}
+	billing_free(doc);
+}
+
 /* GET /v1/invoices/{id}/html and /pdf. The document can change after
  * the invoice is finalized (a payment, a credit note, the status), so a
  * client keeps it but asks again (no-cache): If-None-Match with its ETag
@@ -1457,17 +1473,7 @@ static void handle_document(request *r)
 		billing_free(doc);
 		return;
 	}
-	/* The reply's body is the server's malloc'd copy, with its length: a
-	 * PDF holds NUL bytes. */
-	r->out.body = malloc(len + 1);
-	if (r->out.body) {
-		memcpy(r->out.body, doc, len);
-		r->out.body[len] = '\0';
-		r->out.body_len = len;
-		r->out.status = 200;
-		r->out.content_type = pdf ? "application/pdf" : "text/html; charset=utf-8";
-	}
-	billing_free(doc);
+	reply_document(r, doc, len, pdf);
 }
 
 /* GET /hosted/invoices/{id} and /pdf: no principal; the library checks
@@ -1499,15 +1505,7 @@ static void handle_hosted(request *r)
 		reply_billing_error(r, rc);
 		return;
 	}
-	r->out.body = malloc(len + 1);
-	if (r->out.body) {
-		memcpy(r->out.body, doc, len);
-		r->out.body[len] = '\0';
-		r->out.body_len = len;
-		r->out.status = 200;
-		r->out.content_type = pdf ? "application/pdf" : "text/html; charset=utf-8";
-	}
-	billing_free(doc);
+	reply_document(r, doc, len, pdf);
 }
 
 void router_handle(request *r)
