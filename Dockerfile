@@ -16,7 +16,7 @@ RUN ./scripts/deps.sh \
 FROM debian:12
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libsqlite3-0 libpq5 libcjson1 libssl3 libcurl4 libmicrohttpd12 libargon2-1 \
+      libsqlite3-0 libpq5 libcjson1 libssl3 libcurl4 libmicrohttpd12 libargon2-1 libxml2 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/billing --create-home billing

@@ -26,6 +26,8 @@ PACKAGES=(
 	libpango1.0-dev                        # PDF invoice documents: pango (pangocairo) shapes the text
 	fonts-noto-core                        # PDF fonts: Latin, Cyrillic, Greek, Arabic, Hebrew (embedded, subset)
 	fonts-noto-cjk                         # PDF fonts: Chinese, Japanese, Korean
+	libxml2-dev                            # the e-invoice: libxml2 writes the CII XML (tests parse it back)
+	libxml2-utils                          # e2e_documents: xmllint --noout, the e-invoice is well-formed XML
 	qpdf                                   # e2e_documents: qpdf --check of every PDF
 	poppler-utils                          # e2e_documents, http_documents: pdftotext, pdftoppm (reference image), pdfimages (the logo)
 )

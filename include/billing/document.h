@@ -33,6 +33,24 @@
  * creation date is the invoice's issue date, or its creation for a
  * draft). A library built without cairo and pango (CMake option
  * BILLING_PDF OFF) answers BILLING_EINVALID, reason "unsupported_format".
+ *
+ * The e-invoice (BILLING_DOCUMENT_CII) is the CII XML of the EN 16931
+ * profile, written with libxml2 from the same read: the business terms
+ * BT-1 (number), BT-2 (date of issue), BT-3 (380), BT-5, BT-9, BT-24, the
+ * seller (BT-27 legal name, its address with BT-40, BT-31 its VAT id when
+ * its tax id is one, else BT-32), the buyer (BT-44, the address with
+ * BT-55, BT-48 its first VAT id, BT-49 its e-mail), a line per invoice
+ * line (BT-126, BT-153, BT-129 in unit C62, BT-146 net price, BT-131 net
+ * amount after the line's discount, which is the line's allowance BG-27,
+ * BT-151, BT-152), the VAT breakdown per category and rate (S, Z, E, AE
+ * with its exemption text, O), the totals (BT-106 to BT-115) and the
+ * billing period (BT-73, BT-74). Amounts are written from minor units with
+ * the currency's digits. It is not the PDF/A-3 with the XML embedded.
+ * What EN 16931 cannot say is refused, never guessed (BILLING_ECONFLICT):
+ * reason "draft" for a draft (it has no number), "einvoice_incomplete"
+ * (field "branding.address.country" or "address.country") when the
+ * seller's or the buyer's country is not known, "einvoice_unsupported" for
+ * a line taxed at more than one rate, or untaxed lines beside taxed ones.
  */
 #ifndef BILLING_DOCUMENT_H
 #define BILLING_DOCUMENT_H
@@ -47,7 +65,12 @@ BILLING_BEGIN_DECL
 /** A document's format. */
 typedef enum {
 	BILLING_DOCUMENT_HTML = 1,  /**< text/html; charset=utf-8 */
-	BILLING_DOCUMENT_PDF = 2    /**< application/pdf (A4; needs a build with PDF support) */
+	BILLING_DOCUMENT_PDF = 2,   /**< application/pdf (A4; needs a build with PDF support) */
+	/** application/xml: the e-invoice, UN/CEFACT Cross Industry Invoice
+	 *  (CII D16B) of the EN 16931 profile (Factur-X / ZUGFeRD "EN 16931",
+	 *  guideline urn:cen.eu:en16931:2017) of a finalized invoice; invoices
+	 *  only (docs/billing.md "E-invoice"). */
+	BILLING_DOCUMENT_CII = 3
 } billing_document_format;
 
 /**
@@ -57,9 +80,11 @@ typedef enum {
  *               NUL-terminated for binary formats; NUL-terminated for HTML
  * @param len    receives its length in bytes
  * @param id     the invoice ("in_...")
- * @param format BILLING_DOCUMENT_HTML or BILLING_DOCUMENT_PDF
+ * @param format BILLING_DOCUMENT_HTML, BILLING_DOCUMENT_PDF or
+ *               BILLING_DOCUMENT_CII (NUL-terminated XML)
  * @param locale "en-US", "en-GB", "de-DE", "fr-FR", "es-ES" or "ja-JP"
- *               (case-insensitive); NULL: en-US
+ *               (case-insensitive); NULL: en-US; checked but unused by
+ *               BILLING_DOCUMENT_CII (the XML has no words of a language)
  * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
  *         invoices; BILLING_ENOTFOUND when the tenant has no such invoice;
  *         BILLING_EINVALID (field "locale", reason "unsupported_locale")
@@ -92,7 +117,9 @@ BILLING_EXTERN(int) billing_invoice_render(char **out, size_t *len, billing_ctx 
  * @param id     the credit note ("cn_...")
  * @param format BILLING_DOCUMENT_HTML or BILLING_DOCUMENT_PDF (as for
  *               billing_invoice_render(): the same layout, the same bytes
- *               for the same note)
+ *               for the same note); BILLING_DOCUMENT_CII is refused
+ *               (BILLING_EINVALID, field "format", reason
+ *               "unsupported_format": the e-invoice is made of invoices)
  * @param locale as for billing_invoice_render(); NULL: the customer's
  * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
  *         credit notes; BILLING_ENOTFOUND when the tenant has no such

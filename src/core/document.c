@@ -722,6 +722,35 @@ static int build_note(billing__doc *d, const source *s, const billing__locale *l
 
 /* ------------------------------------------------------------ the call */
 
+/* The e-invoice of the invoice s holds (document_cii.c): a finalized
+ * invoice only, since a draft has no number and may still change. */
+static int cii(char **out, size_t *len, const source *s)
+{
+	billing__cii_source c;
+	billing__cii_rate rates[RATES_MAX];
+	size_t i;
+
+	if (billing_invoice_status_of(s->inv) == BILLING_INVOICE_DRAFT)
+		return billing__error_set(BILLING_ECONFLICT, "draft",
+			"a draft invoice has no e-invoice; finalize it first");
+	for (i = 0; i < s->rate_count; i++) {
+		rates[i].id = s->rates[i].id;
+		rates[i].percentage = s->rates[i].percentage;
+	}
+	memset(&c, 0, sizeof(c));
+	c.inv = s->inv;
+	c.seller_name = s->brand.legal_name ? s->brand.legal_name : s->seller;
+	c.seller_address_json = s->brand.address_json;
+	c.seller_tax_id = s->brand.tax_id;
+	c.buyer_name = s->name;
+	c.buyer_email = s->email;
+	c.buyer_address_json = s->address_json;
+	c.buyer_tax_ids_json = s->tax_ids_json;
+	c.rates = rates;
+	c.rate_count = s->rate_count;
+	return billing__doc_cii(out, len, &c);
+}
+
 /* The document of invoice id, or of credit note id when note. */
 static int render(char **out, size_t *len, billing_ctx *ctx, const billing_principal *who,
 	const char *id, int note, billing_document_format format, const char *locale)
@@ -739,9 +768,13 @@ static int render(char **out, size_t *len, billing_ctx *ctx, const billing_princ
 	BILLING__ASSERT_ARG(len, "len");
 	*out = NULL;
 	*len = 0;
-	if (format != BILLING_DOCUMENT_HTML && format != BILLING_DOCUMENT_PDF)
+	if (format != BILLING_DOCUMENT_HTML && format != BILLING_DOCUMENT_PDF &&
+	    format != BILLING_DOCUMENT_CII)
 		return billing__error_field(BILLING_EINVALID, "invalid", "format",
-			"the format is html or pdf");
+			"the format is html, pdf or cii");
+	if (note && format == BILLING_DOCUMENT_CII)
+		return billing__error_field(BILLING_EINVALID, "unsupported_format", "format",
+			"the e-invoice (cii) is made of invoices, not of credit notes");
 #ifndef BILLING_PDF
 	if (format == BILLING_DOCUMENT_PDF)
 		return billing__error_field(BILLING_EINVALID, "unsupported_format", "format",
@@ -758,11 +791,15 @@ static int render(char **out, size_t *len, billing_ctx *ctx, const billing_princ
 		/* No locale asked for: the customer's, else en-US. */
 		if (!locale && (loc = billing__locale_find(s.preferred_locale)) == NULL)
 			loc = billing__locale_find("en-US");
-		/* A note's source holds it (read_source). */
-		rc = s.cn ? build_note(&d, &s, loc) : build(&d, &s, loc);
+		/* A note's source holds it (read_source); the e-invoice is
+		 * written from the source, not from the layout. */
+		if (format == BILLING_DOCUMENT_CII)
+			rc = cii(out, len, &s);
+		else
+			rc = s.cn ? build_note(&d, &s, loc) : build(&d, &s, loc);
 	}
 	/* Rendering happens here, after the read transaction ended. */
-	if (rc == BILLING_OK)
+	if (rc == BILLING_OK && format != BILLING_DOCUMENT_CII)
 		rc = format == BILLING_DOCUMENT_HTML ? billing__doc_html(out, len, &d) :
 			billing__doc_pdf(out, len, &d);
 	billing__doc_clear(&d);

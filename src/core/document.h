@@ -170,6 +170,37 @@ int billing__doc_html(char **out, size_t *len, const billing__doc *d);
  * reason "unsupported_format". */
 int billing__doc_pdf(char **out, size_t *len, const billing__doc *d);
 
+/* ------------------------------------------------------------ e-invoice */
+
+struct billing_invoice;
+
+/* A tax rate the invoice names: its id and percentage (10^-4 percent). */
+typedef struct {
+	const char *id;
+	int64_t percentage;
+} billing__cii_rate;
+
+/* What the e-invoice of a finalized invoice is made of (document.c reads
+ * it in its one read transaction; every pointer borrowed). */
+typedef struct {
+	const struct billing_invoice *inv;
+	const char *seller_name;          /* the branding's legal name, else the tenant's */
+	const char *seller_address_json;  /* NULL: none */
+	const char *seller_tax_id;        /* NULL: none */
+	const char *buyer_name, *buyer_email;
+	const char *buyer_address_json;   /* NULL: none */
+	const char *buyer_tax_ids_json;   /* [{type, value}] */
+	const billing__cii_rate *rates;
+	size_t rate_count;
+} billing__cii_source;
+
+/* The invoice as UN/CEFACT CII XML of the EN 16931 profile
+ * (document_cii.c, libxml2's xmlTextWriter) into *out (new, billing_free;
+ * NUL-terminated), *len its length. BILLING_ECONFLICT (reasons
+ * "einvoice_incomplete", "einvoice_unsupported") for what EN 16931 needs
+ * and the invoice cannot give; nothing is made then. */
+int billing__doc_cii(char **out, size_t *len, const billing__cii_source *src);
+
 /* s (UTF-8) escaped for HTML text and attribute values: & < > " ' become
  * entities. Appended to the growing buffer (*buf, *len, *cap). */
 int billing__html_escape(char **buf, size_t *len, size_t *cap, const char *s);

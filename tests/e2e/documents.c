@@ -65,6 +65,9 @@
 #include <unistd.h>
 
 #include <cJSON.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 
 #include "tb.h"
 #include "tb_billing.h"
@@ -1570,6 +1573,716 @@ static void documents__hosted_links(void **state)
 	billing_free(fresh);
 }
 
+/* ------------------------------------------------------------ the e-invoice */
+
+#define CII_GUIDELINE "urn:cen.eu:en16931:2017"
+/* Hostile text in every text the e-invoice carries, with non-Latin names:
+ * Ада, 株式会社. As JSON, and as the XML must give it back. */
+#define HOSTILE_JSON "\xd0\x90\xd0\xb4\xd0\xb0 & \xe6\xa0\xaa\xe5\xbc\x8f <b>]]></b>"
+#define HOSTILE HOSTILE_JSON
+
+static char *render_cii(fx *f, const billing_principal *who, const char *id)
+{
+	char *xml = NULL;
+	size_t len = 0;
+	tb_assert_rc(billing_invoice_render(&xml, &len, f->w->ctx, who, id, BILLING_DOCUMENT_CII,
+		NULL), BILLING_OK);
+	assert_non_null(xml);
+	assert_int_equal(strlen(xml), len);
+	return xml;
+}
+
+/* The first node path names, or NULL. */
+static xmlNodePtr cii_node(xmlXPathContextPtr xp, xmlNodePtr at, const char *path)
+{
+	xmlXPathObjectPtr o = xmlXPathNodeEval(at, BAD_CAST path, xp);
+	xmlNodePtr n = o && o->nodesetval && o->nodesetval->nodeNr ? o->nodesetval->nodeTab[0] :
+		NULL;
+	xmlXPathFreeObject(o);
+	return n;
+}
+
+static int cii_count(xmlXPathContextPtr xp, xmlNodePtr at, const char *path)
+{
+	xmlXPathObjectPtr o = xmlXPathNodeEval(at, BAD_CAST path, xp);
+	int n = o && o->nodesetval ? o->nodesetval->nodeNr : 0;
+	xmlXPathFreeObject(o);
+	return n;
+}
+
+/* The text of the node at path, which must be there, into out. */
+static const char *cii_text(char *out, size_t size, xmlXPathContextPtr xp, xmlNodePtr at,
+	const char *path)
+{
+	xmlNodePtr n = cii_node(xp, at, path);
+	xmlChar *t;
+	if (!n)
+		fail_msg("the e-invoice has no %s", path);
+	t = xmlNodeGetContent(n);
+	snprintf(out, size, "%s", (const char *)t);
+	xmlFree(t);
+	return out;
+}
+
+/* A decimal of exactly the currency's digits ("12.34" EUR, "1234" JPY) as
+ * minor units; anything else fails the test. */
+static int64_t cii_minor(const char *text, int exponent)
+{
+	const char *p = text, *dot = strchr(text, '.');
+	int64_t v = 0;
+	int neg = *p == '-', digits = 0;
+	if (neg)
+		p++;
+	if (exponent == 0 ? dot != NULL : (!dot || strlen(dot + 1) != (size_t)exponent))
+		fail_msg("amount %s is not written with %d decimals", text, exponent);
+	for (; *p; p++) {
+		if (*p == '.')
+			continue;
+		if (*p < '0' || *p > '9')
+			fail_msg("amount %s is not a decimal", text);
+		v = v * 10 + (*p - '0');
+		digits++;
+	}
+	assert_true(digits > 0);
+	return neg ? -v : v;
+}
+
+static int64_t cii_amount(xmlXPathContextPtr xp, xmlNodePtr at, const char *path, int exponent)
+{
+	char buf[64];
+	return cii_minor(cii_text(buf, sizeof(buf), xp, at, path), exponent);
+}
+
+/* A percentage ("19", "7.25") in 10^-4 percent. */
+static int64_t cii_pct4(const char *text)
+{
+	int64_t whole = 0, frac = 0, scale = 1000;
+	const char *p = text;
+	for (; *p && *p != '.'; p++)
+		whole = whole * 10 + (*p - '0');
+	if (*p == '.')
+		for (p++; *p && scale; p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	return whole * 10000 + frac;
+}
+
+/* net x rate, half away from zero: how the invoice rounds a line's tax. */
+static int64_t cii_tax_of(int64_t net, int64_t pct4)
+{
+	int64_t num = net * pct4, q = num / 1000000, r = num % 1000000;
+	if ((r < 0 ? -r : r) * 2 >= 1000000)
+		q += num < 0 ? -1 : 1;
+	return q;
+}
+
+typedef struct {
+	xmlDocPtr doc;
+	xmlXPathContextPtr xp;
+	int exponent;
+} cii_doc;
+
+static void cii_free(cii_doc *c)
+{
+	xmlXPathFreeContext(c->xp);
+	xmlFreeDoc(c->doc);
+}
+
+/* The e-invoice parsed back and checked against EN 16931's rules that can
+ * be encoded here (its XSD and Schematron are not reachable from this
+ * machine) and against inv:
+ * - well-formed (libxml2, and xmllint --noout), the CII root and namespaces;
+ * - the business terms: BT-24, BT-1, BT-2 (format 102), BT-3 380, BT-5, the
+ *   seller's BT-27 and BT-40, the buyer's BT-44 and BT-55;
+ * - each line: BT-126, BT-153, BT-129 in UN/ECE Rec 20 unit C62, BT-146
+ *   never negative, BT-151 from UNTDID 5305 (S, Z, E, AE, O), BT-152, and
+ *   BT-131 = BT-146 x BT-129 / BT-149 - allowances + charges exactly;
+ * - the sums: sum of BT-131 = BT-106; BT-109 = BT-106 (no document-level
+ *   allowance or charge); BT-112 = BT-109 + BT-110; BT-115 = BT-112 -
+ *   BT-113; each breakdown's BT-116 is its lines' BT-131, its BT-117 their
+ *   taxes rounded per line (the tenant's line rounding), the sum of BT-117
+ *   BT-110; E, AE and O carry an exemption reason (BT-120);
+ * - the amounts the invoice's: BT-112 its total, BT-110 its tax, BT-115
+ *   its amount due; every amount with the currency's digits. */
+static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_invoice *inv)
+{
+	char buf[512], path[64];
+	xmlNodePtr root, line;
+	xmlXPathObjectPtr lines, taxes;
+	int64_t sum = 0, tax_sum = 0, bt106, bt109, bt110, bt112, bt113, bt115;
+	int i, k, status = 0;
+	pid_t pid;
+	FILE *fp;
+
+	c->exponent = billing_currency_exponent(billing_invoice_currency(inv));
+	c->doc = xmlReadMemory(xml, (int)len, "cii.xml", "UTF-8", XML_PARSE_NONET);
+	assert_non_null(c->doc);
+	snprintf(path, sizeof(path), "/tmp/cii-%d.xml", (int)getpid());
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fwrite(xml, 1, len, fp), len);
+	fclose(fp);
+	if ((pid = fork()) == 0) {
+		execlp("xmllint", "xmllint", "--noout", path, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);   /* well-formed as xmllint reads it */
+	unlink(path);
+
+	root = xmlDocGetRootElement(c->doc);
+	assert_string_equal((const char *)root->name, "CrossIndustryInvoice");
+	assert_string_equal((const char *)root->ns->href,
+		"urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100");
+	c->xp = xmlXPathNewContext(c->doc);
+	xmlXPathRegisterNs(c->xp, BAD_CAST "rsm",
+		BAD_CAST "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100");
+	xmlXPathRegisterNs(c->xp, BAD_CAST "ram", BAD_CAST "urn:un:unece:uncefact:data:standard:"
+		"ReusableAggregateBusinessInformationEntity:100");
+	xmlXPathRegisterNs(c->xp, BAD_CAST "udt",
+		BAD_CAST "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100");
+
+	assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root, "rsm:ExchangedDocumentContext/"
+		"ram:GuidelineSpecifiedDocumentContextParameter/ram:ID"), CII_GUIDELINE);
+	assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root,
+		"rsm:ExchangedDocument/ram:ID"), billing_invoice_number(inv));
+	assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root,
+		"rsm:ExchangedDocument/ram:TypeCode"), "380");
+	assert_non_null(cii_node(c->xp, root, "rsm:ExchangedDocument/ram:IssueDateTime/"
+		"udt:DateTimeString[@format='102']"));
+	assert_int_equal(strlen(cii_text(buf, sizeof(buf), c->xp, root, "rsm:ExchangedDocument/"
+		"ram:IssueDateTime/udt:DateTimeString")), 8);
+	assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root, "//ram:"
+		"ApplicableHeaderTradeSettlement/ram:InvoiceCurrencyCode"),
+		billing_invoice_currency(inv));
+	assert_true(strlen(cii_text(buf, sizeof(buf), c->xp, root,
+		"//ram:SellerTradeParty/ram:Name")) > 0);
+	assert_int_equal(strlen(cii_text(buf, sizeof(buf), c->xp, root,
+		"//ram:SellerTradeParty/ram:PostalTradeAddress/ram:CountryID")), 2);
+	assert_true(strlen(cii_text(buf, sizeof(buf), c->xp, root,
+		"//ram:BuyerTradeParty/ram:Name")) > 0);
+	assert_int_equal(strlen(cii_text(buf, sizeof(buf), c->xp, root,
+		"//ram:BuyerTradeParty/ram:PostalTradeAddress/ram:CountryID")), 2);
+
+	lines = xmlXPathEval(BAD_CAST "//ram:IncludedSupplyChainTradeLineItem", c->xp);
+	assert_int_equal(lines->nodesetval ? lines->nodesetval->nodeNr : 0,
+		(int)billing_invoice_line_count(inv));
+	for (i = 0; lines->nodesetval && i < lines->nodesetval->nodeNr; i++) {
+		int64_t price, qty, base = 1, net, off = 0, on = 0;
+		xmlNodePtr q;
+		line = lines->nodesetval->nodeTab[i];
+		snprintf(path, sizeof(path), "%d", i + 1);
+		assert_string_equal(cii_text(buf, sizeof(buf), c->xp, line,
+			"ram:AssociatedDocumentLineDocument/ram:LineID"), path);
+		cii_text(buf, sizeof(buf), c->xp, line, "ram:SpecifiedTradeProduct/ram:Name");
+		price = cii_amount(c->xp, line, "ram:SpecifiedLineTradeAgreement/"
+			"ram:NetPriceProductTradePrice/ram:ChargeAmount", c->exponent);
+		assert_true(price >= 0);                                       /* BR-27 */
+		q = cii_node(c->xp, line, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity");
+		assert_non_null(q);
+		cii_text(buf, sizeof(buf), c->xp, line,
+			"ram:SpecifiedLineTradeDelivery/ram:BilledQuantity[@unitCode='C62']");
+		qty = strtoll(buf, NULL, 10);
+		if (cii_node(c->xp, line, "ram:SpecifiedLineTradeAgreement/"
+			"ram:NetPriceProductTradePrice/ram:BasisQuantity"))
+			base = strtoll(cii_text(buf, sizeof(buf), c->xp, line,
+				"ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice/"
+				"ram:BasisQuantity[@unitCode='C62']"), NULL, 10);
+		assert_true(base > 0);
+		assert_int_equal(price * qty % base, 0);                      /* exact */
+		k = cii_count(c->xp, line, "ram:SpecifiedLineTradeSettlement/"
+			"ram:SpecifiedTradeAllowanceCharge");
+		for (; k > 0; k--) {
+			char ap[160];
+			int64_t a;
+			snprintf(ap, sizeof(ap), "ram:SpecifiedLineTradeSettlement/"
+				"ram:SpecifiedTradeAllowanceCharge[%d]/ram:ActualAmount", k);
+			a = cii_amount(c->xp, line, ap, c->exponent);
+			snprintf(ap, sizeof(ap), "ram:SpecifiedLineTradeSettlement/"
+				"ram:SpecifiedTradeAllowanceCharge[%d]/ram:ChargeIndicator/udt:Indicator", k);
+			if (strcmp(cii_text(buf, sizeof(buf), c->xp, line, ap), "true") == 0)
+				on += a;
+			else
+				off += a;
+			snprintf(ap, sizeof(ap), "ram:SpecifiedLineTradeSettlement/"
+				"ram:SpecifiedTradeAllowanceCharge[%d]/ram:Reason", k);
+			cii_text(buf, sizeof(buf), c->xp, line, ap);            /* BR-42, BR-44 */
+		}
+		net = cii_amount(c->xp, line, "ram:SpecifiedLineTradeSettlement/"
+			"ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount",
+			c->exponent);
+		assert_int_equal(net, price * qty / base - off + on);
+		assert_int_equal(net, billing_invoice_line_at(inv, (size_t)i)->taxable_amount);
+		cii_text(buf, sizeof(buf), c->xp, line,
+			"ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode");
+		assert_true(strcmp(buf, "S") == 0 || strcmp(buf, "Z") == 0 || strcmp(buf, "E") == 0 ||
+			strcmp(buf, "AE") == 0 || strcmp(buf, "O") == 0);
+		assert_string_equal(cii_text(buf, sizeof(buf), c->xp, line,
+			"ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:TypeCode"), "VAT");
+		sum += net;
+	}
+
+	bt106 = cii_amount(c->xp, root, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
+		"ram:LineTotalAmount", c->exponent);
+	bt109 = cii_amount(c->xp, root, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
+		"ram:TaxBasisTotalAmount", c->exponent);
+	snprintf(buf, sizeof(buf), "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
+		"ram:TaxTotalAmount[@currencyID='%s']", billing_invoice_currency(inv));
+	bt110 = cii_amount(c->xp, root, buf, c->exponent);
+	bt112 = cii_amount(c->xp, root, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
+		"ram:GrandTotalAmount", c->exponent);
+	bt113 = cii_amount(c->xp, root, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
+		"ram:TotalPrepaidAmount", c->exponent);
+	bt115 = cii_amount(c->xp, root, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
+		"ram:DuePayableAmount", c->exponent);
+	assert_int_equal(cii_count(c->xp, root, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:SpecifiedTradeAllowanceCharge"), 0);
+	assert_int_equal(sum, bt106);
+	assert_int_equal(bt109, bt106);
+	assert_int_equal(bt112, bt109 + bt110);
+	assert_int_equal(bt115, bt112 - bt113);
+	assert_int_equal(bt112, billing_invoice_total(inv));
+	assert_int_equal(bt110, billing_invoice_tax(inv));
+	assert_int_equal(bt115, billing_invoice_amount_due(inv));
+
+	taxes = xmlXPathEval(BAD_CAST "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax",
+		c->xp);
+	assert_true(taxes->nodesetval && taxes->nodesetval->nodeNr > 0);
+	for (i = 0; i < taxes->nodesetval->nodeNr; i++) {
+		xmlNodePtr t = taxes->nodesetval->nodeTab[i];
+		char cat[8], rate[32] = "", lp[200];
+		int64_t basis = 0, want_tax = 0, got;
+		int j;
+		cii_text(cat, sizeof(cat), c->xp, t, "ram:CategoryCode");
+		if (strcmp(cat, "O") != 0)
+			cii_text(rate, sizeof(rate), c->xp, t, "ram:RateApplicablePercent");
+		for (j = 0; j < lines->nodesetval->nodeNr; j++) {
+			xmlNodePtr l = lines->nodesetval->nodeTab[j];
+			char lcat[8], lrate[32] = "";
+			int64_t net;
+			cii_text(lcat, sizeof(lcat), c->xp, l, "ram:SpecifiedLineTradeSettlement/"
+				"ram:ApplicableTradeTax/ram:CategoryCode");
+			if (strcmp(lcat, "O") != 0)
+				cii_text(lrate, sizeof(lrate), c->xp, l, "ram:SpecifiedLineTradeSettlement/"
+					"ram:ApplicableTradeTax/ram:RateApplicablePercent");
+			if (strcmp(lcat, cat) != 0 || strcmp(lrate, rate) != 0)
+				continue;
+			snprintf(lp, sizeof(lp), "ram:SpecifiedLineTradeSettlement/"
+				"ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount");
+			net = cii_amount(c->xp, l, lp, c->exponent);
+			basis += net;
+			want_tax += cii_tax_of(net, cii_pct4(rate));
+		}
+		assert_int_equal(cii_amount(c->xp, t, "ram:BasisAmount", c->exponent), basis);
+		got = cii_amount(c->xp, t, "ram:CalculatedAmount", c->exponent);
+		assert_int_equal(got, want_tax);
+		if (strcmp(cat, "S") != 0)
+			assert_int_equal(got, 0);
+		if (strcmp(cat, "E") == 0 || strcmp(cat, "AE") == 0 || strcmp(cat, "O") == 0)
+			assert_true(strlen(cii_text(lp, sizeof(lp), c->xp, t, "ram:ExemptionReason")) > 0);
+		tax_sum += got;
+	}
+	assert_int_equal(tax_sum, bt110);
+	xmlXPathFreeObject(taxes);
+	xmlXPathFreeObject(lines);
+}
+
+/* The text at path (from the root), which must be there. */
+static const char *cii_at(char *out, size_t size, cii_doc *c, const char *path)
+{
+	return cii_text(out, size, c->xp, xmlDocGetRootElement(c->doc), path);
+}
+
+/* The seller: a hostile legal name, a VAT id, an address in Germany. */
+static void seller_branding(fx *f)
+{
+	call(f, NULL, "branding.set", "{\"legalName\":\"Werkstatt " HOSTILE_JSON " GmbH\","
+		"\"taxId\":\"DE 811 907 980\",\"address\":{\"line1\":\"Torstra\xc3\x9f" "e 1\","
+		"\"city\":\"Berlin\",\"postalCode\":\"10119\",\"country\":\"de\"}}");
+}
+
+/* Two rates (19 % on the seats, 7 % on the books) and a 10 % coupon on
+ * both lines; the buyer's name, the tenant's legal name and a memo hostile.
+ * By hand: seats 5 x 7.00 + 5 x 6.50 + 2 x 6.00 = 79.50, less 7.95 = 71.55,
+ * VAT 13.5945 -> 13.59; books 3 x 12.50 = 37.50, less 3.75 = 33.75, VAT
+ * 2.3625 -> 2.36; net 105.30, VAT 15.95, total 121.25. */
+static void einvoice__two_rates_and_a_discount(void **state)
+{
+	fx *f = *state;
+	char vat[64], reduced[64], tiered[64], books[64], coupon[64], cus[64], sub[64], buf[512];
+	billing_subscription *s = NULL;
+	billing_invoice *inv = NULL;
+	billing_principal user = tb_user(f->t);
+	cii_doc c;
+	char *xml;
+
+	seller_branding(f);
+	call(f, vat, "tax_rates.create", "{\"displayName\":\"MwSt\",\"percentage\":\"19\","
+		"\"inclusive\":false}");
+	call(f, reduced, "tax_rates.create", "{\"displayName\":\"MwSt erm.\",\"percentage\":"
+		"\"7\",\"inclusive\":false}");
+	call(f, tiered, "plans.create", "{\"productId\":\"%s\",\"code\":\"CII-SEATS\",\"name\":"
+		"\"Seats " HOSTILE_JSON "\",\"currency\":\"EUR\",\"interval\":\"MONTH\",\"billingScheme\":"
+		"\"tiered\",\"tiersMode\":\"graduated\",\"tiers\":[{\"upTo\":5,\"unitAmount\":700},"
+		"{\"upTo\":10,\"unitAmount\":650},{\"upTo\":null,\"unitAmount\":600}],"
+		"\"defaultTaxRates\":[\"%s\"]}", f->product, vat);
+	call(f, books, "plans.create", "{\"productId\":\"%s\",\"code\":\"CII-BOOKS\",\"name\":"
+		"\"Books\",\"amount\":1250,\"currency\":\"EUR\",\"interval\":\"MONTH\","
+		"\"defaultTaxRates\":[\"%s\"]}", f->product, reduced);
+	call(f, coupon, "coupons.create", "{\"percentOff\":10,\"duration\":\"forever\"}");
+	call(f, cus, "customers.create", "{\"name\":\"" HOSTILE_JSON "\",\"email\":"
+		"\"ada@cii.example\",\"address\":{\"line1\":\"Rue <&> 2\",\"city\":\"Paris\","
+		"\"postalCode\":\"75001\",\"country\":\"FR\"},\"taxIds\":[{\"type\":\"eu_vat\","
+		"\"value\":\"FR12345678901\"}]}");
+	call(f, sub, "subscriptions.create", "{\"customerId\":\"%s\",\"items\":[{\"planId\":"
+		"\"%s\",\"quantity\":12},{\"planId\":\"%s\",\"quantity\":3}],\"coupon\":\"%s\"}",
+		cus, tiered, books, coupon);
+	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, sub), BILLING_OK);
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin,
+		billing_subscription_latest_invoice_id(s)), BILLING_OK);
+	billing_subscription_free(s);
+	assert_int_equal(billing_invoice_total(inv), 12125);
+	assert_int_equal(billing_invoice_tax(inv), 1595);
+
+	xml = render_cii(f, &user, billing_invoice_id(inv));   /* a USER reads it */
+	cii_parse(&c, xml, strlen(xml), inv);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/ram:Name"),
+		HOSTILE);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:SellerTradeParty/ram:Name"),
+		"Werkstatt " HOSTILE " GmbH");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/"
+		"ram:PostalTradeAddress/ram:LineOne"), "Rue <&> 2");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:SellerTradeParty/"
+		"ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"), "DE811907980");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/"
+		"ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"), "FR12345678901");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/"
+		"ram:URIUniversalCommunication/ram:URIID[@schemeID='EM']"), "ada@cii.example");
+	assert_non_null(strstr(cii_at(buf, sizeof(buf), &c,
+		"//ram:IncludedSupplyChainTradeLineItem[1]/ram:SpecifiedTradeProduct/ram:Name"),
+		"Seats " HOSTILE));
+	/* No CDATA and no markup of the text: escaped by the writer. */
+	assert_null(strstr(xml, "<![CDATA["));
+	assert_null(strstr(xml, "<b>"));
+	assert_non_null(strstr(xml, "&lt;b&gt;]]&gt;&lt;/b&gt;"));
+	/* By hand. */
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax[ram:RateApplicablePercent='19']/ram:BasisAmount"), "71.55");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax[ram:RateApplicablePercent='19']/ram:CalculatedAmount"),
+		"13.59");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax[ram:RateApplicablePercent='7']/ram:BasisAmount"), "33.75");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax[ram:RateApplicablePercent='7']/ram:CalculatedAmount"), "2.36");
+	assert_int_equal(cii_count(c.xp, xmlDocGetRootElement(c.doc),
+		"//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax[ram:CategoryCode='S']"),
+		2);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[1]//ram:SpecifiedTradeAllowanceCharge/ram:ActualAmount"), "7.95");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:NetPriceProductTradePrice/ram:ChargeAmount"), "12.50");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:BilledQuantity"), "3");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[1]//ram:NetPriceProductTradePrice/ram:ChargeAmount"), "79.50");   /* tiered */
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[1]//ram:NetPriceProductTradePrice/ram:BasisQuantity"), "12");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:GrandTotalAmount"), "121.25");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:LineTotalAmount[../"
+		"ram:GrandTotalAmount]"), "105.30");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:TaxTotalAmount"), "15.95");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:BillingSpecifiedPeriod/ram:StartDateTime/udt:DateTimeString"), "20260101");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:BillingSpecifiedPeriod/ram:EndDateTime/udt:DateTimeString"), "20260131");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "rsm:ExchangedDocument/ram:IssueDateTime/"
+		"udt:DateTimeString"), "20260101");
+	cii_free(&c);
+	free(xml);
+	billing_invoice_free(inv);
+}
+
+/* A finalized send_invoice invoice of amount (currency) for a customer of
+ * customer_json; its id into out. */
+static billing_invoice *cii_issued(fx *f, char out[64], const char *customer_json,
+	const char *currency, int64_t amount, const char *rate_json)
+{
+	billing_invoice *done = NULL;
+	char cus[64], item[64], rate[64] = "";
+	if (rate_json) {
+		call(f, rate, "tax_rates.create", "%s", rate_json);
+	}
+	call(f, cus, "customers.create", "%s", customer_json);
+	call(f, out, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"%s\","
+		"\"collectionMethod\":\"send_invoice\",\"daysUntilDue\":14}", cus, currency);
+	if (rate_json)
+		call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+			"\"currency\":\"%s\",\"description\":\"Service\",\"unitAmount\":%lld,"
+			"\"quantity\":1,\"taxRates\":[\"%s\"]}", cus, out, currency, (long long)amount,
+			rate);
+	else
+		call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+			"\"currency\":\"%s\",\"description\":\"Service\",\"unitAmount\":%lld,"
+			"\"quantity\":1}", cus, out, currency, (long long)amount);
+	tb_assert_rc(billing_invoice_finalize(&done, f->w->ctx, &f->admin, out, NULL), BILLING_OK);
+	return done;
+}
+
+/* An EU B2B customer under reverse charge: category AE at 0 %, the
+ * invoice's reverse-charge note as the exemption reason (BT-120) with
+ * code VATEX-EU-AE, the buyer's VAT id (BT-48); payment means 1 and the
+ * due date of a send_invoice invoice. */
+static void einvoice__reverse_charge(void **state)
+{
+	fx *f = *state;
+	char id[64], buf[512];
+	billing_invoice *inv;
+	cii_doc c;
+	char *xml;
+
+	seller_branding(f);
+	inv = cii_issued(f, id, "{\"name\":\"Acme SARL\",\"email\":\"acme@cii.example\","
+		"\"taxExempt\":\"reverse\",\"address\":{\"city\":\"Lyon\",\"country\":\"FR\"},"
+		"\"taxIds\":[{\"type\":\"eu_vat\",\"value\":\"FR12345678901\"}]}", "EUR", 10000,
+		"{\"displayName\":\"MwSt\",\"percentage\":\"19\",\"inclusive\":false}");
+	assert_int_equal(billing_invoice_tax(inv), 0);
+	xml = render_cii(f, &f->admin, id);
+	cii_parse(&c, xml, strlen(xml), inv);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:CategoryCode"), "AE");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:RateApplicablePercent"), "0");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:ExemptionReason"), billing_invoice_tax_note(inv));
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:ExemptionReasonCode"), "VATEX-EU-AE");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:BasisAmount"), "100.00");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/"
+		"ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"), "FR12345678901");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:SpecifiedTradeSettlementPaymentMeans/"
+		"ram:TypeCode"), "1");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:PaymentReference"),
+		billing_invoice_number(inv));
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:SpecifiedTradePaymentTerms/"
+		"ram:DueDateDateTime/udt:DateTimeString"), "20260115");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:DuePayableAmount"), "100.00");
+	cii_free(&c);
+	free(xml);
+	billing_invoice_free(inv);
+}
+
+/* A tax-exempt customer: category E with its exemption reason; a seller
+ * tax id that is no VAT id is its tax registration (BT-32, scheme FC). */
+static void einvoice__exempt_customer(void **state)
+{
+	fx *f = *state;
+	char id[64], buf[512];
+	billing_invoice *inv;
+	cii_doc c;
+	char *xml;
+
+	call(f, NULL, "branding.set", "{\"taxId\":\"12/345/67890\",\"address\":{\"city\":"
+		"\"Wien\",\"country\":\"AT\"}}");
+	inv = cii_issued(f, id, "{\"name\":\"City of Springfield\",\"email\":\"c@cii.example\","
+		"\"taxExempt\":\"exempt\",\"address\":{\"city\":\"Springfield\",\"region\":\"IL\","
+		"\"country\":\"US\"},\"taxIds\":[{\"type\":\"us_ein\",\"value\":\"12-3456789\"}]}",
+		"USD", 5000, "{\"displayName\":\"Sales tax\",\"percentage\":\"8.875\",\"inclusive\":"
+		"false}");
+	xml = render_cii(f, &f->admin, id);
+	cii_parse(&c, xml, strlen(xml), inv);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:CategoryCode"), "E");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:CalculatedAmount"), "0.00");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:SellerTradeParty/"
+		"ram:SpecifiedTaxRegistration/ram:ID[@schemeID='FC']"), "12/345/67890");
+	assert_int_equal(cii_count(c.xp, xmlDocGetRootElement(c.doc),
+		"//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"), 0);
+	assert_int_equal(cii_count(c.xp, xmlDocGetRootElement(c.doc),
+		"//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration"), 0);   /* an EIN is no VAT id */
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:GrandTotalAmount"), "50.00");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/"
+		"ram:PostalTradeAddress/ram:CountrySubDivisionName"), "IL");
+	cii_free(&c);
+	free(xml);
+	billing_invoice_free(inv);
+}
+
+/* A currency without decimals: JPY 1234 at 10 %: tax 123.4 -> 123, total
+ * 1357, every amount an integer; then the invoice paid: BT-113 1357, BT-115
+ * 0. An untaxed invoice is category O (outside the scope of VAT). */
+static void einvoice__zero_decimal_currency_and_outside_scope(void **state)
+{
+	fx *f = *state;
+	char id[64], id2[64], buf[512];
+	billing_invoice *inv, *paid = NULL, *untaxed;
+	cii_doc c;
+	char *xml;
+
+	seller_branding(f);
+	inv = cii_issued(f, id, "{\"name\":\"\xe5\xb1\xb1\xe7\x94\xb0\",\"email\":\"y@cii.example\","
+		"\"address\":{\"city\":\"\xe6\x9d\xb1\xe4\xba\xac\",\"country\":\"JP\"}}", "JPY", 1234,
+		"{\"displayName\":\"JCT\",\"percentage\":\"10\",\"inclusive\":false}");
+	assert_int_equal(billing_invoice_total(inv), 1357);
+	xml = render_cii(f, &f->admin, id);
+	cii_parse(&c, xml, strlen(xml), inv);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:GrandTotalAmount"), "1357");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:TaxTotalAmount"), "123");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:NetPriceProductTradePrice/"
+		"ram:ChargeAmount"), "1234");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/ram:Name"),
+		"\xe5\xb1\xb1\xe7\x94\xb0");
+	cii_free(&c);
+	free(xml);
+
+	tb_assert_rc(billing_invoice_pay_out_of_band(&paid, f->w->ctx, &f->admin, id, NULL),
+		BILLING_OK);
+	xml = render_cii(f, &f->admin, id);
+	cii_parse(&c, xml, strlen(xml), paid);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:TotalPrepaidAmount"), "1357");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:DuePayableAmount"), "0");
+	cii_free(&c);
+	free(xml);
+
+	untaxed = cii_issued(f, id2, "{\"name\":\"Bo\",\"email\":\"bo@cii.example\",\"address\":"
+		"{\"country\":\"CH\"}}", "EUR", 4200, NULL);
+	xml = render_cii(f, &f->admin, id2);
+	cii_parse(&c, xml, strlen(xml), untaxed);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:CategoryCode"), "O");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax/ram:ExemptionReasonCode"), "VATEX-EU-O");
+	/* BR-O-2: no VAT id with category O; the seller's is its FC id. */
+	assert_int_equal(cii_count(c.xp, xmlDocGetRootElement(c.doc),
+		"//ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"), 0);
+	cii_free(&c);
+	free(xml);
+	billing_invoice_free(untaxed);
+	billing_invoice_free(paid);
+	billing_invoice_free(inv);
+}
+
+/* What is refused, with nothing made: a draft (409 "draft"), a seller or a
+ * buyer without a country, a line taxed at two rates, untaxed lines beside
+ * taxed ones, a credit note, an id of another tenant, a forbidden role. */
+static void einvoice__refusals(void **state)
+{
+	fx *f = *state;
+	char id[64], draft[64], cus[64], item[64], rate[64], levy[64], *xml = (char *)"untouched";
+	billing_invoice *inv, *done = NULL;
+	billing_principal other = tb_admin(tb_tenant(f->w, "Other"));
+	billing_principal nobody = { f->t, "u_none", BILLING_ROLE_PLATFORM };
+	size_t len = 7;
+
+	/* No branding: the seller has no country. */
+	inv = cii_issued(f, id, "{\"name\":\"Di\",\"email\":\"di@cii.example\",\"address\":"
+		"{\"country\":\"DE\"}}", "EUR", 1000, NULL);
+	tb_assert_rc(billing_invoice_render(&xml, &len, f->w->ctx, &f->admin, id,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ECONFLICT);
+	tb_assert_field("branding.address.country");
+	assert_string_equal(billing_error_last()->reason, "einvoice_incomplete");
+	assert_null(xml);
+	assert_int_equal(len, 0);
+	billing_invoice_free(inv);
+	seller_branding(f);
+
+	/* A buyer without an address. */
+	inv = cii_issued(f, id, "{\"name\":\"Ed\",\"email\":\"ed@cii.example\"}", "EUR", 1000,
+		NULL);
+	tb_assert_rc(billing_invoice_render(&xml, &len, f->w->ctx, &f->admin, id,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ECONFLICT);
+	tb_assert_field("address.country");
+	billing_invoice_free(inv);
+
+	/* A draft; then two rates on one line, and an untaxed line beside it. */
+	call(f, rate, "tax_rates.create", "{\"displayName\":\"VAT\",\"percentage\":\"19\","
+		"\"inclusive\":false}");
+	call(f, levy, "tax_rates.create", "{\"displayName\":\"Levy\",\"percentage\":\"5\","
+		"\"inclusive\":false}");
+	call(f, cus, "customers.create", "{\"name\":\"Flo\",\"email\":\"flo@cii.example\","
+		"\"address\":{\"country\":\"DE\"}}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}", cus);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Both\",\"amount\":1000,\"taxRates\":"
+		"[\"%s\",\"%s\"]}", cus, draft, rate, levy);
+	tb_assert_rc(billing_invoice_render(&xml, &len, f->w->ctx, &f->admin, draft,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "draft");
+	tb_assert_rc(billing_invoice_finalize(&done, f->w->ctx, &f->admin, draft, NULL),
+		BILLING_OK);
+	billing_invoice_free(done);
+	tb_assert_rc(billing_invoice_render(&xml, &len, f->w->ctx, &f->admin, draft,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "einvoice_unsupported");
+	tb_assert_field("lines");
+
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}", cus);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Taxed\",\"amount\":1000,\"taxRates\":"
+		"[\"%s\"]}", cus, draft, rate);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Untaxed\",\"amount\":500}", cus, draft);
+	tb_assert_rc(billing_invoice_finalize(&done, f->w->ctx, &f->admin, draft, NULL),
+		BILLING_OK);
+	billing_invoice_free(done);
+	tb_assert_rc(billing_invoice_render(&xml, &len, f->w->ctx, &f->admin, draft,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "einvoice_unsupported");
+
+	/* Another tenant's id; a role that may not read invoices. */
+	inv = cii_issued(f, id, "{\"name\":\"Gus\",\"email\":\"gus@cii.example\",\"address\":"
+		"{\"country\":\"DE\"}}", "EUR", 1000, NULL);
+	tb_assert_rc(billing_invoice_render(&xml, &len, f->w->ctx, &other, id,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_invoice_render(&xml, &len, f->w->ctx, &nobody, id,
+		BILLING_DOCUMENT_CII, NULL), BILLING_EFORBIDDEN);
+	assert_null(xml);
+	xml = render_cii(f, &f->admin, id);
+	free(xml);
+	billing_invoice_free(inv);
+}
+
+/* Every allocation and every storage statement failing in turn for an
+ * e-invoice: a clean refusal each time, nothing handed out. */
+static void einvoice__faults_at_each_step(void **state)
+{
+	fx *f = *state;
+	char id[64], *xml = NULL;
+	billing_invoice *inv;
+	size_t len = 0;
+	long n;
+	int rc = BILLING_ERROR, pass;
+
+	seller_branding(f);
+	inv = cii_issued(f, id, "{\"name\":\"Hal\",\"email\":\"hal@cii.example\",\"address\":"
+		"{\"country\":\"NL\"},\"taxIds\":[{\"type\":\"eu_vat\",\"value\":\"NL123456789B01\"}]}",
+		"EUR", 2500, "{\"displayName\":\"BTW\",\"percentage\":\"21\",\"inclusive\":false}");
+	for (pass = 0; pass < 2; pass++) {
+		for (n = 1, rc = BILLING_ERROR; rc != BILLING_OK && n < 100000; n++) {
+			if (pass == 0)
+				billing__alloc_fail_at(n);
+			else
+				billing__storage_fail_at(n);
+			rc = billing_invoice_render(&xml, &len, f->w->ctx, &f->admin, id,
+				BILLING_DOCUMENT_CII, NULL);
+			billing__alloc_fail_at(0);
+			billing__storage_fail_at(0);
+			if (rc != BILLING_OK) {
+				assert_true(rc == BILLING_ENOMEM || rc == BILLING_ESTORAGE);
+				assert_null(xml);
+				assert_int_equal(len, 0);
+			}
+		}
+		tb_assert_rc(rc, BILLING_OK);
+		assert_true(n > 2);
+		free(xml);
+		xml = NULL;
+	}
+	billing_invoice_free(inv);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1596,6 +2309,12 @@ int main(void)
 		T(documents__tiered_line_shows_no_unit_price),
 		T(documents__faults_at_each_step),
 		T(documents__hosted_links),
+		T(einvoice__two_rates_and_a_discount),
+		T(einvoice__reverse_charge),
+		T(einvoice__exempt_customer),
+		T(einvoice__zero_decimal_currency_and_outside_scope),
+		T(einvoice__refusals),
+		T(einvoice__faults_at_each_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
