@@ -27,7 +27,7 @@ BILLING_BEGIN_DECL
 BILLING_EXTERN(int) billing_event_get(billing_event **out, billing_ctx *ctx,
 	const billing_principal *who, const char *id);
 
-#define BILLING_EVENT_LIST_PARAMS_VERSION 1
+#define BILLING_EVENT_LIST_PARAMS_VERSION 2
 
 typedef struct {
 	unsigned int version;          /**< BILLING_EVENT_LIST_PARAMS_VERSION */
@@ -35,10 +35,18 @@ typedef struct {
 	const char *type;              /**< NULL: any; else an exact type */
 	int has_created_after;
 	int64_t created_after;         /**< only events created after this time */
+	/** Version 2. NULL: any; else only the events about this customer of
+	 *  the principal's tenant: its own (customer.*) and those of every
+	 *  resource that names it as its customerId (its subscriptions,
+	 *  invoices, payments, credit notes, payment methods, discounts,
+	 *  balance transactions, invoice items, disputes). An id that names no
+	 *  customer of the tenant (a deleted one too) is BILLING_EINVALID
+	 *  "resource_missing" on customerId, as the other lists' filters. */
+	const char *customer_id;
 } billing_event_list_params;
 
 #define BILLING_EVENT_LIST_PARAMS_INIT { BILLING_EVENT_LIST_PARAMS_VERSION, \
-	BILLING_LIST_PARAMS_INIT, 0, 0, 0 }
+	BILLING_LIST_PARAMS_INIT, 0, 0, 0, 0 }
 
 /** Lists events, oldest first by default; items via billing_page_event(). */
 BILLING_EXTERN(int) billing_event_list(billing_page **out, billing_ctx *ctx,

@@ -8,6 +8,7 @@
 #include "core/assert.h"
 #include "core/entity.h"
 #include "core/events.h"
+#include "core/validate.h"
 #include "core/webhook_internal.h"
 
 /* ------------------------------------------------------------ the call's scope */
@@ -170,12 +171,21 @@ int billing__event_emit(billing_ctx *ctx, billing_txn *tx, const char *tenant_id
 	cJSON *(*to_json)(const void *item), const void *item)
 {
 	billing_event_record r;
-	char id[BILLING_ID_MAX];
+	char id[BILLING_ID_MAX], customer[BILLING_ID_MAX];
 	char *data;
 	int rc;
 
-	if ((data = billing__json_text(to_json, item)) == NULL)
+	/* The customer it is about, for a customer's event list: the
+	 * customer's own events, else the customerId its resource shows
+	 * (subscriptions, invoices, payments, credit notes, payment methods,
+	 * discounts, ...). The same rule as step 40's backfill. */
+	if ((data = billing__json_text_member(to_json, item, "customerId", customer,
+		sizeof(customer))) == NULL)
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if (strcmp(resource_type, "customer") == 0)
+		r.customer_id = resource_id;
+	else
+		r.customer_id = customer[0] ? customer : NULL;
 	r.created_at = billing__now(ctx);
 	if (billing__id_new(id, "evt", r.created_at * 1000) < 0) {
 		billing__free(data);
@@ -300,12 +310,46 @@ static const billing__sort_spec sorts[] = {
 	{ NULL, 0, false }
 };
 
+static int any_row(void *payload, const void *record)
+{
+	(void)payload;
+	(void)record;
+	return BILLING_OK;
+}
+
+/* BILLING_OK when id names a customer of the tenant, or one that some
+ * event is about (a deleted customer's); else resource_missing. */
+static int customer_known(billing_ctx *ctx, const char *tenant_id, const char *id)
+{
+	billing__filter_ids ids = { 0 };
+	billing_filter about;
+	billing_txn *tx;
+	int rc;
+
+	ids.tenant_id = tenant_id;
+	ids.customer_id = id;
+	memset(&about, 0, sizeof(about));
+	about.field = billing_resource_field(&billing__res_event, "customer_id");
+	about.op = BILLING_FILTER_EQ;
+	about.text = id;
+	BILLING_ASSERT(about.field != NULL);
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_READ)) < 0)
+		return rc;
+	rc = billing__find(ctx->st, tx, &billing__res_event, tenant_id, &about, 1,
+		BILLING_LOCK_NONE, any_row, NULL);
+	if (rc == BILLING_ENOTFOUND)
+		rc = billing__check_filter_ids(&ids, ctx, tx);
+	return billing__end(ctx, tx, rc);
+}
+
 int billing_event_list(billing_page **out, billing_ctx *ctx, const billing_principal *who,
 	const billing_event_list_params *params)
 {
 	billing_event_list_params none = BILLING_EVENT_LIST_PARAMS_INIT;
 	const billing_event_list_params *p = params ? params : &none;
-	char filters[200];
+	const char *customer_id;
+	char filters[200 + BILLING_ID_MAX];
+	billing_page *page = NULL;
 	billing__list l;
 	int rc;
 
@@ -318,8 +362,13 @@ int billing_event_list(billing_page **out, billing_ctx *ctx, const billing_princ
 	if (p->type && (strlen(p->type) == 0 || strlen(p->type) > 100))
 		return billing__error_field(BILLING_EINVALID, "invalid", "type",
 			"type must be 1 to 100 characters");
-	snprintf(filters, sizeof(filters), "events|t=%.100s|a=%d:%lld", p->type ? p->type : "-",
-		p->has_created_after != 0, (long long)p->created_after);
+	customer_id = p->version >= 2 ? p->customer_id : NULL;
+	if (customer_id && !billing__id_arg_ok(customer_id, "cus"))
+		return billing__error_field(BILLING_EINVALID, "resource_missing", "customerId",
+			"no such customer in this tenant");
+	snprintf(filters, sizeof(filters), "events|t=%.100s|a=%d:%lld|c=%s",
+		p->type ? p->type : "-", p->has_created_after != 0, (long long)p->created_after,
+		customer_id ? customer_id : "-");
 	if ((rc = billing__list_begin(&l, ctx, who->tenant_id, &p->list, sorts, filters,
 		BILLING__PAGE_EVENT, free_item)) < 0)
 		return rc;
@@ -328,7 +377,19 @@ int billing_event_list(billing_page **out, billing_ctx *ctx, const billing_princ
 	l.q.type = p->type;
 	l.q.has_created_after = p->has_created_after != 0;
 	l.q.created_after = p->created_after;
-	return billing__entity_list(out, &entity, &l, ctx, who->tenant_id);
+	l.q.customer_id = customer_id;
+	/* The customer is not looked up first: a deleted customer's events
+	 * stay listable by its id (as a deleted endpoint's deliveries). An id
+	 * that names neither a customer nor any event is refused below. */
+	if ((rc = billing__entity_list(&page, &entity, &l, ctx, who->tenant_id)) < 0)
+		return rc;
+	if (page->count == 0 && customer_id &&
+	    (rc = customer_known(ctx, who->tenant_id, customer_id)) < 0) {
+		billing_page_free(page);
+		return rc;
+	}
+	*out = page;
+	return BILLING_OK;
 }
 
 const billing_event *billing_page_event(const billing_page *page, size_t i)

@@ -13,6 +13,9 @@ static const field_spec f_event_list[] = {
 	LIST_FIELDS,
 	{ "type", T_STRING, false, false, "only events of this type, e.g. invoice.finalized" },
 	{ "createdAfter", T_STRING, false, false, "RFC 3339: only events created after it" },
+	{ "customerId", T_STRING, false, false,
+		"only the events about this customer: its own and its subscriptions', invoices', "
+		"payments', credit notes', payment methods' and discounts'" },
 	{ NULL, 0, false, false, NULL }
 };
 
@@ -45,6 +48,7 @@ static int op_event_list(cJSON **res, billing_ctx *ctx, const billing_principal 
 	if (rc < 0)
 		return rc;
 	p.type = jstr(in, "type");
+	p.customer_id = jstr(in, "customerId");
 	if ((p.has_created_after = jhas(in, "createdAfter")) &&
 	    billing__time_parse(&p.created_after, jstr(in, "createdAfter")) < 0)
 		return field_error("createdAfter", "createdAfter must be an RFC 3339 UTC time");
@@ -69,7 +73,8 @@ const op_entry billing__json_ops_event[] = {
 	{ BILLING_OP_EVENTS_GET, op_event_get, "Fetch a domain event.", f_id_only,
 		OUT_OBJECT, "Event" },
 	{ BILLING_OP_EVENTS_LIST, op_event_list,
-		"The domain-event log, oldest first; filter by type and createdAfter.", f_event_list,
+		"The domain-event log, oldest first; filter by type, createdAfter and customerId.",
+		f_event_list,
 		OUT_PAGE, "Event" },
 };
 BILLING__JSON_AREA_END(event);

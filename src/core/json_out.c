@@ -476,9 +476,22 @@ cJSON *billing__json_event(const void *item)
 
 char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item)
 {
+	char none[1];
+	return billing__json_text_member(to_json, item, NULL, none, sizeof(none));
+}
+
+char *billing__json_text_member(cJSON *(*to_json)(const void *item), const void *item,
+	const char *member, char *out, size_t cap)
+{
 	cJSON *v = to_json(item);
+	const char *m = v && member ?
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, member)) : NULL;
 	char *text = v ? billing__jx_print(v) : NULL;
 	char *copy = text ? billing__strdup(text) : NULL;
+
+	out[0] = '\0';
+	if (m && strlen(m) < cap)
+		memcpy(out, m, strlen(m) + 1);
 	cJSON_free(text);
 	cJSON_Delete(v);
 	return copy;

@@ -69,4 +69,10 @@ const billing__shape *billing__json_shapes(size_t *count);
 /* The resource as unformatted JSON text (billing__free), or NULL. */
 char *billing__json_text(cJSON *(*to_json)(const void *item), const void *item);
 
+/* The same, and the text of its top-level string member `member` copied
+ * into out (cap bytes; "" when the member is absent, not a string, or too
+ * long for out). */
+char *billing__json_text_member(cJSON *(*to_json)(const void *item), const void *item,
+	const char *member, char *out, size_t cap);
+
 #endif

@@ -436,6 +436,7 @@ static const billing_field event_fields[] = {
 	F(V, "created_at", INT64, created_at, FIXED | SORT | RANGE, "createdAt", TIME),
 	F(V, "request_id", TEXT, request_id, 0, "requestId", STRING),
 	F(V, "idempotency_key", TEXT, idempotency_key, 0, "idempotencyKey", STRING),
+	F(V, "customer_id", TEXT, customer_id, FILTER, NULL, NONE), /* the customer's events */
 };
 RESOURCE(billing__res_event, "event", "events", "events", "evt", V, event_fields);
 #undef V

@@ -1849,6 +1849,35 @@ static const char step39_postgres[] =
 	TENANT_POLICY("hosted_link_secrets")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON hosted_link_secrets TO billing_runtime;");
 
+/* A customer's events (issue #25, the console's customer page; GET
+ * /v1/events?customerId=): events.customer_id names the customer an event
+ * is about, written by billing__event_emit (src/core/events.c) by one
+ * rule: the customer's own events (resource_type 'customer') carry its
+ * id, any other event the customerId its data shows (subscriptions,
+ * invoices, payments, credit notes, payment methods, discounts, ...), and
+ * the rest NULL. The rows written before this step get it by the same
+ * rule from their stored data (SQLite's json_extract, PostgreSQL's jsonb;
+ * data is always an object the library wrote). The index narrows to the
+ * customer and orders as the list pages, keyset on (created_at, id). */
+#define STEP40_FILL(CUSTOMER_OF_DATA) \
+	"UPDATE events SET customer_id = CASE WHEN resource_type = 'customer' THEN resource_id\n" \
+	"  ELSE " CUSTOMER_OF_DATA " END;\n"
+static const char step40_event_customers[] =
+	"ALTER TABLE events ADD COLUMN customer_id TEXT /*COLLATE_C*/;\n"
+	"CREATE INDEX events_customer ON events (tenant_id, customer_id, created_at, id);\n";
+/* json_extract gives a JSON string's text; anything else (a number, an
+ * object) is no customer id. */
+static const char step40_sqlite[] =
+	STEP40_FILL("CASE WHEN json_type(data, '$.customerId') = 'text'\n"
+		"    THEN json_extract(data, '$.customerId') END");
+/* The owner steps outside row-level security for the statement that
+ * spans tenants (as step 32). */
+static const char step40_postgres[] =
+	"ALTER TABLE events NO FORCE ROW LEVEL SECURITY;\n"
+	STEP40_FILL("CASE WHEN jsonb_typeof(data::jsonb -> 'customerId') = 'string'\n"
+		"    THEN data::jsonb ->> 'customerId' END")
+	"ALTER TABLE events FORCE ROW LEVEL SECURITY;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1915,6 +1944,8 @@ static const billing__migration steps[] = {
 	{ 38, "subscriptions: the spend threshold", step38_spend_thresholds, NULL, NULL },
 	{ 39, "hosted invoice links: the tenant's secret", step39_hosted_links, step39_postgres,
 		NULL },
+	{ 40, "events: the customer each is about, for a customer's event list",
+		step40_event_customers, step40_postgres, step40_sqlite },
 };
 
 size_t billing__migrations_upto;

@@ -342,6 +342,11 @@ typedef struct {
 	/* Storage version 3: the call that made it, when known (else NULL). */
 	const char *request_id;
 	const char *idempotency_key;
+	/* Schema step 40: the customer the event is about (the customer's own
+	 * events, and those of a resource whose data names its customerId),
+	 * else NULL. A column of the descriptor like the others: backends
+	 * read and write it with no code of their own. */
+	const char *customer_id;
 } billing_event_record;
 
 typedef struct {
