@@ -111,11 +111,23 @@ static void a_customers_invoices_are_found_by_its_index_in_order(void **state)
 	plan_close(&d);
 }
 
+/* A customer's events (GET /v1/events?customerId=, the console's customer
+ * page), schema step 40's index: the events table is the largest. */
+static void a_customers_events_are_found_by_its_index_in_order(void **state)
+{
+	plan_db d;
+	(void)state;
+	plan_open(&d);
+	assert_uses(&d, "events", "events_customer");
+	plan_close(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_customers_subscriptions_are_found_by_its_index_in_order),
 		cmocka_unit_test(a_customers_invoices_are_found_by_its_index_in_order),
+		cmocka_unit_test(a_customers_events_are_found_by_its_index_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
