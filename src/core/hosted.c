@@ -209,17 +209,25 @@ int billing_invoice_hosted_path(char **out, billing_ctx *ctx, const billing_prin
 	return rc;
 }
 
+/* The id of an invoice object that gets a link: one that is not a draft. */
+static const char *linked_id(const cJSON *inv)
+{
+	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(inv, "id"));
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(inv, "status"));
+
+	return id && status && strcmp(status, "draft") != 0 ? id : NULL;
+}
+
 /* Sets hostedInvoiceUrl of one invoice object that is not a draft. */
 static int add_one(cJSON *inv, const uint8_t key[SECRET_LEN], const char *tenant_id,
 	int64_t now)
 {
-	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(inv, "id"));
-	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(inv, "status"));
+	const char *id = linked_id(inv);
 	cJSON *v;
 	char *path = NULL;
 	int rc;
 
-	if (!id || !status || strcmp(status, "draft") == 0)
+	if (!id)
 		return BILLING_OK;
 	if ((rc = path_of(&path, key, tenant_id, id, now)) < 0)
 		return rc;
@@ -237,8 +245,17 @@ int billing__hosted_add(cJSON *invoices, billing_ctx *ctx, const char *tenant_id
 	uint8_t key[SECRET_LEN];
 	int64_t now = billing__now(ctx);
 	cJSON *inv;
+	bool any = false;
 	int rc;
 
+	/* Only drafts, or none: no secret is read (nor made, a write). */
+	if (!cJSON_IsArray(invoices))
+		any = linked_id(invoices) != NULL;
+	else
+		cJSON_ArrayForEach(inv, invoices)
+			any = any || linked_id(inv) != NULL;
+	if (!any)
+		return BILLING_OK;
 	if ((rc = secret_get(ctx, tenant_id, key)) < 0)
 		return rc;
 	if (!cJSON_IsArray(invoices))

@@ -1542,9 +1542,18 @@ static void documents__hosted_links(void **state)
 		fx g = *f;
 		g.admin = other;
 		g.t = other.tenant_id;
+		char sql[160];
 		call(&g, cus, "customers.create", "{\"name\":\"O\",\"email\":\"o@doc.example\"}");
+		/* Drafts have no link: answering them reads no secret, nor makes one. */
+		call(&g, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}",
+			cus);
+		call(&g, NULL, "invoices.list", "{}");
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM hosted_link_secrets "
+			"WHERE tenant_id = '%s'", g.t);
+		assert_int_equal(tb_raw_count(f->w->url, sql), 0);
 		issued(&g, draft, cus);
 		tb_assert_rc(billing_invoice_hosted_path(&theirs, f->w->ctx, &other, draft), BILLING_OK);
+		assert_int_equal(tb_raw_count(f->w->url, sql), 1);
 	}
 	tb_assert_rc(billing_hosted_links_rotate(f->w->ctx, &user), BILLING_EFORBIDDEN);
 	tb_assert_rc(billing_hosted_links_rotate(f->w->ctx, &f->admin), BILLING_OK);
