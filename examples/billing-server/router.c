@@ -184,6 +184,9 @@ static const route special[] = {
 	ROUTE("GET", "/v1/reports/arpa", H_OP_QUERY, "reports.arpa", "reports", NULL),
 	ROUTE("GET", "/v1/reports/trial-conversion", H_OP_QUERY, "reports.trial_conversion",
 		"reports", NULL),
+	ROUTE("GET", "/v1/reports/revenue", H_OP_QUERY, "reports.revenue", "reports", NULL),
+	ROUTE("GET", "/v1/reports/payment-recovery", H_OP_QUERY, "reports.payment_recovery",
+		"reports", NULL),
 	ROUTE("PUT", "/v1/dunning-policy", H_OP_REPLACE, "dunning.set", "dunning", NULL),
 	/* The tenant's own provider account (docs/stripe.md): secrets go in,
 	 * never out. */

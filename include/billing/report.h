@@ -262,6 +262,103 @@ typedef struct {
 BILLING_EXTERN(int) billing_report_trial_conversion(billing_trial_conversion *out,
 	billing_ctx *ctx, const billing_principal *who, int64_t from, int64_t to);
 
+/** One calendar month of invoiced against collected revenue
+ *  (docs/reports.md), signed minor units of one currency:
+ *  invoiced = finalized + voided, collected = paid + refunded. */
+typedef struct {
+	int64_t start;               /**< the month's first second (UTC) */
+	int64_t end;                 /**< the next month's start, or now for the current month */
+	int64_t finalized;           /**< the totals of the invoices finalized in the month */
+	int64_t voided;              /**< <= 0: the totals of the invoices voided in the month,
+	                                  whenever they were finalized */
+	int64_t invoiced;            /**< finalized + voided */
+	int64_t paid;                /**< >= 0: payments that succeeded in the month, and
+	                                  invoices marked paid out of band in it (their
+	                                  amountPaid) */
+	int64_t refunded;            /**< <= 0: refunds that succeeded in the month (through
+	                                  the provider, a credit note's refund among them) */
+	int64_t collected;           /**< paid + refunded */
+	int64_t outstanding;         /**< receivables at the month's end: the amount due of the
+	                                  invoices open at its last second (at now for the
+	                                  current month), as billing_report_receivables_aging's
+	                                  total */
+} billing_revenue_month;
+
+/** Invoiced against collected revenue of one currency per calendar month
+ *  of [from, to). A plain value (months inline): nothing to free. */
+typedef struct {
+	char currency[4];
+	int64_t from;                /**< the first month's start */
+	int64_t to;                  /**< the end of the range (a month's start) */
+	size_t month_count;          /**< months[0 .. month_count) */
+	billing_revenue_month months[BILLING_REPORT_MONTHS_MAX];
+} billing_revenue;
+
+/**
+ * Invoiced against collected revenue per calendar month (UTC) of [from, to)
+ * (docs/reports.md), in one currency, from the events of the invoices and
+ * payments: an invoice counts its total in the month it was finalized and
+ * again, negated, in the month it was voided (a past month's figure never
+ * changes afterwards); a payment counts its amount in the month it
+ * succeeded, a refund negated in the month it succeeded; an invoice marked
+ * paid out of band counts its amountPaid as paid in that month. What the
+ * customer's balance paid, and credit notes credited to the balance, are
+ * no cash and not collected; a written-off (uncollectible) invoice stays
+ * invoiced. Months with nothing are zeros.
+ *
+ * @param out      receives the report; zeroed first
+ * @param currency ISO 4217 code in any case; required
+ * @param from, to as billing_report_mrr_movements: months' first seconds,
+ *                 at most BILLING_REPORT_MONTHS_MAX months, the current
+ *                 month ending now
+ * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID naming
+ *         "currency", "from" or "to", or "not_supported" (storage before
+ *         version 14); BILLING_EOVERFLOW; BILLING_ESTORAGE.
+ */
+BILLING_EXTERN(int) billing_report_revenue(billing_revenue *out, billing_ctx *ctx,
+	const billing_principal *who, const char *currency, int64_t from, int64_t to);
+
+/** Failed-payment recovery over a range (docs/reports.md). A plain value:
+ *  nothing to free. failed_invoices = recovered + open + uncollectible +
+ *  voided. */
+typedef struct {
+	char currency[4];
+	int64_t from;                /**< the range's start (UTC seconds) */
+	int64_t to;                  /**< its end */
+	int64_t failed_invoices;     /**< invoices in currency whose first failed payment
+	                                  (invoice.payment_failed) was in [from, to) */
+	int64_t failed_amount;       /**< their amountDue when they first failed */
+	int64_t recovered;           /**< of those, paid before to (a retry, by hand, out of
+	                                  band) */
+	int64_t recovered_amount;    /**< their amountPaid */
+	int64_t open;                /**< still pending or failed at to */
+	int64_t uncollectible;       /**< written off at to */
+	int64_t voided;              /**< void at to */
+	int64_t recovery_bp;         /**< recovered / failed_invoices in hundredths of a
+	                                  percent, rounded half away from zero; 0 when
+	                                  failed_invoices is 0 */
+} billing_payment_recovery;
+
+/**
+ * Failed-payment recovery over [from, to) (docs/reports.md): the invoices
+ * in currency whose first failed payment attempt (their first
+ * invoice.payment_failed event) was in the range, and what had become of
+ * them by `to` (each invoice's state then, from its latest event before
+ * to): paid (recovered), still open, written off or voided.
+ *
+ * @param out      receives the report; zeroed first
+ * @param currency ISO 4217 code in any case; required
+ * @param from     the range's start (UTC seconds, >= 0, before to)
+ * @param to       the range's end (after from, not after now)
+ * @return BILLING_OK; BILLING_EFORBIDDEN; BILLING_EINVALID naming
+ *         "currency", "from" (negative) or "to" (not after from, or after
+ *         now), or "not_supported" (storage before version 14);
+ *         BILLING_EOVERFLOW; BILLING_ESTORAGE.
+ */
+BILLING_EXTERN(int) billing_report_payment_recovery(billing_payment_recovery *out,
+	billing_ctx *ctx, const billing_principal *who, const char *currency, int64_t from,
+	int64_t to);
+
 BILLING_END_DECL
 
 #endif

@@ -3,8 +3,10 @@
  * docs/reports.md): reports.mrr (GET /v1/reports/mrr over HTTP) and
  * reports.mrr_movements (GET /v1/reports/mrr-movements), reports.receivables_aging
  * (GET /v1/reports/receivables-aging), reports.churn (GET /v1/reports/churn),
- * reports.arpa (GET /v1/reports/arpa) and reports.trial_conversion
- * (GET /v1/reports/trial-conversion).
+ * reports.arpa (GET /v1/reports/arpa), reports.trial_conversion
+ * (GET /v1/reports/trial-conversion), reports.revenue (GET
+ * /v1/reports/revenue) and reports.payment_recovery (GET
+ * /v1/reports/payment-recovery).
  */
 #include <cJSON.h>
 #include <stdint.h>
@@ -319,6 +321,113 @@ static int op_trials(cJSON **res, billing_ctx *ctx, const billing_principal *who
 	return BILLING_OK;
 }
 
+static const field_spec f_revenue[] = {
+	{ "currency", T_STRING, true, false, "ISO 4217: the currency reported" },
+	{ "from", T_STRING, true, false, "RFC 3339: the first month's start (the first second "
+		"of a month, UTC; not after now)" },
+	{ "to", T_STRING, true, false, "RFC 3339: the end, a later month's first second, at "
+		"most 36 months after from and at most the next month's (the current month ends "
+		"now)" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static cJSON *revenue_month_json(const billing_revenue_month *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	add_time(o, "start", m->start);
+	add_time(o, "end", m->end);
+	add_int(o, "finalized", m->finalized);
+	add_int(o, "voided", m->voided);
+	add_int(o, "invoiced", m->invoiced);
+	add_int(o, "paid", m->paid);
+	add_int(o, "refunded", m->refunded);
+	add_int(o, "collected", m->collected);
+	add_int(o, "outstanding", m->outstanding);
+	return o;
+}
+
+static int op_revenue(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_revenue *r;
+	int64_t from = 0, to = 0;
+	cJSON *o, *months = NULL, *month;
+	size_t i;
+	int rc;
+	(void)opts;
+
+	if ((rc = time_in(&from, in, "from")) < 0 || (rc = time_in(&to, in, "to")) < 0)
+		return rc;
+	if ((r = billing__calloc(1, sizeof(*r))) == NULL)
+		return nomem();
+	if ((rc = billing_report_revenue(r, ctx, who, jstr(in, "currency"), from, to)) < 0) {
+		billing__free(r);
+		return rc;
+	}
+	rc = BILLING_OK;
+	if ((o = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(o, "object", "revenue_report");
+		cJSON_AddStringToObject(o, "currency", r->currency);
+		add_time(o, "from", r->from);
+		add_time(o, "to", r->to);
+	}
+	if (!o || (months = cJSON_AddArrayToObject(o, "months")) == NULL)
+		rc = nomem();
+	for (i = 0; rc == BILLING_OK && i < r->month_count; i++)
+		if ((month = revenue_month_json(&r->months[i])) == NULL)
+			rc = nomem();
+		else
+			cJSON_AddItemToArray(months, month);
+	billing__free(r);
+	if (rc < 0) {
+		cJSON_Delete(o);
+		return rc;
+	}
+	*res = o;
+	return BILLING_OK;
+}
+
+static const field_spec f_recovery[] = {
+	{ "currency", T_STRING, true, false, "ISO 4217: the currency reported" },
+	{ "from", T_STRING, true, false, "RFC 3339: the range's start" },
+	{ "to", T_STRING, true, false, "RFC 3339: the range's end, after from, not after now" },
+	{ NULL, 0, false, false, NULL }
+};
+
+static int op_recovery(cJSON **res, billing_ctx *ctx, const billing_principal *who,
+	const cJSON *in, const billing_call_options *opts)
+{
+	billing_payment_recovery r;
+	int64_t from = 0, to = 0;
+	cJSON *o;
+	int rc;
+	(void)opts;
+
+	if ((rc = time_in(&from, in, "from")) < 0 || (rc = time_in(&to, in, "to")) < 0)
+		return rc;
+	if ((rc = billing_report_payment_recovery(&r, ctx, who, jstr(in, "currency"), from,
+		to)) < 0)
+		return rc;
+	if (!(o = cJSON_CreateObject()))
+		return nomem();
+	cJSON_AddStringToObject(o, "object", "payment_recovery_report");
+	cJSON_AddStringToObject(o, "currency", r.currency);
+	add_time(o, "from", r.from);
+	add_time(o, "to", r.to);
+	add_int(o, "failedInvoices", r.failed_invoices);
+	add_int(o, "failedAmount", r.failed_amount);
+	add_int(o, "recovered", r.recovered);
+	add_int(o, "recoveredAmount", r.recovered_amount);
+	add_int(o, "open", r.open);
+	add_int(o, "uncollectible", r.uncollectible);
+	add_int(o, "voided", r.voided);
+	add_rate(o, "recoveryRate", r.recovery_bp, r.failed_invoices);
+	*res = o;
+	return BILLING_OK;
+}
+
 const op_entry billing__json_ops_report[] = {
 	{ BILLING_OP_REPORTS_MRR, op_mrr,
 		"MRR and ARR of one currency at a time (now by default), rebuilt from the "
@@ -352,5 +461,17 @@ const op_entry billing__json_ops_report[] = {
 		"(converted), those canceled during the trial, and those that ended unpaid; the "
 		"rate converted / trialsEnded in percent, null when none ended "
 		"(docs/reports.md).", f_trials, OUT_OBJECT, "TrialConversionReport" },
+	{ BILLING_OP_REPORTS_REVENUE, op_revenue,
+		"Invoiced against collected revenue of one currency per calendar month (UTC) of "
+		"[from, to): the totals of the invoices finalized in the month less those voided "
+		"in it (invoiced), the payments that succeeded in it and the invoices paid out "
+		"of band less the refunds (collected), and the receivables at its end "
+		"(docs/reports.md).", f_revenue, OUT_OBJECT, "RevenueReport" },
+	{ BILLING_OP_REPORTS_PAYMENT_RECOVERY, op_recovery,
+		"Failed-payment recovery over [from, to): the invoices of one currency whose "
+		"first failed payment was in the range, and by to how many were paid "
+		"(recovered), are still open, written off or voided; the rate recovered / "
+		"failedInvoices in percent, null when none failed (docs/reports.md).",
+		f_recovery, OUT_OBJECT, "PaymentRecoveryReport" },
 };
 BILLING__JSON_AREA_END(report);

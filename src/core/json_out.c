@@ -722,6 +722,25 @@ static const billing__shape_field trial_conversion_fields[] = {
 	{ "converted", "integer", false }, { "canceledDuringTrial", "integer", false },
 	{ "endedUnpaid", "integer", false }, { "conversionRate", "string?", false }, END
 };
+static const billing__shape_field revenue_month_fields[] = {
+	{ "start", "time", false }, { "end", "time", false }, { "finalized", "integer", false },
+	{ "voided", "integer", false }, { "invoiced", "integer", false },
+	{ "paid", "integer", false }, { "refunded", "integer", false },
+	{ "collected", "integer", false }, { "outstanding", "integer", false }, END
+};
+static const billing__shape_field revenue_fields[] = {
+	{ "object", "'revenue_report'", false }, { "currency", "string", false },
+	{ "from", "time", false }, { "to", "time", false },
+	{ "months", "RevenueMonth[]", false }, END
+};
+static const billing__shape_field payment_recovery_fields[] = {
+	{ "object", "'payment_recovery_report'", false }, { "currency", "string", false },
+	{ "from", "time", false }, { "to", "time", false },
+	{ "failedInvoices", "integer", false }, { "failedAmount", "integer", false },
+	{ "recovered", "integer", false }, { "recoveredAmount", "integer", false },
+	{ "open", "integer", false }, { "uncollectible", "integer", false },
+	{ "voided", "integer", false }, { "recoveryRate", "string?", false }, END
+};
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
 	{ "amount", "integer", false }, END
@@ -823,6 +842,16 @@ static const billing__shape shapes[] = {
 		"canceled during the trial, and ended unpaid; the rate a percentage with two "
 		"decimals, null when no trial ended (docs/reports.md).", NULL,
 		trial_conversion_fields },
+	{ "RevenueMonth", "One calendar month of invoiced against collected revenue, signed "
+		"minor units: invoiced = finalized + voided, collected = paid + refunded; "
+		"outstanding is the receivables at the month's end (docs/reports.md).", NULL,
+		revenue_month_fields },
+	{ "RevenueReport", "Invoiced against collected revenue of one currency per calendar "
+		"month (UTC) of [from, to) (docs/reports.md).", NULL, revenue_fields },
+	{ "PaymentRecoveryReport", "Failed-payment recovery over [from, to): the invoices "
+		"whose first failed payment was in the range and what became of them by to; the "
+		"rate a percentage with two decimals, null when none failed (docs/reports.md).",
+		NULL, payment_recovery_fields },
 	{ "InvoiceSettings", "The tenant's invoice settings.", NULL, invoice_settings_fields },
 	{ "HostedLinksRotation", "A rotation of the tenant's hosted-link secret: links given "
 		"before it no longer open.", NULL, hosted_rotation_fields },

@@ -97,6 +97,8 @@ static const billing__op_info ops[BILLING_OP__COUNT] = {
 	{ BILLING_OP_REPORTS_CHURN, "reports.churn", R_READ, false },
 	{ BILLING_OP_REPORTS_ARPA, "reports.arpa", R_READ, false },
 	{ BILLING_OP_REPORTS_TRIAL_CONVERSION, "reports.trial_conversion", R_READ, false },
+	{ BILLING_OP_REPORTS_REVENUE, "reports.revenue", R_READ, false },
+	{ BILLING_OP_REPORTS_PAYMENT_RECOVERY, "reports.payment_recovery", R_READ, false },
 	{ BILLING_OP_INVOICE_SETTINGS_GET, "invoice_settings.get", R_READ, false },
 	{ BILLING_OP_INVOICE_SETTINGS_SET, "invoice_settings.set", R_ADMIN, true },
 	{ BILLING_OP_BRANDING_GET, "branding.get", R_READ, false },

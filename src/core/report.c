@@ -1371,3 +1371,456 @@ int billing_report_trial_conversion(billing_trial_conversion *out, billing_ctx *
 	rc = trials_read(out, ctx, tx, who->tenant_id);
 	return billing__end(ctx, tx, rc);
 }
+
+/* ------------------------------------------------------------ invoiced vs collected */
+
+static int sum_overflow(void)
+{
+	return billing__error_set(BILLING_EOVERFLOW, "overflow",
+		"the revenue does not fit an amount");
+}
+
+/* *to += v, checked. */
+static int add_to(int64_t *to, int64_t v)
+{
+	if (__builtin_add_overflow(*to, v, to))
+		return sum_overflow();
+	return BILLING_OK;
+}
+
+/* The month of [from, to) that holds t (the current month holds now too,
+ * its end), or NULL before the range. */
+static billing_revenue_month *revenue_month(billing_revenue *out, int64_t t)
+{
+	size_t i = out->month_count;
+	while (i > 0 && out->months[i - 1].start > t)
+		i--;
+	return i > 0 && t < out->to ? &out->months[i - 1] : NULL;
+}
+
+/* An invoice event of the range: finalized (its total in the month),
+ * voided (its total back out), paid out of band (its amountPaid paid). */
+static int revenue_invoice_in(void *payload, const void *record)
+{
+	billing_revenue *out = payload;
+	const billing_event_record *e = record;
+	int finalized = event_is(e, "invoice.finalized"), voided = event_is(e, "invoice.voided");
+	int paid = event_is(e, "invoice.paid");
+	billing_revenue_month *m;
+	const char *currency;
+	int64_t v = 0;
+	cJSON *root;
+	int rc = BILLING_OK;
+
+	if ((!finalized && !voided && !paid) || (m = revenue_month(out, e->created_at)) == NULL)
+		return BILLING_OK;
+	if (!e->data_json || (root = billing__jx_parse(e->data_json, strlen(e->data_json),
+		NULL)) == NULL)
+		return corrupt("an invoice event's data is not JSON");
+	currency = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
+	if (!currency || strcmp(currency, out->currency) != 0)
+		goto done;
+	/* Paid by a payment: the payment's own events count it; out of band:
+	 * the invoice's. */
+	if (paid && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "paidOutOfBand")))
+		goto done;
+	if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, paid ? "amountPaid" : "total"),
+		&v) != BILLING__JX_INT_OK) {
+		rc = corrupt("an invoice event has no total or amount paid");
+		goto done;
+	}
+	rc = paid ? add_to(&m->paid, v) : finalized ? add_to(&m->finalized, v) :
+		v == INT64_MIN ? sum_overflow() : add_to(&m->voided, -v);
+done:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* A payment as one of its events shows it: what it has captured and
+ * refunded. seq keeps the order read (the state at from first, then the
+ * range's events in time order). */
+typedef struct {
+	char *id;
+	int64_t at;                  /* the event's time; -1 for the state at from */
+	size_t seq;
+	int64_t paid;                /* its amount once succeeded (refunds keep it), else 0 */
+	int64_t refunded;
+} pay_state;
+
+typedef struct {
+	const char *currency;
+	pay_state *v;
+	size_t n, cap;
+	int64_t before;              /* the state at from: events before it only */
+} pay_states;
+
+static int pay_state_add(pay_states *ps, const char *id, int64_t at, const char *data)
+{
+	const char *status, *currency;
+	int64_t amount = 0, refunded = 0;
+	cJSON *root;
+	int rc = BILLING_OK;
+
+	if (!data || (root = billing__jx_parse(data, strlen(data), NULL)) == NULL)
+		return corrupt("a payment event's data is not JSON");
+	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+	currency = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
+	if (!status || !currency || strcmp(currency, ps->currency) != 0)
+		goto done;
+	if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, "amount"), &amount) !=
+	    BILLING__JX_INT_OK || billing__jx_int(cJSON_GetObjectItemCaseSensitive(root,
+	    "refundedAmount"), &refunded) != BILLING__JX_INT_OK) {
+		rc = corrupt("a payment event has no amount");
+		goto done;
+	}
+	if ((rc = grow((void **)&ps->v, &ps->cap, ps->n, sizeof(*ps->v))) < 0)
+		goto done;
+	if ((ps->v[ps->n].id = billing__strdup(id)) == NULL) {
+		rc = nomem();
+		goto done;
+	}
+	ps->v[ps->n].at = at;
+	ps->v[ps->n].seq = ps->n;
+	ps->v[ps->n].paid = strcmp(status, "succeeded") == 0 ||
+		strcmp(status, "partially_refunded") == 0 || strcmp(status, "refunded") == 0 ?
+		amount : 0;
+	ps->v[ps->n].refunded = refunded;
+	ps->n++;
+done:
+	cJSON_Delete(root);
+	return rc;
+}
+
+static int pay_before_in(void *payload, const void *record)
+{
+	const billing_event_state_record *e = record;
+	return pay_state_add(payload, e->resource_id, -1, e->data);
+}
+
+static int pay_event_in(void *payload, const void *record)
+{
+	const billing_event_record *e = record;
+	return pay_state_add(payload, e->resource_id, e->created_at, e->data_json);
+}
+
+static int pay_state_cmp(const void *a, const void *b)
+{
+	const pay_state *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int pay_id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const pay_state *)a)->id, ((const pay_state *)b)->id);
+}
+
+/* Each payment's states in order: what each event moved, in its month. */
+static int pay_states_apply(billing_revenue *out, pay_states *ps)
+{
+	size_t i;
+	int rc = BILLING_OK;
+
+	if (ps->n)
+		qsort(ps->v, ps->n, sizeof(*ps->v), pay_state_cmp);
+	for (i = 0; rc == BILLING_OK && i < ps->n; i++) {
+		const pay_state *s = &ps->v[i];
+		int first = i == 0 || strcmp(ps->v[i - 1].id, s->id) != 0;
+		int64_t paid0 = first ? 0 : ps->v[i - 1].paid;
+		int64_t refunded0 = first ? 0 : ps->v[i - 1].refunded;
+		billing_revenue_month *m;
+
+		if (s->at < 0 || (m = revenue_month(out, s->at)) == NULL)
+			continue;       /* the state at from: where the range starts */
+		/* Amounts of one payment: their differences fit. */
+		if ((rc = add_to(&m->paid, s->paid - paid0)) == BILLING_OK)
+			rc = add_to(&m->refunded, refunded0 - s->refunded);
+	}
+	return rc;
+}
+
+static void pay_states_free(pay_states *ps)
+{
+	size_t i;
+	for (i = 0; i < ps->n; i++)
+		billing__free(ps->v[i].id);
+	billing__free(ps->v);
+}
+
+static int revenue_read(billing_revenue *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, int64_t now)
+{
+	pay_states ps;
+	size_t i;
+	int rc;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.currency = out->currency;
+	for (i = 0; i < out->month_count; i++) {
+		billing_revenue_month *m = &out->months[i];
+		m->start = i ? out->months[i - 1].end : out->from;
+		m->end = billing__month_floor(m->start + 31 * 86400);
+		if (m->end > now)
+			m->end = now;
+	}
+	rc = events_between(ctx, tx, tenant_id, "resource_type", "invoice", out->from, out->to,
+		revenue_invoice_in, out);
+	/* Each payment at from (its latest event before it), then its events
+	 * of the range: the differences are what moved. */
+	if (rc >= 0 && out->from > 0)
+		rc = ctx->st->events_latest(tx, tenant_id, "payment", out->from - 1, pay_before_in,
+			&ps);
+	if (rc >= 0)
+		rc = events_between(ctx, tx, tenant_id, "resource_type", "payment", out->from,
+			out->to, pay_event_in, &ps);
+	if (rc >= 0)
+		rc = pay_states_apply(out, &ps);
+	pay_states_free(&ps);
+	for (i = 0; rc >= 0 && i < out->month_count; i++) {
+		billing_revenue_month *m = &out->months[i];
+		billing_receivables_aging a;
+		memset(&a, 0, sizeof(a));
+		/* The month's last second; the current month's now. */
+		a.at = m->end == now ? now : m->end - 1;
+		snprintf(a.currency, sizeof(a.currency), "%s", out->currency);
+		if ((rc = ctx->st->events_latest(tx, tenant_id, "invoice", a.at, aging_in, &a)) < 0)
+			break;
+		m->outstanding = a.total;
+		if (__builtin_add_overflow(m->finalized, m->voided, &m->invoiced) ||
+		    __builtin_add_overflow(m->paid, m->refunded, &m->collected))
+			rc = sum_overflow();
+	}
+	return rc < 0 ? rc : BILLING_OK;
+}
+
+int billing_report_revenue(billing_revenue *out, billing_ctx *ctx, const billing_principal *who,
+	const char *currency, int64_t from, int64_t to)
+{
+	const char *code = NULL;
+	billing_txn *tx;
+	int64_t now;
+	size_t count = 0;
+	int rc;
+
+	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_REVENUE, out, sizeof(*out), currency,
+		&code)) < 0)
+		return rc;
+	now = billing__now(ctx);
+	if ((rc = month_range(&count, from, to, now)) < 0 || (rc = history_supported(ctx)) < 0)
+		return rc;
+	snprintf(out->currency, sizeof(out->currency), "%s", code);
+	out->from = from;
+	out->to = to;
+	out->month_count = count;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		return rc;
+	rc = billing__end(ctx, tx, revenue_read(out, ctx, tx, who->tenant_id, now));
+	if (rc < 0) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	return BILLING_OK;
+}
+
+/* ------------------------------------------------------------ payment recovery */
+
+/* The invoices of the range's failures (v: paid is the amount due at the
+ * failure, seq the order read; sorted by id and seq, each invoice's first
+ * kept), and those that had failed before from (before, sorted by id). */
+typedef struct {
+	billing_payment_recovery *out;
+	cust_mrr *before;
+	size_t before_n, before_cap;
+	pay_state *v;
+	size_t n, cap;
+} recovery;
+
+static int id_add(cust_mrr **v, size_t *n, size_t *cap, const char *id, int64_t x)
+{
+	int rc;
+	if ((rc = grow((void **)v, cap, *n, sizeof(**v))) < 0)
+		return rc;
+	if (((*v)[*n].id = billing__strdup(id)) == NULL)
+		return nomem();
+	(*v)[(*n)++].mrr = x;
+	return BILLING_OK;
+}
+
+/* Sorts v by id, keeping each id once. */
+static void ids_once(cust_mrr *v, size_t *n)
+{
+	size_t i, k = 0;
+	if (*n)
+		qsort(v, *n, sizeof(*v), customer_cmp);
+	for (i = 0; i < *n; i++) {
+		if (k && strcmp(v[i].id, v[k - 1].id) == 0) {
+			billing__free(v[i].id);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	*n = k;
+}
+
+static int failed_before_in(void *payload, const void *record)
+{
+	recovery *r = payload;
+	const billing_event_record *e = record;
+	return id_add(&r->before, &r->before_n, &r->before_cap, e->resource_id, 0);
+}
+
+static int id_known(const cust_mrr *v, size_t n, const char *id)
+{
+	cust_mrr key;
+	key.id = (char *)id;
+	key.mrr = 0;
+	return n && bsearch(&key, v, n, sizeof(*v), customer_cmp) != NULL;
+}
+
+/* An invoice.payment_failed event of the range, in time order: the first
+ * of an invoice in currency that had not failed before from. */
+static int failed_in(void *payload, const void *record)
+{
+	recovery *r = payload;
+	const billing_event_record *e = record;
+	const char *currency;
+	int64_t due = 0;
+	cJSON *root;
+	int rc = BILLING_OK;
+
+	if (id_known(r->before, r->before_n, e->resource_id))
+		return BILLING_OK;
+	if (!e->data_json || (root = billing__jx_parse(e->data_json, strlen(e->data_json),
+		NULL)) == NULL)
+		return corrupt("an invoice event's data is not JSON");
+	currency = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
+	if (currency && strcmp(currency, r->out->currency) == 0) {
+		if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, "amountDue"), &due) !=
+		    BILLING__JX_INT_OK)
+			rc = corrupt("an invoice event has no amount due");
+		else if ((rc = grow((void **)&r->v, &r->cap, r->n, sizeof(*r->v))) == BILLING_OK &&
+		    (r->v[r->n].id = billing__strdup(e->resource_id)) == NULL)
+			rc = nomem();
+		else if (rc == BILLING_OK) {
+			r->v[r->n].seq = r->n;
+			r->v[r->n].at = e->created_at;
+			r->v[r->n].paid = due;
+			r->v[r->n++].refunded = 0;
+		}
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* An invoice's state before to: what became of a failed one. */
+static int recovery_state_in(void *payload, const void *record)
+{
+	recovery *r = payload;
+	billing_payment_recovery *out = r->out;
+	const billing_event_state_record *e = record;
+	const char *status;
+	int64_t paid = 0;
+	cJSON *root;
+	int rc = BILLING_OK;
+
+	pay_state key;
+
+	memset(&key, 0, sizeof(key));
+	key.id = (char *)e->resource_id;
+	if (!r->n || !bsearch(&key, r->v, r->n, sizeof(*r->v), pay_id_cmp))
+		return BILLING_OK;
+	if (!e->data || (root = billing__jx_parse(e->data, strlen(e->data), NULL)) == NULL)
+		return corrupt("an invoice event's data is not JSON");
+	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+	if (!status) {
+		rc = corrupt("an invoice event has no status");
+	} else if (strcmp(status, "paid") == 0) {
+		if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, "amountPaid"), &paid) !=
+		    BILLING__JX_INT_OK)
+			rc = corrupt("a paid invoice's event has no amount paid");
+		else if ((rc = add_to(&out->recovered_amount, paid)) == BILLING_OK)
+			out->recovered++;
+	} else if (strcmp(status, "void") == 0) {
+		out->voided++;
+	} else if (strcmp(status, "uncollectible") == 0) {
+		out->uncollectible++;
+	} else {
+		out->open++;            /* pending or failed: still collected */
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+static int recovery_read(billing_payment_recovery *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id)
+{
+	recovery r;
+	pay_states ps;
+	size_t i, k;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.out = out;
+	rc = events_between(ctx, tx, tenant_id, "type", "invoice.payment_failed", 0, out->from,
+		failed_before_in, &r);
+	if (rc >= 0) {
+		ids_once(r.before, &r.before_n);
+		rc = events_between(ctx, tx, tenant_id, "type", "invoice.payment_failed",
+			out->from, out->to, failed_in, &r);
+	}
+	if (rc >= 0 && r.n) {
+		/* Each invoice's first failure of the range, with its amount due. */
+		qsort(r.v, r.n, sizeof(*r.v), pay_state_cmp);
+		for (i = 0, k = 0; i < r.n; i++) {
+			if (k && strcmp(r.v[i].id, r.v[k - 1].id) == 0) {
+				billing__free(r.v[i].id);
+				continue;
+			}
+			r.v[k++] = r.v[i];
+		}
+		r.n = k;
+		for (i = 0; rc >= 0 && i < r.n; i++)
+			rc = add_to(&out->failed_amount, r.v[i].paid);
+		out->failed_invoices = (int64_t)r.n;
+		/* Every invoice's latest event before to: a failed one's is its
+		 * failure or what came after. */
+		if (rc >= 0)
+			rc = ctx->st->events_latest(tx, tenant_id, "invoice", out->to - 1,
+				recovery_state_in, &r);
+	}
+	if (rc >= 0)
+		rc = rate_bp(&out->recovery_bp, out->recovered, out->failed_invoices);
+	cust_free(r.before, r.before_n);
+	memset(&ps, 0, sizeof(ps));
+	ps.v = r.v;
+	ps.n = r.n;
+	pay_states_free(&ps);
+	return rc < 0 ? rc : BILLING_OK;
+}
+
+int billing_report_payment_recovery(billing_payment_recovery *out, billing_ctx *ctx,
+	const billing_principal *who, const char *currency, int64_t from, int64_t to)
+{
+	const char *code = NULL;
+	billing_txn *tx;
+	int rc;
+
+	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_PAYMENT_RECOVERY, out, sizeof(*out),
+		currency, &code)) < 0)
+		return rc;
+	if ((rc = report_range(ctx, from, to)) < 0 || (rc = history_supported(ctx)) < 0)
+		return rc;
+	snprintf(out->currency, sizeof(out->currency), "%s", code);
+	out->from = from;
+	out->to = to;
+	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		return rc;
+	rc = billing__end(ctx, tx, recovery_read(out, ctx, tx, who->tenant_id));
+	if (rc < 0) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	return BILLING_OK;
+}

@@ -111,6 +111,45 @@
  *   03-01 - 03-15       1        0          1        0     0.00 (T3; T4 ends 03-15)
  *   03-16 - 04-10       1        1          0        0   100.00 (T5)
  *   02-01 - 03-01       0        0          0        0     null (0 in C)
+ *
+ * Invoiced vs collected and payment recovery
+ * (revenue__hand_counted_months_and_recovery), plan Y yearly 120.00 (no
+ * renewal inside the range), dunning retries 1 and 3 days after
+ * finalization then keep_past_due; the billing run at each step; asked on
+ * 2026-04-10:
+ *
+ *   01-15        A subscribes, charged              Jan  finalized 12000, paid 12000
+ *   01-31 23:59:59  B subscribes, charged           Jan  finalized 12000, paid 12000
+ *   02-01 00:00  C subscribes, charged              Feb  finalized 12000, paid 12000
+ *   02-10        D declines (first failure);        Feb  finalized 12000
+ *                02-11 the retry declines; 02-12 a good card; 02-13 the retry pays
+ *                                                   Feb  paid 12000
+ *   02-20        E declines                         Feb  finalized 12000
+ *   03-01        T subscribes with a 14-day trial   Mar  its 0.00 invoice adds nothing
+ *   03-05        E's invoice voided                 Mar  voided -12000
+ *   03-10        3000 of A's payment refunded       Mar  refunded -3000
+ *   03-15        T's trial ends, charged            Mar  finalized 12000, paid 12000
+ *   03-20        G: a send_invoice invoice of 5000  Mar  finalized 5000
+ *   03-25        K declines; 03-28 written off      Mar  finalized 12000
+ *   04-02        G paid out of band                 Apr  paid 5000
+ *   04-05        H declines (retries 04-06, 04-08 decline too)
+ *                                                   Apr  finalized 12000
+ *   (a USD subscription charged 01-20 and one declined 02-15, and another
+ *   tenant's charged and declined ones, never count in EUR)
+ *
+ *   month  finalized  voided  invoiced  paid   refunded  collected  outstanding at end
+ *   Jan        24000       0     24000  24000        0      24000      0
+ *   Feb        36000       0     36000  24000        0      24000  12000 (E)
+ *   Mar        29000  -12000     17000  12000    -3000       9000   5000 (G; K written off)
+ *   Apr (to now) 12000     0     12000   5000        0       5000  12000 (H)
+ *
+ *   recovery (EUR)  failed (amount)  recovered  open  uncollectible  void  rate
+ *   02-01 - 04-10   4 D E K H (48000)  1 D 12000  1 H      1 K         1 E  25.00
+ *   02-01 - 02-13   1 D (12000)        0          1 D (paid at to)      0    0.00
+ *   02-01 - 02-13 00:00:01  1 D        1 D 12000  0                        100.00
+ *   02-11 - 04-10   3 E K H: D's first failure was before from, its retry's is not a
+ *                   first one                     1 H      1 K         1 E   0.00
+ *   01-01 - 02-01   0                                                       null
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1209,6 +1248,324 @@ static void aging__roles_and_bad_input(void **state)
 	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
 }
 
+/* The latest invoice of a subscription, into inv. */
+static void latest_invoice(fx *f, const char *sub, char *inv)
+{
+	char json[128];
+	snprintf(json, sizeof(json), "{\"id\":\"%s\"}", sub);
+	field_of(f, "subscriptions.get", json, "latestInvoiceId", inv);
+}
+
+/* The first payment of an invoice, into pay. */
+static void first_payment(fx *f, const char *inv, char *pay)
+{
+	char json[128], *out = NULL;
+	cJSON *m, *data;
+	snprintf(json, sizeof(json), "{\"invoiceId\":\"%s\"}", inv);
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "payments.list", json,
+		strlen(json), NULL), BILLING_OK);
+	assert_non_null(m = cJSON_Parse(out));
+	data = cJSON_GetObjectItemCaseSensitive(m, "data");
+	assert_int_equal(cJSON_GetArraySize(data), 1);
+	snprintf(pay, 64, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetArrayItem(data, 0), "id")));
+	cJSON_Delete(m);
+	billing_free(out);
+}
+
+#define assert_revenue_month(mo, s_, fin_, void_, paid_, ref_, out_) do { \
+	const billing_revenue_month *m_ = (mo); \
+	tbb_assert_time(m_->start, (s_)); \
+	assert_int_equal(m_->finalized, (fin_)); \
+	assert_int_equal(m_->voided, (void_)); \
+	assert_int_equal(m_->invoiced, (fin_) + (void_)); \
+	assert_int_equal(m_->paid, (paid_)); \
+	assert_int_equal(m_->refunded, (ref_)); \
+	assert_int_equal(m_->collected, (paid_) + (ref_)); \
+	assert_int_equal(m_->outstanding, (out_)); \
+} while (0)
+
+#define assert_recovery(f, from_, to_, failed_, amount_, rec_, rec_amount_, open_, unc_, \
+	void_, bp_) do { \
+	billing_payment_recovery r_; \
+	memset(&r_, 0x5a, sizeof(r_)); \
+	tb_assert_rc(billing_report_payment_recovery(&r_, (f)->w->ctx, &(f)->admin, "EUR", \
+		(from_), (to_)), BILLING_OK); \
+	assert_string_equal(r_.currency, "EUR"); \
+	tbb_assert_time(r_.from, (from_)); \
+	tbb_assert_time(r_.to, (to_)); \
+	assert_int_equal(r_.failed_invoices, (failed_)); \
+	assert_int_equal(r_.failed_amount, (amount_)); \
+	assert_int_equal(r_.recovered, (rec_)); \
+	assert_int_equal(r_.recovered_amount, (rec_amount_)); \
+	assert_int_equal(r_.open, (open_)); \
+	assert_int_equal(r_.uncollectible, (unc_)); \
+	assert_int_equal(r_.voided, (void_)); \
+	assert_int_equal(r_.recovery_bp, (bp_)); \
+} while (0)
+
+/* The history of the file's comment (invoiced vs collected, payment
+ * recovery), then both reports asked on 2026-04-10. */
+static void revenue__hand_counted_months_and_recovery(void **state)
+{
+	fx *f = *state;
+	const char *t = f->tenant, *other = tb_tenant(f->w, "Other");
+	char pe[64], pu[64], y[64], yu[64], op[64], oy[64], c[64], cd[64], tmp[64];
+	char sa[64], sd[64], se[64], sk[64], ia[64], ie[64], ik[64], ig[64], pay[64];
+	char json[256], *out = NULL;
+	billing_principal user = tb_user(t);
+	billing_revenue r;
+
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	call_as(f, t, "dunning.set", NULL, "{\"retryDays\":[1,3],\"finalAction\":"
+		"\"keep_past_due\"}");
+	product(f, t, pe, "EUR");
+	product(f, t, pu, "USD");
+	plan(f, t, y, pe, 12000, BILLING_YEAR, 1);
+	plan(f, t, yu, pu, 12000, BILLING_YEAR, 1);
+	product(f, other, op, "EUR");
+	plan(f, other, oy, op, 12000, BILLING_YEAR, 1);
+
+	f->w->now = tbb_ts(2026, 1, 15, 0, 0, 0);
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, sa, c, y, "");                             /* A */
+	customer(f, other, c, "pm_card_visa");
+	call_as(f, other, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\"}", c, oy);
+	run_at(f, tbb_ts(2026, 1, 20, 0, 0, 0));
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, tmp, c, yu, "");                           /* U, USD */
+	run_at(f, tbb_ts(2026, 1, 31, 23, 59, 59));
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, tmp, c, y, "");                            /* B */
+	run_at(f, tbb_ts(2026, 2, 1, 0, 0, 0));
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, tmp, c, y, "");                            /* C */
+	run_at(f, tbb_ts(2026, 2, 10, 0, 0, 0));
+	customer(f, t, cd, "pm_card_chargeDeclined");
+	subscribe(f, sd, cd, y, "");                            /* D declines */
+	run_at(f, tbb_ts(2026, 2, 10, 0, 0, 0));
+	assert_int_equal(tbb_sub_status(f->w, t, sd), BILLING_SUB_PAST_DUE);
+	run_at(f, tbb_ts(2026, 2, 11, 0, 0, 0));               /* the first retry declines */
+	f->w->now = tbb_ts(2026, 2, 12, 0, 0, 0);
+	call_as(f, t, "customers.update", NULL, "{\"id\":\"%s\",\"defaultPaymentMethod\":"
+		"\"pm_card_visa\"}", cd);
+	run_at(f, tbb_ts(2026, 2, 13, 0, 0, 0));               /* the second one pays */
+	assert_int_equal(tbb_sub_status(f->w, t, sd), BILLING_SUB_ACTIVE);
+	f->w->now = tbb_ts(2026, 2, 15, 0, 0, 0);
+	customer(f, t, c, "pm_card_chargeDeclined");
+	subscribe(f, tmp, c, yu, "");                           /* USD, declines */
+	customer(f, other, c, "pm_card_chargeDeclined");
+	call_as(f, other, "subscriptions.create", tmp, "{\"customerId\":\"%s\",\"planId\":"
+		"\"%s\"}", c, oy);
+	run_at(f, tbb_ts(2026, 2, 20, 0, 0, 0));
+	customer(f, t, c, "pm_card_chargeDeclined");
+	subscribe(f, se, c, y, "");                             /* E declines */
+	run_at(f, tbb_ts(2026, 2, 20, 0, 0, 0));
+	latest_invoice(f, se, ie);
+
+	run_at(f, tbb_ts(2026, 3, 1, 0, 0, 0));
+	customer(f, t, c, "pm_card_visa");
+	subscribe(f, tmp, c, y, ",\"trialDays\":14");           /* T */
+	f->w->now = tbb_ts(2026, 3, 5, 0, 0, 0);
+	call_as(f, t, "invoices.void", NULL, "{\"id\":\"%s\"}", ie);
+	f->w->now = tbb_ts(2026, 3, 10, 0, 0, 0);
+	latest_invoice(f, sa, ia);
+	first_payment(f, ia, pay);
+	call_as(f, t, "payments.refund", NULL, "{\"id\":\"%s\",\"amount\":3000}", pay);
+	run_at(f, tbb_ts(2026, 3, 15, 0, 0, 0));               /* T's trial ends: charged */
+	customer(f, t, c, "pm_card_visa");
+	open_invoice(f, t, ig, c, "EUR", 5000, 30, tbb_ts(2026, 3, 20, 0, 0, 0), 1);
+	run_at(f, tbb_ts(2026, 3, 25, 0, 0, 0));
+	customer(f, t, c, "pm_card_chargeDeclined");
+	subscribe(f, sk, c, y, "");                             /* K declines */
+	run_at(f, tbb_ts(2026, 3, 25, 0, 0, 0));
+	latest_invoice(f, sk, ik);
+	f->w->now = tbb_ts(2026, 3, 28, 0, 0, 0);
+	call_as(f, t, "invoices.mark_uncollectible", NULL, "{\"id\":\"%s\"}", ik);
+	f->w->now = tbb_ts(2026, 4, 2, 0, 0, 0);
+	call_as(f, t, "invoices.pay", NULL, "{\"id\":\"%s\",\"paidOutOfBand\":true}", ig);
+	run_at(f, tbb_ts(2026, 4, 5, 0, 0, 0));
+	customer(f, t, c, "pm_card_chargeDeclined");
+	subscribe(f, tmp, c, y, "");                            /* H declines */
+	run_at(f, tbb_ts(2026, 4, 5, 0, 0, 0));
+	run_at(f, tbb_ts(2026, 4, 8, 0, 0, 0));
+	run_at(f, tbb_ts(2026, 4, 10, 0, 0, 0));
+
+	memset(&r, 0x5a, sizeof(r));
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &f->admin, "eur",
+		tbb_ts(2026, 1, 1, 0, 0, 0), tbb_ts(2026, 5, 1, 0, 0, 0)), BILLING_OK);
+	assert_string_equal(r.currency, "EUR");
+	assert_int_equal(r.month_count, 4);
+	assert_revenue_month(&r.months[0], tbb_ts(2026, 1, 1, 0, 0, 0), 24000, 0, 24000, 0, 0);
+	tbb_assert_time(r.months[0].end, tbb_ts(2026, 2, 1, 0, 0, 0));
+	assert_revenue_month(&r.months[1], tbb_ts(2026, 2, 1, 0, 0, 0), 36000, 0, 24000, 0,
+		12000);
+	assert_revenue_month(&r.months[2], tbb_ts(2026, 3, 1, 0, 0, 0), 29000, -12000, 12000,
+		-3000, 5000);
+	assert_revenue_month(&r.months[3], tbb_ts(2026, 4, 1, 0, 0, 0), 12000, 0, 5000, 0,
+		12000);
+	tbb_assert_time(r.months[3].end, f->w->now);
+	/* One month alone is the same month; February from its own start (the
+	 * payments' states at from are where it starts). */
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &f->admin, "EUR",
+		tbb_ts(2026, 2, 1, 0, 0, 0), tbb_ts(2026, 3, 1, 0, 0, 0)), BILLING_OK);
+	assert_int_equal(r.month_count, 1);
+	assert_revenue_month(&r.months[0], tbb_ts(2026, 2, 1, 0, 0, 0), 36000, 0, 24000, 0,
+		12000);
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &f->admin, "EUR",
+		tbb_ts(2026, 3, 1, 0, 0, 0), tbb_ts(2026, 4, 1, 0, 0, 0)), BILLING_OK);
+	assert_revenue_month(&r.months[0], tbb_ts(2026, 3, 1, 0, 0, 0), 29000, -12000, 12000,
+		-3000, 5000);
+	/* Before anything: zeros. */
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &f->admin, "EUR",
+		tbb_ts(2025, 12, 1, 0, 0, 0), tbb_ts(2026, 1, 1, 0, 0, 0)), BILLING_OK);
+	assert_revenue_month(&r.months[0], tbb_ts(2025, 12, 1, 0, 0, 0), 0, 0, 0, 0, 0);
+	/* USD: U's 12000 in January; its declined one in February, open. */
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &f->admin, "USD",
+		tbb_ts(2026, 1, 1, 0, 0, 0), tbb_ts(2026, 3, 1, 0, 0, 0)), BILLING_OK);
+	assert_revenue_month(&r.months[0], tbb_ts(2026, 1, 1, 0, 0, 0), 12000, 0, 12000, 0, 0);
+	assert_revenue_month(&r.months[1], tbb_ts(2026, 2, 1, 0, 0, 0), 12000, 0, 0, 0, 12000);
+
+	assert_recovery(f, tbb_ts(2026, 2, 1, 0, 0, 0), f->w->now, 4, 48000, 1, 12000, 1, 1, 1,
+		2500);
+	assert_recovery(f, tbb_ts(2026, 2, 1, 0, 0, 0), tbb_ts(2026, 2, 13, 0, 0, 0), 1, 12000,
+		0, 0, 1, 0, 0, 0);
+	assert_recovery(f, tbb_ts(2026, 2, 1, 0, 0, 0), tbb_ts(2026, 2, 13, 0, 0, 1), 1, 12000,
+		1, 12000, 0, 0, 0, 10000);
+	assert_recovery(f, tbb_ts(2026, 2, 11, 0, 0, 0), f->w->now, 3, 36000, 0, 0, 1, 1, 1, 0);
+	assert_recovery(f, tbb_ts(2026, 1, 1, 0, 0, 0), tbb_ts(2026, 2, 1, 0, 0, 0), 0, 0, 0, 0,
+		0, 0, 0, 0);
+
+	/* The JSON layer, read by a USER. */
+	snprintf(json, sizeof(json), "{\"currency\":\"EUR\",\"from\":\"2026-03-01T00:00:00Z\","
+		"\"to\":\"2026-04-01T00:00:00Z\"}");
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.revenue", json,
+		strlen(json), NULL), BILLING_OK);
+	assert_non_null(strstr(out, "{\"object\":\"revenue_report\",\"currency\":\"EUR\","
+		"\"from\":\"2026-03-01T00:00:00Z\",\"to\":\"2026-04-01T00:00:00Z\",\"months\":[{"
+		"\"start\":\"2026-03-01T00:00:00Z\",\"end\":\"2026-04-01T00:00:00Z\","
+		"\"finalized\":29000,\"voided\":-12000,\"invoiced\":17000,\"paid\":12000,"
+		"\"refunded\":-3000,\"collected\":9000,\"outstanding\":5000}]}"));
+	billing_free(out);
+	out = NULL;
+	snprintf(json, sizeof(json), "{\"currency\":\"EUR\",\"from\":\"2026-02-01T00:00:00Z\","
+		"\"to\":\"2026-04-10T00:00:00Z\"}");
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.payment_recovery", json,
+		strlen(json), NULL), BILLING_OK);
+	assert_non_null(strstr(out, "{\"object\":\"payment_recovery_report\",\"currency\":"
+		"\"EUR\",\"from\":\"2026-02-01T00:00:00Z\",\"to\":\"2026-04-10T00:00:00Z\","
+		"\"failedInvoices\":4,\"failedAmount\":48000,\"recovered\":1,"
+		"\"recoveredAmount\":12000,\"open\":1,\"uncollectible\":1,\"voided\":1,"
+		"\"recoveryRate\":\"25.00\"}"));
+	billing_free(out);
+	out = NULL;
+	snprintf(json, sizeof(json), "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\","
+		"\"to\":\"2026-02-01T00:00:00Z\"}");
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.payment_recovery", json,
+		strlen(json), NULL), BILLING_OK);
+	assert_non_null(strstr(out, "\"failedInvoices\":0,\"failedAmount\":0,\"recovered\":0,"
+		"\"recoveredAmount\":0,\"open\":0,\"uncollectible\":0,\"voided\":0,"
+		"\"recoveryRate\":null}"));
+	billing_free(out);
+}
+
+/* Both reports: USER reads, PLATFORM does not; bad input named, through C
+ * and JSON; a storage without history. */
+static void revenue__roles_and_bad_input(void **state)
+{
+	fx *f = *state;
+	billing_principal user = tb_user(f->tenant), platform = tb_platform();
+	billing_revenue r;
+	billing_payment_recovery pr;
+	const int64_t jan1 = tbb_ts(2026, 1, 1, 0, 0, 0), feb1 = tbb_ts(2026, 2, 1, 0, 0, 0);
+	const int64_t now = tbb_ts(2026, 2, 17, 10, 0, 0);
+	static const char *const bad_revenue[][2] = {
+		{ "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-02-01T00:00:00Z\"}",
+			"currency" },
+		{ "{\"currency\":\"EURO\",\"from\":\"2026-01-01T00:00:00Z\",\"to\":"
+			"\"2026-02-01T00:00:00Z\"}", "currency" },
+		{ "{\"currency\":\"EUR\",\"to\":\"2026-02-01T00:00:00Z\"}", "from" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2026-01-02T00:00:00Z\",\"to\":"
+			"\"2026-02-01T00:00:00Z\"}", "from" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\"}", "to" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\",\"to\":"
+			"\"2026-01-01T00:00:00Z\"}", "to" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\",\"to\":"
+			"\"2026-04-01T00:00:00Z\"}", "to" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2022-01-01T00:00:00Z\",\"to\":"
+			"\"2025-02-01T00:00:00Z\"}", "to" },
+	};
+	static const char *const bad_recovery[][2] = {
+		{ "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-02-01T00:00:00Z\"}",
+			"currency" },
+		{ "{\"currency\":\"EUR\",\"from\":\"soon\",\"to\":\"2026-02-01T00:00:00Z\"}",
+			"from" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\"}", "to" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\",\"to\":"
+			"\"2026-01-01T00:00:00Z\"}", "to" },
+		{ "{\"currency\":\"EUR\",\"from\":\"2026-01-01T00:00:00Z\",\"to\":"
+			"\"2026-03-01T00:00:00Z\"}", "to" },
+	};
+	char *out = NULL;
+	size_t i;
+
+	f->w->now = now;
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &user, "EUR", jan1,
+		tbb_ts(2026, 3, 1, 0, 0, 0)), BILLING_OK);
+	assert_int_equal(r.month_count, 2);
+	tbb_assert_time(r.months[1].end, now);
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &platform, "EUR", jan1, feb1),
+		BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &user, NULL, jan1, feb1),
+		BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &user, "EUR", jan1 + 1, feb1),
+		BILLING_EINVALID);
+	tb_assert_field("from");
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &user, "EUR", jan1, feb1 - 1),
+		BILLING_EINVALID);
+	tb_assert_field("to");
+	tb_assert_rc(billing_report_revenue(NULL, f->w->ctx, &user, "EUR", jan1, feb1),
+		BILLING_EINVALID);
+	tb_assert_rc(billing_report_payment_recovery(&pr, f->w->ctx, &user, "EUR", jan1, now),
+		BILLING_OK);
+	assert_int_equal(pr.failed_invoices, 0);
+	tb_assert_rc(billing_report_payment_recovery(&pr, f->w->ctx, &platform, "EUR", jan1, now),
+		BILLING_EFORBIDDEN);
+	tb_assert_rc(billing_report_payment_recovery(&pr, f->w->ctx, &user, "XX", jan1, now),
+		BILLING_EINVALID);
+	tb_assert_field("currency");
+	tb_assert_rc(billing_report_payment_recovery(&pr, f->w->ctx, &user, "EUR", -1, now),
+		BILLING_EINVALID);
+	tb_assert_field("from");
+	tb_assert_rc(billing_report_payment_recovery(&pr, f->w->ctx, &user, "EUR", jan1,
+		now + 1), BILLING_EINVALID);
+	tb_assert_field("to");
+	tb_assert_rc(billing_report_payment_recovery(NULL, f->w->ctx, &user, "EUR", jan1, now),
+		BILLING_EINVALID);
+	for (i = 0; i < sizeof(bad_revenue) / sizeof(bad_revenue[0]); i++) {
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.revenue",
+			bad_revenue[i][0], strlen(bad_revenue[i][0]), NULL), BILLING_EINVALID);
+		tb_assert_field(bad_revenue[i][1]);
+		billing_free(out);
+		out = NULL;
+	}
+	for (i = 0; i < sizeof(bad_recovery) / sizeof(bad_recovery[0]); i++) {
+		tb_assert_rc(billing_call_json(&out, f->w->ctx, &user, "reports.payment_recovery",
+			bad_recovery[i][0], strlen(bad_recovery[i][0]), NULL), BILLING_EINVALID);
+		tb_assert_field(bad_recovery[i][1]);
+		billing_free(out);
+		out = NULL;
+	}
+	f->w->ctx->st->version = 13;
+	tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &user, "EUR", jan1, feb1),
+		BILLING_EINVALID);
+	tb_assert_rc(billing_report_payment_recovery(&pr, f->w->ctx, &user, "EUR", jan1, now),
+		BILLING_EINVALID);
+	f->w->ctx->st->version = BILLING_STORAGE_VERSION;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1228,6 +1585,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(trials__roles_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__hand_worked_invoices, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__roles_and_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(revenue__hand_counted_months_and_recovery, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(revenue__roles_and_bad_input, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

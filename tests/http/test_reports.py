@@ -4,8 +4,10 @@ GET /v1/reports/mrr?currency=&at= and
 GET /v1/reports/mrr-movements?currency=&from=&to=,
 GET /v1/reports/receivables-aging?currency=&at= and
 GET /v1/reports/churn?currency=&from=&to=,
-GET /v1/reports/arpa?currency=&at= and
-GET /v1/reports/trial-conversion?from=&to=.
+GET /v1/reports/arpa?currency=&at=,
+GET /v1/reports/trial-conversion?from=&to=,
+GET /v1/reports/revenue?currency=&from=&to= and
+GET /v1/reports/payment-recovery?currency=&from=&to=.
 
 - MRR of a tenant's history, by hand: MONTHLY 9.99 and a yearly 120.06
   (1000.5 a month, rounded half away from zero: 1001); an upgrade of the
@@ -28,6 +30,16 @@ GET /v1/reports/trial-conversion?from=&to=.
   afterwards for both times; another of 10.00 voided since was open at the
   first time; a USER reads; bad parameters are 400 naming the field; the
   answer conforms to ReceivablesAgingReport.
+- invoiced vs collected and payment recovery (in Aging's class: no server of
+  its own): a subscription charged (9.99 and its tax), one declined, a
+  send_invoice invoice of 10.00 voided, 1.00 of the first payment refunded,
+  then the declined customer's card replaced and the first dunning retry
+  (a day later) paying: over the months from the start's to the next
+  one's, finalized = the three totals, voided = -the third, paid = the two
+  others, refunded -100, nothing outstanding at the end; recovery: one
+  invoice failed, recovered with its total, "100.00"; USD none, null; a USER
+  reads both; bad currency, from and to are 400 naming the field; the
+  answers conform to RevenueReport and PaymentRecoveryReport.
 - churn: of MONTHLY 9.99 and the yearly 1001, a day later the monthly one
   upgraded to PREMIUM (+1000) and the yearly canceled now (-1001): one of
   two customers churned, "50.00" %; revenue churn gross 1001 / 2000 =
@@ -305,7 +317,7 @@ class Churn(tenant_case.TenantCase):
 
 
 class Aging(tenant_case.TenantCase):
-    """Receivables ageing over HTTP."""
+    """Receivables ageing, invoiced vs collected and payment recovery over HTTP."""
 
     def now(self):
         return ts.parse_time(self.b.ok("GET", "/v1/test-clock")["now"])
@@ -350,6 +362,89 @@ class Aging(tenant_case.TenantCase):
                 self.assertProblem(self.s.request(
                     "GET", "/v1/reports/receivables-aging" + query, token=self.b.tok), 400,
                     field=field)
+
+    def test_revenue_and_payment_recovery(self):
+        start = self.now()
+        paid = self.b.subscribe(customer=self.b.customer_new(
+            defaultPaymentMethod="pm_card_visa"))
+        bad = self.b.customer_new(defaultPaymentMethod="pm_card_chargeDeclined")
+        failed = self.b.subscribe(customer=bad)
+        self.assertEqual(failed["status"], "past_due")
+        voided = self.invoice(1000)
+        self.b.ok("POST", "/v1/invoices/%s/void" % voided["id"], {})
+        first = self.b.ok("GET", "/v1/invoices/%s" % paid["latestInvoiceId"])
+        second = self.b.ok("GET", "/v1/invoices/%s" % failed["latestInvoiceId"])
+        pay = self.b.ok("GET", "/v1/payments?invoiceId=%s" % first["id"])["data"][0]
+        self.b.ok("POST", "/v1/payments/%s/refund" % pay["id"], {"amount": 100})
+        # A good card, and the first dunning retry (a day later) pays.
+        self.b.ok("PATCH", "/v1/customers/%s" % bad["id"],
+                  {"defaultPaymentMethod": "pm_card_visa"})
+        r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 86400 + 60})
+        self.assertEqual(r.status, 200, r.text)
+        r = self.b.req("POST", "/v1/test-clock/advance", {"seconds": 60})
+        self.assertEqual(r.status, 200, r.text)
+        now = self.now()
+        doc = self.s.request("GET", "/v1/openapi.json").body
+
+        frm, to = ts.fmt_time(month_floor(start)), ts.fmt_time(next_month(now))
+        r = self.s.request("GET", "/v1/reports/revenue?currency=EUR&from=%s&to=%s" % (frm, to),
+                           token=self.user)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/revenue", 200,
+                                                  "application/json", r.body, r.text), [])
+        months = r.body["months"]
+        self.assertEqual((r.body["object"], r.body["currency"], r.body["from"], r.body["to"],
+                          months[0]["start"], months[-1]["end"]),
+                         ("revenue_report", "EUR", frm, to, frm, ts.fmt_time(now)))
+        total = {k: sum(m[k] for m in months) for k in months[0] if k not in ("start", "end")}
+        del total["outstanding"]
+        self.assertEqual(total, {
+            "finalized": first["total"] + second["total"] + voided["total"],
+            "voided": -voided["total"],
+            "invoiced": first["total"] + second["total"],
+            "paid": first["total"] + second["total"], "refunded": -100,
+            "collected": first["total"] + second["total"] - 100})
+        self.assertEqual(months[-1]["outstanding"], 0)
+
+        r = self.s.request("GET", "/v1/reports/payment-recovery?currency=EUR&from=%s&to=%s"
+                           % (ts.fmt_time(start), ts.fmt_time(now)), token=self.user)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(schema.response_problems(doc, "GET", "/v1/reports/payment-recovery",
+                                                  200, "application/json", r.body, r.text), [])
+        self.assertEqual(r.body, {"object": "payment_recovery_report", "currency": "EUR",
+                                  "from": ts.fmt_time(start), "to": ts.fmt_time(now),
+                                  "failedInvoices": 1, "failedAmount": second["total"],
+                                  "recovered": 1, "recoveredAmount": second["total"],
+                                  "open": 0, "uncollectible": 0, "voided": 0,
+                                  "recoveryRate": "100.00"})
+        none = self.b.ok("GET", "/v1/reports/payment-recovery?currency=USD&from=%s&to=%s"
+                         % (ts.fmt_time(start), ts.fmt_time(now)))
+        self.assertEqual((none["failedInvoices"], none["recoveryRate"]), (0, None))
+
+    def test_revenue_and_recovery_bad_parameters_name_the_field(self):
+        now = self.now()
+        this, nxt = ts.fmt_time(month_floor(now)), ts.fmt_time(next_month(now))
+        past, future = ts.fmt_time(now - 86400), ts.fmt_time(now + 3600)
+        for query, field in (("?from=%s&to=%s" % (this, nxt), "currency"),
+                             ("?currency=EURO&from=%s&to=%s" % (this, nxt), "currency"),
+                             ("?currency=EUR&to=%s" % nxt, "from"),
+                             ("?currency=EUR&from=%s&to=%s" % (past, nxt), "from"),
+                             ("?currency=EUR&from=%s" % this, "to"),
+                             ("?currency=EUR&from=%s&to=%s" % (this, this), "to"),
+                             ("?currency=EUR&from=%s&to=%s" % (
+                                 this, ts.fmt_time(next_month(next_month(now)))), "to")):
+            with self.subTest(report="revenue", query=query):
+                self.assertProblem(self.s.request("GET", "/v1/reports/revenue" + query,
+                                                  token=self.b.tok), 400, field=field)
+        for query, field in (("?from=%s&to=%s" % (past, ts.fmt_time(now)), "currency"),
+                             ("?currency=EUR&to=%s" % ts.fmt_time(now), "from"),
+                             ("?currency=EUR&from=soon&to=%s" % ts.fmt_time(now), "from"),
+                             ("?currency=EUR&from=%s" % past, "to"),
+                             ("?currency=EUR&from=%s&to=%s" % (past, future), "to"),
+                             ("?currency=EUR&from=%s&to=%s" % (past, past), "to")):
+            with self.subTest(report="payment-recovery", query=query):
+                self.assertProblem(self.s.request("GET", "/v1/reports/payment-recovery" + query,
+                                                  token=self.b.tok), 400, field=field)
 
 
 if __name__ == "__main__":

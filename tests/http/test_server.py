@@ -398,6 +398,7 @@ class Operations(ProblemAssertions):
             "/v1/reports/mrr": {"get"}, "/v1/reports/mrr-movements": {"get"},
             "/v1/reports/receivables-aging": {"get"}, "/v1/reports/churn": {"get"},
             "/v1/reports/arpa": {"get"}, "/v1/reports/trial-conversion": {"get"},
+            "/v1/reports/revenue": {"get"}, "/v1/reports/payment-recovery": {"get"},
             "/v1/invoice-settings": {"get", "put"},
             "/v1/branding": {"get", "put"},
             "/v1/hosted-links/rotate": {"post"},

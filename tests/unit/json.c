@@ -713,7 +713,8 @@ static void json_catalog__lists_every_operation_with_roles_and_inputs(void **sta
 		"invoices.delete_discount",
 		/* revenue reports (#25) */
 		"reports.mrr", "reports.mrr_movements", "reports.receivables_aging",
-		"reports.churn", "reports.arpa", "reports.trial_conversion",
+		"reports.churn", "reports.arpa", "reports.trial_conversion", "reports.revenue",
+		"reports.payment_recovery",
 		/* invoice settings (#20 item 2): the renewal draft delay */
 		"invoice_settings.get", "invoice_settings.set",
 		/* documents (#24): the tenant's branding, hosted links */

@@ -202,6 +202,18 @@ for (const backend of backends()) {
         from: '2000-01-01T00:00:00Z', to: mrr.at });
       assert.equal(trials.trialsEnded, trials.converted + trials.canceledDuringTrial +
         trials.endedUnpaid);
+      const revenue = await run(acme, 'reports.revenue', { currency: 'EUR', from: month,
+        to: next.toISOString().replace('.000Z', 'Z') });
+      assert.equal(revenue.months.length, 1);
+      assert.equal(revenue.months[0].outstanding, aging.total);
+      for (const m of revenue.months) {
+        assert.equal(m.invoiced, m.finalized + m.voided);
+        assert.equal(m.collected, m.paid + m.refunded);
+      }
+      const recovery = await run(acme, 'reports.payment_recovery', {
+        currency: 'EUR', from: '2000-01-01T00:00:00Z', to: mrr.at });
+      assert.equal(recovery.failedInvoices, recovery.recovered + recovery.open +
+        recovery.uncollectible + recovery.voided);
 
       const [event] = (await run(acme, 'events.list', { limit: 1 })).data;
       await run(acme, 'events.get', event.id);
@@ -232,10 +244,10 @@ for (const backend of backends()) {
       for (const s of Object.values(SHAPES)) if (s.extends) used.add(s.extends);
       // nested in Invoice (InvoiceLine, TaxAmount, DiscountAmount), WebhookDelivery,
       // UsageResult, SubscriptionUsage, Subscription (SubscriptionItemRef, Discount,
-      // BillingThresholds) and MrrMovementsReport (MrrMonth)
+      // BillingThresholds), MrrMovementsReport (MrrMonth) and RevenueReport (RevenueMonth)
       used.add('InvoiceLine').add('WebhookAttempt').add('UsageItem').add('UsageMeterTotal')
         .add('SubscriptionItemRef').add('TaxAmount').add('DiscountAmount').add('Discount')
-        .add('BillingThresholds').add('MrrMonth');
+        .add('BillingThresholds').add('MrrMonth').add('RevenueMonth');
       assert.deepEqual(Object.keys(SHAPES).filter((n) => !used.has(n)), []);
     });
 

@@ -2,7 +2,9 @@
 reports.mrr of a monthly 29.00 and a yearly 300.06 subscription (2500.5 a
 month, rounded half away from zero): 2900 + 2501 = 5401, ARR 12 x 5401; a
 bad currency is refused naming the field; the other reports' answers and a
-refusal each (reports.trial_conversion: a new tenant's, none ended: null).
+refusal each (reports.trial_conversion: a new tenant's, none ended: null;
+reports.revenue: a subscription's first invoice, not paid, in this month's
+finalized and outstanding; reports.payment_recovery: none failed, null).
 
 Run: BILLING_LIBRARY=build/release/libbilling.so python3 -m unittest discover -s bindings/python/tests
 """
@@ -75,6 +77,34 @@ class Reports(support.BackendCase):
                           None))
         with self.assertRaises(B.InvalidArgument) as cm:
             acme.reports.trial_conversion(from_=now, to=now)
+        self.assertEqual(cm.exception.field, "to")
+
+    def test_revenue_and_payment_recovery(self):
+        _, acme = self.new_tenant("Revenue")
+        prod = acme.products.create(name="Service", sku="svc")
+        monthly = acme.plans.create(product_id=prod["id"], code="MONTHLY", name="Monthly",
+                                    amount=2900, currency="EUR", interval="MONTH")
+        cus = acme.customers.create(name="C", email="c@example.com")
+        sub = acme.subscriptions.create(customer_id=cus["id"], plan_id=monthly["id"])
+        inv = acme.invoices.get(sub["latestInvoiceId"])
+        month = sub["createdAt"][:8] + "01T00:00:00Z"
+        year, mon = int(month[:4]), int(month[5:7])
+        nxt = "%04d-%02d-01T00:00:00Z" % (year + mon // 12, mon % 12 + 1)
+        rev = acme.reports.revenue(currency="EUR", from_=month, to=nxt)
+        [m] = rev["months"]
+        self.assertEqual((rev["object"], m["start"], m["finalized"], m["invoiced"],
+                          m["collected"], m["outstanding"]),
+                         ("revenue_report", month, inv["total"], inv["total"],
+                          inv["amountPaid"], inv["amountDue"]))
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.reports.revenue(currency="EUR", from_=nxt, to=month)
+        self.assertEqual(cm.exception.field, "from")
+        now = acme.reports.mrr(currency="EUR")["at"]
+        r = acme.reports.payment_recovery(currency="EUR", from_=month, to=now)
+        self.assertEqual((r["object"], r["failedInvoices"], r["recoveryRate"]),
+                         ("payment_recovery_report", 0, None))
+        with self.assertRaises(B.InvalidArgument) as cm:
+            acme.reports.payment_recovery(currency="EUR", from_=now, to=now)
         self.assertEqual(cm.exception.field, "to")
 
     def test_arpa(self):
