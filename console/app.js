@@ -171,13 +171,52 @@ function monthsBefore(iso, k) {
   return t.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-async function mrrChart(currency, at, holder) {
-  let uPlot;
-  try {
-    ({ default: uPlot } = await import("./vendor/uPlot.esm.js"));
-  } catch {
-    return;   // no chart library installed: the figures stand alone
+// The chart library, loaded once; null when it is not installed (the
+// figures and tables stand alone).
+let chartLib;
+async function loadChartLib() {
+  if (chartLib === undefined) {
+    try {
+      chartLib = (await import("./vendor/uPlot.esm.js")).default;
+    } catch {
+      chartLib = null;
+    }
   }
+  return chartLib;
+}
+
+// The first second (UTC) of the month k months after the one of iso.
+function monthStart(iso, k) {
+  const t = new Date(iso);
+  return new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + k, 1)).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+// A report month is a calendar month in UTC: named in UTC, so that a user
+// west of Greenwich does not see it as the month before.
+function monthName(iso) {
+  return new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", timeZone: "UTC" }).format(new Date(iso));
+}
+
+// The same for an axis, where twelve names share the width: the month, and
+// the year under January's and the first month's.
+function monthTick(iso, first) {
+  const t = new Date(iso);
+  const month = new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" }).format(t);
+  return first || t.getUTCMonth() === 0 ? month + "\n" + t.getUTCFullYear() : month;
+}
+
+function chartWidth(holder) {
+  return Math.max(280, Math.min(720, holder.clientWidth || 600));
+}
+
+// A money cell whose figure a test (or a script) reads back exactly.
+function moneyCell(minor, currency, attrs) {
+  return h("span", Object.assign({ "data-minor": String(minor) }, attrs || {}), formatMoney(minor, currency));
+}
+
+async function mrrChart(currency, at, holder) {
+  const uPlot = await loadChartLib();
+  if (!uPlot) return;
   const times = [];
   for (let k = 11; k >= 0; k--) times.push(k === 0 ? at : monthsBefore(at, k));
   const reports = await Promise.all(times.map((when) => api.get("/v1/reports/mrr", { currency, at: when })));
@@ -185,7 +224,7 @@ async function mrrChart(currency, at, holder) {
   const fig = h("figure", { class: "chart" },
     h("figcaption", {}, `MRR over the last 12 months (${currency})`));
   holder.append(fig);
-  const width = Math.max(280, Math.min(720, holder.clientWidth || 600));
+  const width = chartWidth(holder);
   // Plotted in minor units (integers); the axis labels are formatted money.
   new uPlot({
     width, height: 220,
@@ -197,6 +236,83 @@ async function mrrChart(currency, at, holder) {
   fig.append(h("details", {}, h("summary", {}, "MRR by month as a table"),
     table("MRR by month", ["Month", "MRR"],
       points.map((p) => [formatDate(new Date(p[0] * 1000).toISOString()), formatMoney(p[1], currency)]), "")));
+}
+
+// MRR movements of the last 12 months (GET /v1/reports/mrr-movements) as
+// grouped bars: five bars per month (new, expansion, contraction, churned,
+// reactivated; contraction and churned below zero), and the same figures
+// as a table.
+const MOVEMENTS = [["new", "New", "#15803d"], ["expansion", "Expansion", "#1d4ed8"],
+  ["contraction", "Contraction", "#b45309"], ["churned", "Churned", "#b91c1c"],
+  ["reactivated", "Reactivated", "#7c3aed"]];
+const SLOTS = MOVEMENTS.length + 1;   // the bars of a month, then a gap
+
+async function movementsChart(currency, at, holder) {
+  const r = await api.optional("/v1/reports/mrr-movements", { currency, from: monthStart(at, -11), to: monthStart(at, 1) });
+  if (!r) return;
+  const months = r.months || [];
+  const fig = h("figure", { class: "chart", "data-chart": "mrr-movements", "data-currency": currency },
+    h("figcaption", {}, `MRR movements per month, last 12 months (${currency})`));
+  holder.append(fig);
+  const uPlot = await loadChartLib();
+  if (uPlot && months.length) {
+    // One x slot per bar: month i's movement k at i * SLOTS + k.
+    const xs = [];
+    for (let i = 0; i < months.length * SLOTS; i++) xs.push(i);
+    const ys = MOVEMENTS.map(([key], k) => xs.map((x) => (x % SLOTS === k ? months[Math.floor(x / SLOTS)][key] : null)));
+    const label = (x) => (x === null || x === undefined ? "—" : monthName(months[Math.min(months.length - 1, Math.max(0, Math.floor(x / SLOTS)))].start));
+    new uPlot({
+      width: chartWidth(holder), height: 240,
+      scales: { x: { time: false, range: [-1, months.length * SLOTS - 1] } },
+      series: [{ label: "Month", value: (u, x) => label(x) }].concat(MOVEMENTS.map(([, name, color]) => ({
+        label: name, fill: color, stroke: color, width: 0, fillTo: 0,
+        paths: uPlot.paths.bars({ size: [0.9, 24] }), points: { show: false },
+        value: (u, v) => (v === null ? "—" : formatMoney(v, currency)),
+      }))),
+      axes: [
+        { splits: () => months.map((m, i) => i * SLOTS + (MOVEMENTS.length - 1) / 2),
+          values: (u, vals) => vals.map((x, i) => monthTick(months[Math.floor(x / SLOTS)].start, i === 0)) },
+        { size: 90, values: (u, vals) => vals.map((v) => formatMoney(Math.round(v), currency)) },
+      ],
+    }, [xs].concat(ys), fig);
+  }
+  fig.append(h("details", {}, h("summary", {}, "MRR movements by month as a table"),
+    table("MRR movements by month", ["Month"].concat(MOVEMENTS.map(([, name]) => name), ["MRR at the end"]),
+      months.map((m) => [monthName(m.start)].concat(MOVEMENTS.map(([key]) =>
+        moneyCell(m[key], currency, { "data-month": m.start, "data-movement": key })),
+      [moneyCell(m.endMrr, currency, { "data-month": m.start, "data-movement": "endMrr" })])), "No months.")));
+}
+
+// Receivables ageing now (GET /v1/reports/receivables-aging): the open
+// invoices' amount due by days past due, as bars and as a table shown
+// beside them.
+const BUCKETS = [["current", "Not yet due"], ["days1To30", "1–30 days"], ["days31To60", "31–60 days"],
+  ["days61To90", "61–90 days"], ["daysOver90", "Over 90 days"]];
+
+async function agingChart(currency, holder) {
+  const r = await api.optional("/v1/reports/receivables-aging", { currency });
+  if (!r) return;
+  const fig = h("figure", { class: "chart", "data-chart": "receivables-aging", "data-currency": currency },
+    h("figcaption", {}, `Receivables ageing (${currency}): ${r.invoices} open ${r.invoices === 1 ? "invoice" : "invoices"}, ${r.invoicesPastDue} past due`));
+  holder.append(fig);
+  const uPlot = await loadChartLib();
+  if (uPlot) {
+    new uPlot({
+      width: chartWidth(holder), height: 200,
+      scales: { x: { time: false, range: [-0.6, BUCKETS.length - 0.4] } },
+      series: [{ label: "Bucket", value: (u, x) => (x === null ? "—" : BUCKETS[x][1]) },
+        { label: "Amount due", fill: "#1d4ed8", stroke: "#1d4ed8", width: 0, fillTo: 0,
+          paths: uPlot.paths.bars({ size: [0.6, 60] }), points: { show: false },
+          value: (u, v) => (v === null ? "—" : formatMoney(v, currency)) }],
+      axes: [
+        { splits: () => BUCKETS.map((b, i) => i), values: (u, vals) => vals.map((i) => (BUCKETS[i] ? BUCKETS[i][1] : "")) },
+        { size: 90, values: (u, vals) => vals.map((v) => formatMoney(Math.round(v), currency)) },
+      ],
+    }, [BUCKETS.map((b, i) => i), BUCKETS.map(([key]) => r[key])], fig);
+  }
+  fig.append(table("Receivables ageing", ["Past due", "Amount due"],
+    BUCKETS.map(([key, name]) => [name, moneyCell(r[key], currency, { "data-bucket": key })])
+      .concat([["Total", moneyCell(r.total, currency, { "data-bucket": "total" })]]), ""));
 }
 
 async function dashboardPage() {
@@ -220,6 +336,8 @@ async function dashboardPage() {
         h("p", { class: "note" }, "As of " + formatTime(r.at)));
       main.append(section);
       await mrrChart(currency, r.at, section);
+      await movementsChart(currency, r.at, section);
+      await agingChart(currency, section);
     }
   } catch (e) {
     failed(e);
@@ -425,6 +543,56 @@ function invoiceRows(list, refresh, withCustomer) {
   });
 }
 
+// A customer's events (GET /v1/events?customerId=), newest first, a page
+// at a time: "Older events" adds the next page (keyset, the API's cursor).
+// Times in the user's time zone; the object linked where the console has a
+// page for it (invoices and credit notes have their lists; the customer
+// and its subscriptions and payments are on this page).
+const EVENT_PAGE = 20;
+
+function eventObject(e) {
+  const d = e.data || {};
+  const name = d.number || e.resourceId;
+  if (e.resourceType === "invoice") {
+    return h("a", { href: "#/invoices?" + new URLSearchParams({ status: d.status || "" }).toString() }, "Invoice " + name);
+  }
+  if (e.resourceType === "credit_note") return h("a", { href: "#/credit-notes" }, "Credit note " + name);
+  if (e.resourceType === "customer") return "This customer";
+  return h("span", {}, String(e.resourceType).replace(/_/g, " ") + " ", h("code", {}, e.resourceId));
+}
+
+function eventsSection(id) {
+  const section = h("section", { class: "card", "aria-labelledby": "c-events" }, h("h2", { id: "c-events" }, "Events"));
+  const body = h("tbody", {});
+  const more = h("button", { type: "button", class: "more-events", hidden: true }, "Older events");
+  const err = h("p", { class: "form-error", role: "alert" });
+  let cursor = null;
+  const load = async () => {
+    more.disabled = true;
+    try {
+      const list = await api.get("/v1/events", { customerId: id, order: "desc", pageSize: EVENT_PAGE, startingAfter: cursor });
+      for (const e of list.data) {
+        body.append(h("tr", { "data-event": e.id }, h("td", {}, h("code", {}, e.type)),
+          h("td", {}, h("time", { datetime: e.createdAt }, formatTime(e.createdAt))), h("td", {}, eventObject(e))));
+      }
+      cursor = list.hasMore ? list.nextCursor : null;
+      more.hidden = !cursor;
+      if (!body.firstChild) section.replaceChildren(section.firstChild, h("p", { class: "empty" }, "No events."));
+    } catch (e) {
+      err.textContent = errorText(e);
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener("click", load);
+  section.append(h("div", { class: "table-wrap" }, h("table", {},
+    h("caption", { class: "visually-hidden" }, "The customer's events, newest first"),
+    h("thead", {}, h("tr", {}, ["Event", "When", "Object"].map((t) => h("th", { scope: "col" }, t)))), body)),
+  more, err);
+  load();
+  return section;
+}
+
 async function customerPage(id) {
   const refresh = () => customerPage(id);
   page("Customer");
@@ -485,7 +653,8 @@ async function customerPage(id) {
         formatMoney(p.refundedAmount, p.currency), p.paymentMethod || "—", formatTime(p.createdAt)]), "No payments.")),
     h("section", { class: "card", "aria-labelledby": "c-notes" }, h("h2", { id: "c-notes" }, "Credit notes"),
       table("Credit notes", ["Number", "Invoice", "Status", "Total", "Reason", "Issued", "Document"],
-        creditNoteRows(notes.data, invNumber), "No credit notes.")));
+        creditNoteRows(notes.data, invNumber), "No credit notes.")),
+    eventsSection(id));
   } catch (e) {
     failed(e);
   }

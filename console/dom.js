@@ -1,7 +1,7 @@
 // The one way the console puts anything on the page: elements built with
 // createElement, text with textContent (through text nodes). Data never
 // reaches innerHTML, a style attribute or an event-handler attribute.
-const SAFE_ATTR = /^(id|class|href|type|name|for|value|role|hidden|disabled|required|min|max|step|autocomplete|novalidate|inputmode|placeholder|scope|colspan|tabindex|download|rel|target|lang|title|aria-[a-z]+|data-[a-z-]+)$/;
+const SAFE_ATTR = /^(id|class|href|type|name|for|value|role|hidden|disabled|required|min|max|step|autocomplete|novalidate|inputmode|placeholder|scope|colspan|tabindex|download|rel|target|lang|title|datetime|aria-[a-z]+|data-[a-z-]+)$/;
 
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);

@@ -331,6 +331,19 @@ class Browser(ts.ProblemAssertions):
         d.find_element(By.CSS_SELECTOR, "form[aria-label=Subscribe] button[type=submit]").click()
         self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] tbody tr")) == 1)
         self.assertEqual(len(self.b.invoices("&customerId=" + cid)), 1)
+        # Its events, newest first, as GET /v1/events?customerId= lists them: its own and
+        # its subscription's and invoice's; the catalog's (another customer's) not.
+        events = self.b.ok("GET", "/v1/events?customerId=%s&order=desc&pageSize=20" % cid)["data"]
+        self.assertTrue({"customer.created", "subscription.created", "invoice.finalized"}
+                        <= {e["type"] for e in events}, events)
+        rows = "section[aria-labelledby=c-events] tbody tr"
+        self.wait(lambda d: [r.get_attribute("data-event") for r in d.find_elements(By.CSS_SELECTOR, rows)]
+                  == [e["id"] for e in events])
+        first = d.find_elements(By.CSS_SELECTOR, rows)[0]
+        self.assertEqual(first.find_element(By.TAG_NAME, "time").get_attribute("datetime"),
+                         events[0]["createdAt"])
+        inv_event = [r for r in d.find_elements(By.CSS_SELECTOR, rows) if "invoice.finalized" in r.text][0]
+        self.assertTrue(inv_event.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#/invoices?status=pending"))
         self.axe_check("customer")
         self.shot("customer")
 
@@ -517,6 +530,30 @@ class Browser(ts.ProblemAssertions):
         self.assertEqual(api["mrr"], 1999)   # Premium since the change of plan
         self.assertEqual(head.text, "€19.99")
         self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "figure.chart canvas")))
+        # The movements' bars and table, and the ageing table: the reports API's figures
+        # (the months the page asks for: the eleven before the server's now and its own).
+        self.wait(EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "figure[data-chart=receivables-aging][data-currency=EUR] table")))
+        self.assertTrue(d.find_elements(By.CSS_SELECTOR, "figure[data-chart=mrr-movements] canvas"))
+        self.assertTrue(d.find_elements(By.CSS_SELECTOR, "figure[data-chart=receivables-aging] canvas"))
+        y, m = int(api["at"][:4]), int(api["at"][5:7])
+        start = lambda k: "%04d-%02d-01T00:00:00Z" % (y + (m - 1 + k) // 12, (m - 1 + k) % 12 + 1)
+        moves = self.b.ok("GET", "/v1/reports/mrr-movements?currency=EUR&from=%s&to=%s"
+                          % (start(-11), start(1)))["months"]
+        self.assertEqual(len(moves), 12)
+        shown = {(c.get_attribute("data-month"), c.get_attribute("data-movement")): int(c.get_attribute("data-minor"))
+                 for c in d.find_elements(By.CSS_SELECTOR, "figure[data-chart=mrr-movements] [data-movement]")}
+        want = {(mo["start"], k): mo[k] for mo in moves
+                for k in ("new", "expansion", "contraction", "churned", "reactivated", "endMrr")}
+        self.assertEqual(shown, want)
+        self.assertEqual(sum(mo["new"] for mo in moves), 999)           # the Basic subscription
+        self.assertEqual(sum(mo["expansion"] for mo in moves), 1000)    # to Premium
+        aging = self.b.ok("GET", "/v1/reports/receivables-aging?currency=EUR")
+        shown = {c.get_attribute("data-bucket"): int(c.get_attribute("data-minor"))
+                 for c in d.find_elements(By.CSS_SELECTOR, "figure[data-chart=receivables-aging] [data-bucket]")}
+        self.assertEqual(shown, {k: aging[k] for k in ("current", "days1To30", "days31To60", "days61To90",
+                                                     "daysOver90", "total")})
+        self.assertGreater(aging["total"], 0)
         self.axe_check("dashboard")
         self.shot("dashboard")
 
@@ -534,7 +571,7 @@ class Browser(ts.ProblemAssertions):
         self.assertEqual(d.find_elements(By.CSS_SELECTOR, "details.card"), [])
         self.go("#/customers/" + cid, HOSTILE)
         self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs]"))
-        self.assertEqual([b for b in self.buttons() if b not in ("Download HTML", "Open PDF")], [])
+        self.assertEqual([b for b in self.buttons() if b not in ("Download HTML", "Open PDF", "Older events")], [])
         self.assertEqual(d.find_elements(By.CSS_SELECTOR, "form[aria-label=Subscribe]"), [])
         self.assertEqual(d.find_elements(By.CSS_SELECTOR, "details.change, details.inline-form"), [])
         self.go("#/invoices", "Invoices")
