@@ -103,9 +103,12 @@ function closedError() {
   return e;
 }
 
-function checkFormat(format) {
-  if (!Object.hasOwn(native.DOCUMENT_FORMATS, format)) {
-    throw new TypeError(`format must be 'pdf' or 'html', not ${format}`);
+// The formats of a document: 'html', 'pdf' and, for an invoice only, 'cii'
+// (its e-invoice, the CII XML of EN 16931).
+function checkFormat(format, cii = false) {
+  if (!Object.hasOwn(native.DOCUMENT_FORMATS, format) || (format === 'cii' && !cii)) {
+    throw new TypeError(`format must be 'pdf'${cii ? ", 'html' or 'cii'" : " or 'html'"}, ` +
+      `not ${format}`);
   }
 }
 
@@ -357,14 +360,17 @@ class Principal {
 
   /**
    * The invoice's document (billing_invoice_render) as a Buffer: format
-   * 'pdf' (application/pdf, the default) or 'html' (UTF-8 text/html);
-   * locale one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP, or null for the
-   * customer's preferredLocale (else en-US). Renders on a worker thread.
-   * Rejects with a BillingError (NotFound; Invalid naming "locale" or
-   * "format", the latter when the library was built without PDF support).
+   * 'pdf' (application/pdf, the default), 'html' (UTF-8 text/html) or 'cii'
+   * (the e-invoice of a finalized invoice: UN/CEFACT CII XML of EN 16931,
+   * UTF-8 application/xml); locale one of en-US, en-GB, de-DE, fr-FR, es-ES,
+   * ja-JP, or null for the customer's preferredLocale (else en-US; unused by
+   * 'cii'). Renders on a worker thread. Rejects with a BillingError
+   * (NotFound; Invalid naming "locale" or "format", the latter when the
+   * library was built without PDF support; Conflict for a draft's e-invoice,
+   * reason "draft", and for "einvoice_incomplete" / "einvoice_unsupported").
    */
   renderInvoice(invoiceId, { format = 'pdf', locale = null } = {}) {
-    return this[kRender]('invoiceRender', 'invoiceId', invoiceId, format, locale);
+    return this[kRender]('invoiceRender', 'invoiceId', invoiceId, format, locale, true);
   }
 
   /** The credit note's document (billing_credit_note_render), as
@@ -373,9 +379,9 @@ class Principal {
     return this[kRender]('creditNoteRender', 'creditNoteId', creditNoteId, format, locale);
   }
 
-  async [kRender](fn, idName, id, format, locale) {
+  async [kRender](fn, idName, id, format, locale, cii = false) {
     if (typeof id !== 'string') throw new TypeError(`${idName} must be a string`);
-    checkFormat(format);
+    checkFormat(format, cii);
     if (locale !== null && typeof locale !== 'string') {
       throw new TypeError('locale must be a string or null');
     }

@@ -361,7 +361,8 @@ static cJSON *operation(const route *rt)
 			cJSON_GetObjectItemCaseSensitive(op, "roles"), 1));
 	else if (route_is_test_clock(rt->kind))
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\"]"));
-	else if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF)   /* as invoices.get, credit_notes.get */
+	else if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF ||
+	    rt->kind == H_DOCUMENT_CII)   /* as invoices.get, credit_notes.get */
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\",\"USER\"]"));
 	if (!authed)
 		cJSON_AddItemToObject(o, "security", cJSON_CreateArray());
@@ -389,10 +390,11 @@ static cJSON *operation(const route *rt)
 			"\"The document's locale (case-insensitive); default the customer's "
 			"preferredLocale, else en-US; another is 400 "
 			"unsupported_locale.\"}"));
+	}
+	if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF || rt->kind == H_DOCUMENT_CII)
 		cJSON_AddItemToArray(params, cJSON_CreateRaw("{\"name\":\"If-None-Match\","
 			"\"in\":\"header\",\"required\":false,\"schema\":{\"type\":\"string\"},"
 			"\"description\":\"An ETag of this document: 304 when it is still the same.\"}"));
-	}
 	cJSON_AddItemToArray(params, ref("#/components/parameters/RequestId"));
 	cJSON_AddItemToObject(o, "parameters", params);
 
@@ -492,6 +494,13 @@ static cJSON *operation(const route *rt)
 				"\"contentMediaType\":\"application/pdf\"}")));
 		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
 		add_problem(responses, "404");
+		break;
+	case H_DOCUMENT_CII:
+		add_response(responses, "200", "The CII XML; ETag is a strong hash of its bytes.",
+			json_content("application/xml", cJSON_CreateRaw("{\"type\":\"string\"}")));
+		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
+		add_problem(responses, "404");
+		add_problem(responses, "409");
 		break;
 	case H_HOSTED_HTML:
 		add_response(responses, "200", "The invoice's page (Cache-Control: no-store).",

@@ -121,6 +121,12 @@ static const route special[] = {
 		"locale asked for (en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP; default the "
 		"customer's preferredLocale, else en-US); a draft is marked as one. ETag is the "
 		"document's content hash: If-None-Match answers 304."),
+	ROUTE("GET", "/v1/invoices/{id}/einvoice", H_DOCUMENT_CII, NULL, "invoices",
+		"The finalized invoice's e-invoice: UN/CEFACT Cross Industry Invoice XML of the "
+		"EN 16931 profile (Factur-X / ZUGFeRD EN 16931, guideline urn:cen.eu:en16931:2017). "
+		"409 for a draft (draft), a seller or buyer without a country "
+		"(einvoice_incomplete) or taxes EN 16931 cannot say (einvoice_unsupported). ETag is "
+		"the document's content hash: If-None-Match answers 304."),
 	/* Credit notes (docs/billing.md): the preview row before {id}. */
 	ROUTE("POST", "/v1/credit-notes", H_OP_CREATE, "credit_notes.create", "creditNotes", NULL),
 	ROUTE("GET", "/v1/credit-notes", H_OP_LIST, "credit_notes.list", "creditNotes", NULL),
@@ -394,6 +400,7 @@ void router_free(void)
 int route_needs_token(handler_kind kind)
 {
 	return kind <= H_OP_ACTION || kind == H_DOCUMENT_HTML || kind == H_DOCUMENT_PDF ||
+		kind == H_DOCUMENT_CII ||
 		route_is_test_clock(kind);
 }
 
@@ -1412,7 +1419,8 @@ static enum MHD_Result on_document_query(void *cls, enum MHD_ValueKind kind, con
 	struct document_query *q = cls;
 	char msg[120];
 	(void)kind;
-	if (strcmp(key, "locale") != 0) {
+	/* The e-invoice has no words of a language: no parameter at all. */
+	if (strcmp(key, "locale") != 0 || q->r->rt->kind == H_DOCUMENT_CII) {
 		snprintf(msg, sizeof(msg), "%.60s is not a query parameter of this route", key);
 		reply_problem(q->r, 400, "unknown_parameter", msg, key);
 	} else if (q->locale) {
@@ -1430,8 +1438,9 @@ static enum MHD_Result on_document_query(void *cls, enum MHD_ValueKind kind, con
 
 /* A rendered document as the reply, 200: the body is the server's
  * malloc'd copy with its length (a PDF holds NUL bytes); doc, the
- * library's buffer, is freed. Without memory the reply stays unset: 500. */
-static void reply_document(request *r, char *doc, size_t len, int pdf)
+ * library's buffer, is freed. Without memory the reply stays unset: 500.
+ * content_type is a string of static storage. */
+static void reply_document(request *r, char *doc, size_t len, const char *content_type)
 {
 	r->out.body = malloc(len + 1);
 	if (r->out.body) {
@@ -1439,12 +1448,12 @@ static void reply_document(request *r, char *doc, size_t len, int pdf)
 		r->out.body[len] = '\0';
 		r->out.body_len = len;
 		r->out.status = 200;
-		r->out.content_type = pdf ? "application/pdf" : "text/html; charset=utf-8";
+		r->out.content_type = content_type;
 	}
 	billing_free(doc);
 }
 
-/* GET /v1/invoices/{id}/html and /pdf. The document can change after
+/* GET /v1/invoices/{id}/html, /pdf and /einvoice. The document can change after
  * the invoice is finalized (a payment, a credit note, the status), so a
  * client keeps it but asks again (no-cache): If-None-Match with its ETag
  * costs a render and answers 304. */
@@ -1452,7 +1461,7 @@ static void handle_document(request *r)
 {
 	struct document_query q = { r, NULL, 0 };
 	billing_principal who = { NULL, NULL, BILLING_ROLE_NONE };
-	int pdf = r->rt->kind == H_DOCUMENT_PDF;
+	int pdf = r->rt->kind == H_DOCUMENT_PDF, cii = r->rt->kind == H_DOCUMENT_CII;
 	char *doc = NULL;
 	size_t len = 0;
 	int rc;
@@ -1466,7 +1475,8 @@ static void handle_document(request *r)
 	/* The two documents' routes differ only in what they render. */
 	rc = (strcmp(r->rt->tag, "creditNotes") == 0 ? billing_credit_note_render :
 		billing_invoice_render)(&doc, &len, r->app->ctx, &who, r->id,
-		pdf ? BILLING_DOCUMENT_PDF : BILLING_DOCUMENT_HTML, q.locale);
+		cii ? BILLING_DOCUMENT_CII : pdf ? BILLING_DOCUMENT_PDF : BILLING_DOCUMENT_HTML,
+		q.locale);
 	if (rc < 0) {
 		reply_billing_error(r, rc);
 		return;
@@ -1476,7 +1486,8 @@ static void handle_document(request *r)
 		billing_free(doc);
 		return;
 	}
-	reply_document(r, doc, len, pdf);
+	reply_document(r, doc, len, cii ? "application/xml" : pdf ? "application/pdf" :
+		"text/html; charset=utf-8");
 }
 
 /* GET /hosted/invoices/{id} and /pdf: no principal; the library checks
@@ -1508,7 +1519,7 @@ static void handle_hosted(request *r)
 		reply_billing_error(r, rc);
 		return;
 	}
-	reply_document(r, doc, len, pdf);
+	reply_document(r, doc, len, pdf ? "application/pdf" : "text/html; charset=utf-8");
 }
 
 void router_handle(request *r)
@@ -1553,6 +1564,7 @@ void router_handle(request *r)
 		break;
 	case H_DOCUMENT_HTML:
 	case H_DOCUMENT_PDF:
+	case H_DOCUMENT_CII:
 		handle_document(r);
 		break;
 	case H_HOSTED_HTML:

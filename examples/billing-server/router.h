@@ -42,7 +42,10 @@ typedef enum {
 	                  * likewise, application/pdf */
 	H_HOSTED_HTML,   /* GET /hosted/invoices/{id}: a hosted invoice link ({id}: its token),
 	                  * no bearer token; billing_hosted_invoice_render */
-	H_HOSTED_PDF     /* GET /hosted/invoices/{id}/pdf: likewise, application/pdf */
+	H_HOSTED_PDF,    /* GET /hosted/invoices/{id}/pdf: likewise, application/pdf */
+	H_DOCUMENT_CII   /* GET /v1/invoices/{id}/einvoice: the CII XML of EN 16931
+	                  * (BILLING_DOCUMENT_CII), application/xml, ETag as the PDF's; no
+	                  * query parameter */
 } handler_kind;
 
 /* Inbound provider webhooks are small (Stripe's events are a few KiB). */

@@ -36,6 +36,12 @@ GET /v1/credit-notes/{id}/html and /pdf.
   (both ways), an expired link (test clock) and a link given before a
   rotation are one 404 body; a rotation (ADMIN only) kills that tenant's
   links and not another tenant's, and the next read gives a working one;
+- the e-invoice (GET /v1/invoices/{id}/einvoice): application/xml, the CII
+  XML of EN 16931 parsed back (guideline, number, 380, the parties with a
+  hostile buyer name as written and the buyer's VAT id, the sums, unit C62,
+  category S), ETag and 304, a USER reads; 409 einvoice_incomplete without
+  the seller's country, 409 draft, 400 for any parameter, 404 (no such
+  invoice, another tenant's), 401;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
@@ -47,6 +53,7 @@ import re
 import subprocess
 import tempfile
 import unittest
+import xml.etree.ElementTree as ET
 
 import tenant_case
 import test_server as ts
@@ -458,6 +465,77 @@ class Documents(tenant_case.TenantCase):
         theirs = ts.make_token(ts.claims_for(other))
         self.assertProblem(self.html(inv["id"], token=theirs), 404)
         self.assertProblem(self.s.request("GET", "/v1/invoices/%s/html" % inv["id"]), 401)
+
+    # ------------------------------------------------------------ e-invoice
+
+    def einvoice(self, inv_id, query="", token=None, **kw):
+        path = "/v1/invoices/%s/einvoice%s" % (inv_id, query)
+        if token:
+            return self.s.request("GET", path, token=token, **kw)
+        return self.b.req("GET", path, **kw)
+
+    def test_einvoice(self):
+        """GET /v1/invoices/{id}/einvoice: the CII XML of EN 16931, parsed
+        back; hostile text as written; ETag and 304; a USER reads; 409 for a
+        draft and without the seller's country; 400, 404, 401."""
+        hostile = "Ada \u0410\u0434\u0430 & <b>]]></b>"
+        c = self.b.customer_new(name=hostile, address={"city": "Paris", "country": "FR"},
+                                taxIds=[{"type": "eu_vat", "value": "FR12345678901"}])
+        s = self.b.ok("POST", "/v1/subscriptions", {"customerId": c["id"],
+                                                     "planId": self.b.monthly["id"]})
+        inv = self.b.ok("GET", "/v1/invoices/%s" % s["latestInvoiceId"])
+        # No branding: the seller has no country, which EN 16931 needs.
+        self.assertProblem(self.einvoice(inv["id"]), 409, "einvoice_incomplete",
+                           field="branding.address.country")
+        self.b.ok("PUT", "/v1/branding", {"legalName": "Werkstatt GmbH", "taxId": "DE811907980",
+                                          "address": {"city": "Berlin", "country": "DE"}})
+        r = self.einvoice(inv["id"])
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.header("Content-Type"), "application/xml")
+        self.assertEqual(r.header("Cache-Control"), "private, no-cache")
+        ns = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+              "ram": "urn:un:unece:uncefact:data:standard:"
+                     "ReusableAggregateBusinessInformationEntity:100"}
+        root = ET.fromstring(r.text)
+        self.assertEqual(root.tag, "{%s}CrossIndustryInvoice" % ns["rsm"])
+        self.assertEqual(root.find("rsm:ExchangedDocumentContext/ram:"
+                                   "GuidelineSpecifiedDocumentContextParameter/ram:ID",
+                                   ns).text, "urn:cen.eu:en16931:2017")
+        self.assertEqual(root.find("rsm:ExchangedDocument/ram:ID", ns).text, inv["number"])
+        self.assertEqual(root.find("rsm:ExchangedDocument/ram:TypeCode", ns).text, "380")
+        self.assertEqual(root.find(".//ram:BuyerTradeParty/ram:Name", ns).text, hostile)
+        self.assertEqual(root.find(".//ram:SellerTradeParty/ram:Name", ns).text,
+                         "Werkstatt GmbH")
+        self.assertEqual(root.find(".//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/"
+                                   "ram:ID", ns).text, "FR12345678901")
+        sums = root.find(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation", ns)
+        self.assertEqual(inv["total"], 1189)                       # 9.99 + 19 % tax
+        self.assertEqual(sums.find("ram:GrandTotalAmount", ns).text, "11.89")
+        self.assertEqual(sums.find("ram:TaxTotalAmount", ns).text, "1.90")
+        self.assertEqual(sums.find("ram:TaxTotalAmount", ns).get("currencyID"), "EUR")
+        self.assertEqual(sums.find("ram:LineTotalAmount", ns).text, "9.99")
+        line = root.find(".//ram:IncludedSupplyChainTradeLineItem", ns)
+        self.assertEqual(line.find(".//ram:BilledQuantity", ns).get("unitCode"), "C62")
+        self.assertEqual(line.find(".//ram:ApplicableTradeTax/ram:CategoryCode", ns).text, "S")
+
+        etag = r.header("ETag")
+        self.assertRegex(etag, r'^"[0-9a-f]{32}"$')
+        self.assertEqual(self.einvoice(inv["id"]).header("ETag"), etag)
+        again = self.einvoice(inv["id"], headers={"If-None-Match": etag})
+        self.assertEqual(again.status, 304)
+        self.assertEqual(again.text, b"")
+        self.assertNotEqual(self.pdf(inv["id"]).header("ETag"), etag)
+        self.assertEqual(self.einvoice(inv["id"], token=self.user).status, 200)   # a USER
+
+        d = self.b.ok("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR"})
+        self.assertProblem(self.einvoice(d["id"]), 409, "draft")
+        self.assertProblem(self.einvoice(inv["id"], "?locale=de-DE"), 400, "unknown_parameter",
+                           field="locale")
+        self.assertProblem(self.einvoice("in_nothing"), 404)
+        other = self.s.cli("tenant", "create", "--name", "other").stdout.decode().strip()
+        self.assertProblem(self.einvoice(inv["id"], token=ts.make_token(ts.claims_for(other))),
+                           404)
+        self.assertProblem(self.s.request("GET", "/v1/invoices/%s/einvoice" % inv["id"]), 401)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,27 @@ for (const backend of backends()) {
     before(w.setUp);
     after(w.tearDown);
 
+    it('renderInvoice gives the e-invoice (format cii) of a finalized invoice', async () => {
+      const [, acme] = await w.newTenant('EInvoice');
+      await acme.call('branding.set', { legalName: 'Acme GmbH', address: { country: 'DE' } });
+      const prod = await acme.products.create({ name: 'Service', sku: 'svc' });
+      const plan = await acme.plans.create({ productId: prod.id, code: 'MONTHLY',
+        name: 'Monthly', amount: 2900, currency: 'EUR', interval: 'MONTH' });
+      const cus = await acme.customers.create({ name: '\u0410\u0434\u0430 & <Co>',
+        email: 'ada@example.com', address: { country: 'FR' } });
+      const sub = await acme.subscriptions.create({ customerId: cus.id, planId: plan.id });
+      const inv = await acme.invoices.get(sub.latestInvoiceId);
+      const xml = (await acme.renderInvoice(inv.id, { format: 'cii' })).toString('utf8');
+      assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"\?>/);
+      assert.ok(xml.includes(`<ram:ID>${inv.number}</ram:ID>`), 'the number (BT-1)');
+      assert.ok(xml.includes('<ram:Name>\u0410\u0434\u0430 &amp; &lt;Co&gt;</ram:Name>'),
+        'the buyer\'s name, escaped by the writer');
+      assert.ok(xml.includes('<ram:GrandTotalAmount>29.00</ram:GrandTotalAmount>'));
+      const draft = await acme.invoices.create({ customerId: cus.id, currency: 'EUR' });
+      await assert.rejects(acme.renderInvoice(draft.id, { format: 'cii' }),
+        (e) => e instanceof billing.Conflict && e.code === 'draft');
+    });
+
     it('renderInvoice gives the PDF and the HTML, and refuses by field', async () => {
       const [, acme] = await w.newTenant('Documents');
       const prod = await acme.products.create({ name: 'Service', sku: 'svc' });
@@ -48,6 +69,7 @@ for (const backend of backends()) {
       const [, other] = await w.newTenant('Other');
       await assert.rejects(other.renderInvoice(inv), (e) => e instanceof billing.NotFound);
       await assert.rejects(acme.renderInvoice(inv, { format: 'docx' }), TypeError);
+      await assert.rejects(acme.renderCreditNote(inv, { format: 'cii' }), TypeError);
       await assert.rejects(acme.renderInvoice(42), TypeError);
 
       const cn = await acme.creditNotes.create({ invoiceId: inv, amount: 500,

@@ -435,7 +435,7 @@ class Billing:
         of an invoice's hostedInvoiceUrl, format "html" or "pdf". Raises
         NotFound, always alike, for a malformed, forged, expired or rotated
         token, a draft or an invoice that is gone."""
-        if format not in _lib.DOCUMENT_FORMATS:
+        if format not in ("html", "pdf"):
             raise ValueError("format must be 'pdf' or 'html', not %r" % (format,))
         lib = self._lib
         out = ctypes.c_void_p()
@@ -540,20 +540,24 @@ class Principal:
 
     def render_invoice(self, invoice_id, format="pdf", locale=None):
         """The invoice's document (billing_invoice_render) as bytes: format
-        "pdf" (application/pdf) or "html" (UTF-8 text/html); locale one of
-        en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP, None for the customer's
-        preferredLocale, else en-US. Raises a BillingError (NotFound,
-        Invalid with field "locale" or "format", ...)."""
-        return self._render("billing_invoice_render", invoice_id, format, locale)
+        "pdf" (application/pdf), "html" (UTF-8 text/html) or "cii" (the
+        e-invoice of a finalized invoice: UN/CEFACT CII XML of EN 16931,
+        UTF-8); locale one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP, None
+        for the customer's preferredLocale, else en-US (unused by "cii").
+        Raises a BillingError (NotFound, Invalid with field "locale" or
+        "format", Conflict for a draft's e-invoice (reason "draft") and for
+        "einvoice_incomplete" / "einvoice_unsupported", ...)."""
+        return self._render("billing_invoice_render", invoice_id, format, locale, True)
 
     def render_credit_note(self, credit_note_id, format="pdf", locale=None):
         """The credit note's document (billing_credit_note_render) as bytes,
         as render_invoice."""
         return self._render("billing_credit_note_render", credit_note_id, format, locale)
 
-    def _render(self, function, id, format, locale):
-        if format not in _lib.DOCUMENT_FORMATS:
-            raise ValueError("format must be 'pdf' or 'html', not %r" % (format,))
+    def _render(self, function, id, format, locale, cii=False):
+        if format not in _lib.DOCUMENT_FORMATS or (format == "cii" and not cii):
+            raise ValueError("format must be %s, not %r" % (
+                "'pdf', 'html' or 'cii'" if cii else "'pdf' or 'html'", format))
         billing = self.billing
         lib = billing._lib
         out = ctypes.c_void_p()

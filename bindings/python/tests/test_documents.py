@@ -52,6 +52,37 @@ class Documents(support.BackendCase):
         with self.assertRaises(B.NotFound):
             acme.render_credit_note(inv)
 
+    def test_render_invoice_einvoice(self):
+        """format "cii": the e-invoice's XML of a finalized invoice (its
+        number, the buyer's name as written, the total); a draft is a
+        Conflict with code "draft"; a credit note has none."""
+        import xml.etree.ElementTree as ET
+        _, acme = self.new_tenant("EInvoice")
+        acme.call("branding.set", {"legalName": "Acme GmbH", "address": {"country": "DE"}})
+        prod = acme.products.create(name="Service", sku="svc")
+        plan = acme.plans.create(product_id=prod["id"], code="MONTHLY", name="Monthly",
+                                 amount=2900, currency="EUR", interval="MONTH")
+        cus = acme.customers.create(name="\u0410\u0434\u0430 & <Co>", email="ada@example.com",
+                                    address={"country": "FR"})
+        sub = acme.subscriptions.create(customer_id=cus["id"], plan_id=plan["id"])
+        inv = acme.invoices.get(sub["latestInvoiceId"])
+        xml = acme.render_invoice(inv["id"], "cii")
+        self.assertTrue(xml.startswith(b"<?xml"))
+        ram = ("{urn:un:unece:uncefact:data:standard:"
+               "ReusableAggregateBusinessInformationEntity:100}")
+        root = ET.fromstring(xml)
+        rsm = "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}"
+        self.assertEqual(root.find("%sExchangedDocument/%sID" % (rsm, ram)).text, inv["number"])
+        self.assertEqual(root.find(".//%sBuyerTradeParty/%sName" % (ram, ram)).text,
+                         "\u0410\u0434\u0430 & <Co>")
+        self.assertEqual(root.find(".//%sGrandTotalAmount" % ram).text, "29.00")
+        draft = acme.invoices.create(customer_id=cus["id"], currency="EUR")
+        with self.assertRaises(B.Conflict) as cm:
+            acme.render_invoice(draft["id"], "cii")
+        self.assertEqual(cm.exception.code, "draft")
+        with self.assertRaises(ValueError):
+            acme.render_credit_note(inv["id"], "cii")
+
     def test_hosted_invoice_links(self):
         _, acme = self.new_tenant("Hosted")
         billing = self.b
