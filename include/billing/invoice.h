@@ -387,6 +387,11 @@ BILLING_EXTERN(const char *) billing_invoice_tax_note(const billing_invoice *inv
 /** A draft invoice's default tax rates (JSON array of txr_ ids), borrowed;
  *  NULL when none. */
 BILLING_EXTERN(const char *) billing_invoice_default_tax_rates(const billing_invoice *inv);
+/** Why the invoice was made (Stripe's billing_reason), static or borrowed:
+ *  "subscription_threshold" for a spend threshold's early invoice of a
+ *  subscription's usage (docs/usage.md, "Spend thresholds"); NULL for
+ *  every other invoice (a period's, a cancellation's, one made by hand). */
+BILLING_EXTERN(const char *) billing_invoice_billing_reason(const billing_invoice *inv);
 /** The totals of the invoice's credit notes that are not void
  *  (billing/credit_note.h): issued before payment (they lowered the amount
  *  due) and after it. */

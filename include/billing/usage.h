@@ -173,6 +173,12 @@ BILLING_EXTERN(int64_t) billing_usage_summary_events(const billing_usage_summary
  *  their plans' models (as the period's end bills them); 0 when no item of
  *  the subscription bills the meter, or during a trial. */
 BILLING_EXTERN(int64_t) billing_usage_summary_amount(const billing_usage_summary *s, size_t i);
+/** Of that amount, what spend-threshold invoices of the current period
+ *  billed already (their non-void usage lines of the meter's items;
+ *  docs/usage.md, "Spend thresholds"): the period's end bills amount less
+ *  this. 0 when none did. */
+BILLING_EXTERN(int64_t) billing_usage_summary_billed_amount(const billing_usage_summary *s,
+	size_t i);
 /** Accepts NULL. */
 BILLING_EXTERN(void) billing_usage_summary_free(billing_usage_summary *s);
 

@@ -52,6 +52,8 @@ typedef struct {
 	int paid_out_of_band;
 	char subscription_id[BILLING_ID_MAX];
 	char customer_id[BILLING_ID_MAX];
+	int threshold;                  /* billing_reason subscription_threshold (#23) */
+	int64_t created_at, voided_at;
 } inv_row;
 
 /* A line that names a subscription item, and its invoice. */
@@ -82,6 +84,14 @@ typedef struct {
 	int32_t line_no, quantity;
 	int64_t unit_amount, amount, period_start, period_end;
 	bool tiers;
+	/* For usage lines (#23): the line's item and subscription, its
+	 * invoice's status, whether it is a spend threshold's, and when that
+	 * invoice was made and voided. */
+	char item_id[BILLING_ID_MAX];
+	char subscription_id[BILLING_ID_MAX];
+	char meter_id[BILLING_ID_MAX];
+	int status, threshold;
+	int64_t created_at, voided_at;
 } plan_line_row;
 
 /* Growable arrays of fixed-size rows. */
@@ -176,6 +186,9 @@ static int invoice_row(void *payload, const void *record)
 		r->subscription_id ? r->subscription_id : "");
 	snprintf(i->customer_id, sizeof(i->customer_id), "%s",
 		r->customer_id ? r->customer_id : "");
+	i->threshold = r->billing_reason && strcmp(r->billing_reason, "subscription_threshold") == 0;
+	i->created_at = r->created_at;
+	i->voided_at = r->voided_at;
 	return BILLING_OK;
 }
 
@@ -226,6 +239,14 @@ static int line_row(void *payload, const void *record)
 	p->unit_amount = l->unit_amount;
 	p->amount = l->amount;
 	p->tiers = l->tiers != NULL;
+	snprintf(p->item_id, sizeof(p->item_id), "%s",
+		l->subscription_item_id ? l->subscription_item_id : "");
+	snprintf(p->subscription_id, sizeof(p->subscription_id), "%s", s->inv->subscription_id);
+	p->meter_id[0] = '\0';
+	p->status = s->inv->status;
+	p->threshold = s->inv->threshold;
+	p->created_at = s->inv->created_at;
+	p->voided_at = s->inv->voided_at;
 	return BILLING_OK;
 }
 
@@ -430,37 +451,165 @@ static void check_invoices(checker *c, vec *inv, vec *pay)
  * recomputed (their sums are checked with the invoice's).
  */
 /*
- * A metered plan's line is usage billed in arrears: its quantity is the
- * aggregate stored for its meter, customer and period when it was billed
- * ("usage_line_aggregate"; a negative aggregate bills 0), and its amount
- * the model's for that quantity (the rule below).
+ * A metered plan's lines are usage (issue #23): the lines of a subscription
+ * item's usage of one meter and period (one start) are the period's
+ * closing line, billed in arrears for the whole period (or up to a cancel
+ * or a change now) once its aggregate is stored, and before it the lines of
+ * the spend threshold's invoices. Their quantities and amounts add up:
+ * the closing line's aggregate (a negative one bills 0) is the sum of the
+ * quantities, and its price by the plan's model the sum of the amounts, of
+ * the closing line and the threshold lines that stand: not void, or voided
+ * after the closing line was made (a write-off then, which the closing line
+ * did not bill again). A closing line voided is a write-off of the rest:
+ * not compared. A usage line with no stored aggregate for its span that is
+ * not a threshold's is "usage_line_aggregate"; so is a sum that differs.
  */
-static int check_usage_line(checker *c, billing_txn *tx, const char *tenant_id,
-	const billing__plan_info *plan, const plan_line_row *l)
+static int cmp_usage(const void *a, const void *b)
 {
-	int64_t value = 0, end = 0;
-	int rc = billing__usage_stored(&value, &end, c->ctx, tx, tenant_id, plan->meter_id,
-		l->customer_id, l->period_start, l->period_end);
-	if (rc == BILLING_ENOTFOUND) {
-		problem(c, "usage_line_aggregate", l->invoice_id, "line %d: no aggregate of meter "
-			"%s is stored for its period", (int)l->line_no, plan->meter_id);
-		return BILLING_OK;
+	const plan_line_row *x = a, *y = b;
+	int c;
+	if ((c = strcmp(x->subscription_id, y->subscription_id)) != 0 ||
+	    (c = strcmp(x->item_id, y->item_id)) != 0 || (c = strcmp(x->meter_id, y->meter_id)) != 0)
+		return c;
+	return x->period_start < y->period_start ? -1 : x->period_start > y->period_start;
+}
+
+static int check_usage_group(checker *c, billing_txn *tx, const char *tenant_id,
+	const plan_line_row *g, size_t n)
+{
+	billing__plan_info plan;
+	billing__price_result pr;
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		const plan_line_row *l = &g[i];
+		int64_t value = 0, end = 0, amount = 0, quantity = 0;
+		if (l->threshold)
+			continue;
+		rc = billing__usage_stored(&value, &end, c->ctx, tx, tenant_id, l->meter_id,
+			l->customer_id, l->period_start, l->period_end);
+		if (rc == BILLING_ENOTFOUND) {
+			problem(c, "usage_line_aggregate", l->invoice_id, "line %d: no aggregate of "
+				"meter %s is stored for its period", (int)l->line_no, l->meter_id);
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		if (l->status == BILLING_INVOICE_VOID)
+			continue;
+		for (k = 0; k < n; k++) {
+			const plan_line_row *t = &g[k];
+			if (k != i && (!t->threshold || (t->status == BILLING_INVOICE_VOID &&
+			    t->voided_at < l->created_at)))
+				continue;
+			amount += t->amount;
+			quantity += t->quantity;
+		}
+		if (value < 0)
+			value = 0;
+		if ((rc = billing__plan_info_peek(&plan, c->ctx, tx, tenant_id, l->plan_id)) < 0)
+			return rc;
+		if (plan.price.scheme == BILLING__SCHEME_PER_UNIT)
+			plan.price.unit_amount = l->unit_amount;
+		if (value > INT32_MAX || billing__price_apply(&pr, &plan.price, (int32_t)value) < 0) {
+			problem(c, "usage_line_aggregate", l->invoice_id, "line %d: the aggregate %lld "
+				"of meter %s has no price", (int)l->line_no, (long long)value, l->meter_id);
+			continue;
+		}
+		if (quantity != value || amount != pr.amount || end != l->period_end)
+			problem(c, "usage_line_aggregate", l->invoice_id, "line %d: the usage lines of "
+				"item %s for [%lld, %lld) bill %lld units for %lld, but meter %s's stored "
+				"aggregate is %lld, which costs %lld", (int)l->line_no, l->item_id,
+				(long long)l->period_start, (long long)l->period_end, (long long)quantity,
+				(long long)amount, l->meter_id, (long long)value, (long long)pr.amount);
 	}
-	if (rc < 0)
-		return rc;
-	if (end != l->period_end || (value < 0 ? 0 : value) != l->quantity)
-		problem(c, "usage_line_aggregate", l->invoice_id, "line %d: quantity %d for "
-			"[%lld, %lld), but meter %s's stored aggregate is %lld for [%lld, %lld)",
-			(int)l->line_no, (int)l->quantity, (long long)l->period_start,
-			(long long)l->period_end, plan->meter_id, (long long)value,
-			(long long)l->period_start, (long long)end);
 	return BILLING_OK;
+}
+
+/* What threshold invoices billed of a period (meter.h, usage_billed) is
+ * the sum of their lines that are not void ("usage_billed_amount"). */
+static int billed_rec_row(void *payload, const void *record)
+{
+	billing__usage_billed_record *b = vec_push(payload);
+	const billing__usage_billed_record *r = record;
+	if (!b)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	*b = *r;
+	/* The strings are the row's, gone after the call: a copy each. */
+	b->id = billing__strdup(r->id);
+	b->subscription_id = billing__strdup(r->subscription_id);
+	b->item_id = billing__strdup(r->item_id);
+	b->meter_id = billing__strdup(r->meter_id);
+	b->tenant_id = NULL;
+	if (!b->id || !b->subscription_id || !b->item_id || !b->meter_id)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	return BILLING_OK;
+}
+
+static int check_usage_billed(checker *c, billing_txn *tx, const char *tenant_id,
+	const vec *usage)
+{
+	vec rows = { NULL, 0, 0, sizeof(billing__usage_billed_record) };
+	size_t i, k;
+	int rc = read_all(c->ctx->st, tx, tenant_id, &billing__res_usage_billed, billed_rec_row,
+		&rows);
+
+	for (i = 0; rc == BILLING_OK && i < rows.n; i++) {
+		const billing__usage_billed_record *b =
+			(const billing__usage_billed_record *)rows.v + i;
+		int64_t amount = 0, quantity = 0;
+		for (k = 0; k < usage->n; k++) {
+			const plan_line_row *l = (const plan_line_row *)usage->v + k;
+			if (!l->threshold || l->status == BILLING_INVOICE_VOID ||
+			    l->period_start != b->period_start ||
+			    strcmp(l->subscription_id, b->subscription_id) != 0 ||
+			    strcmp(l->item_id, b->item_id) != 0 || strcmp(l->meter_id, b->meter_id) != 0)
+				continue;
+			amount += l->amount;
+			quantity += l->quantity;
+		}
+		if (amount != b->amount || quantity != b->quantity)
+			problem(c, "usage_billed_amount", b->subscription_id, "item %s, meter %s, period "
+				"from %lld: threshold invoices billed %lld (through %lld), but %lld "
+				"(through %lld) is recorded", b->item_id, b->meter_id,
+				(long long)b->period_start, (long long)amount, (long long)quantity,
+				(long long)b->amount, (long long)b->quantity);
+	}
+	for (i = 0; i < rows.n; i++) {
+		billing__usage_billed_record *b = (billing__usage_billed_record *)rows.v + i;
+		billing__free((char *)b->id);
+		billing__free((char *)b->subscription_id);
+		billing__free((char *)b->item_id);
+		billing__free((char *)b->meter_id);
+	}
+	billing__free(rows.v);
+	return rc;
+}
+
+static int check_usage_lines(checker *c, billing_txn *tx, const char *tenant_id, vec *usage)
+{
+	plan_line_row *v = usage->v;
+	size_t i, j;
+	int rc = BILLING_OK;
+
+	if (usage->n)
+		qsort(v, usage->n, sizeof(*v), cmp_usage);
+	for (i = 0; rc == BILLING_OK && i < usage->n; i = j) {
+		for (j = i + 1; j < usage->n && cmp_usage(&v[i], &v[j]) == 0; j++)
+			;
+		rc = check_usage_group(c, tx, tenant_id, &v[i], j - i);
+	}
+	if (rc == BILLING_OK)
+		rc = check_usage_billed(c, tx, tenant_id, usage);
+	return rc;
 }
 
 static int check_plan_lines(checker *c, billing_txn *tx, const char *tenant_id, vec *lines)
 {
 	billing__plan_info plan;
 	billing__price_result r;
+	vec usage = { NULL, 0, 0, sizeof(plan_line_row) };
 	bool have = false;
 	size_t i;
 	int rc;
@@ -480,11 +629,19 @@ static int check_plan_lines(checker *c, billing_txn *tx, const char *tenant_id, 
 				continue;
 			}
 			if (rc < 0)
-				return rc;
+				goto out;
 		}
-		if (plan.usage_type == BILLING__USAGE_METERED &&
-		    (rc = check_usage_line(c, tx, tenant_id, &plan, l)) < 0)
-			return rc;
+		if (plan.usage_type == BILLING__USAGE_METERED) {
+			/* Checked by their sums (check_usage_lines). */
+			plan_line_row *u = vec_push(&usage);
+			if (!u) {
+				rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+				goto out;
+			}
+			*u = *l;
+			snprintf(u->meter_id, sizeof(u->meter_id), "%s", plan.meter_id);
+			continue;
+		}
 		m = plan.price;
 		if (m.scheme == BILLING__SCHEME_PER_UNIT)
 			m.unit_amount = l->unit_amount;
@@ -499,7 +656,10 @@ static int check_plan_lines(checker *c, billing_txn *tx, const char *tenant_id, 
 				"quantity %d of plan %s costs %lld", (int)l->line_no,
 				(long long)l->amount, (int)l->quantity, l->plan_id, (long long)r.amount);
 	}
-	return BILLING_OK;
+	rc = check_usage_lines(c, tx, tenant_id, &usage);
+out:
+	billing__free(usage.v);
+	return rc;
 }
 
 static void check_incomplete(checker *c, vec *subs, vec *inv)

@@ -16,6 +16,7 @@
 #include "core/events.h"
 #include "core/discount.h"
 #include "core/invoice_internal.h"
+#include "core/meter.h"
 #include "core/payment_internal.h"
 
 
@@ -100,7 +101,7 @@ static void *from_record(const void *record)
 		billing__strsize(r->memo) + billing__strsize(r->footer) +
 		billing__strsize(r->discount_id) +
 		billing__strsize(r->total_tax_amounts_json) +
-		billing__strsize(r->default_tax_rates_json);
+		billing__strsize(r->default_tax_rates_json) + billing__strsize(r->billing_reason);
 
 	if ((inv = billing__calloc(1, sizeof(*inv) + strings)) == NULL)
 		return NULL;
@@ -142,6 +143,7 @@ static void *from_record(const void *record)
 	inv->total_tax_amounts = billing__strpack_put(&sp, r->total_tax_amounts_json);
 	inv->customer_tax_exempt = r->customer_tax_exempt;
 	inv->default_tax_rates = billing__strpack_put(&sp, r->default_tax_rates_json);
+	inv->billing_reason = billing__strpack_put(&sp, r->billing_reason);
 	inv->total_discount = r->total_discount;
 	return inv;
 }
@@ -270,6 +272,7 @@ static void record_of(billing_invoice_record *r, const billing_invoice *inv)
 	r->total_tax_amounts_json = inv->total_tax_amounts;
 	r->customer_tax_exempt = inv->customer_tax_exempt;
 	r->default_tax_rates_json = inv->default_tax_rates;
+	r->billing_reason = inv->billing_reason;
 	r->total_discount = inv->total_discount;
 }
 
@@ -664,6 +667,7 @@ int billing__invoice_issue(billing_ctx *ctx, billing_txn *tx, const billing__inv
 	r.line_count = d->line_count;
 	r.lines = d->lines;
 	r.collection_method = BILLING_CHARGE_AUTOMATICALLY;
+	r.billing_reason = d->billing_reason;
 	if ((rc = billing__invoice_finalize_record(ctx, tx, &r, number, sizeof(number), now)) < 0)
 		goto out;
 	if ((rc = billing__insert(ctx->st, tx, &billing__res_invoice, &r)) < 0 ||
@@ -867,6 +871,37 @@ const billing_invoice *billing_page_invoice(const billing_page *page, size_t i)
 	return billing__page_item(page, BILLING__PAGE_INVOICE, i);
 }
 
+/* A spend threshold's invoice voided: its usage lines come out of what
+ * the threshold invoices of their period billed (meter.h, usage_billed),
+ * so the period's end bills that usage again. */
+static int threshold_unbill(billing_ctx *ctx, billing_txn *tx, const billing_invoice *inv)
+{
+	billing__plan_info plan;
+	size_t i;
+	int rc = BILLING_OK;
+
+	if (!inv->billing_reason || strcmp(inv->billing_reason, "subscription_threshold") != 0 ||
+	    !inv->subscription_id)
+		return BILLING_OK;
+	for (i = 0; rc == BILLING_OK && i < inv->line_count; i++) {
+		const billing_invoice_line *l = &inv->lines[i];
+		int64_t amount, quantity;
+		if (!l->plan_id || !l->subscription_item_id)
+			continue;
+		if ((rc = billing__plan_info_get(&plan, ctx, tx, inv->tenant_id, l->plan_id)) < 0)
+			break;
+		if (plan.usage_type != BILLING__USAGE_METERED)
+			continue;
+		if ((rc = billing__usage_billed_get(&amount, &quantity, ctx, tx, inv->tenant_id,
+			inv->subscription_id, l->subscription_item_id, plan.meter_id, l->period_start,
+			BILLING_LOCK_UPDATE)) == BILLING_OK)
+			rc = billing__usage_billed_set(ctx, tx, inv->tenant_id, inv->subscription_id,
+				l->subscription_item_id, plan.meter_id, l->period_start,
+				amount - l->amount, quantity - l->quantity);
+	}
+	return rc;
+}
+
 int billing__invoice_void_in(billing_ctx *ctx, billing_txn *tx, billing_invoice *inv)
 {
 	billing_invoice_record r;
@@ -881,6 +916,8 @@ int billing__invoice_void_in(billing_ctx *ctx, billing_txn *tx, billing_invoice 
 	    (rc = billing__balance_record(ctx, tx, inv->tenant_id, inv->customer_id, inv->currency,
 		BILLING_BALANCE_UNAPPLIED_FROM_INVOICE, inv->starting_balance - inv->ending_balance,
 		inv->id, NULL, NULL)) < 0)
+		return rc;
+	if ((rc = threshold_unbill(ctx, tx, inv)) < 0)
 		return rc;
 	inv->next_attempt_at = 0;
 	old_version = inv->version;
@@ -1069,6 +1106,10 @@ const char *billing_invoice_tax_note(const billing_invoice *inv)
 const char *billing_invoice_default_tax_rates(const billing_invoice *inv)
 {
 	return inv ? inv->default_tax_rates : NULL;
+}
+const char *billing_invoice_billing_reason(const billing_invoice *inv)
+{
+	return inv ? inv->billing_reason : NULL;
 }
 
 int64_t billing_invoice_pre_credit_notes_amount(const billing_invoice *inv)

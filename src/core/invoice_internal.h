@@ -44,6 +44,7 @@ struct billing_invoice {
 	char *total_tax_amounts;
 	int customer_tax_exempt;
 	char *default_tax_rates;
+	char *billing_reason;           /* NULL, or "subscription_threshold" (step 40) */
 	size_t line_count, line_cap;
 	billing_invoice_line *lines;
 	char **line_strings;            /* owned copies, BILLING__LINE_STRINGS per line */
@@ -192,6 +193,8 @@ typedef struct {
 	int64_t period_end;
 	size_t line_count;
 	billing_invoice_line *lines;
+	/* NULL, or "subscription_threshold" (a spend threshold's invoice). */
+	const char *billing_reason;
 } billing__invoice_draft;
 
 /* A new invoice's billing__invoice_for: its parties, at its period start. */

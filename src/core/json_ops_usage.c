@@ -299,6 +299,8 @@ static int op_summary(cJSON **res, billing_ctx *ctx, const billing_principal *wh
 		cJSON_AddNumberToObject(it, "value", (double)billing_usage_summary_value(s, i));
 		cJSON_AddNumberToObject(it, "events", (double)billing_usage_summary_events(s, i));
 		cJSON_AddNumberToObject(it, "amount", (double)billing_usage_summary_amount(s, i));
+		cJSON_AddNumberToObject(it, "billedAmount",
+			(double)billing_usage_summary_billed_amount(s, i));
 	}
 	billing_usage_summary_free(s);
 	*res = o;

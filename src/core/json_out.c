@@ -268,6 +268,9 @@ static void tax_fields(billing__jb *b, const billing_invoice *inv)
 	billing__jb_add(b, "customerTaxExempt", cJSON_CreateString(exempt[e >= 0 && e <= 2 ? e : 0]));
 	billing__jb_add(b, "taxNote", billing__json_str_or_null(billing_invoice_tax_note(inv)));
 	billing__jb_add(b, "defaultTaxRates", array_json(billing_invoice_default_tax_rates(inv)));
+	/* Spend thresholds (#23): why the invoice was made. */
+	billing__jb_add(b, "billingReason",
+		billing__json_str_or_null(billing_invoice_billing_reason(inv)));
 }
 
 /* A line's id in its JSON: what a credit note's line names
@@ -590,7 +593,8 @@ static const billing__shape_field invoice_fields[] = {
 	{ "totalTaxAmounts", "TaxAmount[]", false },
 	{ "customerTaxExempt", "'none' | 'exempt' | 'reverse'", false },
 	{ "taxNote", "string?", false }, { "defaultTaxRates", "string[]", false },
-	{ "hostedInvoiceUrl", "string?", false }, END
+	{ "hostedInvoiceUrl", "string?", false },
+	{ "billingReason", "'subscription_threshold'?", false }, END
 };
 static const billing__shape_field invoice_preview_fields[] = {
 	{ "id", "null", false }, { "number", "null", false }, END
@@ -743,7 +747,7 @@ static const billing__shape_field payment_recovery_fields[] = {
 };
 static const billing__shape_field usage_meter_fields[] = {
 	{ "meterId", "string", false }, { "value", "integer", false }, { "events", "integer", false },
-	{ "amount", "integer", false }, END
+	{ "amount", "integer", false }, { "billedAmount", "integer", false }, END
 };
 static const billing__shape_field subscription_usage_fields[] = {
 	{ "object", "'subscription_usage'", false }, { "subscriptionId", "string", false },

@@ -89,6 +89,59 @@ int billing__usage_value(int64_t *value, int64_t *events, billing_ctx *ctx, bill
 	const char *tenant_id, const char *meter_id, const char *customer_id, int64_t from,
 	int64_t to, bool close);
 
+/*
+ * Spend thresholds (schema step 40; docs/usage.md "Spend thresholds"):
+ * what the threshold invoices of the period starting at period_start
+ * billed of a subscription item's usage of a meter, the amount (the sum of
+ * those non-void lines) and the aggregate they billed through (for the
+ * lines' quantities). The row is read, and written, by whoever holds the
+ * subscription (its lock): a threshold invoice moves it to the running
+ * values, a void of one takes its lines back out.
+ */
+typedef struct {
+	const char *tenant_id;
+	const char *id;              /* "<subscription>/<item>/<meter>/<period start>" */
+	const char *subscription_id;
+	const char *item_id;
+	const char *meter_id;
+	int64_t period_start;
+	int64_t amount;
+	int64_t quantity;
+	int64_t updated_at;
+	int64_t version;
+} billing__usage_billed_record;
+
+extern const billing_resource billing__res_usage_billed;
+
+/* The row of (subscription, item, meter, period_start) into *amount and
+ * *quantity, 0 and 0 when there is none; lock: BILLING_LOCK_UPDATE in a
+ * write that changes it. */
+int billing__usage_billed_get(int64_t *amount, int64_t *quantity, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *subscription_id, const char *item_id,
+	const char *meter_id, int64_t period_start, int lock);
+
+/* Sets the row to amount and quantity (inserted the first time). */
+int billing__usage_billed_set(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, const char *item_id, const char *meter_id,
+	int64_t period_start, int64_t amount, int64_t quantity);
+
+/* Due work of the billing run: evaluate the spend threshold of a
+ * subscription that got usage while the evaluation after its ingest did
+ * not run or failed (written by the ingest, cleared by the evaluation). */
+#define BILLING__DUE_THRESHOLD "usage_threshold"
+
+/* The evaluation of subscription id's spend threshold in its own write
+ * transaction (core/subscription_calendar.c has the rule): its due work
+ * and the subscription locked, as the billing run holds a renewal; the
+ * threshold invoice, when one is due, collected after the commit. */
+int billing__usage_threshold_run(billing_ctx *ctx, const char *tenant_id, const char *id,
+	bool *issued);
+
+/* The same in tx (the billing run's, which claimed the due work): the
+ * evaluation, and the due work cleared. */
+int billing__usage_threshold_due(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, int64_t now, char invoice_id[BILLING_ID_MAX], bool *issued);
+
 /* The stored aggregate of meter_id for customer_id's period [from, to)
  * (billing_check), and the end the row holds: BILLING_ENOTFOUND when none
  * is stored. */

@@ -30,6 +30,7 @@
 #include "core/core.h"
 #include "core/events.h"
 #include "core/invoice_internal.h"
+#include "core/meter.h"
 #include "core/payment_internal.h"
 #include "core/payment_method.h"
 #include "core/subscription_internal.h"
@@ -95,6 +96,13 @@ static int run_one(billing_ctx *ctx, int64_t now, struct claimed *c, int *invoic
 		rc = billing__refund_resolve_begin(ctx, tx, c->tenant_id, c->resource_id, now, &a);
 	} else if (strcmp(c->kind, BILLING__DUE_DELIVERY) == 0) {
 		rc = billing__delivery_begin(ctx, tx, c->tenant_id, c->resource_id, now, &job);
+	} else if (strcmp(c->kind, BILLING__DUE_THRESHOLD) == 0) {
+		/* A spend threshold whose evaluation after an ingest failed. */
+		char invoice_id[BILLING_ID_MAX];
+		bool issued = false;
+		rc = billing__usage_threshold_due(ctx, tx, c->tenant_id, c->resource_id, now,
+			invoice_id, &issued);
+		*invoiced = issued;
 	} else if (strcmp(c->kind, BILLING__DUE_DRAFT) == 0) {
 		rc = billing__invoice_draft_due(ctx, tx, c->tenant_id, c->resource_id, now);
 	} else if (strcmp(c->kind, BILLING__DUE_CARD_EXPIRY) == 0) {

@@ -20,6 +20,8 @@
 #include "core/invoice_internal.h"
 #include "core/invoice_item.h"
 #include "core/meter.h"
+#include "core/payment_internal.h"
+#include "core/txn.h"
 #include "core/subscription_internal.h"
 
 /* ------------------------------------------------------------ periods */
@@ -337,6 +339,11 @@ int billing__subscription_item_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 	if (rc == BILLING_OK)
 		rc = billing__plan_line(&line, plan, value < 0 ? 0 : (int32_t)value,
 			r->current_period_start, to, desc, BILLING__PLAN_LINE_TEXT, "Usage: ");
+	/* Less what threshold invoices of the period billed of it. */
+	if (rc == BILLING_OK && it.n)
+		rc = billing__usage_line_billed(ctx, tx, r, it.v[0]->id, plan,
+			r->current_period_start, value < 0 ? 0 : (int32_t)value, BILLING__USAGE_CLOSE,
+			&line, desc, BILLING__PLAN_LINE_TEXT);
 	if (rc == BILLING_OK) {
 		/* The first item is the one on r's plan (subscription_item.c). */
 		line.subscription_item_id = it.n ? it.v[0]->id : NULL;
@@ -353,6 +360,126 @@ int billing__subscription_item_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 	}
 	billing__sub_items_free(&it);
 	billing__free(desc);
+	return rc;
+}
+
+/* ------------------------------------------------------------ spend thresholds */
+
+/*
+ * A spend threshold (docs/usage.md): the usage of r's current period not
+ * billed yet, the sum over its metered items of price(running aggregate)
+ * less what earlier threshold invoices of the period billed of each; at
+ * amountGte or more, one invoice now of a line per item with something new
+ * (the same computation, the billed rows moved to the running values in
+ * this transaction), [period start, now). Only while the period runs: from
+ * its end on, the period's own invoice bills the rest.
+ */
+int billing__subscription_threshold_eval(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t now, char invoice_id[BILLING_ID_MAX],
+	bool *issued)
+{
+	billing__invoice_draft d = { 0 };
+	struct lines l = { 0 };
+	int64_t unbilled = 0;
+	size_t i;
+	int rc;
+
+	*issued = false;
+	if (!r->threshold_amount_gte ||
+	    (r->status != BILLING_SUB_ACTIVE && r->status != BILLING_SUB_PAST_DUE) ||
+	    now >= r->current_period_end || now <= r->current_period_start)
+		return BILLING_OK;
+	if ((rc = billing__subscription_usage_lines(ctx, tx, r, r->current_period_start,
+		r->current_period_end, BILLING__USAGE_RUNNING, item_line, &l)) < 0)
+		goto out;
+	/* At most 20 items of at most 2 x BILLING_AMOUNT_MAX each. */
+	for (i = 0; i < l.n; i++)
+		unbilled += l.v[i].amount;
+	lines_free(&l);
+	if (unbilled < r->threshold_amount_gte)
+		goto out;
+	if ((rc = billing__subscription_usage_lines(ctx, tx, r, r->current_period_start,
+		r->current_period_end, BILLING__USAGE_THRESHOLD, item_line, &l)) < 0 || !l.n)
+		goto out;
+	for (i = 0; i < l.n; i++)
+		l.v[i].period_end = now;
+	d.tenant_id = r->tenant_id;
+	d.customer_id = r->customer_id;
+	d.subscription_id = r->id;
+	d.subscription = r;
+	d.currency = r->currency;
+	d.period_start = r->current_period_start;
+	d.period_end = now;
+	d.line_count = l.n;
+	d.lines = l.v;
+	d.billing_reason = "subscription_threshold";
+	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK)
+		*issued = true;
+out:
+	lines_free(&l);
+	return rc;
+}
+
+int billing__usage_threshold_due(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *id, int64_t now, char invoice_id[BILLING_ID_MAX], bool *issued)
+{
+	billing_subscription *cur = NULL;
+	billing_subscription_record r;
+	int rc;
+
+	*issued = false;
+	/* The subscription: its own due work, then the row (txn.h's order),
+	 * as a renewal holds it. */
+	rc = billing__entity_get_in((void **)&cur, &billing__subscription_entity, ctx, tx,
+		tenant_id, id);
+	if (rc == BILLING_OK) {
+		billing__subscription_record_of(&r, cur);
+		rc = billing__subscription_threshold_eval(ctx, tx, &r, now, invoice_id, issued);
+	} else if (rc == BILLING_ENOTFOUND) {
+		rc = BILLING_OK;
+	}
+	if (rc == BILLING_OK)
+		rc = ctx->st->due_clear(tx, tenant_id, BILLING__DUE_THRESHOLD, id);
+	billing_subscription_free(cur);
+	return rc;
+}
+
+static int threshold_once(billing_ctx *ctx, const char *tenant_id, const char *id,
+	char invoice_id[BILLING_ID_MAX], bool *issued)
+{
+	billing_txn *tx;
+	int rc;
+
+	*issued = false;
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_WRITE)) < 0)
+		return rc;
+	/* The due work first, as the billing run claims it. */
+	if ((rc = billing__due_lock(ctx->st, tx, tenant_id, BILLING__DUE_THRESHOLD, id, 0)) == 0)
+		rc = billing__usage_threshold_due(ctx, tx, tenant_id, id, billing__now(ctx),
+			invoice_id, issued);
+	rc = billing__end(ctx, tx, rc);
+	if (rc < 0)
+		*issued = false;
+	return rc;
+}
+
+static int threshold_retry(billing_ctx *ctx, const char *tenant_id, const char *id,
+	char invoice_id[BILLING_ID_MAX], bool *issued)
+{
+	BILLING__RETRY(threshold_once(ctx, tenant_id, id, invoice_id, issued));
+}
+
+int billing__usage_threshold_run(billing_ctx *ctx, const char *tenant_id, const char *id,
+	bool *issued)
+{
+	char invoice_id[BILLING_ID_MAX];
+	int rc = threshold_retry(ctx, tenant_id, id, invoice_id, issued);
+	/* Collected as a call's invoice is (the due work stays for the run
+	 * when this fails). */
+	if (rc == BILLING_OK && *issued && ctx->provider) {
+		billing__collect_now(ctx, tenant_id, invoice_id);
+		billing_error_clear();
+	}
 	return rc;
 }
 

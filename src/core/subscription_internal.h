@@ -229,13 +229,41 @@ int billing__subscription_item_used(billing_ctx *ctx, billing_txn *tx,
 
 /* Usage in arrears (issue #23; docs/usage.md): one line per metered item
  * of r, its meter's aggregate of the customer's events in [from, to)
- * priced by the plan's model with its tiers, each handed to push (its
- * strings live only during the call). close true: the period is closed
- * and its aggregates are stored in tx (billing__usage_value), so the line
- * and the stored row agree; false: the running usage (a preview). */
+ * priced by the plan's model with its tiers, less what threshold invoices
+ * of the period starting at from billed of it already
+ * (billing__usage_line_billed), each handed to push (its strings live only
+ * during the call). mode BILLING__USAGE_CLOSE: the period is closed and
+ * its aggregates are stored in tx (billing__usage_value), so the lines and
+ * the stored row agree; BILLING__USAGE_RUNNING: the running usage (a
+ * preview); BILLING__USAGE_THRESHOLD: the running usage, billed now by a
+ * threshold invoice: lines of nothing new are left out, and the billed
+ * rows move to the running values. */
+#define BILLING__USAGE_RUNNING 0
+#define BILLING__USAGE_CLOSE 1
+#define BILLING__USAGE_THRESHOLD 2
 int billing__subscription_usage_lines(billing_ctx *ctx, billing_txn *tx,
-	const billing_subscription_record *r, int64_t from, int64_t to, bool close,
+	const billing_subscription_record *r, int64_t from, int64_t to, int mode,
 	int (*push)(void *payload, const billing_invoice_line *line), void *payload);
+
+/* A metered item's line of its full usage value of the period starting at
+ * from (billing__plan_line's, in desc), made the usage not billed yet:
+ * when threshold invoices billed some of it (meter.h, usage_billed), the
+ * amount less theirs and the quantity less theirs (negative, a credit,
+ * when a max or last meter fell since), without tiers. mode as
+ * billing__subscription_usage_lines': THRESHOLD also moves the billed row
+ * to value and the full amount. */
+int billing__usage_line_billed(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const char *item_id,
+	const billing__plan_info *plan, int64_t from, int32_t value, int mode,
+	billing_invoice_line *line, char *desc, size_t desc_size);
+
+/* subscription_calendar.c: a spend threshold (docs/usage.md), in tx, r
+ * locked: when r (active or past due, in its period, with a threshold)
+ * has usage not billed yet of at least its amountGte, an invoice of it
+ * now (billing_reason "subscription_threshold", *issued true). */
+int billing__subscription_threshold_eval(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t now, char invoice_id[BILLING_ID_MAX],
+	bool *issued);
 
 /* How long after its period's end r's step waits: the tenant's grace
  * window when r has a metered item (late events of the period still count

@@ -306,8 +306,37 @@ int billing__subscription_item_used(billing_ctx *ctx, billing_txn *tx,
 
 /* ------------------------------------------------------------ usage in arrears */
 
+int billing__usage_line_billed(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, const char *item_id,
+	const billing__plan_info *plan, int64_t from, int32_t value, int mode,
+	billing_invoice_line *line, char *desc, size_t desc_size)
+{
+	int64_t amount = 0, quantity = 0, full = line->amount;
+	int rc;
+
+	/* Held to the end by a write (a void of a threshold invoice changes
+	 * the row holding its invoice, not the subscription). */
+	if ((rc = billing__usage_billed_get(&amount, &quantity, ctx, tx, r->tenant_id, r->id,
+		item_id, plan->meter_id, from, mode == BILLING__USAGE_RUNNING ? BILLING_LOCK_NONE :
+		BILLING_LOCK_UPDATE)) < 0)
+		return rc;
+	if (amount || quantity) {
+		/* value and quantity are both in [0, INT32_MAX]. */
+		line->amount = full - amount;
+		line->quantity = (int32_t)(value - quantity);
+		line->tiers = NULL;
+		snprintf(desc, desc_size, "Usage: %d x %s (%d in the period, %lld billed before)",
+			(int)line->quantity, plan->name, (int)value, (long long)quantity);
+		line->description = desc;
+	}
+	if (mode == BILLING__USAGE_THRESHOLD && (line->amount || line->quantity))
+		rc = billing__usage_billed_set(ctx, tx, r->tenant_id, r->id, item_id, plan->meter_id,
+			from, full, value);
+	return rc;
+}
+
 int billing__subscription_usage_lines(billing_ctx *ctx, billing_txn *tx,
-	const billing_subscription_record *r, int64_t from, int64_t to, bool close,
+	const billing_subscription_record *r, int64_t from, int64_t to, int mode,
 	int (*push)(void *payload, const billing_invoice_line *line), void *payload)
 {
 	billing__sub_items it;
@@ -326,7 +355,7 @@ int billing__subscription_usage_lines(billing_ctx *ctx, billing_txn *tx,
 		if (plan.usage_type != BILLING__USAGE_METERED)
 			continue;
 		if ((rc = billing__usage_value(&value, &events, ctx, tx, r->tenant_id, plan.meter_id,
-			r->customer_id, from, to, close)) < 0)
+			r->customer_id, from, to, mode == BILLING__USAGE_CLOSE)) < 0)
 			break;
 		/* A line's quantity is an int32 (invoice.h); an aggregate below 0
 		 * (a sum of negative values) bills nothing. */
@@ -337,8 +366,13 @@ int billing__subscription_usage_lines(billing_ctx *ctx, billing_txn *tx,
 			break;
 		}
 		if ((rc = billing__plan_line(&line, &plan, value < 0 ? 0 : (int32_t)value, from, to,
-			desc, sizeof(desc), "Usage: ")) < 0)
+			desc, sizeof(desc), "Usage: ")) < 0 ||
+		    (rc = billing__usage_line_billed(ctx, tx, r, it.v[i]->id, &plan, from,
+			value < 0 ? 0 : (int32_t)value, mode, &line, desc, sizeof(desc))) < 0)
 			break;
+		/* A threshold invoice bills what is new. */
+		if (mode == BILLING__USAGE_THRESHOLD && !line.amount && !line.quantity)
+			continue;
 		line.subscription_item_id = it.v[i]->id;
 		rc = push(payload, &line);
 	}

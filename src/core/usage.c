@@ -101,6 +101,31 @@ static const billing_resource aggregate_res = {
 	.field_count = sizeof(aggregate_fields) / sizeof(aggregate_fields[0])
 };
 
+/* What a subscription item's threshold invoices billed of a period (step
+ * 40; meter.h). */
+#define UB(col, type, member, flags) \
+	{ col, BILLING_FIELD_##type, offsetof(billing__usage_billed_record, member), (flags), \
+	  NULL, BILLING_JSON_NONE, 0, NULL, 0, NULL }
+
+static const billing_field billed_fields[] = {
+	UB("tenant_id", TEXT, tenant_id, BILLING_FIELD_TENANT),
+	UB("id", TEXT, id, BILLING_FIELD_ID),
+	UB("subscription_id", TEXT, subscription_id, BILLING_FIELD_FIXED | BILLING_FIELD_FILTER),
+	UB("item_id", TEXT, item_id, BILLING_FIELD_FIXED),
+	UB("meter_id", TEXT, meter_id, BILLING_FIELD_FIXED),
+	UB("period_start", INT64, period_start, BILLING_FIELD_FIXED | BILLING_FIELD_RANGE),
+	UB("amount", INT64, amount, 0),
+	UB("quantity", INT64, quantity, 0),
+	UB("updated_at", INT64, updated_at, 0),
+	UB("version", INT64, version, BILLING_FIELD_VERSION),
+};
+
+const billing_resource billing__res_usage_billed = {
+	.name = "usage_billed", .plural = "usage_billed", .table = "usage_billed",
+	.record_size = sizeof(billing__usage_billed_record), .fields = billed_fields,
+	.field_count = sizeof(billed_fields) / sizeof(billed_fields[0])
+};
+
 /* The tenant's usage settings: one row, keyed by the tenant (as dunning). */
 typedef struct {
 	const char *tenant_id;
@@ -509,6 +534,7 @@ struct cust {
 	int64_t period_start;        /* its current period */
 	int64_t prev_start;          /* the previous period's start (period_start: none) */
 	int64_t closed_until;        /* events before it fall in a stored period */
+	bool threshold;              /* the subscription has a spend threshold */
 };
 
 static const billing_usage_event *event_at(const billing_usage_event *events, size_t i)
@@ -659,6 +685,7 @@ static int customer_load(struct cust *c, billing_ctx *ctx, billing_txn *tx,
 	c->exists = false;
 	c->subscription_id = NULL;
 	c->closed_until = 0;
+	c->threshold = false;
 	rc = billing__read(ctx->st, tx, &billing__res_customer, tenant_id, c->id,
 		BILLING_LOCK_SHARE, exists_row, &c->exists);
 	if (rc == BILLING_ENOTFOUND)
@@ -690,6 +717,7 @@ static int customer_load(struct cust *c, billing_ctx *ctx, billing_txn *tx,
 			(billing_interval)plan.interval, plan.interval_count,
 			pick.best->period_index - 1)) < 0)
 			goto done;
+		c->threshold = pick.best->threshold_amount_gte > 0;
 		if (!(c->subscription_id = billing__strdup(pick.best->id))) {
 			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 			goto done;
@@ -733,7 +761,54 @@ struct ingest {
 	size_t count;
 	struct item *pre;            /* the results of precheck */
 	billing_usage_result *out;   /* this attempt's results */
+	/* The subscriptions with a spend threshold that this attempt gave
+	 * events (owned): evaluated once it commits. */
+	char **thresholds;
+	size_t nthresholds;
 };
+
+static void thresholds_free(struct ingest *in)
+{
+	size_t i;
+	for (i = 0; i < in->nthresholds; i++)
+		billing__free(in->thresholds[i]);
+	in->nthresholds = 0;
+}
+
+/* The subscriptions of custs with a spend threshold that got accepted
+ * events: each gets due work BILLING__DUE_THRESHOLD in the batch's
+ * transaction (so the billing run evaluates it should the evaluation after
+ * the commit not run or fail), and is kept for that evaluation. */
+static int thresholds_due(billing_ctx *ctx, billing_txn *tx, struct ingest *in,
+	const char *tenant_id, const struct cust *custs, size_t ncust,
+	const billing_usage_event_record *recs, const unsigned char *inserted, size_t nrec,
+	int64_t now)
+{
+	size_t i, k;
+	int rc;
+
+	for (k = 0; k < ncust; k++) {
+		const struct cust *c = &custs[k];
+		billing_due_record d;
+		bool got = false;
+		if (!c->subscription_id || !c->threshold)
+			continue;
+		for (i = 0; !got && i < nrec; i++)
+			got = inserted[i] && recs[i].subscription_id == c->subscription_id;
+		if (!got)
+			continue;
+		d.tenant_id = tenant_id;
+		d.kind = BILLING__DUE_THRESHOLD;
+		d.resource_id = c->subscription_id;
+		d.due_at = now;
+		if ((rc = ctx->st->due_set(tx, &d)) < 0)
+			return rc;
+		if (!(in->thresholds[in->nthresholds] = billing__strdup(c->subscription_id)))
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		in->nthresholds++;
+	}
+	return BILLING_OK;
+}
 
 static int ingest_once(billing_ctx *ctx, const billing_principal *who, struct ingest *in)
 {
@@ -752,6 +827,7 @@ static int ingest_once(billing_ctx *ctx, const billing_principal *who, struct in
 	int rc;
 
 	/* This attempt starts from the checks before storage. */
+	thresholds_free(in);
 	for (i = 0; i < in->count; i++) {
 		billing__free(items[i].subscription_id);
 		items[i].subscription_id = NULL;
@@ -862,6 +938,9 @@ static int ingest_once(billing_ctx *ctx, const billing_principal *who, struct in
 			it->subscription_id = NULL;
 		}
 	}
+	if ((rc = thresholds_due(ctx, tx, in, who->tenant_id, custs, ncust, recs, inserted, nrec,
+		now)) < 0)
+		goto end;
 	counts.accepted = billing_usage_result_tally(in->out, BILLING_USAGE_ACCEPTED);
 	counts.duplicates = billing_usage_result_tally(in->out, BILLING_USAGE_DUPLICATE);
 	counts.refused = billing_usage_result_tally(in->out, BILLING_USAGE_REFUSED);
@@ -906,7 +985,7 @@ static int batch_args(const void *list, size_t count)
 int billing_usage_ingest(billing_usage_result **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_usage_event *events, size_t count)
 {
-	struct ingest in = { NULL, count, NULL, NULL };
+	struct ingest in = { NULL, count, NULL, NULL, NULL, 0 };
 	billing_usage_result *pre = NULL;
 	size_t i;
 	int rc;
@@ -926,7 +1005,9 @@ int billing_usage_ingest(billing_usage_result **out, billing_ctx *ctx,
 		if (events[i].version != events[0].version)
 			return billing__error_field(BILLING_EINVALID, "invalid_version", "events",
 				"every event of a batch has the same version");
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	if (!(in.evs = billing__calloc(count, sizeof(*in.evs))) || !(pre = result_new(count)) ||
+	    !(in.thresholds = billing__calloc(count, sizeof(*in.thresholds))) ||
 	    !(in.out = result_new(count))) {
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		goto done;
@@ -944,9 +1025,23 @@ int billing_usage_ingest(billing_usage_result **out, billing_ctx *ctx,
 	}
 	if ((rc = ingest_retry(ctx, who, &in)) < 0)
 		goto done;
+	/* The events are committed. Each subscription with a spend threshold
+	 * that got some is evaluated now, in a transaction of its own; a
+	 * failure is not the ingest's: the due work the batch wrote stays, and
+	 * the billing run evaluates it (docs/usage.md, "Spend thresholds"). */
+	for (i = 0; i < in.nthresholds; i++) {
+		bool issued = false;
+		if (billing__usage_threshold_run(ctx, who->tenant_id, in.thresholds[i], &issued) < 0) {
+			billing__log(ctx, BILLING_LOG_WARN, "spend threshold of %s: %s (the billing "
+				"run evaluates it again)", in.thresholds[i], billing_error_last()->message);
+			billing_error_clear();
+		}
+	}
 	*out = in.out;
 	in.out = NULL;
 done:
+	thresholds_free(&in);
+	billing__free(in.thresholds);
 	for (i = 0; in.evs && i < count; i++) {
 		cJSON_Delete(in.evs[i].props);
 		cJSON_free(in.evs[i].props_text);
@@ -1492,6 +1587,75 @@ done:
 	return rc;
 }
 
+/* ------------------------------------------------------------ spend thresholds */
+
+static void billed_id(char *out, size_t size, const char *subscription_id, const char *item_id,
+	const char *meter_id, int64_t period_start)
+{
+	snprintf(out, size, "%s/%s/%s/%lld", subscription_id, item_id, meter_id,
+		(long long)period_start);
+}
+
+static int billed_row(void *payload, const void *record)
+{
+	const billing__usage_billed_record *b = record;
+	int64_t *out = payload;
+	out[0] = b->amount;
+	out[1] = b->quantity;
+	out[2] = b->version;
+	return BILLING_OK;
+}
+
+int billing__usage_billed_get(int64_t *amount, int64_t *quantity, billing_ctx *ctx,
+	billing_txn *tx, const char *tenant_id, const char *subscription_id, const char *item_id,
+	const char *meter_id, int64_t period_start, int lock)
+{
+	char id[256];
+	int64_t v[3] = { 0, 0, 0 };
+	int rc;
+
+	billed_id(id, sizeof(id), subscription_id, item_id, meter_id, period_start);
+	rc = ctx->st->record_read(tx, &billing__res_usage_billed, tenant_id, id, lock, billed_row,
+		v);
+	if (rc < 0 && rc != BILLING_ENOTFOUND)
+		return rc;
+	*amount = v[0];
+	*quantity = v[1];
+	return BILLING_OK;
+}
+
+int billing__usage_billed_set(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	const char *subscription_id, const char *item_id, const char *meter_id,
+	int64_t period_start, int64_t amount, int64_t quantity)
+{
+	billing__usage_billed_record b;
+	char id[256];
+	int64_t v[3] = { 0, 0, 0 };
+	int rc;
+
+	billed_id(id, sizeof(id), subscription_id, item_id, meter_id, period_start);
+	rc = ctx->st->record_read(tx, &billing__res_usage_billed, tenant_id, id,
+		BILLING_LOCK_UPDATE, billed_row, v);
+	if (rc < 0 && rc != BILLING_ENOTFOUND)
+		return rc;
+	memset(&b, 0, sizeof(b));
+	b.tenant_id = tenant_id;
+	b.id = id;
+	b.subscription_id = subscription_id;
+	b.item_id = item_id;
+	b.meter_id = meter_id;
+	b.period_start = period_start;
+	b.amount = amount;
+	b.quantity = quantity;
+	b.updated_at = billing__now(ctx);
+	if (rc == BILLING_ENOTFOUND) {
+		b.version = 1;
+		return ctx->st->record_insert(tx, &billing__res_usage_billed, &b);
+	}
+	b.version = v[2] + 1;
+	return ctx->st->record_update(tx, &billing__res_usage_billed, &b, v[2]);
+}
+
 /* ------------------------------------------------------------ summary */
 
 struct summary_item {
@@ -1499,6 +1663,7 @@ struct summary_item {
 	int64_t value;
 	int64_t events;
 	int64_t amount;              /* what the subscription's metered items would bill */
+	int64_t billed_amount;       /* what threshold invoices of the period billed of it */
 };
 
 struct billing_usage_summary {
@@ -1567,6 +1732,14 @@ static int summary_amounts(billing_usage_summary *s, billing_ctx *ctx, billing_t
 				break;
 			/* At most 20 items of at most BILLING_AMOUNT_MAX each: no overflow. */
 			m->amount += line.amount;
+			{
+				int64_t billed = 0, quantity = 0;
+				if ((rc = billing__usage_billed_get(&billed, &quantity, ctx, tx,
+					sub->tenant_id, sub->id, it.v[i]->id, plan.meter_id,
+					s->period_start, BILLING_LOCK_NONE)) < 0)
+					break;
+				m->billed_amount += billed;
+			}
 		}
 	}
 	billing__sub_items_free(&it);
@@ -1681,4 +1854,10 @@ int64_t billing_usage_summary_amount(const billing_usage_summary *s, size_t i)
 {
 	const struct summary_item *it = summary_at(s, i);
 	return it ? it->amount : 0;
+}
+
+int64_t billing_usage_summary_billed_amount(const billing_usage_summary *s, size_t i)
+{
+	const struct summary_item *it = summary_at(s, i);
+	return it ? it->billed_amount : 0;
 }

@@ -1878,6 +1878,37 @@ static const char step40_postgres[] =
 		"    THEN data::jsonb ->> 'customerId' END")
 	"ALTER TABLE events FORCE ROW LEVEL SECURITY;\n";
 
+/* Spend thresholds (issue #23; src/core/usage.c, docs/usage.md "Spend
+ * thresholds"): an invoice's billing reason (NULL: a period's or a
+ * manual invoice; "subscription_threshold": a threshold's early one), and
+ * what the threshold invoices of a period have billed of a subscription
+ * item's usage so far: the amount (the sum of those non-void lines) and
+ * the aggregate they billed through, one row per subscription, item,
+ * meter and period start (the generic records' single key: id is
+ * "<subscription>/<item>/<meter>/<period start>"). The period's closing
+ * line bills price(aggregate) - amount. */
+static const char step41_usage_billed[] =
+	"ALTER TABLE invoices ADD COLUMN billing_reason TEXT /*COLLATE_C*/;\n"
+	"CREATE TABLE usage_billed (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subscription_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  item_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  meter_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  period_start BIGINT NOT NULL,\n"
+	"  amount BIGINT NOT NULL,\n"
+	"  quantity BIGINT NOT NULL,\n"
+	"  updated_at BIGINT NOT NULL,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT usage_billed_pkey PRIMARY KEY (tenant_id, id),\n"
+	"  CONSTRAINT usage_billed_subscription_fkey FOREIGN KEY (tenant_id, subscription_id)\n"
+	"    REFERENCES subscriptions (tenant_id, id)\n"
+	");\n";
+
+static const char step41_postgres[] =
+	TENANT_POLICY("usage_billed")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON usage_billed TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1946,6 +1977,8 @@ static const billing__migration steps[] = {
 		NULL },
 	{ 40, "events: the customer each is about, for a customer's event list",
 		step40_event_customers, step40_postgres, step40_sqlite },
+	{ 41, "spend thresholds: an invoice's billing reason, the usage its threshold invoices "
+		"billed", step41_usage_billed, step41_postgres, NULL },
 };
 
 size_t billing__migrations_upto;

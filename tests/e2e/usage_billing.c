@@ -41,6 +41,7 @@
 
 #include "tb.h"
 #include "tb_billing.h"
+#include "core/alloc.h"
 
 #define GRACE 3600
 
@@ -1255,6 +1256,464 @@ static void thresholds__the_field_is_validated_stored_shown_and_removed(void **s
 	assert_check_clean(f);
 }
 
+/* ------------------------------------------------------------ spend thresholds: billing early */
+
+/* A subscription of customer to the graduated metered plan with a spend
+ * threshold of amount; the clock a day into its period. */
+static billing_subscription *threshold_sub(fx *f, const char *customer, const char *plan,
+	int64_t amount)
+{
+	billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+	billing_subscription_item_spec item = { plan, 0 };
+	billing_subscription *s = NULL;
+	p.customer_id = customer;
+	p.items = &item;
+	p.item_count = 1;
+	p.threshold_amount_gte = amount;
+	tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &f->admin, &p, NULL), BILLING_OK);
+	f->w->now = billing_subscription_current_period_start(s) + 86400;
+	return s;
+}
+
+/* The subscription's invoices made by its spend threshold, in number order
+ * (ids into ids, up to 8); how many. */
+static size_t threshold_invoices(fx *f, const char *sub, char ids[8][64])
+{
+	tbb_invoice *all = NULL;
+	size_t n = tbb_invoices(f->w, f->tenant, sub, &all), i, k = 0;
+	for (i = 0; i < n; i++) {
+		billing_invoice *inv = NULL;
+		const char *why;
+		tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin, all[i].id), BILLING_OK);
+		why = billing_invoice_billing_reason(inv);
+		if (why) {
+			assert_string_equal(why, "subscription_threshold");
+			if (k < 8)
+				snprintf(ids[k], 64, "%s", all[i].id);
+			k++;
+		}
+		billing_invoice_free(inv);
+	}
+	free(all);
+	return k;
+}
+
+static billing_invoice *invoice(fx *f, const char *id)
+{
+	billing_invoice *inv = NULL;
+	tb_assert_rc(billing_invoice_get(&inv, f->w->ctx, &f->admin, id), BILLING_OK);
+	return inv;
+}
+
+static int64_t billed_amount(fx *f, const char *sub, int64_t *amount)
+{
+	billing_usage_summary *u = NULL;
+	int64_t b;
+	tb_assert_rc(billing_usage_summary_get(&u, f->w->ctx, &f->admin, sub), BILLING_OK);
+	assert_int_equal(billing_usage_summary_count(u), 1);
+	b = billing_usage_summary_billed_amount(u, 0);
+	if (amount)
+		*amount = billing_usage_summary_amount(u, 0);
+	billing_usage_summary_free(u);
+	return b;
+}
+
+/* Graduated tiers, a threshold of 2000: 150 units (1750) bill nothing
+ * early; 210 (2050) cross it: one invoice of the usage so far, exactly
+ * the tiers' price, finalized, its events written; 100 more stay below
+ * it; the period's end bills price(310) - price(210), and the period's
+ * lines add up to an independent computation of the whole. */
+static void thresholds__crossing_bills_early_and_the_period_end_the_rest(void **state)
+{
+	fx *f = *state;
+	billing_subscription *s = threshold_sub(f, f->customer, f->metered, 2000);
+	int64_t start = billing_subscription_current_period_start(s);
+	int64_t end = billing_subscription_current_period_end(s), amount = 0, at;
+	char sub[64], ids[8][64], json[128], *out = NULL;
+	const billing_invoice_line *l;
+	billing_invoice *inv;
+	cJSON *a;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	assert_int_equal(send(f, f->customer, "t-1", 0, 150, NULL), BILLING_USAGE_ACCEPTED);
+	assert_int_equal(threshold_invoices(f, sub, ids), 0);
+	assert_int_equal(billed_amount(f, sub, &amount), 0);
+	assert_int_equal(amount, by_hand(150));
+	f->w->now += 3600;
+	at = f->w->now;
+	assert_int_equal(send(f, f->customer, "t-2", 0, 60, NULL), BILLING_USAGE_ACCEPTED);
+	assert_int_equal(threshold_invoices(f, sub, ids), 1);
+	inv = invoice(f, ids[0]);
+	assert_int_equal(billing_invoice_status_of(inv), BILLING_INVOICE_PENDING);
+	assert_non_null(billing_invoice_number(inv));
+	assert_int_equal(billing_invoice_period_start(inv), start);
+	assert_int_equal(billing_invoice_period_end(inv), at);
+	assert_int_equal(billing_invoice_line_count(inv), 1);
+	l = billing_invoice_line_at(inv, 0);
+	assert_string_equal(l->plan_id, f->metered);
+	assert_int_equal(l->quantity, 210);
+	assert_int_equal(l->amount, by_hand(210));
+	assert_int_equal(by_hand(210), 2050);
+	assert_int_equal(billing_invoice_total(inv), 2050);
+	billing_invoice_free(inv);
+	assert_int_equal(billed_amount(f, sub, &amount), 2050);
+	assert_int_equal(amount, 2050);
+	/* JSON: billingReason on the invoice, billedAmount beside the total. */
+	snprintf(json, sizeof(json), "{\"id\":\"%s\"}", ids[0]);
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "invoices.get", json,
+		strlen(json), NULL), BILLING_OK);
+	a = cJSON_Parse(out);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(a, "billingReason")->valuestring,
+		"subscription_threshold");
+	cJSON_Delete(a);
+	billing_free(out);
+	snprintf(json, sizeof(json), "{\"id\":\"%s\"}", sub);
+	tb_assert_rc(billing_call_json(&out, f->w->ctx, &f->admin, "subscriptions.usage", json,
+		strlen(json), NULL), BILLING_OK);
+	a = cJSON_Parse(out);
+	{
+		cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "data"), 0);
+		assert_int_equal(cJSON_GetObjectItemCaseSensitive(m, "billedAmount")->valuedouble, 2050);
+		assert_int_equal(cJSON_GetObjectItemCaseSensitive(m, "amount")->valuedouble, 2050);
+	}
+	cJSON_Delete(a);
+	billing_free(out);
+	{
+		char sql[256];
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM events WHERE resource_id = '%s' AND "
+			"type IN ('invoice.created', 'invoice.finalized')", ids[0]);
+		assert_int_equal(tb_raw_count(f->w->owner_url, sql), 2);
+	}
+
+	/* Below the threshold again: nothing more early; the preview shows the
+	 * rest the period's end bills. */
+	assert_int_equal(send(f, f->customer, "t-3", 0, 100, NULL), BILLING_USAGE_ACCEPTED);
+	assert_int_equal(threshold_invoices(f, sub, ids), 1);
+	tb_assert_rc(billing_invoice_preview(&inv, f->w->ctx, &f->admin, sub), BILLING_OK);
+	l = line_of(inv, f->metered);
+	assert_non_null(l);
+	assert_int_equal(l->quantity, 100);
+	assert_int_equal(l->amount, by_hand(310) - by_hand(210));
+	billing_invoice_free(inv);
+	assert_check_clean(f);
+
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	assert_null(billing_invoice_billing_reason(inv));
+	l = line_of(inv, f->metered);
+	assert_non_null(l);
+	assert_int_equal(l->period_start, start);
+	assert_int_equal(l->period_end, end);
+	assert_int_equal(l->quantity, 100);
+	assert_int_equal(l->amount, by_hand(310) - by_hand(210));
+	assert_int_equal(l->amount, 500);
+	/* The period's lines: 2050 + 500 = price(310) by hand. */
+	assert_int_equal(2050 + l->amount, by_hand(310));
+	billing_invoice_free(inv);
+	assert_check_clean(f);
+	/* The next period starts from nothing billed. */
+	assert_int_equal(billed_amount(f, sub, NULL), 0);
+
+	/* billing_check: a billed amount that is not its invoices' lines. */
+	tb_raw_exec(f->w->owner_url, "UPDATE usage_billed SET amount = amount + 1");
+	{
+		int64_t problems = -1;
+		char kind[64] = "";
+		tb_assert_rc(billing_check(f->w->ctx, check_kind, kind, &problems), BILLING_OK);
+		assert_int_equal(problems, 1);
+		assert_string_equal(kind, "usage_billed_amount");
+	}
+}
+
+/* Crossing twice in one period: two invoices, each at least the
+ * threshold; the period's end bills what is left. */
+static void thresholds__crossing_twice_makes_two_invoices(void **state)
+{
+	fx *f = *state;
+	billing_subscription *s = threshold_sub(f, f->customer, f->metered, 1000);
+	int64_t end = billing_subscription_current_period_end(s);
+	char sub[64], ids[8][64];
+	billing_invoice *inv;
+	const billing_invoice_line *l;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	assert_int_equal(send(f, f->customer, "u-1", 0, 50, NULL), BILLING_USAGE_ACCEPTED);
+	assert_int_equal(threshold_invoices(f, sub, ids), 1);     /* 1000 */
+	inv = invoice(f, ids[0]);
+	assert_int_equal(billing_invoice_total(inv), by_hand(50));
+	billing_invoice_free(inv);
+	assert_int_equal(send(f, f->customer, "u-2", 0, 150, NULL), BILLING_USAGE_ACCEPTED);
+	/* 200: 2000 - 1000 = 1000 again. */
+	assert_int_equal(threshold_invoices(f, sub, ids), 2);
+	inv = invoice(f, ids[1]);
+	l = billing_invoice_line_at(inv, 0);
+	assert_int_equal(l->quantity, 150);
+	assert_int_equal(l->amount, by_hand(200) - by_hand(50));
+	assert_true(billing_invoice_total(inv) >= 1000);
+	assert_null(l->tiers);
+	billing_invoice_free(inv);
+	assert_int_equal(send(f, f->customer, "u-3", 0, 150, NULL), BILLING_USAGE_ACCEPTED);
+	/* 350: 2750 - 2000 = 750, below. */
+	assert_int_equal(threshold_invoices(f, sub, ids), 2);
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	l = line_of(inv, f->metered);
+	assert_int_equal(l->quantity, 150);
+	assert_int_equal(l->amount, by_hand(350) - by_hand(200));
+	billing_invoice_free(inv);
+	assert_check_clean(f);
+}
+
+/* A max meter whose aggregate falls after a threshold invoice (its
+ * largest event voided): the period's end credits the difference, a
+ * negative line; the invoice's negative total goes to the customer's
+ * balance, as any negative total does. */
+static void thresholds__a_falling_max_meter_is_credited_at_the_end(void **state)
+{
+	fx *f = *state;
+	char meter[64], plan_id[64], json[256], sub[64], ids[8][64];
+	billing_subscription *s;
+	billing_invoice *inv;
+	billing_plan *plan;
+	const billing_invoice_line *l;
+	billing_usage_result *r = NULL;
+	const char *tid = "m-60";
+	int64_t end;
+
+	json_call(f, "meters.create", "{\"eventName\":\"seats\",\"aggregation\":\"max\","
+		"\"valueProperty\":\"n\"}", meter, sizeof(meter));
+	snprintf(json, sizeof(json), "\"usageType\":\"metered\",\"meterId\":\"%s\"", meter);
+	plan = tb_plan(f->w, f->tenant, &(tb_plan_spec){ .product_id = f->product, .amount = 10,
+		.price_json = json });
+	snprintf(plan_id, sizeof(plan_id), "%s", billing_plan_id(plan));
+	billing_plan_free(plan);
+	s = threshold_sub(f, f->customer, plan_id, 500);
+	end = billing_subscription_current_period_end(s);
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	{
+		billing_usage_event e[2] = { BILLING_USAGE_EVENT_INIT, BILLING_USAGE_EVENT_INIT };
+		e[0].transaction_id = "m-40";
+		e[0].event_name = "seats";
+		e[0].customer_id = f->customer;
+		e[0].properties_json = "{\"n\":40}";
+		e[1] = e[0];
+		e[1].transaction_id = tid;
+		e[1].properties_json = "{\"n\":60}";
+		tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, e, 2), BILLING_OK);
+		billing_usage_result_free(r);
+	}
+	assert_int_equal(threshold_invoices(f, sub, ids), 1);
+	inv = invoice(f, ids[0]);
+	assert_int_equal(billing_invoice_total(inv), 600);
+	billing_invoice_free(inv);
+	tb_assert_rc(billing_usage_void(&r, f->w->ctx, &f->admin, &tid, 1), BILLING_OK);
+	billing_usage_result_free(r);
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	l = line_of(inv, plan_id);
+	assert_non_null(l);
+	assert_int_equal(l->quantity, -20);
+	assert_int_equal(l->amount, -200);
+	assert_int_equal(billing_invoice_total(inv), -200);
+	assert_int_equal(billing_invoice_amount_due(inv), 0);
+	billing_invoice_free(inv);
+	assert_check_clean(f);
+}
+
+/* A threshold invoice voided: its usage is not billed any more, so the
+ * period's end bills all of it again. */
+static void thresholds__a_voided_threshold_invoice_is_billed_at_the_end(void **state)
+{
+	fx *f = *state;
+	billing_subscription *s = threshold_sub(f, f->customer, f->metered, 1000);
+	int64_t end = billing_subscription_current_period_end(s);
+	char sub[64], ids[8][64];
+	billing_invoice *inv = NULL;
+	const billing_invoice_line *l;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	assert_int_equal(send(f, f->customer, "v-1", 0, 120, NULL), BILLING_USAGE_ACCEPTED);
+	assert_int_equal(threshold_invoices(f, sub, ids), 1);
+	assert_int_equal(billed_amount(f, sub, NULL), by_hand(120));
+	tb_assert_rc(billing_invoice_void(&inv, f->w->ctx, &f->admin, ids[0], NULL), BILLING_OK);
+	billing_invoice_free(inv);
+	assert_int_equal(billed_amount(f, sub, NULL), 0);
+	assert_check_clean(f);
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	inv = latest(f, sub);
+	l = line_of(inv, f->metered);
+	assert_int_equal(l->quantity, 120);
+	assert_int_equal(l->amount, by_hand(120));
+	billing_invoice_free(inv);
+	assert_check_clean(f);
+}
+
+struct ingester {
+	billing_ctx *ctx;
+	billing_principal who;
+	const char *customer, *tid;
+	pthread_barrier_t *start;
+	int rc;
+};
+
+static void *ingest_at_once(void *arg)
+{
+	struct ingester *g = arg;
+	billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+	billing_usage_result *r = NULL;
+	e.transaction_id = g->tid;
+	e.event_name = "api.call";
+	e.customer_id = g->customer;
+	e.properties_json = "{\"n\":10}";
+	pthread_barrier_wait(g->start);
+	g->rc = billing_usage_ingest(&r, g->ctx, &g->who, &e, 1);
+	if (g->rc == BILLING_OK && billing_usage_result_status(r, 0) != BILLING_USAGE_ACCEPTED)
+		g->rc = -100;
+	billing_usage_result_free(r);
+	return NULL;
+}
+
+/* Two ingests at once (two contexts, two threads), either of which crosses
+ * the threshold: exactly one threshold invoice, each round. Another
+ * tenant's subscription with a threshold is left alone. */
+static void thresholds__two_ingests_at_once_make_one_invoice(void **state)
+{
+	fx *f = *state;
+	billing_ctx *other = tb_world_open_again(f->w);
+	const char *t2 = tb_tenant(f->w, "Other");
+	billing_principal a2 = tb_admin(t2);
+	billing_customer *c2 = tb_customer(f->w, t2, NULL);
+	billing_subscription *s = threshold_sub(f, f->customer, f->metered, 1500);
+	char sub[64], ids[8][64], tids[2][32];
+	int round, i;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	{
+		/* The other tenant: a metered subscription with a threshold of 1
+		 * and no usage, so any evaluation of it would bill. */
+		billing_subscription_params p = BILLING_SUBSCRIPTION_PARAMS_INIT;
+		billing_subscription_item_spec item = { f->licensed, 1 };
+		billing_plan *pl = tb_plan(f->w, t2, &(tb_plan_spec){ .amount = 700 });
+		item.plan_id = billing_plan_id(pl);
+		p.customer_id = billing_customer_id(c2);
+		p.items = &item;
+		p.item_count = 1;
+		p.threshold_amount_gte = 1;
+		tb_assert_rc(billing_subscription_create(&s, f->w->ctx, &a2, &p, NULL), BILLING_OK);
+		billing_subscription_free(s);
+		billing_plan_free(pl);
+	}
+	{
+		tbb_invoice *all = NULL;
+		assert_int_equal(tbb_invoices(f->w, t2, NULL, &all), 1);
+		free(all);
+	}
+	/* 90 units (1400): two events of 10 at once reach 100 (1500). */
+	assert_int_equal(send(f, f->customer, "c-0", 0, 90, NULL), BILLING_USAGE_ACCEPTED);
+	for (round = 0; round < 3; round++) {
+		pthread_barrier_t start;
+		pthread_t th[2];
+		struct ingester g[2];
+		assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+		for (i = 0; i < 2; i++) {
+			snprintf(tids[i], sizeof(tids[i]), "c-%d-%d", round, i);
+			g[i].ctx = i ? other : f->w->ctx;
+			g[i].who = f->admin;
+			g[i].customer = f->customer;
+			g[i].tid = tids[i];
+			g[i].start = &start;
+			g[i].rc = -99;
+			assert_int_equal(pthread_create(&th[i], NULL, ingest_at_once, &g[i]), 0);
+		}
+		for (i = 0; i < 2; i++)
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+		pthread_barrier_destroy(&start);
+		tb_assert_rc(g[0].rc, BILLING_OK);
+		tb_assert_rc(g[1].rc, BILLING_OK);
+		/* Round 0 crosses (one invoice); later rounds add 200 units'
+		 * worth of 1000 each, below the threshold. */
+		assert_int_equal(threshold_invoices(f, sub, ids), 1);
+	}
+	{
+		billing_invoice *inv = invoice(f, ids[0]);
+		int64_t total = billing_invoice_total(inv);
+		/* 100 or 110 units, as the two commits and evaluations fell. */
+		assert_true(total == by_hand(100) || total == by_hand(110));
+		billing_invoice_free(inv);
+	}
+	{
+		tbb_invoice *all = NULL;
+		assert_int_equal(tbb_invoices(f->w, t2, NULL, &all), 1);
+		free(all);
+	}
+	billing_customer_free(c2);
+	billing_ctx_close(other);
+	assert_check_clean(f);
+}
+
+/* The evaluation after an ingest fails (an injected storage fault in its
+ * transaction): the ingest still answers, its events are committed, no
+ * invoice is made; the billing run evaluates it (the due work the batch
+ * wrote) and bills it. */
+static void thresholds__a_failed_evaluation_is_billed_by_the_run(void **state)
+{
+	fx *f = *state;
+	billing_subscription *s = threshold_sub(f, f->customer, f->metered, 1000);
+	char sub[64], ids[8][64];
+	long n;
+	bool hit = false;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	for (n = 1; n < 200 && !hit; n++) {
+		billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+		billing_usage_result *r = NULL;
+		long made;
+		int rc;
+		e.transaction_id = "f-1";
+		e.event_name = "api.call";
+		e.customer_id = f->customer;
+		e.properties_json = "{\"n\":80}";
+		billing__storage_fail_at(n);
+		rc = billing_usage_ingest(&r, f->w->ctx, &f->admin, &e, 1);
+		made = billing__storage_fail_at(0);
+		if (rc != BILLING_OK) {
+			/* The ingest's own statement: nothing stored. */
+			assert_int_equal(tb_raw_count(f->w->owner_url,
+				"SELECT COUNT(*) FROM usage_events"), 0);
+			continue;
+		}
+		assert_true(made >= n);   /* the fault fell after the ingest's commit */
+		assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_ACCEPTED);
+		billing_usage_result_free(r);
+		hit = true;
+	}
+	assert_true(hit);
+	assert_int_equal(threshold_invoices(f, sub, ids), 0);
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM due_work WHERE "
+		"kind = 'usage_threshold'"), 1);
+	assert_check_clean(f);
+	tbb_run(f->w);
+	assert_int_equal(threshold_invoices(f, sub, ids), 1);
+	{
+		billing_invoice *inv = invoice(f, ids[0]);
+		assert_int_equal(billing_invoice_total(inv), by_hand(80));
+		billing_invoice_free(inv);
+	}
+	assert_int_equal(tb_raw_count(f->w->owner_url, "SELECT COUNT(*) FROM due_work WHERE "
+		"kind = 'usage_threshold'"), 0);
+	assert_check_clean(f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1273,6 +1732,12 @@ int main(void)
 		T(usage_billing__a_shorter_closed_span_does_not_block_the_renewal),
 		T(settings__grace_and_retention_each_keep_the_other),
 		T(thresholds__the_field_is_validated_stored_shown_and_removed),
+		T(thresholds__crossing_bills_early_and_the_period_end_the_rest),
+		T(thresholds__crossing_twice_makes_two_invoices),
+		T(thresholds__a_falling_max_meter_is_credited_at_the_end),
+		T(thresholds__a_voided_threshold_invoice_is_billed_at_the_end),
+		T(thresholds__two_ingests_at_once_make_one_invoice),
+		T(thresholds__a_failed_evaluation_is_billed_by_the_run),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
 }

@@ -105,6 +105,7 @@
 	INT(billing_invoice_customer_tax_exempt, 0) \
 	PTR(billing_invoice_tax_note) \
 	PTR(billing_invoice_default_tax_rates) \
+	PTR(billing_invoice_billing_reason) \
 	\
 	INT(billing_page_count, 0) \
 	INT(billing_page_has_more, 0) \
@@ -379,7 +380,8 @@
 	AT(billing_usage_summary_meter_id) \
 	IAT(billing_usage_summary_value, 0) \
 	IAT(billing_usage_summary_events, 0) \
-	IAT(billing_usage_summary_amount, 0)
+	IAT(billing_usage_summary_amount, 0) \
+	IAT(billing_usage_summary_billed_amount, 0)
 
 /* One thunk per getter, called with a NULL object. The integer thunks
  * convert implicitly, so listing a pointer getter under INT does not
