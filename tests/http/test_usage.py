@@ -26,6 +26,10 @@ running usage, the usage aggregates and the tenant's grace window.
 - spend thresholds: billingThresholds on POST and PATCH /v1/subscriptions,
   shown, removed with null, 400s naming billingThresholds.amountGte (and
   "unsupported" for resetBillingCycleAnchor true), USER may not set it;
+- spend thresholds billing early (UsageBilling): crossing amountGte makes
+  one subscription_threshold invoice of the tiers' price so far, the usage
+  shows billedAmount beside amount, the preview and the renewal bill the
+  rest, and the period's lines add up to the tiers' price of the whole;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers; runs on the backend
@@ -352,6 +356,68 @@ class UsageBilling(tenant_case.TenantCase):
             "properties": {"n": 1}})
         self.assertEqual((r.body["data"][0]["status"], r.body["data"][0]["code"]),
                          ("refused", "late_event"), r.text)
+
+    def test_a_spend_threshold_bills_early_and_the_renewal_the_rest(self):
+        meter = self.b.ok("POST", "/v1/meters", {"eventName": "api.call", "aggregation": "sum",
+                                                 "valueProperty": "n"})
+        plan = self.b.ok("POST", "/v1/plans", {
+            "productId": self.b.product["id"], "code": "METERED-T", "name": "API calls",
+            "currency": self.b.product["currency"], "interval": "MONTH",
+            "billingScheme": "tiered", "tiersMode": "graduated", "tiers": self.TIERS,
+            "usageType": "metered", "meterId": meter["id"]})
+        sub = self.b.ok("POST", "/v1/subscriptions", {
+            "customerId": self.b.customer["id"], "items": [{"planId": plan["id"]}],
+            "billingThresholds": {"amountGte": 2000}})
+        start, end = sub["currentPeriodStart"], sub["currentPeriodEnd"]
+        self.s.request("POST", "/v1/test-clock/advance", {"seconds": 86400}, token=self.b.tok)
+
+        def send(tid, n):
+            r = self.b.req("POST", "/v1/usage-events", {
+                "transactionId": tid, "eventName": "api.call",
+                "customerId": self.b.customer["id"], "properties": {"n": n}})
+            self.assertEqual((r.status, r.body["data"][0]["status"]), (200, "accepted"), r.text)
+
+        def early():
+            return [i for i in self.b.invoices("&subscriptionId=" + sub["id"])
+                    if i["billingReason"] == "subscription_threshold"]
+
+        def usage():
+            u = self.b.ok("GET", "/v1/subscriptions/%s/usage" % sub["id"])["data"][0]
+            return u["value"], u["amount"], u["billedAmount"]
+
+        send("t-1", 150)      # 1750: below the threshold
+        self.assertEqual(early(), [])
+        self.assertEqual(usage(), (150, self.by_hand(150), 0))
+        send("t-2", 60)       # 210 units, 2050: crossed
+        got = early()
+        self.assertEqual(len(got), 1)
+        inv = self.b.ok("GET", "/v1/invoices/%s" % got[0]["id"])
+        self.assertIsNotNone(inv["number"])
+        self.assertEqual(inv["periodStart"], start)
+        self.assertEqual([(l["planId"], l["quantity"], l["amount"]) for l in inv["lines"]],
+                         [(plan["id"], 210, self.by_hand(210))])
+        self.assertEqual(inv["subtotal"], 2050)   # the usage; tax comes on top
+        self.assertEqual(usage(), (210, 2050, 2050))
+        send("t-3", 100)      # 310 units, 2550: 500 unbilled, below
+        self.assertEqual(len(early()), 1)
+        self.assertEqual(usage(), (310, self.by_hand(310), 2050))
+        pv = self.b.ok("GET", "/v1/invoices/preview?subscriptionId=%s" % sub["id"])
+        self.assertEqual([(l["quantity"], l["amount"]) for l in pv["lines"]],
+                         [(100, self.by_hand(310) - self.by_hand(210))])
+        self.assertIsNone(pv["billingReason"])
+
+        self.s.request("POST", "/v1/test-clock/advance", {"to": shift(end, 3600)},
+                       token=self.b.tok)
+        renewal = self.b.ok("GET", "/v1/subscriptions/%s" % sub["id"])["latestInvoiceId"]
+        inv = self.b.ok("GET", "/v1/invoices/%s" % renewal)
+        self.assertIsNone(inv["billingReason"])
+        self.assertEqual([(l["quantity"], l["amount"], l["periodStart"], l["periodEnd"])
+                          for l in inv["lines"]], [(100, 500, start, end)])
+        # The period's usage lines add up to the tiers' price of the whole.
+        lines = [l for i in self.b.invoices("&subscriptionId=" + sub["id"])
+                 for l in self.b.ok("GET", "/v1/invoices/%s" % i["id"])["lines"]
+                 if l["periodStart"] == start]
+        self.assertEqual(sum(l["amount"] for l in lines), self.by_hand(310))
 
 
 if __name__ == "__main__":
