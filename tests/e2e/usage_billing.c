@@ -1714,6 +1714,86 @@ static void thresholds__a_failed_evaluation_is_billed_by_the_run(void **state)
 	assert_check_clean(f);
 }
 
+struct period_runner {
+	billing_ctx *ctx;
+	int64_t now;
+	pthread_barrier_t *start;
+	int rc;
+};
+
+static void *period_run(void *arg)
+{
+	struct period_runner *r = arg;
+	pthread_barrier_wait(r->start);
+	r->rc = billing_run_due(r->ctx, r->now, NULL, NULL);
+	return NULL;
+}
+
+/* An ingest that crosses the threshold racing the period-end run (two
+ * contexts, two threads): whichever goes first, every unit accepted is
+ * billed once: the period's usage lines add up to the tiers' price of
+ * what was accepted, and billing_check agrees. */
+static void thresholds__an_ingest_racing_the_run_bills_each_unit_once(void **state)
+{
+	fx *f = *state;
+	billing_ctx *other = tb_world_open_again(f->w);
+	/* 90 units cost 1400; the race's 10 more reach 1500. */
+	billing_subscription *s = threshold_sub(f, f->customer, f->metered, 1500);
+	int64_t start = billing_subscription_current_period_start(s);
+	int64_t end = billing_subscription_current_period_end(s), units = 90, sum = 0;
+	char sub[64];
+	pthread_barrier_t bar;
+	pthread_t th[2];
+	struct ingester g;
+	struct period_runner r;
+	tbb_invoice *all = NULL;
+	size_t n, i;
+
+	snprintf(sub, sizeof(sub), "%s", billing_subscription_id(s));
+	billing_subscription_free(s);
+	assert_int_equal(send(f, f->customer, "r-0", 0, 90, NULL), BILLING_USAGE_ACCEPTED);
+	/* The ingest's clock: the period's last minutes; the run's: past the
+	 * grace window. */
+	f->w->now = end - 60;
+	assert_int_equal(pthread_barrier_init(&bar, NULL, 2), 0);
+	g.ctx = f->w->ctx;
+	g.who = f->admin;
+	g.customer = f->customer;
+	g.tid = "r-1";
+	g.start = &bar;
+	g.rc = -99;
+	r.ctx = other;
+	r.now = end + GRACE;
+	r.start = &bar;
+	r.rc = -99;
+	assert_int_equal(pthread_create(&th[0], NULL, ingest_at_once, &g), 0);
+	assert_int_equal(pthread_create(&th[1], NULL, period_run, &r), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_barrier_destroy(&bar);
+	tb_assert_rc(r.rc, BILLING_OK);
+	/* Accepted (10 more units), or refused late when the run closed the
+	 * period first. */
+	if (g.rc == BILLING_OK)
+		units += 10;
+	else
+		assert_int_equal(g.rc, -100);
+	f->w->now = end + GRACE;
+	tbb_run(f->w);
+	n = tbb_invoices(f->w, f->tenant, sub, &all);
+	for (i = 0; i < n; i++) {
+		billing_invoice *inv = invoice(f, all[i].id);
+		const billing_invoice_line *l = line_of(inv, f->metered);
+		if (l && l->period_start == start)
+			sum += l->amount;
+		billing_invoice_free(inv);
+	}
+	free(all);
+	assert_int_equal(sum, by_hand(units));
+	billing_ctx_close(other);
+	assert_check_clean(f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1738,6 +1818,7 @@ int main(void)
 		T(thresholds__a_voided_threshold_invoice_is_billed_at_the_end),
 		T(thresholds__two_ingests_at_once_make_one_invoice),
 		T(thresholds__a_failed_evaluation_is_billed_by_the_run),
+		T(thresholds__an_ingest_racing_the_run_bills_each_unit_once),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);
 }
