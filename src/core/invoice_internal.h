@@ -44,7 +44,7 @@ struct billing_invoice {
 	char *total_tax_amounts;
 	int customer_tax_exempt;
 	char *default_tax_rates;
-	char *billing_reason;           /* NULL, or "subscription_threshold" (step 40) */
+	char *billing_reason;           /* NULL, or "subscription_threshold" (step 41) */
 	size_t line_count, line_cap;
 	billing_invoice_line *lines;
 	char **line_strings;            /* owned copies, BILLING__LINE_STRINGS per line */

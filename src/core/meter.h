@@ -90,7 +90,7 @@ int billing__usage_value(int64_t *value, int64_t *events, billing_ctx *ctx, bill
 	int64_t to, bool close);
 
 /*
- * Spend thresholds (schema step 40; docs/usage.md "Spend thresholds"):
+ * Spend thresholds (schema step 41; docs/usage.md "Spend thresholds"):
  * what the threshold invoices of the period starting at period_start
  * billed of a subscription item's usage of a meter, the amount (the sum of
  * those non-void lines) and the aggregate they billed through (for the

@@ -236,7 +236,7 @@ static const billing_field invoice_fields[] = {
 	F(I, "total_tax_amounts", TEXT, total_tax_amounts_json, 0, "totalTaxAmounts", ARRAY),
 	F(I, "customer_tax_exempt", INT, customer_tax_exempt, 0, "customerTaxExempt", INTEGER),
 	F(I, "default_tax_rates", TEXT, default_tax_rates_json, 0, "defaultTaxRates", STRINGS),
-	/* Spend thresholds (schema step 40, issue #23): NULL, or
+	/* Spend thresholds (schema step 41, issue #23): NULL, or
 	 * "subscription_threshold". */
 	F(I, "billing_reason", TEXT, billing_reason, FIXED, "billingReason", STRING),
 };

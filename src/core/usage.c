@@ -102,7 +102,7 @@ static const billing_resource aggregate_res = {
 };
 
 /* What a subscription item's threshold invoices billed of a period (step
- * 40; meter.h). */
+ * 41; meter.h). */
 #define UB(col, type, member, flags) \
 	{ col, BILLING_FIELD_##type, offsetof(billing__usage_billed_record, member), (flags), \
 	  NULL, BILLING_JSON_NONE, 0, NULL, 0, NULL }

@@ -274,7 +274,7 @@ typedef struct {
 	const char *total_tax_amounts_json;
 	int customer_tax_exempt;
 	const char *default_tax_rates_json;
-	/* Schema step 40 (issue #23): why the invoice was made, Stripe's
+	/* Schema step 41 (issue #23): why the invoice was made, Stripe's
 	 * billing_reason; NULL: a period's, or one made by hand;
 	 * "subscription_threshold": a spend threshold's early invoice. */
 	const char *billing_reason;
