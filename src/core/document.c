@@ -410,13 +410,43 @@ static void tiers(builder *b, const char *json)
 	cJSON_Delete(arr);
 }
 
+/* The packages a package line bills, or -1 for any other line. A plan
+ * priced per package (perUnit with transformQuantity) makes a line whose
+ * quantity is the units and whose unitAmount is one package's price, so
+ * its amount is a multiple of that price other than the quantity; no other
+ * plan line is (a proration's is prorated, a tiered line's unit is 0). */
+static int64_t packages_of(const billing_invoice_line *l)
+{
+	if (!l->plan_id || l->proration || l->tiers || l->unit_amount <= 0 || l->amount < 0 ||
+	    l->amount % l->unit_amount != 0 || l->amount / l->unit_amount == l->quantity)
+		return -1;
+	return l->amount / l->unit_amount;
+}
+
+/* A package line's detail row: "Packages: 2 × 5.00", the line's amount. */
+static void packages(builder *b, const billing_invoice_line *l)
+{
+	char what[256], count[32], unit[64], amount[64];
+	int64_t n = packages_of(l);
+
+	if (n < 0)
+		return;
+	if (billing__doc_integer(count, sizeof(count), b->loc, n) < 0)
+		count[0] = '\0';
+	snprintf(what, sizeof(what), "%s: %s \xc3\x97 %s", L(b, BILLING__L_PACKAGES), count,
+		money(b, unit, sizeof(unit), l->unit_amount));
+	add(b, BILLING__DOC_DETAIL, 0, what, NULL, NULL, NULL,
+		money(b, amount, sizeof(amount), l->amount));
+}
+
 /* The unit price cell of line l: none (NO_UNIT_PRICE, an em dash) for a
  * line of no unit price but an amount (a tiered or volume line, whose
- * tiers follow it with their unit prices; a tiered plan's proration);
- * else its unit price (0.00 on a free line, a trial's). */
+ * tiers follow it with their unit prices; a tiered plan's proration) and
+ * for a package line (its packages follow it with their price); else its
+ * unit price (0.00 on a free line, a trial's). */
 static const char *unit_price(builder *b, char *buf, size_t size, const billing_invoice_line *l)
 {
-	if (l->unit_amount == 0 && l->amount != 0) {
+	if ((l->unit_amount == 0 && l->amount != 0) || packages_of(l) >= 0) {
 		snprintf(buf, size, "%s", NO_UNIT_PRICE);
 		return buf;
 	}
@@ -440,6 +470,7 @@ static void lines(builder *b, const billing_invoice *inv)
 			money(b, tax, sizeof(tax), l->tax_amount),
 			money(b, amount, sizeof(amount), l->amount));
 		tiers(b, l->tiers);
+		packages(b, l);
 		if (l->discount_amount)
 			add(b, BILLING__DOC_DETAIL, 0, L(b, BILLING__L_DISCOUNT), NULL, NULL, NULL,
 				money(b, amount, sizeof(amount), -l->discount_amount));

@@ -68,6 +68,7 @@ typedef enum {
 	BILLING__L_CREDITED_TO_BALANCE,
 	BILLING__L_OUT_OF_BAND,
 	BILLING__L_STATUS_ISSUED,
+	BILLING__L_PACKAGES,          /* a package line's detail: "Packages: 2 x 5.00" */
 	BILLING__L_COUNT
 } billing__label;
 

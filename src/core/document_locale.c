@@ -30,7 +30,7 @@ static const billing__locale locales[] = {
 		"Page {n} of {m}",
 		"Credit note", "Credit note number", "Invoice credited", "Reason",
 		"Duplicate", "Fraudulent", "Order change", "Product unsatisfactory",
-		"Refunded", "Credited to balance", "Settled outside", "Issued" } },
+		"Refunded", "Credited to balance", "Settled outside", "Issued", "Packages" } },
 	{ "en-GB", ".", ",", 4, 0, "", "%", BILLING__DATE_DMY, "/", {
 		"Invoice", "DRAFT", "Invoice number", "Date of issue", "Date due", "Period",
 		"From", "Bill to", "VAT number", "Description", "Qty", "Unit price", "VAT", "Amount",
@@ -41,7 +41,7 @@ static const billing__locale locales[] = {
 		"Page {n} of {m}",
 		"Credit note", "Credit note number", "Invoice credited", "Reason",
 		"Duplicate", "Fraudulent", "Order change", "Product unsatisfactory",
-		"Refunded", "Credited to balance", "Settled outside", "Issued" } },
+		"Refunded", "Credited to balance", "Settled outside", "Issued", "Packages" } },
 	{ "de-DE", ",", ".", 4, 1, NBSP, NBSP "%", BILLING__DATE_DMY, ".", {
 		"Rechnung", "ENTWURF", "Rechnungsnummer", "Rechnungsdatum", "F\xc3\xa4llig am",
 		"Leistungszeitraum", "Von", "Rechnung an", "USt-IdNr.", "Beschreibung", "Menge",
@@ -54,7 +54,7 @@ static const billing__locale locales[] = {
 		"Gutschrift", "Gutschriftsnummer", "Zugeh\xc3\xb6rige Rechnung", "Grund",
 		"Duplikat", "Betrug", "Bestell\xc3\xa4nderung", "Produkt mangelhaft",
 		"Erstattet", "Dem Guthaben gutgeschrieben", "Anderweitig beglichen",
-		"Ausgestellt" } },
+		"Ausgestellt", "Pakete" } },
 	{ "fr-FR", ",", NNBSP, 4, 1, NBSP, NBSP "%", BILLING__DATE_DMY, "/", {
 		"Facture", "BROUILLON", "Num\xc3\xa9ro de facture", "Date d\xe2\x80\x99\xc3\xa9mission",
 		"Date d\342\200\231\303\251ch\303\251ance", "P\303\251riode", "De", "Factur\303\251 \303\240",
@@ -68,7 +68,7 @@ static const billing__locale locales[] = {
 		"Avoir", "Num\303\251ro d\342\200\231avoir", "Facture d\342\200\231origine", "Motif",
 		"Doublon", "Fraude", "Modification de commande", "Produit insatisfaisant",
 		"Rembours\303\251", "Cr\303\251dit\303\251 sur le solde",
-		"R\xc3\xa9gl\xc3\xa9 par ailleurs", "\xc3\x89mis" } },
+		"R\xc3\xa9gl\xc3\xa9 par ailleurs", "\xc3\x89mis", "Lots" } },
 	{ "es-ES", ",", ".", 5, 1, NBSP, NBSP "%", BILLING__DATE_DMY, "/", {
 		"Factura", "BORRADOR", "N\xc3\xbamero de factura", "Fecha de emisi\xc3\xb3n",
 		"Fecha de vencimiento", "Periodo", "De", "Facturar a", "NIF-IVA", "Descripci\xc3\xb3n",
@@ -81,7 +81,8 @@ static const billing__locale locales[] = {
 		"Nota de cr\303\251dito", "N\303\272mero de nota de cr\303\251dito",
 		"Factura rectificada", "Motivo",
 		"Duplicado", "Fraude", "Cambio de pedido", "Producto insatisfactorio",
-		"Reembolsado", "Abonado al saldo", "Liquidado por otra v\303\255a", "Emitida" } },
+		"Reembolsado", "Abonado al saldo", "Liquidado por otra v\303\255a", "Emitida",
+		"Paquetes" } },
 	{ "ja-JP", ".", ",", 4, 0, "", "%", BILLING__DATE_YMD, "/", {
 		"\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8",                         /* 請求書 */
 		"\xe4\xb8\x8b\xe6\x9b\xb8\xe3\x81\x8d",                         /* 下書き */
@@ -131,7 +132,8 @@ static const billing__locale locales[] = {
 		"\xe8\xbf\x94\xe9\x87\x91\xe9\xa1\x8d",                          /* 返金額 */
 		"\xe6\xae\x8b\xe9\xab\x98\xe3\x81\xb8\xe5\x85\x85\xe5\xbd\x93",  /* 残高へ充当 */
 		"\xe5\x88\xa5\xe9\x80\x94\xe7\xb2\xbe\xe7\xae\x97",              /* 別途精算 */
-		"\xe7\x99\xba\xe8\xa1\x8c\xe6\xb8\x88\xe3\x81\xbf" } },      /* 発行済み */
+		"\xe7\x99\xba\xe8\xa1\x8c\xe6\xb8\x88\xe3\x81\xbf",          /* 発行済み */
+		"\xe3\x83\x91\xe3\x83\x83\xe3\x82\xb1\xe3\x83\xbc\xe3\x82\xb8" } }, /* パッケージ */
 };
 
 #define LOCALE_COUNT (sizeof(locales) / sizeof(locales[0]))

@@ -1451,6 +1451,34 @@ static void documents__tiered_line_shows_no_unit_price(void **state)
 	billing_subscription_free(s);
 }
 
+/* A package line (5.00 per 1,000 calls, rounded up) bills 1,001 calls as
+ * two packages: its quantity is the units, its unit price cell an em dash
+ * (1,001 x 5.00 is not its amount), and a detail row under it says the
+ * packages and their price, in each locale's words. */
+static void documents__package_line_shows_packages(void **state)
+{
+	fx *f = *state;
+	char plan[64], cus[64], sub[64], *html;
+	billing_subscription *s = NULL;
+
+	call(f, plan, "plans.create", "{\"productId\":\"%s\",\"code\":\"DOC-PKG\",\"name\":"
+		"\"Calls\",\"amount\":500,\"currency\":\"EUR\",\"interval\":\"MONTH\","
+		"\"transformQuantity\":{\"divideBy\":1000,\"round\":\"up\"}}", f->product);
+	call(f, cus, "customers.create", "{\"name\":\"Pak\",\"email\":\"pak@doc.example\"}");
+	call(f, sub, "subscriptions.create", "{\"customerId\":\"%s\",\"planId\":\"%s\","
+		"\"quantity\":1001}", cus, plan);
+	tb_assert_rc(billing_subscription_get(&s, f->w->ctx, &f->admin, sub), BILLING_OK);
+	html = render(f, &f->admin, billing_subscription_latest_invoice_id(s), "en-US");
+	assert_non_null(strstr(html, "<td class=\"n\">1,001</td><td class=\"n\">" MDASH "</td>"));
+	assert_non_null(strstr(html, "Packages: 2 \xc3\x97 " EURO "5.00"));
+	assert_non_null(strstr(html, EURO "10.00"));
+	free(html);
+	html = render(f, &f->admin, billing_subscription_latest_invoice_id(s), "de-DE");
+	assert_non_null(strstr(html, "Pakete: 2 \xc3\x97 5,00"));
+	free(html);
+	billing_subscription_free(s);
+}
+
 /* Each allocation, then each storage statement, failing in turn: the call
  * fails with nothing handed out and nothing leaked (ASan), then succeeds. */
 static void documents__faults_at_each_step(void **state)
@@ -2317,6 +2345,7 @@ int main(void)
 		T(documents__credit_note_refusals),
 		T(documents__tiered_line_shows_no_unit_price),
 		T(documents__faults_at_each_step),
+		T(documents__package_line_shows_packages),
 		T(documents__hosted_links),
 		T(einvoice__two_rates_and_a_discount),
 		T(einvoice__reverse_charge),
