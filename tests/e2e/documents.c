@@ -2281,6 +2281,53 @@ static void einvoice__refusals(void **state)
 	billing_invoice_free(inv);
 }
 
+/* A credit line (an invoice item of -10.00) beside a 50.00 one, both at
+ * 19 %, with a 10 % coupon on the draft: the credit is a negative quantity
+ * at a positive price (BR-27), its discount (of its sign) a charge that
+ * makes the credit smaller, and the sums still add up. */
+static void einvoice__credit_line_and_its_discount(void **state)
+{
+	fx *f = *state;
+	char rate[64], coupon[64], cus[64], draft[64], item[64], buf[512];
+	billing_invoice *inv = NULL;
+	const billing_invoice_line *credit;
+	cii_doc c;
+	char *xml;
+
+	seller_branding(f);
+	call(f, rate, "tax_rates.create", "{\"displayName\":\"MwSt\",\"percentage\":\"19\","
+		"\"inclusive\":false}");
+	call(f, coupon, "coupons.create", "{\"percentOff\":10,\"duration\":\"forever\"}");
+	call(f, cus, "customers.create", "{\"name\":\"Ida\",\"email\":\"ida@cii.example\","
+		"\"address\":{\"country\":\"AT\"}}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\","
+		"\"coupon\":\"%s\",\"defaultTaxRates\":[\"%s\"]}", cus, coupon, rate);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Service\",\"amount\":5000}", cus, draft);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Goodwill\",\"amount\":-1000}", cus, draft);
+	tb_assert_rc(billing_invoice_finalize(&inv, f->w->ctx, &f->admin, draft, NULL),
+		BILLING_OK);
+	credit = billing_invoice_line_at(inv, 1);
+	assert_int_equal(credit->amount, -1000);
+	xml = render_cii(f, &f->admin, draft);
+	cii_parse(&c, xml, strlen(xml), inv);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:BilledQuantity"), "-1");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:NetPriceProductTradePrice/ram:ChargeAmount"), "10.00");
+	assert_int_equal(credit->discount_amount, -100);   /* 10 % of the credit */
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:SpecifiedTradeAllowanceCharge/ram:ChargeIndicator/udt:Indicator"), "true");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:SpecifiedTradeAllowanceCharge/ram:ActualAmount"), "1.00");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"), "-9.00");
+	cii_free(&c);
+	free(xml);
+	billing_invoice_free(inv);
+}
+
 /* Every allocation and every storage statement failing in turn for an
  * e-invoice: a clean refusal each time, nothing handed out. */
 static void einvoice__faults_at_each_step(void **state)
@@ -2351,6 +2398,7 @@ int main(void)
 		T(einvoice__reverse_charge),
 		T(einvoice__exempt_customer),
 		T(einvoice__zero_decimal_currency_and_outside_scope),
+		T(einvoice__credit_line_and_its_discount),
 		T(einvoice__refusals),
 		T(einvoice__faults_at_each_step),
 	};
