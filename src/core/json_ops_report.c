@@ -119,13 +119,47 @@ static cJSON *month_json(const billing_mrr_month *m)
 	return o;
 }
 
+/* A report of months as JSON: {object, currency, from, to, months: [...]},
+ * each month by month(months, i). */
+typedef cJSON *(*month_out)(const void *months, size_t i);
+
+static int months_report(cJSON **res, const char *object, const char *currency, int64_t from,
+	int64_t to, const void *months, size_t count, month_out month)
+{
+	cJSON *o, *arr = NULL, *item;
+	size_t i;
+
+	if ((o = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(o, "object", object);
+		cJSON_AddStringToObject(o, "currency", currency);
+		add_time(o, "from", from);
+		add_time(o, "to", to);
+	}
+	if (!o || (arr = cJSON_AddArrayToObject(o, "months")) == NULL) {
+		cJSON_Delete(o);
+		return nomem();
+	}
+	for (i = 0; i < count; i++) {
+		if ((item = month(months, i)) == NULL) {
+			cJSON_Delete(o);
+			return nomem();
+		}
+		cJSON_AddItemToArray(arr, item);
+	}
+	*res = o;
+	return BILLING_OK;
+}
+
+static cJSON *movement_at(const void *months, size_t i)
+{
+	return month_json(&((const billing_mrr_month *)months)[i]);
+}
+
 static int op_movements(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts)
 {
 	billing_mrr_movements *m;
 	int64_t from = 0, to = 0;
-	cJSON *o, *months = NULL, *month;
-	size_t i;
 	int rc;
 	(void)opts;
 
@@ -133,31 +167,11 @@ static int op_movements(cJSON **res, billing_ctx *ctx, const billing_principal *
 		return rc;
 	if ((m = billing__calloc(1, sizeof(*m))) == NULL)
 		return nomem();
-	if ((rc = billing_report_mrr_movements(m, ctx, who, jstr(in, "currency"), from, to)) < 0) {
-		billing__free(m);
-		return rc;
-	}
-	rc = BILLING_OK;
-	if ((o = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(o, "object", "mrr_movements_report");
-		cJSON_AddStringToObject(o, "currency", m->currency);
-		add_time(o, "from", m->from);
-		add_time(o, "to", m->to);
-	}
-	if (!o || (months = cJSON_AddArrayToObject(o, "months")) == NULL)
-		rc = nomem();
-	for (i = 0; rc == BILLING_OK && i < m->month_count; i++)
-		if ((month = month_json(&m->months[i])) == NULL)
-			rc = nomem();
-		else
-			cJSON_AddItemToArray(months, month);
+	if ((rc = billing_report_mrr_movements(m, ctx, who, jstr(in, "currency"), from, to)) >= 0)
+		rc = months_report(res, "mrr_movements_report", m->currency, m->from, m->to,
+			m->months, m->month_count, movement_at);
 	billing__free(m);
-	if (rc < 0) {
-		cJSON_Delete(o);
-		return rc;
-	}
-	*res = o;
-	return BILLING_OK;
+	return rc;
 }
 
 static const field_spec f_aging[] = {
@@ -348,13 +362,16 @@ static cJSON *revenue_month_json(const billing_revenue_month *m)
 	return o;
 }
 
+static cJSON *revenue_at(const void *months, size_t i)
+{
+	return revenue_month_json(&((const billing_revenue_month *)months)[i]);
+}
+
 static int op_revenue(cJSON **res, billing_ctx *ctx, const billing_principal *who,
 	const cJSON *in, const billing_call_options *opts)
 {
 	billing_revenue *r;
 	int64_t from = 0, to = 0;
-	cJSON *o, *months = NULL, *month;
-	size_t i;
 	int rc;
 	(void)opts;
 
@@ -362,31 +379,11 @@ static int op_revenue(cJSON **res, billing_ctx *ctx, const billing_principal *wh
 		return rc;
 	if ((r = billing__calloc(1, sizeof(*r))) == NULL)
 		return nomem();
-	if ((rc = billing_report_revenue(r, ctx, who, jstr(in, "currency"), from, to)) < 0) {
-		billing__free(r);
-		return rc;
-	}
-	rc = BILLING_OK;
-	if ((o = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(o, "object", "revenue_report");
-		cJSON_AddStringToObject(o, "currency", r->currency);
-		add_time(o, "from", r->from);
-		add_time(o, "to", r->to);
-	}
-	if (!o || (months = cJSON_AddArrayToObject(o, "months")) == NULL)
-		rc = nomem();
-	for (i = 0; rc == BILLING_OK && i < r->month_count; i++)
-		if ((month = revenue_month_json(&r->months[i])) == NULL)
-			rc = nomem();
-		else
-			cJSON_AddItemToArray(months, month);
+	if ((rc = billing_report_revenue(r, ctx, who, jstr(in, "currency"), from, to)) >= 0)
+		rc = months_report(res, "revenue_report", r->currency, r->from, r->to, r->months,
+			r->month_count, revenue_at);
 	billing__free(r);
-	if (rc < 0) {
-		cJSON_Delete(o);
-		return rc;
-	}
-	*res = o;
-	return BILLING_OK;
+	return rc;
 }
 
 static const field_spec f_recovery[] = {
