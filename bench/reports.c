@@ -26,9 +26,8 @@
  *   ARPA         billing_report_arpa(EUR, now)
  *   churn        billing_report_churn(EUR, February 1, now)
  *   trials       billing_report_trial_conversion(January 1, now)
- *   revenue      billing_report_revenue(EUR, 2026-01, 2026-03)   library only
+ *   revenue      billing_report_revenue(EUR, 2026-01, 2026-03)
  *   recovery     billing_report_payment_recovery(EUR, January 1, now)
- *                                                               library only
  *
  * The raw side runs, on its own connection (sqlite3_*, or libpq), one SQL
  * statement per report that reads what the library reads (the latest event
@@ -36,9 +35,10 @@
  * function as the storage's events_latest) and does the arithmetic in SQL.
  * It is written for this workload (one per-unit item per subscription, no
  * discounts, month and year plans), which is less than the library handles;
- * both sides' figures must agree, or the program fails. Revenue and
- * payment recovery have no raw statement yet: they are timed on the library
- * side alone, and the output says so.
+ * both sides' figures must agree, or the program fails. No payment fails
+ * in this workload (a declined payment needs a payment provider, which it
+ * does not set up), so payment recovery's figures are zeros on both sides:
+ * its check proves little, its times are the reads such an answer costs.
  *
  * Rounds alternate which side goes first; each side's rate is its runs
  * over its total time; ratio = library/s over raw/s.
@@ -424,7 +424,7 @@ static const char *const names[R_COUNT] = { "MRR (now)", "MRR movements (Februar
 	"receivables ageing (now)", "ARPA (now)", "churn (February 1 - now)",
 	"trial conversion (Jan 1 - now)", "revenue (January, February)",
 	"payment recovery (Jan 1 - now)" };
-/* The raw statements; NULL: none written (the library side alone). */
+/* The raw statements. */
 static const char *const raw_sqlite[R_COUNT] = { SQL_MRR(SQ), SQL_MOVEMENTS(SQ),
 	SQL_AGING(SQ), SQL_ARPA(SQ), SQL_CHURN(SQ), SQL_TRIALS(SQ), SQL_REVENUE(SQ),
 	SQL_RECOVERY(SQ) };
@@ -744,16 +744,15 @@ int main(int argc, char **argv)
 		"a fifth of the rest upgraded on February 12); asked on February 20\n\n", setup_s,
 		n);
 
-	/* One untimed run each, and the check: both sides say the same. */
+	/* One run each, and the check: both sides say the same (the times of
+	 * this first run are printed, not counted). */
 	for (r = 0; r < R_COUNT; r++) {
 		int64_t x[FIGS], y[FIGS];
+		double t0 = bench_now_s(), t1, t2;
 		lib_run(r, x);
-		if (!raw_cols[r]) {
-			printf("%-31s library alone (no raw SQL): ", names[r]);
-			print_figs(stdout, x, r == R_REVENUE ? 8 : 7);
-			continue;
-		}
+		t1 = bench_now_s();
 		raw_report(r, y);
+		t2 = bench_now_s();
 		if (memcmp(x, y, sizeof(x)) != 0) {
 			fprintf(stderr, "%s: %s: library ", prog, names[r]);
 			print_figs(stderr, x, raw_cols[r]);
@@ -761,8 +760,10 @@ int main(int argc, char **argv)
 			print_figs(stderr, y, raw_cols[r]);
 			bench_die("check", "the two sides disagree");
 		}
-		printf("check %-31s library = raw: ", names[r]);
+		printf("check %-31s library = raw (%.0f / %.0f ms): ", names[r], 1000 * (t1 - t0),
+			1000 * (t2 - t1));
 		print_figs(stdout, x, raw_cols[r]);
+		fflush(stdout);
 	}
 	fflush(stdout);
 
@@ -773,8 +774,6 @@ int main(int argc, char **argv)
 			for (side = 0; side < 2; side++) {
 				int lib = (side + k) % 2 == 0;
 				double t0;
-				if (!lib && !raw_cols[r])
-					continue;
 				t0 = bench_now_s();
 				if (lib)
 					lib_run(r, x);
@@ -787,14 +786,12 @@ int main(int argc, char **argv)
 	printf("\n%s, N = %zu\n%-31s %10s %10s %8s %10s\n", is_pg ? version : "SQLite", n,
 		"report", "library/s", "raw/s", "ratio", "lib ms/run");
 	for (r = 0; r < R_COUNT; r++) {
-		if (raw_cols[r])
-			printf("%-31s %10.2f %10.2f %8.3f %10.0f\n", names[r], ROUNDS / t[0][r],
-				ROUNDS / t[1][r], t[1][r] / t[0][r], 1000 * t[0][r] / ROUNDS);
-		else
-			printf("%-31s %10.2f %10s %8s %10.0f  (library alone: no raw SQL)\n",
-				names[r], ROUNDS / t[0][r], "-", "-", 1000 * t[0][r] / ROUNDS);
+		printf("%-31s %10.2f %10.2f %8.3f %10.0f\n", names[r], ROUNDS / t[0][r],
+			ROUNDS / t[1][r], t[1][r] / t[0][r], 1000 * t[0][r] / ROUNDS);
 	}
-	printf("(%d interleaved rounds; ratio = library/s over raw/s)\n", ROUNDS);
+	printf("(%d interleaved rounds; ratio = library/s over raw/s; no payment fails in "
+		"this workload (no payment provider): payment recovery reads what it reads for "
+		"an answer of zeros)\n", ROUNDS);
 	if (raw_db)
 		sqlite3_close(raw_db);
 	if (raw_pg)
