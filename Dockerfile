@@ -13,10 +13,14 @@ RUN ./scripts/deps.sh \
  && cmake --preset release >/dev/null \
  && cmake --build --preset release -j"$(nproc)" --target billing-server
 
+# The runtime packages: what libbilling and the server load (readelf's NEEDED,
+# checked against this list by the test dockerfile_runtime), and the Noto
+# fonts the PDF documents are drawn with.
 FROM debian:12
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libsqlite3-0 libpq5 libcjson1 libssl3 libcurl4 libmicrohttpd12 libargon2-1 libxml2 \
+      libcairo2 libpango-1.0-0 libpangocairo-1.0-0 fonts-noto-core fonts-noto-cjk \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/billing --create-home billing
