@@ -40,9 +40,17 @@ function key() {
   return "console-" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-async function call(method, path, body, accept) {
+// A version the page read (the object's `version`, its ETag's number):
+// sent as If-Match, a change made meanwhile by someone else is 412
+// stale_version and nothing changes.
+function tag(version) {
+  return Number.isInteger(version) ? `W/"${version}"` : undefined;
+}
+
+async function call(method, path, body, accept, ifMatch) {
   const headers = { Accept: accept || "application/json" };
   if (token) headers.Authorization = "Bearer " + token;
+  if (ifMatch) headers["If-Match"] = ifMatch;
   const init = { method, headers, credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -82,9 +90,16 @@ export async function post(path, body) {
   return r.status === 204 ? null : r.json();
 }
 
-export async function patch(path, body) {
-  const r = await call("PATCH", path, body);
+// version: the object's version as the page showed it (If-Match); none,
+// and the last writer wins.
+export async function patch(path, body, version) {
+  const r = await call("PATCH", path, body, undefined, tag(version));
   return r.json();
+}
+
+export async function del(path, version) {
+  await call("DELETE", path, undefined, undefined, tag(version));
+  return null;
 }
 
 // A document (an invoice's HTML, an invoice's or a credit note's PDF) as a

@@ -14,6 +14,8 @@ const PAGE_SIZE = 20;
 function errorText(e) {
   if (e instanceof api.ApiError) {
     if (e.status === 403) return `Your role (${api.currentRole() || "none"}) may not do this: ask an administrator.`;
+    // A PATCH or DELETE sent with the version the page showed (If-Match).
+    if (e.status === 412) return "This was changed meanwhile by someone else: reload the page to see it, then try again.";
     if (e.status === 0 || e.status >= 500) return "The server failed to complete the request. Try again.";
     return e.message;
   }
@@ -438,6 +440,11 @@ function changeForm(s, plans, planName, refresh) {
     if (!/^\d+$/.test(String(v.quantity).trim()) || q < 1 || q > 10000) throw fieldRefusal("quantity", "quantity must be a whole number from 1 to 10000");
     if (q !== item.quantity) change.quantity = q;
     if (change.planId === undefined && change.quantity === undefined) throw fieldRefusal("planId", "Choose another plan or another quantity.");
+    // The item's version before the preview is computed (the subscription's
+    // items carry none): the confirmation sends it as If-Match, so a change
+    // made by someone else after the preview is refused (412), not applied
+    // over amounts the page did not show.
+    const current = await api.get("/v1/subscription-items/" + encodeURIComponent(item.id));
     const p = await api.get("/v1/subscription-items/preview", Object.assign({ subscriptionId: s.id, subscriptionItemId: item.id }, change));
     const first = (p.lines || []).find((l) => l.periodStart);
     if (first) change.prorationDate = first.periodStart;
@@ -448,7 +455,7 @@ function changeForm(s, plans, planName, refresh) {
     yes.addEventListener("click", async () => {
       yes.disabled = true;
       try {
-        await api.patch("/v1/subscription-items/" + encodeURIComponent(item.id), change);
+        await api.patch("/v1/subscription-items/" + encodeURIComponent(item.id), change, current.version);
         say("Subscription changed.");
         refresh();
       } catch (e) {
@@ -593,16 +600,49 @@ function eventsSection(id) {
   return section;
 }
 
+// A customer's stored payment methods (GET /v1/payment-methods?customerId=):
+// the card as the provider reported it. The customer's default is the
+// provider's id its defaultPaymentMethod holds (PATCH stores that for a
+// cpm_ id). An ADMIN makes another one the default (PATCH the customer,
+// If-Match its version) or detaches one that is not the default (DELETE:
+// detached at the provider, then deleted; the API refuses the default).
+function isDefaultMethod(c, pm) {
+  return !!c.defaultPaymentMethod && (c.defaultPaymentMethod === pm.providerPaymentMethodId || c.defaultPaymentMethod === pm.id);
+}
+
+function paymentMethodsSection(c, methods, refresh) {
+  const heads = ["Brand", "Card", "Expires", "Default"].concat(api.isAdmin() ? ["Actions"] : []);
+  return h("section", { class: "card", "aria-labelledby": "c-pms" }, h("h2", { id: "c-pms" }, "Payment methods"),
+    table("Payment methods", heads, methods.map((pm) => {
+      const card = pm.card || {};
+      const dflt = isDefaultMethod(c, pm);
+      const row = [h("span", { class: "pm-brand" }, card.brand || pm.type || "—"),
+        h("span", { class: "pm-last4" }, "ending " + (card.last4 || "")),
+        card.expMonth ? String(card.expMonth).padStart(2, "0") + "/" + card.expYear : "—",
+        dflt ? "default" : "no"];
+      if (api.isAdmin()) {
+        const label = (card.brand || "card") + " ending " + (card.last4 || "");
+        row.push(dflt ? "" : h("span", { class: "actions" },
+          confirmButton("Make default", `Invoices of ${c.name} are charged to the ${label} from now on.`,
+            () => api.patch("/v1/customers/" + encodeURIComponent(c.id), { defaultPaymentMethod: pm.id }, c.version), refresh),
+          confirmButton("Detach", `The ${label} is detached at the provider and deleted; it cannot be charged again. This cannot be undone.`,
+            () => api.del("/v1/payment-methods/" + encodeURIComponent(pm.id)), refresh)));
+      }
+      return row;
+    }), "No payment methods."));
+}
+
 async function customerPage(id) {
   const refresh = () => customerPage(id);
   page("Customer");
   try {
     const c = await api.get("/v1/customers/" + encodeURIComponent(id));
-    const [subs, invs, plans, notes] = await Promise.all([
+    const [subs, invs, plans, notes, methods] = await Promise.all([
       api.get("/v1/subscriptions", { customerId: id, pageSize: 100 }),
       api.get("/v1/invoices", { customerId: id, pageSize: 100 }),
       api.get("/v1/plans", { pageSize: 100 }),
       api.get("/v1/credit-notes", { customerId: id, pageSize: 100 }),
+      api.get("/v1/payment-methods", { customerId: id, pageSize: 100 }),
     ]);
     // The payments list filters by invoice: one request per invoice shown.
     const payments = (await Promise.all(invs.data.map((inv) =>
@@ -645,7 +685,7 @@ async function customerPage(id) {
         refresh();
       }));
     }
-    main.append(subSection, h("section", { class: "card", "aria-labelledby": "c-invs" }, h("h2", { id: "c-invs" }, "Invoices"),
+    main.append(paymentMethodsSection(c, methods.data, refresh), subSection, h("section", { class: "card", "aria-labelledby": "c-invs" }, h("h2", { id: "c-invs" }, "Invoices"),
       table("Invoices", ["Number", "Status", "Total", "Due", "Period", "Actions"], invoiceRows(invs.data, refresh, false), "No invoices.")),
     h("section", { class: "card", "aria-labelledby": "c-pays" }, h("h2", { id: "c-pays" }, "Payments"),
       table("Payments", ["Invoice", "Status", "Amount", "Refunded", "Method", "When"], payments.map((p) => [
@@ -712,15 +752,54 @@ function planPrice(p) {
   return (p.billingScheme === "tiered" ? "tiered" : formatMoney(p.amount, p.currency)) + " / " + every;
 }
 
+// A product: its name and SKU are required (docs/http-api.md); the price,
+// currency, tax rate and stock keep the API's defaults, the plans carry
+// the prices.
+function productCreateForm(refresh) {
+  return h("details", { class: "card change" }, h("summary", {}, "New product"), form("New product", [
+    field("Name", "name", { required: true, autocomplete: "off" }),
+    field("SKU (A-Z, 0-9, . _ or -)", "sku", { required: true, autocomplete: "off" }),
+    field("Description", "description", { autocomplete: "off" }),
+  ], "Create product", async (v) => {
+    const body = { name: v.name, sku: v.sku };
+    if (v.description.trim()) body.description = v.description;
+    await api.post("/v1/products", body);
+    say("Product created.");
+    refresh();
+  }));
+}
+
+// Its name and description, sent with the version shown (If-Match): a
+// change made meanwhile is refused in words, nothing overwritten. An empty
+// description removes it (null).
+function productEditForm(p, refresh) {
+  return h("details", { class: "inline-form" }, h("summary", {}, "Edit"), form("Edit product " + p.name, [
+    field("Name", "name", { required: true, autocomplete: "off", value: p.name }),
+    field("Description", "description", { autocomplete: "off", value: p.description || "" }),
+  ], "Save product", async (v) => {
+    const body = {};
+    if (v.name !== p.name) body.name = v.name;
+    const description = v.description.trim() ? v.description : null;
+    if (description !== (p.description || null)) body.description = description;
+    if (!Object.keys(body).length) throw fieldRefusal("name", "Nothing changed: edit the name or the description.");
+    await api.patch("/v1/products/" + encodeURIComponent(p.id), body, p.version);
+    say("Product saved.");
+    refresh();
+  }));
+}
+
 async function catalogPage() {
   const refresh = () => catalogPage();
   page("Products and plans");
   try {
     const [products, plans] = await Promise.all([api.get("/v1/products", { pageSize: 100 }), api.get("/v1/plans", { pageSize: 100 })]);
     const productName = new Map(products.data.map((p) => [p.id, p.name]));
-    main.append(h("section", { class: "card", "aria-labelledby": "cat-products" }, h("h2", { id: "cat-products" }, "Products"),
-      table("Products", ["Name", "SKU", "Tax rate", "Active"], products.data.map((p) => [p.name, p.sku, p.taxRate,
-        p.isActive ? "yes" : "no"]), "No products.")));
+    const productSection = h("section", { class: "card", "aria-labelledby": "cat-products" }, h("h2", { id: "cat-products" }, "Products"),
+      table("Products", ["Name", "SKU", "Description", "Tax rate", "Active"].concat(api.isAdmin() ? ["Actions"] : []),
+        products.data.map((p) => [h("span", { class: "product-name" }, p.name), h("code", {}, p.sku), p.description || "—", p.taxRate,
+          p.isActive ? "yes" : "no"].concat(api.isAdmin() ? [productEditForm(p, refresh)] : [])), "No products."));
+    if (api.isAdmin()) productSection.append(productCreateForm(refresh));
+    main.append(productSection);
     const section = h("section", { class: "card", "aria-labelledby": "cat-plans" }, h("h2", { id: "cat-plans" }, "Plans"),
       table("Plans", ["Name", "Code", "Product", "Price", "Trial days", "Active", "Actions"], plans.data.map((p) => [
         p.name, h("code", {}, p.code), productName.get(p.productId) || p.productId, planPrice(p), String(p.trialDays || 0),
@@ -757,15 +836,61 @@ async function catalogPage() {
 
 // ------------------------------------------------------------ webhooks
 
+// Disable or enable (PATCH enabled, If-Match the version shown), delete
+// (DELETE, If-Match: its queued deliveries die); each asks first.
+function endpointActions(e, refresh) {
+  const path = "/v1/webhook-endpoints/" + encodeURIComponent(e.id);
+  return h("span", { class: "actions" },
+    e.enabled
+      ? confirmButton("Disable", "No event is sent to this endpoint until it is enabled again.",
+        () => api.patch(path, { enabled: false }, e.version), refresh)
+      : confirmButton("Enable", "Events are sent to this endpoint again from now on.",
+        () => api.patch(path, { enabled: true }, e.version), refresh),
+    confirmButton("Delete", `${e.url} gets no more events and its queued deliveries die. This cannot be undone.`,
+      () => api.del(path, e.version), refresh));
+}
+
+// A new endpoint: its URL and the events it wants (names or patterns such
+// as invoice.* separated by commas or spaces; none is every event). The
+// answer's signing secret is shown this once, in the page only.
+function endpointCreateForm(refresh) {
+  const secret = h("div", { class: "secret-once", role: "status" });
+  const f = form("New webhook endpoint", [
+    field("URL", "url", { type: "url", required: true, autocomplete: "off", inputmode: "url" }),
+    field("Events (comma-separated, empty for all)", "events", { autocomplete: "off", placeholder: "invoice.paid, invoice.*" }),
+    field("Description", "description", { autocomplete: "off" }),
+  ], "Create endpoint", async (v) => {
+    const body = { url: v.url.trim() };
+    const events = v.events.split(/[\s,]+/).filter((x) => x);
+    if (events.length) body.events = events;
+    if (v.description.trim()) body.description = v.description;
+    const e = await api.post("/v1/webhook-endpoints", body);
+    say("Endpoint created.");
+    await refresh();
+    // The page was drawn again: the secret goes under the new form.
+    const slot = main.querySelector(".secret-once");
+    if (slot && e.secret) {
+      slot.append(h("p", {}, `Signing secret of ${e.url}, shown this once (store it now; rotating it makes a new one): `),
+        h("code", { class: "endpoint-secret" }, e.secret));
+    }
+  });
+  // The secret stays outside the form's <details>, which the redrawn page closes.
+  return [h("details", { class: "card change" }, h("summary", {}, "New endpoint"), f), secret];
+}
+
 async function webhooksPage() {
+  const refresh = () => webhooksPage();
   page("Webhook endpoints");
   try {
     const list = await api.get("/v1/webhook-endpoints", { pageSize: 100 });
-    main.append(table("Webhook endpoints", ["URL", "Events", "Enabled", "Description", "Deliveries"], list.data.map((e) => [
-      h("code", {}, e.url), (e.events || []).join(", ") || "all",
-      e.enabled ? "yes" : "no" + (e.disabledReason ? ` (${e.disabledReason})` : ""), e.description || "—",
-      h("a", { href: "#/webhooks/" + encodeURIComponent(e.id) }, "Delivery log"),
-    ]), "No webhook endpoints (POST /v1/webhook-endpoints adds one; its secret is shown once)."));
+    main.append(table("Webhook endpoints", ["URL", "Events", "Enabled", "Description", "Deliveries"].concat(api.isAdmin() ? ["Actions"] : []),
+      list.data.map((e) => [
+        h("code", {}, e.url), (e.events || []).join(", ") || "all",
+        h("span", { class: "endpoint-enabled" }, e.enabled ? "yes" : "no" + (e.disabledReason ? ` (${e.disabledReason})` : "")), e.description || "—",
+        h("a", { href: "#/webhooks/" + encodeURIComponent(e.id) }, "Delivery log"),
+      ].concat(api.isAdmin() ? [endpointActions(e, refresh)] : [])),
+      api.isAdmin() ? "No webhook endpoints yet." : "No webhook endpoints."));
+    if (api.isAdmin()) main.append(...endpointCreateForm(refresh));
   } catch (e) {
     failed(e);
   }

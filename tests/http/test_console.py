@@ -21,8 +21,12 @@ preview), pauses and resumes it, schedules a cancellation after a
 confirmation, downloads the invoice's HTML, opens its PDF (a blob: URL of
 type application/pdf holding a PDF), issues a credit note after two
 refusals shown next to the amount and finds it on the credit notes page,
-creates a plan and deactivates it, redelivers a webhook event from an
-endpoint's delivery log, reads the audit log; the dashboard's MRR equals GET /v1/reports/mrr; no request
+creates a product (a hostile name, as text) and sees it listed, edits it
+after a change made meanwhile through the API (If-Match: 412 in words,
+nothing changed), creates a plan and deactivates it, redelivers a webhook
+event from an endpoint's delivery log, creates an endpoint (its secret
+shown once) and deletes it, sees a card stored through the API (brand,
+last four digits, expiry), reads the audit log; the dashboard's MRR equals GET /v1/reports/mrr; no request
 leaves loopback and the browser reports no CSP violation; axe-core (from
 console/node_modules) finds no serious or critical violation on any page; a
 USER sees no action button and a 403 in words (test clock, audit log). With
@@ -358,9 +362,17 @@ class Browser(ts.ProblemAssertions):
         self.heading("Log in")   # a reload forgets the token: it was in memory only
         self.assertEqual(d.execute_script("return localStorage.length + sessionStorage.length"), 0)
         self.login("admin@console.test", ADMIN_PW)
+        # A card stored through the API (the test provider's pm_card_visa): its brand, last
+        # four digits and expiry on the customer's page; not the default.
+        self.b.ok("POST", "/v1/payment-methods", {"customerId": cid, "providerPaymentMethodId": "pm_card_visa"})
         self.go("#/customers/" + cid, HOSTILE)
         self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] tbody tr")) == 2)
         self.assertEqual(len(self.b.invoices("&customerId=" + cid)), 2)
+        [pm_row] = d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-pms] tbody tr")
+        self.assertEqual((pm_row.find_element(By.CSS_SELECTOR, ".pm-brand").text,
+                          pm_row.find_element(By.CSS_SELECTOR, ".pm-last4").text), ("visa", "ending 4242"))
+        self.assertIn("12/2099", pm_row.text)
+        self.assertIn("Make default", pm_row.text)
 
         # Pay one out of band, with the confirmation step (its invoice.paid goes to the endpoint).
         hook = self.b.ok("POST", "/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hook",
@@ -468,6 +480,30 @@ class Browser(ts.ProblemAssertions):
 
         # Products and plans: the prices as the API has them; a new plan, then deactivated.
         self.go("#/catalog", "Products and plans")
+        # A new product, listed; then an edit of it that someone else's change (through the
+        # API, meanwhile) makes stale: If-Match refuses it, said in words, nothing changed.
+        d.find_element(By.XPATH, "//section[@aria-labelledby='cat-products']/details/summary").click()
+        product_form = d.find_element(By.CSS_SELECTOR, "form[aria-label='New product']")
+        for name, value in (("name", HOSTILE), ("sku", "SUPPORT-1"), ("description", "Help by e-mail")):
+            product_form.find_element(By.NAME, name).send_keys(value)
+        product_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        product_row = "//section[@aria-labelledby='cat-products']//tr[.//code[text()='SUPPORT-1']]"
+        row = self.wait(EC.presence_of_element_located((By.XPATH, product_row)))
+        self.assertEqual(row.find_element(By.CSS_SELECTOR, ".product-name").text, HOSTILE)
+        self.assertIn("Help by e-mail", row.text)
+        self.no_alert()
+        [product] = self.b.ok("GET", "/v1/products?search=SUPPORT-1")["data"]
+        self.assertEqual((product["name"], product["description"], product["version"]),
+                         (HOSTILE, "Help by e-mail", 1))
+        row.find_element(By.TAG_NAME, "summary").click()
+        edit = row.find_element(By.TAG_NAME, "form")
+        self.b.ok("PATCH", "/v1/products/" + product["id"], {"description": "Help by phone"})
+        edit.find_element(By.NAME, "name").clear()
+        edit.find_element(By.NAME, "name").send_keys("Support")
+        edit.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        said = self.wait(lambda d: edit.find_element(By.CSS_SELECTOR, ".form-error").text)
+        self.assertIn("changed meanwhile", said)
+        self.assertEqual(self.b.ok("GET", "/v1/products/" + product["id"])["name"], HOSTILE)
         plans = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "section[aria-labelledby=cat-plans] tbody")))
         self.assertIn("€9.99 / month", plans.text)
         d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=cat-plans] details summary").click()
@@ -502,6 +538,28 @@ class Browser(ts.ProblemAssertions):
         self.assertEqual([x["eventId"] for x in after], [before[0]["eventId"]] * 2)
         self.axe_check("delivery log")
         self.shot("delivery-log")
+
+        # A new endpoint (its secret shown once, in the page), listed, then deleted after
+        # the confirmation.
+        url = "http://127.0.0.1:9/made-in-the-console"
+        self.go("#/webhooks", "Webhook endpoints")
+        d.find_element(By.XPATH, "//details[summary[text()='New endpoint']]/summary").click()
+        endpoint_form = d.find_element(By.CSS_SELECTOR, "form[aria-label='New webhook endpoint']")
+        endpoint_form.find_element(By.NAME, "url").send_keys(url)
+        endpoint_form.find_element(By.NAME, "events").send_keys("customer.created, invoice.*")
+        endpoint_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        endpoint_row = "//main//tr[.//code[text()='%s']]" % url
+        self.wait(EC.presence_of_element_located((By.XPATH, endpoint_row)))
+        secret = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main .endpoint-secret")))
+        self.assertTrue(secret.text.startswith("whsec_"))
+        [made] = [e for e in self.b.ok("GET", "/v1/webhook-endpoints")["data"] if e["url"] == url]
+        self.assertEqual((made["events"], made["enabled"]), (["customer.created", "invoice.*"], True))
+        self.axe_check("webhook endpoints")
+        d.find_element(By.XPATH, endpoint_row + "//button[text()='Delete']").click()
+        d.find_element(By.XPATH, endpoint_row + "//button[text()='Yes, delete']").click()
+        self.wait(lambda d: not d.find_elements(By.XPATH, endpoint_row))
+        self.assertEqual([e["url"] for e in self.b.ok("GET", "/v1/webhook-endpoints")["data"]],
+                         ["http://127.0.0.1:9/hook"])
 
         # The audit log: what the API lists.
         self.go("#/audit", "Audit log")
