@@ -630,11 +630,30 @@ static int report_at(billing_ctx *ctx, int64_t *at)
 	return history_supported(ctx);
 }
 
+/* Reads r (zeroed first; the caller frees it with report_free, also on a
+ * failure): the tenant's MRR in currency (a code) at at, in one snapshot.
+ * Returns the number of customers counted, or the failure. */
+static int mrr_snapshot(report *r, billing_ctx *ctx, const char *tenant_id,
+	const char *currency, int64_t at)
+{
+	billing_txn *tx;
+	int rc, distinct;
+
+	memset(r, 0, sizeof(*r));
+	r->at = at;
+	r->currency = currency;
+	if ((rc = billing__begin(&tx, ctx, tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		return rc;
+	distinct = mrr_read(r, ctx, tx, tenant_id);
+	/* (billing__end returns BILLING_OK once committed, not the count) */
+	rc = billing__end(ctx, tx, distinct);
+	return rc < 0 ? rc : distinct;
+}
+
 int billing_report_mrr(billing_mrr *out, billing_ctx *ctx, const billing_principal *who,
 	const char *currency, int64_t at)
 {
 	const char *code = NULL;
-	billing_txn *tx;
 	report r;
 	int rc, distinct;
 
@@ -646,13 +665,7 @@ int billing_report_mrr(billing_mrr *out, billing_ctx *ctx, const billing_princip
 	out->at = at;
 	snprintf(out->currency, sizeof(out->currency), "%s", code);
 
-	memset(&r, 0, sizeof(r));
-	r.at = at;
-	r.currency = code;
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
-		return rc;
-	distinct = mrr_read(&r, ctx, tx, who->tenant_id);
-	rc = billing__end(ctx, tx, distinct);
+	rc = distinct = mrr_snapshot(&r, ctx, who->tenant_id, code, at);
 	if (rc >= 0) {
 		out->mrr = r.mrr;
 		out->subscriptions = r.subscriptions;
@@ -1189,7 +1202,6 @@ int billing_report_arpa(billing_arpa *out, billing_ctx *ctx, const billing_princ
 	const char *currency, int64_t at)
 {
 	const char *code = NULL;
-	billing_txn *tx;
 	report r;
 	int rc;
 
@@ -1201,12 +1213,7 @@ int billing_report_arpa(billing_arpa *out, billing_ctx *ctx, const billing_princ
 	out->at = at;
 	snprintf(out->currency, sizeof(out->currency), "%s", code);
 
-	memset(&r, 0, sizeof(r));
-	r.at = at;
-	r.currency = code;
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
-		return rc;
-	rc = billing__end(ctx, tx, mrr_read(&r, ctx, tx, who->tenant_id));
+	rc = mrr_snapshot(&r, ctx, who->tenant_id, code, at);
 	if (rc >= 0) {
 		/* customers_merge summed each customer's subscriptions */
 		out->mrr = r.mrr;
@@ -1221,15 +1228,33 @@ int billing_report_arpa(billing_arpa *out, billing_ctx *ctx, const billing_princ
 
 /* ------------------------------------------------------------ trial conversion */
 
-/* The trials that ended in a range: each one the billing run ended, by the
- * invoice it issued then (v, sorted by that id once read; mrr 1 once the
- * invoice was paid), and how many subscriptions were canceled during their
- * trial. */
+/* A trial the billing run ended, by the invoice it issued then (an empty id
+ * when the subscription named none), and whether that invoice was paid. */
 typedef struct {
-	cust_mrr *v;
+	char *invoice_id;
+	bool paid;
+} trial;
+
+/* The trials that ended in a range (v, sorted by invoice id once read) and
+ * how many subscriptions were canceled during their trial. */
+typedef struct {
+	trial *v;
 	size_t n, cap;
 	int64_t canceled;
 } trials;
+
+static int trial_cmp(const void *a, const void *b)
+{
+	return strcmp(((const trial *)a)->invoice_id, ((const trial *)b)->invoice_id);
+}
+
+static void trials_free(trials *t)
+{
+	size_t i;
+	for (i = 0; i < t->n; i++)
+		billing__free(t->v[i].invoice_id);
+	billing__free(t->v);
+}
 
 /* Whether e is of type. */
 static int event_is(const billing_event_record *e, const char *type)
@@ -1247,40 +1272,48 @@ static int64_t json_time(const cJSON *root, const char *name)
 	return t;
 }
 
-/* A subscription event of the range: a trial's end (trial_ended, the
- * subscription after it: its latestInvoiceId is the first charged
- * invoice), or a cancellation during a trial (canceled, with trialEnd
- * later than canceledAt: a cancellation after the trial, or of a
- * subscription that had none, is not). */
-static int trial_end_in(void *payload, const void *record)
+/* A subscription.trial_ended event of the range: the subscription after
+ * the trial's end, whose latestInvoiceId is the first charged invoice. */
+static int trial_ended_in(void *payload, const void *record)
 {
 	trials *t = payload;
 	const billing_event_record *e = record;
 	const char *invoice;
-	int ended = event_is(e, "subscription.trial_ended");
 	cJSON *root;
-	int rc = BILLING_OK;
+	int rc;
 
-	if (!ended && !event_is(e, "subscription.canceled"))
-		return BILLING_OK;
 	if (!e->data_json || (root = billing__jx_parse(e->data_json, strlen(e->data_json),
 		NULL)) == NULL)
 		return corrupt("a subscription event's data is not JSON");
-	if (!ended) {
-		int64_t trial_end = json_time(root, "trialEnd");
-		t->canceled += trial_end > json_time(root, "canceledAt");
-	} else if ((rc = grow((void **)&t->v, &t->cap, t->n, sizeof(*t->v))) == BILLING_OK) {
+	if ((rc = grow((void **)&t->v, &t->cap, t->n, sizeof(*t->v))) == BILLING_OK) {
 		/* No invoice named: none can have been paid (an empty id matches no
 		 * invoice.paid). */
 		invoice = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root,
 			"latestInvoiceId"));
-		if ((t->v[t->n].id = billing__strdup(invoice ? invoice : "")) == NULL)
+		if ((t->v[t->n].invoice_id = billing__strdup(invoice ? invoice : "")) == NULL)
 			rc = nomem();
 		else
-			t->v[t->n++].mrr = 0;
+			t->v[t->n++].paid = false;
 	}
 	cJSON_Delete(root);
 	return rc;
+}
+
+/* A subscription.canceled event of the range: counted when it was during a
+ * trial (trialEnd later than canceledAt: a cancellation after the trial, or
+ * of a subscription that had none, is not). */
+static int trial_canceled_in(void *payload, const void *record)
+{
+	trials *t = payload;
+	const billing_event_record *e = record;
+	cJSON *root;
+
+	if (!e->data_json || (root = billing__jx_parse(e->data_json, strlen(e->data_json),
+		NULL)) == NULL)
+		return corrupt("a subscription event's data is not JSON");
+	t->canceled += json_time(root, "trialEnd") > json_time(root, "canceledAt");
+	cJSON_Delete(root);
+	return BILLING_OK;
 }
 
 /* An invoice.paid event of the range: a trial's first invoice paid. */
@@ -1288,12 +1321,12 @@ static int trial_paid_in(void *payload, const void *record)
 {
 	trials *t = payload;
 	const billing_event_record *e = record;
-	cust_mrr key, *hit;
+	trial key, *hit;
 
-	key.id = (char *)e->resource_id;
-	key.mrr = 0;
-	if ((hit = bsearch(&key, t->v, t->n, sizeof(*t->v), customer_cmp)) != NULL)
-		hit->mrr = 1;
+	key.invoice_id = (char *)e->resource_id;
+	key.paid = false;
+	if ((hit = bsearch(&key, t->v, t->n, sizeof(*t->v), trial_cmp)) != NULL)
+		hit->paid = true;
 	return BILLING_OK;
 }
 
@@ -1330,25 +1363,30 @@ static int trials_read(billing_trial_conversion *out, billing_ctx *ctx, billing_
 	size_t i;
 	int rc;
 
+	/* Only the two types read, each by its own statement (the list layer's
+	 * set filters are of integer status fields, not of text). */
 	memset(&t, 0, sizeof(t));
-	rc = events_between(ctx, tx, tenant_id, "resource_type", "subscription", out->from,
-		out->to, trial_end_in, &t);
+	rc = events_between(ctx, tx, tenant_id, "type", "subscription.trial_ended", out->from,
+		out->to, trial_ended_in, &t);
+	if (rc >= 0)
+		rc = events_between(ctx, tx, tenant_id, "type", "subscription.canceled", out->from,
+			out->to, trial_canceled_in, &t);
 	/* The first invoices paid in the range (none can be paid before its
 	 * trial's end, which is in it). */
 	if (rc >= 0 && t.n) {
-		qsort(t.v, t.n, sizeof(*t.v), customer_cmp);
+		qsort(t.v, t.n, sizeof(*t.v), trial_cmp);
 		rc = events_between(ctx, tx, tenant_id, "type", "invoice.paid", out->from, out->to,
 			trial_paid_in, &t);
 	}
 	if (rc >= 0) {
 		for (i = 0; i < t.n; i++)
-			out->converted += t.v[i].mrr;
+			out->converted += t.v[i].paid;
 		out->canceled_during_trial = t.canceled;
 		out->ended_unpaid = (int64_t)t.n - out->converted;
 		out->trials_ended = (int64_t)t.n + t.canceled;
 		rc = rate_bp(&out->conversion_bp, out->converted, out->trials_ended);
 	}
-	cust_free(t.v, t.n);
+	trials_free(&t);
 	return rc;
 }
 
