@@ -16,7 +16,10 @@
  * arrears) whose quantity is not the aggregate stored for its meter,
  * customer and period ("usage_line_aggregate"); a customer or
  * subscription whose discount (the object it shows, issue #22) is not the
- * live discount of its level in the discounts table ("discount_shown").
+ * live discount of its level in the discounts table ("discount_shown");
+ * a coupon or promotion code whose timesRedeemed is above its
+ * maxRedemptions or is not the number of discounts made from it, deleted
+ * ones included ("coupon_redemptions").
  * Every stored
  * object (customers, plans, tax rates, ...) is also checked as its
  * descriptor describes it (billing/sys/resource.h), so a new object is
@@ -49,7 +52,8 @@ typedef struct {
 	                              "incomplete_expired_invoice_not_void",
 	                              "missing_event", "invalid_field",
 	                              "dangling_reference", "plan_line_amount",
-	                              "usage_line_aggregate", "discount_shown" */
+	                              "usage_line_aggregate", "discount_shown",
+	                              "coupon_redemptions" */
 	const char *resource_id; /**< the resource it is about, or NULL */
 	const char *detail;      /**< for humans */
 } billing_check_problem;

@@ -1009,6 +1009,8 @@ static int check_tenant(checker *c, const char *tenant_id)
 		rc = billing__credit_note_check(c->ctx, tx, tenant_id, found_problem, c);
 	if (rc == BILLING_OK)
 		rc = billing__discount_check(c->ctx, tx, tenant_id, found_problem, c);
+	if (rc == BILLING_OK)
+		rc = billing__redemption_check(c->ctx, tx, tenant_id, found_problem, c);
 	rc = billing__end(c->ctx, tx, rc);
 	billing__free(inv.v);
 	billing__free(pay.v);

@@ -8,10 +8,14 @@
  * timesRedeemed + 1 before the transaction commits, so a second
  * redemption of the last use waits for the first and then sees it (on
  * PostgreSQL the row lock, on SQLite the database's write lock). The
- * tables' CHECK (times_redeemed <= max_redemptions) backs it up.
+ * tables' CHECK (times_redeemed <= max_redemptions) backs it up, and
+ * billing_check's "coupon_redemptions" (the end of this file) compares
+ * each count with its limit and with the discounts made.
  */
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -211,5 +215,144 @@ int billing__discount_redeem(struct billing__redemption *out, billing_ctx *ctx,
 	out->coupon_times_redeemed++;
 	if (in->promotion_code)
 		rc = count_write(ctx, tx, &promo_count, tenant_id, p.id, p.times_redeemed + 1);
+	return rc;
+}
+
+/* ------------------------------------------------------------ check */
+
+/* A coupon's or promotion code's stored count and limit, and the number of
+ * discounts made from it. */
+struct redeemed {
+	char id[BILLING_ID_MAX];
+	int64_t max_redemptions, times_redeemed, made;
+};
+
+struct redeemed_set {
+	struct redeemed *v;
+	size_t n, cap;
+};
+
+static int redeemed_add(struct redeemed_set *s, const char *id, int64_t max, int64_t times)
+{
+	struct redeemed *r;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		void *v = billing__realloc(s->v, cap * sizeof(*s->v));
+		if (!v)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		s->v = v;
+		s->cap = cap;
+	}
+	r = &s->v[s->n++];
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	r->max_redemptions = max;
+	r->times_redeemed = times;
+	r->made = 0;
+	return BILLING_OK;
+}
+
+static int coupon_counted(void *payload, const void *record)
+{
+	const struct billing__coupon *c = record;
+	return redeemed_add(payload, c->id, c->max_redemptions, c->times_redeemed);
+}
+
+static int promo_counted(void *payload, const void *record)
+{
+	const struct billing__promotion_code *p = record;
+	return redeemed_add(payload, p->id, p->max_redemptions, p->times_redeemed);
+}
+
+static int cmp_redeemed(const void *a, const void *b)
+{
+	return strcmp(((const struct redeemed *)a)->id, ((const struct redeemed *)b)->id);
+}
+
+/* One more discount made from id, when s holds it (the discounts' foreign
+ * keys name rows of the tenant; "dangling_reference" reports any other). */
+static void made_from(struct redeemed_set *s, const char *id)
+{
+	struct redeemed key, *hit;
+	if (!id || !s->n || strlen(id) >= sizeof(key.id))
+		return;
+	memset(&key, 0, sizeof(key));
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	if ((hit = bsearch(&key, s->v, s->n, sizeof(*s->v), cmp_redeemed)) != NULL)
+		hit->made++;
+}
+
+struct redemption_check {
+	struct redeemed_set coupons, promos;
+	billing__discount_report_fn report;
+	void *payload;
+};
+
+/* A discount, deleted or not: each is one redemption, counted for good. */
+static int discount_made(void *payload, const void *record)
+{
+	struct redemption_check *rc = payload;
+	const struct billing__discount_rec *d = record;
+	made_from(&rc->coupons, d->coupon_id);
+	made_from(&rc->promos, d->promotion_code_id);
+	return BILLING_OK;
+}
+
+/* Every row of res in the tenant, soft-deleted ones too, in one statement. */
+static int read_with_deleted(billing_ctx *ctx, billing_txn *tx, const billing_resource *res,
+	const char *tenant_id, billing_row_cb cb, void *payload)
+{
+	billing_list_query q;
+	memset(&q, 0, sizeof(q));
+	q.limit = UINT_MAX;
+	q.with_deleted = 1;
+	return billing__list_records(ctx->st, tx, res, tenant_id, &q, cb, payload);
+}
+
+static void redeemed_report(struct redemption_check *c, const struct redeemed_set *s)
+{
+	char detail[200], max[48];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const struct redeemed *r = &s->v[i];
+		bool above = r->max_redemptions && r->times_redeemed > r->max_redemptions;
+		if (!above && r->times_redeemed == r->made)
+			continue;
+		max[0] = '\0';
+		if (above)
+			snprintf(max, sizeof(max), ", above maxRedemptions %lld",
+				(long long)r->max_redemptions);
+		snprintf(detail, sizeof(detail), "timesRedeemed %lld%s; %lld discounts were made "
+			"from it", (long long)r->times_redeemed, max, (long long)r->made);
+		c->report(c->payload, "coupon_redemptions", r->id, detail);
+	}
+}
+
+int billing__redemption_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__discount_report_fn report, void *payload)
+{
+	struct redemption_check c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.report = report;
+	c.payload = payload;
+	if ((rc = read_with_deleted(ctx, tx, &billing__res_coupon, tenant_id, coupon_counted,
+		&c.coupons)) < 0 ||
+	    (rc = read_with_deleted(ctx, tx, &billing__res_promotion_code, tenant_id,
+		promo_counted, &c.promos)) < 0)
+		goto out;
+	if (c.coupons.n)
+		qsort(c.coupons.v, c.coupons.n, sizeof(*c.coupons.v), cmp_redeemed);
+	if (c.promos.n)
+		qsort(c.promos.v, c.promos.n, sizeof(*c.promos.v), cmp_redeemed);
+	if ((rc = read_with_deleted(ctx, tx, &billing__res_discount, tenant_id, discount_made,
+		&c)) < 0)
+		goto out;
+	redeemed_report(&c, &c.coupons);
+	redeemed_report(&c, &c.promos);
+out:
+	billing__free(c.coupons.v);
+	billing__free(c.promos.v);
 	return rc;
 }

@@ -234,4 +234,15 @@ typedef void (*billing__discount_report_fn)(void *payload, const char *kind,
 int billing__discount_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
 	billing__discount_report_fn report, void *payload);
 
+/* billing_check's rule "coupon_redemptions" (issue #22 item 6), in three
+ * statements (coupons and discounts with the deleted ones, promotion
+ * codes): each coupon's and promotion code's timesRedeemed is at most its
+ * maxRedemptions when it has one, and is the number of discounts made from
+ * it, deleted ones too (billing__discount_redeem counts each discount
+ * written in its transaction, and nothing gives a use back after the
+ * commit: a deleted discount stays counted). Calls report once per coupon
+ * or code that differs, with its id. */
+int billing__redemption_check(billing_ctx *ctx, billing_txn *tx, const char *tenant_id,
+	billing__discount_report_fn report, void *payload);
+
 #endif

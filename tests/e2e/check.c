@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "tb.h"
 #include "tb_billing.h"
 
@@ -491,6 +493,117 @@ static void check__a_shown_discount_not_the_live_one_is_reported(void **state)
 	tb_world_free(w);
 }
 
+/* The problems of kind about resource in tenant. */
+static size_t count_in(const seen *s, const char *tenant, const char *kind, const char *resource)
+{
+	size_t i, n = 0;
+	for (i = 0; i < s->n; i++)
+		n += strcmp(s->v[i].tenant, tenant) == 0 && strcmp(s->v[i].kind, kind) == 0 &&
+			strcmp(s->v[i].resource, resource) == 0;
+	return n;
+}
+
+/* A JSON call of the tenant's ADMIN; the id of the object made into id. */
+static void call_id(tb_world *w, const char *tenant, const char *op, const char *in,
+	char id[64])
+{
+	billing_principal admin = tb_admin(tenant);
+	char *out = NULL;
+	cJSON *o;
+	tb_assert_rc(billing_call_json(&out, w->ctx, &admin, op, in, strlen(in), NULL),
+		BILLING_OK);
+	assert_non_null(o = cJSON_Parse(out));
+	snprintf(id, 64, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "id")));
+	cJSON_Delete(o);
+	billing_free(out);
+}
+
+/* SQL behind the library's back past the tables' CHECK (times_redeemed <=
+ * max_redemptions), as a database restored without its constraints would
+ * hold: SQLite ignores CHECKs on the statement's connection, PostgreSQL's
+ * constraints are dropped from this test's schema first. */
+static void exec_unchecked(tb_world *w, const char *sql)
+{
+	char text[600];
+	if (strcmp(tb_backend(), "postgres") == 0) {
+		tb_raw_exec(w->url, "ALTER TABLE coupons DROP CONSTRAINT IF EXISTS coupons_max");
+		tb_raw_exec(w->url, "ALTER TABLE promotion_codes DROP CONSTRAINT IF EXISTS "
+			"promotion_codes_max");
+		tb_raw_exec(w->url, sql);
+		return;
+	}
+	snprintf(text, sizeof(text), "PRAGMA ignore_check_constraints = ON; %s", sql);
+	tb_raw_exec(w->url, text);
+}
+
+/* A coupon's and a promotion code's timesRedeemed is at most its
+ * maxRedemptions and is the number of discounts made from it, deleted ones
+ * too ("coupon_redemptions", issue #22): the library's counts (a discount
+ * replaced, one deleted, one by code; a coupon of the same id in another
+ * tenant, never redeemed) are no problem; a coupon's count raised above
+ * its maximum, a code's moved away from its discounts (within its
+ * maximum) and the other tenant's coupon's count raised are each reported
+ * once, in their tenant, with the coupon's or code's id. */
+static void check__redemption_counts_not_the_discounts_made_are_reported(void **state)
+{
+	billing_discount_params dp = BILLING_DISCOUNT_PARAMS_INIT;
+	billing_discount *d = NULL;
+	billing_principal admin;
+	const char *coupon = "{\"id\": \"coupon_TENOFF\", \"percentOff\": 10, "
+		"\"duration\": \"forever\", \"maxRedemptions\": 3}";
+	char id[64], promo[64], sql[200];
+	tb_world *w = world();
+	shop a, b;
+	seen s;
+	(void)state;
+	shop_new(w, &a, "Acme");
+	shop_new(w, &b, "Bolt");
+	admin = tb_admin(a.t);
+	call_id(w, a.t, "coupons.create", coupon, id);
+	call_id(w, a.t, "promotion_codes.create", "{\"code\": \"TEN\", \"couponId\": "
+		"\"coupon_TENOFF\", \"maxRedemptions\": 2}", promo);
+	call_id(w, b.t, "coupons.create", "{\"id\": \"coupon_TENOFF\", \"percentOff\": 10}", id);
+	/* The customer's discount twice (the first replaced: deleted), the
+	 * subscription's by code, then deleted: the coupon 3 of 3, the code 1. */
+	dp.customer_id = a.customer;
+	dp.coupon = "coupon_TENOFF";
+	tb_assert_rc(billing_discount_create(&d, w->ctx, &admin, &dp, NULL), BILLING_OK);
+	billing_discount_free(d);
+	tb_assert_rc(billing_discount_create(&d, w->ctx, &admin, &dp, NULL), BILLING_OK);
+	billing_discount_free(d);
+	dp.subscription_id = a.sub;
+	dp.coupon = NULL;
+	dp.promotion_code = "ten";
+	tb_assert_rc(billing_discount_create(&d, w->ctx, &admin, &dp, NULL), BILLING_OK);
+	billing_discount_free(d);
+	tb_assert_rc(billing_discount_delete(w->ctx, &admin, NULL, a.sub), BILLING_OK);
+	assert_int_equal(tb_raw_count(w->url, "SELECT count(*) FROM discounts WHERE "
+		"deleted_at IS NOT NULL"), 2);
+	check(w, &s);
+	assert_int_equal(s.n, 0);
+
+	EXEC(w, "UPDATE promotion_codes SET times_redeemed = 2 WHERE id = '%s'", promo);
+	EXEC(w, "UPDATE coupons SET times_redeemed = 1 WHERE tenant_id = '%s'", b.t);
+	snprintf(sql, sizeof(sql), "UPDATE coupons SET times_redeemed = 4 WHERE tenant_id = '%s'",
+		a.t);
+	exec_unchecked(w, sql);
+	check(w, &s);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(count_in(&s, a.t, "coupon_redemptions", "coupon_TENOFF"), 1);
+	assert_int_equal(count_in(&s, a.t, "coupon_redemptions", promo), 1);
+	assert_int_equal(count_in(&s, b.t, "coupon_redemptions", "coupon_TENOFF"), 1);
+
+	/* A count below the discounts made (a use given back behind the
+	 * library's back) is reported too; the others mended are not. */
+	EXEC(w, "UPDATE promotion_codes SET times_redeemed = 1 WHERE id = '%s'", promo);
+	EXEC(w, "UPDATE coupons SET times_redeemed = 0 WHERE tenant_id = '%s'", b.t);
+	EXEC(w, "UPDATE coupons SET times_redeemed = 2 WHERE tenant_id = '%s'", a.t);
+	check(w, &s);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(count_in(&s, a.t, "coupon_redemptions", "coupon_TENOFF"), 1);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +619,7 @@ int main(void)
 		cmocka_unit_test(check__ids_versions_and_references_are_checked_on_every_object),
 		cmocka_unit_test(check__deliveries_of_a_deleted_endpoint_are_no_problem),
 		cmocka_unit_test(check__a_shown_discount_not_the_live_one_is_reported),
+		cmocka_unit_test(check__redemption_counts_not_the_discounts_made_are_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
