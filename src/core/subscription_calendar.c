@@ -281,11 +281,31 @@ int billing__subscription_credit_invoice(billing_ctx *ctx, billing_txn *tx,
 	return rc;
 }
 
+/* Issues r's usage invoice of lines for [period start, end): the cancel-now
+ * and change-now invoices (reason NULL) and a threshold's. */
+static int usage_invoice_issue(billing_ctx *ctx, billing_txn *tx,
+	const billing_subscription_record *r, int64_t end, billing_invoice_line *lines, size_t n,
+	const char *reason, char invoice_id[BILLING_ID_MAX])
+{
+	billing__invoice_draft d = { 0 };
+
+	d.tenant_id = r->tenant_id;
+	d.customer_id = r->customer_id;
+	d.subscription_id = r->id;
+	d.subscription = r;
+	d.currency = r->currency;
+	d.period_start = r->current_period_start;
+	d.period_end = end;
+	d.line_count = n;
+	d.lines = lines;
+	d.billing_reason = reason;
+	return billing__invoice_issue(ctx, tx, &d, invoice_id);
+}
+
 int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t to, char invoice_id[BILLING_ID_MAX],
 	bool *issued)
 {
-	billing__invoice_draft d = { 0 };
 	struct lines l = { 0 };
 	int64_t wait;
 	bool metered = false;
@@ -295,19 +315,9 @@ int billing__subscription_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 	if ((rc = billing__subscription_usage_wait(&wait, &metered, ctx, tx, r)) < 0 || !metered)
 		return rc;
 	if ((rc = billing__subscription_usage_lines(ctx, tx, r, r->current_period_start, to, true,
-		item_line, &l)) == BILLING_OK && l.n) {
-		d.tenant_id = r->tenant_id;
-		d.customer_id = r->customer_id;
-		d.subscription_id = r->id;
-		d.subscription = r;
-		d.currency = r->currency;
-		d.period_start = r->current_period_start;
-		d.period_end = to;
-		d.line_count = l.n;
-		d.lines = l.v;
-		if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK)
-			*issued = true;
-	}
+		item_line, &l)) == BILLING_OK && l.n &&
+	    (rc = usage_invoice_issue(ctx, tx, r, to, l.v, l.n, NULL, invoice_id)) == BILLING_OK)
+		*issued = true;
 	lines_free(&l);
 	return rc;
 }
@@ -316,7 +326,6 @@ int billing__subscription_item_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, const billing__plan_info *plan, int64_t to,
 	char invoice_id[BILLING_ID_MAX])
 {
-	billing__invoice_draft d = { 0 };
 	billing_invoice_line line;
 	billing__sub_items it;
 	int64_t value, events;
@@ -347,16 +356,7 @@ int billing__subscription_item_usage_invoice(billing_ctx *ctx, billing_txn *tx,
 	if (rc == BILLING_OK) {
 		/* The first item is the one on r's plan (subscription_item.c). */
 		line.subscription_item_id = it.n ? it.v[0]->id : NULL;
-		d.tenant_id = r->tenant_id;
-		d.customer_id = r->customer_id;
-		d.subscription_id = r->id;
-		d.subscription = r;
-		d.currency = r->currency;
-		d.period_start = r->current_period_start;
-		d.period_end = to;
-		d.line_count = 1;
-		d.lines = &line;
-		rc = billing__invoice_issue(ctx, tx, &d, invoice_id);
+		rc = usage_invoice_issue(ctx, tx, r, to, &line, 1, NULL, invoice_id);
 	}
 	billing__sub_items_free(&it);
 	billing__free(desc);
@@ -378,7 +378,6 @@ int billing__subscription_threshold_eval(billing_ctx *ctx, billing_txn *tx,
 	const billing_subscription_record *r, int64_t now, char invoice_id[BILLING_ID_MAX],
 	bool *issued)
 {
-	billing__invoice_draft d = { 0 };
 	struct lines l = { 0 };
 	int64_t unbilled = 0;
 	size_t i;
@@ -403,17 +402,8 @@ int billing__subscription_threshold_eval(billing_ctx *ctx, billing_txn *tx,
 		goto out;
 	for (i = 0; i < l.n; i++)
 		l.v[i].period_end = now;
-	d.tenant_id = r->tenant_id;
-	d.customer_id = r->customer_id;
-	d.subscription_id = r->id;
-	d.subscription = r;
-	d.currency = r->currency;
-	d.period_start = r->current_period_start;
-	d.period_end = now;
-	d.line_count = l.n;
-	d.lines = l.v;
-	d.billing_reason = "subscription_threshold";
-	if ((rc = billing__invoice_issue(ctx, tx, &d, invoice_id)) == BILLING_OK)
+	if ((rc = usage_invoice_issue(ctx, tx, r, now, l.v, l.n, "subscription_threshold",
+		invoice_id)) == BILLING_OK)
 		*issued = true;
 out:
 	lines_free(&l);
