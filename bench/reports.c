@@ -63,11 +63,12 @@
 #define DAY INT64_C(86400)
 #define FEB1 INT64_C(1769904000)       /* 2026-02-01T00:00:00Z */
 #define MAR1 INT64_C(1772323200)       /* 2026-03-01T00:00:00Z */
-#define ROUNDS 5
+#define ROUNDS 5                       /* BENCH_ROUNDS: 1 to 100 */
 #define ID_LEN 64
 
 static const char *prog = "bench_reports";
 static int64_t clock_now = T0;
+static int rounds = ROUNDS;
 static char dir[512];
 static char tenant_id[ID_LEN];
 
@@ -144,6 +145,8 @@ static void setup(billing_ctx *ctx, size_t n)
 	premium = plan_new(ctx, &who, billing_product_id(product), "PREMIUM", 4900);
 	billing_product_free(product);
 
+	if (n == 0)
+		bench_die("setup", "no customers");
 	if ((subs = calloc(n, ID_LEN)) == NULL || (invs = calloc(n, ID_LEN)) == NULL)
 		bench_die("calloc", "out of memory");
 	for (i = 0; i < n; i++) {
@@ -424,6 +427,9 @@ static const char *const names[R_COUNT] = { "MRR (now)", "MRR movements (Februar
 	"receivables ageing (now)", "ARPA (now)", "churn (February 1 - now)",
 	"trial conversion (Jan 1 - now)", "revenue (January, February)",
 	"payment recovery (Jan 1 - now)" };
+/* The names BENCH_REPORTS selects by (a comma-separated list; unset: all). */
+static const char *const keys[R_COUNT] = { "mrr", "movements", "aging", "arpa", "churn",
+	"trials", "revenue", "recovery" };
 /* The raw statements. */
 static const char *const raw_sqlite[R_COUNT] = { SQL_MRR(SQ), SQL_MOVEMENTS(SQ),
 	SQL_AGING(SQ), SQL_ARPA(SQ), SQL_CHURN(SQ), SQL_TRIALS(SQ), SQL_REVENUE(SQ),
@@ -672,15 +678,58 @@ static void open_postgres(const billing_ctx_options *opts)
 	}
 }
 
+/* Which reports BENCH_REPORTS asks for (each of its names a key). */
+static void reports_wanted(int wanted[R_COUNT])
+{
+	const char *list = getenv("BENCH_REPORTS"), *p;
+	int r, any = 0;
+
+	for (r = 0; r < R_COUNT; r++) {
+		size_t len = strlen(keys[r]);
+		wanted[r] = !list || !*list;
+		for (p = list; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+			if (strcspn(p, ",") == len && strncmp(p, keys[r], len) == 0)
+				wanted[r] = 1;
+		}
+		any |= wanted[r];
+	}
+	if (!any)
+		bench_die("BENCH_REPORTS", "names no report (mrr, movements, aging, arpa, churn, "
+			"trials, revenue, recovery)");
+}
+
+/* A database kept by BENCH_DB: its one tenant and its subscriptions. */
+static size_t reuse(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t n = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT t.tenant_id, (SELECT COUNT(*) FROM subscriptions s "
+		"WHERE s.tenant_id = t.tenant_id) FROM tenants t", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		bench_die("BENCH_DB", "not a database this benchmark set up");
+	snprintf(tenant_id, sizeof(tenant_id), "%s", (const char *)sqlite3_column_text(s, 0));
+	n = (size_t)sqlite3_column_int64(s, 1);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		bench_die("BENCH_DB", "more than one tenant: not a database this benchmark set up");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	clock_now = T0 + 50 * DAY;      /* where setup leaves the clock */
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	billing_ctx_options opts = BILLING_CTX_OPTIONS_INIT;
-	char url[600], version[64] = "";
-	const char *base = getenv("TMPDIR"), *arg_n = NULL;
+	char url[620], path[600], version[64] = "";
+	const char *base = getenv("TMPDIR"), *arg_n = NULL, *kept = getenv("BENCH_DB");
+	const char *env_rounds = getenv("BENCH_ROUNDS");
 	struct statfs fs;
-	size_t n = 10000;
+	size_t n = 10000, reused = 0;
 	double setup_s, t[2][R_COUNT] = { { 0 } };
-	int r, k, a = 1;
+	int r, k, a = 1, wanted[R_COUNT];
 
 	if (argc > a && (strcmp(argv[a], "sqlite") == 0 || strcmp(argv[a], "postgres") == 0))
 		is_pg = strcmp(argv[a++], "postgres") == 0;
@@ -692,6 +741,20 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	opts.clock = bench_clock;
+	reports_wanted(wanted);
+	if (env_rounds) {
+		char *end = NULL;
+		long v = strtol(env_rounds, &end, 10);
+		if (end == env_rounds || *end || v < 1 || v > 100) {
+			fprintf(stderr, "%s: BENCH_ROUNDS is 1 to 100\n", prog);
+			return 2;
+		}
+		rounds = (int)v;
+	}
+	if (is_pg && kept && *kept) {
+		fprintf(stderr, "%s: BENCH_DB is for SQLite (PostgreSQL: BENCH_KEEP)\n", prog);
+		return 2;
+	}
 	if (is_pg) {
 		const char *host = getenv("BILLING_TEST_PG_HOST");
 		PGresult *res;
@@ -709,36 +772,49 @@ int main(int argc, char **argv)
 		snprintf(version, sizeof(version), "PostgreSQL %s", PQgetvalue(res, 0, 0));
 		PQclear(res);
 	} else {
-		if (statfs("/dev/shm", &fs) == 0 && fs.f_type == 0x01021994)
-			base = "/dev/shm";
-		else if (!base || !*base)
-			base = "/tmp";
-		snprintf(dir, sizeof(dir), "%s/bench_reports.XXXXXX", base);
-		if (!mkdtemp(dir))
-			bench_die("mkdtemp", dir);
-		atexit(remove_dir);
-		snprintf(url, sizeof(url), "sqlite:%s/bench.db", dir);
+		if (kept && *kept) {
+			/* BENCH_DB: set up there once and kept; reused when it exists. */
+			snprintf(path, sizeof(path), "%s", kept);
+			if (access(path, F_OK) == 0)
+				n = reused = reuse(path);
+		} else {
+			if (statfs("/dev/shm", &fs) == 0 && fs.f_type == 0x01021994)
+				base = "/dev/shm";
+			else if (!base || !*base)
+				base = "/tmp";
+			snprintf(dir, sizeof(dir), "%s/bench_reports.XXXXXX", base);
+			if (!mkdtemp(dir))
+				bench_die("mkdtemp", dir);
+			atexit(remove_dir);
+			snprintf(path, sizeof(path), "%s/bench.db", dir);
+		}
+		snprintf(url, sizeof(url), "sqlite:%s", path);
 		if (billing_ctx_open_url(&lib_ctx, url, &opts) < 0)
 			bench_die_lib("billing_ctx_open_url");
 		if (billing_migrate(lib_ctx) < 0)
 			bench_die_lib("billing_migrate");
-		printf("%s: SQLite %s, database in %s; setting up %zu customers...\n", prog,
-			sqlite3_libversion(), dir, n);
+		if (reused)
+			printf("%s: SQLite %s, database %s kept by BENCH_DB: %zu customers, not set "
+				"up again\n", prog, sqlite3_libversion(), path, n);
+		else
+			printf("%s: SQLite %s, database %s; setting up %zu customers...\n", prog,
+				sqlite3_libversion(), path, n);
 	}
 	fflush(stdout);
 	setup_s = bench_now_s();
-	setup(lib_ctx, n);
+	if (!reused)
+		setup(lib_ctx, n);
 	setup_s = bench_now_s() - setup_s;
 	who.tenant_id = tenant_id;
 	who.user_id = "bench";
 	who.role = BILLING_ROLE_USER;
-	if (!is_pg) {
-		snprintf(url, sizeof(url), "%s/bench.db", dir);
-		if (sqlite3_open_v2(url, &raw_db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			NULL) != SQLITE_OK)
-			bench_die("sqlite3_open_v2", url);
-	}
-	printf("setup through the API: %.0f s (%zu subscriptions on January 1, every seventh "
+	if (!is_pg && sqlite3_open_v2(path, &raw_db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK)
+		bench_die("sqlite3_open_v2", path);
+	if (reused)
+		printf("setup: reused; asked on February 20\n\n");
+	else
+		printf("setup through the API: %.0f s (%zu subscriptions on January 1, every seventh "
 		"with a 45-day trial; an eleventh of the first invoices paid out of band on "
 		"January 11, a thirteenth voided on January 21; a third canceled on February 10, "
 		"a fifth of the rest upgraded on February 12); asked on February 20\n\n", setup_s,
@@ -748,7 +824,10 @@ int main(int argc, char **argv)
 	 * this first run are printed, not counted). */
 	for (r = 0; r < R_COUNT; r++) {
 		int64_t x[FIGS], y[FIGS];
-		double t0 = bench_now_s(), t1, t2;
+		double t0, t1, t2;
+		if (!wanted[r])
+			continue;
+		t0 = bench_now_s();
 		lib_run(r, x);
 		t1 = bench_now_s();
 		raw_report(r, y);
@@ -763,14 +842,31 @@ int main(int argc, char **argv)
 		printf("check %-31s library = raw (%.0f / %.0f ms): ", names[r], 1000 * (t1 - t0),
 			1000 * (t2 - t1));
 		print_figs(stdout, x, raw_cols[r]);
+		if (r == R_REVENUE) {
+			/* February alone starts from the invoices open on January 31
+			 * (one invoice snapshot), where the range above starts from
+			 * none: the same February, and its time. */
+			billing_revenue_month feb = revenue.months[1];
+			t0 = bench_now_s();
+			if (billing_report_revenue(&revenue, lib_ctx, &who, "EUR", FEB1, MAR1) < 0)
+				bench_die_lib("billing_report_revenue");
+			t1 = bench_now_s();
+			if (revenue.month_count != 1 || memcmp(&revenue.months[0], &feb,
+				sizeof(feb)) != 0)
+				bench_die("check", "revenue: February alone is not the range's February");
+			printf("check %-31s library = the range's February (%.0f ms)\n",
+				"revenue (February alone)", 1000 * (t1 - t0));
+		}
 		fflush(stdout);
 	}
 	fflush(stdout);
 
-	for (k = 0; k < ROUNDS; k++) {
+	for (k = 0; k < rounds; k++) {
 		for (r = 0; r < R_COUNT; r++) {
 			int64_t x[FIGS];
 			int side;
+			if (!wanted[r])
+				continue;
 			for (side = 0; side < 2; side++) {
 				int lib = (side + k) % 2 == 0;
 				double t0;
@@ -786,12 +882,14 @@ int main(int argc, char **argv)
 	printf("\n%s, N = %zu\n%-31s %10s %10s %8s %10s\n", is_pg ? version : "SQLite", n,
 		"report", "library/s", "raw/s", "ratio", "lib ms/run");
 	for (r = 0; r < R_COUNT; r++) {
-		printf("%-31s %10.2f %10.2f %8.3f %10.0f\n", names[r], ROUNDS / t[0][r],
-			ROUNDS / t[1][r], t[1][r] / t[0][r], 1000 * t[0][r] / ROUNDS);
+		if (!wanted[r])
+			continue;
+		printf("%-31s %10.2f %10.2f %8.3f %10.0f\n", names[r], rounds / t[0][r],
+			rounds / t[1][r], t[1][r] / t[0][r], 1000 * t[0][r] / rounds);
 	}
 	printf("(%d interleaved rounds; ratio = library/s over raw/s; no payment fails in "
 		"this workload (no payment provider): payment recovery reads what it reads for "
-		"an answer of zeros)\n", ROUNDS);
+		"an answer of zeros)\n", rounds);
 	if (raw_db)
 		sqlite3_close(raw_db);
 	if (raw_pg)

@@ -9,10 +9,10 @@
 #define BENCH_SUPPORT_H
 
 /* Prints "<program>: <what>: <detail>" to stderr and exits with status 1. */
-void bench_die(const char *what, const char *detail);
+__attribute__((noreturn)) void bench_die(const char *what, const char *detail);
 
 /* bench_die with the library's last error message as the detail. */
-void bench_die_lib(const char *what);
+__attribute__((noreturn)) void bench_die_lib(const char *what);
 
 /* Seconds on the monotonic clock: for intervals, never for dates. */
 double bench_now_s(void);
