@@ -950,48 +950,65 @@ int billing_report_mrr_movements(billing_mrr_movements *out, billing_ctx *ctx,
 
 /* ------------------------------------------------------------ receivables */
 
+/* An invoice's state (an event's data, parsed): whether it is a
+ * receivable in currency (finalized and not settled: pending or failed),
+ * with its amount due and due time (send_invoice: its dueDate;
+ * charge_automatically: due when finalized). Returns 1 (open), 0 (not open,
+ * or another currency) or the failure. Receivables ageing and the revenue's
+ * outstanding read invoices through this one definition. */
+static int invoice_open(int64_t *amount, int64_t *due, const cJSON *root,
+	const char *currency)
+{
+	const char *status, *cur, *due_text;
+
+	*amount = 0;
+	*due = 0;
+	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+	cur = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
+	if (!status || !cur || strcmp(cur, currency) != 0 ||
+	    (strcmp(status, "pending") != 0 && strcmp(status, "failed") != 0))
+		return 0;
+	due_text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "dueDate"));
+	if (!due_text)
+		due_text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root,
+			"finalizedAt"));
+	if (!due_text || billing__time_parse(due, due_text) < 0 ||
+	    billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, "amountDue"), amount) !=
+	    BILLING__JX_INT_OK || *amount < 0)
+		return corrupt("an open invoice's event has no due time or amount due");
+	return 1;
+}
+
+static int receivables_overflow(void)
+{
+	return billing__error_set(BILLING_EOVERFLOW, "overflow",
+		"the receivables do not fit an amount");
+}
+
 /* One invoice's state at at: its amount due into its bucket. */
 static int aging_in(void *payload, const void *record)
 {
 	billing_receivables_aging *a = payload;
 	const billing_event_state_record *e = record;
-	const char *status, *currency, *due_text;
-	int64_t due = 0, amount = 0, days, *bucket;
+	int64_t due, amount, days, *bucket;
 	cJSON *root;
-	int rc = BILLING_OK;
+	int rc;
 
 	if (!e->data || (root = billing__jx_parse(e->data, strlen(e->data), NULL)) == NULL)
 		return corrupt("an invoice event's data is not JSON");
-	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
-	currency = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
-	if (!status || !currency || strcmp(currency, a->currency) != 0 ||
-	    (strcmp(status, "pending") != 0 && strcmp(status, "failed") != 0))
-		goto done;
-	/* send_invoice: its dueDate; charge_automatically: due when finalized. */
-	due_text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "dueDate"));
-	if (!due_text)
-		due_text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root,
-			"finalizedAt"));
-	if (!due_text || billing__time_parse(&due, due_text) < 0 ||
-	    billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, "amountDue"), &amount) !=
-	    BILLING__JX_INT_OK || amount < 0) {
-		rc = corrupt("an open invoice's event has no due time or amount due");
-		goto done;
-	}
+	rc = invoice_open(&amount, &due, root, a->currency);
+	cJSON_Delete(root);
+	if (rc <= 0)
+		return rc;
 	days = a->at >= due ? (a->at - due) / 86400 : -1;
 	bucket = days < 1 ? &a->current : days <= 30 ? &a->days_1_30 :
 		days <= 60 ? &a->days_31_60 : days <= 90 ? &a->days_61_90 : &a->days_over_90;
 	if (__builtin_add_overflow(*bucket, amount, bucket) ||
-	    __builtin_add_overflow(a->total, amount, &a->total)) {
-		rc = billing__error_set(BILLING_EOVERFLOW, "overflow",
-			"the receivables do not fit an amount");
-		goto done;
-	}
+	    __builtin_add_overflow(a->total, amount, &a->total))
+		return receivables_overflow();
 	a->invoices++;
 	a->invoices_past_due += days >= 1;
-done:
-	cJSON_Delete(root);
-	return rc;
+	return BILLING_OK;
 }
 
 int billing_report_receivables_aging(billing_receivables_aging *out, billing_ctx *ctx,
@@ -1436,27 +1453,132 @@ static billing_revenue_month *revenue_month(billing_revenue *out, int64_t t)
 	return i > 0 && t < out->to ? &out->months[i - 1] : NULL;
 }
 
-/* An invoice event of the range: finalized (its total in the month),
- * voided (its total back out), paid out of band (its amountPaid paid). */
+/* What the range's events last showed of each invoice or payment with an
+ * event in the range, by id: an open-addressing table (linear probing, at
+ * most half full; nothing is removed). a: an invoice's amount due while
+ * open (0 when not), a payment's amount once succeeded; b: a payment's
+ * refunded amount; first: the month of its first event in the range. */
+typedef struct {
+	char *id;
+	int64_t a, b;
+	size_t first;
+} seen_slot;
+
+typedef struct {
+	seen_slot *v;
+	size_t cap, n;
+} seen_map;
+
+static size_t id_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037u;       /* FNV-1a */
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+	return (size_t)h;
+}
+
+/* id's slot: its own, or the empty one where it would go (cap > 0). */
+static seen_slot *seen_slot_of(const seen_map *m, const char *id)
+{
+	size_t i = id_hash(id) & (m->cap - 1);
+	while (m->v[i].id && strcmp(m->v[i].id, id) != 0)
+		i = (i + 1) & (m->cap - 1);
+	return &m->v[i];
+}
+
+static seen_slot *seen_find(const seen_map *m, const char *id)
+{
+	seen_slot *s;
+	if (!m->cap)
+		return NULL;
+	s = seen_slot_of(m, id);
+	return s->id ? s : NULL;
+}
+
+/* id's slot, added (a = b = 0, first = month) when new. */
+static int seen_get(seen_slot **out, seen_map *m, const char *id, size_t month)
+{
+	seen_slot *s;
+
+	if ((*out = seen_find(m, id)) != NULL)
+		return BILLING_OK;
+	if (2 * (m->n + 1) > m->cap) {
+		seen_map g;
+		size_t i;
+		g.cap = m->cap ? m->cap * 2 : 256;
+		g.n = m->n;
+		if ((g.v = billing__calloc(g.cap, sizeof(*g.v))) == NULL)
+			return nomem();
+		for (i = 0; i < m->cap; i++)
+			if (m->v[i].id)
+				*seen_slot_of(&g, m->v[i].id) = m->v[i];
+		billing__free(m->v);
+		*m = g;
+	}
+	s = seen_slot_of(m, id);
+	if ((s->id = billing__strdup(id)) == NULL)
+		return nomem();
+	s->a = s->b = 0;
+	s->first = month;
+	m->n++;
+	*out = s;
+	return BILLING_OK;
+}
+
+static void seen_free(seen_map *m)
+{
+	size_t i;
+	for (i = 0; i < m->cap; i++)
+		billing__free(m->v[i].id);
+	billing__free(m->v);
+}
+
+/* A revenue report being read: the months (out), the invoices and payments
+ * of the range's events, the receivables at from (base), and now (the
+ * current month's outstanding is read at now). */
+typedef struct {
+	billing_revenue *out;
+	seen_map invoices, payments;
+	int64_t base;
+	int64_t now;
+} revenue_reading;
+
+/* An invoice event of the range, in time order: finalized (its total in
+ * the month), voided (its total back out), paid out of band (its amountPaid
+ * paid); and, whatever the type, what it changed in the receivables (the
+ * invoice's amount due while open, less what its previous event of the
+ * range showed) into the month's outstanding. */
 static int revenue_invoice_in(void *payload, const void *record)
 {
-	billing_revenue *out = payload;
+	revenue_reading *rr = payload;
+	billing_revenue *out = rr->out;
 	const billing_event_record *e = record;
 	int finalized = event_is(e, "invoice.finalized"), voided = event_is(e, "invoice.voided");
 	int paid = event_is(e, "invoice.paid");
 	billing_revenue_month *m;
+	seen_slot *seen;
 	const char *currency;
-	int64_t v = 0;
+	int64_t v = 0, amount, due;
 	cJSON *root;
 	int rc = BILLING_OK;
 
-	if ((!finalized && !voided && !paid) || (m = revenue_month(out, e->created_at)) == NULL)
+	if ((m = revenue_month(out, e->created_at)) == NULL)
 		return BILLING_OK;
 	if (!e->data_json || (root = billing__jx_parse(e->data_json, strlen(e->data_json),
 		NULL)) == NULL)
 		return corrupt("an invoice event's data is not JSON");
+	/* (an event after now, were the clock set back, is after the current
+	 * month's end) */
+	if (e->created_at <= rr->now) {
+		if ((rc = invoice_open(&amount, &due, root, out->currency)) < 0 ||
+		    (rc = seen_get(&seen, &rr->invoices, e->resource_id,
+			(size_t)(m - out->months))) < 0 ||
+		    (rc = add_to(&m->outstanding, amount - seen->a)) < 0)
+			goto done;
+		seen->a = amount;
+	}
 	currency = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
-	if (!currency || strcmp(currency, out->currency) != 0)
+	if ((!finalized && !voided && !paid) || !currency || strcmp(currency, out->currency) != 0)
 		goto done;
 	/* Paid by a payment: the payment's own events count it; out of band:
 	 * the invoice's. */
@@ -1474,72 +1596,179 @@ done:
 	return rc;
 }
 
-/* A payment as one of its events shows it: what it has captured and
- * refunded. seq keeps the order read (the state at from first, then the
- * range's events in time order). */
-typedef struct {
-	char *id;
-	int64_t at;                  /* the event's time; -1 for the state at from */
-	size_t seq;
-	int64_t paid;                /* its amount once succeeded (refunds keep it), else 0 */
-	int64_t refunded;
-} pay_state;
-
-typedef struct {
-	const char *currency;
-	pay_state *v;
-	size_t n, cap;
-	int64_t before;              /* the state at from: events before it only */
-} pay_states;
-
-static int pay_state_add(pay_states *ps, const char *id, int64_t at, const char *data)
+/* An invoice's latest event before from: when open, its amount due is in
+ * the receivables at from; and an invoice with events in the range changed
+ * them from that amount, not from 0 (its first event's month takes it
+ * back). */
+static int revenue_invoice_before_in(void *payload, const void *record)
 {
-	const char *status, *currency;
-	int64_t amount = 0, refunded = 0;
+	revenue_reading *rr = payload;
+	const billing_event_state_record *e = record;
+	const seen_slot *seen;
+	int64_t amount, due;
 	cJSON *root;
-	int rc = BILLING_OK;
+	int rc;
 
+	if (!e->data || (root = billing__jx_parse(e->data, strlen(e->data), NULL)) == NULL)
+		return corrupt("an invoice event's data is not JSON");
+	rc = invoice_open(&amount, &due, root, rr->out->currency);
+	cJSON_Delete(root);
+	if (rc <= 0)
+		return rc;
+	if ((rc = add_to(&rr->base, amount)) < 0)
+		return rc;
+	if ((seen = seen_find(&rr->invoices, e->resource_id)) != NULL)
+		return add_to(&rr->out->months[seen->first].outstanding, -amount);
+	return BILLING_OK;
+}
+
+/* A payment as an event shows it (its data): what it has captured (its
+ * amount once succeeded, partially refunded or refunded; else 0) and
+ * refunded. Returns 1, or 0 for another currency, or the failure. */
+static int payment_state(int64_t *paid, int64_t *refunded, const char *data,
+	const char *currency)
+{
+	const char *status, *cur;
+	int64_t amount = 0;
+	cJSON *root;
+	int rc = 0;
+
+	*paid = *refunded = 0;
 	if (!data || (root = billing__jx_parse(data, strlen(data), NULL)) == NULL)
 		return corrupt("a payment event's data is not JSON");
 	status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
-	currency = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
-	if (!status || !currency || strcmp(currency, ps->currency) != 0)
+	cur = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "currency"));
+	if (!status || !cur || strcmp(cur, currency) != 0)
 		goto done;
 	if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, "amount"), &amount) !=
 	    BILLING__JX_INT_OK || billing__jx_int(cJSON_GetObjectItemCaseSensitive(root,
-	    "refundedAmount"), &refunded) != BILLING__JX_INT_OK) {
+	    "refundedAmount"), refunded) != BILLING__JX_INT_OK) {
 		rc = corrupt("a payment event has no amount");
 		goto done;
 	}
-	if ((rc = grow((void **)&ps->v, &ps->cap, ps->n, sizeof(*ps->v))) < 0)
-		goto done;
-	if ((ps->v[ps->n].id = billing__strdup(id)) == NULL) {
-		rc = nomem();
-		goto done;
-	}
-	ps->v[ps->n].at = at;
-	ps->v[ps->n].seq = ps->n;
-	ps->v[ps->n].paid = strcmp(status, "succeeded") == 0 ||
-		strcmp(status, "partially_refunded") == 0 || strcmp(status, "refunded") == 0 ?
-		amount : 0;
-	ps->v[ps->n].refunded = refunded;
-	ps->n++;
+	*paid = strcmp(status, "succeeded") == 0 || strcmp(status, "partially_refunded") == 0 ||
+		strcmp(status, "refunded") == 0 ? amount : 0;
+	rc = 1;
 done:
 	cJSON_Delete(root);
 	return rc;
 }
 
-static int pay_before_in(void *payload, const void *record)
+/* A payment event of the range, in time order: what it moved (its state
+ * less the payment's previous one) into its month. A payment that failed
+ * and later succeeded counts once, when it succeeded; a refund once, when
+ * it succeeded. */
+static int revenue_payment_in(void *payload, const void *record)
 {
-	const billing_event_state_record *e = record;
-	return pay_state_add(payload, e->resource_id, -1, e->data);
+	revenue_reading *rr = payload;
+	const billing_event_record *e = record;
+	billing_revenue_month *m;
+	seen_slot *seen;
+	int64_t paid, refunded;
+	int rc;
+
+	if ((m = revenue_month(rr->out, e->created_at)) == NULL)
+		return BILLING_OK;
+	if ((rc = payment_state(&paid, &refunded, e->data_json, rr->out->currency)) <= 0)
+		return rc;
+	if ((rc = seen_get(&seen, &rr->payments, e->resource_id,
+		(size_t)(m - rr->out->months))) < 0)
+		return rc;
+	/* Amounts of one payment: their differences fit. */
+	if ((rc = add_to(&m->paid, paid - seen->a)) < 0 ||
+	    (rc = add_to(&m->refunded, seen->b - refunded)) < 0)
+		return rc;
+	seen->a = paid;
+	seen->b = refunded;
+	return BILLING_OK;
 }
 
-static int pay_event_in(void *payload, const void *record)
+/* A payment's latest event before from: one with events in the range moved
+ * from that state, not from nothing (its first event's month takes it
+ * back); the others moved nothing in the range. */
+static int revenue_payment_before_in(void *payload, const void *record)
 {
-	const billing_event_record *e = record;
-	return pay_state_add(payload, e->resource_id, e->created_at, e->data_json);
+	revenue_reading *rr = payload;
+	const billing_event_state_record *e = record;
+	billing_revenue_month *m;
+	const seen_slot *seen;
+	int64_t paid, refunded;
+	int rc;
+
+	if ((seen = seen_find(&rr->payments, e->resource_id)) == NULL)
+		return BILLING_OK;
+	if ((rc = payment_state(&paid, &refunded, e->data, rr->out->currency)) <= 0)
+		return rc;
+	m = &rr->out->months[seen->first];
+	if ((rc = add_to(&m->paid, -paid)) < 0)
+		return rc;
+	return add_to(&m->refunded, refunded);
 }
+
+static int revenue_read(billing_revenue *out, billing_ctx *ctx, billing_txn *tx,
+	const char *tenant_id, int64_t now)
+{
+	revenue_reading rr;
+	int64_t outstanding;
+	size_t i;
+	int rc;
+
+	memset(&rr, 0, sizeof(rr));
+	rr.out = out;
+	rr.now = now;
+	for (i = 0; i < out->month_count; i++) {
+		billing_revenue_month *m = &out->months[i];
+		m->start = i ? out->months[i - 1].end : out->from;
+		m->end = billing__month_floor(m->start + 31 * 86400);
+		if (m->end > now)
+			m->end = now;
+	}
+	/* The range's events first, each against what the range showed before
+	 * of the same invoice or payment; then each one's latest event before
+	 * from, which corrects the first change of those with events in the
+	 * range and gives the receivables at from. Four statements, one
+	 * snapshot of invoices and one of payments, however many months. */
+	rc = events_between(ctx, tx, tenant_id, "resource_type", "invoice", out->from, out->to,
+		revenue_invoice_in, &rr);
+	if (rc >= 0 && out->from > 0)
+		rc = ctx->st->events_latest(tx, tenant_id, "invoice", out->from - 1,
+			revenue_invoice_before_in, &rr);
+	if (rc >= 0)
+		rc = events_between(ctx, tx, tenant_id, "resource_type", "payment", out->from,
+			out->to, revenue_payment_in, &rr);
+	if (rc >= 0 && out->from > 0 && rr.payments.n)
+		rc = ctx->st->events_latest(tx, tenant_id, "payment", out->from - 1,
+			revenue_payment_before_in, &rr);
+	seen_free(&rr.invoices);
+	seen_free(&rr.payments);
+	/* A month's outstanding: the receivables at from and every change up
+	 * to the month's end. */
+	outstanding = rr.base;
+	for (i = 0; rc >= 0 && i < out->month_count; i++) {
+		billing_revenue_month *m = &out->months[i];
+		if ((rc = add_to(&outstanding, m->outstanding)) < 0)
+			break;
+		m->outstanding = outstanding;
+		if (__builtin_add_overflow(m->finalized, m->voided, &m->invoiced) ||
+		    __builtin_add_overflow(m->paid, m->refunded, &m->collected))
+			rc = sum_overflow();
+	}
+	return rc < 0 ? rc : BILLING_OK;
+}
+
+/* An invoice's failure, as payment recovery keeps it: its id, time, the
+ * order read (seq) and amount due (paid). */
+typedef struct {
+	char *id;
+	int64_t at;
+	size_t seq;
+	int64_t paid;
+} pay_state;
+
+typedef struct {
+	pay_state *v;
+	size_t n, cap;
+} pay_states;
 
 static int pay_state_cmp(const void *a, const void *b)
 {
@@ -1555,82 +1784,12 @@ static int pay_id_cmp(const void *a, const void *b)
 	return strcmp(((const pay_state *)a)->id, ((const pay_state *)b)->id);
 }
 
-/* Each payment's states in order: what each event moved, in its month. */
-static int pay_states_apply(billing_revenue *out, pay_states *ps)
-{
-	size_t i;
-	int rc = BILLING_OK;
-
-	if (ps->n)
-		qsort(ps->v, ps->n, sizeof(*ps->v), pay_state_cmp);
-	for (i = 0; rc == BILLING_OK && i < ps->n; i++) {
-		const pay_state *s = &ps->v[i];
-		int first = i == 0 || strcmp(ps->v[i - 1].id, s->id) != 0;
-		int64_t paid0 = first ? 0 : ps->v[i - 1].paid;
-		int64_t refunded0 = first ? 0 : ps->v[i - 1].refunded;
-		billing_revenue_month *m;
-
-		if (s->at < 0 || (m = revenue_month(out, s->at)) == NULL)
-			continue;       /* the state at from: where the range starts */
-		/* Amounts of one payment: their differences fit. */
-		if ((rc = add_to(&m->paid, s->paid - paid0)) == BILLING_OK)
-			rc = add_to(&m->refunded, refunded0 - s->refunded);
-	}
-	return rc;
-}
-
 static void pay_states_free(pay_states *ps)
 {
 	size_t i;
 	for (i = 0; i < ps->n; i++)
 		billing__free(ps->v[i].id);
 	billing__free(ps->v);
-}
-
-static int revenue_read(billing_revenue *out, billing_ctx *ctx, billing_txn *tx,
-	const char *tenant_id, int64_t now)
-{
-	pay_states ps;
-	size_t i;
-	int rc;
-
-	memset(&ps, 0, sizeof(ps));
-	ps.currency = out->currency;
-	for (i = 0; i < out->month_count; i++) {
-		billing_revenue_month *m = &out->months[i];
-		m->start = i ? out->months[i - 1].end : out->from;
-		m->end = billing__month_floor(m->start + 31 * 86400);
-		if (m->end > now)
-			m->end = now;
-	}
-	rc = events_between(ctx, tx, tenant_id, "resource_type", "invoice", out->from, out->to,
-		revenue_invoice_in, out);
-	/* Each payment at from (its latest event before it), then its events
-	 * of the range: the differences are what moved. */
-	if (rc >= 0 && out->from > 0)
-		rc = ctx->st->events_latest(tx, tenant_id, "payment", out->from - 1, pay_before_in,
-			&ps);
-	if (rc >= 0)
-		rc = events_between(ctx, tx, tenant_id, "resource_type", "payment", out->from,
-			out->to, pay_event_in, &ps);
-	if (rc >= 0)
-		rc = pay_states_apply(out, &ps);
-	pay_states_free(&ps);
-	for (i = 0; rc >= 0 && i < out->month_count; i++) {
-		billing_revenue_month *m = &out->months[i];
-		billing_receivables_aging a;
-		memset(&a, 0, sizeof(a));
-		/* The month's last second; the current month's now. */
-		a.at = m->end == now ? now : m->end - 1;
-		snprintf(a.currency, sizeof(a.currency), "%s", out->currency);
-		if ((rc = ctx->st->events_latest(tx, tenant_id, "invoice", a.at, aging_in, &a)) < 0)
-			break;
-		m->outstanding = a.total;
-		if (__builtin_add_overflow(m->finalized, m->voided, &m->invoiced) ||
-		    __builtin_add_overflow(m->paid, m->refunded, &m->collected))
-			rc = sum_overflow();
-	}
-	return rc < 0 ? rc : BILLING_OK;
 }
 
 int billing_report_revenue(billing_revenue *out, billing_ctx *ctx, const billing_principal *who,
@@ -1744,8 +1903,7 @@ static int failed_in(void *payload, const void *record)
 		else if (rc == BILLING_OK) {
 			r->v[r->n].seq = r->n;
 			r->v[r->n].at = e->created_at;
-			r->v[r->n].paid = due;
-			r->v[r->n++].refunded = 0;
+			r->v[r->n++].paid = due;
 		}
 	}
 	cJSON_Delete(root);

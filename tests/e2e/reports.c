@@ -150,6 +150,28 @@
  *   02-11 - 04-10   3 E K H: D's first failure was before from, its retry's is not a
  *                   first one                     1 H      1 K         1 E   0.00
  *   01-01 - 02-01   0                                                       null
+ *
+ * Outstanding at month ends (revenue__outstanding_across_months): EUR,
+ * send_invoice invoices, asked on 2026-04-20 for from 2026-01-01, to
+ * 2026-05-01, then from February, March and April on:
+ *
+ *   01-10  I1 10000 finalized (P, a card)      Jan  finalized 10000
+ *   01-20  I2  4000 finalized                  Jan  finalized 4000
+ *   02-05  a credit note of 3000 on I1, unpaid: its amountDue 10000 -> 7000
+ *   02-15  I3  2500 finalized, never paid      Feb  finalized 2500
+ *   03-03  I2 voided                           Mar  voided -4000
+ *   03-20  I1 paid by P's card: 7000           Mar  paid 7000
+ *   04-05  2000 of that payment refunded       Apr  refunded -2000
+ *
+ *   month  finalized  voided  paid  refunded  outstanding at end
+ *   Jan        14000       0     0         0  14000 (I1 10000, I2 4000)
+ *   Feb         2500       0     0         0  13500 (I1 7000, I2 4000, I3 2500)
+ *   Mar            0   -4000  7000         0   2500 (I3)
+ *   Apr (to now)   0       0     0     -2000   2500 (I3; the refund reopens nothing)
+ *
+ * Each month's outstanding is receivables ageing's total at its last
+ * second, whichever month the range starts with (February's starts from
+ * I1 and I2 open on January 31).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1470,6 +1492,58 @@ static void revenue__hand_counted_months_and_recovery(void **state)
 	billing_free(out);
 }
 
+/* The outstanding of the file's comment: an invoice finalized in January,
+ * credited in February, paid in March and partly refunded in April; one
+ * voided in March; one left open. Every range from January to April on
+ * gives the same months, each equal to receivables ageing at its end. */
+static void revenue__outstanding_across_months(void **state)
+{
+	fx *f = *state;
+	const char *t = f->tenant;
+	char p[64], v[64], i1[64], i2[64], i3[64], pay[64];
+	static const int64_t want[4][5] = {   /* finalized, voided, paid, refunded, outstanding */
+		{ 14000, 0, 0, 0, 14000 },
+		{ 2500, 0, 0, 0, 13500 },
+		{ 0, -4000, 7000, 0, 2500 },
+		{ 0, 0, 0, -2000, 2500 },
+	};
+	billing_revenue r;
+	size_t first, i;
+
+	f->w->now = tbb_ts(2026, 1, 1, 0, 0, 0);
+	customer(f, t, p, "pm_card_visa");
+	customer(f, t, v, NULL);
+	open_invoice(f, t, i1, p, "EUR", 10000, 30, tbb_ts(2026, 1, 10, 0, 0, 0), 1);
+	open_invoice(f, t, i2, v, "EUR", 4000, 30, tbb_ts(2026, 1, 20, 0, 0, 0), 1);
+	f->w->now = tbb_ts(2026, 2, 5, 0, 0, 0);
+	call_as(f, t, "credit_notes.create", NULL, "{\"invoiceId\":\"%s\",\"amount\":3000}",
+		i1);
+	open_invoice(f, t, i3, v, "EUR", 2500, 30, tbb_ts(2026, 2, 15, 0, 0, 0), 1);
+	f->w->now = tbb_ts(2026, 3, 3, 0, 0, 0);
+	call_as(f, t, "invoices.void", NULL, "{\"id\":\"%s\"}", i2);
+	f->w->now = tbb_ts(2026, 3, 20, 0, 0, 0);
+	call_as(f, t, "invoices.pay", NULL, "{\"id\":\"%s\"}", i1);
+	first_payment(f, i1, pay);
+	f->w->now = tbb_ts(2026, 4, 5, 0, 0, 0);
+	call_as(f, t, "payments.refund", NULL, "{\"id\":\"%s\",\"amount\":2000}", pay);
+	f->w->now = tbb_ts(2026, 4, 20, 0, 0, 0);
+
+	for (first = 0; first < 4; first++) {
+		memset(&r, 0x5a, sizeof(r));
+		tb_assert_rc(billing_report_revenue(&r, f->w->ctx, &f->admin, "EUR",
+			tbb_ts(2026, 1 + (int)first, 1, 0, 0, 0), tbb_ts(2026, 5, 1, 0, 0, 0)),
+			BILLING_OK);
+		assert_int_equal(r.month_count, 4 - first);
+		for (i = first; i < 4; i++) {
+			const billing_revenue_month *m = &r.months[i - first];
+			assert_revenue_month(m, tbb_ts(2026, 1 + (int)i, 1, 0, 0, 0), want[i][0],
+				want[i][1], want[i][2], want[i][3], want[i][4]);
+			/* receivables ageing at the month's last second (April's: now) */
+			assert_int_equal(aging_at(f, i < 3 ? m->end - 1 : 0).total, want[i][4]);
+		}
+	}
+}
+
 /* Both reports: USER reads, PLATFORM does not; bad input named, through C
  * and JSON; a storage without history. */
 static void revenue__roles_and_bad_input(void **state)
@@ -1586,6 +1660,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(aging__hand_worked_invoices, setup, teardown),
 		cmocka_unit_test_setup_teardown(aging__roles_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(revenue__hand_counted_months_and_recovery, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(revenue__outstanding_across_months, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(revenue__roles_and_bad_input, setup, teardown),
 	};
