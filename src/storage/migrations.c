@@ -1909,6 +1909,106 @@ static const char step41_postgres[] =
 	TENANT_POLICY("usage_billed")
 	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE ON usage_billed TO billing_runtime;");
 
+/* PostgreSQL only: usage_events partitioned by month (issue #23 item 4;
+ * docs/usage.md "Monthly partitions"). A partitioned table's unique keys
+ * must hold its partition key, and the dedupe key (tenant_id,
+ * transaction_id) does not: it moves to usage_event_keys, not partitioned,
+ * which also gives a void its event's month. usage_events becomes
+ * PARTITION BY RANGE (occurred_at), one partition a UTC month named
+ * usage_events_YYYY_MM, and a DEFAULT partition so that an insert never
+ * fails for lack of one; its indexes are made on the parent, so every
+ * partition has them. usage_insert writes a batch's keys and events in
+ * one statement (the keys' ON CONFLICT DO NOTHING decides which events are
+ * written). Partitions are the owner's: billing_usage_partition(at), a
+ * SECURITY DEFINER function owned by the role that migrates and the only
+ * thing the runtime role may call to get one, makes the month of at
+ * (epoch seconds) if it is missing, moving that month's rows out of the
+ * DEFAULT partition in the caller's transaction. It is built beside the
+ * table (CREATE TABLE ... LIKE, the rows moved in, ATTACH PARTITION): an
+ * attach takes SHARE UPDATE EXCLUSIVE on usage_events, where CREATE TABLE
+ * ... PARTITION OF would take ACCESS EXCLUSIVE and stop every ingest and
+ * aggregate until the caller commits. The advisory lock serializes two
+ * callers of one month; to_regclass reads the catalog as of now.
+ * The existing rows move in the step's transaction: partitions for their
+ * months and for the database clock's current and next months (only
+ * which empty partitions exist early depends on that clock). */
+static const char step42_postgres[] =
+	"ALTER TABLE usage_events RENAME TO usage_events_old;\n"
+	"ALTER INDEX usage_events_aggregate RENAME TO usage_events_old_aggregate;\n"
+	"ALTER TABLE usage_events_old RENAME CONSTRAINT usage_events_pkey TO usage_events_old_pkey;\n"
+	"ALTER TABLE usage_events_old NO FORCE ROW LEVEL SECURITY;\n"
+	"CREATE TABLE usage_event_keys (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  transaction_id TEXT /*COLLATE_C*/ NOT NULL CHECK (length(transaction_id) BETWEEN 1 AND 255),\n"
+	"  occurred_at BIGINT NOT NULL,\n"
+	"  CONSTRAINT usage_event_keys_pkey PRIMARY KEY (tenant_id, transaction_id)\n"
+	");\n"
+	"CREATE INDEX usage_event_keys_occurred ON usage_event_keys\n"
+	"  (tenant_id, occurred_at, transaction_id);\n"
+	"CREATE TABLE usage_events (\n"
+	"  tenant_id TEXT /*COLLATE_C*/ NOT NULL REFERENCES tenants (tenant_id),\n"
+	"  transaction_id TEXT /*COLLATE_C*/ NOT NULL CHECK (length(transaction_id) BETWEEN 1 AND 255),\n"
+	"  event_name TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  customer_id TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  subscription_id TEXT /*COLLATE_C*/,\n"
+	"  occurred_at BIGINT NOT NULL,\n"
+	"  properties TEXT /*COLLATE_C*/ NOT NULL,\n"
+	"  received_at BIGINT NOT NULL,\n"
+	"  voided_at BIGINT,\n"
+	"  version BIGINT NOT NULL CHECK (version >= 1),\n"
+	"  CONSTRAINT usage_events_customer_fkey FOREIGN KEY (tenant_id, customer_id)\n"
+	"    REFERENCES customers (tenant_id, id)\n"
+	") PARTITION BY RANGE (occurred_at);\n"
+	"CREATE INDEX usage_events_key ON usage_events (tenant_id, transaction_id);\n"
+	"CREATE INDEX usage_events_aggregate ON usage_events\n"
+	"  (tenant_id, customer_id, event_name, occurred_at);\n"
+	"CREATE TABLE usage_events_default PARTITION OF usage_events DEFAULT;\n"
+	"CREATE FUNCTION billing_usage_partition(at BIGINT) RETURNS BOOLEAN\n"
+	"LANGUAGE plpgsql SECURITY DEFINER AS $fn$\n"
+	"DECLARE\n"
+	"  m TIMESTAMP := date_trunc('month', to_timestamp(at) AT TIME ZONE 'UTC');\n"
+	"  lo BIGINT := extract(epoch FROM m)::BIGINT;\n"
+	"  hi BIGINT := extract(epoch FROM m + INTERVAL '1 month')::BIGINT;\n"
+	"  part TEXT := 'usage_events_' || to_char(m, 'YYYY_MM');\n"
+	"BEGIN\n"
+	"  PERFORM pg_advisory_xact_lock(hashtext('billing_usage_partition'), hashtext(part));\n"
+	"  IF to_regclass(quote_ident(part)) IS NOT NULL THEN\n"
+	"    RETURN false;\n"
+	"  END IF;\n"
+	"  EXECUTE format('CREATE TABLE %I (LIKE usage_events INCLUDING DEFAULTS "
+	"INCLUDING CONSTRAINTS)', part);\n"
+	"  EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (occurred_at >= %s AND "
+	"occurred_at < %s)', part, part || '_month', lo, hi);\n"
+	"  EXECUTE format('WITH moved AS (DELETE FROM usage_events_default WHERE occurred_at >= %s "
+	"AND occurred_at < %s RETURNING *) INSERT INTO %I SELECT * FROM moved', lo, hi, part);\n"
+	"  EXECUTE format('ALTER TABLE usage_events ATTACH PARTITION %I FOR VALUES FROM (%s) "
+	"TO (%s)', part, lo, hi);\n"
+	"  RETURN true;\n"
+	"END $fn$;\n"
+	"DO $sp$ BEGIN\n"
+	"  EXECUTE format('ALTER FUNCTION billing_usage_partition(BIGINT) SET search_path = %I, "
+	"pg_temp', current_schema());\n"
+	"END $sp$;\n"
+	"REVOKE ALL ON FUNCTION billing_usage_partition(BIGINT) FROM PUBLIC;\n"
+	"SELECT billing_usage_partition(at) FROM (SELECT DISTINCT\n"
+	"  extract(epoch FROM date_trunc('month', to_timestamp(occurred_at) AT TIME ZONE 'UTC'))::BIGINT\n"
+	"  FROM usage_events_old\n"
+	"  UNION SELECT extract(epoch FROM now())::BIGINT\n"
+	"  UNION SELECT extract(epoch FROM now() + INTERVAL '1 month')::BIGINT) AS months (at)\n"
+	"  ORDER BY at;\n"
+	"INSERT INTO usage_event_keys (tenant_id, transaction_id, occurred_at)\n"
+	"  SELECT tenant_id, transaction_id, occurred_at FROM usage_events_old;\n"
+	"INSERT INTO usage_events (tenant_id, transaction_id, event_name, customer_id,\n"
+	"  subscription_id, occurred_at, properties, received_at, voided_at, version)\n"
+	"  SELECT tenant_id, transaction_id, event_name, customer_id, subscription_id, occurred_at,\n"
+	"  properties, received_at, voided_at, version FROM usage_events_old;\n"
+	"DROP TABLE usage_events_old;\n"
+	TENANT_POLICY("usage_events")
+	TENANT_POLICY("usage_event_keys")
+	GRANT_RUNTIME("GRANT SELECT, INSERT, UPDATE, DELETE ON usage_events TO billing_runtime;\n"
+		"    GRANT SELECT, INSERT, DELETE ON usage_event_keys TO billing_runtime;\n"
+		"    GRANT EXECUTE ON FUNCTION billing_usage_partition(BIGINT) TO billing_runtime;");
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -1979,6 +2079,8 @@ static const billing__migration steps[] = {
 		step40_event_customers, step40_postgres, step40_sqlite },
 	{ 41, "spend thresholds: an invoice's billing reason, the usage its threshold invoices "
 		"billed", step41_usage_billed, step41_postgres, NULL },
+	{ 42, "usage events: partitioned by month on PostgreSQL, the dedupe key in a table of "
+		"its own", "", step42_postgres, NULL },
 };
 
 size_t billing__migrations_upto;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 
 #include <cJSON.h>
@@ -534,6 +535,140 @@ static void step40__events_get_their_customer_from_their_data(void **state)
 	free(t); free(u); free(c); free(d); free(e); free(prod); free(plan);
 }
 
+/* n usage events of customer in tenant, ids "<prefix>-<i>", one a day
+ * back from at. */
+static void ingest_days(billing_ctx *ctx, const char *tenant, const char *customer,
+	const char *prefix, int n, int64_t at, int64_t step)
+{
+	billing_principal who = tb_admin(tenant);
+	billing_usage_event e[8];
+	billing_usage_result *r = NULL;
+	char tid[8][32];
+	int i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		billing_usage_event one = BILLING_USAGE_EVENT_INIT;
+		snprintf(tid[i], sizeof(tid[i]), "%s-%d", prefix, i);
+		one.transaction_id = tid[i];
+		one.event_name = "api.call";
+		one.customer_id = customer;
+		one.timestamp = at - (int64_t)i * step;
+		e[i] = one;
+	}
+	tb_assert_rc(billing_usage_ingest(&r, ctx, &who, e, (size_t)n), BILLING_OK);
+	assert_int_equal(billing_usage_result_tally(r, BILLING_USAGE_ACCEPTED), (size_t)n);
+	billing_usage_result_free(r);
+}
+
+/* Schema step 42 on the data of step 41: usage_events becomes partitioned
+ * by month on PostgreSQL, every event in its month's partition (none left
+ * in DEFAULT), every event's key in usage_event_keys, voids kept, each
+ * tenant's its own; then the library dedupes, voids and aggregates on
+ * them. SQLite has no step 42 of its own: the same rows, unchanged. */
+static void step42__usage_events_move_into_monthly_partitions_intact(void **state)
+{
+	fx *f = *state;
+	char src_url[512], src_dir[256], *t, *u, *c, *e;
+	billing_ctx *src = NULL;
+	billing_principal who;
+	billing_usage_result *r = NULL;
+	const char *voided = "a-1", *later = "a-2";
+	int64_t now = (int64_t)time(NULL), value = 0, events = 0;
+	size_t steps;
+	bool pg = strcmp(tb_backend(), "sqlite") != 0;
+
+	billing__migrations_upto = 41;
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	billing__migrations_upto = 0;
+	billing__migrations(&steps);
+	assert_true(steps >= 42);
+	assert_int_equal(pending(f->url), (int)steps - 41);
+	tb_database_new(src_url, sizeof(src_url), src_dir, sizeof(src_dir));
+	tb_assert_rc(billing_ctx_open_url(&src, src_url, NULL), BILLING_OK);
+	tb_assert_rc(billing_migrate(src), BILLING_OK);
+	t = make_tenant(src, "Acme");
+	u = make_tenant(src, "Other");
+	c = make_customer(src, t, "ada@example.com");
+	e = make_customer(src, u, "ada@example.com");
+	/* 8 events 12 days apart (three or four months), 2 of the other
+	 * tenant with the same ids, one voided. */
+	ingest_days(src, t, c, "a", 8, now - 60, 12 * 86400);
+	ingest_days(src, u, e, "a", 2, now - 60, 40 * 86400);
+	who = tb_admin(t);
+	tb_assert_rc(billing_usage_void(&r, src, &who, &voided, 1), BILLING_OK);
+	assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_VOIDED);
+	billing_usage_result_free(r);
+	billing_ctx_close(src);
+	tb_raw_copy_rows(f->url, src_url);
+	tb_database_drop(src_url);
+	if (src_dir[0])
+		tb_remove_dir(src_dir);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_events"), 10);
+
+	tb_assert_rc(billing_migrate(f->ctx), BILLING_OK);
+	assert_int_equal(pending(f->url), 0);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_events"), 10);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_events WHERE "
+		"voided_at IS NOT NULL AND transaction_id = 'a-1'"), 1);
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_events WHERE "
+		"voided_at IS NOT NULL"), 1);
+	if (pg) {
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_event_keys k "
+			"JOIN usage_events v USING (tenant_id, transaction_id, occurred_at)"), 10);
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_event_keys"), 10);
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_events_default"), 0);
+		/* Each row in its UTC month's partition. */
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_events WHERE "
+			"tableoid::regclass::text <> 'usage_events_' || "
+			"to_char(to_timestamp(occurred_at) AT TIME ZONE 'UTC', 'YYYY_MM')"), 0);
+		assert_true(tb_raw_count(f->url, "SELECT COUNT(DISTINCT tableoid) FROM usage_events")
+			>= 3);
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM pg_class WHERE relname "
+			"IN ('usage_events', 'usage_event_keys') AND relforcerowsecurity AND "
+			"relnamespace = current_schema()::regnamespace"), 2);
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM pg_policies WHERE "
+			"schemaname = current_schema() AND tablename IN ('usage_events', "
+			"'usage_event_keys')"), 2);
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM pg_class WHERE relname = "
+			"'usage_events_old' AND relnamespace = current_schema()::regnamespace"), 0);
+		/* The current and next months are there before any event. */
+		assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM pg_class WHERE relname IN "
+			"('usage_events_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM'), "
+			"'usage_events_' || to_char((now() AT TIME ZONE 'UTC') + INTERVAL '1 month', "
+			"'YYYY_MM')) AND relnamespace = current_schema()::regnamespace"), 2);
+	}
+	/* The library on them: resends are duplicates in both tenants, the
+	 * void stays, another void works, the aggregate counts the rest. */
+	ingest_days(f->ctx, t, c, "b", 1, now - 60, 86400);
+	{
+		billing_usage_event ev = BILLING_USAGE_EVENT_INIT;
+		ev.transaction_id = "a-3";
+		ev.event_name = "api.call";
+		ev.customer_id = c;
+		ev.timestamp = now - 120;
+		tb_assert_rc(billing_usage_ingest(&r, f->ctx, &who, &ev, 1), BILLING_OK);
+		assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_DUPLICATE);
+		billing_usage_result_free(r);
+	}
+	tb_assert_rc(billing_usage_void(&r, f->ctx, &who, &voided, 1), BILLING_OK);
+	assert_string_equal(billing_usage_result_code(r, 0), "already_voided");
+	billing_usage_result_free(r);
+	tb_assert_rc(billing_usage_void(&r, f->ctx, &who, &later, 1), BILLING_OK);
+	assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_VOIDED);
+	billing_usage_result_free(r);
+	{
+		char *m = call_id(f->ctx, t, "meters.create", "{\"eventName\":\"api.call\","
+			"\"aggregation\":\"count\"}");
+		tb_assert_rc(billing_usage_aggregate(&value, &events, f->ctx, &who, m, c,
+			now - 200 * 86400, now), BILLING_OK);
+		assert_int_equal(value, 8 + 1 - 2);
+		free(m);
+	}
+	assert_int_equal(tb_raw_count(f->url, "SELECT COUNT(*) FROM usage_events"), 11);
+	free(t); free(u); free(c); free(e);
+}
+
 /* The fixture every world starts from (tests/support/backends.c): a copy of
  * a template migrated once must be what migrating gives, and the copies
  * must not share rows or the cursor key. */
@@ -587,6 +722,7 @@ int main(void)
 		T(cursor__from_another_database_is_invalid),
 		T(step36__a_metered_items_quantity_becomes_null_and_the_rest_stays),
 		T(step40__events_get_their_customer_from_their_data),
+		T(step42__usage_events_move_into_monthly_partitions_intact),
 		cmocka_unit_test(template_copy__is_current_and_independent_of_other_copies),
 	};
 	return cmocka_run_group_tests_name(tb_backend(), tests, NULL, NULL);

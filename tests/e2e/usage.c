@@ -12,7 +12,10 @@
  *  - a batch whose last row fails in the database writes nothing, and the
  *    same batch sent again is taken whole;
  *  - one domain event and one audit row per batch; roles;
- *  - a storage vtable older than usage events refuses them clearly.
+ *  - a storage vtable older than usage events refuses them clearly;
+ *  - PostgreSQL only: usage_events partitioned by month (schema step 42),
+ *    the dedupe key in usage_event_keys, partitions made through
+ *    billing_usage_partition and nothing else for the runtime role.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 #include <cJSON.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "tb.h"
 #include "tb_billing.h"
@@ -596,6 +600,290 @@ static void storage__an_older_vtable_is_refused_clearly(void **state)
 	assert_int_equal(stored_events(f), 0);
 }
 
+/* ------------------------------------------------------------ PostgreSQL partitions */
+
+/* Schema step 42 (docs/usage.md "Monthly partitions"): usage_events is
+ * partitioned by UTC month, the dedupe key lives in usage_event_keys,
+ * partitions are made through billing_usage_partition. The world's clock
+ * is 2026-01-01: its months before have no partition until an event
+ * needs one. */
+
+#define DAY 86400
+#define OCT_2025 INT64_C(1759276800)   /* 2025-10-01T00:00:00Z */
+#define NOV_2025 INT64_C(1761955200)
+#define DEC_2025 INT64_C(1764547200)
+#define MAR_2020 INT64_C(1583020800)
+
+/* One event of customer at ts, ingested by who; its status. */
+static billing_usage_status one(fx *f, const billing_principal *who, const char *customer,
+	const char *tid, int64_t ts)
+{
+	billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+	billing_usage_result *r = NULL;
+	billing_usage_status st;
+	e.transaction_id = tid;
+	e.event_name = "api.call";
+	e.customer_id = customer;
+	e.timestamp = ts;
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, who, &e, 1), BILLING_OK);
+	st = billing_usage_result_status(r, 0);
+	billing_usage_result_free(r);
+	return st;
+}
+
+static int64_t raw(fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int64_t raw(fx *f, const char *fmt, ...)
+{
+	char sql[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	return tb_raw_count(f->w->owner_url, sql);
+}
+
+/* 1 when tid's event is in the partition part, else 0. */
+static int64_t in_partition(fx *f, const char *tid, const char *part)
+{
+	return raw(f, "SELECT COUNT(*) FROM usage_events WHERE transaction_id = '%s' AND "
+		"tableoid::regclass::text = '%s'", tid, part);
+}
+
+static void partitions__three_months_land_in_three_partitions(void **state)
+{
+	fx *f = *state;
+	billing_usage_event evs[4];
+	billing_usage_result *r = NULL;
+	const char *tids[4] = { "p-oct", "p-nov", "p-dec", "p-dec2" };
+	int64_t ts[4] = { OCT_2025 + 5 * DAY, NOV_2025 + 3600, DEC_2025 + 20 * DAY,
+		DEC_2025 + 21 * DAY };
+	size_t i;
+
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_class WHERE relname LIKE "
+		"'usage_events_2025_%%'"), 0);
+	for (i = 0; i < 4; i++) {
+		billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+		e.transaction_id = tids[i];
+		e.event_name = "api.call";
+		e.customer_id = f->customer;
+		e.timestamp = ts[i];
+		evs[i] = e;
+	}
+	/* One batch of three months: each made, each row in its month. */
+	tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, evs, 4), BILLING_OK);
+	assert_int_equal(billing_usage_result_tally(r, BILLING_USAGE_ACCEPTED), 4);
+	billing_usage_result_free(r);
+	assert_int_equal(in_partition(f, "p-oct", "usage_events_2025_10"), 1);
+	assert_int_equal(in_partition(f, "p-nov", "usage_events_2025_11"), 1);
+	assert_int_equal(in_partition(f, "p-dec", "usage_events_2025_12"), 1);
+	assert_int_equal(in_partition(f, "p-dec2", "usage_events_2025_12"), 1);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_inherits WHERE inhparent = "
+		"'usage_events'::regclass AND inhrelid::regclass::text LIKE 'usage_events_2025_%%'"), 3);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_events_default"), 0);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_event_keys"), 4);
+	/* Every partition has the parent's indexes. */
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_indexes WHERE tablename = "
+		"'usage_events_2025_11'"), 2);
+	/* The aggregate of a month reads that month's partition only. */
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_events WHERE tenant_id = '%s' AND "
+		"occurred_at >= %lld AND occurred_at < %lld", f->tenant, (long long)NOV_2025,
+		(long long)DEC_2025), 1);
+}
+
+static void partitions__a_resend_across_a_month_boundary_is_a_duplicate(void **state)
+{
+	fx *f = *state;
+	billing_principal b_admin;
+	const char *b = tb_tenant(f->w, "Other");
+	billing_customer *c = tb_customer(f->w, b, NULL);
+
+	assert_int_equal(one(f, &f->admin, f->customer, "edge", DEC_2025 - 1),
+		BILLING_USAGE_ACCEPTED);
+	/* The same id, a second later: another month, still the same event. */
+	assert_int_equal(one(f, &f->admin, f->customer, "edge", DEC_2025),
+		BILLING_USAGE_DUPLICATE);
+	assert_int_equal(one(f, &f->admin, f->other, "edge", DEC_2025 + 10 * DAY),
+		BILLING_USAGE_DUPLICATE);
+	assert_int_equal(stored_events(f), 1);
+	assert_int_equal(in_partition(f, "edge", "usage_events_2025_11"), 1);
+	/* Another tenant's same id is its own event. */
+	b_admin = tb_admin(b);
+	assert_int_equal(one(f, &b_admin, billing_customer_id(c), "edge", DEC_2025),
+		BILLING_USAGE_ACCEPTED);
+	billing_customer_free(c);
+	assert_int_equal(stored_events(f), 2);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_event_keys WHERE transaction_id = "
+		"'edge'"), 2);
+	assert_int_equal(in_partition(f, "edge", "usage_events_2025_12"), 1);
+}
+
+/* A month with no partition gets one at its first event; rows of that
+ * month waiting in DEFAULT (written where no partition was) move into it. */
+static void partitions__a_new_month_is_made_and_default_rows_move_in(void **state)
+{
+	fx *f = *state;
+
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_class WHERE relname = "
+		"'usage_events_2020_03'"), 0);
+	/* Behind the library's back: an event of March 2020 with no partition. */
+	{
+		char sql[1024];
+		snprintf(sql, sizeof(sql), "INSERT INTO usage_event_keys VALUES ('%s', 'old-1', %lld); "
+			"INSERT INTO usage_events (tenant_id, transaction_id, event_name, customer_id, "
+			"occurred_at, properties, received_at, version) VALUES ('%s', 'old-1', "
+			"'api.call', '%s', %lld, '{}', %lld, 1)", f->tenant, (long long)(MAR_2020 + DAY),
+			f->tenant, f->customer, (long long)(MAR_2020 + DAY), (long long)f->w->now);
+		tb_raw_exec(f->w->owner_url, sql);
+	}
+	assert_int_equal(in_partition(f, "old-1", "usage_events_default"), 1);
+	assert_int_equal(one(f, &f->admin, f->customer, "new-1", MAR_2020 + 2 * DAY),
+		BILLING_USAGE_ACCEPTED);
+	assert_int_equal(in_partition(f, "new-1", "usage_events_2020_03"), 1);
+	assert_int_equal(in_partition(f, "old-1", "usage_events_2020_03"), 1);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_events_default"), 0);
+	/* The moved row is still the tenant's event: a resend is a duplicate,
+	 * a void finds it. */
+	assert_int_equal(one(f, &f->admin, f->customer, "old-1", MAR_2020 + DAY),
+		BILLING_USAGE_DUPLICATE);
+	{
+		const char *tid = "old-1";
+		billing_usage_result *r = NULL;
+		tb_assert_rc(billing_usage_void(&r, f->w->ctx, &f->admin, &tid, 1), BILLING_OK);
+		assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_VOIDED);
+		billing_usage_result_free(r);
+	}
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_events_2020_03 WHERE "
+		"transaction_id = 'old-1' AND voided_at IS NOT NULL"), 1);
+	/* A partition that went away (dropped by an operator while this
+	 * context remembers it): the event still lands, in DEFAULT. */
+	tb_raw_exec(f->w->owner_url, "DROP TABLE usage_events_2020_03");
+	assert_int_equal(one(f, &f->admin, f->customer, "new-2", MAR_2020 + 3 * DAY),
+		BILLING_USAGE_ACCEPTED);
+	assert_int_equal(in_partition(f, "new-2", "usage_events_default"), 1);
+}
+
+/* Voids find their event through its key's month; the prune deletes the
+ * keys with the events, and a pruned event sent again is refused, not
+ * taken as new nor as a duplicate. */
+static void partitions__void_and_prune_keep_keys_and_events_together(void **state)
+{
+	fx *f = *state;
+	const char *tid = "v-1";
+	billing_usage_result *r = NULL;
+	int64_t deleted = 0, cutoff = 0;
+
+	assert_int_equal(one(f, &f->admin, f->customer, "v-1", OCT_2025 + DAY),
+		BILLING_USAGE_ACCEPTED);
+	assert_int_equal(one(f, &f->admin, f->customer, "v-2", NOV_2025 + DAY),
+		BILLING_USAGE_ACCEPTED);
+	assert_int_equal(one(f, &f->admin, f->customer, "v-3", f->w->now - 3600),
+		BILLING_USAGE_ACCEPTED);
+	tb_assert_rc(billing_usage_void(&r, f->w->ctx, &f->admin, &tid, 1), BILLING_OK);
+	assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_VOIDED);
+	billing_usage_result_free(r);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_events_2025_10 WHERE "
+		"transaction_id = 'v-1' AND voided_at IS NOT NULL"), 1);
+	/* Retention 30 days at 2026-01-01: October and November go. */
+	tb_assert_rc(billing_usage_retention_set(f->w->ctx, &f->admin, 30), BILLING_OK);
+	tb_assert_rc(billing_usage_prune(&deleted, &cutoff, f->w->ctx, &f->admin), BILLING_OK);
+	assert_int_equal(deleted, 2);
+	assert_int_equal(stored_events(f), 1);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_event_keys"), 1);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_event_keys WHERE "
+		"transaction_id = 'v-3'"), 1);
+	/* Refused before the dedupe: the pruned period. */
+	{
+		billing_usage_event e = BILLING_USAGE_EVENT_INIT;
+		e.transaction_id = "v-2";
+		e.event_name = "api.call";
+		e.customer_id = f->customer;
+		e.timestamp = NOV_2025 + DAY;
+		tb_assert_rc(billing_usage_ingest(&r, f->w->ctx, &f->admin, &e, 1), BILLING_OK);
+		assert_int_equal(billing_usage_result_status(r, 0), BILLING_USAGE_REFUSED);
+		assert_string_equal(billing_usage_result_code(r, 0), "period_pruned");
+		billing_usage_result_free(r);
+	}
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_event_keys"), 1);
+	/* The operator's recipe of docs/usage.md ("Dropping old months"):
+	 * the emptied October and November go, December (v-3) stays. */
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM usage_events_2025_10"), 0);
+	tb_raw_exec(f->w->owner_url, "DO $drop$\n"
+		"DECLARE part TEXT; empty BOOLEAN;\n"
+		"BEGIN\n"
+		"  LOCK TABLE usage_events IN ACCESS EXCLUSIVE MODE;\n"
+		"  FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid\n"
+		"      WHERE i.inhparent = 'usage_events'::regclass\n"
+		"        AND c.relname ~ '^usage_events_[0-9]{4}_[0-9]{2}$'\n"
+		"        AND c.relname < 'usage_events_2025_12' ORDER BY c.relname\n"
+		"  LOOP\n"
+		"    EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %I)', part) INTO empty;\n"
+		"    IF empty THEN\n"
+		"      EXECUTE format('DROP TABLE %I', part);\n"
+		"    END IF;\n"
+		"  END LOOP;\n"
+		"END $drop$;");
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_class WHERE relname IN "
+		"('usage_events_2025_10', 'usage_events_2025_11')"), 0);
+	assert_int_equal(in_partition(f, "v-3", "usage_events_2025_12"), 1);
+	assert_int_equal(one(f, &f->admin, f->customer, "v-4", f->w->now - 60),
+		BILLING_USAGE_ACCEPTED);
+	assert_int_equal(stored_events(f), 2);
+}
+
+/* The runtime role (what the world runs as) can neither make nor drop a
+ * partition, nor detach one, nor touch one directly; it may call the
+ * function, which makes a missing month once. */
+static void partitions__only_the_function_makes_them_for_the_runtime_role(void **state)
+{
+	fx *f = *state;
+	char conninfo[600];
+	const char *bad[] = {
+		"CREATE TABLE usage_events_2031_01 PARTITION OF usage_events "
+			"FOR VALUES FROM (1924992000) TO (1927670400)",
+		"CREATE TABLE usage_events_x (LIKE usage_events)",
+		"DROP TABLE usage_events_default",
+		"ALTER TABLE usage_events DETACH PARTITION usage_events_default",
+		"SELECT COUNT(*) FROM usage_events_default",
+		"CREATE OR REPLACE FUNCTION billing_usage_partition(at BIGINT) RETURNS BOOLEAN "
+			"LANGUAGE sql AS 'SELECT true'",
+	};
+	PGconn *pg;
+	PGresult *res;
+	size_t i;
+
+	tb_pg_conninfo(conninfo, sizeof(conninfo), f->w->url, "billing_app");
+	pg = PQconnectdb(conninfo);
+	assert_int_equal(PQstatus(pg), CONNECTION_OK);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		res = PQexec(pg, bad[i]);
+		if (PQresultStatus(res) != PGRES_FATAL_ERROR)
+			fail_msg("the runtime role could: %s", bad[i]);
+		assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501");
+		PQclear(res);
+	}
+	/* 2031-01: made the first time, found the second. */
+	res = PQexec(pg, "SELECT billing_usage_partition(1925000000), "
+		"billing_usage_partition(1925000001)");
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "t");
+	assert_string_equal(PQgetvalue(res, 0, 1), "f");
+	PQclear(res);
+	PQfinish(pg);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_inherits WHERE inhrelid = "
+		"'usage_events_2031_01'::regclass"), 1);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_class WHERE relname = "
+		"'usage_events_2031_01' AND relowner = (SELECT relowner FROM pg_class "
+		"WHERE relname = 'usage_events')"), 1);
+	/* The function runs as its owner, with its own search_path, and
+	 * PUBLIC may not call it. */
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_proc WHERE proname = "
+		"'billing_usage_partition' AND prosecdef AND array_to_string(proconfig, ',') "
+		"LIKE 'search_path=%%'"), 1);
+	assert_int_equal(raw(f, "SELECT COUNT(*) FROM pg_proc, aclexplode(proacl) a WHERE "
+		"proname = 'billing_usage_partition' AND a.grantee = 0"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,5 +901,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(storage__an_older_vtable_is_refused_clearly, setup,
 			teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(partitions__three_months_land_in_three_partitions,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			partitions__a_resend_across_a_month_boundary_is_a_duplicate, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			partitions__a_new_month_is_made_and_default_rows_move_in, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			partitions__void_and_prune_keep_keys_and_events_together, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			partitions__only_the_function_makes_them_for_the_runtime_role, setup, teardown),
+	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Partitions are PostgreSQL's alone (schema step 42). */
+	if (strcmp(tb_backend(), "sqlite") != 0)
+		failed += cmocka_run_group_tests_name("postgres partitions", pg_tests, NULL, NULL);
+	return failed;
 }

@@ -6,6 +6,7 @@
  * (billing__pg_round_trips), after a warm-up call has prepared the
  * statements; PostgreSQL only.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "tb.h"
@@ -373,6 +374,79 @@ static void round_trips__a_renewal_in_a_batch_reads_its_subscription_once(void *
 	tb_world_free(w);
 }
 
+/* n events of customer from ts, step seconds apart, ids "<prefix>-<i>". */
+static void usage_batch(tb_world *w, const char *tenant, const char *customer,
+	const char *prefix, size_t n, int64_t ts, int64_t step)
+{
+	static billing_usage_event e[1000];
+	static char tid[1000][32];
+	billing_principal who = tb_admin(tenant);
+	billing_usage_result *r = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		billing_usage_event one = BILLING_USAGE_EVENT_INIT;
+		snprintf(tid[i], sizeof(tid[i]), "%s-%zu", prefix, i);
+		one.transaction_id = tid[i];
+		one.event_name = "api.call";
+		one.customer_id = customer;
+		one.timestamp = ts + (int64_t)i * step;
+		e[i] = one;
+	}
+	tb_assert_rc(billing_usage_ingest(&r, w->ctx, &who, e, n), BILLING_OK);
+	assert_int_equal(billing_usage_result_tally(r, BILLING_USAGE_ACCEPTED), n);
+	billing_usage_result_free(r);
+}
+
+/* Usage ingestion on the partitioned usage_events (schema step 42): a
+ * batch of 500 events whose months the storage knows writes its keys and
+ * events in one statement, one round trip; the first batch of a month the
+ * storage does not know asks for its partition once (one more round
+ * trip), for all its new months at once, and never again. */
+static void round_trips__a_usage_batch_writes_in_one(void **state)
+{
+	tb_world *w = tb_world_new();
+	const char *t = tb_tenant(w, "Acme");
+	billing_customer *c = tb_customer(w, t, NULL);
+	const char *cus = billing_customer_id(c);
+	uint64_t before, steady, first, two_months, big;
+	(void)state;
+
+	/* Warm-up: the statements prepared, December 2025 made. */
+	usage_batch(w, t, cus, "w", 500, w->now - 20 * 86400, 1);
+	before = trips(w);
+	usage_batch(w, t, cus, "s", 500, w->now - 19 * 86400, 1);
+	steady = trips(w) - before;
+	print_message("steady-state usage batch: %llu round trips\n", (unsigned long long)steady);
+	/* A month new to the storage (October 2025): one more. */
+	before = trips(w);
+	usage_batch(w, t, cus, "o", 500, w->now - 80 * 86400, 1);
+	first = trips(w) - before;
+	assert_int_equal(first, steady + 1);
+	before = trips(w);
+	usage_batch(w, t, cus, "o2", 500, w->now - 80 * 86400 + 600, 1);
+	assert_int_equal(trips(w) - before, steady);
+	/* Two new months in one batch (14 August to 24 September 2025, four
+	 * hours apart): still one. */
+	before = trips(w);
+	usage_batch(w, t, cus, "a", 250, w->now - 140 * 86400, 4 * 3600);
+	two_months = trips(w) - before;
+	assert_int_equal(two_months, steady + 1);
+	assert_int_equal(tb_raw_count(w->url, "SELECT COUNT(DISTINCT tableoid) FROM usage_events "
+		"WHERE transaction_id LIKE 'a-%'"), 2);
+	/* 1,000 events are two statements of 500: one round trip more. */
+	before = trips(w);
+	usage_batch(w, t, cus, "big", 1000, w->now - 18 * 86400, 1);
+	big = trips(w) - before;
+	assert_int_equal(big, steady + 1);
+	/* The whole steady-state batch: its reads, the INSERT, the COMMIT;
+	 * 7 before schema step 42 too. */
+	assert_true(steady <= 7);
+	assert_int_equal(tb_raw_count(w->url, "SELECT COUNT(*) FROM usage_events"), 3250);
+	billing_customer_free(c);
+	tb_world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +460,7 @@ int main(void)
 		cmocka_unit_test(round_trips__a_due_upsert_goes_with_the_commit),
 		cmocka_unit_test(round_trips__the_fixed_statements_are_prepared_once),
 		cmocka_unit_test(round_trips__a_renewal_in_a_batch_reads_its_subscription_once),
+		cmocka_unit_test(round_trips__a_usage_batch_writes_in_one),
 	};
 	if (strcmp(tb_backend(), "postgres") != 0)
 		return 0;

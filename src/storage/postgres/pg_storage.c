@@ -114,6 +114,8 @@ struct pg_storage {
 	/* The schema has webhook_endpoint_versions (a read of it succeeded):
 	 * a tenant's write transaction then reads the version with its BEGIN. */
 	bool versions;
+	/* The months whose usage_events partition exists (sql/usage.c). */
+	struct sql_usage_months months;
 };
 
 static const sql_driver pg_driver;
@@ -816,6 +818,8 @@ static int pg_begin(billing_storage *base, billing_txn **out, const char *tenant
 	c->tx.kind = kind;
 	c->tx.endpoints_changed = false;
 	c->tx.number_tenant[0] = '\0';
+	c->tx.months = &st->months;
+	c->tx.months_new_count = 0;
 	c->ep_known = false;
 	c->tenant_bound = tenant_id && strlen(tenant_id) < sizeof(c->ep_tenant);
 	if (c->tenant_bound)
@@ -871,10 +875,12 @@ static int pg_commit(billing_txn *tx)
 		rc = billing__error_set(BILLING_ESTORAGE, "storage",
 			"postgres: the transaction was rolled back");
 	PQclear(r);
-	if (rc < 0)
+	if (rc < 0) {
 		pg_rollback(tx);
-	else
+	} else {
+		billing__sql_usage_months_commit(tx);
 		conn_release(c);
+	}
 	return rc;
 }
 
@@ -973,6 +979,7 @@ static void pg_free(billing_storage *base)
 	if (!st)
 		return;
 	billing__pool_destroy(&st->pool);
+	billing__sql_usage_months_free(&st->months);
 	if (st->conninfo) {
 		/* It may hold a password: do not leave it in freed memory. */
 		memset(st->conninfo, 0, strlen(st->conninfo));
@@ -1000,6 +1007,7 @@ int billing_postgres_storage_new(billing_storage **out, const char *conninfo,
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	}
 	st->statement_timeout_ms = opts ? opts->statement_timeout_ms : 0;
+	pthread_mutex_init(&st->months.mu, NULL);
 	billing__pool_init(&st->pool, opts && opts->max_connections ? opts->max_connections : 8,
 		conn_open, conn_close, st);
 

@@ -11,6 +11,7 @@
 #ifndef BILLING_STORAGE_SQL_H
 #define BILLING_STORAGE_SQL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +23,20 @@ typedef struct sql_driver sql_driver;
 /* A backend's statement starts with this. */
 struct sql_stmt {
 	const sql_driver *drv;
+};
+
+/* Months a transaction remembers (usage.c): a batch of more new months
+ * than this asks again next time. */
+#define SQL_MONTHS_NEW 16
+
+/* The months (UTC, year * 12 + month - 1) whose usage_events partition a
+ * PostgreSQL storage knows exist, shared by its connections: a batch
+ * whose months are all here costs nothing more; a miss asks the database
+ * once (billing_usage_partition). Sorted; under mu. */
+struct sql_usage_months {
+	pthread_mutex_t mu;
+	int32_t *month;
+	size_t count, cap;
 };
 
 /* A backend's transaction: both backends use this struct. */
@@ -40,6 +55,15 @@ struct billing_txn {
 	 * next number is known without asking (rec_invoice_number_next). */
 	char number_tenant[64];
 	int64_t number_last;
+	/* PostgreSQL: the months whose usage_events partition the storage
+	 * knows exist (NULL on SQLite: nothing is partitioned), and the months
+	 * this transaction made or found (usage.c), which join them only when
+	 * it commits (billing__sql_usage_months_commit): a rolled-back
+	 * partition is not known. The backend sets months and clears
+	 * months_new at begin. */
+	struct sql_usage_months *months;
+	int32_t months_new[SQL_MONTHS_NEW];
+	unsigned int months_new_count;
 };
 
 struct sql_driver {
@@ -80,6 +104,13 @@ void billing__sql_install(billing_storage *st);
 /* Fills the usage methods (version 12: usage_insert, usage_aggregate;
  * usage.c); billing__sql_install calls it. */
 void billing__sql_usage_install(billing_storage *st);
+
+/* PostgreSQL: the months tx made or found join its storage's known ones;
+ * the backend calls it once the transaction has committed. */
+void billing__sql_usage_months_commit(billing_txn *tx);
+/* Frees the known months (the mutex and the array), when the storage is
+ * closed. */
+void billing__sql_usage_months_free(struct sql_usage_months *m);
 
 /* The tenant's endpoints version (webhook_endpoint_versions, bumped by a
  * trigger on every change of its webhook endpoints; 0 when none): one

@@ -14,6 +14,14 @@
  * the rows as one JSON text (the driver binds at most 64 parameters, and
  * one parameter is one round trip's worth of rows either way).
  *
+ * On PostgreSQL usage_events is partitioned by month (schema step 42) and
+ * holds no unique key: the dedupe key is usage_event_keys, and one
+ * statement writes a chunk's keys (ON CONFLICT DO NOTHING RETURNING) and
+ * the events of the keys it wrote. Before it, a chunk with a month the
+ * storage does not know has a partition asks billing_usage_partition for
+ * those months, in one statement (the only extra round trip, once per
+ * month and storage); the DEFAULT partition takes any row regardless.
+ *
  * The aggregate is one SELECT over the events of one customer, event name
  * and period; the dialects differ only in how they read a JSON property
  * (SQLite json_extract / json_type on the stored text, PostgreSQL jsonb
@@ -103,12 +111,150 @@ static int find_tid(const void *k, const void *e)
 
 static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* The keys first: the events written are those whose key was new. A
+ * transaction id twice in one chunk (the core sends none) would be one
+ * key: DISTINCT ON keeps its first row, so it is one event too. COLLATE
+ * "C" as the columns, so the join compares like with like. */
 static const char pg_insert[] =
+	"WITH r AS (SELECT DISTINCT ON (e->>1) (e->>0) COLLATE \"C\" AS tenant_id, "
+	"(e->>1) COLLATE \"C\" AS transaction_id, e->>2 AS event_name, e->>3 AS customer_id, "
+	"e->>4 AS subscription_id, (e->>5)::bigint AS occurred_at, (e->6)::text AS properties, "
+	"(e->>7)::bigint AS received_at FROM json_array_elements(?1::json) WITH ORDINALITY "
+	"AS j (e, n) ORDER BY e->>1, n), "
+	"k AS (INSERT INTO usage_event_keys (tenant_id, transaction_id, occurred_at) "
+	"SELECT tenant_id, transaction_id, occurred_at FROM r "
+	"ON CONFLICT DO NOTHING RETURNING tenant_id, transaction_id) "
 	"INSERT INTO usage_events (tenant_id, transaction_id, event_name, customer_id, "
 	"subscription_id, occurred_at, properties, received_at, version) "
-	"SELECT r->>0, r->>1, r->>2, r->>3, r->>4, (r->>5)::bigint, (r->6)::text, "
-	"(r->>7)::bigint, 1 FROM json_array_elements(?1::json) AS r "
-	"ON CONFLICT DO NOTHING RETURNING transaction_id";
+	"SELECT r.tenant_id, r.transaction_id, r.event_name, r.customer_id, r.subscription_id, "
+	"r.occurred_at, r.properties, r.received_at, 1 FROM r JOIN k "
+	"ON k.tenant_id = r.tenant_id AND k.transaction_id = r.transaction_id "
+	"RETURNING transaction_id";
+
+/* ------------------------------------------------------------ months (PostgreSQL) */
+
+/* Timestamps a partition is asked for: years 1970 to 9999 (the rest goes
+ * to the DEFAULT partition, as any row with no month of its own). */
+#define MONTHS_FROM 0
+#define MONTHS_TO INT64_C(253402300800)
+
+/* The UTC month of t (MONTHS_FROM <= t < MONTHS_TO): year * 12 + month - 1,
+ * from its day by the civil calendar (H. Hinnant's civil_from_days). */
+static int32_t month_of(int64_t t)
+{
+	int64_t z = t / 86400 + 719468, era = z / 146097, doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+	return (int32_t)(y * 12 + m - 1);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+static bool month_known(struct sql_usage_months *m, int32_t month)
+{
+	bool hit;
+	pthread_mutex_lock(&m->mu);
+	hit = m->count && bsearch(&month, m->month, m->count, sizeof(month), cmp_i32);
+	pthread_mutex_unlock(&m->mu);
+	return hit;
+}
+
+void billing__sql_usage_months_commit(billing_txn *tx)
+{
+	struct sql_usage_months *m = tx->months;
+	unsigned int i;
+
+	if (!m || !tx->months_new_count)
+		return;
+	pthread_mutex_lock(&m->mu);
+	for (i = 0; i < tx->months_new_count; i++) {
+		int32_t month = tx->months_new[i];
+		size_t at = 0;
+		if (m->count && bsearch(&month, m->month, m->count, sizeof(month), cmp_i32))
+			continue;
+		if (m->count == m->cap) {
+			size_t cap = m->cap ? m->cap * 2 : 32;
+			int32_t *p = billing__realloc(m->month, cap * sizeof(*p));
+			if (!p)
+				break;         /* not remembered: asked again next time */
+			m->month = p;
+			m->cap = cap;
+		}
+		while (at < m->count && m->month[at] < month)
+			at++;
+		memmove(m->month + at + 1, m->month + at, (m->count - at) * sizeof(*m->month));
+		m->month[at] = month;
+		m->count++;
+	}
+	pthread_mutex_unlock(&m->mu);
+	tx->months_new_count = 0;
+}
+
+void billing__sql_usage_months_free(struct sql_usage_months *m)
+{
+	billing__free(m->month);
+	m->month = NULL;
+	m->count = m->cap = 0;
+	pthread_mutex_destroy(&m->mu);
+}
+
+static const char pg_partitions[] =
+	"SELECT billing_usage_partition(CAST(t AS BIGINT)) "
+	"FROM unnest(string_to_array(?1, ',')) AS u (t)";
+
+/* Makes sure every month of recs[0..n) has its partition, asking the
+ * database (one statement) for those the storage does not know; they
+ * are known once tx commits. */
+static int months_ensure(billing_txn *tx, const billing_usage_event_record *recs, size_t n)
+{
+	int32_t miss[SQL_MONTHS_NEW];
+	int64_t at[SQL_MONTHS_NEW];
+	char list[SQL_MONTHS_NEW * 24];
+	size_t nmiss = 0, i, j, len = 0;
+	int32_t last = -1;               /* the previous row's month, known */
+	sql_stmt *s;
+	int rc;
+
+	for (i = 0; i < n && nmiss < SQL_MONTHS_NEW; i++) {
+		int64_t t = recs[i].timestamp;
+		int32_t month;
+		if (t < MONTHS_FROM || t >= MONTHS_TO || (month = month_of(t)) == last)
+			continue;
+		for (j = 0; j < nmiss && miss[j] != month; j++)
+			;
+		if (j < nmiss)
+			continue;
+		for (j = 0; j < tx->months_new_count && tx->months_new[j] != month; j++)
+			;
+		if (j < tx->months_new_count || month_known(tx->months, month)) {
+			last = month;
+			continue;
+		}
+		miss[nmiss] = month;
+		at[nmiss++] = t;
+	}
+	if (!nmiss)
+		return BILLING_OK;
+	for (i = 0; i < nmiss; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%lld", i ? "," : "",
+			(long long)at[i]);
+	if ((rc = prepare(&s, tx, pg_partitions, false)) < 0)
+		return rc;
+	s->drv->bind_text(s, 1, list);
+	while ((rc = s->drv->step(s, BILLING_EINVALID)) > 0)
+		;
+	s->drv->reset(s);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < nmiss && tx->months_new_count < SQL_MONTHS_NEW; i++)
+		tx->months_new[tx->months_new_count++] = miss[i];
+	return BILLING_OK;
+}
 
 /* Appends s as a JSON string (or null); the strings here are printable
  * ASCII (the core checks), so only " and \ need escaping. */
@@ -189,6 +335,10 @@ static int insert_chunk(billing_txn *tx, const billing_usage_event_record *recs,
 	pthread_mutex_unlock(&sort_mu);
 
 	if (strcmp(tx->drv->dialect, "sqlite") != 0) {
+		if (tx->months && (rc = months_ensure(tx, recs, n)) < 0) {
+			billing__free(order);
+			return rc;
+		}
 		json = rows_json(recs, n);
 		text = (char *)(uintptr_t)pg_insert;
 	} else if (n == ROWS) {
@@ -427,16 +577,28 @@ static int usage_aggregate(billing_txn *tx, const char *tenant_id, const billing
 
 /* ------------------------------------------------------------ prune */
 
-/* The oldest events first, limit at a time: the subquery picks them by
- * the primary key, so both dialects delete the same rows. */
+/* SQLite: the oldest events first, limit at a time, picked by the
+ * primary key. */
 static const char prune_sql[] =
 	"DELETE FROM usage_events WHERE tenant_id = ?1 AND transaction_id IN "
 	"(SELECT transaction_id FROM usage_events WHERE tenant_id = ?1 AND occurred_at < ?2 "
 	"ORDER BY occurred_at, transaction_id LIMIT ?3) RETURNING transaction_id";
 
+/* PostgreSQL: the oldest keys first, and their events with them; the
+ * events' DELETE names the cutoff, so it visits only the partitions before
+ * it. A data-modifying WITH runs whether or not the statement reads it. */
+static const char pg_prune_sql[] =
+	"WITH v AS (SELECT transaction_id FROM usage_event_keys WHERE tenant_id = ?1 "
+	"AND occurred_at < ?2 ORDER BY occurred_at, transaction_id LIMIT ?3), "
+	"e AS (DELETE FROM usage_events u USING v WHERE u.tenant_id = ?1 AND u.occurred_at < ?2 "
+	"AND u.transaction_id = v.transaction_id) "
+	"DELETE FROM usage_event_keys k USING v WHERE k.tenant_id = ?1 "
+	"AND k.transaction_id = v.transaction_id RETURNING k.transaction_id";
+
 static int usage_prune(billing_txn *tx, const char *tenant_id, int64_t before,
 	unsigned int limit, int64_t *deleted)
 {
+	bool sqlite = strcmp(tx->drv->dialect, "sqlite") == 0;
 	sql_stmt *s;
 	int rc;
 
@@ -444,7 +606,7 @@ static int usage_prune(billing_txn *tx, const char *tenant_id, int64_t before,
 	if (!tenant_id || limit == 0)
 		return billing__error_field(BILLING_EINVALID, "invalid_argument", "limit",
 			"a prune needs a tenant and a limit of at least 1");
-	if ((rc = prepare(&s, tx, prune_sql, false)) < 0)
+	if ((rc = prepare(&s, tx, sqlite ? prune_sql : pg_prune_sql, false)) < 0)
 		return rc;
 	s->drv->bind_text(s, 1, tenant_id);
 	s->drv->bind_int(s, 2, before);
