@@ -14,8 +14,11 @@
  *   library  billing_usage_ingest (checks, customers, meters, the bulk
  *            usage_insert, one usage.ingested event and one audit row)
  *   raw      SQLite: one prepared single-row INSERT stepped 1,000 times;
- *            PostgreSQL: one INSERT ... VALUES of 1,000 rows (8,000
- *            parameters, PQexecParams): the fastest plain SQL of each
+ *            PostgreSQL: the same rows as the library writes since schema
+ *            step 42 (usage_events partitioned by month, the dedupe key in
+ *            usage_event_keys): one INSERT ... VALUES of 1,000 keys (3,000
+ *            parameters) and one of 1,000 events (8,000 parameters),
+ *            PQexecParams: the fastest plain SQL of each
  *
  * with transaction ids of their own ("l-..." and "r-..."), so both insert
  * N new rows. The sides alternate by block of 10 batches (library first,
@@ -192,10 +195,11 @@ static double raw_sqlite_batch(sqlite3 *db, sqlite3_stmt *ins, size_t first, int
 
 /* ------------------------------------------------------------ raw PostgreSQL */
 
-static double raw_pg_batch(PGconn *pg, const char *sql, size_t first, int64_t now)
+static double raw_pg_batch(PGconn *pg, const char *keys_sql, const char *sql, size_t first,
+	int64_t now)
 {
 	static char tids[BATCH][32], props[BATCH][48], tss[BATCH][24], nows[24];
-	static const char *values[BATCH * 8];
+	static const char *values[BATCH * 8], *keys[BATCH * 3];
 	const char *cus;
 	int64_t ts;
 	double t0;
@@ -214,12 +218,19 @@ static double raw_pg_batch(PGconn *pg, const char *sql, size_t first, int64_t no
 		values[i * 8 + 5] = tss[i];
 		values[i * 8 + 6] = props[i];
 		values[i * 8 + 7] = nows;
+		keys[i * 3] = tenant_id;
+		keys[i * 3 + 1] = tids[i];
+		keys[i * 3 + 2] = tss[i];
 	}
 	t0 = bench_now_s();
 	r = PQexec(pg, "BEGIN");
 	PQclear(r);
 	r = PQexecParams(pg, "SELECT set_config('billing.tenant_id', $1, true)", 1, NULL,
 		(const char *const *)values, NULL, NULL, 0);
+	PQclear(r);
+	r = PQexecParams(pg, keys_sql, BATCH * 3, NULL, keys, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		bench_die("raw insert of the keys", PQerrorMessage(pg));
 	PQclear(r);
 	r = PQexecParams(pg, sql, BATCH * 8, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -236,8 +247,10 @@ static char *pg_values_insert(void)
 {
 	size_t cap = 256 + (size_t)BATCH * 80, len, i;
 	char *s = malloc(cap);
-	if (!s)
+	if (!s) {
 		bench_die("malloc", NULL);
+		return NULL;
+	}
 	len = (size_t)snprintf(s, cap, "INSERT INTO usage_events (tenant_id, transaction_id, "
 		"event_name, customer_id, subscription_id, occurred_at, properties, received_at, "
 		"version) VALUES ");
@@ -247,6 +260,22 @@ static char *pg_values_insert(void)
 			"$%zu::bigint, $%zu, $%zu::bigint, 1)", i ? ", " : "", b + 1, b + 2, b + 3,
 			b + 4, b + 5, b + 6, b + 7, b + 8);
 	}
+	return s;
+}
+
+static char *pg_keys_insert(void)
+{
+	size_t cap = 128 + (size_t)BATCH * 40, len, i;
+	char *s = malloc(cap);
+	if (!s) {
+		bench_die("malloc", NULL);
+		return NULL;
+	}
+	len = (size_t)snprintf(s, cap, "INSERT INTO usage_event_keys (tenant_id, transaction_id, "
+		"occurred_at) VALUES ");
+	for (i = 0; i < BATCH; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s($%zu, $%zu, $%zu::bigint)",
+			i ? ", " : "", i * 3 + 1, i * 3 + 2, i * 3 + 3);
 	return s;
 }
 
@@ -271,7 +300,7 @@ int main(int argc, char **argv)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *ins = NULL;
 	PGconn *pg = NULL;
-	char *pg_sql = NULL;
+	char *pg_sql = NULL, *pg_keys_sql = NULL;
 	long peak = 0, rss0;
 	int is_pg = strcmp(backend, "postgres") == 0;
 
@@ -320,6 +349,7 @@ int main(int argc, char **argv)
 		printf("%s: PostgreSQL, fsync=%s, schema %s\n", prog, PQgetvalue(r, 0, 0), schema);
 		PQclear(r);
 		pg_sql = pg_values_insert();
+		pg_keys_sql = pg_keys_insert();
 	}
 	setup(ctx);
 	if (!is_pg) {
@@ -347,7 +377,7 @@ int main(int argc, char **argv)
 				peak = hwm;
 		}
 		for (b = 0; b < BLOCK; b++)
-			raw += is_pg ? raw_pg_batch(pg, pg_sql, done + b * BATCH, clock_now) :
+			raw += is_pg ? raw_pg_batch(pg, pg_keys_sql, pg_sql, done + b * BATCH, clock_now) :
 				raw_sqlite_batch(db, ins, done + b * BATCH, clock_now);
 		done += (size_t)BLOCK * BATCH;
 		clock_now++;
@@ -372,6 +402,7 @@ int main(int argc, char **argv)
 		PQclear(r);
 		PQfinish(pg);
 		free(pg_sql);
+		free(pg_keys_sql);
 	} else {
 		char wal[600];
 		unlink(path);
