@@ -15,12 +15,13 @@ RUN ./scripts/deps.sh \
 
 # The runtime packages: what libbilling and the server load (readelf's NEEDED,
 # checked against this list by the test dockerfile_runtime), and the Noto
-# fonts the PDF documents are drawn with.
+# fonts the PDF documents are drawn with. The Factur-X sRGB profile is
+# compiled into libbilling: no ICC package at run time.
 FROM debian:12
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libsqlite3-0 libpq5 libcjson1 libssl3 libcurl4 libmicrohttpd12 libargon2-1 libxml2 \
-      libcairo2 libpango-1.0-0 libpangocairo-1.0-0 fonts-noto-core fonts-noto-cjk \
+      libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libqpdf29 fonts-noto-core fonts-noto-cjk \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/billing --create-home billing

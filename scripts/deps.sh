@@ -28,8 +28,10 @@ PACKAGES=(
 	fonts-noto-cjk                         # PDF fonts: Chinese, Japanese, Korean
 	libxml2-dev                            # the e-invoice: libxml2 writes the CII XML (tests parse it back)
 	libxml2-utils                          # e2e_documents: xmllint --noout, the e-invoice is well-formed XML
-	qpdf                                   # e2e_documents: qpdf --check of every PDF
-	poppler-utils                          # e2e_documents, http_documents: pdftotext, pdftoppm (reference image), pdfimages (the logo)
+	libqpdf-dev                            # Factur-X: qpdf's C API makes the PDF PDF/A-3 with the XML attached (BILLING_FACTURX)
+	icc-profiles-free                      # Factur-X: the sRGB ICC profile compiled into the output intent (zlib licence)
+	qpdf                                   # e2e_documents: qpdf --check of every PDF, qpdf --json of the Factur-X objects
+	poppler-utils                          # e2e_documents, http_documents: pdftotext, pdftoppm (reference image), pdfimages (the logo), pdfdetach and pdffonts (Factur-X)
 )
 
 SUDO=

@@ -104,11 +104,13 @@ function closedError() {
 }
 
 // The formats of a document: 'html', 'pdf' and, for an invoice only, 'cii'
-// (its e-invoice, the CII XML of EN 16931).
+// (its e-invoice, the CII XML of EN 16931) and 'facturx' (its PDF/A-3 with
+// that XML attached).
 function checkFormat(format, cii = false) {
-  if (!Object.hasOwn(native.DOCUMENT_FORMATS, format) || (format === 'cii' && !cii)) {
-    throw new TypeError(`format must be 'pdf'${cii ? ", 'html' or 'cii'" : " or 'html'"}, ` +
-      `not ${format}`);
+  if (!Object.hasOwn(native.DOCUMENT_FORMATS, format) ||
+      ((format === 'cii' || format === 'facturx') && !cii)) {
+    throw new TypeError(`format must be 'pdf'${cii ? ", 'html', 'cii' or 'facturx'" :
+      " or 'html'"}, not ${format}`);
   }
 }
 
@@ -360,13 +362,16 @@ class Principal {
 
   /**
    * The invoice's document (billing_invoice_render) as a Buffer: format
-   * 'pdf' (application/pdf, the default), 'html' (UTF-8 text/html) or 'cii'
+   * 'pdf' (application/pdf, the default), 'html' (UTF-8 text/html), 'cii'
    * (the e-invoice of a finalized invoice: UN/CEFACT CII XML of EN 16931,
-   * UTF-8 application/xml); locale one of en-US, en-GB, de-DE, fr-FR, es-ES,
+   * UTF-8 application/xml) or 'facturx' (the finalized invoice's Factur-X
+   * PDF/A-3: its PDF with the CII XML attached as factur-x.xml); locale one
+   * of en-US, en-GB, de-DE, fr-FR, es-ES,
    * ja-JP, or null for the customer's preferredLocale (else en-US; unused by
    * 'cii'). Renders on a worker thread. Rejects with a BillingError
    * (NotFound; Invalid naming "locale" or "format", the latter when the
-   * library was built without PDF support; Conflict for a draft's e-invoice,
+   * library was built without PDF or Factur-X support; Conflict for a
+   * draft's e-invoice or Factur-X,
    * reason "draft", and for "einvoice_incomplete" / "einvoice_unsupported").
    */
   renderInvoice(invoiceId, { format = 'pdf', locale = null } = {}) {

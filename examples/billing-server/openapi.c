@@ -362,7 +362,8 @@ static cJSON *operation(const route *rt)
 	else if (route_is_test_clock(rt->kind))
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\"]"));
 	else if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF ||
-	    rt->kind == H_DOCUMENT_CII)   /* as invoices.get, credit_notes.get */
+	    rt->kind == H_DOCUMENT_CII || rt->kind == H_DOCUMENT_FACTURX)
+		/* as invoices.get, credit_notes.get */
 		cJSON_AddItemToObject(o, "x-roles", cJSON_CreateRaw("[\"ADMIN\",\"USER\"]"));
 	if (!authed)
 		cJSON_AddItemToObject(o, "security", cJSON_CreateArray());
@@ -383,7 +384,8 @@ static cJSON *operation(const route *rt)
 			cJSON_AddItemToArray(params, ref("#/components/parameters/IdempotencyKey"));
 	if (rt->kind == H_WEBHOOK_STRIPE)
 		cJSON_AddItemToArray(params, ref("#/components/parameters/StripeSignature"));
-	if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF) {
+	if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF ||
+	    rt->kind == H_DOCUMENT_FACTURX) {
 		cJSON_AddItemToArray(params, cJSON_CreateRaw("{\"name\":\"locale\",\"in\":\"query\","
 			"\"required\":false,\"schema\":{\"type\":\"string\",\"enum\":[\"en-US\","
 			"\"en-GB\",\"de-DE\",\"fr-FR\",\"es-ES\",\"ja-JP\"]},\"description\":"
@@ -391,7 +393,8 @@ static cJSON *operation(const route *rt)
 			"preferredLocale, else en-US; another is 400 "
 			"unsupported_locale.\"}"));
 	}
-	if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF || rt->kind == H_DOCUMENT_CII)
+	if (rt->kind == H_DOCUMENT_HTML || rt->kind == H_DOCUMENT_PDF || rt->kind == H_DOCUMENT_CII ||
+	    rt->kind == H_DOCUMENT_FACTURX)
 		cJSON_AddItemToArray(params, cJSON_CreateRaw("{\"name\":\"If-None-Match\","
 			"\"in\":\"header\",\"required\":false,\"schema\":{\"type\":\"string\"},"
 			"\"description\":\"An ETag of this document: 304 when it is still the same.\"}"));
@@ -494,6 +497,15 @@ static cJSON *operation(const route *rt)
 				"\"contentMediaType\":\"application/pdf\"}")));
 		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
 		add_problem(responses, "404");
+		break;
+	case H_DOCUMENT_FACTURX:
+		add_response(responses, "200", "The Factur-X PDF/A-3 (the CII XML attached as "
+			"factur-x.xml); ETag is a strong hash of its bytes.",
+			json_content("application/pdf", cJSON_CreateRaw("{\"type\":\"string\","
+				"\"contentMediaType\":\"application/pdf\"}")));
+		add_response(responses, "304", "Not modified (If-None-Match names the ETag).", NULL);
+		add_problem(responses, "404");
+		add_problem(responses, "409");
 		break;
 	case H_DOCUMENT_CII:
 		add_response(responses, "200", "The CII XML; ETag is a strong hash of its bytes.",

@@ -127,6 +127,13 @@ static const route special[] = {
 		"409 for a draft (draft), a seller or buyer without a country "
 		"(einvoice_incomplete) or taxes EN 16931 cannot say (einvoice_unsupported). ETag is "
 		"the document's content hash: If-None-Match answers 304."),
+	ROUTE("GET", "/v1/invoices/{id}/facturx", H_DOCUMENT_FACTURX, NULL, "invoices",
+		"The finalized invoice as a Factur-X (EN 16931) PDF/A-3B: the invoice's PDF in the "
+		"locale asked for (default the customer's preferredLocale, else en-US) with the "
+		"e-invoice's CII XML attached as factur-x.xml. 409 as the e-invoice's (draft, "
+		"einvoice_incomplete, einvoice_unsupported); 400 unsupported_format from a build "
+		"without Factur-X support. ETag is the document's content hash: If-None-Match "
+		"answers 304."),
 	/* Credit notes (docs/billing.md): the preview row before {id}. */
 	ROUTE("POST", "/v1/credit-notes", H_OP_CREATE, "credit_notes.create", "creditNotes", NULL),
 	ROUTE("GET", "/v1/credit-notes", H_OP_LIST, "credit_notes.list", "creditNotes", NULL),
@@ -400,7 +407,7 @@ void router_free(void)
 int route_needs_token(handler_kind kind)
 {
 	return kind <= H_OP_ACTION || kind == H_DOCUMENT_HTML || kind == H_DOCUMENT_PDF ||
-		kind == H_DOCUMENT_CII ||
+		kind == H_DOCUMENT_CII || kind == H_DOCUMENT_FACTURX ||
 		route_is_test_clock(kind);
 }
 
@@ -1453,7 +1460,7 @@ static void reply_document(request *r, char *doc, size_t len, const char *conten
 	billing_free(doc);
 }
 
-/* GET /v1/invoices/{id}/html, /pdf and /einvoice. The document can change after
+/* GET /v1/invoices/{id}/html, /pdf, /einvoice and /facturx. The document can change after
  * the invoice is finalized (a payment, a credit note, the status), so a
  * client keeps it but asks again (no-cache): If-None-Match with its ETag
  * costs a render and answers 304. */
@@ -1462,6 +1469,7 @@ static void handle_document(request *r)
 	struct document_query q = { r, NULL, 0 };
 	billing_principal who = { NULL, NULL, BILLING_ROLE_NONE };
 	int pdf = r->rt->kind == H_DOCUMENT_PDF, cii = r->rt->kind == H_DOCUMENT_CII;
+	int facturx = r->rt->kind == H_DOCUMENT_FACTURX;
 	char *doc = NULL;
 	size_t len = 0;
 	int rc;
@@ -1475,8 +1483,8 @@ static void handle_document(request *r)
 	/* The two documents' routes differ only in what they render. */
 	rc = (strcmp(r->rt->tag, "creditNotes") == 0 ? billing_credit_note_render :
 		billing_invoice_render)(&doc, &len, r->app->ctx, &who, r->id,
-		cii ? BILLING_DOCUMENT_CII : pdf ? BILLING_DOCUMENT_PDF : BILLING_DOCUMENT_HTML,
-		q.locale);
+		cii ? BILLING_DOCUMENT_CII : facturx ? BILLING_DOCUMENT_FACTURX :
+		pdf ? BILLING_DOCUMENT_PDF : BILLING_DOCUMENT_HTML, q.locale);
 	if (rc < 0) {
 		reply_billing_error(r, rc);
 		return;
@@ -1486,8 +1494,8 @@ static void handle_document(request *r)
 		billing_free(doc);
 		return;
 	}
-	reply_document(r, doc, len, cii ? "application/xml" : pdf ? "application/pdf" :
-		"text/html; charset=utf-8");
+	reply_document(r, doc, len, cii ? "application/xml" : pdf || facturx ?
+		"application/pdf" : "text/html; charset=utf-8");
 }
 
 /* GET /hosted/invoices/{id} and /pdf: no principal; the library checks
@@ -1565,6 +1573,7 @@ void router_handle(request *r)
 	case H_DOCUMENT_HTML:
 	case H_DOCUMENT_PDF:
 	case H_DOCUMENT_CII:
+	case H_DOCUMENT_FACTURX:
 		handle_document(r);
 		break;
 	case H_HOSTED_HTML:

@@ -43,9 +43,12 @@ typedef enum {
 	H_HOSTED_HTML,   /* GET /hosted/invoices/{id}: a hosted invoice link ({id}: its token),
 	                  * no bearer token; billing_hosted_invoice_render */
 	H_HOSTED_PDF,    /* GET /hosted/invoices/{id}/pdf: likewise, application/pdf */
-	H_DOCUMENT_CII   /* GET /v1/invoices/{id}/einvoice: the CII XML of EN 16931
+	H_DOCUMENT_CII,  /* GET /v1/invoices/{id}/einvoice: the CII XML of EN 16931
 	                  * (BILLING_DOCUMENT_CII), application/xml, ETag as the PDF's; no
 	                  * query parameter */
+	H_DOCUMENT_FACTURX /* GET /v1/invoices/{id}/facturx?locale=: the Factur-X PDF/A-3
+	                  * with the CII XML attached (BILLING_DOCUMENT_FACTURX),
+	                  * application/pdf, ETag as the PDF's */
 } handler_kind;
 
 /* Inbound provider webhooks are small (Stripe's events are a few KiB). */

@@ -51,6 +51,21 @@
  * (field "branding.address.country" or "address.country") when the
  * seller's or the buyer's country is not known, "einvoice_unsupported" for
  * a line taxed at more than one rate, or untaxed lines beside taxed ones.
+ *
+ * Factur-X (BILLING_DOCUMENT_FACTURX) is the hybrid of the two: the
+ * invoice's PDF, the same pages in the same locale, turned into PDF/A-3B
+ * by a post-pass through qpdf: the CII XML above, byte for byte, attached
+ * as "factur-x.xml" (text/xml, AFRelationship /Alternative, in the
+ * catalog's /AF and its EmbeddedFiles name tree), XMP metadata (pdfaid
+ * part 3 conformance B, the Factur-X extension schema: DocumentType
+ * INVOICE, DocumentFileName factur-x.xml, Version 1.0, ConformanceLevel
+ * EN 16931, dc:title and the dates equal to the Info dictionary's), an
+ * output intent (GTS_PDFA1) with an sRGB ICC profile compiled into the
+ * library, and a trailer /ID derived from the content: the same invoice
+ * gives the same bytes. It is refused as the CII is (draft,
+ * einvoice_incomplete, einvoice_unsupported). The PDF/A conformance is
+ * checked by the tests' own rules (no PDF/A validator such as veraPDF is
+ * available where it was built).
  */
 #ifndef BILLING_DOCUMENT_H
 #define BILLING_DOCUMENT_H
@@ -70,7 +85,14 @@ typedef enum {
 	 *  (CII D16B) of the EN 16931 profile (Factur-X / ZUGFeRD "EN 16931",
 	 *  guideline urn:cen.eu:en16931:2017) of a finalized invoice; invoices
 	 *  only (docs/billing.md "E-invoice"). */
-	BILLING_DOCUMENT_CII = 3
+	BILLING_DOCUMENT_CII = 3,
+	/** application/pdf: the Factur-X invoice (Factur-X 1.0, profile
+	 *  EN 16931; ZUGFeRD 2 "EN 16931"), the PDF of BILLING_DOCUMENT_PDF
+	 *  made PDF/A-3B with the BILLING_DOCUMENT_CII XML attached as
+	 *  "factur-x.xml"; a finalized invoice only, refused as the CII is;
+	 *  needs a build with Factur-X support (BILLING_FACTURX: cairo, pango,
+	 *  qpdf). */
+	BILLING_DOCUMENT_FACTURX = 4
 } billing_document_format;
 
 /**
@@ -80,17 +102,25 @@ typedef enum {
  *               NUL-terminated for binary formats; NUL-terminated for HTML
  * @param len    receives its length in bytes
  * @param id     the invoice ("in_...")
- * @param format BILLING_DOCUMENT_HTML, BILLING_DOCUMENT_PDF or
- *               BILLING_DOCUMENT_CII (NUL-terminated XML)
+ * @param format BILLING_DOCUMENT_HTML, BILLING_DOCUMENT_PDF,
+ *               BILLING_DOCUMENT_CII (NUL-terminated XML) or
+ *               BILLING_DOCUMENT_FACTURX (a finalized invoice's PDF/A-3
+ *               with the CII XML attached)
  * @param locale "en-US", "en-GB", "de-DE", "fr-FR", "es-ES" or "ja-JP"
- *               (case-insensitive); NULL: en-US; checked but unused by
- *               BILLING_DOCUMENT_CII (the XML has no words of a language)
+ *               (case-insensitive); NULL: the customer's preferredLocale,
+ *               else en-US; checked but unused by BILLING_DOCUMENT_CII (the
+ *               XML has no words of a language); BILLING_DOCUMENT_FACTURX
+ *               uses it for its pages, not for the XML
  * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
  *         invoices; BILLING_ENOTFOUND when the tenant has no such invoice;
  *         BILLING_EINVALID (field "locale", reason "unsupported_locale")
  *         for another locale, (field "format") for an unknown format, (field
  *         "format", reason "unsupported_format") for PDF from a library
- *         built without PDF support;
+ *         built without PDF support, or Factur-X from one built without
+ *         Factur-X support (BILLING_FACTURX);
+ *         BILLING_ECONFLICT for CII and Factur-X as the text above says
+ *         (reasons "draft", "einvoice_incomplete", "einvoice_unsupported");
+ *         BILLING_ERROR when qpdf fails on the PDF (never expected);
  *         BILLING_ENOMEM; a storage error
  */
 BILLING_EXTERN(int) billing_invoice_render(char **out, size_t *len, billing_ctx *ctx,
@@ -117,9 +147,10 @@ BILLING_EXTERN(int) billing_invoice_render(char **out, size_t *len, billing_ctx 
  * @param id     the credit note ("cn_...")
  * @param format BILLING_DOCUMENT_HTML or BILLING_DOCUMENT_PDF (as for
  *               billing_invoice_render(): the same layout, the same bytes
- *               for the same note); BILLING_DOCUMENT_CII is refused
- *               (BILLING_EINVALID, field "format", reason
- *               "unsupported_format": the e-invoice is made of invoices)
+ *               for the same note); BILLING_DOCUMENT_CII and
+ *               BILLING_DOCUMENT_FACTURX are refused (BILLING_EINVALID,
+ *               field "format", reason "unsupported_format": the e-invoice
+ *               is made of invoices)
  * @param locale as for billing_invoice_render(); NULL: the customer's
  * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
  *         credit notes; BILLING_ENOTFOUND when the tenant has no such

@@ -789,6 +789,8 @@ static int render(char **out, size_t *len, billing_ctx *ctx, const billing_princ
 	const billing__locale *loc = NULL;
 	source s;
 	billing__doc d;
+	char *xml = NULL;
+	size_t xml_len = 0;
 	int rc;
 
 	/* Who may read the invoice, or the credit note, may read its document. */
@@ -800,16 +802,22 @@ static int render(char **out, size_t *len, billing_ctx *ctx, const billing_princ
 	*out = NULL;
 	*len = 0;
 	if (format != BILLING_DOCUMENT_HTML && format != BILLING_DOCUMENT_PDF &&
-	    format != BILLING_DOCUMENT_CII)
+	    format != BILLING_DOCUMENT_CII && format != BILLING_DOCUMENT_FACTURX)
 		return billing__error_field(BILLING_EINVALID, "invalid", "format",
-			"the format is html, pdf or cii");
-	if (note && format == BILLING_DOCUMENT_CII)
+			"the format is html, pdf, cii or facturx");
+	if (note && (format == BILLING_DOCUMENT_CII || format == BILLING_DOCUMENT_FACTURX))
 		return billing__error_field(BILLING_EINVALID, "unsupported_format", "format",
-			"the e-invoice (cii) is made of invoices, not of credit notes");
+			"the e-invoice (cii, facturx) is made of invoices, not of credit notes");
 #ifndef BILLING_PDF
 	if (format == BILLING_DOCUMENT_PDF)
 		return billing__error_field(BILLING_EINVALID, "unsupported_format", "format",
 			"this build of libbilling has no PDF support (built without cairo and pango)");
+#endif
+#ifndef BILLING_FACTURX
+	if (format == BILLING_DOCUMENT_FACTURX)
+		return billing__error_field(BILLING_EINVALID, "unsupported_format", "format",
+			"this build of libbilling has no Factur-X support (built without PDF support "
+			"or without qpdf)");
 #endif
 	if (locale && (loc = billing__locale_find(locale)) == NULL)
 		return billing__error_field(BILLING_EINVALID, "unsupported_locale", "locale",
@@ -823,16 +831,31 @@ static int render(char **out, size_t *len, billing_ctx *ctx, const billing_princ
 		if (!locale && (loc = billing__locale_find(s.preferred_locale)) == NULL)
 			loc = billing__locale_find("en-US");
 		/* A note's source holds it (read_source); the e-invoice is
-		 * written from the source, not from the layout. */
+		 * written from the source, not from the layout. Factur-X is
+		 * both: the XML (refused as the CII is) and the PDF's layout. */
 		if (format == BILLING_DOCUMENT_CII)
 			rc = cii(out, len, &s);
-		else
+		else if (format == BILLING_DOCUMENT_FACTURX &&
+		    (rc = cii(&xml, &xml_len, &s)) == BILLING_OK)
+			rc = build(&d, &s, loc);
+		else if (format != BILLING_DOCUMENT_FACTURX)
 			rc = s.cn ? build_note(&d, &s, loc) : build(&d, &s, loc);
 	}
 	/* Rendering happens here, after the read transaction ended. */
-	if (rc == BILLING_OK && format != BILLING_DOCUMENT_CII)
-		rc = format == BILLING_DOCUMENT_HTML ? billing__doc_html(out, len, &d) :
-			billing__doc_pdf(out, len, &d);
+	if (rc == BILLING_OK && format == BILLING_DOCUMENT_HTML)
+		rc = billing__doc_html(out, len, &d);
+	else if (rc == BILLING_OK && format == BILLING_DOCUMENT_PDF)
+		rc = billing__doc_pdf(out, len, &d);
+#ifdef BILLING_FACTURX
+	else if (rc == BILLING_OK && format == BILLING_DOCUMENT_FACTURX) {
+		char *pdf = NULL;
+		size_t pdf_len = 0;
+		if ((rc = billing__doc_pdf(&pdf, &pdf_len, &d)) == BILLING_OK)
+			rc = billing__doc_facturx(out, len, pdf, pdf_len, xml, xml_len, &d);
+		billing__free(pdf);
+	}
+#endif
+	billing__free(xml);
 	billing__doc_clear(&d);
 	source_free(&s);
 	return rc;

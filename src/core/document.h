@@ -171,6 +171,17 @@ int billing__doc_html(char **out, size_t *len, const billing__doc *d);
  * reason "unsupported_format". */
 int billing__doc_pdf(char **out, size_t *len, const billing__doc *d);
 
+/* The Factur-X invoice (document_facturx.c, qpdf's C API): pdf (the
+ * document's PDF, as billing__doc_pdf made it from d) turned into
+ * PDF/A-3B with xml (its CII) attached as factur-x.xml, XMP metadata whose
+ * title and dates are the Info dictionary's (d->title, d->issued_at), an
+ * sRGB output intent and a content-derived /ID, into *out (new,
+ * billing_free), *len its length; the same inputs give the same bytes.
+ * Compiled only with BILLING_FACTURX. BILLING_ERROR when qpdf fails,
+ * BILLING_ENOMEM; nothing is made then. */
+int billing__doc_facturx(char **out, size_t *len, const char *pdf, size_t pdf_len,
+	const char *xml, size_t xml_len, const billing__doc *d);
+
 /* ------------------------------------------------------------ e-invoice */
 
 struct billing_invoice;

@@ -88,9 +88,14 @@ typedef struct {
 
 /* ------------------------------------------------------------ the stream */
 
+/* failed: a write found no memory. cairo does not always carry a write
+ * error of its stream into the surface's status (a write during
+ * cairo_surface_finish can be lost), and a PDF cut short must never be
+ * handed out as a document. */
 typedef struct {
 	char *buf;
 	size_t len, cap;
+	int failed;
 } sink;
 
 static cairo_status_t on_write(void *closure, const unsigned char *data, unsigned int n)
@@ -101,8 +106,10 @@ static cairo_status_t on_write(void *closure, const unsigned char *data, unsigne
 		char *grown;
 		while (cap < s->len + n)
 			cap *= 2;
-		if ((grown = billing__realloc(s->buf, cap)) == NULL)
+		if ((grown = billing__realloc(s->buf, cap)) == NULL) {
+			s->failed = 1;
 			return CAIRO_STATUS_WRITE_ERROR;
+		}
 		s->buf = grown;
 		s->cap = cap;
 	}
@@ -658,7 +665,7 @@ __attribute__((destructor)) static void font_maps_release(void)
 
 int billing__doc_pdf(char **out, size_t *len, const billing__doc *d)
 {
-	sink s = { NULL, 0, 0 };
+	sink s = { NULL, 0, 0, 0 };
 	cairo_surface_t *surface;
 	cairo_status_t status;
 	pdf p;
@@ -720,7 +727,7 @@ int billing__doc_pdf(char **out, size_t *len, const billing__doc *d)
 		cairo_surface_destroy(p.logo);
 	status = cairo_surface_status(surface);
 	cairo_surface_destroy(surface);
-	if (status != CAIRO_STATUS_SUCCESS) {
+	if (status != CAIRO_STATUS_SUCCESS || s.failed) {
 		billing__free(s.buf);
 		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
 	}

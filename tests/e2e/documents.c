@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -74,6 +75,7 @@
 #include "billing/branding.h"
 #include "core/alloc.h"
 #include "core/document.h"
+#include "core/encode.h"
 
 #define XSS "<script>alert(1)</script><img src=x onerror=alert(2)>\"'"
 /* The same inside a JSON string. */
@@ -829,6 +831,16 @@ static void pdf_file(char path[64], const char *pdf, size_t len)
 	close(fd);
 }
 
+/* Whether buf (n bytes) holds what (m bytes). */
+static int holds(const char *buf, size_t n, const char *what, size_t m)
+{
+	size_t i;
+	for (i = 0; m <= n && i <= n - m; i++)
+		if (memcmp(buf + i, what, m) == 0)
+			return 1;
+	return 0;
+}
+
 /* What cmd writes to its standard output (it must succeed). */
 static char *command_output(const char *cmd)
 {
@@ -1523,6 +1535,9 @@ static void documents__faults_at_each_step(void **state)
 		}
 		tb_assert_rc(rc, BILLING_OK);
 		assert_true(n > 2);
+		/* Whole, never cut where the writer ran out of memory. */
+		if (pass >= 4)
+			assert_true(len > 6 && holds(html + len - 6, 6, "%%EOF", 5));
 		free(html);
 		html = NULL;
 	}
@@ -2338,19 +2353,24 @@ static void einvoice__faults_at_each_step(void **state)
 	size_t len = 0;
 	long n;
 	int rc = BILLING_ERROR, pass;
+#ifdef BILLING_FACTURX
+	const int passes = 4;    /* the CII, then the Factur-X (its CII, layout, PDF, post-pass) */
+#else
+	const int passes = 2;
+#endif
 
 	seller_branding(f);
 	inv = cii_issued(f, id, "{\"name\":\"Hal\",\"email\":\"hal@cii.example\",\"address\":"
 		"{\"country\":\"NL\"},\"taxIds\":[{\"type\":\"eu_vat\",\"value\":\"NL123456789B01\"}]}",
 		"EUR", 2500, "{\"displayName\":\"BTW\",\"percentage\":\"21\",\"inclusive\":false}");
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < passes; pass++) {
 		for (n = 1, rc = BILLING_ERROR; rc != BILLING_OK && n < 100000; n++) {
-			if (pass == 0)
+			if (pass % 2 == 0)
 				billing__alloc_fail_at(n);
 			else
 				billing__storage_fail_at(n);
 			rc = billing_invoice_render(&xml, &len, f->w->ctx, &f->admin, id,
-				BILLING_DOCUMENT_CII, NULL);
+				pass < 2 ? BILLING_DOCUMENT_CII : BILLING_DOCUMENT_FACTURX, NULL);
 			billing__alloc_fail_at(0);
 			billing__storage_fail_at(0);
 			if (rc != BILLING_OK) {
@@ -2366,6 +2386,382 @@ static void einvoice__faults_at_each_step(void **state)
 	}
 	billing_invoice_free(inv);
 }
+
+#ifdef BILLING_FACTURX
+/* ------------------------------------------------------------ Factur-X */
+
+#define FX_NS "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+
+static char *render_facturx(fx *f, const char *id, const char *locale, size_t *len)
+{
+	char *pdf = NULL;
+	tb_assert_rc(billing_invoice_render(&pdf, len, f->w->ctx, &f->admin, id,
+		BILLING_DOCUMENT_FACTURX, locale), BILLING_OK);
+	assert_non_null(pdf);
+	assert_memory_equal(pdf, "%PDF-1.7\n", 9);
+	return pdf;
+}
+
+/* The whole file at path (it must exist); *len its length. */
+static char *file_bytes(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+	long n;
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n >= 0);
+	rewind(fp);
+	assert_non_null(buf = malloc((size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	buf[n] = '\0';
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* The PDF's objects as qpdf --json (v2) reads them, streams inline:
+ * {"obj:N 0 R": {"value": ...} | {"stream": {"dict", "data"}}, "trailer"}. */
+static cJSON *pdf_objects(const char *path)
+{
+	char cmd[256], *out;
+	cJSON *root, *objects = NULL, *e;
+	snprintf(cmd, sizeof(cmd), "qpdf --json=2 --json-key=qpdf --json-stream-data=inline "
+		"--decode-level=generalized %s", path);
+	out = command_output(cmd);
+	assert_non_null(root = cJSON_Parse(out));
+	free(out);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "qpdf"))
+		if (cJSON_GetObjectItemCaseSensitive(e, "trailer"))
+			objects = cJSON_DetachItemViaPointer(cJSON_GetObjectItemCaseSensitive(root,
+				"qpdf"), e);
+	cJSON_Delete(root);
+	assert_non_null(objects);
+	return objects;
+}
+
+/* The object a reference ("12 0 R") names; a direct value as it is. */
+static const cJSON *deref(const cJSON *objects, const cJSON *v)
+{
+	char key[64];
+	const cJSON *o;
+	if (!cJSON_IsString(v) || !strstr(v->valuestring, " R"))
+		return v;
+	snprintf(key, sizeof(key), "obj:%s", v->valuestring);
+	assert_non_null(o = cJSON_GetObjectItemCaseSensitive(objects, key));
+	if (cJSON_GetObjectItemCaseSensitive(o, "stream"))
+		return cJSON_GetObjectItemCaseSensitive(o, "stream");
+	return cJSON_GetObjectItemCaseSensitive(o, "value");
+}
+
+/* dict[key], followed through a reference. */
+static const cJSON *at(const cJSON *objects, const cJSON *dict, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(dict, key);
+	if (!v)
+		fail_msg("no %s in the dictionary", key);
+	return deref(objects, v);
+}
+
+/* A stream's decoded data (new); *len its length. */
+static unsigned char *stream_data(const cJSON *stream, size_t *len)
+{
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(stream, "data");
+	size_t n;
+	unsigned char *buf;
+	long got;
+	assert_true(cJSON_IsString(data));
+	n = strlen(data->valuestring);
+	assert_non_null(buf = malloc(n / 4 * 3 + 4));
+	got = billing__b64_decode(buf, n / 4 * 3 + 4, data->valuestring, n);
+	assert_true(got >= 0);
+	*len = (size_t)got;
+	buf[got] = '\0';
+	return buf;
+}
+
+/* A PDF string as qpdf's JSON writes it: "u:text" (Unicode) or "b:hex". */
+static const char *pdf_string(const cJSON *v)
+{
+	assert_true(cJSON_IsString(v));
+	assert_memory_equal(v->valuestring, "u:", 2);
+	return v->valuestring + 2;
+}
+
+/* The fonts pdffonts lists (after its "----" rule), each of which must
+ * be embedded: the emb column, fifth from the right (emb sub uni num gen). */
+static int fonts_embedded(char *listing)
+{
+	char *line, *save = NULL, *tok[32];
+	int rows = 0, seen_rule = 0;
+	for (line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *ts = NULL, *w;
+		int n = 0;
+		if (strncmp(line, "----", 4) == 0) {
+			seen_rule = 1;
+			continue;
+		}
+		if (!seen_rule)
+			continue;
+		for (w = strtok_r(line, " ", &ts); w && n < 32; w = strtok_r(NULL, " ", &ts))
+			tok[n++] = w;
+		assert_true(n >= 6);
+		if (strcmp(tok[n - 5], "yes") != 0)
+			fail_msg("a font is not embedded: %s", tok[0]);
+		rows++;
+	}
+	return rows;
+}
+
+/* The text of the XMP node at path, which must be there. */
+static void assert_xmp(xmlXPathContextPtr xp, const char *path, const char *want)
+{
+	char buf[512];
+	assert_string_equal(cii_text(buf, sizeof(buf), xp, xmlDocGetRootElement(xp->doc), path),
+		want);
+}
+
+/* The Factur-X invoice of a finalized invoice: qpdf --check clean; its one
+ * attachment, factur-x.xml, byte-equal to the CII format's XML and passing
+ * the CII checker; the XMP (libxml2) with pdfaid 3 B, the Factur-X
+ * extension schema's values and description, dc:title and the dates equal
+ * to Info's; the sRGB output intent (N 3, the ICC header); /AF and the
+ * EmbeddedFiles tree naming one file specification (AFRelationship
+ * /Alternative, text/xml); the trailer's /ID; every font embedded and none
+ * Type 3; the same text as the plain PDF; the same bytes on every render. */
+static void facturx__attachment_metadata_and_intent(void **state)
+{
+	fx *f = *state;
+	char id[64], path[64], saved[96], cmd[256], when[32], *pdf, *again, *xml, *plain, *out;
+	char *saved_xml;
+	size_t len, len2, plain_len, saved_len, n;
+	const cJSON *trailer, *root, *info, *intent, *icc, *spec, *ef, *names, *af;
+	unsigned char *data;
+	cJSON *objects;
+	billing_invoice *inv;
+	xmlDocPtr doc;
+	xmlXPathContextPtr xp;
+	cii_doc c;
+	struct tm tm;
+	time_t tt;
+
+	seller_branding(f);
+	inv = cii_issued(f, id, "{\"name\":\"Hal " HOSTILE_JSON "\",\"email\":\"hal@cii.example\","
+		"\"address\":{\"country\":\"NL\"},\"taxIds\":[{\"type\":\"eu_vat\",\"value\":"
+		"\"NL123456789B01\"}]}", "EUR", 2500, "{\"displayName\":\"BTW\",\"percentage\":\"21\","
+		"\"inclusive\":false}");
+	xml = render_cii(f, &f->admin, id);
+	pdf = render_facturx(f, id, "de-DE", &len);
+	again = render_facturx(f, id, "de-DE", &len2);
+	assert_int_equal(len, len2);                 /* the same bytes every time */
+	assert_memory_equal(pdf, again, len);
+	free(again);
+
+	/* The same pages as the PDF format's. */
+	out = pdf_text(pdf, len);                    /* qpdf --check clean first */
+	tb_assert_rc(billing_invoice_render(&again, &plain_len, f->w->ctx, &f->admin, id,
+		BILLING_DOCUMENT_PDF, "de-DE"), BILLING_OK);
+	plain = pdf_text(again, plain_len);
+	assert_string_equal(out, plain);
+	assert_non_null(strstr(out, billing_invoice_number(inv)));
+	free(out);
+	free(plain);
+	free(again);
+
+	/* Its attachment: factur-x.xml, the CII's bytes, and they pass the checker. */
+	pdf_file(path, pdf, len);
+	snprintf(cmd, sizeof(cmd), "pdfdetach -list %s", path);
+	out = command_output(cmd);
+	assert_non_null(strstr(out, "1 embedded files"));
+	assert_non_null(strstr(out, "1: factur-x.xml"));
+	free(out);
+	snprintf(saved, sizeof(saved), "%s.xml", path);
+	snprintf(cmd, sizeof(cmd), "pdfdetach -save 1 -o %s %s", saved, path);
+	free(command_output(cmd));
+	saved_xml = file_bytes(saved, &saved_len);
+	unlink(saved);
+	assert_int_equal(saved_len, strlen(xml));
+	assert_memory_equal(saved_xml, xml, saved_len);
+	cii_parse(&c, saved_xml, saved_len, inv);
+	cii_free(&c);
+	free(saved_xml);
+
+	/* Fonts: embedded, none of Type 3. */
+	snprintf(cmd, sizeof(cmd), "pdffonts %s", path);
+	out = command_output(cmd);
+	assert_null(strstr(out, "Type 3"));
+	assert_true(fonts_embedded(out) >= 1);
+	free(out);
+
+	/* The objects. */
+	objects = pdf_objects(path);
+	if (getenv("BILLING_KEEP_PDF"))
+		fprintf(stderr, "kept %s\n", path);
+	else
+		unlink(path);
+	trailer = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(objects,
+		"trailer"), "value");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(trailer, "/ID")), 2);
+	root = at(objects, trailer, "/Root");
+	info = at(objects, trailer, "/Info");
+
+	/* The output intent: GTS_PDFA1, sRGB, an RGB ICC profile of 3 components. */
+	assert_int_equal(cJSON_GetArraySize(at(objects, root, "/OutputIntents")), 1);
+	intent = deref(objects, cJSON_GetArrayItem(at(objects, root, "/OutputIntents"), 0));
+	assert_string_equal(at(objects, intent, "/S")->valuestring, "/GTS_PDFA1");
+	assert_string_equal(pdf_string(at(objects, intent, "/OutputConditionIdentifier")),
+		"sRGB IEC61966-2.1");
+	icc = at(objects, intent, "/DestOutputProfile");
+	assert_int_equal(at(objects, cJSON_GetObjectItemCaseSensitive(icc, "dict"),
+		"/N")->valueint, 3);
+	data = stream_data(icc, &n);
+	assert_true(n > 128);
+	assert_int_equal(((size_t)data[0] << 24 | (size_t)data[1] << 16 | (size_t)data[2] << 8 |
+		data[3]), n);                             /* the profile's own size */
+	assert_memory_equal(data + 12, "mntrRGB XYZ ", 12);
+	assert_memory_equal(data + 36, "acsp", 4);
+	free(data);
+
+	/* The attachment's objects: /AF and the name tree name one spec. */
+	af = at(objects, root, "/AF");
+	assert_int_equal(cJSON_GetArraySize(af), 1);
+	spec = deref(objects, cJSON_GetArrayItem(af, 0));
+	names = at(objects, at(objects, at(objects, root, "/Names"), "/EmbeddedFiles"), "/Names");
+	assert_int_equal(cJSON_GetArraySize(names), 2);
+	assert_string_equal(pdf_string(cJSON_GetArrayItem(names, 0)), "factur-x.xml");
+	assert_string_equal(cJSON_GetArrayItem(names, 1)->valuestring,
+		cJSON_GetArrayItem(af, 0)->valuestring);
+	assert_string_equal(at(objects, spec, "/Type")->valuestring, "/Filespec");
+	assert_string_equal(at(objects, spec, "/AFRelationship")->valuestring, "/Alternative");
+	assert_string_equal(pdf_string(at(objects, spec, "/F")), "factur-x.xml");
+	assert_string_equal(pdf_string(at(objects, spec, "/UF")), "factur-x.xml");
+	ef = at(objects, at(objects, spec, "/EF"), "/F");
+	assert_string_equal(at(objects, cJSON_GetObjectItemCaseSensitive(ef, "dict"),
+		"/Type")->valuestring, "/EmbeddedFile");
+	assert_string_equal(at(objects, cJSON_GetObjectItemCaseSensitive(ef, "dict"),
+		"/Subtype")->valuestring, "/text/xml");    /* qpdf's JSON: the name decoded */
+	assert_true(holds(pdf, len, "/Subtype /text#2fxml", 20));   /* PDF syntax */
+	assert_int_equal(at(objects, at(objects, cJSON_GetObjectItemCaseSensitive(ef, "dict"),
+		"/Params"), "/Size")->valueint, (int)strlen(xml));
+
+	/* Info: the document's title and its issue date. */
+	tt = (time_t)billing_invoice_finalized_at(inv);
+	assert_non_null(gmtime_r(&tt, &tm));
+	strftime(when, sizeof(when), "D:%Y%m%d%H%M%S+00'00'", &tm);
+	assert_string_equal(pdf_string(at(objects, info, "/CreationDate")), when);
+	assert_string_equal(pdf_string(at(objects, info, "/ModDate")), when);
+	snprintf(cmd, sizeof(cmd), "Rechnung %s", billing_invoice_number(inv));
+	assert_string_equal(pdf_string(at(objects, info, "/Title")), cmd);
+	assert_string_equal(pdf_string(at(objects, info, "/Creator")), "libbilling");
+
+	/* The XMP, uncompressed, parsed: the same title, dates and producer. */
+	icc = at(objects, root, "/Metadata");
+	assert_string_equal(at(objects, cJSON_GetObjectItemCaseSensitive(icc, "dict"),
+		"/Subtype")->valuestring, "/XML");
+	assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(icc,
+		"dict"), "/Filter"));
+	data = stream_data(icc, &n);
+	assert_true(holds(pdf, len, (const char *)data, n));   /* as it is in the file */
+	assert_non_null(doc = xmlReadMemory((const char *)data, (int)n, "xmp.xml", "UTF-8",
+		XML_PARSE_NONET));
+	assert_non_null(xp = xmlXPathNewContext(doc));
+	xmlXPathRegisterNs(xp, BAD_CAST "x", BAD_CAST "adobe:ns:meta/");
+	xmlXPathRegisterNs(xp, BAD_CAST "rdf",
+		BAD_CAST "http://www.w3.org/1999/02/22-rdf-syntax-ns#");
+	xmlXPathRegisterNs(xp, BAD_CAST "pdfaid", BAD_CAST "http://www.aiim.org/pdfa/ns/id/");
+	xmlXPathRegisterNs(xp, BAD_CAST "dc", BAD_CAST "http://purl.org/dc/elements/1.1/");
+	xmlXPathRegisterNs(xp, BAD_CAST "xmp", BAD_CAST "http://ns.adobe.com/xap/1.0/");
+	xmlXPathRegisterNs(xp, BAD_CAST "pdf", BAD_CAST "http://ns.adobe.com/pdf/1.3/");
+	xmlXPathRegisterNs(xp, BAD_CAST "fx", BAD_CAST FX_NS);
+	xmlXPathRegisterNs(xp, BAD_CAST "pdfaExtension",
+		BAD_CAST "http://www.aiim.org/pdfa/ns/extension/");
+	xmlXPathRegisterNs(xp, BAD_CAST "pdfaSchema", BAD_CAST "http://www.aiim.org/pdfa/ns/schema#");
+	xmlXPathRegisterNs(xp, BAD_CAST "pdfaProperty",
+		BAD_CAST "http://www.aiim.org/pdfa/ns/property#");
+	assert_xmp(xp, "//pdfaid:part", "3");
+	assert_xmp(xp, "//pdfaid:conformance", "B");
+	assert_xmp(xp, "//fx:DocumentType", "INVOICE");
+	assert_xmp(xp, "//fx:DocumentFileName", "factur-x.xml");
+	assert_xmp(xp, "//fx:Version", "1.0");
+	assert_xmp(xp, "//fx:ConformanceLevel", "EN 16931");
+	assert_xmp(xp, "//dc:title/rdf:Alt/rdf:li[@xml:lang='x-default']",
+		pdf_string(at(objects, info, "/Title")));
+	assert_xmp(xp, "//pdf:Producer", pdf_string(at(objects, info, "/Producer")));
+	assert_xmp(xp, "//xmp:CreatorTool", "libbilling");
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+	assert_xmp(xp, "//xmp:CreateDate", when);
+	assert_xmp(xp, "//xmp:ModifyDate", when);
+	assert_xmp(xp, "//pdfaExtension:schemas/rdf:Bag/rdf:li/pdfaSchema:namespaceURI", FX_NS);
+	assert_xmp(xp, "//pdfaExtension:schemas/rdf:Bag/rdf:li/pdfaSchema:prefix", "fx");
+	assert_int_equal(cii_count(xp, xmlDocGetRootElement(doc), "//pdfaSchema:property/rdf:Seq/"
+		"rdf:li[pdfaProperty:valueType='Text' and pdfaProperty:category='external' and "
+		"(pdfaProperty:name='DocumentFileName' or pdfaProperty:name='DocumentType' or "
+		"pdfaProperty:name='Version' or pdfaProperty:name='ConformanceLevel')]"), 4);
+	xmlXPathFreeContext(xp);
+	xmlFreeDoc(doc);
+	free(data);
+
+	cJSON_Delete(objects);
+	free(xml);
+	free(pdf);
+	billing_invoice_free(inv);
+}
+
+/* Refused as the CII is, and for a credit note; nothing handed out. */
+static void facturx__refusals(void **state)
+{
+	fx *f = *state;
+	char id[64], draft[64], cus[64], *pdf = (char *)"untouched";
+	billing_invoice *inv;
+	size_t len = 7;
+
+	inv = cii_issued(f, id, "{\"name\":\"Di\",\"email\":\"di@cii.example\",\"address\":"
+		"{\"country\":\"DE\"}}", "EUR", 1000, NULL);
+	tb_assert_rc(billing_invoice_render(&pdf, &len, f->w->ctx, &f->admin, id,
+		BILLING_DOCUMENT_FACTURX, NULL), BILLING_ECONFLICT);   /* no seller country */
+	tb_assert_field("branding.address.country");
+	assert_string_equal(billing_error_last()->reason, "einvoice_incomplete");
+	assert_null(pdf);
+	assert_int_equal(len, 0);
+	billing_invoice_free(inv);
+
+	seller_branding(f);
+	call(f, cus, "customers.create", "{\"name\":\"Flo\",\"email\":\"flo@cii.example\","
+		"\"address\":{\"country\":\"DE\"}}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\","
+		"\"collectionMethod\":\"send_invoice\",\"daysUntilDue\":14}", cus);
+	tb_assert_rc(billing_invoice_render(&pdf, &len, f->w->ctx, &f->admin, draft,
+		BILLING_DOCUMENT_FACTURX, NULL), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "draft");
+	assert_null(pdf);
+	tb_assert_rc(billing_invoice_render(&pdf, &len, f->w->ctx, &f->admin, draft,
+		BILLING_DOCUMENT_FACTURX, "xx-XX"), BILLING_EINVALID);
+	tb_assert_field("locale");
+	tb_assert_rc(billing_credit_note_render(&pdf, &len, f->w->ctx, &f->admin, "cn_none",
+		BILLING_DOCUMENT_FACTURX, NULL), BILLING_EINVALID);
+	tb_assert_field("format");
+	assert_string_equal(billing_error_last()->reason, "unsupported_format");
+	assert_null(pdf);
+	assert_int_equal(len, 0);
+}
+#else
+/* A build without Factur-X support (no qpdf, or no PDF) refuses the
+ * format before it reads anything. */
+static void facturx__unsupported_without_qpdf(void **state)
+{
+	fx *f = *state;
+	char cus[64], draft[64], *pdf = NULL;
+	size_t len = 0;
+	call(f, cus, "customers.create", "{\"name\":\"No FX\",\"email\":\"nofx@doc.example\"}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\"}", cus);
+	tb_assert_rc(billing_invoice_render(&pdf, &len, f->w->ctx, &f->admin, draft,
+		BILLING_DOCUMENT_FACTURX, NULL), BILLING_EINVALID);
+	tb_assert_field("format");
+	assert_string_equal(billing_error_last()->reason, "unsupported_format");
+	assert_null(pdf);
+}
+#endif
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
@@ -2401,6 +2797,12 @@ int main(void)
 		T(einvoice__credit_line_and_its_discount),
 		T(einvoice__refusals),
 		T(einvoice__faults_at_each_step),
+#ifdef BILLING_FACTURX
+		T(facturx__attachment_metadata_and_intent),
+		T(facturx__refusals),
+#else
+		T(facturx__unsupported_without_qpdf),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,12 @@ GET /v1/credit-notes/{id}/html and /pdf.
   category S), ETag and 304, a USER reads; 409 einvoice_incomplete without
   the seller's country, 409 draft, 400 for any parameter, 404 (no such
   invoice, another tenant's), 401;
+- Factur-X (GET /v1/invoices/{id}/facturx?locale=): application/pdf, PDF
+  1.7 whose one attachment (pdfdetach) is factur-x.xml with the e-invoice's
+  very bytes, the XMP's pdfaid part 3 and conformance level EN 16931, the
+  plain PDF's text in the locale asked for, ETag (another than the PDF's and
+  the en-US one's) and 304, a USER reads; 409 einvoice_incomplete and
+  draft, 400 unsupported_locale and unknown_parameter, 404, 401;
 - every answer conforms to the OpenAPI document (test_server.py checks).
 
 Reuses test_server.py's Server and Billing helpers through tenant_case; runs
@@ -536,6 +542,72 @@ class Documents(tenant_case.TenantCase):
         self.assertProblem(self.einvoice(inv["id"], token=ts.make_token(ts.claims_for(other))),
                            404)
         self.assertProblem(self.s.request("GET", "/v1/invoices/%s/einvoice" % inv["id"]), 401)
+
+    # ------------------------------------------------------------ Factur-X
+
+    def facturx(self, inv_id, query="", token=None, **kw):
+        path = "/v1/invoices/%s/facturx%s" % (inv_id, query)
+        if token:
+            return self.s.request("GET", path, token=token, **kw)
+        return self.b.req("GET", path, **kw)
+
+    def test_facturx(self):
+        """GET /v1/invoices/{id}/facturx: application/pdf, a PDF/A-3 whose one
+        attachment, factur-x.xml, is the e-invoice's bytes; the plain PDF's
+        text in the locale asked for; ETag and 304 (another than the PDF's);
+        a USER reads; 409 as the e-invoice's; 400, 404, 401."""
+        c = self.b.customer_new(name="Hal", address={"city": "Utrecht", "country": "NL"})
+        s = self.b.ok("POST", "/v1/subscriptions", {"customerId": c["id"],
+                                                     "planId": self.b.monthly["id"]})
+        inv = self.b.ok("GET", "/v1/invoices/%s" % s["latestInvoiceId"])
+        self.assertProblem(self.facturx(inv["id"]), 409, "einvoice_incomplete",
+                           field="branding.address.country")
+        self.b.ok("PUT", "/v1/branding", {"legalName": "Werkstatt GmbH", "taxId": "DE811907980",
+                                          "address": {"city": "Berlin", "country": "DE"}})
+        r = self.facturx(inv["id"], "?locale=de-DE")
+        self.assertEqual(r.status, 200, r.text[:200])
+        self.assertEqual(r.header("Content-Type"), "application/pdf")
+        self.assertEqual(r.header("Cache-Control"), "private, no-cache")
+        self.assertEqual(int(r.header("Content-Length")), len(r.text))
+        self.assertTrue(r.text.startswith(b"%PDF-1.7"))
+        self.assertEqual(pdf_text(r.text), pdf_text(self.pdf(inv["id"], "?locale=de-DE").text))
+        xml = self.einvoice(inv["id"]).text
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "fx.pdf")
+            with open(path, "wb") as f:
+                f.write(r.text)
+            listed = subprocess.run(["pdfdetach", "-list", path], check=True,
+                                    stdout=subprocess.PIPE).stdout.decode()
+            self.assertIn("1 embedded files", listed)
+            self.assertIn("1: factur-x.xml", listed)
+            subprocess.run(["pdfdetach", "-save", "1", "-o", os.path.join(d, "x.xml"), path],
+                           check=True)
+            with open(os.path.join(d, "x.xml"), "rb") as f:
+                self.assertEqual(f.read(), xml)
+        self.assertIn(b"<pdfaid:part>3</pdfaid:part>", r.text)
+        self.assertIn(b"<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>", r.text)
+
+        etag = r.header("ETag")
+        self.assertRegex(etag, r'^"[0-9a-f]{32}"$')
+        self.assertEqual(self.facturx(inv["id"], "?locale=de-DE").header("ETag"), etag)
+        again = self.facturx(inv["id"], "?locale=de-DE", headers={"If-None-Match": etag})
+        self.assertEqual(again.status, 304)
+        self.assertEqual(again.text, b"")
+        self.assertNotEqual(self.pdf(inv["id"], "?locale=de-DE").header("ETag"), etag)
+        self.assertNotEqual(self.facturx(inv["id"]).header("ETag"), etag)   # en-US pages
+        self.assertEqual(self.facturx(inv["id"], token=self.user).status, 200)   # a USER
+
+        d = self.b.ok("POST", "/v1/invoices", {"customerId": c["id"], "currency": "EUR"})
+        self.assertProblem(self.facturx(d["id"]), 409, "draft")
+        self.assertProblem(self.facturx(inv["id"], "?locale=pt-BR"), 400, "unsupported_locale",
+                           field="locale")
+        self.assertProblem(self.facturx(inv["id"], "?format=x"), 400, "unknown_parameter",
+                           field="format")
+        self.assertProblem(self.facturx("in_nothing"), 404)
+        other = self.s.cli("tenant", "create", "--name", "other").stdout.decode().strip()
+        self.assertProblem(self.facturx(inv["id"], token=ts.make_token(ts.claims_for(other))),
+                           404)
+        self.assertProblem(self.s.request("GET", "/v1/invoices/%s/facturx" % inv["id"]), 401)
 
 
 if __name__ == "__main__":

@@ -369,6 +369,7 @@ class Operations(ProblemAssertions):
             "/v1/invoices/{id}/pay": {"post"},
             "/v1/invoices/{id}/html": {"get"},
             "/v1/invoices/{id}/pdf": {"get"}, "/v1/invoices/{id}/einvoice": {"get"},
+            "/v1/invoices/{id}/facturx": {"get"},
             "/v1/credit-notes": {"post", "get"}, "/v1/credit-notes/preview": {"get"},
             "/v1/credit-notes/{id}": {"get"}, "/v1/credit-notes/{id}/void": {"post"},
             "/v1/credit-notes/{id}/html": {"get"},

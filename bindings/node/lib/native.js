@@ -80,7 +80,7 @@ const CTX_OPTIONS_VERSION = 2;
 const TEST_PROVIDER_OPTIONS_VERSION = 1;
 const RUN_LIMITS_VERSION = 2;
 const ROLES = { USER: 1, ADMIN: 2, PLATFORM: 3 };
-const DOCUMENT_FORMATS = { html: 1, pdf: 2, cii: 3 }; // billing_document_format
+const DOCUMENT_FORMATS = { html: 1, pdf: 2, cii: 3, facturx: 4 }; // billing_document_format
 
 // Where to look, in order. An explicit path (argument or BILLING_LIBRARY) is
 // the only candidate: a wrong setting must fail, not fall back.

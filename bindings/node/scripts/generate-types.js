@@ -313,8 +313,8 @@ function render(catalog) {
   out += '  /** Sends usage events in batches of batchSize (1 to 1000); one answer for all. */\n';
   out += '  ingestUsage(events: Iterable<{ [key: string]: unknown }>, ' +
     'options?: { batchSize?: number }): Promise<UsageResult>;\n';
-  out += '  /** The invoice\'s document (billing_invoice_render), PDF (the default), HTML or its e-invoice (CII XML): a Buffer (a Uint8Array). */\n';
-  out += '  renderInvoice(invoiceId: string, options?: { format?: \'pdf\' | \'html\' | \'cii\'; ' +
+  out += '  /** The invoice\'s document (billing_invoice_render), PDF (the default), HTML, its e-invoice (CII XML) or its Factur-X PDF/A-3: a Buffer (a Uint8Array). */\n';
+  out += '  renderInvoice(invoiceId: string, options?: { format?: \'pdf\' | \'html\' | \'cii\' | \'facturx\'; ' +
     'locale?: string | null }): Promise<Uint8Array>;\n';
   out += '  /** The credit note\'s document (billing_credit_note_render), as renderInvoice. */\n';
   out += '  renderCreditNote(creditNoteId: string, options?: { format?: \'pdf\' | \'html\'; ' +

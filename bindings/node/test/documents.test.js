@@ -37,6 +37,16 @@ for (const backend of backends()) {
       const draft = await acme.invoices.create({ customerId: cus.id, currency: 'EUR' });
       await assert.rejects(acme.renderInvoice(draft.id, { format: 'cii' }),
         (e) => e instanceof billing.Conflict && e.code === 'draft');
+      // 'facturx': the PDF/A-3 with that XML attached as factur-x.xml.
+      const fx = await acme.renderInvoice(inv.id, { format: 'facturx', locale: 'de-DE' });
+      assert.equal(fx.subarray(0, 8).toString('latin1'), '%PDF-1.7');
+      assert.ok(fx.includes('/AFRelationship /Alternative'));
+      assert.ok(fx.includes('<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>'));
+      assert.deepEqual(await acme.renderInvoice(inv.id, { format: 'facturx', locale: 'de-DE' }),
+        fx);
+      await assert.rejects(acme.renderInvoice(draft.id, { format: 'facturx' }),
+        (e) => e instanceof billing.Conflict && e.code === 'draft');
+      await assert.rejects(acme.renderCreditNote(inv.id, { format: 'facturx' }), TypeError);
     });
 
     it('renderInvoice gives the PDF and the HTML, and refuses by field', async () => {

@@ -197,7 +197,7 @@ def load(path=None):
                   "libbilling.so. Tried: " + "; ".join(tried))
 
 
-DOCUMENT_FORMATS = {"html": 1, "pdf": 2, "cii": 3}   # billing_document_format
+DOCUMENT_FORMATS = {"html": 1, "pdf": 2, "cii": 3, "facturx": 4}   # billing_document_format
 
 
 def take_bytes(lib, ptr, size):

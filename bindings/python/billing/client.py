@@ -540,12 +540,15 @@ class Principal:
 
     def render_invoice(self, invoice_id, format="pdf", locale=None):
         """The invoice's document (billing_invoice_render) as bytes: format
-        "pdf" (application/pdf), "html" (UTF-8 text/html) or "cii" (the
+        "pdf" (application/pdf), "html" (UTF-8 text/html), "cii" (the
         e-invoice of a finalized invoice: UN/CEFACT CII XML of EN 16931,
-        UTF-8); locale one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP, None
-        for the customer's preferredLocale, else en-US (unused by "cii").
-        Raises a BillingError (NotFound, Invalid with field "locale" or
-        "format", Conflict for a draft's e-invoice (reason "draft") and for
+        UTF-8) or "facturx" (the Factur-X PDF/A-3 of a finalized invoice:
+        its PDF with the CII XML attached as factur-x.xml); locale one of
+        en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP, None for the customer's
+        preferredLocale, else en-US (unused by "cii"). Raises a BillingError
+        (NotFound, Invalid with field "locale" or "format" (also reason
+        "unsupported_format" from a build without PDF or Factur-X support),
+        Conflict for a draft's e-invoice (reason "draft") and for
         "einvoice_incomplete" / "einvoice_unsupported", ...)."""
         return self._render("billing_invoice_render", invoice_id, format, locale, True)
 
@@ -555,9 +558,9 @@ class Principal:
         return self._render("billing_credit_note_render", credit_note_id, format, locale)
 
     def _render(self, function, id, format, locale, cii=False):
-        if format not in _lib.DOCUMENT_FORMATS or (format == "cii" and not cii):
+        if format not in _lib.DOCUMENT_FORMATS or (format in ("cii", "facturx") and not cii):
             raise ValueError("format must be %s, not %r" % (
-                "'pdf', 'html' or 'cii'" if cii else "'pdf' or 'html'", format))
+                "'pdf', 'html', 'cii' or 'facturx'" if cii else "'pdf' or 'html'", format))
         billing = self.billing
         lib = billing._lib
         out = ctypes.c_void_p()

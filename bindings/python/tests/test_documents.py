@@ -82,6 +82,27 @@ class Documents(support.BackendCase):
         self.assertEqual(cm.exception.code, "draft")
         with self.assertRaises(ValueError):
             acme.render_credit_note(inv["id"], "cii")
+        # "facturx": the PDF/A-3 with that XML attached, byte for byte.
+        pdf = acme.render_invoice(inv["id"], "facturx", "de-DE")
+        self.assertTrue(pdf.startswith(b"%PDF-1.7"))
+        self.assertIn(b"/AFRelationship /Alternative", pdf)
+        self.assertIn(b"<pdfaid:part>3</pdfaid:part>", pdf)
+        self.assertEqual(acme.render_invoice(inv["id"], "facturx", "de-DE"), pdf)
+        import os
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "fx.pdf"), "wb") as f:
+                f.write(pdf)
+            subprocess.run(["pdfdetach", "-save", "1", "-o", os.path.join(d, "x.xml"),
+                            os.path.join(d, "fx.pdf")], check=True)
+            with open(os.path.join(d, "x.xml"), "rb") as f:
+                self.assertEqual(f.read(), xml)
+        with self.assertRaises(B.Conflict) as cm:
+            acme.render_invoice(draft["id"], "facturx")
+        self.assertEqual(cm.exception.code, "draft")
+        with self.assertRaises(ValueError):
+            acme.render_credit_note(inv["id"], "facturx")
 
     def test_hosted_invoice_links(self):
         _, acme = self.new_tenant("Hosted")
