@@ -358,7 +358,8 @@ class Browser(ts.ProblemAssertions):
 
         # A month later: the renewal's invoice appears.
         self.go("#/clock", "Test clock")
-        d.find_element(By.ID, "advance-month").click()
+        # (The heading is drawn before GET /v1/test-clock answers: wait for the button.)
+        self.wait(EC.element_to_be_clickable((By.ID, "advance-month"))).click()
         self.wait(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main p[role=status]"),
                                                    "1 invoiced"))
         self.axe_check("test clock")
