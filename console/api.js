@@ -111,6 +111,18 @@ export async function fetchDocument(path, accept) {
   return r.blob();
 }
 
+// The server's settings for adding a card (GET /console/config.json, no
+// token: nothing secret): {provider: "test"|"stripe", stripePublishableKey}.
+let pageConfig = null;
+export async function consoleConfig() {
+  if (pageConfig === null) {
+    const r = await fetch("/console/config.json", { credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" });
+    if (!r.ok) throw new ApiError(r.status, null);
+    pageConfig = await r.json();
+  }
+  return pageConfig;
+}
+
 // "/v1/reports/mrr" answers 404 route_not_found on a server without it.
 export async function optional(path, query) {
   try {

@@ -3,7 +3,7 @@
 // on the page as text (dom.js). USER sees no action buttons; a refused
 // action (403) is said in words.
 import * as api from "./api.js";
-import { h, clear, say } from "./dom.js";
+import { h, clear, say, loadStripeJs } from "./dom.js";
 import { formatMoney, formatTime, formatDate, parseMoney } from "./money.js";
 
 const main = document.getElementById("main");
@@ -610,6 +610,173 @@ function isDefaultMethod(c, pm) {
   return !!c.defaultPaymentMethod && (c.defaultPaymentMethod === pm.providerPaymentMethodId || c.defaultPaymentMethod === pm.id);
 }
 
+// ------------------------------------------------------------ adding a card
+//
+// The API's flow (docs/http-api.md "Payment methods and SetupIntents"):
+// POST /v1/setup-intents {customerId}; the provider confirms the SetupIntent
+// in the browser; POST /v1/payment-methods {customerId,
+// providerPaymentMethodId}; optionally PATCH the customer's default. No card
+// number ever reaches the console or the server: with Stripe it is typed
+// into Stripe.js's own frame; the test provider has no card numbers at all.
+
+// The test provider's cards (src/providers/test/test_provider.c, cards[];
+// docs/payments.md "Providers"): its payment method ids script what happens
+// when a card is stored and later charged.
+const TEST_CARDS = [
+  ["pm_card_visa", "Visa ending 4242: charges succeed"],
+  ["pm_card_mastercard", "Mastercard ending 4444: charges succeed"],
+  ["pm_card_amex", "American Express ending 8431: charges succeed"],
+  ["pm_card_chargeDeclined", "Visa ending 0002: stored, but its charges are declined (card_declined)"],
+  ["pm_card_insufficientFunds", "Visa ending 9995: stored, but its charges are declined (insufficient_funds)"],
+  ["pm_card_authenticationRequired", "Visa ending 3184: stored; its charges need 3-D Secure authentication"],
+  ["pm_card_processing", "Visa ending 0077: stored; its charges succeed an hour later"],
+  ["pm_card_visa_exp_2020_01", "Visa ending 4242, expired 01/2020: the provider's card is refused (expired_card)"],
+];
+
+// The refusals of adding a card, in words; the API's own message follows.
+function cardRefusal(e) {
+  if (!(e instanceof api.ApiError)) return e;
+  const words = {
+    expired_card: "This card has expired, so it cannot be stored",
+    attached_elsewhere: "This card belongs to another customer at the payment provider, so it cannot be stored here",
+    resource_missing: "The payment provider has no such card",
+    no_provider: "The server has no payment provider, so no card can be added",
+  }[e.code];
+  if (!words) return e;
+  const message = words + (e.message && !/^HTTP \d+$/.test(e.message) ? " (" + e.message + ")." : ".");
+  const errors = e.errors.length ? e.errors.map((fe) => ({ field: fe.field, message })) : [];
+  return new api.ApiError(e.status, { detail: message, code: e.code, errors });
+}
+
+// Stores the provider's payment method, then makes it the default when
+// asked (the customer read again: the SetupIntent may have written its
+// provider customer id, a new version).
+async function storeCard(c, providerPaymentMethodId, makeDefault) {
+  let pm;
+  try {
+    pm = await api.post("/v1/payment-methods", { customerId: c.id, providerPaymentMethodId });
+  } catch (e) {
+    throw cardRefusal(e);
+  }
+  if (makeDefault) {
+    const now = await api.get("/v1/customers/" + encodeURIComponent(c.id));
+    await api.patch("/v1/customers/" + encodeURIComponent(c.id), { defaultPaymentMethod: pm.id }, now.version);
+  }
+  return pm;
+}
+
+function defaultBox() {
+  const id = "f-make-default-" + Math.random().toString(36).slice(2, 8);
+  return h("div", { class: "field field-check" },
+    h("input", { id, name: "makeDefault", type: "checkbox", value: "yes" }),
+    h("label", { for: id }, "Make it the customer's default card (renewals charge it)"));
+}
+
+// The test provider's confirmation: pick one of its cards.
+function testCardForm(c, intent, done, cancel) {
+  const f = form("Add a card", [
+    field("Test card", "providerPaymentMethodId", { required: true, options: TEST_CARDS }),
+    defaultBox(),
+  ], "Save card", async (v) => {
+    const pm = await storeCard(c, v.providerPaymentMethodId, v.makeDefault === "yes");
+    done(pm);
+  });
+  f.dataset.setupIntent = intent.id;
+  f.prepend(h("p", { class: "note" }, "The test payment provider: choose one of its test cards. No card number is typed or sent."));
+  f.append(cancel);
+  return f;
+}
+
+// Stripe: the card is typed into Stripe.js's Card Element (Stripe's frame),
+// the SetupIntent confirmed there (3-D Secure included), and only the
+// payment method's id comes back to the console. account: the tenant's
+// connected account (Connect), else null.
+async function stripeCardForm(c, intent, cfg, account, done, cancel) {
+  const Stripe = await loadStripeJs().catch(() => {
+    throw refusal("Stripe's card field could not be loaded from js.stripe.com: check the connection and try again.");
+  });
+  const stripe = account ? Stripe(cfg.stripePublishableKey, { stripeAccount: account }) : Stripe(cfg.stripePublishableKey);
+  const card = stripe.elements().create("card");
+  const labelId = "card-label-" + Math.random().toString(36).slice(2, 8);
+  const mount = h("div", { class: "card-element", role: "group", "aria-labelledby": labelId });
+  const err = h("p", { class: "field-error", "data-field": "card", role: "alert", hidden: true });
+  const f = form("Add a card", [
+    h("div", { class: "field" }, h("span", { id: labelId }, "Card (typed into Stripe's own field; it never reaches this server)"), mount, err),
+    defaultBox(),
+  ], "Save card", async (v) => {
+    const r = await stripe.confirmCardSetup(intent.clientSecret, { payment_method: { card } });
+    if (r.error) {
+      // Stripe's own words: a declined card, an incomplete number, a failed 3-D Secure.
+      throw new api.ApiError(402, { detail: r.error.message, code: r.error.code || r.error.type, errors: [{ field: "card", message: r.error.message }] });
+    }
+    const pmId = typeof r.setupIntent.payment_method === "string" ? r.setupIntent.payment_method : r.setupIntent.payment_method.id;
+    done(await storeCard(c, pmId, v.makeDefault === "yes"));
+  });
+  f.append(cancel);
+  card.mount(mount);
+  return f;
+}
+
+// A refusal found by the page itself, said as it is.
+function refusal(message) {
+  return Object.assign(new Error(message), { refusal: true });
+}
+
+// With Stripe: the connected account Stripe.js acts for (null: the
+// platform's own), or a refusal in words when the console cannot show
+// Stripe's field for this tenant.
+async function stripeAccountFor(cfg) {
+  if (!cfg.stripePublishableKey) {
+    throw refusal("The server has no STRIPE_PUBLISHABLE_KEY, so Stripe's card field cannot be shown: ask whoever runs it (docs/console.md).");
+  }
+  try {
+    const pa = await api.get("/v1/provider-account");
+    if (pa.apiKeyLast4) {
+      throw refusal("This tenant uses its own Stripe account, whose publishable key the server does not have: add the card there, then store it with POST /v1/payment-methods.");
+    }
+    return pa.account || null;
+  } catch (e) {
+    if (e instanceof api.ApiError && e.status === 404) return null;   // the server's account
+    throw e;
+  }
+}
+
+// "Add a card" on a customer's page (ADMIN): the SetupIntent first, then
+// the provider's confirmation step in place of the button.
+function addCard(c, refresh) {
+  const wrap = h("div", { class: "add-card" });
+  const open = h("button", { type: "button", class: "action", id: "add-card" }, "Add a card");
+  const err = h("p", { class: "form-error", role: "alert" });
+  const reset = () => {
+    for (const el of [...wrap.children]) if (el !== err) el.remove();
+    wrap.insertBefore(open, err);
+    open.disabled = false;
+    open.focus();
+  };
+  open.addEventListener("click", async () => {
+    open.disabled = true;
+    err.textContent = "";
+    try {
+      const cfg = await api.consoleConfig();
+      const stripe = cfg.provider === "stripe";
+      const account = stripe ? await stripeAccountFor(cfg) : null;
+      const intent = await api.post("/v1/setup-intents", { customerId: c.id }).catch((e) => { throw cardRefusal(e); });
+      const cancel = h("button", { type: "button" }, "Cancel");
+      cancel.addEventListener("click", reset);
+      const done = (pm) => { say(`Card added: ${(pm.card && pm.card.brand) || "card"} ending ${(pm.card && pm.card.last4) || ""}.`); refresh(); };
+      const step = stripe ? await stripeCardForm(c, intent, cfg, account, done, cancel) : testCardForm(c, intent, done, cancel);
+      open.remove();
+      wrap.insertBefore(step, err);
+      step.querySelector("select, input, button").focus();
+    } catch (e) {
+      err.textContent = e.refusal ? e.message : errorText(e);
+      open.disabled = false;
+    }
+  });
+  wrap.append(open, err);
+  return wrap;
+}
+
 function paymentMethodsSection(c, methods, refresh) {
   const heads = ["Brand", "Card", "Expires", "Default"].concat(api.isAdmin() ? ["Actions"] : []);
   return h("section", { class: "card", "aria-labelledby": "c-pms" }, h("h2", { id: "c-pms" }, "Payment methods"),
@@ -629,7 +796,8 @@ function paymentMethodsSection(c, methods, refresh) {
             () => api.del("/v1/payment-methods/" + encodeURIComponent(pm.id)), refresh)));
       }
       return row;
-    }), "No payment methods."));
+    }), "No payment methods."),
+    api.isAdmin() ? addCard(c, refresh) : null);
 }
 
 async function customerPage(id) {

@@ -42,3 +42,21 @@ export function say(text) {
   clearTimeout(sayTimer);
   sayTimer = setTimeout(() => { s.textContent = ""; }, 4000);
 }
+
+// Stripe.js, the one script the console loads from elsewhere, and only when
+// the server's provider is Stripe (its policy then allows this origin, and
+// no other page asks for it). Resolves to window.Stripe.
+const STRIPE_JS = "https://js.stripe.com/v3/";
+let stripeLoading = null;
+export function loadStripeJs() {
+  if (!stripeLoading) {
+    stripeLoading = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = STRIPE_JS;
+      s.addEventListener("load", () => (window.Stripe ? resolve(window.Stripe) : reject(new Error("Stripe.js did not load"))));
+      s.addEventListener("error", () => { stripeLoading = null; reject(new Error("Stripe.js could not be loaded from js.stripe.com")); });
+      document.head.append(s);
+    });
+  }
+  return stripeLoading;
+}

@@ -306,6 +306,37 @@ static void wipe(char *s, size_t len)
 	}
 }
 
+/* STRIPE_PUBLISHABLE_KEY: pk_test_... or pk_live_..., letters, digits and
+ * '_' only (it goes into the console's JSON as it is). A secret or
+ * restricted key given by mistake is refused without being repeated. */
+static int load_publishable_key(config *c)
+{
+	const char *pk = env("STRIPE_PUBLISHABLE_KEY");
+	size_t i, n;
+
+	c->stripe_publishable_key[0] = '\0';
+	if (!pk)
+		return 0;
+	n = strlen(pk);
+	if (strncmp(pk, "sk_", 3) == 0 || strncmp(pk, "rk_", 3) == 0)
+		return problem("STRIPE_PUBLISHABLE_KEY", "holds a secret or restricted key: give "
+			"the publishable key (pk_test_... or pk_live_...), which the browser may see");
+	if ((strncmp(pk, "pk_test_", 8) != 0 && strncmp(pk, "pk_live_", 8) != 0) || n == 8 ||
+	    n >= sizeof(c->stripe_publishable_key))
+		return problem("STRIPE_PUBLISHABLE_KEY", "must be a publishable key pk_test_... or "
+			"pk_live_... of at most %zu characters",
+			sizeof(c->stripe_publishable_key) - 1);
+	for (i = 8; i < n; i++) {
+		char ch = pk[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_'))
+			return problem("STRIPE_PUBLISHABLE_KEY", "holds a character other than "
+				"letters, digits and '_'");
+	}
+	memcpy(c->stripe_publishable_key, pk, n + 1);
+	return 0;
+}
+
 /* BILLING_PROVIDER and the STRIPE_* variables: builds c->provider. */
 static int load_provider(config *c)
 {
@@ -463,6 +494,7 @@ int config_load(config *c)
 	bad += load_keys(c);
 
 	bad += load_provider(c);
+	bad += load_publishable_key(c);
 	bad += load_secrets_keys(c);
 
 	v = env("BILLING_PUBLIC_URL");

@@ -19,6 +19,9 @@ typedef enum { JWT_HS256 = 1, JWT_RS256 = 2, JWT_ES256 = 3 } jwt_alg;
 
 typedef enum { PROVIDER_TEST = 1, PROVIDER_STRIPE = 2 } provider_kind;
 
+/* The longest STRIPE_PUBLISHABLE_KEY taken, its NUL included. */
+#define CONFIG_PUBLISHABLE_KEY_MAX 256
+
 typedef struct {
 	EVP_PKEY *key;
 	jwt_alg alg;    /* fixed by the key's type: the token never chooses */
@@ -57,6 +60,9 @@ typedef struct {
 	 * configuration owns it until config_take_provider() hands it over. */
 	struct billing_provider *provider;
 	size_t webhook_secret_count; /* STRIPE_WEBHOOK_SECRET entries (0: webhooks refused) */
+	/* STRIPE_PUBLISHABLE_KEY: the pk_test_/pk_live_ key the console hands
+	 * to Stripe.js to add a card (public by design; "" when unset). */
+	char stripe_publishable_key[CONFIG_PUBLISHABLE_KEY_MAX];
 	/* Outbound webhooks and events (billing_ctx_options version 3). */
 	int webhook_allow_http;      /* BILLING_WEBHOOK_ALLOW_HTTP=1: http:// endpoints */
 	int webhook_allow_private;   /* BILLING_WEBHOOK_ALLOW_PRIVATE=1: loopback, private... */

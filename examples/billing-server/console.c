@@ -46,6 +46,26 @@ static const char *const security_headers[][2] = {
 	{ NULL, NULL },
 };
 
+/* The same with the Stripe provider and a publishable key: Stripe.js
+ * (loaded from https://js.stripe.com/v3/ only by the page that adds a card)
+ * may run, frame its card field and its 3-D Secure pages, and reach
+ * Stripe's API, as Stripe's CSP list asks (docs/console.md); nothing else
+ * changes. */
+static const char *const stripe_headers[][2] = {
+	{ "Content-Security-Policy", "default-src 'self'; script-src 'self' https://js.stripe.com; "
+		"style-src 'self'; img-src 'self' data:; connect-src 'self' https://api.stripe.com; "
+		"frame-src https://js.stripe.com https://hooks.stripe.com; font-src 'self'; "
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" },
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "Referrer-Policy", "no-referrer" },
+	{ "X-Frame-Options", "DENY" },
+	{ NULL, NULL },
+};
+
+/* GET /console/config.json: what the page needs to add a card. */
+static char page_config[CONFIG_PUBLISHABLE_KEY_MAX + 96];
+static int with_stripe;
+
 static const struct {
 	const char *ext, *type;
 } types[] = {
@@ -81,6 +101,15 @@ int console_init(const config *c)
 	char *slash;
 
 	root[0] = '\0';
+	with_stripe = c->provider_kind == PROVIDER_STRIPE && c->stripe_publishable_key[0];
+	if (with_stripe)
+		snprintf(page_config, sizeof(page_config),
+			"{\"provider\":\"stripe\",\"stripePublishableKey\":\"%s\"}\n",
+			c->stripe_publishable_key);
+	else
+		snprintf(page_config, sizeof(page_config),
+			"{\"provider\":\"%s\",\"stripePublishableKey\":null}\n",
+			c->provider_kind == PROVIDER_STRIPE ? "stripe" : "test");
 	if (c->console_dir) {
 		if (!dir_at(root, c->console_dir)) {
 			fprintf(stderr, "billing-server: configuration: BILLING_CONSOLE_DIR: %s is not a "
@@ -192,7 +221,7 @@ void console_handle(request *r)
 	size_t len = 0;
 	char *body;
 
-	r->out.headers = security_headers;
+	r->out.headers = with_stripe ? stripe_headers : security_headers;
 	if (*rel == '\0') {
 		/* "/console": the page's relative links need the slash. */
 		r->out.status = 308;
@@ -204,6 +233,17 @@ void console_handle(request *r)
 	rel++;   /* past the "/" */
 	if (*rel == '\0')
 		rel = "index.html";
+	if (strcmp(rel, "config.json") == 0) {
+		/* The server's, not a file: which provider adds cards, and its
+		 * publishable key (public by design; never the secret key). */
+		r->out.cache_control = "no-cache";
+		if (reply_unless_unchanged(r, page_config, strlen(page_config)))
+			return;
+		r->out.status = 200;
+		r->out.content_type = "application/json";
+		r->out.body = strdup(page_config);
+		return;
+	}
 	if (!root[0]) {
 		not_found(r, "console_not_installed", "the console's files are not installed "
 			"(BILLING_CONSOLE_DIR, docs/console.md)");

@@ -1,9 +1,11 @@
 /*
  * The web console (docs/console.md): static files under GET /console/,
  * served from one directory and nothing outside it, with a strict
- * Content-Security-Policy on every answer. Everything the console does
- * goes through the /v1 API with the user's bearer token; these files carry
- * no data.
+ * Content-Security-Policy on every answer (widened for Stripe.js only with
+ * BILLING_PROVIDER=stripe and STRIPE_PUBLISHABLE_KEY). Everything the console
+ * does goes through the /v1 API with the user's bearer token; these files
+ * carry no data. One answer is not a file: /console/config.json, the
+ * provider that adds cards and its publishable key (never a secret).
  */
 #ifndef BS_CONSOLE_H
 #define BS_CONSOLE_H

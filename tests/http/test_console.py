@@ -9,7 +9,13 @@ Files (plain HTTP):
 - nothing outside the console's directory is served: "..", "%2e%2e",
   "%2f", absolute paths, empty segments, hidden files, a NUL, a symbolic
   link pointing out, a file type not in the table; BILLING_CONSOLE_DIR
-  chooses the directory and one that is none stops the server.
+  chooses the directory and one that is none stops the server;
+- config.json and the policy per provider: the test provider's is the
+  strict one (no stripe.com); Stripe with STRIPE_PUBLISHABLE_KEY adds
+  exactly Stripe.js's origins and serves the publishable key (never the
+  secret); Stripe without one stays strict; a secret key or a character
+  other than letters, digits and '_' in STRIPE_PUBLISHABLE_KEY stops the
+  start, unrepeated.
 
 In a real browser (Debian's chromium and chromedriver through Debian's
 python3-selenium, one headless browser for the suite): an ADMIN logs in,
@@ -26,10 +32,13 @@ after a change made meanwhile through the API (If-Match: 412 in words,
 nothing changed), creates a plan and deactivates it, redelivers a webhook
 event from an endpoint's delivery log, creates an endpoint (its secret
 shown once) and deletes it, sees a card stored through the API (brand,
-last four digits, expiry), reads the audit log; the dashboard's MRR equals GET /v1/reports/mrr; no request
+last four digits, expiry), adds a card with the test provider's own
+confirmation step (the expired card refused next to the field, nothing
+stored; the succeeding one stored, listed and made the default), reads the
+audit log; the dashboard's MRR equals GET /v1/reports/mrr; no request
 leaves loopback and the browser reports no CSP violation; axe-core (from
 console/node_modules) finds no serious or critical violation on any page; a
-USER sees no action button and a 403 in words (test clock, audit log). With
+USER sees no action button (no "Add a card") and a 403 in words (test clock, audit log). With
 BILLING_TEST_SCREENSHOTS=<dir> it saves the pages' screenshots there
 (docs/console/*.png).
 
@@ -143,6 +152,64 @@ class ConsoleFiles(tenant_case.TenantCase):
                 self.assertEqual(r.header("Cache-Control"), "no-store")
         r = self.s.request("POST", "/console/", check=False)
         self.assertEqual((r.status, r.header("Allow")), (405, "GET"))
+
+    def test_config_and_policy_per_provider(self):
+        # The test provider (the server's default): config.json names it, no key; the
+        # policy is the strict one, without any stripe.com.
+        strict = self.get("/console/").header("Content-Security-Policy")
+        self.assertEqual(strict, "default-src 'self'; script-src 'self'; style-src 'self'; "
+                         "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+                         "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                         "frame-ancestors 'none'")
+        r = self.get("/console/config.json")
+        self.assertEqual((r.status, r.header("Content-Type")), (200, "application/json"))
+        self.assertEqual(r.body, {"provider": "test", "stripePublishableKey": None})
+        self.assertEqual(r.header("Content-Security-Policy"), strict)
+        for path in ("/console/", "/console/app.js", "/console/dom.js", "/console/nope.js"):
+            self.assertNotIn("stripe.com", self.get(path).header("Content-Security-Policy"), path)
+
+        # Stripe with a publishable key: exactly Stripe.js's origins are added.
+        secret = "sk_test_console_" + os.urandom(8).hex()
+        hook = "whsec_console_" + os.urandom(8).hex()
+        pk = "pk_test_console_" + os.urandom(8).hex()
+        stripe_env = {"BILLING_PROVIDER": "stripe", "STRIPE_API_KEY": secret,
+                      "STRIPE_WEBHOOK_SECRET": hook, "STRIPE_API_BASE": "http://127.0.0.1:9"}
+        s = ts.Server(env_extra=dict(stripe_env, STRIPE_PUBLISHABLE_KEY=pk)).start()
+        try:
+            for path in ("/console/", "/console/config.json", "/console/nope.js"):
+                r = s.request("GET", path, check=False)
+                csp = csp_directives(r.header("Content-Security-Policy"))
+                want = csp_directives(strict)
+                want["script-src"] = ["'self'", "https://js.stripe.com"]
+                want["connect-src"] = ["'self'", "https://api.stripe.com"]
+                want["frame-src"] = ["https://js.stripe.com", "https://hooks.stripe.com"]
+                self.assertEqual(csp, want, path)
+                self.assertNotIn(secret.encode(), r.text)
+                self.assertNotIn(hook.encode(), r.text)
+            r = s.request("GET", "/console/config.json", check=False)
+            self.assertEqual(r.body, {"provider": "stripe", "stripePublishableKey": pk})
+            self.assertNotIn(secret, s.logs())
+        finally:
+            self.assertEqual(s.stop(), 0)
+        # Stripe without one: no card field to load, so the policy stays strict.
+        s = ts.Server(env_extra=stripe_env).start()
+        try:
+            r = s.request("GET", "/console/config.json", check=False)
+            self.assertEqual(r.body, {"provider": "stripe", "stripePublishableKey": None})
+            self.assertEqual(r.header("Content-Security-Policy"), strict)
+        finally:
+            self.assertEqual(s.stop(), 0)
+        # A secret key given as the publishable one stops the start, unrepeated.
+        for bad, words in ((secret, b"secret or restricted key"), ("pk_test_a\"b", b"other than letters")):
+            p = ts.Server(env_extra=dict(stripe_env, STRIPE_PUBLISHABLE_KEY=bad))
+            try:
+                out = p.cli("serve", check=False)
+                self.assertEqual(out.returncode, 2, bad)
+                self.assertIn(b"STRIPE_PUBLISHABLE_KEY", out.stderr)
+                self.assertIn(words, out.stderr)
+                self.assertNotIn(bad.encode(), out.stderr)
+            finally:
+                p.drop()
 
     def test_console_dir_setting(self):
         d = tempfile.mkdtemp(prefix="console-dir-")
@@ -267,10 +334,15 @@ class Browser(ts.ProblemAssertions):
         bad = [v for v in found if v["impact"] in ("serious", "critical")]
         self.assertEqual(bad, [], "axe on the %s page" % page)
 
-    def shot(self, name, width=1280):
+    def shot(self, name, width=1280, css=None):
         if not SHOTS:
             return
         os.makedirs(SHOTS, exist_ok=True)
+        if css:   # one part of the page only
+            part = self.d.find_element(By.CSS_SELECTOR, css)
+            self.d.execute_script("arguments[0].scrollIntoView()", part)
+            part.screenshot(os.path.join(SHOTS, name + ".png"))
+            return
         self.d.set_window_size(width, 900)
         time.sleep(0.3)
         h = self.d.execute_script("return document.documentElement.scrollHeight")
@@ -368,15 +440,15 @@ class Browser(ts.ProblemAssertions):
         self.heading("Log in")   # a reload forgets the token: it was in memory only
         self.assertEqual(d.execute_script("return localStorage.length + sessionStorage.length"), 0)
         self.login("admin@console.test", ADMIN_PW)
-        # A card stored through the API (the test provider's pm_card_visa): its brand, last
-        # four digits and expiry on the customer's page; not the default.
-        self.b.ok("POST", "/v1/payment-methods", {"customerId": cid, "providerPaymentMethodId": "pm_card_visa"})
+        # A card stored through the API (the test provider's pm_card_mastercard): its brand,
+        # last four digits and expiry on the customer's page; not the default.
+        self.b.ok("POST", "/v1/payment-methods", {"customerId": cid, "providerPaymentMethodId": "pm_card_mastercard"})
         self.go("#/customers/" + cid, HOSTILE)
         self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs] tbody tr")) == 2)
         self.assertEqual(len(self.b.invoices("&customerId=" + cid)), 2)
         [pm_row] = d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-pms] tbody tr")
         self.assertEqual((pm_row.find_element(By.CSS_SELECTOR, ".pm-brand").text,
-                          pm_row.find_element(By.CSS_SELECTOR, ".pm-last4").text), ("visa", "ending 4242"))
+                          pm_row.find_element(By.CSS_SELECTOR, ".pm-last4").text), ("mastercard", "ending 4444"))
         self.assertIn("12/2099", pm_row.text)
         self.assertIn("Make default", pm_row.text)
 
@@ -627,6 +699,40 @@ class Browser(ts.ProblemAssertions):
         self.axe_check("customers")
         self.shot("customers-phone", width=390)
 
+        # Adding a card with the test provider: a SetupIntent, then its own confirmation step
+        # (one of its cards; no number typed). The expired card is refused next to the field
+        # and nothing is stored; the succeeding one is stored, listed and made the default.
+        # (Last of the ADMIN's day: with a default card, later renewals would be charged.)
+        self.go("#/customers/" + cid, HOSTILE)
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-pms] tbody tr")) == 1)
+        d.find_element(By.ID, "add-card").click()
+        add = self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, "form[aria-label='Add a card']")))
+        self.assertTrue(add.get_attribute("data-setup-intent").startswith("seti_test_"))
+        self.assertEqual(add.find_elements(By.CSS_SELECTOR, "input[autocomplete^=cc], input[name*=number]"), [])
+        self.axe_check("add a card")
+        self.shot("add-card", css="section[aria-labelledby=c-pms]")
+        Select(add.find_element(By.NAME, "providerPaymentMethodId")).select_by_value("pm_card_visa_exp_2020_01")
+        add.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        err = self.wait(EC.visibility_of_element_located(
+            (By.CSS_SELECTOR, "form[aria-label='Add a card'] .field-error[data-field=providerPaymentMethodId]")))
+        self.assertIn("This card has expired", err.text)
+        self.assertIn("01/2020", err.text)
+        self.assertEqual(add.find_element(By.NAME, "providerPaymentMethodId").get_attribute("aria-invalid"), "true")
+        self.assertEqual(len(self.b.ok("GET", "/v1/payment-methods?customerId=" + cid)["data"]), 1)
+        Select(add.find_element(By.NAME, "providerPaymentMethodId")).select_by_value("pm_card_visa")
+        add.find_element(By.NAME, "makeDefault").click()
+        add.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-pms] tbody tr")) == 2)
+        rows = {r.find_element(By.CSS_SELECTOR, ".pm-last4").text: r
+                for r in d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-pms] tbody tr")}
+        self.assertEqual(rows["ending 4242"].find_element(By.CSS_SELECTOR, ".pm-brand").text, "visa")
+        self.assertIn("default", rows["ending 4242"].text)
+        self.assertNotIn("Make default", rows["ending 4242"].text)
+        self.assertIn("Make default", rows["ending 4444"].text)
+        stored = self.b.ok("GET", "/v1/payment-methods?customerId=" + cid + "&providerPaymentMethodId=pm_card_visa")["data"]
+        self.assertEqual([(m["card"]["brand"], m["card"]["last4"]) for m in stored], [("visa", "4242")])
+        self.assertEqual(self.b.ok("GET", "/v1/customers/" + cid)["defaultPaymentMethod"], "pm_card_visa")
+
         # A reader: no action button anywhere; the test clock says 403 in words.
         self.logout()
         self.login("reader@console.test", USER_PW)
@@ -637,6 +743,7 @@ class Browser(ts.ProblemAssertions):
         self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=c-invs]"))
         self.assertEqual([b for b in self.buttons() if b not in ("Download HTML", "Open PDF", "Older events")], [])
         self.assertEqual(d.find_elements(By.CSS_SELECTOR, "form[aria-label=Subscribe]"), [])
+        self.assertEqual(d.find_elements(By.ID, "add-card"), [])
         self.assertEqual(d.find_elements(By.CSS_SELECTOR, "details.change, details.inline-form"), [])
         self.go("#/invoices", "Invoices")
         self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "main table")))
@@ -657,6 +764,7 @@ class Browser(ts.ProblemAssertions):
         hosts = self.hosts_requested()
         self.assertTrue(hosts)
         self.assertLessEqual(hosts, {"http://127.0.0.1", "blob://", "data://"}, hosts)
+        self.assertFalse([h for h in hosts if "stripe" in h], hosts)   # test provider: no Stripe.js
         self.assertEqual(self.csp_reports(), [])
 
 
