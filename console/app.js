@@ -4,7 +4,7 @@
 // action (403) is said in words.
 import * as api from "./api.js";
 import { h, clear, say, loadStripeJs } from "./dom.js";
-import { formatMoney, formatTime, formatDate, parseMoney } from "./money.js";
+import { formatMoney, formatTime, formatDate, parseMoney, setTenantLocale } from "./money.js";
 
 const main = document.getElementById("main");
 const PAGE_SIZE = 20;
@@ -152,6 +152,8 @@ function loginPage() {
     field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
   ], "Log in", async (v) => {
     await api.login(v.email, v.password);
+    // The tenant's locale, for amounts, once per login (a USER reads it).
+    setTenantLocale((await api.get("/v1/branding")).locale);
     document.getElementById("nav").hidden = false;
     document.getElementById("who").hidden = false;
     document.getElementById("who-role").textContent = "Role: " + api.currentRole();

@@ -34,9 +34,19 @@ export function parseMoney(text, currency) {
   return Number(BigInt(m[1]) * 10n ** BigInt(d) + BigInt(frac || "0"));
 }
 
+// The tenant's locale (GET /v1/branding's locale, read once at login):
+// amounts are written in it, whoever reads them; dates are not (they stay
+// in the browser's locale and time zone). One of the document locales;
+// en-US until a login has read it.
+let tenantLocale = "en-US";
+
+export function setTenantLocale(locale) {
+  tenantLocale = locale || "en-US";
+}
+
 export function formatMoney(minor, currency, locale) {
   if (minor === null || minor === undefined || !currency) return "—";
-  const nf = new Intl.NumberFormat(locale, { style: "currency", currency });
+  const nf = new Intl.NumberFormat(locale || tenantLocale, { style: "currency", currency });
   return nf.format(decimalString(minor, currency));
 }
 

@@ -16,6 +16,12 @@
  * inch or smaller to fit 180 x 48 points, its aspect kept; a logo whose
  * file cannot be read (only its first bytes were checked), or larger than
  * 4096 pixels on a side, is left out of the PDF, which is drawn without it.
+ *
+ * The locale (params version 2) is the tenant's: one of the document
+ * locales (en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP; any case, kept in the
+ * table's spelling), en-US when not set. A document whose customer has no
+ * preferred locale is written in it (billing/document.h), and the console
+ * formats amounts in it.
  */
 #ifndef BILLING_BRANDING_H
 #define BILLING_BRANDING_H
@@ -34,7 +40,8 @@ typedef struct billing_branding billing_branding;
 /** The largest logo, in bytes. */
 #define BILLING_BRANDING_LOGO_MAX (256u * 1024u)
 
-#define BILLING_BRANDING_PARAMS_VERSION 1
+/** 2 added locale; a version 1 struct has no locale (en-US). */
+#define BILLING_BRANDING_PARAMS_VERSION 2
 
 /**
  * The whole branding: a set replaces all of it (NULL / 0: not set).
@@ -49,9 +56,11 @@ typedef struct {
 	size_t logo_len;
 	const char *accent_color;         /**< "#rrggbb"; NULL: #1f4e79 */
 	const char *footer;
+	/* version 2 */
+	const char *locale;               /**< a document locale; NULL: en-US */
 } billing_branding_params;
 
-#define BILLING_BRANDING_PARAMS_INIT { BILLING_BRANDING_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
+#define BILLING_BRANDING_PARAMS_INIT { BILLING_BRANDING_PARAMS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Replaces the principal's tenant's branding (ADMIN; audited).
@@ -60,8 +69,8 @@ typedef struct {
  * @return BILLING_OK; BILLING_EFORBIDDEN (not ADMIN); BILLING_EINVALID with
  *         the field errors of legalName, address.<member>, taxId, logo (not
  *         a PNG or JPEG file, or larger than BILLING_BRANDING_LOGO_MAX),
- *         accentColor, footer (nothing written); BILLING_ENOMEM; a storage
- *         error
+ *         accentColor, footer, locale (not a document locale) (nothing
+ *         written); BILLING_ENOMEM; a storage error
  */
 BILLING_EXTERN(int) billing_branding_set(billing_branding **out, billing_ctx *ctx,
 	const billing_principal *who, const billing_branding_params *params);
@@ -87,6 +96,9 @@ BILLING_EXTERN(const char *) billing_branding_logo_type(const billing_branding *
 /** "#rrggbb" as set, NULL when not set (documents then use #1f4e79). */
 BILLING_EXTERN(const char *) billing_branding_accent_color(const billing_branding *b);
 BILLING_EXTERN(const char *) billing_branding_footer(const billing_branding *b);
+/** The tenant's locale: the tag as stored, "en-US" when not set (never
+ *  NULL but for a NULL b). Borrowed. */
+BILLING_EXTERN(const char *) billing_branding_locale(const billing_branding *b);
 /** When it was last set; 0 when never. */
 BILLING_EXTERN(int64_t) billing_branding_updated_at(const billing_branding *b);
 /** Accepts NULL. */

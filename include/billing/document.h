@@ -108,9 +108,11 @@ typedef enum {
  *               with the CII XML attached)
  * @param locale "en-US", "en-GB", "de-DE", "fr-FR", "es-ES" or "ja-JP"
  *               (case-insensitive); NULL: the customer's preferredLocale,
- *               else en-US; checked but unused by BILLING_DOCUMENT_CII (the
- *               XML has no words of a language); BILLING_DOCUMENT_FACTURX
- *               uses it for its pages, not for the XML
+ *               else the tenant's (billing_branding_locale()), which is
+ *               en-US when not set; checked but unused by
+ *               BILLING_DOCUMENT_CII (the XML has no words of a language);
+ *               BILLING_DOCUMENT_FACTURX uses it for its pages, not for the
+ *               XML
  * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
  *         invoices; BILLING_ENOTFOUND when the tenant has no such invoice;
  *         BILLING_EINVALID (field "locale", reason "unsupported_locale")
@@ -139,7 +141,8 @@ BILLING_EXTERN(int) billing_invoice_render(char **out, size_t *len, billing_ctx 
  * (totalTaxAmounts), the total, how it was paid back (refunded, credited
  * to the balance, settled outside), the reason, the memo and the
  * branding's footer. The locale is chosen as for an invoice: the one
- * asked for, else the customer's preferredLocale, else en-US.
+ * asked for, else the customer's preferredLocale, else the tenant's
+ * (billing_branding_locale(): en-US when not set).
  *
  * @param out    receives the document (new; free with billing_free()),
  *               NUL-terminated for HTML

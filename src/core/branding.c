@@ -12,6 +12,7 @@
 #include "core/address.h"
 #include "core/branding.h"
 #include "core/core.h"
+#include "core/document.h"
 #include "core/encode.h"
 #include "core/settings.h"
 #include "core/txn.h"
@@ -40,6 +41,8 @@ static const billing_field fields[] = {
 	  "accentColor", BILLING_JSON_STRING, 0, NULL, 0, NULL },
 	{ "footer", BILLING_FIELD_TEXT, offsetof(billing__branding, footer), 0,
 	  "footer", BILLING_JSON_STRING, 0, NULL, 0, NULL },
+	{ "locale", BILLING_FIELD_TEXT, offsetof(billing__branding, locale), 0,
+	  "locale", BILLING_JSON_STRING, 0, NULL, 0, NULL },
 	{ "updated_at", BILLING_FIELD_INT64, offsetof(billing__branding, updated_at), 0,
 	  "updatedAt", BILLING_JSON_TIME, 0, NULL, 0, NULL },
 };
@@ -50,7 +53,7 @@ static const billing_resource res = {
 	.field_count = sizeof(fields) / sizeof(fields[0])
 };
 
-static const billing__branding none = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
+static const billing__branding none = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
 
 /* The form was checked by billing_branding_set before the put. */
 static int form_ok(const void *rec)
@@ -143,6 +146,16 @@ static int form(billing__branding *r, const billing_branding_params *p)
 		goto done;
 	if (r->accent_color && !color_ok((char *)(uintptr_t)r->accent_color))
 		billing__check_fail(&ck, "accentColor", "must be #rrggbb in hexadecimal digits");
+	/* The table's own spelling of the tag ("de-de" is kept "de-DE"), as a
+	 * customer's preferredLocale; en-US is kept as not set (NULL). */
+	if (p->version >= 2 && p->locale) {
+		const billing__locale *loc = billing__locale_find(p->locale);
+		if (!loc)
+			billing__check_fail(&ck, "locale",
+				"must be one of en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP");
+		else if (strcmp(loc->tag, "en-US") != 0 && (rc = copy(&r->locale, loc->tag)) < 0)
+			goto done;
+	}
 	if (p->logo) {
 		if (p->logo_len > BILLING_BRANDING_LOGO_MAX)
 			billing__check_fail(&ck, "logo", "must be at most 256 KiB (262144 bytes)");
@@ -281,6 +294,12 @@ const char *billing_branding_accent_color(const billing_branding *b)
 	return b ? b->r.accent_color : NULL;
 }
 const char *billing_branding_footer(const billing_branding *b) { return b ? b->r.footer : NULL; }
+const char *billing_branding_locale(const billing_branding *b)
+{
+	if (!b)
+		return NULL;
+	return b->r.locale ? b->r.locale : "en-US";
+}
 int64_t billing_branding_updated_at(const billing_branding *b) { return b ? b->r.updated_at : 0; }
 
 void billing_branding_free(billing_branding *b)

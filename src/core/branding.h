@@ -21,6 +21,7 @@ typedef struct {
 	const char *logo_b64;       /* the file in standard base64 */
 	const char *accent_color;   /* "#rrggbb" */
 	const char *footer;
+	const char *locale;         /* a document locale's tag; NULL: en-US */
 	int64_t updated_at;
 } billing__branding;
 

@@ -827,8 +827,10 @@ static int render(char **out, size_t *len, billing_ctx *ctx, const billing_princ
 	memset(&s, 0, sizeof(s));
 	memset(&d, 0, sizeof(d));
 	if ((rc = read_source(&s, ctx, who, note ? NULL : id, note ? id : NULL)) == BILLING_OK) {
-		/* No locale asked for: the customer's, else en-US. */
-		if (!locale && (loc = billing__locale_find(s.preferred_locale)) == NULL)
+		/* No locale asked for: the customer's, else the tenant's
+		 * (its branding's), else en-US. */
+		if (!locale && (loc = billing__locale_find(s.preferred_locale)) == NULL &&
+		    (loc = billing__locale_find(s.brand.locale)) == NULL)
 			loc = billing__locale_find("en-US");
 		/* A note's source holds it (read_source); the e-invoice is
 		 * written from the source, not from the layout. Factur-X is

@@ -23,6 +23,8 @@ static const field_spec f_branding_set[] = {
 	{ "accentColor", T_STRING, false, true, "#rrggbb: the documents' rules and headings "
 		"(default #1f4e79)" },
 	{ "footer", T_STRING, false, true, "text under every document, 1-1000 characters" },
+	{ "locale", T_STRING, false, true, "the tenant's locale: en-US, en-GB, de-DE, fr-FR, "
+		"es-ES or ja-JP (any case); absent or null: en-US" },
 	{ NULL, 0, false, false, NULL }
 };
 
@@ -53,6 +55,7 @@ static int branding_out(cJSON **res, int rc, billing_branding *b)
 	if (!str_out(o, "taxId", r->tax_id) || !str_out(o, "logo", r->logo_b64) ||
 	    !str_out(o, "logoType", billing_branding_logo_type(b)) ||
 	    !str_out(o, "accentColor", r->accent_color) || !str_out(o, "footer", r->footer) ||
+	    !cJSON_AddStringToObject(o, "locale", billing_branding_locale(b)) ||
 	    !cJSON_AddItemToObject(o, "updatedAt", billing__json_time_or_null(r->updated_at)))
 		goto nomem;
 	billing_branding_free(b);
@@ -133,6 +136,7 @@ static int op_branding_set(cJSON **res, billing_ctx *ctx, const billing_principa
 	p.tax_id = jstr(in, "taxId");
 	p.accent_color = jstr(in, "accentColor");
 	p.footer = jstr(in, "footer");
+	p.locale = jstr(in, "locale");
 	rc = billing_branding_set(&b, ctx, who, &p);
 	billing__free(file);
 	return branding_out(res, rc, b);

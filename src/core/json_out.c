@@ -558,7 +558,7 @@ static const billing__shape_field branding_fields[] = {
 	{ "address", "object?", false }, { "taxId", "string?", false },
 	{ "logo", "string?", false }, { "logoType", "string?", false },
 	{ "accentColor", "string?", false }, { "footer", "string?", false },
-	{ "updatedAt", "time?", false }, END
+	{ "locale", "string", false }, { "updatedAt", "time?", false }, END
 };
 static const billing__shape_field hosted_rotation_fields[] = {
 	{ "object", "'hosted_links'", false }, { "rotatedAt", "time", false }, END

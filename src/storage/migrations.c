@@ -2009,6 +2009,12 @@ static const char step42_postgres[] =
 		"    GRANT SELECT, INSERT, DELETE ON usage_event_keys TO billing_runtime;\n"
 		"    GRANT EXECUTE ON FUNCTION billing_usage_partition(BIGINT) TO billing_runtime;");
 
+/* The tenant's locale (issue #25 item 3; src/core/branding.c): one of the
+ * document locales, NULL meaning en-US. Its documents' customers without a
+ * preferred locale get it, and the console formats amounts in it. */
+static const char step43_branding_locale[] =
+	"ALTER TABLE branding ADD COLUMN locale TEXT /*COLLATE_C*/;\n";
+
 static const billing__migration steps[] = {
 	{ 1, "catalog: tenants, customers, products, plans, idempotency keys",
 		step1_catalog, step1_postgres, NULL },
@@ -2081,6 +2087,7 @@ static const billing__migration steps[] = {
 		"billed", step41_usage_billed, step41_postgres, NULL },
 	{ 42, "usage events: partitioned by month on PostgreSQL, the dedupe key in a table of "
 		"its own", "", step42_postgres, NULL },
+	{ 43, "branding: the tenant's locale", step43_branding_locale, NULL, NULL },
 };
 
 size_t billing__migrations_upto;

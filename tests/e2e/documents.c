@@ -29,6 +29,10 @@
  *   JPEG by JSON), the accent colour, the footer, hostile text inert; its
  *   refusals (a logo neither PNG nor JPEG, too large, not base64, a colour,
  *   a blank name, an address) changing nothing;
+ * - the tenant's locale (branding's locale, issue #25 item 3): en-US until
+ *   set, the locale of documents whose customer has none, the customer's
+ *   and an asked-for locale winning; refusals naming locale; a version 1
+ *   params struct; another tenant's stays en-US;
  * - refusals: an unsupported locale, an unknown format, an id that names no
  *   invoice of the tenant (also another tenant's); a USER may read;
  * - PDF (a build with BILLING_PDF): the same invoice in each locale as
@@ -725,6 +729,109 @@ static void documents__branding_in_the_seller_block(void **state)
 	call(f, NULL, "branding.set", "{\"address\":{},\"footer\":\"Line 1\\nLine 2\"}");
 	answer(f, got, sizeof(got), "branding.get", "{}", "address");
 	assert_string_equal(got, "");
+}
+
+/* The tenant's locale (issue #25 item 3): en-US until set; an ADMIN sets
+ * it (any case, kept in the table's spelling); a document whose customer
+ * has no preferredLocale is written in it, the customer's and an asked-for
+ * locale still win; a version 1 params struct has no locale; refusals name
+ * the field and change nothing; another tenant keeps en-US. */
+static void documents__tenant_locale_by_default(void **state)
+{
+	fx *f = *state;
+	billing_branding_params p = BILLING_BRANDING_PARAMS_INIT;
+	billing_principal user = tb_user(f->t), other_admin;
+	billing_branding *b = NULL;
+	char cus[64], fr[64], id[64], fr_id[64], got[512], at[512], *html, *json = NULL;
+	const char *other = tb_tenant(f->w, "Other");
+	size_t i;
+
+	tb_assert_rc(billing_branding_get(&b, f->w->ctx, &user), BILLING_OK);   /* none yet */
+	assert_string_equal(billing_branding_locale(b), "en-US");
+	billing_branding_free(b);
+	b = NULL;
+	answer(f, got, sizeof(got), "branding.get", "{}", "locale");
+	assert_string_equal(got, "en-US");
+	call(f, cus, "customers.create", "{\"name\":\"Ida\",\"email\":\"ida@locale.example\"}");
+	issued(f, id, cus);
+	html = render(f, &f->admin, id, NULL);                 /* nothing set: en-US */
+	assert_non_null(strstr(html, "<html lang=\"en-US\">"));
+	assert_non_null(strstr(html, EURO "30.00"));
+	free(html);
+
+	p.locale = "de-de";
+	tb_assert_rc(billing_branding_set(&b, f->w->ctx, &user, &p), BILLING_EFORBIDDEN);
+	assert_null(b);
+	tb_assert_rc(billing_branding_set(&b, f->w->ctx, &f->admin, &p), BILLING_OK);
+	assert_string_equal(billing_branding_locale(b), "de-DE");
+	billing_branding_free(b);
+	b = NULL;
+	tb_assert_rc(billing_branding_get(&b, f->w->ctx, &user), BILLING_OK);   /* a USER reads */
+	assert_string_equal(billing_branding_locale(b), "de-DE");
+	billing_branding_free(b);
+	b = NULL;
+	html = render(f, &f->admin, id, NULL);                 /* the tenant's: de-DE */
+	assert_non_null(strstr(html, "<html lang=\"de-DE\">"));
+	assert_non_null(strstr(html, "30,00" NBSP EURO));
+	free(html);
+	html = render(f, &f->admin, id, "en-GB");              /* asked for: wins */
+	assert_non_null(strstr(html, "<html lang=\"en-GB\">"));
+	free(html);
+	call(f, fr, "customers.create", "{\"name\":\"Zo\xc3\xa9\",\"email\":\"zoe@locale.example\","
+		"\"preferredLocale\":\"fr-FR\"}");
+	issued(f, fr_id, fr);
+	html = render(f, &f->admin, fr_id, NULL);              /* the customer's: wins */
+	assert_non_null(strstr(html, "<html lang=\"fr-FR\">"));
+	free(html);
+
+	/* Another tenant's branding and documents are its own: en-US. */
+	other_admin = tb_admin(other);
+	tb_assert_rc(billing_branding_get(&b, f->w->ctx, &other_admin), BILLING_OK);
+	assert_string_equal(billing_branding_locale(b), "en-US");
+	billing_branding_free(b);
+	b = NULL;
+
+	/* Refusals: each names locale; nothing changed. */
+	answer(f, got, sizeof(got), "branding.get", "{}", "updatedAt");
+	snprintf(at, sizeof(at), "%s", got);
+	p.locale = "pt-BR";
+	tb_assert_rc(billing_branding_set(NULL, f->w->ctx, &f->admin, &p), BILLING_EINVALID);
+	tb_assert_field("locale");
+	{
+		static const char *const bad[] = {
+			"{\"locale\":\"pt-BR\"}", "{\"locale\":\"\"}", "{\"locale\":\"de\"}",
+			"{\"locale\":\"de-DE \"}", "{\"locale\":5}",
+		};
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			tb_assert_rc(billing_call_json(&json, f->w->ctx, &f->admin, "branding.set",
+				bad[i], strlen(bad[i]), NULL), BILLING_EINVALID);
+			tb_assert_field("locale");
+			billing_free(json);
+			json = NULL;
+		}
+	}
+	answer(f, got, sizeof(got), "branding.get", "{}", "updatedAt");
+	assert_string_equal(got, at);
+	answer(f, got, sizeof(got), "branding.get", "{}", "locale");
+	assert_string_equal(got, "de-DE");
+
+	/* By JSON, ja-jp; then a set without it (the whole branding) is en-US. */
+	answer(f, got, sizeof(got), "branding.set", "{\"locale\":\"ja-jp\"}", "locale");
+	assert_string_equal(got, "ja-JP");
+	html = render(f, &f->admin, id, NULL);
+	assert_non_null(strstr(html, "<html lang=\"ja-JP\">"));
+	free(html);
+	answer(f, got, sizeof(got), "branding.set", "{\"legalName\":\"Solo\"}", "locale");
+	assert_string_equal(got, "en-US");
+	/* A version 1 struct ends before locale: what follows it is not read. */
+	p.version = 1;
+	p.locale = "not read";
+	tb_assert_rc(billing_branding_set(&b, f->w->ctx, &f->admin, &p), BILLING_OK);
+	assert_string_equal(billing_branding_locale(b), "en-US");
+	billing_branding_free(b);
+	html = render(f, &f->admin, id, NULL);
+	assert_non_null(strstr(html, "<html lang=\"en-US\">"));
+	free(html);
 }
 
 /* The sums after the total (the balance applied, a credit note, the amount
@@ -2774,6 +2881,7 @@ int main(void)
 		T(documents__customer_address_and_locale_by_c),
 		T(documents__buyer_address_and_preferred_locale),
 		T(documents__branding_in_the_seller_block),
+		T(documents__tenant_locale_by_default),
 		T(documents__balance_credit_notes_payment_notes_and_statuses),
 #ifdef BILLING_PDF
 		T(documents__pdf_every_amount_in_every_locale),

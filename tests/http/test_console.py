@@ -38,7 +38,9 @@ stored; the succeeding one stored, listed and made the default), reads the
 audit log; the dashboard's MRR equals GET /v1/reports/mrr; no request
 leaves loopback and the browser reports no CSP violation; axe-core (from
 console/node_modules) finds no serious or critical violation on any page; a
-USER sees no action button (no "Add a card") and a 403 in words (test clock, audit log). With
+USER sees no action button (no "Add a card") and a 403 in words (test clock, audit log).
+Another tenant's plan of 1234.56 EUR reads "€1,234.56" until its branding's locale
+is de-DE, then "1.234,56 €" (after a new login). With
 BILLING_TEST_SCREENSHOTS=<dir> it saves the pages' screenshots there
 (docs/console/*.png).
 
@@ -242,14 +244,39 @@ class ConsoleFiles(tenant_case.TenantCase):
             shutil.rmtree(outside, ignore_errors=True)
 
 
+def require_chromium():
+    for exe in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+        if not os.access(exe, os.X_OK):
+            raise RuntimeError(exe + " is missing: run scripts/deps.sh")
+
+
+def chromium(downloads):
+    """Debian's headless Chromium through its chromedriver (en-US, 1280 x 900, the network
+    and console logs kept, downloads into the directory downloads); also used by
+    bench/console/first_page.py."""
+    require_chromium()
+    o = webdriver.ChromeOptions()
+    o.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,900", "--no-first-run", "--disable-sync",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-default-apps", "--disable-extensions", "--lang=en-US",
+                "--disable-features=Translate,OptimizationHints,MediaRouter"):
+        o.add_argument(arg)
+    o.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    o.add_experimental_option("prefs", {"download.default_directory": downloads,
+                                        "download.prompt_for_download": False})
+    d = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=o)
+    d.set_script_timeout(30)
+    return d
+
+
 class Browser(ts.ProblemAssertions):
     """One headless Chromium for the whole class, on one server."""
 
     @classmethod
     def setUpClass(cls):
-        for exe in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
-            if not os.access(exe, os.X_OK):
-                raise RuntimeError(exe + " is missing: run scripts/deps.sh")
+        require_chromium()
         if not os.path.exists(AXE):
             raise RuntimeError("console/node_modules/axe-core is missing: run scripts/deps.sh")
         # A webhook endpoint on loopback (nobody listens there) gives the delivery log rows.
@@ -263,20 +290,7 @@ class Browser(ts.ProblemAssertions):
         cls.b = ts.Billing(cls.s, ts.make_token(ts.claims_for(cls.tenant)))
         cls.base = "http://127.0.0.1:%d" % cls.s.port
         cls.downloads = tempfile.mkdtemp(prefix="console-downloads-")
-        o = webdriver.ChromeOptions()
-        o.binary_location = "/usr/bin/chromium"
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1280,900", "--no-first-run", "--disable-sync",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-default-apps", "--disable-extensions", "--lang=en-US",
-                    "--disable-features=Translate,OptimizationHints,MediaRouter"):
-            o.add_argument(arg)
-        o.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-        o.add_experimental_option("prefs", {"download.default_directory": cls.downloads,
-                                            "download.prompt_for_download": False})
-        cls.d = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"),
-                                 options=o)
-        cls.d.set_script_timeout(30)
+        cls.d = chromium(cls.downloads)
         with open(AXE, encoding="utf-8") as f:
             cls.axe = f.read()
 
@@ -766,6 +780,31 @@ class Browser(ts.ProblemAssertions):
         self.assertLessEqual(hosts, {"http://127.0.0.1", "blob://", "data://"}, hosts)
         self.assertFalse([h for h in hosts if "stripe" in h], hosts)   # test provider: no Stripe.js
         self.assertEqual(self.csp_reports(), [])
+
+    def test_amounts_in_the_tenant_locale(self):
+        """Amounts are written in the tenant's locale (GET /v1/branding's locale, read at
+        login), not the browser's (en-US here): en-US until set, de-DE after."""
+        tenant = self.s.cli("tenant", "create", "--name", "Locale").stdout.decode().strip()
+        self.s.cli("user", "create", "--tenant", tenant, "--email", "admin@locale.test",
+                   "--role", "ADMIN", stdin=ADMIN_PW.encode())
+        b = ts.Billing(self.s, ts.make_token(ts.claims_for(tenant)))
+        b.plan("BIG", 123456, currency="EUR")
+        row = "//section[@aria-labelledby='cat-plans']//tr[.//code[text()='BIG']]"
+
+        def plan_price():
+            self.go("#/catalog", "Products and plans")
+            return self.wait(EC.presence_of_element_located((By.XPATH, row))).text.replace("\u00a0", " ")
+
+        self.assertEqual(b.ok("GET", "/v1/branding")["locale"], "en-US")
+        self.login("admin@locale.test", ADMIN_PW)
+        self.assertIn("€1,234.56 / month", plan_price())
+        self.assertEqual(b.ok("PUT", "/v1/branding", {"locale": "de-DE"})["locale"], "de-DE")
+        self.logout()
+        self.login("admin@locale.test", ADMIN_PW)
+        self.assertIn("1.234,56 € / month", plan_price())
+        # Dates stay in the browser's locale: the audit log's row of the change.
+        self.go("#/audit", "Audit log")
+        self.wait(lambda d: "branding.set" in d.find_element(By.CSS_SELECTOR, "main").text)
 
 
 if __name__ == "__main__":

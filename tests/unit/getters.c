@@ -49,6 +49,7 @@
 	PTR(billing_branding_logo_type) \
 	PTR(billing_branding_accent_color) \
 	PTR(billing_branding_footer) \
+	PTR(billing_branding_locale) \
 	INT(billing_branding_updated_at, 0) \
 	PTR(billing_customer_preferred_locale) \
 	INT(billing_customer_metadata_count, 0) \
