@@ -19,9 +19,12 @@
 /* Starts a transaction; sets the error on failure. */
 int billing__begin(billing_txn **tx, billing_ctx *ctx, const char *tenant_id, unsigned int kind);
 
-/* Ends tx: commits when rc >= 0, else rolls back. Returns rc or the commit's
- * failure. Inline, so that "a failure stays a failure" is visible to static
- * analysis of the calling file (see billing__error_set). */
+/* Ends tx. rc < 0: rolls back and returns rc, keeping the error the call
+ * failed with. rc >= 0: commits and returns BILLING_OK (a positive rc is not
+ * passed on), or the commit's negative code when it failed (the backend has
+ * rolled back; an injected commit failure is BILLING_ESTORAGE), with its
+ * error set. Inline, so that "a failure stays a failure" is visible to
+ * static analysis of the calling file (see billing__error_set). */
 int billing__end_txn(billing_ctx *ctx, billing_txn *tx, int rc);
 static inline int billing__end(billing_ctx *ctx, billing_txn *tx, int rc)
 {
