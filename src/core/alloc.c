@@ -1,10 +1,12 @@
 /*
  * Allocation wrappers with a per-thread failure injector (see alloc.h).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/errors.h"
 
 static _Thread_local long fail_countdown; /* 0: off */
 static _Thread_local long alloc_count;
@@ -60,6 +62,27 @@ char *billing__strdup(const char *s)
 void billing__free(void *ptr)
 {
 	free(ptr);
+}
+
+int billing__grow(void **items, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return BILLING_OK;
+	while (c < need) {
+		if (c > SIZE_MAX / 2)
+			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+		c *= 2;
+	}
+	if (size && c > SIZE_MAX / size)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	if ((p = billing__realloc(*items, c * size)) == NULL)
+		return billing__error_set(BILLING_ENOMEM, NULL, NULL);
+	*items = p;
+	*cap = c;
+	return BILLING_OK;
 }
 
 static _Thread_local long storage_countdown; /* 0: off */

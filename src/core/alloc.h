@@ -16,6 +16,15 @@ char *billing__strndup(const char *s, size_t n);
 void billing__free(void *ptr);
 
 /*
+ * Makes *items, an array of *cap elements of size bytes each, hold at least
+ * need elements: *cap doubles (from 16) until it does. BILLING_OK, also
+ * when it held them already; BILLING_ENOMEM (the error set) when the
+ * allocation fails or the bytes would not fit a size_t, and then *items and
+ * *cap are as they were (the array is still the caller's to free).
+ */
+int billing__grow(void **items, size_t *cap, size_t need, size_t size);
+
+/*
  * Fault injection for tests: the nth allocation from now fails (1 = the
  * next one); 0 turns injection off. Thread-local, so a test only affects
  * the allocations of its own thread. Returns how many allocations were

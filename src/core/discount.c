@@ -235,14 +235,9 @@ struct redeemed_set {
 static int redeemed_add(struct redeemed_set *s, const char *id, int64_t max, int64_t times)
 {
 	struct redeemed *r;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		void *v = billing__realloc(s->v, cap * sizeof(*s->v));
-		if (!v)
-			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-		s->v = v;
-		s->cap = cap;
-	}
+	int rc;
+	if ((rc = billing__grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v))) < 0)
+		return rc;
 	r = &s->v[s->n++];
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	r->max_redemptions = max;

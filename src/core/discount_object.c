@@ -318,20 +318,15 @@ static int want_row(void *payload, const void *record)
 	struct shown_check *s = payload;
 	struct billing__discount_info d;
 	struct shown_want *w;
+	int rc;
 
 	/* A list leaves deleted discounts out: each row is a level's live one.
 	 * An invoice's own is shown by no customer or subscription. */
 	info_of(&d, record);
 	if (d.invoice_id[0])
 		return BILLING_OK;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		void *v = billing__realloc(s->v, cap * sizeof(*s->v));
-		if (!v)
-			return billing__error_set(BILLING_ENOMEM, NULL, NULL);
-		s->v = v;
-		s->cap = cap;
-	}
+	if ((rc = billing__grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v))) < 0)
+		return rc;
 	w = &s->v[s->n++];
 	w->sub = d.subscription_id[0] != '\0';
 	snprintf(w->level, sizeof(w->level), "%s", w->sub ? d.subscription_id : d.customer_id);

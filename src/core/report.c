@@ -96,21 +96,6 @@ static int corrupt(const char *what)
 	return billing__error_set(BILLING_ESTORAGE, "corrupt", "%s", what);
 }
 
-/* Grows *v (of *cap elements of size) to hold one more. */
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	void *p;
-	size_t c;
-	if (n < *cap)
-		return BILLING_OK;
-	c = *cap ? *cap * 2 : 64;
-	if ((p = billing__realloc(*v, c * size)) == NULL)
-		return nomem();
-	*v = p;
-	*cap = c;
-	return BILLING_OK;
-}
-
 static void report_free(report *r)
 {
 	size_t i, j;
@@ -147,7 +132,8 @@ static int plan_in(void *payload, const void *record)
 	plan_row *row;
 	int rc;
 
-	if ((rc = grow((void **)&r->plans, &r->plan_cap, r->plan_n, sizeof(*r->plans))) < 0)
+	if ((rc = billing__grow((void **)&r->plans, &r->plan_cap, r->plan_n + 1,
+		sizeof(*r->plans))) < 0)
 		return rc;
 	row = &r->plans[r->plan_n];
 	memset(row, 0, sizeof(*row));
@@ -224,7 +210,7 @@ static int discount_in(void *payload, const void *record)
 	if (d->invoice_id || d->start_at > r->at || (d->deleted_at && d->deleted_at <= r->at) ||
 	    (d->end_at && d->end_at <= r->at))
 		return BILLING_OK;
-	if ((rc = grow((void **)&r->discounts, &r->discount_cap, r->discount_n,
+	if ((rc = billing__grow((void **)&r->discounts, &r->discount_cap, r->discount_n + 1,
 		sizeof(*r->discounts))) < 0)
 		return rc;
 	row = &r->discounts[r->discount_n];
@@ -278,7 +264,8 @@ static int coupon_in(void *payload, const void *record)
 	coupon_row *row;
 	int rc;
 
-	if ((rc = grow((void **)&r->coupons, &r->coupon_cap, r->coupon_n, sizeof(*r->coupons))) < 0)
+	if ((rc = billing__grow((void **)&r->coupons, &r->coupon_cap, r->coupon_n + 1,
+		sizeof(*r->coupons))) < 0)
 		return rc;
 	row = &r->coupons[r->coupon_n];
 	memset(row, 0, sizeof(*row));
@@ -445,7 +432,7 @@ static int customer_cmp(const void *a, const void *b)
 static int count_customer(report *r, const char *customer_id, int64_t mrr)
 {
 	int rc;
-	if ((rc = grow((void **)&r->customers, &r->customer_cap, r->customer_n,
+	if ((rc = billing__grow((void **)&r->customers, &r->customer_cap, r->customer_n + 1,
 		sizeof(*r->customers))) < 0)
 		return rc;
 	if ((r->customers[r->customer_n].id = billing__strdup(customer_id)) == NULL)
@@ -737,7 +724,8 @@ static int first_in(void *payload, const void *record)
 	customer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "customerId"));
 	if (status && currency && customer && strcmp(currency, fs->currency) == 0 &&
 	    (strcmp(status, "active") == 0 || strcmp(status, "past_due") == 0) &&
-	    (rc = grow((void **)&fs->v, &fs->cap, fs->n, sizeof(*fs->v))) == BILLING_OK) {
+	    (rc = billing__grow((void **)&fs->v, &fs->cap, fs->n + 1,
+		sizeof(*fs->v))) == BILLING_OK) {
 		if ((fs->v[fs->n].id = billing__strdup(customer)) == NULL)
 			rc = nomem();
 		else
@@ -1302,7 +1290,7 @@ static int trial_ended_in(void *payload, const void *record)
 	if (!e->data_json || (root = billing__jx_parse(e->data_json, strlen(e->data_json),
 		NULL)) == NULL)
 		return corrupt("a subscription event's data is not JSON");
-	if ((rc = grow((void **)&t->v, &t->cap, t->n, sizeof(*t->v))) == BILLING_OK) {
+	if ((rc = billing__grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v))) == BILLING_OK) {
 		/* No invoice named: none can have been paid (an empty id matches no
 		 * invoice.paid). */
 		invoice = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root,
@@ -1837,7 +1825,7 @@ typedef struct {
 static int id_add(cust_mrr **v, size_t *n, size_t *cap, const char *id, int64_t x)
 {
 	int rc;
-	if ((rc = grow((void **)v, cap, *n, sizeof(**v))) < 0)
+	if ((rc = billing__grow((void **)v, cap, *n + 1, sizeof(**v))) < 0)
 		return rc;
 	if (((*v)[*n].id = billing__strdup(id)) == NULL)
 		return nomem();
@@ -1897,7 +1885,8 @@ static int failed_in(void *payload, const void *record)
 		if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(root, "amountDue"), &due) !=
 		    BILLING__JX_INT_OK)
 			rc = corrupt("an invoice event has no amount due");
-		else if ((rc = grow((void **)&r->v, &r->cap, r->n, sizeof(*r->v))) == BILLING_OK &&
+		else if ((rc = billing__grow((void **)&r->v, &r->cap, r->n + 1,
+			sizeof(*r->v))) == BILLING_OK &&
 		    (r->v[r->n].id = billing__strdup(e->resource_id)) == NULL)
 			rc = nomem();
 		else if (rc == BILLING_OK) {

@@ -1,9 +1,12 @@
 /*
- * Opening contexts: options, URLs, and what errors may say.
+ * Opening contexts: options, URLs, and what errors may say; the core's
+ * array growth (billing__grow).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "tb.h"
+#include "core/alloc.h"
 
 static void open_url__unknown_scheme_is_invalid_and_not_echoed(void **state)
 {
@@ -97,6 +100,48 @@ static void errors__every_code_has_a_name_and_message(void **state)
 	assert_string_equal(billing_error_name(1), "BILLING_UNKNOWN");
 }
 
+static void grow__doubles_from_16_to_hold_what_is_needed(void **state)
+{
+	int64_t *v = NULL;
+	size_t cap = 0, i;
+	(void)state;
+	tb_assert_rc(billing__grow((void **)&v, &cap, 1, sizeof(*v)), BILLING_OK);
+	assert_int_equal(cap, 16);
+	for (i = 0; i < 16; i++)
+		v[i] = (int64_t)i;
+	tb_assert_rc(billing__grow((void **)&v, &cap, 16, sizeof(*v)), BILLING_OK);
+	assert_int_equal(cap, 16);                  /* held already */
+	tb_assert_rc(billing__grow((void **)&v, &cap, 17, sizeof(*v)), BILLING_OK);
+	assert_int_equal(cap, 32);
+	tb_assert_rc(billing__grow((void **)&v, &cap, 100, sizeof(*v)), BILLING_OK);
+	assert_int_equal(cap, 128);
+	for (i = 0; i < 16; i++)                     /* kept through each realloc */
+		assert_int_equal(v[i], (int64_t)i);
+	billing__free(v);
+}
+
+static void grow__refuses_a_size_that_would_wrap_and_keeps_the_array(void **state)
+{
+	int64_t *v = NULL, *was;
+	size_t cap = 0;
+	(void)state;
+	tb_assert_rc(billing__grow((void **)&v, &cap, 16, sizeof(*v)), BILLING_OK);
+	was = v;
+	/* cap * size past SIZE_MAX, and a cap that cannot double to need */
+	tb_assert_rc(billing__grow((void **)&v, &cap, SIZE_MAX / sizeof(*v) + 1, sizeof(*v)),
+		BILLING_ENOMEM);
+	tb_assert_rc(billing__grow((void **)&v, &cap, SIZE_MAX, 1), BILLING_ENOMEM);
+	assert_ptr_equal(v, was);
+	assert_int_equal(cap, 16);
+	/* a failed allocation leaves it too */
+	billing__alloc_fail_at(1);
+	tb_assert_rc(billing__grow((void **)&v, &cap, 17, sizeof(*v)), BILLING_ENOMEM);
+	billing__alloc_fail_at(0);
+	assert_ptr_equal(v, was);
+	assert_int_equal(cap, 16);
+	billing__free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +151,8 @@ int main(void)
 		cmocka_unit_test(open__the_injected_clock_is_the_context_time),
 		cmocka_unit_test(version__library_matches_headers),
 		cmocka_unit_test(errors__every_code_has_a_name_and_message),
+		cmocka_unit_test(grow__doubles_from_16_to_hold_what_is_needed),
+		cmocka_unit_test(grow__refuses_a_size_that_would_wrap_and_keeps_the_array),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
