@@ -292,17 +292,6 @@ static int discount_made(void *payload, const void *record)
 	return BILLING_OK;
 }
 
-/* Every row of res in the tenant, soft-deleted ones too, in one statement. */
-static int read_with_deleted(billing_ctx *ctx, billing_txn *tx, const billing_resource *res,
-	const char *tenant_id, billing_row_cb cb, void *payload)
-{
-	billing_list_query q;
-	memset(&q, 0, sizeof(q));
-	q.limit = UINT_MAX;
-	q.with_deleted = 1;
-	return billing__list_records(ctx->st, tx, res, tenant_id, &q, cb, payload);
-}
-
 static void redeemed_report(struct redemption_check *c, const struct redeemed_set *s)
 {
 	char detail[200], max[48];
@@ -332,17 +321,17 @@ int billing__redemption_check(billing_ctx *ctx, billing_txn *tx, const char *ten
 	memset(&c, 0, sizeof(c));
 	c.report = report;
 	c.payload = payload;
-	if ((rc = read_with_deleted(ctx, tx, &billing__res_coupon, tenant_id, coupon_counted,
-		&c.coupons)) < 0 ||
-	    (rc = read_with_deleted(ctx, tx, &billing__res_promotion_code, tenant_id,
-		promo_counted, &c.promos)) < 0)
+	if ((rc = billing__list_all_with_deleted(ctx->st, tx, &billing__res_coupon, tenant_id,
+		coupon_counted, &c.coupons)) < 0 ||
+	    (rc = billing__list_all_with_deleted(ctx->st, tx, &billing__res_promotion_code,
+		tenant_id, promo_counted, &c.promos)) < 0)
 		goto out;
 	if (c.coupons.n)
 		qsort(c.coupons.v, c.coupons.n, sizeof(*c.coupons.v), cmp_redeemed);
 	if (c.promos.n)
 		qsort(c.promos.v, c.promos.n, sizeof(*c.promos.v), cmp_redeemed);
-	if ((rc = read_with_deleted(ctx, tx, &billing__res_discount, tenant_id, discount_made,
-		&c)) < 0)
+	if ((rc = billing__list_all_with_deleted(ctx->st, tx, &billing__res_discount, tenant_id,
+		discount_made, &c)) < 0)
 		goto out;
 	redeemed_report(&c, &c.coupons);
 	redeemed_report(&c, &c.promos);

@@ -189,6 +189,16 @@ int billing__list_all(billing_storage *st, billing_txn *tx, const billing_resour
 	return billing__list_records(st, tx, res, tenant_id, &q, cb, payload);
 }
 
+int billing__list_all_with_deleted(billing_storage *st, billing_txn *tx,
+	const billing_resource *res, const char *tenant_id, billing_row_cb cb, void *payload)
+{
+	billing_list_query q;
+	memset(&q, 0, sizeof(q));
+	q.limit = UINT_MAX;
+	q.with_deleted = 1;
+	return billing__list_records(st, tx, res, tenant_id, &q, cb, payload);
+}
+
 static int count_row(void *payload, const void *record)
 {
 	(void)payload;

@@ -524,17 +524,6 @@ static int subscription_state_in(void *payload, const void *record)
 	return rc;
 }
 
-/* Every row of res in the tenant, soft-deleted ones too. */
-static int read_all(billing_ctx *ctx, billing_txn *tx, const billing_resource *res,
-	const char *tenant_id, billing_row_cb cb, void *payload)
-{
-	billing_list_query q;
-	memset(&q, 0, sizeof(q));
-	q.limit = UINT_MAX;
-	q.with_deleted = 1;
-	return billing__list_records(ctx->st, tx, res, tenant_id, &q, cb, payload);
-}
-
 /* Sorts r->customers by id and keeps each customer once, with the sum of
  * its subscriptions' MRR (the movements and churn compare two such lists).
  * A subscription's MRR is never negative (a discount takes at most the
@@ -561,14 +550,17 @@ static int mrr_read(report *r, billing_ctx *ctx, billing_txn *tx, const char *te
 {
 	int rc;
 
-	if ((rc = read_all(ctx, tx, &billing__res_plan, tenant_id, plan_in, r)) < 0)
+	if ((rc = billing__list_all_with_deleted(ctx->st, tx, &billing__res_plan, tenant_id,
+		plan_in, r)) < 0)
 		return rc;
 	/* (qsort and bsearch take no NULL array, even of no element) */
 	if (r->plan_n)
 		qsort(r->plans, r->plan_n, sizeof(*r->plans), plan_cmp);
 	if ((rc = ctx->st->events_latest(tx, tenant_id, "plan", r->at, plan_state_in, r)) < 0 ||
-	    (rc = read_all(ctx, tx, &billing__res_coupon, tenant_id, coupon_in, r)) < 0 ||
-	    (rc = read_all(ctx, tx, &billing__res_discount, tenant_id, discount_in, r)) < 0)
+	    (rc = billing__list_all_with_deleted(ctx->st, tx, &billing__res_coupon, tenant_id,
+		coupon_in, r)) < 0 ||
+	    (rc = billing__list_all_with_deleted(ctx->st, tx, &billing__res_discount, tenant_id,
+		discount_in, r)) < 0)
 		return rc;
 	if (r->coupon_n)
 		qsort(r->coupons, r->coupon_n, sizeof(*r->coupons), coupon_cmp);

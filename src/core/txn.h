@@ -170,6 +170,10 @@ int billing__list_records(billing_storage *st, billing_txn *tx, const billing_re
 int billing__list_all(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const char *tenant_id, const billing_filter *filters, size_t filter_count,
 	billing_row_cb cb, void *payload);
+/* Every row of the tenant, soft-deleted ones too, in creation order, in one
+ * statement (the checks and reports that count what was ever made). */
+int billing__list_all_with_deleted(billing_storage *st, billing_txn *tx,
+	const billing_resource *res, const char *tenant_id, billing_row_cb cb, void *payload);
 /* How many rows meet the filters (with_deleted: soft-deleted ones too). */
 int billing__count_records(billing_storage *st, billing_txn *tx, const billing_resource *res,
 	const char *tenant_id, const billing_filter *filters, size_t filter_count,
