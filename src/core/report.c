@@ -865,6 +865,28 @@ static int month_range(size_t *count, int64_t from, int64_t to, int64_t now)
 	return BILLING_OK;
 }
 
+/* Opens a report of the months of [from, to) (MRR movements, revenue), after
+ * report_begin: checks the range and the storage's history, sets the
+ * report's currency (a code), from, to and month_count (the fields of out,
+ * by pointer), and begins *tx, a snapshot for the caller to end. *now: the
+ * time the range was checked against. */
+static int months_open(billing_txn **tx, int64_t *now, billing_ctx *ctx, const char *tenant_id,
+	const char *code, int64_t from, int64_t to, char currency[4], int64_t *out_from,
+	int64_t *out_to, size_t *month_count)
+{
+	size_t count = 0;
+	int rc;
+
+	*now = billing__now(ctx);
+	if ((rc = month_range(&count, from, to, *now)) < 0 || (rc = history_supported(ctx)) < 0)
+		return rc;
+	snprintf(currency, 4, "%s", code);
+	*out_from = from;
+	*out_to = to;
+	*month_count = count;
+	return billing__begin(tx, ctx, tenant_id, BILLING_TXN_SNAPSHOT);
+}
+
 static int movements_read(billing_mrr_movements *out, billing_ctx *ctx, billing_txn *tx,
 	const char *tenant_id, int64_t now)
 {
@@ -909,20 +931,12 @@ int billing_report_mrr_movements(billing_mrr_movements *out, billing_ctx *ctx,
 	const char *code = NULL;
 	billing_txn *tx;
 	int64_t now;
-	size_t count = 0;
 	int rc;
 
 	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_MRR_MOVEMENTS, out, sizeof(*out),
-		currency, &code)) < 0)
-		return rc;
-	now = billing__now(ctx);
-	if ((rc = month_range(&count, from, to, now)) < 0 || (rc = history_supported(ctx)) < 0)
-		return rc;
-	snprintf(out->currency, sizeof(out->currency), "%s", code);
-	out->from = from;
-	out->to = to;
-	out->month_count = count;
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		currency, &code)) < 0 ||
+	    (rc = months_open(&tx, &now, ctx, who->tenant_id, code, from, to, out->currency,
+		&out->from, &out->to, &out->month_count)) < 0)
 		return rc;
 	rc = movements_read(out, ctx, tx, who->tenant_id, now);
 	return billing__end(ctx, tx, rc);
@@ -1778,20 +1792,12 @@ int billing_report_revenue(billing_revenue *out, billing_ctx *ctx, const billing
 	const char *code = NULL;
 	billing_txn *tx;
 	int64_t now;
-	size_t count = 0;
 	int rc;
 
 	if ((rc = report_begin(ctx, who, BILLING_OP_REPORTS_REVENUE, out, sizeof(*out), currency,
-		&code)) < 0)
-		return rc;
-	now = billing__now(ctx);
-	if ((rc = month_range(&count, from, to, now)) < 0 || (rc = history_supported(ctx)) < 0)
-		return rc;
-	snprintf(out->currency, sizeof(out->currency), "%s", code);
-	out->from = from;
-	out->to = to;
-	out->month_count = count;
-	if ((rc = billing__begin(&tx, ctx, who->tenant_id, BILLING_TXN_SNAPSHOT)) < 0)
+		&code)) < 0 ||
+	    (rc = months_open(&tx, &now, ctx, who->tenant_id, code, from, to, out->currency,
+		&out->from, &out->to, &out->month_count)) < 0)
 		return rc;
 	rc = billing__end(ctx, tx, revenue_read(out, ctx, tx, who->tenant_id, now));
 	if (rc < 0) {
