@@ -150,6 +150,13 @@ static const route special[] = {
 		"locale asked for (en-US, en-GB, de-DE, fr-FR, es-ES, ja-JP; default the "
 		"customer's preferredLocale, else en-US). ETag is the document's content hash: "
 		"If-None-Match answers 304."),
+	ROUTE("GET", "/v1/credit-notes/{id}/einvoice", H_DOCUMENT_CII, NULL, "creditNotes",
+		"The issued credit note's e-invoice: UN/CEFACT Cross Industry Invoice XML of the "
+		"EN 16931 profile, type code 381, naming the invoice it credits (its number and "
+		"issue date). 409 for a void note (credit_note_void), a seller or buyer without a "
+		"country (einvoice_incomplete) or taxes EN 16931 cannot say "
+		"(einvoice_unsupported). ETag is the document's content hash: If-None-Match "
+		"answers 304."),
 	ROUTE("POST", "/v1/credit-notes/{id}/void", H_OP_ACTION, "credit_notes.void", "creditNotes",
 		NULL),
 	ROUTE("GET", "/v1/payments", H_OP_LIST, "payments.list", "payments", NULL),
@@ -1460,7 +1467,8 @@ static void reply_document(request *r, char *doc, size_t len, const char *conten
 	billing_free(doc);
 }
 
-/* GET /v1/invoices/{id}/html, /pdf, /einvoice and /facturx. The document can change after
+/* GET /v1/invoices/{id}/html, /pdf, /einvoice and /facturx, and
+ * /v1/credit-notes/{id}/html, /pdf and /einvoice. The document can change after
  * the invoice is finalized (a payment, a credit note, the status), so a
  * client keeps it but asks again (no-cache): If-None-Match with its ETag
  * costs a render and answers 304. */

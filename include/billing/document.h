@@ -150,17 +150,25 @@ BILLING_EXTERN(int) billing_invoice_render(char **out, size_t *len, billing_ctx 
  * @param id     the credit note ("cn_...")
  * @param format BILLING_DOCUMENT_HTML or BILLING_DOCUMENT_PDF (as for
  *               billing_invoice_render(): the same layout, the same bytes
- *               for the same note); BILLING_DOCUMENT_CII and
- *               BILLING_DOCUMENT_FACTURX are refused (BILLING_EINVALID,
- *               field "format", reason "unsupported_format": the e-invoice
- *               is made of invoices)
+ *               for the same note); BILLING_DOCUMENT_CII, the issued
+ *               note's e-invoice: the CII XML of EN 16931 with type code
+ *               381, naming the invoice it credits (its number and issue
+ *               date), each line with the VAT category and rate of the
+ *               invoice line it credits, positive totals (docs/billing.md
+ *               "A credit note's e-invoice"); BILLING_DOCUMENT_FACTURX is
+ *               refused (BILLING_EINVALID, field "format", reason
+ *               "unsupported_format")
  * @param locale as for billing_invoice_render(); NULL: the customer's
  * @return BILLING_OK; BILLING_EFORBIDDEN when the principal may not read
  *         credit notes; BILLING_ENOTFOUND when the tenant has no such
  *         credit note; BILLING_EINVALID (field "locale", reason
  *         "unsupported_locale"; field "format", also reason
- *         "unsupported_format" for PDF without PDF support); BILLING_ENOMEM;
- *         a storage error
+ *         "unsupported_format" for PDF without PDF support);
+ *         BILLING_ECONFLICT for CII: reason "credit_note_void" for a void
+ *         note, "einvoice_incomplete" as the invoice's,
+ *         "einvoice_unsupported" (field "lines" as the invoice's, field
+ *         "amount" for a note of an amount on an invoice of several VAT
+ *         categories or rates); BILLING_ENOMEM; a storage error
  */
 BILLING_EXTERN(int) billing_credit_note_render(char **out, size_t *len, billing_ctx *ctx,
 	const billing_principal *who, const char *id, billing_document_format format,

@@ -753,8 +753,9 @@ static int build_note(billing__doc *d, const source *s, const billing__locale *l
 
 /* ------------------------------------------------------------ the call */
 
-/* The e-invoice of the invoice s holds (document_cii.c): a finalized
- * invoice only, since a draft has no number and may still change. */
+/* The e-invoice of the invoice s holds, or of its credit note when s
+ * holds one (document_cii.c): a finalized invoice only, since a draft has
+ * no number and may still change; an issued note only. */
 static int cii(char **out, size_t *len, const source *s)
 {
 	billing__cii_source c;
@@ -764,6 +765,11 @@ static int cii(char **out, size_t *len, const source *s)
 	if (billing_invoice_status_of(s->inv) == BILLING_INVOICE_DRAFT)
 		return billing__error_set(BILLING_ECONFLICT, "draft",
 			"a draft invoice has no e-invoice; finalize it first");
+	/* A void note credits nothing: its e-invoice would state a credit
+	 * that was taken back. */
+	if (s->cn && s->cn->status == BILLING_CREDIT_NOTE_VOID)
+		return billing__error_set(BILLING_ECONFLICT, "credit_note_void",
+			"a void credit note has no e-invoice");
 	for (i = 0; i < s->rate_count; i++) {
 		rates[i].id = s->rates[i].id;
 		rates[i].percentage = s->rates[i].percentage;
@@ -779,6 +785,7 @@ static int cii(char **out, size_t *len, const source *s)
 	c.buyer_tax_ids_json = s->tax_ids_json;
 	c.rates = rates;
 	c.rate_count = s->rate_count;
+	c.cn = s->cn;
 	return billing__doc_cii(out, len, &c);
 }
 
@@ -805,9 +812,9 @@ static int render(char **out, size_t *len, billing_ctx *ctx, const billing_princ
 	    format != BILLING_DOCUMENT_CII && format != BILLING_DOCUMENT_FACTURX)
 		return billing__error_field(BILLING_EINVALID, "invalid", "format",
 			"the format is html, pdf, cii or facturx");
-	if (note && (format == BILLING_DOCUMENT_CII || format == BILLING_DOCUMENT_FACTURX))
+	if (note && format == BILLING_DOCUMENT_FACTURX)
 		return billing__error_field(BILLING_EINVALID, "unsupported_format", "format",
-			"the e-invoice (cii, facturx) is made of invoices, not of credit notes");
+			"a credit note's e-invoice is its CII XML (cii); it has no Factur-X PDF");
 #ifndef BILLING_PDF
 	if (format == BILLING_DOCUMENT_PDF)
 		return billing__error_field(BILLING_EINVALID, "unsupported_format", "format",

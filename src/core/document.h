@@ -204,13 +204,17 @@ typedef struct {
 	const char *buyer_tax_ids_json;   /* [{type, value}] */
 	const billing__cii_rate *rates;
 	size_t rate_count;
+	/* A credit note of inv (an issued one): its e-invoice (type 381)
+	 * rather than the invoice's; NULL: the invoice's (380). */
+	const struct billing_credit_note *cn;
 } billing__cii_source;
 
-/* The invoice as UN/CEFACT CII XML of the EN 16931 profile
+/* The invoice, or src->cn when set (a credit note, type 381, naming the
+ * invoice as BT-25/BT-26), as UN/CEFACT CII XML of the EN 16931 profile
  * (document_cii.c, libxml2's xmlTextWriter) into *out (new, billing_free;
  * NUL-terminated), *len its length. BILLING_ECONFLICT (reasons
  * "einvoice_incomplete", "einvoice_unsupported") for what EN 16931 needs
- * and the invoice cannot give; nothing is made then. */
+ * and the invoice, or the note, cannot give; nothing is made then. */
 int billing__doc_cii(char **out, size_t *len, const billing__cii_source *src);
 
 /* s (UTF-8) escaped for HTML text and attribute values: & < > " ' become

@@ -29,6 +29,8 @@
 #include "billing/invoice.h"
 #include "billing/money.h"
 #include "core/calendar.h"
+#include "core/credit_note.h"
+#include "core/credit_note_internal.h"
 #include "core/core.h"
 #include "core/document.h"
 #include "core/json_exact.h"
@@ -299,13 +301,36 @@ static int line_category(category *cat, int64_t *pct4, const billing__cii_source
 	return BILLING_OK;
 }
 
+/* Adds a line of cat and pct4 (net basis, tax) to its breakdown group. */
+static int group_add(group *groups, size_t *group_count, category cat, int64_t pct4,
+	int64_t basis, int64_t tax)
+{
+	size_t g;
+	for (g = 0; g < *group_count; g++)
+		if (groups[g].cat == cat && groups[g].pct4 == pct4)
+			break;
+	if (g == *group_count) {
+		if (g == GROUPS_MAX)
+			return billing__error_field(BILLING_ECONFLICT, "einvoice_unsupported",
+				"lines", "more than %d VAT rates on one invoice", GROUPS_MAX);
+		groups[g].cat = cat;
+		groups[g].pct4 = pct4;
+		groups[g].basis = groups[g].tax = 0;
+		(*group_count)++;
+	}
+	if (__builtin_add_overflow(groups[g].basis, basis, &groups[g].basis) ||
+	    __builtin_add_overflow(groups[g].tax, tax, &groups[g].tax))
+		return billing__error_set(BILLING_EOVERFLOW, "overflow", "the sums overflow");
+	return BILLING_OK;
+}
+
 /* The lines' categories (cats[i], pcts[i]) and the breakdown they make;
  * refuses what EN 16931 cannot say. */
 static int classify(category *cats, int64_t *pcts, group *groups, size_t *group_count,
 	const billing__cii_source *src)
 {
 	const billing_invoice *inv = src->inv;
-	size_t i, g, n = billing_invoice_line_count(inv), outside = 0;
+	size_t i, n = billing_invoice_line_count(inv), outside = 0;
 	int64_t net = 0, tax = 0;
 	int rc;
 
@@ -315,21 +340,10 @@ static int classify(category *cats, int64_t *pcts, group *groups, size_t *group_
 		if ((rc = line_category(&cats[i], &pcts[i], src, l, i)) < 0)
 			return rc;
 		outside += cats[i] == CAT_O;
-		for (g = 0; g < *group_count; g++)
-			if (groups[g].cat == cats[i] && groups[g].pct4 == pcts[i])
-				break;
-		if (g == *group_count) {
-			if (g == GROUPS_MAX)
-				return billing__error_field(BILLING_ECONFLICT, "einvoice_unsupported",
-					"lines", "more than %d VAT rates on one invoice", GROUPS_MAX);
-			groups[g].cat = cats[i];
-			groups[g].pct4 = pcts[i];
-			groups[g].basis = groups[g].tax = 0;
-			(*group_count)++;
-		}
-		if (__builtin_add_overflow(groups[g].basis, l->taxable_amount, &groups[g].basis) ||
-		    __builtin_add_overflow(groups[g].tax, l->tax_amount, &groups[g].tax) ||
-		    __builtin_add_overflow(net, l->taxable_amount, &net) ||
+		if ((rc = group_add(groups, group_count, cats[i], pcts[i], l->taxable_amount,
+			l->tax_amount)) < 0)
+			return rc;
+		if (__builtin_add_overflow(net, l->taxable_amount, &net) ||
 		    __builtin_add_overflow(tax, l->tax_amount, &tax))
 			return billing__error_set(BILLING_EOVERFLOW, "overflow", "the sums overflow");
 	}
@@ -346,13 +360,26 @@ static int classify(category *cats, int64_t *pcts, group *groups, size_t *group_
 	return BILLING_OK;
 }
 
-static void line(writer *x, const billing_invoice_line *l, size_t i, category cat, int64_t pct4)
+/* One line of the document, an invoice line's or a credit-note line's:
+ * net (BT-131) = the amount before the discount - discount, without the
+ * tax an inclusive rate holds. */
+typedef struct {
+	const char *description;
+	int64_t quantity, unit_amount;
+	int64_t taxable, discount, tax;
+	int64_t period_start, period_end;
+	category cat;
+	int64_t pct4;
+} item;
+
+static void line(writer *x, const item *l, size_t i)
 {
-	int64_t net = l->taxable_amount, discount = l->discount_amount, gross = net + discount;
+	int64_t net = l->taxable, discount = l->discount, gross = net + discount;
 	uint64_t magnitude = gross < 0 ? (uint64_t)0 - (uint64_t)gross : (uint64_t)gross;
 	uint64_t unit = l->unit_amount < 0 ? (uint64_t)0 - (uint64_t)l->unit_amount :
 		(uint64_t)l->unit_amount;
 	int64_t q = l->quantity;
+	category cat = l->cat;
 	/* BT-146 is never negative (BR-27): a credit line is a negative
 	 * quantity at a positive price. The unit price when it makes the net
 	 * before the discount exactly, else that net for the whole quantity
@@ -386,7 +413,7 @@ static void line(writer *x, const billing_invoice_line *l, size_t i, category ca
 	text_el(x, "ram", "TypeCode", "VAT");
 	text_el(x, "ram", "CategoryCode", category_code[cat]);
 	if (cat != CAT_O) {
-		percent(pct, sizeof(pct), pct4);
+		percent(pct, sizeof(pct), l->pct4);
 		text_el(x, "ram", "RateApplicablePercent", pct);
 	}
 	close_el(x);
@@ -465,18 +492,31 @@ static void breakdown(writer *x, const group *g, const billing_invoice *inv)
 	close_el(x);
 }
 
+/* What the document's header says, an invoice's or a credit note's. */
+typedef struct {
+	const char *type_code;          /* BT-3: 380 an invoice, 381 a credit note */
+	const char *number;             /* BT-1 */
+	int64_t issued_at;              /* BT-2 */
+	const char *notes[2];           /* BT-22; NULL: none */
+	int64_t period_start, period_end;   /* BT-73/74; none when end <= start */
+	int64_t due_date;               /* BT-9; 0: none */
+	int send;                       /* payment means 1 and BT-83 */
+	const char *terms;              /* BT-20; NULL: no payment terms */
+	int64_t net, tax, total, due;   /* BT-106/109, BT-110, BT-112, BT-115 */
+	const char *ref_number;         /* BT-25, the invoice credited; NULL: none */
+	int64_t ref_date;               /* BT-26 */
+} head;
+
 /* The whole document; x->rc says how it went. */
-static void document(writer *x, const billing__cii_source *src, const category *cats,
-	const int64_t *pcts, const group *groups, size_t group_count, const cJSON *seller_addr,
-	const cJSON *buyer_addr, const cJSON *buyer_ids)
+static void document(writer *x, const billing__cii_source *src, const head *h,
+	const item *items, size_t n, const group *groups, size_t group_count,
+	const cJSON *seller_addr, const cJSON *buyer_addr, const cJSON *buyer_ids)
 {
 	const billing_invoice *inv = src->inv;
-	size_t i, n = billing_invoice_line_count(inv);
-	int outside = n > 0 && cats[0] == CAT_O;
-	int64_t due = billing_invoice_amount_due(inv), total = billing_invoice_total(inv);
+	size_t i;
+	int outside = n > 0 && items[0].cat == CAT_O;
 	char seller_vat[BILLING__TAX_ID_VALUE_MAX], buyer_id[BILLING__TAX_ID_VALUE_MAX];
 	const char *svat = NULL, *sother = NULL;
-	int send = billing_invoice_collection_method(inv) == BILLING_SEND_INVOICE;
 
 	/* BR-O-2..4: no VAT identifier on an invoice outside the scope of
 	 * VAT; the seller's id is then its tax registration (BT-32). */
@@ -502,24 +542,20 @@ static void document(writer *x, const billing__cii_source *src, const category *
 	close_el(x);
 
 	open_el(x, "rsm", "ExchangedDocument");
-	text_el(x, "ram", "ID", billing_invoice_number(inv));          /* BT-1 */
-	text_el(x, "ram", "TypeCode", "380");                          /* BT-3 */
-	date_el(x, "IssueDateTime", billing_invoice_finalized_at(inv)); /* BT-2 */
-	if (billing_invoice_memo(inv)) {                               /* BT-22 */
-		open_el(x, "ram", "IncludedNote");
-		text_el(x, "ram", "Content", billing_invoice_memo(inv));
-		close_el(x);
-	}
-	if (billing_invoice_footer(inv)) {
-		open_el(x, "ram", "IncludedNote");
-		text_el(x, "ram", "Content", billing_invoice_footer(inv));
-		close_el(x);
-	}
+	text_el(x, "ram", "ID", h->number);                            /* BT-1 */
+	text_el(x, "ram", "TypeCode", h->type_code);                   /* BT-3 */
+	date_el(x, "IssueDateTime", h->issued_at);                     /* BT-2 */
+	for (i = 0; i < 2; i++)                                        /* BT-22 */
+		if (h->notes[i]) {
+			open_el(x, "ram", "IncludedNote");
+			text_el(x, "ram", "Content", h->notes[i]);
+			close_el(x);
+		}
 	close_el(x);
 
 	open_el(x, "rsm", "SupplyChainTradeTransaction");
 	for (i = 0; i < n; i++)
-		line(x, billing_invoice_line_at(inv, i), i, cats[i], pcts[i]);
+		line(x, &items[i], i);
 
 	open_el(x, "ram", "ApplicableHeaderTradeAgreement");
 	party(x, "SellerTradeParty", src->seller_name, seller_addr, NULL, svat, sother);
@@ -531,49 +567,214 @@ static void document(writer *x, const billing__cii_source *src, const category *
 	close_el(x);
 
 	open_el(x, "ram", "ApplicableHeaderTradeSettlement");
-	if (send)
-		text_el(x, "ram", "PaymentReference", billing_invoice_number(inv)); /* BT-83 */
+	if (h->send)
+		text_el(x, "ram", "PaymentReference", h->number);             /* BT-83 */
 	text_el(x, "ram", "InvoiceCurrencyCode", x->currency);                   /* BT-5 */
 	/* BT-81: 1, instrument not defined. libbilling keeps no bank account
 	 * of the seller, without which a credit transfer (58) cannot be said. */
-	if (send) {
+	if (h->send) {
 		open_el(x, "ram", "SpecifiedTradeSettlementPaymentMeans");
 		text_el(x, "ram", "TypeCode", "1");
 		close_el(x);
 	}
 	for (i = 0; i < group_count; i++)
 		breakdown(x, &groups[i], inv);
-	if (billing_invoice_period_end(inv) > billing_invoice_period_start(inv)) { /* BT-73/74 */
+	if (h->period_end > h->period_start) {                                   /* BT-73/74 */
 		open_el(x, "ram", "BillingSpecifiedPeriod");
-		date_el(x, "StartDateTime", billing_invoice_period_start(inv));
-		date_el(x, "EndDateTime", billing_invoice_period_end(inv) - 1);
+		date_el(x, "StartDateTime", h->period_start);
+		date_el(x, "EndDateTime", h->period_end - 1);
 		close_el(x);
 	}
 	/* BR-CO-25: an amount due has a due date or payment terms. */
-	if (billing_invoice_due_date(inv) || due > 0) {
+	if (h->terms) {
 		open_el(x, "ram", "SpecifiedTradePaymentTerms");
-		text_el(x, "ram", "Description", send ? "Payable by the due date, quoting the "
-			"invoice number" : "Collected from the customer's payment method on file");
-		if (billing_invoice_due_date(inv))
-			date_el(x, "DueDateDateTime", billing_invoice_due_date(inv)); /* BT-9 */
+		text_el(x, "ram", "Description", h->terms);                      /* BT-20 */
+		if (h->due_date)
+			date_el(x, "DueDateDateTime", h->due_date);              /* BT-9 */
 		close_el(x);
 	}
 	open_el(x, "ram", "SpecifiedTradeSettlementHeaderMonetarySummation");
-	{
-		int64_t net = total - billing_invoice_tax(inv);
-		amount_el(x, "LineTotalAmount", net, 0);                       /* BT-106 */
-		amount_el(x, "TaxBasisTotalAmount", net, 0);                   /* BT-109 */
-		amount_el(x, "TaxTotalAmount", billing_invoice_tax(inv), 1);   /* BT-110 */
-		amount_el(x, "GrandTotalAmount", total, 0);                    /* BT-112 */
-		amount_el(x, "TotalPrepaidAmount", total - due, 0);            /* BT-113 */
-		amount_el(x, "DuePayableAmount", due, 0);                      /* BT-115 */
-	}
+	amount_el(x, "LineTotalAmount", h->net, 0);                            /* BT-106 */
+	amount_el(x, "TaxBasisTotalAmount", h->net, 0);                        /* BT-109 */
+	amount_el(x, "TaxTotalAmount", h->tax, 1);                             /* BT-110 */
+	amount_el(x, "GrandTotalAmount", h->total, 0);                         /* BT-112 */
+	amount_el(x, "TotalPrepaidAmount", h->total - h->due, 0);              /* BT-113 */
+	amount_el(x, "DuePayableAmount", h->due, 0);                           /* BT-115 */
 	close_el(x);
+	if (h->ref_number) {                                                     /* BG-3 */
+		open_el(x, "ram", "InvoiceReferencedDocument");
+		text_el(x, "ram", "IssuerAssignedID", h->ref_number);            /* BT-25 */
+		open_el(x, "ram", "FormattedIssueDateTime");                     /* BT-26 */
+		{
+			char day[16];
+			int rc = day102(day, sizeof(day), h->ref_date);
+			if (rc < 0 && x->rc == BILLING_OK)
+				x->rc = rc;
+			open_el(x, "qdt", "DateTimeString");
+			attr(x, "format", "102");
+			if (x->rc == BILLING_OK)
+				fail(x, xmlTextWriterWriteString(x->w, BAD_CAST day));
+			close_el(x);
+		}
+		close_el(x);
+		close_el(x);
+	}
 	close_el(x);   /* ApplicableHeaderTradeSettlement */
 	close_el(x);   /* SupplyChainTradeTransaction */
 	close_el(x);   /* CrossIndustryInvoice */
 	if (x->rc == BILLING_OK)
 		fail(x, xmlTextWriterEndDocument(x->w));
+}
+
+/* The invoice's header and lines (cats, pcts its lines' categories). */
+static void invoice_head(head *h, item *items, const billing_invoice *inv, const category *cats,
+	const int64_t *pcts)
+{
+	size_t i, n = billing_invoice_line_count(inv);
+	int send = billing_invoice_collection_method(inv) == BILLING_SEND_INVOICE;
+
+	memset(h, 0, sizeof(*h));
+	h->type_code = "380";                                   /* commercial invoice */
+	h->number = billing_invoice_number(inv);
+	h->issued_at = billing_invoice_finalized_at(inv);
+	h->notes[0] = billing_invoice_memo(inv);
+	h->notes[1] = billing_invoice_footer(inv);
+	h->period_start = billing_invoice_period_start(inv);
+	h->period_end = billing_invoice_period_end(inv);
+	h->due_date = billing_invoice_due_date(inv);
+	h->send = send;
+	h->total = billing_invoice_total(inv);
+	h->tax = billing_invoice_tax(inv);
+	h->net = h->total - h->tax;
+	h->due = billing_invoice_amount_due(inv);
+	if (h->due_date || h->due > 0)
+		h->terms = send ? "Payable by the due date, quoting the invoice number" :
+			"Collected from the customer's payment method on file";
+	for (i = 0; i < n; i++) {
+		const billing_invoice_line *l = billing_invoice_line_at(inv, i);
+		items[i].description = l->description;
+		items[i].quantity = l->quantity;
+		items[i].unit_amount = l->unit_amount;
+		items[i].taxable = l->taxable_amount;
+		items[i].discount = l->discount_amount;
+		items[i].tax = l->tax_amount;
+		items[i].period_start = l->period_start;
+		items[i].period_end = l->period_end;
+		items[i].cat = cats[i];
+		items[i].pct4 = pcts[i];
+	}
+}
+
+static int64_t jint(const cJSON *o, const char *name)
+{
+	int64_t v = 0;
+	(void)billing__jx_int(cJSON_GetObjectItemCaseSensitive(o, name), &v);
+	return v;
+}
+
+/* The credit note's header and lines (docs/billing.md "A credit note's
+ * e-invoice"): each note line takes the category and rate of the invoice
+ * line it credits (cats, pcts the invoice's); a lump note (no lines) is
+ * one line of the invoice's one category and rate, refused when the
+ * invoice has several. *count receives the lines' count; groups the
+ * note's breakdown. Positive amounts, as a credit note states them. */
+static int note_head(head *h, item *items, size_t *count, group *groups, size_t *group_count,
+	const billing__cii_source *src, const cJSON *lines, const category *cats,
+	const int64_t *pcts, const group *inv_groups, size_t inv_group_count)
+{
+	const struct billing_credit_note *cn = src->cn;
+	const billing_invoice *inv = src->inv;
+	size_t i, k, n = billing_invoice_line_count(inv);
+	int64_t net = 0, tax = 0;
+	const cJSON *l;
+	char id[128];
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	h->type_code = "381";                                   /* credit note */
+	h->number = cn->number;
+	h->issued_at = cn->created_at;
+	h->notes[0] = cn->memo;
+	h->total = cn->total;
+	h->tax = cn->tax;
+	h->net = cn->subtotal;
+	/* What the note leaves to pay back to the buyer: its refund. A note
+	 * before payment lowered the invoice's amount due (whose e-invoice
+	 * counts it in BT-113), a credit to the balance is taken by the next
+	 * invoices (likewise), an amount settled outside is settled. */
+	h->due = cn->refund_amount;
+	if (h->due > 0)
+		h->terms = "Refunded to the payment method the invoice was paid with";
+	h->ref_number = billing_invoice_number(inv);
+	h->ref_date = billing_invoice_finalized_at(inv);
+
+	*count = 0;
+	*group_count = 0;
+	cJSON_ArrayForEach(l, lines) {
+		const cJSON *lid = cJSON_GetObjectItemCaseSensitive(l, "invoiceLineId");
+		const cJSON *desc = cJSON_GetObjectItemCaseSensitive(l, "description");
+		const cJSON *d;
+		item *it = &items[*count];
+		int64_t q = 0, discount = 0;
+		for (k = 0; cJSON_IsString(lid) && k < n; k++)
+			if (billing__invoice_line_id(id, sizeof(id), billing_invoice_id(inv), k) ==
+			    BILLING_OK && strcmp(id, lid->valuestring) == 0)
+				break;
+		if (!cJSON_IsString(lid) || k == n)
+			return billing__error_set(BILLING_ERROR, "internal",
+				"a credit note's line names no line of its invoice");
+		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(l, "discountAmounts"))
+			discount += jint(d, "amount");
+		memset(it, 0, sizeof(*it));
+		it->description = cJSON_IsString(desc) ? desc->valuestring : NULL;
+		it->taxable = jint(l, "amountExcludingTax");
+		it->discount = discount;
+		it->tax = jint(l, "taxAmount");
+		/* By quantity: the invoice line's unit price; by amount: one. */
+		if (billing__jx_int(cJSON_GetObjectItemCaseSensitive(l, "quantity"), &q) ==
+		    BILLING__JX_INT_OK && q > 0) {
+			it->quantity = q;
+			it->unit_amount = billing_invoice_line_at(inv, k)->unit_amount;
+		} else {
+			it->quantity = 1;
+			it->unit_amount = jint(l, "amount");
+		}
+		it->period_start = billing_invoice_line_at(inv, k)->period_start;
+		it->period_end = billing_invoice_line_at(inv, k)->period_end;
+		it->cat = cats[k];
+		it->pct4 = pcts[k];
+		(*count)++;
+	}
+	if (*count == 0) {
+		/* A lump amount has no line: the model knows its category only
+		 * when the invoice has one. */
+		if (inv_group_count != 1)
+			return billing__error_field(BILLING_ECONFLICT, "einvoice_unsupported",
+				"amount", "a credit note of an amount on an invoice of %zu VAT "
+				"categories or rates cannot say which it credits; credit the "
+				"invoice's lines instead", inv_group_count);
+		memset(&items[0], 0, sizeof(items[0]));
+		items[0].description = "Credit";
+		items[0].quantity = 1;
+		items[0].unit_amount = cn->subtotal;
+		items[0].taxable = cn->subtotal;
+		items[0].tax = cn->tax;
+		items[0].cat = inv_groups[0].cat;
+		items[0].pct4 = inv_groups[0].pct4;
+		*count = 1;
+	}
+	for (i = 0; i < *count; i++) {
+		if ((rc = group_add(groups, group_count, items[i].cat, items[i].pct4,
+			items[i].taxable, items[i].tax)) < 0)
+			return rc;
+		if (__builtin_add_overflow(net, items[i].taxable, &net) ||
+		    __builtin_add_overflow(tax, items[i].tax, &tax))
+			return billing__error_set(BILLING_EOVERFLOW, "overflow", "the sums overflow");
+	}
+	if (net != cn->subtotal || tax != cn->tax)
+		return billing__error_set(BILLING_ERROR, "internal",
+			"the credit note's lines do not add up to its total");
+	return BILLING_OK;
 }
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
@@ -603,7 +804,11 @@ int billing__doc_cii(char **out, size_t *len, const billing__cii_source *src)
 	size_t n = billing_invoice_line_count(inv), group_count = 0;
 	category *cats = NULL;
 	int64_t *pcts = NULL;
-	group groups[GROUPS_MAX];
+	item *items = NULL;
+	group groups[GROUPS_MAX], note_groups[GROUPS_MAX];
+	head h;
+	cJSON *note_lines = NULL;
+	size_t count = n;
 	cJSON *seller_addr = NULL, *buyer_addr = NULL, *buyer_ids = NULL;
 	xmlBufferPtr buf = NULL;
 	writer x = { NULL, billing_invoice_currency(inv), 0, BILLING_OK };
@@ -621,12 +826,36 @@ int billing__doc_cii(char **out, size_t *len, const billing__cii_source *src)
 		goto done;
 	if ((cats = billing__calloc(n ? n : 1, sizeof(*cats))) == NULL ||
 	    (pcts = billing__calloc(n ? n : 1, sizeof(*pcts))) == NULL ||
+	    /* a note has at most as many lines as its invoice, and a lump one */
+	    (items = billing__calloc(n ? n : 1, sizeof(*items))) == NULL ||
 	    (src->buyer_tax_ids_json && (buyer_ids = cJSON_Parse(src->buyer_tax_ids_json)) == NULL)) {
 		rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
 		goto done;
 	}
+	/* A credit note's lines take their categories from the invoice's,
+	 * so the invoice is classified (and refused) first either way. */
 	if ((rc = classify(cats, pcts, groups, &group_count, src)) < 0)
 		goto done;
+	if (!src->cn) {
+		invoice_head(&h, items, inv, cats, pcts);
+	} else {
+		cJSON *root = cJSON_Parse(src->cn->lines_json);
+		if (!root) {
+			rc = billing__error_set(BILLING_ENOMEM, NULL, NULL);
+			goto done;
+		}
+		note_lines = root;
+		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "data")) > (int)n) {
+			rc = billing__error_set(BILLING_ERROR, "internal",
+				"a credit note has more lines than its invoice");
+			goto done;
+		}
+		if ((rc = note_head(&h, items, &count, note_groups, &group_count, src,
+			cJSON_GetObjectItemCaseSensitive(root, "data"), cats, pcts, groups,
+			group_count)) < 0)
+			goto done;
+		memcpy(groups, note_groups, group_count * sizeof(groups[0]));
+	}
 
 	pthread_once(&xml_once, xml_init);
 	if ((buf = xmlBufferCreate()) == NULL || (x.w = xmlNewTextWriterMemory(buf, 0)) == NULL) {
@@ -634,7 +863,8 @@ int billing__doc_cii(char **out, size_t *len, const billing__cii_source *src)
 		goto done;
 	}
 	fail(&x, xmlTextWriterSetIndent(x.w, 1));
-	document(&x, src, cats, pcts, groups, group_count, seller_addr, buyer_addr, buyer_ids);
+	document(&x, src, &h, items, count, groups, group_count, seller_addr, buyer_addr,
+		buyer_ids);
 	xmlFreeTextWriter(x.w);   /* flushes into buf */
 	if ((rc = x.rc) < 0)
 		goto done;
@@ -652,6 +882,8 @@ done:
 	cJSON_Delete(seller_addr);
 	cJSON_Delete(buyer_addr);
 	cJSON_Delete(buyer_ids);
+	cJSON_Delete(note_lines);
+	billing__free(items);
 	billing__free(cats);
 	billing__free(pcts);
 	return rc;

@@ -1850,7 +1850,8 @@ static void cii_free(cii_doc *c)
  * be encoded here (its XSD and Schematron are not reachable from this
  * machine) and against inv:
  * - well-formed (libxml2, and xmllint --noout), the CII root and namespaces;
- * - the business terms: BT-24, BT-1, BT-2 (format 102), BT-3 380, BT-5, the
+ * - the business terms: BT-24, BT-1, BT-2 (format 102), BT-3 (380 an
+ *   invoice, 381 a credit note, whose BT-25 and BT-26 name its invoice), BT-5, the
  *   seller's BT-27 and BT-40, the buyer's BT-44 and BT-55;
  * - each line: BT-126, BT-153, BT-129 in UN/ECE Rec 20 unit C62, BT-146
  *   never negative, BT-151 from UNTDID 5305 (S, Z, E, AE, O), BT-152, and
@@ -1860,9 +1861,22 @@ static void cii_free(cii_doc *c)
  *   BT-113; each breakdown's BT-116 is its lines' BT-131, its BT-117 their
  *   taxes rounded per line (the tenant's line rounding), the sum of BT-117
  *   BT-110; E, AE and O carry an exemption reason (BT-120);
- * - the amounts the invoice's: BT-112 its total, BT-110 its tax, BT-115
- *   its amount due; every amount with the currency's digits. */
-static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_invoice *inv)
+ * - the amounts the document's (cii_want): BT-112 its total, BT-110 its
+ *   tax, BT-115 its amount due (a note's: its refund); every amount with
+ *   the currency's digits. */
+/* What the checker compares the e-invoice with: an invoice's or a credit
+ * note's own figures. */
+#define CII_LINES_MAX 64
+typedef struct {
+	const char *currency, *type, *number;
+	size_t line_count;
+	int64_t nets[CII_LINES_MAX];   /* each line's BT-131 */
+	int64_t total, tax, due;       /* BT-112, BT-110, BT-115 */
+	const char *ref_number;        /* BT-25; NULL: no reference may be there */
+	int64_t ref_date;              /* BT-26 */
+} cii_want;
+
+static void cii_check(cii_doc *c, const char *xml, size_t len, const cii_want *want)
 {
 	char buf[512], path[64];
 	xmlNodePtr root, line;
@@ -1872,7 +1886,7 @@ static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_inv
 	pid_t pid;
 	FILE *fp;
 
-	c->exponent = billing_currency_exponent(billing_invoice_currency(inv));
+	c->exponent = billing_currency_exponent(want->currency);
 	c->doc = xmlReadMemory(xml, (int)len, "cii.xml", "UTF-8", XML_PARSE_NONET);
 	assert_non_null(c->doc);
 	snprintf(path, sizeof(path), "/tmp/cii-%d.xml", (int)getpid());
@@ -1900,20 +1914,21 @@ static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_inv
 		"ReusableAggregateBusinessInformationEntity:100");
 	xmlXPathRegisterNs(c->xp, BAD_CAST "udt",
 		BAD_CAST "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100");
+	xmlXPathRegisterNs(c->xp, BAD_CAST "qdt",
+		BAD_CAST "urn:un:unece:uncefact:data:standard:QualifiedDataType:100");
 
 	assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root, "rsm:ExchangedDocumentContext/"
 		"ram:GuidelineSpecifiedDocumentContextParameter/ram:ID"), CII_GUIDELINE);
 	assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root,
-		"rsm:ExchangedDocument/ram:ID"), billing_invoice_number(inv));
+		"rsm:ExchangedDocument/ram:ID"), want->number);
 	assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root,
-		"rsm:ExchangedDocument/ram:TypeCode"), "380");
+		"rsm:ExchangedDocument/ram:TypeCode"), want->type);
 	assert_non_null(cii_node(c->xp, root, "rsm:ExchangedDocument/ram:IssueDateTime/"
 		"udt:DateTimeString[@format='102']"));
 	assert_int_equal(strlen(cii_text(buf, sizeof(buf), c->xp, root, "rsm:ExchangedDocument/"
 		"ram:IssueDateTime/udt:DateTimeString")), 8);
 	assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root, "//ram:"
-		"ApplicableHeaderTradeSettlement/ram:InvoiceCurrencyCode"),
-		billing_invoice_currency(inv));
+		"ApplicableHeaderTradeSettlement/ram:InvoiceCurrencyCode"), want->currency);
 	assert_true(strlen(cii_text(buf, sizeof(buf), c->xp, root,
 		"//ram:SellerTradeParty/ram:Name")) > 0);
 	assert_int_equal(strlen(cii_text(buf, sizeof(buf), c->xp, root,
@@ -1925,7 +1940,7 @@ static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_inv
 
 	lines = xmlXPathEval(BAD_CAST "//ram:IncludedSupplyChainTradeLineItem", c->xp);
 	assert_int_equal(lines->nodesetval ? lines->nodesetval->nodeNr : 0,
-		(int)billing_invoice_line_count(inv));
+		(int)want->line_count);
 	for (i = 0; lines->nodesetval && i < lines->nodesetval->nodeNr; i++) {
 		int64_t price, qty, base = 1, net, off = 0, on = 0;
 		xmlNodePtr q;
@@ -1971,7 +1986,7 @@ static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_inv
 			"ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount",
 			c->exponent);
 		assert_int_equal(net, price * qty / base - off + on);
-		assert_int_equal(net, billing_invoice_line_at(inv, (size_t)i)->taxable_amount);
+		assert_int_equal(net, want->nets[i]);
 		cii_text(buf, sizeof(buf), c->xp, line,
 			"ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode");
 		assert_true(strcmp(buf, "S") == 0 || strcmp(buf, "Z") == 0 || strcmp(buf, "E") == 0 ||
@@ -1986,7 +2001,7 @@ static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_inv
 	bt109 = cii_amount(c->xp, root, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
 		"ram:TaxBasisTotalAmount", c->exponent);
 	snprintf(buf, sizeof(buf), "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
-		"ram:TaxTotalAmount[@currencyID='%s']", billing_invoice_currency(inv));
+		"ram:TaxTotalAmount[@currencyID='%s']", want->currency);
 	bt110 = cii_amount(c->xp, root, buf, c->exponent);
 	bt112 = cii_amount(c->xp, root, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
 		"ram:GrandTotalAmount", c->exponent);
@@ -2000,9 +2015,26 @@ static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_inv
 	assert_int_equal(bt109, bt106);
 	assert_int_equal(bt112, bt109 + bt110);
 	assert_int_equal(bt115, bt112 - bt113);
-	assert_int_equal(bt112, billing_invoice_total(inv));
-	assert_int_equal(bt110, billing_invoice_tax(inv));
-	assert_int_equal(bt115, billing_invoice_amount_due(inv));
+	assert_int_equal(bt112, want->total);
+	assert_int_equal(bt110, want->tax);
+	assert_int_equal(bt115, want->due);
+	/* BG-3: a credit note names the invoice it credits, its number and
+	 * issue date (format 102); an invoice names none. */
+	if (want->ref_number) {
+		char day[16];
+		time_t t = (time_t)want->ref_date;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(day, sizeof(day), "%Y%m%d", &tm);
+		assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root, "//ram:"
+			"ApplicableHeaderTradeSettlement/ram:InvoiceReferencedDocument/"
+			"ram:IssuerAssignedID"), want->ref_number);
+		assert_string_equal(cii_text(buf, sizeof(buf), c->xp, root, "//ram:"
+			"ApplicableHeaderTradeSettlement/ram:InvoiceReferencedDocument/"
+			"ram:FormattedIssueDateTime/qdt:DateTimeString[@format='102']"), day);
+	} else {
+		assert_int_equal(cii_count(c->xp, root, "//ram:InvoiceReferencedDocument"), 0);
+	}
 
 	taxes = xmlXPathEval(BAD_CAST "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax",
 		c->xp);
@@ -2044,6 +2076,25 @@ static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_inv
 	assert_int_equal(tax_sum, bt110);
 	xmlXPathFreeObject(taxes);
 	xmlXPathFreeObject(lines);
+}
+
+/* The invoice's e-invoice checked against the invoice (cii_check). */
+static void cii_parse(cii_doc *c, const char *xml, size_t len, const billing_invoice *inv)
+{
+	cii_want want;
+	size_t i;
+	memset(&want, 0, sizeof(want));
+	want.currency = billing_invoice_currency(inv);
+	want.type = "380";
+	want.number = billing_invoice_number(inv);
+	want.line_count = billing_invoice_line_count(inv);
+	assert_true(want.line_count <= CII_LINES_MAX);
+	for (i = 0; i < want.line_count; i++)
+		want.nets[i] = billing_invoice_line_at(inv, i)->taxable_amount;
+	want.total = billing_invoice_total(inv);
+	want.tax = billing_invoice_tax(inv);
+	want.due = billing_invoice_amount_due(inv);
+	cii_check(c, xml, len, &want);
 }
 
 /* The text at path (from the root), which must be there. */
@@ -2450,12 +2501,223 @@ static void einvoice__credit_line_and_its_discount(void **state)
 	billing_invoice_free(inv);
 }
 
+/* Credit note id's e-invoice, rendered by who and checked (cii_check)
+ * against the note's own figures and its invoice's number and date. */
+static char *render_note_cii(fx *f, const billing_principal *who, const char *id,
+	cii_doc *c, const billing_invoice *inv)
+{
+	cJSON *note = note_json(f, id);
+	const cJSON *l;
+	cii_want want;
+	char *xml = NULL;
+	size_t len = 0;
+
+	tb_assert_rc(billing_credit_note_render(&xml, &len, f->w->ctx, who, id,
+		BILLING_DOCUMENT_CII, NULL), BILLING_OK);
+	assert_non_null(xml);
+	assert_int_equal(strlen(xml), len);
+	memset(&want, 0, sizeof(want));
+	want.currency = billing_invoice_currency(inv);
+	want.type = "381";
+	want.number = cJSON_GetObjectItemCaseSensitive(note, "number")->valuestring;
+	cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		note, "lines"), "data"))
+		want.nets[want.line_count++] = jint(l, "amountExcludingTax");
+	if (want.line_count == 0)                        /* a lump note: one line */
+		want.nets[want.line_count++] = jint(note, "subtotal");
+	want.total = jint(note, "total");
+	want.tax = jint(note, "tax");
+	want.due = jint(note, "refundAmount");
+	want.ref_number = billing_invoice_number(inv);
+	want.ref_date = billing_invoice_finalized_at(inv);
+	cii_check(c, xml, len, &want);
+	cJSON_Delete(note);
+	return xml;
+}
+
+/* A partial credit note of a two-rate invoice, by hand. The invoice (a
+ * send_invoice one, pending): "Seats" 100.00 at 19 % (19.00) and 3 books
+ * of 12.50 at 7 % (37.50, 2.625 -> 2.63): total 159.13. The note credits
+ * 25.00 of the seats (4.75) and one book by quantity (12.50, 0.875 ->
+ * 0.88): subtotal 37.50, tax 5.63, total 43.13, before payment, so it
+ * lowered the invoice's amount due and leaves nothing to pay back
+ * (BT-113 43.13, BT-115 0). Hostile text in the line and the memo. */
+static void einvoice__credit_note_of_two_rates(void **state)
+{
+	fx *f = *state;
+	char vat[64], reduced[64], cus[64], draft[64], item[64], cn[64], line[96], buf[512];
+	billing_principal user = tb_user(f->t);
+	billing_invoice *inv = NULL;
+	cJSON *note;
+	cii_doc c;
+	char *xml;
+
+	seller_branding(f);
+	call(f, vat, "tax_rates.create", "{\"displayName\":\"MwSt\",\"percentage\":\"19\","
+		"\"inclusive\":false}");
+	call(f, reduced, "tax_rates.create", "{\"displayName\":\"MwSt erm.\",\"percentage\":"
+		"\"7\",\"inclusive\":false}");
+	call(f, cus, "customers.create", "{\"name\":\"" HOSTILE_JSON "\",\"email\":"
+		"\"cn@cii.example\",\"address\":{\"city\":\"Paris\",\"country\":\"FR\"},"
+		"\"taxIds\":[{\"type\":\"eu_vat\",\"value\":\"FR12345678901\"}]}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\","
+		"\"collectionMethod\":\"send_invoice\",\"daysUntilDue\":14}", cus);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Seats " HOSTILE_JSON "\",\"amount\":10000,"
+		"\"taxRates\":[\"%s\"]}", cus, draft, vat);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"Books\",\"unitAmount\":1250,\"quantity\":3,"
+		"\"taxRates\":[\"%s\"]}", cus, draft, reduced);
+	tb_assert_rc(billing_invoice_finalize(&inv, f->w->ctx, &f->admin, draft, NULL),
+		BILLING_OK);
+	assert_int_equal(billing_invoice_total(inv), 15913);
+	snprintf(line, sizeof(line), "il_%s_", draft + 3);
+	call(f, cn, "credit_notes.create", "{\"invoiceId\":\"%s\",\"lines\":[{\"invoiceLineId\":"
+		"\"%s1\",\"amount\":2500},{\"invoiceLineId\":\"%s2\",\"quantity\":1}],\"reason\":"
+		"\"order_change\",\"memo\":\"Sorry " HOSTILE_JSON "\"}", draft, line, line);
+	note = note_json(f, cn);
+	assert_int_equal(jint(note, "subtotal"), 3750);
+	assert_int_equal(jint(note, "tax"), 563);
+	assert_int_equal(jint(note, "total"), 4313);
+	cJSON_Delete(note);
+
+	xml = render_note_cii(f, &user, cn, &c, inv);        /* a USER reads it */
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "rsm:ExchangedDocument/ram:TypeCode"),
+		"381");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:InvoiceReferencedDocument/"
+		"ram:IssuerAssignedID"), "INV-000001");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/ram:Name"),
+		HOSTILE);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:BuyerTradeParty/"
+		"ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"), "FR12345678901");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:SellerTradeParty/ram:Name"),
+		"Werkstatt " HOSTILE " GmbH");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "rsm:ExchangedDocument/ram:IncludedNote/"
+		"ram:Content"), "Sorry " HOSTILE);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[1]/ram:SpecifiedTradeProduct/ram:Name"), "Seats " HOSTILE);
+	assert_null(strstr(xml, "<![CDATA["));
+	assert_null(strstr(xml, "<b>"));
+	/* Line 1: 25.00 of the seats at 19 %; line 2: one book at 12.50, 7 %. */
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[1]//ram:NetPriceProductTradePrice/ram:ChargeAmount"), "25.00");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[1]//ram:ApplicableTradeTax/ram:RateApplicablePercent"), "19");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:BilledQuantity"), "1");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:NetPriceProductTradePrice/ram:ChargeAmount"), "12.50");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"[2]//ram:ApplicableTradeTax/ram:RateApplicablePercent"), "7");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax[ram:RateApplicablePercent='19']/ram:BasisAmount"), "25.00");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax[ram:RateApplicablePercent='19']/ram:CalculatedAmount"),
+		"4.75");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax[ram:RateApplicablePercent='7']/ram:BasisAmount"), "12.50");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:ApplicableHeaderTradeSettlement/"
+		"ram:ApplicableTradeTax[ram:RateApplicablePercent='7']/ram:CalculatedAmount"), "0.88");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:LineTotalAmount[../"
+		"ram:GrandTotalAmount]"), "37.50");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:TaxTotalAmount"), "5.63");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:GrandTotalAmount"), "43.13");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:TotalPrepaidAmount"), "43.13");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:DuePayableAmount"), "0.00");
+	assert_int_equal(cii_count(c.xp, xmlDocGetRootElement(c.doc),
+		"//ram:SpecifiedTradePaymentTerms"), 0);
+	cii_free(&c);
+	free(xml);
+	billing_invoice_free(inv);
+}
+
+/* A lump note on a one-rate invoice is one line of that rate; on a
+ * two-rate invoice it cannot say which it credits. Refused as the
+ * invoice's e-invoice is (no seller country), a void note, the Factur-X
+ * of a note, another tenant's note. */
+static void einvoice__credit_note_lump_and_refusals(void **state)
+{
+	fx *f = *state;
+	char id[64], cn[64], cus[64], draft[64], item[64], rate[64], reduced[64], buf[512];
+	char *xml = (char *)"untouched";
+	billing_principal other = tb_admin(tb_tenant(f->w, "Other"));
+	billing_invoice *inv, *two = NULL;
+	size_t len = 7;
+	cii_doc c;
+
+	inv = cii_issued(f, id, "{\"name\":\"Jo\",\"email\":\"jo@cii.example\",\"address\":"
+		"{\"country\":\"DE\"}}", "EUR", 1000, "{\"displayName\":\"MwSt\",\"percentage\":"
+		"\"19\",\"inclusive\":false}");
+	call(f, cn, "credit_notes.create", "{\"invoiceId\":\"%s\",\"amount\":500}", id);
+	tb_assert_rc(billing_credit_note_render(&xml, &len, f->w->ctx, &f->admin, cn,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ECONFLICT);   /* no seller country */
+	tb_assert_field("branding.address.country");
+	assert_string_equal(billing_error_last()->reason, "einvoice_incomplete");
+	assert_null(xml);
+	assert_int_equal(len, 0);
+	seller_branding(f);
+
+	/* 5.00 of 11.90, tax included: tax 0.80 (500 x 190 / 1190), net 4.20. */
+	xml = render_note_cii(f, &f->admin, cn, &c, inv);
+	assert_int_equal(cii_count(c.xp, xmlDocGetRootElement(c.doc),
+		"//ram:IncludedSupplyChainTradeLineItem"), 1);
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:IncludedSupplyChainTradeLineItem"
+		"//ram:ApplicableTradeTax/ram:RateApplicablePercent"), "19");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:LineTotalAmount[../"
+		"ram:GrandTotalAmount]"), "4.20");
+	assert_string_equal(cii_at(buf, sizeof(buf), &c, "//ram:TaxTotalAmount"), "0.80");
+	cii_free(&c);
+	free(xml);
+	xml = NULL;
+
+	tb_assert_rc(billing_credit_note_render(&xml, &len, f->w->ctx, &other, cn,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ENOTFOUND);
+	tb_assert_rc(billing_credit_note_render(&xml, &len, f->w->ctx, &f->admin, id,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ENOTFOUND);    /* an invoice's id */
+	tb_assert_rc(billing_credit_note_render(&xml, &len, f->w->ctx, &f->admin, cn,
+		BILLING_DOCUMENT_FACTURX, NULL), BILLING_EINVALID);
+	assert_string_equal(billing_error_last()->reason, "unsupported_format");
+	call(f, NULL, "credit_notes.void", "{\"id\":\"%s\"}", cn);
+	tb_assert_rc(billing_credit_note_render(&xml, &len, f->w->ctx, &f->admin, cn,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "credit_note_void");
+	assert_null(xml);
+	assert_int_equal(len, 0);
+	billing_invoice_free(inv);
+
+	/* Two rates: a lump note has no one category. */
+	call(f, rate, "tax_rates.create", "{\"displayName\":\"VAT\",\"percentage\":\"19\","
+		"\"inclusive\":false}");
+	call(f, reduced, "tax_rates.create", "{\"displayName\":\"VAT reduced\",\"percentage\":"
+		"\"7\",\"inclusive\":false}");
+	call(f, cus, "customers.create", "{\"name\":\"Kai\",\"email\":\"kai@cii.example\","
+		"\"address\":{\"country\":\"DE\"}}");
+	call(f, draft, "invoices.create", "{\"customerId\":\"%s\",\"currency\":\"EUR\","
+		"\"collectionMethod\":\"send_invoice\",\"daysUntilDue\":14}", cus);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"A\",\"amount\":1000,\"taxRates\":[\"%s\"]}",
+		cus, draft, rate);
+	call(f, item, "invoice_items.create", "{\"customerId\":\"%s\",\"invoiceId\":\"%s\","
+		"\"currency\":\"EUR\",\"description\":\"B\",\"amount\":1000,\"taxRates\":[\"%s\"]}",
+		cus, draft, reduced);
+	tb_assert_rc(billing_invoice_finalize(&two, f->w->ctx, &f->admin, draft, NULL),
+		BILLING_OK);
+	call(f, cn, "credit_notes.create", "{\"invoiceId\":\"%s\",\"amount\":500}", draft);
+	tb_assert_rc(billing_credit_note_render(&xml, &len, f->w->ctx, &f->admin, cn,
+		BILLING_DOCUMENT_CII, NULL), BILLING_ECONFLICT);
+	assert_string_equal(billing_error_last()->reason, "einvoice_unsupported");
+	tb_assert_field("amount");
+	assert_null(xml);
+	assert_int_equal(len, 0);
+	billing_invoice_free(two);
+}
+
 /* Every allocation and every storage statement failing in turn for an
  * e-invoice: a clean refusal each time, nothing handed out. */
 static void einvoice__faults_at_each_step(void **state)
 {
 	fx *f = *state;
-	char id[64], *xml = NULL;
+	char id[64], cn[64], line[96], *xml = NULL;
 	billing_invoice *inv;
 	size_t len = 0;
 	long n;
@@ -2491,6 +2753,24 @@ static void einvoice__faults_at_each_step(void **state)
 		free(xml);
 		xml = NULL;
 	}
+	/* A credit note's e-invoice, every allocation failing in turn. */
+	snprintf(line, sizeof(line), "il_%s_1", id + 3);
+	call(f, cn, "credit_notes.create", "{\"invoiceId\":\"%s\",\"lines\":[{"
+		"\"invoiceLineId\":\"%s\",\"amount\":1000}]}", id, line);
+	for (n = 1, rc = BILLING_ERROR; rc != BILLING_OK && n < 100000; n++) {
+		billing__alloc_fail_at(n);
+		rc = billing_credit_note_render(&xml, &len, f->w->ctx, &f->admin, cn,
+			BILLING_DOCUMENT_CII, NULL);
+		billing__alloc_fail_at(0);
+		if (rc != BILLING_OK) {
+			assert_int_equal(rc, BILLING_ENOMEM);
+			assert_null(xml);
+			assert_int_equal(len, 0);
+		}
+	}
+	tb_assert_rc(rc, BILLING_OK);
+	assert_true(n > 2);
+	free(xml);
 	billing_invoice_free(inv);
 }
 
@@ -2903,6 +3183,8 @@ int main(void)
 		T(einvoice__exempt_customer),
 		T(einvoice__zero_decimal_currency_and_outside_scope),
 		T(einvoice__credit_line_and_its_discount),
+		T(einvoice__credit_note_of_two_rates),
+		T(einvoice__credit_note_lump_and_refusals),
 		T(einvoice__refusals),
 		T(einvoice__faults_at_each_step),
 #ifdef BILLING_FACTURX

@@ -42,6 +42,10 @@ GET /v1/credit-notes/{id}/html and /pdf.
   category S), ETag and 304, a USER reads; 409 einvoice_incomplete without
   the seller's country, 409 draft, 400 for any parameter, 404 (no such
   invoice, another tenant's), 401;
+- a credit note's e-invoice (GET /v1/credit-notes/{id}/einvoice): type 381,
+  the invoice's number and date as BT-25/BT-26, a post-payment note's refund
+  as BT-115, ETag and 304, a USER reads; 409 einvoice_incomplete, 400, 404,
+  401;
 - Factur-X (GET /v1/invoices/{id}/facturx?locale=): application/pdf, PDF
   1.7 whose one attachment (pdfdetach) is factur-x.xml with the e-invoice's
   very bytes, the XMP's pdfaid part 3 and conformance level EN 16931, the
@@ -542,6 +546,69 @@ class Documents(tenant_case.TenantCase):
         self.assertProblem(self.einvoice(inv["id"], token=ts.make_token(ts.claims_for(other))),
                            404)
         self.assertProblem(self.s.request("GET", "/v1/invoices/%s/einvoice" % inv["id"]), 401)
+
+    def test_credit_note_einvoice(self):
+        """GET /v1/credit-notes/{id}/einvoice: the note's CII XML, type 381,
+        naming the invoice it credits (BT-25, BT-26); a post-payment note
+        refunding part of the credit: BT-115 the refund; ETag and 304; a
+        USER reads; 409 einvoice_incomplete; 400, 404, 401."""
+        c = self.b.customer_new(name="Nora & <b>", address={"city": "Wien", "country": "AT"},
+                                defaultPaymentMethod="pm_card_visa")
+        s = self.b.ok("POST", "/v1/subscriptions", {"customerId": c["id"],
+                                                     "planId": self.b.monthly["id"]})
+        inv = self.b.ok("GET", "/v1/invoices/%s" % s["latestInvoiceId"])
+        self.assertEqual((inv["status"], inv["total"]), ("paid", 1189))
+        n = self.b.ok("POST", "/v1/credit-notes", {
+            "invoiceId": inv["id"], "lines": [{"invoiceLineId": inv["lines"][0]["id"],
+                                               "amount": 500}],
+            "refundAmount": 300, "creditAmount": 295})
+        self.assertEqual((n["subtotal"], n["tax"], n["total"]), (500, 95, 595))
+        path = "/v1/credit-notes/%s/einvoice" % n["id"]
+        self.assertProblem(self.b.req("GET", path), 409, "einvoice_incomplete",
+                           field="branding.address.country")
+        self.b.ok("PUT", "/v1/branding", {"legalName": "Werkstatt GmbH",
+                                          "address": {"city": "Berlin", "country": "DE"}})
+        r = self.b.req("GET", path)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.header("Content-Type"), "application/xml")
+        self.assertEqual(r.header("Cache-Control"), "private, no-cache")
+        ns = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+              "ram": "urn:un:unece:uncefact:data:standard:"
+                     "ReusableAggregateBusinessInformationEntity:100",
+              "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"}
+        root = ET.fromstring(r.text)
+        self.assertEqual(root.find("rsm:ExchangedDocument/ram:ID", ns).text, n["number"])
+        self.assertEqual(root.find("rsm:ExchangedDocument/ram:TypeCode", ns).text, "381")
+        ref = root.find(".//ram:ApplicableHeaderTradeSettlement/"
+                        "ram:InvoiceReferencedDocument", ns)
+        self.assertEqual(ref.find("ram:IssuerAssignedID", ns).text, inv["number"])
+        self.assertRegex(ref.find("ram:FormattedIssueDateTime/qdt:DateTimeString", ns).text,
+                         r"^\d{8}$")
+        self.assertEqual(root.find(".//ram:BuyerTradeParty/ram:Name", ns).text, "Nora & <b>")
+        sums = root.find(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation", ns)
+        self.assertEqual(sums.find("ram:LineTotalAmount", ns).text, "5.00")
+        self.assertEqual(sums.find("ram:TaxTotalAmount", ns).text, "0.95")
+        self.assertEqual(sums.find("ram:GrandTotalAmount", ns).text, "5.95")
+        self.assertEqual(sums.find("ram:TotalPrepaidAmount", ns).text, "2.95")
+        self.assertEqual(sums.find("ram:DuePayableAmount", ns).text, "3.00")   # the refund
+        line = root.find(".//ram:IncludedSupplyChainTradeLineItem", ns)
+        self.assertEqual(line.find(".//ram:ApplicableTradeTax/ram:CategoryCode", ns).text, "S")
+        self.assertEqual(line.find(".//ram:ApplicableTradeTax/ram:RateApplicablePercent",
+                                   ns).text, "19")
+
+        etag = r.header("ETag")
+        self.assertRegex(etag, r'^"[0-9a-f]{32}"$')
+        again = self.b.req("GET", path, headers={"If-None-Match": etag})
+        self.assertEqual((again.status, again.text), (304, b""))
+        self.assertEqual(self.s.request("GET", path, token=self.user).status, 200)  # a USER
+        self.assertProblem(self.b.req("GET", path + "?locale=de-DE"), 400,
+                           "unknown_parameter", field="locale")
+        self.assertProblem(self.b.req("GET", "/v1/credit-notes/cn_nothing/einvoice"), 404)
+        self.assertProblem(self.b.req("GET", "/v1/credit-notes/%s/einvoice" % inv["id"]), 404)
+        other = self.s.cli("tenant", "create", "--name", "other").stdout.decode().strip()
+        self.assertProblem(self.s.request("GET", path, token=ts.make_token(
+            ts.claims_for(other))), 404)
+        self.assertProblem(self.s.request("GET", path), 401)
 
     # ------------------------------------------------------------ Factur-X
 

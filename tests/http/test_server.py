@@ -373,7 +373,7 @@ class Operations(ProblemAssertions):
             "/v1/credit-notes": {"post", "get"}, "/v1/credit-notes/preview": {"get"},
             "/v1/credit-notes/{id}": {"get"}, "/v1/credit-notes/{id}/void": {"post"},
             "/v1/credit-notes/{id}/html": {"get"},
-            "/v1/credit-notes/{id}/pdf": {"get"},
+            "/v1/credit-notes/{id}/pdf": {"get"}, "/v1/credit-notes/{id}/einvoice": {"get"},
             "/v1/subscription-items": {"post", "get"},
             "/v1/subscription-items/preview": {"get"},
             "/v1/subscription-items/{id}": {"get", "patch", "delete"},
