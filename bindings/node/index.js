@@ -103,14 +103,16 @@ function closedError() {
   return e;
 }
 
-// The formats of a document: 'html', 'pdf' and, for an invoice only, 'cii'
-// (its e-invoice, the CII XML of EN 16931) and 'facturx' (its PDF/A-3 with
+// The formats of a document: 'html', 'pdf', 'cii' (its e-invoice, the CII
+// XML of EN 16931) and, for an invoice only, 'facturx' (its PDF/A-3 with
 // that XML attached).
-function checkFormat(format, cii = false) {
-  if (!Object.hasOwn(native.DOCUMENT_FORMATS, format) ||
-      ((format === 'cii' || format === 'facturx') && !cii)) {
-    throw new TypeError(`format must be 'pdf'${cii ? ", 'html', 'cii' or 'facturx'" :
-      " or 'html'"}, not ${format}`);
+const INVOICE_FORMATS = ['pdf', 'html', 'cii', 'facturx'];
+const CREDIT_NOTE_FORMATS = ['pdf', 'html', 'cii'];
+
+function checkFormat(format, formats) {
+  if (!Object.hasOwn(native.DOCUMENT_FORMATS, format) || !formats.includes(format)) {
+    throw new TypeError(`format must be ${formats.slice(0, -1).map((f) => `'${f}'`)
+      .join(', ')} or '${formats[formats.length - 1]}', not ${format}`);
   }
 }
 
@@ -375,18 +377,22 @@ class Principal {
    * reason "draft", and for "einvoice_incomplete" / "einvoice_unsupported").
    */
   renderInvoice(invoiceId, { format = 'pdf', locale = null } = {}) {
-    return this[kRender]('invoiceRender', 'invoiceId', invoiceId, format, locale, true);
+    return this[kRender]('invoiceRender', 'invoiceId', invoiceId, format, locale,
+      INVOICE_FORMATS);
   }
 
   /** The credit note's document (billing_credit_note_render), as
-   *  renderInvoice. */
+   *  renderInvoice: 'pdf', 'html' or 'cii' (the e-invoice of an issued
+   *  note, type code 381, naming the invoice it credits; a void note
+   *  rejects with Conflict code "credit_note_void"); no 'facturx'. */
   renderCreditNote(creditNoteId, { format = 'pdf', locale = null } = {}) {
-    return this[kRender]('creditNoteRender', 'creditNoteId', creditNoteId, format, locale);
+    return this[kRender]('creditNoteRender', 'creditNoteId', creditNoteId, format, locale,
+      CREDIT_NOTE_FORMATS);
   }
 
-  async [kRender](fn, idName, id, format, locale, cii = false) {
+  async [kRender](fn, idName, id, format, locale, formats) {
     if (typeof id !== 'string') throw new TypeError(`${idName} must be a string`);
-    checkFormat(format, cii);
+    checkFormat(format, formats);
     if (locale !== null && typeof locale !== 'string') {
       throw new TypeError('locale must be a string or null');
     }

@@ -317,7 +317,7 @@ function render(catalog) {
   out += '  renderInvoice(invoiceId: string, options?: { format?: \'pdf\' | \'html\' | \'cii\' | \'facturx\'; ' +
     'locale?: string | null }): Promise<Uint8Array>;\n';
   out += '  /** The credit note\'s document (billing_credit_note_render), as renderInvoice. */\n';
-  out += '  renderCreditNote(creditNoteId: string, options?: { format?: \'pdf\' | \'html\'; ' +
+  out += '  renderCreditNote(creditNoteId: string, options?: { format?: \'pdf\' | \'html\' | \'cii\'; ' +
     'locale?: string | null }): Promise<Uint8Array>;\n';
   out += top.members.join('');
   out += '}\n';

@@ -550,17 +550,22 @@ class Principal:
         "unsupported_format" from a build without PDF or Factur-X support),
         Conflict for a draft's e-invoice (reason "draft") and for
         "einvoice_incomplete" / "einvoice_unsupported", ...)."""
-        return self._render("billing_invoice_render", invoice_id, format, locale, True)
+        return self._render("billing_invoice_render", invoice_id, format, locale,
+                            ("pdf", "html", "cii", "facturx"))
 
     def render_credit_note(self, credit_note_id, format="pdf", locale=None):
         """The credit note's document (billing_credit_note_render) as bytes,
-        as render_invoice."""
-        return self._render("billing_credit_note_render", credit_note_id, format, locale)
+        as render_invoice: "pdf", "html" or "cii" (the e-invoice of an
+        issued note, type code 381, naming the invoice it credits; a void
+        note is a Conflict with code "credit_note_void"); a credit note has
+        no "facturx"."""
+        return self._render("billing_credit_note_render", credit_note_id, format, locale,
+                            ("pdf", "html", "cii"))
 
-    def _render(self, function, id, format, locale, cii=False):
-        if format not in _lib.DOCUMENT_FORMATS or (format in ("cii", "facturx") and not cii):
-            raise ValueError("format must be %s, not %r" % (
-                "'pdf', 'html', 'cii' or 'facturx'" if cii else "'pdf' or 'html'", format))
+    def _render(self, function, id, format, locale, formats):
+        if format not in formats:
+            raise ValueError("format must be %s or %r, not %r" % (
+                ", ".join(repr(f) for f in formats[:-1]), formats[-1], format))
         billing = self.billing
         lib = billing._lib
         out = ctypes.c_void_p()

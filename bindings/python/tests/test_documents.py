@@ -55,7 +55,8 @@ class Documents(support.BackendCase):
     def test_render_invoice_einvoice(self):
         """format "cii": the e-invoice's XML of a finalized invoice (its
         number, the buyer's name as written, the total); a draft is a
-        Conflict with code "draft"; a credit note has none."""
+        Conflict with code "draft"; a credit note's (381, naming the
+        invoice); a credit note has no "facturx"."""
         import xml.etree.ElementTree as ET
         _, acme = self.new_tenant("EInvoice")
         acme.call("branding.set", {"legalName": "Acme GmbH", "address": {"country": "DE"}})
@@ -80,8 +81,12 @@ class Documents(support.BackendCase):
         with self.assertRaises(B.Conflict) as cm:
             acme.render_invoice(draft["id"], "cii")
         self.assertEqual(cm.exception.code, "draft")
-        with self.assertRaises(ValueError):
-            acme.render_credit_note(inv["id"], "cii")
+        # A credit note's e-invoice: type 381, naming the invoice.
+        cn = acme.call("credit_notes.create", {"invoiceId": inv["id"], "amount": 500})
+        note = ET.fromstring(acme.render_credit_note(cn["id"], "cii"))
+        self.assertEqual(note.find("%sExchangedDocument/%sTypeCode" % (rsm, ram)).text, "381")
+        self.assertEqual(note.find(".//%sInvoiceReferencedDocument/%sIssuerAssignedID"
+                                   % (ram, ram)).text, inv["number"])
         # "facturx": the PDF/A-3 with that XML attached, byte for byte.
         pdf = acme.render_invoice(inv["id"], "facturx", "de-DE")
         self.assertTrue(pdf.startswith(b"%PDF-1.7"))
