@@ -104,10 +104,11 @@ function closedError() {
 }
 
 // The formats of a document: 'html', 'pdf', 'cii' (its e-invoice, the CII
-// XML of EN 16931) and, for an invoice only, 'facturx' (its PDF/A-3 with
-// that XML attached).
+// XML of EN 16931; not of a hosted link) and, for an invoice only,
+// 'facturx' (its PDF/A-3 with that XML attached).
 const INVOICE_FORMATS = ['pdf', 'html', 'cii', 'facturx'];
 const CREDIT_NOTE_FORMATS = ['pdf', 'html', 'cii'];
+const HOSTED_FORMATS = ['html', 'pdf'];
 
 function checkFormat(format, formats) {
   if (!Object.hasOwn(native.DOCUMENT_FORMATS, format) || !formats.includes(format)) {
@@ -246,7 +247,7 @@ class Billing {
    */
   async renderHostedInvoice(token, format = 'html') {
     if (typeof token !== 'string') throw new TypeError('token must be a string');
-    checkFormat(format);
+    checkFormat(format, HOSTED_FORMATS);
     return renderBytes(this, 'hostedInvoiceRender', [token, native.DOCUMENT_FORMATS[format]]);
   }
 
